@@ -1,0 +1,14 @@
+/**
+ * The `kfashion` command. Each sub-command lives in its own module and registers itself here.
+ */
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { registerMigrate } from './migrate';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('kfashion')
+    .description('K-Fashion platform: import, search, train and serve the Attribute R-CNN')
+    .showHelpAfterError();
+  registerMigrate(program);
+  await program.parseAsync(argv);
+}

@@ -1,0 +1,199 @@
+/**
+ * TypeORM entities mirroring migrations/. The schema is owned by the migrations (never
+ * `synchronize`); these classes are the typed view the API and workers read and write through.
+ * Bulk loads (the importer) bypass them and use COPY / multi-row INSERT.
+ */
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  JoinColumn,
+  ManyToOne,
+  OneToMany,
+  PrimaryColumn,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
+import { SuperCategory } from '../kfashion/types';
+
+/** bigint ids come back from pg as strings; keep them as strings end to end (no precision loss). */
+const bigintId = { type: 'bigint' as const };
+
+export type Split = 'train' | 'validation';
+export type LabelSource = 'annotation' | 'prediction';
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+@Entity('datasets')
+export class Dataset {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column('text') name!: string;
+  @Column('text', { name: 'root_path' }) rootPath!: string;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
+
+@Entity('vocabulary')
+export class VocabularyEntry {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column('text') kind!: string;
+  @Column('text') value!: string;
+  @Column('text', { name: 'value_en', nullable: true }) valueEn!: string | null;
+  @Column('integer') count!: number;
+}
+
+@Entity('images')
+export class Image {
+  @PrimaryGeneratedColumn(bigintId) id!: string;
+  @Column('integer', { name: 'dataset_id', nullable: true }) datasetId!: number | null;
+  @ManyToOne(() => Dataset, { nullable: true, onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'dataset_id' })
+  dataset?: Dataset | null;
+  @Column('text', { name: 'external_id', nullable: true }) externalId!: string | null;
+  @Column('text', { name: 'file_name' }) fileName!: string;
+  /** JPEG path relative to the dataset root (or absolute for uploads without a dataset). */
+  @Column('text', { name: 'image_path', nullable: true }) imagePath!: string | null;
+  @Column('text', { name: 'annotation_path', nullable: true }) annotationPath!: string | null;
+  @Column('integer') width!: number;
+  @Column('integer') height!: number;
+  @Column('text', { nullable: true }) split!: Split | null;
+  @Column('text', { name: 'annotation_hash', nullable: true }) annotationHash!: string | null;
+  @Column('timestamptz', { name: 'annotated_at', nullable: true }) annotatedAt!: Date | null;
+  @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
+  @Column('timestamptz', { name: 'updated_at' }) updatedAt!: Date;
+  @OneToMany(() => Garment, (garment) => garment.image) garments?: Garment[];
+  @OneToMany(() => ImageStyle, (style) => style.image) styles?: ImageStyle[];
+}
+
+@Entity('image_styles')
+export class ImageStyle {
+  @PrimaryColumn({ ...bigintId, name: 'image_id' }) imageId!: string;
+  @PrimaryColumn('smallint') position!: number;
+  @ManyToOne(() => Image, (image) => image.styles, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'image_id' })
+  image?: Image;
+  @Column('integer', { name: 'style_id' }) styleId!: number;
+  @ManyToOne(() => VocabularyEntry)
+  @JoinColumn({ name: 'style_id' })
+  style?: VocabularyEntry;
+  @Column('integer', { name: 'sub_style_id', nullable: true }) subStyleId!: number | null;
+  @ManyToOne(() => VocabularyEntry, { nullable: true })
+  @JoinColumn({ name: 'sub_style_id' })
+  subStyle?: VocabularyEntry | null;
+}
+
+@Entity('model_versions')
+export class ModelVersion {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column('text') name!: string;
+  @Column('text') backbone!: string;
+  @Column('jsonb') config!: Record<string, unknown>;
+  @Column('text', { name: 'weights_path' }) weightsPath!: string;
+  @Column('jsonb', { nullable: true }) metrics!: Record<string, unknown> | null;
+  @Column('boolean', { name: 'is_active' }) isActive!: boolean;
+  @Column('integer', { name: 'training_run_id', nullable: true }) trainingRunId!: number | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
+
+@Entity('garments')
+export class Garment {
+  @PrimaryGeneratedColumn(bigintId) id!: string;
+  @Column({ ...bigintId, name: 'image_id' }) imageId!: string;
+  @ManyToOne(() => Image, (image) => image.garments, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'image_id' })
+  image?: Image;
+  @Column('text', { name: 'super_category' }) superCategory!: SuperCategory;
+  @Column('smallint', { name: 'slot_index' }) slotIndex!: number;
+  @Column('integer', { name: 'category_id', nullable: true }) categoryId!: number | null;
+  @ManyToOne(() => VocabularyEntry, { nullable: true })
+  @JoinColumn({ name: 'category_id' })
+  category?: VocabularyEntry | null;
+  @Column('real') x1!: number;
+  @Column('real') y1!: number;
+  @Column('real') x2!: number;
+  @Column('real') y2!: number;
+  /** Flattened [x0, y0, x1, y1, ...] in point order. */
+  @Column('real', { array: true, nullable: true }) polygon!: number[] | null;
+  @Column('text') source!: LabelSource;
+  @Column('integer', { name: 'model_version_id', nullable: true }) modelVersionId!: number | null;
+  @ManyToOne(() => ModelVersion, { nullable: true, onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'model_version_id' })
+  modelVersion?: ModelVersion | null;
+  @Column('real', { nullable: true }) score!: number | null;
+  @Column('integer', { name: 'search_terms', array: true }) searchTerms!: number[];
+  @OneToMany(() => GarmentAttribute, (attribute) => attribute.garment) attributes?: GarmentAttribute[];
+}
+
+@Entity('garment_attributes')
+export class GarmentAttribute {
+  @PrimaryColumn({ ...bigintId, name: 'garment_id' }) garmentId!: string;
+  @ManyToOne(() => Garment, (garment) => garment.attributes, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'garment_id' })
+  garment?: Garment;
+  @PrimaryColumn('integer', { name: 'vocabulary_id' }) vocabularyId!: number;
+  @ManyToOne(() => VocabularyEntry)
+  @JoinColumn({ name: 'vocabulary_id' })
+  entry?: VocabularyEntry;
+  @Column('real', { nullable: true }) score!: number | null;
+}
+
+@Entity('training_runs')
+export class TrainingRun {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column('text') status!: RunStatus;
+  @Column('jsonb') params!: Record<string, unknown>;
+  @Column('jsonb', { nullable: true }) progress!: Record<string, unknown> | null;
+  @Column('text', { nullable: true }) error!: string | null;
+  @Column('text', { name: 'job_id', nullable: true }) jobId!: string | null;
+  @Column('text', { nullable: true }) worker!: string | null;
+  @Column('integer', { name: 'model_version_id', nullable: true }) modelVersionId!: number | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
+  @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
+}
+
+@Entity('training_metrics')
+export class TrainingMetric {
+  @PrimaryColumn('integer', { name: 'training_run_id' }) trainingRunId!: number;
+  @PrimaryColumn('integer') step!: number;
+  @PrimaryColumn('text') name!: string;
+  @Column('integer') epoch!: number;
+  @Column('double precision') value!: number;
+  @Column('timestamptz', { name: 'recorded_at' }) recordedAt!: Date;
+}
+
+@Entity('prediction_jobs')
+export class PredictionJob {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column('integer', { name: 'model_version_id' }) modelVersionId!: number;
+  @Column('text') status!: RunStatus;
+  @Column('jsonb') filter!: Record<string, unknown>;
+  @Column('integer', { nullable: true }) total!: number | null;
+  @Column('integer') done!: number;
+  @Column('text', { nullable: true }) error!: string | null;
+  @Column('text', { name: 'job_id', nullable: true }) jobId!: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
+}
+
+@Entity('import_runs')
+export class ImportRun {
+  @PrimaryGeneratedColumn() id!: number;
+  @Column('integer', { name: 'dataset_id' }) datasetId!: number;
+  @Column('text', { name: 'root_path' }) rootPath!: string;
+  @Column('text') status!: 'running' | 'finished' | 'failed';
+  @Column('jsonb', { nullable: true }) stats!: Record<string, unknown> | null;
+  @Column('timestamptz', { name: 'started_at' }) startedAt!: Date;
+  @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
+}
+
+export const ENTITIES = [
+  Dataset,
+  VocabularyEntry,
+  Image,
+  ImageStyle,
+  ModelVersion,
+  Garment,
+  GarmentAttribute,
+  TrainingRun,
+  TrainingMetric,
+  PredictionJob,
+  ImportRun,
+];

@@ -1,0 +1,56 @@
+import { createPgliteTestDatabase, createPostgresTestDatabase, TestDatabase } from '../support/database';
+import { Image, Garment } from '../../src/db/entities';
+
+const EXPECTED_TABLES = [
+  'datasets', 'garment_attributes', 'garments', 'image_styles', 'images', 'import_runs',
+  'model_versions', 'prediction_jobs', 'training_metrics', 'training_runs', 'vocabulary',
+];
+
+async function tables(db: TestDatabase): Promise<string[]> {
+  const rows: { table_name: string }[] = await db.dataSource.query(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'migrations' ORDER BY 1`,
+  );
+  return rows.map((row) => row.table_name);
+}
+
+describe.each([
+  ['PostgreSQL', createPostgresTestDatabase],
+  ['PGlite', createPgliteTestDatabase],
+])('schema on %s', (_name, create) => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await create();
+  });
+  afterAll(async () => db?.drop());
+
+  it('applies the migrations and creates every table', async () => {
+    expect(await tables(db)).toEqual(EXPECTED_TABLES);
+  });
+
+  it('rejects a garment with an empty box and reads one back through the entities', async () => {
+    const [image] = await db.dataSource.query(
+      `INSERT INTO images (external_id, file_name, width, height, split) VALUES ('1', 'a.jpg', 10, 20, 'train') RETURNING id`,
+    );
+    await expect(
+      db.dataSource.query(
+        `INSERT INTO garments (image_id, super_category, x1, y1, x2, y2) VALUES ($1, 'TOP', 5, 5, 5, 9)`,
+        [image.id],
+      ),
+    ).rejects.toThrow(/garments_box_valid/);
+    await db.dataSource.query(
+      `INSERT INTO garments (image_id, super_category, x1, y1, x2, y2, polygon, search_terms)
+       VALUES ($1, 'TOP', 1, 2, 3, 4, '{1,2,3,4,5,6}', '{7,8}')`,
+      [image.id],
+    );
+    const loaded = await db.dataSource.getRepository(Image).findOneOrFail({
+      where: { externalId: '1' },
+      relations: { garments: true },
+    });
+    expect(loaded.width).toBe(10);
+    const garment = loaded.garments![0] as Garment;
+    expect(garment.superCategory).toBe('TOP');
+    expect(garment.polygon).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(garment.searchTerms).toEqual([7, 8]);
+    expect(garment.source).toBe('annotation');
+  });
+});

@@ -104,7 +104,9 @@ export interface ParsedAnnotation {
 
 /**
  * Something wrong in the input. `garment` is set when only that garment is affected (it was
- * rejected, or repaired when `repaired` is true); unset means the whole file was rejected.
+ * rejected, or repaired when `repaired` is true); unset means the whole file was rejected,
+ * except when `repaired` is true: then a file-level value (e.g. 파일 생성일자, a style entry)
+ * was dropped or repaired and the file itself is still usable.
  */
 export interface AnnotationProblem {
   field: string;
@@ -116,3 +118,44 @@ export interface AnnotationProblem {
 export type ParseResult =
   | { ok: true; annotation: ParsedAnnotation; problems: AnnotationProblem[] }
   | { ok: false; problems: AnnotationProblem[] };
+
+/** JSON keys of a K-Fashion annotation file (Korean, exactly as stored). */
+export const ANNOTATION_KEYS = {
+  imageInfo: '이미지 정보',
+  imageId: '이미지 식별자',
+  imageWidth: '이미지 너비',
+  imageHeight: '이미지 높이',
+  imageFileName: '이미지 파일명',
+  datasetInfo: '데이터셋 정보',
+  createdAt: '파일 생성일자',
+  fileNumber: '파일 번호',
+  fileName: '파일 이름',
+  details: '데이터셋 상세설명',
+  rect: '렉트좌표',
+  polygon: '폴리곤좌표',
+  labels: '라벨링',
+  style: '스타일',
+  subStyle: '서브스타일',
+  rectX: 'X좌표',
+  rectY: 'Y좌표',
+  rectWidth: '가로',
+  rectHeight: '세로',
+  /** Polygon keys are these prefixes followed by the point's number N (X좌표1, Y좌표1, ...). */
+  polygonXPrefix: 'X좌표',
+  polygonYPrefix: 'Y좌표',
+} as const;
+
+/** Korean label key (in 라벨링.<slot>[i]) of each garment attribute kind. 옷깃 is the collar, not "칼라". */
+export const LABEL_KEY_BY_KIND: Readonly<Record<GarmentAttributeKind, string>> = {
+  category: '카테고리',
+  color: '색상',
+  subColor: '서브색상',
+  length: '기장',
+  sleeveLength: '소매기장',
+  neckline: '넥라인',
+  collar: '옷깃',
+  fit: '핏',
+  material: '소재',
+  print: '프린트',
+  detail: '디테일',
+};

@@ -4,11 +4,13 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerMigrate } from './migrate';
+import { registerImport } from './import';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('kfashion')
     .description('K-Fashion platform: import, search, train and serve the Attribute R-CNN')
     .showHelpAfterError();
   registerMigrate(program);
+  registerImport(program);
   await program.parseAsync(argv);
 }

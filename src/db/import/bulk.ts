@@ -1,0 +1,96 @@
+/**
+ * Bulk row writers. PostgreSQL gets COPY (text format) through the QueryRunner's own pg client,
+ * so it runs inside the batch's transaction; PGlite has no COPY and gets one INSERT … SELECT
+ * FROM json_to_recordset($1) per table (one parameter, any number of rows). The row-by-row
+ * writer is the naive reference the import benchmark compares against.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { PoolClient } from 'pg';
+import type { QueryRunner } from 'typeorm';
+
+export type CellValue = string | number | null | number[];
+
+export interface TableSpec {
+  table: string;
+  /** Column name → SQL type (used to declare json_to_recordset's record and to cast parameters). */
+  columns: Readonly<Record<string, string>>;
+}
+
+export type LoaderKind = 'copy' | 'recordset' | 'rowByRow';
+
+export interface BulkWriter {
+  insert(queryRunner: QueryRunner, spec: TableSpec, rows: CellValue[][]): Promise<void>;
+}
+
+/** PostgreSQL array literal of numbers, e.g. {1,2.5}. */
+function numberArrayLiteral(values: number[]): string {
+  return `{${values.join(',')}}`;
+}
+
+const COPY_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** One value in COPY's text format: \N for null, backslash escapes for the separators. */
+export function copyTextValue(value: CellValue): string {
+  if (value === null) return '\\N';
+  if (Array.isArray(value)) return numberArrayLiteral(value);
+  if (typeof value === 'number') return String(value);
+  return value.replace(/[\\\n\r\t]/g, (char) => COPY_ESCAPES[char]);
+}
+
+function* copyTextChunks(rows: CellValue[][], rowsPerChunk = 1000): Generator<string> {
+  for (let start = 0; start < rows.length; start += rowsPerChunk) {
+    let chunk = '';
+    for (const row of rows.slice(start, start + rowsPerChunk)) chunk += row.map(copyTextValue).join('\t') + '\n';
+    yield chunk;
+  }
+}
+
+class CopyWriter implements BulkWriter {
+  async insert(queryRunner: QueryRunner, spec: TableSpec, rows: CellValue[][]): Promise<void> {
+    if (rows.length === 0) return;
+    const client = (await queryRunner.connect()) as PoolClient;
+    const sql = `COPY ${spec.table} (${Object.keys(spec.columns).join(', ')}) FROM STDIN`;
+    await pipeline(Readable.from(copyTextChunks(rows)), client.query(copyFrom(sql)));
+  }
+}
+
+class RecordsetWriter implements BulkWriter {
+  async insert(queryRunner: QueryRunner, spec: TableSpec, rows: CellValue[][]): Promise<void> {
+    if (rows.length === 0) return;
+    const names = Object.keys(spec.columns);
+    const records = rows.map((row) => Object.fromEntries(names.map((name, i) => [name, row[i]])));
+    const declaration = names.map((name) => `${name} ${spec.columns[name]}`).join(', ');
+    await queryRunner.query(
+      `INSERT INTO ${spec.table} (${names.join(', ')})
+       SELECT ${names.join(', ')} FROM json_to_recordset($1::json) AS t(${declaration})`,
+      [JSON.stringify(records)],
+    );
+  }
+}
+
+class RowByRowWriter implements BulkWriter {
+  async insert(queryRunner: QueryRunner, spec: TableSpec, rows: CellValue[][]): Promise<void> {
+    const names = Object.keys(spec.columns);
+    const placeholders = names.map((name, i) => `$${i + 1}::${spec.columns[name]}`).join(', ');
+    const sql = `INSERT INTO ${spec.table} (${names.join(', ')}) VALUES (${placeholders})`;
+    for (const row of rows) {
+      await queryRunner.query(
+        sql,
+        row.map((value) => (Array.isArray(value) ? numberArrayLiteral(value) : value)),
+      );
+    }
+  }
+}
+
+export function createBulkWriter(kind: LoaderKind): BulkWriter {
+  switch (kind) {
+    case 'copy':
+      return new CopyWriter();
+    case 'recordset':
+      return new RecordsetWriter();
+    case 'rowByRow':
+      return new RowByRowWriter();
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * Writing one batch of parsed files: decide per file whether it is new, changed, unchanged or a
+ * duplicate identifier, then write every new and changed image with its styles, garments and
+ * attributes in ONE transaction (so an interrupted import leaves whole batches or nothing).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { DataSource, QueryRunner } from 'typeorm';
+import type { ParsedAnnotation } from '../../kfashion/types';
+import { BulkWriter, CellValue, TableSpec } from './bulk';
+import type { ReadyFile, RejectedFile } from './read';
+import { fileRejection } from './report';
+import { VocabularyCache, VocabularyTerm } from './vocabulary-cache';
+
+const IMAGES: TableSpec = {
+  table: 'images',
+  columns: {
+    id: 'bigint',
+    dataset_id: 'integer',
+    external_id: 'text',
+    file_name: 'text',
+    image_path: 'text',
+    annotation_path: 'text',
+    width: 'integer',
+    height: 'integer',
+    split: 'text',
+    annotation_hash: 'text',
+    annotated_at: 'timestamptz',
+  },
+};
+const IMAGE_STYLES: TableSpec = {
+  table: 'image_styles',
+  columns: { image_id: 'bigint', position: 'smallint', style_id: 'integer', sub_style_id: 'integer' },
+};
+const GARMENTS: TableSpec = {
+  table: 'garments',
+  columns: {
+    id: 'bigint',
+    image_id: 'bigint',
+    super_category: 'text',
+    slot_index: 'smallint',
+    category_id: 'integer',
+    x1: 'real',
+    y1: 'real',
+    x2: 'real',
+    y2: 'real',
+    polygon: 'real[]',
+    search_terms: 'integer[]',
+  },
+};
+const GARMENT_ATTRIBUTES: TableSpec = {
+  table: 'garment_attributes',
+  columns: { garment_id: 'bigint', vocabulary_id: 'integer' },
+};
+
+/** Advisory-lock namespace of the importer: one writer per dataset at a time. */
+const IMPORT_LOCK_NAMESPACE = 0x4b46494d;
+
+export interface BatchOutcome {
+  imported: ReadyFile[];
+  updated: ReadyFile[];
+  unchanged: ReadyFile[];
+  duplicates: RejectedFile[];
+  garmentsWritten: number;
+}
+
+interface ExistingImage {
+  id: number;
+  hash: string | null;
+  annotationPath: string | null;
+}
+
+/** Every vocabulary term a file refers to. */
+export function termsOf(annotation: ParsedAnnotation): VocabularyTerm[] {
+  const terms: VocabularyTerm[] = [];
+  for (const garment of annotation.garments) {
+    if (garment.category !== null) terms.push({ kind: 'category', value: garment.category });
+    for (const attribute of garment.attributes) terms.push(attribute);
+  }
+  for (const style of annotation.styles) {
+    terms.push({ kind: 'style', value: style.style });
+    if (style.subStyle !== null) terms.push({ kind: 'subStyle', value: style.subStyle });
+  }
+  return terms;
+}
+
+function idList(ids: number[]): string {
+  return JSON.stringify(ids.map(String));
+}
+
+export class BatchLoader {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly datasetId: number,
+    private readonly root: string,
+    private readonly vocabulary: VocabularyCache,
+    private readonly writer: BulkWriter,
+  ) {}
+
+  async write(files: ReadyFile[]): Promise<BatchOutcome> {
+    await this.vocabulary.ensure(files.flatMap((file) => termsOf(file.annotation)));
+    const queryRunner = this.dataSource.createQueryRunner();
+    await queryRunner.connect();
+    await queryRunner.startTransaction();
+    try {
+      await queryRunner.query('SELECT pg_advisory_xact_lock($1, $2)', [IMPORT_LOCK_NAMESPACE, this.datasetId]);
+      const outcome = this.classify(files, await this.existingImages(queryRunner, files));
+      const updatedIds = outcome.updated.map((file) => outcome.idByFile.get(file)!);
+      await this.clearChildren(queryRunner, updatedIds);
+      await this.updateImages(queryRunner, outcome.updated, outcome.idByFile);
+      const newIds = await this.allocateIds(queryRunner, 'images', outcome.imported.length);
+      outcome.imported.forEach((file, i) => outcome.idByFile.set(file, newIds[i]));
+      const garmentsWritten = await this.insertRows(queryRunner, outcome.imported, outcome.updated, outcome.idByFile);
+      await queryRunner.commitTransaction();
+      return { ...outcome, garmentsWritten };
+    } catch (error) {
+      if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
+      throw error;
+    } finally {
+      await queryRunner.release();
+    }
+  }
+
+  private async existingImages(queryRunner: QueryRunner, files: ReadyFile[]): Promise<Map<string, ExistingImage>> {
+    const rows: { id: string; external_id: string; annotation_hash: string | null; annotation_path: string | null }[] =
+      await queryRunner.query(
+        `SELECT id, external_id, annotation_hash, annotation_path FROM images
+         WHERE dataset_id = $1 AND external_id IN (SELECT json_array_elements_text($2::json))`,
+        [this.datasetId, JSON.stringify(files.map((file) => file.annotation.externalId))],
+      );
+    return new Map(
+      rows.map((row) => [
+        row.external_id,
+        { id: Number(row.id), hash: row.annotation_hash, annotationPath: row.annotation_path },
+      ]),
+    );
+  }
+
+  /**
+   * New, changed, unchanged or duplicate. A second file with an identifier already taken by a
+   * file that still exists is a duplicate and skipped; if the first file is gone, the image moved.
+   */
+  private classify(files: ReadyFile[], existing: Map<string, ExistingImage>) {
+    const outcome = {
+      imported: [] as ReadyFile[],
+      updated: [] as ReadyFile[],
+      unchanged: [] as ReadyFile[],
+      duplicates: [] as RejectedFile[],
+      idByFile: new Map<ReadyFile, number>(),
+    };
+    const firstInBatch = new Map<string, string>();
+    for (const file of files) {
+      const externalId = file.annotation.externalId;
+      const stored = existing.get(externalId);
+      const first =
+        firstInBatch.get(externalId) ??
+        (stored?.annotationPath && stored.annotationPath !== file.file && this.stillExists(stored.annotationPath)
+          ? stored.annotationPath
+          : undefined);
+      if (first !== undefined) {
+        const reason = `duplicate 이미지 식별자 ${externalId}: already imported from ${first}; this file was skipped`;
+        outcome.duplicates.push({
+          ok: false,
+          file: file.file,
+          lines: [fileRejection(file.file, [{ field: '이미지 정보.이미지 식별자', reason }])],
+        });
+        continue;
+      }
+      firstInBatch.set(externalId, file.file);
+      if (!stored) {
+        outcome.imported.push(file);
+        continue;
+      }
+      outcome.idByFile.set(file, stored.id);
+      const same = stored.hash === file.hash && stored.annotationPath === file.file;
+      (same ? outcome.unchanged : outcome.updated).push(file);
+    }
+    return outcome;
+  }
+
+  private stillExists(annotationPath: string): boolean {
+    return fs.existsSync(path.join(this.root, annotationPath));
+  }
+
+  /** A changed image loses its annotated styles and garments (attributes cascade); predictions stay. */
+  private async clearChildren(queryRunner: QueryRunner, imageIds: number[]): Promise<void> {
+    if (imageIds.length === 0) return;
+    const ids = idList(imageIds);
+    await queryRunner.query(
+      `DELETE FROM image_styles WHERE image_id IN (SELECT json_array_elements_text($1::json)::bigint)`,
+      [ids],
+    );
+    await queryRunner.query(
+      `DELETE FROM garments WHERE source = 'annotation'
+         AND image_id IN (SELECT json_array_elements_text($1::json)::bigint)`,
+      [ids],
+    );
+  }
+
+  private imageRow(file: ReadyFile, id: number): CellValue[] {
+    const { annotation } = file;
+    return [
+      id,
+      this.datasetId,
+      annotation.externalId,
+      annotation.fileName,
+      file.imagePath,
+      file.file,
+      annotation.width,
+      annotation.height,
+      file.split,
+      file.hash,
+      annotation.createdAt,
+    ];
+  }
+
+  private async updateImages(queryRunner: QueryRunner, files: ReadyFile[], idByFile: Map<ReadyFile, number>) {
+    if (files.length === 0) return;
+    const names = Object.keys(IMAGES.columns);
+    const records = files.map((file) => {
+      const row = this.imageRow(file, idByFile.get(file)!);
+      return Object.fromEntries(names.map((name, i) => [name, row[i]]));
+    });
+    const declaration = names.map((name) => `${name} ${IMAGES.columns[name]}`).join(', ');
+    const assignments = names
+      .filter((name) => name !== 'id')
+      .map((name) => `${name} = t.${name}`)
+      .join(', ');
+    await queryRunner.query(
+      `UPDATE images SET ${assignments}, updated_at = now()
+       FROM json_to_recordset($1::json) AS t(${declaration}) WHERE images.id = t.id`,
+      [JSON.stringify(records)],
+    );
+  }
+
+  private async allocateIds(queryRunner: QueryRunner, table: string, count: number): Promise<number[]> {
+    if (count === 0) return [];
+    const rows: { id: string }[] = await queryRunner.query(
+      `SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)`,
+      [table, count],
+    );
+    return rows.map((row) => Number(row.id));
+  }
+
+  /** Inserts images (new ones only), styles, garments and attributes; returns the garments written. */
+  private async insertRows(
+    queryRunner: QueryRunner,
+    imported: ReadyFile[],
+    updated: ReadyFile[],
+    idByFile: Map<ReadyFile, number>,
+  ): Promise<number> {
+    const written = [...imported, ...updated];
+    const garmentCount = written.reduce((sum, file) => sum + file.annotation.garments.length, 0);
+    const garmentIds = await this.allocateIds(queryRunner, 'garments', garmentCount);
+    const styleRows: CellValue[][] = [];
+    const garmentRows: CellValue[][] = [];
+    const attributeRows: CellValue[][] = [];
+    for (const file of written) {
+      const imageId = idByFile.get(file)!;
+      const styleTerms: number[] = [];
+      file.annotation.styles.forEach((style, position) => {
+        const styleId = this.vocabulary.id('style', style.style);
+        const subStyleId = style.subStyle === null ? null : this.vocabulary.id('subStyle', style.subStyle);
+        styleRows.push([imageId, position, styleId, subStyleId]);
+        styleTerms.push(styleId, ...(subStyleId === null ? [] : [subStyleId]));
+      });
+      for (const garment of file.annotation.garments) {
+        const garmentId = garmentIds[garmentRows.length];
+        const valueIds = new Set(garment.attributes.map((attribute) => this.vocabulary.id(attribute.kind, attribute.value)));
+        const categoryId = garment.category === null ? null : this.vocabulary.id('category', garment.category);
+        if (categoryId !== null) valueIds.add(categoryId);
+        const searchTerms = [...new Set([...valueIds, ...styleTerms])].sort((a, b) => a - b);
+        const { x1, y1, x2, y2 } = garment.box;
+        const polygon = garment.polygon.length > 0 ? garment.polygon.flatMap((point) => [point.x, point.y]) : null;
+        garmentRows.push([
+          garmentId,
+          imageId,
+          garment.superCategory,
+          garment.slotIndex,
+          categoryId,
+          x1,
+          y1,
+          x2,
+          y2,
+          polygon,
+          searchTerms,
+        ]);
+        for (const valueId of valueIds) attributeRows.push([garmentId, valueId]);
+      }
+    }
+    await this.writer.insert(
+      queryRunner,
+      IMAGES,
+      imported.map((file) => this.imageRow(file, idByFile.get(file)!)),
+    );
+    await this.writer.insert(queryRunner, IMAGE_STYLES, styleRows);
+    await this.writer.insert(queryRunner, GARMENTS, garmentRows);
+    await this.writer.insert(queryRunner, GARMENT_ATTRIBUTES, attributeRows);
+    return garmentRows.length;
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The per-file stage of an import: read one annotation file, parse it, find its photo, and
+ * fingerprint it. Runs with bounded concurrency; never throws (every failure becomes a
+ * rejection naming the file), so one bad file cannot stop the run.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import sharp, { type Metadata } from 'sharp';
+import { parseAnnotation } from '../../kfashion/parse';
+import type { ParsedAnnotation } from '../../kfashion/types';
+import type { Split } from '../entities';
+import { fileRejection, problemLines, ReportLine } from './report';
+import { ImageIndex, splitFromPath } from './scan';
+
+export interface ReadContext {
+  /** Absolute root of the tree. */
+  root: string;
+  images: ImageIndex;
+  /** Split forced by the caller; otherwise taken from the path. */
+  split?: Split;
+  verifyImages: boolean;
+}
+
+/** A file ready to be written: its annotation, its photo and the problems it had on the way. */
+export interface ReadyFile {
+  ok: true;
+  file: string;
+  annotation: ParsedAnnotation;
+  imagePath: string;
+  split: Split | null;
+  /** Fingerprint of the JSON bytes, the matched photo and the split: equal → nothing to write. */
+  hash: string;
+  lines: ReportLine[];
+  garmentsRejected: number;
+  garmentsRepaired: number;
+}
+
+export interface RejectedFile {
+  ok: false;
+  file: string;
+  lines: ReportLine[];
+}
+
+export type ReadOutcome = ReadyFile | RejectedFile;
+
+function reject(file: string, field: string, reason: string): RejectedFile {
+  return { ok: false, file, lines: [fileRejection(file, [{ field, reason }])] };
+}
+
+/** Names to look for, in order: the JSON's 이미지 파일명, then the seed's `{이미지 식별자}.jpg` (and kin). */
+export function imageCandidates(annotation: ParsedAnnotation): string[] {
+  const names = [annotation.fileName, ...['.jpg', '.jpeg', '.png'].map((ext) => `${annotation.externalId}${ext}`)];
+  return [...new Set(names.filter((name) => name.length > 0))];
+}
+
+export function annotationHash(content: Buffer, imagePath: string, split: Split | null): string {
+  return createHash('sha1').update(content).update(`\0${imagePath}\0${split ?? ''}`).digest('hex');
+}
+
+async function checkImageSize(root: string, imagePath: string, annotation: ParsedAnnotation): Promise<string | null> {
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(path.join(root, imagePath)).metadata();
+  } catch (error) {
+    return `image unreadable: ${imagePath}: ${(error as Error).message}`;
+  }
+  const sizes = [
+    [metadata.width, metadata.height],
+    [metadata.autoOrient?.width, metadata.autoOrient?.height],
+  ];
+  if (sizes.some(([width, height]) => width === annotation.width && height === annotation.height)) return null;
+  return (
+    `image ${imagePath} is ${metadata.width}x${metadata.height}, which does not match the annotation's ` +
+    `이미지 너비 x 이미지 높이 ${annotation.width}x${annotation.height}`
+  );
+}
+
+function countGarments(lines: ReportLine[], action: ReportLine['action']): number {
+  return lines.filter((line) => line.superCategory !== undefined && line.action === action).length;
+}
+
+export async function readAnnotationFile(context: ReadContext, file: string): Promise<ReadOutcome> {
+  let content: Buffer;
+  try {
+    content = await fs.promises.readFile(path.join(context.root, file));
+  } catch (error) {
+    return reject(file, '', `cannot read the file: ${(error as Error).message}`);
+  }
+  let parsed: ReturnType<typeof parseAnnotation>;
+  try {
+    parsed = parseAnnotation(content, file);
+  } catch (error) {
+    return reject(file, '', `parser failed: ${(error as Error).message}`);
+  }
+  if (!parsed.ok) return { ok: false, file, lines: [fileRejection(file, parsed.problems)] };
+  const { annotation } = parsed;
+
+  const candidates = imageCandidates(annotation);
+  const imagePath = candidates.map((name) => context.images.find(name, file)).find((found) => found !== null);
+  if (!imagePath) return reject(file, '이미지 정보.이미지 파일명', `image not found: tried ${candidates.join(', ')}`);
+  if (context.verifyImages) {
+    const mismatch = await checkImageSize(context.root, imagePath, annotation);
+    if (mismatch) return reject(file, '이미지 정보', mismatch);
+  }
+
+  const split = context.split ?? splitFromPath(path.basename(context.root), file);
+  const lines = problemLines(file, parsed.problems);
+  return {
+    ok: true,
+    file,
+    annotation,
+    imagePath,
+    split,
+    hash: annotationHash(content, imagePath, split),
+    lines,
+    garmentsRejected: countGarments(lines, 'rejected'),
+    garmentsRepaired: countGarments(lines, 'repaired'),
+  };
+}
+
+/**
+ * Maps `work` over `source` with at most `limit` calls in flight, yielding results in source
+ * order (so "the later file" of two is well defined). `work` must not reject.
+ */
+export async function* mapInOrder<T, R>(
+  source: AsyncIterable<T>,
+  limit: number,
+  work: (item: T) => Promise<R>,
+): AsyncGenerator<R> {
+  const inFlight: Promise<R>[] = [];
+  for await (const item of source) {
+    inFlight.push(work(item));
+    if (inFlight.length >= limit) yield await inFlight.shift()!;
+  }
+  while (inFlight.length > 0) yield await inFlight.shift()!;
+}

@@ -1,0 +1,163 @@
+/**
+ * TensorFlow.js backend selection for the Attribute R-CNN.
+ *
+ * Order (SPEC §1, issue 6 part 1): `tensorflow` from @tensorflow/tfjs-node-gpu (CUDA), else from
+ * @tensorflow/tfjs-node, else `wasm` (@tensorflow/tfjs-backend-wasm, SIMD), else the plain `cpu` backend.
+ * An explicit choice (the `preferred` argument, e.g. from a CLI flag, else the KFASHION_TF_BACKEND variable)
+ * replaces the automatic order and fails loudly when that backend cannot be loaded.
+ *
+ * Importing this module also registers every gradient of tfjs-core (tfjs-core alone registers none) and the
+ * wasm kernels that the wasm backend lacks but training needs (see wasm-kernels.ts).
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+// Registers every gradient of tfjs-core. '@tensorflow/tfjs-core/dist/register_all_gradients' is ES-module only
+// (it cannot be required from CommonJS, neither by Node 20 nor by jest); tfjs-layers' CommonJS bundle carries
+// the same registrations, into the same global registry, and is the documented way to get them in Node.
+import '@tensorflow/tfjs-layers';
+import '@tensorflow/tfjs-backend-cpu';
+import { registerWasmKernelShims } from './wasm-kernels';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+export const BACKEND_ENV_VARIABLE = 'KFASHION_TF_BACKEND';
+
+export interface BackendInfo {
+  name: BackendName;
+  device: 'cuda' | 'cpu';
+  detail: string;
+}
+
+export interface InitBackendOptions {
+  /** Receives the one line that reports the chosen backend (default: console.error). */
+  log?: (message: string) => void;
+  /** Loads an optional native package; injectable so tests can simulate a machine where it exists. */
+  loadModule?: (name: string) => unknown;
+  /** Environment to read KFASHION_TF_BACKEND from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The native packages in the order they are tried; the GPU build first. */
+const NATIVE_PACKAGES: { module: string; device: 'cuda' | 'cpu' }[] = [
+  { module: '@tensorflow/tfjs-node-gpu', device: 'cuda' },
+  { module: '@tensorflow/tfjs-node', device: 'cpu' },
+];
+
+let current: BackendInfo | null = null;
+let lastLogged: string | null = null;
+let wasmPathsSet = false;
+
+/** Parses an explicit backend choice; `undefined`/empty/`auto` mean "best available". */
+export function parseBackendName(value: string | undefined, source: string): BackendName | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim().toLowerCase();
+  if (trimmed === '' || trimmed === 'auto') return undefined;
+  if ((BACKEND_NAMES as readonly string[]).includes(trimmed)) return trimmed as BackendName;
+  throw new Error(`${source}: unknown TensorFlow.js backend "${value}"; allowed values are ${BACKEND_NAMES.join(', ')} (or auto)`);
+}
+
+/** Folder of the wasm binaries, as the prefix setWasmPaths wants: it must end with a separator. */
+export function wasmBinaryFolder(): string {
+  const entry = require.resolve('@tensorflow/tfjs-backend-wasm');
+  return path.dirname(entry) + path.sep;
+}
+
+function defaultRequire(name: string): unknown {
+  // A computed name keeps bundlers and tsc from resolving the optional native packages statically.
+  return require(name);
+}
+
+async function tryTensorflow(loadModule: (name: string) => unknown): Promise<{ info?: BackendInfo; failures: string[] }> {
+  const failures: string[] = [];
+  for (const candidate of NATIVE_PACKAGES) {
+    try {
+      loadModule(candidate.module);
+    } catch (error) {
+      failures.push(`${candidate.module}: ${firstLine(error)}`);
+      continue;
+    }
+    if (await tf.setBackend('tensorflow')) {
+      return { info: { name: 'tensorflow', device: candidate.device, detail: `${candidate.module} (libtensorflow, ${candidate.device === 'cuda' ? 'CUDA' : 'CPU'})` }, failures };
+    }
+    failures.push(`${candidate.module}: loaded but the 'tensorflow' backend did not initialise`);
+  }
+  return { failures };
+}
+
+async function tryWasm(): Promise<{ info?: BackendInfo; failure?: string }> {
+  try {
+    // Loaded lazily so that processes that pick another backend never pay for it.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+    const folder = wasmBinaryFolder();
+    if (!wasmPathsSet) {
+      wasm.setWasmPaths(folder);
+      wasmPathsSet = true;
+    }
+    registerWasmKernelShims();
+    if (await tf.setBackend('wasm')) {
+      return { info: { name: 'wasm', device: 'cpu', detail: `@tensorflow/tfjs-backend-wasm (binaries from ${folder})` } };
+    }
+    return { failure: `@tensorflow/tfjs-backend-wasm: setBackend('wasm') returned false (binaries looked up in ${folder})` };
+  } catch (error) {
+    return { failure: `@tensorflow/tfjs-backend-wasm: ${firstLine(error)}` };
+  }
+}
+
+async function useCpu(): Promise<BackendInfo> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('the plain cpu backend of TensorFlow.js did not initialise');
+  return { name: 'cpu', device: 'cpu', detail: '@tensorflow/tfjs-backend-cpu (plain JavaScript)' };
+}
+
+/**
+ * Selects and initialises the TensorFlow.js backend, logs the choice once, and returns it.
+ * `preferred` (if given and not "auto") wins over KFASHION_TF_BACKEND, which wins over the automatic order.
+ */
+export async function initBackend(preferred?: BackendName | string, options: InitBackendOptions = {}): Promise<BackendInfo> {
+  const env = options.env ?? process.env;
+  const explicit =
+    parseBackendName(preferred, 'initBackend(preferred)') ?? parseBackendName(env[BACKEND_ENV_VARIABLE], BACKEND_ENV_VARIABLE);
+  const loadModule = options.loadModule ?? defaultRequire;
+  const failures: string[] = [];
+  let info: BackendInfo | undefined;
+
+  if (explicit === undefined || explicit === 'tensorflow') {
+    const result = await tryTensorflow(loadModule);
+    failures.push(...result.failures);
+    info = result.info;
+    if (!info && explicit === 'tensorflow') {
+      throw new Error(`TensorFlow.js backend 'tensorflow' was requested but is not available: ${failures.join('; ')}`);
+    }
+  }
+  if (!info && (explicit === undefined || explicit === 'wasm')) {
+    const result = await tryWasm();
+    if (result.failure) failures.push(result.failure);
+    info = result.info;
+    if (!info && explicit === 'wasm') {
+      throw new Error(`TensorFlow.js backend 'wasm' was requested but is not available: ${result.failure}`);
+    }
+  }
+  if (!info) info = await useCpu();
+
+  current = info;
+  const message =
+    `[kfashion] TensorFlow.js backend: ${info.name} on ${info.device} — ${info.detail}` +
+    (explicit ? ` (requested: ${explicit})` : '') +
+    (failures.length > 0 && !explicit ? `; skipped: ${failures.join('; ')}` : '');
+  const key = `${info.name}|${info.detail}`;
+  if (lastLogged !== key) {
+    lastLogged = key;
+    (options.log ?? ((line: string) => console.error(line)))(message);
+  }
+  return info;
+}
+
+/** The backend chosen by the last initBackend call, or null before any. */
+export function currentBackend(): BackendInfo | null {
+  return current;
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0];
+}

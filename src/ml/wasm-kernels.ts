@@ -1,0 +1,192 @@
+/**
+ * Kernels the tfjs wasm backend (4.22) lacks but training needs, built from kernels it has.
+ *
+ * - Conv2DBackpropFilter (the filter gradient of every conv): one matMul per filter tap over a strided slice
+ *   of the padded input, dW[kh,kw] = patches(kh,kw)ᵀ · dy. The input is transposed to channels-first once so
+ *   that each product is a plain matMul: wasm's BatchMatMul with transposeA is ~13× slower than without.
+ * - DepthwiseConv2dNativeBackpropFilter: per tap, sum over positions of patch(kh,kw) ⊙ dy.
+ * - UnsortedSegmentSum (the gradient of gather, used by RoIAlign's backward): a ScatterNd, which sums duplicate
+ *   indices on wasm; ids outside [0, numSegments) are dropped as TensorFlow does.
+ *
+ * The kernels call tfjs ops inside tf.tidy: while a kernel runs the engine records no gradient tape, and the
+ * returned tensor becomes the kernel's output.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+
+interface PatchGeometry {
+  batch: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  dilationHeight: number;
+  dilationWidth: number;
+  padTop: number;
+  padLeft: number;
+  padBottom: number;
+  padRight: number;
+}
+
+function patchGeometry(info: tf.backend_util.Conv2DInfo): PatchGeometry {
+  const neededHeight = (info.outHeight - 1) * info.strideHeight + (info.filterHeight - 1) * info.dilationHeight + 1;
+  const neededWidth = (info.outWidth - 1) * info.strideWidth + (info.filterWidth - 1) * info.dilationWidth + 1;
+  return {
+    batch: info.batchSize,
+    inChannels: info.inChannels,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+    filterHeight: info.filterHeight,
+    filterWidth: info.filterWidth,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    dilationHeight: info.dilationHeight,
+    dilationWidth: info.dilationWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    padBottom: Math.max(0, neededHeight - info.padInfo.top - info.inHeight),
+    padRight: Math.max(0, neededWidth - info.padInfo.left - info.inWidth),
+  };
+}
+
+/**
+ * The input values that filter tap (kh, kw) multiplies, for every output position, from `padded`
+ * (the zero-padded input with spatial axes at `heightAxis`, `heightAxis + 1` of a rank-4 tensor).
+ */
+function tapSlice(padded: tf.Tensor4D, g: PatchGeometry, kh: number, kw: number, heightAxis: 1 | 2): tf.Tensor4D {
+  const begin = [0, 0, 0, 0];
+  const size = [...padded.shape];
+  const strides = [1, 1, 1, 1];
+  begin[heightAxis] = kh * g.dilationHeight;
+  begin[heightAxis + 1] = kw * g.dilationWidth;
+  size[heightAxis] = (g.outHeight - 1) * g.strideHeight + 1;
+  size[heightAxis + 1] = (g.outWidth - 1) * g.strideWidth + 1;
+  if (g.strideHeight === 1 && g.strideWidth === 1) return tf.slice(padded, begin, size);
+  strides[heightAxis] = g.strideHeight;
+  strides[heightAxis + 1] = g.strideWidth;
+  const end = begin.map((b, i) => b + size[i]);
+  return tf.stridedSlice(padded, begin, end, strides) as tf.Tensor4D;
+}
+
+function padSpatial(x: tf.Tensor4D, g: PatchGeometry): tf.Tensor4D {
+  if (g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0) return x;
+  return tf.pad(x, [[0, 0], [g.padTop, g.padBottom], [g.padLeft, g.padRight], [0, 0]]);
+}
+
+/** dW = Σ_{n,oh,ow} x[n, oh·s + kh·d − pt, ow·s + kw·d − pl, ci] · dy[n, oh, ow, co] (NHWC, HWIO). */
+export function conv2dBackpropFilterFromMatMul(
+  x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number],
+  strides: number | [number, number], pad: Pad, dimRoundingMode?: 'floor' | 'round' | 'ceil', dilations: number | [number, number] = 1,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
+    const g = patchGeometry(info);
+    const positions = g.batch * g.outHeight * g.outWidth;
+    const outChannels = filterShape[3];
+    const dy2d = tf.reshape(dy, [positions, outChannels]);
+    // Channels first, so each tap's patches come out as a [Ci, positions] matrix (a plain matMul operand).
+    const paddedCHWN = tf.transpose(padSpatial(x, g), [3, 0, 1, 2]) as tf.Tensor4D;
+    const taps: tf.Tensor2D[] = [];
+    for (let kh = 0; kh < g.filterHeight; kh++) {
+      for (let kw = 0; kw < g.filterWidth; kw++) {
+        const patches = tf.reshape(tapSlice(paddedCHWN, g, kh, kw, 2), [g.inChannels, positions]);
+        taps.push(tf.matMul(patches as tf.Tensor2D, dy2d));
+      }
+    }
+    return tf.reshape(tf.stack(taps), filterShape) as tf.Tensor4D;
+  });
+}
+
+/** dW[kh,kw,c,m] = Σ_{n,oh,ow} x[n, oh·s + kh·d − pt, ow·s + kw·d − pl, c] · dy[n, oh, ow, c·M + m]. */
+export function depthwiseConv2dBackpropFilterFromOps(
+  x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number],
+  strides: number | [number, number], pad: Pad, dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined, dilations: number | [number, number],
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, true, 'channelsLast');
+    const g = patchGeometry(info);
+    const positions = g.batch * g.outHeight * g.outWidth;
+    const [, , channels, multiplier] = filterShape;
+    const dy3d = tf.reshape(dy, [positions, channels, multiplier]);
+    const padded = padSpatial(x, g);
+    const taps: tf.Tensor2D[] = [];
+    for (let kh = 0; kh < g.filterHeight; kh++) {
+      for (let kw = 0; kw < g.filterWidth; kw++) {
+        const patches = tf.reshape(tapSlice(padded, g, kh, kw, 1), [positions, channels, 1]);
+        taps.push(tf.sum(tf.mul(patches, dy3d), 0) as tf.Tensor2D);
+      }
+    }
+    return tf.reshape(tf.stack(taps), filterShape) as tf.Tensor4D;
+  });
+}
+
+/** out[s, ...] = Σ_{i : ids[i] = s} x[i, ...]; ids outside [0, numSegments) contribute nothing (as TensorFlow). */
+export function unsortedSegmentSumFromScatter(x: tf.Tensor, segmentIds: tf.Tensor, numSegments: number): tf.Tensor {
+  return tf.tidy(() => {
+    const idRank = segmentIds.rank;
+    const count = segmentIds.size;
+    const innerShape = x.shape.slice(idRank);
+    const innerSize = innerShape.reduce((a, b) => a * b, 1);
+    let rows = tf.reshape(x, [count, innerSize]);
+    let ids = tf.reshape(tf.cast(segmentIds, 'int32'), [count]);
+    const idValues = ids.dataSync();
+    const valid: number[] = [];
+    for (let i = 0; i < idValues.length; i++) if (idValues[i] >= 0 && idValues[i] < numSegments) valid.push(i);
+    if (valid.length < count) {
+      if (valid.length === 0) return tf.zeros([numSegments, ...innerShape], x.dtype);
+      const keep = tf.tensor1d(valid, 'int32');
+      rows = tf.gather(rows, keep);
+      ids = tf.gather(ids, keep);
+    }
+    const summed = tf.scatterND(tf.reshape(ids, [valid.length, 1]), rows, [numSegments, innerSize]);
+    return tf.reshape(summed, [numSegments, ...innerShape]);
+  });
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap };
+
+let registered = false;
+
+/** Registers the three kernels on the 'wasm' backend (idempotent; kernels tfjs already has are left alone). */
+export function registerWasmKernelShims(): void {
+  if (registered) return;
+  registered = true;
+  const shims: { kernelName: string; kernelFunc: (args: KernelArgs) => tf.Tensor }[] = [
+    {
+      kernelName: tf.Conv2DBackpropFilter,
+      kernelFunc: ({ inputs, attrs }) => {
+        const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+        if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (wasm shim): only dataFormat NHWC is supported');
+        return conv2dBackpropFilterFromMatMul(
+          inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape as [number, number, number, number],
+          a.strides, a.pad, a.dimRoundingMode,
+        );
+      },
+    },
+    {
+      kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
+      kernelFunc: ({ inputs, attrs }) => {
+        const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
+        return depthwiseConv2dBackpropFilterFromOps(
+          inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape as [number, number, number, number],
+          a.strides, a.pad, a.dimRoundingMode, a.dilations,
+        );
+      },
+    },
+    {
+      kernelName: tf.UnsortedSegmentSum,
+      kernelFunc: ({ inputs, attrs }) => {
+        const a = attrs as unknown as tf.UnsortedSegmentSumAttrs;
+        return unsortedSegmentSumFromScatter(inputs.x as tf.Tensor, inputs.segmentIds as tf.Tensor, a.numSegments);
+      },
+    },
+  ];
+  for (const shim of shims) {
+    if (tf.getKernel(shim.kernelName, 'wasm') !== undefined) continue;
+    tf.registerKernel({ kernelName: shim.kernelName, backendName: 'wasm', kernelFunc: shim.kernelFunc as unknown as tf.KernelFunc });
+  }
+}

@@ -1,0 +1,57 @@
+/** Helpers shared by the ML-OPS tests: run the same computation on several backends and compare. */
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, BackendName } from '../../../src/ml/backend';
+
+export const TEST_BACKENDS: BackendName[] = ['cpu', 'wasm'];
+
+const quiet = { log: () => undefined, env: {} };
+
+/** Switches to `name` (initialising it on first use) without logging. */
+export async function useBackend(name: BackendName): Promise<void> {
+  await initBackend(name, quiet);
+}
+
+/** Runs `compute` on `backend`, returns the values as plain arrays and disposes every tensor. */
+export async function runOn(backend: BackendName, compute: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await useBackend(backend);
+  return tf.tidy(() => {
+    const out = compute();
+    return (Array.isArray(out) ? out : [out]).map((t) => Float32Array.from(t.dataSync()));
+  });
+}
+
+/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32), so both backends see the same inputs. */
+export function randomValues(count: number, seed: number): Float32Array {
+  let state = seed >>> 0;
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+/** max |a − b| / max(|b|, floor): one relative error for a whole tensor. */
+export function relativeMaxError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-6): number {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} vs expected ${expected.length}`);
+  let maxDiff = 0;
+  let maxRef = floor;
+  for (let i = 0; i < expected.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(actual[i] - expected[i]));
+    maxRef = Math.max(maxRef, Math.abs(expected[i]));
+  }
+  return maxDiff / maxRef;
+}
+
+export function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} vs expected ${expected.length}`);
+  let maxDiff = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= maxDiff)) maxDiff = Number.isNaN(d) ? Infinity : d;
+  }
+  return maxDiff;
+}

@@ -1,0 +1,272 @@
+/**
+ * The model's named parameters: one tf.Variable per torchvision state_dict entry, keyed by the names
+ * torchvision >= 0.13 writes (`backbone.body.layer1.0.conv1.weight`, `backbone.fpn.inner_blocks.0.0.weight`,
+ * `rpn.head.conv.0.0.weight`, ...). The model modules read their tensors from a ParameterStore;
+ * src/ml/weights/state-dict.ts loads and exports it.
+ *
+ * Layouts (PyTorch layouts exist only at the weights boundary):
+ * - 'conv'   torch OIHW  ↔ stored HWIO (tfjs conv2d filter layout), transpose [2, 3, 1, 0].
+ * - 'linear' torch [out, in] ↔ stored TRANSPOSED as [in, out], so a linear layer is a plain
+ *            `tf.matMul(x, W)` (no transposed-operand matmul in the hot path, and the gradient has the
+ *            variable's shape). Use `linear()` below rather than relying on this.
+ * - 'plain'  biases and frozen batch-norm buffers, stored as is.
+ *
+ * Frozen batch-norm buffers and the frozen backbone stages are variables with `trainable = false`:
+ * tfjs optimisers and `tf.variableGrads` skip them.
+ *
+ * Fresh initialisation follows torchvision (see `InitSpec`), drawn from a seeded PRNG so a model built
+ * twice with the same seed is identical.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export type Layout = 'conv' | 'linear' | 'plain';
+
+/** torchvision's initialisers, as used by the detection model's modules. */
+export type InitSpec =
+  | { kind: 'constant'; value: number }
+  /** torch.nn.init.normal_(std) */
+  | { kind: 'normal'; std: number }
+  /** torch.nn.init.uniform_(-bound, bound) */
+  | { kind: 'uniform'; bound: number }
+  /** kaiming_normal_(mode='fan_out', nonlinearity='relu'): ResNet convs. */
+  | { kind: 'kaiming_normal_fan_out' }
+  /** kaiming_uniform_(a) with fan_in: FPN convs use a = 1. */
+  | { kind: 'kaiming_uniform'; a: number }
+  /** nn.Linear / nn.Conv2d default weight init: kaiming_uniform_(a=sqrt(5)), i.e. U(±1/sqrt(fan_in)). */
+  | { kind: 'torch_default_weight' }
+  /** nn.Linear / nn.Conv2d default bias init: U(±1/sqrt(fan_in)), fan_in of the layer's weight. */
+  | { kind: 'torch_default_bias'; fanIn: number };
+
+export interface ParameterInfo {
+  name: string;
+  /** Shape in PyTorch layout (as in the state_dict). */
+  torchShape: number[];
+  layout: Layout;
+}
+
+/**
+ * Seeded uniform/normal generator (sfc32, Box–Muller). Deterministic across platforms: only
+ * 32-bit integer arithmetic and IEEE double operations.
+ */
+export class SeededRandom {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+  private spareNormal: number | null = null;
+
+  constructor(seed: number) {
+    this.a = 0x9e3779b9;
+    this.b = 0x243f6a88;
+    this.c = 0xb7e15162;
+    this.d = seed >>> 0;
+    for (let i = 0; i < 15; i++) this.nextUint32();
+  }
+
+  nextUint32(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return t >>> 0;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /** Standard normal. */
+  normal(): number {
+    if (this.spareNormal !== null) {
+      const value = this.spareNormal;
+      this.spareNormal = null;
+      return value;
+    }
+    const u = 1 - this.next(); // (0, 1]: log is finite
+    const v = this.next();
+    const radius = Math.sqrt(-2 * Math.log(u));
+    this.spareNormal = radius * Math.sin(2 * Math.PI * v);
+    return radius * Math.cos(2 * Math.PI * v);
+  }
+}
+
+/** torch.nn.init._calculate_fan_in_and_fan_out on a PyTorch-layout shape. */
+export function fans(torchShape: readonly number[]): { fanIn: number; fanOut: number } {
+  if (torchShape.length < 2) throw new Error(`fan in/out need a weight of rank >= 2, got shape [${torchShape.join(', ')}]`);
+  const receptive = torchShape.slice(2).reduce((a, b) => a * b, 1);
+  return { fanIn: torchShape[1] * receptive, fanOut: torchShape[0] * receptive };
+}
+
+/** Values (PyTorch layout, row-major) of a freshly initialised tensor. */
+export function initialValues(torchShape: readonly number[], init: InitSpec, random: SeededRandom): Float32Array {
+  const size = torchShape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(size);
+  const uniform = (bound: number) => {
+    for (let i = 0; i < size; i++) out[i] = (2 * random.next() - 1) * bound;
+  };
+  const normal = (std: number) => {
+    for (let i = 0; i < size; i++) out[i] = random.normal() * std;
+  };
+  switch (init.kind) {
+    case 'constant': out.fill(init.value); break;
+    case 'normal': normal(init.std); break;
+    case 'uniform': uniform(init.bound); break;
+    case 'kaiming_normal_fan_out': normal(Math.sqrt(2) / Math.sqrt(fans(torchShape).fanOut)); break;
+    case 'kaiming_uniform': {
+      const gain = Math.sqrt(2 / (1 + init.a * init.a));
+      uniform(gain * Math.sqrt(3 / fans(torchShape).fanIn));
+      break;
+    }
+    case 'torch_default_weight': uniform(1 / Math.sqrt(fans(torchShape).fanIn)); break;
+    case 'torch_default_bias': uniform(init.fanIn > 0 ? 1 / Math.sqrt(init.fanIn) : 0); break;
+  }
+  return out;
+}
+
+/** The tfjs-layout shape of a tensor whose PyTorch shape is given. */
+export function tfShape(torchShape: readonly number[], layout: Layout): number[] {
+  if (layout === 'conv') return [torchShape[2], torchShape[3], torchShape[1], torchShape[0]];
+  if (layout === 'linear') return [torchShape[1], torchShape[0]];
+  return [...torchShape];
+}
+
+function checkRank(info: ParameterInfo): void {
+  const rank = info.layout === 'conv' ? 4 : info.layout === 'linear' ? 2 : -1;
+  if (rank > 0 && info.torchShape.length !== rank) {
+    throw new Error(`parameter "${info.name}": ${info.layout} layout needs a rank-${rank} PyTorch shape, got [${info.torchShape.join(', ')}]`);
+  }
+}
+
+/** PyTorch-layout values → tfjs-layout tensor. */
+export function fromTorchLayout(data: Float32Array, torchShape: readonly number[], layout: Layout): tf.Tensor {
+  return tf.tidy(() => {
+    const t = tf.tensor(data, [...torchShape], 'float32');
+    if (layout === 'conv') return tf.transpose(t, [2, 3, 1, 0]);
+    if (layout === 'linear') return tf.transpose(t, [1, 0]);
+    return t;
+  });
+}
+
+/** tfjs-layout tensor → PyTorch-layout values. */
+export function toTorchLayout(value: tf.Tensor, layout: Layout): Float32Array {
+  const t = tf.tidy(() => {
+    if (layout === 'conv') return tf.transpose(value, [3, 2, 0, 1]);
+    if (layout === 'linear') return tf.transpose(value, [1, 0]);
+    return value.clone();
+  });
+  const data = t.dataSync() as Float32Array;
+  t.dispose();
+  return Float32Array.from(data);
+}
+
+export interface CreateOptions {
+  layout: Layout;
+  init: InitSpec;
+  trainable: boolean;
+}
+
+export class ParameterStore {
+  private readonly entries = new Map<string, { info: ParameterInfo; variable: tf.Variable }>();
+
+  /** Creates and registers a freshly initialised parameter (values drawn from `random`). */
+  create(name: string, torchShape: readonly number[], options: CreateOptions, random: SeededRandom): tf.Variable {
+    return this.add(name, torchShape, options.layout, initialValues(torchShape, options.init, random), options.trainable);
+  }
+
+  /** Registers a parameter with given PyTorch-layout values. */
+  add(name: string, torchShape: readonly number[], layout: Layout, torchValues: Float32Array, trainable: boolean): tf.Variable {
+    if (this.entries.has(name)) throw new Error(`parameter "${name}" is already defined`);
+    const info: ParameterInfo = { name, torchShape: [...torchShape], layout };
+    checkRank(info);
+    const value = fromTorchLayout(torchValues, torchShape, layout);
+    // No variable name: tfjs names are global, and several models may coexist (tests, model server).
+    const variable = tf.variable(value, trainable);
+    value.dispose();
+    this.entries.set(name, { info, variable });
+    return variable;
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  get(name: string): tf.Variable {
+    const entry = this.entries.get(name);
+    if (!entry) throw new Error(`model parameter "${name}" is not defined`);
+    return entry.variable;
+  }
+
+  info(name: string): ParameterInfo {
+    const entry = this.entries.get(name);
+    if (!entry) throw new Error(`model parameter "${name}" is not defined`);
+    return entry.info;
+  }
+
+  /** Names in definition order (the model's module order, as torchvision's state_dict). */
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Replaces a parameter's value from PyTorch-layout data (shape must match). */
+  assignFromTorch(name: string, torchValues: Float32Array): void {
+    const { info, variable } = this.entries.get(name) ?? { info: undefined, variable: undefined };
+    if (!info || !variable) throw new Error(`model parameter "${name}" is not defined`);
+    const value = fromTorchLayout(torchValues, info.torchShape, info.layout);
+    variable.assign(value);
+    value.dispose();
+  }
+
+  /** The parameter's values in PyTorch layout. */
+  torchValues(name: string): Float32Array {
+    const entry = this.entries.get(name);
+    if (!entry) throw new Error(`model parameter "${name}" is not defined`);
+    return toTorchLayout(entry.variable, entry.info.layout);
+  }
+
+  setTrainable(name: string, trainable: boolean): void {
+    this.get(name).trainable = trainable;
+  }
+
+  /** Trainable variables by name (what an optimiser updates). */
+  trainable(): Map<string, tf.Variable> {
+    const out = new Map<string, tf.Variable>();
+    for (const [name, { variable }] of this.entries) if (variable.trainable) out.set(name, variable);
+    return out;
+  }
+
+  dispose(): void {
+    for (const { variable } of this.entries.values()) variable.dispose();
+    this.entries.clear();
+  }
+}
+
+/**
+ * nn.Linear: y = x·Wᵀ + b with W stored as [in, out] (see the layout note above).
+ * `prefix` is the module name, e.g. `roi_heads.box_head.fc6`.
+ */
+export function linear(store: ParameterStore, prefix: string, x: tf.Tensor2D): tf.Tensor2D {
+  return tf.add(tf.matMul(x, store.get(`${prefix}.weight`) as tf.Tensor2D), store.get(`${prefix}.bias`));
+}
+
+/**
+ * nn.Conv2d with symmetric explicit padding, as PyTorch pads (tfjs 'same' pads asymmetrically for
+ * stride 2). Bias only when the store has `<prefix>.bias`.
+ */
+export function conv2d(
+  store: ParameterStore,
+  prefix: string,
+  x: tf.Tensor4D,
+  stride: number,
+  padding: number,
+): tf.Tensor4D {
+  const y = tf.conv2d(x, store.get(`${prefix}.weight`) as tf.Tensor4D, stride, padding, 'NHWC', 1, 'floor');
+  const biasName = `${prefix}.bias`;
+  return store.has(biasName) ? tf.add(y, store.get(biasName)) : y;
+}

@@ -5,6 +5,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerMigrate } from './migrate';
 import { registerImport } from './import';
+import { registerSynth } from './synth';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('kfashion')
@@ -12,5 +13,6 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError();
   registerMigrate(program);
   registerImport(program);
+  registerSynth(program);
   await program.parseAsync(argv);
 }

@@ -4,6 +4,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerMigrate } from './migrate';
+import { registerServe } from './serve';
 import { registerImport } from './import';
 import { registerSynth } from './synth';
 
@@ -12,6 +13,7 @@ export async function main(argv: string[]): Promise<void> {
     .description('K-Fashion platform: import, search, train and serve the Attribute R-CNN')
     .showHelpAfterError();
   registerMigrate(program);
+  registerServe(program);
   registerImport(program);
   registerSynth(program);
   await program.parseAsync(argv);

@@ -118,6 +118,8 @@ export class Garment {
   modelVersion?: ModelVersion | null;
   @Column('real', { nullable: true }) score!: number | null;
   @Column('integer', { name: 'search_terms', array: true }) searchTerms!: number[];
+  /** Copy of the image's split, kept by triggers (migration GarmentSplit): read it, never write it. */
+  @Column({ type: 'text', nullable: true, insert: false, update: false }) split!: Split | null;
   @OneToMany(() => GarmentAttribute, (attribute) => attribute.garment) attributes?: GarmentAttribute[];
 }
 

@@ -1,0 +1,508 @@
+/**
+ * Garment search: a `GarmentFilter` (the API's GarmentWhere) compiled to one SQL condition over
+ * `garments g`, keyset pages, exact counts and facets.
+ *
+ * Every value condition becomes a test on `g.search_terms` (vocabulary ids of the garment's
+ * category, attribute values and its image's styles, GIN-indexed): all single required ids are
+ * folded into one `@>` and each any-of list into one `&&`, so PostgreSQL answers an AND of
+ * conditions with one GIN bitmap scan. Facets unnest the same arrays of the matching rows.
+ */
+import { DataSource } from 'typeorm';
+import {
+  ATTRIBUTE_KINDS,
+  AttributeKind,
+  GARMENT_ATTRIBUTE_KINDS,
+  GarmentAttributeKind,
+  MULTI_VALUED_KINDS,
+  SuperCategory,
+} from '../kfashion/types';
+import { englishLabel, LABELS_BY_KIND, resolveValue } from '../kfashion/vocabulary';
+import type { LabelSource, Split } from './entities';
+
+/** A request the caller can fix: unknown kind or value, bad cursor, page too large. `field` names the argument. */
+export class InvalidSearchInput extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'InvalidSearchInput';
+  }
+}
+
+export interface AttributeCondition {
+  kind: string;
+  /** The garment has at least one of these values. */
+  anyOf?: readonly string[] | null;
+  /** The garment has every one of these values (multi-valued kinds, and style). */
+  allOf?: readonly string[] | null;
+}
+
+/** Kinds that also have a shorthand field in the filter (`color: ["khaki"]` = any of). */
+export const SHORTHAND_KINDS = GARMENT_ATTRIBUTE_KINDS.filter((kind) => kind !== 'category');
+type ShorthandKind = (typeof SHORTHAND_KINDS)[number];
+
+export type GarmentFilter = {
+  superCategory?: readonly SuperCategory[] | null;
+  category?: readonly string[] | null;
+  attributes?: readonly AttributeCondition[] | null;
+  /** The garment's image has any of these styles. */
+  styles?: readonly string[] | null;
+  split?: Split | null;
+  source?: LabelSource | null;
+  modelVersionId?: number | string | null;
+  /** Detection score at least this (annotations have no score and never match). */
+  minScore?: number | null;
+  and?: readonly GarmentFilter[] | null;
+  or?: readonly GarmentFilter[] | null;
+  not?: GarmentFilter | null;
+} & { [kind in ShorthandKind]?: readonly string[] | null };
+
+export interface ImageFilter {
+  split?: Split | null;
+  styles?: readonly string[] | null;
+  externalId?: string | null;
+  datasetId?: number | null;
+  /** Images with at least one garment matching this filter. */
+  garments?: GarmentFilter | null;
+}
+
+const MAX_FILTER_DEPTH = 6;
+const MAX_FILTER_VALUES = 200;
+/** Kinds an attribute condition may name: garment kinds plus the image's style kinds. */
+const FILTER_KINDS: ReadonlySet<string> = new Set(ATTRIBUTE_KINDS);
+const ALL_OF_KINDS: ReadonlySet<string> = new Set([...MULTI_VALUED_KINDS, 'style', 'subStyle']);
+
+export function isAttributeKind(kind: string): kind is AttributeKind {
+  return FILTER_KINDS.has(kind);
+}
+
+export function assertAttributeKind(field: string, kind: string): asserts kind is AttributeKind {
+  if (!isAttributeKind(kind)) {
+    throw new InvalidSearchInput(field, `unknown attribute kind "${kind}" (known: ${ATTRIBUTE_KINDS.join(', ')})`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vocabulary ids
+
+interface VocabularyRow {
+  id: number;
+  kind: string;
+  value: string;
+  value_en: string | null;
+}
+
+/** Snapshot of the vocabulary table: (kind, value) → id. Small (hundreds of rows). */
+export class VocabularyIndex {
+  private readonly ids = new Map<string, number>();
+  private readonly byKind = new Map<string, number[]>();
+
+  constructor(rows: readonly VocabularyRow[]) {
+    for (const row of rows) {
+      this.ids.set(`${row.kind}\u0000${row.value}`, row.id);
+      const list = this.byKind.get(row.kind) ?? [];
+      list.push(row.id);
+      this.byKind.set(row.kind, list);
+    }
+  }
+
+  idOf(kind: string, value: string): number | undefined {
+    return this.ids.get(`${kind}\u0000${value}`);
+  }
+
+  idsOfKind(kind: string): readonly number[] {
+    return this.byKind.get(kind) ?? [];
+  }
+}
+
+/**
+ * Process-wide vocabulary snapshot, refreshed when older than `maxAgeMs`, or sooner when a filter
+ * names a value the snapshot lacks (an import may just have added it).
+ */
+export class VocabularyCache {
+  private snapshot?: { index: VocabularyIndex; loadedAt: number };
+  private loading?: Promise<VocabularyIndex>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly maxAgeMs = 30_000,
+    private readonly minReloadMs = 200,
+  ) {}
+
+  async get(): Promise<VocabularyIndex> {
+    if (this.snapshot && Date.now() - this.snapshot.loadedAt < this.maxAgeMs) return this.snapshot.index;
+    return this.reload();
+  }
+
+  /** A fresher snapshot, unless the current one was loaded moments ago. */
+  async refreshed(): Promise<VocabularyIndex> {
+    if (this.snapshot && Date.now() - this.snapshot.loadedAt < this.minReloadMs) return this.snapshot.index;
+    return this.reload();
+  }
+
+  private reload(): Promise<VocabularyIndex> {
+    this.loading ??= this.dataSource
+      .query(`SELECT id, kind, value, value_en FROM vocabulary`)
+      .then((rows: VocabularyRow[]) => {
+        const index = new VocabularyIndex(rows);
+        this.snapshot = { index, loadedAt: Date.now() };
+        return index;
+      })
+      .finally(() => {
+        this.loading = undefined;
+      });
+    return this.loading;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compiling a filter
+
+/** Collects positional parameters while SQL text is built. */
+export class SqlParameters {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+interface ValueRef {
+  field: string;
+  kind: AttributeKind;
+  input: string;
+}
+
+/** Resolves filter values to vocabulary ids; `undefined` = a published value absent from this database. */
+class ValueResolver {
+  constructor(private index: VocabularyIndex) {}
+
+  static async create(cache: VocabularyCache, refs: readonly ValueRef[]): Promise<ValueResolver> {
+    let index = await cache.get();
+    const missing = (candidate: VocabularyIndex) =>
+      refs.some((ref) => candidate.idOf(ref.kind, resolveValue(ref.kind, ref.input)) === undefined);
+    if (missing(index)) index = await cache.refreshed();
+    return new ValueResolver(index);
+  }
+
+  resolve(ref: ValueRef): number | undefined {
+    const value = resolveValue(ref.kind, ref.input);
+    const id = this.index.idOf(ref.kind, value);
+    if (id === undefined && !(value in LABELS_BY_KIND[ref.kind])) {
+      throw new InvalidSearchInput(ref.field, `unknown ${ref.kind} value "${ref.input}"`);
+    }
+    return id;
+  }
+}
+
+/** Every (kind, value) a filter names, validated for shape, so ids can be resolved in one pass. */
+function collectValueRefs(filter: GarmentFilter, field: string, depth: number, out: ValueRef[]): void {
+  if (depth > MAX_FILTER_DEPTH) throw new InvalidSearchInput(field, `filters nest at most ${MAX_FILTER_DEPTH} levels`);
+  const addAll = (kind: AttributeKind, values: readonly string[] | null | undefined, at: string) =>
+    values?.forEach((input, i) => out.push({ field: `${at}[${i}]`, kind, input }));
+  addAll('category', filter.category, `${field}.category`);
+  addAll('style', filter.styles, `${field}.styles`);
+  for (const kind of SHORTHAND_KINDS) addAll(kind, filter[kind], `${field}.${kind}`);
+  filter.attributes?.forEach((condition, i) => {
+    const at = `${field}.attributes[${i}]`;
+    assertAttributeKind(`${at}.kind`, condition.kind);
+    if (!condition.anyOf?.length && !condition.allOf?.length) {
+      throw new InvalidSearchInput(at, 'give anyOf or allOf with at least one value');
+    }
+    if ((condition.allOf?.length ?? 0) > 1 && !ALL_OF_KINDS.has(condition.kind)) {
+      throw new InvalidSearchInput(
+        `${at}.allOf`,
+        `${condition.kind} holds one value per garment; allOf applies to ${[...ALL_OF_KINDS].join(', ')}`,
+      );
+    }
+    addAll(condition.kind, condition.anyOf, `${at}.anyOf`);
+    addAll(condition.kind, condition.allOf, `${at}.allOf`);
+  });
+  filter.and?.forEach((sub, i) => collectValueRefs(sub, `${field}.and[${i}]`, depth + 1, out));
+  filter.or?.forEach((sub, i) => collectValueRefs(sub, `${field}.or[${i}]`, depth + 1, out));
+  if (filter.not) collectValueRefs(filter.not, `${field}.not`, depth + 1, out);
+  if (out.length > MAX_FILTER_VALUES) throw new InvalidSearchInput(field, `at most ${MAX_FILTER_VALUES} values per filter`);
+}
+
+class FilterCompiler {
+  constructor(
+    private readonly resolver: ValueResolver,
+    private readonly params: SqlParameters,
+    private readonly alias: string,
+  ) {}
+
+  compile(filter: GarmentFilter, field: string): string {
+    const g = this.alias;
+    const clauses: string[] = [];
+    const required: number[] = [];
+    let impossible = false;
+    /** any-of over values: one required id, an `&&` list, or nothing (matches no garment). */
+    const anyOf = (kind: AttributeKind, values: readonly string[] | null | undefined, at: string) => {
+      if (!values?.length) return;
+      const ids = this.ids(kind, values, at);
+      if (ids.length === 0) impossible = true;
+      else if (ids.length === 1) required.push(ids[0]);
+      else clauses.push(`${g}.search_terms && ${this.params.add(ids)}::int[]`);
+    };
+    const allOf = (kind: AttributeKind, values: readonly string[] | null | undefined, at: string) => {
+      if (!values?.length) return;
+      const ids = this.ids(kind, values, at);
+      if (ids.length < values.length) impossible = true;
+      required.push(...ids);
+    };
+
+    if (filter.superCategory?.length) {
+      clauses.push(`${g}.super_category = ANY(${this.params.add([...filter.superCategory])}::text[])`);
+    }
+    anyOf('category', filter.category, `${field}.category`);
+    anyOf('style', filter.styles, `${field}.styles`);
+    for (const kind of SHORTHAND_KINDS) anyOf(kind, filter[kind], `${field}.${kind}`);
+    filter.attributes?.forEach((condition, i) => {
+      const kind = condition.kind as AttributeKind;
+      anyOf(kind, condition.anyOf, `${field}.attributes[${i}].anyOf`);
+      allOf(kind, condition.allOf, `${field}.attributes[${i}].allOf`);
+    });
+    if (required.length) clauses.push(`${g}.search_terms @> ${this.params.add([...new Set(required)])}::int[]`);
+    if (filter.split) clauses.push(`${g}.split = ${this.params.add(filter.split)}`);
+    if (filter.source) clauses.push(`${g}.source = ${this.params.add(filter.source)}`);
+    if (filter.modelVersionId !== undefined && filter.modelVersionId !== null) {
+      clauses.push(`${g}.model_version_id = ${this.params.add(parseId(`${field}.modelVersionId`, filter.modelVersionId))}`);
+    }
+    if (filter.minScore !== undefined && filter.minScore !== null) {
+      clauses.push(`${g}.score >= ${this.params.add(filter.minScore)}`);
+    }
+    filter.and?.forEach((sub, i) => clauses.push(`(${this.compile(sub, `${field}.and[${i}]`)})`));
+    if (filter.or?.length) {
+      clauses.push(`(${filter.or.map((sub, i) => `(${this.compile(sub, `${field}.or[${i}]`)})`).join(' OR ')})`);
+    }
+    if (filter.not) clauses.push(`NOT (${this.compile(filter.not, `${field}.not`)})`);
+    if (impossible) return 'FALSE';
+    return clauses.length ? clauses.join(' AND ') : 'TRUE';
+  }
+
+  private ids(kind: AttributeKind, values: readonly string[], at: string): number[] {
+    const ids = values.map((input, i) => this.resolver.resolve({ field: `${at}[${i}]`, kind, input }));
+    return [...new Set(ids.filter((id): id is number => id !== undefined))];
+  }
+}
+
+function parseId(field: string, id: number | string): number {
+  const text = String(id);
+  if (!/^\d{1,15}$/.test(text)) throw new InvalidSearchInput(field, `"${text}" is not an id`);
+  return Number(text);
+}
+
+/** SQL condition over `garments <alias>` for `filter`, with its parameters appended to `params`. */
+export async function compileGarmentFilter(
+  cache: VocabularyCache,
+  filter: GarmentFilter | null | undefined,
+  params: SqlParameters,
+  field = 'where',
+  alias = 'g',
+): Promise<string> {
+  if (!filter) return 'TRUE';
+  const refs: ValueRef[] = [];
+  collectValueRefs(filter, field, 0, refs);
+  const resolver = await ValueResolver.create(cache, refs);
+  return new FilterCompiler(resolver, params, alias).compile(filter, field);
+}
+
+async function compileImageFilter(
+  cache: VocabularyCache,
+  filter: ImageFilter | null | undefined,
+  params: SqlParameters,
+  field = 'where',
+): Promise<string> {
+  if (!filter) return 'TRUE';
+  const clauses: string[] = [];
+  if (filter.split) clauses.push(`i.split = ${params.add(filter.split)}`);
+  if (filter.externalId) clauses.push(`i.external_id = ${params.add(filter.externalId)}`);
+  if (filter.datasetId !== undefined && filter.datasetId !== null) clauses.push(`i.dataset_id = ${params.add(filter.datasetId)}`);
+  if (filter.styles?.length) {
+    const refs = filter.styles.map((input, i) => ({ field: `${field}.styles[${i}]`, kind: 'style' as const, input }));
+    const resolver = await ValueResolver.create(cache, refs);
+    const ids = refs.map((ref) => resolver.resolve(ref)).filter((id): id is number => id !== undefined);
+    clauses.push(
+      `EXISTS (SELECT 1 FROM image_styles s WHERE s.image_id = i.id AND s.style_id = ANY(${params.add(ids)}::int[]))`,
+    );
+  }
+  if (filter.garments) {
+    const condition = await compileGarmentFilter(cache, filter.garments, params, `${field}.garments`, 'g');
+    clauses.push(`EXISTS (SELECT 1 FROM garments g WHERE g.image_id = i.id AND ${condition})`);
+  }
+  return clauses.length ? clauses.join(' AND ') : 'TRUE';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+export interface GarmentRow {
+  id: string;
+  image_id: string;
+  super_category: SuperCategory;
+  category: string | null;
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  polygon: number[] | null;
+  source: LabelSource;
+  model_version_id: number | null;
+  score: number | null;
+}
+
+export interface ImageRow {
+  id: string;
+  dataset_id: number | null;
+  external_id: string | null;
+  file_name: string;
+  image_path: string | null;
+  width: number;
+  height: number;
+  split: Split | null;
+}
+
+export const GARMENT_COLUMNS = `g.id, g.image_id, g.super_category, c.value AS category, g.x1, g.y1, g.x2, g.y2,
+  g.polygon, g.source, g.model_version_id, g.score`;
+export const IMAGE_COLUMNS = `i.id, i.dataset_id, i.external_id, i.file_name, i.image_path, i.width, i.height, i.split`;
+
+export interface PageRequest {
+  /** Rows wanted (validated by the caller against the page-size limit). */
+  first: number;
+  /** Return rows with id greater than this (keyset position from the cursor). */
+  afterId?: string | null;
+}
+
+export interface Page<Row> {
+  rows: Row[];
+  hasNextPage: boolean;
+  /** Exact number of matches; runs only when asked for. */
+  count(): Promise<number>;
+}
+
+/** Keyset page over a table ordered by id: fetch one row more than asked to learn whether a next page exists. */
+async function keysetPage<Row extends { id: string }>(
+  dataSource: DataSource,
+  pageSql: (afterParam: string, limitParam: string) => string,
+  countSql: string,
+  params: SqlParameters,
+  page: PageRequest,
+): Promise<Page<Row>> {
+  const pageParams = new SqlParameters();
+  pageParams.values.push(...params.values);
+  const sql = pageSql(pageParams.add(page.afterId ?? '0'), pageParams.add(page.first + 1));
+  const rows: Row[] = await dataSource.query(sql, pageParams.values);
+  let counted: Promise<number> | undefined;
+  return {
+    rows: rows.slice(0, page.first),
+    hasNextPage: rows.length > page.first,
+    count: () => {
+      counted ??= dataSource.query(countSql, params.values).then((result: { n: number }[]) => result[0].n);
+      return counted;
+    },
+  };
+}
+
+export class SearchService {
+  readonly vocabulary: VocabularyCache;
+
+  constructor(readonly dataSource: DataSource, vocabulary?: VocabularyCache) {
+    this.vocabulary = vocabulary ?? new VocabularyCache(dataSource);
+  }
+
+  async searchGarments(filter: GarmentFilter | null | undefined, page: PageRequest): Promise<Page<GarmentRow>> {
+    const params = new SqlParameters();
+    const condition = await compileGarmentFilter(this.vocabulary, filter, params);
+    return keysetPage<GarmentRow>(
+      this.dataSource,
+      (after, limit) => `WITH page AS (
+          SELECT g.id FROM garments g WHERE (${condition}) AND g.id > ${after}::bigint ORDER BY g.id LIMIT ${limit})
+        SELECT ${GARMENT_COLUMNS} FROM page JOIN garments g USING (id)
+          LEFT JOIN vocabulary c ON c.id = g.category_id ORDER BY g.id`,
+      `SELECT count(*)::int AS n FROM garments g WHERE ${condition}`,
+      params,
+      page,
+    );
+  }
+
+  async images(filter: ImageFilter | null | undefined, page: PageRequest): Promise<Page<ImageRow>> {
+    const params = new SqlParameters();
+    const condition = await compileImageFilter(this.vocabulary, filter, params);
+    return keysetPage<ImageRow>(
+      this.dataSource,
+      (after, limit) =>
+        `SELECT ${IMAGE_COLUMNS} FROM images i WHERE (${condition}) AND i.id > ${after}::bigint ORDER BY i.id LIMIT ${limit}`,
+      `SELECT count(*)::int AS n FROM images i WHERE ${condition}`,
+      params,
+      page,
+    );
+  }
+
+  /** Counts of each value of `kinds` among the garments matching `filter`, most frequent first. */
+  async garmentFacets(filter: GarmentFilter | null | undefined, kinds: readonly string[]): Promise<Facet[]> {
+    kinds.forEach((kind, i) => assertAttributeKind(`kinds[${i}]`, kind));
+    const params = new SqlParameters();
+    const condition = await compileGarmentFilter(this.vocabulary, filter, params);
+    const index = await this.vocabulary.refreshed();
+    const termIds = kinds.flatMap((kind) => index.idsOfKind(kind));
+    const rows: { kind: string; value: string; value_en: string | null; n: number }[] = termIds.length
+      ? await this.dataSource.query(
+          `SELECT v.kind, v.value, v.value_en, f.n
+             FROM (SELECT t.term, count(*)::int AS n
+                     FROM garments g CROSS JOIN LATERAL unnest(g.search_terms) AS t(term)
+                    WHERE (${condition}) AND t.term = ANY(${params.add(termIds)}::int[])
+                    GROUP BY t.term) f
+             JOIN vocabulary v ON v.id = f.term
+            ORDER BY f.n DESC, v.value`,
+          params.values,
+        )
+      : [];
+    return kinds.map((kind) => ({
+      kind,
+      values: rows
+        .filter((row) => row.kind === kind)
+        .map((row) => ({
+          value: row.value,
+          valueEn: row.value_en ?? englishLabel(kind as AttributeKind, row.value),
+          count: row.n,
+        })),
+    }));
+  }
+
+  /** Vocabulary values of one kind (or all), most frequent first, with English labels. */
+  async vocabularyEntries(kind?: string | null): Promise<VocabularyListing[]> {
+    if (kind) assertAttributeKind('kind', kind);
+    const rows: { kind: string; value: string; value_en: string | null; count: number }[] = await this.dataSource.query(
+      `SELECT kind, value, value_en, count FROM vocabulary
+        WHERE ($1::text IS NULL OR kind = $1) ORDER BY kind, count DESC, value`,
+      [kind ?? null],
+    );
+    return rows.map((row) => ({
+      kind: row.kind,
+      value: row.value,
+      valueEn: row.value_en ?? (isAttributeKind(row.kind) ? englishLabel(row.kind, row.value) : null),
+      count: row.count,
+    }));
+  }
+}
+
+export interface FacetValue {
+  value: string;
+  valueEn: string | null;
+  count: number;
+}
+
+export interface Facet {
+  kind: string;
+  values: FacetValue[];
+}
+
+export interface VocabularyListing {
+  kind: string;
+  value: string;
+  valueEn: string | null;
+  count: number;
+}
+
+export type { GarmentAttributeKind };

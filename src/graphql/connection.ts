@@ -1,0 +1,62 @@
+/**
+ * Relay connection helpers: opaque keyset cursors and page-size checks. A cursor encodes the
+ * connection it belongs to and the last row's id, so pages are `id > last` range scans (no
+ * OFFSET) and a cursor from one connection is refused by another.
+ */
+import { InvalidSearchInput } from '../db/search';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export type CursorKind = 'garment' | 'image';
+
+const CURSOR_VERSION = 'v1';
+
+export function encodeCursor(kind: CursorKind, id: string): string {
+  return Buffer.from(`${CURSOR_VERSION}:${kind}:${id}`, 'utf8').toString('base64url');
+}
+
+/** The id a cursor points after; throws InvalidSearchInput naming `field` for anything else. */
+export function decodeCursor(kind: CursorKind, cursor: string, field = 'after'): string {
+  const text = /^[A-Za-z0-9_-]{1,64}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
+  const match = /^v1:([a-z]+):(\d{1,19})$/.exec(text);
+  if (!match || match[1] !== kind) {
+    throw new InvalidSearchInput(field, `"${cursor}" is not a cursor of this ${kind} connection`);
+  }
+  return match[2];
+}
+
+/** Validated page size: 1..maxPageSize, DEFAULT_PAGE_SIZE when absent. */
+export function pageSize(first: number | null | undefined, maxPageSize = MAX_PAGE_SIZE, field = 'first'): number {
+  if (first === null || first === undefined) return Math.min(DEFAULT_PAGE_SIZE, maxPageSize);
+  if (!Number.isInteger(first) || first < 1 || first > maxPageSize) {
+    throw new InvalidSearchInput(field, `must be between 1 and ${maxPageSize} (got ${first})`);
+  }
+  return first;
+}
+
+export interface PageInfoShape {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+/** Edges and page info for rows already limited to one page. */
+export function connectionOf<Row extends { id: string }, Node>(
+  kind: CursorKind,
+  rows: readonly Row[],
+  hasNextPage: boolean,
+  toNode: (row: Row) => Node,
+): { edges: { cursor: string; node: Node }[]; pageInfo: PageInfoShape } {
+  const edges = rows.map((row) => ({ cursor: encodeCursor(kind, row.id), node: toNode(row) }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage,
+      hasPreviousPage: false,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { DataSource } from 'typeorm';
+import { SearchService } from '../db/search';
+import { Loaders } from './loaders';
+
+/** Bounds of thumbnail and crop sizes, in pixels (the longer side). */
+export const THUMBNAIL_SIZES = { default: 256, min: 16, max: 1024 } as const;
+
+/** Builds the URLs of the image routes (relative unless a public base URL is configured). */
+export class ImageUrls {
+  constructor(private readonly base = '') {}
+  original(imageId: string): string {
+    return `${this.base}/images/${imageId}`;
+  }
+  thumbnail(imageId: string, size: number): string {
+    return `${this.base}/images/${imageId}/thumbnail?size=${size}`;
+  }
+  annotated(imageId: string, source: string | null | undefined): string {
+    return `${this.base}/images/${imageId}/annotated${source ? `?source=${source}` : ''}`;
+  }
+  crop(garmentId: string, size: number | null | undefined): string {
+    return `${this.base}/garments/${garmentId}/crop${size ? `?size=${size}` : ''}`;
+  }
+}
+
+export interface GraphQLContext {
+  dataSource: DataSource;
+  search: SearchService;
+  /** Fresh per request: batching and caching never leak between requests. */
+  loaders: Loaders;
+  urls: ImageUrls;
+  maxPageSize: number;
+}

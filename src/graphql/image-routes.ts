@@ -1,0 +1,266 @@
+/**
+ * Image files over HTTP: the original, a bounded thumbnail, a garment crop and the photo with its
+ * boxes and labels drawn (an SVG overlay composited by sharp). Paths come from the database
+ * relative to their dataset's root and are resolved and checked to stay inside it (symlinks
+ * included), so a crafted `image_path` can never read another file.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { DataSource } from 'typeorm';
+import { englishLabel } from '../kfashion/vocabulary';
+import { THUMBNAIL_SIZES } from './context';
+
+const CACHE_CONTROL = 'public, max-age=86400';
+const MIME_BY_EXTENSION: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+};
+
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface ImageFile {
+  id: string;
+  file: string;
+  stat: fs.Stats;
+  width: number;
+  height: number;
+}
+
+interface BoxRow {
+  id: string;
+  super_category: string;
+  category: string | null;
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  source: string;
+  score: number | null;
+}
+
+/** True when `candidate` is `root` itself or lies below it. */
+export function isInside(root: string, candidate: string): boolean {
+  const relative = path.relative(root, candidate);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+export interface ImageRoutesOptions {
+  /** Folder allowed for images that belong to no dataset (uploads); others are refused. */
+  uploadsDir?: string;
+}
+
+export class ImageRoutes {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly options: ImageRoutesOptions = {},
+  ) {}
+
+  /** Handles the request when its path is an image route; returns false otherwise. */
+  async handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean> {
+    const imageMatch = /^\/images\/([^/]+)(?:\/(thumbnail|annotated))?\/?$/.exec(url.pathname);
+    const cropMatch = /^\/garments\/([^/]+)\/crop\/?$/.exec(url.pathname);
+    if (!imageMatch && !cropMatch) return false;
+    try {
+      if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpProblem(405, 'only GET and HEAD');
+      if (cropMatch) await this.crop(request, response, cropMatch[1], url);
+      else if (imageMatch![2] === 'thumbnail') await this.thumbnail(request, response, imageMatch![1], url);
+      else if (imageMatch![2] === 'annotated') await this.annotated(request, response, imageMatch![1], url);
+      else await this.original(request, response, imageMatch![1]);
+    } catch (error) {
+      if (!(error instanceof HttpProblem)) throw error;
+      response.writeHead(error.status, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end(`${error.message}\n`);
+    }
+    return true;
+  }
+
+  private async original(request: IncomingMessage, response: ServerResponse, id: string): Promise<void> {
+    const image = await this.imageFile(id);
+    const etag = this.etag(image, 'original');
+    if (this.notModified(request, response, etag)) return;
+    response.writeHead(200, {
+      'content-type': MIME_BY_EXTENSION[path.extname(image.file).toLowerCase()] ?? 'application/octet-stream',
+      'content-length': image.stat.size,
+      etag,
+      'cache-control': CACHE_CONTROL,
+    });
+    if (request.method === 'HEAD') return void response.end();
+    await new Promise<void>((resolve, reject) => {
+      fs.createReadStream(image.file).on('error', reject).on('end', resolve).pipe(response);
+    });
+  }
+
+  private async thumbnail(request: IncomingMessage, response: ServerResponse, id: string, url: URL): Promise<void> {
+    const size = sizeParameter(url, THUMBNAIL_SIZES.default);
+    const image = await this.imageFile(id);
+    const etag = this.etag(image, `thumbnail:${size}`);
+    if (this.notModified(request, response, etag)) return;
+    const jpeg = await sharp(image.file).resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg().toBuffer();
+    this.sendJpeg(request, response, jpeg, etag);
+  }
+
+  private async crop(request: IncomingMessage, response: ServerResponse, garmentId: string, url: URL): Promise<void> {
+    const size = url.searchParams.has('size') ? sizeParameter(url, THUMBNAIL_SIZES.default) : null;
+    const rows: (BoxRow & { image_id: string })[] = await this.dataSource.query(
+      `SELECT id, image_id, x1, y1, x2, y2 FROM garments WHERE id = $1`,
+      [numericId(garmentId)],
+    );
+    if (!rows[0]) throw new HttpProblem(404, `no garment ${garmentId}`);
+    const box = rows[0];
+    const image = await this.imageFile(String(box.image_id));
+    const metadata = await sharp(image.file).metadata();
+    const region = clampBox(box, metadata.width ?? image.width, metadata.height ?? image.height);
+    if (!region) throw new HttpProblem(404, `garment ${garmentId} lies outside its image`);
+    const etag = this.etag(image, `crop:${garmentId}:${JSON.stringify(region)}:${size}`);
+    if (this.notModified(request, response, etag)) return;
+    let pipeline = sharp(image.file).extract(region);
+    if (size) pipeline = pipeline.resize(size, size, { fit: 'inside', withoutEnlargement: true });
+    this.sendJpeg(request, response, await pipeline.jpeg().toBuffer(), etag);
+  }
+
+  private async annotated(request: IncomingMessage, response: ServerResponse, id: string, url: URL): Promise<void> {
+    const source = url.searchParams.get('source');
+    if (source !== null && source !== 'annotation' && source !== 'prediction') {
+      throw new HttpProblem(400, 'source must be annotation or prediction');
+    }
+    const image = await this.imageFile(id);
+    const boxes: BoxRow[] = await this.dataSource.query(
+      `SELECT g.id, g.super_category, c.value AS category, g.x1, g.y1, g.x2, g.y2, g.source, g.score
+         FROM garments g LEFT JOIN vocabulary c ON c.id = g.category_id
+        WHERE g.image_id = $1 AND ($2::text IS NULL OR g.source = $2) ORDER BY g.id`,
+      [image.id, source],
+    );
+    const etag = this.etag(image, `annotated:${JSON.stringify(boxes)}`);
+    if (this.notModified(request, response, etag)) return;
+    const metadata = await sharp(image.file).metadata();
+    const width = metadata.width ?? image.width;
+    const height = metadata.height ?? image.height;
+    const overlay = Buffer.from(boxesSvg(boxes, width, height));
+    const jpeg = await sharp(image.file).composite([{ input: overlay, top: 0, left: 0 }]).jpeg().toBuffer();
+    this.sendJpeg(request, response, jpeg, etag);
+  }
+
+  private async imageFile(id: string): Promise<ImageFile> {
+    const rows: { id: string; image_path: string | null; root_path: string | null; width: number; height: number }[] =
+      await this.dataSource.query(
+        `SELECT i.id, i.image_path, d.root_path, i.width, i.height
+           FROM images i LEFT JOIN datasets d ON d.id = i.dataset_id WHERE i.id = $1`,
+        [numericId(id)],
+      );
+    const row = rows[0];
+    if (!row) throw new HttpProblem(404, `no image ${id}`);
+    if (!row.image_path) throw new HttpProblem(404, `image ${id} has no file`);
+    const root = row.root_path ?? this.options.uploadsDir;
+    if (!root) throw new HttpProblem(404, `image ${id} has no file under an allowed folder`);
+    const file = await resolveInside(root, row.image_path);
+    if (!file) throw new HttpProblem(404, `image ${id} has no file under an allowed folder`);
+    const stat = await fs.promises.stat(file);
+    return { id: String(row.id), file, stat, width: row.width, height: row.height };
+  }
+
+  private etag(image: ImageFile, variant: string): string {
+    const hash = createHash('sha1')
+      .update(`${image.id}|${image.stat.size}|${image.stat.mtimeMs}|${variant}`)
+      .digest('base64url');
+    return `"${hash}"`;
+  }
+
+  private notModified(request: IncomingMessage, response: ServerResponse, etag: string): boolean {
+    const tags = (request.headers['if-none-match'] ?? '').split(',').map((tag) => tag.trim());
+    if (!tags.includes(etag) && !tags.includes('*')) return false;
+    response.writeHead(304, { etag, 'cache-control': CACHE_CONTROL });
+    response.end();
+    return true;
+  }
+
+  private sendJpeg(request: IncomingMessage, response: ServerResponse, jpeg: Buffer, etag: string): void {
+    response.writeHead(200, {
+      'content-type': 'image/jpeg',
+      'content-length': jpeg.length,
+      etag,
+      'cache-control': CACHE_CONTROL,
+    });
+    response.end(request.method === 'HEAD' ? undefined : jpeg);
+  }
+}
+
+function numericId(id: string): string {
+  if (!/^\d{1,19}$/.test(id)) throw new HttpProblem(404, `no such id "${id.slice(0, 40)}"`);
+  return id;
+}
+
+function sizeParameter(url: URL, fallback: number): number {
+  const text = url.searchParams.get('size');
+  if (text === null) return fallback;
+  const size = Number(text);
+  if (!Number.isInteger(size) || size < THUMBNAIL_SIZES.min || size > THUMBNAIL_SIZES.max) {
+    throw new HttpProblem(400, `size must be an integer between ${THUMBNAIL_SIZES.min} and ${THUMBNAIL_SIZES.max}`);
+  }
+  return size;
+}
+
+/** The real path of `relative` under `root`, or null when it is missing or escapes the root. */
+async function resolveInside(root: string, relative: string): Promise<string | null> {
+  const resolvedRoot = path.resolve(root);
+  const candidate = path.resolve(resolvedRoot, relative);
+  if (!isInside(resolvedRoot, candidate)) return null;
+  try {
+    const [realRoot, realFile] = await Promise.all([fs.promises.realpath(resolvedRoot), fs.promises.realpath(candidate)]);
+    return isInside(realRoot, realFile) && realFile !== realRoot ? realFile : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Integer pixel region of a box inside a width×height image, or null when nothing is left. */
+export function clampBox(
+  box: { x1: number; y1: number; x2: number; y2: number },
+  width: number,
+  height: number,
+): { left: number; top: number; width: number; height: number } | null {
+  const left = Math.max(0, Math.floor(box.x1));
+  const top = Math.max(0, Math.floor(box.y1));
+  const right = Math.min(width, Math.ceil(box.x2));
+  const bottom = Math.min(height, Math.ceil(box.y2));
+  if (right <= left || bottom <= top) return null;
+  return { left, top, width: right - left, height: bottom - top };
+}
+
+const COLORS: Record<string, string> = { TOP: '#e6194b', BOTTOM: '#3cb44b', OUTER: '#4363d8', ONE_PIECE: '#f58231' };
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** SVG of the boxes with a label tab (English category when known, else the stored value). */
+export function boxesSvg(boxes: readonly BoxRow[], width: number, height: number): string {
+  const stroke = Math.max(2, Math.round(Math.min(width, height) / 250));
+  const fontSize = Math.max(12, Math.round(Math.min(width, height) / 40));
+  const shapes = boxes.map((box) => {
+    const color = COLORS[box.super_category] ?? '#ffe119';
+    const name = box.category ? (englishLabel('category', box.category) ?? box.category) : box.super_category;
+    const text = escapeXml(box.score === null ? name : `${name} ${box.score.toFixed(2)}`);
+    const x = Math.max(0, box.x1);
+    const y = Math.max(0, box.y1);
+    const labelY = y >= fontSize + 4 ? y - fontSize - 4 : y;
+    const labelWidth = Math.round(text.length * fontSize * 0.62) + 8;
+    return [
+      `<rect x="${x}" y="${y}" width="${box.x2 - box.x1}" height="${box.y2 - box.y1}" fill="none" stroke="${color}" stroke-width="${stroke}"/>`,
+      `<rect x="${x}" y="${labelY}" width="${labelWidth}" height="${fontSize + 4}" fill="${color}"/>`,
+      `<text x="${x + 4}" y="${labelY + fontSize}" font-family="sans-serif" font-size="${fontSize}" fill="#fff">${text}</text>`,
+    ].join('');
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes.join('')}</svg>`;
+}

@@ -1,0 +1,242 @@
+/**
+ * Resolvers: argument checks and mapping only; SQL lives in src/db/search.ts (filters, pages,
+ * facets) and loaders.ts (rows by parent id).
+ */
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { GARMENT_COLUMNS, InvalidSearchInput } from '../db/search';
+import { connectionOf, decodeCursor, pageSize } from './connection';
+import { GraphQLContext, THUMBNAIL_SIZES } from './context';
+import { toGarment, toImage, toModelVersion, toTrainingRun, TRAINING_RUN_COLUMNS } from './loaders';
+import * as T from './types';
+
+function checkId(field: string, id: string): string {
+  if (!/^\d{1,19}$/.test(id)) throw new InvalidSearchInput(field, `"${id}" is not an id`);
+  return id;
+}
+
+@Resolver()
+export class QueryResolver {
+  @Query(() => T.Image, { nullable: true, description: 'An image by its K-Fashion 이미지 식별자.' })
+  async imageByExternalId(@Arg('externalId', () => String) externalId: string, @Ctx() ctx: GraphQLContext) {
+    const page = await ctx.search.images({ externalId }, { first: 1 });
+    return page.rows[0] ? toImage(page.rows[0]) : null;
+  }
+
+  @Query(() => T.Image, { nullable: true })
+  image(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.image.load(checkId('id', id));
+  }
+
+  @Query(() => T.ImageConnection)
+  async images(
+    @Arg('where', () => T.ImageWhere, { nullable: true }) where: T.ImageWhere | null,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<T.ImageConnection> {
+    const page = await ctx.search.images(where, {
+      first: pageSize(first, ctx.maxPageSize),
+      afterId: after ? decodeCursor('image', after) : null,
+    });
+    const connection = connectionOf('image', page.rows, page.hasNextPage, toImage);
+    for (const edge of connection.edges) ctx.loaders.image.prime(edge.node.id, edge.node);
+    return { ...connection, countMatches: page.count };
+  }
+
+  @Query(() => T.Garment, { nullable: true })
+  async garment(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    const rows = await ctx.dataSource.query(
+      `SELECT ${GARMENT_COLUMNS} FROM garments g LEFT JOIN vocabulary c ON c.id = g.category_id WHERE g.id = $1`,
+      [checkId('id', id)],
+    );
+    return rows[0] ? toGarment(rows[0]) : null;
+  }
+
+  @Query(() => T.GarmentConnection, { description: 'Garments matching `where`, in id order, with keyset cursors.' })
+  async searchGarments(
+    @Arg('where', () => T.GarmentWhere) where: T.GarmentWhere,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<T.GarmentConnection> {
+    const page = await ctx.search.searchGarments(where, {
+      first: pageSize(first, ctx.maxPageSize),
+      afterId: after ? decodeCursor('garment', after) : null,
+    });
+    return { ...connectionOf('garment', page.rows, page.hasNextPage, toGarment), countMatches: page.count };
+  }
+
+  @Query(() => [T.Facet], { description: 'Counts per value of each kind among the garments matching `where`.' })
+  garmentFacets(
+    @Arg('where', () => T.GarmentWhere, { nullable: true }) where: T.GarmentWhere | null,
+    @Arg('kinds', () => [String]) kinds: string[],
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.search.garmentFacets(where, kinds);
+  }
+
+  @Query(() => [T.VocabularyEntry], { description: 'Known values of one attribute kind (or all), most frequent first.' })
+  vocabulary(@Arg('kind', () => String, { nullable: true }) kind: string | null, @Ctx() ctx: GraphQLContext) {
+    return ctx.search.vocabularyEntries(kind);
+  }
+
+  @Query(() => [T.ModelVersion])
+  async modelVersions(@Ctx() ctx: GraphQLContext) {
+    const rows = await ctx.dataSource.query(
+      `SELECT id, name, backbone, config, metrics, is_active AS "isActive", created_at AS "createdAt",
+              training_run_id AS "trainingRunId" FROM model_versions ORDER BY id DESC`,
+    );
+    return rows.map(toModelVersion);
+  }
+
+  @Query(() => T.ModelVersion, { nullable: true })
+  modelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.modelVersion.load(Number(checkId('id', id)));
+  }
+
+  @Query(() => [T.TrainingRun], { description: 'Training runs, newest first.' })
+  async trainingRuns(
+    @Arg('status', () => String, { nullable: true }) status: string | null,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    const rows = await ctx.dataSource.query(
+      `SELECT ${TRAINING_RUN_COLUMNS} FROM training_runs WHERE ($1::text IS NULL OR status = $1) ORDER BY id DESC LIMIT $2`,
+      [status, pageSize(first, ctx.maxPageSize)],
+    );
+    return rows.map(toTrainingRun);
+  }
+
+  @Query(() => T.TrainingRun, { nullable: true })
+  trainingRun(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.trainingRun.load(Number(checkId('id', id)));
+  }
+}
+
+@Resolver(() => T.Image)
+export class ImageResolver {
+  @FieldResolver(() => [T.Style])
+  styles(@Root() image: T.Image, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.styles.load(image.id);
+  }
+
+  @FieldResolver(() => [T.Garment], { complexity: ({ childComplexity }) => 4 * childComplexity })
+  garments(
+    @Root() image: T.Image,
+    @Arg('source', () => T.LabelSource, { nullable: true }) source: T.LabelSource | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.loaders.garments(source).load(image.id);
+  }
+
+  @FieldResolver(() => String, { description: 'URL of the original image file.' })
+  url(@Root() image: T.Image, @Ctx() ctx: GraphQLContext) {
+    return ctx.urls.original(image.id);
+  }
+
+  @FieldResolver(() => String, { description: `JPEG that fits in size×size pixels (${THUMBNAIL_SIZES.min}–${THUMBNAIL_SIZES.max}).` })
+  thumbnailUrl(
+    @Root() image: T.Image,
+    @Arg('size', () => Int, { defaultValue: THUMBNAIL_SIZES.default }) size: number,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    if (!Number.isInteger(size) || size < THUMBNAIL_SIZES.min || size > THUMBNAIL_SIZES.max) {
+      throw new InvalidSearchInput('size', `must be between ${THUMBNAIL_SIZES.min} and ${THUMBNAIL_SIZES.max}`);
+    }
+    return ctx.urls.thumbnail(image.id, size);
+  }
+
+  @FieldResolver(() => String, { description: 'The photo with its garment boxes and labels drawn.' })
+  annotatedUrl(
+    @Root() image: T.Image,
+    @Arg('source', () => T.LabelSource, { nullable: true }) source: T.LabelSource | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.urls.annotated(image.id, source);
+  }
+}
+
+@Resolver(() => T.Garment)
+export class GarmentResolver {
+  @FieldResolver(() => [T.GarmentAttribute], { complexity: ({ childComplexity }) => 12 * childComplexity })
+  attributes(@Root() garment: T.Garment, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.attributes.load(garment.id);
+  }
+
+  @FieldResolver(() => T.Image)
+  image(@Root() garment: T.Garment, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.image.load(garment.imageId);
+  }
+
+  @FieldResolver(() => T.ModelVersion, { nullable: true })
+  modelVersion(@Root() garment: T.Garment, @Ctx() ctx: GraphQLContext) {
+    return garment.modelVersionId === null ? null : ctx.loaders.modelVersion.load(garment.modelVersionId);
+  }
+
+  @FieldResolver(() => String, { description: 'URL of a JPEG crop of the garment box (optionally fit in size×size).' })
+  cropUrl(
+    @Root() garment: T.Garment,
+    @Arg('size', () => Int, { nullable: true }) size: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    if (size !== null && (!Number.isInteger(size) || size < THUMBNAIL_SIZES.min || size > THUMBNAIL_SIZES.max)) {
+      throw new InvalidSearchInput('size', `must be between ${THUMBNAIL_SIZES.min} and ${THUMBNAIL_SIZES.max}`);
+    }
+    return ctx.urls.crop(garment.id, size);
+  }
+}
+
+@Resolver(() => T.GarmentConnection)
+export class GarmentConnectionResolver {
+  @FieldResolver(() => Int, { description: 'Exact number of matching garments (computed only when selected).' })
+  totalCount(@Root() connection: T.GarmentConnection) {
+    return connection.countMatches();
+  }
+}
+
+@Resolver(() => T.ImageConnection)
+export class ImageConnectionResolver {
+  @FieldResolver(() => Int, { description: 'Exact number of matching images (computed only when selected).' })
+  totalCount(@Root() connection: T.ImageConnection) {
+    return connection.countMatches();
+  }
+}
+
+@Resolver(() => T.ModelVersion)
+export class ModelVersionResolver {
+  @FieldResolver(() => T.TrainingRun, { nullable: true })
+  trainingRun(@Root() version: T.ModelVersion, @Ctx() ctx: GraphQLContext) {
+    return version.trainingRunId === null ? null : ctx.loaders.trainingRun.load(version.trainingRunId);
+  }
+}
+
+@Resolver(() => T.TrainingRun)
+export class TrainingRunResolver {
+  @FieldResolver(() => T.ModelVersion, { nullable: true })
+  modelVersion(@Root() run: T.TrainingRun, @Ctx() ctx: GraphQLContext) {
+    return run.modelVersionId === null ? null : ctx.loaders.modelVersion.load(run.modelVersionId);
+  }
+
+  @FieldResolver(() => [T.TrainingMetric], { description: 'Recorded metrics in step order, optionally of one name.' })
+  metrics(
+    @Root() run: T.TrainingRun,
+    @Arg('name', () => String, { nullable: true }) name: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return ctx.dataSource.query(
+      `SELECT step, epoch, name, value FROM training_metrics
+        WHERE training_run_id = $1 AND ($2::text IS NULL OR name = $2) ORDER BY step, name LIMIT 10000`,
+      [run.id, name],
+    );
+  }
+}
+
+export const RESOLVERS = [
+  QueryResolver,
+  ImageResolver,
+  GarmentResolver,
+  GarmentConnectionResolver,
+  ImageConnectionResolver,
+  ModelVersionResolver,
+  TrainingRunResolver,
+] as const;

@@ -1,0 +1,17 @@
+/** The executable schema built from the type-graphql classes, and its SDL as printed to schema.graphql. */
+import 'reflect-metadata';
+import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
+import { buildSchemaSync } from 'type-graphql';
+import { RESOLVERS } from './resolvers';
+
+let cached: GraphQLSchema | undefined;
+
+export function buildApiSchema(): GraphQLSchema {
+  cached ??= buildSchemaSync({ resolvers: RESOLVERS, validate: false });
+  return cached;
+}
+
+/** Stable SDL text (sorted) so the committed schema.graphql diffs cleanly. */
+export function printApiSchema(): string {
+  return `${printSchema(lexicographicSortSchema(buildApiSchema()))}\n`;
+}

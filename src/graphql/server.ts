@@ -1,0 +1,187 @@
+/**
+ * The API's one HTTP server (plain node:http): POST/GET /graphql through Apollo Server, the
+ * offline explorer page at GET /graphql for browsers, GET /health, and the image routes.
+ * Stopping drains in-flight requests before closing.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { DataSource } from 'typeorm';
+import { SearchService, VocabularyCache } from '../db/search';
+import { MAX_PAGE_SIZE } from './connection';
+import { GraphQLContext, ImageUrls } from './context';
+import { formatError } from './errors';
+import { explorerPage } from './explorer';
+import { ImageRoutes } from './image-routes';
+import { queryLimits } from './limits';
+import { Loaders } from './loaders';
+import { buildApiSchema } from './schema';
+
+export interface ApiServerOptions {
+  dataSource: DataSource;
+  /** 0 picks a free port (tests). */
+  port?: number;
+  host?: string;
+  /** Schema introspection; default: on unless NODE_ENV=production. */
+  introspection?: boolean;
+  /** The query page at GET /graphql; default: on unless NODE_ENV=production. */
+  explorer?: boolean;
+  /** Prefix for image URLs in responses (e.g. https://api.example.com); default: relative URLs. */
+  publicUrl?: string;
+  /** Folder for images without a dataset (uploads); such images are refused when unset. */
+  uploadsDir?: string;
+  maxPageSize?: number;
+  maxDepth?: number;
+  maxComplexity?: number;
+  /** Largest accepted request body. */
+  maxBodyBytes?: number;
+  log?: (message: string, error?: unknown) => void;
+}
+
+export interface RunningApiServer {
+  url: string;
+  port: number;
+  httpServer: http.Server;
+  /** Stops accepting connections, lets in-flight requests finish, then resolves. */
+  stop(): Promise<void>;
+}
+
+export const GRAPHQL_PATH = '/graphql';
+
+class BodyTooLarge extends Error {}
+
+function readBody(request: http.IncomingMessage, maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        reject(new BodyTooLarge());
+        request.destroy();
+      } else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
+  const production = process.env.NODE_ENV === 'production';
+  const introspection = options.introspection ?? !production;
+  const explorer = options.explorer ?? !production;
+  const maxPageSize = options.maxPageSize ?? MAX_PAGE_SIZE;
+  const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
+  const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error ?? ''));
+  const { dataSource } = options;
+  const schema = buildApiSchema();
+  const search = new SearchService(dataSource, new VocabularyCache(dataSource));
+  const urls = new ImageUrls(options.publicUrl?.replace(/\/$/, '') ?? '');
+  const images = new ImageRoutes(dataSource, { uploadsDir: options.uploadsDir });
+
+  const httpServer = http.createServer();
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection,
+    csrfPrevention: true,
+    formatError: (formatted, error) => formatError(formatted, error, log),
+    includeStacktraceInErrorResponses: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      queryLimits(schema, { maxDepth: options.maxDepth ?? 10, maxComplexity: options.maxComplexity ?? 25_000 }),
+    ],
+  });
+  await apollo.start();
+
+  async function graphql(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
+    const accept = request.headers.accept ?? '';
+    if (request.method === 'GET' && explorer && accept.includes('text/html') && !url.searchParams.has('query')) {
+      const page = explorerPage(GRAPHQL_PATH);
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(page) });
+      response.end(page);
+      return;
+    }
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let body: unknown = undefined;
+    if (request.method === 'POST') {
+      const text = await readBody(request, maxBodyBytes);
+      const contentType = headers.get('content-type') ?? '';
+      if (contentType.startsWith('application/json')) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return sendJson(response, 400, { errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+        }
+      } else body = text;
+    }
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
+      context: async () => ({ dataSource, search, loaders: new Loaders(dataSource), urls, maxPageSize }),
+    });
+    for (const [name, value] of result.headers) response.setHeader(name, value);
+    response.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') {
+      response.end(result.body.string);
+    } else {
+      for await (const chunk of result.body.asyncIterator) response.write(chunk);
+      response.end();
+    }
+  }
+
+  async function health(response: http.ServerResponse): Promise<void> {
+    try {
+      await dataSource.query('SELECT 1');
+      sendJson(response, 200, { status: 'ok', database: 'ok' });
+    } catch (error) {
+      log('health check failed:', error);
+      sendJson(response, 503, { status: 'unavailable', database: 'unreachable' });
+    }
+  }
+
+  httpServer.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const route = async () => {
+      if (url.pathname === GRAPHQL_PATH || url.pathname === `${GRAPHQL_PATH}/`) return graphql(request, response, url);
+      if (url.pathname === '/health') return health(response);
+      if (await images.handle(request, response, url)) return;
+      sendJson(response, 404, { error: `no route ${url.pathname}` });
+    };
+    route().catch((error: unknown) => {
+      if (error instanceof BodyTooLarge) {
+        if (!response.headersSent) sendJson(response, 413, { error: `request body larger than ${maxBodyBytes} bytes` });
+        return;
+      }
+      log(`request ${request.method} ${url.pathname} failed:`, error);
+      if (!response.headersSent) sendJson(response, 500, { error: 'internal server error' });
+      else response.destroy();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port ?? 4000, options.host ?? '0.0.0.0', () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const shownHost = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
+  return {
+    url: `http://${shownHost}:${port}${GRAPHQL_PATH}`,
+    port,
+    httpServer,
+    stop: () => apollo.stop(),
+  };
+}

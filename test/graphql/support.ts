@@ -1,0 +1,112 @@
+/**
+ * Helpers for the GraphQL tests: a K-Fashion tree from the three real samples (plus variants),
+ * a running API server on a free port, a GraphQL client over real HTTP and a SQL query counter.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DataSource } from 'typeorm';
+import { startApiServer, RunningApiServer, ApiServerOptions } from '../../src/graphql/server';
+
+export const SAMPLES_DIR = path.resolve(__dirname, '../../../shared/kfashion-samples');
+export const SAMPLE_IDS = ['100026', '1070263', '1092253'] as const;
+
+export type Json = Record<string, any>;
+
+export function readSample(id: string): Json {
+  return JSON.parse(fs.readFileSync(path.join(SAMPLES_DIR, `${id}.json`), 'utf8').replace(/^\uFEFF/, ''));
+}
+
+function writeFile(root: string, relative: string, content: string | Buffer): void {
+  const file = path.join(root, relative);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content);
+}
+
+/**
+ * A temporary tree in the AI Hub layout with the three real samples under Training/, and
+ * optional variants (a sample under a new identifier with some labels changed) under a split.
+ */
+export function makeSampleTree(
+  variants: { from: string; id: number; split?: 'Training' | 'Validation'; change?: (json: Json) => void }[] = [],
+): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-graphql-'));
+  for (const id of SAMPLE_IDS) {
+    writeFile(root, `Training/라벨링데이터/로맨틱/${id}.json`, fs.readFileSync(path.join(SAMPLES_DIR, `${id}.json`)));
+    writeFile(root, `Training/원천데이터/로맨틱/${id}.jpg`, fs.readFileSync(path.join(SAMPLES_DIR, `${id}.jpg`)));
+  }
+  for (const variant of variants) {
+    const json = readSample(variant.from);
+    json['이미지 정보']['이미지 식별자'] = variant.id;
+    variant.change?.(json);
+    const split = variant.split ?? 'Training';
+    writeFile(root, `${split}/라벨링데이터/기타/${variant.id}.json`, JSON.stringify(json));
+    writeFile(root, `${split}/원천데이터/기타/${variant.id}.jpg`, fs.readFileSync(path.join(SAMPLES_DIR, `${variant.from}.jpg`)));
+  }
+  return root;
+}
+
+export interface GraphQLResult<Data = any> {
+  status: number;
+  data?: Data;
+  errors?: { message: string; extensions?: { code?: string; field?: string } }[];
+}
+
+export class ApiClient {
+  constructor(readonly server: RunningApiServer) {}
+
+  get origin(): string {
+    return `http://127.0.0.1:${this.server.port}`;
+  }
+
+  async query<Data = any>(query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResult<Data>> {
+    const response = await fetch(`${this.origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    return { status: response.status, ...((await response.json()) as object) };
+  }
+
+  /** Data of a query that must succeed. */
+  async data<Data = any>(query: string, variables: Record<string, unknown> = {}): Promise<Data> {
+    const result = await this.query<Data>(query, variables);
+    if (result.errors?.length || result.status !== 200) {
+      throw new Error(`GraphQL request failed (${result.status}): ${JSON.stringify(result.errors)}`);
+    }
+    return result.data!;
+  }
+
+  get(pathAndQuery: string, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${this.origin}${pathAndQuery}`, { headers });
+  }
+}
+
+export async function startTestServer(
+  dataSource: DataSource,
+  options: Partial<ApiServerOptions> = {},
+): Promise<ApiClient> {
+  const server = await startApiServer({ dataSource, port: 0, host: '127.0.0.1', log: () => {}, ...options });
+  return new ApiClient(server);
+}
+
+/** Counts the SQL statements a DataSource sends (TypeORM's BeforeQuery event). */
+export class QueryCounter {
+  count = 0;
+  private readonly subscriber = { beforeQuery: () => void this.count++ };
+
+  constructor(private readonly dataSource: DataSource) {
+    dataSource.subscribers.push(this.subscriber as never);
+  }
+
+  async during<T>(work: () => Promise<T>): Promise<{ result: T; queries: number }> {
+    const before = this.count;
+    const result = await work();
+    return { result, queries: this.count - before };
+  }
+
+  detach(): void {
+    const index = this.dataSource.subscribers.indexOf(this.subscriber as never);
+    if (index >= 0) this.dataSource.subscribers.splice(index, 1);
+  }
+}

@@ -55,3 +55,27 @@ export function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number
   }
   return maxDiff;
 }
+
+/** Reads a JSON fixture written by tools/reference/ops_reference.py. */
+export function loadFixture<T>(name: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const fs = require('fs') as typeof import('fs');
+  const path = require('path') as typeof import('path');
+  return JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', name), 'utf8')) as T;
+}
+
+/** Expects float32-level agreement: |a − e| ≤ atol + rtol·|e| elementwise. */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol = 1e-6, atol = 1e-6): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i];
+    const a = actual[i];
+    if (Number.isNaN(e)) {
+      expect(a).toBeNaN();
+      continue;
+    }
+    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
+      throw new Error(`element ${i}: got ${a}, expected ${e} (|diff| ${Math.abs(a - e)} > ${atol} + ${rtol}·|expected|)`);
+    }
+  }
+}

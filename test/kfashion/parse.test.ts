@@ -2,6 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { parseAnnotation } from '../../src/kfashion/parse';
 import { ParsedAnnotation, ParsedGarment, ParseResult, SuperCategory } from '../../src/kfashion/types';
+import { Random } from '../../src/kfashion/synth-random';
 
 const SAMPLES = '/work/shared/kfashion-samples';
 const DETAILS = '데이터셋 정보.데이터셋 상세설명';
@@ -366,5 +367,46 @@ describe('parseAnnotation on bad input', () => {
     expect(result.problems).toEqual([
       { field: '데이터셋 정보.파일 생성일자', reason: 'unparseable date "2020-02-31 10:00:00"; stored as null', repaired: true },
     ]);
+  });
+});
+
+describe('parseAnnotation on randomly damaged real files', () => {
+  const WEIRD_VALUES = [null, 0, -1, '', 'x', '12', [], [{}], {}, { a: 1 }, true, [1, 2], [[]], 'NaN', -5000, 5000];
+
+  function jsonPaths(value: unknown, prefix: string[] = [], out: string[][] = []): string[][] {
+    if (prefix.length > 0) out.push(prefix);
+    if (value && typeof value === 'object') for (const key of Object.keys(value)) jsonPaths((value as any)[key], [...prefix, key], out);
+    return out;
+  }
+
+  it('never throws, and every garment it keeps has a non-empty box inside the image', () => {
+    const sample = JSON.parse(readFileSync(join(SAMPLES, '100026.json'), 'utf-8'));
+    const paths = jsonPaths(sample);
+    const random = new Random(2024);
+    let accepted = 0;
+    for (let round = 0; round < 3000; round++) {
+      const damaged = JSON.parse(JSON.stringify(sample));
+      for (let edit = random.int(1, 3); edit > 0; edit--) {
+        const path = random.pick(paths);
+        const parent = path.slice(0, -1).reduce((node: any, key) => (node && typeof node === 'object' ? node[key] : undefined), damaged);
+        if (!parent || typeof parent !== 'object') continue;
+        if (random.chance(0.2)) delete parent[path[path.length - 1]];
+        else parent[path[path.length - 1]] = random.pick(WEIRD_VALUES);
+      }
+      const text = JSON.stringify(damaged);
+      const result = parseAnnotation(random.chance(0.1) ? text.slice(0, random.int(0, text.length - 1)) : text, 'damaged.json');
+      for (const problem of result.problems) expect(problem.reason.length).toBeGreaterThan(0);
+      if (!result.ok) {
+        expect(result.problems.some((problem) => problem.garment === undefined && !problem.repaired)).toBe(true);
+        continue;
+      }
+      accepted++;
+      const { width, height, garments } = result.annotation;
+      for (const { box } of garments) {
+        expect(box.x1 >= 0 && box.y1 >= 0 && box.x2 <= width && box.y2 <= height).toBe(true);
+        expect(box.x2 > box.x1 && box.y2 > box.y1).toBe(true);
+      }
+    }
+    expect(accepted).toBeGreaterThan(1000);
   });
 });

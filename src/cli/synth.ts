@@ -1,5 +1,11 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { synthesize } from '../kfashion/synth';
+
+interface SynthFlags {
+  seed: number;
+  size: { width: number; height: number };
+  validationFraction: number;
+}
 
 /** `kfashion synth <outDir> --images N [--seed S] [--no-images] [--size WxH]`: synthetic K-Fashion data. */
 export function registerSynth(program: Command): void {
@@ -14,7 +20,7 @@ export function registerSynth(program: Command): void {
     .option('--images <count>', 'number of annotated images to write')
     .option('--no-images', 'write only the annotation JSON (fast path for import benchmarks)')
     .option('--seed <seed>', 'random seed; the same seed writes the same bytes', parseInteger('--seed'), 1)
-    .option('--size <WxH>', 'JPEG size in pixels', parseSize, { width: 320, height: 320 })
+    .addOption(new Option('--size <WxH>', 'JPEG size in pixels').argParser(parseSize).default({ width: 320, height: 320 }, '320x320'))
     .option('--validation-fraction <fraction>', 'share of images put under Validation/', parseFraction, 0.1)
     .on('option:images', (value: string) => {
       count = parseInteger('--images')(value);
@@ -22,8 +28,8 @@ export function registerSynth(program: Command): void {
     .on('option:no-images', () => {
       withImages = false;
     })
-    .action(async (outDir: string, options: { seed: number; size: { width: number; height: number }; validationFraction: number }) => {
-      if (count === undefined) throw new InvalidArgumentError('--images <count> is required');
+    .action(async (outDir: string, options: SynthFlags, command: Command) => {
+      if (count === undefined) command.error("error: required option '--images <count>' not specified");
       const started = Date.now();
       const summary = await synthesize({
         outDir,

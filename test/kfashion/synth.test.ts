@@ -188,6 +188,10 @@ describe('kfashion synth', () => {
     expect(annotations.map((item) => [item.annotation.width, item.annotation.height])).toEqual(Array(4).fill([64, 48]));
   });
 
+  it('requires --images, naming the option', async () => {
+    await expect(program().parseAsync(['node', 'kfashion', 'synth', tempDir(), '--no-images'])).rejects.toThrow(/--images <count>/);
+  });
+
   it('rejects a malformed --size, naming the option', async () => {
     await expect(program().parseAsync(['node', 'kfashion', 'synth', tempDir(), '--images', '1', '--size', '64by48'])).rejects.toThrow(/--size/);
   });

@@ -191,14 +191,15 @@ def roi_align_fixture():
                       'featureGrad': flat(f.grad.permute(0, 2, 3, 1))})
 
     # MultiScaleRoIAlign as Faster R-CNN uses it: levels '0'..'3' at strides 4..32, 7×7, sampling ratio 2.
-    image_sizes = [(60, 76), (64, 50)]        # per-image sizes; the batch is padded to 64×96 (multiple of 32)
-    level_shapes = [(16, 24), (8, 12), (4, 6), (2, 3)]
-    cms = 4
+    image_sizes = [(256, 300), (240, 200)]    # per-image sizes; the batch is padded to 256×320 (multiple of 32)
+    level_shapes = [(64, 80), (32, 40), (16, 20), (8, 10)]
+    cms = 3
     levels = [torch.randn(2, cms, hh, ww, generator=g) for hh, ww in level_shapes]
+    # √area spans all four levels (< 112 → P2, < 224 → P3, < 448 → P4, else P5), incl. the boundaries.
     per_image_boxes = [
-        torch.tensor([[2.0, 3.0, 12.0, 14.0], [0.0, 0.0, 76.0, 60.0], [10.0, 5.0, 70.0, 55.0], [30.0, 20.0, 45.0, 50.0],
-                      [-4.0, 50.0, 20.0, 70.0], [1.0, 1.0, 1.5, 1.7]]),
-        torch.tensor([[5.0, 5.0, 40.0, 60.0], [20.0, 10.0, 28.0, 19.0], [0.0, 0.0, 50.0, 64.0]]),
+        torch.tensor([[2.0, 3.0, 42.0, 54.0], [0.0, 0.0, 300.0, 256.0], [10.0, 5.0, 122.0, 117.0], [30.0, 20.0, 141.9, 132.0],
+                      [-4.0, 150.0, 120.0, 270.0], [1.0, 1.0, 1.5, 1.7], [-100.0, -120.0, 380.0, 390.0], [200.0, 100.0, 424.0, 324.0]]),
+        torch.tensor([[5.0, 5.0, 190.0, 230.0], [20.0, 10.0, 28.0, 19.0], [0.0, 0.0, 200.0, 240.0], [60.0, 70.0, 180.0, 235.0]]),
     ]
     pooler = MultiScaleRoIAlign(['0', '1', '2', '3'], output_size=7, sampling_ratio=2)
     params = [lv.clone().requires_grad_(True) for lv in levels]

@@ -14,6 +14,7 @@ interface ImportFlags {
   report?: string;
   json?: boolean;
   verifyImages?: boolean;
+  allowMissingImages?: boolean;
   batchSize?: number;
 }
 
@@ -74,6 +75,7 @@ export function registerImport(program: Command): void {
     .option('--report <file>', 'write one JSON line per rejected file or garment and per repaired garment')
     .option('--json', 'print the final statistics as one JSON object on stdout')
     .option('--verify-images', 'decode each image header with sharp and check its width and height')
+    .option('--allow-missing-images', 'import annotations whose image is not in the tree (no image path) instead of rejecting them')
     .option('--batch-size <n>', 'files per transaction', parsePositiveInteger)
     .action(async (dir: string, flags: ImportFlags) => {
       const controller = new AbortController();
@@ -92,6 +94,7 @@ export function registerImport(program: Command): void {
           split: flags.split,
           reportPath: flags.report,
           verifyImages: flags.verifyImages,
+          allowMissingImages: flags.allowMissingImages,
           batchSize: flags.batchSize,
           onProgress: progress.onProgress,
           signal: controller.signal,

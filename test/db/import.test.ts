@@ -14,6 +14,7 @@ import {
   readReport,
   readSample,
   removeTree,
+  SAMPLES_DIR as LABELS_SOURCE,
   variant,
   writeFile,
   writeJson,
@@ -186,6 +187,22 @@ describe.each([
       expect(top.search_terms).toEqual(expect.arrayContaining([bow.id, romantic.id, blouse.id]));
     });
 
+    it('leaves no dangling reference and copies the image split onto its garments', async () => {
+      const [orphans] = await query(
+        `SELECT (SELECT count(*) FROM garment_attributes ga LEFT JOIN garments g ON g.id = ga.garment_id WHERE g.id IS NULL)::int
+                  + (SELECT count(*) FROM garment_attributes ga LEFT JOIN vocabulary v ON v.id = ga.vocabulary_id WHERE v.id IS NULL)::int
+                  + (SELECT count(*) FROM garments g LEFT JOIN images i ON i.id = g.image_id WHERE i.id IS NULL)::int
+                  + (SELECT count(*) FROM image_styles s LEFT JOIN vocabulary v ON v.id = s.style_id WHERE v.id IS NULL)::int AS n`,
+      );
+      expect(orphans.n).toBe(0);
+      const [split] = await query(
+        `SELECT count(*)::int AS n FROM garments g JOIN images i ON i.id = g.image_id
+          WHERE i.dataset_id = $1 AND g.split IS NOT DISTINCT FROM i.split`,
+        [dataset],
+      );
+      expect(split.n).toBe(6);
+    });
+
     it('counts annotated garments per value (images per style) in the vocabulary', async () => {
       expect(await vocabularyCount('color', '화이트')).toBe(4);
       expect(await vocabularyCount('material', '우븐')).toBe(2);
@@ -291,9 +308,21 @@ describe.each([
     expect(resumed.imagesUnchanged).toBe(partial.images);
     expect(resumed.imagesImported).toBe(30 - partial.images);
 
-    const clean = await importDataset(db.dataSource, { root, datasetName: 'clean', batchSize: 64 });
+    // The reference goes through the ordinary per-row-checked inserts: both paths must agree.
+    const clean = await importDataset(db.dataSource, { root, datasetName: 'clean', batchSize: 64, bypassTriggers: false });
     expect(clean.imagesImported).toBe(30);
     expect(await counts(dataset)).toEqual(await counts(await datasetId('clean')));
+  });
+
+  it('imports labels without their photos when asked to (label archive only)', async () => {
+    const root = tree();
+    writeFile(root, 'Validation/라벨링데이터/100026.json', fs.readFileSync(path.join(LABELS_SOURCE, '100026.json')));
+    const rejected = await importDataset(db.dataSource, { root, datasetName: 'labels-only' });
+    expect(rejected).toMatchObject({ filesRejected: 1, imagesImported: 0 });
+    const stats = await importDataset(db.dataSource, { root, datasetName: 'labels-only', allowMissingImages: true });
+    expect(stats).toMatchObject({ filesRejected: 0, imagesImported: 1, filesWithoutImage: 1, garmentsImported: 2 });
+    const [image] = await query(`SELECT image_path, split FROM images WHERE dataset_id = $1`, [await datasetId('labels-only')]);
+    expect(image).toEqual({ image_path: null, split: 'validation' });
   });
 
   it('fails with a message naming the root when it does not exist', async () => {

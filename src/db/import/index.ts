@@ -10,8 +10,10 @@ import type { DataSource } from 'typeorm';
 import { databaseKind } from '../data-source';
 import type { Split } from '../entities';
 import { createBulkWriter, LoaderKind } from './bulk';
+import { probeBulkMode } from './bulk-mode';
 import { BatchLoader, BatchOutcome } from './load';
-import { mapInOrder, readAnnotationFile, ReadOutcome, ReadyFile } from './read';
+import { defaultParseWorkers, parseFiles } from './parse-pool';
+import { finishRead, mapInOrder, ReadOutcome, ReadyFile } from './read';
 import { ReportLine, ReportWriter } from './report';
 import { annotationFiles, summariseTree } from './scan';
 import { VocabularyCache } from './vocabulary-cache';
@@ -23,6 +25,11 @@ export interface ImportOptions {
   reportPath?: string;
   /** Decode each matched photo's header with sharp and check its size against the annotation. */
   verifyImages?: boolean;
+  /**
+   * Import annotations whose photo is not in the tree (image_path NULL), e.g. when only the label
+   * archive was downloaded. Default false: such a file is rejected with "image not found".
+   */
+  allowMissingImages?: boolean;
   /** Name of the dataset row (default: the root folder's name). */
   datasetName?: string;
   /** Files per transaction (default 2,000). */
@@ -32,8 +39,15 @@ export interface ImportOptions {
   signal?: AbortSignal;
   /** How rows reach the database: COPY (PostgreSQL default), json_to_recordset (PGlite default), or one INSERT per row (benchmark reference). */
   loader?: LoaderKind;
-  /** Files read and parsed at once (default 32). */
-  readConcurrency?: number;
+  /**
+   * Allow the batch inserts to bypass per-row trigger work (foreign-key checks) when the role is
+   * a superuser and every trigger's effect is known (see bulk-mode.ts). Default true.
+   */
+  bypassTriggers?: boolean;
+  /** Worker threads parsing annotation files (0 = on the main thread; default: cores − 1 when compiled). */
+  parseWorkers?: number;
+  /** Image headers checked at once with --verify-images (default 16). */
+  verifyConcurrency?: number;
 }
 
 export interface ImportStats {
@@ -45,6 +59,8 @@ export interface ImportStats {
   garmentsRejected: number;
   garmentsRepaired: number;
   filesSeen: number;
+  /** Files imported without a photo (only with allowMissingImages). */
+  filesWithoutImage: number;
   seconds: number;
 }
 
@@ -68,6 +84,7 @@ function emptyStats(): ImportStats {
     garmentsRejected: 0,
     garmentsRepaired: 0,
     filesSeen: 0,
+    filesWithoutImage: 0,
     seconds: 0,
   };
 }
@@ -128,6 +145,7 @@ function account(stats: ImportStats, batch: ReadOutcome[], outcome: BatchOutcome
   for (const file of ready) {
     stats.garmentsRejected += file.garmentsRejected;
     stats.garmentsRepaired += file.garmentsRepaired;
+    if (file.imagePath === null) stats.filesWithoutImage++;
   }
   // Lines in walk order; a duplicate identifier replaces the lines its file had when read.
   const duplicateLines = new Map(outcome.duplicates.map((file) => [file.file, file.lines]));
@@ -160,8 +178,15 @@ export async function importDataset(dataSource: DataSource, options: ImportOptio
     const vocabulary = new VocabularyCache(dataSource);
     await vocabulary.load();
     const loaderKind = options.loader ?? (databaseKind(dataSource) === 'pglite' ? 'recordset' : 'copy');
-    const loader = new BatchLoader(dataSource, datasetId, root, vocabulary, createBulkWriter(loaderKind));
-    const context = { root, images: tree.images, split: options.split, verifyImages: options.verifyImages ?? false };
+    const mode = await probeBulkMode(dataSource, options.bypassTriggers ?? true);
+    const loader = new BatchLoader(dataSource, datasetId, root, vocabulary, createBulkWriter(loaderKind), mode);
+    const context = {
+      root,
+      images: tree.images,
+      split: options.split,
+      verifyImages: options.verifyImages ?? false,
+      allowMissingImages: options.allowMissingImages ?? false,
+    };
     const batchSize = Math.max(1, options.batchSize ?? 2000);
 
     const writeBatch = async (batch: ReadOutcome[]) => {
@@ -175,20 +200,24 @@ export async function importDataset(dataSource: DataSource, options: ImportOptio
     let writing: Promise<unknown> = Promise.resolve();
     let failure: unknown = null;
     let batch: ReadOutcome[] = [];
-    const files = mapInOrder(annotationFiles(root), options.readConcurrency ?? 32, (file) =>
-      readAnnotationFile(context, file),
+    const parsed = parseFiles(root, annotationFiles(root), options.parseWorkers ?? defaultParseWorkers());
+    const files = mapInOrder(parsed, context.verifyImages ? (options.verifyConcurrency ?? 16) : 1, (file) =>
+      finishRead(context, file),
     );
-    for await (const outcome of files) {
-      if (failure || options.signal?.aborted) break;
-      batch.push(outcome);
-      if (batch.length < batchSize) continue;
-      await writing;
-      writing = writeBatch(batch).catch((error) => {
-        failure = error;
-      });
-      batch = [];
+    try {
+      for await (const outcome of files) {
+        if (failure || options.signal?.aborted) break;
+        batch.push(outcome);
+        if (batch.length < batchSize) continue;
+        await writing;
+        writing = writeBatch(batch).catch((error) => {
+          failure = error;
+        });
+        batch = [];
+      }
+    } finally {
+      await writing; // never leave a batch transaction running behind a failure
     }
-    await writing;
     if (failure) throw failure;
     if (options.signal?.aborted) throw new ImportAbortedError(stats);
     await writeBatch(batch);

@@ -6,11 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DataSource, QueryRunner } from 'typeorm';
-import type { ParsedAnnotation } from '../../kfashion/types';
 import { BulkWriter, CellValue, TableSpec } from './bulk';
+import type { BulkMode } from './bulk-mode';
 import type { ReadyFile, RejectedFile } from './read';
 import { fileRejection } from './report';
-import { VocabularyCache, VocabularyTerm } from './vocabulary-cache';
+import { VocabularyCache } from './vocabulary-cache';
 
 const IMAGES: TableSpec = {
   table: 'images',
@@ -48,10 +48,18 @@ const GARMENTS: TableSpec = {
     search_terms: 'integer[]',
   },
 };
+/** garments with the split column, written explicitly when the split trigger is bypassed. */
+const GARMENTS_WITH_SPLIT: TableSpec = { table: 'garments', columns: { ...GARMENTS.columns, split: 'text' } };
 const GARMENT_ATTRIBUTES: TableSpec = {
   table: 'garment_attributes',
   columns: { garment_id: 'bigint', vocabulary_id: 'integer' },
 };
+
+interface ChildRows {
+  styles: CellValue[][];
+  garments: CellValue[][];
+  attributes: CellValue[][];
+}
 
 /** Advisory-lock namespace of the importer: one writer per dataset at a time. */
 const IMPORT_LOCK_NAMESPACE = 0x4b46494d;
@@ -70,20 +78,6 @@ interface ExistingImage {
   annotationPath: string | null;
 }
 
-/** Every vocabulary term a file refers to. */
-export function termsOf(annotation: ParsedAnnotation): VocabularyTerm[] {
-  const terms: VocabularyTerm[] = [];
-  for (const garment of annotation.garments) {
-    if (garment.category !== null) terms.push({ kind: 'category', value: garment.category });
-    for (const attribute of garment.attributes) terms.push(attribute);
-  }
-  for (const style of annotation.styles) {
-    terms.push({ kind: 'style', value: style.style });
-    if (style.subStyle !== null) terms.push({ kind: 'subStyle', value: style.subStyle });
-  }
-  return terms;
-}
-
 function idList(ids: number[]): string {
   return JSON.stringify(ids.map(String));
 }
@@ -95,10 +89,11 @@ export class BatchLoader {
     private readonly root: string,
     private readonly vocabulary: VocabularyCache,
     private readonly writer: BulkWriter,
+    private readonly mode: BulkMode,
   ) {}
 
   async write(files: ReadyFile[]): Promise<BatchOutcome> {
-    await this.vocabulary.ensure(files.flatMap((file) => termsOf(file.annotation)));
+    await this.vocabulary.ensure(files.map((file) => file.annotation));
     const queryRunner = this.dataSource.createQueryRunner();
     await queryRunner.connect();
     await queryRunner.startTransaction();
@@ -110,6 +105,8 @@ export class BatchLoader {
       await this.updateImages(queryRunner, outcome.updated, outcome.idByFile);
       const newIds = await this.allocateIds(queryRunner, 'images', outcome.imported.length);
       outcome.imported.forEach((file, i) => outcome.idByFile.set(file, newIds[i]));
+      // Deletes (which cascade) and updates (which fire the split trigger) are done; see bulk-mode.ts.
+      if (this.mode.bypassTriggers) await queryRunner.query('SET LOCAL session_replication_role = replica');
       const garmentsWritten = await this.insertRows(queryRunner, outcome.imported, outcome.updated, outcome.idByFile);
       await queryRunner.commitTransaction();
       return { ...outcome, garmentsWritten };
@@ -252,50 +249,44 @@ export class BatchLoader {
     const written = [...imported, ...updated];
     const garmentCount = written.reduce((sum, file) => sum + file.annotation.garments.length, 0);
     const garmentIds = await this.allocateIds(queryRunner, 'garments', garmentCount);
-    const styleRows: CellValue[][] = [];
-    const garmentRows: CellValue[][] = [];
-    const attributeRows: CellValue[][] = [];
-    for (const file of written) {
-      const imageId = idByFile.get(file)!;
-      const styleTerms: number[] = [];
-      file.annotation.styles.forEach((style, position) => {
-        const styleId = this.vocabulary.id('style', style.style);
-        const subStyleId = style.subStyle === null ? null : this.vocabulary.id('subStyle', style.subStyle);
-        styleRows.push([imageId, position, styleId, subStyleId]);
-        styleTerms.push(styleId, ...(subStyleId === null ? [] : [subStyleId]));
-      });
-      for (const garment of file.annotation.garments) {
-        const garmentId = garmentIds[garmentRows.length];
-        const valueIds = new Set(garment.attributes.map((attribute) => this.vocabulary.id(attribute.kind, attribute.value)));
-        const categoryId = garment.category === null ? null : this.vocabulary.id('category', garment.category);
-        if (categoryId !== null) valueIds.add(categoryId);
-        const searchTerms = [...new Set([...valueIds, ...styleTerms])].sort((a, b) => a - b);
-        const { x1, y1, x2, y2 } = garment.box;
-        const polygon = garment.polygon.length > 0 ? garment.polygon.flatMap((point) => [point.x, point.y]) : null;
-        garmentRows.push([
-          garmentId,
-          imageId,
-          garment.superCategory,
-          garment.slotIndex,
-          categoryId,
-          x1,
-          y1,
-          x2,
-          y2,
-          polygon,
-          searchTerms,
-        ]);
-        for (const valueId of valueIds) attributeRows.push([garmentId, valueId]);
-      }
+    const writeSplit = this.mode.bypassTriggers && this.mode.garmentSplitColumn;
+    const rows: ChildRows = { styles: [], garments: [], attributes: [] };
+    for (const file of written) this.addChildRows(rows, file, idByFile.get(file)!, garmentIds, writeSplit);
+    const images = imported.map((file) => this.imageRow(file, idByFile.get(file)!));
+    await this.writer.insert(queryRunner, IMAGES, images);
+    await this.writer.insert(queryRunner, IMAGE_STYLES, rows.styles);
+    await this.writer.insert(queryRunner, writeSplit ? GARMENTS_WITH_SPLIT : GARMENTS, rows.garments);
+    await this.writer.insert(queryRunner, GARMENT_ATTRIBUTES, rows.attributes);
+    return rows.garments.length;
+  }
+
+  /**
+   * Style, garment and attribute rows of one image. A garment's search_terms are the ids of its
+   * category and attribute values plus its image's styles and sub-styles (migration header).
+   */
+  private addChildRows(rows: ChildRows, file: ReadyFile, imageId: number, garmentIds: number[], writeSplit: boolean) {
+    const styleTerms: number[] = [];
+    file.annotation.styles.forEach((style, position) => {
+      const styleId = this.vocabulary.id('style', style.style);
+      const subStyleId = style.subStyle === null ? null : this.vocabulary.id('subStyle', style.subStyle);
+      rows.styles.push([imageId, position, styleId, subStyleId]);
+      styleTerms.push(styleId);
+      if (subStyleId !== null) styleTerms.push(subStyleId);
+    });
+    for (const garment of file.annotation.garments) {
+      const garmentId = garmentIds[rows.garments.length];
+      const categoryId = garment.category === null ? null : this.vocabulary.id('category', garment.category);
+      const valueIds = new Set<number>();
+      if (categoryId !== null) valueIds.add(categoryId);
+      for (const attribute of garment.attributes) valueIds.add(this.vocabulary.id(attribute.kind, attribute.value));
+      const searchTerms = [...new Set([...valueIds, ...styleTerms])].sort((a, b) => a - b);
+      const { x1, y1, x2, y2 } = garment.box;
+      const polygon = garment.polygon.length > 0 ? garment.polygon.flatMap((point) => [point.x, point.y]) : null;
+      const row: CellValue[] = [garmentId, imageId, garment.superCategory, garment.slotIndex, categoryId];
+      row.push(x1, y1, x2, y2, polygon, searchTerms);
+      if (writeSplit) row.push(file.split);
+      rows.garments.push(row);
+      for (const valueId of valueIds) rows.attributes.push([garmentId, valueId]);
     }
-    await this.writer.insert(
-      queryRunner,
-      IMAGES,
-      imported.map((file) => this.imageRow(file, idByFile.get(file)!)),
-    );
-    await this.writer.insert(queryRunner, IMAGE_STYLES, styleRows);
-    await this.writer.insert(queryRunner, GARMENTS, garmentRows);
-    await this.writer.insert(queryRunner, GARMENT_ATTRIBUTES, attributeRows);
-    return garmentRows.length;
   }
 }

@@ -1,15 +1,14 @@
 /**
- * The per-file stage of an import: read one annotation file, parse it, find its photo, and
- * fingerprint it. Runs with bounded concurrency; never throws (every failure becomes a
- * rejection naming the file), so one bad file cannot stop the run.
+ * The per-file stage of an import after parsing: find the photo, check it if asked, fingerprint
+ * the file. Never throws (every failure becomes a rejection naming the file), so one bad file
+ * cannot stop the run.
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp, { type Metadata } from 'sharp';
-import { parseAnnotation } from '../../kfashion/parse';
 import type { ParsedAnnotation } from '../../kfashion/types';
 import type { Split } from '../entities';
+import type { ParsedFile } from './parse-file';
 import { fileRejection, problemLines, ReportLine } from './report';
 import { ImageIndex, splitFromPath } from './scan';
 
@@ -20,6 +19,8 @@ export interface ReadContext {
   /** Split forced by the caller; otherwise taken from the path. */
   split?: Split;
   verifyImages: boolean;
+  /** Import an annotation whose photo is not in the tree (image_path NULL) instead of rejecting it. */
+  allowMissingImages: boolean;
 }
 
 /** A file ready to be written: its annotation, its photo and the problems it had on the way. */
@@ -27,7 +28,8 @@ export interface ReadyFile {
   ok: true;
   file: string;
   annotation: ParsedAnnotation;
-  imagePath: string;
+  /** Matched photo, relative to the root; null only with allowMissingImages. */
+  imagePath: string | null;
   split: Split | null;
   /** Fingerprint of the JSON bytes, the matched photo and the split: equal → nothing to write. */
   hash: string;
@@ -54,8 +56,9 @@ export function imageCandidates(annotation: ParsedAnnotation): string[] {
   return [...new Set(names.filter((name) => name.length > 0))];
 }
 
-export function annotationHash(content: Buffer, imagePath: string, split: Split | null): string {
-  return createHash('sha1').update(content).update(`\0${imagePath}\0${split ?? ''}`).digest('hex');
+/** Content digest + matched photo + split: a newly found photo or a moved file counts as a change. */
+export function annotationHash(contentDigest: string, imagePath: string | null, split: Split | null): string {
+  return createHash('sha1').update(`${contentDigest}\0${imagePath ?? ''}\0${split ?? ''}`).digest('hex');
 }
 
 async function checkImageSize(root: string, imagePath: string, annotation: ParsedAnnotation): Promise<string | null> {
@@ -80,26 +83,20 @@ function countGarments(lines: ReportLine[], action: ReportLine['action']): numbe
   return lines.filter((line) => line.superCategory !== undefined && line.action === action).length;
 }
 
-export async function readAnnotationFile(context: ReadContext, file: string): Promise<ReadOutcome> {
-  let content: Buffer;
-  try {
-    content = await fs.promises.readFile(path.join(context.root, file));
-  } catch (error) {
-    return reject(file, '', `cannot read the file: ${(error as Error).message}`);
-  }
-  let parsed: ReturnType<typeof parseAnnotation>;
-  try {
-    parsed = parseAnnotation(content, file);
-  } catch (error) {
-    return reject(file, '', `parser failed: ${(error as Error).message}`);
-  }
+/** Matches a parsed file to its photo, checks it if asked, and fingerprints it. Never throws. */
+export async function finishRead(context: ReadContext, parsedFile: ParsedFile): Promise<ReadOutcome> {
+  const { file } = parsedFile;
+  if ('error' in parsedFile) return reject(file, '', parsedFile.error);
+  const parsed = parsedFile.result;
   if (!parsed.ok) return { ok: false, file, lines: [fileRejection(file, parsed.problems)] };
   const { annotation } = parsed;
 
   const candidates = imageCandidates(annotation);
-  const imagePath = candidates.map((name) => context.images.find(name, file)).find((found) => found !== null);
-  if (!imagePath) return reject(file, '이미지 정보.이미지 파일명', `image not found: tried ${candidates.join(', ')}`);
-  if (context.verifyImages) {
+  const imagePath = candidates.map((name) => context.images.find(name, file)).find((found) => found !== null) ?? null;
+  if (!imagePath && !context.allowMissingImages) {
+    return reject(file, '이미지 정보.이미지 파일명', `image not found: tried ${candidates.join(', ')}`);
+  }
+  if (imagePath && context.verifyImages) {
     const mismatch = await checkImageSize(context.root, imagePath, annotation);
     if (mismatch) return reject(file, '이미지 정보', mismatch);
   }
@@ -112,7 +109,7 @@ export async function readAnnotationFile(context: ReadContext, file: string): Pr
     annotation,
     imagePath,
     split,
-    hash: annotationHash(content, imagePath, split),
+    hash: annotationHash(parsedFile.contentDigest, imagePath, split),
     lines,
     garmentsRejected: countGarments(lines, 'rejected'),
     garmentsRepaired: countGarments(lines, 'repaired'),

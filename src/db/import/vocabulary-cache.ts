@@ -5,35 +5,53 @@
  */
 import type { DataSource } from 'typeorm';
 import { englishLabel } from '../../kfashion/vocabulary';
-import type { AttributeKind } from '../../kfashion/types';
+import type { AttributeKind, ParsedAnnotation } from '../../kfashion/types';
 
 export interface VocabularyTerm {
   kind: AttributeKind;
   value: string;
 }
 
-function keyOf(kind: string, value: string): string {
-  return `${kind}\u0000${value}`;
+/** Every vocabulary term an annotation refers to (category, attribute values, styles). */
+export function* termsOf(annotation: ParsedAnnotation): Generator<VocabularyTerm> {
+  for (const garment of annotation.garments) {
+    if (garment.category !== null) yield { kind: 'category', value: garment.category };
+    yield* garment.attributes;
+  }
+  for (const style of annotation.styles) {
+    yield { kind: 'style', value: style.style };
+    if (style.subStyle !== null) yield { kind: 'subStyle', value: style.subStyle };
+  }
 }
 
+type VocabularyRow = { id: number; kind: string; value: string };
+
 export class VocabularyCache {
-  private readonly ids = new Map<string, number>();
+  /** kind → value → id (nested maps: no key strings built per look-up). */
+  private readonly ids = new Map<string, Map<string, number>>();
 
   constructor(private readonly dataSource: DataSource) {}
 
-  async load(): Promise<void> {
-    const rows: { id: number; kind: string; value: string }[] = await this.dataSource.query(
-      'SELECT id, kind, value FROM vocabulary',
-    );
-    for (const row of rows) this.ids.set(keyOf(row.kind, row.value), Number(row.id));
+  private remember(rows: VocabularyRow[]): void {
+    for (const row of rows) {
+      let values = this.ids.get(row.kind);
+      if (!values) this.ids.set(row.kind, (values = new Map()));
+      values.set(row.value, Number(row.id));
+    }
   }
 
-  /** Makes sure every term has an id (inserting the missing ones with their English labels). */
-  async ensure(terms: Iterable<VocabularyTerm>): Promise<void> {
+  async load(): Promise<void> {
+    this.remember(await this.dataSource.query('SELECT id, kind, value FROM vocabulary'));
+  }
+
+  /** Makes sure every term of these annotations has an id (inserting the missing ones with their English labels). */
+  async ensure(annotations: Iterable<ParsedAnnotation>): Promise<void> {
     const missing = new Map<string, VocabularyTerm>();
-    for (const term of terms) {
-      const key = keyOf(term.kind, term.value);
-      if (!this.ids.has(key)) missing.set(key, term);
+    for (const annotation of annotations) {
+      for (const term of termsOf(annotation)) {
+        if (this.ids.get(term.kind)?.has(term.value)) continue;
+        missing.set(`${term.kind}\u0000${term.value}`, term);
+      }
     }
     if (missing.size === 0) return;
     const records = [...missing.values()].map((term) => ({
@@ -42,18 +60,19 @@ export class VocabularyCache {
       value_en: englishLabel(term.kind, term.value),
     }));
     // DO UPDATE (not DO NOTHING) so that rows another process inserted meanwhile come back too.
-    const rows: { id: number; kind: string; value: string }[] = await this.dataSource.query(
-      `INSERT INTO vocabulary (kind, value, value_en)
-       SELECT kind, value, value_en FROM json_to_recordset($1::json) AS t(kind text, value text, value_en text)
-       ON CONFLICT (kind, value) DO UPDATE SET value_en = COALESCE(vocabulary.value_en, EXCLUDED.value_en)
-       RETURNING id, kind, value`,
-      [JSON.stringify(records)],
+    this.remember(
+      await this.dataSource.query(
+        `INSERT INTO vocabulary (kind, value, value_en)
+         SELECT kind, value, value_en FROM json_to_recordset($1::json) AS t(kind text, value text, value_en text)
+         ON CONFLICT (kind, value) DO UPDATE SET value_en = COALESCE(vocabulary.value_en, EXCLUDED.value_en)
+         RETURNING id, kind, value`,
+        [JSON.stringify(records)],
+      ),
     );
-    for (const row of rows) this.ids.set(keyOf(row.kind, row.value), Number(row.id));
   }
 
   id(kind: AttributeKind, value: string): number {
-    const id = this.ids.get(keyOf(kind, value));
+    const id = this.ids.get(kind)?.get(value);
     if (id === undefined) throw new Error(`vocabulary term ${kind}=${value} was not ensured before use`);
     return id;
   }

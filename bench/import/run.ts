@@ -1,0 +1,140 @@
+/**
+ * Import benchmark (issue 2): synthesise K-Fashion annotation trees without images
+ * (`synthesize({ withImages: false })`), import each into a fresh PostgreSQL database in a child
+ * process, and report files/s, garments/s and peak RSS for the batched COPY importer beside the
+ * naive reference (the same importer with one INSERT per row). Results go to bench/RESULTS.md
+ * under "## Import".
+ *
+ *   npm run bench:import [-- --sizes 10000,100000 --naive-sizes 10000]
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { synthesize } from '../../src/kfashion/synth';
+
+const SERVER_URL = process.env.BENCH_DATABASE_URL || 'postgres://root@127.0.0.1:5432/postgres';
+const RESULTS = path.resolve(__dirname, '../../../bench/RESULTS.md');
+const CHILD = path.join(__dirname, 'child.js');
+
+interface Measurement {
+  files: number;
+  loader: string;
+  imagesImported: number;
+  garmentsImported: number;
+  seconds: number;
+  maxRssMb: number;
+}
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : fallback;
+}
+
+const sizes = (name: string, fallback: string) => argument(name, fallback).split(',').filter(Boolean).map(Number);
+
+async function onServer(sql: string): Promise<void> {
+  const client = new Client({ connectionString: SERVER_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function synthTree(files: number): Promise<string> {
+  const root = path.join(os.tmpdir(), `kf-bench-import-${files}`);
+  const marker = path.join(root, '.complete');
+  if (fs.existsSync(marker)) return root;
+  fs.rmSync(root, { recursive: true, force: true });
+  const started = Date.now();
+  await synthesize({ outDir: root, images: files, seed: 7, withImages: false });
+  fs.writeFileSync(marker, '');
+  console.log(`synthesised ${files} annotation files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return root;
+}
+
+async function measure(root: string, files: number, loader: string): Promise<Measurement> {
+  const database = `kf_bench_import_${loader.toLowerCase()}_${files}`;
+  await onServer(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await onServer(`CREATE DATABASE ${database}`);
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${database}`;
+  try {
+    const output = execFileSync(process.execPath, [CHILD, root, url.toString(), loader], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const result = JSON.parse(output.trim().split('\n').pop()!);
+    const measurement = { files, loader, ...result } as Measurement;
+    console.log(
+      `${loader} ${files}: ${(files / measurement.seconds).toFixed(0)} files/s, ` +
+        `${(measurement.garmentsImported / measurement.seconds).toFixed(0)} garments/s, ${measurement.maxRssMb.toFixed(0)} MB peak RSS`,
+    );
+    return measurement;
+  } finally {
+    await onServer(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  }
+}
+
+function machine(): string {
+  const cpu = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1] ?? 'unknown CPU';
+  const memory = (os.totalmem() / 2 ** 30).toFixed(1);
+  const postgres = execFileSync('psql', ['--version'], { encoding: 'utf8' }).trim();
+  return `${os.cpus().length} cores (nproc), ${cpu}, ${memory} GiB RAM, Node ${process.version}, ${postgres} (local server)`;
+}
+
+function table(measurements: Measurement[]): string {
+  const rows = measurements.map(
+    (m) =>
+      `| ${m.files.toLocaleString('en')} | ${m.loader === 'copy' ? 'batched COPY (default)' : 'naive: one INSERT per row'} | ` +
+      `${m.seconds.toFixed(1)} | ${Math.round(m.files / m.seconds).toLocaleString('en')} | ` +
+      `${Math.round(m.garmentsImported / m.seconds).toLocaleString('en')} | ${m.maxRssMb.toFixed(0)} |`,
+  );
+  return [
+    '| annotation files | loader | seconds | files/s | garments/s | peak RSS (MB) |',
+    '| ---: | --- | ---: | ---: | ---: | ---: |',
+    ...rows,
+  ].join('\n');
+}
+
+function writeSection(body: string): void {
+  const current = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
+  const section = `## Import\n\n${body.trim()}\n`;
+  const pattern = /^## Import\n[\s\S]*?(?=^## |(?![\s\S]))/m;
+  const next = pattern.test(current) ? current.replace(pattern, `${section}\n`) : `${current.trimEnd()}\n\n${section}`;
+  fs.writeFileSync(RESULTS, next.trimEnd() + '\n');
+}
+
+async function main(): Promise<void> {
+  const copySizes = sizes('--sizes', '10000,100000');
+  const naiveSizes = sizes('--naive-sizes', '10000');
+  const measurements: Measurement[] = [];
+  for (const files of copySizes) {
+    const root = await synthTree(files);
+    measurements.push(await measure(root, files, 'copy'));
+    if (naiveSizes.includes(files)) measurements.push(await measure(root, files, 'rowByRow'));
+  }
+  const date = new Date().toISOString().replace(/\.\d+Z$/, ' UTC').replace('T', ' ');
+  writeSection(
+    [
+      `Run ${date} on ${machine()}.`,
+      '',
+      '`npm run bench:import`: `synthesize({ withImages: false })` (seed 7, 1–3 garments per image), then',
+      '`importDataset` into a fresh PostgreSQL database in a child process (peak RSS =',
+      '`process.resourceUsage().maxRSS` of that process; the tree has no photos, so the import runs',
+      'with `allowMissingImages`). "naive" is the same importer, same data, same run, writing every row',
+      'with its own INSERT (inside the same batch transactions).',
+      '',
+      table(measurements),
+    ].join('\n'),
+  );
+  console.log(`results written to ${RESULTS}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

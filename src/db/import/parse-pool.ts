@@ -1,0 +1,101 @@
+/**
+ * Parsing annotation files off the main thread. JSON parsing and validation are most of the
+ * importer's CPU; in workers they overlap with building and sending the batches. Files go out in
+ * chunks (one message per chunk, not per file) and come back in the order they were walked.
+ * Without a compiled worker (ts-jest runs the TypeScript sources) or with `workers: 0`, files
+ * are parsed on the main thread, with a macrotask turn now and then so the COPY of the batch
+ * being written keeps moving.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ParsedFile, parseFileAt } from './parse-file';
+import type { ParseRequest } from './parse-worker';
+
+const CHUNK = 64;
+const CHUNKS_IN_FLIGHT_PER_WORKER = 4;
+const YIELD_EVERY = 8;
+const WORKER_SCRIPT = path.join(__dirname, 'parse-worker.js');
+
+/** Default worker count: one per core beyond the main thread's, when the compiled worker exists. */
+export function defaultParseWorkers(): number {
+  if (!fs.existsSync(WORKER_SCRIPT)) return 0;
+  return Math.max(1, Math.min(4, os.availableParallelism() - 1));
+}
+
+async function* parseInThread(root: string, files: AsyncIterable<string>): AsyncGenerator<ParsedFile> {
+  let parsed = 0;
+  for await (const file of files) {
+    yield parseFileAt(root, file);
+    if (++parsed % YIELD_EVERY === 0) await new Promise(setImmediate);
+  }
+}
+
+async function* chunksOf<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let chunk: T[] = [];
+  for await (const item of items) {
+    chunk.push(item);
+    if (chunk.length === size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+class ParseWorker {
+  private readonly worker = new Worker(WORKER_SCRIPT);
+  private readonly waiting = new Map<number, { resolve(results: ParsedFile[]): void; reject(error: Error): void }>();
+  private failure: Error | null = null;
+
+  constructor() {
+    this.worker.on('message', (message: { id: number; results: ParsedFile[] }) => {
+      this.waiting.get(message.id)?.resolve(message.results);
+      this.waiting.delete(message.id);
+    });
+    const fail = (error: Error) => {
+      this.failure = error;
+      for (const pending of this.waiting.values()) pending.reject(error);
+      this.waiting.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`import parse worker exited with code ${code}`)));
+  }
+
+  parse(request: ParseRequest): Promise<ParsedFile[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting.set(request.id, { resolve, reject });
+      this.worker.postMessage(request);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.worker.removeAllListeners('exit');
+    await this.worker.terminate();
+  }
+}
+
+async function* parseInWorkers(root: string, files: AsyncIterable<string>, count: number): AsyncGenerator<ParsedFile> {
+  const workers = Array.from({ length: count }, () => new ParseWorker());
+  const inFlight: Promise<ParsedFile[]>[] = [];
+  let id = 0;
+  try {
+    for await (const chunk of chunksOf(files, CHUNK)) {
+      const request = { id: id++, root, files: chunk };
+      const pending = workers[request.id % count].parse(request);
+      pending.catch(() => undefined); // observed when its turn comes; avoid an unhandled rejection meanwhile
+      inFlight.push(pending);
+      if (inFlight.length >= count * CHUNKS_IN_FLIGHT_PER_WORKER) yield* await inFlight.shift()!;
+    }
+    while (inFlight.length > 0) yield* await inFlight.shift()!;
+  } finally {
+    await Promise.all(workers.map((worker) => worker.stop()));
+  }
+}
+
+/** The annotation files of `files`, read and parsed, in the order given. */
+export function parseFiles(root: string, files: AsyncIterable<string>, workers: number): AsyncGenerator<ParsedFile> {
+  return workers > 0 ? parseInWorkers(root, files, workers) : parseInThread(root, files);
+}

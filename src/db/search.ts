@@ -234,27 +234,24 @@ class FilterCompiler {
 
   compile(filter: GarmentFilter, field: string): string {
     const g = this.alias;
-    const clauses: string[] = [];
+    // Resolve every value first: a condition no garment can meet makes the level FALSE before
+    // any parameter is added (an unused parameter has no type PostgreSQL could infer).
     const required: number[] = [];
+    const overlaps: number[][] = [];
     let impossible = false;
-    /** any-of over values: one required id, an `&&` list, or nothing (matches no garment). */
     const anyOf = (kind: AttributeKind, values: readonly string[] | null | undefined, at: string) => {
       if (!values?.length) return;
       const ids = this.ids(kind, values, at);
       if (ids.length === 0) impossible = true;
       else if (ids.length === 1) required.push(ids[0]);
-      else clauses.push(`${g}.search_terms && ${this.params.add(ids)}::int[]`);
+      else overlaps.push(ids);
     };
     const allOf = (kind: AttributeKind, values: readonly string[] | null | undefined, at: string) => {
       if (!values?.length) return;
       const ids = this.ids(kind, values, at);
-      if (ids.length < values.length) impossible = true;
+      if (ids.length < new Set(values.map((value) => resolveValue(kind, value))).size) impossible = true;
       required.push(...ids);
     };
-
-    if (filter.superCategory?.length) {
-      clauses.push(`${g}.super_category = ANY(${this.params.add([...filter.superCategory])}::text[])`);
-    }
     anyOf('category', filter.category, `${field}.category`);
     anyOf('style', filter.styles, `${field}.styles`);
     for (const kind of SHORTHAND_KINDS) anyOf(kind, filter[kind], `${field}.${kind}`);
@@ -263,7 +260,14 @@ class FilterCompiler {
       anyOf(kind, condition.anyOf, `${field}.attributes[${i}].anyOf`);
       allOf(kind, condition.allOf, `${field}.attributes[${i}].allOf`);
     });
+    if (impossible) return 'FALSE';
+
+    const clauses: string[] = [];
+    if (filter.superCategory?.length) {
+      clauses.push(`${g}.super_category = ANY(${this.params.add([...filter.superCategory])}::text[])`);
+    }
     if (required.length) clauses.push(`${g}.search_terms @> ${this.params.add([...new Set(required)])}::int[]`);
+    for (const ids of overlaps) clauses.push(`${g}.search_terms && ${this.params.add(ids)}::int[]`);
     if (filter.split) clauses.push(`${g}.split = ${this.params.add(filter.split)}`);
     if (filter.source) clauses.push(`${g}.source = ${this.params.add(filter.source)}`);
     if (filter.modelVersionId !== undefined && filter.modelVersionId !== null) {
@@ -276,8 +280,8 @@ class FilterCompiler {
     if (filter.or?.length) {
       clauses.push(`(${filter.or.map((sub, i) => `(${this.compile(sub, `${field}.or[${i}]`)})`).join(' OR ')})`);
     }
-    if (filter.not) clauses.push(`NOT (${this.compile(filter.not, `${field}.not`)})`);
-    if (impossible) return 'FALSE';
+    // COALESCE: a NULL (garment without split or score) fails the inner filter, so NOT keeps it.
+    if (filter.not) clauses.push(`NOT COALESCE((${this.compile(filter.not, `${field}.not`)}), FALSE)`);
     return clauses.length ? clauses.join(' AND ') : 'TRUE';
   }
 

@@ -289,3 +289,93 @@ describe('efficiency', () => {
     }
   });
 });
+
+describe('predictions, model versions and training runs (rows as the model server writes them)', () => {
+  let modelVersionId: number;
+  const predicted: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const q = (sql: string, params: unknown[] = []) => db.dataSource.query(sql, params);
+    const [run] = await q(`INSERT INTO training_runs (status, params) VALUES ('succeeded', '{"epochs": 2}') RETURNING id`);
+    await q(`INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, 1, 0, 'loss', 2.5), ($1, 2, 0, 'loss', 1.5)`, [run.id]);
+    const [version] = await q(
+      `INSERT INTO model_versions (name, backbone, config, weights_path, training_run_id) VALUES ('v1', 'resnet50', '{"num_classes": 5}', '/m/v1.safetensors', $1) RETURNING id`,
+      [run.id],
+    );
+    modelVersionId = version.id;
+    await q(`UPDATE training_runs SET model_version_id = $1 WHERE id = $2`, [modelVersionId, run.id]);
+    const [image] = await q(`SELECT id FROM images WHERE external_id = '100026'`);
+    const vocabularyId = async (kind: string, value: string) => (await q(`SELECT id FROM vocabulary WHERE kind = $1 AND value = $2`, [kind, value]))[0].id;
+    const blouse = await vocabularyId('category', '블라우스');
+    const bow = await vocabularyId('collar', '보우칼라');
+    for (const [name, score] of [['confident', 0.9], ['unsure', 0.3]] as const) {
+      const [garment] = await q(
+        `INSERT INTO garments (image_id, super_category, category_id, x1, y1, x2, y2, source, model_version_id, score, search_terms)
+         VALUES ($1, 'TOP', $2, 10, 10, 100, 100, 'prediction', $3, $4, $5) RETURNING id`,
+        [image.id, blouse, modelVersionId, score, [blouse, bow]],
+      );
+      predicted[name] = String(garment.id);
+      await q(`INSERT INTO garment_attributes (garment_id, vocabulary_id, score) VALUES ($1, $2, $4), ($1, $3, 0.8)`, [garment.id, blouse, bow, score]);
+    }
+    // An image outside both splits (e.g. an upload): NOT { split: TRAIN } must still find its garment.
+    const [upload] = await q(`INSERT INTO images (external_id, file_name, width, height) VALUES ('upload-1', 'u.jpg', 10, 10) RETURNING id`);
+    const [garment] = await q(
+      `INSERT INTO garments (image_id, super_category, x1, y1, x2, y2, search_terms) VALUES ($1, 'TOP', 1, 1, 5, 5, '{}') RETURNING id`,
+      [upload.id],
+    );
+    predicted.upload = String(garment.id);
+  });
+
+  it('filters by source, model version and minimum score', async () => {
+    const search = `query($where: GarmentWhere!) { searchGarments(where: $where, first: 100) {
+      totalCount edges { node { id source score modelVersion { id name } attributes { kind value score } } } } }`;
+    const all = await api.data(search, { where: { source: 'PREDICTION', modelVersionId: String(modelVersionId) } });
+    expect(all.searchGarments.edges.map((e: any) => e.node.id)).toEqual([predicted.confident, predicted.unsure]);
+    const confident = await api.data(search, { where: { source: 'PREDICTION', minScore: 0.5, collar: 'bow' } });
+    expect(confident.searchGarments.edges).toHaveLength(1);
+    expect(confident.searchGarments.edges[0].node).toEqual({
+      id: predicted.confident,
+      source: 'PREDICTION',
+      score: expect.closeTo(0.9, 5),
+      modelVersion: { id: String(modelVersionId), name: 'v1' },
+      attributes: [
+        { kind: 'category', value: '블라우스', score: expect.closeTo(0.9, 5) },
+        { kind: 'collar', value: '보우칼라', score: expect.closeTo(0.8, 5) },
+      ],
+    });
+    const annotationsOnly = await api.data(search, { where: { collar: '보우칼라', source: 'ANNOTATION' } });
+    expect(annotationsOnly.searchGarments.totalCount).toBe(1);
+  });
+
+  it('lets an image list its annotations or its predictions', async () => {
+    const { imageByExternalId } = await api.data(`{ imageByExternalId(externalId: "100026") {
+      annotations: garments(source: ANNOTATION) { id } predictions: garments(source: PREDICTION) { id score }
+      all: garments { id } } }`);
+    expect(imageByExternalId.annotations).toHaveLength(2);
+    expect(imageByExternalId.predictions.map((g: any) => g.id)).toEqual([predicted.confident, predicted.unsure]);
+    expect(imageByExternalId.all).toHaveLength(4);
+  });
+
+  it('keeps garments of images without a split in NOT { split: TRAIN }', async () => {
+    const expected = await allGarmentIds(`i.split IS DISTINCT FROM 'train'`);
+    expect(expected).toContain(predicted.upload);
+    const { searchGarments } = await api.data(`{ searchGarments(where: { not: { split: TRAIN } }, first: 100) { edges { node { id } } } }`);
+    expect(searchGarments.edges.map((e: any) => e.node.id)).toEqual(expected);
+  });
+
+  it('reads model versions and training runs with their metrics', async () => {
+    const data = await api.data(`{ modelVersions { id name backbone config isActive trainingRun { status params
+      metrics(name: "loss") { step value } modelVersion { name } } } trainingRuns(status: "succeeded") { id status } }`);
+    expect(data.modelVersions).toEqual([
+      {
+        id: String(modelVersionId),
+        name: 'v1',
+        backbone: 'resnet50',
+        config: { num_classes: 5 },
+        isActive: false,
+        trainingRun: { status: 'succeeded', params: { epochs: 2 }, metrics: [{ step: 1, value: 2.5 }, { step: 2, value: 1.5 }], modelVersion: { name: 'v1' } },
+      },
+    ]);
+    expect(data.trainingRuns).toHaveLength(1);
+  });
+});

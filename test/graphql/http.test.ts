@@ -186,6 +186,24 @@ describe('server', () => {
     }
   });
 
+  it('masks internal errors (details only in the server log) and reports an unreachable database', async () => {
+    const { openDatabase } = await import('../../src/db/data-source');
+    const doomed = await openDatabase({ url: db.url, poolSize: 1 });
+    const logged: string[] = [];
+    const broken = await startTestServer(doomed, { log: (message, error) => logged.push(`${message} ${String(error)}`) });
+    try {
+      await doomed.destroy();
+      const result = await broken.query('{ searchGarments(where: {}) { totalCount } }');
+      expect(result.errors).toEqual([{ message: 'Internal server error', path: ['searchGarments'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+      expect(logged.join('\n')).toMatch(/internal error/);
+      const health = await broken.get('/health');
+      expect(health.status).toBe(503);
+      expect(await health.json()).toEqual({ status: 'unavailable', database: 'unreachable' });
+    } finally {
+      await broken.server.stop();
+    }
+  });
+
   it('drains in-flight requests on stop and then refuses new connections', async () => {
     const draining = await startTestServer(db.dataSource);
     const locker = db.dataSource.createQueryRunner();

@@ -86,7 +86,8 @@ export async function startTestServer(
   dataSource: DataSource,
   options: Partial<ApiServerOptions> = {},
 ): Promise<ApiClient> {
-  const server = await startApiServer({ dataSource, port: 0, host: '127.0.0.1', log: () => {}, ...options });
+  const log = process.env.KF_TEST_SERVER_LOG ? (message: string, error?: unknown) => console.error(message, error) : () => {};
+  const server = await startApiServer({ dataSource, port: 0, host: '127.0.0.1', log, ...options });
   return new ApiClient(server);
 }
 

@@ -1,0 +1,196 @@
+/**
+ * searchGarments and garmentFacets on a synthetic dataset (the real synthesiser and importer),
+ * checked against an independent reference: the rows read back with plain SQL from
+ * garment_attributes, image_styles and images, and every random filter evaluated in JavaScript.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { importDataset } from '../../src/db/import';
+import { synthesize } from '../../src/kfashion/synth';
+import { LABELS_BY_KIND } from '../../src/kfashion/vocabulary';
+import { AttributeKind, MULTI_VALUED_KINDS } from '../../src/kfashion/types';
+import { createPostgresTestDatabase, TestDatabase } from '../support/database';
+import { ApiClient, startTestServer } from './support';
+
+interface ReferenceGarment {
+  id: string;
+  superCategory: string;
+  split: string;
+  /** `kind\u0000value` for every attribute (category included) and the image's style and subStyle. */
+  terms: Set<string>;
+}
+
+type Filter = Record<string, any>;
+
+let db: TestDatabase;
+let api: ApiClient;
+let root: string;
+let garments: ReferenceGarment[];
+const valuesByKind = new Map<string, string[]>();
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+beforeAll(async () => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-graphql-synth-'));
+  await synthesize({ outDir: root, images: 400, seed: 5, withImages: false, validationFraction: 0.3 });
+  db = await createPostgresTestDatabase();
+  await importDataset(db.dataSource, { root, allowMissingImages: true });
+  api = await startTestServer(db.dataSource);
+
+  const rows: { id: string; super_category: string; split: string; kind: string; value: string }[] = await db.dataSource.query(
+    `SELECT g.id, g.super_category, i.split, v.kind, v.value
+       FROM garments g JOIN images i ON i.id = g.image_id
+       JOIN garment_attributes ga ON ga.garment_id = g.id JOIN vocabulary v ON v.id = ga.vocabulary_id
+     UNION ALL
+     SELECT g.id, g.super_category, i.split, v.kind, v.value
+       FROM garments g JOIN images i ON i.id = g.image_id
+       JOIN image_styles s ON s.image_id = i.id JOIN vocabulary v ON v.id IN (s.style_id, s.sub_style_id)`,
+  );
+  const byId = new Map<string, ReferenceGarment>();
+  for (const row of rows) {
+    const id = String(row.id);
+    const garment = byId.get(id) ?? { id, superCategory: row.super_category, split: row.split, terms: new Set<string>() };
+    garment.terms.add(`${row.kind}\u0000${row.value}`);
+    byId.set(id, garment);
+    const values = valuesByKind.get(row.kind) ?? [];
+    if (!values.includes(row.value)) values.push(row.value);
+    valuesByKind.set(row.kind, values);
+  }
+  garments = [...byId.values()].sort((a, b) => Number(a.id) - Number(b.id));
+});
+
+afterAll(async () => {
+  await api?.server.stop();
+  await db?.drop();
+  if (root) fs.rmSync(root, { recursive: true, force: true });
+});
+
+/** Reference semantics of GarmentWhere, written independently of the SQL compiler. */
+function matches(garment: ReferenceGarment, filter: Filter): boolean {
+  const has = (kind: string, value: string) => garment.terms.has(`${kind}\u0000${korean(kind, value)}`);
+  const anyOf = (kind: string, values?: string[]) => !values || values.some((value) => has(kind, value));
+  const allOf = (kind: string, values?: string[]) => !values || values.every((value) => has(kind, value));
+  return (
+    (!filter.superCategory || filter.superCategory.includes(garment.superCategory)) &&
+    (!filter.split || filter.split.toLowerCase() === garment.split) &&
+    anyOf('category', filter.category) &&
+    anyOf('style', filter.styles) &&
+    ['color', 'fit', 'material', 'print', 'sleeveLength'].every((kind) => anyOf(kind, filter[kind])) &&
+    (filter.attributes ?? []).every((c: any) => anyOf(c.kind, c.anyOf) && allOf(c.kind, c.allOf)) &&
+    (filter.and ?? []).every((sub: Filter) => matches(garment, sub)) &&
+    (!filter.or || filter.or.some((sub: Filter) => matches(garment, sub))) &&
+    (!filter.not || !matches(garment, filter.not))
+  );
+}
+
+function korean(kind: string, value: string): string {
+  const labels = LABELS_BY_KIND[kind as AttributeKind];
+  const entry = Object.entries(labels).find(([, english]) => english === value);
+  return entry ? entry[0] : value;
+}
+
+/** Random filters over values present in the data, each value in Korean or (when it has one) English. */
+function randomFilter(next: () => number, depth = 0): Filter {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+  const value = (kind: string) => {
+    const stored = pick(valuesByKind.get(kind)!);
+    const english = LABELS_BY_KIND[kind as AttributeKind][stored];
+    return english && next() < 0.5 ? english : stored;
+  };
+  const values = (kind: string) => Array.from({ length: 1 + Math.floor(next() * 2) }, () => value(kind));
+  const parts: (() => Filter)[] = [
+    () => ({ superCategory: [pick(['TOP', 'BOTTOM', 'OUTER', 'ONE_PIECE'])] }),
+    () => ({ split: pick(['TRAIN', 'VALIDATION']) }),
+    () => ({ category: values('category') }),
+    () => ({ color: values('color') }),
+    () => ({ fit: values('fit') }),
+    () => ({ styles: values('style') }),
+    () => ({ attributes: [{ kind: 'material', allOf: values('material') }] }),
+    () => {
+      const kind = pick(['print', 'sleeveLength']);
+      return { attributes: [{ kind, anyOf: values(kind) }] };
+    },
+  ];
+  if (depth < 2) {
+    parts.push(() => ({ or: [randomFilter(next, depth + 1), randomFilter(next, depth + 1)] }));
+    parts.push(() => ({ not: randomFilter(next, depth + 1) }));
+    parts.push(() => ({ and: [randomFilter(next, depth + 1)] }));
+  }
+  const filter: Filter = {};
+  const count = 1 + Math.floor(next() * 3);
+  for (let i = 0; i < count; i++) {
+    const part = pick(parts)();
+    for (const [key, val] of Object.entries(part)) {
+      filter[key] = key === 'attributes' && filter.attributes ? [...filter.attributes, ...val] : val;
+    }
+  }
+  return filter;
+}
+
+async function searchAll(where: Filter): Promise<{ ids: string[]; totalCount: number }> {
+  const ids: string[] = [];
+  let after: string | null = null;
+  let totalCount = -1;
+  for (;;) {
+    const data: any = await api.data(
+      `query($where: GarmentWhere!, $after: String) { searchGarments(where: $where, first: 100, after: $after) {
+         totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
+      { where, after },
+    );
+    totalCount = data.searchGarments.totalCount;
+    ids.push(...data.searchGarments.edges.map((edge: any) => edge.node.id));
+    if (!data.searchGarments.pageInfo.hasNextPage) return { ids, totalCount };
+    after = data.searchGarments.pageInfo.endCursor;
+  }
+}
+
+it('imports a dataset large enough to exercise the search', () => {
+  expect(garments.length).toBeGreaterThan(600);
+  expect(new Set(garments.map((g) => g.split))).toEqual(new Set(['train', 'validation']));
+  expect(MULTI_VALUED_KINDS.has('material')).toBe(true);
+});
+
+it('finds exactly the garments the reference finds, for 60 random filters', async () => {
+  const next = seeded(42);
+  let nonEmpty = 0;
+  for (let i = 0; i < 60; i++) {
+    const where = randomFilter(next);
+    const expected = garments.filter((garment) => matches(garment, where)).map((garment) => garment.id);
+    const { ids, totalCount } = await searchAll(where);
+    expect({ where, ids }).toEqual({ where, ids: expected });
+    expect(totalCount).toBe(expected.length);
+    if (expected.length > 0) nonEmpty++;
+  }
+  expect(nonEmpty).toBeGreaterThan(30);
+});
+
+it('counts facet values among the matches as the reference does, for 15 random filters', async () => {
+  const next = seeded(7);
+  const kinds = ['color', 'material', 'style', 'category'];
+  for (let i = 0; i < 15; i++) {
+    const where = i === 0 ? {} : randomFilter(next);
+    const matching = garments.filter((garment) => matches(garment, where));
+    const expected: string[] = [];
+    for (const kind of kinds) {
+      for (const value of valuesByKind.get(kind)!) {
+        const count = matching.filter((garment) => garment.terms.has(`${kind}\u0000${value}`)).length;
+        if (count > 0) expected.push(`${kind}:${value}=${count}`);
+      }
+    }
+    const { garmentFacets } = await api.data(
+      `query($where: GarmentWhere, $kinds: [String!]!) { garmentFacets(where: $where, kinds: $kinds) { kind values { value count } } }`,
+      { where, kinds },
+    );
+    const actual = garmentFacets.flatMap((facet: any) => facet.values.map((v: any) => `${facet.kind}:${v.value}=${v.count}`));
+    expect({ where, facets: actual.sort() }).toEqual({ where, facets: expected.sort() });
+  }
+});

@@ -165,7 +165,7 @@ describe('server', () => {
     expect((await api.get(`/graphql?query=${query}`)).status).toBe(400);
     const preflighted = await api.get(`/graphql?query=${query}`, { 'apollo-require-preflight': 'true' });
     expect(preflighted.status).toBe(200);
-    expect((await preflighted.json()).data.vocabulary).toEqual([{ value: '로맨틱' }]);
+    expect(((await preflighted.json()) as any).data.vocabulary).toEqual([{ value: '로맨틱' }]);
     const plain = await fetch(`${api.origin}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },

@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { openDatabase } from '../db/data-source';
 import type { Split } from '../db/entities';
-import { importDataset, ImportOptions, ImportStats } from '../db/import';
+import { ImportAbortedError, importDataset, ImportOptions, ImportStats } from '../db/import';
 
 interface ImportFlags {
   split?: Split;
@@ -104,8 +104,9 @@ export function registerImport(program: Command): void {
         else console.log(summary(stats));
       } catch (error) {
         progress.stop();
-        if (controller.signal.aborted) process.exitCode = 130;
-        throw error;
+        if (!(error instanceof ImportAbortedError)) throw error;
+        console.error(error.message);
+        process.exitCode = 130; // the conventional status of a command stopped by SIGINT
       } finally {
         process.off('SIGINT', interrupt);
         process.off('SIGTERM', interrupt);

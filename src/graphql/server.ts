@@ -18,6 +18,7 @@ import { ImageRoutes } from './image-routes';
 import { queryLimits } from './limits';
 import { Loaders } from './loaders';
 import { buildApiSchema } from './schema';
+import { WebConsole } from './web-console';
 
 export interface ApiServerOptions {
   dataSource: DataSource;
@@ -86,6 +87,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const search = new SearchService(dataSource, new VocabularyCache(dataSource));
   const urls = new ImageUrls(options.publicUrl?.replace(/\/$/, '') ?? '');
   const images = new ImageRoutes(dataSource, { uploadsDir: options.uploadsDir });
+  const webConsole = new WebConsole();
 
   const httpServer = http.createServer();
   const apollo = new ApolloServer<GraphQLContext>({
@@ -156,6 +158,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       if (url.pathname === GRAPHQL_PATH || url.pathname === `${GRAPHQL_PATH}/`) return graphql(request, response, url);
       if (url.pathname === '/health') return health(response);
       if (await images.handle(request, response, url)) return;
+      if (await webConsole.handle(request, response, url)) return;
       sendJson(response, 404, { error: `no route ${url.pathname}` });
     };
     route().catch((error: unknown) => {

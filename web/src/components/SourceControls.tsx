@@ -1,0 +1,72 @@
+/**
+ * Which garments are searched: the annotations, or the predictions of a model version (all
+ * versions, or one) above a minimum detection score; and optionally one dataset split.
+ */
+import { ModelVersionChoice } from '../search-api';
+import { SearchState, Source, Split } from '../search-state';
+
+export function SourceControls(props: { state: SearchState; modelVersions: ModelVersionChoice[]; onChange: (state: SearchState) => void }) {
+  const { state, onChange } = props;
+  const noModels = props.modelVersions.length === 0;
+  const setSource = (source: Source) => onChange({ ...state, source });
+  return (
+    <div className="source-controls">
+      <fieldset className="segmented">
+        <legend className="visually-hidden">Source</legend>
+        {(['ANNOTATION', 'PREDICTION'] as const).map((source) => (
+          <label key={source} className={state.source === source ? 'on' : ''}>
+            <input
+              type="radio"
+              name="source"
+              value={source}
+              checked={state.source === source}
+              disabled={source === 'PREDICTION' && noModels && state.source !== 'PREDICTION'}
+              onChange={() => setSource(source)}
+            />
+            {source === 'ANNOTATION' ? 'Annotations' : 'Predictions'}
+          </label>
+        ))}
+      </fieldset>
+      {noModels && state.source === 'ANNOTATION' && <span className="muted small">no model versions yet</span>}
+      {state.source === 'PREDICTION' && (
+        <>
+          <label>
+            Model{' '}
+            <select value={state.modelVersionId ?? ''} onChange={(event) => onChange({ ...state, modelVersionId: event.target.value || null })}>
+              <option value="">all versions</option>
+              {props.modelVersions.map((version) => (
+                <option key={version.id} value={version.id}>
+                  {version.name}
+                  {version.isActive ? ' (active)' : ''}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Min. score{' '}
+            <input
+              type="number"
+              min={0}
+              max={1}
+              step={0.05}
+              value={state.minScore ?? ''}
+              placeholder="0"
+              onChange={(event) => {
+                const value = event.target.value === '' ? null : Number(event.target.value);
+                onChange({ ...state, minScore: value !== null && value >= 0 && value <= 1 ? value : null });
+              }}
+            />
+          </label>
+        </>
+      )}
+      <label>
+        Split{' '}
+        <select value={state.split ?? ''} onChange={(event) => onChange({ ...state, split: (event.target.value || null) as Split | null })}>
+          <option value="">all</option>
+          <option value="TRAIN">training</option>
+          <option value="VALIDATION">validation</option>
+        </select>
+      </label>
+    </div>
+  );
+}

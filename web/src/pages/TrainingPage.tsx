@@ -1,0 +1,303 @@
+/**
+ * Training runs (status, progress, parameters, recorded metric curves) and model versions
+ * (evaluation metrics, side by side for two versions), from the read-only queries. Runs that are
+ * queued or running are refreshed every few seconds. Starting a run needs the `startTraining`
+ * mutation; live curves over `trainingRunUpdated` need the subscription: the page says which of
+ * them this server has.
+ */
+import { useEffect, useState } from 'react';
+import { ErrorNote } from '../components/ErrorNote';
+import { formatNumber, LineChart } from '../components/LineChart';
+import { graphql, schemaOperations, SchemaOperations } from '../graphql';
+import { Link, navigate } from '../router';
+
+interface TrainingRun {
+  id: string;
+  status: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+  progress: Record<string, unknown> | null;
+  params: Record<string, unknown>;
+  modelVersion: { id: string; name: string } | null;
+}
+
+interface ModelVersion {
+  id: string;
+  name: string;
+  backbone: string;
+  isActive: boolean;
+  createdAt: string;
+  metrics: Record<string, unknown> | null;
+  trainingRun: { id: string } | null;
+}
+
+interface Metric {
+  epoch: number;
+  step: number;
+  name: string;
+  value: number;
+}
+
+const RUN_FIELDS = 'id status createdAt startedAt finishedAt error progress params modelVersion { id name }';
+const REFRESH_MS = 5000;
+const ACTIVE = new Set(['queued', 'running']);
+
+export function TrainingPage({ query }: { query: string }) {
+  const params = new URLSearchParams(query);
+  const selectedRun = params.get('run');
+  const [runs, setRuns] = useState<TrainingRun[] | null>(null);
+  const [versions, setVersions] = useState<ModelVersion[]>([]);
+  const [operations, setOperations] = useState<SchemaOperations | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const [tick, setTick] = useState(0);
+
+  useEffect(() => {
+    schemaOperations().then(setOperations, setError);
+  }, []);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    graphql<{ trainingRuns: TrainingRun[]; modelVersions: ModelVersion[] }>(
+      `{ trainingRuns(first: 50) { ${RUN_FIELDS} } modelVersions { id name backbone isActive createdAt metrics trainingRun { id } } }`,
+      {},
+      controller.signal,
+    ).then(
+      (data) => {
+        setRuns(data.trainingRuns);
+        setVersions(data.modelVersions);
+      },
+      (failure: Error) => !controller.signal.aborted && setError(failure),
+    );
+    return () => controller.abort();
+  }, [tick]);
+
+  const anyActive = runs?.some((run) => ACTIVE.has(run.status)) ?? false;
+  useEffect(() => {
+    if (!anyActive) return;
+    const timer = window.setTimeout(() => setTick((value) => value + 1), REFRESH_MS);
+    return () => window.clearTimeout(timer);
+  }, [anyActive, tick]);
+
+  return (
+    <div className="training-page">
+      <h1>Training</h1>
+      {error && <ErrorNote error={error} />}
+      <Capabilities operations={operations} />
+      <section aria-labelledby="runs-heading">
+        <h2 id="runs-heading">Runs</h2>
+        {runs === null ? (
+          <p className="muted">Loading…</p>
+        ) : runs.length === 0 ? (
+          <p className="muted" data-testid="no-runs">No training runs yet.</p>
+        ) : (
+          <RunTable runs={runs} selected={selectedRun} />
+        )}
+        {anyActive && <p className="muted small">Queued and running runs refresh every {REFRESH_MS / 1000} s.</p>}
+      </section>
+      {selectedRun && <RunDetail id={selectedRun} tick={tick} />}
+      <section aria-labelledby="versions-heading">
+        <h2 id="versions-heading">Model versions</h2>
+        {versions.length === 0 ? <p className="muted">No model versions yet.</p> : <VersionComparison versions={versions} query={query} />}
+      </section>
+    </div>
+  );
+}
+
+function Capabilities({ operations }: { operations: SchemaOperations | null }) {
+  if (!operations) return null;
+  if (!operations.introspectable) {
+    return <p className="note">This server does not allow introspection, so the console cannot tell whether it can start runs.</p>;
+  }
+  const canStart = operations.mutations.has('startTraining');
+  const canFollow = operations.subscriptions.has('trainingRunUpdated');
+  return (
+    <p className="note" data-testid="training-capabilities">
+      {canStart
+        ? 'This server has the startTraining mutation; the console has no start form yet: call it over GraphQL.'
+        : 'Runs cannot be started from here: this server has no startTraining mutation yet.'}{' '}
+      {canFollow
+        ? 'Curves below refresh by polling; live updates over trainingRunUpdated are not wired in yet.'
+        : 'Curves refresh by polling (this server has no trainingRunUpdated subscription).'}
+    </p>
+  );
+}
+
+function RunTable({ runs, selected }: { runs: TrainingRun[]; selected: string | null }) {
+  return (
+    <div className="table-scroll">
+      <table className="runs" data-testid="runs-table">
+        <thead>
+          <tr>
+            <th scope="col">Run</th>
+            <th scope="col">Status</th>
+            <th scope="col">Progress</th>
+            <th scope="col">Created</th>
+            <th scope="col">Finished</th>
+            <th scope="col">Model version</th>
+          </tr>
+        </thead>
+        <tbody>
+          {runs.map((run) => (
+            <tr key={run.id} className={run.id === selected ? 'selected' : undefined} data-run-id={run.id}>
+              <td>
+                <Link href={`/training?run=${run.id}`}>#{run.id}</Link>
+              </td>
+              <td>
+                <span className={`status status-${run.status}`}>{run.status}</span>
+                {run.error && <span className="error small"> {run.error}</span>}
+              </td>
+              <td>{progressText(run.progress)}</td>
+              <td>{dateText(run.createdAt)}</td>
+              <td>{run.finishedAt ? dateText(run.finishedAt) : '—'}</td>
+              <td>{run.modelVersion ? `${run.modelVersion.name} (#${run.modelVersion.id})` : '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** "epoch 2 · step 340/1000 (34%)" from whatever progress fields the run records. */
+export function progressText(progress: Record<string, unknown> | null): string {
+  if (!progress) return '—';
+  const number = (key: string) => (typeof progress[key] === 'number' ? (progress[key] as number) : null);
+  const parts: string[] = [];
+  const epoch = number('epoch');
+  const epochs = number('epochs') ?? number('totalEpochs');
+  if (epoch !== null) parts.push(`epoch ${epoch}${epochs !== null ? `/${epochs}` : ''}`);
+  const step = number('step');
+  const total = number('totalSteps') ?? number('steps');
+  if (step !== null) parts.push(`step ${step}${total !== null ? `/${total} (${Math.round((100 * step) / total)}%)` : ''}`);
+  const rate = number('imagesPerSecond');
+  if (rate !== null) parts.push(`${formatNumber(rate)} img/s`);
+  const eta = number('etaSeconds');
+  if (eta !== null) parts.push(`ETA ${Math.round(eta / 60)} min`);
+  return parts.length ? parts.join(' · ') : JSON.stringify(progress);
+}
+
+function dateText(iso: string): string {
+  return new Date(iso).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' });
+}
+
+function RunDetail({ id, tick }: { id: string; tick: number }) {
+  const [run, setRun] = useState<(TrainingRun & { metrics: Metric[] }) | null | undefined>(undefined);
+  const [error, setError] = useState<Error | null>(null);
+  useEffect(() => {
+    const controller = new AbortController();
+    graphql<{ trainingRun: (TrainingRun & { metrics: Metric[] }) | null }>(
+      `query($id: ID!) { trainingRun(id: $id) { ${RUN_FIELDS} metrics { epoch step name value } } }`,
+      { id },
+      controller.signal,
+    ).then(
+      (data) => setRun(data.trainingRun),
+      (failure: Error) => !controller.signal.aborted && setError(failure),
+    );
+    return () => controller.abort();
+  }, [id, tick]);
+  if (error) return <ErrorNote error={error} />;
+  if (run === undefined) return <p className="muted">Loading run {id}…</p>;
+  if (run === null) return <p className="error">No training run {id}.</p>;
+  const byName = new Map<string, { step: number; value: number }[]>();
+  for (const metric of run.metrics) {
+    const series = byName.get(metric.name) ?? [];
+    series.push({ step: metric.step, value: metric.value });
+    byName.set(metric.name, series);
+  }
+  return (
+    <section className="run-detail" aria-labelledby="run-heading" data-testid="run-detail">
+      <h2 id="run-heading">
+        Run #{run.id} <span className={`status status-${run.status}`}>{run.status}</span>{' '}
+        <button type="button" className="link-button" onClick={() => navigate('/training')}>
+          close
+        </button>
+      </h2>
+      <details>
+        <summary>Parameters</summary>
+        <pre>{JSON.stringify(run.params, null, 2)}</pre>
+      </details>
+      {byName.size === 0 ? (
+        <p className="muted">No metrics recorded yet.</p>
+      ) : (
+        <div className="charts">
+          {[...byName].map(([name, points]) => (
+            <LineChart key={name} title={name} points={points} />
+          ))}
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** Dotted keys to numbers: {"ap": {"coat": 0.4}} → "ap.coat" = 0.4. */
+export function flattenMetrics(value: unknown, prefix = '', out = new Map<string, number | string>()): Map<string, number | string> {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value)) flattenMetrics(inner, prefix ? `${prefix}.${key}` : key, out);
+  } else if (typeof value === 'number' || typeof value === 'string') out.set(prefix, value);
+  else if (value !== undefined) out.set(prefix, JSON.stringify(value));
+  return out;
+}
+
+function VersionComparison({ versions, query }: { versions: ModelVersion[]; query: string }) {
+  const params = new URLSearchParams(query);
+  const pick = (key: string, fallback: ModelVersion | undefined) => versions.find((version) => version.id === params.get(key)) ?? fallback;
+  const first = pick('a', versions[0]);
+  const second = pick('b', versions[1]);
+  const choose = (key: 'a' | 'b', id: string) => {
+    const next = new URLSearchParams(query);
+    next.set(key, id);
+    navigate(`/training?${next}`, { replace: true });
+  };
+  const shown = [first, second].filter((version): version is ModelVersion => !!version);
+  const flat = shown.map((version) => flattenMetrics(version.metrics ?? {}));
+  const keys = [...new Set(flat.flatMap((map) => [...map.keys()]))].sort();
+  return (
+    <>
+      <div className="compare-pickers">
+        {(['a', 'b'] as const).slice(0, Math.min(2, versions.length)).map((key, i) => (
+          <label key={key}>
+            {i === 0 ? 'Version' : 'compared with'}{' '}
+            <select value={shown[i]?.id ?? ''} onChange={(event) => choose(key, event.target.value)}>
+              {versions.map((version) => (
+                <option key={version.id} value={version.id}>
+                  {version.name} (#{version.id}, {version.backbone}){version.isActive ? ' active' : ''}
+                </option>
+              ))}
+            </select>
+          </label>
+        ))}
+      </div>
+      {keys.length === 0 ? (
+        <p className="muted">No evaluation metrics stored for {shown.length > 1 ? 'these versions' : 'this version'}.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="metrics" data-testid="version-metrics">
+            <thead>
+              <tr>
+                <th scope="col">Metric</th>
+                {shown.map((version) => (
+                  <th key={version.id} scope="col">
+                    {version.name}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {keys.map((key) => (
+                <tr key={key}>
+                  <th scope="row">{key}</th>
+                  {flat.map((map, i) => {
+                    const value = map.get(key);
+                    return <td key={i}>{value === undefined ? '—' : typeof value === 'number' ? formatNumber(value) : value}</td>;
+                  })}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,113 @@
+/**
+ * The search as a value: read from and written to the URL's query string (so a search can be
+ * shared and reloaded) and turned into the API's GarmentWhere. Values within a kind are OR-ed
+ * (the `anyOf` shorthand fields), kinds are AND-ed (fields of one GarmentWhere).
+ */
+export type Source = 'ANNOTATION' | 'PREDICTION';
+export type Split = 'TRAIN' | 'VALIDATION';
+
+export interface FacetKind {
+  /** Query-string key and API attribute kind (superCategory is the garment slot, not an attribute). */
+  key: string;
+  label: string;
+  /** GarmentWhere field that takes any-of values for this kind. */
+  whereField: string;
+}
+
+export const SUPER_CATEGORY_KEY = 'superCategory';
+
+export const FACET_KINDS: readonly FacetKind[] = [
+  { key: SUPER_CATEGORY_KEY, label: 'Garment slot', whereField: 'superCategory' },
+  { key: 'category', label: 'Category', whereField: 'category' },
+  { key: 'color', label: 'Colour', whereField: 'color' },
+  { key: 'material', label: 'Material', whereField: 'material' },
+  { key: 'print', label: 'Print', whereField: 'print' },
+  { key: 'fit', label: 'Fit', whereField: 'fit' },
+  { key: 'length', label: 'Length', whereField: 'length' },
+  { key: 'sleeveLength', label: 'Sleeve length', whereField: 'sleeveLength' },
+  { key: 'neckline', label: 'Neckline', whereField: 'neckline' },
+  { key: 'collar', label: 'Collar', whereField: 'collar' },
+  { key: 'detail', label: 'Detail', whereField: 'detail' },
+  { key: 'style', label: 'Style', whereField: 'styles' },
+];
+
+/** The four K-Fashion garment slots: enum value, Korean name, English label. */
+export const SUPER_CATEGORIES = [
+  { value: 'TOP', korean: '상의', english: 'top' },
+  { value: 'BOTTOM', korean: '하의', english: 'bottom' },
+  { value: 'OUTER', korean: '아우터', english: 'outer' },
+  { value: 'ONE_PIECE', korean: '원피스', english: 'one-piece' },
+] as const;
+
+export interface SearchState {
+  /** Selected values per facet key (Korean as stored; enum names for superCategory). */
+  selected: Record<string, string[]>;
+  source: Source;
+  modelVersionId: string | null;
+  minScore: number | null;
+  split: Split | null;
+}
+
+const FACET_KEYS = new Set(FACET_KINDS.map((kind) => kind.key));
+
+export function emptySearch(): SearchState {
+  return { selected: {}, source: 'ANNOTATION', modelVersionId: null, minScore: null, split: null };
+}
+
+export function parseSearch(query: string): SearchState {
+  const params = new URLSearchParams(query);
+  const state = emptySearch();
+  for (const key of FACET_KEYS) {
+    const values = [...new Set(params.getAll(key).filter((value) => value !== ''))];
+    if (values.length) state.selected[key] = values;
+  }
+  if (params.get('source') === 'PREDICTION') state.source = 'PREDICTION';
+  const model = params.get('model');
+  if (model && /^\d+$/.test(model)) state.modelVersionId = model;
+  const minScore = Number(params.get('minScore'));
+  if (params.has('minScore') && minScore >= 0 && minScore <= 1) state.minScore = minScore;
+  const split = params.get('split');
+  if (split === 'TRAIN' || split === 'VALIDATION') state.split = split;
+  return state;
+}
+
+/** Query string (with the leading `?`, or empty) in a stable order: facet order, then source options. */
+export function formatSearch(state: SearchState): string {
+  const params = new URLSearchParams();
+  for (const kind of FACET_KINDS) for (const value of state.selected[kind.key] ?? []) params.append(kind.key, value);
+  if (state.split) params.set('split', state.split);
+  if (state.source === 'PREDICTION') {
+    params.set('source', 'PREDICTION');
+    if (state.modelVersionId) params.set('model', state.modelVersionId);
+    if (state.minScore !== null) params.set('minScore', String(state.minScore));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+export function toggleValue(state: SearchState, key: string, value: string): SearchState {
+  const current = state.selected[key] ?? [];
+  const next = current.includes(value) ? current.filter((item) => item !== value) : [...current, value];
+  const selected = { ...state.selected, [key]: next };
+  if (!next.length) delete selected[key];
+  return { ...state, selected };
+}
+
+export function selectedCount(state: SearchState): number {
+  return Object.values(state.selected).reduce((sum, values) => sum + values.length, 0);
+}
+
+/** GarmentWhere for the state; `withoutKey` leaves one kind out (its own facet counts). */
+export function toGarmentWhere(state: SearchState, withoutKey?: string): Record<string, unknown> {
+  const where: Record<string, unknown> = { source: state.source };
+  for (const kind of FACET_KINDS) {
+    const values = state.selected[kind.key];
+    if (kind.key !== withoutKey && values?.length) where[kind.whereField] = values;
+  }
+  if (state.split) where.split = state.split;
+  if (state.source === 'PREDICTION') {
+    if (state.modelVersionId) where.modelVersionId = state.modelVersionId;
+    if (state.minScore !== null) where.minScore = state.minScore;
+  }
+  return where;
+}

@@ -1,0 +1,121 @@
+/** docker/*.Dockerfile: linted (test/docker/dockerfile-rules.ts) and checked for what each image must contain. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ModifiableInstruction } from 'dockerfile-ast';
+import { parseDockerfile, type Stage } from './dockerfile-rules';
+
+const ROOT = join(__dirname, '../..');
+
+function load(name: string) {
+  return parseDockerfile(readFileSync(join(ROOT, 'docker', name), 'utf8'), `docker/${name}`);
+}
+
+/** The arguments of a stage's instructions, flags first (`--from=build a b`), continuation lines joined. */
+function commands(stage: Stage, keyword: string): string[] {
+  return stage.instructions
+    .filter((i) => i.getKeyword() === keyword)
+    .map((i) => {
+      const flags = i instanceof ModifiableInstruction ? i.getFlags().map((f) => `--${f.getName()}=${f.getValue()} `) : [];
+      return flags.join('') + (i.getRawArgumentsContent() ?? '').replace(/\\\n\s*/g, ' ').trim();
+    });
+}
+
+describe('the Dockerfile lint', () => {
+  it('finds every rule broken in a bad Dockerfile', () => {
+    const bad = [
+      'from node:latest',
+      'FROM ubuntu AS tools',
+      'ADD https://example.invalid/tool.tar.gz /opt/',
+      'RUN apt-get update && apt-get install -y curl',
+      'RUN npm install && curl -fsSL https://example.invalid/x.sh | sh',
+      'WORKDIR app',
+      'CMD node server.js',
+    ].join('\n');
+    const problems = parseDockerfile(bad, 'bad.Dockerfile').problems.join('\n');
+    for (const expected of [
+      /bad\.Dockerfile:1: Instructions should be written in uppercase letters/,
+      /base image node:latest is not pinned/,
+      /base image ubuntu has no tag/,
+      /:3: ADD: use COPY/,
+      /:4: apt-get install without --no-install-recommends/,
+      /:4: apt-get install without removing \/var\/lib\/apt\/lists/,
+      /:5: npm install: use npm ci/,
+      /:5: piping a download into a shell/,
+      /:6: .*WORKDIR/i,
+      /non-root USER/,
+      /needs a HEALTHCHECK/,
+      /:7: CMD in shell form/,
+    ]) {
+      expect(problems).toMatch(expected);
+    }
+  });
+
+  it('resolves ARG defaults in FROM as the builder does', () => {
+    const viaArg = parseDockerfile('ARG BASE=node:latest\nFROM ${BASE}\nUSER node\nHEALTHCHECK CMD ["true"]\nCMD ["node"]', 'arg.Dockerfile');
+    expect(viaArg.stages[0].image).toBe('node:latest');
+    expect(viaArg.problems).toEqual(['arg.Dockerfile: base image node:latest is not pinned to a version (tag latest)']);
+  });
+});
+
+describe.each(['api.Dockerfile', 'model-server.Dockerfile'])('docker/%s', (name) => {
+  const { stages, problems } = load(name);
+  const final = stages[stages.length - 1];
+
+  it('passes the lint', () => {
+    expect(problems).toEqual([]);
+  });
+
+  it('builds with the dev dependencies in a separate stage and ships only production ones', () => {
+    const build = stages.find((s) => s.name === 'build') as Stage;
+    expect(commands(build, 'RUN')).toEqual(expect.arrayContaining([expect.stringMatching(/^npm ci\b/), 'npm run build']));
+    const productionInstalls = stages.flatMap((s) => commands(s, 'RUN')).filter((c) => /^npm ci .*--omit=dev/.test(c));
+    expect(productionInstalls).toHaveLength(1);
+    expect(commands(final, 'COPY')).toEqual(expect.arrayContaining(['--from=build /app/dist ./dist']));
+  });
+
+  it('copies only files that exist and that .dockerignore lets through', () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const sources = stages
+      .flatMap((s) => commands(s, 'COPY'))
+      .filter((c) => !c.startsWith('--from'))
+      .flatMap((c) => c.split(/\s+/).slice(0, -1));
+    expect(sources.length).toBeGreaterThan(3);
+    for (const source of sources) {
+      expect(existsSync(join(ROOT, source)) ? source : `${source} is missing`).toBe(source);
+      expect(ignored).not.toContain(source);
+    }
+  });
+
+  it('runs `kfashion` as its entry point and checks /health', () => {
+    expect(commands(final, 'ENTRYPOINT')).toEqual(['["node", "bin/kfashion.js"]']);
+    expect(commands(final, 'HEALTHCHECK').join(' ')).toMatch(/\/health/);
+  });
+});
+
+describe('docker/model-server.Dockerfile', () => {
+  const { stages } = load('model-server.Dockerfile');
+  const final = stages[stages.length - 1];
+
+  it('runs on CUDA 11.2 + cuDNN 8 with Node 20 and the tensorflow backend', () => {
+    expect(final.image).toBe('nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04');
+    expect(stages.find((s) => s.name === 'node')?.image).toMatch(/^node:20\.\d+\.\d+-bookworm-slim$/);
+    expect(commands(final, 'ENV').join(' ')).toMatch(/KFASHION_TF_BACKEND=tensorflow/);
+    expect(commands(final, 'CMD')).toEqual(['["model-server"]']);
+  });
+
+  it('installs @tensorflow/tfjs-node-gpu with its libtensorflow download at build time', () => {
+    const dependencies = stages.find((s) => s.name === 'dependencies') as Stage;
+    expect(dependencies.image).toBe(final.image);
+    expect(commands(dependencies, 'RUN').join('\n')).toMatch(/npm rebuild @tensorflow\/tfjs-node-gpu/);
+  });
+});
+
+describe('docker/api.Dockerfile', () => {
+  it('runs `kfashion serve` on Node 20 (bookworm-slim) on port 4000', () => {
+    const { stages } = load('api.Dockerfile');
+    const final = stages[stages.length - 1];
+    expect(final.image).toMatch(/^node:20\.\d+\.\d+-bookworm-slim$/);
+    expect(commands(final, 'CMD')).toEqual(['["serve"]']);
+    expect(commands(final, 'EXPOSE')).toEqual(['4000']);
+  });
+});

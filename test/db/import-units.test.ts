@@ -1,0 +1,77 @@
+/** The importer's pure pieces: split detection, photo matching, COPY text encoding, report lines. */
+import { copyTextValue } from '../../src/db/import/bulk';
+import { imageCandidates } from '../../src/db/import/read';
+import { problemLines } from '../../src/db/import/report';
+import { ImageIndex, splitFromPath } from '../../src/db/import/scan';
+import { SuperCategory } from '../../src/kfashion/types';
+
+describe('splitFromPath', () => {
+  it.each([
+    ['K-Fashion', 'Training/라벨링데이터/로맨틱/1.json', 'train'],
+    ['K-Fashion', 'validation/1.json', 'validation'],
+    ['K-Fashion', 'data/VAL/x/1.json', 'validation'],
+    ['K-Fashion', 'train/1.json', 'train'],
+    ['Validation', '라벨링데이터/1.json', 'validation'],
+    // The nearest folder wins: a Validation folder kept inside a Training tree is validation.
+    ['root', 'Training/old/Validation/1.json', 'validation'],
+    ['root', 'labels/1.json', null],
+    // Only whole folder names count, and never the file's own name.
+    ['root', 'trainingset/train.json', null],
+  ])('%s + %s → %s', (root, file, split) => {
+    expect(splitFromPath(root, file)).toBe(split);
+  });
+});
+
+describe('ImageIndex', () => {
+  it('finds names case-insensitively and prefers the namesake nearest to the annotation', () => {
+    const index = new ImageIndex();
+    index.add('Training/원천데이터/로맨틱/100026.jpg');
+    index.add('Validation/원천데이터/로맨틱/100026.JPG');
+    index.add('Training/원천데이터/스트리트/7.png');
+    expect(index.find('100026.jpg', 'Validation/라벨링데이터/로맨틱/100026.json')).toBe('Validation/원천데이터/로맨틱/100026.JPG');
+    expect(index.find('100026.jpg', 'Training/라벨링데이터/로맨틱/100026.json')).toBe('Training/원천데이터/로맨틱/100026.jpg');
+    expect(index.find('7.PNG', 'x.json')).toBe('Training/원천데이터/스트리트/7.png');
+    expect(index.find('8.jpg', 'x.json')).toBeNull();
+    expect(index.size).toBe(2);
+  });
+
+  it('tries 이미지 파일명 first, then the identifier with each image extension', () => {
+    const candidates = imageCandidates({
+      externalId: '100026',
+      fileName: 'Ave29th_160_02.jpg',
+      width: 1,
+      height: 1,
+      createdAt: null,
+      styles: [],
+      garments: [],
+    });
+    expect(candidates).toEqual(['Ave29th_160_02.jpg', '100026.jpg', '100026.jpeg', '100026.png']);
+  });
+});
+
+describe('copyTextValue', () => {
+  it('escapes COPY text separators and writes nulls and arrays', () => {
+    expect(copyTextValue('a\tb\nc\\d\re')).toBe('a\\tb\\nc\\\\d\\re');
+    expect(copyTextValue(null)).toBe('\\N');
+    expect(copyTextValue([1.5, -2, 3e-7])).toBe('{1.5,-2,3e-7}');
+    expect(copyTextValue('보우칼라')).toBe('보우칼라');
+    expect(copyTextValue(42)).toBe('42');
+  });
+});
+
+describe('problemLines', () => {
+  it('gives one line per garment and action, joining that garment’s reasons', () => {
+    const top = { superCategory: SuperCategory.TOP, slotIndex: 0 };
+    const lines = problemLines('a.json', [
+      { field: 'rect', reason: 'box clipped', garment: top, repaired: true },
+      { field: 'polygon', reason: 'polygon clipped', garment: top, repaired: true },
+      { field: 'labels.하의[0]', reason: 'zero-area box', garment: { superCategory: SuperCategory.BOTTOM, slotIndex: 0 } },
+      { field: '파일 생성일자', reason: 'unparseable date', repaired: true },
+    ]);
+    expect(lines).toEqual([
+      { file: 'a.json', reason: 'box clipped; polygon clipped', action: 'repaired', field: 'rect', superCategory: 'TOP', slotIndex: 0 },
+      { file: 'a.json', reason: 'zero-area box', action: 'rejected', field: 'labels.하의[0]', superCategory: 'BOTTOM', slotIndex: 0 },
+      { file: 'a.json', reason: 'unparseable date', action: 'repaired', field: '파일 생성일자' },
+    ]);
+  });
+});

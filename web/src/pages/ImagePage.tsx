@@ -41,10 +41,10 @@ export function ImagePage(props: { id: string; external: boolean; query: string 
   if (image === null) return <p className="error" role="alert">No image {props.external ? `with K-Fashion id ${props.id}` : props.id}.</p>;
 
   const shown = { ...image, garments: image.garments.filter((garment) => garment.source === 'ANNOTATION' || garment.modelVersion?.id === shownVersion) };
-  const pairs = pairGarments(
+  const pairs = sortBySlot(pairGarments(
     shown.garments.filter((garment) => garment.source === 'ANNOTATION'),
     shown.garments.filter((garment) => garment.source === 'PREDICTION'),
-  );
+  ));
   return (
     <div className="image-page">
       <figure className="photo">
@@ -92,6 +92,13 @@ export function ImagePage(props: { id: string; external: boolean; query: string 
       </section>
     </div>
   );
+}
+
+/** Garments listed outer → top → bottom → one-piece, as a person looks down a photo. */
+function sortBySlot(pairs: GarmentPair[]): GarmentPair[] {
+  const order = ['OUTER', 'TOP', 'BOTTOM', 'ONE_PIECE'];
+  const rank = (pair: GarmentPair) => order.indexOf((pair.annotation ?? pair.prediction)!.superCategory);
+  return [...pairs].sort((a, b) => rank(a) - rank(b));
 }
 
 function GarmentCard(props: { pair: GarmentPair; highlighted: string | null; onHighlight: (id: string | null) => void }) {

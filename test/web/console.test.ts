@@ -1,0 +1,327 @@
+/**
+ * The web console in Debian's chromium (playwright-core) against the real API server on a free
+ * port, over a fresh PostgreSQL database filled by the real importer with the three real
+ * K-Fashion samples and 60 synthetic images. Every number the page shows is checked against the
+ * API, asked independently. Screenshots of each page go to test-artifacts/web/.
+ */
+import * as fs from 'node:fs';
+import type { Page } from 'playwright-core';
+import { importDataset } from '../../src/db/import';
+import { synthesize } from '../../src/kfashion/synth';
+import { ApiClient, makeSampleTree, startTestServer } from '../graphql/support';
+import { createPostgresTestDatabase, TestDatabase } from '../support/database';
+import { assertChromiumInstalled, Browser, ensureWebConsoleBuilt, launchBrowser, screenshot } from './browser';
+
+/** The console's page size (web/src/search-api.ts). */
+const PAGE_SIZE = 48;
+const WAIT_MS = 15_000;
+
+let db: TestDatabase;
+let api: ApiClient;
+let root: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  assertChromiumInstalled();
+  ensureWebConsoleBuilt();
+  db = await createPostgresTestDatabase();
+  root = makeSampleTree();
+  await synthesize({ outDir: root, images: 60, seed: 7, width: 160, height: 160, validationFraction: 0.25 });
+  await importDataset(db.dataSource, { root });
+  api = await startTestServer(db.dataSource);
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await api?.server.stop();
+  await db?.drop();
+  if (root) fs.rmSync(root, { recursive: true, force: true });
+});
+
+afterEach(() => {
+  // No page error, console error or failed request in any test.
+  expect(browser?.problems.splice(0) ?? []).toEqual([]);
+});
+
+const url = (pathAndQuery: string) => `${api.origin}${pathAndQuery}`;
+
+async function apiCount(where: Record<string, unknown>): Promise<number> {
+  const data = await api.data(`query($where: GarmentWhere!) { searchGarments(where: $where, first: 1) { totalCount } }`, { where });
+  return data.searchGarments.totalCount;
+}
+
+async function apiFacet(where: Record<string, unknown>, kind: string): Promise<{ value: string; valueEn: string | null; count: number }[]> {
+  const data = await api.data(`query($where: GarmentWhere, $kinds: [String!]!) { garmentFacets(where: $where, kinds: $kinds) { values { value valueEn count } } }`, {
+    where,
+    kinds: [kind],
+  });
+  return data.garmentFacets[0].values;
+}
+
+/** Waits until the page shows `expected` results; on time-out fails showing what it shows. */
+async function expectResultCount(page: Page, expected: number): Promise<void> {
+  try {
+    await page.locator(`[data-testid=result-count][data-count="${expected}"]`).waitFor({ timeout: WAIT_MS });
+  } catch {
+    expect(await page.getAttribute('[data-testid=result-count]', 'data-count')).toBe(String(expected));
+  }
+}
+
+function facetCheckbox(page: Page, kind: string, value: string) {
+  return page.locator(`fieldset[data-kind="${kind}"] input[value="${value}"]`);
+}
+
+/** The label row of one facet value (checkbox, Korean value, English label, count). */
+function facetRow(page: Page, kind: string, value: string) {
+  return page.locator(`fieldset[data-kind="${kind}"] label`, { has: page.locator(`input[value="${value}"]`) });
+}
+
+async function shownCardCount(page: Page): Promise<number> {
+  return page.locator('[data-testid=result-grid] > li').count();
+}
+
+describe('search page', () => {
+  it('selecting facet values changes the count to what the API reports (OR within a kind, AND across kinds)', async () => {
+    const page = await browser.newPage();
+    await page.goto(url('/'));
+    const base = { source: 'ANNOTATION' };
+    await expectResultCount(page, await apiCount(base));
+
+    const colors = await apiFacet(base, 'color');
+    expect(colors.length).toBeGreaterThanOrEqual(2);
+    const [first, second] = colors;
+    // The sidebar shows the API's live count beside the Korean value and its English label.
+    const firstRow = facetRow(page, 'color', first.value);
+    await expect(firstRow.locator('[data-testid=facet-count]').textContent()).resolves.toBe(first.count.toLocaleString('en'));
+    expect(await firstRow.textContent()).toContain(`${first.value}${first.valueEn}`);
+
+    await facetCheckbox(page, 'color', first.value).click();
+    await expectResultCount(page, await apiCount({ ...base, color: [first.value] }));
+    expect(await apiCount({ ...base, color: [first.value] })).toBe(first.count);
+
+    // Keyboard: focus the second colour and press Space; colours are OR-ed.
+    await facetCheckbox(page, 'color', second.value).focus();
+    await page.keyboard.press('Space');
+    const eitherColor = await apiCount({ ...base, color: [first.value, second.value] });
+    expect(eitherColor).toBe(first.count + second.count);
+    await expectResultCount(page, eitherColor);
+
+    // Another kind is AND-ed; its facet count (under the colour filter) is what clicking gives.
+    const topCount = await apiCount({ ...base, color: [first.value, second.value], superCategory: ['TOP'] });
+    expect(topCount).toBeLessThan(eitherColor);
+    const topRow = facetRow(page, 'superCategory', 'TOP');
+    await topRow.locator(`[data-testid=facet-count]:text-is("${topCount}")`).waitFor({ timeout: WAIT_MS });
+    expect(await topRow.textContent()).toContain('상의top');
+    await facetCheckbox(page, 'superCategory', 'TOP').click();
+    await expectResultCount(page, topCount);
+    expect(await shownCardCount(page)).toBe(Math.min(topCount, PAGE_SIZE));
+    expect(new URL(page.url()).searchParams.getAll('color')).toEqual([first.value, second.value]);
+    await screenshot(page, 'search');
+    await page.close();
+  });
+
+  it('loads every page of results by scrolling, in the API order, without duplicates', async () => {
+    const page = await browser.newPage();
+    await page.goto(url('/'));
+    const ids: string[] = [];
+    let after: string | null = null;
+    do {
+      const data: any = await api.data(
+        `query($after: String) { searchGarments(where: { source: ANNOTATION }, first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
+        { after },
+      );
+      ids.push(...data.searchGarments.edges.map((edge: any) => edge.node.id));
+      after = data.searchGarments.pageInfo.hasNextPage ? data.searchGarments.pageInfo.endCursor : null;
+    } while (after);
+    expect(ids.length).toBeGreaterThan(2 * PAGE_SIZE);
+    await expectResultCount(page, ids.length);
+    expect(await shownCardCount(page)).toBe(PAGE_SIZE);
+
+    let shown = PAGE_SIZE;
+    for (let attempt = 0; attempt < 40 && shown < ids.length; attempt++) {
+      await page.mouse.wheel(0, 1500);
+      await page.waitForTimeout(150);
+      shown = await shownCardCount(page);
+    }
+    const shownIds = await page.locator('[data-testid=result-grid] > li').evaluateAll((items) => items.map((item) => item.getAttribute('data-garment-id')));
+    expect(shownIds).toEqual(ids);
+    await page.getByText('end of results').waitFor({ timeout: WAIT_MS });
+    await screenshot(page, 'search-scrolled');
+    await page.close();
+  });
+
+  it('keeps the search in the URL: a reload and a fresh tab show the same search', async () => {
+    const page = await browser.newPage();
+    await page.goto(url('/'));
+    const [style] = await apiFacet({ source: 'ANNOTATION' }, 'style');
+    await facetCheckbox(page, 'style', style.value).click();
+    await page.selectOption('.source-controls select', 'TRAIN');
+    const where = { source: 'ANNOTATION', styles: [style.value], split: 'TRAIN' };
+    const expected = await apiCount(where);
+    await expectResultCount(page, expected);
+    const shared = page.url();
+    expect(new URL(shared).searchParams.get('split')).toBe('TRAIN');
+
+    await page.reload();
+    await expectResultCount(page, expected);
+    expect(await facetCheckbox(page, 'style', style.value).isChecked()).toBe(true);
+
+    const fresh = await browser.newPage();
+    await fresh.goto(shared);
+    await expectResultCount(fresh, expected);
+    expect(await facetCheckbox(fresh, 'style', style.value).isChecked()).toBe(true);
+    expect(await fresh.inputValue('.source-controls select')).toBe('TRAIN');
+    await page.close();
+    await fresh.close();
+  });
+
+  it('fits a phone screen: one column, filters folded away, no sideways scrolling', async () => {
+    const page = await browser.newPage({ width: 390, height: 844 });
+    await page.goto(url('/?superCategory=BOTTOM'));
+    await expectResultCount(page, await apiCount({ source: 'ANNOTATION', superCategory: ['BOTTOM'] }));
+    expect(await page.locator('details.filters').getAttribute('open')).toBeNull();
+    expect(await page.evaluate('document.scrollingElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await screenshot(page, 'search-phone');
+    await page.locator('details.filters > summary').click();
+    expect(await facetCheckbox(page, 'superCategory', 'BOTTOM').isChecked()).toBe(true);
+    await page.close();
+  });
+});
+
+describe('image page', () => {
+  it('opens K-Fashion image 100026 with its two boxes and the 보우칼라 collar, highlighting on hover', async () => {
+    const expected = (
+      await api.data(`{ imageByExternalId(externalId: "100026") { id garments { id superCategory box { x1 y1 x2 y2 } attributes { kind value } } } }`)
+    ).imageByExternalId;
+    expect(expected.garments).toHaveLength(2);
+
+    const page = await browser.newPage();
+    await page.goto(url('/'));
+    await page.fill('#jump-id', '100026');
+    await page.press('#jump-id', 'Enter');
+    await page.waitForURL(url('/image/external/100026'));
+    const boxes = page.locator('[data-testid=garment-box]');
+    await boxes.first().waitFor({ timeout: WAIT_MS });
+    expect(await boxes.count()).toBe(2);
+    for (const garment of expected.garments) {
+      const rect = page.locator(`[data-testid=garment-box][data-garment-id="${garment.id}"] rect`);
+      expect(Number(await rect.getAttribute('x'))).toBeCloseTo(garment.box.x1, 3);
+      expect(Number(await rect.getAttribute('width'))).toBeCloseTo(garment.box.x2 - garment.box.x1, 3);
+    }
+    const blouse = expected.garments.find((garment: any) => garment.attributes.some((a: any) => a.kind === 'collar'));
+    expect(blouse.attributes).toContainEqual({ kind: 'collar', value: '보우칼라' });
+    const collarRow = page.locator(`[data-testid=garment-card][data-garment-id="${blouse.id}"] tr[data-kind=collar]`);
+    expect(await collarRow.textContent()).toContain('보우칼라');
+    expect(await collarRow.isVisible()).toBe(true);
+
+    // The photo itself is drawn: its thumbnail answered 200 (failed requests would fail the test).
+    const photo = page.locator('svg.overlay image');
+    expect(await photo.getAttribute('href')).toBe(`/images/${expected.id}/thumbnail?size=1024`);
+
+    await page.locator(`[data-testid=garment-box][data-garment-id="${blouse.id}"]`).hover();
+    await page.locator(`[data-testid=garment-card][data-garment-id="${blouse.id}"].highlighted`).waitFor({ timeout: WAIT_MS });
+    await screenshot(page, 'image');
+    await page.close();
+  });
+
+  it('opens from a search result card and says when an id does not exist', async () => {
+    const page = await browser.newPage();
+    await page.goto(url('/?collar=%EB%B3%B4%EC%9A%B0%EC%B9%BC%EB%9D%BC'));
+    await expectResultCount(page, await apiCount({ source: 'ANNOTATION', collar: ['보우칼라'] }));
+    await page.locator('[data-testid=result-grid] a').first().click();
+    await page.locator('[data-testid=garment-card]').first().waitFor({ timeout: WAIT_MS });
+    expect(page.url()).toMatch(/\/image\/\d+\?garment=\d+$/);
+    await page.goto(url('/image/external/does-not-exist'));
+    await page.getByText('No image with K-Fashion id does-not-exist').waitFor({ timeout: WAIT_MS });
+    await page.close();
+  });
+});
+
+describe('training page', () => {
+  it('lists runs with status and progress, draws the recorded metrics and compares model versions', async () => {
+    const [run] = await db.dataSource.query(
+      `INSERT INTO training_runs (status, params, progress, started_at) VALUES ('running', $1, $2, now()) RETURNING id`,
+      [JSON.stringify({ backbone: 'resnet18', epochs: 2 }), JSON.stringify({ epoch: 1, step: 30, totalSteps: 100 })],
+    );
+    const losses = [2.5, 1.9, 1.4, 1.2];
+    for (const [i, value] of losses.entries()) {
+      await db.dataSource.query(`INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, $2, 0, 'loss', $3), ($1, $2, 0, 'loss_box', $4)`, [
+        run.id,
+        (i + 1) * 10,
+        value,
+        value / 3,
+      ]);
+    }
+    for (const [name, ap] of [['baseline', 0.31], ['longer', 0.42]] as const) {
+      await db.dataSource.query(`INSERT INTO model_versions (name, backbone, config, weights_path, metrics) VALUES ($1, 'resnet18', '{}', '/nowhere', $2)`, [
+        name,
+        JSON.stringify({ box: { mAP50: ap }, color: { accuracy: ap + 0.2 } }),
+      ]);
+    }
+    const operations = (await api.data(`{ __schema { mutationType { fields { name } } } }`)).__schema.mutationType;
+    const canStart = (operations?.fields ?? []).some((field: any) => field.name === 'startTraining');
+
+    const page = await browser.newPage();
+    await page.goto(url('/training'));
+    const row = page.locator(`[data-testid=runs-table] tr[data-run-id="${run.id}"]`);
+    await row.waitFor({ timeout: WAIT_MS });
+    expect(await row.textContent()).toContain('running');
+    expect(await row.textContent()).toContain('step 30/100 (30%)');
+    expect(await page.locator('[data-testid=training-capabilities]').textContent()).toContain(
+      canStart ? 'has the startTraining mutation' : 'no startTraining mutation',
+    );
+
+    await row.getByRole('link').click();
+    const charts = page.locator('[data-testid=metric-chart]');
+    await charts.first().waitFor({ timeout: WAIT_MS });
+    expect(await charts.count()).toBe(2);
+    const points = await page.locator('[data-metric="loss"] polyline').getAttribute('points');
+    expect(points?.trim().split(/\s+/)).toHaveLength(losses.length);
+
+    const metrics = page.locator('[data-testid=version-metrics]');
+    expect(await metrics.locator('tr', { hasText: 'box.mAP50' }).textContent()).toMatch(/box\.mAP50.*0\.42.*0\.31|box\.mAP500\.420\.31/);
+    await screenshot(page, 'training');
+    await page.close();
+  });
+});
+
+describe('analyze page', () => {
+  it('tells from the schema whether a model can analyse photos, and shows no made-up result', async () => {
+    const mutations = (await api.data(`{ __schema { mutationType { fields { name } } } }`)).__schema.mutationType;
+    const hasAnalyze = (mutations?.fields ?? []).some((field: any) => field.name === 'analyzeImage');
+    const page = await browser.newPage();
+    await page.goto(url('/analyze'));
+    if (hasAnalyze) {
+      await page.getByText('Uses analyzeImage(').waitFor({ timeout: WAIT_MS });
+    } else {
+      const note = page.locator('[data-testid=analyze-unavailable]');
+      await note.waitFor({ timeout: WAIT_MS });
+      expect(await note.textContent()).toContain('No model is available');
+      expect(await page.locator('input[type=file]').count()).toBe(0);
+    }
+    await screenshot(page, 'analyze');
+    await page.close();
+  });
+});
+
+describe('static files', () => {
+  it('serves index.html for the console routes (no-cache) and hashed assets for a year', async () => {
+    for (const route of ['/', '/training', '/analyze', '/image/12', '/image/external/100026']) {
+      const response = await api.get(route);
+      expect({ route, status: response.status, cache: response.headers.get('cache-control') }).toEqual({ route, status: 200, cache: 'no-cache' });
+      expect(await response.text()).toContain('<div id="root">');
+    }
+    const html = await (await api.get('/')).text();
+    const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((match) => match[1]);
+    expect(assets.length).toBeGreaterThanOrEqual(2);
+    for (const asset of assets) {
+      const response = await api.get(asset, { 'accept-encoding': 'gzip' });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    }
+    for (const route of ['/assets/nothing.js', '/assets/..%2F..%2Fpackage.json', '/nowhere', '/image/1/extra']) {
+      expect({ route, status: (await api.get(route)).status }).toEqual({ route, status: 404 });
+    }
+  });
+});

@@ -89,6 +89,8 @@ export class ModelVersion {
   @Column('jsonb', { nullable: true }) metrics!: Record<string, unknown> | null;
   @Column('boolean', { name: 'is_active' }) isActive!: boolean;
   @Column('integer', { name: 'training_run_id', nullable: true }) trainingRunId!: number | null;
+  /** Super-category of each class (migration ModelServerJobs). */
+  @Column('jsonb', { name: 'label_space', nullable: true }) labelSpace!: Record<string, unknown> | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
 
@@ -149,6 +151,11 @@ export class TrainingRun {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
   @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
+  /** Lease of the worker running it (migration ModelServerJobs). */
+  @Column('timestamptz', { name: 'heartbeat_at', nullable: true }) heartbeatAt!: Date | null;
+  @Column('integer') attempt!: number;
+  @Column('boolean', { name: 'cancel_requested' }) cancelRequested!: boolean;
+  @Column('text') log!: string;
 }
 
 @Entity('training_metrics')
@@ -173,6 +180,13 @@ export class PredictionJob {
   @Column('text', { name: 'job_id', nullable: true }) jobId!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
+  /** Lease of the worker running it (migration ModelServerJobs). */
+  @Column('text', { nullable: true }) worker!: string | null;
+  @Column('timestamptz', { name: 'heartbeat_at', nullable: true }) heartbeatAt!: Date | null;
+  @Column('boolean', { name: 'cancel_requested' }) cancelRequested!: boolean;
+  @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
+  /** Keyset position of the batch: the last image predicted (a retried job continues after it). */
+  @Column({ ...bigintId, name: 'last_image_id', nullable: true }) lastImageId!: string | null;
 }
 
 @Entity('import_runs')

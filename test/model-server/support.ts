@@ -1,0 +1,56 @@
+/**
+ * Shared fixtures for the model-server tests: a small synthetic K-Fashion tree imported into a fresh
+ * PostgreSQL database, and a tiny Attribute R-CNN configuration that trains in seconds on the CPU.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { synthesize } from '../../src/kfashion/synth';
+import { importDataset } from '../../src/db/import';
+import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
+
+export interface SyntheticDatabase extends TestDatabase {
+  root: string;
+  dataDir: string;
+  cleanup(): Promise<void>;
+}
+
+export async function syntheticDatabase(images: number, seed = 7, size = 96): Promise<SyntheticDatabase> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-ms-data-'));
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-ms-home-'));
+  await synthesize({ outDir: root, images, seed, width: size, height: size, validationFraction: 0.25 });
+  const db = await createPostgresTestDatabase();
+  await importDataset(db.dataSource, { root, parseWorkers: 0 });
+  return {
+    ...db,
+    root,
+    dataDir,
+    async cleanup() {
+      await db.drop();
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A ResNet-18 Attribute R-CNN small enough to train in seconds on the CPU backends. */
+export const TINY_MODEL = {
+  backbone: 'resnet18',
+  min_size: 96,
+  max_size: 96,
+  representation_size: 64,
+  fpn_out_channels: 32,
+  rpn_pre_nms_top_n_train: 200,
+  rpn_post_nms_top_n_train: 100,
+  rpn_pre_nms_top_n_test: 100,
+  rpn_post_nms_top_n_test: 50,
+  rpn_batch_size_per_image: 64,
+  box_batch_size_per_image: 32,
+  box_detections_per_img: 10,
+  trainable_backbone_layers: 5,
+};
+
+export function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).map((f) => path.join(dir, f)).filter((f) => fs.statSync(f).isFile());
+}

@@ -225,6 +225,48 @@ describe('image page', () => {
     await page.close();
   });
 
+  it("shows a model version's predictions beside the annotations, with probabilities and disagreements marked", async () => {
+    const [blouse] = await db.dataSource.query(
+      `SELECT g.id, g.image_id, g.x1, g.y1, g.x2, g.y2 FROM garments g JOIN images i ON i.id = g.image_id
+        WHERE i.external_id = '100026' AND g.super_category = 'TOP'`,
+    );
+    const [version] = await db.dataSource.query(
+      `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ('image-page check', 'resnet18', '{}', '/nowhere') RETURNING id`,
+    );
+    const term = async (kind: string, value: string) =>
+      (
+        await db.dataSource.query(
+          `INSERT INTO vocabulary (kind, value) VALUES ($1, $2) ON CONFLICT (kind, value) DO UPDATE SET kind = EXCLUDED.kind RETURNING id`,
+          [kind, value],
+        )
+      )[0].id;
+    // The same blouse, box shifted by 10 px (IoU ≈ 0.9): white agrees, the collar does not.
+    const [predicted] = await db.dataSource.query(
+      `INSERT INTO garments (image_id, super_category, category_id, x1, y1, x2, y2, source, model_version_id, score)
+       VALUES ($1, 'TOP', $2, $3::real + 10, $4::real + 10, $5::real + 10, $6::real + 10, 'prediction', $7, 0.93) RETURNING id`,
+      [blouse.image_id, await term('category', '블라우스'), blouse.x1, blouse.y1, blouse.x2, blouse.y2, version.id],
+    );
+    for (const [kind, value, score] of [['color', '화이트', 0.95], ['collar', '셔츠칼라', 0.7], ['collar', '보우칼라', 0.2]] as const) {
+      await db.dataSource.query(`INSERT INTO garment_attributes (garment_id, vocabulary_id, score) VALUES ($1, $2, $3)`, [predicted.id, await term(kind, value), score]);
+    }
+
+    const page = await browser.newPage();
+    await page.goto(url('/image/external/100026'));
+    const card = page.locator(`[data-testid=garment-card][data-garment-id="${blouse.id}"]`);
+    await card.locator('th', { hasText: 'Predicted' }).waitFor({ timeout: WAIT_MS });
+    expect(await page.locator(`[data-testid=prediction-box][data-garment-id="${predicted.id}"]`).count()).toBe(1);
+    expect(await page.locator('[data-testid=garment-box]').count()).toBe(2);
+    const collar = card.locator('tr[data-kind=collar]');
+    expect(await collar.getAttribute('class')).toBe('disagree');
+    expect((await collar.textContent())!.replace(/\s+/g, ' ')).toMatch(/보우칼라 bow.*셔츠칼라 shirt 70%, 보우칼라 bow 20%.*differs/);
+    const color = card.locator('tr[data-kind=color]');
+    expect(await color.getAttribute('class')).toBeNull();
+    expect(await color.textContent()).toContain('화이트 white 95%');
+    expect(await card.textContent()).toContain('box 93%');
+    await screenshot(page, 'image-predictions');
+    await page.close();
+  });
+
   it('opens from a search result card and says when an id does not exist', async () => {
     const page = await browser.newPage();
     await page.goto(url('/?collar=%EB%B3%B4%EC%9A%B0%EC%B9%BC%EB%9D%BC'));

@@ -126,7 +126,7 @@ function GarmentCard(props: { pair: GarmentPair; highlighted: string | null; onH
         {!annotation && <span className="tag">detected only</span>}
         {!prediction && props.pair.annotation && <span className="tag muted">annotation</span>}
         {prediction?.score != null && <span className="tag">box {(prediction.score * 100).toFixed(0)}%</span>}
-        <Link className="similar" href={similarSearch(main, annotated.size ? annotated : predicted)}>
+        <Link className="similar" href={similarSearch(main, annotation ? annotated : predicted)}>
           similar garments
         </Link>
       </h2>
@@ -169,6 +169,7 @@ function similarSearch(garment: GarmentPair['annotation'] & object, byKind: Map<
     const top = byKind.get(kind)?.[0];
     if (top) params.set(kind, top.value);
   }
+  if (garment.source === 'PREDICTION') params.set('source', 'PREDICTION');
   return `/?${params}`;
 }
 

@@ -57,6 +57,8 @@ export function SearchPage({ query }: { query: string }) {
   }, [key]);
 
   const current = results?.key === key ? results : null;
+  // While a new search loads, the previous results stay in place, dimmed (no flashing grid).
+  const shown = current ?? results;
 
   const loadMore = () => {
     if (!current?.hasNextPage || loadingMore) return;
@@ -102,13 +104,15 @@ export function SearchPage({ query }: { query: string }) {
           <SourceControls state={state} modelVersions={modelVersions} onChange={update} />
         </div>
         {error && <ErrorNote error={error} />}
-        {current && (
-          <ResultGrid
-            garments={current.garments}
-            hasNextPage={current.hasNextPage}
-            loading={loadingMore}
-            onLoadMore={loadMore}
-          />
+        {shown && (
+          <div className={current ? undefined : 'stale'} aria-busy={!current}>
+            <ResultGrid
+              garments={shown.garments}
+              hasNextPage={shown.hasNextPage}
+              loading={loadingMore || !current}
+              onLoadMore={loadMore}
+            />
+          </div>
         )}
       </section>
     </div>

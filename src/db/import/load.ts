@@ -64,6 +64,14 @@ interface ChildRows {
 /** Advisory-lock namespace of the importer: one writer per dataset at a time. */
 const IMPORT_LOCK_NAMESPACE = 0x4b46494d;
 
+/**
+ * A garment's search_terms: the vocabulary ids of its category and attribute values plus its image's
+ * styles and sub-styles, sorted and unique (migration InitialSchema). Stored predictions use it too.
+ */
+export function garmentSearchTerms(valueIds: Iterable<number>, styleTerms: Iterable<number>): number[] {
+  return [...new Set([...valueIds, ...styleTerms])].sort((a, b) => a - b);
+}
+
 export interface BatchOutcome {
   imported: ReadyFile[];
   updated: ReadyFile[];
@@ -279,7 +287,7 @@ export class BatchLoader {
       const valueIds = new Set<number>();
       if (categoryId !== null) valueIds.add(categoryId);
       for (const attribute of garment.attributes) valueIds.add(this.vocabulary.id(attribute.kind, attribute.value));
-      const searchTerms = [...new Set([...valueIds, ...styleTerms])].sort((a, b) => a - b);
+      const searchTerms = garmentSearchTerms(valueIds, styleTerms);
       const { x1, y1, x2, y2 } = garment.box;
       const polygon = garment.polygon.length > 0 ? garment.polygon.flatMap((point) => [point.x, point.y]) : null;
       const row: CellValue[] = [garmentId, imageId, garment.superCategory, garment.slotIndex, categoryId];

@@ -1,0 +1,172 @@
+/**
+ * Stores a model version's detections on an image as garments with `source = 'prediction'`, so that
+ * predictions are searched exactly like annotations: the same vocabulary rows (created with their
+ * English labels by the importer's VocabularyCache), the same search_terms (the importer's
+ * garmentSearchTerms: category + attribute values + the image's styles), plus scores.
+ *
+ * What is stored per detection: the class as category (score = detection score); for each single-label
+ * kind its most probable value, for each multi-label kind every value at or above `multiLabelThreshold`
+ * (attribute score = the value's probability). Kinds that are not K-Fashion garment kinds (a model
+ * trained elsewhere) are not stored. Storing again for the same image and model version replaces the
+ * earlier predictions (a retried batch job does not duplicate garments).
+ */
+import type { DataSource, EntityManager } from 'typeorm';
+import { VocabularyCache } from './import/vocabulary-cache';
+import { garmentSearchTerms } from './import/load';
+import { CATEGORY_LABELS_BY_SUPER_CATEGORY } from '../kfashion/vocabulary';
+import { GARMENT_ATTRIBUTE_KINDS, SuperCategory, type GarmentAttribute, type GarmentAttributeKind, type ParsedAnnotation, type ParsedGarment } from '../kfashion/types';
+
+export interface PredictedAttributeScore {
+  value: string;
+  probability: number;
+}
+
+/** A detection as the model returns it (boxes in the stored image's pixels). */
+export interface StoredDetection {
+  box: [number, number, number, number];
+  label: number;
+  className: string;
+  score: number;
+  attributes: Record<string, PredictedAttributeScore[]>;
+}
+
+export interface PredictionModel {
+  id: number;
+  config: { attributes?: { kind: string; type: 'single' | 'multi' }[] } & Record<string, unknown>;
+  /** model_versions.label_space: the super-category of each class */
+  labelSpace: { classes: { name: string; superCategory: string }[] } | null;
+}
+
+export interface StoreOptions {
+  multiLabelThreshold?: number;
+  /** Detections below this score are not stored (default: every detection the model returned). */
+  minScore?: number;
+}
+
+const GARMENT_KINDS: ReadonlySet<string> = new Set(GARMENT_ATTRIBUTE_KINDS);
+
+/** Super-category of a class: the label space's, else the published category lists', else TOP. */
+export function superCategoryOf(model: PredictionModel, label: number, className: string): SuperCategory {
+  const fromSpace = model.labelSpace?.classes[label - 1];
+  if (fromSpace && fromSpace.name === className && (Object.values(SuperCategory) as string[]).includes(fromSpace.superCategory)) {
+    return fromSpace.superCategory as SuperCategory;
+  }
+  for (const [slot, labels] of Object.entries(CATEGORY_LABELS_BY_SUPER_CATEGORY)) {
+    if (Object.prototype.hasOwnProperty.call(labels, className)) return slot as SuperCategory;
+  }
+  return SuperCategory.TOP;
+}
+
+interface ScoredGarment {
+  garment: ParsedGarment;
+  score: number;
+  /** attribute value → probability (category included, with the detection score) */
+  scores: Map<string, number>;
+}
+
+function toGarments(model: PredictionModel, detections: StoredDetection[], options: StoreOptions): ScoredGarment[] {
+  const threshold = options.multiLabelThreshold ?? 0.5;
+  const typeOf = new Map((model.config.attributes ?? []).map((a) => [a.kind, a.type]));
+  const slots = new Map<SuperCategory, number>();
+  const out: ScoredGarment[] = [];
+  for (const detection of detections) {
+    if (detection.score < (options.minScore ?? 0)) continue;
+    const superCategory = superCategoryOf(model, detection.label, detection.className);
+    const slotIndex = slots.get(superCategory) ?? 0;
+    slots.set(superCategory, slotIndex + 1);
+    const scores = new Map<string, number>([[`category\u0000${detection.className}`, detection.score]]);
+    const attributes: GarmentAttribute[] = [{ kind: 'category', value: detection.className }];
+    for (const [kind, ranked] of Object.entries(detection.attributes)) {
+      if (!GARMENT_KINDS.has(kind) || kind === 'category' || ranked.length === 0) continue;
+      const chosen = typeOf.get(kind) === 'multi' ? ranked.filter((r) => r.probability >= threshold) : [ranked.reduce((a, b) => (b.probability > a.probability ? b : a))];
+      for (const value of chosen) {
+        attributes.push({ kind: kind as GarmentAttributeKind, value: value.value });
+        scores.set(`${kind}\u0000${value.value}`, value.probability);
+      }
+    }
+    const [x1, y1, x2, y2] = detection.box;
+    out.push({
+      garment: { superCategory, slotIndex, category: detection.className, box: { x1, y1, x2, y2 }, polygon: [], attributes },
+      score: detection.score,
+      scores,
+    });
+  }
+  return out;
+}
+
+/**
+ * Replaces the predictions of `model` on image `imageId` with `detections`; returns the new garment
+ * ids in detection order. Degenerate boxes (zero width or height) are dropped.
+ */
+export async function storePredictions(
+  dataSource: DataSource,
+  imageId: string,
+  model: PredictionModel,
+  detections: StoredDetection[],
+  options: StoreOptions = {},
+): Promise<string[]> {
+  const garments = toGarments(model, detections, options).filter((g) => g.garment.box.x2 > g.garment.box.x1 && g.garment.box.y2 > g.garment.box.y1);
+  const vocabulary = new VocabularyCache(dataSource);
+  const annotation: ParsedAnnotation = {
+    externalId: '', fileName: '', width: 1, height: 1, createdAt: null, styles: [], garments: garments.map((g) => g.garment),
+  };
+  await vocabulary.ensure([annotation]);
+  return dataSource.transaction((manager) => writeGarments(manager, imageId, model.id, garments, vocabulary));
+}
+
+async function writeGarments(
+  manager: EntityManager,
+  imageId: string,
+  modelVersionId: number,
+  garments: ScoredGarment[],
+  vocabulary: VocabularyCache,
+): Promise<string[]> {
+  await manager.query(`SELECT id FROM images WHERE id = $1 FOR UPDATE`, [imageId]);
+  await manager.query(`DELETE FROM garments WHERE image_id = $1 AND source = 'prediction' AND model_version_id = $2`, [imageId, modelVersionId]);
+  if (garments.length === 0) return [];
+  const styleRows: { style_id: number; sub_style_id: number | null }[] = await manager.query(
+    `SELECT style_id, sub_style_id FROM image_styles WHERE image_id = $1 ORDER BY position`,
+    [imageId],
+  );
+  const styleTerms = styleRows.flatMap((r) => (r.sub_style_id === null ? [r.style_id] : [r.style_id, r.sub_style_id]));
+  const records = garments.map(({ garment, score }, n) => {
+    const valueIds = garment.attributes.map((a) => vocabulary.id(a.kind, a.value));
+    return {
+      image_id: imageId,
+      super_category: garment.superCategory,
+      slot_index: garment.slotIndex,
+      category_id: garment.category === null ? null : vocabulary.id('category', garment.category),
+      x1: garment.box.x1, y1: garment.box.y1, x2: garment.box.x2, y2: garment.box.y2,
+      model_version_id: modelVersionId,
+      score,
+      search_terms: garmentSearchTerms(valueIds, styleTerms),
+      n,
+    };
+  });
+  const inserted: { id: string }[] = await manager.query(
+    `INSERT INTO garments (image_id, super_category, slot_index, category_id, x1, y1, x2, y2, source, model_version_id, score, search_terms)
+     SELECT t.image_id, t.super_category, t.slot_index, t.category_id, t.x1, t.y1, t.x2, t.y2, 'prediction', t.model_version_id, t.score,
+            ARRAY(SELECT json_array_elements_text(t.search_terms)::integer)
+       FROM json_to_recordset($1::json) AS t(image_id bigint, super_category text, slot_index smallint, category_id integer,
+            x1 real, y1 real, x2 real, y2 real, model_version_id integer, score real, search_terms json, n integer)
+      ORDER BY n
+     RETURNING id`,
+    [JSON.stringify(records)],
+  );
+  const ids = inserted.map((row) => String(row.id)).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  const attributeRows = garments.flatMap(({ garment, scores }, i) => {
+    const seen = new Set<number>();
+    return garment.attributes.flatMap((a) => {
+      const id = vocabulary.id(a.kind, a.value);
+      if (seen.has(id)) return [];
+      seen.add(id);
+      return [{ garment_id: ids[i], vocabulary_id: id, score: scores.get(`${a.kind}\u0000${a.value}`) ?? null }];
+    });
+  });
+  await manager.query(
+    `INSERT INTO garment_attributes (garment_id, vocabulary_id, score)
+     SELECT garment_id, vocabulary_id, score FROM json_to_recordset($1::json) AS t(garment_id bigint, vocabulary_id integer, score real)`,
+    [JSON.stringify(attributeRows)],
+  );
+  return ids;
+}

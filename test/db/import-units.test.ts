@@ -1,5 +1,4 @@
-/** The importer's pure pieces: split detection, photo matching, COPY text encoding, report lines. */
-import { copyTextValue } from '../../src/db/import/bulk';
+/** The importer's pure pieces: split detection, photo matching, report lines. */
 import { imageCandidates } from '../../src/db/import/read';
 import { problemLines } from '../../src/db/import/report';
 import { ImageIndex, splitFromPath } from '../../src/db/import/scan';
@@ -46,16 +45,6 @@ describe('ImageIndex', () => {
       garments: [],
     });
     expect(candidates).toEqual(['Ave29th_160_02.jpg', '100026.jpg', '100026.jpeg', '100026.png']);
-  });
-});
-
-describe('copyTextValue', () => {
-  it('escapes COPY text separators and writes nulls and arrays', () => {
-    expect(copyTextValue('a\tb\nc\\d\re')).toBe('a\\tb\\nc\\\\d\\re');
-    expect(copyTextValue(null)).toBe('\\N');
-    expect(copyTextValue([1.5, -2, 3e-7])).toBe('{1.5,-2,3e-7}');
-    expect(copyTextValue('보우칼라')).toBe('보우칼라');
-    expect(copyTextValue(42)).toBe('42');
   });
 });
 

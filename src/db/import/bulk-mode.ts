@@ -22,6 +22,10 @@ const REPRODUCED_TRIGGERS: Readonly<Record<string, string>> = {
   garments_image_split: 'garments.split',
   // Fires on UPDATE OF images.split only; batch updates run before the bypass is switched on.
   images_split_to_garments: '',
+  // migration GarmentFacetCounts: statement-level, ENABLE ALWAYS, so it fires under replica mode
+  // too (bumps search_generation, marking the precomputed search counts stale). Nothing to redo.
+  garments_search_generation: '',
+  garments_search_generation_truncate: '',
 };
 
 export interface BulkMode {

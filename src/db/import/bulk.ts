@@ -1,14 +1,15 @@
 /**
- * Bulk row writers. PostgreSQL gets COPY (text format) through the QueryRunner's own pg client,
- * so it runs inside the batch's transaction; PGlite has no COPY and gets one INSERT … SELECT
- * FROM json_to_recordset($1) per table (one parameter, any number of rows). The row-by-row
- * writer is the naive reference the import benchmark compares against.
+ * Bulk row writers. PostgreSQL gets COPY (binary format, copy-binary.ts) through the
+ * QueryRunner's own pg client, so it runs inside the batch's transaction; PGlite has no COPY and
+ * gets one INSERT … SELECT FROM json_to_recordset($1) per table (one parameter, any number of
+ * rows). The row-by-row writer is the naive reference the import benchmark compares against.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PoolClient } from 'pg';
 import type { QueryRunner } from 'typeorm';
+import { binaryCopyPayload } from './copy-binary';
 
 export type CellValue = string | number | null | number[];
 
@@ -29,30 +30,12 @@ function numberArrayLiteral(values: number[]): string {
   return `{${values.join(',')}}`;
 }
 
-const COPY_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/** One value in COPY's text format: \N for null, backslash escapes for the separators. */
-export function copyTextValue(value: CellValue): string {
-  if (value === null) return '\\N';
-  if (Array.isArray(value)) return numberArrayLiteral(value);
-  if (typeof value === 'number') return String(value);
-  return value.replace(/[\\\n\r\t]/g, (char) => COPY_ESCAPES[char]);
-}
-
-function* copyTextChunks(rows: CellValue[][], rowsPerChunk = 1000): Generator<string> {
-  for (let start = 0; start < rows.length; start += rowsPerChunk) {
-    let chunk = '';
-    for (const row of rows.slice(start, start + rowsPerChunk)) chunk += row.map(copyTextValue).join('\t') + '\n';
-    yield chunk;
-  }
-}
-
 class CopyWriter implements BulkWriter {
   async insert(queryRunner: QueryRunner, spec: TableSpec, rows: CellValue[][]): Promise<void> {
     if (rows.length === 0) return;
     const client = (await queryRunner.connect()) as PoolClient;
-    const sql = `COPY ${spec.table} (${Object.keys(spec.columns).join(', ')}) FROM STDIN`;
-    await pipeline(Readable.from(copyTextChunks(rows)), client.query(copyFrom(sql)));
+    const sql = `COPY ${spec.table} (${Object.keys(spec.columns).join(', ')}) FROM STDIN (FORMAT binary)`;
+    await pipeline(Readable.from(binaryCopyPayload(spec.columns, rows)), client.query(copyFrom(sql)));
   }
 }
 

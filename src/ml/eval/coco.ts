@@ -126,16 +126,16 @@ export interface ApRecall {
 export function averagePrecisionAt<D extends Scored, G extends Boxed>(prepared: PreparedCategory<D, G>, matches: Int32Array[]): ApRecall {
   const { gtCount, order } = prepared;
   if (gtCount === 0) return { ap: null, recall: null };
-  const precision: number[] = [];
-  const recall: number[] = [];
+  const precision = new Float64Array(order.length);
+  const recall = new Float64Array(order.length);
   let tp = 0;
   let fp = 0;
-  for (const [image, index] of order) {
+  order.forEach(([image, index], i) => {
     if (matches[image][index] >= 0) tp++;
     else fp++;
-    recall.push(tp / gtCount);
-    precision.push(tp / (fp + tp + Number.EPSILON));
-  }
+    recall[i] = tp / gtCount;
+    precision[i] = tp / (fp + tp + Number.EPSILON);
+  });
   for (let i = precision.length - 1; i > 0; i--) if (precision[i] > precision[i - 1]) precision[i - 1] = precision[i];
   let sum = 0;
   let position = 0;

@@ -200,6 +200,12 @@ export class ImportRun {
   @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
 }
 
+/*
+ * Not mirrored here: search_generation, garment_facet_counts and garment_facet_counts_state
+ * (migration GarmentFacetCounts). They are internal to src/db/search-counts.ts, which reads and
+ * rebuilds them with set-based SQL; no entity code reads or writes them row by row.
+ */
+
 export const ENTITIES = [
   Dataset,
   VocabularyEntry,

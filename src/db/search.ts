@@ -18,6 +18,7 @@ import {
 } from '../kfashion/types';
 import { englishLabel, LABELS_BY_KIND, resolveValue } from '../kfashion/vocabulary';
 import type { LabelSource, Split } from './entities';
+import { FacetCounts, SimpleFilter } from './search-counts';
 
 /** A request the caller can fix: unknown kind or value, bad cursor, page too large. `field` names the argument. */
 export class InvalidSearchInput extends Error {
@@ -97,9 +98,11 @@ interface VocabularyRow {
 export class VocabularyIndex {
   private readonly ids = new Map<string, number>();
   private readonly byKind = new Map<string, number[]>();
+  private readonly rows = new Map<number, VocabularyRow>();
 
   constructor(rows: readonly VocabularyRow[]) {
     for (const row of rows) {
+      this.rows.set(row.id, row);
       this.ids.set(`${row.kind}\u0000${row.value}`, row.id);
       const list = this.byKind.get(row.kind) ?? [];
       list.push(row.id);
@@ -113,6 +116,10 @@ export class VocabularyIndex {
 
   idsOfKind(kind: string): readonly number[] {
     return this.byKind.get(kind) ?? [];
+  }
+
+  entry(id: number): VocabularyRow | undefined {
+    return this.rows.get(id);
   }
 }
 
@@ -338,6 +345,33 @@ async function compileImageFilter(
   return clauses.length ? clauses.join(' AND ') : 'TRUE';
 }
 
+/**
+ * The filter as (split, source, super-category, one term) when it is that simple, else null:
+ * such filters can be answered from the precomputed counts. Call after compiling (which validates).
+ */
+export async function simpleFilterOf(
+  cache: VocabularyCache,
+  filter: GarmentFilter | null | undefined,
+): Promise<SimpleFilter | null> {
+  const simple: SimpleFilter = { split: null, source: null, superCategory: null, term: 0 };
+  if (!filter) return simple;
+  if (filter.and?.length || filter.or?.length || filter.not) return null;
+  if ((filter.modelVersionId ?? null) !== null || (filter.minScore ?? null) !== null) return null;
+  if ((filter.superCategory?.length ?? 0) > 1) return null;
+  const refs: ValueRef[] = [];
+  collectValueRefs(filter, 'where', 0, refs);
+  if (refs.length > 1) return null;
+  if (refs.length === 1) {
+    const id = (await ValueResolver.create(cache, refs)).resolve(refs[0]);
+    if (id === undefined) return null;
+    simple.term = id;
+  }
+  simple.split = filter.split ?? null;
+  simple.source = filter.source ?? null;
+  simple.superCategory = filter.superCategory?.[0] ?? null;
+  return simple;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Queries
 
@@ -411,14 +445,19 @@ async function keysetPage<Row extends { id: string }>(
 export class SearchService {
   readonly vocabulary: VocabularyCache;
 
-  constructor(readonly dataSource: DataSource, vocabulary?: VocabularyCache) {
+  constructor(
+    readonly dataSource: DataSource,
+    vocabulary?: VocabularyCache,
+    /** Precomputed counts for broad filters; without them every count runs live. */
+    readonly counts?: FacetCounts,
+  ) {
     this.vocabulary = vocabulary ?? new VocabularyCache(dataSource);
   }
 
   async searchGarments(filter: GarmentFilter | null | undefined, page: PageRequest): Promise<Page<GarmentRow>> {
     const params = new SqlParameters();
     const condition = await compileGarmentFilter(this.vocabulary, filter, params);
-    return keysetPage<GarmentRow>(
+    const result = await keysetPage<GarmentRow>(
       this.dataSource,
       (after, limit) => `WITH page AS (
           SELECT g.id FROM garments g WHERE (${condition}) AND g.id > ${after}::bigint ORDER BY g.id LIMIT ${limit})
@@ -428,6 +467,14 @@ export class SearchService {
       params,
       page,
     );
+    const liveCount = result.count;
+    let counted: Promise<number> | undefined;
+    const count = async () => {
+      const simple = this.counts ? await simpleFilterOf(this.vocabulary, filter) : null;
+      const precomputed = simple ? await this.counts!.count(simple) : null;
+      return precomputed ?? liveCount();
+    };
+    return { ...result, count: () => (counted ??= count()) };
   }
 
   async images(filter: ImageFilter | null | undefined, page: PageRequest): Promise<Page<ImageRow>> {
@@ -443,25 +490,23 @@ export class SearchService {
     );
   }
 
-  /** Counts of each value of `kinds` among the garments matching `filter`, most frequent first. */
+  /**
+   * Counts of each value of `kinds` among the garments matching `filter`, most frequent first
+   * (ties by value). Broad filters are answered from the precomputed counts when those are current.
+   */
   async garmentFacets(filter: GarmentFilter | null | undefined, kinds: readonly string[]): Promise<Facet[]> {
     kinds.forEach((kind, i) => assertAttributeKind(`kinds[${i}]`, kind));
     const params = new SqlParameters();
     const condition = await compileGarmentFilter(this.vocabulary, filter, params);
     const index = await this.vocabulary.refreshed();
     const termIds = kinds.flatMap((kind) => index.idsOfKind(kind));
-    const rows: { kind: string; value: string; value_en: string | null; n: number }[] = termIds.length
-      ? await this.dataSource.query(
-          `SELECT v.kind, v.value, v.value_en, f.n
-             FROM (SELECT t.term, count(*)::int AS n
-                     FROM garments g CROSS JOIN LATERAL unnest(g.search_terms) AS t(term)
-                    WHERE (${condition}) AND t.term = ANY(${params.add(termIds)}::int[])
-                    GROUP BY t.term) f
-             JOIN vocabulary v ON v.id = f.term
-            ORDER BY f.n DESC, v.value`,
-          params.values,
-        )
-      : [];
+    const simple = this.counts && termIds.length ? await simpleFilterOf(this.vocabulary, filter) : null;
+    const precomputed = simple ? await this.counts!.facetCounts(simple, termIds) : null;
+    const rows = (
+      precomputed
+        ? [...precomputed].filter(([, n]) => n > 0).map(([term, n]) => ({ ...index.entry(term)!, n }))
+        : await this.liveFacetRows(condition, params, termIds)
+    ).sort((x, y) => y.n - x.n || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0));
     return kinds.map((kind) => ({
       kind,
       values: rows
@@ -472,6 +517,25 @@ export class SearchService {
           count: row.n,
         })),
     }));
+  }
+
+  private async liveFacetRows(
+    condition: string,
+    params: SqlParameters,
+    termIds: readonly number[],
+  ): Promise<{ kind: string; value: string; value_en: string | null; n: number }[]> {
+    const rows: { kind: string; value: string; value_en: string | null; n: number }[] = termIds.length
+      ? await this.dataSource.query(
+          `SELECT v.kind, v.value, v.value_en, f.n
+             FROM (SELECT t.term, count(*)::int AS n
+                     FROM garments g CROSS JOIN LATERAL unnest(g.search_terms) AS t(term)
+                    WHERE (${condition}) AND t.term = ANY(${params.add([...termIds])}::int[])
+                    GROUP BY t.term) f
+             JOIN vocabulary v ON v.id = f.term`,
+          params.values,
+        )
+      : [];
+    return rows;
   }
 
   /** Vocabulary values of one kind (or all), most frequent first, with English labels. */

@@ -10,6 +10,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { DataSource } from 'typeorm';
 import { SearchService, VocabularyCache } from '../db/search';
+import { FacetCounts } from '../db/search-counts';
 import { MAX_PAGE_SIZE } from './connection';
 import { GraphQLContext, ImageUrls } from './context';
 import { formatError } from './errors';
@@ -36,6 +37,12 @@ export interface ApiServerOptions {
   maxPageSize?: number;
   maxDepth?: number;
   maxComplexity?: number;
+  /**
+   * Answer broad filters' facets and counts from the precomputed table when it is current, and
+   * rebuild it in the background when stale (at most once per `countsRebuildIntervalMs`). Default on.
+   */
+  precomputedCounts?: boolean;
+  countsRebuildIntervalMs?: number;
   /** Largest accepted request body. */
   maxBodyBytes?: number;
   log?: (message: string, error?: unknown) => void;
@@ -45,6 +52,8 @@ export interface RunningApiServer {
   url: string;
   port: number;
   httpServer: http.Server;
+  /** The precomputed counts in use (undefined when switched off). */
+  facetCounts?: FacetCounts;
   /** Stops accepting connections, lets in-flight requests finish, then resolves. */
   stop(): Promise<void>;
 }
@@ -84,7 +93,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error ?? ''));
   const { dataSource } = options;
   const schema = buildApiSchema();
-  const search = new SearchService(dataSource, new VocabularyCache(dataSource));
+  const counts =
+    options.precomputedCounts === false ? undefined : new FacetCounts(dataSource, options.countsRebuildIntervalMs, log);
+  const search = new SearchService(dataSource, new VocabularyCache(dataSource), counts);
   const urls = new ImageUrls(options.publicUrl?.replace(/\/$/, '') ?? '');
   const images = new ImageRoutes(dataSource, { uploadsDir: options.uploadsDir });
   const webConsole = new WebConsole();
@@ -181,10 +192,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   });
   const port = (httpServer.address() as AddressInfo).port;
   const shownHost = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
+  if (counts && !(await counts.isFresh())) counts.requestRebuild();
   return {
     url: `http://${shownHost}:${port}${GRAPHQL_PATH}`,
     port,
     httpServer,
-    stop: () => apollo.stop(),
+    facetCounts: counts,
+    async stop() {
+      await apollo.stop();
+      await counts?.cancel();
+    },
   };
 }

@@ -2,8 +2,9 @@ import { createPgliteTestDatabase, createPostgresTestDatabase, TestDatabase } fr
 import { Image, Garment } from '../../src/db/entities';
 
 const EXPECTED_TABLES = [
-  'datasets', 'garment_attributes', 'garments', 'image_styles', 'images', 'import_runs',
-  'model_versions', 'prediction_jobs', 'training_metrics', 'training_runs', 'vocabulary',
+  'datasets', 'garment_attributes', 'garment_facet_counts', 'garment_facet_counts_state', 'garments', 'image_styles',
+  'images', 'import_runs', 'model_versions', 'prediction_jobs', 'search_generation', 'training_metrics', 'training_runs',
+  'vocabulary',
 ];
 
 async function tables(db: TestDatabase): Promise<string[]> {

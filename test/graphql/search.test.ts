@@ -11,7 +11,7 @@ import { synthesize } from '../../src/kfashion/synth';
 import { LABELS_BY_KIND } from '../../src/kfashion/vocabulary';
 import { AttributeKind, MULTI_VALUED_KINDS } from '../../src/kfashion/types';
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
-import { ApiClient, startTestServer } from './support';
+import { ApiClient, QueryCounter, startTestServer } from './support';
 
 interface ReferenceGarment {
   id: string;
@@ -44,7 +44,8 @@ beforeAll(async () => {
   await synthesize({ outDir: root, images: 400, seed: 5, withImages: false, validationFraction: 0.3 });
   db = await createPostgresTestDatabase();
   await importDataset(db.dataSource, { root, allowMissingImages: true });
-  api = await startTestServer(db.dataSource);
+  api = await startTestServer(db.dataSource, { countsRebuildIntervalMs: 0 });
+  await api.server.facetCounts!.settled(); // the rebuild started because the counts were never built
 
   const rows: { id: string; super_category: string; split: string; kind: string; value: string }[] = await db.dataSource.query(
     `SELECT g.id, g.super_category, i.split, v.kind, v.value
@@ -193,4 +194,82 @@ it('counts facet values among the matches as the reference does, for 15 random f
     const actual = garmentFacets.flatMap((facet: any) => facet.values.map((v: any) => `${facet.kind}:${v.value}=${v.count}`));
     expect({ where, facets: actual.sort() }).toEqual({ where, facets: expected.sort() });
   }
+});
+
+describe('precomputed counts for broad filters', () => {
+  const FACETS = `query($where: GarmentWhere!, $kinds: [String!]!) {
+    garmentFacets(where: $where, kinds: $kinds) { kind values { value count } }
+    searchGarments(where: $where, first: 1) { totalCount } }`;
+  const kinds = ['color', 'category', 'style'];
+  const simpleFilters = (): Filter[] => [
+    {},
+    { category: [valuesByKind.get('category')![0]] },
+    { split: 'VALIDATION', color: [valuesByKind.get('color')![1]] },
+    { superCategory: ['TOP'], source: 'ANNOTATION', styles: [valuesByKind.get('style')![0]] },
+    { attributes: [{ kind: 'material', allOf: [valuesByKind.get('material')![0]] }], split: 'TRAIN' },
+  ];
+
+  async function facetsAndCount(where: Filter) {
+    const data = await api.data(FACETS, { where, kinds });
+    const facets = data.garmentFacets.flatMap((facet: any) => facet.values.map((v: any) => `${facet.kind}:${v.value}=${v.count}`));
+    return { facets: facets.sort(), totalCount: data.searchGarments.totalCount };
+  }
+
+  function reference(where: Filter) {
+    const matching = garments.filter((garment) => matches(garment, where));
+    const facets: string[] = [];
+    for (const kind of kinds) {
+      for (const value of valuesByKind.get(kind)!) {
+        const count = matching.filter((garment) => garment.terms.has(`${kind}\u0000${value}`)).length;
+        if (count > 0) facets.push(`${kind}:${value}=${count}`);
+      }
+    }
+    return { facets: facets.sort(), totalCount: matching.length };
+  }
+
+  const liveStatements = (statements: string[]) =>
+    statements.filter((sql) => /FROM garments g/.test(sql) && /unnest|count\(\*\)/.test(sql));
+
+  it('answers simple filters from the counts, exactly, without scanning garments', async () => {
+    const counts = api.server.facetCounts!;
+    expect(await counts.isFresh()).toBe(true);
+    const counter = new QueryCounter(db.dataSource);
+    try {
+      for (const where of simpleFilters()) {
+        expect({ where, ...(await facetsAndCount(where)) }).toEqual({ where, ...reference(where) });
+      }
+      expect(liveStatements(counter.statements)).toEqual([]);
+    } finally {
+      counter.detach();
+    }
+  });
+
+  it('falls back to live counting as soon as garments change, then rebuilds in the background', async () => {
+    const counts = api.server.facetCounts!;
+    const [copy] = await db.dataSource.query(
+      `INSERT INTO garments (image_id, super_category, category_id, x1, y1, x2, y2, search_terms)
+       SELECT image_id, super_category, category_id, x1, y1, x2, y2, search_terms FROM garments ORDER BY id LIMIT 1
+       RETURNING id, image_id`,
+    );
+    const [source] = await db.dataSource.query(`SELECT id FROM garments WHERE image_id = $1 ORDER BY id LIMIT 1`, [copy.image_id]);
+    const original = garments.find((garment) => garment.id === String(source.id))!;
+    garments.push({ ...original, id: String(copy.id) });
+    expect(await counts.isFresh()).toBe(false);
+    const counter = new QueryCounter(db.dataSource);
+    try {
+      for (const where of simpleFilters().slice(0, 3)) {
+        expect({ where, ...(await facetsAndCount(where)) }).toEqual({ where, ...reference(where) });
+      }
+      expect(liveStatements(counter.statements).length).toBeGreaterThan(0);
+      await counts.settled(); // the stale read asked for a rebuild
+      expect(await counts.isFresh()).toBe(true);
+      counter.statements.length = 0;
+      for (const where of simpleFilters()) {
+        expect({ where, ...(await facetsAndCount(where)) }).toEqual({ where, ...reference(where) });
+      }
+      expect(liveStatements(counter.statements)).toEqual([]);
+    } finally {
+      counter.detach();
+    }
+  });
 });

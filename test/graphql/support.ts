@@ -94,7 +94,14 @@ export async function startTestServer(
 /** Counts the SQL statements a DataSource sends (TypeORM's BeforeQuery event). */
 export class QueryCounter {
   count = 0;
-  private readonly subscriber = { beforeQuery: () => void this.count++ };
+  /** Text of every statement seen. */
+  readonly statements: string[] = [];
+  private readonly subscriber = {
+    beforeQuery: (event: { query: string }) => {
+      this.count++;
+      this.statements.push(event.query);
+    },
+  };
 
   constructor(private readonly dataSource: DataSource) {
     dataSource.subscribers.push(this.subscriber as never);

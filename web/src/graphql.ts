@@ -34,7 +34,7 @@ export async function graphql<Data>(query: string, variables: Record<string, unk
   }
   let body: { data?: Data; errors?: GraphQLErrorEntry[] };
   try {
-    body = await response.json();
+    body = (await response.json()) as typeof body;
   } catch {
     throw new GraphQLRequestError(`the API answered ${response.status} without JSON`);
   }

@@ -1,0 +1,72 @@
+/**
+ * The web console's pure logic, without a browser: the search ↔ URL ↔ GarmentWhere mapping and
+ * the pairing of predicted with annotated garments.
+ */
+import { iou, ImageGarment, pairGarments } from '../../web/src/image-model';
+import { emptySearch, formatSearch, parseSearch, toggleValue, toGarmentWhere } from '../../web/src/search-state';
+
+describe('search state', () => {
+  it('round-trips through the query string, Korean values and repeated keys included', () => {
+    let state = toggleValue(emptySearch(), 'color', '블랙');
+    state = toggleValue(state, 'color', '화이트');
+    state = toggleValue(state, 'superCategory', 'TOP');
+    state = { ...state, source: 'PREDICTION', modelVersionId: '3', minScore: 0.5, split: 'VALIDATION' };
+    const query = formatSearch(state);
+    expect(query).toBe(
+      `?superCategory=TOP&color=${encodeURIComponent('블랙')}&color=${encodeURIComponent('화이트')}&split=VALIDATION&source=PREDICTION&model=3&minScore=0.5`,
+    );
+    expect(parseSearch(query)).toEqual(state);
+    expect(formatSearch(emptySearch())).toBe('');
+  });
+
+  it('ignores unknown keys and out-of-range options from a hand-edited URL', () => {
+    expect(parseSearch('?colour=red&model=abc&minScore=7&split=test&source=other&color=&color=red&color=red')).toEqual({
+      ...emptySearch(),
+      selected: { color: ['red'] },
+    });
+  });
+
+  it('ORs values within a kind and ANDs kinds; a kind can be left out for its own facet counts', () => {
+    let state = toggleValue(emptySearch(), 'color', '블랙');
+    state = toggleValue(state, 'color', '화이트');
+    state = toggleValue(state, 'style', '로맨틱');
+    expect(toGarmentWhere(state)).toEqual({ source: 'ANNOTATION', color: ['블랙', '화이트'], styles: ['로맨틱'] });
+    expect(toGarmentWhere(state, 'color')).toEqual({ source: 'ANNOTATION', styles: ['로맨틱'] });
+    // Model version and score apply to predictions only.
+    expect(toGarmentWhere({ ...emptySearch(), modelVersionId: '2', minScore: 0.3 })).toEqual({ source: 'ANNOTATION' });
+    expect(toGarmentWhere({ ...emptySearch(), source: 'PREDICTION', modelVersionId: '2', minScore: 0.3 })).toEqual({
+      source: 'PREDICTION',
+      modelVersionId: '2',
+      minScore: 0.3,
+    });
+    // Unticking the last value removes the kind.
+    expect(toggleValue(toggleValue(emptySearch(), 'fit', '루즈'), 'fit', '루즈').selected).toEqual({});
+  });
+});
+
+function garment(id: string, superCategory: string, box: [number, number, number, number], source: 'ANNOTATION' | 'PREDICTION'): ImageGarment {
+  const [x1, y1, x2, y2] = box;
+  return { id, superCategory, category: null, categoryEn: null, source, score: null, box: { x1, y1, x2, y2 }, polygon: [], attributes: [], modelVersion: null };
+}
+
+describe('pairing predictions with annotations', () => {
+  it('computes IoU as intersection over union', () => {
+    expect(iou({ x1: 0, y1: 0, x2: 10, y2: 10 }, { x1: 5, y1: 0, x2: 15, y2: 10 })).toBeCloseTo(50 / 150, 12);
+    expect(iou({ x1: 0, y1: 0, x2: 10, y2: 10 }, { x1: 10, y1: 0, x2: 20, y2: 10 })).toBe(0);
+  });
+
+  it('pairs one-to-one by best IoU within the same slot, at IoU ≥ 0.5, leaving the rest alone', () => {
+    const top = garment('a1', 'TOP', [0, 0, 100, 100], 'ANNOTATION');
+    const bottom = garment('a2', 'BOTTOM', [0, 100, 100, 200], 'ANNOTATION');
+    const goodTop = garment('p1', 'TOP', [5, 5, 100, 100], 'PREDICTION');
+    const worseTop = garment('p2', 'TOP', [20, 20, 100, 100], 'PREDICTION');
+    const bottomAsOuter = garment('p3', 'OUTER', [0, 100, 100, 200], 'PREDICTION');
+    const pairs = pairGarments([top, bottom], [worseTop, goodTop, bottomAsOuter]);
+    expect(pairs.map((pair) => [pair.annotation?.id ?? null, pair.prediction?.id ?? null])).toEqual([
+      ['a1', 'p1'],
+      ['a2', null],
+      [null, 'p2'],
+      [null, 'p3'],
+    ]);
+  });
+});

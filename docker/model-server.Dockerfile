@@ -52,8 +52,9 @@ ENV NODE_ENV=production \
     NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
-RUN groupadd --system --gid 10001 kfashion \
- && useradd --system --uid 10001 --gid kfashion --home-dir /var/lib/kfashion --shell /usr/sbin/nologin kfashion \
+# uid/gid 1000 as the API image's `node` user: both write the shared /var/lib/kfashion volume
+RUN groupadd --gid 1000 kfashion \
+ && useradd --uid 1000 --gid kfashion --home-dir /var/lib/kfashion --shell /usr/sbin/nologin kfashion \
  && mkdir -p /var/lib/kfashion/checkpoints \
  && chown -R kfashion:kfashion /var/lib/kfashion
 WORKDIR /app

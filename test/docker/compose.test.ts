@@ -83,22 +83,22 @@ describe('docker/compose.yaml', () => {
     expect(api.environment.DATABASE_URL).toBe(`postgres://kfashion:${REQUIRED_ENV.POSTGRES_PASSWORD}@db:5432/kfashion`);
     expect(api.environment.MODEL_SERVER_URL).toBe('http://model-server:4100');
     expect(api.ports).toEqual([{ published: 4000, target: 4000 }]);
-    expect(api.volumes).toContain(`${REQUIRED_ENV.KFASHION_DATASET_DIR}:/data/kfashion:ro`);
+    expect(api.volumes).toEqual([`${REQUIRED_ENV.KFASHION_DATASET_DIR}:/data/kfashion:ro`, 'kfashion-data:/var/lib/kfashion:rw']);
     expect(api.healthcheck.test.join(' ')).toContain('127.0.0.1:4000/health');
   });
 
-  it('model-server: reserves the GPUs, shares checkpoints, is health-checked and scalable', () => {
+  it('model-server: reserves the GPUs, shares checkpoints and uploads, is health-checked and scalable', () => {
     const server = config.services['model-server'];
     expect(server.build.dockerfile).toBe('docker/model-server.Dockerfile');
     expect(server.deploy.resources.reservations.devices).toEqual([{ driver: 'nvidia', count: 'all', capabilities: ['gpu'] }]);
     expect(server.environment.KFASHION_TF_BACKEND).toBe('tensorflow');
     expect(server.environment.DATABASE_URL).toBe(config.services.api.environment.DATABASE_URL);
     expect(server.depends_on).toEqual({ db: { condition: 'service_healthy' } });
-    expect(server.volumes).toEqual(expect.arrayContaining([`${REQUIRED_ENV.KFASHION_DATASET_DIR}:/data/kfashion:ro`, 'checkpoints:/var/lib/kfashion:rw']));
+    expect(server.volumes).toEqual(config.services.api.volumes);
     expect(server.healthcheck.test.join(' ')).toContain('127.0.0.1:4100/health');
     // --scale model-server=N needs no fixed host port and no container_name
     expect(server.ports).toBeUndefined();
     expect(server.container_name).toBeUndefined();
-    expect(config.volumes).toHaveProperty('checkpoints');
+    expect(Object.keys(config.volumes).sort()).toEqual(['kfashion-data', 'pgdata']);
   });
 });

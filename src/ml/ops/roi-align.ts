@@ -6,10 +6,10 @@
  * How: every output bin is a fixed linear combination of feature-map cells — its sampling points' bilinear
  * neighbours. The host computes that combination from the boxes ("sampling plan": cell, bin, weight triples,
  * float32 arithmetic in torchvision's order, so the sample positions and clamping match its CPU kernel), and
- * a custom-gradient op applies it: forward gathers the cells and scatter-adds weight·value into the bins,
- * backward gathers the bins' gradients and scatter-adds weight·gradient into the cells. Both run in chunks so
- * the gathered [entries, C] block stays bounded, and use only GatherV2 and ScatterNd, which every backend has
- * (tfjs-cpu's UnsortedSegmentSum, what gather's own gradient would use, is O(segments × rows)).
+ * a custom-gradient op applies it: forward adds weight·value of each cell into its bin, backward adds
+ * weight·gradient of each bin into its cell. On the tensorflow backend that is chunked GatherV2 + ScatterNd
+ * (tfjs-cpu's UnsortedSegmentSum, what gather's own gradient would use, is O(segments × rows)); on cpu and
+ * wasm it is a loop over the feature values on the host (see RoiAlignImplementation).
  *
  * torchvision's sampling rules reproduced: sample y at roi_start + ph·bin + (iy + ½)·bin/grid; a sample with
  * y < −1 or y > H (same for x) contributes 0; y ≤ 0 → 0; y_low ≥ H − 1 → y = y_low = y_high = H − 1; the
@@ -124,7 +124,7 @@ function addRoi(
   }
 }
 
-/** Entries per chunk: keeps a gathered [entries, C] block near 16M values (64 MB). */
+/** Entries per chunk of the tensor path: keeps a gathered [entries, C] block near 16M values (64 MB). */
 function chunkEntries(channels: number): number {
   return Math.max(1024, Math.floor((16 * 1024 * 1024) / Math.max(channels, 1)));
 }
@@ -150,14 +150,88 @@ function gatherWeightScatter(
   return total;
 }
 
-/** Applies a sampling plan to a [rows, C] feature table: [numBins, C], differentiable w.r.t. the table. */
-function applyPlan(table: tf.Tensor2D, plan: SamplingPlan): tf.Tensor2D {
-  const rows = table.shape[0];
-  const apply = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
-    value: gatherWeightScatter(args[0] as tf.Tensor2D, plan.cells, plan.bins, plan.weights, plan.numBins),
-    gradFunc: (dy: tf.Tensor) => gatherWeightScatter(dy as tf.Tensor2D, plan.bins, plan.cells, plan.weights, rows),
-  }));
-  return apply(table) as tf.Tensor2D;
+/** Same sum on the host: out[scatterIdx[e]] += weight[e]·source[gatherIdx[e]] over rows of `channels` values. */
+function hostGatherWeightScatter(
+  source: Float32Array, gatherIdx: Int32Array, scatterIdx: Int32Array, weights: Float32Array, rows: number, channels: number,
+): Float32Array {
+  const out = new Float32Array(rows * channels);
+  for (let e = 0; e < weights.length; e++) {
+    const from = gatherIdx[e] * channels;
+    const to = scatterIdx[e] * channels;
+    const w = weights[e];
+    for (let c = 0; c < channels; c++) out[to + c] += w * source[from + c];
+  }
+  return out;
+}
+
+/**
+ * How sampling plans are applied. 'tensor': GatherV2 + ScatterNd on the backend (right for the native
+ * TensorFlow/CUDA backend); 'host': a JavaScript loop over the feature values (right for cpu and wasm, whose
+ * Gather, ScatterNd and broadcasting Mul kernels walk element by element and are ~100× slower than the loop).
+ * 'auto' picks 'tensor' on the tensorflow backend and 'host' elsewhere.
+ */
+export type RoiAlignImplementation = 'auto' | 'tensor' | 'host';
+let implementation: RoiAlignImplementation = 'auto';
+
+export function setRoiAlignImplementation(choice: RoiAlignImplementation): void {
+  implementation = choice;
+}
+
+function useHostPath(): boolean {
+  return implementation === 'host' || (implementation === 'auto' && tf.getBackend() !== 'tensorflow');
+}
+
+/** Rows of the [N·H·W, C] table of each level, as the plan's cell indices number them (levels back to back). */
+function tableRows(levels: tf.Tensor4D[]): number[] {
+  return levels.map((f) => f.shape[0] * f.shape[1] * f.shape[2]);
+}
+
+/** Applies a sampling plan to the levels' features: [numBins, C], differentiable w.r.t. every level. */
+function applyPlan(levels: tf.Tensor4D[], plan: SamplingPlan): tf.Tensor2D {
+  const channels = levels[0].shape[3];
+  const rows = tableRows(levels);
+  const totalRows = rows.reduce((a, b) => a + b, 0);
+  const host = useHostPath();
+  const apply = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const inputs = args.slice(0, levels.length) as tf.Tensor4D[];
+    if (host) {
+      const table = new Float32Array(totalRows * channels);
+      let offset = 0;
+      inputs.forEach((f, l) => {
+        table.set(f.dataSync() as Float32Array, offset);
+        offset += rows[l] * channels;
+      });
+      return {
+        value: tf.tensor2d(hostGatherWeightScatter(table, plan.cells, plan.bins, plan.weights, plan.numBins, channels), [plan.numBins, channels]),
+        gradFunc: (dy: tf.Tensor) => {
+          const grad = hostGatherWeightScatter(dy.dataSync() as Float32Array, plan.bins, plan.cells, plan.weights, totalRows, channels);
+          let start = 0;
+          return inputs.map((f, l) => {
+            const part = tf.tensor(grad.subarray(start, start + rows[l] * channels), f.shape);
+            start += rows[l] * channels;
+            return part;
+          });
+        },
+      };
+    }
+    const table = tf.concat(inputs.map((f, l) => tf.reshape(f, [rows[l], channels]))) as tf.Tensor2D;
+    const value = gatherWeightScatter(table, plan.cells, plan.bins, plan.weights, plan.numBins);
+    table.dispose();
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor) => {
+        const grad = gatherWeightScatter(dy as tf.Tensor2D, plan.bins, plan.cells, plan.weights, totalRows);
+        const parts = tf.split(grad, rows, 0);
+        grad.dispose();
+        return parts.map((part, l) => {
+          const shaped = tf.reshape(part, inputs[l].shape);
+          part.dispose();
+          return shaped;
+        });
+      },
+    };
+  });
+  return apply(...levels) as tf.Tensor2D;
 }
 
 function checkFeatures(features: tf.Tensor, name: string): [number, number, number, number] {
@@ -188,10 +262,7 @@ export function roiAlign(
     if (!(n >= 0 && n < batch)) throw new Error(`roiAlign: boxImageIndex[${k}] = ${n} is outside the batch of ${batch}`);
     addRoi(plan, boxValues.subarray(4 * k, 4 * k + 4), { tableOffset: n * height * width, height, width, spatialScale }, outputSize, samplingRatio, aligned);
   }
-  return tf.tidy(() => {
-    const table = tf.reshape(features, [batch * height * width, channels]) as tf.Tensor2D;
-    return tf.reshape(applyPlan(table, plan.build()), [count, outputSize[0], outputSize[1], channels]) as tf.Tensor4D;
-  });
+  return tf.tidy(() => tf.reshape(applyPlan([features], plan.build()), [count, outputSize[0], outputSize[1], channels]) as tf.Tensor4D);
 }
 
 /** torch.round on a float32 value: halves to even. */
@@ -256,8 +327,5 @@ export function multiScaleRoiAlign(
     });
   });
   const built = plan.build();
-  return tf.tidy(() => {
-    const table = tf.concat(features.map((f, l) => tf.reshape(f, [shapes[l][0] * shapes[l][1] * shapes[l][2], channels]))) as tf.Tensor2D;
-    return tf.reshape(applyPlan(table, built), [built.numBins / (outputSize * outputSize), outputSize, outputSize, channels]) as tf.Tensor4D;
-  });
+  return tf.tidy(() => tf.reshape(applyPlan(features, built), [built.numBins / (outputSize * outputSize), outputSize, outputSize, channels]) as tf.Tensor4D);
 }

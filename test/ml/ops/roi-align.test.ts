@@ -3,7 +3,7 @@
  * ops_roi_align.json: values and torch autograd feature gradients) and against central finite differences.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { inferScale, mapLevels, multiScaleRoiAlign, roiAlign } from '../../../src/ml/ops/roi-align';
+import { RoiAlignImplementation, inferScale, mapLevels, multiScaleRoiAlign, roiAlign, setRoiAlignImplementation } from '../../../src/ml/ops/roi-align';
 import { TEST_BACKENDS, expectClose, loadFixture, maxAbsDiff, runOn, useBackend } from './support';
 
 interface RoiCase { outputSize: [number, number]; samplingRatio: number; aligned: boolean; output: number[]; cotangent: number[]; featureGrad: number[] }
@@ -17,9 +17,15 @@ interface RoiFixture {
 }
 const fx = loadFixture<RoiFixture>('ops_roi_align.json');
 const boxes2d = (v: number[]) => tf.tensor2d(v, [v.length / 4, 4]);
+// Every backend with both implementations: 'host' is what cpu and wasm use, 'tensor' what the tensorflow backend uses.
+const CONFIGS = TEST_BACKENDS.flatMap((b) => (['host', 'tensor'] as RoiAlignImplementation[]).map((i) => [b, i] as const));
 
-describe.each(TEST_BACKENDS)('roiAlign on %s', (backend) => {
-  beforeAll(() => useBackend(backend));
+describe.each(CONFIGS)('roiAlign on %s, %s path', (backend, path) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+    setRoiAlignImplementation(path);
+  });
+  afterAll(() => setRoiAlignImplementation('auto'));
 
   test.each(fx.cases.map((c) => [c.outputSize.join('x'), c.samplingRatio, c.aligned, c] as const))(
     'output %s, sampling ratio %i, aligned %s: values and feature gradient equal torchvision', async (_, __, ___, c) => {
@@ -69,9 +75,13 @@ describe.each(TEST_BACKENDS)('roiAlign on %s', (backend) => {
   });
 });
 
-describe.each(TEST_BACKENDS)('multiScaleRoiAlign on %s', (backend) => {
+describe.each(CONFIGS)('multiScaleRoiAlign on %s, %s path', (backend, path) => {
   const ms = fx.multiScale;
-  beforeAll(() => useBackend(backend));
+  beforeAll(async () => {
+    await useBackend(backend);
+    setRoiAlignImplementation(path);
+  });
+  afterAll(() => setRoiAlignImplementation('auto'));
 
   it('infers the scales and maps the levels as torchvision', () => {
     const maxHeight = Math.max(...ms.imageSizes.map(([h]) => h));

@@ -8,7 +8,7 @@
  * Results go to bench/RESULTS.md under "## Search". The database (kf_bench_search) and the tree
  * are kept between runs; `--rebuild` starts over.
  *
- *   npm run bench:search [-- --images 560000 --runs 200 --connections 16 --duration 30 --rebuild --prepare-only]
+ *   npm run bench:search [-- --images 566000 --runs 200 --connections 16 --duration 30 --rebuild --prepare-only]
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,6 +18,7 @@ import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { openDatabase } from '../../src/db/data-source';
 import { importDataset } from '../../src/db/import';
+import { FacetCounts } from '../../src/db/search-counts';
 import { synthesize } from '../../src/kfashion/synth';
 
 const SERVER_URL = process.env.BENCH_DATABASE_URL || 'postgres://root@127.0.0.1:5432/postgres';
@@ -32,7 +33,7 @@ function argument(name: string, fallback: string): string {
 }
 
 const options = {
-  images: Number(argument('--images', '560000')),
+  images: Number(argument('--images', '566000')),
   runs: Number(argument('--runs', '200')),
   connections: Number(argument('--connections', '16')),
   duration: Number(argument('--duration', '30')),
@@ -126,6 +127,24 @@ async function ensureData(): Promise<DataInfo> {
   await dataSource.query('VACUUM ANALYZE');
   await dataSource.destroy();
   return { images: stats.imagesImported, garments: stats.garmentsImported, synthSeconds, importSeconds, reused: false };
+}
+
+/** Builds the precomputed counts (migration GarmentFacetCounts) unless current; returns the seconds it took. */
+async function ensureCounts(): Promise<number | null> {
+  const dataSource = await openDatabase({ url: databaseUrl(DATABASE) });
+  try {
+    const counts = new FacetCounts(dataSource);
+    if (await counts.isFresh()) {
+      const [state] = await dataSource.query(`SELECT seconds FROM garment_facet_counts_state`);
+      console.log(`precomputed counts are current (built in ${Number(state.seconds).toFixed(0)} s)`);
+      return Number(state.seconds);
+    }
+    const result = await counts.rebuild();
+    console.log(`built the precomputed counts: ${JSON.stringify(result)}`);
+    return result?.seconds ?? null;
+  } finally {
+    await dataSource.destroy();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,6 +322,10 @@ function machine(): string {
   return `${os.cpus().length} cores (nproc), ${cpu}, ${memory} GiB RAM, Node ${process.version}, ${postgres} (local server, default settings)`;
 }
 
+function loadAverage(): string {
+  return os.loadavg().map((value) => value.toFixed(1)).join(' / ');
+}
+
 function seriesRow(series: Series, target: string): string {
   const f = (ms: number) => ms.toFixed(1);
   return (
@@ -322,6 +345,7 @@ function writeSection(body: string): void {
 
 async function main(): Promise<void> {
   const data = await ensureData();
+  const countsSeconds = await ensureCounts();
   if (options.prepareOnly) return;
   const vocabulary = await loadVocabulary();
   const next = random(SEED);
@@ -333,6 +357,7 @@ async function main(): Promise<void> {
   const facetMatches = (json: any) => json.data.garmentFacets[0].values.reduce((sum: number, v: any) => sum + v.count, 0);
 
   const { child, endpoint } = await startServer();
+  const loadBefore = loadAverage();
   try {
     const search = await sequential(endpoint, 'search: 3-condition AND, first 50 + totalCount', searchBodies, (json) => json.data.searchGarments.totalCount);
     const facetsBroad = await sequential(endpoint, 'facets: 2 kinds, 1-condition filter', broad.map(facetBody), facetMatches);
@@ -345,10 +370,12 @@ async function main(): Promise<void> {
         `(synth ${data.synthSeconds === null ? 'kept from an earlier run' : `${data.synthSeconds.toFixed(0)} s`}, import ${data.importSeconds!.toFixed(0)} s)`;
     writeSection(
       [
-        `Run ${date} on ${machine()}.`,
+        `Run ${date} on ${machine()}. Load average (1/5/15 min) when the measurements started: ${loadBefore};`,
+        `when they ended: ${loadAverage()} (other work on the machine shares its 2 cores).`,
         '',
         `\`npm run bench:search\`: \`synthesize({ withImages: false })\` (seed ${SEED}), imported with the real importer`,
-        `(\`allowMissingImages\`), then \`VACUUM ANALYZE\`: ${dataLine}. The API server runs in its own process;`,
+        `(\`allowMissingImages\`), then \`VACUUM ANALYZE\`: ${dataLine}; precomputed counts built in`,
+        `${countsSeconds === null ? '?' : countsSeconds.toFixed(0)} s (one rebuild of \`garment_facet_counts\`). The API server runs in its own process;`,
         `every request goes over HTTP to /graphql. Each series is ${options.runs} sequential requests with different values`,
         '(after 10 warm-up requests); latency is client-side, request sent to JSON parsed. "matches" is the',
         'totalCount (searches) or the garments counted in the first facet (facets): median (min–max).',

@@ -72,6 +72,21 @@ export class FacetCounts {
     return counts === null ? null : (counts.get(filter.term) ?? 0);
   }
 
+  /**
+   * An upper bound on the garments carrying all of `terms`: the smallest pair count among them,
+   * or null when the counts were never built. From the last build even if stale: it only guides
+   * the choice of plan, never a number shown to anyone.
+   */
+  async upperBound(terms: readonly number[]): Promise<number | null> {
+    const [row]: { bound: number | null; built: boolean }[] = await this.dataSource.query(
+      `SELECT (SELECT generation IS NOT NULL FROM garment_facet_counts_state) AS built,
+              (SELECT min(n) FROM (SELECT sum(n)::int AS n FROM garment_facet_counts
+                                    WHERE a = ANY($1::int[]) AND b = ANY($1::int[]) GROUP BY a, b) pairs) AS bound`,
+      [terms],
+    );
+    return row.built ? (row.bound ?? 0) : null;
+  }
+
   /** Starts a background rebuild unless one ran or started recently. */
   requestRebuild(): void {
     if (this.rebuilding || Date.now() - this.lastRequest < this.minRebuildIntervalMs) return;

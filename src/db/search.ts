@@ -233,6 +233,9 @@ function collectValueRefs(filter: GarmentFilter, field: string, depth: number, o
 }
 
 class FilterCompiler {
+  /** Terms every match must carry (the top level's `@>`): a hint for the plan, see searchGarments. */
+  requiredTerms: number[] = [];
+
   constructor(
     private readonly resolver: ValueResolver,
     private readonly params: SqlParameters,
@@ -268,6 +271,7 @@ class FilterCompiler {
       allOf(kind, condition.allOf, `${field}.attributes[${i}].allOf`);
     });
     if (impossible) return 'FALSE';
+    if (field === 'where') this.requiredTerms = [...new Set(required)];
 
     const clauses: string[] = [];
     if (filter.superCategory?.length) {
@@ -312,12 +316,30 @@ export async function compileGarmentFilter(
   field = 'where',
   alias = 'g',
 ): Promise<string> {
-  if (!filter) return 'TRUE';
+  return (await compileGarmentFilterWithTerms(cache, filter, params, field, alias)).condition;
+}
+
+async function compileGarmentFilterWithTerms(
+  cache: VocabularyCache,
+  filter: GarmentFilter | null | undefined,
+  params: SqlParameters,
+  field = 'where',
+  alias = 'g',
+): Promise<{ condition: string; requiredTerms: number[] }> {
+  if (!filter) return { condition: 'TRUE', requiredTerms: [] };
   const refs: ValueRef[] = [];
   collectValueRefs(filter, field, 0, refs);
   const resolver = await ValueResolver.create(cache, refs);
-  return new FilterCompiler(resolver, params, alias).compile(filter, field);
+  const compiler = new FilterCompiler(resolver, params, alias);
+  const condition = compiler.compile(filter, field);
+  return { condition, requiredTerms: compiler.requiredTerms };
 }
+
+/**
+ * Below this many possible matches a page is read from the GIN bitmap and sorted; above it, by
+ * walking the primary key in order (matches are then dense enough to fill a page quickly).
+ */
+const BITMAP_PAGE_LIMIT = 50_000;
 
 async function compileImageFilter(
   cache: VocabularyCache,
@@ -456,11 +478,17 @@ export class SearchService {
 
   async searchGarments(filter: GarmentFilter | null | undefined, page: PageRequest): Promise<Page<GarmentRow>> {
     const params = new SqlParameters();
-    const condition = await compileGarmentFilter(this.vocabulary, filter, params);
+    const { condition, requiredTerms } = await compileGarmentFilterWithTerms(this.vocabulary, filter, params);
+    // The planner multiplies the terms' frequencies as if independent; for terms that rarely or
+    // never occur together it then walks the primary key in order, filtering up to every row.
+    // An upper bound from the pair counts tells when the bitmap is the safe plan: `g.id + 0`
+    // keeps the primary key's order out of reach.
+    const bound = requiredTerms.length && this.counts ? await this.counts.upperBound(requiredTerms) : null;
+    const order = bound !== null && bound <= BITMAP_PAGE_LIMIT ? 'g.id + 0' : 'g.id';
     const result = await keysetPage<GarmentRow>(
       this.dataSource,
       (after, limit) => `WITH page AS (
-          SELECT g.id FROM garments g WHERE (${condition}) AND g.id > ${after}::bigint ORDER BY g.id LIMIT ${limit})
+          SELECT g.id FROM garments g WHERE (${condition}) AND g.id > ${after}::bigint ORDER BY ${order} LIMIT ${limit})
         SELECT ${GARMENT_COLUMNS} FROM page JOIN garments g USING (id)
           LEFT JOIN vocabulary c ON c.id = g.category_id ORDER BY g.id`,
       `SELECT count(*)::int AS n FROM garments g WHERE ${condition}`,

@@ -244,6 +244,23 @@ describe('precomputed counts for broad filters', () => {
     }
   });
 
+  it('bounds the matches of a set of terms from above by its rarest pair (the plan hint)', async () => {
+    const counts = api.server.facetCounts!;
+    const index = await db.dataSource.query(`SELECT id, kind, value FROM vocabulary`);
+    const idOf = (kind: string, value: string) => index.find((row: any) => row.kind === kind && row.value === value).id;
+    const next = seeded(3);
+    for (let i = 0; i < 20; i++) {
+      const picks = ['category', 'color', 'style'].slice(0, 1 + (i % 3)).map((kind) => {
+        const values = valuesByKind.get(kind)!;
+        return { kind, value: values[Math.floor(next() * values.length)] };
+      });
+      const carrying = garments.filter((garment) => picks.every((p) => garment.terms.has(`${p.kind}\u0000${p.value}`)));
+      const bound = await counts.upperBound(picks.map((p) => idOf(p.kind, p.value)));
+      expect(bound).toBeGreaterThanOrEqual(carrying.length);
+      if (picks.length <= 2) expect(bound).toBe(carrying.length); // one pair: the bound is the count
+    }
+  });
+
   it('falls back to live counting as soon as garments change, then rebuilds in the background', async () => {
     const counts = api.server.facetCounts!;
     const [copy] = await db.dataSource.query(

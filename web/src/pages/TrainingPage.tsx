@@ -1,15 +1,17 @@
 /**
  * Training runs (status, progress, parameters, recorded metric curves) and model versions
  * (evaluation metrics, side by side for two versions), from the read-only queries. Runs that are
- * queued or running are refreshed every few seconds. Starting a run needs the `startTraining`
- * mutation; live curves over `trainingRunUpdated` need the subscription: the page says which of
- * them this server has.
+ * queued or running are refreshed every few seconds. Where the server has them, a form starts a
+ * run (`startTraining`) and the open run's curves follow `trainingRunUpdated` live over graphql-ws
+ * (falling back to the refresh); the page says which of them this server has.
  */
 import { useEffect, useState } from 'react';
 import { ErrorNote } from '../components/ErrorNote';
 import { formatNumber, LineChart } from '../components/LineChart';
 import { graphql, schemaOperations, SchemaOperations } from '../graphql';
+import { StartTrainingForm } from '../components/StartTrainingForm';
 import { Link, navigate } from '../router';
+import { subscribe } from '../subscription';
 
 interface TrainingRun {
   id: string;
@@ -85,6 +87,18 @@ export function TrainingPage({ query }: { query: string }) {
       <h1>Training</h1>
       {error && <ErrorNote error={error} />}
       <Capabilities operations={operations} />
+      {operations?.mutations.get('startTraining') && (
+        <details className="start-training">
+          <summary>Start a training run</summary>
+          <StartTrainingForm
+            mutation={operations.mutations.get('startTraining')!}
+            onStarted={(runId) => {
+              navigate(`/training?run=${runId}`);
+              setTick((value) => value + 1);
+            }}
+          />
+        </details>
+      )}
       <section aria-labelledby="runs-heading">
         <h2 id="runs-heading">Runs</h2>
         {runs === null ? (
@@ -96,7 +110,7 @@ export function TrainingPage({ query }: { query: string }) {
         )}
         {anyActive && <p className="muted small">Queued and running runs refresh every {REFRESH_MS / 1000} s.</p>}
       </section>
-      {selectedRun && <RunDetail id={selectedRun} tick={tick} />}
+      {selectedRun && <RunDetail id={selectedRun} tick={tick} live={operations?.subscriptions.has('trainingRunUpdated') ?? false} />}
       <section aria-labelledby="versions-heading">
         <h2 id="versions-heading">Model versions</h2>
         {versions.length === 0 ? <p className="muted">No model versions yet.</p> : <VersionComparison versions={versions} query={query} />}
@@ -112,14 +126,11 @@ function Capabilities({ operations }: { operations: SchemaOperations | null }) {
   }
   const canStart = operations.mutations.has('startTraining');
   const canFollow = operations.subscriptions.has('trainingRunUpdated');
+  if (canStart && canFollow) return null;
   return (
     <p className="note" data-testid="training-capabilities">
-      {canStart
-        ? 'This server has the startTraining mutation; the console has no start form yet: call it over GraphQL.'
-        : 'Runs cannot be started from here: this server has no startTraining mutation yet.'}{' '}
-      {canFollow
-        ? 'Curves below refresh by polling; live updates over trainingRunUpdated are not wired in yet.'
-        : 'Curves refresh by polling (this server has no trainingRunUpdated subscription).'}
+      {!canStart && 'Runs cannot be started from here: this server has no startTraining mutation yet. '}
+      {!canFollow && 'Curves refresh every few seconds (this server has no trainingRunUpdated subscription).'}
     </p>
   );
 }
@@ -182,12 +193,31 @@ function dateText(iso: string): string {
   return new Date(iso).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' });
 }
 
-function RunDetail({ id, tick }: { id: string; tick: number }) {
-  const [run, setRun] = useState<(TrainingRun & { metrics: Metric[] }) | null | undefined>(undefined);
+type RunWithMetrics = TrainingRun & { metrics: Metric[] };
+
+function RunDetail({ id, tick, live }: { id: string; tick: number; live: boolean }) {
+  const [run, setRun] = useState<RunWithMetrics | null | undefined>(undefined);
   const [error, setError] = useState<Error | null>(null);
+  const [following, setFollowing] = useState<'no' | 'yes' | 'failed'>('no');
+  const active = run ? ACTIVE.has(run.status) : false;
+
+  // Live: every update of the run over the subscription; on failure the page's refresh goes on.
+  useEffect(() => {
+    if (!live || !active) return;
+    setFollowing('yes');
+    return subscribe<{ trainingRunUpdated: RunWithMetrics }>(
+      `subscription($id: ID!) { trainingRunUpdated(id: $id) { ${RUN_FIELDS} metrics { epoch step name value } } }`,
+      { id },
+      {
+        next: (data) => setRun(data.trainingRunUpdated),
+        error: () => setFollowing('failed'),
+        complete: () => setFollowing('no'),
+      },
+    );
+  }, [id, live, active]);
   useEffect(() => {
     const controller = new AbortController();
-    graphql<{ trainingRun: (TrainingRun & { metrics: Metric[] }) | null }>(
+    graphql<{ trainingRun: RunWithMetrics | null }>(
       `query($id: ID!) { trainingRun(id: $id) { ${RUN_FIELDS} metrics { epoch step name value } } }`,
       { id },
       controller.signal,
@@ -214,6 +244,12 @@ function RunDetail({ id, tick }: { id: string; tick: number }) {
           close
         </button>
       </h2>
+      {active && (
+        <p className="muted small" data-testid="run-following">
+          {following === 'yes' ? 'Following live updates.' : following === 'failed' ? 'Live updates unavailable; refreshing every 5 s.' : 'Refreshing every 5 s.'}
+        </p>
+      )}
+      {run.error && <p className="error">{run.error}</p>}
       <details>
         <summary>Parameters</summary>
         <pre>{JSON.stringify(run.params, null, 2)}</pre>

@@ -1,0 +1,120 @@
+/**
+ * The PostgreSQL job queue between the API and the model servers (pg-boss 10, which runs on Node 20).
+ *
+ * Two queues: `training` (payload: a training_runs id) and `prediction` (a prediction_jobs id). The
+ * rows in training_runs / prediction_jobs are the product's record; a pg-boss job only says "someone
+ * must work on this row". pg-boss hands each job to one worker at a time and retries a failed one;
+ * a worker that died is detected by its stale lease (see leases.ts), which fails its job so pg-boss
+ * retries it on another server.
+ *
+ * pg-boss 10 drops `send` to a queue that was never created without an error, so every process that
+ * opens the queue creates both queues first (createQueue is idempotent).
+ */
+import PgBoss from 'pg-boss';
+
+export const TRAINING_QUEUE = 'training';
+export const PREDICTION_QUEUE = 'prediction';
+export type QueueName = typeof TRAINING_QUEUE | typeof PREDICTION_QUEUE;
+
+export interface TrainingJobData {
+  runId: number;
+}
+export interface PredictionJobData {
+  predictionJobId: number;
+}
+
+/** Thrown when the job queue is needed but only the embedded PGlite database is configured. */
+export class QueueUnavailableError extends Error {}
+
+/**
+ * The model server and the queue need PostgreSQL: pg-boss keeps its jobs in its own schema and
+ * several processes must reach the same database. Returns the URL or explains what to set.
+ */
+export function requireDatabaseUrl(url: string | undefined, what: string): string {
+  if (!url) {
+    throw new QueueUnavailableError(
+      `${what} needs PostgreSQL: set DATABASE_URL (e.g. postgres://user@host:5432/kfashion). ` +
+        'The job queue (pg-boss) cannot run on the embedded PGlite database; `kfashion train` trains in the foreground without it.',
+    );
+  }
+  return url;
+}
+
+export interface JobQueueOptions {
+  /** Attempts after the first (a dead worker's job is retried this many times). */
+  retryLimit?: number;
+  retryDelaySeconds?: number;
+  /** pg-boss maintenance interval (expiry, retention); our own leases detect dead workers sooner. */
+  maintenanceIntervalSeconds?: number;
+  /** Connections of pg-boss's own pool. */
+  poolSize?: number;
+}
+
+/** Jobs never expire by pg-boss's clock before a day: training runs are long; leases catch dead workers. */
+const EXPIRE_SECONDS = 23 * 60 * 60;
+
+export class JobQueue {
+  private constructor(readonly boss: PgBoss) {}
+
+  static async open(databaseUrl: string, options: JobQueueOptions = {}): Promise<JobQueue> {
+    const boss = new PgBoss({
+      connectionString: databaseUrl,
+      max: options.poolSize ?? 4,
+      maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 60,
+      schedule: false,
+    });
+    boss.on('error', (error: unknown) => console.error('[kfashion] job queue error:', error));
+    await boss.start();
+    for (const name of [TRAINING_QUEUE, PREDICTION_QUEUE]) {
+      await boss.createQueue(name, {
+        name,
+        retryLimit: options.retryLimit ?? 3,
+        retryDelay: options.retryDelaySeconds ?? 1,
+        expireInSeconds: EXPIRE_SECONDS,
+      });
+    }
+    return new JobQueue(boss);
+  }
+
+  async sendTraining(data: TrainingJobData): Promise<string> {
+    return this.send(TRAINING_QUEUE, data);
+  }
+
+  async sendPrediction(data: PredictionJobData): Promise<string> {
+    return this.send(PREDICTION_QUEUE, data);
+  }
+
+  private async send(queue: QueueName, data: object): Promise<string> {
+    const id = await this.boss.send(queue, data);
+    if (!id) throw new Error(`job queue "${queue}" refused the job ${JSON.stringify(data)}`);
+    return id;
+  }
+
+  /** Takes at most one job of the queue (it becomes active and is this caller's until completed or failed). */
+  async fetchOne<T extends object>(queue: QueueName): Promise<PgBoss.Job<T> | null> {
+    const jobs = await this.boss.fetch<T>(queue, { batchSize: 1 });
+    return jobs.length > 0 ? jobs[0] : null;
+  }
+
+  complete(queue: QueueName, id: string, output: object = {}): Promise<void> {
+    return this.boss.complete(queue, id, output);
+  }
+
+  /** Fails the job: pg-boss retries it while retries are left. */
+  fail(queue: QueueName, id: string, reason: string): Promise<void> {
+    return this.boss.fail(queue, id, { message: reason });
+  }
+
+  /** Cancels a job that has not started (a started one is stopped through its row's cancel flag). */
+  cancel(queue: QueueName, id: string): Promise<void> {
+    return this.boss.cancel(queue, id);
+  }
+
+  async job(queue: QueueName, id: string): Promise<PgBoss.JobWithMetadata<object> | null> {
+    return this.boss.getJobById<object>(queue, id);
+  }
+
+  async stop(): Promise<void> {
+    await this.boss.stop({ graceful: false, wait: true, close: true });
+  }
+}

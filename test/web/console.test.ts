@@ -280,6 +280,31 @@ describe('image page', () => {
   });
 });
 
+describe('source switch', () => {
+  it('searches the predictions of a model version above a minimum score, as the API does', async () => {
+    // The image-page test stored one predicted blouse (score 0.93) for a model version.
+    const [version] = await db.dataSource.query(`SELECT id FROM model_versions WHERE name = 'image-page check'`);
+    const page = await browser.newPage();
+    await page.goto(url('/'));
+    await page.locator('input[name=source][value=PREDICTION]').check();
+    const predictions = await apiCount({ source: 'PREDICTION' });
+    expect(predictions).toBe(1);
+    await expectResultCount(page, predictions);
+    expect(await page.locator('[data-testid=result-grid] .score').textContent()).toContain('93%');
+
+    await page.selectOption('.source-controls label:has-text("Model") select', String(version.id));
+    await expectResultCount(page, await apiCount({ source: 'PREDICTION', modelVersionId: String(version.id) }));
+    await page.fill('.source-controls input[type=number]', '0.95');
+    const aboveScore = await apiCount({ source: 'PREDICTION', modelVersionId: String(version.id), minScore: 0.95 });
+    expect(aboveScore).toBe(0);
+    await expectResultCount(page, aboveScore);
+    expect(await page.getByText('No garment matches these filters.').isVisible()).toBe(true);
+    const params = new URL(page.url()).searchParams;
+    expect([params.get('source'), params.get('model'), params.get('minScore')]).toEqual(['PREDICTION', String(version.id), '0.95']);
+    await page.close();
+  });
+});
+
 describe('training page', () => {
   it('lists runs with status and progress, draws the recorded metrics and compares model versions', async () => {
     const [run] = await db.dataSource.query(

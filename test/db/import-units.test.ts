@@ -35,15 +35,7 @@ describe('ImageIndex', () => {
   });
 
   it('tries 이미지 파일명 first, then the identifier with each image extension', () => {
-    const candidates = imageCandidates({
-      externalId: '100026',
-      fileName: 'Ave29th_160_02.jpg',
-      width: 1,
-      height: 1,
-      createdAt: null,
-      styles: [],
-      garments: [],
-    });
+    const candidates = imageCandidates({ externalId: '100026', fileName: 'Ave29th_160_02.jpg' });
     expect(candidates).toEqual(['Ave29th_160_02.jpg', '100026.jpg', '100026.jpeg', '100026.png']);
   });
 });

@@ -11,7 +11,12 @@ import type { PoolClient } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { binaryCopyPayload } from './copy-binary';
 
-export type CellValue = string | number | null | number[];
+export type CellValue = string | number | null | number[] | Float64Array;
+
+/** A value as JSON and query parameters want it (typed arrays become plain arrays). */
+function plain(value: CellValue): string | number | null | number[] {
+  return value instanceof Float64Array ? Array.from(value) : value;
+}
 
 export interface TableSpec {
   table: string;
@@ -26,8 +31,8 @@ export interface BulkWriter {
 }
 
 /** PostgreSQL array literal of numbers, e.g. {1,2.5}. */
-function numberArrayLiteral(values: number[]): string {
-  return `{${values.join(',')}}`;
+function numberArrayLiteral(values: ArrayLike<number>): string {
+  return `{${Array.from(values).join(',')}}`;
 }
 
 class CopyWriter implements BulkWriter {
@@ -43,7 +48,7 @@ class RecordsetWriter implements BulkWriter {
   async insert(queryRunner: QueryRunner, spec: TableSpec, rows: CellValue[][]): Promise<void> {
     if (rows.length === 0) return;
     const names = Object.keys(spec.columns);
-    const records = rows.map((row) => Object.fromEntries(names.map((name, i) => [name, row[i]])));
+    const records = rows.map((row) => Object.fromEntries(names.map((name, i) => [name, plain(row[i])])));
     const declaration = names.map((name) => `${name} ${spec.columns[name]}`).join(', ');
     await queryRunner.query(
       `INSERT INTO ${spec.table} (${names.join(', ')})
@@ -61,7 +66,7 @@ class RowByRowWriter implements BulkWriter {
     for (const row of rows) {
       await queryRunner.query(
         sql,
-        row.map((value) => (Array.isArray(value) ? numberArrayLiteral(value) : value)),
+        row.map((value) => (Array.isArray(value) || value instanceof Float64Array ? numberArrayLiteral(value) : value)),
       );
     }
   }

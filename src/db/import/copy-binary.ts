@@ -58,7 +58,7 @@ class BinaryWriter {
   }
 }
 
-function writeArray(writer: BinaryWriter, values: number[], elementOid: number): void {
+function writeArray(writer: BinaryWriter, values: ArrayLike<number>, elementOid: number): void {
   const size = values.length === 0 ? 12 : 20 + values.length * 8;
   writer.int32(size);
   writer.int32(values.length === 0 ? 0 : 1); // dimensions
@@ -67,10 +67,10 @@ function writeArray(writer: BinaryWriter, values: number[], elementOid: number):
   if (values.length === 0) return;
   writer.int32(values.length);
   writer.int32(1); // lower bound
-  for (const value of values) {
+  for (let i = 0; i < values.length; i++) {
     writer.int32(4);
-    if (elementOid === FLOAT4_OID) writer.float32(value);
-    else writer.int32(value);
+    if (elementOid === FLOAT4_OID) writer.float32(values[i]);
+    else writer.int32(values[i]);
   }
 }
 
@@ -101,9 +101,9 @@ function writeField(writer: BinaryWriter, type: string, value: CellValue, column
       return writer.int64(BigInt(ms - POSTGRES_EPOCH_MS) * 1000n);
     }
     case 'real[]':
-      return writeArray(writer, value as number[], FLOAT4_OID);
+      return writeArray(writer, value as ArrayLike<number>, FLOAT4_OID);
     case 'integer[]':
-      return writeArray(writer, value as number[], INT4_OID);
+      return writeArray(writer, value as ArrayLike<number>, INT4_OID);
     default:
       throw new Error(`column ${column}: no binary COPY encoding for type ${type}`);
   }

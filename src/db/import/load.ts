@@ -289,9 +289,8 @@ export class BatchLoader {
       for (const attribute of garment.attributes) valueIds.add(this.vocabulary.id(attribute.kind, attribute.value));
       const searchTerms = garmentSearchTerms(valueIds, styleTerms);
       const { x1, y1, x2, y2 } = garment.box;
-      const polygon = garment.polygon.length > 0 ? garment.polygon.flatMap((point) => [point.x, point.y]) : null;
       const row: CellValue[] = [garmentId, imageId, garment.superCategory, garment.slotIndex, categoryId];
-      row.push(x1, y1, x2, y2, polygon, searchTerms);
+      row.push(x1, y1, x2, y2, garment.polygon, searchTerms);
       if (writeSplit) row.push(file.split);
       rows.garments.push(row);
       for (const valueId of valueIds) rows.attributes.push([garmentId, valueId]);

@@ -7,11 +7,33 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAnnotation } from '../../kfashion/parse';
-import type { ParseResult } from '../../kfashion/types';
+import type { AnnotationProblem, ParsedAnnotation, ParsedGarment } from '../../kfashion/types';
+
+/**
+ * A parsed garment with its polygon flattened into one Float64Array [x0, y0, x1, y1, …] (null
+ * when it has none): a point is no longer an object, which keeps the worker messages and the
+ * batches held in memory small. That flat form is also what garments.polygon stores.
+ */
+export type ImportGarment = Omit<ParsedGarment, 'polygon'> & { polygon: Float64Array | null };
+export type ImportAnnotation = Omit<ParsedAnnotation, 'garments'> & { garments: ImportGarment[] };
+export type ImportParseResult =
+  | { ok: true; annotation: ImportAnnotation; problems: AnnotationProblem[] }
+  | { ok: false; problems: AnnotationProblem[] };
 
 export type ParsedFile =
-  | { file: string; result: ParseResult; contentDigest: string }
+  | { file: string; result: ImportParseResult; contentDigest: string }
   | { file: string; error: string };
+
+function flattenPolygon(garment: ParsedGarment): ImportGarment {
+  const { polygon, ...rest } = garment;
+  if (polygon.length === 0) return { ...rest, polygon: null };
+  const flat = new Float64Array(polygon.length * 2);
+  polygon.forEach((point, i) => {
+    flat[2 * i] = point.x;
+    flat[2 * i + 1] = point.y;
+  });
+  return { ...rest, polygon: flat };
+}
 
 export function parseFileAt(root: string, file: string): ParsedFile {
   let content: Buffer;
@@ -23,7 +45,10 @@ export function parseFileAt(root: string, file: string): ParsedFile {
     return { file, error: `cannot read the file: ${(error as Error).message}` };
   }
   try {
-    const result = parseAnnotation(content, file);
+    const parsed = parseAnnotation(content, file);
+    const result: ImportParseResult = parsed.ok
+      ? { ...parsed, annotation: { ...parsed.annotation, garments: parsed.annotation.garments.map(flattenPolygon) } }
+      : parsed;
     return { file, result, contentDigest: createHash('sha1').update(content).digest('hex') };
   } catch (error) {
     return { file, error: `parser failed: ${(error as Error).message}` };

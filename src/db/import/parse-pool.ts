@@ -17,6 +17,7 @@ const CHUNK = 64;
 const CHUNKS_IN_FLIGHT_PER_WORKER = 4;
 const YIELD_EVERY = 8;
 const WORKER_SCRIPT = path.join(__dirname, 'parse-worker.js');
+const WORKER_OLD_SPACE_MB = 64;
 
 /** Default worker count: one per core beyond the main thread's, when the compiled worker exists. */
 export function defaultParseWorkers(): number {
@@ -45,7 +46,9 @@ async function* chunksOf<T>(items: AsyncIterable<T>, size: number): AsyncGenerat
 }
 
 class ParseWorker {
-  private readonly worker = new Worker(WORKER_SCRIPT);
+  // The worker holds one chunk at a time; a small old generation makes V8 collect the parse
+  // garbage often instead of letting the worker's heap swell to its default limit.
+  private readonly worker = new Worker(WORKER_SCRIPT, { resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB } });
   private readonly waiting = new Map<number, { resolve(results: ParsedFile[]): void; reject(error: Error): void }>();
   private failure: Error | null = null;
 

@@ -6,9 +6,8 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import sharp, { type Metadata } from 'sharp';
-import type { ParsedAnnotation } from '../../kfashion/types';
 import type { Split } from '../entities';
-import type { ParsedFile } from './parse-file';
+import type { ImportAnnotation, ParsedFile } from './parse-file';
 import { fileRejection, problemLines, ReportLine } from './report';
 import { ImageIndex, splitFromPath } from './scan';
 
@@ -27,7 +26,7 @@ export interface ReadContext {
 export interface ReadyFile {
   ok: true;
   file: string;
-  annotation: ParsedAnnotation;
+  annotation: ImportAnnotation;
   /** Matched photo, relative to the root; null only with allowMissingImages. */
   imagePath: string | null;
   split: Split | null;
@@ -51,7 +50,7 @@ function reject(file: string, field: string, reason: string): RejectedFile {
 }
 
 /** Names to look for, in order: the JSON's 이미지 파일명, then the seed's `{이미지 식별자}.jpg` (and kin). */
-export function imageCandidates(annotation: ParsedAnnotation): string[] {
+export function imageCandidates(annotation: Pick<ImportAnnotation, 'fileName' | 'externalId'>): string[] {
   const names = [annotation.fileName, ...['.jpg', '.jpeg', '.png'].map((ext) => `${annotation.externalId}${ext}`)];
   return [...new Set(names.filter((name) => name.length > 0))];
 }
@@ -61,7 +60,7 @@ export function annotationHash(contentDigest: string, imagePath: string | null, 
   return createHash('sha1').update(`${contentDigest}\0${imagePath ?? ''}\0${split ?? ''}`).digest('hex');
 }
 
-async function checkImageSize(root: string, imagePath: string, annotation: ParsedAnnotation): Promise<string | null> {
+async function checkImageSize(root: string, imagePath: string, annotation: ImportAnnotation): Promise<string | null> {
   let metadata: Metadata;
   try {
     metadata = await sharp(path.join(root, imagePath)).metadata();

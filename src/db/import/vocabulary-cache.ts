@@ -5,7 +5,12 @@
  */
 import type { DataSource } from 'typeorm';
 import { englishLabel } from '../../kfashion/vocabulary';
-import type { AttributeKind, ParsedAnnotation } from '../../kfashion/types';
+import type { AttributeKind, ParsedAnnotation, ParsedGarment } from '../../kfashion/types';
+
+/** The parts of an annotation that name vocabulary terms. */
+export type AnnotationTerms = Pick<ParsedAnnotation, 'styles'> & {
+  garments: readonly Pick<ParsedGarment, 'category' | 'attributes'>[];
+};
 
 export interface VocabularyTerm {
   kind: AttributeKind;
@@ -13,7 +18,7 @@ export interface VocabularyTerm {
 }
 
 /** Every vocabulary term an annotation refers to (category, attribute values, styles). */
-export function* termsOf(annotation: ParsedAnnotation): Generator<VocabularyTerm> {
+export function* termsOf(annotation: AnnotationTerms): Generator<VocabularyTerm> {
   for (const garment of annotation.garments) {
     if (garment.category !== null) yield { kind: 'category', value: garment.category };
     yield* garment.attributes;
@@ -45,7 +50,7 @@ export class VocabularyCache {
   }
 
   /** Makes sure every term of these annotations has an id (inserting the missing ones with their English labels). */
-  async ensure(annotations: Iterable<ParsedAnnotation>): Promise<void> {
+  async ensure(annotations: Iterable<AnnotationTerms>): Promise<void> {
     const missing = new Map<string, VocabularyTerm>();
     for (const annotation of annotations) {
       for (const term of termsOf(annotation)) {

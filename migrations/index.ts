@@ -3,5 +3,6 @@ import { InitialSchema1764201600000 } from './1764201600000-InitialSchema';
 import { GarmentSplit1764300000000 } from './1764300000000-GarmentSplit';
 import { ModelServerJobs1764400000000 } from './1764400000000-ModelServerJobs';
 import { GarmentFacetCounts1764500000000 } from './1764500000000-GarmentFacetCounts';
+import { ImageExternalId1764600000000 } from './1764600000000-ImageExternalId';
 
-export const MIGRATIONS = [InitialSchema1764201600000, GarmentSplit1764300000000, ModelServerJobs1764400000000, GarmentFacetCounts1764500000000];
+export const MIGRATIONS = [InitialSchema1764201600000, GarmentSplit1764300000000, ModelServerJobs1764400000000, GarmentFacetCounts1764500000000, ImageExternalId1764600000000];

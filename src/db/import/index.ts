@@ -152,19 +152,50 @@ function account(stats: ImportStats, batch: ReadOutcome[], outcome: BatchOutcome
   return batch.flatMap((file) => duplicateLines.get(file.file) ?? file.lines);
 }
 
+/**
+ * Feeds `outcomes` to `write` in batches, writing one batch while the next is being read.
+ * Stops reading on failure or abort, but never returns while a batch transaction is running.
+ */
+async function writeInBatches(
+  outcomes: AsyncIterable<ReadOutcome>,
+  batchSize: number,
+  write: (batch: ReadOutcome[]) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  let writing: Promise<unknown> = Promise.resolve();
+  let failure: { error: unknown } | null = null;
+  let batch: ReadOutcome[] = [];
+  try {
+    for await (const outcome of outcomes) {
+      if (failure || signal?.aborted) break;
+      batch.push(outcome);
+      if (batch.length < batchSize) continue;
+      await writing;
+      writing = write(batch).catch((error) => {
+        failure = { error };
+      });
+      batch = [];
+    }
+  } finally {
+    await writing;
+  }
+  if (failure) throw (failure as { error: unknown }).error;
+  signal?.throwIfAborted();
+  await write(batch);
+}
+
 export async function importDataset(dataSource: DataSource, options: ImportOptions): Promise<ImportStats> {
   const started = process.hrtime.bigint();
   const root = path.resolve(options.root);
   await checkRoot(root);
   const stats = emptyStats();
-  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   const datasetId = await upsertDataset(dataSource, options.datasetName ?? path.basename(root), root);
   const [run]: { id: number }[] = await dataSource.query(
     `INSERT INTO import_runs (dataset_id, root_path) VALUES ($1, $2) RETURNING id`,
     [datasetId, root],
   );
   const finishRun = async (status: 'finished' | 'failed', error?: string) => {
-    stats.seconds = elapsed();
+    stats.seconds = Number(process.hrtime.bigint() - started) / 1e9;
     await dataSource.query(`UPDATE import_runs SET status = $2, stats = $3::jsonb, finished_at = now() WHERE id = $1`, [
       run.id,
       status,
@@ -187,46 +218,23 @@ export async function importDataset(dataSource: DataSource, options: ImportOptio
       verifyImages: options.verifyImages ?? false,
       allowMissingImages: options.allowMissingImages ?? false,
     };
-    const batchSize = Math.max(1, options.batchSize ?? 2000);
-
+    const parsed = parseFiles(root, annotationFiles(root), options.parseWorkers ?? defaultParseWorkers());
+    const outcomes = mapInOrder(parsed, context.verifyImages ? (options.verifyConcurrency ?? 16) : 1, (file) =>
+      finishRead(context, file),
+    );
     const writeBatch = async (batch: ReadOutcome[]) => {
-      const ready = batch.filter((outcome): outcome is ReadyFile => outcome.ok);
-      const outcome = await loader.write(ready);
+      const outcome = await loader.write(batch.filter((file): file is ReadyFile => file.ok));
       await report.write(account(stats, batch, outcome));
       options.onProgress?.({ filesDone: stats.filesSeen, filesTotal: Math.max(tree.annotationFiles, stats.filesSeen) });
     };
-
-    // The batch being written runs while the next one is read and parsed.
-    let writing: Promise<unknown> = Promise.resolve();
-    let failure: unknown = null;
-    let batch: ReadOutcome[] = [];
-    const parsed = parseFiles(root, annotationFiles(root), options.parseWorkers ?? defaultParseWorkers());
-    const files = mapInOrder(parsed, context.verifyImages ? (options.verifyConcurrency ?? 16) : 1, (file) =>
-      finishRead(context, file),
-    );
-    try {
-      for await (const outcome of files) {
-        if (failure || options.signal?.aborted) break;
-        batch.push(outcome);
-        if (batch.length < batchSize) continue;
-        await writing;
-        writing = writeBatch(batch).catch((error) => {
-          failure = error;
-        });
-        batch = [];
-      }
-    } finally {
-      await writing; // never leave a batch transaction running behind a failure
-    }
-    if (failure) throw failure;
-    if (options.signal?.aborted) throw new ImportAbortedError(stats);
-    await writeBatch(batch);
-    await refreshVocabularyCounts(dataSource);
+    await writeInBatches(outcomes, Math.max(1, options.batchSize ?? 2000), writeBatch, options.signal);
+    if (stats.imagesImported + stats.imagesUpdated > 0) await refreshVocabularyCounts(dataSource);
     await finishRun('finished');
     return stats;
   } catch (error) {
-    await finishRun('failed', error instanceof Error ? error.message : String(error)).catch(() => undefined);
-    throw error;
+    const failure = options.signal?.aborted ? new ImportAbortedError(stats) : error;
+    await finishRun('failed', failure instanceof Error ? failure.message : String(failure)).catch(() => undefined);
+    throw failure;
   } finally {
     await report.close();
   }

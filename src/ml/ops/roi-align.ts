@@ -7,7 +7,7 @@
  * neighbours. The host computes that combination from the boxes ("sampling plan": cell, bin, weight triples,
  * float32 arithmetic in torchvision's order, so the sample positions and clamping match its CPU kernel), and
  * a custom-gradient op applies it: forward adds weight·value of each cell into its bin, backward adds
- * weight·gradient of each bin into its cell. On the tensorflow backend that is chunked GatherV2 + ScatterNd
+ * weight·gradient of each bin into its cell. On the tensorflow backend that is chunked GatherNd + ScatterNd
  * (tfjs-cpu's UnsortedSegmentSum, what gather's own gradient would use, is O(segments × rows)); on cpu and
  * wasm it is a loop over the feature values on the host (see RoiAlignImplementation).
  *
@@ -139,7 +139,8 @@ function gatherWeightScatter(
   for (let begin = 0; begin < weights.length; begin += step) {
     const end = Math.min(weights.length, begin + step);
     const next = tf.tidy(() => {
-      const gathered = tf.gather(source, tf.tensor1d(gatherIdx.subarray(begin, end), 'int32'));
+      // gatherND copies whole rows; wasm's GatherV2 walks element by element (~10× slower).
+      const gathered = tf.gatherND(source, tf.tensor2d(gatherIdx.subarray(begin, end), [end - begin, 1], 'int32'));
       const weighted = tf.mul(gathered, tf.tensor2d(weights.subarray(begin, end), [end - begin, 1]));
       const scattered = tf.scatterND(tf.tensor2d(scatterIdx.subarray(begin, end), [end - begin, 1], 'int32'), weighted, [rows, channels]);
       return tf.add(total, scattered) as tf.Tensor2D;
@@ -165,9 +166,10 @@ function hostGatherWeightScatter(
 }
 
 /**
- * How sampling plans are applied. 'tensor': GatherV2 + ScatterNd on the backend (right for the native
- * TensorFlow/CUDA backend); 'host': a JavaScript loop over the feature values (right for cpu and wasm, whose
- * Gather, ScatterNd and broadcasting Mul kernels walk element by element and are ~100× slower than the loop).
+ * How sampling plans are applied. 'tensor': GatherNd + Mul + ScatterNd on the backend (right for the native
+ * TensorFlow/CUDA backend, where the features stay on the device); 'host': a JavaScript loop over the feature
+ * values (right for cpu and wasm: for 100k entries × 256 channels the loop takes ~0.14 s of CPU against ~0.25 s
+ * for the three wasm kernels, and it never materialises the [entries, C] block).
  * 'auto' picks 'tensor' on the tensorflow backend and 'host' elsewhere.
  */
 export type RoiAlignImplementation = 'auto' | 'tensor' | 'host';

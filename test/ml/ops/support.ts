@@ -14,10 +14,13 @@ export async function useBackend(name: BackendName): Promise<void> {
 /** Runs `compute` on `backend`, returns the values as plain arrays and disposes every tensor. */
 export async function runOn(backend: BackendName, compute: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
   await useBackend(backend);
-  return tf.tidy(() => {
+  const outputs = tf.tidy(() => {
     const out = compute();
-    return (Array.isArray(out) ? out : [out]).map((t) => Float32Array.from(t.dataSync()));
+    return Array.isArray(out) ? out : [out];
   });
+  const values = outputs.map((t) => Float32Array.from(t.dataSync()));
+  tf.dispose(outputs);
+  return values;
 }
 
 /** Deterministic pseudo-random numbers in [-1, 1) (mulberry32), so both backends see the same inputs. */

@@ -484,20 +484,26 @@ export class SearchService {
     // An upper bound from the pair counts tells when the bitmap is the safe plan: `g.id + 0`
     // keeps the primary key's order out of reach.
     const bound = requiredTerms.length && this.counts ? await this.counts.upperBound(requiredTerms) : null;
-    const order = bound !== null && bound <= BITMAP_PAGE_LIMIT ? 'g.id + 0' : 'g.id';
-    const result = await keysetPage<GarmentRow>(
+    const bitmap = bound !== null && bound <= BITMAP_PAGE_LIMIT;
+    // A first page read from the bitmap visits every match anyway (to sort them): count them on
+    // the way (a window over all matches, evaluated before the LIMIT) instead of a second scan.
+    const countInPage = bitmap && !page.afterId;
+    const result = await keysetPage<GarmentRow & { matches?: number }>(
       this.dataSource,
       (after, limit) => `WITH page AS (
-          SELECT g.id FROM garments g WHERE (${condition}) AND g.id > ${after}::bigint ORDER BY ${order} LIMIT ${limit})
-        SELECT ${GARMENT_COLUMNS} FROM page JOIN garments g USING (id)
+          SELECT g.id${countInPage ? ', count(*) OVER ()::int AS matches' : ''} FROM garments g
+           WHERE (${condition}) AND g.id > ${after}::bigint ORDER BY ${bitmap ? 'g.id + 0' : 'g.id'} LIMIT ${limit})
+        SELECT ${GARMENT_COLUMNS}${countInPage ? ', page.matches' : ''} FROM page JOIN garments g USING (id)
           LEFT JOIN vocabulary c ON c.id = g.category_id ORDER BY g.id`,
       `SELECT count(*)::int AS n FROM garments g WHERE ${condition}`,
       params,
       page,
     );
     const liveCount = result.count;
+    const matchesInPage = countInPage ? (result.rows[0]?.matches ?? 0) : null;
     let counted: Promise<number> | undefined;
     const count = async () => {
+      if (matchesInPage !== null) return matchesInPage;
       const simple = this.counts ? await simpleFilterOf(this.vocabulary, filter) : null;
       const precomputed = simple ? await this.counts!.count(simple) : null;
       return precomputed ?? liveCount();

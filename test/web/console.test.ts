@@ -326,8 +326,9 @@ describe('training page', () => {
         JSON.stringify({ box: { mAP50: ap }, color: { accuracy: ap + 0.2 } }),
       ]);
     }
-    const operations = (await api.data(`{ __schema { mutationType { fields { name } } } }`)).__schema.mutationType;
-    const canStart = (operations?.fields ?? []).some((field: any) => field.name === 'startTraining');
+    const schema = (await api.data(`{ __schema { mutationType { fields { name } } subscriptionType { fields { name } } } }`)).__schema;
+    const canStart = (schema.mutationType?.fields ?? []).some((field: any) => field.name === 'startTraining');
+    const canFollow = (schema.subscriptionType?.fields ?? []).some((field: any) => field.name === 'trainingRunUpdated');
 
     const page = await browser.newPage();
     await page.goto(url('/training'));
@@ -341,6 +342,14 @@ describe('training page', () => {
       await page.fill('#start-epochs', 'two');
       await page.locator('[data-testid=start-training-form] button[type=submit]').click();
       await page.locator('.form-field.invalid', { hasText: 'epochs: "two" is not a whole number' }).waitFor({ timeout: WAIT_MS });
+      // A whole number the mutation refuses: its error is shown beside the field it names.
+      await page.fill('#start-epochs', '5000');
+      await page.locator('[data-testid=start-training-form] button[type=submit]').click();
+      const refused = await api.query(`mutation { startTraining(input: { epochs: 5000 }) { id } }`);
+      expect(refused.errors?.[0].extensions?.field).toBe('epochs');
+      await page.locator('.form-field.invalid', { hasText: refused.errors![0].message }).waitFor({ timeout: WAIT_MS });
+      await screenshot(page, 'training-start-form');
+      await page.locator('details.start-training > summary').click();
     } else {
       expect(await page.locator('[data-testid=training-capabilities]').textContent()).toContain('no startTraining mutation');
       expect(await page.locator('[data-testid=start-training-form]').count()).toBe(0);
@@ -352,6 +361,15 @@ describe('training page', () => {
     expect(await charts.count()).toBe(2);
     const points = await page.locator('[data-metric="loss"] polyline').getAttribute('points');
     expect(points?.trim().split(/\s+/)).toHaveLength(losses.length);
+    if (canFollow) {
+      // The open run follows trainingRunUpdated: a new step announced by the trainer's notification shows up.
+      await page.getByText('Following live updates.').waitFor({ timeout: WAIT_MS });
+      await db.dataSource.query(`INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, 50, 1, 'loss', 1.1)`, [run.id]);
+      await db.dataSource.query(`SELECT pg_notify('kfashion_training_run', $1)`, [String(run.id)]);
+      await page.locator('[data-metric="loss"] figcaption', { hasText: 'last 1.10' }).waitFor({ timeout: WAIT_MS });
+    } else {
+      expect(await page.locator('[data-testid=run-following]').textContent()).toBe('Refreshing every 5 s.');
+    }
 
     const metrics = page.locator('[data-testid=version-metrics]');
     expect(await metrics.locator('tr', { hasText: 'box.mAP50' }).textContent()).toMatch(/box\.mAP50.*0\.42.*0\.31|box\.mAP500\.420\.31/);
@@ -362,16 +380,24 @@ describe('training page', () => {
 
 describe('analyze page', () => {
   it('tells from the schema whether a model can analyse photos, and shows no made-up result', async () => {
-    const mutations = (await api.data(`{ __schema { mutationType { fields { name } } } }`)).__schema.mutationType;
-    const hasAnalyze = (mutations?.fields ?? []).some((field: any) => field.name === 'analyzeImage');
+    const data = await api.data(`{ __schema { mutationType { fields { name } } } modelVersions { id } }`);
+    const hasAnalyze = (data.__schema.mutationType?.fields ?? []).some((field: any) => field.name === 'analyzeImage');
     const page = await browser.newPage();
     await page.goto(url('/analyze'));
-    if (hasAnalyze) {
+    if (hasAnalyze && data.modelVersions.length > 0) {
       await page.getByText('Uses analyzeImage(').waitFor({ timeout: WAIT_MS });
+      // The test server has no model server: the page shows the API's own refusal, nothing else.
+      const imageId = (await api.data(`{ imageByExternalId(externalId: "100026") { id } }`)).imageByExternalId.id;
+      const refused = await api.query(`mutation($id: ID!) { analyzeImage(imageId: $id) { image { id } } }`, { id: imageId });
+      expect(refused.errors?.length).toBe(1);
+      await page.fill('.inline-form input', imageId);
+      await page.locator('.inline-form button[type=submit]').click();
+      await page.locator('[role=alert]', { hasText: refused.errors![0].message }).waitFor({ timeout: WAIT_MS });
+      expect(new URL(page.url()).pathname).toBe('/analyze');
     } else {
       const note = page.locator('[data-testid=analyze-unavailable]');
       await note.waitFor({ timeout: WAIT_MS });
-      expect(await note.textContent()).toContain('No model is available');
+      expect(await note.textContent()).toContain(hasAnalyze ? 'No model is available: there is no model version yet' : 'No model is available');
       expect(await page.locator('input[type=file]').count()).toBe(0);
     }
     await screenshot(page, 'analyze');

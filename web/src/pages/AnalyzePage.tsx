@@ -83,13 +83,15 @@ export function AnalyzePage() {
           No model is available: this API has no <code>{MUTATION}</code> mutation yet. It arrives with training and serving; until
           then nothing can be analysed here.
         </p>
-      ) : versions !== null && versions.length === 0 ? (
+      ) : versions === null ? (
+        <p className="muted">Checking the model versions…</p>
+      ) : versions.length === 0 ? (
         <p className="note" role="status" data-testid="analyze-unavailable">
           No model is available: there is no model version yet. Train one (Training page) before analysing photos.
         </p>
       ) : (
         <>
-          {plan.modelVersionArg && versions && (
+          {plan.modelVersionArg && (
             <label>
               Model version{' '}
               <select value={versionId} onChange={(event) => setVersionId(event.target.value)}>

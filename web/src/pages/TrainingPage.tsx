@@ -198,18 +198,21 @@ type RunWithMetrics = TrainingRun & { metrics: Metric[] };
 function RunDetail({ id, tick, live }: { id: string; tick: number; live: boolean }) {
   const [run, setRun] = useState<RunWithMetrics | null | undefined>(undefined);
   const [error, setError] = useState<Error | null>(null);
-  const [following, setFollowing] = useState<'no' | 'yes' | 'failed'>('no');
+  const [following, setFollowing] = useState<'no' | 'connecting' | 'yes' | 'failed'>('no');
   const active = run ? ACTIVE.has(run.status) : false;
 
   // Live: every update of the run over the subscription; on failure the page's refresh goes on.
   useEffect(() => {
     if (!live || !active) return;
-    setFollowing('yes');
+    setFollowing('connecting');
     return subscribe<{ trainingRunUpdated: RunWithMetrics }>(
       `subscription($id: ID!) { trainingRunUpdated(id: $id) { ${RUN_FIELDS} metrics { epoch step name value } } }`,
       { id },
       {
-        next: (data) => setRun(data.trainingRunUpdated),
+        next: (data) => {
+          setRun(data.trainingRunUpdated);
+          setFollowing('yes');
+        },
         error: () => setFollowing('failed'),
         complete: () => setFollowing('no'),
       },
@@ -246,7 +249,13 @@ function RunDetail({ id, tick, live }: { id: string; tick: number; live: boolean
       </h2>
       {active && (
         <p className="muted small" data-testid="run-following">
-          {following === 'yes' ? 'Following live updates.' : following === 'failed' ? 'Live updates unavailable; refreshing every 5 s.' : 'Refreshing every 5 s.'}
+          {following === 'yes'
+            ? 'Following live updates.'
+            : following === 'failed'
+              ? 'Live updates unavailable; refreshing every 5 s.'
+              : following === 'connecting'
+                ? 'Connecting for live updates…'
+                : 'Refreshing every 5 s.'}
         </p>
       )}
       {run.error && <p className="error">{run.error}</p>}

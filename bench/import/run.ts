@@ -127,6 +127,24 @@ function table(measurements: Measurement[]): string {
   ].join('\n');
 }
 
+/** The issue's target set against the largest default run, and what the naive reference covered. */
+function verdict(measurements: Measurement[], naiveSizes: number[]): string {
+  const largest = measurements.filter((m) => m.label === DEFAULT.label).sort((a, b) => b.files - a.files)[0];
+  if (!largest) return '';
+  const integer = (value: number) => Math.round(value).toLocaleString('en');
+  const cpu = largest.importerCpuSeconds + largest.databaseCpuSeconds;
+  const naive = measurements.find((m) => m.label === NAIVE.label);
+  return [
+    `Target (issue 2): at least 5,000 annotation files/s into PostgreSQL. This run: ${integer(largest.files / largest.seconds)} files/s`,
+    `for ${integer(largest.files)} files at a load average of ${largest.loadAverage.toFixed(1)} on 2 cores; its CPU cost is`,
+    `${integer(largest.files / cpu)} files per CPU-second (${largest.importerCpuSeconds.toFixed(1)} s importer + ${largest.databaseCpuSeconds.toFixed(1)} s PostgreSQL).`,
+    naive
+      ? `The naive reference ran on ${naiveSizes.map(integer).join(', ')} files only: at ${integer(naive.files / naive.seconds)} files/s, 100,000 files would take about ` +
+        `${Math.round(100_000 / (naive.files / naive.seconds) / 60)} minutes.`
+      : '',
+  ].join('\n');
+}
+
 function writeSection(body: string): void {
   const current = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
   const section = `## Import\n\n${body.trim()}\n`;
@@ -165,6 +183,8 @@ async function main(): Promise<void> {
       'approach twice that figure when parsing, row building and the database overlap perfectly.',
       '',
       table(measurements),
+      '',
+      verdict(measurements, naiveSizes),
     ].join('\n'),
   );
   console.log(`results written to ${RESULTS}`);

@@ -320,10 +320,28 @@ describe('training page', () => {
         value / 3,
       ]);
     }
+    // Evaluation reports in the shape the trainer stores (src/ml/eval/types.ts EvaluationReport).
+    const report = (ap: number) => ({
+      images: 10,
+      groundTruthGarments: 20,
+      detections: 30,
+      box: { map: ap, ap50: ap + 0.2, ap75: ap - 0.1, ar100: ap + 0.1, perCategory: [{ label: 1, name: '블라우스', groundTruth: 5, detections: 6, ap: ap + 0.05, ap50: ap + 0.25, ap75: ap, ar100: ap }] },
+      attributes: {
+        matched: {
+          garments: 12,
+          kinds: {
+            color: { type: 'single', evaluated: 12, accuracy: ap + 0.3, macroF1: ap + 0.2, macroValues: 5 },
+            material: { type: 'multi', evaluated: 12, threshold: 0.5, microF1: ap, macroF1: ap - 0.05, macroValues: 4, map: ap + 0.1, mapValues: 4 },
+          },
+        },
+        oracle: null,
+      },
+      fashionpedia: { ap: ap - 0.05, apIou50F150: ap, apIou75F175: ap - 0.1, grid: [], perCategory: [] },
+    });
     for (const [name, ap] of [['baseline', 0.31], ['longer', 0.42]] as const) {
       await db.dataSource.query(`INSERT INTO model_versions (name, backbone, config, weights_path, metrics) VALUES ($1, 'resnet18', '{}', '/nowhere', $2)`, [
         name,
-        JSON.stringify({ box: { mAP50: ap }, color: { accuracy: ap + 0.2 } }),
+        JSON.stringify(report(ap)),
       ]);
     }
     const schema = (await api.data(`{ __schema { mutationType { fields { name } } subscriptionType { fields { name } } } }`)).__schema;
@@ -371,8 +389,13 @@ describe('training page', () => {
       expect(await page.locator('[data-testid=run-following]').textContent()).toBe('Refreshing every 5 s.');
     }
 
-    const metrics = page.locator('[data-testid=version-metrics]');
-    expect(await metrics.locator('tr', { hasText: 'box.mAP50' }).textContent()).toMatch(/box\.mAP50.*0\.42.*0\.31|box\.mAP500\.420\.31/);
+    // The two newest versions side by side with the difference.
+    const cells = async (table: string, row: string) =>
+      page.locator(`[data-testid=${table}] tbody tr`, { has: page.locator('th', { hasText: row }) }).locator('td').allTextContents();
+    expect(await cells('metrics-summary', 'box mAP@[.5:.95]')).toEqual(['0.420', '0.310', '+0.110']);
+    expect(await cells('metrics-categories', '블라우스')).toEqual(['0.470', '0.360', '+0.110']);
+    expect(await cells('metrics-attributes', 'color accuracy')).toEqual(['0.720', '0.610', '+0.110']);
+    expect(await cells('metrics-attributes', 'material mAP')).toEqual(['0.520', '0.410', '+0.110']);
     await screenshot(page, 'training');
     await page.close();
   });

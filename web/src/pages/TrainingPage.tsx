@@ -7,6 +7,7 @@
  */
 import { useEffect, useState } from 'react';
 import { ErrorNote } from '../components/ErrorNote';
+import { EvaluationTables } from '../components/EvaluationTables';
 import { formatNumber, LineChart } from '../components/LineChart';
 import { graphql, schemaOperations, SchemaOperations } from '../graphql';
 import { StartTrainingForm } from '../components/StartTrainingForm';
@@ -276,15 +277,6 @@ function RunDetail({ id, tick, live }: { id: string; tick: number; live: boolean
   );
 }
 
-/** Dotted keys to numbers: {"ap": {"coat": 0.4}} → "ap.coat" = 0.4. */
-export function flattenMetrics(value: unknown, prefix = '', out = new Map<string, number | string>()): Map<string, number | string> {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [key, inner] of Object.entries(value)) flattenMetrics(inner, prefix ? `${prefix}.${key}` : key, out);
-  } else if (typeof value === 'number' || typeof value === 'string') out.set(prefix, value);
-  else if (value !== undefined) out.set(prefix, JSON.stringify(value));
-  return out;
-}
-
 function VersionComparison({ versions, query }: { versions: ModelVersion[]; query: string }) {
   const params = new URLSearchParams(query);
   const pick = (key: string, fallback: ModelVersion | undefined) => versions.find((version) => version.id === params.get(key)) ?? fallback;
@@ -296,8 +288,6 @@ function VersionComparison({ versions, query }: { versions: ModelVersion[]; quer
     navigate(`/training?${next}`, { replace: true });
   };
   const shown = [first, second].filter((version): version is ModelVersion => !!version);
-  const flat = shown.map((version) => flattenMetrics(version.metrics ?? {}));
-  const keys = [...new Set(flat.flatMap((map) => [...map.keys()]))].sort();
   return (
     <>
       <div className="compare-pickers">
@@ -314,35 +304,7 @@ function VersionComparison({ versions, query }: { versions: ModelVersion[]; quer
           </label>
         ))}
       </div>
-      {keys.length === 0 ? (
-        <p className="muted">No evaluation metrics stored for {shown.length > 1 ? 'these versions' : 'this version'}.</p>
-      ) : (
-        <div className="table-scroll">
-          <table className="metrics" data-testid="version-metrics">
-            <thead>
-              <tr>
-                <th scope="col">Metric</th>
-                {shown.map((version) => (
-                  <th key={version.id} scope="col">
-                    {version.name}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((key) => (
-                <tr key={key}>
-                  <th scope="row">{key}</th>
-                  {flat.map((map, i) => {
-                    const value = map.get(key);
-                    return <td key={i}>{value === undefined ? '—' : typeof value === 'number' ? formatNumber(value) : value}</td>;
-                  })}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <EvaluationTables versions={shown} />
     </>
   );
 }

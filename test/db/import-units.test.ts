@@ -1,4 +1,5 @@
-/** The importer's pure pieces: split detection, photo matching, report lines. */
+/** The importer's pure pieces: split detection, photo matching, report lines, binary COPY encoding. */
+import { binaryCopyPayload } from '../../src/db/import/copy-binary';
 import { imageCandidates } from '../../src/db/import/read';
 import { problemLines } from '../../src/db/import/report';
 import { ImageIndex, splitFromPath } from '../../src/db/import/scan';
@@ -54,5 +55,28 @@ describe('problemLines', () => {
       { file: 'a.json', reason: 'zero-area box', action: 'rejected', field: 'labels.하의[0]', superCategory: 'BOTTOM', slotIndex: 0 },
       { file: 'a.json', reason: 'unparseable date', action: 'repaired', field: '파일 생성일자' },
     ]);
+  });
+});
+
+describe('binaryCopyPayload', () => {
+  it('writes the COPY header, int8 ids, timestamps before 2000 and float4 arrays as PostgreSQL reads them', () => {
+    const payload = Buffer.concat(
+      binaryCopyPayload({ id: 'bigint', at: 'timestamptz', polygon: 'real[]' }, [
+        [2 ** 40 + 7, '1999-12-31T23:59:59Z', new Float64Array([1.5, -2])],
+      ]),
+    );
+    expect(payload.subarray(0, 11).toString('latin1')).toBe('PGCOPY\n\xff\r\n\0');
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
+    let at = 19; // signature, flags, header extension
+    expect(view.getInt16(at)).toBe(3);
+    expect(view.getInt32((at += 2))).toBe(8);
+    expect(view.getBigInt64((at += 4))).toBe(BigInt(2 ** 40 + 7));
+    expect(view.getInt32((at += 8))).toBe(8);
+    expect(view.getBigInt64((at += 4))).toBe(-1_000_000n); // one second before 2000-01-01, in µs
+    expect(view.getInt32((at += 8))).toBe(20 + 2 * 8); // array: header 20 bytes + (length + float4) per element
+    expect([1, 0, 700, 2, 1].map((_, i) => view.getInt32(at + 4 + 4 * i))).toEqual([1, 0, 700, 2, 1]);
+    expect(view.getFloat32(at + 4 + 20 + 4)).toBe(1.5);
+    expect(view.getFloat32(at + 4 + 28 + 4)).toBe(-2);
+    expect(view.getInt16(payload.length - 2)).toBe(-1);
   });
 });

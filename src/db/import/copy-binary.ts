@@ -15,16 +15,22 @@ const INT4_OID = 23;
 const POSTGRES_EPOCH_MS = 946_684_800_000;
 const CHUNK_BYTES = 1 << 20;
 
-/** Appends big-endian values to a list of fixed-size chunks (no copying on growth). */
+/**
+ * Appends big-endian values to a list of fixed-size chunks (no copying on growth). Writes go
+ * through a DataView: cheaper per call than Buffer's checked write methods, and 64-bit integers
+ * are written as two 32-bit halves (ids and timestamps stay below 2^53) without a BigInt each.
+ */
 class BinaryWriter {
   readonly chunks: Buffer[] = [];
   private buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.length);
   private offset = 0;
 
   private reserve(bytes: number): void {
     if (this.offset + bytes <= this.buffer.length) return;
     this.flush();
     this.buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.length);
   }
 
   flush(): void {
@@ -34,22 +40,29 @@ class BinaryWriter {
 
   int16(value: number): void {
     this.reserve(2);
-    this.offset = this.buffer.writeInt16BE(value, this.offset);
+    this.view.setInt16(this.offset, value);
+    this.offset += 2;
   }
 
   int32(value: number): void {
     this.reserve(4);
-    this.offset = this.buffer.writeInt32BE(value, this.offset);
+    this.view.setInt32(this.offset, value);
+    this.offset += 4;
   }
 
-  int64(value: bigint): void {
+  /** A safe integer as int8. */
+  int64(value: number): void {
+    if (!Number.isSafeInteger(value)) throw new Error(`not a safe integer for a bigint column: ${value}`);
     this.reserve(8);
-    this.offset = this.buffer.writeBigInt64BE(value, this.offset);
+    this.view.setInt32(this.offset, Math.floor(value / 2 ** 32));
+    this.view.setUint32(this.offset + 4, value >>> 0);
+    this.offset += 8;
   }
 
   float32(value: number): void {
     this.reserve(4);
-    this.offset = this.buffer.writeFloatBE(value, this.offset);
+    this.view.setFloat32(this.offset, value);
+    this.offset += 4;
   }
 
   bytes(value: Buffer): void {
@@ -79,7 +92,7 @@ function writeField(writer: BinaryWriter, type: string, value: CellValue, column
   switch (type) {
     case 'bigint':
       writer.int32(8);
-      return writer.int64(BigInt(value as number | string));
+      return writer.int64(Number(value));
     case 'integer':
       writer.int32(4);
       return writer.int32(value as number);
@@ -98,7 +111,7 @@ function writeField(writer: BinaryWriter, type: string, value: CellValue, column
       const ms = Date.parse(value as string);
       if (Number.isNaN(ms)) throw new Error(`column ${column}: not a timestamp: ${String(value)}`);
       writer.int32(8);
-      return writer.int64(BigInt(ms - POSTGRES_EPOCH_MS) * 1000n);
+      return writer.int64((ms - POSTGRES_EPOCH_MS) * 1000);
     }
     case 'real[]':
       return writeArray(writer, value as ArrayLike<number>, FLOAT4_OID);

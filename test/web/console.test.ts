@@ -396,7 +396,7 @@ describe('training page', () => {
     expect(await cells('metrics-categories', '블라우스')).toEqual(['0.470', '0.360', '+0.110']);
     expect(await cells('metrics-attributes', 'color accuracy')).toEqual(['0.720', '0.610', '+0.110']);
     expect(await cells('metrics-attributes', 'material mAP')).toEqual(['0.520', '0.410', '+0.110']);
-    await screenshot(page, 'training');
+    await screenshot(page, 'training', { fullPage: true });
     await page.close();
   });
 });

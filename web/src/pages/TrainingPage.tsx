@@ -160,7 +160,9 @@ function RunTable({ runs, selected }: { runs: TrainingRun[]; selected: string | 
                 <span className={`status status-${run.status}`}>{run.status}</span>
                 {run.error && <span className="error small"> {run.error}</span>}
               </td>
-              <td>{progressText(run.progress)}</td>
+              <td>
+                <ProgressBar progress={run.progress} /> {progressText(run.progress)}
+              </td>
               <td>{dateText(run.createdAt)}</td>
               <td>{run.finishedAt ? dateText(run.finishedAt) : '—'}</td>
               <td>{run.modelVersion ? `${run.modelVersion.name} (#${run.modelVersion.id})` : '—'}</td>
@@ -172,11 +174,19 @@ function RunTable({ runs, selected }: { runs: TrainingRun[]; selected: string | 
   );
 }
 
+function ProgressBar({ progress }: { progress: Record<string, unknown> | null }) {
+  const step = progress?.step;
+  const total = progress?.totalSteps;
+  if (typeof step !== 'number' || typeof total !== 'number' || total <= 0) return null;
+  return <progress value={step} max={total} aria-label="training progress" />;
+}
+
 /** "epoch 2 · step 340/1000 (34%)" from whatever progress fields the run records. */
 export function progressText(progress: Record<string, unknown> | null): string {
   if (!progress) return '—';
   const number = (key: string) => (typeof progress[key] === 'number' ? (progress[key] as number) : null);
   const parts: string[] = [];
+  if (typeof progress.phase === 'string' && progress.phase !== 'training') parts.push(progress.phase);
   const epoch = number('epoch');
   const epochs = number('epochs') ?? number('totalEpochs');
   if (epoch !== null) parts.push(`epoch ${epoch}${epochs !== null ? `/${epochs}` : ''}`);
@@ -187,6 +197,8 @@ export function progressText(progress: Record<string, unknown> | null): string {
   if (rate !== null) parts.push(`${formatNumber(rate)} img/s`);
   const eta = number('etaSeconds');
   if (eta !== null) parts.push(`ETA ${Math.round(eta / 60)} min`);
+  const skipped = number('skippedImages');
+  if (skipped) parts.push(`${skipped} image${skipped === 1 ? '' : 's'} skipped`);
   return parts.length ? parts.join(' · ') : JSON.stringify(progress);
 }
 

@@ -15,6 +15,7 @@ interface ImportFlags {
   json?: boolean;
   verifyImages?: boolean;
   allowMissingImages?: boolean;
+  dataset?: string;
   batchSize?: number;
 }
 
@@ -76,6 +77,7 @@ export function registerImport(program: Command): void {
     .option('--json', 'print the final statistics as one JSON object on stdout')
     .option('--verify-images', 'decode each image header with sharp and check its width and height')
     .option('--allow-missing-images', 'import annotations whose image is not in the tree (no image path) instead of rejecting them')
+    .option('--dataset <name>', 'dataset name (default: the folder name of <dir>); images are unique by identifier within it')
     .option('--batch-size <n>', 'files per transaction', parsePositiveInteger)
     .action(async (dir: string, flags: ImportFlags) => {
       const controller = new AbortController();
@@ -95,6 +97,7 @@ export function registerImport(program: Command): void {
           reportPath: flags.report,
           verifyImages: flags.verifyImages,
           allowMissingImages: flags.allowMissingImages,
+          datasetName: flags.dataset,
           batchSize: flags.batchSize,
           onProgress: progress.onProgress,
           signal: controller.signal,

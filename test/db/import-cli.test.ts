@@ -62,7 +62,9 @@ describe('kfashion import (built CLI, PostgreSQL)', () => {
     copySamples(root);
     const truncated = writeFile(root, `${LABELS}/truncated.json`, JSON.stringify(readSample('100026')).slice(0, 100));
     const report = path.join(root, 'report.jsonl');
-    const run = await finished(start(['import', root, '--json', '--report', report, '--verify-images'], db.url));
+    const run = await finished(
+      start(['import', root, '--json', '--report', report, '--verify-images', '--dataset', 'cli-samples'], db.url),
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const stats = JSON.parse(run.stdout);
@@ -77,7 +79,11 @@ describe('kfashion import (built CLI, PostgreSQL)', () => {
     expect(readReport(report)).toEqual([
       expect.objectContaining({ file: truncated, action: 'rejected', reason: expect.stringMatching(/^invalid JSON/) }),
     ]);
-    const [row] = await db.dataSource.query(`SELECT count(*)::int AS n FROM garments`);
+    const [row] = await db.dataSource.query(
+      `SELECT count(*)::int AS n FROM garments g JOIN images i ON i.id = g.image_id
+         JOIN datasets d ON d.id = i.dataset_id WHERE d.name = 'cli-samples' AND d.root_path = $1`,
+      [root],
+    );
     expect(row.n).toBe(6);
   });
 

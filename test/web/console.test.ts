@@ -397,6 +397,20 @@ describe('training page', () => {
     expect(await cells('metrics-attributes', 'color accuracy')).toEqual(['0.720', '0.610', '+0.110']);
     expect(await cells('metrics-attributes', 'material mAP')).toEqual(['0.520', '0.410', '+0.110']);
     await screenshot(page, 'training', { fullPage: true });
+
+    const mutations = new Set((schema.mutationType?.fields ?? []).map((field: any) => field.name));
+    if (mutations.has('activateModelVersion')) {
+      await page.getByRole('button', { name: 'Make longer the active model' }).click();
+      await page.locator('[data-testid=active-version]', { hasText: 'longer is the active model' }).waitFor({ timeout: WAIT_MS });
+      const versions = (await api.data(`{ modelVersions { name isActive } }`)).modelVersions;
+      expect(versions.filter((version: any) => version.isActive).map((version: any) => version.name)).toEqual(['longer']);
+    }
+    if (mutations.has('cancelTraining')) {
+      await row.getByRole('button', { name: 'Cancel' }).click();
+      await row.getByRole('button', { name: 'cancel requested' }).waitFor({ timeout: WAIT_MS });
+      const [stored] = await db.dataSource.query(`SELECT cancel_requested FROM training_runs WHERE id = $1`, [run.id]);
+      expect(stored.cancel_requested).toBe(true);
+    }
     await page.close();
   });
 });

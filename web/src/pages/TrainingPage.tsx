@@ -107,14 +107,14 @@ export function TrainingPage({ query }: { query: string }) {
         ) : runs.length === 0 ? (
           <p className="muted" data-testid="no-runs">No training runs yet.</p>
         ) : (
-          <RunTable runs={runs} selected={selectedRun} />
+          <RunTable runs={runs} selected={selectedRun} canCancel={operations?.mutations.has('cancelTraining') ?? false} onChanged={() => setTick((value) => value + 1)} />
         )}
         {anyActive && <p className="muted small">Queued and running runs refresh every {REFRESH_MS / 1000} s.</p>}
       </section>
       {selectedRun && <RunDetail id={selectedRun} tick={tick} live={operations?.subscriptions.has('trainingRunUpdated') ?? false} />}
       <section aria-labelledby="versions-heading">
         <h2 id="versions-heading">Model versions</h2>
-        {versions.length === 0 ? <p className="muted">No model versions yet.</p> : <VersionComparison versions={versions} query={query} />}
+        {versions.length === 0 ? <p className="muted">No model versions yet.</p> : <VersionComparison versions={versions} query={query} canActivate={operations?.mutations.has('activateModelVersion') ?? false} onChanged={() => setTick((value) => value + 1)} />}
       </section>
     </div>
   );
@@ -136,7 +136,14 @@ function Capabilities({ operations }: { operations: SchemaOperations | null }) {
   );
 }
 
-function RunTable({ runs, selected }: { runs: TrainingRun[]; selected: string | null }) {
+function RunTable(props: { runs: TrainingRun[]; selected: string | null; canCancel: boolean; onChanged: () => void }) {
+  const { runs, selected } = props;
+  const [cancelling, setCancelling] = useState<Set<string>>(new Set());
+  const [error, setError] = useState<Error | null>(null);
+  const cancel = (id: string) => {
+    setCancelling(new Set([...cancelling, id]));
+    graphql(`mutation($id: ID!) { cancelTraining(id: $id) { id status } }`, { id }).then(props.onChanged, setError);
+  };
   return (
     <div className="table-scroll">
       <table className="runs" data-testid="runs-table">
@@ -148,6 +155,7 @@ function RunTable({ runs, selected }: { runs: TrainingRun[]; selected: string | 
             <th scope="col">Created</th>
             <th scope="col">Finished</th>
             <th scope="col">Model version</th>
+            {props.canCancel && <th scope="col"><span className="visually-hidden">Actions</span></th>}
           </tr>
         </thead>
         <tbody>
@@ -165,11 +173,29 @@ function RunTable({ runs, selected }: { runs: TrainingRun[]; selected: string | 
               </td>
               <td>{dateText(run.createdAt)}</td>
               <td>{run.finishedAt ? dateText(run.finishedAt) : '—'}</td>
-              <td>{run.modelVersion ? `${run.modelVersion.name} (#${run.modelVersion.id})` : '—'}</td>
+              <td>
+                {run.modelVersion ? (
+                  <Link href={`/training?a=${run.modelVersion.id}`}>
+                    {run.modelVersion.name} (#{run.modelVersion.id})
+                  </Link>
+                ) : (
+                  '—'
+                )}
+              </td>
+              {props.canCancel && (
+                <td>
+                  {ACTIVE.has(run.status) && (
+                    <button type="button" onClick={() => cancel(run.id)} disabled={cancelling.has(run.id)}>
+                      {cancelling.has(run.id) ? 'cancel requested' : 'Cancel'}
+                    </button>
+                  )}
+                </td>
+              )}
             </tr>
           ))}
         </tbody>
       </table>
+      {error && <ErrorNote error={error} />}
     </div>
   );
 }
@@ -289,7 +315,13 @@ function RunDetail({ id, tick, live }: { id: string; tick: number; live: boolean
   );
 }
 
-function VersionComparison({ versions, query }: { versions: ModelVersion[]; query: string }) {
+function VersionComparison(props: { versions: ModelVersion[]; query: string; canActivate: boolean; onChanged: () => void }) {
+  const { versions, query } = props;
+  const [error, setError] = useState<Error | null>(null);
+  const activate = (id: string) => {
+    setError(null);
+    graphql(`mutation($id: ID!) { activateModelVersion(id: $id) { id isActive } }`, { id }).then(props.onChanged, setError);
+  };
   const params = new URLSearchParams(query);
   const pick = (key: string, fallback: ModelVersion | undefined) => versions.find((version) => version.id === params.get(key)) ?? fallback;
   const first = pick('a', versions[0]);
@@ -316,6 +348,22 @@ function VersionComparison({ versions, query }: { versions: ModelVersion[]; quer
           </label>
         ))}
       </div>
+      {props.canActivate && (
+        <p className="activate">
+          {shown.map((version) =>
+            version.isActive ? (
+              <span key={version.id} className="tag" data-testid="active-version">
+                {version.name} is the active model
+              </span>
+            ) : (
+              <button key={version.id} type="button" onClick={() => activate(version.id)}>
+                Make {version.name} the active model
+              </button>
+            ),
+          )}
+        </p>
+      )}
+      {error && <ErrorNote error={error} />}
       <EvaluationTables versions={shown} />
     </>
   );

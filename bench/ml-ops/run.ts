@@ -2,7 +2,8 @@
  * Speed of the ML-OPS pieces training leans on, on one backend (default wasm; KFASHION_TF_BACKEND or argv[2]):
  * - multiScaleRoiAlign forward and forward+backward: 512 RoIs over P2–P5 of a 512×512 image, 256 channels, 7×7,
  *   sampling ratio 2 (the Faster R-CNN box head's pooling during training);
- * - conv2d filter gradient (the wasm shim) next to the forward conv of the same layer.
+ * - the conv2d filter and input gradients (the wasm kernels of src/ml/wasm-kernels.ts) next to the forward conv
+ *   of the same layer.
  * Run: npx tsc -p bench/ml-ops/tsconfig.json && node dist/bench/ml-ops/run.js [wasm|cpu]
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -65,7 +66,7 @@ function measureRoiAlign(path: RoiAlignImplementation, levels: tf.Tensor4D[], bo
   return { forward, forwardBackward };
 }
 
-function measureConvFilterGradient(): { convForwardGflops: number; filterGradGflops: number } {
+function measureConvFilterGradient(): { convForwardGflops: number; filterGradGflops: number; inputGradGflops: number } {
   const x = tf.randomNormal([1, 128, 128, 256]) as tf.Tensor4D;
   const w = tf.randomNormal([3, 3, 256, 256]) as tf.Tensor4D;
   const dy = tf.randomNormal([1, 128, 128, 256]) as tf.Tensor4D;
@@ -80,9 +81,14 @@ function measureConvFilterGradient(): { convForwardGflops: number; filterGradGfl
       (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs) as tf.Tensor).dataSync();
     });
   });
+  const inputGrad = time('conv2d 3x3 256->256 at 128x128: Conv2DBackpropInput', 3, () => {
+    tf.tidy(() => {
+      tf.conv2dTranspose(dy, w, [1, 128, 128, 256], 1, 'same').dataSync();
+    });
+  });
   tf.dispose([x, w, dy]);
   const gflop = (2 * 128 * 128 * 9 * 256 * 256) / 1e9;
-  return { convForwardGflops: gflop / conv, filterGradGflops: gflop / filterGrad };
+  return { convForwardGflops: gflop / conv, filterGradGflops: gflop / filterGrad, inputGradGflops: gflop / inputGrad };
 }
 
 async function main(): Promise<void> {

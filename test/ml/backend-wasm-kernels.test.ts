@@ -26,6 +26,8 @@ const convCases: ConvCase[] = [
   { name: '1x1 stride 1, 256→64', x: [1, 4, 3, 256], filter: [1, 1, 256, 64], strides: 1, pad: 'valid' },
   { name: '1x1 stride 2 downsample, 64→256', x: [1, 6, 5, 64], filter: [1, 1, 64, 256], strides: 2, pad: 'valid' },
   { name: '7x7 stride 1 numeric pad 3, 4→5', x: [1, 9, 9, 4], filter: [7, 7, 4, 5], strides: 1, pad: 3 },
+  { name: '3x3 stride 2 explicit pad 4 (wider than the kernel), 4→6', x: [1, 7, 8, 4], filter: [3, 3, 4, 6], strides: 2, pad: [[0, 0], [4, 4], [4, 2], [0, 0]] },
+  { name: '3x3 stride 3 valid, 5→7', x: [2, 11, 10, 5], filter: [3, 3, 5, 7], strides: 3, pad: 'valid' },
 ];
 
 function outputShape(c: ConvCase): number[] {
@@ -40,7 +42,7 @@ describe('wasm kernel shims vs cpu', () => {
     await useBackend('wasm');
   });
 
-  it('registers the kernels wasm lacks', () => {
+  it('registers the kernels wasm lacks and replaces its Conv2DBackpropInput', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
     expect(tf.getKernel('DepthwiseConv2dNativeBackpropFilter', 'wasm')).toBeDefined();
     expect(tf.getKernel('UnsortedSegmentSum', 'wasm')).toBeDefined();
@@ -61,6 +63,24 @@ describe('wasm kernel shims vs cpu', () => {
     const [actual] = await runOn('wasm', compute);
     expect(tf.memory().numTensors).toBe(before);
     expect(actual.length).toBe(c.filter.reduce((a, b) => a * b));
+    expect(relativeMaxError(actual, expected)).toBeLessThan(TOLERANCE);
+  });
+
+  test.each(convCases)('Conv2DBackpropInput (replaced by a forward conv): $name', async (c) => {
+    const dyShape = outputShape(c);
+    const ws = randomValues(c.filter.reduce((a, b) => a * b), 13);
+    const dys = randomValues(dyShape.reduce((a, b) => a * b), 14);
+    const compute = () =>
+      tf.engine().runKernel(
+        'Conv2DBackpropInput',
+        { dy: tf.tensor(dys, dyShape), filter: tf.tensor(ws, c.filter) },
+        { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor;
+    const [expected] = await runOn('cpu', compute);
+    const before = tf.memory().numTensors;
+    const [actual] = await runOn('wasm', compute);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(actual.length).toBe(c.x.reduce((a, b) => a * b));
     expect(relativeMaxError(actual, expected)).toBeLessThan(TOLERANCE);
   });
 

@@ -23,7 +23,9 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from torchvision.models.detection import FasterRCNN
-from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
+from torchvision.models.detection.backbone_utils import BackboneWithFPN, resnet_fpn_backbone
+from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+from torchvision.ops.misc import FrozenBatchNorm2d
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.roi_heads import RoIHeads, fastrcnn_loss
@@ -168,10 +170,21 @@ class AttributeRoIHeads(RoIHeads):
 
 def build_model(cfg):
     """A torchvision FasterRCNN built from a SPEC-style config dict."""
-    backbone = resnet_fpn_backbone(backbone_name=cfg['backbone'], weights=None,
-                                   trainable_layers=cfg.get('trainable_backbone_layers', 3))
+    channels = cfg.get('fpn_out_channels', 256)
+    if channels == 256:
+        backbone = resnet_fpn_backbone(backbone_name=cfg['backbone'], weights=None,
+                                       trainable_layers=cfg.get('trainable_backbone_layers', 3))
+    else:  # torchvision hard-codes 256; build the same BackboneWithFPN with fewer channels
+        body = torchvision.models.resnet.__dict__[cfg['backbone']](weights=None, norm_layer=FrozenBatchNorm2d)
+        trainable = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'][:cfg.get('trainable_backbone_layers', 3)]
+        for name, parameter in body.named_parameters():
+            if all(not name.startswith(layer) for layer in trainable):
+                parameter.requires_grad_(False)
+        in_channels = [body.inplanes // 8, body.inplanes // 4, body.inplanes // 2, body.inplanes]
+        backbone = BackboneWithFPN(body, {'layer1': '0', 'layer2': '1', 'layer3': '2', 'layer4': '3'}, in_channels, channels,
+                                   extra_blocks=LastLevelMaxPool())
     rep = cfg['representation_size']
-    box_head = TwoMLPHead(256 * 7 * 7, rep)
+    box_head = TwoMLPHead(channels * 7 * 7, rep)
     predictor = AttributePredictor(rep, cfg['num_classes'], cfg['attributes'])
     kwargs = {k: v for k, v in cfg.items() if k.startswith('rpn_') or k.startswith('box_') or k in ('min_size', 'max_size', 'image_mean', 'image_std')}
     model = FasterRCNN(backbone, num_classes=None, box_head=box_head, box_predictor=predictor, **kwargs)
@@ -184,10 +197,10 @@ def build_model(cfg):
     return model
 
 
-def fill_with_formula(model, prefix=''):
+def fill_with_formula(model, prefix='', only=''):
     with torch.no_grad():
         for name, t in model.state_dict().items():
-            if name.endswith('num_batches_tracked'):
+            if name.endswith('num_batches_tracked') or not name.startswith(only):
                 continue
             t.copy_(formula_tensor(prefix + name, t.shape))
 
@@ -242,7 +255,7 @@ HEADS_CONFIG = {
     'class_names': ['__background__', 'rectangle', 'ellipse', 'triangle'],
     'attributes': [{'kind': 'color', 'type': 'single', 'values': ['red', 'green', 'blue', 'yellow']},
                    {'kind': 'pattern', 'type': 'multi', 'values': ['stripes', 'dots', 'outline']}],
-    'representation_size': 64,
+    'representation_size': 64, 'fpn_out_channels': 64,
     'rpn_pre_nms_top_n_test': 150, 'rpn_post_nms_top_n_test': 60,
     'rpn_pre_nms_top_n_train': 150, 'rpn_post_nms_top_n_train': 60,
     'rpn_batch_size_per_image': 100000, 'box_batch_size_per_image': 100000,
@@ -259,12 +272,12 @@ HEADS_GARMENTS = [
 ]
 
 
-def formula_features(batch):
+def formula_features(batch, channels):
     """NCHW features named features.<level>; the TS side builds the same values in NHWC."""
     feats = OrderedDict()
     for level, (h, w) in zip(LEVELS, LEVEL_SIZES):
         # generated in NHWC order so that both sides index the same flat array
-        nhwc = formula_values('features.' + level, [batch, h, w, 256])
+        nhwc = formula_values('features.' + level, [batch, h, w, channels])
         feats[level] = torch.from_numpy(nhwc.transpose(0, 3, 1, 2).copy()).requires_grad_(True)
     return feats
 
@@ -283,7 +296,7 @@ def heads_fixture():
     cfg = HEADS_CONFIG
     model = build_model(cfg)
     fill_with_formula(model)
-    features = formula_features(2)
+    features = formula_features(2, cfg['fpn_out_channels'])
     images = ImageList(torch.zeros(2, 3, *PADDED), IMAGE_SIZES)
     out = {'config': cfg, 'padded': list(PADDED), 'image_sizes': [list(s) for s in IMAGE_SIZES],
            'level_sizes': [list(s) for s in LEVEL_SIZES], 'garments': HEADS_GARMENTS}
@@ -332,7 +345,7 @@ def heads_fixture():
     grads = torch.autograd.grad(total, list(features.values()) + [p for _, p in params])
     named = OrderedDict()
     for (level, (h, w)), g in zip(zip(LEVELS, LEVEL_SIZES), grads[:len(LEVELS)]):
-        named['features.' + level] = (g, [2, h, w, 256], lambda t: t.permute(0, 2, 3, 1))
+        named['features.' + level] = (g, [2, h, w, cfg['fpn_out_channels']], lambda t: t.permute(0, 2, 3, 1))
     for (n, p), g in zip(params, grads[len(LEVELS):]):
         named[n] = (g, list(p.shape), lambda t: t)
     out['gradients'] = probe_sums(named)
@@ -376,7 +389,7 @@ TRAINED_CONFIG = {
     'class_names': ['__background__', 'rectangle', 'ellipse', 'triangle'],
     'attributes': [{'kind': 'color', 'type': 'single', 'values': ['red', 'green', 'blue', 'yellow']},
                    {'kind': 'pattern', 'type': 'multi', 'values': ['stripes', 'dots']}],
-    'representation_size': 64, 'trainable_backbone_layers': 0,
+    'representation_size': 64, 'fpn_out_channels': 64, 'trainable_backbone_layers': 0,
     'min_size': 160, 'max_size': 160,
     'rpn_pre_nms_top_n_test': 300, 'rpn_post_nms_top_n_test': 100,
     'rpn_pre_nms_top_n_train': 600, 'rpn_post_nms_top_n_train': 300,
@@ -436,16 +449,15 @@ def trained_fixture(iterations=int(os.environ.get('HEADS_TRAIN_ITERS', '300'))):
     cfg = TRAINED_CONFIG
     torch.manual_seed(0)
     model = build_model(cfg)
-    fill_with_formula(model)
+    fill_with_formula(model, only='backbone.body.')  # FPN and heads keep torchvision's init (seeded)
     rng = np.random.default_rng(7)
     train_set = [draw_shapes(rng) for _ in range(8)]
     to_tensor = lambda img: torch.from_numpy(img.transpose(2, 0, 1).astype(np.float32) / 255.0)
-    # Only the heads learn: the backbone and FPN keep their formula values, so the fixture file
-    # holds just the RPN and RoI head tensors.
-    trainable = [p for n, p in model.named_parameters() if n.startswith('rpn.') or n.startswith('roi_heads.')]
-    for n, p in model.named_parameters():
-        p.requires_grad_(n.startswith('rpn.') or n.startswith('roi_heads.'))
-    opt = torch.optim.SGD(trainable, lr=0.01, momentum=0.9, weight_decay=1e-4)
+    # The ResNet body keeps its formula values (trainable_backbone_layers 0); the FPN (64 channels)
+    # and the heads learn, so the fixture file holds only those (small) tensors.
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(trainable, lr=0.005, momentum=0.9, weight_decay=1e-4)
+    warmup = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.01, total_iters=50)
     model.train()
     for it in range(iterations):
         batch = [train_set[(2 * it) % 8], train_set[(2 * it + 1) % 8]]
@@ -455,12 +467,15 @@ def trained_fixture(iterations=int(os.environ.get('HEADS_TRAIN_ITERS', '300'))):
         total = sum(losses.values())
         opt.zero_grad()
         total.backward()
+        # random (untrained) body features are large: clip so that the short run stays stable
+        torch.nn.utils.clip_grad_norm_(trainable, 5.0)
         opt.step()
+        warmup.step()
         if it % 25 == 0 or it == iterations - 1:
             print(it, {k: round(float(v), 4) for k, v in losses.items()})
     model.eval()
     state = model.state_dict()
-    heads = OrderedDict((n, state[n]) for n, _ in model.named_parameters() if n.startswith('rpn.') or n.startswith('roi_heads.'))
+    heads = OrderedDict((n, state[n]) for n, p in model.named_parameters() if p.requires_grad)
     write_safetensors(os.path.join(FIXTURES, 'heads_trained.safetensors'), heads)
     test_rng = np.random.default_rng(11)
     test_images = [train_set[0], train_set[1], draw_shapes(test_rng)]

@@ -1,0 +1,223 @@
+/**
+ * Region Proposal Network, as torchvision 0.14 `models/detection/rpn.py`:
+ * RPNHead (3×3 conv + ReLU, 1×1 objectness, 1×1 box deltas), proposal filtering
+ * (RegionProposalNetwork.filter_proposals) and the RPN loss (assign_targets_to_anchors + compute_loss).
+ *
+ * Layout: features are NHWC, so a level's head output [N, H, W, A] flattens to [N, H·W·A] in the
+ * (H, W, A) order that torchvision's permute_and_flatten produces from [N, A, H, W] and that its
+ * AnchorGenerator uses for the anchors.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig } from './config';
+import { conv2d, ParameterStore, SeededRandom } from './params';
+import { BoxCoder, batchedNms, boxIou, clipBoxesToImage, removeSmallBoxes } from '../ops/boxes';
+import { BalancedPositiveNegativeSampler, BELOW_LOW_THRESHOLD, Matcher } from '../ops/matcher';
+import { binaryCrossEntropyWithLogits, smoothL1Loss } from '../ops/losses';
+
+const HEAD = 'rpn.head';
+/** torchvision's RPN box coder: weights (1, 1, 1, 1), clip log(1000/16). */
+const RPN_BOX_WEIGHTS: [number, number, number, number] = [1, 1, 1, 1];
+/** RegionProposalNetwork.min_size */
+const MIN_PROPOSAL_SIZE = 1e-3;
+
+/** Registers the RPN head's parameters with torchvision's init (normal std 0.01, bias 0). */
+export function defineRpnHeadParameters(store: ParameterStore, channels: number, anchorsPerLocation: number, random: SeededRandom): void {
+  const weight = { layout: 'conv' as const, init: { kind: 'normal' as const, std: 0.01 }, trainable: true };
+  const bias = { layout: 'plain' as const, init: { kind: 'constant' as const, value: 0 }, trainable: true };
+  store.create(`${HEAD}.conv.0.0.weight`, [channels, channels, 3, 3], weight, random);
+  store.create(`${HEAD}.conv.0.0.bias`, [channels], bias, random);
+  store.create(`${HEAD}.cls_logits.weight`, [anchorsPerLocation, channels, 1, 1], weight, random);
+  store.create(`${HEAD}.cls_logits.bias`, [anchorsPerLocation], bias, random);
+  store.create(`${HEAD}.bbox_pred.weight`, [anchorsPerLocation * 4, channels, 1, 1], weight, random);
+  store.create(`${HEAD}.bbox_pred.bias`, [anchorsPerLocation * 4], bias, random);
+}
+
+export type RpnHeadOutput = {
+  /** [N, total anchors] objectness logits, levels concatenated. */
+  objectness: tf.Tensor2D;
+  /** [N, total anchors, 4] box deltas. */
+  deltas: tf.Tensor3D;
+  numAnchorsPerLevel: number[];
+};
+
+/** RPNHead.forward + concat_box_prediction_layers (kept per image rather than flattened over the batch). */
+export function rpnHeadForward(store: ParameterStore, features: tf.Tensor4D[]): RpnHeadOutput {
+  const numAnchorsPerLevel: number[] = [];
+  const [objectness, deltas] = tf.tidy(() => {
+    const logits: tf.Tensor2D[] = [];
+    const boxes: tf.Tensor3D[] = [];
+    for (const feature of features) {
+      const [n, h, w] = feature.shape;
+      const t = tf.relu(conv2d(store, `${HEAD}.conv.0.0`, feature, 1, 1));
+      const cls = conv2d(store, `${HEAD}.cls_logits`, t, 1, 0);
+      const a = cls.shape[3];
+      numAnchorsPerLevel.push(h * w * a);
+      logits.push(tf.reshape(cls, [n, h * w * a]));
+      boxes.push(tf.reshape(conv2d(store, `${HEAD}.bbox_pred`, t, 1, 0), [n, h * w * a, 4]));
+    }
+    return [tf.concat(logits, 1), tf.concat(boxes, 1)] as [tf.Tensor2D, tf.Tensor3D];
+  });
+  return { objectness, deltas, numAnchorsPerLevel };
+}
+
+export interface RpnSettings {
+  preNmsTopN: number;
+  postNmsTopN: number;
+  nmsThresh: number;
+  scoreThresh: number;
+  fgIouThresh: number;
+  bgIouThresh: number;
+  batchSizePerImage: number;
+  positiveFraction: number;
+}
+
+/** The RPN settings of a config, with torchvision's train/test split of the top-n values. */
+export function rpnSettings(config: ModelConfig, training: boolean): RpnSettings {
+  return {
+    preNmsTopN: training ? config.rpn_pre_nms_top_n_train : config.rpn_pre_nms_top_n_test,
+    postNmsTopN: training ? config.rpn_post_nms_top_n_train : config.rpn_post_nms_top_n_test,
+    nmsThresh: config.rpn_nms_thresh,
+    scoreThresh: config.rpn_score_thresh,
+    fgIouThresh: config.rpn_fg_iou_thresh,
+    bgIouThresh: config.rpn_bg_iou_thresh,
+    batchSizePerImage: config.rpn_batch_size_per_image,
+    positiveFraction: config.rpn_positive_fraction,
+  };
+}
+
+/** Proposals of one image: boxes [K·4] x1,y1,x2,y2 and their objectness probabilities, best first. */
+export interface Proposals {
+  boxes: Float32Array;
+  scores: Float32Array;
+}
+
+/** Indices of the k largest values of `values[start, start+count)`, descending (torch.topk, sorted). */
+function topKIndices(values: Float32Array, start: number, count: number, k: number): number[] {
+  const order = Array.from({ length: count }, (_, i) => start + i);
+  order.sort((a, b) => values[b] - values[a] || a - b);
+  return order.slice(0, Math.min(k, count));
+}
+
+function gatherRows(data: Float32Array, rows: ArrayLike<number>, width: number): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  for (let i = 0; i < rows.length; i++) out.set(data.subarray(rows[i] * width, rows[i] * width + width), i * width);
+  return out;
+}
+
+/**
+ * RegionProposalNetwork.filter_proposals (objectness detached): per level the pre-NMS top-n by
+ * objectness, decode, sigmoid, clip, remove boxes smaller than 1e-3, score threshold (>=), NMS by
+ * level, keep the post-NMS top-n. Only the selected anchors are decoded (decoding is per box, so
+ * this equals torchvision's decode-everything-then-select).
+ */
+export function filterProposals(
+  anchors: tf.Tensor2D,
+  head: RpnHeadOutput,
+  imageSizes: [number, number][],
+  settings: RpnSettings,
+): Proposals[] {
+  const objectness = head.objectness.dataSync() as Float32Array;
+  const total = head.objectness.shape[1];
+  const coder = new BoxCoder(RPN_BOX_WEIGHTS);
+  return imageSizes.map((imageSize, image) => {
+    const selected: number[] = [];
+    const levels: number[] = [];
+    let start = 0;
+    head.numAnchorsPerLevel.forEach((count, level) => {
+      for (const index of topKIndices(objectness, image * total + start, count, settings.preNmsTopN)) {
+        selected.push(index - image * total);
+        levels.push(level);
+      }
+      start += count;
+    });
+    const [boxes, scores] = tf.tidy(() => {
+      const rows = tf.tensor1d(selected, 'int32');
+      const deltas = tf.gather(tf.squeeze(tf.slice(head.deltas, [image, 0, 0], [1, -1, -1]), [0]), rows) as tf.Tensor2D;
+      const decoded = tf.reshape(coder.decode(deltas, tf.gather(anchors, rows) as tf.Tensor2D), [-1, 4]) as tf.Tensor2D;
+      const logits = tf.gather(tf.reshape(tf.slice(head.objectness, [image, 0], [1, -1]), [-1]), rows);
+      return [clipBoxesToImage(decoded, imageSize).dataSync() as Float32Array, tf.sigmoid(logits).dataSync() as Float32Array];
+    });
+    let keep = Array.from(removeSmallBoxes(boxes, MIN_PROPOSAL_SIZE)).filter((i) => scores[i] >= settings.scoreThresh);
+    const keptBoxes = gatherRows(boxes, keep, 4);
+    const keptScores = gatherRows(scores, keep, 1);
+    const nmsKeep = batchedNms(keptBoxes, keptScores, Int32Array.from(keep, (i) => levels[i]), settings.nmsThresh);
+    keep = Array.from(nmsKeep.subarray(0, settings.postNmsTopN));
+    return { boxes: gatherRows(keptBoxes, keep, 4), scores: gatherRows(keptScores, keep, 1) };
+  });
+}
+
+/** Anchor labels (1 fg, 0 bg, -1 ignored) and matched GT boxes, as RegionProposalNetwork.assign_targets_to_anchors. */
+export function assignTargetsToAnchors(
+  anchors: tf.Tensor2D,
+  gtBoxes: Float32Array,
+  matcher: Matcher,
+): { labels: Int32Array; matchedGtBoxes: Float32Array } {
+  const numAnchors = anchors.shape[0];
+  const numGt = gtBoxes.length / 4;
+  if (numGt === 0) return { labels: new Int32Array(numAnchors), matchedGtBoxes: new Float32Array(numAnchors * 4) };
+  const iou = tf.tidy(() => boxIou(tf.tensor2d(gtBoxes, [numGt, 4]), anchors).dataSync() as Float32Array);
+  const matched = matcher.match(iou, numGt, numAnchors);
+  const labels = new Int32Array(numAnchors);
+  const rows = new Int32Array(numAnchors);
+  for (let i = 0; i < numAnchors; i++) {
+    const m = matched[i];
+    labels[i] = m >= 0 ? 1 : m === BELOW_LOW_THRESHOLD ? 0 : -1;
+    rows[i] = Math.max(m, 0);
+  }
+  return { labels, matchedGtBoxes: gatherRows(gtBoxes, rows, 4) };
+}
+
+export type RpnLosses = {
+  loss_objectness: tf.Scalar;
+  loss_rpn_box_reg: tf.Scalar;
+};
+
+/**
+ * RegionProposalNetwork.compute_loss over the batch: sample anchors per image (256 at 0.5 positive),
+ * objectness BCE-with-logits averaged over the sampled anchors, smooth-L1 (beta 1/9, sum) of the
+ * positive anchors' deltas divided by the number of sampled anchors.
+ */
+export function rpnLoss(
+  head: RpnHeadOutput,
+  anchors: tf.Tensor2D,
+  gtBoxesPerImage: Float32Array[],
+  settings: RpnSettings,
+  random: () => number,
+): RpnLosses {
+  const matcher = new Matcher(settings.fgIouThresh, settings.bgIouThresh, true);
+  const sampler = new BalancedPositiveNegativeSampler(settings.batchSizePerImage, settings.positiveFraction, random);
+  const numAnchors = anchors.shape[0];
+  const anchorData = anchors.dataSync() as Float32Array;
+  const positive: number[] = [];
+  const sampled: number[] = [];
+  const sampledLabels: number[] = [];
+  const positiveAnchors: number[] = [];
+  const positiveGt: number[] = [];
+  gtBoxesPerImage.forEach((gt, image) => {
+    const { labels, matchedGtBoxes } = assignTargetsToAnchors(anchors, gt, matcher);
+    const picked = sampler.sample(labels);
+    for (const i of picked.positive) {
+      positive.push(image * numAnchors + i);
+      positiveAnchors.push(...anchorData.subarray(i * 4, i * 4 + 4));
+      positiveGt.push(...matchedGtBoxes.subarray(i * 4, i * 4 + 4));
+    }
+    for (const i of [...picked.positive, ...picked.negative]) {
+      sampled.push(image * numAnchors + i);
+      sampledLabels.push(labels[i]);
+    }
+  });
+  return tf.tidy(() => {
+    const coder = new BoxCoder(RPN_BOX_WEIGHTS);
+    const logits = tf.gather(tf.reshape(head.objectness, [-1]), tf.tensor1d(sampled, 'int32'));
+    const objectnessLoss = binaryCrossEntropyWithLogits(logits, tf.tensor1d(sampledLabels, 'float32'));
+    let boxLoss: tf.Scalar;
+    if (positive.length === 0) {
+      boxLoss = tf.mul(tf.sum(head.deltas), 0) as tf.Scalar;
+    } else {
+      const deltas = tf.gather(tf.reshape(head.deltas, [-1, 4]), tf.tensor1d(positive, 'int32'));
+      const targets = coder.encode(tf.tensor2d(positiveGt, [positive.length, 4]), tf.tensor2d(positiveAnchors, [positive.length, 4]));
+      boxLoss = tf.div(smoothL1Loss(deltas, targets, 1 / 9), sampled.length) as tf.Scalar;
+    }
+    return { loss_objectness: objectnessLoss, loss_rpn_box_reg: boxLoss };
+  });
+}

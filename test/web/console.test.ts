@@ -185,6 +185,12 @@ describe('search page', () => {
     await screenshot(page, 'search-phone');
     await page.locator('details.filters > summary').click();
     expect(await facetCheckbox(page, 'superCategory', 'BOTTOM').isChecked()).toBe(true);
+
+    // The image page stacks the photo above the garments.
+    await page.goto(url('/image/external/100026'));
+    await page.locator('[data-testid=garment-card]').first().waitFor({ timeout: WAIT_MS });
+    expect(await page.evaluate('document.scrollingElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await screenshot(page, 'image-phone', { fullPage: true });
     await page.close();
   });
 });

@@ -49,6 +49,18 @@ describe.each(TEST_BACKENDS)('box tensor ops on %s', (backend) => {
     expectClose(roundTrip, c.reference, 1e-5, 1e-4);
   });
 
+  it('handles empty box sets (images without proposals or ground truth)', async () => {
+    const [iou, decoded, encoded, area] = await runOn(backend, () => [
+      boxIou(tf.zeros([0, 4]) as tf.Tensor2D, boxes2d(fixture.iou.b)),
+      new BoxCoder([10, 10, 5, 5]).decode(tf.zeros([0, 8]) as tf.Tensor2D, tf.zeros([0, 4]) as tf.Tensor2D),
+      new BoxCoder([1, 1, 1, 1]).encode(tf.zeros([0, 4]) as tf.Tensor2D, tf.zeros([0, 4]) as tf.Tensor2D),
+      boxArea(tf.zeros([0, 4]) as tf.Tensor2D),
+    ]);
+    expect([iou.length, decoded.length, encoded.length, area.length]).toEqual([0, 0, 0, 0]);
+    expect(nms(new Float32Array(0), new Float32Array(0), 0.5)).toHaveLength(0);
+    expect(batchedNms(new Float32Array(0), new Float32Array(0), new Int32Array(0), 0.5)).toHaveLength(0);
+  });
+
   it('clipBoxesToImage equals torchvision', async () => {
     const [clipped] = await runOn(backend, () => clipBoxesToImage(boxes2d(fixture.clip.boxes), fixture.clip.imageSize));
     expect(Array.from(clipped)).toEqual(fixture.clip.clipped);

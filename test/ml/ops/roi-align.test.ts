@@ -65,6 +65,16 @@ describe.each(CONFIGS)('roiAlign on %s, %s path', (backend, path) => {
     expect(maxAbsDiff(analytic, numeric)).toBeLessThan(2e-3);
   });
 
+  it('returns [0, oh, ow, C] for no boxes, with a zero gradient', async () => {
+    const [out, grad] = await runOn(backend, () => {
+      const f = tf.tensor4d(fx.features, fx.featureShape);
+      const run = (x: tf.Tensor) => roiAlign(x as tf.Tensor4D, tf.zeros([0, 4]) as tf.Tensor2D, new Int32Array(0), [7, 7], 0.25, 2);
+      return [run(f), tf.grad((x: tf.Tensor) => tf.sum(run(x)))(f)];
+    });
+    expect(out.length).toBe(0);
+    expect(grad.every((v) => v === 0)).toBe(true);
+  });
+
   it('rejects bad arguments with the argument named', async () => {
     await useBackend(backend);
     const f = tf.zeros([1, 4, 4, 2]) as tf.Tensor4D;

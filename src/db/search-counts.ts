@@ -139,7 +139,7 @@ export class FacetCounts {
         // Read before counting: a write committed later makes the result stale, never wrongly fresh.
         const [{ value: generation }] = await runner.query(`SELECT value FROM search_generation`);
         await runner.query(`DELETE FROM garment_facet_counts`);
-        const inserted = await runner.query(
+        await runner.query(
           `WITH pairs AS (
              SELECT g.split, g.source, g.super_category, a.term AS a, b.term AS b, count(*)::int AS n
                FROM garments g
@@ -159,7 +159,7 @@ export class FacetCounts {
         );
         await runner.commitTransaction();
         await runner.query(`ANALYZE garment_facet_counts`);
-        const rows = Array.isArray(inserted) ? Number(inserted[1] ?? 0) : 0;
+        const [{ rows }] = await runner.query(`SELECT count(*)::int AS rows FROM garment_facet_counts`);
         return { rows, seconds, generation: String(generation) };
       } catch (error) {
         if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);

@@ -432,6 +432,8 @@ export interface PageRequest {
   first: number;
   /** Return rows with id greater than this (keyset position from the cursor). */
   afterId?: string | null;
+  /** The caller will ask for `count()` (lets a search count while it reads the page). */
+  withCount?: boolean;
 }
 
 export interface Page<Row> {
@@ -479,15 +481,11 @@ export class SearchService {
   async searchGarments(filter: GarmentFilter | null | undefined, page: PageRequest): Promise<Page<GarmentRow>> {
     const params = new SqlParameters();
     const { condition, requiredTerms } = await compileGarmentFilterWithTerms(this.vocabulary, filter, params);
-    // The planner multiplies the terms' frequencies as if independent; for terms that rarely or
-    // never occur together it then walks the primary key in order, filtering up to every row.
-    // An upper bound from the pair counts tells when the bitmap is the safe plan: `g.id + 0`
-    // keeps the primary key's order out of reach.
-    const bound = requiredTerms.length && this.counts ? await this.counts.upperBound(requiredTerms) : null;
-    const bitmap = bound !== null && bound <= BITMAP_PAGE_LIMIT;
+    const simple = this.counts ? await simpleFilterOf(this.vocabulary, filter) : null;
+    const bitmap = requiredTerms.length > 0 && (await this.readPageFromBitmap(requiredTerms, simple, page));
     // A first page read from the bitmap visits every match anyway (to sort them): count them on
     // the way (a window over all matches, evaluated before the LIMIT) instead of a second scan.
-    const countInPage = bitmap && !page.afterId;
+    const countInPage = bitmap && !page.afterId && page.withCount === true;
     const result = await keysetPage<GarmentRow & { matches?: number }>(
       this.dataSource,
       (after, limit) => `WITH page AS (
@@ -504,11 +502,24 @@ export class SearchService {
     let counted: Promise<number> | undefined;
     const count = async () => {
       if (matchesInPage !== null) return matchesInPage;
-      const simple = this.counts ? await simpleFilterOf(this.vocabulary, filter) : null;
       const precomputed = simple ? await this.counts!.count(simple) : null;
       return precomputed ?? liveCount();
     };
     return { ...result, count: () => (counted ??= count()) };
+  }
+
+  /**
+   * Whether to read a page by sorting the GIN bitmap's matches (`ORDER BY g.id + 0`) rather than
+   * walking the primary key in order and filtering. The planner estimates an AND of terms as if
+   * they were independent; for terms that rarely or never occur together it picks the walk and
+   * then filters up to every row. The bitmap is right whenever its matches must all be visited
+   * anyway (a first page whose totalCount is wanted and cannot come from the precomputed counts),
+   * or when the pair counts bound the matches below BITMAP_PAGE_LIMIT.
+   */
+  private async readPageFromBitmap(requiredTerms: number[], simple: SimpleFilter | null, page: PageRequest): Promise<boolean> {
+    if (page.withCount && !page.afterId && !simple) return true;
+    const bound = this.counts ? await this.counts.upperBound(requiredTerms) : null;
+    return bound !== null && bound <= BITMAP_PAGE_LIMIT;
   }
 
   async images(filter: ImageFilter | null | undefined, page: PageRequest): Promise<Page<ImageRow>> {

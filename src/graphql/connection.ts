@@ -3,6 +3,7 @@
  * connection it belongs to and the last row's id, so pages are `id > last` range scans (no
  * OFFSET) and a cursor from one connection is refused by another.
  */
+import { GraphQLResolveInfo, Kind, SelectionNode } from 'graphql';
 import { InvalidSearchInput } from '../db/search';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -59,4 +60,16 @@ export function connectionOf<Row extends { id: string }, Node>(
       endCursor: edges[edges.length - 1]?.cursor ?? null,
     },
   };
+}
+
+/** Whether the client selected `field` directly on the connection (fragments included). */
+export function selectsField(info: GraphQLResolveInfo, field: string): boolean {
+  const visit = (selections: readonly SelectionNode[]): boolean =>
+    selections.some((selection) => {
+      if (selection.kind === Kind.FIELD) return selection.name.value === field;
+      if (selection.kind === Kind.INLINE_FRAGMENT) return visit(selection.selectionSet.selections);
+      const fragment = info.fragments[selection.name.value];
+      return fragment ? visit(fragment.selectionSet.selections) : false;
+    });
+  return info.fieldNodes.some((node) => node.selectionSet && visit(node.selectionSet.selections));
 }

@@ -2,9 +2,10 @@
  * Resolvers: argument checks and mapping only; SQL lives in src/db/search.ts (filters, pages,
  * facets) and loaders.ts (rows by parent id).
  */
-import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import { GARMENT_COLUMNS, InvalidSearchInput } from '../db/search';
-import { connectionOf, decodeCursor, pageSize } from './connection';
+import { connectionOf, decodeCursor, pageSize, selectsField } from './connection';
 import { GraphQLContext, THUMBNAIL_SIZES } from './context';
 import { toGarment, toImage, toModelVersion, toTrainingRun, TRAINING_RUN_COLUMNS } from './loaders';
 import * as T from './types';
@@ -58,10 +59,12 @@ export class QueryResolver {
     @Arg('first', () => Int, { nullable: true }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<T.GarmentConnection> {
     const page = await ctx.search.searchGarments(where, {
       first: pageSize(first, ctx.maxPageSize),
       afterId: after ? decodeCursor('garment', after) : null,
+      withCount: selectsField(info, 'totalCount'),
     });
     return { ...connectionOf('garment', page.rows, page.hasNextPage, toGarment), countMatches: page.count };
   }

@@ -19,6 +19,7 @@ import { ImageRoutes } from './image-routes';
 import { queryLimits } from './limits';
 import { Loaders } from './loaders';
 import { buildApiSchema } from './schema';
+import { attachSubscriptions } from './training/subscriptions';
 import { WebConsole } from './web-console';
 
 export interface ApiServerOptions {
@@ -114,6 +115,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     ],
   });
   await apollo.start();
+  // Subscriptions (trainingRunUpdated) over graphql-ws on the same server and path.
+  const subscriptions = attachSubscriptions(httpServer, schema, () => ({ dataSource, search, loaders: new Loaders(dataSource), urls, maxPageSize }), GRAPHQL_PATH);
 
   async function graphql(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
     const accept = request.headers.accept ?? '';
@@ -199,6 +202,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     httpServer,
     facetCounts: counts,
     async stop() {
+      await subscriptions.close();
       await apollo.stop();
       await counts?.cancel();
     },

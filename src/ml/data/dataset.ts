@@ -162,6 +162,19 @@ export async function buildLabelSpace(dataSource: DataSource, filter: DatasetFil
   return { classes, attributes };
 }
 
+/** How many images of `split` have at least one garment of a class in scope (emptiness checks). */
+export async function countDatasetImages(dataSource: DataSource, filter: DatasetFilter, space: LabelSpace, split: SplitName): Promise<number> {
+  const params: unknown[] = [];
+  const scope = scopeSql(checkFilter(filter), split, params);
+  params.push(space.classes.map((c) => c.name));
+  const rows: { n: number }[] = await dataSource.query(
+    `SELECT count(DISTINCT g.image_id)::int AS n FROM garments g JOIN vocabulary c ON c.id = g.category_id
+      WHERE ${scope} AND c.value = ANY($${params.length}::text[])`,
+    params,
+  );
+  return rows[0].n;
+}
+
 interface GarmentRow {
   image_id: string;
   image_path: string | null;

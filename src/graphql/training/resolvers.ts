@@ -1,0 +1,337 @@
+/**
+ * Training and prediction over GraphQL: startTraining / cancelTraining, trainingRun(s) extras (log,
+ * loss curves), the trainingRunUpdated subscription, activateModelVersion, analyzeImage (one photo,
+ * through the model server's HTTP API) and predictImages (a batch job for the model servers).
+ * Resolvers validate and delegate: the work runs in src/model-server, the storage in src/db.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { GraphQLError } from 'graphql';
+import sharp, { type Metadata } from 'sharp';
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { DataSource } from 'typeorm';
+import { GARMENT_COLUMNS, IMAGE_COLUMNS } from '../../db/search';
+import { changedRows } from '../../model-server/sql';
+import { storePredictions, type StoredDetection } from '../../db/predictions';
+import { buildLabelSpace, countDatasetImages } from '../../ml/data/dataset';
+import { sniffImageFormat } from '../../model-server/image-input';
+import { toStoredPixels } from '../../model-server/image-files';
+import { readModelVersion } from '../../model-server/model-versions';
+import { InvalidTrainingParams, normaliseTrainingParams } from '../../model-server/training/params';
+import { PREDICTION_QUEUE, TRAINING_QUEUE } from '../../model-server/queue';
+import type { GraphQLContext } from '../context';
+import { toGarment, toImage, toModelVersion, toTrainingRun, TRAINING_RUN_COLUMNS } from '../loaders';
+import * as T from '../types';
+import { runUpdates } from './run-updates';
+import { badInput, jobQueue, notFound, trainingApiConfig } from './services';
+import { ImageAnalysis, LossCurve, PredictionJob, StartTrainingInput } from './types';
+
+function parseId(field: string, id: string): number {
+  if (!/^\d{1,9}$/.test(id)) throw badInput(field, `"${id}" is not an id`);
+  return Number(id);
+}
+
+async function loadRun(dataSource: DataSource, id: number): Promise<T.TrainingRun> {
+  const rows = await dataSource.query(`SELECT ${TRAINING_RUN_COLUMNS} FROM training_runs WHERE id = $1`, [id]);
+  if (rows.length === 0) throw notFound(`training run ${id}`);
+  return toTrainingRun(rows[0]);
+}
+
+/** Input field names as the client wrote them (params keep data filters under `data.`). */
+function inputField(field: string): string {
+  return field.replace(/^data\./, '').replace(/^model\.backbone$/, 'backbone');
+}
+
+function toParams(input: StartTrainingInput): Record<string, unknown> {
+  const defined = <V>(v: V | null | undefined) => (v === null ? undefined : v);
+  return {
+    name: defined(input.name),
+    model: { ...(input.model ?? {}), ...(input.backbone ? { backbone: input.backbone } : {}) },
+    data: {
+      superCategories: defined(input.superCategories),
+      attributeKinds: defined(input.attributeKinds),
+      minValueCount: defined(input.minValueCount),
+      maxImages: defined(input.maxImages),
+      evalMaxImages: defined(input.evalMaxImages),
+    },
+    epochs: defined(input.epochs),
+    batchSize: defined(input.batchSize),
+    lr: defined(input.lr),
+    momentum: defined(input.momentum),
+    weightDecay: defined(input.weightDecay),
+    lrMilestones: defined(input.lrMilestones),
+    lrGamma: defined(input.lrGamma),
+    warmupIterations: defined(input.warmupIterations),
+    checkpointEvery: defined(input.checkpointEvery),
+    seed: defined(input.seed),
+    initWeights: defined(input.initWeights),
+  };
+}
+
+function toPredictionJob(row: Record<string, unknown>): PredictionJob {
+  return Object.assign(new PredictionJob(), {
+    id: Number(row.id), status: row.status, total: row.total, done: row.done, error: row.error,
+    createdAt: row.created_at, finishedAt: row.finished_at, modelVersionId: Number(row.model_version_id),
+  });
+}
+
+@Resolver()
+export class TrainingResolver {
+  @Mutation(() => T.TrainingRun, { description: 'Validates the input, records a queued run and hands it to the model servers.' })
+  async startTraining(@Arg('input', () => StartTrainingInput) input: StartTrainingInput, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
+    let params;
+    try {
+      params = normaliseTrainingParams(toParams(input));
+    } catch (error) {
+      if (error instanceof InvalidTrainingParams) throw badInput(inputField(error.field), error.message.replace(/^[^:]+: /, ''));
+      throw error;
+    }
+    const space = await buildLabelSpace(ctx.dataSource, params.data, 'train');
+    if (space.classes.length === 0) {
+      throw badInput(params.data.superCategories ? 'superCategories' : 'input', 'the training split has no annotated garment in scope: the dataset is empty');
+    }
+    if ((await countDatasetImages(ctx.dataSource, params.data, space, 'train')) === 0) throw badInput('input', 'the training split has no image with garments in scope: the dataset is empty');
+    const queue = await jobQueue();
+    const rows = await ctx.dataSource.query(`INSERT INTO training_runs (params) VALUES ($1::jsonb) RETURNING id`, [JSON.stringify(params)]);
+    const id = Number(rows[0].id);
+    const jobId = await queue.sendTraining({ runId: id });
+    await ctx.dataSource.query(`UPDATE training_runs SET job_id = $2 WHERE id = $1`, [id, jobId]);
+    return loadRun(ctx.dataSource, id);
+  }
+
+  @Mutation(() => T.TrainingRun, { description: 'A queued run is cancelled at once; a running one stops after its current step.' })
+  async cancelTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
+    const runId = parseId('id', id);
+    const rows = await changedRows<{ status: string; job_id: string | null }>(
+      ctx.dataSource,
+      `UPDATE training_runs SET cancel_requested = true,
+              status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+              finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END
+        WHERE id = $1 RETURNING status, job_id`,
+      [runId],
+    );
+    if (rows.length === 0) throw notFound(`training run ${runId}`);
+    if (rows[0].status === 'cancelled' && rows[0].job_id) await (await jobQueue()).cancel(TRAINING_QUEUE, rows[0].job_id).catch(() => undefined);
+    return loadRun(ctx.dataSource, runId);
+  }
+
+  @Mutation(() => T.ModelVersion, { description: 'Makes this version the one analyzeImage and the model servers use by default.' })
+  async activateModelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<T.ModelVersion> {
+    const versionId = parseId('id', id);
+    return ctx.dataSource.transaction(async (manager) => {
+      const found = await manager.query(`SELECT id FROM model_versions WHERE id = $1 FOR UPDATE`, [versionId]);
+      if (found.length === 0) throw notFound(`model version ${versionId}`);
+      await manager.query(`UPDATE model_versions SET is_active = false WHERE is_active AND id <> $1`, [versionId]);
+      const rows = await changedRows<Record<string, unknown>>(
+        manager,
+        `UPDATE model_versions SET is_active = true WHERE id = $1
+         RETURNING id, name, backbone, config, metrics, is_active AS "isActive", created_at AS "createdAt", training_run_id AS "trainingRunId"`,
+        [versionId],
+      );
+      return toModelVersion(rows[0]);
+    });
+  }
+
+  @Mutation(() => ImageAnalysis, {
+    description:
+      'Detects garments in a photo (imageBase64: JPEG, PNG or WebP bytes in base64, at most 8 MB; or imageId of a stored image) ' +
+      'with a model version (default: the active one) and stores them as PREDICTION garments.',
+  })
+  async analyzeImage(
+    @Arg('imageBase64', () => String, { nullable: true }) imageBase64: string | null,
+    @Arg('imageId', () => ID, { nullable: true }) imageId: string | null,
+    @Arg('fileName', () => String, { nullable: true }) fileName: string | null,
+    @Arg('modelVersionId', () => ID, { nullable: true }) modelVersionId: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ImageAnalysis> {
+    if ((imageBase64 == null) === (imageId == null)) throw badInput('imageBase64', 'give exactly one of imageBase64 and imageId');
+    const versionId = modelVersionId == null ? null : parseId('modelVersionId', modelVersionId);
+    const image = imageBase64 != null ? await storeUpload(ctx.dataSource, imageBase64, fileName) : await storedImageBytes(ctx.dataSource, parseId('imageId', imageId!));
+    const prediction = await callModelServer(image.bytes, versionId);
+    const version = await readModelVersion(ctx.dataSource, prediction.modelVersion.id);
+    const detections = toStoredPixels(prediction.detections, prediction, image.row);
+    const ids = await storePredictions(ctx.dataSource, image.row.id, version, detections);
+    const garments = ids.length === 0 ? [] : await ctx.dataSource.query(
+      `SELECT ${GARMENT_COLUMNS} FROM garments g LEFT JOIN vocabulary c ON c.id = g.category_id WHERE g.id = ANY($1::bigint[]) ORDER BY g.id`,
+      [ids],
+    );
+    return Object.assign(new ImageAnalysis(), {
+      image: toImage(image.row),
+      garments: garments.map(toGarment),
+      modelVersion: await ctx.loaders.modelVersion.load(version.id),
+    });
+  }
+
+  @Mutation(() => PredictionJob, { description: 'Predicts every image matching `where` with a model version, as a job on the model servers.' })
+  async predictImages(
+    @Arg('where', () => T.ImageWhere, { nullable: true }) where: T.ImageWhere | null,
+    @Arg('modelVersionId', () => ID) modelVersionId: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<PredictionJob> {
+    const versionId = parseId('modelVersionId', modelVersionId);
+    await readModelVersion(ctx.dataSource, versionId).catch(() => {
+      throw notFound(`model version ${versionId}`);
+    });
+    // Compiles the filter now, so a bad filter is the caller's error and not a failed job.
+    await ctx.search.images(where, { first: 1 });
+    const queue = await jobQueue();
+    const rows = await ctx.dataSource.query(
+      `INSERT INTO prediction_jobs (model_version_id, filter) VALUES ($1, $2::jsonb) RETURNING id`,
+      [versionId, JSON.stringify(where ?? {})],
+    );
+    const id = Number(rows[0].id);
+    const jobId = await queue.sendPrediction({ predictionJobId: id });
+    const updated = await changedRows<Record<string, unknown>>(ctx.dataSource, `UPDATE prediction_jobs SET job_id = $2 WHERE id = $1 RETURNING *`, [id, jobId]);
+    return toPredictionJob(updated[0]);
+  }
+
+  @Mutation(() => PredictionJob)
+  async cancelPrediction(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob> {
+    const jobId = parseId('id', id);
+    const rows = await changedRows<Record<string, any>>(
+      ctx.dataSource,
+      `UPDATE prediction_jobs SET cancel_requested = true,
+              status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+              finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END
+        WHERE id = $1 RETURNING *`,
+      [jobId],
+    );
+    const row = rows[0];
+    if (!row) throw notFound(`prediction job ${jobId}`);
+    if (row.status === 'cancelled' && row.job_id) await (await jobQueue()).cancel(PREDICTION_QUEUE, row.job_id).catch(() => undefined);
+    return toPredictionJob(row);
+  }
+
+  @Query(() => PredictionJob, { nullable: true })
+  async predictionJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob | null> {
+    const rows = await ctx.dataSource.query(`SELECT * FROM prediction_jobs WHERE id = $1`, [parseId('id', id)]);
+    return rows.length > 0 ? toPredictionJob(rows[0]) : null;
+  }
+
+  @Subscription(() => T.TrainingRun, {
+    description: 'The run now and after every step, until it has finished (graphql-ws on /graphql).',
+    subscribe: ({ args, context }) => {
+      const ctx = context as GraphQLContext;
+      const runId = parseId('id', String(args.id));
+      return (async function* () {
+        await loadRun(ctx.dataSource, runId);
+        const finished = async () => ['succeeded', 'failed', 'cancelled'].includes((await loadRun(ctx.dataSource, runId)).status);
+        for await (const _ of runUpdates(ctx.dataSource, runId, finished)) yield await loadRun(ctx.dataSource, runId);
+      })();
+    },
+  })
+  trainingRunUpdated(@Arg('id', () => ID) _id: string, @Root() run: T.TrainingRun): T.TrainingRun {
+    return run;
+  }
+}
+
+@Resolver(() => T.TrainingRun)
+export class TrainingRunExtrasResolver {
+  @FieldResolver(() => String, { description: 'The run log: start, resumes, re-initialised heads, skipped images, evaluation.' })
+  async log(@Root() run: T.TrainingRun, @Ctx() ctx: GraphQLContext): Promise<string> {
+    const rows = await ctx.dataSource.query(`SELECT log FROM training_runs WHERE id = $1`, [run.id]);
+    return rows[0]?.log ?? '';
+  }
+
+  @FieldResolver(() => Int, { description: 'How many times a worker took the run (more than 1 after a resume).' })
+  async attempts(@Root() run: T.TrainingRun, @Ctx() ctx: GraphQLContext): Promise<number> {
+    const rows = await ctx.dataSource.query(`SELECT attempt FROM training_runs WHERE id = $1`, [run.id]);
+    return rows[0]?.attempt ?? 0;
+  }
+
+  @FieldResolver(() => [LossCurve], { description: 'Each recorded metric (losses, lr, images_per_second) as a curve over steps.' })
+  async lossCurves(@Root() run: T.TrainingRun, @Ctx() ctx: GraphQLContext): Promise<LossCurve[]> {
+    const rows: { name: string; steps: number[]; values: number[] }[] = await ctx.dataSource.query(
+      `SELECT name, array_agg(step ORDER BY step) AS steps, array_agg(value ORDER BY step) AS values
+         FROM training_metrics WHERE training_run_id = $1 GROUP BY name ORDER BY name`,
+      [run.id],
+    );
+    return rows.map((r) => Object.assign(new LossCurve(), r));
+  }
+}
+
+@Resolver(() => PredictionJob)
+export class PredictionJobResolver {
+  @FieldResolver(() => T.ModelVersion, { nullable: true })
+  modelVersion(@Root() job: PredictionJob, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.modelVersion.load(job.modelVersionId);
+  }
+}
+
+interface ImageForAnalysis {
+  row: Parameters<typeof toImage>[0];
+  bytes: Buffer;
+}
+
+/** Saves an uploaded photo under <data dir>/uploads/<sha256>.<ext> and records it as an image without a dataset. */
+async function storeUpload(dataSource: DataSource, base64: string, fileName: string | null): Promise<ImageForAnalysis> {
+  const { dataDir, maxUploadBytes } = trainingApiConfig();
+  if (base64.length > Math.ceil((maxUploadBytes * 4) / 3) + 4) throw badInput('imageBase64', `image larger than ${maxUploadBytes} bytes`);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) throw badInput('imageBase64', 'not base64 text');
+  const bytes = Buffer.from(base64, 'base64');
+  const format = sniffImageFormat(bytes);
+  if (!format) throw badInput('imageBase64', 'not a JPEG, PNG or WebP image');
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { limitInputPixels: 40_000_000 }).metadata();
+  } catch (error) {
+    throw badInput('imageBase64', `cannot read the ${format} image: ${(error as Error).message}`);
+  }
+  if (!meta.width || !meta.height) throw badInput('imageBase64', 'the image has no size');
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  const relative = `${digest}.${format === 'jpeg' ? 'jpg' : format}`;
+  const uploads = path.join(dataDir, 'uploads');
+  fs.mkdirSync(uploads, { recursive: true });
+  if (!fs.existsSync(path.join(uploads, relative))) fs.writeFileSync(path.join(uploads, relative), bytes);
+  const existing = await dataSource.query(`SELECT ${IMAGE_COLUMNS} FROM images i WHERE i.dataset_id IS NULL AND i.image_path = $1 LIMIT 1`, [relative]);
+  const row = existing[0] ?? (await dataSource.query(
+    `INSERT INTO images (file_name, image_path, width, height) VALUES ($1, $2, $3, $4)
+     RETURNING id, dataset_id, external_id, file_name, image_path, width, height, split`,
+    [fileName?.slice(0, 255) || relative, relative, meta.width, meta.height],
+  ))[0];
+  return { row, bytes };
+}
+
+async function storedImageBytes(dataSource: DataSource, id: number): Promise<ImageForAnalysis> {
+  const rows = await dataSource.query(
+    `SELECT ${IMAGE_COLUMNS}, d.root_path FROM images i LEFT JOIN datasets d ON d.id = i.dataset_id WHERE i.id = $1`,
+    [id],
+  );
+  if (rows.length === 0) throw notFound(`image ${id}`);
+  const row = rows[0];
+  if (!row.image_path) throw badInput('imageId', `image ${id} has no file`);
+  const file = path.resolve(row.root_path ?? path.join(trainingApiConfig().dataDir, 'uploads'), row.image_path);
+  try {
+    return { row, bytes: await fs.promises.readFile(file) };
+  } catch (error) {
+    throw new GraphQLError(`image ${id}: its file cannot be read`, { extensions: { code: 'IMAGE_FILE_MISSING' }, originalError: error as Error });
+  }
+}
+
+interface ModelServerPrediction {
+  width: number;
+  height: number;
+  detections: StoredDetection[];
+  modelVersion: { id: number; name: string };
+}
+
+async function callModelServer(bytes: Buffer, versionId: number | null): Promise<ModelServerPrediction> {
+  const base = trainingApiConfig().modelServerUrl;
+  if (!base) throw new GraphQLError('MODEL_SERVER_URL is not set: no model server to analyse images with', { extensions: { code: 'MODEL_SERVER_UNAVAILABLE' } });
+  const url = new URL('/predict', base);
+  if (versionId !== null) url.searchParams.set('modelVersionId', String(versionId));
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+  } catch (error) {
+    throw new GraphQLError(`the model server at ${base} cannot be reached`, { extensions: { code: 'MODEL_SERVER_UNAVAILABLE' }, originalError: error as Error });
+  }
+  const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  if (response.status === 404) throw new GraphQLError(String(body.error ?? 'model version not found'), { extensions: { code: 'NOT_FOUND' } });
+  if (response.status === 415 || response.status === 413 || response.status === 400) throw badInput('imageBase64', String(body.error));
+  if (!response.ok) throw new GraphQLError(`the model server answered ${response.status}: ${String(body.error ?? '')}`, { extensions: { code: 'MODEL_SERVER_ERROR' } });
+  return body as unknown as ModelServerPrediction;
+}
+
+export const TRAINING_RESOLVERS = [TrainingResolver, TrainingRunExtrasResolver, PredictionJobResolver] as const;

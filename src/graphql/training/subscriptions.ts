@@ -1,0 +1,44 @@
+/**
+ * GraphQL subscriptions over WebSocket (graphql-ws protocol, `ws` server) on the API's HTTP server,
+ * same path as queries (/graphql). Subscriptions bring their own event source (run-updates.ts: LISTEN
+ * on PostgreSQL), so the PubSub type-graphql requires at schema build is only a placeholder.
+ */
+import type * as http from 'node:http';
+import type { GraphQLSchema } from 'graphql';
+import type { PubSub } from 'type-graphql';
+import { WebSocketServer } from 'ws';
+// graphql-ws 6 publishes `graphql-ws/use/ws` through package exports only, which this project's
+// moduleResolution ("node") does not read: the types come from the file, the code from the export.
+import type * as GraphqlWsUseWs from 'graphql-ws/dist/use/ws.cjs';
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { useServer } = require('graphql-ws/use/ws') as typeof GraphqlWsUseWs;
+import type { GraphQLContext } from '../context';
+
+export const NO_PUBSUB: PubSub = {
+  publish() {
+    throw new Error('subscriptions of this schema have their own event sources; nothing is published through PubSub');
+  },
+  subscribe() {
+    throw new Error('subscriptions of this schema have their own event sources; nothing subscribes through PubSub');
+  },
+};
+
+export interface SubscriptionServer {
+  close(): Promise<void>;
+}
+
+export function attachSubscriptions(
+  httpServer: http.Server,
+  schema: GraphQLSchema,
+  context: () => GraphQLContext,
+  path: string,
+): SubscriptionServer {
+  const wss = new WebSocketServer({ server: httpServer, path, maxPayload: 64 * 1024 });
+  const cleanup = useServer({ schema, context }, wss);
+  return {
+    async close() {
+      await cleanup.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

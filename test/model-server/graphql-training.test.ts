@@ -1,0 +1,154 @@
+/**
+ * The training/prediction API over real HTTP and WebSocket, without a model: validation of
+ * startTraining (field named in BAD_USER_INPUT), queued runs handed to pg-boss, cancelling,
+ * activation, upload checks of analyzeImage before any model server is called, predictImages
+ * validation, and trainingRunUpdated pushing NOTIFY'd progress over graphql-ws.
+ */
+import 'reflect-metadata';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { configureTrainingApi, closeTrainingApi } from '../../src/graphql/training/services';
+import { JobQueue, TRAINING_QUEUE } from '../../src/model-server/queue';
+import { startTestServer, type ApiClient } from '../graphql/support';
+import { syntheticDatabase, type SyntheticDatabase } from './support';
+
+let db: SyntheticDatabase;
+let api: ApiClient;
+let queue: JobQueue;
+
+beforeAll(async () => {
+  db = await syntheticDatabase(12, 5, 64);
+  configureTrainingApi({ databaseUrl: db.url, modelServerUrl: undefined, dataDir: db.dataDir });
+  api = await startTestServer(db.dataSource);
+  queue = await JobQueue.open(db.url);
+});
+afterAll(async () => {
+  await api.server.stop();
+  await closeTrainingApi();
+  await queue.stop();
+  await db.cleanup();
+});
+
+const START = `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status params } }`;
+
+async function expectBadInput(input: Record<string, unknown>, field: string, message: RegExp): Promise<void> {
+  const result = await api.query(START, { input });
+  expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+  expect(result.errors?.[0]?.message).toMatch(message);
+}
+
+it('refuses unknown kinds, empty datasets and absurd hyperparameters, naming the field', async () => {
+  await expectBadInput({ attributeKinds: ['colour'] }, 'attributeKinds', /unknown attribute kind "colour"/);
+  await expectBadInput({ lr: 5 }, 'lr', /between/);
+  await expectBadInput({ epochs: 0 }, 'epochs', /between 1 and 1000/);
+  await expectBadInput({ batchSize: 100000 }, 'batchSize', /between 1 and 256/);
+  await expectBadInput({ backbone: 'vgg16' }, 'backbone', /expected one of resnet18/);
+  await expectBadInput({ model: { min_sise: 100 } }, 'model.min_sise', /unknown config key/);
+  await expectBadInput({ model: { num_classes: 5 } }, 'model.num_classes', /comes from the training data/);
+  await expectBadInput({ lrMilestones: [5, 3], epochs: 10 }, 'lrMilestones', /increasing/);
+  await expectBadInput({ minValueCount: 100000 }, 'input', /dataset is empty/);
+  const runs = await db.dataSource.query(`SELECT count(*)::int AS n FROM training_runs`);
+  expect(runs[0].n).toBe(0);
+});
+
+it('queues a valid run on pg-boss with the torchvision defaults filled in, and cancels it', async () => {
+  const { startTraining } = await api.data(START, { input: { attributeKinds: ['color'], epochs: 2, batchSize: 4, superCategories: ['TOP', 'BOTTOM'] } });
+  expect(startTraining.status).toBe('queued');
+  expect(startTraining.params).toMatchObject({
+    epochs: 2, batchSize: 4, momentum: 0.9, weightDecay: 1e-4, lr: 0.005, lrGamma: 0.1,
+    model: { backbone: 'resnet18' }, data: { superCategories: ['TOP', 'BOTTOM'], attributeKinds: ['color'] },
+  });
+  const [row] = await db.dataSource.query(`SELECT job_id FROM training_runs WHERE id = $1`, [startTraining.id]);
+  const job = await queue.job(TRAINING_QUEUE, row.job_id);
+  expect(job?.data).toEqual({ runId: Number(startTraining.id) });
+  expect(job?.state).toBe('created');
+
+  const cancelled = await api.data(`mutation($id: ID!) { cancelTraining(id: $id) { id status finishedAt } }`, { id: startTraining.id });
+  expect(cancelled.cancelTraining.status).toBe('cancelled');
+  expect((await queue.job(TRAINING_QUEUE, row.job_id))?.state).toBe('cancelled');
+  const missing = await api.query(`mutation { cancelTraining(id: "9999") { id } }`);
+  expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+});
+
+it('activates one model version at a time', async () => {
+  const ids = [];
+  for (const name of ['a', 'b']) {
+    const [row] = await db.dataSource.query(
+      `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ($1, 'resnet18', '{}', '/x') RETURNING id`, [name]);
+    ids.push(String(row.id));
+  }
+  for (const id of [ids[0], ids[1]]) {
+    const { activateModelVersion } = await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id isActive } }`, { id });
+    expect(activateModelVersion).toEqual({ id, isActive: true });
+  }
+  const active = await db.dataSource.query(`SELECT id FROM model_versions WHERE is_active`);
+  expect(active.map((r: any) => String(r.id))).toEqual([ids[1]]);
+});
+
+it('checks uploads before decoding them and needs a model server to analyse', async () => {
+  const analyze = `mutation($b: String, $id: ID) { analyzeImage(imageBase64: $b, imageId: $id) { garments { id } } }`;
+  const gif = (await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).gif().toBuffer()).toString('base64');
+  const notImage = await api.query(analyze, { b: gif });
+  expect(notImage.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'imageBase64' });
+  expect(notImage.errors?.[0]?.message).toMatch(/not a JPEG, PNG or WebP/);
+  const both = await api.query(analyze, { b: gif, id: '1' });
+  expect(both.errors?.[0]?.message).toMatch(/exactly one of imageBase64 and imageId/);
+  const truncated = (await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).jpeg().toBuffer()).subarray(0, 20).toString('base64');
+  expect((await api.query(analyze, { b: truncated })).errors?.[0]?.extensions?.field).toBe('imageBase64');
+  configureTrainingApi({ maxUploadBytes: 100 });
+  const jpeg = (await sharp({ create: { width: 64, height: 64, channels: 3, background: 'blue' } }).jpeg().toBuffer()).toString('base64');
+  expect((await api.query(analyze, { b: jpeg })).errors?.[0]?.message).toMatch(/larger than 100 bytes/);
+  configureTrainingApi({ maxUploadBytes: 8 * 1024 * 1024 });
+  const noServer = await api.query(analyze, { b: jpeg });
+  expect(noServer.errors?.[0]?.extensions?.code).toBe('MODEL_SERVER_UNAVAILABLE');
+  // The upload was stored (content-addressed) and recorded as an image without a dataset.
+  const uploads = fs.readdirSync(path.join(db.dataDir, 'uploads'));
+  expect(uploads.length).toBe(1);
+  expect(uploads[0]).toMatch(/^[0-9a-f]{64}\.jpg$/);
+});
+
+it('validates predictImages before queueing', async () => {
+  const predict = `mutation($where: ImageWhere, $id: ID!) { predictImages(where: $where, modelVersionId: $id) { id status total done } }`;
+  expect((await api.query(predict, { id: '424242' })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  const [version] = await db.dataSource.query(`SELECT id FROM model_versions ORDER BY id LIMIT 1`);
+  const bad = await api.query(predict, { id: String(version.id), where: { styles: ['no-such-style'] } });
+  expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  const { predictImages } = await api.data(predict, { id: String(version.id), where: { split: 'VALIDATION' } });
+  expect(predictImages).toMatchObject({ status: 'queued', done: 0 });
+  const [row] = await db.dataSource.query(`SELECT filter FROM prediction_jobs WHERE id = $1`, [predictImages.id]);
+  expect(row.filter).toEqual({ split: 'validation' });
+});
+
+it('pushes run updates over graphql-ws until the run finishes', async () => {
+  const [run] = await db.dataSource.query(`INSERT INTO training_runs (params, status) VALUES ('{}', 'running') RETURNING id`);
+  const client = createClient({ url: `ws://127.0.0.1:${api.server.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+  const updates: any[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id status progress } }`, variables: { id: String(run.id) } }, {
+      next: (value) => {
+        updates.push(value.data?.trainingRunUpdated ?? value.errors);
+      },
+      error: reject,
+      complete: resolve,
+    });
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    for (const step of [1, 2]) {
+      await db.dataSource.query(`UPDATE training_runs SET progress = $2::jsonb WHERE id = $1`, [run.id, JSON.stringify({ step })]);
+      await db.dataSource.query(`SELECT pg_notify('kfashion_training_run', $1)`, [String(run.id)]);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    await db.dataSource.query(`UPDATE training_runs SET status = 'succeeded' WHERE id = $1`, [run.id]);
+    await db.dataSource.query(`SELECT pg_notify('kfashion_training_run', $1)`, [String(run.id)]);
+    await done;
+  } finally {
+    await client.dispose();
+  }
+  expect(updates[0]).toMatchObject({ id: String(run.id), status: 'running', progress: null });
+  expect(updates.map((u) => u.progress?.step ?? null)).toEqual([null, 1, 2, 2]);
+  expect(updates[updates.length - 1].status).toBe('succeeded');
+});

@@ -172,6 +172,11 @@ describe('search page', () => {
     await expectResultCount(fresh, expected);
     expect(await facetCheckbox(fresh, 'style', style.value).isChecked()).toBe(true);
     expect(await fresh.inputValue('.source-controls select')).toBe('TRAIN');
+
+    // Clearing the filters keeps the source options (here the split).
+    await fresh.getByRole('button', { name: 'Clear all filters' }).click();
+    await expectResultCount(fresh, await apiCount({ source: 'ANNOTATION', split: 'TRAIN' }));
+    expect(new URL(fresh.url()).search).toBe('?split=TRAIN');
     await page.close();
     await fresh.close();
   });

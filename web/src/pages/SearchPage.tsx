@@ -52,8 +52,7 @@ export function SearchPage({ query }: { query: string }) {
     );
     fetchFacets(state, controller.signal).then(setFacets, (failure: Error) => !controller.signal.aborted && setError(failure));
     return () => controller.abort();
-    // `key` is the search's canonical text: `state` changes identity with it.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `key` is the search's canonical text, so `state` is only ever new when `key` is.
   }, [key]);
 
   const current = results?.key === key ? results : null;
@@ -91,7 +90,7 @@ export function SearchPage({ query }: { query: string }) {
         </summary>
         <FacetSidebar state={state} facets={facets} onToggle={(kind, value) => update(toggleValue(state, kind, value))} />
         {filterCount > 0 && (
-          <button type="button" className="clear" onClick={() => update({ ...emptySearch(), source: state.source, modelVersionId: state.modelVersionId, minScore: state.minScore, split: state.split })}>
+          <button type="button" className="clear" onClick={() => update({ ...state, selected: emptySearch().selected })}>
             Clear all filters
           </button>
         )}

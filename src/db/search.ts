@@ -336,10 +336,11 @@ async function compileGarmentFilterWithTerms(
 }
 
 /**
- * Below this many possible matches a page is read from the GIN bitmap and sorted; above it, by
- * walking the primary key in order (matches are then dense enough to fill a page quickly).
+ * Below this many possible matches a page is always read from the GIN bitmap and sorted; above
+ * it the planner chooses (walking the primary key fills a page of 50 after ~50 × 1M / matches
+ * rows, about as costly as visiting every match once there are a few thousand of them).
  */
-const BITMAP_PAGE_LIMIT = 50_000;
+const BITMAP_PAGE_LIMIT = 5_000;
 
 async function compileImageFilter(
   cache: VocabularyCache,

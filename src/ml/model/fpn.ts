@@ -1,0 +1,104 @@
+/**
+ * Feature Pyramid Network on the ResNet body (torchvision.ops.FeaturePyramidNetwork with
+ * LastLevelMaxPool, as built by torchvision 0.14's resnet_fpn_backbone / BackboneWithFPN):
+ *
+ *   inner_i = conv1x1(C_i)                       (backbone.fpn.inner_blocks.<i>.0)
+ *   last    = inner_3;  P5 = conv3x3(last)        (backbone.fpn.layer_blocks.<i>.0, pad 1)
+ *   for i = 2..0: last = inner_i + nearest_upsample(last, size of inner_i);  P_{i+2} = conv3x3(last)
+ *   P6 = max_pool2d(P5, kernel 1, stride 2)       ("pool")
+ *
+ * F.interpolate(mode="nearest", size=lateral) reads source index floor(dst · in/out). For a lateral map of
+ * size L under a top map of size ceil(L/2) (always the case here: every stride-2 stage maps L to ceil(L/2))
+ * that is exactly floor(dst/2), i.e. repeat each row/column twice and crop to L; done with
+ * reshape/stack/slice so the gradient needs only basic kernels. Other size pairs use resizeNearestNeighbor,
+ * whose (alignCorners=false, halfPixelCenters=false) rule is the same floor(dst · in/out).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig } from './config';
+import { conv2d, defineParameters, ParameterSpec, ParameterStore, SeededRandom } from './params';
+import { resnetForward, resnetParameterSpecs, stageChannels } from './resnet';
+
+const FPN = 'backbone.fpn';
+
+/** Names of the FPN outputs, as torchvision's OrderedDict keys. */
+export const FEATURE_NAMES = ['0', '1', '2', '3', 'pool'] as const;
+
+/** FPN parameters (FeaturePyramidNetwork.__init__: kaiming_uniform_(weight, a=1), bias 0; always trainable). */
+export function fpnParameterSpecs(config: Pick<ModelConfig, 'backbone' | 'fpn_out_channels'>): ParameterSpec[] {
+  const out = config.fpn_out_channels;
+  const conv = (name: string, shape: number[]): ParameterSpec[] => [
+    { name: `${name}.weight`, torchShape: shape, layout: 'conv', init: { kind: 'kaiming_uniform', a: 1 }, trainable: true },
+    { name: `${name}.bias`, torchShape: [out], layout: 'plain', init: { kind: 'constant', value: 0 }, trainable: true },
+  ];
+  const channels = stageChannels(config.backbone);
+  return [
+    ...channels.flatMap((c, i) => conv(`${FPN}.inner_blocks.${i}.0`, [out, c, 1, 1])),
+    ...channels.flatMap((_, i) => conv(`${FPN}.layer_blocks.${i}.0`, [out, out, 3, 3])),
+  ];
+}
+
+export type BackboneConfig = Pick<ModelConfig, 'backbone' | 'fpn_out_channels' | 'trainable_backbone_layers'>;
+
+/** Every backbone parameter (ResNet body, then FPN) in torchvision's state_dict order. */
+export function backboneParameterSpecs(config: BackboneConfig): ParameterSpec[] {
+  return [...resnetParameterSpecs(config), ...fpnParameterSpecs(config)];
+}
+
+/** Creates the backbone's parameters with torchvision's fresh init drawn from `random`. */
+export function defineBackboneParameters(store: ParameterStore, config: BackboneConfig, random: SeededRandom): void {
+  defineParameters(store, backboneParameterSpecs(config), random);
+}
+
+/** F.interpolate(x, size=[h, w], mode="nearest") in NHWC. */
+export function upsampleNearest(x: tf.Tensor4D, size: [number, number]): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const [outH, outW] = size;
+  if (Math.ceil(outH / 2) !== h || Math.ceil(outW / 2) !== w) {
+    return tf.image.resizeNearestNeighbor(x, size, false, false);
+  }
+  return tf.tidy(() => {
+    // Rows then columns, each duplicated by stacking (rank <= 5: every backend has the gradient).
+    const rows = tf.reshape(tf.stack([x, x], 2), [n, 2 * h, w, c]);
+    const repeated = tf.reshape(tf.stack([rows, rows], 3), [n, 2 * h, 2 * w, c]) as tf.Tensor4D;
+    return outH === 2 * h && outW === 2 * w ? repeated : tf.slice(repeated, [0, 0, 0, 0], [n, outH, outW, c]);
+  });
+}
+
+/** FPN on [C2..C5] → [P2, P3, P4, P5, P6]. */
+export function fpnForward(store: ParameterStore, features: tf.Tensor4D[]): tf.Tensor4D[] {
+  return tf.tidy(() => {
+    const last = features.length - 1;
+    let inner = conv2d(store, `${FPN}.inner_blocks.${last}.0`, features[last], 1, 0);
+    const results = [conv2d(store, `${FPN}.layer_blocks.${last}.0`, inner, 1, 1)];
+    for (let i = last - 1; i >= 0; i--) {
+      const lateral = conv2d(store, `${FPN}.inner_blocks.${i}.0`, features[i], 1, 0);
+      inner = tf.add(lateral, upsampleNearest(inner, [lateral.shape[1], lateral.shape[2]]));
+      results.unshift(conv2d(store, `${FPN}.layer_blocks.${i}.0`, inner, 1, 1));
+    }
+    results.push(lastLevelMaxPool(results[results.length - 1]));
+    return results;
+  });
+}
+
+/**
+ * LastLevelMaxPool: max_pool2d(kernel 1, stride 2, padding 0) = every other row and column, output
+ * ceil(H/2) x ceil(W/2). Built from pad/reshape/slice because tfjs has no StridedSlice gradient.
+ */
+export function lastLevelMaxPool(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, w, c] = x.shape;
+    const outH = Math.ceil(h / 2);
+    const outW = Math.ceil(w / 2);
+    const even = h % 2 === 0 && w % 2 === 0 ? x : tf.pad(x, [[0, 0], [0, outH * 2 - h], [0, outW * 2 - w], [0, 0]]);
+    const pairs = tf.reshape(even, [n, outH, 2, outW, 2 * c]);
+    return tf.reshape(tf.slice(pairs, [0, 0, 0, 0, 0], [n, outH, 1, outW, c]), [n, outH, outW, c]);
+  });
+}
+
+/**
+ * The detector's backbone: NHWC normalised images (the transform's padded batch) → [P2, P3, P4, P5, P6]
+ * NHWC feature maps with fpn_out_channels channels (torchvision keys '0', '1', '2', '3', 'pool').
+ */
+export function backboneForward(store: ParameterStore, config: Pick<ModelConfig, 'backbone'>, images: tf.Tensor4D): tf.Tensor4D[] {
+  return tf.tidy(() => fpnForward(store, resnetForward(store, config.backbone, images)));
+}

@@ -11,7 +11,16 @@ async function main(): Promise<void> {
   const server = await startApiServer({ dataSource, port: 0, host: '127.0.0.1' });
   process.stdout.write(`listening ${server.port}\n`);
   process.on('SIGTERM', () => {
-    void server.stop().then(() => dataSource.destroy()).then(() => process.exit(0));
+    server
+      .stop()
+      .then(() => dataSource.destroy())
+      .then(
+        () => process.exit(0),
+        (error) => {
+          console.error('stopping the bench server failed:', error);
+          process.exit(1);
+        },
+      );
   });
 }
 

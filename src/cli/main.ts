@@ -7,6 +7,8 @@ import { registerMigrate } from './migrate';
 import { registerServe } from './serve';
 import { registerImport } from './import';
 import { registerSynth } from './synth';
+import { registerTrain } from './train';
+import { registerModelServer } from './model-server';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('kfashion')
@@ -16,5 +18,7 @@ export async function main(argv: string[]): Promise<void> {
   registerServe(program);
   registerImport(program);
   registerSynth(program);
+  registerTrain(program);
+  registerModelServer(program);
   await program.parseAsync(argv);
 }

@@ -47,7 +47,7 @@ export const TINY_MODEL = {
   rpn_batch_size_per_image: 64,
   box_batch_size_per_image: 32,
   box_detections_per_img: 10,
-  trainable_backbone_layers: 5,
+  trainable_backbone_layers: 0,
 };
 
 export function listFiles(dir: string): string[] {

@@ -1,0 +1,186 @@
+/**
+ * `kfashion train`: trains an Attribute R-CNN in the foreground with the same code the model server
+ * runs for a queued run (src/model-server/training): the run is recorded in training_runs (progress,
+ * metrics, log, checkpoints, model version) and this process holds its lease. Works on PostgreSQL and
+ * on the embedded PGlite database (no job queue needed). `--resume <run>` continues a run that was
+ * interrupted, from its last checkpoint.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { openDatabase, optionsFromEnv } from '../db/data-source';
+import { initBackend } from '../ml/backend';
+import { claim, finish, LeaseLost, release, type Lease } from '../model-server/leases';
+import { normaliseTrainingParams, InvalidTrainingParams } from '../model-server/training/params';
+import { runTraining, TrainingInterrupted, type TrainingProgress } from '../model-server/training/trainer';
+
+interface TrainOptions {
+  backbone?: string;
+  modelConfig?: string;
+  superCategories?: string;
+  attributeKinds?: string;
+  minValueCount?: string;
+  maxImages?: string;
+  evalMaxImages?: string;
+  epochs?: string;
+  batchSize?: string;
+  lr?: string;
+  lrMilestones?: string;
+  warmupIterations?: string;
+  checkpointEvery?: string;
+  seed?: string;
+  initWeights?: string;
+  name?: string;
+  resume?: string;
+  backend?: string;
+  json?: boolean;
+}
+
+/** A run another worker held is only taken over when its heartbeat is this old. */
+const LEASE_TIMEOUT_SECONDS = 120;
+
+const list = (value: string | undefined) => (value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean));
+
+function numberOption(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`${flag}: expected a number, got "${value}"`);
+  return n;
+}
+
+/** Model config keys from --model-config (a JSON file), without the label space (it comes from the data). */
+function modelKeys(options: TrainOptions): Record<string, unknown> {
+  const keys: Record<string, unknown> = {};
+  if (options.modelConfig) {
+    // Validated with the run's params (errors name the key); the label space always comes from the data.
+    const raw = JSON.parse(fs.readFileSync(options.modelConfig, 'utf8').replace(/^\uFEFF/, '')) as Record<string, unknown>;
+    for (const [key, value] of Object.entries(raw)) if (!['num_classes', 'class_names', 'attributes'].includes(key)) keys[key] = value;
+  }
+  if (options.backbone) keys.backbone = options.backbone;
+  return keys;
+}
+
+export function paramsFromOptions(options: TrainOptions): Record<string, unknown> {
+  return {
+    name: options.name,
+    model: modelKeys(options),
+    data: {
+      superCategories: list(options.superCategories),
+      attributeKinds: list(options.attributeKinds),
+      minValueCount: numberOption(options.minValueCount, '--min-value-count'),
+      maxImages: numberOption(options.maxImages, '--max-images'),
+      evalMaxImages: numberOption(options.evalMaxImages, '--eval-max-images'),
+    },
+    epochs: numberOption(options.epochs, '--epochs'),
+    batchSize: numberOption(options.batchSize, '--batch-size'),
+    lr: numberOption(options.lr, '--lr'),
+    lrMilestones: list(options.lrMilestones)?.map((m) => numberOption(m, '--lr-milestones')),
+    warmupIterations: numberOption(options.warmupIterations, '--warmup-iterations'),
+    checkpointEvery: numberOption(options.checkpointEvery, '--checkpoint-every'),
+    seed: numberOption(options.seed, '--seed'),
+    initWeights: options.initWeights,
+  };
+}
+
+function progressLine(p: TrainingProgress): Record<string, string> {
+  const loss = p.losses.loss;
+  return {
+    phase: p.phase,
+    epoch: `${Math.min(p.epoch + 1, p.epochs)}/${p.epochs}`,
+    loss: loss === undefined ? '-' : loss.toFixed(4),
+    speed: p.imagesPerSecond === null ? '-' : `${p.imagesPerSecond.toFixed(2)} img/s`,
+    eta: p.etaSeconds === null ? '-' : `${Math.round(p.etaSeconds)} s`,
+  };
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train an Attribute R-CNN on the imported data in the foreground (recorded as a training run)')
+    .option('--backbone <name>', 'resnet18 (default), resnet34, resnet50 or resnet101')
+    .option('--model-config <file>', 'JSON with further model config keys (min_size, max_size, rpn_*, box_*, ...)')
+    .option('--super-categories <list>', 'train on these slots only (TOP,BOTTOM,OUTER,ONE_PIECE)')
+    .option('--attribute-kinds <list>', 'attribute heads (default: every garment kind with values)')
+    .option('--min-value-count <n>', 'a category or value needs this many training garments')
+    .option('--max-images <n>', 'use at most this many training images')
+    .option('--eval-max-images <n>', 'evaluate on at most this many validation images')
+    .option('--epochs <n>', 'epochs (default 26, torchvision detection recipe)')
+    .option('--batch-size <n>', 'images per step (default 2)')
+    .option('--lr <x>', 'base learning rate (default 0.02 × batch size / 16)')
+    .option('--lr-milestones <list>', 'epochs at which the learning rate drops ×0.1 (default 16,22)')
+    .option('--warmup-iterations <n>', 'linear warm-up length in steps (default 1000, capped by an epoch)')
+    .option('--checkpoint-every <n>', 'steps between checkpoints (default 500)')
+    .option('--seed <n>', 'seed of initialisation, order, flips and sampling (default 0)')
+    .option('--init-weights <file>', 'start from a safetensors checkpoint (torchvision or Attribute R-CNN)')
+    .option('--name <name>', 'name of the model version')
+    .option('--resume <run>', 'continue the interrupted training run with this id from its last checkpoint')
+    .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu')
+    .option('--json', 'print the outcome as one JSON object (no progress bar)')
+    .action(async (options: TrainOptions) => {
+      const env = process.env;
+      const dataDir = path.resolve(env.KFASHION_DATA_DIR || '.kfashion');
+      let params;
+      if (!options.resume) {
+        try {
+          params = normaliseTrainingParams(paramsFromOptions(options));
+        } catch (error) {
+          if (error instanceof InvalidTrainingParams) throw new Error(`kfashion train: ${error.message}`);
+          throw error;
+        }
+      }
+      const backend = await initBackend(options.backend);
+      const dataSource = await openDatabase(optionsFromEnv(env));
+      const bar = options.json ? null : new SingleBar({ format: '{phase} |{bar}| step {value}/{total} · epoch {epoch} · loss {loss} · {speed} · ETA {eta}' }, Presets.shades_classic);
+      let lease: Lease | null = null;
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      try {
+        let runId: number;
+        if (options.resume) {
+          runId = Number(options.resume);
+          if (!Number.isInteger(runId) || runId <= 0) throw new Error(`--resume: "${options.resume}" is not a run id`);
+        } else {
+          const rows = await dataSource.query(`INSERT INTO training_runs (params) VALUES ($1::jsonb) RETURNING id`, [JSON.stringify(params)]);
+          runId = Number(rows[0].id);
+        }
+        lease = { table: 'training_runs', id: runId, worker: `cli:${os.hostname()}:${process.pid}` };
+        // A run still heartbeating elsewhere within the lease timeout is not taken over.
+        const claimed = await claim(dataSource, lease, `cli-${process.pid}`, LEASE_TIMEOUT_SECONDS);
+        if (!claimed) throw new Error(`training run ${runId} cannot be resumed: it is finished, cancelled, or running elsewhere`);
+        if (!options.json) console.error(`training run ${runId} on ${backend.name} (${backend.device})`);
+        let started = false;
+        const outcome = await runTraining({
+          dataSource, lease, dataDir, signal: stop.signal,
+          onProgress: (p) => {
+            if (!bar) return;
+            if (!started) {
+              bar.start(p.totalSteps, p.step, progressLine(p));
+              started = true;
+            }
+            bar.update(p.step, progressLine(p));
+          },
+        });
+        bar?.stop();
+        if (outcome.status === 'cancelled') await finish(dataSource, lease, 'cancelled');
+        const summary = outcome.status === 'succeeded'
+          ? { runId, status: outcome.status, modelVersionId: outcome.modelVersionId, boxMap: outcome.metrics?.box.map ?? null, boxAp50: outcome.metrics?.box.ap50 ?? null }
+          : { runId, status: outcome.status };
+        process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${Object.entries(summary).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`);
+      } catch (error) {
+        bar?.stop();
+        if (lease && error instanceof TrainingInterrupted) {
+          await release(dataSource, lease);
+          console.error(`interrupted; resume with: kfashion train --resume ${lease.id}`);
+          process.exitCode = 130;
+        } else {
+          if (lease && !(error instanceof LeaseLost)) await finish(dataSource, lease, 'failed', (error as Error).message).catch(() => undefined);
+          throw error;
+        }
+      } finally {
+        await dataSource.destroy();
+      }
+    });
+}

@@ -1,0 +1,149 @@
+/**
+ * The model server's HTTP side (plain node:http), for the API and for load balancers:
+ *   GET  /health   the process is up (and which backend it computes on)
+ *   GET  /ready    the backend is initialised and the active model version is loaded (503 otherwise)
+ *   POST /predict  body = image bytes (JPEG, PNG or WebP, at most `maxBodyBytes`), optional
+ *                  ?modelVersionId=N → {"image", "width", "height", "detections", "modelVersion"}
+ *                  with detections as in SPEC section 3 (`kfashion predict --json`).
+ * Concurrent /predict requests for one model are batched into one forward pass (models.ts).
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { BackendInfo } from '../ml/backend';
+import { decodeImage, UnsupportedImageError } from './image-input';
+import { ModelRegistry, ModelVersionNotFound } from './models';
+
+export interface ModelHttpOptions {
+  registry: ModelRegistry;
+  backend: BackendInfo;
+  port?: number;
+  host?: string;
+  maxBodyBytes?: number;
+  log?: (message: string, error?: unknown) => void;
+}
+
+export interface RunningModelHttp {
+  port: number;
+  url: string;
+  server: http.Server;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_IMAGE_BYTES = 20 * 1024 * 1024;
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+function readBounded(request: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    return Promise.reject(new HttpError(413, `image larger than ${maxBytes} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        reject(new HttpError(413, `image larger than ${maxBytes} bytes`));
+        request.pause();
+      } else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function parseVersionId(url: URL): number | null {
+  const raw = url.searchParams.get('modelVersionId');
+  if (raw === null || raw === '') return null;
+  if (!/^\d{1,9}$/.test(raw)) throw new HttpError(400, `modelVersionId: "${raw}" is not an id`);
+  return Number(raw);
+}
+
+export async function startModelHttp(options: ModelHttpOptions): Promise<RunningModelHttp> {
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+  const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error ?? ''));
+  const { registry, backend } = options;
+
+  async function predict(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
+    const versionId = parseVersionId(url);
+    const body = await readBounded(request, maxBodyBytes);
+    if (body.length === 0) throw new HttpError(400, 'empty body: POST the image bytes');
+    const image = await decodeImage(body, 'request body');
+    const loaded = await registry.get(versionId);
+    const detections = await loaded.batcher.run(image);
+    sendJson(response, 200, {
+      image: url.searchParams.get('name') ?? 'request body',
+      width: image.width,
+      height: image.height,
+      detections,
+      modelVersion: { id: loaded.version.id, name: loaded.version.name },
+    });
+  }
+
+  async function ready(response: http.ServerResponse): Promise<void> {
+    try {
+      const loaded = await registry.get(null);
+      sendJson(response, 200, { status: 'ready', backend: backend.name, device: backend.device, modelVersion: loaded.version.id });
+    } catch (error) {
+      const reason = error instanceof ModelVersionNotFound ? error.message : `active model cannot be loaded: ${(error as Error).message}`;
+      sendJson(response, 503, { status: 'not ready', backend: backend.name, reason });
+    }
+  }
+
+  const server = http.createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const route = async () => {
+      if (url.pathname === '/health' && request.method === 'GET') {
+        return sendJson(response, 200, { status: 'ok', backend: backend.name, device: backend.device });
+      }
+      if (url.pathname === '/ready' && request.method === 'GET') return ready(response);
+      if (url.pathname === '/predict') {
+        if (request.method !== 'POST') throw new HttpError(405, 'POST the image bytes to /predict');
+        return predict(request, response, url);
+      }
+      throw new HttpError(404, `no route ${request.method} ${url.pathname}`);
+    };
+    route().catch((error: unknown) => {
+      let status = 500;
+      let message = 'internal error';
+      if (error instanceof HttpError) ({ status, message } = error);
+      else if (error instanceof UnsupportedImageError) [status, message] = [415, error.message];
+      else if (error instanceof ModelVersionNotFound) [status, message] = [404, error.message];
+      else log(`model server: ${request.method} ${url.pathname} failed:`, error);
+      if (!response.headersSent) {
+        response.setHeader('connection', 'close');
+        sendJson(response, status, { error: message });
+      } else response.destroy();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 4100, options.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Model versions loaded for inference. The active version (model_versions.is_active) serves requests
+ * that name no version; a request may name any stored version. Each loaded model has its own
+ * RequestBatcher, so concurrent requests for it become one forward pass.
+ */
+import type { DataSource } from 'typeorm';
+import { AttributeRCNN, type Detection, type InputImage } from '../ml/model/attribute-rcnn';
+import { resolveConfig } from '../ml/model/config';
+import { loadSafetensorsInto } from '../ml/weights/state-dict';
+import { RequestBatcher, type BatcherOptions } from './batcher';
+import { ModelVersionNotFound, activeModelVersionId, readModelVersion, type ModelVersionRow } from './model-versions';
+
+export { ModelVersionNotFound } from './model-versions';
+
+/** Builds the model of a stored version: its config, then its safetensors weights (all tensors required). */
+export function instantiateModelVersion(version: ModelVersionRow): AttributeRCNN {
+  const model = AttributeRCNN.create(resolveConfig(version.config, `model version ${version.id} config`));
+  try {
+    loadSafetensorsInto(model.store, version.weightsPath);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return model;
+}
+
+export interface LoadedModel {
+  version: ModelVersionRow;
+  model: AttributeRCNN;
+  batcher: RequestBatcher<InputImage, Detection[]>;
+}
+
+export class ModelRegistry {
+  private readonly loaded = new Map<number, Promise<LoadedModel>>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly batching: BatcherOptions = {},
+    /** How many versions stay loaded (least recently used ones are disposed). */
+    private readonly capacity = 2,
+  ) {}
+
+  /** The model of `versionId`, or of the active version when absent; loads it on first use. */
+  async get(versionId?: number | null): Promise<LoadedModel> {
+    const id = versionId ?? (await activeModelVersionId(this.dataSource));
+    if (id === null) throw new ModelVersionNotFound('no model version is active: activate one (activateModelVersion) or name one');
+    let entry = this.loaded.get(id);
+    if (!entry) {
+      entry = this.load(id);
+      this.loaded.set(id, entry);
+      entry.catch(() => this.loaded.delete(id));
+    } else {
+      // Re-insert: Map order is recency order.
+      this.loaded.delete(id);
+      this.loaded.set(id, entry);
+    }
+    const model = await entry;
+    await this.evict();
+    return model;
+  }
+
+  /** Ids of the versions currently loaded (readiness reports them). */
+  async loadedIds(): Promise<number[]> {
+    const ids: number[] = [];
+    for (const [id, entry] of this.loaded) {
+      if (await entry.then(() => true, () => false)) ids.push(id);
+    }
+    return ids;
+  }
+
+  private async load(id: number): Promise<LoadedModel> {
+    const version = await readModelVersion(this.dataSource, id);
+    const model = instantiateModelVersion(version);
+    const batcher = new RequestBatcher<InputImage, Detection[]>((images) => model.predict(images), this.batching);
+    return { version, model, batcher };
+  }
+
+  private async evict(): Promise<void> {
+    while (this.loaded.size > this.capacity) {
+      const [oldest, entry] = this.loaded.entries().next().value as [number, Promise<LoadedModel>];
+      this.loaded.delete(oldest);
+      const loaded = await entry.catch(() => null);
+      loaded?.model.dispose();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    for (const entry of this.loaded.values()) (await entry.catch(() => null))?.model.dispose();
+    this.loaded.clear();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * `kfashion model-server` as a library: the TensorFlow.js backend, the model registry, the HTTP
+ * inference routes and the job worker, over one PostgreSQL database shared with the API and with
+ * any number of other model servers.
+ */
+import * as path from 'node:path';
+import type { DataSource } from 'typeorm';
+import { initBackend, type BackendInfo } from '../ml/backend';
+import { startModelHttp, type RunningModelHttp } from './http';
+import { ModelRegistry } from './models';
+import { JobQueue, requireDatabaseUrl, type QueueName } from './queue';
+import { JobWorker } from './worker';
+
+export interface ModelServerOptions {
+  dataSource: DataSource;
+  /** PostgreSQL URL for the job queue (required: pg-boss does not run on PGlite). */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  port?: number;
+  host?: string;
+  backend?: string;
+  maxBodyBytes?: number;
+  maxBatch?: number;
+  maxWaitMs?: number;
+  leaseTimeoutSeconds?: number;
+  pollIntervalMs?: number;
+  /** false: serve inference only, take no jobs. */
+  work?: boolean;
+  queues?: QueueName[];
+  workerName?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningModelServer {
+  http: RunningModelHttp;
+  backend: BackendInfo;
+  worker: JobWorker | null;
+  queue: JobQueue;
+  registry: ModelRegistry;
+  stop(): Promise<void>;
+}
+
+export async function startModelServer(options: ModelServerOptions): Promise<RunningModelServer> {
+  const databaseUrl = requireDatabaseUrl(options.databaseUrl, 'kfashion model-server');
+  const backend = await initBackend(options.backend);
+  const queue = await JobQueue.open(databaseUrl);
+  const registry = new ModelRegistry(options.dataSource, { maxBatch: options.maxBatch, maxWaitMs: options.maxWaitMs });
+  const http = await startModelHttp({ registry, backend, port: options.port, host: options.host, maxBodyBytes: options.maxBodyBytes });
+  const worker =
+    options.work === false
+      ? null
+      : new JobWorker({
+          dataSource: options.dataSource,
+          queue,
+          registry,
+          dataDir: path.resolve(options.dataDir),
+          name: options.workerName,
+          leaseTimeoutSeconds: options.leaseTimeoutSeconds,
+          pollIntervalMs: options.pollIntervalMs,
+          queues: options.queues,
+          log: options.log,
+        });
+  worker?.start();
+  return {
+    http,
+    backend,
+    worker,
+    queue,
+    registry,
+    async stop() {
+      await worker?.stop();
+      await http.close();
+      await queue.stop();
+      await registry.dispose();
+    },
+  };
+}

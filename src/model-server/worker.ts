@@ -1,0 +1,158 @@
+/**
+ * The model server's job loops: one training job at a time and one prediction job at a time per
+ * process, taken from pg-boss; and the watchdog that hands the jobs of dead workers back to pg-boss.
+ *
+ * Outcomes of a job:
+ * - finished (succeeded or cancelled): the row says so, the pg-boss job is completed;
+ * - an error in the work itself (bad data, NaN loss...): the row is failed with the message and the
+ *   pg-boss job completed: running it again would fail again;
+ * - this process shuts down: the row is released and the job failed, so pg-boss retries it (another
+ *   server resumes from the checkpoint);
+ * - the lease was lost (a watchdog judged this worker dead): the job is someone else's now; untouched.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { DataSource } from 'typeorm';
+import { claim, finish, heartbeat, LeaseLost, reapStale, release, type Lease, type LeasedTable } from './leases';
+import type { ModelRegistry } from './models';
+import { PredictionInterrupted, runPredictionJob } from './prediction-job';
+import { PREDICTION_QUEUE, TRAINING_QUEUE, type JobQueue, type PredictionJobData, type QueueName, type TrainingJobData } from './queue';
+import { runTraining, TrainingInterrupted } from './training/trainer';
+
+export interface WorkerOptions {
+  dataSource: DataSource;
+  queue: JobQueue;
+  registry: ModelRegistry;
+  dataDir: string;
+  /** This worker's name in the rows it leases (default host:pid). */
+  name?: string;
+  /** A lease without heartbeat for this long belongs to a dead worker (must exceed one training step). */
+  leaseTimeoutSeconds?: number;
+  pollIntervalMs?: number;
+  /** Which queues this process works (default both). */
+  queues?: QueueName[];
+  log?: (line: string) => void;
+}
+
+export function defaultWorkerName(): string {
+  return `${os.hostname()}:${process.pid}`;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+
+export class JobWorker {
+  readonly name: string;
+  private readonly leaseTimeout: number;
+  private readonly abort = new AbortController();
+  private readonly loops: Promise<void>[] = [];
+  private watchdog: NodeJS.Timeout | null = null;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.name = options.name ?? defaultWorkerName();
+    this.leaseTimeout = options.leaseTimeoutSeconds ?? 120;
+    this.log = options.log ?? ((line) => console.error(`[model-server] ${line}`));
+  }
+
+  start(): void {
+    const queues = this.options.queues ?? [TRAINING_QUEUE, PREDICTION_QUEUE];
+    for (const queue of queues) this.loops.push(this.loop(queue));
+    const reap = () => void this.reap().catch((error) => this.log(`watchdog failed: ${(error as Error).message}`));
+    this.watchdog = setInterval(reap, Math.max(1000, (this.leaseTimeout * 1000) / 3));
+    reap();
+  }
+
+  /** Stops taking jobs; a running job stops after its current step and is handed back to the queue. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    if (this.watchdog) clearInterval(this.watchdog);
+    await Promise.all(this.loops);
+  }
+
+  private async reap(): Promise<void> {
+    const { dataSource, queue } = this.options;
+    await reapStale(dataSource, queue, 'training_runs', TRAINING_QUEUE, this.leaseTimeout, this.log);
+    await reapStale(dataSource, queue, 'prediction_jobs', PREDICTION_QUEUE, this.leaseTimeout, this.log);
+  }
+
+  private async loop(queue: QueueName): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      try {
+        const job = await this.options.queue.fetchOne<TrainingJobData & PredictionJobData>(queue);
+        if (!job) {
+          await sleep(this.options.pollIntervalMs ?? 1000, signal);
+          continue;
+        }
+        const id = queue === TRAINING_QUEUE ? job.data.runId : job.data.predictionJobId;
+        await this.work(queue, job.id, { table: queue === TRAINING_QUEUE ? 'training_runs' : 'prediction_jobs', id, worker: this.name });
+      } catch (error) {
+        this.log(`${queue} loop: ${(error as Error).message}`);
+        await sleep(this.options.pollIntervalMs ?? 1000, signal);
+      }
+    }
+  }
+
+  private async work(queue: QueueName, jobId: string, lease: Lease): Promise<void> {
+    const { dataSource } = this.options;
+    const state = await claim(dataSource, lease, jobId, this.leaseTimeout);
+    if (!state) {
+      // Finished, cancelled, or held by a live worker: this job must not run it again.
+      await this.options.queue.complete(queue, jobId, { skipped: `${lease.table} ${lease.id} was not claimable` });
+      return;
+    }
+    if (state.cancelRequested) {
+      await finish(dataSource, lease, 'cancelled');
+      await this.options.queue.complete(queue, jobId, { cancelled: true });
+      return;
+    }
+    this.log(`${this.name} took ${lease.table} ${lease.id} (job ${jobId})`);
+    const beat = setInterval(() => void heartbeat(dataSource, lease).catch(() => undefined), Math.max(500, (this.leaseTimeout * 1000) / 4));
+    try {
+      const status = await this.run(lease.table, lease);
+      if (status === 'cancelled') await finish(dataSource, lease, 'cancelled');
+      else if (lease.table === 'prediction_jobs') await finish(dataSource, lease, 'succeeded');
+      await this.options.queue.complete(queue, jobId, { status });
+      this.log(`${lease.table} ${lease.id}: ${status}`);
+    } catch (error) {
+      await this.handleError(queue, jobId, lease, error);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  private async run(table: LeasedTable, lease: Lease): Promise<'succeeded' | 'cancelled'> {
+    const { dataSource, dataDir, registry } = this.options;
+    const signal = this.abort.signal;
+    if (table === 'training_runs') {
+      const outcome = await runTraining({ dataSource, lease, dataDir, signal, log: (line) => this.log(`run ${lease.id}: ${line}`) });
+      return outcome.status;
+    }
+    return runPredictionJob({ dataSource, lease, registry, uploadsDir: path.join(dataDir, 'uploads'), signal, log: this.log });
+  }
+
+  private async handleError(queue: QueueName, jobId: string, lease: Lease, error: unknown): Promise<void> {
+    const { dataSource } = this.options;
+    if (error instanceof LeaseLost) {
+      this.log(`${lease.table} ${lease.id}: lease lost, stopping (${error.message})`);
+      return;
+    }
+    if (error instanceof TrainingInterrupted || error instanceof PredictionInterrupted) {
+      await release(dataSource, lease);
+      await this.options.queue.fail(queue, jobId, error.message);
+      this.log(`${lease.table} ${lease.id}: handed back to the queue (${error.message})`);
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    this.log(`${lease.table} ${lease.id} failed: ${message}`);
+    await finish(dataSource, lease, 'failed', message).catch(() => undefined);
+    await this.options.queue.complete(queue, jobId, { error: message });
+  }
+}

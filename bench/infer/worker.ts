@@ -1,0 +1,85 @@
+/**
+ * One bench:infer measuring thread: its own TensorFlow.js backend instance (initBackend in this thread),
+ * its own Attribute R-CNN loaded from the bench's safetensors, one image per call.
+ *
+ * Protocol (run.ts): workerData = WorkerTask → after load and warm-up it posts {type:'ready'}, waits for
+ * 'go', runs `runs` calls, posts {type:'done', wall, cpu, output}. CPU seconds are process.cpuUsage()
+ * deltas: that counts every thread of the process, which is this worker alone when it runs by itself.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/ml/backend';
+import { AttributeRCNN, type InputImage, type TrainingSample } from '../../src/ml/model/attribute-rcnn';
+import { Sgd } from '../../src/ml/train/sgd';
+
+export interface WorkerTask {
+  backend: 'wasm' | 'cpu';
+  mode: 'infer' | 'train';
+  directory: string;
+  runs: number;
+  warmup: number;
+}
+
+export interface WorkerDone {
+  type: 'done';
+  backendDetail: string;
+  wall: number[];
+  cpu: number[];
+  output: Record<string, unknown>;
+  numTensors: number;
+}
+
+function readInput(directory: string, mode: string): { spec: { height: number; width: number; boxes?: number[][]; labels?: number[] }; image: InputImage } {
+  const spec = JSON.parse(readFileSync(`${directory}/${mode}.json`, 'utf8'));
+  const data = new Uint8Array(readFileSync(`${directory}/${mode}.rgb`));
+  return { spec, image: { data, width: spec.width, height: spec.height } };
+}
+
+/** The call measured: predict (infer) or one SGD step with torch's settings (train). */
+function measuredCall(model: AttributeRCNN, task: WorkerTask): () => Promise<Record<string, unknown>> {
+  const { spec, image } = readInput(task.directory, task.mode);
+  if (task.mode === 'infer') {
+    return async () => {
+      const found = (await model.predict([image]))[0];
+      return { detections: found.length, top: found.slice(0, 3).map((d) => [...d.box, d.score, d.label]) };
+    };
+  }
+  const sample: TrainingSample = {
+    image,
+    garments: (spec.boxes ?? []).map((box, i) => ({ box: box as [number, number, number, number], label: (spec.labels ?? [])[i] })),
+  };
+  const optimizer = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+  return async () => ({ losses: model.trainStep([sample], optimizer) });
+}
+
+async function main(): Promise<void> {
+  const task = workerData as WorkerTask;
+  const port = parentPort;
+  if (!port) throw new Error('bench/infer/worker.ts must run in a worker thread');
+  const info = await initBackend(task.backend, { log: () => undefined });
+  const model = await AttributeRCNN.load(`${task.directory}/weights.safetensors`, `${task.directory}/${task.mode}.config.json`);
+  const call = measuredCall(model, task);
+  for (let i = 0; i < task.warmup; i++) await call();
+  const go = new Promise<void>((resolve) => port.once('message', () => resolve()));
+  port.postMessage({ type: 'ready' });
+  await go;
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  let output: Record<string, unknown> = {};
+  for (let i = 0; i < task.runs; i++) {
+    const start = process.hrtime.bigint();
+    const cpuStart = process.cpuUsage();
+    output = await call();
+    const used = process.cpuUsage(cpuStart);
+    wall.push(Number(process.hrtime.bigint() - start) / 1e9);
+    cpu.push((used.user + used.system) / 1e6);
+  }
+  const done: WorkerDone = { type: 'done', backendDetail: `${info.name}: ${info.detail}`, wall, cpu, output, numTensors: tf.memory().numTensors };
+  port.postMessage(done);
+  model.dispose();
+}
+
+main().catch((error) => {
+  parentPort?.postMessage({ type: 'error', message: error instanceof Error ? error.stack ?? error.message : String(error) });
+});

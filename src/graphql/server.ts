@@ -55,7 +55,7 @@ export interface RunningApiServer {
   httpServer: http.Server;
   /** The precomputed counts in use (undefined when switched off). */
   facetCounts?: FacetCounts;
-  /** Stops accepting connections, lets in-flight requests finish, then resolves. */
+  /** Stops accepting connections, lets in-flight requests finish, then resolves (once, however often called). */
   stop(): Promise<void>;
 }
 
@@ -106,6 +106,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     schema,
     introspection,
     csrfPrevention: true,
+    // The process owner (kfashion serve) handles SIGINT/SIGTERM and calls stop(); Apollo's own
+    // handler would stop first and then re-raise the signal, running the shutdown twice.
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) => formatError(formatted, error, log),
     includeStacktraceInErrorResponses: false,
     plugins: [
@@ -196,15 +199,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const port = (httpServer.address() as AddressInfo).port;
   const shownHost = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
   if (counts && !(await counts.isFresh())) counts.requestRebuild();
+  let stopping: Promise<void> | undefined;
   return {
     url: `http://${shownHost}:${port}${GRAPHQL_PATH}`,
     port,
     httpServer,
     facetCounts: counts,
-    async stop() {
-      await subscriptions.close();
-      await apollo.stop();
-      await counts?.cancel();
+    stop() {
+      stopping ??= (async () => {
+        await subscriptions.close();
+        await apollo.stop();
+        await counts?.cancel();
+      })();
+      return stopping;
     },
   };
 }

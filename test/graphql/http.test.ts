@@ -221,6 +221,7 @@ describe('server', () => {
     expect(result.status).toBe(200);
     expect(result.data.vocabulary).toEqual([{ value: '로맨틱' }]);
     await stopping;
+    await expect(draining.server.stop()).resolves.toBeUndefined(); // stopping twice is harmless
     await expect(fetch(`${draining.origin}/health`)).rejects.toThrow();
   });
 });

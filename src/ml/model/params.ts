@@ -311,7 +311,9 @@ export function conv2d(
   stride: number,
   padding: number,
 ): tf.Tensor4D {
-  const y = tf.conv2d(x, store.get(`${prefix}.weight`) as tf.Tensor4D, stride, padding, 'NHWC', 1, 'floor');
   const biasName = `${prefix}.bias`;
-  return store.has(biasName) ? tf.add(y, store.get(biasName)) : y;
+  return tf.fused.conv2d({
+    x, filter: store.get(`${prefix}.weight`) as tf.Tensor4D, strides: stride, pad: padding, dimRoundingMode: 'floor',
+    bias: store.has(biasName) ? store.get(biasName) : undefined,
+  });
 }

@@ -148,8 +148,10 @@ function applyConvBn(store: ParameterStore, unit: ConvBn, x: tf.Tensor4D, relu: 
   const scale = tf.mul(weight, tf.rsqrt(tf.add(runningVar, FROZEN_BATCH_NORM_EPS)));
   const shift = tf.sub(store.get(`${unit.bn}.bias`), tf.mul(store.get(`${unit.bn}.running_mean`), scale));
   const filter = tf.mul(store.get(`${unit.conv}.weight`), scale) as tf.Tensor4D;
-  const y = tf.add(tf.conv2d(x, filter, unit.stride, unit.padding, 'NHWC', 1, 'floor'), shift) as tf.Tensor4D;
-  return relu ? tf.relu(y) : y;
+  // One fused kernel for conv + shift (+ ReLU) at inference; tfjs unfuses it under a gradient tape.
+  return tf.fused.conv2d({
+    x, filter, strides: unit.stride, pad: unit.padding, dimRoundingMode: 'floor', bias: shift, activation: relu ? 'relu' : 'linear',
+  });
 }
 
 function applyBlock(store: ParameterStore, block: Block, x: tf.Tensor4D): tf.Tensor4D {

@@ -1,0 +1,101 @@
+/**
+ * analyzeImage and predictImages through a real model server (in-process, wasm) on a stored model
+ * version (a tiny untrained Attribute R-CNN that reports every box: box_score_thresh 0): the API sends
+ * the photo to the server, stores the detections as PREDICTION garments, and searchGarments finds them
+ * by the colour the model predicted; a batch job predicts every matching image and finishes.
+ */
+import 'reflect-metadata';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { englishLabel } from '../../src/kfashion/vocabulary';
+import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
+import { resolveConfig } from '../../src/ml/model/config';
+import { configureTrainingApi, closeTrainingApi } from '../../src/graphql/training/services';
+import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
+import { startTestServer, type ApiClient } from '../graphql/support';
+import { syntheticDatabase, TINY_MODEL, type SyntheticDatabase } from './support';
+
+let db: SyntheticDatabase;
+let api: ApiClient;
+let server: RunningModelServer;
+let versionId: string;
+
+beforeAll(async () => {
+  db = await syntheticDatabase(10, 13, 64);
+  server = await startModelServer({
+    dataSource: db.dataSource, databaseUrl: db.url, dataDir: db.dataDir, port: 0, host: '127.0.0.1',
+    backend: 'wasm', pollIntervalMs: 200, log: () => undefined,
+  });
+  configureTrainingApi({ databaseUrl: db.url, modelServerUrl: server.http.url, dataDir: db.dataDir });
+  api = await startTestServer(db.dataSource);
+  const config = resolveConfig({
+    ...TINY_MODEL, min_size: 64, max_size: 64, box_score_thresh: 0, box_detections_per_img: 3,
+    class_names: ['__background__', '티셔츠', '팬츠'],
+    attributes: [{ kind: 'color', type: 'single', values: ['블랙', '화이트', '레드'] }],
+  }, 'test');
+  const model = AttributeRCNN.create(config, 5);
+  const weights = path.join(db.dataDir, 'tiny.safetensors');
+  model.save(weights, path.join(db.dataDir, 'tiny.json'));
+  model.dispose();
+  const [row] = await db.dataSource.query(
+    `INSERT INTO model_versions (name, backbone, config, weights_path, label_space) VALUES ('tiny', 'resnet18', $1::jsonb, $2, $3::jsonb) RETURNING id`,
+    [JSON.stringify(config), weights, JSON.stringify({ classes: [{ name: '티셔츠', superCategory: 'TOP' }, { name: '팬츠', superCategory: 'BOTTOM' }] })],
+  );
+  versionId = String(row.id);
+  await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id } }`, { id: versionId });
+});
+afterAll(async () => {
+  await api?.server.stop();
+  await closeTrainingApi();
+  await server?.stop();
+  await db.cleanup();
+});
+
+it('analyses an uploaded photo into searchable PREDICTION garments', async () => {
+  const photo = (fs.readdirSync(db.root, { recursive: true }) as string[]).find((f) => f.endsWith('.jpg'))!;
+  const { analyzeImage } = await api.data(
+    `mutation($b: String) { analyzeImage(imageBase64: $b, fileName: "mine.jpg") {
+       image { id fileName width height split } modelVersion { id }
+       garments { id source score superCategory category attributes { kind value score } } } }`,
+    { b: fs.readFileSync(path.join(db.root, photo)).toString('base64') },
+  );
+  expect(analyzeImage.modelVersion.id).toBe(versionId);
+  expect(analyzeImage.image).toMatchObject({ fileName: 'mine.jpg', width: 64, height: 64, split: null });
+  expect(analyzeImage.garments.length).toBeGreaterThan(0);
+  for (const garment of analyzeImage.garments) {
+    expect(garment.source).toBe('PREDICTION');
+    expect(['티셔츠', '팬츠']).toContain(garment.category);
+    expect(garment.superCategory).toBe(garment.category === '티셔츠' ? 'TOP' : 'BOTTOM');
+  }
+  const best = analyzeImage.garments[0];
+  const colour = best.attributes.find((a: any) => a.kind === 'color');
+  const { searchGarments } = await api.data(
+    `query($where: GarmentWhere!) { searchGarments(where: $where, first: 100) { edges { node { id } } } }`,
+    { where: { source: 'PREDICTION', modelVersionId: versionId, color: [englishLabel('color', colour.value)] } },
+  );
+  expect(searchGarments.edges.map((e: any) => e.node.id)).toContain(best.id);
+  // The same photo again: the image is reused and its predictions replaced, not duplicated.
+  const again = await api.data(`mutation($id: ID) { analyzeImage(imageId: $id) { image { id } garments { id } } }`, { id: analyzeImage.image.id });
+  expect(again.analyzeImage.image.id).toBe(analyzeImage.image.id);
+  const [count] = await db.dataSource.query(`SELECT count(*)::int AS n FROM garments WHERE image_id = $1 AND source = 'prediction'`, [analyzeImage.image.id]);
+  expect(count.n).toBe(again.analyzeImage.garments.length);
+});
+
+it('predicts every matching image as a job on the model server', async () => {
+  const { predictImages } = await api.data(
+    `mutation($id: ID!) { predictImages(where: { split: VALIDATION }, modelVersionId: $id) { id status } }`, { id: versionId });
+  let job: any;
+  for (let i = 0; i < 240; i++) {
+    job = (await api.data(`query($id: ID!) { predictionJob(id: $id) { status total done error modelVersion { id } } }`, { id: predictImages.id })).predictionJob;
+    if (['succeeded', 'failed', 'cancelled'].includes(job.status)) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(job.status).toBe('succeeded');
+  const [validation] = await db.dataSource.query(`SELECT count(*)::int AS n FROM images WHERE split = 'validation'`);
+  expect(job.total).toBe(validation.n);
+  expect(job.done).toBe(validation.n);
+  const [predicted] = await db.dataSource.query(
+    `SELECT count(DISTINCT g.image_id)::int AS n FROM garments g JOIN images i ON i.id = g.image_id
+      WHERE g.source = 'prediction' AND g.model_version_id = $1 AND i.split = 'validation'`, [versionId]);
+  expect(predicted.n).toBe(validation.n);
+});

@@ -7,6 +7,7 @@ import { registerMigrate } from './migrate';
 import { registerServe } from './serve';
 import { registerImport } from './import';
 import { registerSynth } from './synth';
+import { registerPredict } from './predict';
 import { registerTrain } from './train';
 import { registerModelServer } from './model-server';
 
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<void> {
   registerServe(program);
   registerImport(program);
   registerSynth(program);
+  registerPredict(program);
   registerTrain(program);
   registerModelServer(program);
   await program.parseAsync(argv);

@@ -1,0 +1,77 @@
+/**
+ * `kfashion predict <image…> --weights W.safetensors --config C.json [--json]` (SPEC section 3): runs the
+ * Attribute R-CNN on each image and prints, with --json, one JSON array with one element per image:
+ * {"image", "width", "height", "detections": [{"box", "label", "className", "score", "attributes"}]}.
+ */
+import { Command } from 'commander';
+import sharp from 'sharp';
+import { initBackend } from '../ml/backend';
+import { AttributeRCNN, type Detection, type InputImage } from '../ml/model/attribute-rcnn';
+
+export interface ImagePrediction {
+  image: string;
+  width: number;
+  height: number;
+  detections: Detection[];
+}
+
+/** Decodes an image file to RGB bytes (alpha dropped, grey expanded), pixels as stored (no EXIF rotation). */
+export async function readRgbImage(path: string): Promise<InputImage> {
+  try {
+    const { data, info } = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+  } catch (error) {
+    throw new Error(`${path}: cannot read image: ${(error as Error).message}`);
+  }
+}
+
+/** Predicts image by image (one decoded image in memory at a time). */
+export async function predictFiles(model: AttributeRCNN, paths: string[]): Promise<ImagePrediction[]> {
+  const out: ImagePrediction[] = [];
+  for (const path of paths) {
+    const image = await readRgbImage(path);
+    const [detections] = await model.predict([image]);
+    out.push({ image: path, width: image.width, height: image.height, detections });
+  }
+  return out;
+}
+
+function formatText(predictions: ImagePrediction[]): string {
+  return predictions
+    .map((p) => {
+      const lines = p.detections.map((d) => {
+        const attrs = Object.entries(d.attributes).map(([kind, values]) => `${kind}=${values[0]?.value ?? '-'} (${(values[0]?.probability ?? 0).toFixed(2)})`);
+        return `  ${d.className} ${d.score.toFixed(3)} [${d.box.map((v) => v.toFixed(1)).join(', ')}] ${attrs.join(' ')}`;
+      });
+      return [`${p.image} (${p.width}x${p.height}): ${p.detections.length} detection(s)`, ...lines].join('\n');
+    })
+    .join('\n');
+}
+
+export function registerPredict(program: Command): void {
+  program
+    .command('predict')
+    .description('detect garments and their attributes in images with an Attribute R-CNN model')
+    .argument('<images...>', 'image files (JPEG, PNG, …)')
+    .option('--weights <file>', 'model weights (.safetensors, torchvision state_dict names)')
+    .option('--config <file>', 'model config JSON (beside the weights)')
+    .option('--model <id>', 'a stored model version (needs the model registry)')
+    .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu (default: KFASHION_TF_BACKEND or best available)')
+    .option('--json', 'print one JSON array (SPEC section 3)')
+    .action(async (images: string[], options: { weights?: string; config?: string; model?: string; backend?: string; json?: boolean }) => {
+      if (options.model !== undefined) {
+        throw new Error('--model: loading a stored model version is not available in this command yet; pass --weights and --config');
+      }
+      if (!options.weights) throw new Error('--weights <file> is required');
+      if (!options.config) throw new Error('--config <file> is required');
+      await initBackend(options.backend);
+      const model = await AttributeRCNN.load(options.weights, options.config);
+      try {
+        const predictions = await predictFiles(model, images);
+        process.stdout.write(options.json ? `${JSON.stringify(predictions)}\n` : `${formatText(predictions)}\n`);
+      } finally {
+        model.dispose();
+      }
+    });
+}

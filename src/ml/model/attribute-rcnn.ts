@@ -1,0 +1,221 @@
+/**
+ * The Attribute R-CNN: torchvision's FasterRCNN (ResNet-FPN backbone, RPN, RoI heads) whose box
+ * predictor also scores every garment attribute kind. Composition as GeneralizedRCNN.forward:
+ * transform → backbone → RPN → RoI heads → boxes back to the input images' pixels.
+ *
+ * Weights are a torchvision state_dict in safetensors (src/ml/weights), the config a JSON file beside
+ * them (src/ml/model/config.ts).
+ */
+import { writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { configToJson, readConfigFile, type ModelConfig } from './config';
+import { backboneForward, defineBackboneParameters } from './fpn';
+import { ParameterStore, SeededRandom } from './params';
+import { defineRpnHeadParameters, filterProposals, rpnHeadForward, rpnLoss, rpnSettings } from './rpn';
+import { defineRoiHeadParameters, detect, roiHeadLosses, type ImageTargets, type RawDetections } from './roi-heads';
+import { resizeBoxes, rgbTensor, transformImages, type ImageSize, type TransformedBatch } from './transform';
+import { AnchorGenerator } from '../ops/anchors';
+import { seededRandom } from '../ops/random';
+import { loadSafetensorsInto, saveSafetensors } from '../weights/state-dict';
+import type { Sgd } from '../train/sgd';
+
+/** An RGB image: `data` holds height·width·3 bytes, row by row. */
+export interface InputImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** torchvision's FPN anchors: one size per level (32…512), ratios 0.5, 1, 2. */
+export const ANCHOR_SIZES = [[32], [64], [128], [256], [512]];
+export const ANCHOR_ASPECT_RATIOS = ANCHOR_SIZES.map(() => [0.5, 1, 2]);
+
+export interface AttributeScore {
+  value: string;
+  probability: number;
+}
+
+export interface Detection {
+  /** x1, y1, x2, y2 in the input image's pixels */
+  box: [number, number, number, number];
+  label: number;
+  className: string;
+  score: number;
+  /** every value of every kind with its probability, most probable first */
+  attributes: Record<string, AttributeScore[]>;
+}
+
+/** One ground-truth garment, in the input image's pixels. Attribute values are value indices
+ * (single kinds), lists of value indices (multi kinds), or null/absent when unlabelled (masked out). */
+export interface GarmentTarget {
+  box: [number, number, number, number];
+  label: number;
+  attributes?: Record<string, number | number[] | null | undefined>;
+}
+
+export interface TrainingSample {
+  image: InputImage;
+  garments: GarmentTarget[];
+}
+
+export type LossValues = Record<string, number>;
+
+/** torchvision resize_boxes on a flat [K·4] array. */
+function scaleBoxes(boxes: Float32Array, from: ImageSize, to: ImageSize): Float32Array {
+  if (boxes.length === 0) return boxes;
+  return tf.tidy(() => resizeBoxes(tf.tensor2d(boxes, [boxes.length / 4, 4]), from, to).dataSync() as Float32Array);
+}
+
+export class AttributeRCNN {
+  private readonly anchors = new AnchorGenerator(ANCHOR_SIZES, ANCHOR_ASPECT_RATIOS);
+  private readonly random: () => number;
+
+  private constructor(
+    readonly config: ModelConfig,
+    readonly store: ParameterStore,
+    seed: number,
+  ) {
+    this.random = seededRandom(seed);
+  }
+
+  /** A freshly initialised model (torchvision's init, drawn from `seed`). */
+  static create(config: ModelConfig, seed = 0): AttributeRCNN {
+    const store = new ParameterStore();
+    const random = new SeededRandom(seed);
+    defineBackboneParameters(store, config, random);
+    defineRpnHeadParameters(store, config.fpn_out_channels, ANCHOR_ASPECT_RATIOS[0].length * ANCHOR_SIZES[0].length, random);
+    defineRoiHeadParameters(store, config, random);
+    return new AttributeRCNN(config, store, seed);
+  }
+
+  /** Loads a config JSON and its safetensors weights (every tensor required, errors name the tensor). */
+  static async load(weightsPath: string, configPath: string): Promise<AttributeRCNN> {
+    const model = AttributeRCNN.create(readConfigFile(configPath));
+    try {
+      loadSafetensorsInto(model.store, weightsPath);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+    return model;
+  }
+
+  save(weightsPath: string, configPath: string): void {
+    saveSafetensors(this.store, weightsPath);
+    writeFileSync(configPath, configToJson(this.config));
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
+
+  /** Detections per image, best first, boxes in each input image's pixels. */
+  async predict(images: InputImage[]): Promise<Detection[][]> {
+    if (images.length === 0) return [];
+    const batch = this.transform(images, false);
+    const features = tf.tidy(() => backboneForward(this.store, this.config, batch.images));
+    let raw: RawDetections[];
+    try {
+      const anchors = this.anchorsFor(batch.images.shape, features);
+      const head = rpnHeadForward(this.store, features);
+      const proposals = filterProposals(anchors, head, batch.imageSizes, rpnSettings(this.config, false));
+      tf.dispose([anchors, head.objectness, head.deltas]);
+      raw = detect(this.store, this.config, features, proposals.map((p) => p.boxes), batch.imageSizes);
+    } finally {
+      tf.dispose([batch.images, ...features]);
+    }
+    return raw.map((d, i) => this.toDetections(d, scaleBoxes(d.boxes, batch.imageSizes[i], batch.originalSizes[i])));
+  }
+
+  /**
+   * The training losses (torchvision's names plus `loss_attr_<kind>`) of a batch; call inside a
+   * gradient tape. Proposals come from the RPN in training mode, as GeneralizedRCNN.forward does.
+   */
+  computeLosses(samples: TrainingSample[]): Record<string, tf.Scalar> {
+    const batch = this.transform(samples.map((s) => s.image), true);
+    const targets = samples.map((s, i) => this.toImageTargets(s, batch.originalSizes[i], batch.imageSizes[i]));
+    const features = backboneForward(this.store, this.config, batch.images);
+    const anchors = this.anchorsFor(batch.images.shape, features);
+    const head = rpnHeadForward(this.store, features);
+    const proposals = filterProposals(anchors, head, batch.imageSizes, rpnSettings(this.config, true));
+    const rpn = rpnLoss(head, anchors, targets.map((t) => t.boxes), rpnSettings(this.config, true), this.random);
+    const roi = roiHeadLosses(this.store, this.config, features, proposals.map((p) => p.boxes), batch.imageSizes, targets, this.random);
+    tf.dispose(anchors);
+    return { ...rpn, ...roi };
+  }
+
+  /** One SGD step on the sum of the losses; returns the loss values before the step. */
+  trainStep(samples: TrainingSample[], optimizer: Sgd): LossValues {
+    const trainable = this.store.trainable();
+    const values: LossValues = {};
+    const { value, grads } = tf.variableGrads(() => {
+      const losses = this.computeLosses(samples);
+      for (const [name, loss] of Object.entries(losses)) values[name] = loss.dataSync()[0];
+      return tf.addN(Object.values(losses)) as tf.Scalar;
+    }, [...trainable.values()]);
+    const byName = new Map<string, tf.Tensor>();
+    for (const [name, variable] of trainable) if (grads[variable.name]) byName.set(name, grads[variable.name]);
+    optimizer.step(trainable, byName);
+    tf.dispose([value, ...Object.values(grads)]);
+    return values;
+  }
+
+  /** GeneralizedRCNNTransform on raw RGB images (normalise, resize, pad to a multiple of 32, batch). */
+  private transform(images: InputImage[], training: boolean): TransformedBatch {
+    const tensors = images.map((image, i) => rgbTensor(image.data, image.height, image.width, 3, `image ${i}`));
+    try {
+      return transformImages(tensors, this.config, { training, random: this.random });
+    } finally {
+      tf.dispose(tensors);
+    }
+  }
+
+  private anchorsFor(batchShape: number[], features: tf.Tensor4D[]): tf.Tensor2D {
+    return this.anchors.anchorsForImage(
+      [batchShape[1], batchShape[2]],
+      features.map((f) => [f.shape[1], f.shape[2]] as [number, number]),
+    );
+  }
+
+  private toImageTargets(sample: TrainingSample, original: ImageSize, resized: ImageSize): ImageTargets {
+    const { config } = this;
+    sample.garments.forEach((g, i) => {
+      const [x1, y1, x2, y2] = g.box;
+      if (!(x2 > x1 && y2 > y1)) {
+        throw new Error(`garment ${i}: box ${JSON.stringify(g.box)} must have positive width and height (x1, y1, x2, y2)`);
+      }
+      if (!Number.isInteger(g.label) || g.label < 1 || g.label >= config.num_classes) {
+        throw new Error(`garment ${i}: label ${g.label} is not a class index in 1..${config.num_classes - 1}`);
+      }
+      for (const spec of config.attributes) {
+        const v = g.attributes?.[spec.kind];
+        if (v === null || v === undefined) continue;
+        const indices = spec.type === 'single' ? [v] : v;
+        if (!Array.isArray(indices) || !indices.every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) < spec.values.length)) {
+          throw new Error(`garment ${i}: attribute ${spec.kind} (${spec.type}) has invalid value ${JSON.stringify(v)} (indices 0..${spec.values.length - 1})`);
+        }
+      }
+    });
+    return {
+      boxes: scaleBoxes(Float32Array.from(sample.garments.flatMap((g) => g.box)), original, resized),
+      labels: Int32Array.from(sample.garments.map((g) => g.label)),
+      attributes: Object.fromEntries(config.attributes.map((spec) => [spec.kind, sample.garments.map((g) => g.attributes?.[spec.kind])])),
+    };
+  }
+
+  private toDetections(raw: RawDetections, boxes: Float32Array): Detection[] {
+    return Array.from(raw.scores, (score, i): Detection => ({
+      box: [boxes[i * 4], boxes[i * 4 + 1], boxes[i * 4 + 2], boxes[i * 4 + 3]],
+      label: raw.labels[i],
+      className: this.config.class_names[raw.labels[i]],
+      score,
+      attributes: Object.fromEntries(this.config.attributes.map((spec) => {
+        const width = spec.values.length;
+        const probabilities = (raw.attributes.get(spec.kind) as Float32Array).subarray(i * width, (i + 1) * width);
+        const ranked = spec.values.map((value, j) => ({ value, probability: probabilities[j] }));
+        ranked.sort((a, b) => b.probability - a.probability);
+        return [spec.kind, ranked];
+      })),
+    }));
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * `kfashion predict <image…> --weights W --config C --json` (SPEC section 3) with the small trained
+ * fixture model, on a real K-Fashion sample JPEG and on a lossless PNG of a drawn-shapes image.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { main } from '../../src/cli/main';
+import { fixtureImages, trainedFixture, writeTrainedModel } from './model/heads-trained';
+
+const SAMPLE = '/work/shared/kfashion-samples/1070263.jpg';
+
+async function runCli(args: string[]): Promise<string> {
+  const chunks: string[] = [];
+  // the backend choice and tfjs notices go to the console (stderr), not into the JSON on stdout
+  const quiet = [jest.spyOn(console, 'error').mockImplementation(() => {}), jest.spyOn(console, 'warn').mockImplementation(() => {})];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  try {
+    await main(['node', 'kfashion', ...args]);
+  } finally {
+    spy.mockRestore();
+    quiet.forEach((q) => q.mockRestore());
+  }
+  return chunks.join('');
+}
+
+describe('kfashion predict', () => {
+  let dir: string;
+  let files: { weights: string; config: string };
+  let png: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'kfashion-predict-'));
+    files = writeTrainedModel(dir);
+    const image = fixtureImages()[0];
+    png = path.join(dir, 'shapes.png');
+    await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(png);
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('--json prints one element per image with SPEC field names, sorted probabilities', async () => {
+    const out = await runCli(['predict', SAMPLE, png, '--weights', files.weights, '--config', files.config, '--json', '--backend', 'wasm']);
+    const result = JSON.parse(out);
+    expect(Array.isArray(result)).toBe(true);
+    expect(result).toHaveLength(2);
+    const meta = await sharp(SAMPLE).metadata();
+    expect(result[0]).toMatchObject({ image: SAMPLE, width: meta.width, height: meta.height });
+    expect(result[1]).toMatchObject({ image: png, width: 160, height: 160 });
+
+    const classNames = trainedFixture.config.class_names as string[];
+    const specs = trainedFixture.config.attributes as { kind: string; type: string; values: string[] }[];
+    for (const entry of result) {
+      expect(Object.keys(entry).sort()).toEqual(['detections', 'height', 'image', 'width']);
+      for (const d of entry.detections) {
+        expect(Object.keys(d).sort()).toEqual(['attributes', 'box', 'className', 'label', 'score']);
+        const [x1, y1, x2, y2] = d.box;
+        expect(0 <= x1 && x1 <= x2 && x2 <= entry.width && 0 <= y1 && y1 <= y2 && y2 <= entry.height).toBe(true);
+        expect(d.className).toBe(classNames[d.label]);
+        expect(d.score).toBeGreaterThan(0.05);
+        expect(d.score).toBeLessThanOrEqual(1);
+        for (const spec of specs) {
+          const list: { value: string; probability: number }[] = d.attributes[spec.kind];
+          expect(list.map((v) => v.value).sort()).toEqual([...spec.values].sort());
+          list.slice(1).forEach((v, i) => expect(v.probability).toBeLessThanOrEqual(list[i].probability));
+          if (spec.type === 'single') expect(Math.abs(list.reduce((s, v) => s + v.probability, 0) - 1)).toBeLessThan(1e-5);
+        }
+      }
+    }
+    // the PNG holds the fixture image's exact pixels: torchvision's detections for it
+    const expected = trainedFixture.detections[0];
+    expect(result[1].detections.map((d: { label: number }) => d.label)).toEqual(expected.labels);
+    result[1].detections.forEach((d: { box: number[] }, k: number) =>
+      d.box.forEach((v, j) => expect(Math.abs(v - expected.boxes[k * 4 + j])).toBeLessThan(0.5)));
+  });
+
+  test('a missing image file is reported by name', async () => {
+    await expect(runCli(['predict', path.join(dir, 'nope.jpg'), '--weights', files.weights, '--config', files.config, '--json', '--backend', 'wasm']))
+      .rejects.toThrow(/nope\.jpg/);
+  });
+});

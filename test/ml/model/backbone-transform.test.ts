@@ -120,6 +120,14 @@ describe('images from files', () => {
     await expect(loadRgbImage(path)).rejects.toThrow(`${path}: cannot decode image`);
   });
 
+  it('turns grey and RGBA pixels into RGB', () => {
+    const grey = rgbTensor(Uint8Array.from([10, 20]), 1, 2, 1);
+    const rgba = rgbTensor(Uint8Array.from([1, 2, 3, 255, 4, 5, 6, 128]), 1, 2, 4);
+    expect(grey.arraySync()).toEqual([[[10, 10, 10], [20, 20, 20]]]);
+    expect(rgba.arraySync()).toEqual([[[1, 2, 3], [4, 5, 6]]]);
+    tf.dispose([grey, rgba]);
+  });
+
   it('rejects pixel buffers of the wrong length', () => {
     expect(() => rgbTensor(new Uint8Array(10), 2, 2, 3, 'x.raw')).toThrow('x.raw: 10 bytes do not make a 2x2x3 image');
   });

@@ -10,6 +10,7 @@ import { registerSynth } from './synth';
 import { registerPredict } from './predict';
 import { registerTrain } from './train';
 import { registerModelServer } from './model-server';
+import { registerEval } from './eval';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('kfashion')
@@ -22,5 +23,6 @@ export async function main(argv: string[]): Promise<void> {
   registerPredict(program);
   registerTrain(program);
   registerModelServer(program);
+  registerEval(program);
   await program.parseAsync(argv);
 }

@@ -52,6 +52,19 @@ export class Sgd {
     }
   }
 
+  /** Momentum buffers by parameter name, for checkpoints (the variables themselves, not copies). */
+  state(): ReadonlyMap<string, tf.Variable> {
+    return this.buffers;
+  }
+
+  /** Restores momentum buffers (values copied) from a checkpoint; replaces any existing buffer. */
+  loadState(buffers: ReadonlyMap<string, tf.Tensor>): void {
+    for (const [name, value] of buffers) {
+      this.buffers.get(name)?.dispose();
+      this.buffers.set(name, tf.variable(tf.clone(value), false));
+    }
+  }
+
   dispose(): void {
     for (const buffer of this.buffers.values()) buffer.dispose();
     this.buffers.clear();

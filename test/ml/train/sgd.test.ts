@@ -44,6 +44,27 @@ describe.each(['cpu', 'wasm'])('SGD and LR schedule on %s', (backend) => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  test('state() and loadState() carry the momentum buffers to a new optimiser', () => {
+    const initial = tf.tensor1d(fixture.initial);
+    const a = tf.variable(initial, true);
+    const b = tf.variable(initial, true);
+    initial.dispose();
+    const first = new Sgd({ lr: 0.01, momentum: 0.9 });
+    const second = new Sgd({ lr: 0.01, momentum: 0.9 });
+    const grads = [0, 1].map((i) => tf.tensor1d(formulaValues(`sgd.grad.${i}`, [7])));
+    first.step(new Map([['p', a]]), new Map([['p', grads[0]]]));
+    second.step(new Map([['p', b]]), new Map([['p', grads[0]]]));
+    const resumed = new Sgd({ lr: 0.01, momentum: 0.9 });
+    resumed.loadState(second.state());
+    second.dispose();
+    first.step(new Map([['p', a]]), new Map([['p', grads[1]]]));
+    resumed.step(new Map([['p', b]]), new Map([['p', grads[1]]]));
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    tf.dispose([a, b, ...grads]);
+    first.dispose();
+    resumed.dispose();
+  });
+
   test('rejects a negative learning rate', () => {
     expect(() => new Sgd({ lr: -1 })).toThrow(/lr must be a non-negative number/);
   });

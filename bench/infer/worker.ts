@@ -30,7 +30,17 @@ export interface WorkerDone {
   numTensors: number;
 }
 
-function readInput(directory: string, mode: string): { spec: { height: number; width: number; boxes?: number[][]; labels?: number[] }; image: InputImage } {
+interface InputSpec {
+  height: number;
+  width: number;
+  boxes?: number[][];
+  labels?: number[];
+  lr?: number;
+  momentum?: number;
+  weight_decay?: number;
+}
+
+function readInput(directory: string, mode: string): { spec: InputSpec; image: InputImage } {
   const spec = JSON.parse(readFileSync(`${directory}/${mode}.json`, 'utf8'));
   const data = new Uint8Array(readFileSync(`${directory}/${mode}.rgb`));
   return { spec, image: { data, width: spec.width, height: spec.height } };
@@ -49,7 +59,7 @@ function measuredCall(model: AttributeRCNN, task: WorkerTask): () => Promise<Rec
     image,
     garments: (spec.boxes ?? []).map((box, i) => ({ box: box as [number, number, number, number], label: (spec.labels ?? [])[i] })),
   };
-  const optimizer = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
+  const optimizer = new Sgd({ lr: spec.lr ?? 0, momentum: spec.momentum, weightDecay: spec.weight_decay });
   return async () => ({ losses: model.trainStep([sample], optimizer) });
 }
 

@@ -6,7 +6,7 @@
 DIR is the bench's temporary folder: <mode>.json (our model config plus the image size and, for train, the
 targets), weights.safetensors (tools/reference/bench_export.py), <mode>.rgb (raw RGB bytes, row by row).
 - infer: model.eval(), torch.no_grad(), one image per call (single-image latency).
-- train: model.train(), one SGD step (lr 0.01, momentum 0.9, weight decay 1e-4) on one image with its targets.
+- train: model.train(), one SGD step (lr, momentum, weight decay from <mode>.json) on one image with its targets.
 --wait: after the warm-up print READY and wait for a line on stdin, so that several processes start together.
 Prints one JSON line: wall and CPU seconds per run (time.perf_counter, time.process_time: all threads of this
 process), the BLAS libraries mapped into the process, torch's BLAS build line, and the detection count / losses.
@@ -100,7 +100,7 @@ def main():
         target = {"boxes": torch.tensor(spec["boxes"], dtype=torch.float32),
                   "labels": torch.tensor(spec["labels"], dtype=torch.int64)}
         parameters = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.SGD(parameters, lr=0.01, momentum=0.9, weight_decay=1e-4)
+        optimizer = torch.optim.SGD(parameters, lr=spec["lr"], momentum=spec["momentum"], weight_decay=spec["weight_decay"])
 
         def run():
             losses = model([image], [target])
@@ -108,7 +108,8 @@ def main():
             optimizer.zero_grad()
             total.backward()
             optimizer.step()
-            return {"losses": {k: float(v) for k, v in losses.items()}}
+            # str() keeps a non-finite loss readable as JSON (json.dumps would write a bare NaN).
+            return {"losses": {k: float(v) if torch.isfinite(v) else str(float(v)) for k, v in losses.items()}}
 
     for _ in range(args.warmup):
         run()

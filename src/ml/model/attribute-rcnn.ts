@@ -66,6 +66,13 @@ function scaleBoxes(boxes: Float32Array, from: ImageSize, to: ImageSize): Float3
   return tf.tidy(() => resizeBoxes(tf.tensor2d(boxes, [boxes.length / 4, 4]), from, to).dataSync() as Float32Array);
 }
 
+/** torch.nn.utils.clip_grad_norm_ (L2): new gradient tensors, scaled when the total norm exceeds maxNorm. */
+function clipGradients(grads: Map<string, tf.Tensor>, maxNorm: number): Map<string, tf.Tensor> {
+  const total = Math.sqrt([...grads.values()].reduce((sum, g) => sum + tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0]), 0));
+  const scale = Math.min(1, maxNorm / (total + 1e-6));
+  return new Map([...grads].map(([name, g]) => [name, tf.mul(g, scale)]));
+}
+
 export class AttributeRCNN {
   private readonly anchors = new AnchorGenerator(ANCHOR_SIZES, ANCHOR_ASPECT_RATIOS);
   private readonly random: () => number;
@@ -144,8 +151,12 @@ export class AttributeRCNN {
     return { ...rpn, ...roi };
   }
 
-  /** One SGD step on the sum of the losses; returns the loss values before the step. */
-  trainStep(samples: TrainingSample[], optimizer: Sgd): LossValues {
+  /**
+   * One SGD step on the sum of the losses; returns the loss values before the step. `clipGradNorm`
+   * (optional, off by default as in torchvision's reference) rescales the gradients as
+   * torch.nn.utils.clip_grad_norm_: by maxNorm / (total L2 norm + 1e-6) when that is below 1.
+   */
+  trainStep(samples: TrainingSample[], optimizer: Sgd, options: { clipGradNorm?: number } = {}): LossValues {
     const trainable = this.store.trainable();
     const values: LossValues = {};
     const { value, grads } = tf.variableGrads(() => {
@@ -155,8 +166,10 @@ export class AttributeRCNN {
     }, [...trainable.values()]);
     const byName = new Map<string, tf.Tensor>();
     for (const [name, variable] of trainable) if (grads[variable.name]) byName.set(name, grads[variable.name]);
-    optimizer.step(trainable, byName);
+    const clipped = options.clipGradNorm === undefined ? byName : clipGradients(byName, options.clipGradNorm);
+    optimizer.step(trainable, clipped);
     tf.dispose([value, ...Object.values(grads)]);
+    if (clipped !== byName) tf.dispose([...clipped.values()]);
     return values;
   }
 

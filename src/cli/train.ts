@@ -30,6 +30,7 @@ interface TrainOptions {
   lrMilestones?: string;
   warmupIterations?: string;
   checkpointEvery?: string;
+  clipGradNorm?: string;
   seed?: string;
   initWeights?: string;
   name?: string;
@@ -79,6 +80,7 @@ export function paramsFromOptions(options: TrainOptions): Record<string, unknown
     lrMilestones: list(options.lrMilestones)?.map((m) => numberOption(m, '--lr-milestones')),
     warmupIterations: numberOption(options.warmupIterations, '--warmup-iterations'),
     checkpointEvery: numberOption(options.checkpointEvery, '--checkpoint-every'),
+    clipGradNorm: numberOption(options.clipGradNorm, '--clip-grad-norm'),
     seed: numberOption(options.seed, '--seed'),
     initWeights: options.initWeights,
   };
@@ -112,6 +114,7 @@ export function registerTrain(program: Command): void {
     .option('--lr-milestones <list>', 'epochs at which the learning rate drops ×0.1 (default 16,22)')
     .option('--warmup-iterations <n>', 'linear warm-up length in steps (default 1000, capped by an epoch)')
     .option('--checkpoint-every <n>', 'steps between checkpoints (default 500)')
+    .option('--clip-grad-norm <x>', 'rescale gradients above this total L2 norm (default off)')
     .option('--seed <n>', 'seed of initialisation, order, flips and sampling (default 0)')
     .option('--init-weights <file>', 'start from a safetensors checkpoint (torchvision or Attribute R-CNN)')
     .option('--name <name>', 'name of the model version')

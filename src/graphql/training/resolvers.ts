@@ -64,6 +64,7 @@ function toParams(input: StartTrainingInput): Record<string, unknown> {
     lrGamma: defined(input.lrGamma),
     warmupIterations: defined(input.warmupIterations),
     checkpointEvery: defined(input.checkpointEvery),
+    clipGradNorm: defined(input.clipGradNorm),
     seed: defined(input.seed),
     initWeights: defined(input.initWeights),
   };

@@ -24,6 +24,7 @@ export class StartTrainingInput {
   @Field(() => Float, { nullable: true }) lrGamma?: number | null;
   @Field(() => Int, { nullable: true }) warmupIterations?: number | null;
   @Field(() => Int, { nullable: true, description: 'Steps between checkpoints (default 500).' }) checkpointEvery?: number | null;
+  @Field(() => Float, { nullable: true, description: 'Rescale gradients above this total L2 norm (default off, as torchvision).' }) clipGradNorm?: number | null;
   @Field(() => Int, { nullable: true }) seed?: number | null;
   @Field(() => String, { nullable: true, description: 'A safetensors checkpoint on the model server to start from.' }) initWeights?: string | null;
 }

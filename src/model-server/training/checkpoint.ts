@@ -37,17 +37,6 @@ export function checkpointDir(dataDir: string, runId: number): string {
   return path.join(dataDir, 'checkpoints', `run-${runId}`);
 }
 
-/**
- * SGD keeps its momentum buffers private and has no state accessors yet (src/ml/train/sgd.ts); the
- * checkpoint needs them, so this reads the field by name. Replace with Sgd.state()/loadState() when
- * they exist.
- */
-function momentumBuffers(optimizer: Sgd): Map<string, tf.Variable> {
-  const buffers = (optimizer as unknown as { buffers?: Map<string, tf.Variable> }).buffers;
-  if (!(buffers instanceof Map)) throw new Error('Sgd has no momentum buffer map: checkpointing needs Sgd state access');
-  return buffers;
-}
-
 function writeAtomically(file: string, content: string): void {
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, content);
@@ -62,7 +51,7 @@ export function saveCheckpoint(dir: string, model: AttributeRCNN, optimizer: Sgd
   fs.mkdirSync(tmp);
   saveSafetensors(model.store, path.join(tmp, 'weights.safetensors'));
   const buffers = new Map<string, TensorToWrite>();
-  for (const [param, buffer] of momentumBuffers(optimizer)) {
+  for (const [param, buffer] of optimizer.state()) {
     buffers.set(param, { shape: buffer.shape, data: Float32Array.from(buffer.dataSync() as Float32Array) });
   }
   writeSafetensors(path.join(tmp, 'optimizer.safetensors'), buffers);
@@ -95,17 +84,20 @@ export function readLatestCheckpoint(dir: string): { path: string; state: Checkp
 /** Loads a checkpoint's weights and momentum buffers into a model built from its config. */
 export function restoreCheckpoint(folder: string, model: AttributeRCNN, optimizer: Sgd): void {
   loadSafetensorsInto(model.store, path.join(folder, 'weights.safetensors'));
-  const buffers = momentumBuffers(optimizer);
-  for (const buffer of buffers.values()) buffer.dispose();
-  buffers.clear();
   const file = readSafetensors(path.join(folder, 'optimizer.safetensors'));
   const trainable = model.store.trainable();
-  for (const [param, entry] of file.tensors) {
-    const variable = trainable.get(param);
-    if (!variable) throw new Error(`${folder}: optimizer state for "${param}", which is not a trainable parameter`);
-    if (variable.shape.join() !== entry.shape.join()) {
-      throw new Error(`${folder}: optimizer state for "${param}" has shape [${entry.shape}] but the parameter has [${variable.shape}]`);
+  const buffers = new Map<string, tf.Tensor>();
+  try {
+    for (const [param, entry] of file.tensors) {
+      const variable = trainable.get(param);
+      if (!variable) throw new Error(`${folder}: optimizer state for "${param}", which is not a trainable parameter`);
+      if (variable.shape.join() !== entry.shape.join()) {
+        throw new Error(`${folder}: optimizer state for "${param}" has shape [${entry.shape}] but the parameter has [${variable.shape}]`);
+      }
+      buffers.set(param, tf.tensor(entry.data, entry.shape, 'float32'));
     }
-    buffers.set(param, tf.variable(tf.tensor(entry.data, entry.shape, 'float32'), false));
+    optimizer.loadState(buffers);
+  } finally {
+    tf.dispose([...buffers.values()]);
   }
 }

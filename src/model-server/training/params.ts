@@ -23,6 +23,8 @@ export interface TrainingParams {
   warmupIterations: number;
   warmupFactor: number;
   checkpointEvery: number;
+  /** Rescale gradients whose total L2 norm exceeds this (torch clip_grad_norm_); null = off, as torchvision. */
+  clipGradNorm: number | null;
   seed: number;
   /** A safetensors checkpoint to start from (torchvision or Attribute R-CNN); matching tensors are loaded. */
   initWeights: string | null;
@@ -140,6 +142,7 @@ export function normaliseTrainingParams(raw: unknown): TrainingParams {
     warmupIterations: numberIn(input, 'warmupIterations', 1000, 0, 1_000_000, true),
     warmupFactor: numberIn(input, 'warmupFactor', 1 / 1000, 1e-6, 1, false),
     checkpointEvery: numberIn(input, 'checkpointEvery', 500, 1, 10_000_000, true),
+    clipGradNorm: input.clipGradNorm === undefined || input.clipGradNorm === null ? null : numberIn(input, 'clipGradNorm', 0, 1e-3, 1e6, false),
     seed: numberIn(input, 'seed', 0, 0, 2 ** 32 - 1, true),
     initWeights: initWeights as string | null,
   };

@@ -192,7 +192,7 @@ export async function runTraining(options: TrainerOptions): Promise<TrainingOutc
         optimizer.lr = lr;
         let losses: Record<string, number> = {};
         if (batch.samples.length > 0) {
-          losses = model.trainStep(batch.samples, optimizer);
+          losses = model.trainStep(batch.samples, optimizer, params.clipGradNorm === null ? {} : { clipGradNorm: params.clipGradNorm });
           const total = Object.values(losses).reduce((a, b) => a + b, 0);
           if (!Number.isFinite(total)) throw new Error(`the loss is not finite at step ${progress.step + 1} (${JSON.stringify(losses)}); lower lr`);
           losses = { loss: total, ...losses };

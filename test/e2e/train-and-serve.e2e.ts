@@ -29,6 +29,8 @@ jest.setTimeout(900_000);
 
 const IMAGES = Number(process.env.E2E_IMAGES ?? 180);
 const EPOCHS = Number(process.env.E2E_EPOCHS ?? 2);
+const LR = Number(process.env.E2E_LR ?? 0.006);
+const CLIP = process.env.E2E_CLIP ? Number(process.env.E2E_CLIP) : null;
 const SIZE = 64;
 const MODEL = {
   min_size: SIZE, max_size: SIZE, representation_size: 128, fpn_out_channels: 64,
@@ -75,7 +77,7 @@ it('trains over GraphQL, evaluates, and makes a new photo searchable by its pred
   const started = Date.now();
   const { startTraining } = await api.data(
     `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status } }`,
-    { input: { name: 'e2e', backbone: 'resnet18', model: MODEL, attributeKinds: ['color'], epochs: EPOCHS, batchSize: 4, lr: 0.006, warmupIterations: 20, lrMilestones: [EPOCHS], checkpointEvery: 50, seed: 3 } },
+    { input: { name: 'e2e', backbone: 'resnet18', model: MODEL, attributeKinds: ['color'], epochs: EPOCHS, batchSize: 4, lr: LR, clipGradNorm: CLIP, warmupIterations: 20, lrMilestones: [EPOCHS], checkpointEvery: 50, seed: 3 } },
   );
   expect(startTraining.status).toBe('queued');
   const updates = await followRun(startTraining.id);

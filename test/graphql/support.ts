@@ -8,8 +8,9 @@ import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import { startApiServer, RunningApiServer, ApiServerOptions } from '../../src/graphql/server';
 
-export const SAMPLES_DIR = path.resolve(__dirname, '../../../shared/kfashion-samples');
-export const SAMPLE_IDS = ['100026', '1070263', '1092253'] as const;
+import { SAMPLES_DIR, SAMPLE_IDS } from '../support/samples';
+
+export { SAMPLES_DIR, SAMPLE_IDS } from '../support/samples';
 
 export type Json = Record<string, any>;
 

@@ -4,7 +4,7 @@ import { parseAnnotation } from '../../src/kfashion/parse';
 import { ParsedAnnotation, ParsedGarment, ParseResult, SuperCategory } from '../../src/kfashion/types';
 import { Random } from '../../src/kfashion/synth-random';
 
-const SAMPLES = '/work/shared/kfashion-samples';
+import { SAMPLES_DIR as SAMPLES } from '../support/samples';
 const DETAILS = '데이터셋 정보.데이터셋 상세설명';
 
 function parseSample(id: string): ParsedAnnotation {

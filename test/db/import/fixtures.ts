@@ -1,13 +1,14 @@
 /**
  * K-Fashion trees for the importer tests, built in temporary folders from the three real
- * samples in /work/shared/kfashion-samples (variants change the identifier and a field or two).
+ * samples in ../shared/kfashion-samples (variants change the identifier and a field or two).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const SAMPLES_DIR = path.resolve(__dirname, '../../../../shared/kfashion-samples');
-export const SAMPLE_IDS = ['100026', '1070263', '1092253'] as const;
+import { SAMPLES_DIR, SAMPLE_IDS } from '../../support/samples';
+
+export { SAMPLES_DIR, SAMPLE_IDS } from '../../support/samples';
 
 /** Label and image folders in the AI Hub layout (labels and photos in per-style sub-folders). */
 export const LABELS = 'Training/라벨링데이터/로맨틱';

@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { evaluationConfigOf } from '../../../src/ml/eval';
 import { resolveConfig } from '../../../src/ml/model/config';
 
-export const SAMPLES = '/work/shared/kfashion-samples';
+import { SAMPLES_DIR as SAMPLES } from '../../support/samples';
+
+export { SAMPLES };
 
 /** A fresh folder holding `Validation/street/<the samples>`; returns the Validation root. */
 export function copySamples(): { work: string; root: string } {

@@ -15,7 +15,7 @@ import { readSafetensors } from '../../../src/ml/weights/safetensors';
 const fixture = readSafetensors(join(__dirname, '..', 'fixtures', 'backbone_transform.safetensors')).tensors;
 const config = resolveConfig({ num_classes: 2, min_size: 128, max_size: 200 }, 'test config');
 const IMAGES = [0, 1, 2];
-const SAMPLES = '/work/shared/kfashion-samples';
+import { SAMPLES_DIR as SAMPLES } from '../../support/samples';
 
 const uint8Image = (i: number) => {
   const entry = fixture.get(`image.${i}`)!;

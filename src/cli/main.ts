@@ -1,28 +1,30 @@
 /**
  * The `kfashion` command. Each sub-command lives in its own module and registers itself here.
+ * Only the module of the command being run is loaded (all of them for help), so `kfashion import`
+ * never pays for loading TensorFlow.js, and a problem in one command's code cannot break another.
  */
 import 'reflect-metadata';
 import { Command } from 'commander';
-import { registerMigrate } from './migrate';
-import { registerServe } from './serve';
-import { registerImport } from './import';
-import { registerSynth } from './synth';
-import { registerPredict } from './predict';
-import { registerTrain } from './train';
-import { registerModelServer } from './model-server';
-import { registerEval } from './eval';
+
+type Register = (program: Command) => void;
+
+const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
+  import: async () => (await import('./import')).registerImport,
+  synth: async () => (await import('./synth')).registerSynth,
+  serve: async () => (await import('./serve')).registerServe,
+  'model-server': async () => (await import('./model-server')).registerModelServer,
+  train: async () => (await import('./train')).registerTrain,
+  predict: async () => (await import('./predict')).registerPredict,
+  eval: async () => (await import('./eval')).registerEval,
+  migrate: async () => (await import('./migrate')).registerMigrate,
+};
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('kfashion')
     .description('K-Fashion platform: import, search, train and serve the Attribute R-CNN')
     .showHelpAfterError();
-  registerMigrate(program);
-  registerServe(program);
-  registerImport(program);
-  registerSynth(program);
-  registerPredict(program);
-  registerTrain(program);
-  registerModelServer(program);
-  registerEval(program);
+  const requested = argv[2];
+  const names = requested !== undefined && requested in COMMANDS ? [requested] : Object.keys(COMMANDS);
+  for (const name of names) (await COMMANDS[name]())(program);
   await program.parseAsync(argv);
 }

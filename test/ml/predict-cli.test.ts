@@ -8,8 +8,9 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { main } from '../../src/cli/main';
 import { fixtureImages, trainedFixture, writeTrainedModel } from './model/heads-trained';
+import { samplePath } from '../support/samples';
 
-const SAMPLE = '/work/shared/kfashion-samples/1070263.jpg';
+const SAMPLE = samplePath('1070263.jpg');
 
 async function runCli(args: string[]): Promise<string> {
   const chunks: string[] = [];

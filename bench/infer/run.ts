@@ -341,6 +341,15 @@ function agreement(torch?: TorchReport, ours?: WorkerDone): string {
   return `torchvision ${torch?.output.detections} detections, ours ${ours?.output.detections}; top ${theirs.length}: labels ${labels ? 'equal' : 'DIFFER'}, boxes within ${box.toFixed(3)} px, scores within ${score.toExponential(1)} (first: torch ${JSON.stringify(theirs[0]?.map((v) => +v.toFixed(3)))}, ours ${JSON.stringify(mine[0]?.map((v) => +v.toFixed(3)))}).`;
 }
 
+/** Keeps the hand-written "### Where the time goes" subsection of the previous section (stage profile notes). */
+function withNotesOf(previous: string, section: string): string {
+  const begin = previous.indexOf('### Where the time goes');
+  if (begin < 0) return section;
+  const end = previous.indexOf('\n### ', begin + 1);
+  const notes = previous.slice(begin, end < 0 ? undefined : end + 1).trimEnd();
+  return section.replace('### What the CUDA path would change', `${notes}\n\n### What the CUDA path would change`);
+}
+
 /** Replaces (or appends) the "## Inference" section, leaving every other section as it is. */
 function writeSection(section: string): void {
   const file = path.join(ROOT, 'bench/RESULTS.md');
@@ -351,7 +360,8 @@ function writeSection(section: string): void {
     updated = `${text.trimEnd()}\n\n${section}`;
   } else {
     const next = text.indexOf('\n## ', start + 1);
-    updated = `${text.slice(0, start + 1)}${section}${next < 0 ? '' : `\n${text.slice(next + 1)}`}`;
+    const old = text.slice(start + 1, next < 0 ? undefined : next + 1);
+    updated = `${text.slice(0, start + 1)}${withNotesOf(old, section)}${next < 0 ? '' : `\n${text.slice(next + 1)}`}`;
   }
   writeFileSync(file, updated);
   log(`wrote the Inference section of ${file}`);

@@ -1,12 +1,15 @@
 /**
- * `kfashion predict <image…> --weights W.safetensors --config C.json [--json]` (SPEC section 3): runs the
+ * `kfashion predict <image…> (--weights W.safetensors --config C.json | --model ID) [--json]` (SPEC section 3): runs the
  * Attribute R-CNN on each image and prints, with --json, one JSON array with one element per image:
  * {"image", "width", "height", "detections": [{"box", "label", "className", "score", "attributes"}]}.
  */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
+import { openDatabase } from '../db/data-source';
 import { initBackend } from '../ml/backend';
 import { AttributeRCNN, type Detection, type InputImage } from '../ml/model/attribute-rcnn';
+import { readModelVersion } from '../model-server/model-versions';
+import { instantiateModelVersion } from '../model-server/models';
 
 export interface ImagePrediction {
   image: string;
@@ -37,6 +40,30 @@ export async function predictFiles(model: AttributeRCNN, paths: string[]): Promi
   return out;
 }
 
+/** The model of a stored version (its config and weights path from the database), or of --weights/--config. */
+async function loadModel(options: { weights?: string; config?: string; model?: number }): Promise<AttributeRCNN> {
+  if (options.model !== undefined) {
+    if (options.weights || options.config) throw new Error('--model cannot be combined with --weights/--config');
+    const dataSource = await openDatabase();
+    try {
+      return instantiateModelVersion(await readModelVersion(dataSource, options.model));
+    } finally {
+      await dataSource.destroy();
+    }
+  }
+  if (!options.weights) throw new Error('--weights <file> is required (or --model <id> for a stored model version)');
+  if (!options.config) throw new Error('--config <file> is required (or --model <id> for a stored model version)');
+  return AttributeRCNN.load(options.weights, options.config);
+}
+
+function parseModelVersionId(value: string): number {
+  const id = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(id) || id <= 0) {
+    throw new InvalidArgumentError(`--model takes a model version id (a positive integer), got "${value}"`);
+  }
+  return id;
+}
+
 function formatText(predictions: ImagePrediction[]): string {
   return predictions
     .map((p) => {
@@ -56,17 +83,12 @@ export function registerPredict(program: Command): void {
     .argument('<images...>', 'image files (JPEG, PNG, …)')
     .option('--weights <file>', 'model weights (.safetensors, torchvision state_dict names)')
     .option('--config <file>', 'model config JSON (beside the weights)')
-    .option('--model <id>', 'a stored model version (needs the model registry)')
+    .option('--model <id>', 'a stored model version (DATABASE_URL, or the embedded database)', parseModelVersionId)
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu (default: KFASHION_TF_BACKEND or best available)')
     .option('--json', 'print one JSON array (SPEC section 3)')
-    .action(async (images: string[], options: { weights?: string; config?: string; model?: string; backend?: string; json?: boolean }) => {
-      if (options.model !== undefined) {
-        throw new Error('--model: loading a stored model version is not available in this command yet; pass --weights and --config');
-      }
-      if (!options.weights) throw new Error('--weights <file> is required');
-      if (!options.config) throw new Error('--config <file> is required');
+    .action(async (images: string[], options: { weights?: string; config?: string; model?: number; backend?: string; json?: boolean }) => {
       await initBackend(options.backend);
-      const model = await AttributeRCNN.load(options.weights, options.config);
+      const model = await loadModel(options);
       try {
         const predictions = await predictFiles(model, images);
         process.stdout.write(options.json ? `${JSON.stringify(predictions)}\n` : `${formatText(predictions)}\n`);

@@ -2,13 +2,14 @@
  * `kfashion predict <image…> --weights W --config C --json` (SPEC section 3) with the small trained
  * fixture model, on a real K-Fashion sample JPEG and on a lossless PNG of a drawn-shapes image.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { main } from '../../src/cli/main';
 import { fixtureImages, trainedFixture, writeTrainedModel } from './model/heads-trained';
 import { samplePath } from '../support/samples';
+import { createPostgresTestDatabase } from '../support/database';
 
 const SAMPLE = samplePath('1070263.jpg');
 
@@ -82,5 +83,28 @@ describe('kfashion predict', () => {
   test('a missing image file is reported by name', async () => {
     await expect(runCli(['predict', path.join(dir, 'nope.jpg'), '--weights', files.weights, '--config', files.config, '--json', '--backend', 'wasm']))
       .rejects.toThrow(/nope\.jpg/);
+  });
+
+  test('--model ID predicts with a stored model version, exactly as with its files', async () => {
+    const db = await createPostgresTestDatabase();
+    const previousUrl = process.env.DATABASE_URL;
+    try {
+      const [version] = await db.dataSource.query(
+        `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ('fixture', 'resnet18', $1, $2) RETURNING id`,
+        [readFileSync(files.config, 'utf8'), files.weights],
+      );
+      process.env.DATABASE_URL = db.url;
+      const byId = JSON.parse(await runCli(['predict', png, '--model', String(version.id), '--json', '--backend', 'wasm']));
+      const byFiles = JSON.parse(await runCli(['predict', png, '--weights', files.weights, '--config', files.config, '--json', '--backend', 'wasm']));
+      expect(byId[0].detections.length).toBeGreaterThan(0);
+      expect(byId).toEqual(byFiles);
+      await expect(runCli(['predict', png, '--model', String(Number(version.id) + 1), '--json'])).rejects.toThrow(
+        `model version ${Number(version.id) + 1} does not exist`,
+      );
+    } finally {
+      if (previousUrl === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = previousUrl;
+      await db.drop();
+    }
   });
 });

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/ml/backend';
 import { RoiAlignImplementation, multiScaleRoiAlign, setRoiAlignImplementation } from '../../src/ml/ops/roi-align';
-import { seededRandom } from '../../src/ml/ops/random';
+import { seededRandom } from '../../src/util/random';
 
 function median(values: number[]): number {
   const sorted = values.slice().sort((a, b) => a - b);

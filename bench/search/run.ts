@@ -20,6 +20,7 @@ import { openDatabase } from '../../src/db/data-source';
 import { importDataset } from '../../src/db/import';
 import { FacetCounts } from '../../src/db/search-counts';
 import { synthesize } from '../../src/kfashion/synth';
+import { seededRandom } from '../../src/util/random';
 
 const SERVER_URL = process.env.BENCH_DATABASE_URL || 'postgres://root@127.0.0.1:5432/postgres';
 const DATABASE = 'kf_bench_search';
@@ -55,18 +56,6 @@ async function sql<Row = any>(url: string, text: string, params: unknown[] = [])
   } finally {
     await client.end();
   }
-}
-
-/** Deterministic choices (mulberry32), so every run asks the same questions. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -348,7 +337,7 @@ async function main(): Promise<void> {
   const countsSeconds = await ensureCounts();
   if (options.prepareOnly) return;
   const vocabulary = await loadVocabulary();
-  const next = random(SEED);
+  const next = seededRandom(SEED); // deterministic choices: every run asks the same questions
   const narrow = threeConditionFilters(vocabulary, options.runs, next);
   const broad = oneConditionFilters(vocabulary, options.runs, next);
   const searchBodies = narrow.map((where) => JSON.stringify({ query: SEARCH_QUERY, variables: { where } }));

@@ -2,22 +2,19 @@
  * Seeded pseudo-random numbers for the synthetic data generator: the same seed must give the
  * same files byte for byte, on any machine, so Math.random is never used.
  */
+import { seededRandom } from '../util/random';
 
-/** mulberry32: one 32-bit word of state, fast, and good enough for test data (not for crypto). */
+/** The shared seeded generator with the draws the generator needs. */
 export class Random {
-  private state: number;
+  private readonly draw: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.draw = seededRandom(seed);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.draw();
   }
 
   uniform(low: number, high: number): number {

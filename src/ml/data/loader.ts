@@ -9,7 +9,7 @@
  */
 import sharp from 'sharp';
 import type { InputImage, TrainingSample } from '../model/attribute-rcnn';
-import { seededRandom } from '../ops/random';
+import { seededRandom } from '../../util/random';
 import type { DatasetImage } from './dataset';
 
 export interface SizeRule {

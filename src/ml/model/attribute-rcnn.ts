@@ -15,7 +15,7 @@ import { defineRpnHeadParameters, filterProposals, rpnHeadForward, rpnLoss, rpnS
 import { defineRoiHeadParameters, detect, roiHeadLosses, type ImageTargets, type RawDetections } from './roi-heads';
 import { resizeBoxes, rgbTensor, transformImages, type ImageSize, type TransformedBatch } from './transform';
 import { AnchorGenerator } from '../ops/anchors';
-import { seededRandom } from '../ops/random';
+import { seededRandom } from '../../util/random';
 import { loadSafetensorsInto, saveSafetensors } from '../weights/state-dict';
 import type { Sgd } from '../train/sgd';
 

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AnchorGenerator, roundHalfToEven } from '../../../src/ml/ops/anchors';
 import { BalancedPositiveNegativeSampler, Matcher } from '../../../src/ml/ops/matcher';
-import { seededRandom } from '../../../src/ml/ops/random';
+import { seededRandom } from '../../../src/util/random';
 import { loadFixture, useBackend } from './support';
 
 interface AnchorCase { sizes: number[][]; aspectRatios: number[][]; imageSize: [number, number]; featureSizes: [number, number][]; numAnchorsPerLocation: number[]; anchors: number[] }

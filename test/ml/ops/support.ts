@@ -1,6 +1,7 @@
 /** Helpers shared by the ML-OPS tests: run the same computation on several backends and compare. */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, BackendName } from '../../../src/ml/backend';
+import { seededRandom } from '../../../src/util/random';
 
 export const TEST_BACKENDS: BackendName[] = ['cpu', 'wasm'];
 
@@ -23,17 +24,11 @@ export async function runOn(backend: BackendName, compute: () => tf.Tensor | tf.
   return values;
 }
 
-/** Deterministic pseudo-random numbers in [-1, 1) (mulberry32), so both backends see the same inputs. */
+/** Deterministic pseudo-random numbers in [-1, 1), so both backends see the same inputs. */
 export function randomValues(count: number, seed: number): Float32Array {
-  let state = seed >>> 0;
+  const next = seededRandom(seed);
   const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
+  for (let i = 0; i < count; i++) out[i] = next() * 2 - 1;
   return out;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { GarmentTarget, TrainingSample } from '../../../src/ml/model/attribute-rcnn';
 import type { ModelConfig } from '../../../src/ml/model/config';
-import { seededRandom } from '../../../src/ml/ops/random';
+import { seededRandom } from '../../../src/util/random';
 
 export const SHAPE_CLASSES = ['__background__', 'rectangle', 'ellipse', 'triangle'];
 export const COLOUR_NAMES = ['red', 'green', 'blue', 'yellow'];

@@ -4,7 +4,6 @@
  * Stopping drains in-flight requests before closing.
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -21,6 +20,7 @@ import { Loaders } from './loaders';
 import { buildApiSchema } from './schema';
 import { attachSubscriptions } from './training/subscriptions';
 import { WebConsole } from './web-console';
+import { listen } from '../util/listen';
 
 export interface ApiServerOptions {
   dataSource: DataSource;
@@ -189,14 +189,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(options.port ?? 4000, options.host ?? '0.0.0.0', () => {
-      httpServer.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (httpServer.address() as AddressInfo).port;
+  const port = await listen(httpServer, options.port ?? 4000, options.host ?? '0.0.0.0');
   const shownHost = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
   if (counts && !(await counts.isFresh())) counts.requestRebuild();
   let stopping: Promise<void> | undefined;

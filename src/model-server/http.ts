@@ -8,10 +8,10 @@
  * Concurrent /predict requests for one model are batched into one forward pass (models.ts).
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { BackendInfo } from '../ml/backend';
 import { decodeImage, UnsupportedImageError } from './image-input';
 import { ModelRegistry, ModelVersionNotFound } from './models';
+import { listen } from '../util/listen';
 
 export interface ModelHttpOptions {
   registry: ModelRegistry;
@@ -128,14 +128,7 @@ export async function startModelHttp(options: ModelHttpOptions): Promise<Running
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 4100, options.host ?? '0.0.0.0', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, options.port ?? 4100, options.host ?? '0.0.0.0');
   return {
     port,
     url: `http://127.0.0.1:${port}`,

@@ -10,6 +10,8 @@
  *
  * - Conv2DBackpropInput (the input gradient of every conv) exists on wasm but as a direct loop ~12× slower than
  *   the forward convolution; it is replaced by a forward convolution of the zero-upsampled dy.
+ * - Transpose fails on wasm ("divide by zero") when a dimension is 0, e.g. the pooled features of an image
+ *   with no proposal left; an empty input now gives an empty output of the permuted shape.
  *
  * The kernels call tfjs ops inside tf.tidy: while a kernel runs the engine records no gradient tape, and the
  * returned tensor becomes the kernel's output.
@@ -204,6 +206,24 @@ function replaceConv2dBackpropInput(): void {
   });
 }
 
+/** Wraps wasm's Transpose so that an input with a zero-length dimension gives an empty result instead of a crash. */
+function guardEmptyTranspose(): void {
+  const original = tf.getKernel(tf.Transpose, 'wasm');
+  if (!original) return;
+  tf.unregisterKernel(tf.Transpose, 'wasm');
+  tf.registerKernel({
+    ...original,
+    kernelFunc: (args) => {
+      const x = (args.inputs as unknown as { x: tf.TensorInfo }).x;
+      if (x.shape.some((size) => size === 0)) {
+        const { perm } = args.attrs as unknown as tf.TransposeAttrs;
+        return tf.zeros(perm.map((axis) => x.shape[axis]), x.dtype);
+      }
+      return original.kernelFunc(args);
+    },
+  });
+}
+
 /**
  * Registers the three missing kernels on the 'wasm' backend and the faster Conv2DBackpropInput (idempotent;
  * missing-kernel shims are skipped if a later tfjs provides the kernel).
@@ -212,6 +232,7 @@ export function registerWasmKernelShims(): void {
   if (registered) return;
   registered = true;
   replaceConv2dBackpropInput();
+  guardEmptyTranspose();
   const shims: { kernelName: string; kernelFunc: (args: KernelArgs) => tf.Tensor }[] = [
     {
       kernelName: tf.Conv2DBackpropFilter,

@@ -105,6 +105,16 @@ describe('wasm kernel shims vs cpu', () => {
     expect(relativeMaxError(actual, expected)).toBeLessThan(TOLERANCE);
   });
 
+  it('Transpose of a tensor with a zero-length dimension gives an empty tensor of the permuted shape', () => {
+    // The pooled features of an image with no proposal: wasm's own Transpose fails with "divide by zero".
+    const result = tf.tidy(() => tf.transpose(tf.zeros([0, 7, 7, 4]), [0, 3, 1, 2]));
+    expect(tf.getBackend()).toBe('wasm');
+    expect(result.shape).toEqual([0, 4, 7, 7]);
+    result.dispose();
+    const nonEmpty = tf.tidy(() => Array.from(tf.transpose(tf.tensor2d([[1, 2, 3], [4, 5, 6]]), [1, 0]).dataSync()));
+    expect(nonEmpty).toEqual([1, 4, 2, 5, 3, 6]);
+  });
+
   it('UnsortedSegmentSum sums duplicates, leaves empty segments at 0 and drops out-of-range ids', async () => {
     const ids = [3, 0, 3, 5, -1, 0, 7, 3, 2, 9];
     const xs = randomValues(ids.length * 4 * 3, 31);

@@ -21,6 +21,7 @@ import { buildApiSchema } from './schema';
 import { attachSubscriptions } from './training/subscriptions';
 import { WebConsole } from './web-console';
 import { listen } from '../util/listen';
+import { BodyTooLargeError, readBoundedBody } from '../util/http-body';
 
 export interface ApiServerOptions {
   dataSource: DataSource;
@@ -60,24 +61,6 @@ export interface RunningApiServer {
 }
 
 export const GRAPHQL_PATH = '/graphql';
-
-class BodyTooLarge extends Error {}
-
-function readBody(request: http.IncomingMessage, maxBytes: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        reject(new BodyTooLarge());
-        request.destroy();
-      } else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
 
 function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -135,7 +118,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     }
     let body: unknown = undefined;
     if (request.method === 'POST') {
-      const text = await readBody(request, maxBodyBytes);
+      const text = (await readBoundedBody(request, maxBodyBytes)).toString('utf8');
       const contentType = headers.get('content-type') ?? '';
       if (contentType.startsWith('application/json')) {
         try {
@@ -179,8 +162,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       sendJson(response, 404, { error: `no route ${url.pathname}` });
     };
     route().catch((error: unknown) => {
-      if (error instanceof BodyTooLarge) {
-        if (!response.headersSent) sendJson(response, 413, { error: `request body larger than ${maxBodyBytes} bytes` });
+      if (error instanceof BodyTooLargeError) {
+        if (!response.headersSent) {
+          response.setHeader('connection', 'close');
+          sendJson(response, 413, { error: error.message });
+        }
         return;
       }
       log(`request ${request.method} ${url.pathname} failed:`, error);

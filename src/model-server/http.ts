@@ -12,6 +12,7 @@ import type { BackendInfo } from '../ml/backend';
 import { decodeImage, UnsupportedImageError } from './image-input';
 import { ModelRegistry, ModelVersionNotFound } from './models';
 import { listen } from '../util/listen';
+import { BodyTooLargeError, readBoundedBody } from '../util/http-body';
 
 export interface ModelHttpOptions {
   registry: ModelRegistry;
@@ -43,24 +44,14 @@ function sendJson(response: http.ServerResponse, status: number, body: unknown):
   response.end(text);
 }
 
-function readBounded(request: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const declared = Number(request.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    return Promise.reject(new HttpError(413, `image larger than ${maxBytes} bytes`));
+/** The posted image bytes; a body over the bound is a 413 naming it. */
+async function readImageBody(request: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
+  try {
+    return await readBoundedBody(request, maxBytes);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new HttpError(413, `image larger than ${maxBytes} bytes`);
+    throw error;
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        reject(new HttpError(413, `image larger than ${maxBytes} bytes`));
-        request.pause();
-      } else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
 }
 
 function parseVersionId(url: URL): number | null {
@@ -77,7 +68,7 @@ export async function startModelHttp(options: ModelHttpOptions): Promise<Running
 
   async function predict(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
     const versionId = parseVersionId(url);
-    const body = await readBounded(request, maxBodyBytes);
+    const body = await readImageBody(request, maxBodyBytes);
     if (body.length === 0) throw new HttpError(400, 'empty body: POST the image bytes');
     const image = await decodeImage(body, 'request body');
     const loaded = await registry.get(versionId);

@@ -145,6 +145,27 @@ describe('image routes', () => {
 });
 
 describe('server', () => {
+  it('refuses a request body over the bound with 413, whether declared or streamed', async () => {
+    const small = await startTestServer(db.dataSource, { maxBodyBytes: 2_000 });
+    try {
+      const query = JSON.stringify({ query: `{ vocabulary(kind: "color") { value } } # ${'x'.repeat(5_000)}` });
+      const declared = await fetch(`${small.origin}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query });
+      expect(declared.status).toBe(413);
+      expect(await declared.json()).toEqual({ error: 'request body larger than 2000 bytes' });
+      // No Content-Length: the body is streamed in chunks and cut off once it passes the bound.
+      const chunks = [query.slice(0, 1_500), query.slice(1_500)].map((part) => new TextEncoder().encode(part));
+      const stream = new ReadableStream({ pull(controller) { const next = chunks.shift(); if (next) controller.enqueue(next); else controller.close(); } });
+      const streamed = await fetch(`${small.origin}/graphql`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half',
+      } as RequestInit);
+      expect(streamed.status).toBe(413);
+      const within = await small.query('{ vocabulary(kind: "collar") { value } }');
+      expect(within.errors).toBeUndefined();
+    } finally {
+      await small.server.stop();
+    }
+  });
+
   it('reports health', async () => {
     const response = await api.get('/health');
     expect(response.status).toBe(200);

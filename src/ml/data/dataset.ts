@@ -12,10 +12,10 @@
  * "not labelled" cannot be told apart; null keeps it out of the loss). Garments whose category is not
  * a class (filtered out, or no category) are dropped; images left without garments are not used.
  */
-import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { AttributeSpec } from '../model/config';
 import { GARMENT_ATTRIBUTE_KINDS, MULTI_VALUED_KINDS, SuperCategory, type AttributeKind } from '../../kfashion/types';
+import { GARMENT_TERMS_SQL, imageFilePath } from '../../db/garment-rows';
 
 export type SplitName = 'train' | 'validation';
 
@@ -205,8 +205,7 @@ export async function loadDatasetImages(
   const scope = scopeSql(checked, split, params);
   const rows: GarmentRow[] = await dataSource.query(
     `SELECT g.image_id, i.image_path, d.root_path, i.width, i.height, c.value AS category, g.x1, g.y1, g.x2, g.y2,
-            (SELECT json_agg(json_build_object('kind', v.kind, 'value', v.value))
-               FROM garment_attributes ga JOIN vocabulary v ON v.id = ga.vocabulary_id WHERE ga.garment_id = g.id) AS terms
+            ${GARMENT_TERMS_SQL} AS terms
        FROM garments g
        JOIN images i ON i.id = g.image_id
        LEFT JOIN datasets d ON d.id = i.dataset_id
@@ -223,8 +222,7 @@ export async function loadDatasetImages(
     if (label === undefined) continue;
     let image = images.get(String(row.image_id));
     if (!image) {
-      const root = row.root_path ?? uploadsDir;
-      const file = row.image_path === null ? null : root ? path.resolve(root, row.image_path) : path.resolve(row.image_path);
+      const file = imageFilePath(row.image_path, row.root_path, uploadsDir);
       image = { imageId: String(row.image_id), path: file, width: row.width, height: row.height, garments: [] };
       images.set(image.imageId, image);
     }

@@ -17,6 +17,7 @@ import { KOREAN_BY_SUPER_CATEGORY, type SuperCategory } from '../../kfashion/typ
 import { imageCandidates } from '../../db/import/read';
 import { annotationFiles, summariseTree } from '../../db/import/scan';
 import type { AttributeTruth, Box, EvaluationConfig, GroundTruthGarment } from './types';
+import { GARMENT_TERMS_SQL, imageFilePath } from '../../db/garment-rows';
 
 export interface EvaluationImage {
   /** database id, or the annotation file relative to the folder */
@@ -100,9 +101,7 @@ export async function groundTruthFromDatabase(
   const rows: GarmentRow[] = await dataSource.query(
     `SELECT i.id AS image_id, i.image_path, d.root_path, i.width, i.height,
             g.super_category, c.value AS category, g.x1, g.y1, g.x2, g.y2,
-            (SELECT json_agg(json_build_object('kind', v.kind, 'value', v.value))
-               FROM garment_attributes ga JOIN vocabulary v ON v.id = ga.vocabulary_id
-              WHERE ga.garment_id = g.id) AS terms
+            ${GARMENT_TERMS_SQL} AS terms
        FROM (SELECT * FROM images WHERE split = $1 ORDER BY id LIMIT $2) i
        LEFT JOIN datasets d ON d.id = i.dataset_id
        LEFT JOIN garments g ON g.image_id = i.id AND g.source = 'annotation'
@@ -115,9 +114,7 @@ export async function groundTruthFromDatabase(
   for (const row of rows) {
     const id = String(row.image_id);
     if (!images.has(id)) {
-      const root = row.root_path ?? options.uploadsDir;
-      const file = row.image_path === null ? null : path.resolve(root ?? '', row.image_path);
-      images.set(id, { id, path: file, width: row.width, height: row.height, garments: [] });
+      images.set(id, { id, path: imageFilePath(row.image_path, row.root_path, options.uploadsDir), width: row.width, height: row.height, garments: [] });
       garments.set(id, []);
     }
     if (row.super_category === null) continue;

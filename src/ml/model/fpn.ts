@@ -10,7 +10,7 @@
  * F.interpolate(mode="nearest", size=lateral) reads source index floor(dst · in/out). For a lateral map of
  * size L under a top map of size ceil(L/2) (always the case here: every stride-2 stage maps L to ceil(L/2))
  * that is exactly floor(dst/2), i.e. repeat each row/column twice and crop to L; done with
- * reshape/stack/slice so the gradient needs only basic kernels. Other size pairs use resizeNearestNeighbor,
+ * reshape/broadcast/slice so the gradient needs only basic kernels. Other size pairs use resizeNearestNeighbor,
  * whose (alignCorners=false, halfPixelCenters=false) rule is the same floor(dst · in/out).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -57,9 +57,12 @@ export function upsampleNearest(x: tf.Tensor4D, size: [number, number]): tf.Tens
     return tf.image.resizeNearestNeighbor(x, size, false, false);
   }
   return tf.tidy(() => {
-    // Rows then columns, each duplicated by stacking (rank <= 5: every backend has the gradient).
-    const rows = tf.reshape(tf.stack([x, x], 2), [n, 2 * h, w, c]);
-    const repeated = tf.reshape(tf.stack([rows, rows], 3), [n, 2 * h, 2 * w, c]) as tf.Tensor4D;
+    // Rows then columns, each repeated by a broadcasting product with ones (exact). Its gradient is a sum over
+    // the broadcast axis, fast everywhere; stacking copies had an Unpack gradient (~50 ms per level on wasm)
+    // and broadcastTo a Tile gradient that tfjs lacks beyond rank 4.
+    const pair = tf.ones([1, 2, 1]);
+    const rows = tf.reshape(tf.mul(tf.reshape(x, [n * h, 1, w * c]), pair), [n, 2 * h, w, c]);
+    const repeated = tf.reshape(tf.mul(tf.reshape(rows, [n * 2 * h * w, 1, c]), pair), [n, 2 * h, 2 * w, c]) as tf.Tensor4D;
     return outH === 2 * h && outW === 2 * w ? repeated : tf.slice(repeated, [0, 0, 0, 0], [n, outH, outW, c]);
   });
 }

@@ -12,6 +12,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { configureTrainingApi, closeTrainingApi } from '../../src/graphql/training/services';
 import { JobQueue, TRAINING_QUEUE } from '../../src/model-server/queue';
+import { normaliseTrainingParams } from '../../src/model-server/training/params';
 import { startTestServer, type ApiClient } from '../graphql/support';
 import { syntheticDatabase, type SyntheticDatabase } from './support';
 
@@ -48,6 +49,7 @@ it('refuses unknown kinds, empty datasets and absurd hyperparameters, naming the
   await expectBadInput({ backbone: 'vgg16' }, 'backbone', /expected one of resnet18/);
   await expectBadInput({ model: { min_sise: 100 } }, 'model.min_sise', /unknown config key/);
   await expectBadInput({ model: { num_classes: 5 } }, 'model.num_classes', /comes from the training data/);
+  await expectBadInput({ model: { norm_layer: 'group_norm' } }, 'model.norm_layer', /expected one of frozen_batch_norm, batch_norm/);
   await expectBadInput({ lrMilestones: [5, 3], epochs: 10 }, 'lrMilestones', /increasing/);
   await expectBadInput({ minValueCount: 100000 }, 'input', /dataset is empty/);
   const runs = await db.dataSource.query(`SELECT count(*)::int AS n FROM training_runs`);
@@ -59,7 +61,9 @@ it('queues a valid run on pg-boss with the torchvision defaults filled in, and c
   expect(startTraining.status).toBe('queued');
   expect(startTraining.params).toMatchObject({
     epochs: 2, batchSize: 4, momentum: 0.9, weightDecay: 1e-4, lr: 0.005, lrGamma: 0.1,
-    model: { backbone: 'resnet18' }, data: { superCategories: ['TOP', 'BOTTOM'], attributeKinds: ['color'] },
+    // From scratch (no initWeights): the whole body trains with nn.BatchNorm2d, as torchvision's builders do.
+    model: { backbone: 'resnet18', trainable_backbone_layers: 5, norm_layer: 'batch_norm' },
+    data: { superCategories: ['TOP', 'BOTTOM'], attributeKinds: ['color'] },
   });
   const [row] = await db.dataSource.query(`SELECT job_id FROM training_runs WHERE id = $1`, [startTraining.id]);
   const job = await queue.job(TRAINING_QUEUE, row.job_id);
@@ -71,6 +75,13 @@ it('queues a valid run on pg-boss with the torchvision defaults filled in, and c
   expect((await queue.job(TRAINING_QUEUE, row.job_id))?.state).toBe('cancelled');
   const missing = await api.query(`mutation { cancelTraining(id: "9999") { id } }`);
   expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+});
+
+it('starts from weights with torchvision\'s pretrained-backbone defaults; explicit model keys win', () => {
+  // No norm_layer or trainable_backbone_layers key: the config defaults, FrozenBatchNorm2d and 3 stages.
+  expect(normaliseTrainingParams({ initWeights: '/models/fasterrcnn.safetensors' }).model).toEqual({ backbone: 'resnet18' });
+  expect(normaliseTrainingParams({ model: { norm_layer: 'frozen_batch_norm' } }).model)
+    .toEqual({ backbone: 'resnet18', trainable_backbone_layers: 5, norm_layer: 'frozen_batch_norm' });
 });
 
 it('activates one model version at a time', async () => {

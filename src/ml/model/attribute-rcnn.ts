@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { configToJson, readConfigFile, type ModelConfig } from './config';
 import { backboneForward, defineBackboneParameters } from './fpn';
 import { ParameterStore, SeededRandom } from './params';
+import { updateRunningStatistics, type BatchStatistics } from './resnet';
 import { defineRpnHeadParameters, filterProposals, rpnHeadForward, rpnLoss, rpnSettings } from './rpn';
 import { defineRoiHeadParameters, detect, roiHeadLosses, type ImageTargets, type RawDetections } from './roi-heads';
 import { resizeBoxes, rgbTensor, transformImages, type ImageSize, type TransformedBatch } from './transform';
@@ -137,11 +138,12 @@ export class AttributeRCNN {
   /**
    * The training losses (torchvision's names plus `loss_attr_<kind>`) of a batch; call inside a
    * gradient tape. Proposals come from the RPN in training mode, as GeneralizedRCNN.forward does.
+   * `statistics` (for a `batch_norm` body): normalise with the batch's statistics and collect them there.
    */
-  computeLosses(samples: TrainingSample[]): Record<string, tf.Scalar> {
+  computeLosses(samples: TrainingSample[], statistics?: BatchStatistics): Record<string, tf.Scalar> {
     const batch = this.transform(samples.map((s) => s.image), true);
     const targets = samples.map((s, i) => this.toImageTargets(s, batch.originalSizes[i], batch.imageSizes[i]));
-    const features = backboneForward(this.store, this.config, batch.images);
+    const features = backboneForward(this.store, this.config, batch.images, statistics);
     const anchors = this.anchorsFor(batch.images.shape, features);
     const head = rpnHeadForward(this.store, features);
     const proposals = filterProposals(anchors, head, batch.imageSizes, rpnSettings(this.config, true));
@@ -159,11 +161,14 @@ export class AttributeRCNN {
   trainStep(samples: TrainingSample[], optimizer: Sgd, options: { clipGradNorm?: number } = {}): LossValues {
     const trainable = this.store.trainable();
     const values: LossValues = {};
+    const statistics: BatchStatistics | undefined = this.config.norm_layer === 'batch_norm' ? new Map() : undefined;
     const { value, grads } = tf.variableGrads(() => {
-      const losses = this.computeLosses(samples);
+      const losses = this.computeLosses(samples, statistics);
       for (const [name, loss] of Object.entries(losses)) values[name] = loss.dataSync()[0];
       return tf.addN(Object.values(losses)) as tf.Scalar;
     }, [...trainable.values()]);
+    // nn.BatchNorm2d moves its running statistics during the training forward; here right after it.
+    if (statistics) updateRunningStatistics(this.store, statistics);
     const byName = new Map<string, tf.Tensor>();
     for (const [name, variable] of trainable) if (grads[variable.name]) byName.set(name, grads[variable.name]);
     const clipped = options.clipGradNorm === undefined ? byName : clipGradients(byName, options.clipGradNorm);

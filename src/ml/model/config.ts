@@ -3,7 +3,7 @@
  *
  * Keys are torchvision's `FasterRCNN` keyword-argument names (torchvision 0.14); an absent key takes
  * torchvision's default. On top of those: the backbone depth, the class names, the attribute heads,
- * `trainable_backbone_layers` (as torchvision's `fasterrcnn_resnet50_fpn` builder), and two
+ * `trainable_backbone_layers` and `norm_layer` (as torchvision's `fasterrcnn_resnet50_fpn` builder), and two
  * extensions for small models: `representation_size` (TwoMLPHead width, torchvision hard-codes 1024)
  * and `fpn_out_channels` (torchvision hard-codes 256).
  */
@@ -55,7 +55,16 @@ export interface ModelConfig {
   representation_size: number;
   /** FPN output channels. Extension; torchvision uses 256. */
   fpn_out_channels: number;
+  /**
+   * The ResNet body's norm layer, torchvision's `norm_layer`: `frozen_batch_norm` (FrozenBatchNorm2d, for
+   * pretrained weights; the default) or `batch_norm` (nn.BatchNorm2d, what torchvision trains a backbone
+   * from scratch with).
+   */
+  norm_layer: NormLayer;
 }
+
+export const NORM_LAYERS = ['frozen_batch_norm', 'batch_norm'] as const;
+export type NormLayer = (typeof NORM_LAYERS)[number];
 
 /** torchvision 0.14 defaults (FasterRCNN.__init__ and fasterrcnn_resnet50_fpn). */
 export const TORCHVISION_DEFAULTS = {
@@ -86,6 +95,7 @@ export const TORCHVISION_DEFAULTS = {
   trainable_backbone_layers: 3,
   representation_size: 1024,
   fpn_out_channels: 256,
+  norm_layer: 'frozen_batch_norm',
 } as const satisfies Partial<ModelConfig>;
 
 type Check = (value: unknown, where: string) => unknown;
@@ -187,6 +197,8 @@ const CHECKS: Record<keyof ModelConfig, Check> = {
     nonNegativeInt(v, where) as number <= 5 ? v : fail(where, `expected an integer in [0, 5], got ${JSON.stringify(v)}`),
   representation_size: positiveInt,
   fpn_out_channels: positiveInt,
+  norm_layer: (v, where) =>
+    NORM_LAYERS.includes(v as NormLayer) ? v : fail(where, `expected one of ${NORM_LAYERS.join(', ')}, got ${JSON.stringify(v)}`),
 };
 
 /**

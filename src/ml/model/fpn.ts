@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config';
 import { conv2d, defineParameters, ParameterSpec, ParameterStore, SeededRandom } from './params';
-import { resnetForward, resnetParameterSpecs, stageChannels } from './resnet';
+import { resnetForward, resnetParameterSpecs, stageChannels, type BatchStatistics } from './resnet';
 
 const FPN = 'backbone.fpn';
 
@@ -37,7 +37,7 @@ export function fpnParameterSpecs(config: Pick<ModelConfig, 'backbone' | 'fpn_ou
   ];
 }
 
-export type BackboneConfig = Pick<ModelConfig, 'backbone' | 'fpn_out_channels' | 'trainable_backbone_layers'>;
+export type BackboneConfig = Pick<ModelConfig, 'backbone' | 'fpn_out_channels' | 'trainable_backbone_layers' | 'norm_layer'>;
 
 /** Every backbone parameter (ResNet body, then FPN) in torchvision's state_dict order. */
 export function backboneParameterSpecs(config: BackboneConfig): ParameterSpec[] {
@@ -102,6 +102,8 @@ export function lastLevelMaxPool(x: tf.Tensor4D): tf.Tensor4D {
  * The detector's backbone: NHWC normalised images (the transform's padded batch) → [P2, P3, P4, P5, P6]
  * NHWC feature maps with fpn_out_channels channels (torchvision keys '0', '1', '2', '3', 'pool').
  */
-export function backboneForward(store: ParameterStore, config: Pick<ModelConfig, 'backbone'>, images: tf.Tensor4D): tf.Tensor4D[] {
-  return tf.tidy(() => fpnForward(store, resnetForward(store, config.backbone, images)));
+export function backboneForward(
+  store: ParameterStore, config: Pick<ModelConfig, 'backbone'>, images: tf.Tensor4D, statistics?: BatchStatistics,
+): tf.Tensor4D[] {
+  return tf.tidy(() => fpnForward(store, resnetForward(store, config.backbone, images, statistics)));
 }

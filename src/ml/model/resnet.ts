@@ -6,9 +6,15 @@
  * - BasicBlock (18/34) and Bottleneck (50/101, "v1.5": the stride sits on the 3x3 conv).
  * - Padding is PyTorch's symmetric explicit padding (7x7/2 pad 3, 3x3 pad 1, max-pool 3x3/2 pad 1);
  *   tfjs 'same' would pad asymmetrically at stride 2.
- * - FrozenBatchNorm2d (eps 1e-5 in torchvision 0.14): y = x·scale + (b − mean·scale), scale = w·rsqrt(var + eps).
- *   It is folded into the preceding conv's filter (conv(x, W·scale) + shift): the same function up to
- *   float rounding, one elementwise pass fewer, and gradients still reach W.
+ * - Norm layer `frozen_batch_norm` (FrozenBatchNorm2d, what torchvision uses with pretrained weights; eps 1e-5):
+ *   y = x·scale + (b − mean·scale), scale = w·rsqrt(var + eps). It is folded into the preceding conv's filter
+ *   (conv(x, W·scale) + shift): the same function up to float rounding, one elementwise pass fewer, and
+ *   gradients still reach W.
+ * - Norm layer `batch_norm` (nn.BatchNorm2d, what torchvision uses when the backbone starts from scratch:
+ *   `norm_layer = FrozenBatchNorm2d if is_trained else nn.BatchNorm2d`): weight and bias are parameters
+ *   (trainable with their stage); a training forward normalises with the batch's statistics, gradients flowing
+ *   through them, and returns them so that the caller moves the running statistics after the step
+ *   (momentum 0.1, unbiased variance, as PyTorch). Evaluation uses the running statistics, folded as above.
  * - Trainable stages as torchvision's _resnet_fpn_extractor: the first `trainable_backbone_layers` of
  *   [layer4, layer3, layer2, layer1, conv1] (bn1 too when 5; frozen batch norms are buffers anyway).
  */
@@ -54,7 +60,7 @@ interface ConvBn {
   padding: number;
 }
 
-interface Block {
+export interface Block {
   /** Module prefix, e.g. backbone.body.layer2.0 */
   prefix: string;
   /** conv-bn pairs of the residual branch; ReLU after all but the last. */
@@ -108,7 +114,9 @@ export function isTrainableBodyParameter(name: string, trainableLayers: number):
 
 const BN_BUFFERS: [string, number][] = [['weight', 1], ['bias', 0], ['running_mean', 0], ['running_var', 1]];
 
-function convBnSpecs(unit: ConvBn, trainableLayers: number): ParameterSpec[] {
+type BodyConfig = Pick<ModelConfig, 'backbone' | 'trainable_backbone_layers' | 'norm_layer'>;
+
+function convBnSpecs(unit: ConvBn, config: Omit<BodyConfig, 'backbone'>): ParameterSpec[] {
   const weight = `${unit.conv}.weight`;
   return [
     {
@@ -116,21 +124,23 @@ function convBnSpecs(unit: ConvBn, trainableLayers: number): ParameterSpec[] {
       torchShape: [unit.outChannels, unit.inChannels, unit.kernel, unit.kernel],
       layout: 'conv',
       init: { kind: 'kaiming_normal_fan_out' },
-      trainable: isTrainableBodyParameter(weight, trainableLayers),
+      trainable: isTrainableBodyParameter(weight, config.trainable_backbone_layers),
     },
-    // FrozenBatchNorm2d registers these as buffers (identity at init): never trained.
+    // Identity at init. FrozenBatchNorm2d registers all four as buffers; BatchNorm2d's weight and bias are
+    // parameters of their stage, its running statistics buffers moved by the training forward.
     ...BN_BUFFERS.map(([buffer, value]): ParameterSpec => ({
       name: `${unit.bn}.${buffer}`,
       torchShape: [unit.outChannels],
       layout: 'plain',
       init: { kind: 'constant', value },
-      trainable: false,
+      trainable: config.norm_layer === 'batch_norm' && (buffer === 'weight' || buffer === 'bias') &&
+        isTrainableBodyParameter(`${unit.bn}.${buffer}`, config.trainable_backbone_layers),
     })),
   ];
 }
 
 /** The ResNet body's parameters with torchvision's fresh init, in state_dict order. */
-export function resnetParameterSpecs(config: Pick<ModelConfig, 'backbone' | 'trainable_backbone_layers'>): ParameterSpec[] {
+export function resnetParameterSpecs(config: BodyConfig): ParameterSpec[] {
   const units: ConvBn[] = [STEM];
   for (const stage of resnetStages(config.backbone)) {
     for (const block of stage) {
@@ -138,11 +148,52 @@ export function resnetParameterSpecs(config: Pick<ModelConfig, 'backbone' | 'tra
       if (block.downsample) units.push(block.downsample);
     }
   }
-  return units.flatMap((unit) => convBnSpecs(unit, config.trainable_backbone_layers));
+  return units.flatMap((unit) => convBnSpecs(unit, config));
 }
 
-/** conv → FrozenBatchNorm2d (folded, see the header) → optional ReLU. */
-function applyConvBn(store: ParameterStore, unit: ConvBn, x: tf.Tensor4D, relu: boolean): tf.Tensor4D {
+/** nn.BatchNorm2d's defaults: the running statistics move by this fraction of the batch's per step. */
+export const BATCH_NORM_MOMENTUM = 0.1;
+
+/** The statistics a training forward normalised with, per batch norm module (e.g. backbone.body.layer1.0.bn1). */
+export type BatchStatistics = Map<string, { mean: tf.Tensor1D; variance: tf.Tensor1D; count: number }>;
+
+/**
+ * conv → BatchNorm2d in training mode: normalised with the batch's mean and biased variance over N, H, W
+ * (gradients flow through both). The statistics are kept (outside any tidy) in `statistics` for the caller.
+ */
+function applyConvBatchNorm(store: ParameterStore, unit: ConvBn, x: tf.Tensor4D, relu: boolean, statistics: BatchStatistics): tf.Tensor4D {
+  const y = tf.conv2d(x, store.get(`${unit.conv}.weight`) as tf.Tensor4D, unit.stride, unit.padding, 'NHWC', 1, 'floor');
+  const { mean, variance } = tf.moments(y, [0, 1, 2]);
+  statistics.set(unit.bn, { mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D, count: y.size / y.shape[3] });
+  const scale = tf.mul(store.get(`${unit.bn}.weight`), tf.rsqrt(tf.add(variance, FROZEN_BATCH_NORM_EPS)));
+  const normalised = tf.add(tf.mul(tf.sub(y, mean), scale), store.get(`${unit.bn}.bias`)) as tf.Tensor4D;
+  return relu ? tf.relu(normalised) : normalised;
+}
+
+/**
+ * Moves each batch norm's running statistics towards the batch's (PyTorch: running = (1 − m)·running + m·batch,
+ * the variance unbiased by n/(n − 1)) and disposes the batch statistics.
+ */
+export function updateRunningStatistics(store: ParameterStore, statistics: BatchStatistics, momentum = BATCH_NORM_MOMENTUM): void {
+  for (const [bn, { mean, variance, count }] of statistics) {
+    tf.tidy(() => {
+      const runningMean = store.get(`${bn}.running_mean`);
+      const runningVar = store.get(`${bn}.running_var`);
+      const unbiased = tf.mul(variance, count / Math.max(count - 1, 1));
+      runningMean.assign(tf.add(tf.mul(runningMean, 1 - momentum), tf.mul(mean, momentum)));
+      runningVar.assign(tf.add(tf.mul(runningVar, 1 - momentum), tf.mul(unbiased, momentum)));
+    });
+    tf.dispose([mean, variance]);
+  }
+  statistics.clear();
+}
+
+/**
+ * conv → batch norm → optional ReLU. With `statistics` (a training forward of a `batch_norm` model) the batch
+ * norm uses the batch's statistics; otherwise the running statistics, folded into the conv (see the header).
+ */
+function applyConvBn(store: ParameterStore, unit: ConvBn, x: tf.Tensor4D, relu: boolean, statistics?: BatchStatistics): tf.Tensor4D {
+  if (statistics) return applyConvBatchNorm(store, unit, x, relu, statistics);
   const weight = store.get(`${unit.bn}.weight`);
   const runningVar = store.get(`${unit.bn}.running_var`);
   const scale = tf.mul(weight, tf.rsqrt(tf.add(runningVar, FROZEN_BATCH_NORM_EPS)));
@@ -154,23 +205,27 @@ function applyConvBn(store: ParameterStore, unit: ConvBn, x: tf.Tensor4D, relu: 
   });
 }
 
-function applyBlock(store: ParameterStore, block: Block, x: tf.Tensor4D): tf.Tensor4D {
+/** One residual block (BasicBlock or Bottleneck): the branch, plus the identity or its downsample, then ReLU. */
+export function applyBlock(store: ParameterStore, block: Block, x: tf.Tensor4D, statistics?: BatchStatistics): tf.Tensor4D {
   let y = x;
   block.branch.forEach((unit, i) => {
-    y = applyConvBn(store, unit, y, i < block.branch.length - 1);
+    y = applyConvBn(store, unit, y, i < block.branch.length - 1, statistics);
   });
-  const identity = block.downsample ? applyConvBn(store, block.downsample, x, false) : x;
+  const identity = block.downsample ? applyConvBn(store, block.downsample, x, false, statistics) : x;
   return tf.relu(tf.add(y, identity) as tf.Tensor4D);
 }
 
-/** ResNet body on NHWC images → [C2, C3, C4, C5] (outputs of layer1..layer4, strides 4..32). */
-export function resnetForward(store: ParameterStore, backbone: BackboneName, images: tf.Tensor4D): tf.Tensor4D[] {
+/**
+ * ResNet body on NHWC images → [C2, C3, C4, C5] (outputs of layer1..layer4, strides 4..32). `statistics`:
+ * normalise with batch statistics and collect them (BatchNorm2d in training mode; see the header).
+ */
+export function resnetForward(store: ParameterStore, backbone: BackboneName, images: tf.Tensor4D, statistics?: BatchStatistics): tf.Tensor4D[] {
   return tf.tidy(() => {
-    const stem = applyConvBn(store, STEM, images, true);
+    const stem = applyConvBn(store, STEM, images, true, statistics);
     let x: tf.Tensor4D = tf.maxPool(stem, 3, 2, 1, 'floor');
     const outputs: tf.Tensor4D[] = [];
     for (const stage of resnetStages(backbone)) {
-      for (const block of stage) x = applyBlock(store, block, x);
+      for (const block of stage) x = applyBlock(store, block, x, statistics);
       outputs.push(x);
     }
     return outputs;

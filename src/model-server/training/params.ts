@@ -88,13 +88,21 @@ function dataFilter(raw: unknown): TrainingParams['data'] {
   };
 }
 
-function modelConfig(raw: unknown): Json {
+/**
+ * torchvision's detection builders train a backbone that starts without weights with nn.BatchNorm2d and
+ * every stage trainable (`norm_layer = FrozenBatchNorm2d if is_trained else nn.BatchNorm2d`, trainable layers
+ * 5); with weights, FrozenBatchNorm2d and 3 stages (the config defaults). A run without initWeights gets
+ * the former unless its model config says otherwise.
+ */
+const FROM_SCRATCH_DEFAULTS = { trainable_backbone_layers: 5, norm_layer: 'batch_norm' } as const;
+
+function modelConfig(raw: unknown, fromScratch: boolean): Json {
   const input = (raw ?? {}) as Json;
   if (typeof input !== 'object' || Array.isArray(input)) throw new InvalidTrainingParams('model', 'expected an object of model config keys');
   for (const key of Object.keys(input)) {
     if (DERIVED_MODEL_KEYS.has(key)) throw new InvalidTrainingParams(`model.${key}`, 'comes from the training data and cannot be set');
   }
-  const config = { backbone: 'resnet18', ...input };
+  const config = { backbone: 'resnet18', ...(fromScratch ? FROM_SCRATCH_DEFAULTS : {}), ...input };
   try {
     // Placeholder classes: only the given keys are being checked here.
     resolveConfig({ ...config, class_names: ['__background__', 'x'] }, 'model');
@@ -129,7 +137,7 @@ export function normaliseTrainingParams(raw: unknown): TrainingParams {
   }
   return {
     name: name as string | null,
-    model: modelConfig(input.model),
+    model: modelConfig(input.model, initWeights === null),
     data: dataFilter(input.data),
     epochs,
     batchSize,

@@ -1,9 +1,10 @@
 /**
  * Kernels the tfjs wasm backend (4.22) lacks but training needs, built from kernels it has.
  *
- * - Conv2DBackpropFilter (the filter gradient of every conv): one matMul per filter tap over a strided slice
- *   of the padded input, dW[kh,kw] = patches(kh,kw)ᵀ · dy. The input is transposed to channels-first once so
- *   that each product is a plain matMul: wasm's BatchMatMul with transposeA is ~13× slower than without.
+ * - Conv2DBackpropFilter (the filter gradient of every conv): one matMul per filter tap over a slice of the
+ *   padded input, dW[kh,kw] = patches(kh,kw)ᵀ · dy. The input is transposed to channels-first once so that each
+ *   product is a plain matMul: wasm's BatchMatMul with transposeA is ~13× slower than without. Strided convs
+ *   use one convolution instead (conv2dBackpropFilterFromConv): wasm's StridedSlice is slow.
  * - DepthwiseConv2dNativeBackpropFilter: per tap, sum over positions of patch(kh,kw) ⊙ dy.
  * - UnsortedSegmentSum (the gradient of gather, used by RoIAlign's backward): a ScatterNd, which sums duplicate
  *   indices on wasm; ids outside [0, numSegments) are dropped as TensorFlow does.
@@ -103,6 +104,31 @@ export function conv2dBackpropFilterFromMatMul(
       }
     }
     return tf.reshape(tf.stack(taps), filterShape) as tf.Tensor4D;
+  });
+}
+
+/**
+ * The same dW as one convolution, for strided convs: with the input's channels as the batch and its batch as the
+ * channels, dy (as [OH, OW, N, Co]) is a filter dilated by the stride that slides over the padded input with
+ * stride 1, and out[ci, kh, kw, co] = Σ_{oh,ow,n} x[n, kh + oh·s, kw + ow·s, ci] · dy[n, oh, ow, co] = dW[kh, kw, ci, co].
+ * For stride 2 this is 3–10× faster on wasm than the per-tap strided slices (79 → 7 ms for the 7×7/2 stem at
+ * 4×64×64); for stride 1 the plain slices and products are as fast or faster. Dilated convs have no gradient in tfjs.
+ */
+export function conv2dBackpropFilterFromConv(
+  x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number],
+  strides: number | [number, number], pad: Pad, dimRoundingMode?: 'floor' | 'round' | 'ceil',
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    const g = patchGeometry(info);
+    const neededHeight = (g.outHeight - 1) * g.strideHeight + g.filterHeight;
+    const neededWidth = (g.outWidth - 1) * g.strideWidth + g.filterWidth;
+    // Padded, then cut to the rows and columns some output position reads (a 'valid' conv may leave some out).
+    const padded = tf.slice(padSpatial(x, g), [0, 0, 0, 0], [-1, neededHeight, neededWidth, -1]);
+    const channelsAsBatch = tf.transpose(padded, [3, 1, 2, 0]) as tf.Tensor4D;
+    const dyAsFilter = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
+    const out = tf.conv2d(channelsAsBatch, dyAsFilter, 1, 'valid', 'NHWC', [g.strideHeight, g.strideWidth]);
+    return tf.transpose(out, [1, 2, 0, 3]) as tf.Tensor4D;
   });
 }
 
@@ -252,7 +278,8 @@ export function registerWasmKernelShims(): void {
       kernelFunc: ({ inputs, attrs }) => {
         const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
         if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (wasm shim): only dataFormat NHWC is supported');
-        return conv2dBackpropFilterFromMatMul(
+        const strided = typeof a.strides === 'number' ? a.strides > 1 : a.strides.some((stride) => stride > 1);
+        return (strided ? conv2dBackpropFilterFromConv : conv2dBackpropFilterFromMatMul)(
           inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape as [number, number, number, number],
           a.strides, a.pad, a.dimRoundingMode,
         );

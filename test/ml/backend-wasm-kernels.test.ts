@@ -4,6 +4,7 @@
  * of whole ops (conv2d, depthwiseConv2d, gather) through tf.grad on both backends.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { conv2dBackpropFilterFromConv } from '../../src/ml/wasm-kernels';
 import { runOn, randomValues, relativeMaxError, useBackend } from './ops/support';
 
 type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -63,6 +64,21 @@ describe('wasm kernel shims vs cpu', () => {
     const [actual] = await runOn('wasm', compute);
     expect(tf.memory().numTensors).toBe(before);
     expect(actual.length).toBe(c.filter.reduce((a, b) => a * b));
+    expect(relativeMaxError(actual, expected)).toBeLessThan(TOLERANCE);
+  });
+
+  // The kernel above takes this path for strided convs only; here it is checked on every geometry.
+  test.each(convCases)('conv2dBackpropFilterFromConv (one convolution): $name', async (c) => {
+    const dyShape = outputShape(c);
+    const xs = randomValues(c.x.reduce((a, b) => a * b), 15);
+    const dys = randomValues(dyShape.reduce((a, b) => a * b), 16);
+    const [expected] = await runOn('cpu', () => tf.engine().runKernel(
+      'Conv2DBackpropFilter',
+      { x: tf.tensor(xs, c.x), dy: tf.tensor(dys, dyShape) },
+      { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter } as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor);
+    const [actual] = await runOn('wasm', () =>
+      conv2dBackpropFilterFromConv(tf.tensor4d(xs, c.x), tf.tensor4d(dys, dyShape as [number, number, number, number]), c.filter, c.strides, c.pad));
     expect(relativeMaxError(actual, expected)).toBeLessThan(TOLERANCE);
   });
 

@@ -1,15 +1,13 @@
 /**
- * Issue 4, "Must show" 1, on the CPU, as far as this machine allows: synthetic K-Fashion photos →
- * importer → startTraining over GraphQL with a small ResNet-18 configuration → progress pushed over
- * graphql-ws → the run succeeds and its loss falls → the model version (with its evaluation on the
- * held-out split) is activated → analyzeImage on a new synthetic photo through the model server → its
- * garment is found by searchGarments with source PREDICTION and the colour the model gave it.
+ * Issue 4, "Must show" 1, on the CPU: synthetic K-Fashion photos → importer → startTraining over GraphQL
+ * with a small ResNet-18 configuration trained from scratch → progress pushed over graphql-ws → the run
+ * succeeds → on the held-out split, box AP@0.5 and colour accuracy clear thresholds far above what a
+ * detector that learnt nothing from the pixels scores (baseline.ts, evaluated alongside) → the model
+ * version is activated → analyzeImage on a new synthetic photo through the model server → its garment is
+ * found by searchGarments with source PREDICTION and the colour the model gave it.
  *
- * Not asserted here: box AP@0.5 and colour accuracy thresholds. Calibration on this machine (2 shared
- * cores, wasm, 1.3–2.6 training images/s for this configuration) gave box AP@0.5 0.006 after 2 epochs
- * of 267 images (5 minutes); a from-scratch detector (FrozenBatchNorm ResNet, no pretrained weights
- * here) needs far more steps than a test can afford, so the learning thresholds are reported, not
- * asserted (bench/RESULTS.md "Training"; E2E_EPOCHS trains longer and prints the metrics).
+ * Calibration: see THRESHOLDS below and bench/RESULTS.md "Training". E2E_EPOCHS, E2E_IMAGES, E2E_LR, E2E_CLIP
+ * and E2E_SEED train differently (the thresholds still apply); the metrics are printed either way.
  */
 import 'reflect-metadata';
 import * as fs from 'node:fs';
@@ -24,21 +22,36 @@ import { configureTrainingApi, closeTrainingApi } from '../../src/graphql/traini
 import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
 import { startTestServer, type ApiClient } from '../graphql/support';
 import { syntheticDatabase, type SyntheticDatabase } from '../model-server/support';
+import { priorBaseline } from './baseline';
+import type { SingleKindMetrics } from '../../src/ml/eval';
 
 jest.setTimeout(900_000);
 
 const IMAGES = Number(process.env.E2E_IMAGES ?? 180);
-const EPOCHS = Number(process.env.E2E_EPOCHS ?? 2);
-const LR = Number(process.env.E2E_LR ?? 0.006);
-const CLIP = process.env.E2E_CLIP ? Number(process.env.E2E_CLIP) : null;
+const EPOCHS = Number(process.env.E2E_EPOCHS ?? 8);
+const LR = Number(process.env.E2E_LR ?? 0.005);
+const CLIP = Number(process.env.E2E_CLIP ?? 10);
+const SEED = Number(process.env.E2E_SEED ?? 3);
 const SIZE = 64;
+// From scratch, so (the run's defaults, as torchvision's) every stage of the body trains, with nn.BatchNorm2d.
 const MODEL = {
   min_size: SIZE, max_size: SIZE, representation_size: 128, fpn_out_channels: 64,
   rpn_pre_nms_top_n_train: 300, rpn_post_nms_top_n_train: 150, rpn_pre_nms_top_n_test: 150, rpn_post_nms_top_n_test: 50,
-  rpn_batch_size_per_image: 64, box_batch_size_per_image: 64, box_detections_per_img: 10, trainable_backbone_layers: 0,
+  rpn_batch_size_per_image: 64, box_batch_size_per_image: 64, box_detections_per_img: 10,
   // A model this briefly trained scores its boxes low: keep its best boxes rather than none.
   box_score_thresh: 0,
 };
+
+/**
+ * Calibrated on this machine (2 cores, wasm; 8 epochs of 135 training images, about 5 minutes). Seed 3: box
+ * AP@0.5 0.179, colour accuracy 0.90 on 71 of the 103 validation garments matched (0.198 and 0.92 on 65 before
+ * the strided filter-gradient kernel changed the float rounding); seed 4 (before that change): 0.221 and 0.89 on
+ * 70. The prior detector (baseline.ts) scores AP@0.5 0.025; always answering the commonest colour scores
+ * 0.28 over all validation garments and 0.375 on the garments the prior detector matches. The thresholds sit at
+ * about half the trained model's AP@0.5 and four times the prior's; colour accuracy at 0.7 and 1.8 times chance;
+ * and at least 40% of the garments must be found (matched) for the colour accuracy to count.
+ */
+const THRESHOLDS = { ap50: 0.1, ap50OverBaseline: 4, colourEvaluatedShare: 0.4, colourAccuracy: 0.7, colourOverChance: 1.8 };
 
 let db: SyntheticDatabase;
 let api: ApiClient;
@@ -77,7 +90,7 @@ it('trains over GraphQL, evaluates, and makes a new photo searchable by its pred
   const started = Date.now();
   const { startTraining } = await api.data(
     `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status } }`,
-    { input: { name: 'e2e', backbone: 'resnet18', model: MODEL, attributeKinds: ['color'], epochs: EPOCHS, batchSize: 4, lr: LR, clipGradNorm: CLIP, warmupIterations: 20, lrMilestones: [EPOCHS], checkpointEvery: 50, seed: 3 } },
+    { input: { name: 'e2e', backbone: 'resnet18', model: MODEL, attributeKinds: ['color'], epochs: EPOCHS, batchSize: 4, lr: LR, clipGradNorm: CLIP, warmupIterations: 20, lrMilestones: [Math.ceil(EPOCHS * 0.75)], checkpointEvery: 50, seed: SEED } },
   );
   expect(startTraining.status).toBe('queued');
   const updates = await followRun(startTraining.id);
@@ -100,21 +113,29 @@ it('trains over GraphQL, evaluates, and makes a new photo searchable by its pred
   expect(tail).toBeLessThan(0.8 * head);
   const metrics = trainingRun.modelVersion.metrics;
   const colour = metrics.attributes.matched.kinds.color;
+  const baseline = await priorBaseline(db.dataSource, { attributeKinds: ['color'] }, trainingRun.modelVersion.config);
+  const baselineColour = baseline.attributes.matched.kinds.color as SingleKindMetrics;
+  // Always answering the commonest validation colour: the chance level of colour accuracy.
   const [commonest] = await db.dataSource.query(
     `SELECT max(n)::float / sum(n) AS share FROM (SELECT count(*) AS n FROM garments g JOIN garment_attributes ga ON ga.garment_id = g.id
        JOIN vocabulary v ON v.id = ga.vocabulary_id WHERE g.split = 'validation' AND v.kind = 'color' GROUP BY v.value) t`,
   );
+  const colourChance = Math.max(commonest.share, baselineColour.accuracy ?? 0);
   console.log(JSON.stringify({
-    trainingSeconds, imagesPerSecond: trainingRun.progress.imagesPerSecond, lossHead: head, lossTail: tail, ap50: metrics.box.ap50, map: metrics.box.map,
-    colourAccuracy: colour.accuracy, colourEvaluated: colour.evaluated, commonestColourShare: commonest.share,
+    trainingSeconds, imagesPerSecond: trainingRun.progress.imagesPerSecond, lossHead: head, lossTail: tail,
+    model: { ap50: metrics.box.ap50, map: metrics.box.map, colourAccuracy: colour.accuracy, colourEvaluated: colour.evaluated },
+    baseline: { ap50: baseline.box.ap50, map: baseline.box.map, colourAccuracy: baselineColour.accuracy, colourEvaluated: baselineColour.evaluated },
+    commonestColourShare: commonest.share, groundTruthGarments: metrics.groundTruthGarments,
   }));
-  // The evaluation on the held-out split is stored with the model version.
-  const [validationImages] = await db.dataSource.query(
-    `SELECT count(DISTINCT g.image_id)::int AS n FROM garments g JOIN vocabulary c ON c.id = g.category_id
-      WHERE g.split = 'validation' AND c.value = ANY($1::text[])`, [trainingRun.modelVersion.config.class_names.slice(1)]);
-  expect(metrics.images).toBe(validationImages.n);
-  expect(metrics.box.ap50).toBeGreaterThanOrEqual(0);
+  // The evaluation on the held-out split is stored with the model version, over the same images as the baseline's.
+  expect(metrics.images).toBe(baseline.images);
+  expect(metrics.images).toBeGreaterThan(20);
   expect(colour.type).toBe('single');
+  expect(metrics.box.ap50).toBeGreaterThanOrEqual(THRESHOLDS.ap50);
+  expect(metrics.box.ap50).toBeGreaterThanOrEqual(THRESHOLDS.ap50OverBaseline * baseline.box.ap50!);
+  expect(colour.evaluated).toBeGreaterThanOrEqual(THRESHOLDS.colourEvaluatedShare * metrics.groundTruthGarments);
+  expect(colour.accuracy).toBeGreaterThanOrEqual(THRESHOLDS.colourAccuracy);
+  expect(colour.accuracy).toBeGreaterThanOrEqual(THRESHOLDS.colourOverChance * colourChance);
 
   await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id } }`, { id: trainingRun.modelVersion.id });
 

@@ -162,11 +162,19 @@ export class AttributeRCNN {
     const trainable = this.store.trainable();
     const values: LossValues = {};
     const statistics: BatchStatistics | undefined = this.config.norm_layer === 'batch_norm' ? new Map() : undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const losses = this.computeLosses(samples, statistics);
-      for (const [name, loss] of Object.entries(losses)) values[name] = loss.dataSync()[0];
-      return tf.addN(Object.values(losses)) as tf.Scalar;
-    }, [...trainable.values()]);
+    let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+    try {
+      result = tf.variableGrads(() => {
+        const losses = this.computeLosses(samples, statistics);
+        for (const [name, loss] of Object.entries(losses)) values[name] = loss.dataSync()[0];
+        return tf.addN(Object.values(losses)) as tf.Scalar;
+      }, [...trainable.values()]);
+    } catch (error) {
+      // The batch statistics were kept outside the tape's scope: a failed step must not leak them.
+      if (statistics) tf.dispose([...statistics.values()].flatMap((s) => [s.mean, s.variance]));
+      throw error;
+    }
+    const { value, grads } = result;
     // nn.BatchNorm2d moves its running statistics during the training forward; here right after it.
     if (statistics) updateRunningStatistics(this.store, statistics);
     const byName = new Map<string, tf.Tensor>();

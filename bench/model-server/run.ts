@@ -21,6 +21,7 @@ import { openDatabase } from '../../src/db/data-source';
 import { importDataset } from '../../src/db/import';
 import { synthesize } from '../../src/kfashion/synth';
 import { initBackend, type BackendName } from '../../src/ml/backend';
+import type { NormLayer } from '../../src/ml/model/config';
 import { claim, type Lease } from '../../src/model-server/leases';
 import { normaliseTrainingParams } from '../../src/model-server/training/params';
 import { runTraining, type TrainingProgress } from '../../src/model-server/training/trainer';
@@ -55,6 +56,7 @@ async function withServer<T>(work: (client: Client) => Promise<T>): Promise<T> {
 interface TrainingResult {
   backend: BackendName;
   trainable: number;
+  normLayer: NormLayer;
   batchSize: number;
   steps: number;
   imagesPerSecond: number;
@@ -62,10 +64,12 @@ interface TrainingResult {
   load: string;
 }
 
-async function train(dataSource: Awaited<ReturnType<typeof openDatabase>>, dataDir: string, backend: BackendName, images: number, trainable: number): Promise<TrainingResult & { modelVersionId: number }> {
+async function train(
+  dataSource: Awaited<ReturnType<typeof openDatabase>>, dataDir: string, backend: BackendName, images: number, trainable: number, normLayer: NormLayer,
+): Promise<TrainingResult & { modelVersionId: number }> {
   await initBackend(backend);
   const params = normaliseTrainingParams({
-    model: { ...MODEL, trainable_backbone_layers: trainable },
+    model: { ...MODEL, trainable_backbone_layers: trainable, norm_layer: normLayer },
     data: { attributeKinds: ['color', 'print'], maxImages: images, evalMaxImages: 4 },
     epochs: 1, batchSize: 4, lr: 0.005, warmupIterations: 2, checkpointEvery: 1000, seed: 1,
   });
@@ -94,7 +98,7 @@ async function train(dataSource: Awaited<ReturnType<typeof openDatabase>>, dataD
        FROM training_metrics WHERE training_run_id = $1 AND name = 'lr'`, [lease.id]);
   const trainedImages = final.trainImages - firstStepImages;
   return {
-    backend, trainable, batchSize: 4, steps: final.step,
+    backend, trainable, normLayer, batchSize: 4, steps: final.step,
     imagesPerSecond: trainedImages / Number(timing.seconds),
     seconds: (Date.now() - started) / 1000, load: loadAverage(), modelVersionId: outcome.modelVersionId,
   };
@@ -160,10 +164,12 @@ async function main(): Promise<void> {
     await synthesize({ outDir: path.join(root, 'data'), images: 64, seed: 5, width: SIZE, height: SIZE });
     await importDataset(dataSource, { root: path.join(root, 'data'), parseWorkers: 0 });
     const training: TrainingResult[] = [];
-    const wasm = await train(dataSource, dataDir, 'wasm', 40, 0);
+    const wasm = await train(dataSource, dataDir, 'wasm', 40, 0, 'frozen_batch_norm');
     training.push(wasm);
-    training.push(await train(dataSource, dataDir, 'wasm', 24, 5));
-    if (process.env.BENCH_MS_CPU !== '0') training.push(await train(dataSource, dataDir, 'cpu', 8, 0));
+    training.push(await train(dataSource, dataDir, 'wasm', 24, 5, 'frozen_batch_norm'));
+    // A run from scratch's default (torchvision's): every stage trained, nn.BatchNorm2d.
+    training.push(await train(dataSource, dataDir, 'wasm', 24, 5, 'batch_norm'));
+    if (process.env.BENCH_MS_CPU !== '0') training.push(await train(dataSource, dataDir, 'cpu', 8, 0, 'frozen_batch_norm'));
     const photos = (fs.readdirSync(path.join(root, 'data'), { recursive: true }) as string[])
       .filter((f) => f.endsWith('.jpg')).sort().slice(0, 32).map((f) => fs.readFileSync(path.join(root, 'data', f)));
     const serving = await serve(dataSource, wasm.modelVersionId, photos);
@@ -173,8 +179,8 @@ async function main(): Promise<void> {
       '`npm run bench:model-server`: one epoch of a real training run (the model server\'s code: sharp decoding with prefetch, ' +
       `horizontal flips, SGD steps, per-step metrics written to PostgreSQL) on ${SIZE}×${SIZE} synthetic photos, ResNet-18-FPN ` +
       '(FPN 64 channels, box head 128), heads for colour and print, batch 4. images/s = images trained after the first step / time between the first and last step.\n\n' +
-      '| backend | trainable backbone stages | steps | images/s | run seconds (incl. model creation, evaluation) | load avg after |\n| --- | ---: | ---: | ---: | ---: | --- |\n' +
-      training.map((t) => `| ${t.backend} | ${t.trainable} | ${t.steps} | ${t.imagesPerSecond.toFixed(2)} | ${t.seconds.toFixed(0)} | ${t.load} |`).join('\n') + '\n';
+      '| backend | trainable backbone stages | norm layer | steps | images/s | run seconds (incl. model creation, evaluation) | load avg after |\n| --- | ---: | --- | ---: | ---: | ---: | --- |\n' +
+      training.map((t) => `| ${t.backend} | ${t.trainable} | ${t.normLayer} | ${t.steps} | ${t.imagesPerSecond.toFixed(2)} | ${t.seconds.toFixed(0)} | ${t.load} |`).join('\n') + '\n';
     const servingBody = header +
       `The model version trained above (wasm) behind the model server's HTTP API: ${photos.length} synthetic ${SIZE}×${SIZE} JPEGs POSTed to /predict, ` +
       `one at a time, then ${CONCURRENCY} at a time (the batcher gathers concurrent requests into one forward pass, up to ${CONCURRENCY} images).\n\n` +

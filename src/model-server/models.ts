@@ -6,7 +6,6 @@
 import type { DataSource } from 'typeorm';
 import { AttributeRCNN, type Detection, type InputImage } from '../ml/model/attribute-rcnn';
 import { resolveConfig } from '../ml/model/config';
-import { loadSafetensorsInto } from '../ml/weights/state-dict';
 import { RequestBatcher, type BatcherOptions } from './batcher';
 import { ModelVersionNotFound, activeModelVersionId, readModelVersion, type ModelVersionRow } from './model-versions';
 
@@ -14,14 +13,7 @@ export { ModelVersionNotFound } from './model-versions';
 
 /** Builds the model of a stored version: its config, then its safetensors weights (all tensors required). */
 export function instantiateModelVersion(version: ModelVersionRow): AttributeRCNN {
-  const model = AttributeRCNN.create(resolveConfig(version.config, `model version ${version.id} config`));
-  try {
-    loadSafetensorsInto(model.store, version.weightsPath);
-  } catch (error) {
-    model.dispose();
-    throw error;
-  }
-  return model;
+  return AttributeRCNN.withWeights(resolveConfig(version.config, `model version ${version.id} config`), version.weightsPath);
 }
 
 export interface LoadedModel {

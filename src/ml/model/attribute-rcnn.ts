@@ -88,7 +88,10 @@ export class AttributeRCNN {
 
   /** A freshly initialised model (torchvision's init, drawn from `seed`). */
   static create(config: ModelConfig, seed = 0): AttributeRCNN {
-    const store = new ParameterStore();
+    return AttributeRCNN.build(config, seed, new ParameterStore());
+  }
+
+  private static build(config: ModelConfig, seed: number, store: ParameterStore): AttributeRCNN {
     const random = new SeededRandom(seed);
     defineBackboneParameters(store, config, random);
     defineRpnHeadParameters(store, config.fpn_out_channels, ANCHOR_ASPECT_RATIOS[0].length * ANCHOR_SIZES[0].length, random);
@@ -98,7 +101,12 @@ export class AttributeRCNN {
 
   /** Loads a config JSON and its safetensors weights (every tensor required, errors name the tensor). */
   static async load(weightsPath: string, configPath: string): Promise<AttributeRCNN> {
-    const model = AttributeRCNN.create(readConfigFile(configPath));
+    return AttributeRCNN.withWeights(readConfigFile(configPath), weightsPath);
+  }
+
+  /** The model of `config` with every tensor from the safetensors file (none is drawn first: all are loaded). */
+  static withWeights(config: ModelConfig, weightsPath: string): AttributeRCNN {
+    const model = AttributeRCNN.build(config, 0, new ParameterStore({ drawInitialValues: false }));
     try {
       loadSafetensorsInto(model.store, weightsPath);
     } catch (error) {

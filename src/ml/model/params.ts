@@ -216,9 +216,18 @@ export function defineParameters(store: ParameterStore, specs: readonly Paramete
 export class ParameterStore {
   private readonly entries = new Map<string, { info: ParameterInfo; variable: tf.Variable }>();
 
-  /** Creates and registers a freshly initialised parameter (values drawn from `random`). */
+  /**
+   * `drawInitialValues: false`: parameters start as zeros instead of their fresh init, for a model whose every
+   * weight is about to be loaded (drawing a ResNet-50's init takes seconds of CPU for values thrown away).
+   */
+  constructor(private readonly options: { drawInitialValues?: boolean } = {}) {}
+
+  /** Creates and registers a freshly initialised parameter (values drawn from `random`, unless switched off). */
   create(name: string, torchShape: readonly number[], options: CreateOptions, random: SeededRandom): tf.Variable {
-    return this.add(name, torchShape, options.layout, initialValues(torchShape, options.init, random), options.trainable);
+    const values = this.options.drawInitialValues === false
+      ? new Float32Array(torchShape.reduce((a, b) => a * b, 1))
+      : initialValues(torchShape, options.init, random);
+    return this.add(name, torchShape, options.layout, values, options.trainable);
   }
 
   /** Registers a parameter with given PyTorch-layout values. */

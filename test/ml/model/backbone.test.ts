@@ -76,6 +76,17 @@ describe('fresh initialisation follows torchvision', () => {
     expect(new Set(check('backbone.body.layer1.1.bn2.running_mean').values)).toEqual(new Set([0]));
   });
 
+  it('a store for weights about to be loaded starts at zeros and draws nothing', () => {
+    const store = new ParameterStore({ drawInitialValues: false });
+    const random = new SeededRandom(3);
+    defineBackboneParameters(store, configFor('resnet18'), random);
+    expect(random.next()).toBe(new SeededRandom(3).next());
+    for (const name of ['backbone.body.conv1.weight', 'backbone.body.bn1.running_var', 'backbone.fpn.layer_blocks.0.0.weight']) {
+      expect(new Set(store.torchValues(name))).toEqual(new Set([0]));
+    }
+    store.dispose();
+  });
+
   it('is reproducible from the seed', () => {
     const a = new SeededRandom(42);
     const b = new SeededRandom(42);

@@ -229,37 +229,33 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap };
 
 let registered = false;
 
+/** Re-registers wasm's kernel `name` with `wrap(original)` as its function (nothing if wasm lacks it). */
+function wrapWasmKernel(name: string, wrap: (original: tf.KernelFunc) => tf.KernelFunc): void {
+  const original = tf.getKernel(name, 'wasm');
+  if (!original) return;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ ...original, kernelFunc: wrap(original.kernelFunc) });
+}
+
 /** Replaces wasm's direct-loop Conv2DBackpropInput by the convolution above (NHWC; others keep the original). */
 function replaceConv2dBackpropInput(): void {
-  const original = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
-  if (!original) return;
-  tf.unregisterKernel(tf.Conv2DBackpropInput, 'wasm');
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-      if (a.dataFormat === 'NCHW') return original.kernelFunc(args);
-      const inputs = args.inputs as unknown as { dy: tf.Tensor4D; filter: tf.Tensor4D };
-      return conv2dBackpropInputFromConv(inputs.dy, inputs.filter, a.inputShape as [number, number, number, number], a.strides, a.pad, a.dimRoundingMode);
-    },
+  wrapWasmKernel(tf.Conv2DBackpropInput, (original) => (args) => {
+    const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    if (a.dataFormat === 'NCHW') return original(args);
+    const inputs = args.inputs as unknown as { dy: tf.Tensor4D; filter: tf.Tensor4D };
+    return conv2dBackpropInputFromConv(inputs.dy, inputs.filter, a.inputShape as [number, number, number, number], a.strides, a.pad, a.dimRoundingMode);
   });
 }
 
 /** Wraps wasm's Transpose so that an input with a zero-length dimension gives an empty result instead of a crash. */
 function guardEmptyTranspose(): void {
-  const original = tf.getKernel(tf.Transpose, 'wasm');
-  if (!original) return;
-  tf.unregisterKernel(tf.Transpose, 'wasm');
-  tf.registerKernel({
-    ...original,
-    kernelFunc: (args) => {
-      const x = (args.inputs as unknown as { x: tf.TensorInfo }).x;
-      if (x.shape.some((size) => size === 0)) {
-        const { perm } = args.attrs as unknown as tf.TransposeAttrs;
-        return tf.zeros(perm.map((axis) => x.shape[axis]), x.dtype);
-      }
-      return original.kernelFunc(args);
-    },
+  wrapWasmKernel(tf.Transpose, (original) => (args) => {
+    const x = (args.inputs as unknown as { x: tf.TensorInfo }).x;
+    if (x.shape.some((size) => size === 0)) {
+      const { perm } = args.attrs as unknown as tf.TransposeAttrs;
+      return tf.zeros(perm.map((axis) => x.shape[axis]), x.dtype);
+    }
+    return original(args);
   });
 }
 

@@ -22,7 +22,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackboneName, ModelConfig } from './config';
 import { ParameterSpec, ParameterStore } from './params';
 
-export const FROZEN_BATCH_NORM_EPS = 1e-5;
+/** FrozenBatchNorm2d (torchvision 0.14) and nn.BatchNorm2d both default to this eps. */
+export const BATCH_NORM_EPS = 1e-5;
 const BODY = 'backbone.body';
 
 interface Architecture {
@@ -165,7 +166,7 @@ function applyConvBatchNorm(store: ParameterStore, unit: ConvBn, x: tf.Tensor4D,
   const y = tf.conv2d(x, store.get(`${unit.conv}.weight`) as tf.Tensor4D, unit.stride, unit.padding, 'NHWC', 1, 'floor');
   const { mean, variance } = tf.moments(y, [0, 1, 2]);
   statistics.set(unit.bn, { mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D, count: y.size / y.shape[3] });
-  const scale = tf.mul(store.get(`${unit.bn}.weight`), tf.rsqrt(tf.add(variance, FROZEN_BATCH_NORM_EPS)));
+  const scale = tf.mul(store.get(`${unit.bn}.weight`), tf.rsqrt(tf.add(variance, BATCH_NORM_EPS)));
   const normalised = tf.add(tf.mul(tf.sub(y, mean), scale), store.get(`${unit.bn}.bias`)) as tf.Tensor4D;
   return relu ? tf.relu(normalised) : normalised;
 }
@@ -196,7 +197,7 @@ function applyConvBn(store: ParameterStore, unit: ConvBn, x: tf.Tensor4D, relu: 
   if (statistics) return applyConvBatchNorm(store, unit, x, relu, statistics);
   const weight = store.get(`${unit.bn}.weight`);
   const runningVar = store.get(`${unit.bn}.running_var`);
-  const scale = tf.mul(weight, tf.rsqrt(tf.add(runningVar, FROZEN_BATCH_NORM_EPS)));
+  const scale = tf.mul(weight, tf.rsqrt(tf.add(runningVar, BATCH_NORM_EPS)));
   const shift = tf.sub(store.get(`${unit.bn}.bias`), tf.mul(store.get(`${unit.bn}.running_mean`), scale));
   const filter = tf.mul(store.get(`${unit.conv}.weight`), scale) as tf.Tensor4D;
   // One fused kernel for conv + shift (+ ReLU) at inference; tfjs unfuses it under a gradient tape.

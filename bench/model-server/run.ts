@@ -174,7 +174,7 @@ async function main(): Promise<void> {
       .filter((f) => f.endsWith('.jpg')).sort().slice(0, 32).map((f) => fs.readFileSync(path.join(root, 'data', f)));
     const serving = await serve(dataSource, wasm.modelVersionId, photos);
     const cpuInfo = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()})`;
-    const header = `Run ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC on ${cpuInfo}, Node ${process.version}; load average (1/5/15 min) at the end: ${loadAverage()} (the 2 cores are shared with other work: wall-clock rates fall as the load rises).\n\n`;
+    const header = `Run ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC on ${cpuInfo}, Node ${process.version}; load average (1/5/15 min) at the end: ${loadAverage()} (wall-clock rates fall when other work shares the 2 cores; the load average says how much).\n\n`;
     const trainingBody = header +
       '`npm run bench:model-server`: one epoch of a real training run (the model server\'s code: sharp decoding with prefetch, ' +
       `horizontal flips, SGD steps, per-step metrics written to PostgreSQL) on ${SIZE}×${SIZE} synthetic photos, ResNet-18-FPN ` +

@@ -1,50 +1,58 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+/** `kfashion serve`: the GraphQL API and web console on PORT (default 4000), until SIGINT/SIGTERM; `--model-server` adds a model server. */
 import { Command } from 'commander';
-import { openDatabase, optionsFromEnv } from '../db/data-source';
-import { startApiServer } from '../graphql/server';
+import { openDatabase } from '../db/data-source';
+import { configureTrainingApi } from '../graphql/training/services';
+import { startApiServer, type RunningApiServer } from '../graphql/server';
 import { printApiSchema } from '../graphql/schema';
+import { dataDir } from '../util/data-dir';
+import { spawnModelServer, type ModelServerProcess } from './model-server-process';
+import { flag, onShutdown, port } from './options';
 
-function flag(value: string | undefined): boolean | undefined {
-  if (value === undefined || value === '') return undefined;
-  return ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());
+export interface ServedApi {
+  api: RunningApiServer;
+  modelServer: ModelServerProcess | null;
+  close(): Promise<void>;
 }
 
-/** `kfashion serve`: the GraphQL API on PORT (default 4000) at /graphql, until SIGINT/SIGTERM. */
+/** The API (and, when asked, a model server child process) on the configured database; shared with `kfashion demo`. */
+export async function serveApi(withModelServer: boolean, env: NodeJS.ProcessEnv = process.env): Promise<ServedApi> {
+  const statementTimeoutMs = Number(env.KFASHION_STATEMENT_TIMEOUT_MS ?? 10_000);
+  const dataSource = await openDatabase({ statementTimeoutMs, poolSize: 20 });
+  const modelServer = withModelServer ? await spawnModelServer() : null;
+  if (modelServer) configureTrainingApi({ modelServerUrl: modelServer.url });
+  const api = await startApiServer({
+    dataSource,
+    port: port(env.PORT, 'PORT') ?? 4000,
+    introspection: flag(env.KFASHION_INTROSPECTION),
+    explorer: flag(env.KFASHION_EXPLORER),
+    publicUrl: env.PUBLIC_URL || undefined,
+    dataDir: dataDir(env),
+  });
+  return {
+    api,
+    modelServer,
+    async close() {
+      await api.stop();
+      await modelServer?.stop();
+      await dataSource.destroy();
+    },
+  };
+}
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('serve the GraphQL API (PORT, default 4000) with image routes and /health')
+    .description('serve the GraphQL API and web console (PORT, default 4000) with image routes, uploads and /health')
+    .option('--model-server', 'also run a model server (training, analysis) as a child process: everything on one machine')
     .option('--print-schema', 'print the schema (SDL) and exit')
-    .action(async (options: { printSchema?: boolean }) => {
+    .action(async (options: { printSchema?: boolean; modelServer?: boolean }) => {
       if (options.printSchema) {
         process.stdout.write(printApiSchema());
         return;
       }
-      const env = process.env;
-      const statementTimeoutMs = Number(env.KFASHION_STATEMENT_TIMEOUT_MS ?? 10_000);
-      const dataSource = await openDatabase({ ...optionsFromEnv(env), statementTimeoutMs, poolSize: 20 });
-      const dataDir = path.resolve(env.KFASHION_DATA_DIR || '.kfashion');
-      const uploadsDir = path.join(dataDir, 'uploads');
-      const server = await startApiServer({
-        dataSource,
-        port: Number(env.PORT ?? 4000),
-        introspection: flag(env.KFASHION_INTROSPECTION),
-        explorer: flag(env.KFASHION_EXPLORER),
-        publicUrl: env.PUBLIC_URL || undefined,
-        uploadsDir: fs.existsSync(uploadsDir) ? uploadsDir : undefined,
-      });
-      console.log(`GraphQL API at ${server.url}`);
-      let stopping = false;
-      const shutdown = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        console.log(`${signal}: draining requests and closing`);
-        await server.stop();
-        await dataSource.destroy();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void shutdown('SIGINT'));
-      process.on('SIGTERM', () => void shutdown('SIGTERM'));
+      const served = await serveApi(options.modelServer ?? false);
+      console.log(`GraphQL API at ${served.api.url}, web console at ${served.api.url.replace(/\/graphql$/, '/')}`);
+      if (served.modelServer) console.log(`model server at ${served.modelServer.url}`);
+      onShutdown('draining requests and closing', () => served.close());
     });
 }

@@ -1,16 +1,16 @@
 /**
  * `kfashion train`: trains an Attribute R-CNN in the foreground with the same code the model server
  * runs for a queued run (src/model-server/training): the run is recorded in training_runs (progress,
- * metrics, log, checkpoints, model version) and this process holds its lease. Works on PostgreSQL and
- * on the embedded PGlite database (no job queue needed). `--resume <run>` continues a run that was
+ * metrics, log, checkpoints, model version) and this process holds its lease (no job queue and no
+ * model server involved). `--resume <run>` continues a run that was
  * interrupted, from its last checkpoint.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { openDatabase, optionsFromEnv } from '../db/data-source';
+import { openDatabase } from '../db/data-source';
+import { dataDir as resolveDataDir } from '../util/data-dir';
 import { initBackend } from '../ml/backend';
 import { claim, finish, LeaseLost, release, type Lease } from '../model-server/leases';
 import { normaliseTrainingParams, InvalidTrainingParams } from '../model-server/training/params';
@@ -123,7 +123,7 @@ export function registerTrain(program: Command): void {
     .option('--json', 'print the outcome as one JSON object (no progress bar)')
     .action(async (options: TrainOptions) => {
       const env = process.env;
-      const dataDir = path.resolve(env.KFASHION_DATA_DIR || '.kfashion');
+      const dataDir = resolveDataDir(env);
       let params;
       if (!options.resume) {
         try {
@@ -134,7 +134,7 @@ export function registerTrain(program: Command): void {
         }
       }
       const backend = await initBackend(options.backend);
-      const dataSource = await openDatabase(optionsFromEnv(env));
+      const dataSource = await openDatabase();
       const bar = options.json ? null : new SingleBar({ format: '{phase} |{bar}| step {value}/{total} · epoch {epoch} · loss {loss} · {speed} · ETA {eta}' }, Presets.shades_classic);
       let lease: Lease | null = null;
       const stop = new AbortController();

@@ -1,65 +1,53 @@
 /**
- * Opens the platform's database: PostgreSQL when `DATABASE_URL` is set, otherwise an embedded
- * PGlite database under `KFASHION_DATA_DIR` (default ./.kfashion). Pending migrations are applied
- * on open, so every entry point (CLI, server, tests) sees the current schema.
+ * Opens the platform's database: the PostgreSQL server of `DATABASE_URL`, or, when it is unset, the
+ * embedded PostgreSQL server of `KFASHION_DATA_DIR` (started on first use and shared by every
+ * `kfashion` process of that folder; see embedded-postgres.ts). Either way it is real PostgreSQL, so
+ * COPY, the job queue, LISTEN/NOTIFY and several processes work the same. Pending migrations are
+ * applied on open, so every entry point (CLI, server, tests) sees the current schema.
  */
 import 'reflect-metadata';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataSource } from 'typeorm';
-import { PGliteDriver } from 'typeorm-pglite';
+import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { ENTITIES } from './entities';
+import { embeddedDatabaseUrl } from './embedded-postgres';
 import { MIGRATIONS } from '../../migrations';
+import { dataDir } from '../util/data-dir';
 
 export interface DatabaseOptions {
-  /** PostgreSQL connection string; when absent, PGlite under `dataDir` is used. */
+  /** PostgreSQL connection string; default: DATABASE_URL, else the embedded server. */
   url?: string;
-  /** Folder for the embedded database (ignored with `url`). */
-  dataDir?: string;
-  /** Connection pool size on PostgreSQL. */
+  /** Connection pool size. */
   poolSize?: number;
   /** Server-side statement timeout for every query, in milliseconds (0 = none). */
   statementTimeoutMs?: number;
 }
 
-export type DatabaseKind = 'postgres' | 'pglite';
-
-/** PGlite speaks PostgreSQL's SQL but has no COPY and one connection: bulk paths ask which one they have. */
-export function databaseKind(dataSource: DataSource): DatabaseKind {
-  return (dataSource.options as { driver?: unknown }).driver ? 'pglite' : 'postgres';
+/** DATABASE_URL, or the URL of the embedded server of KFASHION_DATA_DIR (joined, and started when it is not running). */
+export async function resolveDatabaseUrl(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return env.DATABASE_URL || embeddedDatabaseUrl(path.join(dataDir(env), 'postgres'));
 }
 
-export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseOptions {
-  return {
-    url: env.DATABASE_URL || undefined,
-    dataDir: path.resolve(env.KFASHION_DATA_DIR || '.kfashion', 'pgdata'),
-  };
-}
-
-function buildDataSource(options: DatabaseOptions): DataSource {
-  const common = { entities: ENTITIES, migrations: MIGRATIONS, synchronize: false, logging: false } as const;
-  if (options.url) {
-    const timeout = options.statementTimeoutMs ?? 0;
-    return new DataSource({
-      type: 'postgres',
-      url: options.url,
-      poolSize: options.poolSize ?? 10,
-      extra: timeout > 0 ? { statement_timeout: timeout } : {},
-      ...common,
-    });
-  }
-  const dataDir = options.dataDir ?? optionsFromEnv().dataDir!;
-  fs.mkdirSync(dataDir, { recursive: true });
-  return new DataSource({
-    type: 'postgres',
-    driver: new PGliteDriver({ dataDir }).driver,
-    ...common,
-  });
+/** The connection string a data source was opened with (for the job queue and LISTEN connections). */
+export function databaseUrlOf(dataSource: DataSource): string {
+  const url = (dataSource.options as PostgresConnectionOptions).url;
+  if (!url) throw new Error('the data source was not opened by openDatabase (no connection string)');
+  return url;
 }
 
 /** Opens the database and applies pending migrations. */
-export async function openDatabase(options: DatabaseOptions = optionsFromEnv()): Promise<DataSource> {
-  const dataSource = buildDataSource(options);
+export async function openDatabase(options: DatabaseOptions = {}): Promise<DataSource> {
+  const timeout = options.statementTimeoutMs ?? 0;
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url: options.url ?? (await resolveDatabaseUrl()),
+    poolSize: options.poolSize ?? 10,
+    extra: timeout > 0 ? { statement_timeout: timeout } : {},
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    synchronize: false,
+    logging: false,
+  });
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'each' });
   return dataSource;

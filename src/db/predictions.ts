@@ -105,13 +105,52 @@ export async function storePredictions(
   detections: StoredDetection[],
   options: StoreOptions = {},
 ): Promise<string[]> {
+  const { garments, vocabulary } = await prepareGarments(dataSource, model, detections, options);
+  return dataSource.transaction((manager) => writeGarments(manager, imageId, model.id, garments, vocabulary));
+}
+
+/** The detections as garments to write (empty boxes dropped), with every vocabulary value they use present. */
+async function prepareGarments(dataSource: DataSource, model: PredictionModel, detections: StoredDetection[], options: StoreOptions) {
   const garments = toGarments(model, detections, options).filter((g) => g.garment.box.x2 > g.garment.box.x1 && g.garment.box.y2 > g.garment.box.y1);
   const vocabulary = new VocabularyCache(dataSource);
   const annotation: ParsedAnnotation = {
     externalId: '', fileName: '', width: 1, height: 1, createdAt: null, styles: [], garments: garments.map((g) => g.garment),
   };
   await vocabulary.ensure([annotation]);
-  return dataSource.transaction((manager) => writeGarments(manager, imageId, model.id, garments, vocabulary));
+  return { garments, vocabulary };
+}
+
+/** An uploaded photo: its file under the uploads folder (relative, content-addressed) and its upright size. */
+export interface UploadedImage {
+  fileName: string;
+  imagePath: string;
+  width: number;
+  height: number;
+}
+
+/**
+ * Records an uploaded photo and its predictions in one transaction, so a photo is never stored
+ * without the analysis it was uploaded for. The same file uploaded again is the same image row.
+ */
+export async function storeUploadWithPredictions(
+  dataSource: DataSource,
+  image: UploadedImage,
+  model: PredictionModel,
+  detections: StoredDetection[],
+  options: StoreOptions = {},
+): Promise<{ imageId: string; garmentIds: string[] }> {
+  const { garments, vocabulary } = await prepareGarments(dataSource, model, detections, options);
+  return dataSource.transaction(async (manager) => {
+    const [row]: { id: string }[] = await manager.query(
+      `WITH found AS (SELECT id FROM images WHERE dataset_id IS NULL AND image_path = $2 LIMIT 1),
+            added AS (INSERT INTO images (file_name, image_path, width, height)
+                      SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM found) RETURNING id)
+       SELECT id FROM found UNION ALL SELECT id FROM added`,
+      [image.fileName.slice(0, 255), image.imagePath, image.width, image.height],
+    );
+    const imageId = String(row.id);
+    return { imageId, garmentIds: await writeGarments(manager, imageId, model.id, garments, vocabulary) };
+  });
 }
 
 async function writeGarments(

@@ -14,7 +14,6 @@
  */
 import { DataSource } from 'typeorm';
 import { SuperCategory } from '../kfashion/types';
-import { databaseKind } from './data-source';
 import type { LabelSource, Split } from './entities';
 
 /** The dimensions a precomputed row is keyed by, plus the one term (0 = any garment). */
@@ -88,13 +87,8 @@ export class FacetCounts {
     return row.built ? (row.bound ?? 0) : null;
   }
 
-  /**
-   * Starts a background rebuild unless one ran or started recently. Never on PGlite: its one
-   * connection would run the API's queries inside the rebuild's transaction (and its datasets are
-   * small enough to count live).
-   */
+  /** Starts a background rebuild unless one ran or started recently. */
   requestRebuild(): void {
-    if (databaseKind(this.dataSource) === 'pglite') return;
     if (this.rebuilding || Date.now() - this.lastRequest < this.minRebuildIntervalMs) return;
     this.lastRequest = Date.now();
     this.rebuilding = this.rebuild()

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { SearchService } from '../db/search';
+import type { UploadStore } from '../uploads/upload-store';
 import { Loaders } from './loaders';
 
 /** Bounds of thumbnail and crop sizes, in pixels (the longer side). */
@@ -29,4 +30,6 @@ export interface GraphQLContext {
   loaders: Loaders;
   urls: ImageUrls;
   maxPageSize: number;
+  /** Photos uploaded for analysis (POST /uploads). */
+  uploads: UploadStore;
 }

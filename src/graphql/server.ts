@@ -1,6 +1,6 @@
 /**
  * The API's one HTTP server (plain node:http): POST/GET /graphql through Apollo Server, the
- * offline explorer page at GET /graphql for browsers, GET /health, and the image routes.
+ * offline explorer page at GET /graphql for browsers, GET /health, POST /uploads, and the image routes.
  * Stopping drains in-flight requests before closing.
  */
 import * as http from 'node:http';
@@ -22,6 +22,10 @@ import { attachSubscriptions } from './training/subscriptions';
 import { WebConsole } from './web-console';
 import { listen } from '../util/listen';
 import { BodyTooLargeError, readBoundedBody } from '../util/http-body';
+import { sendJson } from '../util/http-json';
+import { UploadStore } from '../uploads/upload-store';
+import { handleUpload, UPLOADS_PATH } from './upload-route';
+import { trainingApiConfig } from './training/services';
 
 export interface ApiServerOptions {
   dataSource: DataSource;
@@ -34,8 +38,8 @@ export interface ApiServerOptions {
   explorer?: boolean;
   /** Prefix for image URLs in responses (e.g. https://api.example.com); default: relative URLs. */
   publicUrl?: string;
-  /** Folder for images without a dataset (uploads); such images are refused when unset. */
-  uploadsDir?: string;
+  /** Data folder: uploaded photos are under its `uploads/` (default: the training API's, i.e. KFASHION_DATA_DIR). */
+  dataDir?: string;
   maxPageSize?: number;
   maxDepth?: number;
   maxComplexity?: number;
@@ -62,11 +66,6 @@ export interface RunningApiServer {
 
 export const GRAPHQL_PATH = '/graphql';
 
-function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  response.end(text);
-}
 
 export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
   const production = process.env.NODE_ENV === 'production';
@@ -81,7 +80,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     options.precomputedCounts === false ? undefined : new FacetCounts(dataSource, options.countsRebuildIntervalMs, log);
   const search = new SearchService(dataSource, new VocabularyCache(dataSource), counts);
   const urls = new ImageUrls(options.publicUrl?.replace(/\/$/, '') ?? '');
-  const images = new ImageRoutes(dataSource, { uploadsDir: options.uploadsDir });
+  const uploads = new UploadStore(options.dataDir ?? trainingApiConfig().dataDir);
+  const images = new ImageRoutes(dataSource, { uploadsDir: uploads.dir });
   const webConsole = new WebConsole();
 
   const httpServer = http.createServer();
@@ -102,7 +102,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   });
   await apollo.start();
   // Subscriptions (trainingRunUpdated) over graphql-ws on the same server and path.
-  const subscriptions = attachSubscriptions(httpServer, schema, () => ({ dataSource, search, loaders: new Loaders(dataSource), urls, maxPageSize }), GRAPHQL_PATH);
+  const context = (): GraphQLContext => ({ dataSource, search, loaders: new Loaders(dataSource), urls, maxPageSize, uploads });
+  const subscriptions = attachSubscriptions(httpServer, schema, context, GRAPHQL_PATH);
 
   async function graphql(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
     const accept = request.headers.accept ?? '';
@@ -130,7 +131,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
-      context: async () => ({ dataSource, search, loaders: new Loaders(dataSource), urls, maxPageSize }),
+      context: async () => context(),
     });
     for (const [name, value] of result.headers) response.setHeader(name, value);
     response.statusCode = result.status ?? 200;
@@ -157,6 +158,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     const route = async () => {
       if (url.pathname === GRAPHQL_PATH || url.pathname === `${GRAPHQL_PATH}/`) return graphql(request, response, url);
       if (url.pathname === '/health') return health(response);
+      if (url.pathname === UPLOADS_PATH) return handleUpload(request, response, uploads);
       if (await images.handle(request, response, url)) return;
       if (await webConsole.handle(request, response, url)) return;
       sendJson(response, 404, { error: `no route ${url.pathname}` });

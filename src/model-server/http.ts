@@ -9,7 +9,7 @@
  */
 import * as http from 'node:http';
 import type { BackendInfo } from '../ml/backend';
-import { decodeImage, UnsupportedImageError } from './image-input';
+import { decodeImage, UnsupportedImageError } from '../images/image-input';
 import { ModelRegistry, ModelVersionNotFound } from './models';
 import { listen } from '../util/listen';
 import { BodyTooLargeError, readBoundedBody } from '../util/http-body';

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { decodeImage, type RgbImage } from './image-input';
+import { decodeImage, type RgbImage } from '../images/image-input';
 
 export interface StoredImage {
   id: string;

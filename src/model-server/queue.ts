@@ -23,23 +23,6 @@ export interface PredictionJobData {
   predictionJobId: number;
 }
 
-/** Thrown when the job queue is needed but only the embedded PGlite database is configured. */
-export class QueueUnavailableError extends Error {}
-
-/**
- * The model server and the queue need PostgreSQL: pg-boss keeps its jobs in its own schema and
- * several processes must reach the same database. Returns the URL or explains what to set.
- */
-export function requireDatabaseUrl(url: string | undefined, what: string): string {
-  if (!url) {
-    throw new QueueUnavailableError(
-      `${what} needs PostgreSQL: set DATABASE_URL (e.g. postgres://user@host:5432/kfashion). ` +
-        'The job queue (pg-boss) cannot run on the embedded PGlite database; `kfashion train` trains in the foreground without it.',
-    );
-  }
-  return url;
-}
-
 export interface JobQueueOptions {
   /** Attempts after the first (a dead worker's job is retried this many times). */
   retryLimit?: number;

@@ -8,13 +8,12 @@ import type { DataSource } from 'typeorm';
 import { initBackend, type BackendInfo } from '../ml/backend';
 import { startModelHttp, type RunningModelHttp } from './http';
 import { ModelRegistry } from './models';
-import { JobQueue, requireDatabaseUrl, type QueueName } from './queue';
+import { databaseUrlOf } from '../db/data-source';
+import { JobQueue, type QueueName } from './queue';
 import { JobWorker } from './worker';
 
 export interface ModelServerOptions {
   dataSource: DataSource;
-  /** PostgreSQL URL for the job queue (required: pg-boss does not run on PGlite). */
-  databaseUrl: string | undefined;
   dataDir: string;
   port?: number;
   host?: string;
@@ -41,9 +40,8 @@ export interface RunningModelServer {
 }
 
 export async function startModelServer(options: ModelServerOptions): Promise<RunningModelServer> {
-  const databaseUrl = requireDatabaseUrl(options.databaseUrl, 'kfashion model-server');
   const backend = await initBackend(options.backend);
-  const queue = await JobQueue.open(databaseUrl);
+  const queue = await JobQueue.open(databaseUrlOf(options.dataSource));
   const registry = new ModelRegistry(options.dataSource, { maxBatch: options.maxBatch, maxWaitMs: options.maxWaitMs });
   const http = await startModelHttp({ registry, backend, port: options.port, host: options.host, maxBodyBytes: options.maxBodyBytes });
   const worker =

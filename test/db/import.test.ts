@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { importDataset, ImportAbortedError, ImportStats } from '../../src/db/import';
-import { createPgliteTestDatabase, createPostgresTestDatabase, TestDatabase } from '../support/database';
+import { createPostgresTestDatabase, TestDatabase } from '../support/database';
 import {
   copySamples,
   LABELS,
@@ -34,7 +34,6 @@ interface GarmentRow {
 
 describe.each([
   ['PostgreSQL', createPostgresTestDatabase],
-  ['PGlite', createPgliteTestDatabase],
 ])('importDataset on %s', (_name, create) => {
   let db: TestDatabase;
   const trees: string[] = [];

@@ -1,4 +1,4 @@
-import { createPgliteTestDatabase, createPostgresTestDatabase, TestDatabase } from '../support/database';
+import { createPostgresTestDatabase, TestDatabase } from '../support/database';
 import { Image, Garment } from '../../src/db/entities';
 
 const EXPECTED_TABLES = [
@@ -16,7 +16,6 @@ async function tables(db: TestDatabase): Promise<string[]> {
 
 describe.each([
   ['PostgreSQL', createPostgresTestDatabase],
-  ['PGlite', createPgliteTestDatabase],
 ])('schema on %s', (_name, create) => {
   let db: TestDatabase;
   beforeAll(async () => {

@@ -61,10 +61,10 @@ const extra = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-e2e-photo-'));
 beforeAll(async () => {
   db = await syntheticDatabase(IMAGES, 21, SIZE);
   modelServer = await startModelServer({
-    dataSource: db.dataSource, databaseUrl: db.url, dataDir: db.dataDir, port: 0, host: '127.0.0.1',
+    dataSource: db.dataSource, dataDir: db.dataDir, port: 0, host: '127.0.0.1',
     backend: 'wasm', leaseTimeoutSeconds: 120, pollIntervalMs: 200, log: () => undefined,
   });
-  configureTrainingApi({ databaseUrl: db.url, modelServerUrl: modelServer.http.url, dataDir: db.dataDir });
+  configureTrainingApi({ modelServerUrl: modelServer.http.url, dataDir: db.dataDir });
   api = await startTestServer(db.dataSource);
 });
 afterAll(async () => {
@@ -152,8 +152,8 @@ it('trains over GraphQL, evaluates, and makes a new photo searchable by its pred
   const photo = candidates.find((c) => c.annotation.garments.length === 1) ?? candidates[0];
   const truthColour = photo.annotation.garments[0].attributes.find((a) => a.kind === 'color')!.value;
   const { analyzeImage } = await api.data(
-    `mutation($b: String) { analyzeImage(imageBase64: $b, fileName: "new.jpg") { image { id width height } garments { id source score category attributes { kind value valueEn score } } modelVersion { id } } }`,
-    { b: fs.readFileSync(photo.jpg).toString('base64') },
+    `mutation($u: ID) { analyzeImage(uploadId: $u, fileName: "new.jpg") { image { id width height } garments { id source score category attributes { kind value valueEn score } } modelVersion { id } } }`,
+    { u: await api.uploadId(fs.readFileSync(photo.jpg)) },
   );
   expect(analyzeImage.modelVersion.id).toBe(trainingRun.modelVersion.id);
   expect(analyzeImage.garments.length).toBeGreaterThan(0);

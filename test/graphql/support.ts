@@ -81,6 +81,19 @@ export class ApiClient {
   get(pathAndQuery: string, headers: Record<string, string> = {}): Promise<Response> {
     return fetch(`${this.origin}${pathAndQuery}`, { headers });
   }
+
+  /** POST /uploads with the photo as the body; the status and the JSON answer. */
+  async upload(bytes: Uint8Array, contentType = 'image/jpeg'): Promise<{ status: number; body: Json }> {
+    const response = await fetch(`${this.origin}/uploads`, { method: 'POST', headers: { 'content-type': contentType }, body: bytes });
+    return { status: response.status, body: (await response.json()) as Json };
+  }
+
+  /** Uploads a photo that must be accepted; its upload id. */
+  async uploadId(bytes: Uint8Array, contentType = 'image/jpeg'): Promise<string> {
+    const { status, body } = await this.upload(bytes, contentType);
+    if (status !== 201) throw new Error(`upload refused (${status}): ${JSON.stringify(body)}`);
+    return body.uploadId;
+  }
 }
 
 export async function startTestServer(

@@ -7,6 +7,7 @@
 import 'reflect-metadata';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import sharp from 'sharp';
 import { englishLabel } from '../../src/kfashion/vocabulary';
 import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
 import { resolveConfig } from '../../src/ml/model/config';
@@ -23,10 +24,10 @@ let versionId: string;
 beforeAll(async () => {
   db = await syntheticDatabase(10, 13, 64);
   server = await startModelServer({
-    dataSource: db.dataSource, databaseUrl: db.url, dataDir: db.dataDir, port: 0, host: '127.0.0.1',
+    dataSource: db.dataSource, dataDir: db.dataDir, port: 0, host: '127.0.0.1',
     backend: 'wasm', pollIntervalMs: 200, log: () => undefined,
   });
-  configureTrainingApi({ databaseUrl: db.url, modelServerUrl: server.http.url, dataDir: db.dataDir });
+  configureTrainingApi({ modelServerUrl: server.http.url, dataDir: db.dataDir });
   api = await startTestServer(db.dataSource);
   const config = resolveConfig({
     ...TINY_MODEL, min_size: 64, max_size: 64, box_score_thresh: 0, box_detections_per_img: 3,
@@ -53,14 +54,19 @@ afterAll(async () => {
 
 it('analyses an uploaded photo into searchable PREDICTION garments', async () => {
   const photo = (fs.readdirSync(db.root, { recursive: true }) as string[]).find((f) => f.endsWith('.jpg'))!;
+  const uploadId = await api.uploadId(fs.readFileSync(path.join(db.root, photo)));
   const { analyzeImage } = await api.data(
-    `mutation($b: String) { analyzeImage(imageBase64: $b, fileName: "mine.jpg") {
-       image { id fileName width height split } modelVersion { id }
+    `mutation($u: ID) { analyzeImage(uploadId: $u, fileName: "mine.jpg") {
+       image { id fileName width height split url } modelVersion { id }
        garments { id source score superCategory category attributes { kind value score } } } }`,
-    { b: fs.readFileSync(path.join(db.root, photo)).toString('base64') },
+    { u: uploadId },
   );
   expect(analyzeImage.modelVersion.id).toBe(versionId);
   expect(analyzeImage.image).toMatchObject({ fileName: 'mine.jpg', width: 64, height: 64, split: null });
+  // Kept under its content hash and served at once.
+  const original = await api.get(analyzeImage.image.url);
+  expect(original.status).toBe(200);
+  expect(Buffer.from(await original.arrayBuffer())).toEqual(fs.readFileSync(path.join(db.root, photo)));
   expect(analyzeImage.garments.length).toBeGreaterThan(0);
   for (const garment of analyzeImage.garments) {
     expect(garment.source).toBe('PREDICTION');
@@ -79,6 +85,31 @@ it('analyses an uploaded photo into searchable PREDICTION garments', async () =>
   expect(again.analyzeImage.image.id).toBe(analyzeImage.image.id);
   const [count] = await db.dataSource.query(`SELECT count(*)::int AS n FROM garments WHERE image_id = $1 AND source = 'prediction'`, [analyzeImage.image.id]);
   expect(count.n).toBe(again.analyzeImage.garments.length);
+});
+
+it('analyses a sideways 6 MB phone photo upright, and boxes stay in the upright photo', async () => {
+  const width = 2400;
+  const height = 1600;
+  const pixels = Buffer.alloc(width * height * 3);
+  for (let i = 0, state = 99; i < pixels.length; i++) pixels[i] = (state = (state * 1103515245 + 12345) >>> 0) >>> 24;
+  const photo = await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).withMetadata({ orientation: 6 }).toBuffer();
+  expect(photo.length).toBeGreaterThan(5 * 1024 * 1024);
+  const uploadId = await api.uploadId(photo);
+  const { analyzeImage } = await api.data(
+    `mutation($u: ID) { analyzeImage(uploadId: $u) { image { id width height } garments { box { x1 y1 x2 y2 } } } }`,
+    { u: uploadId },
+  );
+  expect(analyzeImage.image).toMatchObject({ width: height, height: width });
+  expect(analyzeImage.garments.length).toBeGreaterThan(0);
+  for (const { box } of analyzeImage.garments) {
+    expect(box.x2).toBeLessThanOrEqual(height + 1e-3);
+    expect(box.y2).toBeLessThanOrEqual(width + 1e-3);
+  }
+  const { searchGarments } = await api.data(
+    `query($id: ID!) { searchGarments(where: { source: PREDICTION, modelVersionId: $id }, first: 100) { edges { node { image { id } } } } }`,
+    { id: versionId },
+  );
+  expect(searchGarments.edges.map((e: any) => e.node.image.id)).toContain(analyzeImage.image.id);
 });
 
 it('predicts every matching image as a job on the model server', async () => {

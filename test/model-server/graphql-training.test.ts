@@ -1,7 +1,7 @@
 /**
  * The training/prediction API over real HTTP and WebSocket, without a model: validation of
  * startTraining (field named in BAD_USER_INPUT), queued runs handed to pg-boss, cancelling,
- * activation, upload checks of analyzeImage before any model server is called, predictImages
+ * activation, analyzeImage's argument checks and its failure without a model server, predictImages
  * validation, and trainingRunUpdated pushing NOTIFY'd progress over graphql-ws.
  */
 import 'reflect-metadata';
@@ -22,7 +22,7 @@ let queue: JobQueue;
 
 beforeAll(async () => {
   db = await syntheticDatabase(12, 5, 64);
-  configureTrainingApi({ databaseUrl: db.url, modelServerUrl: undefined, dataDir: db.dataDir });
+  configureTrainingApi({ modelServerUrl: undefined, dataDir: db.dataDir });
   api = await startTestServer(db.dataSource);
   queue = await JobQueue.open(db.url);
 });
@@ -99,26 +99,23 @@ it('activates one model version at a time', async () => {
   expect(active.map((r: any) => String(r.id))).toEqual([ids[1]]);
 });
 
-it('checks uploads before decoding them and needs a model server to analyse', async () => {
-  const analyze = `mutation($b: String, $id: ID) { analyzeImage(imageBase64: $b, imageId: $id) { garments { id } } }`;
-  const gif = (await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).gif().toBuffer()).toString('base64');
-  const notImage = await api.query(analyze, { b: gif });
-  expect(notImage.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'imageBase64' });
-  expect(notImage.errors?.[0]?.message).toMatch(/not a JPEG, PNG or WebP/);
-  const both = await api.query(analyze, { b: gif, id: '1' });
-  expect(both.errors?.[0]?.message).toMatch(/exactly one of imageBase64 and imageId/);
-  const truncated = (await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).jpeg().toBuffer()).subarray(0, 20).toString('base64');
-  expect((await api.query(analyze, { b: truncated })).errors?.[0]?.extensions?.field).toBe('imageBase64');
-  configureTrainingApi({ maxUploadBytes: 100 });
-  const jpeg = (await sharp({ create: { width: 64, height: 64, channels: 3, background: 'blue' } }).jpeg().toBuffer()).toString('base64');
-  expect((await api.query(analyze, { b: jpeg })).errors?.[0]?.message).toMatch(/larger than 100 bytes/);
-  configureTrainingApi({ maxUploadBytes: 8 * 1024 * 1024 });
-  const noServer = await api.query(analyze, { b: jpeg });
+it('needs exactly one photo and a model server to analyse, and keeps nothing of a failed analysis', async () => {
+  const analyze = `mutation($u: ID, $id: ID) { analyzeImage(uploadId: $u, imageId: $id) { garments { id } } }`;
+  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: 'blue' } }).jpeg().toBuffer();
+  const uploadId = await api.uploadId(jpeg);
+  const both = await api.query(analyze, { u: uploadId, id: '1' });
+  expect(both.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'uploadId' });
+  expect(both.errors?.[0]?.message).toMatch(/exactly one of uploadId and imageId/);
+  const unknown = await api.query(analyze, { u: 'f'.repeat(32) });
+  expect(unknown.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  const imagesBefore = await db.dataSource.query(`SELECT count(*)::int AS n FROM images`);
+  const noServer = await api.query(analyze, { u: uploadId });
   expect(noServer.errors?.[0]?.extensions?.code).toBe('MODEL_SERVER_UNAVAILABLE');
-  // The upload was stored (content-addressed) and recorded as an image without a dataset.
-  const uploads = fs.readdirSync(path.join(db.dataDir, 'uploads'));
-  expect(uploads.length).toBe(1);
-  expect(uploads[0]).toMatch(/^[0-9a-f]{64}\.jpg$/);
+  // Nothing of the refused analysis is kept: no image row, no file, not even the staged upload.
+  expect(await db.dataSource.query(`SELECT count(*)::int AS n FROM images`)).toEqual(imagesBefore);
+  expect(fs.readdirSync(path.join(db.dataDir, 'uploads')).filter((name) => name !== '.staging')).toEqual([]);
+  expect(fs.readdirSync(path.join(db.dataDir, 'uploads', '.staging'))).toEqual([]);
+  expect((await api.query(analyze, { u: uploadId })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
 });
 
 it('validates predictImages before queueing', async () => {

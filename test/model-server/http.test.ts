@@ -12,7 +12,7 @@ import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
 import { resolveConfig } from '../../src/ml/model/config';
 import { startModelHttp, type RunningModelHttp } from '../../src/model-server/http';
 import { ModelRegistry } from '../../src/model-server/models';
-import { decodeImage } from '../../src/model-server/image-input';
+import { decodeImage } from '../../src/images/image-input';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 import { TINY_MODEL } from './support';
 

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { decodeImage, sniffImageFormat, UnsupportedImageError } from '../../src/model-server/image-input';
+import { decodeImage, sniffImageFormat, UnsupportedImageError } from '../../src/images/image-input';
 
 const SAMPLE = path.resolve(__dirname, '../../../shared/kfashion-samples/100026.jpg');
 

@@ -1,25 +1,27 @@
 /**
  * Test databases: each test file gets its own freshly created PostgreSQL database (dropped
- * afterwards), so test files can run in parallel against the one local server. The server is
- * TEST_DATABASE_URL's (default: the local trust-auth server), never a shared application database.
+ * afterwards), so test files can run in parallel against one server: TEST_DATABASE_URL's, or the
+ * embedded server that jest's global setup starts (test/support/global-setup.ts) — never a shared
+ * application database.
  */
 import { Client } from 'pg';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import { openDatabase } from '../../src/db/data-source';
 
-const SERVER_URL = process.env.TEST_DATABASE_URL || 'postgres://root@127.0.0.1:5432/postgres';
+function serverUrl(): string {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests through jest (its global setup starts a database server)');
+  return url;
+}
 
 function urlForDatabase(name: string): string {
-  const url = new URL(SERVER_URL);
+  const url = new URL(serverUrl());
   url.pathname = `/${name}`;
   return url.toString();
 }
 
 async function onServer<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: SERVER_URL });
+  const client = new Client({ connectionString: serverUrl() });
   await client.connect();
   try {
     return await work(client);
@@ -47,21 +49,6 @@ export async function createPostgresTestDatabase(): Promise<TestDatabase> {
     async drop() {
       if (dataSource.isInitialized) await dataSource.destroy();
       await onServer((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    },
-  };
-}
-
-/** Creates an embedded PGlite database in a temporary folder. One per test file (PGlite is per process). */
-export async function createPgliteTestDatabase(): Promise<TestDatabase & { dataDir: string }> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-pglite-'));
-  const dataSource = await openDatabase({ dataDir });
-  return {
-    dataSource,
-    url: '',
-    dataDir,
-    async drop() {
-      if (dataSource.isInitialized) await dataSource.destroy();
-      fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

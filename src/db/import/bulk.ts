@@ -1,8 +1,6 @@
 /**
  * Bulk row writers. PostgreSQL gets COPY (binary format, copy-binary.ts) through the
- * QueryRunner's own pg client, so it runs inside the batch's transaction; PGlite has no COPY and
- * gets one INSERT … SELECT FROM json_to_recordset($1) per table (one parameter, any number of
- * rows). The row-by-row writer is the naive reference the import benchmark compares against.
+ * QueryRunner's own pg client, so it runs inside the batch's transaction. The row-by-row writer is the naive reference the import benchmark compares against.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,18 +11,13 @@ import { binaryCopyPayload } from './copy-binary';
 
 export type CellValue = string | number | null | number[] | Float64Array;
 
-/** A value as JSON and query parameters want it (typed arrays become plain arrays). */
-function plain(value: CellValue): string | number | null | number[] {
-  return value instanceof Float64Array ? Array.from(value) : value;
-}
-
 export interface TableSpec {
   table: string;
-  /** Column name → SQL type (used to declare json_to_recordset's record and to cast parameters). */
+  /** Column name → SQL type (COPY's binary encoding and the row-by-row writer's casts). */
   columns: Readonly<Record<string, string>>;
 }
 
-export type LoaderKind = 'copy' | 'recordset' | 'rowByRow';
+export type LoaderKind = 'copy' | 'rowByRow';
 
 export interface BulkWriter {
   insert(queryRunner: QueryRunner, spec: TableSpec, rows: CellValue[][]): Promise<void>;
@@ -41,20 +34,6 @@ class CopyWriter implements BulkWriter {
     const client = (await queryRunner.connect()) as PoolClient;
     const sql = `COPY ${spec.table} (${Object.keys(spec.columns).join(', ')}) FROM STDIN (FORMAT binary)`;
     await pipeline(Readable.from(binaryCopyPayload(spec.columns, rows)), client.query(copyFrom(sql)));
-  }
-}
-
-class RecordsetWriter implements BulkWriter {
-  async insert(queryRunner: QueryRunner, spec: TableSpec, rows: CellValue[][]): Promise<void> {
-    if (rows.length === 0) return;
-    const names = Object.keys(spec.columns);
-    const records = rows.map((row) => Object.fromEntries(names.map((name, i) => [name, plain(row[i])])));
-    const declaration = names.map((name) => `${name} ${spec.columns[name]}`).join(', ');
-    await queryRunner.query(
-      `INSERT INTO ${spec.table} (${names.join(', ')})
-       SELECT ${names.join(', ')} FROM json_to_recordset($1::json) AS t(${declaration})`,
-      [JSON.stringify(records)],
-    );
   }
 }
 
@@ -76,8 +55,6 @@ export function createBulkWriter(kind: LoaderKind): BulkWriter {
   switch (kind) {
     case 'copy':
       return new CopyWriter();
-    case 'recordset':
-      return new RecordsetWriter();
     case 'rowByRow':
       return new RowByRowWriter();
   }

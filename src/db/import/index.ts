@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { databaseKind } from '../data-source';
 import type { Split } from '../entities';
 import { createBulkWriter, LoaderKind } from './bulk';
 import { probeBulkMode } from './bulk-mode';
@@ -37,7 +36,7 @@ export interface ImportOptions {
   onProgress?: (progress: { filesDone: number; filesTotal: number }) => void;
   /** Stops after the batch being written has committed; the import then rejects with an AbortError. */
   signal?: AbortSignal;
-  /** How rows reach the database: COPY (PostgreSQL default), json_to_recordset (PGlite default), or one INSERT per row (benchmark reference). */
+  /** How rows reach the database: COPY (default), or one INSERT per row (the benchmark's reference). */
   loader?: LoaderKind;
   /**
    * Allow the batch inserts to bypass per-row trigger work (foreign-key checks) when the role is
@@ -208,7 +207,7 @@ export async function importDataset(dataSource: DataSource, options: ImportOptio
     const tree = await summariseTree(root, options.signal);
     const vocabulary = new VocabularyCache(dataSource);
     await vocabulary.load();
-    const loaderKind = options.loader ?? (databaseKind(dataSource) === 'pglite' ? 'recordset' : 'copy');
+    const loaderKind = options.loader ?? 'copy';
     const mode = await probeBulkMode(dataSource, options.bypassTriggers ?? true);
     const loader = new BatchLoader(dataSource, datasetId, root, vocabulary, createBulkWriter(loaderKind), mode);
     const context = {

@@ -4,23 +4,21 @@
  * through the model server's HTTP API) and predictImages (a batch job for the model servers).
  * Resolvers validate and delegate: the work runs in src/model-server, the storage in src/db.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GraphQLError } from 'graphql';
-import sharp, { type Metadata } from 'sharp';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { DataSource } from 'typeorm';
 import { GARMENT_COLUMNS, IMAGE_COLUMNS } from '../../db/search';
 import { changedRows } from '../../model-server/sql';
-import { storePredictions, type StoredDetection } from '../../db/predictions';
+import { storePredictions, storeUploadWithPredictions, type StoredDetection } from '../../db/predictions';
 import { buildLabelSpace, countDatasetImages } from '../../ml/data/dataset';
-import { sniffImageFormat } from '../../model-server/image-input';
 import { toStoredPixels } from '../../model-server/image-files';
 import { readModelVersion } from '../../model-server/model-versions';
 import { InvalidTrainingParams, normaliseTrainingParams } from '../../model-server/training/params';
 import { PREDICTION_QUEUE, TRAINING_QUEUE } from '../../model-server/queue';
 import type { GraphQLContext } from '../context';
+import { isInside } from '../image-routes';
 import { toGarment, toImage, toModelVersion, toTrainingRun, TRAINING_RUN_COLUMNS } from '../loaders';
 import * as T from '../types';
 import { runUpdates } from './run-updates';
@@ -93,7 +91,7 @@ export class TrainingResolver {
       throw badInput(params.data.superCategories ? 'superCategories' : 'input', 'the training split has no annotated garment in scope: the dataset is empty');
     }
     if ((await countDatasetImages(ctx.dataSource, params.data, space, 'train')) === 0) throw badInput('input', 'the training split has no image with garments in scope: the dataset is empty');
-    const queue = await jobQueue();
+    const queue = await jobQueue(ctx.dataSource);
     const rows = await ctx.dataSource.query(`INSERT INTO training_runs (params) VALUES ($1::jsonb) RETURNING id`, [JSON.stringify(params)]);
     const id = Number(rows[0].id);
     const jobId = await queue.sendTraining({ runId: id });
@@ -113,7 +111,7 @@ export class TrainingResolver {
       [runId],
     );
     if (rows.length === 0) throw notFound(`training run ${runId}`);
-    if (rows[0].status === 'cancelled' && rows[0].job_id) await (await jobQueue()).cancel(TRAINING_QUEUE, rows[0].job_id).catch(() => undefined);
+    if (rows[0].status === 'cancelled' && rows[0].job_id) await (await jobQueue(ctx.dataSource)).cancel(TRAINING_QUEUE, rows[0].job_id).catch(() => undefined);
     return loadRun(ctx.dataSource, runId);
   }
 
@@ -136,31 +134,30 @@ export class TrainingResolver {
 
   @Mutation(() => ImageAnalysis, {
     description:
-      'Detects garments in a photo (imageBase64: JPEG, PNG or WebP bytes in base64, at most 8 MB; or imageId of a stored image) ' +
-      'with a model version (default: the active one) and stores them as PREDICTION garments.',
+      'Detects garments in a photo with a model version (default: the active one) and stores them as PREDICTION garments: ' +
+      'uploadId, a photo uploaded with POST /uploads (stored, with its image row, only when the analysis succeeds), or imageId of a stored image.',
   })
   async analyzeImage(
-    @Arg('imageBase64', () => String, { nullable: true }) imageBase64: string | null,
+    @Arg('uploadId', () => ID, { nullable: true }) uploadId: string | null,
     @Arg('imageId', () => ID, { nullable: true }) imageId: string | null,
-    @Arg('fileName', () => String, { nullable: true }) fileName: string | null,
+    @Arg('fileName', () => String, { nullable: true, description: 'Name to record for an uploaded photo (default: its stored file name).' }) fileName: string | null,
     @Arg('modelVersionId', () => ID, { nullable: true }) modelVersionId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ImageAnalysis> {
-    if ((imageBase64 == null) === (imageId == null)) throw badInput('imageBase64', 'give exactly one of imageBase64 and imageId');
+    if ((uploadId == null) === (imageId == null)) throw badInput('uploadId', 'give exactly one of uploadId and imageId');
     const versionId = modelVersionId == null ? null : parseId('modelVersionId', modelVersionId);
-    const image = imageBase64 != null ? await storeUpload(ctx.dataSource, imageBase64, fileName) : await storedImageBytes(ctx.dataSource, parseId('imageId', imageId!));
-    const prediction = await callModelServer(image.bytes, versionId);
-    const version = await readModelVersion(ctx.dataSource, prediction.modelVersion.id);
-    const detections = toStoredPixels(prediction.detections, prediction, image.row);
-    const ids = await storePredictions(ctx.dataSource, image.row.id, version, detections);
-    const garments = ids.length === 0 ? [] : await ctx.dataSource.query(
+    const stored = uploadId != null
+      ? await analyzeUpload(ctx, uploadId, fileName, versionId)
+      : await analyzeStoredImage(ctx, parseId('imageId', imageId!), versionId);
+    const garments = stored.garmentIds.length === 0 ? [] : await ctx.dataSource.query(
       `SELECT ${GARMENT_COLUMNS} FROM garments g LEFT JOIN vocabulary c ON c.id = g.category_id WHERE g.id = ANY($1::bigint[]) ORDER BY g.id`,
-      [ids],
+      [stored.garmentIds],
     );
+    const [image] = await ctx.dataSource.query(`SELECT ${IMAGE_COLUMNS} FROM images i WHERE i.id = $1`, [stored.imageId]);
     return Object.assign(new ImageAnalysis(), {
-      image: toImage(image.row),
+      image: toImage(image),
       garments: garments.map(toGarment),
-      modelVersion: await ctx.loaders.modelVersion.load(version.id),
+      modelVersion: await ctx.loaders.modelVersion.load(stored.modelVersionId),
     });
   }
 
@@ -176,7 +173,7 @@ export class TrainingResolver {
     });
     // Compiles the filter now, so a bad filter is the caller's error and not a failed job.
     await ctx.search.images(where, { first: 1 });
-    const queue = await jobQueue();
+    const queue = await jobQueue(ctx.dataSource);
     const rows = await ctx.dataSource.query(
       `INSERT INTO prediction_jobs (model_version_id, filter) VALUES ($1, $2::jsonb) RETURNING id`,
       [versionId, JSON.stringify(where ?? {})],
@@ -200,7 +197,7 @@ export class TrainingResolver {
     );
     const row = rows[0];
     if (!row) throw notFound(`prediction job ${jobId}`);
-    if (row.status === 'cancelled' && row.job_id) await (await jobQueue()).cancel(PREDICTION_QUEUE, row.job_id).catch(() => undefined);
+    if (row.status === 'cancelled' && row.job_id) await (await jobQueue(ctx.dataSource)).cancel(PREDICTION_QUEUE, row.job_id).catch(() => undefined);
     return toPredictionJob(row);
   }
 
@@ -260,54 +257,55 @@ export class PredictionJobResolver {
   }
 }
 
-interface ImageForAnalysis {
-  row: Parameters<typeof toImage>[0];
-  bytes: Buffer;
+interface StoredAnalysis {
+  imageId: string;
+  garmentIds: string[];
+  modelVersionId: number;
 }
 
-/** Saves an uploaded photo under <data dir>/uploads/<sha256>.<ext> and records it as an image without a dataset. */
-async function storeUpload(dataSource: DataSource, base64: string, fileName: string | null): Promise<ImageForAnalysis> {
-  const { dataDir, maxUploadBytes } = trainingApiConfig();
-  if (base64.length > Math.ceil((maxUploadBytes * 4) / 3) + 4) throw badInput('imageBase64', `image larger than ${maxUploadBytes} bytes`);
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64)) throw badInput('imageBase64', 'not base64 text');
-  const bytes = Buffer.from(base64, 'base64');
-  const format = sniffImageFormat(bytes);
-  if (!format) throw badInput('imageBase64', 'not a JPEG, PNG or WebP image');
-  let meta: Metadata;
+/** An uploaded photo: analysed first, then kept and recorded with its predictions in one step; a failed analysis keeps nothing. */
+async function analyzeUpload(ctx: GraphQLContext, uploadId: string, fileName: string | null, versionId: number | null): Promise<StoredAnalysis> {
+  const upload = await ctx.uploads.staged(uploadId);
+  if (!upload) throw notFound(`upload ${uploadId} (uploads are kept for an hour and analysed once)`);
+  let kept: { relativePath: string; created: boolean } | null = null;
   try {
-    meta = await sharp(bytes, { limitInputPixels: 40_000_000 }).metadata();
+    const prediction = await callModelServer(await fs.promises.readFile(upload.file), versionId);
+    const version = await readModelVersion(ctx.dataSource, prediction.modelVersion.id);
+    kept = await ctx.uploads.keep(upload);
+    const image = { fileName: fileName || kept.relativePath, imagePath: kept.relativePath, width: upload.width, height: upload.height };
+    const detections = toStoredPixels(prediction.detections, prediction, upload);
+    const stored = await storeUploadWithPredictions(ctx.dataSource, image, version, detections);
+    return { ...stored, modelVersionId: version.id };
   } catch (error) {
-    throw badInput('imageBase64', `cannot read the ${format} image: ${(error as Error).message}`);
+    if (kept?.created) await ctx.uploads.remove(kept.relativePath);
+    throw error;
+  } finally {
+    await ctx.uploads.discard(uploadId);
   }
-  if (!meta.width || !meta.height) throw badInput('imageBase64', 'the image has no size');
-  const digest = createHash('sha256').update(bytes).digest('hex');
-  const relative = `${digest}.${format === 'jpeg' ? 'jpg' : format}`;
-  const uploads = path.join(dataDir, 'uploads');
-  fs.mkdirSync(uploads, { recursive: true });
-  if (!fs.existsSync(path.join(uploads, relative))) fs.writeFileSync(path.join(uploads, relative), bytes);
-  const existing = await dataSource.query(`SELECT ${IMAGE_COLUMNS} FROM images i WHERE i.dataset_id IS NULL AND i.image_path = $1 LIMIT 1`, [relative]);
-  const row = existing[0] ?? (await dataSource.query(
-    `INSERT INTO images (file_name, image_path, width, height) VALUES ($1, $2, $3, $4)
-     RETURNING id, dataset_id, external_id, file_name, image_path, width, height, split`,
-    [fileName?.slice(0, 255) || relative, relative, meta.width, meta.height],
-  ))[0];
-  return { row, bytes };
 }
 
-async function storedImageBytes(dataSource: DataSource, id: number): Promise<ImageForAnalysis> {
-  const rows = await dataSource.query(
+async function analyzeStoredImage(ctx: GraphQLContext, id: number, versionId: number | null): Promise<StoredAnalysis> {
+  const rows = await ctx.dataSource.query(
     `SELECT ${IMAGE_COLUMNS}, d.root_path FROM images i LEFT JOIN datasets d ON d.id = i.dataset_id WHERE i.id = $1`,
     [id],
   );
   if (rows.length === 0) throw notFound(`image ${id}`);
   const row = rows[0];
   if (!row.image_path) throw badInput('imageId', `image ${id} has no file`);
-  const file = path.resolve(row.root_path ?? path.join(trainingApiConfig().dataDir, 'uploads'), row.image_path);
+  const root = row.root_path ?? ctx.uploads.dir;
+  const file = path.resolve(root, row.image_path);
+  let bytes: Buffer;
   try {
-    return { row, bytes: await fs.promises.readFile(file) };
+    const real = await fs.promises.realpath(file);
+    if (!isInside(await fs.promises.realpath(root), real)) throw new Error(`${file} resolves outside ${root}`);
+    bytes = await fs.promises.readFile(real);
   } catch (error) {
     throw new GraphQLError(`image ${id}: its file cannot be read`, { extensions: { code: 'IMAGE_FILE_MISSING' }, originalError: error as Error });
   }
+  const prediction = await callModelServer(bytes, versionId);
+  const version = await readModelVersion(ctx.dataSource, prediction.modelVersion.id);
+  const garmentIds = await storePredictions(ctx.dataSource, String(id), version, toStoredPixels(prediction.detections, prediction, row));
+  return { imageId: String(id), garmentIds, modelVersionId: version.id };
 }
 
 interface ModelServerPrediction {
@@ -319,19 +317,19 @@ interface ModelServerPrediction {
 
 async function callModelServer(bytes: Buffer, versionId: number | null): Promise<ModelServerPrediction> {
   const base = trainingApiConfig().modelServerUrl;
-  if (!base) throw new GraphQLError('MODEL_SERVER_URL is not set: no model server to analyse images with', { extensions: { code: 'MODEL_SERVER_UNAVAILABLE' } });
+  if (!base) throw new GraphQLError('no model server is configured to analyse images with', { extensions: { code: 'MODEL_SERVER_UNAVAILABLE' } });
   const url = new URL('/predict', base);
   if (versionId !== null) url.searchParams.set('modelVersionId', String(versionId));
   let response: Response;
   try {
     response = await fetch(url, { method: 'POST', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
   } catch (error) {
-    throw new GraphQLError(`the model server at ${base} cannot be reached`, { extensions: { code: 'MODEL_SERVER_UNAVAILABLE' }, originalError: error as Error });
+    throw new GraphQLError('the model server cannot be reached', { extensions: { code: 'MODEL_SERVER_UNAVAILABLE' }, originalError: error as Error });
   }
   const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   if (response.status === 404) throw new GraphQLError(String(body.error ?? 'model version not found'), { extensions: { code: 'NOT_FOUND' } });
-  if (response.status === 415 || response.status === 413 || response.status === 400) throw badInput('imageBase64', String(body.error));
-  if (!response.ok) throw new GraphQLError(`the model server answered ${response.status}: ${String(body.error ?? '')}`, { extensions: { code: 'MODEL_SERVER_ERROR' } });
+  if (response.status === 415 || response.status === 413 || response.status === 400) throw badInput('uploadId', 'the model server cannot decode this photo');
+  if (!response.ok) throw new GraphQLError(`the model server failed to analyse the photo (HTTP ${response.status})`, { extensions: { code: 'MODEL_SERVER_ERROR' } });
   return body as unknown as ModelServerPrediction;
 }
 

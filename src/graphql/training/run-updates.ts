@@ -1,12 +1,11 @@
 /**
  * Live training-run updates for the `trainingRunUpdated` subscription. Trainers publish with
  * pg_notify('kfashion_training_run', <run id>) after every step (trainer.ts); each API process keeps
- * one LISTEN connection per database and fans notifications out to the subscribers of that run. On the
- * embedded PGlite database (no second connection) the run row is polled instead.
+ * one LISTEN connection per database and fans notifications out to the subscribers of that run.
  */
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { databaseKind } from '../../db/data-source';
+import { databaseUrlOf } from '../../db/data-source';
 import { TRAINING_CHANNEL } from '../../model-server/channels';
 
 type Listener = () => void;
@@ -56,23 +55,16 @@ class RunNotifications {
 const notifications = new WeakMap<DataSource, RunNotifications>();
 
 /** Yields once at once, then after every update of the run, until `isFinished` says it is over. */
-export async function* runUpdates(dataSource: DataSource, runId: number, isFinished: () => Promise<boolean>, pollMs = 1000): AsyncGenerator<void> {
+export async function* runUpdates(dataSource: DataSource, runId: number, isFinished: () => Promise<boolean>): AsyncGenerator<void> {
   let wake: (() => void) | null = null;
   let pending = true;
   const signal = () => {
     pending = true;
     wake?.();
   };
-  let unsubscribe: () => void = () => undefined;
-  let timer: NodeJS.Timeout | null = null;
-  if (databaseKind(dataSource) === 'postgres') {
-    const url = (dataSource.options as { url?: string }).url!;
-    let hub = notifications.get(dataSource);
-    if (!hub) notifications.set(dataSource, (hub = new RunNotifications(url)));
-    unsubscribe = await hub.subscribe(runId, signal);
-  } else {
-    timer = setInterval(signal, pollMs);
-  }
+  let hub = notifications.get(dataSource);
+  if (!hub) notifications.set(dataSource, (hub = new RunNotifications(databaseUrlOf(dataSource))));
+  const unsubscribe = await hub.subscribe(runId, signal);
   try {
     for (;;) {
       if (!pending) await new Promise<void>((resolve) => (wake = resolve));
@@ -83,6 +75,5 @@ export async function* runUpdates(dataSource: DataSource, runId: number, isFinis
     }
   } finally {
     unsubscribe();
-    if (timer) clearInterval(timer);
   }
 }

@@ -1,23 +1,19 @@
 /**
  * What the training and prediction mutations need beyond the request context: the job queue (pg-boss,
- * only with PostgreSQL), the model server's URL and the data folder (uploads). Configured from the
- * environment (DATABASE_URL, MODEL_SERVER_URL, KFASHION_DATA_DIR) on first use, or explicitly by
+ * on the API's own database), the model server's URL and the data folder (uploads). Configured from
+ * the environment (MODEL_SERVER_URL, KFASHION_DATA_DIR) on first use, or explicitly by
  * `configureTrainingApi` (tests, embedding).
  */
-import * as path from 'node:path';
 import { GraphQLError } from 'graphql';
-import { JobQueue, QueueUnavailableError, requireDatabaseUrl } from '../../model-server/queue';
+import type { DataSource } from 'typeorm';
+import { databaseUrlOf } from '../../db/data-source';
+import { JobQueue } from '../../model-server/queue';
+import { dataDir } from '../../util/data-dir';
 
 export interface TrainingApiConfig {
-  /** PostgreSQL URL for the job queue; unset → training and batch prediction are unavailable. */
-  databaseUrl?: string;
   modelServerUrl?: string;
   dataDir: string;
-  /** Largest uploaded image accepted by analyzeImage (decoded bytes). */
-  maxUploadBytes: number;
 }
-
-export const DEFAULT_MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
 
 let config: TrainingApiConfig | null = null;
 let queue: Promise<JobQueue> | null = null;
@@ -25,30 +21,20 @@ let queue: Promise<JobQueue> | null = null;
 export function configureTrainingApi(next: Partial<TrainingApiConfig>): void {
   const previous = trainingApiConfig();
   config = { ...previous, ...next };
-  if (config.databaseUrl !== previous.databaseUrl) void closeTrainingApi();
 }
 
 export function trainingApiConfig(): TrainingApiConfig {
   config ??= {
-    databaseUrl: process.env.DATABASE_URL || undefined,
     modelServerUrl: process.env.MODEL_SERVER_URL || undefined,
-    dataDir: path.resolve(process.env.KFASHION_DATA_DIR || '.kfashion'),
-    maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
+    dataDir: dataDir(),
   };
   return config;
 }
 
-/** The job queue, opened once per process; a GraphQL error when there is no PostgreSQL. */
-export async function jobQueue(): Promise<JobQueue> {
+/** The job queue on the API's database, opened once per process. */
+export async function jobQueue(dataSource: DataSource): Promise<JobQueue> {
   if (!queue) {
-    let url: string;
-    try {
-      url = requireDatabaseUrl(trainingApiConfig().databaseUrl, 'training and batch prediction');
-    } catch (error) {
-      if (error instanceof QueueUnavailableError) throw new GraphQLError(error.message, { extensions: { code: 'JOB_QUEUE_UNAVAILABLE' } });
-      throw error;
-    }
-    queue = JobQueue.open(url, { poolSize: 2 });
+    queue = JobQueue.open(databaseUrlOf(dataSource), { poolSize: 2 });
     queue.catch(() => (queue = null));
   }
   return queue;

@@ -1,0 +1,45 @@
+/** Parsing of command-line and environment values shared by the commands, and their shutdown. */
+
+export function positiveNumber(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}: expected a positive number, got "${value}"`);
+  return n;
+}
+
+/** A TCP port; 0 lets the system pick a free one (printed at start). */
+export function port(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name}: expected a port number, got "${value}"`);
+  return n;
+}
+
+/** An on/off environment setting; undefined when unset. */
+export function flag(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  return ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());
+}
+
+/**
+ * Runs `close` once on the first SIGINT or SIGTERM, then exits (status 0). Exiting lets the embedded
+ * database server, when this process was the last to use it, stop cleanly.
+ */
+export function onShutdown(what: string, close: () => Promise<void>): (signal: string) => void {
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: ${what}`);
+    close().then(
+      () => process.exit(0),
+      (error) => {
+        console.error(error instanceof Error ? error.message : error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  return shutdown;
+}

@@ -17,6 +17,8 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   predict: async () => (await import('./predict')).registerPredict,
   eval: async () => (await import('./eval')).registerEval,
   migrate: async () => (await import('./migrate')).registerMigrate,
+  db: async () => (await import('./db')).registerDb,
+  demo: async () => (await import('./demo')).registerDemo,
 };
 
 export async function main(argv: string[]): Promise<void> {

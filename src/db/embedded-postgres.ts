@@ -8,6 +8,7 @@
  * - `server.json`   port and password of the running server (mode 0600, the password is random);
  * - `clients/<pid>` one file per process using the server;
  * - `lock/`         held (mkdir is atomic) while a process starts, joins or leaves the server;
+ * - `pinned`        present after `kfashion db start`: the server stays up until `kfashion db stop`;
  * - `server.log`    the server's log.
  *
  * The server is started by pg_ctl as a daemon, so it does not die with the process that started it:
@@ -149,6 +150,9 @@ export class EmbeddedPostgres {
   }
   private get infoFile() {
     return path.join(this.baseDir, 'server.json');
+  }
+  private get pinFile() {
+    return path.join(this.baseDir, 'pinned');
   }
   private get logFile() {
     return path.join(this.baseDir, 'server.log');
@@ -324,8 +328,35 @@ export class EmbeddedPostgres {
     this.lock();
     try {
       fs.rmSync(path.join(this.clientsDir, String(process.pid)), { force: true });
-      if (this.liveClients().length > 0 || !this.running()) return;
-      this.run(binaries().pgCtl, ['stop', '--pgdata', this.dataDir, '--mode=fast', '--wait', `--timeout=${START_TIMEOUT_S}`, '--silent'], 'stopping the embedded PostgreSQL server');
+      if (this.liveClients().length > 0 || fs.existsSync(this.pinFile) || !this.running()) return;
+      this.stopServer();
+    } finally {
+      this.unlock();
+    }
+  }
+
+  private stopServer(): void {
+    this.run(binaries().pgCtl, ['stop', '--pgdata', this.dataDir, '--mode=fast', '--wait', `--timeout=${START_TIMEOUT_S}`, '--silent'], 'stopping the embedded PostgreSQL server');
+  }
+
+  /** `kfashion db start`: joins, and keeps the server up after this process leaves (until unpin). */
+  async pin(): Promise<string> {
+    const url = await this.join();
+    fs.writeFileSync(this.pinFile, '');
+    return url;
+  }
+
+  /**
+   * `kfashion db stop`: lets the server stop when its last process leaves, at once when none uses it.
+   * Returns the pids of processes still using it.
+   */
+  unpin(): number[] {
+    this.lock();
+    try {
+      fs.rmSync(this.pinFile, { force: true });
+      const clients = this.liveClients().filter((pid) => pid !== process.pid);
+      if (clients.length === 0 && this.running()) this.stopServer();
+      return clients;
     } finally {
       this.unlock();
     }
@@ -354,10 +385,3 @@ export function leaveEmbeddedServers(): void {
   joined.clear();
 }
 
-/** For `kfashion db`: the server of `baseDir` as found on disk, without joining it. */
-export function inspectEmbedded(baseDir: string): { running: boolean; url?: string; pid?: number } {
-  const server = new EmbeddedPostgres(baseDir);
-  const live = server.running();
-  if (!live || !server.info()) return { running: false };
-  return { running: true, url: server.url(), pid: live.pid };
-}

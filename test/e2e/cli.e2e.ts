@@ -1,13 +1,15 @@
 /**
- * `kfashion train` and `kfashion model-server` as a user runs them (the built CLI in child processes):
- * train in the foreground on the embedded PGlite database (no DATABASE_URL, no job queue), errors that
- * name the option, and the model server refusing to start without PostgreSQL.
+ * The CLI as a user runs it (the built CLI in child processes) with DATABASE_URL unset, on the embedded
+ * PostgreSQL server of the data folder: train in the foreground (errors name the option); the API with
+ * a model server and other commands sharing one server; `kill -9` of the process that started it,
+ * after which the next command recovers it without losing data.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TINY_MODEL } from '../model-server/support';
-import { assertBuilt, startCli } from './processes';
+import { Client } from 'pg';
+import { assertBuilt, eventually, startCli } from './processes';
 
 jest.setTimeout(600_000);
 
@@ -23,7 +25,7 @@ async function run(args: string[]): Promise<{ code: number | string | null; outp
   return { code, output: child.output() };
 }
 
-it('trains in the foreground on PGlite and records the run and its model version', async () => {
+it('trains in the foreground on the embedded server and records the run and its model version', async () => {
   expect((await run(['synth', path.join(home, 'data'), '--images', '24', '--seed', '3', '--size', '64x64'])).code).toBe(0);
   expect((await run(['import', path.join(home, 'data')])).code).toBe(0);
   fs.writeFileSync(path.join(home, 'model.json'), JSON.stringify({ ...TINY_MODEL, min_size: 64, max_size: 64 }));
@@ -44,8 +46,49 @@ it('trains in the foreground on PGlite and records the run and its model version
   expect(config.attributes.map((a: any) => a.kind)).toEqual(['color', 'print']);
 });
 
-it('refuses to start the model server without PostgreSQL, saying what to set', async () => {
-  const result = await run(['model-server']);
-  expect(result.code).toBe(1);
-  expect(result.output).toMatch(/needs PostgreSQL: set DATABASE_URL/);
+async function count(url: string, sql: string): Promise<number> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return Number((await client.query(sql)).rows[0].n);
+  } finally {
+    await client.end();
+  }
+}
+
+it('shares one embedded server between processes and recovers it after kill -9 of the one that started it', async () => {
+  const serve = startCli(['serve', '--model-server'], { ...env, PORT: '0' });
+  try {
+    const [, port] = await serve.waitFor(/GraphQL API at http:\/\/localhost:(\d+)\/graphql/);
+    const [, modelServerUrl] = await serve.waitFor(/model server at (http:\/\/\S+)/);
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    expect((await fetch(`${modelServerUrl}/health`)).status).toBe(200);
+    // A third process joins the same server and sees the same data.
+    const url = (await run(['db', 'url'])).output.trim();
+    expect(url).toMatch(/^postgres:\/\/kfashion:[0-9a-f]+@127\.0\.0\.1:\d+\/kfashion$/);
+    const images = await count(url, 'SELECT count(*) AS n FROM images');
+    expect(images).toBe(24);
+    const { data } = (await (await fetch(`http://127.0.0.1:${port}/graphql`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ images(first: 1) { totalCount } trainingRuns { status } }' }),
+    })).json()) as any;
+    expect(data.images.totalCount).toBe(images);
+    expect(data.trainingRuns.map((r: any) => r.status)).toContain('succeeded');
+
+    serve.process.kill('SIGKILL');
+    await serve.exited;
+    // The model server notices its parent is gone and stops; the database server outlives them both.
+    await eventually(async () => (await fetch(`${modelServerUrl}/health`).then(() => undefined, () => true)), 15_000, 'the model server to stop');
+    expect((await run(['db', 'status'])).output).toMatch(/^running/);
+    // Any command recovers: it joins, forgets the dead processes, and being the last one stops the server cleanly.
+    expect((await run(['migrate'])).code).toBe(0);
+    expect((await run(['db', 'status'])).output).toMatch(/^not running/);
+    const started = await run(['db', 'start']);
+    expect(started.code).toBe(0);
+    expect(await count(started.output.trim(), 'SELECT count(*) AS n FROM images')).toBe(images);
+    expect(await count(started.output.trim(), `SELECT count(*) AS n FROM training_runs WHERE status = 'succeeded'`)).toBeGreaterThan(0);
+  } finally {
+    if (serve.process.exitCode === null) serve.process.kill('SIGKILL');
+    await run(['db', 'stop']);
+  }
+  expect((await run(['db', 'status'])).output).toMatch(/^not running/);
 });

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { importDataset } from '../../src/db/import';
 import { SearchService } from '../../src/db/search';
 import { storePredictions, type PredictionModel, type StoredDetection } from '../../src/db/predictions';
+import { VocabularyCache } from '../../src/db/import/vocabulary-cache';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
 const SAMPLES = path.resolve(__dirname, '../../../shared/kfashion-samples');
@@ -110,4 +111,15 @@ it('replaces the earlier predictions of the same model version on the image', as
   const two = await storePredictions(db.dataSource, String(other.id), model(), [detection(1, '블라우스', '핑크', 0.9), detection(1, '블라우스', '레드', 0.8)]);
   const slots = await db.dataSource.query(`SELECT slot_index FROM garments WHERE id = ANY($1::bigint[]) ORDER BY id`, [two]);
   expect(slots.map((s: any) => s.slot_index)).toEqual([0, 1]);
+});
+
+it('upserts vocabulary terms from many writers at once without deadlocking', async () => {
+  // Writers that store predictions in parallel upsert overlapping terms; the upsert locks the rows it
+  // finds, so two writers taking them in opposite orders used to wait on each other in a cycle.
+  const terms = Array.from({ length: 400 }, (_, n) => ({ kind: 'detail' as const, value: `디테일-${String(n).padStart(3, '0')}` }));
+  const annotation = (order: typeof terms) => ({ garments: [{ category: null, attributes: order }], styles: [] });
+  await new VocabularyCache(db.dataSource).ensure([annotation(terms)]);
+  const writers = Array.from({ length: 8 }, (_, n) => new VocabularyCache(db.dataSource).ensure([annotation(n % 2 ? [...terms].reverse() : terms)]));
+  const settled = await Promise.allSettled(writers);
+  expect(settled.filter((s) => s.status === 'rejected').map((s) => String((s as PromiseRejectedResult).reason))).toEqual([]);
 });

@@ -64,11 +64,14 @@ export class VocabularyCache {
       value: term.value,
       value_en: englishLabel(term.kind, term.value),
     }));
-    // DO UPDATE (not DO NOTHING) so that rows another process inserted meanwhile come back too.
+    // DO UPDATE (not DO NOTHING) so that rows another process inserted meanwhile come back too. DO
+    // UPDATE locks the existing rows: in one order for every writer, so concurrent upserts of
+    // overlapping terms (predictions stored in parallel) wait for each other instead of deadlocking.
     this.remember(
       await this.dataSource.query(
         `INSERT INTO vocabulary (kind, value, value_en)
          SELECT kind, value, value_en FROM json_to_recordset($1::json) AS t(kind text, value text, value_en text)
+         ORDER BY kind, value
          ON CONFLICT (kind, value) DO UPDATE SET value_en = COALESCE(vocabulary.value_en, EXCLUDED.value_en)
          RETURNING id, kind, value`,
         [JSON.stringify(records)],

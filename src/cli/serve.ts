@@ -51,7 +51,8 @@ export function registerServe(program: Command): void {
         return;
       }
       const served = await serveApi(options.modelServer ?? false);
-      console.log(`GraphQL API at ${served.api.url}, web console at ${served.api.url.replace(/\/graphql$/, '/')}`);
+      console.log(`GraphQL API at ${served.api.url}`);
+      console.log(`web console at ${served.api.url.replace(/\/graphql$/, '/')}`);
       if (served.modelServer) console.log(`model server at ${served.modelServer.url}`);
       onShutdown('draining requests and closing', () => served.close());
     });

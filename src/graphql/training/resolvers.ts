@@ -144,6 +144,7 @@ export class TrainingResolver {
     @Arg('imageId', () => ID, { nullable: true }) imageId: string | null,
     @Arg('fileName', () => String, { nullable: true }) fileName: string | null,
     @Arg('modelVersionId', () => ID, { nullable: true }) modelVersionId: string | null,
+    @Arg('uploadId', () => ID, { nullable: true }) _uploadId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ImageAnalysis> {
     if ((imageBase64 == null) === (imageId == null)) throw badInput('imageBase64', 'give exactly one of imageBase64 and imageId');

@@ -5,7 +5,7 @@
  * API, asked independently. Screenshots of each page go to test-artifacts/web/.
  */
 import * as fs from 'node:fs';
-import type { Page } from 'playwright-core';
+import type { Page, WebSocket } from 'playwright-core';
 import { importDataset } from '../../src/db/import';
 import { synthesize } from '../../src/kfashion/synth';
 import { ApiClient, makeSampleTree, startTestServer } from '../graphql/support';
@@ -480,6 +480,40 @@ describe('production mode (no introspection)', () => {
       await page.close();
     } finally {
       await production.server.stop();
+    }
+  });
+
+  it('a followed run resubscribes when the server restarts, and its next update arrives over the new connection', async () => {
+    const [run] = await db.dataSource.query(
+      `INSERT INTO training_runs (status, params, progress, started_at) VALUES ('running', '{}', '{"step": 1, "totalSteps": 10}', now()) RETURNING id`,
+    );
+    await db.dataSource.query(`INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, 1, 0, 'loss', 3)`, [run.id]);
+    const options = { introspection: false, explorer: false };
+    let server = await startTestServer(db.dataSource, options);
+    const page = await browser.newPage();
+    try {
+      const sockets: WebSocket[] = [];
+      page.on('websocket', (socket) => sockets.push(socket));
+      await page.goto(`${server.origin}/training?run=${run.id}`);
+      await page.getByText('Following live updates.').waitFor({ timeout: WAIT_MS });
+      expect(sockets).toHaveLength(1);
+
+      // A new server on the same port; the old one closes its sockets (1001, going away) on stop.
+      const port = server.server.port;
+      await server.server.stop();
+      server = await startTestServer(db.dataSource, { ...options, port });
+      const resubscribed = await page.waitForEvent('websocket', { timeout: WAIT_MS });
+      await resubscribed.waitForEvent('framesent', { predicate: (frame) => String(frame.payload).includes('"type":"subscribe"'), timeout: WAIT_MS });
+
+      await db.dataSource.query(`INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, 2, 0, 'loss', 0.5)`, [run.id]);
+      await db.dataSource.query(`SELECT pg_notify('kfashion_training_run', $1)`, [String(run.id)]);
+      await resubscribed.waitForEvent('framereceived', { predicate: (frame) => /"type":"next".*"value":0\.5\b/.test(String(frame.payload)), timeout: WAIT_MS });
+      await page.locator('[data-metric="loss"] figcaption', { hasText: 'last 0.500' }).waitFor({ timeout: WAIT_MS });
+      expect(await page.locator('[data-testid=run-following]').textContent()).toBe('Following live updates.');
+      expect(sockets).toHaveLength(2);
+    } finally {
+      await page.close();
+      await server.server.stop();
     }
   });
 });

@@ -10,6 +10,7 @@ import { importDataset } from '../../src/db/import';
 import { synthesize } from '../../src/kfashion/synth';
 import { ApiClient, makeSampleTree, startTestServer } from '../graphql/support';
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
+import { SAMPLE_IDS, samplePath } from '../support/samples';
 import { assertChromiumInstalled, Browser, ensureWebConsoleBuilt, launchBrowser, screenshot } from './browser';
 
 /** The console's page size (web/src/search-api.ts). */
@@ -456,6 +457,37 @@ describe('analyze page', () => {
     await page.locator('[role=alert]', { hasText: refused.errors![0].message }).waitFor({ timeout: WAIT_MS });
     expect(new URL(page.url()).pathname).toBe('/analyze');
     await screenshot(page, 'analyze');
+    await page.close();
+  });
+
+  it('sends a chosen photo to POST /uploads as the file itself (its type and length) and shows what the server answers', async () => {
+    await setActiveModelVersion('analyze-test');
+    const name = `${SAMPLE_IDS[0]}.jpg`;
+    const bytes = fs.readFileSync(samplePath(name));
+    // What the server answers this upload, asked directly: the page must show the same.
+    const direct = await fetch(`${api.origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: bytes });
+    const answer = (await direct.json()) as { uploadId?: string; error?: string };
+    const expected =
+      direct.status === 201
+        ? (await api.query(`mutation($id: ID) { analyzeImage(uploadId: $id) { image { id } } }`, { id: answer.uploadId })).errors![0].message
+        : `${name}: ${answer.error}`;
+
+    const page = await browser.newPage();
+    await page.goto(url('/analyze'));
+    const input = page.locator('[data-testid=photo-upload] input[type=file]');
+    await input.waitFor({ state: 'attached', timeout: WAIT_MS });
+    const upload = page.waitForRequest((request) => new URL(request.url()).pathname === '/uploads');
+    await input.setInputFiles(samplePath(name));
+    const request = await upload;
+    expect(request.method()).toBe('POST');
+    // Chromium does not hand playwright a File body, but its length and type are the file's.
+    const headers = await request.allHeaders();
+    expect({ type: headers['content-type'], length: headers['content-length'] }).toEqual({ type: 'image/jpeg', length: String(bytes.length) });
+    await page.locator('[role=alert]', { hasText: expected }).waitFor({ timeout: WAIT_MS });
+    expect(new URL(page.url()).pathname).toBe('/analyze');
+    // Until this branch has the upload route, its 404 is the answer shown above, not a page fault.
+    const unrouted = (problem: string) => /^404 .*\/uploads$/.test(problem) || /status of 404/.test(problem);
+    browser.problems.splice(0, browser.problems.length, ...browser.problems.filter((problem) => !unrouted(problem)));
     await page.close();
   });
 });

@@ -12,26 +12,15 @@ export interface Upload {
   format: string;
 }
 
-export class UploadError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code: string | null,
-  ) {
-    super(message);
-    this.name = 'UploadError';
-  }
-}
-
 export async function uploadPhoto(file: File): Promise<Upload> {
   let response: Response;
   try {
+    // A file the browser cannot type goes as octet-stream, so the API's 415 says what it accepts.
     response = await fetch(UPLOADS_PATH, { method: 'POST', headers: { 'content-type': file.type || 'application/octet-stream' }, body: file });
   } catch (error) {
-    throw new UploadError(`${file.name}: the API at ${UPLOADS_PATH} is unreachable (${(error as Error).message})`, 0, null);
+    throw new Error(`${file.name}: the API at ${UPLOADS_PATH} is unreachable (${(error as Error).message})`);
   }
-  const body = (await response.json().catch(() => null)) as Partial<Upload & { error: string; code: string }> | null;
+  const body = (await response.json().catch(() => null)) as Partial<Upload & { error: string }> | null;
   if (response.status === 201 && typeof body?.uploadId === 'string') return body as Upload;
-  const reason = typeof body?.error === 'string' ? body.error : `the API answered ${response.status}`;
-  throw new UploadError(`${file.name}: ${reason}`, response.status, typeof body?.code === 'string' ? body.code : null);
+  throw new Error(`${file.name}: ${typeof body?.error === 'string' ? body.error : `the API answered ${response.status}`}`);
 }

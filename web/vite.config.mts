@@ -22,7 +22,7 @@ export default defineConfig({
   // `vite` (dev) proxies the API to a running `kfashion serve`.
   server: {
     proxy: Object.fromEntries(
-      ['/graphql', '/images', '/garments', '/health'].map((route) => [route, process.env.KFASHION_API ?? 'http://localhost:4000']),
+      ['/graphql', '/uploads', '/images', '/garments', '/health'].map((route) => [route, process.env.KFASHION_API ?? 'http://localhost:4000']),
     ),
   },
 });

@@ -1,9 +1,13 @@
 /**
- * The web console's pure logic, without a browser: the search ↔ URL ↔ GarmentWhere mapping and
- * the pairing of predicted with annotated garments.
+ * The web console's pure logic, without a browser: the search ↔ URL ↔ GarmentWhere mapping, the
+ * pairing of predicted with annotated garments, the Start training form's values as a
+ * StartTrainingInput, and the messages of failed subscriptions.
  */
+import type { SuperCategory } from '../../web/src/gql/graphql';
 import { iou, ImageGarment, pairGarments } from '../../web/src/image-model';
 import { emptySearch, formatSearch, parseSearch, toggleValue, toGarmentWhere } from '../../web/src/search-state';
+import { FieldProblem, startTrainingInput } from '../../web/src/start-training-input';
+import { subscriptionError } from '../../web/src/subscription-error';
 
 describe('search state', () => {
   it('round-trips through the query string, Korean values and repeated keys included', () => {
@@ -44,7 +48,7 @@ describe('search state', () => {
   });
 });
 
-function garment(id: string, superCategory: string, box: [number, number, number, number], source: 'ANNOTATION' | 'PREDICTION'): ImageGarment {
+function garment(id: string, superCategory: SuperCategory, box: [number, number, number, number], source: 'ANNOTATION' | 'PREDICTION'): ImageGarment {
   const [x1, y1, x2, y2] = box;
   return { id, superCategory, category: null, categoryEn: null, source, score: null, box: { x1, y1, x2, y2 }, polygon: [], attributes: [], modelVersion: null };
 }
@@ -68,5 +72,45 @@ describe('pairing predictions with annotations', () => {
       [null, 'p2'],
       [null, 'p3'],
     ]);
+  });
+});
+
+describe('start training form values', () => {
+  it('turns each field\'s text into the value its GraphQL type takes, leaving empty fields out', () => {
+    const input = startTrainingInput(
+      { epochs: ' 2 ', lr: '0.01', lrMilestones: '8, 11', model: '{"min_size": 800}', name: 'short run', batchSize: '' },
+      { superCategories: ['TOP', 'OUTER'], attributeKinds: [] },
+    );
+    expect(input).toEqual({ epochs: 2, lr: 0.01, lrMilestones: [8, 11], model: { min_size: 800 }, name: 'short run', superCategories: ['TOP', 'OUTER'] });
+    expect(startTrainingInput({}, {})).toEqual({});
+    expect(startTrainingInput({ attributeKinds: 'color, material' }, {})).toEqual({ attributeKinds: ['color', 'material'] });
+  });
+
+  it('names the field whose text is not of its type', () => {
+    const problem = (texts: Record<string, string>) => {
+      try {
+        startTrainingInput(texts, {});
+      } catch (error) {
+        expect(error).toBeInstanceOf(FieldProblem);
+        return { field: (error as FieldProblem).field, message: (error as Error).message };
+      }
+      throw new Error(`no problem with ${JSON.stringify(texts)}`);
+    };
+    expect(problem({ epochs: 'two' })).toEqual({ field: 'epochs', message: 'epochs: "two" is not a whole number' });
+    expect(problem({ epochs: '2.5' })).toEqual({ field: 'epochs', message: 'epochs: "2.5" is not a whole number' });
+    expect(problem({ lr: 'fast' })).toEqual({ field: 'lr', message: 'lr: "fast" is not a number' });
+    expect(problem({ lrMilestones: '8, x' })).toEqual({ field: 'lrMilestones', message: 'lrMilestones: "x" is not a whole number' });
+    expect(problem({ model: '[1]' })).toEqual({ field: 'model', message: 'model: not a JSON object' });
+  });
+});
+
+describe('subscription errors', () => {
+  it('says what graphql-ws reported: an error, the GraphQL errors, or how the socket closed', () => {
+    const error = new Error('boom');
+    expect(subscriptionError(error)).toBe(error);
+    expect(subscriptionError([{ message: 'no run 9' }, { message: 'and more' }]).message).toBe('no run 9; and more');
+    expect(subscriptionError({ code: 4403, reason: 'Forbidden' }).message).toBe('subscription closed (4403: Forbidden)');
+    expect(subscriptionError({ code: 1006 }).message).toBe('subscription closed (1006)');
+    expect(subscriptionError(undefined).message).toBe('no subscription connection at /graphql');
   });
 });

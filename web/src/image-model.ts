@@ -2,66 +2,43 @@
  * The image page's data: one request for the photo, its styles and all its garments (annotated
  * and predicted), and the pairing of each predicted garment with the annotated one it overlaps.
  */
-import { graphql } from './graphql';
+import { fetchGraphQL } from './graphql';
+import { graphql } from './gql';
+import type { ImageDetailFragment } from './gql/graphql';
 
-export interface Attribute {
-  kind: string;
-  value: string;
-  valueEn: string | null;
-  score: number | null;
-}
+export type ImageDetail = ImageDetailFragment;
+export type ImageGarment = ImageDetail['garments'][number];
+export type Attribute = ImageGarment['attributes'][number];
+export type Box = ImageGarment['box'];
 
-export interface Box {
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-}
+graphql(`
+  fragment ImageDetail on Image {
+    id externalId fileName width height split url display: thumbnailUrl(size: 1024)
+    styles { style styleEn subStyle subStyleEn }
+    garments {
+      id superCategory category categoryEn source score box { x1 y1 x2 y2 } polygon { x y }
+      attributes { kind value valueEn score } modelVersion { id name }
+    }
+  }
+`);
 
-export interface ImageGarment {
-  id: string;
-  superCategory: string;
-  category: string | null;
-  categoryEn: string | null;
-  source: 'ANNOTATION' | 'PREDICTION';
-  score: number | null;
-  box: Box;
-  polygon: { x: number; y: number }[];
-  attributes: Attribute[];
-  modelVersion: { id: string; name: string } | null;
-}
+const IMAGE_BY_ID = graphql(`
+  query ImageById($id: ID!) {
+    image(id: $id) { ...ImageDetail }
+  }
+`);
 
-export interface ImageDetail {
-  id: string;
-  externalId: string | null;
-  fileName: string;
-  width: number;
-  height: number;
-  split: string | null;
-  url: string;
-  display: string;
-  styles: { style: string; styleEn: string | null; subStyle: string | null; subStyleEn: string | null }[];
-  garments: ImageGarment[];
-}
-
-const IMAGE_FIELDS = `id externalId fileName width height split url display: thumbnailUrl(size: 1024)
-  styles { style styleEn subStyle subStyleEn }
-  garments { id superCategory category categoryEn source score box { x1 y1 x2 y2 } polygon { x y }
-    attributes { kind value valueEn score } modelVersion { id name } }`;
+const IMAGE_BY_EXTERNAL_ID = graphql(`
+  query ImageByExternalId($externalId: String!) {
+    imageByExternalId(externalId: $externalId) { ...ImageDetail }
+  }
+`);
 
 /** By database id, or by K-Fashion 이미지 식별자 when `external` is set. */
 export async function fetchImage(id: string, external: boolean, signal: AbortSignal): Promise<ImageDetail | null> {
-  if (external) {
-    const data = await graphql<{ imageByExternalId: ImageDetail | null }>(
-      `query($id: String!) { imageByExternalId(externalId: $id) { ${IMAGE_FIELDS} } }`,
-      { id },
-      signal,
-    );
-    return data.imageByExternalId;
-  }
+  if (external) return (await fetchGraphQL(IMAGE_BY_EXTERNAL_ID, { externalId: id }, signal)).imageByExternalId ?? null;
   if (!/^\d+$/.test(id)) return null;
-  const data = await graphql<{ image: ImageDetail | null }>(`query($id: ID!) { image(id: $id) { ${IMAGE_FIELDS} } }`, { id }, signal);
-  return data.image;
+  return (await fetchGraphQL(IMAGE_BY_ID, { id }, signal)).image ?? null;
 }
 
 export function iou(a: Box, b: Box): number {

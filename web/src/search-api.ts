@@ -1,25 +1,18 @@
 /**
- * The search page's two requests: one page of results (with the total on the first page) and all
- * facet counts in one request (aliased fields: the unselected kinds under the full filter, each
- * selected kind under the filter without itself, and the four garment slots by totalCount).
+ * The search page's requests: one page of results (with the total on the first page), and the
+ * facet counts: the unselected kinds under the full filter together with the four garment slots
+ * (by totalCount) in one request, and each selected kind under the filter without itself in one
+ * request of its own, all at once.
  */
 import { FacetValue } from './components/FacetSidebar';
-import { graphql } from './graphql';
+import { fetchGraphQL } from './graphql';
+import { graphql } from './gql';
+import type { GarmentWhere, ModelVersionChoicesQuery, SearchResultsQuery, SuperCategory } from './gql/graphql';
 import { FACET_KINDS, SearchState, SUPER_CATEGORIES, SUPER_CATEGORY_KEY, toGarmentWhere } from './search-state';
 
 export const PAGE_SIZE = 48;
 
-export interface ResultGarment {
-  id: string;
-  superCategory: string;
-  category: string | null;
-  categoryEn: string | null;
-  score: number | null;
-  box: { x1: number; y1: number; x2: number; y2: number };
-  crop: string;
-  crop2x: string;
-  image: { id: string; externalId: string | null };
-}
+export type ResultGarment = SearchResultsQuery['searchGarments']['edges'][number]['node'];
 
 export interface ResultPage {
   totalCount: number | null;
@@ -28,85 +21,81 @@ export interface ResultPage {
   hasNextPage: boolean;
 }
 
-const RESULTS_QUERY = `query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {
-  searchGarments(where: $where, first: $first, after: $after) {
-    totalCount @include(if: $withCount)
-    pageInfo { hasNextPage endCursor }
-    edges { node {
-      id superCategory category categoryEn score box { x1 y1 x2 y2 }
-      crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)
-      image { id externalId }
-    } }
+const SEARCH_RESULTS = graphql(`
+  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {
+    searchGarments(where: $where, first: $first, after: $after) {
+      totalCount @include(if: $withCount)
+      pageInfo { hasNextPage endCursor }
+      edges { node {
+        id superCategory category categoryEn score box { x1 y1 x2 y2 }
+        crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)
+        image { id externalId }
+      } }
+    }
   }
-}`;
+`);
 
 export async function fetchResults(state: SearchState, after: string | null, signal: AbortSignal): Promise<ResultPage> {
-  const data = await graphql<{
-    searchGarments: { totalCount?: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: ResultGarment }[] };
-  }>(RESULTS_QUERY, { where: toGarmentWhere(state), first: PAGE_SIZE, after, withCount: after === null }, signal);
+  const data = await fetchGraphQL(SEARCH_RESULTS, { where: toGarmentWhere(state), first: PAGE_SIZE, after, withCount: after === null }, signal);
   const connection = data.searchGarments;
   return {
     totalCount: connection.totalCount ?? null,
     garments: connection.edges.map((edge) => edge.node),
-    endCursor: connection.pageInfo.endCursor,
+    endCursor: connection.pageInfo.endCursor ?? null,
     hasNextPage: connection.pageInfo.hasNextPage,
   };
 }
 
-interface FacetField {
-  alias: string;
-  whereVariable: string;
-  where: Record<string, unknown>;
-  kinds: string[];
-}
+const FACETS_AND_SLOT_COUNTS = graphql(`
+  query FacetsAndSlotCounts(
+    $where: GarmentWhere, $kinds: [String!]!,
+    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!
+  ) {
+    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }
+    TOP: searchGarments(where: $TOP, first: 1) { totalCount }
+    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }
+    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }
+    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }
+  }
+`);
+
+const FACETS = graphql(`
+  query Facets($where: GarmentWhere, $kinds: [String!]!) {
+    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }
+  }
+`);
 
 /** Facet counts per kind key for the state. */
 export async function fetchFacets(state: SearchState, signal: AbortSignal): Promise<Record<string, FacetValue[]>> {
   const attributeKinds = FACET_KINDS.map((kind) => kind.key).filter((key) => key !== SUPER_CATEGORY_KEY);
   const unselected = attributeKinds.filter((key) => !state.selected[key]?.length);
   const selected = attributeKinds.filter((key) => state.selected[key]?.length);
-  const fields: FacetField[] = [];
-  if (unselected.length) fields.push({ alias: 'common', whereVariable: 'w_common', where: toGarmentWhere(state), kinds: unselected });
-  selected.forEach((key, i) => fields.push({ alias: `own${i}`, whereVariable: `w_own${i}`, where: toGarmentWhere(state, key), kinds: [key] }));
-
   const slotWhere = toGarmentWhere(state, SUPER_CATEGORY_KEY);
-  const variables: Record<string, unknown> = {};
-  const declarations: string[] = [];
-  const selections: string[] = [];
-  for (const field of fields) {
-    variables[field.whereVariable] = field.where;
-    variables[`${field.whereVariable}_kinds`] = field.kinds;
-    declarations.push(`$${field.whereVariable}: GarmentWhere`, `$${field.whereVariable}_kinds: [String!]!`);
-    selections.push(`${field.alias}: garmentFacets(where: $${field.whereVariable}, kinds: $${field.whereVariable}_kinds) { kind values { value valueEn count } }`);
-  }
-  for (const slot of SUPER_CATEGORIES) {
-    variables[`slot_${slot.value}`] = { ...slotWhere, superCategory: [slot.value] };
-    declarations.push(`$slot_${slot.value}: GarmentWhere!`);
-    selections.push(`slot_${slot.value}: searchGarments(where: $slot_${slot.value}, first: 1) { totalCount }`);
-  }
-  const query = `query Facets(${declarations.join(', ')}) {\n  ${selections.join('\n  ')}\n}`;
-  const data = await graphql<Record<string, unknown>>(query, variables, signal);
+  const inSlot = (slot: SuperCategory): GarmentWhere => ({ ...slotWhere, superCategory: [slot] });
+  const [common, ...own] = await Promise.all([
+    fetchGraphQL(
+      FACETS_AND_SLOT_COUNTS,
+      { where: toGarmentWhere(state), kinds: unselected, TOP: inSlot('TOP'), BOTTOM: inSlot('BOTTOM'), OUTER: inSlot('OUTER'), ONE_PIECE: inSlot('ONE_PIECE') },
+      signal,
+    ),
+    ...selected.map((key) => fetchGraphQL(FACETS, { where: toGarmentWhere(state, key), kinds: [key] }, signal)),
+  ]);
 
   const facets: Record<string, FacetValue[]> = {};
-  for (const field of fields) {
-    for (const facet of data[field.alias] as { kind: string; values: FacetValue[] }[]) facets[facet.kind] = facet.values;
-  }
-  facets[SUPER_CATEGORY_KEY] = SUPER_CATEGORIES.map((slot) => ({
-    value: slot.value,
-    korean: slot.korean,
-    valueEn: slot.english,
-    count: (data[`slot_${slot.value}`] as { totalCount: number }).totalCount,
-  }));
+  for (const facet of [common, ...own].flatMap((data) => data.garmentFacets)) facets[facet.kind] = facet.values;
+  facets[SUPER_CATEGORY_KEY] = SUPER_CATEGORIES.map((slot) => ({ value: slot.value, korean: slot.korean, valueEn: slot.english, count: common[slot.value].totalCount }));
   return facets;
 }
 
-export interface ModelVersionChoice {
-  id: string;
-  name: string;
-  isActive: boolean;
-}
+const MODEL_VERSION_CHOICES = graphql(`
+  query ModelVersionChoices {
+    modelVersions { id name isActive }
+  }
+`);
+
+export type ModelVersionChoice = ModelVersionChoicesQuery['modelVersions'][number];
 
 export async function fetchModelVersions(signal?: AbortSignal): Promise<ModelVersionChoice[]> {
-  const data = await graphql<{ modelVersions: ModelVersionChoice[] }>('{ modelVersions { id name isActive } }', {}, signal);
+  const data = await fetchGraphQL(MODEL_VERSION_CHOICES, {}, signal);
   return data.modelVersions;
 }

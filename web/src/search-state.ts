@@ -3,15 +3,20 @@
  * shared and reloaded) and turned into the API's GarmentWhere. Values within a kind are OR-ed
  * (the `anyOf` shorthand fields), kinds are AND-ed (fields of one GarmentWhere).
  */
-export type Source = 'ANNOTATION' | 'PREDICTION';
-export type Split = 'TRAIN' | 'VALIDATION';
+import type { GarmentWhere, LabelSource, Split } from './gql/graphql';
+
+export type Source = LabelSource;
+export type { Split };
+
+/** The GarmentWhere fields that take a list of any-of values. */
+type AnyOfField = { [K in keyof GarmentWhere]-?: NonNullable<GarmentWhere[K]> extends readonly string[] ? K : never }[keyof GarmentWhere];
 
 export interface FacetKind {
   /** Query-string key and API attribute kind (superCategory is the garment slot, not an attribute). */
   key: string;
   label: string;
   /** GarmentWhere field that takes any-of values for this kind. */
-  whereField: string;
+  whereField: AnyOfField;
 }
 
 export const SUPER_CATEGORY_KEY = 'superCategory';
@@ -98,11 +103,12 @@ export function selectedCount(state: SearchState): number {
 }
 
 /** GarmentWhere for the state; `withoutKey` leaves one kind out (its own facet counts). */
-export function toGarmentWhere(state: SearchState, withoutKey?: string): Record<string, unknown> {
-  const where: Record<string, unknown> = { source: state.source };
+export function toGarmentWhere(state: SearchState, withoutKey?: string): GarmentWhere {
+  const where: GarmentWhere = { source: state.source };
   for (const kind of FACET_KINDS) {
     const values = state.selected[kind.key];
-    if (kind.key !== withoutKey && values?.length) where[kind.whereField] = values;
+    // The URL holds strings; the API refuses a superCategory outside its enum with a clear error.
+    if (kind.key !== withoutKey && values?.length) (where as Record<AnyOfField, string[]>)[kind.whereField] = values;
   }
   if (state.split) where.split = state.split;
   if (state.source === 'PREDICTION') {

@@ -1,49 +1,69 @@
 /**
  * Training runs (status, progress, parameters, recorded metric curves) and model versions
- * (evaluation metrics, side by side for two versions), from the read-only queries. Runs that are
- * queued or running are refreshed every few seconds. Where the server has them, a form starts a
- * run (`startTraining`) and the open run's curves follow `trainingRunUpdated` live over graphql-ws
- * (falling back to the refresh); the page says which of them this server has.
+ * (evaluation metrics, side by side for two versions). Runs that are queued or running are
+ * refreshed every few seconds; a form starts a run (`startTraining`), a queued or running run can
+ * be cancelled, and the open run's curves follow `trainingRunUpdated` live over graphql-ws
+ * (falling back to the refresh when the subscription fails).
  */
 import { useEffect, useState } from 'react';
 import { ErrorNote } from '../components/ErrorNote';
 import { EvaluationTables } from '../components/EvaluationTables';
 import { formatNumber, LineChart } from '../components/LineChart';
-import { graphql, schemaOperations, SchemaOperations } from '../graphql';
 import { StartTrainingForm } from '../components/StartTrainingForm';
+import { graphql } from '../gql';
+import type { TrainingOverviewQuery, TrainingRunWithMetricsFragment } from '../gql/graphql';
+import { fetchGraphQL } from '../graphql';
 import { Link, navigate } from '../router';
 import { subscribe } from '../subscription';
 
-interface TrainingRun {
-  id: string;
-  status: string;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  error: string | null;
-  progress: Record<string, unknown> | null;
-  params: Record<string, unknown>;
-  modelVersion: { id: string; name: string } | null;
-}
+type TrainingRun = TrainingOverviewQuery['trainingRuns'][number];
+type ModelVersion = TrainingOverviewQuery['modelVersions'][number];
+type RunWithMetrics = TrainingRunWithMetricsFragment;
 
-interface ModelVersion {
-  id: string;
-  name: string;
-  backbone: string;
-  isActive: boolean;
-  createdAt: string;
-  metrics: Record<string, unknown> | null;
-  trainingRun: { id: string } | null;
-}
+graphql(`
+  fragment TrainingRunSummary on TrainingRun {
+    id status createdAt startedAt finishedAt error progress params modelVersion { id name }
+  }
+`);
 
-interface Metric {
-  epoch: number;
-  step: number;
-  name: string;
-  value: number;
-}
+graphql(`
+  fragment TrainingRunWithMetrics on TrainingRun {
+    ...TrainingRunSummary
+    metrics { epoch step name value }
+  }
+`);
 
-const RUN_FIELDS = 'id status createdAt startedAt finishedAt error progress params modelVersion { id name }';
+const TRAINING_OVERVIEW = graphql(`
+  query TrainingOverview {
+    trainingRuns(first: 50) { ...TrainingRunSummary }
+    modelVersions { id name backbone isActive createdAt metrics trainingRun { id } }
+  }
+`);
+
+const TRAINING_RUN = graphql(`
+  query TrainingRun($id: ID!) {
+    trainingRun(id: $id) { ...TrainingRunWithMetrics }
+  }
+`);
+
+const TRAINING_RUN_UPDATED = graphql(`
+  subscription TrainingRunUpdated($id: ID!) {
+    trainingRunUpdated(id: $id) { ...TrainingRunWithMetrics }
+  }
+`);
+
+const CANCEL_TRAINING = graphql(`
+  mutation CancelTraining($id: ID!) {
+    cancelTraining(id: $id) { id status }
+  }
+`);
+
+const ACTIVATE_MODEL_VERSION = graphql(`
+  mutation ActivateModelVersion($id: ID!) {
+    activateModelVersion(id: $id) { id isActive }
+  }
+`);
+
 const REFRESH_MS = 5000;
 const ACTIVE = new Set(['queued', 'running']);
 
@@ -52,21 +72,12 @@ export function TrainingPage({ query }: { query: string }) {
   const selectedRun = params.get('run');
   const [runs, setRuns] = useState<TrainingRun[] | null>(null);
   const [versions, setVersions] = useState<ModelVersion[]>([]);
-  const [operations, setOperations] = useState<SchemaOperations | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const [tick, setTick] = useState(0);
 
   useEffect(() => {
-    schemaOperations().then(setOperations, setError);
-  }, []);
-
-  useEffect(() => {
     const controller = new AbortController();
-    graphql<{ trainingRuns: TrainingRun[]; modelVersions: ModelVersion[] }>(
-      `{ trainingRuns(first: 50) { ${RUN_FIELDS} } modelVersions { id name backbone isActive createdAt metrics trainingRun { id } } }`,
-      {},
-      controller.signal,
-    ).then(
+    fetchGraphQL(TRAINING_OVERVIEW, {}, controller.signal).then(
       (data) => {
         setRuns(data.trainingRuns);
         setVersions(data.modelVersions);
@@ -87,19 +98,15 @@ export function TrainingPage({ query }: { query: string }) {
     <div className="training-page">
       <h1>Training</h1>
       {error && <ErrorNote error={error} />}
-      <Capabilities operations={operations} />
-      {operations?.mutations.get('startTraining') && (
-        <details className="start-training">
-          <summary>Start a training run</summary>
-          <StartTrainingForm
-            mutation={operations.mutations.get('startTraining')!}
-            onStarted={(runId) => {
-              navigate(`/training?run=${runId}`);
-              setTick((value) => value + 1);
-            }}
-          />
-        </details>
-      )}
+      <details className="start-training">
+        <summary>Start a training run</summary>
+        <StartTrainingForm
+          onStarted={(runId) => {
+            navigate(`/training?run=${runId}`);
+            setTick((value) => value + 1);
+          }}
+        />
+      </details>
       <section aria-labelledby="runs-heading">
         <h2 id="runs-heading">Runs</h2>
         {runs === null ? (
@@ -107,42 +114,26 @@ export function TrainingPage({ query }: { query: string }) {
         ) : runs.length === 0 ? (
           <p className="muted" data-testid="no-runs">No training runs yet.</p>
         ) : (
-          <RunTable runs={runs} selected={selectedRun} canCancel={operations?.mutations.has('cancelTraining') ?? false} onChanged={() => setTick((value) => value + 1)} />
+          <RunTable runs={runs} selected={selectedRun} onChanged={() => setTick((value) => value + 1)} />
         )}
         {anyActive && <p className="muted small">Queued and running runs refresh every {REFRESH_MS / 1000} s.</p>}
       </section>
-      {selectedRun && <RunDetail id={selectedRun} tick={tick} live={operations?.subscriptions.has('trainingRunUpdated') ?? false} />}
+      {selectedRun && <RunDetail id={selectedRun} tick={tick} />}
       <section aria-labelledby="versions-heading">
         <h2 id="versions-heading">Model versions</h2>
-        {versions.length === 0 ? <p className="muted">No model versions yet.</p> : <VersionComparison versions={versions} query={query} canActivate={operations?.mutations.has('activateModelVersion') ?? false} onChanged={() => setTick((value) => value + 1)} />}
+        {versions.length === 0 ? <p className="muted">No model versions yet.</p> : <VersionComparison versions={versions} query={query} onChanged={() => setTick((value) => value + 1)} />}
       </section>
     </div>
   );
 }
 
-function Capabilities({ operations }: { operations: SchemaOperations | null }) {
-  if (!operations) return null;
-  if (!operations.introspectable) {
-    return <p className="note">This server does not allow introspection, so the console cannot tell whether it can start runs.</p>;
-  }
-  const canStart = operations.mutations.has('startTraining');
-  const canFollow = operations.subscriptions.has('trainingRunUpdated');
-  if (canStart && canFollow) return null;
-  return (
-    <p className="note" data-testid="training-capabilities">
-      {!canStart && 'Runs cannot be started from here: this server has no startTraining mutation yet. '}
-      {!canFollow && 'Curves refresh every few seconds (this server has no trainingRunUpdated subscription).'}
-    </p>
-  );
-}
-
-function RunTable(props: { runs: TrainingRun[]; selected: string | null; canCancel: boolean; onChanged: () => void }) {
+function RunTable(props: { runs: TrainingRun[]; selected: string | null; onChanged: () => void }) {
   const { runs, selected } = props;
   const [cancelling, setCancelling] = useState<Set<string>>(new Set());
   const [error, setError] = useState<Error | null>(null);
   const cancel = (id: string) => {
     setCancelling(new Set([...cancelling, id]));
-    graphql(`mutation($id: ID!) { cancelTraining(id: $id) { id status } }`, { id }).then(props.onChanged, setError);
+    fetchGraphQL(CANCEL_TRAINING, { id }).then(props.onChanged, setError);
   };
   return (
     <div className="table-scroll">
@@ -155,7 +146,7 @@ function RunTable(props: { runs: TrainingRun[]; selected: string | null; canCanc
             <th scope="col">Created</th>
             <th scope="col">Finished</th>
             <th scope="col">Model version</th>
-            {props.canCancel && <th scope="col"><span className="visually-hidden">Actions</span></th>}
+            <th scope="col"><span className="visually-hidden">Actions</span></th>
           </tr>
         </thead>
         <tbody>
@@ -182,15 +173,13 @@ function RunTable(props: { runs: TrainingRun[]; selected: string | null; canCanc
                   '—'
                 )}
               </td>
-              {props.canCancel && (
-                <td>
-                  {ACTIVE.has(run.status) && (
-                    <button type="button" onClick={() => cancel(run.id)} disabled={cancelling.has(run.id)}>
-                      {cancelling.has(run.id) ? 'cancel requested' : 'Cancel'}
-                    </button>
-                  )}
-                </td>
-              )}
+              <td>
+                {ACTIVE.has(run.status) && (
+                  <button type="button" onClick={() => cancel(run.id)} disabled={cancelling.has(run.id)}>
+                    {cancelling.has(run.id) ? 'cancel requested' : 'Cancel'}
+                  </button>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -232,9 +221,7 @@ function dateText(iso: string): string {
   return new Date(iso).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' });
 }
 
-type RunWithMetrics = TrainingRun & { metrics: Metric[] };
-
-function RunDetail({ id, tick, live }: { id: string; tick: number; live: boolean }) {
+function RunDetail({ id, tick }: { id: string; tick: number }) {
   const [run, setRun] = useState<RunWithMetrics | null | undefined>(undefined);
   const [error, setError] = useState<Error | null>(null);
   const [following, setFollowing] = useState<'no' | 'connecting' | 'yes' | 'failed'>('no');
@@ -242,10 +229,10 @@ function RunDetail({ id, tick, live }: { id: string; tick: number; live: boolean
 
   // Live: every update of the run over the subscription; on failure the page's refresh goes on.
   useEffect(() => {
-    if (!live || !active) return;
+    if (!active) return;
     setFollowing('connecting');
-    return subscribe<{ trainingRunUpdated: RunWithMetrics }>(
-      `subscription($id: ID!) { trainingRunUpdated(id: $id) { ${RUN_FIELDS} metrics { epoch step name value } } }`,
+    return subscribe(
+      TRAINING_RUN_UPDATED,
       { id },
       {
         next: (data) => {
@@ -256,15 +243,11 @@ function RunDetail({ id, tick, live }: { id: string; tick: number; live: boolean
         complete: () => setFollowing('no'),
       },
     );
-  }, [id, live, active]);
+  }, [id, active]);
   useEffect(() => {
     const controller = new AbortController();
-    graphql<{ trainingRun: RunWithMetrics | null }>(
-      `query($id: ID!) { trainingRun(id: $id) { ${RUN_FIELDS} metrics { epoch step name value } } }`,
-      { id },
-      controller.signal,
-    ).then(
-      (data) => setRun(data.trainingRun),
+    fetchGraphQL(TRAINING_RUN, { id }, controller.signal).then(
+      (data) => setRun(data.trainingRun ?? null),
       (failure: Error) => !controller.signal.aborted && setError(failure),
     );
     return () => controller.abort();
@@ -315,12 +298,12 @@ function RunDetail({ id, tick, live }: { id: string; tick: number; live: boolean
   );
 }
 
-function VersionComparison(props: { versions: ModelVersion[]; query: string; canActivate: boolean; onChanged: () => void }) {
+function VersionComparison(props: { versions: ModelVersion[]; query: string; onChanged: () => void }) {
   const { versions, query } = props;
   const [error, setError] = useState<Error | null>(null);
   const activate = (id: string) => {
     setError(null);
-    graphql(`mutation($id: ID!) { activateModelVersion(id: $id) { id isActive } }`, { id }).then(props.onChanged, setError);
+    fetchGraphQL(ACTIVATE_MODEL_VERSION, { id }).then(props.onChanged, setError);
   };
   const params = new URLSearchParams(query);
   const pick = (key: string, fallback: ModelVersion | undefined) => versions.find((version) => version.id === params.get(key)) ?? fallback;
@@ -348,21 +331,19 @@ function VersionComparison(props: { versions: ModelVersion[]; query: string; can
           </label>
         ))}
       </div>
-      {props.canActivate && (
-        <p className="activate">
-          {shown.map((version) =>
-            version.isActive ? (
-              <span key={version.id} className="tag" data-testid="active-version">
-                {version.name} is the active model
-              </span>
-            ) : (
-              <button key={version.id} type="button" onClick={() => activate(version.id)}>
-                Make {version.name} the active model
-              </button>
-            ),
-          )}
-        </p>
-      )}
+      <p className="activate">
+        {shown.map((version) =>
+          version.isActive ? (
+            <span key={version.id} className="tag" data-testid="active-version">
+              {version.name} is the active model
+            </span>
+          ) : (
+            <button key={version.id} type="button" onClick={() => activate(version.id)}>
+              Make {version.name} the active model
+            </button>
+          ),
+        )}
+      </p>
       {error && <ErrorNote error={error} />}
       <EvaluationTables versions={shown} />
     </>

@@ -1,0 +1,122 @@
+/* eslint-disable */
+import * as types from './graphql';
+
+
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  mutation StartTraining($input: StartTrainingInput!) {\n    startTraining(input: $input) { id }\n  }\n": typeof types.StartTrainingDocument,
+    "\n  fragment ImageDetail on Image {\n    id externalId fileName width height split url display: thumbnailUrl(size: 1024)\n    styles { style styleEn subStyle subStyleEn }\n    garments {\n      id superCategory category categoryEn source score box { x1 y1 x2 y2 } polygon { x y }\n      attributes { kind value valueEn score } modelVersion { id name }\n    }\n  }\n": typeof types.ImageDetailFragmentDoc,
+    "\n  query ImageById($id: ID!) {\n    image(id: $id) { ...ImageDetail }\n  }\n": typeof types.ImageByIdDocument,
+    "\n  query ImageByExternalId($externalId: String!) {\n    imageByExternalId(externalId: $externalId) { ...ImageDetail }\n  }\n": typeof types.ImageByExternalIdDocument,
+    "\n  mutation AnalyzeImage($uploadId: ID, $imageId: ID, $modelVersionId: ID) {\n    analyzeImage(uploadId: $uploadId, imageId: $imageId, modelVersionId: $modelVersionId) { image { id } }\n  }\n": typeof types.AnalyzeImageDocument,
+    "\n  fragment TrainingRunSummary on TrainingRun {\n    id status createdAt startedAt finishedAt error progress params modelVersion { id name }\n  }\n": typeof types.TrainingRunSummaryFragmentDoc,
+    "\n  fragment TrainingRunWithMetrics on TrainingRun {\n    ...TrainingRunSummary\n    metrics { epoch step name value }\n  }\n": typeof types.TrainingRunWithMetricsFragmentDoc,
+    "\n  query TrainingOverview {\n    trainingRuns(first: 50) { ...TrainingRunSummary }\n    modelVersions { id name backbone isActive createdAt metrics trainingRun { id } }\n  }\n": typeof types.TrainingOverviewDocument,
+    "\n  query TrainingRun($id: ID!) {\n    trainingRun(id: $id) { ...TrainingRunWithMetrics }\n  }\n": typeof types.TrainingRunDocument,
+    "\n  subscription TrainingRunUpdated($id: ID!) {\n    trainingRunUpdated(id: $id) { ...TrainingRunWithMetrics }\n  }\n": typeof types.TrainingRunUpdatedDocument,
+    "\n  mutation CancelTraining($id: ID!) {\n    cancelTraining(id: $id) { id status }\n  }\n": typeof types.CancelTrainingDocument,
+    "\n  mutation ActivateModelVersion($id: ID!) {\n    activateModelVersion(id: $id) { id isActive }\n  }\n": typeof types.ActivateModelVersionDocument,
+    "\n  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {\n    searchGarments(where: $where, first: $first, after: $after) {\n      totalCount @include(if: $withCount)\n      pageInfo { hasNextPage endCursor }\n      edges { node {\n        id superCategory category categoryEn score box { x1 y1 x2 y2 }\n        crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n        image { id externalId }\n      } }\n    }\n  }\n": typeof types.SearchResultsDocument,
+    "\n  query FacetsAndSlotCounts(\n    $where: GarmentWhere, $kinds: [String!]!,\n    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!\n  ) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n    TOP: searchGarments(where: $TOP, first: 1) { totalCount }\n    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }\n    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }\n    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }\n  }\n": typeof types.FacetsAndSlotCountsDocument,
+    "\n  query Facets($where: GarmentWhere, $kinds: [String!]!) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n  }\n": typeof types.FacetsDocument,
+    "\n  query ModelVersionChoices {\n    modelVersions { id name isActive }\n  }\n": typeof types.ModelVersionChoicesDocument,
+};
+const documents: Documents = {
+    "\n  mutation StartTraining($input: StartTrainingInput!) {\n    startTraining(input: $input) { id }\n  }\n": types.StartTrainingDocument,
+    "\n  fragment ImageDetail on Image {\n    id externalId fileName width height split url display: thumbnailUrl(size: 1024)\n    styles { style styleEn subStyle subStyleEn }\n    garments {\n      id superCategory category categoryEn source score box { x1 y1 x2 y2 } polygon { x y }\n      attributes { kind value valueEn score } modelVersion { id name }\n    }\n  }\n": types.ImageDetailFragmentDoc,
+    "\n  query ImageById($id: ID!) {\n    image(id: $id) { ...ImageDetail }\n  }\n": types.ImageByIdDocument,
+    "\n  query ImageByExternalId($externalId: String!) {\n    imageByExternalId(externalId: $externalId) { ...ImageDetail }\n  }\n": types.ImageByExternalIdDocument,
+    "\n  mutation AnalyzeImage($uploadId: ID, $imageId: ID, $modelVersionId: ID) {\n    analyzeImage(uploadId: $uploadId, imageId: $imageId, modelVersionId: $modelVersionId) { image { id } }\n  }\n": types.AnalyzeImageDocument,
+    "\n  fragment TrainingRunSummary on TrainingRun {\n    id status createdAt startedAt finishedAt error progress params modelVersion { id name }\n  }\n": types.TrainingRunSummaryFragmentDoc,
+    "\n  fragment TrainingRunWithMetrics on TrainingRun {\n    ...TrainingRunSummary\n    metrics { epoch step name value }\n  }\n": types.TrainingRunWithMetricsFragmentDoc,
+    "\n  query TrainingOverview {\n    trainingRuns(first: 50) { ...TrainingRunSummary }\n    modelVersions { id name backbone isActive createdAt metrics trainingRun { id } }\n  }\n": types.TrainingOverviewDocument,
+    "\n  query TrainingRun($id: ID!) {\n    trainingRun(id: $id) { ...TrainingRunWithMetrics }\n  }\n": types.TrainingRunDocument,
+    "\n  subscription TrainingRunUpdated($id: ID!) {\n    trainingRunUpdated(id: $id) { ...TrainingRunWithMetrics }\n  }\n": types.TrainingRunUpdatedDocument,
+    "\n  mutation CancelTraining($id: ID!) {\n    cancelTraining(id: $id) { id status }\n  }\n": types.CancelTrainingDocument,
+    "\n  mutation ActivateModelVersion($id: ID!) {\n    activateModelVersion(id: $id) { id isActive }\n  }\n": types.ActivateModelVersionDocument,
+    "\n  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {\n    searchGarments(where: $where, first: $first, after: $after) {\n      totalCount @include(if: $withCount)\n      pageInfo { hasNextPage endCursor }\n      edges { node {\n        id superCategory category categoryEn score box { x1 y1 x2 y2 }\n        crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n        image { id externalId }\n      } }\n    }\n  }\n": types.SearchResultsDocument,
+    "\n  query FacetsAndSlotCounts(\n    $where: GarmentWhere, $kinds: [String!]!,\n    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!\n  ) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n    TOP: searchGarments(where: $TOP, first: 1) { totalCount }\n    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }\n    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }\n    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }\n  }\n": types.FacetsAndSlotCountsDocument,
+    "\n  query Facets($where: GarmentWhere, $kinds: [String!]!) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n  }\n": types.FacetsDocument,
+    "\n  query ModelVersionChoices {\n    modelVersions { id name isActive }\n  }\n": types.ModelVersionChoicesDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation StartTraining($input: StartTrainingInput!) {\n    startTraining(input: $input) { id }\n  }\n"): typeof import('./graphql').StartTrainingDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ImageDetail on Image {\n    id externalId fileName width height split url display: thumbnailUrl(size: 1024)\n    styles { style styleEn subStyle subStyleEn }\n    garments {\n      id superCategory category categoryEn source score box { x1 y1 x2 y2 } polygon { x y }\n      attributes { kind value valueEn score } modelVersion { id name }\n    }\n  }\n"): typeof import('./graphql').ImageDetailFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ImageById($id: ID!) {\n    image(id: $id) { ...ImageDetail }\n  }\n"): typeof import('./graphql').ImageByIdDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ImageByExternalId($externalId: String!) {\n    imageByExternalId(externalId: $externalId) { ...ImageDetail }\n  }\n"): typeof import('./graphql').ImageByExternalIdDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AnalyzeImage($uploadId: ID, $imageId: ID, $modelVersionId: ID) {\n    analyzeImage(uploadId: $uploadId, imageId: $imageId, modelVersionId: $modelVersionId) { image { id } }\n  }\n"): typeof import('./graphql').AnalyzeImageDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment TrainingRunSummary on TrainingRun {\n    id status createdAt startedAt finishedAt error progress params modelVersion { id name }\n  }\n"): typeof import('./graphql').TrainingRunSummaryFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment TrainingRunWithMetrics on TrainingRun {\n    ...TrainingRunSummary\n    metrics { epoch step name value }\n  }\n"): typeof import('./graphql').TrainingRunWithMetricsFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TrainingOverview {\n    trainingRuns(first: 50) { ...TrainingRunSummary }\n    modelVersions { id name backbone isActive createdAt metrics trainingRun { id } }\n  }\n"): typeof import('./graphql').TrainingOverviewDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TrainingRun($id: ID!) {\n    trainingRun(id: $id) { ...TrainingRunWithMetrics }\n  }\n"): typeof import('./graphql').TrainingRunDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription TrainingRunUpdated($id: ID!) {\n    trainingRunUpdated(id: $id) { ...TrainingRunWithMetrics }\n  }\n"): typeof import('./graphql').TrainingRunUpdatedDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CancelTraining($id: ID!) {\n    cancelTraining(id: $id) { id status }\n  }\n"): typeof import('./graphql').CancelTrainingDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ActivateModelVersion($id: ID!) {\n    activateModelVersion(id: $id) { id isActive }\n  }\n"): typeof import('./graphql').ActivateModelVersionDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {\n    searchGarments(where: $where, first: $first, after: $after) {\n      totalCount @include(if: $withCount)\n      pageInfo { hasNextPage endCursor }\n      edges { node {\n        id superCategory category categoryEn score box { x1 y1 x2 y2 }\n        crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n        image { id externalId }\n      } }\n    }\n  }\n"): typeof import('./graphql').SearchResultsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query FacetsAndSlotCounts(\n    $where: GarmentWhere, $kinds: [String!]!,\n    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!\n  ) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n    TOP: searchGarments(where: $TOP, first: 1) { totalCount }\n    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }\n    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }\n    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }\n  }\n"): typeof import('./graphql').FacetsAndSlotCountsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Facets($where: GarmentWhere, $kinds: [String!]!) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n  }\n"): typeof import('./graphql').FacetsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ModelVersionChoices {\n    modelVersions { id name isActive }\n  }\n"): typeof import('./graphql').ModelVersionChoicesDocument;
+
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}

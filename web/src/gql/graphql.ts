@@ -1,0 +1,617 @@
+/* eslint-disable */
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** One attribute condition; values in Korean (as stored) or English. */
+export type AttributeConditionInput = {
+  /** The garment has all of these values (material, print, detail, style, subStyle). */
+  allOf?: Array<string> | null | undefined;
+  /** The garment has at least one of these values. */
+  anyOf?: Array<string> | null | undefined;
+  /** category, color, subColor, length, sleeveLength, neckline, collar, fit, material, print, detail, style or subStyle. */
+  kind: string;
+};
+
+/** Garment filter. Fields combine with AND; values accept Korean or English labels. */
+export type GarmentWhere = {
+  and?: Array<GarmentWhere> | null | undefined;
+  attributes?: Array<AttributeConditionInput> | null | undefined;
+  /** Category: any of these values (Korean or English). */
+  category?: Array<string> | null | undefined;
+  /** Collar: any of these values (Korean or English). */
+  collar?: Array<string> | null | undefined;
+  /** Colour: any of these values (Korean or English). */
+  color?: Array<string> | null | undefined;
+  /** Detail: any of these values (Korean or English). */
+  detail?: Array<string> | null | undefined;
+  /** Fit: any of these values (Korean or English). */
+  fit?: Array<string> | null | undefined;
+  /** Length: any of these values (Korean or English). */
+  length?: Array<string> | null | undefined;
+  /** Material: any of these values (Korean or English). */
+  material?: Array<string> | null | undefined;
+  /** Detection score at least this (predictions only). */
+  minScore?: number | null | undefined;
+  modelVersionId?: string | number | null | undefined;
+  /** Neckline: any of these values (Korean or English). */
+  neckline?: Array<string> | null | undefined;
+  not?: GarmentWhere | null | undefined;
+  or?: Array<GarmentWhere> | null | undefined;
+  /** Print: any of these values (Korean or English). */
+  print?: Array<string> | null | undefined;
+  /** Sleeve length: any of these values (Korean or English). */
+  sleeveLength?: Array<string> | null | undefined;
+  source?: LabelSource | null | undefined;
+  split?: Split | null | undefined;
+  /** The garment's image has any of these styles. */
+  styles?: Array<string> | null | undefined;
+  /** Sub-colour: any of these values (Korean or English). */
+  subColor?: Array<string> | null | undefined;
+  superCategory?: Array<SuperCategory> | null | undefined;
+};
+
+/** ANNOTATION: labelled by K-Fashion annotators; PREDICTION: produced by a model version. */
+export type LabelSource =
+  | 'ANNOTATION'
+  | 'PREDICTION';
+
+/** Dataset split: TRAIN (Training/…) or VALIDATION (Validation/…). */
+export type Split =
+  | 'TRAIN'
+  | 'VALIDATION';
+
+/** A training run: data filters, model shape and optimiser (defaults: torchvision detection recipe). */
+export type StartTrainingInput = {
+  /** Attribute heads (default: every garment kind with values). */
+  attributeKinds?: Array<string> | null | undefined;
+  /** resnet18 (default), resnet34, resnet50 or resnet101. */
+  backbone?: string | null | undefined;
+  batchSize?: number | null | undefined;
+  /** Steps between checkpoints (default 500). */
+  checkpointEvery?: number | null | undefined;
+  /** Rescale gradients above this total L2 norm (default off, as torchvision). */
+  clipGradNorm?: number | null | undefined;
+  epochs?: number | null | undefined;
+  /** Evaluate on at most this many validation images. */
+  evalMaxImages?: number | null | undefined;
+  /** A safetensors checkpoint on the model server to start from. */
+  initWeights?: string | null | undefined;
+  /** Base learning rate (default 0.02 × batchSize / 16). */
+  lr?: number | null | undefined;
+  lrGamma?: number | null | undefined;
+  /** Epochs at which the learning rate is multiplied by lrGamma. */
+  lrMilestones?: Array<number> | null | undefined;
+  /** Use at most this many training images. */
+  maxImages?: number | null | undefined;
+  /** A category or value needs this many training garments (default 1). */
+  minValueCount?: number | null | undefined;
+  /** Further model config keys (torchvision FasterRCNN kwargs: min_size, max_size, rpn_*, box_*, ...). */
+  model?: Record<string, unknown> | null | undefined;
+  momentum?: number | null | undefined;
+  name?: string | null | undefined;
+  seed?: number | null | undefined;
+  /** Train on garments of these slots only. */
+  superCategories?: Array<SuperCategory> | null | undefined;
+  warmupIterations?: number | null | undefined;
+  weightDecay?: number | null | undefined;
+};
+
+/** Garment slot of a K-Fashion image: TOP 상의, BOTTOM 하의, OUTER 아우터, ONE_PIECE 원피스. */
+export type SuperCategory =
+  | 'BOTTOM'
+  | 'ONE_PIECE'
+  | 'OUTER'
+  | 'TOP';
+
+export type StartTrainingMutationVariables = Exact<{
+  input: StartTrainingInput;
+}>;
+
+
+export type StartTrainingMutation = { startTraining: { id: string } };
+
+export type ImageDetailFragment = { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: string, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> };
+
+export type ImageByIdQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ImageByIdQuery = { image: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: string, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
+
+export type ImageByExternalIdQueryVariables = Exact<{
+  externalId: string;
+}>;
+
+
+export type ImageByExternalIdQuery = { imageByExternalId: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: string, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
+
+export type AnalyzeImageMutationVariables = Exact<{
+  uploadId?: string | number | null | undefined;
+  imageId?: string | number | null | undefined;
+  modelVersionId?: string | number | null | undefined;
+}>;
+
+
+export type AnalyzeImageMutation = { analyzeImage: { image: { id: string } } };
+
+export type TrainingRunSummaryFragment = { id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, modelVersion: { id: string, name: string } | null };
+
+export type TrainingRunWithMetricsFragment = { id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, name: string } | null };
+
+export type TrainingOverviewQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TrainingOverviewQuery = { trainingRuns: Array<{ id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, modelVersion: { id: string, name: string } | null }>, modelVersions: Array<{ id: string, name: string, backbone: string, isActive: boolean, createdAt: string, metrics: Record<string, unknown> | null, trainingRun: { id: string } | null }> };
+
+export type TrainingRunQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TrainingRunQuery = { trainingRun: { id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, name: string } | null } | null };
+
+export type TrainingRunUpdatedSubscriptionVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type TrainingRunUpdatedSubscription = { trainingRunUpdated: { id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, name: string } | null } };
+
+export type CancelTrainingMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type CancelTrainingMutation = { cancelTraining: { id: string, status: string } };
+
+export type ActivateModelVersionMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ActivateModelVersionMutation = { activateModelVersion: { id: string, isActive: boolean } };
+
+export type SearchResultsQueryVariables = Exact<{
+  where: GarmentWhere;
+  first: number;
+  after?: string | null | undefined;
+  withCount: boolean;
+}>;
+
+
+export type SearchResultsQuery = { searchGarments: { totalCount?: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } } }> } };
+
+export type FacetsAndSlotCountsQueryVariables = Exact<{
+  where?: GarmentWhere | null | undefined;
+  kinds: Array<string> | string;
+  TOP: GarmentWhere;
+  BOTTOM: GarmentWhere;
+  OUTER: GarmentWhere;
+  ONE_PIECE: GarmentWhere;
+}>;
+
+
+export type FacetsAndSlotCountsQuery = { garmentFacets: Array<{ kind: string, values: Array<{ value: string, valueEn: string | null, count: number }> }>, TOP: { totalCount: number }, BOTTOM: { totalCount: number }, OUTER: { totalCount: number }, ONE_PIECE: { totalCount: number } };
+
+export type FacetsQueryVariables = Exact<{
+  where?: GarmentWhere | null | undefined;
+  kinds: Array<string> | string;
+}>;
+
+
+export type FacetsQuery = { garmentFacets: Array<{ kind: string, values: Array<{ value: string, valueEn: string | null, count: number }> }> };
+
+export type ModelVersionChoicesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ModelVersionChoicesQuery = { modelVersions: Array<{ id: string, name: string, isActive: boolean }> };
+
+export class TypedDocumentString<TResult, TVariables>
+  extends String
+  implements DocumentTypeDecoration<TResult, TVariables>
+{
+  __apiType?: NonNullable<DocumentTypeDecoration<TResult, TVariables>['__apiType']>;
+  private value: string;
+  public __meta__?: Record<string, any> | undefined;
+
+  constructor(value: string, __meta__?: Record<string, any> | undefined) {
+    super(value);
+    this.value = value;
+    this.__meta__ = __meta__;
+  }
+
+  override toString(): string & DocumentTypeDecoration<TResult, TVariables> {
+    return this.value;
+  }
+}
+export const ImageDetailFragmentDoc = new TypedDocumentString(`
+    fragment ImageDetail on Image {
+  id
+  externalId
+  fileName
+  width
+  height
+  split
+  url
+  display: thumbnailUrl(size: 1024)
+  styles {
+    style
+    styleEn
+    subStyle
+    subStyleEn
+  }
+  garments {
+    id
+    superCategory
+    category
+    categoryEn
+    source
+    score
+    box {
+      x1
+      y1
+      x2
+      y2
+    }
+    polygon {
+      x
+      y
+    }
+    attributes {
+      kind
+      value
+      valueEn
+      score
+    }
+    modelVersion {
+      id
+      name
+    }
+  }
+}
+    `, {"fragmentName":"ImageDetail"}) as unknown as TypedDocumentString<ImageDetailFragment, unknown>;
+export const TrainingRunSummaryFragmentDoc = new TypedDocumentString(`
+    fragment TrainingRunSummary on TrainingRun {
+  id
+  status
+  createdAt
+  startedAt
+  finishedAt
+  error
+  progress
+  params
+  modelVersion {
+    id
+    name
+  }
+}
+    `, {"fragmentName":"TrainingRunSummary"}) as unknown as TypedDocumentString<TrainingRunSummaryFragment, unknown>;
+export const TrainingRunWithMetricsFragmentDoc = new TypedDocumentString(`
+    fragment TrainingRunWithMetrics on TrainingRun {
+  ...TrainingRunSummary
+  metrics {
+    epoch
+    step
+    name
+    value
+  }
+}
+    fragment TrainingRunSummary on TrainingRun {
+  id
+  status
+  createdAt
+  startedAt
+  finishedAt
+  error
+  progress
+  params
+  modelVersion {
+    id
+    name
+  }
+}`, {"fragmentName":"TrainingRunWithMetrics"}) as unknown as TypedDocumentString<TrainingRunWithMetricsFragment, unknown>;
+export const StartTrainingDocument = new TypedDocumentString(`
+    mutation StartTraining($input: StartTrainingInput!) {
+  startTraining(input: $input) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<StartTrainingMutation, StartTrainingMutationVariables>;
+export const ImageByIdDocument = new TypedDocumentString(`
+    query ImageById($id: ID!) {
+  image(id: $id) {
+    ...ImageDetail
+  }
+}
+    fragment ImageDetail on Image {
+  id
+  externalId
+  fileName
+  width
+  height
+  split
+  url
+  display: thumbnailUrl(size: 1024)
+  styles {
+    style
+    styleEn
+    subStyle
+    subStyleEn
+  }
+  garments {
+    id
+    superCategory
+    category
+    categoryEn
+    source
+    score
+    box {
+      x1
+      y1
+      x2
+      y2
+    }
+    polygon {
+      x
+      y
+    }
+    attributes {
+      kind
+      value
+      valueEn
+      score
+    }
+    modelVersion {
+      id
+      name
+    }
+  }
+}`) as unknown as TypedDocumentString<ImageByIdQuery, ImageByIdQueryVariables>;
+export const ImageByExternalIdDocument = new TypedDocumentString(`
+    query ImageByExternalId($externalId: String!) {
+  imageByExternalId(externalId: $externalId) {
+    ...ImageDetail
+  }
+}
+    fragment ImageDetail on Image {
+  id
+  externalId
+  fileName
+  width
+  height
+  split
+  url
+  display: thumbnailUrl(size: 1024)
+  styles {
+    style
+    styleEn
+    subStyle
+    subStyleEn
+  }
+  garments {
+    id
+    superCategory
+    category
+    categoryEn
+    source
+    score
+    box {
+      x1
+      y1
+      x2
+      y2
+    }
+    polygon {
+      x
+      y
+    }
+    attributes {
+      kind
+      value
+      valueEn
+      score
+    }
+    modelVersion {
+      id
+      name
+    }
+  }
+}`) as unknown as TypedDocumentString<ImageByExternalIdQuery, ImageByExternalIdQueryVariables>;
+export const AnalyzeImageDocument = new TypedDocumentString(`
+    mutation AnalyzeImage($uploadId: ID, $imageId: ID, $modelVersionId: ID) {
+  analyzeImage(
+    uploadId: $uploadId
+    imageId: $imageId
+    modelVersionId: $modelVersionId
+  ) {
+    image {
+      id
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<AnalyzeImageMutation, AnalyzeImageMutationVariables>;
+export const TrainingOverviewDocument = new TypedDocumentString(`
+    query TrainingOverview {
+  trainingRuns(first: 50) {
+    ...TrainingRunSummary
+  }
+  modelVersions {
+    id
+    name
+    backbone
+    isActive
+    createdAt
+    metrics
+    trainingRun {
+      id
+    }
+  }
+}
+    fragment TrainingRunSummary on TrainingRun {
+  id
+  status
+  createdAt
+  startedAt
+  finishedAt
+  error
+  progress
+  params
+  modelVersion {
+    id
+    name
+  }
+}`) as unknown as TypedDocumentString<TrainingOverviewQuery, TrainingOverviewQueryVariables>;
+export const TrainingRunDocument = new TypedDocumentString(`
+    query TrainingRun($id: ID!) {
+  trainingRun(id: $id) {
+    ...TrainingRunWithMetrics
+  }
+}
+    fragment TrainingRunSummary on TrainingRun {
+  id
+  status
+  createdAt
+  startedAt
+  finishedAt
+  error
+  progress
+  params
+  modelVersion {
+    id
+    name
+  }
+}
+fragment TrainingRunWithMetrics on TrainingRun {
+  ...TrainingRunSummary
+  metrics {
+    epoch
+    step
+    name
+    value
+  }
+}`) as unknown as TypedDocumentString<TrainingRunQuery, TrainingRunQueryVariables>;
+export const TrainingRunUpdatedDocument = new TypedDocumentString(`
+    subscription TrainingRunUpdated($id: ID!) {
+  trainingRunUpdated(id: $id) {
+    ...TrainingRunWithMetrics
+  }
+}
+    fragment TrainingRunSummary on TrainingRun {
+  id
+  status
+  createdAt
+  startedAt
+  finishedAt
+  error
+  progress
+  params
+  modelVersion {
+    id
+    name
+  }
+}
+fragment TrainingRunWithMetrics on TrainingRun {
+  ...TrainingRunSummary
+  metrics {
+    epoch
+    step
+    name
+    value
+  }
+}`) as unknown as TypedDocumentString<TrainingRunUpdatedSubscription, TrainingRunUpdatedSubscriptionVariables>;
+export const CancelTrainingDocument = new TypedDocumentString(`
+    mutation CancelTraining($id: ID!) {
+  cancelTraining(id: $id) {
+    id
+    status
+  }
+}
+    `) as unknown as TypedDocumentString<CancelTrainingMutation, CancelTrainingMutationVariables>;
+export const ActivateModelVersionDocument = new TypedDocumentString(`
+    mutation ActivateModelVersion($id: ID!) {
+  activateModelVersion(id: $id) {
+    id
+    isActive
+  }
+}
+    `) as unknown as TypedDocumentString<ActivateModelVersionMutation, ActivateModelVersionMutationVariables>;
+export const SearchResultsDocument = new TypedDocumentString(`
+    query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {
+  searchGarments(where: $where, first: $first, after: $after) {
+    totalCount @include(if: $withCount)
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    edges {
+      node {
+        id
+        superCategory
+        category
+        categoryEn
+        score
+        box {
+          x1
+          y1
+          x2
+          y2
+        }
+        crop: cropUrl(size: 192)
+        crop2x: cropUrl(size: 384)
+        image {
+          id
+          externalId
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<SearchResultsQuery, SearchResultsQueryVariables>;
+export const FacetsAndSlotCountsDocument = new TypedDocumentString(`
+    query FacetsAndSlotCounts($where: GarmentWhere, $kinds: [String!]!, $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!) {
+  garmentFacets(where: $where, kinds: $kinds) {
+    kind
+    values {
+      value
+      valueEn
+      count
+    }
+  }
+  TOP: searchGarments(where: $TOP, first: 1) {
+    totalCount
+  }
+  BOTTOM: searchGarments(where: $BOTTOM, first: 1) {
+    totalCount
+  }
+  OUTER: searchGarments(where: $OUTER, first: 1) {
+    totalCount
+  }
+  ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) {
+    totalCount
+  }
+}
+    `) as unknown as TypedDocumentString<FacetsAndSlotCountsQuery, FacetsAndSlotCountsQueryVariables>;
+export const FacetsDocument = new TypedDocumentString(`
+    query Facets($where: GarmentWhere, $kinds: [String!]!) {
+  garmentFacets(where: $where, kinds: $kinds) {
+    kind
+    values {
+      value
+      valueEn
+      count
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<FacetsQuery, FacetsQueryVariables>;
+export const ModelVersionChoicesDocument = new TypedDocumentString(`
+    query ModelVersionChoices {
+  modelVersions {
+    id
+    name
+    isActive
+  }
+}
+    `) as unknown as TypedDocumentString<ModelVersionChoicesQuery, ModelVersionChoicesQueryVariables>;

@@ -72,9 +72,9 @@ function tensorOp(inputs: () => tf.Tensor[], compute: (...inputs: tf.Tensor[]) =
   };
 }
 
-const CONV_INPUT: [number, number, number, number] = [1, 16, 16, 32];
-const CONV_FILTER: [number, number, number, number] = [3, 3, 32, 64];
-const CONV_OUTPUT: [number, number, number, number] = [1, 16, 16, 64];
+const CONV_INPUT: [number, number, number, number] = [1, 12, 12, 32];
+const CONV_FILTER: [number, number, number, number] = [3, 3, 32, 32];
+const CONV_OUTPUT: [number, number, number, number] = [1, 12, 12, 32];
 const MATMUL_SIZE = 256;
 const ROI_FEATURES: [number, number, number, number] = [1, 32, 32, 64];
 const ROI_IMAGE_SIZE = 128;
@@ -188,7 +188,7 @@ const nmsOp: DoctorOp = {
   ),
 };
 
-const TRAIN_IMAGE_SIZE = 64;
+const TRAIN_IMAGE_SIZE = 32;
 
 /** A small Attribute R-CNN (ResNet-18, 64-pixel images, narrow FPN and heads). */
 function smallModelConfig() {
@@ -214,9 +214,10 @@ function smallModelConfig() {
 function trainingSample(): TrainingSample {
   const size = TRAIN_IMAGE_SIZE;
   const data = new Uint8Array(size * size * 3).fill(230);
+  const pixels = (fractions: number[]) => fractions.map((f) => Math.round(f * size)) as [number, number, number, number];
   const garments: TrainingSample['garments'] = [
-    { box: [6, 4, 30, 40], label: 1, attributes: { color: 0 } },
-    { box: [34, 20, 60, 62], label: 2, attributes: { color: 1 } },
+    { box: pixels([0.1, 0.06, 0.47, 0.62]), label: 1, attributes: { color: 0 } },
+    { box: pixels([0.53, 0.31, 0.94, 0.97]), label: 2, attributes: { color: 1 } },
   ];
   for (const garment of garments) {
     const [x1, y1, x2, y2] = garment.box;

@@ -103,7 +103,12 @@ export async function probeGpus(env: NodeJS.ProcessEnv = process.env): Promise<G
     const said = firstLine(result.stdout) || firstLine(result.stderr) || `exit status ${result.status}`;
     return { gpus: [], problem: `no usable NVIDIA driver: nvidia-smi failed: ${said}`, cudaVisibleDevices };
   }
-  const gpus = parseNvidiaSmiCsv(result.stdout, fields);
+  let gpus: GpuInfo[];
+  try {
+    gpus = parseNvidiaSmiCsv(result.stdout, fields);
+  } catch (error) {
+    return { gpus: [], problem: `cannot read the GPU list: ${(error as Error).message}`, cudaVisibleDevices };
+  }
   return { gpus, problem: gpus.length === 0 ? 'no NVIDIA GPU found: nvidia-smi lists none' : null, cudaVisibleDevices };
 }
 

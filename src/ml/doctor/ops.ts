@@ -143,8 +143,8 @@ const roiAlignOp: DoctorOp = {
     () => [tf.tensor4d(randomValues(tf.util.sizeFromShape(ROI_FEATURES), 6), ROI_FEATURES), tf.tensor2d(randomBoxes(ROI_COUNT, ROI_IMAGE_SIZE, 7), [ROI_COUNT, 4])],
     (features, boxes) => {
       const align = (f: tf.Tensor) => roiAlign(f as tf.Tensor4D, boxes as tf.Tensor2D, new Int32Array(ROI_COUNT), [7, 7], ROI_FEATURES[1] / ROI_IMAGE_SIZE, 2);
-      const { value, grad } = tf.valueAndGrad((f: tf.Tensor) => tf.sum(tf.square(align(f))))(features);
-      return [align(features), value, grad];
+      const grad = tf.grad((f: tf.Tensor) => tf.sum(tf.square(align(f))))(features);
+      return [align(features), grad];
     },
   ),
 };

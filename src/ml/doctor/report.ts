@@ -110,16 +110,21 @@ async function onBackend<T>(name: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Microseconds are the resolution that means anything for a timing taken once. */
+function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
 function compare(op: DoctorOp, run: OpRun, reference: OpRun | null): OpReport {
   const error = reference ? Math.max(...run.outputs.map((output, i) => relativeError(output, reference.outputs[i]))) : null;
   return {
     name: op.name,
     description: op.description,
     onHost: op.onHost,
-    coldMs: run.coldMs,
-    warmMs: run.warmMs,
-    cpuColdMs: reference?.coldMs ?? null,
-    cpuWarmMs: reference?.warmMs ?? null,
+    coldMs: roundMs(run.coldMs),
+    warmMs: roundMs(run.warmMs),
+    cpuColdMs: reference ? roundMs(reference.coldMs) : null,
+    cpuWarmMs: reference ? roundMs(reference.warmMs) : null,
     relativeError: error,
     tolerance: op.tolerance,
     agrees: error === null ? null : error <= op.tolerance,

@@ -121,7 +121,7 @@ describe('why a better backend did not load', () => {
 
 describe('the verdict', () => {
   const base: Omit<DoctorReport, 'verdict'> = {
-    node: 'v20', platform: 'linux x64', packages: {}, libtensorflow: '2.9.1', ops: null, speedupVsCpu: 23.4,
+    node: 'v20', platform: 'linux x64', packages: {}, libtensorflow: '2.9.1', tensorflowUsesGpu: true, ops: null, speedupVsCpu: 23.4,
     backend: { name: 'tensorflow', device: 'cuda', detail: '@tensorflow/tfjs-node-gpu (libtensorflow, CUDA)', requested: null, skipped: [] },
     gpu: { gpus: [{ index: 0, name: 'NVIDIA A100-SXM4-40GB', computeCapability: '8.0', driverVersion: '535.104.05', memoryTotalMiB: 40960, memoryUsedMiB: 3 }], problem: null, cudaVisibleDevices: null },
   };
@@ -129,6 +129,9 @@ describe('the verdict', () => {
   it('names the GPU in use and the speed-up, or the CPU fallback of tfjs-node-gpu without a GPU', () => {
     expect(verdict(base)).toBe('GPU in use (NVIDIA A100-SXM4-40GB), 23× the cpu backend');
     const noDriver = { ...base, speedupVsCpu: 3.14, gpu: { gpus: [], problem: 'no NVIDIA GPU/driver found: nvidia-smi is not on the PATH', cudaVisibleDevices: null } };
+    expect(verdict({ ...base, tensorflowUsesGpu: false, speedupVsCpu: 1.2 })).toBe(
+      'GPU found (NVIDIA A100-SXM4-40GB) but not used because libtensorflow created no GPU device (its CUDA/cuDNN libraries or the driver: see TensorFlow\'s log lines): TensorFlow computes on the CPU, 1.2× the cpu backend',
+    );
     expect(verdict(noDriver)).toBe('@tensorflow/tfjs-node-gpu loaded but no NVIDIA GPU/driver found: nvidia-smi is not on the PATH: TensorFlow computes on the CPU, 3.1× the cpu backend');
   });
 });
@@ -144,6 +147,7 @@ describe('runDoctor on this machine', () => {
     expect(report.packages['@tensorflow/tfjs-core']).toBe(tf.version_core);
     expect(report.packages['@tensorflow/tfjs-node-gpu']).toBeNull();
     expect(report.libtensorflow).toBeNull();
+    expect(report.tensorflowUsesGpu).toBeNull();
     expect(report.gpu.problem).toMatch(/no NVIDIA GPU\/driver found/);
     const ops = report.ops ?? [];
     expect(ops.map((op) => op.name)).toEqual(DOCTOR_OPS.map((op) => op.name));

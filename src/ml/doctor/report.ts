@@ -40,6 +40,8 @@ export interface DoctorReport {
     skipped: SkippedBackendReport[];
   };
   libtensorflow: string | null;
+  /** Whether libtensorflow created a GPU device (tfjs-node's isUsingGpuDevice); null off the tensorflow backend. */
+  tensorflowUsesGpu: boolean | null;
   gpu: GpuProbe;
   /** Null when timing was not asked for. */
   ops: OpReport[] | null;
@@ -93,11 +95,18 @@ export async function explainSkipped(
   );
 }
 
-/** libtensorflow's version, which tfjs-node's binding reports as TF_Version; null on other backends. */
-function libtensorflowVersion(): string | null {
-  if (tf.getBackend() !== 'tensorflow') return null;
-  const binding = (tf.backend() as unknown as { binding?: { TF_Version?: unknown } }).binding;
-  return typeof binding?.TF_Version === 'string' ? binding.TF_Version : null;
+interface TfjsNodeBinding {
+  TF_Version?: unknown;
+  isUsingGpuDevice?: () => boolean;
+}
+
+/** What tfjs-node's binding says about libtensorflow: its version and whether it runs on a GPU device. */
+function libtensorflowFacts(): Pick<DoctorReport, 'libtensorflow' | 'tensorflowUsesGpu'> {
+  const binding = tf.getBackend() === 'tensorflow' ? (tf.backend() as unknown as { binding?: TfjsNodeBinding }).binding : undefined;
+  return {
+    libtensorflow: typeof binding?.TF_Version === 'string' ? binding.TF_Version : null,
+    tensorflowUsesGpu: typeof binding?.isUsingGpuDevice === 'function' ? binding.isUsingGpuDevice() : null,
+  };
 }
 
 async function onBackend<T>(name: string, work: () => Promise<T>): Promise<T> {
@@ -167,7 +176,9 @@ export function verdict(report: Omit<DoctorReport, 'verdict'>): string {
   const speed = report.speedupVsCpu === null ? '' : `, ${formatSpeedup(report.speedupVsCpu)}× the cpu backend`;
   const gpuNames = gpu.gpus.map((g) => g.name).join(', ');
   let line: string;
-  if (backend.device === 'cuda' && gpu.gpus.length > 0) line = `GPU in use (${gpuNames})${speed}`;
+  if (backend.device === 'cuda' && gpu.gpus.length > 0 && report.tensorflowUsesGpu === false) {
+    line = `GPU found (${gpuNames}) but not used because libtensorflow created no GPU device (its CUDA/cuDNN libraries or the driver: see TensorFlow's log lines): TensorFlow computes on the CPU${speed}`;
+  } else if (backend.device === 'cuda' && gpu.gpus.length > 0) line = `GPU in use (${gpuNames})${speed}`;
   else if (backend.device === 'cuda') line = `@tensorflow/tfjs-node-gpu loaded but ${gpu.problem}: TensorFlow computes on the CPU${speed}`;
   else if (gpu.gpus.length > 0) line = `GPU found (${gpuNames}) but not used because ${whyNotCuda(report)}: running on ${backend.name}${speed}`;
   else line = `no GPU (${gpu.problem}): running on ${backend.name}${speed}`;
@@ -194,7 +205,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     platform: `${process.platform} ${process.arch}`,
     packages: Object.fromEntries(TFJS_PACKAGES.map((name) => [name, packageVersion(name, resolve)])),
     backend: { name: info.name, device: info.device, detail: info.detail, requested: info.requested ?? null, skipped },
-    libtensorflow: libtensorflowVersion(),
+    ...libtensorflowFacts(),
     gpu,
     ops,
     speedupVsCpu: ops ? speedupVsCpu(ops) : null,

@@ -38,6 +38,13 @@ export interface OpRun {
   outputs: [Float32Array, Float32Array];
 }
 
+/**
+ * Tolerance of the ops that multiply and add in cuBLAS/cuDNN: TensorFlow 2.9 runs them in TF32 by default on
+ * Ampere and newer GPUs (inputs rounded to 10 mantissa bits, relative error up to about 1e-3), which is
+ * expected, not a fault (NVIDIA_TF32_OVERRIDE=0 turns it off). float32 everywhere else agrees to about 1e-6.
+ */
+const MATMUL_TOLERANCE = 5e-3;
+
 function randomValues(count: number, seed: number, low = -1, high = 1): Float32Array {
   const random = seededRandom(seed);
   return Float32Array.from({ length: count }, () => low + (high - low) * random());
@@ -101,7 +108,7 @@ const convForward: DoctorOp = {
   name: 'conv2d forward',
   description: `3×3 convolution, input [${CONV_INPUT.join(', ')}], ${CONV_FILTER[3]} filters`,
   onHost: false,
-  tolerance: 1e-4,
+  tolerance: MATMUL_TOLERANCE,
   prepare: tensorOp(
     () => [tf.tensor4d(randomValues(tf.util.sizeFromShape(CONV_INPUT), 1), CONV_INPUT), tf.tensor4d(randomValues(tf.util.sizeFromShape(CONV_FILTER), 2), CONV_FILTER)],
     (x, w) => [fixedConv(x, w)],
@@ -112,7 +119,7 @@ const convBackward: DoctorOp = {
   name: 'conv2d backward',
   description: 'gradients of the same convolution with respect to its input and its filter',
   onHost: false,
-  tolerance: 1e-4,
+  tolerance: MATMUL_TOLERANCE,
   prepare: tensorOp(
     () => [
       tf.tensor4d(randomValues(tf.util.sizeFromShape(CONV_INPUT), 1), CONV_INPUT),
@@ -127,7 +134,7 @@ const matMul: DoctorOp = {
   name: 'matMul',
   description: `[${MATMUL_SIZE}, ${MATMUL_SIZE}] × [${MATMUL_SIZE}, ${MATMUL_SIZE}]`,
   onHost: false,
-  tolerance: 1e-4,
+  tolerance: MATMUL_TOLERANCE,
   prepare: tensorOp(
     () => [4, 5].map((seed) => tf.tensor2d(randomValues(MATMUL_SIZE * MATMUL_SIZE, seed), [MATMUL_SIZE, MATMUL_SIZE])),
     (a, b) => [tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D)],
@@ -231,8 +238,8 @@ const trainingStep: DoctorOp = {
   name: 'training step',
   description: `one SGD step of a small Attribute R-CNN (ResNet-18, ${TRAIN_IMAGE_SIZE}×${TRAIN_IMAGE_SIZE} image); result: the losses`,
   onHost: false,
-  // The losses pass through proposal sampling and matching: rounding differences move them more than one op's output.
-  tolerance: 1e-3,
+  // The losses sum many TF32 products on a GPU and pass through proposal matching, which rounding can move.
+  tolerance: 1e-2,
   prepare: () => {
     const model = AttributeRCNN.create(smallModelConfig(), 0);
     const optimizer = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });

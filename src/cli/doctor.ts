@@ -20,6 +20,7 @@ export function formatDoctorText(report: DoctorReport): string {
     `Node ${report.node} on ${report.platform}`,
     `TensorFlow.js: ${Object.entries(report.packages).map(([name, version]) => `${name} ${version ?? 'not installed'}`).join(', ')}`,
     `Backend: ${report.backend.name} on ${report.backend.device}: ${report.backend.detail}${report.backend.requested ? ` (requested: ${report.backend.requested})` : ''}`,
+    ...(report.backend.requestedError ? [`  ${report.backend.requestedError}`] : []),
     ...report.backend.skipped.map((s) => `  not used: ${s.module}: ${s.installed ? '' : 'not installed; '}${s.missingLibrary ? `missing ${s.missingLibrary}; ` : ''}${s.reason}`),
     `libtensorflow: ${report.libtensorflow ?? '— (tensorflow backend not in use)'}`,
     ...(report.gpu.gpus.length === 0

@@ -123,7 +123,7 @@ describe('why a better backend did not load', () => {
 describe('the verdict', () => {
   const base: Omit<DoctorReport, 'verdict'> = {
     node: 'v20', platform: 'linux x64', packages: {}, libtensorflow: '2.9.1', tensorflowUsesGpu: true, ops: null, speedupVsCpu: 23.4,
-    backend: { name: 'tensorflow', device: 'cuda', detail: '@tensorflow/tfjs-node-gpu (libtensorflow, CUDA)', requested: null, skipped: [] },
+    backend: { name: 'tensorflow', device: 'cuda', detail: '@tensorflow/tfjs-node-gpu (libtensorflow, CUDA)', requested: null, requestedError: null, skipped: [] },
     gpu: { gpus: [{ index: 0, name: 'NVIDIA A100-SXM4-40GB', computeCapability: '8.0', driverVersion: '535.104.05', memoryTotalMiB: 40960, memoryUsedMiB: 3 }], problem: null, cudaVisibleDevices: null },
   };
 
@@ -179,13 +179,21 @@ describe('runDoctor on this machine', () => {
     expect(report.speedupVsCpu).toBeNull();
   }, 120_000);
 
+  const withoutCudnn = (name: string) => {
+    throw new Error(name.endsWith('-gpu') ? 'libcudnn.so.8: cannot open shared object file: No such file or directory' : `Cannot find module '${name}'`);
+  };
+
   it('a GPU whose tfjs-node-gpu cannot load cuDNN: says so in the verdict', async () => {
-    const loadModule = (name: string) => {
-      throw new Error(name.endsWith('-gpu') ? 'libcudnn.so.8: cannot open shared object file: No such file or directory' : `Cannot find module '${name}'`);
-    };
-    const report = await runDoctor({ env: onPath(H100_SMI), loadModule, timing: false });
+    const report = await runDoctor({ env: onPath(H100_SMI), loadModule: withoutCudnn, timing: false });
     expect(report.ops).toBeNull();
     expect(report.verdict).toBe('GPU found (NVIDIA H100 80GB HBM3, NVIDIA H100 80GB HBM3) but not used because @tensorflow/tfjs-node-gpu cannot load libcudnn.so.8: running on wasm');
+  });
+
+  it('KFASHION_TF_BACKEND=tensorflow (as in the image) that cannot load: still a report, on the automatic choice, with the error', async () => {
+    const report = await runDoctor({ env: { ...onPath(H100_SMI), KFASHION_TF_BACKEND: 'tensorflow' }, loadModule: withoutCudnn, timing: false });
+    expect(report.backend).toMatchObject({ name: 'wasm', requested: null, requestedError: expect.stringMatching(/^TensorFlow.js backend 'tensorflow' was requested but is not available: @tensorflow\/tfjs-node-gpu: libcudnn\.so\.8/) });
+    expect(report.backend.skipped[0]).toMatchObject({ module: '@tensorflow/tfjs-node-gpu', missingLibrary: 'libcudnn.so.8' });
+    expect(report.verdict).toMatch(/^GPU found \(NVIDIA H100 80GB HBM3, NVIDIA H100 80GB HBM3\) but not used because @tensorflow\/tfjs-node-gpu cannot load libcudnn\.so\.8: running on wasm; TensorFlow.js backend 'tensorflow' was requested but is not available: /);
   });
 });
 

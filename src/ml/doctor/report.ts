@@ -3,7 +3,7 @@
  * compared with the plain cpu backend. `backendSummary` is the cheap part (no timing) for /health.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendInfo, type BackendName, type InitBackendOptions, type SkippedBackend } from '../backend';
+import { BACKEND_ENV_VARIABLE, initBackend, type BackendInfo, type BackendName, type InitBackendOptions, type SkippedBackend } from '../backend';
 import { findNativeBinding, lddMissing, missingLibraryInError, probeGpus, type GpuProbe } from './gpu';
 import { DOCTOR_OPS, relativeError, runOp, type DoctorOp, type OpRun } from './ops';
 
@@ -37,6 +37,8 @@ export interface DoctorReport {
     device: 'cuda' | 'cpu';
     detail: string;
     requested: BackendName | null;
+    /** Why the requested backend could not be used (the doctor then diagnoses the automatic choice). */
+    requestedError: string | null;
     skipped: SkippedBackendReport[];
   };
   libtensorflow: string | null;
@@ -182,6 +184,7 @@ export function verdict(report: Omit<DoctorReport, 'verdict'>): string {
   else if (backend.device === 'cuda') line = `@tensorflow/tfjs-node-gpu loaded but ${gpu.problem}: TensorFlow computes on the CPU${speed}`;
   else if (gpu.gpus.length > 0) line = `GPU found (${gpuNames}) but not used because ${whyNotCuda(report)}: running on ${backend.name}${speed}`;
   else line = `no GPU (${gpu.problem}): running on ${backend.name}${speed}`;
+  if (backend.requestedError) line += `; ${backend.requestedError}`;
   const disagreeing = (report.ops ?? []).filter((op) => op.agrees === false);
   if (disagreeing.length > 0) {
     line += `; WARNING: results differ from the cpu backend for ${disagreeing.map((op) => `${op.name} (relative error ${op.relativeError?.toExponential(1)})`).join(', ')}`;
@@ -193,18 +196,32 @@ function formatSpeedup(value: number): string {
   return value >= 10 ? value.toFixed(0) : value.toFixed(1);
 }
 
+/**
+ * The backend as the model server would choose it; when a requested backend cannot load (the model
+ * server would stop there), the automatic choice instead, with the error, so that there is still a report.
+ */
+async function chooseBackend(options: DoctorOptions, env: NodeJS.ProcessEnv): Promise<{ info: BackendInfo; requestedError: string | null }> {
+  const init = { ...options, env, log: options.log ?? (() => undefined) };
+  try {
+    return { info: await initBackend(options.backend, init), requestedError: null };
+  } catch (error) {
+    const automatic = await initBackend(undefined, { ...init, env: { ...env, [BACKEND_ENV_VARIABLE]: undefined } });
+    return { info: automatic, requestedError: (error as Error).message };
+  }
+}
+
 /** Initialises the backend as the model server would, probes the host and, unless told not to, times the ops. */
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const env = options.env ?? process.env;
   const resolve = options.resolveModule ?? require.resolve;
-  const info = await initBackend(options.backend, { ...options, log: options.log ?? (() => undefined) });
+  const { info, requestedError } = await chooseBackend(options, env);
   const [skipped, gpu] = await Promise.all([explainSkipped(info.skipped, env, resolve), probeGpus(env)]);
   const ops = options.timing === false ? null : await timeOps();
   const partial: Omit<DoctorReport, 'verdict'> = {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     packages: Object.fromEntries(TFJS_PACKAGES.map((name) => [name, packageVersion(name, resolve)])),
-    backend: { name: info.name, device: info.device, detail: info.detail, requested: info.requested ?? null, skipped },
+    backend: { name: info.name, device: info.device, detail: info.detail, requested: info.requested ?? null, requestedError, skipped },
     ...libtensorflowFacts(),
     gpu,
     ops,

@@ -11,7 +11,7 @@ import { explainSkipped, runDoctor, timeOps, verdict, backendSummary, type Docto
 import { parseNvidiaSmiCsv, probeGpus } from '../../src/ml/doctor/gpu';
 import { relativeError, DOCTOR_OPS, type DoctorOp } from '../../src/ml/doctor/ops';
 import { initBackend } from '../../src/ml/backend';
-import { main } from '../../src/cli/main';
+import { runCli } from './run-cli';
 
 const SYSTEM_PATH = '/usr/bin:/bin';
 
@@ -230,34 +230,18 @@ describe('backendSummary (for /health)', () => {
 });
 
 describe('kfashion doctor (the command)', () => {
-  async function runCli(args: string[]): Promise<string> {
-    const chunks: string[] = [];
-    const quiet = [jest.spyOn(console, 'error').mockImplementation(() => {}), jest.spyOn(console, 'warn').mockImplementation(() => {})];
-    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      chunks.push(String(chunk));
-      return true;
-    });
-    try {
-      await main(['node', 'kfashion', 'doctor', ...args]);
-    } finally {
-      stdout.mockRestore();
-      quiet.forEach((q) => q.mockRestore());
-    }
-    return chunks.join('');
-  }
-
   it('--json prints the report as one JSON object; --no-timing skips the ops', async () => {
-    const report = JSON.parse(await runCli(['--json', '--no-timing', '--backend', 'cpu'])) as DoctorReport;
+    const report = JSON.parse(await runCli(['doctor', '--json', '--no-timing', '--backend', 'cpu'])) as DoctorReport;
     expect(report).toMatchObject({ node: process.version, backend: { name: 'cpu', requested: 'cpu' }, ops: null, speedupVsCpu: null });
     expect(report.verdict).toMatch(/running on cpu$/);
   });
 
   it('prints a text report ending with the verdict', async () => {
-    const text = await runCli(['--no-timing', '--backend', 'wasm']);
+    const text = await runCli(['doctor', '--no-timing', '--backend', 'wasm']);
     expect(text).toMatch(/^Node v20\.[\s\S]*\nBackend: wasm on cpu: [\s\S]*\nVerdict: .*running on wasm\n$/);
   });
 
   it('names --backend when its value is not a backend', async () => {
-    await expect(runCli(['--backend', 'gpu'])).rejects.toThrow(/--backend: unknown TensorFlow.js backend "gpu"; allowed values are tensorflow, wasm, cpu/);
+    await expect(runCli(['doctor', '--backend', 'gpu'])).rejects.toThrow(/--backend: unknown TensorFlow.js backend "gpu"; allowed values are tensorflow, wasm, cpu/);
   });
 });

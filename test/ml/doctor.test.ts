@@ -225,6 +225,7 @@ describe('backendSummary (for /health)', () => {
       notUsed: ['@tensorflow/tfjs-node-gpu: libcuda.so.1: cannot open shared object file', '@tensorflow/tfjs-node: libcuda.so.1: cannot open shared object file'],
       gpus: ['NVIDIA H100 80GB HBM3', 'NVIDIA H100 80GB HBM3'],
       gpuProblem: null,
+      tensorflowUsesGpu: null,
     });
   });
 });

@@ -61,6 +61,7 @@ it('reports health, and readiness once the active model is loaded', async () => 
   const host = await probeGpus();
   expect(await health.json()).toEqual({
     status: 'ok', backend: 'wasm', device: 'cpu', notUsed: ['requested wasm (--backend or KFASHION_TF_BACKEND)'], gpus: host.gpus.map((g) => g.name), gpuProblem: host.problem,
+    tensorflowUsesGpu: null,
   });
   const ready = await fetch(`${server.url}/ready`);
   expect(ready.status).toBe(200);

@@ -237,6 +237,8 @@ export interface BackendSummary {
   notUsed: string[];
   gpus: string[];
   gpuProblem: string | null;
+  /** Whether libtensorflow created a GPU device; null off the tensorflow backend. */
+  tensorflowUsesGpu: boolean | null;
 }
 
 /** The cheap part of the doctor (no timing, one nvidia-smi call): what /health reports. */
@@ -244,5 +246,6 @@ export async function backendSummary(info: BackendInfo, env: NodeJS.ProcessEnv =
   const gpu = await probeGpus(env);
   const notUsed = info.skipped.map((s) => `${s.module}: ${s.reason}`);
   if (info.requested) notUsed.push(`requested ${info.requested} (--backend or KFASHION_TF_BACKEND)`);
-  return { backend: info.name, device: info.device, notUsed, gpus: gpu.gpus.map((g) => g.name), gpuProblem: gpu.problem };
+  const { tensorflowUsesGpu } = libtensorflowFacts();
+  return { backend: info.name, device: info.device, notUsed, gpus: gpu.gpus.map((g) => g.name), gpuProblem: gpu.problem, tensorflowUsesGpu };
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { explainSkipped, runDoctor, timeOps, verdict, backendSummary, type DoctorReport } from '../../src/ml/doctor/report';
-import { parseNvidiaSmiCsv, probeGpus } from '../../src/ml/doctor/gpu';
+import { missingLibraryInError, parseNvidiaSmiCsv, probeGpus } from '../../src/ml/doctor/gpu';
 import { relativeError, DOCTOR_OPS, type DoctorOp } from '../../src/ml/doctor/ops';
 import { initBackend } from '../../src/ml/backend';
 import { runCli } from './run-cli';
@@ -98,6 +98,12 @@ describe('why a better backend did not load', () => {
       { module: '@tensorflow/tfjs-node-gpu', reason: expect.any(String), installed: true, missingLibrary: 'libcudnn.so.8' },
       { module: '@tensorflow/tfjs-node', reason: expect.any(String), installed: false, missingLibrary: null },
     ]);
+  });
+
+  it('finds the library in a dlopen error that starts with the binding path', () => {
+    expect(missingLibraryInError('/app/node_modules/@tensorflow/tfjs-node-gpu/lib/napi-v8/tfjs_binding.node: libtensorflow.so.2: cannot open shared object file: No such file or directory'))
+      .toBe('libtensorflow.so.2');
+    expect(missingLibraryInError("Cannot find module '@tensorflow/tfjs-node-gpu'")).toBeNull();
   });
 
   it('runs ldd on the installed binding when the error does not name the library', async () => {

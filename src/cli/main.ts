@@ -16,6 +16,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   train: async () => (await import('./train')).registerTrain,
   predict: async () => (await import('./predict')).registerPredict,
   eval: async () => (await import('./eval')).registerEval,
+  doctor: async () => (await import('./doctor')).registerDoctor,
   migrate: async () => (await import('./migrate')).registerMigrate,
   db: async () => (await import('./db')).registerDb,
   demo: async () => (await import('./demo')).registerDemo,

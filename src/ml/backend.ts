@@ -22,10 +22,20 @@ export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 export const BACKEND_ENV_VARIABLE = 'KFASHION_TF_BACKEND';
 
+/** A better backend that was tried and did not load, with the first line of its error. */
+export interface SkippedBackend {
+  module: string;
+  reason: string;
+}
+
 export interface BackendInfo {
   name: BackendName;
   device: 'cuda' | 'cpu';
   detail: string;
+  /** The better candidates tried first, in order, and why each failed (empty when the first one loaded or the choice was explicit). */
+  skipped: SkippedBackend[];
+  /** The explicit choice (argument or KFASHION_TF_BACKEND), when the automatic order was bypassed. */
+  requested?: BackendName;
 }
 
 export interface InitBackendOptions {
@@ -67,24 +77,28 @@ function defaultRequire(name: string): unknown {
   return require(name);
 }
 
-async function tryTensorflow(loadModule: (name: string) => unknown): Promise<{ info?: BackendInfo; failures: string[] }> {
-  const failures: string[] = [];
+type Chosen = Omit<BackendInfo, 'skipped' | 'requested'>;
+
+async function tryTensorflow(loadModule: (name: string) => unknown): Promise<{ info?: Chosen; failures: SkippedBackend[] }> {
+  const failures: SkippedBackend[] = [];
   for (const candidate of NATIVE_PACKAGES) {
     try {
       loadModule(candidate.module);
     } catch (error) {
-      failures.push(`${candidate.module}: ${firstLine(error)}`);
+      failures.push({ module: candidate.module, reason: firstLine(error) });
       continue;
     }
     if (await tf.setBackend('tensorflow')) {
       return { info: { name: 'tensorflow', device: candidate.device, detail: `${candidate.module} (libtensorflow, ${candidate.device === 'cuda' ? 'CUDA' : 'CPU'})` }, failures };
     }
-    failures.push(`${candidate.module}: loaded but the 'tensorflow' backend did not initialise`);
+    failures.push({ module: candidate.module, reason: "loaded but the 'tensorflow' backend did not initialise" });
   }
   return { failures };
 }
 
-async function tryWasm(): Promise<{ info?: BackendInfo; failure?: string }> {
+const WASM_MODULE = '@tensorflow/tfjs-backend-wasm';
+
+async function tryWasm(): Promise<{ info?: Chosen; failure?: SkippedBackend }> {
   try {
     // Loaded lazily so that processes that pick another backend never pay for it.
     // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -98,13 +112,13 @@ async function tryWasm(): Promise<{ info?: BackendInfo; failure?: string }> {
     if (await tf.setBackend('wasm')) {
       return { info: { name: 'wasm', device: 'cpu', detail: `@tensorflow/tfjs-backend-wasm (binaries from ${folder})` } };
     }
-    return { failure: `@tensorflow/tfjs-backend-wasm: setBackend('wasm') returned false (binaries looked up in ${folder})` };
+    return { failure: { module: WASM_MODULE, reason: `setBackend('wasm') returned false (binaries looked up in ${folder})` } };
   } catch (error) {
-    return { failure: `@tensorflow/tfjs-backend-wasm: ${firstLine(error)}` };
+    return { failure: { module: WASM_MODULE, reason: firstLine(error) } };
   }
 }
 
-async function useCpu(): Promise<BackendInfo> {
+async function useCpu(): Promise<Chosen> {
   if (!(await tf.setBackend('cpu'))) throw new Error('the plain cpu backend of TensorFlow.js did not initialise');
   return { name: 'cpu', device: 'cpu', detail: '@tensorflow/tfjs-backend-cpu (plain JavaScript)' };
 }
@@ -118,15 +132,15 @@ export async function initBackend(preferred?: BackendName | string, options: Ini
   const explicit =
     parseBackendName(preferred, 'initBackend(preferred)') ?? parseBackendName(env[BACKEND_ENV_VARIABLE], BACKEND_ENV_VARIABLE);
   const loadModule = options.loadModule ?? defaultRequire;
-  const failures: string[] = [];
-  let info: BackendInfo | undefined;
+  const failures: SkippedBackend[] = [];
+  let info: Chosen | undefined;
 
   if (explicit === undefined || explicit === 'tensorflow') {
     const result = await tryTensorflow(loadModule);
     failures.push(...result.failures);
     info = result.info;
     if (!info && explicit === 'tensorflow') {
-      throw new Error(`TensorFlow.js backend 'tensorflow' was requested but is not available: ${failures.join('; ')}`);
+      throw new Error(`TensorFlow.js backend 'tensorflow' was requested but is not available: ${describeSkipped(failures)}`);
     }
   }
   if (!info && (explicit === undefined || explicit === 'wasm')) {
@@ -134,22 +148,27 @@ export async function initBackend(preferred?: BackendName | string, options: Ini
     if (result.failure) failures.push(result.failure);
     info = result.info;
     if (!info && explicit === 'wasm') {
-      throw new Error(`TensorFlow.js backend 'wasm' was requested but is not available: ${result.failure}`);
+      throw new Error(`TensorFlow.js backend 'wasm' was requested but is not available: ${describeSkipped(failures)}`);
     }
   }
-  if (!info) info = await useCpu();
+  const chosen: BackendInfo = { ...(info ?? (await useCpu())), skipped: failures, ...(explicit ? { requested: explicit } : {}) };
 
-  current = info;
+  current = chosen;
   const message =
-    `[kfashion] TensorFlow.js backend: ${info.name} on ${info.device} — ${info.detail}` +
+    `[kfashion] TensorFlow.js backend: ${chosen.name} on ${chosen.device} — ${chosen.detail}` +
     (explicit ? ` (requested: ${explicit})` : '') +
-    (failures.length > 0 && !explicit ? `; skipped: ${failures.join('; ')}` : '');
-  const key = `${info.name}|${info.detail}`;
+    (failures.length > 0 && !explicit ? `; skipped: ${describeSkipped(failures)}` : '');
+  const key = `${chosen.name}|${chosen.detail}`;
   if (lastLogged !== key) {
     lastLogged = key;
     (options.log ?? ((line: string) => console.error(line)))(message);
   }
-  return info;
+  return chosen;
+}
+
+/** "module: reason; module: reason", as the log line and errors show skipped candidates. */
+export function describeSkipped(skipped: readonly SkippedBackend[]): string {
+  return skipped.map((s) => `${s.module}: ${s.reason}`).join('; ');
 }
 
 /** The backend chosen by the last initBackend call, or null before any. */

@@ -1,6 +1,6 @@
 /**
  * The model server's HTTP side (plain node:http), for the API and for load balancers:
- *   GET  /health   the process is up (and which backend it computes on)
+ *   GET  /health   the process is up, which backend it computes on, why better ones were not used, the GPUs
  *   GET  /ready    the backend is initialised and the active model version is loaded (503 otherwise)
  *   POST /predict  body = image bytes (JPEG, PNG or WebP, at most `maxBodyBytes`), optional
  *                  ?modelVersionId=N → {"image", "width", "height", "detections", "modelVersion"}
@@ -10,6 +10,7 @@
 import * as http from 'node:http';
 import type { BackendInfo } from '../ml/backend';
 import { decodeImage, UnsupportedImageError } from '../images/image-input';
+import { backendSummary } from '../ml/doctor/report';
 import { ModelRegistry, ModelVersionNotFound } from './models';
 import { listen } from '../util/listen';
 import { BodyTooLargeError, readBoundedBody } from '../util/http-body';
@@ -65,6 +66,8 @@ export async function startModelHttp(options: ModelHttpOptions): Promise<Running
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_IMAGE_BYTES;
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error ?? ''));
   const { registry, backend } = options;
+  // One nvidia-smi call at start-up, shared by every /health: a health check must stay cheap.
+  const summary = backendSummary(backend);
 
   async function predict(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
     const versionId = parseVersionId(url);
@@ -96,7 +99,7 @@ export async function startModelHttp(options: ModelHttpOptions): Promise<Running
     const url = new URL(request.url ?? '/', 'http://localhost');
     const route = async () => {
       if (url.pathname === '/health' && request.method === 'GET') {
-        return sendJson(response, 200, { status: 'ok', backend: backend.name, device: backend.device });
+        return sendJson(response, 200, { status: 'ok', ...(await summary) });
       }
       if (url.pathname === '/ready' && request.method === 'GET') return ready(response);
       if (url.pathname === '/predict') {

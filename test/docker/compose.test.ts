@@ -17,8 +17,9 @@ writeFileSync(EMPTY_ENV_FILE, '');
 const REQUIRED_ENV = { POSTGRES_PASSWORD: 'c0ffee42', KFASHION_DATASET_DIR: '/srv/kfashion-test' };
 
 /** docker-compose with only the given variables (and PATH), never a developer's docker/.env. */
-function compose(args: string[], env: Record<string, string>, file = COMPOSE_FILE) {
-  const result = spawnSync('docker-compose', ['--env-file', EMPTY_ENV_FILE, '-f', file, ...args], {
+function compose(args: string[], env: Record<string, string>, files: string | string[] = COMPOSE_FILE) {
+  const fileArgs = (Array.isArray(files) ? files : [files]).flatMap((file) => ['-f', file]);
+  const result = spawnSync('docker-compose', ['--env-file', EMPTY_ENV_FILE, ...fileArgs, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), ...env },
     encoding: 'utf8',
@@ -46,7 +47,7 @@ describe('docker/compose.yaml', () => {
 
   it('the validation has teeth: a misspelt healthcheck key is rejected', () => {
     const broken = join(mkdtempSync(join(tmpdir(), 'kfashion-compose-')), 'compose.yaml');
-    writeFileSync(broken, readFileSync(COMPOSE_FILE, 'utf8').replace('start_period: 60s', 'start_periode: 60s'));
+    writeFileSync(broken, readFileSync(COMPOSE_FILE, 'utf8').replace('start_period: 30s', 'start_periode: 30s'));
     const result = compose(['config', '-q'], REQUIRED_ENV, broken);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/start_periode/);
@@ -60,8 +61,8 @@ describe('docker/compose.yaml', () => {
     expect(result.stderr).toContain(`set ${name}`);
   });
 
-  it('holds no secret: every password is interpolated from the environment', () => {
-    const text = readFileSync(COMPOSE_FILE, 'utf8');
+  it.each(['compose.yaml', 'compose.model-server.yaml'])('holds no secret: every password in %s is interpolated from the environment', (name) => {
+    const text = readFileSync(join(ROOT, 'docker', name), 'utf8');
     const passwords = text.split('\n').filter((line) => /password/i.test(line) && !line.trim().startsWith('#'));
     expect(passwords.length).toBeGreaterThan(0);
     for (const line of passwords) expect(line).toMatch(/\$\{POSTGRES_PASSWORD:\?[^}]+\}/);
@@ -87,18 +88,59 @@ describe('docker/compose.yaml', () => {
     expect(api.healthcheck.test.join(' ')).toContain('127.0.0.1:4000/health');
   });
 
-  it('model-server: reserves the GPUs, shares checkpoints and uploads, is health-checked and scalable', () => {
+  it('model-server: reserves GPU 0, shares checkpoints and uploads, is health-checked and reachable by its alias', () => {
     const server = config.services['model-server'];
     expect(server.build.dockerfile).toBe('docker/model-server.Dockerfile');
-    expect(server.deploy.resources.reservations.devices).toEqual([{ driver: 'nvidia', count: 'all', capabilities: ['gpu'] }]);
+    expect(server.deploy.resources.reservations.devices).toEqual([{ driver: 'nvidia', device_ids: ['0'], capabilities: ['gpu'] }]);
+    expect(server.environment.CUDA_VISIBLE_DEVICES).toBe('0');
+    expect(server.networks.default.aliases).toEqual(['model-server']);
     expect(server.environment.KFASHION_TF_BACKEND).toBe('tensorflow');
     expect(server.environment.DATABASE_URL).toBe(config.services.api.environment.DATABASE_URL);
     expect(server.depends_on).toEqual({ db: { condition: 'service_healthy' } });
     expect(server.volumes).toEqual(config.services.api.volumes);
     expect(server.healthcheck.test.join(' ')).toContain('127.0.0.1:4100/health');
-    // --scale model-server=N needs no fixed host port and no container_name
+    // one server per GPU on one host: no fixed host port and no container_name
     expect(server.ports).toBeUndefined();
     expect(server.container_name).toBeUndefined();
     expect(Object.keys(config.volumes).sort()).toEqual(['kfashion-data', 'pgdata']);
+  });
+});
+
+describe.each([
+  { gpus: 1, files: [] as string[] },
+  { gpus: 2, files: ['compose.gpus-2.yaml'] },
+  { gpus: 8, files: ['compose.gpus-8.yaml'] },
+])('$gpus GPU(s): compose.yaml $files', ({ gpus, files }) => {
+  const all = [COMPOSE_FILE, ...files.map((name) => join(ROOT, 'docker', name))];
+  const resolved = compose(['config'], REQUIRED_ENV, all);
+  const services = (parse(resolved.stdout ?? '') as { services?: Record<string, Service> }).services ?? {};
+  const servers = Object.entries(services).filter(([name]) => name.startsWith('model-server'));
+
+  it('is valid for docker-compose', () => {
+    expect({ status: resolved.status, stderr: resolved.stderr }).toEqual({ status: 0, stderr: '' });
+  });
+
+  it('runs one model server per GPU, each reserving its own GPU and using it as its CUDA device 0', () => {
+    expect(servers).toHaveLength(gpus);
+    const deviceIds = servers.map(([, server]) => server.deploy.resources.reservations.devices.map((d: Service) => d.device_ids).flat());
+    expect(deviceIds.flat().sort((a: string, b: string) => Number(a) - Number(b))).toEqual(Array.from({ length: gpus }, (_, i) => String(i)));
+    expect(deviceIds.every((ids) => ids.length === 1)).toBe(true);
+    for (const [, server] of servers) {
+      expect(server.deploy.resources.reservations.devices[0]).toMatchObject({ driver: 'nvidia', capabilities: ['gpu'] });
+      expect(server.deploy.resources.reservations.devices[0].count).toBeUndefined();
+      expect(server.environment.CUDA_VISIBLE_DEVICES).toBe('0');
+    }
+  });
+
+  it('gives every server the same image, database, volumes, healthcheck and the alias the API calls', () => {
+    const [[, first]] = servers;
+    for (const [, server] of servers) {
+      for (const key of ['image', 'environment', 'volumes', 'healthcheck', 'depends_on', 'networks', 'expose']) expect(server[key]).toEqual(first[key]);
+      expect(server.ports).toBeUndefined();
+    }
+    expect(first.networks.default.aliases).toEqual(['model-server']);
+    expect(services.api.environment.MODEL_SERVER_URL).toBe('http://model-server:4100');
+    expect(first.environment.DATABASE_URL).toBe(services.api.environment.DATABASE_URL);
+    expect(first.volumes).toContain('kfashion-data:/var/lib/kfashion:rw');
   });
 });

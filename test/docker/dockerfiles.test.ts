@@ -1,5 +1,7 @@
 /** docker/*.Dockerfile: linted (test/docker/dockerfile-rules.ts) and checked for what each image must contain. */
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModifiableInstruction } from 'dockerfile-ast';
 import { parseDockerfile, type Stage } from './dockerfile-rules';
@@ -96,11 +98,45 @@ describe('docker/model-server.Dockerfile', () => {
   const { stages } = load('model-server.Dockerfile');
   const final = stages[stages.length - 1];
 
-  it('runs on CUDA 11.2 + cuDNN 8 with Node 20 and the tensorflow backend', () => {
-    expect(final.image).toBe('nvidia/cuda:11.2.2-cudnn8-runtime-ubuntu20.04');
+  it('runs on CUDA 11.8 + cuDNN 8 (pinned by digest) with Node 20 and the tensorflow backend', () => {
+    expect(final.image).toMatch(/^nvidia\/cuda:11\.8\.0-cudnn8-runtime-ubuntu22\.04@sha256:[0-9a-f]{64}$/);
     expect(stages.find((s) => s.name === 'node')?.image).toMatch(/^node:20\.\d+\.\d+-bookworm-slim$/);
     expect(commands(final, 'ENV').join(' ')).toMatch(/KFASHION_TF_BACKEND=tensorflow/);
     expect(commands(final, 'CMD')).toEqual(['["model-server"]']);
+  });
+
+  it('refuses a base image without cuDNN 8.9 (its check run against a fake dpkg-query)', () => {
+    const dependencies = stages.find((s) => s.name === 'dependencies') as Stage;
+    const check = commands(dependencies, 'RUN')[0];
+    expect(check).toMatch(/^dpkg-query /);
+    const runWithCudnn = (version: string) => {
+      const bin = mkdtempSync(join(tmpdir(), 'kfashion-dpkg-'));
+      writeFileSync(join(bin, 'dpkg-query'), `#!/bin/sh\ntest "$*" = "--showformat=\\\${Version} --show libcudnn8" || exit 3\nprintf '%s' '${version}'\n`);
+      chmodSync(join(bin, 'dpkg-query'), 0o755);
+      return spawnSync('/bin/sh', ['-c', check], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
+    };
+    expect(runWithCudnn('8.9.6.50-1+cuda11.8').status).toBe(0);
+    const old = runWithCudnn('8.6.0.163-1+cuda11.8');
+    expect(old.status).toBe(1);
+    expect(old.stderr).toContain('expected cuDNN 8.9 in CUDA_IMAGE, found libcudnn8 8.6.0.163-1+cuda11.8');
+  });
+
+  it('lets TensorFlow grow its GPU memory and keeps the CUDA JIT cache (4 GiB) on the persistent volume', () => {
+    const env = commands(final, 'ENV').join(' ');
+    expect(env).toMatch(/\bTF_FORCE_GPU_ALLOW_GROWTH=true\b/);
+    expect(env).toMatch(/\bCUDA_CACHE_MAXSIZE=4294967296\b/);
+    const cachePath = /\bCUDA_CACHE_PATH=(\S+)/.exec(env)?.[1] ?? '';
+    const volume = /\["(.+)"\]/.exec(commands(final, 'VOLUME')[0] ?? '')?.[1] ?? 'no VOLUME';
+    expect(cachePath.startsWith(`${volume}/`)).toBe(true);
+    // created in the image so that the non-root user can write it on a fresh volume
+    expect(commands(final, 'RUN').join(' ')).toContain(cachePath);
+  });
+
+  it('is healthy only when /health reports status ok, with a start period for the first Hopper JIT', () => {
+    const healthcheck = commands(final, 'HEALTHCHECK')[0];
+    expect(healthcheck).toMatch(/--start-period=(\d+)m/);
+    expect(Number(/--start-period=(\d+)m/.exec(healthcheck)?.[1])).toBeGreaterThanOrEqual(30);
+    expect(healthcheck).toMatch(/\/health'\)\.then\(\(r\) => r\.json\(\)\)\.then\(\(h\) => process\.exit\(h\.status === 'ok' \? 0 : 1\)/);
   });
 
   it('installs @tensorflow/tfjs-node-gpu with its libtensorflow download at build time', () => {

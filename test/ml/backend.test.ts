@@ -24,7 +24,15 @@ describe('initBackend', () => {
     const lines: string[] = [];
     const options = { loadModule: missingNative(tried), log: (line: string) => lines.push(line), env: {} };
     const info = await initBackend(undefined, options);
-    expect(info).toEqual({ name: 'wasm', device: 'cpu', detail: expect.stringContaining('tfjs-backend-wasm') });
+    expect(info).toEqual({
+      name: 'wasm',
+      device: 'cpu',
+      detail: expect.stringContaining('tfjs-backend-wasm'),
+      skipped: [
+        { module: '@tensorflow/tfjs-node-gpu', reason: "Cannot find module '@tensorflow/tfjs-node-gpu'" },
+        { module: '@tensorflow/tfjs-node', reason: "Cannot find module '@tensorflow/tfjs-node'" },
+      ],
+    });
     expect(tf.getBackend()).toBe('wasm');
     expect(tried).toEqual(['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
     expect(lines).toHaveLength(1);
@@ -69,13 +77,18 @@ describe('initBackend', () => {
       return {};
     };
     const info = await initBackend(undefined, { loadModule, log: () => undefined, env: {} });
-    expect(info).toEqual({ name: 'tensorflow', device: 'cpu', detail: expect.stringContaining('@tensorflow/tfjs-node ') });
+    expect(info).toEqual({
+      name: 'tensorflow',
+      device: 'cpu',
+      detail: expect.stringContaining('@tensorflow/tfjs-node '),
+      skipped: [{ module: '@tensorflow/tfjs-node-gpu', reason: 'libcudart.so.11.0: cannot open shared object file' }],
+    });
   });
 
   it(`honours ${BACKEND_ENV_VARIABLE}, and an explicit argument wins over it`, async () => {
     const tried: string[] = [];
     const quiet = { loadModule: missingNative(tried), log: () => undefined };
-    expect((await initBackend(undefined, { ...quiet, env: { [BACKEND_ENV_VARIABLE]: 'cpu' } })).name).toBe('cpu');
+    expect(await initBackend(undefined, { ...quiet, env: { [BACKEND_ENV_VARIABLE]: 'cpu' } })).toMatchObject({ name: 'cpu', requested: 'cpu', skipped: [] });
     expect(tf.getBackend()).toBe('cpu');
     expect(tried).toEqual([]);
     expect((await initBackend(undefined, { ...quiet, env: { [BACKEND_ENV_VARIABLE]: ' WASM ' } })).name).toBe('wasm');

@@ -6,29 +6,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { main } from '../../src/cli/main';
+import { runCli } from './run-cli';
 import { fixtureImages, trainedFixture, writeTrainedModel } from './model/heads-trained';
 import { samplePath } from '../support/samples';
 import { createPostgresTestDatabase } from '../support/database';
 
 const SAMPLE = samplePath('1070263.jpg');
-
-async function runCli(args: string[]): Promise<string> {
-  const chunks: string[] = [];
-  // the backend choice and tfjs notices go to the console (stderr), not into the JSON on stdout
-  const quiet = [jest.spyOn(console, 'error').mockImplementation(() => {}), jest.spyOn(console, 'warn').mockImplementation(() => {})];
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  try {
-    await main(['node', 'kfashion', ...args]);
-  } finally {
-    spy.mockRestore();
-    quiet.forEach((q) => q.mockRestore());
-  }
-  return chunks.join('');
-}
 
 describe('kfashion predict', () => {
   let dir: string;

@@ -15,6 +15,7 @@ import { ModelRegistry } from '../../src/model-server/models';
 import { decodeImage } from '../../src/images/image-input';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 import { TINY_MODEL } from './support';
+import { probeGpus } from '../../src/ml/doctor/gpu';
 
 const SAMPLE = path.resolve(__dirname, '../../../shared/kfashion-samples/100026.jpg');
 let db: TestDatabase;
@@ -57,7 +58,11 @@ const post = (body: Buffer | string, query = '') => fetch(`${server.url}/predict
 it('reports health, and readiness once the active model is loaded', async () => {
   const health = await fetch(`${server.url}/health`);
   expect(health.status).toBe(200);
-  expect(await health.json()).toMatchObject({ status: 'ok', backend: 'wasm' });
+  const host = await probeGpus();
+  expect(await health.json()).toEqual({
+    status: 'ok', backend: 'wasm', device: 'cpu', notUsed: ['requested wasm (--backend or KFASHION_TF_BACKEND)'], gpus: host.gpus.map((g) => g.name), gpuProblem: host.problem,
+    tensorflowUsesGpu: null,
+  });
   const ready = await fetch(`${server.url}/ready`);
   expect(ready.status).toBe(200);
   expect(await ready.json()).toMatchObject({ status: 'ready', modelVersion: versionId });

@@ -49,6 +49,8 @@ interface DemoOptions {
   images: string;
   seed: string;
   retrain?: boolean;
+  epochs?: string;
+  trainImages?: string;
 }
 
 class DemoApi {
@@ -115,10 +117,17 @@ async function activeModel(api: DemoApi): Promise<{ id: string; name: string } |
   return modelVersions.find((v) => v.isActive) ?? null;
 }
 
-async function train(api: DemoApi, consoleUrl: string): Promise<string> {
+async function train(api: DemoApi, consoleUrl: string, options: DemoOptions): Promise<string> {
+  const epochs = options.epochs ? Number(options.epochs) : DEMO_TRAINING.epochs;
+  const input = {
+    ...DEMO_TRAINING,
+    epochs,
+    lrMilestones: [Math.max(1, epochs - 1)],
+    maxImages: options.trainImages ? Number(options.trainImages) : DEMO_TRAINING.maxImages,
+  };
   const { startTraining } = await api.request<{ startTraining: { id: string } }>(
     'mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status } }',
-    { input: DEMO_TRAINING },
+    { input },
   );
   const started = Date.now();
   console.log(`4/5 training run ${startTraining.id} started through the API; watch it live at ${consoleUrl}training`);
@@ -145,6 +154,8 @@ export function registerDemo(program: Command): void {
     .option('--images <count>', 'synthetic photos to draw', '300')
     .option('--seed <seed>', 'seed of the synthetic photos', '1')
     .option('--retrain', 'train a new model even when one is active')
+    .option('--epochs <n>', `epochs of the training run (default ${DEMO_TRAINING.epochs})`)
+    .option('--train-images <n>', `training photos used (default ${DEMO_TRAINING.maxImages})`)
     .action(async (options: DemoOptions) => {
       const started = Date.now();
       const root = path.join(dataDir(), 'demo');
@@ -156,7 +167,7 @@ export function registerDemo(program: Command): void {
       console.log(`3/5 serving: web console ${consoleUrl}, GraphQL ${origin}/graphql, model server ${served.modelServer!.url}`);
       const api = new DemoApi(origin);
       const active = options.retrain ? null : await activeModel(api);
-      const versionId = active ? active.id : await train(api, consoleUrl);
+      const versionId = active ? active.id : await train(api, consoleUrl, options);
       if (active) console.log(`4/5 model version ${active.id} ("${active.name}") is active already (--retrain trains a new one)`);
       const { predictImages } = await api.request<{ predictImages: { id: string } }>(
         'mutation($id: ID!) { predictImages(where: { split: VALIDATION }, modelVersionId: $id) { id } }',

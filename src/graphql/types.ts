@@ -3,6 +3,8 @@
  * fields that need the database live in resolvers.ts. Every field names its GraphQL type
  * explicitly: ts-jest compiles files in isolation, so decorator metadata cannot be relied on.
  */
+// type-graphql's decorators read design-time metadata through the Reflect API this polyfill adds.
+import 'reflect-metadata';
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLJSONObject, GraphQLDateTime } from 'graphql-scalars';
 import { SuperCategory } from '../kfashion/types';

@@ -1,4 +1,5 @@
 /** GraphQL types of the training and prediction API (added to the schema by src/graphql/schema.ts). */
+import 'reflect-metadata';
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
 import { SuperCategory } from '../../kfashion/types';

@@ -102,12 +102,20 @@ function postgresAccount(): RunAs {
   return created;
 }
 
-/** As root, every folder above the cluster must be searchable by the server's account. */
-function assertReachable(dir: string, account: RunAs): void {
+/**
+ * As root, every folder above the cluster must be searchable by the server's account. The data
+ * folder itself (KFASHION_DATA_DIR, ours) is made searchable — entering, not listing — when it is
+ * not; a folder above it is the user's to change, so it is named instead.
+ */
+function assertReachable(dir: string, ownFolder: string, account: RunAs): void {
   if (account.uid === undefined) return;
   for (let current = path.dirname(dir); ; current = path.dirname(current)) {
     const stat = fs.statSync(current);
-    const searchable = stat.uid === account.uid ? stat.mode & 0o100 : stat.gid === account.gid ? stat.mode & 0o010 : stat.mode & 0o001;
+    let searchable = stat.uid === account.uid ? stat.mode & 0o100 : stat.gid === account.gid ? stat.mode & 0o010 : stat.mode & 0o001;
+    if (!searchable && current === ownFolder) {
+      fs.chmodSync(current, (stat.mode & 0o7777) | 0o001);
+      searchable = 1;
+    }
     if (!searchable) {
       throw new EmbeddedPostgresError(
         `PostgreSQL refuses to run as root, so the embedded server runs as the system user "postgres", which cannot enter ${current}. ` +
@@ -237,7 +245,7 @@ export class EmbeddedPostgres {
   }
 
   private initialise(): EmbeddedServerInfo {
-    assertReachable(this.dataDir, this.account);
+    assertReachable(this.dataDir, path.dirname(this.baseDir), this.account);
     const password = randomBytes(24).toString('hex');
     const passwordFile = path.join(this.baseDir, 'initdb-password');
     fs.rmSync(this.dataDir, { recursive: true, force: true });

@@ -74,10 +74,14 @@ it('shares one embedded server between processes and recovers it after kill -9 o
     expect(data.images.totalCount).toBe(images);
     expect(data.trainingRuns.map((r: any) => r.status)).toContain('succeeded');
 
-    serve.process.kill('SIGKILL');
+    // kill -9 of every process using the server (the API and its model server): nobody leaves cleanly.
+    const clients = fs.readdirSync(path.join(home, 'postgres', 'clients')).map(Number);
+    expect(clients).toContain(serve.process.pid);
+    expect(clients).toHaveLength(2);
+    for (const pid of clients) process.kill(pid, 'SIGKILL');
     await serve.exited;
-    // The model server notices its parent is gone and stops; the database server outlives them both.
-    await eventually(async () => (await fetch(`${modelServerUrl}/health`).then(() => undefined, () => true)), 15_000, 'the model server to stop');
+    await eventually(async () => (await fetch(`${modelServerUrl}/health`).then(() => undefined, () => true)), 15_000, 'the model server to be gone');
+    // The database server outlives them (pg_ctl runs it in a session of its own).
     expect((await run(['db', 'status'])).output).toMatch(/^running/);
     // Any command recovers: it joins, forgets the dead processes, and being the last one stops the server cleanly.
     expect((await run(['migrate'])).code).toBe(0);

@@ -117,7 +117,36 @@ async function activeModel(api: DemoApi): Promise<{ id: string; name: string } |
   return modelVersions.find((v) => v.isActive) ?? null;
 }
 
+/** A demo run that an interrupted demo left queued or running (the model server resumes it from its checkpoint). */
+async function unfinishedRun(api: DemoApi): Promise<string | null> {
+  const { trainingRuns } = await api.request<{ trainingRuns: { id: string; status: string; params: { name?: string } }[] }>(
+    '{ trainingRuns(first: 20) { id status params } }',
+  );
+  return trainingRuns.find((run) => ['queued', 'running'].includes(run.status) && run.params.name === DEMO_TRAINING.name)?.id ?? null;
+}
+
 async function train(api: DemoApi, consoleUrl: string, options: DemoOptions): Promise<string> {
+  const unfinished = options.retrain ? null : await unfinishedRun(api);
+  const runId = unfinished ?? (await startRun(api, options));
+  const started = Date.now();
+  console.log(`4/5 training run ${runId} ${unfinished ? 'resumed (an earlier demo was stopped during it)' : 'started through the API'}; watch it live at ${consoleUrl}training?run=${runId}`);
+  const status = await api.follow(runId);
+  if (status !== 'succeeded') throw new Error(`training run ${runId} ended ${status}; its log is on the Training page`);
+  const { trainingRun } = await api.request<{ trainingRun: { modelVersion: { id: string; metrics: any } } }>(
+    'query($id: ID!) { trainingRun(id: $id) { modelVersion { id metrics } } }',
+    { id: runId },
+  );
+  const { metrics, id } = trainingRun.modelVersion;
+  const colour = metrics?.attributes?.matched?.kinds?.color?.accuracy;
+  console.log(
+    `  finished in ${Math.round((Date.now() - started) / 1000)} s: model version ${id}, box AP@0.5 ${Number(metrics?.box?.ap50 ?? 0).toFixed(3)}` +
+      (colour != null ? `, colour accuracy ${Number(colour).toFixed(2)} on the garments it found` : ''),
+  );
+  await api.request('mutation($id: ID!) { activateModelVersion(id: $id) { id } }', { id });
+  return id;
+}
+
+async function startRun(api: DemoApi, options: DemoOptions): Promise<string> {
   const epochs = options.epochs ? Number(options.epochs) : DEMO_TRAINING.epochs;
   const input = {
     ...DEMO_TRAINING,
@@ -129,22 +158,7 @@ async function train(api: DemoApi, consoleUrl: string, options: DemoOptions): Pr
     'mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status } }',
     { input },
   );
-  const started = Date.now();
-  console.log(`4/5 training run ${startTraining.id} started through the API; watch it live at ${consoleUrl}training`);
-  const status = await api.follow(startTraining.id);
-  if (status !== 'succeeded') throw new Error(`training run ${startTraining.id} ended ${status}; its log is on the Training page`);
-  const { trainingRun } = await api.request<{ trainingRun: { modelVersion: { id: string; metrics: any } } }>(
-    'query($id: ID!) { trainingRun(id: $id) { modelVersion { id metrics } } }',
-    { id: startTraining.id },
-  );
-  const { metrics, id } = trainingRun.modelVersion;
-  const colour = metrics?.attributes?.matched?.kinds?.color?.accuracy;
-  console.log(
-    `  finished in ${Math.round((Date.now() - started) / 1000)} s: model version ${id}, box AP@0.5 ${Number(metrics?.box?.ap50 ?? 0).toFixed(3)}` +
-      (colour != null ? `, colour accuracy ${Number(colour).toFixed(2)} on the garments it found` : ''),
-  );
-  await api.request('mutation($id: ID!) { activateModelVersion(id: $id) { id } }', { id });
-  return id;
+  return startTraining.id;
 }
 
 export function registerDemo(program: Command): void {

@@ -1,0 +1,184 @@
+#!/usr/bin/python3
+"""Fixtures for the PyTorch checkpoint reader (src/ml/weights/pytorch-checkpoint.ts), written by Debian's torch 1.13 /
+torchvision 0.14 with torch.save itself:
+
+  /usr/bin/python3 tools/reference/weights_reference.py            # test/ml/fixtures/weights_*
+  /usr/bin/python3 tools/reference/weights_reference.py big OUT.pth  # a ~170 MB checkpoint for the memory measurement
+
+- weights_tensors_{zip,legacy}.pth: every storage dtype, views (offset, transposed, expanded), a state dict
+  nested under "model" with a DataParallel "module." prefix, optimizer state beside it; expected float32 values
+  in weights_tensors.json.
+- weights_resnet18_{zip,legacy,half}.pth: an ImageNet-classification ResNet-18 state dict (conv1, bn1, layer1-4,
+  fc) with random weights and perturbed batch-norm statistics; weights_resnet18_features.safetensors holds the
+  input image and torchvision's layer1..layer4 outputs (eval mode) for the float32 and the float16 weights.
+  To keep the files small every tensor is a strided view of a few shared random storages (torch.save writes a
+  storage once, whatever the number of tensors viewing it), which also exercises offsets and strides.
+- weights_malicious_{zip,legacy}.pth: a pickle whose GLOBAL is os.system, reduced with a command that would
+  create a marker file.
+"""
+import io
+import json
+import os
+import pickle
+import sys
+import zipfile
+from collections import OrderedDict
+
+import torch
+import torchvision
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import setup_torch, write_safetensors  # noqa: E402
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "ml", "fixtures")
+POOL_SIZE = 8191
+MALICIOUS_MARKER = "/tmp/kfashion-malicious-pickle-ran"
+
+
+def save_both(obj, stem):
+    torch.save(obj, os.path.join(FIXTURES, f"{stem}_zip.pth"))
+    torch.save(obj, os.path.join(FIXTURES, f"{stem}_legacy.pth"), _use_new_zipfile_serialization=False)
+
+
+def tensors_fixture():
+    base = torch.arange(24, dtype=torch.float32).reshape(4, 6) / 8 - 1
+    state = OrderedDict()
+    state["module.half"] = (base / 3).half()
+    state["module.bfloat"] = (base * 3.3).bfloat16()
+    state["module.double"] = base.double() / 7
+    state["module.float"] = base
+    state["module.offset_view"] = base[1:3, 2:5]  # shares base's storage: offset 8, strides (6, 1)
+    state["module.transposed"] = base.t()  # strides (1, 6)
+    state["module.expanded"] = torch.tensor([1.5, -2.0, 0.25]).reshape(3, 1).expand(3, 4)  # stride 0
+    state["module.scalar"] = torch.tensor(2.5)
+    state["module.empty"] = torch.zeros(0, 3)
+    state["module.bn.num_batches_tracked"] = torch.tensor(12345)
+    state["module.flags"] = torch.tensor([True, False, True])
+    checkpoint = {"model": state, "optimizer": {"state": {0: {"momentum_buffer": torch.ones(5)}}, "param_groups": []}, "epoch": 7}
+    save_both(checkpoint, "weights_tensors")
+    expected = {name[len("module."):]: {"shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""),
+                                        "values": t.double().flatten().tolist()} for name, t in state.items()}
+    with open(os.path.join(FIXTURES, "weights_tensors.json"), "w") as f:
+        json.dump(expected, f)
+
+
+class Pools:
+    """Shared random storages, one per (kind, fan-in); every tensor is a strided view of one of them."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.pools = {}
+        self.generator = torch.Generator().manual_seed(3)
+
+    def pool(self, key, low, high):
+        if key not in self.pools:
+            values = torch.rand(POOL_SIZE, generator=self.generator, dtype=torch.float64) * (high - low) + low
+            self.pools[key] = values.to(self.dtype)
+        return self.pools[key]
+
+    def view(self, name, shape):
+        if name.endswith("running_var"):
+            pool = self.pool("var", 0.5, 1.5)
+        elif name.endswith("running_mean"):
+            pool = self.pool("mean", -0.1, 0.1)
+        elif len(shape) == 1 and name.endswith("weight"):
+            pool = self.pool("gamma", 0.75, 1.25)
+        elif len(shape) == 1:
+            pool = self.pool("beta", -0.1, 0.1)
+        else:
+            fan_in = int(torch.tensor(shape[1:]).prod())
+            bound = (6 / fan_in) ** 0.5
+            pool = self.pool(f"fan{fan_in}", -bound, bound)
+        strides = strides_within(shape)
+        reach = sum((d - 1) * s for d, s in zip(shape, strides))
+        offset = (sum(map(ord, name)) * 37) % (POOL_SIZE - reach)
+        return pool.as_strided(shape, strides, offset)
+
+
+def strides_within(shape):
+    """Small, distinct strides (so that the view is no Hankel matrix) that stay inside the pool."""
+    for candidates in ([7, 5, 3, 1], [5, 3, 2, 1], [3, 2, 1, 1], [2, 1, 1, 1], [1, 1, 1, 1]):
+        strides = candidates[-len(shape):]
+        if sum((d - 1) * s for d, s in zip(shape, strides)) < POOL_SIZE:
+            return strides
+    raise ValueError(f"no strides fit {shape}")
+
+
+def strided_state_dict(model, dtype):
+    pools = Pools(dtype)
+    state = OrderedDict()
+    for name, tensor in model.state_dict().items():
+        state[name] = tensor.clone() if not tensor.is_floating_point() else pools.view(name, list(tensor.shape))
+    return state
+
+
+def body_features(model, image):
+    x = model.maxpool(model.relu(model.bn1(model.conv1(image))))
+    outputs = []
+    for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
+        x = layer(x)
+        outputs.append(x)
+    return outputs
+
+
+def resnet_fixture():
+    model = torchvision.models.resnet18(weights=None).eval()
+    image = torch.rand(1, 3, 45, 61, generator=torch.Generator().manual_seed(5)) * 2 - 1
+    features = {"image": image.permute(0, 2, 3, 1).contiguous()}
+    for variant, dtype in (("float", torch.float32), ("half", torch.float16)):
+        state = strided_state_dict(model, dtype)
+        if dtype == torch.float32:
+            save_both(state, "weights_resnet18")
+        else:
+            torch.save(state, os.path.join(FIXTURES, "weights_resnet18_half.pth"))
+        model.load_state_dict(state)
+        with torch.no_grad():
+            for level, out in enumerate(body_features(model, image)):
+                features[f"{variant}.layer{level + 1}"] = out.permute(0, 2, 3, 1).contiguous()
+    write_safetensors(os.path.join(FIXTURES, "weights_resnet18_features.safetensors"), features,
+                      {"writer": "weights_reference.py", "torch": torch.__version__})
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, (f"touch {MALICIOUS_MARKER}",))
+
+
+def malicious_fixture():
+    payload = pickle.dumps(Exploit(), protocol=2).replace(b"cposix\nsystem\n", b"cos\nsystem\n")
+    assert b"cos\nsystem\n" in payload
+    with zipfile.ZipFile(os.path.join(FIXTURES, "weights_malicious_zip.pth"), "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("weights_malicious_zip/data.pkl", payload)
+        archive.writestr("weights_malicious_zip/version", "3\n")
+    legacy = io.BytesIO()
+    for header in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001, "little_endian": True}):
+        pickle.dump(header, legacy, protocol=2)
+    legacy.write(payload)
+    with open(os.path.join(FIXTURES, "weights_malicious_legacy.pth"), "wb") as f:
+        f.write(legacy.getvalue())
+
+
+def big_checkpoint(path):
+    """A resnet50-like state dict of ~170 MB of float32 (contiguous tensors, as published checkpoints are)."""
+    state = OrderedDict()
+    generator = torch.Generator().manual_seed(1)
+    for i in range(170):
+        state[f"layer.{i}.weight"] = torch.rand(256, 1024, 2, 2, generator=generator) * 0.01
+        state[f"layer.{i}.bias"] = torch.rand(256, generator=generator)
+    torch.save(state, path)
+    print(path, os.path.getsize(path), "bytes")
+
+
+def main():
+    setup_torch()
+    if len(sys.argv) == 3 and sys.argv[1] == "big":
+        big_checkpoint(sys.argv[2])
+        return
+    os.makedirs(FIXTURES, exist_ok=True)
+    tensors_fixture()
+    resnet_fixture()
+    malicious_fixture()
+
+
+if __name__ == "__main__":
+    main()

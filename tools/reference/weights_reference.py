@@ -163,8 +163,8 @@ def big_checkpoint(path):
     state = OrderedDict()
     generator = torch.Generator().manual_seed(1)
     for i in range(170):
-        state[f"layer.{i}.weight"] = torch.rand(256, 1024, 2, 2, generator=generator) * 0.01
-        state[f"layer.{i}.bias"] = torch.rand(256, generator=generator)
+        state[f"layer.{i}.weight"] = torch.rand(250, 250, 2, 2, generator=generator) * 0.01
+        state[f"layer.{i}.bias"] = torch.rand(250, generator=generator)
     torch.save(state, path)
     print(path, os.path.getsize(path), "bytes")
 

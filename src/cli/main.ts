@@ -17,6 +17,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   predict: async () => (await import('./predict')).registerPredict,
   eval: async () => (await import('./eval')).registerEval,
   migrate: async () => (await import('./migrate')).registerMigrate,
+  weights: async () => (await import('./weights')).registerWeights,
 };
 
 export async function main(argv: string[]): Promise<void> {

@@ -2,14 +2,15 @@
  * PyTorch checkpoints read without Python, against files torch 1.13's torch.save wrote
  * (tools/reference/weights_reference.py): every storage dtype, views with offsets and strides, nested and
  * `module.`-prefixed state dicts, both the zip and the legacy format; an ImageNet ResNet-18 loaded into the
- * detector's body gives torchvision's layer1..layer4 features; a malicious pickle is refused unexecuted.
+ * detector's body gives torchvision's layer1..layer4 features; a whole Faster R-CNN (current and pre-0.13 key
+ * names, float32 and float16) gives torchvision's detections; a malicious pickle is refused unexecuted.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/ml/backend';
-import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
+import { AttributeRCNN, type Detection } from '../../src/ml/model/attribute-rcnn';
 import { resolveConfig } from '../../src/ml/model/config';
 import { resnetForward } from '../../src/ml/model/resnet';
 import { readPytorchCheckpoint } from '../../src/ml/weights/pytorch-checkpoint';
@@ -17,6 +18,7 @@ import { readSafetensors } from '../../src/ml/weights/safetensors';
 import { detectorNames } from '../../src/ml/weights/state-dict';
 import { readWeightsFile } from '../../src/ml/weights/weights-file';
 import { loadMatchingWeights } from '../../src/model-server/training/init-weights';
+import { fixtureImages } from './model/heads-trained';
 
 const FIXTURES = join(__dirname, 'fixtures');
 const fixture = (name: string) => join(FIXTURES, name);
@@ -117,5 +119,48 @@ describe('ImageNet classification ResNet-18 → detector body', () => {
         model.dispose();
       }
     });
+  });
+});
+
+interface ReferenceDetections { boxes: number[]; scores: number[]; labels: number[] }
+const detectorFixture = JSON.parse(readFileSync(fixture('weights_fasterrcnn.json'), 'utf8')) as
+  { config: Record<string, unknown>; image: number; float: ReferenceDetections; half: ReferenceDetections };
+
+/** Each of torchvision's detections has one of ours with its label, its box within 0.5 px and its score within 1e-3 (order aside: near-equal scores may swap). */
+function expectSameDetections(ours: Detection[], theirs: ReferenceDetections): void {
+  expect(ours).toHaveLength(theirs.labels.length);
+  const unmatched = [...ours];
+  theirs.labels.forEach((label, k) => {
+    const box = theirs.boxes.slice(4 * k, 4 * k + 4);
+    const index = unmatched.findIndex((d) => d.label === label && Math.abs(d.score - theirs.scores[k]) < 1e-3 && d.box.every((v, j) => Math.abs(v - box[j]) < 0.5));
+    expect({ detection: k, label, box, score: theirs.scores[k], matched: index >= 0 }).toMatchObject({ matched: true });
+    unmatched.splice(index, 1);
+  });
+}
+
+// The assembled model runs on wasm (the plain cpu backend's conv2d takes minutes at this size; see heads-model.test.ts).
+describe('Faster R-CNN checkpoint written by torch: detections equal torchvision (wasm)', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'kfashion-pth-detector-'));
+  const configPath = join(scratch, 'config.json');
+
+  beforeAll(async () => {
+    await initBackend('wasm', { log: () => undefined });
+    writeFileSync(configPath, JSON.stringify(detectorFixture.config));
+  });
+
+  it.each([['zip', 'float'], ['legacy', 'float'], ['half', 'half']] as const)('%s checkpoint (%s weights)', async (file, variant) => {
+    const model = await AttributeRCNN.load(fixture(`weights_fasterrcnn_${file}.pth`), configPath);
+    try {
+      const [detections] = await model.predict([fixtureImages()[detectorFixture.image]]);
+      expectSameDetections(detections, detectorFixture[variant]);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('the legacy file really has the pre-0.13 names', () => {
+    const names = [...readPytorchCheckpoint(fixture('weights_fasterrcnn_legacy.pth')).keys()];
+    expect(names).toContain('backbone.fpn.inner_blocks.0.weight');
+    expect(names).toContain('rpn.head.conv.weight');
   });
 });

@@ -13,9 +13,14 @@ torchvision 0.14 with torch.save itself:
   input image and torchvision's layer1..layer4 outputs (eval mode) for the float32 and the float16 weights.
   To keep the files small every tensor is a strided view of a few shared random storages (torch.save writes a
   storage once, whatever the number of tensors viewing it), which also exercises offsets and strides.
+- weights_fasterrcnn_{zip,legacy,half}.pth: the Faster R-CNN of heads_reference.py's TRAINED_CONFIG (ResNet-18
+  FPN, 64 channels, attribute heads) with strided-view random weights; the legacy file uses the pre-0.13 key names
+  (fpn inner/layer_blocks.N.weight, rpn.head.conv.weight). weights_fasterrcnn.json holds torchvision's
+  detections on the first image of heads_trained.json, for the float32 and the float16 weights.
 - weights_malicious_{zip,legacy}.pth: a pickle whose GLOBAL is os.system, reduced with a command that would
   create a marker file.
 """
+import base64
 import io
 import json
 import os
@@ -29,9 +34,20 @@ import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import setup_torch, write_safetensors  # noqa: E402
+from heads_reference import TRAINED_CONFIG, build_model, detections_json  # noqa: E402
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "ml", "fixtures")
 POOL_SIZE = 8191
+CLASS_GAIN = 2.0
+
+
+def head_gain(name):
+    """The strided views are correlated, so activations grow through the body: the detector heads get smaller
+    weights (or every box regresses off the image), except the class logits, made larger so that most scores
+    sit where softmax is flat and float32 rounding differences between frameworks move them least."""
+    if name.startswith("roi_heads.box_predictor.cls_score."):
+        return CLASS_GAIN
+    return 0.3 if name.startswith(("rpn.head.", "roi_heads.")) else 1.0
 MALICIOUS_MARKER = "/tmp/kfashion-malicious-pickle-ran"
 
 
@@ -87,8 +103,9 @@ class Pools:
             pool = self.pool("beta", -0.1, 0.1)
         else:
             fan_in = int(torch.tensor(shape[1:]).prod())
-            bound = (6 / fan_in) ** 0.5
-            pool = self.pool(f"fan{fan_in}", -bound, bound)
+            gain = head_gain(name)
+            bound = gain * (6 / fan_in) ** 0.5
+            pool = self.pool(f"fan{fan_in}x{gain}", -bound, bound)
         strides = strides_within(shape)
         reach = sum((d - 1) * s for d, s in zip(shape, strides))
         offset = (sum(map(ord, name)) * 37) % (POOL_SIZE - reach)
@@ -139,6 +156,37 @@ def resnet_fixture():
                       {"writer": "weights_reference.py", "torch": torch.__version__})
 
 
+def legacy_detection_name(name):
+    """torchvision >= 0.13 name -> the name older torchvision wrote (see toLegacyName in state-dict.ts)."""
+    for new, old in ((".0.weight", ".weight"), (".0.bias", ".bias")):
+        if name.startswith(("backbone.fpn.inner_blocks.", "backbone.fpn.layer_blocks.")) and name.endswith(new):
+            return name[: -len(new)] + old
+    return name.replace("rpn.head.conv.0.0.", "rpn.head.conv.")
+
+
+def detector_fixture():
+    cfg = TRAINED_CONFIG
+    model = build_model(cfg).eval()
+    with open(os.path.join(FIXTURES, "heads_trained.json")) as f:
+        first = json.load(f)["images"][0]
+    pixels = torch.frombuffer(bytearray(base64.b64decode(first["rgb_base64"])), dtype=torch.uint8)
+    image = pixels.reshape(first["height"], first["width"], 3).permute(2, 0, 1).float() / 255
+    out = {"config": cfg, "image": 0}
+    for variant, dtype in (("float", torch.float32), ("half", torch.float16)):
+        state = strided_state_dict(model, dtype)
+        if dtype == torch.float32:
+            torch.save(state, os.path.join(FIXTURES, "weights_fasterrcnn_zip.pth"))
+            legacy = OrderedDict((legacy_detection_name(n), t) for n, t in state.items())
+            torch.save(legacy, os.path.join(FIXTURES, "weights_fasterrcnn_legacy.pth"), _use_new_zipfile_serialization=False)
+        else:
+            torch.save(state, os.path.join(FIXTURES, "weights_fasterrcnn_half.pth"))
+        model.load_state_dict(state)
+        with torch.no_grad():
+            out[variant] = detections_json(cfg, model([image]))[0]
+    with open(os.path.join(FIXTURES, "weights_fasterrcnn.json"), "w") as f:
+        json.dump(out, f)
+
+
 class Exploit:
     def __reduce__(self):
         return (os.system, (f"touch {MALICIOUS_MARKER}",))
@@ -177,6 +225,7 @@ def main():
     os.makedirs(FIXTURES, exist_ok=True)
     tensors_fixture()
     resnet_fixture()
+    detector_fixture()
     malicious_fixture()
 
 

@@ -158,6 +158,30 @@ describe('Faster R-CNN checkpoint written by torch: detections equal torchvision
     }
   });
 
+  it('into an Attribute R-CNN of another label space: class heads re-initialised, other heads kept out, the rest loaded', () => {
+    const config = resolveConfig({
+      ...detectorFixture.config,
+      num_classes: 3, class_names: ['__background__', 'top', 'bottom'],
+      attributes: [{ kind: 'color', type: 'single', values: ['red', 'green', 'blue', 'yellow'] }, { kind: 'material', type: 'multi', values: ['denim', 'knit', 'lace'] }],
+    }, 'other label space');
+    const model = AttributeRCNN.create(config, 0);
+    try {
+      const report = loadMatchingWeights(model.store, fixture('weights_fasterrcnn_legacy.pth'));
+      expect(report.unused.sort()).toEqual(['roi_heads.box_predictor.pattern_score.bias', 'roi_heads.box_predictor.pattern_score.weight']);
+      expect(report.reinitialised.sort()).toEqual([
+        'roi_heads.box_predictor.bbox_pred.bias (shape [16] in the file, [12] in the model)',
+        'roi_heads.box_predictor.bbox_pred.weight (shape [16,64] in the file, [12,64] in the model)',
+        'roi_heads.box_predictor.cls_score.bias (shape [4] in the file, [3] in the model)',
+        'roi_heads.box_predictor.cls_score.weight (shape [4,64] in the file, [3,64] in the model)',
+        'roi_heads.box_predictor.material_score.bias (not in the file)',
+        'roi_heads.box_predictor.material_score.weight (not in the file)',
+      ]);
+      expect(report.loaded).toBe(model.store.names().length - 6);
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('the legacy file really has the pre-0.13 names', () => {
     const names = [...readPytorchCheckpoint(fixture('weights_fasterrcnn_legacy.pth')).keys()];
     expect(names).toContain('backbone.fpn.inner_blocks.0.weight');

@@ -123,8 +123,10 @@ describe('ImageNet classification ResNet-18 → detector body', () => {
 });
 
 interface ReferenceDetections { boxes: number[]; scores: number[]; labels: number[] }
-const detectorFixture = JSON.parse(readFileSync(fixture('weights_fasterrcnn.json'), 'utf8')) as
-  { config: Record<string, unknown>; image: number; float: ReferenceDetections; half: ReferenceDetections };
+interface DetectorFixture { config: Record<string, unknown>; image: number; float: ReferenceDetections; half: ReferenceDetections }
+const detectorFixtures: Record<string, DetectorFixture> = Object.fromEntries(['weights_fasterrcnn', 'weights_fasterrcnn_v2']
+  .map((stem) => [stem, JSON.parse(readFileSync(fixture(`${stem}.json`), 'utf8')) as DetectorFixture]));
+const detectorFixture = detectorFixtures.weights_fasterrcnn;
 
 /** Each of torchvision's detections has one of ours with its label, its box within 0.5 px and its score within 1e-3 (order aside: near-equal scores may swap). */
 function expectSameDetections(ours: Detection[], theirs: ReferenceDetections): void {
@@ -139,20 +141,23 @@ function expectSameDetections(ours: Detection[], theirs: ReferenceDetections): v
 }
 
 // The assembled model runs on wasm (the plain cpu backend's conv2d takes minutes at this size; see heads-model.test.ts).
-describe('Faster R-CNN checkpoint written by torch: detections equal torchvision (wasm)', () => {
+describe('Faster R-CNN checkpoints written by torch: detections equal torchvision (wasm)', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'kfashion-pth-detector-'));
-  const configPath = join(scratch, 'config.json');
 
   beforeAll(async () => {
     await initBackend('wasm', { log: () => undefined });
-    writeFileSync(configPath, JSON.stringify(detectorFixture.config));
   });
 
-  it.each([['zip', 'float'], ['legacy', 'float'], ['half', 'half']] as const)('%s checkpoint (%s weights)', async (file, variant) => {
-    const model = await AttributeRCNN.load(fixture(`weights_fasterrcnn_${file}.pth`), configPath);
+  it.each([
+    ['weights_fasterrcnn', 'zip', 'float'], ['weights_fasterrcnn', 'legacy', 'float'], ['weights_fasterrcnn', 'half', 'half'],
+    ['weights_fasterrcnn_v2', 'zip', 'float'], ['weights_fasterrcnn_v2', 'legacy', 'float'], ['weights_fasterrcnn_v2', 'half', 'half'],
+  ] as const)('%s, %s checkpoint (%s weights)', async (stem, file, variant) => {
+    const configPath = join(scratch, `${stem}.json`);
+    writeFileSync(configPath, JSON.stringify(detectorFixtures[stem].config));
+    const model = await AttributeRCNN.load(fixture(`${stem}_${file}.pth`), configPath);
     try {
-      const [detections] = await model.predict([fixtureImages()[detectorFixture.image]]);
-      expectSameDetections(detections, detectorFixture[variant]);
+      const [detections] = await model.predict([fixtureImages()[detectorFixtures[stem].image]]);
+      expectSameDetections(detections, detectorFixtures[stem][variant]);
     } finally {
       model.dispose();
     }

@@ -17,6 +17,9 @@ torchvision 0.14 with torch.save itself:
   FPN, 64 channels, attribute heads) with strided-view random weights; the legacy file uses the pre-0.13 key names
   (fpn inner/layer_blocks.N.weight, rpn.head.conv.weight). weights_fasterrcnn.json holds torchvision's
   detections on the first image of heads_trained.json, for the float32 and the float16 weights.
+- weights_fasterrcnn_v2_{zip,legacy,half}.pth: fasterrcnn_resnet50_fpn_v2's architecture (BatchNorm FPN, two-conv
+  RPN head, FastRCNNConvFCHead) on a ResNet-18 with 64 FPN channels, built from torchvision's own modules;
+  weights_fasterrcnn_v2.json holds its config and torchvision's detections as above.
 - weights_malicious_{zip,legacy}.pth: a pickle whose GLOBAL is os.system, reduced with a command that would
   create a marker file.
 """
@@ -31,6 +34,12 @@ from collections import OrderedDict
 
 import torch
 import torchvision
+from torch import nn
+from torchvision.models.detection import FasterRCNN
+from torchvision.models.detection.backbone_utils import BackboneWithFPN
+from torchvision.models.detection.faster_rcnn import FastRCNNConvFCHead, FastRCNNPredictor
+from torchvision.models.detection.rpn import RPNHead
+from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import setup_torch, write_safetensors  # noqa: E402
@@ -164,26 +173,49 @@ def legacy_detection_name(name):
     return name.replace("rpn.head.conv.0.0.", "rpn.head.conv.")
 
 
-def detector_fixture():
-    cfg = TRAINED_CONFIG
-    model = build_model(cfg).eval()
+V2_CONFIG = {
+    "backbone": "resnet18", "architecture": "v2", "norm_layer": "batch_norm", "num_classes": 4,
+    "class_names": ["__background__", "rectangle", "ellipse", "triangle"], "attributes": [],
+    "representation_size": 64, "fpn_out_channels": 64, "min_size": 160, "max_size": 160,
+    "rpn_pre_nms_top_n_test": 300, "rpn_post_nms_top_n_test": 100, "box_detections_per_img": 20,
+}
+
+
+def build_v2(cfg):
+    """fasterrcnn_resnet50_fpn_v2's builder, with the body and widths of `cfg` (the builder fixes ResNet-50, 256, 1024)."""
+    channels, rep = cfg["fpn_out_channels"], cfg["representation_size"]
+    body = torchvision.models.resnet.__dict__[cfg["backbone"]](weights=None)
+    in_channels = [body.inplanes // 8, body.inplanes // 4, body.inplanes // 2, body.inplanes]
+    backbone = BackboneWithFPN(body, {"layer1": "0", "layer2": "1", "layer3": "2", "layer4": "3"}, in_channels, channels,
+                               extra_blocks=LastLevelMaxPool(), norm_layer=nn.BatchNorm2d)
+    box_head = FastRCNNConvFCHead((channels, 7, 7), [channels] * 4, [rep], norm_layer=nn.BatchNorm2d)
+    kwargs = {k: v for k, v in cfg.items() if k.startswith(("rpn_", "box_")) or k in ("min_size", "max_size")}
+    return FasterRCNN(backbone, num_classes=None, rpn_head=RPNHead(channels, 3, conv_depth=2), box_head=box_head,
+                      box_predictor=FastRCNNPredictor(rep, cfg["num_classes"]), **kwargs)
+
+
+def first_test_image():
     with open(os.path.join(FIXTURES, "heads_trained.json")) as f:
         first = json.load(f)["images"][0]
     pixels = torch.frombuffer(bytearray(base64.b64decode(first["rgb_base64"])), dtype=torch.uint8)
-    image = pixels.reshape(first["height"], first["width"], 3).permute(2, 0, 1).float() / 255
+    return pixels.reshape(first["height"], first["width"], 3).permute(2, 0, 1).float() / 255
+
+
+def detector_fixture(stem, cfg, model, rename_legacy):
+    image = first_test_image()
     out = {"config": cfg, "image": 0}
     for variant, dtype in (("float", torch.float32), ("half", torch.float16)):
         state = strided_state_dict(model, dtype)
         if dtype == torch.float32:
-            torch.save(state, os.path.join(FIXTURES, "weights_fasterrcnn_zip.pth"))
-            legacy = OrderedDict((legacy_detection_name(n), t) for n, t in state.items())
-            torch.save(legacy, os.path.join(FIXTURES, "weights_fasterrcnn_legacy.pth"), _use_new_zipfile_serialization=False)
+            torch.save(state, os.path.join(FIXTURES, f"{stem}_zip.pth"))
+            legacy = OrderedDict((rename_legacy(n), t) for n, t in state.items())
+            torch.save(legacy, os.path.join(FIXTURES, f"{stem}_legacy.pth"), _use_new_zipfile_serialization=False)
         else:
-            torch.save(state, os.path.join(FIXTURES, "weights_fasterrcnn_half.pth"))
+            torch.save(state, os.path.join(FIXTURES, f"{stem}_half.pth"))
         model.load_state_dict(state)
         with torch.no_grad():
             out[variant] = detections_json(cfg, model([image]))[0]
-    with open(os.path.join(FIXTURES, "weights_fasterrcnn.json"), "w") as f:
+    with open(os.path.join(FIXTURES, f"{stem}.json"), "w") as f:
         json.dump(out, f)
 
 
@@ -225,7 +257,8 @@ def main():
     os.makedirs(FIXTURES, exist_ok=True)
     tensors_fixture()
     resnet_fixture()
-    detector_fixture()
+    detector_fixture("weights_fasterrcnn", TRAINED_CONFIG, build_model(TRAINED_CONFIG).eval(), legacy_detection_name)
+    detector_fixture("weights_fasterrcnn_v2", V2_CONFIG, build_v2(V2_CONFIG).eval(), lambda name: name)
     malicious_fixture()
 
 

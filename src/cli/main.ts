@@ -20,6 +20,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   migrate: async () => (await import('./migrate')).registerMigrate,
   db: async () => (await import('./db')).registerDb,
   demo: async () => (await import('./demo')).registerDemo,
+  weights: async () => (await import('./weights')).registerWeights,
 };
 
 export async function main(argv: string[]): Promise<void> {

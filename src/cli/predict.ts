@@ -81,7 +81,7 @@ export function registerPredict(program: Command): void {
     .command('predict')
     .description('detect garments and their attributes in images with an Attribute R-CNN model')
     .argument('<images...>', 'image files (JPEG, PNG, …)')
-    .option('--weights <file>', 'model weights (.safetensors, torchvision state_dict names)')
+    .option('--weights <file>', 'model weights (.safetensors, or a PyTorch .pth/.pt checkpoint; torchvision state_dict names)')
     .option('--config <file>', 'model config JSON (beside the weights)')
     .option('--model <id>', 'a stored model version (DATABASE_URL, or the embedded database)', parseModelVersionId)
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu (default: KFASHION_TF_BACKEND or best available)')

@@ -116,7 +116,7 @@ export function registerTrain(program: Command): void {
     .option('--checkpoint-every <n>', 'steps between checkpoints (default 500)')
     .option('--clip-grad-norm <x>', 'rescale gradients above this total L2 norm (default off)')
     .option('--seed <n>', 'seed of initialisation, order, flips and sampling (default 0)')
-    .option('--init-weights <file>', 'start from a safetensors checkpoint (torchvision or Attribute R-CNN)')
+    .option('--init-weights <file>', 'start from weights: a catalogue name (kfashion weights list), a .pth/.pt or a .safetensors file (torchvision, ImageNet ResNet or Attribute R-CNN)')
     .option('--name <name>', 'name of the model version')
     .option('--resume <run>', 'continue the interrupted training run with this id from its last checkpoint')
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu')

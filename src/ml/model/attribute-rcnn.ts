@@ -94,7 +94,7 @@ export class AttributeRCNN {
   private static build(config: ModelConfig, seed: number, store: ParameterStore): AttributeRCNN {
     const random = new SeededRandom(seed);
     defineBackboneParameters(store, config, random);
-    defineRpnHeadParameters(store, config.fpn_out_channels, ANCHOR_ASPECT_RATIOS[0].length * ANCHOR_SIZES[0].length, random);
+    defineRpnHeadParameters(store, config.fpn_out_channels, ANCHOR_ASPECT_RATIOS[0].length * ANCHOR_SIZES[0].length, random, config.architecture === 'v2' ? 2 : 1);
     defineRoiHeadParameters(store, config, random);
     return new AttributeRCNN(config, store, seed);
   }
@@ -146,7 +146,8 @@ export class AttributeRCNN {
   /**
    * The training losses (torchvision's names plus `loss_attr_<kind>`) of a batch; call inside a
    * gradient tape. Proposals come from the RPN in training mode, as GeneralizedRCNN.forward does.
-   * `statistics` (for a `batch_norm` body): normalise with the batch's statistics and collect them there.
+   * `statistics` (for nn.BatchNorm2d layers: a `batch_norm` body, v2's FPN and box head): normalise with the
+   * batch's statistics and collect them there.
    */
   computeLosses(samples: TrainingSample[], statistics?: BatchStatistics): Record<string, tf.Scalar> {
     const batch = this.transform(samples.map((s) => s.image), true);
@@ -156,7 +157,7 @@ export class AttributeRCNN {
     const head = rpnHeadForward(this.store, features);
     const proposals = filterProposals(anchors, head, batch.imageSizes, rpnSettings(this.config, true));
     const rpn = rpnLoss(head, anchors, targets.map((t) => t.boxes), rpnSettings(this.config, true), this.random);
-    const roi = roiHeadLosses(this.store, this.config, features, proposals.map((p) => p.boxes), batch.imageSizes, targets, this.random);
+    const roi = roiHeadLosses(this.store, this.config, features, proposals.map((p) => p.boxes), batch.imageSizes, targets, this.random, statistics);
     tf.dispose(anchors);
     return { ...rpn, ...roi };
   }
@@ -169,7 +170,8 @@ export class AttributeRCNN {
   trainStep(samples: TrainingSample[], optimizer: Sgd, options: { clipGradNorm?: number } = {}): LossValues {
     const trainable = this.store.trainable();
     const values: LossValues = {};
-    const statistics: BatchStatistics | undefined = this.config.norm_layer === 'batch_norm' ? new Map() : undefined;
+    const batchNorms = this.config.norm_layer === 'batch_norm' || this.config.architecture === 'v2';
+    const statistics: BatchStatistics | undefined = batchNorms ? new Map() : undefined;
     let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
     try {
       result = tf.variableGrads(() => {

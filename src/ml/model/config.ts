@@ -61,7 +61,18 @@ export interface ModelConfig {
    * from scratch with).
    */
   norm_layer: NormLayer;
+  /**
+   * `v1`: torchvision's fasterrcnn_resnet50_fpn (FPN without norm, one-conv RPN head, TwoMLPHead). `v2`:
+   * fasterrcnn_resnet50_fpn_v2 (torchvision >= 0.13): FPN convs followed by BatchNorm, a two-conv RPN head,
+   * and FastRCNNConvFCHead (four 3×3 conv + BatchNorm + ReLU with fpn_out_channels channels, then one fc of
+   * representation_size). torchvision's builder names are accepted for either.
+   */
+  architecture: Architecture;
 }
+
+export const ARCHITECTURES = ['v1', 'v2'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+const BUILDER_ARCHITECTURES: Readonly<Record<string, Architecture>> = { fasterrcnn_resnet50_fpn: 'v1', fasterrcnn_resnet50_fpn_v2: 'v2' };
 
 export const NORM_LAYERS = ['frozen_batch_norm', 'batch_norm'] as const;
 export type NormLayer = (typeof NORM_LAYERS)[number];
@@ -96,6 +107,7 @@ export const TORCHVISION_DEFAULTS = {
   representation_size: 1024,
   fpn_out_channels: 256,
   norm_layer: 'frozen_batch_norm',
+  architecture: 'v1',
 } as const satisfies Partial<ModelConfig>;
 
 type Check = (value: unknown, where: string) => unknown;
@@ -199,6 +211,9 @@ const CHECKS: Record<keyof ModelConfig, Check> = {
   fpn_out_channels: positiveInt,
   norm_layer: (v, where) =>
     NORM_LAYERS.includes(v as NormLayer) ? v : fail(where, `expected one of ${NORM_LAYERS.join(', ')}, got ${JSON.stringify(v)}`),
+  architecture: (v, where) =>
+    ARCHITECTURES.includes(v as Architecture) ? v : typeof v === 'string' && Object.hasOwn(BUILDER_ARCHITECTURES, v) ? BUILDER_ARCHITECTURES[v]
+      : fail(where, `expected one of ${[...ARCHITECTURES, ...Object.keys(BUILDER_ARCHITECTURES)].join(', ')}, got ${JSON.stringify(v)}`),
 };
 
 /**

@@ -7,6 +7,9 @@
  *   for i = 2..0: last = inner_i + nearest_upsample(last, size of inner_i);  P_{i+2} = conv3x3(last)
  *   P6 = max_pool2d(P5, kernel 1, stride 2)       ("pool")
  *
+ * Architecture v2 (fasterrcnn_resnet50_fpn_v2, norm_layer=nn.BatchNorm2d): every FPN conv has no bias and is
+ * followed by a BatchNorm2d (`<block>.<i>.0` conv, `<block>.<i>.1` norm), trained with batch statistics.
+ *
  * F.interpolate(mode="nearest", size=lateral) reads source index floor(dst · in/out). For a lateral map of
  * size L under a top map of size ceil(L/2) (always the case here: every stride-2 stage maps L to ceil(L/2))
  * that is exactly floor(dst/2), i.e. repeat each row/column twice and crop to L; done with
@@ -16,28 +19,34 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config';
 import { conv2d, defineParameters, ParameterSpec, ParameterStore, SeededRandom } from './params';
-import { resnetForward, resnetParameterSpecs, stageChannels, type BatchStatistics } from './resnet';
+import { applyConvBn, batchNormSpecs, resnetForward, resnetParameterSpecs, stageChannels, type BatchStatistics } from './resnet';
 
 const FPN = 'backbone.fpn';
 
 /** Names of the FPN outputs, as torchvision's OrderedDict keys. */
 export const FEATURE_NAMES = ['0', '1', '2', '3', 'pool'] as const;
 
+/** `architecture` absent: v1. */
+type FpnConfig = Pick<ModelConfig, 'backbone' | 'fpn_out_channels'> & Partial<Pick<ModelConfig, 'architecture'>>;
+
 /** FPN parameters (FeaturePyramidNetwork.__init__: kaiming_uniform_(weight, a=1), bias 0; always trainable). */
-export function fpnParameterSpecs(config: Pick<ModelConfig, 'backbone' | 'fpn_out_channels'>): ParameterSpec[] {
+export function fpnParameterSpecs(config: FpnConfig): ParameterSpec[] {
   const out = config.fpn_out_channels;
-  const conv = (name: string, shape: number[]): ParameterSpec[] => [
-    { name: `${name}.weight`, torchShape: shape, layout: 'conv', init: { kind: 'kaiming_uniform', a: 1 }, trainable: true },
-    { name: `${name}.bias`, torchShape: [out], layout: 'plain', init: { kind: 'constant', value: 0 }, trainable: true },
+  const normed = config.architecture === 'v2';
+  const conv = (block: string, shape: number[]): ParameterSpec[] => [
+    { name: `${block}.0.weight`, torchShape: shape, layout: 'conv', init: { kind: 'kaiming_uniform', a: 1 }, trainable: true },
+    ...(normed
+      ? batchNormSpecs(`${block}.1`, out, true)
+      : [{ name: `${block}.0.bias`, torchShape: [out], layout: 'plain', init: { kind: 'constant', value: 0 }, trainable: true } satisfies ParameterSpec]),
   ];
   const channels = stageChannels(config.backbone);
   return [
-    ...channels.flatMap((c, i) => conv(`${FPN}.inner_blocks.${i}.0`, [out, c, 1, 1])),
-    ...channels.flatMap((_, i) => conv(`${FPN}.layer_blocks.${i}.0`, [out, out, 3, 3])),
+    ...channels.flatMap((c, i) => conv(`${FPN}.inner_blocks.${i}`, [out, c, 1, 1])),
+    ...channels.flatMap((_, i) => conv(`${FPN}.layer_blocks.${i}`, [out, out, 3, 3])),
   ];
 }
 
-export type BackboneConfig = Pick<ModelConfig, 'backbone' | 'fpn_out_channels' | 'trainable_backbone_layers' | 'norm_layer'>;
+export type BackboneConfig = Pick<ModelConfig, 'backbone' | 'fpn_out_channels' | 'trainable_backbone_layers' | 'norm_layer'> & Partial<Pick<ModelConfig, 'architecture'>>;
 
 /** Every backbone parameter (ResNet body, then FPN) in torchvision's state_dict order. */
 export function backboneParameterSpecs(config: BackboneConfig): ParameterSpec[] {
@@ -67,16 +76,27 @@ export function upsampleNearest(x: tf.Tensor4D, size: [number, number]): tf.Tens
   });
 }
 
+/**
+ * One FPN conv: with a bias (v1), or bias-free and batch-normalised (v2, detected by its norm's parameters);
+ * `statistics` (a training forward) normalises v2's with the batch's statistics and collects them.
+ */
+function fpnConv(store: ParameterStore, block: string, x: tf.Tensor4D, kernel: number, statistics?: BatchStatistics): tf.Tensor4D {
+  const padding = (kernel - 1) / 2;
+  if (!store.has(`${block}.1.weight`)) return conv2d(store, `${block}.0`, x, 1, padding);
+  const unit = { conv: `${block}.0`, bn: `${block}.1`, inChannels: x.shape[3], outChannels: 0, kernel, stride: 1, padding };
+  return applyConvBn(store, unit, x, false, statistics);
+}
+
 /** FPN on [C2..C5] → [P2, P3, P4, P5, P6]. */
-export function fpnForward(store: ParameterStore, features: tf.Tensor4D[]): tf.Tensor4D[] {
+export function fpnForward(store: ParameterStore, features: tf.Tensor4D[], statistics?: BatchStatistics): tf.Tensor4D[] {
   return tf.tidy(() => {
     const last = features.length - 1;
-    let inner = conv2d(store, `${FPN}.inner_blocks.${last}.0`, features[last], 1, 0);
-    const results = [conv2d(store, `${FPN}.layer_blocks.${last}.0`, inner, 1, 1)];
+    let inner = fpnConv(store, `${FPN}.inner_blocks.${last}`, features[last], 1, statistics);
+    const results = [fpnConv(store, `${FPN}.layer_blocks.${last}`, inner, 3, statistics)];
     for (let i = last - 1; i >= 0; i--) {
-      const lateral = conv2d(store, `${FPN}.inner_blocks.${i}.0`, features[i], 1, 0);
+      const lateral = fpnConv(store, `${FPN}.inner_blocks.${i}`, features[i], 1, statistics);
       inner = tf.add(lateral, upsampleNearest(inner, [lateral.shape[1], lateral.shape[2]]));
-      results.unshift(conv2d(store, `${FPN}.layer_blocks.${i}.0`, inner, 1, 1));
+      results.unshift(fpnConv(store, `${FPN}.layer_blocks.${i}`, inner, 3, statistics));
     }
     results.push(lastLevelMaxPool(results[results.length - 1]));
     return results;
@@ -103,7 +123,9 @@ export function lastLevelMaxPool(x: tf.Tensor4D): tf.Tensor4D {
  * NHWC feature maps with fpn_out_channels channels (torchvision keys '0', '1', '2', '3', 'pool').
  */
 export function backboneForward(
-  store: ParameterStore, config: Pick<ModelConfig, 'backbone'>, images: tf.Tensor4D, statistics?: BatchStatistics,
+  store: ParameterStore, config: Pick<ModelConfig, 'backbone'> & Partial<Pick<ModelConfig, 'norm_layer'>>, images: tf.Tensor4D, statistics?: BatchStatistics,
 ): tf.Tensor4D[] {
-  return tf.tidy(() => fpnForward(store, resnetForward(store, config.backbone, images, statistics)));
+  // Batch statistics for what trains with nn.BatchNorm2d: v2's FPN always, the body unless its norm is frozen.
+  const bodyStatistics = config.norm_layer === 'frozen_batch_norm' ? undefined : statistics;
+  return tf.tidy(() => fpnForward(store, resnetForward(store, config.backbone, images, bodyStatistics), statistics));
 }

@@ -51,7 +51,7 @@ export function stageChannels(backbone: BackboneName): number[] {
 }
 
 /** One conv + frozen batch norm of a block, with its geometry. */
-interface ConvBn {
+export interface ConvBn {
   conv: string;
   bn: string;
   inChannels: number;
@@ -115,6 +115,21 @@ export function isTrainableBodyParameter(name: string, trainableLayers: number):
 
 const BN_BUFFERS: [string, number][] = [['weight', 1], ['bias', 0], ['running_mean', 0], ['running_var', 1]];
 
+/**
+ * A batch norm's weight, bias and running statistics, identity at init. With `trainable` (nn.BatchNorm2d in a
+ * trained part) weight and bias are parameters; the running statistics are always buffers, moved by the
+ * training forward.
+ */
+export function batchNormSpecs(bn: string, channels: number, trainable: boolean): ParameterSpec[] {
+  return BN_BUFFERS.map(([buffer, value]): ParameterSpec => ({
+    name: `${bn}.${buffer}`,
+    torchShape: [channels],
+    layout: 'plain',
+    init: { kind: 'constant', value },
+    trainable: trainable && (buffer === 'weight' || buffer === 'bias'),
+  }));
+}
+
 type BodyConfig = Pick<ModelConfig, 'backbone' | 'trainable_backbone_layers' | 'norm_layer'>;
 
 function convBnSpecs(unit: ConvBn, config: Omit<BodyConfig, 'backbone'>): ParameterSpec[] {
@@ -127,16 +142,9 @@ function convBnSpecs(unit: ConvBn, config: Omit<BodyConfig, 'backbone'>): Parame
       init: { kind: 'kaiming_normal_fan_out' },
       trainable: isTrainableBodyParameter(weight, config.trainable_backbone_layers),
     },
-    // Identity at init. FrozenBatchNorm2d registers all four as buffers; BatchNorm2d's weight and bias are
-    // parameters of their stage, its running statistics buffers moved by the training forward.
-    ...BN_BUFFERS.map(([buffer, value]): ParameterSpec => ({
-      name: `${unit.bn}.${buffer}`,
-      torchShape: [unit.outChannels],
-      layout: 'plain',
-      init: { kind: 'constant', value },
-      trainable: config.norm_layer === 'batch_norm' && (buffer === 'weight' || buffer === 'bias') &&
-        isTrainableBodyParameter(`${unit.bn}.${buffer}`, config.trainable_backbone_layers),
-    })),
+    // FrozenBatchNorm2d registers all four as buffers; BatchNorm2d's weight and bias are parameters of their stage.
+    ...batchNormSpecs(unit.bn, unit.outChannels,
+      config.norm_layer === 'batch_norm' && isTrainableBodyParameter(`${unit.bn}.weight`, config.trainable_backbone_layers)),
   ];
 }
 
@@ -193,7 +201,7 @@ export function updateRunningStatistics(store: ParameterStore, statistics: Batch
  * conv → batch norm → optional ReLU. With `statistics` (a training forward of a `batch_norm` model) the batch
  * norm uses the batch's statistics; otherwise the running statistics, folded into the conv (see the header).
  */
-function applyConvBn(store: ParameterStore, unit: ConvBn, x: tf.Tensor4D, relu: boolean, statistics?: BatchStatistics): tf.Tensor4D {
+export function applyConvBn(store: ParameterStore, unit: ConvBn, x: tf.Tensor4D, relu: boolean, statistics?: BatchStatistics): tf.Tensor4D {
   if (statistics) return applyConvBatchNorm(store, unit, x, relu, statistics);
   const weight = store.get(`${unit.bn}.weight`);
   const runningVar = store.get(`${unit.bn}.running_var`);

@@ -1,7 +1,9 @@
 /**
  * RoI heads of the Attribute R-CNN, as torchvision 0.14 `models/detection/roi_heads.py` plus one
  * linear attribute head per kind on the box head's features:
- * - TwoMLPHead (`roi_heads.box_head.fc6`, `fc7`, ReLU) on 7×7 MultiScaleRoIAlign features,
+ * - TwoMLPHead (`roi_heads.box_head.fc6`, `fc7`, ReLU) on 7×7 MultiScaleRoIAlign features, or in
+ *   architecture v2 FastRCNNConvFCHead (`roi_heads.box_head.<0-3>.0` 3×3 convs without bias, `.1` BatchNorm2d,
+ *   ReLU; flatten; `roi_heads.box_head.5` fc + ReLU), its batch norms trained with the RoIs' batch statistics,
  * - FastRCNNPredictor (`roi_heads.box_predictor.cls_score`, `bbox_pred`) and
  *   `roi_heads.box_predictor.<kind>_score` for every attribute kind,
  * - training targets (GT added to the proposals, Matcher 0.5/0.5, 512 RoIs at 0.25 positive),
@@ -16,7 +18,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { AttributeSpec, ModelConfig } from './config';
-import { linear, ParameterStore, SeededRandom } from './params';
+import { defineParameters, linear, ParameterStore, SeededRandom } from './params';
+import { applyConvBn, batchNormSpecs, type BatchStatistics } from './resnet';
 import { BoxCoder, batchedNms, boxIou, clipBoxesToImage, removeSmallBoxes } from '../ops/boxes';
 import { BalancedPositiveNegativeSampler, BELOW_LOW_THRESHOLD, BETWEEN_THRESHOLDS, Matcher } from '../ops/matcher';
 import { multiScaleRoiAlign } from '../ops/roi-align';
@@ -25,6 +28,9 @@ import { binaryCrossEntropyWithLogits, smoothL1Loss, softmaxCrossEntropy } from 
 const BOX_HEAD = 'roi_heads.box_head';
 const PREDICTOR = 'roi_heads.box_predictor';
 const POOL_SIZE = 7;
+/** FastRCNNConvFCHead's conv layers (torchvision: [256, 256, 256, 256]; here fpn_out_channels wide) and its fc's index. */
+const CONV_FC_HEAD_CONVS = 4;
+const CONV_FC_HEAD_FC = `${BOX_HEAD}.${CONV_FC_HEAD_CONVS + 1}`;
 const SAMPLING_RATIO = 2;
 /** postprocess_detections removes boxes smaller than this. */
 const MIN_DETECTION_SIZE = 1e-2;
@@ -50,11 +56,25 @@ export function defineRoiHeadParameters(store: ParameterStore, config: ModelConf
     store.create(`${prefix}.bias`, [outFeatures], { layout: 'plain', init: { kind: 'torch_default_bias', fanIn: inFeatures }, trainable: true }, random);
   };
   const rep = config.representation_size;
-  define(`${BOX_HEAD}.fc6`, rep, config.fpn_out_channels * POOL_SIZE * POOL_SIZE);
-  define(`${BOX_HEAD}.fc7`, rep, rep);
+  const flat = config.fpn_out_channels * POOL_SIZE * POOL_SIZE;
+  if (config.architecture === 'v2') {
+    defineConvFcHeadConvs(store, config.fpn_out_channels, random);
+    define(CONV_FC_HEAD_FC, rep, flat);
+  } else {
+    define(`${BOX_HEAD}.fc6`, rep, flat);
+    define(`${BOX_HEAD}.fc7`, rep, rep);
+  }
   define(`${PREDICTOR}.cls_score`, config.num_classes, rep);
   define(`${PREDICTOR}.bbox_pred`, config.num_classes * 4, rep);
   for (const spec of config.attributes) define(attributeHeadName(spec.kind), spec.values.length, rep);
+}
+
+/** FastRCNNConvFCHead's convs: kaiming_normal_(fan_out, relu), no bias (a norm follows), BatchNorm2d identity. */
+function defineConvFcHeadConvs(store: ParameterStore, channels: number, random: SeededRandom): void {
+  defineParameters(store, Array.from({ length: CONV_FC_HEAD_CONVS }, (_, i) => [
+    { name: `${BOX_HEAD}.${i}.0.weight`, torchShape: [channels, channels, 3, 3], layout: 'conv' as const, init: { kind: 'kaiming_normal_fan_out' as const }, trainable: true },
+    ...batchNormSpecs(`${BOX_HEAD}.${i}.1`, channels, true),
+  ]).flat(), random);
 }
 
 /** MultiScaleRoIAlign over P2–P5 (torchvision's featmap_names '0'..'3'), 7×7, sampling ratio 2. */
@@ -65,13 +85,28 @@ export function poolBoxes(features: tf.Tensor4D[], boxesPerImage: Float32Array[]
   });
 }
 
-/** TwoMLPHead. The pooled NHWC features are flattened in torch's C,H,W order, as fc6 expects. */
-export function boxHeadForward(store: ParameterStore, pooled: tf.Tensor4D): tf.Tensor2D {
+/** Flattens pooled NHWC features in torch's C,H,W order, as the first fc expects. */
+function flattenChw(x: tf.Tensor4D): tf.Tensor2D {
+  const [k, h, w, c] = x.shape;
+  return tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [k, c * h * w]) as tf.Tensor2D;
+}
+
+/**
+ * The box head: TwoMLPHead, or FastRCNNConvFCHead when the store has its convs (v2). `statistics` (a training
+ * forward) normalises v2's batch norms with the RoIs' statistics and collects them.
+ */
+export function boxHeadForward(store: ParameterStore, pooled: tf.Tensor4D, statistics?: BatchStatistics): tf.Tensor2D {
   return tf.tidy(() => {
-    const [k, h, w, c] = pooled.shape;
-    const flat = tf.reshape(tf.transpose(pooled, [0, 3, 1, 2]), [k, c * h * w]) as tf.Tensor2D;
-    const fc6 = tf.relu(linear(store, `${BOX_HEAD}.fc6`, flat));
-    return tf.relu(linear(store, `${BOX_HEAD}.fc7`, fc6));
+    if (store.has(`${BOX_HEAD}.fc6.weight`)) {
+      const fc6 = tf.relu(linear(store, `${BOX_HEAD}.fc6`, flattenChw(pooled)));
+      return tf.relu(linear(store, `${BOX_HEAD}.fc7`, fc6));
+    }
+    let x = pooled;
+    for (let i = 0; i < CONV_FC_HEAD_CONVS; i++) {
+      const channels = x.shape[3];
+      x = applyConvBn(store, { conv: `${BOX_HEAD}.${i}.0`, bn: `${BOX_HEAD}.${i}.1`, inChannels: channels, outChannels: channels, kernel: 3, stride: 1, padding: 1 }, x, true, statistics);
+    }
+    return tf.relu(linear(store, CONV_FC_HEAD_FC, flattenChw(x)));
   });
 }
 
@@ -274,11 +309,12 @@ export function roiHeadLosses(
   imageSizes: [number, number][],
   targets: ImageTargets[],
   random: () => number,
+  statistics?: BatchStatistics,
 ): RoiLosses {
   const settings = roiSettings(config);
   const sampled = proposals.map((p, i) => selectTrainingSamples(p, targets[i], settings, random));
   return tf.tidy(() => {
-    const x = boxHeadForward(store, poolBoxes(features, sampled.map((s) => s.boxes), imageSizes));
+    const x = boxHeadForward(store, poolBoxes(features, sampled.map((s) => s.boxes), imageSizes), statistics);
     const output = predictorForward(store, x);
     return {
       ...fastRcnnLoss(output, sampled, settings.boxWeights),

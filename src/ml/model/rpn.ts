@@ -1,6 +1,6 @@
 /**
  * Region Proposal Network, as torchvision 0.14 `models/detection/rpn.py`:
- * RPNHead (3×3 conv + ReLU, 1×1 objectness, 1×1 box deltas), proposal filtering
+ * RPNHead (3×3 conv + ReLU, two of them in architecture v2's `conv_depth=2`; 1×1 objectness, 1×1 box deltas), proposal filtering
  * (RegionProposalNetwork.filter_proposals) and the RPN loss (assign_targets_to_anchors + compute_loss).
  *
  * Layout: features are NHWC, so a level's head output [N, H, W, A] flattens to [N, H·W·A] in the
@@ -21,11 +21,13 @@ const RPN_BOX_WEIGHTS: [number, number, number, number] = [1, 1, 1, 1];
 const MIN_PROPOSAL_SIZE = 1e-3;
 
 /** Registers the RPN head's parameters with torchvision's init (normal std 0.01, bias 0). */
-export function defineRpnHeadParameters(store: ParameterStore, channels: number, anchorsPerLocation: number, random: SeededRandom): void {
+export function defineRpnHeadParameters(store: ParameterStore, channels: number, anchorsPerLocation: number, random: SeededRandom, convDepth = 1): void {
   const weight = { layout: 'conv' as const, init: { kind: 'normal' as const, std: 0.01 }, trainable: true };
   const bias = { layout: 'plain' as const, init: { kind: 'constant' as const, value: 0 }, trainable: true };
-  store.create(`${HEAD}.conv.0.0.weight`, [channels, channels, 3, 3], weight, random);
-  store.create(`${HEAD}.conv.0.0.bias`, [channels], bias, random);
+  for (let i = 0; i < convDepth; i++) {
+    store.create(`${HEAD}.conv.${i}.0.weight`, [channels, channels, 3, 3], weight, random);
+    store.create(`${HEAD}.conv.${i}.0.bias`, [channels], bias, random);
+  }
   store.create(`${HEAD}.cls_logits.weight`, [anchorsPerLocation, channels, 1, 1], weight, random);
   store.create(`${HEAD}.cls_logits.bias`, [anchorsPerLocation], bias, random);
   store.create(`${HEAD}.bbox_pred.weight`, [anchorsPerLocation * 4, channels, 1, 1], weight, random);
@@ -48,7 +50,8 @@ export function rpnHeadForward(store: ParameterStore, features: tf.Tensor4D[]): 
     const boxes: tf.Tensor3D[] = [];
     for (const feature of features) {
       const [n, h, w] = feature.shape;
-      const t = tf.relu(conv2d(store, `${HEAD}.conv.0.0`, feature, 1, 1));
+      let t = feature;
+      for (let i = 0; store.has(`${HEAD}.conv.${i}.0.weight`); i++) t = tf.relu(conv2d(store, `${HEAD}.conv.${i}.0`, t, 1, 1));
       const cls = conv2d(store, `${HEAD}.cls_logits`, t, 1, 0);
       const a = cls.shape[3];
       numAnchorsPerLevel.push(h * w * a);

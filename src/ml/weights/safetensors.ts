@@ -31,7 +31,7 @@ export interface TensorToWrite {
   data: Float32Array;
 }
 
-const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = {
+export const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = {
   F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
 };
 
@@ -63,7 +63,8 @@ function bfloat16ToFloat32(bits: Uint16Array): Float32Array {
   return new Float32Array(words.buffer);
 }
 
-function decode(dtype: SafetensorsDtype, bytes: ArrayBuffer): Float32Array {
+/** The float32 values of raw little-endian `bytes` of `dtype` (F32 shares the buffer). */
+export function decodeToFloat32(dtype: SafetensorsDtype, bytes: ArrayBuffer): Float32Array {
   switch (dtype) {
     case 'F32': return new Float32Array(bytes);
     case 'F64': return Float32Array.from(new Float64Array(bytes));
@@ -142,7 +143,7 @@ export function readSafetensors(input: string | Uint8Array, source = typeof inpu
       throw new Error(`${source}: truncated safetensors file: tensor "${name}" ends at byte ${entry.end} of a ${dataLength}-byte data section`);
     }
     const bytes = copyBytes(buffer, dataStart + entry.begin, dataStart + entry.end);
-    tensors.set(name, { dtype: entry.dtype, shape: entry.shape, data: decode(entry.dtype, bytes) });
+    tensors.set(name, { dtype: entry.dtype, shape: entry.shape, data: decodeToFloat32(entry.dtype, bytes) });
   }
   return { tensors, metadata: parseMetadata(rawMetadata, source) };
 }

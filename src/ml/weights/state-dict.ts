@@ -13,7 +13,8 @@
  * Layouts: tensors in files are PyTorch layouts; ParameterStore converts (see params.ts).
  */
 import { ParameterStore } from '../model/params';
-import { readSafetensors, writeSafetensors, encodeSafetensors, SafetensorsEntry, TensorToWrite } from './safetensors';
+import { writeSafetensors, encodeSafetensors, SafetensorsEntry, TensorToWrite } from './safetensors';
+import { readWeightsFile } from './weights-file';
 
 const OLD_FPN = /^(backbone\.fpn\.(?:inner|layer)_blocks\.\d+)\.(weight|bias)$/;
 const NEW_FPN = /^(backbone\.fpn\.(?:inner|layer)_blocks\.\d+)\.0\.(weight|bias)$/;
@@ -27,6 +28,20 @@ export function toCurrentName(name: string): string {
   const rpn = OLD_RPN_CONV.exec(name);
   if (rpn) return `rpn.head.conv.0.0.${rpn[1]}`;
   return name;
+}
+
+const IMAGENET_BODY = /^(conv1|bn1|layer[1-4])\./;
+
+/**
+ * The names of a file's tensors as the detection model calls them. An ImageNet classification ResNet
+ * (torchvision's `resnet50-0676ba61.pth`: `conv1.*`, `bn1.*`, `layer1-4.*`, `fc.*`, no `backbone.`) is the
+ * detector's body: its stem and stages move under `backbone.body.`, and `fc.*`, the classifier, keeps its
+ * name, which the detector has no use for. Detection checkpoints keep their names.
+ */
+export function detectorNames(names: Iterable<string>): Map<string, string> {
+  const list = [...names];
+  const imagenet = list.includes('conv1.weight') && !list.some((name) => name.startsWith('backbone.'));
+  return new Map(list.map((name) => [name, imagenet && IMAGENET_BODY.test(name) ? `backbone.body.${name}` : toCurrentName(name)]));
 }
 
 /** Current name → the pre-0.13 name (for writing checkpoints older torchvision can load). */
@@ -112,13 +127,13 @@ export function loadStateDict(
   return { loaded, missing, skipped };
 }
 
-/** Reads a safetensors file and loads it (see loadStateDict); returns the file's metadata too. */
+/** Reads a weights file (safetensors or PyTorch checkpoint) and loads it (see loadStateDict); returns the file's metadata too. */
 export function loadSafetensorsInto(
   store: ParameterStore,
   path: string,
   options: LoadOptions = {},
 ): LoadReport & { metadata: Record<string, string> } {
-  const file = readSafetensors(path);
+  const file = readWeightsFile(path);
   return { ...loadStateDict(store, file.tensors, path, options), metadata: file.metadata };
 }
 

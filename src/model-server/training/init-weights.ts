@@ -1,12 +1,12 @@
 /**
- * Starting a run from an existing checkpoint (a torchvision Faster R-CNN state_dict, or an Attribute
- * R-CNN of another label space): every tensor whose name and shape match is loaded; the rest of the
- * model keeps its fresh initialisation. When the label space differs, the class and attribute heads do
+ * Starting a run from an existing checkpoint (safetensors or a PyTorch `.pth`/`.pt`: a torchvision Faster
+ * R-CNN state_dict, an ImageNet classification ResNet, or an Attribute R-CNN of another label space):
+ * every tensor whose name and shape match is loaded; the rest of the model keeps its fresh initialisation. When the label space differs, the class and attribute heads do
  * not match and are re-initialised; the report says which, for the run log.
  */
 import type { ParameterStore } from '../../ml/model/params';
-import { readSafetensors } from '../../ml/weights/safetensors';
-import { loadStateDict, toCurrentName } from '../../ml/weights/state-dict';
+import { detectorNames, loadStateDict } from '../../ml/weights/state-dict';
+import { readWeightsFile } from '../../ml/weights/weights-file';
 
 export interface InitReport {
   loaded: number;
@@ -17,13 +17,14 @@ export interface InitReport {
 }
 
 export function loadMatchingWeights(store: ParameterStore, file: string): InitReport {
-  const { tensors } = readSafetensors(file);
+  const { tensors } = readWeightsFile(file);
+  const names = detectorNames(tensors.keys());
   const matching = new Map<string, { shape: number[]; data: Float32Array }>();
   const unused: string[] = [];
   const mismatched = new Map<string, string>();
   for (const [fileName, tensor] of tensors) {
     if (fileName.endsWith('num_batches_tracked')) continue;
-    const name = toCurrentName(fileName);
+    const name = names.get(fileName)!;
     if (!store.has(name)) {
       unused.push(fileName);
       continue;

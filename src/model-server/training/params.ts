@@ -7,6 +7,8 @@
 import { resolveConfig } from '../../ml/model/config';
 import { TRAINABLE_ATTRIBUTE_KINDS, type DatasetFilter } from '../../ml/data/dataset';
 import { SuperCategory } from '../../kfashion/types';
+import { CATALOGUE, isWeightsArgument, resolveWeightsArgument } from '../../ml/weights/catalogue';
+import { WEIGHTS_EXTENSIONS } from '../../ml/weights/weights-file';
 
 export interface TrainingParams {
   name: string | null;
@@ -26,7 +28,7 @@ export interface TrainingParams {
   /** Rescale gradients whose total L2 norm exceeds this (torch clip_grad_norm_); null = off, as torchvision. */
   clipGradNorm: number | null;
   seed: number;
-  /** A safetensors checkpoint to start from (torchvision or Attribute R-CNN); matching tensors are loaded. */
+  /** Weights to start from (safetensors or .pth/.pt; a catalogue name is stored as its fetched file's path); matching tensors are loaded. */
   initWeights: string | null;
 }
 
@@ -128,8 +130,8 @@ export function normaliseTrainingParams(raw: unknown): TrainingParams {
     throw new InvalidTrainingParams('lrMilestones', `must be increasing, got ${JSON.stringify(milestones)}`);
   }
   const initWeights = input.initWeights ?? null;
-  if (initWeights !== null && (typeof initWeights !== 'string' || !initWeights.endsWith('.safetensors'))) {
-    throw new InvalidTrainingParams('initWeights', `expected the path of a .safetensors file, got ${JSON.stringify(initWeights)}`);
+  if (initWeights !== null && (typeof initWeights !== 'string' || !isWeightsArgument(initWeights))) {
+    throw new InvalidTrainingParams('initWeights', `expected a catalogue name (${CATALOGUE.map((e) => e.name).join(', ')}) or the path of a ${WEIGHTS_EXTENSIONS.join(', ')} file, got ${JSON.stringify(initWeights)}`);
   }
   const name = input.name ?? null;
   if (name !== null && (typeof name !== 'string' || name.length === 0 || name.length > 200)) {
@@ -152,6 +154,6 @@ export function normaliseTrainingParams(raw: unknown): TrainingParams {
     checkpointEvery: numberIn(input, 'checkpointEvery', 500, 1, 10_000_000, true),
     clipGradNorm: input.clipGradNorm === undefined || input.clipGradNorm === null ? null : numberIn(input, 'clipGradNorm', 0, 1e-3, 1e6, false),
     seed: numberIn(input, 'seed', 0, 0, 2 ** 32 - 1, true),
-    initWeights: initWeights as string | null,
+    initWeights: initWeights === null ? null : resolveWeightsArgument(initWeights as string),
   };
 }

@@ -9,12 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { englishLabel } from '../../src/kfashion/vocabulary';
-import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
-import { resolveConfig } from '../../src/ml/model/config';
 import { configureTrainingApi, closeTrainingApi } from '../../src/graphql/training/services';
 import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
 import { startTestServer, type ApiClient } from '../graphql/support';
-import { syntheticDatabase, TINY_MODEL, type SyntheticDatabase } from './support';
+import { storeTinyModelVersion, syntheticDatabase, type SyntheticDatabase } from './support';
 
 let db: SyntheticDatabase;
 let api: ApiClient;
@@ -29,20 +27,7 @@ beforeAll(async () => {
   });
   configureTrainingApi({ modelServerUrl: server.http.url, dataDir: db.dataDir });
   api = await startTestServer(db.dataSource);
-  const config = resolveConfig({
-    ...TINY_MODEL, min_size: 64, max_size: 64, box_score_thresh: 0, box_detections_per_img: 3,
-    class_names: ['__background__', '티셔츠', '팬츠'],
-    attributes: [{ kind: 'color', type: 'single', values: ['블랙', '화이트', '레드'] }],
-  }, 'test');
-  const model = AttributeRCNN.create(config, 5);
-  const weights = path.join(db.dataDir, 'tiny.safetensors');
-  model.save(weights, path.join(db.dataDir, 'tiny.json'));
-  model.dispose();
-  const [row] = await db.dataSource.query(
-    `INSERT INTO model_versions (name, backbone, config, weights_path, label_space) VALUES ('tiny', 'resnet18', $1::jsonb, $2, $3::jsonb) RETURNING id`,
-    [JSON.stringify(config), weights, JSON.stringify({ classes: [{ name: '티셔츠', superCategory: 'TOP' }, { name: '팬츠', superCategory: 'BOTTOM' }] })],
-  );
-  versionId = String(row.id);
+  versionId = await storeTinyModelVersion(db);
   await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id } }`, { id: versionId });
 });
 afterAll(async () => {

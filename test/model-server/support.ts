@@ -7,6 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { synthesize } from '../../src/kfashion/synth';
 import { importDataset } from '../../src/db/import';
+// Registers the cpu backend: storeTinyModelVersion builds a model in processes that load no other.
+import '@tensorflow/tfjs-backend-cpu';
 import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
 import { resolveConfig } from '../../src/ml/model/config';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';

@@ -65,6 +65,7 @@ export async function runPredictionChunk(options: PredictionChunkOptions): Promi
     if (page.images.length === 0) return 'succeeded';
     // Read and decode the next page while this one is predicted.
     next = page.more ? reader.read(page.lastId) : Promise.resolve({ images: [], lastId: null, more: false });
+    // Left unawaited when this page ends the chunk (cancelled, shutting down): not an unhandled rejection.
     next.catch(() => undefined);
     const cancelled = await predictPage(options, loaded, page);
     if (cancelled) return 'cancelled';

@@ -97,12 +97,15 @@ it('analyses a sideways 6 MB phone photo upright, and boxes stay in the upright 
   expect(searchGarments.edges.map((e: any) => e.node.image.id)).toContain(analyzeImage.image.id);
 });
 
-it('predicts every matching image as a job on the model server', async () => {
+it('predicts every matching image as a job on the model server, in chunks of chunkSize', async () => {
   const { predictImages } = await api.data(
-    `mutation($id: ID!) { predictImages(where: { split: VALIDATION }, modelVersionId: $id) { id status } }`, { id: versionId });
+    `mutation($id: ID!) { predictImages(where: { split: VALIDATION }, modelVersionId: $id, chunkSize: 2) { id status chunks chunkSize } }`, { id: versionId });
+  expect(predictImages.chunkSize).toBe(2);
   let job: any;
   for (let i = 0; i < 240; i++) {
-    job = (await api.data(`query($id: ID!) { predictionJob(id: $id) { status total done error modelVersion { id } } }`, { id: predictImages.id })).predictionJob;
+    job = (await api.data(
+      `query($id: ID!) { predictionJob(id: $id) { status total done error chunks startedAt finishedAt imagesPerSecond etaSeconds modelVersion { id } } }`,
+      { id: predictImages.id })).predictionJob;
     if (['succeeded', 'failed', 'cancelled'].includes(job.status)) break;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -110,8 +113,20 @@ it('predicts every matching image as a job on the model server', async () => {
   const [validation] = await db.dataSource.query(`SELECT count(*)::int AS n FROM images WHERE split = 'validation'`);
   expect(job.total).toBe(validation.n);
   expect(job.done).toBe(validation.n);
+  expect(job.chunks).toBe(Math.ceil(validation.n / 2));
+  const seconds = (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000;
+  expect(job.imagesPerSecond).toBeCloseTo(validation.n / seconds, 6);
+  expect(job.etaSeconds).toBeNull();
   const [predicted] = await db.dataSource.query(
     `SELECT count(DISTINCT g.image_id)::int AS n FROM garments g JOIN images i ON i.id = g.image_id
       WHERE g.source = 'prediction' AND g.model_version_id = $1 AND i.split = 'validation'`, [versionId]);
   expect(predicted.n).toBe(validation.n);
+});
+
+it('refuses a chunk size out of range, naming the argument', async () => {
+  const result = await api.query(`mutation($id: ID!) { predictImages(modelVersionId: $id, chunkSize: 0) { id } }`, { id: versionId });
+  expect(result.errors?.[0]).toMatchObject({
+    message: 'chunkSize: the chunk size must be an integer from 1 to 100000, got 0',
+    extensions: { code: 'BAD_USER_INPUT', field: 'chunkSize' },
+  });
 });

@@ -6,6 +6,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * carries the lease columns of the training runs (worker, heartbeat, cancel flag), so a dead
  * server's chunk is retried elsewhere from `position_image_id`, the last image recorded. The
  * prediction_jobs row keeps the job's totals; its status is settled from its chunks.
+ * Unfinished jobs from before are failed with a message saying so (their queue jobs carry no chunk).
  */
 export class PredictionChunks1764700000000 implements MigrationInterface {
   name = 'PredictionChunks1764700000000';
@@ -33,6 +34,10 @@ export class PredictionChunks1764700000000 implements MigrationInterface {
       `CREATE INDEX prediction_chunks_job ON prediction_chunks (prediction_job_id)`,
       `CREATE INDEX prediction_chunks_running ON prediction_chunks (heartbeat_at) WHERE status = 'running'`,
       `ALTER TABLE prediction_jobs ADD COLUMN chunk_size integer, ADD COLUMN chunks integer`,
+      // A job queued or running before this migration has no chunks: no model server would ever take it.
+      `UPDATE prediction_jobs SET status = 'failed', finished_at = now(),
+              error = 'stopped by the upgrade to chunked prediction (migration PredictionChunks): run predictImages again'
+        WHERE status IN ('queued', 'running')`,
     ];
     for (const sql of statements) await queryRunner.query(sql);
   }

@@ -16,7 +16,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Client } from 'pg';
+import { loadAverage, replaceSection, runBench, withBenchDatabase } from '../results';
 import { openDatabase } from '../../src/db/data-source';
 import { importDataset } from '../../src/db/import';
 import { synthesize } from '../../src/kfashion/synth';
@@ -39,19 +39,7 @@ const MODEL = {
   rpn_batch_size_per_image: 64, box_batch_size_per_image: 64, box_detections_per_img: 10,
 };
 
-function loadAverage(): string {
-  return os.loadavg().map((l) => l.toFixed(1)).join(' / ');
-}
 
-async function withServer<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: SERVER });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 interface TrainingResult {
   backend: BackendName;
@@ -144,23 +132,9 @@ async function serve(dataSource: Awaited<ReturnType<typeof openDatabase>>, versi
   }
 }
 
-function replaceSection(text: string, title: string, body: string): string {
-  const heading = `## ${title}\n`;
-  const start = text.indexOf(heading);
-  if (start < 0) return `${text.trimEnd()}\n\n${heading}\n${body}`;
-  const next = text.indexOf('\n## ', start + heading.length);
-  return `${text.slice(0, start)}${heading}\n${body}${next < 0 ? '' : text.slice(next + 1)}`;
-}
 
 async function main(): Promise<void> {
-  const name = `kf_bench_ms_${process.pid}`;
-  await withServer((c) => c.query(`CREATE DATABASE ${name}`));
-  const url = new URL(SERVER);
-  url.pathname = `/${name}`;
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-bench-ms-'));
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-bench-ms-home-'));
-  const dataSource = await openDatabase({ url: url.toString() });
-  try {
+  await withBenchDatabase(SERVER, 'kf_bench_ms', async ({ dataSource, root, dataDir }) => {
     await synthesize({ outDir: path.join(root, 'data'), images: 64, seed: 5, width: SIZE, height: SIZE });
     await importDataset(dataSource, { root: path.join(root, 'data'), parseWorkers: 0 });
     const training: TrainingResult[] = [];
@@ -194,15 +168,7 @@ async function main(): Promise<void> {
       text = replaceSection(text, 'Serving', servingBody);
       fs.writeFileSync(RESULTS, text);
     }
-  } finally {
-    await dataSource.destroy();
-    await withServer((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    fs.rmSync(root, { recursive: true, force: true });
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

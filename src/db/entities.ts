@@ -185,8 +185,11 @@ export class PredictionJob {
   @Column('timestamptz', { name: 'heartbeat_at', nullable: true }) heartbeatAt!: Date | null;
   @Column('boolean', { name: 'cancel_requested' }) cancelRequested!: boolean;
   @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
-  /** Keyset position of the batch: the last image predicted (a retried job continues after it). */
+  /** Keyset position of a job run before PredictionChunks; sharded jobs keep one per chunk (prediction_chunks.position_image_id). */
   @Column({ ...bigintId, name: 'last_image_id', nullable: true }) lastImageId!: string | null;
+  /** Images per chunk and how many chunks the job was cut into (migration PredictionChunks). */
+  @Column('integer', { name: 'chunk_size', nullable: true }) chunkSize!: number | null;
+  @Column('integer', { nullable: true }) chunks!: number | null;
 }
 
 @Entity('import_runs')
@@ -204,6 +207,10 @@ export class ImportRun {
  * Not mirrored here: search_generation, garment_facet_counts and garment_facet_counts_state
  * (migration GarmentFacetCounts). They are internal to src/db/search-counts.ts, which reads and
  * rebuilds them with set-based SQL; no entity code reads or writes them row by row.
+ */
+/*
+ * Not mirrored either: prediction_chunks (migration PredictionChunks), read and written with SQL
+ * by src/model-server/prediction-job.ts and prediction-chunk.ts only.
  */
 
 export const ENTITIES = [

@@ -109,6 +109,32 @@ export async function storePredictions(
   return dataSource.transaction((manager) => writeGarments(manager, imageId, model.id, garments, vocabulary));
 }
 
+/** One image's detections, for storePredictionPage. */
+export interface ImagePredictions {
+  imageId: string;
+  detections: StoredDetection[];
+}
+
+/**
+ * Stores the predictions of several images and runs `record` in the same transaction, so a batch
+ * job's progress (written by `record`) and the garments it counts commit together or not at all:
+ * a job resumed after a crash neither skips nor re-counts an image. `record` throwing rolls back.
+ */
+export async function storePredictionPage<T>(
+  dataSource: DataSource,
+  model: PredictionModel,
+  images: ImagePredictions[],
+  record: (manager: EntityManager) => Promise<T>,
+  options: StoreOptions = {},
+): Promise<T> {
+  const prepared: ({ imageId: string } & Awaited<ReturnType<typeof prepareGarments>>)[] = [];
+  for (const image of images) prepared.push({ imageId: image.imageId, ...(await prepareGarments(dataSource, model, image.detections, options)) });
+  return dataSource.transaction(async (manager) => {
+    for (const { imageId, garments, vocabulary } of prepared) await writeGarments(manager, imageId, model.id, garments, vocabulary);
+    return record(manager);
+  });
+}
+
 /** The detections as garments to write (empty boxes dropped), with every vocabulary value they use present. */
 async function prepareGarments(dataSource: DataSource, model: PredictionModel, detections: StoredDetection[], options: StoreOptions) {
   const garments = toGarments(model, detections, options).filter((g) => g.garment.box.x2 > g.garment.box.x1 && g.garment.box.y2 > g.garment.box.y1);

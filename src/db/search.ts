@@ -467,6 +467,13 @@ async function keysetPage<Row extends { id: string }>(
   };
 }
 
+/** Images `firstId`..`lastId` (inclusive) of a filter: `count` of them match. */
+export interface ImageIdRange {
+  firstId: string;
+  lastId: string;
+  count: number;
+}
+
 export class SearchService {
   readonly vocabulary: VocabularyCache;
 
@@ -534,6 +541,23 @@ export class SearchService {
       params,
       page,
     );
+  }
+
+  /**
+   * The ids of the images matching `filter`, in id order, cut into consecutive ranges of `size`
+   * images (the chunks of a batch prediction): one scan, numbered by a window function.
+   */
+  async imageIdRanges(filter: ImageFilter | null | undefined, size: number): Promise<ImageIdRange[]> {
+    const params = new SqlParameters();
+    const condition = await compileImageFilter(this.vocabulary, filter, params);
+    const rows: { first_id: string; last_id: string; count: number }[] = await this.dataSource.query(
+      `SELECT min(id)::text AS first_id, max(id)::text AS last_id, count(*)::int AS count
+         FROM (SELECT i.id, (row_number() OVER (ORDER BY i.id) - 1) / ${params.add(size)}::int AS chunk
+                 FROM images i WHERE ${condition}) numbered
+        GROUP BY chunk ORDER BY chunk`,
+      params.values,
+    );
+    return rows.map((row) => ({ firstId: row.first_id, lastId: row.last_id, count: row.count }));
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * Leases on training runs and prediction jobs: which worker owns a row, and whether it is alive.
+ * Leases on training runs and prediction chunks: which worker owns a row, and whether it is alive.
  *
  * A worker claims a row when pg-boss gives it the row's job, then refreshes `heartbeat_at` while it
  * works. Every write of a worker is fenced on `worker = <its name>`: when the row was taken away (a
@@ -12,7 +12,7 @@ import type { DataSource } from 'typeorm';
 import type { JobQueue, QueueName } from './queue';
 import { changedRows } from './sql';
 
-export type LeasedTable = 'training_runs' | 'prediction_jobs';
+export type LeasedTable = 'training_runs' | 'prediction_chunks';
 
 /** The row is no longer this worker's (stale lease taken over, or finished by someone else). */
 export class LeaseLost extends Error {}

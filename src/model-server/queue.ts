@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL job queue between the API and the model servers (pg-boss 10, which runs on Node 20).
  *
- * Two queues: `training` (payload: a training_runs id) and `prediction` (a prediction_jobs id). The
- * rows in training_runs / prediction_jobs are the product's record; a pg-boss job only says "someone
+ * Two queues: `training` (payload: a training_runs id) and `prediction` (a prediction_chunks id: one
+ * range of a batch prediction's images, so the chunks of one job spread over every model server).
+ * The rows in training_runs / prediction_chunks are the product's record; a pg-boss job only says "someone
  * must work on this row". pg-boss hands each job to one worker at a time and retries a failed one;
  * a worker that died is detected by its stale lease (see leases.ts), which fails its job so pg-boss
  * retries it on another server.
@@ -21,6 +22,7 @@ export interface TrainingJobData {
 }
 export interface PredictionJobData {
   predictionJobId: number;
+  chunkId: number;
 }
 
 export interface JobQueueOptions {
@@ -63,8 +65,9 @@ export class JobQueue {
     return this.send(TRAINING_QUEUE, data);
   }
 
-  async sendPrediction(data: PredictionJobData): Promise<string> {
-    return this.send(PREDICTION_QUEUE, data);
+  /** Queues one pg-boss job per chunk in one statement, under the ids given (the chunk rows record them). */
+  async insertPredictionChunks(chunks: { id: string; data: PredictionJobData }[]): Promise<void> {
+    if (chunks.length > 0) await this.boss.insert(chunks.map((chunk) => ({ name: PREDICTION_QUEUE, ...chunk })));
   }
 
   private async send(queue: QueueName, data: object): Promise<string> {
@@ -89,8 +92,8 @@ export class JobQueue {
   }
 
   /** Cancels a job that has not started (a started one is stopped through its row's cancel flag). */
-  cancel(queue: QueueName, id: string): Promise<void> {
-    return this.boss.cancel(queue, id);
+  cancel(queue: QueueName, id: string | string[]): Promise<void> {
+    return this.boss.cancel(queue, id as string[]);
   }
 
   async job(queue: QueueName, id: string): Promise<PgBoss.JobWithMetadata<object> | null> {

@@ -1,5 +1,5 @@
 /**
- * The model server's job loops: one training job at a time and one prediction job at a time per
+ * The model server's job loops: one training job at a time and one prediction chunk at a time per
  * process, taken from pg-boss; and the watchdog that hands the jobs of dead workers back to pg-boss.
  *
  * Outcomes of a job:
@@ -15,7 +15,8 @@ import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { claim, finish, heartbeat, LeaseLost, reapStale, release, type Lease, type LeasedTable } from './leases';
 import type { ModelRegistry } from './models';
-import { PredictionInterrupted, runPredictionJob } from './prediction-job';
+import { PredictionInterrupted, runPredictionChunk } from './prediction-chunk';
+import { settlePredictionJobs, stopSiblingChunks } from './prediction-job';
 import { PREDICTION_QUEUE, TRAINING_QUEUE, type JobQueue, type PredictionJobData, type QueueName, type TrainingJobData } from './queue';
 import { runTraining, TrainingInterrupted } from './training/trainer';
 
@@ -82,7 +83,9 @@ export class JobWorker {
   private async reap(): Promise<void> {
     const { dataSource, queue } = this.options;
     await reapStale(dataSource, queue, 'training_runs', TRAINING_QUEUE, this.leaseTimeout, this.log);
-    await reapStale(dataSource, queue, 'prediction_jobs', PREDICTION_QUEUE, this.leaseTimeout, this.log);
+    await reapStale(dataSource, queue, 'prediction_chunks', PREDICTION_QUEUE, this.leaseTimeout, this.log);
+    // A chunk the watchdog failed (no retries left) may have been its job's last one.
+    await settlePredictionJobs(dataSource);
   }
 
   private async loop(queue: QueueName): Promise<void> {
@@ -94,8 +97,8 @@ export class JobWorker {
           await sleep(this.options.pollIntervalMs ?? 1000, signal);
           continue;
         }
-        const id = queue === TRAINING_QUEUE ? job.data.runId : job.data.predictionJobId;
-        await this.work(queue, job.id, { table: queue === TRAINING_QUEUE ? 'training_runs' : 'prediction_jobs', id, worker: this.name });
+        const id = queue === TRAINING_QUEUE ? job.data.runId : job.data.chunkId;
+        await this.work(queue, job.id, { table: queue === TRAINING_QUEUE ? 'training_runs' : 'prediction_chunks', id, worker: this.name });
       } catch (error) {
         this.log(`${queue} loop: ${(error as Error).message}`);
         await sleep(this.options.pollIntervalMs ?? 1000, signal);
@@ -113,6 +116,7 @@ export class JobWorker {
     }
     if (state.cancelRequested) {
       await finish(dataSource, lease, 'cancelled');
+      await this.settle(lease);
       await this.options.queue.complete(queue, jobId, { cancelled: true });
       return;
     }
@@ -121,7 +125,8 @@ export class JobWorker {
     try {
       const status = await this.run(lease.table, lease);
       if (status === 'cancelled') await finish(dataSource, lease, 'cancelled');
-      else if (lease.table === 'prediction_jobs') await finish(dataSource, lease, 'succeeded');
+      else if (lease.table === 'prediction_chunks') await finish(dataSource, lease, 'succeeded');
+      await this.settle(lease);
       await this.options.queue.complete(queue, jobId, { status });
       this.log(`${lease.table} ${lease.id}: ${status}`);
     } catch (error) {
@@ -138,7 +143,7 @@ export class JobWorker {
       const outcome = await runTraining({ dataSource, lease, dataDir, signal, log: (line) => this.log(`run ${lease.id}: ${line}`) });
       return outcome.status;
     }
-    return runPredictionJob({ dataSource, lease, registry, uploadsDir: path.join(dataDir, 'uploads'), signal, log: this.log });
+    return runPredictionChunk({ dataSource, lease, registry, uploadsDir: path.join(dataDir, 'uploads'), signal, log: this.log });
   }
 
   private async handleError(queue: QueueName, jobId: string, lease: Lease, error: unknown): Promise<void> {
@@ -156,6 +161,18 @@ export class JobWorker {
     const message = error instanceof Error ? error.message : String(error);
     this.log(`${lease.table} ${lease.id} failed: ${message}`);
     await finish(dataSource, lease, 'failed', message).catch(() => undefined);
+    if (lease.table === 'prediction_chunks') await stopSiblingChunks(dataSource, lease.id);
+    await this.settle(lease);
     await this.options.queue.complete(queue, jobId, { error: message });
+  }
+
+  /** A finished chunk may be its job's last: the job's status follows from its chunks. */
+  private async settle(lease: Lease): Promise<void> {
+    if (lease.table !== 'prediction_chunks') return;
+    const [chunk]: { prediction_job_id: number }[] = await this.options.dataSource.query(
+      `SELECT prediction_job_id FROM prediction_chunks WHERE id = $1`,
+      [lease.id],
+    );
+    if (chunk) await settlePredictionJobs(this.options.dataSource, chunk.prediction_job_id);
   }
 }

@@ -324,6 +324,22 @@ describe.each([
     expect(image).toEqual({ image_path: null, split: 'validation' });
   });
 
+  it('vacuums and analyses the tables it wrote, so counts can skip all-visible heap pages', async () => {
+    const root = tree();
+    copySamples(root);
+    await importDataset(db.dataSource, { root, datasetName: 'vacuumed' });
+    const rows = await query<{ relname: string; vacuumed: boolean; analysed: boolean; pages: number; visible: number }>(
+      `SELECT s.relname, s.last_vacuum IS NOT NULL AS vacuumed, s.last_analyze IS NOT NULL AS analysed, c.relpages AS pages, c.relallvisible AS visible
+         FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relname = ANY($1) ORDER BY s.relname`,
+      [['garments', 'garment_attributes', 'image_styles', 'images', 'vocabulary']],
+    );
+    expect(rows.map((r) => [r.relname, r.vacuumed, r.analysed])).toEqual(
+      ['garment_attributes', 'garments', 'image_styles', 'images', 'vocabulary'].map((t) => [t, true, true]));
+    const garments = rows.find((r) => r.relname === 'garments')!;
+    expect(garments.pages).toBeGreaterThan(0);
+    expect(garments.visible).toBe(garments.pages);
+  });
+
   it('fails with a message naming the root when it does not exist', async () => {
     await expect(importDataset(db.dataSource, { root: '/nonexistent/k-fashion' })).rejects.toThrow(
       'import root not found: /nonexistent/k-fashion',

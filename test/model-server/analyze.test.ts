@@ -9,12 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { englishLabel } from '../../src/kfashion/vocabulary';
-import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
-import { resolveConfig } from '../../src/ml/model/config';
 import { configureTrainingApi, closeTrainingApi } from '../../src/graphql/training/services';
 import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
 import { startTestServer, type ApiClient } from '../graphql/support';
-import { syntheticDatabase, TINY_MODEL, type SyntheticDatabase } from './support';
+import { storeTinyModelVersion, syntheticDatabase, type SyntheticDatabase } from './support';
 
 let db: SyntheticDatabase;
 let api: ApiClient;
@@ -29,20 +27,7 @@ beforeAll(async () => {
   });
   configureTrainingApi({ modelServerUrl: server.http.url, dataDir: db.dataDir });
   api = await startTestServer(db.dataSource);
-  const config = resolveConfig({
-    ...TINY_MODEL, min_size: 64, max_size: 64, box_score_thresh: 0, box_detections_per_img: 3,
-    class_names: ['__background__', '티셔츠', '팬츠'],
-    attributes: [{ kind: 'color', type: 'single', values: ['블랙', '화이트', '레드'] }],
-  }, 'test');
-  const model = AttributeRCNN.create(config, 5);
-  const weights = path.join(db.dataDir, 'tiny.safetensors');
-  model.save(weights, path.join(db.dataDir, 'tiny.json'));
-  model.dispose();
-  const [row] = await db.dataSource.query(
-    `INSERT INTO model_versions (name, backbone, config, weights_path, label_space) VALUES ('tiny', 'resnet18', $1::jsonb, $2, $3::jsonb) RETURNING id`,
-    [JSON.stringify(config), weights, JSON.stringify({ classes: [{ name: '티셔츠', superCategory: 'TOP' }, { name: '팬츠', superCategory: 'BOTTOM' }] })],
-  );
-  versionId = String(row.id);
+  versionId = await storeTinyModelVersion(db);
   await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id } }`, { id: versionId });
 });
 afterAll(async () => {
@@ -112,12 +97,15 @@ it('analyses a sideways 6 MB phone photo upright, and boxes stay in the upright 
   expect(searchGarments.edges.map((e: any) => e.node.image.id)).toContain(analyzeImage.image.id);
 });
 
-it('predicts every matching image as a job on the model server', async () => {
+it('predicts every matching image as a job on the model server, in chunks of chunkSize', async () => {
   const { predictImages } = await api.data(
-    `mutation($id: ID!) { predictImages(where: { split: VALIDATION }, modelVersionId: $id) { id status } }`, { id: versionId });
+    `mutation($id: ID!) { predictImages(where: { split: VALIDATION }, modelVersionId: $id, chunkSize: 2) { id status chunks chunkSize } }`, { id: versionId });
+  expect(predictImages.chunkSize).toBe(2);
   let job: any;
   for (let i = 0; i < 240; i++) {
-    job = (await api.data(`query($id: ID!) { predictionJob(id: $id) { status total done error modelVersion { id } } }`, { id: predictImages.id })).predictionJob;
+    job = (await api.data(
+      `query($id: ID!) { predictionJob(id: $id) { status total done error chunks startedAt finishedAt imagesPerSecond etaSeconds modelVersion { id } } }`,
+      { id: predictImages.id })).predictionJob;
     if (['succeeded', 'failed', 'cancelled'].includes(job.status)) break;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -125,8 +113,20 @@ it('predicts every matching image as a job on the model server', async () => {
   const [validation] = await db.dataSource.query(`SELECT count(*)::int AS n FROM images WHERE split = 'validation'`);
   expect(job.total).toBe(validation.n);
   expect(job.done).toBe(validation.n);
+  expect(job.chunks).toBe(Math.ceil(validation.n / 2));
+  const seconds = (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000;
+  expect(job.imagesPerSecond).toBeCloseTo(validation.n / seconds, 6);
+  expect(job.etaSeconds).toBeNull();
   const [predicted] = await db.dataSource.query(
     `SELECT count(DISTINCT g.image_id)::int AS n FROM garments g JOIN images i ON i.id = g.image_id
       WHERE g.source = 'prediction' AND g.model_version_id = $1 AND i.split = 'validation'`, [versionId]);
   expect(predicted.n).toBe(validation.n);
+});
+
+it('refuses a chunk size out of range, naming the argument', async () => {
+  const result = await api.query(`mutation($id: ID!) { predictImages(modelVersionId: $id, chunkSize: 0) { id } }`, { id: versionId });
+  expect(result.errors?.[0]).toMatchObject({
+    message: 'chunkSize: the chunk size must be an integer from 1 to 100000, got 0',
+    extensions: { code: 'BAD_USER_INPUT', field: 'chunkSize' },
+  });
 });

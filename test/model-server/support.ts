@@ -7,6 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { synthesize } from '../../src/kfashion/synth';
 import { importDataset } from '../../src/db/import';
+// Registers the cpu backend: storeTinyModelVersion builds a model in processes that load no other.
+import '@tensorflow/tfjs-backend-cpu';
+import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
+import { resolveConfig } from '../../src/ml/model/config';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
 export interface SyntheticDatabase extends TestDatabase {
@@ -53,4 +57,25 @@ export const TINY_MODEL = {
 export function listFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return (fs.readdirSync(dir, { recursive: true }) as string[]).map((f) => path.join(dir, f)).filter((f) => fs.statSync(f).isFile());
+}
+
+/**
+ * Stores an untrained tiny Attribute R-CNN as a model version that reports every box
+ * (box_score_thresh 0), so each predicted image gets garments; returns the version's id.
+ */
+export async function storeTinyModelVersion(db: SyntheticDatabase, size = 64): Promise<string> {
+  const config = resolveConfig({
+    ...TINY_MODEL, min_size: size, max_size: size, box_score_thresh: 0, box_detections_per_img: 3,
+    class_names: ['__background__', '티셔츠', '팬츠'],
+    attributes: [{ kind: 'color', type: 'single', values: ['블랙', '화이트', '레드'] }],
+  }, 'test');
+  const model = AttributeRCNN.create(config, 5);
+  const weights = path.join(db.dataDir, 'tiny.safetensors');
+  model.save(weights, path.join(db.dataDir, 'tiny.json'));
+  model.dispose();
+  const [row] = await db.dataSource.query(
+    `INSERT INTO model_versions (name, backbone, config, weights_path, label_space) VALUES ('tiny', 'resnet18', $1::jsonb, $2, $3::jsonb) RETURNING id`,
+    [JSON.stringify(config), weights, JSON.stringify({ classes: [{ name: '티셔츠', superCategory: 'TOP' }, { name: '팬츠', superCategory: 'BOTTOM' }] })],
+  );
+  return String(row.id);
 }

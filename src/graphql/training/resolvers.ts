@@ -16,7 +16,8 @@ import { buildLabelSpace, countDatasetImages } from '../../ml/data/dataset';
 import { toStoredPixels } from '../../model-server/image-files';
 import { readModelVersion } from '../../model-server/model-versions';
 import { InvalidTrainingParams, normaliseTrainingParams } from '../../model-server/training/params';
-import { PREDICTION_QUEUE, TRAINING_QUEUE } from '../../model-server/queue';
+import { TRAINING_QUEUE } from '../../model-server/queue';
+import { cancelPredictionJob, createPredictionJob, InvalidChunkSize, predictionChunkSize } from '../../model-server/prediction-job';
 import type { GraphQLContext } from '../context';
 import { isInside } from '../image-routes';
 import { toGarment, toImage, toModelVersion, toTrainingRun, TRAINING_RUN_COLUMNS } from '../loaders';
@@ -71,8 +72,18 @@ function toParams(input: StartTrainingInput): Record<string, unknown> {
 function toPredictionJob(row: Record<string, unknown>): PredictionJob {
   return Object.assign(new PredictionJob(), {
     id: Number(row.id), status: row.status, total: row.total, done: row.done, error: row.error,
-    createdAt: row.created_at, finishedAt: row.finished_at, modelVersionId: Number(row.model_version_id),
+    createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at, modelVersionId: Number(row.model_version_id),
+    chunks: row.chunks, chunkSize: row.chunk_size,
   });
+}
+
+function chunkSizeArgument(chunkSize: number | null | undefined): number {
+  try {
+    return predictionChunkSize(chunkSize);
+  } catch (error) {
+    if (error instanceof InvalidChunkSize && error.field === 'chunkSize') throw badInput('chunkSize', error.message);
+    throw error;
+  }
 }
 
 @Resolver()
@@ -161,43 +172,31 @@ export class TrainingResolver {
     });
   }
 
-  @Mutation(() => PredictionJob, { description: 'Predicts every image matching `where` with a model version, as a job on the model servers.' })
+  @Mutation(() => PredictionJob, {
+    description: 'Predicts every image matching `where` with a model version, as chunks of `chunkSize` images (default KFASHION_PREDICTION_CHUNK or 256) that any model server takes.',
+  })
   async predictImages(
     @Arg('where', () => T.ImageWhere, { nullable: true }) where: T.ImageWhere | null,
     @Arg('modelVersionId', () => ID) modelVersionId: string,
     @Ctx() ctx: GraphQLContext,
+    @Arg('chunkSize', () => Int, { nullable: true }) chunkSize?: number | null,
   ): Promise<PredictionJob> {
     const versionId = parseId('modelVersionId', modelVersionId);
     await readModelVersion(ctx.dataSource, versionId).catch(() => {
       throw notFound(`model version ${versionId}`);
     });
+    const size = chunkSizeArgument(chunkSize);
     // Compiles the filter now, so a bad filter is the caller's error and not a failed job.
     await ctx.search.images(where, { first: 1 });
-    const queue = await jobQueue(ctx.dataSource);
-    const rows = await ctx.dataSource.query(
-      `INSERT INTO prediction_jobs (model_version_id, filter) VALUES ($1, $2::jsonb) RETURNING id`,
-      [versionId, JSON.stringify(where ?? {})],
-    );
-    const id = Number(rows[0].id);
-    const jobId = await queue.sendPrediction({ predictionJobId: id });
-    const updated = await changedRows<Record<string, unknown>>(ctx.dataSource, `UPDATE prediction_jobs SET job_id = $2 WHERE id = $1 RETURNING *`, [id, jobId]);
-    return toPredictionJob(updated[0]);
+    const row = await createPredictionJob(ctx.dataSource, await jobQueue(ctx.dataSource), ctx.search, { modelVersionId: versionId, filter: where, chunkSize: size });
+    return toPredictionJob(row);
   }
 
-  @Mutation(() => PredictionJob)
+  @Mutation(() => PredictionJob, { description: 'Stops every chunk of a prediction job: queued ones at once, running ones after their current page.' })
   async cancelPrediction(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob> {
     const jobId = parseId('id', id);
-    const rows = await changedRows<Record<string, any>>(
-      ctx.dataSource,
-      `UPDATE prediction_jobs SET cancel_requested = true,
-              status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
-              finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END
-        WHERE id = $1 RETURNING *`,
-      [jobId],
-    );
-    const row = rows[0];
+    const row = await cancelPredictionJob(ctx.dataSource, await jobQueue(ctx.dataSource), jobId);
     if (!row) throw notFound(`prediction job ${jobId}`);
-    if (row.status === 'cancelled' && row.job_id) await (await jobQueue(ctx.dataSource)).cancel(PREDICTION_QUEUE, row.job_id).catch(() => undefined);
     return toPredictionJob(row);
   }
 

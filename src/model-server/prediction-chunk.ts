@@ -1,0 +1,148 @@
+/**
+ * Runs one chunk of a batch prediction (see prediction-job.ts): the images of the job's filter with
+ * ids in the chunk's range, after `position_image_id` (where a retried chunk resumes), in pages.
+ * While the model predicts one page, the next page is read and decoded (sharp decodes off the
+ * main thread), and each page goes through the model's RequestBatcher (KFASHION_MAX_BATCH images
+ * per forward pass). A page's garments and the chunk's and job's progress commit in one
+ * transaction fenced on the lease (which also reads the cancel flag), so a chunk taken over after
+ * a crash neither skips nor re-counts an image. An image that cannot be read is counted, skipped
+ * and named in the chunk's error.
+ */
+import type { DataSource, EntityManager } from 'typeorm';
+import { SearchService, type ImageFilter } from '../db/search';
+import { storePredictionPage } from '../db/predictions';
+import type { RgbImage } from '../images/image-input';
+import { LeaseLost, type Lease } from './leases';
+import type { LoadedModel, ModelRegistry } from './models';
+import { readStoredImage, storedImages, toStoredPixels, type StoredImage } from './image-files';
+
+/** Images per page at least; a page is two model batches when KFASHION_MAX_BATCH is larger. */
+export const PREDICTION_PAGE = 16;
+
+export interface PredictionChunkOptions {
+  dataSource: DataSource;
+  lease: Lease;
+  registry: ModelRegistry;
+  uploadsDir: string;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export class PredictionInterrupted extends Error {}
+
+interface ChunkRow {
+  prediction_job_id: number;
+  model_version_id: number;
+  filter: ImageFilter;
+  first_image_id: string;
+  last_image_id: string;
+  position_image_id: string | null;
+}
+
+/** A page read and decoded: each image with its pixels, or the reason it could not be read. */
+interface DecodedPage {
+  images: { stored: StoredImage; decoded?: RgbImage; error?: string }[];
+  /** The last id of the page (keyset position after it). */
+  lastId: string | null;
+  /** Whether images of the chunk may follow this page. */
+  more: boolean;
+}
+
+export async function runPredictionChunk(options: PredictionChunkOptions): Promise<'succeeded' | 'cancelled'> {
+  const { dataSource, lease } = options;
+  const chunk = await readChunk(dataSource, lease.id);
+  await dataSource.query(
+    `UPDATE prediction_jobs SET status = 'running', started_at = COALESCE(started_at, now()) WHERE id = $1 AND status = 'queued'`,
+    [chunk.prediction_job_id],
+  );
+  const loaded = await options.registry.get(Number(chunk.model_version_id));
+  const pageSize = Math.max(PREDICTION_PAGE, 2 * loaded.batcher.maxBatch);
+  const reader = new ChunkReader(new SearchService(dataSource), chunk, pageSize, options.uploadsDir);
+  // A chunk starts just before its first image, or after the last one a previous worker recorded.
+  let next = reader.read(chunk.position_image_id ?? String(BigInt(chunk.first_image_id) - 1n));
+  for (;;) {
+    const page = await next;
+    if (page.images.length === 0) return 'succeeded';
+    // Read and decode the next page while this one is predicted.
+    next = page.more ? reader.read(page.lastId) : Promise.resolve({ images: [], lastId: null, more: false });
+    // Left unawaited when this page ends the chunk (cancelled, shutting down): not an unhandled rejection.
+    next.catch(() => undefined);
+    const cancelled = await predictPage(options, loaded, page);
+    if (cancelled) return 'cancelled';
+    if (options.signal?.aborted) throw new PredictionInterrupted(`prediction chunk ${lease.id} stopped: the worker is shutting down`);
+    if (!page.more) return 'succeeded';
+  }
+}
+
+async function readChunk(dataSource: DataSource, id: number): Promise<ChunkRow> {
+  const rows: ChunkRow[] = await dataSource.query(
+    `SELECT c.prediction_job_id, j.model_version_id, j.filter, c.first_image_id::text AS first_image_id, c.last_image_id::text AS last_image_id,
+            c.position_image_id::text AS position_image_id
+       FROM prediction_chunks c JOIN prediction_jobs j ON j.id = c.prediction_job_id WHERE c.id = $1`,
+    [id],
+  );
+  if (rows.length === 0) throw new Error(`prediction chunk ${id} does not exist`);
+  return rows[0];
+}
+
+class ChunkReader {
+  private readonly lastId: bigint;
+
+  constructor(
+    private readonly search: SearchService,
+    private readonly chunk: ChunkRow,
+    private readonly pageSize: number,
+    private readonly uploadsDir: string,
+  ) {
+    this.lastId = BigInt(chunk.last_image_id);
+  }
+
+  /** The chunk's next page after `afterId`, decoded (the filter is applied again: ids are the range, the filter the set). */
+  async read(afterId: string | null): Promise<DecodedPage> {
+    const page = await this.search.images(this.chunk.filter, { first: this.pageSize, afterId });
+    const inRange = page.rows.filter((row) => BigInt(row.id) <= this.lastId);
+    const more = page.hasNextPage && inRange.length === page.rows.length;
+    const stored = await storedImages(this.search.dataSource, inRange.map((row) => row.id), this.uploadsDir);
+    const images = await Promise.all(
+      stored.map((image) =>
+        readStoredImage(image).then(
+          (decoded) => ({ stored: image, decoded }),
+          (error: Error) => ({ stored: image, error: error.message }),
+        ),
+      ),
+    );
+    return { images, lastId: inRange.length > 0 ? inRange[inRange.length - 1].id : null, more };
+  }
+}
+
+/** Predicts a decoded page, stores it with the progress; returns whether the job was cancelled. */
+async function predictPage(options: PredictionChunkOptions, loaded: LoadedModel, page: DecodedPage): Promise<boolean> {
+  const { dataSource, lease } = options;
+  const readable = page.images.filter((image) => image.decoded);
+  const detections = await Promise.all(readable.map((image) => loaded.batcher.run(image.decoded!)));
+  const unreadable = page.images.filter((image) => image.error);
+  for (const image of unreadable) options.log?.(`prediction chunk ${lease.id}: image ${image.stored.id} skipped: ${image.error}`);
+  const predictions = readable.map((image, i) => ({
+    imageId: image.stored.id,
+    detections: toStoredPixels(detections[i], image.decoded!, image.stored),
+  }));
+  return storePredictionPage(dataSource, loaded.version, predictions, (manager) =>
+    recordProgress(manager, lease, page.images.length, page.lastId!, unreadable.length),
+  );
+}
+
+/** Adds a page to the chunk's and the job's progress, fenced on the lease; returns the cancel flag. */
+async function recordProgress(manager: EntityManager, lease: Lease, images: number, lastId: string, unreadable: number): Promise<boolean> {
+  const rows: { cancel_requested: boolean }[] = await manager.query(
+    `WITH chunk AS (
+       UPDATE prediction_chunks SET done = done + $3, position_image_id = $4, heartbeat_at = now(),
+              error = CASE WHEN $5::int > 0 THEN concat_ws('; ', error, $5::int || ' image(s) could not be read') ELSE error END
+        WHERE id = $1 AND worker = $2 AND status = 'running'
+        RETURNING prediction_job_id, cancel_requested),
+     job AS (UPDATE prediction_jobs j SET done = j.done + $3 FROM chunk WHERE j.id = chunk.prediction_job_id RETURNING j.id)
+     SELECT cancel_requested FROM chunk`,
+    [lease.id, lease.worker, images, lastId, unreadable],
+  );
+  if (rows.length === 0) throw new LeaseLost(`prediction chunk ${lease.id} is no longer leased to ${lease.worker}`);
+  return rows[0].cancel_requested;
+}

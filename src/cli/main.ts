@@ -20,6 +20,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   migrate: async () => (await import('./migrate')).registerMigrate,
   db: async () => (await import('./db')).registerDb,
   demo: async () => (await import('./demo')).registerDemo,
+  token: async () => (await import('./token')).registerToken,
 };
 
 export async function main(argv: string[]): Promise<void> {

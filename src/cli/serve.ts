@@ -14,6 +14,11 @@ export interface ServedApi {
   close(): Promise<void>;
 }
 
+/** KFASHION_PUBLIC_READ, by default on only for the embedded demo database (DATABASE_URL unset). */
+export function publicRead(env: NodeJS.ProcessEnv): boolean {
+  return flag(env.KFASHION_PUBLIC_READ) ?? !env.DATABASE_URL;
+}
+
 /** The API (and, when asked, a model server child process) on the configured database; shared with `kfashion demo`. */
 export async function serveApi(withModelServer: boolean, env: NodeJS.ProcessEnv = process.env): Promise<ServedApi> {
   const statementTimeoutMs = Number(env.KFASHION_STATEMENT_TIMEOUT_MS ?? 10_000);
@@ -27,6 +32,7 @@ export async function serveApi(withModelServer: boolean, env: NodeJS.ProcessEnv 
     explorer: flag(env.KFASHION_EXPLORER),
     publicUrl: env.PUBLIC_URL || undefined,
     dataDir: dataDir(env),
+    publicRead: publicRead(env),
   });
   return {
     api,

@@ -4,7 +4,8 @@
  */
 import { Command } from 'commander';
 import { isRole, ROLES, type Role } from '../auth/roles';
-import { createApiToken, listApiTokens, revokeApiToken } from '../db/api-tokens';
+import * as fs from 'node:fs';
+import { createApiToken, hasLiveAdminToken, listApiTokens, revokeApiToken } from '../db/api-tokens';
 import type { DataSource } from 'typeorm';
 import { openDatabase } from '../db/data-source';
 
@@ -56,6 +57,20 @@ export function registerToken(program: Command): void {
         const created = await createApiToken(dataSource, { role: options.role, name: options.name, expiresAt: options.expires ?? null });
         console.error(`token ${created.id} (${options.role}${options.expires ? `, expires ${options.expires.toISOString()}` : ''}); it is not shown again:`);
         console.log(created.token);
+      });
+    });
+  token
+    .command('init-admin')
+    .description('first start (docker compose): create an admin token into FILE unless a live admin token exists')
+    .requiredOption('--out <file>', 'where to write the token (created with mode 600; never overwritten)')
+    .action(async (options: { out: string }) => {
+      await withDatabase(async (dataSource) => {
+        if (await hasLiveAdminToken(dataSource)) return void console.log('an admin token exists already: nothing created');
+        if (fs.existsSync(options.out)) throw new Error(`--out: ${options.out} exists (a token of an earlier database?): move it away first`);
+        const created = await createApiToken(dataSource, { role: 'admin', name: 'first start' });
+        // 'wx': an existing file (an older token) is an error rather than silently replaced.
+        fs.writeFileSync(options.out, `${created.token}\n`, { mode: 0o600, flag: 'wx' });
+        console.log(`admin token ${created.id} written to ${options.out}`);
       });
     });
   token

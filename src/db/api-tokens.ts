@@ -51,6 +51,14 @@ export async function revokeApiToken(dataSource: DataSource, id: string): Promis
   return rows.length > 0;
 }
 
+/** Whether some admin token is live (neither revoked nor expired). */
+export async function hasLiveAdminToken(dataSource: DataSource): Promise<boolean> {
+  const rows = await dataSource.query(
+    `SELECT 1 FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`,
+  );
+  return rows.length > 0;
+}
+
 /** The principal of a live (known, unrevoked, unexpired) token, or null. */
 export async function principalOfToken(dataSource: DataSource, token: string): Promise<Principal | null> {
   const rows = await dataSource.query(

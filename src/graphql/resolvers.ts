@@ -3,7 +3,8 @@
  * facets) and loaders.ts (rows by parent id).
  */
 import { GraphQLResolveInfo } from 'graphql';
-import { Arg, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import type { Role } from '../auth/roles';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import { GARMENT_COLUMNS, InvalidSearchInput } from '../db/search';
 import { connectionOf, decodeCursor, pageSize, selectsField } from './connection';
 import { GraphQLContext, THUMBNAIL_SIZES } from './context';
@@ -17,17 +18,20 @@ function checkId(field: string, id: string): string {
 
 @Resolver()
 export class QueryResolver {
+  @Authorized<Role>('viewer')
   @Query(() => T.Image, { nullable: true, description: 'An image by its K-Fashion 이미지 식별자.' })
   async imageByExternalId(@Arg('externalId', () => String) externalId: string, @Ctx() ctx: GraphQLContext) {
     const page = await ctx.search.images({ externalId }, { first: 1 });
     return page.rows[0] ? toImage(page.rows[0]) : null;
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => T.Image, { nullable: true })
   image(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.image.load(checkId('id', id));
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => T.ImageConnection)
   async images(
     @Arg('where', () => T.ImageWhere, { nullable: true }) where: T.ImageWhere | null,
@@ -44,6 +48,7 @@ export class QueryResolver {
     return { ...connection, countMatches: page.count };
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => T.Garment, { nullable: true })
   async garment(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     const rows = await ctx.dataSource.query(
@@ -53,6 +58,7 @@ export class QueryResolver {
     return rows[0] ? toGarment(rows[0]) : null;
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => T.GarmentConnection, { description: 'Garments matching `where`, in id order, with keyset cursors.' })
   async searchGarments(
     @Arg('where', () => T.GarmentWhere) where: T.GarmentWhere,
@@ -69,6 +75,7 @@ export class QueryResolver {
     return { ...connectionOf('garment', page.rows, page.hasNextPage, toGarment), countMatches: page.count };
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => [T.Facet], { description: 'Counts per value of each kind among the garments matching `where`.' })
   garmentFacets(
     @Arg('where', () => T.GarmentWhere, { nullable: true }) where: T.GarmentWhere | null,
@@ -78,11 +85,13 @@ export class QueryResolver {
     return ctx.search.garmentFacets(where, kinds);
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => [T.VocabularyEntry], { description: 'Known values of one attribute kind (or all), most frequent first.' })
   vocabulary(@Arg('kind', () => String, { nullable: true }) kind: string | null, @Ctx() ctx: GraphQLContext) {
     return ctx.search.vocabularyEntries(kind);
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => [T.ModelVersion])
   async modelVersions(@Ctx() ctx: GraphQLContext) {
     const rows = await ctx.dataSource.query(
@@ -92,11 +101,13 @@ export class QueryResolver {
     return rows.map(toModelVersion);
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => T.ModelVersion, { nullable: true })
   modelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.modelVersion.load(Number(checkId('id', id)));
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => [T.TrainingRun], { description: 'Training runs, newest first.' })
   async trainingRuns(
     @Arg('status', () => String, { nullable: true }) status: string | null,
@@ -110,6 +121,7 @@ export class QueryResolver {
     return rows.map(toTrainingRun);
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => T.TrainingRun, { nullable: true })
   trainingRun(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.trainingRun.load(Number(checkId('id', id)));

@@ -12,6 +12,8 @@ import { SearchService, VocabularyCache } from '../db/search';
 import { FacetCounts } from '../db/search-counts';
 import { MAX_PAGE_SIZE } from './connection';
 import { GraphQLContext, ImageUrls } from './context';
+import { InvalidToken, RequestAuth } from './auth';
+import { denial, type Principal, type Role } from '../auth/roles';
 import { formatError } from './errors';
 import { explorerPage } from './explorer';
 import { ImageRoutes } from './image-routes';
@@ -51,6 +53,8 @@ export interface ApiServerOptions {
   countsRebuildIntervalMs?: number;
   /** Largest accepted request body. */
   maxBodyBytes?: number;
+  /** Anonymous callers may read (queries, images, subscriptions), never write; default off. */
+  publicRead?: boolean;
   log?: (message: string, error?: unknown) => void;
 }
 
@@ -83,6 +87,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const uploads = new UploadStore(options.dataDir ?? trainingApiConfig().dataDir);
   const images = new ImageRoutes(dataSource, { uploadsDir: uploads.dir });
   const webConsole = new WebConsole();
+  const auth = new RequestAuth(dataSource, options.publicRead ?? false);
 
   const httpServer = http.createServer();
   const apollo = new ApolloServer<GraphQLContext>({
@@ -102,8 +107,24 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   });
   await apollo.start();
   // Subscriptions (trainingRunUpdated) over graphql-ws on the same server and path.
-  const context = (): GraphQLContext => ({ dataSource, search, loaders: new Loaders(dataSource), urls, maxPageSize, uploads });
-  const subscriptions = attachSubscriptions(httpServer, schema, context, GRAPHQL_PATH);
+  const context = (principal: Principal): GraphQLContext => ({
+    dataSource, search, loaders: new Loaders(dataSource), urls, maxPageSize, uploads, principal, publicRead: auth.publicRead,
+  });
+  const subscriptions = attachSubscriptions(httpServer, schema, context, GRAPHQL_PATH, async (params) => {
+    const principal = await auth.connectionPrincipal(params);
+    return denial(principal, 'viewer', auth.publicRead) ? null : principal;
+  });
+
+  /** Answers 401/403 and false when the caller may not do what needs `required`. */
+  function allowed(response: http.ServerResponse, principal: Principal, required: Role): boolean {
+    const refused = denial(principal, required, auth.publicRead);
+    if (refused) {
+      // A refused upload's body is not read: close the connection after answering.
+      response.setHeader('connection', 'close');
+      sendJson(response, refused.status, { error: refused.message, code: refused.code });
+    }
+    return !refused;
+  }
 
   async function graphql(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
     const accept = request.headers.accept ?? '';
@@ -129,9 +150,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
         }
       } else body = text;
     }
+    const principal = await auth.principal(request.headers.authorization);
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
-      context: async () => context(),
+      context: async () => context(principal),
     });
     for (const [name, value] of result.headers) response.setHeader(name, value);
     response.statusCode = result.status ?? 200;
@@ -158,12 +180,23 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     const route = async () => {
       if (url.pathname === GRAPHQL_PATH || url.pathname === `${GRAPHQL_PATH}/`) return graphql(request, response, url);
       if (url.pathname === '/health') return health(response);
-      if (url.pathname === UPLOADS_PATH) return handleUpload(request, response, uploads);
+      if (url.pathname === UPLOADS_PATH) {
+        if (allowed(response, await auth.principal(request.headers.authorization), 'analyst')) await handleUpload(request, response, uploads);
+        return;
+      }
+      if (images.serves(url) && !allowed(response, await auth.imageReader(request.headers), 'viewer')) return;
       if (await images.handle(request, response, url)) return;
       if (await webConsole.handle(request, response, url)) return;
       sendJson(response, 404, { error: `no route ${url.pathname}` });
     };
     route().catch((error: unknown) => {
+      if (error instanceof InvalidToken) {
+        // GraphQL clients read `errors`; the plain routes answer `{error, code}` like their other refusals.
+        const graphqlRoute = url.pathname.startsWith(GRAPHQL_PATH);
+        const body = graphqlRoute ? { errors: [{ message: error.message, extensions: { code: error.code } }] } : { error: error.message, code: error.code };
+        if (!response.headersSent) sendJson(response, error.status, body);
+        return;
+      }
       if (error instanceof BodyTooLargeError) {
         if (!response.headersSent) {
           response.setHeader('connection', 'close');

@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GraphQLError } from 'graphql';
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { Role } from '../../auth/roles';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { DataSource } from 'typeorm';
 import { GARMENT_COLUMNS, IMAGE_COLUMNS } from '../../db/search';
 import { changedRows } from '../../model-server/sql';
@@ -19,6 +20,7 @@ import { InvalidTrainingParams, normaliseTrainingParams } from '../../model-serv
 import { PREDICTION_QUEUE, TRAINING_QUEUE } from '../../model-server/queue';
 import type { GraphQLContext } from '../context';
 import { isInside } from '../image-routes';
+import { confinedPath } from '../../util/confined-path';
 import { toGarment, toImage, toModelVersion, toTrainingRun, TRAINING_RUN_COLUMNS } from '../loaders';
 import * as T from '../types';
 import { runUpdates } from './run-updates';
@@ -68,6 +70,15 @@ function toParams(input: StartTrainingInput): Record<string, unknown> {
   };
 }
 
+/** `initWeights` as an absolute path inside the weights folder; anything outside is the caller's error. */
+async function confinedWeights(requested: string | null | undefined): Promise<string | undefined> {
+  if (requested == null) return undefined;
+  const { weightsDir } = trainingApiConfig();
+  const file = await confinedPath(weightsDir, requested);
+  if (!file) throw badInput('initWeights', `name a file in the server's weights folder (KFASHION_WEIGHTS_DIR), relative to it; "${requested}" is outside it`);
+  return file;
+}
+
 function toPredictionJob(row: Record<string, unknown>): PredictionJob {
   return Object.assign(new PredictionJob(), {
     id: Number(row.id), status: row.status, total: row.total, done: row.done, error: row.error,
@@ -77,11 +88,12 @@ function toPredictionJob(row: Record<string, unknown>): PredictionJob {
 
 @Resolver()
 export class TrainingResolver {
+  @Authorized<Role>('admin')
   @Mutation(() => T.TrainingRun, { description: 'Validates the input, records a queued run and hands it to the model servers.' })
   async startTraining(@Arg('input', () => StartTrainingInput) input: StartTrainingInput, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
     let params;
     try {
-      params = normaliseTrainingParams(toParams(input));
+      params = normaliseTrainingParams({ ...toParams(input), initWeights: await confinedWeights(input.initWeights) });
     } catch (error) {
       if (error instanceof InvalidTrainingParams) throw badInput(inputField(error.field), error.message.replace(/^[^:]+: /, ''));
       throw error;
@@ -99,6 +111,7 @@ export class TrainingResolver {
     return loadRun(ctx.dataSource, id);
   }
 
+  @Authorized<Role>('admin')
   @Mutation(() => T.TrainingRun, { description: 'A queued run is cancelled at once; a running one stops after its current step.' })
   async cancelTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
     const runId = parseId('id', id);
@@ -115,6 +128,7 @@ export class TrainingResolver {
     return loadRun(ctx.dataSource, runId);
   }
 
+  @Authorized<Role>('admin')
   @Mutation(() => T.ModelVersion, { description: 'Makes this version the one analyzeImage and the model servers use by default.' })
   async activateModelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<T.ModelVersion> {
     const versionId = parseId('id', id);
@@ -132,6 +146,7 @@ export class TrainingResolver {
     });
   }
 
+  @Authorized<Role>('analyst')
   @Mutation(() => ImageAnalysis, {
     description:
       'Detects garments in a photo with a model version (default: the active one) and stores them as PREDICTION garments: ' +
@@ -161,6 +176,7 @@ export class TrainingResolver {
     });
   }
 
+  @Authorized<Role>('analyst')
   @Mutation(() => PredictionJob, { description: 'Predicts every image matching `where` with a model version, as a job on the model servers.' })
   async predictImages(
     @Arg('where', () => T.ImageWhere, { nullable: true }) where: T.ImageWhere | null,
@@ -184,6 +200,7 @@ export class TrainingResolver {
     return toPredictionJob(updated[0]);
   }
 
+  @Authorized<Role>('admin')
   @Mutation(() => PredictionJob)
   async cancelPrediction(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob> {
     const jobId = parseId('id', id);
@@ -201,12 +218,14 @@ export class TrainingResolver {
     return toPredictionJob(row);
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => PredictionJob, { nullable: true })
   async predictionJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob | null> {
     const rows = await ctx.dataSource.query(`SELECT * FROM prediction_jobs WHERE id = $1`, [parseId('id', id)]);
     return rows.length > 0 ? toPredictionJob(rows[0]) : null;
   }
 
+  @Authorized<Role>('viewer')
   @Subscription(() => T.TrainingRun, {
     description: 'The run now and after every step, until it has finished (graphql-ws on /graphql).',
     subscribe: ({ args, context }) => {

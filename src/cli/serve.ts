@@ -1,5 +1,6 @@
 /** `kfashion serve`: the GraphQL API and web console on PORT (default 4000), until SIGINT/SIGTERM; `--model-server` adds a model server. */
 import { Command } from 'commander';
+import type { DataSource } from 'typeorm';
 import { openDatabase } from '../db/data-source';
 import { configureTrainingApi } from '../graphql/training/services';
 import { startApiServer, type RunningApiServer } from '../graphql/server';
@@ -10,6 +11,7 @@ import { flag, onShutdown, port } from './options';
 
 export interface ServedApi {
   api: RunningApiServer;
+  dataSource: DataSource;
   modelServer: ModelServerProcess | null;
   close(): Promise<void>;
 }
@@ -36,6 +38,7 @@ export async function serveApi(withModelServer: boolean, env: NodeJS.ProcessEnv 
   });
   return {
     api,
+    dataSource,
     modelServer,
     async close() {
       await api.stop();

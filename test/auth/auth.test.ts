@@ -5,7 +5,7 @@
  * inside the weights folder.
  */
 import 'reflect-metadata';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -207,38 +207,43 @@ describe('settings', () => {
 });
 
 describe('kfashion token (the built CLI)', () => {
+  // Asynchronous: a blocked event loop would let the server close the client's idle keep-alive socket unseen.
   const cli = (...args: string[]) =>
-    spawnSync(process.execPath, [path.resolve(__dirname, '../../bin/kfashion.js'), 'token', ...args], {
-      env: { ...process.env, DATABASE_URL: db.url, NODE_OPTIONS: '' },
-      encoding: 'utf8',
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [path.resolve(__dirname, '../../bin/kfashion.js'), 'token', ...args],
+        { env: { ...process.env, DATABASE_URL: db.url, NODE_OPTIONS: '' }, encoding: 'utf8' },
+        (error, stdout, stderr) => resolve({ status: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+      );
     });
 
   it('shows a created token once, lists it without the secret, and revokes it', async () => {
-    const created = cli('create', '--role', 'analyst', '--name', 'ci uploads', '--expires', '30d');
+    const created = await cli('create', '--role', 'analyst', '--name', 'ci uploads', '--expires', '30d');
     expect(created.status).toBe(0);
     const token = created.stdout.trim();
     expect(token).toMatch(/^kf_[A-Za-z0-9_-]{43}$/);
     expect((await api.as(token).query(MUTATIONS.analyzeImage.document)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     const id = /token (\d+) \(analyst, expires /.exec(created.stderr)![1];
-    const listed = cli('list');
+    const listed = await cli('list');
     expect(listed.stdout).toMatch(new RegExp(`^${id}\\tanalyst\\tci uploads\\t`, 'm'));
     expect(listed.stdout).not.toContain(token);
-    expect(cli('revoke', id).status).toBe(0);
+    expect((await cli('revoke', id)).status).toBe(0);
     expect((await api.as(token).query(MUTATIONS.analyzeImage.document)).status).toBe(401);
-    const badRole = cli('create', '--role', 'root');
+    const badRole = await cli('create', '--role', 'root');
     expect(badRole.status).not.toBe(0);
     expect(badRole.stderr).toMatch(/--role: expected one of viewer, analyst, admin, got "root"/);
-    expect(cli('revoke', '12; DROP TABLE api_tokens').stderr).toMatch(/ID: expected a token id/);
+    expect((await cli('revoke', '12; DROP TABLE api_tokens')).stderr).toMatch(/ID: expected a token id/);
   });
 
   it('creates the first admin token into a file once (docker compose first start)', async () => {
     await db.dataSource.query(`UPDATE api_tokens SET revoked_at = now() WHERE role = 'admin'`);
     const file = path.join(dataDir, 'admin-token');
-    expect(cli('init-admin', '--out', file).status).toBe(0);
+    expect((await cli('init-admin', '--out', file)).status).toBe(0);
     const token = fs.readFileSync(file, 'utf8').trim();
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect((await api.as(token).query(MUTATIONS.activateModelVersion.document)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    const again = cli('init-admin', '--out', file);
+    const again = await cli('init-admin', '--out', file);
     expect(again.stdout).toMatch(/an admin token exists already/);
     expect(fs.readFileSync(file, 'utf8').trim()).toBe(token);
   });

@@ -8,6 +8,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Ro
 import { GARMENT_COLUMNS, InvalidSearchInput } from '../db/search';
 import { connectionOf, decodeCursor, pageSize, selectsField } from './connection';
 import { GraphQLContext, THUMBNAIL_SIZES } from './context';
+import { FACET_KIND_COST, VOCABULARY_COST } from './limits';
 import { toGarment, toImage, toModelVersion, toTrainingRun, TRAINING_RUN_COLUMNS } from './loaders';
 import * as T from './types';
 
@@ -76,7 +77,10 @@ export class QueryResolver {
   }
 
   @Authorized<Role>('viewer')
-  @Query(() => [T.Facet], { description: 'Counts per value of each kind among the garments matching `where`.' })
+  @Query(() => [T.Facet], {
+    description: 'Counts per value of each kind among the garments matching `where`.',
+    complexity: ({ args, childComplexity }) => Math.max(1, Array.isArray(args.kinds) ? args.kinds.length : 1) * (FACET_KIND_COST + childComplexity),
+  })
   garmentFacets(
     @Arg('where', () => T.GarmentWhere, { nullable: true }) where: T.GarmentWhere | null,
     @Arg('kinds', () => [String]) kinds: string[],
@@ -86,7 +90,10 @@ export class QueryResolver {
   }
 
   @Authorized<Role>('viewer')
-  @Query(() => [T.VocabularyEntry], { description: 'Known values of one attribute kind (or all), most frequent first.' })
+  @Query(() => [T.VocabularyEntry], {
+    description: 'Known values of one attribute kind (or all), most frequent first.',
+    complexity: ({ childComplexity }) => VOCABULARY_COST + childComplexity,
+  })
   vocabulary(@Arg('kind', () => String, { nullable: true }) kind: string | null, @Ctx() ctx: GraphQLContext) {
     return ctx.search.vocabularyEntries(kind);
   }

@@ -17,7 +17,7 @@ import { denial, type Principal, type Role } from '../auth/roles';
 import { formatError } from './errors';
 import { explorerPage } from './explorer';
 import { ImageRoutes } from './image-routes';
-import { queryLimits } from './limits';
+import { LIMIT_EXCEEDED, queryLimits } from './limits';
 import { Loaders } from './loaders';
 import { buildApiSchema } from './schema';
 import { attachSubscriptions } from './training/subscriptions';
@@ -45,6 +45,16 @@ export interface ApiServerOptions {
   maxPageSize?: number;
   maxDepth?: number;
   maxComplexity?: number;
+  /** Root fields per operation, aliases counted (default 20). */
+  maxRootFields?: number;
+  /**
+   * Tokens per document (default 5,000; the console's largest operation has a few hundred). Parsing
+   * stops there: parsing and validating the 4,900-alias bomb of issue 11 took about 1 s of the
+   * event loop, before any cost limit could look at it.
+   */
+  maxTokens?: number;
+  /** Characters of a POSTed query, refused before parsing (default 50,000; the console's largest is a few thousand). */
+  maxQueryLength?: number;
   /**
    * Answer broad filters' facets and counts from the precomputed table when it is current, and
    * rebuild it in the background when stale (at most once per `countsRebuildIntervalMs`). Default on.
@@ -76,7 +86,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const introspection = options.introspection ?? !production;
   const explorer = options.explorer ?? !production;
   const maxPageSize = options.maxPageSize ?? MAX_PAGE_SIZE;
-  const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
+  // 100 kB holds any real operation with its variables; reading and JSON-parsing bigger bodies is work an attacker chooses.
+  const maxBodyBytes = options.maxBodyBytes ?? 100_000;
+  const maxQueryLength = options.maxQueryLength ?? 50_000;
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error ?? ''));
   const { dataSource } = options;
   const schema = buildApiSchema();
@@ -94,6 +106,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     schema,
     introspection,
     csrfPrevention: true,
+    parseOptions: { maxTokens: options.maxTokens ?? 5_000 },
     // The process owner (kfashion serve) handles SIGINT/SIGTERM and calls stop(); Apollo's own
     // handler would stop first and then re-raise the signal, running the shutdown twice.
     stopOnTerminationSignals: false,
@@ -102,7 +115,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
-      queryLimits(schema, { maxDepth: options.maxDepth ?? 10, maxComplexity: options.maxComplexity ?? 25_000 }),
+      queryLimits(schema, { maxDepth: options.maxDepth ?? 10, maxComplexity: options.maxComplexity ?? 25_000, maxRootFields: options.maxRootFields ?? 20 }),
     ],
   });
   await apollo.start();
@@ -149,6 +162,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
           return sendJson(response, 400, { errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
         }
       } else body = text;
+      const query = (body as { query?: unknown } | undefined)?.query;
+      if (typeof query === 'string' && query.length > maxQueryLength) {
+        return sendJson(response, 400, {
+          errors: [{ message: `the query is ${query.length} characters long; the maximum is ${maxQueryLength}`, extensions: { code: LIMIT_EXCEEDED } }],
+        });
+      }
     }
     const principal = await auth.principal(request.headers.authorization);
     const result = await apollo.executeHTTPGraphQLRequest({

@@ -52,6 +52,7 @@ interface BoxRow {
 
 /** True when `candidate` is `root` itself or lies below it. */
 import { isInside } from '../util/confined-path';
+import { isBigintId } from '../util/ids';
 
 export { isInside };
 
@@ -204,7 +205,7 @@ export class ImageRoutes {
 }
 
 function numericId(id: string): string {
-  if (!/^\d{1,19}$/.test(id)) throw new HttpProblem(404, `no such id "${id.slice(0, 40)}"`);
+  if (!isBigintId(id)) throw new HttpProblem(404, `no such id "${id.slice(0, 40)}"`);
   return id;
 }
 

@@ -4,20 +4,23 @@
  */
 import { GraphQLResolveInfo } from 'graphql';
 import type { Role } from '../auth/roles';
-import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
+import { refuseNulArguments } from './input-guards';
 import { GARMENT_COLUMNS, InvalidSearchInput } from '../db/search';
 import { connectionOf, decodeCursor, pageSize, selectsField } from './connection';
 import { GraphQLContext, THUMBNAIL_SIZES } from './context';
 import { FACET_KIND_COST, VOCABULARY_COST } from './limits';
 import { toGarment, toImage, toModelVersion, toTrainingRun, TRAINING_RUN_COLUMNS } from './loaders';
 import * as T from './types';
+import { isBigintId } from '../util/ids';
 
 function checkId(field: string, id: string): string {
-  if (!/^\d{1,19}$/.test(id)) throw new InvalidSearchInput(field, `"${id}" is not an id`);
+  if (!isBigintId(id)) throw new InvalidSearchInput(field, `"${id}" is not an id`);
   return id;
 }
 
 @Resolver()
+@UseMiddleware(refuseNulArguments)
 export class QueryResolver {
   @Authorized<Role>('viewer')
   @Query(() => T.Image, { nullable: true, description: 'An image by its K-Fashion 이미지 식별자.' })

@@ -17,6 +17,7 @@ import { denial, type Principal, type Role } from '../auth/roles';
 import { formatError } from './errors';
 import { explorerPage } from './explorer';
 import { ImageRoutes } from './image-routes';
+import { MAX_VARIABLE_DEPTH, nestingDepth } from './input-guards';
 import { LIMIT_EXCEEDED, queryLimits } from './limits';
 import { Loaders } from './loaders';
 import { buildApiSchema } from './schema';
@@ -162,6 +163,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
           return sendJson(response, 400, { errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
         }
       } else body = text;
+      const variables = (body as { variables?: unknown } | undefined)?.variables;
+      if (nestingDepth(variables, MAX_VARIABLE_DEPTH) > MAX_VARIABLE_DEPTH) {
+        return sendJson(response, 400, {
+          errors: [{ message: `variables nest deeper than ${MAX_VARIABLE_DEPTH} levels`, extensions: { code: 'BAD_USER_INPUT', field: 'variables' } }],
+        });
+      }
       const query = (body as { query?: unknown } | undefined)?.query;
       if (typeof query === 'string' && query.length > maxQueryLength) {
         return sendJson(response, 400, {

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GraphQLError } from 'graphql';
 import type { Role } from '../../auth/roles';
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, UseMiddleware } from 'type-graphql';
+import { refuseNulArguments } from '../input-guards';
 import type { DataSource } from 'typeorm';
 import { GARMENT_COLUMNS, IMAGE_COLUMNS } from '../../db/search';
 import { changedRows } from '../../model-server/sql';
@@ -87,6 +88,7 @@ function toPredictionJob(row: Record<string, unknown>): PredictionJob {
 }
 
 @Resolver()
+@UseMiddleware(refuseNulArguments)
 export class TrainingResolver {
   @Authorized<Role>('admin')
   @Mutation(() => T.TrainingRun, { description: 'Validates the input, records a queued run and hands it to the model servers.' })

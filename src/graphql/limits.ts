@@ -7,6 +7,7 @@ import { ApolloServerPlugin } from '@apollo/server';
 import { DocumentNode, FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, ComplexityEstimator } from 'graphql-query-complexity';
 import { DEFAULT_PAGE_SIZE } from './connection';
+import type { ExpensiveGate } from './expensive-gate';
 
 export const LIMIT_EXCEEDED = 'QUERY_TOO_COMPLEX';
 
@@ -74,6 +75,8 @@ export interface QueryLimits {
   maxComplexity: number;
   /** Root fields per operation, each alias counted (fragments expanded). */
   maxRootFields: number;
+  /** Operations costing at least `expensiveCost` pass through this gate (a bound on how many run at once). */
+  expensive?: { cost: number; gate: ExpensiveGate };
 }
 
 function countFields(selectionSet: SelectionSetNode, fragments: Record<string, FragmentDefinitionNode>, visiting: Set<string>): number {
@@ -106,12 +109,17 @@ export function rootFieldCount(document: DocumentNode, operationName?: string | 
 
 /**
  * Rejects operations nested deeper than `maxDepth` or whose estimated cost exceeds
- * `maxComplexity`, once the operation and its variables are known and before anything runs.
+ * `maxComplexity`, once the operation and its variables are known and before anything runs; an
+ * expensive one then waits for a slot of the gate, which it frees when its response is sent.
  */
 export function queryLimits(schema: GraphQLSchema, limits: QueryLimits): ApolloServerPlugin {
   return {
     async requestDidStart() {
+      let release: (() => void) | undefined;
       return {
+        async willSendResponse() {
+          release?.();
+        },
         async didResolveOperation({ request, document }) {
           const roots = rootFieldCount(document, request.operationName);
           if (roots > limits.maxRootFields) throw tooComplex(`the operation has ${roots} root fields (aliases count); the maximum is ${limits.maxRootFields}`);
@@ -132,6 +140,7 @@ export function queryLimits(schema: GraphQLSchema, limits: QueryLimits): ApolloS
           if (complexity > limits.maxComplexity) {
             throw tooComplex(`query complexity ${complexity} exceeds the maximum of ${limits.maxComplexity}`);
           }
+          if (limits.expensive && complexity >= limits.expensive.cost) release = await limits.expensive.gate.acquire();
         },
       };
     },

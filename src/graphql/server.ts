@@ -18,6 +18,7 @@ import { formatError } from './errors';
 import { explorerPage } from './explorer';
 import { ImageRoutes } from './image-routes';
 import { MAX_VARIABLE_DEPTH, nestingDepth } from './input-guards';
+import { ExpensiveGate } from './expensive-gate';
 import { LIMIT_EXCEEDED, queryLimits } from './limits';
 import { Loaders } from './loaders';
 import { buildApiSchema } from './schema';
@@ -56,6 +57,12 @@ export interface ApiServerOptions {
   maxTokens?: number;
   /** Characters of a POSTed query, refused before parsing (default 50,000; the console's largest is a few thousand). */
   maxQueryLength?: number;
+  /**
+   * Operations costing at least `cost` (default 1,000: a facet of 5 kinds, a page of many images
+   * with their garments) run at most `limit` at once (default 4), the next ones waiting at most
+   * `maxWaitMs` (default 5 s) before SERVER_BUSY.
+   */
+  expensive?: { cost?: number; limit?: number; maxWaitMs?: number };
   /**
    * Answer broad filters' facets and counts from the precomputed table when it is current, and
    * rebuild it in the background when stale (at most once per `countsRebuildIntervalMs`). Default on.
@@ -116,7 +123,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
-      queryLimits(schema, { maxDepth: options.maxDepth ?? 10, maxComplexity: options.maxComplexity ?? 25_000, maxRootFields: options.maxRootFields ?? 20 }),
+      queryLimits(schema, {
+        maxDepth: options.maxDepth ?? 10,
+        maxComplexity: options.maxComplexity ?? 25_000,
+        maxRootFields: options.maxRootFields ?? 20,
+        expensive: {
+          cost: options.expensive?.cost ?? 1_000,
+          gate: new ExpensiveGate(options.expensive?.limit ?? 4, options.expensive?.maxWaitMs ?? 5_000),
+        },
+      }),
     ],
   });
   await apollo.start();

@@ -1,9 +1,12 @@
 /**
- * What an import leaves behind for the next queries: planner statistics of the tables it wrote
- * (issue 11, item 6: without ANALYZE the label-space query of startTraining took 14.5 s at 21k images).
+ * What an import leaves behind: planner statistics of the tables it wrote (issue 11, item 6:
+ * without ANALYZE the label-space query of startTraining took 14.5 s at 21k images), and no run
+ * `running` forever after its process died (item 9).
  */
 import * as fs from 'node:fs';
+import { Client } from 'pg';
 import { importDataset } from '../../src/db/import';
+import { IMPORT_RUN_LOCK } from '../../src/db/import/run-owner';
 import { makeSampleTree } from '../graphql/support';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
@@ -31,4 +34,27 @@ it('ANALYZEs the tables it wrote, so the planner knows their sizes', async () =>
   );
   expect(estimates.map((row: { estimate: number }) => row.estimate)).toEqual(counts.map((row: { n: number }) => row.n));
   expect(counts.find((row: { relname: string }) => row.relname === 'images').n).toBe(3);
+});
+
+it('marks runs whose importing session died `interrupted`, and leaves a live one running', async () => {
+  const [dataset] = await db.dataSource.query(`SELECT id FROM datasets LIMIT 1`);
+  const insertRunning = async () =>
+    (await db.dataSource.query(`INSERT INTO import_runs (dataset_id, root_path) VALUES ($1, '/x') RETURNING id`, [dataset.id]))[0].id as number;
+  const dead = await insertRunning(); // as a kill -9 leaves it: running, nobody holding its lock
+  const live = await insertRunning();
+  const owner = new Client({ connectionString: db.url });
+  await owner.connect();
+  try {
+    await owner.query(`SELECT pg_advisory_lock($1, $2)`, [IMPORT_RUN_LOCK, live]);
+    await importDataset(db.dataSource, { root });
+    const runs = await db.dataSource.query(`SELECT id, status, finished_at IS NOT NULL AS finished FROM import_runs ORDER BY id`);
+    const byId = new Map(runs.map((run: { id: number }) => [run.id, run]));
+    expect(byId.get(dead)).toMatchObject({ status: 'interrupted', finished: true });
+    expect(byId.get(live)).toMatchObject({ status: 'running', finished: false });
+    expect(runs[runs.length - 1]).toMatchObject({ status: 'finished' });
+    // The import gave its lock back with its session.
+    expect(await db.dataSource.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2`, [IMPORT_RUN_LOCK, runs[runs.length - 1].id])).toEqual([]);
+  } finally {
+    await owner.end();
+  }
 });

@@ -16,6 +16,7 @@ import { finishRead, mapInOrder, ReadOutcome, ReadyFile } from './read';
 import { ReportLine, ReportWriter } from './report';
 import { annotationFiles, summariseTree } from './scan';
 import { VocabularyCache } from './vocabulary-cache';
+import { markInterruptedRuns, startOwnedRun } from './run-owner';
 
 export interface ImportOptions {
   root: string;
@@ -201,10 +202,8 @@ export async function importDataset(dataSource: DataSource, options: ImportOptio
   await checkRoot(root);
   const stats = emptyStats();
   const datasetId = await upsertDataset(dataSource, options.datasetName ?? path.basename(root), root);
-  const [run]: { id: number }[] = await dataSource.query(
-    `INSERT INTO import_runs (dataset_id, root_path) VALUES ($1, $2) RETURNING id`,
-    [datasetId, root],
-  );
+  await markInterruptedRuns(dataSource);
+  const run = await startOwnedRun(dataSource, datasetId, root);
   const finishRun = async (status: 'finished' | 'failed', error?: string) => {
     stats.seconds = Number(process.hrtime.bigint() - started) / 1e9;
     await dataSource.query(`UPDATE import_runs SET status = $2, stats = $3::jsonb, finished_at = now() WHERE id = $1`, [
@@ -214,8 +213,9 @@ export async function importDataset(dataSource: DataSource, options: ImportOptio
     ]);
   };
 
-  const report = await ReportWriter.open(options.reportPath);
+  let report: ReportWriter | undefined;
   try {
+    report = await ReportWriter.open(options.reportPath);
     const tree = await summariseTree(root, options.signal);
     const vocabulary = new VocabularyCache(dataSource);
     await vocabulary.load();
@@ -235,7 +235,7 @@ export async function importDataset(dataSource: DataSource, options: ImportOptio
     );
     const writeBatch = async (batch: ReadOutcome[]) => {
       const outcome = await loader.write(batch.filter((file): file is ReadyFile => file.ok));
-      await report.write(account(stats, batch, outcome));
+      await report!.write(account(stats, batch, outcome));
       options.onProgress?.({ filesDone: stats.filesSeen, filesTotal: Math.max(tree.annotationFiles, stats.filesSeen) });
     };
     await writeInBatches(outcomes, Math.max(1, options.batchSize ?? 2000), writeBatch, options.signal);
@@ -248,6 +248,7 @@ export async function importDataset(dataSource: DataSource, options: ImportOptio
     await finishRun('failed', failure instanceof Error ? failure.message : String(failure)).catch(() => undefined);
     throw failure;
   } finally {
-    await report.close();
+    await report?.close();
+    await run.release();
   }
 }

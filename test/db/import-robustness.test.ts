@@ -1,9 +1,12 @@
 /**
  * What an import leaves behind: planner statistics of the tables it wrote (issue 11, item 6:
  * without ANALYZE the label-space query of startTraining took 14.5 s at 21k images), and no run
- * `running` forever after its process died (item 9).
+ * `running` forever after its process died (item 9); and an annotation file too big to parse safely
+ * is rejected by its size, unread, while the rest is imported (item 3).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Client } from 'pg';
 import { importDataset } from '../../src/db/import';
 import { IMPORT_RUN_LOCK } from '../../src/db/import/run-owner';
@@ -56,5 +59,25 @@ it('marks runs whose importing session died `interrupted`, and leaves a live one
     expect(await db.dataSource.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2`, [IMPORT_RUN_LOCK, runs[runs.length - 1].id])).toEqual([]);
   } finally {
     await owner.end();
+  }
+});
+
+it('rejects an annotation file over the size limit (default 10 MB) unread, naming it, and imports the rest', async () => {
+  const big = 'Training/라벨링데이터/로맨틱/999999.json';
+  // Not even valid JSON: were it read, it would be rejected for its content, not its size.
+  fs.writeFileSync(path.join(root, big), Buffer.alloc(11 * 1024 * 1024, 0x20));
+  const reportPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kf-report-')), 'report.jsonl');
+  try {
+    const stats = await importDataset(db.dataSource, { root, reportPath, datasetName: 'with-a-big-file' });
+    expect(stats).toMatchObject({ filesRejected: 1, imagesImported: 3 });
+    const report = fs.readFileSync(reportPath, 'utf8');
+    expect(report).toContain('999999.json');
+    expect(report).toContain(`the file is ${11 * 1024 * 1024} bytes, more than the limit of ${10 * 1024 * 1024} (--max-file-bytes)`);
+    // A lower limit set by the caller rejects the real samples too (a few kB each).
+    const strict = await importDataset(db.dataSource, { root, datasetName: 'strict', maxFileBytes: 1_000 });
+    expect(strict).toMatchObject({ filesRejected: 4, imagesImported: 0 });
+  } finally {
+    fs.rmSync(path.join(root, big));
+    fs.rmSync(path.dirname(reportPath), { recursive: true, force: true });
   }
 });

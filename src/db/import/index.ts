@@ -32,6 +32,8 @@ export interface ImportOptions {
   allowMissingImages?: boolean;
   /** Name of the dataset row (default: the root folder's name). */
   datasetName?: string;
+  /** Annotation files larger than this are rejected by their size, unread (default 10 MB). */
+  maxFileBytes?: number;
   /** Files per transaction (default 2,000). */
   batchSize?: number;
   onProgress?: (progress: { filesDone: number; filesTotal: number }) => void;
@@ -229,7 +231,7 @@ export async function importDataset(dataSource: DataSource, options: ImportOptio
       verifyImages: options.verifyImages ?? false,
       allowMissingImages: options.allowMissingImages ?? false,
     };
-    const parsed = parseFiles(root, annotationFiles(root), options.parseWorkers ?? defaultParseWorkers());
+    const parsed = parseFiles(root, annotationFiles(root), options.parseWorkers ?? defaultParseWorkers(), options.maxFileBytes);
     const outcomes = mapInOrder(parsed, context.verifyImages ? (options.verifyConcurrency ?? 16) : 1, (file) =>
       finishRead(context, file),
     );

@@ -81,3 +81,21 @@ it('rejects an annotation file over the size limit (default 10 MB) unread, namin
     fs.rmSync(path.dirname(reportPath), { recursive: true, force: true });
   }
 });
+
+it('reports and skips a folder whose name is not valid UTF-8, and imports everything else', async () => {
+  // "로맨틱" in EUC-KR, as unzip leaves a Korean archive's names on Linux (not valid UTF-8).
+  const badName = Buffer.concat([Buffer.from(path.join(root, 'Training/라벨링데이터/')), Buffer.from([0xb7, 0xce, 0xb8, 0xc7, 0xc6, 0xbd])]);
+  fs.mkdirSync(badName);
+  fs.writeFileSync(Buffer.concat([badName, Buffer.from('/123456.json')]), '{}');
+  const reportPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kf-report-')), 'report.jsonl');
+  try {
+    const stats = await importDataset(db.dataSource, { root, reportPath, datasetName: 'with-a-cp949-folder' });
+    expect(stats).toMatchObject({ entriesSkipped: 1, imagesImported: 3, filesRejected: 0 });
+    const [line] = fs.readFileSync(reportPath, 'utf8').trim().split('\n').map((text) => JSON.parse(text));
+    expect(line).toMatchObject({ file: expect.stringMatching(/^Training\/라벨링데이터\/.*\uFFFD/), action: 'rejected' });
+    expect(line.reason).toMatch(/^name is not valid UTF-8/);
+  } finally {
+    fs.rmSync(badName, { recursive: true });
+    fs.rmSync(path.dirname(reportPath), { recursive: true, force: true });
+  }
+});

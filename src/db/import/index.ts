@@ -63,6 +63,8 @@ export interface ImportStats {
   filesSeen: number;
   /** Files imported without a photo (only with allowMissingImages). */
   filesWithoutImage: number;
+  /** Directory entries left out of the walk (unreadable folders, names that are not UTF-8), each in the report. */
+  entriesSkipped: number;
   seconds: number;
 }
 
@@ -87,6 +89,7 @@ function emptyStats(): ImportStats {
     garmentsRepaired: 0,
     filesSeen: 0,
     filesWithoutImage: 0,
+    entriesSkipped: 0,
     seconds: 0,
   };
 }
@@ -219,6 +222,8 @@ export async function importDataset(dataSource: DataSource, options: ImportOptio
   try {
     report = await ReportWriter.open(options.reportPath);
     const tree = await summariseTree(root, options.signal);
+    stats.entriesSkipped = tree.skipped.length;
+    await report.write(tree.skipped.map((entry) => ({ file: entry.path, reason: entry.reason, action: 'rejected' as const })));
     const vocabulary = new VocabularyCache(dataSource);
     await vocabulary.load();
     const loaderKind = options.loader ?? 'copy';

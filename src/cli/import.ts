@@ -76,7 +76,7 @@ export function registerImport(program: Command): void {
     .option('--split <split>', 'split of every file (train|validation); default: from the Training/Validation folder', parseSplit)
     .option('--report <file>', 'write one JSON line per rejected file or garment and per repaired garment')
     .option('--json', 'print the final statistics as one JSON object on stdout')
-    .option('--verify-images', 'decode each image header with sharp and check its width and height')
+    .option('--verify-images', 'decode each whole image with sharp (truncated ones are rejected) and check its width and height')
     .option('--allow-missing-images', 'import annotations whose image is not in the tree (no image path) instead of rejecting them')
     .option('--dataset <name>', 'dataset name (default: the folder name of <dir>); images are unique by identifier within it')
     .option('--batch-size <n>', 'files per transaction', parsePositiveInteger)

@@ -99,3 +99,19 @@ it('reports and skips a folder whose name is not valid UTF-8, and imports everyt
     fs.rmSync(path.dirname(reportPath), { recursive: true, force: true });
   }
 });
+
+it('rejects a truncated JPEG with --verify-images (the whole photo is decoded, not only its header)', async () => {
+  const photo = path.join(root, 'Training/원천데이터/로맨틱/100026.jpg');
+  const whole = fs.readFileSync(photo);
+  // Header and half the scan: its header still says the annotation's width and height.
+  fs.writeFileSync(photo, whole.subarray(0, Math.floor(whole.length / 2)));
+  const reportPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kf-report-')), 'report.jsonl');
+  try {
+    const stats = await importDataset(db.dataSource, { root, reportPath, datasetName: 'truncated-photo', verifyImages: true });
+    expect(stats).toMatchObject({ filesRejected: 1, imagesImported: 2 });
+    expect(fs.readFileSync(reportPath, 'utf8')).toContain('image Training/원천데이터/로맨틱/100026.jpg is damaged or truncated: it cannot be decoded whole');
+  } finally {
+    fs.writeFileSync(photo, whole);
+    fs.rmSync(path.dirname(reportPath), { recursive: true, force: true });
+  }
+});

@@ -23,7 +23,7 @@ export interface ImportOptions {
   split?: Split;
   /** JSON-lines report of every rejected file or garment and every repaired value. */
   reportPath?: string;
-  /** Decode each matched photo's header with sharp and check its size against the annotation. */
+  /** Decode each matched photo whole with sharp (truncated ones are rejected) and check its size against the annotation. */
   verifyImages?: boolean;
   /**
    * Import annotations whose photo is not in the tree (image_path NULL), e.g. when only the label

@@ -22,9 +22,11 @@ COPY web ./web
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS runtime
+# Reads need a token too (KFASHION_PUBLIC_READ=1 opens them to anonymous callers; writes never).
 ENV NODE_ENV=production \
     PORT=4000 \
-    KFASHION_DATA_DIR=/var/lib/kfashion
+    KFASHION_DATA_DIR=/var/lib/kfashion \
+    KFASHION_PUBLIC_READ=0
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { createApiToken } from '../db/api-tokens';
 import { openDatabase } from '../db/data-source';
 import { importDataset } from '../db/import';
 import { synthesize } from '../kfashion/synth';
@@ -54,12 +55,16 @@ interface DemoOptions {
 }
 
 class DemoApi {
-  constructor(readonly origin: string) {}
+  /** `token`: an admin token, since the demo trains, activates and predicts through the API. */
+  constructor(
+    readonly origin: string,
+    private readonly token: string,
+  ) {}
 
   async request<Data>(query: string, variables: Record<string, unknown> = {}): Promise<Data> {
     const response = await fetch(`${this.origin}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
       body: JSON.stringify({ query, variables }),
       signal: AbortSignal.timeout(60_000),
     });
@@ -70,7 +75,12 @@ class DemoApi {
 
   /** Prints the run's progress as the API pushes it, until the run ends; its final status. */
   follow(runId: string): Promise<string> {
-    const client = createClient({ url: `${this.origin.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 5 });
+    const client = createClient({
+      url: `${this.origin.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 5,
+      connectionParams: { authorization: `Bearer ${this.token}` },
+    });
     let status = 'unknown';
     let lastPrinted = 0;
     return new Promise<string>((resolve, reject) => {
@@ -179,7 +189,9 @@ export function registerDemo(program: Command): void {
       const origin = `http://localhost:${served.api.port}`;
       const consoleUrl = `${origin}/`;
       console.log(`3/5 serving: web console ${consoleUrl}, GraphQL ${origin}/graphql, model server ${served.modelServer!.url}`);
-      const api = new DemoApi(origin);
+      // Shown to the user for the console's token field (Analyze and Start training need one); it expires with the month.
+      const { token } = await createApiToken(served.dataSource, { role: 'admin', name: 'demo', expiresAt: new Date(Date.now() + 30 * 86_400_000) });
+      const api = new DemoApi(origin, token);
       const active = options.retrain ? null : await activeModel(api);
       const versionId = active ? active.id : await train(api, consoleUrl, options);
       if (active) console.log(`4/5 model version ${active.id} ("${active.name}") is active already (--retrain trains a new one)`);
@@ -191,6 +203,7 @@ export function registerDemo(program: Command): void {
       console.log(`    Analyze a photo of your own:     ${consoleUrl}analyze`);
       console.log(`    Search the predictions:          ${consoleUrl}  (switch the source to predictions)`);
       console.log(`    Training runs and their curves:  ${consoleUrl}training`);
+      console.log(`    API token (admin, 30 days) for the console's "API token" field: ${token}`);
       console.log('    Ctrl-C stops the API, the model server and the embedded database.');
     });
 }

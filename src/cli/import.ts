@@ -17,6 +17,7 @@ interface ImportFlags {
   allowMissingImages?: boolean;
   dataset?: string;
   batchSize?: number;
+  maxFileBytes?: number;
 }
 
 function parseSplit(value: string): Split {
@@ -75,10 +76,11 @@ export function registerImport(program: Command): void {
     .option('--split <split>', 'split of every file (train|validation); default: from the Training/Validation folder', parseSplit)
     .option('--report <file>', 'write one JSON line per rejected file or garment and per repaired garment')
     .option('--json', 'print the final statistics as one JSON object on stdout')
-    .option('--verify-images', 'decode each image header with sharp and check its width and height')
+    .option('--verify-images', 'decode each whole image with sharp (truncated ones are rejected) and check its width and height')
     .option('--allow-missing-images', 'import annotations whose image is not in the tree (no image path) instead of rejecting them')
     .option('--dataset <name>', 'dataset name (default: the folder name of <dir>); images are unique by identifier within it')
     .option('--batch-size <n>', 'files per transaction', parsePositiveInteger)
+    .option('--max-file-bytes <n>', 'reject annotation files larger than this, unread (default 10485760: 10 MB)', parsePositiveInteger)
     .action(async (dir: string, flags: ImportFlags) => {
       const controller = new AbortController();
       const interrupt = () => {
@@ -99,6 +101,7 @@ export function registerImport(program: Command): void {
           allowMissingImages: flags.allowMissingImages,
           datasetName: flags.dataset,
           batchSize: flags.batchSize,
+          maxFileBytes: flags.maxFileBytes,
           onProgress: progress.onProgress,
           signal: controller.signal,
         });

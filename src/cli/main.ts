@@ -21,6 +21,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   db: async () => (await import('./db')).registerDb,
   demo: async () => (await import('./demo')).registerDemo,
   weights: async () => (await import('./weights')).registerWeights,
+  token: async () => (await import('./token')).registerToken,
 };
 
 export async function main(argv: string[]): Promise<void> {

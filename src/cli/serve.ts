@@ -1,5 +1,6 @@
 /** `kfashion serve`: the GraphQL API and web console on PORT (default 4000), until SIGINT/SIGTERM; `--model-server` adds a model server. */
 import { Command } from 'commander';
+import type { DataSource } from 'typeorm';
 import { openDatabase } from '../db/data-source';
 import { configureTrainingApi } from '../graphql/training/services';
 import { startApiServer, type RunningApiServer } from '../graphql/server';
@@ -10,8 +11,14 @@ import { flag, onShutdown, port } from './options';
 
 export interface ServedApi {
   api: RunningApiServer;
+  dataSource: DataSource;
   modelServer: ModelServerProcess | null;
   close(): Promise<void>;
+}
+
+/** KFASHION_PUBLIC_READ, by default on only for the embedded demo database (DATABASE_URL unset). */
+export function publicRead(env: NodeJS.ProcessEnv): boolean {
+  return flag(env.KFASHION_PUBLIC_READ) ?? !env.DATABASE_URL;
 }
 
 /** The API (and, when asked, a model server child process) on the configured database; shared with `kfashion demo`. */
@@ -27,9 +34,11 @@ export async function serveApi(withModelServer: boolean, env: NodeJS.ProcessEnv 
     explorer: flag(env.KFASHION_EXPLORER),
     publicUrl: env.PUBLIC_URL || undefined,
     dataDir: dataDir(env),
+    publicRead: publicRead(env),
   });
   return {
     api,
+    dataSource,
     modelServer,
     async close() {
       await api.stop();

@@ -197,7 +197,8 @@ export class ImportRun {
   @PrimaryGeneratedColumn() id!: number;
   @Column('integer', { name: 'dataset_id' }) datasetId!: number;
   @Column('text', { name: 'root_path' }) rootPath!: string;
-  @Column('text') status!: 'running' | 'finished' | 'failed';
+  /** `interrupted`: its importing process died (no session held the run's lock; import/run-owner.ts). */
+  @Column('text') status!: 'running' | 'finished' | 'failed' | 'interrupted';
   @Column('jsonb', { nullable: true }) stats!: Record<string, unknown> | null;
   @Column('timestamptz', { name: 'started_at' }) startedAt!: Date;
   @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;

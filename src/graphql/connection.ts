@@ -3,6 +3,7 @@
  * connection it belongs to and the last row's id, so pages are `id > last` range scans (no
  * OFFSET) and a cursor from one connection is refused by another.
  */
+import { isBigintId } from '../util/ids';
 import { GraphQLResolveInfo, Kind, SelectionNode } from 'graphql';
 import { InvalidSearchInput } from '../db/search';
 
@@ -21,7 +22,7 @@ export function encodeCursor(kind: CursorKind, id: string): string {
 export function decodeCursor(kind: CursorKind, cursor: string, field = 'after'): string {
   const text = /^[A-Za-z0-9_-]{1,64}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
   const match = /^v1:([a-z]+):(\d{1,19})$/.exec(text);
-  if (!match || match[1] !== kind) {
+  if (!match || match[1] !== kind || !isBigintId(match[2])) {
     throw new InvalidSearchInput(field, `"${cursor}" is not a cursor of this ${kind} connection`);
   }
   return match[2];

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import type { Principal } from '../auth/roles';
 import { SearchService } from '../db/search';
 import type { UploadStore } from '../uploads/upload-store';
 import { Loaders } from './loaders';
@@ -32,4 +33,8 @@ export interface GraphQLContext {
   maxPageSize: number;
   /** Photos uploaded for analysis (POST /uploads). */
   uploads: UploadStore;
+  /** Who sent the request (checked by `@Authorized` through ./auth.ts). */
+  principal: Principal;
+  /** Anonymous callers may read (KFASHION_PUBLIC_READ). */
+  publicRead: boolean;
 }

@@ -51,15 +51,18 @@ interface BoxRow {
 }
 
 /** True when `candidate` is `root` itself or lies below it. */
-export function isInside(root: string, candidate: string): boolean {
-  const relative = path.relative(root, candidate);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-}
+import { isInside } from '../util/confined-path';
+import { isBigintId } from '../util/ids';
+
+export { isInside };
 
 export interface ImageRoutesOptions {
   /** Folder allowed for images that belong to no dataset (uploads); others are refused. */
   uploadsDir?: string;
 }
+
+const IMAGE_ROUTE = /^\/images\/([^/]+)(?:\/(thumbnail|annotated))?\/?$/;
+const CROP_ROUTE = /^\/garments\/([^/]+)\/crop\/?$/;
 
 export class ImageRoutes {
   constructor(
@@ -67,10 +70,15 @@ export class ImageRoutes {
     private readonly options: ImageRoutesOptions = {},
   ) {}
 
+  /** Whether the path is one of the image routes. */
+  serves(url: URL): boolean {
+    return IMAGE_ROUTE.test(url.pathname) || CROP_ROUTE.test(url.pathname);
+  }
+
   /** Handles the request when its path is an image route; returns false otherwise. */
   async handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<boolean> {
-    const imageMatch = /^\/images\/([^/]+)(?:\/(thumbnail|annotated))?\/?$/.exec(url.pathname);
-    const cropMatch = /^\/garments\/([^/]+)\/crop\/?$/.exec(url.pathname);
+    const imageMatch = IMAGE_ROUTE.exec(url.pathname);
+    const cropMatch = CROP_ROUTE.exec(url.pathname);
     if (!imageMatch && !cropMatch) return false;
     try {
       if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpProblem(405, 'only GET and HEAD');
@@ -197,7 +205,7 @@ export class ImageRoutes {
 }
 
 function numericId(id: string): string {
-  if (!/^\d{1,19}$/.test(id)) throw new HttpProblem(404, `no such id "${id.slice(0, 40)}"`);
+  if (!isBigintId(id)) throw new HttpProblem(404, `no such id "${id.slice(0, 40)}"`);
   return id;
 }
 

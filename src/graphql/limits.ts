@@ -1,13 +1,23 @@
 /**
- * Query cost limits: a maximum selection depth and a maximum estimated complexity, checked once
- * the operation and its variables are known (so `first: $n` counts) and before execution.
+ * Query cost limits: a maximum selection depth, a maximum number of root fields (aliases count)
+ * and a maximum estimated complexity, checked once the operation and its variables are known (so
+ * `first: $n` and `kinds: $kinds` count) and before execution.
  */
 import { ApolloServerPlugin } from '@apollo/server';
-import { DocumentNode, FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, SelectionSetNode } from 'graphql';
+import { DocumentNode, FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, ComplexityEstimator } from 'graphql-query-complexity';
 import { DEFAULT_PAGE_SIZE } from './connection';
+import type { ExpensiveGate } from './expensive-gate';
 
 export const LIMIT_EXCEEDED = 'QUERY_TOO_COMPLEX';
+
+/**
+ * Each kind of `garmentFacets` is a GROUP BY over every matching garment, the costliest work a
+ * query can ask for; the alias bomb of issue 11 (4,900 facets of all 13 kinds) cost 5 points each.
+ */
+export const FACET_KIND_COST = 200;
+/** `vocabulary` answers every known value of a kind (or of all kinds) in one unpaginated list. */
+export const VOCABULARY_COST = 100;
 
 function selectionDepth(
   selectionSet: SelectionSetNode | undefined,
@@ -63,17 +73,56 @@ const pageSizeEstimator: ComplexityEstimator = ({ args, childComplexity, field }
 export interface QueryLimits {
   maxDepth: number;
   maxComplexity: number;
+  /** Root fields per operation, each alias counted (fragments expanded). */
+  maxRootFields: number;
+  /** Operations costing at least `expensiveCost` pass through this gate (a bound on how many run at once). */
+  expensive?: { cost: number; gate: ExpensiveGate };
+}
+
+function countFields(selectionSet: SelectionSetNode, fragments: Record<string, FragmentDefinitionNode>, visiting: Set<string>): number {
+  let count = 0;
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) count += selection.name.value.startsWith('__') ? 0 : 1;
+    else if (selection.kind === Kind.INLINE_FRAGMENT) count += countFields(selection.selectionSet, fragments, visiting);
+    else {
+      const fragment = fragments[selection.name.value];
+      if (!fragment || visiting.has(fragment.name.value)) continue; // cycles are reported by the standard rules
+      visiting.add(fragment.name.value);
+      count += countFields(fragment.selectionSet, fragments, visiting);
+      visiting.delete(fragment.name.value);
+    }
+  }
+  return count;
+}
+
+/** Root fields of the operation that runs (each alias once; introspection fields not counted). */
+export function rootFieldCount(document: DocumentNode, operationName?: string | null): number {
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  const operations: OperationDefinitionNode[] = [];
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+    if (definition.kind === Kind.OPERATION_DEFINITION) operations.push(definition);
+  }
+  const operation = operationName ? operations.find((candidate) => candidate.name?.value === operationName) : operations[0];
+  return operation ? countFields(operation.selectionSet, fragments, new Set()) : 0;
 }
 
 /**
  * Rejects operations nested deeper than `maxDepth` or whose estimated cost exceeds
- * `maxComplexity`, once the operation and its variables are known and before anything runs.
+ * `maxComplexity`, once the operation and its variables are known and before anything runs; an
+ * expensive one then waits for a slot of the gate, which it frees when its response is sent.
  */
 export function queryLimits(schema: GraphQLSchema, limits: QueryLimits): ApolloServerPlugin {
   return {
     async requestDidStart() {
+      let release: (() => void) | undefined;
       return {
+        async willSendResponse() {
+          release?.();
+        },
         async didResolveOperation({ request, document }) {
+          const roots = rootFieldCount(document, request.operationName);
+          if (roots > limits.maxRootFields) throw tooComplex(`the operation has ${roots} root fields (aliases count); the maximum is ${limits.maxRootFields}`);
           const depth = documentDepth(document);
           if (depth > limits.maxDepth) throw tooComplex(`query depth ${depth} exceeds the maximum of ${limits.maxDepth}`);
           let complexity: number;
@@ -91,6 +140,7 @@ export function queryLimits(schema: GraphQLSchema, limits: QueryLimits): ApolloS
           if (complexity > limits.maxComplexity) {
             throw tooComplex(`query complexity ${complexity} exceeds the maximum of ${limits.maxComplexity}`);
           }
+          if (limits.expensive && complexity >= limits.expensive.cost) release = await limits.expensive.gate.acquire();
         },
       };
     },

@@ -3,31 +3,39 @@
  * facets) and loaders.ts (rows by parent id).
  */
 import { GraphQLResolveInfo } from 'graphql';
-import { Arg, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import type { Role } from '../auth/roles';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
+import { refuseNulArguments } from './input-guards';
 import { GARMENT_COLUMNS, InvalidSearchInput } from '../db/search';
 import { connectionOf, decodeCursor, pageSize, selectsField } from './connection';
 import { GraphQLContext, THUMBNAIL_SIZES } from './context';
+import { FACET_KIND_COST, VOCABULARY_COST } from './limits';
 import { toGarment, toImage, toModelVersion, toTrainingRun, TRAINING_RUN_COLUMNS } from './loaders';
 import * as T from './types';
+import { isBigintId } from '../util/ids';
 
 function checkId(field: string, id: string): string {
-  if (!/^\d{1,19}$/.test(id)) throw new InvalidSearchInput(field, `"${id}" is not an id`);
+  if (!isBigintId(id)) throw new InvalidSearchInput(field, `"${id}" is not an id`);
   return id;
 }
 
 @Resolver()
+@UseMiddleware(refuseNulArguments)
 export class QueryResolver {
+  @Authorized<Role>('viewer')
   @Query(() => T.Image, { nullable: true, description: 'An image by its K-Fashion 이미지 식별자.' })
   async imageByExternalId(@Arg('externalId', () => String) externalId: string, @Ctx() ctx: GraphQLContext) {
     const page = await ctx.search.images({ externalId }, { first: 1 });
     return page.rows[0] ? toImage(page.rows[0]) : null;
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => T.Image, { nullable: true })
   image(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.image.load(checkId('id', id));
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => T.ImageConnection)
   async images(
     @Arg('where', () => T.ImageWhere, { nullable: true }) where: T.ImageWhere | null,
@@ -44,6 +52,7 @@ export class QueryResolver {
     return { ...connection, countMatches: page.count };
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => T.Garment, { nullable: true })
   async garment(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     const rows = await ctx.dataSource.query(
@@ -53,6 +62,7 @@ export class QueryResolver {
     return rows[0] ? toGarment(rows[0]) : null;
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => T.GarmentConnection, { description: 'Garments matching `where`, in id order, with keyset cursors.' })
   async searchGarments(
     @Arg('where', () => T.GarmentWhere) where: T.GarmentWhere,
@@ -69,7 +79,11 @@ export class QueryResolver {
     return { ...connectionOf('garment', page.rows, page.hasNextPage, toGarment), countMatches: page.count };
   }
 
-  @Query(() => [T.Facet], { description: 'Counts per value of each kind among the garments matching `where`.' })
+  @Authorized<Role>('viewer')
+  @Query(() => [T.Facet], {
+    description: 'Counts per value of each kind among the garments matching `where`.',
+    complexity: ({ args, childComplexity }) => Math.max(1, Array.isArray(args.kinds) ? args.kinds.length : 1) * (FACET_KIND_COST + childComplexity),
+  })
   garmentFacets(
     @Arg('where', () => T.GarmentWhere, { nullable: true }) where: T.GarmentWhere | null,
     @Arg('kinds', () => [String]) kinds: string[],
@@ -78,11 +92,16 @@ export class QueryResolver {
     return ctx.search.garmentFacets(where, kinds);
   }
 
-  @Query(() => [T.VocabularyEntry], { description: 'Known values of one attribute kind (or all), most frequent first.' })
+  @Authorized<Role>('viewer')
+  @Query(() => [T.VocabularyEntry], {
+    description: 'Known values of one attribute kind (or all), most frequent first.',
+    complexity: ({ childComplexity }) => VOCABULARY_COST + childComplexity,
+  })
   vocabulary(@Arg('kind', () => String, { nullable: true }) kind: string | null, @Ctx() ctx: GraphQLContext) {
     return ctx.search.vocabularyEntries(kind);
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => [T.ModelVersion])
   async modelVersions(@Ctx() ctx: GraphQLContext) {
     const rows = await ctx.dataSource.query(
@@ -92,11 +111,13 @@ export class QueryResolver {
     return rows.map(toModelVersion);
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => T.ModelVersion, { nullable: true })
   modelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.modelVersion.load(Number(checkId('id', id)));
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => [T.TrainingRun], { description: 'Training runs, newest first.' })
   async trainingRuns(
     @Arg('status', () => String, { nullable: true }) status: string | null,
@@ -110,6 +131,7 @@ export class QueryResolver {
     return rows.map(toTrainingRun);
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => T.TrainingRun, { nullable: true })
   trainingRun(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.trainingRun.load(Number(checkId('id', id)));

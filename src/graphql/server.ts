@@ -12,10 +12,14 @@ import { SearchService, VocabularyCache } from '../db/search';
 import { FacetCounts } from '../db/search-counts';
 import { MAX_PAGE_SIZE } from './connection';
 import { GraphQLContext, ImageUrls } from './context';
+import { InvalidToken, RequestAuth } from './auth';
+import { denial, type Principal, type Role } from '../auth/roles';
 import { formatError } from './errors';
 import { explorerPage } from './explorer';
 import { ImageRoutes } from './image-routes';
-import { queryLimits } from './limits';
+import { MAX_VARIABLE_DEPTH, nestingDepth } from './input-guards';
+import { ExpensiveGate } from './expensive-gate';
+import { LIMIT_EXCEEDED, queryLimits } from './limits';
 import { Loaders } from './loaders';
 import { buildApiSchema } from './schema';
 import { attachSubscriptions } from './training/subscriptions';
@@ -43,6 +47,22 @@ export interface ApiServerOptions {
   maxPageSize?: number;
   maxDepth?: number;
   maxComplexity?: number;
+  /** Root fields per operation, aliases counted (default 20). */
+  maxRootFields?: number;
+  /**
+   * Tokens per document (default 5,000; the console's largest operation has a few hundred). Parsing
+   * stops there: parsing and validating the 4,900-alias bomb of issue 11 took about 1 s of the
+   * event loop, before any cost limit could look at it.
+   */
+  maxTokens?: number;
+  /** Characters of a POSTed query, refused before parsing (default 50,000; the console's largest is a few thousand). */
+  maxQueryLength?: number;
+  /**
+   * Operations costing at least `cost` (default 1,000: a facet of 5 kinds, a page of many images
+   * with their garments) run at most `limit` at once (default 4), the next ones waiting at most
+   * `maxWaitMs` (default 5 s) before SERVER_BUSY.
+   */
+  expensive?: { cost?: number; limit?: number; maxWaitMs?: number };
   /**
    * Answer broad filters' facets and counts from the precomputed table when it is current, and
    * rebuild it in the background when stale (at most once per `countsRebuildIntervalMs`). Default on.
@@ -51,6 +71,8 @@ export interface ApiServerOptions {
   countsRebuildIntervalMs?: number;
   /** Largest accepted request body. */
   maxBodyBytes?: number;
+  /** Anonymous callers may read (queries, images, subscriptions), never write; default off. */
+  publicRead?: boolean;
   log?: (message: string, error?: unknown) => void;
 }
 
@@ -72,7 +94,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const introspection = options.introspection ?? !production;
   const explorer = options.explorer ?? !production;
   const maxPageSize = options.maxPageSize ?? MAX_PAGE_SIZE;
-  const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
+  // 100 kB holds any real operation with its variables; reading and JSON-parsing bigger bodies is work an attacker chooses.
+  const maxBodyBytes = options.maxBodyBytes ?? 100_000;
+  const maxQueryLength = options.maxQueryLength ?? 50_000;
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error ?? ''));
   const { dataSource } = options;
   const schema = buildApiSchema();
@@ -83,12 +107,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const uploads = new UploadStore(options.dataDir ?? trainingApiConfig().dataDir);
   const images = new ImageRoutes(dataSource, { uploadsDir: uploads.dir });
   const webConsole = new WebConsole();
+  const auth = new RequestAuth(dataSource, options.publicRead ?? false);
 
   const httpServer = http.createServer();
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     introspection,
     csrfPrevention: true,
+    parseOptions: { maxTokens: options.maxTokens ?? 5_000 },
     // The process owner (kfashion serve) handles SIGINT/SIGTERM and calls stop(); Apollo's own
     // handler would stop first and then re-raise the signal, running the shutdown twice.
     stopOnTerminationSignals: false,
@@ -97,13 +123,37 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
-      queryLimits(schema, { maxDepth: options.maxDepth ?? 10, maxComplexity: options.maxComplexity ?? 25_000 }),
+      queryLimits(schema, {
+        maxDepth: options.maxDepth ?? 10,
+        maxComplexity: options.maxComplexity ?? 25_000,
+        maxRootFields: options.maxRootFields ?? 20,
+        expensive: {
+          cost: options.expensive?.cost ?? 1_000,
+          gate: new ExpensiveGate(options.expensive?.limit ?? 4, options.expensive?.maxWaitMs ?? 5_000),
+        },
+      }),
     ],
   });
   await apollo.start();
   // Subscriptions (trainingRunUpdated) over graphql-ws on the same server and path.
-  const context = (): GraphQLContext => ({ dataSource, search, loaders: new Loaders(dataSource), urls, maxPageSize, uploads });
-  const subscriptions = attachSubscriptions(httpServer, schema, context, GRAPHQL_PATH);
+  const context = (principal: Principal): GraphQLContext => ({
+    dataSource, search, loaders: new Loaders(dataSource), urls, maxPageSize, uploads, principal, publicRead: auth.publicRead,
+  });
+  const subscriptions = attachSubscriptions(httpServer, schema, context, GRAPHQL_PATH, async (params) => {
+    const principal = await auth.connectionPrincipal(params);
+    return denial(principal, 'viewer', auth.publicRead) ? null : principal;
+  });
+
+  /** Answers 401/403 and false when the caller may not do what needs `required`. */
+  function allowed(response: http.ServerResponse, principal: Principal, required: Role): boolean {
+    const refused = denial(principal, required, auth.publicRead);
+    if (refused) {
+      // A refused upload's body is not read: close the connection after answering.
+      response.setHeader('connection', 'close');
+      sendJson(response, refused.status, { error: refused.message, code: refused.code });
+    }
+    return !refused;
+  }
 
   async function graphql(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
     const accept = request.headers.accept ?? '';
@@ -128,10 +178,23 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
           return sendJson(response, 400, { errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
         }
       } else body = text;
+      const variables = (body as { variables?: unknown } | undefined)?.variables;
+      if (nestingDepth(variables, MAX_VARIABLE_DEPTH) > MAX_VARIABLE_DEPTH) {
+        return sendJson(response, 400, {
+          errors: [{ message: `variables nest deeper than ${MAX_VARIABLE_DEPTH} levels`, extensions: { code: 'BAD_USER_INPUT', field: 'variables' } }],
+        });
+      }
+      const query = (body as { query?: unknown } | undefined)?.query;
+      if (typeof query === 'string' && query.length > maxQueryLength) {
+        return sendJson(response, 400, {
+          errors: [{ message: `the query is ${query.length} characters long; the maximum is ${maxQueryLength}`, extensions: { code: LIMIT_EXCEEDED } }],
+        });
+      }
     }
+    const principal = await auth.principal(request.headers.authorization);
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
-      context: async () => context(),
+      context: async () => context(principal),
     });
     for (const [name, value] of result.headers) response.setHeader(name, value);
     response.statusCode = result.status ?? 200;
@@ -158,12 +221,23 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     const route = async () => {
       if (url.pathname === GRAPHQL_PATH || url.pathname === `${GRAPHQL_PATH}/`) return graphql(request, response, url);
       if (url.pathname === '/health') return health(response);
-      if (url.pathname === UPLOADS_PATH) return handleUpload(request, response, uploads);
+      if (url.pathname === UPLOADS_PATH) {
+        if (allowed(response, await auth.principal(request.headers.authorization), 'analyst')) await handleUpload(request, response, uploads);
+        return;
+      }
+      if (images.serves(url) && !allowed(response, await auth.imageReader(request.headers), 'viewer')) return;
       if (await images.handle(request, response, url)) return;
       if (await webConsole.handle(request, response, url)) return;
       sendJson(response, 404, { error: `no route ${url.pathname}` });
     };
     route().catch((error: unknown) => {
+      if (error instanceof InvalidToken) {
+        // GraphQL clients read `errors`; the plain routes answer `{error, code}` like their other refusals.
+        const graphqlRoute = url.pathname.startsWith(GRAPHQL_PATH);
+        const body = graphqlRoute ? { errors: [{ message: error.message, extensions: { code: error.code } }] } : { error: error.message, code: error.code };
+        if (!response.headersSent) sendJson(response, error.status, body);
+        return;
+      }
       if (error instanceof BodyTooLargeError) {
         if (!response.headersSent) {
           response.setHeader('connection', 'close');

@@ -56,6 +56,21 @@ describe('kfashion import (built CLI, PostgreSQL)', () => {
     trees.forEach(removeTree);
   });
 
+  it('rejects a 50 MB annotation file by its size in the parse workers and imports the rest (--max-file-bytes)', async () => {
+    const root = makeTree();
+    trees.push(root);
+    copySamples(root);
+    // Issue 11: parsing this killed the parse worker (heap limit, exit 134) and with it every rerun.
+    writeFile(root, `${LABELS}/huge.json`, `[${'0,'.repeat(25 * 1024 * 1024)}0]`);
+    const report = path.join(root, 'report.jsonl');
+    const run = await finished(start(['import', root, '--json', '--report', report, '--dataset', 'cli-huge'], db.url));
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ imagesImported: 3, filesRejected: 1 });
+    expect(fs.readFileSync(report, 'utf8')).toMatch(/huge\.json.*more than the limit of 10485760 \(--max-file-bytes\)/);
+    const strict = await finished(start(['import', root, '--json', '--dataset', 'cli-strict', '--max-file-bytes', '100'], db.url));
+    expect(JSON.parse(strict.stdout)).toMatchObject({ imagesImported: 0, filesRejected: 4 });
+  });
+
   it('imports a tree, prints the stats as JSON, writes the report and exits 0 despite a rejected file', async () => {
     const root = makeTree();
     trees.push(root);

@@ -42,7 +42,7 @@ describe('docker/compose.yaml', () => {
     const quiet = compose(['config', '-q'], REQUIRED_ENV);
     expect({ status: quiet.status, stderr: quiet.stderr }).toEqual({ status: 0, stderr: '' });
     expect(resolved.status).toBe(0);
-    expect(Object.keys(config.services).sort()).toEqual(['api', 'db', 'model-server']);
+    expect(Object.keys(config.services).sort()).toEqual(['api', 'api-token', 'db', 'model-server']);
   });
 
   it('the validation has teeth: a misspelt healthcheck key is rejected', () => {
@@ -80,12 +80,23 @@ describe('docker/compose.yaml', () => {
   it('api: waits for a healthy db, knows the database and the model servers, mounts the images read-only', () => {
     const api = config.services.api;
     expect(api.build.dockerfile).toBe('docker/api.Dockerfile');
-    expect(api.depends_on).toEqual({ db: { condition: 'service_healthy' } });
+    expect(api.depends_on).toEqual({ db: { condition: 'service_healthy' }, 'api-token': { condition: 'service_completed_successfully' } });
+    expect(api.environment.KFASHION_PUBLIC_READ).toBe('0');
     expect(api.environment.DATABASE_URL).toBe(`postgres://kfashion:${REQUIRED_ENV.POSTGRES_PASSWORD}@db:5432/kfashion`);
     expect(api.environment.MODEL_SERVER_URL).toBe('http://model-server:4100');
     expect(api.ports).toEqual([{ published: 4000, target: 4000 }]);
     expect(api.volumes).toEqual([`${REQUIRED_ENV.KFASHION_DATASET_DIR}:/data/kfashion:ro`, 'kfashion-data:/var/lib/kfashion:rw']);
     expect(api.healthcheck.test.join(' ')).toContain('127.0.0.1:4000/health');
+  });
+
+  it('api-token: on first start, before the API, writes an admin token into the data volume', () => {
+    const init = config.services['api-token'];
+    expect(init.image).toBe(config.services.api.image);
+    expect(init.command).toEqual(['token', 'init-admin', '--out', '/var/lib/kfashion/admin-token']);
+    expect(init.depends_on).toEqual({ db: { condition: 'service_healthy' } });
+    expect(init.environment.DATABASE_URL).toBe(config.services.api.environment.DATABASE_URL);
+    expect(init.volumes).toEqual(['kfashion-data:/var/lib/kfashion:rw']);
+    expect(init.restart).toBe('no');
   });
 
   it('model-server: reserves GPU 0, shares checkpoints and uploads, is health-checked and reachable by its alias', () => {

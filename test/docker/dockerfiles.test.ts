@@ -153,5 +153,7 @@ describe('docker/api.Dockerfile', () => {
     expect(final.image).toMatch(/^node:20\.\d+\.\d+-bookworm-slim$/);
     expect(commands(final, 'CMD')).toEqual(['["serve"]']);
     expect(commands(final, 'EXPOSE')).toEqual(['4000']);
+    // Anonymous reads are off in the image (on by default only with the embedded database).
+    expect(commands(final, 'ENV').join(' ')).toMatch(/KFASHION_PUBLIC_READ=0/);
   });
 });

@@ -31,7 +31,8 @@ afterAll(async () => db?.drop());
 
 it('serves on PORT and drains an in-flight request on SIGTERM before exiting 0', async () => {
   const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { ...process.env, DATABASE_URL: db.url, PORT: '0', NODE_ENV: 'production' },
+    // Public reads: the in-flight request below is an anonymous query.
+    env: { ...process.env, DATABASE_URL: db.url, PORT: '0', NODE_ENV: 'production', KFASHION_PUBLIC_READ: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -2,11 +2,13 @@
  * Helpers for the GraphQL tests: a K-Fashion tree from the three real samples (plus variants),
  * a running API server on a free port, a GraphQL client over real HTTP and a SQL query counter.
  */
+import 'reflect-metadata';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import { startApiServer, RunningApiServer, ApiServerOptions } from '../../src/graphql/server';
+import { createApiToken } from '../../src/db/api-tokens';
 
 import { SAMPLES_DIR, SAMPLE_IDS } from '../support/samples';
 
@@ -54,7 +56,20 @@ export interface GraphQLResult<Data = any> {
 }
 
 export class ApiClient {
-  constructor(readonly server: RunningApiServer) {}
+  /** `token`: sent as `Authorization: Bearer` with every request (none: anonymous). */
+  constructor(
+    readonly server: RunningApiServer,
+    readonly token?: string,
+  ) {}
+
+  /** The same server called with another token (or anonymously). */
+  as(token: string | undefined): ApiClient {
+    return new ApiClient(this.server, token);
+  }
+
+  private authorization(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
 
   get origin(): string {
     return `http://127.0.0.1:${this.server.port}`;
@@ -63,7 +78,7 @@ export class ApiClient {
   async query<Data = any>(query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResult<Data>> {
     const response = await fetch(`${this.origin}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...this.authorization() },
       body: JSON.stringify({ query, variables }),
     });
     return { status: response.status, ...((await response.json()) as object) };
@@ -79,12 +94,12 @@ export class ApiClient {
   }
 
   get(pathAndQuery: string, headers: Record<string, string> = {}): Promise<Response> {
-    return fetch(`${this.origin}${pathAndQuery}`, { headers });
+    return fetch(`${this.origin}${pathAndQuery}`, { headers: { ...this.authorization(), ...headers } });
   }
 
   /** POST /uploads with the photo as the body; the status and the JSON answer. */
   async upload(bytes: Uint8Array, contentType = 'image/jpeg'): Promise<{ status: number; body: Json }> {
-    const response = await fetch(`${this.origin}/uploads`, { method: 'POST', headers: { 'content-type': contentType }, body: bytes });
+    const response = await fetch(`${this.origin}/uploads`, { method: 'POST', headers: { 'content-type': contentType, ...this.authorization() }, body: bytes });
     return { status: response.status, body: (await response.json()) as Json };
   }
 
@@ -96,13 +111,15 @@ export class ApiClient {
   }
 }
 
+/** A server on a free port and a client holding a fresh admin token (reads are public unless `publicRead: false`). */
 export async function startTestServer(
   dataSource: DataSource,
   options: Partial<ApiServerOptions> = {},
 ): Promise<ApiClient> {
   const log = process.env.KF_TEST_SERVER_LOG ? (message: string, error?: unknown) => console.error(message, error) : () => {};
-  const server = await startApiServer({ dataSource, port: 0, host: '127.0.0.1', log, ...options });
-  return new ApiClient(server);
+  const server = await startApiServer({ dataSource, port: 0, host: '127.0.0.1', log, publicRead: true, ...options });
+  const { token } = await createApiToken(dataSource, { role: 'admin', name: 'test client' });
+  return new ApiClient(server, token);
 }
 
 /** Counts the SQL statements a DataSource sends (TypeORM's BeforeQuery event). */

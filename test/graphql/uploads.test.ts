@@ -100,7 +100,7 @@ it('refuses more than 20 MB with 413, declared or streamed, and more than 40 meg
   expect(declared).toEqual({ status: 413, body: { code: 'UPLOAD_TOO_LARGE', error: `the photo is larger than ${20 * 1024 * 1024} bytes` } });
   // Chunked, without a Content-Length: the bound is enforced while streaming.
   const streamed = await new Promise<number>((resolve, reject) => {
-    const request = http.request(`${api.origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/jpeg', 'transfer-encoding': 'chunked' } }, (response) => {
+    const request = http.request(`${api.origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/jpeg', 'transfer-encoding': 'chunked', authorization: `Bearer ${api.token}` } }, (response) => {
       response.resume();
       resolve(response.statusCode!);
     });

@@ -10,7 +10,9 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { Client as PgClient } from 'pg';
 import { configureTrainingApi, closeTrainingApi } from '../../src/graphql/training/services';
+import { RECONNECT_BACKOFF } from '../../src/graphql/training/run-updates';
 import { JobQueue, TRAINING_QUEUE } from '../../src/model-server/queue';
 import { normaliseTrainingParams } from '../../src/model-server/training/params';
 import { startTestServer, type ApiClient } from '../graphql/support';
@@ -159,4 +161,71 @@ it('pushes run updates over graphql-ws until the run finishes', async () => {
   expect(updates[0]).toMatchObject({ id: String(run.id), status: 'running', progress: null });
   expect(updates.map((u) => u.progress?.step ?? null)).toEqual([null, 1, 2, 2]);
   expect(updates[updates.length - 1].status).toBe('succeeded');
+});
+
+describe('when the LISTEN connection drops', () => {
+  const backoff = { ...RECONNECT_BACKOFF };
+  beforeAll(() => Object.assign(RECONNECT_BACKOFF, { firstMs: 50, maxMs: 200, attempts: 4 }));
+  afterAll(() => Object.assign(RECONNECT_BACKOFF, backoff));
+
+  const terminateListener = () =>
+    db.dataSource.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`);
+
+  /** Subscribes to a new running run; its updates (or errors) as they come, and how it ended. */
+  async function follow() {
+    const [run] = await db.dataSource.query(`INSERT INTO training_runs (params, status) VALUES ('{}', 'running') RETURNING id`);
+    const client = createClient({ url: `ws://127.0.0.1:${api.server.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const updates: any[] = [];
+    const ended = new Promise<unknown>((resolve) => {
+      client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { progress } }`, variables: { id: String(run.id) } }, {
+        next: (value) => updates.push(value.data?.trainingRunUpdated ?? value.errors),
+        error: resolve,
+        complete: () => resolve('complete'),
+      });
+    });
+    const step = async (n: number) => {
+      await db.dataSource.query(`UPDATE training_runs SET progress = $2::jsonb WHERE id = $1`, [run.id, JSON.stringify({ step: n })]);
+      await db.dataSource.query(`SELECT pg_notify('kfashion_training_run', $1)`, [String(run.id)]);
+    };
+    const until = async (check: () => boolean) => {
+      for (let waited = 0; !check() && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    };
+    return { run, client, updates, ended, step, until };
+  }
+
+  it('reconnects, LISTENs again and goes on pushing updates', async () => {
+    const { client, updates, step, until } = await follow();
+    try {
+      await until(() => updates.length === 1);
+      await step(1);
+      await until(() => updates.length === 2);
+      expect((await terminateListener()).length).toBe(1);
+      // Waking after the reconnection re-reads the run: step 1 again, then every new step.
+      await until(() => updates.length === 3);
+      await step(2);
+      await until(() => updates.length === 4);
+      expect(updates.map((u) => u.progress?.step ?? null)).toEqual([null, 1, 1, 2]);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('tells subscribers with UPDATES_UNAVAILABLE when it cannot reconnect', async () => {
+    const { client, updates, ended, until } = await follow();
+    const name = (await db.dataSource.query(`SELECT current_database() AS name`))[0].name;
+    // A database cannot refuse connections to itself from its own session: ask from the server's default database.
+    const server = new PgClient({ connectionString: Object.assign(new URL(db.url), { pathname: '/postgres' }).toString() });
+    await server.connect();
+    try {
+      await until(() => updates.length === 1);
+      await server.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      await terminateListener();
+      const error = (await ended) as { message?: string; extensions?: { code?: string } }[];
+      expect(error[0].extensions?.code).toBe('UPDATES_UNAVAILABLE');
+    } finally {
+      await server.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      await server.end();
+      await client.dispose();
+    }
+  });
 });

@@ -59,7 +59,8 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** `apiToken`: put in every page's localStorage, where the console keeps the token it sends. */
+export async function launchBrowser(options: { apiToken?: string } = {}): Promise<Browser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -68,6 +69,9 @@ export async function launchBrowser(): Promise<Browser> {
     viewport: { width: 1280, height: 800 },
     locale: 'en-GB',
   });
+  if (options.apiToken) {
+    await context.addInitScript({ content: `localStorage.setItem('kfashion.apiToken', ${JSON.stringify(options.apiToken)})` });
+  }
   const problems: string[] = [];
   return {
     context,

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import type { Page, WebSocket } from 'playwright-core';
+import { createApiToken } from '../../src/db/api-tokens';
 import { importDataset } from '../../src/db/import';
 import { synthesize } from '../../src/kfashion/synth';
 import { ApiClient, makeSampleTree, startTestServer } from '../graphql/support';
@@ -30,7 +31,8 @@ beforeAll(async () => {
   await synthesize({ outDir: root, images: 60, seed: 7, width: 160, height: 160, validationFraction: 0.25 });
   await importDataset(db.dataSource, { root });
   api = await startTestServer(db.dataSource);
-  browser = await launchBrowser();
+  // The console as an admin uses it: starting training and uploading photos need a token.
+  browser = await launchBrowser({ apiToken: api.token });
 });
 
 afterAll(async () => {
@@ -465,7 +467,7 @@ describe('analyze page', () => {
     const name = `${SAMPLE_IDS[0]}.jpg`;
     const bytes = fs.readFileSync(samplePath(name));
     // What the server answers this upload, asked directly: the page must show the same.
-    const direct = await fetch(`${api.origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: bytes });
+    const direct = await fetch(`${api.origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${api.token}` }, body: bytes });
     const answer = (await direct.json()) as { uploadId?: string; error?: string };
     expect(direct.status).toBe(201);
     // This server has no model server: the upload is taken, the analysis refused with the API's own message.
@@ -567,6 +569,33 @@ describe('static files', () => {
     }
     for (const route of ['/assets/nothing.js', '/assets/..%2F..%2Fpackage.json', '/nowhere', '/image/1/extra']) {
       expect({ route, status: (await api.get(route)).status }).toEqual({ route, status: 404 });
+    }
+  });
+});
+
+describe('API token', () => {
+  it('asks for a token when the server refuses anonymous reads, and sends the one given (header, and cookie for the crops)', async () => {
+    const closed = await startTestServer(db.dataSource, { publicRead: false });
+    const anonymousBrowser = await launchBrowser();
+    try {
+      const { token } = await createApiToken(db.dataSource, { role: 'viewer', name: 'console test' });
+      const page = await anonymousBrowser.newPage();
+      await page.goto(`${closed.origin}/`);
+      const field = page.locator('[data-testid=api-token]');
+      await field.locator('[role=alert]').waitFor({ timeout: WAIT_MS });
+      await field.locator('input[name=apiToken]').fill(token);
+      const reloaded = page.waitForEvent('load');
+      const imageRequest = page.waitForRequest((request) => /^\/garments\/\d+\/crop/.test(new URL(request.url()).pathname), { timeout: WAIT_MS });
+      await field.getByRole('button', { name: 'Save' }).click();
+      await reloaded;
+      await expectResultCount(page, await apiCount({ source: 'ANNOTATION' }));
+      const image = await imageRequest;
+      expect((await image.response())?.status()).toBe(200);
+      expect(await page.evaluate(`localStorage.getItem('kfashion.apiToken')`)).toBe(token);
+      await page.close();
+    } finally {
+      await anonymousBrowser.close();
+      await closed.server.stop();
     }
   });
 });

@@ -2,6 +2,7 @@
  * The console's only way to the data: GraphQL over HTTP POST to the same origin's /graphql,
  * exactly as external clients call it, with the typed documents of ./gql (npm run codegen).
  */
+import { authorizationHeaders, noteRefusal } from './api-token';
 import type { TypedDocumentString } from './gql/graphql';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -26,7 +27,7 @@ export async function fetchGraphQL<Data, Variables>(document: TypedDocumentStrin
   try {
     response = await fetch(GRAPHQL_PATH, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...authorizationHeaders() },
       body: JSON.stringify({ query: document.toString(), variables }),
       signal,
     });
@@ -40,6 +41,7 @@ export async function fetchGraphQL<Data, Variables>(document: TypedDocumentStrin
   } catch {
     throw new GraphQLRequestError(`the API answered ${response.status} without JSON`);
   }
+  noteRefusal(response.status, body.errors?.map((error) => error.extensions?.code));
   if (body.errors?.length) {
     throw new GraphQLRequestError(body.errors.map((error) => error.message).join('; '), body.errors);
   }

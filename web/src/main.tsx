@@ -4,6 +4,7 @@
  */
 import { FormEvent, StrictMode, useState } from 'react';
 import { createRoot } from 'react-dom/client';
+import { TokenField } from './components/TokenField';
 import { AnalyzePage } from './pages/AnalyzePage';
 import { ImagePage } from './pages/ImagePage';
 import { SearchPage } from './pages/SearchPage';
@@ -67,6 +68,7 @@ function App() {
           </Link>
         </nav>
         <JumpToImage />
+        <TokenField />
       </header>
       <main id="main">
         <Page location={location} />

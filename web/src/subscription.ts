@@ -4,6 +4,7 @@
  * re-established (with the subscriptions re-sent) when it drops, up to RETRY_ATTEMPTS times.
  */
 import { Client, createClient } from 'graphql-ws';
+import { authorizationHeaders } from './api-token';
 import { GRAPHQL_PATH } from './graphql';
 import { subscriptionError } from './subscription-error';
 import type { TypedDocumentString } from './gql/graphql';
@@ -24,6 +25,7 @@ function sharedClient(): Client {
     url: `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}${GRAPHQL_PATH}`,
     lazy: true,
     retryAttempts: RETRY_ATTEMPTS,
+    connectionParams: () => authorizationHeaders(),
   });
   return client;
 }

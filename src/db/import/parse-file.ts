@@ -35,9 +35,15 @@ function flattenPolygon(garment: ParsedGarment): ImportGarment {
   return { ...rest, polygon: flat };
 }
 
-export function parseFileAt(root: string, file: string): ParsedFile {
+/** Largest annotation file read by default: real ones are a few kB; a 50 MB one killed the parse worker (issue 11). */
+export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
+
+export function parseFileAt(root: string, file: string, maxFileBytes = DEFAULT_MAX_FILE_BYTES): ParsedFile {
   let content: Buffer;
   try {
+    // Judged by its size before a byte is read: parsing a huge file could exhaust the worker's heap.
+    const { size } = fs.statSync(path.join(root, file));
+    if (size > maxFileBytes) return { file, error: `the file is ${size} bytes, more than the limit of ${maxFileBytes} (--max-file-bytes)` };
     // Synchronous on purpose: a label file is a few kB, and readFileSync costs a third of
     // fs.promises.readFile's round trips through the thread pool.
     content = fs.readFileSync(path.join(root, file));

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ParsedFile, parseFileAt } from './parse-file';
+import { DEFAULT_MAX_FILE_BYTES, ParsedFile, parseFileAt } from './parse-file';
 import type { ParseRequest } from './parse-worker';
 
 const CHUNK = 64;
@@ -25,10 +25,10 @@ export function defaultParseWorkers(): number {
   return Math.max(1, Math.min(4, os.availableParallelism() - 1));
 }
 
-async function* parseInThread(root: string, files: AsyncIterable<string>): AsyncGenerator<ParsedFile> {
+async function* parseInThread(root: string, files: AsyncIterable<string>, maxFileBytes: number): AsyncGenerator<ParsedFile> {
   let parsed = 0;
   for await (const file of files) {
-    yield parseFileAt(root, file);
+    yield parseFileAt(root, file, maxFileBytes);
     if (++parsed % YIELD_EVERY === 0) await new Promise(setImmediate);
   }
 }
@@ -80,13 +80,13 @@ class ParseWorker {
   }
 }
 
-async function* parseInWorkers(root: string, files: AsyncIterable<string>, count: number): AsyncGenerator<ParsedFile> {
+async function* parseInWorkers(root: string, files: AsyncIterable<string>, count: number, maxFileBytes: number): AsyncGenerator<ParsedFile> {
   const workers = Array.from({ length: count }, () => new ParseWorker());
   const inFlight: Promise<ParsedFile[]>[] = [];
   let id = 0;
   try {
     for await (const chunk of chunksOf(files, CHUNK)) {
-      const request = { id: id++, root, files: chunk };
+      const request = { id: id++, root, files: chunk, maxFileBytes };
       const pending = workers[request.id % count].parse(request);
       pending.catch(() => undefined); // observed when its turn comes; avoid an unhandled rejection meanwhile
       inFlight.push(pending);
@@ -98,7 +98,7 @@ async function* parseInWorkers(root: string, files: AsyncIterable<string>, count
   }
 }
 
-/** The annotation files of `files`, read and parsed, in the order given. */
-export function parseFiles(root: string, files: AsyncIterable<string>, workers: number): AsyncGenerator<ParsedFile> {
-  return workers > 0 ? parseInWorkers(root, files, workers) : parseInThread(root, files);
+/** The annotation files of `files`, read and parsed, in the order given; files over `maxFileBytes` are rejected unread. */
+export function parseFiles(root: string, files: AsyncIterable<string>, workers: number, maxFileBytes = DEFAULT_MAX_FILE_BYTES): AsyncGenerator<ParsedFile> {
+  return workers > 0 ? parseInWorkers(root, files, workers, maxFileBytes) : parseInThread(root, files, maxFileBytes);
 }

@@ -6,8 +6,9 @@ export interface ParseRequest {
   id: number;
   root: string;
   files: string[];
+  maxFileBytes: number;
 }
 
 parentPort!.on('message', (request: ParseRequest) => {
-  parentPort!.postMessage({ id: request.id, results: request.files.map((file) => parseFileAt(request.root, file)) });
+  parentPort!.postMessage({ id: request.id, results: request.files.map((file) => parseFileAt(request.root, file, request.maxFileBytes)) });
 });

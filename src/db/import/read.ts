@@ -71,11 +71,26 @@ async function checkImageSize(root: string, imagePath: string, annotation: Impor
     [metadata.width, metadata.height],
     [metadata.autoOrient?.width, metadata.autoOrient?.height],
   ];
-  if (sizes.some(([width, height]) => width === annotation.width && height === annotation.height)) return null;
-  return (
-    `image ${imagePath} is ${metadata.width}x${metadata.height}, which does not match the annotation's ` +
-    `이미지 너비 x 이미지 높이 ${annotation.width}x${annotation.height}`
-  );
+  if (!sizes.some(([width, height]) => width === annotation.width && height === annotation.height)) {
+    return (
+      `image ${imagePath} is ${metadata.width}x${metadata.height}, which does not match the annotation's ` +
+      `이미지 너비 x 이미지 높이 ${annotation.width}x${annotation.height}`
+    );
+  }
+  return checkDecodes(root, imagePath);
+}
+
+/**
+ * The whole photo decodes: the header alone let truncated JPEGs through, and their thumbnail, crop
+ * and annotated routes then failed with 500.
+ */
+async function checkDecodes(root: string, imagePath: string): Promise<string | null> {
+  try {
+    await sharp(path.join(root, imagePath), { failOn: 'error' }).stats();
+    return null;
+  } catch {
+    return `image ${imagePath} is damaged or truncated: it cannot be decoded whole`;
+  }
 }
 
 function countGarments(lines: ReportLine[], action: ReportLine['action']): number {

@@ -17,18 +17,35 @@ export function isAnnotationFile(name: string): boolean {
   return path.extname(name).toLowerCase() === '.json';
 }
 
-/** Every regular file under `root`, as paths relative to it with '/' separators, in a stable order. */
-export async function* walkFiles(root: string, relativeDir = ''): AsyncGenerator<string> {
-  const directory = await fs.promises.opendir(path.join(root, relativeDir));
+/** A directory entry the walk could not use, and why. */
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
+/**
+ * Every regular file under `root`, as paths relative to it with '/' separators, in a stable order.
+ * An entry whose name is not valid UTF-8 (Korean zip archives unpacked on Linux: Node cannot name
+ * it back) or a subdirectory that cannot be opened is given to `onSkipped` and left out; the walk goes on.
+ */
+export async function* walkFiles(root: string, relativeDir = '', onSkipped: (entry: SkippedEntry) => void = () => {}): AsyncGenerator<string> {
+  let directory: fs.Dir;
+  try {
+    directory = await fs.promises.opendir(path.join(root, relativeDir));
+  } catch (error) {
+    if (relativeDir === '') throw error;
+    return onSkipped({ path: relativeDir, reason: `directory cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
+  }
   const subdirectories: string[] = [];
   for await (const entry of directory) {
     const relative = relativeDir ? `${relativeDir}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) subdirectories.push(relative);
+    if (entry.name.includes('\uFFFD')) onSkipped({ path: relative, reason: 'name is not valid UTF-8 (unpack the archive with its encoding, e.g. unzip -O cp949)' });
+    else if (entry.isDirectory()) subdirectories.push(relative);
     else if (entry.isFile() || entry.isSymbolicLink()) yield relative;
   }
   // Directories after files, sorted, so two walks of an unchanged tree visit files in the same order.
   subdirectories.sort();
-  for (const subdirectory of subdirectories) yield* walkFiles(root, subdirectory);
+  for (const subdirectory of subdirectories) yield* walkFiles(root, subdirectory, onSkipped);
 }
 
 /**
@@ -76,18 +93,21 @@ function sharedPrefixSegments(a: string, b: string): number {
 export interface TreeSummary {
   images: ImageIndex;
   annotationFiles: number;
+  /** Entries left out of the walk (the second pass leaves out the same ones). */
+  skipped: SkippedEntry[];
 }
 
 /** First pass: index the images and count the annotation files (for progress and ETA). */
 export async function summariseTree(root: string, signal?: AbortSignal): Promise<TreeSummary> {
   const images = new ImageIndex();
   let annotationFiles = 0;
-  for await (const file of walkFiles(root)) {
+  const skipped: SkippedEntry[] = [];
+  for await (const file of walkFiles(root, '', (entry) => skipped.push(entry))) {
     if (isAnnotationFile(file)) annotationFiles++;
     else if (isImageFile(file)) images.add(file);
     signal?.throwIfAborted();
   }
-  return { images, annotationFiles };
+  return { images, annotationFiles, skipped };
 }
 
 /** Second pass: the annotation files, streamed. */

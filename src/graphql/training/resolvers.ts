@@ -7,7 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GraphQLError } from 'graphql';
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { Role } from '../../auth/roles';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, UseMiddleware } from 'type-graphql';
+import { refuseNulArguments } from '../input-guards';
 import type { DataSource } from 'typeorm';
 import { GARMENT_COLUMNS, IMAGE_COLUMNS } from '../../db/search';
 import { changedRows } from '../../model-server/sql';
@@ -18,8 +20,10 @@ import { readModelVersion } from '../../model-server/model-versions';
 import { InvalidTrainingParams, normaliseTrainingParams } from '../../model-server/training/params';
 import { TRAINING_QUEUE } from '../../model-server/queue';
 import { cancelPredictionJob, createPredictionJob, InvalidChunkSize, predictionChunkSize } from '../../model-server/prediction-job';
+import { CATALOGUE } from '../../ml/weights/catalogue';
 import type { GraphQLContext } from '../context';
 import { isInside } from '../image-routes';
+import { confinedPath } from '../../util/confined-path';
 import { toGarment, toImage, toModelVersion, toTrainingRun, TRAINING_RUN_COLUMNS } from '../loaders';
 import * as T from '../types';
 import { runUpdates } from './run-updates';
@@ -69,6 +73,19 @@ function toParams(input: StartTrainingInput): Record<string, unknown> {
   };
 }
 
+/**
+ * `initWeights` as a catalogue name (its file is in the weights folder once fetched) or an absolute
+ * path inside the weights folder; anything outside is the caller's error.
+ */
+async function confinedWeights(requested: string | null | undefined): Promise<string | undefined> {
+  if (requested == null) return undefined;
+  if (CATALOGUE.some((entry) => entry.name === requested)) return requested;
+  const { weightsDir } = trainingApiConfig();
+  const file = await confinedPath(weightsDir, requested);
+  if (!file) throw badInput('initWeights', `name a file in the server's weights folder (KFASHION_WEIGHTS_DIR), relative to it; "${requested}" is outside it`);
+  return file;
+}
+
 function toPredictionJob(row: Record<string, unknown>): PredictionJob {
   return Object.assign(new PredictionJob(), {
     id: Number(row.id), status: row.status, total: row.total, done: row.done, error: row.error,
@@ -87,12 +104,14 @@ function chunkSizeArgument(chunkSize: number | null | undefined): number {
 }
 
 @Resolver()
+@UseMiddleware(refuseNulArguments)
 export class TrainingResolver {
+  @Authorized<Role>('admin')
   @Mutation(() => T.TrainingRun, { description: 'Validates the input, records a queued run and hands it to the model servers.' })
   async startTraining(@Arg('input', () => StartTrainingInput) input: StartTrainingInput, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
     let params;
     try {
-      params = normaliseTrainingParams(toParams(input));
+      params = normaliseTrainingParams({ ...toParams(input), initWeights: await confinedWeights(input.initWeights) });
     } catch (error) {
       if (error instanceof InvalidTrainingParams) throw badInput(inputField(error.field), error.message.replace(/^[^:]+: /, ''));
       throw error;
@@ -110,6 +129,7 @@ export class TrainingResolver {
     return loadRun(ctx.dataSource, id);
   }
 
+  @Authorized<Role>('admin')
   @Mutation(() => T.TrainingRun, { description: 'A queued run is cancelled at once; a running one stops after its current step.' })
   async cancelTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
     const runId = parseId('id', id);
@@ -126,6 +146,7 @@ export class TrainingResolver {
     return loadRun(ctx.dataSource, runId);
   }
 
+  @Authorized<Role>('admin')
   @Mutation(() => T.ModelVersion, { description: 'Makes this version the one analyzeImage and the model servers use by default.' })
   async activateModelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<T.ModelVersion> {
     const versionId = parseId('id', id);
@@ -143,6 +164,7 @@ export class TrainingResolver {
     });
   }
 
+  @Authorized<Role>('analyst')
   @Mutation(() => ImageAnalysis, {
     description:
       'Detects garments in a photo with a model version (default: the active one) and stores them as PREDICTION garments: ' +
@@ -172,6 +194,7 @@ export class TrainingResolver {
     });
   }
 
+  @Authorized<Role>('analyst')
   @Mutation(() => PredictionJob, {
     description: 'Predicts every image matching `where` with a model version, as chunks of `chunkSize` images (default KFASHION_PREDICTION_CHUNK or 256) that any model server takes.',
   })
@@ -192,6 +215,7 @@ export class TrainingResolver {
     return toPredictionJob(row);
   }
 
+  @Authorized<Role>('admin')
   @Mutation(() => PredictionJob, { description: 'Stops every chunk of a prediction job: queued ones at once, running ones after their current page.' })
   async cancelPrediction(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob> {
     const jobId = parseId('id', id);
@@ -200,12 +224,14 @@ export class TrainingResolver {
     return toPredictionJob(row);
   }
 
+  @Authorized<Role>('viewer')
   @Query(() => PredictionJob, { nullable: true })
   async predictionJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob | null> {
     const rows = await ctx.dataSource.query(`SELECT * FROM prediction_jobs WHERE id = $1`, [parseId('id', id)]);
     return rows.length > 0 ? toPredictionJob(rows[0]) : null;
   }
 
+  @Authorized<Role>('viewer')
   @Subscription(() => T.TrainingRun, {
     description: 'The run now and after every step, until it has finished (graphql-ws on /graphql).',
     subscribe: ({ args, context }) => {

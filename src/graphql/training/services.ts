@@ -4,6 +4,7 @@
  * the environment (MODEL_SERVER_URL, KFASHION_DATA_DIR) on first use, or explicitly by
  * `configureTrainingApi` (tests, embedding).
  */
+import * as path from 'node:path';
 import { GraphQLError } from 'graphql';
 import type { DataSource } from 'typeorm';
 import { databaseUrlOf } from '../../db/data-source';
@@ -13,6 +14,8 @@ import { dataDir } from '../../util/data-dir';
 export interface TrainingApiConfig {
   modelServerUrl?: string;
   dataDir: string;
+  /** The only folder `startTraining(initWeights:)` may name a file in (KFASHION_WEIGHTS_DIR, default <data dir>/weights). */
+  weightsDir: string;
 }
 
 let config: TrainingApiConfig | null = null;
@@ -21,12 +24,14 @@ let queue: Promise<JobQueue> | null = null;
 export function configureTrainingApi(next: Partial<TrainingApiConfig>): void {
   const previous = trainingApiConfig();
   config = { ...previous, ...next };
+  if (next.dataDir && !next.weightsDir) config.weightsDir = path.join(next.dataDir, 'weights');
 }
 
 export function trainingApiConfig(): TrainingApiConfig {
   config ??= {
     modelServerUrl: process.env.MODEL_SERVER_URL || undefined,
     dataDir: dataDir(),
+    weightsDir: process.env.KFASHION_WEIGHTS_DIR ? path.resolve(process.env.KFASHION_WEIGHTS_DIR) : path.join(dataDir(), 'weights'),
   };
   return config;
 }

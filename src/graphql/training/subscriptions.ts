@@ -12,7 +12,11 @@ import { WebSocketServer } from 'ws';
 import type * as GraphqlWsUseWs from 'graphql-ws/dist/use/ws.cjs';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { useServer } = require('graphql-ws/use/ws') as typeof GraphqlWsUseWs;
+import type { Principal } from '../../auth/roles';
 import type { GraphQLContext } from '../context';
+
+/** Authenticates a connection from its `connectionParams`; null refuses it. */
+export type ConnectionAuth = (params: Readonly<Record<string, unknown>> | undefined) => Promise<Principal | null>;
 
 export const NO_PUBSUB: PubSub = {
   publish() {
@@ -30,11 +34,26 @@ export interface SubscriptionServer {
 export function attachSubscriptions(
   httpServer: http.Server,
   schema: GraphQLSchema,
-  context: () => GraphQLContext,
+  context: (principal: Principal) => GraphQLContext,
   path: string,
+  authenticate: ConnectionAuth,
 ): SubscriptionServer {
   const wss = new WebSocketServer({ server: httpServer, path, maxPayload: 64 * 1024 });
-  const cleanup = useServer({ schema, context }, wss);
+  const principals = new WeakMap<object, Principal>();
+  const cleanup = useServer(
+    {
+      schema,
+      // Refused connections are closed with 4403 Forbidden before any subscription starts.
+      onConnect: async (ctx) => {
+        const principal = await authenticate(ctx.connectionParams).catch(() => null);
+        if (!principal) return false;
+        principals.set(ctx.extra, principal);
+        return true;
+      },
+      context: (ctx) => context(principals.get(ctx.extra)!),
+    },
+    wss,
+  );
   return {
     async close() {
       await cleanup.dispose();

@@ -27,7 +27,7 @@ export class StartTrainingInput {
   @Field(() => Int, { nullable: true, description: 'Steps between checkpoints (default 500).' }) checkpointEvery?: number | null;
   @Field(() => Float, { nullable: true, description: 'Rescale gradients above this total L2 norm (default off, as torchvision).' }) clipGradNorm?: number | null;
   @Field(() => Int, { nullable: true }) seed?: number | null;
-  @Field(() => String, { nullable: true, description: 'A safetensors checkpoint on the model server to start from.' }) initWeights?: string | null;
+  @Field(() => String, { nullable: true, description: 'Weights to start from: a catalogue name (`kfashion weights list`, fetched into the weights folder) or a .safetensors/.pth file in the weights folder (KFASHION_WEIGHTS_DIR).' }) initWeights?: string | null;
 }
 
 @ObjectType({ description: 'Values of one training metric in step order.' })

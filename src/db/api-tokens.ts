@@ -1,0 +1,70 @@
+/**
+ * API tokens in the database: created at random and shown once, kept only as a SHA-256 hash (the
+ * tokens are 256 random bits, so a fast hash is enough: there is nothing to guess), looked up by
+ * that hash, revocable, with an optional expiry.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { Principal, Role } from '../auth/roles';
+import { changedRows } from '../model-server/sql';
+
+/** Prefix of every token, so a leaked one is recognisable in logs and secret scanners. */
+const TOKEN_PREFIX = 'kf_';
+
+export interface ApiTokenRow {
+  id: string;
+  name: string;
+  role: Role;
+  createdAt: Date;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Creates a token; the returned secret is never stored and cannot be shown again. */
+export async function createApiToken(
+  dataSource: DataSource,
+  options: { role: Role; name?: string; expiresAt?: Date | null },
+): Promise<{ id: string; token: string }> {
+  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  const rows = await dataSource.query(
+    `INSERT INTO api_tokens (name, role, token_hash, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+    [options.name ?? '', options.role, hashToken(token), options.expiresAt ?? null],
+  );
+  return { id: String(rows[0].id), token };
+}
+
+export async function listApiTokens(dataSource: DataSource): Promise<ApiTokenRow[]> {
+  const rows = await dataSource.query(
+    `SELECT id::text AS id, name, role, created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt"
+       FROM api_tokens ORDER BY id`,
+  );
+  return rows as ApiTokenRow[];
+}
+
+/** Revokes a token at once; false when there is no such token. */
+export async function revokeApiToken(dataSource: DataSource, id: string): Promise<boolean> {
+  const rows = await changedRows(dataSource, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING id`, [id]);
+  return rows.length > 0;
+}
+
+/** Whether some admin token is live (neither revoked nor expired). */
+export async function hasLiveAdminToken(dataSource: DataSource): Promise<boolean> {
+  const rows = await dataSource.query(
+    `SELECT 1 FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`,
+  );
+  return rows.length > 0;
+}
+
+/** The principal of a live (known, unrevoked, unexpired) token, or null. */
+export async function principalOfToken(dataSource: DataSource, token: string): Promise<Principal | null> {
+  const rows = await dataSource.query(
+    `SELECT id::text AS id, role FROM api_tokens
+      WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+    [hashToken(token)],
+  );
+  return rows.length === 0 ? null : { role: rows[0].role as Role, tokenId: rows[0].id };
+}

@@ -1,0 +1,72 @@
+/**
+ * Malformed or out-of-range input answers 4xx with a code and logs no stack (issue 11, item 7):
+ * ids ≥ 2^63 on the image routes and in GraphQL, NUL characters in string arguments, variables
+ * nested 5,000 deep.
+ */
+import * as fs from 'node:fs';
+import { importDataset } from '../../src/db/import';
+import { ApiClient, makeSampleTree, startTestServer } from './support';
+import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
+
+let db: TestDatabase;
+let api: ApiClient;
+let root: string;
+const logged: string[] = [];
+
+beforeAll(async () => {
+  db = await createPostgresTestDatabase();
+  root = makeSampleTree();
+  await importDataset(db.dataSource, { root });
+  api = await startTestServer(db.dataSource, { log: (message, error) => logged.push(`${message} ${error instanceof Error ? error.stack : String(error)}`) });
+});
+afterAll(async () => {
+  await api.server.stop();
+  await db.drop();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+afterEach(() => {
+  expect(logged.splice(0)).toEqual([]);
+});
+
+const TOO_BIG = '9223372036854775808'; // 2^63: one more than PostgreSQL's largest bigint
+
+it('answers 404 on the image and crop routes for ids beyond bigint', async () => {
+  for (const route of [`/images/${TOO_BIG}`, `/images/${TOO_BIG}/thumbnail`, `/images/99999999999999999999/annotated`, `/garments/${TOO_BIG}/crop`]) {
+    expect((await api.get(route)).status).toBe(404);
+  }
+  // The largest bigint is still an id (of no image).
+  expect((await api.get('/images/9223372036854775807')).status).toBe(404);
+});
+
+it('answers BAD_USER_INPUT naming the argument for ids beyond bigint in GraphQL', async () => {
+  for (const query of [`{ image(id: "${TOO_BIG}") { id } }`, `{ garment(id: "${TOO_BIG}") { id } }`, `{ modelVersion(id: "${TOO_BIG}") { id } }`]) {
+    const result = await api.query(query);
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+  }
+  const cursor = Buffer.from(`v1:image:${TOO_BIG}`).toString('base64url');
+  const paged = await api.query(`query($after: String) { images(first: 1, after: $after) { totalCount } }`, { after: cursor });
+  expect(paged.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+});
+
+it('refuses NUL characters in string arguments, naming the argument', async () => {
+  const external = await api.query(`query($id: String!) { imageByExternalId(externalId: $id) { id } }`, { id: '100\u0000026' });
+  expect(external.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'externalId' });
+  const runs = await api.query(`{ trainingRuns(status: "queued\\u0000") { id } }`);
+  expect(runs.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'status' });
+  const nested = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, { w: { not: { category: ['탑\u0000'] } } });
+  expect(nested.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'where.not.category[0]' });
+});
+
+it('refuses variables nested 5,000 deep with 400 before coercing them', async () => {
+  // Written as text: JSON.stringify itself would overflow jest's stack on 5,000 levels.
+  const where = `${'{"not":'.repeat(5_000)}{"category":["탑"]}${'}'.repeat(5_000)}`;
+  const query = JSON.stringify('query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }');
+  const response = await fetch(`${api.origin}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${api.token}` },
+    body: `{"query":${query},"variables":{"w":${where}}}`,
+  });
+  expect(response.status).toBe(400);
+  const result = (await response.json()) as { errors?: unknown[] };
+  expect(result.errors?.[0]).toEqual({ message: 'variables nest deeper than 64 levels', extensions: { code: 'BAD_USER_INPUT', field: 'variables' } });
+});

@@ -76,7 +76,7 @@ export type StartTrainingInput = {
   epochs?: number | null | undefined;
   /** Evaluate on at most this many validation images. */
   evalMaxImages?: number | null | undefined;
-  /** A safetensors checkpoint on the model server to start from. */
+  /** Weights to start from: a catalogue name (`kfashion weights list`, fetched into the weights folder) or a .safetensors/.pth file in the weights folder (KFASHION_WEIGHTS_DIR). */
   initWeights?: string | null | undefined;
   /** Base learning rate (default 0.02 × batchSize / 16). */
   lr?: number | null | undefined;

@@ -79,7 +79,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "initWeights",
-    "description": "A safetensors checkpoint on the model server to start from.",
+    "description": "Weights to start from: a catalogue name (`kfashion weights list`, fetched into the weights folder) or a .safetensors/.pth file in the weights folder (KFASHION_WEIGHTS_DIR).",
     "kind": "SCALAR",
     "type": "String",
     "list": false,

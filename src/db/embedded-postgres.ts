@@ -32,6 +32,7 @@ const DATABASE = 'kfashion';
 const SUPERUSER = 'kfashion';
 const LOCK_TIMEOUT_MS = 120_000;
 const START_TIMEOUT_S = 60;
+const START_RETRY_MS = 20_000;
 
 export interface EmbeddedServerInfo {
   port: number;
@@ -70,14 +71,21 @@ function readOr(file: string, fallback: string): string {
   }
 }
 
+/**
+ * Whether a process runs. A killed process whose parent has not reaped it (an orphan under a
+ * container's init that never reaps) still answers signal 0 as a zombie: /proc says it is one.
+ */
 function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  const stat = readOr(`/proc/${pid}/stat`, '');
+  // Fields after the parenthesised command name: the first is the state (Z = zombie, X = dead).
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }
 
 /** The system account the server runs as: ourselves, or `postgres` when we are root. */
@@ -281,16 +289,25 @@ export class EmbeddedPostgres {
     this.run(binaries().pgCtl, ['start', '--pgdata', this.dataDir, '--log', this.logFile, '--wait', `--timeout=${START_TIMEOUT_S}`, '--silent', '-o', settings], 'starting the embedded PostgreSQL server');
   }
 
-  /** Another process may take the free port before the server binds it: then try another. */
+  /**
+   * Starts on a free port, trying again for a while when the start fails: another process may take
+   * the port before the server binds it, and after a crash the killed server's backends keep its
+   * shared memory until they notice and exit (PostgreSQL refuses to start beside them).
+   */
   private async startOnFreePort(info: EmbeddedServerInfo): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+    const deadline = Date.now() + START_RETRY_MS;
+    for (;;) {
       info.port = await freePort();
       this.writeInfo(info);
       try {
         this.startServer(info.port);
         return;
       } catch (error) {
-        if (attempt === 3 || this.running()) throw error;
+        if (Date.now() > deadline || this.running()) {
+          const log = readOr(this.logFile, '').trim().split('\n').slice(-3).join(' | ');
+          throw new EmbeddedPostgresError(`${(error as Error).message}${log ? ` (server log: ${log})` : ''}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
   }

@@ -70,6 +70,24 @@ it('keeps running while another process uses it; the last one to leave stops it'
   expect(again.running()).toBeNull();
 });
 
+it('forgets a client that was killed but not reaped (a zombie still answers signal 0)', async () => {
+  // `sleep 1000` replaces the shell and never waits for its child: the killed child stays a zombie.
+  const parent = spawn('sh', ['-c', 'sleep 600 & echo $!; exec sleep 1000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (chunk) => resolve(String(chunk)))));
+  try {
+    process.kill(zombie, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fs.readFileSync(`/proc/${zombie}/stat`, 'utf8')).toMatch(/\) Z /);
+    const server = new EmbeddedPostgres(baseDir);
+    await server.join();
+    fs.writeFileSync(path.join(baseDir, 'clients', String(zombie)), '');
+    server.leaveSync();
+    expect(server.running()).toBeNull();
+  } finally {
+    parent.kill('SIGKILL');
+  }
+});
+
 it('takes over the lock of a process that died holding it', async () => {
   fs.mkdirSync(path.join(baseDir, 'lock'));
   fs.writeFileSync(path.join(baseDir, 'lock', 'pid'), '999999999');

@@ -25,8 +25,12 @@ afterAll(async () => {
   fs.rmSync(home, { recursive: true, force: true });
 });
 
+let token = '';
+
 async function graphql(origin: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
-  const response = await fetch(`${origin}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(`${origin}/graphql`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }),
+  });
   const body = (await response.json()) as any;
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;
@@ -41,6 +45,8 @@ it('runs the whole loop on the embedded database, then analyses an uploaded phon
   // The demo follows its run over graphql-ws and prints the steps it is told about.
   await demo.waitFor(/step \d+\/\d+ · epoch 1\/1/, 300_000);
   const [, versionId] = await demo.waitFor(/5\/5 model version (\d+) is active/, 300_000);
+  // Analysing writes: the demo prints the admin token it made for the console (reads are public on the embedded database).
+  [, token] = await demo.waitFor(/API token \(admin, 30 days\) for the console's "API token" field: (\S+)/);
   const origin = `http://127.0.0.1:${port}`;
   const { modelVersions, trainingRuns } = await graphql(origin, '{ modelVersions { id isActive } trainingRuns { status } }');
   expect(modelVersions).toEqual([{ id: versionId, isActive: true }]);
@@ -50,7 +56,9 @@ it('runs the whole loop on the embedded database, then analyses an uploaded phon
   const source = (fs.readdirSync(path.join(home, 'demo'), { recursive: true }) as string[]).find((f) => f.endsWith('.jpg'))!;
   const upright = await sharp(path.join(home, 'demo', source)).resize(1500, 2000).raw().toBuffer({ resolveWithObject: true });
   const photo = await sharp(upright.data, { raw: upright.info }).rotate(-90).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
-  const upload = await fetch(`${origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: photo });
+  const anonymous = await fetch(`${origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: photo });
+  expect(anonymous.status).toBe(401);
+  const upload = await fetch(`${origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${token}` }, body: photo });
   expect(upload.status).toBe(201);
   const { uploadId, width, height } = (await upload.json()) as any;
   expect([width, height]).toEqual([1500, 2000]);

@@ -48,7 +48,7 @@ it('a killed model server\'s run is resumed by another from its checkpoint, with
   const jobId = await queue.sendTraining({ runId: run.id });
 
   const first = modelServer();
-  await first.waitFor(/model server on http:\/\/localhost:\d+/);
+  await first.waitFor(/model server on http:\/\/127\.0\.0\.1:\d+/);
   // Let the first server pass a checkpoint and record a step after it, then kill it.
   const killedAfter = await eventually(async () => {
     const [row] = await db.dataSource.query(`SELECT progress FROM training_runs WHERE id = $1`, [run.id]);

@@ -7,6 +7,7 @@
  * the embedded one); `db:validation` forces the split. Images are predicted one at a time; an image
  * that cannot be read is skipped and listed, never fatal. Boxes are compared in the annotation's pixels.
  */
+import { dataDir } from '../util/data-dir';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
@@ -141,7 +142,7 @@ export function registerEval(program: Command): void {
 async function groundTruthFromSplit(split: 'train' | 'validation', config: EvaluationConfig, maxImages?: number): Promise<GroundTruthSet> {
   const dataSource = await openDatabase();
   try {
-    const uploadsDir = path.join(path.resolve(process.env.KFASHION_DATA_DIR || '.kfashion'), 'uploads');
+    const uploadsDir = path.join(dataDir(), 'uploads');
     return await groundTruthFromDatabase(dataSource, split, config, { maxImages, uploadsDir });
   } finally {
     await dataSource.destroy();

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as readline from 'node:readline';
+import { isProcessAlive } from '../util/process-alive';
 
 export interface ModelServerProcess {
   url: string;
@@ -41,10 +42,6 @@ export function exitWithParent(parentPid: string | undefined, shutdown: () => vo
   const pid = Number(parentPid);
   if (!Number.isInteger(pid) || pid <= 0) return;
   setInterval(() => {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      shutdown();
-    }
+    if (!isProcessAlive(pid)) shutdown();
   }, 1000).unref();
 }

@@ -27,6 +27,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { isProcessAlive } from '../util/process-alive';
 
 const DATABASE = 'kfashion';
 const SUPERUSER = 'kfashion';
@@ -71,22 +72,6 @@ function readOr(file: string, fallback: string): string {
   }
 }
 
-/**
- * Whether a process runs. A killed process whose parent has not reaped it (an orphan under a
- * container's init that never reaps) still answers signal 0 as a zombie: /proc says it is one.
- */
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  const stat = readOr(`/proc/${pid}/stat`, '');
-  // Fields after the parenthesised command name: the first is the state (Z = zombie, X = dead).
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state !== 'Z' && state !== 'X';
-}
 
 /** The system account the server runs as: ourselves, or `postgres` when we are root. */
 interface RunAs {
@@ -189,7 +174,7 @@ export class EmbeddedPostgres {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const holder = Number(readOr(path.join(this.lockDir, 'pid'), '0'));
         // A lock folder without a pid yet is being written by its new holder: wait for it.
-        if (holder > 0 && !isAlive(holder)) fs.rmSync(this.lockDir, { recursive: true, force: true });
+        if (holder > 0 && !isProcessAlive(holder)) fs.rmSync(this.lockDir, { recursive: true, force: true });
         else if (Date.now() > deadline) throw new EmbeddedPostgresError(`the embedded PostgreSQL server's lock ${this.lockDir} is held by process ${holder}`);
         else sleepSync(50);
       }
@@ -210,7 +195,7 @@ export class EmbeddedPostgres {
     }
     const pid = Number(lines[0]);
     const port = Number(lines[3]);
-    return isAlive(pid) && port > 0 ? { pid, port } : null;
+    return isProcessAlive(pid) && port > 0 ? { pid, port } : null;
   }
 
   info(): EmbeddedServerInfo | null {
@@ -233,7 +218,7 @@ export class EmbeddedPostgres {
     const live: number[] = [];
     for (const name of fs.readdirSync(this.clientsDir)) {
       const pid = Number(name);
-      if (isAlive(pid)) live.push(pid);
+      if (isProcessAlive(pid)) live.push(pid);
       else fs.rmSync(path.join(this.clientsDir, name), { force: true });
     }
     return live;
@@ -389,24 +374,18 @@ export class EmbeddedPostgres {
 }
 
 /** The servers this process joined, one per data folder (joined once however often asked). */
-const joined = new Map<string, { server: EmbeddedPostgres; url: Promise<string> }>();
+const joined = new Map<string, Promise<string>>();
 
 /** Joins (starting when needed) the embedded server of `baseDir` and returns the URL of its database. */
 export function embeddedDatabaseUrl(baseDir: string): Promise<string> {
   const key = path.resolve(baseDir);
-  let entry = joined.get(key);
-  if (!entry) {
-    const server = new EmbeddedPostgres(key);
-    entry = { server, url: server.join() };
-    joined.set(key, entry);
-    entry.url.catch(() => joined.delete(key));
+  let url = joined.get(key);
+  if (!url) {
+    // Leaving happens at process exit (join registers it), so only the URL is kept.
+    url = new EmbeddedPostgres(key).join();
+    joined.set(key, url);
+    url.catch(() => joined.delete(key));
   }
-  return entry.url;
-}
-
-/** Leaves every embedded server this process joined (each stops when no other process uses it). */
-export function leaveEmbeddedServers(): void {
-  for (const { server } of joined.values()) server.leaveSync();
-  joined.clear();
+  return url;
 }
 

@@ -13,6 +13,7 @@ import { decodeImage, UnsupportedImageError } from '../images/image-input';
 import { backendSummary } from '../ml/doctor/report';
 import { ModelRegistry, ModelVersionNotFound } from './models';
 import { listen } from '../util/listen';
+import { sendJson } from '../util/http-json';
 import { BodyTooLargeError, readBoundedBody } from '../util/http-body';
 
 export interface ModelHttpOptions {
@@ -37,12 +38,6 @@ class HttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
   }
-}
-
-function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  response.end(text);
 }
 
 /** The posted image bytes; a body over the bound is a 413 naming it. */

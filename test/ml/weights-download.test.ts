@@ -112,8 +112,9 @@ describe('weights catalogue', () => {
   });
 
   it('resolves a catalogue name to its file under the data dir; training params accept names, .pth and .safetensors', () => {
-    expect(resolveWeightsArgument('resnet50', '/data')).toBe('/data/weights/resnet50-0676ba61.pth');
-    expect(resolveWeightsArgument('/models/x.pth', '/data')).toBe('/models/x.pth');
+    expect(resolveWeightsArgument('resnet50', { KFASHION_DATA_DIR: '/data' })).toBe('/data/weights/resnet50-0676ba61.pth');
+    expect(resolveWeightsArgument('resnet50', { KFASHION_DATA_DIR: '/data', KFASHION_WEIGHTS_DIR: '/w' })).toBe('/w/resnet50-0676ba61.pth');
+    expect(resolveWeightsArgument('/models/x.pth', { KFASHION_DATA_DIR: '/data' })).toBe('/models/x.pth');
     expect(normaliseTrainingParams({ initWeights: 'fasterrcnn_resnet50_fpn' }).initWeights).toMatch(/\/weights\/fasterrcnn_resnet50_fpn_coco-258fb6c6\.pth$/);
     expect(normaliseTrainingParams({ initWeights: '/m/a.pt' }).initWeights).toBe('/m/a.pt');
     expect(() => normaliseTrainingParams({ initWeights: 'resnet51' })).toThrow(/initWeights: expected a catalogue name \(resnet18, .*\) or the path of a \.safetensors, \.pth, \.pt file/);

@@ -5,7 +5,6 @@
  * Resolvers validate and delegate: the work runs in src/model-server, the storage in src/db.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { GraphQLError } from 'graphql';
 import type { Role } from '../../auth/roles';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, UseMiddleware } from 'type-graphql';
@@ -22,7 +21,6 @@ import { TRAINING_QUEUE } from '../../model-server/queue';
 import { cancelPredictionJob, createPredictionJob, InvalidChunkSize, predictionChunkSize } from '../../model-server/prediction-job';
 import { CATALOGUE } from '../../ml/weights/catalogue';
 import type { GraphQLContext } from '../context';
-import { isInside } from '../image-routes';
 import { confinedPath } from '../../util/confined-path';
 import { toGarment, toImage, toModelVersion, toTrainingRun, TRAINING_RUN_COLUMNS } from '../loaders';
 import * as T from '../types';
@@ -318,12 +316,11 @@ async function analyzeStoredImage(ctx: GraphQLContext, id: number, versionId: nu
   const row = rows[0];
   if (!row.image_path) throw badInput('imageId', `image ${id} has no file`);
   const root = row.root_path ?? ctx.uploads.dir;
-  const file = path.resolve(root, row.image_path);
   let bytes: Buffer;
   try {
-    const real = await fs.promises.realpath(file);
-    if (!isInside(await fs.promises.realpath(root), real)) throw new Error(`${file} resolves outside ${root}`);
-    bytes = await fs.promises.readFile(real);
+    const file = await confinedPath(root, row.image_path);
+    if (!file) throw new Error(`${row.image_path} resolves outside ${root}`);
+    bytes = await fs.promises.readFile(file);
   } catch (error) {
     throw new GraphQLError(`image ${id}: its file cannot be read`, { extensions: { code: 'IMAGE_FILE_MISSING' }, originalError: error as Error });
   }

@@ -9,6 +9,7 @@ import { GraphQLError } from 'graphql';
 import type { DataSource } from 'typeorm';
 import { databaseUrlOf } from '../../db/data-source';
 import { JobQueue } from '../../model-server/queue';
+import { weightsDir } from '../../ml/weights/catalogue';
 import { dataDir } from '../../util/data-dir';
 
 export interface TrainingApiConfig {
@@ -31,7 +32,7 @@ export function trainingApiConfig(): TrainingApiConfig {
   config ??= {
     modelServerUrl: process.env.MODEL_SERVER_URL || undefined,
     dataDir: dataDir(),
-    weightsDir: process.env.KFASHION_WEIGHTS_DIR ? path.resolve(process.env.KFASHION_WEIGHTS_DIR) : path.join(dataDir(), 'weights'),
+    weightsDir: weightsDir(),
   };
   return config;
 }

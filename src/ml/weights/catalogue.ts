@@ -6,6 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import { WEIGHTS_EXTENSIONS } from './weights-file';
+import { dataDir } from '../../util/data-dir';
 
 export interface CatalogueEntry {
   name: string;
@@ -39,8 +40,9 @@ export function catalogueEntry(name: string): CatalogueEntry {
   return entry;
 }
 
-export function weightsDir(dataDir = process.env.KFASHION_DATA_DIR || '.kfashion'): string {
-  return join(resolve(dataDir), 'weights');
+/** The weights folder: KFASHION_WEIGHTS_DIR, default `<data dir>/weights` (where `fetch` writes and `initWeights` may read). */
+export function weightsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.KFASHION_WEIGHTS_DIR ? resolve(env.KFASHION_WEIGHTS_DIR) : join(dataDir(env), 'weights');
 }
 
 export function weightsBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
@@ -49,12 +51,12 @@ export function weightsBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * What an init-weights argument names: a catalogue name becomes its file under `<data dir>/weights/`
+ * What an init-weights argument names: a catalogue name becomes its file in the weights folder
  * (fetched by `kfashion weights fetch NAME`); anything else is a path, kept as given.
  */
-export function resolveWeightsArgument(value: string, dataDir?: string): string {
+export function resolveWeightsArgument(value: string, env: NodeJS.ProcessEnv = process.env): string {
   const entry = CATALOGUE.find((e) => e.name === value);
-  return entry ? join(weightsDir(dataDir), entry.fileName) : value;
+  return entry ? join(weightsDir(env), entry.fileName) : value;
 }
 
 /** A catalogue name or the path of a weights file the loaders read. */

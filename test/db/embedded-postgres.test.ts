@@ -71,8 +71,16 @@ it('keeps running while another process uses it; the last one to leave stops it'
 });
 
 it('forgets a client that was killed but not reaped (a zombie still answers signal 0)', async () => {
-  // `sleep 1000` replaces the shell and never waits for its child: the killed child stays a zombie.
-  const parent = spawn('sh', ['-c', 'sleep 600 & echo $!; exec sleep 1000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // A parent that never waits for its child, with SIGCHLD at its default (an ignored SIGCHLD, which
+  // a parent can inherit, makes the kernel reap at once): the killed child stays a zombie.
+  const script = [
+    'import os, signal, sys, time',
+    'signal.signal(signal.SIGCHLD, signal.SIG_DFL)',
+    'pid = os.fork()',
+    'if pid == 0: time.sleep(600); os._exit(0)',
+    'print(pid, flush=True); time.sleep(1000)',
+  ].join('\n');
+  const parent = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
   const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (chunk) => resolve(String(chunk)))));
   try {
     process.kill(zombie, 'SIGKILL');

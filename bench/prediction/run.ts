@@ -22,8 +22,8 @@ import { synthesize } from '../../src/kfashion/synth';
 import { initBackend } from '../../src/ml/backend';
 import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
 import { resolveConfig } from '../../src/ml/model/config';
-import { createPredictionJob } from '../../src/model-server/prediction-job';
-import { JobQueue } from '../../src/model-server/queue';
+import { createPredictionJob } from '../../src/db/prediction-jobs';
+import { JobQueue } from '../../src/jobs/queue';
 
 const SERVER = process.env.TEST_DATABASE_URL || 'postgres://root@127.0.0.1:5432/postgres';
 const IMAGES = Number(process.env.BENCH_PRED_IMAGES ?? 480);

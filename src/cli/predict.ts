@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { openDatabase } from '../db/data-source';
 import { initBackend } from '../ml/backend';
 import { AttributeRCNN, type Detection, type InputImage } from '../ml/model/attribute-rcnn';
-import { readModelVersion } from '../model-server/model-versions';
+import { readModelVersion } from '../db/model-versions';
 import { instantiateModelVersion } from '../model-server/models';
 
 export interface ImagePrediction {

@@ -13,7 +13,7 @@ import { openDatabase } from '../db/data-source';
 import { dataDir as resolveDataDir } from '../util/data-dir';
 import { initBackend } from '../ml/backend';
 import { claim, finish, LeaseLost, release, type Lease } from '../model-server/leases';
-import { normaliseTrainingParams, InvalidTrainingParams } from '../model-server/training/params';
+import { normaliseTrainingParams, InvalidTrainingParams } from '../jobs/training-params';
 import { runTraining, TrainingInterrupted, type TrainingProgress } from '../model-server/training/trainer';
 
 interface TrainOptions {

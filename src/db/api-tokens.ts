@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { Principal, Role } from '../auth/roles';
-import { changedRows } from '../model-server/sql';
+import { changedRows } from './sql';
 
 /** Prefix of every token, so a leaked one is recognisable in logs and secret scanners. */
 const TOKEN_PREFIX = 'kf_';

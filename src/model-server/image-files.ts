@@ -34,11 +34,3 @@ export async function readStoredImage(image: StoredImage): Promise<RgbImage> {
   if (!image.file) throw new Error(`image ${image.id} has no file`);
   return decodeImage(await fs.readFile(image.file), image.file);
 }
-
-/** Detection boxes from the decoded file's pixels to the images row's (they differ when the file was resized). */
-export function toStoredPixels<T extends { box: [number, number, number, number] }>(detections: T[], decoded: { width: number; height: number }, stored: { width: number; height: number }): T[] {
-  const sx = stored.width / decoded.width;
-  const sy = stored.height / decoded.height;
-  if (sx === 1 && sy === 1) return detections;
-  return detections.map((d) => ({ ...d, box: [d.box[0] * sx, d.box[1] * sy, d.box[2] * sx, d.box[3] * sy] }));
-}

@@ -9,8 +9,8 @@
  * that pg-boss retries it and the next worker resumes from the last checkpoint.
  */
 import type { DataSource } from 'typeorm';
-import type { JobQueue, QueueName } from './queue';
-import { changedRows } from './sql';
+import type { JobQueue, QueueName } from '../jobs/queue';
+import { changedRows } from '../db/sql';
 
 export type LeasedTable = 'training_runs' | 'prediction_chunks';
 

@@ -7,9 +7,9 @@ import type { DataSource } from 'typeorm';
 import { AttributeRCNN, type Detection, type InputImage } from '../ml/model/attribute-rcnn';
 import { resolveConfig } from '../ml/model/config';
 import { RequestBatcher, type BatcherOptions } from './batcher';
-import { ModelVersionNotFound, activeModelVersionId, readModelVersion, type ModelVersionRow } from './model-versions';
+import { ModelVersionNotFound, activeModelVersionId, readModelVersion, type ModelVersionRow } from '../db/model-versions';
 
-export { ModelVersionNotFound } from './model-versions';
+export { ModelVersionNotFound } from '../db/model-versions';
 
 /** Builds the model of a stored version: its config, then its safetensors weights (all tensors required). */
 export function instantiateModelVersion(version: ModelVersionRow): AttributeRCNN {

@@ -14,7 +14,8 @@ import { storePredictionPage } from '../db/predictions';
 import type { RgbImage } from '../images/image-input';
 import { LeaseLost, type Lease } from './leases';
 import type { LoadedModel, ModelRegistry } from './models';
-import { readStoredImage, storedImages, toStoredPixels, type StoredImage } from './image-files';
+import { readStoredImage, storedImages, type StoredImage } from './image-files';
+import { toStoredPixels } from '../images/stored-pixels';
 
 /** Images per page at least; a page is two model batches when KFASHION_MAX_BATCH is larger. */
 export const PREDICTION_PAGE = 16;

@@ -9,7 +9,7 @@ import { initBackend, type BackendInfo } from '../ml/backend';
 import { startModelHttp, type RunningModelHttp } from './http';
 import { ModelRegistry } from './models';
 import { databaseUrlOf } from '../db/data-source';
-import { JobQueue, type QueueName } from './queue';
+import { JobQueue, type QueueName } from '../jobs/queue';
 import { JobWorker } from './worker';
 
 export interface ModelServerOptions {

@@ -16,8 +16,8 @@ import type { DataSource } from 'typeorm';
 import { claim, finish, heartbeat, LeaseLost, reapStale, release, type Lease, type LeasedTable } from './leases';
 import type { ModelRegistry } from './models';
 import { PredictionInterrupted, runPredictionChunk } from './prediction-chunk';
-import { settlePredictionJobs, stopSiblingChunks } from './prediction-job';
-import { PREDICTION_QUEUE, TRAINING_QUEUE, type JobQueue, type PredictionJobData, type QueueName, type TrainingJobData } from './queue';
+import { settlePredictionJobs, stopSiblingChunks } from '../db/prediction-jobs';
+import { PREDICTION_QUEUE, TRAINING_QUEUE, type JobQueue, type PredictionJobData, type QueueName, type TrainingJobData } from '../jobs/queue';
 import { runTraining, TrainingInterrupted } from './training/trainer';
 
 export interface WorkerOptions {

@@ -4,8 +4,8 @@
  * the job, the second server resumes from the checkpoint and finishes; every (step, metric) is recorded
  * once, the steps before the checkpoint are not recomputed and the ones after it are.
  */
-import { normaliseTrainingParams } from '../../src/model-server/training/params';
-import { JobQueue, TRAINING_QUEUE } from '../../src/model-server/queue';
+import { normaliseTrainingParams } from '../../src/jobs/training-params';
+import { JobQueue, TRAINING_QUEUE } from '../../src/jobs/queue';
 import { checkpointDir, readLatestCheckpoint } from '../../src/model-server/training/checkpoint';
 import { syntheticDatabase, TINY_MODEL, type SyntheticDatabase } from '../model-server/support';
 import { assertBuilt, eventually, startCli, type Child } from './processes';

@@ -7,8 +7,8 @@
  */
 import * as os from 'node:os';
 import { SearchService } from '../../src/db/search';
-import { createPredictionJob } from '../../src/model-server/prediction-job';
-import { JobQueue } from '../../src/model-server/queue';
+import { createPredictionJob } from '../../src/db/prediction-jobs';
+import { JobQueue } from '../../src/jobs/queue';
 import { storeTinyModelVersion, syntheticDatabase, type SyntheticDatabase } from '../model-server/support';
 import { assertBuilt, eventually, startCli, type Child } from './processes';
 

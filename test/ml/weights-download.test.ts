@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CATALOGUE, resolveWeightsArgument, sha256Prefix, weightsBaseUrl, type CatalogueEntry } from '../../src/ml/weights/catalogue';
 import { downloadWeights } from '../../src/ml/weights/download';
-import { normaliseTrainingParams } from '../../src/model-server/training/params';
+import { normaliseTrainingParams } from '../../src/jobs/training-params';
 
 const CONTENT = randomBytes(300_000);
 const PREFIX = createHash('sha256').update(CONTENT).digest('hex').slice(0, 8);

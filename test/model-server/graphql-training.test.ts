@@ -13,8 +13,8 @@ import WebSocket from 'ws';
 import { Client as PgClient } from 'pg';
 import { configureTrainingApi, closeTrainingApi } from '../../src/graphql/training/services';
 import { RECONNECT_BACKOFF } from '../../src/graphql/training/run-updates';
-import { JobQueue, TRAINING_QUEUE } from '../../src/model-server/queue';
-import { normaliseTrainingParams } from '../../src/model-server/training/params';
+import { JobQueue, TRAINING_QUEUE } from '../../src/jobs/queue';
+import { normaliseTrainingParams } from '../../src/jobs/training-params';
 import { startTestServer, type ApiClient } from '../graphql/support';
 import { syntheticDatabase, type SyntheticDatabase } from './support';
 

@@ -8,8 +8,8 @@ import { SearchService } from '../../src/db/search';
 import { claim } from '../../src/model-server/leases';
 import { ModelRegistry } from '../../src/model-server/models';
 import { runPredictionChunk } from '../../src/model-server/prediction-chunk';
-import { cancelPredictionJob, createPredictionJob, predictionChunkSize } from '../../src/model-server/prediction-job';
-import { JobQueue, PREDICTION_QUEUE, type PredictionJobData } from '../../src/model-server/queue';
+import { cancelPredictionJob, createPredictionJob, predictionChunkSize } from '../../src/db/prediction-jobs';
+import { JobQueue, PREDICTION_QUEUE, type PredictionJobData } from '../../src/jobs/queue';
 import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
 import { storeTinyModelVersion, syntheticDatabase, type SyntheticDatabase } from './support';
 

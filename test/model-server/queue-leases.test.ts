@@ -4,7 +4,7 @@
  * taken by another worker, and the old worker's writes are refused.
  */
 import { claim, finish, heartbeat, LeaseLost, reapStale } from '../../src/model-server/leases';
-import { JobQueue, TRAINING_QUEUE } from '../../src/model-server/queue';
+import { JobQueue, TRAINING_QUEUE } from '../../src/jobs/queue';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
 let db: TestDatabase;

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { initBackend } from '../../src/ml/backend';
 import { claim, type Lease } from '../../src/model-server/leases';
 import { checkpointDir, readLatestCheckpoint } from '../../src/model-server/training/checkpoint';
-import { normaliseTrainingParams } from '../../src/model-server/training/params';
+import { normaliseTrainingParams } from '../../src/jobs/training-params';
 import { runTraining, TrainingInterrupted } from '../../src/model-server/training/trainer';
 import { syntheticDatabase, TINY_MODEL, type SyntheticDatabase } from './support';
 

@@ -10,7 +10,7 @@ import { GraphQLError } from 'graphql';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { databaseUrlOf } from '../../db/data-source';
-import { TRAINING_CHANNEL } from '../../model-server/channels';
+import { TRAINING_CHANNEL } from '../../jobs/channels';
 
 /** Called on a notification of the run, after a reconnection, or with the error that ended the updates. */
 type Listener = (failure?: Error) => void;

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { GraphQLError } from 'graphql';
 import type { DataSource } from 'typeorm';
 import { databaseUrlOf } from '../../db/data-source';
-import { JobQueue } from '../../model-server/queue';
+import { JobQueue } from '../../jobs/queue';
 import { weightsDir } from '../../ml/weights/catalogue';
 import { dataDir } from '../../util/data-dir';
 

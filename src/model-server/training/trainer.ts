@@ -27,10 +27,10 @@ import { buildLabelSpace, labelSpaceConfig, loadDatasetImages, type DatasetImage
 import { batchesPerEpoch, epochBatches, type SizeRule, type SkippedImage } from '../../ml/data/loader';
 import { evaluate, evaluationConfigOf, type EvaluationReport, type GroundTruthGarment, type DetectedGarment } from '../../ml/eval';
 import { appendRunLog, LeaseLost, type Lease } from '../leases';
-import { TRAINING_CHANNEL } from '../channels';
+import { TRAINING_CHANNEL } from '../../jobs/channels';
 import { checkpointDir, readLatestCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { loadMatchingWeights } from './init-weights';
-import { normaliseTrainingParams, type TrainingParams } from './params';
+import { normaliseTrainingParams, type TrainingParams } from '../../jobs/training-params';
 
 
 export interface TrainingProgress {

@@ -8,8 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import type { ImageFilter, SearchService } from '../db/search';
-import { PREDICTION_QUEUE, type JobQueue } from './queue';
+import type { ImageFilter, SearchService } from './search';
+import { PREDICTION_QUEUE, type JobQueue } from '../jobs/queue';
 import { changedRows } from './sql';
 
 export const DEFAULT_PREDICTION_CHUNK = 256;

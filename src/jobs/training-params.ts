@@ -4,11 +4,11 @@
  * decay 1e-4, linear warm-up then ×0.1 at milestone epochs). Validation errors name the field, so the
  * API can answer BAD_USER_INPUT with it.
  */
-import { resolveConfig } from '../../ml/model/config';
-import { TRAINABLE_ATTRIBUTE_KINDS, type DatasetFilter } from '../../ml/data/dataset';
-import { SuperCategory } from '../../kfashion/types';
-import { CATALOGUE, isWeightsArgument, resolveWeightsArgument } from '../../ml/weights/catalogue';
-import { WEIGHTS_EXTENSIONS } from '../../ml/weights/weights-file';
+import { resolveConfig } from '../ml/model/config';
+import { TRAINABLE_ATTRIBUTE_KINDS, type DatasetFilter } from '../ml/data/dataset';
+import { SuperCategory } from '../kfashion/types';
+import { CATALOGUE, isWeightsArgument, resolveWeightsArgument } from '../ml/weights/catalogue';
+import { WEIGHTS_EXTENSIONS } from '../ml/weights/weights-file';
 
 export interface TrainingParams {
   name: string | null;

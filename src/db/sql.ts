@@ -1,7 +1,7 @@
 /**
  * TypeORM's `query()` returns `[rows, rowCount]` for UPDATE/DELETE … RETURNING on PostgreSQL but plain
- * rows for SELECT. Wrapping the statement in a CTE makes it a SELECT, so the rows come back the same way
- * on every driver (pg and PGlite).
+ * rows for SELECT. Wrapping the statement in a CTE makes it a SELECT, so the changed rows come back as
+ * plain rows like any query's.
  */
 export async function changedRows<Row>(
   runner: { query(sql: string, params?: unknown[]): Promise<unknown> },

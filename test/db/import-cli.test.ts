@@ -71,6 +71,21 @@ describe('kfashion import (built CLI, PostgreSQL)', () => {
     expect(JSON.parse(strict.stdout)).toMatchObject({ imagesImported: 0, filesRejected: 4 });
   });
 
+  it('rejects a file that kills its parse worker, names it in the report, and imports the rest of its chunk', async () => {
+    const root = makeTree();
+    trees.push(root);
+    copySamples(root);
+    // 9 MB, under the size limit, but three million empty arrays exhaust the worker's 64 MB heap.
+    writeFile(root, `${LABELS}/heap-bomb.json`, `[${'[],'.repeat(3_000_000)}[]]`);
+    const report = path.join(root, 'report.jsonl');
+    const run = await finished(start(['import', root, '--json', '--report', report, '--dataset', 'cli-heap-bomb'], db.url));
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ imagesImported: 3, filesRejected: 1 });
+    expect(fs.readFileSync(report, 'utf8')).toMatch(/heap-bomb\.json.*the parse worker died on this file: it ran out of memory/);
+    const runs = await db.dataSource.query(`SELECT r.status FROM import_runs r JOIN datasets d ON d.id = r.dataset_id WHERE d.name = 'cli-heap-bomb'`);
+    expect(runs).toEqual([{ status: 'finished' }]);
+  });
+
   it('imports a tree, prints the stats as JSON, writes the report and exits 0 despite a rejected file', async () => {
     const root = makeTree();
     trees.push(root);

@@ -35,7 +35,7 @@ function flattenPolygon(garment: ParsedGarment): ImportGarment {
   return { ...rest, polygon: flat };
 }
 
-/** Largest annotation file read by default: real ones are a few kB; a 50 MB one killed the parse worker (issue 11). */
+/** Largest annotation file read by default: real ones are a few kB; a 50 MB one would exhaust a parse worker's heap. */
 export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
 
 export function parseFileAt(root: string, file: string, maxFileBytes = DEFAULT_MAX_FILE_BYTES): ParsedFile {

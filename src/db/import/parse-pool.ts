@@ -45,25 +45,41 @@ async function* chunksOf<T>(items: AsyncIterable<T>, size: number): AsyncGenerat
   if (chunk.length > 0) yield chunk;
 }
 
+/** A parse worker stopped (out of heap, crashed) with requests of it unanswered. */
+class ParseWorkerDied extends Error {
+  constructor(readonly reason: string) {
+    super(`import parse worker died: ${reason}`);
+  }
+}
+
+function deathReason(error: Error & { code?: string }): string {
+  if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') return `it ran out of memory (the worker's heap is ${WORKER_OLD_SPACE_MB} MB)`;
+  return error.message;
+}
+
 class ParseWorker {
   // The worker holds one chunk at a time; a small old generation makes V8 collect the parse
   // garbage often instead of letting the worker's heap swell to its default limit.
   private readonly worker = new Worker(WORKER_SCRIPT, { resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB } });
   private readonly waiting = new Map<number, { resolve(results: ParsedFile[]): void; reject(error: Error): void }>();
-  private failure: Error | null = null;
+  private failure: ParseWorkerDied | null = null;
 
   constructor() {
     this.worker.on('message', (message: { id: number; results: ParsedFile[] }) => {
       this.waiting.get(message.id)?.resolve(message.results);
       this.waiting.delete(message.id);
     });
-    const fail = (error: Error) => {
-      this.failure = error;
-      for (const pending of this.waiting.values()) pending.reject(error);
+    const fail = (error: ParseWorkerDied) => {
+      this.failure ??= error;
+      for (const pending of this.waiting.values()) pending.reject(this.failure);
       this.waiting.clear();
     };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`import parse worker exited with code ${code}`)));
+    this.worker.on('error', (error) => fail(new ParseWorkerDied(deathReason(error))));
+    this.worker.on('exit', (code) => fail(new ParseWorkerDied(`it exited with code ${code}`)));
+  }
+
+  get dead(): boolean {
+    return this.failure !== null;
   }
 
   parse(request: ParseRequest): Promise<ParsedFile[]> {
@@ -80,21 +96,70 @@ class ParseWorker {
   }
 }
 
+/**
+ * The workers of one import. A worker that dies takes its unanswered chunks with it; those chunks
+ * are parsed again one file at a time, each in a worker of its own lifetime, so the file that
+ * killed it is rejected with the reason and every other file of the chunk is imported.
+ */
+class ParseWorkerPool {
+  private readonly workers: ParseWorker[];
+
+  constructor(count: number) {
+    this.workers = Array.from({ length: count }, () => new ParseWorker());
+  }
+
+  /** Parses one chunk on the worker its id maps to, replacing that worker first if it died. */
+  parse(request: ParseRequest): Promise<ParsedFile[]> {
+    const slot = request.id % this.workers.length;
+    if (this.workers[slot].dead) {
+      void this.workers[slot].stop();
+      this.workers[slot] = new ParseWorker();
+    }
+    return this.workers[slot].parse(request).catch((error: unknown) => {
+      if (!(error instanceof ParseWorkerDied)) throw error;
+      return this.parseOneByOne(request);
+    });
+  }
+
+  private async parseOneByOne(request: ParseRequest): Promise<ParsedFile[]> {
+    const results: ParsedFile[] = [];
+    let worker = new ParseWorker();
+    try {
+      for (const file of request.files) {
+        try {
+          results.push(...(await worker.parse({ ...request, files: [file] })));
+        } catch (error) {
+          if (!(error instanceof ParseWorkerDied)) throw error;
+          results.push({ file, error: `the parse worker died on this file: ${error.reason}` });
+          await worker.stop();
+          worker = new ParseWorker();
+        }
+      }
+    } finally {
+      await worker.stop();
+    }
+    return results;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.stop()));
+  }
+}
+
 async function* parseInWorkers(root: string, files: AsyncIterable<string>, count: number, maxFileBytes: number): AsyncGenerator<ParsedFile> {
-  const workers = Array.from({ length: count }, () => new ParseWorker());
+  const pool = new ParseWorkerPool(count);
   const inFlight: Promise<ParsedFile[]>[] = [];
   let id = 0;
   try {
     for await (const chunk of chunksOf(files, CHUNK)) {
-      const request = { id: id++, root, files: chunk, maxFileBytes };
-      const pending = workers[request.id % count].parse(request);
+      const pending = pool.parse({ id: id++, root, files: chunk, maxFileBytes });
       pending.catch(() => undefined); // observed when its turn comes; avoid an unhandled rejection meanwhile
       inFlight.push(pending);
       if (inFlight.length >= count * CHUNKS_IN_FLIGHT_PER_WORKER) yield* await inFlight.shift()!;
     }
     while (inFlight.length > 0) yield* await inFlight.shift()!;
   } finally {
-    await Promise.all(workers.map((worker) => worker.stop()));
+    await pool.stop();
   }
 }
 

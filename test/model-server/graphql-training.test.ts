@@ -11,7 +11,6 @@ import sharp from 'sharp';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { Client as PgClient } from 'pg';
-import { configureTrainingApi, closeTrainingApi } from '../../src/graphql/training/services';
 import { RECONNECT_BACKOFF } from '../../src/graphql/training/run-updates';
 import { JobQueue, TRAINING_QUEUE } from '../../src/jobs/queue';
 import { normaliseTrainingParams } from '../../src/jobs/training-params';
@@ -24,13 +23,11 @@ let queue: JobQueue;
 
 beforeAll(async () => {
   db = await syntheticDatabase(12, 5, 64);
-  configureTrainingApi({ modelServerUrl: undefined, dataDir: db.dataDir });
-  api = await startTestServer(db.dataSource);
+  api = await startTestServer(db.dataSource, { dataDir: db.dataDir });
   queue = await JobQueue.open(db.url);
 });
 afterAll(async () => {
   await api.server.stop();
-  await closeTrainingApi();
   await queue.stop();
   await db.cleanup();
 });

@@ -44,7 +44,8 @@ const MUTATIONS: Record<string, { document: string; role: Role; whenAllowed: str
   startTraining: { document: `mutation { startTraining(input: { epochs: 0 }) { id } }`, role: 'admin', whenAllowed: 'BAD_USER_INPUT' },
   cancelTraining: { document: `mutation { cancelTraining(id: "999") { id } }`, role: 'admin', whenAllowed: 'NOT_FOUND' },
   activateModelVersion: { document: `mutation { activateModelVersion(id: "999") { id } }`, role: 'admin', whenAllowed: 'NOT_FOUND' },
-  cancelPrediction: { document: `mutation { cancelPrediction(id: "999") { id } }`, role: 'admin', whenAllowed: 'NOT_FOUND' },
+  // An analyst may stop the prediction jobs analysts may start.
+  cancelPrediction: { document: `mutation { cancelPrediction(id: "999") { id } }`, role: 'analyst', whenAllowed: 'NOT_FOUND' },
   analyzeImage: { document: `mutation { analyzeImage(imageId: "999") { image { id } } }`, role: 'analyst', whenAllowed: 'NOT_FOUND' },
   predictImages: { document: `mutation { predictImages(modelVersionId: "999") { id } }`, role: 'analyst', whenAllowed: 'NOT_FOUND' },
 };

@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as path from 'node:path';
-import sharp from 'sharp';
 import { DataSource } from 'typeorm';
 import { boxesOfImage, garmentBox, imageWithRoot, type GarmentBox } from '../db/images';
+import { boundedImage } from '../images/image-input';
 import { englishLabel } from '../kfashion/vocabulary';
 import { THUMBNAIL_SIZES } from './context';
 import { InvalidId, parseId } from './ids';
@@ -106,7 +106,7 @@ export class ImageRoutes {
     const image = await this.imageFile(id);
     const etag = this.etag(image, `thumbnail:${size}`);
     if (this.notModified(request, response, etag)) return;
-    const jpeg = await sharp(image.file).resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg().toBuffer();
+    const jpeg = await boundedImage(image.file).resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg().toBuffer();
     this.sendJpeg(request, response, jpeg, etag);
   }
 
@@ -115,12 +115,12 @@ export class ImageRoutes {
     const box = await garmentBox(this.dataSource, routeId(garmentId));
     if (!box) throw new HttpProblem(404, `no garment ${garmentId}`);
     const image = await this.imageFile(String(box.image_id));
-    const metadata = await sharp(image.file).metadata();
+    const metadata = await boundedImage(image.file).metadata();
     const region = clampBox(box, metadata.width ?? image.width, metadata.height ?? image.height);
     if (!region) throw new HttpProblem(404, `garment ${garmentId} lies outside its image`);
     const etag = this.etag(image, `crop:${garmentId}:${JSON.stringify(region)}:${size}`);
     if (this.notModified(request, response, etag)) return;
-    let pipeline = sharp(image.file).extract(region);
+    let pipeline = boundedImage(image.file).extract(region);
     if (size) pipeline = pipeline.resize(size, size, { fit: 'inside', withoutEnlargement: true });
     this.sendJpeg(request, response, await pipeline.jpeg().toBuffer(), etag);
   }
@@ -136,11 +136,11 @@ export class ImageRoutes {
     );
     const etag = this.etag(image, `annotated:${JSON.stringify(boxes)}`);
     if (this.notModified(request, response, etag)) return;
-    const metadata = await sharp(image.file).metadata();
+    const metadata = await boundedImage(image.file).metadata();
     const width = metadata.width ?? image.width;
     const height = metadata.height ?? image.height;
     const overlay = Buffer.from(boxesSvg(boxes, width, height));
-    const jpeg = await sharp(image.file).composite([{ input: overlay, top: 0, left: 0 }]).jpeg().toBuffer();
+    const jpeg = await boundedImage(image.file).composite([{ input: overlay, top: 0, left: 0 }]).jpeg().toBuffer();
     this.sendJpeg(request, response, jpeg, etag);
   }
 

@@ -44,3 +44,11 @@ export async function decodeImage(bytes: Uint8Array, what = 'image'): Promise<Rg
     throw new UnsupportedImageError(`${what}: cannot decode the ${format} image: ${(error as Error).message}`);
   }
 }
+
+/**
+ * sharp on an image file or bytes, bounded in pixels like `decodeImage` (sharp's own default bound is
+ * about 268 megapixels): for the image routes (thumbnails, crops) and the checks of uploads.
+ */
+export function boundedImage(input: string | Buffer, options: { failOn?: 'error' | 'warning' } = {}): sharp.Sharp {
+  return sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, ...options });
+}

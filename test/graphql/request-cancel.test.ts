@@ -1,0 +1,107 @@
+/**
+ * A request's database work ends with the request: when the client disconnects before the answer,
+ * or when the request's deadline passes, its running statements are cancelled at once (not at
+ * statement_timeout). A search is made slow for real by another session holding an exclusive lock
+ * on `garments`, so its statement waits in PostgreSQL until cancelled (the precomputed facet counts
+ * are off: their background rebuild would wait on the same lock, belonging to no request).
+ */
+import * as fs from 'node:fs';
+import { Client } from 'pg';
+import { importDataset } from '../../src/db/import';
+import { ApiClient, makeSampleTree, startTestServer } from './support';
+import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
+
+let db: TestDatabase;
+let root: string;
+let locker: Client;
+let observer: Client;
+
+beforeAll(async () => {
+  db = await createPostgresTestDatabase();
+  root = makeSampleTree();
+  await importDataset(db.dataSource, { root });
+  locker = new Client({ connectionString: db.url });
+  observer = new Client({ connectionString: db.url });
+  await Promise.all([locker.connect(), observer.connect()]);
+});
+afterAll(async () => {
+  await Promise.all([locker.end(), observer.end()]);
+  await db.drop();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+const SEARCH = JSON.stringify({ query: `{ searchGarments(where: { superCategory: [TOP] }, first: 5) { totalCount edges { node { id } } } }` });
+
+/** Statements of this database waiting on the lock (the search's), by backend pid. */
+async function waitingStatements(): Promise<number[]> {
+  const { rows } = await observer.query(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+  );
+  return rows.map((row) => row.pid);
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return Date.now() - started;
+}
+
+async function withGarmentsLocked<T>(work: () => Promise<T>): Promise<T> {
+  await locker.query(`BEGIN`);
+  await locker.query(`LOCK TABLE garments IN ACCESS EXCLUSIVE MODE`);
+  try {
+    return await work();
+  } finally {
+    await locker.query(`ROLLBACK`);
+  }
+}
+
+function post(api: ApiClient, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${api.origin}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${api.token}` },
+    body: SEARCH,
+    signal,
+  });
+}
+
+it('cancels the statements of a search whose client disconnects, within a second', async () => {
+  const api = await startTestServer(db.dataSource, { precomputedCounts: false });
+  try {
+    await withGarmentsLocked(async () => {
+      const abort = new AbortController();
+      const answer = post(api, abort.signal).then(() => 'answered', (error: Error) => error.name);
+      await until(async () => (await waitingStatements()).length > 0, 5_000);
+      abort.abort();
+      expect(await answer).toBe('AbortError');
+      const gone = await until(async () => (await waitingStatements()).length === 0, 1_000);
+      console.log(`search statement gone ${gone} ms after the client disconnected`);
+    });
+    // The server goes on answering.
+    expect((await api.data(`{ searchGarments(where: { superCategory: [TOP] }, first: 1) { totalCount } }`)).searchGarments.totalCount).toBeGreaterThan(0);
+  } finally {
+    await api.server.stop();
+  }
+});
+
+it('cancels the statements of a request past its deadline and answers QUERY_TIMEOUT', async () => {
+  const api = await startTestServer(db.dataSource, { precomputedCounts: false, requestTimeoutMs: 300 });
+  try {
+    await withGarmentsLocked(async () => {
+      const started = Date.now();
+      const response = await post(api);
+      const elapsed = Date.now() - started;
+      const body = (await response.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
+      expect(body.errors?.[0]?.extensions?.code).toBe('QUERY_TIMEOUT');
+      // PostgreSQL's own words ("canceling statement due to user request") stay in the server.
+      expect(body.errors?.[0]?.message).not.toMatch(/cancel|statement|QueryFailed/i);
+      expect(elapsed).toBeLessThan(5_000);
+      expect(await waitingStatements()).toEqual([]);
+    });
+  } finally {
+    await api.server.stop();
+  }
+});

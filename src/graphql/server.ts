@@ -373,7 +373,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const subscriptions = attachSubscriptions(httpServer, parts.schema, context, GRAPHQL_PATH, async (params) => {
     const principal = await parts.auth.connectionPrincipal(params);
     return denial(principal, 'viewer', settings.publicRead) ? null : principal;
-  });
+  }, (error) => formatError(error.toJSON(), error, settings.log));
   httpServer.on('request', handleRequests(parts, settings, router(parts, settings, graphqlRoute(apollo, context, parts, settings))));
   const port = await listen(httpServer, options.port ?? 4000, options.host ?? '0.0.0.0');
   if (parts.counts && !(await parts.counts.isFresh())) parts.counts.requestRebuild();

@@ -129,6 +129,22 @@ it('validates predictImages before queueing', async () => {
   expect(row.filter).toEqual({ split: 'validation' });
 });
 
+it('answers subscribers with the same error codes as HTTP clients, no internals', async () => {
+  const client = createClient({ url: `ws://127.0.0.1:${api.server.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+  try {
+    const refused = await new Promise<unknown>((resolve) => {
+      client.subscribe({ query: `subscription { trainingRunUpdated(id: "9223372036854775808") { id } }` }, {
+        next: (value) => resolve(value.errors),
+        error: resolve,
+        complete: () => resolve('complete'),
+      });
+    });
+    expect((refused as any[])[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'id' } });
+  } finally {
+    await client.dispose();
+  }
+});
+
 it('pushes run updates over graphql-ws until the run finishes', async () => {
   const [run] = await db.dataSource.query(`INSERT INTO training_runs (params, status) VALUES ('{}', 'running') RETURNING id`);
   const client = createClient({ url: `ws://127.0.0.1:${api.server.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });

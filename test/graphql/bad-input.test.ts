@@ -1,5 +1,5 @@
 /**
- * Malformed or out-of-range input answers 4xx with a code and logs no stack (issue 11, item 7):
+ * Malformed or out-of-range input answers 4xx with a code and logs no stack:
  * ids ≥ 2^63 on the image routes and in GraphQL, NUL characters in string arguments, variables
  * nested 5,000 deep.
  */

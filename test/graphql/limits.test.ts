@@ -1,5 +1,5 @@
 /**
- * Operations that would stall the API are refused before they run: the alias bombs of issue 11
+ * Operations that would stall the API are refused before they run: alias bombs
  * (4,900 `garmentFacets` of all 13 kinds, 4,000 `vocabulary`), too many root fields, and a facet
  * that costs its kinds. The three real samples are imported, so the simple search measured meanwhile has rows to find.
  */

@@ -46,8 +46,11 @@ export class RequestQueryTracker {
       beforeQuery: (event) => {
         const request = this.current.getStore();
         if (!request) return;
-        if (request.cancelled) throw request.cancelled;
-        if (request.finished) return;
+        // Inside a transaction every statement goes through, ROLLBACK above all: refusing it would
+        // return the connection to the pool with the transaction open. Its cancelled statement
+        // already fails the transaction.
+        if (request.cancelled && !event.queryRunner?.isTransactionActive) throw request.cancelled;
+        if (request.finished || request.cancelled) return;
         const backend = event.queryRunner && backendOf(event.queryRunner);
         if (backend !== undefined) request.running.add(backend);
       },

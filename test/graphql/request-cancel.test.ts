@@ -105,3 +105,31 @@ it('cancels the statements of a request past its deadline and answers QUERY_TIME
     await api.server.stop();
   }
 });
+
+it('lets a cancelled request roll its transaction back, leaving no connection inside a transaction', async () => {
+  const api = await startTestServer(db.dataSource, { precomputedCounts: false, requestTimeoutMs: 300 });
+  const [version] = await db.dataSource.query(
+    `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ('cancel-test', 'resnet18', '{}', 'w.safetensors') RETURNING id`,
+  );
+  const activate = `mutation($id: ID!) { activateModelVersion(id: $id) { id isActive } }`;
+  try {
+    await locker.query(`BEGIN`);
+    // Activation locks the version's row first (inside its transaction): it waits for this lock.
+    await locker.query(`LOCK TABLE model_versions IN ACCESS EXCLUSIVE MODE`);
+    let timedOut;
+    try {
+      timedOut = await api.query(activate, { id: String(version.id) });
+    } finally {
+      await locker.query(`ROLLBACK`);
+    }
+    expect(timedOut.errors?.[0]?.extensions?.code).toBe('QUERY_TIMEOUT');
+    const { rows } = await observer.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+    );
+    expect(rows[0].n).toBe(0);
+    // The pool's connections are usable: the same activation now succeeds.
+    expect((await api.data(activate, { id: String(version.id) })).activateModelVersion).toEqual({ id: String(version.id), isActive: true });
+  } finally {
+    await api.server.stop();
+  }
+});

@@ -67,6 +67,11 @@ export class RequestQueryTracker {
     return this.current.run(queries, work);
   }
 
+  /** The request whose work is running now, if any. */
+  currentRequest(): RequestQueries | undefined {
+    return this.current.getStore();
+  }
+
   /** Runs `work` (and what it starts) as belonging to no request. */
   detached<T>(work: () => T): T {
     return this.current.exit(work);

@@ -13,7 +13,7 @@ import type { GraphQLSchema } from 'graphql';
 import { DataSource } from 'typeorm';
 import { SearchService, VocabularyCache } from '../db/search';
 import { FacetCounts } from '../db/search-counts';
-import { RequestQueries, RequestQueryTracker } from '../db/request-queries';
+import { RequestQueryTracker } from '../db/request-queries';
 import { pingDatabase } from '../db/health';
 import { MAX_PAGE_SIZE } from './connection';
 import { GraphQLContext, ImageUrls } from './context';
@@ -25,6 +25,7 @@ import { ImageRoutes } from './image-routes';
 import { MAX_VARIABLE_DEPTH, nestingDepth } from './input-guards';
 import { ExpensiveGate } from './expensive-gate';
 import { LIMIT_EXCEEDED, queryLimits } from './limits';
+import { RequestDeadlines } from './request-deadline';
 import { Loaders } from './loaders';
 import { buildApiSchema } from './schema';
 import { createApiServices, type ApiServices } from './services';
@@ -56,8 +57,8 @@ export interface ApiServerOptions {
   /** Base URL of the model server analyzeImage sends photos to (default: MODEL_SERVER_URL; none: analyzeImage is unavailable). */
   modelServerUrl?: string;
   /**
-   * Longest a request's database work may take in all (default 30 s); past it, or when the client
-   * disconnects first, its running statements are cancelled and its next ones refused.
+   * Longest a query or image request may take in all (default 30 s): past it, its running statements
+   * are cancelled and its next ones refused, as they are for any request whose client disconnects.
    */
   requestTimeoutMs?: number;
   maxPageSize?: number;
@@ -152,6 +153,7 @@ interface ServerParts {
   dataSource: DataSource;
   schema: GraphQLSchema;
   tracker: RequestQueryTracker;
+  deadlines: RequestDeadlines;
   counts?: FacetCounts;
   search: SearchService;
   urls: ImageUrls;
@@ -181,6 +183,7 @@ function buildParts(options: ApiServerOptions, settings: Settings): ServerParts 
     dataSource,
     schema: buildApiSchema(),
     tracker,
+    deadlines: new RequestDeadlines(tracker, settings.requestTimeoutMs),
     counts,
     search,
     urls: new ImageUrls(options.publicUrl?.replace(/\/$/, '') ?? ''),
@@ -192,7 +195,8 @@ function buildParts(options: ApiServerOptions, settings: Settings): ServerParts 
   };
 }
 
-async function startApollo(httpServer: http.Server, schema: GraphQLSchema, options: ApiServerOptions, settings: Settings): Promise<ApolloServer<GraphQLContext>> {
+async function startApollo(httpServer: http.Server, parts: ServerParts, options: ApiServerOptions, settings: Settings): Promise<ApolloServer<GraphQLContext>> {
+  const { schema } = parts;
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     introspection: settings.introspection,
@@ -206,6 +210,7 @@ async function startApollo(httpServer: http.Server, schema: GraphQLSchema, optio
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      parts.deadlines.plugin(),
       queryLimits(schema, {
         maxDepth: options.maxDepth ?? 10,
         maxComplexity: options.maxComplexity ?? 25_000,
@@ -341,21 +346,13 @@ function answerFailure(request: http.IncomingMessage, response: http.ServerRespo
   else response.destroy();
 }
 
-/**
- * Runs each request with its database work tracked: cancelled when the deadline passes or when the
- * client goes away before the answer is complete.
- */
+/** Runs each request with its database work tracked, and cancelled when its client goes away or its deadline passes. */
 function handleRequests(parts: ServerParts, settings: Settings, route: RouteHandler): (request: http.IncomingMessage, response: http.ServerResponse) => void {
   return (request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
-    const queries = new RequestQueries();
-    const deadline = setTimeout(() => void parts.tracker.cancel(queries, `the request took longer than ${settings.requestTimeoutMs} ms`), settings.requestTimeoutMs);
-    deadline.unref();
-    response.on('close', () => {
-      clearTimeout(deadline);
-      if (!response.writableFinished) void parts.tracker.cancel(queries, 'the client closed the connection');
-      queries.finished = true;
-    });
+    const queries = parts.deadlines.begin(response);
+    // GraphQL requests get theirs once the operation is known (queries only: RequestDeadlines).
+    if (!url.pathname.startsWith(GRAPHQL_PATH)) parts.deadlines.arm(queries);
     parts.tracker.run(queries, () => route(request, response, url)).catch((error: unknown) => answerFailure(request, response, url, error, settings.log));
   };
 }
@@ -364,7 +361,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const settings = settingsOf(options);
   const parts = buildParts(options, settings);
   const httpServer = http.createServer();
-  const apollo = await startApollo(httpServer, parts.schema, options, settings);
+  const apollo = await startApollo(httpServer, parts, options, settings);
   const context = (principal: Principal): GraphQLContext => ({
     search: parts.search, services: parts.services, loaders: new Loaders(parts.dataSource), urls: parts.urls,
     maxPageSize: settings.maxPageSize, principal, publicRead: settings.publicRead,

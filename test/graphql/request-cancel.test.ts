@@ -49,9 +49,9 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number): Prom
   return Date.now() - started;
 }
 
-async function withGarmentsLocked<T>(work: () => Promise<T>): Promise<T> {
+async function withLocked<T>(table: string, work: () => Promise<T>): Promise<T> {
   await locker.query(`BEGIN`);
-  await locker.query(`LOCK TABLE garments IN ACCESS EXCLUSIVE MODE`);
+  await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
   try {
     return await work();
   } finally {
@@ -71,7 +71,7 @@ function post(api: ApiClient, signal?: AbortSignal): Promise<Response> {
 it('cancels the statements of a search whose client disconnects, within a second', async () => {
   const api = await startTestServer(db.dataSource, { precomputedCounts: false });
   try {
-    await withGarmentsLocked(async () => {
+    await withLocked('garments', async () => {
       const abort = new AbortController();
       const answer = post(api, abort.signal).then(() => 'answered', (error: Error) => error.name);
       await until(async () => (await waitingStatements()).length > 0, 5_000);
@@ -90,7 +90,7 @@ it('cancels the statements of a search whose client disconnects, within a second
 it('cancels the statements of a request past its deadline and answers QUERY_TIMEOUT', async () => {
   const api = await startTestServer(db.dataSource, { precomputedCounts: false, requestTimeoutMs: 300 });
   try {
-    await withGarmentsLocked(async () => {
+    await withLocked('garments', async () => {
       const started = Date.now();
       const response = await post(api);
       const elapsed = Date.now() - started;
@@ -106,29 +106,59 @@ it('cancels the statements of a request past its deadline and answers QUERY_TIME
   }
 });
 
-it('lets a cancelled request roll its transaction back, leaving no connection inside a transaction', async () => {
-  const api = await startTestServer(db.dataSource, { precomputedCounts: false, requestTimeoutMs: 300 });
+async function modelVersion(name: string): Promise<string> {
   const [version] = await db.dataSource.query(
-    `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ('cancel-test', 'resnet18', '{}', 'w.safetensors') RETURNING id`,
+    `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ($1, 'resnet18', '{}', 'w.safetensors') RETURNING id`,
+    [name],
   );
-  const activate = `mutation($id: ID!) { activateModelVersion(id: $id) { id isActive } }`;
+  return String(version.id);
+}
+
+const ACTIVATE = `mutation($id: ID!) { activateModelVersion(id: $id) { id isActive } }`;
+
+it('lets a cancelled request roll its transaction back, leaving no connection inside a transaction', async () => {
+  const api = await startTestServer(db.dataSource, { precomputedCounts: false });
+  const id = await modelVersion('cancel-test');
   try {
-    await locker.query(`BEGIN`);
-    // Activation locks the version's row first (inside its transaction): it waits for this lock.
-    await locker.query(`LOCK TABLE model_versions IN ACCESS EXCLUSIVE MODE`);
-    let timedOut;
-    try {
-      timedOut = await api.query(activate, { id: String(version.id) });
-    } finally {
-      await locker.query(`ROLLBACK`);
-    }
-    expect(timedOut.errors?.[0]?.extensions?.code).toBe('QUERY_TIMEOUT');
+    await withLocked('model_versions', async () => {
+      // Activation locks the version's row first, inside its transaction: it waits for this lock.
+      const abort = new AbortController();
+      const answer = fetch(`${api.origin}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${api.token}` },
+        body: JSON.stringify({ query: ACTIVATE, variables: { id } }),
+        signal: abort.signal,
+      }).then(() => 'answered', (error: Error) => error.name);
+      await until(async () => (await waitingStatements()).length > 0, 5_000);
+      abort.abort();
+      expect(await answer).toBe('AbortError');
+      await until(async () => (await waitingStatements()).length === 0, 1_000);
+    });
     const { rows } = await observer.query(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
     );
     expect(rows[0].n).toBe(0);
     // The pool's connections are usable: the same activation now succeeds.
-    expect((await api.data(activate, { id: String(version.id) })).activateModelVersion).toEqual({ id: String(version.id), isActive: true });
+    expect((await api.data(ACTIVATE, { id })).activateModelVersion).toEqual({ id, isActive: true });
+  } finally {
+    await api.server.stop();
+  }
+});
+
+it('gives mutations no deadline: their client waits for work such as an analysis', async () => {
+  const api = await startTestServer(db.dataSource, { precomputedCounts: false, requestTimeoutMs: 300 });
+  const id = await modelVersion('no-deadline');
+  try {
+    // Wrapped, so the lock is released before the answer is awaited.
+    const { pending } = await withLocked('model_versions', async () => {
+      const pending = api.query(ACTIVATE, { id });
+      await until(async () => (await waitingStatements()).length > 0, 5_000);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      return { pending };
+    });
+    const answer = await pending;
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data.activateModelVersion).toEqual({ id, isActive: true });
   } finally {
     await api.server.stop();
   }

@@ -2,7 +2,6 @@
 import { Command } from 'commander';
 import type { DataSource } from 'typeorm';
 import { openDatabase } from '../db/data-source';
-import { configureTrainingApi } from '../graphql/training/services';
 import { startApiServer, type RunningApiServer } from '../graphql/server';
 import { printApiSchema } from '../graphql/schema';
 import { dataDir } from '../util/data-dir';
@@ -26,7 +25,6 @@ export async function serveApi(withModelServer: boolean, env: NodeJS.ProcessEnv 
   const statementTimeoutMs = Number(env.KFASHION_STATEMENT_TIMEOUT_MS ?? 10_000);
   const dataSource = await openDatabase({ statementTimeoutMs, poolSize: 20 });
   const modelServer = withModelServer ? await spawnModelServer() : null;
-  if (modelServer) configureTrainingApi({ modelServerUrl: modelServer.url });
   const api = await startApiServer({
     dataSource,
     port: port(env.PORT, 'PORT') ?? 4000,
@@ -35,6 +33,7 @@ export async function serveApi(withModelServer: boolean, env: NodeJS.ProcessEnv 
     publicUrl: env.PUBLIC_URL || undefined,
     dataDir: dataDir(env),
     publicRead: publicRead(env),
+    modelServerUrl: modelServer?.url,
   });
   return {
     api,

@@ -1,7 +1,10 @@
 /**
- * TypeORM entities mirroring migrations/. The schema is owned by the migrations (never
- * `synchronize`); these classes are the typed view the API and workers read and write through.
- * Bulk loads (the importer) bypass them and use COPY / multi-row INSERT.
+ * TypeORM entities of the tables read and written row by row through repositories (training runs and
+ * model versions in ./training-runs.ts and ./model-version-admin.ts) and of the catalogue (images,
+ * garments and what they reference). The schema is owned by the migrations (never `synchronize`).
+ * Tables read and written only with set-based SQL have no entity: training_metrics, prediction_jobs,
+ * prediction_chunks, import_runs, api_tokens, search_generation and the garment_facet_counts tables.
+ * Bulk loads (the importer) use COPY / multi-row INSERT.
  */
 import {
   Column,
@@ -158,62 +161,6 @@ export class TrainingRun {
   @Column('text') log!: string;
 }
 
-@Entity('training_metrics')
-export class TrainingMetric {
-  @PrimaryColumn('integer', { name: 'training_run_id' }) trainingRunId!: number;
-  @PrimaryColumn('integer') step!: number;
-  @PrimaryColumn('text') name!: string;
-  @Column('integer') epoch!: number;
-  @Column('double precision') value!: number;
-  @Column('timestamptz', { name: 'recorded_at' }) recordedAt!: Date;
-}
-
-@Entity('prediction_jobs')
-export class PredictionJob {
-  @PrimaryGeneratedColumn() id!: number;
-  @Column('integer', { name: 'model_version_id' }) modelVersionId!: number;
-  @Column('text') status!: RunStatus;
-  @Column('jsonb') filter!: Record<string, unknown>;
-  @Column('integer', { nullable: true }) total!: number | null;
-  @Column('integer') done!: number;
-  @Column('text', { nullable: true }) error!: string | null;
-  @Column('text', { name: 'job_id', nullable: true }) jobId!: string | null;
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
-  @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
-  /** Lease of the worker running it (migration ModelServerJobs). */
-  @Column('text', { nullable: true }) worker!: string | null;
-  @Column('timestamptz', { name: 'heartbeat_at', nullable: true }) heartbeatAt!: Date | null;
-  @Column('boolean', { name: 'cancel_requested' }) cancelRequested!: boolean;
-  @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
-  /** Keyset position of a job run before PredictionChunks; sharded jobs keep one per chunk (prediction_chunks.position_image_id). */
-  @Column({ ...bigintId, name: 'last_image_id', nullable: true }) lastImageId!: string | null;
-  /** Images per chunk and how many chunks the job was cut into (migration PredictionChunks). */
-  @Column('integer', { name: 'chunk_size', nullable: true }) chunkSize!: number | null;
-  @Column('integer', { nullable: true }) chunks!: number | null;
-}
-
-@Entity('import_runs')
-export class ImportRun {
-  @PrimaryGeneratedColumn() id!: number;
-  @Column('integer', { name: 'dataset_id' }) datasetId!: number;
-  @Column('text', { name: 'root_path' }) rootPath!: string;
-  /** `interrupted`: its importing process died (no session held the run's lock; import/run-owner.ts). */
-  @Column('text') status!: 'running' | 'finished' | 'failed' | 'interrupted';
-  @Column('jsonb', { nullable: true }) stats!: Record<string, unknown> | null;
-  @Column('timestamptz', { name: 'started_at' }) startedAt!: Date;
-  @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
-}
-
-/*
- * Not mirrored here: search_generation, garment_facet_counts and garment_facet_counts_state
- * (migration GarmentFacetCounts). They are internal to src/db/search-counts.ts, which reads and
- * rebuilds them with set-based SQL; no entity code reads or writes them row by row.
- */
-/*
- * Not mirrored either: prediction_chunks (migration PredictionChunks), read and written with SQL
- * by src/model-server/prediction-job.ts and prediction-chunk.ts only.
- */
-
 export const ENTITIES = [
   Dataset,
   VocabularyEntry,
@@ -223,7 +170,4 @@ export const ENTITIES = [
   Garment,
   GarmentAttribute,
   TrainingRun,
-  TrainingMetric,
-  PredictionJob,
-  ImportRun,
 ];

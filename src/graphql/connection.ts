@@ -3,9 +3,9 @@
  * connection it belongs to and the last row's id, so pages are `id > last` range scans (no
  * OFFSET) and a cursor from one connection is refused by another.
  */
-import { isBigintId } from '../util/ids';
 import { GraphQLResolveInfo, Kind, SelectionNode } from 'graphql';
 import { InvalidSearchInput } from '../db/search';
+import { InvalidId, parseId } from './ids';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -21,11 +21,15 @@ export function encodeCursor(kind: CursorKind, id: string): string {
 /** The id a cursor points after; throws InvalidSearchInput naming `field` for anything else. */
 export function decodeCursor(kind: CursorKind, cursor: string, field = 'after'): string {
   const text = /^[A-Za-z0-9_-]{1,64}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  const match = /^v1:([a-z]+):(\d{1,19})$/.exec(text);
-  if (!match || match[1] !== kind || !isBigintId(match[2])) {
-    throw new InvalidSearchInput(field, `"${cursor}" is not a cursor of this ${kind} connection`);
+  const match = /^v1:([a-z]+):(\d+)$/.exec(text);
+  const refused = () => new InvalidSearchInput(field, `"${cursor}" is not a cursor of this ${kind} connection`);
+  if (!match || match[1] !== kind) throw refused();
+  try {
+    return parseId(field, match[2]);
+  } catch (error) {
+    if (error instanceof InvalidId) throw refused();
+    throw error;
   }
-  return match[2];
 }
 
 /** Validated page size: 1..maxPageSize, DEFAULT_PAGE_SIZE when absent. */

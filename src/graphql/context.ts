@@ -1,8 +1,7 @@
-import { DataSource } from 'typeorm';
 import type { Principal } from '../auth/roles';
-import { SearchService } from '../db/search';
-import type { UploadStore } from '../uploads/upload-store';
-import { Loaders } from './loaders';
+import type { SearchService } from '../db/search';
+import type { Loaders } from './loaders';
+import type { ApiServices } from './services';
 
 /** Bounds of thumbnail and crop sizes, in pixels (the longer side). */
 export const THUMBNAIL_SIZES = { default: 256, min: 16, max: 1024 } as const;
@@ -25,14 +24,13 @@ export class ImageUrls {
 }
 
 export interface GraphQLContext {
-  dataSource: DataSource;
   search: SearchService;
+  /** Training, prediction and analysis, built once per server. */
+  services: ApiServices;
   /** Fresh per request: batching and caching never leak between requests. */
   loaders: Loaders;
   urls: ImageUrls;
   maxPageSize: number;
-  /** Photos uploaded for analysis (POST /uploads). */
-  uploads: UploadStore;
   /** Who sent the request (checked by `@Authorized` through ./auth.ts). */
   principal: Principal;
   /** Anonymous callers may read (KFASHION_PUBLIC_READ). */

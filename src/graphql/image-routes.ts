@@ -8,10 +8,12 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as path from 'node:path';
-import sharp from 'sharp';
 import { DataSource } from 'typeorm';
+import { boxesOfImage, garmentBox, imageWithRoot, type GarmentBox } from '../db/images';
+import { boundedImage } from '../images/image-input';
 import { englishLabel } from '../kfashion/vocabulary';
 import { THUMBNAIL_SIZES } from './context';
+import { InvalidId, parseId } from './ids';
 
 const CACHE_CONTROL = 'public, max-age=86400';
 const MIME_BY_EXTENSION: Record<string, string> = {
@@ -38,21 +40,10 @@ interface ImageFile {
   height: number;
 }
 
-interface BoxRow {
-  id: string;
-  super_category: string;
-  category: string | null;
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-  source: string;
-  score: number | null;
-}
+type BoxRow = Pick<GarmentBox, 'super_category' | 'category' | 'x1' | 'y1' | 'x2' | 'y2' | 'score'>;
 
 /** True when `candidate` is `root` itself or lies below it. */
 import { isInside } from '../util/confined-path';
-import { isBigintId } from '../util/ids';
 
 export { isInside };
 
@@ -115,25 +106,21 @@ export class ImageRoutes {
     const image = await this.imageFile(id);
     const etag = this.etag(image, `thumbnail:${size}`);
     if (this.notModified(request, response, etag)) return;
-    const jpeg = await sharp(image.file).resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg().toBuffer();
+    const jpeg = await boundedImage(image.file).resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg().toBuffer();
     this.sendJpeg(request, response, jpeg, etag);
   }
 
   private async crop(request: IncomingMessage, response: ServerResponse, garmentId: string, url: URL): Promise<void> {
     const size = url.searchParams.has('size') ? sizeParameter(url, THUMBNAIL_SIZES.default) : null;
-    const rows: (BoxRow & { image_id: string })[] = await this.dataSource.query(
-      `SELECT id, image_id, x1, y1, x2, y2 FROM garments WHERE id = $1`,
-      [numericId(garmentId)],
-    );
-    if (!rows[0]) throw new HttpProblem(404, `no garment ${garmentId}`);
-    const box = rows[0];
+    const box = await garmentBox(this.dataSource, routeId(garmentId));
+    if (!box) throw new HttpProblem(404, `no garment ${garmentId}`);
     const image = await this.imageFile(String(box.image_id));
-    const metadata = await sharp(image.file).metadata();
+    const metadata = await boundedImage(image.file).metadata();
     const region = clampBox(box, metadata.width ?? image.width, metadata.height ?? image.height);
     if (!region) throw new HttpProblem(404, `garment ${garmentId} lies outside its image`);
     const etag = this.etag(image, `crop:${garmentId}:${JSON.stringify(region)}:${size}`);
     if (this.notModified(request, response, etag)) return;
-    let pipeline = sharp(image.file).extract(region);
+    let pipeline = boundedImage(image.file).extract(region);
     if (size) pipeline = pipeline.resize(size, size, { fit: 'inside', withoutEnlargement: true });
     this.sendJpeg(request, response, await pipeline.jpeg().toBuffer(), etag);
   }
@@ -144,30 +131,21 @@ export class ImageRoutes {
       throw new HttpProblem(400, 'source must be annotation or prediction');
     }
     const image = await this.imageFile(id);
-    const boxes: BoxRow[] = await this.dataSource.query(
-      `SELECT g.id, g.super_category, c.value AS category, g.x1, g.y1, g.x2, g.y2, g.source, g.score
-         FROM garments g LEFT JOIN vocabulary c ON c.id = g.category_id
-        WHERE g.image_id = $1 AND ($2::text IS NULL OR g.source = $2) ORDER BY g.id`,
-      [image.id, source],
+    const boxes = (await boxesOfImage(this.dataSource, image.id, source)).map(
+      ({ id, super_category, category, x1, y1, x2, y2, source, score }) => ({ id, super_category, category, x1, y1, x2, y2, source, score }),
     );
     const etag = this.etag(image, `annotated:${JSON.stringify(boxes)}`);
     if (this.notModified(request, response, etag)) return;
-    const metadata = await sharp(image.file).metadata();
+    const metadata = await boundedImage(image.file).metadata();
     const width = metadata.width ?? image.width;
     const height = metadata.height ?? image.height;
     const overlay = Buffer.from(boxesSvg(boxes, width, height));
-    const jpeg = await sharp(image.file).composite([{ input: overlay, top: 0, left: 0 }]).jpeg().toBuffer();
+    const jpeg = await boundedImage(image.file).composite([{ input: overlay, top: 0, left: 0 }]).jpeg().toBuffer();
     this.sendJpeg(request, response, jpeg, etag);
   }
 
   private async imageFile(id: string): Promise<ImageFile> {
-    const rows: { id: string; image_path: string | null; root_path: string | null; width: number; height: number }[] =
-      await this.dataSource.query(
-        `SELECT i.id, i.image_path, d.root_path, i.width, i.height
-           FROM images i LEFT JOIN datasets d ON d.id = i.dataset_id WHERE i.id = $1`,
-        [numericId(id)],
-      );
-    const row = rows[0];
+    const row = await imageWithRoot(this.dataSource, routeId(id));
     if (!row) throw new HttpProblem(404, `no image ${id}`);
     if (!row.image_path) throw new HttpProblem(404, `image ${id} has no file`);
     const root = row.root_path ?? this.options.uploadsDir;
@@ -204,9 +182,14 @@ export class ImageRoutes {
   }
 }
 
-function numericId(id: string): string {
-  if (!isBigintId(id)) throw new HttpProblem(404, `no such id "${id.slice(0, 40)}"`);
-  return id;
+/** A path segment that is not an id names no image or garment: 404, like an id of none. */
+function routeId(text: string): string {
+  try {
+    return parseId('id', text);
+  } catch (error) {
+    if (error instanceof InvalidId) throw new HttpProblem(404, `no such id "${text.slice(0, 40)}"`);
+    throw error;
+  }
 }
 
 function sizeParameter(url: URL, fallback: number): number {

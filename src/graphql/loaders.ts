@@ -1,13 +1,18 @@
 /**
  * Per-request DataLoaders: every field that needs rows for many parents (garments of each image,
- * attributes of each garment, …) is answered with one `= ANY($1)` query per kind of row, so a page
- * of 50 images with garments and attributes costs a constant handful of queries.
+ * attributes of each garment, the log and metrics of each training run, …) is answered with one
+ * statement per kind of row (src/db/images.ts, training-runs.ts), so a page of 50 images with
+ * garments and attributes, or a list of runs with their logs, costs a constant handful of statements.
  */
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { GARMENT_ATTRIBUTE_KINDS, IMAGE_ATTRIBUTE_KINDS } from '../kfashion/types';
 import { englishLabel } from '../kfashion/vocabulary';
-import { GARMENT_COLUMNS, GarmentRow, IMAGE_COLUMNS, ImageRow, isAttributeKind } from '../db/search';
+import { attributesOfGarments, garmentsByIds, garmentsOfImages, imagesByIds, stylesOfImages } from '../db/images';
+import { modelVersionsByIds, type ModelVersionSummary } from '../db/model-version-admin';
+import { type GarmentRow, type ImageRow, isAttributeKind } from '../db/search';
+import { runCurves, runLogs, runMetrics, trainingRunsByIds, type RunLogRow, type TrainingRunRow } from '../db/training-runs';
+import { LossCurve } from './training/types';
 import * as T from './types';
 
 const KIND_ORDER = new Map<string, number>([...GARMENT_ATTRIBUTE_KINDS, ...IMAGE_ATTRIBUTE_KINDS].map((k, i) => [k, i]));
@@ -57,94 +62,87 @@ function groupBy<Row, Key extends string | number>(keys: readonly Key[], rows: R
   return keys.map((key) => groups.get(String(key)) ?? []);
 }
 
+/** One loader per key: a field with an argument (`garments(source:)`, `metrics(name:)`) gets one loader per value. */
+function keyedLoaders<Value>(make: (key: string | null) => DataLoader<string, Value>): (key: string | null | undefined) => DataLoader<string, Value> {
+  const loaders = new Map<string, DataLoader<string, Value>>();
+  return (key) => {
+    const name = key ?? '';
+    let loader = loaders.get(name);
+    if (!loader) loaders.set(name, (loader = make(key ?? null)));
+    return loader;
+  };
+}
+
 export class Loaders {
   readonly image: DataLoader<string, T.Image | null>;
+  readonly garment: DataLoader<string, T.Garment | null>;
   readonly attributes: DataLoader<string, T.GarmentAttribute[]>;
   readonly styles: DataLoader<string, T.Style[]>;
   readonly modelVersion: DataLoader<number, T.ModelVersion | null>;
   readonly trainingRun: DataLoader<number, T.TrainingRun | null>;
-  private readonly garmentsBySource = new Map<string, DataLoader<string, T.Garment[]>>();
+  /** Log and attempt count of each run (kept out of the run rows: the log can be long). */
+  readonly runLog: DataLoader<number, RunLogRow | null>;
+  readonly lossCurves: DataLoader<number, LossCurve[]>;
+  /** Garments of each image, optionally only annotations or only predictions. */
+  readonly garments: (source: string | null | undefined) => DataLoader<string, T.Garment[]>;
+  /** Recorded metrics of each run (as `String(run id)`), optionally of one name. */
+  readonly metrics: (name: string | null | undefined) => DataLoader<string, T.TrainingMetric[]>;
 
-  constructor(private readonly dataSource: DataSource) {
-    const query = <Row>(sql: string, params: unknown[]): Promise<Row[]> => dataSource.query(sql, params);
-    this.image = new DataLoader(async (ids) => {
-      const rows = await query<ImageRow>(`SELECT ${IMAGE_COLUMNS} FROM images i WHERE i.id = ANY($1::bigint[])`, [ids]);
-      return groupBy(ids, rows, (row) => String(row.id)).map((group) => (group[0] ? toImage(group[0]) : null));
-    });
-    this.attributes = new DataLoader(async (garmentIds) => {
-      const rows = await query<{ garment_id: string; kind: string; value: string; value_en: string | null; score: number | null }>(
-        `SELECT ga.garment_id, v.kind, v.value, v.value_en, ga.score
-           FROM garment_attributes ga JOIN vocabulary v ON v.id = ga.vocabulary_id
-          WHERE ga.garment_id = ANY($1::bigint[])
-          ORDER BY ga.garment_id, ga.score DESC NULLS LAST, v.value`,
-        [garmentIds],
-      );
-      return groupBy(garmentIds, rows, (row) => String(row.garment_id)).map((group) =>
+  constructor(dataSource: DataSource) {
+    this.image = new DataLoader(async (ids) =>
+      groupBy(ids, await imagesByIds(dataSource, ids), (row) => String(row.id)).map((group) => (group[0] ? toImage(group[0]) : null)),
+    );
+    this.garment = new DataLoader(async (ids) =>
+      groupBy(ids, await garmentsByIds(dataSource, ids), (row) => String(row.id)).map((group) => (group[0] ? toGarment(group[0]) : null)),
+    );
+    this.attributes = new DataLoader(async (garmentIds) =>
+      groupBy(garmentIds, await attributesOfGarments(dataSource, garmentIds), (row) => String(row.garment_id)).map((group) =>
         group
           .map((row) => ({ kind: row.kind, value: row.value, valueEn: label(row.kind, row.value, row.value_en), score: row.score }))
           .sort((a, b) => (KIND_ORDER.get(a.kind) ?? 99) - (KIND_ORDER.get(b.kind) ?? 99)),
-      );
-    });
-    this.styles = new DataLoader(async (imageIds) => {
-      const rows = await query<{ image_id: string; style: string; style_en: string | null; sub: string | null; sub_en: string | null }>(
-        `SELECT s.image_id, st.value AS style, st.value_en AS style_en, ss.value AS sub, ss.value_en AS sub_en
-           FROM image_styles s JOIN vocabulary st ON st.id = s.style_id LEFT JOIN vocabulary ss ON ss.id = s.sub_style_id
-          WHERE s.image_id = ANY($1::bigint[]) ORDER BY s.image_id, s.position`,
-        [imageIds],
-      );
-      return groupBy(imageIds, rows, (row) => String(row.image_id)).map((group) =>
+      ),
+    );
+    this.styles = new DataLoader(async (imageIds) =>
+      groupBy(imageIds, await stylesOfImages(dataSource, imageIds), (row) => String(row.image_id)).map((group) =>
         group.map((row) => ({
           style: row.style,
           styleEn: label('style', row.style, row.style_en),
           subStyle: row.sub,
           subStyleEn: row.sub === null ? null : label('subStyle', row.sub, row.sub_en),
         })),
-      );
-    });
-    this.modelVersion = new DataLoader(async (ids) => {
-      const rows = await query<Record<string, unknown> & { id: number }>(
-        `SELECT id, name, backbone, config, metrics, is_active AS "isActive", created_at AS "createdAt",
-                training_run_id AS "trainingRunId" FROM model_versions WHERE id = ANY($1::int[])`,
-        [ids],
-      );
-      return groupBy(ids, rows, (row) => row.id).map((group) => (group[0] ? toModelVersion(group[0]) : null));
-    });
-    this.trainingRun = new DataLoader(async (ids) => {
-      const rows = await query<Record<string, unknown> & { id: number }>(
-        `SELECT ${TRAINING_RUN_COLUMNS} FROM training_runs WHERE id = ANY($1::int[])`,
-        [ids],
-      );
-      return groupBy(ids, rows, (row) => row.id).map((group) => (group[0] ? toTrainingRun(group[0]) : null));
-    });
-  }
-
-  /** Garments of each image, optionally only annotations or only predictions. */
-  garments(source: string | null | undefined): DataLoader<string, T.Garment[]> {
-    const key = source ?? 'any';
-    let loader = this.garmentsBySource.get(key);
-    if (!loader) {
-      loader = new DataLoader(async (imageIds) => {
-        const rows = await this.dataSource.query(
-          `SELECT ${GARMENT_COLUMNS} FROM garments g LEFT JOIN vocabulary c ON c.id = g.category_id
-            WHERE g.image_id = ANY($1::bigint[]) AND ($2::text IS NULL OR g.source = $2)
-            ORDER BY g.image_id, g.id`,
-          [imageIds, source ?? null],
-        );
-        return groupBy(imageIds, rows as GarmentRow[], (row) => String(row.image_id)).map((group) => group.map(toGarment));
-      });
-      this.garmentsBySource.set(key, loader);
-    }
-    return loader;
+      ),
+    );
+    this.modelVersion = new DataLoader(async (ids) =>
+      groupBy(ids, await modelVersionsByIds(dataSource, ids), (row) => row.id).map((group) => (group[0] ? toModelVersion(group[0]) : null)),
+    );
+    this.trainingRun = new DataLoader(async (ids) =>
+      groupBy(ids, await trainingRunsByIds(dataSource, ids), (row) => row.id).map((group) => (group[0] ? toTrainingRun(group[0]) : null)),
+    );
+    this.runLog = new DataLoader(async (ids) => groupBy(ids, await runLogs(dataSource, ids), (row) => row.id).map((group) => group[0] ?? null));
+    this.lossCurves = new DataLoader(async (ids) =>
+      groupBy(ids, await runCurves(dataSource, ids), (row) => row.training_run_id).map((group) =>
+        group.map(({ name, steps, values }) => Object.assign(new LossCurve(), { name, steps, values })),
+      ),
+    );
+    this.garments = keyedLoaders((source) =>
+      new DataLoader(async (imageIds) =>
+        groupBy(imageIds, await garmentsOfImages(dataSource, imageIds, source), (row) => String(row.image_id)).map((group) => group.map(toGarment)),
+      ),
+    );
+    this.metrics = keyedLoaders((name) =>
+      new DataLoader(async (runIds) =>
+        groupBy(runIds, await runMetrics(dataSource, runIds.map(Number), name), (row) => String(row.training_run_id)).map((group) =>
+          group.map(({ step, epoch, name: metric, value }) => ({ step, epoch, name: metric, value })),
+        ),
+      ),
+    );
   }
 }
 
-export const TRAINING_RUN_COLUMNS = `id, status, params, progress, error, created_at AS "createdAt", started_at AS "startedAt",
-  finished_at AS "finishedAt", model_version_id AS "modelVersionId"`;
-
-export function toModelVersion(row: Record<string, unknown>): T.ModelVersion {
+export function toModelVersion(row: ModelVersionSummary): T.ModelVersion {
   return Object.assign(new T.ModelVersion(), row);
 }
 
-export function toTrainingRun(row: Record<string, unknown>): T.TrainingRun {
+export function toTrainingRun(row: TrainingRunRow): T.TrainingRun {
   return Object.assign(new T.TrainingRun(), row);
 }

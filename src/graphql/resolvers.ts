@@ -1,23 +1,19 @@
 /**
- * Resolvers: argument checks and mapping only; SQL lives in src/db/search.ts (filters, pages,
- * facets) and loaders.ts (rows by parent id).
+ * Resolvers of the catalogue (images, garments, facets, vocabulary, model versions, training runs):
+ * argument checks and mapping only; the rows come from the search service (filters, pages, facets),
+ * the per-request loaders (rows by id or parent id) and the training service.
  */
 import { GraphQLResolveInfo } from 'graphql';
 import type { Role } from '../auth/roles';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { refuseNulArguments } from './input-guards';
-import { GARMENT_COLUMNS, InvalidSearchInput } from '../db/search';
+import { InvalidSearchInput } from '../db/search';
 import { connectionOf, decodeCursor, pageSize, selectsField } from './connection';
 import { GraphQLContext, THUMBNAIL_SIZES } from './context';
 import { FACET_KIND_COST, VOCABULARY_COST } from './limits';
-import { toGarment, toImage, toModelVersion, toTrainingRun, TRAINING_RUN_COLUMNS } from './loaders';
+import { integerKey, parseId } from './ids';
+import { toGarment, toImage, toModelVersion, toTrainingRun } from './loaders';
 import * as T from './types';
-import { isBigintId } from '../util/ids';
-
-function checkId(field: string, id: string): string {
-  if (!isBigintId(id)) throw new InvalidSearchInput(field, `"${id}" is not an id`);
-  return id;
-}
 
 @Resolver()
 @UseMiddleware(refuseNulArguments)
@@ -32,7 +28,7 @@ export class QueryResolver {
   @Authorized<Role>('viewer')
   @Query(() => T.Image, { nullable: true })
   image(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.image.load(checkId('id', id));
+    return ctx.loaders.image.load(parseId('id', id));
   }
 
   @Authorized<Role>('viewer')
@@ -54,12 +50,8 @@ export class QueryResolver {
 
   @Authorized<Role>('viewer')
   @Query(() => T.Garment, { nullable: true })
-  async garment(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    const rows = await ctx.dataSource.query(
-      `SELECT ${GARMENT_COLUMNS} FROM garments g LEFT JOIN vocabulary c ON c.id = g.category_id WHERE g.id = $1`,
-      [checkId('id', id)],
-    );
-    return rows[0] ? toGarment(rows[0]) : null;
+  garment(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.garment.load(parseId('id', id));
   }
 
   @Authorized<Role>('viewer')
@@ -104,17 +96,14 @@ export class QueryResolver {
   @Authorized<Role>('viewer')
   @Query(() => [T.ModelVersion])
   async modelVersions(@Ctx() ctx: GraphQLContext) {
-    const rows = await ctx.dataSource.query(
-      `SELECT id, name, backbone, config, metrics, is_active AS "isActive", created_at AS "createdAt",
-              training_run_id AS "trainingRunId" FROM model_versions ORDER BY id DESC`,
-    );
-    return rows.map(toModelVersion);
+    return (await ctx.services.training.modelVersions()).map(toModelVersion);
   }
 
   @Authorized<Role>('viewer')
   @Query(() => T.ModelVersion, { nullable: true })
   modelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.modelVersion.load(Number(checkId('id', id)));
+    const key = integerKey(parseId('id', id));
+    return key === null ? null : ctx.loaders.modelVersion.load(key);
   }
 
   @Authorized<Role>('viewer')
@@ -124,17 +113,14 @@ export class QueryResolver {
     @Arg('first', () => Int, { nullable: true }) first: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    const rows = await ctx.dataSource.query(
-      `SELECT ${TRAINING_RUN_COLUMNS} FROM training_runs WHERE ($1::text IS NULL OR status = $1) ORDER BY id DESC LIMIT $2`,
-      [status, pageSize(first, ctx.maxPageSize)],
-    );
-    return rows.map(toTrainingRun);
+    return (await ctx.services.training.list(status, pageSize(first, ctx.maxPageSize))).map(toTrainingRun);
   }
 
   @Authorized<Role>('viewer')
   @Query(() => T.TrainingRun, { nullable: true })
   trainingRun(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.trainingRun.load(Number(checkId('id', id)));
+    const key = integerKey(parseId('id', id));
+    return key === null ? null : ctx.loaders.trainingRun.load(key);
   }
 }
 
@@ -248,11 +234,7 @@ export class TrainingRunResolver {
     @Arg('name', () => String, { nullable: true }) name: string | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.dataSource.query(
-      `SELECT step, epoch, name, value FROM training_metrics
-        WHERE training_run_id = $1 AND ($2::text IS NULL OR name = $2) ORDER BY step, name LIMIT 10000`,
-      [run.id, name],
-    );
+    return ctx.loaders.metrics(name).load(String(run.id));
   }
 }
 

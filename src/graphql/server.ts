@@ -1,15 +1,20 @@
 /**
  * The API's one HTTP server (plain node:http): POST/GET /graphql through Apollo Server, the
  * offline explorer page at GET /graphql for browsers, GET /health, POST /uploads, and the image routes.
- * Stopping drains in-flight requests before closing.
+ * Everything a request needs (search, services, routes) is built once here at start and closed at
+ * stop; stopping drains in-flight requests before closing.
  */
 import * as http from 'node:http';
+import * as path from 'node:path';
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { GraphQLSchema } from 'graphql';
 import { DataSource } from 'typeorm';
 import { SearchService, VocabularyCache } from '../db/search';
 import { FacetCounts } from '../db/search-counts';
+import { RequestQueryTracker } from '../db/request-queries';
+import { pingDatabase } from '../db/health';
 import { MAX_PAGE_SIZE } from './connection';
 import { GraphQLContext, ImageUrls } from './context';
 import { InvalidToken, RequestAuth } from './auth';
@@ -20,16 +25,19 @@ import { ImageRoutes } from './image-routes';
 import { MAX_VARIABLE_DEPTH, nestingDepth } from './input-guards';
 import { ExpensiveGate } from './expensive-gate';
 import { LIMIT_EXCEEDED, queryLimits } from './limits';
+import { RequestDeadlines } from './request-deadline';
 import { Loaders } from './loaders';
 import { buildApiSchema } from './schema';
-import { attachSubscriptions } from './training/subscriptions';
+import { createApiServices, type ApiServices } from './services';
+import { attachSubscriptions, type SubscriptionServer } from './training/subscriptions';
 import { WebConsole } from './web-console';
+import { weightsDir } from '../ml/weights/catalogue';
+import { dataDir } from '../util/data-dir';
 import { listen } from '../util/listen';
 import { BodyTooLargeError, readBoundedBody } from '../util/http-body';
 import { sendJson } from '../util/http-json';
 import { UploadStore } from '../uploads/upload-store';
 import { handleUpload, UPLOADS_PATH } from './upload-route';
-import { trainingApiConfig } from './training/services';
 
 export interface ApiServerOptions {
   dataSource: DataSource;
@@ -42,8 +50,17 @@ export interface ApiServerOptions {
   explorer?: boolean;
   /** Prefix for image URLs in responses (e.g. https://api.example.com); default: relative URLs. */
   publicUrl?: string;
-  /** Data folder: uploaded photos are under its `uploads/` (default: the training API's, i.e. KFASHION_DATA_DIR). */
+  /** Data folder: uploaded photos are under its `uploads/` (default: KFASHION_DATA_DIR). */
   dataDir?: string;
+  /** The only folder `startTraining(initWeights:)` may name a file in (default: KFASHION_WEIGHTS_DIR, else `<dataDir>/weights`). */
+  weightsDir?: string;
+  /** Base URL of the model server analyzeImage sends photos to (default: MODEL_SERVER_URL; none: analyzeImage is unavailable). */
+  modelServerUrl?: string;
+  /**
+   * Longest a query or image request may take in all (default 30 s): past it, its running statements
+   * are cancelled and its next ones refused, as they are for any request whose client disconnects.
+   */
+  requestTimeoutMs?: number;
   maxPageSize?: number;
   maxDepth?: number;
   maxComplexity?: number;
@@ -51,8 +68,8 @@ export interface ApiServerOptions {
   maxRootFields?: number;
   /**
    * Tokens per document (default 5,000; the console's largest operation has a few hundred). Parsing
-   * stops there: parsing and validating the 4,900-alias bomb of issue 11 took about 1 s of the
-   * event loop, before any cost limit could look at it.
+   * stops there: parsing and validating a bomb of 4,900 aliased facets took about 1 s of the event
+   * loop, before any cost limit could look at it.
    */
   maxTokens?: number;
   /** Characters of a POSTed query, refused before parsing (default 50,000; the console's largest is a few thousand). */
@@ -88,41 +105,112 @@ export interface RunningApiServer {
 
 export const GRAPHQL_PATH = '/graphql';
 
+type Log = (message: string, error?: unknown) => void;
 
-export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
+/** Option values with their defaults applied. */
+interface Settings {
+  introspection: boolean;
+  explorer: boolean;
+  maxPageSize: number;
+  maxBodyBytes: number;
+  maxQueryLength: number;
+  requestTimeoutMs: number;
+  publicRead: boolean;
+  log: Log;
+}
+
+function settingsOf(options: ApiServerOptions): Settings {
   const production = process.env.NODE_ENV === 'production';
-  const introspection = options.introspection ?? !production;
-  const explorer = options.explorer ?? !production;
-  const maxPageSize = options.maxPageSize ?? MAX_PAGE_SIZE;
-  // 100 kB holds any real operation with its variables; reading and JSON-parsing bigger bodies is work an attacker chooses.
-  const maxBodyBytes = options.maxBodyBytes ?? 100_000;
-  const maxQueryLength = options.maxQueryLength ?? 50_000;
-  const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error ?? ''));
-  const { dataSource } = options;
-  const schema = buildApiSchema();
-  const counts =
-    options.precomputedCounts === false ? undefined : new FacetCounts(dataSource, options.countsRebuildIntervalMs, log);
-  const search = new SearchService(dataSource, new VocabularyCache(dataSource), counts);
-  const urls = new ImageUrls(options.publicUrl?.replace(/\/$/, '') ?? '');
-  const uploads = new UploadStore(options.dataDir ?? trainingApiConfig().dataDir);
-  const images = new ImageRoutes(dataSource, { uploadsDir: uploads.dir });
-  const webConsole = new WebConsole();
-  const auth = new RequestAuth(dataSource, options.publicRead ?? false);
+  return {
+    introspection: options.introspection ?? !production,
+    explorer: options.explorer ?? !production,
+    maxPageSize: options.maxPageSize ?? MAX_PAGE_SIZE,
+    // 100 kB holds any real operation with its variables; reading and JSON-parsing bigger bodies is work an attacker chooses.
+    maxBodyBytes: options.maxBodyBytes ?? 100_000,
+    maxQueryLength: options.maxQueryLength ?? 50_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    publicRead: options.publicRead ?? false,
+    log: options.log ?? ((message: string, error?: unknown) => console.error(message, error ?? '')),
+  };
+}
 
-  const httpServer = http.createServer();
+/** Facet counts whose background rebuild belongs to no request, so a request that is cancelled never cancels it. */
+class DetachedFacetCounts extends FacetCounts {
+  constructor(
+    private readonly tracker: RequestQueryTracker,
+    ...args: ConstructorParameters<typeof FacetCounts>
+  ) {
+    super(...args);
+  }
+
+  override requestRebuild(): void {
+    this.tracker.detached(() => super.requestRebuild());
+  }
+}
+
+/** What the server builds once at start and every request shares. */
+interface ServerParts {
+  dataSource: DataSource;
+  schema: GraphQLSchema;
+  tracker: RequestQueryTracker;
+  deadlines: RequestDeadlines;
+  counts?: FacetCounts;
+  search: SearchService;
+  urls: ImageUrls;
+  uploads: UploadStore;
+  images: ImageRoutes;
+  webConsole: WebConsole;
+  auth: RequestAuth;
+  services: ApiServices;
+}
+
+function buildParts(options: ApiServerOptions, settings: Settings): ServerParts {
+  const { dataSource } = options;
+  const tracker = new RequestQueryTracker(dataSource, settings.log);
+  const counts = options.precomputedCounts === false ? undefined : new DetachedFacetCounts(tracker, dataSource, options.countsRebuildIntervalMs, settings.log);
+  const search = new SearchService(dataSource, new VocabularyCache(dataSource), counts);
+  const dataFolder = options.dataDir ?? dataDir();
+  const uploads = new UploadStore(dataFolder);
+  const services = createApiServices({
+    dataSource,
+    search,
+    uploads,
+    modelServerUrl: options.modelServerUrl ?? (process.env.MODEL_SERVER_URL || undefined),
+    weightsDir: options.weightsDir ?? weightsDir({ ...process.env, KFASHION_DATA_DIR: path.resolve(dataFolder) }),
+    log: settings.log,
+  });
+  return {
+    dataSource,
+    schema: buildApiSchema(),
+    tracker,
+    deadlines: new RequestDeadlines(tracker, settings.requestTimeoutMs),
+    counts,
+    search,
+    urls: new ImageUrls(options.publicUrl?.replace(/\/$/, '') ?? ''),
+    uploads,
+    images: new ImageRoutes(dataSource, { uploadsDir: uploads.dir }),
+    webConsole: new WebConsole(),
+    auth: new RequestAuth(dataSource, settings.publicRead),
+    services,
+  };
+}
+
+async function startApollo(httpServer: http.Server, parts: ServerParts, options: ApiServerOptions, settings: Settings): Promise<ApolloServer<GraphQLContext>> {
+  const { schema } = parts;
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    introspection,
+    introspection: settings.introspection,
     csrfPrevention: true,
     parseOptions: { maxTokens: options.maxTokens ?? 5_000 },
     // The process owner (kfashion serve) handles SIGINT/SIGTERM and calls stop(); Apollo's own
     // handler would stop first and then re-raise the signal, running the shutdown twice.
     stopOnTerminationSignals: false,
-    formatError: (formatted, error) => formatError(formatted, error, log),
+    formatError: (formatted, error) => formatError(formatted, error, settings.log),
     includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      parts.deadlines.plugin(),
       queryLimits(schema, {
         maxDepth: options.maxDepth ?? 10,
         maxComplexity: options.maxComplexity ?? 25_000,
@@ -135,29 +223,40 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     ],
   });
   await apollo.start();
-  // Subscriptions (trainingRunUpdated) over graphql-ws on the same server and path.
-  const context = (principal: Principal): GraphQLContext => ({
-    dataSource, search, loaders: new Loaders(dataSource), urls, maxPageSize, uploads, principal, publicRead: auth.publicRead,
-  });
-  const subscriptions = attachSubscriptions(httpServer, schema, context, GRAPHQL_PATH, async (params) => {
-    const principal = await auth.connectionPrincipal(params);
-    return denial(principal, 'viewer', auth.publicRead) ? null : principal;
-  });
+  return apollo;
+}
 
-  /** Answers 401/403 and false when the caller may not do what needs `required`. */
-  function allowed(response: http.ServerResponse, principal: Principal, required: Role): boolean {
-    const refused = denial(principal, required, auth.publicRead);
-    if (refused) {
-      // A refused upload's body is not read: close the connection after answering.
-      response.setHeader('connection', 'close');
-      sendJson(response, refused.status, { error: refused.message, code: refused.code });
-    }
-    return !refused;
+/** A GraphQL error answered before Apollo sees the request. */
+function refuseGraphql(response: http.ServerResponse, status: number, message: string, extensions: Record<string, unknown>): void {
+  sendJson(response, status, { errors: [{ message, extensions }] });
+}
+
+/** The POSTed body, parsed and checked for shapes that are refused before parsing the query; undefined once refused. */
+async function graphqlBody(request: http.IncomingMessage, response: http.ServerResponse, contentType: string, settings: Settings): Promise<{ body: unknown } | undefined> {
+  const text = (await readBoundedBody(request, settings.maxBodyBytes)).toString('utf8');
+  if (!contentType.startsWith('application/json')) return { body: text };
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return void refuseGraphql(response, 400, 'request body is not valid JSON', { code: 'BAD_REQUEST' });
   }
+  const { variables, query } = (body ?? {}) as { variables?: unknown; query?: unknown };
+  if (nestingDepth(variables, MAX_VARIABLE_DEPTH) > MAX_VARIABLE_DEPTH) {
+    return void refuseGraphql(response, 400, `variables nest deeper than ${MAX_VARIABLE_DEPTH} levels`, { code: 'BAD_USER_INPUT', field: 'variables' });
+  }
+  if (typeof query === 'string' && query.length > settings.maxQueryLength) {
+    return void refuseGraphql(response, 400, `the query is ${query.length} characters long; the maximum is ${settings.maxQueryLength}`, { code: LIMIT_EXCEEDED });
+  }
+  return { body };
+}
 
-  async function graphql(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
+type RouteHandler = (request: http.IncomingMessage, response: http.ServerResponse, url: URL) => Promise<void>;
+
+function graphqlRoute(apollo: ApolloServer<GraphQLContext>, context: (principal: Principal) => GraphQLContext, parts: ServerParts, settings: Settings): RouteHandler {
+  return async (request, response, url) => {
     const accept = request.headers.accept ?? '';
-    if (request.method === 'GET' && explorer && accept.includes('text/html') && !url.searchParams.has('query')) {
+    if (request.method === 'GET' && settings.explorer && accept.includes('text/html') && !url.searchParams.has('query')) {
       const page = explorerPage(GRAPHQL_PATH);
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(page) });
       response.end(page);
@@ -169,29 +268,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     }
     let body: unknown = undefined;
     if (request.method === 'POST') {
-      const text = (await readBoundedBody(request, maxBodyBytes)).toString('utf8');
-      const contentType = headers.get('content-type') ?? '';
-      if (contentType.startsWith('application/json')) {
-        try {
-          body = JSON.parse(text);
-        } catch {
-          return sendJson(response, 400, { errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
-        }
-      } else body = text;
-      const variables = (body as { variables?: unknown } | undefined)?.variables;
-      if (nestingDepth(variables, MAX_VARIABLE_DEPTH) > MAX_VARIABLE_DEPTH) {
-        return sendJson(response, 400, {
-          errors: [{ message: `variables nest deeper than ${MAX_VARIABLE_DEPTH} levels`, extensions: { code: 'BAD_USER_INPUT', field: 'variables' } }],
-        });
-      }
-      const query = (body as { query?: unknown } | undefined)?.query;
-      if (typeof query === 'string' && query.length > maxQueryLength) {
-        return sendJson(response, 400, {
-          errors: [{ message: `the query is ${query.length} characters long; the maximum is ${maxQueryLength}`, extensions: { code: LIMIT_EXCEEDED } }],
-        });
-      }
+      const read = await graphqlBody(request, response, headers.get('content-type') ?? '', settings);
+      if (!read) return;
+      body = read.body;
     }
-    const principal = await auth.principal(request.headers.authorization);
+    const principal = await parts.auth.principal(request.headers.authorization);
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
       context: async () => context(principal),
@@ -204,67 +285,120 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       for await (const chunk of result.body.asyncIterator) response.write(chunk);
       response.end();
     }
-  }
+  };
+}
 
-  async function health(response: http.ServerResponse): Promise<void> {
-    try {
-      await dataSource.query('SELECT 1');
-      sendJson(response, 200, { status: 'ok', database: 'ok' });
-    } catch (error) {
-      log('health check failed:', error);
-      sendJson(response, 503, { status: 'unavailable', database: 'unreachable' });
+async function health(response: http.ServerResponse, dataSource: DataSource, log: Log): Promise<void> {
+  try {
+    await pingDatabase(dataSource);
+    sendJson(response, 200, { status: 'ok', database: 'ok' });
+  } catch (error) {
+    log('health check failed:', error);
+    sendJson(response, 503, { status: 'unavailable', database: 'unreachable' });
+  }
+}
+
+/** Answers 401/403 and false when the caller may not do what needs `required`. */
+function allowed(response: http.ServerResponse, principal: Principal, required: Role, publicRead: boolean): boolean {
+  const refused = denial(principal, required, publicRead);
+  if (refused) {
+    // A refused upload's body is not read: close the connection after answering.
+    response.setHeader('connection', 'close');
+    sendJson(response, refused.status, { error: refused.message, code: refused.code });
+  }
+  return !refused;
+}
+
+function router(parts: ServerParts, settings: Settings, graphql: RouteHandler): RouteHandler {
+  const { auth, images, uploads, webConsole } = parts;
+  return async (request, response, url) => {
+    if (url.pathname === GRAPHQL_PATH || url.pathname === `${GRAPHQL_PATH}/`) return graphql(request, response, url);
+    if (url.pathname === '/health') return health(response, parts.dataSource, settings.log);
+    if (url.pathname === UPLOADS_PATH) {
+      if (allowed(response, await auth.principal(request.headers.authorization), 'analyst', auth.publicRead)) await handleUpload(request, response, uploads);
+      return;
     }
+    if (images.serves(url) && !allowed(response, await auth.imageReader(request.headers), 'viewer', auth.publicRead)) return;
+    if (await images.handle(request, response, url)) return;
+    if (await webConsole.handle(request, response, url)) return;
+    sendJson(response, 404, { error: `no route ${url.pathname.slice(0, 200)}` });
+  };
+}
+
+/** The answer to a request whose handler failed: refusals with their status, anything else a logged 500 without details. */
+function answerFailure(request: http.IncomingMessage, response: http.ServerResponse, url: URL, error: unknown, log: Log): void {
+  if (error instanceof InvalidToken) {
+    // GraphQL clients read `errors`; the plain routes answer `{error, code}` like their other refusals.
+    const graphqlRoute = url.pathname.startsWith(GRAPHQL_PATH);
+    const body = graphqlRoute ? { errors: [{ message: error.message, extensions: { code: error.code } }] } : { error: error.message, code: error.code };
+    if (!response.headersSent) sendJson(response, error.status, body);
+    return;
   }
+  if (error instanceof BodyTooLargeError) {
+    if (!response.headersSent) {
+      response.setHeader('connection', 'close');
+      sendJson(response, 413, { error: error.message });
+    }
+    return;
+  }
+  log(`request ${request.method} ${url.pathname} failed:`, error);
+  if (!response.headersSent) sendJson(response, 500, { error: 'internal server error' });
+  else response.destroy();
+}
 
-  httpServer.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+/** Runs each request with its database work tracked, and cancelled when its client goes away or its deadline passes. */
+function handleRequests(parts: ServerParts, settings: Settings, route: RouteHandler): (request: http.IncomingMessage, response: http.ServerResponse) => void {
+  return (request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
-    const route = async () => {
-      if (url.pathname === GRAPHQL_PATH || url.pathname === `${GRAPHQL_PATH}/`) return graphql(request, response, url);
-      if (url.pathname === '/health') return health(response);
-      if (url.pathname === UPLOADS_PATH) {
-        if (allowed(response, await auth.principal(request.headers.authorization), 'analyst')) await handleUpload(request, response, uploads);
-        return;
-      }
-      if (images.serves(url) && !allowed(response, await auth.imageReader(request.headers), 'viewer')) return;
-      if (await images.handle(request, response, url)) return;
-      if (await webConsole.handle(request, response, url)) return;
-      sendJson(response, 404, { error: `no route ${url.pathname}` });
-    };
-    route().catch((error: unknown) => {
-      if (error instanceof InvalidToken) {
-        // GraphQL clients read `errors`; the plain routes answer `{error, code}` like their other refusals.
-        const graphqlRoute = url.pathname.startsWith(GRAPHQL_PATH);
-        const body = graphqlRoute ? { errors: [{ message: error.message, extensions: { code: error.code } }] } : { error: error.message, code: error.code };
-        if (!response.headersSent) sendJson(response, error.status, body);
-        return;
-      }
-      if (error instanceof BodyTooLargeError) {
-        if (!response.headersSent) {
-          response.setHeader('connection', 'close');
-          sendJson(response, 413, { error: error.message });
-        }
-        return;
-      }
-      log(`request ${request.method} ${url.pathname} failed:`, error);
-      if (!response.headersSent) sendJson(response, 500, { error: 'internal server error' });
-      else response.destroy();
-    });
-  });
+    const queries = parts.deadlines.begin(response);
+    // GraphQL requests get theirs once the operation is known (queries only: RequestDeadlines).
+    if (!url.pathname.startsWith(GRAPHQL_PATH)) parts.deadlines.arm(queries);
+    parts.tracker.run(queries, () => route(request, response, url)).catch((error: unknown) => answerFailure(request, response, url, error, settings.log));
+  };
+}
 
+export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
+  const settings = settingsOf(options);
+  const parts = buildParts(options, settings);
+  const httpServer = http.createServer();
+  const apollo = await startApollo(httpServer, parts, options, settings);
+  const context = (principal: Principal): GraphQLContext => ({
+    search: parts.search, services: parts.services, loaders: new Loaders(parts.dataSource), urls: parts.urls,
+    maxPageSize: settings.maxPageSize, principal, publicRead: settings.publicRead,
+  });
+  // Subscriptions (trainingRunUpdated) over graphql-ws on the same server and path.
+  const subscriptions = attachSubscriptions(httpServer, parts.schema, context, GRAPHQL_PATH, async (params) => {
+    const principal = await parts.auth.connectionPrincipal(params);
+    return denial(principal, 'viewer', settings.publicRead) ? null : principal;
+  }, (error) => formatError(error.toJSON(), error, settings.log));
+  httpServer.on('request', handleRequests(parts, settings, router(parts, settings, graphqlRoute(apollo, context, parts, settings))));
   const port = await listen(httpServer, options.port ?? 4000, options.host ?? '0.0.0.0');
+  if (parts.counts && !(await parts.counts.isFresh())) parts.counts.requestRebuild();
   const shownHost = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
-  if (counts && !(await counts.isFresh())) counts.requestRebuild();
+  return runningServer(`http://${shownHost}:${port}${GRAPHQL_PATH}`, port, httpServer, parts, apollo, subscriptions);
+}
+
+function runningServer(
+  url: string,
+  port: number,
+  httpServer: http.Server,
+  parts: ServerParts,
+  apollo: ApolloServer<GraphQLContext>,
+  subscriptions: SubscriptionServer,
+): RunningApiServer {
   let stopping: Promise<void> | undefined;
   return {
-    url: `http://${shownHost}:${port}${GRAPHQL_PATH}`,
+    url,
     port,
     httpServer,
-    facetCounts: counts,
+    facetCounts: parts.counts,
     stop() {
       stopping ??= (async () => {
         await subscriptions.close();
         await apollo.stop();
-        await counts?.cancel();
+        await parts.counts?.cancel();
+        await parts.services.close();
+        await parts.tracker.close();
       })();
       return stopping;
     },

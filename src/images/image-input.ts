@@ -3,7 +3,7 @@
  * PNG, WebP) before anything is handed to a decoder, and the decoder is bounded in pixels, so a
  * request cannot make the server parse arbitrary formats or allocate an unbounded bitmap.
  */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
 
@@ -43,4 +43,12 @@ export async function decodeImage(bytes: Uint8Array, what = 'image'): Promise<Rg
   } catch (error) {
     throw new UnsupportedImageError(`${what}: cannot decode the ${format} image: ${(error as Error).message}`);
   }
+}
+
+/**
+ * sharp on an image file or bytes, bounded in pixels like `decodeImage` (sharp's own default bound is
+ * about 268 megapixels): for the image routes (thumbnails, crops) and the checks of uploads.
+ */
+export function boundedImage(input: string | Buffer, options: { failOn?: 'error' | 'warning' } = {}): Sharp {
+  return sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, ...options });
 }

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import sharp, { type Metadata } from 'sharp';
-import { MAX_INPUT_PIXELS, sniffImageFormat, type ImageFormat } from '../images/image-input';
+import { boundedImage, MAX_INPUT_PIXELS, sniffImageFormat, type ImageFormat } from '../images/image-input';
 
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 const STAGED_LIFETIME_MS = 60 * 60 * 1000;
@@ -102,6 +102,7 @@ export class UploadStore {
   private async upright(received: string, file: string, format: ImageFormat): Promise<{ width: number; height: number }> {
     let meta: Metadata;
     try {
+      // The header alone, unbounded: a photo over the pixel bound is answered 413 below, not 400.
       meta = await sharp(received).metadata();
     } catch {
       throw new UploadRejected(400, 'UNDECODABLE_IMAGE', `the ${format} image cannot be read`);
@@ -112,7 +113,7 @@ export class UploadStore {
     }
     const rotated = (meta.orientation ?? 1) > 1;
     try {
-      const image = sharp(received, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS });
+      const image = boundedImage(received, { failOn: 'error' });
       if (rotated) {
         // Re-encoded upright at high quality; the orientation tag is not carried over (it is applied).
         const info = await image.rotate().toFormat(format, format === 'png' ? {} : { quality: 92 }).toFile(file);
@@ -131,7 +132,7 @@ export class UploadStore {
     if (!UPLOAD_ID.test(uploadId)) return null;
     for (const [format, extension] of Object.entries(EXTENSION) as [ImageFormat, string][]) {
       const file = path.join(this.stagingDir, `${uploadId}.${extension}`);
-      const meta = await sharp(file).metadata().catch(() => null);
+      const meta = await boundedImage(file).metadata().catch(() => null);
       if (meta?.width && meta.height) return { uploadId, format, width: meta.width, height: meta.height, file };
     }
     return null;

@@ -18,7 +18,6 @@ import WebSocket from 'ws';
 import { synthesize } from '../../src/kfashion/synth';
 import { parseAnnotation } from '../../src/kfashion/parse';
 import { englishLabel } from '../../src/kfashion/vocabulary';
-import { configureTrainingApi, closeTrainingApi } from '../../src/graphql/training/services';
 import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
 import { startTestServer, type ApiClient } from '../graphql/support';
 import { syntheticDatabase, type SyntheticDatabase } from '../model-server/support';
@@ -64,12 +63,10 @@ beforeAll(async () => {
     dataSource: db.dataSource, dataDir: db.dataDir, port: 0, host: '127.0.0.1',
     backend: 'wasm', leaseTimeoutSeconds: 120, pollIntervalMs: 200, log: () => undefined,
   });
-  configureTrainingApi({ modelServerUrl: modelServer.http.url, dataDir: db.dataDir });
-  api = await startTestServer(db.dataSource);
+  api = await startTestServer(db.dataSource, { modelServerUrl: modelServer.http.url, dataDir: db.dataDir });
 });
 afterAll(async () => {
   await api?.server.stop();
-  await closeTrainingApi();
   await modelServer?.stop();
   await db.cleanup();
   fs.rmSync(extra, { recursive: true, force: true });

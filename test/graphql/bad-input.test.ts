@@ -1,5 +1,5 @@
 /**
- * Malformed or out-of-range input answers 4xx with a code and logs no stack (issue 11, item 7):
+ * Malformed or out-of-range input answers 4xx with a code and logs no stack:
  * ids ≥ 2^63 on the image routes and in GraphQL, NUL characters in string arguments, variables
  * nested 5,000 deep.
  */
@@ -46,6 +46,19 @@ it('answers BAD_USER_INPUT naming the argument for ids beyond bigint in GraphQL'
   const cursor = Buffer.from(`v1:image:${TOO_BIG}`).toString('base64url');
   const paged = await api.query(`query($after: String) { images(first: 1, after: $after) { totalCount } }`, { after: cursor });
   expect(paged.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+});
+
+it('answers ids of serial tables beyond their integer range as rows that do not exist', async () => {
+  // Training runs, model versions and prediction jobs have integer ids: 2^31 is an id of none.
+  const beyond = '2147483648';
+  const read = await api.query(`{ trainingRun(id: "${beyond}") { id } modelVersion(id: "${beyond}") { id } predictionJob(id: "${beyond}") { id } }`);
+  expect(read.errors).toBeUndefined();
+  expect(read.data).toEqual({ trainingRun: null, modelVersion: null, predictionJob: null });
+  for (const mutation of [`cancelTraining(id: "${beyond}") { id }`, `activateModelVersion(id: "${beyond}") { id }`, `cancelPrediction(id: "${beyond}") { id }`]) {
+    expect((await api.query(`mutation { ${mutation} }`)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  }
+  // Beyond bigint it is not an id at all.
+  expect((await api.query(`{ trainingRun(id: "${TOO_BIG}") { id } }`)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
 });
 
 it('refuses NUL characters in string arguments, naming the argument', async () => {

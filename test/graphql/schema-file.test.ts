@@ -12,7 +12,7 @@ it('schema.graphql is current', () => {
   expect(committed).toBe(printApiSchema());
 });
 
-it('has the contract names of SPEC section 3', () => {
+it('has the names clients and the console rely on', () => {
   const sdl = printApiSchema();
   for (const expected of [
     'imageByExternalId(externalId: String!): Image',

@@ -9,7 +9,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { englishLabel } from '../../src/kfashion/vocabulary';
-import { configureTrainingApi, closeTrainingApi } from '../../src/graphql/training/services';
 import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
 import { startTestServer, type ApiClient } from '../graphql/support';
 import { storeTinyModelVersion, syntheticDatabase, type SyntheticDatabase } from './support';
@@ -25,14 +24,12 @@ beforeAll(async () => {
     dataSource: db.dataSource, dataDir: db.dataDir, port: 0, host: '127.0.0.1',
     backend: 'wasm', pollIntervalMs: 200, log: () => undefined,
   });
-  configureTrainingApi({ modelServerUrl: server.http.url, dataDir: db.dataDir });
-  api = await startTestServer(db.dataSource);
+  api = await startTestServer(db.dataSource, { modelServerUrl: server.http.url, dataDir: db.dataDir });
   versionId = await storeTinyModelVersion(db);
   await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id } }`, { id: versionId });
 });
 afterAll(async () => {
   await api?.server.stop();
-  await closeTrainingApi();
   await server?.stop();
   await db.cleanup();
 });

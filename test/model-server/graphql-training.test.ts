@@ -11,7 +11,6 @@ import sharp from 'sharp';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { Client as PgClient } from 'pg';
-import { configureTrainingApi, closeTrainingApi } from '../../src/graphql/training/services';
 import { RECONNECT_BACKOFF } from '../../src/graphql/training/run-updates';
 import { JobQueue, TRAINING_QUEUE } from '../../src/jobs/queue';
 import { normaliseTrainingParams } from '../../src/jobs/training-params';
@@ -24,13 +23,11 @@ let queue: JobQueue;
 
 beforeAll(async () => {
   db = await syntheticDatabase(12, 5, 64);
-  configureTrainingApi({ modelServerUrl: undefined, dataDir: db.dataDir });
-  api = await startTestServer(db.dataSource);
+  api = await startTestServer(db.dataSource, { dataDir: db.dataDir });
   queue = await JobQueue.open(db.url);
 });
 afterAll(async () => {
   await api.server.stop();
-  await closeTrainingApi();
   await queue.stop();
   await db.cleanup();
 });
@@ -130,6 +127,22 @@ it('validates predictImages before queueing', async () => {
   expect(predictImages).toMatchObject({ status: 'queued', done: 0 });
   const [row] = await db.dataSource.query(`SELECT filter FROM prediction_jobs WHERE id = $1`, [predictImages.id]);
   expect(row.filter).toEqual({ split: 'validation' });
+});
+
+it('answers subscribers with the same error codes as HTTP clients, no internals', async () => {
+  const client = createClient({ url: `ws://127.0.0.1:${api.server.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+  try {
+    const refused = await new Promise<unknown>((resolve) => {
+      client.subscribe({ query: `subscription { trainingRunUpdated(id: "9223372036854775808") { id } }` }, {
+        next: (value) => resolve(value.errors),
+        error: resolve,
+        complete: () => resolve('complete'),
+      });
+    });
+    expect((refused as any[])[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'id' } });
+  } finally {
+    await client.dispose();
+  }
 });
 
 it('pushes run updates over graphql-ws until the run finishes', async () => {

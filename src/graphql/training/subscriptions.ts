@@ -4,7 +4,7 @@
  * on PostgreSQL), so the PubSub type-graphql requires at schema build is only a placeholder.
  */
 import type * as http from 'node:http';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { PubSub } from 'type-graphql';
 import { WebSocketServer } from 'ws';
 // graphql-ws 6 publishes `graphql-ws/use/ws` through package exports only, which this project's
@@ -37,6 +37,8 @@ export function attachSubscriptions(
   context: (principal: Principal) => GraphQLContext,
   path: string,
   authenticate: ConnectionAuth,
+  /** What a subscriber sees of an error (the same as HTTP clients: no internals). */
+  format: (error: GraphQLError) => GraphQLFormattedError,
 ): SubscriptionServer {
   const wss = new WebSocketServer({ server: httpServer, path, maxPayload: 64 * 1024 });
   const principals = new WeakMap<object, Principal>();
@@ -51,6 +53,8 @@ export function attachSubscriptions(
         return true;
       },
       context: (ctx) => context(principals.get(ctx.extra)!),
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map(format) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => errors.map(format),
     },
     wss,
   );

@@ -1,0 +1,48 @@
+/**
+ * When a request's database work is cancelled (src/db/request-queries.ts): always when its client
+ * disconnects before the answer; and when its deadline passes, for queries and the plain routes.
+ * Mutations have no deadline: analyzeImage waits for a model server, and cutting a mutation off
+ * after that work would throw it away while its client still waits for the answer.
+ */
+import type { ServerResponse } from 'node:http';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { RequestQueries, type RequestQueryTracker } from '../db/request-queries';
+
+export class RequestDeadlines {
+  private readonly timers = new WeakMap<RequestQueries, NodeJS.Timeout>();
+
+  constructor(
+    private readonly tracker: RequestQueryTracker,
+    readonly timeoutMs: number,
+  ) {}
+
+  /** Starts tracking a request's statements; a disconnect before the answer is complete cancels them. */
+  begin(response: ServerResponse): RequestQueries {
+    const queries = new RequestQueries();
+    response.on('close', () => {
+      clearTimeout(this.timers.get(queries));
+      if (!response.writableFinished) void this.tracker.cancel(queries, 'the client closed the connection');
+      queries.finished = true;
+    });
+    return queries;
+  }
+
+  /** Starts the deadline of the request running now (once). */
+  arm(queries = this.tracker.currentRequest()): void {
+    if (!queries || queries.finished || this.timers.has(queries)) return;
+    const timer = setTimeout(() => void this.tracker.cancel(queries, `the request took longer than ${this.timeoutMs} ms`), this.timeoutMs);
+    timer.unref();
+    this.timers.set(queries, timer);
+  }
+
+  /** Arms the deadline of GraphQL queries once their operation is known. */
+  plugin(): ApolloServerPlugin {
+    return {
+      requestDidStart: async () => ({
+        didResolveOperation: async ({ operation }) => {
+          if (operation?.operation !== 'mutation') this.arm();
+        },
+      }),
+    };
+  }
+}

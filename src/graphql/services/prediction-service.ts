@@ -1,0 +1,39 @@
+/**
+ * Batch prediction jobs for the API: created over the images matching a filter (cut into chunks the
+ * model servers take from the job queue), cancelled, and read.
+ */
+import type { DataSource } from 'typeorm';
+import { cancelPredictionJob, createPredictionJob } from '../../db/prediction-jobs';
+import { findPredictionJob } from '../../db/prediction-job-views';
+import { readModelVersion } from '../../db/model-versions';
+import type { ImageFilter, SearchService } from '../../db/search';
+import { notFound } from '../errors';
+import type { JobQueueHandle } from './job-queue';
+
+export type PredictionJobRow = Record<string, unknown>;
+
+export class PredictionService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly queue: JobQueueHandle,
+    private readonly search: SearchService,
+  ) {}
+
+  async create(filter: ImageFilter | null, modelVersionId: number, chunkSize: number): Promise<PredictionJobRow> {
+    await readModelVersion(this.dataSource, modelVersionId).catch(() => {
+      throw notFound(`model version ${modelVersionId}`);
+    });
+    // Compiles the filter now, so a bad filter is the caller's error and not a failed job.
+    await this.search.images(filter, { first: 1 });
+    return createPredictionJob(this.dataSource, await this.queue.get(), this.search, { modelVersionId, filter, chunkSize });
+  }
+
+  /** Null when the job does not exist. */
+  async cancel(id: number): Promise<PredictionJobRow | null> {
+    return cancelPredictionJob(this.dataSource, await this.queue.get(), id);
+  }
+
+  async job(id: number): Promise<PredictionJobRow | null> {
+    return findPredictionJob(this.dataSource, id);
+  }
+}

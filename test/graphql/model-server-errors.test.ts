@@ -1,0 +1,78 @@
+/**
+ * What analyzeImage's callers see when the model server fails: their own kind of error (unreachable,
+ * no such version, failed) and never the model server's address or its own message, which go to the
+ * server log instead. The model server here is a real HTTP server answering as a broken one would.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { listen } from '../../src/util/listen';
+import { ApiClient, startTestServer } from './support';
+import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
+
+let db: TestDatabase;
+let dataDir: string;
+let broken: http.Server;
+let brokenUrl: string;
+const INTERNAL = 'it failed reading /srv/kfashion/weights/secret.safetensors on gpu-node-7';
+let answer = { status: 500, body: { error: INTERNAL } };
+
+beforeAll(async () => {
+  db = await createPostgresTestDatabase();
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-model-server-errors-'));
+  broken = http.createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      response.writeHead(answer.status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(answer.body));
+    });
+  });
+  brokenUrl = `http://127.0.0.1:${await listen(broken, 0, '127.0.0.1')}`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => broken.close(resolve));
+  await db.drop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function analyzeOnce(api: ApiClient, modelVersionId?: string) {
+  const jpeg = await sharp({ create: { width: 40, height: 30, channels: 3, background: 'blue' } }).jpeg().toBuffer();
+  const uploadId = await api.uploadId(jpeg);
+  return api.query(`mutation($u: ID!, $v: ID) { analyzeImage(uploadId: $u, modelVersionId: $v) { image { id } } }`, { u: uploadId, v: modelVersionId ?? null });
+}
+
+it('names neither the host of an unreachable model server nor the error of the connection', async () => {
+  const logged: string[] = [];
+  // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+  const api = await startTestServer(db.dataSource, { dataDir, modelServerUrl: 'http://127.0.0.1:9', log: (message) => logged.push(message) });
+  try {
+    const result = await analyzeOnce(api);
+    expect(result.errors?.[0]).toMatchObject({ message: 'the model server cannot be reached', extensions: { code: 'MODEL_SERVER_UNAVAILABLE' } });
+    expect(JSON.stringify(result)).not.toMatch(/127\.0\.0\.1|:9\b|ECONNREFUSED|fetch failed/);
+    expect(logged.join('\n')).toMatch(/127\.0\.0\.1:9/);
+  } finally {
+    await api.server.stop();
+  }
+});
+
+it("keeps the model server's own messages out of the answers for a failure and for an unknown version", async () => {
+  const logged: string[] = [];
+  const api = await startTestServer(db.dataSource, { dataDir, modelServerUrl: brokenUrl, log: (message, error) => logged.push(`${message} ${String(error)}`) });
+  try {
+    answer = { status: 500, body: { error: INTERNAL } };
+    const failed = await analyzeOnce(api);
+    expect(failed.errors?.[0]).toMatchObject({ message: 'the model server failed to analyse the photo (HTTP 500)', extensions: { code: 'MODEL_SERVER_ERROR' } });
+    expect(logged.join('\n')).toContain(INTERNAL);
+
+    answer = { status: 404, body: { error: INTERNAL } };
+    const unknown = await analyzeOnce(api, '77');
+    expect(unknown.errors?.[0]).toMatchObject({ message: 'model version 77 does not exist', extensions: { code: 'NOT_FOUND' } });
+    const noneActive = await analyzeOnce(api);
+    expect(noneActive.errors?.[0]?.message).toMatch(/^no model version is active/);
+    for (const result of [failed, unknown, noneActive]) expect(JSON.stringify(result)).not.toMatch(/srv|gpu-node|127\.0\.0\.1/);
+  } finally {
+    await api.server.stop();
+  }
+});

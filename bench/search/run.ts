@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
+import { createApiToken } from '../../src/db/api-tokens';
 import { openDatabase } from '../../src/db/data-source';
 import { importDataset } from '../../src/db/import';
 import { FacetCounts } from '../../src/db/search-counts';
@@ -219,9 +220,22 @@ async function startServer(): Promise<{ child: ChildProcess; endpoint: string }>
   return { child, endpoint: `http://127.0.0.1:${port}/graphql` };
 }
 
+/** A viewer token valid for a day: every request is authorised as a client's would be. */
+async function viewerToken(): Promise<string> {
+  const dataSource = await openDatabase({ url: databaseUrl(DATABASE) });
+  try {
+    const { token } = await createApiToken(dataSource, { role: 'viewer', name: 'bench:search', expiresAt: new Date(Date.now() + 86_400_000) });
+    return token;
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+let headers: Record<string, string> = { 'content-type': 'application/json' };
+
 async function post(endpoint: string, body: string): Promise<{ ms: number; json: any }> {
   const started = process.hrtime.bigint();
-  const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const response = await fetch(endpoint, { method: 'POST', headers, body });
   const json: any = await response.json();
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (response.status !== 200 || json.errors) throw new Error(`request failed (${response.status}): ${JSON.stringify(json.errors)}`);
@@ -274,7 +288,7 @@ async function load(endpoint: string, bodies: string[]): Promise<LoadResult> {
     requests: [
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers,
         setupRequest: (request: any) => ({ ...request, body: bodies[index++ % bodies.length] }),
         onResponse: (status: number, body: string) => {
           if (status === 200 && body.includes('"errors"')) graphqlErrors++;
@@ -336,6 +350,7 @@ async function main(): Promise<void> {
   const data = await ensureData();
   const countsSeconds = await ensureCounts();
   if (options.prepareOnly) return;
+  headers = { ...headers, authorization: `Bearer ${await viewerToken()}` };
   const vocabulary = await loadVocabulary();
   const next = seededRandom(SEED); // deterministic choices: every run asks the same questions
   const narrow = threeConditionFilters(vocabulary, options.runs, next);

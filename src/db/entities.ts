@@ -205,8 +205,8 @@ export class ImportRun {
 }
 
 /*
- * Not mirrored here: search_generation, garment_facet_counts and garment_facet_counts_state
- * (migration GarmentFacetCounts). They are internal to src/db/search-counts.ts, which reads and
+ * Not mirrored here: search_generation, garment_facet_counts, garment_term_bits and
+ * garment_facet_counts_state (migrations GarmentFacetCounts, GarmentTermBits). They are internal to src/db/search-counts.ts, which reads and
  * rebuilds them with set-based SQL; no entity code reads or writes them row by row.
  */
 /*

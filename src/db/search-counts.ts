@@ -11,8 +11,13 @@
  * counts were built from with the current `search_generation` (bumped by every statement that
  * writes garments), in one snapshot. When stale, callers fall back to the live query and ask for
  * a rebuild, which runs in the background (one at a time across processes: advisory lock).
+ *
+ * The same rebuild writes `garment_term_bits` (migration GarmentTermBits): per term, one bit per
+ * garment id. A filter made only of term conditions (all of these, any of those) is then a
+ * `bit_and`/`bit_or` over a few of those strings: its exact count and its pages come from them,
+ * without visiting one heap page per match as a live count does.
  */
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import { SuperCategory } from '../kfashion/types';
 import type { LabelSource, Split } from './entities';
 
@@ -30,6 +35,52 @@ const REBUILD_LOCK = [0x4b46494d, 0x46414354] as const;
 const DIMENSIONS = `($2::text IS NULL OR split = $2) AND ($3::text IS NULL OR source = $3)
   AND ($4::text IS NULL OR super_category = $4)`;
 const FRESH = `(SELECT value FROM search_generation) IS NOT DISTINCT FROM (SELECT generation FROM garment_facet_counts_state)`;
+const BITS_FRESH = `(SELECT value FROM search_generation) IS NOT DISTINCT FROM (SELECT bits_generation FROM garment_facet_counts_state)`;
+
+/**
+ * Above this garment id no bit strings are built (each would take max id / 8 bytes, per term):
+ * searches then count live.
+ */
+const MAX_BIT_ID = 8_000_000;
+/** Garments read per statement while the bit strings are built. */
+const BIT_BUILD_CHUNK = 100_000;
+
+/** Garments carrying every term of `allOf` and at least one term of each `anyOf` group. */
+export interface TermCondition {
+  allOf: readonly number[];
+  anyOf: readonly (readonly number[])[];
+}
+
+const BITS_IN_BYTE = Uint8Array.from({ length: 256 }, (_, byte) => {
+  let bits = 0;
+  for (let b = byte; b; b >>= 1) bits += b & 1;
+  return bits;
+});
+
+/** A set of garment ids as PostgreSQL's bit string bytes: id `i` is bit `7 - i % 8` of byte `i / 8`. */
+export class GarmentIdSet {
+  constructor(private readonly bytes: Uint8Array) {}
+
+  get size(): number {
+    let size = 0;
+    for (const byte of this.bytes) size += BITS_IN_BYTE[byte];
+    return size;
+  }
+
+  /** Up to `limit` ids greater than `afterId`, ascending. */
+  idsAfter(afterId: number, limit: number): number[] {
+    const ids: number[] = [];
+    for (let at = Math.max(0, Math.floor((afterId + 1) / 8)); at < this.bytes.length && ids.length < limit; at++) {
+      const byte = this.bytes[at];
+      if (byte === 0) continue;
+      for (let bit = 0; bit < 8 && ids.length < limit; bit++) {
+        const id = at * 8 + bit;
+        if (byte & (0x80 >> bit) && id > afterId) ids.push(id);
+      }
+    }
+    return ids;
+  }
+}
 
 export interface RebuildResult {
   rows: number;
@@ -70,6 +121,37 @@ export class FacetCounts {
   async count(filter: SimpleFilter): Promise<number | null> {
     const counts = await this.facetCounts(filter, [filter.term]);
     return counts === null ? null : (counts.get(filter.term) ?? 0);
+  }
+
+  /**
+   * The garments matching `condition` (at least one term), from the bit strings, or null when
+   * those are stale or were never built.
+   */
+  async termMatches(condition: TermCondition): Promise<GarmentIdSet | null> {
+    const params: unknown[] = [];
+    const add = (value: unknown) => `$${params.push(value)}`;
+    const parts: string[] = [];
+    // A term no garment carries has no row: the count check makes the AND empty, bit_or skips it.
+    if (condition.allOf.length) {
+      parts.push(
+        `(SELECT CASE WHEN count(*) = ${add(condition.allOf.length)}::int THEN bit_and(bits) END
+            FROM garment_term_bits WHERE term = ANY(${add(condition.allOf)}::int[]))`,
+      );
+    }
+    for (const group of condition.anyOf) {
+      parts.push(`(SELECT bit_or(bits) FROM garment_term_bits WHERE term = ANY(${add(group)}::int[]))`);
+    }
+    if (!parts.length) throw new Error('termMatches needs at least one term');
+    const [row]: { fresh: boolean; bits: Buffer | null }[] = await this.dataSource.query(
+      `SELECT fresh, CASE WHEN fresh THEN varbit_send(${parts.join(' & ')}) END AS bits FROM (SELECT ${BITS_FRESH} AS fresh) state`,
+      params,
+    );
+    if (!row.fresh) {
+      this.requestRebuild();
+      return null;
+    }
+    // varbit_send: a 4-byte bit length, then the bytes. NULL: some term has no garment.
+    return new GarmentIdSet(row.bits ? row.bits.subarray(4) : new Uint8Array(0));
   }
 
   /**
@@ -114,9 +196,9 @@ export class FacetCounts {
     await this.rebuilding;
   }
 
-  /** True when the counts match the garments as they are now. */
+  /** True when the counts and the bit strings match the garments as they are now. */
   async isFresh(): Promise<boolean> {
-    const [{ fresh }] = await this.dataSource.query(`SELECT ${FRESH} AS fresh`);
+    const [{ fresh }] = await this.dataSource.query(`SELECT ${FRESH} AND ${BITS_FRESH} AS fresh`);
     return fresh === true;
   }
 
@@ -152,10 +234,11 @@ export class FacetCounts {
            UNION ALL
            SELECT split, source, super_category, b, a, n FROM pairs WHERE a <> b`,
         );
+        const bitsBuilt = await this.rebuildTermBits(runner);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         await runner.query(
-          `UPDATE garment_facet_counts_state SET generation = $1, refreshed_at = now(), seconds = $2`,
-          [generation, seconds],
+          `UPDATE garment_facet_counts_state SET generation = $1, bits_generation = $2, refreshed_at = now(), seconds = $3`,
+          [generation, bitsBuilt ? generation : null, seconds],
         );
         await runner.commitTransaction();
         await runner.query(`ANALYZE garment_facet_counts`);
@@ -171,5 +254,42 @@ export class FacetCounts {
     } finally {
       await runner.release();
     }
+  }
+
+  /**
+   * Writes one bit string per term (bit `id` set when garment `id` carries it), all of the same
+   * length. Runs in the rebuild's transaction, after it read the generation: a garment written
+   * meanwhile leaves the result stale, never wrongly fresh. False when ids are too large to build.
+   */
+  private async rebuildTermBits(runner: QueryRunner): Promise<boolean> {
+    await runner.query(`DELETE FROM garment_term_bits`);
+    const [{ max_id: maxIdText }] = await runner.query(`SELECT coalesce(max(id), 0)::text AS max_id FROM garments`);
+    const maxId = Number(maxIdText);
+    if (maxId > MAX_BIT_ID) return false;
+    const bytes = Math.floor(maxId / 8) + 1;
+    const sets = new Map<number, Buffer>();
+    for (let after = 0; ; ) {
+      const rows: { id: string; search_terms: number[] }[] = await runner.query(
+        `SELECT id, search_terms FROM garments WHERE id > $1 AND id <= $2 ORDER BY id LIMIT ${BIT_BUILD_CHUNK}`,
+        [after, maxId],
+      );
+      if (!rows.length) break;
+      for (const row of rows) {
+        const id = Number(row.id);
+        for (const term of row.search_terms) {
+          let set = sets.get(term);
+          if (!set) sets.set(term, (set = Buffer.alloc(bytes)));
+          set[id >> 3] |= 0x80 >> (id & 7);
+        }
+      }
+      after = Number(rows[rows.length - 1].id);
+    }
+    for (const [term, set] of sets) {
+      await runner.query(`INSERT INTO garment_term_bits (term, bits) VALUES ($1, ('x' || encode($2::bytea, 'hex'))::bit varying)`, [
+        term,
+        set,
+      ]);
+    }
+    return true;
   }
 }

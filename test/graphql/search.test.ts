@@ -262,6 +262,52 @@ describe('precomputed counts for broad filters', () => {
     }
   });
 
+  /** Statements that read garments by the filter itself (live page or count), not by the ids the term bits gave. */
+  const filterScans = (statements: string[]) =>
+    statements.filter((sql) => /FROM garments g\b/.test(sql) && !/g\.id = ANY\(/.test(sql));
+  const termOnlyFilters = (): Filter[] => {
+    const first = (kind: string, i = 0) => valuesByKind.get(kind)![i];
+    return [
+      { category: [first('category')], color: [first('color')], fit: [first('fit')] },
+      { category: [first('category', 1), first('category', 2)], styles: [first('style')] },
+      { color: [first('color', 1)], attributes: [{ kind: 'material', allOf: [first('material'), first('material', 1)] }] },
+      { attributes: [{ kind: 'print', anyOf: [first('print')] }, { kind: 'sleeveLength', anyOf: [first('sleeveLength'), first('sleeveLength', 1)] }] },
+      { category: [first('category')], color: [first('color')], print: [first('print', 1)], styles: [first('style', 1)] },
+    ];
+  };
+  const expectReferenceResults = async (filters: Filter[]) => {
+    for (const where of filters) {
+      const expected = garments.filter((garment) => matches(garment, where)).map((garment) => garment.id);
+      expect({ where, ...(await searchAll(where)) }).toEqual({ where, ids: expected, totalCount: expected.length });
+    }
+  };
+
+  it('answers term-only filters (pages and totalCount) from the term bits; live again while they are stale', async () => {
+    const counts = api.server.facetCounts!;
+    expect(await counts.isFresh()).toBe(true);
+    const counter = new QueryCounter(db.dataSource);
+    try {
+      await expectReferenceResults(termOnlyFilters());
+      expect(filterScans(counter.statements)).toEqual([]);
+      expect(counter.statements.some((sql) => sql.includes('garment_term_bits'))).toBe(true);
+
+      const removed = garments.pop()!;
+      await db.dataSource.query(`DELETE FROM garments WHERE id = $1`, [removed.id]);
+      expect(await counts.isFresh()).toBe(false);
+      counter.statements.length = 0;
+      await expectReferenceResults(termOnlyFilters());
+      expect(filterScans(counter.statements).length).toBeGreaterThan(0);
+
+      await counts.settled(); // the stale read asked for a rebuild
+      expect(await counts.isFresh()).toBe(true);
+      counter.statements.length = 0;
+      await expectReferenceResults(termOnlyFilters());
+      expect(filterScans(counter.statements)).toEqual([]);
+    } finally {
+      counter.detach();
+    }
+  });
+
   it('falls back to live counting as soon as garments change, then rebuilds in the background', async () => {
     const counts = api.server.facetCounts!;
     const [copy] = await db.dataSource.query(

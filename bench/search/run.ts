@@ -220,7 +220,11 @@ interface Server {
 }
 
 async function startServer(label: string, script: string): Promise<Server> {
-  const child = spawn(process.execPath, [script, databaseUrl(DATABASE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // NODE_ENV=production as in the API image (docker/api.Dockerfile): graphql-js skips its development checks.
+  const child = spawn(process.execPath, [script, databaseUrl(DATABASE)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -409,7 +413,8 @@ async function main(): Promise<void> {
         '',
         `\`npm run bench:search\`: \`synthesize({ withImages: false })\` (seed ${SEED}), imported with the real importer`,
         `(\`allowMissingImages\`), then \`VACUUM ANALYZE\`: ${dataLine}; precomputed counts built in`,
-        `${countsSeconds === null ? '?' : countsSeconds.toFixed(0)} s (one rebuild of \`garment_facet_counts\` and \`garment_term_bits\`). The API server runs in its own process;`,
+        `${countsSeconds === null ? '?' : countsSeconds.toFixed(0)} s (one rebuild of \`garment_facet_counts\` and \`garment_term_bits\`). The API server runs in its own process`,
+        'with NODE_ENV=production, as in the API image;',
         `every request goes over HTTP to /graphql. Each series is ${options.runs} sequential requests with different values`,
         '(after 10 warm-up requests); latency is client-side, request sent to JSON parsed. "matches" is the',
         'totalCount (searches) or the sum of the first facet\'s counts (facets): median (min–max). Broad facet',

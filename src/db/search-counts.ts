@@ -51,21 +51,9 @@ export interface TermCondition {
   anyOf: readonly (readonly number[])[];
 }
 
-const BITS_IN_BYTE = Uint8Array.from({ length: 256 }, (_, byte) => {
-  let bits = 0;
-  for (let b = byte; b; b >>= 1) bits += b & 1;
-  return bits;
-});
-
 /** A set of garment ids as PostgreSQL's bit string bytes: id `i` is bit `7 - i % 8` of byte `i / 8`. */
 export class GarmentIdSet {
   constructor(private readonly bytes: Uint8Array) {}
-
-  get size(): number {
-    let size = 0;
-    for (const byte of this.bytes) size += BITS_IN_BYTE[byte];
-    return size;
-  }
 
   /** Up to `limit` ids greater than `afterId`, ascending. */
   idsAfter(afterId: number, limit: number): number[] {
@@ -124,10 +112,10 @@ export class FacetCounts {
   }
 
   /**
-   * The garments matching `condition` (at least one term), from the bit strings, or null when
-   * those are stale or were never built.
+   * The garments matching `condition` (at least one term) and their number, from the bit
+   * strings, or null when those are stale or were never built.
    */
-  async termMatches(condition: TermCondition): Promise<GarmentIdSet | null> {
+  async termMatches(condition: TermCondition): Promise<{ ids: GarmentIdSet; count: number } | null> {
     const params: unknown[] = [];
     const add = (value: unknown) => `$${params.push(value)}`;
     const parts: string[] = [];
@@ -142,8 +130,10 @@ export class FacetCounts {
       parts.push(`(SELECT bit_or(bits) FROM garment_term_bits WHERE term = ANY(${add(group)}::int[]))`);
     }
     if (!parts.length) throw new Error('termMatches needs at least one term');
-    const [row]: { fresh: boolean; bits: Buffer | null }[] = await this.dataSource.query(
-      `SELECT fresh, CASE WHEN fresh THEN varbit_send(${parts.join(' & ')}) END AS bits FROM (SELECT ${BITS_FRESH} AS fresh) state`,
+    const [row]: { fresh: boolean; count: number | null; bits: Buffer | null }[] = await this.dataSource.query(
+      `SELECT fresh, bit_count(matches)::int AS count, varbit_send(matches) AS bits
+         FROM (SELECT ${BITS_FRESH} AS fresh) state,
+              LATERAL (SELECT CASE WHEN fresh THEN ${parts.join(' & ')} END AS matches) m`,
       params,
     );
     if (!row.fresh) {
@@ -151,7 +141,7 @@ export class FacetCounts {
       return null;
     }
     // varbit_send: a 4-byte bit length, then the bytes. NULL: some term has no garment.
-    return new GarmentIdSet(row.bits ? row.bits.subarray(4) : new Uint8Array(0));
+    return { ids: new GarmentIdSet(row.bits ? row.bits.subarray(4) : new Uint8Array(0)), count: row.count ?? 0 };
   }
 
   /**

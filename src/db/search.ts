@@ -536,8 +536,13 @@ export class SearchService {
    * count is the number of bits set. The rows are checked against the filter once more, so a
    * garment changed since the bits were read is left out rather than shown wrongly.
    */
-  private async pageOfIdSet(matches: GarmentIdSet, condition: string, params: SqlParameters, page: PageRequest): Promise<Page<GarmentRow>> {
-    const ids = matches.idsAfter(Number(page.afterId ?? 0), page.first + 1);
+  private async pageOfIdSet(
+    matches: { ids: GarmentIdSet; count: number },
+    condition: string,
+    params: SqlParameters,
+    page: PageRequest,
+  ): Promise<Page<GarmentRow>> {
+    const ids = matches.ids.idsAfter(Number(page.afterId ?? 0), page.first + 1);
     const pageParams = new SqlParameters();
     pageParams.values.push(...params.values);
     const rows: GarmentRow[] = ids.length
@@ -547,7 +552,7 @@ export class SearchService {
           pageParams.values,
         )
       : [];
-    return { rows, hasNextPage: ids.length > page.first, count: async () => matches.size };
+    return { rows, hasNextPage: ids.length > page.first, count: async () => matches.count };
   }
 
   /**

@@ -11,7 +11,6 @@ describe('GarmentIdSet', () => {
   it('reads the ids of a bit string as PostgreSQL lays it out', () => {
     // B'0100000110000000' = ids 1, 7 and 8 (checked in psql: get_bit on this string is 1 at 1, 7, 8)
     const set = new GarmentIdSet(Uint8Array.from([0b01000001, 0b10000000]));
-    expect(set.size).toBe(3);
     expect(set.idsAfter(0, 10)).toEqual([1, 7, 8]);
   });
 
@@ -23,7 +22,6 @@ describe('GarmentIdSet', () => {
       const density = next() * next();
       const ids = Array.from({ length: length * 8 }, (_, id) => id).filter(() => next() < density);
       const set = new GarmentIdSet(bitBytes(ids, length));
-      expect(set.size).toBe(ids.length);
       const pageSize = 1 + Math.floor(next() * 20);
       const paged: number[] = [];
       const start = Math.floor(next() * 3) - 1;

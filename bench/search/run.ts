@@ -169,6 +169,11 @@ const SEARCH_QUERY = `query Search($where: GarmentWhere!) {
   }
 }`;
 
+/** The same search without the garments' fields: what the count and the page's ids cost, apart from rendering 50 garments. */
+const SEARCH_IDS_QUERY = `query Search($where: GarmentWhere!) {
+  searchGarments(where: $where, first: 50) { totalCount edges { cursor } pageInfo { hasNextPage endCursor } }
+}`;
+
 const FACET_QUERY = `query Facets($where: GarmentWhere, $kinds: [String!]!) {
   garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }
 }`;
@@ -397,6 +402,12 @@ async function main(): Promise<void> {
     }
     const loadBefore = loadAverage();
     const search = await sequential(servers, 'search: 3-condition AND, first 50 + totalCount', searchBodies, (json) => json.data.searchGarments.totalCount);
+    const searchIds = await sequential(
+      servers,
+      'search: the same, ids + totalCount only',
+      narrow.map((where) => JSON.stringify({ query: SEARCH_IDS_QUERY, variables: { where } })),
+      (json) => json.data.searchGarments.totalCount,
+    );
     const facetsBroad = await sequential(servers, 'facets: 2 kinds, 1-condition filter', broad.map(facetBody), facetMatches);
     const facetsNarrow = await sequential(servers, 'facets: 2 kinds, 3-condition filter', narrow.map(facetBody), facetMatches);
     const loaded: (LoadResult & { server: string })[] = [];
@@ -430,6 +441,7 @@ async function main(): Promise<void> {
         '| series | server | runs | p50 ms | p95 ms | max ms | matches | target p95 |',
         '| --- | --- | ---: | ---: | ---: | ---: | --- | --- |',
         ...search.map((one) => seriesRow(one, '< 50 ms')),
+        ...searchIds.map((one) => seriesRow(one, '')),
         ...facetsBroad.map((one) => seriesRow(one, '< 300 ms')),
         ...facetsNarrow.map((one) => seriesRow(one, '< 300 ms')),
         '',

@@ -44,6 +44,12 @@ const BITS_FRESH = `(SELECT value FROM search_generation) IS NOT DISTINCT FROM (
 const MAX_BIT_ID = 8_000_000;
 /** Garments read per statement while the bit strings are built. */
 const BIT_BUILD_CHUNK = 100_000;
+/**
+ * Fewest bits of the matches sent to find a page's ids: the window is sized from the share of
+ * garments that match (4× the expected span of a page), so a page rarely needs a second window,
+ * and the whole string (about max id / 8 bytes, hex-encoded on the wire) is rarely sent.
+ */
+const MIN_WINDOW_BITS = 8_192;
 
 /** Garments carrying every term of `allOf` and at least one term of each `anyOf` group. */
 export interface TermCondition {
@@ -51,23 +57,37 @@ export interface TermCondition {
   anyOf: readonly (readonly number[])[];
 }
 
-/** A set of garment ids as PostgreSQL's bit string bytes: id `i` is bit `7 - i % 8` of byte `i / 8`. */
+/**
+ * Garment ids as the bytes of a PostgreSQL bit string that starts at id `firstId`: id
+ * `firstId + i` is bit `7 - i % 8` of byte `i / 8`.
+ */
 export class GarmentIdSet {
-  constructor(private readonly bytes: Uint8Array) {}
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly firstId = 0,
+  ) {}
 
   /** Up to `limit` ids greater than `afterId`, ascending. */
   idsAfter(afterId: number, limit: number): number[] {
     const ids: number[] = [];
-    for (let at = Math.max(0, Math.floor((afterId + 1) / 8)); at < this.bytes.length && ids.length < limit; at++) {
+    const startByte = Math.max(0, Math.floor((afterId + 1 - this.firstId) / 8));
+    for (let at = startByte; at < this.bytes.length && ids.length < limit; at++) {
       const byte = this.bytes[at];
       if (byte === 0) continue;
       for (let bit = 0; bit < 8 && ids.length < limit; bit++) {
-        const id = at * 8 + bit;
+        const id = this.firstId + at * 8 + bit;
         if (byte & (0x80 >> bit) && id > afterId) ids.push(id);
       }
     }
     return ids;
   }
+}
+
+/** The matches of a TermCondition: how many, and the ids of one page. */
+export interface TermPage {
+  count: number;
+  /** Up to the `limit` asked for, ascending. */
+  ids: number[];
 }
 
 export interface RebuildResult {
@@ -86,6 +106,8 @@ export class FacetCounts {
     /** Least time between two background rebuilds started by this process. */
     private readonly minRebuildIntervalMs = 60_000,
     private readonly log: (message: string, error?: unknown) => void = () => {},
+    /** See MIN_WINDOW_BITS (tests make it small to page across windows). */
+    private readonly minWindowBits = MIN_WINDOW_BITS,
   ) {}
 
   /** Counts of `terms` among the garments matching `filter`, or null when the counts are stale. */
@@ -112,10 +134,30 @@ export class FacetCounts {
   }
 
   /**
-   * The garments matching `condition` (at least one term) and their number, from the bit
-   * strings, or null when those are stale or were never built.
+   * The number of garments matching `condition` (at least one term) and up to `limit` of their
+   * ids greater than `afterId`, from the bit strings; null when those are stale or never built.
    */
-  async termMatches(condition: TermCondition): Promise<{ ids: GarmentIdSet; count: number } | null> {
+  async termMatches(condition: TermCondition, afterId: number, limit: number): Promise<TermPage | null> {
+    const ids: number[] = [];
+    let count: number | null = null;
+    for (let start = afterId + 1, minWindow = this.minWindowBits; ; ) {
+      const window = await this.matchWindow(condition, start, minWindow, limit);
+      if (!window) return null;
+      count ??= window.count;
+      ids.push(...new GarmentIdSet(window.bytes, start).idsAfter(afterId, limit - ids.length));
+      if (ids.length >= limit || start + window.bits >= window.length) return { count, ids };
+      start += window.bits;
+      minWindow = window.bits * 8;
+    }
+  }
+
+  /** The matches' count, total bit length, and their bits from id `start` on (at least `minWindow` of them, when there are). */
+  private async matchWindow(
+    condition: TermCondition,
+    start: number,
+    minWindow: number,
+    limit: number,
+  ): Promise<{ count: number; length: number; bits: number; bytes: Uint8Array } | null> {
     const params: unknown[] = [];
     const add = (value: unknown) => `$${params.push(value)}`;
     const parts: string[] = [];
@@ -130,8 +172,11 @@ export class FacetCounts {
       parts.push(`(SELECT bit_or(bits) FROM garment_term_bits WHERE term = ANY(${add(group)}::int[]))`);
     }
     if (!parts.length) throw new Error('termMatches needs at least one term');
-    const [row]: { fresh: boolean; count: number | null; bits: Buffer | null }[] = await this.dataSource.query(
-      `SELECT fresh, bit_count(matches)::int AS count, varbit_send(matches) AS bits
+    // Bit position p (1-based) of the strings stands for garment id p - 1.
+    const span = `greatest(${add(minWindow)}::bigint, 4 * ${add(limit)}::bigint * length(matches) / greatest(bit_count(matches), 1))`;
+    const [row]: { fresh: boolean; count: number | null; length: number | null; window: Buffer | null }[] = await this.dataSource.query(
+      `SELECT fresh, bit_count(matches)::int AS count, length(matches) AS length,
+              varbit_send(substring(matches FROM ${add(start)}::int + 1 FOR least(${span}, 2147483647)::int)) AS window
          FROM (SELECT ${BITS_FRESH} AS fresh) state,
               LATERAL (SELECT CASE WHEN fresh THEN ${parts.join(' & ')} END AS matches) m`,
       params,
@@ -140,8 +185,9 @@ export class FacetCounts {
       this.requestRebuild();
       return null;
     }
-    // varbit_send: a 4-byte bit length, then the bytes. NULL: some term has no garment.
-    return { ids: new GarmentIdSet(row.bits ? row.bits.subarray(4) : new Uint8Array(0)), count: row.count ?? 0 };
+    // NULL matches: some required term has no garment. varbit_send: a 4-byte bit length, then the bytes.
+    if (!row.window) return { count: 0, length: 0, bits: 0, bytes: new Uint8Array(0) };
+    return { count: row.count ?? 0, length: row.length ?? 0, bits: row.window.readInt32BE(0), bytes: row.window.subarray(4) };
   }
 
   /**

@@ -18,7 +18,7 @@ import {
 } from '../kfashion/types';
 import { englishLabel, LABELS_BY_KIND, resolveValue } from '../kfashion/vocabulary';
 import type { LabelSource, Split } from './entities';
-import { FacetCounts, GarmentIdSet, SimpleFilter, TermCondition } from './search-counts';
+import { FacetCounts, SimpleFilter, TermCondition, TermPage } from './search-counts';
 
 /** A request the caller can fix: unknown kind or value, bad cursor, page too large. `field` names the argument. */
 export class InvalidSearchInput extends Error {
@@ -502,8 +502,9 @@ export class SearchService {
   async searchGarments(filter: GarmentFilter | null | undefined, page: PageRequest): Promise<Page<GarmentRow>> {
     const params = new SqlParameters();
     const { condition, requiredTerms, termCondition } = await compileGarmentFilterWithTerms(this.vocabulary, filter, params);
-    const matches = termCondition && this.counts ? await this.counts.termMatches(termCondition) : null;
-    if (matches) return this.pageOfIdSet(matches, condition, params, page);
+    const matches =
+      termCondition && this.counts ? await this.counts.termMatches(termCondition, Number(page.afterId ?? 0), page.first + 1) : null;
+    if (matches) return this.pageOfTermMatches(matches, condition, params, page);
     const simple = this.counts ? await simpleFilterOf(this.vocabulary, filter) : null;
     const bitmap = requiredTerms.length > 0 && (await this.readPageFromBitmap(requiredTerms, simple, page));
     // A first page read from the bitmap visits every match anyway (to sort them): count them on
@@ -536,13 +537,13 @@ export class SearchService {
    * count is the number of bits set. The rows are checked against the filter once more, so a
    * garment changed since the bits were read is left out rather than shown wrongly.
    */
-  private async pageOfIdSet(
-    matches: { ids: GarmentIdSet; count: number },
+  private async pageOfTermMatches(
+    matches: TermPage,
     condition: string,
     params: SqlParameters,
     page: PageRequest,
   ): Promise<Page<GarmentRow>> {
-    const ids = matches.ids.idsAfter(Number(page.afterId ?? 0), page.first + 1);
+    const ids = matches.ids;
     const pageParams = new SqlParameters();
     pageParams.values.push(...params.values);
     const rows: GarmentRow[] = ids.length

@@ -14,6 +14,13 @@ describe('GarmentIdSet', () => {
     expect(set.idsAfter(0, 10)).toEqual([1, 7, 8]);
   });
 
+  it('reads a string that starts at a later id', () => {
+    const set = new GarmentIdSet(Uint8Array.from([0b01000001, 0b10000000]), 1000);
+    expect(set.idsAfter(999, 10)).toEqual([1001, 1007, 1008]);
+    expect(set.idsAfter(1001, 1)).toEqual([1007]);
+    expect(set.idsAfter(0, 10)).toEqual([1001, 1007, 1008]);
+  });
+
   it('pages through random sets exactly as a sorted list of the ids does', () => {
     let state = 99;
     const next = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);

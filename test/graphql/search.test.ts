@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { importDataset } from '../../src/db/import';
+import { FacetCounts } from '../../src/db/search-counts';
+import { SearchService } from '../../src/db/search';
 import { synthesize } from '../../src/kfashion/synth';
 import { LABELS_BY_KIND } from '../../src/kfashion/vocabulary';
 import { AttributeKind, MULTI_VALUED_KINDS } from '../../src/kfashion/types';
@@ -305,6 +307,34 @@ describe('precomputed counts for broad filters', () => {
       expect(filterScans(counter.statements)).toEqual([]);
     } finally {
       counter.detach();
+    }
+  });
+
+  it('pages term-only filters across several windows of the bits when each window is small', async () => {
+    const counts = new FacetCounts(db.dataSource, 60_000, () => {}, 8);
+    expect(await counts.isFresh()).toBe(true);
+    const search = new SearchService(db.dataSource, undefined, counts);
+    const windows = new QueryCounter(db.dataSource);
+    try {
+      for (const where of termOnlyFilters()) {
+        const expected = garments.filter((garment) => matches(garment, where)).map((garment) => garment.id);
+        const ids: string[] = [];
+        for (let after: string | null = null; ; ) {
+          const page = await search.searchGarments(where as never, { first: 7, afterId: after, withCount: true });
+          expect(await page.count()).toBe(expected.length);
+          ids.push(...page.rows.map((row) => String(row.id)));
+          if (!page.hasNextPage) break;
+          after = String(page.rows[page.rows.length - 1].id);
+        }
+        expect({ where, ids }).toEqual({ where, ids: expected });
+      }
+      expect(filterScans(windows.statements)).toEqual([]);
+      // More window reads than pages: the small windows made pages read several.
+      const reads = windows.statements.filter((sql) => sql.includes('garment_term_bits')).length;
+      const pages = windows.statements.filter((sql) => /g\.id = ANY\(/.test(sql)).length;
+      expect(reads).toBeGreaterThan(pages);
+    } finally {
+      windows.detach();
     }
   });
 

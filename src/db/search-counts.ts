@@ -174,11 +174,13 @@ export class FacetCounts {
     if (!parts.length) throw new Error('termMatches needs at least one term');
     // Bit position p (1-based) of the strings stands for garment id p - 1.
     const span = `greatest(${add(minWindow)}::bigint, 4 * ${add(limit)}::bigint * length(matches) / greatest(bit_count(matches), 1))`;
+    // OFFSET 0 keeps the subquery from being flattened: `matches` is computed once, not once per use.
     const [row]: { fresh: boolean; count: number | null; length: number | null; window: Buffer | null }[] = await this.dataSource.query(
       `SELECT fresh, bit_count(matches)::int AS count, length(matches) AS length,
               varbit_send(substring(matches FROM ${add(start)}::int + 1 FOR least(${span}, 2147483647)::int)) AS window
-         FROM (SELECT ${BITS_FRESH} AS fresh) state,
-              LATERAL (SELECT CASE WHEN fresh THEN ${parts.join(' & ')} END AS matches) m`,
+         FROM (SELECT fresh, CASE WHEN fresh THEN ${parts.join(' & ')} END AS matches
+                 FROM (SELECT ${BITS_FRESH} AS fresh) state
+               OFFSET 0) m`,
       params,
     );
     if (!row.fresh) {

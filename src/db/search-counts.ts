@@ -39,9 +39,9 @@ const BITS_FRESH = `(SELECT value FROM search_generation) IS NOT DISTINCT FROM (
 
 /**
  * Above this garment id no bit strings are built (each would take max id / 8 bytes, per term):
- * searches then count live.
+ * searches then count live, and the counts alone are current.
  */
-const MAX_BIT_ID = 8_000_000;
+export const MAX_BIT_ID = 8_000_000;
 /** Garments read per statement while the bit strings are built. */
 const BIT_BUILD_CHUNK = 100_000;
 /**
@@ -88,6 +88,14 @@ export interface TermPage {
   count: number;
   /** Up to the `limit` asked for, ascending. */
   ids: number[];
+}
+
+interface MatchWindowRow {
+  fresh: boolean;
+  counts_fresh: boolean;
+  count: number | null;
+  length: number | null;
+  window: Buffer | null;
 }
 
 export interface RebuildResult {
@@ -175,8 +183,8 @@ export class FacetCounts {
     // Bit position p (1-based) of the strings stands for garment id p - 1.
     const span = `greatest(${add(minWindow)}::bigint, 4 * ${add(limit)}::bigint * length(matches) / greatest(bit_count(matches), 1))`;
     // OFFSET 0 keeps the subquery from being flattened: `matches` is computed once, not once per use.
-    const [row]: { fresh: boolean; count: number | null; length: number | null; window: Buffer | null }[] = await this.dataSource.query(
-      `SELECT fresh, bit_count(matches)::int AS count, length(matches) AS length,
+    const [row]: MatchWindowRow[] = await this.dataSource.query(
+      `SELECT fresh, ${FRESH} AS counts_fresh, bit_count(matches)::int AS count, length(matches) AS length,
               varbit_send(substring(matches FROM ${add(start)}::int + 1 FOR least(${span}, 2147483647)::int)) AS window
          FROM (SELECT fresh, CASE WHEN fresh THEN ${parts.join(' & ')} END AS matches
                  FROM (SELECT ${BITS_FRESH} AS fresh) state
@@ -184,7 +192,9 @@ export class FacetCounts {
       params,
     );
     if (!row.fresh) {
-      this.requestRebuild();
+      // Current counts without current bits: ids too large for bits (or counts built by an older
+      // version, which a server's start-up check rebuilds). Rebuilding again would change nothing.
+      if (!row.counts_fresh) this.requestRebuild();
       return null;
     }
     // NULL matches: some required term has no garment. varbit_send: a 4-byte bit length, then the bytes.
@@ -234,9 +244,11 @@ export class FacetCounts {
     await this.rebuilding;
   }
 
-  /** True when the counts and the bit strings match the garments as they are now. */
+  /** True when the counts and the bit strings (unless ids are too large for them) match the garments as they are now. */
   async isFresh(): Promise<boolean> {
-    const [{ fresh }] = await this.dataSource.query(`SELECT ${FRESH} AND ${BITS_FRESH} AS fresh`);
+    const [{ fresh }] = await this.dataSource.query(
+      `SELECT ${FRESH} AND (${BITS_FRESH} OR (SELECT coalesce(max(id), 0) FROM garments) > ${MAX_BIT_ID}) AS fresh`,
+    );
     return fresh === true;
   }
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { importDataset } from '../../src/db/import';
-import { FacetCounts } from '../../src/db/search-counts';
+import { FacetCounts, MAX_BIT_ID } from '../../src/db/search-counts';
 import { SearchService } from '../../src/db/search';
 import { synthesize } from '../../src/kfashion/synth';
 import { LABELS_BY_KIND } from '../../src/kfashion/vocabulary';
@@ -364,6 +364,35 @@ describe('precomputed counts for broad filters', () => {
       expect(liveStatements(counter.statements)).toEqual([]);
     } finally {
       counter.detach();
+    }
+  });
+  it('counts live, without rebuilding again and again, when garment ids are too large for the bits', async () => {
+    const counts = api.server.facetCounts!;
+    const [copy] = await db.dataSource.query(
+      `INSERT INTO garments (id, image_id, super_category, category_id, x1, y1, x2, y2, search_terms)
+       SELECT $1, image_id, super_category, category_id, x1, y1, x2, y2, search_terms FROM garments ORDER BY id LIMIT 1
+       RETURNING id, image_id`,
+      [MAX_BIT_ID + 1],
+    );
+    try {
+      const [source] = await db.dataSource.query(`SELECT id FROM garments WHERE image_id = $1 ORDER BY id LIMIT 1`, [copy.image_id]);
+      garments.push({ ...garments.find((garment) => garment.id === String(source.id))!, id: String(copy.id) });
+      await counts.rebuild();
+      expect(await counts.isFresh()).toBe(true);
+      const [before] = await db.dataSource.query(`SELECT refreshed_at FROM garment_facet_counts_state`);
+      const counter = new QueryCounter(db.dataSource);
+      try {
+        await expectReferenceResults(termOnlyFilters());
+        expect(filterScans(counter.statements).length).toBeGreaterThan(0);
+      } finally {
+        counter.detach();
+      }
+      await counts.settled();
+      const [after] = await db.dataSource.query(`SELECT refreshed_at FROM garment_facet_counts_state`);
+      expect(after.refreshed_at).toEqual(before.refreshed_at);
+    } finally {
+      await db.dataSource.query(`DELETE FROM garments WHERE id = $1`, [copy.id]);
+      garments.pop();
     }
   });
 });

@@ -8,7 +8,12 @@
  * Results go to bench/RESULTS.md under "## Search". The database (kf_bench_search) and the tree
  * are kept between runs; `--rebuild` starts over.
  *
- *   npm run bench:search [-- --images 566000 --runs 200 --connections 16 --duration 30 --rebuild --prepare-only]
+ * `--baseline <dir>` (a checkout of an earlier commit with `tsc -p bench/search/tsconfig.json`
+ * run in it) also starts that version's server on the same database and alternates every request
+ * between the two, so both are measured in one run under the same load; their answers must agree.
+ *
+ *   npm run bench:search [-- --images 566000 --runs 200 --connections 16 --duration 30 --rebuild --prepare-only
+ *                            --baseline /tmp/kf-baseline --baseline-label "main 4daa548"]
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,6 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
+import { createApiToken } from '../../src/db/api-tokens';
 import { openDatabase } from '../../src/db/data-source';
 import { importDataset } from '../../src/db/import';
 import { FacetCounts } from '../../src/db/search-counts';
@@ -40,6 +46,8 @@ const options = {
   duration: Number(argument('--duration', '30')),
   rebuild: process.argv.includes('--rebuild'),
   prepareOnly: process.argv.includes('--prepare-only'),
+  baseline: argument('--baseline', ''),
+  baselineLabel: argument('--baseline-label', 'baseline'),
 };
 
 function databaseUrl(name: string): string {
@@ -161,6 +169,11 @@ const SEARCH_QUERY = `query Search($where: GarmentWhere!) {
   }
 }`;
 
+/** The same search without the garments' fields: what the count and the page's ids cost, apart from rendering 50 garments. */
+const SEARCH_IDS_QUERY = `query Search($where: GarmentWhere!) {
+  searchGarments(where: $where, first: 50) { totalCount edges { cursor } pageInfo { hasNextPage endCursor } }
+}`;
+
 const FACET_QUERY = `query Facets($where: GarmentWhere, $kinds: [String!]!) {
   garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }
 }`;
@@ -205,8 +218,18 @@ const FACET_KIND_PAIRS = [
 // ---------------------------------------------------------------------------------------------
 // Measuring
 
-async function startServer(): Promise<{ child: ChildProcess; endpoint: string }> {
-  const child = spawn(process.execPath, [SERVER_SCRIPT, databaseUrl(DATABASE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+interface Server {
+  label: string;
+  child: ChildProcess;
+  endpoint: string;
+}
+
+async function startServer(label: string, script: string): Promise<Server> {
+  // NODE_ENV=production as in the API image (docker/api.Dockerfile): graphql-js skips its development checks.
+  const child = spawn(process.execPath, [script, databaseUrl(DATABASE)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -214,14 +237,27 @@ async function startServer(): Promise<{ child: ChildProcess; endpoint: string }>
       const match = /listening (\d+)/.exec(output);
       if (match) resolve(Number(match[1]));
     });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${label} server exited with ${code}`)));
   });
-  return { child, endpoint: `http://127.0.0.1:${port}/graphql` };
+  return { label, child, endpoint: `http://127.0.0.1:${port}/graphql` };
 }
+
+/** A viewer token valid for a day: every request is authorised as a client's would be. */
+async function viewerToken(): Promise<string> {
+  const dataSource = await openDatabase({ url: databaseUrl(DATABASE) });
+  try {
+    const { token } = await createApiToken(dataSource, { role: 'viewer', name: 'bench:search', expiresAt: new Date(Date.now() + 86_400_000) });
+    return token;
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+let headers: Record<string, string> = { 'content-type': 'application/json' };
 
 async function post(endpoint: string, body: string): Promise<{ ms: number; json: any }> {
   const started = process.hrtime.bigint();
-  const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const response = await fetch(endpoint, { method: 'POST', headers, body });
   const json: any = await response.json();
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (response.status !== 200 || json.errors) throw new Error(`request failed (${response.status}): ${JSON.stringify(json.errors)}`);
@@ -235,19 +271,31 @@ function percentile(values: number[], p: number): number {
 
 interface Series {
   name: string;
+  server: string;
   times: number[];
   matches: number[];
 }
 
-async function sequential(endpoint: string, name: string, bodies: string[], matchesOf: (json: any) => number): Promise<Series> {
-  for (const body of bodies.slice(0, 10)) await post(endpoint, body); // warm-up: connections, plans, caches
-  const series: Series = { name, times: [], matches: [] };
-  for (const body of bodies) {
-    const { ms, json } = await post(endpoint, body);
-    series.times.push(ms);
-    series.matches.push(matchesOf(json));
+/**
+ * The requests one after another, each sent to every server in turn (the order alternating), so
+ * a change in the machine's load hits all servers alike. Fails when the servers' answers differ.
+ */
+async function sequential(servers: Server[], name: string, bodies: string[], matchesOf: (json: any) => number): Promise<Series[]> {
+  for (const server of servers) for (const body of bodies.slice(0, 10)) await post(server.endpoint, body); // warm-up: connections, plans, caches
+  const series: Series[] = servers.map((server) => ({ name, server: server.label, times: [], matches: [] }));
+  for (const [i, body] of bodies.entries()) {
+    const order = servers.map((_, s) => s);
+    if (i % 2) order.reverse();
+    for (const s of order) {
+      const { ms, json } = await post(servers[s].endpoint, body);
+      series[s].times.push(ms);
+      series[s].matches.push(matchesOf(json));
+    }
   }
-  console.log(`${name}: p50 ${percentile(series.times, 50).toFixed(1)} ms, p95 ${percentile(series.times, 95).toFixed(1)} ms`);
+  for (const one of series) {
+    if (one.matches.some((n, i) => n !== series[0].matches[i])) throw new Error(`${name}: ${one.server} and ${series[0].server} answer differently`);
+    console.log(`${name} [${one.server}]: p50 ${percentile(one.times, 50).toFixed(1)} ms, p95 ${percentile(one.times, 95).toFixed(1)} ms`);
+  }
   return series;
 }
 
@@ -274,7 +322,7 @@ async function load(endpoint: string, bodies: string[]): Promise<LoadResult> {
     requests: [
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers,
         setupRequest: (request: any) => ({ ...request, body: bodies[index++ % bodies.length] }),
         onResponse: (status: number, body: string) => {
           if (status === 200 && body.includes('"errors"')) graphqlErrors++;
@@ -318,7 +366,7 @@ function loadAverage(): string {
 function seriesRow(series: Series, target: string): string {
   const f = (ms: number) => ms.toFixed(1);
   return (
-    `| ${series.name} | ${series.times.length} | ${f(percentile(series.times, 50))} | ${f(percentile(series.times, 95))} | ` +
+    `| ${series.name} | ${series.server} | ${series.times.length} | ${f(percentile(series.times, 50))} | ${f(percentile(series.times, 95))} | ` +
     `${f(Math.max(...series.times))} | ${percentile(series.matches, 50).toLocaleString('en')} ` +
     `(${Math.min(...series.matches).toLocaleString('en')}–${Math.max(...series.matches).toLocaleString('en')}) | ${target} |`
   );
@@ -336,6 +384,7 @@ async function main(): Promise<void> {
   const data = await ensureData();
   const countsSeconds = await ensureCounts();
   if (options.prepareOnly) return;
+  headers = { ...headers, authorization: `Bearer ${await viewerToken()}` };
   const vocabulary = await loadVocabulary();
   const next = seededRandom(SEED); // deterministic choices: every run asks the same questions
   const narrow = threeConditionFilters(vocabulary, options.runs, next);
@@ -345,13 +394,24 @@ async function main(): Promise<void> {
     JSON.stringify({ query: FACET_QUERY, variables: { where, kinds: FACET_KIND_PAIRS[i % FACET_KIND_PAIRS.length] } });
   const facetMatches = (json: any) => json.data.garmentFacets[0].values.reduce((sum: number, v: any) => sum + v.count, 0);
 
-  const { child, endpoint } = await startServer();
-  const loadBefore = loadAverage();
+  const servers: Server[] = [];
   try {
-    const search = await sequential(endpoint, 'search: 3-condition AND, first 50 + totalCount', searchBodies, (json) => json.data.searchGarments.totalCount);
-    const facetsBroad = await sequential(endpoint, 'facets: 2 kinds, 1-condition filter', broad.map(facetBody), facetMatches);
-    const facetsNarrow = await sequential(endpoint, 'facets: 2 kinds, 3-condition filter', narrow.map(facetBody), facetMatches);
-    const loaded = await load(endpoint, searchBodies);
+    servers.push(await startServer('this tree', SERVER_SCRIPT));
+    if (options.baseline) {
+      servers.push(await startServer(options.baselineLabel, path.resolve(options.baseline, 'dist/bench/search/server.js')));
+    }
+    const loadBefore = loadAverage();
+    const search = await sequential(servers, 'search: 3-condition AND, first 50 + totalCount', searchBodies, (json) => json.data.searchGarments.totalCount);
+    const searchIds = await sequential(
+      servers,
+      'search: the same, ids + totalCount only',
+      narrow.map((where) => JSON.stringify({ query: SEARCH_IDS_QUERY, variables: { where } })),
+      (json) => json.data.searchGarments.totalCount,
+    );
+    const facetsBroad = await sequential(servers, 'facets: 2 kinds, 1-condition filter', broad.map(facetBody), facetMatches);
+    const facetsNarrow = await sequential(servers, 'facets: 2 kinds, 3-condition filter', narrow.map(facetBody), facetMatches);
+    const loaded: (LoadResult & { server: string })[] = [];
+    for (const server of servers) loaded.push({ server: server.label, ...(await load(server.endpoint, searchBodies)) });
     const date = new Date().toISOString().replace(/\.\d+Z$/, ' UTC').replace('T', ' ');
     const dataLine = data.reused
       ? `${data.images.toLocaleString('en')} images, ${data.garments.toLocaleString('en')} garments (database kept from an earlier run of this bench)`
@@ -364,30 +424,42 @@ async function main(): Promise<void> {
         '',
         `\`npm run bench:search\`: \`synthesize({ withImages: false })\` (seed ${SEED}), imported with the real importer`,
         `(\`allowMissingImages\`), then \`VACUUM ANALYZE\`: ${dataLine}; precomputed counts built in`,
-        `${countsSeconds === null ? '?' : countsSeconds.toFixed(0)} s (one rebuild of \`garment_facet_counts\`). The API server runs in its own process;`,
+        `${countsSeconds === null ? '?' : countsSeconds.toFixed(0)} s (one rebuild of \`garment_facet_counts\` and \`garment_term_bits\`). The API server runs in its own process`,
+        'with NODE_ENV=production, as in the API image;',
         `every request goes over HTTP to /graphql. Each series is ${options.runs} sequential requests with different values`,
         '(after 10 warm-up requests); latency is client-side, request sent to JSON parsed. "matches" is the',
         'totalCount (searches) or the sum of the first facet\'s counts (facets): median (min–max). Broad facet',
-        'filters (one condition) are answered from the precomputed counts; the 3-condition ones live.',
+        'filters (one condition) are answered from the precomputed counts, the 3-condition ones live. Searches whose',
+        'filter is only value conditions (all of these) take their page ids and totalCount from the term bits.',
+        ...(servers.length > 1
+          ? [
+              `Servers: "this tree" and "${options.baselineLabel}" (an earlier commit's build) on the same database, every`,
+              'request sent to both in alternating order; both gave the same matches for every request.',
+            ]
+          : []),
         '',
-        '| series | runs | p50 ms | p95 ms | max ms | matches | target p95 |',
-        '| --- | ---: | ---: | ---: | ---: | --- | --- |',
-        seriesRow(search, '< 50 ms'),
-        seriesRow(facetsBroad, '< 300 ms'),
-        seriesRow(facetsNarrow, '< 300 ms'),
+        '| series | server | runs | p50 ms | p95 ms | max ms | matches | target p95 |',
+        '| --- | --- | ---: | ---: | ---: | ---: | --- | --- |',
+        ...search.map((one) => seriesRow(one, '< 50 ms')),
+        ...searchIds.map((one) => seriesRow(one, '')),
+        ...facetsBroad.map((one) => seriesRow(one, '< 300 ms')),
+        ...facetsNarrow.map((one) => seriesRow(one, '< 300 ms')),
         '',
         `Load (autocannon): ${options.connections} concurrent connections for ${options.duration} s, cycling through the`,
-        `${options.runs} search requests above (page of 50 with attributes and image + totalCount).`,
+        `${options.runs} search requests above (page of 50 with attributes and image + totalCount); one server after the other.`,
         '',
-        '| requests | requests/s | p50 ms | p95 ms | p99 ms | errors | non-2xx | timeouts | GraphQL errors |',
-        '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-        `| ${loaded.requests.toLocaleString('en')} | ${loaded.requestsPerSecond.toFixed(1)} | ${loaded.p50.toFixed(0)} | ` +
-          `${loaded.p95.toFixed(0)} | ${loaded.p99.toFixed(0)} | ${loaded.errors} | ${loaded.non2xx} | ${loaded.timeouts} | ${loaded.graphqlErrors} |`,
+        '| server | requests | requests/s | p50 ms | p95 ms | p99 ms | errors | non-2xx | timeouts | GraphQL errors |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        ...loaded.map(
+          (one) =>
+            `| ${one.server} | ${one.requests.toLocaleString('en')} | ${one.requestsPerSecond.toFixed(1)} | ${one.p50.toFixed(0)} | ` +
+            `${one.p95.toFixed(0)} | ${one.p99.toFixed(0)} | ${one.errors} | ${one.non2xx} | ${one.timeouts} | ${one.graphqlErrors} |`,
+        ),
       ].join('\n'),
     );
     console.log(`results written to ${RESULTS}`);
   } finally {
-    child.kill('SIGTERM');
+    for (const server of servers) server.child.kill('SIGTERM');
   }
 }
 

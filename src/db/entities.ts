@@ -3,7 +3,7 @@
  * model versions in ./training-runs.ts and ./model-version-admin.ts) and of the catalogue (images,
  * garments and what they reference). The schema is owned by the migrations (never `synchronize`).
  * Tables read and written only with set-based SQL have no entity: training_metrics, prediction_jobs,
- * prediction_chunks, import_runs, api_tokens, search_generation and the garment_facet_counts tables.
+ * prediction_chunks, import_runs, api_tokens, search_generation, the garment_facet_counts tables and garment_term_bits.
  * Bulk loads (the importer) use COPY / multi-row INSERT.
  */
 import {

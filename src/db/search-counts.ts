@@ -11,8 +11,13 @@
  * counts were built from with the current `search_generation` (bumped by every statement that
  * writes garments), in one snapshot. When stale, callers fall back to the live query and ask for
  * a rebuild, which runs in the background (one at a time across processes: advisory lock).
+ *
+ * The same rebuild writes `garment_term_bits` (migration GarmentTermBits): per term, one bit per
+ * garment id. A filter made only of term conditions (all of these, any of those) is then a
+ * `bit_and`/`bit_or` over a few of those strings: its exact count and its pages come from them,
+ * without visiting one heap page per match as a live count does.
  */
-import { DataSource } from 'typeorm';
+import { DataSource, QueryRunner } from 'typeorm';
 import { SuperCategory } from '../kfashion/types';
 import type { LabelSource, Split } from './entities';
 
@@ -30,6 +35,68 @@ const REBUILD_LOCK = [0x4b46494d, 0x46414354] as const;
 const DIMENSIONS = `($2::text IS NULL OR split = $2) AND ($3::text IS NULL OR source = $3)
   AND ($4::text IS NULL OR super_category = $4)`;
 const FRESH = `(SELECT value FROM search_generation) IS NOT DISTINCT FROM (SELECT generation FROM garment_facet_counts_state)`;
+const BITS_FRESH = `(SELECT value FROM search_generation) IS NOT DISTINCT FROM (SELECT bits_generation FROM garment_facet_counts_state)`;
+
+/**
+ * Above this garment id no bit strings are built (each would take max id / 8 bytes, per term):
+ * searches then count live, and the counts alone are current.
+ */
+export const MAX_BIT_ID = 8_000_000;
+/** Garments read per statement while the bit strings are built. */
+const BIT_BUILD_CHUNK = 100_000;
+/**
+ * Fewest bits of the matches sent to find a page's ids: the window is sized from the share of
+ * garments that match (4× the expected span of a page), so a page rarely needs a second window,
+ * and the whole string (about max id / 8 bytes, hex-encoded on the wire) is rarely sent.
+ */
+const MIN_WINDOW_BITS = 8_192;
+
+/** Garments carrying every term of `allOf` and at least one term of each `anyOf` group. */
+export interface TermCondition {
+  allOf: readonly number[];
+  anyOf: readonly (readonly number[])[];
+}
+
+/**
+ * Garment ids as the bytes of a PostgreSQL bit string that starts at id `firstId`: id
+ * `firstId + i` is bit `7 - i % 8` of byte `i / 8`.
+ */
+export class GarmentIdSet {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly firstId = 0,
+  ) {}
+
+  /** Up to `limit` ids greater than `afterId`, ascending. */
+  idsAfter(afterId: number, limit: number): number[] {
+    const ids: number[] = [];
+    const startByte = Math.max(0, Math.floor((afterId + 1 - this.firstId) / 8));
+    for (let at = startByte; at < this.bytes.length && ids.length < limit; at++) {
+      const byte = this.bytes[at];
+      if (byte === 0) continue;
+      for (let bit = 0; bit < 8 && ids.length < limit; bit++) {
+        const id = this.firstId + at * 8 + bit;
+        if (byte & (0x80 >> bit) && id > afterId) ids.push(id);
+      }
+    }
+    return ids;
+  }
+}
+
+/** The matches of a TermCondition: how many, and the ids of one page. */
+export interface TermPage {
+  count: number;
+  /** Up to the `limit` asked for, ascending. */
+  ids: number[];
+}
+
+interface MatchWindowRow {
+  fresh: boolean;
+  counts_fresh: boolean;
+  count: number | null;
+  length: number | null;
+  window: Buffer | null;
+}
 
 export interface RebuildResult {
   rows: number;
@@ -47,6 +114,8 @@ export class FacetCounts {
     /** Least time between two background rebuilds started by this process. */
     private readonly minRebuildIntervalMs = 60_000,
     private readonly log: (message: string, error?: unknown) => void = () => {},
+    /** See MIN_WINDOW_BITS (tests make it small to page across windows). */
+    private readonly minWindowBits = MIN_WINDOW_BITS,
   ) {}
 
   /** Counts of `terms` among the garments matching `filter`, or null when the counts are stale. */
@@ -70,6 +139,67 @@ export class FacetCounts {
   async count(filter: SimpleFilter): Promise<number | null> {
     const counts = await this.facetCounts(filter, [filter.term]);
     return counts === null ? null : (counts.get(filter.term) ?? 0);
+  }
+
+  /**
+   * The number of garments matching `condition` (at least one term) and up to `limit` of their
+   * ids greater than `afterId`, from the bit strings; null when those are stale or never built.
+   */
+  async termMatches(condition: TermCondition, afterId: number, limit: number): Promise<TermPage | null> {
+    const ids: number[] = [];
+    let count: number | null = null;
+    for (let start = afterId + 1, minWindow = this.minWindowBits; ; ) {
+      const window = await this.matchWindow(condition, start, minWindow, limit);
+      if (!window) return null;
+      count ??= window.count;
+      ids.push(...new GarmentIdSet(window.bytes, start).idsAfter(afterId, limit - ids.length));
+      if (ids.length >= limit || start + window.bits >= window.length) return { count, ids };
+      start += window.bits;
+      minWindow = window.bits * 8;
+    }
+  }
+
+  /** The matches' count, total bit length, and their bits from id `start` on (at least `minWindow` of them, when there are). */
+  private async matchWindow(
+    condition: TermCondition,
+    start: number,
+    minWindow: number,
+    limit: number,
+  ): Promise<{ count: number; length: number; bits: number; bytes: Uint8Array } | null> {
+    const params: unknown[] = [];
+    const add = (value: unknown) => `$${params.push(value)}`;
+    const parts: string[] = [];
+    // A term no garment carries has no row: the count check makes the AND empty, bit_or skips it.
+    if (condition.allOf.length) {
+      parts.push(
+        `(SELECT CASE WHEN count(*) = ${add(condition.allOf.length)}::int THEN bit_and(bits) END
+            FROM garment_term_bits WHERE term = ANY(${add(condition.allOf)}::int[]))`,
+      );
+    }
+    for (const group of condition.anyOf) {
+      parts.push(`(SELECT bit_or(bits) FROM garment_term_bits WHERE term = ANY(${add(group)}::int[]))`);
+    }
+    if (!parts.length) throw new Error('termMatches needs at least one term');
+    // Bit position p (1-based) of the strings stands for garment id p - 1.
+    const span = `greatest(${add(minWindow)}::bigint, 4 * ${add(limit)}::bigint * length(matches) / greatest(bit_count(matches), 1))`;
+    // OFFSET 0 keeps the subquery from being flattened: `matches` is computed once, not once per use.
+    const [row]: MatchWindowRow[] = await this.dataSource.query(
+      `SELECT fresh, ${FRESH} AS counts_fresh, bit_count(matches)::int AS count, length(matches) AS length,
+              varbit_send(substring(matches FROM ${add(start)}::int + 1 FOR least(${span}, 2147483647)::int)) AS window
+         FROM (SELECT fresh, CASE WHEN fresh THEN ${parts.join(' & ')} END AS matches
+                 FROM (SELECT ${BITS_FRESH} AS fresh) state
+               OFFSET 0) m`,
+      params,
+    );
+    if (!row.fresh) {
+      // Current counts without current bits: ids too large for bits (or counts built by an older
+      // version, which a server's start-up check rebuilds). Rebuilding again would change nothing.
+      if (!row.counts_fresh) this.requestRebuild();
+      return null;
+    }
+    // NULL matches: some required term has no garment. varbit_send: a 4-byte bit length, then the bytes.
+    if (!row.window) return { count: 0, length: 0, bits: 0, bytes: new Uint8Array(0) };
+    return { count: row.count ?? 0, length: row.length ?? 0, bits: row.window.readInt32BE(0), bytes: row.window.subarray(4) };
   }
 
   /**
@@ -114,9 +244,11 @@ export class FacetCounts {
     await this.rebuilding;
   }
 
-  /** True when the counts match the garments as they are now. */
+  /** True when the counts and the bit strings (unless ids are too large for them) match the garments as they are now. */
   async isFresh(): Promise<boolean> {
-    const [{ fresh }] = await this.dataSource.query(`SELECT ${FRESH} AS fresh`);
+    const [{ fresh }] = await this.dataSource.query(
+      `SELECT ${FRESH} AND (${BITS_FRESH} OR (SELECT coalesce(max(id), 0) FROM garments) > ${MAX_BIT_ID}) AS fresh`,
+    );
     return fresh === true;
   }
 
@@ -152,10 +284,11 @@ export class FacetCounts {
            UNION ALL
            SELECT split, source, super_category, b, a, n FROM pairs WHERE a <> b`,
         );
+        const bitsBuilt = await this.rebuildTermBits(runner);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         await runner.query(
-          `UPDATE garment_facet_counts_state SET generation = $1, refreshed_at = now(), seconds = $2`,
-          [generation, seconds],
+          `UPDATE garment_facet_counts_state SET generation = $1, bits_generation = $2, refreshed_at = now(), seconds = $3`,
+          [generation, bitsBuilt ? generation : null, seconds],
         );
         await runner.commitTransaction();
         await runner.query(`ANALYZE garment_facet_counts`);
@@ -171,5 +304,42 @@ export class FacetCounts {
     } finally {
       await runner.release();
     }
+  }
+
+  /**
+   * Writes one bit string per term (bit `id` set when garment `id` carries it), all of the same
+   * length. Runs in the rebuild's transaction, after it read the generation: a garment written
+   * meanwhile leaves the result stale, never wrongly fresh. False when ids are too large to build.
+   */
+  private async rebuildTermBits(runner: QueryRunner): Promise<boolean> {
+    await runner.query(`DELETE FROM garment_term_bits`);
+    const [{ max_id: maxIdText }] = await runner.query(`SELECT coalesce(max(id), 0)::text AS max_id FROM garments`);
+    const maxId = Number(maxIdText);
+    if (maxId > MAX_BIT_ID) return false;
+    const bytes = Math.floor(maxId / 8) + 1;
+    const sets = new Map<number, Buffer>();
+    for (let after = 0; ; ) {
+      const rows: { id: string; search_terms: number[] }[] = await runner.query(
+        `SELECT id, search_terms FROM garments WHERE id > $1 AND id <= $2 ORDER BY id LIMIT ${BIT_BUILD_CHUNK}`,
+        [after, maxId],
+      );
+      if (!rows.length) break;
+      for (const row of rows) {
+        const id = Number(row.id);
+        for (const term of row.search_terms) {
+          let set = sets.get(term);
+          if (!set) sets.set(term, (set = Buffer.alloc(bytes)));
+          set[id >> 3] |= 0x80 >> (id & 7);
+        }
+      }
+      after = Number(rows[rows.length - 1].id);
+    }
+    for (const [term, set] of sets) {
+      await runner.query(`INSERT INTO garment_term_bits (term, bits) VALUES ($1, ('x' || encode($2::bytea, 'hex'))::bit varying)`, [
+        term,
+        set,
+      ]);
+    }
+    return true;
   }
 }

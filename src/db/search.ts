@@ -18,7 +18,7 @@ import {
 } from '../kfashion/types';
 import { englishLabel, LABELS_BY_KIND, resolveValue } from '../kfashion/vocabulary';
 import type { LabelSource, Split } from './entities';
-import { FacetCounts, SimpleFilter } from './search-counts';
+import { FacetCounts, SimpleFilter, TermCondition, TermPage } from './search-counts';
 
 /** A request the caller can fix: unknown kind or value, bad cursor, page too large. `field` names the argument. */
 export class InvalidSearchInput extends Error {
@@ -235,6 +235,8 @@ function collectValueRefs(filter: GarmentFilter, field: string, depth: number, o
 class FilterCompiler {
   /** Terms every match must carry (the top level's `@>`): a hint for the plan, see searchGarments. */
   requiredTerms: number[] = [];
+  /** The whole filter as term conditions, when it is nothing else (then the term bits answer it). */
+  termCondition: TermCondition | null = null;
 
   constructor(
     private readonly resolver: ValueResolver,
@@ -271,7 +273,12 @@ class FilterCompiler {
       allOf(kind, condition.allOf, `${field}.attributes[${i}].allOf`);
     });
     if (impossible) return 'FALSE';
-    if (field === 'where') this.requiredTerms = [...new Set(required)];
+    if (field === 'where') {
+      this.requiredTerms = [...new Set(required)];
+      if (isTermsOnly(filter) && (required.length || overlaps.length)) {
+        this.termCondition = { allOf: this.requiredTerms, anyOf: overlaps };
+      }
+    }
 
     const clauses: string[] = [];
     if (filter.superCategory?.length) {
@@ -302,6 +309,12 @@ class FilterCompiler {
   }
 }
 
+/** True when `filter` has value conditions only (no super-category, split, source, model, score or nesting). */
+function isTermsOnly(filter: GarmentFilter): boolean {
+  const others = [filter.split, filter.source, filter.modelVersionId, filter.minScore, filter.not];
+  return !filter.superCategory?.length && !filter.and?.length && !filter.or?.length && others.every((v) => v === undefined || v === null);
+}
+
 function parseId(field: string, id: number | string): number {
   const text = String(id);
   if (!/^\d{1,15}$/.test(text)) throw new InvalidSearchInput(field, `"${text}" is not an id`);
@@ -325,14 +338,14 @@ async function compileGarmentFilterWithTerms(
   params: SqlParameters,
   field = 'where',
   alias = 'g',
-): Promise<{ condition: string; requiredTerms: number[] }> {
-  if (!filter) return { condition: 'TRUE', requiredTerms: [] };
+): Promise<{ condition: string; requiredTerms: number[]; termCondition: TermCondition | null }> {
+  if (!filter) return { condition: 'TRUE', requiredTerms: [], termCondition: null };
   const refs: ValueRef[] = [];
   collectValueRefs(filter, field, 0, refs);
   const resolver = await ValueResolver.create(cache, refs);
   const compiler = new FilterCompiler(resolver, params, alias);
   const condition = compiler.compile(filter, field);
-  return { condition, requiredTerms: compiler.requiredTerms };
+  return { condition, requiredTerms: compiler.requiredTerms, termCondition: compiler.termCondition };
 }
 
 /**
@@ -488,7 +501,10 @@ export class SearchService {
 
   async searchGarments(filter: GarmentFilter | null | undefined, page: PageRequest): Promise<Page<GarmentRow>> {
     const params = new SqlParameters();
-    const { condition, requiredTerms } = await compileGarmentFilterWithTerms(this.vocabulary, filter, params);
+    const { condition, requiredTerms, termCondition } = await compileGarmentFilterWithTerms(this.vocabulary, filter, params);
+    const matches =
+      termCondition && this.counts ? await this.counts.termMatches(termCondition, Number(page.afterId ?? 0), page.first + 1) : null;
+    if (matches) return this.pageOfTermMatches(matches, condition, params, page);
     const simple = this.counts ? await simpleFilterOf(this.vocabulary, filter) : null;
     const bitmap = requiredTerms.length > 0 && (await this.readPageFromBitmap(requiredTerms, simple, page));
     // A first page read from the bitmap visits every match anyway (to sort them): count them on
@@ -514,6 +530,30 @@ export class SearchService {
       return precomputed ?? liveCount();
     };
     return { ...result, count: () => (counted ??= count()) };
+  }
+
+  /**
+   * A page whose ids come from the term bits: only its rows are read (by primary key), and the
+   * count is the number of bits set. The rows are checked against the filter once more, so a
+   * garment changed since the bits were read is left out rather than shown wrongly.
+   */
+  private async pageOfTermMatches(
+    matches: TermPage,
+    condition: string,
+    params: SqlParameters,
+    page: PageRequest,
+  ): Promise<Page<GarmentRow>> {
+    const ids = matches.ids;
+    const pageParams = new SqlParameters();
+    pageParams.values.push(...params.values);
+    const rows: GarmentRow[] = ids.length
+      ? await this.dataSource.query(
+          `SELECT ${GARMENT_COLUMNS} FROM garments g LEFT JOIN vocabulary c ON c.id = g.category_id
+            WHERE g.id = ANY(${pageParams.add(ids.slice(0, page.first))}::bigint[]) AND (${condition}) ORDER BY g.id`,
+          pageParams.values,
+        )
+      : [];
+    return { rows, hasNextPage: ids.length > page.first, count: async () => matches.count };
   }
 
   /**

@@ -2,7 +2,7 @@ import { createPostgresTestDatabase, TestDatabase } from '../support/database';
 import { Image, Garment } from '../../src/db/entities';
 
 const EXPECTED_TABLES = [
-  'api_tokens', 'datasets', 'garment_attributes', 'garment_facet_counts', 'garment_facet_counts_state', 'garments', 'image_styles',
+  'api_tokens', 'datasets', 'garment_attributes', 'garment_facet_counts', 'garment_facet_counts_state', 'garment_term_bits', 'garments', 'image_styles',
   'images', 'import_runs', 'model_versions', 'prediction_chunks', 'prediction_jobs', 'search_generation', 'training_metrics', 'training_runs',
   'vocabulary',
 ];

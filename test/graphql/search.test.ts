@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { importDataset } from '../../src/db/import';
+import { FacetCounts, MAX_BIT_ID } from '../../src/db/search-counts';
+import { SearchService } from '../../src/db/search';
 import { synthesize } from '../../src/kfashion/synth';
 import { LABELS_BY_KIND } from '../../src/kfashion/vocabulary';
 import { AttributeKind, MULTI_VALUED_KINDS } from '../../src/kfashion/types';
@@ -262,6 +264,80 @@ describe('precomputed counts for broad filters', () => {
     }
   });
 
+  /** Statements that read garments by the filter itself (live page or count), not by the ids the term bits gave. */
+  const filterScans = (statements: string[]) =>
+    statements.filter((sql) => /FROM garments g\b/.test(sql) && !/g\.id = ANY\(/.test(sql));
+  const termOnlyFilters = (): Filter[] => {
+    const first = (kind: string, i = 0) => valuesByKind.get(kind)![i];
+    return [
+      { category: [first('category')], color: [first('color')], fit: [first('fit')] },
+      { category: [first('category', 1), first('category', 2)], styles: [first('style')] },
+      { color: [first('color', 1)], attributes: [{ kind: 'material', allOf: [first('material'), first('material', 1)] }] },
+      { attributes: [{ kind: 'print', anyOf: [first('print')] }, { kind: 'sleeveLength', anyOf: [first('sleeveLength'), first('sleeveLength', 1)] }] },
+      { category: [first('category')], color: [first('color')], print: [first('print', 1)], styles: [first('style', 1)] },
+    ];
+  };
+  const expectReferenceResults = async (filters: Filter[]) => {
+    for (const where of filters) {
+      const expected = garments.filter((garment) => matches(garment, where)).map((garment) => garment.id);
+      expect({ where, ...(await searchAll(where)) }).toEqual({ where, ids: expected, totalCount: expected.length });
+    }
+  };
+
+  it('answers term-only filters (pages and totalCount) from the term bits; live again while they are stale', async () => {
+    const counts = api.server.facetCounts!;
+    expect(await counts.isFresh()).toBe(true);
+    const counter = new QueryCounter(db.dataSource);
+    try {
+      await expectReferenceResults(termOnlyFilters());
+      expect(filterScans(counter.statements)).toEqual([]);
+      expect(counter.statements.some((sql) => sql.includes('garment_term_bits'))).toBe(true);
+
+      const removed = garments.pop()!;
+      await db.dataSource.query(`DELETE FROM garments WHERE id = $1`, [removed.id]);
+      expect(await counts.isFresh()).toBe(false);
+      counter.statements.length = 0;
+      await expectReferenceResults(termOnlyFilters());
+      expect(filterScans(counter.statements).length).toBeGreaterThan(0);
+
+      await counts.settled(); // the stale read asked for a rebuild
+      expect(await counts.isFresh()).toBe(true);
+      counter.statements.length = 0;
+      await expectReferenceResults(termOnlyFilters());
+      expect(filterScans(counter.statements)).toEqual([]);
+    } finally {
+      counter.detach();
+    }
+  });
+
+  it('pages term-only filters across several windows of the bits when each window is small', async () => {
+    const counts = new FacetCounts(db.dataSource, 60_000, () => {}, 8);
+    expect(await counts.isFresh()).toBe(true);
+    const search = new SearchService(db.dataSource, undefined, counts);
+    const windows = new QueryCounter(db.dataSource);
+    try {
+      for (const where of termOnlyFilters()) {
+        const expected = garments.filter((garment) => matches(garment, where)).map((garment) => garment.id);
+        const ids: string[] = [];
+        for (let after: string | null = null; ; ) {
+          const page = await search.searchGarments(where as never, { first: 7, afterId: after, withCount: true });
+          expect(await page.count()).toBe(expected.length);
+          ids.push(...page.rows.map((row) => String(row.id)));
+          if (!page.hasNextPage) break;
+          after = String(page.rows[page.rows.length - 1].id);
+        }
+        expect({ where, ids }).toEqual({ where, ids: expected });
+      }
+      expect(filterScans(windows.statements)).toEqual([]);
+      // More window reads than pages: the small windows made pages read several.
+      const reads = windows.statements.filter((sql) => sql.includes('garment_term_bits')).length;
+      const pages = windows.statements.filter((sql) => /g\.id = ANY\(/.test(sql)).length;
+      expect(reads).toBeGreaterThan(pages);
+    } finally {
+      windows.detach();
+    }
+  });
+
   it('falls back to live counting as soon as garments change, then rebuilds in the background', async () => {
     const counts = api.server.facetCounts!;
     const [copy] = await db.dataSource.query(
@@ -288,6 +364,35 @@ describe('precomputed counts for broad filters', () => {
       expect(liveStatements(counter.statements)).toEqual([]);
     } finally {
       counter.detach();
+    }
+  });
+  it('counts live, without rebuilding again and again, when garment ids are too large for the bits', async () => {
+    const counts = api.server.facetCounts!;
+    const [copy] = await db.dataSource.query(
+      `INSERT INTO garments (id, image_id, super_category, category_id, x1, y1, x2, y2, search_terms)
+       SELECT $1, image_id, super_category, category_id, x1, y1, x2, y2, search_terms FROM garments ORDER BY id LIMIT 1
+       RETURNING id, image_id`,
+      [MAX_BIT_ID + 1],
+    );
+    try {
+      const [source] = await db.dataSource.query(`SELECT id FROM garments WHERE image_id = $1 ORDER BY id LIMIT 1`, [copy.image_id]);
+      garments.push({ ...garments.find((garment) => garment.id === String(source.id))!, id: String(copy.id) });
+      await counts.rebuild();
+      expect(await counts.isFresh()).toBe(true);
+      const [before] = await db.dataSource.query(`SELECT refreshed_at FROM garment_facet_counts_state`);
+      const counter = new QueryCounter(db.dataSource);
+      try {
+        await expectReferenceResults(termOnlyFilters());
+        expect(filterScans(counter.statements).length).toBeGreaterThan(0);
+      } finally {
+        counter.detach();
+      }
+      await counts.settled();
+      const [after] = await db.dataSource.query(`SELECT refreshed_at FROM garment_facet_counts_state`);
+      expect(after.refreshed_at).toEqual(before.refreshed_at);
+    } finally {
+      await db.dataSource.query(`DELETE FROM garments WHERE id = $1`, [copy.id]);
+      garments.pop();
     }
   });
 });

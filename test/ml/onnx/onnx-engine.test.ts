@@ -4,16 +4,21 @@
 /**
  * The ONNX engine against the tfjs engine and torchvision, on the trained fixture model of
  * tools/reference/heads_reference.py (ResNet-18 body, 64-channel FPN and heads): same labels and order, boxes
- * within 0.5 px, scores and attribute probabilities within 1e-3.
+ * within 0.5 px, scores and attribute probabilities within 1e-3. Images: the fixture's three squares, and
+ * tools/reference/onnx_reference.py's non-square ones (112×160 padded, 160×240 resized and padded, in one batch)
+ * and a blank image torchvision finds nothing in.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../../../src/ml/backend';
 import { AttributeRCNN, type Detection } from '../../../src/ml/model/attribute-rcnn';
-import { readConfigFile } from '../../../src/ml/model/config';
+import { readConfigFile, resolveConfig } from '../../../src/ml/model/config';
 import { OnnxAttributeRCNN } from '../../../src/ml/onnx/engine';
 import { fixtureImages, trainedFixture, writeTrainedModel } from '../model/heads-trained';
+
+const parity: { images: { width: number; height: number; rgb_base64: string }[]; detections: Reference[] } =
+  JSON.parse(readFileSync(path.join(__dirname, '../fixtures/onnx_parity.json'), 'utf8'));
 
 type Reference = { boxes: number[]; scores: number[]; labels: number[]; attributes: Record<string, number[]> };
 
@@ -29,7 +34,9 @@ function flatten(detections: Detection[], kinds: { kind: string; values: string[
 
 function maxAbsDiff(actual: number[], expected: number[]): number {
   expect(actual.length).toBe(expected.length);
-  return actual.reduce((worst, a, i) => Math.max(worst, Math.abs(a - expected[i])), 0);
+  const worst = actual.reduce((max, a, i) => Math.max(max, Math.abs(a - expected[i])), 0);
+  if (process.env.ONNX_PARITY_DEBUG) console.log('max |difference|', worst);
+  return worst;
 }
 
 function expectSameDetections(actual: Reference, expected: Reference): void {
@@ -71,7 +78,50 @@ describe('ONNX engine', () => {
     });
   });
 
+  test('non-square images and an image without detections equal torchvision and the tfjs engine', async () => {
+    const images = parity.images.map((image) => ({ width: image.width, height: image.height, data: new Uint8Array(Buffer.from(image.rgb_base64, 'base64')) }));
+    expect(images.map((i) => i.width !== i.height)).toEqual([true, true, false]);
+    const fromOnnx = await onnx.predict(images);
+    const fromTfjs = await tfjs.predict(images);
+    expect(fromOnnx.map((d) => d.length)).toEqual(parity.detections.map((d) => d.labels.length));
+    expect(fromOnnx[2]).toEqual([]);
+    expect(fromOnnx[0].length).toBeGreaterThan(0);
+    fromOnnx.forEach((detections, i) => {
+      expectSameDetections(flatten(detections, kinds), parity.detections[i]);
+      expectSameDetections(flatten(detections, kinds), flatten(fromTfjs[i], kinds));
+    });
+  });
+
   test('the export is cached beside the weights', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort()).toEqual([expect.stringMatching(/\.features\.onnx$/), expect.stringMatching(/\.roi-heads\.onnx$/)]);
+  });
+});
+
+interface DetectorFixture { config: Record<string, unknown>; image: number; float: { boxes: number[]; scores: number[]; labels: number[] } }
+
+// torchvision's fasterrcnn_resnet50_fpn (v1) and _v2 (BatchNorm FPN, two-conv RPN head, conv box head) on a small
+// ResNet-18 checkpoint written by torch.save (tools/reference/weights_reference.py): the ONNX engine's detections
+// equal torchvision's (no attribute heads in these checkpoints).
+describe.each(['weights_fasterrcnn', 'weights_fasterrcnn_v2'])('ONNX engine on the %s checkpoint', (stem) => {
+  const fixture: DetectorFixture = JSON.parse(readFileSync(path.join(__dirname, `../fixtures/${stem}.json`), 'utf8'));
+  let dir: string;
+
+  beforeAll(async () => {
+    await initBackend('wasm', { log: () => undefined });
+    dir = mkdtempSync(path.join(tmpdir(), 'kfashion-onnx-pth-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('detections equal torchvision', async () => {
+    const weights = path.join(dir, 'model.pth');
+    copyFileSync(path.join(__dirname, `../fixtures/${stem}_zip.pth`), weights);
+    const model = await OnnxAttributeRCNN.create(resolveConfig(fixture.config, stem), weights);
+    try {
+      const [detections] = await model.predict([fixtureImages()[fixture.image]]);
+      expect(detections.length).toBeGreaterThan(0);
+      expectSameDetections(flatten(detections, []), { ...fixture.float, attributes: {} });
+    } finally {
+      model.dispose();
+    }
   });
 });

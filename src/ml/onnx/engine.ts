@@ -109,7 +109,8 @@ export class OnnxAttributeRCNN implements Predictor {
   }
 
   static async fromGraphs(config: ModelConfig, graphs: OnnxGraphs, runtime = loadOnnxRuntime(), env: NodeJS.ProcessEnv = process.env): Promise<OnnxAttributeRCNN> {
-    const { sessions, choice } = await createSessions(graphs, env);
+    const { sessions, choice } = await createSessions(graphs, env, runtime);
+    console.error(`[kfashion] onnx engine: ONNX Runtime on ${choice.provider}${choice.cudaSkipped ? ` (CUDA not used: ${choice.cudaSkipped})` : ''}`);
     return new OnnxAttributeRCNN(config, runtime, sessions.features, sessions.roiHeads, choice);
   }
 

@@ -8,6 +8,7 @@
  * session falls back to the CPU provider, keeping the reason.
  */
 import { probeGpus } from '../doctor/gpu';
+import { GraphBuilder } from './graph';
 
 export interface OrtTensor {
   readonly data: unknown;
@@ -41,30 +42,25 @@ function firstLine(error: unknown): string {
   return String((error as Error)?.message ?? error).split('\n')[0];
 }
 
-/** onnxruntime-node, or an Error saying why it cannot be used here and what to do. */
-export function loadOnnxRuntime(loadModule: (name: string) => unknown = require): OnnxRuntime {
-  if (loaded === null) {
-    try {
-      loaded = { runtime: loadModule(ONNX_RUNTIME_PACKAGE) as OnnxRuntime };
-    } catch (error) {
-      loaded = { error: firstLine(error) };
-    }
+function tryLoad(loadModule: (name: string) => unknown): { runtime: OnnxRuntime } | { error: string } {
+  try {
+    return { runtime: loadModule(ONNX_RUNTIME_PACKAGE) as OnnxRuntime };
+  } catch (error) {
+    return { error: firstLine(error) };
   }
-  if ('error' in loaded) {
-    throw new Error(`the onnx engine needs ${ONNX_RUNTIME_PACKAGE} (an optional dependency), which cannot be loaded here: ${loaded.error}. `
-      + `Install it (npm install ${ONNX_RUNTIME_PACKAGE}) or use the tfjs engine (--engine tfjs).`);
-  }
-  return loaded.runtime;
 }
 
-/** Whether onnxruntime-node loads, and its version or the reason it does not. */
-export function onnxRuntimeStatus(): { available: true; version: string } | { available: false; reason: string } {
-  try {
-    const runtime = loadOnnxRuntime();
-    return { available: true, version: runtime.env.versions?.node ?? 'unknown' };
-  } catch (error) {
-    return { available: false, reason: firstLine(error) };
+/**
+ * onnxruntime-node, or an Error saying why it cannot be used here and what to do. `loadModule` is injectable so
+ * tests can simulate a machine where it does not load (the default loader's result is kept for the process).
+ */
+export function loadOnnxRuntime(loadModule?: (name: string) => unknown): OnnxRuntime {
+  const result = loadModule ? tryLoad(loadModule) : (loaded ??= tryLoad(require));
+  if ('error' in result) {
+    throw new Error(`the onnx engine needs ${ONNX_RUNTIME_PACKAGE} (an optional dependency), which cannot be loaded here: ${result.error}. `
+      + `Install it (npm install ${ONNX_RUNTIME_PACKAGE}) or use the tfjs engine (--engine tfjs).`);
   }
+  return result.runtime;
 }
 
 export interface ProviderChoice {
@@ -93,8 +89,9 @@ async function createAll<K extends string>(runtime: OnnxRuntime, models: Record<
 }
 
 /** Sessions on CUDA when a GPU is visible and the provider loads, else on the CPU (with the reason). */
-export async function createSessions<K extends string>(models: Record<K, Uint8Array>, env: NodeJS.ProcessEnv = process.env): Promise<Sessions<K>> {
-  const runtime = loadOnnxRuntime();
+export async function createSessions<K extends string>(
+  models: Record<K, Uint8Array>, env: NodeJS.ProcessEnv = process.env, runtime: OnnxRuntime = loadOnnxRuntime(),
+): Promise<Sessions<K>> {
   const gpus = await probeGpus(env);
   let cudaSkipped: string;
   if (gpus.gpus.length === 0) {
@@ -107,4 +104,41 @@ export async function createSessions<K extends string>(models: Record<K, Uint8Ar
     }
   }
   return { sessions: await createAll(runtime, models, 'cpu'), choice: { provider: 'cpu', cudaSkipped } };
+}
+
+export interface OnnxRuntimeReport {
+  /** onnxruntime-node's version, null when it does not load. */
+  version: string | null;
+  /** Why it does not load (null when it does). */
+  problem: string | null;
+  /** The execution provider a model would run on (null when onnxruntime-node does not load). */
+  provider: 'cuda' | 'cpu' | null;
+  cudaSkipped: string | null;
+  /** A one-node graph (Relu) run on that provider gave the right answer. */
+  probeOk: boolean | null;
+}
+
+/** What `kfashion doctor` says about the onnx engine: loads onnxruntime-node and runs a probe graph as a model would. */
+export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env, loadModule?: (name: string) => unknown): Promise<OnnxRuntimeReport> {
+  let runtime: OnnxRuntime;
+  try {
+    runtime = loadOnnxRuntime(loadModule);
+  } catch (error) {
+    return { version: null, problem: (error as Error).message, provider: null, cudaSkipped: null, probeOk: null };
+  }
+  const graph = new GraphBuilder('probe');
+  graph.output(graph.op('Relu', [graph.input('x', 'float32', [2])]), 'y', 'float32', [2]);
+  const version = runtime.env.versions?.node ?? null;
+  try {
+    const { sessions, choice } = await createSessions({ probe: graph.encode('kfashion doctor probe') }, env, runtime);
+    try {
+      const out = await sessions.probe.run({ x: new runtime.Tensor('float32', Float32Array.of(-1, 2), [2]) });
+      const y = Array.from(out.y.data as Float32Array);
+      return { version, problem: null, provider: choice.provider, cudaSkipped: choice.cudaSkipped ?? null, probeOk: y[0] === 0 && y[1] === 2 };
+    } finally {
+      await sessions.probe.release();
+    }
+  } catch (error) {
+    return { version, problem: `the probe graph did not run: ${firstLine(error)}`, provider: null, cudaSkipped: null, probeOk: false };
+  }
 }

@@ -87,6 +87,15 @@ export function cachedExport(config: ModelConfig, weightsPath: string, log: (lin
 
 type FeatureMaps = OrtTensor[];
 
+export interface OnnxEngineOptions {
+  /** Environment for the GPU probe (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** ONNX Runtime's intra-op threads (default: one per physical core). */
+  threads?: number;
+  /** Where the provider line and cache notices go (default: console.error). */
+  log?: (line: string) => void;
+}
+
 function floats(tensor: OrtTensor): Float32Array {
   return tensor.data as Float32Array;
 }
@@ -103,14 +112,14 @@ export class OnnxAttributeRCNN implements Predictor {
   ) {}
 
   /** The model of a config and weights file (exported once, cached beside the weights). */
-  static async create(config: ModelConfig, weightsPath: string, env: NodeJS.ProcessEnv = process.env): Promise<OnnxAttributeRCNN> {
+  static async create(config: ModelConfig, weightsPath: string, options: OnnxEngineOptions = {}): Promise<OnnxAttributeRCNN> {
     const runtime = loadOnnxRuntime();
-    return OnnxAttributeRCNN.fromGraphs(config, cachedExport(config, weightsPath), runtime, env);
+    return OnnxAttributeRCNN.fromGraphs(config, cachedExport(config, weightsPath, options.log), options, runtime);
   }
 
-  static async fromGraphs(config: ModelConfig, graphs: OnnxGraphs, runtime = loadOnnxRuntime(), env: NodeJS.ProcessEnv = process.env): Promise<OnnxAttributeRCNN> {
-    const { sessions, choice } = await createSessions(graphs, env, runtime);
-    console.error(`[kfashion] onnx engine: ONNX Runtime on ${choice.provider}${choice.cudaSkipped ? ` (CUDA not used: ${choice.cudaSkipped})` : ''}`);
+  static async fromGraphs(config: ModelConfig, graphs: OnnxGraphs, options: OnnxEngineOptions = {}, runtime = loadOnnxRuntime()): Promise<OnnxAttributeRCNN> {
+    const { sessions, choice } = await createSessions(graphs, options.env, runtime, options.threads);
+    (options.log ?? console.error)(`[kfashion] onnx engine: ONNX Runtime on ${choice.provider}${choice.cudaSkipped ? ` (CUDA not used: ${choice.cudaSkipped})` : ''}`);
     return new OnnxAttributeRCNN(config, runtime, sessions.features, sessions.roiHeads, choice);
   }
 

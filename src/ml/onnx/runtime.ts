@@ -75,11 +75,13 @@ export interface Sessions<K extends string> {
   choice: ProviderChoice;
 }
 
-async function createAll<K extends string>(runtime: OnnxRuntime, models: Record<K, Uint8Array>, provider: 'cuda' | 'cpu'): Promise<Record<K, OrtSession>> {
+async function createAll<K extends string>(runtime: OnnxRuntime, models: Record<K, Uint8Array>, provider: 'cuda' | 'cpu', threads?: number): Promise<Record<K, OrtSession>> {
   const out = {} as Record<K, OrtSession>;
   try {
     for (const [name, bytes] of Object.entries(models) as [K, Uint8Array][]) {
-      out[name] = await runtime.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: 'all' });
+      out[name] = await runtime.InferenceSession.create(bytes, {
+        executionProviders: [provider], graphOptimizationLevel: 'all', ...(threads ? { intraOpNumThreads: threads } : {}),
+      });
     }
     return out;
   } catch (error) {
@@ -88,9 +90,12 @@ async function createAll<K extends string>(runtime: OnnxRuntime, models: Record<
   }
 }
 
-/** Sessions on CUDA when a GPU is visible and the provider loads, else on the CPU (with the reason). */
+/**
+ * Sessions on CUDA when a GPU is visible and the provider loads, else on the CPU (with the reason). `threads`: the
+ * intra-op thread count (default: ONNX Runtime's, one per physical core).
+ */
 export async function createSessions<K extends string>(
-  models: Record<K, Uint8Array>, env: NodeJS.ProcessEnv = process.env, runtime: OnnxRuntime = loadOnnxRuntime(),
+  models: Record<K, Uint8Array>, env: NodeJS.ProcessEnv = process.env, runtime: OnnxRuntime = loadOnnxRuntime(), threads?: number,
 ): Promise<Sessions<K>> {
   const gpus = await probeGpus(env);
   let cudaSkipped: string;
@@ -98,12 +103,12 @@ export async function createSessions<K extends string>(
     cudaSkipped = gpus.problem ?? 'no NVIDIA GPU found';
   } else {
     try {
-      return { sessions: await createAll(runtime, models, 'cuda'), choice: { provider: 'cuda' } };
+      return { sessions: await createAll(runtime, models, 'cuda', threads), choice: { provider: 'cuda' } };
     } catch (error) {
       cudaSkipped = `CUDA execution provider did not load: ${firstLine(error)}`;
     }
   }
-  return { sessions: await createAll(runtime, models, 'cpu'), choice: { provider: 'cpu', cudaSkipped } };
+  return { sessions: await createAll(runtime, models, 'cpu', threads), choice: { provider: 'cpu', cudaSkipped } };
 }
 
 export interface OnnxRuntimeReport {

@@ -11,14 +11,20 @@
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import sharp from 'sharp';
 import { initBackend } from '../../../src/ml/backend';
 import { AttributeRCNN, type Detection } from '../../../src/ml/model/attribute-rcnn';
 import { readConfigFile, resolveConfig } from '../../../src/ml/model/config';
-import { OnnxAttributeRCNN } from '../../../src/ml/onnx/engine';
+import { OnnxAttributeRCNN, resolveEngine } from '../../../src/ml/onnx/engine';
 import { fixtureImages, trainedFixture, writeTrainedModel } from '../model/heads-trained';
+import { runCli } from '../run-cli';
+import { predictFiles } from '../../../src/cli/predict';
+import { samplePath } from '../../support/samples';
 
 const parity: { images: { width: number; height: number; rgb_base64: string }[]; detections: Reference[] } =
   JSON.parse(readFileSync(path.join(__dirname, '../fixtures/onnx_parity.json'), 'utf8'));
+
+interface PredictedImage { image: string; width: number; height: number; detections: Detection[] }
 
 type Reference = { boxes: number[]; scores: number[]; labels: number[]; attributes: Record<string, number[]> };
 
@@ -48,6 +54,7 @@ function expectSameDetections(actual: Reference, expected: Reference): void {
 
 describe('ONNX engine', () => {
   let dir: string;
+  let files: { weights: string; config: string };
   let onnx: OnnxAttributeRCNN;
   let tfjs: AttributeRCNN;
   const kinds = trainedFixture.config.attributes as { kind: string; values: string[] }[];
@@ -55,7 +62,7 @@ describe('ONNX engine', () => {
   beforeAll(async () => {
     await initBackend('wasm');
     dir = mkdtempSync(path.join(tmpdir(), 'kfashion-onnx-'));
-    const files = writeTrainedModel(dir);
+    files = writeTrainedModel(dir);
     const config = readConfigFile(files.config);
     onnx = await OnnxAttributeRCNN.create(config, files.weights);
     tfjs = AttributeRCNN.withWeights(config, files.weights);
@@ -92,8 +99,32 @@ describe('ONNX engine', () => {
     });
   });
 
-  test('the export is cached beside the weights', () => {
+  test('kfashion predict --engine onnx prints what the tfjs engine gives (a K-Fashion JPEG and a non-square PNG)', async () => {
+    const image = parity.images[0];
+    const png = path.join(dir, 'shapes.png');
+    await sharp(Buffer.from(image.rgb_base64, 'base64'), { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(png);
+    const paths = [samplePath('1070263.jpg'), png];
+    const printed: PredictedImage[] = JSON.parse(await runCli(['predict', ...paths, '--weights', files.weights, '--config', files.config, '--json', '--engine', 'onnx']));
+    const expected = await predictFiles(tfjs, paths);
+    expect(printed.map(({ detections, ...rest }) => rest)).toEqual(expected.map(({ detections, ...rest }) => rest));
+    expect(printed.map((p) => p.width !== p.height)).toEqual([true, true]);
+    expect(printed[1].detections.length).toBeGreaterThan(0);
+    printed.forEach((predicted, i) => {
+      expect(predicted.detections.map((d) => [d.className, Object.keys(d).sort()])).toEqual(expected[i].detections.map((d) => [d.className, Object.keys(d).sort()]));
+      expectSameDetections(flatten(predicted.detections, kinds), flatten(expected[i].detections, kinds));
+    });
+  });
+
+  test('the export is cached beside the weights (the CLI above used the cache)', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort()).toEqual([expect.stringMatching(/\.features\.onnx$/), expect.stringMatching(/\.roi-heads\.onnx$/)]);
+  });
+
+  test('an unknown engine is named with where it came from', async () => {
+    await expect(runCli(['predict', 'x.jpg', '--weights', files.weights, '--config', files.config, '--engine', 'gpu']))
+      .rejects.toThrow('--engine: unknown engine "gpu" (expected tfjs or onnx)');
+    expect(() => resolveEngine(undefined, { KFASHION_ENGINE: 'tensorrt' })).toThrow('KFASHION_ENGINE: unknown engine "tensorrt" (expected tfjs or onnx)');
+    expect(resolveEngine(undefined, { KFASHION_ENGINE: 'onnx' })).toBe('onnx');
+    expect(resolveEngine(undefined, {})).toBe('tfjs');
   });
 });
 

@@ -115,8 +115,21 @@ describe('ONNX engine', () => {
     });
   });
 
+  test('kfashion export-onnx writes the graph pair, which gives the same detections', async () => {
+    const printed = await runCli(['export-onnx', path.join(dir, 'exported.onnx'), '--weights', files.weights, '--config', files.config]);
+    const written = { features: path.join(dir, 'exported.features.onnx'), roiHeads: path.join(dir, 'exported.roi-heads.onnx') };
+    expect(printed).toBe(`${written.features}\n${written.roiHeads}\n`);
+    const exported = await OnnxAttributeRCNN.fromGraphs(onnx.config, { features: readFileSync(written.features), roiHeads: readFileSync(written.roiHeads) }, { log: () => undefined });
+    try {
+      const image = fixtureImages().slice(0, 1);
+      expect(await exported.predict(image)).toEqual(await onnx.predict(image));
+    } finally {
+      exported.dispose();
+    }
+  });
+
   test('the export is cached beside the weights (the CLI above used the cache)', () => {
-    expect(readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort()).toEqual([expect.stringMatching(/\.features\.onnx$/), expect.stringMatching(/\.roi-heads\.onnx$/)]);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.onnx') && !f.startsWith('exported.')).sort()).toEqual([expect.stringMatching(/\.features\.onnx$/), expect.stringMatching(/\.roi-heads\.onnx$/)]);
   });
 
   test('an unknown engine is named with where it came from', async () => {

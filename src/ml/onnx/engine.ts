@@ -39,9 +39,19 @@ export function resolveEngine(explicit?: string, env: NodeJS.ProcessEnv = proces
   throw new Error(`${source}: unknown engine "${value}" (expected ${ENGINES.join(' or ')})`);
 }
 
+export const ONNX_THREADS_ENV_VARIABLE = 'KFASHION_ONNX_THREADS';
+
+/** KFASHION_ONNX_THREADS: ONNX Runtime's intra-op threads (unset: one per physical core). */
+export function onnxThreads(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const value = env[ONNX_THREADS_ENV_VARIABLE];
+  if (value === undefined || value === '') return undefined;
+  if (!/^[1-9]\d*$/.test(value)) throw new Error(`${ONNX_THREADS_ENV_VARIABLE}: expected a positive integer, got "${value}"`);
+  return Number(value);
+}
+
 /** The model of a config and weights file on the chosen engine. */
 export async function loadPredictor(config: ModelConfig, weightsPath: string, engine: EngineName): Promise<Predictor> {
-  if (engine === 'onnx') return OnnxAttributeRCNN.create(config, weightsPath);
+  if (engine === 'onnx') return OnnxAttributeRCNN.create(config, weightsPath, { threads: onnxThreads() });
   return AttributeRCNN.withWeights(config, weightsPath);
 }
 

@@ -1,15 +1,18 @@
 /**
- * `npm run bench:infer`: our Attribute R-CNN (ResNet-50-FPN) on the wasm backend against torchvision 0.14 on the
- * CPU, same weights, same image, in the same run; results into the "Inference" section of bench/RESULTS.md.
+ * `npm run bench:infer`: our Attribute R-CNN (ResNet-50-FPN) on the wasm backend and on ONNX Runtime (the onnx engine,
+ * src/ml/onnx) against torchvision 0.14 on the CPU, same weights, same image, in the same run; results into the
+ * "Inference: torchvision, wasm and ONNX Runtime" section of bench/RESULTS.md.
  *
  * 1. A temporary folder gets the model config (torchvision's defaults, the K-Fashion label space of
  *    src/kfashion/vocabulary.ts), the image (a real K-Fashion sample resized by sharp to 800×800, and to
  *    512×512 for the training step) as raw RGB, and the weights: tools/reference/bench_export.py builds
  *    torchvision's architecture and writes them as safetensors; we load them with our loader.
  * 2. Series (each with the load average before and after, wall and CPU seconds):
- *    single-image latency (torch 2 threads; ours one wasm worker), throughput on both cores (torch 2 processes ×
- *    1 thread; ours 2 worker threads each with its own wasm backend and model), one training step at 512×512
- *    (torch 2 threads; ours one wasm worker), and optionally the plain cpu backend once (BENCH_INFER_CPU=1).
+ *    single-image latency (torch 2 threads; ours one wasm worker; ours on ONNX Runtime, one worker with 2 intra-op
+ *    threads), throughput on both cores (torch 2 processes × 1 thread; ours 2 worker threads each with its own wasm
+ *    backend and model; ONNX Runtime 2 worker threads × 1 intra-op thread), one training step at 512×512 (torch 2
+ *    threads; ours one wasm worker; BENCH_INFER_TRAIN=0 skips it), and optionally the plain cpu backend once
+ *    (BENCH_INFER_CPU=1).
  *
  * Environment: BENCH_INFER_RUNS (measured calls per series, default 5), BENCH_INFER_THROUGHPUT_RUNS (per
  * worker/process, default 3), BENCH_INFER_TRAIN_RUNS (default 3), BENCH_INFER_CPU=1, BENCH_INFER_KEEP=1
@@ -191,8 +194,11 @@ async function torchSeries(label: string, mode: Mode, directory: string, process
   return { series: summarise(label, 'torchvision', mode, result, note), report };
 }
 
-async function oursSeries(label: string, mode: Mode, directory: string, workers: number, runs: number, backend: WorkerTask['backend'] = 'wasm', warmup = 1): Promise<{ series: Series; report: WorkerDone }> {
-  const result = await runTogether(Array.from({ length: workers }, () => workerParticipant({ backend, mode, directory, runs, warmup })));
+async function oursSeries(
+  label: string, mode: Mode, directory: string, workers: number, runs: number, backend: WorkerTask['backend'] = 'wasm', warmup = 1, onnx?: { threads: number },
+): Promise<{ series: Series; report: WorkerDone }> {
+  const engine = onnx ? { engine: 'onnx' as const, onnxThreads: onnx.threads } : {};
+  const result = await runTogether(Array.from({ length: workers }, () => workerParticipant({ backend, mode, directory, runs, warmup, ...engine })));
   const report = result.reports[0];
   const note = `${JSON.stringify(report.output).slice(0, 300)}; tensors alive after the series: ${report.numTensors}`;
   return { series: summarise(label, 'ours', mode, result, note), report };
@@ -222,15 +228,21 @@ async function main(): Promise<void> {
     add(torchLatency);
     const oursLatency = await attempt('ours latency', () => oursSeries('ours (wasm), 1 worker thread, one image per call', 'infer', directory, 1, RUNS));
     add(oursLatency);
+    // The first ONNX series exports the model and caches it beside the weights; the later ones read the cache.
+    const onnxLatency = await attempt('onnx latency', () => oursSeries('ours (ONNX Runtime), 1 worker thread × 2 intra-op threads, one image per call', 'infer', directory, 1, RUNS, 'wasm', 1, { threads: 2 }));
+    add(onnxLatency);
     add(await attempt('torch throughput', () => torchSeries('torchvision, 2 processes × 1 thread', 'infer', directory, 2, 1, THROUGHPUT_RUNS)));
     add(await attempt('ours throughput', () => oursSeries('ours (wasm), 2 worker threads, a backend and model each', 'infer', directory, 2, THROUGHPUT_RUNS)));
-    add(await attempt('torch training', () => torchSeries('torchvision training step 512×512, 2 threads', 'train', directory, 1, 2, TRAIN_RUNS)));
-    add(await attempt('ours training', () => oursSeries('ours (wasm) training step 512×512, 1 worker thread', 'train', directory, 1, TRAIN_RUNS)));
+    add(await attempt('onnx throughput', () => oursSeries('ours (ONNX Runtime), 2 worker threads × 1 intra-op thread, a session each', 'infer', directory, 2, THROUGHPUT_RUNS, 'wasm', 1, { threads: 1 })));
+    if (process.env.BENCH_INFER_TRAIN !== '0') {
+      add(await attempt('torch training', () => torchSeries('torchvision training step 512×512, 2 threads', 'train', directory, 1, 2, TRAIN_RUNS)));
+      add(await attempt('ours training', () => oursSeries('ours (wasm) training step 512×512, 1 worker thread', 'train', directory, 1, TRAIN_RUNS)));
+    }
     if (process.env.BENCH_INFER_CPU === '1') {
       add(await attempt('ours cpu backend', () => oursSeries('ours (plain cpu backend), 1 worker thread, once', 'infer', directory, 1, 1, 'cpu', 0)));
     }
     const uptimeEnd = execFileSync('uptime').toString().trim();
-    const section = renderSection({ startedAt, uptimeStart, uptimeEnd, config, series, failures, torch: torchLatency?.report, ours: oursLatency?.report });
+    const section = renderSection({ startedAt, uptimeStart, uptimeEnd, config, series, failures, torch: torchLatency?.report, ours: oursLatency?.report, onnx: onnxLatency?.report });
     console.log(section);
     if (process.env.BENCH_INFER_NO_WRITE !== '1') writeSection(section);
   } finally {
@@ -248,6 +260,7 @@ interface RenderInput {
   failures: string[];
   torch?: TorchReport;
   ours?: WorkerDone;
+  onnx?: WorkerDone;
 }
 
 const fmt = (value: number, digits = 2) => value.toFixed(digits);
@@ -269,19 +282,23 @@ function renderSection(input: RenderInput): string {
   const ratio = (ours?: Series, theirs?: Series, pick: (s: Series) => number = (s) => s.medianWall) => (ours && theirs ? fmt(pick(ours) / pick(theirs)) : 'n/a');
   const tl = find(series, 'torchvision', 'infer', 1);
   const ol = find(series, 'ours', 'infer', 1, 'wasm');
+  const xl = find(series, 'ours', 'infer', 1, 'ONNX');
   const tt = find(series, 'torchvision', 'infer', 2);
-  const ot = find(series, 'ours', 'infer', 2);
+  const ot = find(series, 'ours', 'infer', 2, 'wasm');
+  const xt = find(series, 'ours', 'infer', 2, 'ONNX');
   const tr = find(series, 'torchvision', 'train', 1);
   const or = find(series, 'ours', 'train', 1);
   const ips = (s: Series) => s.imagesPerSecond;
   const cpuRate = (s: Series) => 1 / s.cpuPerImage;
   return [
-    '## Inference',
+    SECTION,
+    '',
+    'The machine is shared with other processes (see the load averages): compare the ratios within this run rather than the absolute times across runs.',
     '',
     `Run ${input.startedAt.toISOString().replace('T', ' ').slice(0, 19)} UTC on ${machine()}.`,
     `\`uptime\` at the start: \`${input.uptimeStart}\`; at the end: \`${input.uptimeEnd}\`. When other work shares the 2 cores (the load averages say how much), wall-clock figures include waiting for a core; the CPU columns (process CPU time: \`time.process_time()\` for torch, \`process.cpuUsage()\` for ours, all threads) do not.`,
     '',
-    `\`npm run bench:infer\`: Faster R-CNN ResNet-50-FPN (torchvision's fasterrcnn_resnet50_fpn architecture: FrozenBatchNorm2d body, trainable_backbone_layers 3, torchvision 0.14 defaults), ${config.num_classes} classes (background + the K-Fashion categories); ours also has ${config.attributes.length} attribute heads (${config.attributes.reduce((n, a) => n + a.values.length, 0)} outputs over 1024 features; their cost is a few extra linear rows plus the re-pooling of the final boxes through the box head, small next to the backbone) which torchvision lacks. Same weights on both sides: tools/reference/bench_export.py fills the model with the deterministic synthetic values of tools/reference/common.py (batch norms not at identity) and writes safetensors into a temporary folder; torch loads them with load_state_dict(strict), ours with src/ml/weights. Input: K-Fashion sample 1070263.jpg resized to 800×800 (min_size 800, max_size 1333: no resize inside the model, padded 800×800). ${describeTorch(input.torch)} Ours: ${input.ours?.backendDetail ?? 'n/a'}. Each series: 1 warm-up call per process/worker, then the measured calls; parallel series start together after every participant has warmed up.`,
+    `\`npm run bench:infer\`: Faster R-CNN ResNet-50-FPN (torchvision's fasterrcnn_resnet50_fpn architecture: FrozenBatchNorm2d body, trainable_backbone_layers 3, torchvision 0.14 defaults), ${config.num_classes} classes (background + the K-Fashion categories); ours also has ${config.attributes.length} attribute heads (${config.attributes.reduce((n, a) => n + a.values.length, 0)} outputs over 1024 features; their cost is a few extra linear rows plus the re-pooling of the final boxes through the box head, small next to the backbone) which torchvision lacks. Same weights on both sides: tools/reference/bench_export.py fills the model with the deterministic synthetic values of tools/reference/common.py (batch norms not at identity) and writes safetensors into a temporary folder; torch loads them with load_state_dict(strict), ours with src/ml/weights. Input: K-Fashion sample 1070263.jpg resized to 800×800 (min_size 800, max_size 1333: no resize inside the model, padded 800×800). ${describeTorch(input.torch)} Ours: ${input.ours?.backendDetail ?? 'n/a'}. Ours on ONNX Runtime: ${input.onnx?.backendDetail ?? 'n/a'} (graphs of src/ml/onnx/export.ts: body, FPN, RPN head, RoiAlign and heads in ONNX; proposal filtering, NMS and postprocess in TypeScript; the export is cached before the measured calls). Each series: 1 warm-up call per process/worker, then the measured calls; parallel series start together after every participant has warmed up.`,
     '',
     '| series | parallel | images | median s/image (wall) | median s/image (CPU) | images/s (wall) | CPU s/image (series) | images/s if the CPU time had both cores to itself | load before (1/5/15) | load after |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
@@ -291,8 +308,10 @@ function renderSection(input: RenderInput): string {
     '',
     `- Single-image latency at 800×800: ${ratio(ol, tl)}× wall, ${ratio(ol, tl, (s) => s.medianCpu)}× CPU time.`,
     `- Throughput on both cores (torch 2 processes × 1 thread vs ours 2 worker threads): torchvision/ours images/s = ${ot && tt ? fmt(ips(tt) / ips(ot)) : 'n/a'}× wall-clock, ${ot && tt ? fmt(cpuRate(tt) / cpuRate(ot)) : 'n/a'}× by CPU time per image; torch with 2 threads in one process: ${tl ? fmt(tl.imagesPerSecond, 3) : 'n/a'} images/s. Target: within 1.5×.`,
-    `- Training step at 512×512 (batch 1, SGD momentum ${TRAIN_SGD.momentum}, weight decay ${TRAIN_SGD.weight_decay}, lr ${TRAIN_SGD.lr}: lr 0.01 diverges in one step with synthetic weights, and the value does not change the cost; min_size 512 so the image is not resized; ground truth: two garments): ${ratio(or, tr)}× wall, ${ratio(or, tr, (s) => s.medianCpu)}× CPU time. Torch's step has no attribute losses; ours adds them (a few linear rows on the foreground RoIs).`,
-    `- Same weights, same answer: ${agreement(input.torch, input.ours)}`,
+    (or && tr ? `- Training step at 512×512 (batch 1, SGD momentum ${TRAIN_SGD.momentum}, weight decay ${TRAIN_SGD.weight_decay}, lr ${TRAIN_SGD.lr}: lr 0.01 diverges in one step with synthetic weights, and the value does not change the cost; min_size 512 so the image is not resized; ground truth: two garments): ${ratio(or, tr)}× wall, ${ratio(or, tr, (s) => s.medianCpu)}× CPU time. Torch's step has no attribute losses; ours adds them (a few linear rows on the foreground RoIs).` : '- Training step: not run in this run (BENCH_INFER_TRAIN=0).'),
+    `- ONNX Runtime engine, single-image latency: ${ratio(xl, tl)}× torchvision's wall, ${ratio(xl, tl, (s) => s.medianCpu)}× its CPU time; ${ratio(xl, ol)}× the wasm engine's wall.`,
+    `- ONNX Runtime engine, throughput on both cores (2 worker threads × 1 intra-op thread): torchvision/ours images/s = ${xt && tt ? fmt(ips(tt) / ips(xt)) : 'n/a'}× wall-clock, ${xt && tt ? fmt(cpuRate(tt) / cpuRate(xt)) : 'n/a'}× by CPU time per image; against the wasm engine ${xt && ot ? fmt(ips(xt) / ips(ot)) : 'n/a'}× its images/s. Target: at or ahead of torchvision (ratio ≤ 1).`,
+    `- Same weights, same answer: wasm: ${agreement(input.torch, input.ours)} ONNX Runtime: ${agreement(input.torch, input.onnx)}`,
     ...(process.env.BENCH_INFER_CPU === '1' ? [] : ['- The plain cpu backend was not run (BENCH_INFER_CPU=1 runs it once): it is about 20× slower than wasm on this model, many minutes per image on a loaded machine.']),
     ...input.failures.map((f) => `- FAILED: ${f}`),
     '',
@@ -350,11 +369,13 @@ function withNotesOf(previous: string, section: string): string {
   return section.replace('### What the CUDA path would change', `${notes}\n\n### What the CUDA path would change`);
 }
 
-/** Replaces (or appends) the "## Inference" section, leaving every other section as it is. */
+const SECTION = '## Inference: torchvision, wasm and ONNX Runtime';
+
+/** Replaces (or appends) this bench's section, leaving every other section as it is. */
 function writeSection(section: string): void {
   const file = path.join(ROOT, 'bench/RESULTS.md');
   const text = readFileSync(file, 'utf8');
-  const start = text.indexOf('\n## Inference\n');
+  const start = text.indexOf(`\n${SECTION}\n`);
   let updated: string;
   if (start < 0) {
     updated = `${text.trimEnd()}\n\n${section}`;

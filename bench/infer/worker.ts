@@ -1,6 +1,7 @@
 /**
  * One bench:infer measuring thread: its own TensorFlow.js backend instance (initBackend in this thread),
- * its own Attribute R-CNN loaded from the bench's safetensors, one image per call.
+ * its own Attribute R-CNN loaded from the bench's safetensors, one image per call. Engine `onnx`: the model runs
+ * on ONNX Runtime (src/ml/onnx) with `onnxThreads` intra-op threads, the tfjs backend only doing the box logic.
  *
  * Protocol (run.ts): workerData = WorkerTask → after load and warm-up it posts {type:'ready'}, waits for
  * 'go', runs `runs` calls, posts {type:'done', wall, cpu, output}. CPU seconds are process.cpuUsage()
@@ -11,10 +12,15 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/ml/backend';
 import { AttributeRCNN, type InputImage, type TrainingSample } from '../../src/ml/model/attribute-rcnn';
+import { readConfigFile } from '../../src/ml/model/config';
+import { OnnxAttributeRCNN, type Predictor } from '../../src/ml/onnx/engine';
 import { Sgd } from '../../src/ml/train/sgd';
 
 export interface WorkerTask {
   backend: 'wasm' | 'cpu';
+  /** Default tfjs. onnx: inference only. */
+  engine?: 'tfjs' | 'onnx';
+  onnxThreads?: number;
   mode: 'infer' | 'train';
   directory: string;
   runs: number;
@@ -47,9 +53,9 @@ function readInput(directory: string, mode: string): { spec: InputSpec; image: I
 }
 
 /** The call measured: predict (infer) or one SGD step with torch's settings (train). */
-function measuredCall(model: AttributeRCNN, task: WorkerTask): () => Promise<Record<string, unknown>> {
+function measuredCall(model: Predictor, task: WorkerTask): () => Promise<Record<string, unknown>> {
   const { spec, image } = readInput(task.directory, task.mode);
-  if (task.mode === 'infer') {
+  if (task.mode === 'infer' || !(model instanceof AttributeRCNN)) {
     return async () => {
       const found = (await model.predict([image]))[0];
       return { detections: found.length, top: found.slice(0, 3).map((d) => [...d.box, d.score, d.label]) };
@@ -68,7 +74,11 @@ async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('bench/infer/worker.ts must run in a worker thread');
   const info = await initBackend(task.backend, { log: () => undefined });
-  const model = await AttributeRCNN.load(`${task.directory}/weights.safetensors`, `${task.directory}/${task.mode}.config.json`);
+  const weights = `${task.directory}/weights.safetensors`;
+  const configPath = `${task.directory}/${task.mode}.config.json`;
+  const model: Predictor = task.engine === 'onnx'
+    ? await OnnxAttributeRCNN.create(readConfigFile(configPath), weights, { threads: task.onnxThreads, log: () => undefined })
+    : await AttributeRCNN.load(weights, configPath);
   const call = measuredCall(model, task);
   for (let i = 0; i < task.warmup; i++) await call();
   const go = new Promise<void>((resolve) => port.once('message', () => resolve()));
@@ -85,7 +95,8 @@ async function main(): Promise<void> {
     wall.push(Number(process.hrtime.bigint() - start) / 1e9);
     cpu.push((used.user + used.system) / 1e6);
   }
-  const done: WorkerDone = { type: 'done', backendDetail: `${info.name}: ${info.detail}`, wall, cpu, output, numTensors: tf.memory().numTensors };
+  const engine = model instanceof OnnxAttributeRCNN ? `ONNX Runtime on ${model.provider.provider}, ${task.onnxThreads ?? 'default'} intra-op threads; box logic on ` : '';
+  const done: WorkerDone = { type: 'done', backendDetail: `${engine}${info.name}: ${info.detail}`, wall, cpu, output, numTensors: tf.memory().numTensors };
   port.postMessage(done);
   model.dispose();
 }

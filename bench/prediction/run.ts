@@ -1,7 +1,8 @@
 /**
  * `npm run bench:prediction`: sharded batch prediction (predictImages) with 1 and then 2 model-server
- * processes, each pinned to its own CPU core (`taskset -c <core>`), in one run; images/s into the
- * "Batch prediction" section of bench/RESULTS.md with the load average before and after each series.
+ * processes, each pinned to its own CPU core (`taskset -c <core>`), on the tfjs engine (wasm) and then on the onnx
+ * engine (ONNX Runtime, one intra-op thread per server), in one run; images/s into the "Batch prediction: wasm and
+ * ONNX Runtime engines" section of bench/RESULTS.md with the load average before and after each series.
  *
  * A fresh database on TEST_DATABASE_URL's server gets BENCH_PRED_IMAGES (default 240) synthetic
  * BENCH_PRED_SIZE px photos (default 96) through the real importer, and an untrained ResNet-18
@@ -55,11 +56,14 @@ async function storeModelVersion(dataSource: DataSource, dataDir: string): Promi
   );
 }
 
+type Engine = 'tfjs' | 'onnx';
+const ENGINE_NAMES: Record<Engine, string> = { tfjs: 'tfjs (wasm)', onnx: 'onnx (ONNX Runtime, 1 thread)' };
+
 /** A model server pinned to one core; resolves with its URL once it listens. */
-function startServer(core: number, databaseUrl: string, dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+function startServer(core: number, databaseUrl: string, dataDir: string, engine: Engine): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn('taskset', ['-c', String(core), process.execPath, path.join(REPO, 'bin/kfashion.js'), 'model-server', '--lease-timeout', '60'], {
     env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: databaseUrl, KFASHION_DATA_DIR: dataDir, MODEL_SERVER_PORT: '0',
-      KFASHION_TF_BACKEND: 'wasm', KFASHION_MAX_BATCH: String(MAX_BATCH) },
+      KFASHION_TF_BACKEND: 'wasm', KFASHION_MAX_BATCH: String(MAX_BATCH), KFASHION_ENGINE: engine, KFASHION_ONNX_THREADS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -91,6 +95,7 @@ async function stopServers(servers: ChildProcess[]): Promise<void> {
 }
 
 interface Series {
+  engine: Engine;
   servers: number;
   imagesPerSecond: number;
   wallSeconds: number;
@@ -108,11 +113,11 @@ function cpuSeconds(pid: number): number {
 }
 
 /** One job over every image on `cores.length` warmed-up servers, timed from its creation to its end. */
-async function series(dataSource: DataSource, queue: JobQueue, databaseUrl: string, dataDir: string, photo: Buffer, cores: number[]): Promise<Series> {
+async function series(dataSource: DataSource, queue: JobQueue, databaseUrl: string, dataDir: string, photo: Buffer, cores: number[], engine: Engine): Promise<Series> {
   const servers: ChildProcess[] = [];
   try {
     for (const core of cores) {
-      const server = await startServer(core, databaseUrl, dataDir);
+      const server = await startServer(core, databaseUrl, dataDir, engine);
       servers.push(server.child);
       await warmUp(server.url, photo);
     }
@@ -130,7 +135,7 @@ async function series(dataSource: DataSource, queue: JobQueue, databaseUrl: stri
         const chunks: { n: number }[] = await dataSource.query(
           `SELECT count(*)::int AS n FROM prediction_chunks WHERE prediction_job_id = $1 GROUP BY worker ORDER BY worker`, [job.id]);
         return {
-          servers: cores.length, imagesPerSecond: IMAGES / seconds, wallSeconds: seconds, chunksByServer: chunks.map((c) => c.n),
+          engine, servers: cores.length, imagesPerSecond: IMAGES / seconds, wallSeconds: seconds, chunksByServer: chunks.map((c) => c.n),
           cpuSecondsByServer: cpu, loadBefore, loadAfter: loadAverage(),
         };
       }
@@ -149,23 +154,27 @@ async function main(): Promise<void> {
       await importDataset(dataSource, { root, parseWorkers: 0 });
       await storeModelVersion(dataSource, dataDir);
       const photo = fs.readFileSync(path.join(root, (fs.readdirSync(root, { recursive: true }) as string[]).find((f) => f.endsWith('.jpg'))!));
-      const results = [
-        await series(dataSource, queue, url, dataDir, photo, [0]),
-        await series(dataSource, queue, url, dataDir, photo, [0, 1]),
-      ];
+      const results: Series[] = [];
+      for (const engine of ['tfjs', 'onnx'] as const) {
+        results.push(await series(dataSource, queue, url, dataDir, photo, [0], engine));
+        results.push(await series(dataSource, queue, url, dataDir, photo, [0, 1], engine));
+      }
+      const rate = (engine: Engine, servers: number) => results.find((r) => r.engine === engine && r.servers === servers)?.imagesPerSecond ?? NaN;
       const body = `Run ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC on ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}. ` +
         'The machine is shared with other work: the load average (1/5/15 min) before and after each series says how much of the cores the servers had.\n\n' +
         `\`npm run bench:prediction\`: one predictImages job over ${IMAGES} synthetic ${SIZE}×${SIZE} JPEGs in chunks of ${CHUNK}, ` +
-        `untrained ResNet-18-FPN Attribute R-CNN (FPN 64 channels, box head 128), wasm, KFASHION_MAX_BATCH=${MAX_BATCH}; ` +
+        `untrained ResNet-18-FPN Attribute R-CNN (FPN 64 channels, box head 128), KFASHION_MAX_BATCH=${MAX_BATCH}, on the tfjs engine (wasm) and on the onnx engine ` +
+        '(ONNX Runtime, KFASHION_ONNX_THREADS=1; the export is made and cached by the warm-up); ' +
         'each model server is its own process pinned to one core (`taskset -c 0`, `-c 1`); the API is not involved (the job is created as predictImages creates it). ' +
         'Each server is warmed up first (model loaded, one forward pass); images/s = images / wall s, from the job\'s creation to its end. ' +
         'Server CPU s: what each server process used during the job (/proc); a server pinned to a core shared with other work gets only part of it, so ' +
         '"images/s with a core each" = images / the busiest server\'s CPU s is the rate the servers would reach with their cores to themselves.\n\n' +
-        '| model servers | images/s | wall s | chunks per server | server CPU s | images/s with a core each | load before | load after |\n| ---: | ---: | ---: | --- | --- | ---: | --- | --- |\n' +
-        results.map((r) => `| ${r.servers} | ${r.imagesPerSecond.toFixed(2)} | ${r.wallSeconds.toFixed(1)} | ${r.chunksByServer.join(' + ')} | ` +
-          `${r.cpuSecondsByServer.map((c) => c.toFixed(1)).join(' + ')} | ${(IMAGES / Math.max(...r.cpuSecondsByServer)).toFixed(2)} | ${r.loadBefore} | ${r.loadAfter} |`).join('\n') + '\n';
+        '| engine | model servers | images/s | wall s | chunks per server | server CPU s | images/s with a core each | load before | load after |\n| --- | ---: | ---: | ---: | --- | --- | ---: | --- | --- |\n' +
+        results.map((r) => `| ${ENGINE_NAMES[r.engine]} | ${r.servers} | ${r.imagesPerSecond.toFixed(2)} | ${r.wallSeconds.toFixed(1)} | ${r.chunksByServer.join(' + ')} | ` +
+          `${r.cpuSecondsByServer.map((c) => c.toFixed(1)).join(' + ')} | ${(IMAGES / Math.max(...r.cpuSecondsByServer)).toFixed(2)} | ${r.loadBefore} | ${r.loadAfter} |`).join('\n') + '\n\n' +
+        `onnx / wasm images/s: ${(rate('onnx', 1) / rate('tfjs', 1)).toFixed(2)}× with one server, ${(rate('onnx', 2) / rate('tfjs', 2)).toFixed(2)}× with two.\n`;
       console.log(body);
-      if (process.env.BENCH_PRED_NO_WRITE !== '1') fs.writeFileSync(RESULTS, replaceSection(fs.readFileSync(RESULTS, 'utf8'), 'Batch prediction', body));
+      if (process.env.BENCH_PRED_NO_WRITE !== '1') fs.writeFileSync(RESULTS, replaceSection(fs.readFileSync(RESULTS, 'utf8'), 'Batch prediction: wasm and ONNX Runtime engines', body));
     } finally {
       await queue.stop();
     }

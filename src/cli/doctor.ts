@@ -15,6 +15,12 @@ function opLine(op: OpReport): string {
   return `  ${op.name.padEnd(16)} cold ${milliseconds(op.coldMs).padStart(10)}  warm ${milliseconds(op.warmMs).padStart(10)}  cpu warm ${milliseconds(op.cpuWarmMs).padStart(10)}  ${error}${op.onHost ? '  (host JavaScript)' : ''}`;
 }
 
+function onnxLine({ onnx }: DoctorReport): string {
+  if (onnx.version === null) return `ONNX Runtime (--engine onnx): not available: ${onnx.problem}`;
+  const cuda = onnx.cudaSkipped ? ` (CUDA not used: ${onnx.cudaSkipped})` : '';
+  return `ONNX Runtime (--engine onnx): onnxruntime-node ${onnx.version} on ${onnx.provider}${cuda}, probe graph ${onnx.probeOk ? 'ok' : 'WRONG RESULT'}`;
+}
+
 export function formatDoctorText(report: DoctorReport): string {
   const lines = [
     `Node ${report.node} on ${report.platform}`,
@@ -28,6 +34,7 @@ export function formatDoctorText(report: DoctorReport): string {
       : report.gpu.gpus.map((g) => `GPU ${g.index}: ${g.name}, compute capability ${g.computeCapability ?? 'unknown'}, driver ${g.driverVersion}, ${g.memoryUsedMiB}/${g.memoryTotalMiB} MiB used`)),
     `CUDA_VISIBLE_DEVICES: ${report.gpu.cudaVisibleDevices ?? '(unset)'}`,
   ];
+  lines.push(onnxLine(report));
   if (report.ops) lines.push('Ops (first call = cold, second = warm):', ...report.ops.map(opLine));
   lines.push(`Verdict: ${report.verdict}`);
   return lines.join('\n');

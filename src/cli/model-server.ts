@@ -16,9 +16,10 @@ export function registerModelServer(program: Command): void {
     .command('model-server')
     .description('run the model server: inference over HTTP (MODEL_SERVER_PORT, default 4100) and training/prediction jobs from the database queue')
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu (default: KFASHION_TF_BACKEND or best available)')
+    .option('--engine <name>', 'inference engine: tfjs or onnx (ONNX Runtime; default: KFASHION_ENGINE, else tfjs)')
     .option('--no-jobs', 'serve inference only, take no jobs from the queue')
     .option('--lease-timeout <seconds>', 'a job whose worker sent no heartbeat for this long is retried elsewhere', '120')
-    .action(async (options: { backend?: string; jobs: boolean; leaseTimeout: string }) => {
+    .action(async (options: { backend?: string; engine?: string; jobs: boolean; leaseTimeout: string }) => {
       const env = process.env;
       const dataSource = await openDatabase();
       const server = await startModelServer({
@@ -26,11 +27,12 @@ export function registerModelServer(program: Command): void {
         dataDir: dataDir(env),
         port: port(env.MODEL_SERVER_PORT ?? env.PORT, 'MODEL_SERVER_PORT') ?? 4100,
         backend: options.backend,
+        engine: options.engine,
         work: options.jobs,
         leaseTimeoutSeconds: positiveNumber(options.leaseTimeout, '--lease-timeout'),
         maxBatch: positiveNumber(env.KFASHION_MAX_BATCH, 'KFASHION_MAX_BATCH'),
       });
-      console.log(`model server on http://127.0.0.1:${server.http.port} (${server.backend.name}, worker ${server.worker?.name ?? 'off'})`);
+      console.log(`model server on http://127.0.0.1:${server.http.port} (${server.registry.engine} engine, ${server.backend.name}, worker ${server.worker?.name ?? 'off'})`);
       const shutdown = onShutdown('handing running jobs back to the queue and closing', async () => {
         await server.stop();
         await dataSource.destroy();

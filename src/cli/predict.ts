@@ -7,7 +7,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import sharp from 'sharp';
 import { openDatabase } from '../db/data-source';
 import { initBackend } from '../ml/backend';
-import { AttributeRCNN, type Detection, type InputImage } from '../ml/model/attribute-rcnn';
+import type { Detection, InputImage } from '../ml/model/attribute-rcnn';
+import { readConfigFile } from '../ml/model/config';
+import { loadPredictor, resolveEngine, type EngineName, type Predictor } from '../ml/onnx/engine';
 import { readModelVersion } from '../db/model-versions';
 import { instantiateModelVersion } from '../model-server/models';
 
@@ -30,7 +32,7 @@ export async function readRgbImage(path: string): Promise<InputImage> {
 }
 
 /** Predicts image by image (one decoded image in memory at a time). */
-export async function predictFiles(model: AttributeRCNN, paths: string[]): Promise<ImagePrediction[]> {
+export async function predictFiles(model: Predictor, paths: string[]): Promise<ImagePrediction[]> {
   const out: ImagePrediction[] = [];
   for (const path of paths) {
     const image = await readRgbImage(path);
@@ -41,19 +43,19 @@ export async function predictFiles(model: AttributeRCNN, paths: string[]): Promi
 }
 
 /** The model of a stored version (its config and weights path from the database), or of --weights/--config. */
-async function loadModel(options: { weights?: string; config?: string; model?: number }): Promise<AttributeRCNN> {
+async function loadModel(options: { weights?: string; config?: string; model?: number }, engine: EngineName): Promise<Predictor> {
   if (options.model !== undefined) {
     if (options.weights || options.config) throw new Error('--model cannot be combined with --weights/--config');
     const dataSource = await openDatabase();
     try {
-      return instantiateModelVersion(await readModelVersion(dataSource, options.model));
+      return await instantiateModelVersion(await readModelVersion(dataSource, options.model), engine);
     } finally {
       await dataSource.destroy();
     }
   }
   if (!options.weights) throw new Error('--weights <file> is required (or --model <id> for a stored model version)');
   if (!options.config) throw new Error('--config <file> is required (or --model <id> for a stored model version)');
-  return AttributeRCNN.load(options.weights, options.config);
+  return loadPredictor(readConfigFile(options.config), options.weights, engine);
 }
 
 function parseModelVersionId(value: string): number {
@@ -85,10 +87,12 @@ export function registerPredict(program: Command): void {
     .option('--config <file>', 'model config JSON (beside the weights)')
     .option('--model <id>', 'a stored model version (DATABASE_URL, or the embedded database)', parseModelVersionId)
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu (default: KFASHION_TF_BACKEND or best available)')
+    .option('--engine <name>', 'inference engine: tfjs or onnx (ONNX Runtime; default: KFASHION_ENGINE, else tfjs)')
     .option('--json', 'print one JSON array (SPEC section 3)')
-    .action(async (images: string[], options: { weights?: string; config?: string; model?: number; backend?: string; json?: boolean }) => {
+    .action(async (images: string[], options: { weights?: string; config?: string; model?: number; backend?: string; engine?: string; json?: boolean }) => {
+      const engine = resolveEngine(options.engine);
       await initBackend(options.backend);
-      const model = await loadModel(options);
+      const model = await loadModel(options, engine);
       try {
         const predictions = await predictFiles(model, images);
         process.stdout.write(options.json ? `${JSON.stringify(predictions)}\n` : `${formatText(predictions)}\n`);

@@ -4,21 +4,25 @@
  * RequestBatcher, so concurrent requests for it become one forward pass.
  */
 import type { DataSource } from 'typeorm';
-import { AttributeRCNN, type Detection, type InputImage } from '../ml/model/attribute-rcnn';
+import type { Detection, InputImage } from '../ml/model/attribute-rcnn';
 import { resolveConfig } from '../ml/model/config';
+import { loadPredictor, resolveEngine, type EngineName, type Predictor } from '../ml/onnx/engine';
 import { RequestBatcher, type BatcherOptions } from './batcher';
 import { ModelVersionNotFound, activeModelVersionId, readModelVersion, type ModelVersionRow } from '../db/model-versions';
 
 export { ModelVersionNotFound } from '../db/model-versions';
 
-/** Builds the model of a stored version: its config, then its safetensors weights (all tensors required). */
-export function instantiateModelVersion(version: ModelVersionRow): AttributeRCNN {
-  return AttributeRCNN.withWeights(resolveConfig(version.config, `model version ${version.id} config`), version.weightsPath);
+/**
+ * Builds the model of a stored version on an engine (default: KFASHION_ENGINE, else tfjs): its config, then its
+ * safetensors weights (all tensors required); the onnx engine exports it once and caches the export beside them.
+ */
+export function instantiateModelVersion(version: ModelVersionRow, engine: EngineName = resolveEngine()): Promise<Predictor> {
+  return loadPredictor(resolveConfig(version.config, `model version ${version.id} config`), version.weightsPath, engine);
 }
 
 export interface LoadedModel {
   version: ModelVersionRow;
-  model: AttributeRCNN;
+  model: Predictor;
   batcher: RequestBatcher<InputImage, Detection[]>;
 }
 
@@ -30,6 +34,7 @@ export class ModelRegistry {
     private readonly batching: BatcherOptions = {},
     /** How many versions stay loaded (least recently used ones are disposed). */
     private readonly capacity = 2,
+    readonly engine: EngineName = resolveEngine(),
   ) {}
 
   /** The model of `versionId`, or of the active version when absent; loads it on first use. */
@@ -62,7 +67,7 @@ export class ModelRegistry {
 
   private async load(id: number): Promise<LoadedModel> {
     const version = await readModelVersion(this.dataSource, id);
-    const model = instantiateModelVersion(version);
+    const model = await instantiateModelVersion(version, this.engine);
     const batcher = new RequestBatcher<InputImage, Detection[]>((images) => model.predict(images), this.batching);
     return { version, model, batcher };
   }

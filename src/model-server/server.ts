@@ -8,6 +8,8 @@ import type { DataSource } from 'typeorm';
 import { initBackend, type BackendInfo } from '../ml/backend';
 import { startModelHttp, type RunningModelHttp } from './http';
 import { ModelRegistry } from './models';
+import { resolveEngine } from '../ml/onnx/engine';
+import { loadOnnxRuntime } from '../ml/onnx/runtime';
 import { databaseUrlOf } from '../db/data-source';
 import { JobQueue, type QueueName } from '../jobs/queue';
 import { JobWorker } from './worker';
@@ -18,6 +20,8 @@ export interface ModelServerOptions {
   port?: number;
   host?: string;
   backend?: string;
+  /** Inference engine: tfjs or onnx (default: KFASHION_ENGINE, else tfjs). */
+  engine?: string;
   maxBodyBytes?: number;
   maxBatch?: number;
   maxWaitMs?: number;
@@ -41,8 +45,11 @@ export interface RunningModelServer {
 
 export async function startModelServer(options: ModelServerOptions): Promise<RunningModelServer> {
   const backend = await initBackend(options.backend);
+  const engine = resolveEngine(options.engine);
+  // Fail at start, with the reason, rather than at the first request.
+  if (engine === 'onnx') loadOnnxRuntime();
   const queue = await JobQueue.open(databaseUrlOf(options.dataSource));
-  const registry = new ModelRegistry(options.dataSource, { maxBatch: options.maxBatch, maxWaitMs: options.maxWaitMs });
+  const registry = new ModelRegistry(options.dataSource, { maxBatch: options.maxBatch, maxWaitMs: options.maxWaitMs }, undefined, engine);
   const http = await startModelHttp({ registry, backend, port: options.port, host: options.host, maxBodyBytes: options.maxBodyBytes });
   const worker =
     options.work === false

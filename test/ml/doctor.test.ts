@@ -1,4 +1,7 @@
 /**
+ * @jest-environment ./test/support/host-typed-arrays-environment.js
+ */
+/**
  * `kfashion doctor` (src/ml/doctor): the real report on this machine's wasm and cpu backends (numbers
  * compared with the cpu backend, timings measured), and the host probes — nvidia-smi, dlopen errors, ldd —
  * through fake commands on the PATH and an injected module loader, as on a GPU host.
@@ -11,6 +14,7 @@ import { explainSkipped, runDoctor, timeOps, verdict, backendSummary, type Docto
 import { missingLibraryInError, parseNvidiaSmiCsv, probeGpus } from '../../src/ml/doctor/gpu';
 import { relativeError, DOCTOR_OPS, type DoctorOp } from '../../src/ml/doctor/ops';
 import { initBackend } from '../../src/ml/backend';
+import { loadOnnxRuntime, probeOnnxRuntime } from '../../src/ml/onnx/runtime';
 import { runCli } from './run-cli';
 
 const SYSTEM_PATH = '/usr/bin:/bin';
@@ -131,6 +135,7 @@ describe('the verdict', () => {
     node: 'v20', platform: 'linux x64', packages: {}, libtensorflow: '2.9.1', tensorflowUsesGpu: true, ops: null, speedupVsCpu: 23.4,
     backend: { name: 'tensorflow', device: 'cuda', detail: '@tensorflow/tfjs-node-gpu (libtensorflow, CUDA)', requested: null, requestedError: null, skipped: [] },
     gpu: { gpus: [{ index: 0, name: 'NVIDIA A100-SXM4-40GB', computeCapability: '8.0', driverVersion: '535.104.05', memoryTotalMiB: 40960, memoryUsedMiB: 3 }], problem: null, cudaVisibleDevices: null },
+    onnx: { version: '1.30.0', problem: null, provider: 'cpu', cudaSkipped: null, probeOk: true },
   };
 
   it('names the GPU in use and the speed-up, or the CPU fallback of tfjs-node-gpu without a GPU', () => {
@@ -172,6 +177,7 @@ describe('runDoctor on this machine', () => {
     expect(speed).not.toBeNull();
     expect(Number(speed?.[1])).toBeCloseTo(report.speedupVsCpu as number, report.speedupVsCpu as number >= 10 ? -1 : 1);
     expect(tf.getBackend()).toBe('wasm');
+    expect(report.onnx).toEqual({ version: '1.30.0', problem: null, provider: 'cpu', cudaSkipped: expect.stringMatching(/^no NVIDIA GPU\/driver found/), probeOk: true });
   }, 120_000);
 
   it('cpu on a GPU host: GPU found but not used because cpu was requested; nothing to compare with', async () => {
@@ -192,6 +198,8 @@ describe('runDoctor on this machine', () => {
   it('a GPU whose tfjs-node-gpu cannot load cuDNN: says so in the verdict', async () => {
     const report = await runDoctor({ env: onPath(H100_SMI), loadModule: withoutCudnn, timing: false });
     expect(report.ops).toBeNull();
+    // onnxruntime-node's CUDA provider is not installed here (its install script is not run): tried, then the CPU
+    expect(report.onnx).toMatchObject({ provider: 'cpu', probeOk: true, cudaSkipped: expect.stringMatching(/^CUDA execution provider did not load: .*Failed to load shared library/) });
     expect(report.verdict).toBe('GPU found (NVIDIA H100 80GB HBM3, NVIDIA H100 80GB HBM3) but not used because @tensorflow/tfjs-node-gpu cannot load libcudnn.so.8: running on wasm');
   });
 
@@ -246,9 +254,24 @@ describe('kfashion doctor (the command)', () => {
   it('prints a text report ending with the verdict', async () => {
     const text = await runCli(['doctor', '--no-timing', '--backend', 'wasm']);
     expect(text).toMatch(/^Node v20\.[\s\S]*\nBackend: wasm on cpu: [\s\S]*\nVerdict: .*running on wasm\n$/);
+    expect(text).toMatch(/\nONNX Runtime \(--engine onnx\): onnxruntime-node 1\.30\.0 on cpu \(CUDA not used: .*\), probe graph ok\n/);
   });
 
   it('names --backend when its value is not a backend', async () => {
     await expect(runCli(['doctor', '--backend', 'gpu'])).rejects.toThrow(/--backend: unknown TensorFlow.js backend "gpu"; allowed values are tensorflow, wasm, cpu/);
+  });
+});
+
+describe('the onnx engine where onnxruntime-node cannot load', () => {
+  it('the doctor says why and what to do; loading the runtime fails with the same message', async () => {
+    const missing = (name: string) => {
+      throw new Error(`Cannot find module '${name}'\nRequire stack: ...`);
+    };
+    const report = await probeOnnxRuntime(onPath(NO_SMI), missing);
+    expect(report).toEqual({
+      version: null, provider: null, cudaSkipped: null, probeOk: null,
+      problem: "the onnx engine needs onnxruntime-node (an optional dependency), which cannot be loaded here: Cannot find module 'onnxruntime-node'. Install it (npm install onnxruntime-node) or use the tfjs engine (--engine tfjs).",
+    });
+    expect(() => loadOnnxRuntime(missing)).toThrow(report.problem as string);
   });
 });

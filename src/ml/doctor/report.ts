@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BACKEND_ENV_VARIABLE, initBackend, type BackendInfo, type BackendName, type InitBackendOptions, type SkippedBackend } from '../backend';
 import { findNativeBinding, lddMissing, missingLibraryInError, probeGpus, type GpuProbe } from './gpu';
 import { DOCTOR_OPS, relativeError, runOp, type DoctorOp, type OpRun } from './ops';
+import { probeOnnxRuntime, type OnnxRuntimeReport } from '../onnx/runtime';
 
 export interface SkippedBackendReport extends SkippedBackend {
   installed: boolean;
@@ -49,6 +50,8 @@ export interface DoctorReport {
   ops: OpReport[] | null;
   /** cpu-backend warm time / this backend's warm time, summed over the ops that run on the backend. */
   speedupVsCpu: number | null;
+  /** The onnx engine (--engine onnx): onnxruntime-node and the execution provider it would use. */
+  onnx: OnnxRuntimeReport;
   verdict: string;
 }
 
@@ -215,7 +218,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   const env = options.env ?? process.env;
   const resolve = options.resolveModule ?? require.resolve;
   const { info, requestedError } = await chooseBackend(options, env);
-  const [skipped, gpu] = await Promise.all([explainSkipped(info.skipped, env, resolve), probeGpus(env)]);
+  const [skipped, gpu, onnx] = await Promise.all([explainSkipped(info.skipped, env, resolve), probeGpus(env), probeOnnxRuntime(env)]);
   const ops = options.timing === false ? null : await timeOps();
   const partial: Omit<DoctorReport, 'verdict'> = {
     node: process.version,
@@ -226,6 +229,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     gpu,
     ops,
     speedupVsCpu: ops ? speedupVsCpu(ops) : null,
+    onnx,
   };
   return { ...partial, verdict: verdict(partial) };
 }

@@ -14,7 +14,7 @@ import { ParameterStore, SeededRandom } from './params';
 import { updateRunningStatistics, type BatchStatistics } from './resnet';
 import { defineRpnHeadParameters, filterProposals, rpnHeadForward, rpnLoss, rpnSettings } from './rpn';
 import { defineRoiHeadParameters, detect, roiHeadLosses, type ImageTargets, type RawDetections } from './roi-heads';
-import { resizeBoxes, rgbTensor, transformImages, type ImageSize, type TransformedBatch } from './transform';
+import { resizeBoxes, rgbTensor, transformImages, type ImageSize, type TransformedBatch, type TransformOptions } from './transform';
 import { AnchorGenerator } from '../ops/anchors';
 import { seededRandom } from '../../util/random';
 import { loadSafetensorsInto, saveSafetensors } from '../weights/state-dict';
@@ -62,7 +62,7 @@ export interface TrainingSample {
 export type LossValues = Record<string, number>;
 
 /** torchvision resize_boxes on a flat [K·4] array. */
-function scaleBoxes(boxes: Float32Array, from: ImageSize, to: ImageSize): Float32Array {
+export function scaleBoxes(boxes: Float32Array, from: ImageSize, to: ImageSize): Float32Array {
   if (boxes.length === 0) return boxes;
   return tf.tidy(() => resizeBoxes(tf.tensor2d(boxes, [boxes.length / 4, 4]), from, to).dataSync() as Float32Array);
 }
@@ -198,12 +198,7 @@ export class AttributeRCNN {
 
   /** GeneralizedRCNNTransform on raw RGB images (normalise, resize, pad to a multiple of 32, batch). */
   private transform(images: InputImage[], training: boolean): TransformedBatch {
-    const tensors = images.map((image, i) => rgbTensor(image.data, image.height, image.width, 3, `image ${i}`));
-    try {
-      return transformImages(tensors, this.config, { training, random: this.random });
-    } finally {
-      tf.dispose(tensors);
-    }
+    return transformInputImages(images, this.config, { training, random: this.random });
   }
 
   private anchorsFor(batchShape: number[], features: tf.Tensor4D[]): tf.Tensor2D {
@@ -240,18 +235,33 @@ export class AttributeRCNN {
   }
 
   private toDetections(raw: RawDetections, boxes: Float32Array): Detection[] {
-    return Array.from(raw.scores, (score, i): Detection => ({
-      box: [boxes[i * 4], boxes[i * 4 + 1], boxes[i * 4 + 2], boxes[i * 4 + 3]],
-      label: raw.labels[i],
-      className: this.config.class_names[raw.labels[i]],
-      score,
-      attributes: Object.fromEntries(this.config.attributes.map((spec) => {
-        const width = spec.values.length;
-        const probabilities = (raw.attributes.get(spec.kind) as Float32Array).subarray(i * width, (i + 1) * width);
-        const ranked = spec.values.map((value, j) => ({ value, probability: probabilities[j] }));
-        ranked.sort((a, b) => b.probability - a.probability);
-        return [spec.kind, ranked];
-      })),
-    }));
+    return toDetections(this.config, raw, boxes);
   }
+}
+
+/** GeneralizedRCNNTransform on raw RGB images (normalise, resize, pad to a multiple of 32, batch). */
+export function transformInputImages(images: InputImage[], config: ModelConfig, options: TransformOptions = {}): TransformedBatch {
+  const tensors = images.map((image, i) => rgbTensor(image.data, image.height, image.width, 3, `image ${i}`));
+  try {
+    return transformImages(tensors, config, options);
+  } finally {
+    tf.dispose(tensors);
+  }
+}
+
+/** Raw detections of one image as Detection objects; `boxes` are already in the input image's pixels. */
+export function toDetections(config: ModelConfig, raw: RawDetections, boxes: Float32Array): Detection[] {
+  return Array.from(raw.scores, (score, i): Detection => ({
+    box: [boxes[i * 4], boxes[i * 4 + 1], boxes[i * 4 + 2], boxes[i * 4 + 3]],
+    label: raw.labels[i],
+    className: config.class_names[raw.labels[i]],
+    score,
+    attributes: Object.fromEntries(config.attributes.map((spec) => {
+      const width = spec.values.length;
+      const probabilities = (raw.attributes.get(spec.kind) as Float32Array).subarray(i * width, (i + 1) * width);
+      const ranked = spec.values.map((value, j) => ({ value, probability: probabilities[j] }));
+      ranked.sort((a, b) => b.probability - a.probability);
+      return [spec.kind, ranked];
+    })),
+  }));
 }

@@ -4,7 +4,7 @@
  *   GET  /ready    the backend is initialised and the active model version is loaded (503 otherwise)
  *   POST /predict  body = image bytes (JPEG, PNG or WebP, at most `maxBodyBytes`), optional
  *                  ?modelVersionId=N → {"image", "width", "height", "detections", "modelVersion"}
- *                  with detections as in SPEC section 3 (`kfashion predict --json`).
+ *                  with detections as `kfashion predict --json` prints them (src/cli/predict.ts).
  * Concurrent /predict requests for one model are batched into one forward pass (models.ts).
  */
 import * as http from 'node:http';
@@ -13,6 +13,7 @@ import { decodeImage, UnsupportedImageError } from '../images/image-input';
 import { backendSummary } from '../ml/doctor/report';
 import { ModelRegistry, ModelVersionNotFound } from './models';
 import { listen } from '../util/listen';
+import { parsePositiveId } from '../util/ids';
 import { sendJson } from '../util/http-json';
 import { BodyTooLargeError, readBoundedBody } from '../util/http-body';
 
@@ -53,8 +54,9 @@ async function readImageBody(request: http.IncomingMessage, maxBytes: number): P
 function parseVersionId(url: URL): number | null {
   const raw = url.searchParams.get('modelVersionId');
   if (raw === null || raw === '') return null;
-  if (!/^\d{1,9}$/.test(raw)) throw new HttpError(400, `modelVersionId: "${raw}" is not an id`);
-  return Number(raw);
+  const id = parsePositiveId(raw);
+  if (id === null) throw new HttpError(400, `modelVersionId: "${raw}" is not an id`);
+  return id;
 }
 
 export async function startModelHttp(options: ModelHttpOptions): Promise<RunningModelHttp> {

@@ -1,0 +1,25 @@
+/**
+ * Where the files of stored images are: under their dataset's root (image_path relative), or under the
+ * uploads folder for images without a dataset (analyzeImage).
+ */
+import type { DataSource } from 'typeorm';
+import { imageFilePath } from './garment-rows';
+
+export interface StoredImage {
+  id: string;
+  /** Absolute path of the file, null when the row has none. */
+  file: string | null;
+  width: number;
+  height: number;
+}
+
+/** The images with these ids (id order; unknown ids are left out). */
+export async function storedImages(dataSource: DataSource, ids: string[], uploadsDir: string): Promise<StoredImage[]> {
+  const rows: { id: string; image_path: string | null; root_path: string | null; width: number; height: number }[] = await dataSource.query(
+    `SELECT i.id, i.image_path, d.root_path, i.width, i.height
+       FROM images i LEFT JOIN datasets d ON d.id = i.dataset_id
+      WHERE i.id IN (SELECT json_array_elements_text($1::json)::bigint) ORDER BY i.id`,
+    [JSON.stringify(ids)],
+  );
+  return rows.map((row) => ({ id: String(row.id), file: imageFilePath(row.image_path, row.root_path, uploadsDir), width: row.width, height: row.height }));
+}

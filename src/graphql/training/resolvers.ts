@@ -14,6 +14,7 @@ import { GARMENT_COLUMNS, IMAGE_COLUMNS } from '../../db/search';
 import { changedRows } from '../../db/sql';
 import { storePredictions, storeUploadWithPredictions, type StoredDetection } from '../../db/predictions';
 import { buildLabelSpace, countDatasetImages } from '../../ml/data/dataset';
+import { databaseExampleSource } from '../../db/training-examples';
 import { toStoredPixels } from '../../images/stored-pixels';
 import { readModelVersion } from '../../db/model-versions';
 import { InvalidTrainingParams, normaliseTrainingParams } from '../../jobs/training-params';
@@ -114,11 +115,12 @@ export class TrainingResolver {
       if (error instanceof InvalidTrainingParams) throw badInput(inputField(error.field), error.message.replace(/^[^:]+: /, ''));
       throw error;
     }
-    const space = await buildLabelSpace(ctx.dataSource, params.data, 'train');
+    const examples = databaseExampleSource(ctx.dataSource);
+    const space = await buildLabelSpace(examples, params.data, 'train');
     if (space.classes.length === 0) {
       throw badInput(params.data.superCategories ? 'superCategories' : 'input', 'the training split has no annotated garment in scope: the dataset is empty');
     }
-    if ((await countDatasetImages(ctx.dataSource, params.data, space, 'train')) === 0) throw badInput('input', 'the training split has no image with garments in scope: the dataset is empty');
+    if ((await countDatasetImages(examples, params.data, space, 'train')) === 0) throw badInput('input', 'the training split has no image with garments in scope: the dataset is empty');
     const queue = await jobQueue(ctx.dataSource);
     const rows = await ctx.dataSource.query(`INSERT INTO training_runs (params) VALUES ($1::jsonb) RETURNING id`, [JSON.stringify(params)]);
     const id = Number(rows[0].id);

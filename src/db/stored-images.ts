@@ -2,8 +2,8 @@
  * Where the files of stored images are: under their dataset's root (image_path relative), or under the
  * uploads folder for images without a dataset (analyzeImage).
  */
+import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { imageFilePath } from './garment-rows';
 
 export interface StoredImage {
   id: string;
@@ -11,6 +11,15 @@ export interface StoredImage {
   file: string | null;
   width: number;
   height: number;
+}
+
+/**
+ * Absolute path of an image file: relative to its dataset root, or to `uploadsDir` for images
+ * without a dataset; null when the image has no file.
+ */
+export function imageFilePath(imagePath: string | null, datasetRoot: string | null, uploadsDir?: string): string | null {
+  if (imagePath === null) return null;
+  return path.resolve(datasetRoot ?? uploadsDir ?? '', imagePath);
 }
 
 /** The images with these ids (id order; unknown ids are left out). */

@@ -59,6 +59,48 @@ function parseVersionId(url: URL): number | null {
   return id;
 }
 
+/** POST /predict: decodes the body, predicts it with the asked (or active) model version. */
+async function predict(registry: ModelRegistry, request: http.IncomingMessage, response: http.ServerResponse, url: URL, maxBodyBytes: number): Promise<void> {
+  const versionId = parseVersionId(url);
+  const body = await readImageBody(request, maxBodyBytes);
+  if (body.length === 0) throw new HttpError(400, 'empty body: POST the image bytes');
+  const image = await decodeImage(body, 'request body');
+  const loaded = await registry.get(versionId);
+  const detections = await loaded.batcher.run(image);
+  sendJson(response, 200, {
+    image: url.searchParams.get('name') ?? 'request body',
+    width: image.width,
+    height: image.height,
+    detections,
+    modelVersion: { id: loaded.version.id, name: loaded.version.name },
+  });
+}
+
+/** GET /ready: 200 once the active model version is loaded, else 503 with the reason. */
+async function ready(registry: ModelRegistry, backend: BackendInfo, response: http.ServerResponse): Promise<void> {
+  try {
+    const loaded = await registry.get(null);
+    sendJson(response, 200, { status: 'ready', backend: backend.name, device: backend.device, modelVersion: loaded.version.id });
+  } catch (error) {
+    const reason = error instanceof ModelVersionNotFound ? error.message : `active model cannot be loaded: ${(error as Error).message}`;
+    sendJson(response, 503, { status: 'not ready', backend: backend.name, reason });
+  }
+}
+
+/** The answer to a failed request: the client's own mistakes by name, anything else a logged 500 without internals. */
+function sendFailure(response: http.ServerResponse, error: unknown, logUnexpected: (error: unknown) => void): void {
+  let status = 500;
+  let message = 'internal error';
+  if (error instanceof HttpError) ({ status, message } = error);
+  else if (error instanceof UnsupportedImageError) [status, message] = [415, error.message];
+  else if (error instanceof ModelVersionNotFound) [status, message] = [404, error.message];
+  else logUnexpected(error);
+  if (!response.headersSent) {
+    response.setHeader('connection', 'close');
+    sendJson(response, status, { error: message });
+  } else response.destroy();
+}
+
 export async function startModelHttp(options: ModelHttpOptions): Promise<RunningModelHttp> {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_IMAGE_BYTES;
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error ?? ''));
@@ -66,57 +108,20 @@ export async function startModelHttp(options: ModelHttpOptions): Promise<Running
   // One nvidia-smi call at start-up, shared by every /health: a health check must stay cheap.
   const summary = backendSummary(backend);
 
-  async function predict(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
-    const versionId = parseVersionId(url);
-    const body = await readImageBody(request, maxBodyBytes);
-    if (body.length === 0) throw new HttpError(400, 'empty body: POST the image bytes');
-    const image = await decodeImage(body, 'request body');
-    const loaded = await registry.get(versionId);
-    const detections = await loaded.batcher.run(image);
-    sendJson(response, 200, {
-      image: url.searchParams.get('name') ?? 'request body',
-      width: image.width,
-      height: image.height,
-      detections,
-      modelVersion: { id: loaded.version.id, name: loaded.version.name },
-    });
-  }
-
-  async function ready(response: http.ServerResponse): Promise<void> {
-    try {
-      const loaded = await registry.get(null);
-      sendJson(response, 200, { status: 'ready', backend: backend.name, device: backend.device, modelVersion: loaded.version.id });
-    } catch (error) {
-      const reason = error instanceof ModelVersionNotFound ? error.message : `active model cannot be loaded: ${(error as Error).message}`;
-      sendJson(response, 503, { status: 'not ready', backend: backend.name, reason });
-    }
-  }
-
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const route = async () => {
       if (url.pathname === '/health' && request.method === 'GET') {
         return sendJson(response, 200, { status: 'ok', ...(await summary) });
       }
-      if (url.pathname === '/ready' && request.method === 'GET') return ready(response);
+      if (url.pathname === '/ready' && request.method === 'GET') return ready(registry, backend, response);
       if (url.pathname === '/predict') {
         if (request.method !== 'POST') throw new HttpError(405, 'POST the image bytes to /predict');
-        return predict(request, response, url);
+        return predict(registry, request, response, url, maxBodyBytes);
       }
       throw new HttpError(404, `no route ${request.method} ${url.pathname}`);
     };
-    route().catch((error: unknown) => {
-      let status = 500;
-      let message = 'internal error';
-      if (error instanceof HttpError) ({ status, message } = error);
-      else if (error instanceof UnsupportedImageError) [status, message] = [415, error.message];
-      else if (error instanceof ModelVersionNotFound) [status, message] = [404, error.message];
-      else log(`model server: ${request.method} ${url.pathname} failed:`, error);
-      if (!response.headersSent) {
-        response.setHeader('connection', 'close');
-        sendJson(response, status, { error: message });
-      } else response.destroy();
-    });
+    route().catch((error: unknown) => sendFailure(response, error, (unexpected) => log(`model server: ${request.method} ${url.pathname} failed:`, unexpected)));
   });
 
   const port = await listen(server, options.port ?? 4100, options.host ?? '0.0.0.0');

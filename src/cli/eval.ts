@@ -7,7 +7,7 @@
  * the embedded one); `db:validation` forces the split. Images are predicted one at a time; an image
  * that cannot be read is skipped and listed, never fatal. Boxes are compared in the annotation's pixels.
  */
-import { dataDir } from '../util/data-dir';
+import { uploadsDir } from '../util/data-dir';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
@@ -161,8 +161,7 @@ export async function groundTruthFromDatabase(
 async function groundTruthFromSplit(split: 'train' | 'validation', config: EvaluationConfig, maxImages?: number): Promise<GroundTruthSet> {
   const dataSource = await openDatabase();
   try {
-    const uploadsDir = path.join(dataDir(), 'uploads');
-    return await groundTruthFromDatabase(dataSource, split, config, { maxImages, uploadsDir });
+    return await groundTruthFromDatabase(dataSource, split, config, { maxImages, uploadsDir: uploadsDir() });
   } finally {
     await dataSource.destroy();
   }

@@ -11,7 +11,6 @@
  * - the lease was lost (a watchdog judged this worker dead): the job is someone else's now; untouched.
  */
 import * as os from 'node:os';
-import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { claim, finish, heartbeat, LeaseLost, release, type Lease, type LeasedTable } from '../db/leases';
 import { predictionJobOfChunk } from '../db/prediction-chunks';
@@ -21,6 +20,7 @@ import { PredictionInterrupted, runPredictionChunk } from './prediction-chunk';
 import { settlePredictionJobs, stopSiblingChunks } from '../db/prediction-jobs';
 import { PREDICTION_QUEUE, TRAINING_QUEUE, type JobQueue, type PredictionJobData, type QueueName, type TrainingJobData } from '../jobs/queue';
 import { runTraining, TrainingInterrupted } from './training/trainer';
+import { uploadsDir } from '../util/data-dir';
 
 export interface WorkerOptions {
   dataSource: DataSource;
@@ -145,7 +145,7 @@ export class JobWorker {
       const outcome = await runTraining({ dataSource, lease, dataDir, signal, log: (line) => this.log(`run ${lease.id}: ${line}`) });
       return outcome.status;
     }
-    return runPredictionChunk({ dataSource, lease, registry, uploadsDir: path.join(dataDir, 'uploads'), signal, log: this.log });
+    return runPredictionChunk({ dataSource, lease, registry, uploadsDir: uploadsDir(dataDir), signal, log: this.log });
   }
 
   private async handleError(queue: QueueName, jobId: string, lease: Lease, error: unknown): Promise<void> {

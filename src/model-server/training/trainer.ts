@@ -32,6 +32,7 @@ import { databaseExampleSource } from '../../db/training-examples';
 import { checkpointDir, readLatestCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint';
 import { loadMatchingWeights } from './init-weights';
 import { normaliseTrainingParams, type TrainingParams } from '../../jobs/training-params';
+import { uploadsDir } from '../../util/data-dir';
 
 
 export interface TrainingProgress {
@@ -62,10 +63,6 @@ export interface TrainerOptions {
 export type TrainingOutcome = { status: 'succeeded'; modelVersionId: number; metrics: EvaluationReport | null } | { status: 'cancelled' };
 
 export class TrainingInterrupted extends Error {}
-
-function uploadsDir(dataDir: string): string {
-  return path.join(dataDir, 'uploads');
-}
 
 function sizeRule(config: ModelConfig): SizeRule {
   return { minSize: evalMinSize(config), maxSize: config.max_size };

@@ -22,7 +22,7 @@ import { importDataset } from '../../src/db/import';
 import { synthesize } from '../../src/kfashion/synth';
 import { initBackend, type BackendName } from '../../src/ml/backend';
 import type { NormLayer } from '../../src/ml/model/config';
-import { claim, type Lease } from '../../src/model-server/leases';
+import { claim, type Lease } from '../../src/db/leases';
 import { normaliseTrainingParams } from '../../src/jobs/training-params';
 import { runTraining, type TrainingProgress } from '../../src/model-server/training/trainer';
 import { ModelRegistry } from '../../src/model-server/models';

@@ -7,16 +7,19 @@
  * the embedded one); `db:validation` forces the split. Images are predicted one at a time; an image
  * that cannot be read is skipped and listed, never fatal. Boxes are compared in the annotation's pixels.
  */
-import { dataDir } from '../util/data-dir';
+import { uploadsDir } from '../util/data-dir';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
+import type { DataSource } from 'typeorm';
 import { openDatabase } from '../db/data-source';
+import { annotatedSplitImages } from '../db/training-examples';
+import { annotatedFolderImages } from '../db/annotation-folder';
+import { readImageFile } from '../images/image-input';
 import { initBackend } from '../ml/backend';
 import { evaluate, evaluationConfigOf, type DetectedGarment, type EvaluationConfig, type EvaluationReport, type GroundTruthGarment } from '../ml/eval';
-import { groundTruthFromDatabase, groundTruthFromDirectory, type GroundTruthSet } from '../ml/eval/ground-truth';
+import { groundTruthOf, type GroundTruthSet } from '../ml/eval/ground-truth';
 import { AttributeRCNN } from '../ml/model/attribute-rcnn';
-import { readRgbImage } from './predict';
 
 export interface EvalRun {
   data: string;
@@ -51,7 +54,7 @@ export async function evaluateOnImages(model: AttributeRCNN, truth: GroundTruthS
     }
     let pixels;
     try {
-      pixels = await readRgbImage(image.path);
+      pixels = await readImageFile(image.path);
     } catch (error) {
       skippedImages.push({ image: image.id, reason: (error as Error).message });
       continue;
@@ -139,11 +142,26 @@ export function registerEval(program: Command): void {
     });
 }
 
+/** Ground truth from a K-Fashion folder's annotation files (walk order, at most `maxImages`). */
+export async function groundTruthFromDirectory(root: string, config: EvaluationConfig, options: { maxImages?: number } = {}): Promise<GroundTruthSet> {
+  const folder = await annotatedFolderImages(root, options);
+  return groundTruthOf(folder.images, config, folder.rejectedFiles);
+}
+
+/** Ground truth from the annotation garments of a database split (id order, at most `maxImages`). */
+export async function groundTruthFromDatabase(
+  dataSource: DataSource,
+  split: 'train' | 'validation',
+  config: EvaluationConfig,
+  options: { maxImages?: number; uploadsDir?: string } = {},
+): Promise<GroundTruthSet> {
+  return groundTruthOf(await annotatedSplitImages(dataSource, split, options), config);
+}
+
 async function groundTruthFromSplit(split: 'train' | 'validation', config: EvaluationConfig, maxImages?: number): Promise<GroundTruthSet> {
   const dataSource = await openDatabase();
   try {
-    const uploadsDir = path.join(dataDir(), 'uploads');
-    return await groundTruthFromDatabase(dataSource, split, config, { maxImages, uploadsDir });
+    return await groundTruthFromDatabase(dataSource, split, config, { maxImages, uploadsDir: uploadsDir() });
   } finally {
     await dataSource.destroy();
   }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { openDatabase } from '../db/data-source';
+import { appliedMigrationNames } from '../db/applied-migrations';
 
 /** `kfashion migrate`: apply pending migrations (every command also does this on open). */
 export function registerMigrate(program: Command): void {
@@ -8,8 +9,7 @@ export function registerMigrate(program: Command): void {
     .description('apply pending database migrations (DATABASE_URL, or the embedded database)')
     .action(async () => {
       const dataSource = await openDatabase();
-      const rows: { name: string }[] = await dataSource.query('SELECT name FROM migrations ORDER BY id');
-      console.log(`schema is current: ${rows.map((row) => row.name).join(', ')}`);
+      console.log(`schema is current: ${(await appliedMigrationNames(dataSource)).join(', ')}`);
       await dataSource.destroy();
     });
 }

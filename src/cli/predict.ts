@@ -1,10 +1,12 @@
 /**
- * `kfashion predict <image…> (--weights W.safetensors --config C.json | --model ID) [--json]` (SPEC section 3): runs the
+ * `kfashion predict <image…> (--weights W.safetensors --config C.json | --model ID) [--json]`: runs the
  * Attribute R-CNN on each image and prints, with --json, one JSON array with one element per image:
- * {"image", "width", "height", "detections": [{"box", "label", "className", "score", "attributes"}]}.
+ * {"image", "width", "height", "detections": [{"box", "label", "className", "score", "attributes"}]},
+ * each detection's box in the image's pixels (x1, y1, x2, y2), its class label and name, score, and
+ * per attribute kind the values with their probabilities, most likely first. The model server's
+ * /predict and the API answer with the same detection objects.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import sharp from 'sharp';
 import { openDatabase } from '../db/data-source';
 import { initBackend } from '../ml/backend';
 import type { Detection, InputImage } from '../ml/model/attribute-rcnn';
@@ -12,6 +14,8 @@ import { readConfigFile } from '../ml/model/config';
 import { loadPredictor, resolveEngine, type EngineName, type Predictor } from '../ml/onnx/engine';
 import { readModelVersion } from '../db/model-versions';
 import { instantiateModelVersion } from '../model-server/models';
+import { readImageFile } from '../images/image-input';
+import { parsePositiveId } from '../util/ids';
 
 export interface ImagePrediction {
   image: string;
@@ -20,22 +24,11 @@ export interface ImagePrediction {
   detections: Detection[];
 }
 
-/** Decodes an image file to RGB bytes (alpha dropped, grey expanded), pixels as stored (no EXIF rotation). */
-export async function readRgbImage(path: string): Promise<InputImage> {
-  try {
-    const { data, info } = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`expected 3 channels after conversion, got ${info.channels}`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
-  } catch (error) {
-    throw new Error(`${path}: cannot read image: ${(error as Error).message}`);
-  }
-}
-
 /** Predicts image by image (one decoded image in memory at a time). */
 export async function predictFiles(model: Predictor, paths: string[]): Promise<ImagePrediction[]> {
   const out: ImagePrediction[] = [];
   for (const path of paths) {
-    const image = await readRgbImage(path);
+    const image: InputImage = await readImageFile(path);
     const [detections] = await model.predict([image]);
     out.push({ image: path, width: image.width, height: image.height, detections });
   }
@@ -59,10 +52,8 @@ async function loadModel(options: { weights?: string; config?: string; model?: n
 }
 
 function parseModelVersionId(value: string): number {
-  const id = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(id) || id <= 0) {
-    throw new InvalidArgumentError(`--model takes a model version id (a positive integer), got "${value}"`);
-  }
+  const id = parsePositiveId(value);
+  if (id === null) throw new InvalidArgumentError(`--model takes a model version id (a positive integer), got "${value}"`);
   return id;
 }
 
@@ -88,7 +79,7 @@ export function registerPredict(program: Command): void {
     .option('--model <id>', 'a stored model version (DATABASE_URL, or the embedded database)', parseModelVersionId)
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu (default: KFASHION_TF_BACKEND or best available)')
     .option('--engine <name>', 'inference engine: tfjs or onnx (ONNX Runtime; default: KFASHION_ENGINE, else tfjs)')
-    .option('--json', 'print one JSON array (SPEC section 3)')
+    .option('--json', 'print one JSON array: per image {image, width, height, detections}')
     .action(async (images: string[], options: { weights?: string; config?: string; model?: number; backend?: string; engine?: string; json?: boolean }) => {
       const engine = resolveEngine(options.engine);
       await initBackend(options.backend);

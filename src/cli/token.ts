@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { createApiToken, hasLiveAdminToken, listApiTokens, revokeApiToken } from '../db/api-tokens';
 import type { DataSource } from 'typeorm';
 import { openDatabase } from '../db/data-source';
+import { isBigintId } from '../util/ids';
 
 const DURATION_UNITS_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -27,7 +28,7 @@ function parseRole(value: string): Role {
 }
 
 function parseTokenId(value: string): string {
-  if (!/^\d{1,18}$/.test(value)) throw new Error(`ID: expected a token id as shown by \`kfashion token list\`, got "${value}"`);
+  if (!isBigintId(value)) throw new Error(`ID: expected a token id as shown by \`kfashion token list\`, got "${value}"`);
   return value;
 }
 

@@ -12,9 +12,12 @@ import { SingleBar, Presets } from 'cli-progress';
 import { openDatabase } from '../db/data-source';
 import { dataDir as resolveDataDir } from '../util/data-dir';
 import { initBackend } from '../ml/backend';
-import { claim, finish, LeaseLost, release, type Lease } from '../model-server/leases';
-import { normaliseTrainingParams, InvalidTrainingParams } from '../jobs/training-params';
-import { runTraining, TrainingInterrupted, type TrainingProgress } from '../model-server/training/trainer';
+import type { DataSource } from 'typeorm';
+import { claim, finish, LeaseLost, release, type Lease } from '../db/leases';
+import { insertQueuedRun } from '../db/training-runs';
+import { normaliseTrainingParams, InvalidTrainingParams, type TrainingParams } from '../jobs/training-params';
+import { runTraining, TrainingInterrupted, type TrainingOutcome, type TrainingProgress } from '../model-server/training/trainer';
+import { parsePositiveId } from '../util/ids';
 
 interface TrainOptions {
   backbone?: string;
@@ -97,6 +100,86 @@ function progressLine(p: TrainingProgress): Record<string, string> {
   };
 }
 
+/** The params of a new run, checked; null when resuming (the run's stored params apply). */
+function newRunParams(options: TrainOptions): TrainingParams | null {
+  if (options.resume) return null;
+  try {
+    return normaliseTrainingParams(paramsFromOptions(options));
+  } catch (error) {
+    if (error instanceof InvalidTrainingParams) throw new Error(`kfashion train: ${error.message}`);
+    throw error;
+  }
+}
+
+/** The run to work on: the one named by --resume, or a new one recorded with `params`. */
+async function trainingRunId(dataSource: DataSource, options: TrainOptions, params: TrainingParams | null): Promise<number> {
+  if (params === null) {
+    const id = parsePositiveId(options.resume ?? '');
+    if (id === null) throw new Error(`--resume: "${options.resume}" is not a run id`);
+    return id;
+  }
+  return insertQueuedRun(dataSource, params);
+}
+
+/** The progress bar, started at the first progress report (when the number of steps is known). */
+function progressBar(json: boolean | undefined): { onProgress: (p: TrainingProgress) => void; stop(): void } {
+  const bar = json ? null : new SingleBar({ format: '{phase} |{bar}| step {value}/{total} · epoch {epoch} · loss {loss} · {speed} · ETA {eta}' }, Presets.shades_classic);
+  let started = false;
+  return {
+    onProgress: (p) => {
+      if (!bar) return;
+      if (!started) {
+        bar.start(p.totalSteps, p.step, progressLine(p));
+        started = true;
+      }
+      bar.update(p.step, progressLine(p));
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
+function printOutcome(runId: number, outcome: TrainingOutcome, json: boolean | undefined): void {
+  const summary = outcome.status === 'succeeded'
+    ? { runId, status: outcome.status, modelVersionId: outcome.modelVersionId, boxMap: outcome.metrics?.box.map ?? null, boxAp50: outcome.metrics?.box.ap50 ?? null }
+    : { runId, status: outcome.status };
+  process.stdout.write(json ? `${JSON.stringify(summary)}\n` : `${Object.entries(summary).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`);
+}
+
+/** Claims the run, trains it in this process and records how it ended (an interrupted run is handed back for --resume). */
+async function trainInForeground(options: TrainOptions, params: TrainingParams | null, backend: { name: string; device: string }): Promise<void> {
+  const dataDir = resolveDataDir(process.env);
+  const dataSource = await openDatabase();
+  const bar = progressBar(options.json);
+  let lease: Lease | null = null;
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  try {
+    const runId = await trainingRunId(dataSource, options, params);
+    lease = { table: 'training_runs', id: runId, worker: `cli:${os.hostname()}:${process.pid}` };
+    // A run still heartbeating elsewhere within the lease timeout is not taken over.
+    const claimed = await claim(dataSource, lease, `cli-${process.pid}`, LEASE_TIMEOUT_SECONDS);
+    if (!claimed) throw new Error(`training run ${runId} cannot be resumed: it is finished, cancelled, or running elsewhere`);
+    if (!options.json) console.error(`training run ${runId} on ${backend.name} (${backend.device})`);
+    const outcome = await runTraining({ dataSource, lease, dataDir, signal: stop.signal, onProgress: bar.onProgress });
+    bar.stop();
+    if (outcome.status === 'cancelled') await finish(dataSource, lease, 'cancelled');
+    printOutcome(runId, outcome, options.json);
+  } catch (error) {
+    bar.stop();
+    if (lease && error instanceof TrainingInterrupted) {
+      await release(dataSource, lease);
+      console.error(`interrupted; resume with: kfashion train --resume ${lease.id}`);
+      process.exitCode = 130;
+    } else {
+      if (lease && !(error instanceof LeaseLost)) await finish(dataSource, lease, 'failed', (error as Error).message).catch(() => undefined);
+      throw error;
+    }
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
 export function registerTrain(program: Command): void {
   program
     .command('train')
@@ -122,68 +205,8 @@ export function registerTrain(program: Command): void {
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu')
     .option('--json', 'print the outcome as one JSON object (no progress bar)')
     .action(async (options: TrainOptions) => {
-      const env = process.env;
-      const dataDir = resolveDataDir(env);
-      let params;
-      if (!options.resume) {
-        try {
-          params = normaliseTrainingParams(paramsFromOptions(options));
-        } catch (error) {
-          if (error instanceof InvalidTrainingParams) throw new Error(`kfashion train: ${error.message}`);
-          throw error;
-        }
-      }
+      const params = newRunParams(options);
       const backend = await initBackend(options.backend);
-      const dataSource = await openDatabase();
-      const bar = options.json ? null : new SingleBar({ format: '{phase} |{bar}| step {value}/{total} · epoch {epoch} · loss {loss} · {speed} · ETA {eta}' }, Presets.shades_classic);
-      let lease: Lease | null = null;
-      const stop = new AbortController();
-      process.once('SIGINT', () => stop.abort());
-      process.once('SIGTERM', () => stop.abort());
-      try {
-        let runId: number;
-        if (options.resume) {
-          runId = Number(options.resume);
-          if (!Number.isInteger(runId) || runId <= 0) throw new Error(`--resume: "${options.resume}" is not a run id`);
-        } else {
-          const rows = await dataSource.query(`INSERT INTO training_runs (params) VALUES ($1::jsonb) RETURNING id`, [JSON.stringify(params)]);
-          runId = Number(rows[0].id);
-        }
-        lease = { table: 'training_runs', id: runId, worker: `cli:${os.hostname()}:${process.pid}` };
-        // A run still heartbeating elsewhere within the lease timeout is not taken over.
-        const claimed = await claim(dataSource, lease, `cli-${process.pid}`, LEASE_TIMEOUT_SECONDS);
-        if (!claimed) throw new Error(`training run ${runId} cannot be resumed: it is finished, cancelled, or running elsewhere`);
-        if (!options.json) console.error(`training run ${runId} on ${backend.name} (${backend.device})`);
-        let started = false;
-        const outcome = await runTraining({
-          dataSource, lease, dataDir, signal: stop.signal,
-          onProgress: (p) => {
-            if (!bar) return;
-            if (!started) {
-              bar.start(p.totalSteps, p.step, progressLine(p));
-              started = true;
-            }
-            bar.update(p.step, progressLine(p));
-          },
-        });
-        bar?.stop();
-        if (outcome.status === 'cancelled') await finish(dataSource, lease, 'cancelled');
-        const summary = outcome.status === 'succeeded'
-          ? { runId, status: outcome.status, modelVersionId: outcome.modelVersionId, boxMap: outcome.metrics?.box.map ?? null, boxAp50: outcome.metrics?.box.ap50 ?? null }
-          : { runId, status: outcome.status };
-        process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${Object.entries(summary).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`);
-      } catch (error) {
-        bar?.stop();
-        if (lease && error instanceof TrainingInterrupted) {
-          await release(dataSource, lease);
-          console.error(`interrupted; resume with: kfashion train --resume ${lease.id}`);
-          process.exitCode = 130;
-        } else {
-          if (lease && !(error instanceof LeaseLost)) await finish(dataSource, lease, 'failed', (error as Error).message).catch(() => undefined);
-          throw error;
-        }
-      } finally {
-        await dataSource.destroy();
-      }
+      await trainInForeground(options, params, backend);
     });
 }

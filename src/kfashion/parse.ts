@@ -1,5 +1,6 @@
 /**
- * Parse one K-Fashion annotation file (SPEC §2) into a ParsedAnnotation plus the problems met.
+ * Parse one K-Fashion annotation file (the dataset's JSON: image information, then per slot the
+ * 렉트좌표 boxes and 라벨링 labels; types.ts has the shapes) into a ParsedAnnotation plus the problems met.
  *
  * Policy: a file is rejected only when the image itself cannot be identified or sized, or the
  * structure holding the garments is not an object. Everything else is handled per garment

@@ -1,7 +1,7 @@
 /**
- * Synthetic K-Fashion data: annotation JSON in the real shape and layout (SPEC §2) and, unless
- * switched off, a JPEG per annotation that really shows its labels (category → shape, 색상 →
- * fill colour, 프린트 → pattern). Used by the import benchmark (100k JSON files) and by the ML
+ * Synthetic K-Fashion data: annotation JSON in the real dataset's shape and folder layout (what
+ * parse.ts reads) and, unless switched off, a JPEG per annotation that really shows its labels
+ * (category → shape, 색상 → fill colour, 프린트 → pattern). Used by the import benchmark (100k JSON files) and by the ML
  * tests (small pictures a detector can learn). The same seed gives the same bytes.
  */
 import { mkdirSync, writeFileSync } from 'fs';

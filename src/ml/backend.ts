@@ -1,7 +1,7 @@
 /**
  * TensorFlow.js backend selection for the Attribute R-CNN.
  *
- * Order (SPEC §1, issue 6 part 1): `tensorflow` from @tensorflow/tfjs-node-gpu (CUDA), else from
+ * Order, fastest first: `tensorflow` from @tensorflow/tfjs-node-gpu (CUDA), else from
  * @tensorflow/tfjs-node, else `wasm` (@tensorflow/tfjs-backend-wasm, SIMD), else the plain `cpu` backend.
  * An explicit choice (the `preferred` argument, e.g. from a CLI flag, else the KFASHION_TF_BACKEND variable)
  * replaces the automatic order and fails loudly when that backend cannot be loaded.

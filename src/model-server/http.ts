@@ -4,7 +4,7 @@
  *   GET  /ready    the backend is initialised and the active model version is loaded (503 otherwise)
  *   POST /predict  body = image bytes (JPEG, PNG or WebP, at most `maxBodyBytes`), optional
  *                  ?modelVersionId=N → {"image", "width", "height", "detections", "modelVersion"}
- *                  with detections as in SPEC section 3 (`kfashion predict --json`).
+ *                  with detections as `kfashion predict --json` prints them (src/cli/predict.ts).
  * Concurrent /predict requests for one model are batched into one forward pass (models.ts).
  */
 import * as http from 'node:http';
@@ -13,6 +13,7 @@ import { decodeImage, UnsupportedImageError } from '../images/image-input';
 import { backendSummary } from '../ml/doctor/report';
 import { ModelRegistry, ModelVersionNotFound } from './models';
 import { listen } from '../util/listen';
+import { parsePositiveId } from '../util/ids';
 import { sendJson } from '../util/http-json';
 import { BodyTooLargeError, readBoundedBody } from '../util/http-body';
 
@@ -53,8 +54,51 @@ async function readImageBody(request: http.IncomingMessage, maxBytes: number): P
 function parseVersionId(url: URL): number | null {
   const raw = url.searchParams.get('modelVersionId');
   if (raw === null || raw === '') return null;
-  if (!/^\d{1,9}$/.test(raw)) throw new HttpError(400, `modelVersionId: "${raw}" is not an id`);
-  return Number(raw);
+  const id = parsePositiveId(raw);
+  if (id === null) throw new HttpError(400, `modelVersionId: "${raw}" is not an id`);
+  return id;
+}
+
+/** POST /predict: decodes the body, predicts it with the asked (or active) model version. */
+async function predict(registry: ModelRegistry, request: http.IncomingMessage, response: http.ServerResponse, url: URL, maxBodyBytes: number): Promise<void> {
+  const versionId = parseVersionId(url);
+  const body = await readImageBody(request, maxBodyBytes);
+  if (body.length === 0) throw new HttpError(400, 'empty body: POST the image bytes');
+  const image = await decodeImage(body, 'request body');
+  const loaded = await registry.get(versionId);
+  const detections = await loaded.batcher.run(image);
+  sendJson(response, 200, {
+    image: url.searchParams.get('name') ?? 'request body',
+    width: image.width,
+    height: image.height,
+    detections,
+    modelVersion: { id: loaded.version.id, name: loaded.version.name },
+  });
+}
+
+/** GET /ready: 200 once the active model version is loaded, else 503 with the reason. */
+async function ready(registry: ModelRegistry, backend: BackendInfo, response: http.ServerResponse): Promise<void> {
+  try {
+    const loaded = await registry.get(null);
+    sendJson(response, 200, { status: 'ready', backend: backend.name, device: backend.device, modelVersion: loaded.version.id });
+  } catch (error) {
+    const reason = error instanceof ModelVersionNotFound ? error.message : `active model cannot be loaded: ${(error as Error).message}`;
+    sendJson(response, 503, { status: 'not ready', backend: backend.name, reason });
+  }
+}
+
+/** The answer to a failed request: the client's own mistakes by name, anything else a logged 500 without internals. */
+function sendFailure(response: http.ServerResponse, error: unknown, logUnexpected: (error: unknown) => void): void {
+  let status = 500;
+  let message = 'internal error';
+  if (error instanceof HttpError) ({ status, message } = error);
+  else if (error instanceof UnsupportedImageError) [status, message] = [415, error.message];
+  else if (error instanceof ModelVersionNotFound) [status, message] = [404, error.message];
+  else logUnexpected(error);
+  if (!response.headersSent) {
+    response.setHeader('connection', 'close');
+    sendJson(response, status, { error: message });
+  } else response.destroy();
 }
 
 export async function startModelHttp(options: ModelHttpOptions): Promise<RunningModelHttp> {
@@ -64,57 +108,20 @@ export async function startModelHttp(options: ModelHttpOptions): Promise<Running
   // One nvidia-smi call at start-up, shared by every /health: a health check must stay cheap.
   const summary = backendSummary(backend);
 
-  async function predict(request: http.IncomingMessage, response: http.ServerResponse, url: URL): Promise<void> {
-    const versionId = parseVersionId(url);
-    const body = await readImageBody(request, maxBodyBytes);
-    if (body.length === 0) throw new HttpError(400, 'empty body: POST the image bytes');
-    const image = await decodeImage(body, 'request body');
-    const loaded = await registry.get(versionId);
-    const detections = await loaded.batcher.run(image);
-    sendJson(response, 200, {
-      image: url.searchParams.get('name') ?? 'request body',
-      width: image.width,
-      height: image.height,
-      detections,
-      modelVersion: { id: loaded.version.id, name: loaded.version.name },
-    });
-  }
-
-  async function ready(response: http.ServerResponse): Promise<void> {
-    try {
-      const loaded = await registry.get(null);
-      sendJson(response, 200, { status: 'ready', backend: backend.name, device: backend.device, modelVersion: loaded.version.id });
-    } catch (error) {
-      const reason = error instanceof ModelVersionNotFound ? error.message : `active model cannot be loaded: ${(error as Error).message}`;
-      sendJson(response, 503, { status: 'not ready', backend: backend.name, reason });
-    }
-  }
-
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const route = async () => {
       if (url.pathname === '/health' && request.method === 'GET') {
         return sendJson(response, 200, { status: 'ok', ...(await summary) });
       }
-      if (url.pathname === '/ready' && request.method === 'GET') return ready(response);
+      if (url.pathname === '/ready' && request.method === 'GET') return ready(registry, backend, response);
       if (url.pathname === '/predict') {
         if (request.method !== 'POST') throw new HttpError(405, 'POST the image bytes to /predict');
-        return predict(request, response, url);
+        return predict(registry, request, response, url, maxBodyBytes);
       }
       throw new HttpError(404, `no route ${request.method} ${url.pathname}`);
     };
-    route().catch((error: unknown) => {
-      let status = 500;
-      let message = 'internal error';
-      if (error instanceof HttpError) ({ status, message } = error);
-      else if (error instanceof UnsupportedImageError) [status, message] = [415, error.message];
-      else if (error instanceof ModelVersionNotFound) [status, message] = [404, error.message];
-      else log(`model server: ${request.method} ${url.pathname} failed:`, error);
-      if (!response.headersSent) {
-        response.setHeader('connection', 'close');
-        sendJson(response, status, { error: message });
-      } else response.destroy();
-    });
+    route().catch((error: unknown) => sendFailure(response, error, (unexpected) => log(`model server: ${request.method} ${url.pathname} failed:`, unexpected)));
   });
 
   const port = await listen(server, options.port ?? 4100, options.host ?? '0.0.0.0');

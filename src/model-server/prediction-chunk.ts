@@ -1,5 +1,5 @@
 /**
- * Runs one chunk of a batch prediction (see prediction-job.ts): the images of the job's filter with
+ * Runs one chunk of a batch prediction (see src/db/prediction-jobs.ts): the images of the job's filter with
  * ids in the chunk's range, after `position_image_id` (where a retried chunk resumes), in pages.
  * While the model predicts one page, the next page is read and decoded (sharp decodes off the
  * main thread), and each page goes through the model's RequestBatcher (KFASHION_MAX_BATCH images
@@ -8,13 +8,14 @@
  * a crash neither skips nor re-counts an image. An image that cannot be read is counted, skipped
  * and named in the chunk's error.
  */
-import type { DataSource, EntityManager } from 'typeorm';
-import { SearchService, type ImageFilter } from '../db/search';
+import type { DataSource } from 'typeorm';
+import { SearchService } from '../db/search';
 import { storePredictionPage } from '../db/predictions';
-import type { RgbImage } from '../images/image-input';
-import { LeaseLost, type Lease } from './leases';
+import { markPredictionJobRunning, readPredictionChunk, recordChunkProgress, type PredictionChunkRow } from '../db/prediction-chunks';
+import { storedImages, type StoredImage } from '../db/stored-images';
+import type { Lease } from '../db/leases';
+import { readImageFile, type RgbImage } from '../images/image-input';
 import type { LoadedModel, ModelRegistry } from './models';
-import { readStoredImage, storedImages, type StoredImage } from './image-files';
 import { toStoredPixels } from '../images/stored-pixels';
 
 /** Images per page at least; a page is two model batches when KFASHION_MAX_BATCH is larger. */
@@ -31,15 +32,6 @@ export interface PredictionChunkOptions {
 
 export class PredictionInterrupted extends Error {}
 
-interface ChunkRow {
-  prediction_job_id: number;
-  model_version_id: number;
-  filter: ImageFilter;
-  first_image_id: string;
-  last_image_id: string;
-  position_image_id: string | null;
-}
-
 /** A page read and decoded: each image with its pixels, or the reason it could not be read. */
 interface DecodedPage {
   images: { stored: StoredImage; decoded?: RgbImage; error?: string }[];
@@ -51,11 +43,8 @@ interface DecodedPage {
 
 export async function runPredictionChunk(options: PredictionChunkOptions): Promise<'succeeded' | 'cancelled'> {
   const { dataSource, lease } = options;
-  const chunk = await readChunk(dataSource, lease.id);
-  await dataSource.query(
-    `UPDATE prediction_jobs SET status = 'running', started_at = COALESCE(started_at, now()) WHERE id = $1 AND status = 'queued'`,
-    [chunk.prediction_job_id],
-  );
+  const chunk = await readPredictionChunk(dataSource, lease.id);
+  await markPredictionJobRunning(dataSource, chunk.prediction_job_id);
   const loaded = await options.registry.get(Number(chunk.model_version_id));
   const pageSize = Math.max(PREDICTION_PAGE, 2 * loaded.batcher.maxBatch);
   const reader = new ChunkReader(new SearchService(dataSource), chunk, pageSize, options.uploadsDir);
@@ -75,15 +64,10 @@ export async function runPredictionChunk(options: PredictionChunkOptions): Promi
   }
 }
 
-async function readChunk(dataSource: DataSource, id: number): Promise<ChunkRow> {
-  const rows: ChunkRow[] = await dataSource.query(
-    `SELECT c.prediction_job_id, j.model_version_id, j.filter, c.first_image_id::text AS first_image_id, c.last_image_id::text AS last_image_id,
-            c.position_image_id::text AS position_image_id
-       FROM prediction_chunks c JOIN prediction_jobs j ON j.id = c.prediction_job_id WHERE c.id = $1`,
-    [id],
-  );
-  if (rows.length === 0) throw new Error(`prediction chunk ${id} does not exist`);
-  return rows[0];
+/** Reads and decodes a stored image's file. */
+async function readStoredImage(image: StoredImage): Promise<RgbImage> {
+  if (!image.file) throw new Error(`image ${image.id} has no file`);
+  return readImageFile(image.file);
 }
 
 class ChunkReader {
@@ -91,7 +75,7 @@ class ChunkReader {
 
   constructor(
     private readonly search: SearchService,
-    private readonly chunk: ChunkRow,
+    private readonly chunk: PredictionChunkRow,
     private readonly pageSize: number,
     private readonly uploadsDir: string,
   ) {
@@ -128,22 +112,6 @@ async function predictPage(options: PredictionChunkOptions, loaded: LoadedModel,
     detections: toStoredPixels(detections[i], image.decoded!, image.stored),
   }));
   return storePredictionPage(dataSource, loaded.version, predictions, (manager) =>
-    recordProgress(manager, lease, page.images.length, page.lastId!, unreadable.length),
+    recordChunkProgress(manager, lease, { images: page.images.length, lastImageId: page.lastId!, unreadable: unreadable.length }),
   );
-}
-
-/** Adds a page to the chunk's and the job's progress, fenced on the lease; returns the cancel flag. */
-async function recordProgress(manager: EntityManager, lease: Lease, images: number, lastId: string, unreadable: number): Promise<boolean> {
-  const rows: { cancel_requested: boolean }[] = await manager.query(
-    `WITH chunk AS (
-       UPDATE prediction_chunks SET done = done + $3, position_image_id = $4, heartbeat_at = now(),
-              error = CASE WHEN $5::int > 0 THEN concat_ws('; ', error, $5::int || ' image(s) could not be read') ELSE error END
-        WHERE id = $1 AND worker = $2 AND status = 'running'
-        RETURNING prediction_job_id, cancel_requested),
-     job AS (UPDATE prediction_jobs j SET done = j.done + $3 FROM chunk WHERE j.id = chunk.prediction_job_id RETURNING j.id)
-     SELECT cancel_requested FROM chunk`,
-    [lease.id, lease.worker, images, lastId, unreadable],
-  );
-  if (rows.length === 0) throw new LeaseLost(`prediction chunk ${lease.id} is no longer leased to ${lease.worker}`);
-  return rows[0].cancel_requested;
 }

@@ -11,14 +11,16 @@
  * - the lease was lost (a watchdog judged this worker dead): the job is someone else's now; untouched.
  */
 import * as os from 'node:os';
-import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
-import { claim, finish, heartbeat, LeaseLost, reapStale, release, type Lease, type LeasedTable } from './leases';
+import { claim, finish, heartbeat, LeaseLost, release, type Lease, type LeasedTable } from '../db/leases';
+import { predictionJobOfChunk } from '../db/prediction-chunks';
+import { reapStale } from './watchdog';
 import type { ModelRegistry } from './models';
 import { PredictionInterrupted, runPredictionChunk } from './prediction-chunk';
 import { settlePredictionJobs, stopSiblingChunks } from '../db/prediction-jobs';
 import { PREDICTION_QUEUE, TRAINING_QUEUE, type JobQueue, type PredictionJobData, type QueueName, type TrainingJobData } from '../jobs/queue';
 import { runTraining, TrainingInterrupted } from './training/trainer';
+import { uploadsDir } from '../util/data-dir';
 
 export interface WorkerOptions {
   dataSource: DataSource;
@@ -143,7 +145,7 @@ export class JobWorker {
       const outcome = await runTraining({ dataSource, lease, dataDir, signal, log: (line) => this.log(`run ${lease.id}: ${line}`) });
       return outcome.status;
     }
-    return runPredictionChunk({ dataSource, lease, registry, uploadsDir: path.join(dataDir, 'uploads'), signal, log: this.log });
+    return runPredictionChunk({ dataSource, lease, registry, uploadsDir: uploadsDir(dataDir), signal, log: this.log });
   }
 
   private async handleError(queue: QueueName, jobId: string, lease: Lease, error: unknown): Promise<void> {
@@ -169,10 +171,7 @@ export class JobWorker {
   /** A finished chunk may be its job's last: the job's status follows from its chunks. */
   private async settle(lease: Lease): Promise<void> {
     if (lease.table !== 'prediction_chunks') return;
-    const [chunk]: { prediction_job_id: number }[] = await this.options.dataSource.query(
-      `SELECT prediction_job_id FROM prediction_chunks WHERE id = $1`,
-      [lease.id],
-    );
-    if (chunk) await settlePredictionJobs(this.options.dataSource, chunk.prediction_job_id);
+    const jobId = await predictionJobOfChunk(this.options.dataSource, lease.id);
+    if (jobId !== null) await settlePredictionJobs(this.options.dataSource, jobId);
   }
 }

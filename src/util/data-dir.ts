@@ -4,3 +4,8 @@ import * as path from 'node:path';
 export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.KFASHION_DATA_DIR || '.kfashion');
 }
+
+/** Where uploaded images are stored (images without a dataset have their files here). */
+export function uploadsDir(root: string = dataDir()): string {
+  return path.join(root, 'uploads');
+}

@@ -10,6 +10,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { buildLabelSpace, loadDatasetImages, type DatasetFilter, type DatasetImage, type LabelSpace } from '../../src/ml/data/dataset';
+import { databaseExampleSource } from '../../src/db/training-examples';
 import { evaluate, evaluationConfigOf, type DetectedGarment, type EvaluationReport, type GroundTruthGarment } from '../../src/ml/eval';
 import type { ModelConfig } from '../../src/ml/model/config';
 
@@ -52,13 +53,14 @@ function truthOf(image: DatasetImage, space: LabelSpace): GroundTruthGarment[] {
 
 /** The prior detector's evaluation on the validation split, in the label space of `config` (checked). */
 export async function priorBaseline(dataSource: DataSource, filter: DatasetFilter, config: ModelConfig): Promise<EvaluationReport> {
-  const space = await buildLabelSpace(dataSource, filter, 'train');
+  const examples = databaseExampleSource(dataSource);
+  const space = await buildLabelSpace(examples, filter, 'train');
   const names = ['__background__', ...space.classes.map((c) => c.name)];
   if (JSON.stringify(names) !== JSON.stringify(config.class_names)) {
     throw new Error(`the label space ${JSON.stringify(names)} is not the model's ${JSON.stringify(config.class_names)}`);
   }
-  const train = await loadDatasetImages(dataSource, filter, space, 'train');
-  const validation = await loadDatasetImages(dataSource, filter, space, 'validation');
+  const train = await loadDatasetImages(examples, filter, space, 'train');
+  const validation = await loadDatasetImages(examples, filter, space, 'validation');
   const boxes = meanRelativeBoxes(train, space.classes.length);
   const total = space.classes.reduce((n, c) => n + c.count, 0);
   const answers = Object.fromEntries(space.attributes.map((spec) => {

@@ -1,5 +1,5 @@
 /**
- * `kfashion predict <image…> --weights W --config C --json` (SPEC section 3) with the small trained
+ * `kfashion predict <image…> --weights W --config C --json` with the small trained
  * fixture model, on a real K-Fashion sample JPEG and on a lossless PNG of a drawn-shapes image.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -28,7 +28,7 @@ describe('kfashion predict', () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('--json prints one element per image with SPEC field names, sorted probabilities', async () => {
+  test('--json prints one element per image with the documented field names, sorted probabilities', async () => {
     const out = await runCli(['predict', SAMPLE, png, '--weights', files.weights, '--config', files.config, '--json', '--backend', 'wasm']);
     const result = JSON.parse(out);
     expect(Array.isArray(result)).toBe(true);

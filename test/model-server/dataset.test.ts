@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { buildLabelSpace, loadDatasetImages, labelSpaceConfig, DatasetError } from '../../src/ml/data/dataset';
+import { databaseExampleSource } from '../../src/db/training-examples';
 import { epochBatches, epochPlan, loadSample, resizeScale } from '../../src/ml/data/loader';
 import { SYNTH_CATEGORIES } from '../../src/kfashion/synth';
 import { SuperCategory } from '../../src/kfashion/types';
@@ -27,7 +28,7 @@ async function garmentCounts(split: string, superCategory?: string): Promise<Map
 }
 
 it('derives classes and attribute values from the training split, most frequent first', async () => {
-  const space = await buildLabelSpace(db.dataSource, { attributeKinds: ['color', 'print'] });
+  const space = await buildLabelSpace(databaseExampleSource(db.dataSource), { attributeKinds: ['color', 'print'] });
   const counts = await garmentCounts('train');
   expect(space.classes.map((c) => c.name).sort()).toEqual([...counts.keys()].sort());
   for (const c of space.classes) expect(c.count).toBe(counts.get(c.name));
@@ -44,7 +45,7 @@ it('derives classes and attribute values from the training split, most frequent 
 });
 
 it('filters by super-category and drops rare values', async () => {
-  const tops = await buildLabelSpace(db.dataSource, { superCategories: [SuperCategory.TOP], attributeKinds: ['color'], minValueCount: 3 });
+  const tops = await buildLabelSpace(databaseExampleSource(db.dataSource), { superCategories: [SuperCategory.TOP], attributeKinds: ['color'], minValueCount: 3 });
   const counts = await garmentCounts('train', 'TOP');
   expect(tops.classes.map((c) => c.name).sort()).toEqual([...counts].filter(([, n]) => n >= 3).map(([v]) => v).sort());
   const colourCounts: { value: string; n: number }[] = await db.dataSource.query(
@@ -53,13 +54,13 @@ it('filters by super-category and drops rare values', async () => {
       WHERE g.split = 'train' AND g.super_category = 'TOP' AND v.kind = 'color' GROUP BY v.value`,
   );
   expect(tops.attributes[0].values.sort()).toEqual(colourCounts.filter((r) => r.n >= 3).map((r) => r.value).sort());
-  await expect(buildLabelSpace(db.dataSource, { attributeKinds: ['colour'] })).rejects.toThrow(DatasetError);
-  await expect(buildLabelSpace(db.dataSource, { attributeKinds: ['colour'] })).rejects.toThrow(/unknown attribute kind "colour"/);
+  await expect(buildLabelSpace(databaseExampleSource(db.dataSource), { attributeKinds: ['colour'] })).rejects.toThrow(DatasetError);
+  await expect(buildLabelSpace(databaseExampleSource(db.dataSource), { attributeKinds: ['colour'] })).rejects.toThrow(/unknown attribute kind "colour"/);
 });
 
 it('gives each garment its class and attribute indices (null when unlabelled)', async () => {
-  const space = await buildLabelSpace(db.dataSource, { attributeKinds: ['color', 'collar', 'print'] });
-  const images = await loadDatasetImages(db.dataSource, {}, space, 'validation');
+  const space = await buildLabelSpace(databaseExampleSource(db.dataSource), { attributeKinds: ['color', 'collar', 'print'] });
+  const images = await loadDatasetImages(databaseExampleSource(db.dataSource), {}, space, 'validation');
   const validationImages: { n: number }[] = await db.dataSource.query(`SELECT count(DISTINCT image_id)::int AS n FROM garments WHERE split = 'validation'`);
   expect(images.length).toBe(validationImages[0].n);
   const one = images[0];
@@ -86,8 +87,8 @@ it('gives each garment its class and attribute indices (null when unlabelled)', 
 });
 
 it('decodes at the model size, mirrors boxes when flipped, and is deterministic for a seed', async () => {
-  const space = await buildLabelSpace(db.dataSource, {});
-  const [image] = await loadDatasetImages(db.dataSource, { maxImages: 1 }, space, 'train');
+  const space = await buildLabelSpace(databaseExampleSource(db.dataSource), {});
+  const [image] = await loadDatasetImages(databaseExampleSource(db.dataSource), { maxImages: 1 }, space, 'train');
   const size = { minSize: 40, maxSize: 60 };
   const plain = await loadSample(image, size, false);
   const flipped = await loadSample(image, size, true);
@@ -113,8 +114,8 @@ it('decodes at the model size, mirrors boxes when flipped, and is deterministic 
 });
 
 it('skips and reports a corrupt or missing image without failing the epoch', async () => {
-  const space = await buildLabelSpace(db.dataSource, {});
-  const images = await loadDatasetImages(db.dataSource, { maxImages: 6 }, space, 'train');
+  const space = await buildLabelSpace(databaseExampleSource(db.dataSource), {});
+  const images = await loadDatasetImages(databaseExampleSource(db.dataSource), { maxImages: 6 }, space, 'train');
   const corrupt = images[1];
   const copy = `${corrupt.path}.bak`;
   fs.copyFileSync(corrupt.path!, copy);

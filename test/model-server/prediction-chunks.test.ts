@@ -5,7 +5,7 @@
  * image; cancelling stops every chunk; chunk sizes are checked with the argument's name.
  */
 import { SearchService } from '../../src/db/search';
-import { claim } from '../../src/model-server/leases';
+import { claim } from '../../src/db/leases';
 import { ModelRegistry } from '../../src/model-server/models';
 import { runPredictionChunk } from '../../src/model-server/prediction-chunk';
 import { cancelPredictionJob, createPredictionJob, predictionChunkSize } from '../../src/db/prediction-jobs';

@@ -3,7 +3,8 @@
  * worker; a worker that stops sending heartbeats loses its row, its job is retried by pg-boss and
  * taken by another worker, and the old worker's writes are refused.
  */
-import { claim, finish, heartbeat, LeaseLost, reapStale } from '../../src/model-server/leases';
+import { claim, finish, heartbeat, LeaseLost } from '../../src/db/leases';
+import { reapStale } from '../../src/model-server/watchdog';
 import { JobQueue, TRAINING_QUEUE } from '../../src/jobs/queue';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 

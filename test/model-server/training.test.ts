@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../../src/ml/backend';
-import { claim, type Lease } from '../../src/model-server/leases';
+import { claim, type Lease } from '../../src/db/leases';
 import { checkpointDir, readLatestCheckpoint } from '../../src/model-server/training/checkpoint';
 import { normaliseTrainingParams } from '../../src/jobs/training-params';
 import { runTraining, TrainingInterrupted } from '../../src/model-server/training/trainer';

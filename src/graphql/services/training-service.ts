@@ -9,6 +9,7 @@ import { insertQueuedRun, listTrainingRuns, requestRunCancel, setRunJob, trainin
 import { RunNotifications } from '../../db/training-run-notifications';
 import { TRAINING_QUEUE } from '../../jobs/queue';
 import type { TrainingParams } from '../../jobs/training-params';
+import { databaseExampleSource } from '../../db/training-examples';
 import { buildLabelSpace, countDatasetImages } from '../../ml/data/dataset';
 import { CATALOGUE } from '../../ml/weights/catalogue';
 import { confinedPath } from '../../util/confined-path';
@@ -45,11 +46,12 @@ export class TrainingService {
 
   /** Records a queued run of `params` and hands it to the model servers; refuses a selection without training data. */
   async start(params: TrainingParams): Promise<TrainingRunRow> {
-    const space = await buildLabelSpace(this.dataSource, params.data, 'train');
+    const examples = databaseExampleSource(this.dataSource);
+    const space = await buildLabelSpace(examples, params.data, 'train');
     if (space.classes.length === 0) {
       throw badInput(params.data.superCategories ? 'superCategories' : 'input', 'the training split has no annotated garment in scope: the dataset is empty');
     }
-    if ((await countDatasetImages(this.dataSource, params.data, space, 'train')) === 0) {
+    if ((await countDatasetImages(examples, params.data, space, 'train')) === 0) {
       throw badInput('input', 'the training split has no image with garments in scope: the dataset is empty');
     }
     const queue = await this.queue.get();

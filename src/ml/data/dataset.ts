@@ -1,5 +1,7 @@
 /**
- * Training and evaluation data from the database.
+ * Training and evaluation examples in a model's label space. The rows come from a
+ * TrainingExampleSource (the database's is src/db/training-examples.ts); this module only counts,
+ * chooses and converts, so it runs on any source of annotated garments.
  *
  * The label space is read from the annotations of the training split (after the filters): classes are
  * the categories present, each with the super-category it is annotated under; attributes are the
@@ -12,10 +14,8 @@
  * "not labelled" cannot be told apart; null keeps it out of the loss). Garments whose category is not
  * a class (filtered out, or no category) are dropped; images left without garments are not used.
  */
-import type { DataSource } from 'typeorm';
 import type { AttributeSpec } from '../model/config';
 import { GARMENT_ATTRIBUTE_KINDS, MULTI_VALUED_KINDS, SuperCategory, type AttributeKind } from '../../kfashion/types';
-import { GARMENT_TERMS_SQL, imageFilePath } from '../../db/garment-rows';
 
 export type SplitName = 'train' | 'validation';
 
@@ -97,140 +97,122 @@ function checkFilter(filter: DatasetFilter): DatasetFilter & { minValueCount: nu
   return { ...filter, minValueCount };
 }
 
-/** The images of a split in scope (id order, optionally limited), as a SQL fragment over `g` (garments). */
-function scopeSql(filter: DatasetFilter, split: SplitName, params: unknown[]): string {
-  params.push(split);
-  let sql = `g.source = 'annotation' AND g.split = $${params.length}`;
-  if (filter.superCategories && filter.superCategories.length > 0) {
-    params.push(filter.superCategories);
-    sql += ` AND g.super_category = ANY($${params.length}::text[])`;
-  }
-  if (filter.maxImages) {
-    params.push(split, filter.maxImages);
-    sql += ` AND g.image_id IN (SELECT id FROM images WHERE split = $${params.length - 1} ORDER BY id LIMIT $${params.length})`;
-  }
-  return sql;
+/** The annotation garments a reader selects: one split, optionally some slots, optionally its first images by id. */
+export interface DatasetScope {
+  split: SplitName;
+  superCategories: SuperCategory[] | null;
+  /** Only the first this many images of the split (by id). */
+  maxImages: number | null;
+}
+
+export interface CategoryCount {
+  category: string;
+  superCategory: SuperCategory;
+  /** Garments of this category under this super-category. */
+  count: number;
+}
+
+export interface AttributeValueCount {
+  kind: string;
+  value: string;
+  count: number;
+}
+
+/** An annotation garment with its image, as a source returns it. */
+export interface AnnotatedGarment {
+  imageId: string;
+  /** Absolute path of the image file (null when the image has none). */
+  path: string | null;
+  width: number;
+  height: number;
+  category: string | null;
+  /** x1, y1, x2, y2 in the stored image's pixels */
+  box: [number, number, number, number];
+  terms: { kind: string; value: string }[];
+}
+
+/** Where the annotated garments of a split come from. */
+export interface TrainingExampleSource {
+  /** Garments in scope per (category, super-category). */
+  categoryCounts(scope: DatasetScope): Promise<CategoryCount[]>;
+  /** Garments in scope per value of the given kinds, for values with at least `minCount` garments. */
+  attributeValueCounts(scope: DatasetScope, kinds: string[], minCount: number): Promise<AttributeValueCount[]>;
+  /** Images in scope with at least one garment of one of the categories. */
+  countImagesWithCategories(scope: DatasetScope, categories: string[]): Promise<number>;
+  /** The garments in scope, in image id order (then garment order). */
+  annotatedGarments(scope: DatasetScope): Promise<AnnotatedGarment[]>;
+}
+
+function scopeOf(filter: DatasetFilter, split: SplitName): DatasetScope {
+  const superCategories = filter.superCategories && filter.superCategories.length > 0 ? filter.superCategories : null;
+  return { split, superCategories, maxImages: filter.maxImages || null };
 }
 
 /** Reads the label space from the annotations of `split` (normally the training split). */
-export async function buildLabelSpace(dataSource: DataSource, filter: DatasetFilter, split: SplitName = 'train'): Promise<LabelSpace> {
+export async function buildLabelSpace(source: TrainingExampleSource, filter: DatasetFilter, split: SplitName = 'train'): Promise<LabelSpace> {
   const checked = checkFilter(filter);
-  const params: unknown[] = [];
-  const scope = scopeSql(checked, split, params);
-  params.push(checked.minValueCount);
-  const classRows: { value: string; super_category: SuperCategory; count: string }[] = await dataSource.query(
-    `SELECT v.value, g.super_category, count(*) AS count
-       FROM garments g JOIN vocabulary v ON v.id = g.category_id
-      WHERE ${scope}
-      GROUP BY v.value, g.super_category`,
-    params.slice(0, -1),
-  );
+  const scope = scopeOf(checked, split);
+  const classes = labelSpaceClasses(await source.categoryCounts(scope), checked.minValueCount);
+  const kinds = checked.attributeKinds ?? [...TRAINABLE_ATTRIBUTE_KINDS];
+  const valueCounts = kinds.length === 0 ? [] : await source.attributeValueCounts(scope, kinds, checked.minValueCount);
+  return { classes, attributes: attributeSpecs(kinds, valueCounts) };
+}
+
+/** Categories with enough garments, most frequent first. */
+function labelSpaceClasses(counts: CategoryCount[], minValueCount: number): LabelSpaceClass[] {
   // A category annotated under two slots (a data quirk) belongs to the slot it is most often under.
   const byCategory = new Map<string, LabelSpaceClass>();
-  for (const row of classRows) {
-    const count = Number(row.count);
-    const known = byCategory.get(row.value);
-    if (!known) byCategory.set(row.value, { name: row.value, superCategory: row.super_category, count });
+  for (const row of counts) {
+    const known = byCategory.get(row.category);
+    if (!known) byCategory.set(row.category, { name: row.category, superCategory: row.superCategory, count: row.count });
     else {
-      if (count > known.count) known.superCategory = row.super_category;
-      known.count += count;
+      if (row.count > known.count) known.superCategory = row.superCategory;
+      known.count += row.count;
     }
   }
-  const classes = [...byCategory.values()]
-    .filter((c) => c.count >= checked.minValueCount)
+  return [...byCategory.values()]
+    .filter((c) => c.count >= minValueCount)
     .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
+}
 
-  const kinds = checked.attributeKinds ?? [...TRAINABLE_ATTRIBUTE_KINDS];
-  const valueRows: { kind: string; value: string; count: string }[] = kinds.length === 0 ? [] : await dataSource.query(
-    `SELECT v.kind, v.value, count(*) AS count
-       FROM garments g JOIN garment_attributes ga ON ga.garment_id = g.id JOIN vocabulary v ON v.id = ga.vocabulary_id
-      WHERE ${scope} AND v.kind = ANY($${params.length + 1}::text[])
-      GROUP BY v.kind, v.value
-     HAVING count(*) >= $${params.length}`,
-    [...params, kinds],
-  );
+/** One head per kind with enough values, values most frequent first. */
+function attributeSpecs(kinds: string[], valueCounts: AttributeValueCount[]): AttributeSpec[] {
   const attributes: AttributeSpec[] = [];
   for (const kind of kinds) {
-    const values = valueRows
+    const values = valueCounts
       .filter((r) => r.kind === kind)
-      .sort((a, b) => Number(b.count) - Number(a.count) || a.value.localeCompare(b.value))
+      .sort((a, b) => b.count - a.count || a.value.localeCompare(b.value))
       .map((r) => r.value);
     const type = MULTI_VALUED_KINDS.has(kind as AttributeKind) ? 'multi' : 'single';
     // A single-label head needs two values to choose between; a multi-label one needs one.
     if (values.length >= (type === 'single' ? 2 : 1)) attributes.push({ kind, type, values });
   }
-  return { classes, attributes };
+  return attributes;
 }
 
 /** How many images of `split` have at least one garment of a class in scope (emptiness checks). */
-export async function countDatasetImages(dataSource: DataSource, filter: DatasetFilter, space: LabelSpace, split: SplitName): Promise<number> {
-  const params: unknown[] = [];
-  const scope = scopeSql(checkFilter(filter), split, params);
-  params.push(space.classes.map((c) => c.name));
-  const rows: { n: number }[] = await dataSource.query(
-    `SELECT count(DISTINCT g.image_id)::int AS n FROM garments g JOIN vocabulary c ON c.id = g.category_id
-      WHERE ${scope} AND c.value = ANY($${params.length}::text[])`,
-    params,
-  );
-  return rows[0].n;
+export async function countDatasetImages(source: TrainingExampleSource, filter: DatasetFilter, space: LabelSpace, split: SplitName): Promise<number> {
+  return source.countImagesWithCategories(scopeOf(checkFilter(filter), split), space.classes.map((c) => c.name));
 }
 
-interface GarmentRow {
-  image_id: string;
-  image_path: string | null;
-  root_path: string | null;
-  width: number;
-  height: number;
-  category: string | null;
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-  terms: { kind: string; value: string }[] | null;
-}
-
-/**
- * The images of `split` in scope with their garments as model targets in the given label space.
- * `uploadsDir` resolves files of images without a dataset (uploads).
- */
-export async function loadDatasetImages(
-  dataSource: DataSource,
-  filter: DatasetFilter,
-  space: LabelSpace,
-  split: SplitName,
-  uploadsDir?: string,
-): Promise<DatasetImage[]> {
-  const checked = checkFilter(filter);
-  const params: unknown[] = [];
-  const scope = scopeSql(checked, split, params);
-  const rows: GarmentRow[] = await dataSource.query(
-    `SELECT g.image_id, i.image_path, d.root_path, i.width, i.height, c.value AS category, g.x1, g.y1, g.x2, g.y2,
-            ${GARMENT_TERMS_SQL} AS terms
-       FROM garments g
-       JOIN images i ON i.id = g.image_id
-       LEFT JOIN datasets d ON d.id = i.dataset_id
-       LEFT JOIN vocabulary c ON c.id = g.category_id
-      WHERE ${scope}
-      ORDER BY g.image_id, g.id`,
-    params,
-  );
+/** The images of `split` in scope with their garments as model targets in the given label space. */
+export async function loadDatasetImages(source: TrainingExampleSource, filter: DatasetFilter, space: LabelSpace, split: SplitName): Promise<DatasetImage[]> {
+  const garments = await source.annotatedGarments(scopeOf(checkFilter(filter), split));
   const labelOf = new Map(space.classes.map((c, i) => [c.name, i + 1]));
   const valueIndex = new Map(space.attributes.map((a) => [a.kind, new Map(a.values.map((v, i) => [v, i]))]));
   const images = new Map<string, DatasetImage>();
-  for (const row of rows) {
-    const label = row.category === null ? undefined : labelOf.get(row.category);
+  for (const garment of garments) {
+    const label = garment.category === null ? undefined : labelOf.get(garment.category);
     if (label === undefined) continue;
-    let image = images.get(String(row.image_id));
+    let image = images.get(garment.imageId);
     if (!image) {
-      const file = imageFilePath(row.image_path, row.root_path, uploadsDir);
-      image = { imageId: String(row.image_id), path: file, width: row.width, height: row.height, garments: [] };
+      image = { imageId: garment.imageId, path: garment.path, width: garment.width, height: garment.height, garments: [] };
       images.set(image.imageId, image);
     }
-    image.garments.push({ box: [row.x1, row.y1, row.x2, row.y2], label, attributes: garmentTargets(space, valueIndex, row.terms ?? []) });
+    image.garments.push({ box: garment.box, label, attributes: garmentTargets(space, valueIndex, garment.terms) });
   }
   return [...images.values()];
 }
-
 function garmentTargets(
   space: LabelSpace,
   valueIndex: Map<string, Map<string, number>>,

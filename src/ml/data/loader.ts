@@ -1,15 +1,16 @@
 /**
- * Batches for the training loop. Images are decoded and resized with sharp (on libuv's threads, off
- * the training loop) a few batches ahead of the step that needs them; each is resized to the size the
+ * Batches for the training loop. Images are decoded and resized by the project's one bounded decoder
+ * (src/images/image-input: format checked from the bytes, at most 40 megapixels; sharp on libuv's
+ * threads, off the training loop) a few batches ahead of the step that needs them; each is resized to the size the
  * model's transform would give it (torchvision's min_size/max_size rule), so the model's own resize is
  * (nearly) the identity and no full-size bitmap is ever held. Horizontal flip with probability 0.5
  * (boxes mirrored). Order and flips depend only on (seed, epoch), so a run is reproducible and a
  * resumed run sees the same batches as an uninterrupted one. A corrupt or missing image is skipped
  * and reported, never fatal.
  */
-import sharp from 'sharp';
 import type { InputImage, TrainingSample } from '../model/attribute-rcnn';
 import { seededRandom } from '../../util/random';
+import { readImageFile } from '../../images/image-input';
 import type { DatasetImage } from './dataset';
 
 export interface SizeRule {
@@ -89,19 +90,17 @@ export async function loadSample(image: DatasetImage, size: SizeRule, flipped: b
   const scale = resizeScale(image.width, image.height, size);
   const width = Math.max(1, Math.round(image.width * scale));
   const height = Math.max(1, Math.round(image.height * scale));
-  let pipeline = sharp(image.path, { failOn: 'error' }).removeAlpha().toColourspace('srgb').resize(width, height, { fit: 'fill' });
-  if (flipped) pipeline = pipeline.flop();
-  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-  const input: InputImage = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+  const decoded = await readImageFile(image.path, { resize: { width, height }, flip: flipped });
+  const input: InputImage = { data: decoded.data, width: decoded.width, height: decoded.height };
   // Boxes in the decoded image's pixels; the stored size is the annotation's, the file may differ slightly.
-  const sx = info.width / image.width;
-  const sy = info.height / image.height;
+  const sx = input.width / image.width;
+  const sy = input.height / image.height;
   const garments = image.garments.map((g) => {
     let [x1, , x2] = g.box;
     const [, y1, , y2] = g.box;
     if (flipped) [x1, x2] = [image.width - x2, image.width - x1];
     const box: [number, number, number, number] = [
-      clamp(x1 * sx, info.width), clamp(y1 * sy, info.height), clamp(x2 * sx, info.width), clamp(y2 * sy, info.height),
+      clamp(x1 * sx, input.width), clamp(y1 * sy, input.height), clamp(x2 * sx, input.width), clamp(y2 * sy, input.height),
     ];
     return { box, label: g.label, attributes: g.attributes };
   }).filter((g) => g.box[2] - g.box[0] >= 1 && g.box[3] - g.box[1] >= 1);

@@ -115,43 +115,53 @@ function checkInputs(groundTruth: GroundTruthGarment[][], detections: DetectedGa
   return withOracle > 0;
 }
 
+type FashionpediaCategory = { label: number; name: string; grid: Metric[][]; ap: Metric };
+
+/** One category: its box metrics at every IoU threshold, its Fashionpedia grid, and its garments matched at IoU 0.5. */
+function evaluateCategory(
+  label: number,
+  groundTruth: GroundTruthGarment[][],
+  detections: DetectedGarment[][],
+  config: EvaluationConfig,
+  limits: { maxDetections: number; multiLabelThreshold: number },
+): { box: CategoryBoxMetrics; fashionpedia: FashionpediaCategory; matchedPairs: AttributePair[] } {
+  const prepared = prepareCategory(
+    groundTruth.map((gts, i) => ({ groundTruth: gts.filter((g) => g.label === label), detections: detections[i].filter((d) => d.label === label) })),
+    limits.maxDetections,
+  );
+  const perThreshold = IOU_THRESHOLDS.map((t) => {
+    const matches = matchCategory(prepared, t);
+    return { matches, ...averagePrecisionAt(prepared, matches) };
+  });
+  const matchedPairs: AttributePair[] = [];
+  perThreshold[AP50].matches.forEach((matches, image) =>
+    matches.forEach((g, d) => {
+      if (g >= 0) matchedPairs.push({ truth: prepared.groundTruth[image][g].attributes, predicted: prepared.detections[image][d].attributes });
+    }),
+  );
+  const name = config.classNames[label];
+  const box: CategoryBoxMetrics = {
+    label,
+    name,
+    groundTruth: prepared.gtCount,
+    detections: prepared.order.length,
+    ap: meanDefined(perThreshold.map((r) => r.ap)),
+    ap50: perThreshold[AP50].ap,
+    ap75: perThreshold[AP75].ap,
+    ar100: meanDefined(perThreshold.map((r) => r.recall)),
+  };
+  const f1Of = (d: DetectedGarment, g: GroundTruthGarment) => attributeSetF1(config.attributes, g.attributes, d.attributes, limits.multiLabelThreshold);
+  return { box, fashionpedia: { label, name, ...fashionpediaCategory(prepared, f1Of) }, matchedPairs };
+}
+
 export function evaluate(groundTruth: GroundTruthGarment[][], detections: DetectedGarment[][], config: EvaluationConfig): EvaluationReport {
   const withOracle = checkInputs(groundTruth, detections, config);
   const multiLabelThreshold = config.multiLabelThreshold ?? 0.5;
   const maxDetections = config.maxDetections ?? 100;
-  const matchedPairs: AttributePair[] = [];
-  const perCategory: CategoryBoxMetrics[] = [];
-  const fashionpedia: { label: number; name: string; grid: Metric[][]; ap: Metric }[] = [];
-
-  for (let label = 1; label < config.classNames.length; label++) {
-    const prepared = prepareCategory(
-      groundTruth.map((gts, i) => ({ groundTruth: gts.filter((g) => g.label === label), detections: detections[i].filter((d) => d.label === label) })),
-      maxDetections,
-    );
-    const perThreshold = IOU_THRESHOLDS.map((t) => {
-      const matches = matchCategory(prepared, t);
-      return { matches, ...averagePrecisionAt(prepared, matches) };
-    });
-    perThreshold[AP50].matches.forEach((matches, image) =>
-      matches.forEach((g, d) => {
-        if (g >= 0) matchedPairs.push({ truth: prepared.groundTruth[image][g].attributes, predicted: prepared.detections[image][d].attributes });
-      }),
-    );
-    const name = config.classNames[label];
-    perCategory.push({
-      label,
-      name,
-      groundTruth: prepared.gtCount,
-      detections: prepared.order.length,
-      ap: meanDefined(perThreshold.map((r) => r.ap)),
-      ap50: perThreshold[AP50].ap,
-      ap75: perThreshold[AP75].ap,
-      ar100: meanDefined(perThreshold.map((r) => r.recall)),
-    });
-    const f1Of = (d: DetectedGarment, g: GroundTruthGarment) => attributeSetF1(config.attributes, g.attributes, d.attributes, multiLabelThreshold);
-    fashionpedia.push({ label, name, ...fashionpediaCategory(prepared, f1Of) });
-  }
-
+  const categories = config.classNames.slice(1).map((_, i) => evaluateCategory(i + 1, groundTruth, detections, config, { maxDetections, multiLabelThreshold }));
+  const perCategory = categories.map((c) => c.box);
+  const fashionpedia = categories.map((c) => c.fashionpedia);
+  const matchedPairs = categories.flatMap((c) => c.matchedPairs);
   const oraclePairs: AttributePair[] = withOracle
     ? groundTruth.flat().map((g) => ({ truth: g.attributes, predicted: g.predictedAttributes as AttributePrediction }))
     : [];

@@ -1,5 +1,5 @@
 /**
- * Inputs and report of the evaluation (issue 4, part 3). Everything is plain arrays and numbers so that
+ * Inputs and report of the evaluation. Everything is plain arrays and numbers so that
  * the report can be stored as JSON (model_versions.metrics) and served over GraphQL unchanged.
  */
 

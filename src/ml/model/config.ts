@@ -1,5 +1,6 @@
 /**
- * The JSON config that sits beside a model's safetensors weights (SPEC section 3, "Model files").
+ * The JSON config that sits beside a model's safetensors weights (config.json next to model.safetensors
+ * in a model version's folder): together they are everything needed to rebuild the model.
  *
  * Keys are torchvision's `FasterRCNN` keyword-argument names (torchvision 0.14); an absent key takes
  * torchvision's default. On top of those: the backbone depth, the class names, the attribute heads,

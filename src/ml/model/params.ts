@@ -18,6 +18,7 @@
  * twice with the same seed is identical.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { seededRandom } from '../../util/random';
 
 export type Layout = 'conv' | 'linear' | 'plain';
 
@@ -48,37 +49,21 @@ export interface ParameterInfo {
 }
 
 /**
- * Seeded uniform/normal generator (sfc32, Box–Muller). Deterministic across platforms: only
- * 32-bit integer arithmetic and IEEE double operations.
+ * Seeded uniform and normal draws for initialisation: uniforms from the project's one seeded generator
+ * (util/random), normals from pairs of them (Box–Muller). Deterministic across platforms: only 32-bit
+ * integer arithmetic and IEEE double operations.
  */
 export class SeededRandom {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  private readonly uniform: () => number;
   private spareNormal: number | null = null;
 
   constructor(seed: number) {
-    this.a = 0x9e3779b9;
-    this.b = 0x243f6a88;
-    this.c = 0xb7e15162;
-    this.d = seed >>> 0;
-    for (let i = 0; i < 15; i++) this.nextUint32();
-  }
-
-  nextUint32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
+    this.uniform = seededRandom(seed);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    return this.nextUint32() / 4294967296;
+    return this.uniform();
   }
 
   /** Standard normal. */

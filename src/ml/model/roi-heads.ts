@@ -11,7 +11,7 @@
  * - postprocess_detections, then the attributes of each final box from RoI features pooled again at
  *   that box (as torchvision's mask branch pools at the detections).
  *
- * Attribute losses (SPEC section 1, the seed's defects fixed): only FOREGROUND sampled RoIs get
+ * Attribute losses: only FOREGROUND sampled RoIs get
  * attribute targets, taken from the GT garment they matched; an attribute that garment has no label
  * for is masked out (never trained as value 0). Single kinds: cross-entropy averaged over the RoIs
  * that have a label; multi kinds: BCE-with-logits averaged over every value of those RoIs.

@@ -12,7 +12,6 @@
  *
  * Tensors are NHWC. Training picks min_size at random from a list (torch_choice); evaluation uses the last.
  */
-import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config';
 import { evalMinSize } from './config';
@@ -174,19 +173,4 @@ export function rgbTensor(pixels: Uint8Array, height: number, width: number, cha
     if (channels === 1) return tf.tile(image, [1, 1, 3]);
     throw new Error(`${source}: unsupported channel count ${channels}`);
   });
-}
-
-/**
- * Decodes an image file (JPEG/PNG/WebP…) with sharp into RGB [H, W, 3]. Pixels as stored: no EXIF
- * rotation, like PIL's Image.open in torchvision pipelines and the K-Fashion box coordinates.
- */
-export async function loadRgbImage(path: string): Promise<tf.Tensor3D> {
-  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
-  try {
-    decoded = await sharp(path).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  } catch (error) {
-    throw new Error(`${path}: cannot decode image: ${(error as Error).message}`);
-  }
-  const { data, info } = decoded;
-  return rgbTensor(data, info.height, info.width, info.channels, path);
 }

@@ -6,14 +6,9 @@
  * per axis; anchors at every location (row-major, y outer) plus each cell anchor (inner); levels concatenated.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { roundHalfToEven } from './torch-round';
 
 const f32 = Math.fround;
-
-/** torch.round: halves go to the even neighbour. */
-export function roundHalfToEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 export class AnchorGenerator {
   private readonly cellAnchors: Float32Array[];

@@ -17,6 +17,7 @@
  * samplingRatio ≤ 0); aligned = false clamps the RoI to at least 1×1, aligned = true shifts by −½ pixel.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { roundHalfToEven } from './torch-round';
 
 const f32 = Math.fround;
 
@@ -267,15 +268,9 @@ export function roiAlign(
   return tf.tidy(() => tf.reshape(applyPlan([features], plan.build()), [count, outputSize[0], outputSize[1], channels]) as tf.Tensor4D);
 }
 
-/** torch.round on a float32 value: halves to even. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 /** MultiScaleRoIAlign._infer_scale: 2^round(log2(featureHeight / largest image height)). */
 export function inferScale(featureHeight: number, imageHeight: number): number {
-  return 2 ** roundHalfEven(f32(Math.log2(f32(featureHeight / imageHeight))));
+  return 2 ** roundHalfToEven(f32(Math.log2(f32(featureHeight / imageHeight))));
 }
 
 /** torchvision's LevelMapper: floor(4 + log2(√area / 224) + 1e-6) clamped to [kMin, kMax], minus kMin. */

@@ -23,14 +23,16 @@ import { AttributeRCNN, type Detection } from '../../ml/model/attribute-rcnn';
 import { configToJson, evalMinSize, resolveConfig, type ModelConfig } from '../../ml/model/config';
 import { Sgd, detectionLearningRate } from '../../ml/train/sgd';
 import { saveSafetensors } from '../../ml/weights/state-dict';
-import { buildLabelSpace, labelSpaceConfig, loadDatasetImages, type DatasetImage, type LabelSpace } from '../../ml/data/dataset';
-import { batchesPerEpoch, epochBatches, type SizeRule, type SkippedImage } from '../../ml/data/loader';
+import { buildLabelSpace, labelSpaceConfig, loadDatasetImages, type DatasetImage, type LabelSpace, type TrainingExampleSource } from '../../ml/data/dataset';
+import { batchesPerEpoch, epochBatches, type Batch, type SizeRule, type SkippedImage } from '../../ml/data/loader';
 import { evaluate, evaluationConfigOf, type EvaluationReport, type GroundTruthGarment, type DetectedGarment } from '../../ml/eval';
-import { appendRunLog, LeaseLost, type Lease } from '../leases';
-import { TRAINING_CHANNEL } from '../../jobs/channels';
-import { checkpointDir, readLatestCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import type { Lease } from '../../db/leases';
+import { appendRunLog, publishTrainingStep, readTrainingRunParams, recordTrainedModelVersion, type StepMetric } from '../../db/training-progress';
+import { databaseExampleSource } from '../../db/training-examples';
+import { checkpointDir, readLatestCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint';
 import { loadMatchingWeights } from './init-weights';
 import { normaliseTrainingParams, type TrainingParams } from '../../jobs/training-params';
+import { uploadsDir } from '../../util/data-dir';
 
 
 export interface TrainingProgress {
@@ -62,10 +64,6 @@ export type TrainingOutcome = { status: 'succeeded'; modelVersionId: number; met
 
 export class TrainingInterrupted extends Error {}
 
-function uploadsDir(dataDir: string): string {
-  return path.join(dataDir, 'uploads');
-}
-
 function sizeRule(config: ModelConfig): SizeRule {
   return { minSize: evalMinSize(config), maxSize: config.max_size };
 }
@@ -95,25 +93,10 @@ class RunRecorder {
   }
 
   /** Upserts the step's metrics and the progress, fenced on the lease; returns whether cancel was asked. */
-  async publish(metrics: { step: number; epoch: number; name: string; value: number }[]): Promise<boolean> {
-    const { dataSource, lease } = this.options;
-    const rows: { cancel_requested: boolean }[] = await dataSource.query(
-      `WITH run AS (
-         UPDATE training_runs SET progress = $3::jsonb, heartbeat_at = now()
-          WHERE id = $1 AND worker = $2 AND status = 'running'
-          RETURNING id, cancel_requested),
-       written AS (
-         INSERT INTO training_metrics (training_run_id, step, epoch, name, value)
-         SELECT run.id, m.step, m.epoch, m.name, m.value
-           FROM run, json_to_recordset($4::json) AS m(step integer, epoch integer, name text, value double precision)
-         ON CONFLICT (training_run_id, step, name)
-           DO UPDATE SET value = EXCLUDED.value, epoch = EXCLUDED.epoch, recorded_at = now())
-       SELECT run.cancel_requested, pg_notify('${TRAINING_CHANNEL}', run.id::text) FROM run`,
-      [lease.id, lease.worker, JSON.stringify(this.progress), JSON.stringify(metrics)],
-    );
-    if (rows.length === 0) throw new LeaseLost(`training run ${lease.id} is no longer leased to ${lease.worker}`);
+  async publish(metrics: StepMetric[]): Promise<boolean> {
+    const cancel = await publishTrainingStep(this.options.dataSource, this.options.lease, this.progress, metrics);
     this.options.onProgress?.({ ...this.progress });
-    return rows[0].cancel_requested;
+    return cancel;
   }
 
   elapsedSeconds(): number {
@@ -121,108 +104,155 @@ class RunRecorder {
   }
 }
 
-async function readParams(dataSource: DataSource, runId: number): Promise<TrainingParams> {
-  const rows: { params: unknown }[] = await dataSource.query(`SELECT params FROM training_runs WHERE id = $1`, [runId]);
-  if (rows.length === 0) throw new Error(`training run ${runId} does not exist`);
-  return normaliseTrainingParams(rows[0].params);
-}
-
 function buildConfig(params: TrainingParams, space: LabelSpace): ModelConfig {
   return resolveConfig({ ...params.model, ...labelSpaceConfig(space) }, `training run model config`);
 }
 
+/** What a run trains on, fixed before the first step. */
+interface RunSetup {
+  params: TrainingParams;
+  examples: TrainingExampleSource;
+  checkpoint: { path: string; state: CheckpointState } | null;
+  space: LabelSpace;
+  config: ModelConfig;
+  images: DatasetImage[];
+  perEpoch: number;
+}
+
+/** Where a run's loop starts: the first batch of the first epoch, or after the checkpoint's step. */
+interface LoopPosition {
+  epoch: number;
+  nextBatch: number;
+}
+
 /** Runs (or resumes) the run leased by `options.lease`. Throws on failure; the caller records it. */
 export async function runTraining(options: TrainerOptions): Promise<TrainingOutcome> {
-  const { dataSource, lease, dataDir } = options;
-  const params = await readParams(dataSource, lease.id);
-  const dir = checkpointDir(dataDir, lease.id);
-  const checkpoint = readLatestCheckpoint(dir);
-  const progress: TrainingProgress = {
-    phase: 'loading', epoch: 0, epochs: params.epochs, step: 0, totalSteps: 0, losses: {}, lr: 0,
-    imagesPerSecond: null, etaSeconds: null, trainImages: 0, skippedImages: 0, resumedFromStep: checkpoint?.state.step ?? null,
-  };
-  const recorder = new RunRecorder(options, progress);
-
-  const space = checkpoint ? checkpoint.state.labelSpace : await buildLabelSpace(dataSource, params.data, 'train');
-  if (space.classes.length === 0) throw new Error('the training split has no annotated garment with a category in scope (empty dataset)');
-  const config = checkpoint ? resolveConfig(checkpoint.state.config, `${checkpoint.path}/state.json config`) : buildConfig(params, space);
-  const images = await loadDatasetImages(dataSource, params.data, space, 'train', uploadsDir(dataDir));
-  if (images.length === 0) throw new Error('the training split has no image with garments in scope (empty dataset)');
-  const perEpoch = batchesPerEpoch(images.length, params.batchSize);
-  progress.totalSteps = perEpoch * params.epochs;
-  progress.trainImages = images.length;
-
-  const model = AttributeRCNN.create(config, params.seed);
-  const optimizer = new Sgd({ lr: params.lr, momentum: params.momentum, weightDecay: params.weightDecay });
+  const setup = await prepareRun(options);
+  const recorder = new RunRecorder(options, initialProgress(setup));
+  const model = AttributeRCNN.create(setup.config, setup.params.seed);
+  const optimizer = new Sgd({ lr: setup.params.lr, momentum: setup.params.momentum, weightDecay: setup.params.weightDecay });
   try {
-    const skipped = new Map<string, SkippedImage>((checkpoint?.state.skipped ?? []).map((s) => [s.imageId, s]));
-    let epoch = 0;
-    let nextBatch = 0;
-    if (checkpoint) {
-      restoreCheckpoint(checkpoint.path, model, optimizer);
-      ({ epoch, nextBatch } = checkpoint.state);
-      progress.step = checkpoint.state.step;
-      await recorder.log(`resumed from the checkpoint at step ${checkpoint.state.step} (${checkpoint.path}) by ${lease.worker}`);
-    } else {
-      await recorder.log(
-        `started by ${lease.worker}: ${images.length} training images, ${space.classes.length} classes, ` +
-          `attributes ${space.attributes.map((a) => `${a.kind}(${a.values.length})`).join(', ') || 'none'}, backbone ${config.backbone}`,
-      );
-      if (params.initWeights) await initialiseFrom(params.initWeights, model, recorder, lease.worker);
-    }
-    const checkpointState = (step: number, atEpoch: number, batch: number) => ({
-      step, epoch: atEpoch, nextBatch: batch, labelSpace: space, config, skipped: [...skipped.values()], savedAt: new Date().toISOString(),
-    });
-    const schedule = {
-      baseLr: params.lr, iterationsPerEpoch: perEpoch, milestones: params.lrMilestones, gamma: params.lrGamma,
-      warmupFactor: params.warmupFactor, maxWarmupIterations: params.warmupIterations,
-    };
-    progress.phase = 'training';
-    for (; epoch < params.epochs; epoch++, nextBatch = 0) {
-      progress.epoch = epoch;
-      const batches = epochBatches(images, { batchSize: params.batchSize, seed: params.seed, flip: true, shuffle: true, size: sizeRule(config) }, epoch, nextBatch);
-      for await (const batch of batches) {
-        for (const s of batch.skipped) {
-          if (skipped.has(s.imageId)) continue;
-          skipped.set(s.imageId, s);
-          await recorder.log(`skipped image ${s.imageId} (${s.path ?? 'no file'}): ${s.reason}`);
-        }
-        progress.skippedImages = skipped.size;
-        const lr = detectionLearningRate(schedule, epoch, batch.index);
-        optimizer.lr = lr;
-        let losses: Record<string, number> = {};
-        if (batch.samples.length > 0) {
-          losses = model.trainStep(batch.samples, optimizer, params.clipGradNorm === null ? {} : { clipGradNorm: params.clipGradNorm });
-          const total = Object.values(losses).reduce((a, b) => a + b, 0);
-          if (!Number.isFinite(total)) throw new Error(`the loss is not finite at step ${progress.step + 1} (${JSON.stringify(losses)}); lower lr`);
-          losses = { loss: total, ...losses };
-        }
-        progress.step++;
-        progress.losses = losses;
-        progress.lr = lr;
-        recorder.countStep(batch.samples.length);
-        const metrics = Object.entries({ ...losses, lr, ...(progress.imagesPerSecond ? { images_per_second: progress.imagesPerSecond } : {}) })
-          .map(([name, value]) => ({ step: progress.step, epoch, name, value }));
-        const cancel = await recorder.publish(metrics);
-        if (cancel) {
-          await recorder.log(`cancelled at step ${progress.step}`);
-          return { status: 'cancelled' };
-        }
-        // The last step is checkpointed too: a worker lost while evaluating resumes without repeating steps.
-        if (progress.step % params.checkpointEvery === 0 || progress.step === progress.totalSteps) {
-          const after = batch.index + 1 < perEpoch ? [epoch, batch.index + 1] : [epoch + 1, 0];
-          saveCheckpoint(dir, model, optimizer, checkpointState(progress.step, after[0], after[1]));
-        }
-        if (options.signal?.aborted) throw new TrainingInterrupted(`stopped at step ${progress.step}: the worker is shutting down`);
-        // Let timers (lease heartbeats) and I/O run between synchronous training steps.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
-    return await finishRun(options, recorder, params, model, config, space);
+    const start = await startOrResume(setup, recorder, model, optimizer, options.lease.worker);
+    const outcome = await trainEpochs(options, setup, recorder, model, optimizer, start);
+    return outcome ?? (await finishRun(options, recorder, setup, model));
   } finally {
     optimizer.dispose();
     model.dispose();
   }
+}
+
+/** Params, label space, config and training images: from the newest checkpoint when resuming (frozen), else from the data. */
+async function prepareRun(options: TrainerOptions): Promise<RunSetup> {
+  const { dataSource, lease, dataDir } = options;
+  const params = normaliseTrainingParams(await readTrainingRunParams(dataSource, lease.id));
+  const examples = databaseExampleSource(dataSource, uploadsDir(dataDir));
+  const checkpoint = readLatestCheckpoint(checkpointDir(dataDir, lease.id));
+  const space = checkpoint ? checkpoint.state.labelSpace : await buildLabelSpace(examples, params.data, 'train');
+  if (space.classes.length === 0) throw new Error('the training split has no annotated garment with a category in scope (empty dataset)');
+  const config = checkpoint ? resolveConfig(checkpoint.state.config, `${checkpoint.path}/state.json config`) : buildConfig(params, space);
+  const images = await loadDatasetImages(examples, params.data, space, 'train');
+  if (images.length === 0) throw new Error('the training split has no image with garments in scope (empty dataset)');
+  return { params, examples, checkpoint, space, config, images, perEpoch: batchesPerEpoch(images.length, params.batchSize) };
+}
+
+function initialProgress(setup: RunSetup): TrainingProgress {
+  return {
+    phase: 'loading', epoch: 0, epochs: setup.params.epochs, step: 0, totalSteps: setup.perEpoch * setup.params.epochs, losses: {}, lr: 0,
+    imagesPerSecond: null, etaSeconds: null, trainImages: setup.images.length, skippedImages: 0, resumedFromStep: setup.checkpoint?.state.step ?? null,
+  };
+}
+
+/** Restores the checkpoint (weights, momentum, position), or logs the start and loads `initWeights`. */
+async function startOrResume(setup: RunSetup, recorder: RunRecorder, model: AttributeRCNN, optimizer: Sgd, worker: string): Promise<LoopPosition> {
+  const { checkpoint, images, space, config, params } = setup;
+  if (checkpoint) {
+    restoreCheckpoint(checkpoint.path, model, optimizer);
+    recorder.progress.step = checkpoint.state.step;
+    await recorder.log(`resumed from the checkpoint at step ${checkpoint.state.step} (${checkpoint.path}) by ${worker}`);
+    return { epoch: checkpoint.state.epoch, nextBatch: checkpoint.state.nextBatch };
+  }
+  await recorder.log(
+    `started by ${worker}: ${images.length} training images, ${space.classes.length} classes, ` +
+      `attributes ${space.attributes.map((a) => `${a.kind}(${a.values.length})`).join(', ') || 'none'}, backbone ${config.backbone}`,
+  );
+  if (params.initWeights) await initialiseFrom(params.initWeights, model, recorder, worker);
+  return { epoch: 0, nextBatch: 0 };
+}
+
+/** The training steps from `start` to the last epoch; returns an outcome only when the run was cancelled. */
+async function trainEpochs(
+  options: TrainerOptions,
+  setup: RunSetup,
+  recorder: RunRecorder,
+  model: AttributeRCNN,
+  optimizer: Sgd,
+  start: LoopPosition,
+): Promise<TrainingOutcome | null> {
+  const { params, config, images, perEpoch } = setup;
+  const progress = recorder.progress;
+  const dir = checkpointDir(options.dataDir, options.lease.id);
+  const skipped = new Map<string, SkippedImage>((setup.checkpoint?.state.skipped ?? []).map((s) => [s.imageId, s]));
+  const checkpointState = (step: number, atEpoch: number, batch: number) => ({
+    step, epoch: atEpoch, nextBatch: batch, labelSpace: setup.space, config, skipped: [...skipped.values()], savedAt: new Date().toISOString(),
+  });
+  progress.phase = 'training';
+  for (let epoch = start.epoch, nextBatch = start.nextBatch; epoch < params.epochs; epoch++, nextBatch = 0) {
+    progress.epoch = epoch;
+    const batches = epochBatches(images, { batchSize: params.batchSize, seed: params.seed, flip: true, shuffle: true, size: sizeRule(config) }, epoch, nextBatch);
+    for await (const batch of batches) {
+      await logSkipped(batch, skipped, recorder);
+      const cancel = await trainStep(setup, recorder, model, optimizer, batch);
+      if (cancel) {
+        await recorder.log(`cancelled at step ${progress.step}`);
+        return { status: 'cancelled' };
+      }
+      // The last step is checkpointed too: a worker lost while evaluating resumes without repeating steps.
+      if (progress.step % params.checkpointEvery === 0 || progress.step === progress.totalSteps) {
+        const after = batch.index + 1 < perEpoch ? [epoch, batch.index + 1] : [epoch + 1, 0];
+        saveCheckpoint(dir, model, optimizer, checkpointState(progress.step, after[0], after[1]));
+      }
+      if (options.signal?.aborted) throw new TrainingInterrupted(`stopped at step ${progress.step}: the worker is shutting down`);
+      // Let timers (lease heartbeats) and I/O run between synchronous training steps.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  return null;
+}
+
+/** Names each image the loader could not use, once per run. */
+async function logSkipped(batch: Batch, skipped: Map<string, SkippedImage>, recorder: RunRecorder): Promise<void> {
+  for (const s of batch.skipped) {
+    if (skipped.has(s.imageId)) continue;
+    skipped.set(s.imageId, s);
+    await recorder.log(`skipped image ${s.imageId} (${s.path ?? 'no file'}): ${s.reason}`);
+  }
+  recorder.progress.skippedImages = skipped.size;
+}
+
+/** One SGD step on the batch (none when every image of it was skipped), then its metrics; returns whether cancel was asked. */
+async function trainStep(setup: RunSetup, recorder: RunRecorder, model: AttributeRCNN, optimizer: Sgd, batch: Batch): Promise<boolean> {
+  const { params, perEpoch } = setup;
+  const progress = recorder.progress;
+  const schedule = {
+    baseLr: params.lr, iterationsPerEpoch: perEpoch, milestones: params.lrMilestones, gamma: params.lrGamma,
+    warmupFactor: params.warmupFactor, maxWarmupIterations: params.warmupIterations,
+  };
+  const lr = detectionLearningRate(schedule, batch.epoch, batch.index);
+  optimizer.lr = lr;
+  let losses: Record<string, number> = {};
+  if (batch.samples.length > 0) {
+    losses = model.trainStep(batch.samples, optimizer, params.clipGradNorm === null ? {} : { clipGradNorm: params.clipGradNorm });
+    const total = Object.values(losses).reduce((a, b) => a + b, 0);
+    if (!Number.isFinite(total)) throw new Error(`the loss is not finite at step ${progress.step + 1} (${JSON.stringify(losses)}); lower lr`);
+    losses = { loss: total, ...losses };
+  }
+  progress.step++;
+  progress.losses = losses;
+  progress.lr = lr;
+  recorder.countStep(batch.samples.length);
+  const metrics = Object.entries({ ...losses, lr, ...(progress.imagesPerSecond ? { images_per_second: progress.imagesPerSecond } : {}) })
+    .map(([name, value]) => ({ step: progress.step, epoch: batch.epoch, name, value }));
+  return recorder.publish(metrics);
 }
 
 async function initialiseFrom(file: string, model: AttributeRCNN, recorder: RunRecorder, worker: string): Promise<void> {
@@ -234,19 +264,13 @@ async function initialiseFrom(file: string, model: AttributeRCNN, recorder: RunR
   }
 }
 
-async function finishRun(
-  options: TrainerOptions,
-  recorder: RunRecorder,
-  params: TrainingParams,
-  model: AttributeRCNN,
-  config: ModelConfig,
-  space: LabelSpace,
-): Promise<TrainingOutcome> {
-  const { dataSource, lease, dataDir } = options;
+async function finishRun(options: TrainerOptions, recorder: RunRecorder, setup: RunSetup, model: AttributeRCNN): Promise<TrainingOutcome> {
+  const { lease, dataDir } = options;
+  const { params, config, space } = setup;
   const progress = recorder.progress;
   progress.phase = 'evaluating';
   await recorder.publish([]);
-  const evalImages = await loadDatasetImages(dataSource, { ...params.data, maxImages: params.data.evalMaxImages }, space, 'validation', uploadsDir(dataDir));
+  const evalImages = await loadDatasetImages(setup.examples, { ...params.data, maxImages: params.data.evalMaxImages }, space, 'validation');
   const metrics = evalImages.length > 0 ? await evaluateModel(model, config, evalImages, params.batchSize) : null;
   await recorder.log(
     metrics
@@ -254,34 +278,28 @@ async function finishRun(
       : 'no validation images in scope: the model version has no evaluation',
   );
   progress.phase = 'saving';
-  const folder = path.join(dataDir, 'models', `run-${lease.id}`);
+  const weightsPath = saveModelFiles(path.join(dataDir, 'models', `run-${lease.id}`), model, config);
+  const modelVersionId = await recordTrainedModelVersion(options.dataSource, lease, {
+    name: params.name ?? `run-${lease.id}`,
+    backbone: config.backbone,
+    config,
+    weightsPath,
+    metrics,
+    labelSpace: { classes: space.classes.map((c) => ({ name: c.name, superCategory: c.superCategory })) },
+  }, { ...progress, phase: 'done' });
+  progress.phase = 'done';
+  await recorder.log(`model version ${modelVersionId} saved to ${weightsPath}`);
+  options.onProgress?.({ ...progress });
+  return { status: 'succeeded', modelVersionId, metrics };
+}
+
+/** Writes the weights and config of a model version into `folder`; returns the weights' path. */
+function saveModelFiles(folder: string, model: AttributeRCNN, config: ModelConfig): string {
   fs.mkdirSync(folder, { recursive: true });
   const weightsPath = path.join(folder, 'model.safetensors');
   saveSafetensors(model.store, weightsPath);
   fs.writeFileSync(path.join(folder, 'config.json'), configToJson(config));
-  const name = params.name ?? `run-${lease.id}`;
-  const modelVersionId = await dataSource.transaction(async (manager) => {
-    const owned = await manager.query(`SELECT id FROM training_runs WHERE id = $1 AND worker = $2 AND status = 'running' FOR UPDATE`, [lease.id, lease.worker]);
-    if (owned.length === 0) throw new LeaseLost(`training run ${lease.id} is no longer leased to ${lease.worker}`);
-    const inserted: { id: number }[] = await manager.query(
-      `INSERT INTO model_versions (name, backbone, config, weights_path, metrics, training_run_id, label_space)
-       VALUES ($1, $2, $3::jsonb, $4, $5::jsonb, $6, $7::jsonb) RETURNING id`,
-      [name, config.backbone, JSON.stringify(config), weightsPath, metrics ? JSON.stringify(metrics) : null, lease.id,
-        JSON.stringify({ classes: space.classes.map((c) => ({ name: c.name, superCategory: c.superCategory })) })],
-    );
-    const id = Number(inserted[0].id);
-    progress.phase = 'done';
-    await manager.query(
-      `UPDATE training_runs SET status = 'succeeded', model_version_id = $2, progress = $3::jsonb, finished_at = now(), heartbeat_at = now()
-        WHERE id = $1`,
-      [lease.id, id, JSON.stringify(progress)],
-    );
-    await manager.query(`SELECT pg_notify('${TRAINING_CHANNEL}', $1)`, [String(lease.id)]);
-    return id;
-  });
-  await recorder.log(`model version ${modelVersionId} saved to ${weightsPath}`);
-  options.onProgress?.({ ...progress });
-  return { status: 'succeeded', modelVersionId, metrics };
+  return weightsPath;
 }
 
 function fmt(value: number | null): string {

@@ -5,10 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { registerEval, parseDataOption, type EvalRun } from '../../../src/cli/eval';
-import { readRgbImage } from '../../../src/cli/predict';
+import { registerEval, parseDataOption, groundTruthFromDirectory, type EvalRun } from '../../../src/cli/eval';
+import { readImageFile } from '../../../src/images/image-input';
 import { evaluate } from '../../../src/ml/eval';
-import { groundTruthFromDirectory } from '../../../src/ml/eval/ground-truth';
 import { AttributeRCNN } from '../../../src/ml/model/attribute-rcnn';
 import { copySamples, EVAL_CONFIG, MODEL_CONFIG } from './samples';
 
@@ -74,7 +73,7 @@ describe('kfashion eval', () => {
     const truth = await groundTruthFromDirectory(root, EVAL_CONFIG);
     const usable = truth.images.filter((image) => !image.path?.endsWith('broken.jpg'));
     const detections = [];
-    for (const image of usable) detections.push((await model.predict([await readRgbImage(image.path as string)]))[0]);
+    for (const image of usable) detections.push((await model.predict([await readImageFile(image.path as string)]))[0]);
     const direct = evaluate(usable.map((image) => image.garments), detections, EVAL_CONFIG);
     expect(JSON.parse(JSON.stringify(direct))).toEqual(run.metrics);
   });

@@ -4,7 +4,8 @@
  */
 import * as fs from 'node:fs';
 import { importDataset } from '../../../src/db/import';
-import { groundTruthFromDatabase, groundTruthFromDirectory, type GroundTruthSet } from '../../../src/ml/eval/ground-truth';
+import type { GroundTruthSet } from '../../../src/ml/eval/ground-truth';
+import { groundTruthFromDatabase, groundTruthFromDirectory } from '../../../src/cli/eval';
 import { createPostgresTestDatabase, type TestDatabase } from '../../support/database';
 import { copySamples, EVAL_CONFIG } from './samples';
 

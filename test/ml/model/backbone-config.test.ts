@@ -20,7 +20,7 @@ describe('resolveConfig', () => {
     });
   });
 
-  it('keeps given values, resolves bbox_reg_weights null, accepts the SPEC example', () => {
+  it('keeps given values, resolves bbox_reg_weights null, accepts a full example config', () => {
     const config = resolveConfig({
       ...minimal, num_classes: 4, min_size: [640, 672, 704], max_size: 1000, bbox_reg_weights: null, box_score_thresh: 0.2,
       attributes: [{ kind: 'color', type: 'single', values: ['red', 'green'] }, { kind: 'pattern', type: 'multi', values: ['stripes', 'dots'] }],

@@ -8,9 +8,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/ml/backend';
 import { resolveConfig } from '../../../src/ml/model/config';
 import {
-  loadRgbImage, paddedBatchSize, postprocessBoxes, resizeBoxes, resizedSize, rgbTensor, transformImages,
+  paddedBatchSize, postprocessBoxes, resizeBoxes, resizedSize, rgbTensor, transformImages,
 } from '../../../src/ml/model/transform';
 import { readSafetensors } from '../../../src/ml/weights/safetensors';
+import { readImageFile } from '../../../src/images/image-input';
 
 const fixture = readSafetensors(join(__dirname, '..', 'fixtures', 'backbone_transform.safetensors')).tensors;
 const config = resolveConfig({ num_classes: 2, min_size: 128, max_size: 200 }, 'test config');
@@ -95,7 +96,8 @@ describe('images from files', () => {
   });
 
   it('decodes a real K-Fashion JPEG to RGB and maps a box back to its pixels', async () => {
-    const image = await loadRgbImage(join(SAMPLES, '100026.jpg'));
+    const decoded = await readImageFile(join(SAMPLES, '100026.jpg'));
+    const image = rgbTensor(decoded.data, decoded.height, decoded.width, 3);
     const [height, width, channels] = image.shape;
     expect(channels).toBe(3);
     expect(image.dtype).toBe('int32');
@@ -117,7 +119,7 @@ describe('images from files', () => {
 
   it('names the file it cannot decode', async () => {
     const path = join(SAMPLES, '100026.json');
-    await expect(loadRgbImage(path)).rejects.toThrow(`${path}: cannot decode image`);
+    await expect(readImageFile(path)).rejects.toThrow(`${path}: cannot read image: not a JPEG, PNG or WebP image`);
   });
 
   it('turns grey and RGBA pixels into RGB', () => {

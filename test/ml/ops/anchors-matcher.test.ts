@@ -1,6 +1,7 @@
 /** AnchorGenerator, Matcher and BalancedPositiveNegativeSampler against torchvision 0.14 fixtures and invariants. */
 import * as tf from '@tensorflow/tfjs-core';
-import { AnchorGenerator, roundHalfToEven } from '../../../src/ml/ops/anchors';
+import { AnchorGenerator } from '../../../src/ml/ops/anchors';
+import { roundHalfToEven } from '../../../src/ml/ops/torch-round';
 import { BalancedPositiveNegativeSampler, Matcher } from '../../../src/ml/ops/matcher';
 import { seededRandom } from '../../../src/util/random';
 import { loadFixture, useBackend } from './support';

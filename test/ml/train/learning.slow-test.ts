@@ -1,5 +1,5 @@
 /**
- * Learning test (issue 6 part 6): a small Attribute R-CNN (ResNet-18 FPN, 64-channel FPN, 160 px images,
+ * Learning test: a small Attribute R-CNN (ResNet-18 FPN, 64-channel FPN, 160 px images,
  * body frozen as trainable_backbone_layers 0) trained from scratch on the wasm backend overfits four
  * drawn-shape images: afterwards every ground-truth shape is found (IoU ≥ 0.5) with its category and its
  * colour. Run with `npm run test:learning` (jest.learning.config.js; it takes minutes, so it is not part of `npm test`).

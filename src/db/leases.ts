@@ -4,13 +4,13 @@
  * A worker claims a row when pg-boss gives it the row's job, then refreshes `heartbeat_at` while it
  * works. Every write of a worker is fenced on `worker = <its name>`: when the row was taken away (a
  * watchdog decided the worker was dead, or the run was cancelled), the write matches no row and the
- * worker gets LeaseLost and stops. The watchdog (`reapStale`) runs in every model server: a row whose
- * heartbeat is older than the lease timeout goes back to `queued` and its pg-boss job is failed, so
- * that pg-boss retries it and the next worker resumes from the last checkpoint.
+ * worker gets LeaseLost and stops. A watchdog in every model server (src/model-server/watchdog.ts)
+ * puts a row whose heartbeat is older than the lease timeout back to `queued` (`requeueStale`) and
+ * fails its pg-boss job, so that pg-boss retries it and the next worker resumes from the last
+ * checkpoint.
  */
 import type { DataSource } from 'typeorm';
-import type { JobQueue, QueueName } from '../jobs/queue';
-import { changedRows } from '../db/sql';
+import { changedRows } from './sql';
 
 export type LeasedTable = 'training_runs' | 'prediction_chunks';
 
@@ -94,18 +94,8 @@ export interface ReapedRow {
   worker: string | null;
 }
 
-/**
- * Rows whose worker stopped sending heartbeats go back to `queued`, and their pg-boss jobs are failed
- * so that pg-boss retries them (or gives up after its retry limit: then the row is failed too).
- */
-export async function reapStale(
-  dataSource: DataSource,
-  queue: JobQueue,
-  table: LeasedTable,
-  queueName: QueueName,
-  staleSeconds: number,
-  log: (line: string) => void,
-): Promise<ReapedRow[]> {
+/** Rows whose worker stopped sending heartbeats for `staleSeconds` go back to `queued`; returns them. */
+export async function requeueStale(dataSource: DataSource, table: LeasedTable, staleSeconds: number): Promise<ReapedRow[]> {
   const rows = await changedRows<{ id: number; job_id: string | null; worker: string | null }>(
     dataSource,
     `UPDATE ${table} t SET status = 'queued', worker = NULL
@@ -116,28 +106,10 @@ export async function reapStale(
       RETURNING t.id, t.job_id, stale.worker`,
     [staleSeconds],
   );
-  const reaped = rows.map((r) => ({ id: Number(r.id), jobId: r.job_id, worker: r.worker }));
-  for (const row of reaped) {
-    const reason = `worker ${row.worker ?? '?'} sent no heartbeat for ${staleSeconds} s; the job is retried`;
-    log(`${table} ${row.id}: ${reason}`);
-    if (table === 'training_runs') await appendRunLog(dataSource, row.id, reason);
-    if (!row.jobId) continue;
-    await queue.fail(queueName, row.jobId, reason);
-    const job = await queue.job(queueName, row.jobId);
-    if (job?.state === 'failed') {
-      await dataSource.query(
-        `UPDATE ${table} SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'queued'`,
-        [row.id, `no retries left after: ${reason}`],
-      );
-    }
-  }
-  return reaped;
+  return rows.map((r) => ({ id: Number(r.id), jobId: r.job_id, worker: r.worker }));
 }
 
-/** Appends one timestamped line to a training run's log. */
-export async function appendRunLog(dataSource: DataSource, runId: number, line: string): Promise<void> {
-  await dataSource.query(`UPDATE training_runs SET log = log || $2 WHERE id = $1`, [
-    runId,
-    `${new Date().toISOString()} ${line}\n`,
-  ]);
+/** Fails a requeued row whose job the queue will not retry again. */
+export async function failRequeued(dataSource: DataSource, table: LeasedTable, id: number, error: string): Promise<void> {
+  await dataSource.query(`UPDATE ${table} SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'queued'`, [id, error]);
 }

@@ -3,7 +3,7 @@
  * are created and settled in prediction-jobs.ts). Progress writes are fenced on the chunk's lease.
  */
 import type { DataSource, EntityManager } from 'typeorm';
-import type { ImageFilter } from './search';
+import type { ImageFilter } from './search-filter';
 import { LeaseLost, type Lease } from './leases';
 
 export interface PredictionChunkRow {

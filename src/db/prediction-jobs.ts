@@ -8,7 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import type { ImageFilter, SearchService } from './search';
+import type { ImageFilter } from './search-filter';
+import type { SearchService } from './search';
 import { PREDICTION_QUEUE, type JobQueue } from '../jobs/queue';
 import { changedRows } from './sql';
 

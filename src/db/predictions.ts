@@ -1,7 +1,7 @@
 /**
  * Stores a model version's detections on an image as garments with `source = 'prediction'`, so that
  * predictions are searched exactly like annotations: the same vocabulary rows (created with their
- * English labels by the importer's VocabularyCache), the same search_terms (the importer's
+ * English labels by the importer's VocabularyIds), the same search_terms (the importer's
  * garmentSearchTerms: category + attribute values + the image's styles), plus scores.
  *
  * What is stored per detection: the class as category (score = detection score); for each single-label
@@ -11,7 +11,7 @@
  * earlier predictions (a retried batch job does not duplicate garments).
  */
 import type { DataSource, EntityManager } from 'typeorm';
-import { VocabularyCache } from './import/vocabulary-cache';
+import { VocabularyIds } from './import/vocabulary-ids';
 import { garmentSearchTerms } from './import/load';
 import { CATEGORY_LABELS_BY_SUPER_CATEGORY } from '../kfashion/vocabulary';
 import { GARMENT_ATTRIBUTE_KINDS, SuperCategory, type GarmentAttribute, type GarmentAttributeKind, type ParsedAnnotation, type ParsedGarment } from '../kfashion/types';
@@ -138,7 +138,7 @@ export async function storePredictionPage<T>(
 /** The detections as garments to write (empty boxes dropped), with every vocabulary value they use present. */
 async function prepareGarments(dataSource: DataSource, model: PredictionModel, detections: StoredDetection[], options: StoreOptions) {
   const garments = toGarments(model, detections, options).filter((g) => g.garment.box.x2 > g.garment.box.x1 && g.garment.box.y2 > g.garment.box.y1);
-  const vocabulary = new VocabularyCache(dataSource);
+  const vocabulary = new VocabularyIds(dataSource);
   const annotation: ParsedAnnotation = {
     externalId: '', fileName: '', width: 1, height: 1, createdAt: null, styles: [], garments: garments.map((g) => g.garment),
   };
@@ -184,7 +184,7 @@ async function writeGarments(
   imageId: string,
   modelVersionId: number,
   garments: ScoredGarment[],
-  vocabulary: VocabularyCache,
+  vocabulary: VocabularyIds,
 ): Promise<string[]> {
   await manager.query(`SELECT id FROM images WHERE id = $1 FOR UPDATE`, [imageId]);
   await manager.query(`DELETE FROM garments WHERE image_id = $1 AND source = 'prediction' AND model_version_id = $2`, [imageId, modelVersionId]);

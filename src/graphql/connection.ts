@@ -4,7 +4,7 @@
  * OFFSET) and a cursor from one connection is refused by another.
  */
 import { GraphQLResolveInfo, Kind, SelectionNode } from 'graphql';
-import { InvalidSearchInput } from '../db/search';
+import { InvalidSearchInput } from '../db/search-filter';
 import { InvalidId, parseId } from './ids';
 
 export const DEFAULT_PAGE_SIZE = 20;

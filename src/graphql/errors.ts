@@ -4,7 +4,7 @@
  */
 import { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { InvalidSearchInput } from '../db/search';
+import { InvalidSearchInput } from '../db/search-filter';
 import { InvalidId } from './ids';
 
 /** PostgreSQL's code for a statement cancelled by statement_timeout. */

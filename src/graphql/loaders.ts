@@ -10,7 +10,8 @@ import { GARMENT_ATTRIBUTE_KINDS, IMAGE_ATTRIBUTE_KINDS } from '../kfashion/type
 import { englishLabel } from '../kfashion/vocabulary';
 import { attributesOfGarments, garmentsByIds, garmentsOfImages, imagesByIds, stylesOfImages } from '../db/images';
 import { modelVersionsByIds, type ModelVersionSummary } from '../db/model-version-admin';
-import { type GarmentRow, type ImageRow, isAttributeKind } from '../db/search';
+import type { GarmentRow, ImageRow } from '../db/search';
+import { isAttributeKind } from '../db/search-filter';
 import { runCurves, runLogs, runMetrics, trainingRunsByIds, type RunLogRow, type TrainingRunRow } from '../db/training-runs';
 import { LossCurve } from './training/types';
 import * as T from './types';

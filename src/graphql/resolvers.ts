@@ -7,7 +7,7 @@ import { GraphQLResolveInfo } from 'graphql';
 import type { Role } from '../auth/roles';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { refuseNulArguments } from './input-guards';
-import { InvalidSearchInput } from '../db/search';
+import { InvalidSearchInput } from '../db/search-filter';
 import { connectionOf, decodeCursor, pageSize, selectsField } from './connection';
 import { GraphQLContext, THUMBNAIL_SIZES } from './context';
 import { FACET_KIND_COST, VOCABULARY_COST } from './limits';

@@ -11,7 +11,8 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
 import { DataSource } from 'typeorm';
-import { SearchService, VocabularyCache } from '../db/search';
+import { SearchService } from '../db/search';
+import { VocabularyCache } from '../db/search-vocabulary';
 import { FacetCounts } from '../db/search-counts';
 import { RequestQueryTracker } from '../db/request-queries';
 import { pingDatabase } from '../db/health';

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import sharp, { type Metadata } from 'sharp';
+import { uploadsDir } from '../util/data-dir';
 import { boundedImage, MAX_INPUT_PIXELS, sniffImageFormat, type ImageFormat } from '../images/image-input';
 
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
@@ -74,7 +75,7 @@ export class UploadStore {
   private readonly stagingDir: string;
 
   constructor(dataDir: string) {
-    this.dir = path.join(path.resolve(dataDir), 'uploads');
+    this.dir = uploadsDir(path.resolve(dataDir));
     this.stagingDir = path.join(this.dir, '.staging');
   }
 

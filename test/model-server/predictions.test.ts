@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { importDataset } from '../../src/db/import';
 import { SearchService } from '../../src/db/search';
 import { storePredictions, type PredictionModel, type StoredDetection } from '../../src/db/predictions';
-import { VocabularyCache } from '../../src/db/import/vocabulary-cache';
+import { VocabularyIds } from '../../src/db/import/vocabulary-ids';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
 const SAMPLES = path.resolve(__dirname, '../../../shared/kfashion-samples');
@@ -118,8 +118,8 @@ it('upserts vocabulary terms from many writers at once without deadlocking', asy
   // finds, so two writers taking them in opposite orders used to wait on each other in a cycle.
   const terms = Array.from({ length: 400 }, (_, n) => ({ kind: 'detail' as const, value: `디테일-${String(n).padStart(3, '0')}` }));
   const annotation = (order: typeof terms) => ({ garments: [{ category: null, attributes: order }], styles: [] });
-  await new VocabularyCache(db.dataSource).ensure([annotation(terms)]);
-  const writers = Array.from({ length: 8 }, (_, n) => new VocabularyCache(db.dataSource).ensure([annotation(n % 2 ? [...terms].reverse() : terms)]));
+  await new VocabularyIds(db.dataSource).ensure([annotation(terms)]);
+  const writers = Array.from({ length: 8 }, (_, n) => new VocabularyIds(db.dataSource).ensure([annotation(n % 2 ? [...terms].reverse() : terms)]));
   const settled = await Promise.allSettled(writers);
   expect(settled.filter((s) => s.status === 'rejected').map((s) => String((s as PromiseRejectedResult).reason))).toEqual([]);
 });

@@ -15,7 +15,7 @@ import { defaultParseWorkers, parseFiles } from './parse-pool';
 import { finishRead, mapInOrder, ReadOutcome, ReadyFile } from './read';
 import { ReportLine, ReportWriter } from './report';
 import { annotationFiles, summariseTree } from './scan';
-import { VocabularyCache } from './vocabulary-cache';
+import { VocabularyIds } from './vocabulary-ids';
 import { markInterruptedRuns, startOwnedRun } from './run-owner';
 
 export interface ImportOptions {
@@ -237,7 +237,7 @@ export async function importDataset(dataSource: DataSource, options: ImportOptio
     const tree = await summariseTree(root, options.signal);
     stats.entriesSkipped = tree.skipped.length;
     await report.write(tree.skipped.map((entry) => ({ file: entry.path, reason: entry.reason, action: 'rejected' as const })));
-    const vocabulary = new VocabularyCache(dataSource);
+    const vocabulary = new VocabularyIds(dataSource);
     await vocabulary.load();
     const loaderKind = options.loader ?? 'copy';
     const mode = await probeBulkMode(dataSource, options.bypassTriggers ?? true);

@@ -10,7 +10,7 @@ import { BulkWriter, CellValue, TableSpec } from './bulk';
 import type { BulkMode } from './bulk-mode';
 import type { ReadyFile, RejectedFile } from './read';
 import { fileRejection } from './report';
-import { VocabularyCache } from './vocabulary-cache';
+import { VocabularyIds } from './vocabulary-ids';
 
 const IMAGES: TableSpec = {
   table: 'images',
@@ -95,7 +95,7 @@ export class BatchLoader {
     private readonly dataSource: DataSource,
     private readonly datasetId: number,
     private readonly root: string,
-    private readonly vocabulary: VocabularyCache,
+    private readonly vocabulary: VocabularyIds,
     private readonly writer: BulkWriter,
     private readonly mode: BulkMode,
   ) {}

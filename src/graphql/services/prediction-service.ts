@@ -6,7 +6,8 @@ import type { DataSource } from 'typeorm';
 import { cancelPredictionJob, createPredictionJob } from '../../db/prediction-jobs';
 import { findPredictionJob } from '../../db/prediction-job-views';
 import { readModelVersion } from '../../db/model-versions';
-import type { ImageFilter, SearchService } from '../../db/search';
+import type { SearchService } from '../../db/search';
+import type { ImageFilter } from '../../db/search-filter';
 import { notFound } from '../errors';
 import type { JobQueueHandle } from './job-queue';
 

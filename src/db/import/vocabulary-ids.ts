@@ -31,7 +31,7 @@ export function* termsOf(annotation: AnnotationTerms): Generator<VocabularyTerm>
 
 type VocabularyRow = { id: number; kind: string; value: string };
 
-export class VocabularyCache {
+export class VocabularyIds {
   /** kind → value → id (nested maps: no key strings built per look-up). */
   private readonly ids = new Map<string, Map<string, number>>();
 

@@ -61,6 +61,14 @@ it('answers ids of serial tables beyond their integer range as rows that do not 
   expect((await api.query(`{ trainingRun(id: "${TOO_BIG}") { id } }`)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
 });
 
+it('answers BAD_USER_INPUT naming the field for a filter modelVersionId beyond the integer column', async () => {
+  const search = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, { w: { modelVersionId: '2147483648' } });
+  expect(search.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'where.modelVersionId' });
+  const inRange = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, { w: { modelVersionId: '2147483647' } });
+  expect(inRange.errors).toBeUndefined();
+  expect(inRange.data?.searchGarments.totalCount).toBe(0);
+});
+
 it('refuses NUL characters in string arguments, naming the argument', async () => {
   const external = await api.query(`query($id: String!) { imageByExternalId(externalId: $id) { id } }`, { id: '100\u0000026' });
   expect(external.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'externalId' });

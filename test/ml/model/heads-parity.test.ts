@@ -16,7 +16,8 @@ import { defineRpnHeadParameters, filterProposals, rpnHeadForward, rpnLoss, rpnS
 import {
   attributeLogits, boxHeadForward, defineRoiHeadParameters, detect, poolBoxes, predictorForward, roiHeadLosses, type ImageTargets,
 } from '../../../src/ml/model/roi-heads';
-import { fillStoreWithFormula, formulaFeatures, formulaValues } from './heads-formula';
+import { expectProbeSums } from './gradient-probes';
+import { fillStoreWithFormula, formulaFeatures } from './heads-formula';
 
 interface Garment { box: number[]; label: number; attributes: Record<string, number | number[] | null> }
 interface Fixture {
@@ -154,21 +155,7 @@ describe.each(['cpu', 'wasm'])('Attribute R-CNN heads vs torchvision on %s', (ba
     ];
     for (const [name, grad, shape] of probes) {
       const data = name.startsWith('features.') ? grad.dataSync() : toTorchLayout(grad, store.info(name).torchShape, store.info(name).layout);
-      const probe = formulaValues(`probe.${name}`, shape);
-      let dot = 0;
-      let sq = 0;
-      let probeSq = 0;
-      for (let i = 0; i < data.length; i++) {
-        dot += data[i] * probe[i];
-        sq += data[i] * data[i];
-        probeSq += probe[i] * probe[i];
-      }
-      const expected = fixture.gradients[name];
-      if (process.env.HEADS_DEBUG) console.log(name, dot, expected.dot, sq, expected.sq);
-      // |dot| is at most sqrt(sq · probeSq) (Cauchy–Schwarz): compare relative to that bound.
-      expect({ name, dot: Math.abs(dot - expected.dot) <= 1e-4 * Math.sqrt(expected.sq * probeSq) })
-        .toEqual({ name, dot: true });
-      expect({ name, sq: Math.abs(sq - expected.sq) <= 1e-4 * expected.sq }).toEqual({ name, sq: true });
+      expectProbeSums(name, data, shape, fixture.gradients[name]);
     }
     tf.dispose([value, ...Object.values(grads), ...featureVars]);
   });

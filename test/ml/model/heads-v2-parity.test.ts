@@ -56,7 +56,7 @@ function imageTargets(config: ModelConfig, garments: Garment[]): ImageTargets {
 describe.each(['wasm'])('architecture v2 training losses vs torchvision on %s', (backend) => {
   const config = resolveConfig(fixture.config, 'heads_v2_random.json');
   let store: ParameterStore;
-  let body: tf.Variable[];
+  let body: tf.Variable<tf.Rank.R4>[];
   let anchors: tf.Tensor2D;
   const losses: Record<string, number> = {};
   let grads: tf.NamedTensorMap;

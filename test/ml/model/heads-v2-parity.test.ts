@@ -16,25 +16,20 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/ml/backend';
-import { resolveConfig, type ModelConfig } from '../../../src/ml/model/config';
+import { resolveConfig } from '../../../src/ml/model/config';
 import { fpnForward, fpnParameterSpecs } from '../../../src/ml/model/fpn';
 import { defineParameters, ParameterStore, SeededRandom, toTorchLayout } from '../../../src/ml/model/params';
 import { updateRunningStatistics, type BatchStatistics } from '../../../src/ml/model/resnet';
 import { defineRpnHeadParameters, rpnHeadForward, rpnLoss, rpnSettings } from '../../../src/ml/model/rpn';
-import { defineRoiHeadParameters, roiHeadLosses, type ImageTargets } from '../../../src/ml/model/roi-heads';
+import { defineRoiHeadParameters, roiHeadLosses } from '../../../src/ml/model/roi-heads';
 import { AnchorGenerator } from '../../../src/ml/ops/anchors';
 import { ANCHOR_ASPECT_RATIOS, ANCHOR_SIZES } from '../../../src/ml/model/attribute-rcnn';
 import { expectProbeSums, type ProbeSums } from './gradient-probes';
+import { toImageTargets, type HeadsFixtureInputs } from './heads-fixture';
 import { fillStoreWithFormula, formulaValues } from './heads-formula';
 
-interface Garment { box: number[]; label: number; attributes: Record<string, number | number[] | null> }
-interface Fixture {
-  config: Record<string, unknown>;
-  padded: [number, number];
-  image_sizes: [number, number][];
-  level_sizes: [number, number][];
+interface Fixture extends HeadsFixtureInputs {
   body_channels: number[];
-  garments: Garment[][];
   proposals: number[][];
   losses: Record<string, number>;
   running_statistics: Record<string, number[]>;
@@ -44,14 +39,6 @@ interface Fixture {
 const fixture: Fixture = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/heads_v2_random.json'), 'utf8'));
 /** Relative, for the probe sums of the gradients (see the file comment). */
 const GRADIENT_TOLERANCE = 3e-4;
-
-function imageTargets(config: ModelConfig, garments: Garment[]): ImageTargets {
-  return {
-    boxes: Float32Array.from(garments.flatMap((g) => g.box)),
-    labels: Int32Array.from(garments.map((g) => g.label)),
-    attributes: Object.fromEntries(config.attributes.map((spec) => [spec.kind, garments.map((g) => g.attributes[spec.kind])])),
-  };
-}
 
 describe.each(['wasm'])('architecture v2 training losses vs torchvision on %s', (backend) => {
   const config = resolveConfig(fixture.config, 'heads_v2_random.json');
@@ -76,7 +63,7 @@ describe.each(['wasm'])('architecture v2 training losses vs torchvision on %s', 
     });
     anchors = new AnchorGenerator(ANCHOR_SIZES, ANCHOR_ASPECT_RATIOS).anchorsForImage(fixture.padded, fixture.level_sizes);
 
-    const targets = fixture.garments.map((g) => imageTargets(config, g));
+    const targets = fixture.garments.map((g) => toImageTargets(config, g));
     const proposals = fixture.proposals.map((p) => Float32Array.from(p));
     const sampling = new SeededRandom(5);
     const rnd = () => sampling.next();

@@ -1,7 +1,8 @@
 /**
  * `kfashion weights fetch` against a loopback HTTP server: progress reports, a connection cut mid-body and
  * resumed with a Range request (in the same run and in the next one), a wrong SHA-256 refused with the
- * partial file removed, a finished file checked and kept; and catalogue name resolution for initWeights.
+ * partial file removed, a finished file checked and kept; and catalogue name resolution for initWeights. The
+ * catalogue against Debian's torchvision 0.14 (weights_catalogue.json, tools/reference/catalogue_reference.py).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
@@ -9,12 +10,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CATALOGUE, resolveWeightsArgument, sha256Prefix, weightsBaseUrl, type CatalogueEntry } from '../../src/ml/weights/catalogue';
+import { CATALOGUE, DEFAULT_WEIGHTS_BASE_URL, resolveWeightsArgument, sha256Prefix, weightsBaseUrl, type CatalogueEntry } from '../../src/ml/weights/catalogue';
 import { downloadWeights } from '../../src/ml/weights/download';
 import { normaliseTrainingParams } from '../../src/jobs/training-params';
 
 const CONTENT = randomBytes(300_000);
 const PREFIX = createHash('sha256').update(CONTENT).digest('hex').slice(0, 8);
+
+/** One checkpoint as Debian's torchvision describes it (tools/reference/catalogue_reference.py). */
+interface CatalogueReference { name: string; url: string; zip_bytes: number; legacy_bytes: number }
 
 interface ServerState { cutAfter: number | null; ranges: (string | undefined)[] }
 
@@ -104,6 +108,20 @@ describe('weights catalogue', () => {
   it("has torchvision's six checkpoints, each with the SHA-256 prefix of its file name", () => {
     expect(CATALOGUE.map((e) => e.name)).toEqual(['resnet18', 'resnet34', 'resnet50', 'resnet101', 'fasterrcnn_resnet50_fpn', 'fasterrcnn_resnet50_fpn_v2']);
     expect(CATALOGUE.map(sha256Prefix)).toEqual(['f37072fd', 'b627a593', '0676ba61', '63fe2227', '258fb6c6', 'dd69338a']);
+  });
+
+  it("matches torchvision's weight enums: file name (SHA-256 prefix) from the URL, size from the architecture's state dict", () => {
+    const reference: { entries: CatalogueReference[] } = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'weights_catalogue.json'), 'utf8'));
+    expect(reference.entries.map((e) => e.name)).toEqual(CATALOGUE.map((e) => e.name));
+    for (const entry of CATALOGUE) {
+      const torchvision = reference.entries.find((e) => e.name === entry.name)!;
+      expect({ name: entry.name, url: `${DEFAULT_WEIGHTS_BASE_URL}${entry.fileName}` }).toEqual({ name: entry.name, url: torchvision.url });
+      // A published checkpoint is the state dict torch.save wrote, in one of its two formats, give or take a few kB
+      // of records (measured: within 0.012 %); a size copied from another checkpoint is off by far more.
+      const bytes = entry.sizeMiB * 2 ** 20;
+      const nearest = Math.min(...[torchvision.zip_bytes, torchvision.legacy_bytes].map((saved) => Math.abs(bytes - saved) / saved));
+      expect({ name: entry.name, withinTwoTenThousandths: nearest <= 2e-4 }).toEqual({ name: entry.name, withinTwoTenThousandths: true });
+    }
   });
 
   it('takes the base URL from KFASHION_WEIGHTS_BASE_URL', () => {

@@ -1,8 +1,9 @@
 /**
  * torchvision's published checkpoints that fit this model (ResNet bodies, ResNet-50-FPN Faster R-CNN). URLs,
  * file names and sizes as torchvision's weight enums give them (`ResNet50_Weights.IMAGENET1K_V1.url`,
- * `meta["_file_size"]` in MiB); torchvision names every file `<model>-<first 8 hex digits of its SHA-256>.pth`,
- * which is the digest a download is checked against.
+ * `meta["_file_size"]` in MiB, torchvision ≥ 0.15); torchvision names every file `<model>-<first 8 hex digits of its
+ * SHA-256>.pth`, which is the digest a download is checked against. test/ml/weights-download.test.ts checks the URLs
+ * and sizes against Debian's torchvision 0.14 (the size of its architecture's state dict as torch.save writes it).
  */
 import { join, resolve } from 'node:path';
 import { WEIGHTS_EXTENSIONS } from './weights-file';

@@ -9,22 +9,18 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/ml/backend';
-import { resolveConfig, type ModelConfig } from '../../../src/ml/model/config';
+import { resolveConfig } from '../../../src/ml/model/config';
 import { ParameterStore, SeededRandom, toTorchLayout } from '../../../src/ml/model/params';
 import { AnchorGenerator } from '../../../src/ml/ops/anchors';
 import { defineRpnHeadParameters, filterProposals, rpnHeadForward, rpnLoss, rpnSettings } from '../../../src/ml/model/rpn';
 import {
-  attributeLogits, boxHeadForward, defineRoiHeadParameters, detect, poolBoxes, predictorForward, roiHeadLosses, type ImageTargets,
+  attributeLogits, boxHeadForward, defineRoiHeadParameters, detect, poolBoxes, predictorForward, roiHeadLosses,
 } from '../../../src/ml/model/roi-heads';
-import { fillStoreWithFormula, formulaFeatures, formulaValues } from './heads-formula';
+import { expectProbeSums } from './gradient-probes';
+import { toImageTargets, type HeadsFixtureInputs } from './heads-fixture';
+import { fillStoreWithFormula, formulaFeatures } from './heads-formula';
 
-interface Garment { box: number[]; label: number; attributes: Record<string, number | number[] | null> }
-interface Fixture {
-  config: Record<string, unknown>;
-  padded: [number, number];
-  image_sizes: [number, number][];
-  level_sizes: [number, number][];
-  garments: Garment[][];
+interface Fixture extends HeadsFixtureInputs {
   anchors: number[];
   rpn_objectness: number[];
   rpn_deltas: number[];
@@ -49,14 +45,6 @@ function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): num
   let worst = 0;
   for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
   return worst;
-}
-
-export function toImageTargets(config: ModelConfig, garments: Garment[]): ImageTargets {
-  return {
-    boxes: Float32Array.from(garments.flatMap((g) => g.box)),
-    labels: Int32Array.from(garments.map((g) => g.label)),
-    attributes: Object.fromEntries(config.attributes.map((spec) => [spec.kind, garments.map((g) => g.attributes[spec.kind])])),
-  };
 }
 
 describe.each(['cpu', 'wasm'])('Attribute R-CNN heads vs torchvision on %s', (backend) => {
@@ -154,21 +142,7 @@ describe.each(['cpu', 'wasm'])('Attribute R-CNN heads vs torchvision on %s', (ba
     ];
     for (const [name, grad, shape] of probes) {
       const data = name.startsWith('features.') ? grad.dataSync() : toTorchLayout(grad, store.info(name).torchShape, store.info(name).layout);
-      const probe = formulaValues(`probe.${name}`, shape);
-      let dot = 0;
-      let sq = 0;
-      let probeSq = 0;
-      for (let i = 0; i < data.length; i++) {
-        dot += data[i] * probe[i];
-        sq += data[i] * data[i];
-        probeSq += probe[i] * probe[i];
-      }
-      const expected = fixture.gradients[name];
-      if (process.env.HEADS_DEBUG) console.log(name, dot, expected.dot, sq, expected.sq);
-      // |dot| is at most sqrt(sq · probeSq) (Cauchy–Schwarz): compare relative to that bound.
-      expect({ name, dot: Math.abs(dot - expected.dot) <= 1e-4 * Math.sqrt(expected.sq * probeSq) })
-        .toEqual({ name, dot: true });
-      expect({ name, sq: Math.abs(sq - expected.sq) <= 1e-4 * expected.sq }).toEqual({ name, sq: true });
+      expectProbeSums(name, data, shape, fixture.gradients[name]);
     }
     tf.dispose([value, ...Object.values(grads), ...featureVars]);
   });

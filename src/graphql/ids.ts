@@ -7,10 +7,7 @@
  * above 2^31-1 is well formed but cannot exist: `integerKey` answers null for it and the caller
  * answers "not found" without asking the database (which would fail on the out-of-range value).
  */
-import { isBigintId } from '../util/ids';
-
-/** Largest value of a PostgreSQL `integer` (serial) column. */
-const MAX_INTEGER = 2_147_483_647;
+import { isBigintId, MAX_INTEGER_ID, parseId as parseDecimalId } from '../util/ids';
 
 export class InvalidId extends Error {
   constructor(
@@ -30,6 +27,6 @@ export function parseId(field: string, text: string): string {
 
 /** A parsed id as the key of an integer (serial) column; null when it is above that column's range. */
 export function integerKey(id: string): number | null {
-  const value = Number(id);
-  return value <= MAX_INTEGER ? value : null;
+  const value = parseDecimalId(id, MAX_INTEGER_ID);
+  return value === null ? null : Number(value);
 }

@@ -33,7 +33,7 @@ const CONV_FC_HEAD_CONVS = 4;
 const CONV_FC_HEAD_FC = `${BOX_HEAD}.${CONV_FC_HEAD_CONVS + 1}`;
 const SAMPLING_RATIO = 2;
 /** postprocess_detections removes boxes smaller than this. */
-const MIN_DETECTION_SIZE = 1e-2;
+export const MIN_DETECTION_SIZE = 1e-2;
 
 /** Ground truth of one image. Attribute entries are per garment: a value index (single kinds),
  * a list of value indices (multi kinds), or null/undefined when the garment has no label for the kind. */

@@ -18,7 +18,7 @@ const HEAD = 'rpn.head';
 /** torchvision's RPN box coder: weights (1, 1, 1, 1), clip log(1000/16). */
 const RPN_BOX_WEIGHTS: [number, number, number, number] = [1, 1, 1, 1];
 /** RegionProposalNetwork.min_size */
-const MIN_PROPOSAL_SIZE = 1e-3;
+export const MIN_PROPOSAL_SIZE = 1e-3;
 
 /** Registers the RPN head's parameters with torchvision's init (normal std 0.01, bias 0). */
 export function defineRpnHeadParameters(store: ParameterStore, channels: number, anchorsPerLocation: number, random: SeededRandom, convDepth = 1): void {

@@ -1,25 +1,30 @@
 /**
- * The Attribute R-CNN as ONNX graphs, built from the same config and weights as the TensorFlow.js model.
+ * The Attribute R-CNN as one ONNX graph, built from the same config and weights as the TensorFlow.js model.
  *
- * The split (what ONNX Runtime runs, what stays in TypeScript):
- * - Pre-step, TypeScript: GeneralizedRCNNTransform (resize, normalise, pad to a multiple of 32) by the very code of
- *   the tfjs engine (src/ml/model/transform.ts), giving the NHWC batch the features graph takes.
- * - `features` graph: NHWC → NCHW, ResNet body (batch norms folded into the convs), FPN (P2..P6) and the RPN head:
- *   outputs P2..P5, objectness logits [N, A_total] and box deltas [N, A_total, 4] in torchvision's
- *   (level, y, x, anchor) order.
- * - Between, TypeScript (cheap box logic, shared with the tfjs engine): anchors, RPN proposal filtering (per-level
- *   top-k, decode, clip, NMS by level), postprocess_detections (per-class decode, score threshold, per-class NMS).
- * - `roi-heads` graph: MultiScaleRoIAlign (torchvision's LevelMapper, one ONNX RoiAlign per level:
- *   `output_half_pixel` = torchvision aligned=False, sampling ratio 2, 7×7, spatial scales 1/4..1/32), box head,
- *   predictor and the attribute heads (softmax for single kinds, sigmoid for multi kinds). It runs once on the
- *   proposals (class logits, box regression) and once on the final boxes (their attributes, re-pooled there).
+ * - Pre-step, TypeScript: GeneralizedRCNNTransform's resize, normalisation and padding to a multiple of 32, by the
+ *   very code of the tfjs engine (src/ml/model/transform.ts), gives the graph's `images` [N, H, W, 3] and
+ *   `image_sizes` [N, 2] (each image's (h, w) before padding). The post-step scales the boxes back to each input
+ *   image's size (transform.postprocess), also the tfjs engine's code.
+ * - The graph: NHWC → NCHW; ResNet body (batch norms folded into the convs); FPN (P2..P6); RPN head; anchors from the
+ *   feature maps' sizes; RPN proposal filtering (per-level TopK, decode, clip, small boxes and score threshold,
+ *   NonMaxSuppression by level, the post-NMS TopK); MultiScaleRoIAlign (torchvision's LevelMapper, one RoiAlign per
+ *   level: `output_half_pixel` = torchvision aligned=False, sampling ratio 2, 7×7, spatial scales 1/4..1/32, exact
+ *   because the padded size is a multiple of 32); box head and predictor; postprocess_detections (softmax, per-class
+ *   decode, clip, score threshold, NonMaxSuppression per class, TopK); and the attribute heads (softmax for single
+ *   kinds, sigmoid for multi kinds) on features pooled again at the final boxes. The box logic is in box-graph.ts.
+ * - Outputs: see OUTPUTS. Sets of boxes are padded to a rectangle; `detection_counts` says how many rows are real.
  *
- * Dynamic sizes: batch, image height/width and RoI count are symbolic dimensions.
+ * Opset 16 (graph.ts): RoiAlign's coordinate_transformation_mode needs it. Dynamic sizes: batch, image height and
+ * width, and every box count are symbolic dimensions.
  */
 import type { ModelConfig } from '../model/config';
 import type { ParameterStore } from '../model/params';
 import { BATCH_NORM_EPS, resnetStages, type ConvBn } from '../model/resnet';
-import { attributeHeadName } from '../model/roi-heads';
+import { ANCHOR_ASPECT_RATIOS, ANCHOR_SIZES } from '../model/attribute-rcnn';
+import { attributeHeadName, MIN_DETECTION_SIZE, roiSettings } from '../model/roi-heads';
+import { MIN_PROPOSAL_SIZE, rpnSettings } from '../model/rpn';
+import { AnchorGenerator } from '../ops/anchors';
+import { BoxGraph } from './box-graph';
 import { GraphBuilder } from './graph';
 
 /** Where the exporter reads tensors: PyTorch layout (OIHW convs, [out, in] linears), as in the state_dict. */
@@ -37,14 +42,20 @@ export function storeWeights(store: ParameterStore): WeightSource {
   };
 }
 
-export interface OnnxGraphs {
-  features: Uint8Array;
-  roiHeads: Uint8Array;
-}
+/** The graph's inputs: the transformed batch (NHWC, normalised, padded) and each image's size before padding (h, w). */
+export const INPUTS = { images: 'images', imageSizes: 'image_sizes' } as const;
 
-/** Bump when the graphs change: cached exports of an older layout are then rebuilt. */
-export const EXPORT_FORMAT = 1;
-export const FEATURE_LEVELS = 4;
+/**
+ * The graph's outputs, per image the first `detection_counts[n]` rows being its detections, best first (the rest is
+ * padding): boxes [N, D, 4] in the resized image's pixels, scores [N, D], labels [N, D] and, per attribute kind,
+ * `attribute_<kind>` [N, D, values].
+ */
+export const OUTPUTS = { boxes: 'boxes', scores: 'scores', labels: 'labels', counts: 'detection_counts' } as const;
+
+/** Bump when the graph changes: cached exports of an older layout are then rebuilt. */
+export const EXPORT_FORMAT = 2;
+/** MultiScaleRoIAlign pools from P2..P5 (P6 only feeds the RPN). */
+const POOLED_LEVELS = 4;
 const POOL_SIZE = 7;
 const SAMPLING_RATIO = 2;
 const HEAD = 'rpn.head';
@@ -148,8 +159,8 @@ function fpn(m: ModelGraph, features: string[]): string[] {
   return results;
 }
 
-/** RPNHead on every level, flattened as torchvision's concat_box_prediction_layers: [N, A_total] and [N, A_total, 4]. */
-function rpnHead(m: ModelGraph, levels: string[]): { objectness: string; deltas: string } {
+/** RPNHead on every level, each flattened as torchvision's concat_box_prediction_layers: [N, A_l] and [N, A_l, 4]. */
+function rpnHead(m: ModelGraph, levels: string[]): { logits: string[]; deltas: string[] } {
   const logits: string[] = [];
   const deltas: string[] = [];
   for (const feature of levels) {
@@ -159,19 +170,7 @@ function rpnHead(m: ModelGraph, levels: string[]): { objectness: string; deltas:
     logits.push(m.g.op('Reshape', [nhwc(m.plainConv(t, `${HEAD}.cls_logits`, 1, 0)), m.g.ints([0, -1])]));
     deltas.push(m.g.op('Reshape', [nhwc(m.plainConv(t, `${HEAD}.bbox_pred`, 1, 0)), m.g.ints([0, -1, 4])]));
   }
-  return { objectness: m.g.op('Concat', logits, { axis: 1 }), deltas: m.g.op('Concat', deltas, { axis: 1 }) };
-}
-
-export function buildFeaturesGraph(config: ModelConfig, weights: WeightSource): Uint8Array {
-  const m = new ModelGraph(new GraphBuilder('attribute_rcnn_features'), weights);
-  const images = m.g.input('images', 'float32', ['batch', 'height', 'width', 3]);
-  const levels = fpn(m, body(m, m.g.op('Transpose', [images], { perm: [0, 3, 1, 2] }), config));
-  const channels = config.fpn_out_channels;
-  levels.slice(0, FEATURE_LEVELS).forEach((level, i) => m.g.output(level, `p${i + 2}`, 'float32', ['batch', channels, `p${i + 2}_height`, `p${i + 2}_width`]));
-  const head = rpnHead(m, levels);
-  m.g.output(head.objectness, 'objectness', 'float32', ['batch', 'anchors']);
-  m.g.output(head.deltas, 'deltas', 'float32', ['batch', 'anchors', 4]);
-  return m.g.encode('Attribute R-CNN: ResNet-FPN body and RPN head (src/ml/onnx/export.ts)');
+  return { logits, deltas };
 }
 
 /**
@@ -220,28 +219,54 @@ function boxHead(m: ModelGraph, pooled: string): string {
   return m.g.op('Relu', [m.linear(m.g.op('Flatten', [x], { axis: 1 }), `${BOX_HEAD}.5`)]);
 }
 
-/** Output name of an attribute kind's probabilities in the roi-heads graph. */
+/** Output name of an attribute kind's probabilities. */
 export function attributeOutput(kind: string): string {
   return `attribute_${kind}`;
 }
 
-export function buildRoiHeadsGraph(config: ModelConfig, weights: WeightSource): Uint8Array {
-  const m = new ModelGraph(new GraphBuilder('attribute_rcnn_roi_heads'), weights);
-  const channels = config.fpn_out_channels;
-  const levels = Array.from({ length: FEATURE_LEVELS }, (_, i) => m.g.input(`p${i + 2}`, 'float32', ['batch', channels, `p${i + 2}_height`, `p${i + 2}_width`]));
-  const rois = m.g.input('rois', 'float32', ['rois', 4]);
-  const batchIndices = m.g.input('batch_indices', 'int64', ['rois']);
-  const x = boxHead(m, multiScaleRoiAlign(m.g, levels, rois, batchIndices, channels));
-  m.g.output(m.linear(x, `${PREDICTOR}.cls_score`), 'class_logits', 'float32', ['rois', config.num_classes]);
-  m.g.output(m.linear(x, `${PREDICTOR}.bbox_pred`), 'box_regression', 'float32', ['rois', config.num_classes * 4]);
-  for (const spec of config.attributes) {
-    const logits = m.linear(x, attributeHeadName(spec.kind));
-    const probabilities = spec.type === 'single' ? m.g.op('Softmax', [logits], { axis: 1 }) : m.g.op('Sigmoid', [logits]);
-    m.g.output(probabilities, attributeOutput(spec.kind), 'float32', ['rois', spec.values.length]);
-  }
-  return m.g.encode('Attribute R-CNN: MultiScaleRoIAlign, box head, predictor and attribute heads (src/ml/onnx/export.ts)');
+/** Box head on the RoIs of boxes [N, K, 4] (pooled from P2..P5) → [N·K, representation]. */
+function boxFeatures(m: ModelGraph, boxes: BoxGraph, levels: string[], boxSet: string, channels: number): string {
+  const { rois, batchIndices } = boxes.rois(boxSet);
+  return boxHead(m, multiScaleRoiAlign(m.g, levels.slice(0, POOLED_LEVELS), rois, batchIndices, channels));
 }
 
-export function exportGraphs(config: ModelConfig, weights: WeightSource): OnnxGraphs {
-  return { features: buildFeaturesGraph(config, weights), roiHeads: buildRoiHeadsGraph(config, weights) };
+/** Anchors of every level (torchvision's AnchorGenerator) for the padded batch of `images` [N, H, W, 3]. */
+function anchors(boxes: BoxGraph, images: string, levels: string[]): string[] {
+  const paddedSize = boxes.g.op('Slice', [boxes.g.op('Shape', [images]), boxes.g.ints([1]), boxes.g.ints([3])]);
+  return levels.map((level, l) => boxes.levelAnchors(paddedSize, level, AnchorGenerator.cellAnchors(ANCHOR_SIZES[l], ANCHOR_ASPECT_RATIOS[l])));
+}
+
+/** The whole inference graph of the Attribute R-CNN (see the top of this file). */
+export function buildModelGraph(config: ModelConfig, weights: WeightSource): Uint8Array {
+  const m = new ModelGraph(new GraphBuilder('attribute_rcnn'), weights);
+  const { g } = m;
+  const boxes = new BoxGraph(g);
+  const images = g.input(INPUTS.images, 'float32', ['batch', 'height', 'width', 3]);
+  const imageSizes = g.input(INPUTS.imageSizes, 'float32', ['batch', 2]);
+  const levels = fpn(m, body(m, g.op('Transpose', [images], { perm: [0, 3, 1, 2] }), config));
+  const head = rpnHead(m, levels);
+  const upper = g.op('Unsqueeze', [boxes.upperBounds(imageSizes), g.ints([1])]);
+  const proposals = boxes.proposals(head.logits, head.deltas, anchors(boxes, images, levels), upper, { ...rpnSettings(config, false), minSize: MIN_PROPOSAL_SIZE });
+  const channels = config.fpn_out_channels;
+  const x = boxFeatures(m, boxes, levels, proposals.boxes, channels);
+  const classLogits = m.linear(x, `${PREDICTOR}.cls_score`);
+  const detections = boxes.detections(classLogits, m.linear(x, `${PREDICTOR}.bbox_pred`), proposals, upper, config.num_classes, {
+    ...roiSettings(config), minSize: MIN_DETECTION_SIZE,
+  });
+  g.output(detections.boxes, OUTPUTS.boxes, 'float32', ['batch', 'detections', 4]);
+  g.output(detections.scores, OUTPUTS.scores, 'float32', ['batch', 'detections']);
+  g.output(detections.labels, OUTPUTS.labels, 'int64', ['batch', 'detections']);
+  const counts = g.op('ReduceSum', [g.op('Cast', [detections.valid], { to: 7 }), g.ints([1])], { keepdims: 0 });
+  g.output(counts, OUTPUTS.counts, 'int64', ['batch']);
+  if (config.attributes.length > 0) {
+    const y = boxFeatures(m, boxes, levels, detections.boxes, channels);
+    const perDetection = g.op('Slice', [g.op('Shape', [detections.boxes]), g.ints([0]), g.ints([2])]);
+    for (const spec of config.attributes) {
+      const logits = m.linear(y, attributeHeadName(spec.kind));
+      const probabilities = spec.type === 'single' ? g.op('Softmax', [logits], { axis: 1 }) : g.op('Sigmoid', [logits]);
+      const shaped = g.op('Reshape', [probabilities, g.op('Concat', [perDetection, g.ints([spec.values.length])], { axis: 0 })]);
+      g.output(shaped, attributeOutput(spec.kind), 'float32', ['batch', 'detections', spec.values.length]);
+    }
+  }
+  return g.encode('Attribute R-CNN, the whole inference graph after the transform (src/ml/onnx/export.ts)');
 }

@@ -11,10 +11,11 @@ export const OPSET = 16;
 /** IR version 8 goes with opset 16 (ONNX 1.11). */
 const IR_VERSION = 8;
 
-export type ElementType = 'float32' | 'int64';
+export type ElementType = 'float32' | 'int64' | 'bool';
 const ELEMENT_TYPES: Record<ElementType, onnx.TensorProto.DataType> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
+  bool: onnx.TensorProto.DataType.BOOL,
 };
 
 /** A dimension: a fixed size or a symbolic name (dynamic). */
@@ -72,9 +73,9 @@ export class GraphBuilder {
     return name;
   }
 
-  int64s(name: string, values: number[]): string {
+  int64s(name: string, values: number[], dims: number[] = [values.length]): string {
     const data = BigInt64Array.from(values, (v) => BigInt(v));
-    this.initializers.push({ name, dims: [values.length], dataType: ELEMENT_TYPES.int64, rawData: new Uint8Array(data.buffer) });
+    this.initializers.push({ name, dims, dataType: ELEMENT_TYPES.int64, rawData: new Uint8Array(data.buffer) });
     return name;
   }
 
@@ -83,9 +84,19 @@ export class GraphBuilder {
     return this.floats(`const_${this.counter++}`, Float32Array.of(value), []);
   }
 
-  /** A 1-D int64 constant (shapes, axes, indices). */
-  ints(values: number[]): string {
-    return this.int64s(`const_${this.counter++}`, values);
+  /** A float32 constant of any shape. */
+  constant(data: Float32Array, dims: number[]): string {
+    return this.floats(`const_${this.counter++}`, data, dims);
+  }
+
+  /** An int64 constant (shapes, axes, indices), 1-D unless `dims` say otherwise. */
+  ints(values: number[], dims: number[] = [values.length]): string {
+    return this.int64s(`const_${this.counter++}`, values, dims);
+  }
+
+  /** An int64 scalar constant (Range bounds). */
+  intScalar(value: number): string {
+    return this.int64s(`const_${this.counter++}`, [value], []);
   }
 
   /** One node; returns its output names (`outputs` of them, generated). */

@@ -1,7 +1,7 @@
 /**
  * One bench:infer measuring thread: its own TensorFlow.js backend instance (initBackend in this thread),
  * its own Attribute R-CNN loaded from the bench's safetensors, one image per call. Engine `onnx`: the model runs
- * on ONNX Runtime (src/ml/onnx) with `onnxThreads` intra-op threads, the tfjs backend only doing the box logic.
+ * on ONNX Runtime (src/ml/onnx) with `onnxThreads` intra-op threads, the tfjs backend only doing the transform (resize, normalise, pad).
  *
  * Protocol (run.ts): workerData = WorkerTask → after load and warm-up it posts {type:'ready'}, waits for
  * 'go', runs `runs` calls, posts {type:'done', wall, cpu, output}. CPU seconds are process.cpuUsage()
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     wall.push(Number(process.hrtime.bigint() - start) / 1e9);
     cpu.push((used.user + used.system) / 1e6);
   }
-  const engine = model instanceof OnnxAttributeRCNN ? `ONNX Runtime on ${model.provider.provider}, ${task.onnxThreads ?? 'default'} intra-op threads; box logic on ` : '';
+  const engine = model instanceof OnnxAttributeRCNN ? `ONNX Runtime on ${model.provider.provider}, ${task.onnxThreads ?? 'default'} intra-op threads; the transform on ` : '';
   const done: WorkerDone = { type: 'done', backendDetail: `${engine}${info.name}: ${info.detail}`, wall, cpu, output, numTensors: tf.memory().numTensors };
   port.postMessage(done);
   model.dispose();

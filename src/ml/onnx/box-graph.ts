@@ -7,7 +7,8 @@
  * rectangular. A box that is filtered out (too small, under the score threshold, a padding row) is kept in place with
  * the score MASKED = −1, below every real score (probabilities, ≥ 0). NonMaxSuppression is given a score threshold
  * between the two, so it never selects a masked box, and a sorted TopK puts the real boxes first: a set is "its
- * first `count` rows", with `count` the number of scores above the threshold.
+ * first `count` rows", with `count` the number of scores above the threshold. Each set is cut to the longest image's
+ * count, so a batch of one image carries no padding.
  *
  * Grouped NMS (by level, by class) is ONNX NonMaxSuppression's per-class NMS: the scores go in as [N, groups, S]
  * with each box scored only in its own group's row (MASKED in the others), so boxes of different groups never
@@ -17,6 +18,8 @@ import type { GraphBuilder } from './graph';
 
 export const MASKED = -1;
 const MASK_THRESHOLD = -0.5;
+/** TensorProto.DataType of int64 (Cast's `to`). */
+export const INT64 = 7;
 const BBOX_XFORM_CLIP = Math.log(1000 / 16);
 
 export interface ProposalSettings {
@@ -145,16 +148,22 @@ export class BoxGraph {
     return g.op('ScatterND', [g.op('Expand', [g.scalar(MASKED), g.op('Shape', [scores])]), positions, keptScores]);
   }
 
-  /** The best `k` of each image's boxes by score (all when fewer), best first; masked ones last and invalid. */
+  /**
+   * The best `k` of each image's boxes by score (all when fewer), best first, cut to the longest image's count of
+   * valid boxes: the rows after it are padding in every image, and the heads would only spend time on them.
+   */
   private best(boxes: string, scores: string, k: number): BoxSet {
     const g = this.g;
     const count = g.op('Min', [this.dim(scores, 1), g.ints([k])]);
     const [top, indices] = g.node('TopK', [scores, count], { axis: 1, largest: 1, sorted: 1 }, 2);
+    const valid = g.op('Greater', [top, g.scalar(MASK_THRESHOLD)]);
+    const longest = g.op('ReduceMax', [g.op('ReduceSum', [g.op('Cast', [valid], { to: INT64 }), g.ints([1])], { keepdims: 0 })], { keepdims: 1 });
+    const cut = (x: string) => g.op('Slice', [x, g.ints([0]), longest, g.ints([1])]);
     return {
-      boxes: g.op('GatherND', [boxes, g.op('Unsqueeze', [indices, g.ints([2])])], { batch_dims: 1 }),
-      scores: top,
-      indices,
-      valid: g.op('Greater', [top, g.scalar(MASK_THRESHOLD)]),
+      boxes: g.op('GatherND', [boxes, g.op('Unsqueeze', [cut(indices), g.ints([2])])], { batch_dims: 1 }),
+      scores: cut(top),
+      indices: cut(indices),
+      valid: cut(valid),
     };
   }
 
@@ -193,8 +202,9 @@ export class BoxGraph {
   ): BoxSet & { labels: string } {
     const g = this.g;
     const batchAndRows = g.op('Slice', [g.op('Shape', [proposals.boxes]), g.ints([0]), g.ints([2])]);
-    const probabilities = g.op('Reshape', [g.op('Softmax', [classLogits], { axis: 1 }), g.op('Concat', [batchAndRows, g.ints([numClasses])], { axis: 0 })]);
-    const regression = g.op('Reshape', [boxRegression, g.op('Concat', [batchAndRows, g.ints([numClasses, 4])], { axis: 0 })]);
+    // allowzero: a shape computed from the data may hold a real 0 (no proposals), not Reshape's "copy this dim".
+    const probabilities = g.op('Reshape', [g.op('Softmax', [classLogits], { axis: 1 }), g.op('Concat', [batchAndRows, g.ints([numClasses])], { axis: 0 })], { allowzero: 1 });
+    const regression = g.op('Reshape', [boxRegression, g.op('Concat', [batchAndRows, g.ints([numClasses, 4])], { axis: 0 })], { allowzero: 1 });
     const decoded = this.decode(regression, g.op('Unsqueeze', [proposals.boxes, g.ints([2])]), settings.boxWeights);
     const boxes = this.clip(decoded, g.op('Unsqueeze', [upper, g.ints([1])]));
     const foreground = (t: string) => g.op('Slice', [t, g.ints([1]), g.ints([numClasses]), g.ints([2])]);

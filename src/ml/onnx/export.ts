@@ -24,7 +24,7 @@ import { ANCHOR_ASPECT_RATIOS, ANCHOR_SIZES } from '../model/attribute-rcnn';
 import { attributeHeadName, MIN_DETECTION_SIZE, roiSettings } from '../model/roi-heads';
 import { MIN_PROPOSAL_SIZE, rpnSettings } from '../model/rpn';
 import { AnchorGenerator } from '../ops/anchors';
-import { BoxGraph } from './box-graph';
+import { BoxGraph, INT64 } from './box-graph';
 import { GraphBuilder } from './graph';
 
 /** Where the exporter reads tensors: PyTorch layout (OIHW convs, [out, in] linears), as in the state_dict. */
@@ -256,7 +256,7 @@ export function buildModelGraph(config: ModelConfig, weights: WeightSource): Uin
   g.output(detections.boxes, OUTPUTS.boxes, 'float32', ['batch', 'detections', 4]);
   g.output(detections.scores, OUTPUTS.scores, 'float32', ['batch', 'detections']);
   g.output(detections.labels, OUTPUTS.labels, 'int64', ['batch', 'detections']);
-  const counts = g.op('ReduceSum', [g.op('Cast', [detections.valid], { to: 7 }), g.ints([1])], { keepdims: 0 });
+  const counts = g.op('ReduceSum', [g.op('Cast', [detections.valid], { to: INT64 }), g.ints([1])], { keepdims: 0 });
   g.output(counts, OUTPUTS.counts, 'int64', ['batch']);
   if (config.attributes.length > 0) {
     const y = boxFeatures(m, boxes, levels, detections.boxes, channels);
@@ -264,7 +264,8 @@ export function buildModelGraph(config: ModelConfig, weights: WeightSource): Uin
     for (const spec of config.attributes) {
       const logits = m.linear(y, attributeHeadName(spec.kind));
       const probabilities = spec.type === 'single' ? g.op('Softmax', [logits], { axis: 1 }) : g.op('Sigmoid', [logits]);
-      const shaped = g.op('Reshape', [probabilities, g.op('Concat', [perDetection, g.ints([spec.values.length])], { axis: 0 })]);
+      // allowzero: no detections gives a real 0 in the shape, not Reshape's "copy this dim".
+      const shaped = g.op('Reshape', [probabilities, g.op('Concat', [perDetection, g.ints([spec.values.length])], { axis: 0 })], { allowzero: 1 });
       g.output(shaped, attributeOutput(spec.kind), 'float32', ['batch', 'detections', spec.values.length]);
     }
   }

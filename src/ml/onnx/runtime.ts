@@ -119,11 +119,42 @@ export interface OnnxRuntimeReport {
   /** The execution provider a model would run on (null when onnxruntime-node does not load). */
   provider: 'cuda' | 'cpu' | null;
   cudaSkipped: string | null;
-  /** A one-node graph (Relu) run on that provider gave the right answer. */
+  /** The probe graph (the model's detection ops, see probeGraph) gave the hand-computed answers on that provider. */
   probeOk: boolean | null;
 }
 
-/** What `kfashion doctor` says about the onnx engine: loads onnxruntime-node and runs a probe graph as a model would. */
+/**
+ * The ops a provider must get right for the model beyond convolutions, on inputs with hand-computed answers:
+ * - RoiAlign (output_half_pixel, sampling ratio 2) of the box [0, 0, 4, 4] on a 4×4 map whose value is x: one bin,
+ *   samples at x = 1 and 3 → 2 (torchvision's aligned=False; half_pixel would give 1.5);
+ * - NonMaxSuppression (IoU 0.5) of [0,0,10,10] 0.9, [1,1,11,11] 0.8 (IoU 81/119 with the first) and [20,20,30,30]
+ *   0.7 → boxes 0 and 2;
+ * - TopK (k 2) of [3, 1, 2] → 3, 2.
+ */
+function probeGraph(): { model: Uint8Array; check: (out: Record<string, OrtTensor>) => boolean } {
+  const g = new GraphBuilder('probe');
+  // Every op's input goes through the graph input `zero`, so that no constant folding runs them on the CPU at load.
+  const zero = g.input('zero', 'float32', [1]);
+  const fed = (data: Float32Array, dims: number[]) => g.op('Add', [g.constant(data, dims), zero]);
+  const feature = fed(Float32Array.from({ length: 16 }, (_, i) => i % 4), [1, 1, 4, 4]);
+  const pooled = g.op('RoiAlign', [feature, g.constant(Float32Array.of(0, 0, 4, 4), [1, 4]), g.ints([0])], {
+    mode: 'avg', output_height: 1, output_width: 1, sampling_ratio: 2, spatial_scale: { float: 1 }, coordinate_transformation_mode: 'output_half_pixel',
+  });
+  g.output(pooled, 'pooled', 'float32', [1, 1, 1, 1]);
+  const boxes = fed(Float32Array.of(0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 30, 30), [1, 3, 4]);
+  const selected = g.op('NonMaxSuppression', [boxes, fed(Float32Array.of(0.9, 0.8, 0.7), [1, 1, 3]), g.ints([3]), g.constant(Float32Array.of(0.5), [1])]);
+  g.output(selected, 'selected', 'int64', ['selected', 3]);
+  const [top] = g.node('TopK', [fed(Float32Array.of(3, 1, 2), [3]), g.ints([2])], { axis: 0 }, 2);
+  g.output(top, 'top', 'float32', [2]);
+  const check = (out: Record<string, OrtTensor>) => {
+    const kept = Array.from(out.selected.data as BigInt64Array, Number);
+    return Math.abs((out.pooled.data as Float32Array)[0] - 2) < 1e-6 && kept.join() === '0,0,0,0,0,2'
+      && Array.from(out.top.data as Float32Array).join() === '3,2';
+  };
+  return { model: g.encode('kfashion doctor probe'), check };
+}
+
+/** What `kfashion doctor` says about the onnx engine: loads onnxruntime-node and runs the probe graph as a model would. */
 export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env, loadModule?: (name: string) => unknown): Promise<OnnxRuntimeReport> {
   let runtime: OnnxRuntime;
   try {
@@ -131,15 +162,13 @@ export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env, loa
   } catch (error) {
     return { version: null, problem: (error as Error).message, provider: null, cudaSkipped: null, probeOk: null };
   }
-  const graph = new GraphBuilder('probe');
-  graph.output(graph.op('Relu', [graph.input('x', 'float32', [2])]), 'y', 'float32', [2]);
+  const probe = probeGraph();
   const version = runtime.env.versions?.node ?? null;
   try {
-    const { sessions, choice } = await createSessions({ probe: graph.encode('kfashion doctor probe') }, env, runtime);
+    const { sessions, choice } = await createSessions({ probe: probe.model }, env, runtime);
     try {
-      const out = await sessions.probe.run({ x: new runtime.Tensor('float32', Float32Array.of(-1, 2), [2]) });
-      const y = Array.from(out.y.data as Float32Array);
-      return { version, problem: null, provider: choice.provider, cudaSkipped: choice.cudaSkipped ?? null, probeOk: y[0] === 0 && y[1] === 2 };
+      const out = await sessions.probe.run({ zero: new runtime.Tensor('float32', Float32Array.of(0), [1]) });
+      return { version, problem: null, provider: choice.provider, cudaSkipped: choice.cudaSkipped ?? null, probeOk: probe.check(out) };
     } finally {
       await sessions.probe.release();
     }

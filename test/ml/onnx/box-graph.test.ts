@@ -15,7 +15,7 @@ import { SeededRandom } from '../../../src/ml/model/params';
 import { postprocessDetections, type RoiSettings } from '../../../src/ml/model/roi-heads';
 import { filterProposals, type RpnSettings } from '../../../src/ml/model/rpn';
 import { AnchorGenerator } from '../../../src/ml/ops/anchors';
-import { BoxGraph } from '../../../src/ml/onnx/box-graph';
+import { BoxGraph, INT64 } from '../../../src/ml/onnx/box-graph';
 import { GraphBuilder } from '../../../src/ml/onnx/graph';
 import { loadOnnxRuntime, type OrtTensor } from '../../../src/ml/onnx/runtime';
 
@@ -107,7 +107,7 @@ test('RPN proposals equal filterProposals: two image sizes, top-n truncation aft
   const proposals = boxes.proposals(logits, levelDeltas, levelAnchors, upper, settings);
   g.output(proposals.boxes, 'boxes', 'float32', [2, 'p', 4]);
   g.output(proposals.scores, 'scores', 'float32', [2, 'p']);
-  g.output(g.op('ReduceSum', [g.op('Cast', [proposals.valid], { to: 7 }), g.ints([1])], { keepdims: 0 }), 'counts', 'int64', [2]);
+  g.output(g.op('ReduceSum', [g.op('Cast', [proposals.valid], { to: INT64 }), g.ints([1])], { keepdims: 0 }), 'counts', 'int64', [2]);
 
   const feeds: Record<string, OrtTensor> = { image_sizes: f32(Float32Array.from(imageSizes.flat()), [2, 2]) };
   let start = 0;
@@ -134,53 +134,70 @@ test('RPN proposals equal filterProposals: two image sizes, top-n truncation aft
   });
 });
 
-test('detections equal postprocessDetections: padding rows never detected, per-class NMS, truncation at detections per image', async () => {
-  const imageSizes: [number, number][] = [[100, 140], [130, 90]];
-  const classes = 5;
-  const rows = 120;
-  const validRows = [120, 80];
-  const settings: RoiSettings & { minSize: number } = {
-    scoreThresh: 0.05, nmsThresh: 0.5, detectionsPerImage: 30, minSize: 1e-2, boxWeights: [10, 10, 5, 5],
-    fgIouThresh: 0.5, bgIouThresh: 0.5, batchSizePerImage: 512, positiveFraction: 0.25,
-  };
-  const proposals = randomBoxes(2 * rows, 140, 130, 60);
-  const classLogits = randomValues(2 * rows * classes, 2);
-  const regression = randomValues(2 * rows * classes * 4, 0.5);
+const DETECTION_SETTINGS: RoiSettings & { minSize: number } = {
+  scoreThresh: 0.05, nmsThresh: 0.5, detectionsPerImage: 30, minSize: 1e-2, boxWeights: [10, 10, 5, 5],
+  fgIouThresh: 0.5, bgIouThresh: 0.5, batchSizePerImage: 512, positiveFraction: 0.25,
+};
+const CLASSES = 5;
+const ROWS = 120;
 
+/** postprocess_detections in a graph over two images' padded proposals (the first `proposal_counts[n]` rows valid). */
+async function detectionsInGraph(proposals: Float32Array, validRows: number[], imageSizes: [number, number][], classLogits: Float32Array, regression: Float32Array): Promise<Record<string, OrtTensor>> {
   const g = new GraphBuilder('detections');
   const boxes = new BoxGraph(g);
-  const proposalBoxes = g.input('proposals', 'float32', [2, rows, 4]);
+  const proposalBoxes = g.input('proposals', 'float32', [2, 'rows', 4]);
   const counts = g.input('proposal_counts', 'int64', [2]);
   const valid = g.op('Less', [g.op('Unsqueeze', [boxes.range(boxes.dim(proposalBoxes, 1)), g.ints([0])]), g.op('Unsqueeze', [counts, g.ints([1])])]);
   const sizes = g.input('image_sizes', 'float32', [2, 2]);
   const upper = g.op('Unsqueeze', [boxes.upperBounds(sizes), g.ints([1])]);
-  const detections = boxes.detections(g.input('class_logits', 'float32', [2 * rows, classes]), g.input('box_regression', 'float32', [2 * rows, classes * 4]),
-    { boxes: proposalBoxes, scores: '', indices: '', valid }, upper, classes, settings);
+  const detections = boxes.detections(g.input('class_logits', 'float32', ['all_rows', CLASSES]), g.input('box_regression', 'float32', ['all_rows', CLASSES * 4]),
+    { boxes: proposalBoxes, scores: '', indices: '', valid }, upper, CLASSES, DETECTION_SETTINGS);
   g.output(detections.boxes, 'boxes', 'float32', [2, 'd', 4]);
   g.output(detections.scores, 'scores', 'float32', [2, 'd']);
   g.output(detections.labels, 'labels', 'int64', [2, 'd']);
-  g.output(g.op('ReduceSum', [g.op('Cast', [detections.valid], { to: 7 }), g.ints([1])], { keepdims: 0 }), 'counts', 'int64', [2]);
-  const out = await run(g, {
+  g.output(g.op('ReduceSum', [g.op('Cast', [detections.valid], { to: INT64 }), g.ints([1])], { keepdims: 0 }), 'counts', 'int64', [2]);
+  const rows = proposals.length / 8;
+  return run(g, {
     proposals: f32(proposals, [2, rows, 4]),
     proposal_counts: new ort.Tensor('int64', BigInt64Array.from(validRows, BigInt), [2]),
     image_sizes: f32(Float32Array.from(imageSizes.flat()), [2, 2]),
-    class_logits: f32(classLogits, [2 * rows, classes]),
-    box_regression: f32(regression, [2 * rows, classes * 4]),
+    class_logits: f32(classLogits, [2 * rows, CLASSES]),
+    box_regression: f32(regression, [2 * rows, CLASSES * 4]),
   });
+}
+
+test('detections equal postprocessDetections: padding rows never detected, per-class NMS, truncation at detections per image', async () => {
+  const imageSizes: [number, number][] = [[100, 140], [130, 90]];
+  const validRows = [120, 80];
+  const proposals = randomBoxes(2 * ROWS, 140, 130, 60);
+  const classLogits = randomValues(2 * ROWS * CLASSES, 2);
+  const regression = randomValues(2 * ROWS * CLASSES * 4, 0.5);
+  const out = await detectionsInGraph(proposals, validRows, imageSizes, classLogits, regression);
 
   // The TypeScript side sees only the valid proposals, as the tfjs engine's RPN gives them.
-  const keptRows = [0, 1].flatMap((n) => Array.from({ length: validRows[n] }, (_, r) => n * rows + r));
+  const keptRows = [0, 1].flatMap((n) => Array.from({ length: validRows[n] }, (_, r) => n * ROWS + r));
   const pick = (data: Float32Array, width: number) => Float32Array.from(keptRows.flatMap((r) => Array.from(data.subarray(r * width, (r + 1) * width))));
-  const output = { classLogits: tf.tensor2d(pick(classLogits, classes), [keptRows.length, classes]), boxRegression: tf.tensor2d(pick(regression, classes * 4), [keptRows.length, classes * 4]) };
-  const perImage = [0, 1].map((n) => proposals.slice(n * rows * 4, (n * rows + validRows[n]) * 4));
-  const expected = postprocessDetections(output, perImage, imageSizes, settings);
+  const output = { classLogits: tf.tensor2d(pick(classLogits, CLASSES), [keptRows.length, CLASSES]), boxRegression: tf.tensor2d(pick(regression, CLASSES * 4), [keptRows.length, CLASSES * 4]) };
+  const perImage = [0, 1].map((n) => proposals.slice(n * ROWS * 4, (n * ROWS + validRows[n]) * 4));
+  const expected = postprocessDetections(output, perImage, imageSizes, DETECTION_SETTINGS);
   tf.dispose([output.classLogits, output.boxRegression]);
   const found = Array.from(out.counts.data as BigInt64Array, Number);
   expect(found).toEqual(expected.map((d) => d.scores.length));
   expect(found[0]).toBe(30); // truncated at detections per image
+  expect(out.scores.dims).toEqual([2, 30]); // cut to the longest image's count
   expected.forEach((d, n) => {
     expect(firstRows(out.labels, n, found[n], 1)).toEqual(Array.from(d.labels));
     expectClose(firstRows(out.boxes, n, found[n], 4), d.boxes, 1e-3);
     expectClose(firstRows(out.scores, n, found[n], 1), d.scores, 1e-6);
   });
+});
+
+test('no valid proposals, or none at all, give empty detections of the right shapes', async () => {
+  const sizes: [number, number][] = [[50, 50], [60, 40]];
+  const padded = await detectionsInGraph(randomBoxes(2 * 10, 50, 50, 20), [0, 0], sizes, randomValues(20 * CLASSES, 2), randomValues(20 * CLASSES * 4, 0.5));
+  const none = await detectionsInGraph(new Float32Array(0), [0, 0], sizes, new Float32Array(0), new Float32Array(0));
+  for (const out of [padded, none]) {
+    expect(Array.from(out.counts.data as BigInt64Array, Number)).toEqual([0, 0]);
+    expect([out.boxes.dims, out.scores.dims, out.labels.dims]).toEqual([[2, 0, 4], [2, 0], [2, 0]]);
+  }
 });

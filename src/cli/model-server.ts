@@ -1,7 +1,8 @@
 /**
  * `kfashion model-server`: the ML worker and inference process. Serves /health, /ready and /predict on
  * MODEL_SERVER_PORT (or PORT, default 4100) and works training and prediction jobs from the PostgreSQL
- * job queue (DATABASE_URL, or the embedded server of KFASHION_DATA_DIR). SIGINT/SIGTERM: running jobs
+ * job queue (DATABASE_URL, or the embedded server of KFASHION_DATA_DIR); `--queues prediction` leaves training to
+ * other servers (an ONNX Runtime server, which cannot train). SIGINT/SIGTERM: running jobs
  * stop after their step and go back to the queue (another server resumes them from the checkpoint).
  */
 import { Command } from 'commander';
@@ -9,7 +10,8 @@ import { openDatabase } from '../db/data-source';
 import { startModelServer } from '../model-server/server';
 import { dataDir } from '../util/data-dir';
 import { exitWithParent } from './model-server-process';
-import { onShutdown, port, positiveNumber } from './options';
+import { PREDICTION_QUEUE, TRAINING_QUEUE } from '../jobs/queue';
+import { listOf, onShutdown, port, positiveNumber } from './options';
 
 export function registerModelServer(program: Command): void {
   program
@@ -18,9 +20,11 @@ export function registerModelServer(program: Command): void {
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu (default: KFASHION_TF_BACKEND or best available)')
     .option('--engine <name>', 'inference engine: tfjs or onnx (ONNX Runtime; default: KFASHION_ENGINE, else tfjs)')
     .option('--no-jobs', 'serve inference only, take no jobs from the queue')
+    .option('--queues <names>', `the job queues to work, comma-separated: ${TRAINING_QUEUE}, ${PREDICTION_QUEUE}`, `${TRAINING_QUEUE},${PREDICTION_QUEUE}`)
     .option('--lease-timeout <seconds>', 'a job whose worker sent no heartbeat for this long is retried elsewhere', '120')
-    .action(async (options: { backend?: string; engine?: string; jobs: boolean; leaseTimeout: string }) => {
+    .action(async (options: { backend?: string; engine?: string; jobs: boolean; queues: string; leaseTimeout: string }) => {
       const env = process.env;
+      const queues = listOf(options.queues, [TRAINING_QUEUE, PREDICTION_QUEUE] as const, '--queues');
       const dataSource = await openDatabase();
       const server = await startModelServer({
         dataSource,
@@ -29,6 +33,7 @@ export function registerModelServer(program: Command): void {
         backend: options.backend,
         engine: options.engine,
         work: options.jobs,
+        queues,
         leaseTimeoutSeconds: positiveNumber(options.leaseTimeout, '--lease-timeout'),
         maxBatch: positiveNumber(env.KFASHION_MAX_BATCH, 'KFASHION_MAX_BATCH'),
       });

@@ -15,6 +15,16 @@ export function port(value: string | undefined, name: string): number | undefine
   return n;
 }
 
+/** A comma-separated list of values from `allowed`, each at most once; an unknown one is named with `name`. */
+export function listOf<T extends string>(value: string, allowed: readonly T[], name: string): T[] {
+  const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  const unknown = items.find((item) => !(allowed as readonly string[]).includes(item));
+  if (unknown !== undefined || items.length === 0) {
+    throw new Error(`${name}: expected one or more of ${allowed.join(', ')} (comma-separated), got "${value}"`);
+  }
+  return [...new Set(items)] as T[];
+}
+
 /** An on/off environment setting; undefined when unset. */
 export function flag(value: string | undefined): boolean | undefined {
   if (value === undefined || value === '') return undefined;

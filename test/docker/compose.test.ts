@@ -155,3 +155,39 @@ describe.each([
     expect(first.volumes).toContain('kfashion-data:/var/lib/kfashion:rw');
   });
 });
+
+describe('compose.yaml + compose.onnx.yaml', () => {
+  const files = [COMPOSE_FILE, join(ROOT, 'docker/compose.onnx.yaml')];
+  const resolve = (env: Record<string, string>) => {
+    const resolved = compose(['config'], env, files);
+    return { resolved, services: (parse(resolved.stdout ?? '') as { services?: Record<string, Service> }).services ?? {} };
+  };
+  const { resolved, services } = resolve(REQUIRED_ENV);
+  const onnx = services['model-server-onnx'];
+
+  it('is valid for docker-compose and adds one ONNX Runtime server to the TensorFlow.js one', () => {
+    expect({ status: resolved.status, stderr: resolved.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(Object.keys(services).filter((name) => name.startsWith('model-server')).sort()).toEqual(['model-server', 'model-server-onnx']);
+  });
+
+  it('builds the CUDA 12 image and works only the prediction queue on the onnx engine', () => {
+    expect(onnx.build.dockerfile).toBe('docker/model-server-onnx.Dockerfile');
+    expect(onnx.image).toBe('kfashion-model-server-onnx:local');
+    expect(onnx.command).toEqual(['model-server', '--engine', 'onnx', '--queues', 'prediction']);
+    expect(onnx.environment).toMatchObject({ KFASHION_ENGINE: 'onnx', CUDA_VISIBLE_DEVICES: '0' });
+  });
+
+  it('shares the database, the data volume and the alias the API calls with the TensorFlow.js server', () => {
+    const tfjs = services['model-server'];
+    expect(onnx.environment.DATABASE_URL).toBe(tfjs.environment.DATABASE_URL);
+    expect(onnx.volumes).toEqual(tfjs.volumes);
+    expect(onnx.networks).toEqual(tfjs.networks);
+    expect(onnx.depends_on).toEqual(tfjs.depends_on);
+  });
+
+  it('reserves the GPU KFASHION_ONNX_GPU names (default 0)', () => {
+    const device = (s: Service) => s.deploy.resources.reservations.devices[0];
+    expect(device(onnx)).toMatchObject({ driver: 'nvidia', device_ids: ['0'], capabilities: ['gpu'] });
+    expect(device(resolve({ ...REQUIRED_ENV, KFASHION_ONNX_GPU: '3' }).services['model-server-onnx']).device_ids).toEqual(['3']);
+  });
+});

@@ -59,7 +59,7 @@ describe('the Dockerfile lint', () => {
   });
 });
 
-describe.each(['api.Dockerfile', 'model-server.Dockerfile'])('docker/%s', (name) => {
+describe.each(['api.Dockerfile', 'model-server.Dockerfile', 'model-server-onnx.Dockerfile'])('docker/%s', (name) => {
   const { stages, problems } = load(name);
   const final = stages[stages.length - 1];
 
@@ -143,6 +143,41 @@ describe('docker/model-server.Dockerfile', () => {
     const dependencies = stages.find((s) => s.name === 'dependencies') as Stage;
     expect(dependencies.image).toBe(final.image);
     expect(commands(dependencies, 'RUN').join('\n')).toMatch(/npm rebuild @tensorflow\/tfjs-node-gpu/);
+  });
+});
+
+describe('docker/model-server-onnx.Dockerfile', () => {
+  const { stages } = load('model-server-onnx.Dockerfile');
+  const final = stages[stages.length - 1];
+  const dependencies = stages.find((s) => s.name === 'dependencies') as Stage;
+
+  it('runs on CUDA 12 + cuDNN 9 (pinned by digest), the onnx engine, prediction jobs only', () => {
+    expect(final.image).toMatch(/^nvidia\/cuda:12\.\d+\.\d+-cudnn-runtime-ubuntu22\.04@sha256:[0-9a-f]{64}$/);
+    expect(dependencies.image).toBe(final.image);
+    expect(commands(final, 'ENV').join(' ')).toMatch(/KFASHION_ENGINE=onnx/);
+    expect(commands(final, 'CMD')).toEqual(['["model-server", "--engine", "onnx", "--queues", "prediction"]']);
+  });
+
+  it('installs onnxruntime-node with its CUDA 12 provider download at build time, and checks it arrived', () => {
+    const run = commands(dependencies, 'RUN').join('\n');
+    expect(run).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
+    expect(run).toMatch(/test -f node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\/libonnxruntime_providers_cuda\.so/);
+  });
+
+  it('refuses a base image without cuDNN 9 for CUDA 12 (its check run against a fake dpkg-query)', () => {
+    const check = commands(dependencies, 'RUN')[0];
+    expect(check).toMatch(/^dpkg-query /);
+    const runWith = (output: string | null) => {
+      const bin = mkdtempSync(join(tmpdir(), 'kfashion-dpkg-'));
+      const body = output === null ? 'echo "dpkg-query: no packages found matching libcudnn9-cuda-12" >&2; exit 1' : `printf '%s' '${output}'`;
+      writeFileSync(join(bin, 'dpkg-query'), `#!/bin/sh\ntest "$*" = "--showformat=\\\${Version} --show libcudnn9-cuda-12" || exit 3\n${body}\n`);
+      chmodSync(join(bin, 'dpkg-query'), 0o755);
+      return spawnSync('/bin/sh', ['-c', check], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
+    };
+    expect(runWith('9.5.1.17-1').status).toBe(0);
+    const missing = runWith(null);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('expected cuDNN 9 for CUDA 12 in CUDA_IMAGE');
   });
 });
 

@@ -9,7 +9,9 @@
 #
 # onnxruntime-node 1.30's CUDA provider is built for CUDA 12.x and cuDNN 9.x (any 12.x minor version by CUDA's
 # minor version compatibility; cuDNN 8 does not load it). Its install script downloads the provider libraries
-# (Microsoft.ML.OnnxRuntime.Gpu.Linux from NuGet) at image build time: ONNXRUNTIME_NODE_INSTALL=cuda12.
+# (Microsoft.ML.OnnxRuntime.Gpu.Linux from NuGet) at image build time: ONNXRUNTIME_NODE_INSTALL=cuda12. npm never
+# runs that script (package.json's allowScripts says false: offline it fails and npm drops the package), so it is
+# run here by hand.
 #
 # CUDA_IMAGE is nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04 (cuDNN 9) pinned by digest, so that a rebuild gets
 # the same CUDA and cuDNN. The digest was not pulled from here (no registry access on the build machine): it is
@@ -49,7 +51,7 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node \
+ && (cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install) \
  && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
  && npm cache clean --force
 

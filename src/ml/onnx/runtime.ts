@@ -105,7 +105,8 @@ export async function createSessions<K extends string>(
     try {
       return { sessions: await createAll(runtime, models, 'cuda', threads), choice: { provider: 'cuda' } };
     } catch (error) {
-      cudaSkipped = `CUDA execution provider did not load: ${firstLine(error)}`;
+      cudaSkipped = `CUDA execution provider did not load: ${firstLine(error)} (it needs CUDA 12 and cuDNN 9; fetch it with `
+        + `\`cd node_modules/${ONNX_RUNTIME_PACKAGE} && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install\`)`;
     }
   }
   return { sessions: await createAll(runtime, models, 'cpu', threads), choice: { provider: 'cpu', cudaSkipped } };

@@ -1,7 +1,7 @@
 /**
  * torchvision's box logic as ONNX nodes, batched: anchors from the feature maps' sizes, box decoding and clipping,
  * RegionProposalNetwork.filter_proposals and RoIHeads.postprocess_detections. The TypeScript versions
- * (src/ml/ops, src/ml/model/rpn.ts, roi-heads.ts) are the tfjs engine's; the two are compared in the parity test.
+ * (src/ml/ops, src/ml/model/rpn.ts, roi-heads.ts) are the tfjs engine's; test/ml/onnx/box-graph.test.ts compares the two.
  *
  * Variable-size sets in fixed-size tensors: images of a batch keep different numbers of boxes, but ONNX tensors are
  * rectangular. A box that is filtered out (too small, under the score threshold, a padding row) is kept in place with
@@ -16,7 +16,7 @@
  */
 import type { GraphBuilder } from './graph';
 
-export const MASKED = -1;
+const MASKED = -1;
 const MASK_THRESHOLD = -0.5;
 /** TensorProto.DataType of int64 (Cast's `to`). */
 export const INT64 = 7;

@@ -15,9 +15,14 @@ export function port(value: string | undefined, name: string): number | undefine
   return n;
 }
 
+/** The items of a comma-separated value, trimmed, empty ones dropped. */
+export function commaList(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
 /** A comma-separated list of values from `allowed`, each at most once; an unknown one is named with `name`. */
 export function listOf<T extends string>(value: string, allowed: readonly T[], name: string): T[] {
-  const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  const items = commaList(value);
   const unknown = items.find((item) => !(allowed as readonly string[]).includes(item));
   if (unknown !== undefined || items.length === 0) {
     throw new Error(`${name}: expected one or more of ${allowed.join(', ')} (comma-separated), got "${value}"`);

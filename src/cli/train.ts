@@ -18,6 +18,7 @@ import { insertQueuedRun } from '../db/training-runs';
 import { normaliseTrainingParams, InvalidTrainingParams, type TrainingParams } from '../jobs/training-params';
 import { runTraining, TrainingInterrupted, type TrainingOutcome, type TrainingProgress } from '../model-server/training/trainer';
 import { parsePositiveId } from '../util/ids';
+import { commaList } from './options';
 
 interface TrainOptions {
   backbone?: string;
@@ -45,7 +46,7 @@ interface TrainOptions {
 /** A run another worker held is only taken over when its heartbeat is this old. */
 const LEASE_TIMEOUT_SECONDS = 120;
 
-const list = (value: string | undefined) => (value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean));
+const list = (value: string | undefined) => (value === undefined ? undefined : commaList(value));
 
 function numberOption(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;

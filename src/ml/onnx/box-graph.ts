@@ -18,8 +18,6 @@ import type { GraphBuilder } from './graph';
 
 const MASKED = -1;
 const MASK_THRESHOLD = -0.5;
-/** TensorProto.DataType of int64 (Cast's `to`). */
-export const INT64 = 7;
 const BBOX_XFORM_CLIP = Math.log(1000 / 16);
 
 export interface ProposalSettings {
@@ -38,13 +36,14 @@ export interface DetectionSettings {
   boxWeights: [number, number, number, number];
 }
 
-/** Boxes [N, K, 4] with a validity mask [N, K] (bool): the valid ones come first. */
+/** Boxes [N, K, 4] with a validity mask [N, K] (bool): each image's valid ones come first, `counts` [N] of them. */
 export interface BoxSet {
   boxes: string;
   scores: string;
   /** Row indices into the set the boxes were selected from, [N, K] int64. */
   indices: string;
   valid: string;
+  counts: string;
 }
 
 export class BoxGraph {
@@ -52,7 +51,7 @@ export class BoxGraph {
 
   /** Size of `axis` of x as an int64 [1]. */
   dim(x: string, axis: number): string {
-    return this.g.op('Slice', [this.g.op('Shape', [x]), this.g.ints([axis]), this.g.ints([axis + 1])]);
+    return this.g.shape(x, axis, axis + 1);
   }
 
   /** An int64 [1] as a scalar (Range's bounds). */
@@ -75,10 +74,9 @@ export class BoxGraph {
    */
   levelAnchors(paddedSize: string, feature: string, cellAnchors: Float32Array): string {
     const g = this.g;
-    const featureSize = g.op('Slice', [g.op('Shape', [feature]), g.ints([2]), g.ints([4])]);
-    const stride = g.op('Div', [paddedSize, featureSize]);
+    const stride = g.op('Div', [paddedSize, g.shape(feature, 2, 4)]);
     const [height, width] = [this.dim(feature, 2), this.dim(feature, 3)];
-    const shift = (n: string, axis: number) => g.op('Cast', [g.op('Mul', [this.range(n), g.op('Slice', [stride, g.ints([axis]), g.ints([axis + 1])])])], { to: 1 });
+    const shift = (n: string, axis: number) => g.cast(g.op('Mul', [this.range(n), g.op('Slice', [stride, g.ints([axis]), g.ints([axis + 1])])]), 'float32');
     const grid = g.op('Concat', [height, width], { axis: 0 });
     const xs = g.op('Expand', [g.op('Unsqueeze', [shift(width, 1), g.ints([0])]), grid]);
     const ys = g.op('Expand', [g.op('Unsqueeze', [shift(height, 0), g.ints([1])]), grid]);
@@ -145,7 +143,7 @@ export class BoxGraph {
     ], { center_point_box: 0 });
     const keptScores = g.op('GatherND', [perGroup, selected]);
     const positions = g.op('Gather', [selected, g.ints([0, 2])], { axis: 1 });
-    return g.op('ScatterND', [g.op('Expand', [g.scalar(MASKED), g.op('Shape', [scores])]), positions, keptScores]);
+    return g.op('ScatterND', [g.op('Expand', [g.scalar(MASKED), g.shape(scores)]), positions, keptScores]);
   }
 
   /**
@@ -157,13 +155,14 @@ export class BoxGraph {
     const count = g.op('Min', [this.dim(scores, 1), g.ints([k])]);
     const [top, indices] = g.node('TopK', [scores, count], { axis: 1, largest: 1, sorted: 1 }, 2);
     const valid = g.op('Greater', [top, g.scalar(MASK_THRESHOLD)]);
-    const longest = g.op('ReduceMax', [g.op('ReduceSum', [g.op('Cast', [valid], { to: INT64 }), g.ints([1])], { keepdims: 0 })], { keepdims: 1 });
-    const cut = (x: string) => g.op('Slice', [x, g.ints([0]), longest, g.ints([1])]);
+    const counts = g.op('ReduceSum', [g.cast(valid, 'int64'), g.ints([1])], { keepdims: 0 });
+    const cut = (x: string) => g.op('Slice', [x, g.ints([0]), g.op('ReduceMax', [counts], { keepdims: 1 }), g.ints([1])]);
     return {
       boxes: g.op('GatherND', [boxes, g.op('Unsqueeze', [cut(indices), g.ints([2])])], { batch_dims: 1 }),
       scores: cut(top),
       indices: cut(indices),
       valid: cut(valid),
+      counts,
     };
   }
 
@@ -183,7 +182,7 @@ export class BoxGraph {
       const levelDeltas = g.op('GatherND', [deltas[level], g.op('Unsqueeze', [indices, g.ints([2])])], { batch_dims: 1 });
       boxes.push(this.decode(levelDeltas, g.op('Gather', [anchors[level], indices], { axis: 0 }), [1, 1, 1, 1]));
       scores.push(g.op('Sigmoid', [top]));
-      groups.push(g.op('Expand', [g.ints([level]), g.op('Shape', [indices])]));
+      groups.push(g.op('Expand', [g.ints([level]), g.shape(indices)]));
     });
     const all = this.clip(g.op('Concat', boxes, { axis: 1 }), upper);
     const probabilities = g.op('Concat', scores, { axis: 1 });
@@ -198,10 +197,10 @@ export class BoxGraph {
    * [N·P, C·4] of the proposals [N, P, 4] (valid [N, P]); `upper` [N, 1, 4]. Returns the boxes with `labels` [N, D].
    */
   detections(
-    classLogits: string, boxRegression: string, proposals: BoxSet, upper: string, numClasses: number, settings: DetectionSettings,
+    classLogits: string, boxRegression: string, proposals: Pick<BoxSet, 'boxes' | 'valid'>, upper: string, numClasses: number, settings: DetectionSettings,
   ): BoxSet & { labels: string } {
     const g = this.g;
-    const batchAndRows = g.op('Slice', [g.op('Shape', [proposals.boxes]), g.ints([0]), g.ints([2])]);
+    const batchAndRows = g.shape(proposals.boxes, 0, 2);
     // allowzero: a shape computed from the data may hold a real 0 (no proposals), not Reshape's "copy this dim".
     const probabilities = g.op('Reshape', [g.op('Softmax', [classLogits], { axis: 1 }), g.op('Concat', [batchAndRows, g.ints([numClasses])], { axis: 0 })], { allowzero: 1 });
     const regression = g.op('Reshape', [boxRegression, g.op('Concat', [batchAndRows, g.ints([numClasses, 4])], { axis: 0 })], { allowzero: 1 });
@@ -223,10 +222,9 @@ export class BoxGraph {
   rois(boxes: string): { rois: string; batchIndices: string } {
     const g = this.g;
     const perImage = g.op('Unsqueeze', [this.range(this.dim(boxes, 0)), g.ints([1])]);
-    const rowShape = g.op('Slice', [g.op('Shape', [boxes]), g.ints([0]), g.ints([2])]);
     return {
       rois: g.op('Reshape', [boxes, g.ints([-1, 4])]),
-      batchIndices: g.op('Reshape', [g.op('Expand', [perImage, rowShape]), g.ints([-1])]),
+      batchIndices: g.op('Reshape', [g.op('Expand', [perImage, g.shape(boxes, 0, 2)]), g.ints([-1])]),
     };
   }
 }

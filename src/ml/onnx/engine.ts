@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { configToJson, type ModelConfig } from '../model/config';
 import { AttributeRCNN, scaleBoxes, toDetections, transformInputImages, type Detection, type InputImage } from '../model/attribute-rcnn';
 import type { RawDetections } from '../model/roi-heads';

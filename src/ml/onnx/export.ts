@@ -24,7 +24,7 @@ import { ANCHOR_ASPECT_RATIOS, ANCHOR_SIZES } from '../model/attribute-rcnn';
 import { attributeHeadName, MIN_DETECTION_SIZE, roiSettings } from '../model/roi-heads';
 import { MIN_PROPOSAL_SIZE, rpnSettings } from '../model/rpn';
 import { AnchorGenerator } from '../ops/anchors';
-import { BoxGraph, INT64 } from './box-graph';
+import { BoxGraph } from './box-graph';
 import { GraphBuilder } from './graph';
 
 /** Where the exporter reads tensors: PyTorch layout (OIHW convs, [out, in] linears), as in the state_dict. */
@@ -149,7 +149,7 @@ function fpn(m: ModelGraph, features: string[]): string[] {
   const results = [fpnConv(m, `backbone.fpn.layer_blocks.${last}`, inner, 3)];
   for (let i = last - 1; i >= 0; i--) {
     const lateral = fpnConv(m, `backbone.fpn.inner_blocks.${i}`, features[i], 1);
-    const upsampled = m.g.op('Resize', [inner, '', '', m.g.op('Shape', [lateral])], {
+    const upsampled = m.g.op('Resize', [inner, '', '', m.g.shape(lateral)], {
       mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor',
     });
     inner = m.g.op('Add', [lateral, upsampled]);
@@ -192,7 +192,7 @@ function roiLevels(g: GraphBuilder, rois: string): string {
  */
 function multiScaleRoiAlign(g: GraphBuilder, levels: string[], rois: string, batchIndices: string, channels: number): string {
   const level = roiLevels(g, rois);
-  const count = g.op('Slice', [g.op('Shape', [rois]), g.ints([0]), g.ints([1])]);
+  const count = g.shape(rois, 0, 1);
   let pooled = g.op('Expand', [g.scalar(0), g.op('Concat', [count, g.ints([channels, POOL_SIZE, POOL_SIZE])], { axis: 0 })]);
   levels.forEach((feature, l) => {
     const rows = g.op('Reshape', [g.op('NonZero', [g.op('Equal', [level, g.scalar(l)])]), g.ints([-1])]);
@@ -232,7 +232,7 @@ function boxFeatures(m: ModelGraph, boxes: BoxGraph, levels: string[], boxSet: s
 
 /** Anchors of every level (torchvision's AnchorGenerator) for the padded batch of `images` [N, H, W, 3]. */
 function anchors(boxes: BoxGraph, images: string, levels: string[]): string[] {
-  const paddedSize = boxes.g.op('Slice', [boxes.g.op('Shape', [images]), boxes.g.ints([1]), boxes.g.ints([3])]);
+  const paddedSize = boxes.g.shape(images, 1, 3);
   return levels.map((level, l) => boxes.levelAnchors(paddedSize, level, AnchorGenerator.cellAnchors(ANCHOR_SIZES[l], ANCHOR_ASPECT_RATIOS[l])));
 }
 
@@ -256,11 +256,10 @@ export function buildModelGraph(config: ModelConfig, weights: WeightSource): Uin
   g.output(detections.boxes, OUTPUTS.boxes, 'float32', ['batch', 'detections', 4]);
   g.output(detections.scores, OUTPUTS.scores, 'float32', ['batch', 'detections']);
   g.output(detections.labels, OUTPUTS.labels, 'int64', ['batch', 'detections']);
-  const counts = g.op('ReduceSum', [g.op('Cast', [detections.valid], { to: INT64 }), g.ints([1])], { keepdims: 0 });
-  g.output(counts, OUTPUTS.counts, 'int64', ['batch']);
+  g.output(detections.counts, OUTPUTS.counts, 'int64', ['batch']);
   if (config.attributes.length > 0) {
     const y = boxFeatures(m, boxes, levels, detections.boxes, channels);
-    const perDetection = g.op('Slice', [g.op('Shape', [detections.boxes]), g.ints([0]), g.ints([2])]);
+    const perDetection = g.shape(detections.boxes, 0, 2);
     for (const spec of config.attributes) {
       const logits = m.linear(y, attributeHeadName(spec.kind));
       const probabilities = spec.type === 'single' ? g.op('Softmax', [logits], { axis: 1 }) : g.op('Sigmoid', [logits]);

@@ -11,11 +11,10 @@ export const OPSET = 16;
 /** IR version 8 goes with opset 16 (ONNX 1.11). */
 const IR_VERSION = 8;
 
-export type ElementType = 'float32' | 'int64' | 'bool';
+export type ElementType = 'float32' | 'int64';
 const ELEMENT_TYPES: Record<ElementType, onnx.TensorProto.DataType> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
-  bool: onnx.TensorProto.DataType.BOOL,
 };
 
 /** A dimension: a fixed size or a symbolic name (dynamic). */
@@ -113,6 +112,16 @@ export class GraphBuilder {
   /** A node with one output. */
   op(opType: string, inputs: string[], attributes: Record<string, AttributeValue> = {}): string {
     return this.node(opType, inputs, attributes)[0];
+  }
+
+  /** x's dimensions [start, end) as an int64 1-D tensor (Shape with start/end, opset 15+). */
+  shape(x: string, start = 0, end?: number): string {
+    return this.op('Shape', [x], end === undefined ? { start } : { start, end });
+  }
+
+  /** x converted to `type`. */
+  cast(x: string, type: ElementType): string {
+    return this.op('Cast', [x], { to: ELEMENT_TYPES[type] });
   }
 
   /** The encoded ModelProto. */

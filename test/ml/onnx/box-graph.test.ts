@@ -15,7 +15,7 @@ import { SeededRandom } from '../../../src/ml/model/params';
 import { postprocessDetections, type RoiSettings } from '../../../src/ml/model/roi-heads';
 import { filterProposals, type RpnSettings } from '../../../src/ml/model/rpn';
 import { AnchorGenerator } from '../../../src/ml/ops/anchors';
-import { BoxGraph, INT64 } from '../../../src/ml/onnx/box-graph';
+import { BoxGraph } from '../../../src/ml/onnx/box-graph';
 import { GraphBuilder } from '../../../src/ml/onnx/graph';
 import { loadOnnxRuntime, type OrtTensor } from '../../../src/ml/onnx/runtime';
 
@@ -73,7 +73,7 @@ test('anchors equal AnchorGenerator for a non-square padded batch', async () => 
   const g = new GraphBuilder('anchors');
   const boxes = new BoxGraph(g);
   const images = g.input('images', 'float32', [1, 'height', 'width', 3]);
-  const paddedSize = g.op('Slice', [g.op('Shape', [images]), g.ints([1]), g.ints([3])]);
+  const paddedSize = g.shape(images, 1, 3);
   featureSizes.forEach((_, l) => {
     const feature = g.input(`p${l}`, 'float32', [1, 1, `h${l}`, `w${l}`]);
     g.output(boxes.levelAnchors(paddedSize, feature, AnchorGenerator.cellAnchors(ANCHOR_SIZES[l], ANCHOR_ASPECT_RATIOS[l])), `anchors${l}`, 'float32', ['a', 4]);
@@ -107,7 +107,7 @@ test('RPN proposals equal filterProposals: two image sizes, top-n truncation aft
   const proposals = boxes.proposals(logits, levelDeltas, levelAnchors, upper, settings);
   g.output(proposals.boxes, 'boxes', 'float32', [2, 'p', 4]);
   g.output(proposals.scores, 'scores', 'float32', [2, 'p']);
-  g.output(g.op('ReduceSum', [g.op('Cast', [proposals.valid], { to: INT64 }), g.ints([1])], { keepdims: 0 }), 'counts', 'int64', [2]);
+  g.output(proposals.counts, 'counts', 'int64', [2]);
 
   const feeds: Record<string, OrtTensor> = { image_sizes: f32(Float32Array.from(imageSizes.flat()), [2, 2]) };
   let start = 0;
@@ -151,11 +151,11 @@ async function detectionsInGraph(proposals: Float32Array, validRows: number[], i
   const sizes = g.input('image_sizes', 'float32', [2, 2]);
   const upper = g.op('Unsqueeze', [boxes.upperBounds(sizes), g.ints([1])]);
   const detections = boxes.detections(g.input('class_logits', 'float32', ['all_rows', CLASSES]), g.input('box_regression', 'float32', ['all_rows', CLASSES * 4]),
-    { boxes: proposalBoxes, scores: '', indices: '', valid }, upper, CLASSES, DETECTION_SETTINGS);
+    { boxes: proposalBoxes, valid }, upper, CLASSES, DETECTION_SETTINGS);
   g.output(detections.boxes, 'boxes', 'float32', [2, 'd', 4]);
   g.output(detections.scores, 'scores', 'float32', [2, 'd']);
   g.output(detections.labels, 'labels', 'int64', [2, 'd']);
-  g.output(g.op('ReduceSum', [g.op('Cast', [detections.valid], { to: INT64 }), g.ints([1])], { keepdims: 0 }), 'counts', 'int64', [2]);
+  g.output(detections.counts, 'counts', 'int64', [2]);
   const rows = proposals.length / 8;
   return run(g, {
     proposals: f32(proposals, [2, rows, 4]),

@@ -201,9 +201,8 @@ export class BoxGraph {
   ): BoxSet & { labels: string } {
     const g = this.g;
     const batchAndRows = g.shape(proposals.boxes, 0, 2);
-    // allowzero: a shape computed from the data may hold a real 0 (no proposals), not Reshape's "copy this dim".
-    const probabilities = g.op('Reshape', [g.op('Softmax', [classLogits], { axis: 1 }), g.op('Concat', [batchAndRows, g.ints([numClasses])], { axis: 0 })], { allowzero: 1 });
-    const regression = g.op('Reshape', [boxRegression, g.op('Concat', [batchAndRows, g.ints([numClasses, 4])], { axis: 0 })], { allowzero: 1 });
+    const probabilities = g.reshapeTo(g.op('Softmax', [classLogits], { axis: 1 }), batchAndRows, [numClasses]);
+    const regression = g.reshapeTo(boxRegression, batchAndRows, [numClasses, 4]);
     const decoded = this.decode(regression, g.op('Unsqueeze', [proposals.boxes, g.ints([2])]), settings.boxWeights);
     const boxes = this.clip(decoded, g.op('Unsqueeze', [upper, g.ints([1])]));
     const foreground = (t: string) => g.op('Slice', [t, g.ints([1]), g.ints([numClasses]), g.ints([2])]);

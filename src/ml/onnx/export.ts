@@ -263,9 +263,7 @@ export function buildModelGraph(config: ModelConfig, weights: WeightSource): Uin
     for (const spec of config.attributes) {
       const logits = m.linear(y, attributeHeadName(spec.kind));
       const probabilities = spec.type === 'single' ? g.op('Softmax', [logits], { axis: 1 }) : g.op('Sigmoid', [logits]);
-      // allowzero: no detections gives a real 0 in the shape, not Reshape's "copy this dim".
-      const shaped = g.op('Reshape', [probabilities, g.op('Concat', [perDetection, g.ints([spec.values.length])], { axis: 0 })], { allowzero: 1 });
-      g.output(shaped, attributeOutput(spec.kind), 'float32', ['batch', 'detections', spec.values.length]);
+      g.output(g.reshapeTo(probabilities, perDetection, [spec.values.length]), attributeOutput(spec.kind), 'float32', ['batch', 'detections', spec.values.length]);
     }
   }
   return g.encode('Attribute R-CNN, the whole inference graph after the transform (src/ml/onnx/export.ts)');

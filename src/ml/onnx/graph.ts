@@ -119,6 +119,15 @@ export class GraphBuilder {
     return this.op('Shape', [x], end === undefined ? { start } : { start, end });
   }
 
+  /**
+   * x [R, ...] as [...leading, ...trailing]: `leading` an int64 1-D tensor of dimensions read off the data (e.g. a
+   * shape slice), `trailing` fixed sizes. allowzero: a 0 there is a real empty dimension (no boxes), not Reshape's
+   * default "copy this dimension from the input", which would turn [0, V] into [1, V, V].
+   */
+  reshapeTo(x: string, leading: string, trailing: number[]): string {
+    return this.op('Reshape', [x, this.op('Concat', [leading, this.ints(trailing)], { axis: 0 })], { allowzero: 1 });
+  }
+
   /** x converted to `type`. */
   cast(x: string, type: ElementType): string {
     return this.op('Cast', [x], { to: ELEMENT_TYPES[type] });

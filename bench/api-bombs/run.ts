@@ -19,7 +19,7 @@ const SERVER_URL = process.env.BENCH_DATABASE_URL || 'postgres://root@127.0.0.1:
 const REPOSITORY = path.resolve(__dirname, '../../..');
 const RESULTS = path.join(REPOSITORY, 'bench/RESULTS.md');
 const SERVER_SCRIPT = path.join(REPOSITORY, 'dist/bench/search/server.js');
-const SAMPLES = process.env.KFASHION_SAMPLES ? path.resolve(process.env.KFASHION_SAMPLES) : path.resolve(REPOSITORY, '../shared/kfashion-samples');
+const SAMPLES = process.env.KFASHION_SAMPLES ? path.resolve(process.env.KFASHION_SAMPLES) : path.resolve(REPOSITORY, 'test/fixtures/kfashion-samples');
 const SAMPLE_IDS = ['100026', '1070263', '1092253'];
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 3) || 3;
 

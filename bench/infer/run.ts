@@ -14,6 +14,10 @@
  *    threads; ours one wasm worker; BENCH_INFER_TRAIN=0 skips it), and optionally the plain cpu backend once
  *    (BENCH_INFER_CPU=1).
  *
+ * torchvision must run on an optimised BLAS (apt-get install libopenblas0-pthread): the bench checks which BLAS
+ * torch maps and refuses to start on the reference BLAS, unless BENCH_INFER_REFERENCE_BLAS=1, which runs it and
+ * marks every torchvision figure in the results as measured on the reference BLAS.
+ *
  * Environment: BENCH_INFER_RUNS (measured calls per series, default 5), BENCH_INFER_THROUGHPUT_RUNS (per
  * worker/process, default 3), BENCH_INFER_TRAIN_RUNS (default 3), BENCH_INFER_CPU=1, BENCH_INFER_KEEP=1
  * (keep the temporary folder), BENCH_INFER_NO_WRITE=1 (print only).
@@ -31,7 +35,10 @@ import type { WorkerDone, WorkerTask } from './worker';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const PYTHON = '/usr/bin/python3';
-const SAMPLE = '/work/shared/kfashion-samples/1070263.jpg';
+/** A real K-Fashion photo kept in the repository (test/fixtures/kfashion-samples/README.md says where from). */
+const SAMPLE = path.join(ROOT, 'test/fixtures/kfashion-samples/1070263.jpg');
+/** A BLAS that users of torchvision get (OpenBLAS, MKL, BLIS); Debian's reference libblas makes torch 2–4× slower. */
+const FAST_BLAS = /openblas|mkl|blis/i;
 const INFER_SIZE = 800;
 const TRAIN_SIZE = 512;
 /** Ground truth for the training step, in 512×512 pixels (two garments; labels index class_names). */
@@ -204,7 +211,22 @@ async function oursSeries(
   return { series: summarise(label, 'ours', mode, result, note), report };
 }
 
+/** Which BLAS torch maps; throws on the reference BLAS unless BENCH_INFER_REFERENCE_BLAS=1 accepts it. */
+function checkTorchBlas(): { libraries: string[]; reference: boolean } {
+  const { blas_libraries: libraries } = JSON.parse(execFileSync(PYTHON, [path.join(ROOT, 'tools/reference/bench_torch.py'), 'blas']).toString()) as { blas_libraries: string[] };
+  const reference = !libraries.some((library) => FAST_BLAS.test(path.basename(library)) || FAST_BLAS.test(path.dirname(library)));
+  if (reference && process.env.BENCH_INFER_REFERENCE_BLAS !== '1') {
+    throw new Error(
+      `torch runs on the reference BLAS (${libraries.join(', ') || 'no BLAS library mapped'}), which makes torchvision 2–4× slower than its users see it. ` +
+        'Install OpenBLAS (apt-get install libopenblas0-pthread), or set BENCH_INFER_REFERENCE_BLAS=1 to run anyway with the results marked.',
+    );
+  }
+  return { libraries, reference };
+}
+
 async function main(): Promise<void> {
+  const blas = checkTorchBlas();
+  if (blas.reference) log('WARNING: torch on the reference BLAS; every torchvision figure is marked as such');
   const directory = mkdtempSync(path.join(os.tmpdir(), 'kfashion-bench-infer-'));
   const startedAt = new Date();
   const uptimeStart = execFileSync('uptime').toString().trim();
@@ -242,7 +264,7 @@ async function main(): Promise<void> {
       add(await attempt('ours cpu backend', () => oursSeries('ours (plain cpu backend), 1 worker thread, once', 'infer', directory, 1, 1, 'cpu', 0)));
     }
     const uptimeEnd = execFileSync('uptime').toString().trim();
-    const section = renderSection({ startedAt, uptimeStart, uptimeEnd, config, series, failures, torch: torchLatency?.report, ours: oursLatency?.report, onnx: onnxLatency?.report });
+    const section = renderSection({ startedAt, uptimeStart, uptimeEnd, config, series, failures, torch: torchLatency?.report, ours: oursLatency?.report, onnx: onnxLatency?.report, referenceBlas: blas.reference });
     console.log(section);
     if (process.env.BENCH_INFER_NO_WRITE !== '1') writeSection(section);
   } finally {
@@ -261,6 +283,8 @@ interface RenderInput {
   torch?: TorchReport;
   ours?: WorkerDone;
   onnx?: WorkerDone;
+  /** torch ran on the reference BLAS (accepted by BENCH_INFER_REFERENCE_BLAS=1): its figures are 2–4× too slow. */
+  referenceBlas: boolean;
 }
 
 const fmt = (value: number, digits = 2) => value.toFixed(digits);
@@ -293,6 +317,9 @@ function renderSection(input: RenderInput): string {
   return [
     SECTION,
     '',
+    ...(input.referenceBlas
+      ? ['**WARNING: torchvision ran on the reference BLAS in this run (BENCH_INFER_REFERENCE_BLAS=1): its times are 2–4× slower than its users see with OpenBLAS or MKL, so every ratio below flatters ours.**', '']
+      : []),
     'The machine is shared with other processes (see the load averages): compare the ratios within this run rather than the absolute times across runs.',
     '',
     `Run ${input.startedAt.toISOString().replace('T', ' ').slice(0, 19)} UTC on ${machine()}.`,

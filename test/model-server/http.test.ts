@@ -16,8 +16,9 @@ import { decodeImage } from '../../src/images/image-input';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 import { TINY_MODEL } from './support';
 import { probeGpus } from '../../src/ml/doctor/gpu';
+import { samplePath } from '../support/samples';
 
-const SAMPLE = path.resolve(__dirname, '../../../shared/kfashion-samples/100026.jpg');
+const SAMPLE = samplePath('100026.jpg');
 let db: TestDatabase;
 let dir: string;
 let backend: BackendInfo;

@@ -3,8 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, sniffImageFormat, UnsupportedImageError } from '../../src/images/image-input';
+import { samplePath } from '../support/samples';
 
-const SAMPLE = path.resolve(__dirname, '../../../shared/kfashion-samples/100026.jpg');
+const SAMPLE = samplePath('100026.jpg');
 
 it('recognises JPEG, PNG and WebP by their first bytes and nothing else', async () => {
   const jpeg = fs.readFileSync(SAMPLE);

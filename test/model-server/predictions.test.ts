@@ -11,8 +11,9 @@ import { SearchService } from '../../src/db/search';
 import { storePredictions, type PredictionModel, type StoredDetection } from '../../src/db/predictions';
 import { VocabularyIds } from '../../src/db/import/vocabulary-ids';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
+import { SAMPLES_DIR } from '../support/samples';
 
-const SAMPLES = path.resolve(__dirname, '../../../shared/kfashion-samples');
+const SAMPLES = SAMPLES_DIR;
 let db: TestDatabase;
 let root: string;
 let modelVersionId: number;

@@ -1,12 +1,12 @@
 /**
- * The three real K-Fashion samples shipped beside the repository (../shared/kfashion-samples,
- * as on every developer machine and in CI). KFASHION_SAMPLES overrides the folder.
+ * The three real K-Fashion samples kept in the repository (test/fixtures/kfashion-samples, where
+ * its README says where they come from). KFASHION_SAMPLES overrides the folder.
  */
 import * as path from 'node:path';
 
 export const SAMPLES_DIR = process.env.KFASHION_SAMPLES
   ? path.resolve(process.env.KFASHION_SAMPLES)
-  : path.resolve(__dirname, '../../../shared/kfashion-samples');
+  : path.resolve(__dirname, '../fixtures/kfashion-samples');
 
 export const SAMPLE_IDS = ['100026', '1070263', '1092253'] as const;
 

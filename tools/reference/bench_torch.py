@@ -2,6 +2,10 @@
 """torchvision side of `npm run bench:infer` (bench/infer/run.ts starts it; never run by npm test).
 
   /usr/bin/python3 tools/reference/bench_torch.py infer|train DIR --threads N --runs R [--warmup W] [--wait]
+  /usr/bin/python3 tools/reference/bench_torch.py blas
+
+blas: prints one JSON line with the BLAS libraries torch maps after a matrix product and torch's BLAS build
+line, so that the bench can refuse a run on the reference BLAS before it starts.
 
 DIR is the bench's temporary folder: <mode>.json (our model config plus the image size and, for train, the
 targets), weights.safetensors (tools/reference/bench_export.py), <mode>.rgb (raw RGB bytes, row by row).
@@ -71,7 +75,14 @@ def blas_build_line():
     return "BLAS_INFO not reported"
 
 
+def report_blas():
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    print(json.dumps({"blas_build": blas_build_line(), "blas_libraries": blas_libraries()}), flush=True)
+
+
 def main():
+    if sys.argv[1:] == ["blas"]:
+        return report_blas()
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["infer", "train"])
     parser.add_argument("directory")

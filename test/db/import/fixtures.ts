@@ -1,6 +1,6 @@
 /**
  * K-Fashion trees for the importer tests, built in temporary folders from the three real
- * samples in ../shared/kfashion-samples (variants change the identifier and a field or two).
+ * samples in test/fixtures/kfashion-samples (variants change the identifier and a field or two).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -8,7 +8,7 @@
 # GPU (the model server does), so @tensorflow/tfjs-node(-gpu) need not download libtensorflow here;
 # sharp's prebuilt binary comes from its platform package and needs no script.
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

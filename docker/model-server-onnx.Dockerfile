@@ -19,7 +19,7 @@
 # Check it before a release with `docker buildx imagetools inspect nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04`;
 # the `dependencies` stage fails the build unless the image carries cuDNN 9.
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 # nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04
 ARG CUDA_IMAGE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04@sha256:5f0d2d827f6436b3cb7468fd8acbdc8c1d41261614e579ae49afe6141da51133
 

@@ -8,7 +8,7 @@
 # tfjs-node-gpu 4.22 binds libtensorflow 2.9.1, built for CUDA 11.2 / cuDNN 8.1 with kernels for
 # sm_35–sm_75 plus compute_80 PTX. TensorFlow 2.9 loads any CUDA 11.x / cuDNN 8.x under the same
 # sonames (libcudart.so.11.0, libcudnn.so.8, …), so the base is CUDA 11.8 + cuDNN 8.9: the CUDA 11
-# release that knows Hopper (sm_90) and Ada (sm_89), which cuDNN 8.1 predates. Its install script downloads libtensorflow (GPU) at image build time. Node 20
+# release that knows Hopper (sm_90) and Ada (sm_89), which cuDNN 8.1 predates. Its install script downloads libtensorflow (GPU) at image build time. Node 24
 # is the official release binary, copied from the pinned official Node image (which verifies the
 # release tarball's signature); its glibc 2.28 baseline runs on Ubuntu 22.04 (glibc 2.35).
 #
@@ -20,7 +20,7 @@
 # `docker buildx imagetools inspect nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04`; the `dependencies`
 # stage fails the build unless the image carries cuDNN 8.9 (early pushes of the tag had 8.6).
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 # nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04
 ARG CUDA_IMAGE=nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04@sha256:85fb7ac694079fff1061a0140fd5b5a641997880e12112d92589c3bbb1e8b7ca
 

@@ -98,9 +98,9 @@ describe('docker/model-server.Dockerfile', () => {
   const { stages } = load('model-server.Dockerfile');
   const final = stages[stages.length - 1];
 
-  it('runs on CUDA 11.8 + cuDNN 8 (pinned by digest) with Node 20 and the tensorflow backend', () => {
+  it('runs on CUDA 11.8 + cuDNN 8 (pinned by digest) with Node 24 and the tensorflow backend', () => {
     expect(final.image).toMatch(/^nvidia\/cuda:11\.8\.0-cudnn8-runtime-ubuntu22\.04@sha256:[0-9a-f]{64}$/);
-    expect(stages.find((s) => s.name === 'node')?.image).toMatch(/^node:20\.\d+\.\d+-bookworm-slim$/);
+    expect(stages.find((s) => s.name === 'node')?.image).toMatch(/^node:24\.\d+\.\d+-bookworm-slim$/);
     expect(commands(final, 'ENV').join(' ')).toMatch(/KFASHION_TF_BACKEND=tensorflow/);
     expect(commands(final, 'CMD')).toEqual(['["model-server"]']);
   });
@@ -182,13 +182,29 @@ describe('docker/model-server-onnx.Dockerfile', () => {
 });
 
 describe('docker/api.Dockerfile', () => {
-  it('runs `kfashion serve` on Node 20 (bookworm-slim) on port 4000', () => {
+  it('runs `kfashion serve` on Node 24 (bookworm-slim) on port 4000', () => {
     const { stages } = load('api.Dockerfile');
     const final = stages[stages.length - 1];
-    expect(final.image).toMatch(/^node:20\.\d+\.\d+-bookworm-slim$/);
+    expect(final.image).toMatch(/^node:24\.\d+\.\d+-bookworm-slim$/);
     expect(commands(final, 'CMD')).toEqual(['["serve"]']);
     expect(commands(final, 'EXPOSE')).toEqual(['4000']);
     // Anonymous reads are off in the image (on by default only with the embedded database).
     expect(commands(final, 'ENV').join(' ')).toMatch(/KFASHION_PUBLIC_READ=0/);
+  });
+});
+
+describe('the Node.js of the images', () => {
+  const engines = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+  const ciMajor = Number(/KFASHION_CI_NODE_MAJOR=(\d+)/.exec(readFileSync(join(ROOT, '.ci/node-lts.sh'), 'utf8'))?.[1]);
+
+  it.each(['api.Dockerfile', 'model-server.Dockerfile', 'model-server-onnx.Dockerfile'])('%s runs the Node.js line CI tests, within package.json engines', (name) => {
+    const nodeImages = load(name).stages.map((s) => /^node:(\d+)\.(\d+)\.(\d+)-/.exec(s.image)).filter((m) => m !== null);
+    expect(nodeImages.length).toBeGreaterThan(0);
+    const minimum = /^>=(\d+)\.(\d+)\.(\d+)$/.exec(engines);
+    expect(minimum).not.toBeNull();
+    for (const [, major, minor] of nodeImages) {
+      expect(Number(major)).toBe(ciMajor);
+      expect(Number(major) * 1000 + Number(minor)).toBeGreaterThanOrEqual(Number(minimum?.[1]) * 1000 + Number(minimum?.[2]));
+    }
   });
 });

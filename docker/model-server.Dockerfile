@@ -42,7 +42,7 @@ RUN npm run build
 # compilers its binding falls back to when no prebuilt binding fits).
 FROM ${CUDA_IMAGE} AS dependencies
 ENV DEBIAN_FRONTEND=noninteractive
-# The README's list of cards that run natively assumes cuDNN 8.9 (Hopper and Ada support).
+# The list of cards that run natively in docs/gpu-deployment.md assumes cuDNN 8.9 (Hopper and Ada support).
 RUN dpkg-query --showformat='${Version}' --show libcudnn8 | grep -q '^8\.9\.' \
  || { echo "expected cuDNN 8.9 in CUDA_IMAGE, found libcudnn8 $(dpkg-query --showformat='${Version}' --show libcudnn8): pin the digest of a push with cuDNN 8.9" >&2; exit 1; }
 RUN apt-get update \

@@ -1,8 +1,8 @@
 /**
  * The exported model against the ONNX project's own checker (tools/reference/onnx_check.py, Debian's python3-onnx,
  * independent of ONNX Runtime): the IR and opset rules and strict shape inference over the whole graph, for the v1
- * fixture model with attribute heads and the v2 checkpoint; the inferred input and output types are the ones the
- * README documents.
+ * fixture model with attribute heads and the v2 checkpoint; the inferred input and output types are the ones
+ * docs/onnx.md documents.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

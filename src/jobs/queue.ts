@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL job queue between the API and the model servers (pg-boss 10, which runs on Node 20).
+ * The PostgreSQL job queue between the API and the model servers (pg-boss 10).
  *
  * Two queues: `training` (payload: a training_runs id) and `prediction` (a prediction_chunks id: one
  * range of a batch prediction's images, so the chunks of one job spread over every model server).

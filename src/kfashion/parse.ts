@@ -74,7 +74,7 @@ function parseJson(content: Buffer | string): JsonObject {
     root = JSON.parse(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    // Node 20 gives no position for a truncated file; the length is where it ended.
+    // V8 gives no position for a truncated file ("Unexpected end of JSON input"); the length is where it ended.
     const where = /position \d+/.test(message) ? '' : ` (text ends at position ${text.length})`;
     throw new FieldError('', `invalid JSON: ${message}${where}`);
   }

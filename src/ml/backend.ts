@@ -12,7 +12,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 // Registers every gradient of tfjs-core. '@tensorflow/tfjs-core/dist/register_all_gradients' is ES-module only
-// (it cannot be required from CommonJS, neither by Node 20 nor by jest); tfjs-layers' CommonJS bundle carries
+// (its imports name files without extensions, which neither Node nor jest resolves); tfjs-layers' CommonJS bundle carries
 // the same registrations, into the same global registry, and is the documented way to get them in Node.
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { DataSource } from 'typeorm';
+import { openDatabase } from '../db/data-source';
 import { importDataset } from '../db/import';
 import { synthesize } from '../kfashion/synth';
 import { dataDir } from '../util/data-dir';
@@ -70,15 +70,15 @@ class DemoApi {
 
 async function prepareData(root: string, images: number, seed: number): Promise<void> {
   if (fs.existsSync(path.join(root, 'Training'))) {
-    console.log(`1/5 synthetic photos: reusing ${root}`);
+    console.log(`2/5 synthetic photos: reusing ${root}`);
   } else {
-    console.log(`1/5 synthetic photos: drawing ${images} K-Fashion-format photos (seed ${seed}) into ${root}`);
+    console.log(`2/5 synthetic photos: drawing ${images} K-Fashion-format photos (seed ${seed}) into ${root}`);
     await synthesize({ outDir: root, images, seed, width: 192, height: 192, validationFraction: 0.25 });
   }
   const dataSource = await openDatabase();
   try {
     const stats = await importDataset(dataSource, { root });
-    console.log(`2/5 import: ${stats.imagesImported} new, ${stats.imagesUnchanged} unchanged, ${stats.garmentsImported} garments (${stats.seconds.toFixed(1)} s)`);
+    console.log(`3/5 import: ${stats.imagesImported} new, ${stats.imagesUnchanged} unchanged, ${stats.garmentsImported} garments (${stats.seconds.toFixed(1)} s)`);
   } finally {
     await dataSource.destroy();
   }
@@ -133,3 +133,39 @@ async function startRun(api: DemoApi, options: DemoOptions): Promise<string> {
   return startTraining.id;
 }
 
+
+function expiryText(expiresAt: Date | null): string {
+  return expiresAt === null ? 'no expiry' : `until ${expiresAt.toISOString().slice(0, 10)}`;
+}
+
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const started = Date.now();
+  const served = await serveApi(true);
+  onShutdown('stopping the demo', () => served.close());
+  const origin = `http://localhost:${served.api.port}`;
+  const consoleUrl = `${origin}/`;
+  console.log(`1/5 serving: web console ${consoleUrl}, GraphQL ${origin}/graphql, model server ${served.modelServer!.url}`);
+  // Printed before the slow steps: the console's token field (Analyze, Start training) needs it while they run.
+  const tokenFile = demoTokenFile();
+  const admin = await demoToken(served.dataSource, tokenFile);
+  console.log(
+    `    API token (admin, ${expiryText(admin.expiresAt)}) for the console's "API token" field: ${admin.token}\n` +
+      `    ${admin.reused ? 'the token of the earlier demo, kept in' : 'a new token, kept for the next demo in'} ${tokenFile}` +
+      (admin.revokedIds.length ? `; revoked the older demo token(s) ${admin.revokedIds.join(', ')}` : ''),
+  );
+  await prepareData(path.join(dataDir(), 'demo'), Number(options.images), Number(options.seed));
+  const api = new DemoApi(origin, admin.token);
+  const active = options.retrain ? null : await activeModel(api);
+  const versionId = active ? active.id : await train(api, consoleUrl, options);
+  if (active) console.log(`4/5 model version ${active.id} ("${active.name}") is active already (--retrain trains a new one)`);
+  const { predictImages } = await api.request<{ predictImages: { id: string } }>(
+    'mutation($id: ID!) { predictImages(where: { split: VALIDATION }, modelVersionId: $id) { id } }',
+    { id: versionId },
+  );
+  console.log(`5/5 model version ${versionId} is active; predicting the validation photos (job ${predictImages.id}) — ready after ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(`    Analyze a photo of your own:     ${consoleUrl}analyze`);
+  console.log(`    Search the predictions:          ${consoleUrl}  (switch the source to predictions)`);
+  console.log(`    Training runs and their curves:  ${consoleUrl}training`);
+  console.log(`    API token for the console:       ${tokenFile}`);
+  console.log('    Ctrl-C stops the API, the model server and the embedded database.');
+}

@@ -16,6 +16,12 @@ import { demoToken, demoTokenFile } from './demo-token';
 import { onShutdown } from './options';
 import { serveApi } from './serve';
 
+function socketProblem(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  const event = error as { message?: string; code?: number; reason?: string };
+  return event.message ?? (event.code !== undefined ? `the connection closed (${event.code}${event.reason ? ` ${event.reason}` : ''})` : String(error));
+}
+
 class DemoApi {
   /** `token`: an admin token, since the demo trains, activates and predicts through the API. */
   constructor(
@@ -60,7 +66,8 @@ class DemoApi {
             }
             if (run.error) console.log(`  error: ${run.error}`);
           },
-          error: reject,
+          // graphql-ws reports a socket's ErrorEvent or CloseEvent, not an Error: said in one line.
+          error: (error: unknown) => reject(new Error(`following training run ${runId} stopped: ${socketProblem(error)}`)),
           complete: () => resolve(status),
         },
       );

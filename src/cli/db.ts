@@ -4,11 +4,12 @@
  */
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { EmbeddedPostgres } from '../db/embedded-postgres';
+import type { EmbeddedPostgres } from '../db/embedded-postgres';
 import { dataDir } from '../util/data-dir';
 
-function embedded(): EmbeddedPostgres {
+async function embedded(): Promise<EmbeddedPostgres> {
   if (process.env.DATABASE_URL) throw new Error('DATABASE_URL is set: kfashion uses that server, not an embedded one');
+  const { EmbeddedPostgres } = await import('../db/embedded-postgres');
   return new EmbeddedPostgres(path.join(dataDir(), 'postgres'));
 }
 
@@ -16,28 +17,28 @@ export function registerDb(program: Command): void {
   const db = program.command('db').description('the embedded PostgreSQL server (used when DATABASE_URL is unset)');
   db.command('url')
     .description('print the connection URL of the database (e.g. psql "$(npx kfashion db url)")')
-    .action(() => {
+    .action(async () => {
       if (process.env.DATABASE_URL) return void console.log(process.env.DATABASE_URL);
-      const server = embedded();
+      const server = await embedded();
       if (!server.running()) throw new Error(`the embedded server of ${server.baseDir} is not running: start it with \`kfashion db start\``);
       console.log(server.url());
     });
   db.command('start')
     .description('start the embedded server and keep it running after this command (until `kfashion db stop`)')
     .action(async () => {
-      const url = await embedded().pin();
+      const url = await (await embedded()).pin();
       console.log(url);
     });
   db.command('stop')
     .description('stop the embedded server (at once, or when the kfashion processes still using it exit)')
-    .action(() => {
-      const busy = embedded().unpin();
+    .action(async () => {
+      const busy = (await embedded()).unpin();
       console.log(busy.length === 0 ? 'stopped' : `still used by process ${busy.join(', ')}: it stops when they exit`);
     });
   db.command('status')
     .description('say whether the embedded server runs, where, and for whom')
-    .action(() => {
-      const server = embedded();
+    .action(async () => {
+      const server = await embedded();
       const live = server.running();
       console.log(live ? `running (pid ${live.pid}, port ${live.port}), data in ${server.dataDir}` : `not running; data in ${server.dataDir}`);
     });

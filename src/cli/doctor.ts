@@ -3,8 +3,7 @@
  * GPU is used, why not, and how the backend in use compares with the plain cpu backend (src/ml/doctor).
  */
 import { Command } from 'commander';
-import { parseBackendName } from '../ml/backend';
-import { runDoctor, type DoctorReport, type OpReport } from '../ml/doctor/report';
+import type { DoctorReport, OpReport } from '../ml/doctor/report';
 
 function milliseconds(value: number | null): string {
   return value === null ? '—' : `${value.toFixed(1)} ms`;
@@ -48,6 +47,7 @@ export function registerDoctor(program: Command): void {
     .option('--json', 'print the report as one JSON object')
     .option('--no-timing', 'skip timing the ops (only the cheap facts)')
     .action(async (options: { backend?: string; json?: boolean; timing: boolean }) => {
+      const [{ parseBackendName }, { runDoctor }] = await Promise.all([import('../ml/backend'), import('../ml/doctor/report')]);
       const backend = parseBackendName(options.backend, '--backend');
       const report = await runDoctor({ backend, timing: options.timing });
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctorText(report)}\n`);

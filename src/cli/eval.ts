@@ -12,14 +12,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import type { DataSource } from 'typeorm';
-import { openDatabase } from '../db/data-source';
 import { annotatedSplitImages } from '../db/training-examples';
-import { annotatedFolderImages } from '../db/annotation-folder';
-import { readImageFile } from '../images/image-input';
-import { initBackend } from '../ml/backend';
 import { evaluate, evaluationConfigOf, type DetectedGarment, type EvaluationConfig, type EvaluationReport, type GroundTruthGarment } from '../ml/eval';
 import { groundTruthOf, type GroundTruthSet } from '../ml/eval/ground-truth';
-import { AttributeRCNN } from '../ml/model/attribute-rcnn';
+import type { AttributeRCNN } from '../ml/model/attribute-rcnn';
 
 export interface EvalRun {
   data: string;
@@ -47,6 +43,7 @@ export async function evaluateOnImages(model: AttributeRCNN, truth: GroundTruthS
   const groundTruth: GroundTruthGarment[][] = [];
   const detections: DetectedGarment[][] = [];
   const skippedImages: EvalRun['skippedImages'] = [];
+  const { readImageFile } = await import('../images/image-input');
   for (const image of truth.images) {
     if (image.path === null) {
       skippedImages.push({ image: image.id, reason: 'no image file' });
@@ -129,6 +126,7 @@ export function registerEval(program: Command): void {
       if (!options.data) throw new Error('--data <folder|split> is required');
       const data = parseDataOption(options.data);
       const maxImages = positiveInteger(options.maxImages, '--max-images');
+      const [{ initBackend }, { AttributeRCNN }] = await Promise.all([import('../ml/backend'), import('../ml/model/attribute-rcnn')]);
       await initBackend(options.backend);
       const model = await AttributeRCNN.load(options.weights, options.config);
       try {
@@ -144,6 +142,8 @@ export function registerEval(program: Command): void {
 
 /** Ground truth from a K-Fashion folder's annotation files (walk order, at most `maxImages`). */
 export async function groundTruthFromDirectory(root: string, config: EvaluationConfig, options: { maxImages?: number } = {}): Promise<GroundTruthSet> {
+  // The folder reader matches images with sharp: loaded when a folder is evaluated.
+  const { annotatedFolderImages } = await import('../db/annotation-folder');
   const folder = await annotatedFolderImages(root, options);
   return groundTruthOf(folder.images, config, folder.rejectedFiles);
 }
@@ -159,6 +159,7 @@ export async function groundTruthFromDatabase(
 }
 
 async function groundTruthFromSplit(split: 'train' | 'validation', config: EvaluationConfig, maxImages?: number): Promise<GroundTruthSet> {
+  const { openDatabase } = await import('../db/data-source');
   const dataSource = await openDatabase();
   try {
     return await groundTruthFromDatabase(dataSource, split, config, { maxImages, uploadsDir: uploadsDir() });

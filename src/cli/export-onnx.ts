@@ -4,9 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { initBackend } from '../ml/backend';
 import { readConfigFile } from '../ml/model/config';
-import { exportFromWeights } from '../ml/onnx/engine';
 
 export function registerExportOnnx(program: Command): void {
   program
@@ -16,6 +14,7 @@ export function registerExportOnnx(program: Command): void {
     .requiredOption('--weights <file>', 'model weights (.safetensors, or a PyTorch .pth/.pt checkpoint)')
     .requiredOption('--config <file>', 'model config JSON')
     .action(async (out: string, options: { weights: string; config: string }) => {
+      const [{ initBackend }, { exportFromWeights }] = await Promise.all([import('../ml/backend'), import('../ml/onnx/engine')]);
       // The weights are read through the tfjs loader (same names, dtypes and checks as the tfjs engine).
       await initBackend('cpu', { log: () => undefined });
       writeFileSync(out, exportFromWeights(readConfigFile(options.config), options.weights));

@@ -4,10 +4,8 @@
  * only when the run itself failed or was interrupted.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { SingleBar } from 'cli-progress';
-import { openDatabase } from '../db/data-source';
 import type { Split } from '../db/entities';
-import { ImportAbortedError, importDataset, ImportOptions, ImportStats } from '../db/import';
+import type { ImportOptions, ImportStats } from '../db/import';
 
 interface ImportFlags {
   split?: Split;
@@ -35,8 +33,9 @@ function parsePositiveInteger(value: string): number {
 }
 
 /** A files/s + ETA bar on a terminal; nothing when the output is a pipe or a file. */
-function progressReporter(): { onProgress?: ImportOptions['onProgress']; stop(): void } {
+async function progressReporter(): Promise<{ onProgress?: ImportOptions['onProgress']; stop(): void }> {
   if (!process.stderr.isTTY) return { stop() {} };
+  const { SingleBar } = await import('cli-progress');
   const bar = new SingleBar(
     {
       format: 'importing [{bar}] {value}/{total} files | {speed} files/s | ETA {eta_formatted}',
@@ -90,7 +89,8 @@ export function registerImport(program: Command): void {
       };
       process.on('SIGINT', interrupt);
       process.on('SIGTERM', interrupt);
-      const progress = progressReporter();
+      const [{ openDatabase }, { ImportAbortedError, importDataset }] = await Promise.all([import('../db/data-source'), import('../db/import')]);
+      const progress = await progressReporter();
       const dataSource = await openDatabase();
       try {
         const stats = await importDataset(dataSource, {

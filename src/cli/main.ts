@@ -1,9 +1,14 @@
 /**
  * The `kfashion` command. Each sub-command lives in its own module and registers itself here.
- * Only the module of the command being run is loaded (all of them for help), so `kfashion import`
- * never pays for loading TensorFlow.js, and a problem in one command's code cannot break another.
+ * Only the module of the command being run is loaded (all of them for help), and a command module
+ * holds only its definition (options, help): what its action needs (TensorFlow.js, TypeORM, sharp,
+ * the API server, pg-boss, ONNX Runtime) is imported when the action runs. So `--help` and
+ * `--version` answer at once, `kfashion import` never pays for TensorFlow.js, and a problem in one
+ * command's code cannot break another.
  */
 import 'reflect-metadata';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command } from 'commander';
 
 type Register = (program: Command) => void;
@@ -25,12 +30,21 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   token: async () => (await import('./token')).registerToken,
 };
 
+/** The version in the project's package.json: two folders up from src/cli, three from the built dist/src/cli. */
+export function packageVersion(): string {
+  const file = ['../../package.json', '../../../package.json'].map((relative) => path.resolve(__dirname, relative)).find((candidate) => fs.existsSync(candidate));
+  if (file === undefined) throw new Error(`package.json: not found above ${__dirname}`);
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('kfashion')
     .description('K-Fashion platform: import, search, train and serve the Attribute R-CNN')
+    .version(packageVersion(), '-V, --version', 'print the version of kfashion')
     .showHelpAfterError();
   const requested = argv[2];
-  const names = requested !== undefined && requested in COMMANDS ? [requested] : Object.keys(COMMANDS);
+  // Own keys only: `kfashion toString` is an unknown command, not Object.prototype's.
+  const names = requested !== undefined && Object.hasOwn(COMMANDS, requested) ? [requested] : Object.keys(COMMANDS);
   for (const name of names) (await COMMANDS[name]())(program);
   await program.parseAsync(argv);
 }

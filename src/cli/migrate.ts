@@ -1,6 +1,4 @@
 import { Command } from 'commander';
-import { openDatabase } from '../db/data-source';
-import { appliedMigrationNames } from '../db/applied-migrations';
 
 /** `kfashion migrate`: apply pending migrations (every command also does this on open). */
 export function registerMigrate(program: Command): void {
@@ -8,6 +6,7 @@ export function registerMigrate(program: Command): void {
     .command('migrate')
     .description('apply pending database migrations (DATABASE_URL, or the embedded database)')
     .action(async () => {
+      const [{ openDatabase }, { appliedMigrationNames }] = await Promise.all([import('../db/data-source'), import('../db/applied-migrations')]);
       const dataSource = await openDatabase();
       console.log(`schema is current: ${(await appliedMigrationNames(dataSource)).join(', ')}`);
       await dataSource.destroy();

@@ -6,11 +6,9 @@
  * stop after their step and go back to the queue (another server resumes them from the checkpoint).
  */
 import { Command } from 'commander';
-import { openDatabase } from '../db/data-source';
-import { startModelServer } from '../model-server/server';
 import { dataDir } from '../util/data-dir';
 import { exitWithParent } from './model-server-process';
-import { PREDICTION_QUEUE, TRAINING_QUEUE } from '../jobs/queue';
+import { PREDICTION_QUEUE, TRAINING_QUEUE } from '../jobs/queue-names';
 import { listOf, onShutdown, port, positiveNumber } from './options';
 
 export function registerModelServer(program: Command): void {
@@ -25,6 +23,7 @@ export function registerModelServer(program: Command): void {
     .action(async (options: { backend?: string; engine?: string; jobs: boolean; queues: string; leaseTimeout: string }) => {
       const env = process.env;
       const queues = listOf(options.queues, [TRAINING_QUEUE, PREDICTION_QUEUE] as const, '--queues');
+      const [{ openDatabase }, { startModelServer }] = await Promise.all([import('../db/data-source'), import('../model-server/server')]);
       const dataSource = await openDatabase();
       const server = await startModelServer({
         dataSource,

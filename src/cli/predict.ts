@@ -7,14 +7,9 @@
  * /predict and the API answer with the same detection objects.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { openDatabase } from '../db/data-source';
-import { initBackend } from '../ml/backend';
 import type { Detection, InputImage } from '../ml/model/attribute-rcnn';
 import { readConfigFile } from '../ml/model/config';
-import { loadPredictor, resolveEngine, type EngineName, type Predictor } from '../ml/onnx/engine';
-import { readModelVersion } from '../db/model-versions';
-import { instantiateModelVersion } from '../model-server/models';
-import { readImageFile } from '../images/image-input';
+import type { EngineName, Predictor } from '../ml/onnx/engine';
 import { parsePositiveId } from '../util/ids';
 
 export interface ImagePrediction {
@@ -26,6 +21,7 @@ export interface ImagePrediction {
 
 /** Predicts image by image (one decoded image in memory at a time). */
 export async function predictFiles(model: Predictor, paths: string[]): Promise<ImagePrediction[]> {
+  const { readImageFile } = await import('../images/image-input');
   const out: ImagePrediction[] = [];
   for (const path of paths) {
     const image: InputImage = await readImageFile(path);
@@ -39,6 +35,11 @@ export async function predictFiles(model: Predictor, paths: string[]): Promise<I
 async function loadModel(options: { weights?: string; config?: string; model?: number }, engine: EngineName): Promise<Predictor> {
   if (options.model !== undefined) {
     if (options.weights || options.config) throw new Error('--model cannot be combined with --weights/--config');
+    const [{ openDatabase }, { readModelVersion }, { instantiateModelVersion }] = await Promise.all([
+      import('../db/data-source'),
+      import('../db/model-versions'),
+      import('../model-server/models'),
+    ]);
     const dataSource = await openDatabase();
     try {
       return await instantiateModelVersion(await readModelVersion(dataSource, options.model), engine);
@@ -48,6 +49,7 @@ async function loadModel(options: { weights?: string; config?: string; model?: n
   }
   if (!options.weights) throw new Error('--weights <file> is required (or --model <id> for a stored model version)');
   if (!options.config) throw new Error('--config <file> is required (or --model <id> for a stored model version)');
+  const { loadPredictor } = await import('../ml/onnx/engine');
   return loadPredictor(readConfigFile(options.config), options.weights, engine);
 }
 
@@ -81,6 +83,7 @@ export function registerPredict(program: Command): void {
     .option('--engine <name>', 'inference engine: tfjs or onnx (ONNX Runtime; default: KFASHION_ENGINE, else tfjs)')
     .option('--json', 'print one JSON array: per image {image, width, height, detections}')
     .action(async (images: string[], options: { weights?: string; config?: string; model?: number; backend?: string; engine?: string; json?: boolean }) => {
+      const [{ resolveEngine }, { initBackend }] = await Promise.all([import('../ml/onnx/engine'), import('../ml/backend')]);
       const engine = resolveEngine(options.engine);
       await initBackend(options.backend);
       const model = await loadModel(options, engine);

@@ -1,9 +1,7 @@
 /** `kfashion serve`: the GraphQL API and web console on PORT (default 4000), until SIGINT/SIGTERM; `--model-server` adds a model server. */
 import { Command } from 'commander';
 import type { DataSource } from 'typeorm';
-import { openDatabase } from '../db/data-source';
-import { startApiServer, type RunningApiServer } from '../graphql/server';
-import { printApiSchema } from '../graphql/schema';
+import type { RunningApiServer } from '../graphql/server';
 import { dataDir } from '../util/data-dir';
 import { spawnModelServer, type ModelServerProcess } from './model-server-process';
 import { flag, onShutdown, port } from './options';
@@ -22,6 +20,7 @@ export function publicRead(env: NodeJS.ProcessEnv): boolean {
 
 /** The API (and, when asked, a model server child process) on the configured database; shared with `kfashion demo`. */
 export async function serveApi(withModelServer: boolean, env: NodeJS.ProcessEnv = process.env): Promise<ServedApi> {
+  const [{ openDatabase }, { startApiServer }] = await Promise.all([import('../db/data-source'), import('../graphql/server')]);
   const statementTimeoutMs = Number(env.KFASHION_STATEMENT_TIMEOUT_MS ?? 10_000);
   const dataSource = await openDatabase({ statementTimeoutMs, poolSize: 20 });
   const modelServer = withModelServer ? await spawnModelServer() : null;
@@ -55,6 +54,7 @@ export function registerServe(program: Command): void {
     .option('--print-schema', 'print the schema (SDL) and exit')
     .action(async (options: { printSchema?: boolean; modelServer?: boolean }) => {
       if (options.printSchema) {
+        const { printApiSchema } = await import('../graphql/schema');
         process.stdout.write(printApiSchema());
         return;
       }

@@ -1,5 +1,4 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { synthesize } from '../kfashion/synth';
 
 interface SynthFlags {
   seed: number;
@@ -30,6 +29,7 @@ export function registerSynth(program: Command): void {
     })
     .action(async (outDir: string, options: SynthFlags, command: Command) => {
       if (count === undefined) command.error("error: required option '--images <count>' not specified");
+      const { synthesize } = await import('../kfashion/synth');
       const started = Date.now();
       const summary = await synthesize({
         outDir,

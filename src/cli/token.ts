@@ -7,7 +7,6 @@ import { isRole, ROLES, type Role } from '../auth/roles';
 import * as fs from 'node:fs';
 import { createApiToken, hasLiveAdminToken, listApiTokens, revokeApiToken } from '../db/api-tokens';
 import type { DataSource } from 'typeorm';
-import { openDatabase } from '../db/data-source';
 import { isBigintId } from '../util/ids';
 
 const DURATION_UNITS_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -33,6 +32,7 @@ function parseTokenId(value: string): string {
 }
 
 async function withDatabase(work: (dataSource: DataSource) => Promise<void>): Promise<void> {
+  const { openDatabase } = await import('../db/data-source');
   const dataSource = await openDatabase();
   try {
     await work(dataSource);

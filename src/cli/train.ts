@@ -8,15 +8,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
-import { openDatabase } from '../db/data-source';
 import { dataDir as resolveDataDir } from '../util/data-dir';
-import { initBackend } from '../ml/backend';
 import type { DataSource } from 'typeorm';
-import { claim, finish, LeaseLost, release, type Lease } from '../db/leases';
-import { insertQueuedRun } from '../db/training-runs';
+import type { Lease } from '../db/leases';
 import { normaliseTrainingParams, InvalidTrainingParams, type TrainingParams } from '../jobs/training-params';
-import { runTraining, TrainingInterrupted, type TrainingOutcome, type TrainingProgress } from '../model-server/training/trainer';
+import type { TrainingOutcome, TrainingProgress } from '../model-server/training/trainer';
 import { parsePositiveId } from '../util/ids';
 import { commaList } from './options';
 
@@ -119,11 +115,13 @@ async function trainingRunId(dataSource: DataSource, options: TrainOptions, para
     if (id === null) throw new Error(`--resume: "${options.resume}" is not a run id`);
     return id;
   }
+  const { insertQueuedRun } = await import('../db/training-runs');
   return insertQueuedRun(dataSource, params);
 }
 
 /** The progress bar, started at the first progress report (when the number of steps is known). */
-function progressBar(json: boolean | undefined): { onProgress: (p: TrainingProgress) => void; stop(): void } {
+async function progressBar(json: boolean | undefined): Promise<{ onProgress: (p: TrainingProgress) => void; stop(): void }> {
+  const { SingleBar, Presets } = await import('cli-progress');
   const bar = json ? null : new SingleBar({ format: '{phase} |{bar}| step {value}/{total} · epoch {epoch} · loss {loss} · {speed} · ETA {eta}' }, Presets.shades_classic);
   let started = false;
   return {
@@ -148,9 +146,14 @@ function printOutcome(runId: number, outcome: TrainingOutcome, json: boolean | u
 
 /** Claims the run, trains it in this process and records how it ended (an interrupted run is handed back for --resume). */
 async function trainInForeground(options: TrainOptions, params: TrainingParams | null, backend: { name: string; device: string }): Promise<void> {
+  const [{ openDatabase }, { claim, finish, LeaseLost, release }, { runTraining, TrainingInterrupted }] = await Promise.all([
+    import('../db/data-source'),
+    import('../db/leases'),
+    import('../model-server/training/trainer'),
+  ]);
   const dataDir = resolveDataDir(process.env);
   const dataSource = await openDatabase();
-  const bar = progressBar(options.json);
+  const bar = await progressBar(options.json);
   let lease: Lease | null = null;
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
@@ -207,6 +210,7 @@ export function registerTrain(program: Command): void {
     .option('--json', 'print the outcome as one JSON object (no progress bar)')
     .action(async (options: TrainOptions) => {
       const params = newRunParams(options);
+      const { initBackend } = await import('../ml/backend');
       const backend = await initBackend(options.backend);
       await trainInForeground(options, params, backend);
     });

@@ -6,11 +6,9 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
 import { CATALOGUE, catalogueEntry, sha256Prefix, weightsBaseUrl, weightsDir } from '../ml/weights/catalogue';
 import { downloadWeights } from '../ml/weights/download';
 import { writeSafetensors } from '../ml/weights/safetensors';
-import { detectorNames } from '../ml/weights/state-dict';
 import { readWeightsFile } from '../ml/weights/weights-file';
 
 /** The part of the detector a (model-named) tensor belongs to. */
@@ -47,6 +45,7 @@ function list(json: boolean): void {
 
 async function fetchCommand(name: string, quiet: boolean): Promise<void> {
   const entry = catalogueEntry(name);
+  const { SingleBar, Presets } = await import('cli-progress');
   const bar = quiet ? null : new SingleBar({ format: `${entry.fileName} |{bar}| {percentage}% · {value}/{total} bytes` }, Presets.shades_classic);
   let started = false;
   const result = await downloadWeights(entry, {
@@ -70,7 +69,9 @@ function convert(input: string, output: string): void {
   console.log(`${output}: ${tensors.length} tensors (float32) from ${input}`);
 }
 
-function inspect(path: string, json: boolean): void {
+async function inspect(path: string, json: boolean): Promise<void> {
+  // state-dict loads TensorFlow.js (for its parameter store), which only inspect needs.
+  const { detectorNames } = await import('../ml/weights/state-dict');
   const file = readWeightsFile(path);
   const names = detectorNames(file.tensors.keys());
   const rows = [...file.tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, modelName: names.get(name)!, part: modelPart(names.get(name)!) }));

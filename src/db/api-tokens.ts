@@ -11,6 +11,9 @@ import { changedRows } from './sql';
 /** Prefix of every token, so a leaked one is recognisable in logs and secret scanners. */
 const TOKEN_PREFIX = 'kf_';
 
+/** A token that may be used: not revoked, not expired. */
+const LIVE = 'revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())';
+
 export interface ApiTokenRow {
   id: string;
   name: string;
@@ -54,17 +57,31 @@ export async function revokeApiToken(dataSource: DataSource, id: string): Promis
 /** Whether some admin token is live (neither revoked nor expired). */
 export async function hasLiveAdminToken(dataSource: DataSource): Promise<boolean> {
   const rows = await dataSource.query(
-    `SELECT 1 FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`,
+    `SELECT 1 FROM api_tokens WHERE role = 'admin' AND ${LIVE} LIMIT 1`,
   );
   return rows.length > 0;
 }
 
-/** The principal of a live (known, unrevoked, unexpired) token, or null. */
-export async function principalOfToken(dataSource: DataSource, token: string): Promise<Principal | null> {
+/** Revokes every live token named `name` but the one with id `keepId`; the ids revoked. */
+export async function revokeOtherTokensNamed(dataSource: DataSource, name: string, keepId: string): Promise<string[]> {
+  const rows = await changedRows<{ id: string }>(dataSource, `UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND id <> $2 AND ${LIVE} RETURNING id::text AS id`, [
+    name,
+    keepId,
+  ]);
+  return rows.map((row) => row.id);
+}
+
+/** The row of a live (known, unrevoked, unexpired) token, or null. */
+export async function liveApiToken(dataSource: DataSource, token: string): Promise<Pick<ApiTokenRow, 'id' | 'name' | 'role' | 'expiresAt'> | null> {
   const rows = await dataSource.query(
-    `SELECT id::text AS id, role FROM api_tokens
-      WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+    `SELECT id::text AS id, name, role, expires_at AS "expiresAt" FROM api_tokens WHERE token_hash = $1 AND ${LIVE}`,
     [hashToken(token)],
   );
-  return rows.length === 0 ? null : { role: rows[0].role as Role, tokenId: rows[0].id };
+  return rows[0] ?? null;
+}
+
+/** The principal of a live token, or null. */
+export async function principalOfToken(dataSource: DataSource, token: string): Promise<Principal | null> {
+  const row = await liveApiToken(dataSource, token);
+  return row === null ? null : { role: row.role, tokenId: row.id };
 }

@@ -12,10 +12,9 @@
  * opens the queue creates both queues first (createQueue is idempotent).
  */
 import PgBoss from 'pg-boss';
+import { PREDICTION_QUEUE, TRAINING_QUEUE, type QueueName } from './queue-names';
 
-export const TRAINING_QUEUE = 'training';
-export const PREDICTION_QUEUE = 'prediction';
-export type QueueName = typeof TRAINING_QUEUE | typeof PREDICTION_QUEUE;
+export { PREDICTION_QUEUE, TRAINING_QUEUE, type QueueName };
 
 export interface TrainingJobData {
   runId: number;

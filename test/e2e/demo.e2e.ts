@@ -41,12 +41,16 @@ it('runs the whole loop on the embedded database, then analyses an uploaded phon
     DATABASE_URL: '', KFASHION_DATA_DIR: home, PORT: '0', KFASHION_TF_BACKEND: 'wasm',
   });
   const [, port] = await demo.waitFor(/web console http:\/\/localhost:(\d+)\//, 120_000);
+  // The admin token for the console comes with the address, before the photos are imported; it is
+  // kept (mode 0600) in the data folder for the next demo. Analysing writes (reads are public on the embedded database).
+  [, token] = await demo.waitFor(/API token \(admin, until \d{4}-\d{2}-\d{2}\) for the console's "API token" field: (\S+)/);
+  expect(demo.output().split('3/5 import')[0]).toContain(token);
+  expect(fs.readFileSync(path.join(home, 'demo-token'), 'utf8').trim()).toBe(token);
+  expect(fs.statSync(path.join(home, 'demo-token')).mode & 0o777).toBe(0o600);
   await demo.waitFor(/4\/5 training run (\d+) started through the API/);
   // The demo follows its run over graphql-ws and prints the steps it is told about.
   await demo.waitFor(/step \d+\/\d+ · epoch 1\/1/, 300_000);
   const [, versionId] = await demo.waitFor(/5\/5 model version (\d+) is active/, 300_000);
-  // Analysing writes: the demo prints the admin token it made for the console (reads are public on the embedded database).
-  [, token] = await demo.waitFor(/API token \(admin, 30 days\) for the console's "API token" field: (\S+)/);
   const origin = `http://127.0.0.1:${port}`;
   const { modelVersions, trainingRuns } = await graphql(origin, '{ modelVersions { id isActive } trainingRuns { status } }');
   expect(modelVersions).toEqual([{ id: versionId, isActive: true }]);

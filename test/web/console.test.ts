@@ -301,7 +301,10 @@ describe('source switch', () => {
     const page = await browser.newPage();
     await page.goto(url('/'));
     await page.locator('input[name=source][value=PREDICTION]').check();
-    const predictions = await apiCount({ source: 'PREDICTION' });
+    // The predictions open at minimum score 0.5 (not a wall of 5–20 % boxes), kept in the URL like the other filters.
+    expect(await page.locator('.source-controls input[type=number]').inputValue()).toBe('0.5');
+    await page.waitForURL((address) => address.searchParams.get('minScore') === '0.5', { timeout: WAIT_MS });
+    const predictions = await apiCount({ source: 'PREDICTION', minScore: 0.5 });
     expect(predictions).toBe(1);
     await expectResultCount(page, predictions);
     expect(await page.locator('[data-testid=result-grid] .score').textContent()).toContain('93%');
@@ -323,7 +326,7 @@ describe('training page', () => {
   it('lists runs with status and progress, draws the recorded metrics and compares model versions', async () => {
     const [run] = await db.dataSource.query(
       `INSERT INTO training_runs (status, params, progress, started_at) VALUES ('running', $1, $2, now()) RETURNING id`,
-      [JSON.stringify({ backbone: 'resnet18', epochs: 2 }), JSON.stringify({ epoch: 1, step: 30, totalSteps: 100 })],
+      [JSON.stringify({ backbone: 'resnet18', epochs: 2 }), JSON.stringify({ epoch: 1, epochs: 2, step: 30, totalSteps: 100 })],
     );
     const losses = [2.5, 1.9, 1.4, 1.2];
     for (const [i, value] of losses.entries()) {
@@ -363,7 +366,10 @@ describe('training page', () => {
     const row = page.locator(`[data-testid=runs-table] tr[data-run-id="${run.id}"]`);
     await row.waitFor({ timeout: WAIT_MS });
     expect(await row.textContent()).toContain('running');
-    expect(await row.textContent()).toContain('step 30/100 (30%)');
+    // The trainer stores the epoch under way from 0 (1 = the second of 2): shown as `kfashion train` prints it.
+    expect(await row.textContent()).toContain('epoch 2/2 · step 30/100 (30%)');
+    // Created: ISO order to the minute (not 07/12/2026).
+    expect(await row.locator('td').nth(3).textContent()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
     // The start form is built from StartTrainingInput; a value of the wrong type never leaves the page.
     await page.locator('details.start-training > summary').click();
     await page.fill('#start-epochs', 'two');

@@ -1,11 +1,12 @@
 /**
  * The web console's pure logic, without a browser: the search ↔ URL ↔ GarmentWhere mapping, the
  * pairing of predicted with annotated garments, the Start training form's values as a
- * StartTrainingInput, and the messages of failed subscriptions.
+ * StartTrainingInput, the messages of failed subscriptions, and how dates are shown.
  */
 import type { SuperCategory } from '../../web/src/gql/graphql';
 import { iou, ImageGarment, pairGarments } from '../../web/src/image-model';
-import { emptySearch, formatSearch, parseSearch, toggleValue, toGarmentWhere } from '../../web/src/search-state';
+import { dateTimeText } from '../../web/src/dates';
+import { DEFAULT_MIN_SCORE, emptySearch, formatSearch, isMinScore, parseSearch, toggleValue, toGarmentWhere } from '../../web/src/search-state';
 import { FieldProblem, startTrainingInput } from '../../web/src/start-training-input';
 import { subscriptionError } from '../../web/src/subscription-error';
 
@@ -30,6 +31,17 @@ describe('search state', () => {
     });
   });
 
+  it('opens the predictions at the default minimum score, which the URL then carries; 0 is kept as chosen', () => {
+    const predictions = parseSearch('?source=PREDICTION');
+    expect(predictions.minScore).toBe(DEFAULT_MIN_SCORE);
+    expect(DEFAULT_MIN_SCORE).toBe(0.5);
+    expect(toGarmentWhere(predictions)).toEqual({ source: 'PREDICTION', minScore: 0.5 });
+    expect(formatSearch(predictions)).toBe('?source=PREDICTION&minScore=0.5');
+    expect(parseSearch(formatSearch({ ...predictions, minScore: 0 })).minScore).toBe(0);
+    for (const text of ['', ' ', '-0.1', '1.5', 'abc', null]) expect(isMinScore(text)).toBe(false);
+    for (const text of ['0', '0.35', '1']) expect(isMinScore(text)).toBe(true);
+  });
+
   it('ORs values within a kind and ANDs kinds; a kind can be left out for its own facet counts', () => {
     let state = toggleValue(emptySearch(), 'color', '블랙');
     state = toggleValue(state, 'color', '화이트');
@@ -43,8 +55,18 @@ describe('search state', () => {
       modelVersionId: '2',
       minScore: 0.3,
     });
+    // Minimum score 0 is no minimum (scores are never below it).
+    expect(toGarmentWhere({ ...emptySearch(), source: 'PREDICTION', minScore: 0 })).toEqual({ source: 'PREDICTION' });
     // Unticking the last value removes the kind.
     expect(toggleValue(toggleValue(emptySearch(), 'fit', '루즈'), 'fit', '루즈').selected).toEqual({});
+  });
+});
+
+describe('dates', () => {
+  it('shows a timestamp in ISO order to the minute, in local time', () => {
+    // 7 December 2026, 14:03:59 on the test's clock: 07/12/2026 in en-GB, 12/7/2026 in en-US.
+    expect(dateTimeText(new Date(2026, 11, 7, 14, 3, 59).toISOString())).toBe('2026-12-07 14:03');
+    expect(dateTimeText(new Date(2027, 0, 2, 9, 5).toISOString())).toBe('2027-01-02 09:05');
   });
 });
 

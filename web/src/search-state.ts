@@ -44,19 +44,33 @@ export const SUPER_CATEGORIES = [
   { value: 'ONE_PIECE', korean: '원피스', english: 'one-piece' },
 ] as const;
 
+/**
+ * Where the predictions view starts: an untrained or young model scores most boxes at 5–20 %, and a
+ * wall of those hides the few it is sure of. 0 shows every stored prediction.
+ */
+export const DEFAULT_MIN_SCORE = 0.5;
+
 export interface SearchState {
   /** Selected values per facet key (Korean as stored; enum names for superCategory). */
   selected: Record<string, string[]>;
   source: Source;
   modelVersionId: string | null;
-  minScore: number | null;
+  /** Predictions only: the lowest detection score shown, 0–1. */
+  minScore: number;
   split: Split | null;
 }
 
 const FACET_KEYS = new Set(FACET_KINDS.map((kind) => kind.key));
 
 export function emptySearch(): SearchState {
-  return { selected: {}, source: 'ANNOTATION', modelVersionId: null, minScore: null, split: null };
+  return { selected: {}, source: 'ANNOTATION', modelVersionId: null, minScore: DEFAULT_MIN_SCORE, split: null };
+}
+
+/** Whether a text (the URL's or the input's) is a minimum score: a number from 0 to 1. */
+export function isMinScore(text: string | null): boolean {
+  if (text === null || text.trim() === '') return false;
+  const value = Number(text);
+  return value >= 0 && value <= 1;
 }
 
 export function parseSearch(query: string): SearchState {
@@ -69,8 +83,8 @@ export function parseSearch(query: string): SearchState {
   if (params.get('source') === 'PREDICTION') state.source = 'PREDICTION';
   const model = params.get('model');
   if (model && /^\d+$/.test(model)) state.modelVersionId = model;
-  const minScore = Number(params.get('minScore'));
-  if (params.has('minScore') && minScore >= 0 && minScore <= 1) state.minScore = minScore;
+  const minScore = params.get('minScore');
+  if (isMinScore(minScore)) state.minScore = Number(minScore);
   const split = params.get('split');
   if (split === 'TRAIN' || split === 'VALIDATION') state.split = split;
   return state;
@@ -84,7 +98,8 @@ export function formatSearch(state: SearchState): string {
   if (state.source === 'PREDICTION') {
     params.set('source', 'PREDICTION');
     if (state.modelVersionId) params.set('model', state.modelVersionId);
-    if (state.minScore !== null) params.set('minScore', String(state.minScore));
+    // Always written, the default included: a shared link keeps its meaning if the default changes.
+    params.set('minScore', String(state.minScore));
   }
   const text = params.toString();
   return text ? `?${text}` : '';
@@ -113,7 +128,8 @@ export function toGarmentWhere(state: SearchState, withoutKey?: string): Garment
   if (state.split) where.split = state.split;
   if (state.source === 'PREDICTION') {
     if (state.modelVersionId) where.modelVersionId = state.modelVersionId;
-    if (state.minScore !== null) where.minScore = state.minScore;
+    // Scores are never below 0: leaving 0 out lets the API answer from its precomputed counts.
+    if (state.minScore > 0) where.minScore = state.minScore;
   }
   return where;
 }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { registerEval, parseDataOption, groundTruthFromDirectory, type EvalRun } from '../../../src/cli/eval';
 import { readImageFile } from '../../../src/images/image-input';
+import { initBackend } from '../../../src/ml/backend';
 import { evaluate } from '../../../src/ml/eval';
 import { AttributeRCNN } from '../../../src/ml/model/attribute-rcnn';
 import { copySamples, EVAL_CONFIG, MODEL_CONFIG } from './samples';
@@ -17,7 +18,9 @@ const configPath = path.join(work, 'model.json');
 
 let model: AttributeRCNN;
 
-beforeAll(() => {
+beforeAll(async () => {
+  // The command initialises its backend when it runs; the model made here needs one before.
+  await initBackend('cpu', { log: () => undefined });
   model = AttributeRCNN.create(MODEL_CONFIG, 7);
   model.save(weights, configPath);
   // a fourth annotation whose photo is not a JPEG

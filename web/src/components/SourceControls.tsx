@@ -3,7 +3,7 @@
  * versions, or one) above a minimum detection score; and optionally one dataset split.
  */
 import { ModelVersionChoice } from '../search-api';
-import { SearchState, Source, Split } from '../search-state';
+import { isMinScore, SearchState, Source, Split } from '../search-state';
 
 export function SourceControls(props: { state: SearchState; modelVersions: ModelVersionChoice[]; onChange: (state: SearchState) => void }) {
   const { state, onChange } = props;
@@ -49,11 +49,12 @@ export function SourceControls(props: { state: SearchState; modelVersions: Model
               min={0}
               max={1}
               step={0.05}
-              value={state.minScore ?? ''}
-              placeholder="0"
+              value={state.minScore}
+              aria-label="minimum detection score"
               onChange={(event) => {
-                const value = event.target.value === '' ? null : Number(event.target.value);
-                onChange({ ...state, minScore: value !== null && value >= 0 && value <= 1 ? value : null });
+                // A cleared field means no minimum; a value outside 0–1 is not taken.
+                const text = event.target.value === '' ? '0' : event.target.value;
+                if (isMinScore(text)) onChange({ ...state, minScore: Number(text) });
               }}
             />
           </label>

@@ -10,6 +10,7 @@ import { ErrorNote } from '../components/ErrorNote';
 import { EvaluationTables } from '../components/EvaluationTables';
 import { formatNumber, LineChart } from '../components/LineChart';
 import { StartTrainingForm } from '../components/StartTrainingForm';
+import { dateTimeText } from '../dates';
 import { graphql } from '../gql';
 import type { TrainingOverviewQuery, TrainingRunWithMetricsFragment } from '../gql/graphql';
 import { fetchGraphQL } from '../graphql';
@@ -162,8 +163,8 @@ function RunTable(props: { runs: TrainingRun[]; selected: string | null; onChang
               <td>
                 <ProgressBar progress={run.progress} /> {progressText(run.progress)}
               </td>
-              <td>{dateText(run.createdAt)}</td>
-              <td>{run.finishedAt ? dateText(run.finishedAt) : '—'}</td>
+              <td>{dateTimeText(run.createdAt)}</td>
+              <td>{run.finishedAt ? dateTimeText(run.finishedAt) : '—'}</td>
               <td>
                 {run.modelVersion ? (
                   <Link href={`/training?a=${run.modelVersion.id}`}>
@@ -196,7 +197,11 @@ function ProgressBar({ progress }: { progress: Record<string, unknown> | null })
   return <progress value={step} max={total} aria-label="training progress" />;
 }
 
-/** "epoch 2 · step 340/1000 (34%)" from whatever progress fields the run records. */
+/**
+ * "epoch 2/26 · step 340/1000 (34%)" from whatever progress fields the run records. The trainer
+ * stores the epoch under way counted from 0; people count from 1, as `kfashion train` and
+ * `kfashion demo` print it (a finished run of 5 epochs stays at stored epoch 4: shown 5/5).
+ */
 export function progressText(progress: Record<string, unknown> | null): string {
   if (!progress) return '—';
   const number = (key: string) => (typeof progress[key] === 'number' ? (progress[key] as number) : null);
@@ -204,7 +209,7 @@ export function progressText(progress: Record<string, unknown> | null): string {
   if (typeof progress.phase === 'string' && progress.phase !== 'training') parts.push(progress.phase);
   const epoch = number('epoch');
   const epochs = number('epochs') ?? number('totalEpochs');
-  if (epoch !== null) parts.push(`epoch ${epoch}${epochs !== null ? `/${epochs}` : ''}`);
+  if (epoch !== null) parts.push(epochs !== null ? `epoch ${Math.min(epoch + 1, epochs)}/${epochs}` : `epoch ${epoch + 1}`);
   const step = number('step');
   const total = number('totalSteps') ?? number('steps');
   if (step !== null) parts.push(`step ${step}${total !== null ? `/${total} (${Math.round((100 * step) / total)}%)` : ''}`);
@@ -215,10 +220,6 @@ export function progressText(progress: Record<string, unknown> | null): string {
   const skipped = number('skippedImages');
   if (skipped) parts.push(`${skipped} image${skipped === 1 ? '' : 's'} skipped`);
   return parts.length ? parts.join(' · ') : JSON.stringify(progress);
-}
-
-function dateText(iso: string): string {
-  return new Date(iso).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' });
 }
 
 function RunDetail({ id, tick }: { id: string; tick: number }) {

@@ -58,12 +58,14 @@ const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying
 
 /** True when `error` says the database cannot be reached (rather than that a statement failed). */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let cause = error, hops = 0; cause instanceof Error && hops < 4; hops++) {
-    const { code, name, driverError } = cause as Error & { code?: unknown; driverError?: unknown };
+  // Duck-typed, not `instanceof Error`: pg's errors may come from another realm, and graphql-js
+  // wraps a thrown value that is not an Error of its own realm (keeping it as `thrownValue`).
+  for (let cause = error, hops = 0; typeof cause === 'object' && cause !== null && hops < 4; hops++) {
+    const { code, name, message, driverError, thrownValue, originalError } = cause as Record<string, unknown>;
     // Class 08 is PostgreSQL's "connection exception".
     if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || /^08/.test(code))) return true;
-    if (name === 'ConnectionIsNotSetError' || UNAVAILABLE_MESSAGES.test(cause.message)) return true;
-    cause = driverError ?? (cause as { cause?: unknown }).cause;
+    if (name === 'ConnectionIsNotSetError' || (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message))) return true;
+    cause = driverError ?? thrownValue ?? originalError ?? (cause as { cause?: unknown }).cause;
   }
   return false;
 }

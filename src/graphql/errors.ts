@@ -61,7 +61,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, op
     };
   }
   if (isDatabaseUnavailable(original)) {
-    log(`database unavailable: ${(original as Error).message}`);
+    log('database unavailable while executing a GraphQL request');
     return { message: DATABASE_UNAVAILABLE_MESSAGE, path: formatted.path, extensions: { code: ErrorCode.ServiceUnavailable } };
   }
   if (isUncodedRequestError(error, formatted)) {

@@ -391,7 +391,7 @@ function answerFailure(request: http.IncomingMessage, response: http.ServerRespo
     log(`request ${request.method} ${url.pathname} failed:`, error);
     response.destroy();
   } else if (isDatabaseUnavailable(error)) {
-    log(`request ${request.method} ${url.pathname}: database unavailable: ${(error as Error).message}`);
+    log(`request ${request.method} ${url.pathname}: the database is unavailable`);
     const code = ErrorCode.ServiceUnavailable;
     sendJson(response, 503, graphqlRoute ? { errors: [{ message: DATABASE_UNAVAILABLE_MESSAGE, extensions: { code } }] } : { error: DATABASE_UNAVAILABLE_MESSAGE, code });
   } else {

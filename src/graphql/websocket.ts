@@ -41,6 +41,14 @@ export interface WebSocketGraphql {
   close(): Promise<void>;
 }
 
+/** WebSocket close code: the server cannot serve the connection now (RFC 6455, IANA registry). */
+const TRY_AGAIN_LATER = 1013;
+
+/** graphql-ws reports only GraphQLErrors; anything else is formatted (as internal, or SERVICE_UNAVAILABLE) from its wrapper. */
+function asGraphQLError(error: unknown): GraphQLError {
+  return error instanceof GraphQLError ? error : new GraphQLError('Internal server error', { originalError: error as Error });
+}
+
 /** What an operation brought by a message needs when it runs. */
 interface Operation {
   kind: OperationTypeNode;
@@ -124,10 +132,17 @@ export function attachWebSocket(httpServer: http.Server, options: WebSocketOptio
   const cleanup = useServer(
     {
       schema: options.schema,
-      // Refused connections are closed with 4403 Forbidden before any operation starts.
+      // Refused connections are closed with 4403 Forbidden before any operation starts; when the
+      // token cannot be checked (the database is down), with 1013 Try Again Later instead.
       onConnect: async (ctx) => {
         connections.set(ctx.extra, new Set());
-        return options.authenticate(ctx.connectionParams).then(() => true, () => false);
+        try {
+          await options.authenticate(ctx.connectionParams);
+          return true;
+        } catch (error) {
+          if (!(error instanceof GraphQLError)) ctx.extra.socket.close(TRY_AGAIN_LATER, 'the token cannot be checked now; retry later');
+          return false;
+        }
       },
       onSubscribe: async (ctx, _id, payload) => {
         const reauthenticate = () => options.authenticate(ctx.connectionParams);
@@ -135,7 +150,7 @@ export function attachWebSocket(httpServer: http.Server, options: WebSocketOptio
         try {
           principal = await reauthenticate();
         } catch (error) {
-          return [error as GraphQLError];
+          return [asGraphQLError(error)];
         }
         const refused = policy.refusal(payload.query, payload.variables);
         if (refused) return [refused];

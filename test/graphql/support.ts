@@ -109,6 +109,8 @@ export class ApiClient {
       webSocketImpl: WebSocket,
       retryAttempts: 0,
       lazy: false,
+      // Connection failures are reported to the operation (overWebSocket), not logged.
+      onNonLazyError: () => {},
       connectionParams: this.authorization(),
     });
   }

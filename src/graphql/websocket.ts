@@ -59,8 +59,11 @@ interface Operation {
 }
 
 /** Runs each event of `events` through `run`; stops (and closes `events`) once `run` throws. */
-function mapEvents<T>(events: AsyncGenerator<unknown>, run: (event: unknown) => Promise<T>): AsyncGenerator<T> {
-  const iterator: AsyncGenerator<T> = {
+function mapEvents<T>(events: AsyncGenerator<unknown>, run: (event: unknown) => Promise<T>): AsyncIterableIterator<T> {
+  // A plain iterator rather than an async generator function: graphql-ws calls `return` when the
+  // client completes or the socket closes, which must reach `events` at once even while `next`
+  // waits for an event (a suspended generator would queue it until the next event).
+  const iterator: AsyncIterableIterator<T> = {
     async next() {
       const step = await events.next();
       if (step.done) return { done: true, value: undefined };
@@ -81,9 +84,6 @@ function mapEvents<T>(events: AsyncGenerator<unknown>, run: (event: unknown) => 
     },
     [Symbol.asyncIterator]() {
       return iterator;
-    },
-    async [Symbol.asyncDispose]() {
-      await events.return(undefined);
     },
   };
   return iterator;
@@ -119,7 +119,7 @@ export function attachWebSocket(httpServer: http.Server, options: WebSocketOptio
   };
 
   /** A subscription: each source event executed with the token checked again and a fresh context. */
-  const subscribeChecked = async (args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> => {
+  const subscribeChecked = async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
     const operation = operations.get(args.contextValue as object)!;
     const events = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in events)) return events;

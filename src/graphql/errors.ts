@@ -15,6 +15,12 @@ export enum ErrorCode {
   BadRequest = 'BAD_REQUEST',
   NotFound = 'NOT_FOUND',
   QueryTimeout = 'QUERY_TIMEOUT',
+  /** Past a work limit (src/graphql/limits.ts): depth, root fields, expanded size, complexity, query length. */
+  QueryTooComplex = 'QUERY_TOO_COMPLEX',
+  /** The expensive-operation gate stayed full (src/graphql/expensive-gate.ts). */
+  ServerBusy = 'SERVER_BUSY',
+  /** A subscription's live updates stopped for good (src/graphql/training/run-updates.ts). */
+  UpdatesUnavailable = 'UPDATES_UNAVAILABLE',
   ServiceUnavailable = 'SERVICE_UNAVAILABLE',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }

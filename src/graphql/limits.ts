@@ -13,9 +13,8 @@ import { ApolloServerPlugin } from '@apollo/server';
 import { DocumentNode, FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, ComplexityEstimator } from 'graphql-query-complexity';
 import { DEFAULT_PAGE_SIZE } from './connection';
+import { ErrorCode } from './errors';
 import type { ExpensiveGate } from './expensive-gate';
-
-export const LIMIT_EXCEEDED = 'QUERY_TOO_COMPLEX';
 
 /**
  * Each kind of `garmentFacets` is a GROUP BY over every matching garment, the costliest work a
@@ -103,7 +102,7 @@ export function measureOperation(document: DocumentNode, operationName?: string 
 }
 
 function tooComplex(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: LIMIT_EXCEEDED, http: { status: 400 } } });
+  return new GraphQLError(message, { extensions: { code: ErrorCode.QueryTooComplex, http: { status: 400 } } });
 }
 
 /** Paginated fields cost their children times the page size. */

@@ -8,7 +8,7 @@ import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { DocumentNode, GraphQLError, GraphQLFormattedError, GraphQLSchema, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, ValidationRule } from 'graphql';
 import { ErrorCode, formatAnyError, formatError, type ErrorLog } from './errors';
 import { MAX_VARIABLE_DEPTH, nestingDepth } from './input-guards';
-import { LIMIT_EXCEEDED, OperationLimits, type QueryLimits } from './limits';
+import { OperationLimits, type QueryLimits } from './limits';
 
 export interface OperationPolicyOptions {
   schema: GraphQLSchema;
@@ -41,7 +41,7 @@ export class OperationPolicy {
       return refusal(`variables nest deeper than ${MAX_VARIABLE_DEPTH} levels`, { code: ErrorCode.BadUserInput, field: 'variables' });
     }
     if (typeof query === 'string' && query.length > this.options.maxQueryLength) {
-      return refusal(`the query is ${query.length} characters long; the maximum is ${this.options.maxQueryLength}`, { code: LIMIT_EXCEEDED });
+      return refusal(`the query is ${query.length} characters long; the maximum is ${this.options.maxQueryLength}`, { code: ErrorCode.QueryTooComplex });
     }
     return undefined;
   }

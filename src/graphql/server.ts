@@ -285,7 +285,7 @@ async function graphqlBody(request: http.IncomingMessage, response: http.ServerR
   try {
     body = JSON.parse(text);
   } catch {
-    return void refuseGraphql(response, 400, 'request body is not valid JSON', { code: 'BAD_REQUEST' });
+    return void refuseGraphql(response, 400, 'request body is not valid JSON', { code: ErrorCode.BadRequest });
   }
   const { variables, query } = (body ?? {}) as { variables?: unknown; query?: unknown };
   const refused = policy.refusal(query, variables);

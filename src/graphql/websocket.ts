@@ -20,6 +20,7 @@ const { useServer } = require('graphql-ws/use/ws') as typeof GraphqlWsUseWs;
 import type { Principal } from '../auth/roles';
 import type { RequestQueries, RequestQueryTracker } from '../db/request-queries';
 import type { GraphQLContext } from './context';
+import { ErrorCode } from './errors';
 import { operationOf } from './limits';
 import type { OperationPolicy } from './operation-policy';
 import type { RequestDeadlines } from './request-deadline';
@@ -157,7 +158,7 @@ export function attachWebSocket(httpServer: http.Server, options: WebSocketOptio
         const document = policy.document(payload.query);
         if (Array.isArray(document)) return document;
         const kind = operationOf(document, payload.operationName)?.operation;
-        if (!kind) return [new GraphQLError('the document has no operation of that name', { extensions: { code: 'BAD_REQUEST' } })];
+        if (!kind) return [new GraphQLError('the document has no operation of that name', { extensions: { code: ErrorCode.BadRequest } })];
         let cost: number;
         try {
           cost = policy.limits.check(document, payload.operationName, payload.variables ?? undefined);

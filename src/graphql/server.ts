@@ -45,7 +45,7 @@ export interface ApiServerOptions {
   /** 0 picks a free port (tests). */
   port?: number;
   host?: string;
-  /** Schema introspection; default: on unless NODE_ENV=production. */
+  /** Schema introspection, over HTTP and WebSocket alike; when off, error messages carry no "Did you mean" hints either. Default: on unless NODE_ENV=production. */
   introspection?: boolean;
   /** The query page at GET /graphql; default: on unless NODE_ENV=production. */
   explorer?: boolean;

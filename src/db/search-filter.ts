@@ -14,7 +14,7 @@ import {
   MULTI_VALUED_KINDS,
   SuperCategory,
 } from '../kfashion/types';
-import { LABELS_BY_KIND, resolveValue } from '../kfashion/vocabulary';
+import { isPublishedValue, resolveValue } from '../kfashion/vocabulary';
 import { parsePositiveId } from '../util/ids';
 import type { LabelSource, Split } from './entities';
 import type { SimpleFilter, TermCondition } from './search-counts';
@@ -114,7 +114,7 @@ class ValueResolver {
   resolve(ref: ValueRef): number | undefined {
     const value = resolveValue(ref.kind, ref.input);
     const id = this.index.idOf(ref.kind, value);
-    if (id === undefined && !(value in LABELS_BY_KIND[ref.kind])) {
+    if (id === undefined && !isPublishedValue(ref.kind, value)) {
       throw new InvalidSearchInput(ref.field, `unknown ${ref.kind} value "${ref.input}"`);
     }
     return id;
@@ -210,7 +210,7 @@ class FilterCompiler {
       clauses.push(`${g}.model_version_id = ${this.params.add(modelVersionKey(`${field}.modelVersionId`, filter.modelVersionId))}`);
     }
     if (filter.minScore !== undefined && filter.minScore !== null) {
-      clauses.push(`${g}.score >= ${this.params.add(filter.minScore)}`);
+      clauses.push(`${g}.score >= ${this.params.add(detectionScore(`${field}.minScore`, filter.minScore))}`);
     }
     filter.and?.forEach((sub, i) => clauses.push(`(${this.compile(sub, `${field}.and[${i}]`)})`));
     if (filter.or?.length) {
@@ -231,6 +231,12 @@ class FilterCompiler {
 function isTermsOnly(filter: GarmentFilter): boolean {
   const others = [filter.split, filter.source, filter.modelVersionId, filter.minScore, filter.not];
   return !filter.superCategory?.length && !filter.and?.length && !filter.or?.length && others.every((v) => v === undefined || v === null);
+}
+
+/** A detection score bound: from 0 to 1, as scores are (the column is a float4, which 1e308 overflows). */
+function detectionScore(field: string, score: number): number {
+  if (!(score >= 0 && score <= 1)) throw new InvalidSearchInput(field, `must be from 0 to 1 (got ${score})`);
+  return score;
 }
 
 /** A model version id (an integer column): digits within its range, else the caller's error. */

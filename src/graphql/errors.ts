@@ -1,47 +1,98 @@
 /**
- * What clients see of errors: input mistakes with their code and field, limits with theirs, and
- * for anything unexpected a generic message (details go to the server log, never to the client).
+ * What clients see of errors, over HTTP and graphql-ws alike: input mistakes with their code and
+ * field, limits with theirs, an unreachable database as SERVICE_UNAVAILABLE, and for anything
+ * unexpected a generic message (details go to the server log, never to the client).
  */
 import { GraphQLError, GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { InvalidSearchInput } from '../db/search-filter';
+import { isDatabaseUnavailable } from '../db/health';
 import { InvalidId } from './ids';
+
+/** Every code the API answers besides graphql-js's and Apollo's own (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, …). */
+export enum ErrorCode {
+  BadUserInput = 'BAD_USER_INPUT',
+  BadRequest = 'BAD_REQUEST',
+  NotFound = 'NOT_FOUND',
+  QueryTimeout = 'QUERY_TIMEOUT',
+  /** Past a work limit (src/graphql/limits.ts): depth, root fields, expanded size, complexity, query length. */
+  QueryTooComplex = 'QUERY_TOO_COMPLEX',
+  /** The expensive-operation gate stayed full (src/graphql/expensive-gate.ts). */
+  ServerBusy = 'SERVER_BUSY',
+  /** A subscription's live updates stopped for good (src/graphql/training/run-updates.ts). */
+  UpdatesUnavailable = 'UPDATES_UNAVAILABLE',
+  ServiceUnavailable = 'SERVICE_UNAVAILABLE',
+  InternalServerError = 'INTERNAL_SERVER_ERROR',
+}
 
 /** PostgreSQL's code for a statement cancelled by statement_timeout. */
 const QUERY_CANCELED = '57014';
 
-export function formatError(
-  formatted: GraphQLFormattedError,
-  error: unknown,
-  log: (message: string, error: unknown) => void = (message, cause) => console.error(message, cause),
-): GraphQLFormattedError {
+export type ErrorLog = (message: string, error?: unknown) => void;
+
+export interface ErrorFormatOptions {
+  log?: ErrorLog;
+  /** Drop graphql-js's "Did you mean …?" hints, which name fields and types (when introspection is off). */
+  hideSuggestions?: boolean;
+}
+
+export const DATABASE_UNAVAILABLE_MESSAGE = 'the database is unavailable; retry in a moment';
+
+export function serviceUnavailable(): GraphQLError {
+  return new GraphQLError(DATABASE_UNAVAILABLE_MESSAGE, { extensions: { code: ErrorCode.ServiceUnavailable, http: { status: 503 } } });
+}
+
+/** The formatted error with its suggestions removed when they are hidden. */
+function withoutSuggestions(formatted: GraphQLFormattedError, hide: boolean | undefined): GraphQLFormattedError {
+  return hide ? { ...formatted, message: formatted.message.replace(/ ?Did you mean (.+?)\?$/, '') } : formatted;
+}
+
+/** An HTTP 4xx refusal Apollo raised without a code (an APQ hash that does not match its query). */
+function isUncodedRequestError(error: unknown, formatted: GraphQLFormattedError): boolean {
+  const status = (error as GraphQLError | null)?.extensions?.http as { status?: number } | undefined;
+  return error instanceof GraphQLError && !error.originalError && !error.path && (status?.status ?? 0) >= 400 && (status?.status ?? 0) < 500 && formatted.extensions?.code === ErrorCode.InternalServerError;
+}
+
+export function formatError(formatted: GraphQLFormattedError, error: unknown, options: ErrorFormatOptions = {}): GraphQLFormattedError {
+  const log = options.log ?? ((message: string, cause?: unknown) => console.error(message, cause ?? ''));
   const original = unwrapResolverError(error);
   if (original instanceof InvalidSearchInput || original instanceof InvalidId) {
-    return {
-      message: original.message,
-      path: formatted.path,
-      locations: formatted.locations,
-      extensions: { code: 'BAD_USER_INPUT', field: original.field },
-    };
+    return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { code: ErrorCode.BadUserInput, field: original.field } };
   }
   if ((original as { code?: unknown } | null)?.code === QUERY_CANCELED) {
     return {
       message: 'the query took longer than the server allows; narrow the filter or ask for fewer rows',
       path: formatted.path,
-      extensions: { code: 'QUERY_TIMEOUT' },
+      extensions: { code: ErrorCode.QueryTimeout },
     };
   }
+  if (isDatabaseUnavailable(original)) {
+    log('database unavailable while executing a GraphQL request');
+    return { message: DATABASE_UNAVAILABLE_MESSAGE, path: formatted.path, extensions: { code: ErrorCode.ServiceUnavailable } };
+  }
+  if (isUncodedRequestError(error, formatted)) {
+    log(`refused a GraphQL request: ${formatted.message}`);
+    return { message: formatted.message, extensions: { code: ErrorCode.BadRequest } };
+  }
   const code = formatted.extensions?.code;
-  if (code && code !== 'INTERNAL_SERVER_ERROR') return formatted;
+  if (code && code !== ErrorCode.InternalServerError) return withoutSuggestions(formatted, options.hideSuggestions);
   log('internal error while executing a GraphQL request:', original);
-  return { message: 'Internal server error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  return { message: 'Internal server error', path: formatted.path, extensions: { code: ErrorCode.InternalServerError } };
+}
+
+/** What a client sees of any error (a GraphQLError or not, as graphql-ws may hand over). */
+export function formatAnyError(error: unknown, options: ErrorFormatOptions = {}): GraphQLFormattedError {
+  const formatted = error instanceof GraphQLError ? error.toJSON() : { message: 'Internal server error', extensions: { code: ErrorCode.InternalServerError } };
+  // The HTTP status an error carries is for the HTTP answer (Apollo drops it too), not for clients.
+  const { http: _status, ...extensions } = formatted.extensions ?? {};
+  return formatError({ ...formatted, extensions }, error, options);
 }
 
 /** An argument the caller got wrong, named in `field`. */
 export function badInput(field: string, message: string): GraphQLError {
-  return new GraphQLError(message.startsWith(`${field}:`) ? message : `${field}: ${message}`, { extensions: { code: 'BAD_USER_INPUT', field } });
+  return new GraphQLError(message.startsWith(`${field}:`) ? message : `${field}: ${message}`, { extensions: { code: ErrorCode.BadUserInput, field } });
 }
 
 export function notFound(what: string): GraphQLError {
-  return new GraphQLError(`${what} does not exist`, { extensions: { code: 'NOT_FOUND' } });
+  return new GraphQLError(`${what} does not exist`, { extensions: { code: ErrorCode.NotFound } });
 }

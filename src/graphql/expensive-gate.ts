@@ -4,6 +4,7 @@
  * burst of costly queries cannot take every database connection from the cheap ones.
  */
 import { GraphQLError } from 'graphql';
+import { ErrorCode } from './errors';
 
 export class ExpensiveGate {
   private running = 0;
@@ -36,7 +37,7 @@ export class ExpensiveGate {
       const timer = setTimeout(() => {
         this.waiting.splice(this.waiting.indexOf(admit), 1);
         reject(new GraphQLError(`the server is busy with other costly queries; retry in a moment or ask for less`, {
-          extensions: { code: 'SERVER_BUSY', http: { status: 503 } },
+          extensions: { code: ErrorCode.ServerBusy, http: { status: 503 } },
         }));
       }, this.maxWaitMs);
       this.waiting.push(admit);

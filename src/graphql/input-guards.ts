@@ -6,6 +6,7 @@
  */
 import { GraphQLError } from 'graphql';
 import type { MiddlewareFn } from 'type-graphql';
+import { ErrorCode } from './errors';
 
 /** Deeper than any real filter (GarmentWhere nests at most a few dozen levels). */
 export const MAX_VARIABLE_DEPTH = 64;
@@ -43,7 +44,7 @@ export const refuseNulArguments: MiddlewareFn = ({ args, info }, next) => {
   if (ROOT_TYPES.has(info.parentType.name)) {
     for (const [name, value] of Object.entries(args)) {
       const field = pathOfNul(value, name);
-      if (field) throw new GraphQLError(`${field}: text may not contain NUL characters`, { extensions: { code: 'BAD_USER_INPUT', field } });
+      if (field) throw new GraphQLError(`${field}: text may not contain NUL characters`, { extensions: { code: ErrorCode.BadUserInput, field } });
     }
   }
   return next();

@@ -18,13 +18,21 @@ export class RequestDeadlines {
 
   /** Starts tracking a request's statements; a disconnect before the answer is complete cancels them. */
   begin(response: ServerResponse): RequestQueries {
-    const queries = new RequestQueries();
-    response.on('close', () => {
-      clearTimeout(this.timers.get(queries));
-      if (!response.writableFinished) void this.tracker.cancel(queries, 'the client closed the connection');
-      queries.finished = true;
-    });
+    const queries = this.start();
+    response.on('close', () => this.end(queries, response.writableFinished));
     return queries;
+  }
+
+  /** Starts tracking the statements of a request that ends by `end` (an operation over WebSocket). */
+  start(): RequestQueries {
+    return new RequestQueries();
+  }
+
+  /** The request is over: its deadline stops and, unless it was answered, its running statements are cancelled. */
+  end(queries: RequestQueries, answered: boolean): void {
+    clearTimeout(this.timers.get(queries));
+    if (!answered) void this.tracker.cancel(queries, 'the client closed the connection');
+    queries.finished = true;
   }
 
   /** Starts the deadline of the request running now (once). */

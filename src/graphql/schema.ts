@@ -1,11 +1,23 @@
 /** The executable schema built from the type-graphql classes, and its SDL as printed to schema.graphql. */
 import 'reflect-metadata';
 import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
-import { buildSchemaSync } from 'type-graphql';
+import { buildSchemaSync, type PubSub } from 'type-graphql';
 import { RESOLVERS } from './resolvers';
 import { TRAINING_RESOLVERS } from './training/resolvers';
 import { authChecker } from './auth';
-import { NO_PUBSUB } from './training/subscriptions';
+
+/**
+ * Subscriptions bring their own event source (training/run-updates.ts: LISTEN on PostgreSQL), so the
+ * PubSub type-graphql requires at schema build is only a placeholder.
+ */
+const NO_PUBSUB: PubSub = {
+  publish() {
+    throw new Error('subscriptions of this schema have their own event sources; nothing is published through PubSub');
+  },
+  subscribe() {
+    throw new Error('subscriptions of this schema have their own event sources; nothing subscribes through PubSub');
+  },
+};
 
 let cached: GraphQLSchema | undefined;
 

@@ -6,31 +6,31 @@
  */
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { DataSource } from 'typeorm';
 import { SearchService } from '../db/search';
 import { VocabularyCache } from '../db/search-vocabulary';
 import { FacetCounts } from '../db/search-counts';
 import { RequestQueryTracker } from '../db/request-queries';
-import { pingDatabase } from '../db/health';
+import { DatabaseProbe, isDatabaseUnavailable } from '../db/health';
 import { MAX_PAGE_SIZE } from './connection';
 import { GraphQLContext, ImageUrls } from './context';
 import { InvalidToken, RequestAuth } from './auth';
 import { denial, type Principal, type Role } from '../auth/roles';
-import { formatError } from './errors';
+import { DATABASE_UNAVAILABLE_MESSAGE, ErrorCode, type ErrorLog } from './errors';
 import { explorerPage } from './explorer';
 import { ImageRoutes } from './image-routes';
-import { MAX_VARIABLE_DEPTH, nestingDepth } from './input-guards';
 import { ExpensiveGate } from './expensive-gate';
-import { LIMIT_EXCEEDED, queryLimits } from './limits';
+import { queryLimits } from './limits';
+import { OperationPolicy } from './operation-policy';
 import { RequestDeadlines } from './request-deadline';
 import { Loaders } from './loaders';
 import { buildApiSchema } from './schema';
 import { createApiServices, type ApiServices } from './services';
-import { attachSubscriptions, type SubscriptionServer } from './training/subscriptions';
+import { attachWebSocket, type WebSocketGraphql } from './websocket';
 import { WebConsole } from './web-console';
 import { weightsDir } from '../ml/weights/catalogue';
 import { dataDir } from '../util/data-dir';
@@ -45,7 +45,7 @@ export interface ApiServerOptions {
   /** 0 picks a free port (tests). */
   port?: number;
   host?: string;
-  /** Schema introspection; default: on unless NODE_ENV=production. */
+  /** Schema introspection, over HTTP and WebSocket alike; when off, error messages carry no "Did you mean" hints either. Default: on unless NODE_ENV=production. */
   introspection?: boolean;
   /** The query page at GET /graphql; default: on unless NODE_ENV=production. */
   explorer?: boolean;
@@ -77,8 +77,9 @@ export interface ApiServerOptions {
   maxQueryLength?: number;
   /**
    * Operations costing at least `cost` (default 1,000: a facet of 5 kinds, a page of many images
-   * with their garments) run at most `limit` at once (default 4), the next ones waiting at most
-   * `maxWaitMs` (default 5 s) before SERVER_BUSY.
+   * with their garments) run at most `limit` at once (default a quarter of the database pool, at
+   * least 1; it must stay below the pool size), the next ones waiting at most `maxWaitMs` (default
+   * 5 s) before SERVER_BUSY.
    */
   expensive?: { cost?: number; limit?: number; maxWaitMs?: number };
   /**
@@ -106,7 +107,7 @@ export interface RunningApiServer {
 
 export const GRAPHQL_PATH = '/graphql';
 
-type Log = (message: string, error?: unknown) => void;
+type Log = ErrorLog;
 
 /** Option values with their defaults applied. */
 interface Settings {
@@ -163,10 +164,45 @@ interface ServerParts {
   webConsole: WebConsole;
   auth: RequestAuth;
   services: ApiServices;
+  probe: DatabaseProbe;
+  policy: OperationPolicy;
+}
+
+/**
+ * The expensive gate must leave pooled connections to cheap operations. One operation can hold
+ * several connections at once (the DataLoader batches of sibling fields run side by side), so by
+ * default it admits a quarter of the pool, and never as many operations as the pool has
+ * connections. (/health has a connection of its own: DatabaseProbe.)
+ */
+function expensiveGate(options: ApiServerOptions): ExpensiveGate {
+  const poolSize = (options.dataSource.options as { poolSize?: number }).poolSize ?? 10;
+  const limit = options.expensive?.limit ?? Math.max(1, Math.floor(poolSize / 4));
+  const most = Math.max(1, poolSize - 1);
+  if (!Number.isInteger(limit) || limit < 1 || limit > most) {
+    throw new Error(`expensive.limit must be a whole number from 1 to ${most} (below the database pool size ${poolSize}); got ${limit}`);
+  }
+  return new ExpensiveGate(limit, options.expensive?.maxWaitMs ?? 5_000);
+}
+
+function operationPolicy(options: ApiServerOptions, settings: Settings, schema: GraphQLSchema): OperationPolicy {
+  return new OperationPolicy({
+    schema,
+    introspection: settings.introspection,
+    maxTokens: options.maxTokens ?? 5_000,
+    maxQueryLength: settings.maxQueryLength,
+    log: settings.log,
+    limits: {
+      maxDepth: options.maxDepth ?? 10,
+      maxComplexity: options.maxComplexity ?? 25_000,
+      maxRootFields: options.maxRootFields ?? 20,
+      expensive: { cost: options.expensive?.cost ?? 1_000, gate: expensiveGate(options) },
+    },
+  });
 }
 
 function buildParts(options: ApiServerOptions, settings: Settings): ServerParts {
   const { dataSource } = options;
+  const schema = buildApiSchema();
   const tracker = new RequestQueryTracker(dataSource, settings.log);
   const counts = options.precomputedCounts === false ? undefined : new DetachedFacetCounts(tracker, dataSource, options.countsRebuildIntervalMs, settings.log);
   const search = new SearchService(dataSource, new VocabularyCache(dataSource), counts);
@@ -182,7 +218,7 @@ function buildParts(options: ApiServerOptions, settings: Settings): ServerParts 
   });
   return {
     dataSource,
-    schema: buildApiSchema(),
+    schema,
     tracker,
     deadlines: new RequestDeadlines(tracker, settings.requestTimeoutMs),
     counts,
@@ -193,34 +229,43 @@ function buildParts(options: ApiServerOptions, settings: Settings): ServerParts 
     webConsole: new WebConsole(),
     auth: new RequestAuth(dataSource, settings.publicRead),
     services,
+    probe: new DatabaseProbe(dataSource),
+    policy: operationPolicy(options, settings, schema),
   };
 }
 
-async function startApollo(httpServer: http.Server, parts: ServerParts, options: ApiServerOptions, settings: Settings): Promise<ApolloServer<GraphQLContext>> {
-  const { schema } = parts;
+/** Answers 503 when the database was unavailable to an operation (its errors say SERVICE_UNAVAILABLE). */
+const serviceUnavailableStatus: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+        if (errors?.some((error) => error.extensions?.code === ErrorCode.ServiceUnavailable)) response.http.status = 503;
+      },
+    };
+  },
+};
+
+async function startApollo(httpServer: http.Server, parts: ServerParts): Promise<ApolloServer<GraphQLContext>> {
+  const { schema, policy } = parts;
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    introspection: settings.introspection,
+    // The policy's validation rules decide (NoSchemaIntrospection when off), for WebSocket alike.
+    introspection: true,
+    validationRules: [...policy.validationRules],
     csrfPrevention: true,
-    parseOptions: { maxTokens: options.maxTokens ?? 5_000 },
+    parseOptions: { maxTokens: policy.maxTokens },
     // The process owner (kfashion serve) handles SIGINT/SIGTERM and calls stop(); Apollo's own
     // handler would stop first and then re-raise the signal, running the shutdown twice.
     stopOnTerminationSignals: false,
-    formatError: (formatted, error) => formatError(formatted, error, settings.log),
+    formatError: (formatted, error) => policy.format(formatted, error),
     includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
       parts.deadlines.plugin(),
-      queryLimits(schema, {
-        maxDepth: options.maxDepth ?? 10,
-        maxComplexity: options.maxComplexity ?? 25_000,
-        maxRootFields: options.maxRootFields ?? 20,
-        expensive: {
-          cost: options.expensive?.cost ?? 1_000,
-          gate: new ExpensiveGate(options.expensive?.limit ?? 4, options.expensive?.maxWaitMs ?? 5_000),
-        },
-      }),
+      queryLimits(policy.limits),
+      serviceUnavailableStatus,
     ],
   });
   await apollo.start();
@@ -233,21 +278,20 @@ function refuseGraphql(response: http.ServerResponse, status: number, message: s
 }
 
 /** The POSTed body, parsed and checked for shapes that are refused before parsing the query; undefined once refused. */
-async function graphqlBody(request: http.IncomingMessage, response: http.ServerResponse, contentType: string, settings: Settings): Promise<{ body: unknown } | undefined> {
+async function graphqlBody(request: http.IncomingMessage, response: http.ServerResponse, contentType: string, settings: Settings, policy: OperationPolicy): Promise<{ body: unknown } | undefined> {
   const text = (await readBoundedBody(request, settings.maxBodyBytes)).toString('utf8');
   if (!contentType.startsWith('application/json')) return { body: text };
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    return void refuseGraphql(response, 400, 'request body is not valid JSON', { code: 'BAD_REQUEST' });
+    return void refuseGraphql(response, 400, 'request body is not valid JSON', { code: ErrorCode.BadRequest });
   }
   const { variables, query } = (body ?? {}) as { variables?: unknown; query?: unknown };
-  if (nestingDepth(variables, MAX_VARIABLE_DEPTH) > MAX_VARIABLE_DEPTH) {
-    return void refuseGraphql(response, 400, `variables nest deeper than ${MAX_VARIABLE_DEPTH} levels`, { code: 'BAD_USER_INPUT', field: 'variables' });
-  }
-  if (typeof query === 'string' && query.length > settings.maxQueryLength) {
-    return void refuseGraphql(response, 400, `the query is ${query.length} characters long; the maximum is ${settings.maxQueryLength}`, { code: LIMIT_EXCEEDED });
+  const refused = policy.refusal(query, variables);
+  if (refused) {
+    const { http: status, ...extensions } = refused.extensions as { http: { status: number } };
+    return void refuseGraphql(response, status.status, refused.message, extensions);
   }
   return { body };
 }
@@ -269,7 +313,7 @@ function graphqlRoute(apollo: ApolloServer<GraphQLContext>, context: (principal:
     }
     let body: unknown = undefined;
     if (request.method === 'POST') {
-      const read = await graphqlBody(request, response, headers.get('content-type') ?? '', settings);
+      const read = await graphqlBody(request, response, headers.get('content-type') ?? '', settings, parts.policy);
       if (!read) return;
       body = read.body;
     }
@@ -289,9 +333,9 @@ function graphqlRoute(apollo: ApolloServer<GraphQLContext>, context: (principal:
   };
 }
 
-async function health(response: http.ServerResponse, dataSource: DataSource, log: Log): Promise<void> {
+async function health(response: http.ServerResponse, probe: DatabaseProbe, log: Log): Promise<void> {
   try {
-    await pingDatabase(dataSource);
+    await probe.ping();
     sendJson(response, 200, { status: 'ok', database: 'ok' });
   } catch (error) {
     log('health check failed:', error);
@@ -314,7 +358,7 @@ function router(parts: ServerParts, settings: Settings, graphql: RouteHandler): 
   const { auth, images, uploads, webConsole } = parts;
   return async (request, response, url) => {
     if (url.pathname === GRAPHQL_PATH || url.pathname === `${GRAPHQL_PATH}/`) return graphql(request, response, url);
-    if (url.pathname === '/health') return health(response, parts.dataSource, settings.log);
+    if (url.pathname === '/health') return health(response, parts.probe, settings.log);
     if (url.pathname === UPLOADS_PATH) {
       if (allowed(response, await auth.principal(request.headers.authorization), 'analyst', auth.publicRead)) await handleUpload(request, response, uploads);
       return;
@@ -342,9 +386,19 @@ function answerFailure(request: http.IncomingMessage, response: http.ServerRespo
     }
     return;
   }
-  log(`request ${request.method} ${url.pathname} failed:`, error);
-  if (!response.headersSent) sendJson(response, 500, { error: 'internal server error' });
-  else response.destroy();
+  const graphqlRoute = url.pathname.startsWith(GRAPHQL_PATH);
+  if (response.headersSent) {
+    log(`request ${request.method} ${url.pathname} failed:`, error);
+    response.destroy();
+  } else if (isDatabaseUnavailable(error)) {
+    log(`request ${request.method} ${url.pathname}: the database is unavailable`);
+    const code = ErrorCode.ServiceUnavailable;
+    sendJson(response, 503, graphqlRoute ? { errors: [{ message: DATABASE_UNAVAILABLE_MESSAGE, extensions: { code } }] } : { error: DATABASE_UNAVAILABLE_MESSAGE, code });
+  } else {
+    log(`request ${request.method} ${url.pathname} failed:`, error);
+    const code = ErrorCode.InternalServerError;
+    sendJson(response, 500, graphqlRoute ? { errors: [{ message: 'Internal server error', extensions: { code } }] } : { error: 'internal server error' });
+  }
 }
 
 /** Runs each request with its database work tracked, and cancelled when its client goes away or its deadline passes. */
@@ -358,20 +412,34 @@ function handleRequests(parts: ServerParts, settings: Settings, route: RouteHand
   };
 }
 
+/** The caller of a WebSocket connection (checked at connection, for every message and before every event). */
+async function connectionPrincipal(auth: RequestAuth, params: Readonly<Record<string, unknown>> | undefined, publicRead: boolean): Promise<Principal> {
+  let principal: Principal;
+  try {
+    principal = await auth.connectionPrincipal(params);
+  } catch (error) {
+    if (error instanceof InvalidToken) throw new GraphQLError(error.message, { extensions: { code: error.code } });
+    throw error;
+  }
+  const refused = denial(principal, 'viewer', publicRead);
+  if (refused) throw new GraphQLError(refused.message, { extensions: { code: refused.code } });
+  return principal;
+}
+
 export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
   const settings = settingsOf(options);
   const parts = buildParts(options, settings);
   const httpServer = http.createServer();
-  const apollo = await startApollo(httpServer, parts, options, settings);
+  const apollo = await startApollo(httpServer, parts);
   const context = (principal: Principal): GraphQLContext => ({
     search: parts.search, services: parts.services, loaders: new Loaders(parts.dataSource), urls: parts.urls,
     maxPageSize: settings.maxPageSize, principal, publicRead: settings.publicRead,
   });
-  // Subscriptions (trainingRunUpdated) over graphql-ws on the same server and path.
-  const subscriptions = attachSubscriptions(httpServer, parts.schema, context, GRAPHQL_PATH, async (params) => {
-    const principal = await parts.auth.connectionPrincipal(params);
-    return denial(principal, 'viewer', settings.publicRead) ? null : principal;
-  }, (error) => formatError(error.toJSON(), error, settings.log));
+  // graphql-ws on the same server and path (subscriptions, and queries for clients that send them there).
+  const subscriptions = attachWebSocket(httpServer, {
+    path: GRAPHQL_PATH, schema: parts.schema, policy: parts.policy, tracker: parts.tracker, deadlines: parts.deadlines, context,
+    authenticate: (params) => connectionPrincipal(parts.auth, params, settings.publicRead),
+  });
   httpServer.on('request', handleRequests(parts, settings, router(parts, settings, graphqlRoute(apollo, context, parts, settings))));
   const port = await listen(httpServer, options.port ?? 4000, options.host ?? '0.0.0.0');
   if (parts.counts && !(await parts.counts.isFresh())) parts.counts.requestRebuild();
@@ -385,7 +453,7 @@ function runningServer(
   httpServer: http.Server,
   parts: ServerParts,
   apollo: ApolloServer<GraphQLContext>,
-  subscriptions: SubscriptionServer,
+  subscriptions: WebSocketGraphql,
 ): RunningApiServer {
   let stopping: Promise<void> | undefined;
   return {
@@ -400,6 +468,7 @@ function runningServer(
         await parts.counts?.cancel();
         await parts.services.close();
         await parts.tracker.close();
+        await parts.probe.close();
       })();
       return stopping;
     },

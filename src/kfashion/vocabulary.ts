@@ -244,15 +244,28 @@ const SPELLING_VARIANTS: Readonly<Record<string, string>> = {
   노말: '노멀',
 };
 
+/**
+ * The entry of `key` in a lookup table, or undefined: own keys only, so a value spelled like an
+ * Object.prototype member ("toString", "constructor") is an unknown value, not a function.
+ */
+function ownEntry(table: Readonly<Record<string, string>>, key: string): string | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /** Normalise one stored value: trim, fold known spelling variants. Unknown values pass through. */
 export function normaliseValue(value: string): string {
   const trimmed = value.normalize('NFC').trim().replace(/\s+/g, ' ');
-  return SPELLING_VARIANTS[trimmed] ?? trimmed;
+  return ownEntry(SPELLING_VARIANTS, trimmed) ?? trimmed;
 }
 
 /** English label of a stored value, or null when the value is not in the published lists. */
 export function englishLabel(kind: AttributeKind, value: string): string | null {
-  return LABELS_BY_KIND[kind][value] ?? null;
+  return ownEntry(LABELS_BY_KIND[kind], value) ?? null;
+}
+
+/** The value is in the published lists of its kind. */
+export function isPublishedValue(kind: AttributeKind, value: string): boolean {
+  return Object.hasOwn(LABELS_BY_KIND[kind], value);
 }
 
 /**
@@ -262,8 +275,8 @@ export function englishLabel(kind: AttributeKind, value: string): string | null 
  */
 export function resolveValue(kind: AttributeKind, input: string): string {
   const normalised = normaliseValue(input);
+  if (isPublishedValue(kind, normalised)) return normalised;
   const labels = LABELS_BY_KIND[kind];
-  if (normalised in labels) return normalised;
   const lower = normalised.toLowerCase();
   for (const [korean, english] of Object.entries(labels)) {
     if (english.toLowerCase() === lower) return korean;

@@ -1,8 +1,10 @@
 /**
  * Malformed or out-of-range input answers 4xx with a code and logs no stack:
  * ids ≥ 2^63 on the image routes and in GraphQL, NUL characters in string arguments, variables
- * nested 5,000 deep.
+ * nested 5,000 deep, values spelled like Object.prototype members, scores out of [0, 1], an APQ
+ * hash that does not match its query, and typos answered without suggestions when introspection is off.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { importDataset } from '../../src/db/import';
 import { ApiClient, makeSampleTree, startTestServer } from './support';
@@ -90,4 +92,64 @@ it('refuses variables nested 5,000 deep with 400 before coercing them', async ()
   expect(response.status).toBe(400);
   const result = (await response.json()) as { errors?: unknown[] };
   expect(result.errors?.[0]).toEqual({ message: 'variables nest deeper than 64 levels', extensions: { code: 'BAD_USER_INPUT', field: 'variables' } });
+});
+
+const SEARCH = `query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`;
+
+it('answers values spelled like Object.prototype members as unknown values, naming the field, over HTTP and WebSocket', async () => {
+  const cases: [Record<string, unknown>, string, string][] = [
+    [{ category: ['toString'] }, 'where.category[0]', 'unknown category value "toString"'],
+    [{ color: ['constructor'] }, 'where.color[0]', 'unknown color value "constructor"'],
+    [{ not: { styles: ['__proto__'] } }, 'where.not.styles[0]', 'unknown style value "__proto__"'],
+    [{ attributes: [{ kind: 'material', anyOf: ['hasOwnProperty'] }] }, 'where.attributes[0].anyOf[0]', 'unknown material value "hasOwnProperty"'],
+  ];
+  for (const [where, field, message] of cases) {
+    const expected = { code: 'BAD_USER_INPUT', field };
+    const http = await api.query(SEARCH, { w: where });
+    expect(http.errors?.[0]).toMatchObject({ message: `${field}: ${message}`, extensions: expected });
+    expect((await api.overWebSocket(SEARCH, { w: where })).errors?.[0]?.extensions).toEqual(expected);
+  }
+});
+
+it('range-checks minScore where it enters: [0, 1], naming the field', async () => {
+  for (const minScore of [1e308, -0.5, 1.5]) {
+    const result = await api.query(SEARCH, { w: { minScore } });
+    expect(result.errors?.[0]).toMatchObject({ message: `where.minScore: must be from 0 to 1 (got ${minScore})`, extensions: { code: 'BAD_USER_INPUT', field: 'where.minScore' } });
+  }
+  const nested = await api.query(SEARCH, { w: { or: [{ minScore: 0.5 }, { minScore: 2 }] } });
+  expect(nested.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'where.or[1].minScore' });
+  for (const minScore of [0, 0.5, 1]) expect((await api.query(SEARCH, { w: { minScore } })).errors).toBeUndefined();
+});
+
+it('answers an APQ hash that does not match its query with 400 BAD_REQUEST and one log line', async () => {
+  const query = '{ modelVersions { id } }';
+  const post = (sha256Hash: string) =>
+    fetch(`${api.origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, extensions: { persistedQuery: { version: 1, sha256Hash } } }),
+    });
+  const mismatch = await post('0'.repeat(64));
+  expect(mismatch.status).toBe(400);
+  expect(await mismatch.json()).toEqual({ errors: [{ message: 'provided sha does not match query', extensions: { code: 'BAD_REQUEST' } }] });
+  const lines = logged.splice(0);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).not.toMatch(/\n\s+at /);
+  // The matching hash registers the query.
+  expect((await post(createHash('sha256').update(query).digest('hex'))).status).toBe(200);
+});
+
+it('answers a typo without "Did you mean" when introspection is off, over HTTP and WebSocket (and with it when on)', async () => {
+  const typo = '{ modelVersions { idd } }';
+  expect((await api.query(typo)).errors?.[0]?.message).toMatch(/Did you mean "id"\?/);
+  const locked = await startTestServer(db.dataSource, { introspection: false });
+  try {
+    for (const answer of [await locked.query(typo), await locked.overWebSocket(typo)]) {
+      expect(answer.errors?.[0]).toMatchObject({ message: 'Cannot query field "idd" on type "ModelVersion".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    }
+    const argument = await locked.query('{ images(firs: 1) { totalCount } }');
+    expect(argument.errors?.[0]?.message).toBe('Unknown argument "firs" on field "Query.images".');
+  } finally {
+    await locked.server.stop();
+  }
 });

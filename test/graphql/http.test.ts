@@ -4,6 +4,7 @@
  * the offline explorer page, CSRF prevention, production defaults and graceful shutdown.
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { importDataset } from '../../src/db/import';
@@ -207,22 +208,78 @@ describe('server', () => {
     }
   });
 
-  it('masks internal errors (details only in the server log) and reports an unreachable database', async () => {
+  /** A loopback TCP relay to the test's PostgreSQL server that can be cut, as a database going down is seen by its clients. */
+  async function databaseRelay(): Promise<{ url: string; cut(): Promise<void> }> {
+    const target = new URL(db.url);
+    const sockets = new Set<net.Socket>();
+    const relay = net.createServer((client) => {
+      const server = net.connect(Number(target.port || 5432), target.hostname);
+      for (const socket of [client, server]) {
+        sockets.add(socket);
+        socket.on('error', () => {});
+        socket.on('close', () => sockets.delete(socket));
+      }
+      client.pipe(server).pipe(client);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const url = new URL(db.url);
+    url.hostname = '127.0.0.1';
+    url.port = String((relay.address() as net.AddressInfo).port);
+    return {
+      url: url.toString(),
+      cut: async () => {
+        const closed = new Promise((resolve) => relay.close(resolve));
+        for (const socket of sockets) socket.destroy();
+        await closed;
+      },
+    };
+  }
+
+  it('answers SERVICE_UNAVAILABLE (503, GraphQL-shaped, no internals) while the database is down, and masks other errors', async () => {
     const { openDatabase } = await import('../../src/db/data-source');
-    const doomed = await openDatabase({ url: db.url, poolSize: 1 });
+    const relay = await databaseRelay();
+    const doomed = await openDatabase({ url: relay.url, poolSize: 2 });
     const logged: string[] = [];
-    const broken = await startTestServer(doomed, { log: (message, error) => logged.push(`${message} ${String(error)}`) });
+    const broken = await startTestServer(doomed, { log: (message, error) => logged.push(`${message} ${String(error ?? '')}`) });
     try {
-      await doomed.destroy();
-      // Anonymous (reads are public here), so the failure is the resolver's and not the token lookup's.
-      const result = await broken.as(undefined).query('{ searchGarments(where: {}) { totalCount } }');
-      expect(result.errors).toEqual([{ message: 'Internal server error', path: ['searchGarments'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
-      expect(logged.join('\n')).toMatch(/internal error/);
+      expect((await broken.get('/health')).status).toBe(200);
+      await relay.cut();
+      const expected = { code: 'SERVICE_UNAVAILABLE' };
+      // Anonymous (reads are public here): the resolver's statement fails.
+      const anonymous = await broken.as(undefined).query('{ searchGarments(where: {}) { totalCount } }');
+      expect(anonymous.status).toBe(503);
+      expect(anonymous.errors).toEqual([{ message: 'the database is unavailable; retry in a moment', path: ['searchGarments'], extensions: expected }]);
+      // With a token: its lookup fails before any GraphQL runs, and the answer is GraphQL-shaped all the same.
+      const withToken = await broken.query('{ modelVersions { id } }');
+      expect(withToken.status).toBe(503);
+      expect(withToken.errors).toEqual([{ message: 'the database is unavailable; retry in a moment', extensions: expected }]);
+      // The token cannot be checked: 1013 Try Again Later rather than 4403 Forbidden.
+      expect(await broken.overWebSocket('{ modelVersions { id } }')).toEqual({ closed: 1013 });
+      expect(await broken.as(undefined).overWebSocket('{ modelVersions { id } }')).toMatchObject({ errors: [{ extensions: expected }] });
       const health = await broken.get('/health');
       expect(health.status).toBe(503);
       expect(await health.json()).toEqual({ status: 'unavailable', database: 'unreachable' });
+      expect(JSON.stringify([anonymous, withToken])).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|Connection terminated|postgres/i);
     } finally {
       await broken.server.stop();
+      await doomed.destroy().catch(() => {});
+    }
+  });
+
+  it('masks internal errors: details only in the server log', async () => {
+    const logged: string[] = [];
+    const masked = await startTestServer(db.dataSource, { log: (message, error) => logged.push(`${message} ${String(error ?? '')}`) });
+    const locker = db.dataSource.createQueryRunner();
+    try {
+      // A statement that fails for a reason that is neither the caller's nor the database being down.
+      await locker.query(`ALTER TABLE model_versions RENAME TO model_versions_hidden`);
+      const result = await masked.query('{ modelVersions { id } }');
+      expect(result.errors).toEqual([{ message: 'Internal server error', path: ['modelVersions'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+      expect(logged.join('\n')).toMatch(/internal error.*model_versions/);
+    } finally {
+      await locker.query(`ALTER TABLE model_versions_hidden RENAME TO model_versions`);
+      await locker.release();
+      await masked.server.stop();
     }
   });
 

@@ -163,3 +163,36 @@ it('gives mutations no deadline: their client waits for work such as an analysis
     await api.server.stop();
   }
 });
+
+describe('over graphql-ws', () => {
+  it('cancels the statements of a query whose socket closes, within a second', async () => {
+    const api = await startTestServer(db.dataSource, { precomputedCounts: false });
+    try {
+      await withLocked('garments', async () => {
+        const client = api.webSocket();
+        client.subscribe({ query: JSON.parse(SEARCH).query }, { next: () => {}, error: () => {}, complete: () => {} });
+        await until(async () => (await waitingStatements()).length > 0, 5_000);
+        await client.dispose();
+        const gone = await until(async () => (await waitingStatements()).length === 0, 1_000);
+        console.log(`search statement gone ${gone} ms after the socket closed`);
+      });
+      expect((await api.overWebSocket(`{ searchGarments(where: { superCategory: [TOP] }, first: 1) { totalCount } }`)).data.searchGarments.totalCount).toBeGreaterThan(0);
+    } finally {
+      await api.server.stop();
+    }
+  });
+
+  it('gives a query the same deadline as over HTTP: QUERY_TIMEOUT, its statements cancelled', async () => {
+    const api = await startTestServer(db.dataSource, { precomputedCounts: false, requestTimeoutMs: 300 });
+    try {
+      await withLocked('garments', async () => {
+        const answer = await api.overWebSocket(JSON.parse(SEARCH).query);
+        expect(answer.errors?.[0]?.extensions?.code).toBe('QUERY_TIMEOUT');
+        expect(answer.errors?.[0]?.message).not.toMatch(/cancel|statement|QueryFailed/i);
+        expect(await waitingStatements()).toEqual([]);
+      });
+    } finally {
+      await api.server.stop();
+    }
+  });
+});

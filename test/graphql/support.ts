@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataSource } from 'typeorm';
+import { createClient, type Client as WsClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { startApiServer, RunningApiServer, ApiServerOptions } from '../../src/graphql/server';
 import { createApiToken } from '../../src/db/api-tokens';
 
@@ -55,6 +57,13 @@ export interface GraphQLResult<Data = any> {
   errors?: { message: string; extensions?: { code?: string; field?: string } }[];
 }
 
+/** What one graphql-ws operation answered (see ApiClient.overWebSocket). */
+export interface WsOutcome {
+  data?: any;
+  errors?: { message: string; extensions?: { code?: string; field?: string } }[];
+  closed?: number;
+}
+
 export class ApiClient {
   /** `token`: sent as `Authorization: Bearer` with every request (none: anonymous). */
   constructor(
@@ -91,6 +100,41 @@ export class ApiClient {
       throw new Error(`GraphQL request failed (${result.status}): ${JSON.stringify(result.errors)}`);
     }
     return result.data!;
+  }
+
+  /** A graphql-ws client of the server's /graphql, sending this client's token in connectionParams. */
+  webSocket(): WsClient {
+    return createClient({
+      url: `ws://127.0.0.1:${this.server.port}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: false,
+      // Connection failures are reported to the operation (overWebSocket), not logged.
+      onNonLazyError: () => {},
+      connectionParams: this.authorization(),
+    });
+  }
+
+  /**
+   * One operation over graphql-ws on a fresh connection: its first result (data and errors), the
+   * errors of an `error` message, or `closed <code>` when the socket closed instead.
+   */
+  async overWebSocket(query: string, variables: Record<string, unknown> = {}): Promise<WsOutcome> {
+    const client = this.webSocket();
+    try {
+      return await new Promise<WsOutcome>((resolve) => {
+        client.subscribe(
+          { query, variables },
+          {
+            next: (value) => resolve({ data: value.data ?? undefined, errors: value.errors as GraphQLResult['errors'] }),
+            error: (error) => resolve(Array.isArray(error) ? { errors: error } : { closed: (error as { code?: number }).code }),
+            complete: () => resolve({}),
+          },
+        );
+      });
+    } finally {
+      await client.dispose();
+    }
   }
 
   get(pathAndQuery: string, headers: Record<string, string> = {}): Promise<Response> {

@@ -1,8 +1,11 @@
 /**
  * A list of training runs with their per-run fields (log, attempts, metrics, loss curves) costs the
  * same number of SQL statements for 2 runs as for 12: each field is loaded for all runs of the page
- * at once, and each run still gets its own values.
+ * at once, and each run still gets its own values. The trainingRunUpdated subscription reads those
+ * fields anew for every event, and stops when its token is revoked.
  */
+import { createApiToken, revokeApiToken } from '../../src/db/api-tokens';
+import { TRAINING_CHANNEL } from '../../src/jobs/channels';
 import { ApiClient, QueryCounter, startTestServer } from './support';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
@@ -59,4 +62,69 @@ it('loads log, attempts, metrics and loss curves of a list of runs with a consta
   expect(oldest.log).toBe('log of run 1');
   expect(oldest.attempts).toBe(1);
   expect(oldest.metrics.map((m: any) => m.value)).toEqual([1.1, 1.2, 1.3]);
+});
+
+/** The first answer to `query` on an open graphql-ws client: its data, or its errors. */
+function answer(client: ReturnType<ApiClient['webSocket']>, query: string): Promise<unknown> {
+  return new Promise((resolve) => client.subscribe({ query }, { next: (value) => resolve(value.errors ?? value.data), error: resolve, complete: () => {} }));
+}
+
+describe('trainingRunUpdated', () => {
+  it('checks the token of every message on an open connection', async () => {
+    const { id: tokenId, token } = await createApiToken(db.dataSource, { role: 'viewer', name: 'revoked between messages' });
+    const client = api.as(token).webSocket();
+    try {
+      expect(await answer(client, '{ modelVersions { id } }')).toEqual({ modelVersions: [] });
+      await revokeApiToken(db.dataSource, tokenId);
+      expect(await answer(client, '{ modelVersions { id } }')).toEqual([{ message: 'the API token is invalid, revoked or expired', extensions: { code: 'UNAUTHENTICATED' } }]);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('reads attempts anew for every event and stops sending once its token is revoked', async () => {
+    const [run] = await db.dataSource.query(`INSERT INTO training_runs (params, status, attempt) VALUES ('{}', 'running', 1) RETURNING id`);
+    const { id: tokenId, token } = await createApiToken(db.dataSource, { role: 'viewer', name: 'revoked mid-subscription' });
+    const client = api.as(token).webSocket();
+    const received: unknown[] = [];
+    let wake: () => void = () => {};
+    const arrival = () => new Promise<void>((resolve) => (wake = resolve));
+    let next = arrival();
+    const ended = new Promise<void>((resolve) => {
+      client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id attempts } }`, variables: { id: String(run.id) } }, {
+        next: (value) => {
+          received.push(value.data?.trainingRunUpdated ?? value.errors);
+          wake();
+        },
+        error: (error) => {
+          received.push(error);
+          wake();
+          resolve();
+        },
+        complete: resolve,
+      });
+    });
+    const update = async (attempt: number) => {
+      next = arrival();
+      await db.dataSource.query(`UPDATE training_runs SET attempt = $2 WHERE id = $1`, [run.id, attempt]);
+      await db.dataSource.query(`SELECT pg_notify('${TRAINING_CHANNEL}', $1)`, [String(run.id)]);
+      await next;
+    };
+    try {
+      await next;
+      await update(2);
+      await update(3);
+      expect(received).toEqual([{ id: String(run.id), attempts: 1 }, { id: String(run.id), attempts: 2 }, { id: String(run.id), attempts: 3 }]);
+      await revokeApiToken(db.dataSource, tokenId);
+      await update(4);
+      await ended;
+      expect(received.slice(3)).toEqual([[{ message: 'the API token is invalid, revoked or expired', extensions: { code: 'UNAUTHENTICATED' } }]]);
+      // Later updates reach it no more.
+      await db.dataSource.query(`SELECT pg_notify('${TRAINING_CHANNEL}', $1)`, [String(run.id)]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(received).toHaveLength(4);
+    } finally {
+      await client.dispose();
+    }
+  });
 });

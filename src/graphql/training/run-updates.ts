@@ -3,13 +3,14 @@
  * LISTEN connection (src/db/training-run-notifications.ts).
  */
 import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../errors';
 import type { RunListener, RunNotifications } from '../../db/training-run-notifications';
 
 export { RECONNECT_BACKOFF } from '../../db/training-run-notifications';
 
 export const updatesLost = (): Error =>
   new GraphQLError('live updates stopped: the connection to the database was lost and could not be restored; subscribe again later', {
-    extensions: { code: 'UPDATES_UNAVAILABLE' },
+    extensions: { code: ErrorCode.UpdatesUnavailable },
   });
 
 /** Yields once at once, then after every update of the run, until `isFinished` says it is over; throws when updates are lost for good. */

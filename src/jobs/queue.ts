@@ -5,7 +5,7 @@
  * range of a batch prediction's images, so the chunks of one job spread over every model server).
  * The rows in training_runs / prediction_chunks are the product's record; a pg-boss job only says "someone
  * must work on this row". pg-boss hands each job to one worker at a time and retries a failed one;
- * a worker that died is detected by its stale lease (src/db/leases.ts, src/model-server/watchdog.ts), which fails its job so pg-boss
+ * a worker that died is detected by its stale lease (src/db/leases.ts, src/jobs/lease-watchdog.ts), which fails its job so pg-boss
  * retries it on another server.
  *
  * pg-boss 10 drops `send` to a queue that was never created without an error, so every process that

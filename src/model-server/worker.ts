@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import type { DataSource } from 'typeorm';
 import { claim, finish, heartbeat, LeaseLost, release, type Lease, type LeasedTable } from '../db/leases';
 import { predictionJobOfChunk } from '../db/prediction-chunks';
-import { reapStale } from './watchdog';
+import { LeaseWatchdog } from '../jobs/lease-watchdog';
 import type { ModelRegistry } from './models';
 import { PredictionInterrupted, runPredictionChunk } from './prediction-chunk';
 import { settlePredictionJobs, stopSiblingChunks } from '../db/prediction-jobs';
@@ -58,36 +58,27 @@ export class JobWorker {
   private readonly leaseTimeout: number;
   private readonly abort = new AbortController();
   private readonly loops: Promise<void>[] = [];
-  private watchdog: NodeJS.Timeout | null = null;
+  private readonly watchdog: LeaseWatchdog;
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: WorkerOptions) {
     this.name = options.name ?? defaultWorkerName();
     this.leaseTimeout = options.leaseTimeoutSeconds ?? 120;
     this.log = options.log ?? ((line) => console.error(`[model-server] ${line}`));
+    this.watchdog = new LeaseWatchdog(options.dataSource, async () => options.queue, this.leaseTimeout, this.log);
   }
 
   start(): void {
     const queues = this.options.queues ?? [TRAINING_QUEUE, PREDICTION_QUEUE];
     for (const queue of queues) this.loops.push(this.loop(queue));
-    const reap = () => void this.reap().catch((error) => this.log(`watchdog failed: ${(error as Error).message}`));
-    this.watchdog = setInterval(reap, Math.max(1000, (this.leaseTimeout * 1000) / 3));
-    reap();
+    this.watchdog.start();
   }
 
   /** Stops taking jobs; a running job stops after its current step and is handed back to the queue. */
   async stop(): Promise<void> {
     this.abort.abort();
-    if (this.watchdog) clearInterval(this.watchdog);
+    await this.watchdog.stop();
     await Promise.all(this.loops);
-  }
-
-  private async reap(): Promise<void> {
-    const { dataSource, queue } = this.options;
-    await reapStale(dataSource, queue, 'training_runs', TRAINING_QUEUE, this.leaseTimeout, this.log);
-    await reapStale(dataSource, queue, 'prediction_chunks', PREDICTION_QUEUE, this.leaseTimeout, this.log);
-    // A chunk the watchdog failed (no retries left) may have been its job's last one.
-    await settlePredictionJobs(dataSource);
   }
 
   private async loop(queue: QueueName): Promise<void> {

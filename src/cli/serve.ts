@@ -5,13 +5,13 @@ import { openDatabase } from '../db/data-source';
 import { startApiServer, type RunningApiServer } from '../graphql/server';
 import { printApiSchema } from '../graphql/schema';
 import { dataDir } from '../util/data-dir';
-import { spawnModelServer, type ModelServerProcess } from './model-server-process';
-import { flag, onShutdown, port } from './options';
+import { ModelServerSupervisor } from './model-server-process';
+import { flag, leaseTimeoutSeconds, onShutdown, port } from './options';
 
 export interface ServedApi {
   api: RunningApiServer;
   dataSource: DataSource;
-  modelServer: ModelServerProcess | null;
+  modelServer: ModelServerSupervisor | null;
   close(): Promise<void>;
 }
 
@@ -24,7 +24,7 @@ export function publicRead(env: NodeJS.ProcessEnv): boolean {
 export async function serveApi(withModelServer: boolean, env: NodeJS.ProcessEnv = process.env): Promise<ServedApi> {
   const statementTimeoutMs = Number(env.KFASHION_STATEMENT_TIMEOUT_MS ?? 10_000);
   const dataSource = await openDatabase({ statementTimeoutMs, poolSize: 20 });
-  const modelServer = withModelServer ? await spawnModelServer() : null;
+  const modelServer = withModelServer ? await ModelServerSupervisor.start() : null;
   const api = await startApiServer({
     dataSource,
     port: port(env.PORT, 'PORT') ?? 4000,
@@ -34,6 +34,9 @@ export async function serveApi(withModelServer: boolean, env: NodeJS.ProcessEnv 
     dataDir: dataDir(env),
     publicRead: publicRead(env),
     modelServerUrl: modelServer?.url,
+    modelServerToken: modelServer?.token,
+    // The API watches the leases too: with one model server, its own watchdog dies with it.
+    leaseTimeoutSeconds: leaseTimeoutSeconds(env),
   });
   return {
     api,

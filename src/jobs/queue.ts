@@ -9,9 +9,12 @@
  * retries it on another server.
  *
  * pg-boss 10 drops `send` to a queue that was never created without an error, so every process that
- * opens the queue creates both queues first (createQueue is idempotent).
+ * opens the queue creates both queues first (createQueue is idempotent). pg-boss's schema install and
+ * createQueue are not safe to run in two processes at once (`deadlock detected`), so both happen under
+ * an advisory lock (src/db/advisory-lock.ts).
  */
 import PgBoss from 'pg-boss';
+import { ADVISORY_LOCKS, withAdvisoryLockAt } from '../db/advisory-lock';
 
 export const TRAINING_QUEUE = 'training';
 export const PREDICTION_QUEUE = 'prediction';
@@ -49,14 +52,21 @@ export class JobQueue {
       schedule: false,
     });
     boss.on('error', (error: unknown) => console.error('[kfashion] job queue error:', error));
-    await boss.start();
-    for (const name of [TRAINING_QUEUE, PREDICTION_QUEUE]) {
-      await boss.createQueue(name, {
-        name,
-        retryLimit: options.retryLimit ?? 3,
-        retryDelay: options.retryDelaySeconds ?? 1,
-        expireInSeconds: EXPIRE_SECONDS,
+    try {
+      await withAdvisoryLockAt(databaseUrl, ADVISORY_LOCKS.jobQueue, async () => {
+        await boss.start();
+        for (const name of [TRAINING_QUEUE, PREDICTION_QUEUE]) {
+          await boss.createQueue(name, {
+            name,
+            retryLimit: options.retryLimit ?? 3,
+            retryDelay: options.retryDelaySeconds ?? 1,
+            expireInSeconds: EXPIRE_SECONDS,
+          });
+        }
       });
+    } catch (error) {
+      await boss.stop({ graceful: false, wait: true, close: true }).catch(() => undefined);
+      throw error;
     }
     return new JobQueue(boss);
   }

@@ -24,12 +24,19 @@ export async function reapStale(
     const reason = `worker ${row.worker ?? '?'} sent no heartbeat for ${staleSeconds} s; the job is retried`;
     log(`${table} ${row.id}: ${reason}`);
     if (table === 'training_runs') await appendRunLog(dataSource, row.id, reason);
-    if (!row.jobId) continue;
-    await queue.fail(queueName, row.jobId, reason);
-    const job = await queue.job(queueName, row.jobId);
-    if (job?.state === 'failed') await failRequeued(dataSource, table, row.id, `no retries left after: ${reason}`);
+    if (row.jobId) await retryJob(dataSource, queue, table, queueName, row.id, row.jobId, reason);
   }
   return reaped;
+}
+
+/**
+ * Fails the pg-boss job of a row that is `queued` again, so pg-boss retries it; when no retries are
+ * left the row is failed too (nobody would ever take it again).
+ */
+export async function retryJob(dataSource: DataSource, queue: JobQueue, table: LeasedTable, queueName: QueueName, id: number, jobId: string, reason: string): Promise<void> {
+  await queue.fail(queueName, jobId, reason);
+  const job = await queue.job(queueName, jobId);
+  if (job?.state === 'failed') await failRequeued(dataSource, table, id, `no retries left after: ${reason}`);
 }
 
 /** Reaps both leased tables every third of the lease timeout (at least every second) until stopped. */

@@ -6,15 +6,18 @@
  * - finished (succeeded or cancelled): the row says so, the pg-boss job is completed;
  * - an error in the work itself (bad data, NaN loss...): the row is failed with the message and the
  *   pg-boss job completed: running it again would fail again;
- * - this process shuts down: the row is released and the job failed, so pg-boss retries it (another
- *   server resumes from the checkpoint);
+ * - this process shuts down, or the database failed in a way that says nothing about the work (a
+ *   deadlock, a lost connection: isTransientDatabaseError): the row is released and the job failed, so
+ *   pg-boss retries it (another server resumes from the checkpoint), or the row is failed when no
+ *   retries are left; the process goes on taking jobs either way;
  * - the lease was lost (a watchdog judged this worker dead): the job is someone else's now; untouched.
  */
 import * as os from 'node:os';
 import type { DataSource } from 'typeorm';
 import { claim, finish, heartbeat, LeaseLost, release, type Lease, type LeasedTable } from '../db/leases';
 import { predictionJobOfChunk } from '../db/prediction-chunks';
-import { LeaseWatchdog } from '../jobs/lease-watchdog';
+import { LeaseWatchdog, retryJob } from '../jobs/lease-watchdog';
+import { isTransientDatabaseError } from '../db/sql';
 import type { ModelRegistry } from './models';
 import { PredictionInterrupted, runPredictionChunk } from './prediction-chunk';
 import { settlePredictionJobs, stopSiblingChunks } from '../db/prediction-jobs';
@@ -145,10 +148,13 @@ export class JobWorker {
       this.log(`${lease.table} ${lease.id}: lease lost, stopping (${error.message})`);
       return;
     }
-    if (error instanceof TrainingInterrupted || error instanceof PredictionInterrupted) {
+    if (error instanceof TrainingInterrupted || error instanceof PredictionInterrupted || isTransientDatabaseError(error)) {
+      const reason = (error as Error).message;
       await release(dataSource, lease);
-      await this.options.queue.fail(queue, jobId, error.message);
-      this.log(`${lease.table} ${lease.id}: handed back to the queue (${error.message})`);
+      await retryJob(dataSource, this.options.queue, lease.table, queue, lease.id, jobId, reason);
+      // Failed for good when no retries were left: that may have been its job's last chunk.
+      await this.settle(lease);
+      this.log(`${lease.table} ${lease.id}: handed back to the queue (${reason})`);
       return;
     }
     const message = error instanceof Error ? error.message : String(error);

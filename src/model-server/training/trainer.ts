@@ -257,7 +257,12 @@ async function trainStep(setup: RunSetup, recorder: RunRecorder, model: Attribut
 
 async function initialiseFrom(file: string, model: AttributeRCNN, recorder: RunRecorder, worker: string): Promise<void> {
   if (!fs.existsSync(file)) throw new Error(`initWeights: ${file} does not exist on ${worker}`);
-  const report = loadMatchingWeights(model.store, file);
+  let report: ReturnType<typeof loadMatchingWeights>;
+  try {
+    report = loadMatchingWeights(model.store, file);
+  } catch (error) {
+    throw new Error(`initWeights: ${(error as Error).message}`);
+  }
   await recorder.log(`initialised from ${file}: ${report.loaded} tensors loaded, ${report.unused.length} unused`);
   if (report.reinitialised.length > 0) {
     await recorder.log(`re-initialised (label space or architecture differs): ${report.reinitialised.join('; ')}`);

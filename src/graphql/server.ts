@@ -179,10 +179,10 @@ interface ServerParts {
 function modelServerOf(options: ApiServerOptions): ModelServerSettings {
   const fromEnv = modelServerSettings(process.env);
   return {
-    ...fromEnv,
-    ...options.modelServerTimeouts,
     url: options.modelServerUrl ?? fromEnv.url,
     token: options.modelServerToken ?? fromEnv.token,
+    connectTimeoutMs: options.modelServerTimeouts?.connectTimeoutMs ?? fromEnv.connectTimeoutMs,
+    timeoutMs: options.modelServerTimeouts?.timeoutMs ?? fromEnv.timeoutMs,
   };
 }
 

@@ -7,6 +7,18 @@ export function positiveNumber(value: string | undefined, name: string): number 
   return n;
 }
 
+/** The default lease timeout of the model servers and of the API's watchdog. */
+export const DEFAULT_LEASE_TIMEOUT_SECONDS = 120;
+
+/**
+ * KFASHION_LEASE_TIMEOUT (seconds, default 120): how long a leased row may go without a heartbeat
+ * before a watchdog (in any model server or in the API) hands it back. One setting for both, since
+ * the API's watchdog must not judge a model server dead sooner than the servers judge each other.
+ */
+export function leaseTimeoutSeconds(env: NodeJS.ProcessEnv): number {
+  return positiveNumber(env.KFASHION_LEASE_TIMEOUT, 'KFASHION_LEASE_TIMEOUT') ?? DEFAULT_LEASE_TIMEOUT_SECONDS;
+}
+
 /** A TCP port; 0 lets the system pick a free one (printed at start). */
 export function port(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value === '') return undefined;

@@ -3,13 +3,13 @@ import { Command } from 'commander';
 import type { DataSource } from 'typeorm';
 import type { RunningApiServer } from '../graphql/server';
 import { dataDir } from '../util/data-dir';
-import { spawnModelServer, type ModelServerProcess } from './model-server-process';
-import { flag, onShutdown, port } from './options';
+import { ModelServerSupervisor } from './model-server-process';
+import { flag, leaseTimeoutSeconds, onShutdown, port } from './options';
 
 export interface ServedApi {
   api: RunningApiServer;
   dataSource: DataSource;
-  modelServer: ModelServerProcess | null;
+  modelServer: ModelServerSupervisor | null;
   close(): Promise<void>;
 }
 
@@ -23,7 +23,7 @@ export async function serveApi(withModelServer: boolean, env: NodeJS.ProcessEnv 
   const [{ openDatabase }, { startApiServer }] = await Promise.all([import('../db/data-source'), import('../graphql/server')]);
   const statementTimeoutMs = Number(env.KFASHION_STATEMENT_TIMEOUT_MS ?? 10_000);
   const dataSource = await openDatabase({ statementTimeoutMs, poolSize: 20 });
-  const modelServer = withModelServer ? await spawnModelServer() : null;
+  const modelServer = withModelServer ? await ModelServerSupervisor.start() : null;
   const api = await startApiServer({
     dataSource,
     port: port(env.PORT, 'PORT') ?? 4000,
@@ -33,6 +33,9 @@ export async function serveApi(withModelServer: boolean, env: NodeJS.ProcessEnv 
     dataDir: dataDir(env),
     publicRead: publicRead(env),
     modelServerUrl: modelServer?.url,
+    modelServerToken: modelServer?.token,
+    // The API watches the leases too: with one model server, its own watchdog dies with it.
+    leaseTimeoutSeconds: leaseTimeoutSeconds(env),
   });
   return {
     api,

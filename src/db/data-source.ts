@@ -13,6 +13,7 @@ import { ENTITIES } from './entities';
 import { embeddedDatabaseUrl } from './embedded-postgres';
 import { MIGRATIONS } from '../../migrations';
 import { dataDir } from '../util/data-dir';
+import { ADVISORY_LOCKS, withAdvisoryLock } from './advisory-lock';
 
 export interface DatabaseOptions {
   /** PostgreSQL connection string; default: DATABASE_URL, else the embedded server. */
@@ -35,7 +36,7 @@ export function databaseUrlOf(dataSource: DataSource): string {
   return url;
 }
 
-/** Opens the database and applies pending migrations. */
+/** Opens the database and applies pending migrations (one process at a time: see advisory-lock.ts). */
 export async function openDatabase(options: DatabaseOptions = {}): Promise<DataSource> {
   const timeout = options.statementTimeoutMs ?? 0;
   const dataSource = new DataSource({
@@ -49,6 +50,11 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<DataS
     logging: false,
   });
   await dataSource.initialize();
-  await dataSource.runMigrations({ transaction: 'each' });
+  try {
+    await withAdvisoryLock(dataSource, ADVISORY_LOCKS.migrations, () => dataSource.runMigrations({ transaction: 'each' }));
+  } catch (error) {
+    await dataSource.destroy();
+    throw error;
+  }
   return dataSource;
 }

@@ -4,7 +4,7 @@
  * A worker claims a row when pg-boss gives it the row's job, then refreshes `heartbeat_at` while it
  * works. Every write of a worker is fenced on `worker = <its name>`: when the row was taken away (a
  * watchdog decided the worker was dead, or the run was cancelled), the write matches no row and the
- * worker gets LeaseLost and stops. A watchdog in every model server (src/model-server/watchdog.ts)
+ * worker gets LeaseLost and stops. A watchdog in every model server and in the API of `kfashion serve` (src/jobs/lease-watchdog.ts)
  * puts a row whose heartbeat is older than the lease timeout back to `queued` (`requeueStale`) and
  * fails its pg-boss job, so that pg-boss retries it and the next worker resumes from the last
  * checkpoint.

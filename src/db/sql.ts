@@ -10,3 +10,13 @@ export async function changedRows<Row>(
 ): Promise<Row[]> {
   return (await runner.query(`WITH changed AS (${statement}) SELECT * FROM changed`, params)) as Row[];
 }
+
+/**
+ * SQLSTATEs of errors that say nothing about the statement or its data, so the same work may succeed
+ * when tried again: class 40 (deadlock, serialization failure), class 08 (connection lost) and the
+ * server shutting down or restarting (57P01, 57P02, 57P03).
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (/^(40|08)/.test(code) || ['57P01', '57P02', '57P03'].includes(code));
+}

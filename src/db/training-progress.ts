@@ -23,9 +23,43 @@ export async function readTrainingRunParams(dataSource: DataSource, runId: numbe
   return rows[0].params;
 }
 
-/** Appends one timestamped line to a training run's log. */
+/**
+ * Bounds of a run log, in characters: its first `head` (how the run started) and its newest lines up
+ * to `max` in all are kept, with one line in between saying how much was cut. A run that skips every
+ * image of a large dataset, or is resumed many times, must not grow a row without bound (one reached 780 KB).
+ */
+export const RUN_LOG_LIMITS = { head: 16 * 1024, max: 64 * 1024 } as const;
+
+/**
+ * Separates a log line's own words from the raw detail behind them (a library's message, a path):
+ * readers without the admin role see the line up to it only.
+ */
+export const RUN_LOG_DETAIL = ' | detail: ';
+
+const CUT_LINE = /^\[… (\d+) characters cut …\]\n/m;
+const cutLine = (characters: number) => `[… ${characters} characters cut …]\n`;
+
+/** `log` within RUN_LOG_LIMITS.max: its head, the cut line (the total cut so far) and its tail, cut at line ends. */
+export function boundRunLog(log: string): string {
+  if (log.length <= RUN_LOG_LIMITS.max) return log;
+  const earlier = CUT_LINE.exec(log);
+  const headEnd = earlier ? earlier.index : log.lastIndexOf('\n', RUN_LOG_LIMITS.head - 1) + 1 || RUN_LOG_LIMITS.head;
+  const rest = log.slice(earlier ? earlier.index + earlier[0].length : headEnd);
+  const room = RUN_LOG_LIMITS.max - headEnd - cutLine(log.length).length;
+  const lineStart = rest.indexOf('\n', rest.length - room - 1) + 1;
+  const tailStart = lineStart > 0 ? lineStart : rest.length - room;
+  const cut = (earlier ? Number(earlier[1]) : 0) + tailStart;
+  return `${log.slice(0, headEnd)}${cutLine(cut)}${rest.slice(tailStart)}`;
+}
+
+/** Appends one timestamped line to a training run's log, keeping the log within RUN_LOG_LIMITS. */
 export async function appendRunLog(dataSource: DataSource, runId: number, line: string): Promise<void> {
-  await dataSource.query(`UPDATE training_runs SET log = log || $2 WHERE id = $1`, [runId, `${new Date().toISOString()} ${line}\n`]);
+  await dataSource.transaction(async (manager) => {
+    const rows: { log: string }[] = await manager.query(`SELECT log FROM training_runs WHERE id = $1 FOR UPDATE`, [runId]);
+    if (rows.length === 0) return;
+    const log = boundRunLog(`${rows[0].log}${new Date().toISOString()} ${line}\n`);
+    await manager.query(`UPDATE training_runs SET log = $2 WHERE id = $1`, [runId, log]);
+  });
 }
 
 /**

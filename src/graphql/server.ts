@@ -39,6 +39,7 @@ import { BodyTooLargeError, readBoundedBody } from '../util/http-body';
 import { sendJson } from '../util/http-json';
 import { UploadStore } from '../uploads/upload-store';
 import { handleUpload, UPLOADS_PATH } from './upload-route';
+import { modelServerSettings, type ModelServerSettings } from './services/model-server-client';
 
 export interface ApiServerOptions {
   dataSource: DataSource;
@@ -57,6 +58,15 @@ export interface ApiServerOptions {
   weightsDir?: string;
   /** Base URL of the model server analyzeImage sends photos to (default: MODEL_SERVER_URL; none: analyzeImage is unavailable). */
   modelServerUrl?: string;
+  /**
+   * Run a lease watchdog in this process with this lease timeout (seconds), so that a run or chunk whose
+   * model server died goes back to the queue even when no other model server is left to notice; default none.
+   */
+  leaseTimeoutSeconds?: number;
+  /** The model server's token, sent with every call (default: MODEL_SERVER_TOKEN). */
+  modelServerToken?: string;
+  /** Deadlines of a call to the model server (default: MODEL_SERVER_CONNECT_TIMEOUT_MS, 5 s, and MODEL_SERVER_TIMEOUT_MS, 60 s). */
+  modelServerTimeouts?: { connectTimeoutMs?: number; timeoutMs?: number };
   /**
    * Longest a query or image request may take in all (default 30 s): past it, its running statements
    * are cancelled and its next ones refused, as they are for any request whose client disconnects.
@@ -200,6 +210,17 @@ function operationPolicy(options: ApiServerOptions, settings: Settings, schema: 
   });
 }
 
+/** The model server settings of the environment, overridden by the options. */
+function modelServerOf(options: ApiServerOptions): ModelServerSettings {
+  const fromEnv = modelServerSettings(process.env);
+  return {
+    url: options.modelServerUrl ?? fromEnv.url,
+    token: options.modelServerToken ?? fromEnv.token,
+    connectTimeoutMs: options.modelServerTimeouts?.connectTimeoutMs ?? fromEnv.connectTimeoutMs,
+    timeoutMs: options.modelServerTimeouts?.timeoutMs ?? fromEnv.timeoutMs,
+  };
+}
+
 function buildParts(options: ApiServerOptions, settings: Settings): ServerParts {
   const { dataSource } = options;
   const schema = buildApiSchema();
@@ -212,7 +233,8 @@ function buildParts(options: ApiServerOptions, settings: Settings): ServerParts 
     dataSource,
     search,
     uploads,
-    modelServerUrl: options.modelServerUrl ?? (process.env.MODEL_SERVER_URL || undefined),
+    modelServer: modelServerOf(options),
+    leaseTimeoutSeconds: options.leaseTimeoutSeconds,
     weightsDir: options.weightsDir ?? weightsDir({ ...process.env, KFASHION_DATA_DIR: path.resolve(dataFolder) }),
     log: settings.log,
   });

@@ -5,13 +5,16 @@
  * range of a batch prediction's images, so the chunks of one job spread over every model server).
  * The rows in training_runs / prediction_chunks are the product's record; a pg-boss job only says "someone
  * must work on this row". pg-boss hands each job to one worker at a time and retries a failed one;
- * a worker that died is detected by its stale lease (src/db/leases.ts, src/model-server/watchdog.ts), which fails its job so pg-boss
+ * a worker that died is detected by its stale lease (src/db/leases.ts, src/jobs/lease-watchdog.ts), which fails its job so pg-boss
  * retries it on another server.
  *
  * pg-boss 10 drops `send` to a queue that was never created without an error, so every process that
- * opens the queue creates both queues first (createQueue is idempotent).
+ * opens the queue creates both queues first (createQueue is idempotent). pg-boss's schema install and
+ * createQueue are not safe to run in two processes at once (`deadlock detected`), so both happen under
+ * an advisory lock (src/db/advisory-lock.ts).
  */
 import PgBoss from 'pg-boss';
+import { ADVISORY_LOCKS, withAdvisoryLockAt } from '../db/advisory-lock';
 import { PREDICTION_QUEUE, TRAINING_QUEUE, type QueueName } from './queue-names';
 
 export { PREDICTION_QUEUE, TRAINING_QUEUE, type QueueName };
@@ -48,14 +51,21 @@ export class JobQueue {
       schedule: false,
     });
     boss.on('error', (error: unknown) => console.error('[kfashion] job queue error:', error));
-    await boss.start();
-    for (const name of [TRAINING_QUEUE, PREDICTION_QUEUE]) {
-      await boss.createQueue(name, {
-        name,
-        retryLimit: options.retryLimit ?? 3,
-        retryDelay: options.retryDelaySeconds ?? 1,
-        expireInSeconds: EXPIRE_SECONDS,
+    try {
+      await withAdvisoryLockAt(databaseUrl, ADVISORY_LOCKS.jobQueue, async () => {
+        await boss.start();
+        for (const name of [TRAINING_QUEUE, PREDICTION_QUEUE]) {
+          await boss.createQueue(name, {
+            name,
+            retryLimit: options.retryLimit ?? 3,
+            retryDelay: options.retryDelaySeconds ?? 1,
+            expireInSeconds: EXPIRE_SECONDS,
+          });
+        }
       });
+    } catch (error) {
+      await boss.stop({ graceful: false, wait: true, close: true }).catch(() => undefined);
+      throw error;
     }
     return new JobQueue(boss);
   }

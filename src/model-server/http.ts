@@ -6,13 +6,21 @@
  *                  ?modelVersionId=N → {"image", "width", "height", "detections", "modelVersion"}
  *                  with detections as `kfashion predict --json` prints them (src/cli/predict.ts).
  * Concurrent /predict requests for one model are batched into one forward pass (models.ts).
+ *
+ * It binds to loopback unless told otherwise. Bound anywhere else it needs a token, and /predict and
+ * /ready then answer only requests carrying `Authorization: Bearer <token>` (the API sends it): the
+ * port must not let whoever reaches it run any model version. /health stays open for load balancers.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import type { BackendInfo } from '../ml/backend';
 import { decodeImage, UnsupportedImageError } from '../images/image-input';
 import { backendSummary } from '../ml/doctor/report';
 import { ModelRegistry, ModelVersionNotFound } from './models';
-import { listen } from '../util/listen';
+import { isLoopbackHost, listen, localUrl } from '../util/listen';
+import { DEFAULT_MODEL_SERVER_HOST, DEFAULT_MODEL_SERVER_PORT } from './address';
+
+export { DEFAULT_MODEL_SERVER_HOST, DEFAULT_MODEL_SERVER_PORT };
 import { parsePositiveId } from '../util/ids';
 import { sendJson } from '../util/http-json';
 import { BodyTooLargeError, readBoundedBody } from '../util/http-body';
@@ -21,19 +29,47 @@ export interface ModelHttpOptions {
   registry: ModelRegistry;
   backend: BackendInfo;
   port?: number;
+  /** Address to bind (default loopback); any other needs `token`. */
   host?: string;
+  /** The secret callers of /predict and /ready must send as a bearer token (at least TOKEN_MIN_LENGTH characters). */
+  token?: string;
   maxBodyBytes?: number;
   log?: (message: string, error?: unknown) => void;
 }
 
 export interface RunningModelHttp {
   port: number;
+  /** The address bound to. */
+  host: string;
+  /** Where a client on this machine reaches the server. */
   url: string;
+  /** Whether /predict and /ready need the token. */
+  requiresToken: boolean;
   server: http.Server;
   close(): Promise<void>;
 }
 
 export const DEFAULT_MAX_IMAGE_BYTES = 20 * 1024 * 1024;
+/** Shortest token accepted: a guessable one would protect nothing. */
+export const TOKEN_MIN_LENGTH = 16;
+
+/** Refuses a bind the port could be abused through: off loopback without a token, or with a short token. */
+export function checkAccess(host: string, token: string | undefined): void {
+  if (token !== undefined && token.length < TOKEN_MIN_LENGTH) {
+    throw new Error(`MODEL_SERVER_TOKEN: expected at least ${TOKEN_MIN_LENGTH} characters, got ${token.length} (e.g. \`openssl rand -hex 32\`)`);
+  }
+  if (token === undefined && !isLoopbackHost(host)) {
+    throw new Error(`MODEL_SERVER_HOST: "${host}" is not a loopback address, so anyone who reaches it could run /predict: set MODEL_SERVER_TOKEN (the API sends the same value)`);
+  }
+}
+
+/** Compares the request's bearer token with the expected one in constant time (digests, so lengths leak nothing). */
+function hasToken(request: http.IncomingMessage, token: string): boolean {
+  const match = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
+  if (!match) return false;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(match[1]), digest(token));
+}
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -102,6 +138,8 @@ function sendFailure(response: http.ServerResponse, error: unknown, logUnexpecte
 }
 
 export async function startModelHttp(options: ModelHttpOptions): Promise<RunningModelHttp> {
+  const host = options.host ?? DEFAULT_MODEL_SERVER_HOST;
+  checkAccess(host, options.token);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_IMAGE_BYTES;
   const log = options.log ?? ((message: string, error?: unknown) => console.error(message, error ?? ''));
   const { registry, backend } = options;
@@ -114,6 +152,10 @@ export async function startModelHttp(options: ModelHttpOptions): Promise<Running
       if (url.pathname === '/health' && request.method === 'GET') {
         return sendJson(response, 200, { status: 'ok', ...(await summary) });
       }
+      if (options.token !== undefined && !hasToken(request, options.token)) {
+        response.setHeader('www-authenticate', 'Bearer');
+        throw new HttpError(401, 'send the model server token as "Authorization: Bearer <token>"');
+      }
       if (url.pathname === '/ready' && request.method === 'GET') return ready(registry, backend, response);
       if (url.pathname === '/predict') {
         if (request.method !== 'POST') throw new HttpError(405, 'POST the image bytes to /predict');
@@ -124,10 +166,12 @@ export async function startModelHttp(options: ModelHttpOptions): Promise<Running
     route().catch((error: unknown) => sendFailure(response, error, (unexpected) => log(`model server: ${request.method} ${url.pathname} failed:`, unexpected)));
   });
 
-  const port = await listen(server, options.port ?? 4100, options.host ?? '0.0.0.0');
+  const port = await listen(server, options.port ?? DEFAULT_MODEL_SERVER_PORT, host);
   return {
     port,
-    url: `http://127.0.0.1:${port}`,
+    host,
+    url: localUrl(host, port),
+    requiresToken: options.token !== undefined,
     server,
     close: () =>
       new Promise<void>((resolve) => {

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { initBackend, type BackendInfo } from '../ml/backend';
-import { startModelHttp, type RunningModelHttp } from './http';
+import { checkAccess, DEFAULT_MODEL_SERVER_HOST, startModelHttp, type RunningModelHttp } from './http';
 import { ModelRegistry } from './models';
 import { resolveEngine } from '../ml/onnx/engine';
 import { loadOnnxRuntime } from '../ml/onnx/runtime';
@@ -18,7 +18,10 @@ export interface ModelServerOptions {
   dataSource: DataSource;
   dataDir: string;
   port?: number;
+  /** Address to bind (default loopback); any other needs `token`. */
   host?: string;
+  /** The bearer token /predict and /ready require (see http.ts). */
+  token?: string;
   backend?: string;
   /** Inference engine: tfjs or onnx (default: KFASHION_ENGINE, else tfjs). */
   engine?: string;
@@ -44,13 +47,15 @@ export interface RunningModelServer {
 }
 
 export async function startModelServer(options: ModelServerOptions): Promise<RunningModelServer> {
+  // Before anything is opened: a refused bind must not leave a queue connection behind.
+  checkAccess(options.host ?? DEFAULT_MODEL_SERVER_HOST, options.token);
   const backend = await initBackend(options.backend);
   const engine = resolveEngine(options.engine);
   // Fail at start, with the reason, rather than at the first request.
   if (engine === 'onnx') loadOnnxRuntime();
   const queue = await JobQueue.open(databaseUrlOf(options.dataSource));
   const registry = new ModelRegistry(options.dataSource, { maxBatch: options.maxBatch, maxWaitMs: options.maxWaitMs }, undefined, engine);
-  const http = await startModelHttp({ registry, backend, port: options.port, host: options.host, maxBodyBytes: options.maxBodyBytes });
+  const http = await startModelHttp({ registry, backend, port: options.port, host: options.host, token: options.token, maxBodyBytes: options.maxBodyBytes });
   const worker =
     options.work === false
       ? null

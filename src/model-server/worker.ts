@@ -6,15 +6,18 @@
  * - finished (succeeded or cancelled): the row says so, the pg-boss job is completed;
  * - an error in the work itself (bad data, NaN loss...): the row is failed with the message and the
  *   pg-boss job completed: running it again would fail again;
- * - this process shuts down: the row is released and the job failed, so pg-boss retries it (another
- *   server resumes from the checkpoint);
+ * - this process shuts down, or the database failed in a way that says nothing about the work (a
+ *   deadlock, a lost connection: isTransientDatabaseError): the row is released and the job failed, so
+ *   pg-boss retries it (another server resumes from the checkpoint), or the row is failed when no
+ *   retries are left; the process goes on taking jobs either way;
  * - the lease was lost (a watchdog judged this worker dead): the job is someone else's now; untouched.
  */
 import * as os from 'node:os';
 import type { DataSource } from 'typeorm';
 import { claim, finish, heartbeat, LeaseLost, release, type Lease, type LeasedTable } from '../db/leases';
 import { predictionJobOfChunk } from '../db/prediction-chunks';
-import { reapStale } from './watchdog';
+import { LeaseWatchdog, retryJob } from '../jobs/lease-watchdog';
+import { isTransientDatabaseError } from '../db/sql';
 import type { ModelRegistry } from './models';
 import { PredictionInterrupted, runPredictionChunk } from './prediction-chunk';
 import { settlePredictionJobs, stopSiblingChunks } from '../db/prediction-jobs';
@@ -58,36 +61,27 @@ export class JobWorker {
   private readonly leaseTimeout: number;
   private readonly abort = new AbortController();
   private readonly loops: Promise<void>[] = [];
-  private watchdog: NodeJS.Timeout | null = null;
+  private readonly watchdog: LeaseWatchdog;
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: WorkerOptions) {
     this.name = options.name ?? defaultWorkerName();
     this.leaseTimeout = options.leaseTimeoutSeconds ?? 120;
     this.log = options.log ?? ((line) => console.error(`[model-server] ${line}`));
+    this.watchdog = new LeaseWatchdog(options.dataSource, async () => options.queue, this.leaseTimeout, this.log);
   }
 
   start(): void {
     const queues = this.options.queues ?? [TRAINING_QUEUE, PREDICTION_QUEUE];
     for (const queue of queues) this.loops.push(this.loop(queue));
-    const reap = () => void this.reap().catch((error) => this.log(`watchdog failed: ${(error as Error).message}`));
-    this.watchdog = setInterval(reap, Math.max(1000, (this.leaseTimeout * 1000) / 3));
-    reap();
+    this.watchdog.start();
   }
 
   /** Stops taking jobs; a running job stops after its current step and is handed back to the queue. */
   async stop(): Promise<void> {
     this.abort.abort();
-    if (this.watchdog) clearInterval(this.watchdog);
+    await this.watchdog.stop();
     await Promise.all(this.loops);
-  }
-
-  private async reap(): Promise<void> {
-    const { dataSource, queue } = this.options;
-    await reapStale(dataSource, queue, 'training_runs', TRAINING_QUEUE, this.leaseTimeout, this.log);
-    await reapStale(dataSource, queue, 'prediction_chunks', PREDICTION_QUEUE, this.leaseTimeout, this.log);
-    // A chunk the watchdog failed (no retries left) may have been its job's last one.
-    await settlePredictionJobs(dataSource);
   }
 
   private async loop(queue: QueueName): Promise<void> {
@@ -154,10 +148,13 @@ export class JobWorker {
       this.log(`${lease.table} ${lease.id}: lease lost, stopping (${error.message})`);
       return;
     }
-    if (error instanceof TrainingInterrupted || error instanceof PredictionInterrupted) {
+    if (error instanceof TrainingInterrupted || error instanceof PredictionInterrupted || isTransientDatabaseError(error)) {
+      const reason = (error as Error).message;
       await release(dataSource, lease);
-      await this.options.queue.fail(queue, jobId, error.message);
-      this.log(`${lease.table} ${lease.id}: handed back to the queue (${error.message})`);
+      await retryJob(dataSource, this.options.queue, lease.table, queue, lease.id, jobId, reason);
+      // Failed for good when no retries were left: that may have been its job's last chunk.
+      await this.settle(lease);
+      this.log(`${lease.table} ${lease.id}: handed back to the queue (${reason})`);
       return;
     }
     const message = error instanceof Error ? error.message : String(error);

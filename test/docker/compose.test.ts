@@ -14,7 +14,7 @@ const COMPOSE_FILE = join(ROOT, 'docker/compose.yaml');
 const EMPTY_ENV_FILE = join(mkdtempSync(join(tmpdir(), 'kfashion-compose-')), 'empty.env');
 writeFileSync(EMPTY_ENV_FILE, '');
 
-const REQUIRED_ENV = { POSTGRES_PASSWORD: 'c0ffee42', KFASHION_DATASET_DIR: '/srv/kfashion-test' };
+const REQUIRED_ENV = { POSTGRES_PASSWORD: 'c0ffee42', KFASHION_DATASET_DIR: '/srv/kfashion-test', MODEL_SERVER_TOKEN: 'a-model-server-token-for-tests' };
 
 /** docker-compose with only the given variables (and PATH), never a developer's docker/.env. */
 function compose(args: string[], env: Record<string, string>, files: string | string[] = COMPOSE_FILE) {
@@ -110,6 +110,10 @@ describe('docker/compose.yaml', () => {
     expect(server.depends_on).toEqual({ db: { condition: 'service_healthy' } });
     expect(server.volumes).toEqual(config.services.api.volumes);
     expect(server.healthcheck.test.join(' ')).toContain('127.0.0.1:4100/health');
+    // reachable on the compose network, so bound to every interface, behind the token the API sends
+    expect(server.environment.MODEL_SERVER_HOST).toBe('0.0.0.0');
+    expect(server.environment.MODEL_SERVER_TOKEN).toBe(REQUIRED_ENV.MODEL_SERVER_TOKEN);
+    expect(config.services.api.environment.MODEL_SERVER_TOKEN).toBe(REQUIRED_ENV.MODEL_SERVER_TOKEN);
     // one server per GPU on one host: no fixed host port and no container_name
     expect(server.ports).toBeUndefined();
     expect(server.container_name).toBeUndefined();

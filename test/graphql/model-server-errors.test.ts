@@ -1,14 +1,18 @@
 /**
  * What analyzeImage's callers see when the model server fails: their own kind of error (unreachable,
  * no such version, failed) and never the model server's address or its own message, which go to the
- * server log instead. The model server here is a real HTTP server answering as a broken one would.
+ * server log instead. The model server here is a real HTTP server answering as a broken one would, or
+ * one that stalls; every call has deadlines and carries the model server's token.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { listen } from '../../src/util/listen';
+import { modelServerSettings } from '../../src/graphql/services/model-server-client';
 import { ApiClient, startTestServer } from './support';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
@@ -18,11 +22,14 @@ let broken: http.Server;
 let brokenUrl: string;
 const INTERNAL = 'it failed reading /srv/kfashion/weights/secret.safetensors on gpu-node-7';
 let answer = { status: 500, body: { error: INTERNAL } };
+/** The authorization header of each request the broken server got. */
+const authorizations: (string | undefined)[] = [];
 
 beforeAll(async () => {
   db = await createPostgresTestDatabase();
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-model-server-errors-'));
   broken = http.createServer((request, response) => {
+    authorizations.push(request.headers.authorization);
     request.resume();
     request.on('end', () => {
       response.writeHead(answer.status, { 'content-type': 'application/json' });
@@ -72,6 +79,94 @@ it("keeps the model server's own messages out of the answers for a failure and f
     const noneActive = await analyzeOnce(api);
     expect(noneActive.errors?.[0]?.message).toMatch(/^no model version is active/);
     for (const result of [failed, unknown, noneActive]) expect(JSON.stringify(result)).not.toMatch(/srv|gpu-node|127\.0\.0\.1/);
+  } finally {
+    await api.server.stop();
+  }
+});
+
+it('answers MODEL_SERVER_TIMEOUT when the model server accepts the photo and never answers', async () => {
+  // Accepts the connection and reads the body, then stalls: what a wedged model server does.
+  const stalled: http.ServerResponse[] = [];
+  const stalling = http.createServer((request, response) => {
+    request.resume();
+    stalled.push(response);
+  });
+  const url = `http://127.0.0.1:${await listen(stalling, 0, '127.0.0.1')}`;
+  const logged: string[] = [];
+  const api = await startTestServer(db.dataSource, {
+    dataDir,
+    modelServerUrl: url,
+    modelServerTimeouts: { timeoutMs: 1_500 },
+    log: (message, error) => logged.push(`${message} ${String(error)}`),
+  });
+  try {
+    const started = Date.now();
+    const result = await analyzeOnce(api);
+    const took = Date.now() - started;
+    expect(result.errors?.[0]).toMatchObject({ message: 'the model server did not answer within 1.5 s', extensions: { code: 'MODEL_SERVER_TIMEOUT' } });
+    expect(took).toBeGreaterThanOrEqual(1_400);
+    expect(took).toBeLessThan(10_000);
+    expect(stalled.length).toBe(1);
+    expect(JSON.stringify(result)).not.toMatch(/127\.0\.0\.1/);
+    expect(logged.join('\n')).toMatch(/did not answer in time/);
+  } finally {
+    await api.server.stop();
+    stalling.closeAllConnections();
+    await new Promise((resolve) => stalling.close(resolve));
+  }
+});
+
+it('gives up connecting after the connect timeout (a model server whose accept queue is full)', async () => {
+  // A process that listens with the smallest backlog and then blocks its event loop never accepts:
+  // once its queue is full, the kernel drops further connection attempts and connect() itself hangs.
+  const wedged = spawn(process.execPath, ['-e', `
+    const server = require('node:net').createServer();
+    server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+      console.log(server.address().port);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+    });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = Number(await new Promise<string>((resolve) => wedged.stdout!.once('data', (chunk) => resolve(String(chunk)))));
+    const fillers = Array.from({ length: 8 }, () => net.connect({ port, host: '127.0.0.1' }).on('error', () => undefined));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const logged: string[] = [];
+    const api = await startTestServer(db.dataSource, {
+      dataDir,
+      modelServerUrl: `http://127.0.0.1:${port}`,
+      modelServerTimeouts: { connectTimeoutMs: 700, timeoutMs: 30_000 },
+      log: (message, error) => logged.push(`${message} ${String(error)}`),
+    });
+    try {
+      const started = Date.now();
+      const result = await analyzeOnce(api);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(result.errors?.[0]).toMatchObject({ message: 'the model server cannot be reached', extensions: { code: 'MODEL_SERVER_UNAVAILABLE' } });
+      expect(logged.join('\n')).toMatch(/no connection within 700 ms/);
+    } finally {
+      await api.server.stop();
+      for (const socket of fillers) socket.destroy();
+    }
+  } finally {
+    wedged.kill('SIGKILL');
+  }
+});
+
+it('range-checks the timeout settings where they enter', () => {
+  expect(modelServerSettings({})).toMatchObject({ connectTimeoutMs: 5_000, timeoutMs: 60_000, token: undefined });
+  expect(modelServerSettings({ MODEL_SERVER_CONNECT_TIMEOUT_MS: '250', MODEL_SERVER_TIMEOUT_MS: '9000' })).toMatchObject({ connectTimeoutMs: 250, timeoutMs: 9_000 });
+  expect(() => modelServerSettings({ MODEL_SERVER_TIMEOUT_MS: '0' })).toThrow('MODEL_SERVER_TIMEOUT_MS: expected whole milliseconds from 1 to 600000, got "0"');
+  expect(() => modelServerSettings({ MODEL_SERVER_CONNECT_TIMEOUT_MS: 'soon' })).toThrow(/^MODEL_SERVER_CONNECT_TIMEOUT_MS: .*got "soon"/);
+});
+
+it('sends the model server token on every call', async () => {
+  authorizations.length = 0;
+  answer = { status: 500, body: { error: INTERNAL } };
+  const token = 'the-token-the-model-server-expects';
+  const api = await startTestServer(db.dataSource, { dataDir, modelServerUrl: brokenUrl, modelServerToken: token });
+  try {
+    await analyzeOnce(api);
+    await analyzeOnce(api);
+    expect(authorizations).toEqual([`Bearer ${token}`, `Bearer ${token}`]);
   } finally {
     await api.server.stop();
   }

@@ -131,3 +131,47 @@ it('is not ready without an active model version', async () => {
     await db.dataSource.query(`UPDATE model_versions SET is_active = true WHERE id = $1`, [versionId]);
   }
 });
+
+describe('who may call it', () => {
+  const TOKEN = 'a-test-token-of-32-characters-xx';
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+  it('binds to loopback when no host is given, and says where it is', async () => {
+    const local = await startModelHttp({ registry, backend, port: 0 });
+    try {
+      expect((local.server.address() as { address: string }).address).toBe('127.0.0.1');
+      expect([local.host, local.url, local.requiresToken]).toEqual(['127.0.0.1', `http://127.0.0.1:${local.port}`, false]);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('refuses to bind anywhere but loopback without a token, and refuses a short token', async () => {
+    await expect(startModelHttp({ registry, backend, port: 0, host: '0.0.0.0' })).rejects.toThrow(/MODEL_SERVER_HOST: "0.0.0.0" is not a loopback address.*set MODEL_SERVER_TOKEN/);
+    await expect(startModelHttp({ registry, backend, port: 0, host: '::' })).rejects.toThrow(/MODEL_SERVER_HOST/);
+    await expect(startModelHttp({ registry, backend, port: 0, host: '0.0.0.0', token: 'short' })).rejects.toThrow(/MODEL_SERVER_TOKEN: expected at least 16 characters, got 5/);
+  });
+
+  it('with a token, answers /predict and /ready only to callers that send it; /health stays open', async () => {
+    const open = await startModelHttp({ registry, backend, port: 0, host: '0.0.0.0', token: TOKEN });
+    try {
+      expect((open.server.address() as { address: string }).address).toBe('0.0.0.0');
+      expect([open.host, open.url, open.requiresToken]).toEqual(['0.0.0.0', `http://127.0.0.1:${open.port}`, true]);
+      const jpeg = await sharp(SAMPLE).resize(48, 48).jpeg().toBuffer();
+      const predict = (headers: Record<string, string>) => fetch(`${open.url}/predict`, { method: 'POST', body: jpeg, headers });
+      for (const headers of [{}, bearer('wrong-token-of-the-same-length-x'), bearer(`${TOKEN}x`), { authorization: TOKEN }]) {
+        const refused = await predict(headers);
+        expect(refused.status).toBe(401);
+        expect(await refused.json()).toEqual({ error: 'send the model server token as "Authorization: Bearer <token>"' });
+      }
+      expect((await fetch(`${open.url}/ready`)).status).toBe(401);
+      expect((await fetch(`${open.url}/health`)).status).toBe(200);
+      expect((await fetch(`${open.url}/ready`, { headers: bearer(TOKEN) })).status).toBe(200);
+      const answered = await predict(bearer(TOKEN));
+      expect(answered.status).toBe(200);
+      expect(((await answered.json()) as any).modelVersion.id).toBe(versionId);
+    } finally {
+      await open.close();
+    }
+  });
+});

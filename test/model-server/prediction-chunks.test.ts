@@ -130,3 +130,33 @@ it('two servers share the chunks; a chunk of a dead worker resumes after its las
   expect(stats.reduce((sum, s) => sum + s.items, 0)).toBe(48 - ghostChunk.done);
   expect(Math.max(...stats.map((s) => s.largestBatch))).toBe(4);
 });
+
+it('a database error that says nothing about the chunk (deadlock) retries the chunk; the servers go on working', async () => {
+  // PostgreSQL itself fails the first progress write of the job with SQLSTATE 40P01; a sequence (not
+  // rolled back with the failed transaction) makes it fail once only.
+  await db.dataSource.query(`CREATE SEQUENCE injected_deadlock`);
+  await db.dataSource.query(`CREATE FUNCTION deadlock_once() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.done > OLD.done AND nextval('injected_deadlock') = 1 THEN
+        RAISE EXCEPTION 'deadlock detected (injected)' USING ERRCODE = 'deadlock_detected';
+      END IF;
+      RETURN NEW;
+    END $$`);
+  await db.dataSource.query(`CREATE TRIGGER deadlock_once BEFORE UPDATE ON prediction_chunks FOR EACH ROW EXECUTE FUNCTION deadlock_once()`);
+  try {
+    const before = await predictedGarments();
+    const job = await createPredictionJob(db.dataSource, queue, new SearchService(db.dataSource), { modelVersionId: versionId, filter: null, chunkSize: 48 });
+    const done = await finished(Number(job.id));
+    expect(done).toMatchObject({ status: 'succeeded', total: 48, done: 48, error: null });
+    const [chunk] = await db.dataSource.query(`SELECT id, status, done, total, error FROM prediction_chunks WHERE prediction_job_id = $1`, [job.id]);
+    expect(chunk).toMatchObject({ status: 'succeeded', done: 48, total: 48, error: null });
+    expect(serverLog).toContain(`prediction_chunks ${chunk.id}: handed back to the queue (deadlock detected (injected))`);
+    // Predicted again, each image's garments replaced, not doubled.
+    const after = await predictedGarments();
+    for (const [imageId, ids] of before) expect(after.get(imageId)!.length).toBe(ids.length);
+    // Both servers still take work.
+    for (const server of servers) expect(server.http.server.listening).toBe(true);
+  } finally {
+    await db.dataSource.query(`DROP TRIGGER deadlock_once ON prediction_chunks; DROP FUNCTION deadlock_once(); DROP SEQUENCE injected_deadlock`);
+  }
+});

@@ -4,9 +4,10 @@
  * taken by another worker, and the old worker's writes are refused.
  */
 import { claim, finish, heartbeat, LeaseLost } from '../../src/db/leases';
-import { reapStale } from '../../src/model-server/watchdog';
+import { reapStale } from '../../src/jobs/lease-watchdog';
 import { JobQueue, TRAINING_QUEUE } from '../../src/jobs/queue';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
+import { startTestServer } from '../graphql/support';
 
 let db: TestDatabase;
 let queue: JobQueue;
@@ -82,5 +83,29 @@ it('gives up after the retry limit and fails the row', async () => {
     expect(row.error).toMatch(/no retries left/);
   } finally {
     await limited.stop();
+  }
+});
+
+it("the API's own watchdog hands back a run whose only model server died", async () => {
+  const [run] = await db.dataSource.query(`INSERT INTO training_runs (params) VALUES ('{}') RETURNING id`);
+  const jobId = await queue.sendTraining({ runId: run.id });
+  expect((await queue.fetchOne<{ runId: number }>(TRAINING_QUEUE))?.id).toBe(jobId);
+  // The model server that took it is gone: no model server is left whose watchdog could notice.
+  await claim(db.dataSource, { table: 'training_runs', id: run.id, worker: 'gpu-host:4242' }, jobId, 30);
+  await db.dataSource.query(`UPDATE training_runs SET heartbeat_at = now() - interval '10 seconds' WHERE id = $1`, [run.id]);
+  const logged: string[] = [];
+  const api = await startTestServer(db.dataSource, { leaseTimeoutSeconds: 3, log: (message) => logged.push(message) });
+  try {
+    let row: { status: string; worker: string | null; log: string } | undefined;
+    for (let i = 0; i < 40 && row?.status !== 'queued'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      [row] = await db.dataSource.query(`SELECT status, worker, log FROM training_runs WHERE id = $1`, [run.id]);
+    }
+    expect([row?.status, row?.worker]).toEqual(['queued', null]);
+    expect(row?.log).toMatch(/worker gpu-host:4242 sent no heartbeat for 3 s; the job is retried/);
+    expect(logged.join('\n')).toMatch(new RegExp(`lease watchdog: training_runs ${run.id}: worker gpu-host:4242 sent no heartbeat`));
+    expect((await queue.job(TRAINING_QUEUE, jobId))?.state).toMatch(/^(retry|created)$/);
+  } finally {
+    await api.server.stop();
   }
 });

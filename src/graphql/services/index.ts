@@ -8,7 +8,8 @@ import type { SearchService } from '../../db/search';
 import type { UploadStore } from '../../uploads/upload-store';
 import { AnalysisService } from './analysis-service';
 import { JobQueueHandle } from './job-queue';
-import { ModelServerClient } from './model-server-client';
+import { LeaseWatchdog } from '../../jobs/lease-watchdog';
+import { ModelServerClient, type ModelServerSettings } from './model-server-client';
 import { PredictionService } from './prediction-service';
 import { TrainingService } from './training-service';
 
@@ -23,10 +24,12 @@ export interface ApiServicesConfig {
   dataSource: DataSource;
   search: SearchService;
   uploads: UploadStore;
-  /** Base URL of the model server analyzeImage sends photos to (none: analyzeImage answers MODEL_SERVER_UNAVAILABLE). */
-  modelServerUrl: string | undefined;
+  /** The model server analyzeImage sends photos to (no URL: analyzeImage answers MODEL_SERVER_UNAVAILABLE), its token and deadlines. */
+  modelServer: ModelServerSettings;
   /** The only folder `startTraining(initWeights:)` may name a file in. */
   weightsDir: string;
+  /** Run a lease watchdog in this process with this lease timeout (seconds); undefined: none. */
+  leaseTimeoutSeconds?: number;
   log: (message: string, error?: unknown) => void;
 }
 
@@ -34,11 +37,17 @@ export function createApiServices(config: ApiServicesConfig): ApiServices {
   const databaseUrl = databaseUrlOf(config.dataSource);
   const queue = new JobQueueHandle(databaseUrl);
   const training = new TrainingService(config.dataSource, queue, databaseUrl, config.weightsDir);
+  const watchdog =
+    config.leaseTimeoutSeconds === undefined
+      ? null
+      : new LeaseWatchdog(config.dataSource, () => queue.get(), config.leaseTimeoutSeconds, (line) => config.log(`lease watchdog: ${line}`));
+  watchdog?.start();
   return {
     training,
     predictions: new PredictionService(config.dataSource, queue, config.search),
-    analysis: new AnalysisService(config.dataSource, config.uploads, new ModelServerClient(config.modelServerUrl, config.log), config.log),
+    analysis: new AnalysisService(config.dataSource, config.uploads, new ModelServerClient(config.modelServer, config.log), config.log),
     async close() {
+      await watchdog?.stop();
       await training.close();
       await queue.close();
     },

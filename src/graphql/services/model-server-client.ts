@@ -1,11 +1,14 @@
 /**
  * The API's client of a model server's `POST /predict`. Clients of the API see what went wrong in
- * their terms (unreachable, cannot decode, no such version), never the model server's address or
- * its own messages; those go to the server log.
+ * their terms (unreachable, too slow, cannot decode, no such version), never the model server's address or
+ * its own messages; those go to the server log. Every call carries the model server's token when one
+ * is set, and has deadlines: a model server that accepts and then stalls costs a request at most
+ * `timeoutMs`, not forever.
  */
 import { GraphQLError } from 'graphql';
 import type { StoredDetection } from '../../db/predictions';
 import { badInput } from '../errors';
+import { postBytes, PostTimeout } from '../../util/http-post';
 
 export interface ModelServerPrediction {
   width: number;
@@ -16,28 +19,80 @@ export interface ModelServerPrediction {
 
 type Log = (message: string, error?: unknown) => void;
 
+/** The GraphQL error codes of a failed call to the model server. */
+export const MODEL_SERVER_ERROR_CODES = {
+  unavailable: 'MODEL_SERVER_UNAVAILABLE',
+  timeout: 'MODEL_SERVER_TIMEOUT',
+  failed: 'MODEL_SERVER_ERROR',
+} as const;
+
+export interface ModelServerSettings {
+  /** Base URL of a model server; undefined when none is configured. */
+  url: string | undefined;
+  /** Sent as `Authorization: Bearer <token>` (the model server's MODEL_SERVER_TOKEN). */
+  token: string | undefined;
+  connectTimeoutMs: number;
+  /** The whole call, the model's answer included. */
+  timeoutMs: number;
+}
+
+const CONNECT_TIMEOUT = { name: 'MODEL_SERVER_CONNECT_TIMEOUT_MS', default: 5_000, max: 60_000 };
+const TIMEOUT = { name: 'MODEL_SERVER_TIMEOUT_MS', default: 60_000, max: 600_000 };
+/** An answer is a few hundred detections at most; anything near this is not one. */
+const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+
+function milliseconds(env: NodeJS.ProcessEnv, setting: { name: string; default: number; max: number }): number {
+  const raw = env[setting.name];
+  if (raw === undefined || raw === '') return setting.default;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > setting.max) {
+    throw new Error(`${setting.name}: expected whole milliseconds from 1 to ${setting.max}, got "${raw}"`);
+  }
+  return value;
+}
+
+/** The settings of the environment (MODEL_SERVER_URL, MODEL_SERVER_TOKEN, the two timeouts), range-checked. */
+export function modelServerSettings(env: NodeJS.ProcessEnv): ModelServerSettings {
+  return {
+    url: env.MODEL_SERVER_URL || undefined,
+    token: env.MODEL_SERVER_TOKEN || undefined,
+    connectTimeoutMs: milliseconds(env, CONNECT_TIMEOUT),
+    timeoutMs: milliseconds(env, TIMEOUT),
+  };
+}
+
 export class ModelServerClient {
   constructor(
-    /** Base URL of a model server; undefined when none is configured. */
-    private readonly baseUrl: string | undefined,
+    private readonly settings: ModelServerSettings,
     private readonly log: Log,
   ) {}
 
   /** Detections in `bytes` (an encoded photo) by a model version (default: the active one). */
   async predict(bytes: Buffer, versionId: number | null): Promise<ModelServerPrediction> {
-    if (!this.baseUrl) throw new GraphQLError('no model server is configured to analyse images with', { extensions: { code: 'MODEL_SERVER_UNAVAILABLE' } });
-    const url = new URL('/predict', this.baseUrl);
+    const { url: baseUrl, token, connectTimeoutMs, timeoutMs } = this.settings;
+    if (!baseUrl) throw new GraphQLError('no model server is configured to analyse images with', { extensions: { code: MODEL_SERVER_ERROR_CODES.unavailable } });
+    const url = new URL('/predict', baseUrl);
     if (versionId !== null) url.searchParams.set('modelVersionId', String(versionId));
-    let response: Response;
+    const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    let answer: { status: number; body: Buffer };
     try {
-      response = await fetch(url, { method: 'POST', body: bytes, headers: { 'content-type': 'application/octet-stream' } });
+      answer = await postBytes(url, bytes, headers, { connectTimeoutMs, timeoutMs, maxResponseBytes: MAX_ANSWER_BYTES });
     } catch (error) {
-      this.log(`the model server at ${url.origin} cannot be reached:`, error);
-      throw new GraphQLError('the model server cannot be reached', { extensions: { code: 'MODEL_SERVER_UNAVAILABLE' } });
+      throw this.unreachable(url, error);
     }
-    const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-    if (!response.ok) throw this.refusal(response.status, body, versionId);
+    const body = parseObject(answer.body);
+    if (answer.status < 200 || answer.status > 299) throw this.refusal(answer.status, body, versionId);
     return body as unknown as ModelServerPrediction;
+  }
+
+  private unreachable(url: URL, error: unknown): GraphQLError {
+    if (error instanceof PostTimeout && error.phase === 'response') {
+      this.log(`the model server at ${url.origin} did not answer in time:`, error);
+      return new GraphQLError(`the model server did not answer within ${error.ms / 1000} s`, { extensions: { code: MODEL_SERVER_ERROR_CODES.timeout } });
+    }
+    this.log(`the model server at ${url.origin} cannot be reached:`, error);
+    return new GraphQLError('the model server cannot be reached', { extensions: { code: MODEL_SERVER_ERROR_CODES.unavailable } });
   }
 
   private refusal(status: number, body: Record<string, unknown>, versionId: number | null): GraphQLError {
@@ -47,6 +102,16 @@ export class ModelServerClient {
     }
     if (status === 415 || status === 413 || status === 400) return badInput('uploadId', 'the model server cannot decode this photo');
     this.log(`the model server answered HTTP ${status}:`, body.error ?? body);
-    return new GraphQLError(`the model server failed to analyse the photo (HTTP ${status})`, { extensions: { code: 'MODEL_SERVER_ERROR' } });
+    // 401: the API's MODEL_SERVER_TOKEN is not the model server's; the log says so, the client sees a failure.
+    return new GraphQLError(`the model server failed to analyse the photo (HTTP ${status})`, { extensions: { code: MODEL_SERVER_ERROR_CODES.failed } });
+  }
+}
+
+function parseObject(bytes: Buffer): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(bytes.toString('utf8'));
+    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
   }
 }

@@ -3,6 +3,7 @@
  * queued, handed to the model servers through the job queue), cancelling, reading, following its
  * progress live, and activating model versions. Built once per server (server.ts), closed with it.
  */
+import * as fs from 'node:fs';
 import type { DataSource } from 'typeorm';
 import { activateModelVersion, listModelVersions, type ModelVersionSummary } from '../../db/model-version-admin';
 import { insertQueuedRun, listTrainingRuns, requestRunCancel, setRunJob, trainingRunsByIds, type TrainingRunRow } from '../../db/training-runs';
@@ -13,6 +14,7 @@ import { databaseExampleSource } from '../../db/training-examples';
 import { buildLabelSpace, countDatasetImages } from '../../ml/data/dataset';
 import { CATALOGUE } from '../../ml/weights/catalogue';
 import { confinedPath } from '../../util/confined-path';
+import { notRegularFile } from '../../util/regular-file';
 import { badInput } from '../errors';
 import { runUpdates, updatesLost } from '../training/run-updates';
 import type { JobQueueHandle } from './job-queue';
@@ -41,6 +43,10 @@ export class TrainingService {
     if (CATALOGUE.some((entry) => entry.name === requested)) return requested;
     const file = await confinedPath(this.weightsDir, requested);
     if (!file) throw badInput('initWeights', `name a file in the server's weights folder (KFASHION_WEIGHTS_DIR), relative to it; "${requested}" is outside it`);
+    // A file that is here must be one a worker can read; one that is not may be on the model servers' side of a shared folder.
+    const stats = await fs.promises.stat(file).catch(() => null);
+    const problem = stats && notRegularFile(stats);
+    if (problem) throw badInput('initWeights', `"${requested}" ${problem}`);
     return file;
   }
 

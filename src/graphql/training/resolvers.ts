@@ -15,6 +15,7 @@ import { integerKey, parseId } from '../ids';
 import { toGarment, toImage, toModelVersion, toTrainingRun } from '../loaders';
 import * as T from '../types';
 import { ImageAnalysis, LossCurve, PredictionJob, StartTrainingInput } from './types';
+import { runTextFor } from './run-log-view';
 
 /**
  * The key of a row with a serial (integer) id, or NOT_FOUND: a well-formed id above the integer
@@ -186,7 +187,13 @@ export class TrainingResolver {
 export class TrainingRunExtrasResolver {
   @FieldResolver(() => String, { description: 'The run log: start, resumes, re-initialised heads, skipped images, evaluation.' })
   async log(@Root() run: T.TrainingRun, @Ctx() ctx: GraphQLContext): Promise<string> {
-    return (await ctx.loaders.runLog.load(run.id))?.log ?? '';
+    return runTextFor(ctx.principal.role, (await ctx.loaders.runLog.load(run.id))?.log ?? '');
+  }
+
+  // Full detail for admins only, as the log.
+  @FieldResolver(() => String, { nullable: true })
+  error(@Root() run: T.TrainingRun, @Ctx() ctx: GraphQLContext): string | null {
+    return run.error === null ? null : runTextFor(ctx.principal.role, run.error);
   }
 
   @FieldResolver(() => Int, { description: 'How many times a worker took the run (more than 1 after a resume).' })

@@ -2,8 +2,9 @@
  * Synchronous positioned reads of a file, and a buffered sequential reader over it. Synchronous because
  * the weight loaders are (a model is built and filled in one call, also inside the training worker).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
 import type { ByteSource } from './pickle';
+import { openRegularFile } from '../../util/regular-file';
 
 export class FileReader {
   readonly size: number;
@@ -13,7 +14,7 @@ export class FileReader {
 
   static open(path: string): FileReader {
     try {
-      return new FileReader(openSync(path, 'r'), path);
+      return new FileReader(openRegularFile(path), path);
     } catch (error) {
       throw new Error(`${path}: cannot open: ${(error as Error).message}`);
     }

@@ -27,7 +27,7 @@ import { buildLabelSpace, labelSpaceConfig, loadDatasetImages, type DatasetImage
 import { batchesPerEpoch, epochBatches, type Batch, type SizeRule, type SkippedImage } from '../../ml/data/loader';
 import { evaluate, evaluationConfigOf, type EvaluationReport, type GroundTruthGarment, type DetectedGarment } from '../../ml/eval';
 import type { Lease } from '../../db/leases';
-import { appendRunLog, publishTrainingStep, readTrainingRunParams, recordTrainedModelVersion, type StepMetric } from '../../db/training-progress';
+import { appendRunLog, RUN_LOG_DETAIL, publishTrainingStep, readTrainingRunParams, recordTrainedModelVersion, type StepMetric } from '../../db/training-progress';
 import { databaseExampleSource } from '../../db/training-examples';
 import { checkpointDir, readLatestCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint';
 import { loadMatchingWeights } from './init-weights';
@@ -224,7 +224,7 @@ async function logSkipped(batch: Batch, skipped: Map<string, SkippedImage>, reco
   for (const s of batch.skipped) {
     if (skipped.has(s.imageId)) continue;
     skipped.set(s.imageId, s);
-    await recorder.log(`skipped image ${s.imageId} (${s.path ?? 'no file'}): ${s.reason}`);
+    await recorder.log(`skipped image ${s.imageId}: it cannot be used${RUN_LOG_DETAIL}${s.path ?? 'no file'}: ${s.reason}`);
   }
   recorder.progress.skippedImages = skipped.size;
 }
@@ -257,7 +257,12 @@ async function trainStep(setup: RunSetup, recorder: RunRecorder, model: Attribut
 
 async function initialiseFrom(file: string, model: AttributeRCNN, recorder: RunRecorder, worker: string): Promise<void> {
   if (!fs.existsSync(file)) throw new Error(`initWeights: ${file} does not exist on ${worker}`);
-  const report = loadMatchingWeights(model.store, file);
+  let report: ReturnType<typeof loadMatchingWeights>;
+  try {
+    report = loadMatchingWeights(model.store, file);
+  } catch (error) {
+    throw new Error(`initWeights: ${(error as Error).message}`);
+  }
   await recorder.log(`initialised from ${file}: ${report.loaded} tensors loaded, ${report.unused.length} unused`);
   if (report.reinitialised.length > 0) {
     await recorder.log(`re-initialised (label space or architecture differs): ${report.reinitialised.join('; ')}`);

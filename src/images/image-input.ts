@@ -163,6 +163,16 @@ export async function withDecodedImage<T>(
   });
 }
 
+/**
+ * Decodes every pixel, so a truncated file is found now rather than in a later thumbnail. sharp's
+ * stats() answers no channels, not an error, when libvips gives up on its input (seen for a JPEG cut
+ * in half, once in a few runs, while other files were being decoded): that counts as undecodable too.
+ */
+export async function decodeWhole(image: Sharp): Promise<void> {
+  const { channels } = await image.stats();
+  if (channels.length === 0) throw new Error('no pixels decoded');
+}
+
 /** The bytes of an image file, which must be a regular file (a FIFO would block a thread forever). */
 export async function readImageBytes(file: string): Promise<Buffer> {
   try {

@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import { uploadsDir } from '../util/data-dir';
 import { readRegularFile } from '../util/regular-file';
-import { ImageErrorCode, inspectImage, sniffImageFormat, UnsupportedImageError, withDecodedImage, type ImageFormat } from '../images/image-input';
+import { decodeWhole, ImageErrorCode, inspectImage, sniffImageFormat, UnsupportedImageError, withDecodedImage, type ImageFormat } from '../images/image-input';
 
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 const STAGED_LIFETIME_MS = 60 * 60 * 1000;
@@ -122,7 +122,7 @@ export class UploadStore {
     try {
       return await withDecodedImage(bytes, async (image, header) => {
         if (header.orientation <= 1) {
-          await image.stats();
+          await decodeWhole(image);
           await fs.promises.rename(received, file);
           return { width: header.width, height: header.height };
         }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { ImageErrorCode, type ImageHeader, inspectImage, readImageBytes, UnsupportedImageError, withDecodedImage } from '../../images/image-input';
+import { decodeWhole, ImageErrorCode, type ImageHeader, inspectImage, readImageBytes, UnsupportedImageError, withDecodedImage } from '../../images/image-input';
 import type { Split } from '../entities';
 import { checkColumns } from './column-check';
 import type { ImportAnnotation, ParsedFile } from './parse-file';
@@ -90,7 +90,7 @@ async function checkImage(root: string, imagePath: string, annotation: ImportAnn
     );
   }
   try {
-    await withDecodedImage(bytes, (image) => image.stats(), IMPORT_IMAGE_FORMATS);
+    await withDecodedImage(bytes, decodeWhole, IMPORT_IMAGE_FORMATS);
     return null;
   } catch (error) {
     if (error instanceof UnsupportedImageError && error.code !== ImageErrorCode.Undecodable) return `image unreadable: ${imagePath}: ${error.message}`;

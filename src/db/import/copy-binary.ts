@@ -34,7 +34,7 @@ const FLOAT4_MAX = 3.4028234663852886e38;
 export function encodingProblem(type: string, value: number | string): string | null {
   const range = INTEGER_RANGES[type];
   if (range) {
-    if (typeof value !== 'number' || !Number.isInteger(value)) return `a ${type} column takes whole numbers only, got ${value}`;
+    if (typeof value !== 'number' || !Number.isInteger(value)) return `${type === 'integer' ? 'an' : 'a'} ${type} column takes whole numbers only, got ${value}`;
     return value < range[0] || value > range[1] ? `${value} is outside the ${type} range ${range[0]} to ${range[1]}` : null;
   }
   if (type === 'real' || type === 'real[]') {

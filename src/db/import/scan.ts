@@ -29,17 +29,11 @@ export interface SkippedEntry {
 }
 
 /**
- * What a directory entry that is neither a folder nor a regular file is: a symbolic link is followed
- * only to a regular file inside the tree (realRoot); a link leading out of it, to a folder (a walk
- * could loop) or to nothing, and every FIFO, socket or device, is skipped with the reason. The
- * reason never quotes a link's target: the report must not show files outside the tree.
+ * Why a symbolic link is not followed, or null when it leads to a regular file inside the tree
+ * (realRoot). A link leading out of it, to a folder (a walk could loop) or to nothing is skipped. The
+ * reason never quotes the link's target: the report must not show files outside the tree.
  */
-async function otherEntryProblem(realRoot: string, fullPath: string, entry: fs.Dirent): Promise<string | null> {
-  if (!entry.isSymbolicLink()) {
-    const stat = await fs.promises.lstat(fullPath).catch(() => null);
-    if (stat?.isFile()) return null; // a file system that gives no entry types
-    return `${stat ? fileKind(stat) : 'an entry that cannot be examined'}, not a regular file; skipped`;
-  }
+async function symbolicLinkProblem(realRoot: string, fullPath: string): Promise<string | null> {
   const target = await fs.promises.realpath(fullPath).catch(() => null);
   if (target === null) return 'symbolic link to nothing; skipped';
   if (!isInside(realRoot, target)) return 'symbolic link leading outside the dataset folder; not followed';
@@ -48,11 +42,25 @@ async function otherEntryProblem(realRoot: string, fullPath: string, entry: fs.D
   return stat.isFile() ? null : `symbolic link to ${fileKind(stat)}, not a regular file; not followed`;
 }
 
+/** A folder to walk, a file to yield, or why the entry is skipped (a FIFO, socket or device, a link symbolicLinkProblem refuses). */
+async function classifyEntry(realRoot: string, fullPath: string, entry: fs.Dirent): Promise<'directory' | 'file' | { skipped: string }> {
+  if (entry.isDirectory()) return 'directory';
+  if (entry.isFile()) return 'file';
+  // Some file systems give no entry types: lstat tells.
+  const stat = entry.isSymbolicLink() ? entry : await fs.promises.lstat(fullPath).catch(() => null);
+  if (!stat) return { skipped: 'entry cannot be examined; skipped' };
+  if (stat.isDirectory()) return 'directory';
+  if (stat.isFile()) return 'file';
+  if (!stat.isSymbolicLink()) return { skipped: `${fileKind(stat)}, not a regular file; skipped` };
+  const problem = await symbolicLinkProblem(realRoot, fullPath);
+  return problem === null ? 'file' : { skipped: problem };
+}
+
 /**
  * Every regular file under `root` (and every symbolic link to one inside it), as paths relative to
  * it with '/' separators, in a stable order. An entry whose name is not valid UTF-8 (Korean zip
  * archives unpacked on Linux: Node cannot name it back), a subdirectory that cannot be opened, and
- * every entry otherEntryProblem refuses are given to `onSkipped` and left out; the walk goes on.
+ * every entry classifyEntry skips are given to `onSkipped` and left out; the walk goes on.
  */
 export async function* walkFiles(root: string, relativeDir = '', onSkipped: (entry: SkippedEntry) => void = () => {}, realRoot?: string): AsyncGenerator<string> {
   let directory: fs.Dir;
@@ -66,14 +74,14 @@ export async function* walkFiles(root: string, relativeDir = '', onSkipped: (ent
   const subdirectories: string[] = [];
   for await (const entry of directory) {
     const relative = relativeDir ? `${relativeDir}/${entry.name}` : entry.name;
-    if (entry.name.includes('\uFFFD')) onSkipped({ path: relative, reason: 'name is not valid UTF-8 (unpack the archive with its encoding, e.g. unzip -O cp949)' });
-    else if (entry.isDirectory()) subdirectories.push(relative);
-    else if (entry.isFile()) yield relative;
-    else {
-      const problem = await otherEntryProblem(realRoot, path.join(root, relative), entry);
-      if (problem === null) yield relative;
-      else onSkipped({ path: relative, reason: problem });
+    if (entry.name.includes('\uFFFD')) {
+      onSkipped({ path: relative, reason: 'name is not valid UTF-8 (unpack the archive with its encoding, e.g. unzip -O cp949)' });
+      continue;
     }
+    const kind = await classifyEntry(realRoot, path.join(root, relative), entry);
+    if (kind === 'directory') subdirectories.push(relative);
+    else if (kind === 'file') yield relative;
+    else onSkipped({ path: relative, reason: kind.skipped });
   }
   // Directories after files, sorted, so two walks of an unchanged tree visit files in the same order.
   subdirectories.sort();

@@ -70,3 +70,13 @@ export function openRegularFileSync(file: string): { fd: number; stat: fs.Stats 
     throw error;
   }
 }
+
+/** Synchronous readRegularFile, for the synchronous weight loaders. */
+export function readRegularFileSync(file: string): Buffer {
+  const { fd } = openRegularFileSync(file);
+  try {
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -2,7 +2,8 @@
  * Synchronous positioned reads of a file, and a buffered sequential reader over it. Synchronous because
  * the weight loaders are (a model is built and filled in one call, also inside the training worker).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { openRegularFileSync } from '../../util/regular-file';
 import type { ByteSource } from './pickle';
 
 export class FileReader {
@@ -13,7 +14,8 @@ export class FileReader {
 
   static open(path: string): FileReader {
     try {
-      return new FileReader(openSync(path, 'r'), path);
+      // A regular file only: the loaders read synchronously, and a FIFO would block the thread for ever.
+      return new FileReader(openRegularFileSync(path).fd, path);
     } catch (error) {
       throw new Error(`${path}: cannot open: ${(error as Error).message}`);
     }

@@ -10,7 +10,8 @@
  * multiple of 8 as the reference implementation does), so writing the same tensors twice gives the
  * same bytes.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { readRegularFileSync } from '../../util/regular-file';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -114,7 +115,7 @@ function parseMetadata(raw: unknown, source: string): Record<string, string> {
 export function readSafetensors(input: string | Uint8Array, source = typeof input === 'string' ? input : '<buffer>'): SafetensorsFile {
   let buffer: Uint8Array;
   try {
-    buffer = typeof input === 'string' ? readFileSync(input) : input;
+    buffer = typeof input === 'string' ? readRegularFileSync(input) : input;
   } catch (error) {
     throw new Error(`${source}: cannot read safetensors file: ${(error as Error).message}`);
   }

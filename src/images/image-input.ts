@@ -7,7 +7,7 @@
  * an unbounded bitmap, or fill libuv's four threads (every file and DNS call of the process waits on them).
  */
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import { NotRegularFileError, readRegularFile } from '../util/regular-file';
+import { NotRegularFileError, openRegularFile, type OpenRegularFile } from '../util/regular-file';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
 
@@ -18,6 +18,8 @@ export const ALL_IMAGE_FORMATS: ReadonlySet<ImageFormat> = new Set(['jpeg', 'png
  * (a 16-bit sample takes twice the memory and about twice the time).
  */
 export const MAX_INPUT_PIXELS = 40_000_000;
+/** Largest image file read: a photo is a few MB (uploads: 20 MB); a bigger file would be read whole by every route. */
+export const MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024;
 /** A decode still running after this long is abandoned by libvips. */
 export const DECODE_TIMEOUT_SECONDS = 20;
 /**
@@ -148,16 +150,16 @@ function isTimeout(error: unknown): boolean {
 export async function withDecodedImage<T>(
   bytes: Buffer,
   work: (image: Sharp, header: ImageHeader) => Promise<T>,
-  formats: ReadonlySet<ImageFormat> = ALL_IMAGE_FORMATS,
+  { formats = ALL_IMAGE_FORMATS, timeoutSeconds = DECODE_TIMEOUT_SECONDS }: { formats?: ReadonlySet<ImageFormat>; timeoutSeconds?: number } = {},
 ): Promise<T> {
   const header = await inspectImage(bytes, formats);
   return slots.run(async () => {
-    const image = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).timeout({ seconds: DECODE_TIMEOUT_SECONDS });
+    const image = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).timeout({ seconds: timeoutSeconds });
     try {
       return await work(image, header);
     } catch (error) {
       if (error instanceof UnsupportedImageError) throw error;
-      if (isTimeout(error)) throw new UnsupportedImageError(`decoding the ${header.format} image took over ${DECODE_TIMEOUT_SECONDS} s`, ImageErrorCode.TimedOut);
+      if (isTimeout(error)) throw new UnsupportedImageError(`decoding the ${header.format} image took over ${timeoutSeconds} s`, ImageErrorCode.TimedOut);
       throw new UnsupportedImageError(`cannot decode the ${header.format} image: it is damaged or truncated`);
     }
   });
@@ -173,13 +175,24 @@ export async function decodeWhole(image: Sharp): Promise<void> {
   if (channels.length === 0) throw new Error('no pixels decoded');
 }
 
-/** The bytes of an image file, which must be a regular file (a FIFO would block a thread forever). */
+/**
+ * The bytes of an image file, which must be a regular file (a FIFO would block a thread for ever) of
+ * at most MAX_IMAGE_FILE_BYTES (judged by its size before a byte is read: every route reads it whole).
+ */
 export async function readImageBytes(file: string): Promise<Buffer> {
+  let opened: OpenRegularFile;
   try {
-    return await readRegularFile(file);
+    opened = await openRegularFile(file);
   } catch (error) {
     if (error instanceof NotRegularFileError) throw new UnsupportedImageError(`the image is ${error.message}`, ImageErrorCode.NotRegularFile);
     throw error;
+  }
+  try {
+    const { size } = opened.stat;
+    if (size > MAX_IMAGE_FILE_BYTES) throw new UnsupportedImageError(`the image file has ${size} bytes, more than ${MAX_IMAGE_FILE_BYTES}`, ImageErrorCode.TooLarge);
+    return await opened.handle.readFile();
+  } finally {
+    await opened.handle.close();
   }
 }
 

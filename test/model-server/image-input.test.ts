@@ -9,6 +9,7 @@ import {
   ImageErrorCode,
   inspectImage,
   MAX_CONCURRENT_DECODES,
+  MAX_IMAGE_FILE_BYTES,
   readImageBytes,
   readImageFile,
   sniffImageFormat,
@@ -72,7 +73,7 @@ describe('bounded decoding (security issue, item 14)', () => {
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
     await expect(withDecodedImage(svg, (image) => image.toBuffer())).rejects.toMatchObject({ code: ImageErrorCode.UnsupportedFormat });
     const png = await sharp(SAMPLE).resize(10, 10).png().toBuffer();
-    await expect(withDecodedImage(png, (image) => image.toBuffer(), new Set(['jpeg']))).rejects.toThrow('not a JPEG image (unrecognised signature)');
+    await expect(withDecodedImage(png, (image) => image.toBuffer(), { formats: new Set(['jpeg']) })).rejects.toThrow('not a JPEG image (unrecognised signature)');
   });
 
   it(`runs at most MAX_CONCURRENT_DECODES (${MAX_CONCURRENT_DECODES}) decodes at once, however many are asked for`, async () => {
@@ -89,6 +90,29 @@ describe('bounded decoding (security issue, item 14)', () => {
       ),
     );
     expect(most).toBe(MAX_CONCURRENT_DECODES);
+  });
+
+  it('abandons a decode past its timeout with IMAGE_DECODE_TIMEOUT', async () => {
+    // 36 megapixels blurred with a sigma of 200: far more than a second of work.
+    const big = await sharp(Buffer.alloc(6000 * 6000), { raw: { width: 6000, height: 6000, channels: 1 } }).png().toBuffer();
+    const started = Date.now();
+    await expect(withDecodedImage(big, (image) => image.blur(200).toBuffer(), { timeoutSeconds: 1 })).rejects.toMatchObject({
+      code: ImageErrorCode.TimedOut,
+      message: 'decoding the png image took over 1 s',
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  }, 20_000);
+
+  it('refuses an image file over MAX_IMAGE_FILE_BYTES by its size, unread', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-image-input-'));
+    try {
+      const file = path.join(dir, 'huge.jpg');
+      fs.writeFileSync(file, '');
+      fs.truncateSync(file, MAX_IMAGE_FILE_BYTES + 1); // sparse: no disk used
+      await expect(readImageBytes(file)).rejects.toMatchObject({ code: ImageErrorCode.TooLarge, message: `the image file has ${MAX_IMAGE_FILE_BYTES + 1} bytes, more than ${MAX_IMAGE_FILE_BYTES}` });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a FIFO, a device and a directory as image files without blocking', async () => {

@@ -90,7 +90,7 @@ async function checkImage(root: string, imagePath: string, annotation: ImportAnn
     );
   }
   try {
-    await withDecodedImage(bytes, decodeWhole, IMPORT_IMAGE_FORMATS);
+    await withDecodedImage(bytes, decodeWhole, { formats: IMPORT_IMAGE_FORMATS });
     return null;
   } catch (error) {
     if (error instanceof UnsupportedImageError && error.code !== ImageErrorCode.Undecodable) return `image unreadable: ${imagePath}: ${error.message}`;

@@ -11,9 +11,8 @@ import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import { boxesOfImage, garmentBox, imageWithRoot, type GarmentBox } from '../db/images';
 import type { Sharp } from 'sharp';
-import { ImageErrorCode, inspectImage, readImageBytes, sniffImageFormat, UnsupportedImageError, withDecodedImage, type ImageFormat, type ImageHeader } from '../images/image-input';
+import { type ImageErrorCode, type ImageFormat, type ImageHeader, inspectImage, openImageFile, readImageBytes, requireFormat, UnsupportedImageError, withDecodedImage } from '../images/image-input';
 import { sendJson } from '../util/http-json';
-import { NotRegularFileError, openRegularFile, type OpenRegularFile } from '../util/regular-file';
 import { englishLabel } from '../kfashion/vocabulary';
 import { THUMBNAIL_SIZES } from './context';
 import { InvalidId, parseId } from './ids';
@@ -109,14 +108,13 @@ export class ImageRoutes {
 
   private async original(request: IncomingMessage, response: ServerResponse, id: string): Promise<void> {
     const file = await this.imageFile(id);
-    const { handle, stat } = await this.openImage(file);
+    const { handle, stat } = await this.refusing(file, () => openImageFile(file.file));
     try {
       const image = { ...file, stat };
       const etag = this.etag(image, 'original');
       if (this.notModified(request, response, etag)) return;
       const { bytesRead, buffer } = await handle.read(Buffer.alloc(SIGNATURE_BYTES), 0, SIGNATURE_BYTES, 0);
-      const format = sniffImageFormat(buffer.subarray(0, bytesRead));
-      if (!format) throw imageProblem(id, new UnsupportedImageError('not a JPEG, PNG or WebP image (unrecognised signature)', ImageErrorCode.UnsupportedFormat));
+      const format = await this.refusing(image, () => requireFormat(buffer.subarray(0, bytesRead)));
       response.writeHead(200, {
         'content-type': MIME_BY_FORMAT[format],
         'content-length': stat.size,
@@ -138,7 +136,8 @@ export class ImageRoutes {
     const image = await this.imageFile(id);
     const etag = this.etag(image, `thumbnail:${size}`);
     if (this.notModified(request, response, etag)) return;
-    const jpeg = await this.render(image, null, (pipeline) => pipeline.resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg().toBuffer());
+    const bytes = await this.bytesOf(image);
+    const jpeg = await this.render(image, bytes, (pipeline) => pipeline.resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg().toBuffer());
     this.sendJpeg(request, response, jpeg, etag);
   }
 
@@ -147,7 +146,8 @@ export class ImageRoutes {
     const box = await garmentBox(this.dataSource, routeId(garmentId));
     if (!box) throw new HttpProblem(404, RouteErrorCode.NotFound, `no garment ${garmentId}`);
     const image = await this.imageFile(String(box.image_id));
-    const { bytes, header } = await this.imageBytes(image);
+    const bytes = await this.bytesOf(image);
+    const header = await this.refusing(image, () => inspectImage(bytes));
     const region = clampBox(box, header.width, header.height);
     if (!region) throw new HttpProblem(404, RouteErrorCode.NotFound, `garment ${garmentId} lies outside its image`);
     const etag = this.etag(image, `crop:${garmentId}:${JSON.stringify(region)}:${size}`);
@@ -170,42 +170,32 @@ export class ImageRoutes {
     );
     const etag = this.etag(image, `annotated:${JSON.stringify(boxes)}`);
     if (this.notModified(request, response, etag)) return;
-    const jpeg = await this.render(image, null, (pipeline, header) => {
+    const bytes = await this.bytesOf(image);
+    const jpeg = await this.render(image, bytes, (pipeline, header) => {
       const overlay = Buffer.from(boxesSvg(boxes, header.width, header.height));
       return pipeline.composite([{ input: overlay, top: 0, left: 0 }]).jpeg().toBuffer();
     });
     this.sendJpeg(request, response, jpeg, etag);
   }
 
-  /** The image's file opened as a regular file: a FIFO or device answers 422, never blocks a thread. */
-  private async openImage(image: ImageFile): Promise<OpenRegularFile> {
+  /** `work`'s result; an image it refuses (UnsupportedImageError) answers 422 with its code, a file gone or unreadable 404. */
+  private async refusing<T>(image: ImageFile, work: () => Promise<T> | T): Promise<T> {
     try {
-      return await openRegularFile(image.file);
-    } catch (error) {
-      if (error instanceof NotRegularFileError) throw imageProblem(image.id, new UnsupportedImageError(`the image is ${error.message}`, ImageErrorCode.NotRegularFile));
-      throw new HttpProblem(404, RouteErrorCode.NotFound, `image ${image.id} has no readable file`);
-    }
-  }
-
-  /** The image's bytes (a regular file only) and its checked header; a refused image answers 422, a vanished one 404. */
-  private async imageBytes(image: ImageFile): Promise<{ bytes: Buffer; header: ImageHeader }> {
-    try {
-      const bytes = await readImageBytes(image.file);
-      return { bytes, header: await inspectImage(bytes) };
+      return await work();
     } catch (error) {
       if (error instanceof UnsupportedImageError) throw imageProblem(image.id, error);
       throw new HttpProblem(404, RouteErrorCode.NotFound, `image ${image.id} has no readable file`);
     }
   }
 
-  /** Decodes the image (bounded: withDecodedImage) and runs `work` on it; a refused or undecodable image answers 422. */
-  private async render<T>(image: ImageFile, bytes: Buffer | null, work: (pipeline: Sharp, header: ImageHeader) => Promise<T>): Promise<T> {
-    try {
-      return await withDecodedImage(bytes ?? (await this.imageBytes(image)).bytes, work);
-    } catch (error) {
-      if (error instanceof UnsupportedImageError) throw imageProblem(image.id, error);
-      throw error;
-    }
+  /** The image's bytes: a regular file within MAX_IMAGE_FILE_BYTES (readImageBytes). */
+  private bytesOf(image: ImageFile): Promise<Buffer> {
+    return this.refusing(image, () => readImageBytes(image.file));
+  }
+
+  /** Decodes the image (bounded: withDecodedImage) and runs `work` on it. */
+  private render<T>(image: ImageFile, bytes: Buffer, work: (pipeline: Sharp, header: ImageHeader) => Promise<T>): Promise<T> {
+    return this.refusing(image, () => withDecodedImage(bytes, work));
   }
 
   private async imageFile(id: string): Promise<ImageFile> {

@@ -86,15 +86,19 @@ function formatNames(formats: ReadonlySet<ImageFormat>): string {
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : names.join('');
 }
 
+/** The format of `bytes` (their first 12 are enough) by signature; UNSUPPORTED_IMAGE_FORMAT unless it is one of `formats`. */
+export function requireFormat(bytes: Uint8Array, formats: ReadonlySet<ImageFormat> = ALL_IMAGE_FORMATS): ImageFormat {
+  const format = sniffImageFormat(bytes);
+  if (format && formats.has(format)) return format;
+  throw new UnsupportedImageError(`not a ${formatNames(formats)} image (unrecognised signature)`, ImageErrorCode.UnsupportedFormat);
+}
+
 /**
  * The format by signature and the size by header, refused when the format is not in `formats` or
  * the pixels times their sample size exceed MAX_INPUT_PIXELS. Reads the header only.
  */
 export async function inspectImage(bytes: Buffer, formats: ReadonlySet<ImageFormat> = ALL_IMAGE_FORMATS): Promise<ImageHeader> {
-  const format = sniffImageFormat(bytes);
-  if (!format || !formats.has(format)) {
-    throw new UnsupportedImageError(`not a ${formatNames(formats)} image (unrecognised signature)`, ImageErrorCode.UnsupportedFormat);
-  }
+  const format = requireFormat(bytes, formats);
   let metadata: Metadata;
   try {
     metadata = await sharp(bytes).metadata();
@@ -175,24 +179,27 @@ export async function decodeWhole(image: Sharp): Promise<void> {
   if (channels.length === 0) throw new Error('no pixels decoded');
 }
 
-/**
- * The bytes of an image file, which must be a regular file (a FIFO would block a thread for ever) of
- * at most MAX_IMAGE_FILE_BYTES (judged by its size before a byte is read: every route reads it whole).
- */
-export async function readImageBytes(file: string): Promise<Buffer> {
-  let opened: OpenRegularFile;
+/** An image file opened as a regular file only (a FIFO would block a thread for ever): NOT_REGULAR_FILE otherwise. The caller closes it. */
+export async function openImageFile(file: string): Promise<OpenRegularFile> {
   try {
-    opened = await openRegularFile(file);
+    return await openRegularFile(file);
   } catch (error) {
     if (error instanceof NotRegularFileError) throw new UnsupportedImageError(`the image is ${error.message}`, ImageErrorCode.NotRegularFile);
     throw error;
   }
+}
+
+/**
+ * The bytes of an image file (openImageFile) of at most MAX_IMAGE_FILE_BYTES, judged by its size
+ * before a byte is read: every route reads a photo whole.
+ */
+export async function readImageBytes(file: string): Promise<Buffer> {
+  const { handle, stat } = await openImageFile(file);
   try {
-    const { size } = opened.stat;
-    if (size > MAX_IMAGE_FILE_BYTES) throw new UnsupportedImageError(`the image file has ${size} bytes, more than ${MAX_IMAGE_FILE_BYTES}`, ImageErrorCode.TooLarge);
-    return await opened.handle.readFile();
+    if (stat.size > MAX_IMAGE_FILE_BYTES) throw new UnsupportedImageError(`the image file has ${stat.size} bytes, more than ${MAX_IMAGE_FILE_BYTES}`, ImageErrorCode.TooLarge);
+    return await handle.readFile();
   } finally {
-    await opened.handle.close();
+    await handle.close();
   }
 }
 

@@ -124,6 +124,9 @@ it('imports a tree holding every hostile entry: reports each one, imports the re
   const secret = writeFile(outside, 'secret.json', fs.readFileSync(path.join(root, `${LABELS}/100026.json`)));
   const linkOut = `${LABELS}/link-out.json`;
   fs.symlinkSync(path.join(outside, secret), path.join(root, linkOut));
+  // The probe's link: its report quoted the start of /etc/passwd in a JSON parse error.
+  const passwd = `${LABELS}/passwd.json`;
+  fs.symlinkSync('/etc/passwd', path.join(root, passwd));
   const socket = `${LABELS}/socket.json`;
   const server = await listeningSocket(path.join(root, socket));
   const hugeWidth = variant(root, '100026', 930001, width(4294967296));
@@ -137,7 +140,7 @@ it('imports a tree holding every hostile entry: reports each one, imports the re
 
   const reportPath = path.join(root, 'report.jsonl');
   const stats = await importDataset(db.dataSource, { root, reportPath, datasetName: 'hostile', verifyImages: true }).finally(() => server.close());
-  expect(stats).toMatchObject({ imagesImported: 3, filesRejected: 4, entriesSkipped: 6 });
+  expect(stats).toMatchObject({ imagesImported: 3, filesRejected: 4, entriesSkipped: 7 });
   const byFile = new Map(readReport(reportPath).map((line) => [line.file, line]));
   expect(byFile.get(fifo)!.reason).toBe('a FIFO, not a regular file; skipped');
   expect(byFile.get(fifoPhoto)!.reason).toBe('a FIFO, not a regular file; skipped');
@@ -145,13 +148,16 @@ it('imports a tree holding every hostile entry: reports each one, imports the re
   expect(byFile.get(socket)!.reason).toBe('a socket, not a regular file; skipped');
   expect(byFile.get(linkToFifo)!.reason).toBe('symbolic link to a FIFO, not a regular file; not followed');
   expect(byFile.get(linkOut)!.reason).toBe('symbolic link leading outside the dataset folder; not followed');
+  expect(byFile.get(passwd)!.reason).toBe('symbolic link leading outside the dataset folder; not followed');
   expect(byFile.get(hugeWidth)).toMatchObject({ field: '이미지 정보.이미지 너비' });
   expect(byFile.get(svg)!.reason).toBe(`image unreadable: ${PHOTOS}/930002.jpg: not a JPEG or PNG image (unrecognised signature)`);
   expect(byFile.get(undecodable)!.reason).toBe(`image ${PHOTOS}/930003.jpg is damaged or truncated: it cannot be decoded whole`);
   // The FIFO photo was left out of the walk, so its annotation finds no photo.
   expect(byFile.get(fifoPhotoJson)!.reason).toMatch(/^image not found: tried fifo\.jpg/);
   // Nothing of the outside file, not even its path, reaches the report.
-  expect(fs.readFileSync(reportPath, 'utf8')).not.toContain(outside);
+  const reportText = fs.readFileSync(reportPath, 'utf8');
+  expect(reportText).not.toContain(outside);
+  expect(reportText).not.toMatch(/root:|\/etc\//);
   const imported = await rows(`SELECT external_id FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE d.name = 'hostile' ORDER BY external_id`);
   expect(imported.map((row) => row.external_id)).toEqual(['100026', '1070263', '1092253']);
 }, 30_000);

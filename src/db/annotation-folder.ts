@@ -3,7 +3,7 @@
  * its rules for finding an annotation's photo), without touching the database: `kfashion eval` judges a
  * model on a folder that was never imported.
  */
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../util/regular-file';
 import * as path from 'node:path';
 import { parseAnnotation } from '../kfashion/parse';
 import { imageCandidates } from './import/read';
@@ -22,7 +22,7 @@ export async function annotatedFolderImages(root: string, options: { maxImages?:
   const result: AnnotatedFolder = { images: [], rejectedFiles: [] };
   for await (const file of annotationFiles(root)) {
     if (options.maxImages !== undefined && result.images.length >= options.maxImages) break;
-    const parsed = parseAnnotation(await readFile(path.join(root, file)), file);
+    const parsed = parseAnnotation(await readRegularFile(path.join(root, file)), file);
     if (!parsed.ok) {
       result.rejectedFiles.push({ file, reason: parsed.problems.map((p) => `${p.field}: ${p.reason}`).join('; ') });
       continue;

@@ -10,32 +10,45 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import { boxesOfImage, garmentBox, imageWithRoot, type GarmentBox } from '../db/images';
-import { boundedImage } from '../images/image-input';
+import type { Sharp } from 'sharp';
+import { type ImageErrorCode, type ImageFormat, type ImageHeader, inspectImage, openImageFile, readImageBytes, requireFormat, UnsupportedImageError, withDecodedImage } from '../images/image-input';
+import { sendJson } from '../util/http-json';
 import { englishLabel } from '../kfashion/vocabulary';
 import { THUMBNAIL_SIZES } from './context';
 import { InvalidId, parseId } from './ids';
 
-const CACHE_CONTROL = 'public, max-age=86400';
-const MIME_BY_EXTENSION: Record<string, string> = {
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.png': 'image/png',
-  '.webp': 'image/webp',
-};
+const CACHE_MAX_AGE = 'max-age=86400';
+const MIME_BY_FORMAT: Record<ImageFormat, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
+/** Bytes read to recognise an original's format (sniffImageFormat needs 12). */
+const SIGNATURE_BYTES = 12;
 
+/** The route codes other than the image ones (ImageErrorCode). */
+enum RouteErrorCode {
+  MethodNotAllowed = 'METHOD_NOT_ALLOWED',
+  NotFound = 'NOT_FOUND',
+  BadInput = 'BAD_USER_INPUT',
+}
+
+/** A refusal answered as `{error, code}`; the message never names a path. */
 class HttpProblem extends Error {
   constructor(
     readonly status: number,
+    readonly code: RouteErrorCode | ImageErrorCode,
     message: string,
   ) {
     super(message);
   }
 }
 
+/** An image the routes cannot use: 422 (unprocessable) with the image error's stable code, naming the image by id. */
+function imageProblem(id: string, error: UnsupportedImageError): HttpProblem {
+  return new HttpProblem(422, error.code, `image ${id}: ${error.message}`);
+}
+
 interface ImageFile {
   id: string;
   file: string;
-  stat: fs.Stats;
+  stat: Pick<fs.Stats, 'size' | 'mtimeMs'>;
   width: number;
   height: number;
 }
@@ -50,16 +63,25 @@ export { isInside };
 export interface ImageRoutesOptions {
   /** Folder allowed for images that belong to no dataset (uploads); others are refused. */
   uploadsDir?: string;
+  /**
+   * Anonymous callers may read images (KFASHION_PUBLIC_READ): only then may shared caches keep
+   * them (`Cache-Control: public`); otherwise a proxy must not hand one caller's image to another.
+   */
+  publicRead?: boolean;
 }
 
 const IMAGE_ROUTE = /^\/images\/([^/]+)(?:\/(thumbnail|annotated))?\/?$/;
 const CROP_ROUTE = /^\/garments\/([^/]+)\/crop\/?$/;
 
 export class ImageRoutes {
+  private readonly cacheControl: string;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly options: ImageRoutesOptions = {},
-  ) {}
+  ) {
+    this.cacheControl = `${options.publicRead ? 'public' : 'private'}, ${CACHE_MAX_AGE}`;
+  }
 
   /** Whether the path is one of the image routes. */
   serves(url: URL): boolean {
@@ -72,33 +94,41 @@ export class ImageRoutes {
     const cropMatch = CROP_ROUTE.exec(url.pathname);
     if (!imageMatch && !cropMatch) return false;
     try {
-      if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpProblem(405, 'only GET and HEAD');
+      if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpProblem(405, RouteErrorCode.MethodNotAllowed, 'only GET and HEAD');
       if (cropMatch) await this.crop(request, response, cropMatch[1], url);
       else if (imageMatch![2] === 'thumbnail') await this.thumbnail(request, response, imageMatch![1], url);
       else if (imageMatch![2] === 'annotated') await this.annotated(request, response, imageMatch![1], url);
       else await this.original(request, response, imageMatch![1]);
     } catch (error) {
       if (!(error instanceof HttpProblem)) throw error;
-      response.writeHead(error.status, { 'content-type': 'text/plain; charset=utf-8' });
-      response.end(`${error.message}\n`);
+      sendJson(response, error.status, { error: error.message, code: error.code });
     }
     return true;
   }
 
   private async original(request: IncomingMessage, response: ServerResponse, id: string): Promise<void> {
-    const image = await this.imageFile(id);
-    const etag = this.etag(image, 'original');
-    if (this.notModified(request, response, etag)) return;
-    response.writeHead(200, {
-      'content-type': MIME_BY_EXTENSION[path.extname(image.file).toLowerCase()] ?? 'application/octet-stream',
-      'content-length': image.stat.size,
-      etag,
-      'cache-control': CACHE_CONTROL,
-    });
-    if (request.method === 'HEAD') return void response.end();
-    await new Promise<void>((resolve, reject) => {
-      fs.createReadStream(image.file).on('error', reject).on('end', resolve).pipe(response);
-    });
+    const file = await this.imageFile(id);
+    const { handle, stat } = await this.refusing(file, () => openImageFile(file.file));
+    try {
+      const image = { ...file, stat };
+      const etag = this.etag(image, 'original');
+      if (this.notModified(request, response, etag)) return;
+      const { bytesRead, buffer } = await handle.read(Buffer.alloc(SIGNATURE_BYTES), 0, SIGNATURE_BYTES, 0);
+      const format = await this.refusing(image, () => requireFormat(buffer.subarray(0, bytesRead)));
+      response.writeHead(200, {
+        'content-type': MIME_BY_FORMAT[format],
+        'content-length': stat.size,
+        etag,
+        'cache-control': this.cacheControl,
+        'x-content-type-options': 'nosniff',
+      });
+      if (request.method === 'HEAD') return void response.end();
+      await new Promise<void>((resolve, reject) => {
+        handle.createReadStream({ start: 0, autoClose: false }).on('error', reject).on('end', resolve).pipe(response);
+      });
+    } finally {
+      await handle.close();
+    }
   }
 
   private async thumbnail(request: IncomingMessage, response: ServerResponse, id: string, url: URL): Promise<void> {
@@ -106,29 +136,33 @@ export class ImageRoutes {
     const image = await this.imageFile(id);
     const etag = this.etag(image, `thumbnail:${size}`);
     if (this.notModified(request, response, etag)) return;
-    const jpeg = await boundedImage(image.file).resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg().toBuffer();
+    const bytes = await this.bytesOf(image);
+    const jpeg = await this.render(image, bytes, (pipeline) => pipeline.resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg().toBuffer());
     this.sendJpeg(request, response, jpeg, etag);
   }
 
   private async crop(request: IncomingMessage, response: ServerResponse, garmentId: string, url: URL): Promise<void> {
     const size = url.searchParams.has('size') ? sizeParameter(url, THUMBNAIL_SIZES.default) : null;
     const box = await garmentBox(this.dataSource, routeId(garmentId));
-    if (!box) throw new HttpProblem(404, `no garment ${garmentId}`);
+    if (!box) throw new HttpProblem(404, RouteErrorCode.NotFound, `no garment ${garmentId}`);
     const image = await this.imageFile(String(box.image_id));
-    const metadata = await boundedImage(image.file).metadata();
-    const region = clampBox(box, metadata.width ?? image.width, metadata.height ?? image.height);
-    if (!region) throw new HttpProblem(404, `garment ${garmentId} lies outside its image`);
+    const bytes = await this.bytesOf(image);
+    const header = await this.refusing(image, () => inspectImage(bytes));
+    const region = clampBox(box, header.width, header.height);
+    if (!region) throw new HttpProblem(404, RouteErrorCode.NotFound, `garment ${garmentId} lies outside its image`);
     const etag = this.etag(image, `crop:${garmentId}:${JSON.stringify(region)}:${size}`);
     if (this.notModified(request, response, etag)) return;
-    let pipeline = boundedImage(image.file).extract(region);
-    if (size) pipeline = pipeline.resize(size, size, { fit: 'inside', withoutEnlargement: true });
-    this.sendJpeg(request, response, await pipeline.jpeg().toBuffer(), etag);
+    const jpeg = await this.render(image, bytes, (pipeline) => {
+      const cropped = pipeline.extract(region);
+      return (size ? cropped.resize(size, size, { fit: 'inside', withoutEnlargement: true }) : cropped).jpeg().toBuffer();
+    });
+    this.sendJpeg(request, response, jpeg, etag);
   }
 
   private async annotated(request: IncomingMessage, response: ServerResponse, id: string, url: URL): Promise<void> {
     const source = url.searchParams.get('source');
     if (source !== null && source !== 'annotation' && source !== 'prediction') {
-      throw new HttpProblem(400, 'source must be annotation or prediction');
+      throw new HttpProblem(400, RouteErrorCode.BadInput, 'source must be annotation or prediction');
     }
     const image = await this.imageFile(id);
     const boxes = (await boxesOfImage(this.dataSource, image.id, source)).map(
@@ -136,27 +170,47 @@ export class ImageRoutes {
     );
     const etag = this.etag(image, `annotated:${JSON.stringify(boxes)}`);
     if (this.notModified(request, response, etag)) return;
-    const metadata = await boundedImage(image.file).metadata();
-    const width = metadata.width ?? image.width;
-    const height = metadata.height ?? image.height;
-    const overlay = Buffer.from(boxesSvg(boxes, width, height));
-    const jpeg = await boundedImage(image.file).composite([{ input: overlay, top: 0, left: 0 }]).jpeg().toBuffer();
+    const bytes = await this.bytesOf(image);
+    const jpeg = await this.render(image, bytes, (pipeline, header) => {
+      const overlay = Buffer.from(boxesSvg(boxes, header.width, header.height));
+      return pipeline.composite([{ input: overlay, top: 0, left: 0 }]).jpeg().toBuffer();
+    });
     this.sendJpeg(request, response, jpeg, etag);
+  }
+
+  /** `work`'s result; an image it refuses (UnsupportedImageError) answers 422 with its code, a file gone or unreadable 404. */
+  private async refusing<T>(image: ImageFile, work: () => Promise<T> | T): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof UnsupportedImageError) throw imageProblem(image.id, error);
+      throw new HttpProblem(404, RouteErrorCode.NotFound, `image ${image.id} has no readable file`);
+    }
+  }
+
+  /** The image's bytes: a regular file within MAX_IMAGE_FILE_BYTES (readImageBytes). */
+  private bytesOf(image: ImageFile): Promise<Buffer> {
+    return this.refusing(image, () => readImageBytes(image.file));
+  }
+
+  /** Decodes the image (bounded: withDecodedImage) and runs `work` on it. */
+  private render<T>(image: ImageFile, bytes: Buffer, work: (pipeline: Sharp, header: ImageHeader) => Promise<T>): Promise<T> {
+    return this.refusing(image, () => withDecodedImage(bytes, work));
   }
 
   private async imageFile(id: string): Promise<ImageFile> {
     const row = await imageWithRoot(this.dataSource, routeId(id));
-    if (!row) throw new HttpProblem(404, `no image ${id}`);
-    if (!row.image_path) throw new HttpProblem(404, `image ${id} has no file`);
+    if (!row) throw new HttpProblem(404, RouteErrorCode.NotFound, `no image ${id}`);
+    if (!row.image_path) throw new HttpProblem(404, RouteErrorCode.NotFound, `image ${id} has no file`);
     const root = row.root_path ?? this.options.uploadsDir;
-    if (!root) throw new HttpProblem(404, `image ${id} has no file under an allowed folder`);
-    const file = await resolveInside(root, row.image_path);
-    if (!file) throw new HttpProblem(404, `image ${id} has no file under an allowed folder`);
-    const stat = await fs.promises.stat(file);
+    const file = root ? await resolveInside(root, row.image_path) : null;
+    if (!file) throw new HttpProblem(404, RouteErrorCode.NotFound, `image ${id} has no file under an allowed folder`);
+    // lstat of the real path: a FIFO is examined, never opened, here.
+    const stat = await fs.promises.lstat(file);
     return { id: String(row.id), file, stat, width: row.width, height: row.height };
   }
 
-  private etag(image: ImageFile, variant: string): string {
+  private etag(image: Pick<ImageFile, 'id' | 'stat'>, variant: string): string {
     const hash = createHash('sha1')
       .update(`${image.id}|${image.stat.size}|${image.stat.mtimeMs}|${variant}`)
       .digest('base64url');
@@ -166,7 +220,7 @@ export class ImageRoutes {
   private notModified(request: IncomingMessage, response: ServerResponse, etag: string): boolean {
     const tags = (request.headers['if-none-match'] ?? '').split(',').map((tag) => tag.trim());
     if (!tags.includes(etag) && !tags.includes('*')) return false;
-    response.writeHead(304, { etag, 'cache-control': CACHE_CONTROL });
+    response.writeHead(304, { etag, 'cache-control': this.cacheControl });
     response.end();
     return true;
   }
@@ -176,7 +230,7 @@ export class ImageRoutes {
       'content-type': 'image/jpeg',
       'content-length': jpeg.length,
       etag,
-      'cache-control': CACHE_CONTROL,
+      'cache-control': this.cacheControl,
     });
     response.end(request.method === 'HEAD' ? undefined : jpeg);
   }
@@ -187,7 +241,7 @@ function routeId(text: string): string {
   try {
     return parseId('id', text);
   } catch (error) {
-    if (error instanceof InvalidId) throw new HttpProblem(404, `no such id "${text.slice(0, 40)}"`);
+    if (error instanceof InvalidId) throw new HttpProblem(404, RouteErrorCode.NotFound, `no such id "${text.slice(0, 40)}"`);
     throw error;
   }
 }
@@ -197,7 +251,7 @@ function sizeParameter(url: URL, fallback: number): number {
   if (text === null) return fallback;
   const size = Number(text);
   if (!Number.isInteger(size) || size < THUMBNAIL_SIZES.min || size > THUMBNAIL_SIZES.max) {
-    throw new HttpProblem(400, `size must be an integer between ${THUMBNAIL_SIZES.min} and ${THUMBNAIL_SIZES.max}`);
+    throw new HttpProblem(400, RouteErrorCode.BadInput, `size must be an integer between ${THUMBNAIL_SIZES.min} and ${THUMBNAIL_SIZES.max}`);
   }
   return size;
 }

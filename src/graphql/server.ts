@@ -247,7 +247,7 @@ function buildParts(options: ApiServerOptions, settings: Settings): ServerParts 
     search,
     urls: new ImageUrls(options.publicUrl?.replace(/\/$/, '') ?? ''),
     uploads,
-    images: new ImageRoutes(dataSource, { uploadsDir: uploads.dir }),
+    images: new ImageRoutes(dataSource, { uploadsDir: uploads.dir, publicRead: settings.publicRead }),
     webConsole: new WebConsole(),
     auth: new RequestAuth(dataSource, settings.publicRead),
     services,

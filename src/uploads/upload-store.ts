@@ -14,19 +14,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
-import sharp, { type Metadata } from 'sharp';
 import { uploadsDir } from '../util/data-dir';
-import { boundedImage, MAX_INPUT_PIXELS, sniffImageFormat, type ImageFormat } from '../images/image-input';
+import { readRegularFile } from '../util/regular-file';
+import { decodeWhole, ImageErrorCode, inspectImage, sniffImageFormat, UnsupportedImageError, withDecodedImage, type ImageFormat } from '../images/image-input';
 
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 const STAGED_LIFETIME_MS = 60 * 60 * 1000;
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 const EXTENSION: Record<ImageFormat, string> = { jpeg: 'jpg', png: 'png', webp: 'webp' };
 
-/** Why an upload was refused; `status` is the HTTP answer (413 too large, 415 not an image, 400 undecodable). */
+/** Why an upload was refused; `status` is the HTTP answer (413 too large, 415 not an image, 400 undecodable, 422 too slow to decode). */
 export class UploadRejected extends Error {
   constructor(
-    readonly status: 400 | 413 | 415,
+    readonly status: 400 | 413 | 415 | 422,
     readonly code: string,
     message: string,
   ) {
@@ -70,6 +70,20 @@ function guard(maxBytes: number, onFormat: (format: ImageFormat) => void): Trans
   });
 }
 
+/** The upload's answer to an image refused by the decoder (the upload codes predate ImageErrorCode and clients rely on them). */
+function uploadRejection(error: UnsupportedImageError, format: ImageFormat): UploadRejected {
+  switch (error.code) {
+    case ImageErrorCode.TooLarge:
+      return new UploadRejected(413, 'UPLOAD_TOO_LARGE', error.message);
+    case ImageErrorCode.UnsupportedFormat:
+      return new UploadRejected(415, 'UNSUPPORTED_MEDIA_TYPE', 'not a JPEG, PNG or WebP image');
+    case ImageErrorCode.TimedOut:
+      return new UploadRejected(422, error.code, error.message);
+    default:
+      return new UploadRejected(400, 'UNDECODABLE_IMAGE', `the ${format} image is damaged or truncated`);
+  }
+}
+
 export class UploadStore {
   readonly dir: string;
   private readonly stagingDir: string;
@@ -99,33 +113,27 @@ export class UploadStore {
     }
   }
 
-  /** Decodes the whole image (so truncation is found now) and writes it upright. */
+  /**
+   * Decodes the whole image (so truncation is found now) and writes it upright. The header is checked
+   * first (signature, pixels × sample depth), so an oversized photo is refused before it is decoded.
+   */
   private async upright(received: string, file: string, format: ImageFormat): Promise<{ width: number; height: number }> {
-    let meta: Metadata;
+    const bytes = await readRegularFile(received);
     try {
-      // The header alone, unbounded: a photo over the pixel bound is answered 413 below, not 400.
-      meta = await sharp(received).metadata();
-    } catch {
-      throw new UploadRejected(400, 'UNDECODABLE_IMAGE', `the ${format} image cannot be read`);
-    }
-    if (!meta.width || !meta.height) throw new UploadRejected(400, 'UNDECODABLE_IMAGE', `the ${format} image has no size`);
-    if (meta.width * meta.height > MAX_INPUT_PIXELS) {
-      throw new UploadRejected(413, 'UPLOAD_TOO_LARGE', `the photo has ${meta.width}×${meta.height} pixels, more than ${MAX_INPUT_PIXELS / 1e6} megapixels`);
-    }
-    const rotated = (meta.orientation ?? 1) > 1;
-    try {
-      const image = boundedImage(received, { failOn: 'error' });
-      if (rotated) {
+      return await withDecodedImage(bytes, async (image, header) => {
+        if (header.orientation <= 1) {
+          await decodeWhole(image);
+          await fs.promises.rename(received, file);
+          return { width: header.width, height: header.height };
+        }
         // Re-encoded upright at high quality; the orientation tag is not carried over (it is applied).
         const info = await image.rotate().toFormat(format, format === 'png' ? {} : { quality: 92 }).toFile(file);
         return { width: info.width, height: info.height };
-      }
-      await image.stats();
-    } catch {
-      throw new UploadRejected(400, 'UNDECODABLE_IMAGE', `the ${format} image is damaged or truncated`);
+      });
+    } catch (error) {
+      if (!(error instanceof UnsupportedImageError)) throw error;
+      throw uploadRejection(error, format);
     }
-    await fs.promises.rename(received, file);
-    return { width: meta.width, height: meta.height };
   }
 
   /** The staged upload of this id; null when unknown or swept. */
@@ -133,8 +141,8 @@ export class UploadStore {
     if (!UPLOAD_ID.test(uploadId)) return null;
     for (const [format, extension] of Object.entries(EXTENSION) as [ImageFormat, string][]) {
       const file = path.join(this.stagingDir, `${uploadId}.${extension}`);
-      const meta = await boundedImage(file).metadata().catch(() => null);
-      if (meta?.width && meta.height) return { uploadId, format, width: meta.width, height: meta.height, file };
+      const header = await readRegularFile(file).then((bytes) => inspectImage(bytes, new Set([format]))).catch(() => null);
+      if (header) return { uploadId, format, width: header.width, height: header.height, file };
     }
     return null;
   }
@@ -144,7 +152,7 @@ export class UploadStore {
    * whether the file is new there (a caller whose row write fails removes a new file again).
    */
   async keep(upload: StagedUpload): Promise<{ relativePath: string; created: boolean }> {
-    const digest = createHash('sha256').update(await fs.promises.readFile(upload.file)).digest('hex');
+    const digest = createHash('sha256').update(await readRegularFile(upload.file)).digest('hex');
     const relativePath = `${digest}.${EXTENSION[upload.format]}`;
     const target = path.join(this.dir, relativePath);
     const created = !fs.existsSync(target);

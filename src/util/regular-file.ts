@@ -1,43 +1,82 @@
 /**
- * Opening files a client or a stored row names (weights, model configs) as regular files only. A
- * FIFO opened for reading blocks until a writer appears, and a synchronous open blocks the whole
- * event loop with it: the model server stopped answering anyone. O_NONBLOCK makes that open return
- * at once, and fstat on the opened descriptor (not a stat before it, which a swap could outrun) then
- * refuses anything but a regular file; on a regular file O_NONBLOCK changes nothing.
+ * Reading files that a user or a dataset names, as regular files only. open() of a FIFO waits for a
+ * writer, and a read of a FIFO, device or socket can wait or stream forever: on the main thread that
+ * stops the process (SIGTERM included), on one of libuv's four threads it starves every other file
+ * and DNS call. So the file is opened with O_NONBLOCK (open() of a FIFO then returns at once; a
+ * regular file ignores the flag) and judged by fstat of the open descriptor, not by a stat of the
+ * path, which could be swapped between the check and the open.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import * as fs from 'node:fs';
 
-/** What a non-regular file is, for the error. */
-function kindOf(stats: Stats): string {
-  if (stats.isFIFO()) return 'a FIFO (named pipe)';
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isSocket()) return 'a socket';
-  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
-  return 'not a plain file';
+const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
+
+/** What a non-regular entry is, for messages ("a FIFO, not a regular file"). */
+export function fileKind(stat: fs.Stats | fs.Dirent): string {
+  if (stat.isFile()) return 'a regular file';
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSymbolicLink()) return 'a symbolic link';
+  return 'an entry of unknown type';
 }
 
-/** Why `stats` cannot be read as a file, or null when it is a regular file. */
-export function notRegularFile(stats: Stats): string | null {
-  return stats.isFile() ? null : `is ${kindOf(stats)}, not a regular file`;
-}
-
-/** A read-only descriptor of `path`, which must be a regular file; the error says what it is instead. */
-export function openRegularFile(path: string): number {
-  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  const problem = notRegularFile(fstatSync(fd));
-  if (problem) {
-    closeSync(fd);
-    throw new Error(problem);
+/** A path that names something other than a regular file. The message names the kind, never the path. */
+export class NotRegularFileError extends Error {
+  readonly code = 'NOT_REGULAR_FILE';
+  constructor(readonly kind: string) {
+    super(`${kind}, not a regular file`);
   }
-  return fd;
 }
 
-/** The bytes of the regular file `path`. */
-export function readRegularFile(path: string): Buffer {
-  const fd = openRegularFile(path);
+/** An open regular file; the caller closes `handle`. */
+export interface OpenRegularFile {
+  handle: fs.promises.FileHandle;
+  stat: fs.Stats;
+}
+
+export async function openRegularFile(file: string): Promise<OpenRegularFile> {
+  const handle = await fs.promises.open(file, OPEN_FLAGS);
   try {
-    return readFileSync(fd);
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new NotRegularFileError(fileKind(stat));
+    return { handle, stat };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/** The bytes of a regular file; throws NotRegularFileError for anything else. */
+export async function readRegularFile(file: string): Promise<Buffer> {
+  const { handle } = await openRegularFile(file);
+  try {
+    return await handle.readFile();
   } finally {
-    closeSync(fd);
+    await handle.close();
+  }
+}
+
+/** Synchronous openRegularFile, for the import's parse workers; the caller closes `fd`. */
+export function openRegularFileSync(file: string): { fd: number; stat: fs.Stats } {
+  const fd = fs.openSync(file, OPEN_FLAGS);
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new NotRegularFileError(fileKind(stat));
+    return { fd, stat };
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
+}
+
+/** Synchronous readRegularFile, for the synchronous weight loaders. */
+export function readRegularFileSync(file: string): Buffer {
+  const { fd } = openRegularFileSync(file);
+  try {
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }

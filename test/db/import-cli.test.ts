@@ -2,7 +2,7 @@
  * `kfashion import` as a user runs it: the built CLI (bin/kfashion.js → dist/, built by `npm ci`
  * or `npm run build`) in a child process against a fresh PostgreSQL database.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
@@ -11,7 +11,7 @@ import { copySamples, LABELS, makeTree, readReport, readSample, removeTree, writ
 const REPO = path.resolve(__dirname, '../..');
 const BIN = path.join(REPO, 'bin/kfashion.js');
 /** Sources of the import command; the compiled copy must not be older than any of them. */
-const SOURCES = ['src/cli/import.ts', 'src/kfashion/parse.ts', ...fs.readdirSync(path.join(REPO, 'src/db/import')).map((f) => `src/db/import/${f}`)];
+const SOURCES = ['src/cli/import.ts', 'src/kfashion/parse.ts', 'src/util/regular-file.ts', 'src/images/image-input.ts', ...fs.readdirSync(path.join(REPO, 'src/db/import')).map((f) => `src/db/import/${f}`)];
 
 function assertBuilt(): void {
   for (const source of SOURCES.filter((file) => file.endsWith('.ts'))) {
@@ -116,6 +116,34 @@ describe('kfashion import (built CLI, PostgreSQL)', () => {
     );
     expect(row.n).toBe(6);
   });
+
+  it('finishes with FIFOs, a symlink to one and a huge width in the tree, and reports each (parse workers never open a FIFO)', async () => {
+    const root = makeTree();
+    trees.push(root);
+    copySamples(root);
+    // Before: a parse worker blocked for ever in readFileSync of the FIFO, and SIGTERM did not end the process.
+    execFileSync('mkfifo', [path.join(root, `${LABELS}/fifo.json`)]);
+    execFileSync('mkfifo', [path.join(root, 'pipe')]);
+    fs.symlinkSync(path.join(root, 'pipe'), path.join(root, `${LABELS}/link.json`));
+    const huge = readSample('100026');
+    huge['이미지 정보']['이미지 식별자'] = 940001;
+    huge['이미지 정보']['이미지 너비'] = 4294967296;
+    writeJson(root, `${LABELS}/940001.json`, huge);
+    const report = path.join(root, 'report.jsonl');
+    const child = start(['import', root, '--json', '--report', report, '--dataset', 'cli-fifo', '--allow-missing-images'], db.url);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const run = await finished(child).finally(() => clearTimeout(timer));
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ imagesImported: 3, filesRejected: 1, entriesSkipped: 3 });
+    expect(readReport(report).map(({ file, reason }) => ({ file, reason }))).toEqual(
+      expect.arrayContaining([
+        { file: `${LABELS}/fifo.json`, reason: 'a FIFO, not a regular file; skipped' },
+        { file: 'pipe', reason: 'a FIFO, not a regular file; skipped' },
+        { file: `${LABELS}/link.json`, reason: 'symbolic link to a FIFO, not a regular file; not followed' },
+        { file: `${LABELS}/940001.json`, reason: '4294967296 is outside the integer range -2147483648 to 2147483647' },
+      ]),
+    );
+  }, 40_000);
 
   it('exits non-zero with a message naming a missing root', async () => {
     const run = await finished(start(['import', '/nonexistent/kfashion-tree', '--json'], db.url));

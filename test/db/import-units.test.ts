@@ -80,3 +80,28 @@ describe('binaryCopyPayload', () => {
     expect(view.getInt16(payload.length - 2)).toBe(-1);
   });
 });
+
+describe('binaryCopyPayload refuses what it cannot encode', () => {
+  // DataView wrapped these silently: 4294967488 became 192, 40000 in a smallint -25536, 1e39 Infinity.
+  it.each([
+    ['integer', 4294967488, /column c: 4294967488 is outside the integer range -2147483648 to 2147483647/],
+    ['integer', 2 ** 31, /outside the integer range/],
+    ['integer', 1.5, /column c: an integer column takes whole numbers only, got 1.5/],
+    ['smallint', 40000, /40000 is outside the smallint range -32768 to 32767/],
+    ['bigint', 2 ** 53, /outside the bigint range/],
+    ['real', 1e39, /1e\+39 is not a finite number within the real \(float4\) range/],
+    ['real', Number.NaN, /NaN is not a finite number/],
+    ['text', 'a\0b', /column c: text holds a NUL character/],
+    ['timestamptz', '2300-01-01T00:00:00Z', /outside the timestamps this writer encodes/],
+    ['integer[]', [1, 2 ** 32], /outside the integer range/],
+    ['real[]', new Float64Array([1, Infinity]), /not a finite number/],
+  ])('%s %p', (type, value, message) => {
+    expect(() => binaryCopyPayload({ c: type }, [[value as never]])).toThrow(RangeError);
+    expect(() => binaryCopyPayload({ c: type }, [[value as never]])).toThrow(message);
+  });
+
+  it('takes the edges of each range', () => {
+    const columns = { a: 'smallint', b: 'integer', c: 'real', d: 'timestamptz' };
+    expect(() => binaryCopyPayload(columns, [[-32768, 2 ** 31 - 1, -3.4e38, '2200-01-01T00:00:00Z'], [32767, -(2 ** 31), 3.4e38, '1800-01-01T00:00:00Z']])).not.toThrow();
+  });
+});

@@ -125,3 +125,20 @@ it('takes a 20 MB phone photo', async () => {
   expect(status).toBe(201);
   expect(body).toMatchObject({ width: 2250, height: 3000, format: 'jpeg' });
 });
+
+it('refuses a 16-bit 6000×6000 PNG (80 KB, 72 MB of samples) with 413 by its header, without decoding it', async () => {
+  const before = staging().length;
+  const deep = await sharp(Buffer.alloc(6000 * 6000), { raw: { width: 6000, height: 6000, channels: 1 } }).toColourspace('grey16').png().toBuffer();
+  const started = Date.now();
+  const { status, body } = await api.upload(deep, 'image/png');
+  // Accepted (201) after a 4.3 s decode before: 36 megapixels passed a bound that ignored the depth.
+  expect(status).toBe(413);
+  expect(body).toEqual({ code: 'UPLOAD_TOO_LARGE', error: 'the image has 6000×6000 pixels at 16 bits per sample, more than 40 megapixels at 8 bits' });
+  expect(Date.now() - started).toBeLessThan(2_000);
+  expect(staging().length).toBe(before);
+});
+
+it('refuses an SVG sent as image/jpeg with 415', async () => {
+  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
+  expect(await api.upload(svg)).toEqual({ status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE', error: 'not a JPEG, PNG or WebP image' } });
+});

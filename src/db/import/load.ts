@@ -12,7 +12,7 @@ import type { ReadyFile, RejectedFile } from './read';
 import { fileRejection } from './report';
 import { VocabularyIds } from './vocabulary-ids';
 
-const IMAGES: TableSpec = {
+export const IMAGES: TableSpec = {
   table: 'images',
   columns: {
     id: 'bigint',
@@ -28,11 +28,11 @@ const IMAGES: TableSpec = {
     annotated_at: 'timestamptz',
   },
 };
-const IMAGE_STYLES: TableSpec = {
+export const IMAGE_STYLES: TableSpec = {
   table: 'image_styles',
   columns: { image_id: 'bigint', position: 'smallint', style_id: 'integer', sub_style_id: 'integer' },
 };
-const GARMENTS: TableSpec = {
+export const GARMENTS: TableSpec = {
   table: 'garments',
   columns: {
     id: 'bigint',

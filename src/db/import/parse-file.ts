@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAnnotation } from '../../kfashion/parse';
+import { openRegularFileSync } from '../../util/regular-file';
 import type { AnnotationProblem, ParsedAnnotation, ParsedGarment } from '../../kfashion/types';
 
 /**
@@ -40,15 +41,21 @@ export const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024;
 
 export function parseFileAt(root: string, file: string, maxFileBytes = DEFAULT_MAX_FILE_BYTES): ParsedFile {
   let content: Buffer;
+  let fd: number | undefined;
   try {
+    // Opened as a regular file only (a FIFO would block this thread, and with it the import, forever).
+    const opened = openRegularFileSync(path.join(root, file));
+    fd = opened.fd;
     // Judged by its size before a byte is read: parsing a huge file could exhaust the worker's heap.
-    const { size } = fs.statSync(path.join(root, file));
+    const { size } = opened.stat;
     if (size > maxFileBytes) return { file, error: `the file is ${size} bytes, more than the limit of ${maxFileBytes} (--max-file-bytes)` };
     // Synchronous on purpose: a label file is a few kB, and readFileSync costs a third of
     // fs.promises.readFile's round trips through the thread pool.
-    content = fs.readFileSync(path.join(root, file));
+    content = fs.readFileSync(fd);
   } catch (error) {
     return { file, error: `cannot read the file: ${(error as Error).message}` };
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
   try {
     const parsed = parseAnnotation(content, file);

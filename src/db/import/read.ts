@@ -5,11 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import sharp, { type Metadata } from 'sharp';
+import { decodeWhole, ImageErrorCode, type ImageHeader, inspectImage, readImageBytes, UnsupportedImageError, withDecodedImage } from '../../images/image-input';
 import type { Split } from '../entities';
+import { checkColumns } from './column-check';
 import type { ImportAnnotation, ParsedFile } from './parse-file';
 import { fileRejection, problemLines, ReportLine } from './report';
-import { ImageIndex, splitFromPath } from './scan';
+import { ImageIndex, IMPORT_IMAGE_FORMATS, splitFromPath } from './scan';
 
 export interface ReadContext {
   /** Absolute root of the tree. */
@@ -60,35 +61,39 @@ export function annotationHash(contentDigest: string, imagePath: string | null, 
   return createHash('sha1').update(`${contentDigest}\0${imagePath ?? ''}\0${split ?? ''}`).digest('hex');
 }
 
-async function checkImageSize(root: string, imagePath: string, annotation: ImportAnnotation): Promise<string | null> {
-  let metadata: Metadata;
-  try {
-    metadata = await sharp(path.join(root, imagePath)).metadata();
-  } catch (error) {
-    return `image unreadable: ${imagePath}: ${(error as Error).message}`;
-  }
-  const sizes = [
-    [metadata.width, metadata.height],
-    [metadata.autoOrient?.width, metadata.autoOrient?.height],
-  ];
-  if (!sizes.some(([width, height]) => width === annotation.width && height === annotation.height)) {
-    return (
-      `image ${imagePath} is ${metadata.width}x${metadata.height}, which does not match the annotation's ` +
-      `이미지 너비 x 이미지 높이 ${annotation.width}x${annotation.height}`
-    );
-  }
-  return checkDecodes(root, imagePath);
+/** The photo's stored size, and its upright size when its EXIF orientation turns it a quarter. */
+function photoSizes(header: ImageHeader): [number, number][] {
+  const sizes: [number, number][] = [[header.width, header.height]];
+  if (header.orientation >= 5) sizes.push([header.height, header.width]);
+  return sizes;
 }
 
 /**
- * The whole photo decodes: the header alone let truncated JPEGs through, and their thumbnail, crop
- * and annotated routes then failed with 500.
+ * The photo is a JPEG or PNG by its bytes (an SVG named .jpg is not), its header's size matches the
+ * annotation's, and it decodes whole: the header alone let truncated JPEGs through, and their
+ * thumbnail, crop and annotated routes then failed.
  */
-async function checkDecodes(root: string, imagePath: string): Promise<string | null> {
+async function checkImage(root: string, imagePath: string, annotation: ImportAnnotation): Promise<string | null> {
+  let header: ImageHeader;
+  let bytes: Buffer;
   try {
-    await sharp(path.join(root, imagePath), { failOn: 'error' }).stats();
+    bytes = await readImageBytes(path.join(root, imagePath));
+    header = await inspectImage(bytes, IMPORT_IMAGE_FORMATS);
+  } catch (error) {
+    const reason = error instanceof UnsupportedImageError ? error.message : `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+    return `image unreadable: ${imagePath}: ${reason}`;
+  }
+  if (!photoSizes(header).some(([width, height]) => width === annotation.width && height === annotation.height)) {
+    return (
+      `image ${imagePath} is ${header.width}x${header.height}, which does not match the annotation's ` +
+      `이미지 너비 x 이미지 높이 ${annotation.width}x${annotation.height}`
+    );
+  }
+  try {
+    await withDecodedImage(bytes, decodeWhole, { formats: IMPORT_IMAGE_FORMATS });
     return null;
-  } catch {
+  } catch (error) {
+    if (error instanceof UnsupportedImageError && error.code !== ImageErrorCode.Undecodable) return `image unreadable: ${imagePath}: ${error.message}`;
     return `image ${imagePath} is damaged or truncated: it cannot be decoded whole`;
   }
 }
@@ -103,7 +108,9 @@ export async function finishRead(context: ReadContext, parsedFile: ParsedFile): 
   if ('error' in parsedFile) return reject(file, '', parsedFile.error);
   const parsed = parsedFile.result;
   if (!parsed.ok) return { ok: false, file, lines: [fileRejection(file, parsed.problems)] };
-  const { annotation } = parsed;
+  const columns = checkColumns(parsed.annotation);
+  if (columns.fileProblem) return { ok: false, file, lines: [fileRejection(file, [columns.fileProblem])] };
+  const annotation = { ...parsed.annotation, garments: columns.garments, createdAt: columns.createdAt };
 
   const candidates = imageCandidates(annotation);
   const imagePath = candidates.map((name) => context.images.find(name, file)).find((found) => found !== null) ?? null;
@@ -111,12 +118,12 @@ export async function finishRead(context: ReadContext, parsedFile: ParsedFile): 
     return reject(file, '이미지 정보.이미지 파일명', `image not found: tried ${candidates.join(', ')}`);
   }
   if (imagePath && context.verifyImages) {
-    const mismatch = await checkImageSize(context.root, imagePath, annotation);
+    const mismatch = await checkImage(context.root, imagePath, annotation);
     if (mismatch) return reject(file, '이미지 정보', mismatch);
   }
 
   const split = context.split ?? splitFromPath(path.basename(context.root), file);
-  const lines = problemLines(file, parsed.problems);
+  const lines = problemLines(file, [...parsed.problems, ...columns.problems]);
   return {
     ok: true,
     file,

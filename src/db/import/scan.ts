@@ -5,9 +5,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ImageFormat } from '../../images/image-input';
+import { isInside } from '../../util/confined-path';
+import { fileKind } from '../../util/regular-file';
 import type { Split } from '../entities';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png']);
+/** What a photo with one of IMAGE_EXTENSIONS must be by its bytes (--verify-images and the image routes sniff it). */
+export const IMPORT_IMAGE_FORMATS: ReadonlySet<ImageFormat> = new Set(['jpeg', 'png']);
 
 export function isImageFile(name: string): boolean {
   return IMAGE_EXTENSIONS.has(path.extname(name).toLowerCase());
@@ -24,11 +29,40 @@ export interface SkippedEntry {
 }
 
 /**
- * Every regular file under `root`, as paths relative to it with '/' separators, in a stable order.
- * An entry whose name is not valid UTF-8 (Korean zip archives unpacked on Linux: Node cannot name
- * it back) or a subdirectory that cannot be opened is given to `onSkipped` and left out; the walk goes on.
+ * Why a symbolic link is not followed, or null when it leads to a regular file inside the tree
+ * (realRoot). A link leading out of it, to a folder (a walk could loop) or to nothing is skipped. The
+ * reason never quotes the link's target: the report must not show files outside the tree.
  */
-export async function* walkFiles(root: string, relativeDir = '', onSkipped: (entry: SkippedEntry) => void = () => {}): AsyncGenerator<string> {
+async function symbolicLinkProblem(realRoot: string, fullPath: string): Promise<string | null> {
+  const target = await fs.promises.realpath(fullPath).catch(() => null);
+  if (target === null) return 'symbolic link to nothing; skipped';
+  if (!isInside(realRoot, target)) return 'symbolic link leading outside the dataset folder; not followed';
+  const stat = await fs.promises.stat(target).catch(() => null);
+  if (!stat) return 'symbolic link whose target cannot be examined; skipped';
+  return stat.isFile() ? null : `symbolic link to ${fileKind(stat)}, not a regular file; not followed`;
+}
+
+/** A folder to walk, a file to yield, or why the entry is skipped (a FIFO, socket or device, a link symbolicLinkProblem refuses). */
+async function classifyEntry(realRoot: string, fullPath: string, entry: fs.Dirent): Promise<'directory' | 'file' | { skipped: string }> {
+  if (entry.isDirectory()) return 'directory';
+  if (entry.isFile()) return 'file';
+  // Some file systems give no entry types: lstat tells.
+  const stat = entry.isSymbolicLink() ? entry : await fs.promises.lstat(fullPath).catch(() => null);
+  if (!stat) return { skipped: 'entry cannot be examined; skipped' };
+  if (stat.isDirectory()) return 'directory';
+  if (stat.isFile()) return 'file';
+  if (!stat.isSymbolicLink()) return { skipped: `${fileKind(stat)}, not a regular file; skipped` };
+  const problem = await symbolicLinkProblem(realRoot, fullPath);
+  return problem === null ? 'file' : { skipped: problem };
+}
+
+/**
+ * Every regular file under `root` (and every symbolic link to one inside it), as paths relative to
+ * it with '/' separators, in a stable order. An entry whose name is not valid UTF-8 (Korean zip
+ * archives unpacked on Linux: Node cannot name it back), a subdirectory that cannot be opened, and
+ * every entry classifyEntry skips are given to `onSkipped` and left out; the walk goes on.
+ */
+export async function* walkFiles(root: string, relativeDir = '', onSkipped: (entry: SkippedEntry) => void = () => {}, realRoot?: string): AsyncGenerator<string> {
   let directory: fs.Dir;
   try {
     directory = await fs.promises.opendir(path.join(root, relativeDir));
@@ -36,16 +70,22 @@ export async function* walkFiles(root: string, relativeDir = '', onSkipped: (ent
     if (relativeDir === '') throw error;
     return onSkipped({ path: relativeDir, reason: `directory cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})` });
   }
+  realRoot ??= await fs.promises.realpath(root);
   const subdirectories: string[] = [];
   for await (const entry of directory) {
     const relative = relativeDir ? `${relativeDir}/${entry.name}` : entry.name;
-    if (entry.name.includes('\uFFFD')) onSkipped({ path: relative, reason: 'name is not valid UTF-8 (unpack the archive with its encoding, e.g. unzip -O cp949)' });
-    else if (entry.isDirectory()) subdirectories.push(relative);
-    else if (entry.isFile() || entry.isSymbolicLink()) yield relative;
+    if (entry.name.includes('\uFFFD')) {
+      onSkipped({ path: relative, reason: 'name is not valid UTF-8 (unpack the archive with its encoding, e.g. unzip -O cp949)' });
+      continue;
+    }
+    const kind = await classifyEntry(realRoot, path.join(root, relative), entry);
+    if (kind === 'directory') subdirectories.push(relative);
+    else if (kind === 'file') yield relative;
+    else onSkipped({ path: relative, reason: kind.skipped });
   }
   // Directories after files, sorted, so two walks of an unchanged tree visit files in the same order.
   subdirectories.sort();
-  for (const subdirectory of subdirectories) yield* walkFiles(root, subdirectory, onSkipped);
+  for (const subdirectory of subdirectories) yield* walkFiles(root, subdirectory, onSkipped, realRoot);
 }
 
 /**

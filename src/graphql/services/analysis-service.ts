@@ -3,7 +3,6 @@
  * a model server, its detections stored as PREDICTION garments. An uploaded photo is kept, with its
  * image row, only when the analysis succeeds.
  */
-import * as fs from 'node:fs';
 import { GraphQLError } from 'graphql';
 import type { DataSource } from 'typeorm';
 import { garmentsByIds, imageWithRoot, imagesByIds } from '../../db/images';
@@ -13,6 +12,7 @@ import type { GarmentRow, ImageRow } from '../../db/search';
 import { toStoredPixels } from '../../images/stored-pixels';
 import type { UploadStore } from '../../uploads/upload-store';
 import { confinedPath } from '../../util/confined-path';
+import { readRegularFile } from '../../util/regular-file';
 import { badInput, notFound } from '../errors';
 import type { ModelServerClient } from './model-server-client';
 
@@ -54,7 +54,7 @@ export class AnalysisService {
     if (!upload) throw notFound(`upload ${uploadId} (uploads are kept for an hour and analysed once)`);
     let kept: { relativePath: string; created: boolean } | null = null;
     try {
-      const prediction = await this.modelServer.predict(await fs.promises.readFile(upload.file), versionId);
+      const prediction = await this.modelServer.predict(await readRegularFile(upload.file), versionId);
       const version = await readModelVersion(this.dataSource, prediction.modelVersion.id);
       kept = await this.uploads.keep(upload);
       const image = { fileName: fileName || kept.relativePath, imagePath: kept.relativePath, width: upload.width, height: upload.height };
@@ -85,7 +85,7 @@ export class AnalysisService {
     try {
       const file = await confinedPath(root, row.image_path!);
       if (!file) throw new Error(`${row.image_path} resolves outside ${root}`);
-      return await fs.promises.readFile(file);
+      return await readRegularFile(file);
     } catch (error) {
       this.log(`image ${row.id}: reading its file failed:`, error);
       throw new GraphQLError(`image ${row.id}: its file cannot be read`, { extensions: { code: 'IMAGE_FILE_MISSING' } });

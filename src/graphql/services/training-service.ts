@@ -14,7 +14,7 @@ import { databaseExampleSource } from '../../db/training-examples';
 import { buildLabelSpace, countDatasetImages } from '../../ml/data/dataset';
 import { CATALOGUE } from '../../ml/weights/catalogue';
 import { confinedPath } from '../../util/confined-path';
-import { notRegularFile } from '../../util/regular-file';
+import { fileKind } from '../../util/regular-file';
 import { badInput } from '../errors';
 import { runUpdates, updatesLost } from '../training/run-updates';
 import type { JobQueueHandle } from './job-queue';
@@ -45,8 +45,7 @@ export class TrainingService {
     if (!file) throw badInput('initWeights', `name a file in the server's weights folder (KFASHION_WEIGHTS_DIR), relative to it; "${requested}" is outside it`);
     // A file that is here must be one a worker can read; one that is not may be on the model servers' side of a shared folder.
     const stats = await fs.promises.stat(file).catch(() => null);
-    const problem = stats && notRegularFile(stats);
-    if (problem) throw badInput('initWeights', `"${requested}" ${problem}`);
+    if (stats && !stats.isFile()) throw badInput('initWeights', `"${requested}" is ${fileKind(stats)}, not a regular file`);
     return file;
   }
 

@@ -8,7 +8,7 @@
  * extensions for small models: `representation_size` (TwoMLPHead width, torchvision hard-codes 1024)
  * and `fpn_out_channels` (torchvision hard-codes 256).
  */
-import { readRegularFile } from '../../util/regular-file';
+import { readRegularFileSync } from '../../util/regular-file';
 
 export const BACKBONES = ['resnet18', 'resnet34', 'resnet50', 'resnet101'] as const;
 export type BackboneName = (typeof BACKBONES)[number];
@@ -258,7 +258,7 @@ function resolveClasses(given: Record<string, unknown>, source: string, into: Re
 export function readConfigFile(path: string): ModelConfig {
   let text: string;
   try {
-    text = readRegularFile(path).toString('utf8');
+    text = readRegularFileSync(path).toString('utf8');
   } catch (error) {
     throw new Error(`${path}: cannot read model config: ${(error as Error).message}`);
   }

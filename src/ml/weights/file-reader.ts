@@ -3,8 +3,8 @@
  * the weight loaders are (a model is built and filled in one call, also inside the training worker).
  */
 import { closeSync, fstatSync, readSync } from 'node:fs';
+import { openRegularFileSync } from '../../util/regular-file';
 import type { ByteSource } from './pickle';
-import { openRegularFile } from '../../util/regular-file';
 
 export class FileReader {
   readonly size: number;
@@ -14,7 +14,8 @@ export class FileReader {
 
   static open(path: string): FileReader {
     try {
-      return new FileReader(openRegularFile(path), path);
+      // A regular file only: the loaders read synchronously, and a FIFO would block the thread for ever.
+      return new FileReader(openRegularFileSync(path).fd, path);
     } catch (error) {
       throw new Error(`${path}: cannot open: ${(error as Error).message}`);
     }

@@ -11,7 +11,7 @@
  * same bytes.
  */
 import { writeFileSync } from 'node:fs';
-import { readRegularFile } from '../../util/regular-file';
+import { readRegularFileSync } from '../../util/regular-file';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -115,7 +115,7 @@ function parseMetadata(raw: unknown, source: string): Record<string, string> {
 export function readSafetensors(input: string | Uint8Array, source = typeof input === 'string' ? input : '<buffer>'): SafetensorsFile {
   let buffer: Uint8Array;
   try {
-    buffer = typeof input === 'string' ? readRegularFile(input) : input;
+    buffer = typeof input === 'string' ? readRegularFileSync(input) : input;
   } catch (error) {
     throw new Error(`${source}: cannot read safetensors file: ${(error as Error).message}`);
   }

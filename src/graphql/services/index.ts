@@ -33,11 +33,12 @@ export interface ApiServicesConfig {
 export function createApiServices(config: ApiServicesConfig): ApiServices {
   const databaseUrl = databaseUrlOf(config.dataSource);
   const queue = new JobQueueHandle(databaseUrl);
-  const training = new TrainingService(config.dataSource, queue, databaseUrl, config.weightsDir);
+  const modelServer = new ModelServerClient(config.modelServerUrl, config.log);
+  const training = new TrainingService(config.dataSource, queue, databaseUrl, config.weightsDir, () => modelServer.trainingMemory());
   return {
     training,
     predictions: new PredictionService(config.dataSource, queue, config.search),
-    analysis: new AnalysisService(config.dataSource, config.uploads, new ModelServerClient(config.modelServerUrl, config.log), config.log),
+    analysis: new AnalysisService(config.dataSource, config.uploads, modelServer, config.log),
     async close() {
       await training.close();
       await queue.close();

@@ -6,6 +6,7 @@
 import { GraphQLError } from 'graphql';
 import type { StoredDetection } from '../../db/predictions';
 import { badInput } from '../errors';
+import type { MemoryBudget } from '../../ml/train/step-memory';
 
 export interface ModelServerPrediction {
   width: number;
@@ -38,6 +39,22 @@ export class ModelServerClient {
     const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
     if (!response.ok) throw this.refusal(response.status, body, versionId);
     return body as unknown as ModelServerPrediction;
+  }
+
+  /**
+   * What one training step may use on the model server (its /health `trainingMemory`), or null when no model
+   * server is configured, it cannot be reached or does not know: the model server checks again before a run.
+   */
+  async trainingMemory(): Promise<MemoryBudget | null> {
+    if (!this.baseUrl) return null;
+    try {
+      const response = await fetch(new URL('/health', this.baseUrl));
+      const budget = ((await response.json()) as { trainingMemory?: unknown }).trainingMemory as Partial<MemoryBudget> | null | undefined;
+      return response.ok && typeof budget?.bytes === 'number' && typeof budget.of === 'string' ? { bytes: budget.bytes, of: budget.of } : null;
+    } catch (error) {
+      this.log('the model server cannot be reached for its training memory:', error);
+      return null;
+    }
   }
 
   private refusal(status: number, body: Record<string, unknown>, versionId: number | null): GraphQLError {

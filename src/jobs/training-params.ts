@@ -111,7 +111,8 @@ function modelConfig(raw: unknown, fromScratch: boolean): { keys: Json; resolved
   } catch (error) {
     const message = (error as Error).message;
     const key = /^model: (?:unknown config key "([^"]+)"|([A-Za-z_]+))/.exec(message);
-    throw new InvalidTrainingParams(key ? `model.${key[1] ?? key[2]}` : 'model', message.replace(/^model: /, ''));
+    // "model: <key>: <problem>" → field model.<key>, message "<problem>" (the field already names the key).
+    throw new InvalidTrainingParams(key ? `model.${key[1] ?? key[2]}` : 'model', message.replace(/^model: (?:[A-Za-z_]+: )?/, ''));
   }
 }
 

@@ -2,7 +2,7 @@
  * Training that cannot fit, and backends that fail, on a real model server (in-process, wasm) and the API
  * pointed at it: startTraining refuses a step larger than the model server's wasm heap (BAD_USER_INPUT naming
  * the field, nothing queued), as `kfashion train` does before its first step; unbounded model settings and
- * keys that are no config key are refused by name; a wasm trap in the middle of a run (injected into the
+ * keys that are no config key are refused by name (also in a stored model version's config: not ready); a wasm trap in the middle of a run (injected into the
  * Conv2D kernel: a real out-of-bounds access of the module) fails the run with a readable error, the backend
  * is replaced, and the same server answers /health, /ready and runs the next job.
  */
@@ -62,7 +62,7 @@ async function finished(id: string): Promise<{ status: string; error: string | n
 }
 
 it('startTraining refuses a step larger than the model server\'s wasm heap, naming the field, and queues nothing', async () => {
-  const health = await (await fetch(`${server.http.url}/health`)).json();
+  const health = (await (await fetch(`${server.http.url}/health`)).json()) as { trainingMemory: unknown };
   expect(health.trainingMemory).toEqual({ bytes: WASM_HEAP_LIMIT_BYTES, of: "the wasm backend's heap limit" });
   const tooBig = /one training step needs about 13\.\d GiB \(2 image\(s\) of up to 800×1344 px, resnet18\) but the wasm backend's heap limit is 4\.0 GiB; use min_size \d+ and max_size \d+, or a native backend/;
   await expectBadInput({ attributeKinds: ['color'] }, 'model.max_size', tooBig);
@@ -103,6 +103,17 @@ it('kfashion train refuses unbounded settings and non-config keys of --model-con
     await expect(runCli(['train', '--backend', 'wasm', '--model-config', file, '--json'])).rejects.toThrow(message);
   }
   expect(await runCount()).toBe(0);
+});
+
+it('a stored model version whose config has a key outside the allow-list is not loaded: /ready is 503 naming it until the config is fixed', async () => {
+  const versionId = await storeTinyModelVersion(db);
+  await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id } }`, { id: versionId });
+  await db.dataSource.query(`UPDATE model_versions SET config = config || '{"constructor": 1}'::jsonb WHERE id = $1`, [versionId]);
+  const refused = await fetch(`${server.http.url}/ready`);
+  expect(refused.status).toBe(503);
+  expect(((await refused.json()) as { reason: string }).reason).toMatch(`model version ${versionId} config: unknown config key "constructor"`);
+  await db.dataSource.query(`UPDATE model_versions SET config = config - 'constructor' WHERE id = $1`, [versionId]);
+  expect((await fetch(`${server.http.url}/ready`)).status).toBe(200);
 });
 
 /**
@@ -153,10 +164,10 @@ it('a wasm trap in the middle of a run fails it with a readable error; the serve
   expect(tf.findBackend('wasm')).not.toBe(trap.backend);
   const health = await fetch(`${server.http.url}/health`);
   expect(health.status).toBe(200);
-  expect((await health.json()).status).toBe('ok');
+  expect(((await health.json()) as { status: string }).status).toBe('ok');
   const ready = await fetch(`${server.http.url}/ready`);
   expect(ready.status).toBe(200);
-  expect((await ready.json()).modelVersion).toBe(Number(versionId));
+  expect(((await ready.json()) as { modelVersion: number }).modelVersion).toBe(Number(versionId));
 
   const second = (await api.data(START, { input })).startTraining;
   expect(await finished(second.id)).toEqual({ status: 'succeeded', error: null });

@@ -11,8 +11,9 @@
  *          + STEP_OVERHEAD_BYTES.
  * ACTIVATION_FACTOR and STEP_OVERHEAD_BYTES were fitted to the wasm heap after two steps of ResNet-18 from
  * scratch (batch_norm, every stage trained) at 128², 256², 384², 512² and 320×512 (bench/RESULTS.md,
- * "Training memory"): the factor covers batch-norm intermediates, the gradients of every activation and the
- * allocator's slack. Native backends free memory more eagerly, so the estimate is conservative there.
+ * "Training memory"; estimate/measured 0.98–1.10, and 0.93 for ResNet-50 at 384²): the factor covers batch-norm
+ * intermediates, the gradients of every activation and the allocator's slack. Native backends get the same
+ * estimate; it was not measured there.
  */
 import * as os from 'node:os';
 import type { BackendInfo } from '../backend';
@@ -70,14 +71,21 @@ const TENSORS_PER_UNIT = 3;
 
 /** Activation elements per input pixel: ResNet body (stem, four stages), FPN levels, RPN head. */
 export function activationsPerPixel(shape: Pick<ModelConfig, 'backbone' | 'fpn_out_channels'>): number {
-  const stem = (64 / 4) * TENSORS_PER_UNIT + 64 / 16;
-  const body = resnetStages(shape.backbone).reduce((sum, blocks, stage) => {
-    const area = 4 ** (stage + 2);
-    return sum + blocks.reduce((s, block) => s + [...block.branch, ...(block.downsample ? [block.downsample] : [])]
-      .reduce((u, unit) => u + (unit.outChannels * TENSORS_PER_UNIT) / area, 0), 0);
-  }, 0);
+  // Each unit's output at its own resolution: a bottleneck's 1×1 conv1 still runs at its input's, before the strided 3×3.
+  const perPixel = (channels: number, stride: number) => (channels * TENSORS_PER_UNIT) / (stride * stride);
+  const stem = perPixel(64, 2) + 64 / 16;
+  let stride = 4;
+  let body = 0;
+  for (const block of resnetStages(shape.backbone).flat()) {
+    const input = stride;
+    for (const unit of block.branch) {
+      stride *= unit.stride;
+      body += perPixel(unit.outChannels, stride);
+    }
+    if (block.downsample) body += perPixel(block.downsample.outChannels, input * block.downsample.stride);
+  }
   const channels = shape.fpn_out_channels;
-  const levels = [4, 8, 16, 32].reduce((sum, stride) => sum + 1 / (stride * stride), 0);
+  const levels = [4, 8, 16, 32].reduce((sum, s) => sum + 1 / (s * s), 0);
   // FPN: lateral 1×1, upsampled sum, 3×3 output per level; RPN head: conv, ReLU and 15 logits per level.
   const fpn = 3 * channels * levels;
   const rpn = (2 * channels + 15) * (levels + 1 / (64 * 64));

@@ -17,19 +17,20 @@ function fromScratch(keys: Record<string, unknown>) {
   return resolveConfig({ backbone: 'resnet18', trainable_backbone_layers: 5, norm_layer: 'batch_norm', class_names: ['__background__', 'a', 'b', 'c'], ...keys }, 'test');
 }
 
-/** wasm heap bytes after two steps (tfjs-backend-wasm 4.22, Node 20): [height, width, batch, bytes]. */
-const MEASURED: [number, number, number, number][] = [
-  [128, 128, 1, 1_167_785_984],
-  [128, 128, 2, 1_285_357_568],
-  [256, 256, 1, 1_356_922_880],
-  [384, 384, 1, 1_867_776_000],
-  [512, 512, 1, 2_554_658_816],
-  [320, 512, 2, 3_161_980_928],
+/** wasm heap bytes after two steps (tfjs-backend-wasm 4.22, Node 20): [backbone, height, width, batch, bytes]. */
+const MEASURED: [string, number, number, number, number][] = [
+  ['resnet18', 128, 128, 1, 1_167_785_984],
+  ['resnet18', 128, 128, 2, 1_285_357_568],
+  ['resnet18', 256, 256, 1, 1_356_922_880],
+  ['resnet18', 384, 384, 1, 1_867_776_000],
+  ['resnet18', 512, 512, 1, 2_554_658_816],
+  ['resnet18', 320, 512, 2, 3_161_980_928],
+  ['resnet50', 384, 384, 1, 4_217_569_280],
 ];
 
-it.each(MEASURED)('estimates a %i×%i batch of %i within -5%..+12% of the measured wasm heap', (h, w, batch, measured) => {
-  const estimate = estimateStepMemory(fromScratch({ min_size: Math.min(h, w), max_size: Math.max(h, w) }), batch).bytes;
-  expect(estimate / measured).toBeGreaterThan(0.95);
+it.each(MEASURED)('estimates %s on a %i×%i batch of %i within -10%..+12% of the measured wasm heap', (backbone, h, w, batch, measured) => {
+  const estimate = estimateStepMemory(fromScratch({ backbone, min_size: Math.min(h, w), max_size: Math.max(h, w) }), batch).bytes;
+  expect(estimate / measured).toBeGreaterThan(0.9);
   expect(estimate / measured).toBeLessThan(1.12);
 });
 

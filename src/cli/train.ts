@@ -57,9 +57,9 @@ function numberOption(value: string | undefined, flag: string): number | undefin
 }
 
 /**
- * Image sizes of a run on a CPU backend (wasm, tfjs-node, cpu) whose model config sets neither: torchvision's
- * 800/1333 need about 12 GiB per step of 2 images (more than wasm's 4 GiB heap, and minutes per step); 320/512
- * need about 2.7 GiB (src/ml/train/step-memory.ts).
+ * Image sizes of a run on a CPU backend (wasm, tfjs-node, cpu) whose model config sets neither. torchvision's
+ * 800/1333 need about 13 GiB for a step of 2 images (src/ml/train/step-memory.ts), more than wasm's 4 GiB heap;
+ * 320/512 about 2.9 GiB (measured: 2.9 GiB of wasm heap for ResNet-18 from scratch).
  */
 export const CPU_TRAINING_SIZES = { min_size: 320, max_size: 512 } as const;
 
@@ -78,7 +78,7 @@ function withCpuSizes(model: Record<string, unknown>, backend: Pick<BackendInfo,
   return { ...model, ...CPU_TRAINING_SIZES };
 }
 
-export function paramsFromOptions(options: TrainOptions, backend: Pick<BackendInfo, 'device'> = { device: 'cuda' }): Record<string, unknown> {
+export function paramsFromOptions(options: TrainOptions, backend: Pick<BackendInfo, 'device'>): Record<string, unknown> {
   return {
     name: options.name,
     model: withCpuSizes(modelKeys(options), backend),

@@ -1,7 +1,7 @@
 /**
  * Training that cannot fit, and backends that fail, on a real model server (in-process, wasm) and the API
  * pointed at it: startTraining refuses a step larger than the model server's wasm heap (BAD_USER_INPUT naming
- * the field, nothing queued), as `kfashion train` does before its first step; unbounded model settings and
+ * the field, nothing queued), as `kfashion train` does, and the model server itself before a run's first step; unbounded model settings and
  * keys that are no config key are refused by name (also in a stored model version's config: not ready); a wasm trap in the middle of a run (injected into the
  * Conv2D kernel: a real out-of-bounds access of the module) fails the run with a readable error, the backend
  * is replaced, and the same server answers /health, /ready and runs the next job.
@@ -12,6 +12,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
 import { WASM_HEAP_LIMIT_BYTES } from '../../src/ml/train/step-memory';
+import { normaliseTrainingParams } from '../../src/jobs/training-params';
+import { JobQueue } from '../../src/jobs/queue';
+import { insertQueuedRun, setRunJob } from '../../src/db/training-runs';
 import { startTestServer, type ApiClient } from '../graphql/support';
 import { runCli } from '../ml/run-cli';
 import { storeTinyModelVersion, syntheticDatabase, TINY_MODEL, type SyntheticDatabase } from './support';
@@ -70,6 +73,23 @@ it('startTraining refuses a step larger than the model server\'s wasm heap, nami
   // One image of 384×640 fits, four do not.
   await expectBadInput({ attributeKinds: ['color'], batchSize: 4, model: { min_size: 384, max_size: 640 } }, 'batchSize', /use a batch size of 1, or min_size/);
   expect(await runCount()).toBe(0);
+});
+
+it('a model server refuses, before the first step, a queued run that does not fit its heap (the API had no model server to ask)', async () => {
+  const params = normaliseTrainingParams({ attributeKinds: ['color'], model: TORCHVISION_SIZES, epochs: 1 });
+  const runId = await insertQueuedRun(db.dataSource, params);
+  const queue = await JobQueue.open(db.url);
+  try {
+    await setRunJob(db.dataSource, runId, await queue.sendTraining({ runId }));
+  } finally {
+    await queue.stop();
+  }
+  const run = await finished(String(runId));
+  expect(run.status).toBe('failed');
+  expect(run.error).toMatch(/^model\.max_size: one training step needs about 13\.\d GiB .* but the wasm backend's heap limit is 4\.0 GiB/);
+  const [{ progress }] = await db.dataSource.query(`SELECT progress FROM training_runs WHERE id = $1`, [runId]);
+  expect(progress?.step ?? 0).toBe(0);
+  await db.dataSource.query(`DELETE FROM training_runs WHERE id = $1`, [runId]);
 });
 
 it('refuses unbounded model settings and keys that are no config key, naming the key', async () => {

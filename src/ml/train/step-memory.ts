@@ -11,9 +11,10 @@
  *          + STEP_OVERHEAD_BYTES.
  * ACTIVATION_FACTOR and STEP_OVERHEAD_BYTES were fitted to the wasm heap after two steps of ResNet-18 from
  * scratch (batch_norm, every stage trained) at 128², 256², 384², 512² and 320×512 (bench/RESULTS.md,
- * "Training memory"; estimate/measured 0.98–1.10, and 0.93 for ResNet-50 at 384²): the factor covers batch-norm
- * intermediates, the gradients of every activation and the allocator's slack. Native backends get the same
- * estimate; it was not measured there.
+ * "Training memory"; estimate/measured 0.98–1.10, and 0.93 for ResNet-50 at 384²), TENSORS_PER_UNIT's frozen
+ * value to runs as from initWeights (frozen batch norm, 3 stages): the factor covers batch-norm intermediates,
+ * the gradients of every activation and the allocator's slack. Native backends get the same estimate; it was
+ * not measured there.
  */
 import * as os from 'node:os';
 import type { BackendInfo } from '../backend';
@@ -66,13 +67,17 @@ export function largestInput(shape: Pick<ModelConfig, 'min_size' | 'max_size'>):
   return [roundUp(shape.max_size), roundUp(Math.min(minSize, shape.max_size))];
 }
 
-/** Tensors a conv + norm (+ ReLU) unit leaves for the backward pass, each of its output's size. */
-const TENSORS_PER_UNIT = 3;
+/**
+ * Tensors of its output's size a conv + norm (+ ReLU) unit of the ResNet body leaves for the backward pass:
+ * conv, normalised and ReLU outputs with nn.BatchNorm2d (batch statistics); FrozenBatchNorm2d is folded into the
+ * conv (resnet.ts), which leaves about one (fitted: 1.1–1.2× the measured heap at 384² and 512², where 3 gave 1.3–1.5×).
+ */
+const TENSORS_PER_UNIT: Readonly<Record<ModelConfig['norm_layer'], number>> = { batch_norm: 3, frozen_batch_norm: 1 };
 
 /** Activation elements per input pixel: ResNet body (stem, four stages), FPN levels, RPN head. */
-export function activationsPerPixel(shape: Pick<ModelConfig, 'backbone' | 'fpn_out_channels'>): number {
+export function activationsPerPixel(shape: Pick<ModelConfig, 'backbone' | 'fpn_out_channels' | 'norm_layer'>): number {
   // Each unit's output at its own resolution: a bottleneck's 1×1 conv1 still runs at its input's, before the strided 3×3.
-  const perPixel = (channels: number, stride: number) => (channels * TENSORS_PER_UNIT) / (stride * stride);
+  const perPixel = (channels: number, stride: number) => (channels * TENSORS_PER_UNIT[shape.norm_layer]) / (stride * stride);
   const stem = perPixel(64, 2) + 64 / 16;
   let stride = 4;
   let body = 0;

@@ -4,7 +4,8 @@
  * the field, nothing queued), as `kfashion train` does, and the model server itself before a run's first step; unbounded model settings and
  * keys that are no config key are refused by name (also in a stored model version's config: not ready); a wasm trap in the middle of a run (injected into the
  * Conv2D kernel: a real out-of-bounds access of the module) fails the run with a readable error, the backend
- * is replaced, and the same server answers /health, /ready and runs the next job.
+ * is replaced, and the same server answers /health, /ready and runs the next job; a trap during /predict
+ * answers 503 and the retry is served by the reloaded model.
  */
 import 'reflect-metadata';
 import * as fs from 'node:fs';
@@ -137,20 +138,20 @@ it('a stored model version whose config has a key outside the allow-list is not 
 });
 
 /**
- * Wraps the wasm Conv2D kernel: its `callNumber`-th call makes the module read outside its memory (a genuine
+ * Wraps a wasm kernel: its `callNumber`-th call makes the module read outside its memory (a genuine
  * RuntimeError trap of the module, as an out-of-memory abort is), and the kernel is restored at once.
  */
-function injectWasmTrap(callNumber: number): { fired: () => boolean; backend: tf.KernelBackend } {
-  const original = tf.getKernel('Conv2D', 'wasm')!;
+function injectWasmTrap(kernelName: string, callNumber: number): { fired: () => boolean; backend: tf.KernelBackend } {
+  const original = tf.getKernel(kernelName, 'wasm')!;
   const backend = tf.findBackend('wasm')!;
   let calls = 0;
   let fired = false;
-  tf.unregisterKernel('Conv2D', 'wasm');
+  tf.unregisterKernel(kernelName, 'wasm');
   tf.registerKernel({
     ...original,
     kernelFunc: (args) => {
       if (++calls === callNumber) {
-        tf.unregisterKernel('Conv2D', 'wasm');
+        tf.unregisterKernel(kernelName, 'wasm');
         tf.registerKernel(original);
         fired = true;
         const wasm = (args.backend as unknown as { wasm: { HEAPU8: Uint8Array; _free(pointer: number): void } }).wasm;
@@ -172,7 +173,7 @@ it('a wasm trap in the middle of a run fails it with a readable error; the serve
   };
 
   // The first forward pass has about 30 convolutions: the trap hits the first step.
-  const trap = injectWasmTrap(12);
+  const trap = injectWasmTrap('Conv2D', 12);
   const first = (await api.data(START, { input })).startTraining;
   const failed = await finished(first.id);
   expect(trap.fired()).toBe(true);
@@ -192,3 +193,20 @@ it('a wasm trap in the middle of a run fails it with a readable error; the serve
   const second = (await api.data(START, { input })).startTraining;
   expect(await finished(second.id)).toEqual({ status: 'succeeded', error: null });
 }, 600_000);
+
+it('a wasm trap during /predict answers 503 (retry) without internals; the server reloads the model and the retry succeeds', async () => {
+  const photo = (fs.readdirSync(db.root, { recursive: true }) as string[]).find((f) => f.endsWith('.jpg'))!;
+  const body = fs.readFileSync(path.join(db.root, photo));
+  const predict = () => fetch(`${server.http.url}/predict`, { method: 'POST', body });
+  expect((await predict()).status).toBe(200);
+  // Inference folds the frozen batch norms into fused convolutions.
+  const trap = injectWasmTrap('FusedConv2D', 1);
+  const failed = await predict();
+  expect(trap.fired()).toBe(true);
+  expect(failed.status).toBe(503);
+  expect(await failed.json()).toEqual({ error: "the model server's backend failed and was restarted; retry the request" });
+  expect(tf.findBackend('wasm')).not.toBe(trap.backend);
+  const retried = await predict();
+  expect(retried.status).toBe(200);
+  expect(((await retried.json()) as { detections: unknown[] }).detections.length).toBeGreaterThan(0);
+});

@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readConfigFile, resolveConfig } from '../../../src/ml/model/config';
 import { checkStepMemory, estimateStepMemory, fittingSizes, trainingMemoryBudget, WASM_HEAP_LIMIT_BYTES, type MemoryBudget } from '../../../src/ml/train/step-memory';
-import { CPU_TRAINING_SIZES } from '../../../src/cli/train';
+import { CPU_TRAINING_SIZES, paramsFromOptions } from '../../../src/cli/train';
+import { normaliseTrainingParams } from '../../../src/jobs/training-params';
 
 const WASM: MemoryBudget = { bytes: WASM_HEAP_LIMIT_BYTES, of: "the wasm backend's heap limit" };
 
@@ -58,8 +59,20 @@ it('refuses torchvision\'s sizes on the wasm heap with the estimate, the limit a
   expect(checkStepMemory(fromScratch({}), 2, null)).toBeNull();
 });
 
-it('kfashion train\'s CPU sizes fit the wasm heap with a batch of 2, with room to spare', () => {
+it('kfashion train defaults to its CPU sizes on a CPU backend, which fit the wasm heap with a batch of 2 and room to spare', () => {
   expect(estimateStepMemory(fromScratch(CPU_TRAINING_SIZES), 2).bytes).toBeLessThan(0.8 * WASM_HEAP_LIMIT_BYTES);
+  const onCpu = normaliseTrainingParams(paramsFromOptions({ attributeKinds: 'color' }, { device: 'cpu' }), { memoryBudget: WASM });
+  expect(onCpu.model).toMatchObject({ backbone: 'resnet18', ...CPU_TRAINING_SIZES });
+  expect(onCpu.batchSize).toBe(2);
+  // A GPU keeps torchvision's sizes; a size given in --model-config is kept.
+  expect(paramsFromOptions({}, { device: 'cuda' }).model).toEqual({});
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-train-options-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'm.json'), '{"max_size": 640}');
+    expect(paramsFromOptions({ modelConfig: path.join(dir, 'm.json') }, { device: 'cpu' }).model).toEqual({ max_size: 640 });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 it('budgets the wasm heap limit on wasm and the free RAM on a native CPU backend', async () => {

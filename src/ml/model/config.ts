@@ -137,9 +137,9 @@ export const INTEGER_BOUNDS = {
   rpn_pre_nms_top_n_test: [1, 20_000],
   rpn_post_nms_top_n_train: [1, 20_000],
   rpn_post_nms_top_n_test: [1, 20_000],
-  /** Anchors [256] and proposals [512] sampled per image for the losses. */
-  rpn_batch_size_per_image: [1, 4096],
-  box_batch_size_per_image: [1, 4096],
+  /** Anchors [256] and proposals [512] sampled per image for the losses; more than there are means all (torchvision's reference fixtures use 100000). */
+  rpn_batch_size_per_image: [1, 100_000],
+  box_batch_size_per_image: [1, 100_000],
   /** Detections kept per image [100]. */
   box_detections_per_img: [1, 1000],
   /** Box head width [1024] and FPN channels [256]. */

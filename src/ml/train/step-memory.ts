@@ -40,7 +40,7 @@ export const WASM_HEAP_LIMIT_BYTES = 4294901760;
 
 /** The per-step inputs of the estimate: the model's shape and the batch. */
 export type StepShape = Pick<ModelConfig, 'backbone' | 'fpn_out_channels' | 'trainable_backbone_layers' | 'norm_layer' | 'architecture'
-  | 'min_size' | 'max_size' | 'representation_size' | 'box_batch_size_per_image' | 'num_classes'> & { attributes?: ModelConfig['attributes'] };
+  | 'min_size' | 'max_size' | 'representation_size' | 'box_batch_size_per_image' | 'rpn_post_nms_top_n_train' | 'num_classes'> & { attributes?: ModelConfig['attributes'] };
 
 export interface StepMemoryEstimate {
   bytes: number;
@@ -113,7 +113,9 @@ export function estimateStepMemory(shape: StepShape, batchSize: number): StepMem
   const pixels = imagePixels[0] * imagePixels[1] * batchSize;
   const parameters = parameterCount(shape) * 3 * FLOAT_BYTES;
   const activations = activationsPerPixel(shape) * pixels * ACTIVATION_FACTOR;
-  const roiFeatures = batchSize * shape.box_batch_size_per_image * (shape.fpn_out_channels * 49 + 2 * shape.representation_size) * FLOAT_BYTES;
+  // The RoI sampler cannot pick more proposals than the RPN keeps (ground-truth boxes aside).
+  const rois = Math.min(shape.box_batch_size_per_image, shape.rpn_post_nms_top_n_train);
+  const roiFeatures = batchSize * rois * (shape.fpn_out_channels * 49 + 2 * shape.representation_size) * FLOAT_BYTES;
   return { bytes: parameters + activations + roiFeatures + STEP_OVERHEAD_BYTES, imagePixels, batchSize };
 }
 

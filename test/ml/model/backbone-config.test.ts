@@ -40,7 +40,7 @@ describe('resolveConfig', () => {
     ['unknown key', { ...minimal, rpn_nms_threshold: 0.5 }, 'c.json: unknown config key "rpn_nms_threshold"'],
     ['bad backbone', { ...minimal, backbone: 'resnet152' }, 'c.json: backbone: expected one of resnet18, resnet34, resnet50, resnet101, got "resnet152"'],
     ['threshold out of range', { ...minimal, box_nms_thresh: 1.5 }, 'c.json: box_nms_thresh: expected a number in [0, 1], got 1.5'],
-    ['non-integer count', { ...minimal, rpn_batch_size_per_image: 25.5 }, 'c.json: rpn_batch_size_per_image: expected an integer in [1, 4096], got 25.5'],
+    ['non-integer count', { ...minimal, rpn_batch_size_per_image: 25.5 }, 'c.json: rpn_batch_size_per_image: expected an integer in [1, 100000], got 25.5'],
     ['short mean', { ...minimal, image_mean: [0.5, 0.5] }, 'c.json: image_mean: expected an array of 3 numbers'],
     ['zero std', { ...minimal, image_std: [0.2, 0, 0.2] }, 'c.json: image_std: expected positive numbers'],
     ['min_size element', { ...minimal, min_size: [800, 'x'] }, 'c.json: min_size[1]: expected an integer in [32, 2048], got "x"'],

@@ -5,13 +5,14 @@
  * model server involved). `--resume <run>` continues a run that was
  * interrupted, from its last checkpoint.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Command } from 'commander';
 import { dataDir as resolveDataDir } from '../util/data-dir';
+import type { BackendInfo } from '../ml/backend';
+import { readConfigJson, LABEL_SPACE_KEYS } from '../ml/model/config';
 import type { DataSource } from 'typeorm';
 import type { Lease } from '../db/leases';
-import { normaliseTrainingParams, InvalidTrainingParams, type TrainingParams } from '../jobs/training-params';
+import type { TrainingParams } from '../jobs/training-params';
 import type { TrainingOutcome, TrainingProgress } from '../model-server/training/trainer';
 import { parsePositiveId } from '../util/ids';
 import { commaList } from './options';
@@ -51,22 +52,32 @@ function numberOption(value: string | undefined, flag: string): number | undefin
   return n;
 }
 
+/**
+ * Image sizes of a run on a CPU backend (wasm, tfjs-node, cpu) whose model config sets neither. torchvision's
+ * 800/1333 need about 13 GiB for a step of 2 images (src/ml/train/step-memory.ts), more than wasm's 4 GiB heap;
+ * 320/512 about 2.9 GiB (measured: 2.9 GiB of wasm heap for ResNet-18 from scratch).
+ */
+export const CPU_TRAINING_SIZES = { min_size: 320, max_size: 512 } as const;
+
 /** Model config keys from --model-config (a JSON file), without the label space (it comes from the data). */
 function modelKeys(options: TrainOptions): Record<string, unknown> {
-  const keys: Record<string, unknown> = {};
-  if (options.modelConfig) {
-    // Validated with the run's params (errors name the key); the label space always comes from the data.
-    const raw = JSON.parse(fs.readFileSync(options.modelConfig, 'utf8').replace(/^\uFEFF/, '')) as Record<string, unknown>;
-    for (const [key, value] of Object.entries(raw)) if (!['num_classes', 'class_names', 'attributes'].includes(key)) keys[key] = value;
-  }
-  if (options.backbone) keys.backbone = options.backbone;
-  return keys;
+  // Object.fromEntries keeps every key as data (an assignment of "__proto__" would set the prototype), so
+  // the run's validation sees and refuses it by name; the label space always comes from the data.
+  const fromFile = options.modelConfig ? readConfigJson(options.modelConfig, '--model-config') : {};
+  const keys = Object.fromEntries(Object.entries(fromFile).filter(([key]) => !LABEL_SPACE_KEYS.includes(key)));
+  return options.backbone ? { ...keys, backbone: options.backbone } : keys;
 }
 
-export function paramsFromOptions(options: TrainOptions): Record<string, unknown> {
+/** On a CPU backend, CPU_TRAINING_SIZES unless the model config gives a size. */
+function withCpuSizes(model: Record<string, unknown>, backend: Pick<BackendInfo, 'device'>): Record<string, unknown> {
+  if (backend.device !== 'cpu' || Object.hasOwn(model, 'min_size') || Object.hasOwn(model, 'max_size')) return model;
+  return { ...model, ...CPU_TRAINING_SIZES };
+}
+
+export function paramsFromOptions(options: TrainOptions, backend: Pick<BackendInfo, 'device'>): Record<string, unknown> {
   return {
     name: options.name,
-    model: modelKeys(options),
+    model: withCpuSizes(modelKeys(options), backend),
     data: {
       superCategories: list(options.superCategories),
       attributeKinds: list(options.attributeKinds),
@@ -97,11 +108,12 @@ function progressLine(p: TrainingProgress): Record<string, string> {
   };
 }
 
-/** The params of a new run, checked; null when resuming (the run's stored params apply). */
-function newRunParams(options: TrainOptions): TrainingParams | null {
+/** The params of a new run, checked (also against what one step may use on `backend`); null when resuming (the run's stored params apply). */
+async function newRunParams(options: TrainOptions, backend: BackendInfo): Promise<TrainingParams | null> {
   if (options.resume) return null;
+  const [{ normaliseTrainingParams, InvalidTrainingParams }, { trainingMemoryBudget }] = await Promise.all([import('../jobs/training-params'), import('../ml/train/step-memory')]);
   try {
-    return normaliseTrainingParams(paramsFromOptions(options));
+    return normaliseTrainingParams(paramsFromOptions(options, backend), { memoryBudget: await trainingMemoryBudget(backend) });
   } catch (error) {
     if (error instanceof InvalidTrainingParams) throw new Error(`kfashion train: ${error.message}`);
     throw error;
@@ -189,7 +201,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train an Attribute R-CNN on the imported data in the foreground (recorded as a training run)')
     .option('--backbone <name>', 'resnet18 (default), resnet34, resnet50 or resnet101')
-    .option('--model-config <file>', 'JSON with further model config keys (min_size, max_size, rpn_*, box_*, ...)')
+    .option('--model-config <file>', `JSON with further model config keys (min_size, max_size, rpn_*, box_*, ...; on a CPU backend min_size ${CPU_TRAINING_SIZES.min_size} and max_size ${CPU_TRAINING_SIZES.max_size} unless given)`)
     .option('--super-categories <list>', 'train on these slots only (TOP,BOTTOM,OUTER,ONE_PIECE)')
     .option('--attribute-kinds <list>', 'attribute heads (default: every garment kind with values)')
     .option('--min-value-count <n>', 'a category or value needs this many training garments')
@@ -209,9 +221,9 @@ export function registerTrain(program: Command): void {
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu')
     .option('--json', 'print the outcome as one JSON object (no progress bar)')
     .action(async (options: TrainOptions) => {
-      const params = newRunParams(options);
       const { initBackend } = await import('../ml/backend');
       const backend = await initBackend(options.backend);
+      const params = await newRunParams(options, backend);
       await trainInForeground(options, params, backend);
     });
 }

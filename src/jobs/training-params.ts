@@ -4,7 +4,8 @@
  * decay 1e-4, linear warm-up then ×0.1 at milestone epochs). Validation errors name the field, so the
  * API can answer BAD_USER_INPUT with it.
  */
-import { resolveConfig } from '../ml/model/config';
+import { LABEL_SPACE_KEYS, resolveConfig, type ModelConfig } from '../ml/model/config';
+import { checkStepMemory, type MemoryBudget } from '../ml/train/step-memory';
 import { TRAINABLE_ATTRIBUTE_KINDS, type DatasetFilter } from '../ml/data/dataset';
 import { SuperCategory } from '../kfashion/types';
 import { CATALOGUE, isWeightsArgument, resolveWeightsArgument } from '../ml/weights/catalogue';
@@ -38,8 +39,6 @@ export class InvalidTrainingParams extends Error {
   }
 }
 
-/** Keys of the model config a run may set (the label space is never given by hand). */
-const DERIVED_MODEL_KEYS = new Set(['num_classes', 'class_names', 'attributes']);
 
 type Json = Record<string, unknown>;
 
@@ -98,26 +97,40 @@ function dataFilter(raw: unknown): TrainingParams['data'] {
  */
 const FROM_SCRATCH_DEFAULTS = { trainable_backbone_layers: 5, norm_layer: 'batch_norm' } as const;
 
-function modelConfig(raw: unknown, fromScratch: boolean): Json {
+/** The run's model config keys, and the config they resolve to (with placeholder classes) for the memory check. */
+function modelConfig(raw: unknown, fromScratch: boolean): { keys: Json; resolved: ModelConfig } {
   const input = (raw ?? {}) as Json;
   if (typeof input !== 'object' || Array.isArray(input)) throw new InvalidTrainingParams('model', 'expected an object of model config keys');
   for (const key of Object.keys(input)) {
-    if (DERIVED_MODEL_KEYS.has(key)) throw new InvalidTrainingParams(`model.${key}`, 'comes from the training data and cannot be set');
+    if (LABEL_SPACE_KEYS.includes(key)) throw new InvalidTrainingParams(`model.${key}`, 'comes from the training data and cannot be set');
   }
   const config = { backbone: 'resnet18', ...(fromScratch ? FROM_SCRATCH_DEFAULTS : {}), ...input };
   try {
     // Placeholder classes: only the given keys are being checked here.
-    resolveConfig({ ...config, class_names: ['__background__', 'x'] }, 'model');
+    return { keys: config, resolved: resolveConfig({ ...config, class_names: ['__background__', 'x'] }, 'model') };
   } catch (error) {
     const message = (error as Error).message;
     const key = /^model: (?:unknown config key "([^"]+)"|([A-Za-z_]+))/.exec(message);
-    throw new InvalidTrainingParams(key ? `model.${key[1] ?? key[2]}` : 'model', message.replace(/^model: /, ''));
+    // "model: <key>: <problem>" → field model.<key>, message "<problem>" (the field already names the key).
+    throw new InvalidTrainingParams(key ? `model.${key[1] ?? key[2]}` : 'model', message.replace(/^model: (?:[A-Za-z_]+: )?/, ''));
   }
-  return config;
+}
+
+export interface TrainingParamsOptions {
+  /**
+   * What one training step may use on the backend that will run it (src/ml/train/step-memory): a run whose
+   * step does not fit is refused naming batchSize or model.max_size. Absent or null: not checked.
+   */
+  memoryBudget?: MemoryBudget | null;
+}
+
+function checkMemory(model: ModelConfig, batchSize: number, budget: MemoryBudget | null): void {
+  const refusal = checkStepMemory(model, batchSize, budget);
+  if (refusal) throw new InvalidTrainingParams(refusal.field === 'batchSize' ? 'batchSize' : 'model.max_size', refusal.message);
 }
 
 /** Validates and fills defaults; the result is what is stored and what the trainer reads. */
-export function normaliseTrainingParams(raw: unknown): TrainingParams {
+export function normaliseTrainingParams(raw: unknown, options: TrainingParamsOptions = {}): TrainingParams {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidTrainingParams('input', 'expected an object');
   const input = raw as Json;
   const epochs = numberIn(input, 'epochs', 26, 1, 1000, true);
@@ -137,9 +150,10 @@ export function normaliseTrainingParams(raw: unknown): TrainingParams {
   if (name !== null && (typeof name !== 'string' || name.length === 0 || name.length > 200)) {
     throw new InvalidTrainingParams('name', 'expected a non-empty string of at most 200 characters');
   }
-  return {
+  const model = modelConfig(input.model, initWeights === null);
+  const params: TrainingParams = {
     name: name as string | null,
-    model: modelConfig(input.model, initWeights === null),
+    model: model.keys,
     data: dataFilter(input.data),
     epochs,
     batchSize,
@@ -156,4 +170,7 @@ export function normaliseTrainingParams(raw: unknown): TrainingParams {
     seed: numberIn(input, 'seed', 0, 0, 2 ** 32 - 1, true),
     initWeights: initWeights === null ? null : resolveWeightsArgument(initWeights as string),
   };
+  // Last: every field is valid, only the combination may be too big for the backend.
+  checkMemory(model.resolved, batchSize, options.memoryBudget ?? null);
+  return params;
 }

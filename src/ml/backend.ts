@@ -97,6 +97,8 @@ async function tryTensorflow(loadModule: (name: string) => unknown): Promise<{ i
 }
 
 const WASM_MODULE = '@tensorflow/tfjs-backend-wasm';
+/** The priority tfjs-backend-wasm registers its factory with (its WASM_PRIORITY). */
+const WASM_PRIORITY = 2;
 
 async function tryWasm(): Promise<{ info?: Chosen; failure?: SkippedBackend }> {
   try {
@@ -179,4 +181,60 @@ export function currentBackend(): BackendInfo | null {
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.split('\n')[0];
+}
+
+// Node's global, which the project's TypeScript libs (no DOM) do not declare.
+const WASM_RUNTIME_ERROR = (globalThis as unknown as { WebAssembly: { RuntimeError: new () => Error } }).WebAssembly.RuntimeError;
+
+/**
+ * Whether `error` is a trap of the wasm module (`Aborted()` when its heap cannot grow, `memory access out of
+ * bounds`, `unreachable`): after one, the module's memory and allocator cannot be trusted (an abort makes
+ * every later call abort too), so the backend must be re-created.
+ */
+export function isBackendAbort(error: unknown): boolean {
+  return error instanceof WASM_RUNTIME_ERROR;
+}
+
+/** What a run reports for a backend trap: what happened and what to do, without the module's own words (they stay in `cause`). */
+function describeBackendAbort(): string {
+  return `the ${current?.name ?? 'TensorFlow.js'} backend aborted during the step, most likely out of memory, and was restarted; ` +
+    'lower min_size/max_size or the batch size, or train on a native backend (@tensorflow/tfjs-node) or a GPU';
+}
+
+/** A run or request that failed because the backend trapped; the backend has been replaced (message: describeBackendAbort). */
+export class BackendAborted extends Error {}
+
+/** A wasm trap becomes BackendAborted once the backend is replaced; any other error is returned as it is. */
+export async function afterBackendError(error: unknown): Promise<unknown> {
+  if (error instanceof BackendAborted || !isBackendAbort(error)) return error;
+  await recoverBackend();
+  return new BackendAborted(describeBackendAbort(), { cause: error });
+}
+
+let recovering: Promise<void> | null = null;
+
+/**
+ * Replaces the wasm backend after its module trapped: the dead instance's dispose calls become no-ops (its
+ * memory is gone, and freeing into a broken allocator aborts again), the backend is registered anew from the
+ * same factory and selected, which instantiates a fresh module and sets up its kernels. Every tensor made
+ * before belongs to the dead module: callers drop them (disposing them is harmless). Concurrent callers share
+ * one recovery. Other backends do not trap this way; nothing to do for them.
+ */
+export async function recoverBackend(): Promise<void> {
+  if (current?.name !== 'wasm') return;
+  recovering ??= (async () => {
+    const dead = tf.engine().findBackend('wasm') as unknown as { disposeData(): boolean; dispose(): void } | null;
+    const factory = tf.findBackendFactory('wasm');
+    if (!factory) throw new Error('the wasm backend is not registered');
+    if (dead) {
+      dead.disposeData = () => true;
+      dead.dispose = () => undefined;
+    }
+    tf.removeBackend('wasm');
+    tf.registerBackend('wasm', factory, WASM_PRIORITY);
+    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise again after it aborted');
+  })().finally(() => {
+    recovering = null;
+  });
+  return recovering;
 }

@@ -1,6 +1,7 @@
 /**
  * The model server's HTTP side (plain node:http), for the API and for load balancers:
- *   GET  /health   the process is up, which backend it computes on, why better ones were not used, the GPUs
+ *   GET  /health   the process is up, which backend it computes on, why better ones were not used, the GPUs,
+ *                  and what one training step may use (trainingMemory: {bytes, of}, null when unknown)
  *   GET  /ready    the backend is initialised and the active model version is loaded (503 otherwise)
  *   POST /predict  body = image bytes (JPEG, PNG or WebP, at most `maxBodyBytes`), optional
  *                  ?modelVersionId=N → {"image", "width", "height", "detections", "modelVersion"}
@@ -13,7 +14,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
-import type { BackendInfo } from '../ml/backend';
+import { BackendAborted, type BackendInfo } from '../ml/backend';
+import type { Detection } from '../ml/model/attribute-rcnn';
+import { trainingMemoryBudget } from '../ml/train/step-memory';
 import { decodeImage, UnsupportedImageError } from '../images/image-input';
 import { backendSummary } from '../ml/doctor/report';
 import { ModelRegistry, ModelVersionNotFound } from './models';
@@ -102,7 +105,14 @@ async function predict(registry: ModelRegistry, request: http.IncomingMessage, r
   if (body.length === 0) throw new HttpError(400, 'empty body: POST the image bytes');
   const image = await decodeImage(body, 'request body');
   const loaded = await registry.get(versionId);
-  const detections = await loaded.batcher.run(image);
+  let detections: Detection[];
+  try {
+    detections = await loaded.batcher.run(image);
+  } catch (error) {
+    const reported = await registry.afterBackendError(error);
+    if (reported instanceof BackendAborted) throw new HttpError(503, 'the model server\'s backend failed and was restarted; retry the request');
+    throw reported;
+  }
   sendJson(response, 200, {
     image: url.searchParams.get('name') ?? 'request body',
     width: image.width,
@@ -145,12 +155,15 @@ export async function startModelHttp(options: ModelHttpOptions): Promise<Running
   const { registry, backend } = options;
   // One nvidia-smi call at start-up, shared by every /health: a health check must stay cheap.
   const summary = backendSummary(backend);
+  // GPU memory is read once too (nvidia-smi); the wasm limit and free RAM are read per request.
+  const gpuBudget = backend.device === 'cuda' ? trainingMemoryBudget(backend) : null;
 
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const route = async () => {
       if (url.pathname === '/health' && request.method === 'GET') {
-        return sendJson(response, 200, { status: 'ok', ...(await summary) });
+        // trainingMemory: what one training step may use here; the API checks startTraining against it.
+        return sendJson(response, 200, { status: 'ok', ...(await summary), trainingMemory: await (gpuBudget ?? trainingMemoryBudget(backend)) });
       }
       if (options.token !== undefined && !hasToken(request, options.token)) {
         response.setHeader('www-authenticate', 'Bearer');

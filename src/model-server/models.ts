@@ -8,6 +8,7 @@ import type { Detection, InputImage } from '../ml/model/attribute-rcnn';
 import { resolveConfig } from '../ml/model/config';
 import { loadPredictor, resolveEngine, type EngineName, type Predictor } from '../ml/onnx/engine';
 import { RequestBatcher, type BatcherOptions } from './batcher';
+import { afterBackendError, BackendAborted } from '../ml/backend';
 import { ModelVersionNotFound, activeModelVersionId, readModelVersion, type ModelVersionRow } from '../db/model-versions';
 
 export { ModelVersionNotFound } from '../db/model-versions';
@@ -67,9 +68,25 @@ export class ModelRegistry {
 
   private async load(id: number): Promise<LoadedModel> {
     const version = await readModelVersion(this.dataSource, id);
-    const model = await instantiateModelVersion(version, this.engine);
+    let model: Predictor;
+    try {
+      model = await instantiateModelVersion(version, this.engine);
+    } catch (error) {
+      throw await this.afterBackendError(error);
+    }
     const batcher = new RequestBatcher<InputImage, Detection[]>((images) => model.predict(images), this.batching);
     return { version, model, batcher };
+  }
+
+  /**
+   * Call with any error of a job or request that used a model: a backend trap replaces the backend (see
+   * src/ml/backend.ts) and unloads every model, whose tensors died with it; the next request loads its model
+   * again (until then /ready answers 503). Returns the error to report (BackendAborted for a trap).
+   */
+  async afterBackendError(error: unknown): Promise<unknown> {
+    const reported = await afterBackendError(error);
+    if (reported instanceof BackendAborted) await this.dispose();
+    return reported;
   }
 
   private async evict(): Promise<void> {

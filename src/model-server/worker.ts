@@ -157,8 +157,10 @@ export class JobWorker {
       this.log(`${lease.table} ${lease.id}: handed back to the queue (${reason})`);
       return;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    this.log(`${lease.table} ${lease.id} failed: ${message}`);
+    const reported = await this.options.registry.afterBackendError(error);
+    const message = reported instanceof Error ? reported.message : String(reported);
+    const cause = reported instanceof Error && reported.cause !== undefined ? ` (${String(reported.cause)})` : '';
+    this.log(`${lease.table} ${lease.id} failed: ${message}${cause}`);
     await finish(dataSource, lease, 'failed', message).catch(() => undefined);
     if (lease.table === 'prediction_chunks') await stopSiblingChunks(dataSource, lease.id);
     await this.settle(lease);

@@ -1,6 +1,7 @@
 /**
  * The CLI as a user runs it (the built CLI in child processes) with DATABASE_URL unset, on the embedded
- * PostgreSQL server of the data folder: train in the foreground (errors name the option); the API with
+ * PostgreSQL server of the data folder: train in the foreground (errors name the option; a step too big for the
+ * wasm heap is refused before it starts); the API with
  * a model server and other commands sharing one server; `kill -9` of the process that started it,
  * after which the next command recovers it without losing data.
  */
@@ -32,6 +33,14 @@ it('trains in the foreground on the embedded server and records the run and its 
   const bad = await run(['train', '--attribute-kinds', 'colour', '--epochs', '1']);
   expect(bad.code).toBe(1);
   expect(bad.output).toMatch(/data\.attributeKinds: unknown attribute kind "colour"/);
+  // torchvision's sizes on wasm: refused before the first step (no Aborted()), within a minute.
+  fs.writeFileSync(path.join(home, 'torchvision-sizes.json'), JSON.stringify({ min_size: 800, max_size: 1333 }));
+  const started = Date.now();
+  const tooBig = await run(['train', '--model-config', path.join(home, 'torchvision-sizes.json'), '--attribute-kinds', 'color', '--epochs', '1']);
+  expect(tooBig.code).toBe(1);
+  expect(Date.now() - started).toBeLessThan(60_000);
+  expect(tooBig.output).toMatch(/model\.max_size: one training step needs about 13\.\d GiB .* the wasm backend's heap limit is 4\.0 GiB; use min_size \d+ and max_size \d+/);
+  expect(tooBig.output).not.toMatch(/Aborted\(\)|RuntimeError|memory access/);
   const trained = await run([
     'train', '--model-config', path.join(home, 'model.json'), '--attribute-kinds', 'color,print', '--epochs', '1',
     '--batch-size', '2', '--max-images', '6', '--eval-max-images', '2', '--lr', '0.005', '--checkpoint-every', '2', '--json',

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { WASM_HEAP_LIMIT_BYTES } from '../../src/ml/train/step-memory';
 import { initBackend, type BackendInfo } from '../../src/ml/backend';
 import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
 import { resolveConfig } from '../../src/ml/model/config';
@@ -62,7 +63,7 @@ it('reports health, and readiness once the active model is loaded', async () => 
   const host = await probeGpus();
   expect(await health.json()).toEqual({
     status: 'ok', backend: 'wasm', device: 'cpu', notUsed: ['requested wasm (--backend or KFASHION_TF_BACKEND)'], gpus: host.gpus.map((g) => g.name), gpuProblem: host.problem,
-    tensorflowUsesGpu: null,
+    tensorflowUsesGpu: null, trainingMemory: { bytes: WASM_HEAP_LIMIT_BYTES, of: "the wasm backend's heap limit" },
   });
   const ready = await fetch(`${server.url}/ready`);
   expect(ready.status).toBe(200);

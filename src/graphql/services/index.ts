@@ -36,7 +36,8 @@ export interface ApiServicesConfig {
 export function createApiServices(config: ApiServicesConfig): ApiServices {
   const databaseUrl = databaseUrlOf(config.dataSource);
   const queue = new JobQueueHandle(databaseUrl);
-  const training = new TrainingService(config.dataSource, queue, databaseUrl, config.weightsDir);
+  const modelServer = new ModelServerClient(config.modelServer, config.log);
+  const training = new TrainingService(config.dataSource, queue, databaseUrl, config.weightsDir, () => modelServer.trainingMemory());
   const watchdog =
     config.leaseTimeoutSeconds === undefined
       ? null
@@ -45,7 +46,7 @@ export function createApiServices(config: ApiServicesConfig): ApiServices {
   return {
     training,
     predictions: new PredictionService(config.dataSource, queue, config.search),
-    analysis: new AnalysisService(config.dataSource, config.uploads, new ModelServerClient(config.modelServer, config.log), config.log),
+    analysis: new AnalysisService(config.dataSource, config.uploads, modelServer, config.log),
     async close() {
       await watchdog?.stop();
       await training.close();

@@ -9,6 +9,7 @@ import { GraphQLError } from 'graphql';
 import type { StoredDetection } from '../../db/predictions';
 import { badInput } from '../errors';
 import { postBytes, PostTimeout } from '../../util/http-post';
+import type { MemoryBudget } from '../../ml/train/step-memory';
 
 export interface ModelServerPrediction {
   width: number;
@@ -84,6 +85,24 @@ export class ModelServerClient {
     const body = parseObject(answer.body);
     if (answer.status < 200 || answer.status > 299) throw this.refusal(answer.status, body, versionId);
     return body as unknown as ModelServerPrediction;
+  }
+
+  /**
+   * What one training step may use on the model server (its /health `trainingMemory`), or null when no model
+   * server is configured, it cannot be reached or does not know: the model server checks again before a run.
+   */
+  async trainingMemory(): Promise<MemoryBudget | null> {
+    const { url: baseUrl, connectTimeoutMs } = this.settings;
+    if (!baseUrl) return null;
+    try {
+      // /health answers from memory: the connect deadline bounds the whole call.
+      const response = await fetch(new URL('/health', baseUrl), { signal: AbortSignal.timeout(connectTimeoutMs) });
+      const budget = ((await response.json()) as { trainingMemory?: unknown }).trainingMemory as Partial<MemoryBudget> | null | undefined;
+      return response.ok && typeof budget?.bytes === 'number' && typeof budget.of === 'string' ? { bytes: budget.bytes, of: budget.of } : null;
+    } catch (error) {
+      this.log('the model server cannot be reached for its training memory:', error);
+      return null;
+    }
   }
 
   private unreachable(url: URL, error: unknown): GraphQLError {

@@ -18,6 +18,7 @@ import { fileKind } from '../../util/regular-file';
 import { badInput } from '../errors';
 import { runUpdates, updatesLost } from '../training/run-updates';
 import type { JobQueueHandle } from './job-queue';
+import type { MemoryBudget } from '../../ml/train/step-memory';
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -30,6 +31,8 @@ export class TrainingService {
     databaseUrl: string,
     /** The only folder `initWeights` may name a file in. */
     private readonly weightsDir: string,
+    /** What one training step may use on the model servers (null: unknown, not checked here). */
+    readonly memoryBudget: () => Promise<MemoryBudget | null>,
   ) {
     this.notifications = new RunNotifications(databaseUrl, updatesLost);
   }

@@ -61,7 +61,8 @@ function toParams(input: StartTrainingInput): Record<string, unknown> {
 
 async function trainingParams(input: StartTrainingInput, ctx: GraphQLContext): Promise<TrainingParams> {
   try {
-    return normaliseTrainingParams({ ...toParams(input), initWeights: await ctx.services.training.initWeights(input.initWeights) });
+    const raw = { ...toParams(input), initWeights: await ctx.services.training.initWeights(input.initWeights) };
+    return normaliseTrainingParams(raw, { memoryBudget: await ctx.services.training.memoryBudget() });
   } catch (error) {
     if (error instanceof InvalidTrainingParams) throw badInput(inputField(error.field), error.message.replace(/^[^:]+: /, ''));
     throw error;

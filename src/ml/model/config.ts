@@ -117,10 +117,41 @@ function fail(where: string, message: string): never {
   throw new Error(`${where}: ${message}`);
 }
 
-const positiveInt: Check = (v, where) =>
-  Number.isInteger(v) && (v as number) > 0 ? v : fail(where, `expected a positive integer, got ${JSON.stringify(v)}`);
-const nonNegativeInt: Check = (v, where) =>
-  Number.isInteger(v) && (v as number) >= 0 ? v : fail(where, `expected a non-negative integer, got ${JSON.stringify(v)}`);
+/** An integer in [min, max]. */
+function intIn(min: number, max: number): Check {
+  return (v, where) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? v : fail(where, `expected an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+}
+
+/**
+ * Bounds of the integer settings. Far above anything torchvision's recipes use (its defaults in
+ * brackets) and below what one process can hold: `rpn_pre_nms_top_n_train: 2147483647` made the RPN
+ * sort every anchor and the wasm heap abort; `fpn_out_channels: 1000000` asked for gigabytes of weights.
+ */
+export const INTEGER_BOUNDS = {
+  /** Shorter image side after resizing [800]; `max_size` the longer one's cap [1333]. */
+  min_size: [32, 2048],
+  max_size: [32, 4096],
+  /** Proposals kept per FPN level before NMS, and in all after it [2000 / 1000]. */
+  rpn_pre_nms_top_n_train: [1, 20_000],
+  rpn_pre_nms_top_n_test: [1, 20_000],
+  rpn_post_nms_top_n_train: [1, 20_000],
+  rpn_post_nms_top_n_test: [1, 20_000],
+  /** Anchors [256] and proposals [512] sampled per image for the losses; more than there are means all (torchvision's reference fixtures use 100000). */
+  rpn_batch_size_per_image: [1, 100_000],
+  box_batch_size_per_image: [1, 100_000],
+  /** Detections kept per image [100]. */
+  box_detections_per_img: [1, 1000],
+  /** Box head width [1024] and FPN channels [256]. */
+  representation_size: [1, 4096],
+  fpn_out_channels: [1, 1024],
+  trainable_backbone_layers: [0, 5],
+} as const satisfies Partial<Record<keyof ModelConfig, readonly [number, number]>>;
+
+function bounded(key: keyof typeof INTEGER_BOUNDS): Check {
+  const [min, max] = INTEGER_BOUNDS[key];
+  return intIn(min, max);
+}
 const fraction: Check = (v, where) =>
   typeof v === 'number' && v >= 0 && v <= 1 ? v : fail(where, `expected a number in [0, 1], got ${JSON.stringify(v)}`);
 
@@ -137,9 +168,9 @@ function numberTuple(length: number, positive: boolean): Check {
 const minSize: Check = (v, where) => {
   if (Array.isArray(v)) {
     if (v.length === 0) fail(where, 'expected a positive integer or a non-empty array of them');
-    return v.map((x, i) => positiveInt(x, `${where}[${i}]`));
+    return v.map((x, i) => bounded('min_size')(x, `${where}[${i}]`));
   }
-  return positiveInt(v, where);
+  return bounded('min_size')(v, where);
 };
 
 function uniqueNames(v: unknown, where: string): string[] {
@@ -185,31 +216,30 @@ const CHECKS: Record<keyof ModelConfig, Check> = {
   class_names: uniqueNames,
   attributes,
   min_size: minSize,
-  max_size: positiveInt,
+  max_size: bounded('max_size'),
   image_mean: numberTuple(3, false),
   image_std: numberTuple(3, true),
-  rpn_pre_nms_top_n_train: positiveInt,
-  rpn_pre_nms_top_n_test: positiveInt,
-  rpn_post_nms_top_n_train: positiveInt,
-  rpn_post_nms_top_n_test: positiveInt,
+  rpn_pre_nms_top_n_train: bounded('rpn_pre_nms_top_n_train'),
+  rpn_pre_nms_top_n_test: bounded('rpn_pre_nms_top_n_test'),
+  rpn_post_nms_top_n_train: bounded('rpn_post_nms_top_n_train'),
+  rpn_post_nms_top_n_test: bounded('rpn_post_nms_top_n_test'),
   rpn_nms_thresh: fraction,
   rpn_fg_iou_thresh: fraction,
   rpn_bg_iou_thresh: fraction,
-  rpn_batch_size_per_image: positiveInt,
+  rpn_batch_size_per_image: bounded('rpn_batch_size_per_image'),
   rpn_positive_fraction: fraction,
   rpn_score_thresh: fraction,
   box_score_thresh: fraction,
   box_nms_thresh: fraction,
-  box_detections_per_img: positiveInt,
+  box_detections_per_img: bounded('box_detections_per_img'),
   box_fg_iou_thresh: fraction,
   box_bg_iou_thresh: fraction,
-  box_batch_size_per_image: positiveInt,
+  box_batch_size_per_image: bounded('box_batch_size_per_image'),
   box_positive_fraction: fraction,
   bbox_reg_weights: (v, where) => (v === null ? [...TORCHVISION_DEFAULTS.bbox_reg_weights] : numberTuple(4, true)(v, where)),
-  trainable_backbone_layers: (v, where) =>
-    nonNegativeInt(v, where) as number <= 5 ? v : fail(where, `expected an integer in [0, 5], got ${JSON.stringify(v)}`),
-  representation_size: positiveInt,
-  fpn_out_channels: positiveInt,
+  trainable_backbone_layers: bounded('trainable_backbone_layers'),
+  representation_size: bounded('representation_size'),
+  fpn_out_channels: bounded('fpn_out_channels'),
   norm_layer: (v, where) =>
     NORM_LAYERS.includes(v as NormLayer) ? v : fail(where, `expected one of ${NORM_LAYERS.join(', ')}, got ${JSON.stringify(v)}`),
   architecture: (v, where) =>
@@ -227,7 +257,8 @@ export function resolveConfig(partial: unknown, source: string): ModelConfig {
   }
   const given = partial as Record<string, unknown>;
   for (const key of Object.keys(given)) {
-    if (!(key in CHECKS)) throw new Error(`${source}: unknown config key "${key}"`);
+    // Own keys only: `in` would accept `constructor` or `__proto__` (Object.prototype's).
+    if (!Object.hasOwn(CHECKS, key)) throw new Error(`${source}: unknown config key "${key}"; known keys: ${Object.keys(CHECKS).join(', ')}`);
   }
   const resolved: Record<string, unknown> = {};
   const defaults = TORCHVISION_DEFAULTS as Record<string, unknown>;
@@ -254,21 +285,31 @@ function resolveClasses(given: Record<string, unknown>, source: string, into: Re
   into.class_names = names ?? Array.from({ length: count }, (_, i) => (i === 0 ? '__background__' : `class_${i}`));
 }
 
-/** Reads and resolves a config JSON file; errors name the file (and the key). */
-export function readConfigFile(path: string): ModelConfig {
+/** The keys of the label space: a training run takes them from its data, never from the caller. */
+export const LABEL_SPACE_KEYS: readonly string[] = ['num_classes', 'class_names', 'attributes'];
+
+/** A config JSON file's object, unchecked; errors name the file (`what` says where it was given, e.g. a flag). */
+export function readConfigJson(path: string, what?: string): Record<string, unknown> {
+  const where = what ? `${what} ${path}` : path;
   let text: string;
   try {
     text = readRegularFileSync(path).toString('utf8');
   } catch (error) {
-    throw new Error(`${path}: cannot read model config: ${(error as Error).message}`);
+    throw new Error(`${where}: cannot read model config: ${(error as Error).message}`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
-    throw new Error(`${path}: model config is not valid JSON: ${(error as Error).message}`);
+    throw new Error(`${where}: model config is not valid JSON: ${(error as Error).message}`);
   }
-  return resolveConfig(parsed, path);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${where}: model config must be a JSON object`);
+  return parsed as Record<string, unknown>;
+}
+
+/** Reads and resolves a config JSON file; errors name the file (and the key). */
+export function readConfigFile(path: string): ModelConfig {
+  return resolveConfig(readConfigJson(path), path);
 }
 
 /** The config as JSON text (all keys explicit, so a reader need not know torchvision's defaults). */

@@ -33,6 +33,8 @@ import { checkpointDir, readLatestCheckpoint, restoreCheckpoint, saveCheckpoint,
 import { loadMatchingWeights } from './init-weights';
 import { normaliseTrainingParams, type TrainingParams } from '../../jobs/training-params';
 import { uploadsDir } from '../../util/data-dir';
+import { afterBackendError, currentBackend } from '../../ml/backend';
+import { trainingMemoryBudget } from '../../ml/train/step-memory';
 
 
 export interface TrainingProgress {
@@ -135,6 +137,9 @@ export async function runTraining(options: TrainerOptions): Promise<TrainingOutc
     const start = await startOrResume(setup, recorder, model, optimizer, options.lease.worker);
     const outcome = await trainEpochs(options, setup, recorder, model, optimizer, start);
     return outcome ?? (await finishRun(options, recorder, setup, model));
+  } catch (error) {
+    // Before the disposal below: a trapped wasm module must be replaced first (disposing into it aborts again).
+    throw await afterBackendError(error);
   } finally {
     optimizer.dispose();
     model.dispose();
@@ -144,7 +149,9 @@ export async function runTraining(options: TrainerOptions): Promise<TrainingOutc
 /** Params, label space, config and training images: from the newest checkpoint when resuming (frozen), else from the data. */
 async function prepareRun(options: TrainerOptions): Promise<RunSetup> {
   const { dataSource, lease, dataDir } = options;
-  const params = normaliseTrainingParams(await readTrainingRunParams(dataSource, lease.id));
+  const backend = currentBackend();
+  const memoryBudget = backend ? await trainingMemoryBudget(backend) : null;
+  const params = normaliseTrainingParams(await readTrainingRunParams(dataSource, lease.id), { memoryBudget });
   const examples = databaseExampleSource(dataSource, uploadsDir(dataDir));
   const checkpoint = readLatestCheckpoint(checkpointDir(dataDir, lease.id));
   const space = checkpoint ? checkpoint.state.labelSpace : await buildLabelSpace(examples, params.data, 'train');

@@ -40,10 +40,10 @@ describe('resolveConfig', () => {
     ['unknown key', { ...minimal, rpn_nms_threshold: 0.5 }, 'c.json: unknown config key "rpn_nms_threshold"'],
     ['bad backbone', { ...minimal, backbone: 'resnet152' }, 'c.json: backbone: expected one of resnet18, resnet34, resnet50, resnet101, got "resnet152"'],
     ['threshold out of range', { ...minimal, box_nms_thresh: 1.5 }, 'c.json: box_nms_thresh: expected a number in [0, 1], got 1.5'],
-    ['non-integer count', { ...minimal, rpn_batch_size_per_image: 25.5 }, 'c.json: rpn_batch_size_per_image: expected a positive integer, got 25.5'],
+    ['non-integer count', { ...minimal, rpn_batch_size_per_image: 25.5 }, 'c.json: rpn_batch_size_per_image: expected an integer in [1, 100000], got 25.5'],
     ['short mean', { ...minimal, image_mean: [0.5, 0.5] }, 'c.json: image_mean: expected an array of 3 numbers'],
     ['zero std', { ...minimal, image_std: [0.2, 0, 0.2] }, 'c.json: image_std: expected positive numbers'],
-    ['min_size element', { ...minimal, min_size: [800, 'x'] }, 'c.json: min_size[1]: expected a positive integer'],
+    ['min_size element', { ...minimal, min_size: [800, 'x'] }, 'c.json: min_size[1]: expected an integer in [32, 2048], got "x"'],
     ['trainable layers', { ...minimal, trainable_backbone_layers: 6 }, 'c.json: trainable_backbone_layers: expected an integer in [0, 5], got 6'],
     ['class count mismatch', { ...minimal, num_classes: 3 }, 'c.json: class_names: has 4 names but num_classes is 3'],
     ['no classes', { backbone: 'resnet18' }, 'c.json: num_classes: missing'],
@@ -78,6 +78,6 @@ describe('readConfigFile', () => {
     expect(() => readConfigFile(join(dir, 'none.json'))).toThrow(`${join(dir, 'none.json')}: cannot read model config`);
     const badKey = join(dir, 'key.json');
     writeFileSync(badKey, JSON.stringify({ ...minimal, max_size: -1 }));
-    expect(() => readConfigFile(badKey)).toThrow(`${badKey}: max_size: expected a positive integer, got -1`);
+    expect(() => readConfigFile(badKey)).toThrow(`${badKey}: max_size: expected an integer in [32, 4096], got -1`);
   });
 });

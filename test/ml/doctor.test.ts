@@ -253,7 +253,7 @@ describe('kfashion doctor (the command)', () => {
 
   it('prints a text report ending with the verdict', async () => {
     const text = await runCli(['doctor', '--no-timing', '--backend', 'wasm']);
-    expect(text).toMatch(/^Node v20\.[\s\S]*\nBackend: wasm on cpu: [\s\S]*\nVerdict: .*running on wasm\n$/);
+    expect(text).toMatch(/^Node v\d+\.[\s\S]*\nBackend: wasm on cpu: [\s\S]*\nVerdict: .*running on wasm\n$/);
     expect(text).toMatch(/\nONNX Runtime \(--engine onnx\): onnxruntime-node 1\.30\.0 on cpu \(CUDA not used: .*\), probe graph ok\n/);
   });
 

@@ -128,13 +128,35 @@ export function TrainingPage({ query }: { query: string }) {
   );
 }
 
+function cancelLabel(state: 'sending' | 'requested' | undefined): string {
+  if (state === 'sending') return 'cancelling…';
+  return state === 'requested' ? 'cancel requested' : 'Cancel';
+}
+
 function RunTable(props: { runs: TrainingRun[]; selected: string | null; onChanged: () => void }) {
   const { runs, selected } = props;
-  const [cancelling, setCancelling] = useState<Set<string>>(new Set());
+  // "cancel requested" only once the server has recorded it; until then the button says the request is on its way.
+  const [cancelling, setCancelling] = useState<ReadonlyMap<string, 'sending' | 'requested'>>(new Map());
   const [error, setError] = useState<Error | null>(null);
+  const markCancel = (id: string, state: 'sending' | 'requested' | null) =>
+    setCancelling((current) => {
+      const next = new Map(current);
+      if (state) next.set(id, state);
+      else next.delete(id);
+      return next;
+    });
   const cancel = (id: string) => {
-    setCancelling(new Set([...cancelling, id]));
-    fetchGraphQL(CANCEL_TRAINING, { id }).then(props.onChanged, setError);
+    markCancel(id, 'sending');
+    fetchGraphQL(CANCEL_TRAINING, { id }).then(
+      () => {
+        markCancel(id, 'requested');
+        props.onChanged();
+      },
+      (failure: Error) => {
+        markCancel(id, null);
+        setError(failure);
+      },
+    );
   };
   return (
     <div className="table-scroll">
@@ -177,7 +199,7 @@ function RunTable(props: { runs: TrainingRun[]; selected: string | null; onChang
               <td>
                 {ACTIVE.has(run.status) && (
                   <button type="button" onClick={() => cancel(run.id)} disabled={cancelling.has(run.id)}>
-                    {cancelling.has(run.id) ? 'cancel requested' : 'Cancel'}
+                    {cancelLabel(cancelling.get(run.id))}
                   </button>
                 )}
               </td>

@@ -90,6 +90,8 @@ export interface OnnxEngineOptions {
   threads?: number;
   /** Where the provider line and cache notices go (default: console.error). */
   log?: (line: string) => void;
+  /** ONNX Runtime's CPU provider even on a GPU host (default false: CUDA when it loads). */
+  cpuOnly?: boolean;
 }
 
 /** Rows [from, to) of a [N, D, width] output, flattened. */
@@ -113,7 +115,7 @@ export class OnnxAttributeRCNN implements Predictor {
   }
 
   static async fromModel(config: ModelConfig, model: Uint8Array, options: OnnxEngineOptions = {}, runtime = loadOnnxRuntime()): Promise<OnnxAttributeRCNN> {
-    const { sessions, choice } = await createSessions({ model }, options.env, runtime, options.threads);
+    const { sessions, choice } = await createSessions({ model }, options.env, runtime, options.threads, options.cpuOnly);
     (options.log ?? console.error)(`[kfashion] onnx engine: ONNX Runtime on ${choice.provider}${choice.cudaSkipped ? ` (CUDA not used: ${choice.cudaSkipped})` : ''}`);
     return new OnnxAttributeRCNN(config, runtime, sessions.model, choice);
   }

@@ -28,7 +28,7 @@ function tableRows(markdown: string): string[][] {
 
 test('the table: inference per engine and batch, a training step, positive numbers, the CPU column', async () => {
   const markdown = await runCli(TINY);
-  expect(markdown).toMatch(/^kfashion bench-gpu, .*TensorFlow\.js backend wasm \(cpu\), no GPU \(/);
+  expect(markdown).toMatch(/^kfashion bench-gpu, .*TensorFlow\.js backend wasm \(cpu\), ONNX Runtime on cpu \(CUDA not used: .+\), no GPU \(/);
   const rows = tableRows(markdown);
   expect(rows.map((r) => [r[0], r[1].replace(' (best)', ''), r[2]])).toEqual([
     ['inference resnet18 64×64', '1', 'tfjs on wasm (cpu)'],
@@ -51,8 +51,10 @@ test('the table: inference per engine and batch, a training step, positive numbe
 test('--json: the same measurements as numbers; --no-training and --engines leave rows out', async () => {
   const report = JSON.parse(await runCli([...TINY, '--engines', 'onnx', '--no-training', '--json'])) as GpuBenchReport;
   expect(report.backend).toMatchObject({ name: 'wasm', device: 'cpu' });
+  expect(report.onnx).toMatchObject({ provider: 'cpu', cudaSkipped: expect.stringMatching(/nvidia-smi|GPU/) });
   expect(report.rows.map((r) => [r.runsOn, r.batch])).toEqual([['onnx on cpu', 1], ['onnx on cpu', 2]]);
   for (const row of report.rows) {
+    expect(row.measured).toMatchObject({ imagesPerSecond: expect.any(Number), failed: null });
     expect(row.measured.imagesPerSecond).toBeGreaterThan(0);
     expect(row).toMatchObject({ onCpu: true, cpu: null });
   }
@@ -69,20 +71,24 @@ test.each([
   await expect(runCli([...TINY, ...args])).rejects.toThrow(message);
 });
 
-test('on a GPU host the table puts each run next to the CPU and gives the ratio', () => {
+test('on a GPU host the table puts each run next to the CPU and gives the ratio; a failed run keeps its row', () => {
   const report: GpuBenchReport = {
     date: '2026-12-07T05:00:00.000Z',
     node: 'v24.21.0',
     backend: { name: 'tensorflow', device: 'cuda', detail: '@tensorflow/tfjs-node-gpu' },
     gpus: ['NVIDIA A10 (compute capability 8.6, 23028 MiB, driver 550.54.15)'],
     gpuProblem: null,
+    onnx: null,
     settings: { size: 800, batches: [1, 4], iterations: 3, inferenceBackbone: 'resnet50', trainingBackbones: ['resnet50'], trainingBatch: 2, engines: ['tfjs'], cpuReference: true },
     rows: [
-      { workload: 'inference resnet50 800×800', batch: 4, runsOn: 'tfjs on tensorflow (cuda)', measured: { imagesPerSecond: 12, peakBytes: null }, onCpu: false, cpu: { imagesPerSecond: 0.2, peakBytes: null }, best: true },
-      { workload: 'training step resnet50 800×800', batch: 2, runsOn: 'tfjs on tensorflow (cuda)', measured: { imagesPerSecond: 4, peakBytes: 3 * 2 ** 30 }, onCpu: false, cpu: null, best: true },
+      { workload: 'inference resnet50 800×800', batch: 4, runsOn: 'tfjs on tensorflow (cuda)', measured: { imagesPerSecond: 12, peakBytes: null, failed: null }, onCpu: false, cpu: { imagesPerSecond: 0.2, peakBytes: null, failed: null }, best: true },
+      { workload: 'training step resnet50 800×800', batch: 2, runsOn: 'tfjs on tensorflow (cuda)', measured: { imagesPerSecond: 4, peakBytes: 3 * 2 ** 30, failed: null }, onCpu: false, cpu: null, best: true },
+      { workload: 'training step resnet101 800×800', batch: 8, runsOn: 'tfjs on tensorflow (cuda)', measured: { imagesPerSecond: null, peakBytes: null, failed: 'OOM when allocating tensor' }, onCpu: false, cpu: { imagesPerSecond: 0.05, peakBytes: 2 ** 30, failed: null }, best: false },
     ],
   };
   const rows = tableRows(formatGpuBenchMarkdown(report));
   expect(rows[0]).toEqual(['inference resnet50 800×800', '4 (best)', 'tfjs on tensorflow (cuda)', '12.0', '0.0833', '—', '0.200', '60.0×']);
   expect(rows[1]).toEqual(['training step resnet50 800×800', '2', 'tfjs on tensorflow (cuda)', '4.00', '0.250', '3072 MiB', '— (--no-cpu)', '—']);
+  // A run that failed (out of GPU memory) keeps its row, with the reason.
+  expect(rows[2]).toEqual(['training step resnet101 800×800', '8', 'tfjs on tensorflow (cuda)', 'failed: OOM when allocating tensor', '—', '—', '0.0500', '—']);
 });

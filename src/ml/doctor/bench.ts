@@ -11,6 +11,7 @@ import { AttributeRCNN, type InputImage, type TrainingSample } from '../model/at
 import { resolveConfig, type BackboneName, type ModelConfig } from '../model/config';
 import { Sgd } from '../train/sgd';
 import { OnnxAttributeRCNN, type EngineName, type Predictor } from '../onnx/engine';
+import type { ProviderChoice } from '../onnx/runtime';
 import { buildModelGraph, storeWeights } from '../onnx/export';
 import { probeGpus } from './gpu';
 
@@ -38,9 +39,12 @@ export interface GpuBenchOptions {
 }
 
 export interface Measurement {
-  imagesPerSecond: number;
+  /** Null when the run failed. */
+  imagesPerSecond: number | null;
   /** Peak bytes of TensorFlow.js tensors during the warm-up call (training only; null for inference). */
   peakBytes: number | null;
+  /** Why the run failed (out of memory, most likely), null when it did not: the other runs go on. */
+  failed: string | null;
 }
 
 export interface BenchRow {
@@ -63,6 +67,8 @@ export interface GpuBenchReport {
   backend: Pick<BackendInfo, 'name' | 'device' | 'detail'>;
   gpus: string[];
   gpuProblem: string | null;
+  /** The ONNX Runtime provider of the onnx rows and why not CUDA; null without the onnx engine. */
+  onnx: ProviderChoice | null;
   settings: Omit<GpuBenchOptions, 'labelSpace' | 'env' | 'log' | 'backend'>;
   rows: BenchRow[];
 }
@@ -101,7 +107,17 @@ async function measure(images: number, iterations: number, call: () => Promise<u
   const start = performance.now();
   for (let i = 0; i < iterations; i++) await call();
   const seconds = (performance.now() - start) / 1000;
-  return { imagesPerSecond: (images * iterations) / seconds, peakBytes };
+  return { imagesPerSecond: (images * iterations) / seconds, peakBytes, failed: null };
+}
+
+/** A run's measurement, or its failure: one run out of memory must not lose the table. */
+async function attempt(run: () => Promise<Measurement>): Promise<Measurement> {
+  try {
+    return await run();
+  } catch (error) {
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    return { imagesPerSecond: null, peakBytes: null, failed: message };
+  }
 }
 
 async function tfjsInference(options: GpuBenchOptions, batch: number): Promise<Measurement> {
@@ -172,9 +188,9 @@ function markBest(rows: BenchRow[]): BenchRow[] {
   const best = new Map<string, number>();
   for (const row of rows) {
     const key = `${row.workload} ${row.runsOn}`;
-    best.set(key, Math.max(best.get(key) ?? 0, row.measured.imagesPerSecond));
+    best.set(key, Math.max(best.get(key) ?? 0, row.measured.imagesPerSecond ?? 0));
   }
-  return rows.map((row) => ({ ...row, best: best.get(`${row.workload} ${row.runsOn}`) === row.measured.imagesPerSecond }));
+  return rows.map((row) => ({ ...row, best: row.measured.imagesPerSecond !== null && best.get(`${row.workload} ${row.runsOn}`) === row.measured.imagesPerSecond }));
 }
 
 /** Runs every measurement on the backend and provider in use, then (unless they are the CPU) on the CPU. */
@@ -192,7 +208,7 @@ export async function runGpuBench(options: GpuBenchOptions): Promise<GpuBenchRep
     const measured: Measurement[] = [];
     for (const item of list) {
       log(`bench-gpu: ${item.workload}, batch ${item.batch}, ${runsOn(item.engine)}`);
-      measured.push(await item.run(false));
+      measured.push(await attempt(() => item.run(false)));
     }
     const cpu: (Measurement | null)[] = list.map(() => null);
     if (options.cpuReference) {
@@ -200,7 +216,7 @@ export async function runGpuBench(options: GpuBenchOptions): Promise<GpuBenchRep
       for (const [i, item] of list.entries()) {
         if (onCpu(item.engine)) continue;
         log(`bench-gpu: ${item.workload}, batch ${item.batch}, the same on the CPU`);
-        cpu[i] = await item.run(true);
+        cpu[i] = await attempt(() => item.run(true));
       }
     }
     const rows = list.map((item, i) => ({
@@ -213,6 +229,7 @@ export async function runGpuBench(options: GpuBenchOptions): Promise<GpuBenchRep
       backend: { name: info.name, device: info.device, detail: info.detail },
       gpus: gpu.gpus.map((g) => `${g.name} (compute capability ${g.computeCapability ?? 'unknown'}, ${g.memoryTotalMiB} MiB, driver ${g.driverVersion})`),
       gpuProblem: gpu.problem,
+      onnx: predictor?.provider ?? null,
       settings,
       rows: markBest(rows),
     };
@@ -226,6 +243,10 @@ function rate(value: number): string {
   return value >= 10 ? value.toFixed(1) : value.toPrecision(3);
 }
 
+function ratePerImage({ imagesPerSecond, failed }: Measurement): [string, string] {
+  return imagesPerSecond === null ? [`failed: ${failed}`, '—'] : [rate(imagesPerSecond), rate(1 / imagesPerSecond)];
+}
+
 function mebibytes(bytes: number | null): string {
   return bytes === null ? '—' : `${Math.round(bytes / 2 ** 20)} MiB`;
 }
@@ -233,16 +254,20 @@ function mebibytes(bytes: number | null): string {
 /** The report as one Markdown table (with a line naming the host above it), to paste into an issue. */
 export function formatGpuBenchMarkdown(report: GpuBenchReport): string {
   const gpus = report.gpus.length > 0 ? report.gpus.join('; ') : `no GPU (${report.gpuProblem})`;
+  const onnx = report.onnx ? `, ONNX Runtime on ${report.onnx.provider}${report.onnx.cudaSkipped ? ` (CUDA not used: ${report.onnx.cudaSkipped})` : ''}` : '';
   const lines = [
-    `kfashion bench-gpu, ${report.date}: Node ${report.node}, TensorFlow.js backend ${report.backend.name} (${report.backend.device}), ${gpus}; ${report.settings.iterations} timed call(s) after a warm-up, random weights`,
+    `kfashion bench-gpu, ${report.date}: Node ${report.node}, TensorFlow.js backend ${report.backend.name} (${report.backend.device})${onnx}, ${gpus}; ${report.settings.iterations} timed call(s) after a warm-up, random weights`,
     '',
     '| workload | batch | runs on | images/s | s/image | peak tensor memory | CPU images/s | × CPU |',
     '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const row of report.rows) {
-    const cpu = row.cpu !== null ? rate(row.cpu.imagesPerSecond) : row.onCpu ? '— (runs on the CPU)' : '— (--no-cpu)';
-    const speedup = row.cpu === null ? '—' : `${(row.measured.imagesPerSecond / row.cpu.imagesPerSecond).toFixed(1)}×`;
-    lines.push(`| ${row.workload} | ${row.batch}${row.best && report.settings.batches.length > 1 && row.workload.startsWith('inference') ? ' (best)' : ''} | ${row.runsOn} | ${rate(row.measured.imagesPerSecond)} | ${rate(1 / row.measured.imagesPerSecond)} | ${mebibytes(row.measured.peakBytes)} | ${cpu} | ${speedup} |`);
+    const cpu = row.cpu !== null ? ratePerImage(row.cpu)[0] : row.onCpu ? '— (runs on the CPU)' : '— (--no-cpu)';
+    const both = row.measured.imagesPerSecond !== null && row.cpu?.imagesPerSecond;
+    const speedup = both ? `${((row.measured.imagesPerSecond as number) / (row.cpu?.imagesPerSecond as number)).toFixed(1)}×` : '—';
+    const best = row.best && report.settings.batches.length > 1 && row.workload.startsWith('inference') ? ' (best)' : '';
+    const [imagesPerSecond, secondsPerImage] = ratePerImage(row.measured);
+    lines.push(`| ${row.workload} | ${row.batch}${best} | ${row.runsOn} | ${imagesPerSecond} | ${secondsPerImage} | ${mebibytes(row.measured.peakBytes)} | ${cpu} | ${speedup} |`);
   }
   return lines.join('\n');
 }

@@ -163,6 +163,10 @@ interface Workload {
   workload: string;
   batch: number;
   engine: EngineName;
+  /**
+   * `cpuOnly`: an onnx run makes a session on ONNX Runtime's CPU provider; a tfjs run always uses the current
+   * backend, which runGpuBench switches to wasm before the CPU runs.
+   */
   run(cpuOnly: boolean): Promise<Measurement>;
 }
 

@@ -46,7 +46,7 @@ export interface KernelWorkload {
   run(): Promise<void>;
 }
 
-/** Small enough that ResNet-101's training step takes seconds on the cpu backend, big enough for every FPN level. */
+/** Small enough that ResNet-101's training step takes seconds on the wasm backend, big enough for every FPN level. */
 const IMAGE_SIZE = 64;
 
 function workloadConfig(backbone: BackboneName, architecture: Architecture, normLayer: NormLayer, trainableLayers: number) {

@@ -29,8 +29,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import sharp from 'sharp';
 import { configToJson, resolveConfig, type ModelConfig } from '../../src/ml/model/config';
-import { LABELS_BY_KIND } from '../../src/kfashion/vocabulary';
-import { GARMENT_ATTRIBUTE_KINDS, MULTI_VALUED_KINDS } from '../../src/kfashion/types';
+import { fullLabelSpace } from '../../src/kfashion/vocabulary';
 import type { WorkerDone, WorkerTask } from './worker';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -81,18 +80,7 @@ function median(values: number[]): number {
 
 /** The K-Fashion label space: every category as a class, every other garment kind as an attribute head. */
 function benchConfig(minSize: number): ModelConfig {
-  const englishValues = (kind: keyof typeof LABELS_BY_KIND) => [...new Set(Object.values(LABELS_BY_KIND[kind]))];
-  return resolveConfig({
-    backbone: 'resnet50',
-    class_names: ['__background__', ...englishValues('category')],
-    attributes: GARMENT_ATTRIBUTE_KINDS.filter((kind) => kind !== 'category').map((kind) => ({
-      kind,
-      type: MULTI_VALUED_KINDS.has(kind) ? 'multi' : 'single',
-      values: englishValues(kind),
-    })),
-    min_size: minSize,
-    max_size: 1333,
-  }, 'bench:infer config');
+  return resolveConfig({ backbone: 'resnet50', ...fullLabelSpace(), min_size: minSize, max_size: 1333 }, 'bench:infer config');
 }
 
 async function writeInputs(directory: string): Promise<ModelConfig> {

@@ -22,6 +22,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   predict: async () => (await import('./predict')).registerPredict,
   eval: async () => (await import('./eval')).registerEval,
   doctor: async () => (await import('./doctor')).registerDoctor,
+  'bench-gpu': async () => (await import('./bench-gpu')).registerBenchGpu,
   'export-onnx': async () => (await import('./export-onnx')).registerExportOnnx,
   migrate: async () => (await import('./migrate')).registerMigrate,
   db: async () => (await import('./db')).registerDb,

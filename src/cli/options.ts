@@ -19,6 +19,13 @@ export function leaseTimeoutSeconds(env: NodeJS.ProcessEnv): number {
   return positiveNumber(env.KFASHION_LEASE_TIMEOUT, 'KFASHION_LEASE_TIMEOUT') ?? DEFAULT_LEASE_TIMEOUT_SECONDS;
 }
 
+/** An integer in [min, max]; an error names the option and the range. */
+export function integerInRange(value: string, name: string, min: number, max: number): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new Error(`${name}: expected an integer from ${min} to ${max}, got "${value}"`);
+  return n;
+}
+
 /** A TCP port; 0 lets the system pick a free one (printed at start). */
 export function port(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value === '') return undefined;

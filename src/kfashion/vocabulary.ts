@@ -2,7 +2,7 @@
  * Known K-Fashion label values: Korean as stored → English label, per attribute kind.
  * The vocabulary is open: values not listed here are kept as they are (with no English label).
  */
-import { AttributeKind, SuperCategory } from './types';
+import { AttributeKind, GARMENT_ATTRIBUTE_KINDS, MULTI_VALUED_KINDS, SuperCategory } from './types';
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -282,4 +282,20 @@ export function resolveValue(kind: AttributeKind, input: string): string {
     if (english.toLowerCase() === lower) return korean;
   }
   return normalised;
+}
+
+/**
+ * The full K-Fashion label space as a model config's fields: every category a class (after the background), every
+ * other garment kind an attribute head over its English labels. What the benchmarks size the model's heads with.
+ */
+export function fullLabelSpace(): { class_names: string[]; attributes: { kind: string; type: 'single' | 'multi'; values: string[] }[] } {
+  const englishValues = (kind: AttributeKind) => [...new Set(Object.values(LABELS_BY_KIND[kind]))];
+  return {
+    class_names: ['__background__', ...englishValues('category')],
+    attributes: GARMENT_ATTRIBUTE_KINDS.filter((kind) => kind !== 'category').map((kind) => ({
+      kind,
+      type: MULTI_VALUED_KINDS.has(kind) ? 'multi' : 'single',
+      values: englishValues(kind),
+    })),
+  };
 }

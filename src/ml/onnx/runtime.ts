@@ -92,11 +92,13 @@ async function createAll<K extends string>(runtime: OnnxRuntime, models: Record<
 
 /**
  * Sessions on CUDA when a GPU is visible and the provider loads, else on the CPU (with the reason). `threads`: the
- * intra-op thread count (default: ONNX Runtime's, one per physical core).
+ * intra-op thread count (default: ONNX Runtime's, one per physical core). `cpuOnly`: the CPU provider whatever the
+ * host has (the CPU reference of `kfashion bench-gpu`).
  */
 export async function createSessions<K extends string>(
-  models: Record<K, Uint8Array>, env: NodeJS.ProcessEnv = process.env, runtime: OnnxRuntime = loadOnnxRuntime(), threads?: number,
+  models: Record<K, Uint8Array>, env: NodeJS.ProcessEnv = process.env, runtime: OnnxRuntime = loadOnnxRuntime(), threads?: number, cpuOnly = false,
 ): Promise<Sessions<K>> {
+  if (cpuOnly) return { sessions: await createAll(runtime, models, 'cpu', threads), choice: { provider: 'cpu', cudaSkipped: 'the CPU provider was asked for' } };
   const gpus = await probeGpus(env);
   let cudaSkipped: string;
   if (gpus.gpus.length === 0) {

@@ -13,7 +13,9 @@ import { modelVersionsByIds, type ModelVersionSummary } from '../db/model-versio
 import type { GarmentRow, ImageRow } from '../db/search';
 import { isAttributeKind } from '../db/search-filter';
 import { runCurves, runLogs, runMetrics, trainingRunsByIds, type RunLogRow, type TrainingRunRow } from '../db/training-runs';
-import { LossCurve } from './training/types';
+import { predictionJobsByIds } from '../db/prediction-job-views';
+import { datasetsByIds } from '../db/datasets';
+import { LossCurve, PredictionJob } from './training/types';
 import * as T from './types';
 
 const KIND_ORDER = new Map<string, number>([...GARMENT_ATTRIBUTE_KINDS, ...IMAGE_ATTRIBUTE_KINDS].map((k, i) => [k, i]));
@@ -81,6 +83,8 @@ export class Loaders {
   readonly styles: DataLoader<string, T.Style[]>;
   readonly modelVersion: DataLoader<number, T.ModelVersion | null>;
   readonly trainingRun: DataLoader<number, T.TrainingRun | null>;
+  readonly predictionJob: DataLoader<number, PredictionJob | null>;
+  readonly dataset: DataLoader<number, T.Dataset | null>;
   /** Log and attempt count of each run (kept out of the run rows: the log can be long). */
   readonly runLog: DataLoader<number, RunLogRow | null>;
   readonly lossCurves: DataLoader<number, LossCurve[]>;
@@ -119,6 +123,12 @@ export class Loaders {
     this.trainingRun = new DataLoader(async (ids) =>
       groupBy(ids, await trainingRunsByIds(dataSource, ids), (row) => row.id).map((group) => (group[0] ? toTrainingRun(group[0]) : null)),
     );
+    this.predictionJob = new DataLoader(async (ids) =>
+      groupBy(ids, await predictionJobsByIds(dataSource, ids), (row) => Number(row.id)).map((group) => (group[0] ? toPredictionJob(group[0]) : null)),
+    );
+    this.dataset = new DataLoader(async (ids) =>
+      groupBy(ids, await datasetsByIds(dataSource, ids), (row) => row.id).map((group) => (group[0] ? Object.assign(new T.Dataset(), group[0]) : null)),
+    );
     this.runLog = new DataLoader(async (ids) => groupBy(ids, await runLogs(dataSource, ids), (row) => row.id).map((group) => group[0] ?? null));
     this.lossCurves = new DataLoader(async (ids) =>
       groupBy(ids, await runCurves(dataSource, ids), (row) => row.training_run_id).map((group) =>
@@ -146,4 +156,12 @@ export function toModelVersion(row: ModelVersionSummary): T.ModelVersion {
 
 export function toTrainingRun(row: TrainingRunRow): T.TrainingRun {
   return Object.assign(new T.TrainingRun(), row);
+}
+
+export function toPredictionJob(row: Record<string, unknown>): PredictionJob {
+  return Object.assign(new PredictionJob(), {
+    id: Number(row.id), status: row.status, total: row.total, done: row.done, error: row.error,
+    createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at, modelVersionId: Number(row.model_version_id),
+    chunks: row.chunks, chunkSize: row.chunk_size,
+  });
 }

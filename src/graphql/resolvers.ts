@@ -8,10 +8,11 @@ import type { Role } from '../auth/roles';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { refuseNulArguments } from './input-guards';
 import { InvalidSearchInput } from '../db/search-filter';
-import { connectionOf, decodeCursor, pageSize, selectsField } from './connection';
+import { AFTER_DESCRIPTION, connectionOf, decodeCursor, newestFirstPage, PAGE_SIZE_DESCRIPTION, pageSize, selectsField } from './connection';
 import { GraphQLContext, THUMBNAIL_SIZES } from './context';
 import { FACET_KIND_COST, VOCABULARY_COST } from './limits';
-import { integerKey, parseId } from './ids';
+import { garmentFilter, imageFilter } from './filters';
+import { keyOf, serialKeyOf } from './ids';
 import { toGarment, toImage, toModelVersion, toTrainingRun } from './loaders';
 import * as T from './types';
 
@@ -27,48 +28,48 @@ export class QueryResolver {
 
   @Authorized<Role>('viewer')
   @Query(() => T.Image, { nullable: true })
-  image(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.image.load(parseId('id', id));
+  image(@Arg('id', () => ID, { description: 'The global id of an Image.' }) id: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.image.load(keyOf('id', id, 'Image'));
   }
 
   @Authorized<Role>('viewer')
   @Query(() => T.ImageConnection)
   async images(
     @Arg('where', () => T.ImageWhere, { nullable: true }) where: T.ImageWhere | null,
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('first', () => Int, { nullable: true, description: PAGE_SIZE_DESCRIPTION }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<T.ImageConnection> {
-    const page = await ctx.search.images(where, {
+    const page = await ctx.search.images(imageFilter(where), {
       first: pageSize(first, ctx.maxPageSize),
       afterId: after ? decodeCursor('image', after) : null,
     });
     const connection = connectionOf('image', page.rows, page.hasNextPage, toImage);
     for (const edge of connection.edges) ctx.loaders.image.prime(edge.node.id, edge.node);
-    return { ...connection, countMatches: page.count };
+    return Object.assign(new T.ImageConnection(), connection, { countMatches: page.count });
   }
 
   @Authorized<Role>('viewer')
   @Query(() => T.Garment, { nullable: true })
-  garment(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    return ctx.loaders.garment.load(parseId('id', id));
+  garment(@Arg('id', () => ID, { description: 'The global id of a Garment.' }) id: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.garment.load(keyOf('id', id, 'Garment'));
   }
 
   @Authorized<Role>('viewer')
   @Query(() => T.GarmentConnection, { description: 'Garments matching `where`, in id order, with keyset cursors.' })
   async searchGarments(
     @Arg('where', () => T.GarmentWhere) where: T.GarmentWhere,
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('first', () => Int, { nullable: true, description: PAGE_SIZE_DESCRIPTION }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after: string | null,
     @Ctx() ctx: GraphQLContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<T.GarmentConnection> {
-    const page = await ctx.search.searchGarments(where, {
+    const page = await ctx.search.searchGarments(garmentFilter(where), {
       first: pageSize(first, ctx.maxPageSize),
       afterId: after ? decodeCursor('garment', after) : null,
       withCount: selectsField(info, 'totalCount'),
     });
-    return { ...connectionOf('garment', page.rows, page.hasNextPage, toGarment), countMatches: page.count };
+    return Object.assign(new T.GarmentConnection(), connectionOf('garment', page.rows, page.hasNextPage, toGarment), { countMatches: page.count });
   }
 
   @Authorized<Role>('viewer')
@@ -81,7 +82,7 @@ export class QueryResolver {
     @Arg('kinds', () => [String]) kinds: string[],
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.search.garmentFacets(where, kinds);
+    return ctx.search.garmentFacets(where && garmentFilter(where), kinds);
   }
 
   @Authorized<Role>('viewer')
@@ -94,38 +95,52 @@ export class QueryResolver {
   }
 
   @Authorized<Role>('viewer')
-  @Query(() => [T.ModelVersion])
-  async modelVersions(@Ctx() ctx: GraphQLContext) {
-    return (await ctx.services.training.modelVersions()).map(toModelVersion);
-  }
-
-  @Authorized<Role>('viewer')
-  @Query(() => T.ModelVersion, { nullable: true })
-  modelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    const key = integerKey(parseId('id', id));
-    return key === null ? null : ctx.loaders.modelVersion.load(key);
-  }
-
-  @Authorized<Role>('viewer')
-  @Query(() => [T.TrainingRun], { description: 'Training runs, newest first.' })
-  async trainingRuns(
-    @Arg('status', () => String, { nullable: true }) status: string | null,
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
+  @Query(() => T.ModelVersionConnection, { description: 'Model versions, newest first.' })
+  async modelVersions(
+    @Arg('first', () => Int, { nullable: true, description: PAGE_SIZE_DESCRIPTION }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after: string | null,
     @Ctx() ctx: GraphQLContext,
-  ) {
-    return (await ctx.services.training.list(status, pageSize(first, ctx.maxPageSize))).map(toTrainingRun);
+  ): Promise<T.ModelVersionConnection> {
+    const page = await ctx.services.training.modelVersions(newestFirstPage('modelVersion', first, after, ctx.maxPageSize));
+    return Object.assign(new T.ModelVersionConnection(), connectionOf('modelVersion', page.rows, page.hasNextPage, toModelVersion), {
+      countMatches: () => ctx.services.training.countModelVersions(),
+    });
   }
 
   @Authorized<Role>('viewer')
-  @Query(() => T.TrainingRun, { nullable: true })
-  trainingRun(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
-    const key = integerKey(parseId('id', id));
-    return key === null ? null : ctx.loaders.trainingRun.load(key);
+  @Query(() => T.ModelVersion, { nullable: true, description: 'A model version by its global id.' })
+  modelVersion(@Arg('id', () => ID, { description: 'The global id of a ModelVersion.' }) id: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.modelVersion.load(serialKeyOf('id', id, 'ModelVersion'));
+  }
+
+  @Authorized<Role>('viewer')
+  @Query(() => T.TrainingRunConnection, { description: 'Training runs, newest first, optionally of one status.' })
+  async trainingRuns(
+    @Arg('status', () => T.JobStatus, { nullable: true, description: 'Only runs with this status.' }) status: T.JobStatus | null,
+    @Arg('first', () => Int, { nullable: true, description: PAGE_SIZE_DESCRIPTION }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<T.TrainingRunConnection> {
+    const page = await ctx.services.training.list(status ?? null, newestFirstPage('trainingRun', first, after, ctx.maxPageSize));
+    return Object.assign(new T.TrainingRunConnection(), connectionOf('trainingRun', page.rows, page.hasNextPage, toTrainingRun), {
+      countMatches: () => ctx.services.training.count(status ?? null),
+    });
+  }
+
+  @Authorized<Role>('viewer')
+  @Query(() => T.TrainingRun, { nullable: true, description: 'A training run by its global id.' })
+  trainingRun(@Arg('id', () => ID, { description: 'The global id of a TrainingRun.' }) id: string, @Ctx() ctx: GraphQLContext) {
+    return ctx.loaders.trainingRun.load(serialKeyOf('id', id, 'TrainingRun'));
   }
 }
 
 @Resolver(() => T.Image)
 export class ImageResolver {
+  @FieldResolver(() => T.Dataset, { nullable: true, description: 'The dataset the image was imported with; null for an uploaded photo.' })
+  dataset(@Root() image: T.Image, @Ctx() ctx: GraphQLContext) {
+    return image.datasetId === null ? null : ctx.loaders.dataset.load(image.datasetId);
+  }
+
   @FieldResolver(() => [T.Style])
   styles(@Root() image: T.Image, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.styles.load(image.id);
@@ -197,22 +212,6 @@ export class GarmentResolver {
   }
 }
 
-@Resolver(() => T.GarmentConnection)
-export class GarmentConnectionResolver {
-  @FieldResolver(() => Int, { description: 'Exact number of matching garments (computed only when selected).' })
-  totalCount(@Root() connection: T.GarmentConnection) {
-    return connection.countMatches();
-  }
-}
-
-@Resolver(() => T.ImageConnection)
-export class ImageConnectionResolver {
-  @FieldResolver(() => Int, { description: 'Exact number of matching images (computed only when selected).' })
-  totalCount(@Root() connection: T.ImageConnection) {
-    return connection.countMatches();
-  }
-}
-
 @Resolver(() => T.ModelVersion)
 export class ModelVersionResolver {
   @FieldResolver(() => T.TrainingRun, { nullable: true })
@@ -242,8 +241,6 @@ export const RESOLVERS = [
   QueryResolver,
   ImageResolver,
   GarmentResolver,
-  GarmentConnectionResolver,
-  ImageConnectionResolver,
   ModelVersionResolver,
   TrainingRunResolver,
 ] as const;

@@ -4,6 +4,7 @@ import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchemaSync, type PubSub } from 'type-graphql';
 import { RESOLVERS } from './resolvers';
 import { TRAINING_RESOLVERS } from './training/resolvers';
+import { NodeResolver } from './node-resolver';
 import { authChecker } from './auth';
 
 /**
@@ -22,7 +23,7 @@ const NO_PUBSUB: PubSub = {
 let cached: GraphQLSchema | undefined;
 
 export function buildApiSchema(): GraphQLSchema {
-  cached ??= buildSchemaSync({ resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS], pubSub: NO_PUBSUB, validate: false, authChecker });
+  cached ??= buildSchemaSync({ resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, NodeResolver], pubSub: NO_PUBSUB, validate: false, authChecker });
   return cached;
 }
 

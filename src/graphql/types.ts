@@ -5,9 +5,11 @@
  */
 // type-graphql's decorators read design-time metadata through the Reflect API this polyfill adds.
 import 'reflect-metadata';
-import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { type ClassType, Field, Float, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLJSONObject, GraphQLDateTime } from 'graphql-scalars';
 import { SuperCategory } from '../kfashion/types';
+import type { RunStatus } from '../db/entities';
+import { globalId, type NodeTypeName } from './ids';
 
 registerEnumType(SuperCategory, {
   name: 'SuperCategory',
@@ -29,7 +31,43 @@ export enum Split {
   TRAIN = 'train',
   VALIDATION = 'validation',
 }
+/** API spelling of a training run's or prediction job's status (the `RunStatus` of the database). */
+export const JobStatus = {
+  QUEUED: 'queued',
+  RUNNING: 'running',
+  SUCCEEDED: 'succeeded',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+} as const satisfies Record<string, RunStatus>;
+export type JobStatus = RunStatus;
+registerEnumType(JobStatus, {
+  name: 'JobStatus',
+  description: 'Status of a training run or prediction job.',
+  valuesConfig: {
+    QUEUED: { description: 'Waiting for a model server to take it.' },
+    RUNNING: { description: 'A model server works on it.' },
+    SUCCEEDED: { description: 'Finished; a run has produced its model version.' },
+    FAILED: { description: 'Stopped by an error (see `error`).' },
+    CANCELLED: { description: 'Stopped on request (cancelTraining, cancelPrediction).' },
+  },
+});
+
 registerEnumType(Split, { name: 'Split', description: 'Dataset split: TRAIN (Training/…) or VALIDATION (Validation/…).' });
+
+@InterfaceType({ description: 'An object with a global id (Relay Global Object Identification): `node(id:)` fetches it again by that id.' })
+export abstract class Node {
+  /** The row's key in its table (the image routes and the CLI take it). */
+  abstract readonly id: string | number;
+  protected abstract readonly nodeType: NodeTypeName;
+
+  @Field(() => ID, { name: 'id', description: 'Global id: opaque, unique across all types (base64url of "Type:key"); every ID argument takes it.' })
+  get globalId(): string {
+    return globalId(this.nodeType, this.id);
+  }
+}
+
+/** The `databaseId` field each Node type declares (not in the interface: Relay's Node has `id` only). */
+export const DATABASE_ID = { name: 'databaseId', description: 'The key of the row in its table, as decimal text (the CLI and the image routes take it).' };
 
 @ObjectType({ description: 'Axis-aligned box in image pixels; x2/y2 are the exclusive right/bottom edges.' })
 export class Box {
@@ -62,9 +100,24 @@ export class Style {
   @Field(() => String, { nullable: true }) subStyleEn!: string | null;
 }
 
-@ObjectType()
-export class Image {
-  @Field(() => ID) id!: string;
+@ObjectType({ implements: Node, description: 'An imported K-Fashion tree (`kfashion import`); uploaded photos belong to none.' })
+export class Dataset extends Node {
+  id!: number;
+  protected readonly nodeType = 'Dataset' as const;
+  @Field(() => String, DATABASE_ID) get databaseId(): string {
+    return String(this.id);
+  }
+  @Field(() => String, { description: 'Name given at import (the folder name by default).' }) name!: string;
+  @Field(() => GraphQLDateTime, { description: 'When the import created it.' }) createdAt!: Date;
+}
+
+@ObjectType({ implements: Node, description: 'A photo of the dataset or an uploaded one, with its garments.' })
+export class Image extends Node {
+  id!: string;
+  protected readonly nodeType = 'Image' as const;
+  @Field(() => String, DATABASE_ID) get databaseId(): string {
+    return String(this.id);
+  }
   @Field(() => String, { nullable: true, description: 'K-Fashion 이미지 식별자.' }) externalId!: string | null;
   @Field(() => String) fileName!: string;
   @Field(() => Int) width!: number;
@@ -73,9 +126,13 @@ export class Image {
   datasetId!: number | null;
 }
 
-@ObjectType()
-export class Garment {
-  @Field(() => ID) id!: string;
+@ObjectType({ implements: Node, description: 'One garment in an image: an annotation or a prediction of a model version.' })
+export class Garment extends Node {
+  id!: string;
+  protected readonly nodeType = 'Garment' as const;
+  @Field(() => String, DATABASE_ID) get databaseId(): string {
+    return String(this.id);
+  }
   @Field(() => SuperCategory) superCategory!: SuperCategory;
   @Field(() => String, { nullable: true, description: 'Category as stored (Korean), e.g. 블라우스.' })
   category!: string | null;
@@ -111,9 +168,13 @@ export class VocabularyEntry {
   @Field(() => Int, { description: 'How many garments (or images, for styles) carry this value.' }) count!: number;
 }
 
-@ObjectType({ description: 'A trained model (read-only here; activation comes with the training API).' })
-export class ModelVersion {
-  @Field(() => ID) id!: number;
+@ObjectType({ implements: Node, description: 'A trained model (read-only here; activation comes with the training API).' })
+export class ModelVersion extends Node {
+  id!: number;
+  protected readonly nodeType = 'ModelVersion' as const;
+  @Field(() => String, DATABASE_ID) get databaseId(): string {
+    return String(this.id);
+  }
   @Field(() => String) name!: string;
   @Field(() => String) backbone!: string;
   @Field(() => GraphQLJSONObject) config!: Record<string, unknown>;
@@ -131,10 +192,14 @@ export class TrainingMetric {
   @Field(() => Float) value!: number;
 }
 
-@ObjectType()
-export class TrainingRun {
-  @Field(() => ID) id!: number;
-  @Field(() => String, { description: 'queued, running, succeeded, failed or cancelled.' }) status!: string;
+@ObjectType({ implements: Node, description: 'A training run of the model servers: its parameters, progress, metrics and the model version it produced.' })
+export class TrainingRun extends Node {
+  id!: number;
+  protected readonly nodeType = 'TrainingRun' as const;
+  @Field(() => String, DATABASE_ID) get databaseId(): string {
+    return String(this.id);
+  }
+  @Field(() => JobStatus, { description: 'Where the run stands.' }) status!: JobStatus;
   @Field(() => GraphQLJSONObject) params!: Record<string, unknown>;
   @Field(() => GraphQLJSONObject, { nullable: true }) progress!: Record<string, unknown> | null;
   @Field(() => String, { nullable: true }) error!: string | null;
@@ -147,41 +212,55 @@ export class TrainingRun {
 // ---------------------------------------------------------------------------------------------
 // Connections
 
-@ObjectType()
+@ObjectType({ description: 'Where a page of a connection stands (Relay cursor connections specification).' })
 export class PageInfo {
-  @Field(() => Boolean) hasNextPage!: boolean;
+  @Field(() => Boolean, { description: 'Whether more items follow the last one of this page (ask with `after: endCursor`).' }) hasNextPage!: boolean;
   @Field(() => Boolean, { description: 'Always false: pages move forward only (keyset cursors).' })
   hasPreviousPage!: boolean;
-  @Field(() => String, { nullable: true }) startCursor!: string | null;
-  @Field(() => String, { nullable: true }) endCursor!: string | null;
+  @Field(() => String, { nullable: true, description: 'Cursor of the first item of the page; null when the page is empty.' }) startCursor!: string | null;
+  @Field(() => String, { nullable: true, description: 'Cursor of the last item of the page: the `after` of the next page; null when the page is empty.' })
+  endCursor!: string | null;
 }
 
-@ObjectType()
-export class GarmentEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => Garment) node!: Garment;
-}
-
-@ObjectType()
-export class GarmentConnection {
-  @Field(() => [GarmentEdge]) edges!: GarmentEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
+export interface Connection<Node> {
+  edges: { cursor: string; node: Node }[];
+  pageInfo: PageInfo;
   /** Runs the count query only when a client selects `totalCount`. */
-  countMatches!: () => Promise<number>;
+  countMatches: () => Promise<number>;
+  readonly totalCount: Promise<number>;
 }
 
-@ObjectType()
-export class ImageEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => Image) node!: Image;
+/**
+ * The Relay connection type `<name>Connection` (with its `<name>Edge`) over `node`; `items` names
+ * them in descriptions. One factory, so every list that grows pages the same way.
+ */
+export function connectionType<Node extends object>(node: ClassType<Node>, name: string, items: string): ClassType<Connection<Node>> {
+  @ObjectType(`${name}Edge`, { description: `One of the ${items} of a page, with its cursor.` })
+  class Edge {
+    @Field(() => String, { description: 'Opaque cursor: `after` this one starts the next page.' }) cursor!: string;
+    @Field(() => node, { description: `The ${items.replace(/s$/, '')}.` }) node!: Node;
+  }
+  @ObjectType(`${name}Connection`, { description: `A page of ${items} (Relay cursor connection): \`first\` (0 to the page limit) after the \`after\` cursor.` })
+  class ConnectionOf implements Connection<Node> {
+    @Field(() => [Edge], { description: `The ${items} of this page, in connection order.` }) edges!: Edge[];
+    @Field(() => PageInfo, { description: 'Cursors and whether another page follows.' }) pageInfo!: PageInfo;
+    countMatches!: () => Promise<number>;
+    @Field(() => Int, { description: `Exact number of ${items} in the whole connection (counted only when selected).` })
+    get totalCount(): Promise<number> {
+      return this.countMatches();
+    }
+  }
+  return ConnectionOf;
 }
 
-@ObjectType()
-export class ImageConnection {
-  @Field(() => [ImageEdge]) edges!: ImageEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-  countMatches!: () => Promise<number>;
-}
+export const GarmentConnection = connectionType(Garment, 'Garment', 'matching garments');
+export type GarmentConnection = Connection<Garment>;
+export const ImageConnection = connectionType(Image, 'Image', 'matching images');
+export type ImageConnection = Connection<Image>;
+export const ModelVersionConnection = connectionType(ModelVersion, 'ModelVersion', 'model versions');
+export type ModelVersionConnection = Connection<ModelVersion>;
+export const TrainingRunConnection = connectionType(TrainingRun, 'TrainingRun', 'training runs');
+export type TrainingRunConnection = Connection<TrainingRun>;
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
@@ -232,7 +311,7 @@ export class ImageWhere {
   @Field(() => [String], { nullable: true, description: 'Any of these styles (Korean or English).' })
   styles?: string[] | null;
   @Field(() => String, { nullable: true }) externalId?: string | null;
-  @Field(() => Int, { nullable: true }) datasetId?: number | null;
+  @Field(() => ID, { nullable: true, description: 'Images of this dataset (a Dataset id, as `Image.dataset { id }` gives it).' }) datasetId?: string | null;
   @Field(() => GarmentWhere, { nullable: true, description: 'Images with at least one garment matching this.' })
   garments?: GarmentWhere | null;
 }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { importDataset } from '../../src/db/import';
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
+import { globalId } from '../../src/graphql/ids';
 import { ApiClient, makeSampleTree, QueryCounter, startTestServer } from './support';
 
 const GARMENT_FIELDS = `id superCategory category categoryEn source score box { x1 y1 x2 y2 } polygon { x y }
@@ -55,22 +56,22 @@ async function allGarmentIds(where: string): Promise<string[]> {
   const rows: { id: string }[] = await db.dataSource.query(
     `SELECT g.id FROM garments g JOIN images i ON i.id = g.image_id WHERE ${where} ORDER BY g.id`,
   );
-  return rows.map((row) => String(row.id));
+  return rows.map((row) => globalId('Garment', row.id));
 }
 
 describe('browsing', () => {
   it('imageByExternalId("100026") returns its two garments with attributes and the 로맨틱 style', async () => {
     const data = await api.data(
       `query($id: String!) { imageByExternalId(externalId: $id) {
-         id externalId fileName width height split url thumbnailUrl(size: 128) styles { style styleEn subStyle }
+         id databaseId externalId fileName width height split url thumbnailUrl(size: 128) styles { style styleEn subStyle }
          garments { ${GARMENT_FIELDS} } } }`,
       { id: '100026' },
     );
     const image = data.imageByExternalId;
     expect(image).toMatchObject({ externalId: '100026', fileName: 'Ave29th_160_02.jpg', width: 800, height: 800, split: 'TRAIN' });
     expect(image.styles).toEqual([{ style: '로맨틱', styleEn: 'romantic', subStyle: null }]);
-    expect(image.url).toBe(`/images/${image.id}`);
-    expect(image.thumbnailUrl).toBe(`/images/${image.id}/thumbnail?size=128`);
+    expect(image.url).toBe(`/images/${image.databaseId}`);
+    expect(image.thumbnailUrl).toBe(`/images/${image.databaseId}/thumbnail?size=128`);
     const bySlot = Object.fromEntries(image.garments.map((garment: any) => [garment.superCategory, garment]));
     expect(Object.keys(bySlot).sort()).toEqual(['BOTTOM', 'TOP']);
     const blouse = bySlot.TOP;
@@ -94,11 +95,12 @@ describe('browsing', () => {
     const { imageByExternalId } = await api.data(`{ imageByExternalId(externalId: "1092253") { id garments { id } } }`);
     const garmentId = imageByExternalId.garments[0].id;
     const data = await api.data(`query($g: ID!, $i: ID!) {
-      garment(id: $g) { id image { externalId } cropUrl(size: 64) }
+      garment(id: $g) { id databaseId image { externalId } cropUrl(size: 64) }
       image(id: $i) { externalId } }`, { g: garmentId, i: imageByExternalId.id });
-    expect(data.garment).toEqual({ id: garmentId, image: { externalId: '1092253' }, cropUrl: `/garments/${garmentId}/crop?size=64` });
+    expect(data.garment).toEqual({ id: garmentId, databaseId: expect.stringMatching(/^\d+$/), image: { externalId: '1092253' }, cropUrl: `/garments/${data.garment.databaseId}/crop?size=64` });
+    expect(garmentId).toBe(globalId('Garment', data.garment.databaseId));
     expect(data.image).toEqual({ externalId: '1092253' });
-    expect((await api.data(`{ image(id: "999999999") { id } }`)).image).toBeNull();
+    expect((await api.data(`{ image(id: "${globalId('Image', 999999999)}") { id } }`)).image).toBeNull();
   });
 
   it('vocabulary(kind) lists values with counts and English labels', async () => {
@@ -315,7 +317,7 @@ describe('predictions, model versions and training runs (rows as the model serve
          VALUES ($1, 'TOP', $2, 10, 10, 100, 100, 'prediction', $3, $4, $5) RETURNING id`,
         [image.id, blouse, modelVersionId, score, [blouse, bow]],
       );
-      predicted[name] = String(garment.id);
+      predicted[name] = globalId('Garment', garment.id);
       await q(`INSERT INTO garment_attributes (garment_id, vocabulary_id, score) VALUES ($1, $2, $4), ($1, $3, 0.8)`, [garment.id, blouse, bow, score]);
     }
     // An image outside both splits (e.g. an upload): NOT { split: TRAIN } must still find its garment.
@@ -324,13 +326,13 @@ describe('predictions, model versions and training runs (rows as the model serve
       `INSERT INTO garments (image_id, super_category, x1, y1, x2, y2, search_terms) VALUES ($1, 'TOP', 1, 1, 5, 5, '{}') RETURNING id`,
       [upload.id],
     );
-    predicted.upload = String(garment.id);
+    predicted.upload = globalId('Garment', garment.id);
   });
 
   it('filters by source, model version and minimum score', async () => {
     const search = `query($where: GarmentWhere!) { searchGarments(where: $where, first: 100) {
       totalCount edges { node { id source score modelVersion { id name } attributes { kind value score } } } } }`;
-    const all = await api.data(search, { where: { source: 'PREDICTION', modelVersionId: String(modelVersionId) } });
+    const all = await api.data(search, { where: { source: 'PREDICTION', modelVersionId: globalId('ModelVersion', modelVersionId) } });
     expect(all.searchGarments.edges.map((e: any) => e.node.id)).toEqual([predicted.confident, predicted.unsure]);
     const confident = await api.data(search, { where: { source: 'PREDICTION', minScore: 0.5, collar: 'bow' } });
     expect(confident.searchGarments.edges).toHaveLength(1);
@@ -338,7 +340,7 @@ describe('predictions, model versions and training runs (rows as the model serve
       id: predicted.confident,
       source: 'PREDICTION',
       score: expect.closeTo(0.9, 5),
-      modelVersion: { id: String(modelVersionId), name: 'v1' },
+      modelVersion: { id: globalId('ModelVersion', modelVersionId), name: 'v1' },
       attributes: [
         { kind: 'category', value: '블라우스', score: expect.closeTo(0.9, 5) },
         { kind: 'collar', value: '보우칼라', score: expect.closeTo(0.8, 5) },
@@ -365,18 +367,18 @@ describe('predictions, model versions and training runs (rows as the model serve
   });
 
   it('reads model versions and training runs with their metrics', async () => {
-    const data = await api.data(`{ modelVersions { id name backbone config isActive trainingRun { status params
-      metrics(name: "loss") { step value } modelVersion { name } } } trainingRuns(status: "succeeded") { id status } }`);
-    expect(data.modelVersions).toEqual([
+    const data = await api.data(`{ modelVersions { edges { node { id name backbone config isActive trainingRun { status params
+      metrics(name: "loss") { step value } modelVersion { name } } } } } trainingRuns(status: SUCCEEDED) { edges { node { id status } } } }`);
+    expect(data.modelVersions.edges.map((edge: any) => edge.node)).toEqual([
       {
-        id: String(modelVersionId),
+        id: globalId('ModelVersion', modelVersionId),
         name: 'v1',
         backbone: 'resnet50',
         config: { num_classes: 5 },
         isActive: false,
-        trainingRun: { status: 'succeeded', params: { epochs: 2 }, metrics: [{ step: 1, value: 2.5 }, { step: 2, value: 1.5 }], modelVersion: { name: 'v1' } },
+        trainingRun: { status: 'SUCCEEDED', params: { epochs: 2 }, metrics: [{ step: 1, value: 2.5 }, { step: 2, value: 1.5 }], modelVersion: { name: 'v1' } },
       },
     ]);
-    expect(data.trainingRuns).toHaveLength(1);
+    expect(data.trainingRuns.edges).toHaveLength(1);
   });
 });

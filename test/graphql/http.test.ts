@@ -250,12 +250,12 @@ describe('server', () => {
       expect(anonymous.status).toBe(503);
       expect(anonymous.errors).toEqual([{ message: 'the database is unavailable; retry in a moment', path: ['searchGarments'], extensions: expected }]);
       // With a token: its lookup fails before any GraphQL runs, and the answer is GraphQL-shaped all the same.
-      const withToken = await broken.query('{ modelVersions { id } }');
+      const withToken = await broken.query('{ modelVersions(first: 1) { edges { node { id } } } }');
       expect(withToken.status).toBe(503);
       expect(withToken.errors).toEqual([{ message: 'the database is unavailable; retry in a moment', extensions: expected }]);
       // The token cannot be checked: 1013 Try Again Later rather than 4403 Forbidden.
-      expect(await broken.overWebSocket('{ modelVersions { id } }')).toEqual({ closed: 1013 });
-      expect(await broken.as(undefined).overWebSocket('{ modelVersions { id } }')).toMatchObject({ errors: [{ extensions: expected }] });
+      expect(await broken.overWebSocket('{ modelVersions(first: 1) { edges { node { id } } } }')).toEqual({ closed: 1013 });
+      expect(await broken.as(undefined).overWebSocket('{ modelVersions(first: 1) { edges { node { id } } } }')).toMatchObject({ errors: [{ extensions: expected }] });
       const health = await broken.get('/health');
       expect(health.status).toBe(503);
       expect(await health.json()).toEqual({ status: 'unavailable', database: 'unreachable' });
@@ -273,7 +273,7 @@ describe('server', () => {
     try {
       // A statement that fails for a reason that is neither the caller's nor the database being down.
       await locker.query(`ALTER TABLE model_versions RENAME TO model_versions_hidden`);
-      const result = await masked.query('{ modelVersions { id } }');
+      const result = await masked.query('{ modelVersions(first: 1) { edges { node { id } } } }');
       expect(result.errors).toEqual([{ message: 'Internal server error', path: ['modelVersions'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
       expect(logged.join('\n')).toMatch(/internal error.*model_versions/);
     } finally {

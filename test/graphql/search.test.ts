@@ -146,11 +146,11 @@ async function searchAll(where: Filter): Promise<{ ids: string[]; totalCount: nu
   for (;;) {
     const data: any = await api.data(
       `query($where: GarmentWhere!, $after: String) { searchGarments(where: $where, first: 100, after: $after) {
-         totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
+         totalCount edges { node { databaseId } } pageInfo { hasNextPage endCursor } } }`,
       { where, after },
     );
     totalCount = data.searchGarments.totalCount;
-    ids.push(...data.searchGarments.edges.map((edge: any) => edge.node.id));
+    ids.push(...data.searchGarments.edges.map((edge: any) => edge.node.databaseId));
     if (!data.searchGarments.pageInfo.hasNextPage) return { ids, totalCount };
     after = data.searchGarments.pageInfo.endCursor;
   }

@@ -433,7 +433,7 @@ async function setActiveModelVersion(name: string | null): Promise<void> {
 describe('analyze page', () => {
   it('says when no model version is active, and shows no made-up result', async () => {
     await setActiveModelVersion(null);
-    const versions = (await api.data(`{ modelVersions { id } }`)).modelVersions;
+    const versions = (await api.data(`{ modelVersions(first: 1) { edges { node { id } } } }`)).modelVersions;
     const page = await browser.newPage();
     await page.goto(url('/analyze'));
     const note = page.locator('[data-testid=analyze-unavailable]');

@@ -8,6 +8,7 @@
 import { GraphQLError } from 'graphql';
 import type { StoredDetection } from '../../db/predictions';
 import { badInput } from '../errors';
+import { globalId } from '../ids';
 import { postBytes, PostTimeout } from '../../util/http-post';
 
 export interface ModelServerPrediction {
@@ -97,7 +98,7 @@ export class ModelServerClient {
 
   private refusal(status: number, body: Record<string, unknown>, versionId: number | null): GraphQLError {
     if (status === 404) {
-      const message = versionId === null ? 'no model version is active: activate one (activateModelVersion) or name modelVersionId' : `model version ${versionId} does not exist`;
+      const message = versionId === null ? 'no model version is active: activate one (activateModelVersion) or name modelVersionId' : `model version ${globalId('ModelVersion', versionId)} does not exist`;
       return new GraphQLError(message, { extensions: { code: 'NOT_FOUND' } });
     }
     if (status === 415 || status === 413 || status === 400) return badInput('uploadId', 'the model server cannot decode this photo');

@@ -11,21 +11,13 @@ import { InvalidTrainingParams, normaliseTrainingParams, type TrainingParams } f
 import { InvalidChunkSize, predictionChunkSize } from '../../db/prediction-jobs';
 import type { GraphQLContext } from '../context';
 import { badInput, notFound } from '../errors';
-import { integerKey, parseId } from '../ids';
-import { toGarment, toImage, toModelVersion, toTrainingRun } from '../loaders';
+import { keyOf, serialKeyOf } from '../ids';
+import { imageFilter } from '../filters';
+import { AFTER_DESCRIPTION, connectionOf, newestFirstPage, PAGE_SIZE_DESCRIPTION } from '../connection';
+import { toGarment, toImage, toModelVersion, toPredictionJob, toTrainingRun } from '../loaders';
 import * as T from '../types';
-import { ImageAnalysis, LossCurve, PredictionJob, StartTrainingInput } from './types';
+import { ImageAnalysis, LossCurve, PredictionJob, PredictionJobConnection, StartTrainingInput } from './types';
 import { runTextFor } from './run-log-view';
-
-/**
- * The key of a row with a serial (integer) id, or NOT_FOUND: a well-formed id above the integer
- * range cannot name a row.
- */
-function serialId(field: string, text: string, what: string): number {
-  const key = integerKey(parseId(field, text));
-  if (key === null) throw notFound(`${what} ${text}`);
-  return key;
-}
 
 /** Input field names as the client wrote them (params keep data filters under `data.`). */
 function inputField(field: string): string {
@@ -68,14 +60,6 @@ async function trainingParams(input: StartTrainingInput, ctx: GraphQLContext): P
   }
 }
 
-function toPredictionJob(row: Record<string, unknown>): PredictionJob {
-  return Object.assign(new PredictionJob(), {
-    id: Number(row.id), status: row.status, total: row.total, done: row.done, error: row.error,
-    createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at, modelVersionId: Number(row.model_version_id),
-    chunks: row.chunks, chunkSize: row.chunk_size,
-  });
-}
-
 function chunkSizeArgument(chunkSize: number | null | undefined): number {
   try {
     return predictionChunkSize(chunkSize);
@@ -96,16 +80,16 @@ export class TrainingResolver {
 
   @Authorized<Role>('admin')
   @Mutation(() => T.TrainingRun, { description: 'A queued run is cancelled at once; a running one stops after its current step.' })
-  async cancelTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
-    const run = await ctx.services.training.cancel(serialId('id', id, 'training run'));
+  async cancelTraining(@Arg('id', () => ID, { description: 'The global id of a TrainingRun.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
+    const run = await ctx.services.training.cancel(serialKeyOf('id', id, 'TrainingRun'));
     if (!run) throw notFound(`training run ${id}`);
     return toTrainingRun(run);
   }
 
   @Authorized<Role>('admin')
   @Mutation(() => T.ModelVersion, { description: 'Makes this version the one analyzeImage and the model servers use by default.' })
-  async activateModelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<T.ModelVersion> {
-    const version = await ctx.services.training.activate(serialId('id', id, 'model version'));
+  async activateModelVersion(@Arg('id', () => ID, { description: 'The global id of a ModelVersion.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<T.ModelVersion> {
+    const version = await ctx.services.training.activate(serialKeyOf('id', id, 'ModelVersion'));
     if (!version) throw notFound(`model version ${id}`);
     return toModelVersion(version);
   }
@@ -124,8 +108,8 @@ export class TrainingResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<ImageAnalysis> {
     if ((uploadId == null) === (imageId == null)) throw badInput('uploadId', 'give exactly one of uploadId and imageId');
-    const versionId = modelVersionId == null ? null : serialId('modelVersionId', modelVersionId, 'model version');
-    const subject = uploadId != null ? { uploadId, fileName } : { imageId: parseId('imageId', imageId!) };
+    const versionId = modelVersionId == null ? null : serialKeyOf('modelVersionId', modelVersionId, 'ModelVersion');
+    const subject = uploadId != null ? { uploadId, fileName } : { imageId: keyOf('imageId', imageId!, 'Image') };
     const analysis = await ctx.services.analysis.analyze(subject, versionId);
     return Object.assign(new ImageAnalysis(), {
       image: toImage(analysis.image),
@@ -144,26 +128,38 @@ export class TrainingResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('chunkSize', () => Int, { nullable: true }) chunkSize?: number | null,
   ): Promise<PredictionJob> {
-    const versionId = serialId('modelVersionId', modelVersionId, 'model version');
-    return toPredictionJob(await ctx.services.predictions.create(where, versionId, chunkSizeArgument(chunkSize)));
+    const versionId = serialKeyOf('modelVersionId', modelVersionId, 'ModelVersion');
+    return toPredictionJob(await ctx.services.predictions.create(imageFilter(where), versionId, chunkSizeArgument(chunkSize)));
   }
 
   @Authorized<Role>('analyst')
   @Mutation(() => PredictionJob, {
     description: 'Stops every chunk of a prediction job: queued ones at once, running ones after their current page (analysts, like predictImages).',
   })
-  async cancelPrediction(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob> {
-    const row = await ctx.services.predictions.cancel(serialId('id', id, 'prediction job'));
+  async cancelPrediction(@Arg('id', () => ID, { description: 'The global id of a PredictionJob.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob> {
+    const row = await ctx.services.predictions.cancel(serialKeyOf('id', id, 'PredictionJob'));
     if (!row) throw notFound(`prediction job ${id}`);
     return toPredictionJob(row);
   }
 
   @Authorized<Role>('viewer')
   @Query(() => PredictionJob, { nullable: true })
-  async predictionJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob | null> {
-    const key = integerKey(parseId('id', id));
-    const row = key === null ? null : await ctx.services.predictions.job(key);
-    return row ? toPredictionJob(row) : null;
+  predictionJob(@Arg('id', () => ID, { description: 'The global id of a PredictionJob.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob | null> {
+    return ctx.loaders.predictionJob.load(serialKeyOf('id', id, 'PredictionJob'));
+  }
+
+  @Authorized<Role>('viewer')
+  @Query(() => PredictionJobConnection, { description: 'Prediction jobs, newest first, optionally of one status.' })
+  async predictionJobs(
+    @Arg('status', () => T.JobStatus, { nullable: true, description: 'Only jobs with this status.' }) status: T.JobStatus | null,
+    @Arg('first', () => Int, { nullable: true, description: PAGE_SIZE_DESCRIPTION }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<PredictionJobConnection> {
+    const page = await ctx.services.predictions.list(status ?? null, newestFirstPage('predictionJob', first, after, ctx.maxPageSize));
+    return Object.assign(new PredictionJobConnection(), connectionOf('predictionJob', page.rows.map(toPredictionJob), page.hasNextPage, (job) => job), {
+      countMatches: () => ctx.services.predictions.count(status ?? null),
+    });
   }
 
   @Authorized<Role>('viewer')
@@ -171,14 +167,14 @@ export class TrainingResolver {
     description: 'The run now and after every step, until it has finished (graphql-ws on /graphql).',
     subscribe: ({ args, context }) => {
       const { services } = context as GraphQLContext;
-      const runId = serialId('id', String(args.id), 'training run');
+      const runId = serialKeyOf('id', String(args.id), 'TrainingRun');
       return (async function* () {
-        if (!(await services.training.run(runId))) throw notFound(`training run ${runId}`);
+        if (!(await services.training.run(runId))) throw notFound(`training run ${String(args.id)}`);
         for await (const run of services.training.updates(runId)) yield toTrainingRun(run);
       })();
     },
   })
-  trainingRunUpdated(@Arg('id', () => ID) _id: string, @Root() run: T.TrainingRun): T.TrainingRun {
+  trainingRunUpdated(@Arg('id', () => ID, { description: 'The global id of a TrainingRun.' }) _id: string, @Root() run: T.TrainingRun): T.TrainingRun {
     return run;
   }
 }

@@ -1,6 +1,6 @@
 /** GraphQL types of the training and prediction API (added to the schema by src/graphql/schema.ts). */
 import 'reflect-metadata';
-import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, Float, InputType, Int, ObjectType } from 'type-graphql';
 import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
 import { SuperCategory } from '../../kfashion/types';
 import * as T from '../types';
@@ -37,10 +37,14 @@ export class LossCurve {
   @Field(() => [Float]) values!: number[];
 }
 
-@ObjectType({ description: 'A batch prediction over the images matching a filter (predictImages), run as chunks by every model server.' })
-export class PredictionJob {
-  @Field(() => ID) id!: number;
-  @Field(() => String, { description: 'queued, running, succeeded, failed or cancelled.' }) status!: string;
+@ObjectType({ implements: T.Node, description: 'A batch prediction over the images matching a filter (predictImages), run as chunks by every model server.' })
+export class PredictionJob extends T.Node {
+  id!: number;
+  protected readonly nodeType = 'PredictionJob' as const;
+  @Field(() => String, T.DATABASE_ID) get databaseId(): string {
+    return String(this.id);
+  }
+  @Field(() => T.JobStatus, { description: 'Where the job stands (settled from its chunks).' }) status!: T.JobStatus;
   @Field(() => Int, { nullable: true, description: 'Images matching the filter when the job was created.' }) total!: number | null;
   @Field(() => Int, { description: 'Images predicted (or skipped as unreadable) so far, over all chunks.' }) done!: number;
   @Field(() => String, { nullable: true }) error!: string | null;
@@ -61,10 +65,13 @@ export class PredictionJob {
   @Field(() => Float, { nullable: true, description: 'Seconds left at the current rate, while the job runs.' })
   get etaSeconds(): number | null {
     const rate = this.imagesPerSecond;
-    if (this.status !== 'running' || rate === null || this.total === null) return null;
+    if (this.status !== T.JobStatus.RUNNING || rate === null || this.total === null) return null;
     return Math.max(0, this.total - this.done) / rate;
   }
 }
+
+export const PredictionJobConnection = T.connectionType(PredictionJob, 'PredictionJob', 'prediction jobs');
+export type PredictionJobConnection = T.Connection<PredictionJob>;
 
 @ObjectType({ description: 'The garments a model version found in one image, stored as PREDICTION garments.' })
 export class ImageAnalysis {

@@ -89,11 +89,11 @@ it('trains over GraphQL, evaluates, and makes a new photo searchable by its pred
     `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status } }`,
     { input: { name: 'e2e', backbone: 'resnet18', model: MODEL, attributeKinds: ['color'], epochs: EPOCHS, batchSize: 4, lr: LR, clipGradNorm: CLIP, warmupIterations: 20, lrMilestones: [Math.ceil(EPOCHS * 0.75)], checkpointEvery: 50, seed: SEED } },
   );
-  expect(startTraining.status).toBe('queued');
+  expect(startTraining.status).toBe('QUEUED');
   const updates = await followRun(startTraining.id);
   const last = updates[updates.length - 1];
   expect(last.error).toBeNull();
-  expect(last.status).toBe('succeeded');
+  expect(last.status).toBe('SUCCEEDED');
   const steps = updates.map((u) => u.progress?.step).filter((s) => typeof s === 'number');
   expect(steps.length).toBeGreaterThan(10);
   const trainingSeconds = (Date.now() - started) / 1000;

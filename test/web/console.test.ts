@@ -11,6 +11,7 @@ import { importDataset } from '../../src/db/import';
 import { synthesize } from '../../src/kfashion/synth';
 import { ApiClient, makeSampleTree, startTestServer } from '../graphql/support';
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
+import { globalId } from '../../src/graphql/ids';
 import { SAMPLE_IDS, samplePath } from '../support/samples';
 import { assertChromiumInstalled, Browser, ensureWebConsoleBuilt, launchBrowser, screenshot } from './browser';
 
@@ -309,15 +310,15 @@ describe('source switch', () => {
     await expectResultCount(page, predictions);
     expect(await page.locator('[data-testid=result-grid] .score').textContent()).toContain('93%');
 
-    await page.selectOption('.source-controls label:has-text("Model") select', String(version.id));
-    await expectResultCount(page, await apiCount({ source: 'PREDICTION', modelVersionId: String(version.id) }));
+    await page.selectOption('.source-controls label:has-text("Model") select', globalId('ModelVersion', version.id));
+    await expectResultCount(page, await apiCount({ source: 'PREDICTION', modelVersionId: globalId('ModelVersion', version.id) }));
     await page.fill('.source-controls input[type=number]', '0.95');
-    const aboveScore = await apiCount({ source: 'PREDICTION', modelVersionId: String(version.id), minScore: 0.95 });
+    const aboveScore = await apiCount({ source: 'PREDICTION', modelVersionId: globalId('ModelVersion', version.id), minScore: 0.95 });
     expect(aboveScore).toBe(0);
     await expectResultCount(page, aboveScore);
     expect(await page.getByText('No garment matches these filters.').isVisible()).toBe(true);
     const params = new URL(page.url()).searchParams;
-    expect([params.get('source'), params.get('model'), params.get('minScore')]).toEqual(['PREDICTION', String(version.id), '0.95']);
+    expect([params.get('source'), params.get('model'), params.get('minScore')]).toEqual(['PREDICTION', globalId('ModelVersion', version.id), '0.95']);
     await page.close();
   });
 });
@@ -363,7 +364,7 @@ describe('training page', () => {
     }
     const page = await browser.newPage();
     await page.goto(url('/training'));
-    const row = page.locator(`[data-testid=runs-table] tr[data-run-id="${run.id}"]`);
+    const row = page.locator(`[data-testid=runs-table] tr[data-run-id="${globalId('TrainingRun', run.id)}"]`);
     await row.waitFor({ timeout: WAIT_MS });
     expect(await row.textContent()).toContain('running');
     // The trainer stores the epoch under way from 0 (1 = the second of 2): shown as `kfashion train` prints it.
@@ -407,7 +408,7 @@ describe('training page', () => {
 
     await page.getByRole('button', { name: 'Make longer the active model' }).click();
     await page.locator('[data-testid=active-version]', { hasText: 'longer is the active model' }).waitFor({ timeout: WAIT_MS });
-    const versions = (await api.data(`{ modelVersions { name isActive } }`)).modelVersions;
+    const versions = (await api.data(`{ modelVersions { edges { node { name isActive } } } }`)).modelVersions.edges.map((edge: any) => edge.node);
     expect(versions.filter((version: any) => version.isActive).map((version: any) => version.name)).toEqual(['longer']);
 
     await row.getByRole('button', { name: 'Cancel' }).click();
@@ -451,7 +452,7 @@ describe('analyze page', () => {
     await page.goto(url('/analyze'));
     await page.locator('[data-testid=photo-upload] input[type=file]').waitFor({ state: 'attached', timeout: WAIT_MS });
     const chosen = await page.locator('select').inputValue();
-    const active = (await api.data(`{ modelVersions { id isActive } }`)).modelVersions.find((version: any) => version.isActive);
+    const active = (await api.data(`{ modelVersions { edges { node { id isActive } } } }`)).modelVersions.edges.map((edge: any) => edge.node).find((version: any) => version.isActive);
     expect(chosen).toBe(active.id);
     // The test server has no model server: the page shows the API's own refusal, nothing else.
     const imageId = (await api.data(`{ imageByExternalId(externalId: "100026") { id } }`)).imageByExternalId.id;
@@ -534,7 +535,7 @@ describe('production mode (no introspection)', () => {
     try {
       const sockets: WebSocket[] = [];
       page.on('websocket', (socket) => sockets.push(socket));
-      await page.goto(`${server.origin}/training?run=${run.id}`);
+      await page.goto(`${server.origin}/training?run=${globalId('TrainingRun', run.id)}`);
       await page.getByText('Following live updates.').waitFor({ timeout: WAIT_MS });
       expect(sockets).toHaveLength(1);
 

@@ -89,13 +89,13 @@ export async function fetchFacets(state: SearchState, signal: AbortSignal): Prom
 
 const MODEL_VERSION_CHOICES = graphql(`
   query ModelVersionChoices {
-    modelVersions { id name isActive }
+    modelVersions(first: 100) { edges { node { id databaseId name isActive } } }
   }
 `);
 
-export type ModelVersionChoice = ModelVersionChoicesQuery['modelVersions'][number];
+export type ModelVersionChoice = ModelVersionChoicesQuery['modelVersions']['edges'][number]['node'];
 
 export async function fetchModelVersions(signal?: AbortSignal): Promise<ModelVersionChoice[]> {
   const data = await fetchGraphQL(MODEL_VERSION_CHOICES, {}, signal);
-  return data.modelVersions;
+  return data.modelVersions.edges.map((edge) => edge.node);
 }

@@ -52,6 +52,19 @@ export type GarmentWhere = {
   superCategory?: Array<SuperCategory> | null | undefined;
 };
 
+/** Status of a training run or prediction job. */
+export type JobStatus =
+  /** Stopped on request (cancelTraining, cancelPrediction). */
+  | 'CANCELLED'
+  /** Stopped by an error (see `error`). */
+  | 'FAILED'
+  /** Waiting for a model server to take it. */
+  | 'QUEUED'
+  /** A model server works on it. */
+  | 'RUNNING'
+  /** Finished; a run has produced its model version. */
+  | 'SUCCEEDED';
+
 /** ANNOTATION: labelled by K-Fashion annotators; PREDICTION: produced by a model version. */
 export type LabelSource =
   | 'ANNOTATION'
@@ -137,35 +150,35 @@ export type AnalyzeImageMutationVariables = Exact<{
 
 export type AnalyzeImageMutation = { analyzeImage: { image: { id: string } } };
 
-export type TrainingRunSummaryFragment = { id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, modelVersion: { id: string, name: string } | null };
+export type TrainingRunSummaryFragment = { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, modelVersion: { id: string, databaseId: string, name: string } | null };
 
-export type TrainingRunWithMetricsFragment = { id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, name: string } | null };
+export type TrainingRunWithMetricsFragment = { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null };
 
 export type TrainingOverviewQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type TrainingOverviewQuery = { trainingRuns: Array<{ id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, modelVersion: { id: string, name: string } | null }>, modelVersions: Array<{ id: string, name: string, backbone: string, isActive: boolean, createdAt: string, metrics: Record<string, unknown> | null, trainingRun: { id: string } | null }> };
+export type TrainingOverviewQuery = { trainingRuns: { edges: Array<{ node: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, modelVersion: { id: string, databaseId: string, name: string } | null } }> }, modelVersions: { edges: Array<{ node: { id: string, databaseId: string, name: string, backbone: string, isActive: boolean, createdAt: string, metrics: Record<string, unknown> | null, trainingRun: { id: string } | null } }> } };
 
 export type TrainingRunQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type TrainingRunQuery = { trainingRun: { id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, name: string } | null } | null };
+export type TrainingRunQuery = { trainingRun: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null } | null };
 
 export type TrainingRunUpdatedSubscriptionVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type TrainingRunUpdatedSubscription = { trainingRunUpdated: { id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, name: string } | null } };
+export type TrainingRunUpdatedSubscription = { trainingRunUpdated: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null } };
 
 export type CancelTrainingMutationVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type CancelTrainingMutation = { cancelTraining: { id: string, status: string } };
+export type CancelTrainingMutation = { cancelTraining: { id: string, status: JobStatus } };
 
 export type ActivateModelVersionMutationVariables = Exact<{
   id: string | number;
@@ -207,7 +220,7 @@ export type FacetsQuery = { garmentFacets: Array<{ kind: string, values: Array<{
 export type ModelVersionChoicesQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type ModelVersionChoicesQuery = { modelVersions: Array<{ id: string, name: string, isActive: boolean }> };
+export type ModelVersionChoicesQuery = { modelVersions: { edges: Array<{ node: { id: string, databaseId: string, name: string, isActive: boolean } }> } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -276,6 +289,7 @@ export const ImageDetailFragmentDoc = new TypedDocumentString(`
 export const TrainingRunSummaryFragmentDoc = new TypedDocumentString(`
     fragment TrainingRunSummary on TrainingRun {
   id
+  databaseId
   status
   createdAt
   startedAt
@@ -285,6 +299,7 @@ export const TrainingRunSummaryFragmentDoc = new TypedDocumentString(`
   params
   modelVersion {
     id
+    databaseId
     name
   }
 }
@@ -301,6 +316,7 @@ export const TrainingRunWithMetricsFragmentDoc = new TypedDocumentString(`
 }
     fragment TrainingRunSummary on TrainingRun {
   id
+  databaseId
   status
   createdAt
   startedAt
@@ -310,6 +326,7 @@ export const TrainingRunWithMetricsFragmentDoc = new TypedDocumentString(`
   params
   modelVersion {
     id
+    databaseId
     name
   }
 }`, {"fragmentName":"TrainingRunWithMetrics"}) as unknown as TypedDocumentString<TrainingRunWithMetricsFragment, unknown>;
@@ -436,22 +453,32 @@ export const AnalyzeImageDocument = new TypedDocumentString(`
 export const TrainingOverviewDocument = new TypedDocumentString(`
     query TrainingOverview {
   trainingRuns(first: 50) {
-    ...TrainingRunSummary
+    edges {
+      node {
+        ...TrainingRunSummary
+      }
+    }
   }
-  modelVersions {
-    id
-    name
-    backbone
-    isActive
-    createdAt
-    metrics
-    trainingRun {
-      id
+  modelVersions(first: 50) {
+    edges {
+      node {
+        id
+        databaseId
+        name
+        backbone
+        isActive
+        createdAt
+        metrics
+        trainingRun {
+          id
+        }
+      }
     }
   }
 }
     fragment TrainingRunSummary on TrainingRun {
   id
+  databaseId
   status
   createdAt
   startedAt
@@ -461,6 +488,7 @@ export const TrainingOverviewDocument = new TypedDocumentString(`
   params
   modelVersion {
     id
+    databaseId
     name
   }
 }`) as unknown as TypedDocumentString<TrainingOverviewQuery, TrainingOverviewQueryVariables>;
@@ -472,6 +500,7 @@ export const TrainingRunDocument = new TypedDocumentString(`
 }
     fragment TrainingRunSummary on TrainingRun {
   id
+  databaseId
   status
   createdAt
   startedAt
@@ -481,6 +510,7 @@ export const TrainingRunDocument = new TypedDocumentString(`
   params
   modelVersion {
     id
+    databaseId
     name
   }
 }
@@ -501,6 +531,7 @@ export const TrainingRunUpdatedDocument = new TypedDocumentString(`
 }
     fragment TrainingRunSummary on TrainingRun {
   id
+  databaseId
   status
   createdAt
   startedAt
@@ -510,6 +541,7 @@ export const TrainingRunUpdatedDocument = new TypedDocumentString(`
   params
   modelVersion {
     id
+    databaseId
     name
   }
 }
@@ -608,10 +640,15 @@ export const FacetsDocument = new TypedDocumentString(`
     `) as unknown as TypedDocumentString<FacetsQuery, FacetsQueryVariables>;
 export const ModelVersionChoicesDocument = new TypedDocumentString(`
     query ModelVersionChoices {
-  modelVersions {
-    id
-    name
-    isActive
+  modelVersions(first: 100) {
+    edges {
+      node {
+        id
+        databaseId
+        name
+        isActive
+      }
+    }
   }
 }
     `) as unknown as TypedDocumentString<ModelVersionChoicesQuery, ModelVersionChoicesQueryVariables>;

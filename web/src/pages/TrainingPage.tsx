@@ -12,18 +12,18 @@ import { formatNumber, LineChart } from '../components/LineChart';
 import { StartTrainingForm } from '../components/StartTrainingForm';
 import { dateTimeText } from '../dates';
 import { graphql } from '../gql';
-import type { TrainingOverviewQuery, TrainingRunWithMetricsFragment } from '../gql/graphql';
+import type { JobStatus, TrainingOverviewQuery, TrainingRunWithMetricsFragment } from '../gql/graphql';
 import { fetchGraphQL } from '../graphql';
 import { Link, navigate } from '../router';
 import { subscribe } from '../subscription';
 
-type TrainingRun = TrainingOverviewQuery['trainingRuns'][number];
-type ModelVersion = TrainingOverviewQuery['modelVersions'][number];
+type TrainingRun = TrainingOverviewQuery['trainingRuns']['edges'][number]['node'];
+type ModelVersion = TrainingOverviewQuery['modelVersions']['edges'][number]['node'];
 type RunWithMetrics = TrainingRunWithMetricsFragment;
 
 graphql(`
   fragment TrainingRunSummary on TrainingRun {
-    id status createdAt startedAt finishedAt error progress params modelVersion { id name }
+    id databaseId status createdAt startedAt finishedAt error progress params modelVersion { id databaseId name }
   }
 `);
 
@@ -36,8 +36,8 @@ graphql(`
 
 const TRAINING_OVERVIEW = graphql(`
   query TrainingOverview {
-    trainingRuns(first: 50) { ...TrainingRunSummary }
-    modelVersions { id name backbone isActive createdAt metrics trainingRun { id } }
+    trainingRuns(first: 50) { edges { node { ...TrainingRunSummary } } }
+    modelVersions(first: 50) { edges { node { id databaseId name backbone isActive createdAt metrics trainingRun { id } } } }
   }
 `);
 
@@ -66,7 +66,7 @@ const ACTIVATE_MODEL_VERSION = graphql(`
 `);
 
 const REFRESH_MS = 5000;
-const ACTIVE = new Set(['queued', 'running']);
+const ACTIVE: ReadonlySet<JobStatus> = new Set<JobStatus>(['QUEUED', 'RUNNING']);
 
 export function TrainingPage({ query }: { query: string }) {
   const params = new URLSearchParams(query);
@@ -80,8 +80,8 @@ export function TrainingPage({ query }: { query: string }) {
     const controller = new AbortController();
     fetchGraphQL(TRAINING_OVERVIEW, {}, controller.signal).then(
       (data) => {
-        setRuns(data.trainingRuns);
-        setVersions(data.modelVersions);
+        setRuns(data.trainingRuns.edges.map((edge) => edge.node));
+        setVersions(data.modelVersions.edges.map((edge) => edge.node));
       },
       (failure: Error) => !controller.signal.aborted && setError(failure),
     );
@@ -154,10 +154,10 @@ function RunTable(props: { runs: TrainingRun[]; selected: string | null; onChang
           {runs.map((run) => (
             <tr key={run.id} className={run.id === selected ? 'selected' : undefined} data-run-id={run.id}>
               <td>
-                <Link href={`/training?run=${run.id}`}>#{run.id}</Link>
+                <Link href={`/training?run=${run.id}`}>#{run.databaseId}</Link>
               </td>
               <td>
-                <span className={`status status-${run.status}`}>{run.status}</span>
+                <StatusText status={run.status} />
                 {run.error && <span className="error small"> {run.error}</span>}
               </td>
               <td>
@@ -168,7 +168,7 @@ function RunTable(props: { runs: TrainingRun[]; selected: string | null; onChang
               <td>
                 {run.modelVersion ? (
                   <Link href={`/training?a=${run.modelVersion.id}`}>
-                    {run.modelVersion.name} (#{run.modelVersion.id})
+                    {run.modelVersion.name} (#{run.modelVersion.databaseId})
                   </Link>
                 ) : (
                   '—'
@@ -265,7 +265,7 @@ function RunDetail({ id, tick }: { id: string; tick: number }) {
   return (
     <section className="run-detail" aria-labelledby="run-heading" data-testid="run-detail">
       <h2 id="run-heading">
-        Run #{run.id} <span className={`status status-${run.status}`}>{run.status}</span>{' '}
+        Run #{run.databaseId} <StatusText status={run.status} />{' '}
         <button type="button" className="link-button" onClick={() => navigate('/training')}>
           close
         </button>
@@ -349,4 +349,10 @@ function VersionComparison(props: { versions: ModelVersion[]; query: string; onC
       <EvaluationTables versions={shown} />
     </>
   );
+}
+
+/** A run's status as people read it (the API's enum value in lower case), styled by it. */
+function StatusText({ status }: { status: JobStatus }) {
+  const text = status.toLowerCase();
+  return <span className={`status status-${text}`}>{text}</span>;
 }

@@ -155,7 +155,33 @@ export function toModelVersion(row: ModelVersionSummary): T.ModelVersion {
 }
 
 export function toTrainingRun(row: TrainingRunRow): T.TrainingRun {
-  return Object.assign(new T.TrainingRun(), row);
+  return Object.assign(new T.TrainingRun(), row, { progress: row.progress === null ? null : toTrainingProgress(row.progress) });
+}
+
+const PHASES: ReadonlySet<string> = new Set(Object.values(T.TrainingPhase));
+
+/**
+ * The typed progress of a run's stored JSON. The JSON is what some model server wrote (possibly an
+ * older one): a value of the wrong type is left out as null rather than failing the whole answer.
+ */
+export function toTrainingProgress(stored: Record<string, unknown>): T.TrainingProgress {
+  const finite = (key: string) => (typeof stored[key] === 'number' && Number.isFinite(stored[key]) ? (stored[key] as number) : null);
+  const integer = (key: string) => (Number.isInteger(stored[key]) ? (stored[key] as number) : null);
+  const losses = stored.losses !== null && typeof stored.losses === 'object' ? Object.entries(stored.losses as Record<string, unknown>) : null;
+  return Object.assign(new T.TrainingProgress(), {
+    phase: typeof stored.phase === 'string' && PHASES.has(stored.phase) ? (stored.phase as T.TrainingPhase) : null,
+    epoch: integer('epoch'),
+    epochs: integer('epochs'),
+    step: integer('step'),
+    totalSteps: integer('totalSteps'),
+    losses: losses && losses.filter((entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1])).map(([name, value]) => ({ name, value })),
+    lr: finite('lr'),
+    imagesPerSecond: finite('imagesPerSecond'),
+    etaSeconds: finite('etaSeconds'),
+    trainImages: integer('trainImages'),
+    skippedImages: integer('skippedImages'),
+    resumedFromStep: integer('resumedFromStep'),
+  });
 }
 
 export function toPredictionJob(row: Record<string, unknown>): PredictionJob {

@@ -21,21 +21,21 @@ import * as T from './types';
 export class QueryResolver {
   @Authorized<Role>('viewer')
   @Query(() => T.Image, { nullable: true, description: 'An image by its K-Fashion 이미지 식별자.' })
-  async imageByExternalId(@Arg('externalId', () => String) externalId: string, @Ctx() ctx: GraphQLContext) {
+  async imageByExternalId(@Arg('externalId', () => String, { description: 'The K-Fashion 이미지 식별자, e.g. "100026".' }) externalId: string, @Ctx() ctx: GraphQLContext) {
     const page = await ctx.search.images({ externalId }, { first: 1 });
     return page.rows[0] ? toImage(page.rows[0]) : null;
   }
 
   @Authorized<Role>('viewer')
-  @Query(() => T.Image, { nullable: true })
+  @Query(() => T.Image, { nullable: true, description: 'An image by its global id; null when it does not exist.' })
   image(@Arg('id', () => ID, { description: 'The global id of an Image.' }) id: string, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.image.load(keyOf('id', id, 'Image'));
   }
 
   @Authorized<Role>('viewer')
-  @Query(() => T.ImageConnection)
+  @Query(() => T.ImageConnection, { description: 'Images matching `where`, in id order, with keyset cursors.' })
   async images(
-    @Arg('where', () => T.ImageWhere, { nullable: true }) where: T.ImageWhere | null,
+    @Arg('where', () => T.ImageWhere, { nullable: true, description: 'Filter; absent: every image.' }) where: T.ImageWhere | null,
     @Arg('first', () => Int, { nullable: true, description: PAGE_SIZE_DESCRIPTION }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after: string | null,
     @Ctx() ctx: GraphQLContext,
@@ -50,7 +50,7 @@ export class QueryResolver {
   }
 
   @Authorized<Role>('viewer')
-  @Query(() => T.Garment, { nullable: true })
+  @Query(() => T.Garment, { nullable: true, description: 'A garment by its global id; null when it does not exist.' })
   garment(@Arg('id', () => ID, { description: 'The global id of a Garment.' }) id: string, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.garment.load(keyOf('id', id, 'Garment'));
   }
@@ -58,7 +58,7 @@ export class QueryResolver {
   @Authorized<Role>('viewer')
   @Query(() => T.GarmentConnection, { description: 'Garments matching `where`, in id order, with keyset cursors.' })
   async searchGarments(
-    @Arg('where', () => T.GarmentWhere) where: T.GarmentWhere,
+    @Arg('where', () => T.GarmentWhere, { description: 'Filter (`{}` for every garment).' }) where: T.GarmentWhere,
     @Arg('first', () => Int, { nullable: true, description: PAGE_SIZE_DESCRIPTION }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after: string | null,
     @Ctx() ctx: GraphQLContext,
@@ -78,8 +78,8 @@ export class QueryResolver {
     complexity: ({ args, childComplexity }) => Math.max(1, Array.isArray(args.kinds) ? args.kinds.length : 1) * (FACET_KIND_COST + childComplexity),
   })
   garmentFacets(
-    @Arg('where', () => T.GarmentWhere, { nullable: true }) where: T.GarmentWhere | null,
-    @Arg('kinds', () => [String]) kinds: string[],
+    @Arg('where', () => T.GarmentWhere, { nullable: true, description: 'Filter; absent: every garment.' }) where: T.GarmentWhere | null,
+    @Arg('kinds', () => [String], { description: 'Attribute kinds to count (category, color, … style, subStyle).' }) kinds: string[],
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.search.garmentFacets(where && garmentFilter(where), kinds);
@@ -90,7 +90,7 @@ export class QueryResolver {
     description: 'Known values of one attribute kind (or all), most frequent first.',
     complexity: ({ childComplexity }) => VOCABULARY_COST + childComplexity,
   })
-  vocabulary(@Arg('kind', () => String, { nullable: true }) kind: string | null, @Ctx() ctx: GraphQLContext) {
+  vocabulary(@Arg('kind', () => String, { nullable: true, description: 'One attribute kind; absent: all kinds.' }) kind: string | null, @Ctx() ctx: GraphQLContext) {
     return ctx.search.vocabularyEntries(kind);
   }
 
@@ -134,6 +134,15 @@ export class QueryResolver {
   }
 }
 
+/** A `size` argument of an image URL: within THUMBNAIL_SIZES, or null when absent. */
+function imageSize(size: number | null | undefined): number | null {
+  if (size === null || size === undefined) return null;
+  if (!Number.isInteger(size) || size < THUMBNAIL_SIZES.min || size > THUMBNAIL_SIZES.max) {
+    throw new InvalidSearchInput('size', `must be between ${THUMBNAIL_SIZES.min} and ${THUMBNAIL_SIZES.max}`);
+  }
+  return size;
+}
+
 @Resolver(() => T.Image)
 export class ImageResolver {
   @FieldResolver(() => T.Dataset, { nullable: true, description: 'The dataset the image was imported with; null for an uploaded photo.' })
@@ -141,15 +150,15 @@ export class ImageResolver {
     return image.datasetId === null ? null : ctx.loaders.dataset.load(image.datasetId);
   }
 
-  @FieldResolver(() => [T.Style])
+  @FieldResolver(() => [T.Style], { description: 'Image-level styles, in the order annotated.' })
   styles(@Root() image: T.Image, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.styles.load(image.id);
   }
 
-  @FieldResolver(() => [T.Garment], { complexity: ({ childComplexity }) => 4 * childComplexity })
+  @FieldResolver(() => [T.Garment], { description: 'Garments in the photo, in id order.', complexity: ({ childComplexity }) => 4 * childComplexity })
   garments(
     @Root() image: T.Image,
-    @Arg('source', () => T.LabelSource, { nullable: true }) source: T.LabelSource | null,
+    @Arg('source', () => T.LabelSource, { nullable: true, description: 'Only annotations or only predictions; absent: both.' }) source: T.LabelSource | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.loaders.garments(source).load(image.id);
@@ -160,22 +169,19 @@ export class ImageResolver {
     return ctx.urls.original(image.id);
   }
 
-  @FieldResolver(() => String, { description: `JPEG that fits in size×size pixels (${THUMBNAIL_SIZES.min}–${THUMBNAIL_SIZES.max}).` })
+  @FieldResolver(() => String, { description: `JPEG that fits in size×size pixels (default ${THUMBNAIL_SIZES.default}).` })
   thumbnailUrl(
     @Root() image: T.Image,
-    @Arg('size', () => Int, { defaultValue: THUMBNAIL_SIZES.default }) size: number,
+    @Arg('size', () => Int, { nullable: true, description: `Longest side in pixels, ${THUMBNAIL_SIZES.min}–${THUMBNAIL_SIZES.max}; absent: ${THUMBNAIL_SIZES.default}.` }) size: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    if (!Number.isInteger(size) || size < THUMBNAIL_SIZES.min || size > THUMBNAIL_SIZES.max) {
-      throw new InvalidSearchInput('size', `must be between ${THUMBNAIL_SIZES.min} and ${THUMBNAIL_SIZES.max}`);
-    }
-    return ctx.urls.thumbnail(image.id, size);
+    return ctx.urls.thumbnail(image.id, imageSize(size) ?? THUMBNAIL_SIZES.default);
   }
 
   @FieldResolver(() => String, { description: 'The photo with its garment boxes and labels drawn.' })
   annotatedUrl(
     @Root() image: T.Image,
-    @Arg('source', () => T.LabelSource, { nullable: true }) source: T.LabelSource | null,
+    @Arg('source', () => T.LabelSource, { nullable: true, description: 'Draw only annotations or only predictions; absent: both.' }) source: T.LabelSource | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.urls.annotated(image.id, source);
@@ -184,37 +190,34 @@ export class ImageResolver {
 
 @Resolver(() => T.Garment)
 export class GarmentResolver {
-  @FieldResolver(() => [T.GarmentAttribute], { complexity: ({ childComplexity }) => 12 * childComplexity })
+  @FieldResolver(() => [T.GarmentAttribute], { description: 'Attribute values, in kind order (category, color, … detail).', complexity: ({ childComplexity }) => 12 * childComplexity })
   attributes(@Root() garment: T.Garment, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.attributes.load(garment.id);
   }
 
-  @FieldResolver(() => T.Image)
+  @FieldResolver(() => T.Image, { description: 'The image the garment is in.' })
   image(@Root() garment: T.Garment, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.image.load(garment.imageId);
   }
 
-  @FieldResolver(() => T.ModelVersion, { nullable: true })
+  @FieldResolver(() => T.ModelVersion, { nullable: true, description: 'The model version that predicted it; null for annotations.' })
   modelVersion(@Root() garment: T.Garment, @Ctx() ctx: GraphQLContext) {
     return garment.modelVersionId === null ? null : ctx.loaders.modelVersion.load(garment.modelVersionId);
   }
 
-  @FieldResolver(() => String, { description: 'URL of a JPEG crop of the garment box (optionally fit in size×size).' })
+  @FieldResolver(() => String, { description: 'URL of a JPEG crop of the garment box.' })
   cropUrl(
     @Root() garment: T.Garment,
-    @Arg('size', () => Int, { nullable: true }) size: number | null,
+    @Arg('size', () => Int, { nullable: true, description: `Longest side in pixels, ${THUMBNAIL_SIZES.min}–${THUMBNAIL_SIZES.max}; absent: the box at its own size.` }) size: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    if (size !== null && (!Number.isInteger(size) || size < THUMBNAIL_SIZES.min || size > THUMBNAIL_SIZES.max)) {
-      throw new InvalidSearchInput('size', `must be between ${THUMBNAIL_SIZES.min} and ${THUMBNAIL_SIZES.max}`);
-    }
-    return ctx.urls.crop(garment.id, size);
+    return ctx.urls.crop(garment.id, imageSize(size));
   }
 }
 
 @Resolver(() => T.ModelVersion)
 export class ModelVersionResolver {
-  @FieldResolver(() => T.TrainingRun, { nullable: true })
+  @FieldResolver(() => T.TrainingRun, { nullable: true, description: 'The run that trained it; null for imported weights.' })
   trainingRun(@Root() version: T.ModelVersion, @Ctx() ctx: GraphQLContext) {
     return version.trainingRunId === null ? null : ctx.loaders.trainingRun.load(version.trainingRunId);
   }
@@ -222,7 +225,7 @@ export class ModelVersionResolver {
 
 @Resolver(() => T.TrainingRun)
 export class TrainingRunResolver {
-  @FieldResolver(() => T.ModelVersion, { nullable: true })
+  @FieldResolver(() => T.ModelVersion, { nullable: true, description: 'The version the run produced, once it has succeeded.' })
   modelVersion(@Root() run: T.TrainingRun, @Ctx() ctx: GraphQLContext) {
     return run.modelVersionId === null ? null : ctx.loaders.modelVersion.load(run.modelVersionId);
   }
@@ -230,7 +233,7 @@ export class TrainingRunResolver {
   @FieldResolver(() => [T.TrainingMetric], { description: 'Recorded metrics in step order, optionally of one name.' })
   metrics(
     @Root() run: T.TrainingRun,
-    @Arg('name', () => String, { nullable: true }) name: string | null,
+    @Arg('name', () => String, { nullable: true, description: 'Only this metric (loss, lr, …); absent: all.' }) name: string | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.loaders.metrics(name).load(String(run.id));

@@ -77,7 +77,7 @@ function followRun(id: string): Promise<any[]> {
   const updates: any[] = [];
   return new Promise<any[]>((resolve, reject) => {
     client.subscribe(
-      { query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id status progress error } }`, variables: { id } },
+      { query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id status progress { step phase } error } }`, variables: { id } },
       { next: (value) => updates.push(value.data?.trainingRunUpdated), error: reject, complete: () => resolve(updates) },
     );
   }).finally(() => client.dispose());
@@ -99,7 +99,7 @@ it('trains over GraphQL, evaluates, and makes a new photo searchable by its pred
   const trainingSeconds = (Date.now() - started) / 1000;
 
   const { trainingRun } = await api.data(
-    `query($id: ID!) { trainingRun(id: $id) { status progress lossCurves { name steps values } modelVersion { id metrics config } } }`,
+    `query($id: ID!) { trainingRun(id: $id) { status progress { step totalSteps epoch epochs imagesPerSecond trainImages } lossCurves { name steps values } modelVersion { id metrics config } } }`,
     { id: startTraining.id },
   );
   const loss = trainingRun.lossCurves.find((c: any) => c.name === 'loss');

@@ -152,7 +152,7 @@ it('pushes run updates over graphql-ws until the run finishes', async () => {
   const client = createClient({ url: `ws://127.0.0.1:${api.server.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
   const updates: any[] = [];
   const done = new Promise<void>((resolve, reject) => {
-    client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id status progress } }`, variables: { id: globalId('TrainingRun', run.id) } }, {
+    client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id status progress { step } } }`, variables: { id: globalId('TrainingRun', run.id) } }, {
       next: (value) => {
         updates.push(value.data?.trainingRunUpdated ?? value.errors);
       },
@@ -192,7 +192,7 @@ describe('when the LISTEN connection drops', () => {
     const client = createClient({ url: `ws://127.0.0.1:${api.server.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
     const updates: any[] = [];
     const ended = new Promise<unknown>((resolve) => {
-      client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { progress } }`, variables: { id: globalId('TrainingRun', run.id) } }, {
+      client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { progress { step } } }`, variables: { id: globalId('TrainingRun', run.id) } }, {
         next: (value) => updates.push(value.data?.trainingRunUpdated ?? value.errors),
         error: resolve,
         complete: () => resolve('complete'),

@@ -74,7 +74,7 @@ function chunkSizeArgument(chunkSize: number | null | undefined): number {
 export class TrainingResolver {
   @Authorized<Role>('admin')
   @Mutation(() => T.TrainingRun, { description: 'Validates the input, records a queued run and hands it to the model servers.' })
-  async startTraining(@Arg('input', () => StartTrainingInput) input: StartTrainingInput, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
+  async startTraining(@Arg('input', () => StartTrainingInput, { description: 'Data filters, model shape and optimiser; absent fields take the defaults.' }) input: StartTrainingInput, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
     return toTrainingRun(await ctx.services.training.start(await trainingParams(input, ctx)));
   }
 
@@ -101,10 +101,10 @@ export class TrainingResolver {
       'uploadId, a photo uploaded with POST /uploads (stored, with its image row, only when the analysis succeeds), or imageId of a stored image.',
   })
   async analyzeImage(
-    @Arg('uploadId', () => ID, { nullable: true }) uploadId: string | null,
-    @Arg('imageId', () => ID, { nullable: true }) imageId: string | null,
+    @Arg('uploadId', () => ID, { nullable: true, description: 'The `uploadId` POST /uploads answered.' }) uploadId: string | null,
+    @Arg('imageId', () => ID, { nullable: true, description: 'A stored image (an Image id).' }) imageId: string | null,
     @Arg('fileName', () => String, { nullable: true, description: 'Name to record for an uploaded photo (default: its stored file name).' }) fileName: string | null,
-    @Arg('modelVersionId', () => ID, { nullable: true }) modelVersionId: string | null,
+    @Arg('modelVersionId', () => ID, { nullable: true, description: 'The model version to use (a ModelVersion id); absent: the active one.' }) modelVersionId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ImageAnalysis> {
     if ((uploadId == null) === (imageId == null)) throw badInput('uploadId', 'give exactly one of uploadId and imageId');
@@ -123,10 +123,10 @@ export class TrainingResolver {
     description: 'Predicts every image matching `where` with a model version, as chunks of `chunkSize` images (default KFASHION_PREDICTION_CHUNK or 256) that any model server takes.',
   })
   async predictImages(
-    @Arg('where', () => T.ImageWhere, { nullable: true }) where: T.ImageWhere | null,
-    @Arg('modelVersionId', () => ID) modelVersionId: string,
+    @Arg('where', () => T.ImageWhere, { nullable: true, description: 'The images to predict; absent: every image.' }) where: T.ImageWhere | null,
+    @Arg('modelVersionId', () => ID, { description: 'The model version to predict with (a ModelVersion id).' }) modelVersionId: string,
     @Ctx() ctx: GraphQLContext,
-    @Arg('chunkSize', () => Int, { nullable: true }) chunkSize?: number | null,
+    @Arg('chunkSize', () => Int, { nullable: true, description: 'Images per chunk (1 to the server maximum); absent: KFASHION_PREDICTION_CHUNK or 256.' }) chunkSize?: number | null,
   ): Promise<PredictionJob> {
     const versionId = serialKeyOf('modelVersionId', modelVersionId, 'ModelVersion');
     return toPredictionJob(await ctx.services.predictions.create(imageFilter(where), versionId, chunkSizeArgument(chunkSize)));
@@ -143,7 +143,7 @@ export class TrainingResolver {
   }
 
   @Authorized<Role>('viewer')
-  @Query(() => PredictionJob, { nullable: true })
+  @Query(() => PredictionJob, { nullable: true, description: 'A prediction job by its global id; null when it does not exist.' })
   predictionJob(@Arg('id', () => ID, { description: 'The global id of a PredictionJob.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob | null> {
     return ctx.loaders.predictionJob.load(serialKeyOf('id', id, 'PredictionJob'));
   }
@@ -187,7 +187,7 @@ export class TrainingRunExtrasResolver {
   }
 
   // Full detail for admins only, as the log.
-  @FieldResolver(() => String, { nullable: true })
+  @FieldResolver(() => String, { nullable: true, description: 'Why the run failed; null unless it did (details for admins only, as the log).' })
   error(@Root() run: T.TrainingRun, @Ctx() ctx: GraphQLContext): string | null {
     return run.error === null ? null : runTextFor(ctx.principal.role, run.error);
   }
@@ -205,7 +205,7 @@ export class TrainingRunExtrasResolver {
 
 @Resolver(() => PredictionJob)
 export class PredictionJobResolver {
-  @FieldResolver(() => T.ModelVersion, { nullable: true })
+  @FieldResolver(() => T.ModelVersion, { nullable: true, description: 'The model version the job predicts with.' })
   modelVersion(@Root() job: PredictionJob, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.modelVersion.load(job.modelVersionId);
   }

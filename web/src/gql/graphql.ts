@@ -16,7 +16,9 @@ export type AttributeConditionInput = {
 
 /** Garment filter. Fields combine with AND; values accept Korean or English labels. */
 export type GarmentWhere = {
+  /** Every one of these filters. */
   and?: Array<GarmentWhere> | null | undefined;
+  /** Every one of these attribute conditions. */
   attributes?: Array<AttributeConditionInput> | null | undefined;
   /** Category: any of these values (Korean or English). */
   category?: Array<string> | null | undefined;
@@ -34,21 +36,27 @@ export type GarmentWhere = {
   material?: Array<string> | null | undefined;
   /** Detection score at least this (predictions only). */
   minScore?: number | null | undefined;
+  /** Predictions of this model version (a ModelVersion id). */
   modelVersionId?: string | number | null | undefined;
   /** Neckline: any of these values (Korean or English). */
   neckline?: Array<string> | null | undefined;
+  /** Not this filter (garments without the split or score it asks for included). */
   not?: GarmentWhere | null | undefined;
+  /** At least one of these filters. */
   or?: Array<GarmentWhere> | null | undefined;
   /** Print: any of these values (Korean or English). */
   print?: Array<string> | null | undefined;
   /** Sleeve length: any of these values (Korean or English). */
   sleeveLength?: Array<string> | null | undefined;
+  /** Only annotations or only predictions. */
   source?: LabelSource | null | undefined;
+  /** The garment's image is in this split. */
   split?: Split | null | undefined;
   /** The garment's image has any of these styles. */
   styles?: Array<string> | null | undefined;
   /** Sub-colour: any of these values (Korean or English). */
   subColor?: Array<string> | null | undefined;
+  /** Any of these slots. */
   superCategory?: Array<SuperCategory> | null | undefined;
 };
 
@@ -65,14 +73,18 @@ export type JobStatus =
   /** Finished; a run has produced its model version. */
   | 'SUCCEEDED';
 
-/** ANNOTATION: labelled by K-Fashion annotators; PREDICTION: produced by a model version. */
+/** Where a garment comes from. */
 export type LabelSource =
+  /** Labelled by K-Fashion annotators. */
   | 'ANNOTATION'
+  /** Produced by a model version (analyzeImage, predictImages). */
   | 'PREDICTION';
 
-/** Dataset split: TRAIN (Training/…) or VALIDATION (Validation/…). */
+/** Dataset split of an imported image. */
 export type Split =
+  /** Imported from Training/…. */
   | 'TRAIN'
+  /** Imported from Validation/…. */
   | 'VALIDATION';
 
 /** A training run: data filters, model shape and optimiser (defaults: torchvision detection recipe). */
@@ -113,10 +125,27 @@ export type StartTrainingInput = {
 
 /** Garment slot of a K-Fashion image: TOP 상의, BOTTOM 하의, OUTER 아우터, ONE_PIECE 원피스. */
 export type SuperCategory =
+  /** 하의: skirts, trousers, … */
   | 'BOTTOM'
+  /** 원피스: dresses, jumpsuits, … */
   | 'ONE_PIECE'
+  /** 아우터: coats, jackets, … */
   | 'OUTER'
+  /** 상의: blouses, shirts, knitwear, … */
   | 'TOP';
+
+/** What the model server does for a run. */
+export type TrainingPhase =
+  /** Finished. */
+  | 'DONE'
+  /** Evaluating on the validation split. */
+  | 'EVALUATING'
+  /** Reading the examples and building the model. */
+  | 'LOADING'
+  /** Storing the weights as a model version. */
+  | 'SAVING'
+  /** Optimiser steps. */
+  | 'TRAINING';
 
 export type StartTrainingMutationVariables = Exact<{
   input: StartTrainingInput;
@@ -150,28 +179,28 @@ export type AnalyzeImageMutationVariables = Exact<{
 
 export type AnalyzeImageMutation = { analyzeImage: { image: { id: string } } };
 
-export type TrainingRunSummaryFragment = { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, modelVersion: { id: string, databaseId: string, name: string } | null };
+export type TrainingRunSummaryFragment = { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null };
 
-export type TrainingRunWithMetricsFragment = { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null };
+export type TrainingRunWithMetricsFragment = { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null };
 
 export type TrainingOverviewQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type TrainingOverviewQuery = { trainingRuns: { edges: Array<{ node: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, modelVersion: { id: string, databaseId: string, name: string } | null } }> }, modelVersions: { edges: Array<{ node: { id: string, databaseId: string, name: string, backbone: string, isActive: boolean, createdAt: string, metrics: Record<string, unknown> | null, trainingRun: { id: string } | null } }> } };
+export type TrainingOverviewQuery = { trainingRuns: { edges: Array<{ node: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null } }> }, modelVersions: { edges: Array<{ node: { id: string, databaseId: string, name: string, backbone: string, isActive: boolean, createdAt: string, metrics: Record<string, unknown> | null, trainingRun: { id: string } | null } }> } };
 
 export type TrainingRunQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type TrainingRunQuery = { trainingRun: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null } | null };
+export type TrainingRunQuery = { trainingRun: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null } | null };
 
 export type TrainingRunUpdatedSubscriptionVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type TrainingRunUpdatedSubscription = { trainingRunUpdated: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null } };
+export type TrainingRunUpdatedSubscription = { trainingRunUpdated: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null } };
 
 export type CancelTrainingMutationVariables = Exact<{
   id: string | number;
@@ -295,12 +324,21 @@ export const TrainingRunSummaryFragmentDoc = new TypedDocumentString(`
   startedAt
   finishedAt
   error
-  progress
   params
   modelVersion {
     id
     databaseId
     name
+  }
+  progress {
+    phase
+    epoch
+    epochs
+    step
+    totalSteps
+    imagesPerSecond
+    etaSeconds
+    skippedImages
   }
 }
     `, {"fragmentName":"TrainingRunSummary"}) as unknown as TypedDocumentString<TrainingRunSummaryFragment, unknown>;
@@ -322,12 +360,21 @@ export const TrainingRunWithMetricsFragmentDoc = new TypedDocumentString(`
   startedAt
   finishedAt
   error
-  progress
   params
   modelVersion {
     id
     databaseId
     name
+  }
+  progress {
+    phase
+    epoch
+    epochs
+    step
+    totalSteps
+    imagesPerSecond
+    etaSeconds
+    skippedImages
   }
 }`, {"fragmentName":"TrainingRunWithMetrics"}) as unknown as TypedDocumentString<TrainingRunWithMetricsFragment, unknown>;
 export const StartTrainingDocument = new TypedDocumentString(`
@@ -484,12 +531,21 @@ export const TrainingOverviewDocument = new TypedDocumentString(`
   startedAt
   finishedAt
   error
-  progress
   params
   modelVersion {
     id
     databaseId
     name
+  }
+  progress {
+    phase
+    epoch
+    epochs
+    step
+    totalSteps
+    imagesPerSecond
+    etaSeconds
+    skippedImages
   }
 }`) as unknown as TypedDocumentString<TrainingOverviewQuery, TrainingOverviewQueryVariables>;
 export const TrainingRunDocument = new TypedDocumentString(`
@@ -506,12 +562,21 @@ export const TrainingRunDocument = new TypedDocumentString(`
   startedAt
   finishedAt
   error
-  progress
   params
   modelVersion {
     id
     databaseId
     name
+  }
+  progress {
+    phase
+    epoch
+    epochs
+    step
+    totalSteps
+    imagesPerSecond
+    etaSeconds
+    skippedImages
   }
 }
 fragment TrainingRunWithMetrics on TrainingRun {
@@ -537,12 +602,21 @@ export const TrainingRunUpdatedDocument = new TypedDocumentString(`
   startedAt
   finishedAt
   error
-  progress
   params
   modelVersion {
     id
     databaseId
     name
+  }
+  progress {
+    phase
+    epoch
+    epochs
+    step
+    totalSteps
+    imagesPerSecond
+    etaSeconds
+    skippedImages
   }
 }
 fragment TrainingRunWithMetrics on TrainingRun {

@@ -12,7 +12,7 @@ import { formatNumber, LineChart } from '../components/LineChart';
 import { StartTrainingForm } from '../components/StartTrainingForm';
 import { dateTimeText } from '../dates';
 import { graphql } from '../gql';
-import type { JobStatus, TrainingOverviewQuery, TrainingRunWithMetricsFragment } from '../gql/graphql';
+import type { JobStatus, TrainingOverviewQuery, TrainingRunSummaryFragment, TrainingRunWithMetricsFragment } from '../gql/graphql';
 import { fetchGraphQL } from '../graphql';
 import { Link, navigate } from '../router';
 import { subscribe } from '../subscription';
@@ -23,7 +23,8 @@ type RunWithMetrics = TrainingRunWithMetricsFragment;
 
 graphql(`
   fragment TrainingRunSummary on TrainingRun {
-    id databaseId status createdAt startedAt finishedAt error progress params modelVersion { id databaseId name }
+    id databaseId status createdAt startedAt finishedAt error params modelVersion { id databaseId name }
+    progress { phase epoch epochs step totalSteps imagesPerSecond etaSeconds skippedImages }
   }
 `);
 
@@ -190,7 +191,9 @@ function RunTable(props: { runs: TrainingRun[]; selected: string | null; onChang
   );
 }
 
-function ProgressBar({ progress }: { progress: Record<string, unknown> | null }) {
+type Progress = TrainingRunSummaryFragment['progress'];
+
+function ProgressBar({ progress }: { progress: Progress }) {
   const step = progress?.step;
   const total = progress?.totalSteps;
   if (typeof step !== 'number' || typeof total !== 'number' || total <= 0) return null;
@@ -198,28 +201,22 @@ function ProgressBar({ progress }: { progress: Record<string, unknown> | null })
 }
 
 /**
- * "epoch 2/26 · step 340/1000 (34%)" from whatever progress fields the run records. The trainer
+ * "epoch 2/26 · step 340/1000 (34%)" from the progress fields the run has reported. The trainer
  * stores the epoch under way counted from 0; people count from 1, as `kfashion train` and
  * `kfashion demo` print it (a finished run of 5 epochs stays at stored epoch 4: shown 5/5).
  */
-export function progressText(progress: Record<string, unknown> | null): string {
+export function progressText(progress: Progress): string {
   if (!progress) return '—';
-  const number = (key: string) => (typeof progress[key] === 'number' ? (progress[key] as number) : null);
   const parts: string[] = [];
-  if (typeof progress.phase === 'string' && progress.phase !== 'training') parts.push(progress.phase);
-  const epoch = number('epoch');
-  const epochs = number('epochs') ?? number('totalEpochs');
-  if (epoch !== null) parts.push(epochs !== null ? `epoch ${Math.min(epoch + 1, epochs)}/${epochs}` : `epoch ${epoch + 1}`);
-  const step = number('step');
-  const total = number('totalSteps') ?? number('steps');
-  if (step !== null) parts.push(`step ${step}${total !== null ? `/${total} (${Math.round((100 * step) / total)}%)` : ''}`);
-  const rate = number('imagesPerSecond');
-  if (rate !== null) parts.push(`${formatNumber(rate)} img/s`);
-  const eta = number('etaSeconds');
-  if (eta !== null) parts.push(`ETA ${Math.round(eta / 60)} min`);
-  const skipped = number('skippedImages');
+  if (progress.phase && progress.phase !== 'TRAINING') parts.push(progress.phase.toLowerCase());
+  const { epoch, epochs, step, totalSteps: total } = progress;
+  if (epoch != null) parts.push(epochs != null ? `epoch ${Math.min(epoch + 1, epochs)}/${epochs}` : `epoch ${epoch + 1}`);
+  if (step != null) parts.push(`step ${step}${total != null ? `/${total} (${Math.round((100 * step) / total)}%)` : ''}`);
+  if (progress.imagesPerSecond != null) parts.push(`${formatNumber(progress.imagesPerSecond)} img/s`);
+  if (progress.etaSeconds != null) parts.push(`ETA ${Math.round(progress.etaSeconds / 60)} min`);
+  const skipped = progress.skippedImages;
   if (skipped) parts.push(`${skipped} image${skipped === 1 ? '' : 's'} skipped`);
-  return parts.length ? parts.join(' · ') : JSON.stringify(progress);
+  return parts.length ? parts.join(' · ') : '—';
 }
 
 function RunDetail({ id, tick }: { id: string; tick: number }) {

@@ -59,7 +59,7 @@ export function decodeGlobalId(field: string, text: string): { type: NodeTypeNam
 /** The database key of a global id that must name a `type`; throws InvalidId naming `field`. */
 export function keyOf(field: string, text: string, type: NodeTypeName): string {
   const decoded = decodeGlobalId(field, text);
-  if (decoded.type !== type) throw new InvalidId(field, text, `is the id of a ${decoded.type}, not of a ${type}`);
+  if (decoded.type !== type) throw new InvalidId(field, text, `names a ${decoded.type}; ${field} takes ${type} ids`);
   return decoded.key;
 }
 

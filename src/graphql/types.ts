@@ -194,7 +194,7 @@ export class ModelVersion extends Node {
   @Field(() => String, { description: 'Backbone network: resnet18, resnet34, resnet50 or resnet101.' }) backbone!: string;
   @Field(() => GraphQLJSONObject, { description: 'The model configuration as stored with the weights. An open map: torchvision FasterRCNN keyword arguments (min_size, max_size, rpn_*, box_*, …) plus the label space; its keys follow the model code, not this schema.' })
   config!: Record<string, unknown>;
-  @Field(() => GraphQLJSONObject, { nullable: true, description: 'The full evaluation report on the validation split (COCO box metrics, attribute metrics, Fashionpedia AP) as stored; null when not evaluated. `evaluation` gives its headline numbers typed.' })
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'The evaluation report on the validation split as the evaluator stored it: COCO box metrics, attribute metrics per kind, Fashionpedia AP (docs/training-and-serving.md describes it); null when not evaluated. Open JSON: its per-kind and per-category maps follow the model version\'s label space.' })
   metrics!: Record<string, unknown> | null;
   @Field(() => Boolean, { description: 'Whether analyzeImage and the model servers use this version by default.' }) isActive!: boolean;
   @Field(() => GraphQLDateTime, { description: 'When the version was stored.' }) createdAt!: Date;

@@ -13,7 +13,7 @@ import { toStoredPixels } from '../../images/stored-pixels';
 import type { UploadStore } from '../../uploads/upload-store';
 import { confinedPath } from '../../util/confined-path';
 import { readRegularFile } from '../../util/regular-file';
-import { badInput, notFound } from '../errors';
+import { badInput, ErrorCode, notFound } from '../errors';
 import { globalId } from '../ids';
 import type { ModelServerClient } from './model-server-client';
 
@@ -89,7 +89,7 @@ export class AnalysisService {
       return await readRegularFile(file);
     } catch (error) {
       this.log(`image ${row.id}: reading its file failed:`, error);
-      throw new GraphQLError(`image ${globalId('Image', row.id)}: its file cannot be read`, { extensions: { code: 'IMAGE_FILE_MISSING' } });
+      throw new GraphQLError(`image ${globalId('Image', row.id)}: its file cannot be read`, { extensions: { code: ErrorCode.ImageFileMissing } });
     }
   }
 }

@@ -18,6 +18,7 @@ import { toGarment, toImage, toModelVersion, toPredictionJob, toTrainingRun } fr
 import * as T from '../types';
 import { ImageAnalysis, LossCurve, PredictionJob, PredictionJobConnection, StartTrainingInput } from './types';
 import { runTextFor } from './run-log-view';
+import { isUploadId } from '../../uploads/upload-store';
 
 /** Input field names as the client wrote them (params keep data filters under `data.`). */
 function inputField(field: string): string {
@@ -108,6 +109,7 @@ export class TrainingResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<ImageAnalysis> {
     if ((uploadId == null) === (imageId == null)) throw badInput('uploadId', 'give exactly one of uploadId and imageId');
+    if (uploadId != null && !isUploadId(uploadId)) throw badInput('uploadId', `"${uploadId.slice(0, 40)}" is not an upload id (POST /uploads answers one)`);
     const versionId = modelVersionId == null ? null : serialKeyOf('modelVersionId', modelVersionId, 'ModelVersion');
     const subject = uploadId != null ? { uploadId, fileName } : { imageId: keyOf('imageId', imageId!, 'Image') };
     const analysis = await ctx.services.analysis.analyze(subject, versionId);

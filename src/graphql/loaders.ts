@@ -15,6 +15,7 @@ import { isAttributeKind } from '../db/search-filter';
 import { runCurves, runLogs, runMetrics, trainingRunsByIds, type RunLogRow, type TrainingRunRow } from '../db/training-runs';
 import { predictionJobsByIds } from '../db/prediction-job-views';
 import { datasetsByIds } from '../db/datasets';
+import { TRAINING_PHASES } from '../db/training-progress';
 import { LossCurve, PredictionJob } from './training/types';
 import * as T from './types';
 
@@ -158,7 +159,7 @@ export function toTrainingRun(row: TrainingRunRow): T.TrainingRun {
   return Object.assign(new T.TrainingRun(), row, { progress: row.progress === null ? null : toTrainingProgress(row.progress) });
 }
 
-const PHASES: ReadonlySet<string> = new Set(Object.values(T.TrainingPhase));
+const PHASES: ReadonlySet<string> = new Set(TRAINING_PHASES);
 
 /**
  * The typed progress of a run's stored JSON. The JSON is what some model server wrote (possibly an

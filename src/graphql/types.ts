@@ -9,7 +9,7 @@ import { type ClassType, Field, Float, ID, InputType, Int, InterfaceType, Object
 import { GraphQLJSONObject, GraphQLDateTime } from 'graphql-scalars';
 import { SuperCategory } from '../kfashion/types';
 import type { RunStatus } from '../db/entities';
-import type { TrainingProgress as TrainerProgress } from '../model-server/training/trainer';
+import { TRAINING_PHASES, type TrainingPhaseName } from '../db/training-progress';
 import { globalId, type NodeTypeName } from './ids';
 
 registerEnumType(SuperCategory, {
@@ -209,15 +209,9 @@ export class TrainingMetric {
   @Field(() => Float, { description: 'Value at that step.' }) value!: number;
 }
 
-/** API spelling of the phase a model server reports (TrainingProgress['phase'] of the trainer). */
-export const TrainingPhase = {
-  LOADING: 'loading',
-  TRAINING: 'training',
-  EVALUATING: 'evaluating',
-  SAVING: 'saving',
-  DONE: 'done',
-} as const satisfies Record<string, TrainerProgress['phase']>;
-export type TrainingPhase = TrainerProgress['phase'];
+/** API spelling of the phases a model server reports (TRAINING_PHASES of src/db/training-progress.ts). */
+export const TrainingPhase = Object.fromEntries(TRAINING_PHASES.map((phase) => [phase.toUpperCase(), phase])) as { [P in TrainingPhaseName as Uppercase<P>]: P };
+export type TrainingPhase = TrainingPhaseName;
 registerEnumType(TrainingPhase, {
   name: 'TrainingPhase',
   description: 'What the model server does for a run.',
@@ -227,7 +221,7 @@ registerEnumType(TrainingPhase, {
     EVALUATING: { description: 'Evaluating on the validation split.' },
     SAVING: { description: 'Storing the weights as a model version.' },
     DONE: { description: 'Finished.' },
-  },
+  } satisfies Record<keyof typeof TrainingPhase, { description: string }>,
 });
 
 @ObjectType({ description: 'A named loss value of the latest step.' })

@@ -33,7 +33,7 @@ const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 3) || 3;
 const facets = (count: number) => `query($kinds: [String!]!) { ${Array.from({ length: count }, (_, i) => `a${i}: garmentFacets(kinds: $kinds) { kind values { value count } }`).join(' ')} }`;
 const ALIAS_BOMB = facets(4_900);
 const FRAGMENT_LEVELS = 30;
-const FRAGMENT_BOMB = `query { ...F0 } ${Array.from({ length: FRAGMENT_LEVELS }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`).join(' ')} fragment F${FRAGMENT_LEVELS} on Query { modelVersions { id } }`;
+const FRAGMENT_BOMB = `query { ...F0 } ${Array.from({ length: FRAGMENT_LEVELS }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`).join(' ')} fragment F${FRAGMENT_LEVELS} on Query { modelVersions(first: 1) { totalCount } }`;
 const WS_BOMB = facets(300);
 /** Rounds each bombing client sends at least, and probes the probing client makes at least. */
 const ROUNDS = 40;

@@ -207,7 +207,7 @@ describe('search page', () => {
 describe('image page', () => {
   it('opens K-Fashion image 100026 with its two boxes and the 보우칼라 collar, highlighting on hover', async () => {
     const expected = (
-      await api.data(`{ imageByExternalId(externalId: "100026") { id garments { id superCategory box { x1 y1 x2 y2 } attributes { kind value } } } }`)
+      await api.data(`{ imageByExternalId(externalId: "100026") { id databaseId garments { id superCategory box { x1 y1 x2 y2 } attributes { kind value } } } }`)
     ).imageByExternalId;
     expect(expected.garments).toHaveLength(2);
 
@@ -232,7 +232,7 @@ describe('image page', () => {
 
     // The photo itself is drawn: its thumbnail answered 200 (failed requests would fail the test).
     const photo = page.locator('svg.overlay image');
-    expect(await photo.getAttribute('href')).toBe(`/images/${expected.id}/thumbnail?size=1024`);
+    expect(await photo.getAttribute('href')).toBe(`/images/${expected.databaseId}/thumbnail?size=1024`);
 
     await page.locator(`[data-testid=garment-box][data-garment-id="${blouse.id}"]`).hover();
     await page.locator(`[data-testid=garment-card][data-garment-id="${blouse.id}"].highlighted`).waitFor({ timeout: WAIT_MS });
@@ -267,9 +267,9 @@ describe('image page', () => {
 
     const page = await browser.newPage();
     await page.goto(url('/image/external/100026'));
-    const card = page.locator(`[data-testid=garment-card][data-garment-id="${blouse.id}"]`);
+    const card = page.locator(`[data-testid=garment-card][data-garment-id="${globalId('Garment', blouse.id)}"]`);
     await card.locator('th', { hasText: 'Predicted' }).waitFor({ timeout: WAIT_MS });
-    expect(await page.locator(`[data-testid=prediction-box][data-garment-id="${predicted.id}"]`).count()).toBe(1);
+    expect(await page.locator(`[data-testid=prediction-box][data-garment-id="${globalId('Garment', predicted.id)}"]`).count()).toBe(1);
     expect(await page.locator('[data-testid=garment-box]').count()).toBe(2);
     const collar = card.locator('tr[data-kind=collar]');
     expect(await collar.getAttribute('class')).toBe('disagree');
@@ -288,7 +288,7 @@ describe('image page', () => {
     await expectResultCount(page, await apiCount({ source: 'ANNOTATION', collar: ['보우칼라'] }));
     await page.locator('[data-testid=result-grid] a').first().click();
     await page.locator('[data-testid=garment-card]').first().waitFor({ timeout: WAIT_MS });
-    expect(page.url()).toMatch(/\/image\/\d+\?garment=\d+$/);
+    expect(page.url()).toMatch(/\/image\/[A-Za-z0-9_-]+\?garment=[A-Za-z0-9_-]+$/);
     await page.goto(url('/image/external/does-not-exist'));
     await page.getByText('No image with K-Fashion id does-not-exist').waitFor({ timeout: WAIT_MS });
     await page.close();
@@ -434,7 +434,7 @@ async function setActiveModelVersion(name: string | null): Promise<void> {
 describe('analyze page', () => {
   it('says when no model version is active, and shows no made-up result', async () => {
     await setActiveModelVersion(null);
-    const versions = (await api.data(`{ modelVersions(first: 1) { edges { node { id } } } }`)).modelVersions;
+    const versions = (await api.data(`{ modelVersions(first: 1) { edges { node { id } } } }`)).modelVersions.edges;
     const page = await browser.newPage();
     await page.goto(url('/analyze'));
     const note = page.locator('[data-testid=analyze-unavailable]');

@@ -34,10 +34,11 @@ const IMAGE_BY_EXTERNAL_ID = graphql(`
   }
 `);
 
-/** By database id, or by K-Fashion 이미지 식별자 when `external` is set. */
+/** By global id (as `Image.id` gives it), or by K-Fashion 이미지 식별자 when `external` is set. */
 export async function fetchImage(id: string, external: boolean, signal: AbortSignal): Promise<ImageDetail | null> {
   if (external) return (await fetchGraphQL(IMAGE_BY_EXTERNAL_ID, { externalId: id }, signal)).imageByExternalId ?? null;
-  if (!/^\d+$/.test(id)) return null;
+  // Global ids are base64url text: anything else names no image.
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return null;
   return (await fetchGraphQL(IMAGE_BY_ID, { id }, signal)).image ?? null;
 }
 

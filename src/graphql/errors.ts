@@ -78,10 +78,14 @@ function withoutSuggestions(formatted: GraphQLFormattedError, hide: boolean | un
   return hide ? { ...formatted, message: formatted.message.replace(/ ?Did you mean (.+?)\?$/, '') } : formatted;
 }
 
-/** A variable graphql-js refused (`Variable "$status" got invalid value …`), named in `field` as `$status`. */
+/**
+ * A variable graphql-js refused, named in `field`: `$status` for `Variable "$status" got invalid
+ * value …`, `$where.attributes[0].kind` when the message says where inside the variable (`at "where.attributes[0].kind"`).
+ */
 function withVariableField(formatted: GraphQLFormattedError): GraphQLFormattedError {
-  const variable = /^Variable "(\$[A-Za-z_][A-Za-z0-9_]*)"/.exec(formatted.message)?.[1];
-  return variable ? { ...formatted, extensions: { ...formatted.extensions, field: variable } } : formatted;
+  const match = /^Variable "\$([A-Za-z_][A-Za-z0-9_]*)"(?: got invalid value .*? at "([^"]+)")?/.exec(formatted.message);
+  if (!match) return formatted;
+  return { ...formatted, extensions: { ...formatted.extensions, field: `$${match[2] ?? match[1]}` } };
 }
 
 /** An HTTP 4xx refusal Apollo raised without a code (an APQ hash that does not match its query). */

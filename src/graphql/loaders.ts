@@ -104,7 +104,8 @@ export class Loaders {
     this.attributes = new DataLoader(async (garmentIds) =>
       groupBy(garmentIds, await attributesOfGarments(dataSource, garmentIds), (row) => String(row.garment_id)).map((group) =>
         group
-          .map((row) => ({ kind: row.kind, value: row.value, valueEn: label(row.kind, row.value, row.value_en), score: row.score }))
+          // The kinds of garment_attributes rows are garment kinds (the importer's and the model server's vocabulary).
+          .map((row) => ({ kind: row.kind as T.AttributeKind, value: row.value, valueEn: label(row.kind, row.value, row.value_en), score: row.score }))
           .sort((a, b) => (KIND_ORDER.get(a.kind) ?? 99) - (KIND_ORDER.get(b.kind) ?? 99)),
       ),
     );

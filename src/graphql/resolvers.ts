@@ -79,7 +79,7 @@ export class QueryResolver {
   })
   garmentFacets(
     @Arg('where', () => T.GarmentWhere, { nullable: true, description: 'Filter; absent: every garment.' }) where: T.GarmentWhere | null,
-    @Arg('kinds', () => [String], { description: 'Attribute kinds to count (category, color, … style, subStyle).' }) kinds: string[],
+    @Arg('kinds', () => [T.AttributeKind], { description: 'Attribute kinds to count.' }) kinds: T.AttributeKind[],
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.search.garmentFacets(where && garmentFilter(where), kinds);
@@ -90,7 +90,7 @@ export class QueryResolver {
     description: 'Known values of one attribute kind (or all), most frequent first.',
     complexity: ({ childComplexity }) => VOCABULARY_COST + childComplexity,
   })
-  vocabulary(@Arg('kind', () => String, { nullable: true, description: 'One attribute kind; absent: all kinds.' }) kind: string | null, @Ctx() ctx: GraphQLContext) {
+  vocabulary(@Arg('kind', () => T.AttributeKind, { nullable: true, description: 'One attribute kind; absent: all kinds.' }) kind: T.AttributeKind | null, @Ctx() ctx: GraphQLContext) {
     return ctx.search.vocabularyEntries(kind);
   }
 

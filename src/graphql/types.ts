@@ -7,7 +7,7 @@
 import 'reflect-metadata';
 import { type ClassType, Field, Float, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLJSONObject, GraphQLDateTime } from 'graphql-scalars';
-import { SuperCategory } from '../kfashion/types';
+import { ATTRIBUTE_KINDS, SuperCategory, type AttributeKind as AttributeKindValue } from '../kfashion/types';
 import type { RunStatus } from '../db/entities';
 import { TRAINING_PHASES, type TrainingPhaseName } from '../db/training-progress';
 import { globalId, type NodeTypeName } from './ids';
@@ -21,6 +21,35 @@ registerEnumType(SuperCategory, {
     OUTER: { description: '아우터: coats, jackets, …' },
     ONE_PIECE: { description: '원피스: dresses, jumpsuits, …' },
   },
+});
+
+/** The API name of an attribute kind: `subColor` is SUB_COLOR. */
+export function attributeKindName(kind: AttributeKindValue): string {
+  return kind.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase();
+}
+
+/** API spelling of the attribute kinds (ATTRIBUTE_KINDS of src/kfashion/types.ts). */
+export const AttributeKind: Readonly<Record<string, AttributeKindValue>> = Object.fromEntries(ATTRIBUTE_KINDS.map((kind) => [attributeKindName(kind), kind]));
+export type AttributeKind = AttributeKindValue;
+const ATTRIBUTE_KIND_DESCRIPTIONS: Record<AttributeKindValue, string> = {
+  category: 'Category (카테고리): blouse, skirt, … One per garment.',
+  color: 'Colour (색상). One per garment.',
+  subColor: 'Second colour (서브색상). One per garment.',
+  length: 'Length (기장). One per garment.',
+  sleeveLength: 'Sleeve length (소매기장). One per garment.',
+  neckline: 'Neckline (넥라인). One per garment.',
+  collar: 'Collar (칼라). One per garment.',
+  fit: 'Fit (핏). One per garment.',
+  material: 'Material (소재). Several per garment.',
+  print: 'Print (프린트). Several per garment.',
+  detail: 'Detail (디테일). Several per garment.',
+  style: 'Style of the image (스타일), e.g. romantic.',
+  subStyle: 'Sub-style of the image (서브스타일).',
+};
+registerEnumType(AttributeKind, {
+  name: 'AttributeKind',
+  description: 'An attribute kind of the K-Fashion labels: the garment kinds, then the image-level style kinds.',
+  valuesConfig: Object.fromEntries(ATTRIBUTE_KINDS.map((kind) => [attributeKindName(kind), { description: ATTRIBUTE_KIND_DESCRIPTIONS[kind] }])),
 });
 
 /** API spelling of `garments.source` ('annotation' | 'prediction'). */
@@ -100,7 +129,7 @@ export class Point {
 
 @ObjectType({ description: 'One attribute value of a garment; `score` is the model probability for predictions.' })
 export class GarmentAttribute {
-  @Field(() => String, { description: 'Attribute kind: category, color, subColor, length, … detail.' }) kind!: string;
+  @Field(() => AttributeKind, { description: 'The attribute kind.' }) kind!: AttributeKind;
   @Field(() => String, { description: 'Value as stored (Korean).' }) value!: string;
   @Field(() => String, { nullable: true, description: 'English label, when the value is in the published lists.' })
   valueEn!: string | null;
@@ -171,13 +200,13 @@ export class FacetValue {
 
 @ObjectType({ description: 'Counts of the values of one attribute kind among the matching garments.' })
 export class Facet {
-  @Field(() => String, { description: 'The attribute kind counted, as asked in `kinds`.' }) kind!: string;
+  @Field(() => AttributeKind, { description: 'The attribute kind counted, as asked in `kinds`.' }) kind!: AttributeKind;
   @Field(() => [FacetValue], { description: 'Its values, most frequent first.' }) values!: FacetValue[];
 }
 
 @ObjectType({ description: 'A known value of an attribute kind, with how often it occurs.' })
 export class VocabularyEntry {
-  @Field(() => String, { description: 'Attribute kind: category, color, … style, subStyle.' }) kind!: string;
+  @Field(() => AttributeKind, { description: 'The attribute kind.' }) kind!: AttributeKind;
   @Field(() => String, { description: 'Value as stored (Korean).' }) value!: string;
   @Field(() => String, { nullable: true, description: 'English label, when the value is in the published lists.' }) valueEn!: string | null;
   @Field(() => Int, { description: 'How many garments (or images, for styles) carry this value.' }) count!: number;
@@ -322,8 +351,8 @@ export type TrainingRunConnection = Connection<TrainingRun>;
 
 @InputType({ description: 'One attribute condition; values in Korean (as stored) or English.' })
 export class AttributeConditionInput {
-  @Field(() => String, { description: 'category, color, subColor, length, sleeveLength, neckline, collar, fit, material, print, detail, style or subStyle.' })
-  kind!: string;
+  @Field(() => AttributeKind, { description: 'The attribute kind the values are of.' })
+  kind!: AttributeKind;
   @Field(() => [String], { nullable: true, description: 'The garment has at least one of these values.' })
   anyOf?: string[] | null;
   @Field(() => [String], { nullable: true, description: 'The garment has all of these values (material, print, detail, style, subStyle).' })

@@ -85,7 +85,7 @@ describe.each([null, ...ROLES] as (Role | null)[])('as %s', (caller) => {
   });
 
   it('reads queries and image routes with any token, not anonymously', async () => {
-    const result = await client().query(`{ vocabulary(kind: "color") { value } }`);
+    const result = await client().query(`{ vocabulary(kind: COLOR) { value } }`);
     const image = await client().get('/images/1/thumbnail');
     if (caller === null) {
       expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -102,7 +102,7 @@ it('opens reads, and only reads, to anonymous callers with publicRead', async ()
   const open = await startTestServer(db.dataSource, { publicRead: true, dataDir });
   try {
     const anonymous = open.as(undefined);
-    expect((await anonymous.query(`{ vocabulary(kind: "color") { value } }`)).errors).toBeUndefined();
+    expect((await anonymous.query(`{ vocabulary(kind: COLOR) { value } }`)).errors).toBeUndefined();
     expect((await anonymous.get('/images/1')).status).toBe(404);
     expect((await anonymous.query(MUTATIONS.cancelTraining.document)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await anonymous.upload(Buffer.from('x'))).status).toBe(401);
@@ -115,7 +115,7 @@ it('refuses expired, revoked, unknown and malformed tokens with 401, on GraphQL 
   const expired = await createApiToken(db.dataSource, { role: 'admin', expiresAt: new Date(Date.now() - 1000) });
   const soon = await createApiToken(db.dataSource, { role: 'admin', expiresAt: new Date(Date.now() + 60_000) });
   const revoked = await createApiToken(db.dataSource, { role: 'admin' });
-  const query = `{ vocabulary(kind: "color") { value } }`;
+  const query = `{ vocabulary(kind: COLOR) { value } }`;
   expect((await api.as(soon.token).query(query)).status).toBe(200);
   expect((await api.as(revoked.token).query(query)).status).toBe(200);
   expect(await revokeApiToken(db.dataSource, revoked.id)).toBe(true);

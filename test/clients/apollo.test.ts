@@ -46,7 +46,7 @@ it('pages a search with relayStylePagination: every match once, in order, garmen
   expect(expected.length).toBeGreaterThan(6);
 
   const search = client.watchQuery({ query: SEARCH, variables: { where, first: 3 } });
-  let pageInfo = (await search.result()).data.searchGarments.pageInfo;
+  let pageInfo = (await search.refetch()).data.searchGarments.pageInfo;
   let pages = 1;
   while (pageInfo.hasNextPage) {
     await search.fetchMore({ variables: { after: pageInfo.endCursor } });

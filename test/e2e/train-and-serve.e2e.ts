@@ -156,7 +156,7 @@ it('trains over GraphQL, evaluates, and makes a new photo searchable by its pred
   expect(analyzeImage.garments.length).toBeGreaterThan(0);
   const best = [...analyzeImage.garments].sort((a: any, b: any) => b.score - a.score)[0];
   expect(best.source).toBe('PREDICTION');
-  const predictedColour = best.attributes.find((a: any) => a.kind === 'color');
+  const predictedColour = best.attributes.find((a: any) => a.kind === 'COLOR');
   console.log(JSON.stringify({ truthColour, predictedColour, category: best.category, truthCategory: photo.annotation.garments[0].category }));
 
   const { searchGarments } = await api.data(

@@ -83,9 +83,9 @@ describe('browsing', () => {
     const attributes = blouse.attributes.map((a: any) => `${a.kind}=${a.value}/${a.valueEn}`).sort();
     expect(attributes).toEqual(
       [
-        'category=블라우스/blouse', 'collar=보우칼라/bow', 'color=화이트/white', 'fit=루즈/loose', 'length=노멀/normal',
-        'material=레이스/lace', 'material=우븐/woven', 'neckline=브이넥/V-neck', 'print=도트/dot',
-        'sleeveLength=캡/cap', 'subColor=실버/silver',
+        'CATEGORY=블라우스/blouse', 'COLLAR=보우칼라/bow', 'COLOR=화이트/white', 'FIT=루즈/loose', 'LENGTH=노멀/normal',
+        'MATERIAL=레이스/lace', 'MATERIAL=우븐/woven', 'NECKLINE=브이넥/V-neck', 'PRINT=도트/dot',
+        'SLEEVE_LENGTH=캡/cap', 'SUB_COLOR=실버/silver',
       ].sort(),
     );
     expect(bySlot.BOTTOM).toMatchObject({ category: '스커트', categoryEn: 'skirt' });
@@ -104,10 +104,10 @@ describe('browsing', () => {
   });
 
   it('vocabulary(kind) lists values with counts and English labels', async () => {
-    const { vocabulary } = await api.data(`{ vocabulary(kind: "collar") { kind value valueEn count } }`);
+    const { vocabulary } = await api.data(`{ vocabulary(kind: COLLAR) { kind value valueEn count } }`);
     expect(vocabulary).toEqual([
-      { kind: 'collar', value: '보우칼라', valueEn: 'bow', count: 1 },
-      { kind: 'collar', value: '셔츠칼라', valueEn: 'shirt', count: 1 },
+      { kind: 'COLLAR', value: '보우칼라', valueEn: 'bow', count: 1 },
+      { kind: 'COLLAR', value: '셔츠칼라', valueEn: 'shirt', count: 1 },
     ]);
   });
 });
@@ -123,7 +123,7 @@ describe('searchGarments', () => {
     for (const where of [
       { collar: ['보우칼라'] },
       { collar: 'bow' },
-      { attributes: [{ kind: 'collar', anyOf: ['Bow'] }] },
+      { attributes: [{ kind: 'COLLAR', anyOf: ['Bow'] }] },
     ]) {
       const { searchGarments } = await api.data(SEARCH, { where });
       expect(searchGarments.totalCount).toBe(1);
@@ -143,7 +143,7 @@ describe('searchGarments', () => {
       [{ split: 'VALIDATION' }, `i.split = 'validation'`],
       [{ split: 'TRAIN', superCategory: 'TOP' }, `i.split = 'train' AND g.super_category = 'TOP'`],
       [{ styles: ['modern', '스트리트'] }, `(${hasStyle('모던')} OR ${hasStyle('스트리트')})`],
-      [{ attributes: [{ kind: 'material', allOf: ['knit', '면'] }] }, `${hasValue('material', '니트')} AND ${hasValue('material', '면')}`],
+      [{ attributes: [{ kind: 'MATERIAL', allOf: ['knit', '면'] }] }, `${hasValue('material', '니트')} AND ${hasValue('material', '면')}`],
       [{ material: ['knit', 'lace'] }, `(${hasValue('material', '니트')} OR ${hasValue('material', '레이스')})`],
       [
         { or: [{ color: 'white' }, { color: '베이지' }], not: { superCategory: ['BOTTOM'] } },
@@ -185,7 +185,7 @@ describe('searchGarments', () => {
 
 describe('garmentFacets', () => {
   it('counts each value among the matches exactly as plain SQL over garment_attributes and image_styles does', async () => {
-    const { garmentFacets } = await api.data(`{ garmentFacets(where: { superCategory: TOP }, kinds: ["color", "material", "style"]) {
+    const { garmentFacets } = await api.data(`{ garmentFacets(where: { superCategory: TOP }, kinds: [COLOR, MATERIAL, STYLE]) {
       kind values { value valueEn count } } }`);
     const attributeCounts: { kind: string; value: string; n: number }[] = await db.dataSource.query(
       `SELECT v.kind, v.value, count(DISTINCT g.id)::int AS n
@@ -197,10 +197,10 @@ describe('garmentFacets', () => {
          FROM garments g JOIN image_styles s ON s.image_id = g.image_id JOIN vocabulary v ON v.id = s.style_id
         WHERE g.super_category = 'TOP' GROUP BY v.value`,
     );
-    const expected = [...attributeCounts, ...styleCounts].map((row) => `${row.kind}:${row.value}=${row.n}`).sort();
+    const expected = [...attributeCounts, ...styleCounts].map((row) => `${row.kind.toUpperCase()}:${row.value}=${row.n}`).sort();
     const actual = garmentFacets.flatMap((facet: any) => facet.values.map((v: any) => `${facet.kind}:${v.value}=${v.count}`)).sort();
     expect(actual).toEqual(expected);
-    expect(garmentFacets.map((facet: any) => facet.kind)).toEqual(['color', 'material', 'style']);
+    expect(garmentFacets.map((facet: any) => facet.kind)).toEqual(['COLOR', 'MATERIAL', 'STYLE']);
     const colors = garmentFacets[0].values;
     expect(colors.map((v: any) => v.count)).toEqual([...colors.map((v: any) => v.count)].sort((a, b) => b - a));
     expect(colors.find((v: any) => v.value === '화이트').valueEn).toBe('white');
@@ -217,13 +217,13 @@ describe('errors', () => {
   it('names the argument and uses BAD_USER_INPUT for unknown kinds, values, bad cursors and oversized pages', async () => {
     const search = `query($where: GarmentWhere!, $first: Int, $after: String) {
       searchGarments(where: $where, first: $first, after: $after) { totalCount } }`;
-    const unknownKind = await errorOf(search, { where: { attributes: [{ kind: 'colour', anyOf: ['red'] }] } });
-    expect(unknownKind.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'where.attributes[0].kind' });
-    expect(unknownKind.message).toMatch(/unknown attribute kind "colour"/);
+    const unknownKind = await errorOf(search, { where: { attributes: [{ kind: 'COLOUR', anyOf: ['red'] }] } });
+    expect(unknownKind.extensions).toEqual({ code: 'BAD_USER_INPUT', field: '$where.attributes[0].kind' });
+    expect(unknownKind.message).toMatch(/Value "COLOUR" does not exist in "AttributeKind" enum/);
     const unknownValue = await errorOf(search, { where: { or: [{ color: ['red'] }, { color: ['reddish'] }] } });
     expect(unknownValue.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'where.or[1].color[0]' });
     expect(unknownValue.message).toMatch(/unknown color value "reddish"/);
-    const allOfSingle = await errorOf(search, { where: { attributes: [{ kind: 'color', allOf: ['red', 'blue'] }] } });
+    const allOfSingle = await errorOf(search, { where: { attributes: [{ kind: 'COLOR', allOf: ['red', 'blue'] }] } });
     expect(allOfSingle.extensions?.field).toBe('where.attributes[0].allOf');
     const badCursor = await errorOf(search, { where: {}, after: 'bm90LWEtY3Vyc29y' });
     expect(badCursor.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
@@ -231,8 +231,9 @@ describe('errors', () => {
     expect((await errorOf(search, { where: {}, after: imageCursor })).extensions?.code).toBe('BAD_USER_INPUT');
     const oversized = await errorOf(search, { where: {}, first: 1000 });
     expect(oversized.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'first' });
-    const facetKind = await errorOf(`{ garmentFacets(kinds: ["color", "shape"]) { kind } }`);
-    expect(facetKind.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'kinds[1]' });
+    // An unknown kind is refused before anything runs.
+    const facetKind = await errorOf(`{ garmentFacets(kinds: [COLOR, SHAPE]) { kind } }`);
+    expect(facetKind.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
     const badEnum = await errorOf(search, { where: { superCategory: ['HAT'] } });
     expect(badEnum.extensions?.code).toBe('BAD_USER_INPUT');
   });
@@ -342,8 +343,8 @@ describe('predictions, model versions and training runs (rows as the model serve
       score: expect.closeTo(0.9, 5),
       modelVersion: { id: globalId('ModelVersion', modelVersionId), name: 'v1' },
       attributes: [
-        { kind: 'category', value: '블라우스', score: expect.closeTo(0.9, 5) },
-        { kind: 'collar', value: '보우칼라', score: expect.closeTo(0.8, 5) },
+        { kind: 'CATEGORY', value: '블라우스', score: expect.closeTo(0.9, 5) },
+        { kind: 'COLLAR', value: '보우칼라', score: expect.closeTo(0.8, 5) },
       ],
     });
     const annotationsOnly = await api.data(search, { where: { collar: '보우칼라', source: 'ANNOTATION' } });

@@ -75,8 +75,8 @@ it('answers BAD_USER_INPUT naming the field for a filter modelVersionId beyond t
 it('refuses NUL characters in string arguments, naming the argument', async () => {
   const external = await api.query(`query($id: String!) { imageByExternalId(externalId: $id) { id } }`, { id: '100\u0000026' });
   expect(external.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'externalId' });
-  const kinds = await api.query(`{ vocabulary(kind: "color\\u0000") { value } }`);
-  expect(kinds.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'kind' });
+  const fileName = await api.query(`mutation { analyzeImage(uploadId: "${'0'.repeat(32)}", fileName: "a\\u0000.jpg") { image { id } } }`);
+  expect(fileName.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'fileName' });
   const nested = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, { w: { not: { category: ['탑\u0000'] } } });
   expect(nested.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'where.not.category[0]' });
 });
@@ -102,7 +102,7 @@ it('answers values spelled like Object.prototype members as unknown values, nami
     [{ category: ['toString'] }, 'where.category[0]', 'unknown category value "toString"'],
     [{ color: ['constructor'] }, 'where.color[0]', 'unknown color value "constructor"'],
     [{ not: { styles: ['__proto__'] } }, 'where.not.styles[0]', 'unknown style value "__proto__"'],
-    [{ attributes: [{ kind: 'material', anyOf: ['hasOwnProperty'] }] }, 'where.attributes[0].anyOf[0]', 'unknown material value "hasOwnProperty"'],
+    [{ attributes: [{ kind: 'MATERIAL', anyOf: ['hasOwnProperty'] }] }, 'where.attributes[0].anyOf[0]', 'unknown material value "hasOwnProperty"'],
   ];
   for (const [where, field, message] of cases) {
     const expected = { code: 'BAD_USER_INPUT', field };

@@ -7,6 +7,7 @@ import { getComplexity, fieldExtensionsEstimator, simpleEstimator } from 'graphq
 import { parse } from 'graphql';
 import WebSocket from 'ws';
 import { ATTRIBUTE_KINDS } from '../../src/kfashion/types';
+import { attributeKindName } from '../../src/graphql/types';
 import { buildApiSchema } from '../../src/graphql/schema';
 import { measureOperation } from '../../src/graphql/limits';
 import * as fs from 'node:fs';
@@ -35,8 +36,8 @@ afterAll(async () => {
 
 /** `count` aliases of `field` in one query (declaring $kinds when the field uses it). */
 const aliases = (count: number, field: string) =>
-  `query${field.includes('$kinds') ? '($kinds: [String!]!)' : ''} { ${Array.from({ length: count }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
-const KINDS = { kinds: ATTRIBUTE_KINDS };
+  `query${field.includes('$kinds') ? '($kinds: [AttributeKind!]!)' : ''} { ${Array.from({ length: count }, (_, i) => `a${i}: ${field}`).join(' ')} }`;
+const KINDS = { kinds: ATTRIBUTE_KINDS.map(attributeKindName) };
 const FACET_ALL_KINDS = `garmentFacets(kinds: $kinds) { kind values { value count } }`;
 
 /** POSTs a query and answers the status and the raw body (a refused body is not GraphQL-shaped). */
@@ -83,7 +84,7 @@ it('costs a facet by its kinds, so a few aliases of all kinds exceed the budget'
   const schema = buildApiSchema();
   const cost = (query: string) =>
     getComplexity({ schema, query: parse(query), variables: KINDS, estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })] });
-  const one = cost(`{ garmentFacets(kinds: ["color"]) { kind values { value count } } }`);
+  const one = cost(`{ garmentFacets(kinds: [COLOR]) { kind values { value count } } }`);
   expect(cost(aliases(1, FACET_ALL_KINDS))).toBe(ATTRIBUTE_KINDS.length * one);
   const tooMany = await api.query(aliases(10, FACET_ALL_KINDS), KINDS);
   expect(tooMany.errors?.[0]?.message).toMatch(/complexity \d+ exceeds the maximum of 25000/);

@@ -12,6 +12,8 @@ import { synthesize } from '../../src/kfashion/synth';
 import { ApiClient, makeSampleTree, startTestServer } from '../graphql/support';
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
 import { globalId } from '../../src/graphql/ids';
+import { attributeKindName } from '../../src/graphql/types';
+import type { AttributeKind } from '../../src/kfashion/types';
 import { SAMPLE_IDS, samplePath } from '../support/samples';
 import { assertChromiumInstalled, Browser, ensureWebConsoleBuilt, launchBrowser, screenshot } from './browser';
 
@@ -56,9 +58,9 @@ async function apiCount(where: Record<string, unknown>): Promise<number> {
 }
 
 async function apiFacet(where: Record<string, unknown>, kind: string): Promise<{ value: string; valueEn: string | null; count: number }[]> {
-  const data = await api.data(`query($where: GarmentWhere, $kinds: [String!]!) { garmentFacets(where: $where, kinds: $kinds) { values { value valueEn count } } }`, {
+  const data = await api.data(`query($where: GarmentWhere, $kinds: [AttributeKind!]!) { garmentFacets(where: $where, kinds: $kinds) { values { value valueEn count } } }`, {
     where,
-    kinds: [kind],
+    kinds: [attributeKindName(kind as AttributeKind)],
   });
   return data.garmentFacets[0].values;
 }
@@ -224,8 +226,8 @@ describe('image page', () => {
       expect(Number(await rect.getAttribute('x'))).toBeCloseTo(garment.box.x1, 3);
       expect(Number(await rect.getAttribute('width'))).toBeCloseTo(garment.box.x2 - garment.box.x1, 3);
     }
-    const blouse = expected.garments.find((garment: any) => garment.attributes.some((a: any) => a.kind === 'collar'));
-    expect(blouse.attributes).toContainEqual({ kind: 'collar', value: '보우칼라' });
+    const blouse = expected.garments.find((garment: any) => garment.attributes.some((a: any) => a.kind === 'COLLAR'));
+    expect(blouse.attributes).toContainEqual({ kind: 'COLLAR', value: '보우칼라' });
     const collarRow = page.locator(`[data-testid=garment-card][data-garment-id="${blouse.id}"] tr[data-kind=collar]`);
     expect(await collarRow.textContent()).toContain('보우칼라');
     expect(await collarRow.isVisible()).toBe(true);

@@ -2,6 +2,7 @@
  * The image page's data: one request for the photo, its styles and all its garments (annotated
  * and predicted), and the pairing of each predicted garment with the annotated one it overlaps.
  */
+import { consoleKind } from './attribute-kinds';
 import { fetchGraphQL } from './graphql';
 import { graphql } from './gql';
 import type { ImageDetailFragment } from './gql/graphql';
@@ -101,13 +102,14 @@ export const KIND_LABELS: Record<string, string> = {
 /** Attributes of one garment by kind, highest score first (predictions), with category as an attribute. */
 export function attributesByKind(garment: ImageGarment): Map<string, Attribute[]> {
   const byKind = new Map<string, Attribute[]>();
-  if (garment.category && !garment.attributes.some((attribute) => attribute.kind === 'category')) {
-    byKind.set('category', [{ kind: 'category', value: garment.category, valueEn: garment.categoryEn, score: garment.score }]);
+  if (garment.category && !garment.attributes.some((attribute) => attribute.kind === 'CATEGORY')) {
+    byKind.set('category', [{ kind: 'CATEGORY', value: garment.category, valueEn: garment.categoryEn, score: garment.score }]);
   }
   for (const attribute of garment.attributes) {
-    const list = byKind.get(attribute.kind) ?? [];
+    const kind = consoleKind(attribute.kind);
+    const list = byKind.get(kind) ?? [];
     list.push(attribute);
-    byKind.set(attribute.kind, list);
+    byKind.set(kind, list);
   }
   for (const list of byKind.values()) list.sort((a, b) => (b.score ?? 0) - (a.score ?? 0));
   return byKind;

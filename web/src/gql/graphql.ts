@@ -10,9 +10,38 @@ export type AttributeConditionInput = {
   allOf?: Array<string> | null | undefined;
   /** The garment has at least one of these values. */
   anyOf?: Array<string> | null | undefined;
-  /** category, color, subColor, length, sleeveLength, neckline, collar, fit, material, print, detail, style or subStyle. */
-  kind: string;
+  /** The attribute kind the values are of. */
+  kind: AttributeKind;
 };
+
+/** An attribute kind of the K-Fashion labels: the garment kinds, then the image-level style kinds. */
+export type AttributeKind =
+  /** Category (카테고리): blouse, skirt, … One per garment. */
+  | 'CATEGORY'
+  /** Collar (칼라). One per garment. */
+  | 'COLLAR'
+  /** Colour (색상). One per garment. */
+  | 'COLOR'
+  /** Detail (디테일). Several per garment. */
+  | 'DETAIL'
+  /** Fit (핏). One per garment. */
+  | 'FIT'
+  /** Length (기장). One per garment. */
+  | 'LENGTH'
+  /** Material (소재). Several per garment. */
+  | 'MATERIAL'
+  /** Neckline (넥라인). One per garment. */
+  | 'NECKLINE'
+  /** Print (프린트). Several per garment. */
+  | 'PRINT'
+  /** Sleeve length (소매기장). One per garment. */
+  | 'SLEEVE_LENGTH'
+  /** Style of the image (스타일), e.g. romantic. */
+  | 'STYLE'
+  /** Second colour (서브색상). One per garment. */
+  | 'SUB_COLOR'
+  /** Sub-style of the image (서브스타일). */
+  | 'SUB_STYLE';
 
 /** Garment filter. Fields combine with AND; values accept Korean or English labels. */
 export type GarmentWhere = {
@@ -154,21 +183,21 @@ export type StartTrainingMutationVariables = Exact<{
 
 export type StartTrainingMutation = { startTraining: { id: string } };
 
-export type ImageDetailFragment = { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: string, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> };
+export type ImageDetailFragment = { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> };
 
 export type ImageByIdQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type ImageByIdQuery = { image: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: string, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
+export type ImageByIdQuery = { image: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
 
 export type ImageByExternalIdQueryVariables = Exact<{
   externalId: string;
 }>;
 
 
-export type ImageByExternalIdQuery = { imageByExternalId: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: string, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
+export type ImageByExternalIdQuery = { imageByExternalId: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
 
 export type AnalyzeImageMutationVariables = Exact<{
   uploadId?: string | number | null | undefined;
@@ -228,7 +257,7 @@ export type SearchResultsQuery = { searchGarments: { totalCount?: number, pageIn
 
 export type FacetsAndSlotCountsQueryVariables = Exact<{
   where?: GarmentWhere | null | undefined;
-  kinds: Array<string> | string;
+  kinds: Array<AttributeKind> | AttributeKind;
   TOP: GarmentWhere;
   BOTTOM: GarmentWhere;
   OUTER: GarmentWhere;
@@ -236,15 +265,15 @@ export type FacetsAndSlotCountsQueryVariables = Exact<{
 }>;
 
 
-export type FacetsAndSlotCountsQuery = { garmentFacets: Array<{ kind: string, values: Array<{ value: string, valueEn: string | null, count: number }> }>, TOP: { totalCount: number }, BOTTOM: { totalCount: number }, OUTER: { totalCount: number }, ONE_PIECE: { totalCount: number } };
+export type FacetsAndSlotCountsQuery = { garmentFacets: Array<{ kind: AttributeKind, values: Array<{ value: string, valueEn: string | null, count: number }> }>, TOP: { totalCount: number }, BOTTOM: { totalCount: number }, OUTER: { totalCount: number }, ONE_PIECE: { totalCount: number } };
 
 export type FacetsQueryVariables = Exact<{
   where?: GarmentWhere | null | undefined;
-  kinds: Array<string> | string;
+  kinds: Array<AttributeKind> | AttributeKind;
 }>;
 
 
-export type FacetsQuery = { garmentFacets: Array<{ kind: string, values: Array<{ value: string, valueEn: string | null, count: number }> }> };
+export type FacetsQuery = { garmentFacets: Array<{ kind: AttributeKind, values: Array<{ value: string, valueEn: string | null, count: number }> }> };
 
 export type ModelVersionChoicesQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -677,7 +706,7 @@ export const SearchResultsDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<SearchResultsQuery, SearchResultsQueryVariables>;
 export const FacetsAndSlotCountsDocument = new TypedDocumentString(`
-    query FacetsAndSlotCounts($where: GarmentWhere, $kinds: [String!]!, $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!) {
+    query FacetsAndSlotCounts($where: GarmentWhere, $kinds: [AttributeKind!]!, $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!) {
   garmentFacets(where: $where, kinds: $kinds) {
     kind
     values {
@@ -701,7 +730,7 @@ export const FacetsAndSlotCountsDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<FacetsAndSlotCountsQuery, FacetsAndSlotCountsQueryVariables>;
 export const FacetsDocument = new TypedDocumentString(`
-    query Facets($where: GarmentWhere, $kinds: [String!]!) {
+    query Facets($where: GarmentWhere, $kinds: [AttributeKind!]!) {
   garmentFacets(where: $where, kinds: $kinds) {
     kind
     values {

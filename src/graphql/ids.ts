@@ -1,8 +1,8 @@
 /**
  * The ids clients see and send. Objects are named by global ids (Relay Global Object
  * Identification): `base64url("<Type>:<key>")` without padding, e.g. `SW1hZ2U6NDI` for image 42,
- * so ids are opaque and no two objects of different types share one. Every `ID` argument and filter
- * takes these; the numeric key stays readable as each type's `databaseId` field.
+ * so ids are opaque and no two objects of different types share one. Every argument and filter that
+ * names an object takes these (`analyzeImage(uploadId:)` names an upload, not an object); the numeric key stays readable as each type's `databaseId` field.
  *
  * Keys are decimal text within their column: images and garments have bigint keys; training runs,
  * model versions, prediction jobs and datasets have `serial` (integer) keys, so a key above

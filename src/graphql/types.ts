@@ -104,14 +104,14 @@ export abstract class Node {
   abstract readonly id: string | number;
   protected abstract readonly nodeType: NodeTypeName;
 
-  @Field(() => ID, { name: 'id', description: 'Global id: opaque, unique across all types (base64url of "Type:key"); every ID argument takes it.' })
+  @Field(() => ID, { name: 'id', description: 'Global id: opaque, unique across all types (base64url of "Type:key"); every argument naming an object takes it.' })
   get globalId(): string {
     return globalId(this.nodeType, this.id);
   }
 }
 
 /** The `databaseId` field each Node type declares (not in the interface: Relay's Node has `id` only). */
-export const DATABASE_ID = { name: 'databaseId', description: 'The key of the row in its table, as decimal text (the CLI and the image routes take it).' };
+export const DATABASE_ID = { name: 'databaseId', description: 'The key of the row in its table, as decimal text, for people and logs; the API takes `id`.' };
 
 @ObjectType({ description: 'Axis-aligned box in image pixels; x2/y2 are the exclusive right/bottom edges.' })
 export class Box {

@@ -71,6 +71,12 @@ export enum Split {
   TRAIN = 'train',
   VALIDATION = 'validation',
 }
+registerEnumType(Split, {
+  name: 'Split',
+  description: 'Dataset split of an imported image.',
+  valuesConfig: { TRAIN: { description: 'Imported from Training/….' }, VALIDATION: { description: 'Imported from Validation/….' } },
+});
+
 /** API spelling of a training run's or prediction job's status (the `RunStatus` of the database). */
 export const JobStatus = {
   QUEUED: 'queued',
@@ -92,15 +98,9 @@ registerEnumType(JobStatus, {
   },
 });
 
-registerEnumType(Split, {
-  name: 'Split',
-  description: 'Dataset split of an imported image.',
-  valuesConfig: { TRAIN: { description: 'Imported from Training/….' }, VALIDATION: { description: 'Imported from Validation/….' } },
-});
-
 @InterfaceType({ description: 'An object with a global id (Relay Global Object Identification): `node(id:)` fetches it again by that id.' })
 export abstract class Node {
-  /** The row's key in its table (the image routes and the CLI take it). */
+  /** The row's key in its table: what the loaders and the image URLs use. */
   abstract readonly id: string | number;
   protected abstract readonly nodeType: NodeTypeName;
 

@@ -223,7 +223,7 @@ export class ModelVersion extends Node {
   @Field(() => String, { description: 'Backbone network: resnet18, resnet34, resnet50 or resnet101.' }) backbone!: string;
   @Field(() => GraphQLJSONObject, { description: 'The model configuration as stored with the weights. An open map: torchvision FasterRCNN keyword arguments (min_size, max_size, rpn_*, box_*, …) plus the label space; its keys follow the model code, not this schema.' })
   config!: Record<string, unknown>;
-  @Field(() => GraphQLJSONObject, { nullable: true, description: 'The evaluation report on the validation split as the evaluator stored it: COCO box metrics, attribute metrics per kind, Fashionpedia AP (docs/training-and-serving.md describes it); null when not evaluated. Open JSON: its per-kind and per-category maps follow the model version\'s label space.' })
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Metrics stored with the version: for a trained one, the evaluation report on the validation split (COCO box metrics, attribute metrics per kind, Fashionpedia AP; docs/training-and-serving.md describes it); null when not evaluated. Open JSON: the column holds whatever metrics a version was stored with (the web console shows other shapes as a flat list), and the report\'s maps are keyed by the version\'s own label space.' })
   metrics!: Record<string, unknown> | null;
   @Field(() => Boolean, { description: 'Whether analyzeImage and the model servers use this version by default.' }) isActive!: boolean;
   @Field(() => GraphQLDateTime, { description: 'When the version was stored.' }) createdAt!: Date;

@@ -20,6 +20,7 @@ import { createApiToken } from '../../src/db/api-tokens';
 import { importDataset } from '../../src/db/import';
 import WebSocket from 'ws';
 import { ATTRIBUTE_KINDS } from '../../src/kfashion/types';
+import { attributeKindName } from '../../src/graphql/types';
 import { loadAverage, replaceSection, runBench, withBenchDatabase } from '../results';
 
 const SERVER_URL = process.env.BENCH_DATABASE_URL || 'postgres://root@127.0.0.1:5432/postgres';
@@ -30,10 +31,10 @@ const SAMPLES = process.env.KFASHION_SAMPLES ? path.resolve(process.env.KFASHION
 const SAMPLE_IDS = ['100026', '1070263', '1092253'];
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 3) || 3;
 
-const facets = (count: number) => `query($kinds: [String!]!) { ${Array.from({ length: count }, (_, i) => `a${i}: garmentFacets(kinds: $kinds) { kind values { value count } }`).join(' ')} }`;
+const facets = (count: number) => `query($kinds: [AttributeKind!]!) { ${Array.from({ length: count }, (_, i) => `a${i}: garmentFacets(kinds: $kinds) { kind values { value count } }`).join(' ')} }`;
 const ALIAS_BOMB = facets(4_900);
 const FRAGMENT_LEVELS = 30;
-const FRAGMENT_BOMB = `query { ...F0 } ${Array.from({ length: FRAGMENT_LEVELS }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`).join(' ')} fragment F${FRAGMENT_LEVELS} on Query { modelVersions { id } }`;
+const FRAGMENT_BOMB = `query { ...F0 } ${Array.from({ length: FRAGMENT_LEVELS }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`).join(' ')} fragment F${FRAGMENT_LEVELS} on Query { modelVersions(first: 1) { totalCount } }`;
 const WS_BOMB = facets(300);
 /** Rounds each bombing client sends at least, and probes the probing client makes at least. */
 const ROUNDS = 40;
@@ -96,7 +97,7 @@ async function webSocketLane(origin: string, token: string): Promise<{ send: Bom
   return {
     async send() {
       const answer = reply();
-      socket.send(JSON.stringify({ id: String(++id), type: 'subscribe', payload: { query: WS_BOMB, variables: { kinds: ATTRIBUTE_KINDS } } }));
+      socket.send(JSON.stringify({ id: String(++id), type: 'subscribe', payload: { query: WS_BOMB, variables: { kinds: ATTRIBUTE_KINDS.map(attributeKindName) } } }));
       const message = await answer;
       const code = (message.payload as { extensions?: { code?: string } }[] | undefined)?.[0]?.extensions?.code;
       if (message.type !== 'error' || code !== 'GRAPHQL_PARSE_FAILED') throw new Error(`the WebSocket bomb was answered ${message.type} ${code}, not refused`);
@@ -145,7 +146,7 @@ async function measure(origin: string, token: string): Promise<string[]> {
     }).then(async (response) => ({ status: response.status, text: await response.text() }));
   const bearer = `Bearer ${token}`;
   const aliasBomb: Bomb = async () => {
-    const { status } = await post(ALIAS_BOMB, { kinds: ATTRIBUTE_KINDS }, bearer);
+    const { status } = await post(ALIAS_BOMB, { kinds: ATTRIBUTE_KINDS.map(attributeKindName) }, bearer);
     if (status !== 413) throw new Error(`the alias bomb was answered ${status}, not refused with 413`);
   };
   const fragmentBomb: Bomb = async () => {

@@ -174,7 +174,7 @@ const SEARCH_IDS_QUERY = `query Search($where: GarmentWhere!) {
   searchGarments(where: $where, first: 50) { totalCount edges { cursor } pageInfo { hasNextPage endCursor } }
 }`;
 
-const FACET_QUERY = `query Facets($where: GarmentWhere, $kinds: [String!]!) {
+const FACET_QUERY = `query Facets($where: GarmentWhere, $kinds: [AttributeKind!]!) {
   garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }
 }`;
 
@@ -207,12 +207,13 @@ function oneConditionFilters(vocabulary: Vocabulary, count: number, next: () => 
   });
 }
 
+/** Pairs of kinds (AttributeKind names) the facet runs ask for. */
 const FACET_KIND_PAIRS = [
-  ['color', 'material'],
-  ['color', 'fit'],
-  ['material', 'print'],
-  ['style', 'color'],
-  ['sleeveLength', 'length'],
+  ['COLOR', 'MATERIAL'],
+  ['COLOR', 'FIT'],
+  ['MATERIAL', 'PRINT'],
+  ['STYLE', 'COLOR'],
+  ['SLEEVE_LENGTH', 'LENGTH'],
 ];
 
 // ---------------------------------------------------------------------------------------------

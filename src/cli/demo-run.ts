@@ -53,7 +53,10 @@ class DemoApi {
     let lastPrinted = 0;
     return new Promise<string>((resolve, reject) => {
       client.subscribe<{ trainingRunUpdated: { status: string; error: string | null; progress: Record<string, any> | null } }>(
-        { query: 'subscription($id: ID!) { trainingRunUpdated(id: $id) { status error progress } }', variables: { id: runId } },
+        {
+          query: 'subscription($id: ID!) { trainingRunUpdated(id: $id) { status error progress { phase step totalSteps epoch epochs losses { name value } imagesPerSecond etaSeconds } } }',
+          variables: { id: runId },
+        },
         {
           next: ({ data }) => {
             const run = data!.trainingRunUpdated;
@@ -62,7 +65,8 @@ class DemoApi {
             if (p?.step && (Date.now() - lastPrinted > 10_000 || p.step === p.totalSteps)) {
               lastPrinted = Date.now();
               const eta = p.etaSeconds != null ? `, about ${Math.ceil(p.etaSeconds)} s left` : '';
-              console.log(`  ${p.phase} · step ${p.step}/${p.totalSteps} · epoch ${p.epoch + 1}/${p.epochs} · loss ${Number(p.losses?.loss ?? NaN).toFixed(3)} · ${Number(p.imagesPerSecond ?? 0).toFixed(1)} images/s${eta}`);
+              const loss = p.losses?.find((entry: { name: string }) => entry.name === 'loss')?.value;
+              console.log(`  ${String(p.phase).toLowerCase()} · step ${p.step}/${p.totalSteps} · epoch ${p.epoch + 1}/${p.epochs} · loss ${Number(loss ?? NaN).toFixed(3)} · ${Number(p.imagesPerSecond ?? 0).toFixed(1)} images/s${eta}`);
             }
             if (run.error) console.log(`  error: ${run.error}`);
           },
@@ -92,16 +96,19 @@ async function prepareData(root: string, images: number, seed: number): Promise<
 }
 
 async function activeModel(api: DemoApi): Promise<{ id: string; name: string } | null> {
-  const { modelVersions } = await api.request<{ modelVersions: { id: string; name: string; isActive: boolean }[] }>('{ modelVersions { id name isActive } }');
-  return modelVersions.find((v) => v.isActive) ?? null;
+  const { modelVersions } = await api.request<{ modelVersions: { edges: { node: { id: string; name: string; isActive: boolean } }[] } }>(
+    '{ modelVersions(first: 100) { edges { node { id name isActive } } } }',
+  );
+  return modelVersions.edges.map((edge) => edge.node).find((v) => v.isActive) ?? null;
 }
 
 /** A demo run that an interrupted demo left queued or running (the model server resumes it from its checkpoint). */
 async function unfinishedRun(api: DemoApi): Promise<string | null> {
-  const { trainingRuns } = await api.request<{ trainingRuns: { id: string; status: string; params: { name?: string } }[] }>(
-    '{ trainingRuns(first: 20) { id status params } }',
+  const { trainingRuns } = await api.request<{ trainingRuns: { edges: { node: { id: string; status: string; params: { name?: string } } }[] } }>(
+    '{ trainingRuns(first: 20) { edges { node { id status params } } } }',
   );
-  return trainingRuns.find((run) => ['queued', 'running'].includes(run.status) && run.params.name === DEMO_TRAINING.name)?.id ?? null;
+  const runs = trainingRuns.edges.map((edge) => edge.node);
+  return runs.find((run) => ['QUEUED', 'RUNNING'].includes(run.status) && run.params.name === DEMO_TRAINING.name)?.id ?? null;
 }
 
 async function train(api: DemoApi, consoleUrl: string, options: DemoOptions): Promise<string> {
@@ -110,7 +117,7 @@ async function train(api: DemoApi, consoleUrl: string, options: DemoOptions): Pr
   const started = Date.now();
   console.log(`4/5 training run ${runId} ${unfinished ? 'resumed (an earlier demo was stopped during it)' : 'started through the API'}; watch it live at ${consoleUrl}training?run=${runId}`);
   const status = await api.follow(runId);
-  if (status !== 'succeeded') throw new Error(`training run ${runId} ended ${status}; its log is on the Training page`);
+  if (status !== 'SUCCEEDED') throw new Error(`training run ${runId} ended ${status.toLowerCase()}; its log is on the Training page`);
   const { trainingRun } = await api.request<{ trainingRun: { modelVersion: { id: string; metrics: any } } }>(
     'query($id: ID!) { trainingRun(id: $id) { modelVersion { id metrics } } }',
     { id: runId },

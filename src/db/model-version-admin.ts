@@ -2,16 +2,27 @@
  * Model versions as the API lists, shows and activates them (the model server's reader of weights
  * and label spaces is ./model-versions.ts).
  */
-import { In, Not, type DataSource } from 'typeorm';
+import { In, LessThan, Not, type DataSource } from 'typeorm';
 import { ModelVersion } from './entities';
+import { pageOfRows, type NewestFirstPage, type RowPage } from './newest-first';
 
 const SHOWN_FIELDS = ['id', 'name', 'backbone', 'config', 'metrics', 'isActive', 'createdAt', 'trainingRunId'] as const;
 
 export type ModelVersionSummary = Pick<ModelVersion, (typeof SHOWN_FIELDS)[number]>;
 
-/** Newest first. */
-export async function listModelVersions(dataSource: DataSource): Promise<ModelVersionSummary[]> {
-  return dataSource.getRepository(ModelVersion).find({ select: [...SHOWN_FIELDS], order: { id: 'DESC' } });
+/** A page of versions newest first. */
+export async function listModelVersions(dataSource: DataSource, page: NewestFirstPage): Promise<RowPage<ModelVersionSummary>> {
+  const rows = await dataSource.getRepository(ModelVersion).find({
+    select: [...SHOWN_FIELDS],
+    where: page.beforeId === null ? {} : { id: LessThan(page.beforeId) },
+    order: { id: 'DESC' },
+    take: page.limit + 1,
+  });
+  return pageOfRows(rows, page.limit);
+}
+
+export async function countModelVersions(dataSource: DataSource): Promise<number> {
+  return dataSource.getRepository(ModelVersion).count();
 }
 
 export async function modelVersionsByIds(dataSource: DataSource, ids: readonly number[]): Promise<ModelVersionSummary[]> {

@@ -62,6 +62,10 @@ export async function appendRunLog(dataSource: DataSource, runId: number, line: 
   });
 }
 
+/** What a model server does for a run, as it reports it in `training_runs.progress.phase`. */
+export const TRAINING_PHASES = ['loading', 'training', 'evaluating', 'saving', 'done'] as const;
+export type TrainingPhaseName = (typeof TRAINING_PHASES)[number];
+
 /**
  * Upserts the step's metrics (a resumed run overwrites, never duplicates) and the progress, refreshes
  * the heartbeat and publishes a notification, in one statement fenced on the lease. Returns whether a

@@ -3,8 +3,9 @@
  * a new queued run, a cancel request, and the per-run extras (log, attempts, metrics, loss curves)
  * for many runs at once so a list of runs costs one statement per field.
  */
-import { In, type DataSource } from 'typeorm';
-import { TrainingRun } from './entities';
+import { In, LessThan, type DataSource } from 'typeorm';
+import { TrainingRun, type RunStatus } from './entities';
+import { pageOfRows, type NewestFirstPage, type RowPage } from './newest-first';
 import { changedRows } from './sql';
 
 /** The columns a run is shown with (the log and the lease stay out: the log can be long). */
@@ -16,14 +17,20 @@ export async function trainingRunsByIds(dataSource: DataSource, ids: readonly nu
   return dataSource.getRepository(TrainingRun).find({ select: [...RUN_FIELDS], where: { id: In([...ids]) } });
 }
 
-/** Newest first, optionally of one status. */
-export async function listTrainingRuns(dataSource: DataSource, status: string | null, limit: number): Promise<TrainingRunRow[]> {
-  return dataSource.getRepository(TrainingRun).find({
+/** A page of runs newest first, optionally of one status. */
+export async function listTrainingRuns(dataSource: DataSource, status: RunStatus | null, page: NewestFirstPage): Promise<RowPage<TrainingRunRow>> {
+  const rows = await dataSource.getRepository(TrainingRun).find({
     select: [...RUN_FIELDS],
-    where: status === null ? {} : { status: status as TrainingRun['status'] },
+    where: { ...(status === null ? {} : { status }), ...(page.beforeId === null ? {} : { id: LessThan(page.beforeId) }) },
     order: { id: 'DESC' },
-    take: limit,
+    take: page.limit + 1,
   });
+  return pageOfRows(rows, page.limit);
+}
+
+/** How many runs there are, optionally of one status. */
+export async function countTrainingRuns(dataSource: DataSource, status: RunStatus | null): Promise<number> {
+  return dataSource.getRepository(TrainingRun).count({ where: status === null ? {} : { status } });
 }
 
 /** Records a queued run and returns its id. */

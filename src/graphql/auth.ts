@@ -9,10 +9,11 @@ import type { DataSource } from 'typeorm';
 import { ANONYMOUS, denial, type Principal, type Role } from '../auth/roles';
 import { principalOfToken } from '../db/api-tokens';
 import type { GraphQLContext } from './context';
+import { ErrorCode } from './errors';
 
 /** A token was sent but is malformed, unknown, revoked or expired: refused rather than treated as anonymous. */
 export class InvalidToken extends Error {
-  readonly code = 'UNAUTHENTICATED';
+  readonly code = ErrorCode.Unauthenticated;
   readonly status = 401;
   constructor() {
     super('the API token is invalid, revoked or expired');

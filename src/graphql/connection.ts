@@ -6,22 +6,28 @@
 import { GraphQLResolveInfo, Kind, SelectionNode } from 'graphql';
 import { InvalidSearchInput } from '../db/search-filter';
 import { InvalidId, parseId } from './ids';
+import { parsePositiveId } from '../util/ids';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
-export type CursorKind = 'garment' | 'image';
+/** The connection a cursor belongs to (a cursor of one is refused by another). */
+export type CursorKind = 'garment' | 'image' | 'trainingRun' | 'modelVersion' | 'predictionJob';
 
 const CURSOR_VERSION = 'v1';
 
-export function encodeCursor(kind: CursorKind, id: string): string {
+/** Descriptions of the paging arguments every connection field takes. */
+export const PAGE_SIZE_DESCRIPTION = `Items in the page: 0 to the page limit (default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE} unless the server sets fewer).`;
+export const AFTER_DESCRIPTION = 'The `endCursor` of the previous page; absent: the first page.';
+
+export function encodeCursor(kind: CursorKind, id: string | number): string {
   return Buffer.from(`${CURSOR_VERSION}:${kind}:${id}`, 'utf8').toString('base64url');
 }
 
 /** The id a cursor points after; throws InvalidSearchInput naming `field` for anything else. */
 export function decodeCursor(kind: CursorKind, cursor: string, field = 'after'): string {
   const text = /^[A-Za-z0-9_-]{1,64}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  const match = /^v1:([a-z]+):(\d+)$/.exec(text);
+  const match = /^v1:([A-Za-z]+):(\d+)$/.exec(text);
   const refused = () => new InvalidSearchInput(field, `"${cursor}" is not a cursor of this ${kind} connection`);
   if (!match || match[1] !== kind) throw refused();
   try {
@@ -32,11 +38,14 @@ export function decodeCursor(kind: CursorKind, cursor: string, field = 'after'):
   }
 }
 
-/** Validated page size: 1..maxPageSize, DEFAULT_PAGE_SIZE when absent. */
+/**
+ * Validated page size: 0..maxPageSize, DEFAULT_PAGE_SIZE when absent. The Relay specification allows
+ * `first: 0` (an empty page that still answers hasNextPage and totalCount).
+ */
 export function pageSize(first: number | null | undefined, maxPageSize = MAX_PAGE_SIZE, field = 'first'): number {
   if (first === null || first === undefined) return Math.min(DEFAULT_PAGE_SIZE, maxPageSize);
-  if (!Number.isInteger(first) || first < 1 || first > maxPageSize) {
-    throw new InvalidSearchInput(field, `must be between 1 and ${maxPageSize} (got ${first})`);
+  if (!Number.isInteger(first) || first < 0 || first > maxPageSize) {
+    throw new InvalidSearchInput(field, `must be between 0 and ${maxPageSize} (got ${first})`);
   }
   return first;
 }
@@ -49,7 +58,7 @@ export interface PageInfoShape {
 }
 
 /** Edges and page info for rows already limited to one page. */
-export function connectionOf<Row extends { id: string }, Node>(
+export function connectionOf<Row extends { id: string | number }, Node>(
   kind: CursorKind,
   rows: readonly Row[],
   hasNextPage: boolean,
@@ -65,6 +74,16 @@ export function connectionOf<Row extends { id: string }, Node>(
       endCursor: edges[edges.length - 1]?.cursor ?? null,
     },
   };
+}
+
+/** The page a newest-first connection asks for: `first` rows below the row of the `after` cursor. */
+export function newestFirstPage(kind: CursorKind, first: number | null | undefined, after: string | null | undefined, maxPageSize: number): { beforeId: number | null; limit: number } {
+  const limit = pageSize(first, maxPageSize);
+  if (after == null) return { limit, beforeId: null };
+  // These connections list serial (integer) ids: a cursor beyond that range was never issued.
+  const beforeId = parsePositiveId(decodeCursor(kind, after));
+  if (beforeId === null) throw new InvalidSearchInput('after', `"${after}" is not a cursor of this ${kind} connection`);
+  return { limit, beforeId };
 }
 
 /** Whether the client selected `field` directly on the connection (fragments included). */

@@ -9,11 +9,38 @@ import { InvalidSearchInput } from '../db/search-filter';
 import { isDatabaseUnavailable } from '../db/health';
 import { InvalidId } from './ids';
 
-/** Every code the API answers besides graphql-js's and Apollo's own (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, …). */
+/**
+ * Every `extensions.code` a client can see, over HTTP and graphql-ws: formatError answers any other
+ * code as INTERNAL_SERVER_ERROR. docs/graphql-api.md#errors lists them (a test keeps both equal).
+ */
 export enum ErrorCode {
+  /** An argument, input field or variable is wrong; `extensions.field` names it (`where.or[1].category[0]`, `$status`). */
   BadUserInput = 'BAD_USER_INPUT',
+  /** The request itself is malformed: no query, a body that is not JSON, an APQ hash that does not match its query. */
   BadRequest = 'BAD_REQUEST',
+  /** The query does not parse (graphql-js). */
+  GraphqlParseFailed = 'GRAPHQL_PARSE_FAILED',
+  /** The query does not fit the schema: unknown field, enum value or argument (graphql-js). */
+  GraphqlValidationFailed = 'GRAPHQL_VALIDATION_FAILED',
+  /** An automatic persisted query the server does not have yet: send it again with its text (Apollo). */
+  PersistedQueryNotFound = 'PERSISTED_QUERY_NOT_FOUND',
+  /** The document has several operations and `operationName` names none of them (Apollo). */
+  OperationResolutionFailure = 'OPERATION_RESOLUTION_FAILURE',
+  /** No valid API token, where the operation needs one. */
+  Unauthenticated = 'UNAUTHENTICATED',
+  /** The token's role may not do this. */
+  Forbidden = 'FORBIDDEN',
+  /** The object a mutation acts on, or its upload, does not exist (reads answer null instead). */
   NotFound = 'NOT_FOUND',
+  /** A stored image's file cannot be read on the server, so it cannot be analysed. */
+  ImageFileMissing = 'IMAGE_FILE_MISSING',
+  /** No model server is configured or it cannot be reached. */
+  ModelServerUnavailable = 'MODEL_SERVER_UNAVAILABLE',
+  /** The model server did not answer in time. */
+  ModelServerTimeout = 'MODEL_SERVER_TIMEOUT',
+  /** The model server failed to analyse the photo. */
+  ModelServerError = 'MODEL_SERVER_ERROR',
+  /** The statement timeout or the request deadline ended the query. */
   QueryTimeout = 'QUERY_TIMEOUT',
   /** Past a work limit (src/graphql/limits.ts): depth, root fields, expanded size, complexity, query length. */
   QueryTooComplex = 'QUERY_TOO_COMPLEX',
@@ -21,9 +48,13 @@ export enum ErrorCode {
   ServerBusy = 'SERVER_BUSY',
   /** A subscription's live updates stopped for good (src/graphql/training/run-updates.ts). */
   UpdatesUnavailable = 'UPDATES_UNAVAILABLE',
+  /** The database cannot be reached; retry in a moment. */
   ServiceUnavailable = 'SERVICE_UNAVAILABLE',
+  /** Anything unexpected: a generic message; details go to the server log only. */
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
+
+const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 
 /** PostgreSQL's code for a statement cancelled by statement_timeout. */
 const QUERY_CANCELED = '57014';
@@ -45,6 +76,16 @@ export function serviceUnavailable(): GraphQLError {
 /** The formatted error with its suggestions removed when they are hidden. */
 function withoutSuggestions(formatted: GraphQLFormattedError, hide: boolean | undefined): GraphQLFormattedError {
   return hide ? { ...formatted, message: formatted.message.replace(/ ?Did you mean (.+?)\?$/, '') } : formatted;
+}
+
+/**
+ * A variable graphql-js refused, named in `field`: `$status` for `Variable "$status" got invalid
+ * value …`, `$where.attributes[0].kind` when the message says where inside the variable (`at "where.attributes[0].kind"`).
+ */
+function withVariableField(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const match = /^Variable "\$([A-Za-z_][A-Za-z0-9_]*)"(?: got invalid value .*? at "([^"]+)")?/.exec(formatted.message);
+  if (!match) return formatted;
+  return { ...formatted, extensions: { ...formatted.extensions, field: `$${match[2] ?? match[1]}` } };
 }
 
 /** An HTTP 4xx refusal Apollo raised without a code (an APQ hash that does not match its query). */
@@ -75,7 +116,8 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, op
     return { message: formatted.message, extensions: { code: ErrorCode.BadRequest } };
   }
   const code = formatted.extensions?.code;
-  if (code && code !== ErrorCode.InternalServerError) return withoutSuggestions(formatted, options.hideSuggestions);
+  if (code === ErrorCode.BadUserInput && formatted.extensions?.field === undefined) return withVariableField(formatted);
+  if (typeof code === 'string' && CODES.has(code) && code !== ErrorCode.InternalServerError) return withoutSuggestions(formatted, options.hideSuggestions);
   log('internal error while executing a GraphQL request:', original);
   return { message: 'Internal server error', path: formatted.path, extensions: { code: ErrorCode.InternalServerError } };
 }
@@ -93,6 +135,7 @@ export function badInput(field: string, message: string): GraphQLError {
   return new GraphQLError(message.startsWith(`${field}:`) ? message : `${field}: ${message}`, { extensions: { code: ErrorCode.BadUserInput, field } });
 }
 
+/** The object `what` (named as the client named it) does not exist. */
 export function notFound(what: string): GraphQLError {
   return new GraphQLError(`${what} does not exist`, { extensions: { code: ErrorCode.NotFound } });
 }

@@ -13,7 +13,10 @@ import { modelVersionsByIds, type ModelVersionSummary } from '../db/model-versio
 import type { GarmentRow, ImageRow } from '../db/search';
 import { isAttributeKind } from '../db/search-filter';
 import { runCurves, runLogs, runMetrics, trainingRunsByIds, type RunLogRow, type TrainingRunRow } from '../db/training-runs';
-import { LossCurve } from './training/types';
+import { predictionJobsByIds } from '../db/prediction-job-views';
+import { datasetsByIds } from '../db/datasets';
+import { TRAINING_PHASES } from '../db/training-progress';
+import { LossCurve, PredictionJob } from './training/types';
 import * as T from './types';
 
 const KIND_ORDER = new Map<string, number>([...GARMENT_ATTRIBUTE_KINDS, ...IMAGE_ATTRIBUTE_KINDS].map((k, i) => [k, i]));
@@ -81,6 +84,8 @@ export class Loaders {
   readonly styles: DataLoader<string, T.Style[]>;
   readonly modelVersion: DataLoader<number, T.ModelVersion | null>;
   readonly trainingRun: DataLoader<number, T.TrainingRun | null>;
+  readonly predictionJob: DataLoader<number, PredictionJob | null>;
+  readonly dataset: DataLoader<number, T.Dataset | null>;
   /** Log and attempt count of each run (kept out of the run rows: the log can be long). */
   readonly runLog: DataLoader<number, RunLogRow | null>;
   readonly lossCurves: DataLoader<number, LossCurve[]>;
@@ -99,7 +104,8 @@ export class Loaders {
     this.attributes = new DataLoader(async (garmentIds) =>
       groupBy(garmentIds, await attributesOfGarments(dataSource, garmentIds), (row) => String(row.garment_id)).map((group) =>
         group
-          .map((row) => ({ kind: row.kind, value: row.value, valueEn: label(row.kind, row.value, row.value_en), score: row.score }))
+          // The kinds of garment_attributes rows are garment kinds (the importer's and the model server's vocabulary).
+          .map((row) => ({ kind: row.kind as T.AttributeKind, value: row.value, valueEn: label(row.kind, row.value, row.value_en), score: row.score }))
           .sort((a, b) => (KIND_ORDER.get(a.kind) ?? 99) - (KIND_ORDER.get(b.kind) ?? 99)),
       ),
     );
@@ -118,6 +124,12 @@ export class Loaders {
     );
     this.trainingRun = new DataLoader(async (ids) =>
       groupBy(ids, await trainingRunsByIds(dataSource, ids), (row) => row.id).map((group) => (group[0] ? toTrainingRun(group[0]) : null)),
+    );
+    this.predictionJob = new DataLoader(async (ids) =>
+      groupBy(ids, await predictionJobsByIds(dataSource, ids), (row) => Number(row.id)).map((group) => (group[0] ? toPredictionJob(group[0]) : null)),
+    );
+    this.dataset = new DataLoader(async (ids) =>
+      groupBy(ids, await datasetsByIds(dataSource, ids), (row) => row.id).map((group) => (group[0] ? Object.assign(new T.Dataset(), group[0]) : null)),
     );
     this.runLog = new DataLoader(async (ids) => groupBy(ids, await runLogs(dataSource, ids), (row) => row.id).map((group) => group[0] ?? null));
     this.lossCurves = new DataLoader(async (ids) =>
@@ -145,5 +157,39 @@ export function toModelVersion(row: ModelVersionSummary): T.ModelVersion {
 }
 
 export function toTrainingRun(row: TrainingRunRow): T.TrainingRun {
-  return Object.assign(new T.TrainingRun(), row);
+  return Object.assign(new T.TrainingRun(), row, { progress: row.progress === null ? null : toTrainingProgress(row.progress) });
+}
+
+const PHASES: ReadonlySet<string> = new Set(TRAINING_PHASES);
+
+/**
+ * The typed progress of a run's stored JSON. The JSON is what some model server wrote (possibly an
+ * older one): a value of the wrong type is left out as null rather than failing the whole answer.
+ */
+export function toTrainingProgress(stored: Record<string, unknown>): T.TrainingProgress {
+  const finite = (key: string) => (typeof stored[key] === 'number' && Number.isFinite(stored[key]) ? (stored[key] as number) : null);
+  const integer = (key: string) => (Number.isInteger(stored[key]) ? (stored[key] as number) : null);
+  const losses = stored.losses !== null && typeof stored.losses === 'object' ? Object.entries(stored.losses as Record<string, unknown>) : null;
+  return Object.assign(new T.TrainingProgress(), {
+    phase: typeof stored.phase === 'string' && PHASES.has(stored.phase) ? (stored.phase as T.TrainingPhase) : null,
+    epoch: integer('epoch'),
+    epochs: integer('epochs'),
+    step: integer('step'),
+    totalSteps: integer('totalSteps'),
+    losses: losses && losses.filter((entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1])).map(([name, value]) => ({ name, value })),
+    lr: finite('lr'),
+    imagesPerSecond: finite('imagesPerSecond'),
+    etaSeconds: finite('etaSeconds'),
+    trainImages: integer('trainImages'),
+    skippedImages: integer('skippedImages'),
+    resumedFromStep: integer('resumedFromStep'),
+  });
+}
+
+export function toPredictionJob(row: Record<string, unknown>): PredictionJob {
+  return Object.assign(new PredictionJob(), {
+    id: Number(row.id), status: row.status, total: row.total, done: row.done, error: row.error,
+    createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at, modelVersionId: Number(row.model_version_id),
+    chunks: row.chunks, chunkSize: row.chunk_size,
+  });
 }

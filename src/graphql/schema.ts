@@ -4,6 +4,7 @@ import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchemaSync, type PubSub } from 'type-graphql';
 import { RESOLVERS } from './resolvers';
 import { TRAINING_RESOLVERS } from './training/resolvers';
+import { NodeResolver } from './node-resolver';
 import { authChecker } from './auth';
 
 /**
@@ -21,8 +22,22 @@ const NO_PUBSUB: PubSub = {
 
 let cached: GraphQLSchema | undefined;
 
+/** Descriptions of the root types, which type-graphql builds without any. */
+const ROOT_DESCRIPTIONS = {
+  Query: 'Reads: images and garments (search, facets, vocabulary), training runs, model versions, prediction jobs, and any object by its global id (node, nodes).',
+  Mutation: 'Changes: training (startTraining, cancelTraining, activateModelVersion) and prediction (analyzeImage, predictImages, cancelPrediction).',
+  Subscription: 'Live updates over graphql-ws on /graphql.',
+} as const;
+
+function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
+  for (const type of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+    if (type) type.description = ROOT_DESCRIPTIONS[type.name as keyof typeof ROOT_DESCRIPTIONS];
+  }
+  return schema;
+}
+
 export function buildApiSchema(): GraphQLSchema {
-  cached ??= buildSchemaSync({ resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS], pubSub: NO_PUBSUB, validate: false, authChecker });
+  cached ??= describeRootTypes(buildSchemaSync({ resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, NodeResolver], pubSub: NO_PUBSUB, validate: false, authChecker }));
   return cached;
 }
 

@@ -21,6 +21,11 @@ import { decodeWhole, ImageErrorCode, inspectImage, sniffImageFormat, Unsupporte
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 const STAGED_LIFETIME_MS = 60 * 60 * 1000;
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
+
+/** Whether `text` has the form of the ids `stage` gives uploads (32 hex digits). */
+export function isUploadId(text: string): boolean {
+  return UPLOAD_ID.test(text);
+}
 const EXTENSION: Record<ImageFormat, string> = { jpeg: 'jpg', png: 'png', webp: 'webp' };
 
 /** Why an upload was refused; `status` is the HTTP answer (413 too large, 415 not an image, 400 undecodable, 422 too slow to decode). */

@@ -17,6 +17,7 @@ import { getMetadataStorage } from 'type-graphql';
 import { ROLES, type Role } from '../../src/auth/roles';
 import { createApiToken, revokeApiToken } from '../../src/db/api-tokens';
 import { buildApiSchema } from '../../src/graphql/schema';
+import { globalId } from '../../src/graphql/ids';
 import { publicRead } from '../../src/cli/serve';
 import { parseExpiry } from '../../src/cli/token';
 import { ApiClient, startTestServer } from '../graphql/support';
@@ -42,12 +43,12 @@ afterAll(async () => {
 /** Each mutation with arguments that pass authorization and then fail on the (empty) data, and the least role it needs. */
 const MUTATIONS: Record<string, { document: string; role: Role; whenAllowed: string }> = {
   startTraining: { document: `mutation { startTraining(input: { epochs: 0 }) { id } }`, role: 'admin', whenAllowed: 'BAD_USER_INPUT' },
-  cancelTraining: { document: `mutation { cancelTraining(id: "999") { id } }`, role: 'admin', whenAllowed: 'NOT_FOUND' },
-  activateModelVersion: { document: `mutation { activateModelVersion(id: "999") { id } }`, role: 'admin', whenAllowed: 'NOT_FOUND' },
+  cancelTraining: { document: `mutation { cancelTraining(id: "${globalId('TrainingRun', 999)}") { id } }`, role: 'admin', whenAllowed: 'NOT_FOUND' },
+  activateModelVersion: { document: `mutation { activateModelVersion(id: "${globalId('ModelVersion', 999)}") { id } }`, role: 'admin', whenAllowed: 'NOT_FOUND' },
   // An analyst may stop the prediction jobs analysts may start.
-  cancelPrediction: { document: `mutation { cancelPrediction(id: "999") { id } }`, role: 'analyst', whenAllowed: 'NOT_FOUND' },
-  analyzeImage: { document: `mutation { analyzeImage(imageId: "999") { image { id } } }`, role: 'analyst', whenAllowed: 'NOT_FOUND' },
-  predictImages: { document: `mutation { predictImages(modelVersionId: "999") { id } }`, role: 'analyst', whenAllowed: 'NOT_FOUND' },
+  cancelPrediction: { document: `mutation { cancelPrediction(id: "${globalId('PredictionJob', 999)}") { id } }`, role: 'analyst', whenAllowed: 'NOT_FOUND' },
+  analyzeImage: { document: `mutation { analyzeImage(imageId: "${globalId('Image', 999)}") { image { id } } }`, role: 'analyst', whenAllowed: 'NOT_FOUND' },
+  predictImages: { document: `mutation { predictImages(modelVersionId: "${globalId('ModelVersion', 999)}") { id } }`, role: 'analyst', whenAllowed: 'NOT_FOUND' },
 };
 
 function expectedCode(caller: Role | null, required: Role, whenAllowed: string): string {
@@ -84,7 +85,7 @@ describe.each([null, ...ROLES] as (Role | null)[])('as %s', (caller) => {
   });
 
   it('reads queries and image routes with any token, not anonymously', async () => {
-    const result = await client().query(`{ vocabulary(kind: "color") { value } }`);
+    const result = await client().query(`{ vocabulary(kind: COLOR) { value } }`);
     const image = await client().get('/images/1/thumbnail');
     if (caller === null) {
       expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -101,7 +102,7 @@ it('opens reads, and only reads, to anonymous callers with publicRead', async ()
   const open = await startTestServer(db.dataSource, { publicRead: true, dataDir });
   try {
     const anonymous = open.as(undefined);
-    expect((await anonymous.query(`{ vocabulary(kind: "color") { value } }`)).errors).toBeUndefined();
+    expect((await anonymous.query(`{ vocabulary(kind: COLOR) { value } }`)).errors).toBeUndefined();
     expect((await anonymous.get('/images/1')).status).toBe(404);
     expect((await anonymous.query(MUTATIONS.cancelTraining.document)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await anonymous.upload(Buffer.from('x'))).status).toBe(401);
@@ -114,7 +115,7 @@ it('refuses expired, revoked, unknown and malformed tokens with 401, on GraphQL 
   const expired = await createApiToken(db.dataSource, { role: 'admin', expiresAt: new Date(Date.now() - 1000) });
   const soon = await createApiToken(db.dataSource, { role: 'admin', expiresAt: new Date(Date.now() + 60_000) });
   const revoked = await createApiToken(db.dataSource, { role: 'admin' });
-  const query = `{ vocabulary(kind: "color") { value } }`;
+  const query = `{ vocabulary(kind: COLOR) { value } }`;
   expect((await api.as(soon.token).query(query)).status).toBe(200);
   expect((await api.as(revoked.token).query(query)).status).toBe(200);
   expect(await revokeApiToken(db.dataSource, revoked.id)).toBe(true);
@@ -155,7 +156,7 @@ describe('subscriptions', () => {
     });
     return new Promise<string>((resolve) => {
       client.subscribe(
-        { query: `subscription { trainingRunUpdated(id: "999") { id } }` },
+        { query: `subscription { trainingRunUpdated(id: "${globalId('TrainingRun', 999)}") { id } }` },
         {
           next: () => resolve('next'),
           error: (error) => resolve(Array.isArray(error) ? String(error[0].extensions?.code) : `closed ${(error as { code?: number }).code}`),

@@ -78,10 +78,10 @@ it('shares one embedded server between processes and recovers it after kill -9 o
     const images = await count(url, 'SELECT count(*) AS n FROM images');
     expect(images).toBe(24);
     const { data } = (await (await fetch(`http://127.0.0.1:${port}/graphql`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ images(first: 1) { totalCount } trainingRuns { status } }' }),
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ images(first: 1) { totalCount } trainingRuns { edges { node { status } } } }' }),
     })).json()) as any;
     expect(data.images.totalCount).toBe(images);
-    expect(data.trainingRuns.map((r: any) => r.status)).toContain('succeeded');
+    expect(data.trainingRuns.edges.map((edge: any) => edge.node.status)).toContain('SUCCEEDED');
 
     // kill -9 of every process using the server (the API and its model server): nobody leaves cleanly.
     const clients = fs.readdirSync(path.join(home, 'postgres', 'clients')).map(Number);

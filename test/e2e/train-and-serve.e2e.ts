@@ -77,7 +77,7 @@ function followRun(id: string): Promise<any[]> {
   const updates: any[] = [];
   return new Promise<any[]>((resolve, reject) => {
     client.subscribe(
-      { query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id status progress error } }`, variables: { id } },
+      { query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id status progress { step phase } error } }`, variables: { id } },
       { next: (value) => updates.push(value.data?.trainingRunUpdated), error: reject, complete: () => resolve(updates) },
     );
   }).finally(() => client.dispose());
@@ -89,17 +89,17 @@ it('trains over GraphQL, evaluates, and makes a new photo searchable by its pred
     `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status } }`,
     { input: { name: 'e2e', backbone: 'resnet18', model: MODEL, attributeKinds: ['color'], epochs: EPOCHS, batchSize: 4, lr: LR, clipGradNorm: CLIP, warmupIterations: 20, lrMilestones: [Math.ceil(EPOCHS * 0.75)], checkpointEvery: 50, seed: SEED } },
   );
-  expect(startTraining.status).toBe('queued');
+  expect(startTraining.status).toBe('QUEUED');
   const updates = await followRun(startTraining.id);
   const last = updates[updates.length - 1];
   expect(last.error).toBeNull();
-  expect(last.status).toBe('succeeded');
+  expect(last.status).toBe('SUCCEEDED');
   const steps = updates.map((u) => u.progress?.step).filter((s) => typeof s === 'number');
   expect(steps.length).toBeGreaterThan(10);
   const trainingSeconds = (Date.now() - started) / 1000;
 
   const { trainingRun } = await api.data(
-    `query($id: ID!) { trainingRun(id: $id) { status progress lossCurves { name steps values } modelVersion { id metrics config } } }`,
+    `query($id: ID!) { trainingRun(id: $id) { status progress { step totalSteps epoch epochs imagesPerSecond trainImages } lossCurves { name steps values } modelVersion { id metrics config } } }`,
     { id: startTraining.id },
   );
   const loss = trainingRun.lossCurves.find((c: any) => c.name === 'loss');
@@ -156,7 +156,7 @@ it('trains over GraphQL, evaluates, and makes a new photo searchable by its pred
   expect(analyzeImage.garments.length).toBeGreaterThan(0);
   const best = [...analyzeImage.garments].sort((a: any, b: any) => b.score - a.score)[0];
   expect(best.source).toBe('PREDICTION');
-  const predictedColour = best.attributes.find((a: any) => a.kind === 'color');
+  const predictedColour = best.attributes.find((a: any) => a.kind === 'COLOR');
   console.log(JSON.stringify({ truthColour, predictedColour, category: best.category, truthCategory: photo.annotation.garments[0].category }));
 
   const { searchGarments } = await api.data(

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { importDataset } from '../../src/db/import';
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
+import { globalId } from '../../src/graphql/ids';
 import { ApiClient, makeSampleTree, QueryCounter, startTestServer } from './support';
 
 const GARMENT_FIELDS = `id superCategory category categoryEn source score box { x1 y1 x2 y2 } polygon { x y }
@@ -55,22 +56,22 @@ async function allGarmentIds(where: string): Promise<string[]> {
   const rows: { id: string }[] = await db.dataSource.query(
     `SELECT g.id FROM garments g JOIN images i ON i.id = g.image_id WHERE ${where} ORDER BY g.id`,
   );
-  return rows.map((row) => String(row.id));
+  return rows.map((row) => globalId('Garment', row.id));
 }
 
 describe('browsing', () => {
   it('imageByExternalId("100026") returns its two garments with attributes and the 로맨틱 style', async () => {
     const data = await api.data(
       `query($id: String!) { imageByExternalId(externalId: $id) {
-         id externalId fileName width height split url thumbnailUrl(size: 128) styles { style styleEn subStyle }
+         id databaseId externalId fileName width height split url thumbnailUrl(size: 128) styles { style styleEn subStyle }
          garments { ${GARMENT_FIELDS} } } }`,
       { id: '100026' },
     );
     const image = data.imageByExternalId;
     expect(image).toMatchObject({ externalId: '100026', fileName: 'Ave29th_160_02.jpg', width: 800, height: 800, split: 'TRAIN' });
     expect(image.styles).toEqual([{ style: '로맨틱', styleEn: 'romantic', subStyle: null }]);
-    expect(image.url).toBe(`/images/${image.id}`);
-    expect(image.thumbnailUrl).toBe(`/images/${image.id}/thumbnail?size=128`);
+    expect(image.url).toBe(`/images/${image.databaseId}`);
+    expect(image.thumbnailUrl).toBe(`/images/${image.databaseId}/thumbnail?size=128`);
     const bySlot = Object.fromEntries(image.garments.map((garment: any) => [garment.superCategory, garment]));
     expect(Object.keys(bySlot).sort()).toEqual(['BOTTOM', 'TOP']);
     const blouse = bySlot.TOP;
@@ -82,9 +83,9 @@ describe('browsing', () => {
     const attributes = blouse.attributes.map((a: any) => `${a.kind}=${a.value}/${a.valueEn}`).sort();
     expect(attributes).toEqual(
       [
-        'category=블라우스/blouse', 'collar=보우칼라/bow', 'color=화이트/white', 'fit=루즈/loose', 'length=노멀/normal',
-        'material=레이스/lace', 'material=우븐/woven', 'neckline=브이넥/V-neck', 'print=도트/dot',
-        'sleeveLength=캡/cap', 'subColor=실버/silver',
+        'CATEGORY=블라우스/blouse', 'COLLAR=보우칼라/bow', 'COLOR=화이트/white', 'FIT=루즈/loose', 'LENGTH=노멀/normal',
+        'MATERIAL=레이스/lace', 'MATERIAL=우븐/woven', 'NECKLINE=브이넥/V-neck', 'PRINT=도트/dot',
+        'SLEEVE_LENGTH=캡/cap', 'SUB_COLOR=실버/silver',
       ].sort(),
     );
     expect(bySlot.BOTTOM).toMatchObject({ category: '스커트', categoryEn: 'skirt' });
@@ -94,18 +95,19 @@ describe('browsing', () => {
     const { imageByExternalId } = await api.data(`{ imageByExternalId(externalId: "1092253") { id garments { id } } }`);
     const garmentId = imageByExternalId.garments[0].id;
     const data = await api.data(`query($g: ID!, $i: ID!) {
-      garment(id: $g) { id image { externalId } cropUrl(size: 64) }
+      garment(id: $g) { id databaseId image { externalId } cropUrl(size: 64) }
       image(id: $i) { externalId } }`, { g: garmentId, i: imageByExternalId.id });
-    expect(data.garment).toEqual({ id: garmentId, image: { externalId: '1092253' }, cropUrl: `/garments/${garmentId}/crop?size=64` });
+    expect(data.garment).toEqual({ id: garmentId, databaseId: expect.stringMatching(/^\d+$/), image: { externalId: '1092253' }, cropUrl: `/garments/${data.garment.databaseId}/crop?size=64` });
+    expect(garmentId).toBe(globalId('Garment', data.garment.databaseId));
     expect(data.image).toEqual({ externalId: '1092253' });
-    expect((await api.data(`{ image(id: "999999999") { id } }`)).image).toBeNull();
+    expect((await api.data(`{ image(id: "${globalId('Image', 999999999)}") { id } }`)).image).toBeNull();
   });
 
   it('vocabulary(kind) lists values with counts and English labels', async () => {
-    const { vocabulary } = await api.data(`{ vocabulary(kind: "collar") { kind value valueEn count } }`);
+    const { vocabulary } = await api.data(`{ vocabulary(kind: COLLAR) { kind value valueEn count } }`);
     expect(vocabulary).toEqual([
-      { kind: 'collar', value: '보우칼라', valueEn: 'bow', count: 1 },
-      { kind: 'collar', value: '셔츠칼라', valueEn: 'shirt', count: 1 },
+      { kind: 'COLLAR', value: '보우칼라', valueEn: 'bow', count: 1 },
+      { kind: 'COLLAR', value: '셔츠칼라', valueEn: 'shirt', count: 1 },
     ]);
   });
 });
@@ -121,7 +123,7 @@ describe('searchGarments', () => {
     for (const where of [
       { collar: ['보우칼라'] },
       { collar: 'bow' },
-      { attributes: [{ kind: 'collar', anyOf: ['Bow'] }] },
+      { attributes: [{ kind: 'COLLAR', anyOf: ['Bow'] }] },
     ]) {
       const { searchGarments } = await api.data(SEARCH, { where });
       expect(searchGarments.totalCount).toBe(1);
@@ -141,7 +143,7 @@ describe('searchGarments', () => {
       [{ split: 'VALIDATION' }, `i.split = 'validation'`],
       [{ split: 'TRAIN', superCategory: 'TOP' }, `i.split = 'train' AND g.super_category = 'TOP'`],
       [{ styles: ['modern', '스트리트'] }, `(${hasStyle('모던')} OR ${hasStyle('스트리트')})`],
-      [{ attributes: [{ kind: 'material', allOf: ['knit', '면'] }] }, `${hasValue('material', '니트')} AND ${hasValue('material', '면')}`],
+      [{ attributes: [{ kind: 'MATERIAL', allOf: ['knit', '면'] }] }, `${hasValue('material', '니트')} AND ${hasValue('material', '면')}`],
       [{ material: ['knit', 'lace'] }, `(${hasValue('material', '니트')} OR ${hasValue('material', '레이스')})`],
       [
         { or: [{ color: 'white' }, { color: '베이지' }], not: { superCategory: ['BOTTOM'] } },
@@ -183,7 +185,7 @@ describe('searchGarments', () => {
 
 describe('garmentFacets', () => {
   it('counts each value among the matches exactly as plain SQL over garment_attributes and image_styles does', async () => {
-    const { garmentFacets } = await api.data(`{ garmentFacets(where: { superCategory: TOP }, kinds: ["color", "material", "style"]) {
+    const { garmentFacets } = await api.data(`{ garmentFacets(where: { superCategory: TOP }, kinds: [COLOR, MATERIAL, STYLE]) {
       kind values { value valueEn count } } }`);
     const attributeCounts: { kind: string; value: string; n: number }[] = await db.dataSource.query(
       `SELECT v.kind, v.value, count(DISTINCT g.id)::int AS n
@@ -195,10 +197,10 @@ describe('garmentFacets', () => {
          FROM garments g JOIN image_styles s ON s.image_id = g.image_id JOIN vocabulary v ON v.id = s.style_id
         WHERE g.super_category = 'TOP' GROUP BY v.value`,
     );
-    const expected = [...attributeCounts, ...styleCounts].map((row) => `${row.kind}:${row.value}=${row.n}`).sort();
+    const expected = [...attributeCounts, ...styleCounts].map((row) => `${row.kind.toUpperCase()}:${row.value}=${row.n}`).sort();
     const actual = garmentFacets.flatMap((facet: any) => facet.values.map((v: any) => `${facet.kind}:${v.value}=${v.count}`)).sort();
     expect(actual).toEqual(expected);
-    expect(garmentFacets.map((facet: any) => facet.kind)).toEqual(['color', 'material', 'style']);
+    expect(garmentFacets.map((facet: any) => facet.kind)).toEqual(['COLOR', 'MATERIAL', 'STYLE']);
     const colors = garmentFacets[0].values;
     expect(colors.map((v: any) => v.count)).toEqual([...colors.map((v: any) => v.count)].sort((a, b) => b - a));
     expect(colors.find((v: any) => v.value === '화이트').valueEn).toBe('white');
@@ -215,13 +217,13 @@ describe('errors', () => {
   it('names the argument and uses BAD_USER_INPUT for unknown kinds, values, bad cursors and oversized pages', async () => {
     const search = `query($where: GarmentWhere!, $first: Int, $after: String) {
       searchGarments(where: $where, first: $first, after: $after) { totalCount } }`;
-    const unknownKind = await errorOf(search, { where: { attributes: [{ kind: 'colour', anyOf: ['red'] }] } });
-    expect(unknownKind.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'where.attributes[0].kind' });
-    expect(unknownKind.message).toMatch(/unknown attribute kind "colour"/);
+    const unknownKind = await errorOf(search, { where: { attributes: [{ kind: 'COLOUR', anyOf: ['red'] }] } });
+    expect(unknownKind.extensions).toEqual({ code: 'BAD_USER_INPUT', field: '$where.attributes[0].kind' });
+    expect(unknownKind.message).toMatch(/Value "COLOUR" does not exist in "AttributeKind" enum/);
     const unknownValue = await errorOf(search, { where: { or: [{ color: ['red'] }, { color: ['reddish'] }] } });
     expect(unknownValue.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'where.or[1].color[0]' });
     expect(unknownValue.message).toMatch(/unknown color value "reddish"/);
-    const allOfSingle = await errorOf(search, { where: { attributes: [{ kind: 'color', allOf: ['red', 'blue'] }] } });
+    const allOfSingle = await errorOf(search, { where: { attributes: [{ kind: 'COLOR', allOf: ['red', 'blue'] }] } });
     expect(allOfSingle.extensions?.field).toBe('where.attributes[0].allOf');
     const badCursor = await errorOf(search, { where: {}, after: 'bm90LWEtY3Vyc29y' });
     expect(badCursor.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
@@ -229,8 +231,9 @@ describe('errors', () => {
     expect((await errorOf(search, { where: {}, after: imageCursor })).extensions?.code).toBe('BAD_USER_INPUT');
     const oversized = await errorOf(search, { where: {}, first: 1000 });
     expect(oversized.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'first' });
-    const facetKind = await errorOf(`{ garmentFacets(kinds: ["color", "shape"]) { kind } }`);
-    expect(facetKind.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'kinds[1]' });
+    // An unknown kind is refused before anything runs.
+    const facetKind = await errorOf(`{ garmentFacets(kinds: [COLOR, SHAPE]) { kind } }`);
+    expect(facetKind.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
     const badEnum = await errorOf(search, { where: { superCategory: ['HAT'] } });
     expect(badEnum.extensions?.code).toBe('BAD_USER_INPUT');
   });
@@ -315,7 +318,7 @@ describe('predictions, model versions and training runs (rows as the model serve
          VALUES ($1, 'TOP', $2, 10, 10, 100, 100, 'prediction', $3, $4, $5) RETURNING id`,
         [image.id, blouse, modelVersionId, score, [blouse, bow]],
       );
-      predicted[name] = String(garment.id);
+      predicted[name] = globalId('Garment', garment.id);
       await q(`INSERT INTO garment_attributes (garment_id, vocabulary_id, score) VALUES ($1, $2, $4), ($1, $3, 0.8)`, [garment.id, blouse, bow, score]);
     }
     // An image outside both splits (e.g. an upload): NOT { split: TRAIN } must still find its garment.
@@ -324,13 +327,13 @@ describe('predictions, model versions and training runs (rows as the model serve
       `INSERT INTO garments (image_id, super_category, x1, y1, x2, y2, search_terms) VALUES ($1, 'TOP', 1, 1, 5, 5, '{}') RETURNING id`,
       [upload.id],
     );
-    predicted.upload = String(garment.id);
+    predicted.upload = globalId('Garment', garment.id);
   });
 
   it('filters by source, model version and minimum score', async () => {
     const search = `query($where: GarmentWhere!) { searchGarments(where: $where, first: 100) {
       totalCount edges { node { id source score modelVersion { id name } attributes { kind value score } } } } }`;
-    const all = await api.data(search, { where: { source: 'PREDICTION', modelVersionId: String(modelVersionId) } });
+    const all = await api.data(search, { where: { source: 'PREDICTION', modelVersionId: globalId('ModelVersion', modelVersionId) } });
     expect(all.searchGarments.edges.map((e: any) => e.node.id)).toEqual([predicted.confident, predicted.unsure]);
     const confident = await api.data(search, { where: { source: 'PREDICTION', minScore: 0.5, collar: 'bow' } });
     expect(confident.searchGarments.edges).toHaveLength(1);
@@ -338,10 +341,10 @@ describe('predictions, model versions and training runs (rows as the model serve
       id: predicted.confident,
       source: 'PREDICTION',
       score: expect.closeTo(0.9, 5),
-      modelVersion: { id: String(modelVersionId), name: 'v1' },
+      modelVersion: { id: globalId('ModelVersion', modelVersionId), name: 'v1' },
       attributes: [
-        { kind: 'category', value: '블라우스', score: expect.closeTo(0.9, 5) },
-        { kind: 'collar', value: '보우칼라', score: expect.closeTo(0.8, 5) },
+        { kind: 'CATEGORY', value: '블라우스', score: expect.closeTo(0.9, 5) },
+        { kind: 'COLLAR', value: '보우칼라', score: expect.closeTo(0.8, 5) },
       ],
     });
     const annotationsOnly = await api.data(search, { where: { collar: '보우칼라', source: 'ANNOTATION' } });
@@ -365,18 +368,18 @@ describe('predictions, model versions and training runs (rows as the model serve
   });
 
   it('reads model versions and training runs with their metrics', async () => {
-    const data = await api.data(`{ modelVersions { id name backbone config isActive trainingRun { status params
-      metrics(name: "loss") { step value } modelVersion { name } } } trainingRuns(status: "succeeded") { id status } }`);
-    expect(data.modelVersions).toEqual([
+    const data = await api.data(`{ modelVersions { edges { node { id name backbone config isActive trainingRun { status params
+      metrics(name: "loss") { step value } modelVersion { name } } } } } trainingRuns(status: SUCCEEDED) { edges { node { id status } } } }`);
+    expect(data.modelVersions.edges.map((edge: any) => edge.node)).toEqual([
       {
-        id: String(modelVersionId),
+        id: globalId('ModelVersion', modelVersionId),
         name: 'v1',
         backbone: 'resnet50',
         config: { num_classes: 5 },
         isActive: false,
-        trainingRun: { status: 'succeeded', params: { epochs: 2 }, metrics: [{ step: 1, value: 2.5 }, { step: 2, value: 1.5 }], modelVersion: { name: 'v1' } },
+        trainingRun: { status: 'SUCCEEDED', params: { epochs: 2 }, metrics: [{ step: 1, value: 2.5 }, { step: 2, value: 1.5 }], modelVersion: { name: 'v1' } },
       },
     ]);
-    expect(data.trainingRuns).toHaveLength(1);
+    expect(data.trainingRuns.edges).toHaveLength(1);
   });
 });

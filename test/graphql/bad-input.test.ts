@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { importDataset } from '../../src/db/import';
+import { globalId } from '../../src/graphql/ids';
 import { ApiClient, makeSampleTree, startTestServer } from './support';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
@@ -41,7 +42,7 @@ it('answers 404 on the image and crop routes for ids beyond bigint', async () =>
 });
 
 it('answers BAD_USER_INPUT naming the argument for ids beyond bigint in GraphQL', async () => {
-  for (const query of [`{ image(id: "${TOO_BIG}") { id } }`, `{ garment(id: "${TOO_BIG}") { id } }`, `{ modelVersion(id: "${TOO_BIG}") { id } }`]) {
+  for (const query of [`{ image(id: "${globalId('Image', TOO_BIG)}") { id } }`, `{ garment(id: "${globalId('Garment', TOO_BIG)}") { id } }`, `{ modelVersion(id: "${globalId('ModelVersion', TOO_BIG)}") { id } }`]) {
     const result = await api.query(query);
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
   }
@@ -50,23 +51,23 @@ it('answers BAD_USER_INPUT naming the argument for ids beyond bigint in GraphQL'
   expect(paged.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
 });
 
-it('answers ids of serial tables beyond their integer range as rows that do not exist', async () => {
-  // Training runs, model versions and prediction jobs have integer ids: 2^31 is an id of none.
-  const beyond = '2147483648';
-  const read = await api.query(`{ trainingRun(id: "${beyond}") { id } modelVersion(id: "${beyond}") { id } predictionJob(id: "${beyond}") { id } }`);
-  expect(read.errors).toBeUndefined();
-  expect(read.data).toEqual({ trainingRun: null, modelVersion: null, predictionJob: null });
-  for (const mutation of [`cancelTraining(id: "${beyond}") { id }`, `activateModelVersion(id: "${beyond}") { id }`, `cancelPrediction(id: "${beyond}") { id }`]) {
+it('refuses ids of serial tables beyond their integer range (never issued), and answers a well-formed id of no row as null or NOT_FOUND', async () => {
+  // Training runs, model versions and prediction jobs have integer keys: 2^31 is a key of none.
+  const beyond = { TrainingRun: globalId('TrainingRun', 2147483648), ModelVersion: globalId('ModelVersion', 2147483648), PredictionJob: globalId('PredictionJob', 2147483648) };
+  const read = await api.query(`{ trainingRun(id: "${beyond.TrainingRun}") { id } modelVersion(id: "${beyond.ModelVersion}") { id } predictionJob(id: "${beyond.PredictionJob}") { id } }`);
+  expect(read.errors?.map((error) => error.extensions)).toEqual([0, 1, 2].map(() => ({ code: 'BAD_USER_INPUT', field: 'id' })));
+  const absent = await api.query(`{ trainingRun(id: "${globalId('TrainingRun', 2147483647)}") { id } modelVersion(id: "${globalId('ModelVersion', 7)}") { id } }`);
+  expect(absent.errors).toBeUndefined();
+  expect(absent.data).toEqual({ trainingRun: null, modelVersion: null });
+  for (const mutation of [`cancelTraining(id: "${globalId('TrainingRun', 7)}") { id }`, `activateModelVersion(id: "${globalId('ModelVersion', 7)}") { id }`, `cancelPrediction(id: "${globalId('PredictionJob', 7)}") { id }`]) {
     expect((await api.query(`mutation { ${mutation} }`)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   }
-  // Beyond bigint it is not an id at all.
-  expect((await api.query(`{ trainingRun(id: "${TOO_BIG}") { id } }`)).errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
 });
 
 it('answers BAD_USER_INPUT naming the field for a filter modelVersionId beyond the integer column', async () => {
-  const search = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, { w: { modelVersionId: '2147483648' } });
+  const search = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, { w: { modelVersionId: globalId('ModelVersion', 2147483648) } });
   expect(search.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'where.modelVersionId' });
-  const inRange = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, { w: { modelVersionId: '2147483647' } });
+  const inRange = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, { w: { modelVersionId: globalId('ModelVersion', 2147483647) } });
   expect(inRange.errors).toBeUndefined();
   expect(inRange.data?.searchGarments.totalCount).toBe(0);
 });
@@ -74,8 +75,8 @@ it('answers BAD_USER_INPUT naming the field for a filter modelVersionId beyond t
 it('refuses NUL characters in string arguments, naming the argument', async () => {
   const external = await api.query(`query($id: String!) { imageByExternalId(externalId: $id) { id } }`, { id: '100\u0000026' });
   expect(external.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'externalId' });
-  const runs = await api.query(`{ trainingRuns(status: "queued\\u0000") { id } }`);
-  expect(runs.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'status' });
+  const fileName = await api.query(`mutation { analyzeImage(uploadId: "${'0'.repeat(32)}", fileName: "a\\u0000.jpg") { image { id } } }`);
+  expect(fileName.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'fileName' });
   const nested = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, { w: { not: { category: ['탑\u0000'] } } });
   expect(nested.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'where.not.category[0]' });
 });
@@ -101,7 +102,7 @@ it('answers values spelled like Object.prototype members as unknown values, nami
     [{ category: ['toString'] }, 'where.category[0]', 'unknown category value "toString"'],
     [{ color: ['constructor'] }, 'where.color[0]', 'unknown color value "constructor"'],
     [{ not: { styles: ['__proto__'] } }, 'where.not.styles[0]', 'unknown style value "__proto__"'],
-    [{ attributes: [{ kind: 'material', anyOf: ['hasOwnProperty'] }] }, 'where.attributes[0].anyOf[0]', 'unknown material value "hasOwnProperty"'],
+    [{ attributes: [{ kind: 'MATERIAL', anyOf: ['hasOwnProperty'] }] }, 'where.attributes[0].anyOf[0]', 'unknown material value "hasOwnProperty"'],
   ];
   for (const [where, field, message] of cases) {
     const expected = { code: 'BAD_USER_INPUT', field };
@@ -122,7 +123,7 @@ it('range-checks minScore where it enters: [0, 1], naming the field', async () =
 });
 
 it('answers an APQ hash that does not match its query with 400 BAD_REQUEST and one log line', async () => {
-  const query = '{ modelVersions { id } }';
+  const query = '{ modelVersions(first: 1) { edges { node { id } } } }';
   const post = (sha256Hash: string) =>
     fetch(`${api.origin}/graphql`, {
       method: 'POST',
@@ -140,7 +141,7 @@ it('answers an APQ hash that does not match its query with 400 BAD_REQUEST and o
 });
 
 it('answers a typo without "Did you mean" when introspection is off, over HTTP and WebSocket (and with it when on)', async () => {
-  const typo = '{ modelVersions { idd } }';
+  const typo = '{ modelVersions { totalCount edges { node { idd } } } }';
   expect((await api.query(typo)).errors?.[0]?.message).toMatch(/Did you mean "id"\?/);
   const locked = await startTestServer(db.dataSource, { introspection: false });
   try {

@@ -149,7 +149,7 @@ describe('server', () => {
   it('refuses a request body over the bound with 413, whether declared or streamed', async () => {
     const small = await startTestServer(db.dataSource, { maxBodyBytes: 2_000 });
     try {
-      const query = JSON.stringify({ query: `{ vocabulary(kind: "color") { value } } # ${'x'.repeat(5_000)}` });
+      const query = JSON.stringify({ query: `{ vocabulary(kind: COLOR) { value } } # ${'x'.repeat(5_000)}` });
       const declared = await fetch(`${small.origin}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query });
       expect(declared.status).toBe(413);
       expect(await declared.json()).toEqual({ error: 'request body larger than 2000 bytes' });
@@ -160,7 +160,7 @@ describe('server', () => {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half',
       } as RequestInit);
       expect(streamed.status).toBe(413);
-      const within = await small.query('{ vocabulary(kind: "collar") { value } }');
+      const within = await small.query('{ vocabulary(kind: COLLAR) { value } }');
       expect(within.errors).toBeUndefined();
     } finally {
       await small.server.stop();
@@ -183,7 +183,7 @@ describe('server', () => {
   });
 
   it('keeps CSRF prevention on: simple GET or text/plain requests are refused, preflighted ones run', async () => {
-    const query = encodeURIComponent('{ vocabulary(kind: "style") { value } }');
+    const query = encodeURIComponent('{ vocabulary(kind: STYLE) { value } }');
     expect((await api.get(`/graphql?query=${query}`)).status).toBe(400);
     const preflighted = await api.get(`/graphql?query=${query}`, { 'apollo-require-preflight': 'true' });
     expect(preflighted.status).toBe(200);
@@ -250,12 +250,12 @@ describe('server', () => {
       expect(anonymous.status).toBe(503);
       expect(anonymous.errors).toEqual([{ message: 'the database is unavailable; retry in a moment', path: ['searchGarments'], extensions: expected }]);
       // With a token: its lookup fails before any GraphQL runs, and the answer is GraphQL-shaped all the same.
-      const withToken = await broken.query('{ modelVersions { id } }');
+      const withToken = await broken.query('{ modelVersions(first: 1) { edges { node { id } } } }');
       expect(withToken.status).toBe(503);
       expect(withToken.errors).toEqual([{ message: 'the database is unavailable; retry in a moment', extensions: expected }]);
       // The token cannot be checked: 1013 Try Again Later rather than 4403 Forbidden.
-      expect(await broken.overWebSocket('{ modelVersions { id } }')).toEqual({ closed: 1013 });
-      expect(await broken.as(undefined).overWebSocket('{ modelVersions { id } }')).toMatchObject({ errors: [{ extensions: expected }] });
+      expect(await broken.overWebSocket('{ modelVersions(first: 1) { edges { node { id } } } }')).toEqual({ closed: 1013 });
+      expect(await broken.as(undefined).overWebSocket('{ modelVersions(first: 1) { edges { node { id } } } }')).toMatchObject({ errors: [{ extensions: expected }] });
       const health = await broken.get('/health');
       expect(health.status).toBe(503);
       expect(await health.json()).toEqual({ status: 'unavailable', database: 'unreachable' });
@@ -273,7 +273,7 @@ describe('server', () => {
     try {
       // A statement that fails for a reason that is neither the caller's nor the database being down.
       await locker.query(`ALTER TABLE model_versions RENAME TO model_versions_hidden`);
-      const result = await masked.query('{ modelVersions { id } }');
+      const result = await masked.query('{ modelVersions(first: 1) { edges { node { id } } } }');
       expect(result.errors).toEqual([{ message: 'Internal server error', path: ['modelVersions'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
       expect(logged.join('\n')).toMatch(/internal error.*model_versions/);
     } finally {
@@ -288,7 +288,7 @@ describe('server', () => {
     const locker = db.dataSource.createQueryRunner();
     await locker.startTransaction();
     await locker.query('LOCK TABLE vocabulary IN ACCESS EXCLUSIVE MODE');
-    const inFlight = draining.query('{ vocabulary(kind: "style") { value } }');
+    const inFlight = draining.query('{ vocabulary(kind: STYLE) { value } }');
     await new Promise((resolve) => setTimeout(resolve, 200)); // the request is now waiting on the lock
     let stopped = false;
     const stopping = draining.server.stop().then(() => (stopped = true));

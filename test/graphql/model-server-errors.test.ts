@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { listen } from '../../src/util/listen';
 import { modelServerSettings } from '../../src/graphql/services/model-server-client';
+import { globalId } from '../../src/graphql/ids';
 import { ApiClient, startTestServer } from './support';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
@@ -74,8 +75,8 @@ it("keeps the model server's own messages out of the answers for a failure and f
     expect(logged.join('\n')).toContain(INTERNAL);
 
     answer = { status: 404, body: { error: INTERNAL } };
-    const unknown = await analyzeOnce(api, '77');
-    expect(unknown.errors?.[0]).toMatchObject({ message: 'model version 77 does not exist', extensions: { code: 'NOT_FOUND' } });
+    const unknown = await analyzeOnce(api, globalId('ModelVersion', 77));
+    expect(unknown.errors?.[0]).toMatchObject({ message: `model version ${globalId('ModelVersion', 77)} does not exist`, extensions: { code: 'NOT_FOUND' } });
     const noneActive = await analyzeOnce(api);
     expect(noneActive.errors?.[0]?.message).toMatch(/^no model version is active/);
     for (const result of [failed, unknown, noneActive]) expect(JSON.stringify(result)).not.toMatch(/srv|gpu-node|127\.0\.0\.1/);

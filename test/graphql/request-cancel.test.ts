@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import { Client } from 'pg';
 import { importDataset } from '../../src/db/import';
+import { globalId } from '../../src/graphql/ids';
 import { ApiClient, makeSampleTree, startTestServer } from './support';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
@@ -111,7 +112,7 @@ async function modelVersion(name: string): Promise<string> {
     `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ($1, 'resnet18', '{}', 'w.safetensors') RETURNING id`,
     [name],
   );
-  return String(version.id);
+  return globalId('ModelVersion', version.id);
 }
 
 const ACTIVATE = `mutation($id: ID!) { activateModelVersion(id: $id) { id isActive } }`;

@@ -5,6 +5,7 @@
  */
 import { appendRunLog, RUN_LOG_DETAIL, RUN_LOG_LIMITS } from '../../src/db/training-progress';
 import { createApiToken } from '../../src/db/api-tokens';
+import { globalId } from '../../src/graphql/ids';
 import { startTestServer, type ApiClient } from './support';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
@@ -65,7 +66,7 @@ it('shows viewers a log without paths, worker names, raw detail or Node errors; 
   const query = `query($id: ID!) { trainingRun(id: $id) { log error } }`;
 
   const { token: viewer } = await createApiToken(db.dataSource, { role: 'viewer', name: 'viewer' });
-  const seen = (await api.as(viewer).data(query, { id: String(runId) })).trainingRun;
+  const seen = (await api.as(viewer).data(query, { id: globalId('TrainingRun', runId) })).trainingRun;
   const lines = seen.log.trim().split('\n').map((line: string) => line.replace(/^\S+ /, ''));
   expect(lines).toEqual([
     'resumed from the checkpoint at step 500 (…/step-500) by a model server',
@@ -78,7 +79,7 @@ it('shows viewers a log without paths, worker names, raw detail or Node errors; 
   // Timestamps survive untouched.
   expect(seen.log).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z resumed/);
 
-  const asAdmin = (await api.data(query, { id: String(runId) })).trainingRun;
+  const asAdmin = (await api.data(query, { id: globalId('TrainingRun', runId) })).trainingRun;
   expect(asAdmin.log.trim().split('\n').map((line: string) => line.replace(/^\S+ /, ''))).toEqual(stored);
   expect(asAdmin.error).toBe("EACCES: permission denied, open '/srv/models/run-7/model.safetensors'");
 });

@@ -12,6 +12,7 @@ import { SearchService } from '../../src/db/search';
 import { synthesize } from '../../src/kfashion/synth';
 import { LABELS_BY_KIND } from '../../src/kfashion/vocabulary';
 import { AttributeKind, MULTI_VALUED_KINDS } from '../../src/kfashion/types';
+import { attributeKindName } from '../../src/graphql/types';
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
 import { ApiClient, QueryCounter, startTestServer } from './support';
 
@@ -139,6 +140,18 @@ function randomFilter(next: () => number, depth = 0): Filter {
   return filter;
 }
 
+/** The filter as the API takes it: attribute kinds by their enum names (`sleeveLength`: SLEEVE_LENGTH). */
+function apiWhere(where: Filter): Filter {
+  const { attributes, and, or, not, ...conditions } = where as any;
+  return {
+    ...conditions,
+    ...(attributes ? { attributes: attributes.map((condition: any) => ({ ...condition, kind: attributeKindName(condition.kind) })) } : {}),
+    ...(and ? { and: and.map(apiWhere) } : {}),
+    ...(or ? { or: or.map(apiWhere) } : {}),
+    ...(not ? { not: apiWhere(not) } : {}),
+  };
+}
+
 async function searchAll(where: Filter): Promise<{ ids: string[]; totalCount: number }> {
   const ids: string[] = [];
   let after: string | null = null;
@@ -146,11 +159,11 @@ async function searchAll(where: Filter): Promise<{ ids: string[]; totalCount: nu
   for (;;) {
     const data: any = await api.data(
       `query($where: GarmentWhere!, $after: String) { searchGarments(where: $where, first: 100, after: $after) {
-         totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
-      { where, after },
+         totalCount edges { node { databaseId } } pageInfo { hasNextPage endCursor } } }`,
+      { where: apiWhere(where), after },
     );
     totalCount = data.searchGarments.totalCount;
-    ids.push(...data.searchGarments.edges.map((edge: any) => edge.node.id));
+    ids.push(...data.searchGarments.edges.map((edge: any) => edge.node.databaseId));
     if (!data.searchGarments.pageInfo.hasNextPage) return { ids, totalCount };
     after = data.searchGarments.pageInfo.endCursor;
   }
@@ -178,7 +191,7 @@ it('finds exactly the garments the reference finds, for 60 random filters', asyn
 
 it('counts facet values among the matches as the reference does, for 15 random filters', async () => {
   const next = seeded(7);
-  const kinds = ['color', 'material', 'style', 'category'];
+  const kinds: AttributeKind[] = ['color', 'material', 'style', 'category'];
   for (let i = 0; i < 15; i++) {
     const where = i === 0 ? {} : randomFilter(next);
     const matching = garments.filter((garment) => matches(garment, where));
@@ -186,12 +199,12 @@ it('counts facet values among the matches as the reference does, for 15 random f
     for (const kind of kinds) {
       for (const value of valuesByKind.get(kind)!) {
         const count = matching.filter((garment) => garment.terms.has(`${kind}\u0000${value}`)).length;
-        if (count > 0) expected.push(`${kind}:${value}=${count}`);
+        if (count > 0) expected.push(`${attributeKindName(kind)}:${value}=${count}`);
       }
     }
     const { garmentFacets } = await api.data(
-      `query($where: GarmentWhere, $kinds: [String!]!) { garmentFacets(where: $where, kinds: $kinds) { kind values { value count } } }`,
-      { where, kinds },
+      `query($where: GarmentWhere, $kinds: [AttributeKind!]!) { garmentFacets(where: $where, kinds: $kinds) { kind values { value count } } }`,
+      { where: apiWhere(where), kinds: kinds.map(attributeKindName) },
     );
     const actual = garmentFacets.flatMap((facet: any) => facet.values.map((v: any) => `${facet.kind}:${v.value}=${v.count}`));
     expect({ where, facets: actual.sort() }).toEqual({ where, facets: expected.sort() });
@@ -199,10 +212,10 @@ it('counts facet values among the matches as the reference does, for 15 random f
 });
 
 describe('precomputed counts for broad filters', () => {
-  const FACETS = `query($where: GarmentWhere!, $kinds: [String!]!) {
+  const FACETS = `query($where: GarmentWhere!, $kinds: [AttributeKind!]!) {
     garmentFacets(where: $where, kinds: $kinds) { kind values { value count } }
     searchGarments(where: $where, first: 1) { totalCount } }`;
-  const kinds = ['color', 'category', 'style'];
+  const kinds: AttributeKind[] = ['color', 'category', 'style'];
   const simpleFilters = (): Filter[] => [
     {},
     { category: [valuesByKind.get('category')![0]] },
@@ -212,7 +225,7 @@ describe('precomputed counts for broad filters', () => {
   ];
 
   async function facetsAndCount(where: Filter) {
-    const data = await api.data(FACETS, { where, kinds });
+    const data = await api.data(FACETS, { where: apiWhere(where), kinds: kinds.map(attributeKindName) });
     const facets = data.garmentFacets.flatMap((facet: any) => facet.values.map((v: any) => `${facet.kind}:${v.value}=${v.count}`));
     return { facets: facets.sort(), totalCount: data.searchGarments.totalCount };
   }
@@ -223,7 +236,7 @@ describe('precomputed counts for broad filters', () => {
     for (const kind of kinds) {
       for (const value of valuesByKind.get(kind)!) {
         const count = matching.filter((garment) => garment.terms.has(`${kind}\u0000${value}`)).length;
-        if (count > 0) facets.push(`${kind}:${value}=${count}`);
+        if (count > 0) facets.push(`${attributeKindName(kind)}:${value}=${count}`);
       }
     }
     return { facets: facets.sort(), totalCount: matching.length };

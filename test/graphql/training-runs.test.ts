@@ -6,6 +6,7 @@
  */
 import { createApiToken, revokeApiToken } from '../../src/db/api-tokens';
 import { TRAINING_CHANNEL } from '../../src/jobs/channels';
+import { globalId } from '../../src/graphql/ids';
 import { ApiClient, QueryCounter, startTestServer } from './support';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
@@ -30,13 +31,13 @@ afterAll(async () => {
   await db.drop();
 });
 
-const RUNS = `query($first: Int) { trainingRuns(first: $first) { id log attempts metrics(name: "loss") { step value } lossCurves { name steps values } } }`;
+const RUNS = `query($first: Int) { trainingRuns(first: $first) { edges { node { id log attempts metrics(name: "loss") { step value } lossCurves { name steps values } } } } }`;
 
 async function statementsFor(first: number): Promise<{ statements: number; runs: any[] }> {
   const counter = new QueryCounter(db.dataSource);
   try {
     const { result, queries } = await counter.during(() => api.data(RUNS, { first }));
-    return { statements: queries, runs: result.trainingRuns };
+    return { statements: queries, runs: result.trainingRuns.edges.map((edge: any) => edge.node) };
   } finally {
     counter.detach();
   }
@@ -74,9 +75,9 @@ describe('trainingRunUpdated', () => {
     const { id: tokenId, token } = await createApiToken(db.dataSource, { role: 'viewer', name: 'revoked between messages' });
     const client = api.as(token).webSocket();
     try {
-      expect(await answer(client, '{ modelVersions { id } }')).toEqual({ modelVersions: [] });
+      expect(await answer(client, '{ modelVersions(first: 1) { edges { node { id } } } }')).toEqual({ modelVersions: { edges: [] } });
       await revokeApiToken(db.dataSource, tokenId);
-      expect(await answer(client, '{ modelVersions { id } }')).toEqual([{ message: 'the API token is invalid, revoked or expired', extensions: { code: 'UNAUTHENTICATED' } }]);
+      expect(await answer(client, '{ modelVersions(first: 1) { edges { node { id } } } }')).toEqual([{ message: 'the API token is invalid, revoked or expired', extensions: { code: 'UNAUTHENTICATED' } }]);
     } finally {
       await client.dispose();
     }
@@ -91,7 +92,7 @@ describe('trainingRunUpdated', () => {
     const arrival = () => new Promise<void>((resolve) => (wake = resolve));
     let next = arrival();
     const ended = new Promise<void>((resolve) => {
-      client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id attempts } }`, variables: { id: String(run.id) } }, {
+      client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id attempts } }`, variables: { id: globalId('TrainingRun', run.id) } }, {
         next: (value) => {
           received.push(value.data?.trainingRunUpdated ?? value.errors);
           wake();
@@ -114,7 +115,8 @@ describe('trainingRunUpdated', () => {
       await next;
       await update(2);
       await update(3);
-      expect(received).toEqual([{ id: String(run.id), attempts: 1 }, { id: String(run.id), attempts: 2 }, { id: String(run.id), attempts: 3 }]);
+      const id = globalId('TrainingRun', run.id);
+      expect(received).toEqual([{ id, attempts: 1 }, { id, attempts: 2 }, { id, attempts: 3 }]);
       await revokeApiToken(db.dataSource, tokenId);
       await update(4);
       await ended;

@@ -12,11 +12,14 @@ import { englishLabel } from '../../src/kfashion/vocabulary';
 import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
 import { startTestServer, type ApiClient } from '../graphql/support';
 import { storeTinyModelVersion, syntheticDatabase, type SyntheticDatabase } from './support';
+import { globalId } from '../../src/graphql/ids';
 
 let db: SyntheticDatabase;
 let api: ApiClient;
 let server: RunningModelServer;
+/** The model version's global id (as the API takes it) and its database key. */
 let versionId: string;
+let versionKey: string;
 
 beforeAll(async () => {
   db = await syntheticDatabase(10, 13, 64);
@@ -25,7 +28,8 @@ beforeAll(async () => {
     backend: 'wasm', pollIntervalMs: 200, log: () => undefined,
   });
   api = await startTestServer(db.dataSource, { modelServerUrl: server.http.url, dataDir: db.dataDir });
-  versionId = await storeTinyModelVersion(db);
+  versionKey = await storeTinyModelVersion(db);
+  versionId = globalId('ModelVersion', versionKey);
   await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id } }`, { id: versionId });
 });
 afterAll(async () => {
@@ -39,7 +43,7 @@ it('analyses an uploaded photo into searchable PREDICTION garments', async () =>
   const uploadId = await api.uploadId(fs.readFileSync(path.join(db.root, photo)));
   const { analyzeImage } = await api.data(
     `mutation($u: ID) { analyzeImage(uploadId: $u, fileName: "mine.jpg") {
-       image { id fileName width height split url } modelVersion { id }
+       image { id databaseId fileName width height split url } modelVersion { id }
        garments { id source score superCategory category attributes { kind value score } } } }`,
     { u: uploadId },
   );
@@ -56,7 +60,7 @@ it('analyses an uploaded photo into searchable PREDICTION garments', async () =>
     expect(garment.superCategory).toBe(garment.category === '티셔츠' ? 'TOP' : 'BOTTOM');
   }
   const best = analyzeImage.garments[0];
-  const colour = best.attributes.find((a: any) => a.kind === 'color');
+  const colour = best.attributes.find((a: any) => a.kind === 'COLOR');
   const { searchGarments } = await api.data(
     `query($where: GarmentWhere!) { searchGarments(where: $where, first: 100) { edges { node { id } } } }`,
     { where: { source: 'PREDICTION', modelVersionId: versionId, color: [englishLabel('color', colour.value)] } },
@@ -65,7 +69,7 @@ it('analyses an uploaded photo into searchable PREDICTION garments', async () =>
   // The same photo again: the image is reused and its predictions replaced, not duplicated.
   const again = await api.data(`mutation($id: ID) { analyzeImage(imageId: $id) { image { id } garments { id } } }`, { id: analyzeImage.image.id });
   expect(again.analyzeImage.image.id).toBe(analyzeImage.image.id);
-  const [count] = await db.dataSource.query(`SELECT count(*)::int AS n FROM garments WHERE image_id = $1 AND source = 'prediction'`, [analyzeImage.image.id]);
+  const [count] = await db.dataSource.query(`SELECT count(*)::int AS n FROM garments WHERE image_id = $1 AND source = 'prediction'`, [analyzeImage.image.databaseId]);
   expect(count.n).toBe(again.analyzeImage.garments.length);
 });
 
@@ -103,10 +107,10 @@ it('predicts every matching image as a job on the model server, in chunks of chu
     job = (await api.data(
       `query($id: ID!) { predictionJob(id: $id) { status total done error chunks startedAt finishedAt imagesPerSecond etaSeconds modelVersion { id } } }`,
       { id: predictImages.id })).predictionJob;
-    if (['succeeded', 'failed', 'cancelled'].includes(job.status)) break;
+    if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(job.status)) break;
     await new Promise((r) => setTimeout(r, 250));
   }
-  expect(job.status).toBe('succeeded');
+  expect(job.status).toBe('SUCCEEDED');
   const [validation] = await db.dataSource.query(`SELECT count(*)::int AS n FROM images WHERE split = 'validation'`);
   expect(job.total).toBe(validation.n);
   expect(job.done).toBe(validation.n);
@@ -116,7 +120,7 @@ it('predicts every matching image as a job on the model server, in chunks of chu
   expect(job.etaSeconds).toBeNull();
   const [predicted] = await db.dataSource.query(
     `SELECT count(DISTINCT g.image_id)::int AS n FROM garments g JOIN images i ON i.id = g.image_id
-      WHERE g.source = 'prediction' AND g.model_version_id = $1 AND i.split = 'validation'`, [versionId]);
+      WHERE g.source = 'prediction' AND g.model_version_id = $1 AND i.split = 'validation'`, [versionKey]);
   expect(predicted.n).toBe(validation.n);
 });
 

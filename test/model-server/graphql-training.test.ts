@@ -12,6 +12,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { Client as PgClient } from 'pg';
 import { RECONNECT_BACKOFF } from '../../src/graphql/training/run-updates';
+import { globalId } from '../../src/graphql/ids';
 import { JobQueue, TRAINING_QUEUE } from '../../src/jobs/queue';
 import { normaliseTrainingParams } from '../../src/jobs/training-params';
 import { startTestServer, type ApiClient } from '../graphql/support';
@@ -32,7 +33,7 @@ afterAll(async () => {
   await db.cleanup();
 });
 
-const START = `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status params } }`;
+const START = `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id databaseId status params } }`;
 
 async function expectBadInput(input: Record<string, unknown>, field: string, message: RegExp): Promise<void> {
   const result = await api.query(START, { input });
@@ -57,22 +58,23 @@ it('refuses unknown kinds, empty datasets and absurd hyperparameters, naming the
 
 it('queues a valid run on pg-boss with the torchvision defaults filled in, and cancels it', async () => {
   const { startTraining } = await api.data(START, { input: { attributeKinds: ['color'], epochs: 2, batchSize: 4, superCategories: ['TOP', 'BOTTOM'] } });
-  expect(startTraining.status).toBe('queued');
+  expect(startTraining.status).toBe('QUEUED');
+  expect(startTraining.id).toBe(globalId('TrainingRun', startTraining.databaseId));
   expect(startTraining.params).toMatchObject({
     epochs: 2, batchSize: 4, momentum: 0.9, weightDecay: 1e-4, lr: 0.005, lrGamma: 0.1,
     // From scratch (no initWeights): the whole body trains with nn.BatchNorm2d, as torchvision's builders do.
     model: { backbone: 'resnet18', trainable_backbone_layers: 5, norm_layer: 'batch_norm' },
     data: { superCategories: ['TOP', 'BOTTOM'], attributeKinds: ['color'] },
   });
-  const [row] = await db.dataSource.query(`SELECT job_id FROM training_runs WHERE id = $1`, [startTraining.id]);
+  const [row] = await db.dataSource.query(`SELECT job_id FROM training_runs WHERE id = $1`, [startTraining.databaseId]);
   const job = await queue.job(TRAINING_QUEUE, row.job_id);
-  expect(job?.data).toEqual({ runId: Number(startTraining.id) });
+  expect(job?.data).toEqual({ runId: Number(startTraining.databaseId) });
   expect(job?.state).toBe('created');
 
   const cancelled = await api.data(`mutation($id: ID!) { cancelTraining(id: $id) { id status finishedAt } }`, { id: startTraining.id });
-  expect(cancelled.cancelTraining.status).toBe('cancelled');
+  expect(cancelled.cancelTraining.status).toBe('CANCELLED');
   expect((await queue.job(TRAINING_QUEUE, row.job_id))?.state).toBe('cancelled');
-  const missing = await api.query(`mutation { cancelTraining(id: "9999") { id } }`);
+  const missing = await api.query(`mutation { cancelTraining(id: "${globalId('TrainingRun', 9999)}") { id } }`);
   expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
 });
 
@@ -88,21 +90,21 @@ it('activates one model version at a time', async () => {
   for (const name of ['a', 'b']) {
     const [row] = await db.dataSource.query(
       `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ($1, 'resnet18', '{}', '/x') RETURNING id`, [name]);
-    ids.push(String(row.id));
+    ids.push(globalId('ModelVersion', row.id));
   }
   for (const id of [ids[0], ids[1]]) {
     const { activateModelVersion } = await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id isActive } }`, { id });
     expect(activateModelVersion).toEqual({ id, isActive: true });
   }
   const active = await db.dataSource.query(`SELECT id FROM model_versions WHERE is_active`);
-  expect(active.map((r: any) => String(r.id))).toEqual([ids[1]]);
+  expect(active.map((r: any) => globalId('ModelVersion', r.id))).toEqual([ids[1]]);
 });
 
 it('needs exactly one photo and a model server to analyse, and keeps nothing of a failed analysis', async () => {
   const analyze = `mutation($u: ID, $id: ID) { analyzeImage(uploadId: $u, imageId: $id) { garments { id } } }`;
   const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: 'blue' } }).jpeg().toBuffer();
   const uploadId = await api.uploadId(jpeg);
-  const both = await api.query(analyze, { u: uploadId, id: '1' });
+  const both = await api.query(analyze, { u: uploadId, id: globalId('Image', 1) });
   expect(both.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'uploadId' });
   expect(both.errors?.[0]?.message).toMatch(/exactly one of uploadId and imageId/);
   const unknown = await api.query(analyze, { u: 'f'.repeat(32) });
@@ -118,14 +120,14 @@ it('needs exactly one photo and a model server to analyse, and keeps nothing of 
 });
 
 it('validates predictImages before queueing', async () => {
-  const predict = `mutation($where: ImageWhere, $id: ID!) { predictImages(where: $where, modelVersionId: $id) { id status total done } }`;
-  expect((await api.query(predict, { id: '424242' })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  const predict = `mutation($where: ImageWhere, $id: ID!) { predictImages(where: $where, modelVersionId: $id) { id databaseId status total done } }`;
+  expect((await api.query(predict, { id: globalId('ModelVersion', 424242) })).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   const [version] = await db.dataSource.query(`SELECT id FROM model_versions ORDER BY id LIMIT 1`);
-  const bad = await api.query(predict, { id: String(version.id), where: { styles: ['no-such-style'] } });
+  const bad = await api.query(predict, { id: globalId('ModelVersion', version.id), where: { styles: ['no-such-style'] } });
   expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-  const { predictImages } = await api.data(predict, { id: String(version.id), where: { split: 'VALIDATION' } });
-  expect(predictImages).toMatchObject({ status: 'queued', done: 0 });
-  const [row] = await db.dataSource.query(`SELECT filter FROM prediction_jobs WHERE id = $1`, [predictImages.id]);
+  const { predictImages } = await api.data(predict, { id: globalId('ModelVersion', version.id), where: { split: 'VALIDATION' } });
+  expect(predictImages).toMatchObject({ status: 'QUEUED', done: 0 });
+  const [row] = await db.dataSource.query(`SELECT filter FROM prediction_jobs WHERE id = $1`, [predictImages.databaseId]);
   expect(row.filter).toEqual({ split: 'validation' });
 });
 
@@ -133,7 +135,7 @@ it('answers subscribers with the same error codes as HTTP clients, no internals'
   const client = createClient({ url: `ws://127.0.0.1:${api.server.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
   try {
     const refused = await new Promise<unknown>((resolve) => {
-      client.subscribe({ query: `subscription { trainingRunUpdated(id: "9223372036854775808") { id } }` }, {
+      client.subscribe({ query: `subscription { trainingRunUpdated(id: "${globalId('TrainingRun', '9223372036854775808')}") { id } }` }, {
         next: (value) => resolve(value.errors),
         error: resolve,
         complete: () => resolve('complete'),
@@ -150,7 +152,7 @@ it('pushes run updates over graphql-ws until the run finishes', async () => {
   const client = createClient({ url: `ws://127.0.0.1:${api.server.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
   const updates: any[] = [];
   const done = new Promise<void>((resolve, reject) => {
-    client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id status progress } }`, variables: { id: String(run.id) } }, {
+    client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id status progress { step } } }`, variables: { id: globalId('TrainingRun', run.id) } }, {
       next: (value) => {
         updates.push(value.data?.trainingRunUpdated ?? value.errors);
       },
@@ -171,9 +173,9 @@ it('pushes run updates over graphql-ws until the run finishes', async () => {
   } finally {
     await client.dispose();
   }
-  expect(updates[0]).toMatchObject({ id: String(run.id), status: 'running', progress: null });
+  expect(updates[0]).toMatchObject({ id: globalId('TrainingRun', run.id), status: 'RUNNING', progress: null });
   expect(updates.map((u) => u.progress?.step ?? null)).toEqual([null, 1, 2, 2]);
-  expect(updates[updates.length - 1].status).toBe('succeeded');
+  expect(updates[updates.length - 1].status).toBe('SUCCEEDED');
 });
 
 describe('when the LISTEN connection drops', () => {
@@ -190,7 +192,7 @@ describe('when the LISTEN connection drops', () => {
     const client = createClient({ url: `ws://127.0.0.1:${api.server.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
     const updates: any[] = [];
     const ended = new Promise<unknown>((resolve) => {
-      client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { progress } }`, variables: { id: String(run.id) } }, {
+      client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { progress { step } } }`, variables: { id: globalId('TrainingRun', run.id) } }, {
         next: (value) => updates.push(value.data?.trainingRunUpdated ?? value.errors),
         error: resolve,
         complete: () => resolve('complete'),

@@ -11,6 +11,9 @@ import { importDataset } from '../../src/db/import';
 import { synthesize } from '../../src/kfashion/synth';
 import { ApiClient, makeSampleTree, startTestServer } from '../graphql/support';
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
+import { globalId } from '../../src/graphql/ids';
+import { attributeKindName } from '../../src/graphql/types';
+import type { AttributeKind } from '../../src/kfashion/types';
 import { SAMPLE_IDS, samplePath } from '../support/samples';
 import { assertChromiumInstalled, Browser, ensureWebConsoleBuilt, launchBrowser, screenshot } from './browser';
 
@@ -55,9 +58,9 @@ async function apiCount(where: Record<string, unknown>): Promise<number> {
 }
 
 async function apiFacet(where: Record<string, unknown>, kind: string): Promise<{ value: string; valueEn: string | null; count: number }[]> {
-  const data = await api.data(`query($where: GarmentWhere, $kinds: [String!]!) { garmentFacets(where: $where, kinds: $kinds) { values { value valueEn count } } }`, {
+  const data = await api.data(`query($where: GarmentWhere, $kinds: [AttributeKind!]!) { garmentFacets(where: $where, kinds: $kinds) { values { value valueEn count } } }`, {
     where,
-    kinds: [kind],
+    kinds: [attributeKindName(kind as AttributeKind)],
   });
   return data.garmentFacets[0].values;
 }
@@ -206,7 +209,7 @@ describe('search page', () => {
 describe('image page', () => {
   it('opens K-Fashion image 100026 with its two boxes and the 보우칼라 collar, highlighting on hover', async () => {
     const expected = (
-      await api.data(`{ imageByExternalId(externalId: "100026") { id garments { id superCategory box { x1 y1 x2 y2 } attributes { kind value } } } }`)
+      await api.data(`{ imageByExternalId(externalId: "100026") { id databaseId garments { id superCategory box { x1 y1 x2 y2 } attributes { kind value } } } }`)
     ).imageByExternalId;
     expect(expected.garments).toHaveLength(2);
 
@@ -223,15 +226,15 @@ describe('image page', () => {
       expect(Number(await rect.getAttribute('x'))).toBeCloseTo(garment.box.x1, 3);
       expect(Number(await rect.getAttribute('width'))).toBeCloseTo(garment.box.x2 - garment.box.x1, 3);
     }
-    const blouse = expected.garments.find((garment: any) => garment.attributes.some((a: any) => a.kind === 'collar'));
-    expect(blouse.attributes).toContainEqual({ kind: 'collar', value: '보우칼라' });
+    const blouse = expected.garments.find((garment: any) => garment.attributes.some((a: any) => a.kind === 'COLLAR'));
+    expect(blouse.attributes).toContainEqual({ kind: 'COLLAR', value: '보우칼라' });
     const collarRow = page.locator(`[data-testid=garment-card][data-garment-id="${blouse.id}"] tr[data-kind=collar]`);
     expect(await collarRow.textContent()).toContain('보우칼라');
     expect(await collarRow.isVisible()).toBe(true);
 
     // The photo itself is drawn: its thumbnail answered 200 (failed requests would fail the test).
     const photo = page.locator('svg.overlay image');
-    expect(await photo.getAttribute('href')).toBe(`/images/${expected.id}/thumbnail?size=1024`);
+    expect(await photo.getAttribute('href')).toBe(`/images/${expected.databaseId}/thumbnail?size=1024`);
 
     await page.locator(`[data-testid=garment-box][data-garment-id="${blouse.id}"]`).hover();
     await page.locator(`[data-testid=garment-card][data-garment-id="${blouse.id}"].highlighted`).waitFor({ timeout: WAIT_MS });
@@ -266,9 +269,9 @@ describe('image page', () => {
 
     const page = await browser.newPage();
     await page.goto(url('/image/external/100026'));
-    const card = page.locator(`[data-testid=garment-card][data-garment-id="${blouse.id}"]`);
+    const card = page.locator(`[data-testid=garment-card][data-garment-id="${globalId('Garment', blouse.id)}"]`);
     await card.locator('th', { hasText: 'Predicted' }).waitFor({ timeout: WAIT_MS });
-    expect(await page.locator(`[data-testid=prediction-box][data-garment-id="${predicted.id}"]`).count()).toBe(1);
+    expect(await page.locator(`[data-testid=prediction-box][data-garment-id="${globalId('Garment', predicted.id)}"]`).count()).toBe(1);
     expect(await page.locator('[data-testid=garment-box]').count()).toBe(2);
     const collar = card.locator('tr[data-kind=collar]');
     expect(await collar.getAttribute('class')).toBe('disagree');
@@ -287,7 +290,7 @@ describe('image page', () => {
     await expectResultCount(page, await apiCount({ source: 'ANNOTATION', collar: ['보우칼라'] }));
     await page.locator('[data-testid=result-grid] a').first().click();
     await page.locator('[data-testid=garment-card]').first().waitFor({ timeout: WAIT_MS });
-    expect(page.url()).toMatch(/\/image\/\d+\?garment=\d+$/);
+    expect(page.url()).toMatch(/\/image\/[A-Za-z0-9_-]+\?garment=[A-Za-z0-9_-]+$/);
     await page.goto(url('/image/external/does-not-exist'));
     await page.getByText('No image with K-Fashion id does-not-exist').waitFor({ timeout: WAIT_MS });
     await page.close();
@@ -309,15 +312,15 @@ describe('source switch', () => {
     await expectResultCount(page, predictions);
     expect(await page.locator('[data-testid=result-grid] .score').textContent()).toContain('93%');
 
-    await page.selectOption('.source-controls label:has-text("Model") select', String(version.id));
-    await expectResultCount(page, await apiCount({ source: 'PREDICTION', modelVersionId: String(version.id) }));
+    await page.selectOption('.source-controls label:has-text("Model") select', globalId('ModelVersion', version.id));
+    await expectResultCount(page, await apiCount({ source: 'PREDICTION', modelVersionId: globalId('ModelVersion', version.id) }));
     await page.fill('.source-controls input[type=number]', '0.95');
-    const aboveScore = await apiCount({ source: 'PREDICTION', modelVersionId: String(version.id), minScore: 0.95 });
+    const aboveScore = await apiCount({ source: 'PREDICTION', modelVersionId: globalId('ModelVersion', version.id), minScore: 0.95 });
     expect(aboveScore).toBe(0);
     await expectResultCount(page, aboveScore);
     expect(await page.getByText('No garment matches these filters.').isVisible()).toBe(true);
     const params = new URL(page.url()).searchParams;
-    expect([params.get('source'), params.get('model'), params.get('minScore')]).toEqual(['PREDICTION', String(version.id), '0.95']);
+    expect([params.get('source'), params.get('model'), params.get('minScore')]).toEqual(['PREDICTION', globalId('ModelVersion', version.id), '0.95']);
     await page.close();
   });
 });
@@ -363,7 +366,7 @@ describe('training page', () => {
     }
     const page = await browser.newPage();
     await page.goto(url('/training'));
-    const row = page.locator(`[data-testid=runs-table] tr[data-run-id="${run.id}"]`);
+    const row = page.locator(`[data-testid=runs-table] tr[data-run-id="${globalId('TrainingRun', run.id)}"]`);
     await row.waitFor({ timeout: WAIT_MS });
     expect(await row.textContent()).toContain('running');
     // The trainer stores the epoch under way from 0 (1 = the second of 2): shown as `kfashion train` prints it.
@@ -407,7 +410,7 @@ describe('training page', () => {
 
     await page.getByRole('button', { name: 'Make longer the active model' }).click();
     await page.locator('[data-testid=active-version]', { hasText: 'longer is the active model' }).waitFor({ timeout: WAIT_MS });
-    const versions = (await api.data(`{ modelVersions { name isActive } }`)).modelVersions;
+    const versions = (await api.data(`{ modelVersions { edges { node { name isActive } } } }`)).modelVersions.edges.map((edge: any) => edge.node);
     expect(versions.filter((version: any) => version.isActive).map((version: any) => version.name)).toEqual(['longer']);
 
     await row.getByRole('button', { name: 'Cancel' }).click();
@@ -433,7 +436,7 @@ async function setActiveModelVersion(name: string | null): Promise<void> {
 describe('analyze page', () => {
   it('says when no model version is active, and shows no made-up result', async () => {
     await setActiveModelVersion(null);
-    const versions = (await api.data(`{ modelVersions { id } }`)).modelVersions;
+    const versions = (await api.data(`{ modelVersions(first: 1) { edges { node { id } } } }`)).modelVersions.edges;
     const page = await browser.newPage();
     await page.goto(url('/analyze'));
     const note = page.locator('[data-testid=analyze-unavailable]');
@@ -451,7 +454,7 @@ describe('analyze page', () => {
     await page.goto(url('/analyze'));
     await page.locator('[data-testid=photo-upload] input[type=file]').waitFor({ state: 'attached', timeout: WAIT_MS });
     const chosen = await page.locator('select').inputValue();
-    const active = (await api.data(`{ modelVersions { id isActive } }`)).modelVersions.find((version: any) => version.isActive);
+    const active = (await api.data(`{ modelVersions { edges { node { id isActive } } } }`)).modelVersions.edges.map((edge: any) => edge.node).find((version: any) => version.isActive);
     expect(chosen).toBe(active.id);
     // The test server has no model server: the page shows the API's own refusal, nothing else.
     const imageId = (await api.data(`{ imageByExternalId(externalId: "100026") { id } }`)).imageByExternalId.id;
@@ -534,7 +537,7 @@ describe('production mode (no introspection)', () => {
     try {
       const sockets: WebSocket[] = [];
       page.on('websocket', (socket) => sockets.push(socket));
-      await page.goto(`${server.origin}/training?run=${run.id}`);
+      await page.goto(`${server.origin}/training?run=${globalId('TrainingRun', run.id)}`);
       await page.getByText('Following live updates.').waitFor({ timeout: WAIT_MS });
       expect(sockets).toHaveLength(1);
 

@@ -15,17 +15,17 @@ describe('search state', () => {
     let state = toggleValue(emptySearch(), 'color', '블랙');
     state = toggleValue(state, 'color', '화이트');
     state = toggleValue(state, 'superCategory', 'TOP');
-    state = { ...state, source: 'PREDICTION', modelVersionId: '3', minScore: 0.5, split: 'VALIDATION' };
+    state = { ...state, source: 'PREDICTION', modelVersionId: 'TW9kZWxWZXJzaW9uOjM', minScore: 0.5, split: 'VALIDATION' };
     const query = formatSearch(state);
     expect(query).toBe(
-      `?superCategory=TOP&color=${encodeURIComponent('블랙')}&color=${encodeURIComponent('화이트')}&split=VALIDATION&source=PREDICTION&model=3&minScore=0.5`,
+      `?superCategory=TOP&color=${encodeURIComponent('블랙')}&color=${encodeURIComponent('화이트')}&split=VALIDATION&source=PREDICTION&model=TW9kZWxWZXJzaW9uOjM&minScore=0.5`,
     );
     expect(parseSearch(query)).toEqual(state);
     expect(formatSearch(emptySearch())).toBe('');
   });
 
   it('ignores unknown keys and out-of-range options from a hand-edited URL', () => {
-    expect(parseSearch('?colour=red&model=abc&minScore=7&split=test&source=other&color=&color=red&color=red')).toEqual({
+    expect(parseSearch('?colour=red&model=%3Cb%3E&minScore=7&split=test&source=other&color=&color=red&color=red')).toEqual({
       ...emptySearch(),
       selected: { color: ['red'] },
     });

@@ -2,6 +2,7 @@
  * The image page's data: one request for the photo, its styles and all its garments (annotated
  * and predicted), and the pairing of each predicted garment with the annotated one it overlaps.
  */
+import { consoleKind } from './attribute-kinds';
 import { fetchGraphQL } from './graphql';
 import { graphql } from './gql';
 import type { ImageDetailFragment } from './gql/graphql';
@@ -34,10 +35,11 @@ const IMAGE_BY_EXTERNAL_ID = graphql(`
   }
 `);
 
-/** By database id, or by K-Fashion 이미지 식별자 when `external` is set. */
+/** By global id (as `Image.id` gives it), or by K-Fashion 이미지 식별자 when `external` is set. */
 export async function fetchImage(id: string, external: boolean, signal: AbortSignal): Promise<ImageDetail | null> {
   if (external) return (await fetchGraphQL(IMAGE_BY_EXTERNAL_ID, { externalId: id }, signal)).imageByExternalId ?? null;
-  if (!/^\d+$/.test(id)) return null;
+  // Global ids are base64url text: anything else names no image.
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return null;
   return (await fetchGraphQL(IMAGE_BY_ID, { id }, signal)).image ?? null;
 }
 
@@ -100,13 +102,14 @@ export const KIND_LABELS: Record<string, string> = {
 /** Attributes of one garment by kind, highest score first (predictions), with category as an attribute. */
 export function attributesByKind(garment: ImageGarment): Map<string, Attribute[]> {
   const byKind = new Map<string, Attribute[]>();
-  if (garment.category && !garment.attributes.some((attribute) => attribute.kind === 'category')) {
-    byKind.set('category', [{ kind: 'category', value: garment.category, valueEn: garment.categoryEn, score: garment.score }]);
+  if (garment.category && !garment.attributes.some((attribute) => attribute.kind === 'CATEGORY')) {
+    byKind.set('category', [{ kind: 'CATEGORY', value: garment.category, valueEn: garment.categoryEn, score: garment.score }]);
   }
   for (const attribute of garment.attributes) {
-    const list = byKind.get(attribute.kind) ?? [];
+    const kind = consoleKind(attribute.kind);
+    const list = byKind.get(kind) ?? [];
     list.push(attribute);
-    byKind.set(attribute.kind, list);
+    byKind.set(kind, list);
   }
   for (const list of byKind.values()) list.sort((a, b) => (b.score ?? 0) - (a.score ?? 0));
   return byKind;

@@ -9,6 +9,7 @@ import { fetchGraphQL } from './graphql';
 import { graphql } from './gql';
 import type { GarmentWhere, ModelVersionChoicesQuery, SearchResultsQuery, SuperCategory } from './gql/graphql';
 import { FACET_KINDS, SearchState, SUPER_CATEGORIES, SUPER_CATEGORY_KEY, toGarmentWhere } from './search-state';
+import { apiKind, consoleKind } from './attribute-kinds';
 
 export const PAGE_SIZE = 48;
 
@@ -48,7 +49,7 @@ export async function fetchResults(state: SearchState, after: string | null, sig
 
 const FACETS_AND_SLOT_COUNTS = graphql(`
   query FacetsAndSlotCounts(
-    $where: GarmentWhere, $kinds: [String!]!,
+    $where: GarmentWhere, $kinds: [AttributeKind!]!,
     $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!
   ) {
     garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }
@@ -60,7 +61,7 @@ const FACETS_AND_SLOT_COUNTS = graphql(`
 `);
 
 const FACETS = graphql(`
-  query Facets($where: GarmentWhere, $kinds: [String!]!) {
+  query Facets($where: GarmentWhere, $kinds: [AttributeKind!]!) {
     garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }
   }
 `);
@@ -75,27 +76,27 @@ export async function fetchFacets(state: SearchState, signal: AbortSignal): Prom
   const [common, ...own] = await Promise.all([
     fetchGraphQL(
       FACETS_AND_SLOT_COUNTS,
-      { where: toGarmentWhere(state), kinds: unselected, TOP: inSlot('TOP'), BOTTOM: inSlot('BOTTOM'), OUTER: inSlot('OUTER'), ONE_PIECE: inSlot('ONE_PIECE') },
+      { where: toGarmentWhere(state), kinds: unselected.map(apiKind), TOP: inSlot('TOP'), BOTTOM: inSlot('BOTTOM'), OUTER: inSlot('OUTER'), ONE_PIECE: inSlot('ONE_PIECE') },
       signal,
     ),
-    ...selected.map((key) => fetchGraphQL(FACETS, { where: toGarmentWhere(state, key), kinds: [key] }, signal)),
+    ...selected.map((key) => fetchGraphQL(FACETS, { where: toGarmentWhere(state, key), kinds: [apiKind(key)] }, signal)),
   ]);
 
   const facets: Record<string, FacetValue[]> = {};
-  for (const facet of [common, ...own].flatMap((data) => data.garmentFacets)) facets[facet.kind] = facet.values;
+  for (const facet of [common, ...own].flatMap((data) => data.garmentFacets)) facets[consoleKind(facet.kind)] = facet.values;
   facets[SUPER_CATEGORY_KEY] = SUPER_CATEGORIES.map((slot) => ({ value: slot.value, korean: slot.korean, valueEn: slot.english, count: common[slot.value].totalCount }));
   return facets;
 }
 
 const MODEL_VERSION_CHOICES = graphql(`
   query ModelVersionChoices {
-    modelVersions { id name isActive }
+    modelVersions(first: 100) { edges { node { id databaseId name isActive } } }
   }
 `);
 
-export type ModelVersionChoice = ModelVersionChoicesQuery['modelVersions'][number];
+export type ModelVersionChoice = ModelVersionChoicesQuery['modelVersions']['edges'][number]['node'];
 
 export async function fetchModelVersions(signal?: AbortSignal): Promise<ModelVersionChoice[]> {
   const data = await fetchGraphQL(MODEL_VERSION_CHOICES, {}, signal);
-  return data.modelVersions;
+  return data.modelVersions.edges.map((edge) => edge.node);
 }

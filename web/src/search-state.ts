@@ -82,7 +82,8 @@ export function parseSearch(query: string): SearchState {
   }
   if (params.get('source') === 'PREDICTION') state.source = 'PREDICTION';
   const model = params.get('model');
-  if (model && /^\d+$/.test(model)) state.modelVersionId = model;
+  // A ModelVersion's global id (opaque base64url text); anything else is ignored.
+  if (model && /^[A-Za-z0-9_-]{1,64}$/.test(model)) state.modelVersionId = model;
   const minScore = params.get('minScore');
   if (isMinScore(minScore)) state.minScore = Number(minScore);
   const split = params.get('split');

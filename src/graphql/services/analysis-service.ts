@@ -13,7 +13,8 @@ import { toStoredPixels } from '../../images/stored-pixels';
 import type { UploadStore } from '../../uploads/upload-store';
 import { confinedPath } from '../../util/confined-path';
 import { readRegularFile } from '../../util/regular-file';
-import { badInput, notFound } from '../errors';
+import { badInput, ErrorCode, notFound } from '../errors';
+import { globalId } from '../ids';
 import type { ModelServerClient } from './model-server-client';
 
 export type AnalysisSubject = { uploadId: string; fileName: string | null } | { imageId: string };
@@ -71,7 +72,7 @@ export class AnalysisService {
 
   private async analyzeStoredImage(id: string, versionId: number | null): Promise<StoredAnalysis> {
     const row = await imageWithRoot(this.dataSource, id);
-    if (!row) throw notFound(`image ${id}`);
+    if (!row) throw notFound(`image ${globalId('Image', id)}`);
     if (!row.image_path) throw badInput('imageId', `image ${id} has no file`);
     const prediction = await this.modelServer.predict(await this.readImageFile(row), versionId);
     const version = await readModelVersion(this.dataSource, prediction.modelVersion.id);
@@ -88,7 +89,7 @@ export class AnalysisService {
       return await readRegularFile(file);
     } catch (error) {
       this.log(`image ${row.id}: reading its file failed:`, error);
-      throw new GraphQLError(`image ${row.id}: its file cannot be read`, { extensions: { code: 'IMAGE_FILE_MISSING' } });
+      throw new GraphQLError(`image ${globalId('Image', row.id)}: its file cannot be read`, { extensions: { code: ErrorCode.ImageFileMissing } });
     }
   }
 }

@@ -7,7 +7,8 @@
  */
 import { GraphQLError } from 'graphql';
 import type { StoredDetection } from '../../db/predictions';
-import { badInput } from '../errors';
+import { badInput, ErrorCode } from '../errors';
+import { globalId } from '../ids';
 import { postBytes, PostTimeout } from '../../util/http-post';
 import type { MemoryBudget } from '../../ml/train/step-memory';
 
@@ -19,13 +20,6 @@ export interface ModelServerPrediction {
 }
 
 type Log = (message: string, error?: unknown) => void;
-
-/** The GraphQL error codes of a failed call to the model server. */
-export const MODEL_SERVER_ERROR_CODES = {
-  unavailable: 'MODEL_SERVER_UNAVAILABLE',
-  timeout: 'MODEL_SERVER_TIMEOUT',
-  failed: 'MODEL_SERVER_ERROR',
-} as const;
 
 export interface ModelServerSettings {
   /** Base URL of a model server; undefined when none is configured. */
@@ -71,7 +65,7 @@ export class ModelServerClient {
   /** Detections in `bytes` (an encoded photo) by a model version (default: the active one). */
   async predict(bytes: Buffer, versionId: number | null): Promise<ModelServerPrediction> {
     const { url: baseUrl, token, connectTimeoutMs, timeoutMs } = this.settings;
-    if (!baseUrl) throw new GraphQLError('no model server is configured to analyse images with', { extensions: { code: MODEL_SERVER_ERROR_CODES.unavailable } });
+    if (!baseUrl) throw new GraphQLError('no model server is configured to analyse images with', { extensions: { code: ErrorCode.ModelServerUnavailable } });
     const url = new URL('/predict', baseUrl);
     if (versionId !== null) url.searchParams.set('modelVersionId', String(versionId));
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
@@ -108,21 +102,21 @@ export class ModelServerClient {
   private unreachable(url: URL, error: unknown): GraphQLError {
     if (error instanceof PostTimeout && error.phase === 'response') {
       this.log(`the model server at ${url.origin} did not answer in time:`, error);
-      return new GraphQLError(`the model server did not answer within ${error.ms / 1000} s`, { extensions: { code: MODEL_SERVER_ERROR_CODES.timeout } });
+      return new GraphQLError(`the model server did not answer within ${error.ms / 1000} s`, { extensions: { code: ErrorCode.ModelServerTimeout } });
     }
     this.log(`the model server at ${url.origin} cannot be reached:`, error);
-    return new GraphQLError('the model server cannot be reached', { extensions: { code: MODEL_SERVER_ERROR_CODES.unavailable } });
+    return new GraphQLError('the model server cannot be reached', { extensions: { code: ErrorCode.ModelServerUnavailable } });
   }
 
   private refusal(status: number, body: Record<string, unknown>, versionId: number | null): GraphQLError {
     if (status === 404) {
-      const message = versionId === null ? 'no model version is active: activate one (activateModelVersion) or name modelVersionId' : `model version ${versionId} does not exist`;
-      return new GraphQLError(message, { extensions: { code: 'NOT_FOUND' } });
+      const message = versionId === null ? 'no model version is active: activate one (activateModelVersion) or name modelVersionId' : `model version ${globalId('ModelVersion', versionId)} does not exist`;
+      return new GraphQLError(message, { extensions: { code: ErrorCode.NotFound } });
     }
     if (status === 415 || status === 413 || status === 400) return badInput('uploadId', 'the model server cannot decode this photo');
     this.log(`the model server answered HTTP ${status}:`, body.error ?? body);
     // 401: the API's MODEL_SERVER_TOKEN is not the model server's; the log says so, the client sees a failure.
-    return new GraphQLError(`the model server failed to analyse the photo (HTTP ${status})`, { extensions: { code: MODEL_SERVER_ERROR_CODES.failed } });
+    return new GraphQLError(`the model server failed to analyse the photo (HTTP ${status})`, { extensions: { code: ErrorCode.ModelServerError } });
   }
 }
 

@@ -4,14 +4,17 @@
  */
 import type { DataSource } from 'typeorm';
 import { cancelPredictionJob, createPredictionJob } from '../../db/prediction-jobs';
-import { findPredictionJob } from '../../db/prediction-job-views';
+import { countPredictionJobs, findPredictionJob, listPredictionJobs, type PredictionJobRow } from '../../db/prediction-job-views';
+import type { RunStatus } from '../../db/entities';
+import type { NewestFirstPage, RowPage } from '../../db/newest-first';
 import { readModelVersion } from '../../db/model-versions';
 import type { SearchService } from '../../db/search';
 import type { ImageFilter } from '../../db/search-filter';
 import { notFound } from '../errors';
+import { globalId } from '../ids';
 import type { JobQueueHandle } from './job-queue';
 
-export type PredictionJobRow = Record<string, unknown>;
+export type { PredictionJobRow };
 
 export class PredictionService {
   constructor(
@@ -22,7 +25,7 @@ export class PredictionService {
 
   async create(filter: ImageFilter | null, modelVersionId: number, chunkSize: number): Promise<PredictionJobRow> {
     await readModelVersion(this.dataSource, modelVersionId).catch(() => {
-      throw notFound(`model version ${modelVersionId}`);
+      throw notFound(`model version ${globalId('ModelVersion', modelVersionId)}`);
     });
     // Compiles the filter now, so a bad filter is the caller's error and not a failed job.
     await this.search.images(filter, { first: 1 });
@@ -36,5 +39,14 @@ export class PredictionService {
 
   async job(id: number): Promise<PredictionJobRow | null> {
     return findPredictionJob(this.dataSource, id);
+  }
+
+  /** A page of jobs newest first, optionally of one status. */
+  list(status: RunStatus | null, page: NewestFirstPage): Promise<RowPage<PredictionJobRow>> {
+    return listPredictionJobs(this.dataSource, status, page);
+  }
+
+  count(status: RunStatus | null): Promise<number> {
+    return countPredictionJobs(this.dataSource, status);
   }
 }

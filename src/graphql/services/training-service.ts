@@ -5,8 +5,10 @@
  */
 import * as fs from 'node:fs';
 import type { DataSource } from 'typeorm';
-import { activateModelVersion, listModelVersions, type ModelVersionSummary } from '../../db/model-version-admin';
-import { insertQueuedRun, listTrainingRuns, requestRunCancel, setRunJob, trainingRunsByIds, type TrainingRunRow } from '../../db/training-runs';
+import { activateModelVersion, countModelVersions, listModelVersions, type ModelVersionSummary } from '../../db/model-version-admin';
+import type { RunStatus } from '../../db/entities';
+import type { NewestFirstPage, RowPage } from '../../db/newest-first';
+import { countTrainingRuns, insertQueuedRun, listTrainingRuns, requestRunCancel, setRunJob, trainingRunsByIds, type TrainingRunRow } from '../../db/training-runs';
 import { RunNotifications } from '../../db/training-run-notifications';
 import { TRAINING_QUEUE } from '../../jobs/queue';
 import type { TrainingParams } from '../../jobs/training-params';
@@ -83,8 +85,12 @@ export class TrainingService {
     return (await trainingRunsByIds(this.dataSource, [id]))[0] ?? null;
   }
 
-  list(status: string | null, limit: number): Promise<TrainingRunRow[]> {
-    return listTrainingRuns(this.dataSource, status, limit);
+  list(status: RunStatus | null, page: NewestFirstPage): Promise<RowPage<TrainingRunRow>> {
+    return listTrainingRuns(this.dataSource, status, page);
+  }
+
+  count(status: RunStatus | null): Promise<number> {
+    return countTrainingRuns(this.dataSource, status);
   }
 
   /** The run now and after every update, until it has finished. */
@@ -93,8 +99,12 @@ export class TrainingService {
     for await (const _ of runUpdates(this.notifications, runId, async () => FINISHED.has((await current()).status))) yield await current();
   }
 
-  modelVersions(): Promise<ModelVersionSummary[]> {
-    return listModelVersions(this.dataSource);
+  modelVersions(page: NewestFirstPage): Promise<RowPage<ModelVersionSummary>> {
+    return listModelVersions(this.dataSource, page);
+  }
+
+  countModelVersions(): Promise<number> {
+    return countModelVersions(this.dataSource);
   }
 
   /** Makes this version the one analyses and model servers use by default; null when it does not exist. */

@@ -11,21 +11,14 @@ import { InvalidTrainingParams, normaliseTrainingParams, type TrainingParams } f
 import { InvalidChunkSize, predictionChunkSize } from '../../db/prediction-jobs';
 import type { GraphQLContext } from '../context';
 import { badInput, notFound } from '../errors';
-import { integerKey, parseId } from '../ids';
-import { toGarment, toImage, toModelVersion, toTrainingRun } from '../loaders';
+import { keyOf, serialKeyOf } from '../ids';
+import { imageFilter } from '../filters';
+import { AFTER_DESCRIPTION, connectionOf, newestFirstPage, PAGE_SIZE_DESCRIPTION } from '../connection';
+import { toGarment, toImage, toModelVersion, toPredictionJob, toTrainingRun } from '../loaders';
 import * as T from '../types';
-import { ImageAnalysis, LossCurve, PredictionJob, StartTrainingInput } from './types';
+import { ImageAnalysis, LossCurve, PredictionJob, PredictionJobConnection, StartTrainingInput } from './types';
 import { runTextFor } from './run-log-view';
-
-/**
- * The key of a row with a serial (integer) id, or NOT_FOUND: a well-formed id above the integer
- * range cannot name a row.
- */
-function serialId(field: string, text: string, what: string): number {
-  const key = integerKey(parseId(field, text));
-  if (key === null) throw notFound(`${what} ${text}`);
-  return key;
-}
+import { isUploadId } from '../../uploads/upload-store';
 
 /** Input field names as the client wrote them (params keep data filters under `data.`). */
 function inputField(field: string): string {
@@ -69,14 +62,6 @@ async function trainingParams(input: StartTrainingInput, ctx: GraphQLContext): P
   }
 }
 
-function toPredictionJob(row: Record<string, unknown>): PredictionJob {
-  return Object.assign(new PredictionJob(), {
-    id: Number(row.id), status: row.status, total: row.total, done: row.done, error: row.error,
-    createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at, modelVersionId: Number(row.model_version_id),
-    chunks: row.chunks, chunkSize: row.chunk_size,
-  });
-}
-
 function chunkSizeArgument(chunkSize: number | null | undefined): number {
   try {
     return predictionChunkSize(chunkSize);
@@ -91,22 +76,22 @@ function chunkSizeArgument(chunkSize: number | null | undefined): number {
 export class TrainingResolver {
   @Authorized<Role>('admin')
   @Mutation(() => T.TrainingRun, { description: 'Validates the input, records a queued run and hands it to the model servers.' })
-  async startTraining(@Arg('input', () => StartTrainingInput) input: StartTrainingInput, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
+  async startTraining(@Arg('input', () => StartTrainingInput, { description: 'Data filters, model shape and optimiser; absent fields take the defaults.' }) input: StartTrainingInput, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
     return toTrainingRun(await ctx.services.training.start(await trainingParams(input, ctx)));
   }
 
   @Authorized<Role>('admin')
   @Mutation(() => T.TrainingRun, { description: 'A queued run is cancelled at once; a running one stops after its current step.' })
-  async cancelTraining(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
-    const run = await ctx.services.training.cancel(serialId('id', id, 'training run'));
+  async cancelTraining(@Arg('id', () => ID, { description: 'The global id of a TrainingRun.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
+    const run = await ctx.services.training.cancel(serialKeyOf('id', id, 'TrainingRun'));
     if (!run) throw notFound(`training run ${id}`);
     return toTrainingRun(run);
   }
 
   @Authorized<Role>('admin')
   @Mutation(() => T.ModelVersion, { description: 'Makes this version the one analyzeImage and the model servers use by default.' })
-  async activateModelVersion(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<T.ModelVersion> {
-    const version = await ctx.services.training.activate(serialId('id', id, 'model version'));
+  async activateModelVersion(@Arg('id', () => ID, { description: 'The global id of a ModelVersion.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<T.ModelVersion> {
+    const version = await ctx.services.training.activate(serialKeyOf('id', id, 'ModelVersion'));
     if (!version) throw notFound(`model version ${id}`);
     return toModelVersion(version);
   }
@@ -118,15 +103,16 @@ export class TrainingResolver {
       'uploadId, a photo uploaded with POST /uploads (stored, with its image row, only when the analysis succeeds), or imageId of a stored image.',
   })
   async analyzeImage(
-    @Arg('uploadId', () => ID, { nullable: true }) uploadId: string | null,
-    @Arg('imageId', () => ID, { nullable: true }) imageId: string | null,
+    @Arg('uploadId', () => ID, { nullable: true, description: 'The `uploadId` POST /uploads answered.' }) uploadId: string | null,
+    @Arg('imageId', () => ID, { nullable: true, description: 'A stored image (an Image id).' }) imageId: string | null,
     @Arg('fileName', () => String, { nullable: true, description: 'Name to record for an uploaded photo (default: its stored file name).' }) fileName: string | null,
-    @Arg('modelVersionId', () => ID, { nullable: true }) modelVersionId: string | null,
+    @Arg('modelVersionId', () => ID, { nullable: true, description: 'The model version to use (a ModelVersion id); absent: the active one.' }) modelVersionId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ImageAnalysis> {
     if ((uploadId == null) === (imageId == null)) throw badInput('uploadId', 'give exactly one of uploadId and imageId');
-    const versionId = modelVersionId == null ? null : serialId('modelVersionId', modelVersionId, 'model version');
-    const subject = uploadId != null ? { uploadId, fileName } : { imageId: parseId('imageId', imageId!) };
+    if (uploadId != null && !isUploadId(uploadId)) throw badInput('uploadId', `"${uploadId.slice(0, 40)}" is not an upload id (POST /uploads answers one)`);
+    const versionId = modelVersionId == null ? null : serialKeyOf('modelVersionId', modelVersionId, 'ModelVersion');
+    const subject = uploadId != null ? { uploadId, fileName } : { imageId: keyOf('imageId', imageId!, 'Image') };
     const analysis = await ctx.services.analysis.analyze(subject, versionId);
     return Object.assign(new ImageAnalysis(), {
       image: toImage(analysis.image),
@@ -140,31 +126,43 @@ export class TrainingResolver {
     description: 'Predicts every image matching `where` with a model version, as chunks of `chunkSize` images (default KFASHION_PREDICTION_CHUNK or 256) that any model server takes.',
   })
   async predictImages(
-    @Arg('where', () => T.ImageWhere, { nullable: true }) where: T.ImageWhere | null,
-    @Arg('modelVersionId', () => ID) modelVersionId: string,
+    @Arg('where', () => T.ImageWhere, { nullable: true, description: 'The images to predict; absent: every image.' }) where: T.ImageWhere | null,
+    @Arg('modelVersionId', () => ID, { description: 'The model version to predict with (a ModelVersion id).' }) modelVersionId: string,
     @Ctx() ctx: GraphQLContext,
-    @Arg('chunkSize', () => Int, { nullable: true }) chunkSize?: number | null,
+    @Arg('chunkSize', () => Int, { nullable: true, description: 'Images per chunk (1 to the server maximum); absent: KFASHION_PREDICTION_CHUNK or 256.' }) chunkSize?: number | null,
   ): Promise<PredictionJob> {
-    const versionId = serialId('modelVersionId', modelVersionId, 'model version');
-    return toPredictionJob(await ctx.services.predictions.create(where, versionId, chunkSizeArgument(chunkSize)));
+    const versionId = serialKeyOf('modelVersionId', modelVersionId, 'ModelVersion');
+    return toPredictionJob(await ctx.services.predictions.create(imageFilter(where), versionId, chunkSizeArgument(chunkSize)));
   }
 
   @Authorized<Role>('analyst')
   @Mutation(() => PredictionJob, {
     description: 'Stops every chunk of a prediction job: queued ones at once, running ones after their current page (analysts, like predictImages).',
   })
-  async cancelPrediction(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob> {
-    const row = await ctx.services.predictions.cancel(serialId('id', id, 'prediction job'));
+  async cancelPrediction(@Arg('id', () => ID, { description: 'The global id of a PredictionJob.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob> {
+    const row = await ctx.services.predictions.cancel(serialKeyOf('id', id, 'PredictionJob'));
     if (!row) throw notFound(`prediction job ${id}`);
     return toPredictionJob(row);
   }
 
   @Authorized<Role>('viewer')
-  @Query(() => PredictionJob, { nullable: true })
-  async predictionJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob | null> {
-    const key = integerKey(parseId('id', id));
-    const row = key === null ? null : await ctx.services.predictions.job(key);
-    return row ? toPredictionJob(row) : null;
+  @Query(() => PredictionJob, { nullable: true, description: 'A prediction job by its global id; null when it does not exist.' })
+  predictionJob(@Arg('id', () => ID, { description: 'The global id of a PredictionJob.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob | null> {
+    return ctx.loaders.predictionJob.load(serialKeyOf('id', id, 'PredictionJob'));
+  }
+
+  @Authorized<Role>('viewer')
+  @Query(() => PredictionJobConnection, { description: 'Prediction jobs, newest first, optionally of one status.' })
+  async predictionJobs(
+    @Arg('status', () => T.JobStatus, { nullable: true, description: 'Only jobs with this status.' }) status: T.JobStatus | null,
+    @Arg('first', () => Int, { nullable: true, description: PAGE_SIZE_DESCRIPTION }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<PredictionJobConnection> {
+    const page = await ctx.services.predictions.list(status ?? null, newestFirstPage('predictionJob', first, after, ctx.maxPageSize));
+    return Object.assign(new PredictionJobConnection(), connectionOf('predictionJob', page.rows.map(toPredictionJob), page.hasNextPage, (job) => job), {
+      countMatches: () => ctx.services.predictions.count(status ?? null),
+    });
   }
 
   @Authorized<Role>('viewer')
@@ -172,14 +170,14 @@ export class TrainingResolver {
     description: 'The run now and after every step, until it has finished (graphql-ws on /graphql).',
     subscribe: ({ args, context }) => {
       const { services } = context as GraphQLContext;
-      const runId = serialId('id', String(args.id), 'training run');
+      const runId = serialKeyOf('id', String(args.id), 'TrainingRun');
       return (async function* () {
-        if (!(await services.training.run(runId))) throw notFound(`training run ${runId}`);
+        if (!(await services.training.run(runId))) throw notFound(`training run ${String(args.id)}`);
         for await (const run of services.training.updates(runId)) yield toTrainingRun(run);
       })();
     },
   })
-  trainingRunUpdated(@Arg('id', () => ID) _id: string, @Root() run: T.TrainingRun): T.TrainingRun {
+  trainingRunUpdated(@Arg('id', () => ID, { description: 'The global id of a TrainingRun.' }) _id: string, @Root() run: T.TrainingRun): T.TrainingRun {
     return run;
   }
 }
@@ -192,7 +190,7 @@ export class TrainingRunExtrasResolver {
   }
 
   // Full detail for admins only, as the log.
-  @FieldResolver(() => String, { nullable: true })
+  @FieldResolver(() => String, { nullable: true, description: 'Why the run failed; null unless it did (details for admins only, as the log).' })
   error(@Root() run: T.TrainingRun, @Ctx() ctx: GraphQLContext): string | null {
     return run.error === null ? null : runTextFor(ctx.principal.role, run.error);
   }
@@ -210,7 +208,7 @@ export class TrainingRunExtrasResolver {
 
 @Resolver(() => PredictionJob)
 export class PredictionJobResolver {
-  @FieldResolver(() => T.ModelVersion, { nullable: true })
+  @FieldResolver(() => T.ModelVersion, { nullable: true, description: 'The model version the job predicts with.' })
   modelVersion(@Root() job: PredictionJob, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.modelVersion.load(job.modelVersionId);
   }

@@ -1,6 +1,6 @@
 /** GraphQL types of the training and prediction API (added to the schema by src/graphql/schema.ts). */
 import 'reflect-metadata';
-import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, Float, InputType, Int, ObjectType } from 'type-graphql';
 import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
 import { SuperCategory } from '../../kfashion/types';
 import * as T from '../types';
@@ -32,21 +32,25 @@ export class StartTrainingInput {
 
 @ObjectType({ description: 'Values of one training metric in step order.' })
 export class LossCurve {
-  @Field(() => String) name!: string;
-  @Field(() => [Int]) steps!: number[];
-  @Field(() => [Float]) values!: number[];
+  @Field(() => String, { description: 'Metric name: loss, loss_classifier, …, lr, images_per_second.' }) name!: string;
+  @Field(() => [Int], { description: 'Steps with a recorded value, ascending.' }) steps!: number[];
+  @Field(() => [Float], { description: 'The value at each of `steps`.' }) values!: number[];
 }
 
-@ObjectType({ description: 'A batch prediction over the images matching a filter (predictImages), run as chunks by every model server.' })
-export class PredictionJob {
-  @Field(() => ID) id!: number;
-  @Field(() => String, { description: 'queued, running, succeeded, failed or cancelled.' }) status!: string;
+@ObjectType({ implements: T.Node, description: 'A batch prediction over the images matching a filter (predictImages), run as chunks by every model server.' })
+export class PredictionJob extends T.Node {
+  id!: number;
+  protected readonly nodeType = 'PredictionJob' as const;
+  @Field(() => String, T.DATABASE_ID) get databaseId(): string {
+    return String(this.id);
+  }
+  @Field(() => T.JobStatus, { description: 'Where the job stands (settled from its chunks).' }) status!: T.JobStatus;
   @Field(() => Int, { nullable: true, description: 'Images matching the filter when the job was created.' }) total!: number | null;
   @Field(() => Int, { description: 'Images predicted (or skipped as unreadable) so far, over all chunks.' }) done!: number;
-  @Field(() => String, { nullable: true }) error!: string | null;
-  @Field(() => GraphQLDateTime) createdAt!: Date;
+  @Field(() => String, { nullable: true, description: 'Why the job failed; null unless it did.' }) error!: string | null;
+  @Field(() => GraphQLDateTime, { description: 'When predictImages created it.' }) createdAt!: Date;
   @Field(() => GraphQLDateTime, { nullable: true, description: 'When a model server took the first chunk.' }) startedAt!: Date | null;
-  @Field(() => GraphQLDateTime, { nullable: true }) finishedAt!: Date | null;
+  @Field(() => GraphQLDateTime, { nullable: true, description: 'When its last chunk settled.' }) finishedAt!: Date | null;
   @Field(() => Int, { nullable: true, description: 'Chunks the images were split into (ranges of ids).' }) chunks!: number | null;
   @Field(() => Int, { nullable: true, description: 'Images per chunk (the last one may have fewer).' }) chunkSize!: number | null;
   modelVersionId!: number;
@@ -61,14 +65,17 @@ export class PredictionJob {
   @Field(() => Float, { nullable: true, description: 'Seconds left at the current rate, while the job runs.' })
   get etaSeconds(): number | null {
     const rate = this.imagesPerSecond;
-    if (this.status !== 'running' || rate === null || this.total === null) return null;
+    if (this.status !== T.JobStatus.RUNNING || rate === null || this.total === null) return null;
     return Math.max(0, this.total - this.done) / rate;
   }
 }
 
+export const PredictionJobConnection = T.connectionType(PredictionJob, 'PredictionJob', 'prediction jobs');
+export type PredictionJobConnection = T.Connection<PredictionJob>;
+
 @ObjectType({ description: 'The garments a model version found in one image, stored as PREDICTION garments.' })
 export class ImageAnalysis {
-  @Field(() => T.Image) image!: T.Image;
-  @Field(() => [T.Garment]) garments!: T.Garment[];
-  @Field(() => T.ModelVersion) modelVersion!: T.ModelVersion;
+  @Field(() => T.Image, { description: 'The analysed image (an upload is stored as a new image).' }) image!: T.Image;
+  @Field(() => [T.Garment], { description: 'The garments found, now stored as its PREDICTION garments.' }) garments!: T.Garment[];
+  @Field(() => T.ModelVersion, { description: 'The model version that analysed it.' }) modelVersion!: T.ModelVersion;
 }

@@ -27,7 +27,7 @@ import { buildLabelSpace, labelSpaceConfig, loadDatasetImages, type DatasetImage
 import { batchesPerEpoch, epochBatches, type Batch, type SizeRule, type SkippedImage } from '../../ml/data/loader';
 import { evaluate, evaluationConfigOf, type EvaluationReport, type GroundTruthGarment, type DetectedGarment } from '../../ml/eval';
 import type { Lease } from '../../db/leases';
-import { appendRunLog, RUN_LOG_DETAIL, publishTrainingStep, readTrainingRunParams, recordTrainedModelVersion, type StepMetric } from '../../db/training-progress';
+import { appendRunLog, RUN_LOG_DETAIL, publishTrainingStep, readTrainingRunParams, recordTrainedModelVersion, type StepMetric, type TrainingPhaseName } from '../../db/training-progress';
 import { databaseExampleSource } from '../../db/training-examples';
 import { checkpointDir, readLatestCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint';
 import { loadMatchingWeights } from './init-weights';
@@ -38,7 +38,7 @@ import { trainingMemoryBudget } from '../../ml/train/step-memory';
 
 
 export interface TrainingProgress {
-  phase: 'loading' | 'training' | 'evaluating' | 'saving' | 'done';
+  phase: TrainingPhaseName;
   epoch: number;
   epochs: number;
   step: number;

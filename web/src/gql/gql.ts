@@ -20,17 +20,17 @@ type Documents = {
     "\n  query ImageById($id: ID!) {\n    image(id: $id) { ...ImageDetail }\n  }\n": typeof types.ImageByIdDocument,
     "\n  query ImageByExternalId($externalId: String!) {\n    imageByExternalId(externalId: $externalId) { ...ImageDetail }\n  }\n": typeof types.ImageByExternalIdDocument,
     "\n  mutation AnalyzeImage($uploadId: ID, $imageId: ID, $modelVersionId: ID) {\n    analyzeImage(uploadId: $uploadId, imageId: $imageId, modelVersionId: $modelVersionId) { image { id } }\n  }\n": typeof types.AnalyzeImageDocument,
-    "\n  fragment TrainingRunSummary on TrainingRun {\n    id status createdAt startedAt finishedAt error progress params modelVersion { id name }\n  }\n": typeof types.TrainingRunSummaryFragmentDoc,
+    "\n  fragment TrainingRunSummary on TrainingRun {\n    id databaseId status createdAt startedAt finishedAt error params modelVersion { id databaseId name }\n    progress { phase epoch epochs step totalSteps imagesPerSecond etaSeconds skippedImages }\n  }\n": typeof types.TrainingRunSummaryFragmentDoc,
     "\n  fragment TrainingRunWithMetrics on TrainingRun {\n    ...TrainingRunSummary\n    metrics { epoch step name value }\n  }\n": typeof types.TrainingRunWithMetricsFragmentDoc,
-    "\n  query TrainingOverview {\n    trainingRuns(first: 50) { ...TrainingRunSummary }\n    modelVersions { id name backbone isActive createdAt metrics trainingRun { id } }\n  }\n": typeof types.TrainingOverviewDocument,
+    "\n  query TrainingOverview {\n    trainingRuns(first: 50) { edges { node { ...TrainingRunSummary } } }\n    modelVersions(first: 50) { edges { node { id databaseId name backbone isActive createdAt metrics trainingRun { id } } } }\n  }\n": typeof types.TrainingOverviewDocument,
     "\n  query TrainingRun($id: ID!) {\n    trainingRun(id: $id) { ...TrainingRunWithMetrics }\n  }\n": typeof types.TrainingRunDocument,
     "\n  subscription TrainingRunUpdated($id: ID!) {\n    trainingRunUpdated(id: $id) { ...TrainingRunWithMetrics }\n  }\n": typeof types.TrainingRunUpdatedDocument,
     "\n  mutation CancelTraining($id: ID!) {\n    cancelTraining(id: $id) { id status }\n  }\n": typeof types.CancelTrainingDocument,
     "\n  mutation ActivateModelVersion($id: ID!) {\n    activateModelVersion(id: $id) { id isActive }\n  }\n": typeof types.ActivateModelVersionDocument,
     "\n  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {\n    searchGarments(where: $where, first: $first, after: $after) {\n      totalCount @include(if: $withCount)\n      pageInfo { hasNextPage endCursor }\n      edges { node {\n        id superCategory category categoryEn score box { x1 y1 x2 y2 }\n        crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n        image { id externalId }\n      } }\n    }\n  }\n": typeof types.SearchResultsDocument,
-    "\n  query FacetsAndSlotCounts(\n    $where: GarmentWhere, $kinds: [String!]!,\n    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!\n  ) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n    TOP: searchGarments(where: $TOP, first: 1) { totalCount }\n    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }\n    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }\n    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }\n  }\n": typeof types.FacetsAndSlotCountsDocument,
-    "\n  query Facets($where: GarmentWhere, $kinds: [String!]!) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n  }\n": typeof types.FacetsDocument,
-    "\n  query ModelVersionChoices {\n    modelVersions { id name isActive }\n  }\n": typeof types.ModelVersionChoicesDocument,
+    "\n  query FacetsAndSlotCounts(\n    $where: GarmentWhere, $kinds: [AttributeKind!]!,\n    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!\n  ) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n    TOP: searchGarments(where: $TOP, first: 1) { totalCount }\n    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }\n    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }\n    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }\n  }\n": typeof types.FacetsAndSlotCountsDocument,
+    "\n  query Facets($where: GarmentWhere, $kinds: [AttributeKind!]!) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n  }\n": typeof types.FacetsDocument,
+    "\n  query ModelVersionChoices {\n    modelVersions(first: 100) { edges { node { id databaseId name isActive } } }\n  }\n": typeof types.ModelVersionChoicesDocument,
 };
 const documents: Documents = {
     "\n  mutation StartTraining($input: StartTrainingInput!) {\n    startTraining(input: $input) { id }\n  }\n": types.StartTrainingDocument,
@@ -38,17 +38,17 @@ const documents: Documents = {
     "\n  query ImageById($id: ID!) {\n    image(id: $id) { ...ImageDetail }\n  }\n": types.ImageByIdDocument,
     "\n  query ImageByExternalId($externalId: String!) {\n    imageByExternalId(externalId: $externalId) { ...ImageDetail }\n  }\n": types.ImageByExternalIdDocument,
     "\n  mutation AnalyzeImage($uploadId: ID, $imageId: ID, $modelVersionId: ID) {\n    analyzeImage(uploadId: $uploadId, imageId: $imageId, modelVersionId: $modelVersionId) { image { id } }\n  }\n": types.AnalyzeImageDocument,
-    "\n  fragment TrainingRunSummary on TrainingRun {\n    id status createdAt startedAt finishedAt error progress params modelVersion { id name }\n  }\n": types.TrainingRunSummaryFragmentDoc,
+    "\n  fragment TrainingRunSummary on TrainingRun {\n    id databaseId status createdAt startedAt finishedAt error params modelVersion { id databaseId name }\n    progress { phase epoch epochs step totalSteps imagesPerSecond etaSeconds skippedImages }\n  }\n": types.TrainingRunSummaryFragmentDoc,
     "\n  fragment TrainingRunWithMetrics on TrainingRun {\n    ...TrainingRunSummary\n    metrics { epoch step name value }\n  }\n": types.TrainingRunWithMetricsFragmentDoc,
-    "\n  query TrainingOverview {\n    trainingRuns(first: 50) { ...TrainingRunSummary }\n    modelVersions { id name backbone isActive createdAt metrics trainingRun { id } }\n  }\n": types.TrainingOverviewDocument,
+    "\n  query TrainingOverview {\n    trainingRuns(first: 50) { edges { node { ...TrainingRunSummary } } }\n    modelVersions(first: 50) { edges { node { id databaseId name backbone isActive createdAt metrics trainingRun { id } } } }\n  }\n": types.TrainingOverviewDocument,
     "\n  query TrainingRun($id: ID!) {\n    trainingRun(id: $id) { ...TrainingRunWithMetrics }\n  }\n": types.TrainingRunDocument,
     "\n  subscription TrainingRunUpdated($id: ID!) {\n    trainingRunUpdated(id: $id) { ...TrainingRunWithMetrics }\n  }\n": types.TrainingRunUpdatedDocument,
     "\n  mutation CancelTraining($id: ID!) {\n    cancelTraining(id: $id) { id status }\n  }\n": types.CancelTrainingDocument,
     "\n  mutation ActivateModelVersion($id: ID!) {\n    activateModelVersion(id: $id) { id isActive }\n  }\n": types.ActivateModelVersionDocument,
     "\n  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {\n    searchGarments(where: $where, first: $first, after: $after) {\n      totalCount @include(if: $withCount)\n      pageInfo { hasNextPage endCursor }\n      edges { node {\n        id superCategory category categoryEn score box { x1 y1 x2 y2 }\n        crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n        image { id externalId }\n      } }\n    }\n  }\n": types.SearchResultsDocument,
-    "\n  query FacetsAndSlotCounts(\n    $where: GarmentWhere, $kinds: [String!]!,\n    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!\n  ) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n    TOP: searchGarments(where: $TOP, first: 1) { totalCount }\n    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }\n    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }\n    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }\n  }\n": types.FacetsAndSlotCountsDocument,
-    "\n  query Facets($where: GarmentWhere, $kinds: [String!]!) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n  }\n": types.FacetsDocument,
-    "\n  query ModelVersionChoices {\n    modelVersions { id name isActive }\n  }\n": types.ModelVersionChoicesDocument,
+    "\n  query FacetsAndSlotCounts(\n    $where: GarmentWhere, $kinds: [AttributeKind!]!,\n    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!\n  ) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n    TOP: searchGarments(where: $TOP, first: 1) { totalCount }\n    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }\n    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }\n    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }\n  }\n": types.FacetsAndSlotCountsDocument,
+    "\n  query Facets($where: GarmentWhere, $kinds: [AttributeKind!]!) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n  }\n": types.FacetsDocument,
+    "\n  query ModelVersionChoices {\n    modelVersions(first: 100) { edges { node { id databaseId name isActive } } }\n  }\n": types.ModelVersionChoicesDocument,
 };
 
 /**
@@ -74,7 +74,7 @@ export function graphql(source: "\n  mutation AnalyzeImage($uploadId: ID, $image
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment TrainingRunSummary on TrainingRun {\n    id status createdAt startedAt finishedAt error progress params modelVersion { id name }\n  }\n"): typeof import('./graphql').TrainingRunSummaryFragmentDoc;
+export function graphql(source: "\n  fragment TrainingRunSummary on TrainingRun {\n    id databaseId status createdAt startedAt finishedAt error params modelVersion { id databaseId name }\n    progress { phase epoch epochs step totalSteps imagesPerSecond etaSeconds skippedImages }\n  }\n"): typeof import('./graphql').TrainingRunSummaryFragmentDoc;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -82,7 +82,7 @@ export function graphql(source: "\n  fragment TrainingRunWithMetrics on Training
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query TrainingOverview {\n    trainingRuns(first: 50) { ...TrainingRunSummary }\n    modelVersions { id name backbone isActive createdAt metrics trainingRun { id } }\n  }\n"): typeof import('./graphql').TrainingOverviewDocument;
+export function graphql(source: "\n  query TrainingOverview {\n    trainingRuns(first: 50) { edges { node { ...TrainingRunSummary } } }\n    modelVersions(first: 50) { edges { node { id databaseId name backbone isActive createdAt metrics trainingRun { id } } } }\n  }\n"): typeof import('./graphql').TrainingOverviewDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -106,15 +106,15 @@ export function graphql(source: "\n  query SearchResults($where: GarmentWhere!, 
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query FacetsAndSlotCounts(\n    $where: GarmentWhere, $kinds: [String!]!,\n    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!\n  ) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n    TOP: searchGarments(where: $TOP, first: 1) { totalCount }\n    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }\n    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }\n    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }\n  }\n"): typeof import('./graphql').FacetsAndSlotCountsDocument;
+export function graphql(source: "\n  query FacetsAndSlotCounts(\n    $where: GarmentWhere, $kinds: [AttributeKind!]!,\n    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!\n  ) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n    TOP: searchGarments(where: $TOP, first: 1) { totalCount }\n    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }\n    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }\n    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }\n  }\n"): typeof import('./graphql').FacetsAndSlotCountsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Facets($where: GarmentWhere, $kinds: [String!]!) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n  }\n"): typeof import('./graphql').FacetsDocument;
+export function graphql(source: "\n  query Facets($where: GarmentWhere, $kinds: [AttributeKind!]!) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n  }\n"): typeof import('./graphql').FacetsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query ModelVersionChoices {\n    modelVersions { id name isActive }\n  }\n"): typeof import('./graphql').ModelVersionChoicesDocument;
+export function graphql(source: "\n  query ModelVersionChoices {\n    modelVersions(first: 100) { edges { node { id databaseId name isActive } } }\n  }\n"): typeof import('./graphql').ModelVersionChoicesDocument;
 
 
 export function graphql(source: string) {

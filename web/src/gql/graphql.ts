@@ -10,13 +10,44 @@ export type AttributeConditionInput = {
   allOf?: Array<string> | null | undefined;
   /** The garment has at least one of these values. */
   anyOf?: Array<string> | null | undefined;
-  /** category, color, subColor, length, sleeveLength, neckline, collar, fit, material, print, detail, style or subStyle. */
-  kind: string;
+  /** The attribute kind the values are of. */
+  kind: AttributeKind;
 };
+
+/** An attribute kind of the K-Fashion labels: the garment kinds, then the image-level style kinds. */
+export type AttributeKind =
+  /** Category (카테고리): blouse, skirt, … One per garment. */
+  | 'CATEGORY'
+  /** Collar (칼라). One per garment. */
+  | 'COLLAR'
+  /** Colour (색상). One per garment. */
+  | 'COLOR'
+  /** Detail (디테일). Several per garment. */
+  | 'DETAIL'
+  /** Fit (핏). One per garment. */
+  | 'FIT'
+  /** Length (기장). One per garment. */
+  | 'LENGTH'
+  /** Material (소재). Several per garment. */
+  | 'MATERIAL'
+  /** Neckline (넥라인). One per garment. */
+  | 'NECKLINE'
+  /** Print (프린트). Several per garment. */
+  | 'PRINT'
+  /** Sleeve length (소매기장). One per garment. */
+  | 'SLEEVE_LENGTH'
+  /** Style of the image (스타일), e.g. romantic. */
+  | 'STYLE'
+  /** Second colour (서브색상). One per garment. */
+  | 'SUB_COLOR'
+  /** Sub-style of the image (서브스타일). */
+  | 'SUB_STYLE';
 
 /** Garment filter. Fields combine with AND; values accept Korean or English labels. */
 export type GarmentWhere = {
+  /** Every one of these filters. */
   and?: Array<GarmentWhere> | null | undefined;
+  /** Every one of these attribute conditions. */
   attributes?: Array<AttributeConditionInput> | null | undefined;
   /** Category: any of these values (Korean or English). */
   category?: Array<string> | null | undefined;
@@ -34,32 +65,55 @@ export type GarmentWhere = {
   material?: Array<string> | null | undefined;
   /** Detection score at least this (predictions only). */
   minScore?: number | null | undefined;
+  /** Predictions of this model version (a ModelVersion id). */
   modelVersionId?: string | number | null | undefined;
   /** Neckline: any of these values (Korean or English). */
   neckline?: Array<string> | null | undefined;
+  /** Not this filter (garments without the split or score it asks for included). */
   not?: GarmentWhere | null | undefined;
+  /** At least one of these filters. */
   or?: Array<GarmentWhere> | null | undefined;
   /** Print: any of these values (Korean or English). */
   print?: Array<string> | null | undefined;
   /** Sleeve length: any of these values (Korean or English). */
   sleeveLength?: Array<string> | null | undefined;
+  /** Only annotations or only predictions. */
   source?: LabelSource | null | undefined;
+  /** The garment's image is in this split. */
   split?: Split | null | undefined;
   /** The garment's image has any of these styles. */
   styles?: Array<string> | null | undefined;
   /** Sub-colour: any of these values (Korean or English). */
   subColor?: Array<string> | null | undefined;
+  /** Any of these slots. */
   superCategory?: Array<SuperCategory> | null | undefined;
 };
 
-/** ANNOTATION: labelled by K-Fashion annotators; PREDICTION: produced by a model version. */
+/** Status of a training run or prediction job. */
+export type JobStatus =
+  /** Stopped on request (cancelTraining, cancelPrediction). */
+  | 'CANCELLED'
+  /** Stopped by an error (see `error`). */
+  | 'FAILED'
+  /** Waiting for a model server to take it. */
+  | 'QUEUED'
+  /** A model server works on it. */
+  | 'RUNNING'
+  /** Finished; a run has produced its model version. */
+  | 'SUCCEEDED';
+
+/** Where a garment comes from. */
 export type LabelSource =
+  /** Labelled by K-Fashion annotators. */
   | 'ANNOTATION'
+  /** Produced by a model version (analyzeImage, predictImages). */
   | 'PREDICTION';
 
-/** Dataset split: TRAIN (Training/…) or VALIDATION (Validation/…). */
+/** Dataset split of an imported image. */
 export type Split =
+  /** Imported from Training/…. */
   | 'TRAIN'
+  /** Imported from Validation/…. */
   | 'VALIDATION';
 
 /** A training run: data filters, model shape and optimiser (defaults: torchvision detection recipe). */
@@ -100,10 +154,27 @@ export type StartTrainingInput = {
 
 /** Garment slot of a K-Fashion image: TOP 상의, BOTTOM 하의, OUTER 아우터, ONE_PIECE 원피스. */
 export type SuperCategory =
+  /** 하의: skirts, trousers, … */
   | 'BOTTOM'
+  /** 원피스: dresses, jumpsuits, … */
   | 'ONE_PIECE'
+  /** 아우터: coats, jackets, … */
   | 'OUTER'
+  /** 상의: blouses, shirts, knitwear, … */
   | 'TOP';
+
+/** What the model server does for a run. */
+export type TrainingPhase =
+  /** Finished. */
+  | 'DONE'
+  /** Evaluating on the validation split. */
+  | 'EVALUATING'
+  /** Reading the examples and building the model. */
+  | 'LOADING'
+  /** Storing the weights as a model version. */
+  | 'SAVING'
+  /** Optimiser steps. */
+  | 'TRAINING';
 
 export type StartTrainingMutationVariables = Exact<{
   input: StartTrainingInput;
@@ -112,21 +183,21 @@ export type StartTrainingMutationVariables = Exact<{
 
 export type StartTrainingMutation = { startTraining: { id: string } };
 
-export type ImageDetailFragment = { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: string, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> };
+export type ImageDetailFragment = { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> };
 
 export type ImageByIdQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type ImageByIdQuery = { image: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: string, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
+export type ImageByIdQuery = { image: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
 
 export type ImageByExternalIdQueryVariables = Exact<{
   externalId: string;
 }>;
 
 
-export type ImageByExternalIdQuery = { imageByExternalId: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: string, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
+export type ImageByExternalIdQuery = { imageByExternalId: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
 
 export type AnalyzeImageMutationVariables = Exact<{
   uploadId?: string | number | null | undefined;
@@ -137,35 +208,35 @@ export type AnalyzeImageMutationVariables = Exact<{
 
 export type AnalyzeImageMutation = { analyzeImage: { image: { id: string } } };
 
-export type TrainingRunSummaryFragment = { id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, modelVersion: { id: string, name: string } | null };
+export type TrainingRunSummaryFragment = { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null };
 
-export type TrainingRunWithMetricsFragment = { id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, name: string } | null };
+export type TrainingRunWithMetricsFragment = { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null };
 
 export type TrainingOverviewQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type TrainingOverviewQuery = { trainingRuns: Array<{ id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, modelVersion: { id: string, name: string } | null }>, modelVersions: Array<{ id: string, name: string, backbone: string, isActive: boolean, createdAt: string, metrics: Record<string, unknown> | null, trainingRun: { id: string } | null }> };
+export type TrainingOverviewQuery = { trainingRuns: { edges: Array<{ node: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null } }> }, modelVersions: { edges: Array<{ node: { id: string, databaseId: string, name: string, backbone: string, isActive: boolean, createdAt: string, metrics: Record<string, unknown> | null, trainingRun: { id: string } | null } }> } };
 
 export type TrainingRunQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type TrainingRunQuery = { trainingRun: { id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, name: string } | null } | null };
+export type TrainingRunQuery = { trainingRun: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null } | null };
 
 export type TrainingRunUpdatedSubscriptionVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type TrainingRunUpdatedSubscription = { trainingRunUpdated: { id: string, status: string, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, progress: Record<string, unknown> | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, name: string } | null } };
+export type TrainingRunUpdatedSubscription = { trainingRunUpdated: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null } };
 
 export type CancelTrainingMutationVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type CancelTrainingMutation = { cancelTraining: { id: string, status: string } };
+export type CancelTrainingMutation = { cancelTraining: { id: string, status: JobStatus } };
 
 export type ActivateModelVersionMutationVariables = Exact<{
   id: string | number;
@@ -186,7 +257,7 @@ export type SearchResultsQuery = { searchGarments: { totalCount?: number, pageIn
 
 export type FacetsAndSlotCountsQueryVariables = Exact<{
   where?: GarmentWhere | null | undefined;
-  kinds: Array<string> | string;
+  kinds: Array<AttributeKind> | AttributeKind;
   TOP: GarmentWhere;
   BOTTOM: GarmentWhere;
   OUTER: GarmentWhere;
@@ -194,20 +265,20 @@ export type FacetsAndSlotCountsQueryVariables = Exact<{
 }>;
 
 
-export type FacetsAndSlotCountsQuery = { garmentFacets: Array<{ kind: string, values: Array<{ value: string, valueEn: string | null, count: number }> }>, TOP: { totalCount: number }, BOTTOM: { totalCount: number }, OUTER: { totalCount: number }, ONE_PIECE: { totalCount: number } };
+export type FacetsAndSlotCountsQuery = { garmentFacets: Array<{ kind: AttributeKind, values: Array<{ value: string, valueEn: string | null, count: number }> }>, TOP: { totalCount: number }, BOTTOM: { totalCount: number }, OUTER: { totalCount: number }, ONE_PIECE: { totalCount: number } };
 
 export type FacetsQueryVariables = Exact<{
   where?: GarmentWhere | null | undefined;
-  kinds: Array<string> | string;
+  kinds: Array<AttributeKind> | AttributeKind;
 }>;
 
 
-export type FacetsQuery = { garmentFacets: Array<{ kind: string, values: Array<{ value: string, valueEn: string | null, count: number }> }> };
+export type FacetsQuery = { garmentFacets: Array<{ kind: AttributeKind, values: Array<{ value: string, valueEn: string | null, count: number }> }> };
 
 export type ModelVersionChoicesQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type ModelVersionChoicesQuery = { modelVersions: Array<{ id: string, name: string, isActive: boolean }> };
+export type ModelVersionChoicesQuery = { modelVersions: { edges: Array<{ node: { id: string, databaseId: string, name: string, isActive: boolean } }> } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -276,16 +347,27 @@ export const ImageDetailFragmentDoc = new TypedDocumentString(`
 export const TrainingRunSummaryFragmentDoc = new TypedDocumentString(`
     fragment TrainingRunSummary on TrainingRun {
   id
+  databaseId
   status
   createdAt
   startedAt
   finishedAt
   error
-  progress
   params
   modelVersion {
     id
+    databaseId
     name
+  }
+  progress {
+    phase
+    epoch
+    epochs
+    step
+    totalSteps
+    imagesPerSecond
+    etaSeconds
+    skippedImages
   }
 }
     `, {"fragmentName":"TrainingRunSummary"}) as unknown as TypedDocumentString<TrainingRunSummaryFragment, unknown>;
@@ -301,16 +383,27 @@ export const TrainingRunWithMetricsFragmentDoc = new TypedDocumentString(`
 }
     fragment TrainingRunSummary on TrainingRun {
   id
+  databaseId
   status
   createdAt
   startedAt
   finishedAt
   error
-  progress
   params
   modelVersion {
     id
+    databaseId
     name
+  }
+  progress {
+    phase
+    epoch
+    epochs
+    step
+    totalSteps
+    imagesPerSecond
+    etaSeconds
+    skippedImages
   }
 }`, {"fragmentName":"TrainingRunWithMetrics"}) as unknown as TypedDocumentString<TrainingRunWithMetricsFragment, unknown>;
 export const StartTrainingDocument = new TypedDocumentString(`
@@ -436,32 +529,52 @@ export const AnalyzeImageDocument = new TypedDocumentString(`
 export const TrainingOverviewDocument = new TypedDocumentString(`
     query TrainingOverview {
   trainingRuns(first: 50) {
-    ...TrainingRunSummary
+    edges {
+      node {
+        ...TrainingRunSummary
+      }
+    }
   }
-  modelVersions {
-    id
-    name
-    backbone
-    isActive
-    createdAt
-    metrics
-    trainingRun {
-      id
+  modelVersions(first: 50) {
+    edges {
+      node {
+        id
+        databaseId
+        name
+        backbone
+        isActive
+        createdAt
+        metrics
+        trainingRun {
+          id
+        }
+      }
     }
   }
 }
     fragment TrainingRunSummary on TrainingRun {
   id
+  databaseId
   status
   createdAt
   startedAt
   finishedAt
   error
-  progress
   params
   modelVersion {
     id
+    databaseId
     name
+  }
+  progress {
+    phase
+    epoch
+    epochs
+    step
+    totalSteps
+    imagesPerSecond
+    etaSeconds
+    skippedImages
   }
 }`) as unknown as TypedDocumentString<TrainingOverviewQuery, TrainingOverviewQueryVariables>;
 export const TrainingRunDocument = new TypedDocumentString(`
@@ -472,16 +585,27 @@ export const TrainingRunDocument = new TypedDocumentString(`
 }
     fragment TrainingRunSummary on TrainingRun {
   id
+  databaseId
   status
   createdAt
   startedAt
   finishedAt
   error
-  progress
   params
   modelVersion {
     id
+    databaseId
     name
+  }
+  progress {
+    phase
+    epoch
+    epochs
+    step
+    totalSteps
+    imagesPerSecond
+    etaSeconds
+    skippedImages
   }
 }
 fragment TrainingRunWithMetrics on TrainingRun {
@@ -501,16 +625,27 @@ export const TrainingRunUpdatedDocument = new TypedDocumentString(`
 }
     fragment TrainingRunSummary on TrainingRun {
   id
+  databaseId
   status
   createdAt
   startedAt
   finishedAt
   error
-  progress
   params
   modelVersion {
     id
+    databaseId
     name
+  }
+  progress {
+    phase
+    epoch
+    epochs
+    step
+    totalSteps
+    imagesPerSecond
+    etaSeconds
+    skippedImages
   }
 }
 fragment TrainingRunWithMetrics on TrainingRun {
@@ -571,7 +706,7 @@ export const SearchResultsDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<SearchResultsQuery, SearchResultsQueryVariables>;
 export const FacetsAndSlotCountsDocument = new TypedDocumentString(`
-    query FacetsAndSlotCounts($where: GarmentWhere, $kinds: [String!]!, $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!) {
+    query FacetsAndSlotCounts($where: GarmentWhere, $kinds: [AttributeKind!]!, $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!) {
   garmentFacets(where: $where, kinds: $kinds) {
     kind
     values {
@@ -595,7 +730,7 @@ export const FacetsAndSlotCountsDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<FacetsAndSlotCountsQuery, FacetsAndSlotCountsQueryVariables>;
 export const FacetsDocument = new TypedDocumentString(`
-    query Facets($where: GarmentWhere, $kinds: [String!]!) {
+    query Facets($where: GarmentWhere, $kinds: [AttributeKind!]!) {
   garmentFacets(where: $where, kinds: $kinds) {
     kind
     values {
@@ -608,10 +743,15 @@ export const FacetsDocument = new TypedDocumentString(`
     `) as unknown as TypedDocumentString<FacetsQuery, FacetsQueryVariables>;
 export const ModelVersionChoicesDocument = new TypedDocumentString(`
     query ModelVersionChoices {
-  modelVersions {
-    id
-    name
-    isActive
+  modelVersions(first: 100) {
+    edges {
+      node {
+        id
+        databaseId
+        name
+        isActive
+      }
+    }
   }
 }
     `) as unknown as TypedDocumentString<ModelVersionChoicesQuery, ModelVersionChoicesQueryVariables>;

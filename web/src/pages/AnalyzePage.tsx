@@ -88,7 +88,7 @@ function AnalyzeForms({ versions, active }: { versions: ModelVersionChoice[]; ac
         <select value={versionId} onChange={(event) => setVersionId(event.target.value)}>
           {versions.map((version) => (
             <option key={version.id} value={version.id}>
-              {version.name} (#{version.id}){version.isActive ? ' active' : ''}
+              {version.name} (#{version.databaseId}){version.isActive ? ' active' : ''}
             </option>
           ))}
         </select>
@@ -108,7 +108,7 @@ function AnalyzeForms({ versions, active }: { versions: ModelVersionChoice[]; ac
       </label>
       <form className="inline-form" onSubmit={onSubmitImageId}>
         <label>
-          Stored image id <input value={imageId} onChange={(event) => setImageId(event.target.value)} inputMode="numeric" required />
+          Stored image id (as in its page address) <input value={imageId} onChange={(event) => setImageId(event.target.value)} spellCheck={false} required />
         </label>
         <button type="submit" disabled={busy}>
           Analyze

@@ -12,18 +12,19 @@ import { formatNumber, LineChart } from '../components/LineChart';
 import { StartTrainingForm } from '../components/StartTrainingForm';
 import { dateTimeText } from '../dates';
 import { graphql } from '../gql';
-import type { TrainingOverviewQuery, TrainingRunWithMetricsFragment } from '../gql/graphql';
+import type { JobStatus, TrainingOverviewQuery, TrainingRunSummaryFragment, TrainingRunWithMetricsFragment } from '../gql/graphql';
 import { fetchGraphQL } from '../graphql';
 import { Link, navigate } from '../router';
 import { subscribe } from '../subscription';
 
-type TrainingRun = TrainingOverviewQuery['trainingRuns'][number];
-type ModelVersion = TrainingOverviewQuery['modelVersions'][number];
+type TrainingRun = TrainingOverviewQuery['trainingRuns']['edges'][number]['node'];
+type ModelVersion = TrainingOverviewQuery['modelVersions']['edges'][number]['node'];
 type RunWithMetrics = TrainingRunWithMetricsFragment;
 
 graphql(`
   fragment TrainingRunSummary on TrainingRun {
-    id status createdAt startedAt finishedAt error progress params modelVersion { id name }
+    id databaseId status createdAt startedAt finishedAt error params modelVersion { id databaseId name }
+    progress { phase epoch epochs step totalSteps imagesPerSecond etaSeconds skippedImages }
   }
 `);
 
@@ -36,8 +37,8 @@ graphql(`
 
 const TRAINING_OVERVIEW = graphql(`
   query TrainingOverview {
-    trainingRuns(first: 50) { ...TrainingRunSummary }
-    modelVersions { id name backbone isActive createdAt metrics trainingRun { id } }
+    trainingRuns(first: 50) { edges { node { ...TrainingRunSummary } } }
+    modelVersions(first: 50) { edges { node { id databaseId name backbone isActive createdAt metrics trainingRun { id } } } }
   }
 `);
 
@@ -66,7 +67,7 @@ const ACTIVATE_MODEL_VERSION = graphql(`
 `);
 
 const REFRESH_MS = 5000;
-const ACTIVE = new Set(['queued', 'running']);
+const ACTIVE: ReadonlySet<JobStatus> = new Set<JobStatus>(['QUEUED', 'RUNNING']);
 
 export function TrainingPage({ query }: { query: string }) {
   const params = new URLSearchParams(query);
@@ -80,8 +81,8 @@ export function TrainingPage({ query }: { query: string }) {
     const controller = new AbortController();
     fetchGraphQL(TRAINING_OVERVIEW, {}, controller.signal).then(
       (data) => {
-        setRuns(data.trainingRuns);
-        setVersions(data.modelVersions);
+        setRuns(data.trainingRuns.edges.map((edge) => edge.node));
+        setVersions(data.modelVersions.edges.map((edge) => edge.node));
       },
       (failure: Error) => !controller.signal.aborted && setError(failure),
     );
@@ -176,10 +177,10 @@ function RunTable(props: { runs: TrainingRun[]; selected: string | null; onChang
           {runs.map((run) => (
             <tr key={run.id} className={run.id === selected ? 'selected' : undefined} data-run-id={run.id}>
               <td>
-                <Link href={`/training?run=${run.id}`}>#{run.id}</Link>
+                <Link href={`/training?run=${run.id}`}>#{run.databaseId}</Link>
               </td>
               <td>
-                <span className={`status status-${run.status}`}>{run.status}</span>
+                <StatusText status={run.status} />
                 {run.error && <span className="error small"> {run.error}</span>}
               </td>
               <td>
@@ -190,7 +191,7 @@ function RunTable(props: { runs: TrainingRun[]; selected: string | null; onChang
               <td>
                 {run.modelVersion ? (
                   <Link href={`/training?a=${run.modelVersion.id}`}>
-                    {run.modelVersion.name} (#{run.modelVersion.id})
+                    {run.modelVersion.name} (#{run.modelVersion.databaseId})
                   </Link>
                 ) : (
                   '—'
@@ -212,7 +213,9 @@ function RunTable(props: { runs: TrainingRun[]; selected: string | null; onChang
   );
 }
 
-function ProgressBar({ progress }: { progress: Record<string, unknown> | null }) {
+type Progress = TrainingRunSummaryFragment['progress'];
+
+function ProgressBar({ progress }: { progress: Progress }) {
   const step = progress?.step;
   const total = progress?.totalSteps;
   if (typeof step !== 'number' || typeof total !== 'number' || total <= 0) return null;
@@ -220,28 +223,22 @@ function ProgressBar({ progress }: { progress: Record<string, unknown> | null })
 }
 
 /**
- * "epoch 2/26 · step 340/1000 (34%)" from whatever progress fields the run records. The trainer
+ * "epoch 2/26 · step 340/1000 (34%)" from the progress fields the run has reported. The trainer
  * stores the epoch under way counted from 0; people count from 1, as `kfashion train` and
  * `kfashion demo` print it (a finished run of 5 epochs stays at stored epoch 4: shown 5/5).
  */
-export function progressText(progress: Record<string, unknown> | null): string {
+export function progressText(progress: Progress): string {
   if (!progress) return '—';
-  const number = (key: string) => (typeof progress[key] === 'number' ? (progress[key] as number) : null);
   const parts: string[] = [];
-  if (typeof progress.phase === 'string' && progress.phase !== 'training') parts.push(progress.phase);
-  const epoch = number('epoch');
-  const epochs = number('epochs') ?? number('totalEpochs');
-  if (epoch !== null) parts.push(epochs !== null ? `epoch ${Math.min(epoch + 1, epochs)}/${epochs}` : `epoch ${epoch + 1}`);
-  const step = number('step');
-  const total = number('totalSteps') ?? number('steps');
-  if (step !== null) parts.push(`step ${step}${total !== null ? `/${total} (${Math.round((100 * step) / total)}%)` : ''}`);
-  const rate = number('imagesPerSecond');
-  if (rate !== null) parts.push(`${formatNumber(rate)} img/s`);
-  const eta = number('etaSeconds');
-  if (eta !== null) parts.push(`ETA ${Math.round(eta / 60)} min`);
-  const skipped = number('skippedImages');
+  if (progress.phase && progress.phase !== 'TRAINING') parts.push(progress.phase.toLowerCase());
+  const { epoch, epochs, step, totalSteps: total } = progress;
+  if (epoch != null) parts.push(epochs != null ? `epoch ${Math.min(epoch + 1, epochs)}/${epochs}` : `epoch ${epoch + 1}`);
+  if (step != null) parts.push(`step ${step}${total != null ? `/${total} (${Math.round((100 * step) / total)}%)` : ''}`);
+  if (progress.imagesPerSecond != null) parts.push(`${formatNumber(progress.imagesPerSecond)} img/s`);
+  if (progress.etaSeconds != null) parts.push(`ETA ${Math.round(progress.etaSeconds / 60)} min`);
+  const skipped = progress.skippedImages;
   if (skipped) parts.push(`${skipped} image${skipped === 1 ? '' : 's'} skipped`);
-  return parts.length ? parts.join(' · ') : JSON.stringify(progress);
+  return parts.length ? parts.join(' · ') : '—';
 }
 
 function RunDetail({ id, tick }: { id: string; tick: number }) {
@@ -287,7 +284,7 @@ function RunDetail({ id, tick }: { id: string; tick: number }) {
   return (
     <section className="run-detail" aria-labelledby="run-heading" data-testid="run-detail">
       <h2 id="run-heading">
-        Run #{run.id} <span className={`status status-${run.status}`}>{run.status}</span>{' '}
+        Run #{run.databaseId} <StatusText status={run.status} />{' '}
         <button type="button" className="link-button" onClick={() => navigate('/training')}>
           close
         </button>
@@ -371,4 +368,10 @@ function VersionComparison(props: { versions: ModelVersion[]; query: string; onC
       <EvaluationTables versions={shown} />
     </>
   );
+}
+
+/** A run's status as people read it (the API's enum value in lower case), styled by it. */
+function StatusText({ status }: { status: JobStatus }) {
+  const text = status.toLowerCase();
+  return <span className={`status status-${text}`}>{text}</span>;
 }

@@ -19,6 +19,7 @@ import { insertQueuedRun, setRunJob } from '../../src/db/training-runs';
 import { startTestServer, type ApiClient } from '../graphql/support';
 import { runCli } from '../ml/run-cli';
 import { storeTinyModelVersion, syntheticDatabase, TINY_MODEL, type SyntheticDatabase } from './support';
+import { globalId } from '../../src/graphql/ids';
 
 let db: SyntheticDatabase;
 let server: RunningModelServer;
@@ -60,7 +61,7 @@ async function runCount(): Promise<number> {
 async function finished(id: string): Promise<{ status: string; error: string | null }> {
   for (const deadline = Date.now() + 240_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 300))) {
     const { trainingRun } = await api.data(RUN, { id });
-    if (['succeeded', 'failed', 'cancelled'].includes(trainingRun.status)) return trainingRun;
+    if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(trainingRun.status)) return trainingRun;
   }
   throw new Error(`training run ${id} did not finish`);
 }
@@ -85,8 +86,8 @@ it('a model server refuses, before the first step, a queued run that does not fi
   } finally {
     await queue.stop();
   }
-  const run = await finished(String(runId));
-  expect(run.status).toBe('failed');
+  const run = await finished(globalId('TrainingRun', runId));
+  expect(run.status).toBe('FAILED');
   expect(run.error).toMatch(/^model\.max_size: one training step needs about 13\.\d GiB .* but the wasm backend's heap limit is 4\.0 GiB/);
   const [{ progress }] = await db.dataSource.query(`SELECT progress FROM training_runs WHERE id = $1`, [runId]);
   expect(progress?.step ?? 0).toBe(0);
@@ -128,7 +129,7 @@ it('kfashion train refuses unbounded settings and non-config keys of --model-con
 
 it('a stored model version whose config has a key outside the allow-list is not loaded: /ready is 503 naming it until the config is fixed', async () => {
   const versionId = await storeTinyModelVersion(db);
-  await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id } }`, { id: versionId });
+  await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id } }`, { id: globalId('ModelVersion', versionId) });
   await db.dataSource.query(`UPDATE model_versions SET config = config || '{"constructor": 1}'::jsonb WHERE id = $1`, [versionId]);
   const refused = await fetch(`${server.http.url}/ready`);
   expect(refused.status).toBe(503);
@@ -165,7 +166,7 @@ function injectWasmTrap(kernelName: string, callNumber: number): { fired: () => 
 
 it('a wasm trap in the middle of a run fails it with a readable error; the server stays up, reloads its model and runs the next job', async () => {
   const versionId = await storeTinyModelVersion(db);
-  await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id } }`, { id: versionId });
+  await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id } }`, { id: globalId('ModelVersion', versionId) });
   expect((await fetch(`${server.http.url}/ready`)).status).toBe(200);
   const input = {
     attributeKinds: ['color'], maxImages: 4, evalMaxImages: 2, epochs: 1, batchSize: 2, lr: 0.005, warmupIterations: 1,
@@ -177,7 +178,7 @@ it('a wasm trap in the middle of a run fails it with a readable error; the serve
   const first = (await api.data(START, { input })).startTraining;
   const failed = await finished(first.id);
   expect(trap.fired()).toBe(true);
-  expect(failed.status).toBe('failed');
+  expect(failed.status).toBe('FAILED');
   expect(failed.error).toMatch(/^the wasm backend aborted during the step, most likely out of memory, and was restarted; lower min_size\/max_size or the batch size/);
   expect(failed.error).not.toMatch(/RuntimeError|memory access|Aborted\(\)/);
 
@@ -191,7 +192,7 @@ it('a wasm trap in the middle of a run fails it with a readable error; the serve
   expect(((await ready.json()) as { modelVersion: number }).modelVersion).toBe(Number(versionId));
 
   const second = (await api.data(START, { input })).startTraining;
-  expect(await finished(second.id)).toEqual({ status: 'succeeded', error: null });
+  expect(await finished(second.id)).toEqual({ status: 'SUCCEEDED', error: null });
 }, 600_000);
 
 it('a wasm trap during /predict answers 503 (retry) without internals; the server reloads the model and the retry succeeds', async () => {

@@ -135,7 +135,8 @@ export class TrainingMetric {
 export class TrainingRun {
   @Field(() => ID) id!: number;
   @Field(() => String, { description: 'queued, running, succeeded, failed or cancelled.' }) status!: string;
-  @Field(() => GraphQLJSONObject) params!: Record<string, unknown>;
+  /** The stored params (training_runs.params); the params field (TrainingRunParams) shows them as StartTrainingInput takes them. */
+  params!: Record<string, unknown>;
   @Field(() => GraphQLJSONObject, { nullable: true }) progress!: Record<string, unknown> | null;
   @Field(() => String, { nullable: true }) error!: string | null;
   @Field(() => GraphQLDateTime) createdAt!: Date;

@@ -365,7 +365,7 @@ describe('predictions, model versions and training runs (rows as the model serve
   });
 
   it('reads model versions and training runs with their metrics', async () => {
-    const data = await api.data(`{ modelVersions { id name backbone config isActive trainingRun { status params
+    const data = await api.data(`{ modelVersions { id name backbone config isActive trainingRun { status params { epochs momentum }
       metrics(name: "loss") { step value } modelVersion { name } } } trainingRuns(status: "succeeded") { id status } }`);
     expect(data.modelVersions).toEqual([
       {
@@ -374,7 +374,7 @@ describe('predictions, model versions and training runs (rows as the model serve
         backbone: 'resnet50',
         config: { num_classes: 5 },
         isActive: false,
-        trainingRun: { status: 'succeeded', params: { epochs: 2 }, metrics: [{ step: 1, value: 2.5 }, { step: 2, value: 1.5 }], modelVersion: { name: 'v1' } },
+        trainingRun: { status: 'succeeded', params: { epochs: 2, momentum: null }, metrics: [{ step: 1, value: 2.5 }, { step: 2, value: 1.5 }], modelVersion: { name: 'v1' } },
       },
     ]);
     expect(data.trainingRuns).toHaveLength(1);

@@ -4,17 +4,19 @@
  * through a model server) and predictImages (a batch job for the model servers). Resolvers check the
  * arguments, the roles (`@Authorized`) and delegate to the services of the context.
  */
+import * as path from 'node:path';
 import type { Role } from '../../auth/roles';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, UseMiddleware } from 'type-graphql';
 import { refuseNulArguments } from '../input-guards';
-import { InvalidTrainingParams, normaliseTrainingParams, type TrainingParams } from '../../jobs/training-params';
+import { InvalidTrainingParams, storedParamsAsInput, trainingParamsFromInput, type TrainingParams } from '../../jobs/training-params';
 import { InvalidChunkSize, predictionChunkSize } from '../../db/prediction-jobs';
 import type { GraphQLContext } from '../context';
 import { badInput, notFound } from '../errors';
 import { integerKey, parseId } from '../ids';
 import { toGarment, toImage, toModelVersion, toTrainingRun } from '../loaders';
 import * as T from '../types';
-import { ImageAnalysis, LossCurve, PredictionJob, StartTrainingInput } from './types';
+import { ImageAnalysis, LossCurve, PredictionJob } from './types';
+import { StartTrainingInput, TrainingRunParams } from './params';
 import { runTextFor } from './run-log-view';
 
 /**
@@ -27,44 +29,12 @@ function serialId(field: string, text: string, what: string): number {
   return key;
 }
 
-/** Input field names as the client wrote them (params keep data filters under `data.`). */
-function inputField(field: string): string {
-  return field.replace(/^data\./, '').replace(/^model\.backbone$/, 'backbone');
-}
-
-function toParams(input: StartTrainingInput): Record<string, unknown> {
-  const defined = <V>(v: V | null | undefined) => (v === null ? undefined : v);
-  return {
-    name: defined(input.name),
-    model: { ...(input.model ?? {}), ...(input.backbone ? { backbone: input.backbone } : {}) },
-    data: {
-      superCategories: defined(input.superCategories),
-      attributeKinds: defined(input.attributeKinds),
-      minValueCount: defined(input.minValueCount),
-      maxImages: defined(input.maxImages),
-      evalMaxImages: defined(input.evalMaxImages),
-    },
-    epochs: defined(input.epochs),
-    batchSize: defined(input.batchSize),
-    lr: defined(input.lr),
-    momentum: defined(input.momentum),
-    weightDecay: defined(input.weightDecay),
-    lrMilestones: defined(input.lrMilestones),
-    lrGamma: defined(input.lrGamma),
-    warmupIterations: defined(input.warmupIterations),
-    checkpointEvery: defined(input.checkpointEvery),
-    clipGradNorm: defined(input.clipGradNorm),
-    seed: defined(input.seed),
-    initWeights: defined(input.initWeights),
-  };
-}
-
 async function trainingParams(input: StartTrainingInput, ctx: GraphQLContext): Promise<TrainingParams> {
   try {
-    const raw = { ...toParams(input), initWeights: await ctx.services.training.initWeights(input.initWeights) };
-    return normaliseTrainingParams(raw, { memoryBudget: await ctx.services.training.memoryBudget() });
+    const initWeights = await ctx.services.training.initWeights(input.initWeights);
+    return trainingParamsFromInput({ ...input, initWeights }, { memoryBudget: await ctx.services.training.memoryBudget() });
   } catch (error) {
-    if (error instanceof InvalidTrainingParams) throw badInput(inputField(error.field), error.message.replace(/^[^:]+: /, ''));
+    if (error instanceof InvalidTrainingParams) throw badInput(error.field, error.problem);
     throw error;
   }
 }
@@ -195,6 +165,14 @@ export class TrainingRunExtrasResolver {
   @FieldResolver(() => String, { nullable: true })
   error(@Root() run: T.TrainingRun, @Ctx() ctx: GraphQLContext): string | null {
     return run.error === null ? null : runTextFor(ctx.principal.role, run.error);
+  }
+
+  @FieldResolver(() => TrainingRunParams, { description: 'The parameters the run was started with.' })
+  params(@Root() run: T.TrainingRun): TrainingRunParams {
+    const params = storedParamsAsInput(run.params);
+    // The stored initWeights is the server's path of the file: clients see its name, as the run log shows it.
+    const initWeights = typeof params.initWeights === 'string' ? path.basename(params.initWeights) : null;
+    return Object.assign(new TrainingRunParams(), params, { initWeights });
   }
 
   @FieldResolver(() => Int, { description: 'How many times a worker took the run (more than 1 after a resume).' })

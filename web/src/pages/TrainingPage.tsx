@@ -23,7 +23,11 @@ type RunWithMetrics = TrainingRunWithMetricsFragment;
 
 graphql(`
   fragment TrainingRunSummary on TrainingRun {
-    id status createdAt startedAt finishedAt error progress params modelVersion { id name }
+    id status createdAt startedAt finishedAt error progress modelVersion { id name }
+    params {
+      name backbone model superCategories attributeKinds minValueCount maxImages evalMaxImages epochs batchSize
+      lr momentum weightDecay lrMilestones lrGamma warmupIterations warmupFactor checkpointEvery clipGradNorm seed initWeights
+    }
   }
 `);
 

@@ -16,6 +16,8 @@ import type { TrainingParams } from '../jobs/training-params';
 import type { TrainingOutcome, TrainingProgress } from '../model-server/training/trainer';
 import { parsePositiveId } from '../util/ids';
 import { commaList } from './options';
+import { environment } from './environment';
+import { weightsDir } from '../ml/weights/catalogue';
 import { describeParameter, flagOf, parameterOf, TRAINING_PARAMETERS, type ParamSpec, type TrainingParamsInput } from '../jobs/training-schema';
 
 /** The parameters' flags (strings, as commander gives them, keyed by the flag in camel case) and the command's own options. */
@@ -113,7 +115,7 @@ async function newRunParams(options: TrainOptions, backend: BackendInfo): Promis
   if (options.resume) return null;
   const [{ trainingParamsFromInput, InvalidTrainingParams }, { trainingMemoryBudget }] = await Promise.all([import('../jobs/training-params'), import('../ml/train/step-memory')]);
   try {
-    return trainingParamsFromInput(paramsFromOptions(options, backend), { memoryBudget: await trainingMemoryBudget(backend) });
+    return trainingParamsFromInput(paramsFromOptions(options, backend), { memoryBudget: await trainingMemoryBudget(backend), weightsDir: weightsDir(environment()) });
   } catch (error) {
     if (error instanceof InvalidTrainingParams) throw new Error(`kfashion train: ${flagMessage(error.field, error.problem)}`);
     throw error;
@@ -163,8 +165,8 @@ async function trainInForeground(options: TrainOptions, params: TrainingParams |
     import('../db/leases'),
     import('../model-server/training/trainer'),
   ]);
-  const dataDir = resolveDataDir(process.env);
-  const dataSource = await openDatabase();
+  const dataDir = resolveDataDir(environment());
+  const dataSource = await openDatabase({ env: environment() });
   const bar = await progressBar(options.json);
   let lease: Lease | null = null;
   const stop = new AbortController();
@@ -207,7 +209,7 @@ export function registerTrain(program: Command): void {
     .option('--json', 'print the outcome as one JSON object (no progress bar)')
     .action(async (options: TrainOptions) => {
       const { initBackend } = await import('../ml/backend');
-      const backend = await initBackend(options.backend);
+      const backend = await initBackend(options.backend, { env: environment() });
       const params = await newRunParams(options, backend);
       await trainInForeground(options, params, backend);
     });

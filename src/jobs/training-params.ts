@@ -159,6 +159,8 @@ export interface TrainingParamsOptions {
    * step does not fit is refused naming batchSize or model.max_size. Absent or null: not checked.
    */
   memoryBudget?: MemoryBudget | null;
+  /** The weights folder a catalogue name of initWeights is resolved in (KFASHION_WEIGHTS_DIR as the CLI read it; default `.kfashion/weights`). */
+  weightsDir?: string;
 }
 
 function checkMemory(model: ModelConfig, batchSize: number, budget: MemoryBudget | null): void {
@@ -199,7 +201,7 @@ export function trainingParamsFromInput(input: TrainingParamsInput | Json, optio
     checkpointEvery: p.checkpointEvery as number,
     clipGradNorm: p.clipGradNorm as number | null,
     seed: p.seed as number,
-    initWeights: initWeights === null ? null : resolveWeightsArgument(initWeights),
+    initWeights: initWeights === null ? null : resolveWeightsArgument(initWeights, { KFASHION_WEIGHTS_DIR: options.weightsDir }),
   };
   // Last: every field is valid, only the combination may be too big for the backend.
   checkMemory(model.resolved, params.batchSize, options.memoryBudget ?? null);

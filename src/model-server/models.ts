@@ -6,7 +6,7 @@
 import type { DataSource } from 'typeorm';
 import type { Detection, InputImage } from '../ml/model/attribute-rcnn';
 import { resolveConfig } from '../ml/model/config';
-import { loadPredictor, resolveEngine, type EngineName, type Predictor } from '../ml/onnx/engine';
+import { loadPredictor, type EngineName, type Predictor } from '../ml/onnx/engine';
 import { RequestBatcher, type BatcherOptions } from './batcher';
 import { afterBackendError, BackendAborted } from '../ml/backend';
 import { ModelVersionNotFound, activeModelVersionId, readModelVersion, type ModelVersionRow } from '../db/model-versions';
@@ -14,11 +14,11 @@ import { ModelVersionNotFound, activeModelVersionId, readModelVersion, type Mode
 export { ModelVersionNotFound } from '../db/model-versions';
 
 /**
- * Builds the model of a stored version on an engine (default: KFASHION_ENGINE, else tfjs): its config, then its
+ * Builds the model of a stored version on an engine (default tfjs): its config, then its
  * safetensors weights (all tensors required); the onnx engine exports it once and caches the export beside them.
  */
-export function instantiateModelVersion(version: ModelVersionRow, engine: EngineName = resolveEngine()): Promise<Predictor> {
-  return loadPredictor(resolveConfig(version.config, `model version ${version.id} config`), version.weightsPath, engine);
+export function instantiateModelVersion(version: ModelVersionRow, engine: EngineName = 'tfjs', options: { threads?: number } = {}): Promise<Predictor> {
+  return loadPredictor(resolveConfig(version.config, `model version ${version.id} config`), version.weightsPath, engine, options);
 }
 
 export interface LoadedModel {
@@ -42,7 +42,9 @@ export class ModelRegistry {
     private readonly batching: BatcherOptions = {},
     /** How many versions stay loaded (least recently used ones are disposed once no request or job uses them). */
     private readonly capacity = 2,
-    readonly engine: EngineName = resolveEngine(),
+    readonly engine: EngineName = 'tfjs',
+    /** ONNX Runtime's intra-op threads on the onnx engine (KFASHION_ONNX_THREADS; undefined: one per physical core). */
+    private readonly onnxThreads?: number,
   ) {}
 
   /** The model of `versionId`, or of the active version when absent; loads it on first use. For reading its version only: predict through use(). */
@@ -97,7 +99,7 @@ export class ModelRegistry {
     const version = await readModelVersion(this.dataSource, id);
     let model: Predictor;
     try {
-      model = await instantiateModelVersion(version, this.engine);
+      model = await instantiateModelVersion(version, this.engine, { threads: this.onnxThreads });
     } catch (error) {
       throw await this.afterBackendError(error);
     }

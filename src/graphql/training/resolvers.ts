@@ -47,9 +47,9 @@ function toPredictionJob(row: Record<string, unknown>): PredictionJob {
   });
 }
 
-function chunkSizeArgument(chunkSize: number | null | undefined): number {
+function chunkSizeArgument(chunkSize: number | null | undefined, ctx: GraphQLContext): number {
   try {
-    return predictionChunkSize(chunkSize);
+    return predictionChunkSize(chunkSize, { KFASHION_PREDICTION_CHUNK: ctx.services.predictions.defaultChunkSize });
   } catch (error) {
     if (error instanceof InvalidChunkSize && error.field === 'chunkSize') throw badInput('chunkSize', error.message);
     throw error;
@@ -116,7 +116,7 @@ export class TrainingResolver {
     @Arg('chunkSize', () => Int, { nullable: true }) chunkSize?: number | null,
   ): Promise<PredictionJob> {
     const versionId = serialId('modelVersionId', modelVersionId, 'model version');
-    return toPredictionJob(await ctx.services.predictions.create(where, versionId, chunkSizeArgument(chunkSize)));
+    return toPredictionJob(await ctx.services.predictions.create(where, versionId, chunkSizeArgument(chunkSize, ctx)));
   }
 
   @Authorized<Role>('analyst')

@@ -95,7 +95,7 @@ async function createAll<K extends string>(runtime: OnnxRuntime, models: Record<
  * intra-op thread count (default: ONNX Runtime's, one per physical core).
  */
 export async function createSessions<K extends string>(
-  models: Record<K, Uint8Array>, env: NodeJS.ProcessEnv = process.env, runtime: OnnxRuntime = loadOnnxRuntime(), threads?: number,
+  models: Record<K, Uint8Array>, env: NodeJS.ProcessEnv | undefined = undefined, runtime: OnnxRuntime = loadOnnxRuntime(), threads?: number,
 ): Promise<Sessions<K>> {
   const gpus = await probeGpus(env);
   let cudaSkipped: string;
@@ -156,7 +156,7 @@ function probeGraph(): { model: Uint8Array; check: (out: Record<string, OrtTenso
 }
 
 /** What `kfashion doctor` says about the onnx engine: loads onnxruntime-node and runs the probe graph as a model would. */
-export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env, loadModule?: (name: string) => unknown): Promise<OnnxRuntimeReport> {
+export async function probeOnnxRuntime(env?: NodeJS.ProcessEnv, loadModule?: (name: string) => unknown): Promise<OnnxRuntimeReport> {
   let runtime: OnnxRuntime;
   try {
     runtime = loadOnnxRuntime(loadModule);

@@ -160,40 +160,37 @@ function printOutcome(runId: number, outcome: TrainingOutcome, json: boolean | u
 
 /** Claims the run, trains it in this process and records how it ended (an interrupted run is handed back for --resume). */
 async function trainInForeground(options: TrainOptions, params: TrainingParams | null, backend: { name: string; device: string }): Promise<void> {
-  const [{ openDatabase }, { claim, finish, LeaseLost, release }, { runTraining, TrainingInterrupted }] = await Promise.all([
+  const [{ openDatabase }, { claim }, { runTraining, TrainingInterrupted }, { runLeased }] = await Promise.all([
     import('../db/data-source'),
     import('../db/leases'),
     import('../model-server/training/trainer'),
+    import('../model-server/lease-end'),
   ]);
   const dataDir = resolveDataDir(environment());
   const dataSource = await openDatabase({ env: environment() });
   const bar = await progressBar(options.json);
-  let lease: Lease | null = null;
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
   try {
     const runId = await trainingRunId(dataSource, options, params);
-    lease = { table: 'training_runs', id: runId, worker: `cli:${os.hostname()}:${process.pid}` };
+    const lease: Lease = { table: 'training_runs', id: runId, worker: `cli:${os.hostname()}:${process.pid}` };
     // A run still heartbeating elsewhere within the lease timeout is not taken over.
     const claimed = await claim(dataSource, lease, `cli-${process.pid}`, LEASE_TIMEOUT_SECONDS);
     if (!claimed) throw new Error(`training run ${runId} cannot be resumed: it is finished, cancelled, or running elsewhere`);
     if (!options.json) console.error(`training run ${runId} on ${backend.name} (${backend.device})`);
-    const outcome = await runTraining({ dataSource, lease, dataDir, signal: stop.signal, onProgress: bar.onProgress });
+    let outcome: TrainingOutcome | null = null;
+    const end = await runLeased(dataSource, lease, async () => (outcome = await runTraining({ dataSource, lease, dataDir, signal: stop.signal, onProgress: bar.onProgress })).status, {
+      handBack: (error) => error instanceof TrainingInterrupted,
+    });
     bar.stop();
-    if (outcome.status === 'cancelled') await finish(dataSource, lease, 'cancelled');
-    printOutcome(runId, outcome, options.json);
-  } catch (error) {
-    bar.stop();
-    if (lease && error instanceof TrainingInterrupted) {
-      await release(dataSource, lease);
-      console.error(`interrupted; resume with: kfashion train --resume ${lease.id}`);
+    if (end.kind === 'finished') printOutcome(runId, outcome!, options.json);
+    else if (end.kind === 'handed back') {
+      console.error(`interrupted; resume with: kfashion train --resume ${runId}`);
       process.exitCode = 130;
-    } else {
-      if (lease && !(error instanceof LeaseLost)) await finish(dataSource, lease, 'failed', (error as Error).message).catch(() => undefined);
-      throw error;
-    }
+    } else throw end.kind === 'failed' ? end.error : new Error(end.reason);
   } finally {
+    bar.stop();
     await dataSource.destroy();
   }
 }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Role } from '../../auth/roles';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, UseMiddleware } from 'type-graphql';
 import { refuseNulArguments } from '../input-guards';
-import { InvalidTrainingParams, storedParamsAsInput, trainingParamsFromInput, type TrainingParams } from '../../jobs/training-params';
+import { storedParamsAsInput, trainingParamsFromInput, type TrainingParams } from '../../jobs/training-params';
 import { InvalidChunkSize, predictionChunkSize } from '../../db/prediction-jobs';
 import type { GraphQLContext } from '../context';
 import { badInput, notFound } from '../errors';
@@ -29,14 +29,10 @@ function serialId(field: string, text: string, what: string): number {
   return key;
 }
 
+/** The run's parameters, validated; a refusal (InvalidTrainingParams) reaches the client as BAD_USER_INPUT with its field (errors.ts). */
 async function trainingParams(input: StartTrainingInput, ctx: GraphQLContext): Promise<TrainingParams> {
-  try {
-    const initWeights = await ctx.services.training.initWeights(input.initWeights);
-    return trainingParamsFromInput({ ...input, initWeights }, { memoryBudget: await ctx.services.training.memoryBudget() });
-  } catch (error) {
-    if (error instanceof InvalidTrainingParams) throw badInput(error.field, error.problem);
-    throw error;
-  }
+  const initWeights = await ctx.services.training.initWeights(input.initWeights);
+  return trainingParamsFromInput({ ...input, initWeights }, { memoryBudget: await ctx.services.training.memoryBudget() });
 }
 
 function toPredictionJob(row: Record<string, unknown>): PredictionJob {

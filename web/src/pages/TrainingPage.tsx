@@ -310,7 +310,8 @@ function RunDetail({ id, tick }: { id: string; tick: number }) {
       {run.error && <p className="error">{run.error}</p>}
       <details>
         <summary>Parameters</summary>
-        <pre>{JSON.stringify(run.params, null, 2)}</pre>
+        {/* Parameters a run did not record (older runs) are null: left out. */}
+        <pre>{JSON.stringify(Object.fromEntries(Object.entries(run.params).filter(([key, value]) => value !== null && key !== '__typename')), null, 2)}</pre>
       </details>
       {byName.size === 0 ? (
         <p className="muted">No metrics recorded yet.</p>

@@ -92,7 +92,7 @@ function measureConvFilterGradient(): { convForwardGflops: number; filterGradGfl
 }
 
 async function main(): Promise<void> {
-  const backend = await initBackend(process.argv[2]);
+  const backend = await initBackend(process.argv[2], { env: process.env });
   const random = seededRandom(5);
   const channels = 256;
   const levels = [128, 64, 32, 16].map((s) => tf.randomNormal([1, s, s, channels]) as tf.Tensor4D);

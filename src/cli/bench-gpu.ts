@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { BACKBONES, type BackboneName } from '../ml/model/config';
 import { ENGINES, type EngineName } from '../ml/onnx/engine-names';
 import { fullLabelSpace } from '../kfashion/vocabulary';
+import { environment } from './environment';
 import { commaList, integerInRange, listOf } from './options';
 
 interface BenchGpuFlags {
@@ -45,6 +46,8 @@ export function registerBenchGpu(program: Command): void {
     .option('--json', 'print the report as one JSON object instead of the table')
     .action(async (flags: BenchGpuFlags) => {
       const [{ parseBackendName }, { formatGpuBenchMarkdown, runGpuBench }] = await Promise.all([import('../ml/backend'), import('../ml/doctor/bench')]);
+      // As the doctor: the host's variables (KFASHION_TF_BACKEND, CUDA_VISIBLE_DEVICES), checked once, reach the backend and GPU probes.
+      environment();
       const report = await runGpuBench({
         size: integerInRange(flags.size, '--size', 64, 2048),
         batches: [...new Set(commaList(flags.batches).map((b) => integerInRange(b, '--batches', 1, 64)))],
@@ -56,6 +59,7 @@ export function registerBenchGpu(program: Command): void {
         cpuReference: flags.cpu,
         labelSpace: fullLabelSpace(),
         backend: parseBackendName(flags.backend, '--backend'),
+        env: process.env,
         log: (line) => console.error(line),
       });
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatGpuBenchMarkdown(report)}\n`);

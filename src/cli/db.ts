@@ -6,11 +6,12 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import type { EmbeddedPostgres } from '../db/embedded-postgres';
 import { dataDir } from '../util/data-dir';
+import { environment } from './environment';
 
 async function embedded(): Promise<EmbeddedPostgres> {
-  if (process.env.DATABASE_URL) throw new Error('DATABASE_URL is set: kfashion uses that server, not an embedded one');
+  if (environment().DATABASE_URL) throw new Error('DATABASE_URL is set: kfashion uses that server, not an embedded one');
   const { EmbeddedPostgres } = await import('../db/embedded-postgres');
-  return new EmbeddedPostgres(path.join(dataDir(), 'postgres'));
+  return new EmbeddedPostgres(path.join(dataDir(environment()), 'postgres'));
 }
 
 export function registerDb(program: Command): void {
@@ -18,7 +19,8 @@ export function registerDb(program: Command): void {
   db.command('url')
     .description('print the connection URL of the database (e.g. psql "$(npx kfashion db url)")')
     .action(async () => {
-      if (process.env.DATABASE_URL) return void console.log(process.env.DATABASE_URL);
+      const { DATABASE_URL } = environment();
+      if (DATABASE_URL) return void console.log(DATABASE_URL);
       const server = await embedded();
       if (!server.running()) throw new Error(`the embedded server of ${server.baseDir} is not running: start it with \`kfashion db start\``);
       console.log(server.url());

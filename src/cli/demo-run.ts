@@ -15,6 +15,7 @@ import { DEMO_TRAINING, type DemoOptions } from './demo';
 import { demoToken, demoTokenFile } from './demo-token';
 import { onShutdown } from './options';
 import { serveApi } from './serve';
+import { environment } from './environment';
 
 function socketProblem(error: unknown): string {
   if (error instanceof Error) return error.message;
@@ -86,7 +87,7 @@ async function prepareData(root: string, images: number, seed: number): Promise<
     console.log(`2/5 synthetic photos: drawing ${images} K-Fashion-format photos (seed ${seed}) into ${root}`);
     await synthesize({ outDir: root, images, seed, width: 192, height: 192, validationFraction: 0.25 });
   }
-  const dataSource = await openDatabase();
+  const dataSource = await openDatabase({ env: environment() });
   try {
     const stats = await importDataset(dataSource, { root });
     console.log(`3/5 import: ${stats.imagesImported} new, ${stats.imagesUnchanged} unchanged, ${stats.garmentsImported} garments (${stats.seconds.toFixed(1)} s)`);
@@ -167,7 +168,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       `    ${admin.reused ? 'the token of the earlier demo, kept in' : 'a new token, kept for the next demo in'} ${tokenFile}` +
       (admin.revokedIds.length ? `; revoked the older demo token(s) ${admin.revokedIds.join(', ')}` : ''),
   );
-  await prepareData(path.join(dataDir(), 'demo'), Number(options.images), Number(options.seed));
+  await prepareData(path.join(dataDir(environment()), 'demo'), Number(options.images), Number(options.seed));
   const api = new DemoApi(origin, admin.token);
   const active = options.retrain ? null : await activeModel(api);
   const versionId = active ? active.id : await train(api, consoleUrl, options);

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import type { DoctorReport, OpReport } from '../ml/doctor/report';
+import { environment } from './environment';
 
 function milliseconds(value: number | null): string {
   return value === null ? '—' : `${value.toFixed(1)} ms`;
@@ -49,7 +50,9 @@ export function registerDoctor(program: Command): void {
     .action(async (options: { backend?: string; json?: boolean; timing: boolean }) => {
       const [{ parseBackendName }, { runDoctor }] = await Promise.all([import('../ml/backend'), import('../ml/doctor/report')]);
       const backend = parseBackendName(options.backend, '--backend');
-      const report = await runDoctor({ backend, timing: options.timing });
+      // The doctor examines the host: it reads its variables (KFASHION_TF_BACKEND, CUDA_VISIBLE_DEVICES) and runs its commands in it.
+      environment();
+      const report = await runDoctor({ backend, timing: options.timing, env: process.env });
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctorText(report)}\n`);
     });
 }

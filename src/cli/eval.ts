@@ -8,6 +8,7 @@
  * that cannot be read is skipped and listed, never fatal. Boxes are compared in the annotation's pixels.
  */
 import { uploadsDir } from '../util/data-dir';
+import { environment } from './environment';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
@@ -127,7 +128,7 @@ export function registerEval(program: Command): void {
       const data = parseDataOption(options.data);
       const maxImages = positiveInteger(options.maxImages, '--max-images');
       const [{ initBackend }, { AttributeRCNN }] = await Promise.all([import('../ml/backend'), import('../ml/model/attribute-rcnn')]);
-      await initBackend(options.backend);
+      await initBackend(options.backend, { env: environment() });
       const model = await AttributeRCNN.load(options.weights, options.config);
       try {
         const config = evaluationConfigOf(model.config);
@@ -160,7 +161,7 @@ export async function groundTruthFromDatabase(
 
 async function groundTruthFromSplit(split: 'train' | 'validation', config: EvaluationConfig, maxImages?: number): Promise<GroundTruthSet> {
   const { openDatabase } = await import('../db/data-source');
-  const dataSource = await openDatabase();
+  const dataSource = await openDatabase({ env: environment() });
   try {
     return await groundTruthFromDatabase(dataSource, split, config, { maxImages, uploadsDir: uploadsDir() });
   } finally {

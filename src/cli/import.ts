@@ -4,6 +4,7 @@
  * only when the run itself failed or was interrupted.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { environment } from './environment';
 import type { Split } from '../db/entities';
 import type { ImportOptions, ImportStats } from '../db/import';
 
@@ -91,7 +92,7 @@ export function registerImport(program: Command): void {
       process.on('SIGTERM', interrupt);
       const [{ openDatabase }, { ImportAbortedError, importDataset }] = await Promise.all([import('../db/data-source'), import('../db/import')]);
       const progress = await progressReporter();
-      const dataSource = await openDatabase();
+      const dataSource = await openDatabase({ env: environment() });
       try {
         const stats = await importDataset(dataSource, {
           root: dir,

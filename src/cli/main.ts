@@ -10,6 +10,7 @@ import 'reflect-metadata';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
+import { configureProcess } from './environment';
 
 type Register = (program: Command) => void;
 
@@ -47,5 +48,8 @@ export async function main(argv: string[]): Promise<void> {
   // Own keys only: `kfashion toString` is an unknown command, not Object.prototype's.
   const names = requested !== undefined && Object.hasOwn(COMMANDS, requested) ? [requested] : Object.keys(COMMANDS);
   for (const name of names) (await COMMANDS[name]())(program);
+  // Before any command runs (not for --help): the environment is read and checked once, and what the
+  // whole process shares is set from it.
+  program.hook('preAction', configureProcess);
   await program.parseAsync(argv);
 }

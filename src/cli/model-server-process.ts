@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as readline from 'node:readline';
 import { isProcessAlive } from '../util/process-alive';
+import { environment } from './environment';
 
 export interface ModelServerProcess {
   url: string;
@@ -25,7 +26,7 @@ const defaultLog: Log = (line) => console.log(`[model-server] ${line}`);
 /** Starts one child with these extra environment variables; resolves once it printed its start line. */
 export function spawnModelServer(log: Log = defaultLog, env: NodeJS.ProcessEnv = {}): Promise<ModelServerProcess> {
   const child = spawn(process.execPath, [process.argv[1], 'model-server'], {
-    env: { ...process.env, MODEL_SERVER_PORT: process.env.MODEL_SERVER_PORT ?? '0', ...env, KFASHION_PARENT_PID: String(process.pid) },
+    env: { ...process.env, MODEL_SERVER_PORT: String(environment().MODEL_SERVER_PORT ?? 0), ...env, KFASHION_PARENT_PID: String(process.pid) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -66,10 +67,10 @@ export class ModelServerSupervisor {
 
   /**
    * Starts the first child on MODEL_SERVER_PORT (default any free port) with a fresh random token
-   * (MODEL_SERVER_TOKEN when set), which the API must send: `token`.
+   * (`configuredToken`, MODEL_SERVER_TOKEN, when set), which the API must send: `token`.
    */
-  static async start(log: Log = defaultLog): Promise<ModelServerSupervisor> {
-    const token = process.env.MODEL_SERVER_TOKEN || randomBytes(32).toString('hex');
+  static async start(log: Log = defaultLog, configuredToken?: string): Promise<ModelServerSupervisor> {
+    const token = configuredToken || randomBytes(32).toString('hex');
     const first = await spawnModelServer(log, { MODEL_SERVER_TOKEN: token });
     const env = { MODEL_SERVER_TOKEN: token, MODEL_SERVER_PORT: new URL(first.url).port };
     log(`child ${first.child.pid} ready at ${first.url}`);
@@ -128,9 +129,8 @@ export class ModelServerSupervisor {
 }
 
 /** In a child model server: exit when the parent process is gone (it may have been killed without a chance to stop us). */
-export function exitWithParent(parentPid: string | undefined, shutdown: () => void): void {
-  const pid = Number(parentPid);
-  if (!Number.isInteger(pid) || pid <= 0) return;
+export function exitWithParent(pid: number | undefined, shutdown: () => void): void {
+  if (pid === undefined) return;
   setInterval(() => {
     if (!isProcessAlive(pid)) shutdown();
   }, 1000).unref();

@@ -9,38 +9,40 @@
 import { Command } from 'commander';
 import { DEFAULT_MODEL_SERVER_HOST, DEFAULT_MODEL_SERVER_PORT } from '../model-server/address';
 import { dataDir } from '../util/data-dir';
+import { environment } from './environment';
 import { exitWithParent } from './model-server-process';
 import { PREDICTION_QUEUE, TRAINING_QUEUE } from '../jobs/queue-names';
-import { leaseTimeoutSeconds, listOf, onShutdown, port, positiveNumber } from './options';
+import { leaseTimeoutSeconds, listOf, onShutdown, positiveNumber } from './options';
 
 export function registerModelServer(program: Command): void {
-  const env = process.env;
   program
     .command('model-server')
     .description(`run the model server: inference over HTTP (MODEL_SERVER_PORT, default ${DEFAULT_MODEL_SERVER_PORT}) and training/prediction jobs from the database queue`)
-    .option('--host <address>', 'address to bind; anything but loopback needs MODEL_SERVER_TOKEN (default: MODEL_SERVER_HOST, else 127.0.0.1)', env.MODEL_SERVER_HOST || DEFAULT_MODEL_SERVER_HOST)
+    .option('--host <address>', 'address to bind; anything but loopback needs MODEL_SERVER_TOKEN (default: MODEL_SERVER_HOST, else 127.0.0.1)')
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu (default: KFASHION_TF_BACKEND or best available)')
     .option('--engine <name>', 'inference engine: tfjs or onnx (ONNX Runtime; default: KFASHION_ENGINE, else tfjs)')
     .option('--no-jobs', 'serve inference only, take no jobs from the queue')
     .option('--queues <names>', `the job queues to work, comma-separated: ${TRAINING_QUEUE}, ${PREDICTION_QUEUE}`, `${TRAINING_QUEUE},${PREDICTION_QUEUE}`)
     .option('--lease-timeout <seconds>', 'a job whose worker sent no heartbeat for this long is retried elsewhere (default: KFASHION_LEASE_TIMEOUT, else 120)')
-    .action(async (options: { host: string; backend?: string; engine?: string; jobs: boolean; queues: string; leaseTimeout?: string }) => {
+    .action(async (options: { host?: string; backend?: string; engine?: string; jobs: boolean; queues: string; leaseTimeout?: string }) => {
       const queues = listOf(options.queues, [TRAINING_QUEUE, PREDICTION_QUEUE] as const, '--queues');
       const [{ openDatabase }, { startModelServer }] = await Promise.all([import('../db/data-source'), import('../model-server/server')]);
-      const dataSource = await openDatabase();
+      const env = environment();
+      const dataSource = await openDatabase({ env });
       const server = await startModelServer({
         dataSource,
         dataDir: dataDir(env),
-        port: port(env.MODEL_SERVER_PORT ?? env.PORT, 'MODEL_SERVER_PORT') ?? DEFAULT_MODEL_SERVER_PORT,
-        host: options.host,
+        port: env.MODEL_SERVER_PORT ?? env.PORT ?? DEFAULT_MODEL_SERVER_PORT,
+        host: options.host ?? env.MODEL_SERVER_HOST ?? DEFAULT_MODEL_SERVER_HOST,
         // From the environment only: a command-line argument is visible to every user of the machine (ps).
-        token: env.MODEL_SERVER_TOKEN || undefined,
+        token: env.MODEL_SERVER_TOKEN,
         backend: options.backend,
         engine: options.engine,
+        env,
         work: options.jobs,
         queues,
         leaseTimeoutSeconds: options.leaseTimeout === undefined ? leaseTimeoutSeconds(env) : positiveNumber(options.leaseTimeout, '--lease-timeout'),
-        maxBatch: positiveNumber(env.KFASHION_MAX_BATCH, 'KFASHION_MAX_BATCH'),
+        maxBatch: env.KFASHION_MAX_BATCH,
       }).catch(async (error: unknown) => {
         await dataSource.destroy();
         throw error;

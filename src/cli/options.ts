@@ -1,4 +1,5 @@
-/** Parsing of command-line and environment values shared by the commands, and their shutdown. */
+/** Parsing of command-line values shared by the commands, and their shutdown (environment variables: environment.ts). */
+import type { Environment } from './environment';
 
 export function positiveNumber(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value === '') return undefined;
@@ -15,22 +16,14 @@ export const DEFAULT_LEASE_TIMEOUT_SECONDS = 120;
  * before a watchdog (in any model server or in the API) hands it back. One setting for both, since
  * the API's watchdog must not judge a model server dead sooner than the servers judge each other.
  */
-export function leaseTimeoutSeconds(env: NodeJS.ProcessEnv): number {
-  return positiveNumber(env.KFASHION_LEASE_TIMEOUT, 'KFASHION_LEASE_TIMEOUT') ?? DEFAULT_LEASE_TIMEOUT_SECONDS;
+export function leaseTimeoutSeconds(env: Pick<Environment, 'KFASHION_LEASE_TIMEOUT'>): number {
+  return env.KFASHION_LEASE_TIMEOUT ?? DEFAULT_LEASE_TIMEOUT_SECONDS;
 }
 
 /** An integer in [min, max]; an error names the option and the range. */
 export function integerInRange(value: string, name: string, min: number, max: number): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new Error(`${name}: expected an integer from ${min} to ${max}, got "${value}"`);
-  return n;
-}
-
-/** A TCP port; 0 lets the system pick a free one (printed at start). */
-export function port(value: string | undefined, name: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name}: expected a port number, got "${value}"`);
   return n;
 }
 
@@ -47,12 +40,6 @@ export function listOf<T extends string>(value: string, allowed: readonly T[], n
     throw new Error(`${name}: expected one or more of ${allowed.join(', ')} (comma-separated), got "${value}"`);
   }
   return [...new Set(items)] as T[];
-}
-
-/** An on/off environment setting; undefined when unset. */
-export function flag(value: string | undefined): boolean | undefined {
-  if (value === undefined || value === '') return undefined;
-  return ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());
 }
 
 /**

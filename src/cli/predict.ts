@@ -11,6 +11,7 @@ import type { Detection, InputImage } from '../ml/model/attribute-rcnn';
 import { readConfigFile } from '../ml/model/config';
 import type { EngineName, Predictor } from '../ml/onnx/engine';
 import { parsePositiveId } from '../util/ids';
+import { environment } from './environment';
 
 export interface ImagePrediction {
   image: string;
@@ -40,9 +41,10 @@ async function loadModel(options: { weights?: string; config?: string; model?: n
       import('../db/model-versions'),
       import('../model-server/models'),
     ]);
-    const dataSource = await openDatabase();
+    const dataSource = await openDatabase({ env: environment() });
     try {
-      return await instantiateModelVersion(await readModelVersion(dataSource, options.model), engine);
+      const { onnxThreads } = await import('../ml/onnx/engine');
+      return await instantiateModelVersion(await readModelVersion(dataSource, options.model), engine, { threads: onnxThreads(environment()) });
     } finally {
       await dataSource.destroy();
     }
@@ -50,7 +52,8 @@ async function loadModel(options: { weights?: string; config?: string; model?: n
   if (!options.weights) throw new Error('--weights <file> is required (or --model <id> for a stored model version)');
   if (!options.config) throw new Error('--config <file> is required (or --model <id> for a stored model version)');
   const { loadPredictor } = await import('../ml/onnx/engine');
-  return loadPredictor(readConfigFile(options.config), options.weights, engine);
+  const { onnxThreads } = await import('../ml/onnx/engine');
+  return loadPredictor(readConfigFile(options.config), options.weights, engine, { threads: onnxThreads(environment()) });
 }
 
 function parseModelVersionId(value: string): number {
@@ -84,8 +87,8 @@ export function registerPredict(program: Command): void {
     .option('--json', 'print one JSON array: per image {image, width, height, detections}')
     .action(async (images: string[], options: { weights?: string; config?: string; model?: number; backend?: string; engine?: string; json?: boolean }) => {
       const [{ resolveEngine }, { initBackend }] = await Promise.all([import('../ml/onnx/engine'), import('../ml/backend')]);
-      const engine = resolveEngine(options.engine);
-      await initBackend(options.backend);
+      const engine = resolveEngine(options.engine, environment());
+      await initBackend(options.backend, { env: environment() });
       const model = await loadModel(options, engine);
       try {
         const predictions = await predictFiles(model, images);

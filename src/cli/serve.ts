@@ -3,8 +3,10 @@ import { Command } from 'commander';
 import type { DataSource } from 'typeorm';
 import type { RunningApiServer } from '../graphql/server';
 import { dataDir } from '../util/data-dir';
+import { weightsDir } from '../ml/weights/catalogue';
+import { environment, type Environment } from './environment';
 import { ModelServerSupervisor } from './model-server-process';
-import { flag, leaseTimeoutSeconds, onShutdown, port } from './options';
+import { leaseTimeoutSeconds, onShutdown } from './options';
 
 export interface ServedApi {
   api: RunningApiServer;
@@ -14,26 +16,29 @@ export interface ServedApi {
 }
 
 /** KFASHION_PUBLIC_READ, by default on only for the embedded demo database (DATABASE_URL unset). */
-export function publicRead(env: NodeJS.ProcessEnv): boolean {
-  return flag(env.KFASHION_PUBLIC_READ) ?? !env.DATABASE_URL;
+export function publicRead(env: Pick<Environment, 'KFASHION_PUBLIC_READ' | 'DATABASE_URL'>): boolean {
+  return env.KFASHION_PUBLIC_READ ?? !env.DATABASE_URL;
 }
 
 /** The API (and, when asked, a model server child process) on the configured database; shared with `kfashion demo`. */
-export async function serveApi(withModelServer: boolean, env: NodeJS.ProcessEnv = process.env): Promise<ServedApi> {
+export async function serveApi(withModelServer: boolean, env: Environment = environment()): Promise<ServedApi> {
   const [{ openDatabase }, { startApiServer }] = await Promise.all([import('../db/data-source'), import('../graphql/server')]);
-  const statementTimeoutMs = Number(env.KFASHION_STATEMENT_TIMEOUT_MS ?? 10_000);
-  const dataSource = await openDatabase({ statementTimeoutMs, poolSize: 20 });
-  const modelServer = withModelServer ? await ModelServerSupervisor.start() : null;
+  const dataSource = await openDatabase({ env, statementTimeoutMs: env.KFASHION_STATEMENT_TIMEOUT_MS ?? 10_000, poolSize: 20 });
+  const modelServer = withModelServer ? await ModelServerSupervisor.start(undefined, env.MODEL_SERVER_TOKEN) : null;
   const api = await startApiServer({
     dataSource,
-    port: port(env.PORT, 'PORT') ?? 4000,
-    introspection: flag(env.KFASHION_INTROSPECTION),
-    explorer: flag(env.KFASHION_EXPLORER),
-    publicUrl: env.PUBLIC_URL || undefined,
+    port: env.PORT ?? 4000,
+    production: env.NODE_ENV === 'production',
+    introspection: env.KFASHION_INTROSPECTION,
+    explorer: env.KFASHION_EXPLORER,
+    publicUrl: env.PUBLIC_URL,
     dataDir: dataDir(env),
+    weightsDir: weightsDir(env),
     publicRead: publicRead(env),
-    modelServerUrl: modelServer?.url,
-    modelServerToken: modelServer?.token,
+    predictionChunkSize: env.KFASHION_PREDICTION_CHUNK,
+    modelServerUrl: modelServer?.url ?? env.MODEL_SERVER_URL,
+    modelServerToken: modelServer?.token ?? env.MODEL_SERVER_TOKEN,
+    modelServerTimeouts: { connectTimeoutMs: env.MODEL_SERVER_CONNECT_TIMEOUT_MS, timeoutMs: env.MODEL_SERVER_TIMEOUT_MS },
     // The API watches the leases too: with one model server, its own watchdog dies with it.
     leaseTimeoutSeconds: leaseTimeoutSeconds(env),
   });

@@ -3,6 +3,7 @@
  * is printed once; only its hash is stored.
  */
 import { Command } from 'commander';
+import { environment } from './environment';
 import { isRole, ROLES, type Role } from '../auth/roles';
 import * as fs from 'node:fs';
 import { createApiToken, hasLiveAdminToken, listApiTokens, revokeApiToken } from '../db/api-tokens';
@@ -33,7 +34,7 @@ function parseTokenId(value: string): string {
 
 async function withDatabase(work: (dataSource: DataSource) => Promise<void>): Promise<void> {
   const { openDatabase } = await import('../db/data-source');
-  const dataSource = await openDatabase();
+  const dataSource = await openDatabase({ env: environment() });
   try {
     await work(dataSource);
   } finally {

@@ -16,40 +16,49 @@ import type { TrainingParams } from '../jobs/training-params';
 import type { TrainingOutcome, TrainingProgress } from '../model-server/training/trainer';
 import { parsePositiveId } from '../util/ids';
 import { commaList } from './options';
+import { environment } from './environment';
+import { weightsDir } from '../ml/weights/catalogue';
+import { describeParameter, flagOf, parameterOf, TRAINING_PARAMETERS, type ParamSpec, type TrainingParamsInput } from '../jobs/training-schema';
 
-interface TrainOptions {
-  backbone?: string;
-  modelConfig?: string;
-  superCategories?: string;
-  attributeKinds?: string;
-  minValueCount?: string;
-  maxImages?: string;
-  evalMaxImages?: string;
-  epochs?: string;
-  batchSize?: string;
-  lr?: string;
-  lrMilestones?: string;
-  warmupIterations?: string;
-  checkpointEvery?: string;
-  clipGradNorm?: string;
-  seed?: string;
-  initWeights?: string;
-  name?: string;
+/** The parameters' flags (strings, as commander gives them, keyed by the flag in camel case) and the command's own options. */
+type TrainOptions = Record<string, string | boolean | undefined> & {
   resume?: string;
   backend?: string;
   json?: boolean;
+};
+
+/** The flag's help: the parameter's description, and on a CPU backend the sizes the model config gets. */
+function helpOf(spec: ParamSpec): string {
+  const help = describeParameter(spec);
+  return spec.kind === 'object' ? `${help}; on a CPU backend min_size ${CPU_TRAINING_SIZES.min_size} and max_size ${CPU_TRAINING_SIZES.max_size} unless given` : help;
 }
 
 /** A run another worker held is only taken over when its heartbeat is this old. */
 const LEASE_TIMEOUT_SECONDS = 120;
 
-const list = (value: string | undefined) => (value === undefined ? undefined : commaList(value));
+/** commander's key of a flag: `--model-config <file>` → modelConfig. */
+const optionKey = (spec: ParamSpec) => flagOf(spec).split(' ')[0].slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-function numberOption(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
+function numberOption(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(`${flag}: expected a number, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new Error(`${flag}: expected a number, got "${value}"`);
   return n;
+}
+
+/** A flag's text as the parameter's kind (the model's keys come from a file, read by modelKeys). */
+function optionValue(spec: ParamSpec, value: string): unknown {
+  const flag = flagOf(spec).split(' ')[0];
+  switch (spec.kind) {
+    case 'integer':
+    case 'number':
+      return numberOption(value, flag);
+    case 'integers':
+      return commaList(value).map((item) => numberOption(item, flag));
+    case 'strings':
+      return commaList(value);
+    default:
+      return value;
+  }
 }
 
 /**
@@ -60,12 +69,11 @@ function numberOption(value: string | undefined, flag: string): number | undefin
 export const CPU_TRAINING_SIZES = { min_size: 320, max_size: 512 } as const;
 
 /** Model config keys from --model-config (a JSON file), without the label space (it comes from the data). */
-function modelKeys(options: TrainOptions): Record<string, unknown> {
+function modelKeys(file: string | undefined): Record<string, unknown> {
   // Object.fromEntries keeps every key as data (an assignment of "__proto__" would set the prototype), so
   // the run's validation sees and refuses it by name; the label space always comes from the data.
-  const fromFile = options.modelConfig ? readConfigJson(options.modelConfig, '--model-config') : {};
-  const keys = Object.fromEntries(Object.entries(fromFile).filter(([key]) => !LABEL_SPACE_KEYS.includes(key)));
-  return options.backbone ? { ...keys, backbone: options.backbone } : keys;
+  const fromFile = file ? readConfigJson(file, '--model-config') : {};
+  return Object.fromEntries(Object.entries(fromFile).filter(([key]) => !LABEL_SPACE_KEYS.includes(key)));
 }
 
 /** On a CPU backend, CPU_TRAINING_SIZES unless the model config gives a size. */
@@ -74,27 +82,21 @@ function withCpuSizes(model: Record<string, unknown>, backend: Pick<BackendInfo,
   return { ...model, ...CPU_TRAINING_SIZES };
 }
 
-export function paramsFromOptions(options: TrainOptions, backend: Pick<BackendInfo, 'device'>): Record<string, unknown> {
-  return {
-    name: options.name,
-    model: withCpuSizes(modelKeys(options), backend),
-    data: {
-      superCategories: list(options.superCategories),
-      attributeKinds: list(options.attributeKinds),
-      minValueCount: numberOption(options.minValueCount, '--min-value-count'),
-      maxImages: numberOption(options.maxImages, '--max-images'),
-      evalMaxImages: numberOption(options.evalMaxImages, '--eval-max-images'),
-    },
-    epochs: numberOption(options.epochs, '--epochs'),
-    batchSize: numberOption(options.batchSize, '--batch-size'),
-    lr: numberOption(options.lr, '--lr'),
-    lrMilestones: list(options.lrMilestones)?.map((m) => numberOption(m, '--lr-milestones')),
-    warmupIterations: numberOption(options.warmupIterations, '--warmup-iterations'),
-    checkpointEvery: numberOption(options.checkpointEvery, '--checkpoint-every'),
-    clipGradNorm: numberOption(options.clipGradNorm, '--clip-grad-norm'),
-    seed: numberOption(options.seed, '--seed'),
-    initWeights: options.initWeights,
-  };
+/** The run's parameters from the flags, as the API takes them (validated by trainingParamsFromInput). */
+export function paramsFromOptions(options: TrainOptions, backend: Pick<BackendInfo, 'device'>): TrainingParamsInput {
+  const input: Record<string, unknown> = {};
+  for (const spec of TRAINING_PARAMETERS as readonly ParamSpec[]) {
+    const value = options[optionKey(spec)] as string | undefined;
+    if (spec.kind === 'object') input[spec.name] = withCpuSizes(modelKeys(value), backend);
+    else if (value !== undefined) input[spec.name] = optionValue(spec, value);
+  }
+  return input as TrainingParamsInput;
+}
+
+/** A refused parameter by its flag (`--batch-size: …`); a model config key by its name (`model.max_size: …`, from --model-config). */
+function flagMessage(field: string, problem: string): string {
+  const spec = parameterOf(field);
+  return spec && field === spec.name ? `${flagOf(spec).split(' ')[0]}: ${problem}` : `${field}: ${problem}`;
 }
 
 function progressLine(p: TrainingProgress): Record<string, string> {
@@ -111,11 +113,11 @@ function progressLine(p: TrainingProgress): Record<string, string> {
 /** The params of a new run, checked (also against what one step may use on `backend`); null when resuming (the run's stored params apply). */
 async function newRunParams(options: TrainOptions, backend: BackendInfo): Promise<TrainingParams | null> {
   if (options.resume) return null;
-  const [{ normaliseTrainingParams, InvalidTrainingParams }, { trainingMemoryBudget }] = await Promise.all([import('../jobs/training-params'), import('../ml/train/step-memory')]);
+  const [{ trainingParamsFromInput, InvalidTrainingParams }, { trainingMemoryBudget }] = await Promise.all([import('../jobs/training-params'), import('../ml/train/step-memory')]);
   try {
-    return normaliseTrainingParams(paramsFromOptions(options, backend), { memoryBudget: await trainingMemoryBudget(backend) });
+    return trainingParamsFromInput(paramsFromOptions(options, backend), { memoryBudget: await trainingMemoryBudget(backend), weightsDir: weightsDir(environment()) });
   } catch (error) {
-    if (error instanceof InvalidTrainingParams) throw new Error(`kfashion train: ${error.message}`);
+    if (error instanceof InvalidTrainingParams) throw new Error(`kfashion train: ${flagMessage(error.field, error.problem)}`);
     throw error;
   }
 }
@@ -158,71 +160,53 @@ function printOutcome(runId: number, outcome: TrainingOutcome, json: boolean | u
 
 /** Claims the run, trains it in this process and records how it ended (an interrupted run is handed back for --resume). */
 async function trainInForeground(options: TrainOptions, params: TrainingParams | null, backend: { name: string; device: string }): Promise<void> {
-  const [{ openDatabase }, { claim, finish, LeaseLost, release }, { runTraining, TrainingInterrupted }] = await Promise.all([
+  const [{ openDatabase }, { claim }, { runTraining, TrainingInterrupted }, { runLeased }] = await Promise.all([
     import('../db/data-source'),
     import('../db/leases'),
     import('../model-server/training/trainer'),
+    import('../model-server/lease-end'),
   ]);
-  const dataDir = resolveDataDir(process.env);
-  const dataSource = await openDatabase();
+  const dataDir = resolveDataDir(environment());
+  const dataSource = await openDatabase({ env: environment() });
   const bar = await progressBar(options.json);
-  let lease: Lease | null = null;
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());
   process.once('SIGTERM', () => stop.abort());
   try {
     const runId = await trainingRunId(dataSource, options, params);
-    lease = { table: 'training_runs', id: runId, worker: `cli:${os.hostname()}:${process.pid}` };
+    const lease: Lease = { table: 'training_runs', id: runId, worker: `cli:${os.hostname()}:${process.pid}` };
     // A run still heartbeating elsewhere within the lease timeout is not taken over.
     const claimed = await claim(dataSource, lease, `cli-${process.pid}`, LEASE_TIMEOUT_SECONDS);
     if (!claimed) throw new Error(`training run ${runId} cannot be resumed: it is finished, cancelled, or running elsewhere`);
     if (!options.json) console.error(`training run ${runId} on ${backend.name} (${backend.device})`);
-    const outcome = await runTraining({ dataSource, lease, dataDir, signal: stop.signal, onProgress: bar.onProgress });
+    let outcome: TrainingOutcome | null = null;
+    const end = await runLeased(dataSource, lease, async () => (outcome = await runTraining({ dataSource, lease, dataDir, signal: stop.signal, onProgress: bar.onProgress })).status, {
+      handBack: (error) => error instanceof TrainingInterrupted,
+    });
     bar.stop();
-    if (outcome.status === 'cancelled') await finish(dataSource, lease, 'cancelled');
-    printOutcome(runId, outcome, options.json);
-  } catch (error) {
-    bar.stop();
-    if (lease && error instanceof TrainingInterrupted) {
-      await release(dataSource, lease);
-      console.error(`interrupted; resume with: kfashion train --resume ${lease.id}`);
+    if (end.kind === 'finished') printOutcome(runId, outcome!, options.json);
+    else if (end.kind === 'handed back') {
+      console.error(`interrupted; resume with: kfashion train --resume ${runId}`);
       process.exitCode = 130;
-    } else {
-      if (lease && !(error instanceof LeaseLost)) await finish(dataSource, lease, 'failed', (error as Error).message).catch(() => undefined);
-      throw error;
-    }
+    } else throw end.kind === 'failed' ? end.error : new Error(end.reason);
   } finally {
+    bar.stop();
     await dataSource.destroy();
   }
 }
 
 export function registerTrain(program: Command): void {
-  program
+  const command = program
     .command('train')
-    .description('train an Attribute R-CNN on the imported data in the foreground (recorded as a training run)')
-    .option('--backbone <name>', 'resnet18 (default), resnet34, resnet50 or resnet101')
-    .option('--model-config <file>', `JSON with further model config keys (min_size, max_size, rpn_*, box_*, ...; on a CPU backend min_size ${CPU_TRAINING_SIZES.min_size} and max_size ${CPU_TRAINING_SIZES.max_size} unless given)`)
-    .option('--super-categories <list>', 'train on these slots only (TOP,BOTTOM,OUTER,ONE_PIECE)')
-    .option('--attribute-kinds <list>', 'attribute heads (default: every garment kind with values)')
-    .option('--min-value-count <n>', 'a category or value needs this many training garments')
-    .option('--max-images <n>', 'use at most this many training images')
-    .option('--eval-max-images <n>', 'evaluate on at most this many validation images')
-    .option('--epochs <n>', 'epochs (default 26, torchvision detection recipe)')
-    .option('--batch-size <n>', 'images per step (default 2)')
-    .option('--lr <x>', 'base learning rate (default 0.02 × batch size / 16)')
-    .option('--lr-milestones <list>', 'epochs at which the learning rate drops ×0.1 (default 16,22)')
-    .option('--warmup-iterations <n>', 'linear warm-up length in steps (default 1000, capped by an epoch)')
-    .option('--checkpoint-every <n>', 'steps between checkpoints (default 500)')
-    .option('--clip-grad-norm <x>', 'rescale gradients above this total L2 norm (default off)')
-    .option('--seed <n>', 'seed of initialisation, order, flips and sampling (default 0)')
-    .option('--init-weights <file>', 'start from weights: a catalogue name (kfashion weights list), a .pth/.pt or a .safetensors file (torchvision, ImageNet ResNet or Attribute R-CNN)')
-    .option('--name <name>', 'name of the model version')
+    .description('train an Attribute R-CNN on the imported data in the foreground (recorded as a training run)');
+  for (const spec of TRAINING_PARAMETERS as readonly ParamSpec[]) command.option(flagOf(spec), helpOf(spec));
+  command
     .option('--resume <run>', 'continue the interrupted training run with this id from its last checkpoint')
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu')
     .option('--json', 'print the outcome as one JSON object (no progress bar)')
     .action(async (options: TrainOptions) => {
       const { initBackend } = await import('../ml/backend');
-      const backend = await initBackend(options.backend);
+      const backend = await initBackend(options.backend, { env: environment() });
       const params = await newRunParams(options, backend);
       await trainInForeground(options, params, backend);
     });

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Command } from 'commander';
 import { CATALOGUE, catalogueEntry, sha256Prefix, weightsBaseUrl, weightsDir } from '../ml/weights/catalogue';
+import { environment } from './environment';
 import { downloadWeights } from '../ml/weights/download';
 import { writeSafetensors } from '../ml/weights/safetensors';
 import { readWeightsFile } from '../ml/weights/weights-file';
@@ -26,10 +27,10 @@ function modelPart(name: string): string {
 }
 
 function list(json: boolean): void {
-  const dir = weightsDir();
+  const dir = weightsDir(environment());
   const rows = CATALOGUE.map((entry) => ({
     name: entry.name, file: entry.fileName, sizeMiB: entry.sizeMiB, sha256Prefix: sha256Prefix(entry),
-    url: weightsBaseUrl() + entry.fileName, fetched: existsSync(`${dir}/${entry.fileName}`), description: entry.description,
+    url: weightsBaseUrl(environment()) + entry.fileName, fetched: existsSync(`${dir}/${entry.fileName}`), description: entry.description,
   }));
   if (json) {
     process.stdout.write(`${JSON.stringify(rows)}\n`);
@@ -49,8 +50,8 @@ async function fetchCommand(name: string, quiet: boolean): Promise<void> {
   const bar = quiet ? null : new SingleBar({ format: `${entry.fileName} |{bar}| {percentage}% · {value}/{total} bytes` }, Presets.shades_classic);
   let started = false;
   const result = await downloadWeights(entry, {
-    baseUrl: weightsBaseUrl(),
-    dir: weightsDir(),
+    baseUrl: weightsBaseUrl(environment()),
+    dir: weightsDir(environment()),
     onProgress: (received, total) => {
       if (!bar) return;
       if (!started) bar.start(total ?? Math.round(entry.sizeMiB * 2 ** 20), received);

@@ -20,12 +20,20 @@ export interface DatabaseOptions {
   url?: string;
   /** Connection pool size. */
   poolSize?: number;
+  /** DATABASE_URL and KFASHION_DATA_DIR, when `url` is absent. */
+  env?: DatabaseEnvironment;
   /** Server-side statement timeout for every query, in milliseconds (0 = none). */
   statementTimeoutMs?: number;
 }
 
+/** Where the database is, as the CLI read it from the environment (absent: the embedded server of `.kfashion`). */
+export interface DatabaseEnvironment {
+  readonly DATABASE_URL?: string;
+  readonly KFASHION_DATA_DIR?: string;
+}
+
 /** DATABASE_URL, or the URL of the embedded server of KFASHION_DATA_DIR (joined, and started when it is not running). */
-export async function resolveDatabaseUrl(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function resolveDatabaseUrl(env: DatabaseEnvironment = {}): Promise<string> {
   return env.DATABASE_URL || embeddedDatabaseUrl(path.join(dataDir(env), 'postgres'));
 }
 
@@ -41,7 +49,7 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<DataS
   const timeout = options.statementTimeoutMs ?? 0;
   const dataSource = new DataSource({
     type: 'postgres',
-    url: options.url ?? (await resolveDatabaseUrl()),
+    url: options.url ?? (await resolveDatabaseUrl(options.env)),
     poolSize: options.poolSize ?? 10,
     extra: timeout > 0 ? { statement_timeout: timeout } : {},
     entities: ENTITIES,

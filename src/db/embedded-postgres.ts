@@ -225,8 +225,9 @@ export class EmbeddedPostgres {
   }
 
   private run(file: string, args: string[], what: string): void {
-    const options: SpawnSyncOptions = { ...this.account, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' } };
-    const result = spawnSync(file, args, options);
+    const options: SpawnSyncOptions = { ...this.account, encoding: 'utf8' };
+    // env(1) adds the C locale (English messages, which errors quote) to the environment the child inherits.
+    const result = spawnSync('env', ['LC_ALL=C', 'LC_MESSAGES=C', file, ...args], options);
     if (result.status !== 0) {
       const output = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim().split('\n').slice(-5).join(' | ');
       throw new EmbeddedPostgresError(`${what} failed (exit ${result.status ?? result.signal}): ${output || result.error?.message}`);

@@ -23,12 +23,11 @@ export class InvalidChunkSize extends Error {
   }
 }
 
-/** The chunk size asked for, else KFASHION_PREDICTION_CHUNK, else the default; each checked. */
-export function predictionChunkSize(requested: number | null | undefined, env: NodeJS.ProcessEnv = process.env): number {
+/** The chunk size asked for, else the server's (KFASHION_PREDICTION_CHUNK, as the CLI read it), else the default; each checked. */
+export function predictionChunkSize(requested: number | null | undefined, env: { readonly KFASHION_PREDICTION_CHUNK?: number } = {}): number {
   if (requested !== null && requested !== undefined) return checkedChunkSize('chunkSize', requested);
-  const fromEnv = env.KFASHION_PREDICTION_CHUNK;
-  if (fromEnv === undefined || fromEnv === '') return DEFAULT_PREDICTION_CHUNK;
-  return checkedChunkSize('KFASHION_PREDICTION_CHUNK', /^\d+$/.test(fromEnv) ? Number(fromEnv) : fromEnv);
+  if (env.KFASHION_PREDICTION_CHUNK === undefined) return DEFAULT_PREDICTION_CHUNK;
+  return checkedChunkSize('KFASHION_PREDICTION_CHUNK', env.KFASHION_PREDICTION_CHUNK);
 }
 
 function checkedChunkSize(field: string, value: unknown): number {

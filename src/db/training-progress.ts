@@ -1,8 +1,10 @@
 /**
  * What a training run's worker reads and writes on its training_runs row: the params it starts from,
- * the log, the per-step metrics and progress, and the model version it ends with. Every write after
- * the claim is fenced on the lease (`worker = <its name>` and status running): a worker whose row was
- * taken away gets LeaseLost and stops.
+ * the log, the per-step metrics and progress, and the model version it ends with. The writes of a
+ * run's state (progress and metrics, the model version) are fenced on the lease (`worker = <its name>`
+ * and status running): a worker whose row was taken away gets LeaseLost and stops. appendRunLog is not
+ * fenced: the lease watchdog and the API, which hold no lease, write log lines too, and a line from a
+ * worker that has just lost its lease still says truly what it did.
  */
 import type { DataSource } from 'typeorm';
 import { TRAINING_CHANNEL } from '../jobs/channels';

@@ -8,6 +8,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { InvalidSearchInput } from '../db/search-filter';
 import { isDatabaseUnavailable } from '../db/health';
 import { InvalidId } from './ids';
+import { InvalidTrainingParams } from '../jobs/training-params';
 
 /**
  * Every `extensions.code` a client can see, over HTTP and graphql-ws: formatError answers any other
@@ -97,7 +98,7 @@ function isUncodedRequestError(error: unknown, formatted: GraphQLFormattedError)
 export function formatError(formatted: GraphQLFormattedError, error: unknown, options: ErrorFormatOptions = {}): GraphQLFormattedError {
   const log = options.log ?? ((message: string, cause?: unknown) => console.error(message, cause ?? ''));
   const original = unwrapResolverError(error);
-  if (original instanceof InvalidSearchInput || original instanceof InvalidId) {
+  if (original instanceof InvalidSearchInput || original instanceof InvalidId || original instanceof InvalidTrainingParams) {
     return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { code: ErrorCode.BadUserInput, field: original.field } };
   }
   if ((original as { code?: unknown } | null)?.code === QUERY_CANCELED) {

@@ -39,33 +39,37 @@ import { BodyTooLargeError, readBoundedBody } from '../util/http-body';
 import { sendJson } from '../util/http-json';
 import { UploadStore } from '../uploads/upload-store';
 import { handleUpload, UPLOADS_PATH } from './upload-route';
-import { modelServerSettings, type ModelServerSettings } from './services/model-server-client';
+import { MODEL_SERVER_TIMEOUT_DEFAULTS, type ModelServerSettings } from './services/model-server-client';
 
 export interface ApiServerOptions {
   dataSource: DataSource;
   /** 0 picks a free port (tests). */
   port?: number;
   host?: string;
-  /** Schema introspection, over HTTP and WebSocket alike; when off, error messages carry no "Did you mean" hints either. Default: on unless NODE_ENV=production. */
+  /** Production defaults: introspection and the query page off (the CLI sets it from NODE_ENV=production). */
+  production?: boolean;
+  /** Schema introspection, over HTTP and WebSocket alike; when off, error messages carry no "Did you mean" hints either. Default: on unless `production`. */
   introspection?: boolean;
-  /** The query page at GET /graphql; default: on unless NODE_ENV=production. */
+  /** The query page at GET /graphql; default: on unless `production`. */
   explorer?: boolean;
   /** Prefix for image URLs in responses (e.g. https://api.example.com); default: relative URLs. */
   publicUrl?: string;
-  /** Data folder: uploaded photos are under its `uploads/` (default: KFASHION_DATA_DIR). */
+  /** Data folder: uploaded photos are under its `uploads/` (default: `.kfashion`; the CLI passes KFASHION_DATA_DIR). */
   dataDir?: string;
-  /** The only folder `startTraining(initWeights:)` may name a file in (default: KFASHION_WEIGHTS_DIR, else `<dataDir>/weights`). */
+  /** The only folder `startTraining(initWeights:)` may name a file in (default: `<dataDir>/weights`; the CLI passes KFASHION_WEIGHTS_DIR). */
   weightsDir?: string;
-  /** Base URL of the model server analyzeImage sends photos to (default: MODEL_SERVER_URL; none: analyzeImage is unavailable). */
+  /** Base URL of the model server analyzeImage sends photos to (the CLI passes MODEL_SERVER_URL; none: analyzeImage is unavailable). */
   modelServerUrl?: string;
   /**
    * Run a lease watchdog in this process with this lease timeout (seconds), so that a run or chunk whose
    * model server died goes back to the queue even when no other model server is left to notice; default none.
    */
   leaseTimeoutSeconds?: number;
-  /** The model server's token, sent with every call (default: MODEL_SERVER_TOKEN). */
+  /** Images per prediction chunk when predictImages gives no chunkSize (the CLI passes KFASHION_PREDICTION_CHUNK; default 256). */
+  predictionChunkSize?: number;
+  /** The model server's token, sent with every call (the CLI passes MODEL_SERVER_TOKEN). */
   modelServerToken?: string;
-  /** Deadlines of a call to the model server (default: MODEL_SERVER_CONNECT_TIMEOUT_MS, 5 s, and MODEL_SERVER_TIMEOUT_MS, 60 s). */
+  /** Deadlines of a call to the model server (default 5 s to connect and 60 s in all; the CLI passes MODEL_SERVER_CONNECT_TIMEOUT_MS and MODEL_SERVER_TIMEOUT_MS). */
   modelServerTimeouts?: { connectTimeoutMs?: number; timeoutMs?: number };
   /**
    * Longest a query or image request may take in all (default 30 s): past it, its running statements
@@ -132,7 +136,7 @@ interface Settings {
 }
 
 function settingsOf(options: ApiServerOptions): Settings {
-  const production = process.env.NODE_ENV === 'production';
+  const production = options.production ?? false;
   return {
     introspection: options.introspection ?? !production,
     explorer: options.explorer ?? !production,
@@ -210,14 +214,13 @@ function operationPolicy(options: ApiServerOptions, settings: Settings, schema: 
   });
 }
 
-/** The model server settings of the environment, overridden by the options. */
+/** The model server settings of the options, with the default deadlines. */
 function modelServerOf(options: ApiServerOptions): ModelServerSettings {
-  const fromEnv = modelServerSettings(process.env);
   return {
-    url: options.modelServerUrl ?? fromEnv.url,
-    token: options.modelServerToken ?? fromEnv.token,
-    connectTimeoutMs: options.modelServerTimeouts?.connectTimeoutMs ?? fromEnv.connectTimeoutMs,
-    timeoutMs: options.modelServerTimeouts?.timeoutMs ?? fromEnv.timeoutMs,
+    url: options.modelServerUrl,
+    token: options.modelServerToken,
+    connectTimeoutMs: options.modelServerTimeouts?.connectTimeoutMs ?? MODEL_SERVER_TIMEOUT_DEFAULTS.connectTimeoutMs,
+    timeoutMs: options.modelServerTimeouts?.timeoutMs ?? MODEL_SERVER_TIMEOUT_DEFAULTS.timeoutMs,
   };
 }
 
@@ -235,7 +238,8 @@ function buildParts(options: ApiServerOptions, settings: Settings): ServerParts 
     uploads,
     modelServer: modelServerOf(options),
     leaseTimeoutSeconds: options.leaseTimeoutSeconds,
-    weightsDir: options.weightsDir ?? weightsDir({ ...process.env, KFASHION_DATA_DIR: path.resolve(dataFolder) }),
+    predictionChunkSize: options.predictionChunkSize,
+    weightsDir: options.weightsDir ?? weightsDir({ KFASHION_DATA_DIR: path.resolve(dataFolder) }),
     log: settings.log,
   });
   return {

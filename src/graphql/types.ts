@@ -283,7 +283,8 @@ export class TrainingRun extends Node {
     return String(this.id);
   }
   @Field(() => JobStatus, { description: 'Where the run stands.' }) status!: JobStatus;
-  @Field(() => GraphQLJSONObject, { description: 'The normalised training parameters the run was started with (startTraining input with defaults filled in).' }) params!: Record<string, unknown>;
+  /** The stored params (training_runs.params); the params field (TrainingRunParams) shows them as StartTrainingInput takes them. */
+  params!: Record<string, unknown>;
   @Field(() => TrainingProgress, { nullable: true, description: 'Progress as the model server last reported it; null before it took the run.' })
   progress!: TrainingProgress | null;
   error!: string | null;

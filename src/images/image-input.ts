@@ -2,10 +2,11 @@
  * The one way images are decoded, for untrusted uploads and for files on disk alike: the format is
  * recognised from the first bytes (JPEG, PNG, WebP; a caller may accept fewer) before anything is
  * handed to a decoder, the header's size and sample depth are checked against a memory budget before a
- * pixel is decoded, the decoder is bounded in pixels and in time, and at most MAX_CONCURRENT_DECODES
+ * pixel is decoded, the decoder is bounded in pixels and in time, and at most maxConcurrentDecodes()
  * run at once. So no input can make a process parse arbitrary formats (an SVG named .jpg), allocate
  * an unbounded bitmap, or fill libuv's four threads (every file and DNS call of the process waits on them).
  */
+import { maxConcurrentDecodes } from './decode-concurrency';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { NotRegularFileError, openRegularFile, type OpenRegularFile } from '../util/regular-file';
 
@@ -22,11 +23,7 @@ export const MAX_INPUT_PIXELS = 40_000_000;
 export const MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024;
 /** A decode still running after this long is abandoned by libvips. */
 export const DECODE_TIMEOUT_SECONDS = 20;
-/**
- * Decodes running at once in a process; the others wait. Each holds one of libuv's threads (4 unless
- * UV_THREADPOOL_SIZE says otherwise): half of them stay free for files and DNS.
- */
-export const MAX_CONCURRENT_DECODES = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2));
+export { maxConcurrentDecodes } from './decode-concurrency';
 
 /** Why an image was refused: stable codes that HTTP answers and reports carry. */
 export enum ImageErrorCode {
@@ -123,10 +120,11 @@ class DecodeSlots {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly limit: number) {}
+  /** Read at each decode: the CLI sets the process's thread pool size once, before the first. */
+  constructor(private readonly limit: () => number) {}
 
   async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.running >= this.limit()) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.running++;
     try {
       return await work();
@@ -139,7 +137,7 @@ class DecodeSlots {
   }
 }
 
-const slots = new DecodeSlots(MAX_CONCURRENT_DECODES);
+const slots = new DecodeSlots(maxConcurrentDecodes);
 
 /** How sharp fails past its timeout (libvips' message "timeout: N% complete"). */
 function isTimeout(error: unknown): boolean {

@@ -43,8 +43,8 @@ export interface InitBackendOptions {
   log?: (message: string) => void;
   /** Loads an optional native package; injectable so tests can simulate a machine where it exists. */
   loadModule?: (name: string) => unknown;
-  /** Environment to read KFASHION_TF_BACKEND from (default: process.env). */
-  env?: NodeJS.ProcessEnv;
+  /** Where KFASHION_TF_BACKEND is read from (the CLI passes the environment; absent: not set). */
+  env?: { readonly KFASHION_TF_BACKEND?: string };
 }
 
 /** The native packages in the order they are tried; the GPU build first. */
@@ -130,7 +130,7 @@ async function useCpu(): Promise<Chosen> {
  * `preferred` (if given and not "auto") wins over KFASHION_TF_BACKEND, which wins over the automatic order.
  */
 export async function initBackend(preferred?: BackendName | string, options: InitBackendOptions = {}): Promise<BackendInfo> {
-  const env = options.env ?? process.env;
+  const env = options.env ?? {};
   const explicit =
     parseBackendName(preferred, 'initBackend(preferred)') ?? parseBackendName(env[BACKEND_ENV_VARIABLE], BACKEND_ENV_VARIABLE);
   const loadModule = options.loadModule ?? defaultRequire;

@@ -15,11 +15,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import { BackendAborted, type BackendInfo } from '../ml/backend';
-import type { Detection } from '../ml/model/attribute-rcnn';
+import type { Detection, InputImage } from '../ml/model/attribute-rcnn';
 import { trainingMemoryBudget } from '../ml/train/step-memory';
 import { decodeImage, UnsupportedImageError } from '../images/image-input';
 import { backendSummary } from '../ml/doctor/report';
-import { ModelRegistry, ModelVersionNotFound } from './models';
+import { ModelRegistry, ModelVersionNotFound, type LoadedModel } from './models';
 import { isLoopbackHost, listen, localUrl } from '../util/listen';
 import { DEFAULT_MODEL_SERVER_HOST, DEFAULT_MODEL_SERVER_PORT } from './address';
 
@@ -98,21 +98,24 @@ function parseVersionId(url: URL): number | null {
   return id;
 }
 
+/** One image through the model's batcher; a backend trap answers 503 (the registry has replaced the backend). */
+async function runBatch(registry: ModelRegistry, loaded: LoadedModel, image: InputImage): Promise<Detection[]> {
+  try {
+    return await loaded.batcher.run(image);
+  } catch (error) {
+    const reported = await registry.afterBackendError(error);
+    if (reported instanceof BackendAborted) throw new HttpError(503, 'the model server\'s backend failed and was restarted; retry the request');
+    throw reported;
+  }
+}
+
 /** POST /predict: decodes the body, predicts it with the asked (or active) model version. */
 async function predict(registry: ModelRegistry, request: http.IncomingMessage, response: http.ServerResponse, url: URL, maxBodyBytes: number): Promise<void> {
   const versionId = parseVersionId(url);
   const body = await readImageBody(request, maxBodyBytes);
   if (body.length === 0) throw new HttpError(400, 'empty body: POST the image bytes');
   const image = await decodeImage(body, 'request body');
-  const loaded = await registry.get(versionId);
-  let detections: Detection[];
-  try {
-    detections = await loaded.batcher.run(image);
-  } catch (error) {
-    const reported = await registry.afterBackendError(error);
-    if (reported instanceof BackendAborted) throw new HttpError(503, 'the model server\'s backend failed and was restarted; retry the request');
-    throw reported;
-  }
+  const { loaded, detections } = await registry.use(versionId, async (loaded) => ({ loaded, detections: await runBatch(registry, loaded, image) }));
   sendJson(response, 200, {
     image: url.searchParams.get('name') ?? 'request body',
     width: image.width,

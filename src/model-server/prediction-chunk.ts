@@ -45,7 +45,12 @@ export async function runPredictionChunk(options: PredictionChunkOptions): Promi
   const { dataSource, lease } = options;
   const chunk = await readPredictionChunk(dataSource, lease.id);
   await markPredictionJobRunning(dataSource, chunk.prediction_job_id);
-  const loaded = await options.registry.get(Number(chunk.model_version_id));
+  // The model stays loaded for the whole chunk, even when requests for other versions evict it meanwhile.
+  return options.registry.use(Number(chunk.model_version_id), (loaded) => predictChunk(options, chunk, loaded));
+}
+
+async function predictChunk(options: PredictionChunkOptions, chunk: PredictionChunkRow, loaded: LoadedModel): Promise<'succeeded' | 'cancelled'> {
+  const { dataSource, lease } = options;
   const pageSize = Math.max(PREDICTION_PAGE, 2 * loaded.batcher.maxBatch);
   const reader = new ChunkReader(new SearchService(dataSource), chunk, pageSize, options.uploadsDir);
   // A chunk starts just before its first image, or after the last one a previous worker recorded.

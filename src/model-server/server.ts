@@ -8,7 +8,7 @@ import type { DataSource } from 'typeorm';
 import { initBackend, type BackendInfo } from '../ml/backend';
 import { checkAccess, DEFAULT_MODEL_SERVER_HOST, startModelHttp, type RunningModelHttp } from './http';
 import { ModelRegistry } from './models';
-import { resolveEngine } from '../ml/onnx/engine';
+import { onnxThreads, resolveEngine } from '../ml/onnx/engine';
 import { loadOnnxRuntime } from '../ml/onnx/runtime';
 import { databaseUrlOf } from '../db/data-source';
 import { JobQueue, type QueueName } from '../jobs/queue';
@@ -23,8 +23,10 @@ export interface ModelServerOptions {
   /** The bearer token /predict and /ready require (see http.ts). */
   token?: string;
   backend?: string;
-  /** Inference engine: tfjs or onnx (default: KFASHION_ENGINE, else tfjs). */
+  /** Inference engine: tfjs or onnx (default: `env`'s KFASHION_ENGINE, else tfjs). */
   engine?: string;
+  /** The variables the CLI read for the backend, the engine and ONNX Runtime's threads. */
+  env?: { readonly KFASHION_TF_BACKEND?: string; readonly KFASHION_ENGINE?: string; readonly KFASHION_ONNX_THREADS?: number };
   maxBodyBytes?: number;
   maxBatch?: number;
   maxWaitMs?: number;
@@ -49,12 +51,12 @@ export interface RunningModelServer {
 export async function startModelServer(options: ModelServerOptions): Promise<RunningModelServer> {
   // Before anything is opened: a refused bind must not leave a queue connection behind.
   checkAccess(options.host ?? DEFAULT_MODEL_SERVER_HOST, options.token);
-  const backend = await initBackend(options.backend);
-  const engine = resolveEngine(options.engine);
+  const backend = await initBackend(options.backend, { env: options.env });
+  const engine = resolveEngine(options.engine, options.env);
   // Fail at start, with the reason, rather than at the first request.
   if (engine === 'onnx') loadOnnxRuntime();
   const queue = await JobQueue.open(databaseUrlOf(options.dataSource));
-  const registry = new ModelRegistry(options.dataSource, { maxBatch: options.maxBatch, maxWaitMs: options.maxWaitMs }, undefined, engine);
+  const registry = new ModelRegistry(options.dataSource, { maxBatch: options.maxBatch, maxWaitMs: options.maxWaitMs }, undefined, engine, onnxThreads(options.env));
   const http = await startModelHttp({ registry, backend, port: options.port, host: options.host, token: options.token, maxBodyBytes: options.maxBodyBytes });
   const worker =
     options.work === false

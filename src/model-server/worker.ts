@@ -14,7 +14,8 @@
  */
 import * as os from 'node:os';
 import type { DataSource } from 'typeorm';
-import { claim, finish, heartbeat, LeaseLost, release, type Lease, type LeasedTable } from '../db/leases';
+import { claim, finish, heartbeat, type Lease, type LeasedTable } from '../db/leases';
+import { runLeased, type LeaseEnd } from './lease-end';
 import { predictionJobOfChunk } from '../db/prediction-chunks';
 import { LeaseWatchdog, retryJob } from '../jobs/lease-watchdog';
 import { isTransientDatabaseError } from '../db/sql';
@@ -119,14 +120,11 @@ export class JobWorker {
     this.log(`${this.name} took ${lease.table} ${lease.id} (job ${jobId})`);
     const beat = setInterval(() => void heartbeat(dataSource, lease).catch(() => undefined), Math.max(500, (this.leaseTimeout * 1000) / 4));
     try {
-      const status = await this.run(lease.table, lease);
-      if (status === 'cancelled') await finish(dataSource, lease, 'cancelled');
-      else if (lease.table === 'prediction_chunks') await finish(dataSource, lease, 'succeeded');
-      await this.settle(lease);
-      await this.options.queue.complete(queue, jobId, { status });
-      this.log(`${lease.table} ${lease.id}: ${status}`);
-    } catch (error) {
-      await this.handleError(queue, jobId, lease, error);
+      const end = await runLeased(dataSource, lease, () => this.run(lease.table, lease), {
+        handBack: (error) => error instanceof TrainingInterrupted || error instanceof PredictionInterrupted || isTransientDatabaseError(error),
+        reported: (error) => this.options.registry.afterBackendError(error),
+      });
+      await this.afterEnd(queue, jobId, lease, end);
     } finally {
       clearInterval(beat);
     }
@@ -142,29 +140,24 @@ export class JobWorker {
     return runPredictionChunk({ dataSource, lease, registry, uploadsDir: uploadsDir(dataDir), signal, log: this.log });
   }
 
-  private async handleError(queue: QueueName, jobId: string, lease: Lease, error: unknown): Promise<void> {
-    const { dataSource } = this.options;
-    if (error instanceof LeaseLost) {
-      this.log(`${lease.table} ${lease.id}: lease lost, stopping (${error.message})`);
-      return;
-    }
-    if (error instanceof TrainingInterrupted || error instanceof PredictionInterrupted || isTransientDatabaseError(error)) {
-      const reason = (error as Error).message;
-      await release(dataSource, lease);
-      await retryJob(dataSource, this.options.queue, lease.table, queue, lease.id, jobId, reason);
+  /** The queue's side of a leased job's end (the row's side is recorded by runLeased). */
+  private async afterEnd(queue: QueueName, jobId: string, lease: Lease, end: LeaseEnd): Promise<void> {
+    const what = `${lease.table} ${lease.id}`;
+    if (end.kind === 'lost') return this.log(`${what}: lease lost, stopping (${end.reason})`);
+    if (end.kind === 'handed back') {
+      await retryJob(this.options.dataSource, this.options.queue, lease.table, queue, lease.id, jobId, end.reason);
       // Failed for good when no retries were left: that may have been its job's last chunk.
       await this.settle(lease);
-      this.log(`${lease.table} ${lease.id}: handed back to the queue (${reason})`);
-      return;
+      return this.log(`${what}: handed back to the queue (${end.reason})`);
     }
-    const reported = await this.options.registry.afterBackendError(error);
-    const message = reported instanceof Error ? reported.message : String(reported);
-    const cause = reported instanceof Error && reported.cause !== undefined ? ` (${String(reported.cause)})` : '';
-    this.log(`${lease.table} ${lease.id} failed: ${message}${cause}`);
-    await finish(dataSource, lease, 'failed', message).catch(() => undefined);
-    if (lease.table === 'prediction_chunks') await stopSiblingChunks(dataSource, lease.id);
+    if (end.kind === 'failed') {
+      const cause = end.error instanceof Error && end.error.cause !== undefined ? ` (${String(end.error.cause)})` : '';
+      this.log(`${what} failed: ${end.message}${cause}`);
+      if (lease.table === 'prediction_chunks') await stopSiblingChunks(this.options.dataSource, lease.id);
+    }
     await this.settle(lease);
-    await this.options.queue.complete(queue, jobId, { error: message });
+    await this.options.queue.complete(queue, jobId, end.kind === 'failed' ? { error: end.message } : { status: end.status });
+    if (end.kind === 'finished') this.log(`${what}: ${end.status}`);
   }
 
   /** A finished chunk may be its job's last: the job's status follows from its chunks. */

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 
 /** The folder for the embedded database, checkpoints, model weights and uploads: KFASHION_DATA_DIR, default ./.kfashion. */
-export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
+export function dataDir(env: { readonly KFASHION_DATA_DIR?: string } = {}): string {
   return path.resolve(env.KFASHION_DATA_DIR || '.kfashion');
 }
 

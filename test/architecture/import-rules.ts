@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { builtinModules } from 'node:module';
 import ts from 'typescript';
 
 export interface ImportEdge {
@@ -79,65 +80,118 @@ export function typescriptFiles(root: string, dir: string): string[] {
 }
 
 const within = (file: string, folder: string) => file === folder || file.startsWith(`${folder}/`);
-const DATABASE_PACKAGES = ['typeorm', 'pg', 'pg-boss', 'pg-copy-streams'];
+const NODE_BUILTINS = new Set(builtinModules);
+const isBuiltin = (target: string) => target.startsWith('node:') || NODE_BUILTINS.has(target);
 
-interface Rule {
-  name: string;
-  /** the importing files the rule applies to */
-  applies(from: string): boolean;
-  /** why the edge is forbidden, or null */
-  forbids(edge: ImportEdge): string | null;
+/** What one folder of src/ may import: everything else is forbidden. */
+export interface Layer {
+  folder: string;
+  /** why the layer stops where it does, printed with a violation */
+  why: string;
+  /** repository folders or modules (a folder admits everything below it), or '*' for anything */
+  may: string[] | '*';
+  /** folders or modules imported for their types only (erased at compile time) */
+  mayTypesOf?: string[];
+  /** npm packages (Node's built-in modules are always allowed) */
+  packages: string[] | '*';
 }
 
-function noImport(name: string, folder: string, forbidden: string[], options: { allowTypeOnly?: string[] } = {}): Rule {
-  return {
-    name,
-    applies: (from) => within(from, folder),
-    forbids: (edge) => {
-      const hit = forbidden.find((f) => (f.startsWith('src/') ? within(edge.target, f) : edge.target === f));
-      if (!hit) return null;
-      if (edge.typeOnly && options.allowTypeOnly?.includes(hit)) return null;
-      return `imports ${hit} ('${edge.specifier}'${edge.typeOnly ? ', type-only' : ''})`;
-    },
-  };
-}
+const TENSORFLOW = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 
 /**
- * The layering. src/db may import src/ml for types only: its readers implement interfaces that the ML
- * side defines for the data it needs (TrainingExampleSource, AnnotatedImage), and type imports are
- * erased, so the database layer never loads ML code.
+ * The layering of docs/development.md ("Import rules"), folder by folder; imports.test.ts checks that
+ * the diagram there and this list name the same folders. src/db may import src/ml for types only: its
+ * readers implement interfaces that the ML side defines for the data it needs (TrainingExampleSource),
+ * and type imports are erased, so the database layer never loads ML code.
  */
-export const RULES: Rule[] = [
-  noImport('src/ml knows tensors, boxes and images: no database, API, model server or CLI', 'src/ml', [
-    'src/db', 'src/graphql', 'src/model-server', 'src/cli', ...DATABASE_PACKAGES,
-  ]),
-  noImport('src/graphql reaches the model server over HTTP and shared modules, never its internals or the CLI', 'src/graphql', ['src/model-server', 'src/cli']),
-  noImport('src/db depends on no layer above it (src/ml for types only)', 'src/db', ['src/graphql', 'src/model-server', 'src/cli', 'src/ml'], {
-    allowTypeOnly: ['src/ml'],
-  }),
+export const LAYERS: Layer[] = [
+  { folder: 'src/cli', why: 'the commands wire every layer together', may: '*', packages: '*' },
   {
-    name: 'only src/cli imports src/cli',
-    applies: (from) => within(from, 'src') && !within(from, 'src/cli'),
-    forbids: (edge) => (within(edge.target, 'src/cli') ? `imports ${edge.target} ('${edge.specifier}')` : null),
+    folder: 'src/graphql',
+    why: 'the API reaches model servers over HTTP and the job queue, and of src/ml only the weights catalogue, the label space and the memory budget',
+    may: ['src/db', 'src/jobs', 'src/images', 'src/uploads', 'src/auth', 'src/kfashion', 'src/util', 'src/ml/weights', 'src/ml/data', 'src/ml/train/step-memory'],
+    packages: ['@apollo/server', 'type-graphql', 'graphql', 'graphql-scalars', 'graphql-query-complexity', 'graphql-ws', 'ws', 'dataloader', 'reflect-metadata', 'typeorm', 'sharp'],
   },
+  {
+    folder: 'src/model-server',
+    why: 'the GPU-side process runs the model on jobs from the database queue',
+    may: ['src/db', 'src/jobs', 'src/images', 'src/ml', 'src/util'],
+    packages: [...TENSORFLOW, 'typeorm'],
+  },
+  {
+    folder: 'src/jobs',
+    why: 'what the API and the model servers agree on: the queue, its channels and leases, and training parameters',
+    may: ['src/db', 'src/kfashion', 'src/ml', 'src/util'],
+    packages: ['pg-boss', 'typeorm'],
+  },
+  {
+    folder: 'src/db',
+    why: 'the database layer depends on no layer above it (src/ml for types only)',
+    may: ['src/kfashion', 'src/jobs', 'src/auth', 'src/images', 'src/util', 'migrations'],
+    mayTypesOf: ['src/ml'],
+    packages: ['typeorm', 'pg', 'pg-copy-streams', 'reflect-metadata'],
+  },
+  {
+    folder: 'src/ml',
+    why: 'the ML layer knows tensors, boxes and images',
+    may: ['src/kfashion', 'src/images', 'src/util'],
+    packages: [...TENSORFLOW, 'onnx-proto', 'onnxruntime-node', 'onnxruntime-web'],
+  },
+  { folder: 'src/uploads', why: 'the upload store keeps files', may: ['src/images', 'src/util'], packages: [] },
+  { folder: 'src/images', why: 'the image decoder knows bytes and pixels', may: ['src/util'], packages: ['sharp'] },
+  { folder: 'src/kfashion', why: 'the K-Fashion format stands on its own', may: ['src/util'], packages: ['sharp'] },
+  { folder: 'src/auth', why: 'roles stand on their own', may: [], packages: [] },
+  { folder: 'src/util', why: 'helpers depend on nothing of the project', may: [], packages: [] },
 ];
 
-export function importViolations(edges: ImportEdge[], rules: Rule[] = RULES): Violation[] {
-  return edges.flatMap((edge) =>
-    rules.filter((rule) => rule.applies(edge.from)).flatMap((rule) => {
-      const detail = rule.forbids(edge);
-      return detail ? [{ rule: rule.name, where: `${edge.from}:${edge.line}`, detail }] : [];
-    }),
-  );
+const layerOf = (file: string, layers: Layer[]) => layers.find((layer) => within(file, layer.folder));
+const admits = (list: string[] | '*' | undefined, target: string) => list === '*' || (list ?? []).some((entry) => within(target, entry));
+
+/** Why `edge` leaves its layer, or null when the layer's allow-list admits it. */
+function forbidden(edge: ImportEdge, layer: Layer): string | null {
+  const what = `${edge.target} ('${edge.specifier}'${edge.typeOnly ? ', type-only' : ''})`;
+  const local = edge.specifier.startsWith('.');
+  if (!local) return isBuiltin(edge.target) || admits(layer.packages, edge.target) ? null : `imports package ${what}`;
+  if (within(edge.target, layer.folder) || admits(layer.may, edge.target)) return null;
+  if (edge.typeOnly && admits(layer.mayTypesOf, edge.target)) return null;
+  return `imports ${what}`;
 }
 
-/** `.query(` (raw SQL through TypeORM or pg) outside src/db: a textual check, comments included. */
-export function queryCallViolations(files: { path: string; text: string }[]): Violation[] {
-  return files
-    .filter((file) => !within(file.path, 'src/db') && !within(file.path, 'migrations'))
-    .flatMap((file) =>
-      file.text.split('\n').flatMap((line, i) =>
-        line.includes('.query(') ? [{ rule: 'SQL only in src/db and migrations', where: `${file.path}:${i + 1}`, detail: line.trim() }] : [],
-      ),
-    );
+export function importViolations(edges: ImportEdge[], layers: Layer[] = LAYERS): Violation[] {
+  return edges.flatMap((edge) => {
+    if (!within(edge.from, 'src') || edge.from === 'src/index.ts') return [];
+    const layer = layerOf(edge.from, layers);
+    const where = `${edge.from}:${edge.line}`;
+    if (!layer) return [{ rule: 'every folder of src/ has a layer in LAYERS', where, detail: `no layer for ${edge.from}` }];
+    const detail = forbidden(edge, layer);
+    return detail ? [{ rule: `${layer.folder}: ${layer.why}`, where, detail }] : [];
+  });
+}
+
+/** Words that open an SQL statement, at the start of a string or template (upper case, as the project writes SQL). */
+const SQL_START = /^\s*(SELECT|INSERT INTO|UPDATE \S+ SET|DELETE FROM|WITH \S+ AS|CREATE (TABLE|INDEX|DATABASE|EXTENSION)|DROP (TABLE|INDEX|DATABASE)|ALTER TABLE|TRUNCATE|VACUUM|LISTEN|NOTIFY)\b/;
+
+/** Raw SQL in one file, found on its syntax tree: `.query(…)` and `.createQueryRunner` calls, and strings or templates that open a statement. */
+export function sqlOf(file: string, text: string): Violation[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, file.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
+  const found: Violation[] = [];
+  const report = (node: ts.Node, detail: string) =>
+    found.push({ rule: 'SQL only in src/db and migrations', where: `${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}`, detail });
+  const visit = (node: ts.Node) => {
+    if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'query') {
+      report(node, '.query(');
+    } else if (ts.isPropertyAccessExpression(node) && node.name.text === 'createQueryRunner') {
+      report(node, '.createQueryRunner');
+    } else if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node)) && SQL_START.test(node.text)) {
+      report(node, node.text.trim().split('\n')[0].slice(0, 60));
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+/** Raw SQL outside src/db and migrations. */
+export function sqlViolations(files: { path: string; text: string }[]): Violation[] {
+  return files.filter((file) => !within(file.path, 'src/db') && !within(file.path, 'migrations')).flatMap((file) => sqlOf(file.path, file.text));
 }

@@ -19,6 +19,7 @@ import { createApiToken, revokeApiToken } from '../../src/db/api-tokens';
 import { buildApiSchema } from '../../src/graphql/schema';
 import { globalId } from '../../src/graphql/ids';
 import { publicRead } from '../../src/cli/serve';
+import { readEnvironment } from '../../src/cli/environment';
 import { parseExpiry } from '../../src/cli/token';
 import { ApiClient, startTestServer } from '../graphql/support';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
@@ -193,8 +194,8 @@ describe('settings', () => {
   it('opens reads by default only on the embedded database', () => {
     expect(publicRead({})).toBe(true);
     expect(publicRead({ DATABASE_URL: 'postgres://db/kf' })).toBe(false);
-    expect(publicRead({ DATABASE_URL: 'postgres://db/kf', KFASHION_PUBLIC_READ: 'on' })).toBe(true);
-    expect(publicRead({ KFASHION_PUBLIC_READ: '0' })).toBe(false);
+    expect(publicRead(readEnvironment({ DATABASE_URL: 'postgres://db/kf', KFASHION_PUBLIC_READ: 'on' }))).toBe(true);
+    expect(publicRead(readEnvironment({ KFASHION_PUBLIC_READ: '0' }))).toBe(false);
   });
 
   it('reads --expires as a duration or a future date, naming the option otherwise', () => {

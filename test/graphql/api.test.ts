@@ -368,7 +368,7 @@ describe('predictions, model versions and training runs (rows as the model serve
   });
 
   it('reads model versions and training runs with their metrics', async () => {
-    const data = await api.data(`{ modelVersions { edges { node { id name backbone config isActive trainingRun { status params
+    const data = await api.data(`{ modelVersions { edges { node { id name backbone config isActive trainingRun { status params { epochs momentum }
       metrics(name: "loss") { step value } modelVersion { name } } } } } trainingRuns(status: SUCCEEDED) { edges { node { id status } } } }`);
     expect(data.modelVersions.edges.map((edge: any) => edge.node)).toEqual([
       {
@@ -377,7 +377,7 @@ describe('predictions, model versions and training runs (rows as the model serve
         backbone: 'resnet50',
         config: { num_classes: 5 },
         isActive: false,
-        trainingRun: { status: 'SUCCEEDED', params: { epochs: 2 }, metrics: [{ step: 1, value: 2.5 }, { step: 2, value: 1.5 }], modelVersion: { name: 'v1' } },
+        trainingRun: { status: 'SUCCEEDED', params: { epochs: 2, momentum: null }, metrics: [{ step: 1, value: 2.5 }, { step: 2, value: 1.5 }], modelVersion: { name: 'v1' } },
       },
     ]);
     expect(data.trainingRuns.edges).toHaveLength(1);

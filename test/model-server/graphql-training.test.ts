@@ -33,7 +33,9 @@ afterAll(async () => {
   await db.cleanup();
 });
 
-const START = `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id databaseId status params } }`;
+const START = `mutation($input: StartTrainingInput!) {
+  startTraining(input: $input) { id databaseId status params { epochs batchSize momentum weightDecay lr lrGamma warmupFactor backbone model superCategories attributeKinds } }
+}`;
 
 async function expectBadInput(input: Record<string, unknown>, field: string, message: RegExp): Promise<void> {
   const result = await api.query(START, { input });
@@ -42,7 +44,9 @@ async function expectBadInput(input: Record<string, unknown>, field: string, mes
 }
 
 it('refuses unknown kinds, empty datasets and absurd hyperparameters, naming the field', async () => {
-  await expectBadInput({ attributeKinds: ['colour'] }, 'attributeKinds', /unknown attribute kind "colour"/);
+  await expectBadInput({ attributeKinds: ['colour'] }, 'attributeKinds', /^attributeKinds: unknown value "colour"; known: color,/);
+  await expectBadInput({ momentum: 1 }, 'momentum', /^momentum: must be between 0 and 0.999, got 1$/);
+  await expectBadInput({ warmupFactor: 0 }, 'warmupFactor', /between/);
   await expectBadInput({ lr: 5 }, 'lr', /between/);
   await expectBadInput({ epochs: 0 }, 'epochs', /between 1 and 1000/);
   await expectBadInput({ batchSize: 100000 }, 'batchSize', /between 1 and 256/);
@@ -60,12 +64,14 @@ it('queues a valid run on pg-boss with the torchvision defaults filled in, and c
   const { startTraining } = await api.data(START, { input: { attributeKinds: ['color'], epochs: 2, batchSize: 4, superCategories: ['TOP', 'BOTTOM'] } });
   expect(startTraining.status).toBe('QUEUED');
   expect(startTraining.id).toBe(globalId('TrainingRun', startTraining.databaseId));
-  expect(startTraining.params).toMatchObject({
-    epochs: 2, batchSize: 4, momentum: 0.9, weightDecay: 1e-4, lr: 0.005, lrGamma: 0.1,
+  expect(startTraining.params).toEqual({
+    epochs: 2, batchSize: 4, momentum: 0.9, weightDecay: 1e-4, lr: 0.005, lrGamma: 0.1, warmupFactor: 0.001, backbone: 'resnet18',
     // From scratch (no initWeights): the whole body trains with nn.BatchNorm2d, as torchvision's builders do.
-    model: { backbone: 'resnet18', trainable_backbone_layers: 5, norm_layer: 'batch_norm' },
-    data: { superCategories: ['TOP', 'BOTTOM'], attributeKinds: ['color'] },
+    model: { trainable_backbone_layers: 5, norm_layer: 'batch_norm' },
+    superCategories: ['TOP', 'BOTTOM'], attributeKinds: ['color'],
   });
+  const [stored] = await db.dataSource.query(`SELECT params FROM training_runs WHERE id = $1`, [startTraining.databaseId]);
+  expect(stored.params).toMatchObject({ model: { backbone: 'resnet18' }, data: { superCategories: ['TOP', 'BOTTOM'], attributeKinds: ['color'] } });
   const [row] = await db.dataSource.query(`SELECT job_id FROM training_runs WHERE id = $1`, [startTraining.databaseId]);
   const job = await queue.job(TRAINING_QUEUE, row.job_id);
   expect(job?.data).toEqual({ runId: Number(startTraining.databaseId) });
@@ -76,6 +82,15 @@ it('queues a valid run on pg-boss with the torchvision defaults filled in, and c
   expect((await queue.job(TRAINING_QUEUE, row.job_id))?.state).toBe('cancelled');
   const missing = await api.query(`mutation { cancelTraining(id: "${globalId('TrainingRun', 9999)}") { id } }`);
   expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+});
+
+it('takes momentum, weight decay and the learning-rate factors from the API and stores them', async () => {
+  const input = { attributeKinds: ['color'], epochs: 2, momentum: 0.5, weightDecay: 0.01, lrGamma: 0.5, warmupFactor: 0.1 };
+  const { startTraining } = await api.data(START, { input });
+  expect(startTraining.params).toMatchObject({ momentum: 0.5, weightDecay: 0.01, lrGamma: 0.5, warmupFactor: 0.1 });
+  const [stored] = await db.dataSource.query(`SELECT params FROM training_runs WHERE id = $1`, [startTraining.id]);
+  expect(stored.params).toMatchObject({ momentum: 0.5, weightDecay: 0.01, lrGamma: 0.5, warmupFactor: 0.1 });
+  await api.data(`mutation($id: ID!) { cancelTraining(id: $id) { id } }`, { id: startTraining.id });
 });
 
 it('starts from weights with torchvision\'s pretrained-backbone defaults; explicit model keys win', () => {

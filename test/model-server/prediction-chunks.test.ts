@@ -77,10 +77,10 @@ it('cuts the matching images into contiguous, disjoint id ranges of the chunk si
 
 it('checks the chunk size and names where it came from', () => {
   expect(predictionChunkSize(null, {})).toBe(256);
-  expect(predictionChunkSize(null, { KFASHION_PREDICTION_CHUNK: '40' })).toBe(40);
-  expect(predictionChunkSize(7, { KFASHION_PREDICTION_CHUNK: '40' })).toBe(7);
+  expect(predictionChunkSize(null, { KFASHION_PREDICTION_CHUNK: 40 })).toBe(40);
+  expect(predictionChunkSize(7, { KFASHION_PREDICTION_CHUNK: 40 })).toBe(7);
   expect(() => predictionChunkSize(0, {})).toThrow(/^chunkSize: .*from 1 to 100000, got 0/);
-  expect(() => predictionChunkSize(null, { KFASHION_PREDICTION_CHUNK: '12x' })).toThrow(/^KFASHION_PREDICTION_CHUNK: .*got "12x"/);
+  expect(() => predictionChunkSize(null, { KFASHION_PREDICTION_CHUNK: 0 })).toThrow(/^KFASHION_PREDICTION_CHUNK: .*got 0/);
 });
 
 it('cancelling a job nobody took cancels all its chunks at once', async () => {

@@ -503,9 +503,7 @@ describe('analyze page', () => {
 describe('production mode (no introspection)', () => {
   it('the console still offers Start training and the photo upload: its operations are static documents', async () => {
     // Started as `kfashion serve` is in the API image: NODE_ENV=production turns introspection off.
-    const before = process.env.NODE_ENV;
-    process.env.NODE_ENV = 'production';
-    const production = await startTestServer(db.dataSource).finally(() => (process.env.NODE_ENV = before));
+    const production = await startTestServer(db.dataSource, { production: true });
     try {
       const introspection = await production.query(`{ __schema { mutationType { name } } }`);
       expect(introspection.errors?.[0].message).toMatch(/introspection/i);

@@ -30,6 +30,8 @@ export interface ApiServicesConfig {
   weightsDir: string;
   /** Run a lease watchdog in this process with this lease timeout (seconds); undefined: none. */
   leaseTimeoutSeconds?: number;
+  /** Images per prediction chunk when predictImages gives no chunkSize (undefined: the default). */
+  predictionChunkSize?: number;
   log: (message: string, error?: unknown) => void;
 }
 
@@ -45,7 +47,7 @@ export function createApiServices(config: ApiServicesConfig): ApiServices {
   watchdog?.start();
   return {
     training,
-    predictions: new PredictionService(config.dataSource, queue, config.search),
+    predictions: new PredictionService(config.dataSource, queue, config.search, config.predictionChunkSize),
     analysis: new AnalysisService(config.dataSource, config.uploads, modelServer, config.log),
     async close() {
       await watchdog?.stop();

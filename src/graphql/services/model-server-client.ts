@@ -31,30 +31,10 @@ export interface ModelServerSettings {
   timeoutMs: number;
 }
 
-const CONNECT_TIMEOUT = { name: 'MODEL_SERVER_CONNECT_TIMEOUT_MS', default: 5_000, max: 60_000 };
-const TIMEOUT = { name: 'MODEL_SERVER_TIMEOUT_MS', default: 60_000, max: 600_000 };
+/** The deadlines of a call when the server's options give none (MODEL_SERVER_CONNECT_TIMEOUT_MS and MODEL_SERVER_TIMEOUT_MS, read by the CLI, set them). */
+export const MODEL_SERVER_TIMEOUT_DEFAULTS = { connectTimeoutMs: 5_000, timeoutMs: 60_000 } as const;
 /** An answer is a few hundred detections at most; anything near this is not one. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
-
-function milliseconds(env: NodeJS.ProcessEnv, setting: { name: string; default: number; max: number }): number {
-  const raw = env[setting.name];
-  if (raw === undefined || raw === '') return setting.default;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > setting.max) {
-    throw new Error(`${setting.name}: expected whole milliseconds from 1 to ${setting.max}, got "${raw}"`);
-  }
-  return value;
-}
-
-/** The settings of the environment (MODEL_SERVER_URL, MODEL_SERVER_TOKEN, the two timeouts), range-checked. */
-export function modelServerSettings(env: NodeJS.ProcessEnv): ModelServerSettings {
-  return {
-    url: env.MODEL_SERVER_URL || undefined,
-    token: env.MODEL_SERVER_TOKEN || undefined,
-    connectTimeoutMs: milliseconds(env, CONNECT_TIMEOUT),
-    timeoutMs: milliseconds(env, TIMEOUT),
-  };
-}
 
 export class ModelServerClient {
   constructor(

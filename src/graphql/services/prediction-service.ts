@@ -21,6 +21,8 @@ export class PredictionService {
     private readonly dataSource: DataSource,
     private readonly queue: JobQueueHandle,
     private readonly search: SearchService,
+    /** Images per chunk when a call gives no chunkSize (KFASHION_PREDICTION_CHUNK, as the CLI read it); undefined: the default. */
+    readonly defaultChunkSize?: number,
   ) {}
 
   async create(filter: ImageFilter | null, modelVersionId: number, chunkSize: number): Promise<PredictionJobRow> {

@@ -4,6 +4,7 @@
  * progress live, and activating model versions. Built once per server (server.ts), closed with it.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { activateModelVersion, countModelVersions, listModelVersions, type ModelVersionSummary } from '../../db/model-version-admin';
 import type { RunStatus } from '../../db/entities';
@@ -45,7 +46,9 @@ export class TrainingService {
    */
   async initWeights(requested: string | null | undefined): Promise<string | undefined> {
     if (requested == null) return undefined;
-    if (CATALOGUE.some((entry) => entry.name === requested)) return requested;
+    // A catalogue name is its file in this server's weights folder (fetched there by `kfashion weights fetch`).
+    const entry = CATALOGUE.find((candidate) => candidate.name === requested);
+    if (entry) return path.join(this.weightsDir, entry.fileName);
     const file = await confinedPath(this.weightsDir, requested);
     if (!file) throw badInput('initWeights', `name a file in the server's weights folder (KFASHION_WEIGHTS_DIR), relative to it; "${requested}" is outside it`);
     // A file that is here must be one a worker can read; one that is not may be on the model servers' side of a shared folder.

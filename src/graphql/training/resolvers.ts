@@ -4,10 +4,11 @@
  * through a model server) and predictImages (a batch job for the model servers). Resolvers check the
  * arguments, the roles (`@Authorized`) and delegate to the services of the context.
  */
+import * as path from 'node:path';
 import type { Role } from '../../auth/roles';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, UseMiddleware } from 'type-graphql';
 import { refuseNulArguments } from '../input-guards';
-import { InvalidTrainingParams, normaliseTrainingParams, type TrainingParams } from '../../jobs/training-params';
+import { storedParamsAsInput, trainingParamsFromInput, type TrainingParams } from '../../jobs/training-params';
 import { InvalidChunkSize, predictionChunkSize } from '../../db/prediction-jobs';
 import type { GraphQLContext } from '../context';
 import { badInput, notFound } from '../errors';
@@ -16,55 +17,20 @@ import { imageFilter } from '../filters';
 import { AFTER_DESCRIPTION, connectionOf, newestFirstPage, PAGE_SIZE_DESCRIPTION } from '../connection';
 import { toGarment, toImage, toModelVersion, toPredictionJob, toTrainingRun } from '../loaders';
 import * as T from '../types';
-import { ImageAnalysis, LossCurve, PredictionJob, PredictionJobConnection, StartTrainingInput } from './types';
+import { ImageAnalysis, LossCurve, PredictionJob, PredictionJobConnection } from './types';
+import { StartTrainingInput, TrainingRunParams } from './params';
 import { runTextFor } from './run-log-view';
 import { isUploadId } from '../../uploads/upload-store';
 
-/** Input field names as the client wrote them (params keep data filters under `data.`). */
-function inputField(field: string): string {
-  return field.replace(/^data\./, '').replace(/^model\.backbone$/, 'backbone');
-}
-
-function toParams(input: StartTrainingInput): Record<string, unknown> {
-  const defined = <V>(v: V | null | undefined) => (v === null ? undefined : v);
-  return {
-    name: defined(input.name),
-    model: { ...(input.model ?? {}), ...(input.backbone ? { backbone: input.backbone } : {}) },
-    data: {
-      superCategories: defined(input.superCategories),
-      attributeKinds: defined(input.attributeKinds),
-      minValueCount: defined(input.minValueCount),
-      maxImages: defined(input.maxImages),
-      evalMaxImages: defined(input.evalMaxImages),
-    },
-    epochs: defined(input.epochs),
-    batchSize: defined(input.batchSize),
-    lr: defined(input.lr),
-    momentum: defined(input.momentum),
-    weightDecay: defined(input.weightDecay),
-    lrMilestones: defined(input.lrMilestones),
-    lrGamma: defined(input.lrGamma),
-    warmupIterations: defined(input.warmupIterations),
-    checkpointEvery: defined(input.checkpointEvery),
-    clipGradNorm: defined(input.clipGradNorm),
-    seed: defined(input.seed),
-    initWeights: defined(input.initWeights),
-  };
-}
-
+/** The run's parameters, validated; a refusal (InvalidTrainingParams) reaches the client as BAD_USER_INPUT with its field (errors.ts). */
 async function trainingParams(input: StartTrainingInput, ctx: GraphQLContext): Promise<TrainingParams> {
-  try {
-    const raw = { ...toParams(input), initWeights: await ctx.services.training.initWeights(input.initWeights) };
-    return normaliseTrainingParams(raw, { memoryBudget: await ctx.services.training.memoryBudget() });
-  } catch (error) {
-    if (error instanceof InvalidTrainingParams) throw badInput(inputField(error.field), error.message.replace(/^[^:]+: /, ''));
-    throw error;
-  }
+  const initWeights = await ctx.services.training.initWeights(input.initWeights);
+  return trainingParamsFromInput({ ...input, initWeights }, { memoryBudget: await ctx.services.training.memoryBudget() });
 }
 
-function chunkSizeArgument(chunkSize: number | null | undefined): number {
+function chunkSizeArgument(chunkSize: number | null | undefined, ctx: GraphQLContext): number {
   try {
-    return predictionChunkSize(chunkSize);
+    return predictionChunkSize(chunkSize, { KFASHION_PREDICTION_CHUNK: ctx.services.predictions.defaultChunkSize });
   } catch (error) {
     if (error instanceof InvalidChunkSize && error.field === 'chunkSize') throw badInput('chunkSize', error.message);
     throw error;
@@ -132,7 +98,7 @@ export class TrainingResolver {
     @Arg('chunkSize', () => Int, { nullable: true, description: 'Images per chunk (1 to the server maximum); absent: KFASHION_PREDICTION_CHUNK or 256.' }) chunkSize?: number | null,
   ): Promise<PredictionJob> {
     const versionId = serialKeyOf('modelVersionId', modelVersionId, 'ModelVersion');
-    return toPredictionJob(await ctx.services.predictions.create(imageFilter(where), versionId, chunkSizeArgument(chunkSize)));
+    return toPredictionJob(await ctx.services.predictions.create(imageFilter(where), versionId, chunkSizeArgument(chunkSize, ctx)));
   }
 
   @Authorized<Role>('analyst')
@@ -193,6 +159,14 @@ export class TrainingRunExtrasResolver {
   @FieldResolver(() => String, { nullable: true, description: 'Why the run failed; null unless it did (details for admins only, as the log).' })
   error(@Root() run: T.TrainingRun, @Ctx() ctx: GraphQLContext): string | null {
     return run.error === null ? null : runTextFor(ctx.principal.role, run.error);
+  }
+
+  @FieldResolver(() => TrainingRunParams, { description: 'The parameters the run was started with.' })
+  params(@Root() run: T.TrainingRun): TrainingRunParams {
+    const params = storedParamsAsInput(run.params);
+    // The stored initWeights is the server's path of the file: clients see its name, as the run log shows it.
+    const initWeights = typeof params.initWeights === 'string' ? path.basename(params.initWeights) : null;
+    return Object.assign(new TrainingRunParams(), params, { initWeights });
   }
 
   @FieldResolver(() => Int, { description: 'How many times a worker took the run (more than 1 after a resume).' })

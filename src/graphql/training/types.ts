@@ -1,34 +1,10 @@
 /** GraphQL types of the training and prediction API (added to the schema by src/graphql/schema.ts). */
 import 'reflect-metadata';
-import { Field, Float, InputType, Int, ObjectType } from 'type-graphql';
-import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
-import { SuperCategory } from '../../kfashion/types';
+import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { GraphQLDateTime } from 'graphql-scalars';
 import * as T from '../types';
 
-@InputType({ description: 'A training run: data filters, model shape and optimiser (defaults: torchvision detection recipe).' })
-export class StartTrainingInput {
-  @Field(() => String, { nullable: true }) name?: string | null;
-  @Field(() => String, { nullable: true, description: 'resnet18 (default), resnet34, resnet50 or resnet101.' }) backbone?: string | null;
-  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Further model config keys (torchvision FasterRCNN kwargs: min_size, max_size, rpn_*, box_*, ...).' })
-  model?: Record<string, unknown> | null;
-  @Field(() => [SuperCategory], { nullable: true, description: 'Train on garments of these slots only.' }) superCategories?: SuperCategory[] | null;
-  @Field(() => [String], { nullable: true, description: 'Attribute heads (default: every garment kind with values).' }) attributeKinds?: string[] | null;
-  @Field(() => Int, { nullable: true, description: 'A category or value needs this many training garments (default 1).' }) minValueCount?: number | null;
-  @Field(() => Int, { nullable: true, description: 'Use at most this many training images.' }) maxImages?: number | null;
-  @Field(() => Int, { nullable: true, description: 'Evaluate on at most this many validation images.' }) evalMaxImages?: number | null;
-  @Field(() => Int, { nullable: true }) epochs?: number | null;
-  @Field(() => Int, { nullable: true }) batchSize?: number | null;
-  @Field(() => Float, { nullable: true, description: 'Base learning rate (default 0.02 × batchSize / 16).' }) lr?: number | null;
-  @Field(() => Float, { nullable: true }) momentum?: number | null;
-  @Field(() => Float, { nullable: true }) weightDecay?: number | null;
-  @Field(() => [Int], { nullable: true, description: 'Epochs at which the learning rate is multiplied by lrGamma.' }) lrMilestones?: number[] | null;
-  @Field(() => Float, { nullable: true }) lrGamma?: number | null;
-  @Field(() => Int, { nullable: true }) warmupIterations?: number | null;
-  @Field(() => Int, { nullable: true, description: 'Steps between checkpoints (default 500).' }) checkpointEvery?: number | null;
-  @Field(() => Float, { nullable: true, description: 'Rescale gradients above this total L2 norm (default off, as torchvision).' }) clipGradNorm?: number | null;
-  @Field(() => Int, { nullable: true }) seed?: number | null;
-  @Field(() => String, { nullable: true, description: 'Weights to start from: a catalogue name (`kfashion weights list`, fetched into the weights folder) or a .safetensors/.pth file in the weights folder (KFASHION_WEIGHTS_DIR).' }) initWeights?: string | null;
-}
+export { StartTrainingInput } from './params';
 
 @ObjectType({ description: 'Values of one training metric in step order.' })
 export class LossCurve {

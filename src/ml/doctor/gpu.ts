@@ -35,7 +35,8 @@ interface CommandResult {
 
 const COMMAND_TIMEOUT_MS = 10_000;
 
-function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
+/** Runs a command in `env`, or (absent) in the environment this process was started with, which a child inherits. */
+function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv | undefined): Promise<CommandResult> {
   return new Promise((resolve) => {
     execFile(command, args, { env, timeout: COMMAND_TIMEOUT_MS, encoding: 'utf8' }, (error, stdout, stderr) => {
       if (!error) return resolve({ stdout, stderr, status: 0 });
@@ -85,8 +86,8 @@ function firstLine(text: string): string {
 }
 
 /** The GPUs nvidia-smi lists; a driver before 510 rejects compute_cap, so the query is retried without it. */
-export async function probeGpus(env: NodeJS.ProcessEnv = process.env): Promise<GpuProbe> {
-  const cudaVisibleDevices = env.CUDA_VISIBLE_DEVICES ?? null;
+export async function probeGpus(env?: NodeJS.ProcessEnv): Promise<GpuProbe> {
+  const cudaVisibleDevices = env?.CUDA_VISIBLE_DEVICES ?? null;
   let fields = QUERY_FIELDS;
   let result = await runCommand('nvidia-smi', queryArgs(fields), env);
   if (result.status !== 0 && /compute_cap/.test(result.stdout + result.stderr)) {
@@ -149,7 +150,7 @@ export function findNativeBinding(moduleName: string, resolve: (request: string)
 }
 
 /** Missing shared libraries of a binding, as `ldd` lists them; empty when ldd is unavailable or finds all. */
-export async function lddMissing(bindingPath: string, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+export async function lddMissing(bindingPath: string, env?: NodeJS.ProcessEnv): Promise<string[]> {
   const result = await runCommand('ldd', [bindingPath], env);
   return missingLibrariesInLdd(result.stdout);
 }

@@ -55,7 +55,9 @@ export interface DoctorReport {
   verdict: string;
 }
 
-export interface DoctorOptions extends InitBackendOptions {
+export interface DoctorOptions extends Omit<InitBackendOptions, 'env'> {
+  /** The host's environment: its KFASHION_TF_BACKEND and CUDA_VISIBLE_DEVICES are reported, its commands run in it (absent: none read, commands inherit this process's). */
+  env?: NodeJS.ProcessEnv;
   /** Backend to diagnose (default: the automatic order, or KFASHION_TF_BACKEND). */
   backend?: string;
   /** Time and compare the ops (default true); false keeps to the cheap facts. */
@@ -87,7 +89,7 @@ function isNotInstalled(skipped: SkippedBackend): boolean {
 
 /** Why each better backend did not load, with the missing shared library from the error or from `ldd`. */
 export async function explainSkipped(
-  skipped: readonly SkippedBackend[], env: NodeJS.ProcessEnv, resolve: (request: string) => string,
+  skipped: readonly SkippedBackend[], env: NodeJS.ProcessEnv | undefined, resolve: (request: string) => string,
 ): Promise<SkippedBackendReport[]> {
   return Promise.all(
     skipped.map(async (entry) => {
@@ -203,7 +205,7 @@ function formatSpeedup(value: number): string {
  * The backend as the model server would choose it; when a requested backend cannot load (the model
  * server would stop there), the automatic choice instead, with the error, so that there is still a report.
  */
-async function chooseBackend(options: DoctorOptions, env: NodeJS.ProcessEnv): Promise<{ info: BackendInfo; requestedError: string | null }> {
+async function chooseBackend(options: DoctorOptions, env: NodeJS.ProcessEnv | undefined): Promise<{ info: BackendInfo; requestedError: string | null }> {
   const init = { ...options, env, log: options.log ?? (() => undefined) };
   try {
     return { info: await initBackend(options.backend, init), requestedError: null };
@@ -215,7 +217,7 @@ async function chooseBackend(options: DoctorOptions, env: NodeJS.ProcessEnv): Pr
 
 /** Initialises the backend as the model server would, probes the host and, unless told not to, times the ops. */
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
-  const env = options.env ?? process.env;
+  const env = options.env;
   const resolve = options.resolveModule ?? require.resolve;
   const { info, requestedError } = await chooseBackend(options, env);
   const [skipped, gpu, onnx] = await Promise.all([explainSkipped(info.skipped, env, resolve), probeGpus(env), probeOnnxRuntime(env)]);
@@ -246,7 +248,7 @@ export interface BackendSummary {
 }
 
 /** The cheap part of the doctor (no timing, one nvidia-smi call): what /health reports. */
-export async function backendSummary(info: BackendInfo, env: NodeJS.ProcessEnv = process.env): Promise<BackendSummary> {
+export async function backendSummary(info: BackendInfo, env?: NodeJS.ProcessEnv): Promise<BackendSummary> {
   const gpu = await probeGpus(env);
   const notUsed = info.skipped.map((s) => `${s.module}: ${s.reason}`);
   if (info.requested) notUsed.push(`requested ${info.requested} (--backend or KFASHION_TF_BACKEND)`);

@@ -25,7 +25,7 @@ export { ENGINES, type EngineName };
 export const ENGINE_ENV_VARIABLE = 'KFASHION_ENGINE';
 
 /** The engine of an explicit choice (a CLI flag), else of KFASHION_ENGINE, else tfjs; errors name where the bad value came from. */
-export function resolveEngine(explicit?: string, env: NodeJS.ProcessEnv = process.env): EngineName {
+export function resolveEngine(explicit?: string, env: { readonly KFASHION_ENGINE?: string } = {}): EngineName {
   const [value, source] = explicit ? [explicit, '--engine'] : [env[ENGINE_ENV_VARIABLE], ENGINE_ENV_VARIABLE];
   if (value === undefined || value === '') return 'tfjs';
   if ((ENGINES as readonly string[]).includes(value)) return value as EngineName;
@@ -34,17 +34,16 @@ export function resolveEngine(explicit?: string, env: NodeJS.ProcessEnv = proces
 
 export const ONNX_THREADS_ENV_VARIABLE = 'KFASHION_ONNX_THREADS';
 
-/** KFASHION_ONNX_THREADS: ONNX Runtime's intra-op threads (unset: one per physical core). */
-export function onnxThreads(env: NodeJS.ProcessEnv = process.env): number | undefined {
+/** KFASHION_ONNX_THREADS (as the CLI read it): ONNX Runtime's intra-op threads (unset: one per physical core). */
+export function onnxThreads(env: { readonly KFASHION_ONNX_THREADS?: number } = {}): number | undefined {
   const value = env[ONNX_THREADS_ENV_VARIABLE];
-  if (value === undefined || value === '') return undefined;
-  if (!/^[1-9]\d*$/.test(value)) throw new Error(`${ONNX_THREADS_ENV_VARIABLE}: expected a positive integer, got "${value}"`);
-  return Number(value);
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new Error(`${ONNX_THREADS_ENV_VARIABLE}: expected a positive integer, got "${value}"`);
+  return value;
 }
 
 /** The model of a config and weights file on the chosen engine. */
-export async function loadPredictor(config: ModelConfig, weightsPath: string, engine: EngineName): Promise<Predictor> {
-  if (engine === 'onnx') return OnnxAttributeRCNN.create(config, weightsPath, { threads: onnxThreads() });
+export async function loadPredictor(config: ModelConfig, weightsPath: string, engine: EngineName, options: { threads?: number } = {}): Promise<Predictor> {
+  if (engine === 'onnx') return OnnxAttributeRCNN.create(config, weightsPath, { threads: options.threads });
   return AttributeRCNN.withWeights(config, weightsPath);
 }
 
@@ -84,7 +83,7 @@ export function cachedExport(config: ModelConfig, weightsPath: string, log: (lin
 }
 
 export interface OnnxEngineOptions {
-  /** Environment for the GPU probe (default: process.env). */
+  /** Environment of the GPU probe's commands (default: this process's, inherited). */
   env?: NodeJS.ProcessEnv;
   /** ONNX Runtime's intra-op threads (default: one per physical core). */
   threads?: number;

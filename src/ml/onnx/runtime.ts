@@ -96,7 +96,7 @@ async function createAll<K extends string>(runtime: OnnxRuntime, models: Record<
  * host has (the CPU reference of `kfashion bench-gpu`).
  */
 export async function createSessions<K extends string>(
-  models: Record<K, Uint8Array>, env: NodeJS.ProcessEnv = process.env, runtime: OnnxRuntime = loadOnnxRuntime(), threads?: number, cpuOnly = false,
+  models: Record<K, Uint8Array>, env: NodeJS.ProcessEnv | undefined = undefined, runtime: OnnxRuntime = loadOnnxRuntime(), threads?: number, cpuOnly = false,
 ): Promise<Sessions<K>> {
   if (cpuOnly) return { sessions: await createAll(runtime, models, 'cpu', threads), choice: { provider: 'cpu', cudaSkipped: 'the CPU provider was asked for' } };
   const gpus = await probeGpus(env);
@@ -158,7 +158,7 @@ function probeGraph(): { model: Uint8Array; check: (out: Record<string, OrtTenso
 }
 
 /** What `kfashion doctor` says about the onnx engine: loads onnxruntime-node and runs the probe graph as a model would. */
-export async function probeOnnxRuntime(env: NodeJS.ProcessEnv = process.env, loadModule?: (name: string) => unknown): Promise<OnnxRuntimeReport> {
+export async function probeOnnxRuntime(env?: NodeJS.ProcessEnv, loadModule?: (name: string) => unknown): Promise<OnnxRuntimeReport> {
   let runtime: OnnxRuntime;
   try {
     runtime = loadOnnxRuntime(loadModule);

@@ -120,7 +120,7 @@ export function estimateStepMemory(shape: StepShape, batchSize: number): StepMem
 }
 
 /** What a step may use on `backend`: the wasm heap limit, free RAM for tfjs-node, free GPU memory when nvidia-smi tells it. */
-export async function trainingMemoryBudget(backend: Pick<BackendInfo, 'name' | 'device'>, env: NodeJS.ProcessEnv = process.env): Promise<MemoryBudget | null> {
+export async function trainingMemoryBudget(backend: Pick<BackendInfo, 'name' | 'device'>, env?: NodeJS.ProcessEnv): Promise<MemoryBudget | null> {
   if (backend.name === 'wasm') return { bytes: WASM_HEAP_LIMIT_BYTES, of: 'the wasm backend\'s heap limit' };
   if (backend.name === 'cpu' || backend.device === 'cpu') return { bytes: os.freemem(), of: 'the free RAM of this host' };
   const gpu = (await probeGpus(env)).gpus[0];

@@ -42,11 +42,18 @@ export function catalogueEntry(name: string): CatalogueEntry {
 }
 
 /** The weights folder: KFASHION_WEIGHTS_DIR, default `<data dir>/weights` (where `fetch` writes and `initWeights` may read). */
-export function weightsDir(env: NodeJS.ProcessEnv = process.env): string {
+/** The variables of the weights folder and downloads, as the CLI read them (absent: the defaults). */
+export interface WeightsEnvironment {
+  readonly KFASHION_DATA_DIR?: string;
+  readonly KFASHION_WEIGHTS_DIR?: string;
+  readonly KFASHION_WEIGHTS_BASE_URL?: string;
+}
+
+export function weightsDir(env: WeightsEnvironment = {}): string {
   return env.KFASHION_WEIGHTS_DIR ? resolve(env.KFASHION_WEIGHTS_DIR) : join(dataDir(env), 'weights');
 }
 
-export function weightsBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+export function weightsBaseUrl(env: WeightsEnvironment = {}): string {
   const base = env.KFASHION_WEIGHTS_BASE_URL || DEFAULT_WEIGHTS_BASE_URL;
   return base.endsWith('/') ? base : `${base}/`;
 }
@@ -55,7 +62,7 @@ export function weightsBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
  * What an init-weights argument names: a catalogue name becomes its file in the weights folder
  * (fetched by `kfashion weights fetch NAME`); anything else is a path, kept as given.
  */
-export function resolveWeightsArgument(value: string, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveWeightsArgument(value: string, env: WeightsEnvironment = {}): string {
   const entry = CATALOGUE.find((e) => e.name === value);
   return entry ? join(weightsDir(env), entry.fileName) : value;
 }

@@ -20,7 +20,7 @@ type Documents = {
     "\n  query ImageById($id: ID!) {\n    image(id: $id) { ...ImageDetail }\n  }\n": typeof types.ImageByIdDocument,
     "\n  query ImageByExternalId($externalId: String!) {\n    imageByExternalId(externalId: $externalId) { ...ImageDetail }\n  }\n": typeof types.ImageByExternalIdDocument,
     "\n  mutation AnalyzeImage($uploadId: ID, $imageId: ID, $modelVersionId: ID) {\n    analyzeImage(uploadId: $uploadId, imageId: $imageId, modelVersionId: $modelVersionId) { image { id } }\n  }\n": typeof types.AnalyzeImageDocument,
-    "\n  fragment TrainingRunSummary on TrainingRun {\n    id databaseId status createdAt startedAt finishedAt error params modelVersion { id databaseId name }\n    progress { phase epoch epochs step totalSteps imagesPerSecond etaSeconds skippedImages }\n  }\n": typeof types.TrainingRunSummaryFragmentDoc,
+    "\n  fragment TrainingRunSummary on TrainingRun {\n    id databaseId status createdAt startedAt finishedAt error modelVersion { id databaseId name }\n    progress { phase epoch epochs step totalSteps imagesPerSecond etaSeconds skippedImages }\n    params {\n      name backbone model superCategories attributeKinds minValueCount maxImages evalMaxImages epochs batchSize\n      lr momentum weightDecay lrMilestones lrGamma warmupIterations warmupFactor checkpointEvery clipGradNorm seed initWeights\n    }\n  }\n": typeof types.TrainingRunSummaryFragmentDoc,
     "\n  fragment TrainingRunWithMetrics on TrainingRun {\n    ...TrainingRunSummary\n    metrics { epoch step name value }\n  }\n": typeof types.TrainingRunWithMetricsFragmentDoc,
     "\n  query TrainingOverview {\n    trainingRuns(first: 50) { edges { node { ...TrainingRunSummary } } }\n    modelVersions(first: 50) { edges { node { id databaseId name backbone isActive createdAt metrics trainingRun { id } } } }\n  }\n": typeof types.TrainingOverviewDocument,
     "\n  query TrainingRun($id: ID!) {\n    trainingRun(id: $id) { ...TrainingRunWithMetrics }\n  }\n": typeof types.TrainingRunDocument,
@@ -38,7 +38,7 @@ const documents: Documents = {
     "\n  query ImageById($id: ID!) {\n    image(id: $id) { ...ImageDetail }\n  }\n": types.ImageByIdDocument,
     "\n  query ImageByExternalId($externalId: String!) {\n    imageByExternalId(externalId: $externalId) { ...ImageDetail }\n  }\n": types.ImageByExternalIdDocument,
     "\n  mutation AnalyzeImage($uploadId: ID, $imageId: ID, $modelVersionId: ID) {\n    analyzeImage(uploadId: $uploadId, imageId: $imageId, modelVersionId: $modelVersionId) { image { id } }\n  }\n": types.AnalyzeImageDocument,
-    "\n  fragment TrainingRunSummary on TrainingRun {\n    id databaseId status createdAt startedAt finishedAt error params modelVersion { id databaseId name }\n    progress { phase epoch epochs step totalSteps imagesPerSecond etaSeconds skippedImages }\n  }\n": types.TrainingRunSummaryFragmentDoc,
+    "\n  fragment TrainingRunSummary on TrainingRun {\n    id databaseId status createdAt startedAt finishedAt error modelVersion { id databaseId name }\n    progress { phase epoch epochs step totalSteps imagesPerSecond etaSeconds skippedImages }\n    params {\n      name backbone model superCategories attributeKinds minValueCount maxImages evalMaxImages epochs batchSize\n      lr momentum weightDecay lrMilestones lrGamma warmupIterations warmupFactor checkpointEvery clipGradNorm seed initWeights\n    }\n  }\n": types.TrainingRunSummaryFragmentDoc,
     "\n  fragment TrainingRunWithMetrics on TrainingRun {\n    ...TrainingRunSummary\n    metrics { epoch step name value }\n  }\n": types.TrainingRunWithMetricsFragmentDoc,
     "\n  query TrainingOverview {\n    trainingRuns(first: 50) { edges { node { ...TrainingRunSummary } } }\n    modelVersions(first: 50) { edges { node { id databaseId name backbone isActive createdAt metrics trainingRun { id } } } }\n  }\n": types.TrainingOverviewDocument,
     "\n  query TrainingRun($id: ID!) {\n    trainingRun(id: $id) { ...TrainingRunWithMetrics }\n  }\n": types.TrainingRunDocument,
@@ -74,7 +74,7 @@ export function graphql(source: "\n  mutation AnalyzeImage($uploadId: ID, $image
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment TrainingRunSummary on TrainingRun {\n    id databaseId status createdAt startedAt finishedAt error params modelVersion { id databaseId name }\n    progress { phase epoch epochs step totalSteps imagesPerSecond etaSeconds skippedImages }\n  }\n"): typeof import('./graphql').TrainingRunSummaryFragmentDoc;
+export function graphql(source: "\n  fragment TrainingRunSummary on TrainingRun {\n    id databaseId status createdAt startedAt finishedAt error modelVersion { id databaseId name }\n    progress { phase epoch epochs step totalSteps imagesPerSecond etaSeconds skippedImages }\n    params {\n      name backbone model superCategories attributeKinds minValueCount maxImages evalMaxImages epochs batchSize\n      lr momentum weightDecay lrMilestones lrGamma warmupIterations warmupFactor checkpointEvery clipGradNorm seed initWeights\n    }\n  }\n"): typeof import('./graphql').TrainingRunSummaryFragmentDoc;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

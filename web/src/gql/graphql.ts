@@ -116,39 +116,49 @@ export type Split =
   /** Imported from Validation/…. */
   | 'VALIDATION';
 
-/** A training run: data filters, model shape and optimiser (defaults: torchvision detection recipe). */
+/** A training run: data filters, model shape and optimiser (defaults: torchvision detection recipe). The same parameters as `kfashion train`. */
 export type StartTrainingInput = {
-  /** Attribute heads (default: every garment kind with values). */
+  /** Attribute heads (default every garment kind with values). */
   attributeKinds?: Array<string> | null | undefined;
-  /** resnet18 (default), resnet34, resnet50 or resnet101. */
+  /** ResNet backbone: resnet18, resnet34, resnet50, resnet101 (default resnet18). */
   backbone?: string | null | undefined;
+  /** Images per step (default 2). */
   batchSize?: number | null | undefined;
   /** Steps between checkpoints (default 500). */
   checkpointEvery?: number | null | undefined;
-  /** Rescale gradients above this total L2 norm (default off, as torchvision). */
+  /** Rescale gradients whose total L2 norm exceeds this (default off, as torchvision). */
   clipGradNorm?: number | null | undefined;
+  /** Passes over the training images (default 26, torchvision's detection recipe). */
   epochs?: number | null | undefined;
-  /** Evaluate on at most this many validation images. */
+  /** Evaluate on at most this many validation images (default all). */
   evalMaxImages?: number | null | undefined;
-  /** Weights to start from: a catalogue name (`kfashion weights list`, fetched into the weights folder) or a .safetensors/.pth file in the weights folder (KFASHION_WEIGHTS_DIR). */
+  /** Weights to start from: a catalogue name (`kfashion weights list`) or a .safetensors/.pth/.pt file (for the API, in the weights folder, KFASHION_WEIGHTS_DIR); tensors whose name and shape match are loaded. */
   initWeights?: string | null | undefined;
-  /** Base learning rate (default 0.02 × batchSize / 16). */
+  /** Base learning rate (SGD) (default 0.02 × batchSize / 16). */
   lr?: number | null | undefined;
+  /** Factor of the learning rate at each milestone (default 0.1). */
   lrGamma?: number | null | undefined;
-  /** Epochs at which the learning rate is multiplied by lrGamma. */
+  /** Increasing epochs at which the learning rate is multiplied by lrGamma (default 16,22, those before the last epoch). */
   lrMilestones?: Array<number> | null | undefined;
-  /** Use at most this many training images. */
+  /** Use at most this many training images (default all). */
   maxImages?: number | null | undefined;
   /** A category or value needs this many training garments (default 1). */
   minValueCount?: number | null | undefined;
-  /** Further model config keys (torchvision FasterRCNN kwargs: min_size, max_size, rpn_*, box_*, ...). */
+  /** Further model config keys (torchvision FasterRCNN kwargs: min_size, max_size, rpn_*, box_*, ...; classes and attributes come from the data); the CLI reads them from a JSON file. */
   model?: Record<string, unknown> | null | undefined;
+  /** SGD momentum (default 0.9). */
   momentum?: number | null | undefined;
+  /** Name of the model version the run ends with. */
   name?: string | null | undefined;
+  /** Seed of initialisation, order, flips and sampling (default 0). */
   seed?: number | null | undefined;
-  /** Train on garments of these slots only. */
+  /** Train on garments of these slots only (default all). */
   superCategories?: Array<SuperCategory> | null | undefined;
+  /** Learning-rate factor at the first warm-up step (default 0.001). */
+  warmupFactor?: number | null | undefined;
+  /** Linear warm-up length in steps (capped by an epoch) (default 1000). */
   warmupIterations?: number | null | undefined;
+  /** L2 weight decay (default 0.0001). */
   weightDecay?: number | null | undefined;
 };
 
@@ -208,28 +218,28 @@ export type AnalyzeImageMutationVariables = Exact<{
 
 export type AnalyzeImageMutation = { analyzeImage: { image: { id: string } } };
 
-export type TrainingRunSummaryFragment = { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null };
+export type TrainingRunSummaryFragment = { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null, params: { name: string | null, backbone: string | null, model: Record<string, unknown> | null, superCategories: Array<SuperCategory> | null, attributeKinds: Array<string> | null, minValueCount: number | null, maxImages: number | null, evalMaxImages: number | null, epochs: number | null, batchSize: number | null, lr: number | null, momentum: number | null, weightDecay: number | null, lrMilestones: Array<number> | null, lrGamma: number | null, warmupIterations: number | null, warmupFactor: number | null, checkpointEvery: number | null, clipGradNorm: number | null, seed: number | null, initWeights: string | null } };
 
-export type TrainingRunWithMetricsFragment = { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null };
+export type TrainingRunWithMetricsFragment = { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null, params: { name: string | null, backbone: string | null, model: Record<string, unknown> | null, superCategories: Array<SuperCategory> | null, attributeKinds: Array<string> | null, minValueCount: number | null, maxImages: number | null, evalMaxImages: number | null, epochs: number | null, batchSize: number | null, lr: number | null, momentum: number | null, weightDecay: number | null, lrMilestones: Array<number> | null, lrGamma: number | null, warmupIterations: number | null, warmupFactor: number | null, checkpointEvery: number | null, clipGradNorm: number | null, seed: number | null, initWeights: string | null } };
 
 export type TrainingOverviewQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type TrainingOverviewQuery = { trainingRuns: { edges: Array<{ node: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null } }> }, modelVersions: { edges: Array<{ node: { id: string, databaseId: string, name: string, backbone: string, isActive: boolean, createdAt: string, metrics: Record<string, unknown> | null, trainingRun: { id: string } | null } }> } };
+export type TrainingOverviewQuery = { trainingRuns: { edges: Array<{ node: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null, params: { name: string | null, backbone: string | null, model: Record<string, unknown> | null, superCategories: Array<SuperCategory> | null, attributeKinds: Array<string> | null, minValueCount: number | null, maxImages: number | null, evalMaxImages: number | null, epochs: number | null, batchSize: number | null, lr: number | null, momentum: number | null, weightDecay: number | null, lrMilestones: Array<number> | null, lrGamma: number | null, warmupIterations: number | null, warmupFactor: number | null, checkpointEvery: number | null, clipGradNorm: number | null, seed: number | null, initWeights: string | null } } }> }, modelVersions: { edges: Array<{ node: { id: string, databaseId: string, name: string, backbone: string, isActive: boolean, createdAt: string, metrics: Record<string, unknown> | null, trainingRun: { id: string } | null } }> } };
 
 export type TrainingRunQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type TrainingRunQuery = { trainingRun: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null } | null };
+export type TrainingRunQuery = { trainingRun: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null, params: { name: string | null, backbone: string | null, model: Record<string, unknown> | null, superCategories: Array<SuperCategory> | null, attributeKinds: Array<string> | null, minValueCount: number | null, maxImages: number | null, evalMaxImages: number | null, epochs: number | null, batchSize: number | null, lr: number | null, momentum: number | null, weightDecay: number | null, lrMilestones: Array<number> | null, lrGamma: number | null, warmupIterations: number | null, warmupFactor: number | null, checkpointEvery: number | null, clipGradNorm: number | null, seed: number | null, initWeights: string | null } } | null };
 
 export type TrainingRunUpdatedSubscriptionVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type TrainingRunUpdatedSubscription = { trainingRunUpdated: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, params: Record<string, unknown>, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null } };
+export type TrainingRunUpdatedSubscription = { trainingRunUpdated: { id: string, databaseId: string, status: JobStatus, createdAt: string, startedAt: string | null, finishedAt: string | null, error: string | null, metrics: Array<{ epoch: number, step: number, name: string, value: number }>, modelVersion: { id: string, databaseId: string, name: string } | null, progress: { phase: TrainingPhase | null, epoch: number | null, epochs: number | null, step: number | null, totalSteps: number | null, imagesPerSecond: number | null, etaSeconds: number | null, skippedImages: number | null } | null, params: { name: string | null, backbone: string | null, model: Record<string, unknown> | null, superCategories: Array<SuperCategory> | null, attributeKinds: Array<string> | null, minValueCount: number | null, maxImages: number | null, evalMaxImages: number | null, epochs: number | null, batchSize: number | null, lr: number | null, momentum: number | null, weightDecay: number | null, lrMilestones: Array<number> | null, lrGamma: number | null, warmupIterations: number | null, warmupFactor: number | null, checkpointEvery: number | null, clipGradNorm: number | null, seed: number | null, initWeights: string | null } } };
 
 export type CancelTrainingMutationVariables = Exact<{
   id: string | number;
@@ -353,7 +363,6 @@ export const TrainingRunSummaryFragmentDoc = new TypedDocumentString(`
   startedAt
   finishedAt
   error
-  params
   modelVersion {
     id
     databaseId
@@ -368,6 +377,29 @@ export const TrainingRunSummaryFragmentDoc = new TypedDocumentString(`
     imagesPerSecond
     etaSeconds
     skippedImages
+  }
+  params {
+    name
+    backbone
+    model
+    superCategories
+    attributeKinds
+    minValueCount
+    maxImages
+    evalMaxImages
+    epochs
+    batchSize
+    lr
+    momentum
+    weightDecay
+    lrMilestones
+    lrGamma
+    warmupIterations
+    warmupFactor
+    checkpointEvery
+    clipGradNorm
+    seed
+    initWeights
   }
 }
     `, {"fragmentName":"TrainingRunSummary"}) as unknown as TypedDocumentString<TrainingRunSummaryFragment, unknown>;
@@ -389,7 +421,6 @@ export const TrainingRunWithMetricsFragmentDoc = new TypedDocumentString(`
   startedAt
   finishedAt
   error
-  params
   modelVersion {
     id
     databaseId
@@ -404,6 +435,29 @@ export const TrainingRunWithMetricsFragmentDoc = new TypedDocumentString(`
     imagesPerSecond
     etaSeconds
     skippedImages
+  }
+  params {
+    name
+    backbone
+    model
+    superCategories
+    attributeKinds
+    minValueCount
+    maxImages
+    evalMaxImages
+    epochs
+    batchSize
+    lr
+    momentum
+    weightDecay
+    lrMilestones
+    lrGamma
+    warmupIterations
+    warmupFactor
+    checkpointEvery
+    clipGradNorm
+    seed
+    initWeights
   }
 }`, {"fragmentName":"TrainingRunWithMetrics"}) as unknown as TypedDocumentString<TrainingRunWithMetricsFragment, unknown>;
 export const StartTrainingDocument = new TypedDocumentString(`
@@ -560,7 +614,6 @@ export const TrainingOverviewDocument = new TypedDocumentString(`
   startedAt
   finishedAt
   error
-  params
   modelVersion {
     id
     databaseId
@@ -575,6 +628,29 @@ export const TrainingOverviewDocument = new TypedDocumentString(`
     imagesPerSecond
     etaSeconds
     skippedImages
+  }
+  params {
+    name
+    backbone
+    model
+    superCategories
+    attributeKinds
+    minValueCount
+    maxImages
+    evalMaxImages
+    epochs
+    batchSize
+    lr
+    momentum
+    weightDecay
+    lrMilestones
+    lrGamma
+    warmupIterations
+    warmupFactor
+    checkpointEvery
+    clipGradNorm
+    seed
+    initWeights
   }
 }`) as unknown as TypedDocumentString<TrainingOverviewQuery, TrainingOverviewQueryVariables>;
 export const TrainingRunDocument = new TypedDocumentString(`
@@ -591,7 +667,6 @@ export const TrainingRunDocument = new TypedDocumentString(`
   startedAt
   finishedAt
   error
-  params
   modelVersion {
     id
     databaseId
@@ -606,6 +681,29 @@ export const TrainingRunDocument = new TypedDocumentString(`
     imagesPerSecond
     etaSeconds
     skippedImages
+  }
+  params {
+    name
+    backbone
+    model
+    superCategories
+    attributeKinds
+    minValueCount
+    maxImages
+    evalMaxImages
+    epochs
+    batchSize
+    lr
+    momentum
+    weightDecay
+    lrMilestones
+    lrGamma
+    warmupIterations
+    warmupFactor
+    checkpointEvery
+    clipGradNorm
+    seed
+    initWeights
   }
 }
 fragment TrainingRunWithMetrics on TrainingRun {
@@ -631,7 +729,6 @@ export const TrainingRunUpdatedDocument = new TypedDocumentString(`
   startedAt
   finishedAt
   error
-  params
   modelVersion {
     id
     databaseId
@@ -646,6 +743,29 @@ export const TrainingRunUpdatedDocument = new TypedDocumentString(`
     imagesPerSecond
     etaSeconds
     skippedImages
+  }
+  params {
+    name
+    backbone
+    model
+    superCategories
+    attributeKinds
+    minValueCount
+    maxImages
+    evalMaxImages
+    epochs
+    batchSize
+    lr
+    momentum
+    weightDecay
+    lrMilestones
+    lrGamma
+    warmupIterations
+    warmupFactor
+    checkpointEvery
+    clipGradNorm
+    seed
+    initWeights
   }
 }
 fragment TrainingRunWithMetrics on TrainingRun {

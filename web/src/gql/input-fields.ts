@@ -16,7 +16,7 @@ export interface InputFieldShape<Name extends string = string> {
 export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrainingInput>[] = [
   {
     "name": "attributeKinds",
-    "description": "Attribute heads (default: every garment kind with values).",
+    "description": "Attribute heads (default every garment kind with values).",
     "kind": "SCALAR",
     "type": "String",
     "list": true,
@@ -25,7 +25,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "backbone",
-    "description": "resnet18 (default), resnet34, resnet50 or resnet101.",
+    "description": "ResNet backbone: resnet18, resnet34, resnet50, resnet101 (default resnet18).",
     "kind": "SCALAR",
     "type": "String",
     "list": false,
@@ -34,7 +34,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "batchSize",
-    "description": null,
+    "description": "Images per step (default 2).",
     "kind": "SCALAR",
     "type": "Int",
     "list": false,
@@ -52,7 +52,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "clipGradNorm",
-    "description": "Rescale gradients above this total L2 norm (default off, as torchvision).",
+    "description": "Rescale gradients whose total L2 norm exceeds this (default off, as torchvision).",
     "kind": "SCALAR",
     "type": "Float",
     "list": false,
@@ -61,7 +61,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "epochs",
-    "description": null,
+    "description": "Passes over the training images (default 26, torchvision's detection recipe).",
     "kind": "SCALAR",
     "type": "Int",
     "list": false,
@@ -70,7 +70,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "evalMaxImages",
-    "description": "Evaluate on at most this many validation images.",
+    "description": "Evaluate on at most this many validation images (default all).",
     "kind": "SCALAR",
     "type": "Int",
     "list": false,
@@ -79,7 +79,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "initWeights",
-    "description": "Weights to start from: a catalogue name (`kfashion weights list`, fetched into the weights folder) or a .safetensors/.pth file in the weights folder (KFASHION_WEIGHTS_DIR).",
+    "description": "Weights to start from: a catalogue name (`kfashion weights list`) or a .safetensors/.pth/.pt file (for the API, in the weights folder, KFASHION_WEIGHTS_DIR); tensors whose name and shape match are loaded.",
     "kind": "SCALAR",
     "type": "String",
     "list": false,
@@ -88,7 +88,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "lr",
-    "description": "Base learning rate (default 0.02 × batchSize / 16).",
+    "description": "Base learning rate (SGD) (default 0.02 × batchSize / 16).",
     "kind": "SCALAR",
     "type": "Float",
     "list": false,
@@ -97,7 +97,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "lrGamma",
-    "description": null,
+    "description": "Factor of the learning rate at each milestone (default 0.1).",
     "kind": "SCALAR",
     "type": "Float",
     "list": false,
@@ -106,7 +106,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "lrMilestones",
-    "description": "Epochs at which the learning rate is multiplied by lrGamma.",
+    "description": "Increasing epochs at which the learning rate is multiplied by lrGamma (default 16,22, those before the last epoch).",
     "kind": "SCALAR",
     "type": "Int",
     "list": true,
@@ -115,7 +115,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "maxImages",
-    "description": "Use at most this many training images.",
+    "description": "Use at most this many training images (default all).",
     "kind": "SCALAR",
     "type": "Int",
     "list": false,
@@ -133,7 +133,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "model",
-    "description": "Further model config keys (torchvision FasterRCNN kwargs: min_size, max_size, rpn_*, box_*, ...).",
+    "description": "Further model config keys (torchvision FasterRCNN kwargs: min_size, max_size, rpn_*, box_*, ...; classes and attributes come from the data); the CLI reads them from a JSON file.",
     "kind": "SCALAR",
     "type": "JSONObject",
     "list": false,
@@ -142,7 +142,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "momentum",
-    "description": null,
+    "description": "SGD momentum (default 0.9).",
     "kind": "SCALAR",
     "type": "Float",
     "list": false,
@@ -151,7 +151,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "name",
-    "description": null,
+    "description": "Name of the model version the run ends with.",
     "kind": "SCALAR",
     "type": "String",
     "list": false,
@@ -160,7 +160,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "seed",
-    "description": null,
+    "description": "Seed of initialisation, order, flips and sampling (default 0).",
     "kind": "SCALAR",
     "type": "Int",
     "list": false,
@@ -169,7 +169,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "superCategories",
-    "description": "Train on garments of these slots only.",
+    "description": "Train on garments of these slots only (default all).",
     "kind": "ENUM",
     "type": "SuperCategory",
     "list": true,
@@ -177,8 +177,17 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
     "defaultValue": null
   },
   {
+    "name": "warmupFactor",
+    "description": "Learning-rate factor at the first warm-up step (default 0.001).",
+    "kind": "SCALAR",
+    "type": "Float",
+    "list": false,
+    "required": false,
+    "defaultValue": null
+  },
+  {
     "name": "warmupIterations",
-    "description": null,
+    "description": "Linear warm-up length in steps (capped by an epoch) (default 1000).",
     "kind": "SCALAR",
     "type": "Int",
     "list": false,
@@ -187,7 +196,7 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
   },
   {
     "name": "weightDecay",
-    "description": null,
+    "description": "L2 weight decay (default 0.0001).",
     "kind": "SCALAR",
     "type": "Float",
     "list": false,

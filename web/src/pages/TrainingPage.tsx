@@ -23,8 +23,12 @@ type RunWithMetrics = TrainingRunWithMetricsFragment;
 
 graphql(`
   fragment TrainingRunSummary on TrainingRun {
-    id databaseId status createdAt startedAt finishedAt error params modelVersion { id databaseId name }
+    id databaseId status createdAt startedAt finishedAt error modelVersion { id databaseId name }
     progress { phase epoch epochs step totalSteps imagesPerSecond etaSeconds skippedImages }
+    params {
+      name backbone model superCategories attributeKinds minValueCount maxImages evalMaxImages epochs batchSize
+      lr momentum weightDecay lrMilestones lrGamma warmupIterations warmupFactor checkpointEvery clipGradNorm seed initWeights
+    }
   }
 `);
 
@@ -303,7 +307,8 @@ function RunDetail({ id, tick }: { id: string; tick: number }) {
       {run.error && <p className="error">{run.error}</p>}
       <details>
         <summary>Parameters</summary>
-        <pre>{JSON.stringify(run.params, null, 2)}</pre>
+        {/* Parameters a run did not record (older runs) are null: left out. */}
+        <pre>{JSON.stringify(Object.fromEntries(Object.entries(run.params).filter(([key, value]) => value !== null && key !== '__typename')), null, 2)}</pre>
       </details>
       {byName.size === 0 ? (
         <p className="muted">No metrics recorded yet.</p>

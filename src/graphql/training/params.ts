@@ -1,0 +1,39 @@
+/**
+ * The GraphQL types of a run's parameters, built from their one declaration (src/jobs/training-schema.ts):
+ * StartTrainingInput, what startTraining takes, and TrainingRunParams, what TrainingRun.params shows,
+ * have the same fields with the same descriptions. Each field is declared here by applying type-graphql's
+ * decorators in a loop; the classes' TypeScript types come from TrainingParamsInput.
+ */
+import 'reflect-metadata';
+import { Field, Float, InputType, Int, ObjectType } from 'type-graphql';
+
+/** type-graphql's type function (its last overload of Field takes one). */
+type ReturnTypeFunc = NonNullable<Parameters<typeof Field>[0]>;
+type GraphQLTypeOf = ReturnType<ReturnTypeFunc>;
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { SuperCategory } from '../../kfashion/types';
+import { describeParameter, TRAINING_PARAMETERS, type ParamSpec, type TrainingParamsInput } from '../../jobs/training-schema';
+
+/** The GraphQL type of a parameter: its kind, and the SuperCategory enum for the slots. */
+function graphqlType(spec: ParamSpec): ReturnTypeFunc {
+  if (spec.name === 'superCategories') return () => [SuperCategory];
+  const types: Record<ParamSpec['kind'], GraphQLTypeOf> = { integer: Int, number: Float, integers: [Int], strings: [String], string: String, object: GraphQLJSONObject };
+  return () => types[spec.kind];
+}
+
+function declareParameterFields(prototype: object): void {
+  for (const spec of TRAINING_PARAMETERS as readonly ParamSpec[]) {
+    Field(graphqlType(spec), { nullable: true, description: `${describeParameter(spec)}.` })(prototype, spec.name);
+  }
+}
+
+// The fields are declared by declareParameterFields; the interfaces give the classes their TypeScript types.
+export interface StartTrainingInput extends TrainingParamsInput {}
+@InputType({ description: 'A training run: data filters, model shape and optimiser (defaults: torchvision detection recipe). The same parameters as `kfashion train`.' })
+export class StartTrainingInput {}
+declareParameterFields(StartTrainingInput.prototype);
+
+export interface TrainingRunParams extends TrainingParamsInput {}
+@ObjectType({ description: 'The parameters a training run was started with, as StartTrainingInput takes them (null: not recorded, for runs older than the parameter).' })
+export class TrainingRunParams {}
+declareParameterFields(TrainingRunParams.prototype);

@@ -192,11 +192,6 @@ export class BoxPredictor {
 
   constructor(private readonly numClasses: number, readonly attributes: readonly AttributeSpec[], private readonly inFeatures: number) {}
 
-  /** Output features of every linear layer (for memory estimates). */
-  get outFeatures(): number {
-    return this.numClasses * 5 + this.attributes.reduce((sum, spec) => sum + spec.values.length, 0);
-  }
-
   parameterSpecs(): ParameterSpec[] {
     return [
       ...linearSpecs(this.classScore, this.numClasses, this.inFeatures),

@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config';
 import { conv2d, defineParameters, ParameterSpec, ParameterStore, SeededRandom } from './params';
-import { applyConvBn, batchNormSpecs, resnetForward, resnetParameterSpecs, stageChannels, type BatchStatistics, type ConvBn } from './resnet';
+import { applyConvBn, batchNormSpecs, resnetForward, resnetParameterSpecs, stageChannels, type BatchStatistics, type ConvBnGeometry } from './resnet';
 import type { OnnxLayers } from '../onnx/layers';
 
 const FPN = 'backbone.fpn';
@@ -61,8 +61,8 @@ export class FeaturePyramid {
   }
 
   /** One FPN conv unit of `block` (`<block>.0` conv, `<block>.1` norm in v2). */
-  private unit(block: string, kernel: number): ConvBn {
-    return { conv: `${block}.0`, bn: `${block}.1`, inChannels: 0, outChannels: this.channels, kernel, stride: 1, padding: (kernel - 1) / 2 };
+  private unit(block: string, kernel: number): ConvBnGeometry {
+    return { conv: `${block}.0`, bn: `${block}.1`, stride: 1, padding: (kernel - 1) / 2 };
   }
 
   /**
@@ -72,7 +72,7 @@ export class FeaturePyramid {
   private convForward(store: ParameterStore, block: string, x: tf.Tensor4D, kernel: number, statistics?: BatchStatistics): tf.Tensor4D {
     const unit = this.unit(block, kernel);
     if (!this.normed) return conv2d(store, unit.conv, x, unit.stride, unit.padding);
-    return applyConvBn(store, { ...unit, inChannels: x.shape[3] }, x, false, statistics);
+    return applyConvBn(store, unit, x, false, statistics);
   }
 
   /** FPN on [C2..C5] → [P2, P3, P4, P5, P6]. */

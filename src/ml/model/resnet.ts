@@ -62,6 +62,9 @@ export interface ConvBn {
   padding: number;
 }
 
+/** What applying a conv + norm needs: the modules' names and the conv's stride and padding. */
+export type ConvBnGeometry = Pick<ConvBn, 'conv' | 'bn' | 'stride' | 'padding'>;
+
 export interface Block {
   /** Module prefix, e.g. backbone.body.layer2.0 */
   prefix: string;
@@ -173,7 +176,7 @@ export type BatchStatistics = Map<string, { mean: tf.Tensor1D; variance: tf.Tens
  * conv → BatchNorm2d in training mode: normalised with the batch's mean and biased variance over N, H, W
  * (gradients flow through both). The statistics are kept (outside any tidy) in `statistics` for the caller.
  */
-function applyConvBatchNorm(store: ParameterStore, unit: ConvBn, x: tf.Tensor4D, relu: boolean, statistics: BatchStatistics): tf.Tensor4D {
+function applyConvBatchNorm(store: ParameterStore, unit: ConvBnGeometry, x: tf.Tensor4D, relu: boolean, statistics: BatchStatistics): tf.Tensor4D {
   const y = tf.conv2d(x, store.get(`${unit.conv}.weight`) as tf.Tensor4D, unit.stride, unit.padding, 'NHWC', 1, 'floor');
   const { mean, variance } = tf.moments(y, [0, 1, 2]);
   statistics.set(unit.bn, { mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D, count: y.size / y.shape[3] });
@@ -204,7 +207,7 @@ export function updateRunningStatistics(store: ParameterStore, statistics: Batch
  * conv → batch norm → optional ReLU. With `statistics` (a training forward of a `batch_norm` model) the batch
  * norm uses the batch's statistics; otherwise the running statistics, folded into the conv (see the header).
  */
-export function applyConvBn(store: ParameterStore, unit: ConvBn, x: tf.Tensor4D, relu: boolean, statistics?: BatchStatistics): tf.Tensor4D {
+export function applyConvBn(store: ParameterStore, unit: ConvBnGeometry, x: tf.Tensor4D, relu: boolean, statistics?: BatchStatistics): tf.Tensor4D {
   if (statistics) return applyConvBatchNorm(store, unit, x, relu, statistics);
   const weight = store.get(`${unit.bn}.weight`);
   const runningVar = store.get(`${unit.bn}.running_var`);

@@ -24,6 +24,8 @@ export const MIN_PROPOSAL_SIZE = 1e-3;
 /** torchvision's FPN anchors: one size per level (32…512), ratios 0.5, 1, 2. */
 export const ANCHOR_SIZES = [[32], [64], [128], [256], [512]];
 export const ANCHOR_ASPECT_RATIOS = ANCHOR_SIZES.map(() => [0.5, 1, 2]);
+/** Anchors per feature-map location (every level has as many). */
+const ANCHORS_PER_LOCATION = ANCHOR_SIZES[0].length * ANCHOR_ASPECT_RATIOS[0].length;
 
 export type RpnHeadOutput = {
   /** [N, total anchors] objectness logits, levels concatenated. */
@@ -40,17 +42,13 @@ export type RpnHeadOutput = {
 export class RpnHead {
   readonly channels: number;
   readonly convDepth: number;
-  /** Anchors per feature-map location (every level has as many). */
-  readonly anchorsPerLocation = ANCHOR_SIZES[0].length * ANCHOR_ASPECT_RATIOS[0].length;
+  readonly anchorsPerLocation = ANCHORS_PER_LOCATION;
+  /** Output channels of the two 1×1 convs together: an objectness logit and 4 deltas per anchor. */
+  static readonly outputsPerLocation = ANCHORS_PER_LOCATION * 5;
 
   constructor(config: Pick<ModelConfig, 'fpn_out_channels' | 'architecture'>) {
     this.channels = config.fpn_out_channels;
     this.convDepth = config.architecture === 'v2' ? 2 : 1;
-  }
-
-  /** Output channels of the two 1×1 convs together: an objectness logit and 4 deltas per anchor. */
-  get outputsPerLocation(): number {
-    return this.anchorsPerLocation * 5;
   }
 
   private convs(): string[] {

@@ -4,6 +4,7 @@
  * tensors by state_dict name from a WeightSource.
  */
 import type { ParameterStore } from '../model/params';
+import type { ConvBnGeometry } from '../model/resnet';
 import type { GraphBuilder } from './graph';
 
 /** Where the exporter reads tensors: PyTorch layout (OIHW convs, [out, in] linears), as in the state_dict. */
@@ -21,13 +22,6 @@ export function storeWeights(store: ParameterStore): WeightSource {
   };
 }
 
-/** A conv followed by a batch norm, by module name (the norm folded into the conv). */
-export interface ConvBnUnit {
-  conv: string;
-  bn: string;
-  stride: number;
-  padding: number;
-}
 
 export class OnnxLayers {
   /** `batchNormEps`: the eps of every batch norm folded here (the tfjs engine's, src/ml/model/resnet.ts). */
@@ -54,7 +48,7 @@ export class OnnxLayers {
    * conv → batch norm (running statistics) → optional ReLU, the norm folded into the conv as the tfjs engine folds
    * it: scale = w·rsqrt(var + eps) in float32, filter·scale, bias = b − mean·scale.
    */
-  convBn(x: string, unit: ConvBnUnit, relu: boolean): string {
+  convBn(x: string, unit: ConvBnGeometry, relu: boolean): string {
     const shape = this.weights.shape(`${unit.conv}.weight`);
     const filter = Float32Array.from(this.weights.values(`${unit.conv}.weight`));
     const [w, b, mean, variance] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) => this.weights.values(`${unit.bn}.${k}`));

@@ -95,7 +95,7 @@ export function activationsPerPixel(shape: Pick<ModelConfig, 'backbone' | 'fpn_o
   const levels = [4, 8, 16, 32].reduce((sum, s) => sum + 1 / (s * s), 0);
   // FPN: lateral 1×1, upsampled sum, 3×3 output per level; RPN head: conv, ReLU and its 1×1 convs' outputs per level.
   const fpn = 3 * channels * levels;
-  const rpn = (2 * channels + new RpnHead({ fpn_out_channels: channels, architecture: 'v1' }).outputsPerLocation) * (levels + 1 / (64 * 64));
+  const rpn = (2 * channels + RpnHead.outputsPerLocation) * (levels + 1 / (64 * 64));
   return stem + body + fpn + rpn;
 }
 

@@ -9,11 +9,12 @@
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { configToJson, readConfigFile, type ModelConfig } from './config';
-import { backboneForward, defineBackboneParameters } from './fpn';
-import { ParameterStore, SeededRandom } from './params';
+import { DetectorModules } from './detector';
+import { backboneForward } from './fpn';
+import { defineParameters, ParameterStore, SeededRandom } from './params';
 import { updateRunningStatistics, type BatchStatistics } from './resnet';
-import { defineRpnHeadParameters, filterProposals, rpnHeadForward, rpnLoss, rpnSettings } from './rpn';
-import { defineRoiHeadParameters, detect, roiHeadLosses, type ImageTargets, type RawDetections } from './roi-heads';
+import { ANCHOR_ASPECT_RATIOS, ANCHOR_SIZES, filterProposals, rpnLoss, rpnSettings } from './rpn';
+import { roiSettings, type ImageTargets, type RawDetections } from './roi-heads';
 import { resizeBoxes, rgbTensor, transformImages, type ImageSize, type TransformedBatch, type TransformOptions } from './transform';
 import { AnchorGenerator } from '../ops/anchors';
 import { seededRandom } from '../../util/random';
@@ -27,9 +28,7 @@ export interface InputImage {
   height: number;
 }
 
-/** torchvision's FPN anchors: one size per level (32…512), ratios 0.5, 1, 2. */
-export const ANCHOR_SIZES = [[32], [64], [128], [256], [512]];
-export const ANCHOR_ASPECT_RATIOS = ANCHOR_SIZES.map(() => [0.5, 1, 2]);
+export { ANCHOR_ASPECT_RATIOS, ANCHOR_SIZES };
 
 export interface AttributeScore {
   value: string;
@@ -77,6 +76,8 @@ function clipGradients(grads: Map<string, tf.Tensor>, maxNorm: number): Map<stri
 export class AttributeRCNN {
   private readonly anchors = new AnchorGenerator(ANCHOR_SIZES, ANCHOR_ASPECT_RATIOS);
   private readonly random: () => number;
+  /** The layers of the config (what the store's parameters are, and how they are applied). */
+  readonly modules: DetectorModules;
 
   private constructor(
     readonly config: ModelConfig,
@@ -84,6 +85,7 @@ export class AttributeRCNN {
     seed: number,
   ) {
     this.random = seededRandom(seed);
+    this.modules = new DetectorModules(config);
   }
 
   /** A freshly initialised model (torchvision's init, drawn from `seed`). */
@@ -92,11 +94,9 @@ export class AttributeRCNN {
   }
 
   private static build(config: ModelConfig, seed: number, store: ParameterStore): AttributeRCNN {
-    const random = new SeededRandom(seed);
-    defineBackboneParameters(store, config, random);
-    defineRpnHeadParameters(store, config.fpn_out_channels, ANCHOR_ASPECT_RATIOS[0].length * ANCHOR_SIZES[0].length, random, config.architecture === 'v2' ? 2 : 1);
-    defineRoiHeadParameters(store, config, random);
-    return new AttributeRCNN(config, store, seed);
+    const model = new AttributeRCNN(config, store, seed);
+    defineParameters(store, model.modules.parameterSpecs(), new SeededRandom(seed));
+    return model;
   }
 
   /** Loads a config JSON and its safetensors weights (every tensor required, errors name the tensor). */
@@ -133,10 +133,10 @@ export class AttributeRCNN {
     let raw: RawDetections[];
     try {
       const anchors = this.anchorsFor(batch.images.shape, features);
-      const head = rpnHeadForward(this.store, features);
+      const head = this.modules.rpn.forward(this.store, features);
       const proposals = filterProposals(anchors, head, batch.imageSizes, rpnSettings(this.config, false));
       tf.dispose([anchors, head.objectness, head.deltas]);
-      raw = detect(this.store, this.config, features, proposals.map((p) => p.boxes), batch.imageSizes);
+      raw = this.modules.roiHeads.detect(this.store, roiSettings(this.config), features, proposals.map((p) => p.boxes), batch.imageSizes);
     } finally {
       tf.dispose([batch.images, ...features]);
     }
@@ -154,10 +154,11 @@ export class AttributeRCNN {
     const targets = samples.map((s, i) => this.toImageTargets(s, batch.originalSizes[i], batch.imageSizes[i]));
     const features = backboneForward(this.store, this.config, batch.images, statistics);
     const anchors = this.anchorsFor(batch.images.shape, features);
-    const head = rpnHeadForward(this.store, features);
-    const proposals = filterProposals(anchors, head, batch.imageSizes, rpnSettings(this.config, true));
-    const rpn = rpnLoss(head, anchors, targets.map((t) => t.boxes), rpnSettings(this.config, true), this.random);
-    const roi = roiHeadLosses(this.store, this.config, features, proposals.map((p) => p.boxes), batch.imageSizes, targets, this.random, statistics);
+    const head = this.modules.rpn.forward(this.store, features);
+    const settings = rpnSettings(this.config, true);
+    const proposals = filterProposals(anchors, head, batch.imageSizes, settings);
+    const rpn = rpnLoss(head, anchors, targets.map((t) => t.boxes), settings, this.random);
+    const roi = this.modules.roiHeads.losses(this.store, roiSettings(this.config), features, proposals.map((p) => p.boxes), batch.imageSizes, targets, this.random, statistics);
     tf.dispose(anchors);
     return { ...rpn, ...roi };
   }

@@ -295,8 +295,8 @@ export function linear(store: ParameterStore, prefix: string, x: tf.Tensor2D): t
 }
 
 /**
- * nn.Conv2d with symmetric explicit padding, as PyTorch pads (tfjs 'same' pads asymmetrically for
- * stride 2). Bias only when the store has `<prefix>.bias`.
+ * nn.Conv2d (with its bias, `<prefix>.bias`) with symmetric explicit padding, as PyTorch pads (tfjs 'same' pads
+ * asymmetrically for stride 2). Bias-free convs are followed by a norm: resnet.ts's applyConvBn.
  */
 export function conv2d(
   store: ParameterStore,
@@ -305,9 +305,7 @@ export function conv2d(
   stride: number,
   padding: number,
 ): tf.Tensor4D {
-  const biasName = `${prefix}.bias`;
   return tf.fused.conv2d({
-    x, filter: store.get(`${prefix}.weight`) as tf.Tensor4D, strides: stride, pad: padding, dimRoundingMode: 'floor',
-    bias: store.has(biasName) ? store.get(biasName) : undefined,
+    x, filter: store.get(`${prefix}.weight`) as tf.Tensor4D, strides: stride, pad: padding, dimRoundingMode: 'floor', bias: store.get(`${prefix}.bias`),
   });
 }

@@ -21,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackboneName, ModelConfig } from './config';
 import { ParameterSpec, ParameterStore } from './params';
+import type { OnnxLayers } from '../onnx/layers';
 
 /** FrozenBatchNorm2d (torchvision 0.14) and nn.BatchNorm2d both default to this eps. */
 export const BATCH_NORM_EPS = 1e-5;
@@ -60,6 +61,9 @@ export interface ConvBn {
   stride: number;
   padding: number;
 }
+
+/** What applying a conv + norm needs: the modules' names and the conv's stride and padding. */
+export type ConvBnGeometry = Pick<ConvBn, 'conv' | 'bn' | 'stride' | 'padding'>;
 
 export interface Block {
   /** Module prefix, e.g. backbone.body.layer2.0 */
@@ -104,6 +108,8 @@ export function resnetStages(backbone: BackboneName): Block[][] {
 }
 
 const STEM: ConvBn = { conv: `${BODY}.conv1`, bn: `${BODY}.bn1`, inChannels: 3, outChannels: 64, kernel: 7, stride: 2, padding: 3 };
+/** The stem's max pool (3×3, stride 2, pad 1). */
+const STEM_POOL = { kernel: 3, stride: 2, padding: 1 } as const;
 
 /** torchvision: layers_to_train = ["layer4", "layer3", "layer2", "layer1", "conv1"][:n] (+ "bn1" when n = 5). */
 export function isTrainableBodyParameter(name: string, trainableLayers: number): boolean {
@@ -170,7 +176,7 @@ export type BatchStatistics = Map<string, { mean: tf.Tensor1D; variance: tf.Tens
  * conv → BatchNorm2d in training mode: normalised with the batch's mean and biased variance over N, H, W
  * (gradients flow through both). The statistics are kept (outside any tidy) in `statistics` for the caller.
  */
-function applyConvBatchNorm(store: ParameterStore, unit: ConvBn, x: tf.Tensor4D, relu: boolean, statistics: BatchStatistics): tf.Tensor4D {
+function applyConvBatchNorm(store: ParameterStore, unit: ConvBnGeometry, x: tf.Tensor4D, relu: boolean, statistics: BatchStatistics): tf.Tensor4D {
   const y = tf.conv2d(x, store.get(`${unit.conv}.weight`) as tf.Tensor4D, unit.stride, unit.padding, 'NHWC', 1, 'floor');
   const { mean, variance } = tf.moments(y, [0, 1, 2]);
   statistics.set(unit.bn, { mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D, count: y.size / y.shape[3] });
@@ -201,7 +207,7 @@ export function updateRunningStatistics(store: ParameterStore, statistics: Batch
  * conv → batch norm → optional ReLU. With `statistics` (a training forward of a `batch_norm` model) the batch
  * norm uses the batch's statistics; otherwise the running statistics, folded into the conv (see the header).
  */
-export function applyConvBn(store: ParameterStore, unit: ConvBn, x: tf.Tensor4D, relu: boolean, statistics?: BatchStatistics): tf.Tensor4D {
+export function applyConvBn(store: ParameterStore, unit: ConvBnGeometry, x: tf.Tensor4D, relu: boolean, statistics?: BatchStatistics): tf.Tensor4D {
   if (statistics) return applyConvBatchNorm(store, unit, x, relu, statistics);
   const weight = store.get(`${unit.bn}.weight`);
   const runningVar = store.get(`${unit.bn}.running_var`);
@@ -231,7 +237,7 @@ export function applyBlock(store: ParameterStore, block: Block, x: tf.Tensor4D, 
 export function resnetForward(store: ParameterStore, backbone: BackboneName, images: tf.Tensor4D, statistics?: BatchStatistics): tf.Tensor4D[] {
   return tf.tidy(() => {
     const stem = applyConvBn(store, STEM, images, true, statistics);
-    let x: tf.Tensor4D = tf.maxPool(stem, 3, 2, 1, 'floor');
+    let x: tf.Tensor4D = tf.maxPool(stem, STEM_POOL.kernel, STEM_POOL.stride, STEM_POOL.padding, 'floor');
     const outputs: tf.Tensor4D[] = [];
     for (const stage of resnetStages(backbone)) {
       for (const block of stage) x = applyBlock(store, block, x, statistics);
@@ -239,4 +245,25 @@ export function resnetForward(store: ParameterStore, backbone: BackboneName, ima
     }
     return outputs;
   });
+}
+
+/** The body as ONNX nodes (batch norms folded): NCHW images → [C2, C3, C4, C5]. */
+export function exportResnetBody(layers: OnnxLayers, images: string, backbone: BackboneName): string[] {
+  const { g } = layers;
+  const stem = layers.convBn(images, STEM, true);
+  const { kernel, stride, padding } = STEM_POOL;
+  let x = g.op('MaxPool', [stem], { kernel_shape: [kernel, kernel], strides: [stride, stride], pads: [padding, padding, padding, padding] });
+  const outputs: string[] = [];
+  for (const stage of resnetStages(backbone)) {
+    for (const block of stage) {
+      let y = x;
+      block.branch.forEach((unit, i) => {
+        y = layers.convBn(y, unit, i < block.branch.length - 1);
+      });
+      const identity = block.downsample ? layers.convBn(x, block.downsample, false) : x;
+      x = g.op('Relu', [g.op('Add', [y, identity])]);
+    }
+    outputs.push(x);
+  }
+  return outputs;
 }

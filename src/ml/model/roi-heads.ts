@@ -1,11 +1,7 @@
 /**
  * RoI heads of the Attribute R-CNN, as torchvision 0.14 `models/detection/roi_heads.py` plus one
- * linear attribute head per kind on the box head's features:
- * - TwoMLPHead (`roi_heads.box_head.fc6`, `fc7`, ReLU) on 7×7 MultiScaleRoIAlign features, or in
- *   architecture v2 FastRCNNConvFCHead (`roi_heads.box_head.<0-3>.0` 3×3 convs without bias, `.1` BatchNorm2d,
- *   ReLU; flatten; `roi_heads.box_head.5` fc + ReLU), its batch norms trained with the RoIs' batch statistics,
- * - FastRCNNPredictor (`roi_heads.box_predictor.cls_score`, `bbox_pred`) and
- *   `roi_heads.box_predictor.<kind>_score` for every attribute kind,
+ * linear attribute head per kind on the box head's features. The layers (pooler, box head, predictor) are the
+ * modules of box-head.ts; here:
  * - training targets (GT added to the proposals, Matcher 0.5/0.5, 512 RoIs at 0.25 positive),
  *   fastrcnn_loss, and the attribute losses,
  * - postprocess_detections, then the attributes of each final box from RoI features pooled again at
@@ -18,20 +14,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { AttributeSpec, ModelConfig } from './config';
-import { defineParameters, linear, ParameterStore, SeededRandom } from './params';
-import { applyConvBn, batchNormSpecs, type BatchStatistics } from './resnet';
+import type { ParameterSpec, ParameterStore } from './params';
+import type { BatchStatistics } from './resnet';
+import { boxHeadOf, BoxPredictor, RoiPooler, type BoxHead, type PredictorOutput } from './box-head';
 import { BoxCoder, batchedNms, boxIou, clipBoxesToImage, removeSmallBoxes } from '../ops/boxes';
 import { BalancedPositiveNegativeSampler, BELOW_LOW_THRESHOLD, BETWEEN_THRESHOLDS, Matcher } from '../ops/matcher';
-import { multiScaleRoiAlign } from '../ops/roi-align';
 import { binaryCrossEntropyWithLogits, smoothL1Loss, softmaxCrossEntropy } from '../ops/losses';
+import type { OnnxLayers } from '../onnx/layers';
 
-const BOX_HEAD = 'roi_heads.box_head';
-const PREDICTOR = 'roi_heads.box_predictor';
-const POOL_SIZE = 7;
-/** FastRCNNConvFCHead's conv layers (torchvision: [256, 256, 256, 256]; here fpn_out_channels wide) and its fc's index. */
-const CONV_FC_HEAD_CONVS = 4;
-const CONV_FC_HEAD_FC = `${BOX_HEAD}.${CONV_FC_HEAD_CONVS + 1}`;
-const SAMPLING_RATIO = 2;
+export { attributeHeadName, type PredictorOutput } from './box-head';
+
 /** postprocess_detections removes boxes smaller than this. */
 export const MIN_DETECTION_SIZE = 1e-2;
 
@@ -45,100 +37,6 @@ export interface ImageTargets {
   attributes: Record<string, (number | number[] | null | undefined)[]>;
 }
 
-export function attributeHeadName(kind: string): string {
-  return `${PREDICTOR}.${kind}_score`;
-}
-
-/** Registers the box head and predictor parameters with nn.Linear's default init. */
-export function defineRoiHeadParameters(store: ParameterStore, config: ModelConfig, random: SeededRandom): void {
-  const define = (prefix: string, outFeatures: number, inFeatures: number) => {
-    store.create(`${prefix}.weight`, [outFeatures, inFeatures], { layout: 'linear', init: { kind: 'torch_default_weight' }, trainable: true }, random);
-    store.create(`${prefix}.bias`, [outFeatures], { layout: 'plain', init: { kind: 'torch_default_bias', fanIn: inFeatures }, trainable: true }, random);
-  };
-  const rep = config.representation_size;
-  const flat = config.fpn_out_channels * POOL_SIZE * POOL_SIZE;
-  if (config.architecture === 'v2') {
-    defineConvFcHeadConvs(store, config.fpn_out_channels, random);
-    define(CONV_FC_HEAD_FC, rep, flat);
-  } else {
-    define(`${BOX_HEAD}.fc6`, rep, flat);
-    define(`${BOX_HEAD}.fc7`, rep, rep);
-  }
-  define(`${PREDICTOR}.cls_score`, config.num_classes, rep);
-  define(`${PREDICTOR}.bbox_pred`, config.num_classes * 4, rep);
-  for (const spec of config.attributes) define(attributeHeadName(spec.kind), spec.values.length, rep);
-}
-
-/** FastRCNNConvFCHead's convs: kaiming_normal_(fan_out, relu), no bias (a norm follows), BatchNorm2d identity. */
-function defineConvFcHeadConvs(store: ParameterStore, channels: number, random: SeededRandom): void {
-  defineParameters(store, Array.from({ length: CONV_FC_HEAD_CONVS }, (_, i) => [
-    { name: `${BOX_HEAD}.${i}.0.weight`, torchShape: [channels, channels, 3, 3], layout: 'conv' as const, init: { kind: 'kaiming_normal_fan_out' as const }, trainable: true },
-    ...batchNormSpecs(`${BOX_HEAD}.${i}.1`, channels, true),
-  ]).flat(), random);
-}
-
-/** MultiScaleRoIAlign over P2–P5 (torchvision's featmap_names '0'..'3'), 7×7, sampling ratio 2. */
-export function poolBoxes(features: tf.Tensor4D[], boxesPerImage: Float32Array[], imageSizes: [number, number][]): tf.Tensor4D {
-  return tf.tidy(() => {
-    const boxes = boxesPerImage.map((b) => tf.tensor2d(b, [b.length / 4, 4]));
-    return multiScaleRoiAlign(features.slice(0, 4), boxes, imageSizes, POOL_SIZE, SAMPLING_RATIO);
-  });
-}
-
-/** Flattens pooled NHWC features in torch's C,H,W order, as the first fc expects. */
-function flattenChw(x: tf.Tensor4D): tf.Tensor2D {
-  const [k, h, w, c] = x.shape;
-  return tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [k, c * h * w]) as tf.Tensor2D;
-}
-
-/**
- * The box head: TwoMLPHead, or FastRCNNConvFCHead when the store has its convs (v2). `statistics` (a training
- * forward) normalises v2's batch norms with the RoIs' statistics and collects them.
- */
-export function boxHeadForward(store: ParameterStore, pooled: tf.Tensor4D, statistics?: BatchStatistics): tf.Tensor2D {
-  return tf.tidy(() => {
-    if (store.has(`${BOX_HEAD}.fc6.weight`)) {
-      const fc6 = tf.relu(linear(store, `${BOX_HEAD}.fc6`, flattenChw(pooled)));
-      return tf.relu(linear(store, `${BOX_HEAD}.fc7`, fc6));
-    }
-    let x = pooled;
-    for (let i = 0; i < CONV_FC_HEAD_CONVS; i++) {
-      const channels = x.shape[3];
-      x = applyConvBn(store, { conv: `${BOX_HEAD}.${i}.0`, bn: `${BOX_HEAD}.${i}.1`, inChannels: channels, outChannels: channels, kernel: 3, stride: 1, padding: 1 }, x, true, statistics);
-    }
-    return tf.relu(linear(store, CONV_FC_HEAD_FC, flattenChw(x)));
-  });
-}
-
-export type PredictorOutput = {
-  classLogits: tf.Tensor2D;
-  /** [R, num_classes·4] */
-  boxRegression: tf.Tensor2D;
-};
-
-export function predictorForward(store: ParameterStore, x: tf.Tensor2D): PredictorOutput {
-  return {
-    classLogits: linear(store, `${PREDICTOR}.cls_score`, x),
-    boxRegression: linear(store, `${PREDICTOR}.bbox_pred`, x),
-  };
-}
-
-/** Attribute logits per kind, [R, values]. */
-export function attributeLogits(store: ParameterStore, attributes: AttributeSpec[], x: tf.Tensor2D): Record<string, tf.Tensor2D> {
-  return Object.fromEntries(attributes.map((spec) => [spec.kind, linear(store, attributeHeadName(spec.kind), x)]));
-}
-
-/** Softmax (single kinds) or sigmoid (multi kinds) probabilities, [R, values] each. */
-export function attributeProbabilities(store: ParameterStore, attributes: AttributeSpec[], x: tf.Tensor2D): Record<string, tf.Tensor2D> {
-  return tf.tidy(() => {
-    const logits = attributeLogits(store, attributes, x);
-    return Object.fromEntries(attributes.map((spec) => {
-      const l = logits[spec.kind];
-      return [spec.kind, spec.type === 'single' ? tf.softmax(l) : tf.sigmoid(l)];
-    }));
-  });
-}
-
 export interface RoiSettings {
   fgIouThresh: number;
   bgIouThresh: number;
@@ -148,6 +46,8 @@ export interface RoiSettings {
   nmsThresh: number;
   detectionsPerImage: number;
   boxWeights: [number, number, number, number];
+  /** Detections smaller than this are removed. */
+  minSize: number;
 }
 
 export function roiSettings(config: ModelConfig): RoiSettings {
@@ -160,6 +60,7 @@ export function roiSettings(config: ModelConfig): RoiSettings {
     nmsThresh: config.box_nms_thresh,
     detectionsPerImage: config.box_detections_per_img,
     boxWeights: config.bbox_reg_weights,
+    minSize: MIN_DETECTION_SIZE,
   };
 }
 
@@ -260,7 +161,7 @@ export function fastRcnnLoss(output: PredictorOutput, sampled: SampledRois[], bo
  */
 export function attributeLosses(
   logits: Record<string, tf.Tensor2D>,
-  attributes: AttributeSpec[],
+  attributes: readonly AttributeSpec[],
   sampled: SampledRois[],
   targets: ImageTargets[],
 ): RoiLosses {
@@ -300,29 +201,6 @@ export function attributeLosses(
   });
 }
 
-/** RoI-head losses of a batch: box-head forward on the sampled RoIs, fastrcnn_loss and the attribute losses. */
-export function roiHeadLosses(
-  store: ParameterStore,
-  config: ModelConfig,
-  features: tf.Tensor4D[],
-  proposals: Float32Array[],
-  imageSizes: [number, number][],
-  targets: ImageTargets[],
-  random: () => number,
-  statistics?: BatchStatistics,
-): RoiLosses {
-  const settings = roiSettings(config);
-  const sampled = proposals.map((p, i) => selectTrainingSamples(p, targets[i], settings, random));
-  return tf.tidy(() => {
-    const x = boxHeadForward(store, poolBoxes(features, sampled.map((s) => s.boxes), imageSizes), statistics);
-    const output = predictorForward(store, x);
-    return {
-      ...fastRcnnLoss(output, sampled, settings.boxWeights),
-      ...attributeLosses(attributeLogits(store, config.attributes, x), config.attributes, sampled, targets),
-    };
-  });
-}
-
 /** Final detections of one image, in the (resized) image's pixels. */
 export interface RawDetections {
   boxes: Float32Array;
@@ -334,7 +212,7 @@ export interface RawDetections {
 
 /**
  * RoIHeads.postprocess_detections: softmax, per-class decode, clip, drop background, score
- * threshold (>), remove boxes smaller than 1e-2, NMS per class, keep the best detections_per_img.
+ * threshold (>), remove boxes smaller than `minSize`, NMS per class, keep the best detections_per_img.
  */
 export function postprocessDetections(
   output: PredictorOutput,
@@ -360,7 +238,7 @@ export function postprocessDetections(
     }
     const candBoxes = new Float32Array(candidates.length * 4);
     candidates.forEach((k, i) => candBoxes.set(boxes.subarray(k * 4, k * 4 + 4), i * 4));
-    const big = removeSmallBoxes(candBoxes, MIN_DETECTION_SIZE);
+    const big = removeSmallBoxes(candBoxes, settings.minSize);
     const kept = Array.from(big, (i) => candidates[i]);
     const keptBoxes = new Float32Array(kept.length * 4);
     kept.forEach((k, i) => keptBoxes.set(boxes.subarray(k * 4, k * 4 + 4), i * 4));
@@ -377,52 +255,90 @@ export function postprocessDetections(
   });
 }
 
-/**
- * Inference through the RoI heads: box head on the proposals, postprocess, then the attributes of
- * each final box from features pooled again at that box.
- */
-export function detect(
-  store: ParameterStore,
-  config: ModelConfig,
-  features: tf.Tensor4D[],
-  proposals: Float32Array[],
-  imageSizes: [number, number][],
-): RawDetections[] {
-  const settings = roiSettings(config);
-  const output = tf.tidy(() => predictorForward(store, boxHeadForward(store, poolBoxes(features, proposals, imageSizes))));
-  const detections = postprocessDetections(output, proposals, imageSizes, settings);
-  tf.dispose([output.classLogits, output.boxRegression]);
-  const attributes = detectionAttributes(store, config, features, detections.map((d) => d.boxes), imageSizes);
-  return detections.map((d, i) => ({ ...d, attributes: attributes[i] }));
-}
+/** What the RoI heads' layers depend on (`attributes` absent: none). */
+export type RoiHeadsConfig = Pick<ModelConfig, 'architecture' | 'fpn_out_channels' | 'representation_size' | 'num_classes'>
+  & { attributes?: ModelConfig['attributes'] };
 
-/** Attribute probabilities of given final boxes (re-pooled), split per image. */
-export function detectionAttributes(
-  store: ParameterStore,
-  config: ModelConfig,
-  features: tf.Tensor4D[],
-  boxesPerImage: Float32Array[],
-  imageSizes: [number, number][],
-): Map<string, Float32Array>[] {
-  const counts = boxesPerImage.map((b) => b.length / 4);
-  const total = counts.reduce((a, b) => a + b, 0);
-  const perImage = counts.map(() => new Map<string, Float32Array>());
-  if (total === 0 || config.attributes.length === 0) {
-    config.attributes.forEach((spec) => perImage.forEach((m) => m.set(spec.kind, new Float32Array(0))));
+/**
+ * RoIHeads: the pooler, the box head and the predictor of the config; training losses and inference with given
+ * settings (roiSettings), and the ONNX export of the box features.
+ */
+export class RoiHeads {
+  readonly pooler = new RoiPooler();
+  readonly boxHead: BoxHead;
+  readonly predictor: BoxPredictor;
+  private readonly channels: number;
+  private readonly attributes: readonly AttributeSpec[];
+
+  constructor(config: RoiHeadsConfig) {
+    this.boxHead = boxHeadOf(config, this.pooler);
+    this.attributes = config.attributes ?? [];
+    this.predictor = new BoxPredictor(config.num_classes, this.attributes, this.boxHead.outFeatures);
+    this.channels = config.fpn_out_channels;
+  }
+
+  parameterSpecs(): ParameterSpec[] {
+    return [...this.boxHead.parameterSpecs(), ...this.predictor.parameterSpecs()];
+  }
+
+  /** Box-head features [Σ K_i, representation] of boxes pooled from the FPN levels. */
+  boxFeatures(store: ParameterStore, features: tf.Tensor4D[], boxesPerImage: Float32Array[], imageSizes: [number, number][], statistics?: BatchStatistics): tf.Tensor2D {
+    return tf.tidy(() => this.boxHead.forward(store, this.pooler.pool(features, boxesPerImage, imageSizes), statistics));
+  }
+
+  /** RoI-head losses of a batch: box-head forward on the sampled RoIs, fastrcnn_loss and the attribute losses. */
+  losses(
+    store: ParameterStore, settings: RoiSettings, features: tf.Tensor4D[], proposals: Float32Array[], imageSizes: [number, number][],
+    targets: ImageTargets[], random: () => number, statistics?: BatchStatistics,
+  ): RoiLosses {
+    const sampled = proposals.map((p, i) => selectTrainingSamples(p, targets[i], settings, random));
+    return tf.tidy(() => {
+      const x = this.boxFeatures(store, features, sampled.map((s) => s.boxes), imageSizes, statistics);
+      return {
+        ...fastRcnnLoss(this.predictor.forward(store, x), sampled, settings.boxWeights),
+        ...attributeLosses(this.predictor.attributeLogits(store, x), this.attributes, sampled, targets),
+      };
+    });
+  }
+
+  /**
+   * Inference: box head on the proposals, postprocess, then the attributes of each final box from features pooled
+   * again at that box.
+   */
+  detect(store: ParameterStore, settings: RoiSettings, features: tf.Tensor4D[], proposals: Float32Array[], imageSizes: [number, number][]): RawDetections[] {
+    const output = tf.tidy(() => this.predictor.forward(store, this.boxFeatures(store, features, proposals, imageSizes)));
+    const detections = postprocessDetections(output, proposals, imageSizes, settings);
+    tf.dispose([output.classLogits, output.boxRegression]);
+    const attributes = this.detectionAttributes(store, features, detections.map((d) => d.boxes), imageSizes);
+    return detections.map((d, i) => ({ ...d, attributes: attributes[i] }));
+  }
+
+  /** Attribute probabilities of given final boxes (re-pooled), split per image. */
+  detectionAttributes(store: ParameterStore, features: tf.Tensor4D[], boxesPerImage: Float32Array[], imageSizes: [number, number][]): Map<string, Float32Array>[] {
+    const counts = boxesPerImage.map((b) => b.length / 4);
+    const total = counts.reduce((a, b) => a + b, 0);
+    const perImage = counts.map(() => new Map<string, Float32Array>());
+    if (total === 0 || this.attributes.length === 0) {
+      this.attributes.forEach((spec) => perImage.forEach((m) => m.set(spec.kind, new Float32Array(0))));
+      return perImage;
+    }
+    const probabilities = tf.tidy(() => {
+      const probs = this.predictor.attributeProbabilities(store, this.boxFeatures(store, features, boxesPerImage, imageSizes));
+      return this.attributes.map((spec) => probs[spec.kind].dataSync() as Float32Array);
+    });
+    this.attributes.forEach((spec, k) => {
+      let row = 0;
+      counts.forEach((count, image) => {
+        const width = spec.values.length;
+        perImage[image].set(spec.kind, probabilities[k].slice(row * width, (row + count) * width));
+        row += count;
+      });
+    });
     return perImage;
   }
-  const probabilities = tf.tidy(() => {
-    const x = boxHeadForward(store, poolBoxes(features, boxesPerImage, imageSizes));
-    const probs = attributeProbabilities(store, config.attributes, x);
-    return config.attributes.map((spec) => probs[spec.kind].dataSync() as Float32Array);
-  });
-  config.attributes.forEach((spec, k) => {
-    let row = 0;
-    counts.forEach((count, image) => {
-      const width = spec.values.length;
-      perImage[image].set(spec.kind, probabilities[k].slice(row * width, (row + count) * width));
-      row += count;
-    });
-  });
-  return perImage;
+
+  /** Box-head features of RoIs [R, 4] (with their batch indices [R]) pooled from NCHW FPN levels, as ONNX nodes. */
+  exportBoxFeatures(layers: OnnxLayers, levels: string[], rois: string, batchIndices: string): string {
+    return this.boxHead.exportOnnx(layers, this.pooler.exportOnnx(layers.g, levels, rois, batchIndices, this.channels));
+  }
 }

@@ -9,30 +9,23 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config';
-import { conv2d, ParameterStore, SeededRandom } from './params';
+import { conv2d, type ParameterSpec, ParameterStore } from './params';
+import type { OnnxLayers } from '../onnx/layers';
 import { BoxCoder, batchedNms, boxIou, clipBoxesToImage, removeSmallBoxes } from '../ops/boxes';
 import { BalancedPositiveNegativeSampler, BELOW_LOW_THRESHOLD, Matcher } from '../ops/matcher';
 import { binaryCrossEntropyWithLogits, smoothL1Loss } from '../ops/losses';
 
 const HEAD = 'rpn.head';
-/** torchvision's RPN box coder: weights (1, 1, 1, 1), clip log(1000/16). */
-const RPN_BOX_WEIGHTS: [number, number, number, number] = [1, 1, 1, 1];
+/** torchvision's RPN box coder weights (its clip is BoxCoder's default, BBOX_XFORM_CLIP). */
+export const RPN_BOX_WEIGHTS: [number, number, number, number] = [1, 1, 1, 1];
 /** RegionProposalNetwork.min_size */
 export const MIN_PROPOSAL_SIZE = 1e-3;
 
-/** Registers the RPN head's parameters with torchvision's init (normal std 0.01, bias 0). */
-export function defineRpnHeadParameters(store: ParameterStore, channels: number, anchorsPerLocation: number, random: SeededRandom, convDepth = 1): void {
-  const weight = { layout: 'conv' as const, init: { kind: 'normal' as const, std: 0.01 }, trainable: true };
-  const bias = { layout: 'plain' as const, init: { kind: 'constant' as const, value: 0 }, trainable: true };
-  for (let i = 0; i < convDepth; i++) {
-    store.create(`${HEAD}.conv.${i}.0.weight`, [channels, channels, 3, 3], weight, random);
-    store.create(`${HEAD}.conv.${i}.0.bias`, [channels], bias, random);
-  }
-  store.create(`${HEAD}.cls_logits.weight`, [anchorsPerLocation, channels, 1, 1], weight, random);
-  store.create(`${HEAD}.cls_logits.bias`, [anchorsPerLocation], bias, random);
-  store.create(`${HEAD}.bbox_pred.weight`, [anchorsPerLocation * 4, channels, 1, 1], weight, random);
-  store.create(`${HEAD}.bbox_pred.bias`, [anchorsPerLocation * 4], bias, random);
-}
+/** torchvision's FPN anchors: one size per level (32…512), ratios 0.5, 1, 2. */
+export const ANCHOR_SIZES = [[32], [64], [128], [256], [512]];
+export const ANCHOR_ASPECT_RATIOS = ANCHOR_SIZES.map(() => [0.5, 1, 2]);
+/** Anchors per feature-map location (every level has as many). */
+const ANCHORS_PER_LOCATION = ANCHOR_SIZES[0].length * ANCHOR_ASPECT_RATIOS[0].length;
 
 export type RpnHeadOutput = {
   /** [N, total anchors] objectness logits, levels concatenated. */
@@ -42,25 +35,73 @@ export type RpnHeadOutput = {
   numAnchorsPerLevel: number[];
 };
 
-/** RPNHead.forward + concat_box_prediction_layers (kept per image rather than flattened over the batch). */
-export function rpnHeadForward(store: ParameterStore, features: tf.Tensor4D[]): RpnHeadOutput {
-  const numAnchorsPerLevel: number[] = [];
-  const [objectness, deltas] = tf.tidy(() => {
-    const logits: tf.Tensor2D[] = [];
-    const boxes: tf.Tensor3D[] = [];
-    for (const feature of features) {
-      const [n, h, w] = feature.shape;
-      let t = feature;
-      for (let i = 0; store.has(`${HEAD}.conv.${i}.0.weight`); i++) t = tf.relu(conv2d(store, `${HEAD}.conv.${i}.0`, t, 1, 1));
-      const cls = conv2d(store, `${HEAD}.cls_logits`, t, 1, 0);
-      const a = cls.shape[3];
-      numAnchorsPerLevel.push(h * w * a);
-      logits.push(tf.reshape(cls, [n, h * w * a]));
-      boxes.push(tf.reshape(conv2d(store, `${HEAD}.bbox_pred`, t, 1, 0), [n, h * w * a, 4]));
+/**
+ * RPNHead: its parameter names and init, its tfjs forward pass and its ONNX export. The depth of its 3×3 conv stack
+ * comes from the config's architecture (v2: torchvision's `conv_depth=2`).
+ */
+export class RpnHead {
+  readonly channels: number;
+  readonly convDepth: number;
+  readonly anchorsPerLocation = ANCHORS_PER_LOCATION;
+  /** Output channels of the two 1×1 convs together: an objectness logit and 4 deltas per anchor. */
+  static readonly outputsPerLocation = ANCHORS_PER_LOCATION * 5;
+
+  constructor(config: Pick<ModelConfig, 'fpn_out_channels' | 'architecture'>) {
+    this.channels = config.fpn_out_channels;
+    this.convDepth = config.architecture === 'v2' ? 2 : 1;
+  }
+
+  private convs(): string[] {
+    return Array.from({ length: this.convDepth }, (_, i) => `${HEAD}.conv.${i}.0`);
+  }
+
+  /** torchvision's init: normal std 0.01, bias 0. */
+  parameterSpecs(): ParameterSpec[] {
+    const c = this.channels;
+    const a = this.anchorsPerLocation;
+    const conv = (prefix: string, shape: number[]): ParameterSpec[] => [
+      { name: `${prefix}.weight`, torchShape: shape, layout: 'conv', init: { kind: 'normal', std: 0.01 }, trainable: true },
+      { name: `${prefix}.bias`, torchShape: [shape[0]], layout: 'plain', init: { kind: 'constant', value: 0 }, trainable: true },
+    ];
+    return [
+      ...this.convs().flatMap((prefix) => conv(prefix, [c, c, 3, 3])),
+      ...conv(`${HEAD}.cls_logits`, [a, c, 1, 1]),
+      ...conv(`${HEAD}.bbox_pred`, [a * 4, c, 1, 1]),
+    ];
+  }
+
+  /** RPNHead.forward + concat_box_prediction_layers (kept per image rather than flattened over the batch). */
+  forward(store: ParameterStore, features: tf.Tensor4D[]): RpnHeadOutput {
+    const numAnchorsPerLevel: number[] = [];
+    const [objectness, deltas] = tf.tidy(() => {
+      const logits: tf.Tensor2D[] = [];
+      const boxes: tf.Tensor3D[] = [];
+      for (const feature of features) {
+        const [n, h, w] = feature.shape;
+        const t = this.convs().reduce((x, prefix) => tf.relu(conv2d(store, prefix, x, 1, 1)), feature);
+        const count = h * w * this.anchorsPerLocation;
+        numAnchorsPerLevel.push(count);
+        logits.push(tf.reshape(conv2d(store, `${HEAD}.cls_logits`, t, 1, 0), [n, count]));
+        boxes.push(tf.reshape(conv2d(store, `${HEAD}.bbox_pred`, t, 1, 0), [n, count, 4]));
+      }
+      return [tf.concat(logits, 1), tf.concat(boxes, 1)] as [tf.Tensor2D, tf.Tensor3D];
+    });
+    return { objectness, deltas, numAnchorsPerLevel };
+  }
+
+  /** The same as ONNX nodes on NCHW levels, each flattened as concat_box_prediction_layers: [N, A_l] and [N, A_l, 4]. */
+  exportOnnx(layers: OnnxLayers, levels: string[]): { logits: string[]; deltas: string[] } {
+    const { g } = layers;
+    const nhwc = (x: string) => g.op('Transpose', [x], { perm: [0, 2, 3, 1] });
+    const logits: string[] = [];
+    const deltas: string[] = [];
+    for (const feature of levels) {
+      const t = this.convs().reduce((x, prefix) => g.op('Relu', [layers.plainConv(x, prefix, 1, 1, true)]), feature);
+      logits.push(g.op('Reshape', [nhwc(layers.plainConv(t, `${HEAD}.cls_logits`, 1, 0, true)), g.ints([0, -1])]));
+      deltas.push(g.op('Reshape', [nhwc(layers.plainConv(t, `${HEAD}.bbox_pred`, 1, 0, true)), g.ints([0, -1, 4])]));
     }
-    return [tf.concat(logits, 1), tf.concat(boxes, 1)] as [tf.Tensor2D, tf.Tensor3D];
-  });
-  return { objectness, deltas, numAnchorsPerLevel };
+    return { logits, deltas };
+  }
 }
 
 export interface RpnSettings {
@@ -72,6 +113,8 @@ export interface RpnSettings {
   bgIouThresh: number;
   batchSizePerImage: number;
   positiveFraction: number;
+  /** Proposals smaller than this are removed (RegionProposalNetwork.min_size). */
+  minSize: number;
 }
 
 /** The RPN settings of a config, with torchvision's train/test split of the top-n values. */
@@ -85,6 +128,7 @@ export function rpnSettings(config: ModelConfig, training: boolean): RpnSettings
     bgIouThresh: config.rpn_bg_iou_thresh,
     batchSizePerImage: config.rpn_batch_size_per_image,
     positiveFraction: config.rpn_positive_fraction,
+    minSize: MIN_PROPOSAL_SIZE,
   };
 }
 
@@ -109,7 +153,7 @@ function gatherRows(data: Float32Array, rows: ArrayLike<number>, width: number):
 
 /**
  * RegionProposalNetwork.filter_proposals (objectness detached): per level the pre-NMS top-n by
- * objectness, decode, sigmoid, clip, remove boxes smaller than 1e-3, score threshold (>=), NMS by
+ * objectness, decode, sigmoid, clip, remove boxes smaller than `minSize`, score threshold (>=), NMS by
  * level, keep the post-NMS top-n. Only the selected anchors are decoded (decoding is per box, so
  * this equals torchvision's decode-everything-then-select).
  */
@@ -140,7 +184,7 @@ export function filterProposals(
       const logits = tf.gather(tf.reshape(tf.slice(head.objectness, [image, 0], [1, -1]), [-1]), rows);
       return [clipBoxesToImage(decoded, imageSize).dataSync() as Float32Array, tf.sigmoid(logits).dataSync() as Float32Array];
     });
-    let keep = Array.from(removeSmallBoxes(boxes, MIN_PROPOSAL_SIZE)).filter((i) => scores[i] >= settings.scoreThresh);
+    let keep = Array.from(removeSmallBoxes(boxes, settings.minSize)).filter((i) => scores[i] >= settings.scoreThresh);
     const keptBoxes = gatherRows(boxes, keep, 4);
     const keptScores = gatherRows(scores, keep, 1);
     const nmsKeep = batchedNms(keptBoxes, keptScores, Int32Array.from(keep, (i) => levels[i]), settings.nmsThresh);

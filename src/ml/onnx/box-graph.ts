@@ -15,26 +15,16 @@
  * suppress each other, as torchvision's batched_nms. IoU is compared with `>` as torchvision's kernel.
  */
 import type { GraphBuilder } from './graph';
+import type { RoiSettings } from '../model/roi-heads';
+import { RPN_BOX_WEIGHTS, type RpnSettings } from '../model/rpn';
+import { BBOX_XFORM_CLIP } from '../ops/boxes';
 
 const MASKED = -1;
 const MASK_THRESHOLD = -0.5;
-const BBOX_XFORM_CLIP = Math.log(1000 / 16);
 
-export interface ProposalSettings {
-  preNmsTopN: number;
-  postNmsTopN: number;
-  nmsThresh: number;
-  scoreThresh: number;
-  minSize: number;
-}
-
-export interface DetectionSettings {
-  scoreThresh: number;
-  nmsThresh: number;
-  detectionsPerImage: number;
-  minSize: number;
-  boxWeights: [number, number, number, number];
-}
+/** The inference settings of the tfjs engine's filterProposals and postprocessDetections (rpn.ts, roi-heads.ts). */
+export type ProposalSettings = Pick<RpnSettings, 'preNmsTopN' | 'postNmsTopN' | 'nmsThresh' | 'scoreThresh' | 'minSize'>;
+export type DetectionSettings = Pick<RoiSettings, 'scoreThresh' | 'nmsThresh' | 'detectionsPerImage' | 'minSize' | 'boxWeights'>;
 
 /** Boxes [N, K, 4] with a validity mask [N, K] (bool): each image's valid ones come first, `counts` [N] of them. */
 export interface BoxSet {
@@ -86,7 +76,7 @@ export class BoxGraph {
     return g.op('Reshape', [g.op('Add', [shifts, cell]), g.ints([-1, 4])]);
   }
 
-  /** BoxCoder.decode: deltas [..., 4] applied to boxes [..., 4] (broadcast), dw and dh clamped at log(1000/16). */
+  /** BoxCoder.decode: deltas [..., 4] applied to boxes [..., 4] (broadcast), dw and dh clamped at BBOX_XFORM_CLIP. */
   decode(deltas: string, boxes: string, weights: [number, number, number, number]): string {
     const g = this.g;
     const [x1, y1, x2, y2] = this.columns(boxes);
@@ -167,7 +157,7 @@ export class BoxGraph {
   }
 
   /**
-   * filter_proposals: per level the pre-NMS top-n anchors by objectness logit, decoded (weights 1), sigmoid, clipped;
+   * filter_proposals: per level the pre-NMS top-n anchors by objectness logit, decoded (the RPN's weights), sigmoid, clipped;
    * boxes under minSize or the score threshold (≥) dropped; NMS by level; the post-NMS top-n. `logits` [N, A_l],
    * `deltas` [N, A_l, 4] and `anchors` [A_l, 4] per level; `upper` [N, 1, 4].
    */
@@ -180,7 +170,7 @@ export class BoxGraph {
       const count = g.op('Min', [this.dim(levelLogits, 1), g.ints([settings.preNmsTopN])]);
       const [top, indices] = g.node('TopK', [levelLogits, count], { axis: 1, largest: 1, sorted: 1 }, 2);
       const levelDeltas = g.op('GatherND', [deltas[level], g.op('Unsqueeze', [indices, g.ints([2])])], { batch_dims: 1 });
-      boxes.push(this.decode(levelDeltas, g.op('Gather', [anchors[level], indices], { axis: 0 }), [1, 1, 1, 1]));
+      boxes.push(this.decode(levelDeltas, g.op('Gather', [anchors[level], indices], { axis: 0 }), RPN_BOX_WEIGHTS));
       scores.push(g.op('Sigmoid', [top]));
       groups.push(g.op('Expand', [g.ints([level]), g.shape(indices)]));
     });

@@ -36,11 +36,14 @@ export function boxIou(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   });
 }
 
+/** BoxCoder's default bbox_xform_clip: decoded dw and dh are clamped here (a box at most 1000/16 times its reference). */
+export const BBOX_XFORM_CLIP = Math.log(1000 / 16);
+
 /** torchvision.models.detection._utils.BoxCoder: box regression targets ↔ boxes. */
 export class BoxCoder {
   constructor(
     readonly weights: [number, number, number, number],
-    readonly bboxXformClip: number = Math.log(1000 / 16),
+    readonly bboxXformClip: number = BBOX_XFORM_CLIP,
   ) {}
 
   /** encode_single(reference_boxes, proposals): the deltas that move each proposal onto its reference box. */

@@ -273,8 +273,12 @@ export function inferScale(featureHeight: number, imageHeight: number): number {
   return 2 ** roundHalfToEven(f32(Math.log2(f32(featureHeight / imageHeight))));
 }
 
+/** torchvision's LevelMapper constants (canonical_scale, canonical_level, eps). */
+export const LEVEL_MAPPER = { canonicalScale: 224, canonicalLevel: 4, eps: 1e-6 } as const;
+
 /** torchvision's LevelMapper: floor(4 + log2(√area / 224) + 1e-6) clamped to [kMin, kMax], minus kMin. */
-export function mapLevels(boxes: Float32Array, kMin: number, kMax: number, canonicalScale = 224, canonicalLevel = 4, eps = 1e-6): Int32Array {
+export function mapLevels(boxes: Float32Array, kMin: number, kMax: number): Int32Array {
+  const { canonicalScale, canonicalLevel, eps } = LEVEL_MAPPER;
   const levels = new Int32Array(boxes.length / 4);
   for (let k = 0; k < levels.length; k++) {
     const area = f32(f32(boxes[4 * k + 2] - boxes[4 * k]) * f32(boxes[4 * k + 3] - boxes[4 * k + 1]));

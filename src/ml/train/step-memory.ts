@@ -20,8 +20,10 @@ import * as os from 'node:os';
 import type { BackendInfo } from '../backend';
 import { probeGpus } from '../doctor/gpu';
 import { evalMinSize, type ModelConfig } from '../model/config';
-import { backboneParameterSpecs } from '../model/fpn';
+import { DetectorModules } from '../model/detector';
 import { resnetStages } from '../model/resnet';
+import { RoiPooler } from '../model/box-head';
+import { RpnHead } from '../model/rpn';
 import { SIZE_DIVISIBLE } from '../model/transform';
 
 const FLOAT_BYTES = 4;
@@ -91,21 +93,15 @@ export function activationsPerPixel(shape: Pick<ModelConfig, 'backbone' | 'fpn_o
   }
   const channels = shape.fpn_out_channels;
   const levels = [4, 8, 16, 32].reduce((sum, s) => sum + 1 / (s * s), 0);
-  // FPN: lateral 1×1, upsampled sum, 3×3 output per level; RPN head: conv, ReLU and 15 logits per level.
+  // FPN: lateral 1×1, upsampled sum, 3×3 output per level; RPN head: conv, ReLU and its 1×1 convs' outputs per level.
   const fpn = 3 * channels * levels;
-  const rpn = (2 * channels + 15) * (levels + 1 / (64 * 64));
+  const rpn = (2 * channels + RpnHead.outputsPerLocation) * (levels + 1 / (64 * 64));
   return stem + body + fpn + rpn;
 }
 
-/** Every parameter of the model: body and FPN from their specs, RPN head and box head from their shapes. */
+/** Every parameter of the model, from the specs of the config's modules. */
 export function parameterCount(shape: StepShape): number {
-  const backbone = backboneParameterSpecs(shape).reduce((sum, spec) => sum + spec.torchShape.reduce((a, b) => a * b, 1), 0);
-  const c = shape.fpn_out_channels;
-  const rep = shape.representation_size;
-  const rpn = (shape.architecture === 'v2' ? 2 : 1) * (c * c * 9 + c) + 15 * (c + 1);
-  const boxHead = shape.architecture === 'v2' ? 4 * c * c * 9 + c * 49 * rep + rep : c * 49 * rep + rep + rep * rep + rep;
-  const outputs = 5 * shape.num_classes + (shape.attributes ?? []).reduce((sum, a) => sum + a.values.length, 0);
-  return backbone + rpn + boxHead + outputs * (rep + 1);
+  return new DetectorModules(shape).parameterSpecs().reduce((sum, spec) => sum + spec.torchShape.reduce((a, b) => a * b, 1), 0);
 }
 
 export function estimateStepMemory(shape: StepShape, batchSize: number): StepMemoryEstimate {
@@ -115,7 +111,7 @@ export function estimateStepMemory(shape: StepShape, batchSize: number): StepMem
   const activations = activationsPerPixel(shape) * pixels * ACTIVATION_FACTOR;
   // The RoI sampler cannot pick more proposals than the RPN keeps (ground-truth boxes aside).
   const rois = Math.min(shape.box_batch_size_per_image, shape.rpn_post_nms_top_n_train);
-  const roiFeatures = batchSize * rois * (shape.fpn_out_channels * 49 + 2 * shape.representation_size) * FLOAT_BYTES;
+  const roiFeatures = batchSize * rois * (shape.fpn_out_channels * new RoiPooler().binsPerChannel + 2 * shape.representation_size) * FLOAT_BYTES;
   return { bytes: parameters + activations + roiFeatures + STEP_OVERHEAD_BYTES, imagePixels, batchSize };
 }
 

@@ -110,7 +110,7 @@ describe.each(['cpu', 'wasm'])('backboneForward on %s matches torchvision', (bac
     const before = tf.memory().numTensors;
     const input = fixture.get('images')!;
     const images = tf.tidy(() => nchwToNhwc(tf.tensor(input.data, input.shape)));
-    const features = backboneForward(store, { backbone }, images);
+    const features = backboneForward(store, configFor(backbone), images);
     expect(features).toHaveLength(5);
     LEVELS.forEach((level, i) => {
       const expected = fixture.get(`features.${level}`)!;
@@ -137,7 +137,7 @@ describe('backward pass on wasm', () => {
     defineBackboneParameters(store, configFor('resnet18'), new SeededRandom(5));
     const images = tf.randomNormal([1, 64, 64, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
     const { value, grads } = tf.variableGrads(() =>
-      tf.tidy(() => tf.addN(backboneForward(store, { backbone: 'resnet18' }, images).map((p) => tf.mean(tf.square(p))))) as tf.Scalar);
+      tf.tidy(() => tf.addN(backboneForward(store, configFor('resnet18'), images).map((p) => tf.mean(tf.square(p))))) as tf.Scalar);
     const graded = Object.keys(grads);
     const byName = new Map([...store.trainable()].map(([name, variable]) => [variable.name, name]));
     const gradedNames = graded.map((id) => byName.get(id));
@@ -173,7 +173,7 @@ describe('batch_norm body in training mode on wasm matches torchvision', () => {
     const statistics: BatchStatistics = new Map();
     const images = reference('images', true) as tf.Tensor4D;
     const before = tf.memory().numTensors;
-    const features = backboneForward(store, { backbone: 'resnet18' }, images, statistics);
+    const features = backboneForward(store, config, images, statistics);
     LEVELS.forEach((level, i) => {
       const expected = reference(`features.${level}`, true);
       expect(relativeError(features[i], expected)).toBeLessThan(1e-4);

@@ -10,12 +10,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/ml/backend';
 import { resolveConfig } from '../../../src/ml/model/config';
-import { ParameterStore, SeededRandom, toTorchLayout } from '../../../src/ml/model/params';
+import { defineParameters, ParameterStore, SeededRandom, toTorchLayout } from '../../../src/ml/model/params';
 import { AnchorGenerator } from '../../../src/ml/ops/anchors';
-import { defineRpnHeadParameters, filterProposals, rpnHeadForward, rpnLoss, rpnSettings } from '../../../src/ml/model/rpn';
-import {
-  attributeLogits, boxHeadForward, defineRoiHeadParameters, detect, poolBoxes, predictorForward, roiHeadLosses,
-} from '../../../src/ml/model/roi-heads';
+import { filterProposals, RpnHead, rpnLoss, rpnSettings } from '../../../src/ml/model/rpn';
+import { RoiHeads, roiSettings } from '../../../src/ml/model/roi-heads';
 import { expectProbeSums } from './gradient-probes';
 import { toImageTargets, type HeadsFixtureInputs } from './heads-fixture';
 import { fillStoreWithFormula, formulaFeatures } from './heads-formula';
@@ -52,13 +50,13 @@ describe.each(['cpu', 'wasm'])('Attribute R-CNN heads vs torchvision on %s', (ba
   let store: ParameterStore;
   let features: tf.Tensor4D[];
   let anchors: tf.Tensor2D;
+  const rpnHead = new RpnHead(config);
+  const roiHeads = new RoiHeads(config);
 
   beforeAll(async () => {
     await initBackend(backend);
     store = new ParameterStore();
-    const random = new SeededRandom(1);
-    defineRpnHeadParameters(store, config.fpn_out_channels, 3, random);
-    defineRoiHeadParameters(store, config, random);
+    defineParameters(store, [...rpnHead.parameterSpecs(), ...roiHeads.parameterSpecs()], new SeededRandom(1));
     fillStoreWithFormula(store);
     features = formulaFeatures(2, fixture.level_sizes, config.fpn_out_channels);
     anchors = new AnchorGenerator(FPN_ANCHOR_SIZES, FPN_ASPECT_RATIOS).anchorsForImage(fixture.padded, fixture.level_sizes);
@@ -71,7 +69,7 @@ describe.each(['cpu', 'wasm'])('Attribute R-CNN heads vs torchvision on %s', (ba
 
   test('anchors, RPN head outputs and proposals', () => {
     expect(maxAbsDiff(anchors.dataSync(), fixture.anchors)).toBeLessThan(1e-4);
-    const head = rpnHeadForward(store, features);
+    const head = rpnHead.forward(store, features);
     expect(maxAbsDiff(head.objectness.dataSync(), fixture.rpn_objectness)).toBeLessThan(1e-4);
     expect(maxAbsDiff(head.deltas.dataSync(), fixture.rpn_deltas)).toBeLessThan(1e-4);
     const proposals = filterProposals(anchors, head, fixture.image_sizes, rpnSettings(config, false));
@@ -87,8 +85,8 @@ describe.each(['cpu', 'wasm'])('Attribute R-CNN heads vs torchvision on %s', (ba
   test('box head, predictor and attribute logits on fixed proposals', () => {
     const proposals = fixture.rpn_proposals.map((p) => Float32Array.from(p));
     const out = tf.tidy(() => {
-      const x = boxHeadForward(store, poolBoxes(features, proposals, fixture.image_sizes));
-      return { ...predictorForward(store, x), ...attributeLogits(store, config.attributes, x) };
+      const x = roiHeads.boxFeatures(store, features, proposals, fixture.image_sizes);
+      return { ...roiHeads.predictor.forward(store, x), ...roiHeads.predictor.attributeLogits(store, x) };
     });
     expect(maxAbsDiff(out.classLogits.dataSync(), fixture.roi_class_logits)).toBeLessThan(1e-4);
     expect(maxAbsDiff(out.boxRegression.dataSync(), fixture.roi_box_regression)).toBeLessThan(1e-4);
@@ -100,7 +98,7 @@ describe.each(['cpu', 'wasm'])('Attribute R-CNN heads vs torchvision on %s', (ba
 
   test('final detections with their attributes (pooled again at the final boxes)', () => {
     const proposals = fixture.rpn_proposals.map((p) => Float32Array.from(p));
-    const detections = detect(store, config, features, proposals, fixture.image_sizes);
+    const detections = roiHeads.detect(store, roiSettings(config), features, proposals, fixture.image_sizes);
     detections.forEach((d, i) => {
       const expected = fixture.detections[i];
       expect(Array.from(d.labels)).toEqual(expected.labels);
@@ -121,10 +119,10 @@ describe.each(['cpu', 'wasm'])('Attribute R-CNN heads vs torchvision on %s', (ba
     const losses: Record<string, number> = {};
     const headNames = store.names().filter((n) => n.startsWith('rpn.') || n.startsWith('roi_heads.'));
     const { value, grads } = tf.variableGrads(() => {
-      const head = rpnHeadForward(store, featureVars);
+      const head = rpnHead.forward(store, featureVars);
       const all = {
         ...rpnLoss(head, anchors, targets.map((t) => t.boxes), rpnSettings(config, true), rnd),
-        ...roiHeadLosses(store, config, featureVars, proposals, fixture.image_sizes, targets, rnd),
+        ...roiHeads.losses(store, roiSettings(config), featureVars, proposals, fixture.image_sizes, targets, rnd),
       };
       for (const [k, v] of Object.entries(all)) losses[k] = v.dataSync()[0];
       return tf.addN(Object.values(all)) as tf.Scalar;

@@ -17,11 +17,11 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/ml/backend';
 import { resolveConfig } from '../../../src/ml/model/config';
-import { fpnForward, fpnParameterSpecs } from '../../../src/ml/model/fpn';
+import { FeaturePyramid } from '../../../src/ml/model/fpn';
 import { defineParameters, ParameterStore, SeededRandom, toTorchLayout } from '../../../src/ml/model/params';
 import { updateRunningStatistics, type BatchStatistics } from '../../../src/ml/model/resnet';
-import { defineRpnHeadParameters, rpnHeadForward, rpnLoss, rpnSettings } from '../../../src/ml/model/rpn';
-import { defineRoiHeadParameters, roiHeadLosses } from '../../../src/ml/model/roi-heads';
+import { RpnHead, rpnLoss, rpnSettings } from '../../../src/ml/model/rpn';
+import { RoiHeads, roiSettings } from '../../../src/ml/model/roi-heads';
 import { AnchorGenerator } from '../../../src/ml/ops/anchors';
 import { ANCHOR_ASPECT_RATIOS, ANCHOR_SIZES } from '../../../src/ml/model/attribute-rcnn';
 import { expectProbeSums, type ProbeSums } from './gradient-probes';
@@ -48,14 +48,14 @@ describe.each(['wasm'])('architecture v2 training losses vs torchvision on %s', 
   const losses: Record<string, number> = {};
   let grads: tf.NamedTensorMap;
   let trained: string[];
+  const fpn = new FeaturePyramid(config);
+  const rpnHead = new RpnHead(config);
+  const roiHeads = new RoiHeads(config);
 
   beforeAll(async () => {
     await initBackend(backend);
     store = new ParameterStore();
-    const random = new SeededRandom(1);
-    defineParameters(store, fpnParameterSpecs(config), random);
-    defineRpnHeadParameters(store, config.fpn_out_channels, 3, random, 2);
-    defineRoiHeadParameters(store, config, random);
+    defineParameters(store, [...fpn.parameterSpecs(), ...rpnHead.parameterSpecs(), ...roiHeads.parameterSpecs()], new SeededRandom(1));
     fillStoreWithFormula(store);
     body = fixture.body_channels.map((c, i) => {
       const [h, w] = fixture.level_sizes[i];
@@ -70,11 +70,11 @@ describe.each(['wasm'])('architecture v2 training losses vs torchvision on %s', 
     const statistics: BatchStatistics = new Map();
     trained = [...store.trainable().keys()];
     const result = tf.variableGrads(() => {
-      const features = fpnForward(store, body, statistics);
-      const head = rpnHeadForward(store, features);
+      const features = fpn.forward(store, body, statistics);
+      const head = rpnHead.forward(store, features);
       const all = {
         ...rpnLoss(head, anchors, targets.map((t) => t.boxes), rpnSettings(config, true), rnd),
-        ...roiHeadLosses(store, config, features, proposals, fixture.image_sizes, targets, rnd, statistics),
+        ...roiHeads.losses(store, roiSettings(config), features, proposals, fixture.image_sizes, targets, rnd, statistics),
       };
       for (const [k, v] of Object.entries(all)) losses[k] = v.dataSync()[0];
       return tf.addN(Object.values(all)) as tf.Scalar;

@@ -37,8 +37,9 @@ async function state(id: string): Promise<string | undefined> {
   return (await queue.job(TRAINING_QUEUE, id))?.state;
 }
 
+/** The job's state once a worker has taken and finished it ('created' and 'active' are on the way), or after 10 s. */
 async function settled(id: string): Promise<string | undefined> {
-  for (let i = 0; i < 200 && (await state(id)) === 'created'; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 200 && ['created', 'active'].includes((await state(id)) ?? ''); i++) await new Promise((r) => setTimeout(r, 50));
   return state(id);
 }
 

@@ -15,6 +15,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { createApiToken } from '../../src/db/api-tokens';
 import { importDataset } from '../../src/db/import';
@@ -54,7 +55,7 @@ function sampleTree(root: string): void {
 async function startServer(databaseUrl: string): Promise<{ origin: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [SERVER_SCRIPT, databaseUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       const match = /listening (\d+)/.exec(chunk.toString());
       if (match) resolve(Number(match[1]));
     });
@@ -85,7 +86,7 @@ const shown = (times: number[]) => `${p95(times).toFixed(1)} ms (${times.length}
 type Bomb = () => Promise<void>;
 
 /** A graphql-ws connection (graphql-transport-ws protocol, spoken by hand so the bomb is one message). */
-async function webSocketLane(origin: string, token: string): Promise<{ send: Bomb; close(): void }> {
+async function webSocketLane(origin: string, token: string): Promise<{ send: Bomb; close: () => void }> {
   const socket = new WebSocket(`${origin.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
   const replies: ((message: { id?: string; type: string; payload?: unknown }) => void)[] = [];
   socket.on('message', (data) => replies.shift()?.(JSON.parse(String(data))));
@@ -125,7 +126,7 @@ async function bombard(lanes: Bomb[], answers: number[], enough: () => boolean):
   );
 }
 
-async function measureBomb(lanes: () => Promise<{ sends: Bomb[]; close(): void }>, health: () => Promise<unknown>, search: () => Promise<unknown>): Promise<BombResult> {
+async function measureBomb(lanes: () => Promise<{ sends: Bomb[]; close: () => void }>, health: () => Promise<unknown>, search: () => Promise<unknown>): Promise<BombResult> {
   const { sends, close } = await lanes();
   try {
     const answers: number[] = [];
@@ -194,7 +195,7 @@ runBench(async () => {
       await new Promise((resolve) => server.child.once('exit', resolve));
     }
     const section = [
-      `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:api-bombs\` on ${require('node:os').cpus().length} cores shared with other jobs, Node ${process.version}, the API server in its own process on the machine's PostgreSQL, the three real samples imported. Each bomb runs alone: 3 clients send it back to back, ${ROUNDS} times each and on until the probe has ${MIN_PROBES} answers, while one client probes every 5 ms (\`/health\`, then a simple search). Goal: 100 ms p95 for the probes and for the refusals. The alias bomb is refused by its Content-Length (413, connection closed) before its body is read; the fragment bomb (\`query{...F0} fragment F0 on Query{...F1 ...F1} …\`, ${FRAGMENT_LEVELS} levels, 2^${FRAGMENT_LEVELS} root fields in ${FRAGMENT_BOMB.length} bytes, no token) by its size measured once per fragment (400 QUERY_TOO_COMPLEX); the graphql-ws bomb (300 aliased 13-kind facets in one message) like its HTTP twin, by the parser's token bound. The bombing clients and the probe run in one process beside the server, on the same cores, so the load average bounds what the numbers mean. Probe counts in parentheses.`,
+      `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:api-bombs\` on ${os.cpus().length} cores shared with other jobs, Node ${process.version}, the API server in its own process on the machine's PostgreSQL, the three real samples imported. Each bomb runs alone: 3 clients send it back to back, ${ROUNDS} times each and on until the probe has ${MIN_PROBES} answers, while one client probes every 5 ms (\`/health\`, then a simple search). Goal: 100 ms p95 for the probes and for the refusals. The alias bomb is refused by its Content-Length (413, connection closed) before its body is read; the fragment bomb (\`query{...F0} fragment F0 on Query{...F1 ...F1} …\`, ${FRAGMENT_LEVELS} levels, 2^${FRAGMENT_LEVELS} root fields in ${FRAGMENT_BOMB.length} bytes, no token) by its size measured once per fragment (400 QUERY_TOO_COMPLEX); the graphql-ws bomb (300 aliased 13-kind facets in one message) like its HTTP twin, by the parser's token bound. The bombing clients and the probe run in one process beside the server, on the same cores, so the load average bounds what the numbers mean. Probe counts in parentheses.`,
       '',
       '| run | bomb | /health p95 idle | /health p95 under the bomb | search p95 under the bomb | bomb answered, p95 | load average (1/5/15 min) after |',
       '| --- | --- | ---: | ---: | ---: | ---: | --- |',

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   let summary = '';
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`kfashion demo exited (${code}) before its model version was active`)));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
       process.stdout.write(`${line}\n`);
       if (/finished in \d+ s: model version/.test(line)) summary = line.trim();
       for (const [name, pattern] of PHASES) {

@@ -13,6 +13,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { createApiToken } from '../../src/db/api-tokens';
@@ -36,10 +37,10 @@ interface Server {
 async function startServer(databaseUrl: string, dataDir: string, sources: string | null): Promise<Server> {
   const child = spawn(process.execPath, [SERVER_SCRIPT, databaseUrl, dataDir, ...(sources ? [sources] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const peakRss = new Promise<number>((resolve) => child.once('exit', () => resolve(Number(/maxrss (\d+)/.exec(output)?.[1] ?? NaN) / 1024)));
   const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', () => {
+    child.stdout.on('data', () => {
       const match = /listening (\d+)/.exec(output);
       if (match) resolve(Number(match[1]));
     });
@@ -111,7 +112,7 @@ runBench(async () => {
       }
     }
     const section = [
-      `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:image-uploads\` on ${require('node:os').cpus().length} cores shared with other jobs, Node ${process.version}, sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}). The API server runs in its own process (peak RSS = its \`process.resourceUsage().maxRSS\`); ${UPLOADS} clients POST the same 6000 × 6000 PNG to /uploads at once while one client probes /health every 5 ms (p95, probe count in brackets; the same probe for 1 s before the uploads gives the machine's own noise). "before" is the build of main before the decode bounds; "after" is this branch: the header is checked for pixels × sample depth (40 megapixels at 8 bits) before decoding, at most MAX_CONCURRENT_DECODES (2 with libuv's default 4 threads) decodes run at once. A burst that ends before ${MIN_PROBES} probes were taken is sent again (the bursts column), so that every p95 is over at least ${MIN_PROBES} probes; answers count every burst, seconds are per burst.`,
+      `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:image-uploads\` on ${os.cpus().length} cores shared with other jobs, Node ${process.version}, sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips}). The API server runs in its own process (peak RSS = its \`process.resourceUsage().maxRSS\`); ${UPLOADS} clients POST the same 6000 × 6000 PNG to /uploads at once while one client probes /health every 5 ms (p95, probe count in brackets; the same probe for 1 s before the uploads gives the machine's own noise). "before" is the build of main before the decode bounds; "after" is this branch: the header is checked for pixels × sample depth (40 megapixels at 8 bits) before decoding, at most MAX_CONCURRENT_DECODES (2 with libuv's default 4 threads) decodes run at once. A burst that ends before ${MIN_PROBES} probes were taken is sent again (the bursts column), so that every p95 is over at least ${MIN_PROBES} probes; answers count every burst, seconds are per burst.`,
       '',
       `| photo, build | size | bursts of ${UPLOADS} | answers | seconds per burst | server peak RSS (MB) | /health p95 idle (1 s before) | /health p95 during the uploads | load average after |`,
       '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |',

@@ -47,7 +47,7 @@ const TRAIN_LABELS = [1, 9];
  * losses to ~1e7 in one step and to NaN in the next. The cost of a step does not depend on the value. */
 const TRAIN_SGD = { lr: 1e-6, momentum: 0.9, weight_decay: 1e-4 };
 
-const envInt = (name: string, fallback: number) => (process.env[name] ? Number.parseInt(process.env[name] as string, 10) : fallback);
+const envInt = (name: string, fallback: number) => (process.env[name] ? Number.parseInt(process.env[name], 10) : fallback);
 const RUNS = envInt('BENCH_INFER_RUNS', 5);
 const THROUGHPUT_RUNS = envInt('BENCH_INFER_THROUGHPUT_RUNS', 3);
 const TRAIN_RUNS = envInt('BENCH_INFER_TRAIN_RUNS', 3);

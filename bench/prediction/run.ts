@@ -73,8 +73,8 @@ function startServer(core: number, databaseUrl: string, dataDir: string, engine:
       const listening = output.match(/model server on (http:\/\/\S+:\d+)/);
       if (listening) resolve({ child, url: listening[1] });
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`model server on core ${core} exited (${code}):\n${output}`)));
   });
 }

@@ -17,6 +17,24 @@ import { onShutdown } from './options';
 import { serveApi } from './serve';
 import { environment } from './environment';
 
+/** The fields of TrainingProgress the demo's subscription asks for (all nullable in the schema). */
+interface FollowedProgress {
+  phase: string | null;
+  step: number | null;
+  totalSteps: number | null;
+  epoch: number | null;
+  epochs: number | null;
+  losses: { name: string; value: number }[] | null;
+  imagesPerSecond: number | null;
+  etaSeconds: number | null;
+}
+
+/** The parts of a model version's stored evaluation the demo prints (absent for a run without one). */
+interface DemoMetrics {
+  box?: { ap50?: number };
+  attributes?: { matched?: { kinds?: { color?: { accuracy?: number } } } };
+}
+
 function socketProblem(error: unknown): string {
   if (error instanceof Error) return error.message;
   const event = error as { message?: string; code?: number; reason?: string };
@@ -53,7 +71,7 @@ class DemoApi {
     let status = 'unknown';
     let lastPrinted = 0;
     return new Promise<string>((resolve, reject) => {
-      client.subscribe<{ trainingRunUpdated: { status: string; error: string | null; progress: Record<string, any> | null } }>(
+      client.subscribe<{ trainingRunUpdated: { status: string; error: string | null; progress: FollowedProgress | null } }>(
         {
           query: 'subscription($id: ID!) { trainingRunUpdated(id: $id) { status error progress { phase step totalSteps epoch epochs losses { name value } imagesPerSecond etaSeconds } } }',
           variables: { id: runId },
@@ -66,8 +84,8 @@ class DemoApi {
             if (p?.step && (Date.now() - lastPrinted > 10_000 || p.step === p.totalSteps)) {
               lastPrinted = Date.now();
               const eta = p.etaSeconds != null ? `, about ${Math.ceil(p.etaSeconds)} s left` : '';
-              const loss = p.losses?.find((entry: { name: string }) => entry.name === 'loss')?.value;
-              console.log(`  ${String(p.phase).toLowerCase()} · step ${p.step}/${p.totalSteps} · epoch ${p.epoch + 1}/${p.epochs} · loss ${Number(loss ?? NaN).toFixed(3)} · ${Number(p.imagesPerSecond ?? 0).toFixed(1)} images/s${eta}`);
+              const loss = p.losses?.find((entry) => entry.name === 'loss')?.value;
+              console.log(`  ${String(p.phase).toLowerCase()} · step ${p.step}/${p.totalSteps} · epoch ${(p.epoch ?? 0) + 1}/${p.epochs} · loss ${Number(loss ?? NaN).toFixed(3)} · ${Number(p.imagesPerSecond ?? 0).toFixed(1)} images/s${eta}`);
             }
             if (run.error) console.log(`  error: ${run.error}`);
           },
@@ -119,7 +137,7 @@ async function train(api: DemoApi, consoleUrl: string, options: DemoOptions): Pr
   console.log(`4/5 training run ${runId} ${unfinished ? 'resumed (an earlier demo was stopped during it)' : 'started through the API'}; watch it live at ${consoleUrl}training?run=${runId}`);
   const status = await api.follow(runId);
   if (status !== 'SUCCEEDED') throw new Error(`training run ${runId} ended ${status.toLowerCase()}; its log is on the Training page`);
-  const { trainingRun } = await api.request<{ trainingRun: { modelVersion: { id: string; metrics: any } } }>(
+  const { trainingRun } = await api.request<{ trainingRun: { modelVersion: { id: string; metrics: DemoMetrics | null } } }>(
     'query($id: ID!) { trainingRun(id: $id) { modelVersion { id metrics } } }',
     { id: runId },
   );

@@ -108,7 +108,7 @@ export function readEnvironment(raw: Readonly<Record<string, string | undefined>
     if (value === undefined) throw new InvalidEnvironmentVariable(name, spec.accepted, given);
     values[name] = value;
   }
-  return values as Environment;
+  return values;
 }
 
 let commandEnvironment: Environment | null = null;

@@ -34,10 +34,10 @@ export function spawnModelServer(log: Log = defaultLog, env: NodeJS.ProcessEnv =
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
   };
-  readline.createInterface({ input: child.stderr! }).on('line', log);
+  readline.createInterface({ input: child.stderr }).on('line', log);
   return new Promise((resolve, reject) => {
     child.once('exit', (code, signal) => reject(new Error(`the model server exited before it was ready (${signal ?? `status ${code}`})`)));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
       const ready = READY_LINE.exec(line);
       if (ready) resolve({ url: ready[1], child, stop });
       log(line);
@@ -102,7 +102,9 @@ export class ModelServerSupervisor {
     const delay = Math.min(RESTART_BACKOFF_MS.first * 2 ** this.failures, RESTART_BACKOFF_MS.max);
     this.failures++;
     this.log(`${why}; starting another in ${delay / 1000} s`);
-    this.timer = setTimeout(() => (this.restarting = this.restart()), delay);
+    this.timer = setTimeout(() => {
+      this.restarting = this.restart();
+    }, delay);
   }
 
   private async restart(): Promise<void> {

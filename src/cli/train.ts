@@ -90,7 +90,7 @@ export function paramsFromOptions(options: TrainOptions, backend: Pick<BackendIn
     if (spec.kind === 'object') input[spec.name] = withCpuSizes(modelKeys(value), backend);
     else if (value !== undefined) input[spec.name] = optionValue(spec, value);
   }
-  return input as TrainingParamsInput;
+  return input;
 }
 
 /** A refused parameter by its flag (`--batch-size: …`); a model config key by its name (`model.max_size: …`, from --model-config). */

@@ -33,7 +33,7 @@ export async function createApiToken(
   options: { role: Role; name?: string; expiresAt?: Date | null },
 ): Promise<{ id: string; token: string }> {
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-  const rows = await dataSource.query(
+  const rows = await dataSource.query<{ id: string }[]>(
     `INSERT INTO api_tokens (name, role, token_hash, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`,
     [options.name ?? '', options.role, hashToken(token), options.expiresAt ?? null],
   );
@@ -41,11 +41,10 @@ export async function createApiToken(
 }
 
 export async function listApiTokens(dataSource: DataSource): Promise<ApiTokenRow[]> {
-  const rows = await dataSource.query(
+  return dataSource.query<ApiTokenRow[]>(
     `SELECT id::text AS id, name, role, created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt"
        FROM api_tokens ORDER BY id`,
   );
-  return rows as ApiTokenRow[];
 }
 
 /** Revokes a token at once; false when there is no such token. */
@@ -56,7 +55,7 @@ export async function revokeApiToken(dataSource: DataSource, id: string): Promis
 
 /** Whether some admin token is live (neither revoked nor expired). */
 export async function hasLiveAdminToken(dataSource: DataSource): Promise<boolean> {
-  const rows = await dataSource.query(
+  const rows = await dataSource.query<unknown[]>(
     `SELECT 1 FROM api_tokens WHERE role = 'admin' AND ${LIVE} LIMIT 1`,
   );
   return rows.length > 0;
@@ -73,7 +72,7 @@ export async function revokeOtherTokensNamed(dataSource: DataSource, name: strin
 
 /** The row of a live (known, unrevoked, unexpired) token, or null. */
 export async function liveApiToken(dataSource: DataSource, token: string): Promise<Pick<ApiTokenRow, 'id' | 'name' | 'role' | 'expiresAt'> | null> {
-  const rows = await dataSource.query(
+  const rows = await dataSource.query<Pick<ApiTokenRow, 'id' | 'name' | 'role' | 'expiresAt'>[]>(
     `SELECT id::text AS id, name, role, expires_at AS "expiresAt" FROM api_tokens WHERE token_hash = $1 AND ${LIVE}`,
     [hashToken(token)],
   );

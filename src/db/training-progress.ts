@@ -107,7 +107,7 @@ export interface TrainedModelVersion {
  */
 export async function recordTrainedModelVersion(dataSource: DataSource, lease: Lease, version: TrainedModelVersion, progress: object): Promise<number> {
   return dataSource.transaction(async (manager) => {
-    const owned = await manager.query(`SELECT id FROM training_runs WHERE id = $1 AND worker = $2 AND status = 'running' FOR UPDATE`, [lease.id, lease.worker]);
+    const owned = await manager.query<unknown[]>(`SELECT id FROM training_runs WHERE id = $1 AND worker = $2 AND status = 'running' FOR UPDATE`, [lease.id, lease.worker]);
     if (owned.length === 0) throw new LeaseLost(`training run ${lease.id} is no longer leased to ${lease.worker}`);
     const inserted: { id: number }[] = await manager.query(
       `INSERT INTO model_versions (name, backbone, config, weights_path, metrics, training_run_id, label_space)

@@ -31,8 +31,8 @@ export class RunNotifications {
     set.add(listener);
     await this.connect();
     return () => {
-      set!.delete(listener);
-      if (set!.size === 0) this.listeners.delete(runId);
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(runId);
       if (this.listeners.size === 0) void this.close();
     };
   }

@@ -56,6 +56,7 @@ export enum ErrorCode {
 }
 
 const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && CODES.has(code);
 
 /** PostgreSQL's code for a statement cancelled by statement_timeout. */
 const QUERY_CANCELED = '57014';
@@ -118,7 +119,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, op
   }
   const code = formatted.extensions?.code;
   if (code === ErrorCode.BadUserInput && formatted.extensions?.field === undefined) return withVariableField(formatted);
-  if (typeof code === 'string' && CODES.has(code) && code !== ErrorCode.InternalServerError) return withoutSuggestions(formatted, options.hideSuggestions);
+  if (isErrorCode(code) && code !== ErrorCode.InternalServerError) return withoutSuggestions(formatted, options.hideSuggestions);
   log('internal error while executing a GraphQL request:', original);
   return { message: 'Internal server error', path: formatted.path, extensions: { code: ErrorCode.InternalServerError } };
 }

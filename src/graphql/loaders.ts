@@ -167,7 +167,7 @@ const PHASES: ReadonlySet<string> = new Set(TRAINING_PHASES);
  * older one): a value of the wrong type is left out as null rather than failing the whole answer.
  */
 export function toTrainingProgress(stored: Record<string, unknown>): T.TrainingProgress {
-  const finite = (key: string) => (typeof stored[key] === 'number' && Number.isFinite(stored[key]) ? (stored[key] as number) : null);
+  const finite = (key: string) => (typeof stored[key] === 'number' && Number.isFinite(stored[key]) ? (stored[key]) : null);
   const integer = (key: string) => (Number.isInteger(stored[key]) ? (stored[key] as number) : null);
   const losses = stored.losses !== null && typeof stored.losses === 'object' ? Object.entries(stored.losses as Record<string, unknown>) : null;
   return Object.assign(new T.TrainingProgress(), {

@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
+import { OperationTypeNode } from 'graphql';
 import { RequestQueries, type RequestQueryTracker } from '../db/request-queries';
 
 export class RequestDeadlines {
@@ -48,7 +49,7 @@ export class RequestDeadlines {
     return {
       requestDidStart: async () => ({
         didResolveOperation: async ({ operation }) => {
-          if (operation?.operation !== 'mutation') this.arm();
+          if (operation?.operation !== OperationTypeNode.MUTATION) this.arm();
         },
       }),
     };

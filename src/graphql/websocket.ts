@@ -15,7 +15,7 @@ import { WebSocketServer } from 'ws';
 // graphql-ws 6 publishes `graphql-ws/use/ws` through package exports only, which this project's
 // moduleResolution ("node") does not read: the types come from the file, the code from the export.
 import type * as GraphqlWsUseWs from 'graphql-ws/dist/use/ws.cjs';
-// eslint-disable-next-line @typescript-eslint/no-var-requires
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the code from the package export, as said above
 const { useServer } = require('graphql-ws/use/ws') as typeof GraphqlWsUseWs;
 import type { Principal } from '../auth/roles';
 import type { RequestQueries, RequestQueryTracker } from '../db/request-queries';

@@ -66,7 +66,7 @@ function checkStrings(spec: ParamSpec, value: unknown): string[] {
   }
   const unknown = value.find((v) => !spec.values!.includes(v));
   if (unknown !== undefined) throw new InvalidTrainingParams(spec.name, `unknown value "${unknown}"; known: ${spec.values!.join(', ')}`);
-  return [...new Set(value as string[])];
+  return [...new Set(value)];
 }
 
 function checkIntegers(spec: ParamSpec, value: unknown): number[] {
@@ -174,7 +174,7 @@ function checkMemory(model: ModelConfig, batchSize: number, budget: MemoryBudget
  */
 export function trainingParamsFromInput(input: TrainingParamsInput | Json, options: TrainingParamsOptions = {}): TrainingParams {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new InvalidTrainingParams('input', 'expected an object');
-  const p = resolveDeclared(liftBackbone(input as Json));
+  const p = resolveDeclared(liftBackbone(input));
   checkMilestones(p.lrMilestones as number[], p.epochs as number);
   const initWeights = p.initWeights as string | null;
   checkInitWeights(initWeights);

@@ -372,7 +372,7 @@ function readLabelValues(
 ): string[] {
   if (!MULTI_VALUED_KINDS.has(kind)) {
     // A one-element list for a single-valued kind is unambiguous; anything longer is not.
-    const single = Array.isArray(value) && value.length === 1 ? value[0] : value;
+    const single: unknown = Array.isArray(value) && value.length === 1 ? value[0] : value;
     const text = readLabelText(single, field);
     return text === undefined ? [] : [text];
   }

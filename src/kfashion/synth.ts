@@ -68,10 +68,8 @@ export const SYNTH_COLORS: Readonly<Record<string, Rgb>> = {
 /** 프린트 values drawn (most common first); a second print is only ever 도트, so cloth colour stays dominant. */
 export const SYNTH_PRINTS: readonly PrintPattern[] = ['무지', '스트라이프', '체크', '도트'];
 
-const SPLITS = [
-  { name: 'Training', validation: false },
-  { name: 'Validation', validation: true },
-] as const;
+/** The dataset's two split folders. */
+type SplitFolder = 'Training' | 'Validation';
 const LABEL_DIR = '라벨링데이터';
 const IMAGE_DIR = '원천데이터';
 const NO_STYLE_DIR = '기타';
@@ -121,7 +119,7 @@ interface SynthGarment {
 
 interface SynthImage {
   id: number;
-  split: (typeof SPLITS)[number]['name'];
+  split: SplitFolder;
   styleDir: string;
   json: Buffer;
   garments: SynthGarment[];

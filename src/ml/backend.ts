@@ -74,6 +74,7 @@ export function wasmBinaryFolder(): string {
 
 function defaultRequire(name: string): unknown {
   // A computed name keeps bundlers and tsc from resolving the optional native packages statically.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional package, loaded by name at run time
   return require(name);
 }
 
@@ -103,7 +104,7 @@ const WASM_PRIORITY = 2;
 async function tryWasm(): Promise<{ info?: Chosen; failure?: SkippedBackend }> {
   try {
     // Loaded lazily so that processes that pick another backend never pay for it.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: a static import would load wasm in every process
     const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     const folder = wasmBinaryFolder();
     if (!wasmPathsSet) {
@@ -129,7 +130,7 @@ async function useCpu(): Promise<Chosen> {
  * Selects and initialises the TensorFlow.js backend, logs the choice once, and returns it.
  * `preferred` (if given and not "auto") wins over KFASHION_TF_BACKEND, which wins over the automatic order.
  */
-export async function initBackend(preferred?: BackendName | string, options: InitBackendOptions = {}): Promise<BackendInfo> {
+export async function initBackend(preferred?: string, options: InitBackendOptions = {}): Promise<BackendInfo> {
   const env = options.env ?? {};
   const explicit =
     parseBackendName(preferred, 'initBackend(preferred)') ?? parseBackendName(env[BACKEND_ENV_VARIABLE], BACKEND_ENV_VARIABLE);

@@ -100,7 +100,7 @@ export function conv2dBackpropFilterFromMatMul(
     for (let kh = 0; kh < g.filterHeight; kh++) {
       for (let kw = 0; kw < g.filterWidth; kw++) {
         const patches = tf.reshape(tapSlice(paddedCHWN, g, kh, kw, 2), [g.inChannels, positions]);
-        taps.push(tf.matMul(patches as tf.Tensor2D, dy2d));
+        taps.push(tf.matMul(patches, dy2d));
       }
     }
     return tf.reshape(tf.stack(taps), filterShape) as tf.Tensor4D;
@@ -243,7 +243,7 @@ function replaceConv2dBackpropInput(): void {
     const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
     if (a.dataFormat === 'NCHW') return original(args);
     const inputs = args.inputs as unknown as { dy: tf.Tensor4D; filter: tf.Tensor4D };
-    return conv2dBackpropInputFromConv(inputs.dy, inputs.filter, a.inputShape as [number, number, number, number], a.strides, a.pad, a.dimRoundingMode);
+    return conv2dBackpropInputFromConv(inputs.dy, inputs.filter, a.inputShape, a.strides, a.pad, a.dimRoundingMode);
   });
 }
 
@@ -276,7 +276,7 @@ export function registerWasmKernelShims(): void {
         if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (wasm shim): only dataFormat NHWC is supported');
         const strided = typeof a.strides === 'number' ? a.strides > 1 : a.strides.some((stride) => stride > 1);
         return (strided ? conv2dBackpropFilterFromConv : conv2dBackpropFilterFromMatMul)(
-          inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape as [number, number, number, number],
+          inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape,
           a.strides, a.pad, a.dimRoundingMode,
         );
       },
@@ -286,7 +286,7 @@ export function registerWasmKernelShims(): void {
       kernelFunc: ({ inputs, attrs }) => {
         const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
         return depthwiseConv2dBackpropFilterFromOps(
-          inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape as [number, number, number, number],
+          inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape,
           a.strides, a.pad, a.dimRoundingMode, a.dilations,
         );
       },
@@ -301,6 +301,6 @@ export function registerWasmKernelShims(): void {
   ];
   for (const shim of shims) {
     if (tf.getKernel(shim.kernelName, 'wasm') !== undefined) continue;
-    tf.registerKernel({ kernelName: shim.kernelName, backendName: 'wasm', kernelFunc: shim.kernelFunc as unknown as tf.KernelFunc });
+    tf.registerKernel({ kernelName: shim.kernelName, backendName: 'wasm', kernelFunc: shim.kernelFunc });
   }
 }

@@ -151,6 +151,8 @@ export class JobWorker {
       return this.log(`${what}: handed back to the queue (${end.reason})`);
     }
     if (end.kind === 'failed') {
+      // The cause is whatever the failing library attached; its String() is what the log shows.
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string
       const cause = end.error instanceof Error && end.error.cause !== undefined ? ` (${String(end.error.cause)})` : '';
       this.log(`${what} failed: ${end.message}${cause}`);
       if (lease.table === 'prediction_chunks') await stopSiblingChunks(this.options.dataSource, lease.id);

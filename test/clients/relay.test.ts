@@ -25,6 +25,7 @@ let compiled: { status: number; output: string };
 
 /** Runs relay-compiler (the binary its npm package ships) over the app into `work`/generated. */
 function compileApp(): { status: number; output: string } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the package's main export is the binary's path
   const binary: string = require('relay-compiler');
   const config = path.join(work, 'relay.config.json');
   fs.mkdirSync(path.join(work, 'generated'));
@@ -39,6 +40,7 @@ function compileApp(): { status: number; output: string } {
 
 /** A compiled operation of the app. */
 function operation(name: string): ConcreteRequest {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module the test generated into a temporary folder
   return require(path.join(work, 'generated', `${name}.graphql.ts`)).default;
 }
 

@@ -81,7 +81,7 @@ it('forgets a client that was killed but not reaped (a zombie still answers sign
     'print(pid, flush=True); time.sleep(1000)',
   ].join('\n');
   const parent = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
-  const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (chunk) => resolve(String(chunk)))));
+  const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk) => resolve(String(chunk)))));
   try {
     process.kill(zombie, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 200));

@@ -1,5 +1,5 @@
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
-import { Image, Garment } from '../../src/db/entities';
+import { Image } from '../../src/db/entities';
 
 const EXPECTED_TABLES = [
   'api_tokens', 'datasets', 'garment_attributes', 'garment_facet_counts', 'garment_facet_counts_state', 'garment_term_bits', 'garments', 'image_styles',
@@ -47,7 +47,7 @@ describe.each([
       relations: { garments: true },
     });
     expect(loaded.width).toBe(10);
-    const garment = loaded.garments![0] as Garment;
+    const garment = loaded.garments![0];
     expect(garment.superCategory).toBe('TOP');
     expect(garment.polygon).toEqual([1, 2, 3, 4, 5, 6]);
     expect(garment.searchTerms).toEqual([7, 8]);

@@ -32,7 +32,7 @@ function compose(args: string[], env: Record<string, string>, files: string | st
   return result;
 }
 
-type Service = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Service = Record<string, any>;  
 
 describe('docker/compose.yaml', () => {
   const resolved = compose(['config'], REQUIRED_ENV);

@@ -158,7 +158,7 @@ describe('server', () => {
       const stream = new ReadableStream({ pull(controller) { const next = chunks.shift(); if (next) controller.enqueue(next); else controller.close(); } });
       const streamed = await fetch(`${small.origin}/graphql`, {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half',
-      } as RequestInit);
+      });
       expect(streamed.status).toBe(413);
       const within = await small.query('{ vocabulary(kind: COLLAR) { value } }');
       expect(within.errors).toBeUndefined();

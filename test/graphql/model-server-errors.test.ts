@@ -126,7 +126,7 @@ it('gives up connecting after the connect timeout (a model server whose accept q
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
     });`], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
-    const port = Number(await new Promise<string>((resolve) => wedged.stdout!.once('data', (chunk) => resolve(String(chunk)))));
+    const port = Number(await new Promise<string>((resolve) => wedged.stdout.once('data', (chunk) => resolve(String(chunk)))));
     const fillers = Array.from({ length: 8 }, () => net.connect({ port, host: '127.0.0.1' }).on('error', () => undefined));
     await new Promise((resolve) => setTimeout(resolve, 300));
     const logged: string[] = [];

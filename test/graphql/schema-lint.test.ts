@@ -8,9 +8,11 @@ import * as path from 'node:path';
 import { printApiSchema } from '../../src/graphql/schema';
 
 // The linter ships no type declarations: its modules are required, and typed where they are used.
+/* eslint-disable @typescript-eslint/no-require-imports */
 const { Configuration } = require('graphql-schema-linter/lib/configuration');
 const { validateSchemaDefinition } = require('graphql-schema-linter/lib/validator');
 const { SourceMap } = require('graphql-schema-linter/lib/source_map');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
  * StartTrainingInput's fields are derived from the training parameters' own schema (their owner

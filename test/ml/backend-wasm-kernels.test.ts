@@ -58,7 +58,7 @@ describe('wasm kernel shims vs cpu', () => {
       tf.engine().runKernel(
         'Conv2DBackpropFilter',
         { x: tf.tensor(xs, c.x), dy: tf.tensor(dys, dyShape) },
-        { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter } as unknown as tf.NamedAttrMap,
+        { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter },
       ) as tf.Tensor;
     const [expected] = await runOn('cpu', compute);
     const before = tf.memory().numTensors;
@@ -79,7 +79,7 @@ describe('wasm kernel shims vs cpu', () => {
       tf.engine().runKernel(
         'Conv2DBackpropInput',
         { dy: tf.tensor(dys, dyShape), filter: tf.tensor(ws, c.filter) },
-        { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x } as unknown as tf.NamedAttrMap,
+        { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x },
       ) as tf.Tensor;
     const [expected] = await runOn('cpu', compute);
     const before = tf.memory().numTensors;
@@ -90,9 +90,9 @@ describe('wasm kernel shims vs cpu', () => {
   });
 
   test.each([
-    { name: '3x3 stride 1 same, multiplier 1', x: [2, 7, 6, 16], filter: [3, 3, 16, 1], strides: 1, pad: 'same' as Pad },
-    { name: '3x3 stride 2 valid, multiplier 2', x: [1, 9, 9, 8], filter: [3, 3, 8, 2], strides: 2, pad: 'valid' as Pad },
-    { name: '7x7 stride 2 same, multiplier 1', x: [1, 12, 11, 4], filter: [7, 7, 4, 1], strides: 2, pad: 'same' as Pad },
+    { name: '3x3 stride 1 same, multiplier 1', x: [2, 7, 6, 16], filter: [3, 3, 16, 1], strides: 1, pad: 'same' as const },
+    { name: '3x3 stride 2 valid, multiplier 2', x: [1, 9, 9, 8], filter: [3, 3, 8, 2], strides: 2, pad: 'valid' as const },
+    { name: '7x7 stride 2 same, multiplier 1', x: [1, 12, 11, 4], filter: [7, 7, 4, 1], strides: 2, pad: 'same' as const },
   ])('DepthwiseConv2dNativeBackpropFilter: $name', async (c) => {
     const x = c.x as [number, number, number, number];
     const filter = c.filter as [number, number, number, number];
@@ -103,7 +103,7 @@ describe('wasm kernel shims vs cpu', () => {
       tf.engine().runKernel(
         'DepthwiseConv2dNativeBackpropFilter',
         { x: tf.tensor(xs, x), dy: tf.tensor(dys, dyShape) },
-        { strides: c.strides, pad: c.pad, dilations: 1, filterShape: filter } as unknown as tf.NamedAttrMap,
+        { strides: c.strides, pad: c.pad, dilations: 1, filterShape: filter },
       ) as tf.Tensor;
     const [expected] = await runOn('cpu', compute);
     const [actual] = await runOn('wasm', compute);
@@ -147,7 +147,7 @@ describe('wasm kernel shims vs cpu', () => {
 
   test.each([
     { name: '3x3 stride 2 explicit pad 1', pad: [[0, 0], [1, 1], [1, 1], [0, 0]] as Pad, strides: 2, filter: [3, 3, 24, 32] },
-    { name: '1x1 stride 1', pad: 'valid' as Pad, strides: 1, filter: [1, 1, 24, 16] },
+    { name: '1x1 stride 1', pad: 'valid', strides: 1, filter: [1, 1, 24, 16] },
   ])('tf.grad of conv2d (input and filter) on wasm equals cpu: $name', async (c) => {
     const xShape: [number, number, number, number] = [2, 9, 10, 24];
     const filter = c.filter as [number, number, number, number];

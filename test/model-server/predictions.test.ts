@@ -91,11 +91,11 @@ it('stores detections as scored PREDICTION garments with the importer\'s search 
   expect(styleIds.length).toBeGreaterThan(0);
 
   const search = new SearchService(db.dataSource);
-  const pink = await search.searchGarments({ source: 'prediction' as any, color: ['pink'] }, { first: 10 });
+  const pink = await search.searchGarments({ source: 'prediction', color: ['pink'] }, { first: 10 });
   expect(pink.rows.map((r) => String(r.id))).toEqual([ids[0]]);
-  const confident = await search.searchGarments({ source: 'prediction' as any, minScore: 0.5 }, { first: 10 });
+  const confident = await search.searchGarments({ source: 'prediction', minScore: 0.5 }, { first: 10 });
   expect(confident.rows.map((r) => String(r.id))).toEqual([ids[0]]);
-  const annotatedPink = await search.searchGarments({ source: 'annotation' as any, color: ['pink'], category: ['블라우스'] }, { first: 10 });
+  const annotatedPink = await search.searchGarments({ source: 'annotation', color: ['pink'], category: ['블라우스'] }, { first: 10 });
   expect(annotatedPink.rows.every((r) => r.source === 'annotation')).toBe(true);
 });
 
@@ -122,5 +122,5 @@ it('upserts vocabulary terms from many writers at once without deadlocking', asy
   await new VocabularyIds(db.dataSource).ensure([annotation(terms)]);
   const writers = Array.from({ length: 8 }, (_, n) => new VocabularyIds(db.dataSource).ensure([annotation(n % 2 ? [...terms].reverse() : terms)]));
   const settled = await Promise.allSettled(writers);
-  expect(settled.filter((s) => s.status === 'rejected').map((s) => String((s as PromiseRejectedResult).reason))).toEqual([]);
+  expect(settled.filter((s) => s.status === 'rejected').map((s) => String((s).reason))).toEqual([]);
 });

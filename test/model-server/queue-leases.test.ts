@@ -29,8 +29,8 @@ it('gives a job to one worker; a dead worker\'s job is retried and resumed by an
     const [a, b] = await Promise.all([queue.fetchOne<{ runId: number }>(TRAINING_QUEUE), other.fetchOne<{ runId: number }>(TRAINING_QUEUE)]);
     const taken = [a, b].filter((j) => j !== null);
     expect(taken).toHaveLength(1);
-    expect(taken[0]!.id).toBe(jobId);
-    expect(taken[0]!.data.runId).toBe(run.id);
+    expect(taken[0].id).toBe(jobId);
+    expect(taken[0].data.runId).toBe(run.id);
 
     const leaseA = { table: 'training_runs' as const, id: run.id, worker: 'worker-a' };
     const leaseB = { ...leaseA, worker: 'worker-b' };

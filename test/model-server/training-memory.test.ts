@@ -143,8 +143,8 @@ it('a stored model version whose config has a key outside the allow-list is not 
  * RuntimeError trap of the module, as an out-of-memory abort is), and the kernel is restored at once.
  */
 function injectWasmTrap(kernelName: string, callNumber: number): { fired: () => boolean; backend: tf.KernelBackend } {
-  const original = tf.getKernel(kernelName, 'wasm')!;
-  const backend = tf.findBackend('wasm')!;
+  const original = tf.getKernel(kernelName, 'wasm');
+  const backend = tf.findBackend('wasm');
   let calls = 0;
   let fired = false;
   tf.unregisterKernel(kernelName, 'wasm');

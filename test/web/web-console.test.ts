@@ -19,7 +19,7 @@ let missing: WebConsole;
 function serve(handler: WebConsole): Promise<http.Server> {
   const created = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
-    handler.handle(request, response, url).then((handled) => {
+    void handler.handle(request, response, url).then((handled) => {
       if (!handled) {
         response.writeHead(404);
         response.end('not mine');

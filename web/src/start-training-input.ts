@@ -34,7 +34,7 @@ function scalarValue(field: StartTrainingField, part: string): unknown {
   }
   if (field.type === 'JSONObject') {
     try {
-      const value = JSON.parse(part);
+      const value: unknown = JSON.parse(part);
       if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
       return value;
     } catch {
@@ -58,5 +58,5 @@ export function startTrainingInput(texts: Record<string, string>, ticks: Record<
     const value = fieldValue(field, texts[field.name] ?? '', ticks[field.name] ?? []);
     if (value !== undefined) input[field.name] = value;
   }
-  return input as StartTrainingInput;
+  return input;
 }

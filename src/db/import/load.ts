@@ -127,12 +127,11 @@ export class BatchLoader {
   }
 
   private async existingImages(queryRunner: QueryRunner, files: ReadyFile[]): Promise<Map<string, ExistingImage>> {
-    const rows: { id: string; external_id: string; annotation_hash: string | null; annotation_path: string | null }[] =
-      await queryRunner.query(
-        `SELECT id, external_id, annotation_hash, annotation_path FROM images
-         WHERE dataset_id = $1 AND external_id IN (SELECT json_array_elements_text($2::json))`,
-        [this.datasetId, JSON.stringify(files.map((file) => file.annotation.externalId))],
-      );
+    const rows = (await queryRunner.query(
+      `SELECT id, external_id, annotation_hash, annotation_path FROM images
+       WHERE dataset_id = $1 AND external_id IN (SELECT json_array_elements_text($2::json))`,
+      [this.datasetId, JSON.stringify(files.map((file) => file.annotation.externalId))],
+    )) as { id: string; external_id: string; annotation_hash: string | null; annotation_path: string | null }[];
     return new Map(
       rows.map((row) => [
         row.external_id,
@@ -240,10 +239,10 @@ export class BatchLoader {
 
   private async allocateIds(queryRunner: QueryRunner, table: string, count: number): Promise<number[]> {
     if (count === 0) return [];
-    const rows: { id: string }[] = await queryRunner.query(
-      `SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)`,
-      [table, count],
-    );
+    const rows = (await queryRunner.query(`SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id FROM generate_series(1, $2)`, [
+      table,
+      count,
+    ])) as { id: string }[];
     return rows.map((row) => Number(row.id));
   }
 

@@ -10,7 +10,7 @@ export const IMPORT_RUN_LOCK = 0x6b66;
 
 /** Marks `running` runs whose owning session is gone as `interrupted`; how many there were. */
 export async function markInterruptedRuns(dataSource: DataSource): Promise<number> {
-  const rows = await dataSource.query(
+  const rows = await dataSource.query<{ n: number }[]>(
     `WITH changed AS (
        UPDATE import_runs r SET status = 'interrupted', finished_at = now()
         WHERE r.status = 'running'
@@ -32,10 +32,10 @@ export async function startOwnedRun(dataSource: DataSource, datasetId: number, r
   const session: QueryRunner = dataSource.createQueryRunner();
   await session.connect();
   try {
-    const [run]: { id: number }[] = await session.query(
+    const [run] = (await session.query(
       `INSERT INTO import_runs (dataset_id, root_path) VALUES ($1, $2) RETURNING id, pg_advisory_lock($3, id)`,
       [datasetId, root, IMPORT_RUN_LOCK],
-    );
+    )) as { id: number }[];
     return {
       id: run.id,
       async release() {

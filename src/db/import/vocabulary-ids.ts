@@ -40,7 +40,7 @@ export class VocabularyIds {
   private remember(rows: VocabularyRow[]): void {
     for (const row of rows) {
       let values = this.ids.get(row.kind);
-      if (!values) this.ids.set(row.kind, (values = new Map()));
+      if (!values) this.ids.set(row.kind, (values = new Map<string, number>()));
       values.set(row.value, Number(row.id));
     }
   }

@@ -28,12 +28,19 @@ function declareParameterFields(prototype: object): void {
 }
 
 // The fields are declared by declareParameterFields; the interfaces give the classes their TypeScript types.
+// The lint rules below warn that an empty interface adds nothing and that a merged interface declares
+// members the class does not initialise: here they are the parameters declareParameterFields
+// registers on the class at run time, which is the point of the merge.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging -- see above
 export interface StartTrainingInput extends TrainingParamsInput {}
 @InputType({ description: 'A training run: data filters, model shape and optimiser (defaults: torchvision detection recipe). The same parameters as `kfashion train`.' })
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see above
 export class StartTrainingInput {}
 declareParameterFields(StartTrainingInput.prototype);
 
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging -- see above
 export interface TrainingRunParams extends TrainingParamsInput {}
 @ObjectType({ description: 'The parameters a training run was started with, as StartTrainingInput takes them (null: not recorded, for runs older than the parameter).' })
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see above
 export class TrainingRunParams {}
 declareParameterFields(TrainingRunParams.prototype);

@@ -136,9 +136,11 @@ export class TrainingResolver {
     description: 'The run now and after every step, until it has finished (graphql-ws on /graphql).',
     subscribe: ({ args, context }) => {
       const { services } = context as GraphQLContext;
-      const runId = serialKeyOf('id', String(args.id), 'TrainingRun');
+      // type-graphql checked the argument against its ID! declaration before this runs.
+      const { id } = args as { id: string };
+      const runId = serialKeyOf('id', id, 'TrainingRun');
       return (async function* () {
-        if (!(await services.training.run(runId))) throw notFound(`training run ${String(args.id)}`);
+        if (!(await services.training.run(runId))) throw notFound(`training run ${id}`);
         for await (const run of services.training.updates(runId)) yield toTrainingRun(run);
       })();
     },

@@ -26,9 +26,9 @@ export interface DoctorOp {
   /** Largest relative error against the reference that still counts as agreement. */
   tolerance: number;
   /** Builds the inputs on the current backend. */
-  prepare(): PreparedOp;
+  prepare: () => PreparedOp;
   /** The cpu-backend reference when it is not the same code as `prepare` (default: `prepare` on cpu). */
-  prepareReference?(): PreparedOp;
+  prepareReference?: () => PreparedOp;
 }
 
 export interface OpRun {
@@ -137,7 +137,7 @@ const matMul: DoctorOp = {
   tolerance: MATMUL_TOLERANCE,
   prepare: tensorOp(
     () => [4, 5].map((seed) => tf.tensor2d(randomValues(MATMUL_SIZE * MATMUL_SIZE, seed), [MATMUL_SIZE, MATMUL_SIZE])),
-    (a, b) => [tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D)],
+    (a, b) => [tf.matMul(a, b)],
   ),
 };
 

@@ -76,7 +76,7 @@ const TFJS_PACKAGES = [
 
 function packageVersion(name: string, resolve: (request: string) => string): string | null {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the package.json of a package found at run time
     return (require(resolve(`${name}/package.json`)) as { version: string }).version;
   } catch {
     return null;

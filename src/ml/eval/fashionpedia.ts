@@ -72,7 +72,7 @@ export function fashionpediaCategory(
   const cache = new Map<DetectedGarment, Map<GroundTruthGarment, number>>();
   const cachedF1 = (d: DetectedGarment, g: GroundTruthGarment): number => {
     let row = cache.get(d);
-    if (!row) cache.set(d, (row = new Map()));
+    if (!row) cache.set(d, (row = new Map<GroundTruthGarment, number>()));
     let value = row.get(g);
     if (value === undefined) row.set(g, (value = f1Of(d, g)));
     return value;

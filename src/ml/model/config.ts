@@ -161,7 +161,7 @@ function numberTuple(length: number, positive: boolean): Check {
       fail(where, `expected an array of ${length} numbers, got ${JSON.stringify(v)}`);
     }
     if (positive && !v.every((x: number) => x > 0)) fail(where, `expected positive numbers, got ${JSON.stringify(v)}`);
-    return [...v];
+    return [...(v as number[])];
   };
 }
 

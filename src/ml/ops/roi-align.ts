@@ -201,7 +201,7 @@ function applyPlan(levels: tf.Tensor4D[], plan: SamplingPlan): tf.Tensor2D {
       const table = new Float32Array(totalRows * channels);
       let offset = 0;
       inputs.forEach((f, l) => {
-        table.set(f.dataSync() as Float32Array, offset);
+        table.set(f.dataSync(), offset);
         offset += rows[l] * channels;
       });
       return {

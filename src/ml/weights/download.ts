@@ -57,7 +57,7 @@ async function downloadOnce(url: string, partial: string, options: DownloadOptio
   try {
     for await (const chunk of response.body) {
       if (!out.write(chunk)) await once(out, 'drain');
-      received += chunk.length;
+      received += (chunk as Uint8Array).length;
       options.onProgress?.(received, total);
     }
   } finally {

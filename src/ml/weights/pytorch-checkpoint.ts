@@ -72,7 +72,7 @@ function storageTypeOf(value: unknown): StorageType | undefined {
 function storageReference(pid: unknown, source: string): StorageRef {
   const type = Array.isArray(pid) ? storageTypeOf(pid[1]) : undefined;
   if (!Array.isArray(pid) || pid[0] !== 'storage' || !type || typeof pid[2] !== 'string' || !Number.isInteger(pid[4])) {
-    throw new Error(`${source}: unsupported persistent id ${JSON.stringify(pid, (_, v) => (typeof v === 'function' ? '<global>' : v))}`);
+    throw new Error(`${source}: unsupported persistent id ${JSON.stringify(pid, (_, v: unknown) => (typeof v === 'function' ? '<global>' : v))}`);
   }
   if (pid[5] !== undefined && pid[5] !== null) throw new Error(`${source}: storage "${pid[2]}" is a legacy storage view, which this reader does not support`);
   return new StorageRef(pid[2], type.dtype, pid[4] as number);
@@ -93,7 +93,7 @@ function readObject(input: ByteSource, source: string): { root: unknown; storage
 function stateDictOf(root: unknown, source: string): Map<string, TensorRecord> {
   let dict = root;
   for (const key of ['model', 'state_dict']) {
-    const inner = dict instanceof Map ? dict.get(key) : undefined;
+    const inner: unknown = dict instanceof Map ? dict.get(key) : undefined;
     if (inner instanceof Map) dict = inner;
   }
   if (!(dict instanceof Map)) throw new Error(`${source}: not a state dict (the checkpoint holds a ${Array.isArray(dict) ? 'list' : typeof dict})`);
@@ -184,7 +184,7 @@ function readLegacyCheckpoint(file: FileReader): Map<string, SafetensorsEntry> {
   const { root, storages } = readObject(input, file.path);
   const records = stateDictOf(root, file.path);
   const keys = plain();
-  if (!Array.isArray(keys) || !keys.every((k) => storages.has(k))) throw new Error(`${file.path}: corrupt legacy checkpoint: bad storage key list`);
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' && storages.has(k))) throw new Error(`${file.path}: corrupt legacy checkpoint: bad storage key list`);
   const readStorage = (ref: StorageRef) => {
     const count = new DataView(input.read(8).slice().buffer).getBigInt64(0, true);
     return input.readBlock(Number(count) * BYTES_PER_ELEMENT[ref.dtype]);

@@ -41,7 +41,7 @@ const MAX_HEADER_BYTES = 100_000_000;
 
 function copyBytes(buffer: Uint8Array, begin: number, end: number): ArrayBuffer {
   // A copy, so the typed array views are aligned whatever the tensor's offset in the file.
-  return Uint8Array.prototype.slice.call(buffer, begin, end).buffer as ArrayBuffer;
+  return Uint8Array.prototype.slice.call(buffer, begin, end).buffer;
 }
 
 function float16ToFloat32(bits: Uint16Array): Float32Array {
@@ -95,12 +95,14 @@ function parseHeaderEntry(name: string, raw: unknown, source: string): HeaderEnt
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
     throw new Error(`${where}: bad data_offsets ${JSON.stringify(offsets)}`);
   }
-  const elements = shape.reduce((a: number, b: number) => a * b, 1);
+  const dims = shape as number[];
+  const [begin, end] = offsets as [number, number];
+  const elements = dims.reduce((a, b) => a * b, 1);
   const expectedBytes = elements * BYTES_PER_ELEMENT[dtype as SafetensorsDtype];
-  if (offsets[1] - offsets[0] !== expectedBytes) {
-    throw new Error(`${where}: data_offsets ${JSON.stringify(offsets)} span ${offsets[1] - offsets[0]} bytes, but ${dtype} [${shape.join(', ')}] needs ${expectedBytes}`);
+  if (end - begin !== expectedBytes) {
+    throw new Error(`${where}: data_offsets ${JSON.stringify(offsets)} span ${end - begin} bytes, but ${dtype} [${dims.join(', ')}] needs ${expectedBytes}`);
   }
-  return { dtype: dtype as SafetensorsDtype, shape: [...shape], begin: offsets[0], end: offsets[1] };
+  return { dtype: dtype as SafetensorsDtype, shape: [...dims], begin, end };
 }
 
 function parseMetadata(raw: unknown, source: string): Record<string, string> {

@@ -1,4 +1,6 @@
 /** Helpers shared by the ML-OPS tests: run the same computation on several backends and compare. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, BackendName } from '../../../src/ml/backend';
 import { seededRandom } from '../../../src/util/random';
@@ -56,9 +58,6 @@ export function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number
 
 /** Reads a JSON fixture written by tools/reference/ops_reference.py. */
 export function loadFixture<T>(name: string): T {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const fs = require('fs') as typeof import('fs');
-  const path = require('path') as typeof import('path');
   return JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', name), 'utf8')) as T;
 }
 

@@ -47,7 +47,7 @@ export function StartTrainingForm(props: { onStarted: (runId: string) => void })
   };
 
   return (
-    <form className="start-form" onSubmit={submit} noValidate data-testid="start-training-form">
+    <form className="start-form" onSubmit={(event) => void submit(event)} noValidate data-testid="start-training-form">
       <div className="form-grid">
         {startTrainingInputFields.map((field) => {
           const invalid = problem?.field === field.name;
@@ -65,7 +65,7 @@ export function StartTrainingForm(props: { onStarted: (runId: string) => void })
               {field.description && <span className="muted small">{field.description}</span>}
               {invalid && (
                 <span className="error small" role="alert">
-                  {problem!.message}
+                  {problem.message}
                 </span>
               )}
             </div>

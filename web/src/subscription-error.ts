@@ -7,9 +7,12 @@ import { GRAPHQL_PATH } from './graphql';
 /** graphql-ws reports an Error, the GraphQL errors of a refused subscription, or the socket's CloseEvent. */
 export function subscriptionError(reason: unknown): Error {
   if (reason instanceof Error) return reason;
-  // A GraphQL error always has a message; String() covers a malformed frame without one.
-  // eslint-disable-next-line @typescript-eslint/no-base-to-string
-  if (Array.isArray(reason)) return new Error(reason.map((entry: { message?: string }) => entry.message ?? String(entry)).join('; ') || 'subscription refused');
+  if (Array.isArray(reason)) {
+    // A GraphQL error always has a message; String() covers a malformed frame without one.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
+    const messages = reason.map((entry: { message?: string }) => entry.message ?? String(entry));
+    return new Error(messages.join('; ') || 'subscription refused');
+  }
   if (reason && typeof reason === 'object' && 'code' in reason) {
     const close = reason as { code: number; reason?: string };
     return new Error(`subscription closed (${close.code}${close.reason ? `: ${close.reason}` : ''})`);

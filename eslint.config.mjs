@@ -14,8 +14,7 @@ const keepInferableTypeArgumentAssertions = {
   meta: { name: 'keep-inferable-type-argument-assertions' },
   supportsAutofix: true,
   preprocess: (text) => [text],
-  postprocess: (messages) =>
-    messages.flat().filter((message) => message.messageId !== 'contextuallyInferredTypeArguments'),
+  postprocess: (messages) => messages.flat().filter((message) => message.messageId !== 'contextuallyInferredTypeArguments'),
 };
 
 export default tseslint.config(

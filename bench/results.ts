@@ -8,7 +8,10 @@ import { openDatabase } from '../src/db/data-source';
 
 /** The 1/5/15-minute load averages as "a / b / c" (the machine is shared: rates mean little without them). */
 export function loadAverage(): string {
-  return os.loadavg().map((l) => l.toFixed(1)).join(' / ');
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
 }
 
 /** Runs `work` on a connection to `url` (the server's maintenance database), closed afterwards. */

@@ -18,6 +18,8 @@ export class ImportRunInterrupted1764800000000 implements MigrationInterface {
   public async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`UPDATE import_runs SET status = 'failed' WHERE status = 'interrupted'`);
     await queryRunner.query(`ALTER TABLE import_runs DROP CONSTRAINT import_runs_status_check`);
-    await queryRunner.query(`ALTER TABLE import_runs ADD CONSTRAINT import_runs_status_check CHECK (status IN ('running', 'finished', 'failed'))`);
+    await queryRunner.query(
+      `ALTER TABLE import_runs ADD CONSTRAINT import_runs_status_check CHECK (status IN ('running', 'finished', 'failed'))`,
+    );
   }
 }

@@ -9,4 +9,14 @@ import { ApiTokens1764750000000 } from './1764750000000-ApiTokens';
 import { ImportRunInterrupted1764800000000 } from './1764800000000-ImportRunInterrupted';
 import { GarmentTermBits1764870000000 } from './1764870000000-GarmentTermBits';
 
-export const MIGRATIONS = [InitialSchema1764201600000, GarmentSplit1764300000000, ModelServerJobs1764400000000, GarmentFacetCounts1764500000000, ImageExternalId1764600000000, PredictionChunks1764700000000, ApiTokens1764750000000, ImportRunInterrupted1764800000000, GarmentTermBits1764870000000];
+export const MIGRATIONS = [
+  InitialSchema1764201600000,
+  GarmentSplit1764300000000,
+  ModelServerJobs1764400000000,
+  GarmentFacetCounts1764500000000,
+  ImageExternalId1764600000000,
+  PredictionChunks1764700000000,
+  ApiTokens1764750000000,
+  ImportRunInterrupted1764800000000,
+  GarmentTermBits1764870000000,
+];

@@ -55,7 +55,10 @@ function main() {
   const version = process.argv[2] ?? declaredVersion();
   const work = mkdtempSync(join(tmpdir(), 'tfjs-node-kernels-'));
   try {
-    const tarball = execFileSync('npm', ['pack', `${PACKAGE}@${version}`, '--silent'], { cwd: work, encoding: 'utf8' }).trim().split('\n').pop();
+    const tarball = execFileSync('npm', ['pack', `${PACKAGE}@${version}`, '--silent'], { cwd: work, encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop();
     execFileSync('tar', ['xzf', tarball], { cwd: work });
     const kernels = registeredKernels(join(work, 'package'));
     const fixture = {

@@ -22,7 +22,10 @@ export default defineConfig({
   // `vite` (dev) proxies the API to a running `kfashion serve`.
   server: {
     proxy: Object.fromEntries(
-      ['/graphql', '/uploads', '/images', '/garments', '/health'].map((route) => [route, process.env.KFASHION_API ?? 'http://localhost:4000']),
+      ['/graphql', '/uploads', '/images', '/garments', '/health'].map((route) => [
+        route,
+        process.env.KFASHION_API ?? 'http://localhost:4000',
+      ]),
     ),
   },
 });

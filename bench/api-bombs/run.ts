@@ -28,11 +28,14 @@ const SERVER_URL = process.env.BENCH_DATABASE_URL || 'postgres://root@127.0.0.1:
 const REPOSITORY = path.resolve(__dirname, '../../..');
 const RESULTS = path.join(REPOSITORY, 'bench/RESULTS.md');
 const SERVER_SCRIPT = path.join(REPOSITORY, 'dist/bench/search/server.js');
-const SAMPLES = process.env.KFASHION_SAMPLES ? path.resolve(process.env.KFASHION_SAMPLES) : path.resolve(REPOSITORY, 'test/fixtures/kfashion-samples');
+const SAMPLES = process.env.KFASHION_SAMPLES
+  ? path.resolve(process.env.KFASHION_SAMPLES)
+  : path.resolve(REPOSITORY, 'test/fixtures/kfashion-samples');
 const SAMPLE_IDS = ['100026', '1070263', '1092253'];
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 3) || 3;
 
-const facets = (count: number) => `query($kinds: [AttributeKind!]!) { ${Array.from({ length: count }, (_, i) => `a${i}: garmentFacets(kinds: $kinds) { kind values { value count } }`).join(' ')} }`;
+const facets = (count: number) =>
+  `query($kinds: [AttributeKind!]!) { ${Array.from({ length: count }, (_, i) => `a${i}: garmentFacets(kinds: $kinds) { kind values { value count } }`).join(' ')} }`;
 const ALIAS_BOMB = facets(4_900);
 const FRAGMENT_LEVELS = 30;
 const FRAGMENT_BOMB = `query { ...F0 } ${Array.from({ length: FRAGMENT_LEVELS }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`).join(' ')} fragment F${FRAGMENT_LEVELS} on Query { modelVersions(first: 1) { totalCount } }`;
@@ -44,7 +47,10 @@ const SEARCH = `{ searchGarments(where: { superCategory: [TOP] }, first: 5) { ed
 
 function sampleTree(root: string): void {
   for (const id of SAMPLE_IDS) {
-    for (const [folder, extension] of [['라벨링데이터', 'json'], ['원천데이터', 'jpg']]) {
+    for (const [folder, extension] of [
+      ['라벨링데이터', 'json'],
+      ['원천데이터', 'jpg'],
+    ]) {
       const target = path.join(root, 'Training', folder, '로맨틱', `${id}.${extension}`);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.copyFileSync(path.join(SAMPLES, `${id}.${extension}`), target);
@@ -98,10 +104,17 @@ async function webSocketLane(origin: string, token: string): Promise<{ send: Bom
   return {
     async send() {
       const answer = reply();
-      socket.send(JSON.stringify({ id: String(++id), type: 'subscribe', payload: { query: WS_BOMB, variables: { kinds: ATTRIBUTE_KINDS.map(attributeKindName) } } }));
+      socket.send(
+        JSON.stringify({
+          id: String(++id),
+          type: 'subscribe',
+          payload: { query: WS_BOMB, variables: { kinds: ATTRIBUTE_KINDS.map(attributeKindName) } },
+        }),
+      );
       const message = await answer;
       const code = (message.payload as { extensions?: { code?: string } }[] | undefined)?.[0]?.extensions?.code;
-      if (message.type !== 'error' || code !== 'GRAPHQL_PARSE_FAILED') throw new Error(`the WebSocket bomb was answered ${message.type} ${code}, not refused`);
+      if (message.type !== 'error' || code !== 'GRAPHQL_PARSE_FAILED')
+        throw new Error(`the WebSocket bomb was answered ${message.type} ${code}, not refused`);
     },
     close: () => socket.close(1000),
   };
@@ -126,7 +139,11 @@ async function bombard(lanes: Bomb[], answers: number[], enough: () => boolean):
   );
 }
 
-async function measureBomb(lanes: () => Promise<{ sends: Bomb[]; close: () => void }>, health: () => Promise<unknown>, search: () => Promise<unknown>): Promise<BombResult> {
+async function measureBomb(
+  lanes: () => Promise<{ sends: Bomb[]; close: () => void }>,
+  health: () => Promise<unknown>,
+  search: () => Promise<unknown>,
+): Promise<BombResult> {
   const { sends, close } = await lanes();
   try {
     const answers: number[] = [];
@@ -152,13 +169,18 @@ async function measure(origin: string, token: string): Promise<string[]> {
   };
   const fragmentBomb: Bomb = async () => {
     const { status, text } = await post(FRAGMENT_BOMB, {}, undefined);
-    if (status !== 400 || !text.includes('QUERY_TOO_COMPLEX')) throw new Error(`the fragment bomb was answered ${status} ${text.slice(0, 200)}`);
+    if (status !== 400 || !text.includes('QUERY_TOO_COMPLEX'))
+      throw new Error(`the fragment bomb was answered ${status} ${text.slice(0, 200)}`);
   };
   const health = () => fetch(`${origin}/health`).then((response) => response.arrayBuffer());
   const search = () => post(SEARCH, {}, bearer);
-  const idle = await latenciesDuring((enough) => new Promise((resolve) => setTimeout(resolve, 1_000)).then(async () => {
-    while (!enough()) await new Promise((resolve) => setTimeout(resolve, 50));
-  }), health);
+  const idle = await latenciesDuring(
+    (enough) =>
+      new Promise((resolve) => setTimeout(resolve, 1_000)).then(async () => {
+        while (!enough()) await new Promise((resolve) => setTimeout(resolve, 50));
+      }),
+    health,
+  );
   const http = (send: Bomb) => async () => ({ sends: [send, send, send], close: () => {} });
   const webSocket = async () => {
     const lanes = await Promise.all([0, 1, 2].map(() => webSocketLane(origin, token)));

@@ -21,7 +21,10 @@ const PHASES: [string, RegExp][] = [
 ];
 
 function loadAverage(): string {
-  return os.loadavg().map((n) => n.toFixed(2)).join(' ');
+  return os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
 }
 
 async function main(): Promise<void> {

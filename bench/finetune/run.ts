@@ -30,9 +30,23 @@ async function main(): Promise<void> {
       evalEvery: number('EVAL_EVERY', FINETUNE_SETTINGS.evalEvery),
       log: (line) => console.error(line),
     });
-    const reached = { fromCheckpoint: stepsToReach(result.fromCheckpoint, threshold), fromScratch: stepsToReach(result.fromScratch, threshold) };
+    const reached = {
+      fromCheckpoint: stepsToReach(result.fromCheckpoint, threshold),
+      fromScratch: stepsToReach(result.fromScratch, threshold),
+    };
     const wallSeconds = (Date.now() - started) / 1000;
-    console.log(JSON.stringify({ backend: backend.name, cpu: cpus()[0]?.model, threshold, reached, wallSeconds, loadBefore, loadAfter: loadavg(), ...result }));
+    console.log(
+      JSON.stringify({
+        backend: backend.name,
+        cpu: cpus()[0]?.model,
+        threshold,
+        reached,
+        wallSeconds,
+        loadBefore,
+        loadAfter: loadavg(),
+        ...result,
+      }),
+    );
   }
 }
 

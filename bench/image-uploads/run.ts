@@ -35,10 +35,14 @@ interface Server {
 }
 
 async function startServer(databaseUrl: string, dataDir: string, sources: string | null): Promise<Server> {
-  const child = spawn(process.execPath, [SERVER_SCRIPT, databaseUrl, dataDir, ...(sources ? [sources] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [SERVER_SCRIPT, databaseUrl, dataDir, ...(sources ? [sources] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const peakRss = new Promise<number>((resolve) => child.once('exit', () => resolve(Number(/maxrss (\d+)/.exec(output)?.[1] ?? NaN) / 1024)));
+  const peakRss = new Promise<number>((resolve) =>
+    child.once('exit', () => resolve(Number(/maxrss (\d+)/.exec(output)?.[1] ?? NaN) / 1024)),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.on('data', () => {
       const match = /listening (\d+)/.exec(output);
@@ -68,13 +72,27 @@ async function probesDuring(busy: Promise<unknown>, origin: string, times: numbe
 const p95 = (times: number[]) => [...times].sort((a, b) => a - b)[Math.ceil(times.length * 0.95) - 1];
 
 async function photo(depth: 'rgb16' | 'srgb'): Promise<Buffer> {
-  return sharp({ create: { width: 6000, height: 6000, channels: 3, background: { r: 120, g: 80, b: 200 } } }).toColourspace(depth).png().toBuffer();
+  return sharp({ create: { width: 6000, height: 6000, channels: 3, background: { r: 120, g: 80, b: 200 } } })
+    .toColourspace(depth)
+    .png()
+    .toBuffer();
 }
 
-async function measure(label: string, sources: string | null, databaseUrl: string, dataDir: string, token: string, bytes: Buffer): Promise<string> {
+async function measure(
+  label: string,
+  sources: string | null,
+  databaseUrl: string,
+  dataDir: string,
+  token: string,
+  bytes: Buffer,
+): Promise<string> {
   const server = await startServer(databaseUrl, dataDir, sources);
   const upload = () =>
-    fetch(`${server.origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/png', authorization: `Bearer ${token}` }, body: bytes }).then(async (response) => {
+    fetch(`${server.origin}/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/png', authorization: `Bearer ${token}` },
+      body: bytes,
+    }).then(async (response) => {
       await response.arrayBuffer();
       return response.status;
     });
@@ -104,7 +122,10 @@ runBench(async () => {
   await withBenchDatabase(SERVER_URL, 'kf_bench_image_uploads', async (bench) => {
     const { token } = await createApiToken(bench.dataSource, { role: 'analyst', name: 'bench' });
     const rows: string[] = [];
-    for (const [name, depth] of [['16-bit RGB', 'rgb16'], ['8-bit RGB', 'srgb']] as const) {
+    for (const [name, depth] of [
+      ['16-bit RGB', 'rgb16'],
+      ['8-bit RGB', 'srgb'],
+    ] as const) {
       const bytes = await photo(depth);
       for (const [build, sources] of [...(baseline ? [['before', baseline]] : []), ['after', null]] as [string, string | null][]) {
         rows.push(await measure(`${name}, ${build}`, sources, bench.url, bench.dataDir, token, bytes));

@@ -17,9 +17,7 @@ const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
 
 /** user + system CPU seconds of the database's server processes (same machine) for this database. */
 async function backendCpuSeconds(dataSource: DataSource): Promise<number> {
-  const rows: { pid: number }[] = await dataSource.query(
-    'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
-  );
+  const rows: { pid: number }[] = await dataSource.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
   let ticks = 0;
   for (const { pid } of rows) {
     const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');

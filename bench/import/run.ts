@@ -78,11 +78,10 @@ async function measure(root: string, files: number, variant: Variant): Promise<M
   const url = new URL(SERVER_URL);
   url.pathname = `/${database}`;
   try {
-    const output = execFileSync(
-      process.execPath,
-      [CHILD, root, url.toString(), variant.loader, variant.bypassTriggers ? 'yes' : 'no'],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const output = execFileSync(process.execPath, [CHILD, root, url.toString(), variant.loader, variant.bypassTriggers ? 'yes' : 'no'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const result = JSON.parse(output.trim().split('\n').pop()!);
     const measurement = { files, label: variant.label, ...result } as Measurement;
     console.log(
@@ -164,7 +163,10 @@ async function main(): Promise<void> {
     if (checkedSizes.includes(files)) measurements.push(await measure(root, files, CHECKED));
     if (naiveSizes.includes(files)) measurements.push(await measure(root, files, NAIVE));
   }
-  const date = new Date().toISOString().replace(/\.\d+Z$/, ' UTC').replace('T', ' ');
+  const date = new Date()
+    .toISOString()
+    .replace(/\.\d+Z$/, ' UTC')
+    .replace('T', ' ');
   writeSection(
     [
       `Run ${date} on ${machine()}.`,

@@ -41,7 +41,10 @@ const FAST_BLAS = /openblas|mkl|blis/i;
 const INFER_SIZE = 800;
 const TRAIN_SIZE = 512;
 /** Ground truth for the training step, in 512×512 pixels (two garments; labels index class_names). */
-const TRAIN_BOXES = [[96, 40, 330, 280], [150, 230, 400, 500]];
+const TRAIN_BOXES = [
+  [96, 40, 330, 280],
+  [150, 230, 400, 500],
+];
 const TRAIN_LABELS = [1, 9];
 /** SGD as torchvision's detection reference except the learning rate: with synthetic weights lr 0.01 takes the
  * losses to ~1e7 in one step and to NaN in the next. The cost of a step does not depend on the value. */
@@ -84,7 +87,10 @@ function benchConfig(minSize: number): ModelConfig {
 }
 
 async function writeInputs(directory: string): Promise<ModelConfig> {
-  for (const [mode, size] of [['infer', INFER_SIZE], ['train', TRAIN_SIZE]] as const) {
+  for (const [mode, size] of [
+    ['infer', INFER_SIZE],
+    ['train', TRAIN_SIZE],
+  ] as const) {
     const config = benchConfig(size);
     const pixels = await sharp(SAMPLE).resize(size, size, { fit: 'fill' }).removeAlpha().raw().toBuffer();
     writeFileSync(path.join(directory, `${mode}.rgb`), pixels);
@@ -93,7 +99,15 @@ async function writeInputs(directory: string): Promise<ModelConfig> {
     writeFileSync(path.join(directory, `${mode}.json`), JSON.stringify({ config, height: size, width: size, ...extra }));
   }
   const config = benchConfig(INFER_SIZE);
-  execFileSync(PYTHON, [path.join(ROOT, 'tools/reference/bench_export.py'), path.join(directory, 'infer.config.json'), path.join(directory, 'weights.safetensors')], { stdio: 'inherit' });
+  execFileSync(
+    PYTHON,
+    [
+      path.join(ROOT, 'tools/reference/bench_export.py'),
+      path.join(directory, 'infer.config.json'),
+      path.join(directory, 'weights.safetensors'),
+    ],
+    { stdio: 'inherit' },
+  );
   return config;
 }
 
@@ -116,7 +130,11 @@ interface TorchReport {
 }
 
 function torchParticipant(mode: Mode, directory: string, threads: number, runs: number): Participant<TorchReport> {
-  const child = spawn(PYTHON, [path.join(ROOT, 'tools/reference/bench_torch.py'), mode, directory, '--threads', String(threads), '--runs', String(runs), '--wait'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    PYTHON,
+    [path.join(ROOT, 'tools/reference/bench_torch.py'), mode, directory, '--threads', String(threads), '--runs', String(runs), '--wait'],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   let stdout = '';
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
@@ -129,7 +147,14 @@ function torchParticipant(mode: Mode, directory: string, threads: number, runs: 
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`bench_torch.py ${mode} exited with ${code}: ${stdout}`));
       try {
-        resolve(JSON.parse(stdout.split('\n').filter((line) => line.startsWith('{')).pop() as string));
+        resolve(
+          JSON.parse(
+            stdout
+              .split('\n')
+              .filter((line) => line.startsWith('{'))
+              .pop() as string,
+          ),
+        );
       } catch (error) {
         reject(new Error(`bench_torch.py ${mode}: unreadable report (${(error as Error).message}): ${stdout.slice(0, 500)}`));
       }
@@ -154,7 +179,9 @@ function workerParticipant(task: WorkerTask): Participant<WorkerDone> {
 }
 
 /** Starts every participant's measured calls together (after all warmed up) and times the whole series. */
-async function runTogether<T extends { wall: number[]; cpu: number[] }>(participants: Participant<T>[]): Promise<{ reports: T[]; seconds: number; loadBefore: number[]; loadAfter: number[] }> {
+async function runTogether<T extends { wall: number[]; cpu: number[] }>(
+  participants: Participant<T>[],
+): Promise<{ reports: T[]; seconds: number; loadBefore: number[]; loadAfter: number[] }> {
   await Promise.all(participants.map((p) => p.ready));
   const loadBefore = os.loadavg();
   const start = process.hrtime.bigint();
@@ -172,17 +199,33 @@ function summarise(label: string, side: Series['side'], mode: Mode, result: Awai
   // Parallel workers share one process: each worker's cpuUsage delta counts both, so divide by their number.
   const cpuShare = side === 'ours' ? result.reports.length : 1;
   const series: Series = {
-    label, side, mode, parallel: result.reports.length, images: wall.length,
-    medianWall: median(wall), medianCpu: median(cpu) / cpuShare,
+    label,
+    side,
+    mode,
+    parallel: result.reports.length,
+    images: wall.length,
+    medianWall: median(wall),
+    medianCpu: median(cpu) / cpuShare,
     imagesPerSecond: wall.length / result.seconds,
     cpuPerImage: cpu.reduce((a, b) => a + b, 0) / cpuShare / wall.length,
-    loadBefore: result.loadBefore, loadAfter: result.loadAfter, note,
+    loadBefore: result.loadBefore,
+    loadAfter: result.loadAfter,
+    note,
   };
-  log(`${label}: median ${series.medianWall.toFixed(2)} s wall, ${series.medianCpu.toFixed(2)} s CPU per image; ${series.imagesPerSecond.toFixed(3)} images/s; load ${series.loadBefore[0].toFixed(1)} → ${series.loadAfter[0].toFixed(1)}; ${note}`);
+  log(
+    `${label}: median ${series.medianWall.toFixed(2)} s wall, ${series.medianCpu.toFixed(2)} s CPU per image; ${series.imagesPerSecond.toFixed(3)} images/s; load ${series.loadBefore[0].toFixed(1)} → ${series.loadAfter[0].toFixed(1)}; ${note}`,
+  );
   return series;
 }
 
-async function torchSeries(label: string, mode: Mode, directory: string, processes: number, threads: number, runs: number): Promise<{ series: Series; report: TorchReport }> {
+async function torchSeries(
+  label: string,
+  mode: Mode,
+  directory: string,
+  processes: number,
+  threads: number,
+  runs: number,
+): Promise<{ series: Series; report: TorchReport }> {
   const result = await runTogether(Array.from({ length: processes }, () => torchParticipant(mode, directory, threads, runs)));
   const report = result.reports[0];
   const note = JSON.stringify(report.output).slice(0, 300);
@@ -190,10 +233,19 @@ async function torchSeries(label: string, mode: Mode, directory: string, process
 }
 
 async function oursSeries(
-  label: string, mode: Mode, directory: string, workers: number, runs: number, backend: WorkerTask['backend'] = 'wasm', warmup = 1, onnx?: { threads: number },
+  label: string,
+  mode: Mode,
+  directory: string,
+  workers: number,
+  runs: number,
+  backend: WorkerTask['backend'] = 'wasm',
+  warmup = 1,
+  onnx?: { threads: number },
 ): Promise<{ series: Series; report: WorkerDone }> {
   const engine = onnx ? { engine: 'onnx' as const, onnxThreads: onnx.threads } : {};
-  const result = await runTogether(Array.from({ length: workers }, () => workerParticipant({ backend, mode, directory, runs, warmup, ...engine })));
+  const result = await runTogether(
+    Array.from({ length: workers }, () => workerParticipant({ backend, mode, directory, runs, warmup, ...engine })),
+  );
   const report = result.reports[0];
   const note = `${JSON.stringify(report.output).slice(0, 300)}; tensors alive after the series: ${report.numTensors}`;
   return { series: summarise(label, 'ours', mode, result, note), report };
@@ -201,7 +253,9 @@ async function oursSeries(
 
 /** Which BLAS torch maps; throws on the reference BLAS unless BENCH_INFER_REFERENCE_BLAS=1 accepts it. */
 function checkTorchBlas(): { libraries: string[]; reference: boolean } {
-  const { blas_libraries: libraries } = JSON.parse(execFileSync(PYTHON, [path.join(ROOT, 'tools/reference/bench_torch.py'), 'blas']).toString()) as { blas_libraries: string[] };
+  const { blas_libraries: libraries } = JSON.parse(
+    execFileSync(PYTHON, [path.join(ROOT, 'tools/reference/bench_torch.py'), 'blas']).toString(),
+  ) as { blas_libraries: string[] };
   const reference = !libraries.some((library) => FAST_BLAS.test(path.basename(library)) || FAST_BLAS.test(path.dirname(library)));
   if (reference && process.env.BENCH_INFER_REFERENCE_BLAS !== '1') {
     throw new Error(
@@ -234,25 +288,77 @@ async function main(): Promise<void> {
       }
     };
     const add = (result?: { series: Series }) => result && series.push(result.series);
-    const torchLatency = await attempt('torch latency', () => torchSeries('torchvision, 1 process × 2 threads, one image per call', 'infer', directory, 1, 2, RUNS));
+    const torchLatency = await attempt('torch latency', () =>
+      torchSeries('torchvision, 1 process × 2 threads, one image per call', 'infer', directory, 1, 2, RUNS),
+    );
     add(torchLatency);
-    const oursLatency = await attempt('ours latency', () => oursSeries('ours (wasm), 1 worker thread, one image per call', 'infer', directory, 1, RUNS));
+    const oursLatency = await attempt('ours latency', () =>
+      oursSeries('ours (wasm), 1 worker thread, one image per call', 'infer', directory, 1, RUNS),
+    );
     add(oursLatency);
     // The first ONNX series exports the model and caches it beside the weights; the later ones read the cache.
-    const onnxLatency = await attempt('onnx latency', () => oursSeries('ours (ONNX Runtime), 1 worker thread × 2 intra-op threads, one image per call', 'infer', directory, 1, RUNS, 'wasm', 1, { threads: 2 }));
+    const onnxLatency = await attempt('onnx latency', () =>
+      oursSeries('ours (ONNX Runtime), 1 worker thread × 2 intra-op threads, one image per call', 'infer', directory, 1, RUNS, 'wasm', 1, {
+        threads: 2,
+      }),
+    );
     add(onnxLatency);
-    add(await attempt('torch throughput', () => torchSeries('torchvision, 2 processes × 1 thread', 'infer', directory, 2, 1, THROUGHPUT_RUNS)));
-    add(await attempt('ours throughput', () => oursSeries('ours (wasm), 2 worker threads, a backend and model each', 'infer', directory, 2, THROUGHPUT_RUNS)));
-    add(await attempt('onnx throughput', () => oursSeries('ours (ONNX Runtime), 2 worker threads × 1 intra-op thread, a session each', 'infer', directory, 2, THROUGHPUT_RUNS, 'wasm', 1, { threads: 1 })));
+    add(
+      await attempt('torch throughput', () =>
+        torchSeries('torchvision, 2 processes × 1 thread', 'infer', directory, 2, 1, THROUGHPUT_RUNS),
+      ),
+    );
+    add(
+      await attempt('ours throughput', () =>
+        oursSeries('ours (wasm), 2 worker threads, a backend and model each', 'infer', directory, 2, THROUGHPUT_RUNS),
+      ),
+    );
+    add(
+      await attempt('onnx throughput', () =>
+        oursSeries(
+          'ours (ONNX Runtime), 2 worker threads × 1 intra-op thread, a session each',
+          'infer',
+          directory,
+          2,
+          THROUGHPUT_RUNS,
+          'wasm',
+          1,
+          { threads: 1 },
+        ),
+      ),
+    );
     if (process.env.BENCH_INFER_TRAIN !== '0') {
-      add(await attempt('torch training', () => torchSeries('torchvision training step 512×512, 2 threads', 'train', directory, 1, 2, TRAIN_RUNS)));
-      add(await attempt('ours training', () => oursSeries('ours (wasm) training step 512×512, 1 worker thread', 'train', directory, 1, TRAIN_RUNS)));
+      add(
+        await attempt('torch training', () =>
+          torchSeries('torchvision training step 512×512, 2 threads', 'train', directory, 1, 2, TRAIN_RUNS),
+        ),
+      );
+      add(
+        await attempt('ours training', () =>
+          oursSeries('ours (wasm) training step 512×512, 1 worker thread', 'train', directory, 1, TRAIN_RUNS),
+        ),
+      );
     }
     if (process.env.BENCH_INFER_CPU === '1') {
-      add(await attempt('ours cpu backend', () => oursSeries('ours (plain cpu backend), 1 worker thread, once', 'infer', directory, 1, 1, 'cpu', 0)));
+      add(
+        await attempt('ours cpu backend', () =>
+          oursSeries('ours (plain cpu backend), 1 worker thread, once', 'infer', directory, 1, 1, 'cpu', 0),
+        ),
+      );
     }
     const uptimeEnd = execFileSync('uptime').toString().trim();
-    const section = renderSection({ startedAt, uptimeStart, uptimeEnd, config, series, failures, torch: torchLatency?.report, ours: oursLatency?.report, onnx: onnxLatency?.report, referenceBlas: blas.reference });
+    const section = renderSection({
+      startedAt,
+      uptimeStart,
+      uptimeEnd,
+      config,
+      series,
+      failures,
+      torch: torchLatency?.report,
+      ours: oursLatency?.report,
+      onnx: onnxLatency?.report,
+      referenceBlas: blas.reference,
+    });
     console.log(section);
     if (process.env.BENCH_INFER_NO_WRITE !== '1') writeSection(section);
   } finally {
@@ -289,9 +395,12 @@ function find(series: Series[], side: Series['side'], mode: Mode, parallel: numb
 
 function renderSection(input: RenderInput): string {
   const { series, config } = input;
-  const rows = series.map((s) =>
-    `| ${s.label} | ${s.parallel} | ${s.images} | ${fmt(s.medianWall)} | ${fmt(s.medianCpu)} | ${fmt(s.imagesPerSecond, 3)} | ${fmt(s.cpuPerImage)} | ${fmt(os.cpus().length / s.cpuPerImage, 3)} | ${load(s.loadBefore)} | ${load(s.loadAfter)} |`);
-  const ratio = (ours?: Series, theirs?: Series, pick: (s: Series) => number = (s) => s.medianWall) => (ours && theirs ? fmt(pick(ours) / pick(theirs)) : 'n/a');
+  const rows = series.map(
+    (s) =>
+      `| ${s.label} | ${s.parallel} | ${s.images} | ${fmt(s.medianWall)} | ${fmt(s.medianCpu)} | ${fmt(s.imagesPerSecond, 3)} | ${fmt(s.cpuPerImage)} | ${fmt(os.cpus().length / s.cpuPerImage, 3)} | ${load(s.loadBefore)} | ${load(s.loadAfter)} |`,
+  );
+  const ratio = (ours?: Series, theirs?: Series, pick: (s: Series) => number = (s) => s.medianWall) =>
+    ours && theirs ? fmt(pick(ours) / pick(theirs)) : 'n/a';
   const tl = find(series, 'torchvision', 'infer', 1);
   const ol = find(series, 'ours', 'infer', 1, 'wasm');
   const xl = find(series, 'ours', 'infer', 1, 'ONNX');
@@ -306,7 +415,10 @@ function renderSection(input: RenderInput): string {
     SECTION,
     '',
     ...(input.referenceBlas
-      ? ['**WARNING: torchvision ran on the reference BLAS in this run (BENCH_INFER_REFERENCE_BLAS=1): its times are 2–4× slower than its users see with OpenBLAS or MKL, so every ratio below flatters ours.**', '']
+      ? [
+          '**WARNING: torchvision ran on the reference BLAS in this run (BENCH_INFER_REFERENCE_BLAS=1): its times are 2–4× slower than its users see with OpenBLAS or MKL, so every ratio below flatters ours.**',
+          '',
+        ]
       : []),
     'The machine is shared with other processes (see the load averages): compare the ratios within this run rather than the absolute times across runs.',
     '',
@@ -323,11 +435,17 @@ function renderSection(input: RenderInput): string {
     '',
     `- Single-image latency at 800×800: ${ratio(ol, tl)}× wall, ${ratio(ol, tl, (s) => s.medianCpu)}× CPU time.`,
     `- Throughput on both cores (torch 2 processes × 1 thread vs ours 2 worker threads): torchvision/ours images/s = ${ot && tt ? fmt(ips(tt) / ips(ot)) : 'n/a'}× wall-clock, ${ot && tt ? fmt(cpuRate(tt) / cpuRate(ot)) : 'n/a'}× by CPU time per image; torch with 2 threads in one process: ${tl ? fmt(tl.imagesPerSecond, 3) : 'n/a'} images/s. Target: within 1.5×.`,
-    (or && tr ? `- Training step at 512×512 (batch 1, SGD momentum ${TRAIN_SGD.momentum}, weight decay ${TRAIN_SGD.weight_decay}, lr ${TRAIN_SGD.lr}: lr 0.01 diverges in one step with synthetic weights, and the value does not change the cost; min_size 512 so the image is not resized; ground truth: two garments): ${ratio(or, tr)}× wall, ${ratio(or, tr, (s) => s.medianCpu)}× CPU time. Torch's step has no attribute losses; ours adds them (a few linear rows on the foreground RoIs).` : '- Training step: not run in this run (BENCH_INFER_TRAIN=0).'),
+    or && tr
+      ? `- Training step at 512×512 (batch 1, SGD momentum ${TRAIN_SGD.momentum}, weight decay ${TRAIN_SGD.weight_decay}, lr ${TRAIN_SGD.lr}: lr 0.01 diverges in one step with synthetic weights, and the value does not change the cost; min_size 512 so the image is not resized; ground truth: two garments): ${ratio(or, tr)}× wall, ${ratio(or, tr, (s) => s.medianCpu)}× CPU time. Torch's step has no attribute losses; ours adds them (a few linear rows on the foreground RoIs).`
+      : '- Training step: not run in this run (BENCH_INFER_TRAIN=0).',
     `- ONNX Runtime engine, single-image latency: ${ratio(xl, tl)}× torchvision's wall, ${ratio(xl, tl, (s) => s.medianCpu)}× its CPU time; ${ratio(xl, ol)}× the wasm engine's wall.`,
     `- ONNX Runtime engine, throughput on both cores (2 worker threads × 1 intra-op thread): torchvision/ours images/s = ${xt && tt ? fmt(ips(tt) / ips(xt)) : 'n/a'}× wall-clock, ${xt && tt ? fmt(cpuRate(tt) / cpuRate(xt)) : 'n/a'}× by CPU time per image; against the wasm engine ${xt && ot ? fmt(ips(xt) / ips(ot)) : 'n/a'}× its images/s. Target: at or ahead of torchvision (ratio ≤ 1).`,
     `- Same weights, same answer: wasm: ${agreement(input.torch, input.ours)} ONNX Runtime: ${agreement(input.torch, input.onnx)}`,
-    ...(process.env.BENCH_INFER_CPU === '1' ? [] : ['- The plain cpu backend was not run (BENCH_INFER_CPU=1 runs it once): it is about 20× slower than wasm on this model, many minutes per image on a loaded machine.']),
+    ...(process.env.BENCH_INFER_CPU === '1'
+      ? []
+      : [
+          '- The plain cpu backend was not run (BENCH_INFER_CPU=1 runs it once): it is about 20× slower than wasm on this model, many minutes per image on a loaded machine.',
+        ]),
     ...input.failures.map((f) => `- FAILED: ${f}`),
     '',
     CUDA_NOTE,

@@ -76,9 +76,10 @@ async function main(): Promise<void> {
   const info = await initBackend(task.backend, { log: () => undefined });
   const weights = `${task.directory}/weights.safetensors`;
   const configPath = `${task.directory}/${task.mode}.config.json`;
-  const model: Predictor = task.engine === 'onnx'
-    ? await OnnxAttributeRCNN.create(readConfigFile(configPath), weights, { threads: task.onnxThreads, log: () => undefined })
-    : await AttributeRCNN.load(weights, configPath);
+  const model: Predictor =
+    task.engine === 'onnx'
+      ? await OnnxAttributeRCNN.create(readConfigFile(configPath), weights, { threads: task.onnxThreads, log: () => undefined })
+      : await AttributeRCNN.load(weights, configPath);
   const call = measuredCall(model, task);
   for (let i = 0; i < task.warmup; i++) await call();
   const go = new Promise<void>((resolve) => port.once('message', () => resolve()));
@@ -95,12 +96,22 @@ async function main(): Promise<void> {
     wall.push(Number(process.hrtime.bigint() - start) / 1e9);
     cpu.push((used.user + used.system) / 1e6);
   }
-  const engine = model instanceof OnnxAttributeRCNN ? `ONNX Runtime on ${model.provider.provider}, ${task.onnxThreads ?? 'default'} intra-op threads; the transform on ` : '';
-  const done: WorkerDone = { type: 'done', backendDetail: `${engine}${info.name}: ${info.detail}`, wall, cpu, output, numTensors: tf.memory().numTensors };
+  const engine =
+    model instanceof OnnxAttributeRCNN
+      ? `ONNX Runtime on ${model.provider.provider}, ${task.onnxThreads ?? 'default'} intra-op threads; the transform on `
+      : '';
+  const done: WorkerDone = {
+    type: 'done',
+    backendDetail: `${engine}${info.name}: ${info.detail}`,
+    wall,
+    cpu,
+    output,
+    numTensors: tf.memory().numTensors,
+  };
   port.postMessage(done);
   model.dispose();
 }
 
 main().catch((error) => {
-  parentPort?.postMessage({ type: 'error', message: error instanceof Error ? error.stack ?? error.message : String(error) });
+  parentPort?.postMessage({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
 });

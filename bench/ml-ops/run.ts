@@ -30,7 +30,9 @@ function time(label: string, runs: number, body: () => void): number {
   }
   // CPU time of this process too: on a shared machine wall time includes waiting for the cores.
   const m = median(seconds);
-  console.log(`${label}: median ${m.toFixed(3)} s wall, ${median(cpuSeconds).toFixed(3)} s CPU over ${runs} runs (min wall ${Math.min(...seconds).toFixed(3)})`);
+  console.log(
+    `${label}: median ${m.toFixed(3)} s wall, ${median(cpuSeconds).toFixed(3)} s CPU over ${runs} runs (min wall ${Math.min(...seconds).toFixed(3)})`,
+  );
   return m;
 }
 
@@ -47,7 +49,12 @@ function randomBoxes(count: number, imageSize: number, random: () => number): Fl
   return values;
 }
 
-function measureRoiAlign(path: RoiAlignImplementation, levels: tf.Tensor4D[], boxes: tf.Tensor2D, cotangent: tf.Tensor): { forward: number; forwardBackward: number } {
+function measureRoiAlign(
+  path: RoiAlignImplementation,
+  levels: tf.Tensor4D[],
+  boxes: tf.Tensor2D,
+  cotangent: tf.Tensor,
+): { forward: number; forwardBackward: number } {
   setRoiAlignImplementation(path);
   const label = `multiScaleRoiAlign [${path} path] 512 RoIs, P2-P5 of 512x512, C=256`;
   // Block bodies: a tidy that returned the read values would walk millions of numbers looking for tensors.

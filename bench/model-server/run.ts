@@ -34,12 +34,19 @@ const CONCURRENCY = Number(process.env.BENCH_MS_CONCURRENCY ?? 8);
 const RESULTS = path.resolve(__dirname, '../../../bench/RESULTS.md');
 
 const MODEL = {
-  backbone: 'resnet18', min_size: SIZE, max_size: SIZE, representation_size: 128, fpn_out_channels: 64,
-  rpn_pre_nms_top_n_train: 300, rpn_post_nms_top_n_train: 150, rpn_pre_nms_top_n_test: 150, rpn_post_nms_top_n_test: 50,
-  rpn_batch_size_per_image: 64, box_batch_size_per_image: 64, box_detections_per_img: 10,
+  backbone: 'resnet18',
+  min_size: SIZE,
+  max_size: SIZE,
+  representation_size: 128,
+  fpn_out_channels: 64,
+  rpn_pre_nms_top_n_train: 300,
+  rpn_post_nms_top_n_train: 150,
+  rpn_pre_nms_top_n_test: 150,
+  rpn_post_nms_top_n_test: 50,
+  rpn_batch_size_per_image: 64,
+  box_batch_size_per_image: 64,
+  box_detections_per_img: 10,
 };
-
-
 
 interface TrainingResult {
   backend: BackendName;
@@ -53,13 +60,23 @@ interface TrainingResult {
 }
 
 async function train(
-  dataSource: Awaited<ReturnType<typeof openDatabase>>, dataDir: string, backend: BackendName, images: number, trainable: number, normLayer: NormLayer,
+  dataSource: Awaited<ReturnType<typeof openDatabase>>,
+  dataDir: string,
+  backend: BackendName,
+  images: number,
+  trainable: number,
+  normLayer: NormLayer,
 ): Promise<TrainingResult & { modelVersionId: number }> {
   await initBackend(backend);
   const params = normaliseTrainingParams({
     model: { ...MODEL, trainable_backbone_layers: trainable, norm_layer: normLayer },
     data: { attributeKinds: ['color', 'print'], maxImages: images, evalMaxImages: 4 },
-    epochs: 1, batchSize: 4, lr: 0.005, warmupIterations: 2, checkpointEvery: 1000, seed: 1,
+    epochs: 1,
+    batchSize: 4,
+    lr: 0.005,
+    warmupIterations: 2,
+    checkpointEvery: 1000,
+    seed: 1,
   });
   const [row] = await dataSource.query(`INSERT INTO training_runs (params) VALUES ($1::jsonb) RETURNING id`, [JSON.stringify(params)]);
   const lease: Lease = { table: 'training_runs', id: Number(row.id), worker: `bench:${process.pid}` };
@@ -69,7 +86,9 @@ async function train(
   let firstStepImages = 0;
   const started = Date.now();
   const outcome = await runTraining({
-    dataSource, lease, dataDir,
+    dataSource,
+    lease,
+    dataDir,
     onProgress: (p) => {
       if (p.step === 1 && firstStepAt === 0) {
         firstStepAt = Date.now();
@@ -83,12 +102,20 @@ async function train(
   if (!final) throw new Error('no training progress');
   const [timing] = await dataSource.query(
     `SELECT extract(epoch FROM max(recorded_at) - min(recorded_at)) AS seconds, count(*)::int AS steps
-       FROM training_metrics WHERE training_run_id = $1 AND name = 'lr'`, [lease.id]);
+       FROM training_metrics WHERE training_run_id = $1 AND name = 'lr'`,
+    [lease.id],
+  );
   const trainedImages = final.trainImages - firstStepImages;
   return {
-    backend, trainable, normLayer, batchSize: 4, steps: final.step,
+    backend,
+    trainable,
+    normLayer,
+    batchSize: 4,
+    steps: final.step,
     imagesPerSecond: trainedImages / Number(timing.seconds),
-    seconds: (Date.now() - started) / 1000, load: loadAverage(), modelVersionId: outcome.modelVersionId,
+    seconds: (Date.now() - started) / 1000,
+    load: loadAverage(),
+    modelVersionId: outcome.modelVersionId,
   };
 }
 
@@ -117,12 +144,17 @@ async function serve(dataSource: Awaited<ReturnType<typeof openDatabase>>, versi
       const before = { ...loaded.batcher.stats };
       const started = Date.now();
       let next = 0;
-      await Promise.all(Array.from({ length: concurrency }, async () => {
-        while (next < photos.length) await post(photos[next++]);
-      }));
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < photos.length) await post(photos[next++]);
+        }),
+      );
       results.push({
-        concurrency, requests: photos.length, seconds: (Date.now() - started) / 1000,
-        batches: loaded.batcher.stats.batches - before.batches, largestBatch: loaded.batcher.stats.largestBatch,
+        concurrency,
+        requests: photos.length,
+        seconds: (Date.now() - started) / 1000,
+        batches: loaded.batcher.stats.batches - before.batches,
+        largestBatch: loaded.batcher.stats.largestBatch,
       });
     }
     return results;
@@ -131,7 +163,6 @@ async function serve(dataSource: Awaited<ReturnType<typeof openDatabase>>, versi
     await registry.dispose();
   }
 }
-
 
 async function main(): Promise<void> {
   await withBenchDatabase(SERVER, 'kf_bench_ms', async ({ dataSource, root, dataDir }) => {
@@ -145,21 +176,38 @@ async function main(): Promise<void> {
     training.push(await train(dataSource, dataDir, 'wasm', 24, 5, 'batch_norm'));
     if (process.env.BENCH_MS_CPU !== '0') training.push(await train(dataSource, dataDir, 'cpu', 8, 0, 'frozen_batch_norm'));
     const photos = (fs.readdirSync(path.join(root, 'data'), { recursive: true }) as string[])
-      .filter((f) => f.endsWith('.jpg')).sort().slice(0, 32).map((f) => fs.readFileSync(path.join(root, 'data', f)));
+      .filter((f) => f.endsWith('.jpg'))
+      .sort()
+      .slice(0, 32)
+      .map((f) => fs.readFileSync(path.join(root, 'data', f)));
     const serving = await serve(dataSource, wasm.modelVersionId, photos);
     const cpuInfo = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()})`;
     const header = `Run ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC on ${cpuInfo}, Node ${process.version}; load average (1/5/15 min) at the end: ${loadAverage()} (wall-clock rates fall when other work shares the 2 cores; the load average says how much).\n\n`;
-    const trainingBody = header +
-      '`npm run bench:model-server`: one epoch of a real training run (the model server\'s code: sharp decoding with prefetch, ' +
+    const trainingBody =
+      header +
+      "`npm run bench:model-server`: one epoch of a real training run (the model server's code: sharp decoding with prefetch, " +
       `horizontal flips, SGD steps, per-step metrics written to PostgreSQL) on ${SIZE}×${SIZE} synthetic photos, ResNet-18-FPN ` +
       '(FPN 64 channels, box head 128), heads for colour and print, batch 4. images/s = images trained after the first step / time between the first and last step.\n\n' +
       '| backend | trainable backbone stages | norm layer | steps | images/s | run seconds (incl. model creation, evaluation) | load avg after |\n| --- | ---: | --- | ---: | ---: | ---: | --- |\n' +
-      training.map((t) => `| ${t.backend} | ${t.trainable} | ${t.normLayer} | ${t.steps} | ${t.imagesPerSecond.toFixed(2)} | ${t.seconds.toFixed(0)} | ${t.load} |`).join('\n') + '\n';
-    const servingBody = header +
+      training
+        .map(
+          (t) =>
+            `| ${t.backend} | ${t.trainable} | ${t.normLayer} | ${t.steps} | ${t.imagesPerSecond.toFixed(2)} | ${t.seconds.toFixed(0)} | ${t.load} |`,
+        )
+        .join('\n') +
+      '\n';
+    const servingBody =
+      header +
       `The model version trained above (wasm) behind the model server's HTTP API: ${photos.length} synthetic ${SIZE}×${SIZE} JPEGs POSTed to /predict, ` +
       `one at a time, then ${CONCURRENCY} at a time (the batcher gathers concurrent requests into one forward pass, up to ${CONCURRENCY} images).\n\n` +
       '| concurrent requests | requests | seconds | images/s | forward passes | largest batch |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n' +
-      serving.map((s) => `| ${s.concurrency} | ${s.requests} | ${s.seconds.toFixed(1)} | ${(s.requests / s.seconds).toFixed(2)} | ${s.batches} | ${s.largestBatch} |`).join('\n') + '\n';
+      serving
+        .map(
+          (s) =>
+            `| ${s.concurrency} | ${s.requests} | ${s.seconds.toFixed(1)} | ${(s.requests / s.seconds).toFixed(2)} | ${s.batches} | ${s.largestBatch} |`,
+        )
+        .join('\n') +
+      '\n';
     console.log(trainingBody);
     console.log(servingBody);
     if (process.env.BENCH_MS_NO_WRITE !== '1') {

@@ -34,17 +34,25 @@ const MAX_BATCH = 4;
 const REPO = path.resolve(__dirname, '../../..');
 const RESULTS = path.join(REPO, 'bench/RESULTS.md');
 
-
-
 /** An untrained model version that keeps every box (box_score_thresh 0), so each image stores garments. */
 async function storeModelVersion(dataSource: DataSource, dataDir: string): Promise<void> {
   await initBackend('cpu');
-  const config = resolveConfig({
-    backbone: 'resnet18', min_size: SIZE, max_size: SIZE, representation_size: 128, fpn_out_channels: 64,
-    rpn_pre_nms_top_n_test: 150, rpn_post_nms_top_n_test: 50, box_detections_per_img: 10, box_score_thresh: 0,
-    class_names: ['__background__', '티셔츠', '팬츠'],
-    attributes: [{ kind: 'color', type: 'single', values: ['블랙', '화이트', '레드'] }],
-  }, 'bench model');
+  const config = resolveConfig(
+    {
+      backbone: 'resnet18',
+      min_size: SIZE,
+      max_size: SIZE,
+      representation_size: 128,
+      fpn_out_channels: 64,
+      rpn_pre_nms_top_n_test: 150,
+      rpn_post_nms_top_n_test: 50,
+      box_detections_per_img: 10,
+      box_score_thresh: 0,
+      class_names: ['__background__', '티셔츠', '팬츠'],
+      attributes: [{ kind: 'color', type: 'single', values: ['블랙', '화이트', '레드'] }],
+    },
+    'bench model',
+  );
   const model = AttributeRCNN.create(config, 3);
   const weights = path.join(dataDir, 'bench.safetensors');
   model.save(weights, path.join(dataDir, 'bench.json'));
@@ -52,7 +60,16 @@ async function storeModelVersion(dataSource: DataSource, dataDir: string): Promi
   await dataSource.query(
     `INSERT INTO model_versions (name, backbone, config, weights_path, label_space, is_active)
      VALUES ('bench', 'resnet18', $1::jsonb, $2, $3::jsonb, true)`,
-    [JSON.stringify(config), weights, JSON.stringify({ classes: [{ name: '티셔츠', superCategory: 'TOP' }, { name: '팬츠', superCategory: 'BOTTOM' }] })],
+    [
+      JSON.stringify(config),
+      weights,
+      JSON.stringify({
+        classes: [
+          { name: '티셔츠', superCategory: 'TOP' },
+          { name: '팬츠', superCategory: 'BOTTOM' },
+        ],
+      }),
+    ],
   );
 }
 
@@ -61,11 +78,24 @@ const ENGINE_NAMES: Record<Engine, string> = { tfjs: 'tfjs (wasm)', onnx: 'onnx 
 
 /** A model server pinned to one core; resolves with its URL once it listens. */
 function startServer(core: number, databaseUrl: string, dataDir: string, engine: Engine): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn('taskset', ['-c', String(core), process.execPath, path.join(REPO, 'bin/kfashion.js'), 'model-server', '--lease-timeout', '60'], {
-    env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: databaseUrl, KFASHION_DATA_DIR: dataDir, MODEL_SERVER_PORT: '0',
-      KFASHION_TF_BACKEND: 'wasm', KFASHION_MAX_BATCH: String(MAX_BATCH), KFASHION_ENGINE: engine, KFASHION_ONNX_THREADS: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'taskset',
+    ['-c', String(core), process.execPath, path.join(REPO, 'bin/kfashion.js'), 'model-server', '--lease-timeout', '60'],
+    {
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        DATABASE_URL: databaseUrl,
+        KFASHION_DATA_DIR: dataDir,
+        MODEL_SERVER_PORT: '0',
+        KFASHION_TF_BACKEND: 'wasm',
+        KFASHION_MAX_BATCH: String(MAX_BATCH),
+        KFASHION_ENGINE: engine,
+        KFASHION_ONNX_THREADS: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (data: Buffer) => {
@@ -88,10 +118,15 @@ async function warmUp(url: string, photo: Buffer): Promise<void> {
 }
 
 async function stopServers(servers: ChildProcess[]): Promise<void> {
-  await Promise.all(servers.map((child) => new Promise((resolve) => {
-    child.once('close', resolve);
-    child.kill('SIGTERM');
-  })));
+  await Promise.all(
+    servers.map(
+      (child) =>
+        new Promise((resolve) => {
+          child.once('close', resolve);
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
 }
 
 interface Series {
@@ -108,12 +143,23 @@ interface Series {
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux; clock ticks of 1/100 s). */
 function cpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = fs
+    .readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** One job over every image on `cores.length` warmed-up servers, timed from its creation to its end. */
-async function series(dataSource: DataSource, queue: JobQueue, databaseUrl: string, dataDir: string, photo: Buffer, cores: number[], engine: Engine): Promise<Series> {
+async function series(
+  dataSource: DataSource,
+  queue: JobQueue,
+  databaseUrl: string,
+  dataDir: string,
+  photo: Buffer,
+  cores: number[],
+  engine: Engine,
+): Promise<Series> {
   const servers: ChildProcess[] = [];
   try {
     for (const core of cores) {
@@ -125,18 +171,31 @@ async function series(dataSource: DataSource, queue: JobQueue, databaseUrl: stri
     const cpuBefore = servers.map((child) => cpuSeconds(child.pid!));
     const created = Date.now();
     const versionId = Number((await dataSource.query(`SELECT id FROM model_versions WHERE is_active`))[0].id);
-    const job = await createPredictionJob(dataSource, queue, new SearchService(dataSource), { modelVersionId: versionId, filter: null, chunkSize: CHUNK });
+    const job = await createPredictionJob(dataSource, queue, new SearchService(dataSource), {
+      modelVersionId: versionId,
+      filter: null,
+      chunkSize: CHUNK,
+    });
     for (;;) {
       const [row] = await dataSource.query(`SELECT status, done, error FROM prediction_jobs WHERE id = $1`, [job.id]);
       if (row.status !== 'queued' && row.status !== 'running') {
         const seconds = (Date.now() - created) / 1000;
         const cpu = servers.map((child, i) => cpuSeconds(child.pid!) - cpuBefore[i]);
-        if (row.status !== 'succeeded' || row.done !== IMAGES) throw new Error(`job ${job.id} ended ${row.status} with ${row.done}/${IMAGES}: ${row.error}`);
+        if (row.status !== 'succeeded' || row.done !== IMAGES)
+          throw new Error(`job ${job.id} ended ${row.status} with ${row.done}/${IMAGES}: ${row.error}`);
         const chunks: { n: number }[] = await dataSource.query(
-          `SELECT count(*)::int AS n FROM prediction_chunks WHERE prediction_job_id = $1 GROUP BY worker ORDER BY worker`, [job.id]);
+          `SELECT count(*)::int AS n FROM prediction_chunks WHERE prediction_job_id = $1 GROUP BY worker ORDER BY worker`,
+          [job.id],
+        );
         return {
-          engine, servers: cores.length, imagesPerSecond: IMAGES / seconds, wallSeconds: seconds, chunksByServer: chunks.map((c) => c.n),
-          cpuSecondsByServer: cpu, loadBefore, loadAfter: loadAverage(),
+          engine,
+          servers: cores.length,
+          imagesPerSecond: IMAGES / seconds,
+          wallSeconds: seconds,
+          chunksByServer: chunks.map((c) => c.n),
+          cpuSecondsByServer: cpu,
+          loadBefore,
+          loadAfter: loadAverage(),
         };
       }
       await new Promise((r) => setTimeout(r, 100));
@@ -153,28 +212,45 @@ async function main(): Promise<void> {
       await synthesize({ outDir: root, images: IMAGES, seed: 9, width: SIZE, height: SIZE });
       await importDataset(dataSource, { root, parseWorkers: 0 });
       await storeModelVersion(dataSource, dataDir);
-      const photo = fs.readFileSync(path.join(root, (fs.readdirSync(root, { recursive: true }) as string[]).find((f) => f.endsWith('.jpg'))!));
+      const photo = fs.readFileSync(
+        path.join(
+          root,
+          (fs.readdirSync(root, { recursive: true }) as string[]).find((f) => f.endsWith('.jpg'))!,
+        ),
+      );
       const results: Series[] = [];
       for (const engine of ['tfjs', 'onnx'] as const) {
         results.push(await series(dataSource, queue, url, dataDir, photo, [0], engine));
         results.push(await series(dataSource, queue, url, dataDir, photo, [0, 1], engine));
       }
-      const rate = (engine: Engine, servers: number) => results.find((r) => r.engine === engine && r.servers === servers)?.imagesPerSecond ?? NaN;
-      const body = `Run ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC on ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}. ` +
+      const rate = (engine: Engine, servers: number) =>
+        results.find((r) => r.engine === engine && r.servers === servers)?.imagesPerSecond ?? NaN;
+      const body =
+        `Run ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC on ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), Node ${process.version}. ` +
         'The machine is shared with other work: the load average (1/5/15 min) before and after each series says how much of the cores the servers had.\n\n' +
         `\`npm run bench:prediction\`: one predictImages job over ${IMAGES} synthetic ${SIZE}×${SIZE} JPEGs in chunks of ${CHUNK}, ` +
         `untrained ResNet-18-FPN Attribute R-CNN (FPN 64 channels, box head 128), KFASHION_MAX_BATCH=${MAX_BATCH}, on the tfjs engine (wasm) and on the onnx engine ` +
         '(ONNX Runtime, KFASHION_ONNX_THREADS=1; the export is made and cached by the warm-up); ' +
         'each model server is its own process pinned to one core (`taskset -c 0`, `-c 1`); the API is not involved (the job is created as predictImages creates it). ' +
-        'Each server is warmed up first (model loaded, one forward pass); images/s = images / wall s, from the job\'s creation to its end. ' +
+        "Each server is warmed up first (model loaded, one forward pass); images/s = images / wall s, from the job's creation to its end. " +
         'Server CPU s: what each server process used during the job (/proc); a server pinned to a core shared with other work gets only part of it, so ' +
         '"images/s with a core each" = images / the busiest server\'s CPU s is the rate the servers would reach with their cores to themselves.\n\n' +
         '| engine | model servers | images/s | wall s | chunks per server | server CPU s | images/s with a core each | load before | load after |\n| --- | ---: | ---: | ---: | --- | --- | ---: | --- | --- |\n' +
-        results.map((r) => `| ${ENGINE_NAMES[r.engine]} | ${r.servers} | ${r.imagesPerSecond.toFixed(2)} | ${r.wallSeconds.toFixed(1)} | ${r.chunksByServer.join(' + ')} | ` +
-          `${r.cpuSecondsByServer.map((c) => c.toFixed(1)).join(' + ')} | ${(IMAGES / Math.max(...r.cpuSecondsByServer)).toFixed(2)} | ${r.loadBefore} | ${r.loadAfter} |`).join('\n') + '\n\n' +
+        results
+          .map(
+            (r) =>
+              `| ${ENGINE_NAMES[r.engine]} | ${r.servers} | ${r.imagesPerSecond.toFixed(2)} | ${r.wallSeconds.toFixed(1)} | ${r.chunksByServer.join(' + ')} | ` +
+              `${r.cpuSecondsByServer.map((c) => c.toFixed(1)).join(' + ')} | ${(IMAGES / Math.max(...r.cpuSecondsByServer)).toFixed(2)} | ${r.loadBefore} | ${r.loadAfter} |`,
+          )
+          .join('\n') +
+        '\n\n' +
         `onnx / wasm images/s: ${(rate('onnx', 1) / rate('tfjs', 1)).toFixed(2)}× with one server, ${(rate('onnx', 2) / rate('tfjs', 2)).toFixed(2)}× with two.\n`;
       console.log(body);
-      if (process.env.BENCH_PRED_NO_WRITE !== '1') fs.writeFileSync(RESULTS, replaceSection(fs.readFileSync(RESULTS, 'utf8'), 'Batch prediction: wasm and ONNX Runtime engines', body));
+      if (process.env.BENCH_PRED_NO_WRITE !== '1')
+        fs.writeFileSync(
+          RESULTS,
+          replaceSection(fs.readFileSync(RESULTS, 'utf8'), 'Batch prediction: wasm and ONNX Runtime engines', body),
+        );
     } finally {
       await queue.stop();
     }

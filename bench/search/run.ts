@@ -199,7 +199,11 @@ function threeConditionFilters(vocabulary: Vocabulary, count: number, next: () =
 
 /** Broad filters (one condition: a category, a colour or a style), as when a user starts refining. */
 function oneConditionFilters(vocabulary: Vocabulary, count: number, next: () => number): Record<string, unknown>[] {
-  const kinds: [string, string][] = [['category', 'category'], ['color', 'color'], ['style', 'styles']];
+  const kinds: [string, string][] = [
+    ['category', 'category'],
+    ['color', 'color'],
+    ['style', 'styles'],
+  ];
   return Array.from({ length: count }, () => {
     const [kind, field] = kinds[Math.floor(next() * kinds.length)];
     const values = vocabulary[kind];
@@ -247,7 +251,11 @@ async function startServer(label: string, script: string): Promise<Server> {
 async function viewerToken(): Promise<string> {
   const dataSource = await openDatabase({ url: databaseUrl(DATABASE) });
   try {
-    const { token } = await createApiToken(dataSource, { role: 'viewer', name: 'bench:search', expiresAt: new Date(Date.now() + 86_400_000) });
+    const { token } = await createApiToken(dataSource, {
+      role: 'viewer',
+      name: 'bench:search',
+      expiresAt: new Date(Date.now() + 86_400_000),
+    });
     return token;
   } finally {
     await dataSource.destroy();
@@ -294,7 +302,8 @@ async function sequential(servers: Server[], name: string, bodies: string[], mat
     }
   }
   for (const one of series) {
-    if (one.matches.some((n, i) => n !== series[0].matches[i])) throw new Error(`${name}: ${one.server} and ${series[0].server} answer differently`);
+    if (one.matches.some((n, i) => n !== series[0].matches[i]))
+      throw new Error(`${name}: ${one.server} and ${series[0].server} answer differently`);
     console.log(`${name} [${one.server}]: p50 ${percentile(one.times, 50).toFixed(1)} ms, p95 ${percentile(one.times, 95).toFixed(1)} ms`);
   }
   return series;
@@ -361,7 +370,10 @@ function machine(): string {
 }
 
 function loadAverage(): string {
-  return os.loadavg().map((value) => value.toFixed(1)).join(' / ');
+  return os
+    .loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' / ');
 }
 
 function seriesRow(series: Series, target: string): string {
@@ -402,7 +414,12 @@ async function main(): Promise<void> {
       servers.push(await startServer(options.baselineLabel, path.resolve(options.baseline, 'dist/bench/search/server.js')));
     }
     const loadBefore = loadAverage();
-    const search = await sequential(servers, 'search: 3-condition AND, first 50 + totalCount', searchBodies, (json) => json.data.searchGarments.totalCount);
+    const search = await sequential(
+      servers,
+      'search: 3-condition AND, first 50 + totalCount',
+      searchBodies,
+      (json) => json.data.searchGarments.totalCount,
+    );
     const searchIds = await sequential(
       servers,
       'search: the same, ids + totalCount only',
@@ -413,7 +430,10 @@ async function main(): Promise<void> {
     const facetsNarrow = await sequential(servers, 'facets: 2 kinds, 3-condition filter', narrow.map(facetBody), facetMatches);
     const loaded: (LoadResult & { server: string })[] = [];
     for (const server of servers) loaded.push({ server: server.label, ...(await load(server.endpoint, searchBodies)) });
-    const date = new Date().toISOString().replace(/\.\d+Z$/, ' UTC').replace('T', ' ');
+    const date = new Date()
+      .toISOString()
+      .replace(/\.\d+Z$/, ' UTC')
+      .replace('T', ' ');
     const dataLine = data.reused
       ? `${data.images.toLocaleString('en')} images, ${data.garments.toLocaleString('en')} garments (database kept from an earlier run of this bench)`
       : `${data.images.toLocaleString('en')} images, ${data.garments.toLocaleString('en')} garments ` +
@@ -429,7 +449,7 @@ async function main(): Promise<void> {
         'with NODE_ENV=production, as in the API image;',
         `every request goes over HTTP to /graphql. Each series is ${options.runs} sequential requests with different values`,
         '(after 10 warm-up requests); latency is client-side, request sent to JSON parsed. "matches" is the',
-        'totalCount (searches) or the sum of the first facet\'s counts (facets): median (min–max). Broad facet',
+        "totalCount (searches) or the sum of the first facet's counts (facets): median (min–max). Broad facet",
         'filters (one condition) are answered from the precomputed counts, the 3-condition ones live. Searches whose',
         'filter is only value conditions (all of these) take their page ids and totalCount from the term bits.',
         ...(servers.length > 1

@@ -19,10 +19,18 @@ async function main(): Promise<void> {
   const [backbone = 'resnet18', height = '384', width = '384', batch = '1', extra = '{}'] = process.argv.slice(2);
   const [h, w, b] = [Number(height), Number(width), Number(batch)];
   await initBackend('wasm');
-  const config = resolveConfig({
-    backbone, min_size: Math.min(h, w), max_size: Math.max(h, w), class_names: ['__background__', 'a', 'b', 'c'],
-    trainable_backbone_layers: 5, norm_layer: 'batch_norm', ...JSON.parse(extra),
-  }, 'bench');
+  const config = resolveConfig(
+    {
+      backbone,
+      min_size: Math.min(h, w),
+      max_size: Math.max(h, w),
+      class_names: ['__background__', 'a', 'b', 'c'],
+      trainable_backbone_layers: 5,
+      norm_layer: 'batch_norm',
+      ...JSON.parse(extra),
+    },
+    'bench',
+  );
   const heapBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
   const model = AttributeRCNN.create(config, 0);
   const optimizer = new Sgd({ lr: 0.001, momentum: 0.9, weightDecay: 1e-4 });
@@ -36,10 +44,19 @@ async function main(): Promise<void> {
   const measured = heapBytes();
   const estimated = estimateStepMemory(config, b).bytes;
   const mb = (bytes: number) => Math.round(bytes / 1e6);
-  console.log(JSON.stringify({
-    backbone, height: h, width: w, batch: b, extra: JSON.parse(extra), heapMB: mb(measured), estimateMB: mb(estimated),
-    estimateOverMeasured: Number((estimated / measured).toFixed(2)), secondsPerStep: Number(((performance.now() - started) / 2000).toFixed(1)),
-  }));
+  console.log(
+    JSON.stringify({
+      backbone,
+      height: h,
+      width: w,
+      batch: b,
+      extra: JSON.parse(extra),
+      heapMB: mb(measured),
+      estimateMB: mb(estimated),
+      estimateOverMeasured: Number((estimated / measured).toFixed(2)),
+      secondsPerStep: Number(((performance.now() - started) / 2000).toFixed(1)),
+    }),
+  );
 }
 
 main().catch((error) => {

@@ -26,7 +26,15 @@ const seconds = (performance.now() - started) / 1000;
 const peak = highWaterMarkBytes();
 const values = [...tensors.values()].reduce((sum, t) => sum + t.data.byteLength, 0);
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
-console.log(JSON.stringify({
-  file: path, fileMB: mb(fileBytes), tensors: tensors.size, float32MB: mb(values), seconds: seconds.toFixed(2),
-  baselineRssMB: mb(baseline), peakRssMB: mb(peak), peakOverFile: (peak / fileBytes).toFixed(2),
-}));
+console.log(
+  JSON.stringify({
+    file: path,
+    fileMB: mb(fileBytes),
+    tensors: tensors.size,
+    float32MB: mb(values),
+    seconds: seconds.toFixed(2),
+    baselineRssMB: mb(baseline),
+    peakRssMB: mb(peak),
+    peakOverFile: (peak / fileBytes).toFixed(2),
+  }),
+);

@@ -25,7 +25,8 @@ interface BenchGpuFlags {
 }
 
 function oneBackbone(value: string): BackboneName {
-  if (!(BACKBONES as readonly string[]).includes(value)) throw new Error(`--inference-backbone: expected one of ${BACKBONES.join(', ')}, got "${value}"`);
+  if (!(BACKBONES as readonly string[]).includes(value))
+    throw new Error(`--inference-backbone: expected one of ${BACKBONES.join(', ')}, got "${value}"`);
   return value as BackboneName;
 }
 
@@ -33,7 +34,7 @@ export function registerBenchGpu(program: Command): void {
   program
     .command('bench-gpu')
     .description('inference and training-step throughput at real sizes on the backend in use and on the CPU, as one Markdown table')
-    .option('--size <pixels>', 'side of the square test images (the model\'s min_size and max_size)', '800')
+    .option('--size <pixels>', "side of the square test images (the model's min_size and max_size)", '800')
     .option('--batches <list>', 'inference batch sizes, comma-separated', '1,2,4')
     .option('--iterations <n>', 'timed calls per measurement, after one warm-up call', '3')
     .option('--inference-backbone <name>', `backbone for inference: ${BACKBONES.join(', ')}`, 'resnet50')
@@ -45,7 +46,10 @@ export function registerBenchGpu(program: Command): void {
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu (default: KFASHION_TF_BACKEND or best available)')
     .option('--json', 'print the report as one JSON object instead of the table')
     .action(async (flags: BenchGpuFlags) => {
-      const [{ parseBackendName }, { formatGpuBenchMarkdown, runGpuBench }] = await Promise.all([import('../ml/backend'), import('../ml/doctor/bench')]);
+      const [{ parseBackendName }, { formatGpuBenchMarkdown, runGpuBench }] = await Promise.all([
+        import('../ml/backend'),
+        import('../ml/doctor/bench'),
+      ]);
       // As the doctor: the host's variables (KFASHION_TF_BACKEND, CUDA_VISIBLE_DEVICES), checked once, reach the backend and GPU probes.
       environment();
       const report = await runGpuBench({

@@ -22,7 +22,8 @@ export function registerDb(program: Command): void {
       const { DATABASE_URL } = environment();
       if (DATABASE_URL) return void console.log(DATABASE_URL);
       const server = await embedded();
-      if (!server.running()) throw new Error(`the embedded server of ${server.baseDir} is not running: start it with \`kfashion db start\``);
+      if (!server.running())
+        throw new Error(`the embedded server of ${server.baseDir} is not running: start it with \`kfashion db start\``);
       console.log(server.url());
     });
   db.command('start')
@@ -42,6 +43,8 @@ export function registerDb(program: Command): void {
     .action(async () => {
       const server = await embedded();
       const live = server.running();
-      console.log(live ? `running (pid ${live.pid}, port ${live.port}), data in ${server.dataDir}` : `not running; data in ${server.dataDir}`);
+      console.log(
+        live ? `running (pid ${live.pid}, port ${live.port}), data in ${server.dataDir}` : `not running; data in ${server.dataDir}`,
+      );
     });
 }

@@ -38,7 +38,10 @@ interface DemoMetrics {
 function socketProblem(error: unknown): string {
   if (error instanceof Error) return error.message;
   const event = error as { message?: string; code?: number; reason?: string };
-  return event.message ?? (event.code !== undefined ? `the connection closed (${event.code}${event.reason ? ` ${event.reason}` : ''})` : String(error));
+  return (
+    event.message ??
+    (event.code !== undefined ? `the connection closed (${event.code}${event.reason ? ` ${event.reason}` : ''})` : String(error))
+  );
 }
 
 class DemoApi {
@@ -73,7 +76,8 @@ class DemoApi {
     return new Promise<string>((resolve, reject) => {
       client.subscribe<{ trainingRunUpdated: { status: string; error: string | null; progress: FollowedProgress | null } }>(
         {
-          query: 'subscription($id: ID!) { trainingRunUpdated(id: $id) { status error progress { phase step totalSteps epoch epochs losses { name value } imagesPerSecond etaSeconds } } }',
+          query:
+            'subscription($id: ID!) { trainingRunUpdated(id: $id) { status error progress { phase step totalSteps epoch epochs losses { name value } imagesPerSecond etaSeconds } } }',
           variables: { id: runId },
         },
         {
@@ -85,7 +89,9 @@ class DemoApi {
               lastPrinted = Date.now();
               const eta = p.etaSeconds != null ? `, about ${Math.ceil(p.etaSeconds)} s left` : '';
               const loss = p.losses?.find((entry) => entry.name === 'loss')?.value;
-              console.log(`  ${String(p.phase).toLowerCase()} · step ${p.step}/${p.totalSteps} · epoch ${(p.epoch ?? 0) + 1}/${p.epochs} · loss ${Number(loss ?? NaN).toFixed(3)} · ${Number(p.imagesPerSecond ?? 0).toFixed(1)} images/s${eta}`);
+              console.log(
+                `  ${String(p.phase).toLowerCase()} · step ${p.step}/${p.totalSteps} · epoch ${(p.epoch ?? 0) + 1}/${p.epochs} · loss ${Number(loss ?? NaN).toFixed(3)} · ${Number(p.imagesPerSecond ?? 0).toFixed(1)} images/s${eta}`,
+              );
             }
             if (run.error) console.log(`  error: ${run.error}`);
           },
@@ -108,7 +114,9 @@ async function prepareData(root: string, images: number, seed: number): Promise<
   const dataSource = await openDatabase({ env: environment() });
   try {
     const stats = await importDataset(dataSource, { root });
-    console.log(`3/5 import: ${stats.imagesImported} new, ${stats.imagesUnchanged} unchanged, ${stats.garmentsImported} garments (${stats.seconds.toFixed(1)} s)`);
+    console.log(
+      `3/5 import: ${stats.imagesImported} new, ${stats.imagesUnchanged} unchanged, ${stats.garmentsImported} garments (${stats.seconds.toFixed(1)} s)`,
+    );
   } finally {
     await dataSource.destroy();
   }
@@ -123,9 +131,9 @@ async function activeModel(api: DemoApi): Promise<{ id: string; name: string } |
 
 /** A demo run that an interrupted demo left queued or running (the model server resumes it from its checkpoint). */
 async function unfinishedRun(api: DemoApi): Promise<string | null> {
-  const { trainingRuns } = await api.request<{ trainingRuns: { edges: { node: { id: string; status: string; params: { name?: string } } }[] } }>(
-    '{ trainingRuns(first: 20) { edges { node { id status params } } } }',
-  );
+  const { trainingRuns } = await api.request<{
+    trainingRuns: { edges: { node: { id: string; status: string; params: { name?: string } } }[] };
+  }>('{ trainingRuns(first: 20) { edges { node { id status params } } } }');
   const runs = trainingRuns.edges.map((edge) => edge.node);
   return runs.find((run) => ['QUEUED', 'RUNNING'].includes(run.status) && run.params.name === DEMO_TRAINING.name)?.id ?? null;
 }
@@ -134,7 +142,9 @@ async function train(api: DemoApi, consoleUrl: string, options: DemoOptions): Pr
   const unfinished = options.retrain ? null : await unfinishedRun(api);
   const runId = unfinished ?? (await startRun(api, options));
   const started = Date.now();
-  console.log(`4/5 training run ${runId} ${unfinished ? 'resumed (an earlier demo was stopped during it)' : 'started through the API'}; watch it live at ${consoleUrl}training?run=${runId}`);
+  console.log(
+    `4/5 training run ${runId} ${unfinished ? 'resumed (an earlier demo was stopped during it)' : 'started through the API'}; watch it live at ${consoleUrl}training?run=${runId}`,
+  );
   const status = await api.follow(runId);
   if (status !== 'SUCCEEDED') throw new Error(`training run ${runId} ended ${status.toLowerCase()}; its log is on the Training page`);
   const { trainingRun } = await api.request<{ trainingRun: { modelVersion: { id: string; metrics: DemoMetrics | null } } }>(
@@ -166,7 +176,6 @@ async function startRun(api: DemoApi, options: DemoOptions): Promise<string> {
   return startTraining.id;
 }
 
-
 function expiryText(expiresAt: Date | null): string {
   return expiresAt === null ? 'no expiry' : `until ${expiresAt.toISOString().slice(0, 10)}`;
 }
@@ -195,7 +204,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     'mutation($id: ID!) { predictImages(where: { split: VALIDATION }, modelVersionId: $id) { id } }',
     { id: versionId },
   );
-  console.log(`5/5 model version ${versionId} is active; predicting the validation photos (job ${predictImages.id}) — ready after ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(
+    `5/5 model version ${versionId} is active; predicting the validation photos (job ${predictImages.id}) — ready after ${Math.round((Date.now() - started) / 1000)} s`,
+  );
   console.log(`    Analyze a photo of your own:     ${consoleUrl}analyze`);
   console.log(`    Search the predictions:          ${consoleUrl}  (switch the source to predictions)`);
   console.log(`    Training runs and their curves:  ${consoleUrl}training`);

@@ -30,9 +30,18 @@ export const DEMO_TRAINING = {
   checkpointEvery: 50,
   seed: 3,
   model: {
-    min_size: 64, max_size: 64, representation_size: 128, fpn_out_channels: 64,
-    rpn_pre_nms_top_n_train: 300, rpn_post_nms_top_n_train: 150, rpn_pre_nms_top_n_test: 150, rpn_post_nms_top_n_test: 50,
-    rpn_batch_size_per_image: 64, box_batch_size_per_image: 64, box_detections_per_img: 10, box_score_thresh: 0.05,
+    min_size: 64,
+    max_size: 64,
+    representation_size: 128,
+    fpn_out_channels: 64,
+    rpn_pre_nms_top_n_train: 300,
+    rpn_post_nms_top_n_train: 150,
+    rpn_pre_nms_top_n_test: 150,
+    rpn_post_nms_top_n_test: 50,
+    rpn_batch_size_per_image: 64,
+    box_batch_size_per_image: 64,
+    box_detections_per_img: 10,
+    box_score_thresh: 0.05,
   },
 };
 

@@ -11,7 +11,10 @@ function milliseconds(value: number | null): string {
 }
 
 function opLine(op: OpReport): string {
-  const error = op.relativeError === null ? 'not compared (cpu is the backend in use)' : `relative error ${op.relativeError.toExponential(2)}${op.agrees ? '' : ` > ${op.tolerance} (DISAGREES)`}`;
+  const error =
+    op.relativeError === null
+      ? 'not compared (cpu is the backend in use)'
+      : `relative error ${op.relativeError.toExponential(2)}${op.agrees ? '' : ` > ${op.tolerance} (DISAGREES)`}`;
   return `  ${op.name.padEnd(16)} cold ${milliseconds(op.coldMs).padStart(10)}  warm ${milliseconds(op.warmMs).padStart(10)}  cpu warm ${milliseconds(op.cpuWarmMs).padStart(10)}  ${error}${op.onHost ? '  (host JavaScript)' : ''}`;
 }
 
@@ -24,14 +27,22 @@ function onnxLine({ onnx }: DoctorReport): string {
 export function formatDoctorText(report: DoctorReport): string {
   const lines = [
     `Node ${report.node} on ${report.platform}`,
-    `TensorFlow.js: ${Object.entries(report.packages).map(([name, version]) => `${name} ${version ?? 'not installed'}`).join(', ')}`,
+    `TensorFlow.js: ${Object.entries(report.packages)
+      .map(([name, version]) => `${name} ${version ?? 'not installed'}`)
+      .join(', ')}`,
     `Backend: ${report.backend.name} on ${report.backend.device}: ${report.backend.detail}${report.backend.requested ? ` (requested: ${report.backend.requested})` : ''}`,
     ...(report.backend.requestedError ? [`  ${report.backend.requestedError}`] : []),
-    ...report.backend.skipped.map((s) => `  not used: ${s.module}: ${s.installed ? '' : 'not installed; '}${s.missingLibrary ? `missing ${s.missingLibrary}; ` : ''}${s.reason}`),
+    ...report.backend.skipped.map(
+      (s) =>
+        `  not used: ${s.module}: ${s.installed ? '' : 'not installed; '}${s.missingLibrary ? `missing ${s.missingLibrary}; ` : ''}${s.reason}`,
+    ),
     `libtensorflow: ${report.libtensorflow ?? '— (tensorflow backend not in use)'}`,
     ...(report.gpu.gpus.length === 0
       ? [`GPU: ${report.gpu.problem}`]
-      : report.gpu.gpus.map((g) => `GPU ${g.index}: ${g.name}, compute capability ${g.computeCapability ?? 'unknown'}, driver ${g.driverVersion}, ${g.memoryUsedMiB}/${g.memoryTotalMiB} MiB used`)),
+      : report.gpu.gpus.map(
+          (g) =>
+            `GPU ${g.index}: ${g.name}, compute capability ${g.computeCapability ?? 'unknown'}, driver ${g.driverVersion}, ${g.memoryUsedMiB}/${g.memoryTotalMiB} MiB used`,
+        )),
     `CUDA_VISIBLE_DEVICES: ${report.gpu.cudaVisibleDevices ?? '(unset)'}`,
   ];
   lines.push(onnxLine(report));
@@ -43,8 +54,13 @@ export function formatDoctorText(report: DoctorReport): string {
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('is the GPU used? the TensorFlow.js backend, why better ones did not load, the GPU, and op timings against the cpu backend')
-    .option('--backend <name>', 'TensorFlow.js backend to diagnose: tensorflow, wasm or cpu (default: KFASHION_TF_BACKEND or best available)')
+    .description(
+      'is the GPU used? the TensorFlow.js backend, why better ones did not load, the GPU, and op timings against the cpu backend',
+    )
+    .option(
+      '--backend <name>',
+      'TensorFlow.js backend to diagnose: tensorflow, wasm or cpu (default: KFASHION_TF_BACKEND or best available)',
+    )
     .option('--json', 'print the report as one JSON object')
     .option('--no-timing', 'skip timing the ops (only the cheap facts)')
     .action(async (options: { backend?: string; json?: boolean; timing: boolean }) => {

@@ -14,7 +14,14 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import type { DataSource } from 'typeorm';
 import { annotatedSplitImages } from '../db/training-examples';
-import { evaluate, evaluationConfigOf, type DetectedGarment, type EvaluationConfig, type EvaluationReport, type GroundTruthGarment } from '../ml/eval';
+import {
+  evaluate,
+  evaluationConfigOf,
+  type DetectedGarment,
+  type EvaluationConfig,
+  type EvaluationReport,
+  type GroundTruthGarment,
+} from '../ml/eval';
 import { groundTruthOf, type GroundTruthSet } from '../ml/eval/ground-truth';
 import type { AttributeRCNN } from '../ml/model/attribute-rcnn';
 
@@ -33,14 +40,20 @@ const SPLITS = ['train', 'validation'] as const;
 
 export function parseDataOption(value: string): DataSpec {
   const forced = /^db:(.*)$/.exec(value)?.[1];
-  if (forced === undefined && fs.existsSync(value) && fs.statSync(value).isDirectory()) return { kind: 'folder', root: path.resolve(value) };
+  if (forced === undefined && fs.existsSync(value) && fs.statSync(value).isDirectory())
+    return { kind: 'folder', root: path.resolve(value) };
   const split = forced ?? value;
   if ((SPLITS as readonly string[]).includes(split)) return { kind: 'split', split: split as 'train' | 'validation' };
   throw new Error(`--data ${value}: neither a folder nor a database split (${SPLITS.join(', ')}, or db:<split>)`);
 }
 
 /** Predicts each image of the set and evaluates; unreadable images are skipped and reported. */
-export async function evaluateOnImages(model: AttributeRCNN, truth: GroundTruthSet, config: EvaluationConfig, data: string): Promise<EvalRun> {
+export async function evaluateOnImages(
+  model: AttributeRCNN,
+  truth: GroundTruthSet,
+  config: EvaluationConfig,
+  data: string,
+): Promise<EvalRun> {
   const groundTruth: GroundTruthGarment[][] = [];
   const detections: DetectedGarment[][] = [];
   const skippedImages: EvalRun['skippedImages'] = [];
@@ -62,7 +75,14 @@ export async function evaluateOnImages(model: AttributeRCNN, truth: GroundTruthS
     const sx = pixels.width / image.width;
     const sy = pixels.height / image.height;
     groundTruth.push(image.garments);
-    detections.push(predicted.map((d) => ({ box: [d.box[0] / sx, d.box[1] / sy, d.box[2] / sx, d.box[3] / sy], label: d.label, score: d.score, attributes: d.attributes })));
+    detections.push(
+      predicted.map((d) => ({
+        box: [d.box[0] / sx, d.box[1] / sy, d.box[2] / sx, d.box[3] / sy],
+        label: d.label,
+        score: d.score,
+        attributes: d.attributes,
+      })),
+    );
   }
   return {
     data,
@@ -83,7 +103,9 @@ function formatText(run: EvalRun): string {
   const lines = [
     `${run.data}: ${run.imagesEvaluated} image(s) evaluated, ${run.skippedImages.length} skipped, ${run.rejectedFiles.length} annotation file(s) rejected, ${run.garmentsOutsideLabelSpace} garment(s) outside the label space`,
     `box mAP@[.5:.95] ${formatMetric(metrics.box.map)}  AP50 ${formatMetric(metrics.box.ap50)}  AP75 ${formatMetric(metrics.box.ap75)}  AR@100 ${formatMetric(metrics.box.ar100)}`,
-    ...metrics.box.perCategory.map((c) => `  ${c.name}: AP ${formatMetric(c.ap)}  AP50 ${formatMetric(c.ap50)}  (${c.groundTruth} gt, ${c.detections} det)`),
+    ...metrics.box.perCategory.map(
+      (c) => `  ${c.name}: AP ${formatMetric(c.ap)}  AP50 ${formatMetric(c.ap50)}  (${c.groundTruth} gt, ${c.detections} det)`,
+    ),
     `attributes on ${metrics.attributes.matched.garments} matched detection(s):`,
     ...Object.entries(metrics.attributes.matched.kinds).map(([kind, m]) =>
       m.type === 'single'
@@ -132,7 +154,10 @@ export function registerEval(program: Command): void {
       const model = await AttributeRCNN.load(options.weights, options.config);
       try {
         const config = evaluationConfigOf(model.config);
-        const truth = data.kind === 'folder' ? await groundTruthFromDirectory(data.root, config, { maxImages }) : await groundTruthFromSplit(data.split, config, maxImages);
+        const truth =
+          data.kind === 'folder'
+            ? await groundTruthFromDirectory(data.root, config, { maxImages })
+            : await groundTruthFromSplit(data.split, config, maxImages);
         const run = await evaluateOnImages(model, truth, config, data.kind === 'folder' ? data.root : data.split);
         process.stdout.write(options.json ? `${JSON.stringify(run)}\n` : `${formatText(run)}\n`);
       } finally {
@@ -142,7 +167,11 @@ export function registerEval(program: Command): void {
 }
 
 /** Ground truth from a K-Fashion folder's annotation files (walk order, at most `maxImages`). */
-export async function groundTruthFromDirectory(root: string, config: EvaluationConfig, options: { maxImages?: number } = {}): Promise<GroundTruthSet> {
+export async function groundTruthFromDirectory(
+  root: string,
+  config: EvaluationConfig,
+  options: { maxImages?: number } = {},
+): Promise<GroundTruthSet> {
   // The folder reader matches images with sharp: loaded when a folder is evaluated.
   const { annotatedFolderImages } = await import('../db/annotation-folder');
   const folder = await annotatedFolderImages(root, options);

@@ -37,13 +37,11 @@ function parsePositiveInteger(value: string): number {
 async function progressReporter(): Promise<{ onProgress?: ImportOptions['onProgress']; stop(): void }> {
   if (!process.stderr.isTTY) return { stop() {} };
   const { SingleBar } = await import('cli-progress');
-  const bar = new SingleBar(
-    {
-      format: 'importing [{bar}] {value}/{total} files | {speed} files/s | ETA {eta_formatted}',
-      stream: process.stderr,
-      hideCursor: true,
-    },
-  );
+  const bar = new SingleBar({
+    format: 'importing [{bar}] {value}/{total} files | {speed} files/s | ETA {eta_formatted}',
+    stream: process.stderr,
+    hideCursor: true,
+  });
   const started = Date.now();
   let shown = false;
   return {
@@ -74,9 +72,15 @@ export function registerImport(program: Command): void {
     .description('import K-Fashion annotations (and match their images) into the database')
     .argument('<dir>', 'root of the K-Fashion tree (Training/… and Validation/…)')
     .option('--split <split>', 'split of every file (train|validation); default: from the Training/Validation folder', parseSplit)
-    .option('--report <file>', 'write one JSON line per rejected file, garment or skipped entry (FIFO, socket, device, link out of the tree) and per repaired value')
+    .option(
+      '--report <file>',
+      'write one JSON line per rejected file, garment or skipped entry (FIFO, socket, device, link out of the tree) and per repaired value',
+    )
     .option('--json', 'print the final statistics as one JSON object on stdout')
-    .option('--verify-images', 'check each photo is a JPEG or PNG by its bytes, within the pixel budget, of the annotated width and height, and decodes whole')
+    .option(
+      '--verify-images',
+      'check each photo is a JPEG or PNG by its bytes, within the pixel budget, of the annotated width and height, and decodes whole',
+    )
     .option('--allow-missing-images', 'import annotations whose image is not in the tree (no image path) instead of rejecting them')
     .option('--dataset <name>', 'dataset name (default: the folder name of <dir>); images are unique by identifier within it')
     .option('--batch-size <n>', 'files per transaction', parsePositiveInteger)
@@ -90,7 +94,10 @@ export function registerImport(program: Command): void {
       };
       process.on('SIGINT', interrupt);
       process.on('SIGTERM', interrupt);
-      const [{ openDatabase }, { ImportAbortedError, importDataset }] = await Promise.all([import('../db/data-source'), import('../db/import')]);
+      const [{ openDatabase }, { ImportAbortedError, importDataset }] = await Promise.all([
+        import('../db/data-source'),
+        import('../db/import'),
+      ]);
       const progress = await progressReporter();
       const dataSource = await openDatabase({ env: environment() });
       try {

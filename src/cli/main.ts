@@ -34,7 +34,9 @@ const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
 
 /** The version in the project's package.json: two folders up from src/cli, three from the built dist/src/cli. */
 export function packageVersion(): string {
-  const file = ['../../package.json', '../../../package.json'].map((relative) => path.resolve(__dirname, relative)).find((candidate) => fs.existsSync(candidate));
+  const file = ['../../package.json', '../../../package.json']
+    .map((relative) => path.resolve(__dirname, relative))
+    .find((candidate) => fs.existsSync(candidate));
   if (file === undefined) throw new Error(`package.json: not found above ${__dirname}`);
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
 }

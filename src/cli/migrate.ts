@@ -7,7 +7,10 @@ export function registerMigrate(program: Command): void {
     .command('migrate')
     .description('apply pending database migrations (DATABASE_URL, or the embedded database)')
     .action(async () => {
-      const [{ openDatabase }, { appliedMigrationNames }] = await Promise.all([import('../db/data-source'), import('../db/applied-migrations')]);
+      const [{ openDatabase }, { appliedMigrationNames }] = await Promise.all([
+        import('../db/data-source'),
+        import('../db/applied-migrations'),
+      ]);
       const dataSource = await openDatabase({ env: environment() });
       console.log(`schema is current: ${(await appliedMigrationNames(dataSource)).join(', ')}`);
       await dataSource.destroy();

@@ -26,7 +26,12 @@ const defaultLog: Log = (line) => console.log(`[model-server] ${line}`);
 /** Starts one child with these extra environment variables; resolves once it printed its start line. */
 export function spawnModelServer(log: Log = defaultLog, env: NodeJS.ProcessEnv = {}): Promise<ModelServerProcess> {
   const child = spawn(process.execPath, [process.argv[1], 'model-server'], {
-    env: { ...process.env, MODEL_SERVER_PORT: String(environment().MODEL_SERVER_PORT ?? 0), ...env, KFASHION_PARENT_PID: String(process.pid) },
+    env: {
+      ...process.env,
+      MODEL_SERVER_PORT: String(environment().MODEL_SERVER_PORT ?? 0),
+      ...env,
+      KFASHION_PARENT_PID: String(process.pid),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

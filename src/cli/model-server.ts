@@ -17,13 +17,25 @@ import { leaseTimeoutSeconds, listOf, onShutdown, positiveNumber } from './optio
 export function registerModelServer(program: Command): void {
   program
     .command('model-server')
-    .description(`run the model server: inference over HTTP (MODEL_SERVER_PORT, default ${DEFAULT_MODEL_SERVER_PORT}) and training/prediction jobs from the database queue`)
-    .option('--host <address>', 'address to bind; anything but loopback needs MODEL_SERVER_TOKEN (default: MODEL_SERVER_HOST, else 127.0.0.1)')
+    .description(
+      `run the model server: inference over HTTP (MODEL_SERVER_PORT, default ${DEFAULT_MODEL_SERVER_PORT}) and training/prediction jobs from the database queue`,
+    )
+    .option(
+      '--host <address>',
+      'address to bind; anything but loopback needs MODEL_SERVER_TOKEN (default: MODEL_SERVER_HOST, else 127.0.0.1)',
+    )
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu (default: KFASHION_TF_BACKEND or best available)')
     .option('--engine <name>', 'inference engine: tfjs or onnx (ONNX Runtime; default: KFASHION_ENGINE, else tfjs)')
     .option('--no-jobs', 'serve inference only, take no jobs from the queue')
-    .option('--queues <names>', `the job queues to work, comma-separated: ${TRAINING_QUEUE}, ${PREDICTION_QUEUE}`, `${TRAINING_QUEUE},${PREDICTION_QUEUE}`)
-    .option('--lease-timeout <seconds>', 'a job whose worker sent no heartbeat for this long is retried elsewhere (default: KFASHION_LEASE_TIMEOUT, else 120)')
+    .option(
+      '--queues <names>',
+      `the job queues to work, comma-separated: ${TRAINING_QUEUE}, ${PREDICTION_QUEUE}`,
+      `${TRAINING_QUEUE},${PREDICTION_QUEUE}`,
+    )
+    .option(
+      '--lease-timeout <seconds>',
+      'a job whose worker sent no heartbeat for this long is retried elsewhere (default: KFASHION_LEASE_TIMEOUT, else 120)',
+    )
     .action(async (options: { host?: string; backend?: string; engine?: string; jobs: boolean; queues: string; leaseTimeout?: string }) => {
       const queues = listOf(options.queues, [TRAINING_QUEUE, PREDICTION_QUEUE] as const, '--queues');
       const [{ openDatabase }, { startModelServer }] = await Promise.all([import('../db/data-source'), import('../model-server/server')]);
@@ -41,7 +53,8 @@ export function registerModelServer(program: Command): void {
         env,
         work: options.jobs,
         queues,
-        leaseTimeoutSeconds: options.leaseTimeout === undefined ? leaseTimeoutSeconds(env) : positiveNumber(options.leaseTimeout, '--lease-timeout'),
+        leaseTimeoutSeconds:
+          options.leaseTimeout === undefined ? leaseTimeoutSeconds(env) : positiveNumber(options.leaseTimeout, '--lease-timeout'),
         maxBatch: env.KFASHION_MAX_BATCH,
       }).catch(async (error: unknown) => {
         await dataSource.destroy();
@@ -49,7 +62,9 @@ export function registerModelServer(program: Command): void {
       });
       const { http } = server;
       const access = http.requiresToken ? 'token required' : 'no token';
-      console.log(`model server on ${http.url} (bound to ${http.host}:${http.port}, ${access}; ${server.registry.engine} engine, ${server.backend.name}, worker ${server.worker?.name ?? 'off'})`);
+      console.log(
+        `model server on ${http.url} (bound to ${http.host}:${http.port}, ${access}; ${server.registry.engine} engine, ${server.backend.name}, worker ${server.worker?.name ?? 'off'})`,
+      );
       const shutdown = onShutdown('handing running jobs back to the queue and closing', async () => {
         await server.stop();
         await dataSource.destroy();

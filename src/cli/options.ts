@@ -23,13 +23,17 @@ export function leaseTimeoutSeconds(env: Pick<Environment, 'KFASHION_LEASE_TIMEO
 /** An integer in [min, max]; an error names the option and the range. */
 export function integerInRange(value: string, name: string, min: number, max: number): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new Error(`${name}: expected an integer from ${min} to ${max}, got "${value}"`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${name}: expected an integer from ${min} to ${max}, got "${value}"`);
   return n;
 }
 
 /** The items of a comma-separated value, trimmed, empty ones dropped. */
 export function commaList(value: string): string[] {
-  return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 /** A comma-separated list of values from `allowed`, each at most once; an unknown one is named with `name`. */

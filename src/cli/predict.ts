@@ -44,7 +44,9 @@ async function loadModel(options: { weights?: string; config?: string; model?: n
     const dataSource = await openDatabase({ env: environment() });
     try {
       const { onnxThreads } = await import('../ml/onnx/engine');
-      return await instantiateModelVersion(await readModelVersion(dataSource, options.model), engine, { threads: onnxThreads(environment()) });
+      return await instantiateModelVersion(await readModelVersion(dataSource, options.model), engine, {
+        threads: onnxThreads(environment()),
+      });
     } finally {
       await dataSource.destroy();
     }
@@ -66,7 +68,9 @@ function formatText(predictions: ImagePrediction[]): string {
   return predictions
     .map((p) => {
       const lines = p.detections.map((d) => {
-        const attrs = Object.entries(d.attributes).map(([kind, values]) => `${kind}=${values[0]?.value ?? '-'} (${(values[0]?.probability ?? 0).toFixed(2)})`);
+        const attrs = Object.entries(d.attributes).map(
+          ([kind, values]) => `${kind}=${values[0]?.value ?? '-'} (${(values[0]?.probability ?? 0).toFixed(2)})`,
+        );
         return `  ${d.className} ${d.score.toFixed(3)} [${d.box.map((v) => v.toFixed(1)).join(', ')}] ${attrs.join(' ')}`;
       });
       return [`${p.image} (${p.width}x${p.height}): ${p.detections.length} detection(s)`, ...lines].join('\n');
@@ -85,16 +89,21 @@ export function registerPredict(program: Command): void {
     .option('--backend <name>', 'TensorFlow.js backend: tensorflow, wasm or cpu (default: KFASHION_TF_BACKEND or best available)')
     .option('--engine <name>', 'inference engine: tfjs or onnx (ONNX Runtime; default: KFASHION_ENGINE, else tfjs)')
     .option('--json', 'print one JSON array: per image {image, width, height, detections}')
-    .action(async (images: string[], options: { weights?: string; config?: string; model?: number; backend?: string; engine?: string; json?: boolean }) => {
-      const [{ resolveEngine }, { initBackend }] = await Promise.all([import('../ml/onnx/engine'), import('../ml/backend')]);
-      const engine = resolveEngine(options.engine, environment());
-      await initBackend(options.backend, { env: environment() });
-      const model = await loadModel(options, engine);
-      try {
-        const predictions = await predictFiles(model, images);
-        process.stdout.write(options.json ? `${JSON.stringify(predictions)}\n` : `${formatText(predictions)}\n`);
-      } finally {
-        model.dispose();
-      }
-    });
+    .action(
+      async (
+        images: string[],
+        options: { weights?: string; config?: string; model?: number; backend?: string; engine?: string; json?: boolean },
+      ) => {
+        const [{ resolveEngine }, { initBackend }] = await Promise.all([import('../ml/onnx/engine'), import('../ml/backend')]);
+        const engine = resolveEngine(options.engine, environment());
+        await initBackend(options.backend, { env: environment() });
+        const model = await loadModel(options, engine);
+        try {
+          const predictions = await predictFiles(model, images);
+          process.stdout.write(options.json ? `${JSON.stringify(predictions)}\n` : `${formatText(predictions)}\n`);
+        } finally {
+          model.dispose();
+        }
+      },
+    );
 }

@@ -17,7 +17,8 @@ export function parseExpiry(value: string, now = new Date()): Date {
   const duration = /^(\d{1,6})([mhdw])$/.exec(value);
   if (duration) return new Date(now.getTime() + Number(duration[1]) * DURATION_UNITS_MS[duration[2]]);
   const date = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) ? new Date(value) : new Date(NaN);
-  if (Number.isNaN(date.getTime())) throw new Error(`--expires: expected a duration (30m, 12h, 90d, 4w) or a date (2027-01-31), got "${value}"`);
+  if (Number.isNaN(date.getTime()))
+    throw new Error(`--expires: expected a duration (30m, 12h, 90d, 4w) or a date (2027-01-31), got "${value}"`);
   if (date.getTime() <= now.getTime()) throw new Error(`--expires: ${value} is already past`);
   return date;
 }
@@ -57,7 +58,9 @@ export function registerToken(program: Command): void {
     .action(async (options: { role: Role; expires?: Date; name: string }) => {
       await withDatabase(async (dataSource) => {
         const created = await createApiToken(dataSource, { role: options.role, name: options.name, expiresAt: options.expires ?? null });
-        console.error(`token ${created.id} (${options.role}${options.expires ? `, expires ${options.expires.toISOString()}` : ''}); it is not shown again:`);
+        console.error(
+          `token ${created.id} (${options.role}${options.expires ? `, expires ${options.expires.toISOString()}` : ''}); it is not shown again:`,
+        );
         console.log(created.token);
       });
     });
@@ -68,7 +71,8 @@ export function registerToken(program: Command): void {
     .action(async (options: { out: string }) => {
       await withDatabase(async (dataSource) => {
         if (await hasLiveAdminToken(dataSource)) return void console.log('an admin token exists already: nothing created');
-        if (fs.existsSync(options.out)) throw new Error(`--out: ${options.out} exists (a token of an earlier database?): move it away first`);
+        if (fs.existsSync(options.out))
+          throw new Error(`--out: ${options.out} exists (a token of an earlier database?): move it away first`);
         const created = await createApiToken(dataSource, { role: 'admin', name: 'first start' });
         // 'wx': an existing file (an older token) is an error rather than silently replaced.
         fs.writeFileSync(options.out, `${created.token}\n`, { mode: 0o600, flag: 'wx' });
@@ -82,7 +86,9 @@ export function registerToken(program: Command): void {
       await withDatabase(async (dataSource) => {
         console.log(['id', 'role', 'name', 'created', 'expires', 'revoked'].join('\t'));
         for (const row of await listApiTokens(dataSource)) {
-          console.log([row.id, row.role, row.name, formatDate(row.createdAt), formatDate(row.expiresAt), formatDate(row.revokedAt)].join('\t'));
+          console.log(
+            [row.id, row.role, row.name, formatDate(row.createdAt), formatDate(row.expiresAt), formatDate(row.revokedAt)].join('\t'),
+          );
         }
       });
     });

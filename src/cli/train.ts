@@ -18,7 +18,14 @@ import { parsePositiveId } from '../util/ids';
 import { commaList } from './options';
 import { environment } from './environment';
 import { weightsDir } from '../ml/weights/catalogue';
-import { describeParameter, flagOf, parameterOf, TRAINING_PARAMETERS, type ParamSpec, type TrainingParamsInput } from '../jobs/training-schema';
+import {
+  describeParameter,
+  flagOf,
+  parameterOf,
+  TRAINING_PARAMETERS,
+  type ParamSpec,
+  type TrainingParamsInput,
+} from '../jobs/training-schema';
 
 /** The parameters' flags (strings, as commander gives them, keyed by the flag in camel case) and the command's own options. */
 type TrainOptions = Record<string, string | boolean | undefined> & {
@@ -30,14 +37,20 @@ type TrainOptions = Record<string, string | boolean | undefined> & {
 /** The flag's help: the parameter's description, and on a CPU backend the sizes the model config gets. */
 function helpOf(spec: ParamSpec): string {
   const help = describeParameter(spec);
-  return spec.kind === 'object' ? `${help}; on a CPU backend min_size ${CPU_TRAINING_SIZES.min_size} and max_size ${CPU_TRAINING_SIZES.max_size} unless given` : help;
+  return spec.kind === 'object'
+    ? `${help}; on a CPU backend min_size ${CPU_TRAINING_SIZES.min_size} and max_size ${CPU_TRAINING_SIZES.max_size} unless given`
+    : help;
 }
 
 /** A run another worker held is only taken over when its heartbeat is this old. */
 const LEASE_TIMEOUT_SECONDS = 120;
 
 /** commander's key of a flag: `--model-config <file>` → modelConfig. */
-const optionKey = (spec: ParamSpec) => flagOf(spec).split(' ')[0].slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const optionKey = (spec: ParamSpec) =>
+  flagOf(spec)
+    .split(' ')[0]
+    .slice(2)
+    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 function numberOption(value: string, flag: string): number {
   const n = Number(value);
@@ -113,9 +126,15 @@ function progressLine(p: TrainingProgress): Record<string, string> {
 /** The params of a new run, checked (also against what one step may use on `backend`); null when resuming (the run's stored params apply). */
 async function newRunParams(options: TrainOptions, backend: BackendInfo): Promise<TrainingParams | null> {
   if (options.resume) return null;
-  const [{ trainingParamsFromInput, InvalidTrainingParams }, { trainingMemoryBudget }] = await Promise.all([import('../jobs/training-params'), import('../ml/train/step-memory')]);
+  const [{ trainingParamsFromInput, InvalidTrainingParams }, { trainingMemoryBudget }] = await Promise.all([
+    import('../jobs/training-params'),
+    import('../ml/train/step-memory'),
+  ]);
   try {
-    return trainingParamsFromInput(paramsFromOptions(options, backend), { memoryBudget: await trainingMemoryBudget(backend), weightsDir: weightsDir(environment()) });
+    return trainingParamsFromInput(paramsFromOptions(options, backend), {
+      memoryBudget: await trainingMemoryBudget(backend),
+      weightsDir: weightsDir(environment()),
+    });
   } catch (error) {
     if (error instanceof InvalidTrainingParams) throw new Error(`kfashion train: ${flagMessage(error.field, error.problem)}`);
     throw error;
@@ -136,7 +155,12 @@ async function trainingRunId(dataSource: DataSource, options: TrainOptions, para
 /** The progress bar, started at the first progress report (when the number of steps is known). */
 async function progressBar(json: boolean | undefined): Promise<{ onProgress: (p: TrainingProgress) => void; stop(): void }> {
   const { SingleBar, Presets } = await import('cli-progress');
-  const bar = json ? null : new SingleBar({ format: '{phase} |{bar}| step {value}/{total} · epoch {epoch} · loss {loss} · {speed} · ETA {eta}' }, Presets.shades_classic);
+  const bar = json
+    ? null
+    : new SingleBar(
+        { format: '{phase} |{bar}| step {value}/{total} · epoch {epoch} · loss {loss} · {speed} · ETA {eta}' },
+        Presets.shades_classic,
+      );
   let started = false;
   return {
     onProgress: (p) => {
@@ -152,14 +176,31 @@ async function progressBar(json: boolean | undefined): Promise<{ onProgress: (p:
 }
 
 function printOutcome(runId: number, outcome: TrainingOutcome, json: boolean | undefined): void {
-  const summary = outcome.status === 'succeeded'
-    ? { runId, status: outcome.status, modelVersionId: outcome.modelVersionId, boxMap: outcome.metrics?.box.map ?? null, boxAp50: outcome.metrics?.box.ap50 ?? null }
-    : { runId, status: outcome.status };
-  process.stdout.write(json ? `${JSON.stringify(summary)}\n` : `${Object.entries(summary).map(([k, v]) => `${k}: ${v}`).join('\n')}\n`);
+  const summary =
+    outcome.status === 'succeeded'
+      ? {
+          runId,
+          status: outcome.status,
+          modelVersionId: outcome.modelVersionId,
+          boxMap: outcome.metrics?.box.map ?? null,
+          boxAp50: outcome.metrics?.box.ap50 ?? null,
+        }
+      : { runId, status: outcome.status };
+  process.stdout.write(
+    json
+      ? `${JSON.stringify(summary)}\n`
+      : `${Object.entries(summary)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('\n')}\n`,
+  );
 }
 
 /** Claims the run, trains it in this process and records how it ended (an interrupted run is handed back for --resume). */
-async function trainInForeground(options: TrainOptions, params: TrainingParams | null, backend: { name: string; device: string }): Promise<void> {
+async function trainInForeground(
+  options: TrainOptions,
+  params: TrainingParams | null,
+  backend: { name: string; device: string },
+): Promise<void> {
   const [{ openDatabase }, { claim }, { runTraining, TrainingInterrupted }, { runLeased }] = await Promise.all([
     import('../db/data-source'),
     import('../db/leases'),
@@ -180,9 +221,14 @@ async function trainInForeground(options: TrainOptions, params: TrainingParams |
     if (!claimed) throw new Error(`training run ${runId} cannot be resumed: it is finished, cancelled, or running elsewhere`);
     if (!options.json) console.error(`training run ${runId} on ${backend.name} (${backend.device})`);
     let outcome: TrainingOutcome | null = null;
-    const end = await runLeased(dataSource, lease, async () => (outcome = await runTraining({ dataSource, lease, dataDir, signal: stop.signal, onProgress: bar.onProgress })).status, {
-      handBack: (error) => error instanceof TrainingInterrupted,
-    });
+    const end = await runLeased(
+      dataSource,
+      lease,
+      async () => (outcome = await runTraining({ dataSource, lease, dataDir, signal: stop.signal, onProgress: bar.onProgress })).status,
+      {
+        handBack: (error) => error instanceof TrainingInterrupted,
+      },
+    );
     bar.stop();
     if (end.kind === 'finished') printOutcome(runId, outcome!, options.json);
     else if (end.kind === 'handed back') {

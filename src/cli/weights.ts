@@ -29,15 +29,22 @@ function modelPart(name: string): string {
 function list(json: boolean): void {
   const dir = weightsDir(environment());
   const rows = CATALOGUE.map((entry) => ({
-    name: entry.name, file: entry.fileName, sizeMiB: entry.sizeMiB, sha256Prefix: sha256Prefix(entry),
-    url: weightsBaseUrl(environment()) + entry.fileName, fetched: existsSync(`${dir}/${entry.fileName}`), description: entry.description,
+    name: entry.name,
+    file: entry.fileName,
+    sizeMiB: entry.sizeMiB,
+    sha256Prefix: sha256Prefix(entry),
+    url: weightsBaseUrl(environment()) + entry.fileName,
+    fetched: existsSync(`${dir}/${entry.fileName}`),
+    description: entry.description,
   }));
   if (json) {
     process.stdout.write(`${JSON.stringify(rows)}\n`);
     return;
   }
   for (const row of rows) {
-    console.log(`${row.name.padEnd(28)} ${`${row.sizeMiB.toFixed(1)} MiB`.padStart(10)}  sha256 ${row.sha256Prefix}…  ${row.fetched ? 'fetched' : 'not fetched'}`);
+    console.log(
+      `${row.name.padEnd(28)} ${`${row.sizeMiB.toFixed(1)} MiB`.padStart(10)}  sha256 ${row.sha256Prefix}…  ${row.fetched ? 'fetched' : 'not fetched'}`,
+    );
     console.log(`${''.padEnd(28)} ${row.url}`);
     console.log(`${''.padEnd(28)} ${row.description}`);
   }
@@ -47,7 +54,9 @@ function list(json: boolean): void {
 async function fetchCommand(name: string, quiet: boolean): Promise<void> {
   const entry = catalogueEntry(name);
   const { SingleBar, Presets } = await import('cli-progress');
-  const bar = quiet ? null : new SingleBar({ format: `${entry.fileName} |{bar}| {percentage}% · {value}/{total} bytes` }, Presets.shades_classic);
+  const bar = quiet
+    ? null
+    : new SingleBar({ format: `${entry.fileName} |{bar}| {percentage}% · {value}/{total} bytes` }, Presets.shades_classic);
   let started = false;
   const result = await downloadWeights(entry, {
     baseUrl: weightsBaseUrl(environment()),
@@ -59,7 +68,11 @@ async function fetchCommand(name: string, quiet: boolean): Promise<void> {
       bar.update(received);
     },
   }).finally(() => bar?.stop());
-  const how = result.alreadyPresent ? 'already there' : result.resumedFrom.length > 0 ? `resumed from byte ${result.resumedFrom.join(', ')}` : 'downloaded';
+  const how = result.alreadyPresent
+    ? 'already there'
+    : result.resumedFrom.length > 0
+      ? `resumed from byte ${result.resumedFrom.join(', ')}`
+      : 'downloaded';
   console.log(`${result.path}: ${result.bytes} bytes, sha256 ${result.sha256} (${how})`);
 }
 
@@ -75,7 +88,13 @@ async function inspect(path: string, json: boolean): Promise<void> {
   const { detectorNames } = await import('../ml/weights/state-dict');
   const file = readWeightsFile(path);
   const names = detectorNames(file.tensors.keys());
-  const rows = [...file.tensors].map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, modelName: names.get(name)!, part: modelPart(names.get(name)!) }));
+  const rows = [...file.tensors].map(([name, t]) => ({
+    name,
+    dtype: t.dtype,
+    shape: t.shape,
+    modelName: names.get(name)!,
+    part: modelPart(names.get(name)!),
+  }));
   const parts = new Map<string, number>();
   for (const row of rows) parts.set(row.part, (parts.get(row.part) ?? 0) + 1);
   if (json) {
@@ -92,21 +111,25 @@ async function inspect(path: string, json: boolean): Promise<void> {
 
 export function registerWeights(program: Command): void {
   const weights = program.command('weights').description('published checkpoints: list, fetch, convert to safetensors, inspect');
-  weights.command('list')
+  weights
+    .command('list')
     .description("torchvision's checkpoints that fit the model, with URL, size and SHA-256 prefix")
     .option('--json', 'one JSON array')
     .action((options: { json?: boolean }) => list(Boolean(options.json)));
-  weights.command('fetch')
+  weights
+    .command('fetch')
     .description('download a catalogue checkpoint into KFASHION_DATA_DIR/weights/ (resumable, SHA-256 checked)')
     .argument('<name>', 'catalogue name (see kfashion weights list)')
     .option('--quiet', 'no progress bar')
     .action((name: string, options: { quiet?: boolean }) => fetchCommand(name, Boolean(options.quiet)));
-  weights.command('convert')
+  weights
+    .command('convert')
     .description('write a .pth/.pt (or safetensors) checkpoint as float32 safetensors with the same names')
     .argument('<input>', 'checkpoint file')
     .argument('<output>', 'safetensors file to write')
     .action((input: string, output: string) => convert(input, output));
-  weights.command('inspect')
+  weights
+    .command('inspect')
     .description('list the tensors of a weights file (name, dtype, shape) and the model parts they fill')
     .argument('<file>', '.pth, .pt or .safetensors file')
     .option('--json', 'one JSON object')

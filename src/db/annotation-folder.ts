@@ -28,7 +28,9 @@ export async function annotatedFolderImages(root: string, options: { maxImages?:
       continue;
     }
     const { annotation } = parsed;
-    const image = imageCandidates(annotation).map((name) => tree.images.find(name, file)).find((found) => found !== null);
+    const image = imageCandidates(annotation)
+      .map((name) => tree.images.find(name, file))
+      .find((found) => found !== null);
     if (!image) {
       result.rejectedFiles.push({ file, reason: `image not found (${imageCandidates(annotation).join(', ')})` });
       continue;
@@ -38,7 +40,12 @@ export async function annotatedFolderImages(root: string, options: { maxImages?:
       path: path.join(root, image),
       width: annotation.width,
       height: annotation.height,
-      garments: annotation.garments.map((g) => ({ superCategory: g.superCategory, category: g.category, box: [g.box.x1, g.box.y1, g.box.x2, g.box.y2], terms: g.attributes })),
+      garments: annotation.garments.map((g) => ({
+        superCategory: g.superCategory,
+        category: g.category,
+        box: [g.box.x1, g.box.y1, g.box.x2, g.box.y2],
+        terms: g.attributes,
+      })),
     });
   }
   return result;

@@ -49,29 +49,33 @@ export async function listApiTokens(dataSource: DataSource): Promise<ApiTokenRow
 
 /** Revokes a token at once; false when there is no such token. */
 export async function revokeApiToken(dataSource: DataSource, id: string): Promise<boolean> {
-  const rows = await changedRows(dataSource, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING id`, [id]);
+  const rows = await changedRows(dataSource, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING id`, [
+    id,
+  ]);
   return rows.length > 0;
 }
 
 /** Whether some admin token is live (neither revoked nor expired). */
 export async function hasLiveAdminToken(dataSource: DataSource): Promise<boolean> {
-  const rows = await dataSource.query<unknown[]>(
-    `SELECT 1 FROM api_tokens WHERE role = 'admin' AND ${LIVE} LIMIT 1`,
-  );
+  const rows = await dataSource.query<unknown[]>(`SELECT 1 FROM api_tokens WHERE role = 'admin' AND ${LIVE} LIMIT 1`);
   return rows.length > 0;
 }
 
 /** Revokes every live token named `name` but the one with id `keepId`; the ids revoked. */
 export async function revokeOtherTokensNamed(dataSource: DataSource, name: string, keepId: string): Promise<string[]> {
-  const rows = await changedRows<{ id: string }>(dataSource, `UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND id <> $2 AND ${LIVE} RETURNING id::text AS id`, [
-    name,
-    keepId,
-  ]);
+  const rows = await changedRows<{ id: string }>(
+    dataSource,
+    `UPDATE api_tokens SET revoked_at = now() WHERE name = $1 AND id <> $2 AND ${LIVE} RETURNING id::text AS id`,
+    [name, keepId],
+  );
   return rows.map((row) => row.id);
 }
 
 /** The row of a live (known, unrevoked, unexpired) token, or null. */
-export async function liveApiToken(dataSource: DataSource, token: string): Promise<Pick<ApiTokenRow, 'id' | 'name' | 'role' | 'expiresAt'> | null> {
+export async function liveApiToken(
+  dataSource: DataSource,
+  token: string,
+): Promise<Pick<ApiTokenRow, 'id' | 'name' | 'role' | 'expiresAt'> | null> {
   const rows = await dataSource.query<Pick<ApiTokenRow, 'id' | 'name' | 'role' | 'expiresAt'>[]>(
     `SELECT id::text AS id, name, role, expires_at AS "expiresAt" FROM api_tokens WHERE token_hash = $1 AND ${LIVE}`,
     [hashToken(token)],

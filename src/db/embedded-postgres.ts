@@ -72,7 +72,6 @@ function readOr(file: string, fallback: string): string {
   }
 }
 
-
 /** The system account the server runs as: ourselves, or `postgres` when we are root. */
 interface RunAs {
   uid?: number;
@@ -91,7 +90,10 @@ function postgresAccount(): RunAs {
   spawnSync('groupadd', ['--system', 'postgres']);
   spawnSync('useradd', ['--system', '--gid', 'postgres', '--no-create-home', 'postgres']);
   const created = lookup();
-  if (!created) throw new EmbeddedPostgresError('PostgreSQL refuses to run as root, and the system user "postgres" could not be created (useradd failed)');
+  if (!created)
+    throw new EmbeddedPostgresError(
+      'PostgreSQL refuses to run as root, and the system user "postgres" could not be created (useradd failed)',
+    );
   return created;
 }
 
@@ -175,7 +177,8 @@ export class EmbeddedPostgres {
         const holder = Number(readOr(path.join(this.lockDir, 'pid'), '0'));
         // A lock folder without a pid yet is being written by its new holder: wait for it.
         if (holder > 0 && !isProcessAlive(holder)) fs.rmSync(this.lockDir, { recursive: true, force: true });
-        else if (Date.now() > deadline) throw new EmbeddedPostgresError(`the embedded PostgreSQL server's lock ${this.lockDir} is held by process ${holder}`);
+        else if (Date.now() > deadline)
+          throw new EmbeddedPostgresError(`the embedded PostgreSQL server's lock ${this.lockDir} is held by process ${holder}`);
         else sleepSync(50);
       }
     }
@@ -249,7 +252,18 @@ export class EmbeddedPostgres {
     this.chown(passwordFile);
     try {
       const initdb = binaries().initdb;
-      this.run(initdb, [`--pgdata=${this.dataDir}`, `--username=${SUPERUSER}`, `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C'], 'initdb');
+      this.run(
+        initdb,
+        [
+          `--pgdata=${this.dataDir}`,
+          `--username=${SUPERUSER}`,
+          `--pwfile=${passwordFile}`,
+          '--auth=scram-sha-256',
+          '--encoding=UTF8',
+          '--locale=C',
+        ],
+        'initdb',
+      );
     } finally {
       fs.rmSync(passwordFile, { force: true });
     }
@@ -267,12 +281,16 @@ export class EmbeddedPostgres {
     this.chown(this.logFile);
     const settings = [
       `-p ${port}`,
-      "-c listen_addresses=127.0.0.1",
+      '-c listen_addresses=127.0.0.1',
       "-c unix_socket_directories=''",
       '-c max_connections=200',
       '-c shared_buffers=256MB',
     ].join(' ');
-    this.run(binaries().pgCtl, ['start', '--pgdata', this.dataDir, '--log', this.logFile, '--wait', `--timeout=${START_TIMEOUT_S}`, '--silent', '-o', settings], 'starting the embedded PostgreSQL server');
+    this.run(
+      binaries().pgCtl,
+      ['start', '--pgdata', this.dataDir, '--log', this.logFile, '--wait', `--timeout=${START_TIMEOUT_S}`, '--silent', '-o', settings],
+      'starting the embedded PostgreSQL server',
+    );
   }
 
   /**
@@ -347,7 +365,11 @@ export class EmbeddedPostgres {
   }
 
   private stopServer(): void {
-    this.run(binaries().pgCtl, ['stop', '--pgdata', this.dataDir, '--mode=fast', '--wait', `--timeout=${START_TIMEOUT_S}`, '--silent'], 'stopping the embedded PostgreSQL server');
+    this.run(
+      binaries().pgCtl,
+      ['stop', '--pgdata', this.dataDir, '--mode=fast', '--wait', `--timeout=${START_TIMEOUT_S}`, '--silent'],
+      'stopping the embedded PostgreSQL server',
+    );
   }
 
   /** `kfashion db start`: joins, and keeps the server up after this process leaves (until unpin). */
@@ -389,4 +411,3 @@ export function embeddedDatabaseUrl(baseDir: string): Promise<string> {
   }
   return url;
 }
-

@@ -6,16 +6,7 @@
  * prediction_chunks, import_runs, api_tokens, search_generation, the garment_facet_counts tables and garment_term_bits.
  * Bulk loads (the importer) use COPY / multi-row INSERT.
  */
-import {
-  Column,
-  CreateDateColumn,
-  Entity,
-  JoinColumn,
-  ManyToOne,
-  OneToMany,
-  PrimaryColumn,
-  PrimaryGeneratedColumn,
-} from 'typeorm';
+import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, OneToMany, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { SuperCategory } from '../kfashion/types';
 
 /** bigint ids come back from pg as strings; keep them as strings end to end (no precision loss). */
@@ -161,13 +152,4 @@ export class TrainingRun {
   @Column('text') log!: string;
 }
 
-export const ENTITIES = [
-  Dataset,
-  VocabularyEntry,
-  Image,
-  ImageStyle,
-  ModelVersion,
-  Garment,
-  GarmentAttribute,
-  TrainingRun,
-];
+export const ENTITIES = [Dataset, VocabularyEntry, Image, ImageStyle, ModelVersion, Garment, GarmentAttribute, TrainingRun];

@@ -30,7 +30,11 @@ export class DatabaseProbe {
 
   private connection(): Promise<Client> {
     this.client ??= (async () => {
-      const client = new Client({ connectionString: databaseUrlOf(this.dataSource), connectionTimeoutMillis: PROBE_TIMEOUT_MS, query_timeout: PROBE_TIMEOUT_MS });
+      const client = new Client({
+        connectionString: databaseUrlOf(this.dataSource),
+        connectionTimeoutMillis: PROBE_TIMEOUT_MS,
+        query_timeout: PROBE_TIMEOUT_MS,
+      });
       client.on('error', () => this.drop());
       await client.connect();
       return client;
@@ -52,9 +56,21 @@ export class DatabaseProbe {
 }
 
 /** Node's codes of a connection that failed, and PostgreSQL's of a server that is going away or full. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
 /** What pg and TypeORM say when there is no connection to run a statement on. */
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|Client has encountered a connection error|Driver not Connected/i;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|Client has encountered a connection error|Driver not Connected/i;
 
 /** True when `error` says the database cannot be reached (rather than that a statement failed). */
 export function isDatabaseUnavailable(error: unknown): boolean {

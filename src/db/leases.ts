@@ -31,12 +31,7 @@ export interface LeaseState {
  * Takes the row for `worker` if nobody else holds a live lease on it. Returns false when the row is
  * finished, cancelled, or held by a live worker (then the job must not run twice).
  */
-export async function claim(
-  dataSource: DataSource,
-  lease: Lease,
-  jobId: string,
-  staleSeconds: number,
-): Promise<LeaseState | null> {
+export async function claim(dataSource: DataSource, lease: Lease, jobId: string, staleSeconds: number): Promise<LeaseState | null> {
   const attempt = lease.table === 'training_runs' ? ', attempt = attempt + 1' : '';
   const rows = await changedRows<{ cancel_requested: boolean }>(
     dataSource,
@@ -111,5 +106,8 @@ export async function requeueStale(dataSource: DataSource, table: LeasedTable, s
 
 /** Fails a requeued row whose job the queue will not retry again. */
 export async function failRequeued(dataSource: DataSource, table: LeasedTable, id: number, error: string): Promise<void> {
-  await dataSource.query(`UPDATE ${table} SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'queued'`, [id, error]);
+  await dataSource.query(`UPDATE ${table} SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'queued'`, [
+    id,
+    error,
+  ]);
 }

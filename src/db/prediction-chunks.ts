@@ -29,13 +29,18 @@ export async function readPredictionChunk(dataSource: DataSource, id: number): P
 
 /** The job of a chunk, or null when the chunk does not exist. */
 export async function predictionJobOfChunk(dataSource: DataSource, chunkId: number): Promise<number | null> {
-  const rows: { prediction_job_id: number }[] = await dataSource.query(`SELECT prediction_job_id FROM prediction_chunks WHERE id = $1`, [chunkId]);
+  const rows: { prediction_job_id: number }[] = await dataSource.query(`SELECT prediction_job_id FROM prediction_chunks WHERE id = $1`, [
+    chunkId,
+  ]);
   return rows.length > 0 ? Number(rows[0].prediction_job_id) : null;
 }
 
 /** The first chunk to start marks its queued job running. */
 export async function markPredictionJobRunning(dataSource: DataSource, jobId: number): Promise<void> {
-  await dataSource.query(`UPDATE prediction_jobs SET status = 'running', started_at = COALESCE(started_at, now()) WHERE id = $1 AND status = 'queued'`, [jobId]);
+  await dataSource.query(
+    `UPDATE prediction_jobs SET status = 'running', started_at = COALESCE(started_at, now()) WHERE id = $1 AND status = 'queued'`,
+    [jobId],
+  );
 }
 
 /**

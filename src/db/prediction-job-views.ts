@@ -15,7 +15,11 @@ export async function predictionJobsByIds(dataSource: DataSource, ids: readonly 
 }
 
 /** A page of jobs newest first, optionally of one status. */
-export async function listPredictionJobs(dataSource: DataSource, status: RunStatus | null, page: NewestFirstPage): Promise<RowPage<PredictionJobRow>> {
+export async function listPredictionJobs(
+  dataSource: DataSource,
+  status: RunStatus | null,
+  page: NewestFirstPage,
+): Promise<RowPage<PredictionJobRow>> {
   const rows: PredictionJobRow[] = await dataSource.query(
     `SELECT * FROM prediction_jobs WHERE ($1::text IS NULL OR status = $1) AND ($2::int IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`,
     [status, page.beforeId, page.limit + 1],
@@ -24,6 +28,9 @@ export async function listPredictionJobs(dataSource: DataSource, status: RunStat
 }
 
 export async function countPredictionJobs(dataSource: DataSource, status: RunStatus | null): Promise<number> {
-  const rows: { count: number }[] = await dataSource.query(`SELECT count(*)::int AS count FROM prediction_jobs WHERE ($1::text IS NULL OR status = $1)`, [status]);
+  const rows: { count: number }[] = await dataSource.query(
+    `SELECT count(*)::int AS count FROM prediction_jobs WHERE ($1::text IS NULL OR status = $1)`,
+    [status],
+  );
   return rows[0].count;
 }

@@ -18,20 +18,27 @@ export const MAX_PREDICTION_CHUNK = 100_000;
 
 /** A chunk size outside 1..MAX_PREDICTION_CHUNK; `field` names where it came from. */
 export class InvalidChunkSize extends Error {
-  constructor(readonly field: string, value: unknown) {
+  constructor(
+    readonly field: string,
+    value: unknown,
+  ) {
     super(`${field}: the chunk size must be an integer from 1 to ${MAX_PREDICTION_CHUNK}, got ${JSON.stringify(value)}`);
   }
 }
 
 /** The chunk size asked for, else the server's (KFASHION_PREDICTION_CHUNK, as the CLI read it), else the default; each checked. */
-export function predictionChunkSize(requested: number | null | undefined, env: { readonly KFASHION_PREDICTION_CHUNK?: number } = {}): number {
+export function predictionChunkSize(
+  requested: number | null | undefined,
+  env: { readonly KFASHION_PREDICTION_CHUNK?: number } = {},
+): number {
   if (requested !== null && requested !== undefined) return checkedChunkSize('chunkSize', requested);
   if (env.KFASHION_PREDICTION_CHUNK === undefined) return DEFAULT_PREDICTION_CHUNK;
   return checkedChunkSize('KFASHION_PREDICTION_CHUNK', env.KFASHION_PREDICTION_CHUNK);
 }
 
 function checkedChunkSize(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_PREDICTION_CHUNK) throw new InvalidChunkSize(field, value);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_PREDICTION_CHUNK)
+    throw new InvalidChunkSize(field, value);
   return value;
 }
 
@@ -87,7 +94,11 @@ export async function readPredictionJob(dataSource: DataSource, id: number): Pro
  * running ones stop after their current page. Returns the job's row, or null when it does not exist.
  */
 export async function cancelPredictionJob(dataSource: DataSource, queue: JobQueue, id: number): Promise<Record<string, unknown> | null> {
-  const jobs = await changedRows<{ id: number }>(dataSource, `UPDATE prediction_jobs SET cancel_requested = true WHERE id = $1 RETURNING id`, [id]);
+  const jobs = await changedRows<{ id: number }>(
+    dataSource,
+    `UPDATE prediction_jobs SET cancel_requested = true WHERE id = $1 RETURNING id`,
+    [id],
+  );
   if (jobs.length === 0) return null;
   const cancelled = await cancelChunks(dataSource, id, null);
   const jobIds = cancelled.flatMap((c) => (c.job_id ? [c.job_id] : []));
@@ -99,7 +110,9 @@ export async function cancelPredictionJob(dataSource: DataSource, queue: JobQueu
 
 /** Stops the other chunks of a job whose chunk failed for good: the job fails without predicting the rest. */
 export async function stopSiblingChunks(dataSource: DataSource, chunkId: number): Promise<void> {
-  const [chunk]: { prediction_job_id: number }[] = await dataSource.query(`SELECT prediction_job_id FROM prediction_chunks WHERE id = $1`, [chunkId]);
+  const [chunk]: { prediction_job_id: number }[] = await dataSource.query(`SELECT prediction_job_id FROM prediction_chunks WHERE id = $1`, [
+    chunkId,
+  ]);
   if (chunk) await cancelChunks(dataSource, chunk.prediction_job_id, chunkId);
 }
 

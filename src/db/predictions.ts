@@ -14,7 +14,14 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { VocabularyIds } from './import/vocabulary-ids';
 import { garmentSearchTerms } from './import/load';
 import { CATEGORY_LABELS_BY_SUPER_CATEGORY } from '../kfashion/vocabulary';
-import { GARMENT_ATTRIBUTE_KINDS, SuperCategory, type GarmentAttribute, type GarmentAttributeKind, type ParsedAnnotation, type ParsedGarment } from '../kfashion/types';
+import {
+  GARMENT_ATTRIBUTE_KINDS,
+  SuperCategory,
+  type GarmentAttribute,
+  type GarmentAttributeKind,
+  type ParsedAnnotation,
+  type ParsedGarment,
+} from '../kfashion/types';
 
 export interface PredictedAttributeScore {
   value: string;
@@ -78,7 +85,10 @@ function toGarments(model: PredictionModel, detections: StoredDetection[], optio
     const attributes: GarmentAttribute[] = [{ kind: 'category', value: detection.className }];
     for (const [kind, ranked] of Object.entries(detection.attributes)) {
       if (!GARMENT_KINDS.has(kind) || kind === 'category' || ranked.length === 0) continue;
-      const chosen = typeOf.get(kind) === 'multi' ? ranked.filter((r) => r.probability >= threshold) : [ranked.reduce((a, b) => (b.probability > a.probability ? b : a))];
+      const chosen =
+        typeOf.get(kind) === 'multi'
+          ? ranked.filter((r) => r.probability >= threshold)
+          : [ranked.reduce((a, b) => (b.probability > a.probability ? b : a))];
       for (const value of chosen) {
         attributes.push({ kind: kind as GarmentAttributeKind, value: value.value });
         scores.set(`${kind}\u0000${value.value}`, value.probability);
@@ -128,7 +138,8 @@ export async function storePredictionPage<T>(
   options: StoreOptions = {},
 ): Promise<T> {
   const prepared: ({ imageId: string } & Awaited<ReturnType<typeof prepareGarments>>)[] = [];
-  for (const image of images) prepared.push({ imageId: image.imageId, ...(await prepareGarments(dataSource, model, image.detections, options)) });
+  for (const image of images)
+    prepared.push({ imageId: image.imageId, ...(await prepareGarments(dataSource, model, image.detections, options)) });
   return dataSource.transaction(async (manager) => {
     for (const { imageId, garments, vocabulary } of prepared) await writeGarments(manager, imageId, model.id, garments, vocabulary);
     return record(manager);
@@ -137,10 +148,18 @@ export async function storePredictionPage<T>(
 
 /** The detections as garments to write (empty boxes dropped), with every vocabulary value they use present. */
 async function prepareGarments(dataSource: DataSource, model: PredictionModel, detections: StoredDetection[], options: StoreOptions) {
-  const garments = toGarments(model, detections, options).filter((g) => g.garment.box.x2 > g.garment.box.x1 && g.garment.box.y2 > g.garment.box.y1);
+  const garments = toGarments(model, detections, options).filter(
+    (g) => g.garment.box.x2 > g.garment.box.x1 && g.garment.box.y2 > g.garment.box.y1,
+  );
   const vocabulary = new VocabularyIds(dataSource);
   const annotation: ParsedAnnotation = {
-    externalId: '', fileName: '', width: 1, height: 1, createdAt: null, styles: [], garments: garments.map((g) => g.garment),
+    externalId: '',
+    fileName: '',
+    width: 1,
+    height: 1,
+    createdAt: null,
+    styles: [],
+    garments: garments.map((g) => g.garment),
   };
   await vocabulary.ensure([annotation]);
   return { garments, vocabulary };
@@ -187,7 +206,10 @@ async function writeGarments(
   vocabulary: VocabularyIds,
 ): Promise<string[]> {
   await manager.query(`SELECT id FROM images WHERE id = $1 FOR UPDATE`, [imageId]);
-  await manager.query(`DELETE FROM garments WHERE image_id = $1 AND source = 'prediction' AND model_version_id = $2`, [imageId, modelVersionId]);
+  await manager.query(`DELETE FROM garments WHERE image_id = $1 AND source = 'prediction' AND model_version_id = $2`, [
+    imageId,
+    modelVersionId,
+  ]);
   if (garments.length === 0) return [];
   const styleRows: { style_id: number; sub_style_id: number | null }[] = await manager.query(
     `SELECT style_id, sub_style_id FROM image_styles WHERE image_id = $1 ORDER BY position`,
@@ -201,7 +223,10 @@ async function writeGarments(
       super_category: garment.superCategory,
       slot_index: garment.slotIndex,
       category_id: garment.category === null ? null : vocabulary.id('category', garment.category),
-      x1: garment.box.x1, y1: garment.box.y1, x2: garment.box.x2, y2: garment.box.y2,
+      x1: garment.box.x1,
+      y1: garment.box.y1,
+      x2: garment.box.x2,
+      y2: garment.box.y2,
       model_version_id: modelVersionId,
       score,
       search_terms: garmentSearchTerms(valueIds, styleTerms),

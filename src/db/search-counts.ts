@@ -148,7 +148,7 @@ export class FacetCounts {
   async termMatches(condition: TermCondition, afterId: number, limit: number): Promise<TermPage | null> {
     const ids: number[] = [];
     let count: number | null = null;
-    for (let start = afterId + 1, minWindow = this.minWindowBits; ; ) {
+    for (let start = afterId + 1, minWindow = this.minWindowBits; ;) {
       const window = await this.matchWindow(condition, start, minWindow, limit);
       if (!window) return null;
       count ??= window.count;
@@ -260,7 +260,9 @@ export class FacetCounts {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1, $2) AS locked`, [...REBUILD_LOCK])) as { locked: boolean }[];
+      const [{ locked }] = (await runner.query(`SELECT pg_try_advisory_lock($1, $2) AS locked`, [...REBUILD_LOCK])) as {
+        locked: boolean;
+      }[];
       if (!locked) return null;
       this.rebuildBackend = ((await runner.query(`SELECT pg_backend_pid() AS pid`)) as { pid: number }[])[0].pid;
       try {
@@ -313,12 +315,14 @@ export class FacetCounts {
    */
   private async rebuildTermBits(runner: QueryRunner): Promise<boolean> {
     await runner.query(`DELETE FROM garment_term_bits`);
-    const [{ max_id: maxIdText }] = (await runner.query(`SELECT coalesce(max(id), 0)::text AS max_id FROM garments`)) as { max_id: string }[];
+    const [{ max_id: maxIdText }] = (await runner.query(`SELECT coalesce(max(id), 0)::text AS max_id FROM garments`)) as {
+      max_id: string;
+    }[];
     const maxId = Number(maxIdText);
     if (maxId > MAX_BIT_ID) return false;
     const bytes = Math.floor(maxId / 8) + 1;
     const sets = new Map<number, Buffer>();
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const rows = (await runner.query(
         `SELECT id, search_terms FROM garments WHERE id > $1 AND id <= $2 ORDER BY id LIMIT ${BIT_BUILD_CHUNK}`,
         [after, maxId],

@@ -7,13 +7,7 @@
  * conditions with one GIN bitmap scan. Value names are resolved through the vocabulary snapshot;
  * unknown kinds, values and ids are the caller's error (InvalidSearchInput, naming the field).
  */
-import {
-  ATTRIBUTE_KINDS,
-  AttributeKind,
-  GARMENT_ATTRIBUTE_KINDS,
-  MULTI_VALUED_KINDS,
-  SuperCategory,
-} from '../kfashion/types';
+import { ATTRIBUTE_KINDS, AttributeKind, GARMENT_ATTRIBUTE_KINDS, MULTI_VALUED_KINDS, SuperCategory } from '../kfashion/types';
 import { isPublishedValue, resolveValue } from '../kfashion/vocabulary';
 import { parsePositiveId } from '../util/ids';
 import type { LabelSource, Split } from './entities';
@@ -288,9 +282,7 @@ export async function compileImageFilter(
     const refs = filter.styles.map((input, i) => ({ field: `${field}.styles[${i}]`, kind: 'style' as const, input }));
     const resolver = await ValueResolver.create(cache, refs);
     const ids = refs.map((ref) => resolver.resolve(ref)).filter((id): id is number => id !== undefined);
-    clauses.push(
-      `EXISTS (SELECT 1 FROM image_styles s WHERE s.image_id = i.id AND s.style_id = ANY(${params.add(ids)}::int[]))`,
-    );
+    clauses.push(`EXISTS (SELECT 1 FROM image_styles s WHERE s.image_id = i.id AND s.style_id = ANY(${params.add(ids)}::int[]))`);
   }
   if (filter.garments) {
     const condition = await compileGarmentFilter(cache, filter.garments, params, `${field}.garments`, 'g');
@@ -303,10 +295,7 @@ export async function compileImageFilter(
  * The filter as (split, source, super-category, one term) when it is that simple, else null:
  * such filters can be answered from the precomputed counts. Call after compiling (which validates).
  */
-export async function simpleFilterOf(
-  cache: VocabularyCache,
-  filter: GarmentFilter | null | undefined,
-): Promise<SimpleFilter | null> {
+export async function simpleFilterOf(cache: VocabularyCache, filter: GarmentFilter | null | undefined): Promise<SimpleFilter | null> {
   const simple: SimpleFilter = { split: null, source: null, superCategory: null, term: 0 };
   if (!filter) return simple;
   if (filter.and?.length || filter.or?.length || filter.not) return null;

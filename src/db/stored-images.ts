@@ -30,5 +30,10 @@ export async function storedImages(dataSource: DataSource, ids: string[], upload
       WHERE i.id IN (SELECT json_array_elements_text($1::json)::bigint) ORDER BY i.id`,
     [JSON.stringify(ids)],
   );
-  return rows.map((row) => ({ id: String(row.id), file: imageFilePath(row.image_path, row.root_path, uploadsDir), width: row.width, height: row.height }));
+  return rows.map((row) => ({
+    id: String(row.id),
+    file: imageFilePath(row.image_path, row.root_path, uploadsDir),
+    width: row.width,
+    height: row.height,
+  }));
 }

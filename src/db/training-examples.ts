@@ -5,7 +5,14 @@
  * run time, so reading examples never loads the ML stack.
  */
 import type { DataSource } from 'typeorm';
-import type { AnnotatedGarment, AttributeValueCount, CategoryCount, DatasetScope, SplitName, TrainingExampleSource } from '../ml/data/dataset';
+import type {
+  AnnotatedGarment,
+  AttributeValueCount,
+  CategoryCount,
+  DatasetScope,
+  SplitName,
+  TrainingExampleSource,
+} from '../ml/data/dataset';
 import type { AnnotatedImage } from '../ml/eval/ground-truth';
 import type { SuperCategory } from '../kfashion/types';
 import { imageFilePath } from './stored-images';
@@ -67,7 +74,12 @@ async function categoryCounts(dataSource: DataSource, scope: DatasetScope): Prom
   return rows.map((row) => ({ category: row.value, superCategory: row.super_category, count: Number(row.count) }));
 }
 
-async function attributeValueCounts(dataSource: DataSource, scope: DatasetScope, kinds: string[], minCount: number): Promise<AttributeValueCount[]> {
+async function attributeValueCounts(
+  dataSource: DataSource,
+  scope: DatasetScope,
+  kinds: string[],
+  minCount: number,
+): Promise<AttributeValueCount[]> {
   const params: unknown[] = [];
   const scopeCondition = scopeSql(scope, params);
   params.push(minCount, kinds);
@@ -144,11 +156,22 @@ export async function annotatedSplitImages(
     const id = String(row.image_id);
     let image = images.get(id);
     if (!image) {
-      image = { id, path: imageFilePath(row.image_path, row.root_path, options.uploadsDir), width: row.width, height: row.height, garments: [] };
+      image = {
+        id,
+        path: imageFilePath(row.image_path, row.root_path, options.uploadsDir),
+        width: row.width,
+        height: row.height,
+        garments: [],
+      };
       images.set(id, image);
     }
     if (row.super_category === null) continue;
-    image.garments.push({ superCategory: row.super_category, category: row.category, box: [row.x1, row.y1, row.x2, row.y2], terms: row.terms ?? [] });
+    image.garments.push({
+      superCategory: row.super_category,
+      category: row.category,
+      box: [row.x1, row.y1, row.x2, row.y2],
+      terms: row.terms ?? [],
+    });
   }
   return [...images.values()];
 }

@@ -105,15 +105,30 @@ export interface TrainedModelVersion {
  * Stores the run's model version and marks the run succeeded with its final progress, in one
  * transaction that first checks the lease is still this worker's; returns the model version id.
  */
-export async function recordTrainedModelVersion(dataSource: DataSource, lease: Lease, version: TrainedModelVersion, progress: object): Promise<number> {
+export async function recordTrainedModelVersion(
+  dataSource: DataSource,
+  lease: Lease,
+  version: TrainedModelVersion,
+  progress: object,
+): Promise<number> {
   return dataSource.transaction(async (manager) => {
-    const owned = await manager.query<unknown[]>(`SELECT id FROM training_runs WHERE id = $1 AND worker = $2 AND status = 'running' FOR UPDATE`, [lease.id, lease.worker]);
+    const owned = await manager.query<unknown[]>(
+      `SELECT id FROM training_runs WHERE id = $1 AND worker = $2 AND status = 'running' FOR UPDATE`,
+      [lease.id, lease.worker],
+    );
     if (owned.length === 0) throw new LeaseLost(`training run ${lease.id} is no longer leased to ${lease.worker}`);
     const inserted: { id: number }[] = await manager.query(
       `INSERT INTO model_versions (name, backbone, config, weights_path, metrics, training_run_id, label_space)
        VALUES ($1, $2, $3::jsonb, $4, $5::jsonb, $6, $7::jsonb) RETURNING id`,
-      [version.name, version.backbone, JSON.stringify(version.config), version.weightsPath, version.metrics ? JSON.stringify(version.metrics) : null, lease.id,
-        JSON.stringify(version.labelSpace)],
+      [
+        version.name,
+        version.backbone,
+        JSON.stringify(version.config),
+        version.weightsPath,
+        version.metrics ? JSON.stringify(version.metrics) : null,
+        lease.id,
+        JSON.stringify(version.labelSpace),
+      ],
     );
     const id = Number(inserted[0].id);
     await manager.query(

@@ -56,12 +56,15 @@ export class RunNotifications {
 
   /** The LISTEN connection ended: reconnect while anyone listens. */
   private lost(client: Client): void {
-    void this.client?.then((current) => {
-      if (current !== client) return;
-      this.client = null;
-      client.end().catch(() => undefined);
-      if (this.listeners.size > 0 && !this.reconnecting) void this.reconnect();
-    }, () => undefined);
+    void this.client?.then(
+      (current) => {
+        if (current !== client) return;
+        this.client = null;
+        client.end().catch(() => undefined);
+        if (this.listeners.size > 0 && !this.reconnecting) void this.reconnect();
+      },
+      () => undefined,
+    );
   }
 
   private async reconnect(): Promise<void> {
@@ -71,7 +74,13 @@ export class RunNotifications {
       for (let attempt = 0; attempt < RECONNECT_BACKOFF.attempts && this.listeners.size > 0; attempt++) {
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(delay * 2, RECONNECT_BACKOFF.maxMs);
-        if (await this.connect().then(() => true, () => false)) return this.notifyAll();
+        if (
+          await this.connect().then(
+            () => true,
+            () => false,
+          )
+        )
+          return this.notifyAll();
       }
       this.notifyAll(this.updatesLost());
     } finally {

@@ -18,7 +18,11 @@ export async function trainingRunsByIds(dataSource: DataSource, ids: readonly nu
 }
 
 /** A page of runs newest first, optionally of one status. */
-export async function listTrainingRuns(dataSource: DataSource, status: RunStatus | null, page: NewestFirstPage): Promise<RowPage<TrainingRunRow>> {
+export async function listTrainingRuns(
+  dataSource: DataSource,
+  status: RunStatus | null,
+  page: NewestFirstPage,
+): Promise<RowPage<TrainingRunRow>> {
   const rows = await dataSource.getRepository(TrainingRun).find({
     select: [...RUN_FIELDS],
     where: { ...(status === null ? {} : { status }), ...(page.beforeId === null ? {} : { id: LessThan(page.beforeId) }) },
@@ -35,7 +39,9 @@ export async function countTrainingRuns(dataSource: DataSource, status: RunStatu
 
 /** Records a queued run and returns its id. */
 export async function insertQueuedRun(dataSource: DataSource, params: object): Promise<number> {
-  const rows: { id: number }[] = await dataSource.query(`INSERT INTO training_runs (params) VALUES ($1::jsonb) RETURNING id`, [JSON.stringify(params)]);
+  const rows: { id: number }[] = await dataSource.query(`INSERT INTO training_runs (params) VALUES ($1::jsonb) RETURNING id`, [
+    JSON.stringify(params),
+  ]);
   return Number(rows[0].id);
 }
 
@@ -79,7 +85,12 @@ export interface RunMetricRow {
 }
 
 /** Recorded metrics of each run in step order (at most `perRun` per run), optionally of one name. */
-export async function runMetrics(dataSource: DataSource, runIds: readonly number[], name: string | null, perRun = 10_000): Promise<RunMetricRow[]> {
+export async function runMetrics(
+  dataSource: DataSource,
+  runIds: readonly number[],
+  name: string | null,
+  perRun = 10_000,
+): Promise<RunMetricRow[]> {
   return dataSource.query(
     `SELECT training_run_id, step, epoch, name, value FROM (
        SELECT m.*, row_number() OVER (PARTITION BY training_run_id ORDER BY step, name) AS n

@@ -45,7 +45,10 @@ export class RequestAuth {
   /** The caller of an image route: the header, else the console's cookie. */
   async imageReader(headers: { authorization?: string; cookie?: string }): Promise<Principal> {
     if (headers.authorization) return this.principal(headers.authorization);
-    const cookie = (headers.cookie ?? '').split(';').map((part) => part.trim()).find((part) => part.startsWith(`${TOKEN_COOKIE}=`));
+    const cookie = (headers.cookie ?? '')
+      .split(';')
+      .map((part) => part.trim())
+      .find((part) => part.startsWith(`${TOKEN_COOKIE}=`));
     return this.principal(cookie ? `Bearer ${cookie.slice(TOKEN_COOKIE.length + 1)}` : undefined);
   }
 

@@ -77,7 +77,12 @@ export function connectionOf<Row extends { id: string | number }, Node>(
 }
 
 /** The page a newest-first connection asks for: `first` rows below the row of the `after` cursor. */
-export function newestFirstPage(kind: CursorKind, first: number | null | undefined, after: string | null | undefined, maxPageSize: number): { beforeId: number | null; limit: number } {
+export function newestFirstPage(
+  kind: CursorKind,
+  first: number | null | undefined,
+  after: string | null | undefined,
+  maxPageSize: number,
+): { beforeId: number | null; limit: number } {
   const limit = pageSize(first, maxPageSize);
   if (after == null) return { limit, beforeId: null };
   // These connections list serial (integer) ids: a cursor beyond that range was never issued.

@@ -93,14 +93,26 @@ function withVariableField(formatted: GraphQLFormattedError): GraphQLFormattedEr
 /** An HTTP 4xx refusal Apollo raised without a code (an APQ hash that does not match its query). */
 function isUncodedRequestError(error: unknown, formatted: GraphQLFormattedError): boolean {
   const status = (error as GraphQLError | null)?.extensions?.http as { status?: number } | undefined;
-  return error instanceof GraphQLError && !error.originalError && !error.path && (status?.status ?? 0) >= 400 && (status?.status ?? 0) < 500 && formatted.extensions?.code === ErrorCode.InternalServerError;
+  return (
+    error instanceof GraphQLError &&
+    !error.originalError &&
+    !error.path &&
+    (status?.status ?? 0) >= 400 &&
+    (status?.status ?? 0) < 500 &&
+    formatted.extensions?.code === ErrorCode.InternalServerError
+  );
 }
 
 export function formatError(formatted: GraphQLFormattedError, error: unknown, options: ErrorFormatOptions = {}): GraphQLFormattedError {
   const log = options.log ?? ((message: string, cause?: unknown) => console.error(message, cause ?? ''));
   const original = unwrapResolverError(error);
   if (original instanceof InvalidSearchInput || original instanceof InvalidId || original instanceof InvalidTrainingParams) {
-    return { message: original.message, path: formatted.path, locations: formatted.locations, extensions: { code: ErrorCode.BadUserInput, field: original.field } };
+    return {
+      message: original.message,
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: ErrorCode.BadUserInput, field: original.field },
+    };
   }
   if ((original as { code?: unknown } | null)?.code === QUERY_CANCELED) {
     return {
@@ -126,7 +138,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, op
 
 /** What a client sees of any error (a GraphQLError or not, as graphql-ws may hand over). */
 export function formatAnyError(error: unknown, options: ErrorFormatOptions = {}): GraphQLFormattedError {
-  const formatted = error instanceof GraphQLError ? error.toJSON() : { message: 'Internal server error', extensions: { code: ErrorCode.InternalServerError } };
+  const formatted =
+    error instanceof GraphQLError
+      ? error.toJSON()
+      : { message: 'Internal server error', extensions: { code: ErrorCode.InternalServerError } };
   // The HTTP status an error carries is for the HTTP answer (Apollo drops it too), not for clients.
   const { http: _status, ...extensions } = formatted.extensions ?? {};
   return formatError({ ...formatted, extensions }, error, options);
@@ -134,7 +149,9 @@ export function formatAnyError(error: unknown, options: ErrorFormatOptions = {})
 
 /** An argument the caller got wrong, named in `field`. */
 export function badInput(field: string, message: string): GraphQLError {
-  return new GraphQLError(message.startsWith(`${field}:`) ? message : `${field}: ${message}`, { extensions: { code: ErrorCode.BadUserInput, field } });
+  return new GraphQLError(message.startsWith(`${field}:`) ? message : `${field}: ${message}`, {
+    extensions: { code: ErrorCode.BadUserInput, field },
+  });
 }
 
 /** The object `what` (named as the client named it) does not exist. */

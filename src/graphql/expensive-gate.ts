@@ -36,9 +36,11 @@ export class ExpensiveGate {
       };
       const timer = setTimeout(() => {
         this.waiting.splice(this.waiting.indexOf(admit), 1);
-        reject(new GraphQLError(`the server is busy with other costly queries; retry in a moment or ask for less`, {
-          extensions: { code: ErrorCode.ServerBusy, http: { status: 503 } },
-        }));
+        reject(
+          new GraphQLError(`the server is busy with other costly queries; retry in a moment or ask for less`, {
+            extensions: { code: ErrorCode.ServerBusy, http: { status: 503 } },
+          }),
+        );
       }, this.maxWaitMs);
       this.waiting.push(admit);
     });

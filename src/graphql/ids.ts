@@ -46,7 +46,8 @@ export function globalId(type: NodeTypeName, key: string | number | bigint): str
 
 /** The type and key a global id names; throws InvalidId naming `field` for anything else. */
 export function decodeGlobalId(field: string, text: string): { type: NodeTypeName; key: string } {
-  const decoded = text.length <= MAX_GLOBAL_ID_LENGTH && /^[A-Za-z0-9_-]+$/.test(text) ? Buffer.from(text, 'base64url').toString('utf8') : '';
+  const decoded =
+    text.length <= MAX_GLOBAL_ID_LENGTH && /^[A-Za-z0-9_-]+$/.test(text) ? Buffer.from(text, 'base64url').toString('utf8') : '';
   const match = /^([A-Za-z]+):(\d+)$/.exec(decoded);
   const type = match?.[1];
   if (!match || !type || !Object.hasOwn(NODE_TYPES, type)) throw new InvalidId(field, text);

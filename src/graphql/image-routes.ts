@@ -11,7 +11,17 @@ import * as path from 'node:path';
 import { DataSource } from 'typeorm';
 import { boxesOfImage, garmentBox, imageWithRoot, type GarmentBox } from '../db/images';
 import type { Sharp } from 'sharp';
-import { type ImageErrorCode, type ImageFormat, type ImageHeader, inspectImage, openImageFile, readImageBytes, requireFormat, UnsupportedImageError, withDecodedImage } from '../images/image-input';
+import {
+  type ImageErrorCode,
+  type ImageFormat,
+  type ImageHeader,
+  inspectImage,
+  openImageFile,
+  readImageBytes,
+  requireFormat,
+  UnsupportedImageError,
+  withDecodedImage,
+} from '../images/image-input';
 import { sendJson } from '../util/http-json';
 import { englishLabel } from '../kfashion/vocabulary';
 import { THUMBNAIL_SIZES } from './context';
@@ -94,7 +104,8 @@ export class ImageRoutes {
     const cropMatch = CROP_ROUTE.exec(url.pathname);
     if (!imageMatch && !cropMatch) return false;
     try {
-      if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpProblem(405, RouteErrorCode.MethodNotAllowed, 'only GET and HEAD');
+      if (request.method !== 'GET' && request.method !== 'HEAD')
+        throw new HttpProblem(405, RouteErrorCode.MethodNotAllowed, 'only GET and HEAD');
       if (cropMatch) await this.crop(request, response, cropMatch[1], url);
       else if (imageMatch![2] === 'thumbnail') await this.thumbnail(request, response, imageMatch![1], url);
       else if (imageMatch![2] === 'annotated') await this.annotated(request, response, imageMatch![1], url);
@@ -137,7 +148,9 @@ export class ImageRoutes {
     const etag = this.etag(image, `thumbnail:${size}`);
     if (this.notModified(request, response, etag)) return;
     const bytes = await this.bytesOf(image);
-    const jpeg = await this.render(image, bytes, (pipeline) => pipeline.resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg().toBuffer());
+    const jpeg = await this.render(image, bytes, (pipeline) =>
+      pipeline.resize(size, size, { fit: 'inside', withoutEnlargement: true }).jpeg().toBuffer(),
+    );
     this.sendJpeg(request, response, jpeg, etag);
   }
 
@@ -166,14 +179,27 @@ export class ImageRoutes {
     }
     const image = await this.imageFile(id);
     const boxes = (await boxesOfImage(this.dataSource, image.id, source)).map(
-      ({ id, super_category, category, x1, y1, x2, y2, source, score }) => ({ id, super_category, category, x1, y1, x2, y2, source, score }),
+      ({ id, super_category, category, x1, y1, x2, y2, source, score }) => ({
+        id,
+        super_category,
+        category,
+        x1,
+        y1,
+        x2,
+        y2,
+        source,
+        score,
+      }),
     );
     const etag = this.etag(image, `annotated:${JSON.stringify(boxes)}`);
     if (this.notModified(request, response, etag)) return;
     const bytes = await this.bytesOf(image);
     const jpeg = await this.render(image, bytes, (pipeline, header) => {
       const overlay = Buffer.from(boxesSvg(boxes, header.width, header.height));
-      return pipeline.composite([{ input: overlay, top: 0, left: 0 }]).jpeg().toBuffer();
+      return pipeline
+        .composite([{ input: overlay, top: 0, left: 0 }])
+        .jpeg()
+        .toBuffer();
     });
     this.sendJpeg(request, response, jpeg, etag);
   }
@@ -211,9 +237,7 @@ export class ImageRoutes {
   }
 
   private etag(image: Pick<ImageFile, 'id' | 'stat'>, variant: string): string {
-    const hash = createHash('sha1')
-      .update(`${image.id}|${image.stat.size}|${image.stat.mtimeMs}|${variant}`)
-      .digest('base64url');
+    const hash = createHash('sha1').update(`${image.id}|${image.stat.size}|${image.stat.mtimeMs}|${variant}`).digest('base64url');
     return `"${hash}"`;
   }
 
@@ -251,7 +275,11 @@ function sizeParameter(url: URL, fallback: number): number {
   if (text === null) return fallback;
   const size = Number(text);
   if (!Number.isInteger(size) || size < THUMBNAIL_SIZES.min || size > THUMBNAIL_SIZES.max) {
-    throw new HttpProblem(400, RouteErrorCode.BadInput, `size must be an integer between ${THUMBNAIL_SIZES.min} and ${THUMBNAIL_SIZES.max}`);
+    throw new HttpProblem(
+      400,
+      RouteErrorCode.BadInput,
+      `size must be an integer between ${THUMBNAIL_SIZES.min} and ${THUMBNAIL_SIZES.max}`,
+    );
   }
   return size;
 }

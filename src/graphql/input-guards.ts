@@ -44,7 +44,8 @@ export const refuseNulArguments: MiddlewareFn = ({ args, info }, next) => {
   if (ROOT_TYPES.has(info.parentType.name)) {
     for (const [name, value] of Object.entries(args)) {
       const field = pathOfNul(value, name);
-      if (field) throw new GraphQLError(`${field}: text may not contain NUL characters`, { extensions: { code: ErrorCode.BadUserInput, field } });
+      if (field)
+        throw new GraphQLError(`${field}: text may not contain NUL characters`, { extensions: { code: ErrorCode.BadUserInput, field } });
     }
   }
   return next();

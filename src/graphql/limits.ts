@@ -10,7 +10,15 @@
  * (2^30 selections spelled in 1 kB) costs 30 steps to measure, not 2^30, and is refused by its size.
  */
 import { ApolloServerPlugin } from '@apollo/server';
-import { DocumentNode, FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
+import {
+  DocumentNode,
+  FragmentDefinitionNode,
+  GraphQLError,
+  GraphQLSchema,
+  Kind,
+  OperationDefinitionNode,
+  SelectionSetNode,
+} from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator, ComplexityEstimator } from 'graphql-query-complexity';
 import { DEFAULT_PAGE_SIZE } from './connection';
 import { ErrorCode } from './errors';
@@ -91,7 +99,9 @@ class DocumentMeasurer {
 
 /** The operation that runs: the named one, else the only one. */
 export function operationOf(document: DocumentNode, operationName?: string | null): OperationDefinitionNode | undefined {
-  const operations = document.definitions.filter((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION);
+  const operations = document.definitions.filter(
+    (definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION,
+  );
   return operationName ? operations.find((candidate) => candidate.name?.value === operationName) : operations[0];
 }
 
@@ -132,12 +142,19 @@ export class OperationLimits {
    * The operation's estimated cost; throws QUERY_TOO_COMPLEX past a limit. Sizes are checked
    * first, from the memoised measure, so the estimator only ever walks a bounded operation.
    */
-  check(document: DocumentNode, operationName: string | null | undefined, variables: Readonly<Record<string, unknown>> | undefined): number {
+  check(
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    variables: Readonly<Record<string, unknown>> | undefined,
+  ): number {
     const { depth, fields, selections } = measureOperation(document, operationName);
-    if (fields > this.limits.maxRootFields) throw tooComplex(`the operation has ${fields} root fields (aliases count); the maximum is ${this.limits.maxRootFields}`);
+    if (fields > this.limits.maxRootFields)
+      throw tooComplex(`the operation has ${fields} root fields (aliases count); the maximum is ${this.limits.maxRootFields}`);
     if (depth > this.limits.maxDepth) throw tooComplex(`query depth ${depth} exceeds the maximum of ${this.limits.maxDepth}`);
     if (selections > MAX_EXPANDED_SELECTIONS) {
-      throw tooComplex(`the operation expands to ${selections} selections (fragments counted at each spread); the maximum is ${MAX_EXPANDED_SELECTIONS}`);
+      throw tooComplex(
+        `the operation expands to ${selections} selections (fragments counted at each spread); the maximum is ${MAX_EXPANDED_SELECTIONS}`,
+      );
     }
     let complexity: number;
     try {
@@ -152,7 +169,8 @@ export class OperationLimits {
     } catch {
       return 0; // invalid variables: execution reports them as BAD_USER_INPUT (the size checks above bound the walk)
     }
-    if (complexity > this.limits.maxComplexity) throw tooComplex(`query complexity ${complexity} exceeds the maximum of ${this.limits.maxComplexity}`);
+    if (complexity > this.limits.maxComplexity)
+      throw tooComplex(`query complexity ${complexity} exceeds the maximum of ${this.limits.maxComplexity}`);
     return complexity;
   }
 

@@ -67,7 +67,9 @@ function groupBy<Row, Key extends string | number>(keys: readonly Key[], rows: R
 }
 
 /** One loader per key: a field with an argument (`garments(source:)`, `metrics(name:)`) gets one loader per value. */
-function keyedLoaders<Value>(make: (key: string | null) => DataLoader<string, Value>): (key: string | null | undefined) => DataLoader<string, Value> {
+function keyedLoaders<Value>(
+  make: (key: string | null) => DataLoader<string, Value>,
+): (key: string | null | undefined) => DataLoader<string, Value> {
   const loaders = new Map<string, DataLoader<string, Value>>();
   return (key) => {
     const name = key ?? '';
@@ -105,7 +107,12 @@ export class Loaders {
       groupBy(garmentIds, await attributesOfGarments(dataSource, garmentIds), (row) => String(row.garment_id)).map((group) =>
         group
           // The kinds of garment_attributes rows are garment kinds (the importer's and the model server's vocabulary).
-          .map((row) => ({ kind: row.kind as T.AttributeKind, value: row.value, valueEn: label(row.kind, row.value, row.value_en), score: row.score }))
+          .map((row) => ({
+            kind: row.kind as T.AttributeKind,
+            value: row.value,
+            valueEn: label(row.kind, row.value, row.value_en),
+            score: row.score,
+          }))
           .sort((a, b) => (KIND_ORDER.get(a.kind) ?? 99) - (KIND_ORDER.get(b.kind) ?? 99)),
       ),
     );
@@ -126,28 +133,38 @@ export class Loaders {
       groupBy(ids, await trainingRunsByIds(dataSource, ids), (row) => row.id).map((group) => (group[0] ? toTrainingRun(group[0]) : null)),
     );
     this.predictionJob = new DataLoader(async (ids) =>
-      groupBy(ids, await predictionJobsByIds(dataSource, ids), (row) => Number(row.id)).map((group) => (group[0] ? toPredictionJob(group[0]) : null)),
+      groupBy(ids, await predictionJobsByIds(dataSource, ids), (row) => Number(row.id)).map((group) =>
+        group[0] ? toPredictionJob(group[0]) : null,
+      ),
     );
     this.dataset = new DataLoader(async (ids) =>
-      groupBy(ids, await datasetsByIds(dataSource, ids), (row) => row.id).map((group) => (group[0] ? Object.assign(new T.Dataset(), group[0]) : null)),
+      groupBy(ids, await datasetsByIds(dataSource, ids), (row) => row.id).map((group) =>
+        group[0] ? Object.assign(new T.Dataset(), group[0]) : null,
+      ),
     );
-    this.runLog = new DataLoader(async (ids) => groupBy(ids, await runLogs(dataSource, ids), (row) => row.id).map((group) => group[0] ?? null));
+    this.runLog = new DataLoader(async (ids) =>
+      groupBy(ids, await runLogs(dataSource, ids), (row) => row.id).map((group) => group[0] ?? null),
+    );
     this.lossCurves = new DataLoader(async (ids) =>
       groupBy(ids, await runCurves(dataSource, ids), (row) => row.training_run_id).map((group) =>
         group.map(({ name, steps, values }) => Object.assign(new LossCurve(), { name, steps, values })),
       ),
     );
-    this.garments = keyedLoaders((source) =>
-      new DataLoader(async (imageIds) =>
-        groupBy(imageIds, await garmentsOfImages(dataSource, imageIds, source), (row) => String(row.image_id)).map((group) => group.map(toGarment)),
-      ),
-    );
-    this.metrics = keyedLoaders((name) =>
-      new DataLoader(async (runIds) =>
-        groupBy(runIds, await runMetrics(dataSource, runIds.map(Number), name), (row) => String(row.training_run_id)).map((group) =>
-          group.map(({ step, epoch, name: metric, value }) => ({ step, epoch, name: metric, value })),
+    this.garments = keyedLoaders(
+      (source) =>
+        new DataLoader(async (imageIds) =>
+          groupBy(imageIds, await garmentsOfImages(dataSource, imageIds, source), (row) => String(row.image_id)).map((group) =>
+            group.map(toGarment),
+          ),
         ),
-      ),
+    );
+    this.metrics = keyedLoaders(
+      (name) =>
+        new DataLoader(async (runIds) =>
+          groupBy(runIds, await runMetrics(dataSource, runIds.map(Number), name), (row) => String(row.training_run_id)).map((group) =>
+            group.map(({ step, epoch, name: metric, value }) => ({ step, epoch, name: metric, value })),
+          ),
+        ),
     );
   }
 }
@@ -167,16 +184,21 @@ const PHASES: ReadonlySet<string> = new Set(TRAINING_PHASES);
  * older one): a value of the wrong type is left out as null rather than failing the whole answer.
  */
 export function toTrainingProgress(stored: Record<string, unknown>): T.TrainingProgress {
-  const finite = (key: string) => (typeof stored[key] === 'number' && Number.isFinite(stored[key]) ? (stored[key]) : null);
+  const finite = (key: string) => (typeof stored[key] === 'number' && Number.isFinite(stored[key]) ? stored[key] : null);
   const integer = (key: string) => (Number.isInteger(stored[key]) ? (stored[key] as number) : null);
-  const losses = stored.losses !== null && typeof stored.losses === 'object' ? Object.entries(stored.losses as Record<string, unknown>) : null;
+  const losses =
+    stored.losses !== null && typeof stored.losses === 'object' ? Object.entries(stored.losses as Record<string, unknown>) : null;
   return Object.assign(new T.TrainingProgress(), {
     phase: typeof stored.phase === 'string' && PHASES.has(stored.phase) ? (stored.phase as T.TrainingPhase) : null,
     epoch: integer('epoch'),
     epochs: integer('epochs'),
     step: integer('step'),
     totalSteps: integer('totalSteps'),
-    losses: losses && losses.filter((entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1])).map(([name, value]) => ({ name, value })),
+    losses:
+      losses &&
+      losses
+        .filter((entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1]))
+        .map(([name, value]) => ({ name, value })),
     lr: finite('lr'),
     imagesPerSecond: finite('imagesPerSecond'),
     etaSeconds: finite('etaSeconds'),
@@ -188,8 +210,16 @@ export function toTrainingProgress(stored: Record<string, unknown>): T.TrainingP
 
 export function toPredictionJob(row: Record<string, unknown>): PredictionJob {
   return Object.assign(new PredictionJob(), {
-    id: Number(row.id), status: row.status, total: row.total, done: row.done, error: row.error,
-    createdAt: row.created_at, startedAt: row.started_at, finishedAt: row.finished_at, modelVersionId: Number(row.model_version_id),
-    chunks: row.chunks, chunkSize: row.chunk_size,
+    id: Number(row.id),
+    status: row.status,
+    total: row.total,
+    done: row.done,
+    error: row.error,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    modelVersionId: Number(row.model_version_id),
+    chunks: row.chunks,
+    chunkSize: row.chunk_size,
   });
 }

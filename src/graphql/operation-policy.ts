@@ -5,7 +5,17 @@
  * production), the work limits and the expensive-operation gate, and what clients see of errors.
  */
 import { ApolloServerErrorCode } from '@apollo/server/errors';
-import { DocumentNode, GraphQLError, GraphQLFormattedError, GraphQLSchema, NoSchemaIntrospectionCustomRule, parse, specifiedRules, validate, ValidationRule } from 'graphql';
+import {
+  DocumentNode,
+  GraphQLError,
+  GraphQLFormattedError,
+  GraphQLSchema,
+  NoSchemaIntrospectionCustomRule,
+  parse,
+  specifiedRules,
+  validate,
+  ValidationRule,
+} from 'graphql';
 import { ErrorCode, formatAnyError, formatError, type ErrorLog } from './errors';
 import { MAX_VARIABLE_DEPTH, nestingDepth } from './input-guards';
 import { OperationLimits, type QueryLimits } from './limits';
@@ -41,7 +51,9 @@ export class OperationPolicy {
       return refusal(`variables nest deeper than ${MAX_VARIABLE_DEPTH} levels`, { code: ErrorCode.BadUserInput, field: 'variables' });
     }
     if (typeof query === 'string' && query.length > this.options.maxQueryLength) {
-      return refusal(`the query is ${query.length} characters long; the maximum is ${this.options.maxQueryLength}`, { code: ErrorCode.QueryTooComplex });
+      return refusal(`the query is ${query.length} characters long; the maximum is ${this.options.maxQueryLength}`, {
+        code: ErrorCode.QueryTooComplex,
+      });
     }
     return undefined;
   }

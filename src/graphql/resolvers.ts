@@ -8,7 +8,15 @@ import type { Role } from '../auth/roles';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { refuseNulArguments } from './input-guards';
 import { InvalidSearchInput } from '../db/search-filter';
-import { AFTER_DESCRIPTION, connectionOf, decodeCursor, newestFirstPage, PAGE_SIZE_DESCRIPTION, pageSize, selectsField } from './connection';
+import {
+  AFTER_DESCRIPTION,
+  connectionOf,
+  decodeCursor,
+  newestFirstPage,
+  PAGE_SIZE_DESCRIPTION,
+  pageSize,
+  selectsField,
+} from './connection';
 import { GraphQLContext, THUMBNAIL_SIZES } from './context';
 import { FACET_KIND_COST, VOCABULARY_COST } from './limits';
 import { garmentFilter, imageFilter } from './filters';
@@ -21,7 +29,10 @@ import * as T from './types';
 export class QueryResolver {
   @Authorized<Role>('viewer')
   @Query(() => T.Image, { nullable: true, description: 'An image by its K-Fashion 이미지 식별자.' })
-  async imageByExternalId(@Arg('externalId', () => String, { description: 'The K-Fashion 이미지 식별자, e.g. "100026".' }) externalId: string, @Ctx() ctx: GraphQLContext) {
+  async imageByExternalId(
+    @Arg('externalId', () => String, { description: 'The K-Fashion 이미지 식별자, e.g. "100026".' }) externalId: string,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     const page = await ctx.search.images({ externalId }, { first: 1 });
     return page.rows[0] ? toImage(page.rows[0]) : null;
   }
@@ -69,13 +80,16 @@ export class QueryResolver {
       afterId: after ? decodeCursor('garment', after) : null,
       withCount: selectsField(info, 'totalCount'),
     });
-    return Object.assign(new T.GarmentConnection(), connectionOf('garment', page.rows, page.hasNextPage, toGarment), { countMatches: page.count });
+    return Object.assign(new T.GarmentConnection(), connectionOf('garment', page.rows, page.hasNextPage, toGarment), {
+      countMatches: page.count,
+    });
   }
 
   @Authorized<Role>('viewer')
   @Query(() => [T.Facet], {
     description: 'Counts per value of each kind among the garments matching `where`.',
-    complexity: ({ args, childComplexity }) => Math.max(1, Array.isArray(args.kinds) ? args.kinds.length : 1) * (FACET_KIND_COST + childComplexity),
+    complexity: ({ args, childComplexity }) =>
+      Math.max(1, Array.isArray(args.kinds) ? args.kinds.length : 1) * (FACET_KIND_COST + childComplexity),
   })
   garmentFacets(
     @Arg('where', () => T.GarmentWhere, { nullable: true, description: 'Filter; absent: every garment.' }) where: T.GarmentWhere | null,
@@ -90,7 +104,11 @@ export class QueryResolver {
     description: 'Known values of one attribute kind (or all), most frequent first.',
     complexity: ({ childComplexity }) => VOCABULARY_COST + childComplexity,
   })
-  vocabulary(@Arg('kind', () => T.AttributeKind, { nullable: true, description: 'One attribute kind; absent: all kinds.' }) kind: T.AttributeKind | null, @Ctx() ctx: GraphQLContext) {
+  vocabulary(
+    @Arg('kind', () => T.AttributeKind, { nullable: true, description: 'One attribute kind; absent: all kinds.' })
+    kind: T.AttributeKind | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return ctx.search.vocabularyEntries(kind);
   }
 
@@ -155,10 +173,14 @@ export class ImageResolver {
     return ctx.loaders.styles.load(image.id);
   }
 
-  @FieldResolver(() => [T.Garment], { description: 'Garments in the photo, in id order.', complexity: ({ childComplexity }) => 4 * childComplexity })
+  @FieldResolver(() => [T.Garment], {
+    description: 'Garments in the photo, in id order.',
+    complexity: ({ childComplexity }) => 4 * childComplexity,
+  })
   garments(
     @Root() image: T.Image,
-    @Arg('source', () => T.LabelSource, { nullable: true, description: 'Only annotations or only predictions; absent: both.' }) source: T.LabelSource | null,
+    @Arg('source', () => T.LabelSource, { nullable: true, description: 'Only annotations or only predictions; absent: both.' })
+    source: T.LabelSource | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.loaders.garments(source).load(image.id);
@@ -172,7 +194,11 @@ export class ImageResolver {
   @FieldResolver(() => String, { description: `JPEG that fits in size×size pixels (default ${THUMBNAIL_SIZES.default}).` })
   thumbnailUrl(
     @Root() image: T.Image,
-    @Arg('size', () => Int, { nullable: true, description: `Longest side in pixels, ${THUMBNAIL_SIZES.min}–${THUMBNAIL_SIZES.max}; absent: ${THUMBNAIL_SIZES.default}.` }) size: number | null,
+    @Arg('size', () => Int, {
+      nullable: true,
+      description: `Longest side in pixels, ${THUMBNAIL_SIZES.min}–${THUMBNAIL_SIZES.max}; absent: ${THUMBNAIL_SIZES.default}.`,
+    })
+    size: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.urls.thumbnail(image.id, imageSize(size) ?? THUMBNAIL_SIZES.default);
@@ -181,7 +207,8 @@ export class ImageResolver {
   @FieldResolver(() => String, { description: 'The photo with its garment boxes and labels drawn.' })
   annotatedUrl(
     @Root() image: T.Image,
-    @Arg('source', () => T.LabelSource, { nullable: true, description: 'Draw only annotations or only predictions; absent: both.' }) source: T.LabelSource | null,
+    @Arg('source', () => T.LabelSource, { nullable: true, description: 'Draw only annotations or only predictions; absent: both.' })
+    source: T.LabelSource | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.urls.annotated(image.id, source);
@@ -190,7 +217,10 @@ export class ImageResolver {
 
 @Resolver(() => T.Garment)
 export class GarmentResolver {
-  @FieldResolver(() => [T.GarmentAttribute], { description: 'Attribute values, in kind order (category, color, … detail).', complexity: ({ childComplexity }) => 12 * childComplexity })
+  @FieldResolver(() => [T.GarmentAttribute], {
+    description: 'Attribute values, in kind order (category, color, … detail).',
+    complexity: ({ childComplexity }) => 12 * childComplexity,
+  })
   attributes(@Root() garment: T.Garment, @Ctx() ctx: GraphQLContext) {
     return ctx.loaders.attributes.load(garment.id);
   }
@@ -208,7 +238,11 @@ export class GarmentResolver {
   @FieldResolver(() => String, { description: 'URL of a JPEG crop of the garment box.' })
   cropUrl(
     @Root() garment: T.Garment,
-    @Arg('size', () => Int, { nullable: true, description: `Longest side in pixels, ${THUMBNAIL_SIZES.min}–${THUMBNAIL_SIZES.max}; absent: the box at its own size.` }) size: number | null,
+    @Arg('size', () => Int, {
+      nullable: true,
+      description: `Longest side in pixels, ${THUMBNAIL_SIZES.min}–${THUMBNAIL_SIZES.max}; absent: the box at its own size.`,
+    })
+    size: number | null,
     @Ctx() ctx: GraphQLContext,
   ) {
     return ctx.urls.crop(garment.id, imageSize(size));
@@ -240,10 +274,4 @@ export class TrainingRunResolver {
   }
 }
 
-export const RESOLVERS = [
-  QueryResolver,
-  ImageResolver,
-  GarmentResolver,
-  ModelVersionResolver,
-  TrainingRunResolver,
-] as const;
+export const RESOLVERS = [QueryResolver, ImageResolver, GarmentResolver, ModelVersionResolver, TrainingRunResolver] as const;

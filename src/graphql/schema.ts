@@ -24,8 +24,10 @@ let cached: GraphQLSchema | undefined;
 
 /** Descriptions of the root types, which type-graphql builds without any. */
 const ROOT_DESCRIPTIONS = {
-  Query: 'Reads: images and garments (search, facets, vocabulary), training runs, model versions, prediction jobs, and any object by its global id (node, nodes).',
-  Mutation: 'Changes: training (startTraining, cancelTraining, activateModelVersion) and prediction (analyzeImage, predictImages, cancelPrediction).',
+  Query:
+    'Reads: images and garments (search, facets, vocabulary), training runs, model versions, prediction jobs, and any object by its global id (node, nodes).',
+  Mutation:
+    'Changes: training (startTraining, cancelTraining, activateModelVersion) and prediction (analyzeImage, predictImages, cancelPrediction).',
   Subscription: 'Live updates over graphql-ws on /graphql.',
 } as const;
 
@@ -37,7 +39,9 @@ function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
 }
 
 export function buildApiSchema(): GraphQLSchema {
-  cached ??= describeRootTypes(buildSchemaSync({ resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, NodeResolver], pubSub: NO_PUBSUB, validate: false, authChecker }));
+  cached ??= describeRootTypes(
+    buildSchemaSync({ resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, NodeResolver], pubSub: NO_PUBSUB, validate: false, authChecker }),
+  );
   return cached;
 }
 

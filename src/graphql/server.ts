@@ -228,7 +228,10 @@ function buildParts(options: ApiServerOptions, settings: Settings): ServerParts 
   const { dataSource } = options;
   const schema = buildApiSchema();
   const tracker = new RequestQueryTracker(dataSource, settings.log);
-  const counts = options.precomputedCounts === false ? undefined : new DetachedFacetCounts(tracker, dataSource, options.countsRebuildIntervalMs, settings.log);
+  const counts =
+    options.precomputedCounts === false
+      ? undefined
+      : new DetachedFacetCounts(tracker, dataSource, options.countsRebuildIntervalMs, settings.log);
   const search = new SearchService(dataSource, new VocabularyCache(dataSource), counts);
   const dataFolder = options.dataDir ?? dataDir();
   const uploads = new UploadStore(dataFolder);
@@ -304,7 +307,13 @@ function refuseGraphql(response: http.ServerResponse, status: number, message: s
 }
 
 /** The POSTed body, parsed and checked for shapes that are refused before parsing the query; undefined once refused. */
-async function graphqlBody(request: http.IncomingMessage, response: http.ServerResponse, contentType: string, settings: Settings, policy: OperationPolicy): Promise<{ body: unknown } | undefined> {
+async function graphqlBody(
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  contentType: string,
+  settings: Settings,
+  policy: OperationPolicy,
+): Promise<{ body: unknown } | undefined> {
   const text = (await readBoundedBody(request, settings.maxBodyBytes)).toString('utf8');
   if (!contentType.startsWith('application/json')) return { body: text };
   let body: unknown;
@@ -324,7 +333,12 @@ async function graphqlBody(request: http.IncomingMessage, response: http.ServerR
 
 type RouteHandler = (request: http.IncomingMessage, response: http.ServerResponse, url: URL) => Promise<void>;
 
-function graphqlRoute(apollo: ApolloServer<GraphQLContext>, context: (principal: Principal) => GraphQLContext, parts: ServerParts, settings: Settings): RouteHandler {
+function graphqlRoute(
+  apollo: ApolloServer<GraphQLContext>,
+  context: (principal: Principal) => GraphQLContext,
+  parts: ServerParts,
+  settings: Settings,
+): RouteHandler {
   return async (request, response, url) => {
     const accept = request.headers.accept ?? '';
     if (request.method === 'GET' && settings.explorer && accept.includes('text/html') && !url.searchParams.has('query')) {
@@ -386,7 +400,8 @@ function router(parts: ServerParts, settings: Settings, graphql: RouteHandler): 
     if (url.pathname === GRAPHQL_PATH || url.pathname === `${GRAPHQL_PATH}/`) return graphql(request, response, url);
     if (url.pathname === '/health') return health(response, parts.probe, settings.log);
     if (url.pathname === UPLOADS_PATH) {
-      if (allowed(response, await auth.principal(request.headers.authorization), 'analyst', auth.publicRead)) await handleUpload(request, response, uploads);
+      if (allowed(response, await auth.principal(request.headers.authorization), 'analyst', auth.publicRead))
+        await handleUpload(request, response, uploads);
       return;
     }
     if (images.serves(url) && !allowed(response, await auth.imageReader(request.headers), 'viewer', auth.publicRead)) return;
@@ -401,7 +416,9 @@ function answerFailure(request: http.IncomingMessage, response: http.ServerRespo
   if (error instanceof InvalidToken) {
     // GraphQL clients read `errors`; the plain routes answer `{error, code}` like their other refusals.
     const graphqlRoute = url.pathname.startsWith(GRAPHQL_PATH);
-    const body = graphqlRoute ? { errors: [{ message: error.message, extensions: { code: error.code } }] } : { error: error.message, code: error.code };
+    const body = graphqlRoute
+      ? { errors: [{ message: error.message, extensions: { code: error.code } }] }
+      : { error: error.message, code: error.code };
     if (!response.headersSent) sendJson(response, error.status, body);
     return;
   }
@@ -419,27 +436,47 @@ function answerFailure(request: http.IncomingMessage, response: http.ServerRespo
   } else if (isDatabaseUnavailable(error)) {
     log(`request ${request.method} ${url.pathname}: the database is unavailable`);
     const code = ErrorCode.ServiceUnavailable;
-    sendJson(response, 503, graphqlRoute ? { errors: [{ message: DATABASE_UNAVAILABLE_MESSAGE, extensions: { code } }] } : { error: DATABASE_UNAVAILABLE_MESSAGE, code });
+    sendJson(
+      response,
+      503,
+      graphqlRoute
+        ? { errors: [{ message: DATABASE_UNAVAILABLE_MESSAGE, extensions: { code } }] }
+        : { error: DATABASE_UNAVAILABLE_MESSAGE, code },
+    );
   } else {
     log(`request ${request.method} ${url.pathname} failed:`, error);
     const code = ErrorCode.InternalServerError;
-    sendJson(response, 500, graphqlRoute ? { errors: [{ message: 'Internal server error', extensions: { code } }] } : { error: 'internal server error' });
+    sendJson(
+      response,
+      500,
+      graphqlRoute ? { errors: [{ message: 'Internal server error', extensions: { code } }] } : { error: 'internal server error' },
+    );
   }
 }
 
 /** Runs each request with its database work tracked, and cancelled when its client goes away or its deadline passes. */
-function handleRequests(parts: ServerParts, settings: Settings, route: RouteHandler): (request: http.IncomingMessage, response: http.ServerResponse) => void {
+function handleRequests(
+  parts: ServerParts,
+  settings: Settings,
+  route: RouteHandler,
+): (request: http.IncomingMessage, response: http.ServerResponse) => void {
   return (request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const queries = parts.deadlines.begin(response);
     // GraphQL requests get theirs once the operation is known (queries only: RequestDeadlines).
     if (!url.pathname.startsWith(GRAPHQL_PATH)) parts.deadlines.arm(queries);
-    parts.tracker.run(queries, () => route(request, response, url)).catch((error: unknown) => answerFailure(request, response, url, error, settings.log));
+    parts.tracker
+      .run(queries, () => route(request, response, url))
+      .catch((error: unknown) => answerFailure(request, response, url, error, settings.log));
   };
 }
 
 /** The caller of a WebSocket connection (checked at connection, for every message and before every event). */
-async function connectionPrincipal(auth: RequestAuth, params: Readonly<Record<string, unknown>> | undefined, publicRead: boolean): Promise<Principal> {
+async function connectionPrincipal(
+  auth: RequestAuth,
+  params: Readonly<Record<string, unknown>> | undefined,
+  publicRead: boolean,
+): Promise<Principal> {
   let principal: Principal;
   try {
     principal = await auth.connectionPrincipal(params);
@@ -458,12 +495,22 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const httpServer = http.createServer();
   const apollo = await startApollo(httpServer, parts);
   const context = (principal: Principal): GraphQLContext => ({
-    search: parts.search, services: parts.services, loaders: new Loaders(parts.dataSource), urls: parts.urls,
-    maxPageSize: settings.maxPageSize, principal, publicRead: settings.publicRead,
+    search: parts.search,
+    services: parts.services,
+    loaders: new Loaders(parts.dataSource),
+    urls: parts.urls,
+    maxPageSize: settings.maxPageSize,
+    principal,
+    publicRead: settings.publicRead,
   });
   // graphql-ws on the same server and path (subscriptions, and queries for clients that send them there).
   const subscriptions = attachWebSocket(httpServer, {
-    path: GRAPHQL_PATH, schema: parts.schema, policy: parts.policy, tracker: parts.tracker, deadlines: parts.deadlines, context,
+    path: GRAPHQL_PATH,
+    schema: parts.schema,
+    policy: parts.policy,
+    tracker: parts.tracker,
+    deadlines: parts.deadlines,
+    context,
     authenticate: (params) => connectionPrincipal(parts.auth, params, settings.publicRead),
   });
   httpServer.on('request', handleRequests(parts, settings, router(parts, settings, graphqlRoute(apollo, context, parts, settings))));

@@ -29,7 +29,9 @@ export function attributeKindName(kind: AttributeKindValue): string {
 }
 
 /** API spelling of the attribute kinds (ATTRIBUTE_KINDS of src/kfashion/types.ts). */
-export const AttributeKind: Readonly<Record<string, AttributeKindValue>> = Object.fromEntries(ATTRIBUTE_KINDS.map((kind) => [attributeKindName(kind), kind]));
+export const AttributeKind: Readonly<Record<string, AttributeKindValue>> = Object.fromEntries(
+  ATTRIBUTE_KINDS.map((kind) => [attributeKindName(kind), kind]),
+);
 export type AttributeKind = AttributeKindValue;
 const ATTRIBUTE_KIND_DESCRIPTIONS: Record<AttributeKindValue, string> = {
   category: 'Category (카테고리): blouse, skirt, … One per garment.',
@@ -49,7 +51,9 @@ const ATTRIBUTE_KIND_DESCRIPTIONS: Record<AttributeKindValue, string> = {
 registerEnumType(AttributeKind, {
   name: 'AttributeKind',
   description: 'An attribute kind of the K-Fashion labels: the garment kinds, then the image-level style kinds.',
-  valuesConfig: Object.fromEntries(ATTRIBUTE_KINDS.map((kind) => [attributeKindName(kind), { description: ATTRIBUTE_KIND_DESCRIPTIONS[kind] }])),
+  valuesConfig: Object.fromEntries(
+    ATTRIBUTE_KINDS.map((kind) => [attributeKindName(kind), { description: ATTRIBUTE_KIND_DESCRIPTIONS[kind] }]),
+  ),
 });
 
 /** API spelling of `garments.source` ('annotation' | 'prediction'). */
@@ -104,14 +108,20 @@ export abstract class Node {
   abstract readonly id: string | number;
   protected abstract readonly nodeType: NodeTypeName;
 
-  @Field(() => ID, { name: 'id', description: 'Global id: opaque, unique across all types (base64url of "Type:key"); every argument naming an object takes it.' })
+  @Field(() => ID, {
+    name: 'id',
+    description: 'Global id: opaque, unique across all types (base64url of "Type:key"); every argument naming an object takes it.',
+  })
   get globalId(): string {
     return globalId(this.nodeType, this.id);
   }
 }
 
 /** The `databaseId` field each Node type declares (not in the interface: Relay's Node has `id` only). */
-export const DATABASE_ID = { name: 'databaseId', description: 'The key of the row in its table, as decimal text, for people and logs; the API takes `id`.' };
+export const DATABASE_ID = {
+  name: 'databaseId',
+  description: 'The key of the row in its table, as decimal text, for people and logs; the API takes `id`.',
+};
 
 @ObjectType({ description: 'Axis-aligned box in image pixels; x2/y2 are the exclusive right/bottom edges.' })
 export class Box {
@@ -133,14 +143,16 @@ export class GarmentAttribute {
   @Field(() => String, { description: 'Value as stored (Korean).' }) value!: string;
   @Field(() => String, { nullable: true, description: 'English label, when the value is in the published lists.' })
   valueEn!: string | null;
-  @Field(() => Float, { nullable: true, description: 'Model probability of the value (predictions only; null for annotations).' }) score!: number | null;
+  @Field(() => Float, { nullable: true, description: 'Model probability of the value (predictions only; null for annotations).' }) score!:
+    number | null;
 }
 
 @ObjectType({ description: 'An image-level style (스타일) with its optional sub-style (서브스타일).' })
 export class Style {
   @Field(() => String, { description: 'Style as stored (Korean), e.g. 로맨틱.' }) style!: string;
   @Field(() => String, { nullable: true, description: 'English label of the style, when published.' }) styleEn!: string | null;
-  @Field(() => String, { nullable: true, description: 'Sub-style as stored (Korean); null when the image has none.' }) subStyle!: string | null;
+  @Field(() => String, { nullable: true, description: 'Sub-style as stored (Korean); null when the image has none.' }) subStyle!:
+    string | null;
   @Field(() => String, { nullable: true, description: 'English label of the sub-style, when published.' }) subStyleEn!: string | null;
 }
 
@@ -177,7 +189,8 @@ export class Garment extends Node {
   @Field(() => String, DATABASE_ID) get databaseId(): string {
     return String(this.id);
   }
-  @Field(() => SuperCategory, { description: 'The slot the garment fills: top, bottom, outer or one-piece.' }) superCategory!: SuperCategory;
+  @Field(() => SuperCategory, { description: 'The slot the garment fills: top, bottom, outer or one-piece.' })
+  superCategory!: SuperCategory;
   @Field(() => String, { nullable: true, description: 'Category as stored (Korean), e.g. 블라우스.' })
   category!: string | null;
   @Field(() => String, { nullable: true, description: 'English label of the category, e.g. blouse.' })
@@ -221,9 +234,16 @@ export class ModelVersion extends Node {
   }
   @Field(() => String, { description: 'Name given at training (or at registration of imported weights).' }) name!: string;
   @Field(() => String, { description: 'Backbone network: resnet18, resnet34, resnet50 or resnet101.' }) backbone!: string;
-  @Field(() => GraphQLJSONObject, { description: 'The model configuration as stored with the weights. An open map: torchvision FasterRCNN keyword arguments (min_size, max_size, rpn_*, box_*, …) plus the label space; its keys follow the model code, not this schema.' })
+  @Field(() => GraphQLJSONObject, {
+    description:
+      'The model configuration as stored with the weights. An open map: torchvision FasterRCNN keyword arguments (min_size, max_size, rpn_*, box_*, …) plus the label space; its keys follow the model code, not this schema.',
+  })
   config!: Record<string, unknown>;
-  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Metrics stored with the version: for a trained one, the evaluation report on the validation split (COCO box metrics, attribute metrics per kind, Fashionpedia AP; docs/training-and-serving.md describes it); null when not evaluated. Open JSON: the column holds whatever metrics a version was stored with (the web console shows other shapes as a flat list), and the report\'s maps are keyed by the version\'s own label space.' })
+  @Field(() => GraphQLJSONObject, {
+    nullable: true,
+    description:
+      "Metrics stored with the version: for a trained one, the evaluation report on the validation split (COCO box metrics, attribute metrics per kind, Fashionpedia AP; docs/training-and-serving.md describes it); null when not evaluated. Open JSON: the column holds whatever metrics a version was stored with (the web console shows other shapes as a flat list), and the report's maps are keyed by the version's own label space.",
+  })
   metrics!: Record<string, unknown> | null;
   @Field(() => Boolean, { description: 'Whether analyzeImage and the model servers use this version by default.' }) isActive!: boolean;
   @Field(() => GraphQLDateTime, { description: 'When the version was stored.' }) createdAt!: Date;
@@ -239,7 +259,9 @@ export class TrainingMetric {
 }
 
 /** API spelling of the phases a model server reports (TRAINING_PHASES of src/db/training-progress.ts). */
-export const TrainingPhase = Object.fromEntries(TRAINING_PHASES.map((phase) => [phase.toUpperCase(), phase])) as { [P in TrainingPhaseName as Uppercase<P>]: P };
+export const TrainingPhase = Object.fromEntries(TRAINING_PHASES.map((phase) => [phase.toUpperCase(), phase])) as {
+  [P in TrainingPhaseName as Uppercase<P>]: P;
+};
 export type TrainingPhase = TrainingPhaseName;
 registerEnumType(TrainingPhase, {
   name: 'TrainingPhase',
@@ -272,10 +294,14 @@ export class TrainingProgress {
   @Field(() => Float, { nullable: true, description: 'Seconds left at that rate.' }) etaSeconds!: number | null;
   @Field(() => Int, { nullable: true, description: 'Training images the run uses.' }) trainImages!: number | null;
   @Field(() => Int, { nullable: true, description: 'Images skipped as unreadable so far.' }) skippedImages!: number | null;
-  @Field(() => Int, { nullable: true, description: 'Step of the checkpoint the run resumed from; null when it started afresh.' }) resumedFromStep!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Step of the checkpoint the run resumed from; null when it started afresh.' })
+  resumedFromStep!: number | null;
 }
 
-@ObjectType({ implements: Node, description: 'A training run of the model servers: its parameters, progress, metrics and the model version it produced.' })
+@ObjectType({
+  implements: Node,
+  description: 'A training run of the model servers: its parameters, progress, metrics and the model version it produced.',
+})
 export class TrainingRun extends Node {
   id!: number;
   protected readonly nodeType = 'TrainingRun' as const;
@@ -285,7 +311,10 @@ export class TrainingRun extends Node {
   @Field(() => JobStatus, { description: 'Where the run stands.' }) status!: JobStatus;
   /** The stored params (training_runs.params); the params field (TrainingRunParams) shows them as StartTrainingInput takes them. */
   params!: Record<string, unknown>;
-  @Field(() => TrainingProgress, { nullable: true, description: 'Progress as the model server last reported it; null before it took the run.' })
+  @Field(() => TrainingProgress, {
+    nullable: true,
+    description: 'Progress as the model server last reported it; null before it took the run.',
+  })
   progress!: TrainingProgress | null;
   error!: string | null;
   @Field(() => GraphQLDateTime, { description: 'When the run was queued.' }) createdAt!: Date;
@@ -299,11 +328,16 @@ export class TrainingRun extends Node {
 
 @ObjectType({ description: 'Where a page of a connection stands (Relay cursor connections specification).' })
 export class PageInfo {
-  @Field(() => Boolean, { description: 'Whether more items follow the last one of this page (ask with `after: endCursor`).' }) hasNextPage!: boolean;
+  @Field(() => Boolean, { description: 'Whether more items follow the last one of this page (ask with `after: endCursor`).' })
+  hasNextPage!: boolean;
   @Field(() => Boolean, { description: 'Always false: pages move forward only (keyset cursors).' })
   hasPreviousPage!: boolean;
-  @Field(() => String, { nullable: true, description: 'Cursor of the first item of the page; null when the page is empty.' }) startCursor!: string | null;
-  @Field(() => String, { nullable: true, description: 'Cursor of the last item of the page: the `after` of the next page; null when the page is empty.' })
+  @Field(() => String, { nullable: true, description: 'Cursor of the first item of the page; null when the page is empty.' }) startCursor!:
+    string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'Cursor of the last item of the page: the `after` of the next page; null when the page is empty.',
+  })
   endCursor!: string | null;
 }
 
@@ -325,7 +359,9 @@ export function connectionType<Node extends object>(node: ClassType<Node>, name:
     @Field(() => String, { description: 'Opaque cursor: `after` this one starts the next page.' }) cursor!: string;
     @Field(() => node, { description: `The ${items.replace(/s$/, '')}.` }) node!: Node;
   }
-  @ObjectType(`${name}Connection`, { description: `A page of ${items} (Relay cursor connection): \`first\` (0 to the page limit) after the \`after\` cursor.` })
+  @ObjectType(`${name}Connection`, {
+    description: `A page of ${items} (Relay cursor connection): \`first\` (0 to the page limit) after the \`after\` cursor.`,
+  })
   class ConnectionOf implements Connection<Node> {
     @Field(() => [Edge], { description: `The ${items} of this page, in connection order.` }) edges!: Edge[];
     @Field(() => PageInfo, { description: 'Cursors and whether another page follows.' }) pageInfo!: PageInfo;
@@ -366,12 +402,14 @@ const anyOfDescription = (what: string) => `${what}: any of these values (Korean
 export class GarmentWhere {
   @Field(() => [SuperCategory], { nullable: true, description: 'Any of these slots.' }) superCategory?: SuperCategory[] | null;
   @Field(() => [String], { nullable: true, description: anyOfDescription('Category') }) category?: string[] | null;
-  @Field(() => [AttributeConditionInput], { nullable: true, description: 'Every one of these attribute conditions.' }) attributes?: AttributeConditionInput[] | null;
+  @Field(() => [AttributeConditionInput], { nullable: true, description: 'Every one of these attribute conditions.' }) attributes?:
+    AttributeConditionInput[] | null;
   @Field(() => [String], { nullable: true, description: "The garment's image has any of these styles." })
   styles?: string[] | null;
   @Field(() => Split, { nullable: true, description: "The garment's image is in this split." }) split?: Split | null;
   @Field(() => LabelSource, { nullable: true, description: 'Only annotations or only predictions.' }) source?: LabelSource | null;
-  @Field(() => ID, { nullable: true, description: 'Predictions of this model version (a ModelVersion id).' }) modelVersionId?: string | null;
+  @Field(() => ID, { nullable: true, description: 'Predictions of this model version (a ModelVersion id).' }) modelVersionId?:
+    string | null;
   @Field(() => Float, { nullable: true, description: 'Detection score at least this (predictions only).' })
   minScore?: number | null;
   @Field(() => [String], { nullable: true, description: anyOfDescription('Colour') }) color?: string[] | null;
@@ -387,7 +425,8 @@ export class GarmentWhere {
   @Field(() => [String], { nullable: true, description: anyOfDescription('Detail') }) detail?: string[] | null;
   @Field(() => [GarmentWhere], { nullable: true, description: 'Every one of these filters.' }) and?: GarmentWhere[] | null;
   @Field(() => [GarmentWhere], { nullable: true, description: 'At least one of these filters.' }) or?: GarmentWhere[] | null;
-  @Field(() => GarmentWhere, { nullable: true, description: 'Not this filter (garments without the split or score it asks for included).' }) not?: GarmentWhere | null;
+  @Field(() => GarmentWhere, { nullable: true, description: 'Not this filter (garments without the split or score it asks for included).' })
+  not?: GarmentWhere | null;
 }
 
 @InputType({ description: 'Image filter. Fields combine with AND.' })
@@ -396,7 +435,8 @@ export class ImageWhere {
   @Field(() => [String], { nullable: true, description: 'Any of these styles (Korean or English).' })
   styles?: string[] | null;
   @Field(() => String, { nullable: true, description: 'The image with this K-Fashion 이미지 식별자.' }) externalId?: string | null;
-  @Field(() => ID, { nullable: true, description: 'Images of this dataset (a Dataset id, as `Image.dataset { id }` gives it).' }) datasetId?: string | null;
+  @Field(() => ID, { nullable: true, description: 'Images of this dataset (a Dataset id, as `Image.dataset { id }` gives it).' })
+  datasetId?: string | null;
   @Field(() => GarmentWhere, { nullable: true, description: 'Images with at least one garment matching this.' })
   garments?: GarmentWhere | null;
 }

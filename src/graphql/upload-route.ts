@@ -15,7 +15,12 @@ import { sendJson } from '../util/http-json';
 export const UPLOADS_PATH = '/uploads';
 const ACCEPTED_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'application/octet-stream']);
 
-export async function handleUpload(request: IncomingMessage, response: ServerResponse, store: UploadStore, maxBytes = MAX_UPLOAD_BYTES): Promise<void> {
+export async function handleUpload(
+  request: IncomingMessage,
+  response: ServerResponse,
+  store: UploadStore,
+  maxBytes = MAX_UPLOAD_BYTES,
+): Promise<void> {
   const refuse = (status: number, code: string, error: string) => {
     // The rest of a refused body is not read: close the connection after answering.
     response.setHeader('connection', 'close');
@@ -23,9 +28,11 @@ export async function handleUpload(request: IncomingMessage, response: ServerRes
   };
   if (request.method !== 'POST') return refuse(405, 'METHOD_NOT_ALLOWED', 'POST the photo as the request body');
   const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  if (!ACCEPTED_TYPES.has(type)) return refuse(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be image/jpeg, image/png, image/webp or application/octet-stream');
+  if (!ACCEPTED_TYPES.has(type))
+    return refuse(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be image/jpeg, image/png, image/webp or application/octet-stream');
   const declared = Number(request.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) return refuse(413, 'UPLOAD_TOO_LARGE', `the photo is larger than ${maxBytes} bytes`);
+  if (Number.isFinite(declared) && declared > maxBytes)
+    return refuse(413, 'UPLOAD_TOO_LARGE', `the photo is larger than ${maxBytes} bytes`);
   try {
     const upload = await store.stage(request, maxBytes);
     sendJson(response, 201, { uploadId: upload.uploadId, width: upload.width, height: upload.height, format: upload.format });

@@ -171,7 +171,8 @@ export function attachWebSocket(httpServer: http.Server, options: WebSocketOptio
       },
       execute: executeTracked,
       subscribe: subscribeChecked,
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map((error) => policy.formatAny(error)) } : undefined),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((error) => policy.formatAny(error)) } : undefined,
       onError: (_ctx, _id, _payload, errors) => errors.map((error) => policy.formatAny(error)),
       onClose: (ctx) => {
         for (const queries of connections.get(ctx.extra) ?? []) deadlines.end(queries, false);

@@ -76,7 +76,18 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | null {
   return null;
 }
 
-const BYTES_PER_SAMPLE: Readonly<Record<string, number>> = { uchar: 1, char: 1, ushort: 2, short: 2, uint: 4, int: 4, float: 4, complex: 8, double: 8, dpcomplex: 16 };
+const BYTES_PER_SAMPLE: Readonly<Record<string, number>> = {
+  uchar: 1,
+  char: 1,
+  ushort: 2,
+  short: 2,
+  uint: 4,
+  int: 4,
+  float: 4,
+  complex: 8,
+  double: 8,
+  dpcomplex: 16,
+};
 
 function formatNames(formats: ReadonlySet<ImageFormat>): string {
   const names = [...formats].map((format) => (format === 'webp' ? 'WebP' : format.toUpperCase()));
@@ -152,7 +163,10 @@ function isTimeout(error: unknown): boolean {
 export async function withDecodedImage<T>(
   bytes: Buffer,
   work: (image: Sharp, header: ImageHeader) => Promise<T>,
-  { formats = ALL_IMAGE_FORMATS, timeoutSeconds = DECODE_TIMEOUT_SECONDS }: { formats?: ReadonlySet<ImageFormat>; timeoutSeconds?: number } = {},
+  {
+    formats = ALL_IMAGE_FORMATS,
+    timeoutSeconds = DECODE_TIMEOUT_SECONDS,
+  }: { formats?: ReadonlySet<ImageFormat>; timeoutSeconds?: number } = {},
 ): Promise<T> {
   const header = await inspectImage(bytes, formats);
   return slots.run(async () => {
@@ -161,7 +175,8 @@ export async function withDecodedImage<T>(
       return await work(image, header);
     } catch (error) {
       if (error instanceof UnsupportedImageError) throw error;
-      if (isTimeout(error)) throw new UnsupportedImageError(`decoding the ${header.format} image took over ${timeoutSeconds} s`, ImageErrorCode.TimedOut);
+      if (isTimeout(error))
+        throw new UnsupportedImageError(`decoding the ${header.format} image took over ${timeoutSeconds} s`, ImageErrorCode.TimedOut);
       throw new UnsupportedImageError(`cannot decode the ${header.format} image: it is damaged or truncated`);
     }
   });
@@ -182,7 +197,8 @@ export async function openImageFile(file: string): Promise<OpenRegularFile> {
   try {
     return await openRegularFile(file);
   } catch (error) {
-    if (error instanceof NotRegularFileError) throw new UnsupportedImageError(`the image is ${error.message}`, ImageErrorCode.NotRegularFile);
+    if (error instanceof NotRegularFileError)
+      throw new UnsupportedImageError(`the image is ${error.message}`, ImageErrorCode.NotRegularFile);
     throw error;
   }
 }
@@ -194,7 +210,8 @@ export async function openImageFile(file: string): Promise<OpenRegularFile> {
 export async function readImageBytes(file: string): Promise<Buffer> {
   const { handle, stat } = await openImageFile(file);
   try {
-    if (stat.size > MAX_IMAGE_FILE_BYTES) throw new UnsupportedImageError(`the image file has ${stat.size} bytes, more than ${MAX_IMAGE_FILE_BYTES}`, ImageErrorCode.TooLarge);
+    if (stat.size > MAX_IMAGE_FILE_BYTES)
+      throw new UnsupportedImageError(`the image file has ${stat.size} bytes, more than ${MAX_IMAGE_FILE_BYTES}`, ImageErrorCode.TooLarge);
     return await handle.readFile();
   } finally {
     await handle.close();
@@ -202,7 +219,11 @@ export async function readImageBytes(file: string): Promise<Buffer> {
 }
 
 /** Decodes to RGB (alpha dropped, grey expanded), pixels as stored; errors say what was wrong, prefixed by `what`. */
-export async function decodeImage(bytes: Uint8Array, what = 'image', options: DecodeOptions = {}): Promise<RgbImage & { format: ImageFormat }> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  what = 'image',
+  options: DecodeOptions = {},
+): Promise<RgbImage & { format: ImageFormat }> {
   try {
     return await decodeRgb(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), options);
   } catch (error) {

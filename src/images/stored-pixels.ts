@@ -4,7 +4,11 @@
  * stored or compared with labels.
  */
 /** Detection boxes from the decoded file's pixels to the images row's (they differ when the file was resized). */
-export function toStoredPixels<T extends { box: [number, number, number, number] }>(detections: T[], decoded: { width: number; height: number }, stored: { width: number; height: number }): T[] {
+export function toStoredPixels<T extends { box: [number, number, number, number] }>(
+  detections: T[],
+  decoded: { width: number; height: number },
+  stored: { width: number; height: number },
+): T[] {
   const sx = stored.width / decoded.width;
   const sy = stored.height / decoded.height;
   if (sx === 1 && sy === 1) return detections;

@@ -33,7 +33,15 @@ export async function reapStale(
  * Fails the pg-boss job of a row that is `queued` again, so pg-boss retries it; when no retries are
  * left the row is failed too (nobody would ever take it again).
  */
-export async function retryJob(dataSource: DataSource, queue: JobQueue, table: LeasedTable, queueName: QueueName, id: number, jobId: string, reason: string): Promise<void> {
+export async function retryJob(
+  dataSource: DataSource,
+  queue: JobQueue,
+  table: LeasedTable,
+  queueName: QueueName,
+  id: number,
+  jobId: string,
+  reason: string,
+): Promise<void> {
   await queue.fail(queueName, jobId, reason);
   const job = await queue.job(queueName, jobId);
   if (job?.state === 'failed') await failRequeued(dataSource, table, id, `no retries left after: ${reason}`);

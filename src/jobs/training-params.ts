@@ -37,7 +37,10 @@ export interface TrainingParams {
 
 /** A parameter the caller got wrong: `field` names it as the API and the CLI take it, `problem` says what is wrong. */
 export class InvalidTrainingParams extends Error {
-  constructor(readonly field: string, readonly problem: string) {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
     super(`${field}: ${problem}`);
   }
 }
@@ -45,15 +48,19 @@ export class InvalidTrainingParams extends Error {
 type Json = Record<string, unknown>;
 
 function checkNumber(spec: ParamSpec, value: unknown, where = spec.name): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidTrainingParams(where, `expected a number, got ${JSON.stringify(value)}`);
-  if (spec.kind.startsWith('integer') && !Number.isInteger(value)) throw new InvalidTrainingParams(where, `expected an integer, got ${value}`);
-  if (value < spec.min! || value > spec.max!) throw new InvalidTrainingParams(where, `must be between ${spec.min} and ${spec.max}, got ${value}`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new InvalidTrainingParams(where, `expected a number, got ${JSON.stringify(value)}`);
+  if (spec.kind.startsWith('integer') && !Number.isInteger(value))
+    throw new InvalidTrainingParams(where, `expected an integer, got ${value}`);
+  if (value < spec.min! || value > spec.max!)
+    throw new InvalidTrainingParams(where, `must be between ${spec.min} and ${spec.max}, got ${value}`);
   return value;
 }
 
 function checkString(spec: ParamSpec, value: unknown): string {
   if (typeof value !== 'string') throw new InvalidTrainingParams(spec.name, `expected a string, got ${JSON.stringify(value)}`);
-  if (spec.values && !spec.values.includes(value)) throw new InvalidTrainingParams(spec.name, `expected one of ${spec.values.join(', ')}, got ${JSON.stringify(value)}`);
+  if (spec.values && !spec.values.includes(value))
+    throw new InvalidTrainingParams(spec.name, `expected one of ${spec.values.join(', ')}, got ${JSON.stringify(value)}`);
   if (value.length < (spec.min ?? 0) || value.length > (spec.max ?? Infinity)) {
     throw new InvalidTrainingParams(spec.name, `expected a string of ${spec.min} to ${spec.max} characters`);
   }
@@ -80,7 +87,12 @@ function checkObject(spec: ParamSpec, value: unknown): Json {
 }
 
 const CHECK_KIND: Record<ParamSpec['kind'], (spec: ParamSpec, value: unknown) => unknown> = {
-  integer: checkNumber, number: checkNumber, integers: checkIntegers, strings: checkStrings, string: checkString, object: checkObject,
+  integer: checkNumber,
+  number: checkNumber,
+  integers: checkIntegers,
+  strings: checkStrings,
+  string: checkString,
+  object: checkObject,
 };
 
 /** Each parameter of `input` checked against its declaration, or its default (given the ones before it). */
@@ -102,7 +114,10 @@ function checkMilestones(milestones: number[], epochs: number): void {
 
 function checkInitWeights(initWeights: string | null): void {
   if (initWeights !== null && !isWeightsArgument(initWeights)) {
-    throw new InvalidTrainingParams('initWeights', `expected a catalogue name (${CATALOGUE.map((e) => e.name).join(', ')}) or the path of a ${WEIGHTS_EXTENSIONS.join(', ')} file, got ${JSON.stringify(initWeights)}`);
+    throw new InvalidTrainingParams(
+      'initWeights',
+      `expected a catalogue name (${CATALOGUE.map((e) => e.name).join(', ')}) or the path of a ${WEIGHTS_EXTENSIONS.join(', ')} file, got ${JSON.stringify(initWeights)}`,
+    );
   }
 }
 
@@ -133,7 +148,8 @@ function resolveAs(config: Json, field: string, prefix: string): ModelConfig {
 function modelConfig(keys: Json, backbone: string, fromScratch: boolean): { keys: Json; resolved: ModelConfig } {
   for (const key of Object.keys(keys)) {
     if (LABEL_SPACE_KEYS.includes(key)) throw new InvalidTrainingParams(`model.${key}`, 'comes from the training data and cannot be set');
-    if (!MODEL_KEYS.has(key)) throw new InvalidTrainingParams(`model.${key}`, `unknown config key "${key}"; known keys: ${[...MODEL_KEYS].join(', ')}`);
+    if (!MODEL_KEYS.has(key))
+      throw new InvalidTrainingParams(`model.${key}`, `unknown config key "${key}"; known keys: ${[...MODEL_KEYS].join(', ')}`);
     // One key at a time, so that a refusal names the key it is about.
     resolveAs({ [key]: keys[key] }, `model.${key}`, `model: ${key}`);
   }
@@ -148,7 +164,10 @@ function liftBackbone(input: Json): Json {
   if (typeof model !== 'object' || model === null || !Object.hasOwn(model, 'backbone')) return input;
   const { backbone, ...rest } = model as Json;
   if (input.backbone != null && input.backbone !== backbone) {
-    throw new InvalidTrainingParams('model.backbone', `disagrees with backbone (${JSON.stringify(input.backbone)}): give the backbone once`);
+    throw new InvalidTrainingParams(
+      'model.backbone',
+      `disagrees with backbone (${JSON.stringify(input.backbone)}): give the backbone once`,
+    );
   }
   return { ...input, backbone, model: rest };
 }
@@ -215,7 +234,8 @@ export function trainingParamsFromInput(input: TrainingParamsInput | Json, optio
  */
 export function storedParamsAsInput(stored: unknown): Json {
   const root = (typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? stored : {}) as Json;
-  const group = (name: string) => (typeof root[name] === 'object' && root[name] !== null && !Array.isArray(root[name]) ? root[name] : {}) as Json;
+  const group = (name: string) =>
+    (typeof root[name] === 'object' && root[name] !== null && !Array.isArray(root[name]) ? root[name] : {}) as Json;
   const { backbone, ...modelKeys } = group('model');
   const input: Json = {};
   for (const spec of TRAINING_PARAMETERS as readonly ParamSpec[]) {
@@ -228,6 +248,7 @@ export function storedParamsAsInput(stored: unknown): Json {
 
 /** Re-validates stored params (as the trainer does before it starts or resumes a run). */
 export function normaliseTrainingParams(stored: unknown, options: TrainingParamsOptions = {}): TrainingParams {
-  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) throw new InvalidTrainingParams('input', 'expected an object');
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored))
+    throw new InvalidTrainingParams('input', 'expected an object');
   return trainingParamsFromInput(storedParamsAsInput(stored), options);
 }

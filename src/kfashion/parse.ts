@@ -228,7 +228,13 @@ function readSlot(
     const at = (path: string) => `${path}[${slotIndex}]`;
     const garmentProblems: AnnotationProblem[] = [];
     try {
-      const garment = readGarment(raw, { rect: at(paths.rect), polygon: at(paths.polygon), labels: at(paths.labels) }, ref, image, garmentProblems);
+      const garment = readGarment(
+        raw,
+        { rect: at(paths.rect), polygon: at(paths.polygon), labels: at(paths.labels) },
+        ref,
+        image,
+        garmentProblems,
+      );
       garments.push(garment);
       problems.push(...garmentProblems);
     } catch (error) {
@@ -473,7 +479,6 @@ function readNumber(value: unknown, field: string): number | undefined {
   if (!Number.isFinite(number)) throw new FieldError(field, `expected a number, got ${describe(value)}`);
   return number;
 }
-
 
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';

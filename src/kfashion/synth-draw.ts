@@ -10,7 +10,8 @@ import { Random } from './synth-random';
 export type Rgb = readonly [number, number, number];
 
 /** Shapes in the unit square; each touches all four sides, so its bounding box is the garment box. */
-export type ShapeName = 'rectangle' | 'tShape' | 'invertedTrapezoid' | 'ellipse' | 'legs' | 'chamferedRectangle' | 'trapezoid' | 'triangle' | 'diamond';
+export type ShapeName =
+  'rectangle' | 'tShape' | 'invertedTrapezoid' | 'ellipse' | 'legs' | 'chamferedRectangle' | 'trapezoid' | 'triangle' | 'diamond';
 
 const ELLIPSE_POINTS = 24; // a multiple of 4, so the outline touches the box at top, bottom, left and right
 
@@ -98,7 +99,12 @@ export class Canvas {
 }
 
 /** Scanline fill: calls `visit` for every pixel whose centre lies inside the polygon. */
-export function forEachPixelInPolygon(polygon: readonly Point[], width: number, height: number, visit: (x: number, y: number) => void): void {
+export function forEachPixelInPolygon(
+  polygon: readonly Point[],
+  width: number,
+  height: number,
+  visit: (x: number, y: number) => void,
+): void {
   const top = Math.max(0, Math.floor(Math.min(...polygon.map((point) => point.y))));
   const bottom = Math.min(height - 1, Math.ceil(Math.max(...polygon.map((point) => point.y))));
   for (let y = top; y <= bottom; y++) {

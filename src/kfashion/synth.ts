@@ -157,7 +157,8 @@ export async function synthesize(options: SynthOptions, onProgress?: (done: numb
 
 function checkOptions(options: SynthOptions, settings: { width: number; height: number; validationFraction: number; seed: number }): void {
   const positiveInteger = (value: number) => Number.isInteger(value) && value > 0;
-  if (!Number.isInteger(options.images) || options.images < 0) throw new Error(`images must be a non-negative integer, got ${options.images}`);
+  if (!Number.isInteger(options.images) || options.images < 0)
+    throw new Error(`images must be a non-negative integer, got ${options.images}`);
   if (!positiveInteger(settings.width) || !positiveInteger(settings.height) || settings.width < 32 || settings.height < 32) {
     throw new Error(`size must be at least 32x32 pixels, got ${settings.width}x${settings.height}`);
   }
@@ -196,7 +197,15 @@ function generateStyles(random: Random): { style: string; subStyle?: string }[] 
   const words = Object.keys(LABELS_BY_KIND.style);
   const style = random.pickSkewed(words, 1.1);
   if (!random.chance(0.4)) return [{ style }];
-  return [{ style, subStyle: random.pickSkewed(words.filter((word) => word !== style), 1.1) }];
+  return [
+    {
+      style,
+      subStyle: random.pickSkewed(
+        words.filter((word) => word !== style),
+        1.1,
+      ),
+    },
+  ];
 }
 
 function generateLabels(garment: Omit<SynthGarment, 'labels'>, random: Random): Record<string, string | string[]> {
@@ -206,7 +215,8 @@ function generateLabels(garment: Omit<SynthGarment, 'labels'>, random: Random): 
   };
   for (const { kind, probability, on } of OPTIONAL_SINGLE_KINDS) {
     if ((on && !on.includes(garment.superCategory)) || !random.chance(probability)) continue;
-    const choices = kind === 'subColor' ? Object.keys(SYNTH_COLORS).filter((name) => name !== garment.colorName) : Object.keys(LABELS_BY_KIND[kind]);
+    const choices =
+      kind === 'subColor' ? Object.keys(SYNTH_COLORS).filter((name) => name !== garment.colorName) : Object.keys(LABELS_BY_KIND[kind]);
     const value = random.pickSkewed(choices, 1.2);
     labels[LABEL_KEY_BY_KIND[kind]] = value === '노멀' && random.chance(MISSPELLING_PROBABILITY) ? '노말' : value;
   }
@@ -243,7 +253,9 @@ function annotationJson(input: {
         return [slot, [garment ? fill(garment) : {}]];
       }),
     );
-  const styleEntries = input.styles.map(({ style, subStyle }) => (subStyle ? { [K.style]: style, [K.subStyle]: subStyle } : { [K.style]: style }));
+  const styleEntries = input.styles.map(({ style, subStyle }) =>
+    subStyle ? { [K.style]: style, [K.subStyle]: subStyle } : { [K.style]: style },
+  );
   return {
     [K.imageInfo]: { [K.imageId]: input.id, [K.imageHeight]: input.height, [K.imageFileName]: input.fileName, [K.imageWidth]: input.width },
     [K.datasetInfo]: {
@@ -300,14 +312,20 @@ function layoutGarments(
   slots: readonly SuperCategory[],
   random: Random,
   size: { width: number; height: number },
-): (Omit<SynthGarment, 'labels'>)[] {
-  const placed: (Omit<SynthGarment, 'labels'>)[] = [];
+): Omit<SynthGarment, 'labels'>[] {
+  const placed: Omit<SynthGarment, 'labels'>[] = [];
   for (const superCategory of slots) {
     const { category, shape } = random.pickSkewed(SYNTH_CATEGORIES[superCategory], 1);
     const colorName = random.pickSkewed(Object.keys(SYNTH_COLORS), 0.9);
     const firstPrint = random.pickSkewed(SYNTH_PRINTS, 1.3);
-    const prints: PrintPattern[] = firstPrint !== '무지' && firstPrint !== '도트' && random.chance(0.15) ? [firstPrint, '도트'] : [firstPrint];
-    const rect = findSpot(superCategory, placed.map((garment) => garment.rect), random, size);
+    const prints: PrintPattern[] =
+      firstPrint !== '무지' && firstPrint !== '도트' && random.chance(0.15) ? [firstPrint, '도트'] : [firstPrint];
+    const rect = findSpot(
+      superCategory,
+      placed.map((garment) => garment.rect),
+      random,
+      size,
+    );
     if (rect) placed.push({ superCategory, category, shape, colorName, prints, rect });
   }
   return placed;
@@ -335,7 +353,12 @@ function compatible(a: Rect, b: Rect): boolean {
 
 function centre(rect: Rect): Rect {
   const margin = (1 - VISIBLE_CENTRE) / 2;
-  return { x: rect.x + rect.width * margin, y: rect.y + rect.height * margin, width: rect.width * VISIBLE_CENTRE, height: rect.height * VISIBLE_CENTRE };
+  return {
+    x: rect.x + rect.width * margin,
+    y: rect.y + rect.height * margin,
+    width: rect.width * VISIBLE_CENTRE,
+    height: rect.height * VISIBLE_CENTRE,
+  };
 }
 
 function intersectionArea(a: Rect, b: Rect): number {
@@ -362,7 +385,12 @@ async function drawImage(garments: SynthGarment[], random: Random, size: { width
 
 function toDrawing(garment: SynthGarment): GarmentDrawing {
   const { x, y, width, height } = garment.rect;
-  return { outline: shapeOutline(garment.shape, x, y, width, height), origin: { x, y }, color: SYNTH_COLORS[garment.colorName], prints: garment.prints };
+  return {
+    outline: shapeOutline(garment.shape, x, y, width, height),
+    origin: { x, y },
+    color: SYNTH_COLORS[garment.colorName],
+    prints: garment.prints,
+  };
 }
 
 /** Creates each directory once and remembers it. */

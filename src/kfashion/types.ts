@@ -116,8 +116,7 @@ export interface AnnotationProblem {
 }
 
 export type ParseResult =
-  | { ok: true; annotation: ParsedAnnotation; problems: AnnotationProblem[] }
-  | { ok: false; problems: AnnotationProblem[] };
+  { ok: true; annotation: ParsedAnnotation; problems: AnnotationProblem[] } | { ok: false; problems: AnnotationProblem[] };
 
 /** JSON keys of a K-Fashion annotation file (Korean, exactly as stored). */
 export const ANNOTATION_KEYS = {

@@ -90,7 +90,14 @@ async function tryTensorflow(loadModule: (name: string) => unknown): Promise<{ i
       continue;
     }
     if (await tf.setBackend('tensorflow')) {
-      return { info: { name: 'tensorflow', device: candidate.device, detail: `${candidate.module} (libtensorflow, ${candidate.device === 'cuda' ? 'CUDA' : 'CPU'})` }, failures };
+      return {
+        info: {
+          name: 'tensorflow',
+          device: candidate.device,
+          detail: `${candidate.module} (libtensorflow, ${candidate.device === 'cuda' ? 'CUDA' : 'CPU'})`,
+        },
+        failures,
+      };
     }
     failures.push({ module: candidate.module, reason: "loaded but the 'tensorflow' backend did not initialise" });
   }
@@ -198,8 +205,10 @@ export function isBackendAbort(error: unknown): boolean {
 
 /** What a run reports for a backend trap: what happened and what to do, without the module's own words (they stay in `cause`). */
 function describeBackendAbort(): string {
-  return `the ${current?.name ?? 'TensorFlow.js'} backend aborted during the step, most likely out of memory, and was restarted; ` +
-    'lower min_size/max_size or the batch size, or train on a native backend (@tensorflow/tfjs-node) or a GPU';
+  return (
+    `the ${current?.name ?? 'TensorFlow.js'} backend aborted during the step, most likely out of memory, and was restarted; ` +
+    'lower min_size/max_size or the batch size, or train on a native backend (@tensorflow/tfjs-node) or a GPU'
+  );
 }
 
 /** A run or request that failed because the backend trapped; the backend has been replaced (message: describeBackendAbort). */

@@ -80,13 +80,23 @@ function tapSlice(padded: tf.Tensor4D, g: PatchGeometry, kh: number, kw: number,
 
 function padSpatial(x: tf.Tensor4D, g: PatchGeometry): tf.Tensor4D {
   if (g.padTop === 0 && g.padBottom === 0 && g.padLeft === 0 && g.padRight === 0) return x;
-  return tf.pad(x, [[0, 0], [g.padTop, g.padBottom], [g.padLeft, g.padRight], [0, 0]]);
+  return tf.pad(x, [
+    [0, 0],
+    [g.padTop, g.padBottom],
+    [g.padLeft, g.padRight],
+    [0, 0],
+  ]);
 }
 
 /** dW = Σ_{n,oh,ow} x[n, oh·s + kh·d − pt, ow·s + kw·d − pl, ci] · dy[n, oh, ow, co] (NHWC, HWIO). */
 export function conv2dBackpropFilterFromMatMul(
-  x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number],
-  strides: number | [number, number], pad: Pad, dimRoundingMode?: 'floor' | 'round' | 'ceil', dilations: number | [number, number] = 1,
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: number | [number, number],
+  pad: Pad,
+  dimRoundingMode?: 'floor' | 'round' | 'ceil',
+  dilations: number | [number, number] = 1,
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
@@ -115,8 +125,12 @@ export function conv2dBackpropFilterFromMatMul(
  * 4×64×64); for stride 1 the plain slices and products are as fast or faster. Dilated convs have no gradient in tfjs.
  */
 export function conv2dBackpropFilterFromConv(
-  x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number],
-  strides: number | [number, number], pad: Pad, dimRoundingMode?: 'floor' | 'round' | 'ceil',
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: number | [number, number],
+  pad: Pad,
+  dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
@@ -140,8 +154,12 @@ export function conv2dBackpropFilterFromConv(
  * work and it is still ~3× faster).
  */
 export function conv2dBackpropInputFromConv(
-  dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: [number, number, number, number],
-  strides: number | [number, number], pad: Pad, dimRoundingMode?: 'floor' | 'round' | 'ceil',
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  inputShape: [number, number, number, number],
+  strides: number | [number, number],
+  pad: Pad,
+  dimRoundingMode?: 'floor' | 'round' | 'ceil',
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
@@ -150,8 +168,19 @@ export function conv2dBackpropInputFromConv(
     if (sh > 1 || sw > 1) {
       // Interleave zeros: [N, OH, 1, OW, 1, C] padded to [N, OH, sh, OW, sw, C], then drop the trailing zeros.
       const [n, oh, ow, c] = dy.shape;
-      const spread = tf.pad(tf.reshape(dy, [n, oh, 1, ow, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-      up = tf.slice(tf.reshape(spread, [n, oh * sh, ow * sw, c]), [0, 0, 0, 0], [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, c]) as tf.Tensor4D;
+      const spread = tf.pad(tf.reshape(dy, [n, oh, 1, ow, 1, c]), [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ]);
+      up = tf.slice(
+        tf.reshape(spread, [n, oh * sh, ow * sw, c]),
+        [0, 0, 0, 0],
+        [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, c],
+      ) as tf.Tensor4D;
     }
     const before = [kh - 1 - info.padInfo.top, kw - 1 - info.padInfo.left];
     const after = [inHeight - up.shape[1] - before[0] + kh - 1, inWidth - up.shape[2] - before[1] + kw - 1];
@@ -160,7 +189,12 @@ export function conv2dBackpropInputFromConv(
     if (crop.some((v) => v > 0)) {
       up = tf.slice(up, [0, crop[0], crop[1], 0], [-1, up.shape[1] - crop[0] - crop[2], up.shape[2] - crop[1] - crop[3], -1]);
     }
-    const padding: tf.backend_util.ExplicitPadding = [[0, 0], [Math.max(0, before[0]), Math.max(0, after[0])], [Math.max(0, before[1]), Math.max(0, after[1])], [0, 0]];
+    const padding: tf.backend_util.ExplicitPadding = [
+      [0, 0],
+      [Math.max(0, before[0]), Math.max(0, after[0])],
+      [Math.max(0, before[1]), Math.max(0, after[1])],
+      [0, 0],
+    ];
     return tf.conv2d(up, rotatedFilter(filter), 1, padding);
   });
 }
@@ -181,8 +215,13 @@ function rotatedFilter(filter: tf.Tensor4D): tf.Tensor4D {
 
 /** dW[kh,kw,c,m] = Σ_{n,oh,ow} x[n, oh·s + kh·d − pt, ow·s + kw·d − pl, c] · dy[n, oh, ow, c·M + m]. */
 export function depthwiseConv2dBackpropFilterFromOps(
-  x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number],
-  strides: number | [number, number], pad: Pad, dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined, dilations: number | [number, number],
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: number | [number, number],
+  pad: Pad,
+  dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined,
+  dilations: number | [number, number],
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, dilations, pad, dimRoundingMode, true, 'channelsLast');
@@ -253,7 +292,10 @@ function guardEmptyTranspose(): void {
     const x = (args.inputs as unknown as { x: tf.TensorInfo }).x;
     if (x.shape.some((size) => size === 0)) {
       const { perm } = args.attrs as unknown as tf.TransposeAttrs;
-      return tf.zeros(perm.map((axis) => x.shape[axis]), x.dtype);
+      return tf.zeros(
+        perm.map((axis) => x.shape[axis]),
+        x.dtype,
+      );
     }
     return original(args);
   });
@@ -276,8 +318,12 @@ export function registerWasmKernelShims(): void {
         if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (wasm shim): only dataFormat NHWC is supported');
         const strided = typeof a.strides === 'number' ? a.strides > 1 : a.strides.some((stride) => stride > 1);
         return (strided ? conv2dBackpropFilterFromConv : conv2dBackpropFilterFromMatMul)(
-          inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape,
-          a.strides, a.pad, a.dimRoundingMode,
+          inputs.x as tf.Tensor4D,
+          inputs.dy as tf.Tensor4D,
+          a.filterShape,
+          a.strides,
+          a.pad,
+          a.dimRoundingMode,
         );
       },
     },
@@ -286,8 +332,13 @@ export function registerWasmKernelShims(): void {
       kernelFunc: ({ inputs, attrs }) => {
         const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
         return depthwiseConv2dBackpropFilterFromOps(
-          inputs.x as tf.Tensor4D, inputs.dy as tf.Tensor4D, a.filterShape,
-          a.strides, a.pad, a.dimRoundingMode, a.dilations,
+          inputs.x as tf.Tensor4D,
+          inputs.dy as tf.Tensor4D,
+          a.filterShape,
+          a.strides,
+          a.pad,
+          a.dimRoundingMode,
+          a.dilations,
         );
       },
     },

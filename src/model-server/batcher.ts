@@ -30,7 +30,10 @@ export class RequestBatcher<I, O> {
   readonly maxWaitMs: number;
   readonly stats: BatcherStats = { batches: 0, items: 0, largestBatch: 0 };
 
-  constructor(private readonly predict: BatchPredict<I, O>, options: BatcherOptions = {}) {
+  constructor(
+    private readonly predict: BatchPredict<I, O>,
+    options: BatcherOptions = {},
+  ) {
     this.maxBatch = options.maxBatch ?? 8;
     this.maxWaitMs = options.maxWaitMs ?? 5;
   }
@@ -64,7 +67,8 @@ export class RequestBatcher<I, O> {
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
     try {
       const outputs = await this.predict(batch.map((p) => p.input));
-      if (outputs.length !== batch.length) throw new Error(`batch model call returned ${outputs.length} results for ${batch.length} inputs`);
+      if (outputs.length !== batch.length)
+        throw new Error(`batch model call returned ${outputs.length} results for ${batch.length} inputs`);
       batch.forEach((p, i) => p.resolve(outputs[i]));
     } catch (error) {
       for (const p of batch) p.reject(error);

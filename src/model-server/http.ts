@@ -59,10 +59,14 @@ export const TOKEN_MIN_LENGTH = 16;
 /** Refuses a bind the port could be abused through: off loopback without a token, or with a short token. */
 export function checkAccess(host: string, token: string | undefined): void {
   if (token !== undefined && token.length < TOKEN_MIN_LENGTH) {
-    throw new Error(`MODEL_SERVER_TOKEN: expected at least ${TOKEN_MIN_LENGTH} characters, got ${token.length} (e.g. \`openssl rand -hex 32\`)`);
+    throw new Error(
+      `MODEL_SERVER_TOKEN: expected at least ${TOKEN_MIN_LENGTH} characters, got ${token.length} (e.g. \`openssl rand -hex 32\`)`,
+    );
   }
   if (token === undefined && !isLoopbackHost(host)) {
-    throw new Error(`MODEL_SERVER_HOST: "${host}" is not a loopback address, so anyone who reaches it could run /predict: set MODEL_SERVER_TOKEN (the API sends the same value)`);
+    throw new Error(
+      `MODEL_SERVER_HOST: "${host}" is not a loopback address, so anyone who reaches it could run /predict: set MODEL_SERVER_TOKEN (the API sends the same value)`,
+    );
   }
 }
 
@@ -75,7 +79,10 @@ function hasToken(request: http.IncomingMessage, token: string): boolean {
 }
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -104,18 +111,28 @@ async function runBatch(registry: ModelRegistry, loaded: LoadedModel, image: Inp
     return await loaded.batcher.run(image);
   } catch (error) {
     const reported = await registry.afterBackendError(error);
-    if (reported instanceof BackendAborted) throw new HttpError(503, 'the model server\'s backend failed and was restarted; retry the request');
+    if (reported instanceof BackendAborted)
+      throw new HttpError(503, "the model server's backend failed and was restarted; retry the request");
     throw reported;
   }
 }
 
 /** POST /predict: decodes the body, predicts it with the asked (or active) model version. */
-async function predict(registry: ModelRegistry, request: http.IncomingMessage, response: http.ServerResponse, url: URL, maxBodyBytes: number): Promise<void> {
+async function predict(
+  registry: ModelRegistry,
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  url: URL,
+  maxBodyBytes: number,
+): Promise<void> {
   const versionId = parseVersionId(url);
   const body = await readImageBody(request, maxBodyBytes);
   if (body.length === 0) throw new HttpError(400, 'empty body: POST the image bytes');
   const image = await decodeImage(body, 'request body');
-  const { loaded, detections } = await registry.use(versionId, async (loaded) => ({ loaded, detections: await runBatch(registry, loaded, image) }));
+  const { loaded, detections } = await registry.use(versionId, async (loaded) => ({
+    loaded,
+    detections: await runBatch(registry, loaded, image),
+  }));
   sendJson(response, 200, {
     image: url.searchParams.get('name') ?? 'request body',
     width: image.width,
@@ -166,7 +183,11 @@ export async function startModelHttp(options: ModelHttpOptions): Promise<Running
     const route = async () => {
       if (url.pathname === '/health' && request.method === 'GET') {
         // trainingMemory: what one training step may use here; the API checks startTraining against it.
-        return sendJson(response, 200, { status: 'ok', ...(await summary), trainingMemory: await (gpuBudget ?? trainingMemoryBudget(backend)) });
+        return sendJson(response, 200, {
+          status: 'ok',
+          ...(await summary),
+          trainingMemory: await (gpuBudget ?? trainingMemoryBudget(backend)),
+        });
       }
       if (options.token !== undefined && !hasToken(request, options.token)) {
         response.setHeader('www-authenticate', 'Bearer');
@@ -179,7 +200,9 @@ export async function startModelHttp(options: ModelHttpOptions): Promise<Running
       }
       throw new HttpError(404, `no route ${request.method} ${url.pathname}`);
     };
-    route().catch((error: unknown) => sendFailure(response, error, (unexpected) => log(`model server: ${request.method} ${url.pathname} failed:`, unexpected)));
+    route().catch((error: unknown) =>
+      sendFailure(response, error, (unexpected) => log(`model server: ${request.method} ${url.pathname} failed:`, unexpected)),
+    );
   });
 
   const port = await listen(server, options.port ?? DEFAULT_MODEL_SERVER_PORT, host);

@@ -25,7 +25,12 @@ export interface LeasedWorkOptions {
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Runs `work` on the leased row and records how it ended. */
-export async function runLeased(dataSource: DataSource, lease: Lease, work: () => Promise<'succeeded' | 'cancelled'>, options: LeasedWorkOptions): Promise<LeaseEnd> {
+export async function runLeased(
+  dataSource: DataSource,
+  lease: Lease,
+  work: () => Promise<'succeeded' | 'cancelled'>,
+  options: LeasedWorkOptions,
+): Promise<LeaseEnd> {
   try {
     const status = await work();
     if (status === 'cancelled' || lease.table === 'prediction_chunks') await finish(dataSource, lease, status);

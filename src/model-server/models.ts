@@ -17,7 +17,11 @@ export { ModelVersionNotFound } from '../db/model-versions';
  * Builds the model of a stored version on an engine (default tfjs): its config, then its
  * safetensors weights (all tensors required); the onnx engine exports it once and caches the export beside them.
  */
-export function instantiateModelVersion(version: ModelVersionRow, engine: EngineName = 'tfjs', options: { threads?: number } = {}): Promise<Predictor> {
+export function instantiateModelVersion(
+  version: ModelVersionRow,
+  engine: EngineName = 'tfjs',
+  options: { threads?: number } = {},
+): Promise<Predictor> {
   return loadPredictor(resolveConfig(version.config, `model version ${version.id} config`), version.weightsPath, engine, options);
 }
 
@@ -90,7 +94,13 @@ export class ModelRegistry {
   async loadedIds(): Promise<number[]> {
     const ids: number[] = [];
     for (const [id, entry] of this.loaded) {
-      if (await entry.loading.then(() => true, () => false)) ids.push(id);
+      if (
+        await entry.loading.then(
+          () => true,
+          () => false,
+        )
+      )
+        ids.push(id);
     }
     return ids;
   }

@@ -49,7 +49,11 @@ export async function runPredictionChunk(options: PredictionChunkOptions): Promi
   return options.registry.use(Number(chunk.model_version_id), (loaded) => predictChunk(options, chunk, loaded));
 }
 
-async function predictChunk(options: PredictionChunkOptions, chunk: PredictionChunkRow, loaded: LoadedModel): Promise<'succeeded' | 'cancelled'> {
+async function predictChunk(
+  options: PredictionChunkOptions,
+  chunk: PredictionChunkRow,
+  loaded: LoadedModel,
+): Promise<'succeeded' | 'cancelled'> {
   const { dataSource, lease } = options;
   const pageSize = Math.max(PREDICTION_PAGE, 2 * loaded.batcher.maxBatch);
   const reader = new ChunkReader(new SearchService(dataSource), chunk, pageSize, options.uploadsDir);
@@ -92,7 +96,11 @@ class ChunkReader {
     const page = await this.search.images(this.chunk.filter, { first: this.pageSize, afterId });
     const inRange = page.rows.filter((row) => BigInt(row.id) <= this.lastId);
     const more = page.hasNextPage && inRange.length === page.rows.length;
-    const stored = await storedImages(this.search.dataSource, inRange.map((row) => row.id), this.uploadsDir);
+    const stored = await storedImages(
+      this.search.dataSource,
+      inRange.map((row) => row.id),
+      this.uploadsDir,
+    );
     const images = await Promise.all(
       stored.map((image) =>
         readStoredImage(image).then(

@@ -56,8 +56,21 @@ export async function startModelServer(options: ModelServerOptions): Promise<Run
   // Fail at start, with the reason, rather than at the first request.
   if (engine === 'onnx') loadOnnxRuntime();
   const queue = await JobQueue.open(databaseUrlOf(options.dataSource));
-  const registry = new ModelRegistry(options.dataSource, { maxBatch: options.maxBatch, maxWaitMs: options.maxWaitMs }, undefined, engine, onnxThreads(options.env));
-  const http = await startModelHttp({ registry, backend, port: options.port, host: options.host, token: options.token, maxBodyBytes: options.maxBodyBytes });
+  const registry = new ModelRegistry(
+    options.dataSource,
+    { maxBatch: options.maxBatch, maxWaitMs: options.maxWaitMs },
+    undefined,
+    engine,
+    onnxThreads(options.env),
+  );
+  const http = await startModelHttp({
+    registry,
+    backend,
+    port: options.port,
+    host: options.host,
+    token: options.token,
+    maxBodyBytes: options.maxBodyBytes,
+  });
   const worker =
     options.work === false
       ? null

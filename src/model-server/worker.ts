@@ -22,7 +22,14 @@ import { isTransientDatabaseError } from '../db/sql';
 import type { ModelRegistry } from './models';
 import { PredictionInterrupted, runPredictionChunk } from './prediction-chunk';
 import { settlePredictionJobs, stopSiblingChunks } from '../db/prediction-jobs';
-import { PREDICTION_QUEUE, TRAINING_QUEUE, type JobQueue, type PredictionJobData, type QueueName, type TrainingJobData } from '../jobs/queue';
+import {
+  PREDICTION_QUEUE,
+  TRAINING_QUEUE,
+  type JobQueue,
+  type PredictionJobData,
+  type QueueName,
+  type TrainingJobData,
+} from '../jobs/queue';
 import { runTraining, TrainingInterrupted } from './training/trainer';
 import { uploadsDir } from '../util/data-dir';
 
@@ -121,7 +128,8 @@ export class JobWorker {
     const beat = setInterval(() => void heartbeat(dataSource, lease).catch(() => undefined), Math.max(500, (this.leaseTimeout * 1000) / 4));
     try {
       const end = await runLeased(dataSource, lease, () => this.run(lease.table, lease), {
-        handBack: (error) => error instanceof TrainingInterrupted || error instanceof PredictionInterrupted || isTransientDatabaseError(error),
+        handBack: (error) =>
+          error instanceof TrainingInterrupted || error instanceof PredictionInterrupted || isTransientDatabaseError(error),
         reported: (error) => this.options.registry.afterBackendError(error),
       });
       await this.afterEnd(queue, jobId, lease, end);

@@ -16,7 +16,15 @@ import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import { uploadsDir } from '../util/data-dir';
 import { readRegularFile } from '../util/regular-file';
-import { decodeWhole, ImageErrorCode, inspectImage, sniffImageFormat, UnsupportedImageError, withDecodedImage, type ImageFormat } from '../images/image-input';
+import {
+  decodeWhole,
+  ImageErrorCode,
+  inspectImage,
+  sniffImageFormat,
+  UnsupportedImageError,
+  withDecodedImage,
+  type ImageFormat,
+} from '../images/image-input';
 
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 const STAGED_LIFETIME_MS = 60 * 60 * 1000;
@@ -106,7 +114,11 @@ export class UploadStore {
     const received = path.join(this.stagingDir, `${uploadId}.received`);
     let format: ImageFormat | null = null;
     try {
-      await pipeline(body, guard(maxBytes, (found) => (format = found)), fs.createWriteStream(received, { mode: 0o600 }));
+      await pipeline(
+        body,
+        guard(maxBytes, (found) => (format = found)),
+        fs.createWriteStream(received, { mode: 0o600 }),
+      );
       const file = path.join(this.stagingDir, `${uploadId}.${EXTENSION[format!]}`);
       const size = await this.upright(received, file, format!);
       return { uploadId, format: format!, file, ...size };
@@ -132,7 +144,10 @@ export class UploadStore {
           return { width: header.width, height: header.height };
         }
         // Re-encoded upright at high quality; the orientation tag is not carried over (it is applied).
-        const info = await image.rotate().toFormat(format, format === 'png' ? {} : { quality: 92 }).toFile(file);
+        const info = await image
+          .rotate()
+          .toFormat(format, format === 'png' ? {} : { quality: 92 })
+          .toFile(file);
         return { width: info.width, height: info.height };
       });
     } catch (error) {
@@ -146,7 +161,9 @@ export class UploadStore {
     if (!UPLOAD_ID.test(uploadId)) return null;
     for (const [format, extension] of Object.entries(EXTENSION) as [ImageFormat, string][]) {
       const file = path.join(this.stagingDir, `${uploadId}.${extension}`);
-      const header = await readRegularFile(file).then((bytes) => inspectImage(bytes, new Set([format]))).catch(() => null);
+      const header = await readRegularFile(file)
+        .then((bytes) => inspectImage(bytes, new Set([format])))
+        .catch(() => null);
       if (header) return { uploadId, format, width: header.width, height: header.height, file };
     }
     return null;
@@ -157,7 +174,9 @@ export class UploadStore {
    * whether the file is new there (a caller whose row write fails removes a new file again).
    */
   async keep(upload: StagedUpload): Promise<{ relativePath: string; created: boolean }> {
-    const digest = createHash('sha256').update(await readRegularFile(upload.file)).digest('hex');
+    const digest = createHash('sha256')
+      .update(await readRegularFile(upload.file))
+      .digest('hex');
     const relativePath = `${digest}.${EXTENSION[upload.format]}`;
     const target = path.join(this.dir, relativePath);
     const created = !fs.existsSync(target);
@@ -173,7 +192,11 @@ export class UploadStore {
   async discard(uploadId: string): Promise<void> {
     if (!UPLOAD_ID.test(uploadId)) return;
     const names = await fs.promises.readdir(this.stagingDir).catch(() => [] as string[]);
-    await Promise.all(names.filter((name) => name.startsWith(`${uploadId}.`)).map((name) => fs.promises.rm(path.join(this.stagingDir, name), { force: true })));
+    await Promise.all(
+      names
+        .filter((name) => name.startsWith(`${uploadId}.`))
+        .map((name) => fs.promises.rm(path.join(this.stagingDir, name), { force: true })),
+    );
   }
 
   /** Removes staged files older than their lifetime. */

@@ -20,7 +20,10 @@ export interface PostAnswer {
 
 /** The deadline that passed: `phase` says which one. */
 export class PostTimeout extends Error {
-  constructor(readonly phase: 'connect' | 'response', readonly ms: number) {
+  constructor(
+    readonly phase: 'connect' | 'response',
+    readonly ms: number,
+  ) {
     super(phase === 'connect' ? `no connection within ${ms} ms` : `no complete answer within ${ms} ms`);
     this.name = 'PostTimeout';
   }

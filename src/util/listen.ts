@@ -14,7 +14,10 @@ export function listen(server: Server, port: number, host: string): Promise<numb
 
 /** Whether only this machine can reach `host`: localhost, 127.0.0.0/8 or ::1 (also as an IPv4-mapped address). */
 export function isLoopbackHost(host: string): boolean {
-  const address = host.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/^::ffff:/, '');
+  const address = host
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/^::ffff:/, '');
   return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }
 

@@ -93,7 +93,19 @@ describe('the documentation', () => {
   it('has one page per topic in docs/, each linked from README.md', () => {
     const pages = docPages();
     expect(pages).toEqual(
-      expect.arrayContaining(['import', 'graphql-api', 'training-and-serving', 'onnx', 'weights', 'gpu-deployment', 'security', 'performance', 'development'].map((topic) => `docs/${topic}.md`)),
+      expect.arrayContaining(
+        [
+          'import',
+          'graphql-api',
+          'training-and-serving',
+          'onnx',
+          'weights',
+          'gpu-deployment',
+          'security',
+          'performance',
+          'development',
+        ].map((topic) => `docs/${topic}.md`),
+      ),
     );
     const linked = new Set(linksOf(README).map((link) => link.target.split('#')[0]));
     expect(pages.filter((page) => !linked.has(page))).toEqual([]);

@@ -29,7 +29,10 @@ const PACKAGE_NAME = /^(@[^/]+\/[^/]+|[^/]+)/;
 
 function targetOf(from: string, specifier: string): string {
   if (!specifier.startsWith('.')) return PACKAGE_NAME.exec(specifier)?.[1] ?? specifier;
-  return path.posix.normalize(path.posix.join(path.posix.dirname(from), specifier)).replace(/\.(ts|tsx|js)$/, '').replace(/\/index$/, '');
+  return path.posix
+    .normalize(path.posix.join(path.posix.dirname(from), specifier))
+    .replace(/\.(ts|tsx|js)$/, '')
+    .replace(/\/index$/, '');
 }
 
 function isTypeOnlyImport(node: ts.ImportDeclaration): boolean {
@@ -38,7 +41,9 @@ function isTypeOnlyImport(node: ts.ImportDeclaration): boolean {
   if (clause.isTypeOnly) return true;
   if (clause.name) return false;
   const bindings = clause.namedBindings;
-  return bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((e) => e.isTypeOnly);
+  return (
+    bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((e) => e.isTypeOnly)
+  );
 }
 
 /** Every import of one file's text (`from` is its repository-relative path). */
@@ -53,11 +58,13 @@ export function importsOf(from: string, text: string): ImportEdge[] {
   const visit = (node: ts.Node) => {
     if (ts.isImportDeclaration(node)) add(node.moduleSpecifier, isTypeOnlyImport(node));
     else if (ts.isExportDeclaration(node)) add(node.moduleSpecifier, node.isTypeOnly);
-    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) add(node.moduleReference.expression, node.isTypeOnly);
+    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference))
+      add(node.moduleReference.expression, node.isTypeOnly);
     else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) add(node.argument.literal, true);
     else if (ts.isCallExpression(node)) {
       const callee = node.expression;
-      if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) add(node.arguments[0], false);
+      if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require'))
+        add(node.arguments[0], false);
     }
     ts.forEachChild(node, visit);
   };
@@ -96,7 +103,14 @@ export interface Layer {
   packages: string[] | '*';
 }
 
-const TENSORFLOW = ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
+const TENSORFLOW = [
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-backend-cpu',
+  '@tensorflow/tfjs-backend-wasm',
+  '@tensorflow/tfjs-layers',
+  '@tensorflow/tfjs-node',
+  '@tensorflow/tfjs-node-gpu',
+];
 
 /**
  * The layering of docs/development.md ("Import rules"), folder by folder; imports.test.ts checks that
@@ -109,8 +123,31 @@ export const LAYERS: Layer[] = [
   {
     folder: 'src/graphql',
     why: 'the API reaches model servers over HTTP and the job queue, and of src/ml only the weights catalogue, the label space and the memory budget',
-    may: ['src/db', 'src/jobs', 'src/images', 'src/uploads', 'src/auth', 'src/kfashion', 'src/util', 'src/ml/weights', 'src/ml/data', 'src/ml/train/step-memory'],
-    packages: ['@apollo/server', 'type-graphql', 'graphql', 'graphql-scalars', 'graphql-query-complexity', 'graphql-ws', 'ws', 'dataloader', 'reflect-metadata', 'typeorm', 'sharp'],
+    may: [
+      'src/db',
+      'src/jobs',
+      'src/images',
+      'src/uploads',
+      'src/auth',
+      'src/kfashion',
+      'src/util',
+      'src/ml/weights',
+      'src/ml/data',
+      'src/ml/train/step-memory',
+    ],
+    packages: [
+      '@apollo/server',
+      'type-graphql',
+      'graphql',
+      'graphql-scalars',
+      'graphql-query-complexity',
+      'graphql-ws',
+      'ws',
+      'dataloader',
+      'reflect-metadata',
+      'typeorm',
+      'sharp',
+    ],
   },
   {
     folder: 'src/model-server',
@@ -169,20 +206,28 @@ export function importViolations(edges: ImportEdge[], layers: Layer[] = LAYERS):
 }
 
 /** Words that open an SQL statement, at the start of a string or template (upper case, as the project writes SQL). */
-const SQL_START = /^\s*(SELECT|INSERT INTO|UPDATE \S+ SET|DELETE FROM|WITH \S+ AS|CREATE (TABLE|INDEX|DATABASE|EXTENSION)|DROP (TABLE|INDEX|DATABASE)|ALTER TABLE|TRUNCATE|VACUUM|LISTEN|NOTIFY)\b/;
+const SQL_START =
+  /^\s*(SELECT|INSERT INTO|UPDATE \S+ SET|DELETE FROM|WITH \S+ AS|CREATE (TABLE|INDEX|DATABASE|EXTENSION)|DROP (TABLE|INDEX|DATABASE)|ALTER TABLE|TRUNCATE|VACUUM|LISTEN|NOTIFY)\b/;
 
 /** Raw SQL in one file, found on its syntax tree: `.query(…)` and `.createQueryRunner` calls, and strings or templates that open a statement. */
 export function sqlOf(file: string, text: string): Violation[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, file.endsWith('x') ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
   const found: Violation[] = [];
   const report = (node: ts.Node, detail: string) =>
-    found.push({ rule: 'SQL only in src/db and migrations', where: `${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}`, detail });
+    found.push({
+      rule: 'SQL only in src/db and migrations',
+      where: `${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}`,
+      detail,
+    });
   const visit = (node: ts.Node) => {
     if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'query') {
       report(node, '.query(');
     } else if (ts.isPropertyAccessExpression(node) && node.name.text === 'createQueryRunner') {
       report(node, '.createQueryRunner');
-    } else if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node)) && SQL_START.test(node.text)) {
+    } else if (
+      (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateHead(node)) &&
+      SQL_START.test(node.text)
+    ) {
       report(node, node.text.trim().split('\n')[0].slice(0, 60));
     }
     ts.forEachChild(node, visit);
@@ -193,5 +238,7 @@ export function sqlOf(file: string, text: string): Violation[] {
 
 /** Raw SQL outside src/db and migrations. */
 export function sqlViolations(files: { path: string; text: string }[]): Violation[] {
-  return files.filter((file) => !within(file.path, 'src/db') && !within(file.path, 'migrations')).flatMap((file) => sqlOf(file.path, file.text));
+  return files
+    .filter((file) => !within(file.path, 'src/db') && !within(file.path, 'migrations'))
+    .flatMap((file) => sqlOf(file.path, file.text));
 }

@@ -25,7 +25,11 @@ function outsidePathLines(file: string, text: string): string[] {
 
 function trackedFiles(): string[] {
   const listed = execFileSync('git', ['ls-files', '-z', '--', ...CHECKED_FOLDERS, ...CHECKED_TOP_FILES], { cwd: ROOT }).toString();
-  return listed.split('\0').filter((file) => file && /\.(ts|tsx|mts|js|cjs|mjs|json|py|sh|md|yaml|yml|toml|sql|html|css)$|(^|\/)(run|Dockerfile[\w.-]*)$/.test(file));
+  return listed
+    .split('\0')
+    .filter(
+      (file) => file && /\.(ts|tsx|mts|js|cjs|mjs|json|py|sh|md|yaml|yml|toml|sql|html|css)$|(^|\/)(run|Dockerfile[\w.-]*)$/.test(file),
+    );
 }
 
 describe('the repository is self-contained', () => {

@@ -44,12 +44,32 @@ afterAll(async () => {
 /** Each mutation with arguments that pass authorization and then fail on the (empty) data, and the least role it needs. */
 const MUTATIONS: Record<string, { document: string; role: Role; whenAllowed: string }> = {
   startTraining: { document: `mutation { startTraining(input: { epochs: 0 }) { id } }`, role: 'admin', whenAllowed: 'BAD_USER_INPUT' },
-  cancelTraining: { document: `mutation { cancelTraining(id: "${globalId('TrainingRun', 999)}") { id } }`, role: 'admin', whenAllowed: 'NOT_FOUND' },
-  activateModelVersion: { document: `mutation { activateModelVersion(id: "${globalId('ModelVersion', 999)}") { id } }`, role: 'admin', whenAllowed: 'NOT_FOUND' },
+  cancelTraining: {
+    document: `mutation { cancelTraining(id: "${globalId('TrainingRun', 999)}") { id } }`,
+    role: 'admin',
+    whenAllowed: 'NOT_FOUND',
+  },
+  activateModelVersion: {
+    document: `mutation { activateModelVersion(id: "${globalId('ModelVersion', 999)}") { id } }`,
+    role: 'admin',
+    whenAllowed: 'NOT_FOUND',
+  },
   // An analyst may stop the prediction jobs analysts may start.
-  cancelPrediction: { document: `mutation { cancelPrediction(id: "${globalId('PredictionJob', 999)}") { id } }`, role: 'analyst', whenAllowed: 'NOT_FOUND' },
-  analyzeImage: { document: `mutation { analyzeImage(imageId: "${globalId('Image', 999)}") { image { id } } }`, role: 'analyst', whenAllowed: 'NOT_FOUND' },
-  predictImages: { document: `mutation { predictImages(modelVersionId: "${globalId('ModelVersion', 999)}") { id } }`, role: 'analyst', whenAllowed: 'NOT_FOUND' },
+  cancelPrediction: {
+    document: `mutation { cancelPrediction(id: "${globalId('PredictionJob', 999)}") { id } }`,
+    role: 'analyst',
+    whenAllowed: 'NOT_FOUND',
+  },
+  analyzeImage: {
+    document: `mutation { analyzeImage(imageId: "${globalId('Image', 999)}") { image { id } } }`,
+    role: 'analyst',
+    whenAllowed: 'NOT_FOUND',
+  },
+  predictImages: {
+    document: `mutation { predictImages(modelVersionId: "${globalId('ModelVersion', 999)}") { id } }`,
+    role: 'analyst',
+    whenAllowed: 'NOT_FOUND',
+  },
 };
 
 function expectedCode(caller: Role | null, required: Role, whenAllowed: string): string {
@@ -63,8 +83,14 @@ it('lists every mutation of the schema in the table below', () => {
 
 it('names a role with @Authorized on every root field', () => {
   const schema = buildApiSchema();
-  const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) => Object.keys(type!.getFields()));
-  const authorized = new Set(getMetadataStorage().authorizedFields.filter((field) => field.roles.length === 1).map((field) => field.fieldName));
+  const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) =>
+    Object.keys(type!.getFields()),
+  );
+  const authorized = new Set(
+    getMetadataStorage()
+      .authorizedFields.filter((field) => field.roles.length === 1)
+      .map((field) => field.fieldName),
+  );
   expect(roots.filter((name) => !authorized.has(name))).toEqual([]);
 });
 
@@ -78,7 +104,9 @@ describe.each([null, ...ROLES] as (Role | null)[])('as %s', (caller) => {
   });
 
   it('uploads a photo only as an analyst or admin', async () => {
-    const jpeg = await sharp({ create: { width: 32, height: 24, channels: 3, background: 'red' } }).jpeg().toBuffer();
+    const jpeg = await sharp({ create: { width: 32, height: 24, channels: 3, background: 'red' } })
+      .jpeg()
+      .toBuffer();
     const { status, body } = await client().upload(jpeg);
     const expected = { UNAUTHENTICATED: 401, FORBIDDEN: 403, CREATED: 201 }[expectedCode(caller, 'analyst', 'CREATED')];
     expect(status).toBe(expected);
@@ -126,16 +154,24 @@ it('refuses expired, revoked, unknown and malformed tokens with 401, on GraphQL 
     expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await api.as(token).get('/images/1')).status).toBe(401);
   }
-  const basic = await fetch(`${api.origin}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Basic YTpi' }, body: '{}' });
+  const basic = await fetch(`${api.origin}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Basic YTpi' },
+    body: '{}',
+  });
   expect(basic.status).toBe(401);
 });
 
-it('lets the image routes read the console\'s token cookie', async () => {
+it("lets the image routes read the console's token cookie", async () => {
   const cookie = (token: string) => ({ cookie: `theme=dark; kfashion_token=${token}` });
   expect((await api.as(undefined).get('/images/1', cookie(tokens.viewer))).status).toBe(404);
   expect((await api.as(undefined).get('/images/1', cookie('kf_unknown'))).status).toBe(401);
   // The cookie never authorises a write.
-  const upload = await fetch(`${api.origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/jpeg', ...cookie(tokens.admin) }, body: 'x' });
+  const upload = await fetch(`${api.origin}/uploads`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/jpeg', ...cookie(tokens.admin) },
+    body: 'x',
+  });
   expect(upload.status).toBe(401);
 });
 
@@ -160,7 +196,8 @@ describe('subscriptions', () => {
         { query: `subscription { trainingRunUpdated(id: "${globalId('TrainingRun', 999)}") { id } }` },
         {
           next: () => resolve('next'),
-          error: (error) => resolve(Array.isArray(error) ? String(error[0].extensions?.code) : `closed ${(error as { code?: number }).code}`),
+          error: (error) =>
+            resolve(Array.isArray(error) ? String(error[0].extensions?.code) : `closed ${(error as { code?: number }).code}`),
           complete: () => resolve('complete'),
         },
       );
@@ -178,7 +215,8 @@ it('confines initWeights to the weights folder', async () => {
   const weights = path.join(dataDir, 'weights');
   fs.mkdirSync(weights, { recursive: true });
   fs.symlinkSync('/etc/hostname', path.join(weights, 'escape.safetensors'));
-  const start = (initWeights: string) => api.query(`mutation($w: String) { startTraining(input: { initWeights: $w }) { id } }`, { w: initWeights });
+  const start = (initWeights: string) =>
+    api.query(`mutation($w: String) { startTraining(input: { initWeights: $w }) { id } }`, { w: initWeights });
   for (const outside of ['/etc/passwd.safetensors', '../../x.safetensors', 'escape.safetensors']) {
     const result = await start(outside);
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'initWeights' });

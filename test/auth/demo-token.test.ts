@@ -57,7 +57,10 @@ describe('the demo token', () => {
   });
 
   it('revokes the tokens earlier demos minted on every run, keeping the one it shows', async () => {
-    const older = [await createApiToken(db.dataSource, { role: 'admin', name: DEMO_TOKEN_NAME }), await createApiToken(db.dataSource, { role: 'admin', name: DEMO_TOKEN_NAME })];
+    const older = [
+      await createApiToken(db.dataSource, { role: 'admin', name: DEMO_TOKEN_NAME }),
+      await createApiToken(db.dataSource, { role: 'admin', name: DEMO_TOKEN_NAME }),
+    ];
     const other = await createApiToken(db.dataSource, { role: 'admin', name: 'ci' });
     const current = await demoToken(db.dataSource, file);
     expect(current.revokedIds.sort()).toEqual(older.map((token) => token.id).sort());
@@ -102,7 +105,9 @@ describe('the demo token', () => {
 
   it('names the path when the data folder holds something else there', async () => {
     fs.mkdirSync(file);
-    await expect(demoToken(db.dataSource, file)).rejects.toThrow(`${file}: expected the demo token file, found something else: move it away`);
+    await expect(demoToken(db.dataSource, file)).rejects.toThrow(
+      `${file}: expected the demo token file, found something else: move it away`,
+    );
     expect(await liveDemoTokenIds()).toEqual([]);
   });
 });

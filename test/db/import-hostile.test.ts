@@ -131,7 +131,11 @@ it('imports a tree holding every hostile entry: reports each one, imports the re
   const server = await listeningSocket(path.join(root, socket));
   const hugeWidth = variant(root, '100026', 930001, width(4294967296));
   const svg = variant(root, '100026', 930002);
-  writeFile(root, `${PHOTOS}/930002.jpg`, '<svg xmlns="http://www.w3.org/2000/svg" width="800" height="800"><rect width="800" height="800"/></svg>');
+  writeFile(
+    root,
+    `${PHOTOS}/930002.jpg`,
+    '<svg xmlns="http://www.w3.org/2000/svg" width="800" height="800"><rect width="800" height="800"/></svg>',
+  );
   const undecodable = variant(root, '100026', 930003);
   const jpeg = fs.readFileSync(path.join(root, `${PHOTOS}/930003.jpg`));
   writeFile(root, `${PHOTOS}/930003.jpg`, jpeg.subarray(0, Math.floor(jpeg.length / 2)));
@@ -139,7 +143,9 @@ it('imports a tree holding every hostile entry: reports each one, imports the re
   fs.rmSync(path.join(root, `${PHOTOS}/930004.jpg`));
 
   const reportPath = path.join(root, 'report.jsonl');
-  const stats = await importDataset(db.dataSource, { root, reportPath, datasetName: 'hostile', verifyImages: true }).finally(() => server.close());
+  const stats = await importDataset(db.dataSource, { root, reportPath, datasetName: 'hostile', verifyImages: true }).finally(() =>
+    server.close(),
+  );
   expect(stats).toMatchObject({ imagesImported: 3, filesRejected: 4, entriesSkipped: 7 });
   const byFile = new Map(readReport(reportPath).map((line) => [line.file, line]));
   expect(byFile.get(fifo)!.reason).toBe('a FIFO, not a regular file; skipped');
@@ -158,7 +164,9 @@ it('imports a tree holding every hostile entry: reports each one, imports the re
   const reportText = fs.readFileSync(reportPath, 'utf8');
   expect(reportText).not.toContain(outside);
   expect(reportText).not.toMatch(/root:|\/etc\//);
-  const imported = await rows(`SELECT external_id FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE d.name = 'hostile' ORDER BY external_id`);
+  const imported = await rows(
+    `SELECT external_id FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE d.name = 'hostile' ORDER BY external_id`,
+  );
   expect(imported.map((row) => row.external_id)).toEqual(['100026', '1070263', '1092253']);
 }, 30_000);
 

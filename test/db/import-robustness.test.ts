@@ -42,7 +42,8 @@ it('ANALYZEs the tables it wrote, so the planner knows their sizes', async () =>
 it('marks runs whose importing session died `interrupted`, and leaves a live one running', async () => {
   const [dataset] = await db.dataSource.query(`SELECT id FROM datasets LIMIT 1`);
   const insertRunning = async () =>
-    (await db.dataSource.query(`INSERT INTO import_runs (dataset_id, root_path) VALUES ($1, '/x') RETURNING id`, [dataset.id]))[0].id as number;
+    (await db.dataSource.query(`INSERT INTO import_runs (dataset_id, root_path) VALUES ($1, '/x') RETURNING id`, [dataset.id]))[0]
+      .id as number;
   const dead = await insertRunning(); // as a kill -9 leaves it: running, nobody holding its lock
   const live = await insertRunning();
   const owner = new Client({ connectionString: db.url });
@@ -56,7 +57,12 @@ it('marks runs whose importing session died `interrupted`, and leaves a live one
     expect(byId.get(live)).toMatchObject({ status: 'running', finished: false });
     expect(runs[runs.length - 1]).toMatchObject({ status: 'finished' });
     // The import gave its lock back with its session.
-    expect(await db.dataSource.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2`, [IMPORT_RUN_LOCK, runs[runs.length - 1].id])).toEqual([]);
+    expect(
+      await db.dataSource.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2`, [
+        IMPORT_RUN_LOCK,
+        runs[runs.length - 1].id,
+      ]),
+    ).toEqual([]);
   } finally {
     await owner.end();
   }
@@ -84,14 +90,21 @@ it('rejects an annotation file over the size limit (default 10 MB) unread, namin
 
 it('reports and skips a folder whose name is not valid UTF-8, and imports everything else', async () => {
   // "로맨틱" in EUC-KR, as unzip leaves a Korean archive's names on Linux (not valid UTF-8).
-  const badName = Buffer.concat([Buffer.from(path.join(root, 'Training/라벨링데이터/')), Buffer.from([0xb7, 0xce, 0xb8, 0xc7, 0xc6, 0xbd])]);
+  const badName = Buffer.concat([
+    Buffer.from(path.join(root, 'Training/라벨링데이터/')),
+    Buffer.from([0xb7, 0xce, 0xb8, 0xc7, 0xc6, 0xbd]),
+  ]);
   fs.mkdirSync(badName);
   fs.writeFileSync(Buffer.concat([badName, Buffer.from('/123456.json')]), '{}');
   const reportPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kf-report-')), 'report.jsonl');
   try {
     const stats = await importDataset(db.dataSource, { root, reportPath, datasetName: 'with-a-cp949-folder' });
     expect(stats).toMatchObject({ entriesSkipped: 1, imagesImported: 3, filesRejected: 0 });
-    const [line] = fs.readFileSync(reportPath, 'utf8').trim().split('\n').map((text) => JSON.parse(text));
+    const [line] = fs
+      .readFileSync(reportPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((text) => JSON.parse(text));
     expect(line).toMatchObject({ file: expect.stringMatching(/^Training\/라벨링데이터\/.*\uFFFD/), action: 'rejected' });
     expect(line.reason).toMatch(/^name is not valid UTF-8/);
   } finally {
@@ -109,7 +122,9 @@ it('rejects a truncated JPEG with --verify-images (the whole photo is decoded, n
   try {
     const stats = await importDataset(db.dataSource, { root, reportPath, datasetName: 'truncated-photo', verifyImages: true });
     expect(stats).toMatchObject({ filesRejected: 1, imagesImported: 2 });
-    expect(fs.readFileSync(reportPath, 'utf8')).toContain('image Training/원천데이터/로맨틱/100026.jpg is damaged or truncated: it cannot be decoded whole');
+    expect(fs.readFileSync(reportPath, 'utf8')).toContain(
+      'image Training/원천데이터/로맨틱/100026.jpg is damaged or truncated: it cannot be decoded whole',
+    );
   } finally {
     fs.writeFileSync(photo, whole);
     fs.rmSync(path.dirname(reportPath), { recursive: true, force: true });

@@ -32,9 +32,7 @@ interface GarmentRow {
   polygon: number[] | null;
 }
 
-describe.each([
-  ['PostgreSQL', createPostgresTestDatabase],
-])('importDataset on %s', (_name, create) => {
+describe.each([['PostgreSQL', createPostgresTestDatabase]])('importDataset on %s', (_name, create) => {
   let db: TestDatabase;
   const trees: string[] = [];
   const tree = () => {
@@ -125,14 +123,32 @@ describe.each([
       expect(bottom.super_category).toBe('BOTTOM');
       expect(bottom.category).toBe('스커트');
       expect(bottom.attributes).toEqual(
-        ['category=스커트', 'color=화이트', 'fit=노멀', 'length=니렝스', 'material=레이스', 'material=우븐', 'print=도트', 'subColor=실버'].sort(),
+        [
+          'category=스커트',
+          'color=화이트',
+          'fit=노멀',
+          'length=니렝스',
+          'material=레이스',
+          'material=우븐',
+          'print=도트',
+          'subColor=실버',
+        ].sort(),
       );
       expect(top.super_category).toBe('TOP');
       expect(top.category).toBe('블라우스');
       expect(top.attributes).toEqual(
         [
-          'category=블라우스', 'collar=보우칼라', 'color=화이트', 'fit=루즈', 'length=노멀', 'material=레이스',
-          'material=우븐', 'neckline=브이넥', 'print=도트', 'sleeveLength=캡', 'subColor=실버',
+          'category=블라우스',
+          'collar=보우칼라',
+          'color=화이트',
+          'fit=루즈',
+          'length=노멀',
+          'material=레이스',
+          'material=우븐',
+          'neckline=브이넥',
+          'print=도트',
+          'sleeveLength=캡',
+          'subColor=실버',
         ].sort(),
       );
       // Rect 321.06, 288.216, 183 x 330 → x2 = x1 + 가로; polygon ordered by point number.
@@ -234,7 +250,11 @@ describe.each([
   it('reports every bad file or garment on one line with its reason, and imports the rest', async () => {
     const root = tree();
     copySamples(root);
-    const truncated = writeFile(root, `${LABELS}/bad-truncated.json`, fs.readFileSync(path.join(root, LABELS, '100026.json')).subarray(0, 200));
+    const truncated = writeFile(
+      root,
+      `${LABELS}/bad-truncated.json`,
+      fs.readFileSync(path.join(root, LABELS, '100026.json')).subarray(0, 200),
+    );
     const wrongType = variant(root, '100026', 900000, (json) => {
       json['이미지 정보']['이미지 너비'] = 'wide';
     });
@@ -334,7 +354,8 @@ describe.each([
       [['garments', 'garment_attributes', 'image_styles', 'images', 'vocabulary']],
     );
     expect(rows.map((r) => [r.relname, r.vacuumed, r.analysed])).toEqual(
-      ['garment_attributes', 'garments', 'image_styles', 'images', 'vocabulary'].map((t) => [t, true, true]));
+      ['garment_attributes', 'garments', 'image_styles', 'images', 'vocabulary'].map((t) => [t, true, true]),
+    );
     const garments = rows.find((r) => r.relname === 'garments')!;
     expect(garments.pages).toBeGreaterThan(0);
     expect(garments.visible).toBe(garments.pages);

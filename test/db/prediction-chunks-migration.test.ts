@@ -20,10 +20,12 @@ it('fails the jobs that were queued or running before it and keeps the finished 
     await db.dataSource.undoLastMigration();
   }
   const [version] = await db.dataSource.query(
-    `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ('v', 'resnet18', '{}'::jsonb, '/nowhere') RETURNING id`);
+    `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ('v', 'resnet18', '{}'::jsonb, '/nowhere') RETURNING id`,
+  );
   const jobs = await db.dataSource.query(
     `INSERT INTO prediction_jobs (model_version_id, status) SELECT $1, s FROM unnest(ARRAY['queued', 'running', 'succeeded']) AS s RETURNING id, status`,
-    [version.id]);
+    [version.id],
+  );
   await db.dataSource.runMigrations();
   const after = await db.dataSource.query(`SELECT id, status, error, finished_at IS NOT NULL AS finished FROM prediction_jobs ORDER BY id`);
   const message = 'stopped by the upgrade to chunked prediction (migration PredictionChunks): run predictImages again';

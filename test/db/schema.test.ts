@@ -2,8 +2,22 @@ import { createPostgresTestDatabase, TestDatabase } from '../support/database';
 import { Image } from '../../src/db/entities';
 
 const EXPECTED_TABLES = [
-  'api_tokens', 'datasets', 'garment_attributes', 'garment_facet_counts', 'garment_facet_counts_state', 'garment_term_bits', 'garments', 'image_styles',
-  'images', 'import_runs', 'model_versions', 'prediction_chunks', 'prediction_jobs', 'search_generation', 'training_metrics', 'training_runs',
+  'api_tokens',
+  'datasets',
+  'garment_attributes',
+  'garment_facet_counts',
+  'garment_facet_counts_state',
+  'garment_term_bits',
+  'garments',
+  'image_styles',
+  'images',
+  'import_runs',
+  'model_versions',
+  'prediction_chunks',
+  'prediction_jobs',
+  'search_generation',
+  'training_metrics',
+  'training_runs',
   'vocabulary',
 ];
 
@@ -14,9 +28,7 @@ async function tables(db: TestDatabase): Promise<string[]> {
   return rows.map((row) => row.table_name);
 }
 
-describe.each([
-  ['PostgreSQL', createPostgresTestDatabase],
-])('schema on %s', (_name, create) => {
+describe.each([['PostgreSQL', createPostgresTestDatabase]])('schema on %s', (_name, create) => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await create();
@@ -32,10 +44,7 @@ describe.each([
       `INSERT INTO images (external_id, file_name, width, height, split) VALUES ('1', 'a.jpg', 10, 20, 'train') RETURNING id`,
     );
     await expect(
-      db.dataSource.query(
-        `INSERT INTO garments (image_id, super_category, x1, y1, x2, y2) VALUES ($1, 'TOP', 5, 5, 5, 9)`,
-        [image.id],
-      ),
+      db.dataSource.query(`INSERT INTO garments (image_id, super_category, x1, y1, x2, y2) VALUES ($1, 'TOP', 5, 5, 5, 9)`, [image.id]),
     ).rejects.toThrow(/garments_box_valid/);
     await db.dataSource.query(
       `INSERT INTO garments (image_id, super_category, x1, y1, x2, y2, polygon, search_terms)

@@ -14,7 +14,11 @@ const COMPOSE_FILE = join(ROOT, 'docker/compose.yaml');
 const EMPTY_ENV_FILE = join(mkdtempSync(join(tmpdir(), 'kfashion-compose-')), 'empty.env');
 writeFileSync(EMPTY_ENV_FILE, '');
 
-const REQUIRED_ENV = { POSTGRES_PASSWORD: 'c0ffee42', KFASHION_DATASET_DIR: '/srv/kfashion-test', MODEL_SERVER_TOKEN: 'a-model-server-token-for-tests' };
+const REQUIRED_ENV = {
+  POSTGRES_PASSWORD: 'c0ffee42',
+  KFASHION_DATASET_DIR: '/srv/kfashion-test',
+  MODEL_SERVER_TOKEN: 'a-model-server-token-for-tests',
+};
 
 /** docker-compose with only the given variables (and PATH), never a developer's docker/.env. */
 function compose(args: string[], env: Record<string, string>, files: string | string[] = COMPOSE_FILE) {
@@ -32,7 +36,7 @@ function compose(args: string[], env: Record<string, string>, files: string | st
   return result;
 }
 
-type Service = Record<string, any>;  
+type Service = Record<string, any>;
 
 describe('docker/compose.yaml', () => {
   const resolved = compose(['config'], REQUIRED_ENV);
@@ -61,13 +65,16 @@ describe('docker/compose.yaml', () => {
     expect(result.stderr).toContain(`set ${name}`);
   });
 
-  it.each(['compose.yaml', 'compose.model-server.yaml'])('holds no secret: every password in %s is interpolated from the environment', (name) => {
-    const text = readFileSync(join(ROOT, 'docker', name), 'utf8');
-    const passwords = text.split('\n').filter((line) => /password/i.test(line) && !line.trim().startsWith('#'));
-    expect(passwords.length).toBeGreaterThan(0);
-    for (const line of passwords) expect(line).toMatch(/\$\{POSTGRES_PASSWORD:\?[^}]+\}/);
-    expect(config.services.db.environment.POSTGRES_PASSWORD).toBe(REQUIRED_ENV.POSTGRES_PASSWORD);
-  });
+  it.each(['compose.yaml', 'compose.model-server.yaml'])(
+    'holds no secret: every password in %s is interpolated from the environment',
+    (name) => {
+      const text = readFileSync(join(ROOT, 'docker', name), 'utf8');
+      const passwords = text.split('\n').filter((line) => /password/i.test(line) && !line.trim().startsWith('#'));
+      expect(passwords.length).toBeGreaterThan(0);
+      for (const line of passwords) expect(line).toMatch(/\$\{POSTGRES_PASSWORD:\?[^}]+\}/);
+      expect(config.services.db.environment.POSTGRES_PASSWORD).toBe(REQUIRED_ENV.POSTGRES_PASSWORD);
+    },
+  );
 
   it('db: PostgreSQL 15 on a named volume, with a readiness healthcheck', () => {
     const db = config.services.db;
@@ -138,7 +145,9 @@ describe.each([
   it('runs one model server per GPU, each reserving its own GPU and using it as its CUDA device 0', () => {
     expect(servers).toHaveLength(gpus);
     const deviceIds = servers.map(([, server]) => server.deploy.resources.reservations.devices.map((d: Service) => d.device_ids).flat());
-    expect(deviceIds.flat().sort((a: string, b: string) => Number(a) - Number(b))).toEqual(Array.from({ length: gpus }, (_, i) => String(i)));
+    expect(deviceIds.flat().sort((a: string, b: string) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: gpus }, (_, i) => String(i)),
+    );
     expect(deviceIds.every((ids) => ids.length === 1)).toBe(true);
     for (const [, server] of servers) {
       expect(server.deploy.resources.reservations.devices[0]).toMatchObject({ driver: 'nvidia', capabilities: ['gpu'] });
@@ -150,7 +159,8 @@ describe.each([
   it('gives every server the same image, database, volumes, healthcheck and the alias the API calls', () => {
     const [[, first]] = servers;
     for (const [, server] of servers) {
-      for (const key of ['image', 'environment', 'volumes', 'healthcheck', 'depends_on', 'networks', 'expose']) expect(server[key]).toEqual(first[key]);
+      for (const key of ['image', 'environment', 'volumes', 'healthcheck', 'depends_on', 'networks', 'expose'])
+        expect(server[key]).toEqual(first[key]);
       expect(server.ports).toBeUndefined();
     }
     expect(first.networks.default.aliases).toEqual(['model-server']);
@@ -171,7 +181,11 @@ describe('compose.yaml + compose.onnx.yaml', () => {
 
   it('is valid for docker-compose and adds one ONNX Runtime server to the TensorFlow.js one', () => {
     expect({ status: resolved.status, stderr: resolved.stderr }).toEqual({ status: 0, stderr: '' });
-    expect(Object.keys(services).filter((name) => name.startsWith('model-server')).sort()).toEqual(['model-server', 'model-server-onnx']);
+    expect(
+      Object.keys(services)
+        .filter((name) => name.startsWith('model-server'))
+        .sort(),
+    ).toEqual(['model-server', 'model-server-onnx']);
   });
 
   it('builds the CUDA 12 image and works only the prediction queue on the onnx engine', () => {

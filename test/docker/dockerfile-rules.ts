@@ -29,7 +29,10 @@ function line(instruction: Instruction): number {
 }
 
 function substitute(text: string, args: Map<string, string>): string {
-  return text.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced: string | undefined, bare: string | undefined) => args.get((braced ?? bare) as string) ?? whole);
+  return text.replace(
+    /\$\{(\w+)\}|\$(\w+)/g,
+    (whole, braced: string | undefined, bare: string | undefined) => args.get((braced ?? bare) as string) ?? whole,
+  );
 }
 
 function imageProblem(image: string, earlierStages: Set<string>): string | null {
@@ -47,7 +50,8 @@ function runProblems(instruction: Instruction): string[] {
   const problems: string[] = [];
   if (/apt-get\s+(-\S+\s+)*install/.test(command)) {
     if (!command.includes('--no-install-recommends')) problems.push('apt-get install without --no-install-recommends');
-    if (!/rm -rf \/var\/lib\/apt\/lists/.test(command)) problems.push('apt-get install without removing /var/lib/apt/lists in the same RUN');
+    if (!/rm -rf \/var\/lib\/apt\/lists/.test(command))
+      problems.push('apt-get install without removing /var/lib/apt/lists in the same RUN');
   }
   if (/\bnpm\s+(install|i)\b/.test(command)) problems.push('npm install: use npm ci (the lock file decides)');
   if (/\b(curl|wget)\b[^|]*\|\s*(ba)?sh\b/.test(command)) problems.push('piping a download into a shell');
@@ -95,7 +99,8 @@ function finalStageProblems(stage: Stage | undefined, file: string): string[] {
   if (!healthcheck || /^NONE$/i.test(healthcheck.trim())) problems.push(`${file}: the final stage needs a HEALTHCHECK`);
   for (const keyword of ['CMD', 'ENTRYPOINT']) {
     for (const instruction of of(keyword)) {
-      if (!(instruction.getArgumentsContent() ?? '').trim().startsWith('[')) problems.push(`${file}:${line(instruction)}: ${keyword} in shell form: use the exec (JSON) form`);
+      if (!(instruction.getArgumentsContent() ?? '').trim().startsWith('['))
+        problems.push(`${file}:${line(instruction)}: ${keyword} in shell form: use the exec (JSON) form`);
     }
   }
   if (of('CMD').length + of('ENTRYPOINT').length === 0) problems.push(`${file}: the final stage has no CMD or ENTRYPOINT`);

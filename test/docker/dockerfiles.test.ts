@@ -58,7 +58,10 @@ describe('the Dockerfile lint', () => {
   });
 
   it('resolves ARG defaults in FROM as the builder does', () => {
-    const viaArg = parseDockerfile('ARG BASE=node:latest\nFROM ${BASE}\nUSER node\nHEALTHCHECK CMD ["true"]\nCMD ["node"]', 'arg.Dockerfile');
+    const viaArg = parseDockerfile(
+      'ARG BASE=node:latest\nFROM ${BASE}\nUSER node\nHEALTHCHECK CMD ["true"]\nCMD ["node"]',
+      'arg.Dockerfile',
+    );
     expect(viaArg.stages[0].image).toBe('node:latest');
     expect(viaArg.problems).toEqual(['arg.Dockerfile: base image node:latest is not pinned to a version (tag latest)']);
   });
@@ -81,7 +84,9 @@ describe('the build context', () => {
 
   it('is the checkout without tests, benchmarks, tools and secrets, with the sources', () => {
     expect(CONTEXT.filter((f) => /^(test|bench|tools)\/|(^|\/)\.env$|^\.git\//.test(f))).toEqual([]);
-    expect(CONTEXT).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'bin/kfashion.js', 'src/index.ts', 'web/index.html']));
+    expect(CONTEXT).toEqual(
+      expect.arrayContaining(['package.json', 'package-lock.json', 'bin/kfashion.js', 'src/index.ts', 'web/index.html']),
+    );
   });
 });
 
@@ -94,7 +99,7 @@ describe('the images together', () => {
     expect([...nodeImages][0]).toMatch(/^node:\d+\.\d+\.\d+-bookworm-slim$/);
   });
 
-  it('pin every CUDA base image by digest, and run each CUDA image\'s stages on the same one', () => {
+  it("pin every CUDA base image by digest, and run each CUDA image's stages on the same one", () => {
     for (const { name, stages } of files) {
       const cuda = new Set(stages.map((s) => s.image).filter((image) => image.startsWith('nvidia/')));
       if (name === 'api.Dockerfile') expect(cuda.size).toBe(0);
@@ -103,7 +108,11 @@ describe('the images together', () => {
   });
 
   it('run every npm ci from the lock file with the same flags: no install scripts (the native downloads are explicit steps), no audit, no fund', () => {
-    const installs = files.flatMap(({ stages }) => stages.flatMap((s) => commands(s, 'RUN'))).flatMap((c) => c.split('&&')).map((c) => c.trim()).filter((c) => c.startsWith('npm ci'));
+    const installs = files
+      .flatMap(({ stages }) => stages.flatMap((s) => commands(s, 'RUN')))
+      .flatMap((c) => c.split('&&'))
+      .map((c) => c.trim())
+      .filter((c) => c.startsWith('npm ci'));
     expect(installs).toHaveLength(6);
     for (const install of installs) expect(install.replace(' --omit=dev', '')).toBe('npm ci --ignore-scripts --no-audit --no-fund');
   });
@@ -132,16 +141,29 @@ describe.each(DOCKERFILES)('docker/%s', (name) => {
       .flatMap((c) => c.split(/\s+/).slice(0, -1));
     expect(sources.length).toBeGreaterThan(3);
     for (const source of sources) {
-      expect(filesOfSource(source, CONTEXT).length > 0 ? source : `${source}: nothing in the build context of a clean checkout`).toBe(source);
+      expect(filesOfSource(source, CONTEXT).length > 0 ? source : `${source}: nothing in the build context of a clean checkout`).toBe(
+        source,
+      );
     }
   });
 
   it('gives its build stage everything `npm run build` compiles: tsconfig.build.json, what it extends and includes, the web console', () => {
     const build = stages.find((s) => s.name === 'build') as Stage;
-    const copied = commands(build, 'COPY').flatMap((c) => c.split(/\s+/).slice(0, -1)).flatMap((source) => filesOfSource(source, CONTEXT));
+    const copied = commands(build, 'COPY')
+      .flatMap((c) => c.split(/\s+/).slice(0, -1))
+      .flatMap((source) => filesOfSource(source, CONTEXT));
     const buildConfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { extends: string; include: string[] };
-    const needed = ['package.json', 'package-lock.json', 'tsconfig.build.json', buildConfig.extends.replace(/^\.\//, ''), 'web/tsconfig.json', 'web/vite.config.mts', 'web/index.html'];
-    for (const folder of [...buildConfig.include, 'web/src']) needed.push(...CHECKOUT.filter((f) => f.startsWith(`${folder}/`) && /\.(ts|tsx|mts|css|sql)$/.test(f)));
+    const needed = [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.build.json',
+      buildConfig.extends.replace(/^\.\//, ''),
+      'web/tsconfig.json',
+      'web/vite.config.mts',
+      'web/index.html',
+    ];
+    for (const folder of [...buildConfig.include, 'web/src'])
+      needed.push(...CHECKOUT.filter((f) => f.startsWith(`${folder}/`) && /\.(ts|tsx|mts|css|sql)$/.test(f)));
     expect(needed.length).toBeGreaterThan(100);
     expect(needed.filter((file) => !copied.includes(file))).toEqual([]);
   });
@@ -169,7 +191,10 @@ describe('docker/model-server.Dockerfile', () => {
     expect(check).toMatch(/^dpkg-query /);
     const runWithCudnn = (version: string) => {
       const bin = mkdtempSync(join(tmpdir(), 'kfashion-dpkg-'));
-      writeFileSync(join(bin, 'dpkg-query'), `#!/bin/sh\ntest "$*" = "--showformat=\\\${Version} --show libcudnn8" || exit 3\nprintf '%s' '${version}'\n`);
+      writeFileSync(
+        join(bin, 'dpkg-query'),
+        `#!/bin/sh\ntest "$*" = "--showformat=\\\${Version} --show libcudnn8" || exit 3\nprintf '%s' '${version}'\n`,
+      );
       chmodSync(join(bin, 'dpkg-query'), 0o755);
       return spawnSync('/bin/sh', ['-c', check], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
     };
@@ -227,8 +252,12 @@ describe('docker/model-server-onnx.Dockerfile', () => {
     expect(check).toMatch(/^dpkg-query /);
     const runWith = (output: string | null) => {
       const bin = mkdtempSync(join(tmpdir(), 'kfashion-dpkg-'));
-      const body = output === null ? 'echo "dpkg-query: no packages found matching libcudnn9-cuda-12" >&2; exit 1' : `printf '%s' '${output}'`;
-      writeFileSync(join(bin, 'dpkg-query'), `#!/bin/sh\ntest "$*" = "--showformat=\\\${Version} --show libcudnn9-cuda-12" || exit 3\n${body}\n`);
+      const body =
+        output === null ? 'echo "dpkg-query: no packages found matching libcudnn9-cuda-12" >&2; exit 1' : `printf '%s' '${output}'`;
+      writeFileSync(
+        join(bin, 'dpkg-query'),
+        `#!/bin/sh\ntest "$*" = "--showformat=\\\${Version} --show libcudnn9-cuda-12" || exit 3\n${body}\n`,
+      );
       chmodSync(join(bin, 'dpkg-query'), 0o755);
       return spawnSync('/bin/sh', ['-c', check], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
     };
@@ -255,14 +284,19 @@ describe('the Node.js of the images', () => {
   const engines = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
   const ciMajor = Number(/KFASHION_CI_NODE_MAJOR=(\d+)/.exec(readFileSync(join(ROOT, '.ci/node-lts.sh'), 'utf8'))?.[1]);
 
-  it.each(['api.Dockerfile', 'model-server.Dockerfile', 'model-server-onnx.Dockerfile'])('%s runs the Node.js line CI tests, within package.json engines', (name) => {
-    const nodeImages = load(name).stages.map((s) => /^node:(\d+)\.(\d+)\.(\d+)-/.exec(s.image)).filter((m) => m !== null);
-    expect(nodeImages.length).toBeGreaterThan(0);
-    const minimum = /^>=(\d+)\.(\d+)\.(\d+)$/.exec(engines);
-    expect(minimum).not.toBeNull();
-    for (const [, major, minor] of nodeImages) {
-      expect(Number(major)).toBe(ciMajor);
-      expect(Number(major) * 1000 + Number(minor)).toBeGreaterThanOrEqual(Number(minimum?.[1]) * 1000 + Number(minimum?.[2]));
-    }
-  });
+  it.each(['api.Dockerfile', 'model-server.Dockerfile', 'model-server-onnx.Dockerfile'])(
+    '%s runs the Node.js line CI tests, within package.json engines',
+    (name) => {
+      const nodeImages = load(name)
+        .stages.map((s) => /^node:(\d+)\.(\d+)\.(\d+)-/.exec(s.image))
+        .filter((m) => m !== null);
+      expect(nodeImages.length).toBeGreaterThan(0);
+      const minimum = /^>=(\d+)\.(\d+)\.(\d+)$/.exec(engines);
+      expect(minimum).not.toBeNull();
+      for (const [, major, minor] of nodeImages) {
+        expect(Number(major)).toBe(ciMajor);
+        expect(Number(major) * 1000 + Number(minor)).toBeGreaterThanOrEqual(Number(minimum?.[1]) * 1000 + Number(minimum?.[2]));
+      }
+    },
+  );
 });

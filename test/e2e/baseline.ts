@@ -21,7 +21,9 @@ function meanRelativeBoxes(images: DatasetImage[], classes: number): (RelativeBo
   for (const image of images) {
     for (const g of image.garments) {
       const scale = [image.width, image.height, image.width, image.height];
-      sums[g.label].box.forEach((_, i) => { sums[g.label].box[i] += g.box[i] / scale[i]; });
+      sums[g.label].box.forEach((_, i) => {
+        sums[g.label].box[i] += g.box[i] / scale[i];
+      });
       sums[g.label].n++;
     }
   }
@@ -43,11 +45,14 @@ function truthOf(image: DatasetImage, space: LabelSpace): GroundTruthGarment[] {
   return image.garments.map((g) => ({
     box: g.box,
     label: g.label,
-    attributes: Object.fromEntries(space.attributes.map((spec) => {
-      const value = g.attributes[spec.kind];
-      const named = value === null || value === undefined ? null : Array.isArray(value) ? value.map((v) => spec.values[v]) : spec.values[value];
-      return [spec.kind, named];
-    })),
+    attributes: Object.fromEntries(
+      space.attributes.map((spec) => {
+        const value = g.attributes[spec.kind];
+        const named =
+          value === null || value === undefined ? null : Array.isArray(value) ? value.map((v) => spec.values[v]) : spec.values[value];
+        return [spec.kind, named];
+      }),
+    ),
   }));
 }
 
@@ -63,19 +68,29 @@ export async function priorBaseline(dataSource: DataSource, filter: DatasetFilte
   const validation = await loadDatasetImages(examples, filter, space, 'validation');
   const boxes = meanRelativeBoxes(train, space.classes.length);
   const total = space.classes.reduce((n, c) => n + c.count, 0);
-  const answers = Object.fromEntries(space.attributes.map((spec) => {
-    const best = commonest(train, spec.kind, spec.values.length);
-    return [spec.kind, spec.values.map((value, i) => ({ value, probability: i === best ? 1 : 0 }))];
-  }));
-  const detections = validation.map((image): DetectedGarment[] => space.classes.flatMap((c, i) => {
-    const box = boxes[i + 1];
-    if (!box) return [];
-    return [{
-      box: [box[0] * image.width, box[1] * image.height, box[2] * image.width, box[3] * image.height],
-      label: i + 1,
-      score: c.count / total,
-      attributes: answers,
-    }];
-  }));
-  return evaluate(validation.map((image) => truthOf(image, space)), detections, evaluationConfigOf(config));
+  const answers = Object.fromEntries(
+    space.attributes.map((spec) => {
+      const best = commonest(train, spec.kind, spec.values.length);
+      return [spec.kind, spec.values.map((value, i) => ({ value, probability: i === best ? 1 : 0 }))];
+    }),
+  );
+  const detections = validation.map((image): DetectedGarment[] =>
+    space.classes.flatMap((c, i) => {
+      const box = boxes[i + 1];
+      if (!box) return [];
+      return [
+        {
+          box: [box[0] * image.width, box[1] * image.height, box[2] * image.width, box[3] * image.height],
+          label: i + 1,
+          score: c.count / total,
+          attributes: answers,
+        },
+      ];
+    }),
+  );
+  return evaluate(
+    validation.map((image) => truthOf(image, space)),
+    detections,
+    evaluationConfigOf(config),
+  );
 }

@@ -36,14 +36,40 @@ it('trains in the foreground on the embedded server and records the run and its 
   // torchvision's sizes on wasm: refused before the first step (no Aborted()), within a minute.
   fs.writeFileSync(path.join(home, 'torchvision-sizes.json'), JSON.stringify({ min_size: 800, max_size: 1333 }));
   const started = Date.now();
-  const tooBig = await run(['train', '--model-config', path.join(home, 'torchvision-sizes.json'), '--attribute-kinds', 'color', '--epochs', '1']);
+  const tooBig = await run([
+    'train',
+    '--model-config',
+    path.join(home, 'torchvision-sizes.json'),
+    '--attribute-kinds',
+    'color',
+    '--epochs',
+    '1',
+  ]);
   expect(tooBig.code).toBe(1);
   expect(Date.now() - started).toBeLessThan(60_000);
-  expect(tooBig.output).toMatch(/model\.max_size: one training step needs about 13\.\d GiB .* the wasm backend's heap limit is 4\.0 GiB; use min_size \d+ and max_size \d+/);
+  expect(tooBig.output).toMatch(
+    /model\.max_size: one training step needs about 13\.\d GiB .* the wasm backend's heap limit is 4\.0 GiB; use min_size \d+ and max_size \d+/,
+  );
   expect(tooBig.output).not.toMatch(/Aborted\(\)|RuntimeError|memory access/);
   const trained = await run([
-    'train', '--model-config', path.join(home, 'model.json'), '--attribute-kinds', 'color,print', '--epochs', '1',
-    '--batch-size', '2', '--max-images', '6', '--eval-max-images', '2', '--lr', '0.005', '--checkpoint-every', '2', '--json',
+    'train',
+    '--model-config',
+    path.join(home, 'model.json'),
+    '--attribute-kinds',
+    'color,print',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '2',
+    '--max-images',
+    '6',
+    '--eval-max-images',
+    '2',
+    '--lr',
+    '0.005',
+    '--checkpoint-every',
+    '2',
+    '--json',
   ]);
   expect(trained.code).toBe(0);
   const summary = JSON.parse(trained.output.trim().split('\n').pop()!);
@@ -77,9 +103,13 @@ it('shares one embedded server between processes and recovers it after kill -9 o
     expect(url).toMatch(/^postgres:\/\/kfashion:[0-9a-f]+@127\.0\.0\.1:\d+\/kfashion$/);
     const images = await count(url, 'SELECT count(*) AS n FROM images');
     expect(images).toBe(24);
-    const { data } = (await (await fetch(`http://127.0.0.1:${port}/graphql`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ images(first: 1) { totalCount } trainingRuns { edges { node { status } } } }' }),
-    })).json()) as any;
+    const { data } = (await (
+      await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ images(first: 1) { totalCount } trainingRuns { edges { node { status } } } }' }),
+      })
+    ).json()) as any;
     expect(data.images.totalCount).toBe(images);
     expect(data.trainingRuns.edges.map((edge: any) => edge.node.status)).toContain('SUCCEEDED');
 
@@ -89,7 +119,15 @@ it('shares one embedded server between processes and recovers it after kill -9 o
     expect(clients).toHaveLength(2);
     for (const pid of clients) process.kill(pid, 'SIGKILL');
     await serve.exited;
-    await eventually(async () => (await fetch(`${modelServerUrl}/health`).then(() => undefined, () => true)), 15_000, 'the model server to be gone');
+    await eventually(
+      async () =>
+        await fetch(`${modelServerUrl}/health`).then(
+          () => undefined,
+          () => true,
+        ),
+      15_000,
+      'the model server to be gone',
+    );
     // The database server outlives them (pg_ctl runs it in a session of its own).
     expect((await run(['db', 'status'])).output).toMatch(/^running/);
     // Any command recovers: it joins, forgets the dead processes, and being the last one stops the server cleanly.

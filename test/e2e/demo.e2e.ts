@@ -29,7 +29,9 @@ let token = '';
 
 async function graphql(origin: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
   const response = await fetch(`${origin}/graphql`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as any;
   if (body.errors) throw new Error(JSON.stringify(body.errors));
@@ -38,7 +40,10 @@ async function graphql(origin: string, query: string, variables: Record<string, 
 
 it('runs the whole loop on the embedded database, then analyses an uploaded phone photo', async () => {
   demo = startCli(['demo', '--images', '60', '--epochs', '1', '--train-images', '16'], {
-    DATABASE_URL: '', KFASHION_DATA_DIR: home, PORT: '0', KFASHION_TF_BACKEND: 'wasm',
+    DATABASE_URL: '',
+    KFASHION_DATA_DIR: home,
+    PORT: '0',
+    KFASHION_TF_BACKEND: 'wasm',
   });
   const [, port] = await demo.waitFor(/web console http:\/\/localhost:(\d+)\//, 120_000);
   // The admin token for the console comes with the address, before the photos are imported; it is
@@ -52,31 +57,51 @@ it('runs the whole loop on the embedded database, then analyses an uploaded phon
   await demo.waitFor(/step \d+\/\d+ · epoch 1\/1/, 300_000);
   const [, versionId] = await demo.waitFor(/5\/5 model version (\S+) is active/, 300_000);
   const origin = `http://127.0.0.1:${port}`;
-  const { modelVersions, trainingRuns } = await graphql(origin, '{ modelVersions { edges { node { id isActive } } } trainingRuns { edges { node { status } } } }');
+  const { modelVersions, trainingRuns } = await graphql(
+    origin,
+    '{ modelVersions { edges { node { id isActive } } } trainingRuns { edges { node { status } } } }',
+  );
   // The demo prints the version's global id, as the API names it.
   expect(modelVersions.edges.map((edge: any) => edge.node)).toEqual([{ id: versionId, isActive: true }]);
   expect(trainingRuns.edges.map((edge: any) => edge.node.status)).toEqual(['SUCCEEDED']);
 
   // A phone photo: stored sideways (orientation 6) from a synthetic photo of the demo's kind.
   const source = (fs.readdirSync(path.join(home, 'demo'), { recursive: true }) as string[]).find((f) => f.endsWith('.jpg'))!;
-  const upright = await sharp(path.join(home, 'demo', source)).resize(1500, 2000).raw().toBuffer({ resolveWithObject: true });
-  const photo = await sharp(upright.data, { raw: upright.info }).rotate(-90).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+  const upright = await sharp(path.join(home, 'demo', source))
+    .resize(1500, 2000)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const photo = await sharp(upright.data, { raw: upright.info })
+    .rotate(-90)
+    .jpeg({ quality: 95 })
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
   const anonymous = await fetch(`${origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: photo });
   expect(anonymous.status).toBe(401);
-  const upload = await fetch(`${origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${token}` }, body: photo });
+  const upload = await fetch(`${origin}/uploads`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${token}` },
+    body: photo,
+  });
   expect(upload.status).toBe(201);
   const { uploadId, width, height } = (await upload.json()) as any;
   expect([width, height]).toEqual([1500, 2000]);
-  const { analyzeImage } = await graphql(origin, 'mutation($u: ID) { analyzeImage(uploadId: $u) { image { id width height } garments { id } modelVersion { id } } }', { u: uploadId });
+  const { analyzeImage } = await graphql(
+    origin,
+    'mutation($u: ID) { analyzeImage(uploadId: $u) { image { id width height } garments { id } modelVersion { id } } }',
+    { u: uploadId },
+  );
   expect(analyzeImage.image).toMatchObject({ width: 1500, height: 2000 });
   expect(analyzeImage.modelVersion.id).toBe(versionId);
   expect(analyzeImage.garments.length).toBeGreaterThan(0);
   // Every predicted garment of the model version, page by page: the photo's are among them.
   const found: string[] = [];
-  for (let after: string | null = null; ; ) {
-    const { searchGarments }: any = await graphql(origin,
+  for (let after: string | null = null; ;) {
+    const { searchGarments }: any = await graphql(
+      origin,
       'query($id: ID!, $after: String) { searchGarments(where: { source: PREDICTION, modelVersionId: $id }, first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }',
-      { id: versionId, after });
+      { id: versionId, after },
+    );
     found.push(...searchGarments.edges.map((e: any) => e.node.id));
     if (!searchGarments.pageInfo.hasNextPage) break;
     after = searchGarments.pageInfo.endCursor;

@@ -61,7 +61,13 @@ export function startCli(args: string[], env: Record<string, string>): Child {
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output:\n${output.slice(-3000)}`)), timeoutMs);
-        watchers.push({ pattern, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+        watchers.push({
+          pattern,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+        });
         void exited.then((code) => {
           clearTimeout(timer);
           reject(new Error(`process exited (${code}) before ${pattern}; output:\n${output.slice(-3000)}`));

@@ -58,37 +58,58 @@ async function garmentIdsByImage(): Promise<Map<string, string>> {
   return new Map(rows.map((r) => [r.image_id, r.ids]));
 }
 
-it('two model servers share one job\'s chunks; after a kill -9 the other finishes the rest, each image once', async () => {
-  const job = await createPredictionJob(db.dataSource, queue, new SearchService(db.dataSource), { modelVersionId: versionId, filter: null, chunkSize: 20 });
+it("two model servers share one job's chunks; after a kill -9 the other finishes the rest, each image once", async () => {
+  const job = await createPredictionJob(db.dataSource, queue, new SearchService(db.dataSource), {
+    modelVersionId: versionId,
+    filter: null,
+    chunkSize: 20,
+  });
   expect(job).toMatchObject({ total: IMAGES, chunks: IMAGES / 20 });
   const [victim, survivor] = [modelServer(), modelServer()];
   await Promise.all([victim, survivor].map((c) => c.waitFor(/model server on http:\/\/\S+:\d+/)));
 
   // Kill the victim once it has finished a chunk and recorded a page of its next one.
-  const killed = await eventually(async () => {
-    const chunks = await db.dataSource.query(
-      `SELECT id, status, done, total, position_image_id::text FROM prediction_chunks WHERE prediction_job_id = $1 AND worker = $2`,
-      [job.id, workerOf(victim)],
-    );
-    const running = chunks.find((c: any) => c.status === 'running' && c.done > 0 && c.done < c.total);
-    return chunks.some((c: any) => c.status === 'succeeded') && running ? running : undefined;
-  }, 300_000, 'the victim to finish a chunk and be part-way through another', 100);
+  const killed = await eventually(
+    async () => {
+      const chunks = await db.dataSource.query(
+        `SELECT id, status, done, total, position_image_id::text FROM prediction_chunks WHERE prediction_job_id = $1 AND worker = $2`,
+        [job.id, workerOf(victim)],
+      );
+      const running = chunks.find((c: any) => c.status === 'running' && c.done > 0 && c.done < c.total);
+      return chunks.some((c: any) => c.status === 'succeeded') && running ? running : undefined;
+    },
+    300_000,
+    'the victim to finish a chunk and be part-way through another',
+    100,
+  );
   victim.process.kill('SIGKILL');
   expect(await victim.exited).toBe('SIGKILL');
   const [atKill] = await db.dataSource.query(
-    `SELECT done, first_image_id::text, position_image_id::text FROM prediction_chunks WHERE id = $1`, [killed.id]);
+    `SELECT done, first_image_id::text, position_image_id::text FROM prediction_chunks WHERE id = $1`,
+    [killed.id],
+  );
   const recordedBeforeKill = [...(await garmentIdsByImage())].filter(
-    ([image]) => BigInt(image) >= BigInt(atKill.first_image_id) && BigInt(image) <= BigInt(atKill.position_image_id));
+    ([image]) => BigInt(image) >= BigInt(atKill.first_image_id) && BigInt(image) <= BigInt(atKill.position_image_id),
+  );
   expect(recordedBeforeKill.length).toBe(atKill.done);
 
-  const finished = await eventually(async () => {
-    const [row] = await db.dataSource.query(`SELECT status, total, done, error FROM prediction_jobs WHERE id = $1`, [job.id]);
-    return ['succeeded', 'failed', 'cancelled'].includes(row.status) ? row : undefined;
-  }, 420_000, 'the job to finish on the survivor', 500);
+  const finished = await eventually(
+    async () => {
+      const [row] = await db.dataSource.query(`SELECT status, total, done, error FROM prediction_jobs WHERE id = $1`, [job.id]);
+      return ['succeeded', 'failed', 'cancelled'].includes(row.status) ? row : undefined;
+    },
+    420_000,
+    'the job to finish on the survivor',
+    500,
+  );
   expect(finished).toEqual({ status: 'succeeded', total: IMAGES, done: IMAGES, error: null });
-  expect(survivor.output()).toContain(`prediction_chunks ${killed.id}: worker ${workerOf(victim)} sent no heartbeat for ${LEASE_SECONDS} s; the job is retried`);
+  expect(survivor.output()).toContain(
+    `prediction_chunks ${killed.id}: worker ${workerOf(victim)} sent no heartbeat for ${LEASE_SECONDS} s; the job is retried`,
+  );
 
-  const chunks = await db.dataSource.query(`SELECT id, worker, status, done, total FROM prediction_chunks WHERE prediction_job_id = $1`, [job.id]);
+  const chunks = await db.dataSource.query(`SELECT id, worker, status, done, total FROM prediction_chunks WHERE prediction_job_id = $1`, [
+    job.id,
+  ]);
   expect(chunks.filter((c: any) => c.status !== 'succeeded' || c.done !== c.total)).toEqual([]);
   const byWorker = new Map<string, number>();
   for (const c of chunks) byWorker.set(c.worker, (byWorker.get(c.worker) ?? 0) + 1);

@@ -34,9 +34,17 @@ const SEED = Number(process.env.E2E_SEED ?? 3);
 const SIZE = 64;
 // From scratch, so (the run's defaults, as torchvision's) every stage of the body trains, with nn.BatchNorm2d.
 const MODEL = {
-  min_size: SIZE, max_size: SIZE, representation_size: 128, fpn_out_channels: 64,
-  rpn_pre_nms_top_n_train: 300, rpn_post_nms_top_n_train: 150, rpn_pre_nms_top_n_test: 150, rpn_post_nms_top_n_test: 50,
-  rpn_batch_size_per_image: 64, box_batch_size_per_image: 64, box_detections_per_img: 10,
+  min_size: SIZE,
+  max_size: SIZE,
+  representation_size: 128,
+  fpn_out_channels: 64,
+  rpn_pre_nms_top_n_train: 300,
+  rpn_post_nms_top_n_train: 150,
+  rpn_pre_nms_top_n_test: 150,
+  rpn_post_nms_top_n_test: 50,
+  rpn_batch_size_per_image: 64,
+  box_batch_size_per_image: 64,
+  box_detections_per_img: 10,
   // A model this briefly trained scores its boxes low: keep its best boxes rather than none.
   box_score_thresh: 0,
 };
@@ -60,8 +68,14 @@ const extra = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-e2e-photo-'));
 beforeAll(async () => {
   db = await syntheticDatabase(IMAGES, 21, SIZE);
   modelServer = await startModelServer({
-    dataSource: db.dataSource, dataDir: db.dataDir, port: 0, host: '127.0.0.1',
-    backend: 'wasm', leaseTimeoutSeconds: 120, pollIntervalMs: 200, log: () => undefined,
+    dataSource: db.dataSource,
+    dataDir: db.dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    backend: 'wasm',
+    leaseTimeoutSeconds: 120,
+    pollIntervalMs: 200,
+    log: () => undefined,
   });
   api = await startTestServer(db.dataSource, { modelServerUrl: modelServer.http.url, dataDir: db.dataDir });
 });
@@ -85,10 +99,22 @@ function followRun(id: string): Promise<any[]> {
 
 it('trains over GraphQL, evaluates, and makes a new photo searchable by its predicted colour', async () => {
   const started = Date.now();
-  const { startTraining } = await api.data(
-    `mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status } }`,
-    { input: { name: 'e2e', backbone: 'resnet18', model: MODEL, attributeKinds: ['color'], epochs: EPOCHS, batchSize: 4, lr: LR, clipGradNorm: CLIP, warmupIterations: 20, lrMilestones: [Math.ceil(EPOCHS * 0.75)], checkpointEvery: 50, seed: SEED } },
-  );
+  const { startTraining } = await api.data(`mutation($input: StartTrainingInput!) { startTraining(input: $input) { id status } }`, {
+    input: {
+      name: 'e2e',
+      backbone: 'resnet18',
+      model: MODEL,
+      attributeKinds: ['color'],
+      epochs: EPOCHS,
+      batchSize: 4,
+      lr: LR,
+      clipGradNorm: CLIP,
+      warmupIterations: 20,
+      lrMilestones: [Math.ceil(EPOCHS * 0.75)],
+      checkpointEvery: 50,
+      seed: SEED,
+    },
+  });
   expect(startTraining.status).toBe('QUEUED');
   const updates = await followRun(startTraining.id);
   const last = updates[updates.length - 1];
@@ -118,12 +144,23 @@ it('trains over GraphQL, evaluates, and makes a new photo searchable by its pred
        JOIN vocabulary v ON v.id = ga.vocabulary_id WHERE g.split = 'validation' AND v.kind = 'color' GROUP BY v.value) t`,
   );
   const colourChance = Math.max(commonest.share, baselineColour.accuracy ?? 0);
-  console.log(JSON.stringify({
-    trainingSeconds, imagesPerSecond: trainingRun.progress.imagesPerSecond, lossHead: head, lossTail: tail,
-    model: { ap50: metrics.box.ap50, map: metrics.box.map, colourAccuracy: colour.accuracy, colourEvaluated: colour.evaluated },
-    baseline: { ap50: baseline.box.ap50, map: baseline.box.map, colourAccuracy: baselineColour.accuracy, colourEvaluated: baselineColour.evaluated },
-    commonestColourShare: commonest.share, groundTruthGarments: metrics.groundTruthGarments,
-  }));
+  console.log(
+    JSON.stringify({
+      trainingSeconds,
+      imagesPerSecond: trainingRun.progress.imagesPerSecond,
+      lossHead: head,
+      lossTail: tail,
+      model: { ap50: metrics.box.ap50, map: metrics.box.map, colourAccuracy: colour.accuracy, colourEvaluated: colour.evaluated },
+      baseline: {
+        ap50: baseline.box.ap50,
+        map: baseline.box.map,
+        colourAccuracy: baselineColour.accuracy,
+        colourEvaluated: baselineColour.evaluated,
+      },
+      commonestColourShare: commonest.share,
+      groundTruthGarments: metrics.groundTruthGarments,
+    }),
+  );
   // The evaluation on the held-out split is stored with the model version, over the same images as the baseline's.
   expect(metrics.images).toBe(baseline.images);
   expect(metrics.images).toBeGreaterThan(20);
@@ -157,7 +194,9 @@ it('trains over GraphQL, evaluates, and makes a new photo searchable by its pred
   const best = [...analyzeImage.garments].sort((a: any, b: any) => b.score - a.score)[0];
   expect(best.source).toBe('PREDICTION');
   const predictedColour = best.attributes.find((a: any) => a.kind === 'COLOR');
-  console.log(JSON.stringify({ truthColour, predictedColour, category: best.category, truthCategory: photo.annotation.garments[0].category }));
+  console.log(
+    JSON.stringify({ truthColour, predictedColour, category: best.category, truthCategory: photo.annotation.garments[0].category }),
+  );
 
   const { searchGarments } = await api.data(
     `query($where: GarmentWhere!) { searchGarments(where: $where, first: 50) { edges { node { id source image { id } } } } }`,

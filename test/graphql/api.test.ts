@@ -83,9 +83,17 @@ describe('browsing', () => {
     const attributes = blouse.attributes.map((a: any) => `${a.kind}=${a.value}/${a.valueEn}`).sort();
     expect(attributes).toEqual(
       [
-        'CATEGORY=블라우스/blouse', 'COLLAR=보우칼라/bow', 'COLOR=화이트/white', 'FIT=루즈/loose', 'LENGTH=노멀/normal',
-        'MATERIAL=레이스/lace', 'MATERIAL=우븐/woven', 'NECKLINE=브이넥/V-neck', 'PRINT=도트/dot',
-        'SLEEVE_LENGTH=캡/cap', 'SUB_COLOR=실버/silver',
+        'CATEGORY=블라우스/blouse',
+        'COLLAR=보우칼라/bow',
+        'COLOR=화이트/white',
+        'FIT=루즈/loose',
+        'LENGTH=노멀/normal',
+        'MATERIAL=레이스/lace',
+        'MATERIAL=우븐/woven',
+        'NECKLINE=브이넥/V-neck',
+        'PRINT=도트/dot',
+        'SLEEVE_LENGTH=캡/cap',
+        'SUB_COLOR=실버/silver',
       ].sort(),
     );
     expect(bySlot.BOTTOM).toMatchObject({ category: '스커트', categoryEn: 'skirt' });
@@ -94,10 +102,18 @@ describe('browsing', () => {
   it('image(id) and garment(id) resolve back and forth', async () => {
     const { imageByExternalId } = await api.data(`{ imageByExternalId(externalId: "1092253") { id garments { id } } }`);
     const garmentId = imageByExternalId.garments[0].id;
-    const data = await api.data(`query($g: ID!, $i: ID!) {
+    const data = await api.data(
+      `query($g: ID!, $i: ID!) {
       garment(id: $g) { id databaseId image { externalId } cropUrl(size: 64) }
-      image(id: $i) { externalId } }`, { g: garmentId, i: imageByExternalId.id });
-    expect(data.garment).toEqual({ id: garmentId, databaseId: expect.stringMatching(/^\d+$/), image: { externalId: '1092253' }, cropUrl: `/garments/${data.garment.databaseId}/crop?size=64` });
+      image(id: $i) { externalId } }`,
+      { g: garmentId, i: imageByExternalId.id },
+    );
+    expect(data.garment).toEqual({
+      id: garmentId,
+      databaseId: expect.stringMatching(/^\d+$/),
+      image: { externalId: '1092253' },
+      cropUrl: `/garments/${data.garment.databaseId}/crop?size=64`,
+    });
     expect(garmentId).toBe(globalId('Garment', data.garment.databaseId));
     expect(data.image).toEqual({ externalId: '1092253' });
     expect((await api.data(`{ image(id: "${globalId('Image', 999999999)}") { id } }`)).image).toBeNull();
@@ -120,11 +136,7 @@ describe('searchGarments', () => {
   it('collar 보우칼라 finds exactly the blouse of 100026, and so does collar "bow" in English', async () => {
     const { imageByExternalId } = await api.data(`{ imageByExternalId(externalId: "100026") { garments { id superCategory } } }`);
     const blouseId = imageByExternalId.garments.find((g: any) => g.superCategory === 'TOP').id;
-    for (const where of [
-      { collar: ['보우칼라'] },
-      { collar: 'bow' },
-      { attributes: [{ kind: 'COLLAR', anyOf: ['Bow'] }] },
-    ]) {
+    for (const where of [{ collar: ['보우칼라'] }, { collar: 'bow' }, { attributes: [{ kind: 'COLLAR', anyOf: ['Bow'] }] }]) {
       const { searchGarments } = await api.data(SEARCH, { where });
       expect(searchGarments.totalCount).toBe(1);
       expect(searchGarments.edges.map((edge: any) => edge.node)).toEqual([
@@ -275,8 +287,11 @@ describe('efficiency', () => {
     // Anonymous (reads are public here): a token adds its one lookup to every request.
     const page = (first: number) =>
       counter.during(() =>
-        api.as(undefined).data(`query($first: Int!) { images(first: $first) { totalCount edges { node { externalId styles { style }
-          garments { category attributes { kind value } image { externalId } } } } } }`, { first }),
+        api.as(undefined).data(
+          `query($first: Int!) { images(first: $first) { totalCount edges { node { externalId styles { style }
+          garments { category attributes { kind value } image { externalId } } } } } }`,
+          { first },
+        ),
       );
     try {
       const fifty = await page(50);
@@ -301,7 +316,10 @@ describe('predictions, model versions and training runs (rows as the model serve
   beforeAll(async () => {
     const q = (sql: string, params: unknown[] = []) => db.dataSource.query(sql, params);
     const [run] = await q(`INSERT INTO training_runs (status, params) VALUES ('succeeded', '{"epochs": 2}') RETURNING id`);
-    await q(`INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, 1, 0, 'loss', 2.5), ($1, 2, 0, 'loss', 1.5)`, [run.id]);
+    await q(
+      `INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, 1, 0, 'loss', 2.5), ($1, 2, 0, 'loss', 1.5)`,
+      [run.id],
+    );
     const [version] = await q(
       `INSERT INTO model_versions (name, backbone, config, weights_path, training_run_id) VALUES ('v1', 'resnet50', '{"num_classes": 5}', '/m/v1.safetensors', $1) RETURNING id`,
       [run.id],
@@ -309,20 +327,31 @@ describe('predictions, model versions and training runs (rows as the model serve
     modelVersionId = version.id;
     await q(`UPDATE training_runs SET model_version_id = $1 WHERE id = $2`, [modelVersionId, run.id]);
     const [image] = await q(`SELECT id FROM images WHERE external_id = '100026'`);
-    const vocabularyId = async (kind: string, value: string) => (await q(`SELECT id FROM vocabulary WHERE kind = $1 AND value = $2`, [kind, value]))[0].id;
+    const vocabularyId = async (kind: string, value: string) =>
+      (await q(`SELECT id FROM vocabulary WHERE kind = $1 AND value = $2`, [kind, value]))[0].id;
     const blouse = await vocabularyId('category', '블라우스');
     const bow = await vocabularyId('collar', '보우칼라');
-    for (const [name, score] of [['confident', 0.9], ['unsure', 0.3]] as const) {
+    for (const [name, score] of [
+      ['confident', 0.9],
+      ['unsure', 0.3],
+    ] as const) {
       const [garment] = await q(
         `INSERT INTO garments (image_id, super_category, category_id, x1, y1, x2, y2, source, model_version_id, score, search_terms)
          VALUES ($1, 'TOP', $2, 10, 10, 100, 100, 'prediction', $3, $4, $5) RETURNING id`,
         [image.id, blouse, modelVersionId, score, [blouse, bow]],
       );
       predicted[name] = globalId('Garment', garment.id);
-      await q(`INSERT INTO garment_attributes (garment_id, vocabulary_id, score) VALUES ($1, $2, $4), ($1, $3, 0.8)`, [garment.id, blouse, bow, score]);
+      await q(`INSERT INTO garment_attributes (garment_id, vocabulary_id, score) VALUES ($1, $2, $4), ($1, $3, 0.8)`, [
+        garment.id,
+        blouse,
+        bow,
+        score,
+      ]);
     }
     // An image outside both splits (e.g. an upload): NOT { split: TRAIN } must still find its garment.
-    const [upload] = await q(`INSERT INTO images (external_id, file_name, width, height) VALUES ('upload-1', 'u.jpg', 10, 10) RETURNING id`);
+    const [upload] = await q(
+      `INSERT INTO images (external_id, file_name, width, height) VALUES ('upload-1', 'u.jpg', 10, 10) RETURNING id`,
+    );
     const [garment] = await q(
       `INSERT INTO garments (image_id, super_category, x1, y1, x2, y2, search_terms) VALUES ($1, 'TOP', 1, 1, 5, 5, '{}') RETURNING id`,
       [upload.id],
@@ -368,7 +397,8 @@ describe('predictions, model versions and training runs (rows as the model serve
   });
 
   it('reads model versions and training runs with their metrics', async () => {
-    const data = await api.data(`{ modelVersions { edges { node { id name backbone config isActive trainingRun { status params { epochs momentum }
+    const data =
+      await api.data(`{ modelVersions { edges { node { id name backbone config isActive trainingRun { status params { epochs momentum }
       metrics(name: "loss") { step value } modelVersion { name } } } } } trainingRuns(status: SUCCEEDED) { edges { node { id status } } } }`);
     expect(data.modelVersions.edges.map((edge: any) => edge.node)).toEqual([
       {
@@ -377,7 +407,15 @@ describe('predictions, model versions and training runs (rows as the model serve
         backbone: 'resnet50',
         config: { num_classes: 5 },
         isActive: false,
-        trainingRun: { status: 'SUCCEEDED', params: { epochs: 2, momentum: null }, metrics: [{ step: 1, value: 2.5 }, { step: 2, value: 1.5 }], modelVersion: { name: 'v1' } },
+        trainingRun: {
+          status: 'SUCCEEDED',
+          params: { epochs: 2, momentum: null },
+          metrics: [
+            { step: 1, value: 2.5 },
+            { step: 2, value: 1.5 },
+          ],
+          modelVersion: { name: 'v1' },
+        },
       },
     ]);
     expect(data.trainingRuns.edges).toHaveLength(1);

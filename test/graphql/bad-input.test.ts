@@ -20,7 +20,9 @@ beforeAll(async () => {
   db = await createPostgresTestDatabase();
   root = makeSampleTree();
   await importDataset(db.dataSource, { root });
-  api = await startTestServer(db.dataSource, { log: (message, error) => logged.push(`${message} ${error instanceof Error ? error.stack : String(error)}`) });
+  api = await startTestServer(db.dataSource, {
+    log: (message, error) => logged.push(`${message} ${error instanceof Error ? error.stack : String(error)}`),
+  });
 });
 afterAll(async () => {
   await api.server.stop();
@@ -34,7 +36,12 @@ afterEach(() => {
 const TOO_BIG = '9223372036854775808'; // 2^63: one more than PostgreSQL's largest bigint
 
 it('answers 404 on the image and crop routes for ids beyond bigint', async () => {
-  for (const route of [`/images/${TOO_BIG}`, `/images/${TOO_BIG}/thumbnail`, `/images/99999999999999999999/annotated`, `/garments/${TOO_BIG}/crop`]) {
+  for (const route of [
+    `/images/${TOO_BIG}`,
+    `/images/${TOO_BIG}/thumbnail`,
+    `/images/99999999999999999999/annotated`,
+    `/garments/${TOO_BIG}/crop`,
+  ]) {
     expect((await api.get(route)).status).toBe(404);
   }
   // The largest bigint is still an id (of no image).
@@ -42,7 +49,11 @@ it('answers 404 on the image and crop routes for ids beyond bigint', async () =>
 });
 
 it('answers BAD_USER_INPUT naming the argument for ids beyond bigint in GraphQL', async () => {
-  for (const query of [`{ image(id: "${globalId('Image', TOO_BIG)}") { id } }`, `{ garment(id: "${globalId('Garment', TOO_BIG)}") { id } }`, `{ modelVersion(id: "${globalId('ModelVersion', TOO_BIG)}") { id } }`]) {
+  for (const query of [
+    `{ image(id: "${globalId('Image', TOO_BIG)}") { id } }`,
+    `{ garment(id: "${globalId('Garment', TOO_BIG)}") { id } }`,
+    `{ modelVersion(id: "${globalId('ModelVersion', TOO_BIG)}") { id } }`,
+  ]) {
     const result = await api.query(query);
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
   }
@@ -53,21 +64,37 @@ it('answers BAD_USER_INPUT naming the argument for ids beyond bigint in GraphQL'
 
 it('refuses ids of serial tables beyond their integer range (never issued), and answers a well-formed id of no row as null or NOT_FOUND', async () => {
   // Training runs, model versions and prediction jobs have integer keys: 2^31 is a key of none.
-  const beyond = { TrainingRun: globalId('TrainingRun', 2147483648), ModelVersion: globalId('ModelVersion', 2147483648), PredictionJob: globalId('PredictionJob', 2147483648) };
-  const read = await api.query(`{ trainingRun(id: "${beyond.TrainingRun}") { id } modelVersion(id: "${beyond.ModelVersion}") { id } predictionJob(id: "${beyond.PredictionJob}") { id } }`);
+  const beyond = {
+    TrainingRun: globalId('TrainingRun', 2147483648),
+    ModelVersion: globalId('ModelVersion', 2147483648),
+    PredictionJob: globalId('PredictionJob', 2147483648),
+  };
+  const read = await api.query(
+    `{ trainingRun(id: "${beyond.TrainingRun}") { id } modelVersion(id: "${beyond.ModelVersion}") { id } predictionJob(id: "${beyond.PredictionJob}") { id } }`,
+  );
   expect(read.errors?.map((error) => error.extensions)).toEqual([0, 1, 2].map(() => ({ code: 'BAD_USER_INPUT', field: 'id' })));
-  const absent = await api.query(`{ trainingRun(id: "${globalId('TrainingRun', 2147483647)}") { id } modelVersion(id: "${globalId('ModelVersion', 7)}") { id } }`);
+  const absent = await api.query(
+    `{ trainingRun(id: "${globalId('TrainingRun', 2147483647)}") { id } modelVersion(id: "${globalId('ModelVersion', 7)}") { id } }`,
+  );
   expect(absent.errors).toBeUndefined();
   expect(absent.data).toEqual({ trainingRun: null, modelVersion: null });
-  for (const mutation of [`cancelTraining(id: "${globalId('TrainingRun', 7)}") { id }`, `activateModelVersion(id: "${globalId('ModelVersion', 7)}") { id }`, `cancelPrediction(id: "${globalId('PredictionJob', 7)}") { id }`]) {
+  for (const mutation of [
+    `cancelTraining(id: "${globalId('TrainingRun', 7)}") { id }`,
+    `activateModelVersion(id: "${globalId('ModelVersion', 7)}") { id }`,
+    `cancelPrediction(id: "${globalId('PredictionJob', 7)}") { id }`,
+  ]) {
     expect((await api.query(`mutation { ${mutation} }`)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   }
 });
 
 it('answers BAD_USER_INPUT naming the field for a filter modelVersionId beyond the integer column', async () => {
-  const search = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, { w: { modelVersionId: globalId('ModelVersion', 2147483648) } });
+  const search = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, {
+    w: { modelVersionId: globalId('ModelVersion', 2147483648) },
+  });
   expect(search.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'where.modelVersionId' });
-  const inRange = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, { w: { modelVersionId: globalId('ModelVersion', 2147483647) } });
+  const inRange = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, {
+    w: { modelVersionId: globalId('ModelVersion', 2147483647) },
+  });
   expect(inRange.errors).toBeUndefined();
   expect(inRange.data?.searchGarments.totalCount).toBe(0);
 });
@@ -77,7 +104,9 @@ it('refuses NUL characters in string arguments, naming the argument', async () =
   expect(external.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'externalId' });
   const fileName = await api.query(`mutation { analyzeImage(uploadId: "${'0'.repeat(32)}", fileName: "a\\u0000.jpg") { image { id } } }`);
   expect(fileName.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'fileName' });
-  const nested = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, { w: { not: { category: ['탑\u0000'] } } });
+  const nested = await api.query(`query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`, {
+    w: { not: { category: ['탑\u0000'] } },
+  });
   expect(nested.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'where.not.category[0]' });
 });
 
@@ -92,7 +121,10 @@ it('refuses variables nested 5,000 deep with 400 before coercing them', async ()
   });
   expect(response.status).toBe(400);
   const result = (await response.json()) as { errors?: unknown[] };
-  expect(result.errors?.[0]).toEqual({ message: 'variables nest deeper than 64 levels', extensions: { code: 'BAD_USER_INPUT', field: 'variables' } });
+  expect(result.errors?.[0]).toEqual({
+    message: 'variables nest deeper than 64 levels',
+    extensions: { code: 'BAD_USER_INPUT', field: 'variables' },
+  });
 });
 
 const SEARCH = `query($w: GarmentWhere!) { searchGarments(where: $w) { totalCount } }`;
@@ -102,7 +134,11 @@ it('answers values spelled like Object.prototype members as unknown values, nami
     [{ category: ['toString'] }, 'where.category[0]', 'unknown category value "toString"'],
     [{ color: ['constructor'] }, 'where.color[0]', 'unknown color value "constructor"'],
     [{ not: { styles: ['__proto__'] } }, 'where.not.styles[0]', 'unknown style value "__proto__"'],
-    [{ attributes: [{ kind: 'MATERIAL', anyOf: ['hasOwnProperty'] }] }, 'where.attributes[0].anyOf[0]', 'unknown material value "hasOwnProperty"'],
+    [
+      { attributes: [{ kind: 'MATERIAL', anyOf: ['hasOwnProperty'] }] },
+      'where.attributes[0].anyOf[0]',
+      'unknown material value "hasOwnProperty"',
+    ],
   ];
   for (const [where, field, message] of cases) {
     const expected = { code: 'BAD_USER_INPUT', field };
@@ -115,7 +151,10 @@ it('answers values spelled like Object.prototype members as unknown values, nami
 it('range-checks minScore where it enters: [0, 1], naming the field', async () => {
   for (const minScore of [1e308, -0.5, 1.5]) {
     const result = await api.query(SEARCH, { w: { minScore } });
-    expect(result.errors?.[0]).toMatchObject({ message: `where.minScore: must be from 0 to 1 (got ${minScore})`, extensions: { code: 'BAD_USER_INPUT', field: 'where.minScore' } });
+    expect(result.errors?.[0]).toMatchObject({
+      message: `where.minScore: must be from 0 to 1 (got ${minScore})`,
+      extensions: { code: 'BAD_USER_INPUT', field: 'where.minScore' },
+    });
   }
   const nested = await api.query(SEARCH, { w: { or: [{ minScore: 0.5 }, { minScore: 2 }] } });
   expect(nested.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'where.or[1].minScore' });
@@ -132,7 +171,9 @@ it('answers an APQ hash that does not match its query with 400 BAD_REQUEST and o
     });
   const mismatch = await post('0'.repeat(64));
   expect(mismatch.status).toBe(400);
-  expect(await mismatch.json()).toEqual({ errors: [{ message: 'provided sha does not match query', extensions: { code: 'BAD_REQUEST' } }] });
+  expect(await mismatch.json()).toEqual({
+    errors: [{ message: 'provided sha does not match query', extensions: { code: 'BAD_REQUEST' } }],
+  });
   const lines = logged.splice(0);
   expect(lines).toHaveLength(1);
   expect(lines[0]).not.toMatch(/\n\s+at /);
@@ -146,7 +187,10 @@ it('answers a typo without "Did you mean" when introspection is off, over HTTP a
   const locked = await startTestServer(db.dataSource, { introspection: false });
   try {
     for (const answer of [await locked.query(typo), await locked.overWebSocket(typo)]) {
-      expect(answer.errors?.[0]).toMatchObject({ message: 'Cannot query field "idd" on type "ModelVersion".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+      expect(answer.errors?.[0]).toMatchObject({
+        message: 'Cannot query field "idd" on type "ModelVersion".',
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+      });
     }
     const argument = await locked.query('{ images(firs: 1) { totalCount } }');
     expect(argument.errors?.[0]?.message).toBe('Unknown argument "firs" on field "Query.images".');

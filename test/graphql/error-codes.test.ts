@@ -34,8 +34,11 @@ it('names a variable graphql-js refused in extensions.field', () => {
     extensions: { code: ErrorCode.BadUserInput },
   });
   expect(formatAnyError(refused).extensions).toEqual({ code: ErrorCode.BadUserInput, field: '$status' });
-  const inside = new GraphQLError('Variable "$where" got invalid value "colour" at "where.attributes[0].kind"; Value "colour" does not exist in "AttributeKind" enum.', {
-    extensions: { code: ErrorCode.BadUserInput },
-  });
+  const inside = new GraphQLError(
+    'Variable "$where" got invalid value "colour" at "where.attributes[0].kind"; Value "colour" does not exist in "AttributeKind" enum.',
+    {
+      extensions: { code: ErrorCode.BadUserInput },
+    },
+  );
   expect(formatAnyError(inside).extensions).toEqual({ code: ErrorCode.BadUserInput, field: '$where.attributes[0].kind' });
 });

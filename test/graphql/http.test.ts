@@ -150,14 +150,27 @@ describe('server', () => {
     const small = await startTestServer(db.dataSource, { maxBodyBytes: 2_000 });
     try {
       const query = JSON.stringify({ query: `{ vocabulary(kind: COLOR) { value } } # ${'x'.repeat(5_000)}` });
-      const declared = await fetch(`${small.origin}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query });
+      const declared = await fetch(`${small.origin}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: query,
+      });
       expect(declared.status).toBe(413);
       expect(await declared.json()).toEqual({ error: 'request body larger than 2000 bytes' });
       // No Content-Length: the body is streamed in chunks and cut off once it passes the bound.
       const chunks = [query.slice(0, 1_500), query.slice(1_500)].map((part) => new TextEncoder().encode(part));
-      const stream = new ReadableStream({ pull(controller) { const next = chunks.shift(); if (next) controller.enqueue(next); else controller.close(); } });
+      const stream = new ReadableStream({
+        pull(controller) {
+          const next = chunks.shift();
+          if (next) controller.enqueue(next);
+          else controller.close();
+        },
+      });
       const streamed = await fetch(`${small.origin}/graphql`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: stream,
+        duplex: 'half',
       });
       expect(streamed.status).toBe(413);
       const within = await small.query('{ vocabulary(kind: COLLAR) { value } }');
@@ -248,14 +261,18 @@ describe('server', () => {
       // Anonymous (reads are public here): the resolver's statement fails.
       const anonymous = await broken.as(undefined).query('{ searchGarments(where: {}) { totalCount } }');
       expect(anonymous.status).toBe(503);
-      expect(anonymous.errors).toEqual([{ message: 'the database is unavailable; retry in a moment', path: ['searchGarments'], extensions: expected }]);
+      expect(anonymous.errors).toEqual([
+        { message: 'the database is unavailable; retry in a moment', path: ['searchGarments'], extensions: expected },
+      ]);
       // With a token: its lookup fails before any GraphQL runs, and the answer is GraphQL-shaped all the same.
       const withToken = await broken.query('{ modelVersions(first: 1) { edges { node { id } } } }');
       expect(withToken.status).toBe(503);
       expect(withToken.errors).toEqual([{ message: 'the database is unavailable; retry in a moment', extensions: expected }]);
       // The token cannot be checked: 1013 Try Again Later rather than 4403 Forbidden.
       expect(await broken.overWebSocket('{ modelVersions(first: 1) { edges { node { id } } } }')).toEqual({ closed: 1013 });
-      expect(await broken.as(undefined).overWebSocket('{ modelVersions(first: 1) { edges { node { id } } } }')).toMatchObject({ errors: [{ extensions: expected }] });
+      expect(await broken.as(undefined).overWebSocket('{ modelVersions(first: 1) { edges { node { id } } } }')).toMatchObject({
+        errors: [{ extensions: expected }],
+      });
       const health = await broken.get('/health');
       expect(health.status).toBe(503);
       expect(await health.json()).toEqual({ status: 'unavailable', database: 'unreachable' });
@@ -274,7 +291,9 @@ describe('server', () => {
       // A statement that fails for a reason that is neither the caller's nor the database being down.
       await locker.query(`ALTER TABLE model_versions RENAME TO model_versions_hidden`);
       const result = await masked.query('{ modelVersions(first: 1) { edges { node { id } } } }');
-      expect(result.errors).toEqual([{ message: 'Internal server error', path: ['modelVersions'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+      expect(result.errors).toEqual([
+        { message: 'Internal server error', path: ['modelVersions'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+      ]);
       expect(logged.join('\n')).toMatch(/internal error.*model_versions/);
     } finally {
       await locker.query(`ALTER TABLE model_versions_hidden RENAME TO model_versions`);

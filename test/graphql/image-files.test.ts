@@ -34,12 +34,18 @@ beforeAll(async () => {
   for (const row of await db.dataSource.query(`SELECT id, external_id FROM images`)) ids[row.external_id] = String(row.id);
   execFileSync('mkfifo', [path.join(root, PHOTOS, 'fifo.jpg')]);
   ids.fifo = await insertImage('fifo', `${PHOTOS}/fifo.jpg`);
-  fs.writeFileSync(path.join(root, PHOTOS, 'drawing.jpg'), '<svg xmlns="http://www.w3.org/2000/svg" width="800" height="800"><rect width="800" height="800" fill="red"/></svg>');
+  fs.writeFileSync(
+    path.join(root, PHOTOS, 'drawing.jpg'),
+    '<svg xmlns="http://www.w3.org/2000/svg" width="800" height="800"><rect width="800" height="800" fill="red"/></svg>',
+  );
   ids.svg = await insertImage('svg', `${PHOTOS}/drawing.jpg`);
   const jpeg = fs.readFileSync(path.join(SAMPLES_DIR, '100026.jpg'));
   fs.writeFileSync(path.join(root, PHOTOS, 'half.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
   ids.half = await insertImage('half', `${PHOTOS}/half.jpg`);
-  const deep = await sharp(Buffer.alloc(6000 * 6000), { raw: { width: 6000, height: 6000, channels: 1 } }).toColourspace('grey16').png().toBuffer();
+  const deep = await sharp(Buffer.alloc(6000 * 6000), { raw: { width: 6000, height: 6000, channels: 1 } })
+    .toColourspace('grey16')
+    .png()
+    .toBuffer();
   fs.writeFileSync(path.join(root, PHOTOS, 'deep.png'), deep);
   ids.deep = await insertImage('deep', `${PHOTOS}/deep.png`);
   api = await startTestServer(db.dataSource, { publicRead: false });
@@ -62,10 +68,17 @@ async function problem(route: string): Promise<{ status: number; body: any }> {
 }
 
 it('answers a FIFO image 422 NOT_REGULAR_FILE on every route at once, and keeps serving everything else', async () => {
-  const routes = [`/images/${ids.fifo}`, ...Array.from({ length: 6 }, (_, i) => `/images/${ids.fifo}/thumbnail?size=${64 + i}`), `/images/${ids.fifo}/annotated`];
+  const routes = [
+    `/images/${ids.fifo}`,
+    ...Array.from({ length: 6 }, (_, i) => `/images/${ids.fifo}/thumbnail?size=${64 + i}`),
+    `/images/${ids.fifo}/annotated`,
+  ];
   const answers = await Promise.all(routes.map(problem));
   for (const answer of answers) {
-    expect(answer).toEqual({ status: 422, body: { code: 'NOT_REGULAR_FILE', error: `image ${ids.fifo}: the image is a FIFO, not a regular file` } });
+    expect(answer).toEqual({
+      status: 422,
+      body: { code: 'NOT_REGULAR_FILE', error: `image ${ids.fifo}: the image is a FIFO, not a regular file` },
+    });
   }
   // libuv's four threads are free: a real thumbnail and /health still answer at once.
   expect((await getWithin(`/images/${ids['100026']}/thumbnail?size=64`, 2_000)).status).toBe(200);
@@ -105,7 +118,9 @@ it('marks images private when reads need a token, public only when public reads 
     const response = await getWithin(route);
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('private, max-age=86400');
-    const revalidated = await fetch(`${api.origin}${route}`, { headers: { authorization: `Bearer ${api.token}`, 'if-none-match': response.headers.get('etag')! } });
+    const revalidated = await fetch(`${api.origin}${route}`, {
+      headers: { authorization: `Bearer ${api.token}`, 'if-none-match': response.headers.get('etag')! },
+    });
     expect([revalidated.status, revalidated.headers.get('cache-control')]).toEqual([304, 'private, max-age=86400']);
   }
   const open = await startTestServer(db.dataSource, { publicRead: true });

@@ -26,7 +26,9 @@ beforeAll(async () => {
   db = await createPostgresTestDatabase();
   root = makeSampleTree();
   await importDataset(db.dataSource, { root });
-  api = await startTestServer(db.dataSource, { log: (message, error) => logged.push(`${message} ${error instanceof Error ? error.stack : String(error ?? '')}`) });
+  api = await startTestServer(db.dataSource, {
+    log: (message, error) => logged.push(`${message} ${error instanceof Error ? error.stack : String(error ?? '')}`),
+  });
 });
 afterAll(async () => {
   await api.server.stop();
@@ -74,8 +76,12 @@ it('refuses the alias bombs at once, without reading or parsing them', async () 
 
 it('caps root fields per operation, counting aliases and fragments but not __typename', async () => {
   expect((await api.query(aliases(20, 'modelVersions(first: 1) { totalCount }'), KINDS)).errors).toBeUndefined();
-  expect((await api.query(aliases(21, 'modelVersions(first: 1) { totalCount }'), KINDS)).errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
-  const document = parse(`query A { __typename ...F } query B { x: modelVersions(first: 1) { totalCount } } fragment F on Query { a: modelVersions(first: 1) { totalCount } b: modelVersions(first: 1) { totalCount } }`);
+  expect((await api.query(aliases(21, 'modelVersions(first: 1) { totalCount }'), KINDS)).errors?.[0]?.extensions?.code).toBe(
+    'QUERY_TOO_COMPLEX',
+  );
+  const document = parse(
+    `query A { __typename ...F } query B { x: modelVersions(first: 1) { totalCount } } fragment F on Query { a: modelVersions(first: 1) { totalCount } b: modelVersions(first: 1) { totalCount } }`,
+  );
   expect(measureOperation(document, 'A').fields).toBe(2);
   expect(measureOperation(document, 'B').fields).toBe(1);
 });
@@ -83,7 +89,12 @@ it('caps root fields per operation, counting aliases and fragments but not __typ
 it('costs a facet by its kinds, so a few aliases of all kinds exceed the budget', async () => {
   const schema = buildApiSchema();
   const cost = (query: string) =>
-    getComplexity({ schema, query: parse(query), variables: KINDS, estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })] });
+    getComplexity({
+      schema,
+      query: parse(query),
+      variables: KINDS,
+      estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+    });
   const one = cost(`{ garmentFacets(kinds: [COLOR]) { kind values { value count } } }`);
   expect(cost(aliases(1, FACET_ALL_KINDS))).toBe(ATTRIBUTE_KINDS.length * one);
   const tooMany = await api.query(aliases(10, FACET_ALL_KINDS), KINDS);
@@ -148,7 +159,11 @@ describe('work limits', () => {
     const measure = measureOperation(parse(fragmentBomb(200)));
     expect(measure.fields).toBe(2 ** 200);
     expect(measure.depth).toBe(2);
-    const shallow = measureOperation(parse(`query { ...A } fragment A on Query { a: modelVersions(first: 1) { totalCount } ...B ...B } fragment B on Query { b: vocabulary { value } }`));
+    const shallow = measureOperation(
+      parse(
+        `query { ...A } fragment A on Query { a: modelVersions(first: 1) { totalCount } ...B ...B } fragment B on Query { b: vocabulary { value } }`,
+      ),
+    );
     expect(shallow).toEqual({ depth: 2, fields: 3, selections: 9 });
   });
 
@@ -170,10 +185,16 @@ describe('work limits', () => {
   it('applies the same limits to operations sent over graphql-ws: root fields, complexity, depth', async () => {
     // The probe's 300 aliased facets of 13 kinds: more tokens than the parser reads, as over HTTP.
     const facets = await api.overWebSocket(aliases(300, FACET_ALL_KINDS), KINDS);
-    expect(facets.errors).toEqual([{ message: 'Syntax Error: Document contains more that 5000 tokens. Parsing aborted.', extensions: { code: 'GRAPHQL_PARSE_FAILED' } }]);
+    expect(facets.errors).toEqual([
+      { message: 'Syntax Error: Document contains more that 5000 tokens. Parsing aborted.', extensions: { code: 'GRAPHQL_PARSE_FAILED' } },
+    ]);
     const fewer = await api.overWebSocket(aliases(200, FACET_ALL_KINDS), KINDS);
-    expect(fewer.errors).toEqual([{ message: 'the operation has 200 root fields (aliases count); the maximum is 20', extensions: { code: 'QUERY_TOO_COMPLEX' } }]);
-    expect((await api.overWebSocket(aliases(10, FACET_ALL_KINDS), KINDS)).errors?.[0]?.message).toMatch(/complexity \d+ exceeds the maximum of 25000/);
+    expect(fewer.errors).toEqual([
+      { message: 'the operation has 200 root fields (aliases count); the maximum is 20', extensions: { code: 'QUERY_TOO_COMPLEX' } },
+    ]);
+    expect((await api.overWebSocket(aliases(10, FACET_ALL_KINDS), KINDS)).errors?.[0]?.message).toMatch(
+      /complexity \d+ exceeds the maximum of 25000/,
+    );
     const deep = `{ images(first: 1) { edges { node { garments { image { garments { image { garments { image { garments { id } } } } } } } } } } }`;
     expect((await api.overWebSocket(deep)).errors?.[0]?.message).toBe('query depth 11 exceeds the maximum of 10');
     // A query within the limits is answered over WebSocket as over HTTP.
@@ -212,7 +233,9 @@ describe('work limits', () => {
     socket.close(1000);
     expect(await closed).toBe(1000);
     expect(messages.map((message) => message.type)).toEqual(['connection_ack', 'error', 'next']);
-    expect(messages[1].payload).toEqual([{ message: 'variables nest deeper than 64 levels', extensions: { code: 'BAD_USER_INPUT', field: 'variables' } }]);
+    expect(messages[1].payload).toEqual([
+      { message: 'variables nest deeper than 64 levels', extensions: { code: 'BAD_USER_INPUT', field: 'variables' } },
+    ]);
     expect(logged).toEqual([]);
   });
 
@@ -227,7 +250,10 @@ describe('work limits', () => {
       await locker.query('LOCK TABLE images IN ACCESS EXCLUSIVE MODE');
       const held = gated.query(costly);
       await new Promise((resolve) => setTimeout(resolve, 300));
-      const health = await Promise.race([gated.get('/health').then((response) => response.status), new Promise((resolve) => setTimeout(() => resolve('no answer within 3 s'), 3_000))]);
+      const health = await Promise.race([
+        gated.get('/health').then((response) => response.status),
+        new Promise((resolve) => setTimeout(() => resolve('no answer within 3 s'), 3_000)),
+      ]);
       expect(health).toBe(200);
       await locker.rollbackTransaction();
       expect((await held).errors).toBeUndefined();
@@ -242,7 +268,9 @@ describe('work limits', () => {
   it('never lets the expensive gate admit as many operations as the pool has connections', async () => {
     const small = await openDatabase({ url: db.url, poolSize: 4 });
     try {
-      await expect(startTestServer(small, { expensive: { limit: 4 } })).rejects.toThrow('expensive.limit must be a whole number from 1 to 3 (below the database pool size 4); got 4');
+      await expect(startTestServer(small, { expensive: { limit: 4 } })).rejects.toThrow(
+        'expensive.limit must be a whole number from 1 to 3 (below the database pool size 4); got 4',
+      );
     } finally {
       await small.destroy();
     }

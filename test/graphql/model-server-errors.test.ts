@@ -45,18 +45,30 @@ afterAll(async () => {
 });
 
 async function analyzeOnce(api: ApiClient, modelVersionId?: string) {
-  const jpeg = await sharp({ create: { width: 40, height: 30, channels: 3, background: 'blue' } }).jpeg().toBuffer();
+  const jpeg = await sharp({ create: { width: 40, height: 30, channels: 3, background: 'blue' } })
+    .jpeg()
+    .toBuffer();
   const uploadId = await api.uploadId(jpeg);
-  return api.query(`mutation($u: ID!, $v: ID) { analyzeImage(uploadId: $u, modelVersionId: $v) { image { id } } }`, { u: uploadId, v: modelVersionId ?? null });
+  return api.query(`mutation($u: ID!, $v: ID) { analyzeImage(uploadId: $u, modelVersionId: $v) { image { id } } }`, {
+    u: uploadId,
+    v: modelVersionId ?? null,
+  });
 }
 
 it('names neither the host of an unreachable model server nor the error of the connection', async () => {
   const logged: string[] = [];
   // Port 9 (discard) on loopback: nothing listens, the connection is refused.
-  const api = await startTestServer(db.dataSource, { dataDir, modelServerUrl: 'http://127.0.0.1:9', log: (message) => logged.push(message) });
+  const api = await startTestServer(db.dataSource, {
+    dataDir,
+    modelServerUrl: 'http://127.0.0.1:9',
+    log: (message) => logged.push(message),
+  });
   try {
     const result = await analyzeOnce(api);
-    expect(result.errors?.[0]).toMatchObject({ message: 'the model server cannot be reached', extensions: { code: 'MODEL_SERVER_UNAVAILABLE' } });
+    expect(result.errors?.[0]).toMatchObject({
+      message: 'the model server cannot be reached',
+      extensions: { code: 'MODEL_SERVER_UNAVAILABLE' },
+    });
     expect(JSON.stringify(result)).not.toMatch(/127\.0\.0\.1|:9\b|ECONNREFUSED|fetch failed/);
     expect(logged.join('\n')).toMatch(/127\.0\.0\.1:9/);
   } finally {
@@ -66,16 +78,26 @@ it('names neither the host of an unreachable model server nor the error of the c
 
 it("keeps the model server's own messages out of the answers for a failure and for an unknown version", async () => {
   const logged: string[] = [];
-  const api = await startTestServer(db.dataSource, { dataDir, modelServerUrl: brokenUrl, log: (message, error) => logged.push(`${message} ${String(error)}`) });
+  const api = await startTestServer(db.dataSource, {
+    dataDir,
+    modelServerUrl: brokenUrl,
+    log: (message, error) => logged.push(`${message} ${String(error)}`),
+  });
   try {
     answer = { status: 500, body: { error: INTERNAL } };
     const failed = await analyzeOnce(api);
-    expect(failed.errors?.[0]).toMatchObject({ message: 'the model server failed to analyse the photo (HTTP 500)', extensions: { code: 'MODEL_SERVER_ERROR' } });
+    expect(failed.errors?.[0]).toMatchObject({
+      message: 'the model server failed to analyse the photo (HTTP 500)',
+      extensions: { code: 'MODEL_SERVER_ERROR' },
+    });
     expect(logged.join('\n')).toContain(INTERNAL);
 
     answer = { status: 404, body: { error: INTERNAL } };
     const unknown = await analyzeOnce(api, globalId('ModelVersion', 77));
-    expect(unknown.errors?.[0]).toMatchObject({ message: `model version ${globalId('ModelVersion', 77)} does not exist`, extensions: { code: 'NOT_FOUND' } });
+    expect(unknown.errors?.[0]).toMatchObject({
+      message: `model version ${globalId('ModelVersion', 77)} does not exist`,
+      extensions: { code: 'NOT_FOUND' },
+    });
     const noneActive = await analyzeOnce(api);
     expect(noneActive.errors?.[0]?.message).toMatch(/^no model version is active/);
     for (const result of [failed, unknown, noneActive]) expect(JSON.stringify(result)).not.toMatch(/srv|gpu-node|127\.0\.0\.1/);
@@ -103,7 +125,10 @@ it('answers MODEL_SERVER_TIMEOUT when the model server accepts the photo and nev
     const started = Date.now();
     const result = await analyzeOnce(api);
     const took = Date.now() - started;
-    expect(result.errors?.[0]).toMatchObject({ message: 'the model server did not answer within 1.5 s', extensions: { code: 'MODEL_SERVER_TIMEOUT' } });
+    expect(result.errors?.[0]).toMatchObject({
+      message: 'the model server did not answer within 1.5 s',
+      extensions: { code: 'MODEL_SERVER_TIMEOUT' },
+    });
     expect(took).toBeGreaterThanOrEqual(1_400);
     expect(took).toBeLessThan(10_000);
     expect(stalled.length).toBe(1);
@@ -119,12 +144,19 @@ it('answers MODEL_SERVER_TIMEOUT when the model server accepts the photo and nev
 it('gives up connecting after the connect timeout (a model server whose accept queue is full)', async () => {
   // A process that listens with the smallest backlog and then blocks its event loop never accepts:
   // once its queue is full, the kernel drops further connection attempts and connect() itself hangs.
-  const wedged = spawn(process.execPath, ['-e', `
+  const wedged = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     const server = require('node:net').createServer();
     server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
       console.log(server.address().port);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
-    });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    });`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   try {
     const port = Number(await new Promise<string>((resolve) => wedged.stdout.once('data', (chunk) => resolve(String(chunk)))));
     const fillers = Array.from({ length: 8 }, () => net.connect({ port, host: '127.0.0.1' }).on('error', () => undefined));
@@ -140,7 +172,10 @@ it('gives up connecting after the connect timeout (a model server whose accept q
       const started = Date.now();
       const result = await analyzeOnce(api);
       expect(Date.now() - started).toBeLessThan(5_000);
-      expect(result.errors?.[0]).toMatchObject({ message: 'the model server cannot be reached', extensions: { code: 'MODEL_SERVER_UNAVAILABLE' } });
+      expect(result.errors?.[0]).toMatchObject({
+        message: 'the model server cannot be reached',
+        extensions: { code: 'MODEL_SERVER_UNAVAILABLE' },
+      });
       expect(logged.join('\n')).toMatch(/no connection within 700 ms/);
     } finally {
       await api.server.stop();

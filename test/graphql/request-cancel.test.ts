@@ -31,7 +31,9 @@ afterAll(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-const SEARCH = JSON.stringify({ query: `{ searchGarments(where: { superCategory: [TOP] }, first: 5) { totalCount edges { node { id } } } }` });
+const SEARCH = JSON.stringify({
+  query: `{ searchGarments(where: { superCategory: [TOP] }, first: 5) { totalCount edges { node { id } } } }`,
+});
 
 /** Statements of this database waiting on the lock (the search's), by backend pid. */
 async function waitingStatements(): Promise<number[]> {
@@ -74,7 +76,10 @@ it('cancels the statements of a search whose client disconnects, within a second
   try {
     await withLocked('garments', async () => {
       const abort = new AbortController();
-      const answer = post(api, abort.signal).then(() => 'answered', (error: Error) => error.name);
+      const answer = post(api, abort.signal).then(
+        () => 'answered',
+        (error: Error) => error.name,
+      );
       await until(async () => (await waitingStatements()).length > 0, 5_000);
       abort.abort();
       expect(await answer).toBe('AbortError');
@@ -82,7 +87,9 @@ it('cancels the statements of a search whose client disconnects, within a second
       console.log(`search statement gone ${gone} ms after the client disconnected`);
     });
     // The server goes on answering.
-    expect((await api.data(`{ searchGarments(where: { superCategory: [TOP] }, first: 1) { totalCount } }`)).searchGarments.totalCount).toBeGreaterThan(0);
+    expect(
+      (await api.data(`{ searchGarments(where: { superCategory: [TOP] }, first: 1) { totalCount } }`)).searchGarments.totalCount,
+    ).toBeGreaterThan(0);
   } finally {
     await api.server.stop();
   }
@@ -129,7 +136,10 @@ it('lets a cancelled request roll its transaction back, leaving no connection in
         headers: { 'content-type': 'application/json', authorization: `Bearer ${api.token}` },
         body: JSON.stringify({ query: ACTIVATE, variables: { id } }),
         signal: abort.signal,
-      }).then(() => 'answered', (error: Error) => error.name);
+      }).then(
+        () => 'answered',
+        (error: Error) => error.name,
+      );
       await until(async () => (await waitingStatements()).length > 0, 5_000);
       abort.abort();
       expect(await answer).toBe('AbortError');
@@ -177,7 +187,10 @@ describe('over graphql-ws', () => {
         const gone = await until(async () => (await waitingStatements()).length === 0, 1_000);
         console.log(`search statement gone ${gone} ms after the socket closed`);
       });
-      expect((await api.overWebSocket(`{ searchGarments(where: { superCategory: [TOP] }, first: 1) { totalCount } }`)).data.searchGarments.totalCount).toBeGreaterThan(0);
+      expect(
+        (await api.overWebSocket(`{ searchGarments(where: { superCategory: [TOP] }, first: 1) { totalCount } }`)).data.searchGarments
+          .totalCount,
+      ).toBeGreaterThan(0);
     } finally {
       await api.server.stop();
     }

@@ -47,7 +47,8 @@ it('keeps a long log within its bound: the head, the newest lines, and how much 
   expect(stored[stored.length - 1]).toMatch(/ line 399 x{900}$/);
   const firstKept = Number(/ line (\d+) /.exec(stored[cutAt + 1])![1]);
   expect(stored.slice(cutAt + 1).map((line: string) => Number(/ line (\d+) /.exec(line)![1]))).toEqual(
-    Array.from({ length: 400 - firstKept }, (_, i) => firstKept + i));
+    Array.from({ length: 400 - firstKept }, (_, i) => firstKept + i),
+  );
   // The cut line counts exactly the characters left out.
   const cut = Number(/^\[… (\d+) characters cut …\]$/.exec(stored[cutAt])![1]);
   expect(cut).toBe(appended - (log.length - stored[cutAt].length - 1));
@@ -62,12 +63,18 @@ it('shows viewers a log without paths, worker names, raw detail or Node errors; 
     'worker gpu-node-7:48213 sent no heartbeat for 120 s; the job is retried',
   ];
   for (const line of stored) await appendRunLog(db.dataSource, runId, line);
-  await db.dataSource.query(`UPDATE training_runs SET status = 'failed', error = $2 WHERE id = $1`, [runId, "EACCES: permission denied, open '/srv/models/run-7/model.safetensors'"]);
+  await db.dataSource.query(`UPDATE training_runs SET status = 'failed', error = $2 WHERE id = $1`, [
+    runId,
+    "EACCES: permission denied, open '/srv/models/run-7/model.safetensors'",
+  ]);
   const query = `query($id: ID!) { trainingRun(id: $id) { log error } }`;
 
   const { token: viewer } = await createApiToken(db.dataSource, { role: 'viewer', name: 'viewer' });
   const seen = (await api.as(viewer).data(query, { id: globalId('TrainingRun', runId) })).trainingRun;
-  const lines = seen.log.trim().split('\n').map((line: string) => line.replace(/^\S+ /, ''));
+  const lines = seen.log
+    .trim()
+    .split('\n')
+    .map((line: string) => line.replace(/^\S+ /, ''));
   expect(lines).toEqual([
     'resumed from the checkpoint at step 500 (…/step-500) by a model server',
     'skipped image 42: it cannot be used',
@@ -80,6 +87,11 @@ it('shows viewers a log without paths, worker names, raw detail or Node errors; 
   expect(seen.log).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z resumed/);
 
   const asAdmin = (await api.data(query, { id: globalId('TrainingRun', runId) })).trainingRun;
-  expect(asAdmin.log.trim().split('\n').map((line: string) => line.replace(/^\S+ /, ''))).toEqual(stored);
+  expect(
+    asAdmin.log
+      .trim()
+      .split('\n')
+      .map((line: string) => line.replace(/^\S+ /, '')),
+  ).toEqual(stored);
   expect(asAdmin.error).toBe("EACCES: permission denied, open '/srv/models/run-7/model.safetensors'");
 });

@@ -22,15 +22,28 @@ function signature(type: string, field: string): string {
 
 /** The values of an enum, sorted. */
 function enumValues(name: string): string[] {
-  return (buildApiSchema().getType(name) as GraphQLEnumType).getValues().map((value) => value.name).sort();
+  return (buildApiSchema().getType(name) as GraphQLEnumType)
+    .getValues()
+    .map((value) => value.name)
+    .sort();
 }
 
 it('has the names clients and the console rely on', () => {
   expect(
     [
-      ['Query', 'imageByExternalId'], ['Query', 'image'], ['Query', 'images'], ['Query', 'searchGarments'], ['Query', 'garmentFacets'],
-      ['Query', 'vocabulary'], ['Image', 'garments'], ['Query', 'node'], ['Query', 'nodes'], ['Query', 'trainingRuns'],
-      ['Query', 'modelVersions'], ['Query', 'predictionJobs'], ['Node', 'id'],
+      ['Query', 'imageByExternalId'],
+      ['Query', 'image'],
+      ['Query', 'images'],
+      ['Query', 'searchGarments'],
+      ['Query', 'garmentFacets'],
+      ['Query', 'vocabulary'],
+      ['Image', 'garments'],
+      ['Query', 'node'],
+      ['Query', 'nodes'],
+      ['Query', 'trainingRuns'],
+      ['Query', 'modelVersions'],
+      ['Query', 'predictionJobs'],
+      ['Node', 'id'],
     ].map(([type, field]) => signature(type, field)),
   ).toEqual([
     'imageByExternalId(externalId: String!): Image',
@@ -51,5 +64,10 @@ it('has the names clients and the console rely on', () => {
   expect(enumValues('LabelSource')).toEqual(['ANNOTATION', 'PREDICTION']);
   expect(enumValues('JobStatus')).toEqual(['CANCELLED', 'FAILED', 'QUEUED', 'RUNNING', 'SUCCEEDED']);
   const node = buildApiSchema().getType('Node') as GraphQLInterfaceType;
-  expect(buildApiSchema().getPossibleTypes(node).map((type) => type.name).sort()).toEqual(['Dataset', 'Garment', 'Image', 'ModelVersion', 'PredictionJob', 'TrainingRun']);
+  expect(
+    buildApiSchema()
+      .getPossibleTypes(node)
+      .map((type) => type.name)
+      .sort(),
+  ).toEqual(['Dataset', 'Garment', 'Image', 'ModelVersion', 'PredictionJob', 'TrainingRun']);
 });

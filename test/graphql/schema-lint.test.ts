@@ -26,8 +26,19 @@ function lint(sdl: string): { rule: string; message: string }[] {
     ignore: { 'input-object-values-have-descriptions': TRAINING_INPUT_FIELDS.map((field) => `StartTrainingInput.${field}`) },
   });
   const rules: { name: string }[] = configuration.getRules();
-  expect(rules.map((rule) => rule.name)).toEqual(expect.arrayContaining(['FieldsHaveDescriptions', 'ArgumentsHaveDescriptions', 'RelayConnectionTypesSpec', 'RelayConnectionArgumentsSpec', 'RelayPageInfoSpec']));
-  return validateSchemaDefinition(schema, rules, configuration).map((error: { ruleName: string; message: string }) => ({ rule: error.ruleName, message: error.message }));
+  expect(rules.map((rule) => rule.name)).toEqual(
+    expect.arrayContaining([
+      'FieldsHaveDescriptions',
+      'ArgumentsHaveDescriptions',
+      'RelayConnectionTypesSpec',
+      'RelayConnectionArgumentsSpec',
+      'RelayPageInfoSpec',
+    ]),
+  );
+  return validateSchemaDefinition(schema, rules, configuration).map((error: { ruleName: string; message: string }) => ({
+    rule: error.ruleName,
+    message: error.message,
+  }));
 }
 
 it('finds nothing in schema.graphql', () => {

@@ -278,15 +278,19 @@ describe('precomputed counts for broad filters', () => {
   });
 
   /** Statements that read garments by the filter itself (live page or count), not by the ids the term bits gave. */
-  const filterScans = (statements: string[]) =>
-    statements.filter((sql) => /FROM garments g\b/.test(sql) && !/g\.id = ANY\(/.test(sql));
+  const filterScans = (statements: string[]) => statements.filter((sql) => /FROM garments g\b/.test(sql) && !/g\.id = ANY\(/.test(sql));
   const termOnlyFilters = (): Filter[] => {
     const first = (kind: string, i = 0) => valuesByKind.get(kind)![i];
     return [
       { category: [first('category')], color: [first('color')], fit: [first('fit')] },
       { category: [first('category', 1), first('category', 2)], styles: [first('style')] },
       { color: [first('color', 1)], attributes: [{ kind: 'material', allOf: [first('material'), first('material', 1)] }] },
-      { attributes: [{ kind: 'print', anyOf: [first('print')] }, { kind: 'sleeveLength', anyOf: [first('sleeveLength'), first('sleeveLength', 1)] }] },
+      {
+        attributes: [
+          { kind: 'print', anyOf: [first('print')] },
+          { kind: 'sleeveLength', anyOf: [first('sleeveLength'), first('sleeveLength', 1)] },
+        ],
+      },
       { category: [first('category')], color: [first('color')], print: [first('print', 1)], styles: [first('style', 1)] },
     ];
   };
@@ -332,7 +336,7 @@ describe('precomputed counts for broad filters', () => {
       for (const where of termOnlyFilters()) {
         const expected = garments.filter((garment) => matches(garment, where)).map((garment) => garment.id);
         const ids: string[] = [];
-        for (let after: string | null = null; ; ) {
+        for (let after: string | null = null; ;) {
           const page = await search.searchGarments(where, { first: 7, afterId: after, withCount: true });
           expect(await page.count()).toBe(expected.length);
           ids.push(...page.rows.map((row) => String(row.id)));

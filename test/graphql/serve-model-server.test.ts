@@ -30,7 +30,11 @@ afterAll(async () => {
 
 it('replaces a killed child on the same URL, and the API returns the run the child held to the queue', async () => {
   serve = startCli(['serve', '--model-server'], {
-    DATABASE_URL: db.url, PORT: '0', KFASHION_TF_BACKEND: 'wasm', KFASHION_LEASE_TIMEOUT: '3', MODEL_SERVER_TOKEN: '',
+    DATABASE_URL: db.url,
+    PORT: '0',
+    KFASHION_TF_BACKEND: 'wasm',
+    KFASHION_LEASE_TIMEOUT: '3',
+    MODEL_SERVER_TOKEN: '',
   });
   const [, url] = await serve.waitFor(/model server at (http:\/\/\S+)/, 120_000);
   expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -51,17 +55,27 @@ it('replaces a killed child on the same URL, and the API returns the run the chi
   // back before the replacement child, started after a second's backoff, runs a watchdog of its own.
   await db.dataSource.query(`UPDATE training_runs SET heartbeat_at = now() - interval '1 hour' WHERE id = $1`, [run.id]);
   await serve.waitFor(new RegExp(`child ${firstPid} exited \\(SIGKILL\\); starting another in 1 s`), 10_000);
-  const [, secondPid, secondUrl] = await serve.waitFor(new RegExp(`\\[model-server\\] child (?!${firstPid}\\b)(\\d+) ready at (\\S+)`), 120_000);
+  const [, secondPid, secondUrl] = await serve.waitFor(
+    new RegExp(`\\[model-server\\] child (?!${firstPid}\\b)(\\d+) ready at (\\S+)`),
+    120_000,
+  );
   expect(secondPid).not.toBe(firstPid);
   expect(secondUrl).toBe(url);
   expect((await fetch(`${url}/health`)).status).toBe(200);
 
   // Returned by the API's watchdog (its log lines carry "lease watchdog:"), not left running.
-  await serve.waitFor(new RegExp(`lease watchdog: training_runs ${run.id}: worker ${worker.replace(/[.]/g, '\\.')} sent no heartbeat for 3 s`), 30_000);
-  const row = await eventually(async () => {
-    const [current] = await db.dataSource.query(`SELECT status, worker, log FROM training_runs WHERE id = $1`, [run.id]);
-    return current.worker !== worker ? current : undefined;
-  }, 10_000, 'the run to leave the dead worker');
+  await serve.waitFor(
+    new RegExp(`lease watchdog: training_runs ${run.id}: worker ${worker.replace(/[.]/g, '\\.')} sent no heartbeat for 3 s`),
+    30_000,
+  );
+  const row = await eventually(
+    async () => {
+      const [current] = await db.dataSource.query(`SELECT status, worker, log FROM training_runs WHERE id = $1`, [run.id]);
+      return current.worker !== worker ? current : undefined;
+    },
+    10_000,
+    'the run to leave the dead worker',
+  );
   expect(row.log).toMatch(new RegExp(`worker ${worker.replace(/[.]/g, '\\.')} sent no heartbeat for 3 s; the job is retried`));
   expect(['queued', 'running', 'failed']).toContain(row.status);
 });

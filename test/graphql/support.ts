@@ -143,7 +143,11 @@ export class ApiClient {
 
   /** POST /uploads with the photo as the body; the status and the JSON answer. */
   async upload(bytes: Uint8Array, contentType = 'image/jpeg'): Promise<{ status: number; body: Json }> {
-    const response = await fetch(`${this.origin}/uploads`, { method: 'POST', headers: { 'content-type': contentType, ...this.authorization() }, body: bytes });
+    const response = await fetch(`${this.origin}/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, ...this.authorization() },
+      body: bytes,
+    });
     return { status: response.status, body: (await response.json()) as Json };
   }
 
@@ -156,10 +160,7 @@ export class ApiClient {
 }
 
 /** A server on a free port and a client holding a fresh admin token (reads are public unless `publicRead: false`). */
-export async function startTestServer(
-  dataSource: DataSource,
-  options: Partial<ApiServerOptions> = {},
-): Promise<ApiClient> {
+export async function startTestServer(dataSource: DataSource, options: Partial<ApiServerOptions> = {}): Promise<ApiClient> {
   const log = process.env.KF_TEST_SERVER_LOG ? (message: string, error?: unknown) => console.error(message, error) : () => {};
   const server = await startApiServer({ dataSource, port: 0, host: '127.0.0.1', log, publicRead: true, ...options });
   const { token } = await createApiToken(dataSource, { role: 'admin', name: 'test client' });

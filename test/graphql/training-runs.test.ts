@@ -17,7 +17,10 @@ beforeAll(async () => {
   db = await createPostgresTestDatabase();
   api = await startTestServer(db.dataSource);
   for (let run = 1; run <= 12; run++) {
-    const [{ id }] = await db.dataSource.query(`INSERT INTO training_runs (params, log, attempt) VALUES ('{}', $1, $2) RETURNING id`, [`log of run ${run}`, run % 3]);
+    const [{ id }] = await db.dataSource.query(`INSERT INTO training_runs (params, log, attempt) VALUES ('{}', $1, $2) RETURNING id`, [
+      `log of run ${run}`,
+      run % 3,
+    ]);
     for (let step = 1; step <= 3; step++) {
       await db.dataSource.query(
         `INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, $2, 0, 'loss', $3), ($1, $2, 0, 'lr', 0.01)`,
@@ -54,7 +57,11 @@ it('loads log, attempts, metrics and loss curves of a list of runs with a consta
   const newest = twelve.runs[0];
   expect(newest.log).toBe('log of run 12');
   expect(newest.attempts).toBe(0);
-  expect(newest.metrics.map((m: any) => [m.step, m.value])).toEqual([[1, 12.1], [2, 12.2], [3, 12.3]]);
+  expect(newest.metrics.map((m: any) => [m.step, m.value])).toEqual([
+    [1, 12.1],
+    [2, 12.2],
+    [3, 12.3],
+  ]);
   expect(newest.lossCurves).toEqual([
     { name: 'loss', steps: [1, 2, 3], values: [12.1, 12.2, 12.3] },
     { name: 'lr', steps: [1, 2, 3], values: [0.01, 0.01, 0.01] },
@@ -67,7 +74,9 @@ it('loads log, attempts, metrics and loss curves of a list of runs with a consta
 
 /** The first answer to `query` on an open graphql-ws client: its data, or its errors. */
 function answer(client: ReturnType<ApiClient['webSocket']>, query: string): Promise<unknown> {
-  return new Promise((resolve) => client.subscribe({ query }, { next: (value) => resolve(value.errors ?? value.data), error: resolve, complete: () => {} }));
+  return new Promise((resolve) =>
+    client.subscribe({ query }, { next: (value) => resolve(value.errors ?? value.data), error: resolve, complete: () => {} }),
+  );
 }
 
 describe('trainingRunUpdated', () => {
@@ -77,7 +86,9 @@ describe('trainingRunUpdated', () => {
     try {
       expect(await answer(client, '{ modelVersions(first: 1) { edges { node { id } } } }')).toEqual({ modelVersions: { edges: [] } });
       await revokeApiToken(db.dataSource, tokenId);
-      expect(await answer(client, '{ modelVersions(first: 1) { edges { node { id } } } }')).toEqual([{ message: 'the API token is invalid, revoked or expired', extensions: { code: 'UNAUTHENTICATED' } }]);
+      expect(await answer(client, '{ modelVersions(first: 1) { edges { node { id } } } }')).toEqual([
+        { message: 'the API token is invalid, revoked or expired', extensions: { code: 'UNAUTHENTICATED' } },
+      ]);
     } finally {
       await client.dispose();
     }
@@ -92,18 +103,24 @@ describe('trainingRunUpdated', () => {
     const arrival = () => new Promise<void>((resolve) => (wake = resolve));
     let next = arrival();
     const ended = new Promise<void>((resolve) => {
-      client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id attempts } }`, variables: { id: globalId('TrainingRun', run.id) } }, {
-        next: (value) => {
-          received.push(value.data?.trainingRunUpdated ?? value.errors);
-          wake();
+      client.subscribe(
+        {
+          query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id attempts } }`,
+          variables: { id: globalId('TrainingRun', run.id) },
         },
-        error: (error) => {
-          received.push(error);
-          wake();
-          resolve();
+        {
+          next: (value) => {
+            received.push(value.data?.trainingRunUpdated ?? value.errors);
+            wake();
+          },
+          error: (error) => {
+            received.push(error);
+            wake();
+            resolve();
+          },
+          complete: resolve,
         },
-        complete: resolve,
-      });
+      );
     });
     const update = async (attempt: number) => {
       next = arrival();
@@ -116,11 +133,17 @@ describe('trainingRunUpdated', () => {
       await update(2);
       await update(3);
       const id = globalId('TrainingRun', run.id);
-      expect(received).toEqual([{ id, attempts: 1 }, { id, attempts: 2 }, { id, attempts: 3 }]);
+      expect(received).toEqual([
+        { id, attempts: 1 },
+        { id, attempts: 2 },
+        { id, attempts: 3 },
+      ]);
       await revokeApiToken(db.dataSource, tokenId);
       await update(4);
       await ended;
-      expect(received.slice(3)).toEqual([[{ message: 'the API token is invalid, revoked or expired', extensions: { code: 'UNAUTHENTICATED' } }]]);
+      expect(received.slice(3)).toEqual([
+        [{ message: 'the API token is invalid, revoked or expired', extensions: { code: 'UNAUTHENTICATED' } }],
+      ]);
       // Later updates reach it no more.
       await db.dataSource.query(`SELECT pg_notify('${TRAINING_CHANNEL}', $1)`, [String(run.id)]);
       await new Promise((resolve) => setTimeout(resolve, 200));

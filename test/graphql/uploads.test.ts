@@ -36,7 +36,10 @@ async function phonePhoto(width: number, height: number, orientation: number): P
     state = (state * 1103515245 + 12345) >>> 0;
     pixels[i] = state >>> 24;
   }
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).withMetadata({ orientation }).toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
+    .withMetadata({ orientation })
+    .toBuffer();
 }
 
 it('stages a JPEG, PNG and WebP and answers their upright size', async () => {
@@ -58,7 +61,9 @@ it('applies the EXIF orientation of a phone photo', async () => {
   // Stored 60 wide and 40 high; orientation 6 means "rotate 90° clockwise to view".
   const sideways = await sharp({ create: { width: 60, height: 40, channels: 3, background: 'red' } })
     .composite([{ input: { create: { width: 10, height: 40, channels: 3, background: 'blue' } }, left: 0, top: 0 }])
-    .jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
   const { status, body } = await api.upload(sideways);
   expect(status).toBe(201);
   expect(body).toMatchObject({ width: 40, height: 60 });
@@ -75,7 +80,9 @@ it('applies the EXIF orientation of a phone photo', async () => {
 
 it('refuses what is not a JPEG, PNG or WebP with 415', async () => {
   const before = staging().length;
-  const gif = await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).gif().toBuffer();
+  const gif = await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } })
+    .gif()
+    .toBuffer();
   expect(await api.upload(gif)).toEqual({ status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE', error: 'not a JPEG, PNG or WebP image' } });
   const plain = await api.upload(Buffer.from('hello'), 'text/plain');
   expect(plain.status).toBe(415);
@@ -97,20 +104,33 @@ it('refuses more than 20 MB with 413, declared or streamed, and more than 40 meg
   const before = staging().length;
   const big = Buffer.concat([fs.readFileSync(path.join(SAMPLES_DIR, '100026.jpg')), Buffer.alloc(20 * 1024 * 1024)]);
   const declared = await api.upload(big);
-  expect(declared).toEqual({ status: 413, body: { code: 'UPLOAD_TOO_LARGE', error: `the photo is larger than ${20 * 1024 * 1024} bytes` } });
+  expect(declared).toEqual({
+    status: 413,
+    body: { code: 'UPLOAD_TOO_LARGE', error: `the photo is larger than ${20 * 1024 * 1024} bytes` },
+  });
   // Chunked, without a Content-Length: the bound is enforced while streaming.
   const streamed = await new Promise<number>((resolve, reject) => {
-    const request = http.request(`${api.origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/jpeg', 'transfer-encoding': 'chunked', authorization: `Bearer ${api.token}` } }, (response) => {
-      response.resume();
-      resolve(response.statusCode!);
-    });
-    request.on('error', (error) => ((error as NodeJS.ErrnoException).code === 'EPIPE' || (error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)));
+    const request = http.request(
+      `${api.origin}/uploads`,
+      { method: 'POST', headers: { 'content-type': 'image/jpeg', 'transfer-encoding': 'chunked', authorization: `Bearer ${api.token}` } },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode!);
+      },
+    );
+    request.on('error', (error) =>
+      (error as NodeJS.ErrnoException).code === 'EPIPE' || (error as NodeJS.ErrnoException).code === 'ECONNRESET'
+        ? undefined
+        : reject(error),
+    );
     for (let offset = 0; offset < big.length; offset += 1 << 20) request.write(big.subarray(offset, offset + (1 << 20)));
     request.end();
   });
   expect(streamed).toBe(413);
   // 8000 × 6000 = 48 megapixels in a small PNG.
-  const huge = await sharp({ create: { width: 8000, height: 6000, channels: 3, background: 'white' } }).png().toBuffer();
+  const huge = await sharp({ create: { width: 8000, height: 6000, channels: 3, background: 'white' } })
+    .png()
+    .toBuffer();
   const pixels = await api.upload(huge, 'image/png');
   expect(pixels.status).toBe(413);
   expect(pixels.body.error).toMatch(/8000×6000 pixels, more than 40 megapixels/);
@@ -128,12 +148,18 @@ it('takes a 20 MB phone photo', async () => {
 
 it('refuses a 16-bit 6000×6000 PNG (80 KB, 72 MB of samples) with 413 by its header, without decoding it', async () => {
   const before = staging().length;
-  const deep = await sharp(Buffer.alloc(6000 * 6000), { raw: { width: 6000, height: 6000, channels: 1 } }).toColourspace('grey16').png().toBuffer();
+  const deep = await sharp(Buffer.alloc(6000 * 6000), { raw: { width: 6000, height: 6000, channels: 1 } })
+    .toColourspace('grey16')
+    .png()
+    .toBuffer();
   const started = Date.now();
   const { status, body } = await api.upload(deep, 'image/png');
   // Accepted (201) after a 4.3 s decode before: 36 megapixels passed a bound that ignored the depth.
   expect(status).toBe(413);
-  expect(body).toEqual({ code: 'UPLOAD_TOO_LARGE', error: 'the image has 6000×6000 pixels at 16 bits per sample, more than 40 megapixels at 8 bits' });
+  expect(body).toEqual({
+    code: 'UPLOAD_TOO_LARGE',
+    error: 'the image has 6000×6000 pixels at 16 bits per sample, more than 40 megapixels at 8 bits',
+  });
   expect(Date.now() - started).toBeLessThan(2_000);
   expect(staging().length).toBe(before);
 });

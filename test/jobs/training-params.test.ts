@@ -11,7 +11,12 @@ import { buildSchema } from 'graphql';
 import { printApiSchema } from '../../src/graphql/schema';
 import { paramsFromOptions, registerTrain } from '../../src/cli/train';
 import { flagOf, TRAINING_PARAMETERS, type ParamSpec } from '../../src/jobs/training-schema';
-import { InvalidTrainingParams, normaliseTrainingParams, storedParamsAsInput, trainingParamsFromInput } from '../../src/jobs/training-params';
+import {
+  InvalidTrainingParams,
+  normaliseTrainingParams,
+  storedParamsAsInput,
+  trainingParamsFromInput,
+} from '../../src/jobs/training-params';
 import { runCli } from '../ml/run-cli';
 
 const SPECS = TRAINING_PARAMETERS as readonly ParamSpec[];
@@ -19,9 +24,26 @@ const NAMES = SPECS.map((spec) => spec.name).sort();
 
 /** One non-default value of every parameter, as the API takes it and as `kfashion train`'s flags spell it. */
 const API_INPUT = {
-  name: 'every parameter', backbone: 'resnet34', model: { min_size: 320, max_size: 512 }, superCategories: ['TOP'], attributeKinds: ['color', 'print'],
-  minValueCount: 3, maxImages: 50, evalMaxImages: 10, epochs: 12, batchSize: 4, lr: 0.01, momentum: 0.8, weightDecay: 0.001,
-  lrMilestones: [4, 9], lrGamma: 0.5, warmupIterations: 7, warmupFactor: 0.01, checkpointEvery: 9, clipGradNorm: 10, seed: 42,
+  name: 'every parameter',
+  backbone: 'resnet34',
+  model: { min_size: 320, max_size: 512 },
+  superCategories: ['TOP'],
+  attributeKinds: ['color', 'print'],
+  minValueCount: 3,
+  maxImages: 50,
+  evalMaxImages: 10,
+  epochs: 12,
+  batchSize: 4,
+  lr: 0.01,
+  momentum: 0.8,
+  weightDecay: 0.001,
+  lrMilestones: [4, 9],
+  lrGamma: 0.5,
+  warmupIterations: 7,
+  warmupFactor: 0.01,
+  checkpointEvery: 9,
+  clipGradNorm: 10,
+  seed: 42,
   initWeights: '/weights/start.safetensors',
 };
 
@@ -48,25 +70,61 @@ describe('one definition of the training parameters', () => {
     const modelConfig = path.join(os.tmpdir(), `kf-params-${process.pid}.json`);
     fs.writeFileSync(modelConfig, JSON.stringify(API_INPUT.model));
     const flags = {
-      name: 'every parameter', backbone: 'resnet34', modelConfig, superCategories: 'TOP', attributeKinds: 'color, print', minValueCount: '3', maxImages: '50',
-      evalMaxImages: '10', epochs: '12', batchSize: '4', lr: '0.01', momentum: '0.8', weightDecay: '0.001', lrMilestones: '4,9', lrGamma: '0.5',
-      warmupIterations: '7', warmupFactor: '0.01', checkpointEvery: '9', clipGradNorm: '10', seed: '42', initWeights: '/weights/start.safetensors',
+      name: 'every parameter',
+      backbone: 'resnet34',
+      modelConfig,
+      superCategories: 'TOP',
+      attributeKinds: 'color, print',
+      minValueCount: '3',
+      maxImages: '50',
+      evalMaxImages: '10',
+      epochs: '12',
+      batchSize: '4',
+      lr: '0.01',
+      momentum: '0.8',
+      weightDecay: '0.001',
+      lrMilestones: '4,9',
+      lrGamma: '0.5',
+      warmupIterations: '7',
+      warmupFactor: '0.01',
+      checkpointEvery: '9',
+      clipGradNorm: '10',
+      seed: '42',
+      initWeights: '/weights/start.safetensors',
     };
     const fromCli = trainingParamsFromInput(paramsFromOptions(flags, { device: 'cuda' }));
     const fromApi = trainingParamsFromInput(API_INPUT);
     expect(fromCli).toEqual(fromApi);
-    expect(fromApi).toMatchObject({ momentum: 0.8, weightDecay: 0.001, lrGamma: 0.5, warmupFactor: 0.01, data: { maxImages: 50 }, model: { backbone: 'resnet34', min_size: 320 } });
+    expect(fromApi).toMatchObject({
+      momentum: 0.8,
+      weightDecay: 0.001,
+      lrGamma: 0.5,
+      warmupFactor: 0.01,
+      data: { maxImages: 50 },
+      model: { backbone: 'resnet34', min_size: 320 },
+    });
     fs.rmSync(modelConfig);
   });
 
-  it('fills the defaults of torchvision\'s recipe, the learning rate and milestones from the values before them', () => {
-    expect(trainingParamsFromInput({ batchSize: 8, epochs: 20 })).toMatchObject({ lr: 0.01, lrMilestones: [16], momentum: 0.9, weightDecay: 1e-4, lrGamma: 0.1, warmupFactor: 0.001, clipGradNorm: null });
+  it("fills the defaults of torchvision's recipe, the learning rate and milestones from the values before them", () => {
+    expect(trainingParamsFromInput({ batchSize: 8, epochs: 20 })).toMatchObject({
+      lr: 0.01,
+      lrMilestones: [16],
+      momentum: 0.9,
+      weightDecay: 1e-4,
+      lrGamma: 0.1,
+      warmupFactor: 0.001,
+      clipGradNorm: null,
+    });
     expect(trainingParamsFromInput({ epochs: 10 }).lrMilestones).toEqual([]);
   });
 
   it('reads stored params back as the input they came from, and re-validates them to the same run', () => {
     const params = trainingParamsFromInput(API_INPUT);
-    expect(storedParamsAsInput(JSON.parse(JSON.stringify(params)))).toMatchObject({ ...API_INPUT, model: { min_size: 320, max_size: 512 } });
+    expect(storedParamsAsInput(JSON.parse(JSON.stringify(params)))).toMatchObject({
+      ...API_INPUT,
+      model: { min_size: 320, max_size: 512 },
+    });
     expect(normaliseTrainingParams(JSON.parse(JSON.stringify(params)))).toEqual(params);
     expect(storedParamsAsInput({})).toEqual(Object.fromEntries(NAMES.map((name) => [name, undefined])));
   });
@@ -96,8 +154,14 @@ describe('one definition of the training parameters', () => {
   });
 
   it('kfashion train refuses a parameter by its flag before it opens the database', async () => {
-    await expect(runCli(['train', '--backend', 'cpu', '--momentum', '2'])).rejects.toThrow(/^kfashion train: --momentum: must be between 0 and 0\.999, got 2$/);
-    await expect(runCli(['train', '--backend', 'cpu', '--weight-decay', 'lots'])).rejects.toThrow(/^--weight-decay: expected a number, got "lots"$/);
-    await expect(runCli(['train', '--backend', 'cpu', '--warmup-factor', '0'])).rejects.toThrow(/^kfashion train: --warmup-factor: must be between 0\.000001 and 1, got 0$/);
+    await expect(runCli(['train', '--backend', 'cpu', '--momentum', '2'])).rejects.toThrow(
+      /^kfashion train: --momentum: must be between 0 and 0\.999, got 2$/,
+    );
+    await expect(runCli(['train', '--backend', 'cpu', '--weight-decay', 'lots'])).rejects.toThrow(
+      /^--weight-decay: expected a number, got "lots"$/,
+    );
+    await expect(runCli(['train', '--backend', 'cpu', '--warmup-factor', '0'])).rejects.toThrow(
+      /^kfashion train: --warmup-factor: must be between 0\.000001 and 1, got 0$/,
+    );
   });
 });

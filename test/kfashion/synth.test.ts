@@ -20,7 +20,7 @@ function tempDir(): string {
 afterAll(() => temporary.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 function listFiles(root: string): string[] {
-  return (readdirSync(root, { recursive: true, withFileTypes: true }))
+  return readdirSync(root, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => relative(root, join(entry.parentPath ?? (entry as any).path, entry.name)))
     .sort();
@@ -70,7 +70,13 @@ describe('synthesize', () => {
     const other = tempDir();
     await synthesize({ outDir: other, images: 2, seed: 12, width: SIZE, height: SIZE, validationFraction: 0 });
     const json = (root: string) => readAnnotations(root).find((item) => item.annotation.externalId === '1000001')!;
-    const jpeg = (root: string) => readFileSync(join(root, listFiles(root).find((file) => file.endsWith(`${sep}1000001.jpg`))!));
+    const jpeg = (root: string) =>
+      readFileSync(
+        join(
+          root,
+          listFiles(root).find((file) => file.endsWith(`${sep}1000001.jpg`))!,
+        ),
+      );
     expect(json(other).raw.equals(json(first).raw)).toBe(false);
     expect(jpeg(other).equals(jpeg(first))).toBe(false);
   });
@@ -90,7 +96,11 @@ describe('synthesize', () => {
       const json = JSON.parse(raw.toString('utf-8').replace(/^\ufeff/, ''));
       const details = json['데이터셋 정보']['데이터셋 상세설명'];
       for (const section of ['렉트좌표', '폴리곤좌표', '라벨링']) {
-        expect(Object.keys(details[section]).filter((key) => key !== '스타일').sort()).toEqual(['상의', '아우터', '원피스', '하의']);
+        expect(
+          Object.keys(details[section])
+            .filter((key) => key !== '스타일')
+            .sort(),
+        ).toEqual(['상의', '아우터', '원피스', '하의']);
       }
       expect(annotation.garments.length).toBeGreaterThanOrEqual(1);
       expect(annotation.garments.length).toBeLessThanOrEqual(3);
@@ -193,7 +203,9 @@ describe('kfashion synth', () => {
   });
 
   it('rejects a malformed --size, naming the option', async () => {
-    await expect(program().parseAsync(['node', 'kfashion', 'synth', tempDir(), '--images', '1', '--size', '64by48'])).rejects.toThrow(/--size/);
+    await expect(program().parseAsync(['node', 'kfashion', 'synth', tempDir(), '--images', '1', '--size', '64by48'])).rejects.toThrow(
+      /--size/,
+    );
   });
 });
 
@@ -215,7 +227,13 @@ function centrePixels(garment: ParsedGarment, data: Buffer, width: number): { ma
   let total = 0;
   for (let y = top; y < bottom; y++) {
     for (let x = left; x < right; x++) {
-      const deep = [[0, 0], [2, 0], [-2, 0], [0, 2], [0, -2]].every(([dx, dy]) => insidePolygon(garment.polygon, x + 0.5 + dx, y + 0.5 + dy));
+      const deep = [
+        [0, 0],
+        [2, 0],
+        [-2, 0],
+        [0, 2],
+        [0, -2],
+      ].every(([dx, dy]) => insidePolygon(garment.polygon, x + 0.5 + dx, y + 0.5 + dy));
       if (!deep) continue;
       total++;
       const offset = (y * width + x) * 3;

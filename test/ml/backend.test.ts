@@ -88,7 +88,11 @@ describe('initBackend', () => {
   it(`honours ${BACKEND_ENV_VARIABLE}, and an explicit argument wins over it`, async () => {
     const tried: string[] = [];
     const quiet = { loadModule: missingNative(tried), log: () => undefined };
-    expect(await initBackend(undefined, { ...quiet, env: { [BACKEND_ENV_VARIABLE]: 'cpu' } })).toMatchObject({ name: 'cpu', requested: 'cpu', skipped: [] });
+    expect(await initBackend(undefined, { ...quiet, env: { [BACKEND_ENV_VARIABLE]: 'cpu' } })).toMatchObject({
+      name: 'cpu',
+      requested: 'cpu',
+      skipped: [],
+    });
     expect(tf.getBackend()).toBe('cpu');
     expect(tried).toEqual([]);
     expect((await initBackend(undefined, { ...quiet, env: { [BACKEND_ENV_VARIABLE]: ' WASM ' } })).name).toBe('wasm');
@@ -119,7 +123,13 @@ describe('initBackend', () => {
 
   it('registers gradients (a conv2d gradient works on cpu)', async () => {
     await initBackend('cpu', { log: () => undefined, env: {} });
-    const g = tf.tidy(() => tf.grad((w: tf.Tensor) => tf.sum(tf.conv2d(tf.ones([1, 3, 3, 1]) as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid')))(tf.ones([2, 2, 1, 1])).dataSync());
+    const g = tf.tidy(() =>
+      tf
+        .grad((w: tf.Tensor) => tf.sum(tf.conv2d(tf.ones([1, 3, 3, 1]) as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid')))(
+          tf.ones([2, 2, 1, 1]),
+        )
+        .dataSync(),
+    );
     expect(Array.from(g)).toEqual([4, 4, 4, 4]);
   });
 });

@@ -46,7 +46,7 @@ const OLD_DRIVER_SMI = fakeCommand(
 );
 const BROKEN_DRIVER_SMI = fakeCommand(
   'nvidia-smi',
-  "echo \"NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.\"; exit 9",
+  'echo "NVIDIA-SMI has failed because it couldn\'t communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running."; exit 9',
 );
 const NO_SMI = mkdtempSync(join(tmpdir(), 'kfashion-no-smi-'));
 const onPath = (dir: string) => ({ PATH: `${dir}:${SYSTEM_PATH}` });
@@ -58,9 +58,18 @@ afterAll(async () => {
 describe('nvidia-smi', () => {
   it('parses the CSV of --query-gpu with units off', () => {
     expect(parseNvidiaSmiCsv('0, NVIDIA A100-SXM4-40GB, 8.0, 535.104.05, 40960, 3\n\n')).toEqual([
-      { index: 0, name: 'NVIDIA A100-SXM4-40GB', computeCapability: '8.0', driverVersion: '535.104.05', memoryTotalMiB: 40960, memoryUsedMiB: 3 },
+      {
+        index: 0,
+        name: 'NVIDIA A100-SXM4-40GB',
+        computeCapability: '8.0',
+        driverVersion: '535.104.05',
+        memoryTotalMiB: 40960,
+        memoryUsedMiB: 3,
+      },
     ]);
-    expect(() => parseNvidiaSmiCsv('0, NVIDIA L4, 8.9, 550.54.15, [N/A], 0')).toThrow(/memory\.total "\[N\/A\]" is not a number in line "0, NVIDIA L4/);
+    expect(() => parseNvidiaSmiCsv('0, NVIDIA L4, 8.9, 550.54.15, [N/A], 0')).toThrow(
+      /memory\.total "\[N\/A\]" is not a number in line "0, NVIDIA L4/,
+    );
     expect(() => parseNvidiaSmiCsv('0, NVIDIA L4, 8.9')).toThrow(/expected 6 fields .* got 3/);
   });
 
@@ -68,7 +77,12 @@ describe('nvidia-smi', () => {
     const probe = await probeGpus({ ...onPath(H100_SMI), CUDA_VISIBLE_DEVICES: '1' });
     expect(probe).toEqual({
       gpus: [0, 1].map((index) => ({
-        index, name: 'NVIDIA H100 80GB HBM3', computeCapability: '9.0', driverVersion: '550.54.15', memoryTotalMiB: 81559, memoryUsedMiB: index === 0 ? 1 : 4,
+        index,
+        name: 'NVIDIA H100 80GB HBM3',
+        computeCapability: '9.0',
+        driverVersion: '550.54.15',
+        memoryTotalMiB: 81559,
+        memoryUsedMiB: index === 0 ? 1 : 4,
       })),
       problem: null,
       cudaVisibleDevices: '1',
@@ -77,11 +91,17 @@ describe('nvidia-smi', () => {
 
   it('retries without compute_cap for a driver before 510', async () => {
     const probe = await probeGpus(onPath(OLD_DRIVER_SMI));
-    expect(probe.gpus).toEqual([{ index: 0, name: 'Tesla T4', computeCapability: null, driverVersion: '470.57.02', memoryTotalMiB: 15109, memoryUsedMiB: 0 }]);
+    expect(probe.gpus).toEqual([
+      { index: 0, name: 'Tesla T4', computeCapability: null, driverVersion: '470.57.02', memoryTotalMiB: 15109, memoryUsedMiB: 0 },
+    ]);
   });
 
   it('says why there is no GPU: no nvidia-smi, or a driver that does not answer', async () => {
-    expect(await probeGpus(onPath(NO_SMI))).toEqual({ gpus: [], problem: 'no NVIDIA GPU/driver found: nvidia-smi is not on the PATH', cudaVisibleDevices: null });
+    expect(await probeGpus(onPath(NO_SMI))).toEqual({
+      gpus: [],
+      problem: 'no NVIDIA GPU/driver found: nvidia-smi is not on the PATH',
+      cudaVisibleDevices: null,
+    });
     const broken = await probeGpus(onPath(BROKEN_DRIVER_SMI));
     expect(broken.gpus).toEqual([]);
     expect(broken.problem).toMatch(/^no usable NVIDIA driver: nvidia-smi failed: NVIDIA-SMI has failed because it couldn't communicate/);
@@ -105,8 +125,11 @@ describe('why a better backend did not load', () => {
   });
 
   it('finds the library in a dlopen error that starts with the binding path', () => {
-    expect(missingLibraryInError('/app/node_modules/@tensorflow/tfjs-node-gpu/lib/napi-v8/tfjs_binding.node: libtensorflow.so.2: cannot open shared object file: No such file or directory'))
-      .toBe('libtensorflow.so.2');
+    expect(
+      missingLibraryInError(
+        '/app/node_modules/@tensorflow/tfjs-node-gpu/lib/napi-v8/tfjs_binding.node: libtensorflow.so.2: cannot open shared object file: No such file or directory',
+      ),
+    ).toBe('libtensorflow.so.2');
     expect(missingLibraryInError("Cannot find module '@tensorflow/tfjs-node-gpu'")).toBeNull();
   });
 
@@ -125,26 +148,62 @@ describe('why a better backend did not load', () => {
       if (request === '@tensorflow/tfjs-node-gpu/package.json') return join(packageDir, 'package.json');
       throw new Error(`Cannot find module '${request}'`);
     };
-    const [report] = await explainSkipped([{ module: '@tensorflow/tfjs-node-gpu', reason: "loaded but the 'tensorflow' backend did not initialise" }], onPath(ldd), resolve);
+    const [report] = await explainSkipped(
+      [{ module: '@tensorflow/tfjs-node-gpu', reason: "loaded but the 'tensorflow' backend did not initialise" }],
+      onPath(ldd),
+      resolve,
+    );
     expect(report).toMatchObject({ installed: true, missingLibrary: 'libcudnn.so.8' });
   });
 });
 
 describe('the verdict', () => {
   const base: Omit<DoctorReport, 'verdict'> = {
-    node: 'v20', platform: 'linux x64', packages: {}, libtensorflow: '2.9.1', tensorflowUsesGpu: true, ops: null, speedupVsCpu: 23.4,
-    backend: { name: 'tensorflow', device: 'cuda', detail: '@tensorflow/tfjs-node-gpu (libtensorflow, CUDA)', requested: null, requestedError: null, skipped: [] },
-    gpu: { gpus: [{ index: 0, name: 'NVIDIA A100-SXM4-40GB', computeCapability: '8.0', driverVersion: '535.104.05', memoryTotalMiB: 40960, memoryUsedMiB: 3 }], problem: null, cudaVisibleDevices: null },
+    node: 'v20',
+    platform: 'linux x64',
+    packages: {},
+    libtensorflow: '2.9.1',
+    tensorflowUsesGpu: true,
+    ops: null,
+    speedupVsCpu: 23.4,
+    backend: {
+      name: 'tensorflow',
+      device: 'cuda',
+      detail: '@tensorflow/tfjs-node-gpu (libtensorflow, CUDA)',
+      requested: null,
+      requestedError: null,
+      skipped: [],
+    },
+    gpu: {
+      gpus: [
+        {
+          index: 0,
+          name: 'NVIDIA A100-SXM4-40GB',
+          computeCapability: '8.0',
+          driverVersion: '535.104.05',
+          memoryTotalMiB: 40960,
+          memoryUsedMiB: 3,
+        },
+      ],
+      problem: null,
+      cudaVisibleDevices: null,
+    },
     onnx: { version: '1.30.0', problem: null, provider: 'cpu', cudaSkipped: null, probeOk: true },
   };
 
   it('names the GPU in use and the speed-up, or the CPU fallback of tfjs-node-gpu without a GPU', () => {
     expect(verdict(base)).toBe('GPU in use (NVIDIA A100-SXM4-40GB), 23× the cpu backend');
-    const noDriver = { ...base, speedupVsCpu: 3.14, gpu: { gpus: [], problem: 'no NVIDIA GPU/driver found: nvidia-smi is not on the PATH', cudaVisibleDevices: null } };
+    const noDriver = {
+      ...base,
+      speedupVsCpu: 3.14,
+      gpu: { gpus: [], problem: 'no NVIDIA GPU/driver found: nvidia-smi is not on the PATH', cudaVisibleDevices: null },
+    };
     expect(verdict({ ...base, tensorflowUsesGpu: false, speedupVsCpu: 1.2 })).toBe(
-      'GPU found (NVIDIA A100-SXM4-40GB) but not used because libtensorflow created no GPU device (its CUDA/cuDNN libraries or the driver: see TensorFlow\'s log lines): TensorFlow computes on the CPU, 1.2× the cpu backend',
+      "GPU found (NVIDIA A100-SXM4-40GB) but not used because libtensorflow created no GPU device (its CUDA/cuDNN libraries or the driver: see TensorFlow's log lines): TensorFlow computes on the CPU, 1.2× the cpu backend",
     );
-    expect(verdict(noDriver)).toBe('@tensorflow/tfjs-node-gpu loaded but no NVIDIA GPU/driver found: nvidia-smi is not on the PATH: TensorFlow computes on the CPU, 3.1× the cpu backend');
+    expect(verdict(noDriver)).toBe(
+      '@tensorflow/tfjs-node-gpu loaded but no NVIDIA GPU/driver found: nvidia-smi is not on the PATH: TensorFlow computes on the CPU, 3.1× the cpu backend',
+    );
   });
 });
 
@@ -173,17 +232,28 @@ describe('runDoctor on this machine', () => {
       for (const ms of [op.coldMs, op.warmMs, op.cpuColdMs, op.cpuWarmMs]) expect(ms).toBeGreaterThan(0);
     }
     expect(report.speedupVsCpu).toBeGreaterThan(0);
-    const speed = /^no GPU \(no NVIDIA GPU\/driver found: nvidia-smi is not on the PATH\): running on wasm, ([\d.]+)× the cpu backend$/.exec(report.verdict);
+    const speed =
+      /^no GPU \(no NVIDIA GPU\/driver found: nvidia-smi is not on the PATH\): running on wasm, ([\d.]+)× the cpu backend$/.exec(
+        report.verdict,
+      );
     expect(speed).not.toBeNull();
-    expect(Number(speed?.[1])).toBeCloseTo(report.speedupVsCpu as number, report.speedupVsCpu as number >= 10 ? -1 : 1);
+    expect(Number(speed?.[1])).toBeCloseTo(report.speedupVsCpu as number, (report.speedupVsCpu as number) >= 10 ? -1 : 1);
     expect(tf.getBackend()).toBe('wasm');
-    expect(report.onnx).toEqual({ version: '1.30.0', problem: null, provider: 'cpu', cudaSkipped: expect.stringMatching(/^no NVIDIA GPU\/driver found/), probeOk: true });
+    expect(report.onnx).toEqual({
+      version: '1.30.0',
+      problem: null,
+      provider: 'cpu',
+      cudaSkipped: expect.stringMatching(/^no NVIDIA GPU\/driver found/),
+      probeOk: true,
+    });
   }, 120_000);
 
   it('cpu on a GPU host: GPU found but not used because cpu was requested; nothing to compare with', async () => {
     const report = await runDoctor({ backend: 'cpu', env: onPath(H100_SMI) });
     expect(report.backend).toMatchObject({ name: 'cpu', requested: 'cpu', skipped: [] });
-    expect(report.verdict).toBe('GPU found (NVIDIA H100 80GB HBM3, NVIDIA H100 80GB HBM3) but not used because the cpu backend was requested (--backend or KFASHION_TF_BACKEND): running on cpu');
+    expect(report.verdict).toBe(
+      'GPU found (NVIDIA H100 80GB HBM3, NVIDIA H100 80GB HBM3) but not used because the cpu backend was requested (--backend or KFASHION_TF_BACKEND): running on cpu',
+    );
     for (const op of report.ops ?? []) {
       expect(op).toMatchObject({ cpuWarmMs: null, relativeError: null, agrees: null });
       expect(op.warmMs).toBeGreaterThan(0);
@@ -192,22 +262,42 @@ describe('runDoctor on this machine', () => {
   }, 120_000);
 
   const withoutCudnn = (name: string) => {
-    throw new Error(name.endsWith('-gpu') ? 'libcudnn.so.8: cannot open shared object file: No such file or directory' : `Cannot find module '${name}'`);
+    throw new Error(
+      name.endsWith('-gpu') ? 'libcudnn.so.8: cannot open shared object file: No such file or directory' : `Cannot find module '${name}'`,
+    );
   };
 
   it('a GPU whose tfjs-node-gpu cannot load cuDNN: says so in the verdict', async () => {
     const report = await runDoctor({ env: onPath(H100_SMI), loadModule: withoutCudnn, timing: false });
     expect(report.ops).toBeNull();
     // onnxruntime-node's CUDA provider is not installed here (its install script is not run): tried, then the CPU
-    expect(report.onnx).toMatchObject({ provider: 'cpu', probeOk: true, cudaSkipped: expect.stringMatching(/^CUDA execution provider did not load: .*Failed to load shared library/) });
-    expect(report.verdict).toBe('GPU found (NVIDIA H100 80GB HBM3, NVIDIA H100 80GB HBM3) but not used because @tensorflow/tfjs-node-gpu cannot load libcudnn.so.8: running on wasm');
+    expect(report.onnx).toMatchObject({
+      provider: 'cpu',
+      probeOk: true,
+      cudaSkipped: expect.stringMatching(/^CUDA execution provider did not load: .*Failed to load shared library/),
+    });
+    expect(report.verdict).toBe(
+      'GPU found (NVIDIA H100 80GB HBM3, NVIDIA H100 80GB HBM3) but not used because @tensorflow/tfjs-node-gpu cannot load libcudnn.so.8: running on wasm',
+    );
   });
 
   it('KFASHION_TF_BACKEND=tensorflow (as in the image) that cannot load: still a report, on the automatic choice, with the error', async () => {
-    const report = await runDoctor({ env: { ...onPath(H100_SMI), KFASHION_TF_BACKEND: 'tensorflow' }, loadModule: withoutCudnn, timing: false });
-    expect(report.backend).toMatchObject({ name: 'wasm', requested: null, requestedError: expect.stringMatching(/^TensorFlow.js backend 'tensorflow' was requested but is not available: @tensorflow\/tfjs-node-gpu: libcudnn\.so\.8/) });
+    const report = await runDoctor({
+      env: { ...onPath(H100_SMI), KFASHION_TF_BACKEND: 'tensorflow' },
+      loadModule: withoutCudnn,
+      timing: false,
+    });
+    expect(report.backend).toMatchObject({
+      name: 'wasm',
+      requested: null,
+      requestedError: expect.stringMatching(
+        /^TensorFlow.js backend 'tensorflow' was requested but is not available: @tensorflow\/tfjs-node-gpu: libcudnn\.so\.8/,
+      ),
+    });
     expect(report.backend.skipped[0]).toMatchObject({ module: '@tensorflow/tfjs-node-gpu', missingLibrary: 'libcudnn.so.8' });
-    expect(report.verdict).toMatch(/^GPU found \(NVIDIA H100 80GB HBM3, NVIDIA H100 80GB HBM3\) but not used because @tensorflow\/tfjs-node-gpu cannot load libcudnn\.so\.8: running on wasm; TensorFlow.js backend 'tensorflow' was requested but is not available: /);
+    expect(report.verdict).toMatch(
+      /^GPU found \(NVIDIA H100 80GB HBM3, NVIDIA H100 80GB HBM3\) but not used because @tensorflow\/tfjs-node-gpu cannot load libcudnn\.so\.8: running on wasm; TensorFlow.js backend 'tensorflow' was requested but is not available: /,
+    );
   });
 });
 
@@ -221,7 +311,10 @@ describe('the comparison with the cpu backend', () => {
   it('catches an op whose result depends on the backend', async () => {
     await initBackend('wasm', { log: () => undefined });
     const biased: DoctorOp = {
-      name: 'biased', description: 'adds 1e-3 off the cpu backend', onHost: false, tolerance: 1e-4,
+      name: 'biased',
+      description: 'adds 1e-3 off the cpu backend',
+      onHost: false,
+      tolerance: 1e-4,
       prepare: () => ({ call: async () => Float32Array.of(1 + (tf.getBackend() === 'cpu' ? 0 : 1e-3), 2), dispose: () => undefined }),
     };
     const [op] = await timeOps([biased]);
@@ -232,11 +325,20 @@ describe('the comparison with the cpu backend', () => {
 
 describe('backendSummary (for /health)', () => {
   it('reports the backend, why better ones were skipped, and the GPU names without timing anything', async () => {
-    const info = await initBackend(undefined, { loadModule: () => { throw new Error('libcuda.so.1: cannot open shared object file'); }, log: () => undefined, env: {} });
+    const info = await initBackend(undefined, {
+      loadModule: () => {
+        throw new Error('libcuda.so.1: cannot open shared object file');
+      },
+      log: () => undefined,
+      env: {},
+    });
     expect(await backendSummary(info, onPath(H100_SMI))).toEqual({
       backend: 'wasm',
       device: 'cpu',
-      notUsed: ['@tensorflow/tfjs-node-gpu: libcuda.so.1: cannot open shared object file', '@tensorflow/tfjs-node: libcuda.so.1: cannot open shared object file'],
+      notUsed: [
+        '@tensorflow/tfjs-node-gpu: libcuda.so.1: cannot open shared object file',
+        '@tensorflow/tfjs-node: libcuda.so.1: cannot open shared object file',
+      ],
       gpus: ['NVIDIA H100 80GB HBM3', 'NVIDIA H100 80GB HBM3'],
       gpuProblem: null,
       tensorflowUsesGpu: null,
@@ -258,7 +360,9 @@ describe('kfashion doctor (the command)', () => {
   });
 
   it('names --backend when its value is not a backend', async () => {
-    await expect(runCli(['doctor', '--backend', 'gpu'])).rejects.toThrow(/--backend: unknown TensorFlow.js backend "gpu"; allowed values are tensorflow, wasm, cpu/);
+    await expect(runCli(['doctor', '--backend', 'gpu'])).rejects.toThrow(
+      /--backend: unknown TensorFlow.js backend "gpu"; allowed values are tensorflow, wasm, cpu/,
+    );
   });
 });
 
@@ -269,8 +373,12 @@ describe('the onnx engine where onnxruntime-node cannot load', () => {
     };
     const report = await probeOnnxRuntime(onPath(NO_SMI), missing);
     expect(report).toEqual({
-      version: null, provider: null, cudaSkipped: null, probeOk: null,
-      problem: "the onnx engine needs onnxruntime-node (an optional dependency), which cannot be loaded here: Cannot find module 'onnxruntime-node'. Install it (npm install onnxruntime-node) or use the tfjs engine (--engine tfjs).",
+      version: null,
+      provider: null,
+      cudaSkipped: null,
+      probeOk: null,
+      problem:
+        "the onnx engine needs onnxruntime-node (an optional dependency), which cannot be loaded here: Cannot find module 'onnxruntime-node'. Install it (npm install onnxruntime-node) or use the tfjs engine (--engine tfjs).",
     });
     expect(() => loadOnnxRuntime(missing)).toThrow(report.problem as string);
   });

@@ -13,7 +13,8 @@ import { initBackend } from '../../src/ml/backend';
 import { kernelWorkloads, missingKernels, recordKernels } from '../../src/ml/doctor/kernels';
 import { BACKBONES } from '../../src/ml/model/config';
 
-const nativeKernels = (JSON.parse(readFileSync(join(__dirname, 'fixtures/tfjs_node_kernels.json'), 'utf8')) as { kernels: string[] }).kernels;
+const nativeKernels = (JSON.parse(readFileSync(join(__dirname, 'fixtures/tfjs_node_kernels.json'), 'utf8')) as { kernels: string[] })
+  .kernels;
 
 beforeAll(async () => {
   await initBackend('wasm', { log: () => undefined });
@@ -23,7 +24,9 @@ describe('the kernel recorder', () => {
   it('records the kernels an op calls, including those of its gradient, and not those a kernel calls inside', async () => {
     const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 3, 3, 1]);
     const w = tf.ones([2, 2, 1, 1]) as tf.Tensor4D;
-    const used = await recordKernels(() => tf.dispose(tf.grad((input: tf.Tensor) => tf.sum(tf.conv2d(input as tf.Tensor4D, w, 1, 'valid')))(x)));
+    const used = await recordKernels(() =>
+      tf.dispose(tf.grad((input: tf.Tensor) => tf.sum(tf.conv2d(input as tf.Tensor4D, w, 1, 'valid')))(x)),
+    );
     expect(used).toEqual(expect.any(Set));
     expect([...used]).toEqual(expect.arrayContaining(['Conv2D', 'Sum', 'Conv2DBackpropInput']));
     expect(used.has('Conv2DBackpropFilter')).toBe(false);
@@ -32,9 +35,11 @@ describe('the kernel recorder', () => {
 
   it('restores the engine after the work, also when the work throws', async () => {
     const runKernel = (tf.engine() as unknown as { runKernel: unknown }).runKernel;
-    await expect(recordKernels(() => {
-      throw new Error('boom');
-    })).rejects.toThrow('boom');
+    await expect(
+      recordKernels(() => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect((tf.engine() as unknown as { runKernel: unknown }).runKernel).toBe(runKernel);
   });
 
@@ -46,7 +51,16 @@ describe('the kernel recorder', () => {
 describe('the tfjs-node 4.22 kernel list', () => {
   it('is the package register list, with the kernels a detector trains with', () => {
     expect(nativeKernels.length).toBeGreaterThan(100);
-    expect(nativeKernels).toEqual(expect.arrayContaining(['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'GatherV2', 'UnsortedSegmentSum', 'ResizeNearestNeighborGrad']));
+    expect(nativeKernels).toEqual(
+      expect.arrayContaining([
+        'Conv2D',
+        'Conv2DBackpropFilter',
+        'Conv2DBackpropInput',
+        'GatherV2',
+        'UnsortedSegmentSum',
+        'ResizeNearestNeighborGrad',
+      ]),
+    );
     // Kernels of tfjs-core that the native package does not register (the cpu and wasm backends have them).
     expect(nativeKernels).not.toContain('RaggedGather');
   });

@@ -23,7 +23,9 @@ describe('kfashion predict', () => {
     files = writeTrainedModel(dir);
     const image = fixtureImages()[0];
     png = path.join(dir, 'shapes.png');
-    await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(png);
+    await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
+      .png()
+      .toFile(png);
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,12 +62,14 @@ describe('kfashion predict', () => {
     const expected = trainedFixture.detections[0];
     expect(result[1].detections.map((d: { label: number }) => d.label)).toEqual(expected.labels);
     result[1].detections.forEach((d: { box: number[] }, k: number) =>
-      d.box.forEach((v, j) => expect(Math.abs(v - expected.boxes[k * 4 + j])).toBeLessThan(0.5)));
+      d.box.forEach((v, j) => expect(Math.abs(v - expected.boxes[k * 4 + j])).toBeLessThan(0.5)),
+    );
   });
 
   test('a missing image file is reported by name', async () => {
-    await expect(runCli(['predict', path.join(dir, 'nope.jpg'), '--weights', files.weights, '--config', files.config, '--json', '--backend', 'wasm']))
-      .rejects.toThrow(/nope\.jpg/);
+    await expect(
+      runCli(['predict', path.join(dir, 'nope.jpg'), '--weights', files.weights, '--config', files.config, '--json', '--backend', 'wasm']),
+    ).rejects.toThrow(/nope\.jpg/);
   });
 
   test('--model ID predicts with a stored model version, exactly as with its files', async () => {
@@ -78,7 +82,9 @@ describe('kfashion predict', () => {
       );
       process.env.DATABASE_URL = db.url;
       const byId = JSON.parse(await runCli(['predict', png, '--model', String(version.id), '--json', '--backend', 'wasm']));
-      const byFiles = JSON.parse(await runCli(['predict', png, '--weights', files.weights, '--config', files.config, '--json', '--backend', 'wasm']));
+      const byFiles = JSON.parse(
+        await runCli(['predict', png, '--weights', files.weights, '--config', files.config, '--json', '--backend', 'wasm']),
+      );
       expect(byId[0].detections.length).toBeGreaterThan(0);
       expect(byId).toEqual(byFiles);
       await expect(runCli(['predict', png, '--model', String(Number(version.id) + 1), '--json'])).rejects.toThrow(

@@ -10,7 +10,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CATALOGUE, DEFAULT_WEIGHTS_BASE_URL, resolveWeightsArgument, sha256Prefix, weightsBaseUrl, type CatalogueEntry } from '../../src/ml/weights/catalogue';
+import {
+  CATALOGUE,
+  DEFAULT_WEIGHTS_BASE_URL,
+  resolveWeightsArgument,
+  sha256Prefix,
+  weightsBaseUrl,
+  type CatalogueEntry,
+} from '../../src/ml/weights/catalogue';
 import { downloadWeights } from '../../src/ml/weights/download';
 import { normaliseTrainingParams } from '../../src/jobs/training-params';
 
@@ -18,16 +25,27 @@ const CONTENT = randomBytes(300_000);
 const PREFIX = createHash('sha256').update(CONTENT).digest('hex').slice(0, 8);
 
 /** One checkpoint as Debian's torchvision describes it (tools/reference/catalogue_reference.py). */
-interface CatalogueReference { name: string; url: string; zip_bytes: number; legacy_bytes: number }
+interface CatalogueReference {
+  name: string;
+  url: string;
+  zip_bytes: number;
+  legacy_bytes: number;
+}
 
-interface ServerState { cutAfter: number | null; ranges: (string | undefined)[] }
+interface ServerState {
+  cutAfter: number | null;
+  ranges: (string | undefined)[];
+}
 
 /** Serves CONTENT at any path, honours `Range: bytes=N-`, and cuts the connection once after `cutAfter` bytes. */
 function serve(state: ServerState) {
   return (request: IncomingMessage, response: ServerResponse) => {
     state.ranges.push(request.headers.range);
     const start = Number(/^bytes=(\d+)-$/.exec(request.headers.range ?? '')?.[1] ?? 0);
-    const headers = { 'Content-Length': String(CONTENT.length - start), ...(start > 0 ? { 'Content-Range': `bytes ${start}-${CONTENT.length - 1}/${CONTENT.length}` } : {}) };
+    const headers = {
+      'Content-Length': String(CONTENT.length - start),
+      ...(start > 0 ? { 'Content-Range': `bytes ${start}-${CONTENT.length - 1}/${CONTENT.length}` } : {}),
+    };
     response.writeHead(start > 0 ? 206 : 200, headers);
     const cut = state.cutAfter;
     if (cut === null) {
@@ -98,7 +116,9 @@ describe('downloadWeights from a loopback server', () => {
 
   it('refuses a file whose SHA-256 does not match its name and removes the partial file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kfashion-fetch-'));
-    await expect(downloadWeights(entry('deadbeef'), { baseUrl, dir })).rejects.toThrow(/SHA-256 [0-9a-f]{64} does not start with deadbeef .*partial file was removed/);
+    await expect(downloadWeights(entry('deadbeef'), { baseUrl, dir })).rejects.toThrow(
+      /SHA-256 [0-9a-f]{64} does not start with deadbeef .*partial file was removed/,
+    );
     expect(existsSync(join(dir, 'tiny-deadbeef.pth.part'))).toBe(false);
     expect(existsSync(join(dir, 'tiny-deadbeef.pth'))).toBe(false);
   });
@@ -106,12 +126,21 @@ describe('downloadWeights from a loopback server', () => {
 
 describe('weights catalogue', () => {
   it("has torchvision's six checkpoints, each with the SHA-256 prefix of its file name", () => {
-    expect(CATALOGUE.map((e) => e.name)).toEqual(['resnet18', 'resnet34', 'resnet50', 'resnet101', 'fasterrcnn_resnet50_fpn', 'fasterrcnn_resnet50_fpn_v2']);
+    expect(CATALOGUE.map((e) => e.name)).toEqual([
+      'resnet18',
+      'resnet34',
+      'resnet50',
+      'resnet101',
+      'fasterrcnn_resnet50_fpn',
+      'fasterrcnn_resnet50_fpn_v2',
+    ]);
     expect(CATALOGUE.map(sha256Prefix)).toEqual(['f37072fd', 'b627a593', '0676ba61', '63fe2227', '258fb6c6', 'dd69338a']);
   });
 
   it("matches torchvision's weight enums: file name (SHA-256 prefix) from the URL, size from the architecture's state dict", () => {
-    const reference: { entries: CatalogueReference[] } = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'weights_catalogue.json'), 'utf8'));
+    const reference: { entries: CatalogueReference[] } = JSON.parse(
+      readFileSync(join(__dirname, 'fixtures', 'weights_catalogue.json'), 'utf8'),
+    );
     expect(reference.entries.map((e) => e.name)).toEqual(CATALOGUE.map((e) => e.name));
     for (const entry of CATALOGUE) {
       const torchvision = reference.entries.find((e) => e.name === entry.name)!;
@@ -133,8 +162,12 @@ describe('weights catalogue', () => {
     expect(resolveWeightsArgument('resnet50', { KFASHION_DATA_DIR: '/data' })).toBe('/data/weights/resnet50-0676ba61.pth');
     expect(resolveWeightsArgument('resnet50', { KFASHION_DATA_DIR: '/data', KFASHION_WEIGHTS_DIR: '/w' })).toBe('/w/resnet50-0676ba61.pth');
     expect(resolveWeightsArgument('/models/x.pth', { KFASHION_DATA_DIR: '/data' })).toBe('/models/x.pth');
-    expect(normaliseTrainingParams({ initWeights: 'fasterrcnn_resnet50_fpn' }).initWeights).toMatch(/\/weights\/fasterrcnn_resnet50_fpn_coco-258fb6c6\.pth$/);
+    expect(normaliseTrainingParams({ initWeights: 'fasterrcnn_resnet50_fpn' }).initWeights).toMatch(
+      /\/weights\/fasterrcnn_resnet50_fpn_coco-258fb6c6\.pth$/,
+    );
     expect(normaliseTrainingParams({ initWeights: '/m/a.pt' }).initWeights).toBe('/m/a.pt');
-    expect(() => normaliseTrainingParams({ initWeights: 'resnet51' })).toThrow(/initWeights: expected a catalogue name \(resnet18, .*\) or the path of a \.safetensors, \.pth, \.pt file/);
+    expect(() => normaliseTrainingParams({ initWeights: 'resnet51' })).toThrow(
+      /initWeights: expected a catalogue name \(resnet18, .*\) or the path of a \.safetensors, \.pth, \.pt file/,
+    );
   });
 });

@@ -23,9 +23,20 @@ import { fixtureImages } from './model/heads-trained';
 const FIXTURES = join(__dirname, 'fixtures');
 const fixture = (name: string) => join(FIXTURES, name);
 const MALICIOUS_MARKER = '/tmp/kfashion-malicious-pickle-ran';
-const DTYPE_NAMES: Record<string, string> = { float16: 'F16', bfloat16: 'BF16', float64: 'F64', float32: 'F32', int64: 'I64', bool: 'BOOL' };
+const DTYPE_NAMES: Record<string, string> = {
+  float16: 'F16',
+  bfloat16: 'BF16',
+  float64: 'F64',
+  float32: 'F32',
+  int64: 'I64',
+  bool: 'BOOL',
+};
 
-interface Expected { shape: number[]; dtype: string; values: number[] }
+interface Expected {
+  shape: number[];
+  dtype: string;
+  values: number[];
+}
 const expected = JSON.parse(readFileSync(fixture('weights_tensors.json'), 'utf8')) as Record<string, Expected>;
 
 describe.each(['zip', 'legacy'])('PyTorch checkpoint reader, %s format', (format) => {
@@ -49,7 +60,9 @@ describe.each(['zip', 'legacy'])('PyTorch checkpoint reader, %s format', (format
 
   it('refuses a pickle that calls os.system, naming the global, without running it', () => {
     rmSync(MALICIOUS_MARKER, { force: true });
-    expect(() => readPytorchCheckpoint(fixture(`weights_malicious_${format}.pth`))).toThrow(/global "os\.system", which is not on the allow-list/);
+    expect(() => readPytorchCheckpoint(fixture(`weights_malicious_${format}.pth`))).toThrow(
+      /global "os\.system", which is not on the allow-list/,
+    );
     expect(existsSync(MALICIOUS_MARKER)).toBe(false);
   });
 });
@@ -76,7 +89,10 @@ describe('PyTorch checkpoint errors name the file and the problem', () => {
     // Legacy header pickles (magic, protocol 1001, system info), then a pickled list [1, 2].
     const header = Buffer.from(readFileSync(fixture('weights_malicious_legacy.pth')));
     const payloadStart = header.lastIndexOf(Buffer.from([0x80, 0x02]));
-    writeFileSync(path, Buffer.concat([header.subarray(0, payloadStart), Buffer.from([0x80, 0x02, 0x5d, 0x28, 0x4b, 1, 0x4b, 2, 0x65, 0x2e])]));
+    writeFileSync(
+      path,
+      Buffer.concat([header.subarray(0, payloadStart), Buffer.from([0x80, 0x02, 0x5d, 0x28, 0x4b, 1, 0x4b, 2, 0x65, 0x2e])]),
+    );
     expect(() => readPytorchCheckpoint(path)).toThrow(`${path}: not a state dict (the checkpoint holds a list)`);
   });
 });
@@ -84,9 +100,15 @@ describe('PyTorch checkpoint errors name the file and the problem', () => {
 describe('ImageNet classification ResNet-18 → detector body', () => {
   it('maps conv1/bn1/layer1-4 under backbone.body. and leaves fc out', () => {
     const names = detectorNames(['conv1.weight', 'bn1.running_mean', 'layer4.1.bn2.bias', 'fc.weight']);
-    expect([...names.values()]).toEqual(['backbone.body.conv1.weight', 'backbone.body.bn1.running_mean', 'backbone.body.layer4.1.bn2.bias', 'fc.weight']);
-    expect(detectorNames(['backbone.body.conv1.weight', 'backbone.fpn.inner_blocks.0.weight']).get('backbone.fpn.inner_blocks.0.weight'))
-      .toBe('backbone.fpn.inner_blocks.0.0.weight');
+    expect([...names.values()]).toEqual([
+      'backbone.body.conv1.weight',
+      'backbone.body.bn1.running_mean',
+      'backbone.body.layer4.1.bn2.bias',
+      'fc.weight',
+    ]);
+    expect(
+      detectorNames(['backbone.body.conv1.weight', 'backbone.fpn.inner_blocks.0.weight']).get('backbone.fpn.inner_blocks.0.weight'),
+    ).toBe('backbone.fpn.inner_blocks.0.0.weight');
   });
 
   describe.each(['cpu', 'wasm'])('on %s', (backend) => {
@@ -97,7 +119,11 @@ describe('ImageNet classification ResNet-18 → detector body', () => {
     const reference = readSafetensors(fixture('weights_resnet18_features.safetensors')).tensors;
     const config = resolveConfig({ backbone: 'resnet18', num_classes: 3, class_names: ['__background__', 'a', 'b'] }, 'test config');
 
-    it.each([['zip', 'float'], ['legacy', 'float'], ['half', 'half']])('%s checkpoint: body features equal torchvision (%s weights)', (file, variant) => {
+    it.each([
+      ['zip', 'float'],
+      ['legacy', 'float'],
+      ['half', 'half'],
+    ])('%s checkpoint: body features equal torchvision (%s weights)', (file, variant) => {
       const model = AttributeRCNN.create(config, 0);
       try {
         const report = loadMatchingWeights(model.store, fixture(`weights_resnet18_${file}.pth`));
@@ -107,7 +133,11 @@ describe('ImageNet classification ResNet-18 → detector body', () => {
         expect(report.reinitialised.length).toBe(model.store.names().length - bodyNames.length);
         expect(report.reinitialised.every((line) => !line.startsWith('backbone.body.') && line.endsWith('(not in the file)'))).toBe(true);
         const image = reference.get('image')!;
-        const features = tf.tidy(() => resnetForward(model.store, 'resnet18', tf.tensor4d(image.data, image.shape as [number, number, number, number])).map((t) => t.dataSync()));
+        const features = tf.tidy(() =>
+          resnetForward(model.store, 'resnet18', tf.tensor4d(image.data, image.shape as [number, number, number, number])).map((t) =>
+            t.dataSync(),
+          ),
+        );
         features.forEach((ours, level) => {
           const theirs = reference.get(`${variant}.layer${level + 1}`)!.data;
           expect(ours.length).toBe(theirs.length);
@@ -122,10 +152,23 @@ describe('ImageNet classification ResNet-18 → detector body', () => {
   });
 });
 
-interface ReferenceDetections { boxes: number[]; scores: number[]; labels: number[] }
-interface DetectorFixture { config: Record<string, unknown>; image: number; float: ReferenceDetections; half: ReferenceDetections }
-const detectorFixtures: Record<string, DetectorFixture> = Object.fromEntries(['weights_fasterrcnn', 'weights_fasterrcnn_v2']
-  .map((stem) => [stem, JSON.parse(readFileSync(fixture(`${stem}.json`), 'utf8')) as DetectorFixture]));
+interface ReferenceDetections {
+  boxes: number[];
+  scores: number[];
+  labels: number[];
+}
+interface DetectorFixture {
+  config: Record<string, unknown>;
+  image: number;
+  float: ReferenceDetections;
+  half: ReferenceDetections;
+}
+const detectorFixtures: Record<string, DetectorFixture> = Object.fromEntries(
+  ['weights_fasterrcnn', 'weights_fasterrcnn_v2'].map((stem) => [
+    stem,
+    JSON.parse(readFileSync(fixture(`${stem}.json`), 'utf8')) as DetectorFixture,
+  ]),
+);
 const detectorFixture = detectorFixtures.weights_fasterrcnn;
 
 /** Each of torchvision's detections has one of ours with its label, its box within 0.5 px and its score within 1e-3 (order aside: near-equal scores may swap). */
@@ -134,7 +177,9 @@ function expectSameDetections(ours: Detection[], theirs: ReferenceDetections): v
   const unmatched = [...ours];
   theirs.labels.forEach((label, k) => {
     const box = theirs.boxes.slice(4 * k, 4 * k + 4);
-    const index = unmatched.findIndex((d) => d.label === label && Math.abs(d.score - theirs.scores[k]) < 1e-3 && d.box.every((v, j) => Math.abs(v - box[j]) < 0.5));
+    const index = unmatched.findIndex(
+      (d) => d.label === label && Math.abs(d.score - theirs.scores[k]) < 1e-3 && d.box.every((v, j) => Math.abs(v - box[j]) < 0.5),
+    );
     expect({ detection: k, label, box, score: theirs.scores[k], matched: index >= 0 }).toMatchObject({ matched: true });
     unmatched.splice(index, 1);
   });
@@ -149,8 +194,12 @@ describe('Faster R-CNN checkpoints written by torch: detections equal torchvisio
   });
 
   it.each([
-    ['weights_fasterrcnn', 'zip', 'float'], ['weights_fasterrcnn', 'legacy', 'float'], ['weights_fasterrcnn', 'half', 'half'],
-    ['weights_fasterrcnn_v2', 'zip', 'float'], ['weights_fasterrcnn_v2', 'legacy', 'float'], ['weights_fasterrcnn_v2', 'half', 'half'],
+    ['weights_fasterrcnn', 'zip', 'float'],
+    ['weights_fasterrcnn', 'legacy', 'float'],
+    ['weights_fasterrcnn', 'half', 'half'],
+    ['weights_fasterrcnn_v2', 'zip', 'float'],
+    ['weights_fasterrcnn_v2', 'legacy', 'float'],
+    ['weights_fasterrcnn_v2', 'half', 'half'],
   ] as const)('%s, %s checkpoint (%s weights)', async (stem, file, variant) => {
     const configPath = join(scratch, `${stem}.json`);
     writeFileSync(configPath, JSON.stringify(detectorFixtures[stem].config));
@@ -164,11 +213,18 @@ describe('Faster R-CNN checkpoints written by torch: detections equal torchvisio
   });
 
   it('into an Attribute R-CNN of another label space: class heads re-initialised, other heads kept out, the rest loaded', () => {
-    const config = resolveConfig({
-      ...detectorFixture.config,
-      num_classes: 3, class_names: ['__background__', 'top', 'bottom'],
-      attributes: [{ kind: 'color', type: 'single', values: ['red', 'green', 'blue', 'yellow'] }, { kind: 'material', type: 'multi', values: ['denim', 'knit', 'lace'] }],
-    }, 'other label space');
+    const config = resolveConfig(
+      {
+        ...detectorFixture.config,
+        num_classes: 3,
+        class_names: ['__background__', 'top', 'bottom'],
+        attributes: [
+          { kind: 'color', type: 'single', values: ['red', 'green', 'blue', 'yellow'] },
+          { kind: 'material', type: 'multi', values: ['denim', 'knit', 'lace'] },
+        ],
+      },
+      'other label space',
+    );
     const model = AttributeRCNN.create(config, 0);
     try {
       const report = loadMatchingWeights(model.store, fixture('weights_fasterrcnn_legacy.pth'));

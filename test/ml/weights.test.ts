@@ -11,7 +11,12 @@ import { initBackend } from '../../src/ml/backend';
 import { ParameterStore, SeededRandom } from '../../src/ml/model/params';
 import { encodeSafetensors, readSafetensors, writeSafetensors } from '../../src/ml/weights/safetensors';
 import {
-  encodeStateDict, exportStateDict, loadSafetensorsInto, loadStateDict, toCurrentName, toLegacyName,
+  encodeStateDict,
+  exportStateDict,
+  loadSafetensorsInto,
+  loadStateDict,
+  toCurrentName,
+  toLegacyName,
 } from '../../src/ml/weights/state-dict';
 
 const DTYPES_FIXTURE = join(__dirname, 'fixtures', 'backbone_dtypes.safetensors');
@@ -76,7 +81,9 @@ describe('safetensors reader errors name the file and the problem', () => {
 
   it('data section cut short', () => {
     const path = fileWith('short-data.safetensors', valid.subarray(0, valid.length - 4));
-    expect(() => readSafetensors(path)).toThrow(`${path}: truncated safetensors file: tensor "w" ends at byte 24 of a 20-byte data section`);
+    expect(() => readSafetensors(path)).toThrow(
+      `${path}: truncated safetensors file: tensor "w" ends at byte 24 of a 20-byte data section`,
+    );
   });
 
   it('header that is not JSON', () => {
@@ -129,10 +136,12 @@ describe('torchvision state_dict names', () => {
     expect(toLegacyName(legacy)).toBe(legacy);
   });
   it.each(['backbone.body.layer1.0.conv1.weight', 'rpn.head.cls_logits.weight', 'roi_heads.box_predictor.color_score.bias'])(
-    'leaves %s alone', (name) => {
+    'leaves %s alone',
+    (name) => {
       expect(toCurrentName(name)).toBe(name);
       expect(toLegacyName(name)).toBe(name);
-    });
+    },
+  );
 });
 
 describe.each(['cpu', 'wasm'])('state_dict ↔ ParameterStore on %s', (backend) => {
@@ -155,7 +164,8 @@ describe.each(['cpu', 'wasm'])('state_dict ↔ ParameterStore on %s', (backend) 
     store = new ParameterStore();
     const random = new SeededRandom(7);
     for (const [name, shape] of Object.entries(shapes)) {
-      const layout = name.endsWith('conv1.weight') || name.includes('blocks') && shape.length === 4 ? 'conv' : shape.length === 2 ? 'linear' : 'plain';
+      const layout =
+        name.endsWith('conv1.weight') || (name.includes('blocks') && shape.length === 4) ? 'conv' : shape.length === 2 ? 'linear' : 'plain';
       store.create(name, shape, { layout, init: { kind: 'normal', std: 1 }, trainable: !name.includes('running') }, random);
     }
   });
@@ -180,7 +190,9 @@ describe.each(['cpu', 'wasm'])('state_dict ↔ ParameterStore on %s', (backend) 
     const before = tf.memory().numTensors;
     const report = loadStateDict(store, dict(toLegacyName), 'legacy.safetensors');
     expect(report.loaded.sort()).toEqual(Object.keys(shapes).sort());
-    expect(Array.from(store.torchValues('backbone.fpn.inner_blocks.0.0.weight'))).toEqual(Array.from(values('backbone.fpn.inner_blocks.0.0.weight')));
+    expect(Array.from(store.torchValues('backbone.fpn.inner_blocks.0.0.weight'))).toEqual(
+      Array.from(values('backbone.fpn.inner_blocks.0.0.weight')),
+    );
     expect(tf.memory().numTensors).toBe(before);
   });
 
@@ -215,15 +227,19 @@ describe.each(['cpu', 'wasm'])('state_dict ↔ ParameterStore on %s', (backend) 
     const partial = dict();
     partial.delete('backbone.body.bn1.running_var');
     expect(() => loadStateDict(store, partial, 'ckpt.safetensors')).toThrow(
-      'ckpt.safetensors: cannot load weights (1 problem):\n  missing tensor "backbone.body.bn1.running_var" (model shape [4])');
-    expect(loadStateDict(store, partial, 'ckpt', { allowMissing: (n) => n.endsWith('running_var') }).missing).toEqual(['backbone.body.bn1.running_var']);
+      'ckpt.safetensors: cannot load weights (1 problem):\n  missing tensor "backbone.body.bn1.running_var" (model shape [4])',
+    );
+    expect(loadStateDict(store, partial, 'ckpt', { allowMissing: (n) => n.endsWith('running_var') }).missing).toEqual([
+      'backbone.body.bn1.running_var',
+    ]);
   });
 
   it('unexpected tensor → error naming it', () => {
     const extra = dict();
     extra.set('roi_heads.box_predictor.colour_score.weight', { shape: [3, 6], data: new Float32Array(18) });
     expect(() => loadStateDict(store, extra, 'ckpt.safetensors')).toThrow(
-      'unexpected tensor "roi_heads.box_predictor.colour_score.weight" [3, 6]: the model has no such parameter');
+      'unexpected tensor "roi_heads.box_predictor.colour_score.weight" [3, 6]: the model has no such parameter',
+    );
   });
 
   it('mis-shaped tensor → error naming it with both shapes, and nothing is loaded', () => {
@@ -231,7 +247,8 @@ describe.each(['cpu', 'wasm'])('state_dict ↔ ParameterStore on %s', (backend) 
     wrong.set('roi_heads.box_head.fc6.weight', { shape: [6, 8], data: new Float32Array(48) });
     const before = store.torchValues('backbone.body.conv1.weight');
     expect(() => loadStateDict(store, wrong, 'ckpt.safetensors')).toThrow(
-      'tensor "roi_heads.box_head.fc6.weight" has shape [6, 8] in the file but the model expects [6, 7]');
+      'tensor "roi_heads.box_head.fc6.weight" has shape [6, 8] in the file but the model expects [6, 7]',
+    );
     expect(Array.from(store.torchValues('backbone.body.conv1.weight'))).toEqual(Array.from(before));
   });
 
@@ -239,7 +256,8 @@ describe.each(['cpu', 'wasm'])('state_dict ↔ ParameterStore on %s', (backend) 
     const both = dict();
     both.set('backbone.fpn.inner_blocks.0.bias', { shape: [5], data: new Float32Array(5) });
     expect(() => loadStateDict(store, both, 'ckpt')).toThrow(
-      'tensors "backbone.fpn.inner_blocks.0.0.bias" and "backbone.fpn.inner_blocks.0.bias" are both the parameter "backbone.fpn.inner_blocks.0.0.bias"');
+      'tensors "backbone.fpn.inner_blocks.0.0.bias" and "backbone.fpn.inner_blocks.0.bias" are both the parameter "backbone.fpn.inner_blocks.0.0.bias"',
+    );
   });
 
   it('keeps frozen buffers out of the trainable set', () => {

@@ -24,8 +24,13 @@ let versionKey: string;
 beforeAll(async () => {
   db = await syntheticDatabase(10, 13, 64);
   server = await startModelServer({
-    dataSource: db.dataSource, dataDir: db.dataDir, port: 0, host: '127.0.0.1',
-    backend: 'wasm', pollIntervalMs: 200, log: () => undefined,
+    dataSource: db.dataSource,
+    dataDir: db.dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    backend: 'wasm',
+    pollIntervalMs: 200,
+    log: () => undefined,
   });
   api = await startTestServer(db.dataSource, { modelServerUrl: server.http.url, dataDir: db.dataDir });
   versionKey = await storeTinyModelVersion(db);
@@ -67,9 +72,13 @@ it('analyses an uploaded photo into searchable PREDICTION garments', async () =>
   );
   expect(searchGarments.edges.map((e: any) => e.node.id)).toContain(best.id);
   // The same photo again: the image is reused and its predictions replaced, not duplicated.
-  const again = await api.data(`mutation($id: ID) { analyzeImage(imageId: $id) { image { id } garments { id } } }`, { id: analyzeImage.image.id });
+  const again = await api.data(`mutation($id: ID) { analyzeImage(imageId: $id) { image { id } garments { id } } }`, {
+    id: analyzeImage.image.id,
+  });
   expect(again.analyzeImage.image.id).toBe(analyzeImage.image.id);
-  const [count] = await db.dataSource.query(`SELECT count(*)::int AS n FROM garments WHERE image_id = $1 AND source = 'prediction'`, [analyzeImage.image.databaseId]);
+  const [count] = await db.dataSource.query(`SELECT count(*)::int AS n FROM garments WHERE image_id = $1 AND source = 'prediction'`, [
+    analyzeImage.image.databaseId,
+  ]);
   expect(count.n).toBe(again.analyzeImage.garments.length);
 });
 
@@ -78,7 +87,10 @@ it('analyses a sideways 6 MB phone photo upright, and boxes stay in the upright 
   const height = 1600;
   const pixels = Buffer.alloc(width * height * 3);
   for (let i = 0, state = 99; i < pixels.length; i++) pixels[i] = (state = (state * 1103515245 + 12345) >>> 0) >>> 24;
-  const photo = await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).withMetadata({ orientation: 6 }).toBuffer();
+  const photo = await sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 95, chromaSubsampling: '4:4:4' })
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
   expect(photo.length).toBeGreaterThan(5 * 1024 * 1024);
   const uploadId = await api.uploadId(photo);
   const { analyzeImage } = await api.data(
@@ -100,13 +112,18 @@ it('analyses a sideways 6 MB phone photo upright, and boxes stay in the upright 
 
 it('predicts every matching image as a job on the model server, in chunks of chunkSize', async () => {
   const { predictImages } = await api.data(
-    `mutation($id: ID!) { predictImages(where: { split: VALIDATION }, modelVersionId: $id, chunkSize: 2) { id status chunks chunkSize } }`, { id: versionId });
+    `mutation($id: ID!) { predictImages(where: { split: VALIDATION }, modelVersionId: $id, chunkSize: 2) { id status chunks chunkSize } }`,
+    { id: versionId },
+  );
   expect(predictImages.chunkSize).toBe(2);
   let job: any;
   for (let i = 0; i < 240; i++) {
-    job = (await api.data(
-      `query($id: ID!) { predictionJob(id: $id) { status total done error chunks startedAt finishedAt imagesPerSecond etaSeconds modelVersion { id } } }`,
-      { id: predictImages.id })).predictionJob;
+    job = (
+      await api.data(
+        `query($id: ID!) { predictionJob(id: $id) { status total done error chunks startedAt finishedAt imagesPerSecond etaSeconds modelVersion { id } } }`,
+        { id: predictImages.id },
+      )
+    ).predictionJob;
     if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(job.status)) break;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -120,7 +137,9 @@ it('predicts every matching image as a job on the model server, in chunks of chu
   expect(job.etaSeconds).toBeNull();
   const [predicted] = await db.dataSource.query(
     `SELECT count(DISTINCT g.image_id)::int AS n FROM garments g JOIN images i ON i.id = g.image_id
-      WHERE g.source = 'prediction' AND g.model_version_id = $1 AND i.split = 'validation'`, [versionKey]);
+      WHERE g.source = 'prediction' AND g.model_version_id = $1 AND i.split = 'validation'`,
+    [versionKey],
+  );
   expect(predicted.n).toBe(validation.n);
 });
 

@@ -3,11 +3,14 @@ import { RequestBatcher } from '../../src/model-server/batcher';
 
 it('batches requests that arrive together and while a batch runs, at most maxBatch at once', async () => {
   const calls: number[][] = [];
-  const batcher = new RequestBatcher<number, number>(async (inputs) => {
-    calls.push([...inputs]);
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    return inputs.map((x) => x * 10);
-  }, { maxBatch: 4, maxWaitMs: 5 });
+  const batcher = new RequestBatcher<number, number>(
+    async (inputs) => {
+      calls.push([...inputs]);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return inputs.map((x) => x * 10);
+    },
+    { maxBatch: 4, maxWaitMs: 5 },
+  );
   const first = await Promise.all([1, 2, 3].map((x) => batcher.run(x)));
   expect(first).toEqual([10, 20, 30]);
   expect(calls).toEqual([[1, 2, 3]]);
@@ -21,10 +24,13 @@ it('batches requests that arrive together and while a batch runs, at most maxBat
 
 it('rejects every request of a failed batch and keeps serving', async () => {
   let fail = true;
-  const batcher = new RequestBatcher<string, string>(async (inputs) => {
-    if (fail) throw new Error('model exploded');
-    return inputs.map((s) => s.toUpperCase());
-  }, { maxBatch: 8, maxWaitMs: 1 });
+  const batcher = new RequestBatcher<string, string>(
+    async (inputs) => {
+      if (fail) throw new Error('model exploded');
+      return inputs.map((s) => s.toUpperCase());
+    },
+    { maxBatch: 8, maxWaitMs: 1 },
+  );
   const failed = await Promise.allSettled([batcher.run('a'), batcher.run('b')]);
   expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   expect((failed[0] as PromiseRejectedResult).reason.message).toBe('model exploded');

@@ -42,38 +42,56 @@ afterAll(() => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-it.each(Array.from({ length: ROUNDS }, (_, i) => i + 1))('round %i: two servers started together on a fresh database both come up and take work', async (round) => {
-  const name = `kf_concurrent_${process.pid}_${round}`;
-  await onServer(`CREATE DATABASE ${name}`);
-  const url = Object.assign(new URL(process.env.TEST_DATABASE_URL!), { pathname: `/${name}` }).toString();
-  const env = { DATABASE_URL: url, MODEL_SERVER_PORT: '0', KFASHION_DATA_DIR: dataDir, KFASHION_TF_BACKEND: 'wasm' };
-  const servers: Child[] = [0, 1].map(() => startCli(['model-server', '--queues', 'prediction'], env));
-  try {
-    const starts = await Promise.all(servers.map((server) => server.waitFor(/model server on (http:\/\/\S+) \(bound to 127\.0\.0\.1:\d+, no token; .*worker (\S+)\)/, 120_000)));
-    for (const server of servers) expect(server.output()).not.toMatch(/deadlock|duplicate key|already exists/);
-    const workers = starts.map((start) => start[2]);
-    for (const start of starts) expect((await fetch(`${start[1]}/health`)).status).toBe(200);
-
-    const dataSource = await openDatabase({ url });
-    const queue = await JobQueue.open(url);
+it.each(Array.from({ length: ROUNDS }, (_, i) => i + 1))(
+  'round %i: two servers started together on a fresh database both come up and take work',
+  async (round) => {
+    const name = `kf_concurrent_${process.pid}_${round}`;
+    await onServer(`CREATE DATABASE ${name}`);
+    const url = Object.assign(new URL(process.env.TEST_DATABASE_URL!), { pathname: `/${name}` }).toString();
+    const env = { DATABASE_URL: url, MODEL_SERVER_PORT: '0', KFASHION_DATA_DIR: dataDir, KFASHION_TF_BACKEND: 'wasm' };
+    const servers: Child[] = [0, 1].map(() => startCli(['model-server', '--queues', 'prediction'], env));
     try {
-      await importDataset(dataSource, { root, parseWorkers: 0 });
-      const versionId = Number(await storeTinyModelVersion({ dataSource, dataDir } as SyntheticDatabase, 48));
-      const job = await createPredictionJob(dataSource, queue, new SearchService(dataSource), { modelVersionId: versionId, filter: null, chunkSize: 2 });
-      const done = await eventually(async () => {
-        const [row] = await dataSource.query(`SELECT status, done, total FROM prediction_jobs WHERE id = $1`, [job.id]);
-        return ['succeeded', 'failed'].includes(row.status) ? row : undefined;
-      }, 180_000, `prediction job ${job.id} to finish`);
-      expect(done).toEqual({ status: 'succeeded', done: 16, total: 16 });
-      const takers: { worker: string }[] = await dataSource.query(`SELECT DISTINCT worker FROM prediction_chunks WHERE prediction_job_id = $1`, [job.id]);
-      expect(takers.map((t) => t.worker).sort()).toEqual([...workers].sort());
+      const starts = await Promise.all(
+        servers.map((server) =>
+          server.waitFor(/model server on (http:\/\/\S+) \(bound to 127\.0\.0\.1:\d+, no token; .*worker (\S+)\)/, 120_000),
+        ),
+      );
+      for (const server of servers) expect(server.output()).not.toMatch(/deadlock|duplicate key|already exists/);
+      const workers = starts.map((start) => start[2]);
+      for (const start of starts) expect((await fetch(`${start[1]}/health`)).status).toBe(200);
+
+      const dataSource = await openDatabase({ url });
+      const queue = await JobQueue.open(url);
+      try {
+        await importDataset(dataSource, { root, parseWorkers: 0 });
+        const versionId = Number(await storeTinyModelVersion({ dataSource, dataDir } as SyntheticDatabase, 48));
+        const job = await createPredictionJob(dataSource, queue, new SearchService(dataSource), {
+          modelVersionId: versionId,
+          filter: null,
+          chunkSize: 2,
+        });
+        const done = await eventually(
+          async () => {
+            const [row] = await dataSource.query(`SELECT status, done, total FROM prediction_jobs WHERE id = $1`, [job.id]);
+            return ['succeeded', 'failed'].includes(row.status) ? row : undefined;
+          },
+          180_000,
+          `prediction job ${job.id} to finish`,
+        );
+        expect(done).toEqual({ status: 'succeeded', done: 16, total: 16 });
+        const takers: { worker: string }[] = await dataSource.query(
+          `SELECT DISTINCT worker FROM prediction_chunks WHERE prediction_job_id = $1`,
+          [job.id],
+        );
+        expect(takers.map((t) => t.worker).sort()).toEqual([...workers].sort());
+      } finally {
+        await queue.stop();
+        await dataSource.destroy();
+      }
     } finally {
-      await queue.stop();
-      await dataSource.destroy();
+      for (const server of servers) server.process.kill('SIGTERM');
+      await Promise.all(servers.map((server) => server.exited));
+      await onServer(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
-  } finally {
-    for (const server of servers) server.process.kill('SIGTERM');
-    await Promise.all(servers.map((server) => server.exited));
-    await onServer(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  }
-});
+  },
+);

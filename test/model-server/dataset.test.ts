@@ -38,30 +38,51 @@ it('derives classes and attribute values from the training split, most frequent 
     const slot = Object.entries(SYNTH_CATEGORIES).find(([, list]) => list.some((e) => e.category === c.name))![0];
     expect(c.superCategory).toBe(slot);
   }
-  expect(space.attributes.map((a) => [a.kind, a.type])).toEqual([['color', 'single'], ['print', 'multi']]);
+  expect(space.attributes.map((a) => [a.kind, a.type])).toEqual([
+    ['color', 'single'],
+    ['print', 'multi'],
+  ]);
   const config = labelSpaceConfig(space);
   expect(config.class_names[0]).toBe('__background__');
   expect(config.num_classes).toBe(space.classes.length + 1);
 });
 
 it('filters by super-category and drops rare values', async () => {
-  const tops = await buildLabelSpace(databaseExampleSource(db.dataSource), { superCategories: [SuperCategory.TOP], attributeKinds: ['color'], minValueCount: 3 });
+  const tops = await buildLabelSpace(databaseExampleSource(db.dataSource), {
+    superCategories: [SuperCategory.TOP],
+    attributeKinds: ['color'],
+    minValueCount: 3,
+  });
   const counts = await garmentCounts('train', 'TOP');
-  expect(tops.classes.map((c) => c.name).sort()).toEqual([...counts].filter(([, n]) => n >= 3).map(([v]) => v).sort());
+  expect(tops.classes.map((c) => c.name).sort()).toEqual(
+    [...counts]
+      .filter(([, n]) => n >= 3)
+      .map(([v]) => v)
+      .sort(),
+  );
   const colourCounts: { value: string; n: number }[] = await db.dataSource.query(
     `SELECT v.value, count(*)::int AS n FROM garments g JOIN garment_attributes ga ON ga.garment_id = g.id
        JOIN vocabulary v ON v.id = ga.vocabulary_id
       WHERE g.split = 'train' AND g.super_category = 'TOP' AND v.kind = 'color' GROUP BY v.value`,
   );
-  expect(tops.attributes[0].values.sort()).toEqual(colourCounts.filter((r) => r.n >= 3).map((r) => r.value).sort());
+  expect(tops.attributes[0].values.sort()).toEqual(
+    colourCounts
+      .filter((r) => r.n >= 3)
+      .map((r) => r.value)
+      .sort(),
+  );
   await expect(buildLabelSpace(databaseExampleSource(db.dataSource), { attributeKinds: ['colour'] })).rejects.toThrow(DatasetError);
-  await expect(buildLabelSpace(databaseExampleSource(db.dataSource), { attributeKinds: ['colour'] })).rejects.toThrow(/unknown attribute kind "colour"/);
+  await expect(buildLabelSpace(databaseExampleSource(db.dataSource), { attributeKinds: ['colour'] })).rejects.toThrow(
+    /unknown attribute kind "colour"/,
+  );
 });
 
 it('gives each garment its class and attribute indices (null when unlabelled)', async () => {
   const space = await buildLabelSpace(databaseExampleSource(db.dataSource), { attributeKinds: ['color', 'collar', 'print'] });
   const images = await loadDatasetImages(databaseExampleSource(db.dataSource), {}, space, 'validation');
-  const validationImages: { n: number }[] = await db.dataSource.query(`SELECT count(DISTINCT image_id)::int AS n FROM garments WHERE split = 'validation'`);
+  const validationImages: { n: number }[] = await db.dataSource.query(
+    `SELECT count(DISTINCT image_id)::int AS n FROM garments WHERE split = 'validation'`,
+  );
   expect(images.length).toBe(validationImages[0].n);
   const one = images[0];
   expect(images.some((im) => im.garments.some((g) => g.attributes.color !== null))).toBe(true);
@@ -125,7 +146,11 @@ it('skips and reports a corrupt or missing image without failing the epoch', asy
     const list = [images[0], corrupt, missing, ...images.slice(3)];
     const seen: string[] = [];
     const skipped: { imageId: string; reason: string }[] = [];
-    for await (const batch of epochBatches(list, { batchSize: 2, seed: 1, flip: false, shuffle: false, size: { minSize: 48, maxSize: 48 } }, 0)) {
+    for await (const batch of epochBatches(
+      list,
+      { batchSize: 2, seed: 1, flip: false, shuffle: false, size: { minSize: 48, maxSize: 48 } },
+      0,
+    )) {
       seen.push(...batch.samples.map((s) => s.source.imageId));
       skipped.push(...batch.skipped);
     }

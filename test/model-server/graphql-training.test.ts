@@ -61,17 +61,30 @@ it('refuses unknown kinds, empty datasets and absurd hyperparameters, naming the
 });
 
 it('queues a valid run on pg-boss with the torchvision defaults filled in, and cancels it', async () => {
-  const { startTraining } = await api.data(START, { input: { attributeKinds: ['color'], epochs: 2, batchSize: 4, superCategories: ['TOP', 'BOTTOM'] } });
+  const { startTraining } = await api.data(START, {
+    input: { attributeKinds: ['color'], epochs: 2, batchSize: 4, superCategories: ['TOP', 'BOTTOM'] },
+  });
   expect(startTraining.status).toBe('QUEUED');
   expect(startTraining.id).toBe(globalId('TrainingRun', startTraining.databaseId));
   expect(startTraining.params).toEqual({
-    epochs: 2, batchSize: 4, momentum: 0.9, weightDecay: 1e-4, lr: 0.005, lrGamma: 0.1, warmupFactor: 0.001, backbone: 'resnet18',
+    epochs: 2,
+    batchSize: 4,
+    momentum: 0.9,
+    weightDecay: 1e-4,
+    lr: 0.005,
+    lrGamma: 0.1,
+    warmupFactor: 0.001,
+    backbone: 'resnet18',
     // From scratch (no initWeights): the whole body trains with nn.BatchNorm2d, as torchvision's builders do.
     model: { trainable_backbone_layers: 5, norm_layer: 'batch_norm' },
-    superCategories: ['TOP', 'BOTTOM'], attributeKinds: ['color'],
+    superCategories: ['TOP', 'BOTTOM'],
+    attributeKinds: ['color'],
   });
   const [stored] = await db.dataSource.query(`SELECT params FROM training_runs WHERE id = $1`, [startTraining.databaseId]);
-  expect(stored.params).toMatchObject({ model: { backbone: 'resnet18' }, data: { superCategories: ['TOP', 'BOTTOM'], attributeKinds: ['color'] } });
+  expect(stored.params).toMatchObject({
+    model: { backbone: 'resnet18' },
+    data: { superCategories: ['TOP', 'BOTTOM'], attributeKinds: ['color'] },
+  });
   const [row] = await db.dataSource.query(`SELECT job_id FROM training_runs WHERE id = $1`, [startTraining.databaseId]);
   const job = await queue.job(TRAINING_QUEUE, row.job_id);
   expect(job?.data).toEqual({ runId: Number(startTraining.databaseId) });
@@ -93,18 +106,23 @@ it('takes momentum, weight decay and the learning-rate factors from the API and 
   await api.data(`mutation($id: ID!) { cancelTraining(id: $id) { id } }`, { id: startTraining.id });
 });
 
-it('starts from weights with torchvision\'s pretrained-backbone defaults; explicit model keys win', () => {
+it("starts from weights with torchvision's pretrained-backbone defaults; explicit model keys win", () => {
   // No norm_layer or trainable_backbone_layers key: the config defaults, FrozenBatchNorm2d and 3 stages.
   expect(normaliseTrainingParams({ initWeights: '/models/fasterrcnn.safetensors' }).model).toEqual({ backbone: 'resnet18' });
-  expect(normaliseTrainingParams({ model: { norm_layer: 'frozen_batch_norm' } }).model)
-    .toEqual({ backbone: 'resnet18', trainable_backbone_layers: 5, norm_layer: 'frozen_batch_norm' });
+  expect(normaliseTrainingParams({ model: { norm_layer: 'frozen_batch_norm' } }).model).toEqual({
+    backbone: 'resnet18',
+    trainable_backbone_layers: 5,
+    norm_layer: 'frozen_batch_norm',
+  });
 });
 
 it('activates one model version at a time', async () => {
   const ids = [];
   for (const name of ['a', 'b']) {
     const [row] = await db.dataSource.query(
-      `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ($1, 'resnet18', '{}', '/x') RETURNING id`, [name]);
+      `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ($1, 'resnet18', '{}', '/x') RETURNING id`,
+      [name],
+    );
     ids.push(globalId('ModelVersion', row.id));
   }
   for (const id of [ids[0], ids[1]]) {
@@ -117,7 +135,9 @@ it('activates one model version at a time', async () => {
 
 it('needs exactly one photo and a model server to analyse, and keeps nothing of a failed analysis', async () => {
   const analyze = `mutation($u: ID, $id: ID) { analyzeImage(uploadId: $u, imageId: $id) { garments { id } } }`;
-  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: 'blue' } }).jpeg().toBuffer();
+  const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: 'blue' } })
+    .jpeg()
+    .toBuffer();
   const uploadId = await api.uploadId(jpeg);
   const both = await api.query(analyze, { u: uploadId, id: globalId('Image', 1) });
   expect(both.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'uploadId' });
@@ -150,11 +170,14 @@ it('answers subscribers with the same error codes as HTTP clients, no internals'
   const client = createClient({ url: `ws://127.0.0.1:${api.server.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
   try {
     const refused = await new Promise<unknown>((resolve) => {
-      client.subscribe({ query: `subscription { trainingRunUpdated(id: "${globalId('TrainingRun', '9223372036854775808')}") { id } }` }, {
-        next: (value) => resolve(value.errors),
-        error: resolve,
-        complete: () => resolve('complete'),
-      });
+      client.subscribe(
+        { query: `subscription { trainingRunUpdated(id: "${globalId('TrainingRun', '9223372036854775808')}") { id } }` },
+        {
+          next: (value) => resolve(value.errors),
+          error: resolve,
+          complete: () => resolve('complete'),
+        },
+      );
     });
     expect((refused as any[])[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'id' } });
   } finally {
@@ -167,13 +190,19 @@ it('pushes run updates over graphql-ws until the run finishes', async () => {
   const client = createClient({ url: `ws://127.0.0.1:${api.server.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
   const updates: any[] = [];
   const done = new Promise<void>((resolve, reject) => {
-    client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id status progress { step } } }`, variables: { id: globalId('TrainingRun', run.id) } }, {
-      next: (value) => {
-        updates.push(value.data?.trainingRunUpdated ?? value.errors);
+    client.subscribe(
+      {
+        query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { id status progress { step } } }`,
+        variables: { id: globalId('TrainingRun', run.id) },
       },
-      error: reject,
-      complete: resolve,
-    });
+      {
+        next: (value) => {
+          updates.push(value.data?.trainingRunUpdated ?? value.errors);
+        },
+        error: reject,
+        complete: resolve,
+      },
+    );
   });
   try {
     await new Promise((r) => setTimeout(r, 500));
@@ -199,7 +228,9 @@ describe('when the LISTEN connection drops', () => {
   afterAll(() => Object.assign(RECONNECT_BACKOFF, backoff));
 
   const terminateListener = () =>
-    db.dataSource.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`);
+    db.dataSource.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`,
+    );
 
   /** Subscribes to a new running run; its updates (or errors) as they come, and how it ended. */
   async function follow() {
@@ -207,11 +238,17 @@ describe('when the LISTEN connection drops', () => {
     const client = createClient({ url: `ws://127.0.0.1:${api.server.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
     const updates: any[] = [];
     const ended = new Promise<unknown>((resolve) => {
-      client.subscribe({ query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { progress { step } } }`, variables: { id: globalId('TrainingRun', run.id) } }, {
-        next: (value) => updates.push(value.data?.trainingRunUpdated ?? value.errors),
-        error: resolve,
-        complete: () => resolve('complete'),
-      });
+      client.subscribe(
+        {
+          query: `subscription($id: ID!) { trainingRunUpdated(id: $id) { progress { step } } }`,
+          variables: { id: globalId('TrainingRun', run.id) },
+        },
+        {
+          next: (value) => updates.push(value.data?.trainingRunUpdated ?? value.errors),
+          error: resolve,
+          complete: () => resolve('complete'),
+        },
+      );
     });
     const step = async (n: number) => {
       await db.dataSource.query(`UPDATE training_runs SET progress = $2::jsonb WHERE id = $1`, [run.id, JSON.stringify({ step: n })]);

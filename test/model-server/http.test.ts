@@ -31,12 +31,18 @@ beforeAll(async () => {
   backend = await initBackend('wasm');
   db = await createPostgresTestDatabase();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-http-'));
-  const config = resolveConfig({
-    ...TINY_MODEL,
-    box_score_thresh: 0,
-    class_names: ['__background__', '블라우스', '스커트'],
-    attributes: [{ kind: 'color', type: 'single', values: ['블랙', '화이트', '레드'] }, { kind: 'print', type: 'multi', values: ['체크', '도트'] }],
-  }, 'test');
+  const config = resolveConfig(
+    {
+      ...TINY_MODEL,
+      box_score_thresh: 0,
+      class_names: ['__background__', '블라우스', '스커트'],
+      attributes: [
+        { kind: 'color', type: 'single', values: ['블랙', '화이트', '레드'] },
+        { kind: 'print', type: 'multi', values: ['체크', '도트'] },
+      ],
+    },
+    'test',
+  );
   const model = AttributeRCNN.create(config, 3);
   model.save(path.join(dir, 'm.safetensors'), path.join(dir, 'm.json'));
   model.dispose();
@@ -62,8 +68,14 @@ it('reports health, and readiness once the active model is loaded', async () => 
   expect(health.status).toBe(200);
   const host = await probeGpus();
   expect(await health.json()).toEqual({
-    status: 'ok', backend: 'wasm', device: 'cpu', notUsed: ['requested wasm (--backend or KFASHION_TF_BACKEND)'], gpus: host.gpus.map((g) => g.name), gpuProblem: host.problem,
-    tensorflowUsesGpu: null, trainingMemory: { bytes: WASM_HEAP_LIMIT_BYTES, of: "the wasm backend's heap limit" },
+    status: 'ok',
+    backend: 'wasm',
+    device: 'cpu',
+    notUsed: ['requested wasm (--backend or KFASHION_TF_BACKEND)'],
+    gpus: host.gpus.map((g) => g.name),
+    gpuProblem: host.problem,
+    tensorflowUsesGpu: null,
+    trainingMemory: { bytes: WASM_HEAP_LIMIT_BYTES, of: "the wasm backend's heap limit" },
   });
   const ready = await fetch(`${server.url}/ready`);
   expect(ready.status).toBe(200);
@@ -111,7 +123,14 @@ it('refuses non-images, oversized bodies, wrong methods and unknown versions wit
 it('batches concurrent requests into fewer model calls', async () => {
   const loaded = await registry.get(versionId);
   const before = { ...loaded.batcher.stats };
-  const images = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => sharp(SAMPLE).resize(64 + i * 8, 64).jpeg().toBuffer()));
+  const images = await Promise.all(
+    [0, 1, 2, 3, 4, 5].map((i) =>
+      sharp(SAMPLE)
+        .resize(64 + i * 8, 64)
+        .jpeg()
+        .toBuffer(),
+    ),
+  );
   const responses = await Promise.all(images.map((b) => post(b)));
   expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
   const widths = await Promise.all(responses.map(async (r) => ((await r.json()) as any).width));
@@ -148,9 +167,13 @@ describe('who may call it', () => {
   });
 
   it('refuses to bind anywhere but loopback without a token, and refuses a short token', async () => {
-    await expect(startModelHttp({ registry, backend, port: 0, host: '0.0.0.0' })).rejects.toThrow(/MODEL_SERVER_HOST: "0.0.0.0" is not a loopback address.*set MODEL_SERVER_TOKEN/);
+    await expect(startModelHttp({ registry, backend, port: 0, host: '0.0.0.0' })).rejects.toThrow(
+      /MODEL_SERVER_HOST: "0.0.0.0" is not a loopback address.*set MODEL_SERVER_TOKEN/,
+    );
     await expect(startModelHttp({ registry, backend, port: 0, host: '::' })).rejects.toThrow(/MODEL_SERVER_HOST/);
-    await expect(startModelHttp({ registry, backend, port: 0, host: '0.0.0.0', token: 'short' })).rejects.toThrow(/MODEL_SERVER_TOKEN: expected at least 16 characters, got 5/);
+    await expect(startModelHttp({ registry, backend, port: 0, host: '0.0.0.0', token: 'short' })).rejects.toThrow(
+      /MODEL_SERVER_TOKEN: expected at least 16 characters, got 5/,
+    );
   });
 
   it('with a token, answers /predict and /ready only to callers that send it; /health stays open', async () => {

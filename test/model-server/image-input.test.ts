@@ -38,7 +38,9 @@ it('decodes to RGB pixels of the stored size (alpha dropped)', async () => {
   const decoded = await decodeImage(fs.readFileSync(SAMPLE));
   expect([decoded.width, decoded.height, decoded.format]).toEqual([meta.width, meta.height, 'jpeg']);
   expect(decoded.data.length).toBe(meta.width * meta.height * 3);
-  const rgba = await sharp({ create: { width: 4, height: 2, channels: 4, background: { r: 200, g: 10, b: 30, alpha: 0.5 } } }).png().toBuffer();
+  const rgba = await sharp({ create: { width: 4, height: 2, channels: 4, background: { r: 200, g: 10, b: 30, alpha: 0.5 } } })
+    .png()
+    .toBuffer();
   const png = await decodeImage(rgba);
   expect(png.data.length).toBe(4 * 2 * 3);
   expect([png.data[0], png.data[1], png.data[2]]).toEqual([200, 10, 30]);
@@ -54,14 +56,21 @@ it('refuses other formats before decoding and truncated files when decoding, nam
 
 describe('bounded decoding (security issue, item 14)', () => {
   /** A 6000 × 6000 16-bit grey PNG of one colour: about 80 KB on disk, 72 MB of samples. */
-  const deepPng = () => sharp(Buffer.alloc(6000 * 6000), { raw: { width: 6000, height: 6000, channels: 1 } }).toColourspace('grey16').png().toBuffer();
+  const deepPng = () =>
+    sharp(Buffer.alloc(6000 * 6000), { raw: { width: 6000, height: 6000, channels: 1 } })
+      .toColourspace('grey16')
+      .png()
+      .toBuffer();
 
   it('refuses an image by its header when its pixels times its sample depth pass the budget, before decoding it', async () => {
     const png = await deepPng();
     expect(png.length).toBeLessThan(1_000_000);
     expect((await sharp(png).metadata()).depth).toBe('ushort');
     const started = Date.now();
-    await expect(inspectImage(png)).rejects.toMatchObject({ code: ImageErrorCode.TooLarge, message: expect.stringMatching(/6000×6000 pixels at 16 bits per sample/) });
+    await expect(inspectImage(png)).rejects.toMatchObject({
+      code: ImageErrorCode.TooLarge,
+      message: expect.stringMatching(/6000×6000 pixels at 16 bits per sample/),
+    });
     await expect(decodeImage(png, 'deep.png')).rejects.toMatchObject({ code: ImageErrorCode.TooLarge });
     // Decoding it took 4.3 s; the header takes milliseconds.
     expect(Date.now() - started).toBeLessThan(1_000);
@@ -73,7 +82,9 @@ describe('bounded decoding (security issue, item 14)', () => {
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
     await expect(withDecodedImage(svg, (image) => image.toBuffer())).rejects.toMatchObject({ code: ImageErrorCode.UnsupportedFormat });
     const png = await sharp(SAMPLE).resize(10, 10).png().toBuffer();
-    await expect(withDecodedImage(png, (image) => image.toBuffer(), { formats: new Set(['jpeg']) })).rejects.toThrow('not a JPEG image (unrecognised signature)');
+    await expect(withDecodedImage(png, (image) => image.toBuffer(), { formats: new Set(['jpeg']) })).rejects.toThrow(
+      'not a JPEG image (unrecognised signature)',
+    );
   });
 
   it(`runs at most maxConcurrentDecodes() (${maxConcurrentDecodes()}) decodes at once, however many are asked for`, async () => {
@@ -94,7 +105,9 @@ describe('bounded decoding (security issue, item 14)', () => {
 
   it('abandons a decode past its timeout with IMAGE_DECODE_TIMEOUT', async () => {
     // 36 megapixels blurred with a sigma of 200: far more than a second of work.
-    const big = await sharp(Buffer.alloc(6000 * 6000), { raw: { width: 6000, height: 6000, channels: 1 } }).png().toBuffer();
+    const big = await sharp(Buffer.alloc(6000 * 6000), { raw: { width: 6000, height: 6000, channels: 1 } })
+      .png()
+      .toBuffer();
     const started = Date.now();
     await expect(withDecodedImage(big, (image) => image.blur(200).toBuffer(), { timeoutSeconds: 1 })).rejects.toMatchObject({
       code: ImageErrorCode.TimedOut,
@@ -109,7 +122,10 @@ describe('bounded decoding (security issue, item 14)', () => {
       const file = path.join(dir, 'huge.jpg');
       fs.writeFileSync(file, '');
       fs.truncateSync(file, MAX_IMAGE_FILE_BYTES + 1); // sparse: no disk used
-      await expect(readImageBytes(file)).rejects.toMatchObject({ code: ImageErrorCode.TooLarge, message: `the image file has ${MAX_IMAGE_FILE_BYTES + 1} bytes, more than ${MAX_IMAGE_FILE_BYTES}` });
+      await expect(readImageBytes(file)).rejects.toMatchObject({
+        code: ImageErrorCode.TooLarge,
+        message: `the image file has ${MAX_IMAGE_FILE_BYTES + 1} bytes, more than ${MAX_IMAGE_FILE_BYTES}`,
+      });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -119,7 +135,10 @@ describe('bounded decoding (security issue, item 14)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-image-input-'));
     try {
       execFileSync('mkfifo', [path.join(dir, 'photo.jpg')]);
-      await expect(readImageFile(path.join(dir, 'photo.jpg'))).rejects.toMatchObject({ code: ImageErrorCode.NotRegularFile, message: expect.stringMatching(/the image is a FIFO, not a regular file/) });
+      await expect(readImageFile(path.join(dir, 'photo.jpg'))).rejects.toMatchObject({
+        code: ImageErrorCode.NotRegularFile,
+        message: expect.stringMatching(/the image is a FIFO, not a regular file/),
+      });
       await expect(readImageBytes('/dev/zero')).rejects.toThrow('the image is a character device, not a regular file');
       await expect(readImageBytes(dir)).rejects.toThrow('the image is a directory, not a regular file');
     } finally {

@@ -42,14 +42,30 @@ it('marks a cancelled run cancelled, and leaves a succeeded run to record its ow
 
 it('hands an interrupted run back to the queue', async () => {
   const lease = await leasedRun();
-  expect(await runLeased(db.dataSource, lease, async () => { throw new Interrupted('stopping'); }, options)).toEqual({ kind: 'handed back', reason: 'stopping' });
+  expect(
+    await runLeased(
+      db.dataSource,
+      lease,
+      async () => {
+        throw new Interrupted('stopping');
+      },
+      options,
+    ),
+  ).toEqual({ kind: 'handed back', reason: 'stopping' });
   expect(await row(lease)).toMatchObject({ status: 'queued', worker: null });
 });
 
 it('records a failure with the reported message', async () => {
   const lease = await leasedRun();
   const boom = new Error('boom');
-  const end = await runLeased(db.dataSource, lease, async () => { throw boom; }, { ...options, reported: async () => new Error('backend replaced: boom') });
+  const end = await runLeased(
+    db.dataSource,
+    lease,
+    async () => {
+      throw boom;
+    },
+    { ...options, reported: async () => new Error('backend replaced: boom') },
+  );
   expect(end).toMatchObject({ kind: 'failed', message: 'backend replaced: boom' });
   expect(await row(lease)).toMatchObject({ status: 'failed', error: 'backend replaced: boom' });
 });
@@ -57,7 +73,16 @@ it('records a failure with the reported message', async () => {
 it('writes nothing once another worker holds the row', async () => {
   const lease = await leasedRun();
   await db.dataSource.query(`UPDATE training_runs SET worker = 'other' WHERE id = $1`, [lease.id]);
-  expect(await runLeased(db.dataSource, lease, async () => { throw new LeaseLost('taken'); }, options)).toEqual({ kind: 'lost', reason: 'taken' });
+  expect(
+    await runLeased(
+      db.dataSource,
+      lease,
+      async () => {
+        throw new LeaseLost('taken');
+      },
+      options,
+    ),
+  ).toEqual({ kind: 'lost', reason: 'taken' });
   // A cancelled end of a row another worker holds is lost too, not recorded.
   expect((await runLeased(db.dataSource, lease, async () => 'cancelled', options)).kind).toBe('lost');
   expect(await row(lease)).toMatchObject({ status: 'running', worker: 'other' });

@@ -20,7 +20,10 @@ beforeAll(async () => {
   await initBackend('cpu');
   db = await createPostgresTestDatabase();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-registry-'));
-  const config = resolveConfig({ ...TINY_MODEL, min_size: 64, max_size: 64, box_score_thresh: 0, class_names: ['__background__', '스커트'] }, 'test');
+  const config = resolveConfig(
+    { ...TINY_MODEL, min_size: 64, max_size: 64, box_score_thresh: 0, class_names: ['__background__', '스커트'] },
+    'test',
+  );
   const model = AttributeRCNN.create(config, 3);
   model.save(path.join(dir, 'm.safetensors'), path.join(dir, 'm.json'));
   model.dispose();

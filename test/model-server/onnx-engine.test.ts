@@ -44,9 +44,11 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-it('serves the active version on ONNX Runtime with the tfjs engine\'s answer, the export cached beside the weights', async () => {
+it("serves the active version on ONNX Runtime with the tfjs engine's answer, the export cached beside the weights", async () => {
   const image = fixtureImages()[0];
-  const png = await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
+  const png = await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png()
+    .toBuffer();
   const response = await fetch(`${server.url}/predict`, { method: 'POST', body: png });
   expect(response.status).toBe(200);
   const body = (await response.json()) as { detections: Detection[] };

@@ -39,8 +39,16 @@ afterAll(async () => {
 
 function modelServer(workerName: string): Promise<RunningModelServer> {
   return startModelServer({
-    dataSource: db.dataSource, dataDir: db.dataDir, port: 0, host: '127.0.0.1', backend: 'wasm',
-    pollIntervalMs: 100, leaseTimeoutSeconds: LEASE_SECONDS, workerName, maxBatch: 4, log: (line) => serverLog.push(line),
+    dataSource: db.dataSource,
+    dataDir: db.dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    backend: 'wasm',
+    pollIntervalMs: 100,
+    leaseTimeoutSeconds: LEASE_SECONDS,
+    workerName,
+    maxBatch: 4,
+    log: (line) => serverLog.push(line),
   }).then((server) => (servers.push(server), server));
 }
 
@@ -66,7 +74,9 @@ async function predictedGarments(): Promise<Map<string, string[]>> {
 
 it('cuts the matching images into contiguous, disjoint id ranges of the chunk size', async () => {
   const search = new SearchService(db.dataSource);
-  const ids: string[] = (await db.dataSource.query(`SELECT id::text AS id FROM images i WHERE split = 'train' ORDER BY i.id`)).map((r: any) => r.id);
+  const ids: string[] = (await db.dataSource.query(`SELECT id::text AS id FROM images i WHERE split = 'train' ORDER BY i.id`)).map(
+    (r: any) => r.id,
+  );
   const ranges = await search.imageIdRanges({ split: 'train' }, 5);
   expect(ranges.map((r) => r.count)).toEqual(Array.from({ length: Math.ceil(ids.length / 5) }, (_, i) => Math.min(5, ids.length - 5 * i)));
   ranges.forEach((range, i) => {
@@ -84,7 +94,11 @@ it('checks the chunk size and names where it came from', () => {
 });
 
 it('cancelling a job nobody took cancels all its chunks at once', async () => {
-  const job = await createPredictionJob(db.dataSource, queue, new SearchService(db.dataSource), { modelVersionId: versionId, filter: null, chunkSize: 10 });
+  const job = await createPredictionJob(db.dataSource, queue, new SearchService(db.dataSource), {
+    modelVersionId: versionId,
+    filter: null,
+    chunkSize: 10,
+  });
   const cancelled = await cancelPredictionJob(db.dataSource, queue, Number(job.id));
   expect(cancelled).toMatchObject({ status: 'cancelled', total: 48, done: 0, chunks: 5 });
   const chunks = await db.dataSource.query(`SELECT DISTINCT status FROM prediction_chunks WHERE prediction_job_id = $1`, [job.id]);
@@ -93,7 +107,11 @@ it('cancelling a job nobody took cancels all its chunks at once', async () => {
 });
 
 it('two servers share the chunks; a chunk of a dead worker resumes after its last recorded image', async () => {
-  const job = await createPredictionJob(db.dataSource, queue, new SearchService(db.dataSource), { modelVersionId: versionId, filter: null, chunkSize: 20 });
+  const job = await createPredictionJob(db.dataSource, queue, new SearchService(db.dataSource), {
+    modelVersionId: versionId,
+    filter: null,
+    chunkSize: 20,
+  });
   expect(job).toMatchObject({ status: 'queued', total: 48, done: 0, chunks: 3, chunk_size: 20 });
 
   // A worker takes a chunk, records one page (16 images, or the whole chunk when shorter), then dies (never heartbeats again).
@@ -103,25 +121,36 @@ it('two servers share the chunks; a chunk of a dead worker resumes after its las
   const registry = new ModelRegistry(db.dataSource, { maxBatch: 4 });
   const dying = new AbortController();
   dying.abort();
-  await expect(runPredictionChunk({ dataSource: db.dataSource, lease, registry, uploadsDir: db.dataDir, signal: dying.signal })).rejects.toThrow(/shutting down/);
+  await expect(
+    runPredictionChunk({ dataSource: db.dataSource, lease, registry, uploadsDir: db.dataDir, signal: dying.signal }),
+  ).rejects.toThrow(/shutting down/);
   await registry.dispose();
   const [ghostChunk] = await db.dataSource.query(
-    `SELECT done, total, first_image_id::text, position_image_id::text FROM prediction_chunks WHERE id = $1`, [lease.id]);
+    `SELECT done, total, first_image_id::text, position_image_id::text FROM prediction_chunks WHERE id = $1`,
+    [lease.id],
+  );
   // The queue hands out the job's chunks in no particular order: this one may be the short last chunk.
   expect(ghostChunk.done).toBe(Math.min(16, ghostChunk.total));
   const beforeTakeover = await predictedGarments();
   const predictedByGhost = [...beforeTakeover].filter(([, ids]) => ids.length > 0);
-  const ghostRange = [...beforeTakeover.keys()].filter((id) => BigInt(id) >= BigInt(ghostChunk.first_image_id) && BigInt(id) <= BigInt(ghostChunk.position_image_id));
+  const ghostRange = [...beforeTakeover.keys()].filter(
+    (id) => BigInt(id) >= BigInt(ghostChunk.first_image_id) && BigInt(id) <= BigInt(ghostChunk.position_image_id),
+  );
   expect(predictedByGhost.map(([id]) => id)).toEqual(ghostRange);
 
   // One after the other: the wasm backend initialises once per process.
   await modelServer('server-a');
   await modelServer('server-b');
   const done = await finished(Number(job.id));
-  expect(serverLog.filter((line) => /no heartbeat/.test(line))).toEqual([`prediction_chunks ${lease.id}: worker ghost sent no heartbeat for ${LEASE_SECONDS} s; the job is retried`]);
+  expect(serverLog.filter((line) => /no heartbeat/.test(line))).toEqual([
+    `prediction_chunks ${lease.id}: worker ghost sent no heartbeat for ${LEASE_SECONDS} s; the job is retried`,
+  ]);
   expect(done).toMatchObject({ status: 'succeeded', total: 48, done: 48, error: null });
 
-  const chunks = await db.dataSource.query(`SELECT id, worker, status, done, total FROM prediction_chunks WHERE prediction_job_id = $1 ORDER BY id`, [job.id]);
+  const chunks = await db.dataSource.query(
+    `SELECT id, worker, status, done, total FROM prediction_chunks WHERE prediction_job_id = $1 ORDER BY id`,
+    [job.id],
+  );
   expect(chunks.every((c: any) => c.status === 'succeeded' && c.done === c.total)).toBe(true);
   expect(new Set(chunks.map((c: any) => c.worker))).toEqual(new Set(['server-a', 'server-b']));
   const after = await predictedGarments();
@@ -145,13 +174,21 @@ it('a database error that says nothing about the chunk (deadlock) retries the ch
       END IF;
       RETURN NEW;
     END $$`);
-  await db.dataSource.query(`CREATE TRIGGER deadlock_once BEFORE UPDATE ON prediction_chunks FOR EACH ROW EXECUTE FUNCTION deadlock_once()`);
+  await db.dataSource.query(
+    `CREATE TRIGGER deadlock_once BEFORE UPDATE ON prediction_chunks FOR EACH ROW EXECUTE FUNCTION deadlock_once()`,
+  );
   try {
     const before = await predictedGarments();
-    const job = await createPredictionJob(db.dataSource, queue, new SearchService(db.dataSource), { modelVersionId: versionId, filter: null, chunkSize: 48 });
+    const job = await createPredictionJob(db.dataSource, queue, new SearchService(db.dataSource), {
+      modelVersionId: versionId,
+      filter: null,
+      chunkSize: 48,
+    });
     const done = await finished(Number(job.id));
     expect(done).toMatchObject({ status: 'succeeded', total: 48, done: 48, error: null });
-    const [chunk] = await db.dataSource.query(`SELECT id, status, done, total, error FROM prediction_chunks WHERE prediction_job_id = $1`, [job.id]);
+    const [chunk] = await db.dataSource.query(`SELECT id, status, done, total, error FROM prediction_chunks WHERE prediction_job_id = $1`, [
+      job.id,
+    ]);
     expect(chunk).toMatchObject({ status: 'succeeded', done: 48, total: 48, error: null });
     expect(serverLog).toContain(`prediction_chunks ${chunk.id}: handed back to the queue (deadlock detected (injected))`);
     // Predicted again, each image's garments replaced, not doubled.
@@ -160,6 +197,8 @@ it('a database error that says nothing about the chunk (deadlock) retries the ch
     // Both servers still take work.
     for (const server of servers) expect(server.http.server.listening).toBe(true);
   } finally {
-    await db.dataSource.query(`DROP TRIGGER deadlock_once ON prediction_chunks; DROP FUNCTION deadlock_once(); DROP SEQUENCE injected_deadlock`);
+    await db.dataSource.query(
+      `DROP TRIGGER deadlock_once ON prediction_chunks; DROP FUNCTION deadlock_once(); DROP SEQUENCE injected_deadlock`,
+    );
   }
 });

@@ -30,7 +30,14 @@ beforeAll(async () => {
   await importDataset(db.dataSource, { root, parseWorkers: 0 });
   const rows = await db.dataSource.query(
     `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ('m', 'resnet18', $1::jsonb, '/nonexistent') RETURNING id`,
-    [JSON.stringify({ attributes: [{ kind: 'color', type: 'single' }, { kind: 'print', type: 'multi' }] })],
+    [
+      JSON.stringify({
+        attributes: [
+          { kind: 'color', type: 'single' },
+          { kind: 'print', type: 'multi' },
+        ],
+      }),
+    ],
   );
   modelVersionId = Number(rows[0].id);
 });
@@ -41,8 +48,18 @@ afterAll(async () => {
 
 const model = (): PredictionModel => ({
   id: modelVersionId,
-  config: { attributes: [{ kind: 'color', type: 'single' }, { kind: 'print', type: 'multi' }] },
-  labelSpace: { classes: [{ name: '블라우스', superCategory: 'TOP' }, { name: '스커트', superCategory: 'BOTTOM' }] },
+  config: {
+    attributes: [
+      { kind: 'color', type: 'single' },
+      { kind: 'print', type: 'multi' },
+    ],
+  },
+  labelSpace: {
+    classes: [
+      { name: '블라우스', superCategory: 'TOP' },
+      { name: '스커트', superCategory: 'BOTTOM' },
+    ],
+  },
 });
 
 function detection(label: number, className: string, colour: string, score: number): StoredDetection {
@@ -52,15 +69,26 @@ function detection(label: number, className: string, colour: string, score: numb
     className,
     score,
     attributes: {
-      color: [{ value: colour, probability: 0.8 }, { value: '블랙', probability: 0.15 }, { value: '화이트', probability: 0.05 }],
-      print: [{ value: '체크', probability: 0.7 }, { value: '도트', probability: 0.6 }, { value: '무지', probability: 0.2 }],
+      color: [
+        { value: colour, probability: 0.8 },
+        { value: '블랙', probability: 0.15 },
+        { value: '화이트', probability: 0.05 },
+      ],
+      print: [
+        { value: '체크', probability: 0.7 },
+        { value: '도트', probability: 0.6 },
+        { value: '무지', probability: 0.2 },
+      ],
     },
   };
 }
 
-it('stores detections as scored PREDICTION garments with the importer\'s search terms', async () => {
+it("stores detections as scored PREDICTION garments with the importer's search terms", async () => {
   const [image] = await db.dataSource.query(`SELECT id FROM images WHERE external_id = '100026'`);
-  const ids = await storePredictions(db.dataSource, String(image.id), model(), [detection(1, '블라우스', '핑크', 0.9), detection(2, '스커트', '네이비', 0.4)]);
+  const ids = await storePredictions(db.dataSource, String(image.id), model(), [
+    detection(1, '블라우스', '핑크', 0.9),
+    detection(2, '스커트', '네이비', 0.4),
+  ]);
   expect(ids).toHaveLength(2);
   const garments = await db.dataSource.query(
     `SELECT g.id, g.super_category, g.source, g.score, g.model_version_id, g.search_terms, g.split, c.value AS category
@@ -79,13 +107,20 @@ it('stores detections as scored PREDICTION garments with the importer\'s search 
     [ids[0]],
   );
   // Single kind: the most probable value; multi kind: every value at or above 0.5; category with the detection score.
-  expect(attrs.map((a: any) => [a.kind, a.value])).toEqual([['category', '블라우스'], ['color', '핑크'], ['print', '도트'], ['print', '체크']]);
+  expect(attrs.map((a: any) => [a.kind, a.value])).toEqual([
+    ['category', '블라우스'],
+    ['color', '핑크'],
+    ['print', '도트'],
+    ['print', '체크'],
+  ]);
   expect(attrs.find((a: any) => a.value === '핑크').value_en).toBe('pink');
   expect(attrs.find((a: any) => a.value === '체크').score).toBeCloseTo(0.7, 5);
   expect(attrs.find((a: any) => a.kind === 'category').score).toBeCloseTo(0.9, 5);
   // search_terms = the garment's value ids + the image's style ids, as the importer builds them.
   const styles = await db.dataSource.query(`SELECT style_id, sub_style_id FROM image_styles WHERE image_id = $1`, [image.id]);
-  const valueIds = (await db.dataSource.query(`SELECT vocabulary_id FROM garment_attributes WHERE garment_id = $1`, [ids[0]])).map((r: any) => r.vocabulary_id);
+  const valueIds = (await db.dataSource.query(`SELECT vocabulary_id FROM garment_attributes WHERE garment_id = $1`, [ids[0]])).map(
+    (r: any) => r.vocabulary_id,
+  );
   const styleIds = styles.flatMap((s: any) => [s.style_id, s.sub_style_id].filter((x: unknown) => x !== null));
   expect(garments[0].search_terms).toEqual([...new Set([...valueIds, ...styleIds])].sort((a, b) => a - b));
   expect(styleIds.length).toBeGreaterThan(0);
@@ -101,15 +136,23 @@ it('stores detections as scored PREDICTION garments with the importer\'s search 
 
 it('replaces the earlier predictions of the same model version on the image', async () => {
   const [image] = await db.dataSource.query(`SELECT id FROM images WHERE external_id = '1070263'`);
-  await storePredictions(db.dataSource, String(image.id), model(), [detection(1, '블라우스', '핑크', 0.9), detection(1, '블라우스', '레드', 0.8)]);
+  await storePredictions(db.dataSource, String(image.id), model(), [
+    detection(1, '블라우스', '핑크', 0.9),
+    detection(1, '블라우스', '레드', 0.8),
+  ]);
   const again = await storePredictions(db.dataSource, String(image.id), model(), [detection(2, '스커트', '블랙', 0.7)]);
   const rows = await db.dataSource.query(`SELECT id, slot_index FROM garments WHERE image_id = $1 AND source = 'prediction'`, [image.id]);
   expect(rows.map((r: any) => String(r.id))).toEqual(again);
-  const annotations = await db.dataSource.query(`SELECT count(*)::int AS n FROM garments WHERE image_id = $1 AND source = 'annotation'`, [image.id]);
+  const annotations = await db.dataSource.query(`SELECT count(*)::int AS n FROM garments WHERE image_id = $1 AND source = 'annotation'`, [
+    image.id,
+  ]);
   expect(annotations[0].n).toBeGreaterThan(0);
   // Two detections of one slot get slot indices 0 and 1 (checked on a fresh image).
   const [other] = await db.dataSource.query(`SELECT id FROM images WHERE external_id = '1092253'`);
-  const two = await storePredictions(db.dataSource, String(other.id), model(), [detection(1, '블라우스', '핑크', 0.9), detection(1, '블라우스', '레드', 0.8)]);
+  const two = await storePredictions(db.dataSource, String(other.id), model(), [
+    detection(1, '블라우스', '핑크', 0.9),
+    detection(1, '블라우스', '레드', 0.8),
+  ]);
   const slots = await db.dataSource.query(`SELECT slot_index FROM garments WHERE id = ANY($1::bigint[]) ORDER BY id`, [two]);
   expect(slots.map((s: any) => s.slot_index)).toEqual([0, 1]);
 });
@@ -120,7 +163,9 @@ it('upserts vocabulary terms from many writers at once without deadlocking', asy
   const terms = Array.from({ length: 400 }, (_, n) => ({ kind: 'detail' as const, value: `디테일-${String(n).padStart(3, '0')}` }));
   const annotation = (order: typeof terms) => ({ garments: [{ category: null, attributes: order }], styles: [] });
   await new VocabularyIds(db.dataSource).ensure([annotation(terms)]);
-  const writers = Array.from({ length: 8 }, (_, n) => new VocabularyIds(db.dataSource).ensure([annotation(n % 2 ? [...terms].reverse() : terms)]));
+  const writers = Array.from({ length: 8 }, (_, n) =>
+    new VocabularyIds(db.dataSource).ensure([annotation(n % 2 ? [...terms].reverse() : terms)]),
+  );
   const settled = await Promise.allSettled(writers);
-  expect(settled.filter((s) => s.status === 'rejected').map((s) => String((s).reason))).toEqual([]);
+  expect(settled.filter((s) => s.status === 'rejected').map((s) => String(s.reason))).toEqual([]);
 });

@@ -21,12 +21,15 @@ afterAll(async () => {
   await db.drop();
 });
 
-it('gives a job to one worker; a dead worker\'s job is retried and resumed by another', async () => {
+it("gives a job to one worker; a dead worker's job is retried and resumed by another", async () => {
   const [run] = await db.dataSource.query(`INSERT INTO training_runs (params) VALUES ('{}') RETURNING id`);
   const jobId = await queue.sendTraining({ runId: run.id });
   const other = await JobQueue.open(db.url, { retryDelaySeconds: 1 });
   try {
-    const [a, b] = await Promise.all([queue.fetchOne<{ runId: number }>(TRAINING_QUEUE), other.fetchOne<{ runId: number }>(TRAINING_QUEUE)]);
+    const [a, b] = await Promise.all([
+      queue.fetchOne<{ runId: number }>(TRAINING_QUEUE),
+      other.fetchOne<{ runId: number }>(TRAINING_QUEUE),
+    ]);
     const taken = [a, b].filter((j) => j !== null);
     expect(taken).toHaveLength(1);
     expect(taken[0].id).toBe(jobId);

@@ -29,7 +29,14 @@ afterAll(async () => {
 
 function server(queues?: ('training' | 'prediction')[]): Promise<RunningModelServer> {
   return startModelServer({
-    dataSource: db.dataSource, dataDir, port: 0, host: '127.0.0.1', backend: 'cpu', pollIntervalMs: 50, queues, log: () => undefined,
+    dataSource: db.dataSource,
+    dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    backend: 'cpu',
+    pollIntervalMs: 50,
+    queues,
+    log: () => undefined,
   });
 }
 

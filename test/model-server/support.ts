@@ -64,18 +64,34 @@ export function listFiles(dir: string): string[] {
  * (box_score_thresh 0), so each predicted image gets garments; returns the version's id.
  */
 export async function storeTinyModelVersion(db: SyntheticDatabase, size = 64): Promise<string> {
-  const config = resolveConfig({
-    ...TINY_MODEL, min_size: size, max_size: size, box_score_thresh: 0, box_detections_per_img: 3,
-    class_names: ['__background__', '티셔츠', '팬츠'],
-    attributes: [{ kind: 'color', type: 'single', values: ['블랙', '화이트', '레드'] }],
-  }, 'test');
+  const config = resolveConfig(
+    {
+      ...TINY_MODEL,
+      min_size: size,
+      max_size: size,
+      box_score_thresh: 0,
+      box_detections_per_img: 3,
+      class_names: ['__background__', '티셔츠', '팬츠'],
+      attributes: [{ kind: 'color', type: 'single', values: ['블랙', '화이트', '레드'] }],
+    },
+    'test',
+  );
   const model = AttributeRCNN.create(config, 5);
   const weights = path.join(db.dataDir, 'tiny.safetensors');
   model.save(weights, path.join(db.dataDir, 'tiny.json'));
   model.dispose();
   const [row] = await db.dataSource.query(
     `INSERT INTO model_versions (name, backbone, config, weights_path, label_space) VALUES ('tiny', 'resnet18', $1::jsonb, $2, $3::jsonb) RETURNING id`,
-    [JSON.stringify(config), weights, JSON.stringify({ classes: [{ name: '티셔츠', superCategory: 'TOP' }, { name: '팬츠', superCategory: 'BOTTOM' }] })],
+    [
+      JSON.stringify(config),
+      weights,
+      JSON.stringify({
+        classes: [
+          { name: '티셔츠', superCategory: 'TOP' },
+          { name: '팬츠', superCategory: 'BOTTOM' },
+        ],
+      }),
+    ],
   );
   return String(row.id);
 }

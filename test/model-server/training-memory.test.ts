@@ -29,8 +29,13 @@ const savedEnv = { ...process.env };
 beforeAll(async () => {
   db = await syntheticDatabase(12, 5, 64);
   server = await startModelServer({
-    dataSource: db.dataSource, dataDir: db.dataDir, port: 0, host: '127.0.0.1',
-    backend: 'wasm', pollIntervalMs: 200, log: () => undefined,
+    dataSource: db.dataSource,
+    dataDir: db.dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    backend: 'wasm',
+    pollIntervalMs: 200,
+    log: () => undefined,
   });
   api = await startTestServer(db.dataSource, { modelServerUrl: server.http.url, dataDir: db.dataDir });
   process.env.DATABASE_URL = db.url;
@@ -66,14 +71,19 @@ async function finished(id: string): Promise<{ status: string; error: string | n
   throw new Error(`training run ${id} did not finish`);
 }
 
-it('startTraining refuses a step larger than the model server\'s wasm heap, naming the field, and queues nothing', async () => {
+it("startTraining refuses a step larger than the model server's wasm heap, naming the field, and queues nothing", async () => {
   const health = (await (await fetch(`${server.http.url}/health`)).json()) as { trainingMemory: unknown };
   expect(health.trainingMemory).toEqual({ bytes: WASM_HEAP_LIMIT_BYTES, of: "the wasm backend's heap limit" });
-  const tooBig = /one training step needs about 13\.\d GiB \(2 image\(s\) of up to 800×1344 px, resnet18\) but the wasm backend's heap limit is 4\.0 GiB; use min_size \d+ and max_size \d+, or a native backend/;
+  const tooBig =
+    /one training step needs about 13\.\d GiB \(2 image\(s\) of up to 800×1344 px, resnet18\) but the wasm backend's heap limit is 4\.0 GiB; use min_size \d+ and max_size \d+, or a native backend/;
   await expectBadInput({ attributeKinds: ['color'] }, 'model.max_size', tooBig);
   await expectBadInput({ attributeKinds: ['color'], model: TORCHVISION_SIZES }, 'model.max_size', tooBig);
   // One image of 384×640 fits, four do not.
-  await expectBadInput({ attributeKinds: ['color'], batchSize: 4, model: { min_size: 384, max_size: 640 } }, 'batchSize', /use a batch size of 1, or min_size/);
+  await expectBadInput(
+    { attributeKinds: ['color'], batchSize: 4, model: { min_size: 384, max_size: 640 } },
+    'batchSize',
+    /use a batch size of 1, or min_size/,
+  );
   expect(await runCount()).toBe(0);
 });
 
@@ -95,19 +105,28 @@ it('a model server refuses, before the first step, a queued run that does not fi
 });
 
 it('refuses unbounded model settings and keys that are no config key, naming the key', async () => {
-  await expectBadInput({ model: { rpn_pre_nms_top_n_train: 2147483647 } }, 'model.rpn_pre_nms_top_n_train', /expected an integer in \[1, 20000\], got 2147483647/);
-  await expectBadInput({ model: { fpn_out_channels: 1000000 } }, 'model.fpn_out_channels', /expected an integer in \[1, 1024\], got 1000000/);
+  await expectBadInput(
+    { model: { rpn_pre_nms_top_n_train: 2147483647 } },
+    'model.rpn_pre_nms_top_n_train',
+    /expected an integer in \[1, 20000\], got 2147483647/,
+  );
+  await expectBadInput(
+    { model: { fpn_out_channels: 1000000 } },
+    'model.fpn_out_channels',
+    /expected an integer in \[1, 1024\], got 1000000/,
+  );
   await expectBadInput({ model: { constructor: 1 } }, 'model.constructor', /unknown config key "constructor"/);
   await expectBadInput({ model: JSON.parse('{"__proto__": {"min_size": 64}}') }, 'model.__proto__', /unknown config key "__proto__"/);
   expect(await runCount()).toBe(0);
 });
 
-it('kfashion train with torchvision\'s sizes on wasm stops before the first step with the estimate, the limit and what to change', async () => {
+it("kfashion train with torchvision's sizes on wasm stops before the first step with the estimate, the limit and what to change", async () => {
   const config = path.join(db.dataDir, 'torchvision-sizes.json');
   fs.writeFileSync(config, JSON.stringify(TORCHVISION_SIZES));
   const started = Date.now();
-  await expect(runCli(['train', '--backend', 'wasm', '--attribute-kinds', 'color', '--model-config', config, '--json']))
-    .rejects.toThrow(/^kfashion train: model\.max_size: one training step needs about 13\.\d GiB .* but the wasm backend's heap limit is 4\.0 GiB; use min_size \d+ and max_size \d+/);
+  await expect(runCli(['train', '--backend', 'wasm', '--attribute-kinds', 'color', '--model-config', config, '--json'])).rejects.toThrow(
+    /^kfashion train: model\.max_size: one training step needs about 13\.\d GiB .* but the wasm backend's heap limit is 4\.0 GiB; use min_size \d+ and max_size \d+/,
+  );
   expect(Date.now() - started).toBeLessThan(60_000);
   expect(await runCount()).toBe(0);
 });
@@ -133,7 +152,9 @@ it('a stored model version whose config has a key outside the allow-list is not 
   await db.dataSource.query(`UPDATE model_versions SET config = config || '{"constructor": 1}'::jsonb WHERE id = $1`, [versionId]);
   const refused = await fetch(`${server.http.url}/ready`);
   expect(refused.status).toBe(503);
-  expect(((await refused.json()) as { reason: string }).reason).toMatch(`model version ${versionId} config: unknown config key "constructor"`);
+  expect(((await refused.json()) as { reason: string }).reason).toMatch(
+    `model version ${versionId} config: unknown config key "constructor"`,
+  );
   await db.dataSource.query(`UPDATE model_versions SET config = config - 'constructor' WHERE id = $1`, [versionId]);
   expect((await fetch(`${server.http.url}/ready`)).status).toBe(200);
 });
@@ -169,7 +190,13 @@ it('a wasm trap in the middle of a run fails it with a readable error; the serve
   await api.data(`mutation($id: ID!) { activateModelVersion(id: $id) { id } }`, { id: globalId('ModelVersion', versionId) });
   expect((await fetch(`${server.http.url}/ready`)).status).toBe(200);
   const input = {
-    attributeKinds: ['color'], maxImages: 4, evalMaxImages: 2, epochs: 1, batchSize: 2, lr: 0.005, warmupIterations: 1,
+    attributeKinds: ['color'],
+    maxImages: 4,
+    evalMaxImages: 2,
+    epochs: 1,
+    batchSize: 2,
+    lr: 0.005,
+    warmupIterations: 1,
     model: { ...TINY_MODEL, min_size: 64, max_size: 64 },
   };
 
@@ -179,7 +206,9 @@ it('a wasm trap in the middle of a run fails it with a readable error; the serve
   const failed = await finished(first.id);
   expect(trap.fired()).toBe(true);
   expect(failed.status).toBe('FAILED');
-  expect(failed.error).toMatch(/^the wasm backend aborted during the step, most likely out of memory, and was restarted; lower min_size\/max_size or the batch size/);
+  expect(failed.error).toMatch(
+    /^the wasm backend aborted during the step, most likely out of memory, and was restarted; lower min_size\/max_size or the batch size/,
+  );
   expect(failed.error).not.toMatch(/RuntimeError|memory access|Aborted\(\)/);
 
   // A fresh wasm module, and the server on it.

@@ -84,7 +84,8 @@ export async function launchBrowser(options: { apiToken?: string } = {}): Promis
       page.on('response', (response) => response.status() >= 400 && problems.push(`${response.status()} ${response.url()}`));
       page.on('requestfailed', (request) => {
         // Requests cancelled on purpose (a newer search replaced them) are not failures.
-        if (!/ERR_ABORTED/.test(request.failure()?.errorText ?? '')) problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
+        if (!/ERR_ABORTED/.test(request.failure()?.errorText ?? ''))
+          problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
       });
       return page;
     },

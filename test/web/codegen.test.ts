@@ -17,7 +17,8 @@ const CODEGEN_INPUTS = ['schema.graphql', 'web/codegen.ts', 'web/codegen', 'web/
 
 function filesUnder(dir: string): Map<string, string> {
   return new Map(
-    fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    fs
+      .readdirSync(dir, { recursive: true, withFileTypes: true })
       .filter((entry) => entry.isFile())
       .map((entry) => {
         const file = path.join(entry.parentPath, entry.name);
@@ -39,11 +40,15 @@ describe('generated operation types', () => {
       for (const input of CODEGEN_INPUTS) fs.cpSync(path.join(REPO_ROOT, input), path.join(copy, input), { recursive: true });
       fs.rmSync(path.join(copy, GENERATED_DIR), { recursive: true, force: true });
       fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'));
-      execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules/.bin/graphql-codegen'), '--config', 'web/codegen.ts', '--silent'], {
-        cwd: copy,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 60_000,
-      });
+      execFileSync(
+        process.execPath,
+        [path.join(REPO_ROOT, 'node_modules/.bin/graphql-codegen'), '--config', 'web/codegen.ts', '--silent'],
+        {
+          cwd: copy,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          timeout: 60_000,
+        },
+      );
       const fresh = filesUnder(path.join(copy, GENERATED_DIR));
       const committed = filesUnder(path.join(REPO_ROOT, GENERATED_DIR));
       expect([...committed.keys()].sort()).toEqual([...fresh.keys()].sort());
@@ -86,7 +91,9 @@ describe('input-fields codegen plugin', () => {
 
   it('names the config entry or type it cannot use', () => {
     expect(() => inputFieldsPlugin.plugin(schema, [], {})).toThrow('config.inputTypes must list at least one input type name');
-    expect(() => inputFieldsPlugin.plugin(schema, [], { inputTypes: ['Shade'] })).toThrow('config.inputTypes names Shade, which is not an input type of the schema');
+    expect(() => inputFieldsPlugin.plugin(schema, [], { inputTypes: ['Shade'] })).toThrow(
+      'config.inputTypes names Shade, which is not an input type of the schema',
+    );
     expect(() => inputFieldsPlugin.plugin(schema, [], { inputTypes: ['Missing'] })).toThrow('config.inputTypes names Missing');
   });
 });

@@ -58,10 +58,13 @@ async function apiCount(where: Record<string, unknown>): Promise<number> {
 }
 
 async function apiFacet(where: Record<string, unknown>, kind: string): Promise<{ value: string; valueEn: string | null; count: number }[]> {
-  const data = await api.data(`query($where: GarmentWhere, $kinds: [AttributeKind!]!) { garmentFacets(where: $where, kinds: $kinds) { values { value valueEn count } } }`, {
-    where,
-    kinds: [attributeKindName(kind as AttributeKind)],
-  });
+  const data = await api.data(
+    `query($where: GarmentWhere, $kinds: [AttributeKind!]!) { garmentFacets(where: $where, kinds: $kinds) { values { value valueEn count } } }`,
+    {
+      where,
+      kinds: [attributeKindName(kind as AttributeKind)],
+    },
+  );
   return data.garmentFacets[0].values;
 }
 
@@ -150,7 +153,9 @@ describe('search page', () => {
       await page.waitForTimeout(150);
       shown = await shownCardCount(page);
     }
-    const shownIds = await page.locator('[data-testid=result-grid] > li').evaluateAll((items) => items.map((item) => item.getAttribute('data-garment-id')));
+    const shownIds = await page
+      .locator('[data-testid=result-grid] > li')
+      .evaluateAll((items) => items.map((item) => item.getAttribute('data-garment-id')));
     expect(shownIds).toEqual(ids);
     await page.getByText('end of results').waitFor({ timeout: WAIT_MS });
     await screenshot(page, 'search-scrolled');
@@ -209,7 +214,9 @@ describe('search page', () => {
 describe('image page', () => {
   it('opens K-Fashion image 100026 with its two boxes and the 보우칼라 collar, highlighting on hover', async () => {
     const expected = (
-      await api.data(`{ imageByExternalId(externalId: "100026") { id databaseId garments { id superCategory box { x1 y1 x2 y2 } attributes { kind value } } } }`)
+      await api.data(
+        `{ imageByExternalId(externalId: "100026") { id databaseId garments { id superCategory box { x1 y1 x2 y2 } attributes { kind value } } } }`,
+      )
     ).imageByExternalId;
     expect(expected.garments).toHaveLength(2);
 
@@ -263,8 +270,16 @@ describe('image page', () => {
        VALUES ($1, 'TOP', $2, $3::real + 10, $4::real + 10, $5::real + 10, $6::real + 10, 'prediction', $7, 0.93) RETURNING id`,
       [blouse.image_id, await term('category', '블라우스'), blouse.x1, blouse.y1, blouse.x2, blouse.y2, version.id],
     );
-    for (const [kind, value, score] of [['color', '화이트', 0.95], ['collar', '셔츠칼라', 0.7], ['collar', '보우칼라', 0.2]] as const) {
-      await db.dataSource.query(`INSERT INTO garment_attributes (garment_id, vocabulary_id, score) VALUES ($1, $2, $3)`, [predicted.id, await term(kind, value), score]);
+    for (const [kind, value, score] of [
+      ['color', '화이트', 0.95],
+      ['collar', '셔츠칼라', 0.7],
+      ['collar', '보우칼라', 0.2],
+    ] as const) {
+      await db.dataSource.query(`INSERT INTO garment_attributes (garment_id, vocabulary_id, score) VALUES ($1, $2, $3)`, [
+        predicted.id,
+        await term(kind, value),
+        score,
+      ]);
     }
 
     const page = await browser.newPage();
@@ -320,7 +335,11 @@ describe('source switch', () => {
     await expectResultCount(page, aboveScore);
     expect(await page.getByText('No garment matches these filters.').isVisible()).toBe(true);
     const params = new URL(page.url()).searchParams;
-    expect([params.get('source'), params.get('model'), params.get('minScore')]).toEqual(['PREDICTION', globalId('ModelVersion', version.id), '0.95']);
+    expect([params.get('source'), params.get('model'), params.get('minScore')]).toEqual([
+      'PREDICTION',
+      globalId('ModelVersion', version.id),
+      '0.95',
+    ]);
     await page.close();
   });
 });
@@ -333,36 +352,52 @@ describe('training page', () => {
     );
     const losses = [2.5, 1.9, 1.4, 1.2];
     for (const [i, value] of losses.entries()) {
-      await db.dataSource.query(`INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, $2, 0, 'loss', $3), ($1, $2, 0, 'loss_box', $4)`, [
-        run.id,
-        (i + 1) * 10,
-        value,
-        value / 3,
-      ]);
+      await db.dataSource.query(
+        `INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, $2, 0, 'loss', $3), ($1, $2, 0, 'loss_box', $4)`,
+        [run.id, (i + 1) * 10, value, value / 3],
+      );
     }
     // Evaluation reports in the shape the trainer stores (src/ml/eval/types.ts EvaluationReport).
     const report = (ap: number) => ({
       images: 10,
       groundTruthGarments: 20,
       detections: 30,
-      box: { map: ap, ap50: ap + 0.2, ap75: ap - 0.1, ar100: ap + 0.1, perCategory: [{ label: 1, name: '블라우스', groundTruth: 5, detections: 6, ap: ap + 0.05, ap50: ap + 0.25, ap75: ap, ar100: ap }] },
+      box: {
+        map: ap,
+        ap50: ap + 0.2,
+        ap75: ap - 0.1,
+        ar100: ap + 0.1,
+        perCategory: [{ label: 1, name: '블라우스', groundTruth: 5, detections: 6, ap: ap + 0.05, ap50: ap + 0.25, ap75: ap, ar100: ap }],
+      },
       attributes: {
         matched: {
           garments: 12,
           kinds: {
             color: { type: 'single', evaluated: 12, accuracy: ap + 0.3, macroF1: ap + 0.2, macroValues: 5 },
-            material: { type: 'multi', evaluated: 12, threshold: 0.5, microF1: ap, macroF1: ap - 0.05, macroValues: 4, map: ap + 0.1, mapValues: 4 },
+            material: {
+              type: 'multi',
+              evaluated: 12,
+              threshold: 0.5,
+              microF1: ap,
+              macroF1: ap - 0.05,
+              macroValues: 4,
+              map: ap + 0.1,
+              mapValues: 4,
+            },
           },
         },
         oracle: null,
       },
       fashionpedia: { ap: ap - 0.05, apIou50F150: ap, apIou75F175: ap - 0.1, grid: [], perCategory: [] },
     });
-    for (const [name, ap] of [['baseline', 0.31], ['longer', 0.42]] as const) {
-      await db.dataSource.query(`INSERT INTO model_versions (name, backbone, config, weights_path, metrics) VALUES ($1, 'resnet18', '{}', '/nowhere', $2)`, [
-        name,
-        JSON.stringify(report(ap)),
-      ]);
+    for (const [name, ap] of [
+      ['baseline', 0.31],
+      ['longer', 0.42],
+    ] as const) {
+      await db.dataSource.query(
+        `INSERT INTO model_versions (name, backbone, config, weights_path, metrics) VALUES ($1, 'resnet18', '{}', '/nowhere', $2)`,
+        [name, JSON.stringify(report(ap))],
+      );
     }
     const page = await browser.newPage();
     await page.goto(url('/training'));
@@ -395,13 +430,18 @@ describe('training page', () => {
     expect(points?.trim().split(/\s+/)).toHaveLength(losses.length);
     // The open run follows trainingRunUpdated: a new step announced by the trainer's notification shows up.
     await page.getByText('Following live updates.').waitFor({ timeout: WAIT_MS });
-    await db.dataSource.query(`INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, 50, 1, 'loss', 1.1)`, [run.id]);
+    await db.dataSource.query(`INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, 50, 1, 'loss', 1.1)`, [
+      run.id,
+    ]);
     await db.dataSource.query(`SELECT pg_notify('kfashion_training_run', $1)`, [String(run.id)]);
     await page.locator('[data-metric="loss"] figcaption', { hasText: 'last 1.10' }).waitFor({ timeout: WAIT_MS });
 
     // The two newest versions side by side with the difference.
     const cells = async (table: string, row: string) =>
-      page.locator(`[data-testid=${table}] tbody tr`, { has: page.locator('th', { hasText: row }) }).locator('td').allTextContents();
+      page
+        .locator(`[data-testid=${table}] tbody tr`, { has: page.locator('th', { hasText: row }) })
+        .locator('td')
+        .allTextContents();
     expect(await cells('metrics-summary', 'box mAP@[.5:.95]')).toEqual(['0.420', '0.310', '+0.110']);
     expect(await cells('metrics-categories', '블라우스')).toEqual(['0.470', '0.360', '+0.110']);
     expect(await cells('metrics-attributes', 'color accuracy')).toEqual(['0.720', '0.610', '+0.110']);
@@ -410,7 +450,9 @@ describe('training page', () => {
 
     await page.getByRole('button', { name: 'Make longer the active model' }).click();
     await page.locator('[data-testid=active-version]', { hasText: 'longer is the active model' }).waitFor({ timeout: WAIT_MS });
-    const versions = (await api.data(`{ modelVersions { edges { node { name isActive } } } }`)).modelVersions.edges.map((edge: any) => edge.node);
+    const versions = (await api.data(`{ modelVersions { edges { node { name isActive } } } }`)).modelVersions.edges.map(
+      (edge: any) => edge.node,
+    );
     expect(versions.filter((version: any) => version.isActive).map((version: any) => version.name)).toEqual(['longer']);
 
     await row.getByRole('button', { name: 'Cancel' }).click();
@@ -448,20 +490,25 @@ describe('analyze page', () => {
     await page.close();
   });
 
-  it('offers the upload and a stored image id with the active version, showing the API\'s own refusal', async () => {
+  it("offers the upload and a stored image id with the active version, showing the API's own refusal", async () => {
     await setActiveModelVersion('analyze-test');
     const page = await browser.newPage();
     await page.goto(url('/analyze'));
     await page.locator('[data-testid=photo-upload] input[type=file]').waitFor({ state: 'attached', timeout: WAIT_MS });
     const chosen = await page.locator('select').inputValue();
-    const active = (await api.data(`{ modelVersions { edges { node { id isActive } } } }`)).modelVersions.edges.map((edge: any) => edge.node).find((version: any) => version.isActive);
+    const active = (await api.data(`{ modelVersions { edges { node { id isActive } } } }`)).modelVersions.edges
+      .map((edge: any) => edge.node)
+      .find((version: any) => version.isActive);
     expect(chosen).toBe(active.id);
     // The test server has no model server: the page shows the API's own refusal, nothing else.
     const imageId = (await api.data(`{ imageByExternalId(externalId: "100026") { id } }`)).imageByExternalId.id;
-    const refused = await api.query(`mutation($id: ID!, $version: ID) { analyzeImage(imageId: $id, modelVersionId: $version) { image { id } } }`, {
-      id: imageId,
-      version: active.id,
-    });
+    const refused = await api.query(
+      `mutation($id: ID!, $version: ID) { analyzeImage(imageId: $id, modelVersionId: $version) { image { id } } }`,
+      {
+        id: imageId,
+        version: active.id,
+      },
+    );
     expect(refused.errors?.length).toBe(1);
     await page.fill('.inline-form input', imageId);
     await page.locator('.inline-form button[type=submit]').click();
@@ -476,11 +523,16 @@ describe('analyze page', () => {
     const name = `${SAMPLE_IDS[0]}.jpg`;
     const bytes = fs.readFileSync(samplePath(name));
     // What the server answers this upload, asked directly: the page must show the same.
-    const direct = await fetch(`${api.origin}/uploads`, { method: 'POST', headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${api.token}` }, body: bytes });
+    const direct = await fetch(`${api.origin}/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/jpeg', authorization: `Bearer ${api.token}` },
+      body: bytes,
+    });
     const answer = (await direct.json()) as { uploadId?: string; error?: string };
     expect(direct.status).toBe(201);
     // This server has no model server: the upload is taken, the analysis refused with the API's own message.
-    const expected = (await api.query(`mutation($id: ID) { analyzeImage(uploadId: $id) { image { id } } }`, { id: answer.uploadId })).errors![0].message;
+    const expected = (await api.query(`mutation($id: ID) { analyzeImage(uploadId: $id) { image { id } } }`, { id: answer.uploadId }))
+      .errors![0].message;
     expect(expected).toBe('no model server is configured to analyse images with');
 
     const page = await browser.newPage();
@@ -493,7 +545,10 @@ describe('analyze page', () => {
     expect(request.method()).toBe('POST');
     // Chromium does not hand playwright a File body, but its length and type are the file's.
     const headers = await request.allHeaders();
-    expect({ type: headers['content-type'], length: headers['content-length'] }).toEqual({ type: 'image/jpeg', length: String(bytes.length) });
+    expect({ type: headers['content-type'], length: headers['content-length'] }).toEqual({
+      type: 'image/jpeg',
+      length: String(bytes.length),
+    });
     await page.locator('[role=alert]', { hasText: expected }).waitFor({ timeout: WAIT_MS });
     expect(new URL(page.url()).pathname).toBe('/analyze');
     await page.close();
@@ -528,7 +583,9 @@ describe('production mode (no introspection)', () => {
     const [run] = await db.dataSource.query(
       `INSERT INTO training_runs (status, params, progress, started_at) VALUES ('running', '{}', '{"step": 1, "totalSteps": 10}', now()) RETURNING id`,
     );
-    await db.dataSource.query(`INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, 1, 0, 'loss', 3)`, [run.id]);
+    await db.dataSource.query(`INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, 1, 0, 'loss', 3)`, [
+      run.id,
+    ]);
     const options = { introspection: false, explorer: false };
     let server = await startTestServer(db.dataSource, options);
     const page = await browser.newPage();
@@ -544,11 +601,19 @@ describe('production mode (no introspection)', () => {
       await server.server.stop();
       server = await startTestServer(db.dataSource, { ...options, port });
       const resubscribed = await page.waitForEvent('websocket', { timeout: WAIT_MS });
-      await resubscribed.waitForEvent('framesent', { predicate: (frame) => String(frame.payload).includes('"type":"subscribe"'), timeout: WAIT_MS });
+      await resubscribed.waitForEvent('framesent', {
+        predicate: (frame) => String(frame.payload).includes('"type":"subscribe"'),
+        timeout: WAIT_MS,
+      });
 
-      await db.dataSource.query(`INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, 2, 0, 'loss', 0.5)`, [run.id]);
+      await db.dataSource.query(`INSERT INTO training_metrics (training_run_id, step, epoch, name, value) VALUES ($1, 2, 0, 'loss', 0.5)`, [
+        run.id,
+      ]);
       await db.dataSource.query(`SELECT pg_notify('kfashion_training_run', $1)`, [String(run.id)]);
-      await resubscribed.waitForEvent('framereceived', { predicate: (frame) => /"type":"next".*"value":0\.5\b/.test(String(frame.payload)), timeout: WAIT_MS });
+      await resubscribed.waitForEvent('framereceived', {
+        predicate: (frame) => /"type":"next".*"value":0\.5\b/.test(String(frame.payload)),
+        timeout: WAIT_MS,
+      });
       await page.locator('[data-metric="loss"] figcaption', { hasText: 'last 0.500' }).waitFor({ timeout: WAIT_MS });
       expect(await page.locator('[data-testid=run-following]').textContent()).toBe('Following live updates.');
       expect(sockets).toHaveLength(2);
@@ -563,7 +628,11 @@ describe('static files', () => {
   it('serves index.html for the console routes (no-cache) and hashed assets for a year', async () => {
     for (const route of ['/', '/training', '/analyze', '/image/12', '/image/external/100026']) {
       const response = await api.get(route);
-      expect({ route, status: response.status, cache: response.headers.get('cache-control') }).toEqual({ route, status: 200, cache: 'no-cache' });
+      expect({ route, status: response.status, cache: response.headers.get('cache-control') }).toEqual({
+        route,
+        status: 200,
+        cache: 'no-cache',
+      });
       expect(await response.text()).toContain('<div id="root">');
     }
     const html = await (await api.get('/')).text();
@@ -592,7 +661,9 @@ describe('API token', () => {
       await field.locator('[role=alert]').waitFor({ timeout: WAIT_MS });
       await field.locator('input[name=apiToken]').fill(token);
       const reloaded = page.waitForEvent('load');
-      const imageRequest = page.waitForRequest((request) => /^\/garments\/\d+\/crop/.test(new URL(request.url()).pathname), { timeout: WAIT_MS });
+      const imageRequest = page.waitForRequest((request) => /^\/garments\/\d+\/crop/.test(new URL(request.url()).pathname), {
+        timeout: WAIT_MS,
+      });
       await field.getByRole('button', { name: 'Save' }).click();
       await reloaded;
       await expectResultCount(page, await apiCount({ source: 'ANNOTATION' }));

@@ -6,7 +6,15 @@
 import type { SuperCategory } from '../../web/src/gql/graphql';
 import { iou, ImageGarment, pairGarments } from '../../web/src/image-model';
 import { dateTimeText } from '../../web/src/dates';
-import { DEFAULT_MIN_SCORE, emptySearch, formatSearch, isMinScore, parseSearch, toggleValue, toGarmentWhere } from '../../web/src/search-state';
+import {
+  DEFAULT_MIN_SCORE,
+  emptySearch,
+  formatSearch,
+  isMinScore,
+  parseSearch,
+  toggleValue,
+  toGarmentWhere,
+} from '../../web/src/search-state';
 import { FieldProblem, startTrainingInput } from '../../web/src/start-training-input';
 import { subscriptionError } from '../../web/src/subscription-error';
 
@@ -70,9 +78,25 @@ describe('dates', () => {
   });
 });
 
-function garment(id: string, superCategory: SuperCategory, box: [number, number, number, number], source: 'ANNOTATION' | 'PREDICTION'): ImageGarment {
+function garment(
+  id: string,
+  superCategory: SuperCategory,
+  box: [number, number, number, number],
+  source: 'ANNOTATION' | 'PREDICTION',
+): ImageGarment {
   const [x1, y1, x2, y2] = box;
-  return { id, superCategory, category: null, categoryEn: null, source, score: null, box: { x1, y1, x2, y2 }, polygon: [], attributes: [], modelVersion: null };
+  return {
+    id,
+    superCategory,
+    category: null,
+    categoryEn: null,
+    source,
+    score: null,
+    box: { x1, y1, x2, y2 },
+    polygon: [],
+    attributes: [],
+    modelVersion: null,
+  };
 }
 
 describe('pairing predictions with annotations', () => {
@@ -98,12 +122,19 @@ describe('pairing predictions with annotations', () => {
 });
 
 describe('start training form values', () => {
-  it('turns each field\'s text into the value its GraphQL type takes, leaving empty fields out', () => {
+  it("turns each field's text into the value its GraphQL type takes, leaving empty fields out", () => {
     const input = startTrainingInput(
       { epochs: ' 2 ', lr: '0.01', lrMilestones: '8, 11', model: '{"min_size": 800}', name: 'short run', batchSize: '' },
       { superCategories: ['TOP', 'OUTER'], attributeKinds: [] },
     );
-    expect(input).toEqual({ epochs: 2, lr: 0.01, lrMilestones: [8, 11], model: { min_size: 800 }, name: 'short run', superCategories: ['TOP', 'OUTER'] });
+    expect(input).toEqual({
+      epochs: 2,
+      lr: 0.01,
+      lrMilestones: [8, 11],
+      model: { min_size: 800 },
+      name: 'short run',
+      superCategories: ['TOP', 'OUTER'],
+    });
     expect(startTrainingInput({}, {})).toEqual({});
     expect(startTrainingInput({ attributeKinds: 'color, material' }, {})).toEqual({ attributeKinds: ['color', 'material'] });
   });

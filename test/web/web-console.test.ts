@@ -30,7 +30,11 @@ function serve(handler: WebConsole): Promise<http.Server> {
 }
 
 /** GET with the raw body (fetch would undo the gzip itself). */
-function get(pathAndQuery: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+function get(
+  pathAndQuery: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const request = http.request(`${origin}${pathAndQuery}`, { method, headers }, (response) => {
       const chunks: Buffer[] = [];
@@ -65,7 +69,11 @@ describe('WebConsole', () => {
   it('answers the client routes with index.html, never cached', async () => {
     for (const route of ['/', '/index.html', '/training', '/analyze/', '/image/42', '/image/external/100026?garment=3']) {
       const response = await get(route);
-      expect({ route, status: response.status, cache: response.headers['cache-control'] }).toEqual({ route, status: 200, cache: 'no-cache' });
+      expect({ route, status: response.status, cache: response.headers['cache-control'] }).toEqual({
+        route,
+        status: 200,
+        cache: 'no-cache',
+      });
       expect(response.body.toString()).toBe('<!doctype html><div id="root"></div>');
     }
   });
@@ -95,7 +103,15 @@ describe('WebConsole', () => {
   });
 
   it('leaves other routes, methods and paths outside the build to the server', async () => {
-    for (const route of ['/graphql', '/images/1', '/assets/missing.js', '/assets/..%2Fsecret.txt', '/assets/../secret.txt', '/secret.txt', '/image/1/2']) {
+    for (const route of [
+      '/graphql',
+      '/images/1',
+      '/assets/missing.js',
+      '/assets/..%2Fsecret.txt',
+      '/assets/../secret.txt',
+      '/secret.txt',
+      '/image/1/2',
+    ]) {
       expect({ route, status: (await get(route)).status }).toEqual({ route, status: 404 });
     }
     expect((await get('/', {}, 'POST')).status).toBe(404);

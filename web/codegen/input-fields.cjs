@@ -49,22 +49,29 @@ module.exports = {
     const enums = new Map();
     for (const typeName of typeNames) {
       const type = schema.getType(typeName);
-      if (!isInputObjectType(type)) throw new Error(`input-fields plugin: config.inputTypes names ${typeName}, which is not an input type of the schema`);
+      if (!isInputObjectType(type))
+        throw new Error(`input-fields plugin: config.inputTypes names ${typeName}, which is not an input type of the schema`);
       const fields = Object.values(type.getFields());
       for (const field of fields) {
         const named = getNamedType(field.type);
-        if (isEnumType(named)) enums.set(named.name, named.getValues().map((value) => value.name));
+        if (isEnumType(named))
+          enums.set(
+            named.name,
+            named.getValues().map((value) => value.name),
+          );
       }
       const fieldsType = `readonly InputFieldShape<keyof ${typeName}>[]`;
       parts.push(`export const ${lowerFirst(typeName)}Fields: ${fieldsType} = ${JSON.stringify(fields.map(describeField), null, 2)};`);
     }
     const enumValues = Object.fromEntries([...enums].sort(([a], [b]) => a.localeCompare(b)));
     parts.push(`export const inputEnumValues: Readonly<Record<string, readonly string[]>> = ${JSON.stringify(enumValues, null, 2)};`);
-    return [
-      '/* Generated from schema.graphql by web/codegen/input-fields.cjs (npm run codegen): do not edit. */',
-      `import type { ${typeNames.join(', ')} } from './graphql';`,
-      SHAPE,
-      ...parts,
-    ].join('\n\n') + '\n';
+    return (
+      [
+        '/* Generated from schema.graphql by web/codegen/input-fields.cjs (npm run codegen): do not edit. */',
+        `import type { ${typeNames.join(', ')} } from './graphql';`,
+        SHAPE,
+        ...parts,
+      ].join('\n\n') + '\n'
+    );
   },
 };

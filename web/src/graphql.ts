@@ -22,7 +22,11 @@ export class GraphQLRequestError extends Error {
   }
 }
 
-export async function fetchGraphQL<Data, Variables>(document: TypedDocumentString<Data, Variables>, variables: Variables, signal?: AbortSignal): Promise<Data> {
+export async function fetchGraphQL<Data, Variables>(
+  document: TypedDocumentString<Data, Variables>,
+  variables: Variables,
+  signal?: AbortSignal,
+): Promise<Data> {
   let response: Response;
   try {
     response = await fetch(GRAPHQL_PATH, {
@@ -41,7 +45,10 @@ export async function fetchGraphQL<Data, Variables>(document: TypedDocumentStrin
   } catch {
     throw new GraphQLRequestError(`the API answered ${response.status} without JSON`);
   }
-  noteRefusal(response.status, body.errors?.map((error) => error.extensions?.code));
+  noteRefusal(
+    response.status,
+    body.errors?.map((error) => error.extensions?.code),
+  );
   if (body.errors?.length) {
     throw new GraphQLRequestError(body.errors.map((error) => error.message).join('; '), body.errors);
   }

@@ -83,7 +83,19 @@ export function pairGarments(annotations: ImageGarment[], predictions: ImageGarm
 }
 
 /** Attribute kinds in the order a person reads a garment. */
-export const KIND_ORDER = ['category', 'color', 'subColor', 'length', 'sleeveLength', 'neckline', 'collar', 'fit', 'material', 'print', 'detail'];
+export const KIND_ORDER = [
+  'category',
+  'color',
+  'subColor',
+  'length',
+  'sleeveLength',
+  'neckline',
+  'collar',
+  'fit',
+  'material',
+  'print',
+  'detail',
+];
 
 export const KIND_LABELS: Record<string, string> = {
   category: 'Category',

@@ -38,7 +38,14 @@ function JumpToImage() {
       <label htmlFor="jump-id" className="visually-hidden">
         K-Fashion image id
       </label>
-      <input id="jump-id" name="externalId" placeholder="K-Fashion id" inputMode="numeric" value={id} onChange={(event) => setId(event.target.value)} />
+      <input
+        id="jump-id"
+        name="externalId"
+        placeholder="K-Fashion id"
+        inputMode="numeric"
+        value={id}
+        onChange={(event) => setId(event.target.value)}
+      />
       <button type="submit">Open</button>
     </form>
   );
@@ -46,7 +53,13 @@ function JumpToImage() {
 
 function App() {
   const location = useLocation();
-  const section = location.pathname.startsWith('/training') ? 'training' : location.pathname.startsWith('/analyze') ? 'analyze' : location.pathname.startsWith('/image') ? 'image' : 'search';
+  const section = location.pathname.startsWith('/training')
+    ? 'training'
+    : location.pathname.startsWith('/analyze')
+      ? 'analyze'
+      : location.pathname.startsWith('/image')
+        ? 'image'
+        : 'search';
   return (
     <>
       <a className="skip-link" href="#main">

@@ -37,7 +37,11 @@ const SEARCH_RESULTS = graphql(`
 `);
 
 export async function fetchResults(state: SearchState, after: string | null, signal: AbortSignal): Promise<ResultPage> {
-  const data = await fetchGraphQL(SEARCH_RESULTS, { where: toGarmentWhere(state), first: PAGE_SIZE, after, withCount: after === null }, signal);
+  const data = await fetchGraphQL(
+    SEARCH_RESULTS,
+    { where: toGarmentWhere(state), first: PAGE_SIZE, after, withCount: after === null },
+    signal,
+  );
   const connection = data.searchGarments;
   return {
     totalCount: connection.totalCount ?? null,
@@ -76,7 +80,14 @@ export async function fetchFacets(state: SearchState, signal: AbortSignal): Prom
   const [common, ...own] = await Promise.all([
     fetchGraphQL(
       FACETS_AND_SLOT_COUNTS,
-      { where: toGarmentWhere(state), kinds: unselected.map(apiKind), TOP: inSlot('TOP'), BOTTOM: inSlot('BOTTOM'), OUTER: inSlot('OUTER'), ONE_PIECE: inSlot('ONE_PIECE') },
+      {
+        where: toGarmentWhere(state),
+        kinds: unselected.map(apiKind),
+        TOP: inSlot('TOP'),
+        BOTTOM: inSlot('BOTTOM'),
+        OUTER: inSlot('OUTER'),
+        ONE_PIECE: inSlot('ONE_PIECE'),
+      },
       signal,
     ),
     ...selected.map((key) => fetchGraphQL(FACETS, { where: toGarmentWhere(state, key), kinds: [apiKind(key)] }, signal)),
@@ -84,7 +95,12 @@ export async function fetchFacets(state: SearchState, signal: AbortSignal): Prom
 
   const facets: Record<string, FacetValue[]> = {};
   for (const facet of [common, ...own].flatMap((data) => data.garmentFacets)) facets[consoleKind(facet.kind)] = facet.values;
-  facets[SUPER_CATEGORY_KEY] = SUPER_CATEGORIES.map((slot) => ({ value: slot.value, korean: slot.korean, valueEn: slot.english, count: common[slot.value].totalCount }));
+  facets[SUPER_CATEGORY_KEY] = SUPER_CATEGORIES.map((slot) => ({
+    value: slot.value,
+    korean: slot.korean,
+    valueEn: slot.english,
+    count: common[slot.value].totalCount,
+  }));
   return facets;
 }
 

@@ -18,7 +18,11 @@ export async function uploadPhoto(file: File): Promise<Upload> {
   let response: Response;
   try {
     // A file the browser cannot type goes as octet-stream, so the API's 415 says what it accepts.
-    response = await fetch(UPLOADS_PATH, { method: 'POST', headers: { 'content-type': file.type || 'application/octet-stream', ...authorizationHeaders() }, body: file });
+    response = await fetch(UPLOADS_PATH, {
+      method: 'POST',
+      headers: { 'content-type': file.type || 'application/octet-stream', ...authorizationHeaders() },
+      body: file,
+    });
   } catch (error) {
     throw new Error(`${file.name}: the API at ${UPLOADS_PATH} is unreachable (${(error as Error).message})`);
   }

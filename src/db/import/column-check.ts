@@ -42,7 +42,8 @@ function garmentCells(garment: ImportGarment): Cell[] {
   const cells: Cell[] = [[rect, GARMENTS.columns.slot_index, garment.slotIndex]];
   for (const value of [x1, y1, x2, y2]) cells.push([rect, GARMENTS.columns.x1, value]);
   for (const value of garment.polygon ?? []) cells.push([garmentField(garment, K.polygon), GARMENTS.columns.polygon, value]);
-  for (const { kind, value } of garment.attributes) cells.push([`${garmentField(garment, K.labels)}.${LABEL_KEY_BY_KIND[kind]}`, 'text', value]);
+  for (const { kind, value } of garment.attributes)
+    cells.push([`${garmentField(garment, K.labels)}.${LABEL_KEY_BY_KIND[kind]}`, 'text', value]);
   return cells;
 }
 

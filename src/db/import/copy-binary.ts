@@ -34,16 +34,24 @@ const FLOAT4_MAX = 3.4028234663852886e38;
 export function encodingProblem(type: string, value: number | string): string | null {
   const range = INTEGER_RANGES[type];
   if (range) {
-    if (typeof value !== 'number' || !Number.isInteger(value)) return `${type === 'integer' ? 'an' : 'a'} ${type} column takes whole numbers only, got ${value}`;
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      return `${type === 'integer' ? 'an' : 'a'} ${type} column takes whole numbers only, got ${value}`;
     return value < range[0] || value > range[1] ? `${value} is outside the ${type} range ${range[0]} to ${range[1]}` : null;
   }
   if (type === 'real' || type === 'real[]') {
-    return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= FLOAT4_MAX ? null : `${value} is not a finite number within the real (float4) range`;
+    return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= FLOAT4_MAX
+      ? null
+      : `${value} is not a finite number within the real (float4) range`;
   }
-  if (type === 'text') return typeof value === 'string' && value.includes('\0') ? 'text holds a NUL character, which PostgreSQL cannot store' : null;
+  if (type === 'text')
+    return typeof value === 'string' && value.includes('\0') ? 'text holds a NUL character, which PostgreSQL cannot store' : null;
   if (type === 'timestamptz') {
     const micros = timestampMicros(value);
-    return micros === null ? `not a timestamp: ${value}` : Number.isSafeInteger(micros) ? null : `${value} is outside the timestamps this writer encodes`;
+    return micros === null
+      ? `not a timestamp: ${value}`
+      : Number.isSafeInteger(micros)
+        ? null
+        : `${value} is outside the timestamps this writer encodes`;
   }
   return null;
 }

@@ -250,9 +250,7 @@ export async function importDataset(dataSource: DataSource, options: ImportOptio
       allowMissingImages: options.allowMissingImages ?? false,
     };
     const parsed = parseFiles(root, annotationFiles(root), options.parseWorkers ?? defaultParseWorkers(), options.maxFileBytes);
-    const outcomes = mapInOrder(parsed, context.verifyImages ? (options.verifyConcurrency ?? 16) : 1, (file) =>
-      finishRead(context, file),
-    );
+    const outcomes = mapInOrder(parsed, context.verifyImages ? (options.verifyConcurrency ?? 16) : 1, (file) => finishRead(context, file));
     const writeBatch = async (batch: ReadOutcome[]) => {
       const outcome = await loader.write(batch.filter((file): file is ReadyFile => file.ok));
       await report!.write(account(stats, batch, outcome));

@@ -133,10 +133,7 @@ export class BatchLoader {
       [this.datasetId, JSON.stringify(files.map((file) => file.annotation.externalId))],
     )) as { id: string; external_id: string; annotation_hash: string | null; annotation_path: string | null }[];
     return new Map(
-      rows.map((row) => [
-        row.external_id,
-        { id: Number(row.id), hash: row.annotation_hash, annotationPath: row.annotation_path },
-      ]),
+      rows.map((row) => [row.external_id, { id: Number(row.id), hash: row.annotation_hash, annotationPath: row.annotation_path }]),
     );
   }
 
@@ -190,10 +187,7 @@ export class BatchLoader {
   private async clearChildren(queryRunner: QueryRunner, imageIds: number[]): Promise<void> {
     if (imageIds.length === 0) return;
     const ids = idList(imageIds);
-    await queryRunner.query(
-      `DELETE FROM image_styles WHERE image_id IN (SELECT json_array_elements_text($1::json)::bigint)`,
-      [ids],
-    );
+    await queryRunner.query(`DELETE FROM image_styles WHERE image_id IN (SELECT json_array_elements_text($1::json)::bigint)`, [ids]);
     await queryRunner.query(
       `DELETE FROM garments WHERE source = 'annotation'
          AND image_id IN (SELECT json_array_elements_text($1::json)::bigint)`,

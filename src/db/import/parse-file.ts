@@ -18,12 +18,9 @@ import type { AnnotationProblem, ParsedAnnotation, ParsedGarment } from '../../k
 export type ImportGarment = Omit<ParsedGarment, 'polygon'> & { polygon: Float64Array | null };
 export type ImportAnnotation = Omit<ParsedAnnotation, 'garments'> & { garments: ImportGarment[] };
 export type ImportParseResult =
-  | { ok: true; annotation: ImportAnnotation; problems: AnnotationProblem[] }
-  | { ok: false; problems: AnnotationProblem[] };
+  { ok: true; annotation: ImportAnnotation; problems: AnnotationProblem[] } | { ok: false; problems: AnnotationProblem[] };
 
-export type ParsedFile =
-  | { file: string; result: ImportParseResult; contentDigest: string }
-  | { file: string; error: string };
+export type ParsedFile = { file: string; result: ImportParseResult; contentDigest: string } | { file: string; error: string };
 
 function flattenPolygon(garment: ParsedGarment): ImportGarment {
   const { polygon, ...rest } = garment;

@@ -146,7 +146,12 @@ class ParseWorkerPool {
   }
 }
 
-async function* parseInWorkers(root: string, files: AsyncIterable<string>, count: number, maxFileBytes: number): AsyncGenerator<ParsedFile> {
+async function* parseInWorkers(
+  root: string,
+  files: AsyncIterable<string>,
+  count: number,
+  maxFileBytes: number,
+): AsyncGenerator<ParsedFile> {
   const pool = new ParseWorkerPool(count);
   const inFlight: Promise<ParsedFile[]>[] = [];
   let id = 0;
@@ -164,6 +169,11 @@ async function* parseInWorkers(root: string, files: AsyncIterable<string>, count
 }
 
 /** The annotation files of `files`, read and parsed, in the order given; files over `maxFileBytes` are rejected unread. */
-export function parseFiles(root: string, files: AsyncIterable<string>, workers: number, maxFileBytes = DEFAULT_MAX_FILE_BYTES): AsyncGenerator<ParsedFile> {
+export function parseFiles(
+  root: string,
+  files: AsyncIterable<string>,
+  workers: number,
+  maxFileBytes = DEFAULT_MAX_FILE_BYTES,
+): AsyncGenerator<ParsedFile> {
   return workers > 0 ? parseInWorkers(root, files, workers, maxFileBytes) : parseInThread(root, files, maxFileBytes);
 }

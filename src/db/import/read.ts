@@ -5,7 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { decodeWhole, ImageErrorCode, type ImageHeader, inspectImage, readImageBytes, UnsupportedImageError, withDecodedImage } from '../../images/image-input';
+import {
+  decodeWhole,
+  ImageErrorCode,
+  type ImageHeader,
+  inspectImage,
+  readImageBytes,
+  UnsupportedImageError,
+  withDecodedImage,
+} from '../../images/image-input';
 import type { Split } from '../entities';
 import { checkColumns } from './column-check';
 import type { ImportAnnotation, ParsedFile } from './parse-file';
@@ -58,7 +66,9 @@ export function imageCandidates(annotation: Pick<ImportAnnotation, 'fileName' | 
 
 /** Content digest + matched photo + split: a newly found photo or a moved file counts as a change. */
 export function annotationHash(contentDigest: string, imagePath: string | null, split: Split | null): string {
-  return createHash('sha1').update(`${contentDigest}\0${imagePath ?? ''}\0${split ?? ''}`).digest('hex');
+  return createHash('sha1')
+    .update(`${contentDigest}\0${imagePath ?? ''}\0${split ?? ''}`)
+    .digest('hex');
 }
 
 /** The photo's stored size, and its upright size when its EXIF orientation turns it a quarter. */
@@ -80,7 +90,8 @@ async function checkImage(root: string, imagePath: string, annotation: ImportAnn
     bytes = await readImageBytes(path.join(root, imagePath));
     header = await inspectImage(bytes, IMPORT_IMAGE_FORMATS);
   } catch (error) {
-    const reason = error instanceof UnsupportedImageError ? error.message : `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+    const reason =
+      error instanceof UnsupportedImageError ? error.message : `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
     return `image unreadable: ${imagePath}: ${reason}`;
   }
   if (!photoSizes(header).some(([width, height]) => width === annotation.width && height === annotation.height)) {
@@ -93,7 +104,8 @@ async function checkImage(root: string, imagePath: string, annotation: ImportAnn
     await withDecodedImage(bytes, decodeWhole, { formats: IMPORT_IMAGE_FORMATS });
     return null;
   } catch (error) {
-    if (error instanceof UnsupportedImageError && error.code !== ImageErrorCode.Undecodable) return `image unreadable: ${imagePath}: ${error.message}`;
+    if (error instanceof UnsupportedImageError && error.code !== ImageErrorCode.Undecodable)
+      return `image unreadable: ${imagePath}: ${error.message}`;
     return `image ${imagePath} is damaged or truncated: it cannot be decoded whole`;
   }
 }
@@ -141,11 +153,7 @@ export async function finishRead(context: ReadContext, parsedFile: ParsedFile): 
  * Maps `work` over `source` with at most `limit` calls in flight, yielding results in source
  * order (so "the later file" of two is well defined). `work` must not reject.
  */
-export async function* mapInOrder<T, R>(
-  source: AsyncIterable<T>,
-  limit: number,
-  work: (item: T) => Promise<R>,
-): AsyncGenerator<R> {
+export async function* mapInOrder<T, R>(source: AsyncIterable<T>, limit: number, work: (item: T) => Promise<R>): AsyncGenerator<R> {
   const inFlight: Promise<R>[] = [];
   for await (const item of source) {
     inFlight.push(work(item));

@@ -28,7 +28,11 @@ export async function markInterruptedRuns(dataSource: DataSource): Promise<numbe
  * run is finished or failed). The lock is taken in the INSERT itself, so no other session ever sees
  * the run without its owner.
  */
-export async function startOwnedRun(dataSource: DataSource, datasetId: number, root: string): Promise<{ id: number; release(): Promise<void> }> {
+export async function startOwnedRun(
+  dataSource: DataSource,
+  datasetId: number,
+  root: string,
+): Promise<{ id: number; release(): Promise<void> }> {
   const session: QueryRunner = dataSource.createQueryRunner();
   await session.connect();
   try {

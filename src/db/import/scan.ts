@@ -62,7 +62,12 @@ async function classifyEntry(realRoot: string, fullPath: string, entry: fs.Diren
  * archives unpacked on Linux: Node cannot name it back), a subdirectory that cannot be opened, and
  * every entry classifyEntry skips are given to `onSkipped` and left out; the walk goes on.
  */
-export async function* walkFiles(root: string, relativeDir = '', onSkipped: (entry: SkippedEntry) => void = () => {}, realRoot?: string): AsyncGenerator<string> {
+export async function* walkFiles(
+  root: string,
+  relativeDir = '',
+  onSkipped: (entry: SkippedEntry) => void = () => {},
+  realRoot?: string,
+): AsyncGenerator<string> {
   let directory: fs.Dir;
   try {
     directory = await fs.promises.opendir(path.join(root, relativeDir));

@@ -43,7 +43,10 @@ export class AnalysisService {
 
   /** Analyses the photo with a model version (default: the active one) and returns what was stored. */
   async analyze(subject: AnalysisSubject, versionId: number | null): Promise<AnalysisResult> {
-    const stored = 'uploadId' in subject ? await this.analyzeUpload(subject.uploadId, subject.fileName, versionId) : await this.analyzeStoredImage(subject.imageId, versionId);
+    const stored =
+      'uploadId' in subject
+        ? await this.analyzeUpload(subject.uploadId, subject.fileName, versionId)
+        : await this.analyzeStoredImage(subject.imageId, versionId);
     const garments = stored.garmentIds.length === 0 ? [] : await garmentsByIds(this.dataSource, stored.garmentIds);
     const [image] = await imagesByIds(this.dataSource, [stored.imageId]);
     return { image, garments, modelVersionId: stored.modelVersionId };
@@ -89,7 +92,9 @@ export class AnalysisService {
       return await readRegularFile(file);
     } catch (error) {
       this.log(`image ${row.id}: reading its file failed:`, error);
-      throw new GraphQLError(`image ${globalId('Image', row.id)}: its file cannot be read`, { extensions: { code: ErrorCode.ImageFileMissing } });
+      throw new GraphQLError(`image ${globalId('Image', row.id)}: its file cannot be read`, {
+        extensions: { code: ErrorCode.ImageFileMissing },
+      });
     }
   }
 }

@@ -43,7 +43,12 @@ export function createApiServices(config: ApiServicesConfig): ApiServices {
   const watchdog =
     config.leaseTimeoutSeconds === undefined
       ? null
-      : new LeaseWatchdog(config.dataSource, () => queue.get(), config.leaseTimeoutSeconds, (line) => config.log(`lease watchdog: ${line}`));
+      : new LeaseWatchdog(
+          config.dataSource,
+          () => queue.get(),
+          config.leaseTimeoutSeconds,
+          (line) => config.log(`lease watchdog: ${line}`),
+        );
   watchdog?.start();
   return {
     training,

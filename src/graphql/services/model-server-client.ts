@@ -45,7 +45,10 @@ export class ModelServerClient {
   /** Detections in `bytes` (an encoded photo) by a model version (default: the active one). */
   async predict(bytes: Buffer, versionId: number | null): Promise<ModelServerPrediction> {
     const { url: baseUrl, token, connectTimeoutMs, timeoutMs } = this.settings;
-    if (!baseUrl) throw new GraphQLError('no model server is configured to analyse images with', { extensions: { code: ErrorCode.ModelServerUnavailable } });
+    if (!baseUrl)
+      throw new GraphQLError('no model server is configured to analyse images with', {
+        extensions: { code: ErrorCode.ModelServerUnavailable },
+      });
     const url = new URL('/predict', baseUrl);
     if (versionId !== null) url.searchParams.set('modelVersionId', String(versionId));
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
@@ -72,7 +75,9 @@ export class ModelServerClient {
       // /health answers from memory: the connect deadline bounds the whole call.
       const response = await fetch(new URL('/health', baseUrl), { signal: AbortSignal.timeout(connectTimeoutMs) });
       const budget = ((await response.json()) as { trainingMemory?: unknown }).trainingMemory as Partial<MemoryBudget> | null | undefined;
-      return response.ok && typeof budget?.bytes === 'number' && typeof budget.of === 'string' ? { bytes: budget.bytes, of: budget.of } : null;
+      return response.ok && typeof budget?.bytes === 'number' && typeof budget.of === 'string'
+        ? { bytes: budget.bytes, of: budget.of }
+        : null;
     } catch (error) {
       this.log('the model server cannot be reached for its training memory:', error);
       return null;
@@ -82,7 +87,9 @@ export class ModelServerClient {
   private unreachable(url: URL, error: unknown): GraphQLError {
     if (error instanceof PostTimeout && error.phase === 'response') {
       this.log(`the model server at ${url.origin} did not answer in time:`, error);
-      return new GraphQLError(`the model server did not answer within ${error.ms / 1000} s`, { extensions: { code: ErrorCode.ModelServerTimeout } });
+      return new GraphQLError(`the model server did not answer within ${error.ms / 1000} s`, {
+        extensions: { code: ErrorCode.ModelServerTimeout },
+      });
     }
     this.log(`the model server at ${url.origin} cannot be reached:`, error);
     return new GraphQLError('the model server cannot be reached', { extensions: { code: ErrorCode.ModelServerUnavailable } });
@@ -90,13 +97,18 @@ export class ModelServerClient {
 
   private refusal(status: number, body: Record<string, unknown>, versionId: number | null): GraphQLError {
     if (status === 404) {
-      const message = versionId === null ? 'no model version is active: activate one (activateModelVersion) or name modelVersionId' : `model version ${globalId('ModelVersion', versionId)} does not exist`;
+      const message =
+        versionId === null
+          ? 'no model version is active: activate one (activateModelVersion) or name modelVersionId'
+          : `model version ${globalId('ModelVersion', versionId)} does not exist`;
       return new GraphQLError(message, { extensions: { code: ErrorCode.NotFound } });
     }
     if (status === 415 || status === 413 || status === 400) return badInput('uploadId', 'the model server cannot decode this photo');
     this.log(`the model server answered HTTP ${status}:`, body.error ?? body);
     // 401: the API's MODEL_SERVER_TOKEN is not the model server's; the log says so, the client sees a failure.
-    return new GraphQLError(`the model server failed to analyse the photo (HTTP ${status})`, { extensions: { code: ErrorCode.ModelServerError } });
+    return new GraphQLError(`the model server failed to analyse the photo (HTTP ${status})`, {
+      extensions: { code: ErrorCode.ModelServerError },
+    });
   }
 }
 

@@ -9,7 +9,15 @@ import type { DataSource } from 'typeorm';
 import { activateModelVersion, countModelVersions, listModelVersions, type ModelVersionSummary } from '../../db/model-version-admin';
 import type { RunStatus } from '../../db/entities';
 import type { NewestFirstPage, RowPage } from '../../db/newest-first';
-import { countTrainingRuns, insertQueuedRun, listTrainingRuns, requestRunCancel, setRunJob, trainingRunsByIds, type TrainingRunRow } from '../../db/training-runs';
+import {
+  countTrainingRuns,
+  insertQueuedRun,
+  listTrainingRuns,
+  requestRunCancel,
+  setRunJob,
+  trainingRunsByIds,
+  type TrainingRunRow,
+} from '../../db/training-runs';
 import { RunNotifications } from '../../db/training-run-notifications';
 import { TRAINING_QUEUE } from '../../jobs/queue';
 import type { TrainingParams } from '../../jobs/training-params';
@@ -50,7 +58,11 @@ export class TrainingService {
     const entry = CATALOGUE.find((candidate) => candidate.name === requested);
     if (entry) return path.join(this.weightsDir, entry.fileName);
     const file = await confinedPath(this.weightsDir, requested);
-    if (!file) throw badInput('initWeights', `name a file in the server's weights folder (KFASHION_WEIGHTS_DIR), relative to it; "${requested}" is outside it`);
+    if (!file)
+      throw badInput(
+        'initWeights',
+        `name a file in the server's weights folder (KFASHION_WEIGHTS_DIR), relative to it; "${requested}" is outside it`,
+      );
     // A file that is here must be one a worker can read; one that is not may be on the model servers' side of a shared folder.
     const stats = await fs.promises.stat(file).catch(() => null);
     if (stats && !stats.isFile()) throw badInput('initWeights', `"${requested}" is ${fileKind(stats)}, not a regular file`);
@@ -62,7 +74,10 @@ export class TrainingService {
     const examples = databaseExampleSource(this.dataSource);
     const space = await buildLabelSpace(examples, params.data, 'train');
     if (space.classes.length === 0) {
-      throw badInput(params.data.superCategories ? 'superCategories' : 'input', 'the training split has no annotated garment in scope: the dataset is empty');
+      throw badInput(
+        params.data.superCategories ? 'superCategories' : 'input',
+        'the training split has no annotated garment in scope: the dataset is empty',
+      );
     }
     if ((await countDatasetImages(examples, params.data, space, 'train')) === 0) {
       throw badInput('input', 'the training split has no image with garments in scope: the dataset is empty');

@@ -17,7 +17,14 @@ import { describeParameter, TRAINING_PARAMETERS, type ParamSpec, type TrainingPa
 /** The GraphQL type of a parameter: its kind, and the SuperCategory enum for the slots. */
 function graphqlType(spec: ParamSpec): ReturnTypeFunc {
   if (spec.name === 'superCategories') return () => [SuperCategory];
-  const types: Record<ParamSpec['kind'], GraphQLTypeOf> = { integer: Int, number: Float, integers: [Int], strings: [String], string: String, object: GraphQLJSONObject };
+  const types: Record<ParamSpec['kind'], GraphQLTypeOf> = {
+    integer: Int,
+    number: Float,
+    integers: [Int],
+    strings: [String],
+    string: String,
+    object: GraphQLJSONObject,
+  };
   return () => types[spec.kind];
 }
 
@@ -33,14 +40,20 @@ function declareParameterFields(prototype: object): void {
 // registers on the class at run time, which is the point of the merge.
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging -- see above
 export interface StartTrainingInput extends TrainingParamsInput {}
-@InputType({ description: 'A training run: data filters, model shape and optimiser (defaults: torchvision detection recipe). The same parameters as `kfashion train`.' })
+@InputType({
+  description:
+    'A training run: data filters, model shape and optimiser (defaults: torchvision detection recipe). The same parameters as `kfashion train`.',
+})
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see above
 export class StartTrainingInput {}
 declareParameterFields(StartTrainingInput.prototype);
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-unsafe-declaration-merging -- see above
 export interface TrainingRunParams extends TrainingParamsInput {}
-@ObjectType({ description: 'The parameters a training run was started with, as StartTrainingInput takes them (null: not recorded, for runs older than the parameter).' })
+@ObjectType({
+  description:
+    'The parameters a training run was started with, as StartTrainingInput takes them (null: not recorded, for runs older than the parameter).',
+})
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see above
 export class TrainingRunParams {}
 declareParameterFields(TrainingRunParams.prototype);

@@ -42,13 +42,20 @@ function chunkSizeArgument(chunkSize: number | null | undefined, ctx: GraphQLCon
 export class TrainingResolver {
   @Authorized<Role>('admin')
   @Mutation(() => T.TrainingRun, { description: 'Validates the input, records a queued run and hands it to the model servers.' })
-  async startTraining(@Arg('input', () => StartTrainingInput, { description: 'Data filters, model shape and optimiser; absent fields take the defaults.' }) input: StartTrainingInput, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
+  async startTraining(
+    @Arg('input', () => StartTrainingInput, { description: 'Data filters, model shape and optimiser; absent fields take the defaults.' })
+    input: StartTrainingInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<T.TrainingRun> {
     return toTrainingRun(await ctx.services.training.start(await trainingParams(input, ctx)));
   }
 
   @Authorized<Role>('admin')
   @Mutation(() => T.TrainingRun, { description: 'A queued run is cancelled at once; a running one stops after its current step.' })
-  async cancelTraining(@Arg('id', () => ID, { description: 'The global id of a TrainingRun.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<T.TrainingRun> {
+  async cancelTraining(
+    @Arg('id', () => ID, { description: 'The global id of a TrainingRun.' }) id: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<T.TrainingRun> {
     const run = await ctx.services.training.cancel(serialKeyOf('id', id, 'TrainingRun'));
     if (!run) throw notFound(`training run ${id}`);
     return toTrainingRun(run);
@@ -56,7 +63,10 @@ export class TrainingResolver {
 
   @Authorized<Role>('admin')
   @Mutation(() => T.ModelVersion, { description: 'Makes this version the one analyzeImage and the model servers use by default.' })
-  async activateModelVersion(@Arg('id', () => ID, { description: 'The global id of a ModelVersion.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<T.ModelVersion> {
+  async activateModelVersion(
+    @Arg('id', () => ID, { description: 'The global id of a ModelVersion.' }) id: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<T.ModelVersion> {
     const version = await ctx.services.training.activate(serialKeyOf('id', id, 'ModelVersion'));
     if (!version) throw notFound(`model version ${id}`);
     return toModelVersion(version);
@@ -71,12 +81,18 @@ export class TrainingResolver {
   async analyzeImage(
     @Arg('uploadId', () => ID, { nullable: true, description: 'The `uploadId` POST /uploads answered.' }) uploadId: string | null,
     @Arg('imageId', () => ID, { nullable: true, description: 'A stored image (an Image id).' }) imageId: string | null,
-    @Arg('fileName', () => String, { nullable: true, description: 'Name to record for an uploaded photo (default: its stored file name).' }) fileName: string | null,
-    @Arg('modelVersionId', () => ID, { nullable: true, description: 'The model version to use (a ModelVersion id); absent: the active one.' }) modelVersionId: string | null,
+    @Arg('fileName', () => String, { nullable: true, description: 'Name to record for an uploaded photo (default: its stored file name).' })
+    fileName: string | null,
+    @Arg('modelVersionId', () => ID, {
+      nullable: true,
+      description: 'The model version to use (a ModelVersion id); absent: the active one.',
+    })
+    modelVersionId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ImageAnalysis> {
     if ((uploadId == null) === (imageId == null)) throw badInput('uploadId', 'give exactly one of uploadId and imageId');
-    if (uploadId != null && !isUploadId(uploadId)) throw badInput('uploadId', `"${uploadId.slice(0, 40)}" is not an upload id (POST /uploads answers one)`);
+    if (uploadId != null && !isUploadId(uploadId))
+      throw badInput('uploadId', `"${uploadId.slice(0, 40)}" is not an upload id (POST /uploads answers one)`);
     const versionId = modelVersionId == null ? null : serialKeyOf('modelVersionId', modelVersionId, 'ModelVersion');
     const subject = uploadId != null ? { uploadId, fileName } : { imageId: keyOf('imageId', imageId!, 'Image') };
     const analysis = await ctx.services.analysis.analyze(subject, versionId);
@@ -89,13 +105,19 @@ export class TrainingResolver {
 
   @Authorized<Role>('analyst')
   @Mutation(() => PredictionJob, {
-    description: 'Predicts every image matching `where` with a model version, as chunks of `chunkSize` images (default KFASHION_PREDICTION_CHUNK or 256) that any model server takes.',
+    description:
+      'Predicts every image matching `where` with a model version, as chunks of `chunkSize` images (default KFASHION_PREDICTION_CHUNK or 256) that any model server takes.',
   })
   async predictImages(
-    @Arg('where', () => T.ImageWhere, { nullable: true, description: 'The images to predict; absent: every image.' }) where: T.ImageWhere | null,
+    @Arg('where', () => T.ImageWhere, { nullable: true, description: 'The images to predict; absent: every image.' })
+    where: T.ImageWhere | null,
     @Arg('modelVersionId', () => ID, { description: 'The model version to predict with (a ModelVersion id).' }) modelVersionId: string,
     @Ctx() ctx: GraphQLContext,
-    @Arg('chunkSize', () => Int, { nullable: true, description: 'Images per chunk (1 to the server maximum); absent: KFASHION_PREDICTION_CHUNK or 256.' }) chunkSize?: number | null,
+    @Arg('chunkSize', () => Int, {
+      nullable: true,
+      description: 'Images per chunk (1 to the server maximum); absent: KFASHION_PREDICTION_CHUNK or 256.',
+    })
+    chunkSize?: number | null,
   ): Promise<PredictionJob> {
     const versionId = serialKeyOf('modelVersionId', modelVersionId, 'ModelVersion');
     return toPredictionJob(await ctx.services.predictions.create(imageFilter(where), versionId, chunkSizeArgument(chunkSize, ctx)));
@@ -103,9 +125,13 @@ export class TrainingResolver {
 
   @Authorized<Role>('analyst')
   @Mutation(() => PredictionJob, {
-    description: 'Stops every chunk of a prediction job: queued ones at once, running ones after their current page (analysts, like predictImages).',
+    description:
+      'Stops every chunk of a prediction job: queued ones at once, running ones after their current page (analysts, like predictImages).',
   })
-  async cancelPrediction(@Arg('id', () => ID, { description: 'The global id of a PredictionJob.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob> {
+  async cancelPrediction(
+    @Arg('id', () => ID, { description: 'The global id of a PredictionJob.' }) id: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<PredictionJob> {
     const row = await ctx.services.predictions.cancel(serialKeyOf('id', id, 'PredictionJob'));
     if (!row) throw notFound(`prediction job ${id}`);
     return toPredictionJob(row);
@@ -113,7 +139,10 @@ export class TrainingResolver {
 
   @Authorized<Role>('viewer')
   @Query(() => PredictionJob, { nullable: true, description: 'A prediction job by its global id; null when it does not exist.' })
-  predictionJob(@Arg('id', () => ID, { description: 'The global id of a PredictionJob.' }) id: string, @Ctx() ctx: GraphQLContext): Promise<PredictionJob | null> {
+  predictionJob(
+    @Arg('id', () => ID, { description: 'The global id of a PredictionJob.' }) id: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<PredictionJob | null> {
     return ctx.loaders.predictionJob.load(serialKeyOf('id', id, 'PredictionJob'));
   }
 
@@ -126,9 +155,13 @@ export class TrainingResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<PredictionJobConnection> {
     const page = await ctx.services.predictions.list(status ?? null, newestFirstPage('predictionJob', first, after, ctx.maxPageSize));
-    return Object.assign(new PredictionJobConnection(), connectionOf('predictionJob', page.rows.map(toPredictionJob), page.hasNextPage, (job) => job), {
-      countMatches: () => ctx.services.predictions.count(status ?? null),
-    });
+    return Object.assign(
+      new PredictionJobConnection(),
+      connectionOf('predictionJob', page.rows.map(toPredictionJob), page.hasNextPage, (job) => job),
+      {
+        countMatches: () => ctx.services.predictions.count(status ?? null),
+      },
+    );
   }
 
   @Authorized<Role>('viewer')
@@ -145,7 +178,10 @@ export class TrainingResolver {
       })();
     },
   })
-  trainingRunUpdated(@Arg('id', () => ID, { description: 'The global id of a TrainingRun.' }) _id: string, @Root() run: T.TrainingRun): T.TrainingRun {
+  trainingRunUpdated(
+    @Arg('id', () => ID, { description: 'The global id of a TrainingRun.' }) _id: string,
+    @Root() run: T.TrainingRun,
+  ): T.TrainingRun {
     return run;
   }
 }
@@ -158,7 +194,10 @@ export class TrainingRunExtrasResolver {
   }
 
   // Full detail for admins only, as the log.
-  @FieldResolver(() => String, { nullable: true, description: 'Why the run failed; null unless it did (details for admins only, as the log).' })
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'Why the run failed; null unless it did (details for admins only, as the log).',
+  })
   error(@Root() run: T.TrainingRun, @Ctx() ctx: GraphQLContext): string | null {
     return run.error === null ? null : runTextFor(ctx.principal.role, run.error);
   }

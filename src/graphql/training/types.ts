@@ -13,7 +13,10 @@ export class LossCurve {
   @Field(() => [Float], { description: 'The value at each of `steps`.' }) values!: number[];
 }
 
-@ObjectType({ implements: T.Node, description: 'A batch prediction over the images matching a filter (predictImages), run as chunks by every model server.' })
+@ObjectType({
+  implements: T.Node,
+  description: 'A batch prediction over the images matching a filter (predictImages), run as chunks by every model server.',
+})
 export class PredictionJob extends T.Node {
   id!: number;
   protected readonly nodeType = 'PredictionJob' as const;

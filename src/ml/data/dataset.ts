@@ -64,7 +64,10 @@ export interface DatasetImage {
 }
 
 export class DatasetError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -149,7 +152,11 @@ function scopeOf(filter: DatasetFilter, split: SplitName): DatasetScope {
 }
 
 /** Reads the label space from the annotations of `split` (normally the training split). */
-export async function buildLabelSpace(source: TrainingExampleSource, filter: DatasetFilter, split: SplitName = 'train'): Promise<LabelSpace> {
+export async function buildLabelSpace(
+  source: TrainingExampleSource,
+  filter: DatasetFilter,
+  split: SplitName = 'train',
+): Promise<LabelSpace> {
   const checked = checkFilter(filter);
   const scope = scopeOf(checked, split);
   const classes = labelSpaceClasses(await source.categoryCounts(scope), checked.minValueCount);
@@ -170,9 +177,7 @@ function labelSpaceClasses(counts: CategoryCount[], minValueCount: number): Labe
       known.count += row.count;
     }
   }
-  return [...byCategory.values()]
-    .filter((c) => c.count >= minValueCount)
-    .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
+  return [...byCategory.values()].filter((c) => c.count >= minValueCount).sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
 }
 
 /** One head per kind with enough values, values most frequent first. */
@@ -191,12 +196,25 @@ function attributeSpecs(kinds: string[], valueCounts: AttributeValueCount[]): At
 }
 
 /** How many images of `split` have at least one garment of a class in scope (emptiness checks). */
-export async function countDatasetImages(source: TrainingExampleSource, filter: DatasetFilter, space: LabelSpace, split: SplitName): Promise<number> {
-  return source.countImagesWithCategories(scopeOf(checkFilter(filter), split), space.classes.map((c) => c.name));
+export async function countDatasetImages(
+  source: TrainingExampleSource,
+  filter: DatasetFilter,
+  space: LabelSpace,
+  split: SplitName,
+): Promise<number> {
+  return source.countImagesWithCategories(
+    scopeOf(checkFilter(filter), split),
+    space.classes.map((c) => c.name),
+  );
 }
 
 /** The images of `split` in scope with their garments as model targets in the given label space. */
-export async function loadDatasetImages(source: TrainingExampleSource, filter: DatasetFilter, space: LabelSpace, split: SplitName): Promise<DatasetImage[]> {
+export async function loadDatasetImages(
+  source: TrainingExampleSource,
+  filter: DatasetFilter,
+  space: LabelSpace,
+  split: SplitName,
+): Promise<DatasetImage[]> {
   const garments = await source.annotatedGarments(scopeOf(checkFilter(filter), split));
   const labelOf = new Map(space.classes.map((c, i) => [c.name, i + 1]));
   const valueIndex = new Map(space.attributes.map((a) => [a.kind, new Map(a.values.map((v, i) => [v, i]))]));
@@ -221,7 +239,10 @@ function garmentTargets(
   const out: Record<string, number | number[] | null> = {};
   for (const spec of space.attributes) {
     const index = valueIndex.get(spec.kind)!;
-    const found = terms.filter((t) => t.kind === spec.kind).map((t) => index.get(t.value)).filter((i): i is number => i !== undefined);
+    const found = terms
+      .filter((t) => t.kind === spec.kind)
+      .map((t) => index.get(t.value))
+      .filter((i): i is number => i !== undefined);
     if (spec.type === 'single') out[spec.kind] = found.length > 0 ? found[0] : null;
     else out[spec.kind] = found.length > 0 ? [...new Set(found)].sort((a, b) => a - b) : null;
   }

@@ -67,7 +67,11 @@ function epochSeed(seed: number, epoch: number): number {
 }
 
 /** The epoch's image order and flips: a seeded Fisher–Yates shuffle, then one flip draw per image (by image index). */
-export function epochPlan(count: number, options: Pick<BatchOptions, 'seed' | 'shuffle' | 'flip'>, epoch: number): { order: number[]; flips: boolean[] } {
+export function epochPlan(
+  count: number,
+  options: Pick<BatchOptions, 'seed' | 'shuffle' | 'flip'>,
+  epoch: number,
+): { order: number[]; flips: boolean[] } {
   const random = seededRandom(epochSeed(options.seed, epoch));
   const order = Array.from({ length: count }, (_, i) => i);
   if (options.shuffle) {
@@ -95,15 +99,20 @@ export async function loadSample(image: DatasetImage, size: SizeRule, flipped: b
   // Boxes in the decoded image's pixels; the stored size is the annotation's, the file may differ slightly.
   const sx = input.width / image.width;
   const sy = input.height / image.height;
-  const garments = image.garments.map((g) => {
-    let [x1, , x2] = g.box;
-    const [, y1, , y2] = g.box;
-    if (flipped) [x1, x2] = [image.width - x2, image.width - x1];
-    const box: [number, number, number, number] = [
-      clamp(x1 * sx, input.width), clamp(y1 * sy, input.height), clamp(x2 * sx, input.width), clamp(y2 * sy, input.height),
-    ];
-    return { box, label: g.label, attributes: g.attributes };
-  }).filter((g) => g.box[2] - g.box[0] >= 1 && g.box[3] - g.box[1] >= 1);
+  const garments = image.garments
+    .map((g) => {
+      let [x1, , x2] = g.box;
+      const [, y1, , y2] = g.box;
+      if (flipped) [x1, x2] = [image.width - x2, image.width - x1];
+      const box: [number, number, number, number] = [
+        clamp(x1 * sx, input.width),
+        clamp(y1 * sy, input.height),
+        clamp(x2 * sx, input.width),
+        clamp(y2 * sy, input.height),
+      ];
+      return { box, label: g.label, attributes: g.attributes };
+    })
+    .filter((g) => g.box[2] - g.box[0] >= 1 && g.box[3] - g.box[1] >= 1);
   return { image: input, garments, source: image, scale: sx, flipped };
 }
 
@@ -127,16 +136,19 @@ export async function* epochBatches(images: DatasetImage[], options: BatchOption
   };
   const loadBatch = async (index: number): Promise<Batch> => {
     const positions = order.slice(index * options.batchSize, (index + 1) * options.batchSize);
-    const results = await Promise.all(positions.map(async (position) => {
-      const image = images[position];
-      try {
-        const sample = await loadSample(image, options.size, flips[position]);
-        if (sample.garments.length === 0) return { skipped: { imageId: image.imageId, path: image.path, reason: 'no garment box left after resizing' } };
-        return { sample };
-      } catch (error) {
-        return { skipped: { imageId: image.imageId, path: image.path, reason: (error as Error).message } };
-      }
-    }));
+    const results = await Promise.all(
+      positions.map(async (position) => {
+        const image = images[position];
+        try {
+          const sample = await loadSample(image, options.size, flips[position]);
+          if (sample.garments.length === 0)
+            return { skipped: { imageId: image.imageId, path: image.path, reason: 'no garment box left after resizing' } };
+          return { sample };
+        } catch (error) {
+          return { skipped: { imageId: image.imageId, path: image.path, reason: (error as Error).message } };
+        }
+      }),
+    );
     return {
       epoch,
       index,

@@ -93,17 +93,26 @@ function testImages(count: number, size: number): InputImage[] {
 }
 
 function trainingSamples(count: number, size: number): TrainingSample[] {
-  const box = (a: number, b: number, c: number, d: number) => [a, b, c, d].map((f) => Math.round(f * size)) as [number, number, number, number];
+  const box = (a: number, b: number, c: number, d: number) =>
+    [a, b, c, d].map((f) => Math.round(f * size)) as [number, number, number, number];
   return testImages(count, size).map((image) => ({
     image,
-    garments: [{ box: box(0.1, 0.05, 0.45, 0.6), label: 1 }, { box: box(0.2, 0.5, 0.7, 0.95), label: 2 }],
+    garments: [
+      { box: box(0.1, 0.05, 0.45, 0.6), label: 1 },
+      { box: box(0.2, 0.5, 0.7, 0.95), label: 2 },
+    ],
   }));
 }
 
 /** One warm-up call (its peak tensor memory when asked), then `iterations` timed calls of `images` images each. */
 async function measure(images: number, iterations: number, call: () => Promise<unknown>, withMemory: boolean): Promise<Measurement> {
   let peakBytes: number | null = null;
-  if (withMemory) peakBytes = (await tf.profile(async () => { await call(); })).peakBytes;
+  if (withMemory)
+    peakBytes = (
+      await tf.profile(async () => {
+        await call();
+      })
+    ).peakBytes;
   else await call();
   const start = performance.now();
   for (let i = 0; i < iterations; i++) await call();
@@ -149,7 +158,11 @@ async function predictorInference(predictor: Predictor, options: GpuBenchOptions
 }
 
 /** A training step on `backend`; one that cannot fit its memory is refused before it starts, as a run would be. */
-async function trainingStep(options: GpuBenchOptions, backbone: BackboneName, backend: Pick<BackendInfo, 'name' | 'device'>): Promise<Measurement> {
+async function trainingStep(
+  options: GpuBenchOptions,
+  backbone: BackboneName,
+  backend: Pick<BackendInfo, 'name' | 'device'>,
+): Promise<Measurement> {
   const config = benchConfig(options, backbone);
   const refusal = checkStepMemory(config, options.trainingBatch, await trainingMemoryBudget(backend, options.env));
   if (refusal) return { imagesPerSecond: null, peakBytes: null, failed: `refused before the step: ${refusal.message}` };
@@ -175,20 +188,35 @@ interface Workload {
   run(cpuOnly: boolean): Promise<Measurement>;
 }
 
-function workloads(options: GpuBenchOptions, backend: Pick<BackendInfo, 'name' | 'device'>, onnx: { predictor: OnnxAttributeRCNN | null; cpu: () => Promise<OnnxAttributeRCNN> }): Workload[] {
+function workloads(
+  options: GpuBenchOptions,
+  backend: Pick<BackendInfo, 'name' | 'device'>,
+  onnx: { predictor: OnnxAttributeRCNN | null; cpu: () => Promise<OnnxAttributeRCNN> },
+): Workload[] {
   const list: Workload[] = [];
   const inference = `inference ${options.inferenceBackbone} ${options.size}×${options.size}`;
   if (options.engines.includes('tfjs')) {
-    for (const batch of options.batches) list.push({ workload: inference, batch, engine: 'tfjs', run: () => tfjsInference(options, batch) });
+    for (const batch of options.batches)
+      list.push({ workload: inference, batch, engine: 'tfjs', run: () => tfjsInference(options, batch) });
   }
   if (onnx.predictor) {
     const onGpu = onnx.predictor;
     for (const batch of options.batches) {
-      list.push({ workload: inference, batch, engine: 'onnx', run: async (cpuOnly) => predictorInference(cpuOnly ? await onnx.cpu() : onGpu, options, batch) });
+      list.push({
+        workload: inference,
+        batch,
+        engine: 'onnx',
+        run: async (cpuOnly) => predictorInference(cpuOnly ? await onnx.cpu() : onGpu, options, batch),
+      });
     }
   }
   for (const backbone of options.trainingBackbones) {
-    list.push({ workload: `training step ${backbone} ${options.size}×${options.size}`, batch: options.trainingBatch, engine: 'tfjs', run: (cpuOnly) => trainingStep(options, backbone, cpuOnly ? { name: CPU_BACKEND, device: 'cpu' } : backend) });
+    list.push({
+      workload: `training step ${backbone} ${options.size}×${options.size}`,
+      batch: options.trainingBatch,
+      engine: 'tfjs',
+      run: (cpuOnly) => trainingStep(options, backbone, cpuOnly ? { name: CPU_BACKEND, device: 'cpu' } : backend),
+    });
   }
   return list;
 }
@@ -199,7 +227,10 @@ function markBest(rows: BenchRow[]): BenchRow[] {
     const key = `${row.workload} ${row.runsOn}`;
     best.set(key, Math.max(best.get(key) ?? 0, row.measured.imagesPerSecond ?? 0));
   }
-  return rows.map((row) => ({ ...row, best: row.measured.imagesPerSecond !== null && best.get(`${row.workload} ${row.runsOn}`) === row.measured.imagesPerSecond }));
+  return rows.map((row) => ({
+    ...row,
+    best: row.measured.imagesPerSecond !== null && best.get(`${row.workload} ${row.runsOn}`) === row.measured.imagesPerSecond,
+  }));
 }
 
 /** Runs every measurement on the backend and provider in use, then (unless they are the CPU) on the CPU. */
@@ -212,7 +243,8 @@ export async function runGpuBench(options: GpuBenchOptions): Promise<GpuBenchRep
   const onnxCpu = async () => (cpuPredictor ??= await onnxPredictor(options, true));
   const list = workloads(options, info, { predictor, cpu: onnxCpu });
   const onCpu = (engine: EngineName) => (engine === 'tfjs' ? info.device === 'cpu' : predictor?.provider.provider !== 'cuda');
-  const runsOn = (engine: EngineName) => (engine === 'tfjs' ? `tfjs on ${info.name} (${info.device})` : `onnx on ${predictor?.provider.provider}`);
+  const runsOn = (engine: EngineName) =>
+    engine === 'tfjs' ? `tfjs on ${info.name} (${info.device})` : `onnx on ${predictor?.provider.provider}`;
   try {
     const measured: Measurement[] = [];
     for (const item of list) {
@@ -229,14 +261,22 @@ export async function runGpuBench(options: GpuBenchOptions): Promise<GpuBenchRep
       }
     }
     const rows = list.map((item, i) => ({
-      workload: item.workload, batch: item.batch, runsOn: runsOn(item.engine), measured: measured[i], onCpu: onCpu(item.engine), cpu: cpu[i], best: false,
+      workload: item.workload,
+      batch: item.batch,
+      runsOn: runsOn(item.engine),
+      measured: measured[i],
+      onCpu: onCpu(item.engine),
+      cpu: cpu[i],
+      best: false,
     }));
     const { labelSpace: _labels, env: _env, log: _log, backend: _backend, ...settings } = options;
     return {
       date: new Date().toISOString(),
       node: process.version,
       backend: { name: info.name, device: info.device, detail: info.detail },
-      gpus: gpu.gpus.map((g) => `${g.name} (compute capability ${g.computeCapability ?? 'unknown'}, ${g.memoryTotalMiB} MiB, driver ${g.driverVersion})`),
+      gpus: gpu.gpus.map(
+        (g) => `${g.name} (compute capability ${g.computeCapability ?? 'unknown'}, ${g.memoryTotalMiB} MiB, driver ${g.driverVersion})`,
+      ),
       gpuProblem: gpu.problem,
       onnx: predictor?.provider ?? null,
       settings,
@@ -263,7 +303,9 @@ function mebibytes(bytes: number | null): string {
 /** The report as one Markdown table (with a line naming the host above it), to paste into an issue. */
 export function formatGpuBenchMarkdown(report: GpuBenchReport): string {
   const gpus = report.gpus.length > 0 ? report.gpus.join('; ') : `no GPU (${report.gpuProblem})`;
-  const onnx = report.onnx ? `, ONNX Runtime on ${report.onnx.provider}${report.onnx.cudaSkipped ? ` (CUDA not used: ${report.onnx.cudaSkipped})` : ''}` : '';
+  const onnx = report.onnx
+    ? `, ONNX Runtime on ${report.onnx.provider}${report.onnx.cudaSkipped ? ` (CUDA not used: ${report.onnx.cudaSkipped})` : ''}`
+    : '';
   const lines = [
     `kfashion bench-gpu, ${report.date}: Node ${report.node}, TensorFlow.js backend ${report.backend.name} (${report.backend.device})${onnx}, ${gpus}; ${report.settings.iterations} timed call(s) after a warm-up, random weights`,
     '',
@@ -276,7 +318,9 @@ export function formatGpuBenchMarkdown(report: GpuBenchReport): string {
     const speedup = both ? `${((row.measured.imagesPerSecond as number) / (row.cpu?.imagesPerSecond as number)).toFixed(1)}×` : '—';
     const best = row.best && report.settings.batches.length > 1 && row.workload.startsWith('inference') ? ' (best)' : '';
     const [imagesPerSecond, secondsPerImage] = ratePerImage(row.measured);
-    lines.push(`| ${row.workload} | ${row.batch}${best} | ${row.runsOn} | ${imagesPerSecond} | ${secondsPerImage} | ${mebibytes(row.measured.peakBytes)} | ${cpu} | ${speedup} |`);
+    lines.push(
+      `| ${row.workload} | ${row.batch}${best} | ${row.runsOn} | ${imagesPerSecond} | ${secondsPerImage} | ${mebibytes(row.measured.peakBytes)} | ${cpu} | ${speedup} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -62,7 +62,10 @@ function parseNumber(text: string, field: string, line: string): number {
 
 /** Rows of `nvidia-smi --query-gpu=<fields> --format=csv,noheader,nounits`; compute_cap may be absent from `fields`. */
 export function parseNvidiaSmiCsv(output: string, fields: readonly string[] = QUERY_FIELDS): GpuInfo[] {
-  const lines = output.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   return lines.map((line) => {
     const cells = line.split(',').map((c) => c.trim());
     if (cells.length !== fields.length) {

@@ -110,7 +110,10 @@ const convForward: DoctorOp = {
   onHost: false,
   tolerance: MATMUL_TOLERANCE,
   prepare: tensorOp(
-    () => [tf.tensor4d(randomValues(tf.util.sizeFromShape(CONV_INPUT), 1), CONV_INPUT), tf.tensor4d(randomValues(tf.util.sizeFromShape(CONV_FILTER), 2), CONV_FILTER)],
+    () => [
+      tf.tensor4d(randomValues(tf.util.sizeFromShape(CONV_INPUT), 1), CONV_INPUT),
+      tf.tensor4d(randomValues(tf.util.sizeFromShape(CONV_FILTER), 2), CONV_FILTER),
+    ],
     (x, w) => [fixedConv(x, w)],
   ),
 };
@@ -147,9 +150,13 @@ const roiAlignOp: DoctorOp = {
   onHost: false,
   tolerance: 1e-4,
   prepare: tensorOp(
-    () => [tf.tensor4d(randomValues(tf.util.sizeFromShape(ROI_FEATURES), 6), ROI_FEATURES), tf.tensor2d(randomBoxes(ROI_COUNT, ROI_IMAGE_SIZE, 7), [ROI_COUNT, 4])],
+    () => [
+      tf.tensor4d(randomValues(tf.util.sizeFromShape(ROI_FEATURES), 6), ROI_FEATURES),
+      tf.tensor2d(randomBoxes(ROI_COUNT, ROI_IMAGE_SIZE, 7), [ROI_COUNT, 4]),
+    ],
     (features, boxes) => {
-      const align = (f: tf.Tensor) => roiAlign(f as tf.Tensor4D, boxes as tf.Tensor2D, new Int32Array(ROI_COUNT), [7, 7], ROI_FEATURES[1] / ROI_IMAGE_SIZE, 2);
+      const align = (f: tf.Tensor) =>
+        roiAlign(f as tf.Tensor4D, boxes as tf.Tensor2D, new Int32Array(ROI_COUNT), [7, 7], ROI_FEATURES[1] / ROI_IMAGE_SIZE, 2);
       const grad = tf.grad((f: tf.Tensor) => tf.sum(tf.square(align(f))))(features);
       return [align(features), grad];
     },
@@ -247,7 +254,11 @@ const trainingStep: DoctorOp = {
     return {
       call: async () => {
         const losses = model.trainStep([sample], optimizer);
-        return Float32Array.from(Object.keys(losses).sort().map((name) => losses[name]));
+        return Float32Array.from(
+          Object.keys(losses)
+            .sort()
+            .map((name) => losses[name]),
+        );
       },
       dispose: () => {
         optimizer.dispose();

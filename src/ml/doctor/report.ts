@@ -3,7 +3,14 @@
  * compared with the plain cpu backend. `backendSummary` is the cheap part (no timing) for /health.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_ENV_VARIABLE, initBackend, type BackendInfo, type BackendName, type InitBackendOptions, type SkippedBackend } from '../backend';
+import {
+  BACKEND_ENV_VARIABLE,
+  initBackend,
+  type BackendInfo,
+  type BackendName,
+  type InitBackendOptions,
+  type SkippedBackend,
+} from '../backend';
 import { findNativeBinding, lddMissing, missingLibraryInError, probeGpus, type GpuProbe } from './gpu';
 import { DOCTOR_OPS, relativeError, runOp, type DoctorOp, type OpRun } from './ops';
 import { probeOnnxRuntime, type OnnxRuntimeReport } from '../onnx/runtime';
@@ -89,7 +96,9 @@ function isNotInstalled(skipped: SkippedBackend): boolean {
 
 /** Why each better backend did not load, with the missing shared library from the error or from `ldd`. */
 export async function explainSkipped(
-  skipped: readonly SkippedBackend[], env: NodeJS.ProcessEnv | undefined, resolve: (request: string) => string,
+  skipped: readonly SkippedBackend[],
+  env: NodeJS.ProcessEnv | undefined,
+  resolve: (request: string) => string,
 ): Promise<SkippedBackendReport[]> {
   return Promise.all(
     skipped.map(async (entry) => {
@@ -187,7 +196,8 @@ export function verdict(report: Omit<DoctorReport, 'verdict'>): string {
     line = `GPU found (${gpuNames}) but not used because libtensorflow created no GPU device (its CUDA/cuDNN libraries or the driver: see TensorFlow's log lines): TensorFlow computes on the CPU${speed}`;
   } else if (backend.device === 'cuda' && gpu.gpus.length > 0) line = `GPU in use (${gpuNames})${speed}`;
   else if (backend.device === 'cuda') line = `@tensorflow/tfjs-node-gpu loaded but ${gpu.problem}: TensorFlow computes on the CPU${speed}`;
-  else if (gpu.gpus.length > 0) line = `GPU found (${gpuNames}) but not used because ${whyNotCuda(report)}: running on ${backend.name}${speed}`;
+  else if (gpu.gpus.length > 0)
+    line = `GPU found (${gpuNames}) but not used because ${whyNotCuda(report)}: running on ${backend.name}${speed}`;
   else line = `no GPU (${gpu.problem}): running on ${backend.name}${speed}`;
   if (backend.requestedError) line += `; ${backend.requestedError}`;
   const disagreeing = (report.ops ?? []).filter((op) => op.agrees === false);
@@ -205,7 +215,10 @@ function formatSpeedup(value: number): string {
  * The backend as the model server would choose it; when a requested backend cannot load (the model
  * server would stop there), the automatic choice instead, with the error, so that there is still a report.
  */
-async function chooseBackend(options: DoctorOptions, env: NodeJS.ProcessEnv | undefined): Promise<{ info: BackendInfo; requestedError: string | null }> {
+async function chooseBackend(
+  options: DoctorOptions,
+  env: NodeJS.ProcessEnv | undefined,
+): Promise<{ info: BackendInfo; requestedError: string | null }> {
   const init = { ...options, env, log: options.log ?? (() => undefined) };
   try {
     return { info: await initBackend(options.backend, init), requestedError: null };
@@ -253,5 +266,12 @@ export async function backendSummary(info: BackendInfo, env?: NodeJS.ProcessEnv)
   const notUsed = info.skipped.map((s) => `${s.module}: ${s.reason}`);
   if (info.requested) notUsed.push(`requested ${info.requested} (--backend or KFASHION_TF_BACKEND)`);
   const { tensorflowUsesGpu } = libtensorflowFacts();
-  return { backend: info.name, device: info.device, notUsed, gpus: gpu.gpus.map((g) => g.name), gpuProblem: gpu.problem, tensorflowUsesGpu };
+  return {
+    backend: info.name,
+    device: info.device,
+    notUsed,
+    gpus: gpu.gpus.map((g) => g.name),
+    gpuProblem: gpu.problem,
+    tensorflowUsesGpu,
+  };
 }

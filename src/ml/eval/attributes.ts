@@ -15,7 +15,15 @@
  * - F1 of a value is 2TP / (2TP + FP + FN).
  */
 import { meanDefined } from './coco';
-import type { AttributePrediction, AttributeTruth, EvaluationAttributeSpec, KindMetrics, Metric, MultiKindMetrics, SingleKindMetrics } from './types';
+import type {
+  AttributePrediction,
+  AttributeTruth,
+  EvaluationAttributeSpec,
+  KindMetrics,
+  Metric,
+  MultiKindMetrics,
+  SingleKindMetrics,
+} from './types';
 
 export interface AttributePair {
   truth: Record<string, AttributeTruth> | undefined;

@@ -84,7 +84,12 @@ export function prepareCategory<D extends Scored, G extends Boxed>(
  * COCOeval.evaluateImg's greedy matching for one image: per detection (already in score order) the
  * index of the ground truth it matched, or -1. `eligible` can forbid pairs (Fashionpedia's F1 condition).
  */
-export function greedyMatch(ious: ArrayLike<number>[], gtCount: number, threshold: number, eligible?: (d: number, g: number) => boolean): Int32Array {
+export function greedyMatch(
+  ious: ArrayLike<number>[],
+  gtCount: number,
+  threshold: number,
+  eligible?: (d: number, g: number) => boolean,
+): Int32Array {
   const taken = new Uint8Array(gtCount);
   const matches = new Int32Array(ious.length).fill(-1);
   ious.forEach((row, d) => {

@@ -63,16 +63,22 @@ function checkTruth(garment: GroundTruthGarment, specs: EvaluationAttributeSpec[
     const v = garment.attributes?.[spec.kind];
     if (v === null || v === undefined) continue;
     const ok = spec.type === 'single' ? typeof v === 'string' : Array.isArray(v) && v.every((x) => typeof x === 'string');
-    if (!ok) fail(`${where}.attributes.${spec.kind}`, `${spec.type}-label kind needs ${spec.type === 'single' ? 'a string' : 'an array of strings'} or null, got ${JSON.stringify(v)}`);
+    if (!ok)
+      fail(
+        `${where}.attributes.${spec.kind}`,
+        `${spec.type}-label kind needs ${spec.type === 'single' ? 'a string' : 'an array of strings'} or null, got ${JSON.stringify(v)}`,
+      );
   }
 }
 
 function checkConfig(config: EvaluationConfig): void {
-  if (!Array.isArray(config.classNames) || config.classNames.length < 2) fail('config.classNames', 'needs the background and at least one class');
+  if (!Array.isArray(config.classNames) || config.classNames.length < 2)
+    fail('config.classNames', 'needs the background and at least one class');
   const kinds = new Set<string>();
   for (const spec of config.attributes) {
     if (kinds.has(spec.kind)) fail('config.attributes', `kind ${spec.kind} appears twice`);
-    if (spec.type !== 'single' && spec.type !== 'multi') fail(`config.attributes.${spec.kind}.type`, `expected single or multi, got ${JSON.stringify(spec.type)}`);
+    if (spec.type !== 'single' && spec.type !== 'multi')
+      fail(`config.attributes.${spec.kind}.type`, `expected single or multi, got ${JSON.stringify(spec.type)}`);
     kinds.add(spec.kind);
   }
   const threshold = config.multiLabelThreshold ?? 0.5;
@@ -84,7 +90,10 @@ function checkConfig(config: EvaluationConfig): void {
 function checkInputs(groundTruth: GroundTruthGarment[][], detections: DetectedGarment[][], config: EvaluationConfig): boolean {
   checkConfig(config);
   if (groundTruth.length !== detections.length) {
-    fail('detections', `has ${detections.length} images but groundTruth has ${groundTruth.length}; give one (possibly empty) list per image`);
+    fail(
+      'detections',
+      `has ${detections.length} images but groundTruth has ${groundTruth.length}; give one (possibly empty) list per image`,
+    );
   }
   const classes = config.classNames.length;
   let withOracle = 0;
@@ -102,13 +111,15 @@ function checkInputs(groundTruth: GroundTruthGarment[][], detections: DetectedGa
       }
     }),
   );
-  if (withOracle > 0 && withOracle < garments) fail('groundTruth', `predictedAttributes given for ${withOracle} of ${garments} garments: give them for all or none`);
+  if (withOracle > 0 && withOracle < garments)
+    fail('groundTruth', `predictedAttributes given for ${withOracle} of ${garments} garments: give them for all or none`);
   detections.forEach((image, i) =>
     image.forEach((d, j) => {
       const where = `detections[${i}][${j}]`;
       checkBox(d.box, where);
       checkLabel(d.label, classes, where);
-      if (typeof d.score !== 'number' || !Number.isFinite(d.score)) fail(`${where}.score`, `expected a finite number, got ${JSON.stringify(d.score)}`);
+      if (typeof d.score !== 'number' || !Number.isFinite(d.score))
+        fail(`${where}.score`, `expected a finite number, got ${JSON.stringify(d.score)}`);
       checkPrediction(d.attributes, config.attributes, `${where}.attributes`);
     }),
   );
@@ -126,7 +137,10 @@ function evaluateCategory(
   limits: { maxDetections: number; multiLabelThreshold: number },
 ): { box: CategoryBoxMetrics; fashionpedia: FashionpediaCategory; matchedPairs: AttributePair[] } {
   const prepared = prepareCategory(
-    groundTruth.map((gts, i) => ({ groundTruth: gts.filter((g) => g.label === label), detections: detections[i].filter((d) => d.label === label) })),
+    groundTruth.map((gts, i) => ({
+      groundTruth: gts.filter((g) => g.label === label),
+      detections: detections[i].filter((d) => d.label === label),
+    })),
     limits.maxDetections,
   );
   const perThreshold = IOU_THRESHOLDS.map((t) => {
@@ -136,7 +150,8 @@ function evaluateCategory(
   const matchedPairs: AttributePair[] = [];
   perThreshold[AP50].matches.forEach((matches, image) =>
     matches.forEach((g, d) => {
-      if (g >= 0) matchedPairs.push({ truth: prepared.groundTruth[image][g].attributes, predicted: prepared.detections[image][d].attributes });
+      if (g >= 0)
+        matchedPairs.push({ truth: prepared.groundTruth[image][g].attributes, predicted: prepared.detections[image][d].attributes });
     }),
   );
   const name = config.classNames[label];
@@ -150,7 +165,8 @@ function evaluateCategory(
     ap75: perThreshold[AP75].ap,
     ar100: meanDefined(perThreshold.map((r) => r.recall)),
   };
-  const f1Of = (d: DetectedGarment, g: GroundTruthGarment) => attributeSetF1(config.attributes, g.attributes, d.attributes, limits.multiLabelThreshold);
+  const f1Of = (d: DetectedGarment, g: GroundTruthGarment) =>
+    attributeSetF1(config.attributes, g.attributes, d.attributes, limits.multiLabelThreshold);
   return { box, fashionpedia: { label, name, ...fashionpediaCategory(prepared, f1Of) }, matchedPairs };
 }
 
@@ -158,7 +174,9 @@ export function evaluate(groundTruth: GroundTruthGarment[][], detections: Detect
   const withOracle = checkInputs(groundTruth, detections, config);
   const multiLabelThreshold = config.multiLabelThreshold ?? 0.5;
   const maxDetections = config.maxDetections ?? 100;
-  const categories = config.classNames.slice(1).map((_, i) => evaluateCategory(i + 1, groundTruth, detections, config, { maxDetections, multiLabelThreshold }));
+  const categories = config.classNames
+    .slice(1)
+    .map((_, i) => evaluateCategory(i + 1, groundTruth, detections, config, { maxDetections, multiLabelThreshold }));
   const perCategory = categories.map((c) => c.box);
   const fashionpedia = categories.map((c) => c.fashionpedia);
   const matchedPairs = categories.flatMap((c) => c.matchedPairs);
@@ -179,7 +197,9 @@ export function evaluate(groundTruth: GroundTruthGarment[][], detections: Detect
     },
     attributes: {
       matched: { garments: matchedPairs.length, kinds: attributeMetrics(config.attributes, matchedPairs, multiLabelThreshold) },
-      oracle: withOracle ? { garments: oraclePairs.length, kinds: attributeMetrics(config.attributes, oraclePairs, multiLabelThreshold) } : null,
+      oracle: withOracle
+        ? { garments: oraclePairs.length, kinds: attributeMetrics(config.attributes, oraclePairs, multiLabelThreshold) }
+        : null,
     },
     fashionpedia: {
       ap: meanDefined(fashionpedia.map((c) => c.ap)),
@@ -200,6 +220,13 @@ export function evaluate(groundTruth: GroundTruthGarment[][], detections: Detect
 }
 
 /** The evaluation config of a model config (src/ml/model/config.ts keys). */
-export function evaluationConfigOf(model: { class_names: string[]; attributes: EvaluationAttributeSpec[] }, options: Partial<EvaluationConfig> = {}): EvaluationConfig {
-  return { classNames: model.class_names, attributes: model.attributes.map(({ kind, type, values }) => ({ kind, type, values })), ...options };
+export function evaluationConfigOf(
+  model: { class_names: string[]; attributes: EvaluationAttributeSpec[] },
+  options: Partial<EvaluationConfig> = {},
+): EvaluationConfig {
+  return {
+    classNames: model.class_names,
+    attributes: model.attributes.map(({ kind, type, values }) => ({ kind, type, values })),
+    ...options,
+  };
 }

@@ -80,7 +80,10 @@ export function fashionpediaCategory(
   const grid = IOU_THRESHOLDS.map((iou) =>
     F1_THRESHOLDS.map((f1Threshold) => {
       const bar = Math.min(f1Threshold, 1 - 1e-10);
-      return averagePrecisionAt(prepared, matchCategory(prepared, iou, (d, g) => cachedF1(d, g) >= bar)).ap;
+      return averagePrecisionAt(
+        prepared,
+        matchCategory(prepared, iou, (d, g) => cachedF1(d, g) >= bar),
+      ).ap;
     }),
   );
   return { grid, ap: meanDefined(grid.flat()) };

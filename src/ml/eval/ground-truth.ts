@@ -79,7 +79,11 @@ function toTruth(config: EvaluationConfig, garments: LabelledGarment[], into: Gr
 }
 
 /** The images' garments in the label space; garments of no class are left out and counted. */
-export function groundTruthOf(images: AnnotatedImage[], config: EvaluationConfig, rejectedFiles: GroundTruthSet['rejectedFiles'] = []): GroundTruthSet {
+export function groundTruthOf(
+  images: AnnotatedImage[],
+  config: EvaluationConfig,
+  rejectedFiles: GroundTruthSet['rejectedFiles'] = [],
+): GroundTruthSet {
   let outside = 0;
   const truth = images.map((image): EvaluationImage => {
     const garments: GroundTruthGarment[] = [];

@@ -136,7 +136,13 @@ export class AttributeRCNN {
       const head = this.modules.rpn.forward(this.store, features);
       const proposals = filterProposals(anchors, head, batch.imageSizes, rpnSettings(this.config, false));
       tf.dispose([anchors, head.objectness, head.deltas]);
-      raw = this.modules.roiHeads.detect(this.store, roiSettings(this.config), features, proposals.map((p) => p.boxes), batch.imageSizes);
+      raw = this.modules.roiHeads.detect(
+        this.store,
+        roiSettings(this.config),
+        features,
+        proposals.map((p) => p.boxes),
+        batch.imageSizes,
+      );
     } finally {
       tf.dispose([batch.images, ...features]);
     }
@@ -150,15 +156,33 @@ export class AttributeRCNN {
    * batch's statistics and collect them there.
    */
   computeLosses(samples: TrainingSample[], statistics?: BatchStatistics): Record<string, tf.Scalar> {
-    const batch = this.transform(samples.map((s) => s.image), true);
+    const batch = this.transform(
+      samples.map((s) => s.image),
+      true,
+    );
     const targets = samples.map((s, i) => this.toImageTargets(s, batch.originalSizes[i], batch.imageSizes[i]));
     const features = backboneForward(this.store, this.config, batch.images, statistics);
     const anchors = this.anchorsFor(batch.images.shape, features);
     const head = this.modules.rpn.forward(this.store, features);
     const settings = rpnSettings(this.config, true);
     const proposals = filterProposals(anchors, head, batch.imageSizes, settings);
-    const rpn = rpnLoss(head, anchors, targets.map((t) => t.boxes), settings, this.random);
-    const roi = this.modules.roiHeads.losses(this.store, roiSettings(this.config), features, proposals.map((p) => p.boxes), batch.imageSizes, targets, this.random, statistics);
+    const rpn = rpnLoss(
+      head,
+      anchors,
+      targets.map((t) => t.boxes),
+      settings,
+      this.random,
+    );
+    const roi = this.modules.roiHeads.losses(
+      this.store,
+      roiSettings(this.config),
+      features,
+      proposals.map((p) => p.boxes),
+      batch.imageSizes,
+      targets,
+      this.random,
+      statistics,
+    );
     tf.dispose(anchors);
     return { ...rpn, ...roi };
   }
@@ -223,8 +247,13 @@ export class AttributeRCNN {
         const v = g.attributes?.[spec.kind];
         if (v === null || v === undefined) continue;
         const indices = spec.type === 'single' ? [v] : v;
-        if (!Array.isArray(indices) || !indices.every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) < spec.values.length)) {
-          throw new Error(`garment ${i}: attribute ${spec.kind} (${spec.type}) has invalid value ${JSON.stringify(v)} (indices 0..${spec.values.length - 1})`);
+        if (
+          !Array.isArray(indices) ||
+          !indices.every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) < spec.values.length)
+        ) {
+          throw new Error(
+            `garment ${i}: attribute ${spec.kind} (${spec.type}) has invalid value ${JSON.stringify(v)} (indices 0..${spec.values.length - 1})`,
+          );
         }
       }
     });
@@ -257,12 +286,14 @@ export function toDetections(config: ModelConfig, raw: RawDetections, boxes: Flo
     label: raw.labels[i],
     className: config.class_names[raw.labels[i]],
     score,
-    attributes: Object.fromEntries(config.attributes.map((spec) => {
-      const width = spec.values.length;
-      const probabilities = (raw.attributes.get(spec.kind) as Float32Array).subarray(i * width, (i + 1) * width);
-      const ranked = spec.values.map((value, j) => ({ value, probability: probabilities[j] }));
-      ranked.sort((a, b) => b.probability - a.probability);
-      return [spec.kind, ranked];
-    })),
+    attributes: Object.fromEntries(
+      config.attributes.map((spec) => {
+        const width = spec.values.length;
+        const probabilities = (raw.attributes.get(spec.kind) as Float32Array).subarray(i * width, (i + 1) * width);
+        const ranked = spec.values.map((value, j) => ({ value, probability: probabilities[j] }));
+        ranked.sort((a, b) => b.probability - a.probability);
+        return [spec.kind, ranked];
+      }),
+    ),
   }));
 }

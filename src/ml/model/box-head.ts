@@ -22,8 +22,20 @@ const PREDICTOR = 'roi_heads.box_predictor';
 /** nn.Linear's parameters with its default init. */
 function linearSpecs(prefix: string, outFeatures: number, inFeatures: number): ParameterSpec[] {
   return [
-    { name: `${prefix}.weight`, torchShape: [outFeatures, inFeatures], layout: 'linear', init: { kind: 'torch_default_weight' }, trainable: true },
-    { name: `${prefix}.bias`, torchShape: [outFeatures], layout: 'plain', init: { kind: 'torch_default_bias', fanIn: inFeatures }, trainable: true },
+    {
+      name: `${prefix}.weight`,
+      torchShape: [outFeatures, inFeatures],
+      layout: 'linear',
+      init: { kind: 'torch_default_weight' },
+      trainable: true,
+    },
+    {
+      name: `${prefix}.bias`,
+      torchShape: [outFeatures],
+      layout: 'plain',
+      init: { kind: 'torch_default_bias', fanIn: inFeatures },
+      trainable: true,
+    },
   ];
 }
 
@@ -75,10 +87,18 @@ export class RoiPooler {
     let pooled = g.op('Expand', [g.scalar(0), g.op('Concat', [count, g.ints([channels, size, size])], { axis: 0 })]);
     features.slice(0, this.levels).forEach((feature, l) => {
       const rows = g.op('Reshape', [g.op('NonZero', [g.op('Equal', [level, g.scalar(l)])]), g.ints([-1])]);
-      const aligned = g.op('RoiAlign', [feature, g.op('Gather', [rois, rows], { axis: 0 }), g.op('Gather', [batchIndices, rows], { axis: 0 })], {
-        mode: 'avg', output_height: size, output_width: size, sampling_ratio: this.samplingRatio,
-        spatial_scale: { float: 1 / 2 ** (l + this.firstLevel) }, coordinate_transformation_mode: 'output_half_pixel',
-      });
+      const aligned = g.op(
+        'RoiAlign',
+        [feature, g.op('Gather', [rois, rows], { axis: 0 }), g.op('Gather', [batchIndices, rows], { axis: 0 })],
+        {
+          mode: 'avg',
+          output_height: size,
+          output_width: size,
+          sampling_ratio: this.samplingRatio,
+          spatial_scale: { float: 1 / 2 ** (l + this.firstLevel) },
+          coordinate_transformation_mode: 'output_half_pixel',
+        },
+      );
       pooled = g.op('ScatterND', [pooled, g.op('Unsqueeze', [rows, g.ints([1])]), aligned]);
     });
     return pooled;
@@ -109,7 +129,10 @@ class TwoMlpHead implements BoxHead {
   private readonly fc7 = `${BOX_HEAD}.fc7`;
   readonly outFeatures: number;
 
-  constructor(config: HeadConfig, private readonly inFeatures: number) {
+  constructor(
+    config: HeadConfig,
+    private readonly inFeatures: number,
+  ) {
     this.outFeatures = config.representation_size;
   }
 
@@ -136,10 +159,20 @@ class ConvFcHead implements BoxHead {
   private readonly fc: string;
   readonly outFeatures: number;
 
-  constructor(config: HeadConfig, private readonly inFeatures: number, convCount = 4) {
+  constructor(
+    config: HeadConfig,
+    private readonly inFeatures: number,
+    convCount = 4,
+  ) {
     const channels = config.fpn_out_channels;
     this.convs = Array.from({ length: convCount }, (_, i) => ({
-      conv: `${BOX_HEAD}.${i}.0`, bn: `${BOX_HEAD}.${i}.1`, inChannels: channels, outChannels: channels, kernel: 3, stride: 1, padding: 1,
+      conv: `${BOX_HEAD}.${i}.0`,
+      bn: `${BOX_HEAD}.${i}.1`,
+      inChannels: channels,
+      outChannels: channels,
+      kernel: 3,
+      stride: 1,
+      padding: 1,
     }));
     this.fc = `${BOX_HEAD}.${convCount + 1}`;
     this.outFeatures = config.representation_size;
@@ -149,7 +182,13 @@ class ConvFcHead implements BoxHead {
   parameterSpecs(): ParameterSpec[] {
     return [
       ...this.convs.flatMap((unit): ParameterSpec[] => [
-        { name: `${unit.conv}.weight`, torchShape: [unit.outChannels, unit.inChannels, unit.kernel, unit.kernel], layout: 'conv', init: { kind: 'kaiming_normal_fan_out' }, trainable: true },
+        {
+          name: `${unit.conv}.weight`,
+          torchShape: [unit.outChannels, unit.inChannels, unit.kernel, unit.kernel],
+          layout: 'conv',
+          init: { kind: 'kaiming_normal_fan_out' },
+          trainable: true,
+        },
         ...batchNormSpecs(unit.bn, unit.outChannels, true),
       ]),
       ...linearSpecs(this.fc, this.outFeatures, this.inFeatures),
@@ -190,7 +229,11 @@ export class BoxPredictor {
   private readonly classScore = `${PREDICTOR}.cls_score`;
   private readonly boxPred = `${PREDICTOR}.bbox_pred`;
 
-  constructor(private readonly numClasses: number, readonly attributes: readonly AttributeSpec[], private readonly inFeatures: number) {}
+  constructor(
+    private readonly numClasses: number,
+    readonly attributes: readonly AttributeSpec[],
+    private readonly inFeatures: number,
+  ) {}
 
   parameterSpecs(): ParameterSpec[] {
     return [
@@ -213,7 +256,9 @@ export class BoxPredictor {
   attributeProbabilities(store: ParameterStore, x: tf.Tensor2D): Record<string, tf.Tensor2D> {
     return tf.tidy(() => {
       const logits = this.attributeLogits(store, x);
-      return Object.fromEntries(this.attributes.map((spec) => [spec.kind, spec.type === 'single' ? tf.softmax(logits[spec.kind]) : tf.sigmoid(logits[spec.kind])]));
+      return Object.fromEntries(
+        this.attributes.map((spec) => [spec.kind, spec.type === 'single' ? tf.softmax(logits[spec.kind]) : tf.sigmoid(logits[spec.kind])]),
+      );
     });
   }
 
@@ -226,7 +271,10 @@ export class BoxPredictor {
   exportAttributes(layers: OnnxLayers, x: string): { spec: AttributeSpec; probabilities: string }[] {
     return this.attributes.map((spec) => {
       const logits = layers.linear(x, attributeHeadName(spec.kind));
-      return { spec, probabilities: spec.type === 'single' ? layers.g.op('Softmax', [logits], { axis: 1 }) : layers.g.op('Sigmoid', [logits]) };
+      return {
+        spec,
+        probabilities: spec.type === 'single' ? layers.g.op('Softmax', [logits], { axis: 1 }) : layers.g.op('Sigmoid', [logits]),
+      };
     });
   }
 }

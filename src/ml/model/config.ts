@@ -120,7 +120,9 @@ function fail(where: string, message: string): never {
 /** An integer in [min, max]. */
 function intIn(min: number, max: number): Check {
   return (v, where) =>
-    Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? v : fail(where, `expected an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+      ? v
+      : fail(where, `expected an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
 }
 
 /**
@@ -243,8 +245,11 @@ const CHECKS: Record<keyof ModelConfig, Check> = {
   norm_layer: (v, where) =>
     NORM_LAYERS.includes(v as NormLayer) ? v : fail(where, `expected one of ${NORM_LAYERS.join(', ')}, got ${JSON.stringify(v)}`),
   architecture: (v, where) =>
-    ARCHITECTURES.includes(v as Architecture) ? v : typeof v === 'string' && Object.hasOwn(BUILDER_ARCHITECTURES, v) ? BUILDER_ARCHITECTURES[v]
-      : fail(where, `expected one of ${[...ARCHITECTURES, ...Object.keys(BUILDER_ARCHITECTURES)].join(', ')}, got ${JSON.stringify(v)}`),
+    ARCHITECTURES.includes(v as Architecture)
+      ? v
+      : typeof v === 'string' && Object.hasOwn(BUILDER_ARCHITECTURES, v)
+        ? BUILDER_ARCHITECTURES[v]
+        : fail(where, `expected one of ${[...ARCHITECTURES, ...Object.keys(BUILDER_ARCHITECTURES)].join(', ')}, got ${JSON.stringify(v)}`),
 };
 
 /**
@@ -258,7 +263,8 @@ export function resolveConfig(partial: unknown, source: string): ModelConfig {
   const given = partial as Record<string, unknown>;
   for (const key of Object.keys(given)) {
     // Own keys only: `in` would accept `constructor` or `__proto__` (Object.prototype's).
-    if (!Object.hasOwn(CHECKS, key)) throw new Error(`${source}: unknown config key "${key}"; known keys: ${Object.keys(CHECKS).join(', ')}`);
+    if (!Object.hasOwn(CHECKS, key))
+      throw new Error(`${source}: unknown config key "${key}"; known keys: ${Object.keys(CHECKS).join(', ')}`);
   }
   const resolved: Record<string, unknown> = {};
   const defaults = TORCHVISION_DEFAULTS as Record<string, unknown>;
@@ -303,7 +309,8 @@ export function readConfigJson(path: string, what?: string): Record<string, unkn
   } catch (error) {
     throw new Error(`${where}: model config is not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${where}: model config must be a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`${where}: model config must be a JSON object`);
   return parsed as Record<string, unknown>;
 }
 

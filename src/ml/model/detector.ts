@@ -27,6 +27,11 @@ export class DetectorModules {
 
   /** Every parameter, in torchvision's state_dict order (body, FPN, RPN head, box head, predictor). */
   parameterSpecs(): ParameterSpec[] {
-    return [...resnetParameterSpecs(this.config), ...this.fpn.parameterSpecs(), ...this.rpn.parameterSpecs(), ...this.roiHeads.parameterSpecs()];
+    return [
+      ...resnetParameterSpecs(this.config),
+      ...this.fpn.parameterSpecs(),
+      ...this.rpn.parameterSpecs(),
+      ...this.roiHeads.parameterSpecs(),
+    ];
   }
 }

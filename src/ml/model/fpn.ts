@@ -19,7 +19,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config';
 import { conv2d, defineParameters, ParameterSpec, ParameterStore, SeededRandom } from './params';
-import { applyConvBn, batchNormSpecs, resnetForward, resnetParameterSpecs, stageChannels, type BatchStatistics, type ConvBnGeometry } from './resnet';
+import {
+  applyConvBn,
+  batchNormSpecs,
+  resnetForward,
+  resnetParameterSpecs,
+  stageChannels,
+  type BatchStatistics,
+  type ConvBnGeometry,
+} from './resnet';
 import type { OnnxLayers } from '../onnx/layers';
 
 const FPN = 'backbone.fpn';
@@ -52,7 +60,15 @@ export class FeaturePyramid {
       { name: `${block}.0.weight`, torchShape: shape, layout: 'conv', init: { kind: 'kaiming_uniform', a: 1 }, trainable: true },
       ...(this.normed
         ? batchNormSpecs(`${block}.1`, out, true)
-        : [{ name: `${block}.0.bias`, torchShape: [out], layout: 'plain', init: { kind: 'constant', value: 0 }, trainable: true } satisfies ParameterSpec]),
+        : [
+            {
+              name: `${block}.0.bias`,
+              torchShape: [out],
+              layout: 'plain',
+              init: { kind: 'constant', value: 0 },
+              trainable: true,
+            } satisfies ParameterSpec,
+          ]),
     ];
     return [
       ...this.inChannels.flatMap((c, i) => conv(innerBlock(i), [out, c, 1, 1])),
@@ -107,7 +123,11 @@ export class FeaturePyramid {
     const results = [this.convOnnx(layers, layerBlock(last), inner, 3)];
     for (let i = last - 1; i >= 0; i--) {
       const lateral = this.convOnnx(layers, innerBlock(i), features[i], 1);
-      const upsampled = g.op('Resize', [inner, '', '', g.shape(lateral)], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' });
+      const upsampled = g.op('Resize', [inner, '', '', g.shape(lateral)], {
+        mode: 'nearest',
+        coordinate_transformation_mode: 'asymmetric',
+        nearest_mode: 'floor',
+      });
       inner = g.op('Add', [lateral, upsampled]);
       results.unshift(this.convOnnx(layers, layerBlock(i), inner, 3));
     }
@@ -120,7 +140,8 @@ export class FeaturePyramid {
 const innerBlock = (i: number) => `${FPN}.inner_blocks.${i}`;
 const layerBlock = (i: number) => `${FPN}.layer_blocks.${i}`;
 
-export type BackboneConfig = Pick<ModelConfig, 'backbone' | 'fpn_out_channels' | 'trainable_backbone_layers' | 'norm_layer'> & Partial<Pick<ModelConfig, 'architecture'>>;
+export type BackboneConfig = Pick<ModelConfig, 'backbone' | 'fpn_out_channels' | 'trainable_backbone_layers' | 'norm_layer'> &
+  Partial<Pick<ModelConfig, 'architecture'>>;
 
 /** Every backbone parameter (ResNet body, then FPN) in torchvision's state_dict order. */
 export function backboneParameterSpecs(config: BackboneConfig): ParameterSpec[] {
@@ -159,7 +180,15 @@ export function lastLevelMaxPool(x: tf.Tensor4D): tf.Tensor4D {
     const [n, h, w, c] = x.shape;
     const outH = Math.ceil(h / 2);
     const outW = Math.ceil(w / 2);
-    const even = h % 2 === 0 && w % 2 === 0 ? x : tf.pad(x, [[0, 0], [0, outH * 2 - h], [0, outW * 2 - w], [0, 0]]);
+    const even =
+      h % 2 === 0 && w % 2 === 0
+        ? x
+        : tf.pad(x, [
+            [0, 0],
+            [0, outH * 2 - h],
+            [0, outW * 2 - w],
+            [0, 0],
+          ]);
     const pairs = tf.reshape(even, [n, outH, 2, outW, 2 * c]);
     return tf.reshape(tf.slice(pairs, [0, 0, 0, 0, 0], [n, outH, 1, outW, c]), [n, outH, outW, c]);
   });
@@ -170,9 +199,14 @@ export function lastLevelMaxPool(x: tf.Tensor4D): tf.Tensor4D {
  * NHWC feature maps with fpn_out_channels channels (torchvision keys '0', '1', '2', '3', 'pool').
  */
 export function backboneForward(
-  store: ParameterStore, config: FpnConfig & Partial<Pick<ModelConfig, 'norm_layer'>>, images: tf.Tensor4D, statistics?: BatchStatistics,
+  store: ParameterStore,
+  config: FpnConfig & Partial<Pick<ModelConfig, 'norm_layer'>>,
+  images: tf.Tensor4D,
+  statistics?: BatchStatistics,
 ): tf.Tensor4D[] {
   // Batch statistics for what trains with nn.BatchNorm2d: v2's FPN always, the body unless its norm is frozen.
   const bodyStatistics = config.norm_layer === 'frozen_batch_norm' ? undefined : statistics;
-  return tf.tidy(() => new FeaturePyramid(config).forward(store, resnetForward(store, config.backbone, images, bodyStatistics), statistics));
+  return tf.tidy(() =>
+    new FeaturePyramid(config).forward(store, resnetForward(store, config.backbone, images, bodyStatistics), statistics),
+  );
 }

@@ -99,17 +99,29 @@ export function initialValues(torchShape: readonly number[], init: InitSpec, ran
     for (let i = 0; i < size; i++) out[i] = random.normal() * std;
   };
   switch (init.kind) {
-    case 'constant': out.fill(init.value); break;
-    case 'normal': normal(init.std); break;
-    case 'uniform': uniform(init.bound); break;
-    case 'kaiming_normal_fan_out': normal(Math.sqrt(2) / Math.sqrt(fans(torchShape).fanOut)); break;
+    case 'constant':
+      out.fill(init.value);
+      break;
+    case 'normal':
+      normal(init.std);
+      break;
+    case 'uniform':
+      uniform(init.bound);
+      break;
+    case 'kaiming_normal_fan_out':
+      normal(Math.sqrt(2) / Math.sqrt(fans(torchShape).fanOut));
+      break;
     case 'kaiming_uniform': {
       const gain = Math.sqrt(2 / (1 + init.a * init.a));
       uniform(gain * Math.sqrt(3 / fans(torchShape).fanIn));
       break;
     }
-    case 'torch_default_weight': uniform(1 / Math.sqrt(fans(torchShape).fanIn)); break;
-    case 'torch_default_bias': uniform(init.fanIn > 0 ? 1 / Math.sqrt(init.fanIn) : 0); break;
+    case 'torch_default_weight':
+      uniform(1 / Math.sqrt(fans(torchShape).fanIn));
+      break;
+    case 'torch_default_bias':
+      uniform(init.fanIn > 0 ? 1 / Math.sqrt(init.fanIn) : 0);
+      break;
   }
   return out;
 }
@@ -124,7 +136,9 @@ export function tfShape(torchShape: readonly number[], layout: Layout): number[]
 function checkRank(info: ParameterInfo): void {
   const rank = info.layout === 'conv' ? 4 : info.layout === 'linear' ? 2 : -1;
   if (rank > 0 && info.torchShape.length !== rank) {
-    throw new Error(`parameter "${info.name}": ${info.layout} layout needs a rank-${rank} PyTorch shape, got [${info.torchShape.join(', ')}]`);
+    throw new Error(
+      `parameter "${info.name}": ${info.layout} layout needs a rank-${rank} PyTorch shape, got [${info.torchShape.join(', ')}]`,
+    );
   }
 }
 
@@ -209,9 +223,10 @@ export class ParameterStore {
 
   /** Creates and registers a freshly initialised parameter (values drawn from `random`, unless switched off). */
   create(name: string, torchShape: readonly number[], options: CreateOptions, random: SeededRandom): tf.Variable {
-    const values = this.options.drawInitialValues === false
-      ? new Float32Array(torchShape.reduce((a, b) => a * b, 1))
-      : initialValues(torchShape, options.init, random);
+    const values =
+      this.options.drawInitialValues === false
+        ? new Float32Array(torchShape.reduce((a, b) => a * b, 1))
+        : initialValues(torchShape, options.init, random);
     return this.add(name, torchShape, options.layout, values, options.trainable);
   }
 
@@ -298,14 +313,13 @@ export function linear(store: ParameterStore, prefix: string, x: tf.Tensor2D): t
  * nn.Conv2d (with its bias, `<prefix>.bias`) with symmetric explicit padding, as PyTorch pads (tfjs 'same' pads
  * asymmetrically for stride 2). Bias-free convs are followed by a norm: resnet.ts's applyConvBn.
  */
-export function conv2d(
-  store: ParameterStore,
-  prefix: string,
-  x: tf.Tensor4D,
-  stride: number,
-  padding: number,
-): tf.Tensor4D {
+export function conv2d(store: ParameterStore, prefix: string, x: tf.Tensor4D, stride: number, padding: number): tf.Tensor4D {
   return tf.fused.conv2d({
-    x, filter: store.get(`${prefix}.weight`) as tf.Tensor4D, strides: stride, pad: padding, dimRoundingMode: 'floor', bias: store.get(`${prefix}.bias`),
+    x,
+    filter: store.get(`${prefix}.weight`) as tf.Tensor4D,
+    strides: stride,
+    pad: padding,
+    dimRoundingMode: 'floor',
+    bias: store.get(`${prefix}.bias`),
   });
 }

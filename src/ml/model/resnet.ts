@@ -92,10 +92,10 @@ export function resnetStages(backbone: BackboneName): Block[][] {
         block === 'basic'
           ? [convBn(prefix, 'conv1', 'bn1', inplanes, planes, 3, stride), convBn(prefix, 'conv2', 'bn2', planes, planes, 3, 1)]
           : [
-            convBn(prefix, 'conv1', 'bn1', inplanes, planes, 1, 1),
-            convBn(prefix, 'conv2', 'bn2', planes, planes, 3, stride),
-            convBn(prefix, 'conv3', 'bn3', planes, planes * expansion, 1, 1),
-          ];
+              convBn(prefix, 'conv1', 'bn1', inplanes, planes, 1, 1),
+              convBn(prefix, 'conv2', 'bn2', planes, planes, 3, stride),
+              convBn(prefix, 'conv3', 'bn3', planes, planes * expansion, 1, 1),
+            ];
       const downsample =
         stride !== 1 || inplanes !== planes * expansion
           ? convBn(prefix, 'downsample.0', 'downsample.1', inplanes, planes * expansion, 1, stride)
@@ -119,7 +119,12 @@ export function isTrainableBodyParameter(name: string, trainableLayers: number):
   return layers.some((layer) => local.startsWith(layer));
 }
 
-const BN_BUFFERS: [string, number][] = [['weight', 1], ['bias', 0], ['running_mean', 0], ['running_var', 1]];
+const BN_BUFFERS: [string, number][] = [
+  ['weight', 1],
+  ['bias', 0],
+  ['running_mean', 0],
+  ['running_var', 1],
+];
 
 /**
  * A batch norm's weight, bias and running statistics, identity at init. With `trainable` (nn.BatchNorm2d in a
@@ -149,8 +154,11 @@ function convBnSpecs(unit: ConvBn, config: Omit<BodyConfig, 'backbone'>): Parame
       trainable: isTrainableBodyParameter(weight, config.trainable_backbone_layers),
     },
     // FrozenBatchNorm2d registers all four as buffers; BatchNorm2d's weight and bias are parameters of their stage.
-    ...batchNormSpecs(unit.bn, unit.outChannels,
-      config.norm_layer === 'batch_norm' && isTrainableBodyParameter(`${unit.bn}.weight`, config.trainable_backbone_layers)),
+    ...batchNormSpecs(
+      unit.bn,
+      unit.outChannels,
+      config.norm_layer === 'batch_norm' && isTrainableBodyParameter(`${unit.bn}.weight`, config.trainable_backbone_layers),
+    ),
   ];
 }
 
@@ -176,7 +184,13 @@ export type BatchStatistics = Map<string, { mean: tf.Tensor1D; variance: tf.Tens
  * conv → BatchNorm2d in training mode: normalised with the batch's mean and biased variance over N, H, W
  * (gradients flow through both). The statistics are kept (outside any tidy) in `statistics` for the caller.
  */
-function applyConvBatchNorm(store: ParameterStore, unit: ConvBnGeometry, x: tf.Tensor4D, relu: boolean, statistics: BatchStatistics): tf.Tensor4D {
+function applyConvBatchNorm(
+  store: ParameterStore,
+  unit: ConvBnGeometry,
+  x: tf.Tensor4D,
+  relu: boolean,
+  statistics: BatchStatistics,
+): tf.Tensor4D {
   const y = tf.conv2d(x, store.get(`${unit.conv}.weight`) as tf.Tensor4D, unit.stride, unit.padding, 'NHWC', 1, 'floor');
   const { mean, variance } = tf.moments(y, [0, 1, 2]);
   statistics.set(unit.bn, { mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D, count: y.size / y.shape[3] });
@@ -207,7 +221,13 @@ export function updateRunningStatistics(store: ParameterStore, statistics: Batch
  * conv → batch norm → optional ReLU. With `statistics` (a training forward of a `batch_norm` model) the batch
  * norm uses the batch's statistics; otherwise the running statistics, folded into the conv (see the header).
  */
-export function applyConvBn(store: ParameterStore, unit: ConvBnGeometry, x: tf.Tensor4D, relu: boolean, statistics?: BatchStatistics): tf.Tensor4D {
+export function applyConvBn(
+  store: ParameterStore,
+  unit: ConvBnGeometry,
+  x: tf.Tensor4D,
+  relu: boolean,
+  statistics?: BatchStatistics,
+): tf.Tensor4D {
   if (statistics) return applyConvBatchNorm(store, unit, x, relu, statistics);
   const weight = store.get(`${unit.bn}.weight`);
   const runningVar = store.get(`${unit.bn}.running_var`);
@@ -216,7 +236,13 @@ export function applyConvBn(store: ParameterStore, unit: ConvBnGeometry, x: tf.T
   const filter = tf.mul(store.get(`${unit.conv}.weight`), scale) as tf.Tensor4D;
   // One fused kernel for conv + shift (+ ReLU) at inference; tfjs unfuses it under a gradient tape.
   return tf.fused.conv2d({
-    x, filter, strides: unit.stride, pad: unit.padding, dimRoundingMode: 'floor', bias: shift, activation: relu ? 'relu' : 'linear',
+    x,
+    filter,
+    strides: unit.stride,
+    pad: unit.padding,
+    dimRoundingMode: 'floor',
+    bias: shift,
+    activation: relu ? 'relu' : 'linear',
   });
 }
 
@@ -234,7 +260,12 @@ export function applyBlock(store: ParameterStore, block: Block, x: tf.Tensor4D, 
  * ResNet body on NHWC images → [C2, C3, C4, C5] (outputs of layer1..layer4, strides 4..32). `statistics`:
  * normalise with batch statistics and collect them (BatchNorm2d in training mode; see the header).
  */
-export function resnetForward(store: ParameterStore, backbone: BackboneName, images: tf.Tensor4D, statistics?: BatchStatistics): tf.Tensor4D[] {
+export function resnetForward(
+  store: ParameterStore,
+  backbone: BackboneName,
+  images: tf.Tensor4D,
+  statistics?: BatchStatistics,
+): tf.Tensor4D[] {
   return tf.tidy(() => {
     const stem = applyConvBn(store, STEM, images, true, statistics);
     let x: tf.Tensor4D = tf.maxPool(stem, STEM_POOL.kernel, STEM_POOL.stride, STEM_POOL.padding, 'floor');
@@ -252,7 +283,11 @@ export function exportResnetBody(layers: OnnxLayers, images: string, backbone: B
   const { g } = layers;
   const stem = layers.convBn(images, STEM, true);
   const { kernel, stride, padding } = STEM_POOL;
-  let x = g.op('MaxPool', [stem], { kernel_shape: [kernel, kernel], strides: [stride, stride], pads: [padding, padding, padding, padding] });
+  let x = g.op('MaxPool', [stem], {
+    kernel_shape: [kernel, kernel],
+    strides: [stride, stride],
+    pads: [padding, padding, padding, padding],
+  });
   const outputs: string[] = [];
   for (const stage of resnetStages(backbone)) {
     for (const block of stage) {

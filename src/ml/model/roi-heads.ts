@@ -256,8 +256,9 @@ export function postprocessDetections(
 }
 
 /** What the RoI heads' layers depend on (`attributes` absent: none). */
-export type RoiHeadsConfig = Pick<ModelConfig, 'architecture' | 'fpn_out_channels' | 'representation_size' | 'num_classes'>
-  & { attributes?: ModelConfig['attributes'] };
+export type RoiHeadsConfig = Pick<ModelConfig, 'architecture' | 'fpn_out_channels' | 'representation_size' | 'num_classes'> & {
+  attributes?: ModelConfig['attributes'];
+};
 
 /**
  * RoIHeads: the pooler, the box head and the predictor of the config; training losses and inference with given
@@ -282,18 +283,36 @@ export class RoiHeads {
   }
 
   /** Box-head features [Σ K_i, representation] of boxes pooled from the FPN levels. */
-  boxFeatures(store: ParameterStore, features: tf.Tensor4D[], boxesPerImage: Float32Array[], imageSizes: [number, number][], statistics?: BatchStatistics): tf.Tensor2D {
+  boxFeatures(
+    store: ParameterStore,
+    features: tf.Tensor4D[],
+    boxesPerImage: Float32Array[],
+    imageSizes: [number, number][],
+    statistics?: BatchStatistics,
+  ): tf.Tensor2D {
     return tf.tidy(() => this.boxHead.forward(store, this.pooler.pool(features, boxesPerImage, imageSizes), statistics));
   }
 
   /** RoI-head losses of a batch: box-head forward on the sampled RoIs, fastrcnn_loss and the attribute losses. */
   losses(
-    store: ParameterStore, settings: RoiSettings, features: tf.Tensor4D[], proposals: Float32Array[], imageSizes: [number, number][],
-    targets: ImageTargets[], random: () => number, statistics?: BatchStatistics,
+    store: ParameterStore,
+    settings: RoiSettings,
+    features: tf.Tensor4D[],
+    proposals: Float32Array[],
+    imageSizes: [number, number][],
+    targets: ImageTargets[],
+    random: () => number,
+    statistics?: BatchStatistics,
   ): RoiLosses {
     const sampled = proposals.map((p, i) => selectTrainingSamples(p, targets[i], settings, random));
     return tf.tidy(() => {
-      const x = this.boxFeatures(store, features, sampled.map((s) => s.boxes), imageSizes, statistics);
+      const x = this.boxFeatures(
+        store,
+        features,
+        sampled.map((s) => s.boxes),
+        imageSizes,
+        statistics,
+      );
       return {
         ...fastRcnnLoss(this.predictor.forward(store, x), sampled, settings.boxWeights),
         ...attributeLosses(this.predictor.attributeLogits(store, x), this.attributes, sampled, targets),
@@ -305,16 +324,32 @@ export class RoiHeads {
    * Inference: box head on the proposals, postprocess, then the attributes of each final box from features pooled
    * again at that box.
    */
-  detect(store: ParameterStore, settings: RoiSettings, features: tf.Tensor4D[], proposals: Float32Array[], imageSizes: [number, number][]): RawDetections[] {
+  detect(
+    store: ParameterStore,
+    settings: RoiSettings,
+    features: tf.Tensor4D[],
+    proposals: Float32Array[],
+    imageSizes: [number, number][],
+  ): RawDetections[] {
     const output = tf.tidy(() => this.predictor.forward(store, this.boxFeatures(store, features, proposals, imageSizes)));
     const detections = postprocessDetections(output, proposals, imageSizes, settings);
     tf.dispose([output.classLogits, output.boxRegression]);
-    const attributes = this.detectionAttributes(store, features, detections.map((d) => d.boxes), imageSizes);
+    const attributes = this.detectionAttributes(
+      store,
+      features,
+      detections.map((d) => d.boxes),
+      imageSizes,
+    );
     return detections.map((d, i) => ({ ...d, attributes: attributes[i] }));
   }
 
   /** Attribute probabilities of given final boxes (re-pooled), split per image. */
-  detectionAttributes(store: ParameterStore, features: tf.Tensor4D[], boxesPerImage: Float32Array[], imageSizes: [number, number][]): Map<string, Float32Array>[] {
+  detectionAttributes(
+    store: ParameterStore,
+    features: tf.Tensor4D[],
+    boxesPerImage: Float32Array[],
+    imageSizes: [number, number][],
+  ): Map<string, Float32Array>[] {
     const counts = boxesPerImage.map((b) => b.length / 4);
     const total = counts.reduce((a, b) => a + b, 0);
     const perImage = counts.map(() => new Map<string, Float32Array>());

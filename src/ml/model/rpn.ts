@@ -187,7 +187,12 @@ export function filterProposals(
     let keep = Array.from(removeSmallBoxes(boxes, settings.minSize)).filter((i) => scores[i] >= settings.scoreThresh);
     const keptBoxes = gatherRows(boxes, keep, 4);
     const keptScores = gatherRows(scores, keep, 1);
-    const nmsKeep = batchedNms(keptBoxes, keptScores, Int32Array.from(keep, (i) => levels[i]), settings.nmsThresh);
+    const nmsKeep = batchedNms(
+      keptBoxes,
+      keptScores,
+      Int32Array.from(keep, (i) => levels[i]),
+      settings.nmsThresh,
+    );
     keep = Array.from(nmsKeep.subarray(0, settings.postNmsTopN));
     return { boxes: gatherRows(keptBoxes, keep, 4), scores: gatherRows(keptScores, keep, 1) };
   });

@@ -55,7 +55,10 @@ export function resizedSize([height, width]: ImageSize, minSize: number, maxSize
  * compute_source_index_and_lambda): ratio in float32, source index and weights in double, weights
  * stored as float32.
  */
-export function bilinearAxis(inSize: number, outSize: number): { index0: Int32Array; index1: Int32Array; lambda0: Float32Array; lambda1: Float32Array } {
+export function bilinearAxis(
+  inSize: number,
+  outSize: number,
+): { index0: Int32Array; index1: Int32Array; lambda0: Float32Array; lambda1: Float32Array } {
   const index0 = new Int32Array(outSize);
   const index1 = new Int32Array(outSize);
   const lambda0 = new Float32Array(outSize);
@@ -141,7 +144,13 @@ export function transformImages(images: readonly tf.Tensor3D[], config: Transfor
     const resized = images.map((image) => normaliseAndResize(image, config, chooseMinSize(config, options)));
     const imageSizes = resized.map((image): ImageSize => [image.shape[0], image.shape[1]]);
     const [batchH, batchW] = paddedBatchSize(imageSizes);
-    const padded = resized.map((image) => tf.pad(image, [[0, batchH - image.shape[0]], [0, batchW - image.shape[1]], [0, 0]]));
+    const padded = resized.map((image) =>
+      tf.pad(image, [
+        [0, batchH - image.shape[0]],
+        [0, batchW - image.shape[1]],
+        [0, 0],
+      ]),
+    );
     return { images: tf.stack(padded) as tf.Tensor4D, imageSizes, originalSizes };
   });
 }
@@ -157,7 +166,10 @@ export function resizeBoxes(boxes: tf.Tensor2D, from: ImageSize, to: ImageSize):
 }
 
 /** GeneralizedRCNNTransform.postprocess for boxes: each image's boxes back to its original size. */
-export function postprocessBoxes(boxesPerImage: readonly tf.Tensor2D[], batch: Pick<TransformedBatch, 'imageSizes' | 'originalSizes'>): tf.Tensor2D[] {
+export function postprocessBoxes(
+  boxesPerImage: readonly tf.Tensor2D[],
+  batch: Pick<TransformedBatch, 'imageSizes' | 'originalSizes'>,
+): tf.Tensor2D[] {
   return boxesPerImage.map((boxes, i) => resizeBoxes(boxes, batch.imageSizes[i], batch.originalSizes[i]));
 }
 

@@ -66,7 +66,8 @@ export class BoxGraph {
     const g = this.g;
     const stride = g.op('Div', [paddedSize, g.shape(feature, 2, 4)]);
     const [height, width] = [this.dim(feature, 2), this.dim(feature, 3)];
-    const shift = (n: string, axis: number) => g.cast(g.op('Mul', [this.range(n), g.op('Slice', [stride, g.ints([axis]), g.ints([axis + 1])])]), 'float32');
+    const shift = (n: string, axis: number) =>
+      g.cast(g.op('Mul', [this.range(n), g.op('Slice', [stride, g.ints([axis]), g.ints([axis + 1])])]), 'float32');
     const grid = g.op('Concat', [height, width], { axis: 0 });
     const xs = g.op('Expand', [g.op('Unsqueeze', [shift(width, 1), g.ints([0])]), grid]);
     const ys = g.op('Expand', [g.op('Unsqueeze', [shift(height, 0), g.ints([1])]), grid]);
@@ -92,7 +93,11 @@ export class BoxGraph {
     const predCtrY = g.op('Add', [g.op('Mul', [g.op('Div', [ry, wy]), heights]), ctrY]);
     const halfW = g.op('Mul', [half, g.op('Mul', [g.op('Exp', [g.op('Min', [g.op('Div', [rw, ww]), clip])]), widths])]);
     const halfH = g.op('Mul', [half, g.op('Mul', [g.op('Exp', [g.op('Min', [g.op('Div', [rh, wh]), clip])]), heights])]);
-    return g.op('Concat', [g.op('Sub', [predCtrX, halfW]), g.op('Sub', [predCtrY, halfH]), g.op('Add', [predCtrX, halfW]), g.op('Add', [predCtrY, halfH])], { axis: -1 });
+    return g.op(
+      'Concat',
+      [g.op('Sub', [predCtrX, halfW]), g.op('Sub', [predCtrY, halfH]), g.op('Add', [predCtrX, halfW]), g.op('Add', [predCtrY, halfH])],
+      { axis: -1 },
+    );
   }
 
   /** clip_boxes_to_image: x into [0, w], y into [0, h]; `upper` is [w, h, w, h] broadcast against the boxes. */
@@ -110,7 +115,10 @@ export class BoxGraph {
     const g = this.g;
     const [x1, y1, x2, y2] = this.columns(boxes);
     const threshold = g.scalar(minSize);
-    const ok = g.op('And', [g.op('GreaterOrEqual', [g.op('Sub', [x2, x1]), threshold]), g.op('GreaterOrEqual', [g.op('Sub', [y2, y1]), threshold])]);
+    const ok = g.op('And', [
+      g.op('GreaterOrEqual', [g.op('Sub', [x2, x1]), threshold]),
+      g.op('GreaterOrEqual', [g.op('Sub', [y2, y1]), threshold]),
+    ]);
     return g.op('Squeeze', [ok, g.ints([-1])]);
   }
 
@@ -124,13 +132,26 @@ export class BoxGraph {
    */
   private groupedNms(boxes: string, scores: string, groups: string, groupCount: number, maxPerGroup: number, iouThreshold: number): string {
     const g = this.g;
-    const groupIds = g.ints(Array.from({ length: groupCount }, (_, i) => i), [1, groupCount, 1]);
+    const groupIds = g.ints(
+      Array.from({ length: groupCount }, (_, i) => i),
+      [1, groupCount, 1],
+    );
     const perGroup = g.op('Where', [
-      g.op('Equal', [g.op('Unsqueeze', [groups, g.ints([1])]), groupIds]), g.op('Unsqueeze', [scores, g.ints([1])]), g.scalar(MASKED),
+      g.op('Equal', [g.op('Unsqueeze', [groups, g.ints([1])]), groupIds]),
+      g.op('Unsqueeze', [scores, g.ints([1])]),
+      g.scalar(MASKED),
     ]);
-    const selected = g.op('NonMaxSuppression', [
-      boxes, perGroup, g.ints([maxPerGroup]), g.constant(Float32Array.of(iouThreshold), [1]), g.constant(Float32Array.of(MASK_THRESHOLD), [1]),
-    ], { center_point_box: 0 });
+    const selected = g.op(
+      'NonMaxSuppression',
+      [
+        boxes,
+        perGroup,
+        g.ints([maxPerGroup]),
+        g.constant(Float32Array.of(iouThreshold), [1]),
+        g.constant(Float32Array.of(MASK_THRESHOLD), [1]),
+      ],
+      { center_point_box: 0 },
+    );
     const keptScores = g.op('GatherND', [perGroup, selected]);
     const positions = g.op('Gather', [selected, g.ints([0, 2])], { axis: 1 });
     return g.op('ScatterND', [g.op('Expand', [g.scalar(MASKED), g.shape(scores)]), positions, keptScores]);
@@ -176,8 +197,18 @@ export class BoxGraph {
     });
     const all = this.clip(g.op('Concat', boxes, { axis: 1 }), upper);
     const probabilities = g.op('Concat', scores, { axis: 1 });
-    const valid = g.op('And', [this.bigEnough(all, settings.minSize), g.op('GreaterOrEqual', [probabilities, g.scalar(settings.scoreThresh)])]);
-    const kept = this.groupedNms(all, this.masked(valid, probabilities), g.op('Concat', groups, { axis: 1 }), logits.length, settings.postNmsTopN, settings.nmsThresh);
+    const valid = g.op('And', [
+      this.bigEnough(all, settings.minSize),
+      g.op('GreaterOrEqual', [probabilities, g.scalar(settings.scoreThresh)]),
+    ]);
+    const kept = this.groupedNms(
+      all,
+      this.masked(valid, probabilities),
+      g.op('Concat', groups, { axis: 1 }),
+      logits.length,
+      settings.postNmsTopN,
+      settings.nmsThresh,
+    );
     return this.best(all, kept, settings.postNmsTopN);
   }
 
@@ -187,7 +218,12 @@ export class BoxGraph {
    * [N·P, C·4] of the proposals [N, P, 4] (valid [N, P]); `upper` [N, 1, 4]. Returns the boxes with `labels` [N, D].
    */
   detections(
-    classLogits: string, boxRegression: string, proposals: Pick<BoxSet, 'boxes' | 'valid'>, upper: string, numClasses: number, settings: DetectionSettings,
+    classLogits: string,
+    boxRegression: string,
+    proposals: Pick<BoxSet, 'boxes' | 'valid'>,
+    upper: string,
+    numClasses: number,
+    settings: DetectionSettings,
   ): BoxSet & { labels: string } {
     const g = this.g;
     const batchAndRows = g.shape(proposals.boxes, 0, 2);
@@ -202,7 +238,14 @@ export class BoxGraph {
     const valid = g.op('And', [this.bigEnough(flatBoxes, settings.minSize), g.op('Greater', [flatScores, g.scalar(settings.scoreThresh)])]);
     const foregroundClasses = g.ints([numClasses - 1]);
     const classOfRow = g.op('Unsqueeze', [g.op('Mod', [this.range(this.dim(flatScores, 1)), foregroundClasses]), g.ints([0])]);
-    const kept = this.groupedNms(flatBoxes, this.masked(valid, flatScores), classOfRow, numClasses - 1, settings.detectionsPerImage, settings.nmsThresh);
+    const kept = this.groupedNms(
+      flatBoxes,
+      this.masked(valid, flatScores),
+      classOfRow,
+      numClasses - 1,
+      settings.detectionsPerImage,
+      settings.nmsThresh,
+    );
     const best = this.best(flatBoxes, kept, settings.detectionsPerImage);
     return { ...best, labels: g.op('Add', [g.op('Mod', [best.indices, foregroundClasses]), g.ints([1])]) };
   }

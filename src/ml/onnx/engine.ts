@@ -37,12 +37,18 @@ export const ONNX_THREADS_ENV_VARIABLE = 'KFASHION_ONNX_THREADS';
 /** KFASHION_ONNX_THREADS (as the CLI read it): ONNX Runtime's intra-op threads (unset: one per physical core). */
 export function onnxThreads(env: { readonly KFASHION_ONNX_THREADS?: number } = {}): number | undefined {
   const value = env[ONNX_THREADS_ENV_VARIABLE];
-  if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new Error(`${ONNX_THREADS_ENV_VARIABLE}: expected a positive integer, got "${value}"`);
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1))
+    throw new Error(`${ONNX_THREADS_ENV_VARIABLE}: expected a positive integer, got "${value}"`);
   return value;
 }
 
 /** The model of a config and weights file on the chosen engine. */
-export async function loadPredictor(config: ModelConfig, weightsPath: string, engine: EngineName, options: { threads?: number } = {}): Promise<Predictor> {
+export async function loadPredictor(
+  config: ModelConfig,
+  weightsPath: string,
+  engine: EngineName,
+  options: { threads?: number } = {},
+): Promise<Predictor> {
   if (engine === 'onnx') return OnnxAttributeRCNN.create(config, weightsPath, { threads: options.threads });
   return AttributeRCNN.withWeights(config, weightsPath);
 }
@@ -50,7 +56,10 @@ export async function loadPredictor(config: ModelConfig, weightsPath: string, en
 /** The cache file beside the weights, keyed by the exporter's format, the config and the weights file's size and time. */
 export function cachedModelPath(config: ModelConfig, weightsPath: string): string {
   const stat = statSync(weightsPath);
-  const key = createHash('sha256').update(`${EXPORT_FORMAT}\n${configToJson(config)}\n${stat.size}\n${stat.mtimeMs}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(`${EXPORT_FORMAT}\n${configToJson(config)}\n${stat.size}\n${stat.mtimeMs}`)
+    .digest('hex')
+    .slice(0, 16);
   return `${weightsPath.replace(/\.(safetensors|pth|pt)$/, '')}.${key}.onnx`;
 }
 
@@ -77,7 +86,9 @@ export function cachedExport(config: ModelConfig, weightsPath: string, log: (lin
     writeFileSync(temporary, model);
     renameSync(temporary, cached);
   } catch (error) {
-    log(`onnx engine: cannot cache the exported model beside ${path.basename(weightsPath)} (${(error as Error).message}); using it from memory`);
+    log(
+      `onnx engine: cannot cache the exported model beside ${path.basename(weightsPath)} (${(error as Error).message}); using it from memory`,
+    );
   }
   return model;
 }
@@ -113,9 +124,16 @@ export class OnnxAttributeRCNN implements Predictor {
     return OnnxAttributeRCNN.fromModel(config, cachedExport(config, weightsPath, options.log), options, runtime);
   }
 
-  static async fromModel(config: ModelConfig, model: Uint8Array, options: OnnxEngineOptions = {}, runtime = loadOnnxRuntime()): Promise<OnnxAttributeRCNN> {
+  static async fromModel(
+    config: ModelConfig,
+    model: Uint8Array,
+    options: OnnxEngineOptions = {},
+    runtime = loadOnnxRuntime(),
+  ): Promise<OnnxAttributeRCNN> {
     const { sessions, choice } = await createSessions({ model }, options.env, runtime, options.threads, options.cpuOnly);
-    (options.log ?? console.error)(`[kfashion] onnx engine: ONNX Runtime on ${choice.provider}${choice.cudaSkipped ? ` (CUDA not used: ${choice.cudaSkipped})` : ''}`);
+    (options.log ?? console.error)(
+      `[kfashion] onnx engine: ONNX Runtime on ${choice.provider}${choice.cudaSkipped ? ` (CUDA not used: ${choice.cudaSkipped})` : ''}`,
+    );
     return new OnnxAttributeRCNN(config, runtime, sessions.model, choice);
   }
 

@@ -50,7 +50,9 @@ export function attributeOutput(kind: string): string {
 /** Anchors of every level (torchvision's AnchorGenerator) for the padded batch of `images` [N, H, W, 3]. */
 function anchors(boxes: BoxGraph, images: string, levels: string[]): string[] {
   const paddedSize = boxes.g.shape(images, 1, 3);
-  return levels.map((level, l) => boxes.levelAnchors(paddedSize, level, AnchorGenerator.cellAnchors(ANCHOR_SIZES[l], ANCHOR_ASPECT_RATIOS[l])));
+  return levels.map((level, l) =>
+    boxes.levelAnchors(paddedSize, level, AnchorGenerator.cellAnchors(ANCHOR_SIZES[l], ANCHOR_ASPECT_RATIOS[l])),
+  );
 }
 
 /** The whole inference graph of the Attribute R-CNN (see the top of this file): the config's modules, each exporting itself. */
@@ -61,7 +63,10 @@ export function buildModelGraph(config: ModelConfig, weights: WeightSource): Uin
   const boxes = new BoxGraph(g);
   const images = g.input(INPUTS.images, 'float32', ['batch', 'height', 'width', 3]);
   const imageSizes = g.input(INPUTS.imageSizes, 'float32', ['batch', 2]);
-  const levels = modules.fpn.exportOnnx(layers, exportResnetBody(layers, g.op('Transpose', [images], { perm: [0, 3, 1, 2] }), config.backbone));
+  const levels = modules.fpn.exportOnnx(
+    layers,
+    exportResnetBody(layers, g.op('Transpose', [images], { perm: [0, 3, 1, 2] }), config.backbone),
+  );
   const head = modules.rpn.exportOnnx(layers, levels);
   const upper = g.op('Unsqueeze', [boxes.upperBounds(imageSizes), g.ints([1])]);
   const proposals = boxes.proposals(head.logits, head.deltas, anchors(boxes, images, levels), upper, rpnSettings(config, false));
@@ -80,7 +85,11 @@ export function buildModelGraph(config: ModelConfig, weights: WeightSource): Uin
   if (predictor.attributes.length > 0) {
     const perDetection = g.shape(detections.boxes, 0, 2);
     for (const { spec, probabilities } of predictor.exportAttributes(layers, boxFeatures(detections.boxes))) {
-      g.output(g.reshapeTo(probabilities, perDetection, [spec.values.length]), attributeOutput(spec.kind), 'float32', ['batch', 'detections', spec.values.length]);
+      g.output(g.reshapeTo(probabilities, perDetection, [spec.values.length]), attributeOutput(spec.kind), 'float32', [
+        'batch',
+        'detections',
+        spec.values.length,
+      ]);
     }
   }
   return g.encode('Attribute R-CNN, the whole inference graph after the transform (src/ml/onnx/export.ts)');

@@ -103,7 +103,10 @@ export class GraphBuilder {
     const id = this.counter++;
     const names = Array.from({ length: outputs }, (_, i) => `${opType.toLowerCase()}_${id}${outputs > 1 ? `_${i}` : ''}`);
     this.nodes.push({
-      opType, name: `${opType}_${id}`, input: inputs, output: names,
+      opType,
+      name: `${opType}_${id}`,
+      input: inputs,
+      output: names,
       attribute: Object.entries(attributes).map(([key, value]) => attribute(key, value)),
     });
     return names;

@@ -22,15 +22,20 @@ export function storeWeights(store: ParameterStore): WeightSource {
   };
 }
 
-
 export class OnnxLayers {
   /** `batchNormEps`: the eps of every batch norm folded here (the tfjs engine's, src/ml/model/resnet.ts). */
-  constructor(readonly g: GraphBuilder, private readonly weights: WeightSource, private readonly batchNormEps: number) {}
+  constructor(
+    readonly g: GraphBuilder,
+    private readonly weights: WeightSource,
+    private readonly batchNormEps: number,
+  ) {}
 
   private conv(x: string, weight: string, bias: string | undefined, shape: number[], stride: number, padding: number): string {
     const [, , kh, kw] = shape;
     return this.g.op('Conv', bias ? [x, weight, bias] : [x, weight], {
-      kernel_shape: [kh, kw], strides: [stride, stride], pads: [padding, padding, padding, padding],
+      kernel_shape: [kh, kw],
+      strides: [stride, stride],
+      pads: [padding, padding, padding, padding],
     });
   }
 
@@ -59,8 +64,14 @@ export class OnnxLayers {
       shift[o] = Math.fround(b[o] - Math.fround(mean[o] * scale));
       for (let k = o * perOutput; k < (o + 1) * perOutput; k++) filter[k] = Math.fround(filter[k] * scale);
     }
-    const y = this.conv(x, this.g.floats(`${unit.conv}.weight_folded`, filter, shape), this.g.floats(`${unit.bn}.shift_folded`, shift, [shape[0]]),
-      shape, unit.stride, unit.padding);
+    const y = this.conv(
+      x,
+      this.g.floats(`${unit.conv}.weight_folded`, filter, shape),
+      this.g.floats(`${unit.bn}.shift_folded`, shift, [shape[0]]),
+      shape,
+      unit.stride,
+      unit.padding,
+    );
     return relu ? this.g.op('Relu', [y]) : y;
   }
 

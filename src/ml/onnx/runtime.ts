@@ -57,8 +57,10 @@ function tryLoad(loadModule: (name: string) => unknown): { runtime: OnnxRuntime 
 export function loadOnnxRuntime(loadModule?: (name: string) => unknown): OnnxRuntime {
   const result = loadModule ? tryLoad(loadModule) : (loaded ??= tryLoad(require));
   if ('error' in result) {
-    throw new Error(`the onnx engine needs ${ONNX_RUNTIME_PACKAGE} (an optional dependency), which cannot be loaded here: ${result.error}. `
-      + `Install it (npm install ${ONNX_RUNTIME_PACKAGE}) or use the tfjs engine (--engine tfjs).`);
+    throw new Error(
+      `the onnx engine needs ${ONNX_RUNTIME_PACKAGE} (an optional dependency), which cannot be loaded here: ${result.error}. ` +
+        `Install it (npm install ${ONNX_RUNTIME_PACKAGE}) or use the tfjs engine (--engine tfjs).`,
+    );
   }
   return result.runtime;
 }
@@ -75,12 +77,19 @@ export interface Sessions<K extends string> {
   choice: ProviderChoice;
 }
 
-async function createAll<K extends string>(runtime: OnnxRuntime, models: Record<K, Uint8Array>, provider: 'cuda' | 'cpu', threads?: number): Promise<Record<K, OrtSession>> {
+async function createAll<K extends string>(
+  runtime: OnnxRuntime,
+  models: Record<K, Uint8Array>,
+  provider: 'cuda' | 'cpu',
+  threads?: number,
+): Promise<Record<K, OrtSession>> {
   const out = {} as Record<K, OrtSession>;
   try {
     for (const [name, bytes] of Object.entries(models) as [K, Uint8Array][]) {
       out[name] = await runtime.InferenceSession.create(bytes, {
-        executionProviders: [provider], graphOptimizationLevel: 'all', ...(threads ? { intraOpNumThreads: threads } : {}),
+        executionProviders: [provider],
+        graphOptimizationLevel: 'all',
+        ...(threads ? { intraOpNumThreads: threads } : {}),
       });
     }
     return out;
@@ -96,9 +105,17 @@ async function createAll<K extends string>(runtime: OnnxRuntime, models: Record<
  * host has (the CPU reference of `kfashion bench-gpu`).
  */
 export async function createSessions<K extends string>(
-  models: Record<K, Uint8Array>, env: NodeJS.ProcessEnv | undefined = undefined, runtime: OnnxRuntime = loadOnnxRuntime(), threads?: number, cpuOnly = false,
+  models: Record<K, Uint8Array>,
+  env: NodeJS.ProcessEnv | undefined = undefined,
+  runtime: OnnxRuntime = loadOnnxRuntime(),
+  threads?: number,
+  cpuOnly = false,
 ): Promise<Sessions<K>> {
-  if (cpuOnly) return { sessions: await createAll(runtime, models, 'cpu', threads), choice: { provider: 'cpu', cudaSkipped: 'the CPU provider was asked for' } };
+  if (cpuOnly)
+    return {
+      sessions: await createAll(runtime, models, 'cpu', threads),
+      choice: { provider: 'cpu', cudaSkipped: 'the CPU provider was asked for' },
+    };
   const gpus = await probeGpus(env);
   let cudaSkipped: string;
   if (gpus.gpus.length === 0) {
@@ -107,8 +124,9 @@ export async function createSessions<K extends string>(
     try {
       return { sessions: await createAll(runtime, models, 'cuda', threads), choice: { provider: 'cuda' } };
     } catch (error) {
-      cudaSkipped = `CUDA execution provider did not load: ${firstLine(error)} (it needs CUDA 12 and cuDNN 9; fetch it with `
-        + `\`cd node_modules/${ONNX_RUNTIME_PACKAGE} && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install\`)`;
+      cudaSkipped =
+        `CUDA execution provider did not load: ${firstLine(error)} (it needs CUDA 12 and cuDNN 9; fetch it with ` +
+        `\`cd node_modules/${ONNX_RUNTIME_PACKAGE} && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install\`)`;
     }
   }
   return { sessions: await createAll(runtime, models, 'cpu', threads), choice: { provider: 'cpu', cudaSkipped } };
@@ -139,20 +157,36 @@ function probeGraph(): { model: Uint8Array; check: (out: Record<string, OrtTenso
   // Every op's input goes through the graph input `zero`, so that no constant folding runs them on the CPU at load.
   const zero = g.input('zero', 'float32', [1]);
   const fed = (data: Float32Array, dims: number[]) => g.op('Add', [g.constant(data, dims), zero]);
-  const feature = fed(Float32Array.from({ length: 16 }, (_, i) => i % 4), [1, 1, 4, 4]);
+  const feature = fed(
+    Float32Array.from({ length: 16 }, (_, i) => i % 4),
+    [1, 1, 4, 4],
+  );
   const pooled = g.op('RoiAlign', [feature, g.constant(Float32Array.of(0, 0, 4, 4), [1, 4]), g.ints([0])], {
-    mode: 'avg', output_height: 1, output_width: 1, sampling_ratio: 2, spatial_scale: { float: 1 }, coordinate_transformation_mode: 'output_half_pixel',
+    mode: 'avg',
+    output_height: 1,
+    output_width: 1,
+    sampling_ratio: 2,
+    spatial_scale: { float: 1 },
+    coordinate_transformation_mode: 'output_half_pixel',
   });
   g.output(pooled, 'pooled', 'float32', [1, 1, 1, 1]);
   const boxes = fed(Float32Array.of(0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 30, 30), [1, 3, 4]);
-  const selected = g.op('NonMaxSuppression', [boxes, fed(Float32Array.of(0.9, 0.8, 0.7), [1, 1, 3]), g.ints([3]), g.constant(Float32Array.of(0.5), [1])]);
+  const selected = g.op('NonMaxSuppression', [
+    boxes,
+    fed(Float32Array.of(0.9, 0.8, 0.7), [1, 1, 3]),
+    g.ints([3]),
+    g.constant(Float32Array.of(0.5), [1]),
+  ]);
   g.output(selected, 'selected', 'int64', ['selected', 3]);
   const [top] = g.node('TopK', [fed(Float32Array.of(3, 1, 2), [3]), g.ints([2])], { axis: 0 }, 2);
   g.output(top, 'top', 'float32', [2]);
   const check = (out: Record<string, OrtTensor>) => {
     const kept = Array.from(out.selected.data as BigInt64Array, Number);
-    return Math.abs((out.pooled.data as Float32Array)[0] - 2) < 1e-6 && kept.join() === '0,0,0,0,0,2'
-      && Array.from(out.top.data as Float32Array).join() === '3,2';
+    return (
+      Math.abs((out.pooled.data as Float32Array)[0] - 2) < 1e-6 &&
+      kept.join() === '0,0,0,0,0,2' &&
+      Array.from(out.top.data as Float32Array).join() === '3,2'
+    );
   };
   return { model: g.encode('kfashion doctor probe'), check };
 }

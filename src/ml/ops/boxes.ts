@@ -91,7 +91,10 @@ export class BoxCoder {
       const predCtrY = tf.add(tf.mul(dy, heights), ctrY);
       const halfW = tf.mul(0.5, tf.mul(tf.exp(dw), widths));
       const halfH = tf.mul(0.5, tf.mul(tf.exp(dh), heights));
-      return tf.stack([tf.sub(predCtrX, halfW), tf.sub(predCtrY, halfH), tf.add(predCtrX, halfW), tf.add(predCtrY, halfH)], 2) as tf.Tensor3D;
+      return tf.stack(
+        [tf.sub(predCtrX, halfW), tf.sub(predCtrY, halfH), tf.add(predCtrX, halfW), tf.add(predCtrY, halfH)],
+        2,
+      ) as tf.Tensor3D;
     });
   }
 }

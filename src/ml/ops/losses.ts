@@ -46,7 +46,8 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: Int32Array, mas
   let counted = 0;
   for (let i = 0; i < rows; i++) {
     if (mask && !mask[i]) continue;
-    if (labels[i] < 0 || labels[i] >= classes) throw new Error(`softmaxCrossEntropy: label ${labels[i]} of row ${i} is outside [0, ${classes})`);
+    if (labels[i] < 0 || labels[i] >= classes)
+      throw new Error(`softmaxCrossEntropy: label ${labels[i]} of row ${i} is outside [0, ${classes})`);
     rowWeights[i] = 1;
     safeLabels[i] = labels[i];
     counted++;

@@ -52,7 +52,12 @@ class PlanBuilder {
   }
 
   build(): SamplingPlan {
-    return { cells: Int32Array.from(this.cells), bins: Int32Array.from(this.bins), weights: Float32Array.from(this.weights), numBins: this.numBins };
+    return {
+      cells: Int32Array.from(this.cells),
+      bins: Int32Array.from(this.bins),
+      weights: Float32Array.from(this.weights),
+      numBins: this.numBins,
+    };
   }
 }
 
@@ -81,7 +86,12 @@ function sampleCoordinates(start: number, binSize: number, p: number, grid: numb
 }
 
 function addRoi(
-  plan: PlanBuilder, box: ArrayLike<number>, level: RoiLevel, outputSize: [number, number], samplingRatio: number, aligned: boolean,
+  plan: PlanBuilder,
+  box: ArrayLike<number>,
+  level: RoiLevel,
+  outputSize: [number, number],
+  samplingRatio: number,
+  aligned: boolean,
 ): void {
   const [pooledHeight, pooledWidth] = outputSize;
   const scale = f32(level.spatialScale);
@@ -132,7 +142,11 @@ function chunkEntries(channels: number): number {
 
 /** Σ_e weight[e]·source[gatherIdx[e]] scattered into row scatterIdx[e] of a [rows, C] result, chunked. */
 function gatherWeightScatter(
-  source: tf.Tensor2D, gatherIdx: Int32Array, scatterIdx: Int32Array, weights: Float32Array, rows: number,
+  source: tf.Tensor2D,
+  gatherIdx: Int32Array,
+  scatterIdx: Int32Array,
+  weights: Float32Array,
+  rows: number,
 ): tf.Tensor2D {
   const channels = source.shape[1];
   let total: tf.Tensor2D = tf.zeros([rows, channels]);
@@ -154,7 +168,12 @@ function gatherWeightScatter(
 
 /** Same sum on the host: out[scatterIdx[e]] += weight[e]·source[gatherIdx[e]] over rows of `channels` values. */
 function hostGatherWeightScatter(
-  source: Float32Array, gatherIdx: Int32Array, scatterIdx: Int32Array, weights: Float32Array, rows: number, channels: number,
+  source: Float32Array,
+  gatherIdx: Int32Array,
+  scatterIdx: Int32Array,
+  weights: Float32Array,
+  rows: number,
+  channels: number,
 ): Float32Array {
   const out = new Float32Array(rows * channels);
   for (let e = 0; e < weights.length; e++) {
@@ -205,7 +224,10 @@ function applyPlan(levels: tf.Tensor4D[], plan: SamplingPlan): tf.Tensor2D {
         offset += rows[l] * channels;
       });
       return {
-        value: tf.tensor2d(hostGatherWeightScatter(table, plan.cells, plan.bins, plan.weights, plan.numBins, channels), [plan.numBins, channels]),
+        value: tf.tensor2d(hostGatherWeightScatter(table, plan.cells, plan.bins, plan.weights, plan.numBins, channels), [
+          plan.numBins,
+          channels,
+        ]),
         gradFunc: (dy: tf.Tensor) => {
           const grad = hostGatherWeightScatter(dy.dataSync() as Float32Array, plan.bins, plan.cells, plan.weights, totalRows, channels);
           let start = 0;
@@ -252,8 +274,13 @@ function readBoxes(boxes: tf.Tensor2D, name: string): Float32Array {
  * boxes [K, 4] in image coordinates, boxImageIndex[k] the image of box k → [K, oh, ow, C].
  */
 export function roiAlign(
-  features: tf.Tensor4D, boxes: tf.Tensor2D, boxImageIndex: Int32Array, outputSize: [number, number],
-  spatialScale: number, samplingRatio: number, aligned = false,
+  features: tf.Tensor4D,
+  boxes: tf.Tensor2D,
+  boxImageIndex: Int32Array,
+  outputSize: [number, number],
+  spatialScale: number,
+  samplingRatio: number,
+  aligned = false,
 ): tf.Tensor4D {
   const [batch, height, width, channels] = checkFeatures(features, 'roiAlign');
   const boxValues = readBoxes(boxes, 'roiAlign');
@@ -263,7 +290,14 @@ export function roiAlign(
   for (let k = 0; k < count; k++) {
     const n = boxImageIndex[k];
     if (!(n >= 0 && n < batch)) throw new Error(`roiAlign: boxImageIndex[${k}] = ${n} is outside the batch of ${batch}`);
-    addRoi(plan, boxValues.subarray(4 * k, 4 * k + 4), { tableOffset: n * height * width, height, width, spatialScale }, outputSize, samplingRatio, aligned);
+    addRoi(
+      plan,
+      boxValues.subarray(4 * k, 4 * k + 4),
+      { tableOffset: n * height * width, height, width, spatialScale },
+      outputSize,
+      samplingRatio,
+      aligned,
+    );
   }
   return tf.tidy(() => tf.reshape(applyPlan([features], plan.build()), [count, outputSize[0], outputSize[1], channels]) as tf.Tensor4D);
 }
@@ -295,7 +329,11 @@ export function mapLevels(boxes: Float32Array, kMin: number, kMax: number): Int3
  * boxes image by image: [Σ K_i, outputSize, outputSize, C].
  */
 export function multiScaleRoiAlign(
-  features: tf.Tensor4D[], boxesPerImage: tf.Tensor2D[], imageSizes: [number, number][], outputSize = 7, samplingRatio = 2,
+  features: tf.Tensor4D[],
+  boxesPerImage: tf.Tensor2D[],
+  imageSizes: [number, number][],
+  outputSize = 7,
+  samplingRatio = 2,
 ): tf.Tensor4D {
   if (features.length === 0) throw new Error('multiScaleRoiAlign: no feature levels given');
   if (imageSizes.length === 0 || imageSizes.length !== boxesPerImage.length) {
@@ -304,9 +342,11 @@ export function multiScaleRoiAlign(
   const shapes = features.map((f, l) => checkFeatures(f, `multiScaleRoiAlign level ${l}`));
   const channels = shapes[0][3];
   shapes.forEach(([n, , , c], l) => {
-    if (c !== channels || n !== shapes[0][0]) throw new Error(`multiScaleRoiAlign: level ${l} has shape [${shapes[l].join(', ')}], inconsistent with level 0`);
+    if (c !== channels || n !== shapes[0][0])
+      throw new Error(`multiScaleRoiAlign: level ${l} has shape [${shapes[l].join(', ')}], inconsistent with level 0`);
   });
-  if (boxesPerImage.length > shapes[0][0]) throw new Error(`multiScaleRoiAlign: ${boxesPerImage.length} images of boxes for a batch of ${shapes[0][0]}`);
+  if (boxesPerImage.length > shapes[0][0])
+    throw new Error(`multiScaleRoiAlign: ${boxesPerImage.length} images of boxes for a batch of ${shapes[0][0]}`);
   const maxHeight = Math.max(...imageSizes.map(([h]) => h));
   const scales = shapes.map(([, h]) => inferScale(h, maxHeight));
   const kMin = Math.trunc(-Math.log2(scales[0]));
@@ -328,5 +368,8 @@ export function multiScaleRoiAlign(
     });
   });
   const built = plan.build();
-  return tf.tidy(() => tf.reshape(applyPlan(features, built), [built.numBins / (outputSize * outputSize), outputSize, outputSize, channels]) as tf.Tensor4D);
+  return tf.tidy(
+    () =>
+      tf.reshape(applyPlan(features, built), [built.numBins / (outputSize * outputSize), outputSize, outputSize, channels]) as tf.Tensor4D,
+  );
 }

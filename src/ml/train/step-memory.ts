@@ -41,8 +41,20 @@ export const STEP_OVERHEAD_BYTES = 700 * MIB;
 export const WASM_HEAP_LIMIT_BYTES = 4294901760;
 
 /** The per-step inputs of the estimate: the model's shape and the batch. */
-export type StepShape = Pick<ModelConfig, 'backbone' | 'fpn_out_channels' | 'trainable_backbone_layers' | 'norm_layer' | 'architecture'
-  | 'min_size' | 'max_size' | 'representation_size' | 'box_batch_size_per_image' | 'rpn_post_nms_top_n_train' | 'num_classes'> & { attributes?: ModelConfig['attributes'] };
+export type StepShape = Pick<
+  ModelConfig,
+  | 'backbone'
+  | 'fpn_out_channels'
+  | 'trainable_backbone_layers'
+  | 'norm_layer'
+  | 'architecture'
+  | 'min_size'
+  | 'max_size'
+  | 'representation_size'
+  | 'box_batch_size_per_image'
+  | 'rpn_post_nms_top_n_train'
+  | 'num_classes'
+> & { attributes?: ModelConfig['attributes'] };
 
 export interface StepMemoryEstimate {
   bytes: number;
@@ -111,13 +123,17 @@ export function estimateStepMemory(shape: StepShape, batchSize: number): StepMem
   const activations = activationsPerPixel(shape) * pixels * ACTIVATION_FACTOR;
   // The RoI sampler cannot pick more proposals than the RPN keeps (ground-truth boxes aside).
   const rois = Math.min(shape.box_batch_size_per_image, shape.rpn_post_nms_top_n_train);
-  const roiFeatures = batchSize * rois * (shape.fpn_out_channels * new RoiPooler().binsPerChannel + 2 * shape.representation_size) * FLOAT_BYTES;
+  const roiFeatures =
+    batchSize * rois * (shape.fpn_out_channels * new RoiPooler().binsPerChannel + 2 * shape.representation_size) * FLOAT_BYTES;
   return { bytes: parameters + activations + roiFeatures + STEP_OVERHEAD_BYTES, imagePixels, batchSize };
 }
 
 /** What a step may use on `backend`: the wasm heap limit, free RAM for tfjs-node, free GPU memory when nvidia-smi tells it. */
-export async function trainingMemoryBudget(backend: Pick<BackendInfo, 'name' | 'device'>, env?: NodeJS.ProcessEnv): Promise<MemoryBudget | null> {
-  if (backend.name === 'wasm') return { bytes: WASM_HEAP_LIMIT_BYTES, of: 'the wasm backend\'s heap limit' };
+export async function trainingMemoryBudget(
+  backend: Pick<BackendInfo, 'name' | 'device'>,
+  env?: NodeJS.ProcessEnv,
+): Promise<MemoryBudget | null> {
+  if (backend.name === 'wasm') return { bytes: WASM_HEAP_LIMIT_BYTES, of: "the wasm backend's heap limit" };
   if (backend.name === 'cpu' || backend.device === 'cpu') return { bytes: os.freemem(), of: 'the free RAM of this host' };
   const gpu = (await probeGpus(env)).gpus[0];
   return gpu ? { bytes: (gpu.memoryTotalMiB - gpu.memoryUsedMiB) * MIB, of: `the free memory of GPU 0 (${gpu.name})` } : null;
@@ -157,10 +173,13 @@ export function checkStepMemory(shape: StepShape, batchSize: number, budget: Mem
     oneFits ? 'a batch size of 1' : null,
     sizes ? `min_size ${sizes.min_size} and max_size ${sizes.max_size}` : null,
     'a native backend (@tensorflow/tfjs-node) or a GPU (@tensorflow/tfjs-node-gpu)',
-  ].filter((a) => a !== null).join(', or ');
+  ]
+    .filter((a) => a !== null)
+    .join(', or ');
   return {
     field: oneFits ? 'batchSize' : 'max_size',
-    message: `one training step needs about ${formatBytes(estimate.bytes)} (${batchSize} image(s) of up to ${w}×${h} px, ${shape.backbone}) ` +
+    message:
+      `one training step needs about ${formatBytes(estimate.bytes)} (${batchSize} image(s) of up to ${w}×${h} px, ${shape.backbone}) ` +
       `but ${budget.of} is ${formatBytes(budget.bytes)}; use ${advice}`,
   };
 }

@@ -20,12 +20,43 @@ export interface CatalogueEntry {
 export const DEFAULT_WEIGHTS_BASE_URL = 'https://download.pytorch.org/models/';
 
 export const CATALOGUE: readonly CatalogueEntry[] = [
-  { name: 'resnet18', fileName: 'resnet18-f37072fd.pth', sizeMiB: 44.661, description: 'ResNet-18 ImageNet-1k (acc@1 69.8): the body of a resnet18 detector' },
-  { name: 'resnet34', fileName: 'resnet34-b627a593.pth', sizeMiB: 83.275, description: 'ResNet-34 ImageNet-1k (acc@1 73.3): the body of a resnet34 detector' },
-  { name: 'resnet50', fileName: 'resnet50-0676ba61.pth', sizeMiB: 97.781, description: 'ResNet-50 ImageNet-1k (acc@1 76.1): the body of a resnet50 detector, as torchvision\'s Faster R-CNN recipe starts' },
-  { name: 'resnet101', fileName: 'resnet101-63fe2227.pth', sizeMiB: 170.511, description: 'ResNet-101 ImageNet-1k (acc@1 77.4): the body of a resnet101 detector' },
-  { name: 'fasterrcnn_resnet50_fpn', fileName: 'fasterrcnn_resnet50_fpn_coco-258fb6c6.pth', sizeMiB: 159.743, description: 'Faster R-CNN ResNet-50-FPN COCO (box AP 37.0): body, FPN, RPN and box head of a resnet50 detector' },
-  { name: 'fasterrcnn_resnet50_fpn_v2', fileName: 'fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth', sizeMiB: 167.104, description: 'Faster R-CNN v2 ResNet-50-FPN COCO (box AP 46.7): body, FPN, RPN and box head of a resnet50 detector with "architecture": "v2" (its body alone fits v1)' },
+  {
+    name: 'resnet18',
+    fileName: 'resnet18-f37072fd.pth',
+    sizeMiB: 44.661,
+    description: 'ResNet-18 ImageNet-1k (acc@1 69.8): the body of a resnet18 detector',
+  },
+  {
+    name: 'resnet34',
+    fileName: 'resnet34-b627a593.pth',
+    sizeMiB: 83.275,
+    description: 'ResNet-34 ImageNet-1k (acc@1 73.3): the body of a resnet34 detector',
+  },
+  {
+    name: 'resnet50',
+    fileName: 'resnet50-0676ba61.pth',
+    sizeMiB: 97.781,
+    description: "ResNet-50 ImageNet-1k (acc@1 76.1): the body of a resnet50 detector, as torchvision's Faster R-CNN recipe starts",
+  },
+  {
+    name: 'resnet101',
+    fileName: 'resnet101-63fe2227.pth',
+    sizeMiB: 170.511,
+    description: 'ResNet-101 ImageNet-1k (acc@1 77.4): the body of a resnet101 detector',
+  },
+  {
+    name: 'fasterrcnn_resnet50_fpn',
+    fileName: 'fasterrcnn_resnet50_fpn_coco-258fb6c6.pth',
+    sizeMiB: 159.743,
+    description: 'Faster R-CNN ResNet-50-FPN COCO (box AP 37.0): body, FPN, RPN and box head of a resnet50 detector',
+  },
+  {
+    name: 'fasterrcnn_resnet50_fpn_v2',
+    fileName: 'fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth',
+    sizeMiB: 167.104,
+    description:
+      'Faster R-CNN v2 ResNet-50-FPN COCO (box AP 46.7): body, FPN, RPN and box head of a resnet50 detector with "architecture": "v2" (its body alone fits v1)',
+  },
 ];
 
 /** The 8 hex digits of the SHA-256 torchvision puts in the file name. */

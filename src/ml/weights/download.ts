@@ -73,7 +73,8 @@ export async function downloadWeights(entry: CatalogueEntry, options: DownloadOp
   const expected = sha256Prefix(entry);
   if (existsSync(path)) {
     const sha256 = await sha256OfFile(path);
-    if (!sha256.startsWith(expected)) throw new Error(`${path}: SHA-256 ${sha256} does not start with ${expected}; remove the file and fetch again`);
+    if (!sha256.startsWith(expected))
+      throw new Error(`${path}: SHA-256 ${sha256} does not start with ${expected}; remove the file and fetch again`);
     return { path, sha256, bytes: statSync(path).size, alreadyPresent: true, resumedFrom: [] };
   }
   const partial = `${path}.part`;
@@ -85,13 +86,16 @@ export async function downloadWeights(entry: CatalogueEntry, options: DownloadOp
       await downloadOnce(url, partial, options, resumedFrom);
       break;
     } catch (error) {
-      if (attempt >= attempts) throw new Error(`${(error as Error).message} (after ${attempts} attempts; run again to resume from ${partial})`);
+      if (attempt >= attempts)
+        throw new Error(`${(error as Error).message} (after ${attempts} attempts; run again to resume from ${partial})`);
     }
   }
   const sha256 = await sha256OfFile(partial);
   if (!sha256.startsWith(expected)) {
     rmSync(partial, { force: true });
-    throw new Error(`${url}: downloaded file's SHA-256 ${sha256} does not start with ${expected} (from its name); the partial file was removed`);
+    throw new Error(
+      `${url}: downloaded file's SHA-256 ${sha256} does not start with ${expected} (from its name); the partial file was removed`,
+    );
   }
   renameSync(partial, path);
   return { path, sha256, bytes: statSync(path).size, alreadyPresent: false, resumedFrom };

@@ -8,7 +8,10 @@ import type { ByteSource } from './pickle';
 
 export class FileReader {
   readonly size: number;
-  private constructor(private readonly fd: number, readonly path: string) {
+  private constructor(
+    private readonly fd: number,
+    readonly path: string,
+  ) {
     this.size = fstatSync(fd).size;
   }
 

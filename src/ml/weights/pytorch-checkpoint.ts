@@ -20,8 +20,16 @@ import { ZipArchive } from './zip-archive';
 
 /** The storage classes torch pickles by name, with the dtype of their elements. */
 const STORAGE_DTYPES: Readonly<Record<string, SafetensorsDtype>> = {
-  FloatStorage: 'F32', HalfStorage: 'F16', BFloat16Storage: 'BF16', DoubleStorage: 'F64',
-  LongStorage: 'I64', IntStorage: 'I32', ShortStorage: 'I16', CharStorage: 'I8', ByteStorage: 'U8', BoolStorage: 'BOOL',
+  FloatStorage: 'F32',
+  HalfStorage: 'F16',
+  BFloat16Storage: 'BF16',
+  DoubleStorage: 'F64',
+  LongStorage: 'I64',
+  IntStorage: 'I32',
+  ShortStorage: 'I16',
+  CharStorage: 'I8',
+  ByteStorage: 'U8',
+  BoolStorage: 'BOOL',
 };
 
 /** The magic number torch's legacy format starts with (torch/serialization.py MAGIC_NUMBER). */
@@ -29,19 +37,32 @@ const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL_VERSION = 1001;
 
 class StorageType {
-  constructor(readonly name: string, readonly dtype: SafetensorsDtype) {}
+  constructor(
+    readonly name: string,
+    readonly dtype: SafetensorsDtype,
+  ) {}
 }
 
 class StorageRef {
-  constructor(readonly key: string, readonly dtype: SafetensorsDtype, readonly numel: number) {}
+  constructor(
+    readonly key: string,
+    readonly dtype: SafetensorsDtype,
+    readonly numel: number,
+  ) {}
 }
 
 class TensorRecord {
-  constructor(readonly storage: StorageRef, readonly offset: number, readonly shape: number[], readonly stride: number[]) {}
+  constructor(
+    readonly storage: StorageRef,
+    readonly offset: number,
+    readonly shape: number[],
+    readonly stride: number[],
+  ) {}
 }
 
 function integerList(value: unknown, what: string): number[] {
-  if (!Array.isArray(value) || !value.every((v) => Number.isInteger(v) && v >= 0)) throw new Error(`${what} is not a tuple of sizes: ${String(value)}`);
+  if (!Array.isArray(value) || !value.every((v) => Number.isInteger(v) && v >= 0))
+    throw new Error(`${what} is not a tuple of sizes: ${String(value)}`);
   return value as number[];
 }
 
@@ -59,7 +80,15 @@ function allowedGlobals(): Map<string, PickleCallable> {
   ]);
   for (const [name, dtype] of Object.entries(STORAGE_DTYPES)) {
     const type = new StorageType(name, dtype);
-    globals.set(`torch.${name}`, Object.assign(() => { throw new Error(`torch.${name} is a storage type, not called in a state dict`); }, { storageType: type }));
+    globals.set(
+      `torch.${name}`,
+      Object.assign(
+        () => {
+          throw new Error(`torch.${name} is a storage type, not called in a state dict`);
+        },
+        { storageType: type },
+      ),
+    );
   }
   return globals;
 }
@@ -72,9 +101,12 @@ function storageTypeOf(value: unknown): StorageType | undefined {
 function storageReference(pid: unknown, source: string): StorageRef {
   const type = Array.isArray(pid) ? storageTypeOf(pid[1]) : undefined;
   if (!Array.isArray(pid) || pid[0] !== 'storage' || !type || typeof pid[2] !== 'string' || !Number.isInteger(pid[4])) {
-    throw new Error(`${source}: unsupported persistent id ${JSON.stringify(pid, (_, v: unknown) => (typeof v === 'function' ? '<global>' : v))}`);
+    throw new Error(
+      `${source}: unsupported persistent id ${JSON.stringify(pid, (_, v: unknown) => (typeof v === 'function' ? '<global>' : v))}`,
+    );
   }
-  if (pid[5] !== undefined && pid[5] !== null) throw new Error(`${source}: storage "${pid[2]}" is a legacy storage view, which this reader does not support`);
+  if (pid[5] !== undefined && pid[5] !== null)
+    throw new Error(`${source}: storage "${pid[2]}" is a legacy storage view, which this reader does not support`);
   return new StorageRef(pid[2], type.dtype, pid[4] as number);
 }
 
@@ -96,7 +128,8 @@ function stateDictOf(root: unknown, source: string): Map<string, TensorRecord> {
     const inner: unknown = dict instanceof Map ? dict.get(key) : undefined;
     if (inner instanceof Map) dict = inner;
   }
-  if (!(dict instanceof Map)) throw new Error(`${source}: not a state dict (the checkpoint holds a ${Array.isArray(dict) ? 'list' : typeof dict})`);
+  if (!(dict instanceof Map))
+    throw new Error(`${source}: not a state dict (the checkpoint holds a ${Array.isArray(dict) ? 'list' : typeof dict})`);
   const tensors = new Map<string, TensorRecord>();
   for (const [key, value] of dict) {
     if (!(value instanceof TensorRecord)) continue;
@@ -113,7 +146,9 @@ function materialise(tensor: TensorRecord, storage: Float32Array, name: string, 
   const size = shape.reduce((a, b) => a * b, 1);
   const last = offset + shape.reduce((sum, dim, axis) => sum + (dim - 1) * (stride[axis] ?? 0), 0);
   if (stride.length !== shape.length || (size > 0 && last >= storage.length)) {
-    throw new Error(`${source}: tensor "${name}" (offset ${offset}, size [${shape}], stride [${stride}]) reaches outside its storage of ${storage.length} elements`);
+    throw new Error(
+      `${source}: tensor "${name}" (offset ${offset}, size [${shape}], stride [${stride}]) reaches outside its storage of ${storage.length} elements`,
+    );
   }
   const contiguous = shape.every((_, axis) => shape[axis] === 1 || stride[axis] === shape.slice(axis + 1).reduce((a, b) => a * b, 1));
   if (contiguous) return offset === 0 && size === storage.length ? storage : storage.slice(offset, offset + size);
@@ -153,10 +188,13 @@ function collectTensors(
     const views = byStorage.get(key);
     if (!views) continue;
     if (bytes.length !== ref.numel * BYTES_PER_ELEMENT[ref.dtype]) {
-      throw new Error(`${source}: storage "${key}" has ${bytes.length} bytes, but ${ref.numel} ${ref.dtype} elements need ${ref.numel * BYTES_PER_ELEMENT[ref.dtype]}`);
+      throw new Error(
+        `${source}: storage "${key}" has ${bytes.length} bytes, but ${ref.numel} ${ref.dtype} elements need ${ref.numel * BYTES_PER_ELEMENT[ref.dtype]}`,
+      );
     }
     const values = decodeToFloat32(ref.dtype, bytes.buffer as ArrayBuffer);
-    for (const [name, tensor] of views) out.set(name, { dtype: ref.dtype, shape: tensor.shape, data: materialise(tensor, values, name, source) });
+    for (const [name, tensor] of views)
+      out.set(name, { dtype: ref.dtype, shape: tensor.shape, data: materialise(tensor, values, name, source) });
   }
   // Tensors in the file order of the state dict, which is the order of the model's modules.
   return new Map([...records.keys()].map((name) => [name, out.get(name)!]));
@@ -180,16 +218,23 @@ function readLegacyCheckpoint(file: FileReader): Map<string, SafetensorsEntry> {
   const protocol = plain();
   if (protocol !== LEGACY_PROTOCOL_VERSION) throw new Error(`${file.path}: unsupported legacy protocol version ${String(protocol)}`);
   const systemInfo = plain();
-  if (systemInfo instanceof Map && systemInfo.get('little_endian') === false) throw new Error(`${file.path}: saved on a big-endian machine, which this reader does not support`);
+  if (systemInfo instanceof Map && systemInfo.get('little_endian') === false)
+    throw new Error(`${file.path}: saved on a big-endian machine, which this reader does not support`);
   const { root, storages } = readObject(input, file.path);
   const records = stateDictOf(root, file.path);
   const keys = plain();
-  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' && storages.has(k))) throw new Error(`${file.path}: corrupt legacy checkpoint: bad storage key list`);
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' && storages.has(k)))
+    throw new Error(`${file.path}: corrupt legacy checkpoint: bad storage key list`);
   const readStorage = (ref: StorageRef) => {
     const count = new DataView(input.read(8).slice().buffer).getBigInt64(0, true);
     return input.readBlock(Number(count) * BYTES_PER_ELEMENT[ref.dtype]);
   };
-  return collectTensors(records, readStorage, (keys as string[]).map((key) => storages.get(key)!), file.path);
+  return collectTensors(
+    records,
+    readStorage,
+    (keys as string[]).map((key) => storages.get(key)!),
+    file.path,
+  );
 }
 
 /** True when the file starts like a torch.save checkpoint (zip or legacy pickle). */

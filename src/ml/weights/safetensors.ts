@@ -33,7 +33,16 @@ export interface TensorToWrite {
 }
 
 export const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 /** Header lengths above this are certainly corrupt (the reference implementation caps at 100 MB). */
@@ -67,20 +76,34 @@ function bfloat16ToFloat32(bits: Uint16Array): Float32Array {
 /** The float32 values of raw little-endian `bytes` of `dtype` (F32 shares the buffer). */
 export function decodeToFloat32(dtype: SafetensorsDtype, bytes: ArrayBuffer): Float32Array {
   switch (dtype) {
-    case 'F32': return new Float32Array(bytes);
-    case 'F64': return Float32Array.from(new Float64Array(bytes));
-    case 'F16': return float16ToFloat32(new Uint16Array(bytes));
-    case 'BF16': return bfloat16ToFloat32(new Uint16Array(bytes));
-    case 'I64': return Float32Array.from(new BigInt64Array(bytes), (v) => Number(v));
-    case 'I32': return Float32Array.from(new Int32Array(bytes));
-    case 'I16': return Float32Array.from(new Int16Array(bytes));
-    case 'I8': return Float32Array.from(new Int8Array(bytes));
+    case 'F32':
+      return new Float32Array(bytes);
+    case 'F64':
+      return Float32Array.from(new Float64Array(bytes));
+    case 'F16':
+      return float16ToFloat32(new Uint16Array(bytes));
+    case 'BF16':
+      return bfloat16ToFloat32(new Uint16Array(bytes));
+    case 'I64':
+      return Float32Array.from(new BigInt64Array(bytes), (v) => Number(v));
+    case 'I32':
+      return Float32Array.from(new Int32Array(bytes));
+    case 'I16':
+      return Float32Array.from(new Int16Array(bytes));
+    case 'I8':
+      return Float32Array.from(new Int8Array(bytes));
     case 'U8':
-    case 'BOOL': return Float32Array.from(new Uint8Array(bytes));
+    case 'BOOL':
+      return Float32Array.from(new Uint8Array(bytes));
   }
 }
 
-interface HeaderEntry { dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }
+interface HeaderEntry {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
 
 function parseHeaderEntry(name: string, raw: unknown, source: string): HeaderEntry {
   const where = `${source}: tensor "${name}"`;
@@ -100,7 +123,9 @@ function parseHeaderEntry(name: string, raw: unknown, source: string): HeaderEnt
   const elements = dims.reduce((a, b) => a * b, 1);
   const expectedBytes = elements * BYTES_PER_ELEMENT[dtype as SafetensorsDtype];
   if (end - begin !== expectedBytes) {
-    throw new Error(`${where}: data_offsets ${JSON.stringify(offsets)} span ${end - begin} bytes, but ${dtype} [${dims.join(', ')}] needs ${expectedBytes}`);
+    throw new Error(
+      `${where}: data_offsets ${JSON.stringify(offsets)} span ${end - begin} bytes, but ${dtype} [${dims.join(', ')}] needs ${expectedBytes}`,
+    );
   }
   return { dtype: dtype as SafetensorsDtype, shape: [...dims], begin, end };
 }
@@ -126,7 +151,9 @@ export function readSafetensors(input: string | Uint8Array, source = typeof inpu
   if (headerLength > BigInt(MAX_HEADER_BYTES)) throw new Error(`${source}: bad safetensors header length ${headerLength}`);
   const dataStart = 8 + Number(headerLength);
   if (buffer.length < dataStart) {
-    throw new Error(`${source}: truncated safetensors file (header says ${headerLength} bytes, file has ${buffer.length - 8} after the length)`);
+    throw new Error(
+      `${source}: truncated safetensors file (header says ${headerLength} bytes, file has ${buffer.length - 8} after the length)`,
+    );
   }
   let header: unknown;
   try {
@@ -143,7 +170,9 @@ export function readSafetensors(input: string | Uint8Array, source = typeof inpu
   for (const [name, raw] of Object.entries(rawEntries)) {
     const entry = parseHeaderEntry(name, raw, source);
     if (entry.end > dataLength) {
-      throw new Error(`${source}: truncated safetensors file: tensor "${name}" ends at byte ${entry.end} of a ${dataLength}-byte data section`);
+      throw new Error(
+        `${source}: truncated safetensors file: tensor "${name}" ends at byte ${entry.end} of a ${dataLength}-byte data section`,
+      );
     }
     const bytes = copyBytes(buffer, dataStart + entry.begin, dataStart + entry.end);
     tensors.set(name, { dtype: entry.dtype, shape: entry.shape, data: decodeToFloat32(entry.dtype, bytes) });

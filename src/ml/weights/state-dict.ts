@@ -113,11 +113,15 @@ export function loadStateDict(
     }
     const shape = found.tensor.shape;
     if (shape.length !== expected.length || shape.some((d, i) => d !== expected[i])) {
-      problems.push(`tensor "${found.fileName}" has shape ${formatShape(shape)} in the file but the model expects ${formatShape(expected)}`);
+      problems.push(
+        `tensor "${found.fileName}" has shape ${formatShape(shape)} in the file but the model expects ${formatShape(expected)}`,
+      );
     }
   }
   if (problems.length > 0) {
-    throw new Error(`${source}: cannot load weights (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  ${problems.join('\n  ')}`);
+    throw new Error(
+      `${source}: cannot load weights (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  ${problems.join('\n  ')}`,
+    );
   }
   const loaded: string[] = [];
   for (const [name, { tensor }] of byCurrentName) {

@@ -30,20 +30,29 @@ const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset,
 const u64 = (data: DataView, offset: number) => Number(data.getBigUint64(offset, true));
 
 export class ZipArchive {
-  private constructor(private readonly file: FileReader, readonly entries: ReadonlyMap<string, ZipEntry>) {}
+  private constructor(
+    private readonly file: FileReader,
+    readonly entries: ReadonlyMap<string, ZipEntry>,
+  ) {}
 
   static open(file: FileReader): ZipArchive {
     const { offset, size } = centralDirectory(file);
     const directory = view(file.readAt(offset, size));
     const entries = new Map<string, ZipEntry>();
     for (let at = 0; at < size;) {
-      if (directory.getUint32(at, true) !== CENTRAL_SIGNATURE) throw new Error(`${file.path}: corrupt zip central directory at byte ${offset + at}`);
+      if (directory.getUint32(at, true) !== CENTRAL_SIGNATURE)
+        throw new Error(`${file.path}: corrupt zip central directory at byte ${offset + at}`);
       const nameLength = directory.getUint16(at + 28, true);
       const extraLength = directory.getUint16(at + 30, true);
       const commentLength = directory.getUint16(at + 32, true);
       const name = Buffer.from(directory.buffer, directory.byteOffset + at + 46, nameLength).toString('utf8');
       const extra = new DataView(directory.buffer, directory.byteOffset + at + 46 + nameLength, extraLength);
-      const sizes = zip64Sizes(extra, directory.getUint32(at + 24, true), directory.getUint32(at + 20, true), directory.getUint32(at + 42, true));
+      const sizes = zip64Sizes(
+        extra,
+        directory.getUint32(at + 24, true),
+        directory.getUint32(at + 20, true),
+        directory.getUint32(at + 42, true),
+      );
       entries.set(name, { name, size: sizes.size, headerOffset: sizes.headerOffset, method: directory.getUint16(at + 10, true) });
       at += 46 + nameLength + extraLength + commentLength;
     }
@@ -54,7 +63,8 @@ export class ZipArchive {
   read(name: string): Uint8Array {
     const entry = this.entries.get(name);
     if (!entry) throw new Error(`${this.file.path}: the archive has no entry "${name}"`);
-    if (entry.method !== 0) throw new Error(`${this.file.path}: entry "${name}" is compressed (method ${entry.method}); torch.save stores entries uncompressed`);
+    if (entry.method !== 0)
+      throw new Error(`${this.file.path}: entry "${name}" is compressed (method ${entry.method}); torch.save stores entries uncompressed`);
     const local = view(this.file.readAt(entry.headerOffset, 30));
     if (local.getUint32(0, true) !== LOCAL_SIGNATURE) throw new Error(`${this.file.path}: corrupt zip local header for "${name}"`);
     const dataOffset = entry.headerOffset + 30 + local.getUint16(26, true) + local.getUint16(28, true);
@@ -74,7 +84,8 @@ function centralDirectory(file: FileReader): { offset: number; size: number } {
   const offset = tail.getUint32(eocd + 16, true);
   if (size !== U32_MAX && offset !== U32_MAX) return { offset, size };
   const locator = eocd - 20;
-  if (locator < 0 || tail.getUint32(locator, true) !== ZIP64_LOCATOR_SIGNATURE) throw new Error(`${file.path}: zip64 archive without its locator`);
+  if (locator < 0 || tail.getUint32(locator, true) !== ZIP64_LOCATOR_SIGNATURE)
+    throw new Error(`${file.path}: zip64 archive without its locator`);
   const record = view(file.readAt(u64(tail, locator + 8), 56));
   if (record.getUint32(0, true) !== ZIP64_EOCD_SIGNATURE) throw new Error(`${file.path}: corrupt zip64 end-of-central-directory record`);
   return { offset: u64(record, 48), size: u64(record, 40) };
@@ -88,7 +99,10 @@ function zip64Sizes(extra: DataView, size: number, compressedSize: number, heade
     // The field holds, in order, only the values that overflowed: uncompressed size, compressed size, offset.
     let field = at + 4;
     const out = { size, headerOffset };
-    if (size === U32_MAX) { out.size = u64(extra, field); field += 8; }
+    if (size === U32_MAX) {
+      out.size = u64(extra, field);
+      field += 8;
+    }
     if (compressedSize === U32_MAX) field += 8;
     if (headerOffset === U32_MAX) out.headerOffset = u64(extra, field);
     return out;

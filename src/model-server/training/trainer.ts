@@ -23,11 +23,26 @@ import { AttributeRCNN, type Detection } from '../../ml/model/attribute-rcnn';
 import { configToJson, evalMinSize, resolveConfig, type ModelConfig } from '../../ml/model/config';
 import { Sgd, detectionLearningRate } from '../../ml/train/sgd';
 import { saveSafetensors } from '../../ml/weights/state-dict';
-import { buildLabelSpace, labelSpaceConfig, loadDatasetImages, type DatasetImage, type LabelSpace, type TrainingExampleSource } from '../../ml/data/dataset';
+import {
+  buildLabelSpace,
+  labelSpaceConfig,
+  loadDatasetImages,
+  type DatasetImage,
+  type LabelSpace,
+  type TrainingExampleSource,
+} from '../../ml/data/dataset';
 import { batchesPerEpoch, epochBatches, type Batch, type SizeRule, type SkippedImage } from '../../ml/data/loader';
 import { evaluate, evaluationConfigOf, type EvaluationReport, type GroundTruthGarment, type DetectedGarment } from '../../ml/eval';
 import type { Lease } from '../../db/leases';
-import { appendRunLog, RUN_LOG_DETAIL, publishTrainingStep, readTrainingRunParams, recordTrainedModelVersion, type StepMetric, type TrainingPhaseName } from '../../db/training-progress';
+import {
+  appendRunLog,
+  RUN_LOG_DETAIL,
+  publishTrainingStep,
+  readTrainingRunParams,
+  recordTrainedModelVersion,
+  type StepMetric,
+  type TrainingPhaseName,
+} from '../../db/training-progress';
 import { databaseExampleSource } from '../../db/training-examples';
 import { checkpointDir, readLatestCheckpoint, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint';
 import { loadMatchingWeights } from './init-weights';
@@ -35,7 +50,6 @@ import { normaliseTrainingParams, type TrainingParams } from '../../jobs/trainin
 import { uploadsDir } from '../../util/data-dir';
 import { afterBackendError, currentBackend } from '../../ml/backend';
 import { trainingMemoryBudget } from '../../ml/train/step-memory';
-
 
 export interface TrainingProgress {
   phase: TrainingPhaseName;
@@ -76,7 +90,10 @@ class RunRecorder {
   private imagesTimed = 0;
   private timedSince = Date.now();
 
-  constructor(private readonly options: TrainerOptions, readonly progress: TrainingProgress) {}
+  constructor(
+    private readonly options: TrainerOptions,
+    readonly progress: TrainingProgress,
+  ) {}
 
   async log(line: string): Promise<void> {
     (this.options.log ?? (() => undefined))(line);
@@ -164,13 +181,29 @@ async function prepareRun(options: TrainerOptions): Promise<RunSetup> {
 
 function initialProgress(setup: RunSetup): TrainingProgress {
   return {
-    phase: 'loading', epoch: 0, epochs: setup.params.epochs, step: 0, totalSteps: setup.perEpoch * setup.params.epochs, losses: {}, lr: 0,
-    imagesPerSecond: null, etaSeconds: null, trainImages: setup.images.length, skippedImages: 0, resumedFromStep: setup.checkpoint?.state.step ?? null,
+    phase: 'loading',
+    epoch: 0,
+    epochs: setup.params.epochs,
+    step: 0,
+    totalSteps: setup.perEpoch * setup.params.epochs,
+    losses: {},
+    lr: 0,
+    imagesPerSecond: null,
+    etaSeconds: null,
+    trainImages: setup.images.length,
+    skippedImages: 0,
+    resumedFromStep: setup.checkpoint?.state.step ?? null,
   };
 }
 
 /** Restores the checkpoint (weights, momentum, position), or logs the start and loads `initWeights`. */
-async function startOrResume(setup: RunSetup, recorder: RunRecorder, model: AttributeRCNN, optimizer: Sgd, worker: string): Promise<LoopPosition> {
+async function startOrResume(
+  setup: RunSetup,
+  recorder: RunRecorder,
+  model: AttributeRCNN,
+  optimizer: Sgd,
+  worker: string,
+): Promise<LoopPosition> {
   const { checkpoint, images, space, config, params } = setup;
   if (checkpoint) {
     restoreCheckpoint(checkpoint.path, model, optimizer);
@@ -200,12 +233,23 @@ async function trainEpochs(
   const dir = checkpointDir(options.dataDir, options.lease.id);
   const skipped = new Map<string, SkippedImage>((setup.checkpoint?.state.skipped ?? []).map((s) => [s.imageId, s]));
   const checkpointState = (step: number, atEpoch: number, batch: number) => ({
-    step, epoch: atEpoch, nextBatch: batch, labelSpace: setup.space, config, skipped: [...skipped.values()], savedAt: new Date().toISOString(),
+    step,
+    epoch: atEpoch,
+    nextBatch: batch,
+    labelSpace: setup.space,
+    config,
+    skipped: [...skipped.values()],
+    savedAt: new Date().toISOString(),
   });
   progress.phase = 'training';
   for (let epoch = start.epoch, nextBatch = start.nextBatch; epoch < params.epochs; epoch++, nextBatch = 0) {
     progress.epoch = epoch;
-    const batches = epochBatches(images, { batchSize: params.batchSize, seed: params.seed, flip: true, shuffle: true, size: sizeRule(config) }, epoch, nextBatch);
+    const batches = epochBatches(
+      images,
+      { batchSize: params.batchSize, seed: params.seed, flip: true, shuffle: true, size: sizeRule(config) },
+      epoch,
+      nextBatch,
+    );
     for await (const batch of batches) {
       await logSkipped(batch, skipped, recorder);
       const cancel = await trainStep(setup, recorder, model, optimizer, batch);
@@ -241,8 +285,12 @@ async function trainStep(setup: RunSetup, recorder: RunRecorder, model: Attribut
   const { params, perEpoch } = setup;
   const progress = recorder.progress;
   const schedule = {
-    baseLr: params.lr, iterationsPerEpoch: perEpoch, milestones: params.lrMilestones, gamma: params.lrGamma,
-    warmupFactor: params.warmupFactor, maxWarmupIterations: params.warmupIterations,
+    baseLr: params.lr,
+    iterationsPerEpoch: perEpoch,
+    milestones: params.lrMilestones,
+    gamma: params.lrGamma,
+    warmupFactor: params.warmupFactor,
+    maxWarmupIterations: params.warmupIterations,
   };
   const lr = detectionLearningRate(schedule, batch.epoch, batch.index);
   optimizer.lr = lr;
@@ -250,15 +298,19 @@ async function trainStep(setup: RunSetup, recorder: RunRecorder, model: Attribut
   if (batch.samples.length > 0) {
     losses = model.trainStep(batch.samples, optimizer, params.clipGradNorm === null ? {} : { clipGradNorm: params.clipGradNorm });
     const total = Object.values(losses).reduce((a, b) => a + b, 0);
-    if (!Number.isFinite(total)) throw new Error(`the loss is not finite at step ${progress.step + 1} (${JSON.stringify(losses)}); lower lr`);
+    if (!Number.isFinite(total))
+      throw new Error(`the loss is not finite at step ${progress.step + 1} (${JSON.stringify(losses)}); lower lr`);
     losses = { loss: total, ...losses };
   }
   progress.step++;
   progress.losses = losses;
   progress.lr = lr;
   recorder.countStep(batch.samples.length);
-  const metrics = Object.entries({ ...losses, lr, ...(progress.imagesPerSecond ? { images_per_second: progress.imagesPerSecond } : {}) })
-    .map(([name, value]) => ({ step: progress.step, epoch: batch.epoch, name, value }));
+  const metrics = Object.entries({
+    ...losses,
+    lr,
+    ...(progress.imagesPerSecond ? { images_per_second: progress.imagesPerSecond } : {}),
+  }).map(([name, value]) => ({ step: progress.step, epoch: batch.epoch, name, value }));
   return recorder.publish(metrics);
 }
 
@@ -291,14 +343,19 @@ async function finishRun(options: TrainerOptions, recorder: RunRecorder, setup: 
   );
   progress.phase = 'saving';
   const weightsPath = saveModelFiles(path.join(dataDir, 'models', `run-${lease.id}`), model, config);
-  const modelVersionId = await recordTrainedModelVersion(options.dataSource, lease, {
-    name: params.name ?? `run-${lease.id}`,
-    backbone: config.backbone,
-    config,
-    weightsPath,
-    metrics,
-    labelSpace: { classes: space.classes.map((c) => ({ name: c.name, superCategory: c.superCategory })) },
-  }, { ...progress, phase: 'done' });
+  const modelVersionId = await recordTrainedModelVersion(
+    options.dataSource,
+    lease,
+    {
+      name: params.name ?? `run-${lease.id}`,
+      backbone: config.backbone,
+      config,
+      weightsPath,
+      metrics,
+      labelSpace: { classes: space.classes.map((c) => ({ name: c.name, superCategory: c.superCategory })) },
+    },
+    { ...progress, phase: 'done' },
+  );
   progress.phase = 'done';
   await recorder.log(`model version ${modelVersionId} saved to ${weightsPath}`);
   options.onProgress?.({ ...progress });
@@ -319,7 +376,12 @@ function fmt(value: number | null): string {
 }
 
 /** Predicts the images (no flip) and evaluates against their annotations, boxes in stored pixels. */
-export async function evaluateModel(model: AttributeRCNN, config: ModelConfig, images: DatasetImage[], batchSize: number): Promise<EvaluationReport> {
+export async function evaluateModel(
+  model: AttributeRCNN,
+  config: ModelConfig,
+  images: DatasetImage[],
+  batchSize: number,
+): Promise<EvaluationReport> {
   const truth: GroundTruthGarment[][] = [];
   const detected: DetectedGarment[][] = [];
   const batches = epochBatches(images, { batchSize, seed: 0, flip: false, shuffle: false, size: sizeRule(config) }, 0);
@@ -330,12 +392,14 @@ export async function evaluateModel(model: AttributeRCNN, config: ModelConfig, i
       const sx = sample.image.width / sample.source.width;
       const sy = sample.image.height / sample.source.height;
       truth.push(sample.source.garments.map((g) => ({ box: g.box, label: g.label, attributes: truthAttributes(config, g.attributes) })));
-      detected.push(predictions[i].map((d: Detection) => ({
-        box: [d.box[0] / sx, d.box[1] / sy, d.box[2] / sx, d.box[3] / sy],
-        label: d.label,
-        score: d.score,
-        attributes: d.attributes,
-      })));
+      detected.push(
+        predictions[i].map((d: Detection) => ({
+          box: [d.box[0] / sx, d.box[1] / sy, d.box[2] / sx, d.box[3] / sy],
+          label: d.label,
+          score: d.score,
+          attributes: d.attributes,
+        })),
+      );
     });
   }
   return evaluate(truth, detected, evaluationConfigOf(config));
@@ -349,4 +413,3 @@ function truthAttributes(config: ModelConfig, targets: Record<string, number | n
   }
   return out;
 }
-

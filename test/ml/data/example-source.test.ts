@@ -3,19 +3,36 @@
  * database: here a hand-made one, whose expected results are worked out by hand.
  */
 import {
-  buildLabelSpace, countDatasetImages, loadDatasetImages,
-  type AnnotatedGarment, type DatasetScope, type TrainingExampleSource,
+  buildLabelSpace,
+  countDatasetImages,
+  loadDatasetImages,
+  type AnnotatedGarment,
+  type DatasetScope,
+  type TrainingExampleSource,
 } from '../../../src/ml/data/dataset';
 import { SuperCategory } from '../../../src/kfashion/types';
 
 const garment = (imageId: string, category: string | null, terms: [string, string][]): AnnotatedGarment => ({
-  imageId, path: `/data/${imageId}.jpg`, width: 100, height: 80, category, box: [1, 2, 30, 40], terms: terms.map(([kind, value]) => ({ kind, value })),
+  imageId,
+  path: `/data/${imageId}.jpg`,
+  width: 100,
+  height: 80,
+  category,
+  box: [1, 2, 30, 40],
+  terms: terms.map(([kind, value]) => ({ kind, value })),
 });
 
 const GARMENTS = [
-  garment('1', '블라우스', [['color', '화이트'], ['material', '레이스'], ['material', '우븐']]),
+  garment('1', '블라우스', [
+    ['color', '화이트'],
+    ['material', '레이스'],
+    ['material', '우븐'],
+  ]),
   garment('1', '스커트', [['color', '블랙']]),
-  garment('2', '블라우스', [['color', '블랙'], ['material', '우븐']]),
+  garment('2', '블라우스', [
+    ['color', '블랙'],
+    ['material', '우븐'],
+  ]),
   garment('3', '티셔츠', [['color', '화이트']]),
   garment('3', null, []),
 ];
@@ -35,10 +52,15 @@ function handMadeSource(scopes: DatasetScope[]): TrainingExampleSource {
     attributeValueCounts: async (scope, kinds, minCount) => {
       scopes.push(scope);
       const counts = new Map<string, number>();
-      for (const g of GARMENTS) for (const t of g.terms) if (kinds.includes(t.kind)) counts.set(`${t.kind}\t${t.value}`, (counts.get(`${t.kind}\t${t.value}`) ?? 0) + 1);
-      return [...counts].filter(([, n]) => n >= minCount).map(([key, count]) => ({ kind: key.split('\t')[0], value: key.split('\t')[1], count }));
+      for (const g of GARMENTS)
+        for (const t of g.terms)
+          if (kinds.includes(t.kind)) counts.set(`${t.kind}\t${t.value}`, (counts.get(`${t.kind}\t${t.value}`) ?? 0) + 1);
+      return [...counts]
+        .filter(([, n]) => n >= minCount)
+        .map(([key, count]) => ({ kind: key.split('\t')[0], value: key.split('\t')[1], count }));
     },
-    countImagesWithCategories: async (scope, categories) => new Set(GARMENTS.filter((g) => g.category !== null && categories.includes(g.category)).map((g) => g.imageId)).size,
+    countImagesWithCategories: async (scope, categories) =>
+      new Set(GARMENTS.filter((g) => g.category !== null && categories.includes(g.category)).map((g) => g.imageId)).size,
     annotatedGarments: async (scope) => {
       scopes.push(scope);
       return GARMENTS;
@@ -70,8 +92,20 @@ describe('training examples from a TrainingExampleSource', () => {
     const images = await loadDatasetImages(source, { superCategories: [SuperCategory.TOP] }, space, 'validation');
     expect(scopes[2]).toEqual({ split: 'validation', superCategories: [SuperCategory.TOP], maxImages: null });
     expect(images).toEqual([
-      { imageId: '1', path: '/data/1.jpg', width: 100, height: 80, garments: [{ box: [1, 2, 30, 40], label: 1, attributes: { color: 1, material: [0] } }] },
-      { imageId: '2', path: '/data/2.jpg', width: 100, height: 80, garments: [{ box: [1, 2, 30, 40], label: 1, attributes: { color: 0, material: [0] } }] },
+      {
+        imageId: '1',
+        path: '/data/1.jpg',
+        width: 100,
+        height: 80,
+        garments: [{ box: [1, 2, 30, 40], label: 1, attributes: { color: 1, material: [0] } }],
+      },
+      {
+        imageId: '2',
+        path: '/data/2.jpg',
+        width: 100,
+        height: 80,
+        garments: [{ box: [1, 2, 30, 40], label: 1, attributes: { color: 0, material: [0] } }],
+      },
     ]);
     expect(await countDatasetImages(source, {}, space, 'train')).toBe(2);
   });

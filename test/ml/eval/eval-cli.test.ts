@@ -59,7 +59,9 @@ describe('kfashion eval', () => {
   });
 
   it('evaluates the model on a folder, skipping an unreadable image, and prints the report as JSON', async () => {
-    const run = JSON.parse(await runEval(['--weights', weights, '--config', configPath, '--data', root, '--backend', 'wasm', '--json'])) as EvalRun;
+    const run = JSON.parse(
+      await runEval(['--weights', weights, '--config', configPath, '--data', root, '--backend', 'wasm', '--json']),
+    ) as EvalRun;
     expect(run.data).toBe(root);
     expect(run.imagesEvaluated).toBe(3);
     expect(run.skippedImages).toEqual([{ image: 'street/999001.json', reason: expect.stringMatching(/broken\.jpg: cannot read image/) }]);
@@ -67,7 +69,12 @@ describe('kfashion eval', () => {
     expect(run.metrics.groundTruthGarments).toBe(6);
     // a random model still detects: class scores near 1 / 5 pass box_score_thresh 0.05
     expect(run.metrics.detections).toBeGreaterThan(0);
-    expect(run.metrics.box.perCategory.map((c) => [c.name, c.groundTruth])).toEqual([['TOP', 3], ['BOTTOM', 3], ['OUTER', 0], ['ONE_PIECE', 0]]);
+    expect(run.metrics.box.perCategory.map((c) => [c.name, c.groundTruth])).toEqual([
+      ['TOP', 3],
+      ['BOTTOM', 3],
+      ['OUTER', 0],
+      ['ONE_PIECE', 0],
+    ]);
     expect(run.metrics.box.perCategory.filter((c) => c.groundTruth === 0).every((c) => c.ap === null)).toBe(true);
     expect(run.metrics.box.map).toBeGreaterThanOrEqual(0);
     expect(Object.keys(run.metrics.attributes.matched.kinds)).toEqual(['color', 'material']);
@@ -77,7 +84,11 @@ describe('kfashion eval', () => {
     const usable = truth.images.filter((image) => !image.path?.endsWith('broken.jpg'));
     const detections = [];
     for (const image of usable) detections.push((await model.predict([await readImageFile(image.path as string)]))[0]);
-    const direct = evaluate(usable.map((image) => image.garments), detections, EVAL_CONFIG);
+    const direct = evaluate(
+      usable.map((image) => image.garments),
+      detections,
+      EVAL_CONFIG,
+    );
     expect(JSON.parse(JSON.stringify(direct))).toEqual(run.metrics);
   });
 

@@ -97,7 +97,11 @@ describe('COCO box AP (pycocotools semantics), hand-computed', () => {
     );
     // (precision is tp / (tp + fp + eps) as in pycocotools, so a perfect AP is 1 - 2e-16)
     expect(report.box.perCategory.map((c) => (c.ap === null ? null : Number(c.ap.toFixed(12))))).toEqual([1, null, 0]);
-    expect(report.box.perCategory.map((c) => [c.groundTruth, c.detections])).toEqual([[1, 1], [0, 2], [1, 0]]);
+    expect(report.box.perCategory.map((c) => [c.groundTruth, c.detections])).toEqual([
+      [1, 1],
+      [0, 2],
+      [1, 0],
+    ]);
     expect(report.box.map).toBeCloseTo(0.5, 12);
     expect(report.box.ar100).toBe(0.5);
   });
@@ -131,7 +135,12 @@ describe('attribute metrics, hand-computed', () => {
     prediction({ blue: 0.5 }, { cotton: 0.5, denim: 0.1 }),
     prediction({ green: 0.9 }, { knit: 0.9 }),
   ];
-  const boxes: Box[] = [[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10], [60, 0, 70, 10]];
+  const boxes: Box[] = [
+    [0, 0, 10, 10],
+    [20, 0, 30, 10],
+    [40, 0, 50, 10],
+    [60, 0, 70, 10],
+  ];
   const report = evaluate(
     [boxes.map((box, i) => ({ ...gt(box, 1, truths[i]), predictedAttributes: predictions[i] }))],
     [boxes.map((box, i) => det(box, 0.9 - i / 10, 1, predictions[i]))],
@@ -141,7 +150,13 @@ describe('attribute metrics, hand-computed', () => {
   it('single-label: accuracy and macro-F1 over the values seen, unlabelled garments left out', () => {
     // Evaluated 3 (the unlabelled one is neither right nor wrong; its "green" is not a value seen).
     // accuracy 2/3. red: TP 1, FN 1 → F1 2/3; blue: TP 1, FP 1 → F1 2/3. macro-F1 2/3 over 2 values.
-    expect(report.attributes.matched.kinds.color).toEqual({ type: 'single', evaluated: 3, accuracy: 2 / 3, macroF1: 2 / 3, macroValues: 2 });
+    expect(report.attributes.matched.kinds.color).toEqual({
+      type: 'single',
+      evaluated: 3,
+      accuracy: 2 / 3,
+      macroF1: 2 / 3,
+      macroValues: 2,
+    });
   });
 
   it('multi-label: micro/macro-F1 at the threshold (inclusive) and mAP over values with positives', () => {
@@ -173,7 +188,7 @@ describe('attribute metrics, hand-computed', () => {
   });
 });
 
-describe("Fashionpedia AP^{IoU+F1}, hand-computed", () => {
+describe('Fashionpedia AP^{IoU+F1}, hand-computed', () => {
   it('a detection counts only when its attribute F1 reaches t_F1', () => {
     // Ground truth: colour red, material {cotton, denim}. d1 (.9, exact box) predicts red and
     // {cotton, knit}: |P ∩ G| = 2 of |P| = |G| = 3 → F1 = 4/6 = .667: it passes t_F1 .50 .55 .60 .65.
@@ -205,8 +220,18 @@ describe('input errors name the field', () => {
     ['image counts differ', [[]], [], /detections: has 0 images but groundTruth has 1/],
     ['label out of range', [[gt([0, 0, 1, 1], 4)]], [[]], /groundTruth\[0\]\[0\]\.label: expected a class index in 1\.\.3, got 4/],
     ['bad box', [[{ box: [0, 0, 1], label: 1 }]], [[]], /groundTruth\[0\]\[0\]\.box/],
-    ['array for a single-label kind', [[gt([0, 0, 1, 1], 1, { color: ['red'] })]], [[]], /attributes\.color: single-label kind needs a string/],
-    ['detection without a kind', [[]], [[{ box: [0, 0, 1, 1], label: 1, score: 0.5, attributes: { color: [] } }]], /detections\[0\]\[0\]\.attributes\.material: missing/],
+    [
+      'array for a single-label kind',
+      [[gt([0, 0, 1, 1], 1, { color: ['red'] })]],
+      [[]],
+      /attributes\.color: single-label kind needs a string/,
+    ],
+    [
+      'detection without a kind',
+      [[]],
+      [[{ box: [0, 0, 1, 1], label: 1, score: 0.5, attributes: { color: [] } }]],
+      /detections\[0\]\[0\]\.attributes\.material: missing/,
+    ],
     ['NaN score', [[]], [[det([0, 0, 1, 1], Number.NaN)]], /detections\[0\]\[0\]\.score: expected a finite number/],
   ])('%s', (_name, groundTruth, detections, message) => {
     expect(() => evaluate(groundTruth as GroundTruthGarment[][], detections as DetectedGarment[][], CONFIG)).toThrow(message);
@@ -216,7 +241,8 @@ describe('input errors name the field', () => {
 /** Every number of `expected` (the Python report) equals the TypeScript one within 1e-6; same keys. */
 function expectSameReport(actual: unknown, expected: unknown, path: string): void {
   if (typeof expected === 'number') {
-    if (typeof actual !== 'number' || Math.abs(actual - expected) > 1e-6) throw new Error(`${path}: expected ${expected}, got ${JSON.stringify(actual)}`);
+    if (typeof actual !== 'number' || Math.abs(actual - expected) > 1e-6)
+      throw new Error(`${path}: expected ${expected}, got ${JSON.stringify(actual)}`);
     return;
   }
   if (expected === null || typeof expected !== 'object') {
@@ -226,12 +252,19 @@ function expectSameReport(actual: unknown, expected: unknown, path: string): voi
   if (typeof actual !== 'object' || actual === null) throw new Error(`${path}: expected an object, got ${JSON.stringify(actual)}`);
   const expectedKeys = Object.keys(expected).sort();
   expect(`${path}: ${Object.keys(actual).sort().join(',')}`).toBe(`${path}: ${expectedKeys.join(',')}`);
-  for (const key of expectedKeys) expectSameReport((actual as Record<string, unknown>)[key], (expected as Record<string, unknown>)[key], `${path}.${key}`);
+  for (const key of expectedKeys)
+    expectSameReport((actual as Record<string, unknown>)[key], (expected as Record<string, unknown>)[key], `${path}.${key}`);
 }
 
 describe('against the independent Python reference (random data)', () => {
   const fixture = JSON.parse(readFileSync(join(__dirname, '../fixtures/eval_reference.json'), 'utf8')) as {
-    cases: { name: string; config: EvaluationConfig; groundTruth: GroundTruthGarment[][]; detections: DetectedGarment[][]; expected: unknown }[];
+    cases: {
+      name: string;
+      config: EvaluationConfig;
+      groundTruth: GroundTruthGarment[][];
+      detections: DetectedGarment[][];
+      expected: unknown;
+    }[];
   };
 
   it.each(fixture.cases.map((c) => [c.name, c] as const))('%s: the whole report matches to 1e-6', (_name, c) => {

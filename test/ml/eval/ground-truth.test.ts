@@ -25,7 +25,10 @@ afterAll(async () => {
 /** Images keyed by file, garments in label order (the two sources list them in different orders). */
 function byPath(set: GroundTruthSet): Record<string, unknown> {
   return Object.fromEntries(
-    set.images.map((image) => [image.path, { width: image.width, height: image.height, garments: [...image.garments].sort((a, b) => a.label - b.label) }]),
+    set.images.map((image) => [
+      image.path,
+      { width: image.width, height: image.height, garments: [...image.garments].sort((a, b) => a.label - b.label) },
+    ]),
   );
 }
 

@@ -7,9 +7,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/ml/backend';
 import { resolveConfig } from '../../../src/ml/model/config';
-import {
-  paddedBatchSize, postprocessBoxes, resizeBoxes, resizedSize, rgbTensor, transformImages,
-} from '../../../src/ml/model/transform';
+import { paddedBatchSize, postprocessBoxes, resizeBoxes, resizedSize, rgbTensor, transformImages } from '../../../src/ml/model/transform';
 import { readSafetensors } from '../../../src/ml/weights/safetensors';
 import { readImageFile } from '../../../src/images/image-input';
 
@@ -34,7 +32,13 @@ describe('resize arithmetic as torchvision', () => {
     // while fround(fround(1/480)·800) = 1.6666667 keeps 800 (a plain fround(800/480) would give 799).
     expect(resizedSize([50, 230], 128, 200)).toEqual([43, 199]);
     expect(resizedSize([480, 640], 800, 1333)).toEqual([800, 1066]);
-    expect(paddedBatchSize([[128, 170], [192, 128], [43, 199]])).toEqual([192, 224]);
+    expect(
+      paddedBatchSize([
+        [128, 170],
+        [192, 128],
+        [43, 199],
+      ]),
+    ).toEqual([192, 224]);
   });
 });
 
@@ -51,7 +55,11 @@ describe.each(['cpu', 'wasm'])('transform on %s matches torchvision GeneralizedR
     const reference = tf.tidy(() => tf.transpose(tf.tensor(expected.data, expected.shape), [0, 2, 3, 1]));
     expect(batch.images.shape).toEqual(reference.shape);
     expect(batch.imageSizes).toEqual(IMAGES.map((i) => Array.from(fixture.get('image_sizes')!.data.slice(2 * i, 2 * i + 2))));
-    expect(batch.originalSizes).toEqual([[96, 128], [150, 100], [50, 230]]);
+    expect(batch.originalSizes).toEqual([
+      [96, 128],
+      [150, 100],
+      [50, 230],
+    ]);
     const maxError = tf.tidy(() => tf.max(tf.abs(tf.sub(batch.images, reference))).dataSync()[0]);
     expect(maxError).toBeLessThan(2e-6); // a couple of float32 ulps: torch may fuse multiply-adds
     // The padding is exact zeros, as torchvision's new_full(…, 0).
@@ -125,8 +133,18 @@ describe('images from files', () => {
   it('turns grey and RGBA pixels into RGB', () => {
     const grey = rgbTensor(Uint8Array.from([10, 20]), 1, 2, 1);
     const rgba = rgbTensor(Uint8Array.from([1, 2, 3, 255, 4, 5, 6, 128]), 1, 2, 4);
-    expect(grey.arraySync()).toEqual([[[10, 10, 10], [20, 20, 20]]]);
-    expect(rgba.arraySync()).toEqual([[[1, 2, 3], [4, 5, 6]]]);
+    expect(grey.arraySync()).toEqual([
+      [
+        [10, 10, 10],
+        [20, 20, 20],
+      ],
+    ]);
+    expect(rgba.arraySync()).toEqual([
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+    ]);
     tf.dispose([grey, rgba]);
   });
 

@@ -9,9 +9,23 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../src/ml/backend';
 import { BackboneName, type NormLayer } from '../../../src/ml/model/config';
-import { backboneForward, backboneParameterSpecs, BackboneConfig, defineBackboneParameters, upsampleNearest } from '../../../src/ml/model/fpn';
+import {
+  backboneForward,
+  backboneParameterSpecs,
+  BackboneConfig,
+  defineBackboneParameters,
+  upsampleNearest,
+} from '../../../src/ml/model/fpn';
 import { applyBlock, resnetStages, updateRunningStatistics, type BatchStatistics } from '../../../src/ml/model/resnet';
-import { defineParameters, fans, initialValues, ParameterSpec, ParameterStore, SeededRandom, toTorchLayout } from '../../../src/ml/model/params';
+import {
+  defineParameters,
+  fans,
+  initialValues,
+  ParameterSpec,
+  ParameterStore,
+  SeededRandom,
+  toTorchLayout,
+} from '../../../src/ml/model/params';
 import { readSafetensors } from '../../../src/ml/weights/safetensors';
 import { loadStateDict } from '../../../src/ml/weights/state-dict';
 import { syntheticTensor } from '../../../src/ml/weights/synthetic';
@@ -21,7 +35,12 @@ const LEVELS = ['0', '1', '2', '3', 'pool'];
 type NameEntry = [string, number[], boolean];
 const names = JSON.parse(readFileSync(join(FIXTURES, 'backbone_names.json'), 'utf8')) as Record<string, NameEntry[]>;
 
-const configFor = (backbone: BackboneName, trainable = 3): BackboneConfig => ({ backbone, fpn_out_channels: 256, trainable_backbone_layers: trainable, norm_layer: 'frozen_batch_norm' });
+const configFor = (backbone: BackboneName, trainable = 3): BackboneConfig => ({
+  backbone,
+  fpn_out_channels: 256,
+  trainable_backbone_layers: trainable,
+  norm_layer: 'frozen_batch_norm',
+});
 
 /** A backbone whose parameters hold the synthetic weights, loaded through the state_dict path (layout conversion included). */
 function syntheticBackbone(backbone: BackboneName, config = configFor(backbone)): ParameterStore {
@@ -29,10 +48,12 @@ function syntheticBackbone(backbone: BackboneName, config = configFor(backbone))
   // Zeros first (cheap), then the synthetic values through the loader.
   const specs = backboneParameterSpecs(config).map((spec): ParameterSpec => ({ ...spec, init: { kind: 'constant', value: 0 } }));
   defineParameters(store, specs, new SeededRandom(0));
-  const dict = new Map(store.names().map((name) => {
-    const shape = store.info(name).torchShape;
-    return [name, { shape, data: syntheticTensor(name, shape) }];
-  }));
+  const dict = new Map(
+    store.names().map((name) => {
+      const shape = store.info(name).torchShape;
+      return [name, { shape, data: syntheticTensor(name, shape) }];
+    }),
+  );
   loadStateDict(store, dict, `synthetic ${backbone}`);
   return store;
 }
@@ -136,8 +157,9 @@ describe('backward pass on wasm', () => {
     const store = new ParameterStore();
     defineBackboneParameters(store, configFor('resnet18'), new SeededRandom(5));
     const images = tf.randomNormal([1, 64, 64, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const { value, grads } = tf.variableGrads(() =>
-      tf.tidy(() => tf.addN(backboneForward(store, configFor('resnet18'), images).map((p) => tf.mean(tf.square(p))))) as tf.Scalar);
+    const { value, grads } = tf.variableGrads(
+      () => tf.tidy(() => tf.addN(backboneForward(store, configFor('resnet18'), images).map((p) => tf.mean(tf.square(p))))) as tf.Scalar,
+    );
     const graded = Object.keys(grads);
     const byName = new Map([...store.trainable()].map(([name, variable]) => [variable.name, name]));
     const gradedNames = graded.map((id) => byName.get(id));
@@ -209,9 +231,10 @@ describe('batch_norm body in training mode on wasm matches torchvision', () => {
     // The parameters are the store's own variables, which applyBlock reads: differentiating with respect to
     // them needs no rebinding, so the function takes only the input.
     const again: BatchStatistics = new Map();
-    const gradients = tf.grads((x: tf.Tensor) => tf.sum(tf.mul(applyBlock(store, block, x as tf.Tensor4D, again), weights)))(
-      [input, ...variables],
-    );
+    const gradients = tf.grads((x: tf.Tensor) => tf.sum(tf.mul(applyBlock(store, block, x as tf.Tensor4D, again), weights)))([
+      input,
+      ...variables,
+    ]);
     tf.dispose([...again.values()].flatMap((s) => [s.mean, s.variance]));
     expect(relativeError(gradients[0], reference('block.grad.input', true))).toBeLessThan(1e-4);
     const errors = names.map((name, i) => {
@@ -239,12 +262,20 @@ describe('batch_norm body in training mode on wasm matches torchvision', () => {
 describe('nearest upsampling as F.interpolate(size=lateral)', () => {
   it('equals the floor(dst · in/out) rule for even, odd and general sizes', async () => {
     await initBackend('cpu', { log: () => undefined });
-    const x = tf.tensor4d(Array.from({ length: 3 * 4 * 2 }, (_, i) => i), [1, 3, 4, 2]);
-    for (const [outH, outW] of [[6, 8], [5, 7], [6, 7], [7, 10]]) {
+    const x = tf.tensor4d(
+      Array.from({ length: 3 * 4 * 2 }, (_, i) => i),
+      [1, 3, 4, 2],
+    );
+    for (const [outH, outW] of [
+      [6, 8],
+      [5, 7],
+      [6, 7],
+      [7, 10],
+    ]) {
       const y = upsampleNearest(x, [outH, outW]).arraySync()[0];
       const xs = x.arraySync()[0];
       for (let r = 0; r < outH; r++) {
-        for (let c = 0; c < outW; c++) expect(y[r][c]).toEqual(xs[Math.floor(r * 3 / outH)][Math.floor(c * 4 / outW)]);
+        for (let c = 0; c < outW; c++) expect(y[r][c]).toEqual(xs[Math.floor((r * 3) / outH)][Math.floor((c * 4) / outW)]);
       }
     }
     x.dispose();

@@ -31,7 +31,9 @@ describe('Faster R-CNN v2 (wasm)', () => {
   afterAll(() => model?.dispose());
 
   it("has exactly torchvision's parameter names and shapes", () => {
-    const torch = [...readPytorchCheckpoint(join(FIXTURES, 'weights_fasterrcnn_v2_zip.pth'))].filter(([name]) => !name.endsWith('num_batches_tracked'));
+    const torch = [...readPytorchCheckpoint(join(FIXTURES, 'weights_fasterrcnn_v2_zip.pth'))].filter(
+      ([name]) => !name.endsWith('num_batches_tracked'),
+    );
     expect(model.store.names().sort()).toEqual(torch.map(([name]) => name).sort());
     for (const [name, tensor] of torch) expect(model.store.info(name).torchShape).toEqual(tensor.shape);
   });
@@ -39,16 +41,26 @@ describe('Faster R-CNN v2 (wasm)', () => {
   it("is selected by torchvision's builder name too", () => {
     expect(resolveConfig({ ...fixtureConfig, architecture: 'fasterrcnn_resnet50_fpn_v2' }, 'c').architecture).toBe('v2');
     expect(resolveConfig({ ...fixtureConfig, architecture: 'fasterrcnn_resnet50_fpn' }, 'c').architecture).toBe('v1');
-    expect(() => resolveConfig({ ...fixtureConfig, architecture: 'v3' }, 'c.json')).toThrow('c.json: architecture: expected one of v1, v2, fasterrcnn_resnet50_fpn, fasterrcnn_resnet50_fpn_v2, got "v3"');
+    expect(() => resolveConfig({ ...fixtureConfig, architecture: 'v3' }, 'c.json')).toThrow(
+      'c.json: architecture: expected one of v1, v2, fasterrcnn_resnet50_fpn, fasterrcnn_resnet50_fpn_v2, got "v3"',
+    );
   });
 
   it('trains its FPN and box-head batch norms with batch statistics, without leaking tensors', () => {
     const trainable = new Set(model.store.trainable().keys());
-    const learned = ['backbone.fpn.inner_blocks.0.1.weight', 'backbone.fpn.layer_blocks.3.1.bias', 'roi_heads.box_head.0.1.weight', 'roi_heads.box_head.5.weight', 'rpn.head.conv.1.0.weight'];
+    const learned = [
+      'backbone.fpn.inner_blocks.0.1.weight',
+      'backbone.fpn.layer_blocks.3.1.bias',
+      'roi_heads.box_head.0.1.weight',
+      'roi_heads.box_head.5.weight',
+      'rpn.head.conv.1.0.weight',
+    ];
     for (const name of learned) expect(trainable.has(name)).toBe(true);
     const watched = [...learned, 'backbone.fpn.inner_blocks.0.1.running_mean', 'roi_heads.box_head.3.1.running_var'];
     const before = watched.map((name) => model.store.torchValues(name));
-    const samples = fixtureImages().slice(0, 1).map((image, i) => ({ image, garments: trainedFixture.images[i].garments }));
+    const samples = fixtureImages()
+      .slice(0, 1)
+      .map((image, i) => ({ image, garments: trainedFixture.images[i].garments }));
     const sgd = new Sgd({ lr: 1e-3, momentum: 0.9, weightDecay: 1e-4 });
     model.trainStep(samples, sgd);
     const tensors = tf.memory().numTensors;

@@ -5,10 +5,19 @@
  */
 import { formulaValues } from './heads-formula';
 
-export interface ProbeSums { dot: number; sq: number }
+export interface ProbeSums {
+  dot: number;
+  sq: number;
+}
 
 /** Asserts both sums within `relative` (the dot relative to its Cauchy–Schwarz bound sqrt(sq · |probe|²)). */
-export function expectProbeSums(name: string, data: ArrayLike<number>, shape: readonly number[], expected: ProbeSums, relative = 1e-4): void {
+export function expectProbeSums(
+  name: string,
+  data: ArrayLike<number>,
+  shape: readonly number[],
+  expected: ProbeSums,
+  relative = 1e-4,
+): void {
   const probe = formulaValues(`probe.${name}`, shape);
   expect({ name, length: data.length }).toEqual({ name, length: probe.length });
   let dot = 0;

@@ -2,7 +2,11 @@
 import type { ModelConfig } from '../../../src/ml/model/config';
 import type { ImageTargets } from '../../../src/ml/model/roi-heads';
 
-export interface FixtureGarment { box: number[]; label: number; attributes: Record<string, number | number[] | null> }
+export interface FixtureGarment {
+  box: number[];
+  label: number;
+  attributes: Record<string, number | number[] | null>;
+}
 
 /** The inputs both fixtures record: the model config, the padded batch, its images and FPN levels, the ground truth. */
 export interface HeadsFixtureInputs {

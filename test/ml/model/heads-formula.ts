@@ -55,7 +55,9 @@ export function formulaValues(name: string, shape: readonly number[]): Float32Ar
 /** Formula features P2..P6 (NHWC), as heads_reference.formula_features. */
 export function formulaFeatures(batch: number, levelSizes: number[][], channels = 256): tf.Tensor4D[] {
   const levels = ['0', '1', '2', '3', 'pool'];
-  return levelSizes.map(([h, w], i) => tf.tensor4d(formulaValues(`features.${levels[i]}`, [batch, h, w, channels]), [batch, h, w, channels]));
+  return levelSizes.map(([h, w], i) =>
+    tf.tensor4d(formulaValues(`features.${levels[i]}`, [batch, h, w, channels]), [batch, h, w, channels]),
+  );
 }
 
 /** The layout a state-dict tensor has in the ParameterStore, from its name and rank. */

@@ -59,7 +59,6 @@ describe.each(['wasm'])('AttributeRCNN on %s', (backend) => {
     expect(detections[0][0].score).toBeGreaterThan(0.9);
     compareWithReference(detections, ['color', 'pattern']);
   });
-
 });
 
 describe('AttributeRCNN files and memory (wasm)', () => {
@@ -96,7 +95,9 @@ describe('AttributeRCNN files and memory (wasm)', () => {
     file.tensors.delete('roi_heads.box_predictor.color_score.weight');
     const broken = path.join(dir, 'broken.safetensors');
     writeSafetensors(broken, file.tensors);
-    await expect(AttributeRCNN.load(broken, path.join(dir, 'shapes.json'))).rejects.toThrow(/roi_heads\.box_predictor\.color_score\.weight/);
+    await expect(AttributeRCNN.load(broken, path.join(dir, 'shapes.json'))).rejects.toThrow(
+      /roi_heads\.box_predictor\.color_score\.weight/,
+    );
   });
 
   test('no tensor leaks over repeated predict calls and training steps', async () => {

@@ -91,7 +91,9 @@ describe.each(['cpu', 'wasm'])('Attribute R-CNN heads vs torchvision on %s', (ba
     expect(maxAbsDiff(out.classLogits.dataSync(), fixture.roi_class_logits)).toBeLessThan(1e-4);
     expect(maxAbsDiff(out.boxRegression.dataSync(), fixture.roi_box_regression)).toBeLessThan(1e-4);
     for (const spec of config.attributes) {
-      expect(maxAbsDiff((out as Record<string, tf.Tensor2D>)[spec.kind].dataSync(), fixture.roi_attribute_logits[spec.kind])).toBeLessThan(1e-4);
+      expect(maxAbsDiff((out as Record<string, tf.Tensor2D>)[spec.kind].dataSync(), fixture.roi_attribute_logits[spec.kind])).toBeLessThan(
+        1e-4,
+      );
     }
     tf.dispose(out);
   });
@@ -121,7 +123,13 @@ describe.each(['cpu', 'wasm'])('Attribute R-CNN heads vs torchvision on %s', (ba
     const { value, grads } = tf.variableGrads(() => {
       const head = rpnHead.forward(store, featureVars);
       const all = {
-        ...rpnLoss(head, anchors, targets.map((t) => t.boxes), rpnSettings(config, true), rnd),
+        ...rpnLoss(
+          head,
+          anchors,
+          targets.map((t) => t.boxes),
+          rpnSettings(config, true),
+          rnd,
+        ),
         ...roiHeads.losses(store, roiSettings(config), featureVars, proposals, fixture.image_sizes, targets, rnd),
       };
       for (const [k, v] of Object.entries(all)) losses[k] = v.dataSync()[0];
@@ -139,7 +147,9 @@ describe.each(['cpu', 'wasm'])('Attribute R-CNN heads vs torchvision on %s', (ba
       ...headNames.map((n): [string, tf.Tensor, number[]] => [n, grads[store.get(n).name], store.info(n).torchShape]),
     ];
     for (const [name, grad, shape] of probes) {
-      const data = name.startsWith('features.') ? grad.dataSync() : toTorchLayout(grad, store.info(name).torchShape, store.info(name).layout);
+      const data = name.startsWith('features.')
+        ? grad.dataSync()
+        : toTorchLayout(grad, store.info(name).torchShape, store.info(name).layout);
       expectProbeSums(name, data, shape, fixture.gradients[name]);
     }
     tf.dispose([value, ...Object.values(grads), ...featureVars]);

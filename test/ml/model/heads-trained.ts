@@ -38,4 +38,3 @@ export function fixtureImages(): InputImage[] {
     height: image.height,
   }));
 }
-

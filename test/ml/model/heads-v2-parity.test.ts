@@ -73,7 +73,13 @@ describe.each(['wasm'])('architecture v2 training losses vs torchvision on %s', 
       const features = fpn.forward(store, body, statistics);
       const head = rpnHead.forward(store, features);
       const all = {
-        ...rpnLoss(head, anchors, targets.map((t) => t.boxes), rpnSettings(config, true), rnd),
+        ...rpnLoss(
+          head,
+          anchors,
+          targets.map((t) => t.boxes),
+          rpnSettings(config, true),
+          rnd,
+        ),
         ...roiHeads.losses(store, roiSettings(config), features, proposals, fixture.image_sizes, targets, rnd, statistics),
       };
       for (const [k, v] of Object.entries(all)) losses[k] = v.dataSync()[0];
@@ -90,7 +96,9 @@ describe.each(['wasm'])('architecture v2 training losses vs torchvision on %s', 
   });
 
   test("has torchvision's trainable parameters: FPN convs and batch norms, two RPN convs, four box-head conv + BN, one fc", () => {
-    const expected = Object.keys(fixture.gradients).filter((n) => !n.startsWith('body.')).sort();
+    const expected = Object.keys(fixture.gradients)
+      .filter((n) => !n.startsWith('body.'))
+      .sort();
     expect([...trained].sort()).toEqual(expected);
   });
 
@@ -102,7 +110,9 @@ describe.each(['wasm'])('architecture v2 training losses vs torchvision on %s', 
   });
 
   test('gradients w.r.t. the body features (through the batch-normalised FPN) and every head parameter', () => {
-    body.forEach((v, i) => expectProbeSums(`body.${i}`, grads[v.name].dataSync(), v.shape, fixture.gradients[`body.${i}`], GRADIENT_TOLERANCE));
+    body.forEach((v, i) =>
+      expectProbeSums(`body.${i}`, grads[v.name].dataSync(), v.shape, fixture.gradients[`body.${i}`], GRADIENT_TOLERANCE),
+    );
     for (const name of trained) {
       const info = store.info(name);
       const data = toTorchLayout(grads[store.get(name).name], info.torchShape, info.layout);

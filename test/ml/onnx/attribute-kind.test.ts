@@ -23,7 +23,9 @@ const ADDED_KINDS: AttributeSpec[] = [
 
 /** Each detection's probabilities of one kind's values, in the config's value order. */
 function probabilities(detections: Detection[], spec: AttributeSpec): number[] {
-  return detections.flatMap((d) => spec.values.map((v) => (d.attributes[spec.kind].find((a) => a.value === v) as { probability: number }).probability));
+  return detections.flatMap((d) =>
+    spec.values.map((v) => (d.attributes[spec.kind].find((a) => a.value === v) as { probability: number }).probability),
+  );
 }
 
 function maxAbsDiff(actual: number[], expected: number[]): number {
@@ -55,7 +57,7 @@ describe('an attribute kind added to the config', () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('is exported and run by ONNX Runtime with the tfjs engine\'s detections and probabilities', async () => {
+  test("is exported and run by ONNX Runtime with the tfjs engine's detections and probabilities", async () => {
     const onnx = await OnnxAttributeRCNN.create(config, weights, { log: () => undefined });
     const tfjs = AttributeRCNN.withWeights(config, weights);
     try {
@@ -66,8 +68,18 @@ describe('an attribute kind added to the config', () => {
       expect(fromOnnx.flat().length).toBeGreaterThan(0);
       fromOnnx.forEach((detections, i) => {
         expect(detections.map((d) => d.label)).toEqual(fromTfjs[i].map((d) => d.label));
-        expect(maxAbsDiff(detections.flatMap((d) => d.box), fromTfjs[i].flatMap((d) => d.box))).toBeLessThan(0.5);
-        expect(maxAbsDiff(detections.map((d) => d.score), fromTfjs[i].map((d) => d.score))).toBeLessThan(1e-3);
+        expect(
+          maxAbsDiff(
+            detections.flatMap((d) => d.box),
+            fromTfjs[i].flatMap((d) => d.box),
+          ),
+        ).toBeLessThan(0.5);
+        expect(
+          maxAbsDiff(
+            detections.map((d) => d.score),
+            fromTfjs[i].map((d) => d.score),
+          ),
+        ).toBeLessThan(1e-3);
         for (const spec of config.attributes) {
           expect(detections.every((d) => d.attributes[spec.kind].length === spec.values.length)).toBe(true);
           expect(maxAbsDiff(probabilities(detections, spec), probabilities(fromTfjs[i], spec))).toBeLessThan(1e-3);

@@ -69,14 +69,25 @@ beforeAll(async () => {
 
 test('anchors equal AnchorGenerator for a non-square padded batch', async () => {
   const padded: [number, number] = [96, 160];
-  const featureSizes: [number, number][] = [[24, 40], [12, 20], [6, 10], [3, 5], [2, 3]];
+  const featureSizes: [number, number][] = [
+    [24, 40],
+    [12, 20],
+    [6, 10],
+    [3, 5],
+    [2, 3],
+  ];
   const g = new GraphBuilder('anchors');
   const boxes = new BoxGraph(g);
   const images = g.input('images', 'float32', [1, 'height', 'width', 3]);
   const paddedSize = g.shape(images, 1, 3);
   featureSizes.forEach((_, l) => {
     const feature = g.input(`p${l}`, 'float32', [1, 1, `h${l}`, `w${l}`]);
-    g.output(boxes.levelAnchors(paddedSize, feature, AnchorGenerator.cellAnchors(ANCHOR_SIZES[l], ANCHOR_ASPECT_RATIOS[l])), `anchors${l}`, 'float32', ['a', 4]);
+    g.output(
+      boxes.levelAnchors(paddedSize, feature, AnchorGenerator.cellAnchors(ANCHOR_SIZES[l], ANCHOR_ASPECT_RATIOS[l])),
+      `anchors${l}`,
+      'float32',
+      ['a', 4],
+    );
   });
   const feeds: Record<string, OrtTensor> = { images: f32(new Float32Array(96 * 160 * 3), [1, ...padded, 3]) };
   featureSizes.forEach(([h, w], l) => (feeds[`p${l}`] = f32(new Float32Array(h * w), [1, 1, h, w])));
@@ -86,11 +97,21 @@ test('anchors equal AnchorGenerator for a non-square padded batch', async () => 
 });
 
 test('RPN proposals equal filterProposals: two image sizes, top-n truncation after NMS by level, small boxes, score threshold', async () => {
-  const imageSizes: [number, number][] = [[90, 120], [120, 80]];
+  const imageSizes: [number, number][] = [
+    [90, 120],
+    [120, 80],
+  ];
   const perLevel = [600, 300, 150];
   const settings: RpnSettings & { minSize: number } = {
-    preNmsTopN: 200, postNmsTopN: 150, nmsThresh: 0.7, scoreThresh: 0.3, minSize: 1e-3,
-    fgIouThresh: 0.7, bgIouThresh: 0.3, batchSizePerImage: 256, positiveFraction: 0.5,
+    preNmsTopN: 200,
+    postNmsTopN: 150,
+    nmsThresh: 0.7,
+    scoreThresh: 0.3,
+    minSize: 1e-3,
+    fgIouThresh: 0.7,
+    bgIouThresh: 0.3,
+    batchSizePerImage: 256,
+    positiveFraction: 0.5,
   };
   const total = perLevel.reduce((a, b) => a + b, 0);
   const anchors = randomBoxes(total, 120, 120, 40);
@@ -112,8 +133,8 @@ test('RPN proposals equal filterProposals: two image sizes, top-n truncation aft
   const feeds: Record<string, OrtTensor> = { image_sizes: f32(Float32Array.from(imageSizes.flat()), [2, 2]) };
   let start = 0;
   perLevel.forEach((count, l) => {
-    const rows = (data: Float32Array, width: number) => Float32Array.from([0, 1].flatMap((n) =>
-      Array.from(data.subarray((n * total + start) * width, (n * total + start + count) * width))));
+    const rows = (data: Float32Array, width: number) =>
+      Float32Array.from([0, 1].flatMap((n) => Array.from(data.subarray((n * total + start) * width, (n * total + start + count) * width))));
     feeds[`logits${l}`] = f32(rows(objectness, 1), [2, count]);
     feeds[`deltas${l}`] = f32(rows(deltas, 4), [2, count, 4]);
     feeds[`anchors${l}`] = f32(anchors.slice(start * 4, (start + count) * 4), [count, 4]);
@@ -121,7 +142,11 @@ test('RPN proposals equal filterProposals: two image sizes, top-n truncation aft
   });
   const out = await run(g, feeds);
 
-  const head = { objectness: tf.tensor2d(objectness, [2, total]), deltas: tf.tensor3d(deltas, [2, total, 4]), numAnchorsPerLevel: perLevel };
+  const head = {
+    objectness: tf.tensor2d(objectness, [2, total]),
+    deltas: tf.tensor3d(deltas, [2, total, 4]),
+    numAnchorsPerLevel: perLevel,
+  };
   const anchorTensor = tf.tensor2d(anchors, [total, 4]);
   const expected = filterProposals(anchorTensor, head, imageSizes, settings);
   tf.dispose([head.objectness, head.deltas, anchorTensor]);
@@ -135,23 +160,45 @@ test('RPN proposals equal filterProposals: two image sizes, top-n truncation aft
 });
 
 const DETECTION_SETTINGS: RoiSettings & { minSize: number } = {
-  scoreThresh: 0.05, nmsThresh: 0.5, detectionsPerImage: 30, minSize: 1e-2, boxWeights: [10, 10, 5, 5],
-  fgIouThresh: 0.5, bgIouThresh: 0.5, batchSizePerImage: 512, positiveFraction: 0.25,
+  scoreThresh: 0.05,
+  nmsThresh: 0.5,
+  detectionsPerImage: 30,
+  minSize: 1e-2,
+  boxWeights: [10, 10, 5, 5],
+  fgIouThresh: 0.5,
+  bgIouThresh: 0.5,
+  batchSizePerImage: 512,
+  positiveFraction: 0.25,
 };
 const CLASSES = 5;
 const ROWS = 120;
 
 /** postprocess_detections in a graph over two images' padded proposals (the first `proposal_counts[n]` rows valid). */
-async function detectionsInGraph(proposals: Float32Array, validRows: number[], imageSizes: [number, number][], classLogits: Float32Array, regression: Float32Array): Promise<Record<string, OrtTensor>> {
+async function detectionsInGraph(
+  proposals: Float32Array,
+  validRows: number[],
+  imageSizes: [number, number][],
+  classLogits: Float32Array,
+  regression: Float32Array,
+): Promise<Record<string, OrtTensor>> {
   const g = new GraphBuilder('detections');
   const boxes = new BoxGraph(g);
   const proposalBoxes = g.input('proposals', 'float32', [2, 'rows', 4]);
   const counts = g.input('proposal_counts', 'int64', [2]);
-  const valid = g.op('Less', [g.op('Unsqueeze', [boxes.range(boxes.dim(proposalBoxes, 1)), g.ints([0])]), g.op('Unsqueeze', [counts, g.ints([1])])]);
+  const valid = g.op('Less', [
+    g.op('Unsqueeze', [boxes.range(boxes.dim(proposalBoxes, 1)), g.ints([0])]),
+    g.op('Unsqueeze', [counts, g.ints([1])]),
+  ]);
   const sizes = g.input('image_sizes', 'float32', [2, 2]);
   const upper = g.op('Unsqueeze', [boxes.upperBounds(sizes), g.ints([1])]);
-  const detections = boxes.detections(g.input('class_logits', 'float32', ['all_rows', CLASSES]), g.input('box_regression', 'float32', ['all_rows', CLASSES * 4]),
-    { boxes: proposalBoxes, valid }, upper, CLASSES, DETECTION_SETTINGS);
+  const detections = boxes.detections(
+    g.input('class_logits', 'float32', ['all_rows', CLASSES]),
+    g.input('box_regression', 'float32', ['all_rows', CLASSES * 4]),
+    { boxes: proposalBoxes, valid },
+    upper,
+    CLASSES,
+    DETECTION_SETTINGS,
+  );
   g.output(detections.boxes, 'boxes', 'float32', [2, 'd', 4]);
   g.output(detections.scores, 'scores', 'float32', [2, 'd']);
   g.output(detections.labels, 'labels', 'int64', [2, 'd']);
@@ -167,7 +214,10 @@ async function detectionsInGraph(proposals: Float32Array, validRows: number[], i
 }
 
 test('detections equal postprocessDetections: padding rows never detected, per-class NMS, truncation at detections per image', async () => {
-  const imageSizes: [number, number][] = [[100, 140], [130, 90]];
+  const imageSizes: [number, number][] = [
+    [100, 140],
+    [130, 90],
+  ];
   const validRows = [120, 80];
   const proposals = randomBoxes(2 * ROWS, 140, 130, 60);
   const classLogits = randomValues(2 * ROWS * CLASSES, 2);
@@ -176,8 +226,12 @@ test('detections equal postprocessDetections: padding rows never detected, per-c
 
   // The TypeScript side sees only the valid proposals, as the tfjs engine's RPN gives them.
   const keptRows = [0, 1].flatMap((n) => Array.from({ length: validRows[n] }, (_, r) => n * ROWS + r));
-  const pick = (data: Float32Array, width: number) => Float32Array.from(keptRows.flatMap((r) => Array.from(data.subarray(r * width, (r + 1) * width))));
-  const output = { classLogits: tf.tensor2d(pick(classLogits, CLASSES), [keptRows.length, CLASSES]), boxRegression: tf.tensor2d(pick(regression, CLASSES * 4), [keptRows.length, CLASSES * 4]) };
+  const pick = (data: Float32Array, width: number) =>
+    Float32Array.from(keptRows.flatMap((r) => Array.from(data.subarray(r * width, (r + 1) * width))));
+  const output = {
+    classLogits: tf.tensor2d(pick(classLogits, CLASSES), [keptRows.length, CLASSES]),
+    boxRegression: tf.tensor2d(pick(regression, CLASSES * 4), [keptRows.length, CLASSES * 4]),
+  };
   const perImage = [0, 1].map((n) => proposals.slice(n * ROWS * 4, (n * ROWS + validRows[n]) * 4));
   const expected = postprocessDetections(output, perImage, imageSizes, DETECTION_SETTINGS);
   tf.dispose([output.classLogits, output.boxRegression]);
@@ -193,11 +247,24 @@ test('detections equal postprocessDetections: padding rows never detected, per-c
 });
 
 test('no valid proposals, or none at all, give empty detections of the right shapes', async () => {
-  const sizes: [number, number][] = [[50, 50], [60, 40]];
-  const padded = await detectionsInGraph(randomBoxes(2 * 10, 50, 50, 20), [0, 0], sizes, randomValues(20 * CLASSES, 2), randomValues(20 * CLASSES * 4, 0.5));
+  const sizes: [number, number][] = [
+    [50, 50],
+    [60, 40],
+  ];
+  const padded = await detectionsInGraph(
+    randomBoxes(2 * 10, 50, 50, 20),
+    [0, 0],
+    sizes,
+    randomValues(20 * CLASSES, 2),
+    randomValues(20 * CLASSES * 4, 0.5),
+  );
   const none = await detectionsInGraph(new Float32Array(0), [0, 0], sizes, new Float32Array(0), new Float32Array(0));
   for (const out of [padded, none]) {
     expect(Array.from(out.counts.data as BigInt64Array, Number)).toEqual([0, 0]);
-    expect([out.boxes.dims, out.scores.dims, out.labels.dims]).toEqual([[2, 0, 4], [2, 0], [2, 0]]);
+    expect([out.boxes.dims, out.scores.dims, out.labels.dims]).toEqual([
+      [2, 0, 4],
+      [2, 0],
+      [2, 0],
+    ]);
   }
 });

@@ -40,18 +40,27 @@ function parseVersions(text: string, line: string): { from: number; to: number }
 
 function parseTypes(text: string): Record<string, string[]> {
   if (text === '') return {};
-  return Object.fromEntries(text.split('; ').map((part) => {
-    const [name, list] = part.split(' = ');
-    return [name, list.split(', ')];
-  }));
+  return Object.fromEntries(
+    text.split('; ').map((part) => {
+      const [name, list] = part.split(' = ');
+      return [name, list.split(', ')];
+    }),
+  );
 }
 
 export function readCudaKernels(file = CUDA_KERNELS_FILE): Map<string, CudaKernel> {
-  const rows = readFileSync(file, 'utf8').split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| op |') && !line.startsWith('| ---'));
-  return new Map(rows.map((line) => {
-    const [op, inputs, versions, types] = line.split('|').slice(1, -1).map((cell) => cell.trim());
-    return [op, { op, inputs: inputs.split(', '), ...parseVersions(versions, line), types: parseTypes(types) }];
-  }));
+  const rows = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('| ') && !line.startsWith('| op |') && !line.startsWith('| ---'));
+  return new Map(
+    rows.map((line) => {
+      const [op, inputs, versions, types] = line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim());
+      return [op, { op, inputs: inputs.split(', '), ...parseVersions(versions, line), types: parseTypes(types) }];
+    }),
+  );
 }
 
 /** The constraint or fixed type of input `index` ("T..." stands for every input from there on). */
@@ -65,12 +74,14 @@ function inputSpec(kernel: CudaKernel, index: number): string {
 export function cudaGap(node: NodeSignature, kernels: ReadonlyMap<string, CudaKernel>): string | null {
   const kernel = kernels.get(node.op);
   if (!kernel) return `${node.op}: no CUDA kernel`;
-  if (node.since < kernel.from || node.since > kernel.to) return `${node.op}-${node.since}: the CUDA kernels cover versions ${kernel.from}–${kernel.to}`;
+  if (node.since < kernel.from || node.since > kernel.to)
+    return `${node.op}-${node.since}: the CUDA kernels cover versions ${kernel.from}–${kernel.to}`;
   for (const [index, type] of node.inputs.entries()) {
     if (type === '') continue;
     const spec = inputSpec(kernel, index);
     const allowed = kernel.types[spec] ?? [spec];
-    if (!allowed.includes(type.toLowerCase())) return `${node.op}: input ${index} is ${type}, the CUDA kernel takes ${spec === allowed[0] ? spec : `${spec} = ${allowed.join(', ')}`}`;
+    if (!allowed.includes(type.toLowerCase()))
+      return `${node.op}: input ${index} is ${type}, the CUDA kernel takes ${spec === allowed[0] ? spec : `${spec} = ${allowed.join(', ')}`}`;
   }
   return null;
 }

@@ -54,11 +54,21 @@ test('the fixture model (v1, attribute heads) passes check_model(full_check) wit
   const checked = check(file);
   expect(checked.opset).toEqual([{ domain: '', version: 16 }]);
   expect(checked.ops).toEqual(expect.arrayContaining(['Conv', 'TopK', 'NonMaxSuppression', 'RoiAlign', 'ScatterND', 'GatherND']));
-  expect(checked.inputs).toEqual([{ name: 'images', type: 'FLOAT', rank: 4 }, { name: 'image_sizes', type: 'FLOAT', rank: 2 }]);
-  const kinds = (trainedFixture.config.attributes as { kind: string }[]).map(({ kind }) => ({ name: `attribute_${kind}`, type: 'FLOAT', rank: 3 }));
+  expect(checked.inputs).toEqual([
+    { name: 'images', type: 'FLOAT', rank: 4 },
+    { name: 'image_sizes', type: 'FLOAT', rank: 2 },
+  ]);
+  const kinds = (trainedFixture.config.attributes as { kind: string }[]).map(({ kind }) => ({
+    name: `attribute_${kind}`,
+    type: 'FLOAT',
+    rank: 3,
+  }));
   expect(checked.outputs).toEqual([
-    { name: 'boxes', type: 'FLOAT', rank: 3 }, { name: 'scores', type: 'FLOAT', rank: 2 },
-    { name: 'labels', type: 'INT64', rank: 2 }, { name: 'detection_counts', type: 'INT64', rank: 1 }, ...kinds,
+    { name: 'boxes', type: 'FLOAT', rank: 3 },
+    { name: 'scores', type: 'FLOAT', rank: 2 },
+    { name: 'labels', type: 'INT64', rank: 2 },
+    { name: 'detection_counts', type: 'INT64', rank: 1 },
+    ...kinds,
   ]);
   expect(checked.signatures.length).toBeGreaterThan(40);
   expect(cudaGaps(checked)).toEqual([]);

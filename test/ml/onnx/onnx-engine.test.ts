@@ -21,10 +21,16 @@ import { runCli } from '../run-cli';
 import { predictFiles } from '../../../src/cli/predict';
 import { samplePath } from '../../support/samples';
 
-const parity: { images: { width: number; height: number; rgb_base64: string }[]; detections: Reference[] } =
-  JSON.parse(readFileSync(path.join(__dirname, '../fixtures/onnx_parity.json'), 'utf8'));
+const parity: { images: { width: number; height: number; rgb_base64: string }[]; detections: Reference[] } = JSON.parse(
+  readFileSync(path.join(__dirname, '../fixtures/onnx_parity.json'), 'utf8'),
+);
 
-interface PredictedImage { image: string; width: number; height: number; detections: Detection[] }
+interface PredictedImage {
+  image: string;
+  width: number;
+  height: number;
+  detections: Detection[];
+}
 
 type Reference = { boxes: number[]; scores: number[]; labels: number[]; attributes: Record<string, number[]> };
 
@@ -33,8 +39,14 @@ function flatten(detections: Detection[], kinds: { kind: string; values: string[
     boxes: detections.flatMap((d) => d.box),
     scores: detections.map((d) => d.score),
     labels: detections.map((d) => d.label),
-    attributes: Object.fromEntries(kinds.map(({ kind, values }) => [kind, detections.flatMap((d) =>
-      values.map((v) => (d.attributes[kind].find((a) => a.value === v) as { probability: number }).probability))])),
+    attributes: Object.fromEntries(
+      kinds.map(({ kind, values }) => [
+        kind,
+        detections.flatMap((d) =>
+          values.map((v) => (d.attributes[kind].find((a) => a.value === v) as { probability: number }).probability),
+        ),
+      ]),
+    ),
   };
 }
 
@@ -49,7 +61,8 @@ function expectSameDetections(actual: Reference, expected: Reference): void {
   expect(actual.labels).toEqual(expected.labels);
   expect(maxAbsDiff(actual.boxes, expected.boxes, 'boxes')).toBeLessThan(0.5);
   expect(maxAbsDiff(actual.scores, expected.scores, 'scores')).toBeLessThan(1e-3);
-  for (const kind of Object.keys(expected.attributes)) expect(maxAbsDiff(actual.attributes[kind], expected.attributes[kind], 'attributes')).toBeLessThan(1e-3);
+  for (const kind of Object.keys(expected.attributes))
+    expect(maxAbsDiff(actual.attributes[kind], expected.attributes[kind], 'attributes')).toBeLessThan(1e-3);
 }
 
 describe('ONNX engine', () => {
@@ -86,7 +99,11 @@ describe('ONNX engine', () => {
   });
 
   test('non-square images and an image without detections equal torchvision and the tfjs engine', async () => {
-    const images = parity.images.map((image) => ({ width: image.width, height: image.height, data: new Uint8Array(Buffer.from(image.rgb_base64, 'base64')) }));
+    const images = parity.images.map((image) => ({
+      width: image.width,
+      height: image.height,
+      data: new Uint8Array(Buffer.from(image.rgb_base64, 'base64')),
+    }));
     expect(images.map((i) => i.width !== i.height)).toEqual([true, true, false]);
     const fromOnnx = await onnx.predict(images);
     const fromTfjs = await tfjs.predict(images);
@@ -104,15 +121,21 @@ describe('ONNX engine', () => {
   test('kfashion predict --engine onnx prints what the tfjs engine gives (a K-Fashion JPEG and a non-square PNG)', async () => {
     const image = parity.images[0];
     const png = path.join(dir, 'shapes.png');
-    await sharp(Buffer.from(image.rgb_base64, 'base64'), { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(png);
+    await sharp(Buffer.from(image.rgb_base64, 'base64'), { raw: { width: image.width, height: image.height, channels: 3 } })
+      .png()
+      .toFile(png);
     const paths = [samplePath('1070263.jpg'), png];
-    const printed: PredictedImage[] = JSON.parse(await runCli(['predict', ...paths, '--weights', files.weights, '--config', files.config, '--json', '--engine', 'onnx']));
+    const printed: PredictedImage[] = JSON.parse(
+      await runCli(['predict', ...paths, '--weights', files.weights, '--config', files.config, '--json', '--engine', 'onnx']),
+    );
     const expected = await predictFiles(tfjs, paths);
     expect(printed.map(({ detections, ...rest }) => rest)).toEqual(expected.map(({ detections, ...rest }) => rest));
     expect(printed.map((p) => p.width !== p.height)).toEqual([true, true]);
     expect(printed[1].detections.length).toBeGreaterThan(0);
     printed.forEach((predicted, i) => {
-      expect(predicted.detections.map((d) => [d.className, Object.keys(d).sort()])).toEqual(expected[i].detections.map((d) => [d.className, Object.keys(d).sort()]));
+      expect(predicted.detections.map((d) => [d.className, Object.keys(d).sort()])).toEqual(
+        expected[i].detections.map((d) => [d.className, Object.keys(d).sort()]),
+      );
       expectSameDetections(flatten(predicted.detections, kinds), flatten(expected[i].detections, kinds));
     });
   });
@@ -131,19 +154,28 @@ describe('ONNX engine', () => {
   });
 
   test('the export is cached beside the weights (the CLI above used the cache)', () => {
-    expect(readdirSync(dir).filter((f) => f.endsWith('.onnx') && !f.startsWith('exported.'))).toEqual([expect.stringMatching(/\.[0-9a-f]{16}\.onnx$/)]);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.onnx') && !f.startsWith('exported.'))).toEqual([
+      expect.stringMatching(/\.[0-9a-f]{16}\.onnx$/),
+    ]);
   });
 
   test('an unknown engine is named with where it came from', async () => {
-    await expect(runCli(['predict', 'x.jpg', '--weights', files.weights, '--config', files.config, '--engine', 'gpu']))
-      .rejects.toThrow('--engine: unknown engine "gpu" (expected tfjs or onnx)');
-    expect(() => resolveEngine(undefined, { KFASHION_ENGINE: 'tensorrt' })).toThrow('KFASHION_ENGINE: unknown engine "tensorrt" (expected tfjs or onnx)');
+    await expect(runCli(['predict', 'x.jpg', '--weights', files.weights, '--config', files.config, '--engine', 'gpu'])).rejects.toThrow(
+      '--engine: unknown engine "gpu" (expected tfjs or onnx)',
+    );
+    expect(() => resolveEngine(undefined, { KFASHION_ENGINE: 'tensorrt' })).toThrow(
+      'KFASHION_ENGINE: unknown engine "tensorrt" (expected tfjs or onnx)',
+    );
     expect(resolveEngine(undefined, { KFASHION_ENGINE: 'onnx' })).toBe('onnx');
     expect(resolveEngine(undefined, {})).toBe('tfjs');
   });
 });
 
-interface DetectorFixture { config: Record<string, unknown>; image: number; float: { boxes: number[]; scores: number[]; labels: number[] } }
+interface DetectorFixture {
+  config: Record<string, unknown>;
+  image: number;
+  float: { boxes: number[]; scores: number[]; labels: number[] };
+}
 
 // torchvision's fasterrcnn_resnet50_fpn (v1) and _v2 (BatchNorm FPN, two-conv RPN head, conv box head) on a small
 // ResNet-18 checkpoint written by torch.save (tools/reference/weights_reference.py): the ONNX engine's detections

@@ -6,8 +6,23 @@ import { BalancedPositiveNegativeSampler, Matcher } from '../../../src/ml/ops/ma
 import { seededRandom } from '../../../src/util/random';
 import { loadFixture, useBackend } from './support';
 
-interface AnchorCase { sizes: number[][]; aspectRatios: number[][]; imageSize: [number, number]; featureSizes: [number, number][]; numAnchorsPerLocation: number[]; anchors: number[] }
-interface MatcherCase { numGt: number; numPred: number; high: number; low: number; allowLowQualityMatches: boolean; iou: number[]; matches: number[] }
+interface AnchorCase {
+  sizes: number[][];
+  aspectRatios: number[][];
+  imageSize: [number, number];
+  featureSizes: [number, number][];
+  numAnchorsPerLocation: number[];
+  anchors: number[];
+}
+interface MatcherCase {
+  numGt: number;
+  numPred: number;
+  high: number;
+  low: number;
+  allowLowQualityMatches: boolean;
+  iou: number[];
+  matches: number[];
+}
 
 describe('AnchorGenerator', () => {
   const { cases } = loadFixture<{ cases: AnchorCase[] }>('ops_anchors.json');
@@ -30,7 +45,15 @@ describe('AnchorGenerator', () => {
 
   it('rejects a level count mismatch', () => {
     expect(() => new AnchorGenerator([[32], [64]], [[1]])).toThrow(/2 levels but aspectRatios has 1/);
-    expect(() => new AnchorGenerator([[32]], [[1]]).anchorValues([32, 32], [[8, 8], [4, 4]])).toThrow(/2 feature maps given for 1 anchor levels/);
+    expect(() =>
+      new AnchorGenerator([[32]], [[1]]).anchorValues(
+        [32, 32],
+        [
+          [8, 8],
+          [4, 4],
+        ],
+      ),
+    ).toThrow(/2 feature maps given for 1 anchor levels/);
   });
 });
 
@@ -38,10 +61,12 @@ describe('Matcher', () => {
   const { cases } = loadFixture<{ cases: MatcherCase[] }>('ops_matcher.json');
 
   test.each(cases.map((c) => [c.high, c.low, c.allowLowQualityMatches, c] as const))(
-    'high %f low %f lowQuality %s equals torchvision', (_, __, ___, c) => {
+    'high %f low %f lowQuality %s equals torchvision',
+    (_, __, ___, c) => {
       const matcher = new Matcher(c.high, c.low, c.allowLowQualityMatches);
       expect(Array.from(matcher.match(Float32Array.from(c.iou), c.numGt, c.numPred))).toEqual(c.matches);
-    });
+    },
+  );
 
   it('the fixtures exercise every outcome', () => {
     const all = cases.flatMap((c) => c.matches);
@@ -59,7 +84,13 @@ describe('Matcher', () => {
 
 describe('BalancedPositiveNegativeSampler', () => {
   // 10 positives (labels 1..3), 40 negatives, 5 ignored.
-  const labels = Int32Array.from([...Array(10).fill(0).map((_, i) => 1 + (i % 3)), ...Array(40).fill(0), ...Array(5).fill(-1)]);
+  const labels = Int32Array.from([
+    ...Array(10)
+      .fill(0)
+      .map((_, i) => 1 + (i % 3)),
+    ...Array(40).fill(0),
+    ...Array(5).fill(-1),
+  ]);
 
   it('takes min(#positive, floor(batch·fraction)) positives and fills the rest with negatives', () => {
     const sampler = new BalancedPositiveNegativeSampler(16, 0.25, seededRandom(1));

@@ -3,8 +3,24 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BoxCoder, boxArea, boxIou, batchedNms, clipBoxesToImage, nms, removeSmallBoxes } from '../../../src/ml/ops/boxes';
 import { TEST_BACKENDS, expectClose, loadFixture, runOn, useBackend } from './support';
 
-interface CoderCase { weights: [number, number, number, number]; bboxXformClip: number; proposals: number[]; reference: number[]; encoded: number[]; k: number; relCodes: number[]; decoded: number[] }
-interface NmsCase { boxes: number[]; scores: number[]; groups: number[]; iouThreshold: number; keep: number[]; batchedKeep: number[] }
+interface CoderCase {
+  weights: [number, number, number, number];
+  bboxXformClip: number;
+  proposals: number[];
+  reference: number[];
+  encoded: number[];
+  k: number;
+  relCodes: number[];
+  decoded: number[];
+}
+interface NmsCase {
+  boxes: number[];
+  scores: number[];
+  groups: number[];
+  iouThreshold: number;
+  keep: number[];
+  batchedKeep: number[];
+}
 interface BoxesFixture {
   iou: { a: number[]; b: number[]; iou: number[]; areaA: number[] };
   coder: CoderCase[];
@@ -21,23 +37,29 @@ describe.each(TEST_BACKENDS)('box tensor ops on %s', (backend) => {
 
   it('boxArea and boxIou equal torchvision (identical, disjoint and zero-area boxes included)', async () => {
     const before = tf.memory().numTensors;
-    const [area, iou] = await runOn(backend, () => [boxArea(boxes2d(fixture.iou.a)), boxIou(boxes2d(fixture.iou.a), boxes2d(fixture.iou.b))]);
+    const [area, iou] = await runOn(backend, () => [
+      boxArea(boxes2d(fixture.iou.a)),
+      boxIou(boxes2d(fixture.iou.a), boxes2d(fixture.iou.b)),
+    ]);
     expect(tf.memory().numTensors).toBe(before);
     expectClose(area, fixture.iou.areaA, 1e-7, 0);
     expectClose(iou, fixture.iou.iou, 2e-7, 1e-7);
     expect(iou[2 * 7 + 0]).toBeCloseTo(1, 6);
   });
 
-  test.each(fixture.coder.map((c) => [c.weights.join(','), c] as const))('BoxCoder weights %s: encode and decode (with clamp)', async (_, c) => {
-    const coder = new BoxCoder(c.weights);
-    expect(coder.bboxXformClip).toBeCloseTo(c.bboxXformClip, 12);
-    const [encoded, decoded] = await runOn(backend, () => [
-      coder.encode(boxes2d(c.reference), boxes2d(c.proposals)),
-      coder.decode(tf.tensor2d(c.relCodes, [c.relCodes.length / (4 * c.k), 4 * c.k]), boxes2d(c.proposals)),
-    ]);
-    expectClose(encoded, c.encoded, 2e-6, 2e-6);
-    expectClose(decoded, c.decoded, 2e-6, 2e-5);
-  });
+  test.each(fixture.coder.map((c) => [c.weights.join(','), c] as const))(
+    'BoxCoder weights %s: encode and decode (with clamp)',
+    async (_, c) => {
+      const coder = new BoxCoder(c.weights);
+      expect(coder.bboxXformClip).toBeCloseTo(c.bboxXformClip, 12);
+      const [encoded, decoded] = await runOn(backend, () => [
+        coder.encode(boxes2d(c.reference), boxes2d(c.proposals)),
+        coder.decode(tf.tensor2d(c.relCodes, [c.relCodes.length / (4 * c.k), 4 * c.k]), boxes2d(c.proposals)),
+      ]);
+      expectClose(encoded, c.encoded, 2e-6, 2e-6);
+      expectClose(decoded, c.decoded, 2e-6, 2e-5);
+    },
+  );
 
   it('BoxCoder.decode returns [N, K, 4] and round-trips encode', async () => {
     const c = fixture.coder[1];
@@ -45,7 +67,9 @@ describe.each(TEST_BACKENDS)('box tensor ops on %s', (backend) => {
     await useBackend(backend);
     const shape = tf.tidy(() => coder.decode(tf.zeros([6, 12]) as tf.Tensor2D, boxes2d(c.proposals)).shape);
     expect(shape).toEqual([6, 3, 4]);
-    const [roundTrip] = await runOn(backend, () => coder.decode(coder.encode(boxes2d(c.reference), boxes2d(c.proposals)), boxes2d(c.proposals)));
+    const [roundTrip] = await runOn(backend, () =>
+      coder.decode(coder.encode(boxes2d(c.reference), boxes2d(c.proposals)), boxes2d(c.proposals)),
+    );
     expectClose(roundTrip, c.reference, 1e-5, 1e-4);
   });
 
@@ -69,16 +93,20 @@ describe.each(TEST_BACKENDS)('box tensor ops on %s', (backend) => {
 
 describe('host box ops', () => {
   it('removeSmallBoxes keeps the boxes torchvision keeps', () => {
-    expect(Array.from(removeSmallBoxes(Float32Array.from(fixture.removeSmall.boxes), fixture.removeSmall.minSize))).toEqual(fixture.removeSmall.keep);
+    expect(Array.from(removeSmallBoxes(Float32Array.from(fixture.removeSmall.boxes), fixture.removeSmall.minSize))).toEqual(
+      fixture.removeSmall.keep,
+    );
   });
 
   test.each(fixture.nms.map((c, i) => [i, c.boxes.length / 4, c.iouThreshold, c] as const))(
-    'nms and batchedNms case %i (%i boxes, IoU %f) keep exactly torchvision\'s indices in its order', (_, __, ___, c) => {
+    "nms and batchedNms case %i (%i boxes, IoU %f) keep exactly torchvision's indices in its order",
+    (_, __, ___, c) => {
       const boxes = Float32Array.from(c.boxes);
       const scores = Float32Array.from(c.scores);
       expect(Array.from(nms(boxes, scores, c.iouThreshold))).toEqual(c.keep);
       expect(Array.from(batchedNms(boxes, scores, Int32Array.from(c.groups), c.iouThreshold))).toEqual(c.batchedKeep);
-    });
+    },
+  );
 
   it('nms keeps a box whose IoU equals the threshold and suppresses one just above', () => {
     const c = fixture.nms[fixture.nms.length - 1];

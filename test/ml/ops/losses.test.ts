@@ -5,7 +5,15 @@ import { TEST_BACKENDS, loadFixture, runOn, useBackend } from './support';
 
 interface LossFixture {
   smoothL1: { input: number[]; target: number[]; shape: [number, number]; beta: Record<string, number> };
-  bce: { logits: number[]; targets: number[]; weights: number[]; shape: [number, number]; mean: number; weightedSum: number; weightSum: number };
+  bce: {
+    logits: number[];
+    targets: number[];
+    weights: number[];
+    shape: [number, number];
+    mean: number;
+    weightedSum: number;
+    weightSum: number;
+  };
   ce: { logits: number[]; labels: number[]; mask: number[]; shape: [number, number]; mean: number; maskedMean: number };
 }
 const fx = loadFixture<LossFixture>('ops_losses.json');
@@ -14,7 +22,9 @@ describe.each(TEST_BACKENDS)('losses on %s', (backend) => {
   beforeAll(() => useBackend(backend));
 
   test.each(Object.keys(fx.smoothL1.beta))('smoothL1Loss beta %s equals F.smooth_l1_loss(sum)', async (beta) => {
-    const [v] = await runOn(backend, () => smoothL1Loss(tf.tensor2d(fx.smoothL1.input, fx.smoothL1.shape), tf.tensor2d(fx.smoothL1.target, fx.smoothL1.shape), Number(beta)));
+    const [v] = await runOn(backend, () =>
+      smoothL1Loss(tf.tensor2d(fx.smoothL1.input, fx.smoothL1.shape), tf.tensor2d(fx.smoothL1.target, fx.smoothL1.shape), Number(beta)),
+    );
     expect(v[0]).toBeCloseTo(fx.smoothL1.beta[beta], 5);
   });
 
@@ -22,7 +32,10 @@ describe.each(TEST_BACKENDS)('losses on %s', (backend) => {
     const [plain, weighted] = await runOn(backend, () => {
       const logits = tf.tensor2d(fx.bce.logits, fx.bce.shape);
       const targets = tf.tensor2d(fx.bce.targets, fx.bce.shape);
-      return [binaryCrossEntropyWithLogits(logits, targets), binaryCrossEntropyWithLogits(logits, targets, tf.tensor2d(fx.bce.weights, fx.bce.shape))];
+      return [
+        binaryCrossEntropyWithLogits(logits, targets),
+        binaryCrossEntropyWithLogits(logits, targets, tf.tensor2d(fx.bce.weights, fx.bce.shape)),
+      ];
     });
     expect(plain[0]).toBeCloseTo(fx.bce.mean, 5);
     expect(weighted[0]).toBeCloseTo(fx.bce.weightedSum / fx.bce.weightSum, 5);
@@ -42,7 +55,11 @@ describe.each(TEST_BACKENDS)('losses on %s', (backend) => {
     const maskedLabels = labels.map((l, i) => (fx.ce.mask[i] ? l : -1));
     const [mean, masked, none] = await runOn(backend, () => {
       const logits = tf.tensor2d(fx.ce.logits, fx.ce.shape);
-      return [softmaxCrossEntropy(logits, labels), softmaxCrossEntropy(logits, maskedLabels, fx.ce.mask), softmaxCrossEntropy(logits, labels, new Array(6).fill(0))];
+      return [
+        softmaxCrossEntropy(logits, labels),
+        softmaxCrossEntropy(logits, maskedLabels, fx.ce.mask),
+        softmaxCrossEntropy(logits, labels, new Array(6).fill(0)),
+      ];
     });
     expect(mean[0]).toBeCloseTo(fx.ce.mean, 5);
     expect(masked[0]).toBeCloseTo(fx.ce.maskedMean, 5);
@@ -51,7 +68,10 @@ describe.each(TEST_BACKENDS)('losses on %s', (backend) => {
 
   it('gradients: softmax CE is (softmax − onehot)/rows, smooth L1 is d/beta or sign(d)', async () => {
     const [gCe, gL1] = await runOn(backend, () => {
-      const logits = tf.tensor2d([[1, 2, 0], [0.5, -1, 2]]);
+      const logits = tf.tensor2d([
+        [1, 2, 0],
+        [0.5, -1, 2],
+      ]);
       const gCe = tf.grad((x: tf.Tensor) => softmaxCrossEntropy(x as tf.Tensor2D, Int32Array.from([1, 2])))(logits);
       const expected = tf.div(tf.sub(tf.softmax(logits), tf.oneHot(tf.tensor1d([1, 2], 'int32'), 3)), 2);
       const gL1 = tf.grad((x: tf.Tensor) => smoothL1Loss(x, tf.zeros([4]), 0.5))(tf.tensor1d([0.2, -0.1, 3, -2]));
@@ -63,6 +83,8 @@ describe.each(TEST_BACKENDS)('losses on %s', (backend) => {
 
   it('rejects labels outside the classes of unmasked rows', async () => {
     await useBackend(backend);
-    expect(() => softmaxCrossEntropy(tf.zeros([2, 3]) as tf.Tensor2D, Int32Array.from([0, 3]))).toThrow(/label 3 of row 1 is outside \[0, 3\)/);
+    expect(() => softmaxCrossEntropy(tf.zeros([2, 3]) as tf.Tensor2D, Int32Array.from([0, 3]))).toThrow(
+      /label 3 of row 1 is outside \[0, 3\)/,
+    );
   });
 });

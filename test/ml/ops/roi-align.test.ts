@@ -3,16 +3,41 @@
  * ops_roi_align.json: values and torch autograd feature gradients) and against central finite differences.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { RoiAlignImplementation, inferScale, mapLevels, multiScaleRoiAlign, roiAlign, setRoiAlignImplementation } from '../../../src/ml/ops/roi-align';
+import {
+  RoiAlignImplementation,
+  inferScale,
+  mapLevels,
+  multiScaleRoiAlign,
+  roiAlign,
+  setRoiAlignImplementation,
+} from '../../../src/ml/ops/roi-align';
 import { TEST_BACKENDS, expectClose, loadFixture, maxAbsDiff, runOn, useBackend } from './support';
 
-interface RoiCase { outputSize: [number, number]; samplingRatio: number; aligned: boolean; output: number[]; cotangent: number[]; featureGrad: number[] }
+interface RoiCase {
+  outputSize: [number, number];
+  samplingRatio: number;
+  aligned: boolean;
+  output: number[];
+  cotangent: number[];
+  featureGrad: number[];
+}
 interface RoiFixture {
-  features: number[]; featureShape: [number, number, number, number]; spatialScale: number; boxes: number[]; boxImageIndex: number[];
+  features: number[];
+  featureShape: [number, number, number, number];
+  spatialScale: number;
+  boxes: number[];
+  boxImageIndex: number[];
   cases: RoiCase[];
   multiScale: {
-    imageSizes: [number, number][]; levels: number[][]; levelShapes: [number, number, number, number][]; boxes: number[][];
-    scales: number[]; mappedLevels: number[]; output: number[]; cotangent: number[]; levelGrads: number[][];
+    imageSizes: [number, number][];
+    levels: number[][];
+    levelShapes: [number, number, number, number][];
+    boxes: number[][];
+    scales: number[];
+    mappedLevels: number[];
+    output: number[];
+    cotangent: number[];
+    levelGrads: number[][];
   };
 }
 const fx = loadFixture<RoiFixture>('ops_roi_align.json');
@@ -28,12 +53,21 @@ describe.each(CONFIGS)('roiAlign on %s, %s path', (backend, path) => {
   afterAll(() => setRoiAlignImplementation('auto'));
 
   test.each(fx.cases.map((c) => [c.outputSize.join('x'), c.samplingRatio, c.aligned, c] as const))(
-    'output %s, sampling ratio %i, aligned %s: values and feature gradient equal torchvision', async (_, __, ___, c) => {
+    'output %s, sampling ratio %i, aligned %s: values and feature gradient equal torchvision',
+    async (_, __, ___, c) => {
       const before = tf.memory().numTensors;
       const [output, grad] = await runOn(backend, () => {
         const features = tf.tensor4d(fx.features, fx.featureShape);
         const run = (f: tf.Tensor) =>
-          roiAlign(f as tf.Tensor4D, boxes2d(fx.boxes), Int32Array.from(fx.boxImageIndex), c.outputSize, fx.spatialScale, c.samplingRatio, c.aligned);
+          roiAlign(
+            f as tf.Tensor4D,
+            boxes2d(fx.boxes),
+            Int32Array.from(fx.boxImageIndex),
+            c.outputSize,
+            fx.spatialScale,
+            c.samplingRatio,
+            c.aligned,
+          );
         const out = run(features);
         const cotangent = tf.tensor(c.cotangent, out.shape);
         const g = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(run(f), cotangent)))(features);
@@ -42,7 +76,8 @@ describe.each(CONFIGS)('roiAlign on %s, %s path', (backend, path) => {
       expect(tf.memory().numTensors).toBe(before);
       expectClose(output, c.output, 1e-5, 1e-6);
       expectClose(grad, c.featureGrad, 1e-5, 1e-6);
-    });
+    },
+  );
 
   it('gradient equals central finite differences (eps 1e-2; the op is linear, so only float32 rounding remains)', async () => {
     const shape: [number, number, number, number] = [1, 5, 6, 2];
@@ -50,17 +85,21 @@ describe.each(CONFIGS)('roiAlign on %s, %s path', (backend, path) => {
     const boxes = [0.5, 0.2, 9.1, 7.3, -2, 3, 5, 12.5, 6.2, 1.1, 12.4, 9.9];
     const weights = Array.from({ length: 3 * 3 * 3 * 2 }, (_, i) => Math.cos(0.91 * i));
     const loss = (f: tf.Tensor) =>
-      tf.sum(tf.mul(roiAlign(f as tf.Tensor4D, boxes2d(boxes), Int32Array.from([0, 0, 0]), [3, 3], 0.5, 2), tf.tensor4d(weights, [3, 3, 3, 2])));
+      tf.sum(
+        tf.mul(roiAlign(f as tf.Tensor4D, boxes2d(boxes), Int32Array.from([0, 0, 0]), [3, 3], 0.5, 2), tf.tensor4d(weights, [3, 3, 3, 2])),
+      );
     const [analytic] = await runOn(backend, () => tf.grad(loss)(tf.tensor4d(base, shape)));
     const eps = 1e-2;
-    const numeric = await Promise.all(base.map(async (_, i) => {
-      const plus = base.slice();
-      const minus = base.slice();
-      plus[i] += eps;
-      minus[i] -= eps;
-      const [lp, lm] = await runOn(backend, () => [loss(tf.tensor4d(plus, shape)), loss(tf.tensor4d(minus, shape))]);
-      return (lp[0] - lm[0]) / (2 * eps);
-    }));
+    const numeric = await Promise.all(
+      base.map(async (_, i) => {
+        const plus = base.slice();
+        const minus = base.slice();
+        plus[i] += eps;
+        minus[i] -= eps;
+        const [lp, lm] = await runOn(backend, () => [loss(tf.tensor4d(plus, shape)), loss(tf.tensor4d(minus, shape))]);
+        return (lp[0] - lm[0]) / (2 * eps);
+      }),
+    );
     expect(analytic.some((v) => Math.abs(v) > 0.1)).toBe(true);
     expect(maxAbsDiff(analytic, numeric)).toBeLessThan(2e-3);
   });
@@ -78,9 +117,15 @@ describe.each(CONFIGS)('roiAlign on %s, %s path', (backend, path) => {
   it('rejects bad arguments with the argument named', async () => {
     await useBackend(backend);
     const f = tf.zeros([1, 4, 4, 2]) as tf.Tensor4D;
-    expect(() => roiAlign(f, boxes2d([0, 0, 2, 2]), Int32Array.from([1]), [2, 2], 1, 2)).toThrow(/boxImageIndex\[0\] = 1 is outside the batch of 1/);
-    expect(() => roiAlign(f, boxes2d([0, 0, 2, 2]), Int32Array.from([0, 0]), [2, 2], 1, 2)).toThrow(/boxImageIndex has 2 entries for 1 boxes/);
-    expect(() => roiAlign(tf.zeros([4, 4, 2]) as unknown as tf.Tensor4D, boxes2d([0, 0, 2, 2]), Int32Array.from([0]), [2, 2], 1, 2)).toThrow(/NHWC/);
+    expect(() => roiAlign(f, boxes2d([0, 0, 2, 2]), Int32Array.from([1]), [2, 2], 1, 2)).toThrow(
+      /boxImageIndex\[0\] = 1 is outside the batch of 1/,
+    );
+    expect(() => roiAlign(f, boxes2d([0, 0, 2, 2]), Int32Array.from([0, 0]), [2, 2], 1, 2)).toThrow(
+      /boxImageIndex has 2 entries for 1 boxes/,
+    );
+    expect(() =>
+      roiAlign(tf.zeros([4, 4, 2]) as unknown as tf.Tensor4D, boxes2d([0, 0, 2, 2]), Int32Array.from([0]), [2, 2], 1, 2),
+    ).toThrow(/NHWC/);
     f.dispose();
   });
 });
@@ -100,7 +145,9 @@ describe.each(CONFIGS)('multiScaleRoiAlign on %s, %s path', (backend, path) => {
     expect(mapped).toEqual(ms.mappedLevels);
     expect(new Set(mapped).size).toBeGreaterThanOrEqual(3);
     // Boundaries: √area = 112 is level 3, just below is level 2; 224 → 4; 448 → 5; 0 → clamped to 2.
-    expect(Array.from(mapLevels(Float32Array.from([0, 0, 112, 112, 0, 0, 111.9, 112, 0, 0, 224, 224, 0, 0, 448, 448, 5, 5, 5, 9]), 2, 5))).toEqual([1, 0, 2, 3, 0]);
+    expect(
+      Array.from(mapLevels(Float32Array.from([0, 0, 112, 112, 0, 0, 111.9, 112, 0, 0, 224, 224, 0, 0, 448, 448, 5, 5, 5, 9]), 2, 5)),
+    ).toEqual([1, 0, 2, 3, 0]);
   });
 
   it('values and per-level feature gradients equal torchvision MultiScaleRoIAlign', async () => {

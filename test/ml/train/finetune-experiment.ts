@@ -73,10 +73,21 @@ function classAgnostic(samples: TrainingSample[]): TrainingSample[] {
 
 /** The target label space: the shape's colour is its class, plus the pattern (striped or not). */
 function byColour(samples: TrainingSample[]): TrainingSample[] {
-  return samples.map((s) => ({ image: s.image, garments: s.garments.map((g) => ({ box: g.box, label: 1 + (g.attributes?.color as number), attributes: { pattern: g.attributes?.pattern } })) }));
+  return samples.map((s) => ({
+    image: s.image,
+    garments: s.garments.map((g) => ({
+      box: g.box,
+      label: 1 + (g.attributes?.color as number),
+      attributes: { pattern: g.attributes?.pattern },
+    })),
+  }));
 }
 
-interface Schedule { baseLr: number; iterationsPerEpoch: number; milestones: number[] }
+interface Schedule {
+  baseLr: number;
+  iterationsPerEpoch: number;
+  milestones: number[];
+}
 
 /** The source: as the learning test, lr 0.01 with the detection reference's warm-up over the first epoch. */
 const SOURCE_SCHEDULE: Schedule = { baseLr: 0.01, iterationsPerEpoch: STEPS_PER_EPOCH, milestones: [1_000_000] };
@@ -87,7 +98,13 @@ const SOURCE_SCHEDULE: Schedule = { baseLr: 0.01, iterationsPerEpoch: STEPS_PER_
 const TARGET_SCHEDULE: Schedule = { baseLr: 0.005, iterationsPerEpoch: STEPS_PER_EPOCH, milestones: [3] };
 
 /** SGD with momentum 0.9, weight decay 1e-4 and gradients clipped at norm 10 (untrained-body features are large). */
-async function train(model: AttributeRCNN, samples: TrainingSample[], steps: number, schedule: Schedule, onStep?: (step: number) => Promise<void>): Promise<void> {
+async function train(
+  model: AttributeRCNN,
+  samples: TrainingSample[],
+  steps: number,
+  schedule: Schedule,
+  onStep?: (step: number) => Promise<void>,
+): Promise<void> {
   const sgd = new Sgd({ lr: schedule.baseLr, momentum: 0.9, weightDecay: 1e-4 });
   try {
     for (let step = 0; step < steps; step++) {
@@ -111,7 +128,13 @@ function smallModelConfig(size: number, overrides: Record<string, unknown>): Rec
   return shapesConfig({ min_size: size, max_size: size, ...overrides });
 }
 
-async function targetRun(name: string, model: AttributeRCNN, settings: FinetuneSettings, samples: TrainingSample[], held: TrainingSample[]): Promise<TargetRun> {
+async function targetRun(
+  name: string,
+  model: AttributeRCNN,
+  settings: FinetuneSettings,
+  samples: TrainingSample[],
+  held: TrainingSample[],
+): Promise<TargetRun> {
   const started = process.cpuUsage();
   const curve: [number, number][] = [[0, await boxAp50(model, held)]];
   await train(model, samples, settings.targetSteps, TARGET_SCHEDULE, async (step) => {
@@ -127,7 +150,10 @@ export async function runFinetuneExperiment(settings: FinetuneSettings): Promise
   const dir = mkdtempSync(join(tmpdir(), 'kfashion-finetune-'));
   try {
     const sourceStarted = process.cpuUsage();
-    const sourceConfig = resolveConfig(smallModelConfig(size, { class_names: ['__background__', 'shape'], attributes: [] }), 'source config');
+    const sourceConfig = resolveConfig(
+      smallModelConfig(size, { class_names: ['__background__', 'shape'], attributes: [] }),
+      'source config',
+    );
     const source = AttributeRCNN.create(sourceConfig, 100 * seed + 1);
     const checkpoint = join(dir, 'source.safetensors');
     let sourceAp50: number;
@@ -139,9 +165,14 @@ export async function runFinetuneExperiment(settings: FinetuneSettings): Promise
       source.dispose();
     }
     const sourceCpuSeconds = cpuSeconds(sourceStarted);
-    log?.(`seed ${seed} source: ${settings.sourceSteps} steps, AP@0.5 on its own label space ${sourceAp50.toFixed(3)}, ${sourceCpuSeconds.toFixed(0)} CPU s`);
+    log?.(
+      `seed ${seed} source: ${settings.sourceSteps} steps, AP@0.5 on its own label space ${sourceAp50.toFixed(3)}, ${sourceCpuSeconds.toFixed(0)} CPU s`,
+    );
 
-    const targetClasses = { class_names: ['__background__', ...COLOUR_NAMES], attributes: [{ kind: 'pattern', type: 'multi', values: ['stripes'] }] };
+    const targetClasses = {
+      class_names: ['__background__', ...COLOUR_NAMES],
+      attributes: [{ kind: 'pattern', type: 'multi', values: ['stripes'] }],
+    };
     const targetConfig = resolveConfig(smallModelConfig(size, targetClasses), 'target config');
     const samples = byColour(drawShapes(settings.trainImages, 100 * seed + 5, size));
     const held = byColour(drawShapes(settings.heldOutImages, 100 * seed + 99, size));
@@ -163,7 +194,15 @@ export async function runFinetuneExperiment(settings: FinetuneSettings): Promise
       scratch.dispose();
     }
     const { log: _log, ...recorded } = settings;
-    return { settings: recorded, sourceAp50, sourceCpuSeconds, loaded: report.loaded, reinitialised: report.reinitialised, fromCheckpoint, fromScratch };
+    return {
+      settings: recorded,
+      sourceAp50,
+      sourceCpuSeconds,
+      loaded: report.loaded,
+      reinitialised: report.reinitialised,
+      fromCheckpoint,
+      fromScratch,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

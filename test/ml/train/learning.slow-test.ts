@@ -33,11 +33,19 @@ test('overfits a handful of drawn-shape images on wasm: boxes, categories and co
     if (process.env.KFASHION_LEARNING_LOG && step % 10 === 0) console.log(step, JSON.stringify(last));
   }
   const seconds = (Date.now() - started) / 1000;
-  console.log(`learning test: ${STEPS} steps of 2 images in ${seconds.toFixed(1)} s (${(seconds / STEPS).toFixed(2)} s/step); last losses ${JSON.stringify(last)}`);
+  console.log(
+    `learning test: ${STEPS} steps of 2 images in ${seconds.toFixed(1)} s (${(seconds / STEPS).toFixed(2)} s/step); last losses ${JSON.stringify(last)}`,
+  );
 
   const detections = await model.predict(samples.map((s) => s.image));
   if (process.env.KFASHION_LEARNING_LOG) {
-    detections.forEach((d, i) => console.log(i, JSON.stringify(samples[i].garments), JSON.stringify(d.slice(0, 4).map((x) => [x.label, x.score.toFixed(3), x.box.map(Math.round), x.attributes.color[0].value]))));
+    detections.forEach((d, i) =>
+      console.log(
+        i,
+        JSON.stringify(samples[i].garments),
+        JSON.stringify(d.slice(0, 4).map((x) => [x.label, x.score.toFixed(3), x.box.map(Math.round), x.attributes.color[0].value])),
+      ),
+    );
   }
   samples.forEach((sample, i) => {
     for (const garment of sample.garments) {

@@ -10,8 +10,16 @@ import { detectionLearningRate, Sgd } from '../../../src/ml/train/sgd';
 import { formulaValues } from '../model/heads-formula';
 
 const fixture = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/heads_sgd.json'), 'utf8')) as {
-  lr: number; momentum: number; weight_decay: number; iters_per_epoch: number; epochs: number;
-  milestones: number[]; gamma: number; initial: number[]; lrs: number[]; values: number[][];
+  lr: number;
+  momentum: number;
+  weight_decay: number;
+  iters_per_epoch: number;
+  epochs: number;
+  milestones: number[];
+  gamma: number;
+  initial: number[];
+  lrs: number[];
+  values: number[][];
 };
 
 describe.each(['cpu', 'wasm'])('SGD and LR schedule on %s', (backend) => {
@@ -20,7 +28,12 @@ describe.each(['cpu', 'wasm'])('SGD and LR schedule on %s', (backend) => {
   });
 
   test('matches torch.optim.SGD with the warm-up + MultiStepLR schedule step by step', () => {
-    const schedule = { baseLr: fixture.lr, iterationsPerEpoch: fixture.iters_per_epoch, milestones: fixture.milestones, gamma: fixture.gamma };
+    const schedule = {
+      baseLr: fixture.lr,
+      iterationsPerEpoch: fixture.iters_per_epoch,
+      milestones: fixture.milestones,
+      gamma: fixture.gamma,
+    };
     const before = tf.memory().numTensors;
     const initial = tf.tensor1d(fixture.initial);
     const p = tf.variable(initial, true);

@@ -9,7 +9,12 @@ import { seededRandom } from '../../../src/util/random';
 
 export const SHAPE_CLASSES = ['__background__', 'rectangle', 'ellipse', 'triangle'];
 export const COLOUR_NAMES = ['red', 'green', 'blue', 'yellow'];
-const COLOURS: [number, number, number][] = [[220, 40, 40], [40, 180, 60], [40, 70, 220], [230, 210, 40]];
+const COLOURS: [number, number, number][] = [
+  [220, 40, 40],
+  [40, 180, 60],
+  [40, 70, 220],
+  [230, 210, 40],
+];
 
 export function shapesConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {

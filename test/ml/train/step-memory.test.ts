@@ -7,7 +7,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readConfigFile, resolveConfig } from '../../../src/ml/model/config';
-import { checkStepMemory, estimateStepMemory, fittingSizes, trainingMemoryBudget, WASM_HEAP_LIMIT_BYTES, type MemoryBudget } from '../../../src/ml/train/step-memory';
+import {
+  checkStepMemory,
+  estimateStepMemory,
+  fittingSizes,
+  trainingMemoryBudget,
+  WASM_HEAP_LIMIT_BYTES,
+  type MemoryBudget,
+} from '../../../src/ml/train/step-memory';
 import { CPU_TRAINING_SIZES, paramsFromOptions } from '../../../src/cli/train';
 import { normaliseTrainingParams } from '../../../src/jobs/training-params';
 
@@ -15,7 +22,16 @@ const WASM: MemoryBudget = { bytes: WASM_HEAP_LIMIT_BYTES, of: "the wasm backend
 
 /** A from-scratch run's model (batch_norm, every stage trained), as measured. */
 function fromScratch(keys: Record<string, unknown>) {
-  return resolveConfig({ backbone: 'resnet18', trainable_backbone_layers: 5, norm_layer: 'batch_norm', class_names: ['__background__', 'a', 'b', 'c'], ...keys }, 'test');
+  return resolveConfig(
+    {
+      backbone: 'resnet18',
+      trainable_backbone_layers: 5,
+      norm_layer: 'batch_norm',
+      class_names: ['__background__', 'a', 'b', 'c'],
+      ...keys,
+    },
+    'test',
+  );
 }
 
 /** wasm heap bytes after two steps (tfjs-backend-wasm 4.22, Node 20): [backbone, norm, height, width, batch, bytes]. */
@@ -33,12 +49,18 @@ const MEASURED: [string, string, number, number, number, number][] = [
   ['resnet18', 'frozen_batch_norm', 320, 512, 2, 2_098_000_000],
 ];
 
-it.each(MEASURED)('estimates %s (%s) on a %i×%i batch of %i within -10%..+16% of the measured wasm heap', (backbone, norm, h, w, batch, measured) => {
-  const frozen = norm === 'frozen_batch_norm' ? { norm_layer: norm, trainable_backbone_layers: 3 } : {};
-  const estimate = estimateStepMemory(fromScratch({ backbone, min_size: Math.min(h, w), max_size: Math.max(h, w), ...frozen }), batch).bytes;
-  expect(estimate / measured).toBeGreaterThan(0.9);
-  expect(estimate / measured).toBeLessThan(1.16);
-});
+it.each(MEASURED)(
+  'estimates %s (%s) on a %i×%i batch of %i within -10%..+16% of the measured wasm heap',
+  (backbone, norm, h, w, batch, measured) => {
+    const frozen = norm === 'frozen_batch_norm' ? { norm_layer: norm, trainable_backbone_layers: 3 } : {};
+    const estimate = estimateStepMemory(
+      fromScratch({ backbone, min_size: Math.min(h, w), max_size: Math.max(h, w), ...frozen }),
+      batch,
+    ).bytes;
+    expect(estimate / measured).toBeGreaterThan(0.9);
+    expect(estimate / measured).toBeLessThan(1.16);
+  },
+);
 
 it('grows with the pixels, the batch and the backbone', () => {
   const small = estimateStepMemory(fromScratch({ min_size: 320, max_size: 512 }), 2).bytes;
@@ -47,15 +69,20 @@ it('grows with the pixels, the batch and the backbone', () => {
   expect(estimateStepMemory(fromScratch({ backbone: 'resnet50', min_size: 320, max_size: 512 }), 2).bytes).toBeGreaterThan(1.5 * small);
 });
 
-it('refuses torchvision\'s sizes on the wasm heap with the estimate, the limit and sizes that fit', () => {
+it("refuses torchvision's sizes on the wasm heap with the estimate, the limit and sizes that fit", () => {
   const refusal = checkStepMemory(fromScratch({}), 2, WASM);
   expect(refusal?.field).toBe('max_size');
-  expect(refusal?.message).toMatch(/^one training step needs about 13\.\d GiB \(2 image\(s\) of up to 800×1344 px, resnet18\) but the wasm backend's heap limit is 4\.0 GiB; use min_size (\d+) and max_size (\d+), or a native backend/);
+  expect(refusal?.message).toMatch(
+    /^one training step needs about 13\.\d GiB \(2 image\(s\) of up to 800×1344 px, resnet18\) but the wasm backend's heap limit is 4\.0 GiB; use min_size (\d+) and max_size (\d+), or a native backend/,
+  );
   const [, min, max] = /min_size (\d+) and max_size (\d+)/.exec(refusal!.message)!.map(Number);
   expect(checkStepMemory(fromScratch({ min_size: min, max_size: max }), 2, WASM)).toBeNull();
   expect(fittingSizes(fromScratch({}), 2, WASM)).toEqual({ min_size: min, max_size: max });
   // A batch of one that fits is named first.
-  expect(checkStepMemory(fromScratch({ min_size: 384, max_size: 640 }), 4, WASM)).toMatchObject({ field: 'batchSize', message: expect.stringMatching(/use a batch size of 1, or/) });
+  expect(checkStepMemory(fromScratch({ min_size: 384, max_size: 640 }), 4, WASM)).toMatchObject({
+    field: 'batchSize',
+    message: expect.stringMatching(/use a batch size of 1, or/),
+  });
   expect(checkStepMemory(fromScratch({}), 2, null)).toBeNull();
 });
 
@@ -87,11 +114,16 @@ describe('model config bounds and keys', () => {
   const config = (keys: Record<string, unknown>) => () => resolveConfig({ num_classes: 2, ...keys }, 'cfg');
 
   it('refuses integers outside the documented bounds, naming the key', () => {
-    expect(config({ rpn_pre_nms_top_n_train: 2147483647 })).toThrow('cfg: rpn_pre_nms_top_n_train: expected an integer in [1, 20000], got 2147483647');
+    expect(config({ rpn_pre_nms_top_n_train: 2147483647 })).toThrow(
+      'cfg: rpn_pre_nms_top_n_train: expected an integer in [1, 20000], got 2147483647',
+    );
     expect(config({ fpn_out_channels: 1000000 })).toThrow('cfg: fpn_out_channels: expected an integer in [1, 1024], got 1000000');
     expect(config({ min_size: [512, 100000] })).toThrow('cfg: min_size[1]: expected an integer in [32, 2048], got 100000');
     expect(config({ box_detections_per_img: 0 })).toThrow('cfg: box_detections_per_img: expected an integer in [1, 1000], got 0');
-    expect(config({ rpn_pre_nms_top_n_train: 20000, fpn_out_channels: 1024 })()).toMatchObject({ rpn_pre_nms_top_n_train: 20000, fpn_out_channels: 1024 });
+    expect(config({ rpn_pre_nms_top_n_train: 20000, fpn_out_channels: 1024 })()).toMatchObject({
+      rpn_pre_nms_top_n_train: 20000,
+      fpn_out_channels: 1024,
+    });
   });
 
   it('accepts only its own keys: constructor and __proto__ are unknown keys', () => {

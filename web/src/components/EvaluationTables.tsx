@@ -10,7 +10,13 @@ type Metric = number | null;
 interface EvaluationReport {
   images?: number;
   detections?: number;
-  box: { map: Metric; ap50: Metric; ap75: Metric; ar100: Metric; perCategory: { name: string; groundTruth: number; ap: Metric; ap50: Metric }[] };
+  box: {
+    map: Metric;
+    ap50: Metric;
+    ap75: Metric;
+    ar100: Metric;
+    perCategory: { name: string; groundTruth: number; ap: Metric; ap50: Metric }[];
+  };
   attributes?: { matched?: { garments: number; kinds: Record<string, KindMetrics> } };
   fashionpedia?: { ap: Metric; apIou50F150: Metric };
 }
@@ -66,7 +72,11 @@ function MetricTable(props: { caption: string; versions: VersionMetrics[]; rows:
                 {row.values.map((value, i) => (
                   <td key={i}>{value === undefined ? '—' : value === null ? 'n/a' : formatNumber(value)}</td>
                 ))}
-                {compare && <td className={delta === null ? 'muted' : delta > 0 ? 'better' : delta < 0 ? 'worse' : undefined}>{delta === null ? '—' : `${delta > 0 ? '+' : ''}${formatNumber(delta)}`}</td>}
+                {compare && (
+                  <td className={delta === null ? 'muted' : delta > 0 ? 'better' : delta < 0 ? 'worse' : undefined}>
+                    {delta === null ? '—' : `${delta > 0 ? '+' : ''}${formatNumber(delta)}`}
+                  </td>
+                )}
               </tr>
             );
           })}
@@ -77,7 +87,8 @@ function MetricTable(props: { caption: string; versions: VersionMetrics[]; rows:
 }
 
 export function EvaluationTables({ versions }: { versions: VersionMetrics[] }) {
-  if (versions.every((version) => !version.metrics)) return <p className="muted">No evaluation metrics stored for {versions.length > 1 ? 'these versions' : 'this version'}.</p>;
+  if (versions.every((version) => !version.metrics))
+    return <p className="muted">No evaluation metrics stored for {versions.length > 1 ? 'these versions' : 'this version'}.</p>;
   if (!versions.every((version) => isReport(version.metrics))) return <GenericMetrics versions={versions} />;
   const reports = versions.map((version) => version.metrics as unknown as EvaluationReport);
   const pick = (read: (report: EvaluationReport) => Metric | undefined) => reports.map((report) => read(report));
@@ -123,7 +134,10 @@ export function EvaluationTables({ versions }: { versions: VersionMetrics[] }) {
                 { label: `${name} mAP`, values: pick((report) => (kind(report, name) as { map?: Metric } | undefined)?.map) },
               ]
             : [
-                { label: `${name} accuracy`, values: pick((report) => (kind(report, name) as { accuracy?: Metric } | undefined)?.accuracy) },
+                {
+                  label: `${name} accuracy`,
+                  values: pick((report) => (kind(report, name) as { accuracy?: Metric } | undefined)?.accuracy),
+                },
                 { label: `${name} macro-F1`, values: pick((report) => kind(report, name)?.macroF1) },
               ];
         })}

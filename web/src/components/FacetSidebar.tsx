@@ -55,7 +55,10 @@ function FacetGroup(props: {
 }) {
   const [expanded, setExpanded] = useState(false);
   const hidden = props.values.length - SHOWN_BEFORE_MORE;
-  const shown = expanded || hidden <= 1 ? props.values : props.values.filter((entry, i) => i < SHOWN_BEFORE_MORE || props.selected.includes(entry.value));
+  const shown =
+    expanded || hidden <= 1
+      ? props.values
+      : props.values.filter((entry, i) => i < SHOWN_BEFORE_MORE || props.selected.includes(entry.value));
   return (
     <fieldset className="facet" data-kind={props.kindKey}>
       <legend>{props.label}</legend>
@@ -71,9 +74,13 @@ function FacetGroup(props: {
                 checked={props.selected.includes(entry.value)}
                 onChange={() => props.onToggle(entry.value)}
               />
-              <span className="value-ko" lang="ko">{entry.korean ?? entry.value}</span>
+              <span className="value-ko" lang="ko">
+                {entry.korean ?? entry.value}
+              </span>
               {entry.valueEn && <span className="value-en">{entry.valueEn}</span>}
-              <span className="count" data-testid="facet-count">{entry.count.toLocaleString('en')}</span>
+              <span className="count" data-testid="facet-count">
+                {entry.count.toLocaleString('en')}
+              </span>
             </label>
           </li>
         ))}

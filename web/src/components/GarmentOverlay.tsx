@@ -7,11 +7,7 @@ import { ImageDetail } from '../image-model';
 
 export const SLOT_COLORS: Record<string, string> = { TOP: '#d81b60', BOTTOM: '#2e7d32', OUTER: '#1e4fd8', ONE_PIECE: '#ef6c00' };
 
-export function GarmentOverlay(props: {
-  image: ImageDetail;
-  highlighted: string | null;
-  onHighlight: (garmentId: string | null) => void;
-}) {
+export function GarmentOverlay(props: { image: ImageDetail; highlighted: string | null; onHighlight: (garmentId: string | null) => void }) {
   const { image } = props;
   const stroke = Math.max(2, Math.min(image.width, image.height) / 200);
   return (

@@ -18,10 +18,18 @@ export function LineChart(props: { title: string; points: { step: number; value:
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${props.title} over ${props.points.length} steps`}>
         <line x1={pad.left} y1={height - pad.bottom} x2={width - pad.right} y2={height - pad.bottom} className="axis" />
         <line x1={pad.left} y1={pad.top} x2={pad.left} y2={height - pad.bottom} className="axis" />
-        <text x={pad.left - 4} y={pad.top + 8} textAnchor="end" className="tick">{formatNumber(y1)}</text>
-        <text x={pad.left - 4} y={height - pad.bottom} textAnchor="end" className="tick">{formatNumber(y0)}</text>
-        <text x={pad.left} y={height - 6} className="tick">{x0}</text>
-        <text x={width - pad.right} y={height - 6} textAnchor="end" className="tick">step {x1}</text>
+        <text x={pad.left - 4} y={pad.top + 8} textAnchor="end" className="tick">
+          {formatNumber(y1)}
+        </text>
+        <text x={pad.left - 4} y={height - pad.bottom} textAnchor="end" className="tick">
+          {formatNumber(y0)}
+        </text>
+        <text x={pad.left} y={height - 6} className="tick">
+          {x0}
+        </text>
+        <text x={width - pad.right} y={height - 6} textAnchor="end" className="tick">
+          step {x1}
+        </text>
         {props.points.length > 1 ? (
           <polyline points={props.points.map((point) => `${x(point.step)},${y(point.value)}`).join(' ')} className="line" />
         ) : (

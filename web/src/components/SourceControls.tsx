@@ -32,7 +32,10 @@ export function SourceControls(props: { state: SearchState; modelVersions: Model
         <>
           <label>
             Model{' '}
-            <select value={state.modelVersionId ?? ''} onChange={(event) => onChange({ ...state, modelVersionId: event.target.value || null })}>
+            <select
+              value={state.modelVersionId ?? ''}
+              onChange={(event) => onChange({ ...state, modelVersionId: event.target.value || null })}
+            >
               <option value="">all versions</option>
               {props.modelVersions.map((version) => (
                 <option key={version.id} value={version.id}>

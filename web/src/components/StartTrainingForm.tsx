@@ -103,7 +103,9 @@ function FieldControl(props: {
             <input
               type="checkbox"
               checked={props.ticked.includes(value)}
-              onChange={(event) => props.onTicked(event.target.checked ? [...props.ticked, value] : props.ticked.filter((entry) => entry !== value))}
+              onChange={(event) =>
+                props.onTicked(event.target.checked ? [...props.ticked, value] : props.ticked.filter((entry) => entry !== value))
+              }
             />
             {value}
           </label>

@@ -34,7 +34,15 @@ export function TokenField() {
     <form className="token" onSubmit={save} data-testid="api-token">
       {needed && <span role="alert">The API needs a token with a sufficient role for this.</span>}
       <label htmlFor="api-token">API token</label>
-      <input id="api-token" name="apiToken" type="password" autoComplete="off" placeholder="kf_…" value={value} onChange={(event) => setValue(event.target.value)} />
+      <input
+        id="api-token"
+        name="apiToken"
+        type="password"
+        autoComplete="off"
+        placeholder="kf_…"
+        value={value}
+        onChange={(event) => setValue(event.target.value)}
+      />
       <button type="submit">Save</button>
     </form>
   );

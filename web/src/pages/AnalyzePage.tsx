@@ -108,7 +108,8 @@ function AnalyzeForms({ versions, active }: { versions: ModelVersionChoice[]; ac
       </label>
       <form className="inline-form" onSubmit={onSubmitImageId}>
         <label>
-          Stored image id (as in its page address) <input value={imageId} onChange={(event) => setImageId(event.target.value)} spellCheck={false} required />
+          Stored image id (as in its page address){' '}
+          <input value={imageId} onChange={(event) => setImageId(event.target.value)} spellCheck={false} required />
         </label>
         <button type="submit" disabled={busy}>
           Analyze

@@ -25,7 +25,10 @@ export function ImagePage(props: { id: string; external: boolean; query: string 
     const controller = new AbortController();
     setImage(undefined);
     setError(null);
-    fetchImage(props.id, props.external, controller.signal).then(setImage, (failure: Error) => !controller.signal.aborted && setError(failure));
+    fetchImage(props.id, props.external, controller.signal).then(
+      setImage,
+      (failure: Error) => !controller.signal.aborted && setError(failure),
+    );
     return () => controller.abort();
   }, [props.id, props.external]);
 
@@ -38,13 +41,23 @@ export function ImagePage(props: { id: string; external: boolean; query: string 
 
   if (error) return <ErrorNote error={error} />;
   if (image === undefined) return <p className="muted">Loading…</p>;
-  if (image === null) return <p className="error" role="alert">No image {props.external ? `with K-Fashion id ${props.id}` : props.id}.</p>;
+  if (image === null)
+    return (
+      <p className="error" role="alert">
+        No image {props.external ? `with K-Fashion id ${props.id}` : props.id}.
+      </p>
+    );
 
-  const shown = { ...image, garments: image.garments.filter((garment) => garment.source === 'ANNOTATION' || garment.modelVersion?.id === shownVersion) };
-  const pairs = sortBySlot(pairGarments(
-    shown.garments.filter((garment) => garment.source === 'ANNOTATION'),
-    shown.garments.filter((garment) => garment.source === 'PREDICTION'),
-  ));
+  const shown = {
+    ...image,
+    garments: image.garments.filter((garment) => garment.source === 'ANNOTATION' || garment.modelVersion?.id === shownVersion),
+  };
+  const pairs = sortBySlot(
+    pairGarments(
+      shown.garments.filter((garment) => garment.source === 'ANNOTATION'),
+      shown.garments.filter((garment) => garment.source === 'PREDICTION'),
+    ),
+  );
   return (
     <div className="image-page">
       <figure className="photo">
@@ -55,9 +68,7 @@ export function ImagePage(props: { id: string; external: boolean; query: string 
         </figcaption>
       </figure>
       <section className="garments" aria-labelledby="image-heading">
-        <h1 id="image-heading">
-          {image.externalId ? <>K-Fashion {image.externalId}</> : <>Image {image.id}</>}
-        </h1>
+        <h1 id="image-heading">{image.externalId ? <>K-Fashion {image.externalId}</> : <>Image {image.id}</>}</h1>
         <p className="styles">
           {image.styles.length
             ? image.styles.map((style, i) => (
@@ -107,7 +118,9 @@ function GarmentCard(props: { pair: GarmentPair; highlighted: string | null; onH
   const slot = SUPER_CATEGORIES.find((entry) => entry.value === main.superCategory);
   const annotated = annotation ? attributesByKind(annotation) : new Map<string, Attribute[]>();
   const predicted = prediction ? attributesByKind(prediction) : new Map<string, Attribute[]>();
-  const kinds = [...new Set([...KIND_ORDER, ...annotated.keys(), ...predicted.keys()])].filter((kind) => annotated.has(kind) || predicted.has(kind));
+  const kinds = [...new Set([...KIND_ORDER, ...annotated.keys(), ...predicted.keys()])].filter(
+    (kind) => annotated.has(kind) || predicted.has(kind),
+  );
   const on = props.highlighted === annotation?.id || props.highlighted === prediction?.id;
   return (
     <article
@@ -150,7 +163,12 @@ function GarmentCard(props: { pair: GarmentPair; highlighted: string | null; onH
                 {prediction && (
                   <td>
                     <Values values={predicted.get(kind)} withScores />
-                    {differs && <span className="differs" title="the prediction differs from the annotation"> ≠ differs</span>}
+                    {differs && (
+                      <span className="differs" title="the prediction differs from the annotation">
+                        {' '}
+                        ≠ differs
+                      </span>
+                    )}
                   </td>
                 )}
               </tr>

@@ -85,9 +85,7 @@ export function SearchPage({ query }: { query: string }) {
   return (
     <div className="search-page">
       <details className="filters" open={!narrow} key={narrow ? 'narrow' : 'wide'}>
-        <summary>
-          Filters{filterCount > 0 && <span className="badge">{filterCount}</span>}
-        </summary>
+        <summary>Filters{filterCount > 0 && <span className="badge">{filterCount}</span>}</summary>
         <FacetSidebar state={state} facets={facets} onToggle={(kind, value) => update(toggleValue(state, kind, value))} />
         {filterCount > 0 && (
           <button type="button" className="clear" onClick={() => update({ ...state, selected: emptySearch().selected })}>
@@ -97,7 +95,13 @@ export function SearchPage({ query }: { query: string }) {
       </details>
       <section className="results" aria-labelledby="results-heading">
         <div className="results-bar">
-          <h1 id="results-heading" className="result-count" aria-live="polite" data-testid="result-count" data-count={current?.totalCount ?? ''}>
+          <h1
+            id="results-heading"
+            className="result-count"
+            aria-live="polite"
+            data-testid="result-count"
+            data-count={current?.totalCount ?? ''}
+          >
             {current ? `${current.totalCount?.toLocaleString('en')} garment${current.totalCount === 1 ? '' : 's'}` : 'Searching…'}
           </h1>
           <SourceControls state={state} modelVersions={modelVersions} onChange={update} />
@@ -105,12 +109,7 @@ export function SearchPage({ query }: { query: string }) {
         {error && <ErrorNote error={error} />}
         {shown && (
           <div className={current ? undefined : 'stale'} aria-busy={!current}>
-            <ResultGrid
-              garments={shown.garments}
-              hasNextPage={shown.hasNextPage}
-              loading={loadingMore || !current}
-              onLoadMore={loadMore}
-            />
+            <ResultGrid garments={shown.garments} hasNextPage={shown.hasNextPage} loading={loadingMore || !current} onLoadMore={loadMore} />
           </div>
         )}
       </section>

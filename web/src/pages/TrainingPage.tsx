@@ -118,7 +118,9 @@ export function TrainingPage({ query }: { query: string }) {
         {runs === null ? (
           <p className="muted">Loading…</p>
         ) : runs.length === 0 ? (
-          <p className="muted" data-testid="no-runs">No training runs yet.</p>
+          <p className="muted" data-testid="no-runs">
+            No training runs yet.
+          </p>
         ) : (
           <RunTable runs={runs} selected={selectedRun} onChanged={() => setTick((value) => value + 1)} />
         )}
@@ -127,7 +129,11 @@ export function TrainingPage({ query }: { query: string }) {
       {selectedRun && <RunDetail id={selectedRun} tick={tick} />}
       <section aria-labelledby="versions-heading">
         <h2 id="versions-heading">Model versions</h2>
-        {versions.length === 0 ? <p className="muted">No model versions yet.</p> : <VersionComparison versions={versions} query={query} onChanged={() => setTick((value) => value + 1)} />}
+        {versions.length === 0 ? (
+          <p className="muted">No model versions yet.</p>
+        ) : (
+          <VersionComparison versions={versions} query={query} onChanged={() => setTick((value) => value + 1)} />
+        )}
       </section>
     </div>
   );
@@ -174,7 +180,9 @@ function RunTable(props: { runs: TrainingRun[]; selected: string | null; onChang
             <th scope="col">Created</th>
             <th scope="col">Finished</th>
             <th scope="col">Model version</th>
-            <th scope="col"><span className="visually-hidden">Actions</span></th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -308,7 +316,13 @@ function RunDetail({ id, tick }: { id: string; tick: number }) {
       <details>
         <summary>Parameters</summary>
         {/* Parameters a run did not record (older runs) are null: left out. */}
-        <pre>{JSON.stringify(Object.fromEntries(Object.entries(run.params).filter(([key, value]) => value !== null && key !== '__typename')), null, 2)}</pre>
+        <pre>
+          {JSON.stringify(
+            Object.fromEntries(Object.entries(run.params).filter(([key, value]) => value !== null && key !== '__typename')),
+            null,
+            2,
+          )}
+        </pre>
       </details>
       {byName.size === 0 ? (
         <p className="muted">No metrics recorded yet.</p>

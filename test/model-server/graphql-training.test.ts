@@ -101,7 +101,7 @@ it('takes momentum, weight decay and the learning-rate factors from the API and 
   const input = { attributeKinds: ['color'], epochs: 2, momentum: 0.5, weightDecay: 0.01, lrGamma: 0.5, warmupFactor: 0.1 };
   const { startTraining } = await api.data(START, { input });
   expect(startTraining.params).toMatchObject({ momentum: 0.5, weightDecay: 0.01, lrGamma: 0.5, warmupFactor: 0.1 });
-  const [stored] = await db.dataSource.query(`SELECT params FROM training_runs WHERE id = $1`, [startTraining.id]);
+  const [stored] = await db.dataSource.query(`SELECT params FROM training_runs WHERE id = $1`, [startTraining.databaseId]);
   expect(stored.params).toMatchObject({ momentum: 0.5, weightDecay: 0.01, lrGamma: 0.5, warmupFactor: 0.1 });
   await api.data(`mutation($id: ID!) { cancelTraining(id: $id) { id } }`, { id: startTraining.id });
 });

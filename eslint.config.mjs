@@ -1,5 +1,6 @@
 // ESLint 9 flat config: typescript-eslint's type-aware recommended rules over every TypeScript file
-// of the tree. Formatting is Prettier's (.prettierrc.json), so no stylistic rule is enabled here.
+// of the tree (its few JavaScript files get the untyped ones, below). Formatting is Prettier's
+// (.prettierrc.json), so no stylistic rule is enabled here.
 // Types come from the nearest tsconfig.json (projectService): tsconfig.json for src, migrations, test,
 // bench and tools, web/tsconfig.json for web/src. `npm run lint` runs it; `npm test` runs that first.
 import eslint from '@eslint/js';
@@ -60,7 +61,7 @@ export default tseslint.config(
   },
   {
     // Tests and benchmarks read JSON (GraphQL and HTTP answers, fixtures) and poke at library
-    // internals; typing each of those ~1,500 reads would repeat the shapes the assertions already
+    // internals; typing each of those ~1,700 reads would repeat the shapes the assertions already
     // check, so the any-safety rules apply to the application code (src, web, migrations, tools) only.
     // For the same reason their messages print such values (and WebSocket frames) as they come.
     files: ['test/**', 'bench/**'],

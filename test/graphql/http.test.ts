@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { importDataset } from '../../src/db/import';
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
-import { ApiClient, makeSampleTree, SAMPLES_DIR, startTestServer } from './support';
+import { ApiClient, importedImageIds, insertImageRow, makeSampleTree, SAMPLES_DIR, startTestServer } from './support';
 
 let db: TestDatabase;
 let api: ApiClient;
@@ -17,20 +17,13 @@ let root: string;
 let secret: string;
 const ids: Record<string, string> = {};
 
-async function insertImage(externalId: string, imagePath: string): Promise<string> {
-  const [row] = await db.dataSource.query(
-    `INSERT INTO images (dataset_id, external_id, file_name, image_path, width, height)
-     VALUES ((SELECT id FROM datasets LIMIT 1), $1, 'x.jpg', $2, 800, 800) RETURNING id`,
-    [externalId, imagePath],
-  );
-  return String(row.id);
-}
+const insertImage = (externalId: string, imagePath: string) => insertImageRow(db.dataSource, externalId, imagePath);
 
 beforeAll(async () => {
   db = await createPostgresTestDatabase();
   root = makeSampleTree();
   await importDataset(db.dataSource, { root });
-  for (const row of await db.dataSource.query(`SELECT id, external_id FROM images`)) ids[row.external_id] = String(row.id);
+  Object.assign(ids, await importedImageIds(db.dataSource));
   // Files outside the dataset root that crafted rows point at: none may ever be served.
   secret = `${root}-secret.jpg`;
   fs.copyFileSync(path.join(SAMPLES_DIR, '100026.jpg'), secret);

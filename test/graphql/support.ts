@@ -51,6 +51,22 @@ export function makeSampleTree(
   return root;
 }
 
+/** Ids (as strings) of the imported images by their external id. */
+export async function importedImageIds(dataSource: DataSource): Promise<Record<string, string>> {
+  const rows: { id: string; external_id: string }[] = await dataSource.query(`SELECT id::text AS id, external_id FROM images`);
+  return Object.fromEntries(rows.map((row) => [row.external_id, row.id]));
+}
+
+/** A crafted image row of the first dataset pointing at `imagePath` (relative to the dataset's root); its id. */
+export async function insertImageRow(dataSource: DataSource, externalId: string, imagePath: string): Promise<string> {
+  const [row] = await dataSource.query(
+    `INSERT INTO images (dataset_id, external_id, file_name, image_path, width, height)
+     VALUES ((SELECT id FROM datasets LIMIT 1), $1, 'x.jpg', $2, 800, 800) RETURNING id`,
+    [externalId, imagePath],
+  );
+  return String(row.id);
+}
+
 export interface GraphQLResult<Data = any> {
   status: number;
   data?: Data;

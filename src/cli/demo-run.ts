@@ -188,7 +188,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const consoleUrl = `${origin}/`;
   console.log(`1/5 serving: web console ${consoleUrl}, GraphQL ${origin}/graphql, model server ${served.modelServer!.url}`);
   // Printed before the slow steps: the console's token field (Analyze, Start training) needs it while they run.
-  const tokenFile = demoTokenFile();
+  const tokenFile = demoTokenFile(dataDir(environment()));
   const admin = await demoToken(served.dataSource, tokenFile);
   console.log(
     `    API token (admin, ${expiryText(admin.expiresAt)}) for the console's "API token" field: ${admin.token}\n` +

@@ -9,7 +9,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { createApiToken, liveApiToken, revokeApiToken, revokeOtherTokensNamed } from '../db/api-tokens';
-import { dataDir } from '../util/data-dir';
 
 /** The name of the demo's tokens in `kfashion token list` (and what an older demo named its tokens). */
 export const DEMO_TOKEN_NAME = 'demo';
@@ -29,7 +28,7 @@ export interface DemoToken {
   revokedIds: string[];
 }
 
-export function demoTokenFile(root: string = dataDir()): string {
+export function demoTokenFile(root: string): string {
   return path.join(root, 'demo-token');
 }
 
@@ -70,7 +69,7 @@ async function mintDemoToken(dataSource: DataSource, file: string, now: Date): P
 }
 
 /** The demo's admin token: the stored one while it is a live admin token, else a fresh one written to `file`. */
-export async function demoToken(dataSource: DataSource, file: string = demoTokenFile(), now = new Date()): Promise<DemoToken> {
+export async function demoToken(dataSource: DataSource, file: string, now = new Date()): Promise<DemoToken> {
   const stored = readStoredToken(file);
   const live = stored === null ? null : await liveApiToken(dataSource, stored);
   const current =

@@ -7,7 +7,7 @@
  * the embedded one); `db:validation` forces the split. Images are predicted one at a time; an image
  * that cannot be read is skipped and listed, never fatal. Boxes are compared in the annotation's pixels.
  */
-import { uploadsDir } from '../util/data-dir';
+import { dataDir, uploadsDir } from '../util/data-dir';
 import { environment } from './environment';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -192,7 +192,7 @@ async function groundTruthFromSplit(split: 'train' | 'validation', config: Evalu
   const { openDatabase } = await import('../db/data-source');
   const dataSource = await openDatabase({ env: environment() });
   try {
-    return await groundTruthFromDatabase(dataSource, split, config, { maxImages, uploadsDir: uploadsDir() });
+    return await groundTruthFromDatabase(dataSource, split, config, { maxImages, uploadsDir: uploadsDir(dataDir(environment())) });
   } finally {
     await dataSource.destroy();
   }

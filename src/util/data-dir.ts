@@ -6,6 +6,6 @@ export function dataDir(env: { readonly KFASHION_DATA_DIR?: string } = {}): stri
 }
 
 /** Where uploaded images are stored (images without a dataset have their files here). */
-export function uploadsDir(root: string = dataDir()): string {
+export function uploadsDir(root: string): string {
   return path.join(root, 'uploads');
 }

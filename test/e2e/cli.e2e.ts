@@ -32,7 +32,7 @@ it('trains in the foreground on the embedded server and records the run and its 
   fs.writeFileSync(path.join(home, 'model.json'), JSON.stringify({ ...TINY_MODEL, min_size: 64, max_size: 64 }));
   const bad = await run(['train', '--attribute-kinds', 'colour', '--epochs', '1']);
   expect(bad.code).toBe(1);
-  expect(bad.output).toMatch(/data\.attributeKinds: unknown attribute kind "colour"/);
+  expect(bad.output).toMatch(/--attribute-kinds: unknown value "colour"; known: color, /);
   // torchvision's sizes on wasm: refused before the first step (no Aborted()), within a minute.
   fs.writeFileSync(path.join(home, 'torchvision-sizes.json'), JSON.stringify({ min_size: 800, max_size: 1333 }));
   const started = Date.now();

@@ -133,7 +133,7 @@ async function activeModel(api: DemoApi): Promise<{ id: string; name: string } |
 async function unfinishedRun(api: DemoApi): Promise<string | null> {
   const { trainingRuns } = await api.request<{
     trainingRuns: { edges: { node: { id: string; status: string; params: { name?: string } } }[] };
-  }>('{ trainingRuns(first: 20) { edges { node { id status params } } } }');
+  }>('{ trainingRuns(first: 20) { edges { node { id status params { name } } } } }');
   const runs = trainingRuns.edges.map((edge) => edge.node);
   return runs.find((run) => ['QUEUED', 'RUNNING'].includes(run.status) && run.params.name === DEMO_TRAINING.name)?.id ?? null;
 }

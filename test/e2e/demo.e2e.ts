@@ -52,7 +52,7 @@ it('runs the whole loop on the embedded database, then analyses an uploaded phon
   expect(demo.output().split('3/5 import')[0]).toContain(token);
   expect(fs.readFileSync(path.join(home, 'demo-token'), 'utf8').trim()).toBe(token);
   expect(fs.statSync(path.join(home, 'demo-token')).mode & 0o777).toBe(0o600);
-  await demo.waitFor(/4\/5 training run (\d+) started through the API/);
+  await demo.waitFor(/4\/5 training run (\S+) started through the API/);
   // The demo follows its run over graphql-ws and prints the steps it is told about.
   await demo.waitFor(/step \d+\/\d+ · epoch 1\/1/, 300_000);
   const [, versionId] = await demo.waitFor(/5\/5 model version (\S+) is active/, 300_000);

@@ -48,15 +48,18 @@ describe('lint and format', () => {
   });
 
   it('the checker tells an explained exception from a bare one', () => {
-    const bare = ['const a = 1;', '// eslint-disable-next-line @typescript-eslint/no-explicit-any', 'let b: any;'].join('\n');
+    // Built from parts, so that this file's own examples are no directives of its own.
+    const disable = ['eslint', 'disable'].join('-');
+    const nextLine = `// ${disable}-next-line @typescript-eslint/no-explicit-any`;
+    const bare = ['const a = 1;', nextLine, 'let b: any;'].join('\n');
     expect(unexplainedDisables('x.ts', bare)).toEqual(['x.ts:2']);
-    const inline = '// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON answer\nlet b: any;';
+    const inline = [`${nextLine} -- a JSON answer`, 'let b: any;'].join('\n');
     expect(unexplainedDisables('x.ts', inline)).toEqual([]);
-    const above = '// A JSON answer of unknown shape.\n// eslint-disable-next-line @typescript-eslint/no-explicit-any\nlet b: any;';
+    const above = ['// A JSON answer of unknown shape.', nextLine, 'let b: any;'].join('\n');
     expect(unexplainedDisables('x.ts', above)).toEqual([]);
-    const stacked = '// eslint-disable-next-line no-console\n// eslint-disable-next-line @typescript-eslint/no-explicit-any\nlet b: any;';
+    const stacked = [`// ${disable}-next-line no-console`, nextLine, 'let b: any;'].join('\n');
     expect(unexplainedDisables('x.ts', stacked)).toEqual(['x.ts:1', 'x.ts:2']);
-    const block = '/* eslint-disable @typescript-eslint/no-require-imports */\nconst x = require("x");';
+    const block = [`/* ${disable} @typescript-eslint/no-require-imports */`, 'const x = require("x");'].join('\n');
     expect(unexplainedDisables('x.ts', block)).toEqual(['x.ts:1']);
   });
 });

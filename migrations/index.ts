@@ -8,6 +8,7 @@ import { PredictionChunks1764700000000 } from './1764700000000-PredictionChunks'
 import { ApiTokens1764750000000 } from './1764750000000-ApiTokens';
 import { ImportRunInterrupted1764800000000 } from './1764800000000-ImportRunInterrupted';
 import { GarmentTermBits1764870000000 } from './1764870000000-GarmentTermBits';
+import { EditorRole1764900000000 } from './1764900000000-EditorRole';
 
 export const MIGRATIONS = [
   InitialSchema1764201600000,
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   ApiTokens1764750000000,
   ImportRunInterrupted1764800000000,
   GarmentTermBits1764870000000,
+  EditorRole1764900000000,
 ];

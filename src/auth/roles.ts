@@ -1,9 +1,10 @@
 /**
  * Who may do what: each role may do everything the roles before it may. `viewer` reads (queries,
  * images, subscriptions), `analyst` also analyses and uploads photos and starts batch
- * predictions, `admin` also trains, cancels and activates model versions.
+ * predictions, `editor` also corrects garments and reviews images, `admin` also trains, cancels
+ * and activates model versions.
  */
-export const ROLES = ['viewer', 'analyst', 'admin'] as const;
+export const ROLES = ['viewer', 'analyst', 'editor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export function isRole(value: string): value is Role {

@@ -272,7 +272,7 @@ describe('kfashion token (the built CLI)', () => {
     expect((await api.as(token).query(MUTATIONS.analyzeImage.document)).status).toBe(401);
     const badRole = await cli('create', '--role', 'root');
     expect(badRole.status).not.toBe(0);
-    expect(badRole.stderr).toMatch(/--role: expected one of viewer, analyst, admin, got "root"/);
+    expect(badRole.stderr).toMatch(/--role: expected one of viewer, analyst, editor, admin, got "root"/);
     expect((await cli('revoke', '12; DROP TABLE api_tokens')).stderr).toMatch(/ID: expected a token id/);
   });
 

@@ -9,6 +9,7 @@ import { ApiTokens1764750000000 } from './1764750000000-ApiTokens';
 import { ImportRunInterrupted1764800000000 } from './1764800000000-ImportRunInterrupted';
 import { GarmentTermBits1764870000000 } from './1764870000000-GarmentTermBits';
 import { EditorRole1764900000000 } from './1764900000000-EditorRole';
+import { GarmentEmbeddings1764930000000 } from './1764930000000-GarmentEmbeddings';
 
 export const MIGRATIONS = [
   InitialSchema1764201600000,
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   ImportRunInterrupted1764800000000,
   GarmentTermBits1764870000000,
   EditorRole1764900000000,
+  GarmentEmbeddings1764930000000,
 ];

@@ -5,6 +5,8 @@ const EXPECTED_TABLES = [
   'api_tokens',
   'datasets',
   'garment_attributes',
+  'garment_embedding_removals',
+  'garment_embeddings',
   'garment_facet_counts',
   'garment_facet_counts_state',
   'garment_term_bits',

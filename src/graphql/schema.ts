@@ -6,6 +6,7 @@ import { RESOLVERS } from './resolvers';
 import { TRAINING_RESOLVERS } from './training/resolvers';
 import { NodeResolver } from './node-resolver';
 import { authChecker } from './auth';
+import { ViewerResolver } from './viewer';
 
 /**
  * Subscriptions bring their own event source (training/run-updates.ts: LISTEN on PostgreSQL), so the
@@ -25,7 +26,7 @@ let cached: GraphQLSchema | undefined;
 /** Descriptions of the root types, which type-graphql builds without any. */
 const ROOT_DESCRIPTIONS = {
   Query:
-    'Reads: images and garments (search, facets, vocabulary), training runs, model versions, prediction jobs, and any object by its global id (node, nodes).',
+    'Reads: images and garments (search, facets, vocabulary), training runs, model versions, prediction jobs, and any object by its global id (node, nodes), and the caller (viewer).',
   Mutation:
     'Changes: training (startTraining, cancelTraining, activateModelVersion) and prediction (analyzeImage, predictImages, cancelPrediction).',
   Subscription: 'Live updates over graphql-ws on /graphql.',
@@ -40,7 +41,12 @@ function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
 
 export function buildApiSchema(): GraphQLSchema {
   cached ??= describeRootTypes(
-    buildSchemaSync({ resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, NodeResolver], pubSub: NO_PUBSUB, validate: false, authChecker }),
+    buildSchemaSync({
+      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, NodeResolver, ViewerResolver],
+      pubSub: NO_PUBSUB,
+      validate: false,
+      authChecker,
+    }),
   );
   return cached;
 }

@@ -1,9 +1,11 @@
 /**
  * The web console's pure logic, without a browser: the search ↔ URL ↔ GarmentWhere mapping, the
  * pairing of predicted with annotated garments, the Start training form's values as a
- * StartTrainingInput, the messages of failed subscriptions, and how dates are shown.
+ * StartTrainingInput, the messages of failed subscriptions, how dates are shown, and the box
+ * geometry and keyboard shortcuts of garment editing.
  */
 import type { SuperCategory } from '../../web/src/gql/graphql';
+import { boxFromPoints, dragBox, shortcutOf } from '../../web/src/box-editing';
 import { iou, ImageGarment, pairGarments } from '../../web/src/image-model';
 import { dateTimeText } from '../../web/src/dates';
 import {
@@ -165,5 +167,46 @@ describe('subscription errors', () => {
     expect(subscriptionError({ code: 4403, reason: 'Forbidden' }).message).toBe('subscription closed (4403: Forbidden)');
     expect(subscriptionError({ code: 1006 }).message).toBe('subscription closed (1006)');
     expect(subscriptionError(undefined).message).toBe('no subscription connection at /graphql');
+  });
+});
+
+describe('box editing', () => {
+  const image = { width: 200, height: 100 };
+  const box = { x1: 50, y1: 20, x2: 110, y2: 60 };
+
+  it('moves a box by the travel, keeping its size, and stops it at the image edges', () => {
+    expect(dragBox(box, 'move', 10.4, -5.6, image)).toEqual({ x1: 60, y1: 14, x2: 120, y2: 54 });
+    // 60 px wide: its left edge goes no further right than 200 - 60 = 140, nor above 0.
+    expect(dragBox(box, 'move', 500, -500, image)).toEqual({ x1: 140, y1: 0, x2: 200, y2: 40 });
+    expect(dragBox(box, 'move', -500, 500, image)).toEqual({ x1: 0, y1: 60, x2: 60, y2: 100 });
+  });
+
+  it('resizes from each corner, clamped to the image and never past the opposite corner', () => {
+    expect(dragBox(box, 'se', 15, 7, image)).toEqual({ x1: 50, y1: 20, x2: 125, y2: 67 });
+    expect(dragBox(box, 'nw', -8, 4, image)).toEqual({ x1: 42, y1: 24, x2: 110, y2: 60 });
+    expect(dragBox(box, 'ne', 1000, -1000, image)).toEqual({ x1: 50, y1: 0, x2: 200, y2: 60 });
+    expect(dragBox(box, 'sw', 1000, -1000, image)).toEqual({ x1: 109, y1: 20, x2: 110, y2: 21 });
+  });
+
+  it('draws a box between two points in any order, inside the image, and none without area', () => {
+    expect(boxFromPoints({ x: 150.2, y: 80 }, { x: 30, y: -10 }, image)).toEqual({ x1: 30, y1: 0, x2: 150, y2: 80 });
+    expect(boxFromPoints({ x: 10, y: 10 }, { x: 10.2, y: 50 }, image)).toBeNull();
+  });
+
+  it('maps keys to the shortcuts, ignoring them with modifiers they do not take', () => {
+    const key = (name: string, modifiers: Partial<{ ctrlKey: boolean; metaKey: boolean; shiftKey: boolean; altKey: boolean }> = {}) =>
+      shortcutOf({ key: name, ctrlKey: false, metaKey: false, shiftKey: false, altKey: false, ...modifiers });
+    expect(key('ArrowLeft')).toEqual({ action: 'nudge', dx: -1, dy: 0 });
+    expect(key('ArrowDown', { shiftKey: true })).toEqual({ action: 'nudge', dx: 0, dy: 10 });
+    expect(key('z', { ctrlKey: true })).toEqual({ action: 'undo' });
+    expect(key('z', { metaKey: true })).toEqual({ action: 'undo' });
+    expect(key('Delete')).toEqual({ action: 'delete' });
+    expect(key('a')).toEqual({ action: 'accept' });
+    expect(key('r')).toEqual({ action: 'markReviewed' });
+    expect(key('n')).toEqual({ action: 'next' });
+    expect(key('Escape')).toEqual({ action: 'deselect' });
+    expect(key('a', { ctrlKey: true })).toBeNull();
+    expect(key('r', { shiftKey: true })).toBeNull();
+    expect(key('x')).toBeNull();
   });
 });

@@ -89,6 +89,7 @@ function garment(
   const [x1, y1, x2, y2] = box;
   return {
     id,
+    revision: 1,
     superCategory,
     category: null,
     categoryEn: null,

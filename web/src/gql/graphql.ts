@@ -4,6 +4,25 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+export type AddGarmentInput = {
+  attributes?: Array<AttributeValuesInput> | null | undefined;
+  box: BoxInput;
+  category: string;
+  imageId: string | number;
+  polygon?: Array<PointInput> | null | undefined;
+};
+
+/** The role of an API token; each role may do everything the roles before it may. */
+export type ApiRole =
+  /** Also trains, cancels and activates model versions. */
+  | 'ADMIN'
+  /** Also analyses and uploads photos and starts batch predictions. */
+  | 'ANALYST'
+  /** Also corrects garments and reviews images. */
+  | 'EDITOR'
+  /** Reads: queries, images, subscriptions. */
+  | 'VIEWER';
+
 /** One attribute condition; values in Korean (as stored) or English. */
 export type AttributeConditionInput = {
   /** The garment has all of these values (material, print, detail, style, subStyle). */
@@ -42,6 +61,18 @@ export type AttributeKind =
   | 'SUB_COLOR'
   /** Sub-style of the image (서브스타일). */
   | 'SUB_STYLE';
+
+export type AttributeValuesInput = {
+  kind: AttributeKind;
+  values: Array<string>;
+};
+
+export type BoxInput = {
+  x1: number;
+  x2: number;
+  y1: number;
+  y2: number;
+};
 
 /** Garment filter. Fields combine with AND; values accept Korean or English labels. */
 export type GarmentWhere = {
@@ -89,6 +120,21 @@ export type GarmentWhere = {
   superCategory?: Array<SuperCategory> | null | undefined;
 };
 
+/** Image filter. Fields combine with AND. */
+export type ImageWhere = {
+  /** Images of this dataset (a Dataset id, as `Image.dataset { id }` gives it). */
+  datasetId?: string | number | null | undefined;
+  /** The image with this K-Fashion 이미지 식별자. */
+  externalId?: string | null | undefined;
+  /** Images with at least one garment matching this. */
+  garments?: GarmentWhere | null | undefined;
+  reviewed?: boolean | null | undefined;
+  /** Images of this split. */
+  split?: Split | null | undefined;
+  /** Any of these styles (Korean or English). */
+  styles?: Array<string> | null | undefined;
+};
+
 /** Status of a training run or prediction job. */
 export type JobStatus =
   /** Stopped on request (cancelTraining, cancelPrediction). */
@@ -108,6 +154,21 @@ export type LabelSource =
   | 'ANNOTATION'
   /** Produced by a model version (analyzeImage, predictImages). */
   | 'PREDICTION';
+
+export type PointInput = {
+  x: number;
+  y: number;
+};
+
+export type ReviewOrder =
+  | 'RANDOM'
+  | 'UNCERTAINTY';
+
+export type ReviewReasonKind =
+  | 'ATTRIBUTE_MARGIN'
+  | 'DETECTION_SCORE'
+  | 'DISAGREEMENT'
+  | 'MISSED_GARMENT';
 
 /** Dataset split of an imported image. */
 export type Split =
@@ -186,6 +247,15 @@ export type TrainingPhase =
   /** Optimiser steps. */
   | 'TRAINING';
 
+export type UpdateGarmentInput = {
+  attributes?: Array<AttributeValuesInput> | null | undefined;
+  box?: BoxInput | null | undefined;
+  category?: string | null | undefined;
+  id: string | number;
+  polygon?: Array<PointInput> | null | undefined;
+  revision: number;
+};
+
 export type StartTrainingMutationVariables = Exact<{
   input: StartTrainingInput;
 }>;
@@ -193,21 +263,80 @@ export type StartTrainingMutationVariables = Exact<{
 
 export type StartTrainingMutation = { startTraining: { id: string } };
 
-export type ImageDetailFragment = { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> };
+export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ViewerQuery = { viewer: { role: ApiRole | null } };
+
+export type EditedGarmentFragment = { id: string, revision: number, history: { edges: Array<{ node: { id: string } }> } };
+
+export type UpdateGarmentMutationVariables = Exact<{
+  input: UpdateGarmentInput;
+}>;
+
+
+export type UpdateGarmentMutation = { updateGarment: { id: string, revision: number, history: { edges: Array<{ node: { id: string } }> } } };
+
+export type AddGarmentMutationVariables = Exact<{
+  input: AddGarmentInput;
+}>;
+
+
+export type AddGarmentMutation = { addGarment: { id: string, revision: number, history: { edges: Array<{ node: { id: string } }> } } };
+
+export type DeleteGarmentMutationVariables = Exact<{
+  id: string | number;
+  revision: number;
+}>;
+
+
+export type DeleteGarmentMutation = { deleteGarment: string };
+
+export type AcceptPredictionMutationVariables = Exact<{
+  id: string | number;
+  kinds?: Array<AttributeKind> | AttributeKind | null | undefined;
+}>;
+
+
+export type AcceptPredictionMutation = { acceptPrediction: { id: string, revision: number, history: { edges: Array<{ node: { id: string } }> } } };
+
+export type RevertGarmentEditMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type RevertGarmentEditMutation = { revertGarmentEdit: { id: string } | null };
+
+export type MarkImageReviewedMutationVariables = Exact<{
+  id: string | number;
+  reviewed: boolean;
+}>;
+
+
+export type MarkImageReviewedMutation = { markImageReviewed: { id: string, reviewedAt: string | null } };
+
+export type VocabularyQueryVariables = Exact<{
+  kind: AttributeKind;
+}>;
+
+
+export type VocabularyQuery = { vocabulary: Array<{ value: string, valueEn: string | null, count: number }> };
+
+export type ImageDetailFragment = { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, reviewedAt: string | null, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, revision: number, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> };
 
 export type ImageByIdQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type ImageByIdQuery = { image: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
+export type ImageByIdQuery = { image: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, reviewedAt: string | null, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, revision: number, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
 
 export type ImageByExternalIdQueryVariables = Exact<{
   externalId: string;
 }>;
 
 
-export type ImageByExternalIdQuery = { imageByExternalId: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
+export type ImageByExternalIdQuery = { imageByExternalId: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, reviewedAt: string | null, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, revision: number, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
 
 export type AnalyzeImageMutationVariables = Exact<{
   uploadId?: string | number | null | undefined;
@@ -254,6 +383,18 @@ export type ActivateModelVersionMutationVariables = Exact<{
 
 
 export type ActivateModelVersionMutation = { activateModelVersion: { id: string, isActive: boolean } };
+
+export type ReviewQueueQueryVariables = Exact<{
+  where?: ImageWhere | null | undefined;
+  modelVersionId?: string | number | null | undefined;
+  order: ReviewOrder;
+  seed?: number | null | undefined;
+  first: number;
+  after?: string | null | undefined;
+}>;
+
+
+export type ReviewQueueQuery = { reviewQueue: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ score: number, reasons: Array<{ kind: ReviewReasonKind, score: number, detail: string, attributeKind: AttributeKind | null, garment: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null } | null }>, node: { id: string, externalId: string | null, width: number, height: number, thumbnail: string } }> } };
 
 export type SearchResultsQueryVariables = Exact<{
   where: GarmentWhere;
@@ -308,6 +449,19 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const EditedGarmentFragmentDoc = new TypedDocumentString(`
+    fragment EditedGarment on Garment {
+  id
+  revision
+  history(first: 1) {
+    edges {
+      node {
+        id
+      }
+    }
+  }
+}
+    `, {"fragmentName":"EditedGarment"}) as unknown as TypedDocumentString<EditedGarmentFragment, unknown>;
 export const ImageDetailFragmentDoc = new TypedDocumentString(`
     fragment ImageDetail on Image {
   id
@@ -318,6 +472,7 @@ export const ImageDetailFragmentDoc = new TypedDocumentString(`
   split
   url
   display: thumbnailUrl(size: 1024)
+  reviewedAt
   styles {
     style
     styleEn
@@ -326,6 +481,7 @@ export const ImageDetailFragmentDoc = new TypedDocumentString(`
   }
   garments {
     id
+    revision
     superCategory
     category
     categoryEn
@@ -467,6 +623,93 @@ export const StartTrainingDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<StartTrainingMutation, StartTrainingMutationVariables>;
+export const ViewerDocument = new TypedDocumentString(`
+    query Viewer {
+  viewer {
+    role
+  }
+}
+    `) as unknown as TypedDocumentString<ViewerQuery, ViewerQueryVariables>;
+export const UpdateGarmentDocument = new TypedDocumentString(`
+    mutation UpdateGarment($input: UpdateGarmentInput!) {
+  updateGarment(input: $input) {
+    ...EditedGarment
+  }
+}
+    fragment EditedGarment on Garment {
+  id
+  revision
+  history(first: 1) {
+    edges {
+      node {
+        id
+      }
+    }
+  }
+}`) as unknown as TypedDocumentString<UpdateGarmentMutation, UpdateGarmentMutationVariables>;
+export const AddGarmentDocument = new TypedDocumentString(`
+    mutation AddGarment($input: AddGarmentInput!) {
+  addGarment(input: $input) {
+    ...EditedGarment
+  }
+}
+    fragment EditedGarment on Garment {
+  id
+  revision
+  history(first: 1) {
+    edges {
+      node {
+        id
+      }
+    }
+  }
+}`) as unknown as TypedDocumentString<AddGarmentMutation, AddGarmentMutationVariables>;
+export const DeleteGarmentDocument = new TypedDocumentString(`
+    mutation DeleteGarment($id: ID!, $revision: Int!) {
+  deleteGarment(id: $id, revision: $revision)
+}
+    `) as unknown as TypedDocumentString<DeleteGarmentMutation, DeleteGarmentMutationVariables>;
+export const AcceptPredictionDocument = new TypedDocumentString(`
+    mutation AcceptPrediction($id: ID!, $kinds: [AttributeKind!]) {
+  acceptPrediction(input: {id: $id, kinds: $kinds}) {
+    ...EditedGarment
+  }
+}
+    fragment EditedGarment on Garment {
+  id
+  revision
+  history(first: 1) {
+    edges {
+      node {
+        id
+      }
+    }
+  }
+}`) as unknown as TypedDocumentString<AcceptPredictionMutation, AcceptPredictionMutationVariables>;
+export const RevertGarmentEditDocument = new TypedDocumentString(`
+    mutation RevertGarmentEdit($id: ID!) {
+  revertGarmentEdit(id: $id) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<RevertGarmentEditMutation, RevertGarmentEditMutationVariables>;
+export const MarkImageReviewedDocument = new TypedDocumentString(`
+    mutation MarkImageReviewed($id: ID!, $reviewed: Boolean!) {
+  markImageReviewed(id: $id, reviewed: $reviewed) {
+    id
+    reviewedAt
+  }
+}
+    `) as unknown as TypedDocumentString<MarkImageReviewedMutation, MarkImageReviewedMutationVariables>;
+export const VocabularyDocument = new TypedDocumentString(`
+    query Vocabulary($kind: AttributeKind!) {
+  vocabulary(kind: $kind) {
+    value
+    valueEn
+    count
+  }
+}
+    `) as unknown as TypedDocumentString<VocabularyQuery, VocabularyQueryVariables>;
 export const ImageByIdDocument = new TypedDocumentString(`
     query ImageById($id: ID!) {
   image(id: $id) {
@@ -482,6 +725,7 @@ export const ImageByIdDocument = new TypedDocumentString(`
   split
   url
   display: thumbnailUrl(size: 1024)
+  reviewedAt
   styles {
     style
     styleEn
@@ -490,6 +734,7 @@ export const ImageByIdDocument = new TypedDocumentString(`
   }
   garments {
     id
+    revision
     superCategory
     category
     categoryEn
@@ -532,6 +777,7 @@ export const ImageByExternalIdDocument = new TypedDocumentString(`
   split
   url
   display: thumbnailUrl(size: 1024)
+  reviewedAt
   styles {
     style
     styleEn
@@ -540,6 +786,7 @@ export const ImageByExternalIdDocument = new TypedDocumentString(`
   }
   garments {
     id
+    revision
     superCategory
     category
     categoryEn
@@ -793,6 +1040,45 @@ export const ActivateModelVersionDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ActivateModelVersionMutation, ActivateModelVersionMutationVariables>;
+export const ReviewQueueDocument = new TypedDocumentString(`
+    query ReviewQueue($where: ImageWhere, $modelVersionId: ID, $order: ReviewOrder!, $seed: Int, $first: Int!, $after: String) {
+  reviewQueue(
+    where: $where
+    modelVersionId: $modelVersionId
+    order: $order
+    seed: $seed
+    first: $first
+    after: $after
+  ) {
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    edges {
+      score
+      reasons {
+        kind
+        score
+        detail
+        attributeKind
+        garment {
+          id
+          superCategory
+          category
+          categoryEn
+        }
+      }
+      node {
+        id
+        externalId
+        width
+        height
+        thumbnail: thumbnailUrl(size: 256)
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ReviewQueueQuery, ReviewQueueQueryVariables>;
 export const SearchResultsDocument = new TypedDocumentString(`
     query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {
   searchGarments(where: $where, first: $first, after: $after) {

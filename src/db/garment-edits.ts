@@ -611,3 +611,9 @@ export async function imagesWithAnnotationEdits(
   )) as { image_id: string }[];
   return new Set(rows.map((row) => Number(row.image_id)));
 }
+
+/** How many edits a garment's history holds. */
+export async function countGarmentEdits(dataSource: DataSource, garmentId: string): Promise<number> {
+  const [row]: { n: number }[] = await dataSource.query(`SELECT count(*)::int AS n FROM garment_edits WHERE garment_id = $1`, [garmentId]);
+  return row.n;
+}

@@ -9,6 +9,7 @@ import { InvalidSearchInput } from '../db/search-filter';
 import { isDatabaseUnavailable } from '../db/health';
 import { InvalidId } from './ids';
 import { InvalidTrainingParams } from '../jobs/training-params';
+import { EditConflict, EditTargetMissing } from '../db/garment-edits';
 
 /**
  * Every `extensions.code` a client can see, over HTTP and graphql-ws: formatError answers any other
@@ -33,6 +34,8 @@ export enum ErrorCode {
   Forbidden = 'FORBIDDEN',
   /** The object a mutation acts on, or its upload, does not exist (reads answer null instead). */
   NotFound = 'NOT_FOUND',
+  /** An edit named a garment revision that is no longer current; `extensions.currentRevision` is the current one: read the garment again. */
+  EditConflict = 'EDIT_CONFLICT',
   /** A stored image's file cannot be read on the server, so it cannot be analysed. */
   ImageFileMissing = 'IMAGE_FILE_MISSING',
   /** No model server is configured or it cannot be reached. */
@@ -112,6 +115,22 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, op
       path: formatted.path,
       locations: formatted.locations,
       extensions: { code: ErrorCode.BadUserInput, field: original.field },
+    };
+  }
+  if (original instanceof EditConflict) {
+    return {
+      message: original.message,
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: ErrorCode.EditConflict, currentRevision: original.currentRevision },
+    };
+  }
+  if (original instanceof EditTargetMissing) {
+    return {
+      message: original.message,
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: ErrorCode.NotFound, field: original.field },
     };
   }
   if ((original as { code?: unknown } | null)?.code === QUERY_CANCELED) {

@@ -4,6 +4,7 @@ import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchemaSync, type PubSub } from 'type-graphql';
 import { RESOLVERS } from './resolvers';
 import { TRAINING_RESOLVERS } from './training/resolvers';
+import { EDIT_RESOLVERS } from './edits/resolvers';
 import { NodeResolver } from './node-resolver';
 import { authChecker } from './auth';
 import { ViewerResolver } from './viewer';
@@ -28,7 +29,7 @@ const ROOT_DESCRIPTIONS = {
   Query:
     'Reads: images and garments (search, facets, vocabulary), training runs, model versions, prediction jobs, and any object by its global id (node, nodes), and the caller (viewer).',
   Mutation:
-    'Changes: training (startTraining, cancelTraining, activateModelVersion) and prediction (analyzeImage, predictImages, cancelPrediction).',
+    'Changes: training (startTraining, cancelTraining, activateModelVersion), prediction (analyzeImage, predictImages, cancelPrediction) and garment edits (updateGarment, addGarment, deleteGarment, acceptPrediction, revertGarmentEdit, markImageReviewed).',
   Subscription: 'Live updates over graphql-ws on /graphql.',
 } as const;
 
@@ -42,7 +43,7 @@ function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
 export function buildApiSchema(): GraphQLSchema {
   cached ??= describeRootTypes(
     buildSchemaSync({
-      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, NodeResolver, ViewerResolver],
+      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, ...EDIT_RESOLVERS, NodeResolver, ViewerResolver],
       pubSub: NO_PUBSUB,
       validate: false,
       authChecker,

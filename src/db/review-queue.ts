@@ -185,7 +185,8 @@ export interface ReviewQueuePosition {
 }
 
 export interface ReviewQueueRequest {
-  modelVersionId: number;
+  /** whose scores: null has none (a RANDOM queue without a model then shows every score as 0) */
+  modelVersionId: number | null;
   order: ReviewOrder;
   /** RANDOM only: which shuffle (the same seed gives the same order) */
   seed: number;
@@ -221,7 +222,7 @@ export async function reviewQueuePage(
 ): Promise<ReviewQueuePage> {
   const params = new SqlParameters();
   const condition = await compileImageFilter(vocabulary, request.filter, params);
-  const version = params.add(request.modelVersionId);
+  const version = `${params.add(request.modelVersionId)}::integer`;
   const limit = params.add(request.first + 1);
   let sql: string;
   if (request.order === 'UNCERTAINTY') {

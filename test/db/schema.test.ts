@@ -5,6 +5,7 @@ const EXPECTED_TABLES = [
   'api_tokens',
   'datasets',
   'garment_attributes',
+  'garment_edits',
   'garment_embedding_removals',
   'garment_embeddings',
   'garment_facet_counts',

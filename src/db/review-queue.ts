@@ -214,36 +214,44 @@ interface QueueRow extends ImageRow {
   sort_key: string;
 }
 
+/** The statement of one page (`first + 1` rows, the extra one telling whether a page follows) and its parameters. */
+export async function reviewQueueStatement(
+  vocabulary: VocabularyCache,
+  request: ReviewQueueRequest,
+): Promise<{ sql: string; params: unknown[] }> {
+  const params = new SqlParameters();
+  const condition = await compileImageFilter(vocabulary, request.filter, params);
+  const version = `${params.add(request.modelVersionId)}::integer`;
+  const limit = params.add(request.first + 1);
+  if (request.order === 'UNCERTAINTY') {
+    const after = request.after
+      ? `AND (r.score, r.image_id) < (${params.add(request.after.key)}::real, ${params.add(request.after.imageId)}::bigint)`
+      : '';
+    const sql = `SELECT ${IMAGE_COLUMNS}, r.score, r.reasons, r.score::text AS sort_key
+             FROM review_scores r JOIN images i ON i.id = r.image_id
+            WHERE r.model_version_id = ${version} AND NOT r.reviewed AND i.reviewed_at IS NULL ${after} AND (${condition})
+            ORDER BY r.score DESC, r.image_id DESC LIMIT ${limit}`;
+    return { sql, params: params.values };
+  }
+  const key = `hashint8extended(i.id, ${params.add(request.seed)}::bigint)`;
+  const after = request.after
+    ? `AND (${key}, i.id) > (${params.add(request.after.key)}::bigint, ${params.add(request.after.imageId)}::bigint)`
+    : '';
+  const sql = `SELECT ${IMAGE_COLUMNS}, r.score, r.reasons, ${key}::text AS sort_key
+           FROM images i LEFT JOIN review_scores r ON r.image_id = i.id AND r.model_version_id = ${version}
+          WHERE i.reviewed_at IS NULL ${after} AND (${condition})
+          ORDER BY ${key}, i.id LIMIT ${limit}`;
+  return { sql, params: params.values };
+}
+
 /** A page of the review queue (see the module comment for how each order is read). */
 export async function reviewQueuePage(
   dataSource: DataSource,
   vocabulary: VocabularyCache,
   request: ReviewQueueRequest,
 ): Promise<ReviewQueuePage> {
-  const params = new SqlParameters();
-  const condition = await compileImageFilter(vocabulary, request.filter, params);
-  const version = `${params.add(request.modelVersionId)}::integer`;
-  const limit = params.add(request.first + 1);
-  let sql: string;
-  if (request.order === 'UNCERTAINTY') {
-    const after = request.after
-      ? `AND (r.score, r.image_id) < (${params.add(request.after.key)}::real, ${params.add(request.after.imageId)}::bigint)`
-      : '';
-    sql = `SELECT ${IMAGE_COLUMNS}, r.score, r.reasons, r.score::text AS sort_key
-             FROM review_scores r JOIN images i ON i.id = r.image_id
-            WHERE r.model_version_id = ${version} AND NOT r.reviewed AND i.reviewed_at IS NULL ${after} AND (${condition})
-            ORDER BY r.score DESC, r.image_id DESC LIMIT ${limit}`;
-  } else {
-    const key = `hashint8extended(i.id, ${params.add(request.seed)}::bigint)`;
-    const after = request.after
-      ? `AND (${key}, i.id) > (${params.add(request.after.key)}::bigint, ${params.add(request.after.imageId)}::bigint)`
-      : '';
-    sql = `SELECT ${IMAGE_COLUMNS}, r.score, r.reasons, ${key}::text AS sort_key
-             FROM images i LEFT JOIN review_scores r ON r.image_id = i.id AND r.model_version_id = ${version}
-            WHERE i.reviewed_at IS NULL ${after} AND (${condition})
-            ORDER BY ${key}, i.id LIMIT ${limit}`;
-  }
-  const rows: QueueRow[] = await dataSource.query(sql, params.values);
+  const { sql, params } = await reviewQueueStatement(vocabulary, request);
+  const rows: QueueRow[] = await dataSource.query(sql, params);
   const entries = rows.slice(0, request.first).map(({ score, reasons, sort_key, ...image }) => ({
     image: { ...image, id: String(image.id) },
     score: score ?? 0,

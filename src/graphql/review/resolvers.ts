@@ -52,7 +52,10 @@ export class ReviewQueueResolver {
   async reviewQueue(
     @Arg('where', () => T.ImageWhere, { nullable: true, description: 'Filter, as `images(where:)`; absent: every image.' })
     where: T.ImageWhere | null,
-    @Arg('modelVersionId', () => ID, { nullable: true, description: 'Whose predictions score the images (a ModelVersion id); absent: the active version.' })
+    @Arg('modelVersionId', () => ID, {
+      nullable: true,
+      description: 'Whose predictions score the images (a ModelVersion id); absent: the active version.',
+    })
     modelVersionId: string | null,
     @Arg('order', () => ReviewOrder, { defaultValue: ReviewOrder.UNCERTAINTY, description: 'Most doubtful first, or at random.' })
     order: ReviewOrder,
@@ -62,6 +65,8 @@ export class ReviewQueueResolver {
     @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ReviewQueueConnection> {
+    // An argument the client leaves out arrives undefined, one it sends as null arrives null: same meaning.
+    [where, modelVersionId, seed, after] = [where ?? null, modelVersionId ?? null, seed ?? null, after ?? null];
     const limit = pageSize(first, ctx.maxPageSize);
     const filter = imageFilter(where);
     if (seed !== null && order !== ReviewOrder.RANDOM) throw badInput('seed', 'only the RANDOM order takes a seed');

@@ -29,7 +29,9 @@ registerEnumType(ReviewReasonKind, {
       description: 'A single-label attribute of a predicted garment whose two most probable values are close: 1 − (p₁ − p₂).',
     },
     DETECTION_SCORE: { description: 'A detection scored near the threshold: 1 − |score − threshold| / max(threshold, 1 − threshold).' },
-    DISAGREEMENT: { description: 'An annotation overlapped (IoU ≥ 0.5) by a confident prediction of another category: its detection score.' },
+    DISAGREEMENT: {
+      description: 'An annotation overlapped (IoU ≥ 0.5) by a confident prediction of another category: its detection score.',
+    },
     MISSED_GARMENT: {
       description:
         'An annotation no confident prediction overlaps at IoU ≥ 0.5 (1 − best IoU / 0.5), or a confident prediction no annotation overlaps (its detection score).',
@@ -63,7 +65,9 @@ export class ReviewQueueEdge {
   @Field(() => [ReviewReason], { description: 'The strongest reasons (up to 10), most doubtful first.' }) reasons!: ReviewReason[];
 }
 
-@ObjectType({ description: 'A page of the review queue (Relay cursor connection): `first` (0 to the page limit) after the `after` cursor.' })
+@ObjectType({
+  description: 'A page of the review queue (Relay cursor connection): `first` (0 to the page limit) after the `after` cursor.',
+})
 export class ReviewQueueConnection {
   @Field(() => [ReviewQueueEdge], { description: 'The images of this page, in queue order.' }) edges!: ReviewQueueEdge[];
   @Field(() => PageInfo, { description: 'Cursors and whether another page follows.' }) pageInfo!: PageInfo;

@@ -5,6 +5,7 @@ import { buildSchemaSync, type PubSub } from 'type-graphql';
 import { RESOLVERS } from './resolvers';
 import { TRAINING_RESOLVERS } from './training/resolvers';
 import { EDIT_RESOLVERS } from './edits/resolvers';
+import { REVIEW_RESOLVERS } from './review/resolvers';
 import { NodeResolver } from './node-resolver';
 import { authChecker } from './auth';
 import { ViewerResolver } from './viewer';
@@ -27,7 +28,7 @@ let cached: GraphQLSchema | undefined;
 /** Descriptions of the root types, which type-graphql builds without any. */
 const ROOT_DESCRIPTIONS = {
   Query:
-    'Reads: images and garments (search, facets, vocabulary), training runs, model versions, prediction jobs, and any object by its global id (node, nodes), and the caller (viewer).',
+    'Reads: images and garments (search, facets, vocabulary), the review queue, training runs, model versions, prediction jobs, any object by its global id (node, nodes), and the caller (viewer).',
   Mutation:
     'Changes: training (startTraining, cancelTraining, activateModelVersion), prediction (analyzeImage, predictImages, cancelPrediction) and garment edits (updateGarment, addGarment, deleteGarment, acceptPrediction, revertGarmentEdit, markImageReviewed).',
   Subscription: 'Live updates over graphql-ws on /graphql.',
@@ -43,7 +44,7 @@ function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
 export function buildApiSchema(): GraphQLSchema {
   cached ??= describeRootTypes(
     buildSchemaSync({
-      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, ...EDIT_RESOLVERS, NodeResolver, ViewerResolver],
+      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, ...EDIT_RESOLVERS, ...REVIEW_RESOLVERS, NodeResolver, ViewerResolver],
       pubSub: NO_PUBSUB,
       validate: false,
       authChecker,

@@ -4,11 +4,17 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** A garment the dataset or the model missed, added as an annotation. */
 export type AddGarmentInput = {
+  /** Its attribute values, per kind. */
   attributes?: Array<AttributeValuesInput> | null | undefined;
+  /** Its box. */
   box: BoxInput;
+  /** Its category (Korean or English); the super-category follows it. */
   category: string;
+  /** The Image it is in. */
   imageId: string | number;
+  /** Its polygon (at least 3 points), if drawn. */
   polygon?: Array<PointInput> | null | undefined;
 };
 
@@ -62,15 +68,23 @@ export type AttributeKind =
   /** Sub-style of the image (서브스타일). */
   | 'SUB_STYLE';
 
+/** A garment kind's new values: they replace every value of that kind (an empty list clears it). */
 export type AttributeValuesInput = {
+  /** A garment kind other than CATEGORY (the category has its own field). */
   kind: AttributeKind;
+  /** Values from the vocabulary, Korean or English; one at most for single-valued kinds. */
   values: Array<string>;
 };
 
+/** A box in image pixels: inside the image, x2 > x1 and y2 > y1 (x2/y2 exclusive edges). */
 export type BoxInput = {
+  /** Left edge, from 0. */
   x1: number;
+  /** Right edge (exclusive), at most the image width. */
   x2: number;
+  /** Top edge, from 0. */
   y1: number;
+  /** Bottom edge (exclusive), at most the image height. */
   y2: number;
 };
 
@@ -128,6 +142,7 @@ export type ImageWhere = {
   externalId?: string | null | undefined;
   /** Images with at least one garment matching this. */
   garments?: GarmentWhere | null | undefined;
+  /** Only images an editor marked reviewed (true) or only the others (false). */
   reviewed?: boolean | null | undefined;
   /** Images of this split. */
   split?: Split | null | undefined;
@@ -155,19 +170,30 @@ export type LabelSource =
   /** Produced by a model version (analyzeImage, predictImages). */
   | 'PREDICTION';
 
+/** A polygon point in image pixels, inside the image. */
 export type PointInput = {
+  /** Pixels from the left edge. */
   x: number;
+  /** Pixels from the top edge. */
   y: number;
 };
 
+/** The order of the review queue. */
 export type ReviewOrder =
+  /** A seeded shuffle: the same seed gives the same order, page after page. */
   | 'RANDOM'
+  /** The images the model version is least sure about first (score descending, then newest image first). */
   | 'UNCERTAINTY';
 
+/** Why the queue finds an image doubtful; each reason scores from 0 (sure) to 1 (most doubtful). */
 export type ReviewReasonKind =
+  /** A single-label attribute of a predicted garment whose two most probable values are close: 1 − (p₁ − p₂). */
   | 'ATTRIBUTE_MARGIN'
+  /** A detection scored near the threshold: 1 − |score − threshold| / max(threshold, 1 − threshold). */
   | 'DETECTION_SCORE'
+  /** An annotation overlapped (IoU ≥ 0.5) by a confident prediction of another category: its detection score. */
   | 'DISAGREEMENT'
+  /** An annotation no confident prediction overlaps at IoU ≥ 0.5 (1 − best IoU / 0.5), or a confident prediction no annotation overlaps (its detection score). */
   | 'MISSED_GARMENT';
 
 /** Dataset split of an imported image. */
@@ -247,12 +273,19 @@ export type TrainingPhase =
   /** Optimiser steps. */
   | 'TRAINING';
 
+/** Changes to an annotation garment; absent fields stay as they are. */
 export type UpdateGarmentInput = {
+  /** New values of these kinds; other kinds keep theirs. */
   attributes?: Array<AttributeValuesInput> | null | undefined;
+  /** The new box. */
   box?: BoxInput | null | undefined;
+  /** The new category (Korean or English); the super-category follows it. */
   category?: string | null | undefined;
+  /** The Garment to change (an annotation). */
   id: string | number;
+  /** The new polygon (at least 3 points, or empty to remove it). */
   polygon?: Array<PointInput> | null | undefined;
+  /** The `revision` the change was made on; a stale one is refused with EDIT_CONFLICT. */
   revision: number;
 };
 

@@ -215,9 +215,13 @@ interface GarmentWrite {
   score: number | null;
 }
 
-/** Vocabulary ids of every value written, inserting published values this database has not seen yet. */
+/**
+ * Vocabulary ids of the values a garment keeps and of the new ones, inserting published values this
+ * database has not seen yet (the table holds hundreds of rows: read whole, as the importer does).
+ */
 async function vocabularyFor(dataSource: DataSource, attributes: readonly { kind: GarmentAttributeKind; value: string }[]) {
   const vocabulary = new VocabularyIds(dataSource);
+  await vocabulary.load();
   await vocabulary.ensure([{ styles: [], garments: [{ category: null, attributes: [...attributes] }] }]);
   return vocabulary;
 }
@@ -470,8 +474,7 @@ export async function acceptPrediction(
     const predicted = await snapshotOf(manager, prediction);
     const wanted = new Set<string>(['category', ...(kinds ?? GARMENT_ATTRIBUTE_KINDS)]);
     const attributes = predicted.attributes.filter((a) => wanted.has(a.kind)).map((a) => ({ ...a, score: null }));
-    const vocabulary = new VocabularyIds(dataSource);
-    await vocabulary.load();
+    const vocabulary = await vocabularyFor(dataSource, []);
     const id = await writeGarment(
       manager,
       vocabulary,

@@ -109,30 +109,17 @@ function isUncodedRequestError(error: unknown, formatted: GraphQLFormattedError)
 export function formatError(formatted: GraphQLFormattedError, error: unknown, options: ErrorFormatOptions = {}): GraphQLFormattedError {
   const log = options.log ?? ((message: string, cause?: unknown) => console.error(message, cause ?? ''));
   const original = unwrapResolverError(error);
+  const coded = (extensions: Record<string, unknown>): GraphQLFormattedError => ({
+    message: (original as Error).message,
+    path: formatted.path,
+    locations: formatted.locations,
+    extensions,
+  });
   if (original instanceof InvalidSearchInput || original instanceof InvalidId || original instanceof InvalidTrainingParams) {
-    return {
-      message: original.message,
-      path: formatted.path,
-      locations: formatted.locations,
-      extensions: { code: ErrorCode.BadUserInput, field: original.field },
-    };
+    return coded({ code: ErrorCode.BadUserInput, field: original.field });
   }
-  if (original instanceof EditConflict) {
-    return {
-      message: original.message,
-      path: formatted.path,
-      locations: formatted.locations,
-      extensions: { code: ErrorCode.EditConflict, currentRevision: original.currentRevision },
-    };
-  }
-  if (original instanceof EditTargetMissing) {
-    return {
-      message: original.message,
-      path: formatted.path,
-      locations: formatted.locations,
-      extensions: { code: ErrorCode.NotFound, field: original.field },
-    };
-  }
+  if (original instanceof EditConflict) return coded({ code: ErrorCode.EditConflict, currentRevision: original.currentRevision });
+  if (original instanceof EditTargetMissing) return coded({ code: ErrorCode.NotFound, field: original.field });
   if ((original as { code?: unknown } | null)?.code === QUERY_CANCELED) {
     return {
       message: 'the query took longer than the server allows; narrow the filter or ask for fewer rows',

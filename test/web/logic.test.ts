@@ -175,8 +175,10 @@ describe('box editing', () => {
   const image = { width: 200, height: 100 };
   const box = { x1: 50, y1: 20, x2: 110, y2: 60 };
 
-  it('moves a box by the travel, keeping its size, and stops it at the image edges', () => {
+  it('moves a box by the travel in whole pixels, keeping its size, and stops it at the image edges', () => {
     expect(dragBox(box, 'move', 10.4, -5.6, image)).toEqual({ x1: 60, y1: 14, x2: 120, y2: 54 });
+    // Fractional stored edges stay fractional: only the travel is rounded.
+    expect(dragBox({ x1: 0.25, y1: 1.5, x2: 10.25, y2: 2.5 }, 'move', 2.6, 0, image)).toEqual({ x1: 3.25, y1: 1.5, x2: 13.25, y2: 2.5 });
     // 60 px wide: its left edge goes no further right than 200 - 60 = 140, nor above 0.
     expect(dragBox(box, 'move', 500, -500, image)).toEqual({ x1: 140, y1: 0, x2: 200, y2: 40 });
     expect(dragBox(box, 'move', -500, 500, image)).toEqual({ x1: 0, y1: 60, x2: 60, y2: 100 });
@@ -187,6 +189,13 @@ describe('box editing', () => {
     expect(dragBox(box, 'nw', -8, 4, image)).toEqual({ x1: 42, y1: 24, x2: 110, y2: 60 });
     expect(dragBox(box, 'ne', 1000, -1000, image)).toEqual({ x1: 50, y1: 0, x2: 200, y2: 60 });
     expect(dragBox(box, 'sw', 1000, -1000, image)).toEqual({ x1: 109, y1: 20, x2: 110, y2: 21 });
+    // The edges a corner does not hold are left exactly as stored.
+    expect(dragBox({ x1: 260.144, y1: 59.4236, x2: 555.144, y2: 394.4236 }, 'se', 40.3, 24.6, { width: 800, height: 800 })).toEqual({
+      x1: 260.144,
+      y1: 59.4236,
+      x2: 595.144,
+      y2: 419.4236,
+    });
   });
 
   it('draws a box between two points in any order, inside the image, and none without area', () => {

@@ -25,40 +25,38 @@ export const MIN_BOX_SIZE = 1;
 
 const clamp = (value: number, low: number, high: number) => Math.min(high, Math.max(low, value));
 
-/** Whole image pixels: what a person aims at, and what reads back unchanged from the API. */
-export function roundBox(box: EditableBox): EditableBox {
-  return { x1: Math.round(box.x1), y1: Math.round(box.y1), x2: Math.round(box.x2), y2: Math.round(box.y2) };
-}
-
 /**
- * `box` after the pointer travelled (dx, dy) image pixels holding `grip`. A moved box keeps its
- * size and stops at the image's edges; a dragged corner stops at the edge and at the opposite
- * corner (no flipping).
+ * `box` after the pointer travelled (dx, dy) image pixels holding `grip`, in whole pixels of
+ * travel (what a person aims at), so the edges it did not move stay exactly where they were. A
+ * moved box keeps its size and stops at the image's edges; a dragged corner stops at the edge and
+ * at the opposite corner (no flipping).
  */
 export function dragBox(box: EditableBox, grip: Grip, dx: number, dy: number, image: ImageSize): EditableBox {
+  const stepX = Math.round(dx);
+  const stepY = Math.round(dy);
   if (grip === 'move') {
     const width = box.x2 - box.x1;
     const height = box.y2 - box.y1;
-    const x1 = clamp(box.x1 + dx, 0, image.width - width);
-    const y1 = clamp(box.y1 + dy, 0, image.height - height);
-    return roundBox({ x1, y1, x2: x1 + width, y2: y1 + height });
+    const x1 = clamp(box.x1 + stepX, 0, image.width - width);
+    const y1 = clamp(box.y1 + stepY, 0, image.height - height);
+    return { x1, y1, x2: x1 + width, y2: y1 + height };
   }
   const next = { ...box };
-  if (grip === 'nw' || grip === 'sw') next.x1 = clamp(box.x1 + dx, 0, box.x2 - MIN_BOX_SIZE);
-  else next.x2 = clamp(box.x2 + dx, box.x1 + MIN_BOX_SIZE, image.width);
-  if (grip === 'nw' || grip === 'ne') next.y1 = clamp(box.y1 + dy, 0, box.y2 - MIN_BOX_SIZE);
-  else next.y2 = clamp(box.y2 + dy, box.y1 + MIN_BOX_SIZE, image.height);
-  return roundBox(next);
+  if (grip === 'nw' || grip === 'sw') next.x1 = clamp(box.x1 + stepX, 0, box.x2 - MIN_BOX_SIZE);
+  else next.x2 = clamp(box.x2 + stepX, box.x1 + MIN_BOX_SIZE, image.width);
+  if (grip === 'nw' || grip === 'ne') next.y1 = clamp(box.y1 + stepY, 0, box.y2 - MIN_BOX_SIZE);
+  else next.y2 = clamp(box.y2 + stepY, box.y1 + MIN_BOX_SIZE, image.height);
+  return next;
 }
 
 /** The box spanned by two points (in any order) clamped to the image; null when it has no area. */
 export function boxFromPoints(a: { x: number; y: number }, b: { x: number; y: number }, image: ImageSize): EditableBox | null {
-  const box = roundBox({
-    x1: clamp(Math.min(a.x, b.x), 0, image.width),
-    y1: clamp(Math.min(a.y, b.y), 0, image.height),
-    x2: clamp(Math.max(a.x, b.x), 0, image.width),
-    y2: clamp(Math.max(a.y, b.y), 0, image.height),
-  });
+  const box = {
+    x1: clamp(Math.round(Math.min(a.x, b.x)), 0, image.width),
+    y1: clamp(Math.round(Math.min(a.y, b.y)), 0, image.height),
+    x2: clamp(Math.round(Math.max(a.x, b.x)), 0, image.width),
+    y2: clamp(Math.round(Math.max(a.y, b.y)), 0, image.height),
+  };
   return box.x2 - box.x1 >= MIN_BOX_SIZE && box.y2 - box.y1 >= MIN_BOX_SIZE ? box : null;
 }
 

@@ -17,6 +17,17 @@ export const SLOT_COLORS: Record<string, string> = { TOP: '#d81b60', BOTTOM: '#2
 /** The draft's garment id while a new box is drawn (no garment has it: real ids are global ids). */
 export const NEW_BOX = 'new';
 
+type OverlayGarment = ImageDetail['garments'][number];
+
+/**
+ * Larger boxes first, so a garment inside another (a top under an open coat) stays on top and can
+ * be clicked; the selected garment last, so its handles are never covered.
+ */
+function drawingOrder(garments: OverlayGarment[], selected: string | null): OverlayGarment[] {
+  const area = (garment: OverlayGarment) => (garment.box.x2 - garment.box.x1) * (garment.box.y2 - garment.box.y1);
+  return [...garments].sort((a, b) => Number(a.id === selected) - Number(b.id === selected) || area(b) - area(a));
+}
+
 /** A box being changed on screen and not yet stored: drawn instead of the garment's stored box. */
 export interface DraftBox {
   garmentId: string;
@@ -132,7 +143,7 @@ export function GarmentOverlay(props: {
       }}
     >
       <image href={image.display} x={0} y={0} width={image.width} height={image.height} />
-      {image.garments.map((garment) => {
+      {drawingOrder(image.garments, editing?.selected ?? null).map((garment) => {
         const color = SLOT_COLORS[garment.superCategory] ?? '#fdd835';
         const selected = editing?.selected === garment.id;
         const on = props.highlighted === garment.id || selected;

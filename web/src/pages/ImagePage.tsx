@@ -226,6 +226,7 @@ function GarmentCard(props: {
       className={`garment-card${on ? ' highlighted' : ''}${selectedHere ? ' selected' : ''}`}
       data-testid="garment-card"
       data-garment-id={main.id}
+      data-prediction-id={prediction?.id}
       tabIndex={0}
       style={{ borderColor: SLOT_COLORS[main.superCategory] }}
       onMouseEnter={() => props.onHighlight(main.id)}

@@ -92,6 +92,7 @@ export function ReviewPage({ query }: { query: string }) {
         <label>
           Order{' '}
           <select
+            id="review-order"
             value={options.order}
             onChange={(event) => {
               const order = event.target.value as ReviewOptions['order'];
@@ -115,7 +116,11 @@ export function ReviewPage({ query }: { query: string }) {
         )}
         <label>
           Split{' '}
-          <select value={options.split ?? ''} onChange={(event) => update({ split: (event.target.value || null) as Split | null })}>
+          <select
+            id="review-split"
+            value={options.split ?? ''}
+            onChange={(event) => update({ split: (event.target.value || null) as Split | null })}
+          >
             <option value="">all</option>
             <option value="TRAIN">training</option>
             <option value="VALIDATION">validation</option>
@@ -124,7 +129,11 @@ export function ReviewPage({ query }: { query: string }) {
         {modelVersions.length > 0 && (
           <label>
             Model{' '}
-            <select value={options.modelVersionId ?? ''} onChange={(event) => update({ modelVersionId: event.target.value || null })}>
+            <select
+              id="review-model"
+              value={options.modelVersionId ?? ''}
+              onChange={(event) => update({ modelVersionId: event.target.value || null })}
+            >
               <option value="">active version</option>
               {modelVersions.map((version) => (
                 <option key={version.id} value={version.id}>

@@ -206,12 +206,15 @@ describe('image page editing', () => {
     const blouse = await blouseOf100026();
     const page = await browser.newPage();
     await openBlouse(page, blouse);
-    await page.selectOption('#edit-color', '블랙');
+    const current = blouse.attributes.find((attribute) => attribute.kind === 'COLOR')?.value;
+    const colours: { value: string }[] = (await api.data(`{ vocabulary(kind: COLOR) { value } }`)).vocabulary;
+    const colour = colours.find((entry) => entry.value !== current)!.value;
+    await page.selectOption('#edit-color', colour);
     const recoloured = (await eventually(
       () => storedGarment(blouse.id),
       (garment) => garment!.revision > blouse.revision,
     ))!;
-    expect(recoloured.attributes.filter((attribute) => attribute.kind === 'COLOR')).toEqual([{ kind: 'COLOR', value: '블랙' }]);
+    expect(recoloured.attributes.filter((attribute) => attribute.kind === 'COLOR')).toEqual([{ kind: 'COLOR', value: colour }]);
 
     const [prediction] = (await storedGarments('100026')).filter((garment) => garment.source === 'PREDICTION');
     await selectPrediction(page, prediction.id);

@@ -240,6 +240,38 @@ describe('image page editing', () => {
     await page.close();
   });
 
+  it('adds a garment drawn over the photo, with a category from the vocabulary', async () => {
+    const { width, garments: before } = (await api.data(`{ imageByExternalId(externalId: "1092253") { width garments { id } } }`))
+      .imageByExternalId;
+    const [category] = (await api.data(`{ vocabulary(kind: CATEGORY) { value } }`)).vocabulary;
+    const page = await browser.newPage();
+    await page.goto(url('/image/external/1092253'));
+    await page.getByRole('button', { name: 'Add garment' }).click();
+    const photo = (await page.locator('svg.overlay > image').boundingBox())!;
+    const scale = photo.width / width;
+    const from = { x: photo.x + 20, y: photo.y + 30 };
+    const to = { x: from.x + 90, y: from.y + 120 };
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move(to.x, to.y, { steps: 5 });
+    await page.mouse.up();
+    await page.selectOption('#new-garment-category', category.value);
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+
+    const after = await eventually(
+      () => storedGarments('1092253'),
+      (garments) => garments.length > before.length,
+    );
+    const added = after.find((garment) => !before.some((old: { id: string }) => old.id === garment.id))!;
+    expect(added).toMatchObject({ source: 'ANNOTATION', category: category.value });
+    // The drawn corners in image pixels: whole pixels, within a pixel of the pointer's positions.
+    const expected = [20 / scale, 30 / scale, 110 / scale, 150 / scale];
+    const stored = [added.box.x1, added.box.y1, added.box.x2, added.box.y2];
+    stored.forEach((value, i) => expect(Math.abs(value - expected[i])).toBeLessThanOrEqual(1));
+    await page.locator(`[data-testid=garment-box][data-garment-id="${added.id}"]`).waitFor({ timeout: WAIT_MS });
+    await page.close();
+  });
+
   it('shows a conflict when the garment changed elsewhere, and reloads it on request', async () => {
     const blouse = await blouseOf100026();
     const page = await browser.newPage();

@@ -2,11 +2,12 @@
  * The web console's pure logic, without a browser: the search ↔ URL ↔ GarmentWhere mapping, the
  * pairing of predicted with annotated garments, the Start training form's values as a
  * StartTrainingInput, the messages of failed subscriptions, how dates are shown, and the box
- * geometry and keyboard shortcuts of garment editing.
+ * geometry and keyboard shortcuts of garment editing, and the review queue's options in URLs.
  */
 import type { SuperCategory } from '../../web/src/gql/graphql';
 import { boxFromPoints, dragBox, shortcutOf } from '../../web/src/box-editing';
 import { iou, ImageGarment, pairGarments } from '../../web/src/image-model';
+import { DEFAULT_REVIEW, formatReviewOptions, parseReviewOptions, reviewImageHref, reviewOptionsOf } from '../../web/src/review-api';
 import { dateTimeText } from '../../web/src/dates';
 import {
   DEFAULT_MIN_SCORE,
@@ -218,5 +219,24 @@ describe('box editing', () => {
     expect(key('a', { ctrlKey: true })).toBeNull();
     expect(key('r', { shiftKey: true })).toBeNull();
     expect(key('x')).toBeNull();
+  });
+});
+
+describe('review queue options', () => {
+  it('round-trip through the Review page URL and the image page link that walks the queue', () => {
+    const options = { order: 'RANDOM' as const, seed: 42, split: 'VALIDATION' as const, modelVersionId: 'TW9kZWxWZXJzaW9uOjM' };
+    expect(formatReviewOptions(options)).toBe('?order=RANDOM&seed=42&split=VALIDATION&model=TW9kZWxWZXJzaW9uOjM');
+    expect(parseReviewOptions(formatReviewOptions(options))).toEqual(options);
+    expect(formatReviewOptions(DEFAULT_REVIEW)).toBe('');
+    const href = reviewImageHref('SW1hZ2U6Nw', options);
+    expect(href).toBe(`/image/SW1hZ2U6Nw?review=${encodeURIComponent('?order=RANDOM&seed=42&split=VALIDATION&model=TW9kZWxWZXJzaW9uOjM')}`);
+    expect(reviewOptionsOf(href.slice(href.indexOf('?')))).toEqual(options);
+    expect(reviewOptionsOf('?garment=R2FybWVudDox')).toBeNull();
+  });
+
+  it('ignores unknown orders, splits and seeds outside GraphQL Int from a hand-edited URL', () => {
+    expect(parseReviewOptions('?order=WORST&split=test&seed=99999999999')).toEqual(DEFAULT_REVIEW);
+    expect(parseReviewOptions('?seed=-1').seed).toBeNull();
+    expect(parseReviewOptions(`?seed=${2 ** 31 - 1}`).seed).toBe(2 ** 31 - 1);
   });
 });

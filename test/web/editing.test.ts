@@ -24,21 +24,13 @@ let browser: Browser;
 let versionId: string;
 const imageIds: Record<string, string> = {};
 
-/** One detection whose colour is 레드 at `top` and 블루 at `second`. */
-function detection(box: [number, number, number, number], className: string, score: number, top: number, second: number): StoredDetection {
-  return {
-    box,
-    label: 1,
-    className,
-    score,
-    attributes: {
-      color: [
-        { value: '레드', probability: top },
-        { value: '블루', probability: second },
-      ],
-    },
-  };
-}
+/** Colour probabilities of a detection: 레드 at `top`, 블루 at `second`. */
+const redOverBlue = (top: number, second: number): StoredDetection['attributes'] => ({
+  color: [
+    { value: '레드', probability: top },
+    { value: '블루', probability: second },
+  ],
+});
 
 beforeAll(async () => {
   assertChromiumInstalled();
@@ -54,8 +46,12 @@ beforeAll(async () => {
   const model = { id: Number(version.id), config: { attributes: [{ kind: 'color', type: 'single' as const }] }, labelSpace: null };
   const ids = await importedImageIds(db.dataSource);
   // 100026: a skirt predicted over the annotated blouse (disagreement); 1070263: a close colour call.
-  await storePredictions(db.dataSource, ids['100026'], model, [detection([260, 60, 555, 394], '스커트', 0.95, 0.9, 0.05)]);
-  await storePredictions(db.dataSource, ids['1070263'], model, [detection([100, 100, 300, 400], '블라우스', 0.6, 0.5, 0.45)]);
+  await storePredictions(db.dataSource, ids['100026'], model, [
+    { box: [260, 60, 555, 394], label: 1, className: '스커트', score: 0.95, attributes: redOverBlue(0.9, 0.05) },
+  ]);
+  await storePredictions(db.dataSource, ids['1070263'], model, [
+    { box: [100, 100, 300, 400], label: 1, className: '블라우스', score: 0.6, attributes: redOverBlue(0.5, 0.45) },
+  ]);
   api = await startTestServer(db.dataSource);
   editor = api.as((await createApiToken(db.dataSource, { role: 'editor', name: 'console editor' })).token);
   browser = await launchBrowser({ apiToken: editor.token });

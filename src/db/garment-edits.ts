@@ -2,9 +2,9 @@
  * Garment edits by people (migration GarmentEdits): change, add, delete, accept a prediction,
  * revert a change, and mark an image reviewed.
  *
- * Every edit is one transaction that locks the garment row (`FOR UPDATE`) and its image
- * (`FOR KEY SHARE`, which the importer's `FOR UPDATE` of a changed image waits for, so an import
- * never replaces an image's garments while an edit of them is under way), compares the revision
+ * Every edit is one transaction that locks the garment's image (`FOR KEY SHARE`, which the
+ * importer's `FOR UPDATE` of a changed image waits for, so an import never replaces an image's
+ * garments while an edit of them is under way) and then the garment row (`FOR UPDATE`), compares the revision
  * the editor read, writes the garment, its `garment_attributes` and its `search_terms` (the same
  * terms the importer writes: category, attribute values, the image's styles), bumps `revision`,
  * sets `edited_at` and records the change in `garment_edits` with the garment as it was before
@@ -98,9 +98,16 @@ type LockedGarment = GarmentRow & { width: number; height: number };
 const LOCK_GARMENT = `SELECT ${GARMENT_COLUMNS}, i.width, i.height
   FROM garments g JOIN images i ON i.id = g.image_id LEFT JOIN vocabulary c ON c.id = g.category_id
  WHERE g.id = $1
-   FOR UPDATE OF g FOR KEY SHARE OF i`;
+   FOR UPDATE OF g`;
 
+/**
+ * Locks a garment for an edit, its image first: the importer and stored predictions lock an image
+ * before the garments they replace, so taking the locks in the same order never deadlocks with them.
+ */
 async function lockGarment(manager: EntityManager, garmentId: string): Promise<LockedGarment | null> {
+  const owners: { image_id: string }[] = await manager.query(`SELECT image_id FROM garments WHERE id = $1`, [garmentId]);
+  if (owners.length === 0) return null;
+  await lockImage(manager, owners[0].image_id);
   const rows: LockedGarment[] = await manager.query(LOCK_GARMENT, [garmentId]);
   return rows[0] ?? null;
 }
@@ -486,6 +493,10 @@ export async function revertGarmentEdit(dataSource: DataSource, editId: string, 
   const vocabulary = await vocabularyFor(dataSource, target?.attributes ?? []);
   return dataSource.transaction(async (manager) => {
     const garmentId = String(edit.garment_id);
+    if (target?.source === 'prediction') {
+      const versions: unknown[] = await manager.query(`SELECT id FROM model_versions WHERE id = $1 FOR KEY SHARE`, [target.modelVersionId]);
+      if (versions.length === 0) throw new InvalidSearchInput('id', 'restores a prediction of a model version that no longer exists');
+    }
     // The image lock first, as every edit takes it: a deleted garment is re-created under it.
     if (!(await lockImage(manager, edit.image_id))) throw new EditTargetMissing('id', 'image of that edit');
     const current = await lockGarment(manager, garmentId);
@@ -552,16 +563,24 @@ export interface GarmentEditRow {
 
 const EDIT_COLUMNS = `e.id, e.garment_id, e.image_id, e.action, t.name AS editor, e.before, e.after, e.revision, e.reverted_edit_id, e.created_at`;
 
-/** A garment's history, newest first: `limit + 1` rows below `beforeId` (so the caller learns whether more follow). */
-export async function garmentHistory(
+/**
+ * The history of each garment, newest first: per garment up to `limit + 1` rows below `beforeId`
+ * (so the caller learns whether more follow), in one statement for all of them.
+ */
+export async function garmentHistories(
   dataSource: DataSource,
-  garmentId: string,
+  garmentIds: readonly string[],
   page: { beforeId: string | null; limit: number },
 ): Promise<GarmentEditRow[]> {
   return dataSource.query(
-    `SELECT ${EDIT_COLUMNS} FROM garment_edits e LEFT JOIN api_tokens t ON t.id = e.token_id
-      WHERE e.garment_id = $1 AND ($2::bigint IS NULL OR e.id < $2) ORDER BY e.id DESC LIMIT $3`,
-    [garmentId, page.beforeId, page.limit + 1],
+    `SELECT ${EDIT_COLUMNS}
+       FROM unnest($1::bigint[]) AS wanted(garment_id)
+       CROSS JOIN LATERAL (SELECT * FROM garment_edits x
+                            WHERE x.garment_id = wanted.garment_id AND ($2::bigint IS NULL OR x.id < $2)
+                            ORDER BY x.id DESC LIMIT $3) e
+       LEFT JOIN api_tokens t ON t.id = e.token_id
+      ORDER BY e.garment_id, e.id DESC`,
+    [garmentIds, page.beforeId, page.limit + 1],
   );
 }
 
@@ -590,8 +609,13 @@ export async function imagesWithAnnotationEdits(
   return new Set(rows.map((row) => Number(row.image_id)));
 }
 
-/** How many edits a garment's history holds. */
-export async function countGarmentEdits(dataSource: DataSource, garmentId: string): Promise<number> {
-  const [row]: { n: number }[] = await dataSource.query(`SELECT count(*)::int AS n FROM garment_edits WHERE garment_id = $1`, [garmentId]);
-  return row.n;
+/** How many edits each garment's history holds (garments without any are left out). */
+export async function countGarmentEdits(
+  dataSource: DataSource,
+  garmentIds: readonly string[],
+): Promise<{ garment_id: string; n: number }[]> {
+  return dataSource.query(
+    `SELECT garment_id, count(*)::int AS n FROM garment_edits WHERE garment_id = ANY($1::bigint[]) GROUP BY garment_id`,
+    [garmentIds],
+  );
 }

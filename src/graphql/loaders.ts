@@ -17,7 +17,13 @@ import { predictionJobsByIds } from '../db/prediction-job-views';
 import { datasetsByIds } from '../db/datasets';
 import { TRAINING_PHASES } from '../db/training-progress';
 import { LossCurve, PredictionJob } from './training/types';
-import { garmentEditsByIds, type GarmentEditRow, type GarmentSnapshot as StoredSnapshot } from '../db/garment-edits';
+import {
+  countGarmentEdits,
+  garmentEditsByIds,
+  garmentHistories,
+  type GarmentEditRow,
+  type GarmentSnapshot as StoredSnapshot,
+} from '../db/garment-edits';
 import { GarmentEdit, GarmentSnapshot } from './edits/types';
 import * as T from './types';
 
@@ -94,6 +100,9 @@ export class Loaders {
   readonly predictionJob: DataLoader<number, PredictionJob | null>;
   readonly dataset: DataLoader<number, T.Dataset | null>;
   readonly garmentEdit: DataLoader<string, GarmentEdit | null>;
+  /** History of each garment, one page (`limit` rows below edit `beforeId`, key "limit:beforeId") plus one row. */
+  readonly garmentHistory: (page: string | null | undefined) => DataLoader<string, GarmentEditRow[]>;
+  readonly garmentEditCount: DataLoader<string, number>;
   /** Log and attempt count of each run (kept out of the run rows: the log can be long). */
   readonly runLog: DataLoader<number, RunLogRow | null>;
   readonly lossCurves: DataLoader<number, LossCurve[]>;
@@ -151,6 +160,19 @@ export class Loaders {
     this.garmentEdit = new DataLoader(async (ids) =>
       groupBy(ids, await garmentEditsByIds(dataSource, ids), (row) => String(row.id)).map((group) =>
         group[0] ? toGarmentEdit(group[0]) : null,
+      ),
+    );
+    this.garmentHistory = keyedLoaders((page) => {
+      const [limit, beforeId] = (page ?? '').split(':');
+      return new DataLoader(async (garmentIds) =>
+        groupBy(garmentIds, await garmentHistories(dataSource, garmentIds, { limit: Number(limit), beforeId: beforeId || null }), (row) =>
+          String(row.garment_id),
+        ),
+      );
+    });
+    this.garmentEditCount = new DataLoader(async (garmentIds) =>
+      groupBy(garmentIds, await countGarmentEdits(dataSource, garmentIds), (row) => String(row.garment_id)).map(
+        (group) => group[0]?.n ?? 0,
       ),
     );
     this.runLog = new DataLoader(async (ids) =>

@@ -11,7 +11,7 @@ import { importDataset } from '../../src/db/import';
 import { storePredictions } from '../../src/db/predictions';
 import { globalId } from '../../src/graphql/ids';
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
-import { ApiClient, importedImageIds, makeSampleTree, readSample, startTestServer } from './support';
+import { ApiClient, importedImageIds, makeSampleTree, QueryCounter, readSample, startTestServer } from './support';
 
 const GARMENT = `id databaseId revision editedAt superCategory category source box { x1 y1 x2 y2 } polygon { x y }
   attributes { kind value score }`;
@@ -289,6 +289,16 @@ describe('adding and accepting', () => {
     expect(again.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.id' });
     await editor.data(`mutation($id: ID!) { deleteGarment(id: $id, revision: 1) }`, { id: prediction.id });
     expect(await garmentById(prediction.id)).toBeNull();
+    // The rejection is reverted only while its model version exists.
+    const [rejection] = await db.dataSource.query(`SELECT id FROM garment_edits WHERE garment_id = $1 AND action = 'delete'`, [
+      predictionId,
+    ]);
+    await db.dataSource.query(`DELETE FROM model_versions WHERE id = $1`, [version.id]);
+    const revert = await editor.query(`mutation($id: ID!) { revertGarmentEdit(id: $id) { id } }`, {
+      id: globalId('GarmentEdit', rejection.id),
+    });
+    expect(revert.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+    expect(revert.errors![0].message).toMatch(/model version that no longer exists/);
   });
 
   it('marks an image reviewed and filters images by it', async () => {
@@ -305,6 +315,53 @@ describe('adding and accepting', () => {
     expect(notReviewed.images.totalCount).toBe(3);
     const unmarked = await editor.data(`mutation($id: ID!) { markImageReviewed(id: $id, reviewed: false) { reviewedAt } }`, { id });
     expect(unmarked.markImageReviewed.reviewedAt).toBeNull();
+  });
+});
+
+describe('history', () => {
+  it('pages a history newest first, and answers the histories of a page of garments with one statement', async () => {
+    const top = await garmentOf('1070263', 'TOP');
+    const first = await editor.data(
+      `query($id: ID!) { garment(id: $id) { history(first: 1) { totalCount pageInfo { hasNextPage endCursor } edges { node { revision } } } } }`,
+      {
+        id: top.id,
+      },
+    );
+    const history = first.garment.history;
+    expect(history.totalCount).toBeGreaterThanOrEqual(2);
+    expect(history.pageInfo.hasNextPage).toBe(true);
+    expect(history.edges.map((edge: any) => edge.node.revision)).toEqual([top.revision]);
+    const next = await editor.data(
+      `query($id: ID!, $after: String) { garment(id: $id) { history(first: 100, after: $after) { edges { node { revision } } } } }`,
+      {
+        id: top.id,
+        after: history.pageInfo.endCursor,
+      },
+    );
+    const revisions = next.garment.history.edges.map((edge: any) => edge.node.revision);
+    expect(revisions.length).toBe(history.totalCount - 1);
+    expect(revisions).toEqual([...revisions].sort((a: number, b: number) => b - a));
+    expect(revisions[0]).toBeLessThan(top.revision);
+
+    const counter = new QueryCounter(db.dataSource);
+    const page = await editor.data(
+      `{ searchGarments(where: {}, first: 50) { edges { node { id history(first: 3) { totalCount edges { node { action } } } } } } }`,
+    );
+    counter.detach();
+    const edited: { garment_id: string; n: number }[] = await db.dataSource.query(
+      `SELECT garment_id, count(*)::int AS n FROM garment_edits GROUP BY garment_id`,
+    );
+    const shown = page.searchGarments.edges.map((edge: any) => edge.node);
+    for (const garment of shown) {
+      const n = edited.find((row) => globalId('Garment', row.garment_id) === garment.id)?.n ?? 0;
+      expect({ id: garment.id, totalCount: garment.history.totalCount, edges: garment.history.edges.length }).toEqual({
+        id: garment.id,
+        totalCount: n,
+        edges: Math.min(n, 3),
+      });
+    }
+    const historyStatements = counter.statements.filter((sql) => /FROM garment_edits|unnest\(\$1::bigint\[\]\) AS wanted/.test(sql));
+    expect(historyStatements).toHaveLength(2); // the pages and the counts
   });
 });
 

@@ -1,5 +1,6 @@
 /**
- * The edit mutations (role `editor`) and `Garment.history`: arguments checked (./input.ts), then
+ * The edit mutations (role `editor`) and `Garment.history` (batched per page asked for: a page of
+ * garments with their histories costs one statement): arguments checked (./input.ts), then
  * src/db/garment-edits.ts does the edit in one transaction; a stale revision comes back as
  * EDIT_CONFLICT with `extensions.currentRevision` (../errors.ts).
  */
@@ -8,9 +9,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root,
 import {
   acceptPrediction,
   addGarment,
-  countGarmentEdits,
   deleteGarment,
-  garmentHistory,
   markImageReviewed,
   revertGarmentEdit,
   updateGarment,
@@ -145,14 +144,11 @@ export class GarmentHistoryResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<GarmentEditConnection> {
     const page = newestFirstPage('garmentEdit', first, after, ctx.maxPageSize);
-    const rows = await garmentHistory(ctx.search.dataSource, garment.id, {
-      beforeId: page.beforeId === null ? null : String(page.beforeId),
-      limit: page.limit,
-    });
+    const rows = await ctx.loaders.garmentHistory(`${page.limit}:${page.beforeId ?? ''}`).load(garment.id);
     return Object.assign(
       new GarmentEditConnection(),
       connectionOf('garmentEdit', rows.slice(0, page.limit), rows.length > page.limit, toGarmentEdit),
-      { countMatches: () => countGarmentEdits(ctx.search.dataSource, garment.id) },
+      { countMatches: () => ctx.loaders.garmentEditCount.load(garment.id) },
     );
   }
 }

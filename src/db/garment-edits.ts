@@ -17,6 +17,7 @@ import { CATEGORY_LABELS_BY_SUPER_CATEGORY } from '../kfashion/vocabulary';
 import type { LabelSource } from './entities';
 import { garmentSearchTerms } from './import/load';
 import { VocabularyIds } from './import/vocabulary-ids';
+import { GARMENT_COLUMNS, type GarmentRow } from './search';
 import { InvalidSearchInput } from './search-filter';
 import { changedRows } from './sql';
 
@@ -91,27 +92,10 @@ export const MAX_POLYGON_POINTS = 1_000;
 
 const KIND_ORDER = new Map<string, number>(GARMENT_ATTRIBUTE_KINDS.map((kind, i) => [kind, i]));
 
-interface LockedGarment {
-  id: string;
-  image_id: string;
-  super_category: SuperCategory;
-  slot_index: number;
-  category: string | null;
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-  polygon: number[] | null;
-  source: LabelSource;
-  model_version_id: number | null;
-  score: number | null;
-  revision: number;
-  width: number;
-  height: number;
-}
+/** A garment row (as search reads it) with the size of its image, locked for an edit. */
+type LockedGarment = GarmentRow & { width: number; height: number };
 
-const LOCK_GARMENT = `SELECT g.id, g.image_id, g.super_category, g.slot_index, c.value AS category, g.x1, g.y1, g.x2, g.y2,
-       g.polygon, g.source, g.model_version_id, g.score, g.revision, i.width, i.height
+const LOCK_GARMENT = `SELECT ${GARMENT_COLUMNS}, i.width, i.height
   FROM garments g JOIN images i ON i.id = g.image_id LEFT JOIN vocabulary c ON c.id = g.category_id
  WHERE g.id = $1
    FOR UPDATE OF g FOR KEY SHARE OF i`;
@@ -215,9 +199,13 @@ interface GarmentWrite {
   score: number | null;
 }
 
-/** Vocabulary ids of every value written, inserting published values this database has not seen yet. */
+/**
+ * Vocabulary ids of the values a garment keeps and of the new ones, inserting published values this
+ * database has not seen yet (the table holds hundreds of rows: read whole, as the importer does).
+ */
 async function vocabularyFor(dataSource: DataSource, attributes: readonly { kind: GarmentAttributeKind; value: string }[]) {
   const vocabulary = new VocabularyIds(dataSource);
+  await vocabulary.load();
   await vocabulary.ensure([{ styles: [], garments: [{ category: null, attributes: [...attributes] }] }]);
   return vocabulary;
 }
@@ -413,25 +401,32 @@ export async function addGarment(dataSource: DataSource, garment: NewGarment, ed
       throw new InvalidSearchInput('input.category', `no garment of category "${garment.category}" says which super-category it fills`);
     }
     const polygon = garment.polygon ? checkPolygon('input.polygon', garment.polygon, image) : [];
-    const id = await writeGarment(
-      manager,
-      vocabulary,
-      {
-        imageId: garment.imageId,
-        superCategory,
-        box: checkBox('input.box', garment.box, image),
-        polygon: polygon.length ? polygon : null,
-        attributes,
-        source: 'annotation',
-        modelVersionId: null,
-        score: null,
-      },
-      { insert: null, revision: 1 },
-    );
-    const after = await lockedSnapshot(manager, id);
-    await recordEdit(manager, { garmentId: id, imageId: garment.imageId, editor, action: 'create', before: null, after, revision: 1 });
-    return id;
+    const annotation = { superCategory, box: checkBox('input.box', garment.box, image), polygon, attributes };
+    return insertAnnotation(manager, vocabulary, garment.imageId, annotation, editor, 'create');
   });
+}
+
+/** Writes a new annotation garment a person made (revision 1, edited) and records its creation; returns its id. */
+async function insertAnnotation(
+  manager: EntityManager,
+  vocabulary: VocabularyIds,
+  imageId: string,
+  garment: { superCategory: SuperCategory; box: Box; polygon: number[] | null; attributes: SnapshotAttribute[] },
+  editor: Editor,
+  action: 'create' | 'accept',
+): Promise<string> {
+  const write: GarmentWrite = {
+    ...garment,
+    imageId,
+    polygon: garment.polygon?.length ? garment.polygon : null,
+    source: 'annotation',
+    modelVersionId: null,
+    score: null,
+  };
+  const id = await writeGarment(manager, vocabulary, write, { insert: null, revision: 1 });
+  const after = await lockedSnapshot(manager, id);
+  await recordEdit(manager, { garmentId: id, imageId, editor, action, before: null, after, revision: 1 });
+  return id;
 }
 
 /** Deletes a garment (an annotation, or a prediction a person rejects) that is at `revision`. */
@@ -470,26 +465,9 @@ export async function acceptPrediction(
     const predicted = await snapshotOf(manager, prediction);
     const wanted = new Set<string>(['category', ...(kinds ?? GARMENT_ATTRIBUTE_KINDS)]);
     const attributes = predicted.attributes.filter((a) => wanted.has(a.kind)).map((a) => ({ ...a, score: null }));
-    const vocabulary = new VocabularyIds(dataSource);
-    await vocabulary.load();
-    const id = await writeGarment(
-      manager,
-      vocabulary,
-      {
-        imageId: prediction.image_id,
-        superCategory: prediction.super_category,
-        box: predicted.box,
-        polygon: prediction.polygon,
-        attributes,
-        source: 'annotation',
-        modelVersionId: null,
-        score: null,
-      },
-      { insert: null, revision: 1 },
-    );
-    const after = await lockedSnapshot(manager, id);
-    await recordEdit(manager, { garmentId: id, imageId: prediction.image_id, editor, action: 'accept', before: null, after, revision: 1 });
-    return id;
+    const vocabulary = await vocabularyFor(dataSource, []);
+    const annotation = { superCategory: prediction.super_category, box: predicted.box, polygon: prediction.polygon, attributes };
+    return insertAnnotation(manager, vocabulary, prediction.image_id, annotation, editor, 'accept');
   });
 }
 
@@ -508,6 +486,10 @@ export async function revertGarmentEdit(dataSource: DataSource, editId: string, 
   const vocabulary = await vocabularyFor(dataSource, target?.attributes ?? []);
   return dataSource.transaction(async (manager) => {
     const garmentId = String(edit.garment_id);
+    if (target?.source === 'prediction') {
+      const versions: unknown[] = await manager.query(`SELECT id FROM model_versions WHERE id = $1 FOR KEY SHARE`, [target.modelVersionId]);
+      if (versions.length === 0) throw new InvalidSearchInput('id', 'restores a prediction of a model version that no longer exists');
+    }
     // The image lock first, as every edit takes it: a deleted garment is re-created under it.
     if (!(await lockImage(manager, edit.image_id))) throw new EditTargetMissing('id', 'image of that edit');
     const current = await lockGarment(manager, garmentId);
@@ -574,16 +556,24 @@ export interface GarmentEditRow {
 
 const EDIT_COLUMNS = `e.id, e.garment_id, e.image_id, e.action, t.name AS editor, e.before, e.after, e.revision, e.reverted_edit_id, e.created_at`;
 
-/** A garment's history, newest first: `limit + 1` rows below `beforeId` (so the caller learns whether more follow). */
-export async function garmentHistory(
+/**
+ * The history of each garment, newest first: per garment up to `limit + 1` rows below `beforeId`
+ * (so the caller learns whether more follow), in one statement for all of them.
+ */
+export async function garmentHistories(
   dataSource: DataSource,
-  garmentId: string,
+  garmentIds: readonly string[],
   page: { beforeId: string | null; limit: number },
 ): Promise<GarmentEditRow[]> {
   return dataSource.query(
-    `SELECT ${EDIT_COLUMNS} FROM garment_edits e LEFT JOIN api_tokens t ON t.id = e.token_id
-      WHERE e.garment_id = $1 AND ($2::bigint IS NULL OR e.id < $2) ORDER BY e.id DESC LIMIT $3`,
-    [garmentId, page.beforeId, page.limit + 1],
+    `SELECT ${EDIT_COLUMNS}
+       FROM unnest($1::bigint[]) AS wanted(garment_id)
+       CROSS JOIN LATERAL (SELECT * FROM garment_edits x
+                            WHERE x.garment_id = wanted.garment_id AND ($2::bigint IS NULL OR x.id < $2)
+                            ORDER BY x.id DESC LIMIT $3) e
+       LEFT JOIN api_tokens t ON t.id = e.token_id
+      ORDER BY e.garment_id, e.id DESC`,
+    [garmentIds, page.beforeId, page.limit + 1],
   );
 }
 
@@ -610,4 +600,15 @@ export async function imagesWithAnnotationEdits(
     [imageIds.map(String)],
   )) as { image_id: string }[];
   return new Set(rows.map((row) => Number(row.image_id)));
+}
+
+/** How many edits each garment's history holds (garments without any are left out). */
+export async function countGarmentEdits(
+  dataSource: DataSource,
+  garmentIds: readonly string[],
+): Promise<{ garment_id: string; n: number }[]> {
+  return dataSource.query(
+    `SELECT garment_id, count(*)::int AS n FROM garment_edits WHERE garment_id = ANY($1::bigint[]) GROUP BY garment_id`,
+    [garmentIds],
+  );
 }

@@ -89,14 +89,14 @@ export class SqlParameters {
   }
 }
 
-interface ValueRef {
+export interface ValueRef {
   field: string;
   kind: AttributeKind;
   input: string;
 }
 
 /** Resolves filter values to vocabulary ids; `undefined` = a published value absent from this database. */
-class ValueResolver {
+export class ValueResolver {
   constructor(private index: VocabularyIndex) {}
 
   static async create(cache: VocabularyCache, refs: readonly ValueRef[]): Promise<ValueResolver> {
@@ -114,6 +114,12 @@ class ValueResolver {
       throw new InvalidSearchInput(ref.field, `unknown ${ref.kind} value "${ref.input}"`);
     }
     return id;
+  }
+
+  /** The value as stored (Korean) that `ref` names: a published value or one this database holds, else InvalidSearchInput. */
+  storedValue(ref: ValueRef): string {
+    this.resolve(ref);
+    return resolveValue(ref.kind, ref.input);
   }
 }
 

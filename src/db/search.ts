@@ -135,7 +135,8 @@ export class SearchService {
     const bitmap = requiredTerms.length > 0 && (await this.readPageFromBitmap(requiredTerms, simple, page));
     // A first page read from the bitmap visits every match anyway (to sort them): count them on
     // the way (a window over all matches, evaluated before the LIMIT) instead of a second scan.
-    const countInPage = bitmap && !page.afterId && page.withCount === true;
+    // Not for `first: 0`: the page then keeps no row to carry the count.
+    const countInPage = bitmap && !page.afterId && page.withCount === true && page.first > 0;
     const result = await keysetPage<GarmentRow & { matches?: number }>(
       this.dataSource,
       (after, limit) => `WITH page AS (

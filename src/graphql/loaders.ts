@@ -17,6 +17,14 @@ import { predictionJobsByIds } from '../db/prediction-job-views';
 import { datasetsByIds } from '../db/datasets';
 import { TRAINING_PHASES } from '../db/training-progress';
 import { LossCurve, PredictionJob } from './training/types';
+import {
+  countGarmentEdits,
+  garmentEditsByIds,
+  garmentHistories,
+  type GarmentEditRow,
+  type GarmentSnapshot as StoredSnapshot,
+} from '../db/garment-edits';
+import { GarmentEdit, GarmentSnapshot } from './edits/types';
 import * as T from './types';
 
 const KIND_ORDER = new Map<string, number>([...GARMENT_ATTRIBUTE_KINDS, ...IMAGE_ATTRIBUTE_KINDS].map((k, i) => [k, i]));
@@ -29,6 +37,7 @@ export function toImage(row: ImageRow): T.Image {
     width: row.width,
     height: row.height,
     split: row.split as T.Split | null,
+    reviewedAt: row.reviewed_at,
     datasetId: row.dataset_id,
   });
 }
@@ -45,6 +54,8 @@ export function toGarment(row: GarmentRow): T.Garment {
     polygon,
     source: row.source as T.LabelSource,
     score: row.score,
+    revision: row.revision,
+    editedAt: row.edited_at,
     imageId: String(row.image_id),
     modelVersionId: row.model_version_id,
   });
@@ -88,6 +99,10 @@ export class Loaders {
   readonly trainingRun: DataLoader<number, T.TrainingRun | null>;
   readonly predictionJob: DataLoader<number, PredictionJob | null>;
   readonly dataset: DataLoader<number, T.Dataset | null>;
+  readonly garmentEdit: DataLoader<string, GarmentEdit | null>;
+  /** History of each garment, one page (`limit` rows below edit `beforeId`, key "limit:beforeId") plus one row. */
+  readonly garmentHistory: (page: string | null | undefined) => DataLoader<string, GarmentEditRow[]>;
+  readonly garmentEditCount: DataLoader<string, number>;
   /** Log and attempt count of each run (kept out of the run rows: the log can be long). */
   readonly runLog: DataLoader<number, RunLogRow | null>;
   readonly lossCurves: DataLoader<number, LossCurve[]>;
@@ -142,6 +157,24 @@ export class Loaders {
         group[0] ? Object.assign(new T.Dataset(), group[0]) : null,
       ),
     );
+    this.garmentEdit = new DataLoader(async (ids) =>
+      groupBy(ids, await garmentEditsByIds(dataSource, ids), (row) => String(row.id)).map((group) =>
+        group[0] ? toGarmentEdit(group[0]) : null,
+      ),
+    );
+    this.garmentHistory = keyedLoaders((page) => {
+      const [limit, beforeId] = (page ?? '').split(':');
+      return new DataLoader(async (garmentIds) =>
+        groupBy(garmentIds, await garmentHistories(dataSource, garmentIds, { limit: Number(limit), beforeId: beforeId || null }), (row) =>
+          String(row.garment_id),
+        ),
+      );
+    });
+    this.garmentEditCount = new DataLoader(async (garmentIds) =>
+      groupBy(garmentIds, await countGarmentEdits(dataSource, garmentIds), (row) => String(row.garment_id)).map(
+        (group) => group[0]?.n ?? 0,
+      ),
+    );
     this.runLog = new DataLoader(async (ids) =>
       groupBy(ids, await runLogs(dataSource, ids), (row) => row.id).map((group) => group[0] ?? null),
     );
@@ -167,6 +200,35 @@ export class Loaders {
         ),
     );
   }
+}
+
+/** A history row's snapshot as the API shows it (English labels added). */
+function toSnapshot(stored: StoredSnapshot | null): GarmentSnapshot | null {
+  if (stored === null) return null;
+  return Object.assign(new GarmentSnapshot(), {
+    superCategory: stored.superCategory,
+    category: stored.category,
+    categoryEn: stored.category === null ? null : englishLabel('category', stored.category),
+    box: stored.box,
+    polygon: stored.polygon,
+    attributes: stored.attributes.map((a) => ({ kind: a.kind, value: a.value, valueEn: englishLabel(a.kind, a.value), score: a.score })),
+    source: stored.source as T.LabelSource,
+    score: stored.score,
+  });
+}
+
+export function toGarmentEdit(row: GarmentEditRow): GarmentEdit {
+  return Object.assign(new GarmentEdit(), {
+    id: String(row.id),
+    action: row.action,
+    garmentKey: String(row.garment_id),
+    editor: row.editor,
+    createdAt: row.created_at,
+    revision: row.revision,
+    before: toSnapshot(row.before),
+    after: toSnapshot(row.after),
+    revertedEditKey: row.reverted_edit_id === null ? null : String(row.reverted_edit_id),
+  });
 }
 
 export function toModelVersion(row: ModelVersionSummary): T.ModelVersion {

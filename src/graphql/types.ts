@@ -179,6 +179,11 @@ export class Image extends Node {
   @Field(() => Int, { description: 'Width in pixels.' }) width!: number;
   @Field(() => Int, { description: 'Height in pixels.' }) height!: number;
   @Field(() => Split, { nullable: true, description: 'Dataset split; null for an uploaded photo.' }) split!: Split | null;
+  @Field(() => GraphQLDateTime, {
+    nullable: true,
+    description: 'When an editor marked it reviewed (markImageReviewed); null: not reviewed.',
+  })
+  reviewedAt!: Date | null;
   datasetId!: number | null;
 }
 
@@ -200,6 +205,16 @@ export class Garment extends Node {
   polygon!: Point[];
   @Field(() => LabelSource, { description: 'Annotation or prediction.' }) source!: LabelSource;
   @Field(() => Float, { nullable: true, description: 'Detection score (predictions only).' }) score!: number | null;
+  @Field(() => Int, {
+    description:
+      'Bumped by every edit; an edit (updateGarment, deleteGarment) names the revision it read and is refused as EDIT_CONFLICT when stale.',
+  })
+  revision!: number;
+  @Field(() => GraphQLDateTime, {
+    nullable: true,
+    description: 'When a person last changed or added it; null: as imported or predicted. Re-importing never overwrites such a garment.',
+  })
+  editedAt!: Date | null;
   imageId!: string;
   modelVersionId!: number | null;
 }
@@ -451,6 +466,8 @@ export class ImageWhere {
   @Field(() => String, { nullable: true, description: 'The image with this K-Fashion 이미지 식별자.' }) externalId?: string | null;
   @Field(() => ID, { nullable: true, description: 'Images of this dataset (a Dataset id, as `Image.dataset { id }` gives it).' })
   datasetId?: string | null;
+  @Field(() => Boolean, { nullable: true, description: 'Only images an editor marked reviewed (true) or only the others (false).' })
+  reviewed?: boolean | null;
   @Field(() => GarmentWhere, { nullable: true, description: 'Images with at least one garment matching this.' })
   garments?: GarmentWhere | null;
 }

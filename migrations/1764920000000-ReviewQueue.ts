@@ -14,6 +14,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   value and its probability (the most probable one is the garment's attribute, with its score).
  *   The margin between the two is an uncertainty reason. The runner-up is not a garment attribute:
  *   it is no search term, no facet value and no vocabulary row.
+ * - `training_runs.label_counts`: how many images and garments of each kind of label (annotated,
+ *   reviewed) a run learns from, recorded when it starts (StartTrainingInput.labels chooses them).
  */
 export class ReviewQueue1764920000000 implements MigrationInterface {
   name = 'ReviewQueue1764920000000';
@@ -48,11 +50,13 @@ export class ReviewQueue1764920000000 implements MigrationInterface {
          FOR EACH ROW WHEN ((OLD.reviewed_at IS NULL) <> (NEW.reviewed_at IS NULL))
          EXECUTE FUNCTION review_scores_reviewed()`,
       `ALTER TABLE images ENABLE ALWAYS TRIGGER review_scores_reviewed`,
+      `ALTER TABLE training_runs ADD COLUMN label_counts jsonb`,
     ];
     for (const sql of statements) await queryRunner.query(sql);
   }
 
   public async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`ALTER TABLE training_runs DROP COLUMN label_counts`);
     await queryRunner.query(`DROP TRIGGER review_scores_reviewed ON images`);
     await queryRunner.query(`DROP FUNCTION review_scores_reviewed()`);
     await queryRunner.query(`DROP TABLE prediction_runner_ups`);

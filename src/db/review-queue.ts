@@ -28,6 +28,9 @@ import type { VocabularyCache } from './search-vocabulary';
 
 type Queryable = Pick<EntityManager, 'query'>;
 
+/** The reasons as the queue stores and returns them (the API spells its enum after their kinds). */
+export type { UncertaintyReason, UncertaintyReasonKind } from '../ml/review/uncertainty';
+
 /** Reasons kept per image: the strongest ones explain the score; the rest would only grow the row. */
 export const STORED_REASONS = 10;
 

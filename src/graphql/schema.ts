@@ -4,8 +4,8 @@ import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchemaSync, type PubSub } from 'type-graphql';
 import { RESOLVERS } from './resolvers';
 import { TRAINING_RESOLVERS } from './training/resolvers';
-import { EDIT_RESOLVERS } from './edits/resolvers';
 import { REVIEW_RESOLVERS } from './review/resolvers';
+import { EDIT_RESOLVERS } from './edits/resolvers';
 import { NodeResolver } from './node-resolver';
 import { authChecker } from './auth';
 import { ViewerResolver } from './viewer';
@@ -44,7 +44,7 @@ function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
 export function buildApiSchema(): GraphQLSchema {
   cached ??= describeRootTypes(
     buildSchemaSync({
-      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, ...EDIT_RESOLVERS, ...REVIEW_RESOLVERS, NodeResolver, ViewerResolver],
+      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, ...REVIEW_RESOLVERS, ...EDIT_RESOLVERS, NodeResolver, ViewerResolver],
       pubSub: NO_PUBSUB,
       validate: false,
       authChecker,

@@ -2,9 +2,8 @@
 import type { Role } from '../../auth/roles';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root, UseMiddleware } from 'type-graphql';
 import { activeModelVersionId, ModelVersionNotFound, readModelVersion } from '../../db/model-versions';
-import { reviewQueuePage, type ReviewQueueEntry } from '../../db/review-queue';
+import { reviewQueuePage, type ReviewQueueEntry, type UncertaintyReason } from '../../db/review-queue';
 import { isAttributeKind } from '../../db/search-filter';
-import type { UncertaintyReason } from '../../ml/review/uncertainty';
 import { AFTER_DESCRIPTION, PAGE_SIZE_DESCRIPTION, pageInfoOf, pageSize } from '../connection';
 import type { GraphQLContext } from '../context';
 import { badInput } from '../errors';

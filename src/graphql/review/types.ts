@@ -1,6 +1,6 @@
 /** GraphQL types of the review queue (Query.reviewQueue). */
 import { Field, Float, ObjectType, registerEnumType } from 'type-graphql';
-import type { UncertaintyReasonKind } from '../../ml/review/uncertainty';
+import type { UncertaintyReasonKind } from '../../db/review-queue';
 import { AttributeKind, Garment, Image, PageInfo } from '../types';
 
 export const ReviewOrder = { UNCERTAINTY: 'UNCERTAINTY', RANDOM: 'RANDOM' } as const;

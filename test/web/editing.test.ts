@@ -214,14 +214,18 @@ describe('image page editing', () => {
 
     const [prediction] = (await storedGarments('100026')).filter((garment) => garment.source === 'PREDICTION');
     await selectPrediction(page, prediction.id);
-    const annotationsBefore = (await storedGarments('100026')).filter((garment) => garment.source === 'ANNOTATION').length;
+    const annotationsBefore = (await storedGarments('100026')).filter((garment) => garment.source === 'ANNOTATION');
     await page.keyboard.press('a');
     const accepted = await eventually(
       () => storedGarments('100026'),
-      (garments) => garments.filter((garment) => garment.source === 'ANNOTATION').length > annotationsBefore,
+      (garments) => garments.filter((garment) => garment.source === 'ANNOTATION').length > annotationsBefore.length,
     );
-    const copy = accepted.find((garment) => garment.source === 'ANNOTATION' && garment.category === '스커트' && garment.box.x1 === 260);
-    expect(copy?.attributes).toContainEqual({ kind: 'COLOR', value: '레드' });
+    const copies = accepted.filter(
+      (garment) => garment.source === 'ANNOTATION' && !annotationsBefore.some((annotation) => annotation.id === garment.id),
+    );
+    expect(copies).toHaveLength(1);
+    expect(copies[0]).toMatchObject({ category: prediction.category, box: prediction.box });
+    expect(copies[0].attributes).toContainEqual({ kind: 'COLOR', value: '레드' });
 
     await page.goto(url('/image/external/1070263'));
     const [other] = (await storedGarments('1070263')).filter((garment) => garment.source === 'PREDICTION');

@@ -5,7 +5,7 @@
  */
 import { fetchGraphQL, GraphQLRequestError } from './graphql';
 import { graphql } from './gql';
-import type { ApiRole, AttributeKind, AttributeValuesInput, BoxInput, VocabularyQuery } from './gql/graphql';
+import type { ApiRole, AttributeKind, AttributeValuesInput, BoxInput, EditVocabularyQuery } from './gql/graphql';
 
 const VIEWER = graphql(`
   query Viewer {
@@ -57,12 +57,12 @@ const MARK_REVIEWED = graphql(`
 `);
 
 const VOCABULARY = graphql(`
-  query Vocabulary($kind: AttributeKind!) {
-    vocabulary(kind: $kind) { value valueEn count }
+  query EditVocabulary {
+    vocabulary { kind value valueEn }
   }
 `);
 
-export type VocabularyValue = VocabularyQuery['vocabulary'][number];
+export type VocabularyValue = EditVocabularyQuery['vocabulary'][number];
 
 /** Roles that may edit garments and review images (src/auth/roles.ts: editor and above). */
 const EDITING_ROLES: readonly ApiRole[] = ['EDITOR', 'ADMIN'];
@@ -82,17 +82,22 @@ export function canEdit(role: ApiRole | null): boolean {
   return role !== null && EDITING_ROLES.includes(role);
 }
 
-const vocabularies = new Map<AttributeKind, Promise<VocabularyValue[]>>();
+let vocabularies: Promise<Map<AttributeKind, VocabularyValue[]>> | undefined;
 
-/** Known values of one kind, most frequent first, asked once per page load. */
-export function fetchVocabulary(kind: AttributeKind): Promise<VocabularyValue[]> {
-  let values = vocabularies.get(kind);
-  if (!values) {
-    values = fetchGraphQL(VOCABULARY, { kind }).then((data) => data.vocabulary);
-    values.catch(() => vocabularies.delete(kind));
-    vocabularies.set(kind, values);
-  }
-  return values;
+/** Every kind's known values, most frequent first, in one request once per page load (again after a failure). */
+export function fetchVocabularies(): Promise<Map<AttributeKind, VocabularyValue[]>> {
+  vocabularies ??= fetchGraphQL(VOCABULARY, {}).then(
+    (data) => {
+      const byKind = new Map<AttributeKind, VocabularyValue[]>();
+      for (const entry of data.vocabulary) byKind.set(entry.kind, [...(byKind.get(entry.kind) ?? []), entry]);
+      return byKind;
+    },
+    (error: Error) => {
+      vocabularies = undefined;
+      throw error;
+    },
+  );
+  return vocabularies;
 }
 
 /** What a write did: the garment it left (null once deleted) and the edit undo would revert. */

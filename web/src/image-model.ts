@@ -36,7 +36,7 @@ const IMAGE_BY_EXTERNAL_ID = graphql(`
 `);
 
 /** By global id (as `Image.id` gives it), or by K-Fashion 이미지 식별자 when `external` is set. */
-export async function fetchImage(id: string, external: boolean, signal: AbortSignal): Promise<ImageDetail | null> {
+export async function fetchImage(id: string, external: boolean, signal?: AbortSignal): Promise<ImageDetail | null> {
   if (external) return (await fetchGraphQL(IMAGE_BY_EXTERNAL_ID, { externalId: id }, signal)).imageByExternalId ?? null;
   // Global ids are base64url text: anything else names no image.
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return null;

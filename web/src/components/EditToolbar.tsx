@@ -3,11 +3,10 @@
  * the image reviewed (and go on in the review queue), the selected garment's pickers or, for a
  * prediction, accept and reject; what the API refused, with a reload offered on a conflict.
  */
-import { FormEvent, useEffect, useState } from 'react';
-import { fetchVocabulary, VocabularyValue } from '../garment-edits';
+import { FormEvent, useState } from 'react';
 import type { GarmentEditing } from '../garment-editing';
 import type { ImageDetail } from '../image-model';
-import { GarmentEditor } from './GarmentEditor';
+import { GarmentEditor, label, useVocabularies } from './GarmentEditor';
 
 export function EditToolbar({ image, editing, reviewing }: { image: ImageDetail; editing: GarmentEditing; reviewing: boolean }) {
   const garment = editing.selectedGarment;
@@ -67,18 +66,8 @@ export function EditToolbar({ image, editing, reviewing }: { image: ImageDetail;
 }
 
 function NewGarmentForm(props: { onAdd: (category: string) => void; onCancel: () => void }) {
-  const [categories, setCategories] = useState<VocabularyValue[]>([]);
+  const categories = useVocabularies()?.get('CATEGORY') ?? [];
   const [category, setCategory] = useState('');
-  useEffect(() => {
-    let live = true;
-    fetchVocabulary('CATEGORY').then(
-      (values) => live && setCategories(values),
-      () => undefined,
-    );
-    return () => {
-      live = false;
-    };
-  }, []);
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (category) props.onAdd(category);
@@ -90,7 +79,7 @@ function NewGarmentForm(props: { onAdd: (category: string) => void; onCancel: ()
         <option value="">choose…</option>
         {categories.map((value) => (
           <option key={value.value} value={value.value}>
-            {value.valueEn ? `${value.value} ${value.valueEn}` : value.value}
+            {label(value)}
           </option>
         ))}
       </select>

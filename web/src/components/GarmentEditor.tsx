@@ -6,16 +6,17 @@
  */
 import { useEffect, useState } from 'react';
 import { apiKind } from '../attribute-kinds';
-import { fetchVocabulary, GarmentChange, VocabularyValue } from '../garment-edits';
+import { fetchVocabularies, GarmentChange, VocabularyValue } from '../garment-edits';
+import type { AttributeKind } from '../gql/graphql';
 import { attributesByKind, ImageGarment, KIND_LABELS, KIND_ORDER, MULTI_VALUED_KINDS } from '../image-model';
 
-/** Every garment kind's vocabulary, loaded once the editor opens. */
-function useVocabularies(): Map<string, VocabularyValue[]> | null {
-  const [vocabularies, setVocabularies] = useState<Map<string, VocabularyValue[]> | null>(null);
+/** Every kind's vocabulary, loaded once the editor opens (empty when it cannot be read). */
+export function useVocabularies(): Map<AttributeKind, VocabularyValue[]> | null {
+  const [vocabularies, setVocabularies] = useState<Map<AttributeKind, VocabularyValue[]> | null>(null);
   useEffect(() => {
     let live = true;
-    Promise.all(KIND_ORDER.map(async (kind) => [kind, await fetchVocabulary(apiKind(kind))] as const)).then(
-      (entries) => live && setVocabularies(new Map(entries)),
+    fetchVocabularies().then(
+      (byKind) => live && setVocabularies(byKind),
       () => live && setVocabularies(new Map()),
     );
     return () => {
@@ -25,7 +26,7 @@ function useVocabularies(): Map<string, VocabularyValue[]> | null {
   return vocabularies;
 }
 
-function label(value: VocabularyValue): string {
+export function label(value: VocabularyValue): string {
   return value.valueEn ? `${value.value} ${value.valueEn}` : value.value;
 }
 
@@ -40,7 +41,7 @@ export function GarmentEditor(props: { garment: ImageGarment; busy: boolean; onC
         Edit garment <span className="muted small">revision {garment.revision}</span>
       </legend>
       {KIND_ORDER.map((kind) => {
-        const values = vocabularies.get(kind) ?? [];
+        const values = vocabularies.get(apiKind(kind)) ?? [];
         const chosen = (current.get(kind) ?? []).map((attribute) => attribute.value);
         const id = `edit-${kind}`;
         if (MULTI_VALUED_KINDS.has(kind)) {

@@ -24,7 +24,7 @@ type Documents = {
     "\n  mutation AcceptPrediction($id: ID!, $kinds: [AttributeKind!]) {\n    acceptPrediction(input: { id: $id, kinds: $kinds }) { ...EditedGarment }\n  }\n": typeof types.AcceptPredictionDocument,
     "\n  mutation RevertGarmentEdit($id: ID!) {\n    revertGarmentEdit(id: $id) { id }\n  }\n": typeof types.RevertGarmentEditDocument,
     "\n  mutation MarkImageReviewed($id: ID!, $reviewed: Boolean!) {\n    markImageReviewed(id: $id, reviewed: $reviewed) { id reviewedAt }\n  }\n": typeof types.MarkImageReviewedDocument,
-    "\n  query Vocabulary($kind: AttributeKind!) {\n    vocabulary(kind: $kind) { value valueEn count }\n  }\n": typeof types.VocabularyDocument,
+    "\n  query EditVocabulary {\n    vocabulary { kind value valueEn }\n  }\n": typeof types.EditVocabularyDocument,
     "\n  fragment ImageDetail on Image {\n    id externalId fileName width height split url display: thumbnailUrl(size: 1024) reviewedAt\n    styles { style styleEn subStyle subStyleEn }\n    garments {\n      id revision superCategory category categoryEn source score box { x1 y1 x2 y2 } polygon { x y }\n      attributes { kind value valueEn score } modelVersion { id name }\n    }\n  }\n": typeof types.ImageDetailFragmentDoc,
     "\n  query ImageById($id: ID!) {\n    image(id: $id) { ...ImageDetail }\n  }\n": typeof types.ImageByIdDocument,
     "\n  query ImageByExternalId($externalId: String!) {\n    imageByExternalId(externalId: $externalId) { ...ImageDetail }\n  }\n": typeof types.ImageByExternalIdDocument,
@@ -52,7 +52,7 @@ const documents: Documents = {
     "\n  mutation AcceptPrediction($id: ID!, $kinds: [AttributeKind!]) {\n    acceptPrediction(input: { id: $id, kinds: $kinds }) { ...EditedGarment }\n  }\n": types.AcceptPredictionDocument,
     "\n  mutation RevertGarmentEdit($id: ID!) {\n    revertGarmentEdit(id: $id) { id }\n  }\n": types.RevertGarmentEditDocument,
     "\n  mutation MarkImageReviewed($id: ID!, $reviewed: Boolean!) {\n    markImageReviewed(id: $id, reviewed: $reviewed) { id reviewedAt }\n  }\n": types.MarkImageReviewedDocument,
-    "\n  query Vocabulary($kind: AttributeKind!) {\n    vocabulary(kind: $kind) { value valueEn count }\n  }\n": types.VocabularyDocument,
+    "\n  query EditVocabulary {\n    vocabulary { kind value valueEn }\n  }\n": types.EditVocabularyDocument,
     "\n  fragment ImageDetail on Image {\n    id externalId fileName width height split url display: thumbnailUrl(size: 1024) reviewedAt\n    styles { style styleEn subStyle subStyleEn }\n    garments {\n      id revision superCategory category categoryEn source score box { x1 y1 x2 y2 } polygon { x y }\n      attributes { kind value valueEn score } modelVersion { id name }\n    }\n  }\n": types.ImageDetailFragmentDoc,
     "\n  query ImageById($id: ID!) {\n    image(id: $id) { ...ImageDetail }\n  }\n": types.ImageByIdDocument,
     "\n  query ImageByExternalId($externalId: String!) {\n    imageByExternalId(externalId: $externalId) { ...ImageDetail }\n  }\n": types.ImageByExternalIdDocument,
@@ -110,7 +110,7 @@ export function graphql(source: "\n  mutation MarkImageReviewed($id: ID!, $revie
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Vocabulary($kind: AttributeKind!) {\n    vocabulary(kind: $kind) { value valueEn count }\n  }\n"): typeof import('./graphql').VocabularyDocument;
+export function graphql(source: "\n  query EditVocabulary {\n    vocabulary { kind value valueEn }\n  }\n"): typeof import('./graphql').EditVocabularyDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

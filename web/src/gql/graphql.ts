@@ -359,12 +359,10 @@ export type MarkImageReviewedMutationVariables = Exact<{
 
 export type MarkImageReviewedMutation = { markImageReviewed: { id: string, reviewedAt: string | null } };
 
-export type VocabularyQueryVariables = Exact<{
-  kind: AttributeKind;
-}>;
+export type EditVocabularyQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type VocabularyQuery = { vocabulary: Array<{ value: string, valueEn: string | null, count: number }> };
+export type EditVocabularyQuery = { vocabulary: Array<{ kind: AttributeKind, value: string, valueEn: string | null }> };
 
 export type ImageDetailFragment = { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, reviewedAt: string | null, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, revision: number, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> };
 
@@ -745,15 +743,15 @@ export const MarkImageReviewedDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<MarkImageReviewedMutation, MarkImageReviewedMutationVariables>;
-export const VocabularyDocument = new TypedDocumentString(`
-    query Vocabulary($kind: AttributeKind!) {
-  vocabulary(kind: $kind) {
+export const EditVocabularyDocument = new TypedDocumentString(`
+    query EditVocabulary {
+  vocabulary {
+    kind
     value
     valueEn
-    count
   }
 }
-    `) as unknown as TypedDocumentString<VocabularyQuery, VocabularyQueryVariables>;
+    `) as unknown as TypedDocumentString<EditVocabularyQuery, EditVocabularyQueryVariables>;
 export const ImageByIdDocument = new TypedDocumentString(`
     query ImageById($id: ID!) {
   image(id: $id) {

@@ -4,7 +4,7 @@
  * marked. Hovering or focusing a garment in either place highlights it in both. A token with
  * the editor role also edits here (../garment-editing.ts): boxes on the photo, pickers beside it.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { EditToolbar } from '../components/EditToolbar';
 import { ErrorNote } from '../components/ErrorNote';
 import { GarmentOverlay, SLOT_COLORS } from '../components/GarmentOverlay';
@@ -48,11 +48,15 @@ export function ImagePage(props: { id: string; external: boolean; query: string 
     return () => controller.abort();
   }, [props.id, props.external]);
 
+  // The page's image as the address names it: a reload answered after the address changed is dropped.
+  const shownAddress = useRef('');
+  shownAddress.current = `${props.external}/${props.id}`;
   /** After an edit: the stored image replaces the shown one (no loading state in between). */
-  const reload = useCallback(
-    () => fetchImage(props.id, props.external, new AbortController().signal).then(setImage),
-    [props.id, props.external],
-  );
+  const reload = useCallback(async () => {
+    const address = `${props.external}/${props.id}`;
+    const stored = await fetchImage(props.id, props.external);
+    if (shownAddress.current === address) setImage(stored);
+  }, [props.id, props.external]);
 
   const versions = useMemo(() => {
     const byId = new Map<string, string>();

@@ -128,7 +128,7 @@ export function GarmentOverlay(props: {
   return (
     <svg
       ref={svg}
-      className={`overlay${editing?.drawing ? ' drawing' : ''}`}
+      className={`overlay${editing ? ' editing' : ''}${editing?.drawing ? ' drawing' : ''}`}
       viewBox={`0 0 ${image.width} ${image.height}`}
       role="img"
       aria-label={`Photo ${image.externalId ?? image.id} with ${image.garments.length} garment outlines`}

@@ -224,12 +224,19 @@ describe('box editing', () => {
 
 describe('review queue options', () => {
   it('round-trip through the Review page URL and the image page link that walks the queue', () => {
-    const options = { order: 'RANDOM' as const, seed: 42, split: 'VALIDATION' as const, modelVersionId: 'TW9kZWxWZXJzaW9uOjM' };
-    expect(formatReviewOptions(options)).toBe('?order=RANDOM&seed=42&split=VALIDATION&model=TW9kZWxWZXJzaW9uOjM');
+    const options = {
+      order: 'RANDOM' as const,
+      seed: 42,
+      split: 'VALIDATION' as const,
+      style: '로맨틱',
+      modelVersionId: 'TW9kZWxWZXJzaW9uOjM',
+    };
+    const query = `?order=RANDOM&seed=42&split=VALIDATION&style=${encodeURIComponent('로맨틱')}&model=TW9kZWxWZXJzaW9uOjM`;
+    expect(formatReviewOptions(options)).toBe(query);
     expect(parseReviewOptions(formatReviewOptions(options))).toEqual(options);
     expect(formatReviewOptions(DEFAULT_REVIEW)).toBe('');
     const href = reviewImageHref('SW1hZ2U6Nw', options);
-    expect(href).toBe(`/image/SW1hZ2U6Nw?review=${encodeURIComponent('?order=RANDOM&seed=42&split=VALIDATION&model=TW9kZWxWZXJzaW9uOjM')}`);
+    expect(href).toBe(`/image/SW1hZ2U6Nw?review=${encodeURIComponent(query)}`);
     expect(reviewOptionsOf(href.slice(href.indexOf('?')))).toEqual(options);
     expect(reviewOptionsOf('?garment=R2FybWVudDox')).toBeNull();
   });

@@ -13,10 +13,12 @@ export interface ReviewOptions {
   /** The RANDOM order's seed, so a shared link walks the same sequence. */
   seed: number | null;
   split: Split | null;
+  /** Images of this style (Korean, as stored). */
+  style: string | null;
   modelVersionId: string | null;
 }
 
-export const DEFAULT_REVIEW: ReviewOptions = { order: 'UNCERTAINTY', seed: null, split: null, modelVersionId: null };
+export const DEFAULT_REVIEW: ReviewOptions = { order: 'UNCERTAINTY', seed: null, split: null, style: null, modelVersionId: null };
 const ORDERS: readonly ReviewOrder[] = ['UNCERTAINTY', 'RANDOM'];
 const SPLITS: readonly Split[] = ['TRAIN', 'VALIDATION'];
 /** GraphQL Int range: a seed from a hand-edited URL outside it is ignored. */
@@ -32,6 +34,7 @@ export function parseReviewOptions(query: string): ReviewOptions {
     order: ORDERS.includes(order as ReviewOrder) ? (order as ReviewOrder) : DEFAULT_REVIEW.order,
     seed,
     split: SPLITS.includes(split as Split) ? (split as Split) : null,
+    style: params.get('style') || null,
     modelVersionId: params.get('model') || null,
   };
 }
@@ -42,6 +45,7 @@ export function formatReviewOptions(options: ReviewOptions): string {
   if (options.order !== DEFAULT_REVIEW.order) params.set('order', options.order);
   if (options.seed !== null) params.set('seed', String(options.seed));
   if (options.split) params.set('split', options.split);
+  if (options.style) params.set('style', options.style);
   if (options.modelVersionId) params.set('model', options.modelVersionId);
   const text = params.toString();
   return text ? `?${text}` : '';
@@ -82,6 +86,7 @@ export function fetchReviewQueue(
 ): Promise<ReviewQueuePage> {
   const where = {
     ...(options.split ? { split: options.split } : {}),
+    ...(options.style ? { styles: [options.style] } : {}),
   };
   return fetchGraphQL(
     REVIEW_QUEUE,

@@ -6,6 +6,7 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { ErrorNote } from '../components/ErrorNote';
+import { label, useVocabularies } from '../components/GarmentEditor';
 import { KIND_LABELS } from '../image-model';
 import { consoleKind } from '../attribute-kinds';
 import type { ReviewReasonKind, Split } from '../gql/graphql';
@@ -44,6 +45,7 @@ export function ReviewPage({ query }: { query: string }) {
   const [error, setError] = useState<Error | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [modelVersions, setModelVersions] = useState<ModelVersionChoice[]>([]);
+  const styles = useVocabularies()?.get('STYLE') ?? [];
 
   const update = (next: Partial<ReviewOptions>) => navigate(`/review${formatReviewOptions({ ...options, ...next })}`, { replace: true });
 
@@ -124,6 +126,20 @@ export function ReviewPage({ query }: { query: string }) {
             <option value="">all</option>
             <option value="TRAIN">training</option>
             <option value="VALIDATION">validation</option>
+          </select>
+        </label>
+        <label>
+          Style{' '}
+          <select id="review-style" value={options.style ?? ''} onChange={(event) => update({ style: event.target.value || null })}>
+            <option value="">all</option>
+            {options.style && !styles.some((style) => style.value === options.style) && (
+              <option value={options.style}>{options.style}</option>
+            )}
+            {styles.map((style) => (
+              <option key={style.value} value={style.value}>
+                {label(style)}
+              </option>
+            ))}
           </select>
         </label>
         {modelVersions.length > 0 && (

@@ -305,6 +305,7 @@ async function recordEdit(
     revertedEditId?: string | null;
   },
 ): Promise<string> {
+  await countValueChange(manager, edit.before, edit.after);
   const [row]: { id: string }[] = await manager.query(
     `INSERT INTO garment_edits (garment_id, image_id, token_id, action, before, after, revision, reverted_edit_id)
      VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8) RETURNING id`,
@@ -320,6 +321,40 @@ async function recordEdit(
     ],
   );
   return String(row.id);
+}
+
+/**
+ * Keeps `vocabulary.count` (annotated garments with the value, as the importer's
+ * refreshVocabularyCounts computes it) in step with an edit: -1 for each value of the annotation
+ * before, +1 for each value after. The rows are locked in (kind, value) order, the order the
+ * vocabulary upserts lock them in, so concurrent edits and upserts queue instead of deadlocking.
+ */
+async function countValueChange(manager: EntityManager, before: GarmentSnapshot | null, after: GarmentSnapshot | null): Promise<void> {
+  const delta = new Map<string, { kind: string; value: string; delta: number }>();
+  const count = (snapshot: GarmentSnapshot | null, step: number) => {
+    if (snapshot?.source !== 'annotation') return;
+    for (const { kind, value } of snapshot.attributes) {
+      const key = `${kind}\u0000${value}`;
+      const entry = delta.get(key) ?? { kind, value, delta: 0 };
+      entry.delta += step;
+      delta.set(key, entry);
+    }
+  };
+  count(before, -1);
+  count(after, +1);
+  const changed = [...delta.values()].filter((entry) => entry.delta !== 0);
+  if (changed.length === 0) return;
+  const rows: { id: number; delta: number }[] = await manager.query(
+    `SELECT v.id, d.delta FROM vocabulary v JOIN json_to_recordset($1::json) AS d(kind text, value text, delta integer)
+         ON v.kind = d.kind AND v.value = d.value
+      ORDER BY v.kind, v.value FOR UPDATE OF v`,
+    [JSON.stringify(changed)],
+  );
+  await manager.query(
+    `UPDATE vocabulary SET count = count + d.delta
+       FROM json_to_recordset($1::json) AS d(id integer, delta integer) WHERE vocabulary.id = d.id`,
+    [JSON.stringify(rows)],
+  );
 }
 
 /** The locked garment, refused when missing or when `revision` is not its current one. */

@@ -513,6 +513,19 @@ describe('search after edits', () => {
         WHERE v.kind = 'color' AND v.value = '블랙'`,
     );
     expect({ black: data.black.totalCount, blackTops: data.blackTops.totalCount }).toEqual({ black: black.n, blackTops: black.tops });
+    // vocabulary.count (the `vocabulary` query's counts): annotated garments with the value, as an import recomputes it.
+    const vocabulary = await editor.data(`{ vocabulary { kind value count } }`);
+    const annotated: { kind: string; value: string; n: number }[] = await db.dataSource.query(
+      `SELECT v.kind, v.value, count(g.id)::int AS n FROM vocabulary v
+         LEFT JOIN garment_attributes ga ON ga.vocabulary_id = v.id
+         LEFT JOIN garments g ON g.id = ga.garment_id AND g.source = 'annotation'
+        WHERE v.kind NOT IN ('style', 'subStyle') GROUP BY v.kind, v.value`,
+    );
+    const listed = vocabulary.vocabulary
+      .filter((entry: any) => entry.kind !== 'STYLE' && entry.kind !== 'SUB_STYLE')
+      .map((entry: any) => `${entry.value}=${entry.count}`)
+      .sort();
+    expect(listed).toEqual(annotated.map((row) => `${row.value}=${row.n}`).sort());
   }
 
   const countsAreFresh = async () => {

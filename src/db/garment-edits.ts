@@ -598,24 +598,30 @@ export interface GarmentEditRow {
 
 const EDIT_COLUMNS = `e.id, e.garment_id, e.image_id, e.action, t.name AS editor, e.before, e.after, e.revision, e.reverted_edit_id, e.created_at`;
 
+/** Whose history: a garment's own edits, or the edits of every garment of an image (deleted ones included). */
+export type EditScope = 'garment' | 'image';
+const SCOPE_COLUMN: Record<EditScope, string> = { garment: 'garment_id', image: 'image_id' };
+
 /**
- * The history of each garment, newest first: per garment up to `limit + 1` rows below `beforeId`
- * (so the caller learns whether more follow), in one statement for all of them.
+ * The history of each garment or image, newest first: per owner up to `limit + 1` rows below
+ * `beforeId` (so the caller learns whether more follow), in one statement for all of them.
  */
-export async function garmentHistories(
+export async function editHistories(
   dataSource: DataSource,
-  garmentIds: readonly string[],
+  scope: EditScope,
+  ownerIds: readonly string[],
   page: { beforeId: string | null; limit: number },
-): Promise<GarmentEditRow[]> {
+): Promise<(GarmentEditRow & { owner_id: string })[]> {
+  const column = SCOPE_COLUMN[scope];
   return dataSource.query(
-    `SELECT ${EDIT_COLUMNS}
-       FROM unnest($1::bigint[]) AS wanted(garment_id)
+    `SELECT ${EDIT_COLUMNS}, wanted.owner_id
+       FROM unnest($1::bigint[]) AS wanted(owner_id)
        CROSS JOIN LATERAL (SELECT * FROM garment_edits x
-                            WHERE x.garment_id = wanted.garment_id AND ($2::bigint IS NULL OR x.id < $2)
+                            WHERE x.${column} = wanted.owner_id AND ($2::bigint IS NULL OR x.id < $2)
                             ORDER BY x.id DESC LIMIT $3) e
        LEFT JOIN api_tokens t ON t.id = e.token_id
-      ORDER BY e.garment_id, e.id DESC`,
-    [garmentIds, page.beforeId, page.limit + 1],
+      ORDER BY wanted.owner_id, e.id DESC`,
+    [ownerIds, page.beforeId, page.limit + 1],
   );
 }
 
@@ -644,13 +650,15 @@ export async function imagesWithAnnotationEdits(
   return new Set(rows.map((row) => Number(row.image_id)));
 }
 
-/** How many edits each garment's history holds (garments without any are left out). */
-export async function countGarmentEdits(
+/** How many edits each garment's or image's history holds (owners without any are left out). */
+export async function countEdits(
   dataSource: DataSource,
-  garmentIds: readonly string[],
-): Promise<{ garment_id: string; n: number }[]> {
+  scope: EditScope,
+  ownerIds: readonly string[],
+): Promise<{ owner_id: string; n: number }[]> {
+  const column = SCOPE_COLUMN[scope];
   return dataSource.query(
-    `SELECT garment_id, count(*)::int AS n FROM garment_edits WHERE garment_id = ANY($1::bigint[]) GROUP BY garment_id`,
-    [garmentIds],
+    `SELECT ${column} AS owner_id, count(*)::int AS n FROM garment_edits WHERE ${column} = ANY($1::bigint[]) GROUP BY ${column}`,
+    [ownerIds],
   );
 }

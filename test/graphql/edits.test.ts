@@ -156,11 +156,16 @@ describe('history and revert', () => {
     });
     expect(deleted.deleteGarment).toBe(bottom.id);
     expect((await editor.data(`query($id: ID!) { garment(id: $id) { id } }`, { id: bottom.id })).garment).toBeNull();
-    const [deletion]: { id: string }[] = await db.dataSource.query(
-      `SELECT id FROM garment_edits WHERE garment_id = $1 AND action = 'delete'`,
-      [bottom.databaseId],
+    // The deleted garment's history is still reachable through its image (what an undo reverts).
+    const image = await editor.data(
+      `query($id: ID!) { image(id: $id) { garmentEdits(first: 1) { totalCount edges { node { id action garmentId } } } } }`,
+      { id: globalId('Image', images['1092253']) },
     );
-    const editId = globalId('GarmentEdit', deletion.id);
+    const [deletion] = image.image.garmentEdits.edges.map((edge: any) => edge.node);
+    expect(deletion).toMatchObject({ action: 'DELETE', garmentId: bottom.id });
+    const [edits] = await db.dataSource.query(`SELECT count(*)::int AS n FROM garment_edits WHERE image_id = $1`, [images['1092253']]);
+    expect(image.image.garmentEdits.totalCount).toBe(edits.n);
+    const editId = deletion.id;
     const node = await editor.data(`query($id: ID!) { node(id: $id) { ... on GarmentEdit { action after { category } } } }`, {
       id: editId,
     });

@@ -12,9 +12,15 @@
 import 'reflect-metadata';
 import { createApiToken } from '../../src/db/api-tokens';
 import { globalId } from '../../src/graphql/ids';
-import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
+import type { RunningModelServer } from '../../src/model-server/server';
 import { startTestServer, type ApiClient } from '../graphql/support';
-import { storeTinyModelVersion, syntheticDatabase, TINY_MODEL, type SyntheticDatabase } from '../model-server/support';
+import {
+  startWasmModelServer,
+  storeTinyModelVersion,
+  syntheticDatabase,
+  TINY_MODEL,
+  type SyntheticDatabase,
+} from '../model-server/support';
 import { eventually } from './processes';
 
 jest.setTimeout(180_000);
@@ -30,16 +36,7 @@ let versionId: string;
 beforeAll(async () => {
   db = await syntheticDatabase(24, 31, SIZE);
   versionId = globalId('ModelVersion', await storeTinyModelVersion(db, SIZE));
-  modelServer = await startModelServer({
-    dataSource: db.dataSource,
-    dataDir: db.dataDir,
-    port: 0,
-    host: '127.0.0.1',
-    backend: 'wasm',
-    leaseTimeoutSeconds: 120,
-    pollIntervalMs: 200,
-    log: () => undefined,
-  });
+  modelServer = await startWasmModelServer(db);
   admin = await startTestServer(db.dataSource, { modelServerUrl: modelServer.http.url, dataDir: db.dataDir, publicRead: false });
   editor = admin.as((await createApiToken(db.dataSource, { role: 'editor', name: 'reviewer' })).token);
   viewer = admin.as((await createApiToken(db.dataSource, { role: 'viewer', name: 'looker' })).token);

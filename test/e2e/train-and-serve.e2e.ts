@@ -18,9 +18,9 @@ import WebSocket from 'ws';
 import { synthesize } from '../../src/kfashion/synth';
 import { parseAnnotation } from '../../src/kfashion/parse';
 import { englishLabel } from '../../src/kfashion/vocabulary';
-import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
+import type { RunningModelServer } from '../../src/model-server/server';
 import { startTestServer, type ApiClient } from '../graphql/support';
-import { syntheticDatabase, type SyntheticDatabase } from '../model-server/support';
+import { startWasmModelServer, syntheticDatabase, type SyntheticDatabase } from '../model-server/support';
 import { priorBaseline } from './baseline';
 import type { SingleKindMetrics } from '../../src/ml/eval';
 
@@ -67,16 +67,7 @@ const extra = fs.mkdtempSync(path.join(os.tmpdir(), 'kf-e2e-photo-'));
 
 beforeAll(async () => {
   db = await syntheticDatabase(IMAGES, 21, SIZE);
-  modelServer = await startModelServer({
-    dataSource: db.dataSource,
-    dataDir: db.dataDir,
-    port: 0,
-    host: '127.0.0.1',
-    backend: 'wasm',
-    leaseTimeoutSeconds: 120,
-    pollIntervalMs: 200,
-    log: () => undefined,
-  });
+  modelServer = await startWasmModelServer(db);
   api = await startTestServer(db.dataSource, { modelServerUrl: modelServer.http.url, dataDir: db.dataDir });
 });
 afterAll(async () => {

@@ -13,6 +13,7 @@ import { backfillReviewScores, reviewQueueStatement } from '../../src/db/review-
 import { VocabularyCache } from '../../src/db/search-vocabulary';
 import { globalId } from '../../src/graphql/ids';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
+import { assertBuilt, startCli } from '../e2e/processes';
 import { ApiClient, importedImageIds, insertImageRow, makeSampleTree, startTestServer } from './support';
 
 let db: TestDatabase;
@@ -164,6 +165,19 @@ describe('scores stored with the predictions', () => {
     const after = await db.dataSource.query(`SELECT image_id, score, reasons FROM review_scores ORDER BY image_id`);
     expect(after).toEqual(before.filter((row: { image_id: string }) => row.image_id !== ids['1070263']));
     await storePredictions(db.dataSource, ids['1070263'], model(), []);
+  });
+
+  it('backfills through `kfashion migrate --review-scores` (the built CLI)', async () => {
+    assertBuilt(['src/cli', 'src/db']);
+    await db.dataSource.query(`DELETE FROM review_scores WHERE image_id = $1`, [ids.B]);
+    const run = startCli(['migrate', '--review-scores', '--model-version', String(versionId)], { DATABASE_URL: db.url });
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('review scores: 6 (model version, image) pairs scored');
+    const [row] = await db.dataSource.query(`SELECT score FROM review_scores WHERE image_id = $1`, [ids.B]);
+    expect(row.score).toBeCloseTo(0.7, 6);
+    const refused = startCli(['migrate', '--review-scores', '--model-version', '0'], { DATABASE_URL: db.url });
+    expect(await refused.exited).not.toBe(0);
+    expect(refused.output()).toContain('--model-version: expected an integer from 1');
   });
 });
 

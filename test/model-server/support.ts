@@ -11,6 +11,7 @@ import { importDataset } from '../../src/db/import';
 import '@tensorflow/tfjs-backend-cpu';
 import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
 import { resolveConfig } from '../../src/ml/model/config';
+import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
 export interface SyntheticDatabase extends TestDatabase {
@@ -94,4 +95,18 @@ export async function storeTinyModelVersion(db: SyntheticDatabase, size = 64): P
     ],
   );
   return String(row.id);
+}
+
+/** An in-process model server on the wasm backend over `db`, on a free port, taking jobs every 200 ms (the e2e tests'). */
+export function startWasmModelServer(db: SyntheticDatabase): Promise<RunningModelServer> {
+  return startModelServer({
+    dataSource: db.dataSource,
+    dataDir: db.dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    backend: 'wasm',
+    leaseTimeoutSeconds: 120,
+    pollIntervalMs: 200,
+    log: () => undefined,
+  });
 }

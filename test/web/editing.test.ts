@@ -198,7 +198,7 @@ describe('image page editing', () => {
     await page.close();
   });
 
-  it('picks a colour from the vocabulary, accepts one prediction with A and rejects another with Delete', async () => {
+  it('picks a colour from the vocabulary, accepts one prediction with A, rejects another with Delete and undoes that', async () => {
     const blouse = await blouseOf100026();
     const page = await browser.newPage();
     await openBlouse(page, blouse);
@@ -237,6 +237,15 @@ describe('image page editing', () => {
     );
     expect(await storedGarment(other.id)).toBeNull();
     await page.locator(`[data-testid=prediction-box][data-garment-id="${other.id}"]`).waitFor({ state: 'detached', timeout: WAIT_MS });
+
+    // Ctrl+Z brings the rejected prediction back, with its id and box.
+    await page.keyboard.press('Control+z');
+    const restored = await eventually(
+      () => storedGarment(other.id),
+      (garment) => garment !== null,
+    );
+    expect(restored).toMatchObject({ source: 'PREDICTION', box: other.box });
+    await page.locator(`[data-testid=prediction-box][data-garment-id="${other.id}"]`).waitFor({ timeout: WAIT_MS });
     await page.close();
   });
 

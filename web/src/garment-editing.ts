@@ -116,7 +116,7 @@ export function useGarmentEditing(options: {
     if (selectedGarment) void run(() => updateGarment(selectedGarment.id, selectedGarment.revision, change));
   };
   const remove = () => {
-    if (selectedGarment) void run(() => deleteGarment(selectedGarment.id, selectedGarment.revision));
+    if (selectedGarment) void run(() => deleteGarment(selectedGarment.id, selectedGarment.revision, image.id));
   };
   const accept = () => {
     if (selectedGarment?.source === 'PREDICTION') void run(() => acceptPrediction(selectedGarment.id));

@@ -38,6 +38,13 @@ const DELETE_GARMENT = graphql(`
   }
 `);
 
+/** The image's newest edits, deleted garments' included: where a deletion's edit is found for undo. */
+const IMAGE_EDITS = graphql(`
+  query ImageGarmentEdits($id: ID!) {
+    image(id: $id) { garmentEdits(first: 10) { edges { node { id action garmentId } } } }
+  }
+`);
+
 const ACCEPT_PREDICTION = graphql(`
   mutation AcceptPrediction($id: ID!, $kinds: [AttributeKind!]) {
     acceptPrediction(input: { id: $id, kinds: $kinds }) { ...EditedGarment }
@@ -124,10 +131,15 @@ export async function addGarment(imageId: string, category: string, box: BoxInpu
   return edited((await fetchGraphQL(ADD_GARMENT, { input: { imageId, category, box } })).addGarment);
 }
 
-/** deleteGarment answers only the garment's id, so a delete leaves no edit id to undo. */
-export async function deleteGarment(id: string, revision: number): Promise<EditResult> {
+/**
+ * deleteGarment answers only the garment's id: its edit, which undo reverts, is the newest
+ * deletion of that garment among the image's edits.
+ */
+export async function deleteGarment(id: string, revision: number, imageId: string): Promise<EditResult> {
   await fetchGraphQL(DELETE_GARMENT, { id, revision });
-  return { garmentId: null, editId: null };
+  const edits = (await fetchGraphQL(IMAGE_EDITS, { id: imageId })).image?.garmentEdits.edges ?? [];
+  const deletion = edits.find((edge) => edge.node.action === 'DELETE' && edge.node.garmentId === id);
+  return { garmentId: null, editId: deletion?.node.id ?? null };
 }
 
 export async function acceptPrediction(id: string): Promise<EditResult> {

@@ -21,6 +21,7 @@ type Documents = {
     "\n  mutation UpdateGarment($input: UpdateGarmentInput!) {\n    updateGarment(input: $input) { ...EditedGarment }\n  }\n": typeof types.UpdateGarmentDocument,
     "\n  mutation AddGarment($input: AddGarmentInput!) {\n    addGarment(input: $input) { ...EditedGarment }\n  }\n": typeof types.AddGarmentDocument,
     "\n  mutation DeleteGarment($id: ID!, $revision: Int!) {\n    deleteGarment(id: $id, revision: $revision)\n  }\n": typeof types.DeleteGarmentDocument,
+    "\n  query ImageGarmentEdits($id: ID!) {\n    image(id: $id) { garmentEdits(first: 10) { edges { node { id action garmentId } } } }\n  }\n": typeof types.ImageGarmentEditsDocument,
     "\n  mutation AcceptPrediction($id: ID!, $kinds: [AttributeKind!]) {\n    acceptPrediction(input: { id: $id, kinds: $kinds }) { ...EditedGarment }\n  }\n": typeof types.AcceptPredictionDocument,
     "\n  mutation RevertGarmentEdit($id: ID!) {\n    revertGarmentEdit(id: $id) { id }\n  }\n": typeof types.RevertGarmentEditDocument,
     "\n  mutation MarkImageReviewed($id: ID!, $reviewed: Boolean!) {\n    markImageReviewed(id: $id, reviewed: $reviewed) { id reviewedAt }\n  }\n": typeof types.MarkImageReviewedDocument,
@@ -49,6 +50,7 @@ const documents: Documents = {
     "\n  mutation UpdateGarment($input: UpdateGarmentInput!) {\n    updateGarment(input: $input) { ...EditedGarment }\n  }\n": types.UpdateGarmentDocument,
     "\n  mutation AddGarment($input: AddGarmentInput!) {\n    addGarment(input: $input) { ...EditedGarment }\n  }\n": types.AddGarmentDocument,
     "\n  mutation DeleteGarment($id: ID!, $revision: Int!) {\n    deleteGarment(id: $id, revision: $revision)\n  }\n": types.DeleteGarmentDocument,
+    "\n  query ImageGarmentEdits($id: ID!) {\n    image(id: $id) { garmentEdits(first: 10) { edges { node { id action garmentId } } } }\n  }\n": types.ImageGarmentEditsDocument,
     "\n  mutation AcceptPrediction($id: ID!, $kinds: [AttributeKind!]) {\n    acceptPrediction(input: { id: $id, kinds: $kinds }) { ...EditedGarment }\n  }\n": types.AcceptPredictionDocument,
     "\n  mutation RevertGarmentEdit($id: ID!) {\n    revertGarmentEdit(id: $id) { id }\n  }\n": types.RevertGarmentEditDocument,
     "\n  mutation MarkImageReviewed($id: ID!, $reviewed: Boolean!) {\n    markImageReviewed(id: $id, reviewed: $reviewed) { id reviewedAt }\n  }\n": types.MarkImageReviewedDocument,
@@ -95,6 +97,10 @@ export function graphql(source: "\n  mutation AddGarment($input: AddGarmentInput
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation DeleteGarment($id: ID!, $revision: Int!) {\n    deleteGarment(id: $id, revision: $revision)\n  }\n"): typeof import('./graphql').DeleteGarmentDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ImageGarmentEdits($id: ID!) {\n    image(id: $id) { garmentEdits(first: 10) { edges { node { id action garmentId } } } }\n  }\n"): typeof import('./graphql').ImageGarmentEditsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -88,6 +88,19 @@ export type BoxInput = {
   y2: number;
 };
 
+/** What one edit of a garment did. */
+export type GarmentEditAction =
+  /** Created it as an annotation from a prediction (acceptPrediction). */
+  | 'ACCEPT'
+  /** Added it (addGarment). */
+  | 'CREATE'
+  /** Deleted it (deleteGarment), an annotation or a rejected prediction. */
+  | 'DELETE'
+  /** Gave it the values it had before another edit (revertGarmentEdit). */
+  | 'REVERT'
+  /** Changed its box, polygon, category or attributes (updateGarment). */
+  | 'UPDATE';
+
 /** Garment filter. Fields combine with AND; values accept Korean or English labels. */
 export type GarmentWhere = {
   /** Every one of these filters. */
@@ -335,6 +348,13 @@ export type DeleteGarmentMutationVariables = Exact<{
 
 
 export type DeleteGarmentMutation = { deleteGarment: string };
+
+export type ImageGarmentEditsQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type ImageGarmentEditsQuery = { image: { garmentEdits: { edges: Array<{ node: { id: string, action: GarmentEditAction, garmentId: string } }> } } | null };
 
 export type AcceptPredictionMutationVariables = Exact<{
   id: string | number;
@@ -711,6 +731,21 @@ export const DeleteGarmentDocument = new TypedDocumentString(`
   deleteGarment(id: $id, revision: $revision)
 }
     `) as unknown as TypedDocumentString<DeleteGarmentMutation, DeleteGarmentMutationVariables>;
+export const ImageGarmentEditsDocument = new TypedDocumentString(`
+    query ImageGarmentEdits($id: ID!) {
+  image(id: $id) {
+    garmentEdits(first: 10) {
+      edges {
+        node {
+          id
+          action
+          garmentId
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ImageGarmentEditsQuery, ImageGarmentEditsQueryVariables>;
 export const AcceptPredictionDocument = new TypedDocumentString(`
     mutation AcceptPrediction($id: ID!, $kinds: [AttributeKind!]) {
   acceptPrediction(input: {id: $id, kinds: $kinds}) {

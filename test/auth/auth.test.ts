@@ -70,6 +70,36 @@ const MUTATIONS: Record<string, { document: string; role: Role; whenAllowed: str
     role: 'analyst',
     whenAllowed: 'NOT_FOUND',
   },
+  updateGarment: {
+    document: `mutation { updateGarment(input: { id: "${globalId('Garment', 999)}", revision: 1, box: { x1: 1, y1: 1, x2: 2, y2: 2 } }) { id } }`,
+    role: 'editor',
+    whenAllowed: 'NOT_FOUND',
+  },
+  addGarment: {
+    document: `mutation { addGarment(input: { imageId: "${globalId('Image', 999)}", category: "셔츠", box: { x1: 1, y1: 1, x2: 2, y2: 2 } }) { id } }`,
+    role: 'editor',
+    whenAllowed: 'NOT_FOUND',
+  },
+  deleteGarment: {
+    document: `mutation { deleteGarment(id: "${globalId('Garment', 999)}", revision: 1) }`,
+    role: 'editor',
+    whenAllowed: 'NOT_FOUND',
+  },
+  acceptPrediction: {
+    document: `mutation { acceptPrediction(input: { id: "${globalId('Garment', 999)}" }) { id } }`,
+    role: 'editor',
+    whenAllowed: 'NOT_FOUND',
+  },
+  revertGarmentEdit: {
+    document: `mutation { revertGarmentEdit(id: "${globalId('GarmentEdit', 999)}") { id } }`,
+    role: 'editor',
+    whenAllowed: 'NOT_FOUND',
+  },
+  markImageReviewed: {
+    document: `mutation { markImageReviewed(id: "${globalId('Image', 999)}") { id } }`,
+    role: 'editor',
+    whenAllowed: 'NOT_FOUND',
+  },
 };
 
 function expectedCode(caller: Role | null, required: Role, whenAllowed: string): string {

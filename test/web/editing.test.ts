@@ -170,7 +170,7 @@ describe('image page editing', () => {
     await page.close();
   });
 
-  it('nudges the selected box with Shift+arrows as one edit, and Ctrl+Z reverts it', async () => {
+  it('nudges the selected box with Shift+arrows as one edit, Ctrl+Z reverts it, Escape deselects', async () => {
     const before = await blouseOf100026();
     const page = await browser.newPage();
     await openBlouse(page, before);
@@ -195,6 +195,15 @@ describe('image page editing', () => {
     ))!;
     expect(reverted.box.x1).toBeCloseTo(before.box.x1, 3);
     expect(reverted.box.y2).toBeCloseTo(before.box.y2, 3);
+
+    // Escape deselects: the handles go, and arrows no longer move anything.
+    const handles = page.locator('[data-testid=box-handle]');
+    await handles.first().waitFor({ timeout: WAIT_MS });
+    await page.keyboard.press('Escape');
+    await handles.first().waitFor({ state: 'detached', timeout: WAIT_MS });
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForTimeout(800);
+    expect((await storedGarment(before.id))!.revision).toBe(reverted.revision);
     await page.close();
   });
 

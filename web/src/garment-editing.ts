@@ -77,7 +77,8 @@ export function useGarmentEditing(options: {
 
   const garmentById = (id: string | null) => garments.find((garment) => garment.id === id) ?? null;
   const selectedGarment = garmentById(selected);
-  const movable = (id: string) => garmentById(id)?.source === 'ANNOTATION';
+  // While a write is under way the page still shows the revision it read: a second drag would conflict with the first.
+  const movable = (id: string) => !busy && garmentById(id)?.source === 'ANNOTATION';
 
   /** One write, then a reload; the draft box stays drawn until the stored one replaces it. */
   const run = async (write: () => Promise<EditResult | void>, afterwards?: (result: EditResult | void) => void) => {

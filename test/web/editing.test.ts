@@ -336,6 +336,20 @@ describe('review page', () => {
     ).toEqual(queue[0].reasons.map((reason: any) => reason.kind));
     await screenshot(page, 'review');
 
+    // Random order: the URL carries the seed, and the page lists what the API gives for it.
+    await page.selectOption('#review-order', 'RANDOM');
+    await page.waitForURL((address) => address.searchParams.get('order') === 'RANDOM');
+    const seed = Number(new URL(page.url()).searchParams.get('seed'));
+    const randomQuery = `query($version: ID, $seed: Int) { reviewQueue(modelVersionId: $version, order: RANDOM, seed: $seed) { edges { node { id } } } }`;
+    const shuffled = (await api.data(randomQuery, { version: versionId, seed })).reviewQueue.edges.map((edge: any) => edge.node.id);
+    const shownIds = () => items.evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-image-id')));
+    expect(await eventually(shownIds, (ids) => ids.join() === shuffled.join())).toEqual(shuffled);
+    await page.selectOption('#review-order', 'UNCERTAINTY');
+    await page.waitForURL((address) => !address.searchParams.has('order'));
+    expect(await eventually(shownIds, (ids) => ids.join() === queue.map((edge: any) => edge.node.id).join())).toEqual(
+      queue.map((edge: any) => edge.node.id),
+    );
+
     await page.getByRole('link', { name: 'Start reviewing' }).click();
     await page.waitForURL((address) => address.pathname === `/image/${queue[0].node.id}`);
     await page.getByRole('button', { name: 'Mark reviewed & next' }).click();

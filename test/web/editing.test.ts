@@ -335,6 +335,10 @@ describe('review page', () => {
         .evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-kind'))),
     ).toEqual(queue[0].reasons.map((reason: any) => reason.kind));
     await screenshot(page, 'review');
+    // The options are the URL: a reload (the server answers /review with the console) shows the same queue.
+    await page.reload();
+    await items.nth(queue.length - 1).waitFor({ timeout: WAIT_MS });
+    expect(await page.inputValue('#review-model')).toBe(versionId);
 
     // Random order: the URL carries the seed, and the page lists what the API gives for it.
     await page.selectOption('#review-order', 'RANDOM');

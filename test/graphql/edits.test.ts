@@ -437,12 +437,13 @@ describe('bad input', () => {
       ).field,
     ).toBe('input.polygon[2]');
     expect((await refused({ revision: 0 })).field).toBe('input.revision');
+    expect(await refused({})).toEqual({ field: 'input', message: expect.stringContaining('at least one of box') });
     expect((await refused({ id: globalId('Image', images['100026']) })).field).toBe('input.id');
     const added = await editor.query(`mutation($input: AddGarmentInput!) { addGarment(input: $input) { id } }`, {
       input: { imageId: globalId('Image', images['100026']), category: 'shirt', box: { x1: -1, y1: 0, x2: 5, y2: 5 } },
     });
     expect(added.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.box' });
-    const missing = await editor.query(UPDATE, { input: { id: globalId('Garment', 999999), revision: 1 } });
+    const missing = await editor.query(UPDATE, { input: { id: globalId('Garment', 999999), revision: 1, category: 'shirt' } });
     expect(missing.errors![0].extensions).toMatchObject({ code: 'NOT_FOUND', field: 'input.id' });
     expect(await garmentOf('100026', 'TOP')).toEqual(top);
   });

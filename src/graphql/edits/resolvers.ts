@@ -18,7 +18,7 @@ import {
 } from '../../db/garment-edits';
 import { AFTER_DESCRIPTION, connectionOf, newestFirstPage, PAGE_SIZE_DESCRIPTION } from '../connection';
 import type { GraphQLContext } from '../context';
-import { notFound } from '../errors';
+import { badInput, notFound } from '../errors';
 import { keyOf } from '../ids';
 import { refuseNulArguments } from '../input-guards';
 import { toGarmentEdit } from '../loaders';
@@ -51,6 +51,9 @@ export class EditMutationResolver {
   ): Promise<T.Garment> {
     const id = keyOf('input.id', input.id, 'Garment');
     const revision = checkRevision('input.revision', input.revision);
+    if ([input.box, input.polygon, input.category, input.attributes].every((field) => field == null)) {
+      throw badInput('input', 'give at least one of box, polygon, category and attributes to change');
+    }
     const values = await resolveEditValues(ctx.search.vocabulary, input);
     const change = { box: input.box, polygon: input.polygon, category: values.category, attributes: values.attributes };
     await updateGarment(ctx.search.dataSource, id, revision, change, editorOf(ctx));

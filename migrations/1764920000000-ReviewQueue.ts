@@ -34,6 +34,8 @@ export class ReviewQueue1764920000000 implements MigrationInterface {
       // Read backwards: score descending, then image id descending (the queue's order and keyset).
       `CREATE INDEX review_scores_queue ON review_scores (model_version_id, score, image_id) WHERE NOT reviewed`,
       `CREATE INDEX review_scores_image ON review_scores (image_id)`,
+      // The RANDOM order: a fixed shuffle (the hash of the id) of the images still to review.
+      `CREATE INDEX images_shuffle ON images (hashint8(id), id) WHERE reviewed_at IS NULL`,
       `CREATE TABLE prediction_runner_ups (
          garment_id bigint NOT NULL REFERENCES garments (id) ON DELETE CASCADE,
          kind text NOT NULL,
@@ -60,6 +62,7 @@ export class ReviewQueue1764920000000 implements MigrationInterface {
     await queryRunner.query(`DROP TRIGGER review_scores_reviewed ON images`);
     await queryRunner.query(`DROP FUNCTION review_scores_reviewed()`);
     await queryRunner.query(`DROP TABLE prediction_runner_ups`);
+    await queryRunner.query(`DROP INDEX images_shuffle`);
     await queryRunner.query(`DROP TABLE review_scores`);
   }
 }

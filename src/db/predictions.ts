@@ -119,7 +119,8 @@ function toGarments(model: PredictionModel, detections: StoredDetection[], optio
 
 /**
  * Replaces the predictions of `model` on image `imageId` with `detections`; returns the new garment
- * ids in detection order. Degenerate boxes (zero width or height) are dropped.
+ * ids in detection order. Degenerate boxes (zero width or height) are dropped. Every store path
+ * rescores its images for the review queue in its transaction (a page of images at once).
  */
 export async function storePredictions(
   dataSource: DataSource,
@@ -129,7 +130,11 @@ export async function storePredictions(
   options: StoreOptions = {},
 ): Promise<string[]> {
   const { garments, vocabulary } = await prepareGarments(dataSource, model, detections, options);
-  return dataSource.transaction((manager) => writeGarments(manager, imageId, model.id, garments, vocabulary));
+  return dataSource.transaction(async (manager) => {
+    const ids = await writeGarments(manager, imageId, model.id, garments, vocabulary);
+    await rescoreImages(manager, model.id, [imageId]);
+    return ids;
+  });
 }
 
 /** One image's detections, for storePredictionPage. */
@@ -155,6 +160,11 @@ export async function storePredictionPage<T>(
     prepared.push({ imageId: image.imageId, ...(await prepareGarments(dataSource, model, image.detections, options)) });
   return dataSource.transaction(async (manager) => {
     for (const { imageId, garments, vocabulary } of prepared) await writeGarments(manager, imageId, model.id, garments, vocabulary);
+    await rescoreImages(
+      manager,
+      model.id,
+      images.map((image) => image.imageId),
+    );
     return record(manager);
   });
 }
@@ -207,7 +217,9 @@ export async function storeUploadWithPredictions(
       [image.fileName.slice(0, 255), image.imagePath, image.width, image.height],
     );
     const imageId = String(row.id);
-    return { imageId, garmentIds: await writeGarments(manager, imageId, model.id, garments, vocabulary) };
+    const garmentIds = await writeGarments(manager, imageId, model.id, garments, vocabulary);
+    await rescoreImages(manager, model.id, [imageId]);
+    return { imageId, garmentIds };
   });
 }
 
@@ -223,10 +235,7 @@ async function writeGarments(
     imageId,
     modelVersionId,
   ]);
-  if (garments.length === 0) {
-    await rescoreImages(manager, modelVersionId, [imageId]);
-    return [];
-  }
+  if (garments.length === 0) return [];
   const styleRows: { style_id: number; sub_style_id: number | null }[] = await manager.query(
     `SELECT style_id, sub_style_id FROM image_styles WHERE image_id = $1 ORDER BY position`,
     [imageId],
@@ -278,6 +287,5 @@ async function writeGarments(
     manager,
     garments.flatMap(({ runnerUps }, i) => runnerUps.map((runnerUp) => ({ garmentId: ids[i], ...runnerUp }))),
   );
-  await rescoreImages(manager, modelVersionId, [imageId]);
   return ids;
 }

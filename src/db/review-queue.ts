@@ -8,9 +8,11 @@
  * stored before the table existed. The queue in uncertainty order is then a backward scan of the
  * partial index `review_scores_queue` (score descending, image id descending, reviewed images not in
  * it), joined to the images for the filter: pages cost what they return, not what the table holds.
- * The random order walks the unreviewed images (`images_not_reviewed`) by a seeded hash of their id
- * and sorts what matches the filter: a full pass over those images per page, the price of a shuffle
- * that every seed draws anew.
+ * The random order is one fixed shuffle of the images, the order of a hash of their id (indexed among
+ * the unreviewed images: `images_shuffle`), read from the point the seed hashes to and round to the
+ * start: two range scans that stop once a page is found, at any depth. Seeds give rotations of that one
+ * shuffle rather than independent shuffles; a shuffle per seed would cost a pass over every unreviewed
+ * image per page (measured: bench/RESULTS.md "Review queue").
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { MULTI_VALUED_KINDS } from '../kfashion/types';
@@ -191,7 +193,7 @@ export interface ReviewQueueRequest {
   /** whose scores: null has none (a RANDOM queue without a model then shows every score as 0) */
   modelVersionId: number | null;
   order: ReviewOrder;
-  /** RANDOM only: which shuffle (the same seed gives the same order) */
+  /** RANDOM only: where the shuffle starts (the same seed gives the same order) */
   seed: number;
   filter: ImageFilter | null;
   first: number;
@@ -215,6 +217,7 @@ interface QueueRow extends ImageRow {
   score: number | null;
   reasons: UncertaintyReason[] | null;
   sort_key: string;
+  shuffle_key?: number;
 }
 
 /** The statement of one page (`first + 1` rows, the extra one telling whether a page follows) and its parameters. */
@@ -236,14 +239,25 @@ export async function reviewQueueStatement(
             ORDER BY r.score DESC, r.image_id DESC LIMIT ${limit}`;
     return { sql, params: params.values };
   }
-  const key = `hashint8extended(i.id, ${params.add(request.seed)}::bigint)`;
-  const after = request.after
-    ? `AND (${key}, i.id) > (${params.add(request.after.key)}::bigint, ${params.add(request.after.imageId)}::bigint)`
-    : '';
-  const sql = `SELECT ${IMAGE_COLUMNS}, r.score, r.reasons, ${key}::text AS sort_key
-           FROM images i LEFT JOIN review_scores r ON r.image_id = i.id AND r.model_version_id = ${version}
-          WHERE i.reviewed_at IS NULL ${after} AND (${condition})
-          ORDER BY ${key}, i.id LIMIT ${limit}`;
+  // One fixed shuffle (the hash of the id, indexed among the unreviewed images) read from the point the
+  // seed hashes to, round to the start: two range scans of images_shuffle, each stopping at a page.
+  const key = 'hashint8(i.id)';
+  const start = `hashint8(${params.add(request.seed)}::bigint)`;
+  const columns = `${IMAGE_COLUMNS}, r.score, r.reasons, ${key}::text AS sort_key, ${key} AS shuffle_key`;
+  const from = `images i LEFT JOIN review_scores r ON r.image_id = i.id AND r.model_version_id = ${version}`;
+  let firstLap = `${key} >= ${start}`;
+  let secondLap = `${key} < ${start}`;
+  if (request.after) {
+    const afterKey = `${params.add(request.after.key)}::integer`;
+    const after = `(${key}, i.id) > (${afterKey}, ${params.add(request.after.imageId)}::bigint)`;
+    const afterInFirstLap = `${afterKey} >= ${start}`;
+    firstLap += ` AND ${afterInFirstLap} AND ${after}`;
+    secondLap += ` AND (${afterInFirstLap} OR ${after})`;
+  }
+  const page = (lapCondition: string) =>
+    `(SELECT ${columns} FROM ${from} WHERE i.reviewed_at IS NULL AND ${lapCondition} AND (${condition}) ORDER BY ${key}, i.id LIMIT ${limit})`;
+  const sql = `SELECT * FROM (${page(firstLap)} UNION ALL ${page(secondLap)}) laps
+                ORDER BY shuffle_key < ${start}, shuffle_key, id LIMIT ${limit}`;
   return { sql, params: params.values };
 }
 
@@ -255,7 +269,7 @@ export async function reviewQueuePage(
 ): Promise<ReviewQueuePage> {
   const { sql, params } = await reviewQueueStatement(vocabulary, request);
   const rows: QueueRow[] = await dataSource.query(sql, params);
-  const entries = rows.slice(0, request.first).map(({ score, reasons, sort_key, ...image }) => ({
+  const entries = rows.slice(0, request.first).map(({ score, reasons, sort_key, shuffle_key, ...image }) => ({
     image: { ...image, id: String(image.id) },
     score: score ?? 0,
     reasons: reasons ?? [],

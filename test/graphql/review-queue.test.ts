@@ -204,12 +204,16 @@ describe('the queue over GraphQL', () => {
     expect((await queue()).edges.map((edge) => edge.node.databaseId)).toHaveLength(7);
   });
 
-  it('shuffles every unreviewed image by seed: the same seed the same order, page after page', async () => {
+  it('shuffles every unreviewed image from a point the seed picks: the same seed the same order, page after page', async () => {
     const first = await walk({ order: 'RANDOM', seed: 1 }, 3);
     const everyImage = Object.values(ids).sort();
     expect([...first].sort()).toEqual(everyImage);
     expect(await walk({ order: 'RANDOM', seed: 1 }, 100)).toEqual(first);
-    expect(await walk({ order: 'RANDOM', seed: 2 }, 2)).not.toEqual(first);
+    const second = await walk({ order: 'RANDOM', seed: 2 }, 2);
+    expect(second).not.toEqual(first);
+    // Seeds start one fixed shuffle at different points: the orders are rotations of each other.
+    const turn = first.indexOf(second[0]);
+    expect([...first.slice(turn), ...first.slice(0, turn)]).toEqual(second);
     const page = await queue({ order: 'RANDOM', seed: 1, where: { externalId: '1092253' } });
     expect(page.edges).toEqual([expect.objectContaining({ score: 0, reasons: [] })]); // never predicted
   });
@@ -266,5 +270,17 @@ describe('at scale', () => {
       expect(nodes).toContain('"Index Name":"review_scores_queue"');
       expect(nodes).not.toContain('"Node Type":"Sort"');
     }
+    // RANDOM: two range scans of the shuffle index, each cut at a page (the sort is of those two pages only).
+    const { sql, params } = await reviewQueueStatement(vocabulary, {
+      modelVersionId: Number(version.id),
+      order: 'RANDOM',
+      seed: 3,
+      filter: null,
+      first: 20,
+      after: { key: '12345', imageId: '1000' },
+    });
+    const [{ 'QUERY PLAN': plan }] = await db.dataSource.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+    expect(JSON.stringify(plan).match(/"Index Name":"images_shuffle"/g)).toHaveLength(2);
+    expect(plan[0].Plan['Plan Rows']).toBeLessThanOrEqual(21);
   });
 });

@@ -22,9 +22,11 @@ export function encodeReviewCursor(scope: ReviewQueueScope, position: ReviewQueu
 export function decodeReviewCursor(scope: ReviewQueueScope, cursor: string, field = 'after'): ReviewQueuePosition {
   const text = /^[A-Za-z0-9_-]{1,200}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
   const prefix = `v1:review:${scopeText(scope)}:`;
-  // The key is a real (UNCERTAINTY: a score in [0, 1]) or a signed 64-bit hash (RANDOM).
-  const key = scope.order === 'UNCERTAINTY' ? '(?:0|1|0\\.\\d{1,12}|\\d(?:\\.\\d+)?e-\\d{1,2})' : '-?\\d{1,19}';
+  // The key is a real (UNCERTAINTY: a score in [0, 1]) or a signed 32-bit hash (RANDOM).
+  const key = scope.order === 'UNCERTAINTY' ? '(?:0|1|0\\.\\d{1,12}|\\d(?:\\.\\d+)?e-\\d{1,2})' : '-?\\d{1,10}';
   const match = text.startsWith(prefix) ? new RegExp(`^(${key}):(\\d{1,19})$`).exec(text.slice(prefix.length)) : null;
-  if (!match) throw new InvalidSearchInput(field, `"${cursor}" is not a cursor of this review queue (same order, seed and model version)`);
+  const inRange = match !== null && (scope.order === 'UNCERTAINTY' || (Number(match[1]) >= -(2 ** 31) && Number(match[1]) < 2 ** 31));
+  if (!match || !inRange)
+    throw new InvalidSearchInput(field, `"${cursor}" is not a cursor of this review queue (same order, seed and model version)`);
   return { key: match[1], imageId: BigInt(match[2]).toString() };
 }

@@ -58,7 +58,10 @@ export class ReviewQueueResolver {
     modelVersionId: string | null,
     @Arg('order', () => ReviewOrder, { defaultValue: ReviewOrder.UNCERTAINTY, description: 'Most doubtful first, or at random.' })
     order: ReviewOrder,
-    @Arg('seed', () => Int, { nullable: true, description: 'RANDOM only: which shuffle (default 0); the same seed gives the same order.' })
+    @Arg('seed', () => Int, {
+      nullable: true,
+      description: 'RANDOM only: where the shuffle starts (default 0); the same seed gives the same order.',
+    })
     seed: number | null,
     @Arg('first', () => Int, { nullable: true, description: PAGE_SIZE_DESCRIPTION }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after: string | null,

@@ -10,7 +10,10 @@ registerEnumType(ReviewOrder, {
   description: 'The order of the review queue.',
   valuesConfig: {
     UNCERTAINTY: { description: 'The images the model version is least sure about first (score descending, then newest image first).' },
-    RANDOM: { description: 'A seeded shuffle: the same seed gives the same order, page after page.' },
+    RANDOM: {
+      description:
+        'A shuffle read from a point the seed picks (seeds give rotations of one fixed shuffle): the same seed gives the same order.',
+    },
   },
 });
 

@@ -193,7 +193,7 @@ export type PointInput = {
 
 /** The order of the review queue. */
 export type ReviewOrder =
-  /** A seeded shuffle: the same seed gives the same order, page after page. */
+  /** A shuffle read from a point the seed picks (seeds give rotations of one fixed shuffle): the same seed gives the same order. */
   | 'RANDOM'
   /** The images the model version is least sure about first (score descending, then newest image first). */
   | 'UNCERTAINTY';

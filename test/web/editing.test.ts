@@ -76,10 +76,11 @@ interface StoredGarment {
   source: string;
   category: string;
   box: { x1: number; y1: number; x2: number; y2: number };
+  polygon: { x: number; y: number }[];
   attributes: { kind: string; value: string }[];
 }
 
-const GARMENT_FIELDS = `id revision source category box { x1 y1 x2 y2 } attributes { kind value }`;
+const GARMENT_FIELDS = `id revision source category box { x1 y1 x2 y2 } polygon { x y } attributes { kind value }`;
 
 async function storedGarments(externalId: string): Promise<StoredGarment[]> {
   const data = await api.data(`{ imageByExternalId(externalId: "${externalId}") { garments { ${GARMENT_FIELDS} } } }`);
@@ -159,6 +160,17 @@ describe('image page editing', () => {
     expect(after.box.x2 - before.box.x2).toBeGreaterThan(drag.x / scale - 1);
     expect(after.box.x1).toBeCloseTo(before.box.x1, 3);
     expect(after.box.y1).toBeCloseTo(before.box.y1, 3);
+    // The polygon stretched with the box: each point keeps its relative place in it.
+    expect(before.polygon.length).toBeGreaterThan(2);
+    const stretch = {
+      x: (after.box.x2 - after.box.x1) / (before.box.x2 - before.box.x1),
+      y: (after.box.y2 - after.box.y1) / (before.box.y2 - before.box.y1),
+    };
+    after.polygon.forEach((point, i) => {
+      expect(point.x).toBeCloseTo(after.box.x1 + (before.polygon[i].x - before.box.x1) * stretch.x, 2);
+      expect(point.y).toBeCloseTo(after.box.y1 + (before.polygon[i].y - before.box.y1) * stretch.y, 2);
+    });
+    expect(after.polygon).toHaveLength(before.polygon.length);
     // The page shows the stored box.
     const rect = page.locator(`[data-testid=garment-box][data-garment-id="${before.id}"] > rect:not([data-testid])`);
     const shownWidth = await eventually(

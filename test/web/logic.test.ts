@@ -5,7 +5,7 @@
  * geometry and keyboard shortcuts of garment editing, and the review queue's options in URLs.
  */
 import type { SuperCategory } from '../../web/src/gql/graphql';
-import { boxFromPoints, dragBox, shortcutOf } from '../../web/src/box-editing';
+import { boxFromPoints, dragBox, fitPolygon, shortcutOf } from '../../web/src/box-editing';
 import { iou, ImageGarment, pairGarments } from '../../web/src/image-model';
 import { DEFAULT_REVIEW, formatReviewOptions, parseReviewOptions, reviewImageHref, reviewOptionsOf } from '../../web/src/review-api';
 import { dateTimeText } from '../../web/src/dates';
@@ -202,6 +202,29 @@ describe('box editing', () => {
   it('draws a box between two points in any order, inside the image, and none without area', () => {
     expect(boxFromPoints({ x: 150.2, y: 80 }, { x: 30, y: -10 }, image)).toEqual({ x1: 30, y1: 0, x2: 150, y2: 80 });
     expect(boxFromPoints({ x: 10, y: 10 }, { x: 10.2, y: 50 }, image)).toBeNull();
+  });
+
+  it('carries the polygon along: moved with a moved box, stretched with a resized one, inside the image', () => {
+    const from = { x1: 10, y1: 20, x2: 50, y2: 60 };
+    const polygon = [
+      { x: 10, y: 20 },
+      { x: 30, y: 40 },
+      { x: 50, y: 60 },
+    ];
+    // Moved by (+5, -10): every point too.
+    expect(fitPolygon(polygon, from, { x1: 15, y1: 10, x2: 55, y2: 50 }, image)).toEqual([
+      { x: 15, y: 10 },
+      { x: 35, y: 30 },
+      { x: 55, y: 50 },
+    ]);
+    // Twice as wide from the left edge, half as high from the top: the middle point lands at 10 + 20 × 2, 20 + 20 × 0.5.
+    expect(fitPolygon(polygon, from, { x1: 10, y1: 20, x2: 90, y2: 40 }, image)).toEqual([
+      { x: 10, y: 20 },
+      { x: 50, y: 30 },
+      { x: 90, y: 40 },
+    ]);
+    // A point outside its box (as annotations sometimes have) is clamped to the image.
+    expect(fitPolygon([{ x: 5, y: 70 }], from, { x1: 0, y1: 60, x2: 40, y2: 100 }, image)).toEqual([{ x: 0, y: 100 }]);
   });
 
   it('maps keys to the shortcuts, ignoring them with modifiers they do not take', () => {

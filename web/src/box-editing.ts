@@ -1,7 +1,8 @@
 /**
  * The geometry of editing a garment box on the image page, in image pixels and free of the DOM so
  * it is tested without a browser: moving and resizing by a pointer's travel, drawing a new box,
- * nudging with the arrow keys, always kept inside the image and at least one pixel wide and high.
+ * nudging with the arrow keys, always kept inside the image and at least one pixel wide and high,
+ * and the garment's polygon following its box.
  */
 
 export interface EditableBox {
@@ -58,6 +59,24 @@ export function boxFromPoints(a: { x: number; y: number }, b: { x: number; y: nu
     y2: clamp(Math.round(Math.max(a.y, b.y)), 0, image.height),
   };
   return box.x2 - box.x1 >= MIN_BOX_SIZE && box.y2 - box.y1 >= MIN_BOX_SIZE ? box : null;
+}
+
+/**
+ * A garment's polygon carried along with its box: each point keeps its relative place in the box
+ * (so a moved box moves it, a resized one stretches it), kept inside the image.
+ */
+export function fitPolygon<Point extends { x: number; y: number }>(
+  polygon: readonly Point[],
+  from: EditableBox,
+  to: EditableBox,
+  image: ImageSize,
+): { x: number; y: number }[] {
+  const scaleX = (to.x2 - to.x1) / (from.x2 - from.x1);
+  const scaleY = (to.y2 - to.y1) / (from.y2 - from.y1);
+  return polygon.map((point) => ({
+    x: clamp(to.x1 + (point.x - from.x1) * scaleX, 0, image.width),
+    y: clamp(to.y1 + (point.y - from.y1) * scaleY, 0, image.height),
+  }));
 }
 
 export function sameBox(a: EditableBox, b: EditableBox): boolean {

@@ -6,7 +6,7 @@
  * stored, revisions included.
  */
 import { useEffect, useRef, useState } from 'react';
-import { dragBox, EditableBox, sameBox, shortcutOf } from './box-editing';
+import { dragBox, EditableBox, fitPolygon, sameBox, shortcutOf } from './box-editing';
 import { DraftBox, NEW_BOX, OverlayEditing } from './components/GarmentOverlay';
 import {
   acceptPrediction,
@@ -110,7 +110,9 @@ export function useGarmentEditing(options: {
     const garment = garmentById(change.garmentId);
     if (!garment || sameBox(garment.box, change.box)) return setDraft(null);
     setDraft(change);
-    void run(() => updateGarment(garment.id, garment.revision, { box: change.box }));
+    // The polygon moves and stretches with its box (a garment without one has an empty list).
+    const polygon = garment.polygon.length ? { polygon: fitPolygon(garment.polygon, garment.box, change.box, image) } : {};
+    void run(() => updateGarment(garment.id, garment.revision, { box: change.box, ...polygon }));
   };
 
   const update = (change: GarmentChange) => {

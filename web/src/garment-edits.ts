@@ -5,7 +5,7 @@
  */
 import { fetchGraphQL, GraphQLRequestError } from './graphql';
 import { graphql } from './gql';
-import type { ApiRole, AttributeKind, AttributeValuesInput, BoxInput, EditVocabularyQuery } from './gql/graphql';
+import type { ApiRole, AttributeKind, AttributeValuesInput, BoxInput, EditVocabularyQuery, PointInput } from './gql/graphql';
 
 const VIEWER = graphql(`
   query Viewer {
@@ -119,6 +119,7 @@ function edited(garment: { id: string; history: { edges: { node: { id: string } 
 
 export interface GarmentChange {
   box?: BoxInput;
+  polygon?: PointInput[];
   category?: string;
   attributes?: AttributeValuesInput[];
 }

@@ -9,7 +9,7 @@
  * photo's displayed size do not matter; the geometry is ../box-editing.ts.
  */
 import { PointerEvent, useRef } from 'react';
-import { boxFromPoints, CORNERS, dragBox, EditableBox, Grip } from '../box-editing';
+import { boxFromPoints, CORNERS, dragBox, EditableBox, fitPolygon, Grip } from '../box-editing';
 import { ImageDetail } from '../image-model';
 
 export const SLOT_COLORS: Record<string, string> = { TOP: '#d81b60', BOTTOM: '#2e7d32', OUTER: '#1e4fd8', ONE_PIECE: '#ef6c00' };
@@ -150,6 +150,7 @@ export function GarmentOverlay(props: {
         const faded = (props.highlighted !== null || (editing?.selected ?? null) !== null) && !on;
         const dash = garment.source === 'PREDICTION' ? `${stroke * 4} ${stroke * 2}` : undefined;
         const box = editing?.draft?.garmentId === garment.id ? editing.draft.box : garment.box;
+        const polygon = box === garment.box ? garment.polygon : fitPolygon(garment.polygon, garment.box, box, size);
         const handles = selected && editing.movable(garment.id);
         const handleSize = stroke * 5;
         return (
@@ -162,9 +163,9 @@ export function GarmentOverlay(props: {
             onMouseEnter={() => props.onHighlight(garment.id)}
             onPointerDown={editing && !editing.drawing ? (event) => startDrag(event, garment.id, 'move', box) : undefined}
           >
-            {garment.polygon.length > 2 && (
+            {polygon.length > 2 && (
               <polygon
-                points={garment.polygon.map((point) => `${point.x},${point.y}`).join(' ')}
+                points={polygon.map((point) => `${point.x},${point.y}`).join(' ')}
                 fill={color}
                 fillOpacity={on ? 0.3 : 0.12}
                 stroke={color}

@@ -10,6 +10,7 @@ import { ImportRunInterrupted1764800000000 } from './1764800000000-ImportRunInte
 import { GarmentTermBits1764870000000 } from './1764870000000-GarmentTermBits';
 import { EditorRole1764900000000 } from './1764900000000-EditorRole';
 import { GarmentEdits1764910000000 } from './1764910000000-GarmentEdits';
+import { ReviewQueue1764920000000 } from './1764920000000-ReviewQueue';
 import { GarmentEmbeddings1764930000000 } from './1764930000000-GarmentEmbeddings';
 
 export const MIGRATIONS = [
@@ -24,5 +25,6 @@ export const MIGRATIONS = [
   GarmentTermBits1764870000000,
   EditorRole1764900000000,
   GarmentEdits1764910000000,
+  ReviewQueue1764920000000,
   GarmentEmbeddings1764930000000,
 ];

@@ -144,6 +144,8 @@ export class TrainingRun {
   @Column('text') status!: RunStatus;
   @Column('jsonb') params!: Record<string, unknown>;
   @Column('jsonb', { nullable: true }) progress!: Record<string, unknown> | null;
+  /** How many images and garments of each kind of label the run learns from, recorded when it starts (LabelCounts of src/ml/data). */
+  @Column('jsonb', { name: 'label_counts', nullable: true }) labelCounts!: Record<string, unknown> | null;
   @Column('text', { nullable: true }) error!: string | null;
   @Column('text', { name: 'job_id', nullable: true }) jobId!: string | null;
   @Column('text', { nullable: true }) worker!: string | null;

@@ -236,7 +236,18 @@ export function toModelVersion(row: ModelVersionSummary): T.ModelVersion {
 }
 
 export function toTrainingRun(row: TrainingRunRow): T.TrainingRun {
-  return Object.assign(new T.TrainingRun(), row, { progress: row.progress === null ? null : toTrainingProgress(row.progress) });
+  return Object.assign(new T.TrainingRun(), row, {
+    progress: row.progress === null ? null : toTrainingProgress(row.progress),
+    labelCounts: toLabelCounts(row.labelCounts),
+  });
+}
+
+const LABEL_COUNT_FIELDS = ['annotatedImages', 'annotatedGarments', 'reviewedImages', 'reviewedGarments'] as const;
+
+/** The typed label counts of a run's stored JSON; null when absent or not four counts (written by another version). */
+function toLabelCounts(stored: Record<string, unknown> | null | undefined): T.TrainingLabelCounts | null {
+  if (!stored || !LABEL_COUNT_FIELDS.every((field) => Number.isInteger(stored[field]))) return null;
+  return Object.assign(new T.TrainingLabelCounts(), Object.fromEntries(LABEL_COUNT_FIELDS.map((field) => [field, stored[field]])));
 }
 
 const PHASES: ReadonlySet<string> = new Set(TRAINING_PHASES);

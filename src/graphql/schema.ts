@@ -4,6 +4,7 @@ import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchemaSync, type PubSub } from 'type-graphql';
 import { RESOLVERS } from './resolvers';
 import { TRAINING_RESOLVERS } from './training/resolvers';
+import { REVIEW_RESOLVERS } from './review/resolvers';
 import { EDIT_RESOLVERS } from './edits/resolvers';
 import { NodeResolver } from './node-resolver';
 import { authChecker } from './auth';
@@ -26,7 +27,7 @@ let cached: GraphQLSchema | undefined;
 /** Descriptions of the root types, which type-graphql builds without any. */
 const ROOT_DESCRIPTIONS = {
   Query:
-    'Reads: images and garments (search, facets, vocabulary), training runs, model versions, prediction jobs, and any object by its global id (node, nodes).',
+    'Reads: images and garments (search, facets, vocabulary), the review queue, training runs, model versions, prediction jobs, and any object by its global id (node, nodes).',
   Mutation:
     'Changes: training (startTraining, cancelTraining, activateModelVersion), prediction (analyzeImage, predictImages, cancelPrediction) and garment edits (updateGarment, addGarment, deleteGarment, acceptPrediction, revertGarmentEdit, markImageReviewed).',
   Subscription: 'Live updates over graphql-ws on /graphql.',
@@ -42,7 +43,7 @@ function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
 export function buildApiSchema(): GraphQLSchema {
   cached ??= describeRootTypes(
     buildSchemaSync({
-      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, ...EDIT_RESOLVERS, NodeResolver],
+      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, ...REVIEW_RESOLVERS, ...EDIT_RESOLVERS, NodeResolver],
       pubSub: NO_PUBSUB,
       validate: false,
       authChecker,

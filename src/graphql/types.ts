@@ -313,6 +313,15 @@ export class TrainingProgress {
   resumedFromStep!: number | null;
 }
 
+@ObjectType({ description: 'How many images and garments of each kind of label a training run learns from (StartTrainingInput.labels).' })
+export class TrainingLabelCounts {
+  @Field(() => Int, { description: 'Training images nobody reviewed, with their annotations.' }) annotatedImages!: number;
+  @Field(() => Int, { description: 'Annotation garments of those images the run learns from.' }) annotatedGarments!: number;
+  @Field(() => Int, { description: 'Images a person marked reviewed.' }) reviewedImages!: number;
+  @Field(() => Int, { description: 'Annotation garments of the reviewed images (after corrections) the run learns from.' })
+  reviewedGarments!: number;
+}
+
 @ObjectType({
   implements: Node,
   description: 'A training run of the model servers: its parameters, progress, metrics and the model version it produced.',
@@ -331,6 +340,11 @@ export class TrainingRun extends Node {
     description: 'Progress as the model server last reported it; null before it took the run.',
   })
   progress!: TrainingProgress | null;
+  @Field(() => TrainingLabelCounts, {
+    nullable: true,
+    description: 'What the run learns from, recorded when a model server starts it; null before that (and for runs older than the count).',
+  })
+  labelCounts!: TrainingLabelCounts | null;
   error!: string | null;
   @Field(() => GraphQLDateTime, { description: 'When the run was queued.' }) createdAt!: Date;
   @Field(() => GraphQLDateTime, { nullable: true, description: 'When a model server first took it.' }) startedAt!: Date | null;

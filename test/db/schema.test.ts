@@ -18,6 +18,8 @@ const EXPECTED_TABLES = [
   'model_versions',
   'prediction_chunks',
   'prediction_jobs',
+  'prediction_runner_ups',
+  'review_scores',
   'search_generation',
   'training_metrics',
   'training_runs',

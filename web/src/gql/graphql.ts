@@ -134,6 +134,8 @@ export type StartTrainingInput = {
   evalMaxImages?: number | null | undefined;
   /** Weights to start from: a catalogue name (`kfashion weights list`) or a .safetensors/.pth/.pt file (for the API, in the weights folder, KFASHION_WEIGHTS_DIR); tensors whose name and shape match are loaded. */
   initWeights?: string | null | undefined;
+  /** Whose labels to learn from, in this order: the annotations of the training images nobody reviewed, only the images a person marked reviewed (with their corrections; a reviewed upload too), or both: ANNOTATIONS, REVIEWED, BOTH (default ANNOTATIONS). */
+  labels?: TrainingLabels | null | undefined;
   /** Base learning rate (SGD) (default 0.02 × batchSize / 16). */
   lr?: number | null | undefined;
   /** Factor of the learning rate at each milestone (default 0.1). */
@@ -172,6 +174,15 @@ export type SuperCategory =
   | 'OUTER'
   /** 상의: blouses, shirts, knitwear, … */
   | 'TOP';
+
+/** Whose labels a training run learns from. */
+export type TrainingLabels =
+  /** The training images nobody reviewed, with their annotations (as imported, or as edited). */
+  | 'ANNOTATIONS'
+  /** Every training image, reviewed or not, and reviewed uploads. */
+  | 'BOTH'
+  /** Only the images a person marked reviewed, with their corrected annotations (reviewed uploads included). */
+  | 'REVIEWED';
 
 /** What the model server does for a run. */
 export type TrainingPhase =

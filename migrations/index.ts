@@ -10,6 +10,7 @@ import { ImportRunInterrupted1764800000000 } from './1764800000000-ImportRunInte
 import { GarmentTermBits1764870000000 } from './1764870000000-GarmentTermBits';
 import { EditorRole1764900000000 } from './1764900000000-EditorRole';
 import { GarmentEmbeddings1764930000000 } from './1764930000000-GarmentEmbeddings';
+import { EmbeddingJobs1764940000000 } from './1764940000000-EmbeddingJobs';
 
 export const MIGRATIONS = [
   InitialSchema1764201600000,
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   GarmentTermBits1764870000000,
   EditorRole1764900000000,
   GarmentEmbeddings1764930000000,
+  EmbeddingJobs1764940000000,
 ];

@@ -8,10 +8,13 @@
  * kind its most probable value, for each multi-label kind every value at or above `multiLabelThreshold`
  * (attribute score = the value's probability). Kinds that are not K-Fashion garment kinds (a model
  * trained elsewhere) are not stored. Storing again for the same image and model version replaces the
- * earlier predictions (a retried batch job does not duplicate garments).
+ * earlier predictions (a retried batch job does not duplicate garments). A detection's appearance embedding, when the
+ * model gave one, is stored with its garment under the same model version, in the same transaction
+ * (garment-embeddings.ts).
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { VocabularyIds } from './import/vocabulary-ids';
+import { storeGarmentEmbeddings } from './garment-embeddings';
 import { garmentSearchTerms } from './import/load';
 import { CATEGORY_LABELS_BY_SUPER_CATEGORY } from '../kfashion/vocabulary';
 import {
@@ -35,6 +38,8 @@ export interface StoredDetection {
   className: string;
   score: number;
   attributes: Record<string, PredictedAttributeScore[]>;
+  /** The garment's appearance embedding (int8 with its scale); null or absent: none to store. */
+  embedding?: { scale: number; vector: Int8Array } | null;
 }
 
 export interface PredictionModel {
@@ -69,6 +74,7 @@ interface ScoredGarment {
   score: number;
   /** attribute value → probability (category included, with the detection score) */
   scores: Map<string, number>;
+  embedding: StoredDetection['embedding'];
 }
 
 function toGarments(model: PredictionModel, detections: StoredDetection[], options: StoreOptions): ScoredGarment[] {
@@ -99,6 +105,7 @@ function toGarments(model: PredictionModel, detections: StoredDetection[], optio
       garment: { superCategory, slotIndex, category: detection.className, box: { x1, y1, x2, y2 }, polygon: [], attributes },
       score: detection.score,
       scores,
+      embedding: detection.embedding,
     });
   }
   return out;
@@ -258,5 +265,7 @@ async function writeGarments(
      SELECT garment_id, vocabulary_id, score FROM json_to_recordset($1::json) AS t(garment_id bigint, vocabulary_id integer, score real)`,
     [JSON.stringify(attributeRows)],
   );
+  const embeddings = garments.flatMap(({ embedding }, i) => (embedding ? [{ garmentId: ids[i], ...embedding }] : []));
+  await storeGarmentEmbeddings(manager, modelVersionId, embeddings);
   return ids;
 }

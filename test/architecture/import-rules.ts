@@ -122,7 +122,7 @@ export const LAYERS: Layer[] = [
   { folder: 'src/cli', why: 'the commands wire every layer together', may: '*', packages: '*' },
   {
     folder: 'src/graphql',
-    why: 'the API reaches model servers over HTTP and the job queue, and of src/ml only the weights catalogue, the label space and the memory budget',
+    why: "the API reaches model servers over HTTP and the job queue, and of src/ml only the weights catalogue, the label space, the memory budget and the embeddings' wire form",
     may: [
       'src/db',
       'src/jobs',
@@ -134,6 +134,7 @@ export const LAYERS: Layer[] = [
       'src/ml/weights',
       'src/ml/data',
       'src/ml/train/step-memory',
+      'src/ml/embedding',
     ],
     packages: [
       '@apollo/server',

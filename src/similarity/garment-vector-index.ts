@@ -161,6 +161,22 @@ export class GarmentVectorIndex {
     return neighbours.sort(byRank).slice(0, k);
   }
 
+  /** The `k` garments nearest to `query` among all, searched exhaustively (the reference of the graph's recall). */
+  nearestExhaustive(query: Int8Array, k: number): Neighbour[] {
+    if (!this.size || k <= 0) return [];
+    const d = this.dimensions;
+    // Freed slots are still in the slab: ask for that many more and skip them.
+    const candidates = Math.min(this.usedSlots, 2 * k + 16 + this.freeSlots.length);
+    const found = exactSearch(this.vectors.subarray(0, this.usedSlots * d), query, d, candidates, MetricKind.Cos);
+    const neighbours: Neighbour[] = [];
+    for (const position of found.keys) {
+      const slot = Number(position);
+      const garmentId = this.garments[slot];
+      if (this.slotOf.get(garmentId) === slot) neighbours.push({ garmentId, similarity: this.similarity(query, slot) });
+    }
+    return neighbours.sort(byRank).slice(0, k);
+  }
+
   /** Exact cosine of `query` and the vector in `slot`. */
   private similarity(query: Int8Array, slot: number): number {
     const d = this.dimensions;

@@ -53,6 +53,11 @@ export class SimilarGarments {
     private readonly limits: SimilarityLimits = DEFAULT_SIMILARITY_LIMITS,
   ) {}
 
+  /** The active model version (the default one to compare with), or null. */
+  activeModelVersionId(): Promise<number | null> {
+    return this.indexes.activeModelVersionId();
+  }
+
   /** The garments most like garment `garmentId` (itself excluded). */
   async similarTo(garmentId: number, request: NearestRequest): Promise<RankedGarments> {
     const index = await this.indexes.current(request.modelVersionId);

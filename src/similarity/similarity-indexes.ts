@@ -16,6 +16,7 @@ import {
   type EmbeddingWatermark,
   type StoredEmbedding,
 } from '../db/embedding-changes';
+import { activeModelVersionId } from '../db/model-versions';
 import { DEFAULT_GRAPH, GarmentVectorIndex, type GraphSettings } from './garment-vector-index';
 
 export interface SimilarityIndexOptions {
@@ -89,6 +90,10 @@ export class SimilarityIndexes {
 
   async close(): Promise<void> {
     await this.listener?.close();
+  }
+
+  activeModelVersionId(): Promise<number | null> {
+    return activeModelVersionId(this.dataSource);
   }
 
   /** The index of a model version, built on first use and brought up to date with every change committed before the call. */

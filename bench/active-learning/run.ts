@@ -5,6 +5,7 @@
  *
  *   npm run bench:active-learning
  *   # KFASHION_AL_SEEDS=1,2,3 _IMAGE_SIZE _INITIAL_IMAGES _POOL_IMAGES _BUDGET _HELD_OUT_IMAGES _INITIAL_STEPS _FINETUNE_STEPS
+ *   # KFASHION_AL_CONTROL=1 adds the control: the same fine-tuning with no new photo (one more fine-tuning per seed)
  *
  * Prints each seed as JSON, then adds a table with the mean ± standard deviation over the seeds and the paired
  * differences (queue − random) to bench/RESULTS.md.
@@ -14,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../../src/ml/backend';
 import { appendToSection, loadAverage, runBench } from '../results';
-import { runActiveLearningSeed, STRATEGIES, type ActiveLearningSettings, type SeedResult, type StrategyName } from './experiment';
+import { runActiveLearningSeed, type ActiveLearningSettings, type SeedResult, type StrategyName } from './experiment';
 
 const RESULTS = path.join(__dirname, '../../../bench/RESULTS.md');
 const SECTION = 'Active learning: does the review queue pay? (`npm run bench:active-learning`)';
@@ -26,9 +27,9 @@ const number = (name: string, fallback: number) => Number(env[`KFASHION_AL_${nam
 const DEFAULTS = {
   imageSize: 128,
   initialImages: 12,
-  poolImages: 36,
+  poolImages: 32,
   budget: 12,
-  heldOutImages: 24,
+  heldOutImages: 20,
   initialSteps: 240,
   fineTuneSteps: 120,
 };
@@ -60,7 +61,7 @@ function spread(values: (number | null)[]): { mean: number; sd: number; n: numbe
 const meanSd = (s: ReturnType<typeof spread>) => (s === null ? '–' : `${s.mean.toFixed(3)} ± ${s.sd.toFixed(3)}`);
 
 function metricOf(result: SeedResult, strategy: StrategyName, metric: MetricName): number | null {
-  return result.strategies.find((s) => s.strategy === strategy)!.heldOut[metric];
+  return result.strategies.find((s) => s.strategy === strategy)?.heldOut[metric] ?? null;
 }
 
 function seedRows(results: SeedResult[]): string[] {
@@ -73,8 +74,8 @@ function seedRows(results: SeedResult[]): string[] {
   ]);
 }
 
-function summaryRows(results: SeedResult[]): string[] {
-  const rows = STRATEGIES.map(
+function summaryRows(results: SeedResult[], strategies: readonly StrategyName[]): string[] {
+  const rows = strategies.map(
     (strategy) =>
       `| ${STRATEGY_LABEL[strategy]} | ${METRICS.map(({ name }) => meanSd(spread(results.map((r) => metricOf(r, strategy, name))))).join(' | ')} |`,
   );
@@ -89,10 +90,16 @@ function summaryRows(results: SeedResult[]): string[] {
       const wins = differences.filter((d) => d !== null && d > 0).length;
       return s === null ? '–' : `${s.mean >= 0 ? '+' : ''}${meanSd(s)} (queue ahead on ${wins} of ${s.n})`;
     }).join(' | ')} |`;
-  return [...rows, paired('random'), paired('none')];
+  return [...rows, ...strategies.filter((s) => s !== 'uncertainty').map(paired)];
 }
 
-function section(results: SeedResult[], settings: typeof DEFAULTS, started: Date, loadBefore: string, backend: string): string {
+function section(
+  results: SeedResult[],
+  settings: Omit<ActiveLearningSettings, 'seed' | 'log'>,
+  started: Date,
+  loadBefore: string,
+  backend: string,
+): string {
   const pools = results.map((r) => `seed ${r.settings.seed}: ${r.poolScores.map(f3).join(' / ')}, ${r.poolTiedAtTop} tied at the top`);
   const reasons = results.map(
     (r) =>
@@ -115,7 +122,7 @@ function section(results: SeedResult[], settings: typeof DEFAULTS, started: Date
     '',
     `| strategy | ${METRICS.map((m) => m.label).join(' | ')} |`,
     `| --- | ${METRICS.map(() => '---:').join(' | ')} |`,
-    ...summaryRows(results),
+    ...summaryRows(results, settings.strategies),
     '',
     `Pool scores (min / median / max): ${pools.join('; ')}. The queue's chosen photos by their first reason: ${reasons.join('; ')}.`,
     '',
@@ -133,6 +140,7 @@ async function main(): Promise<void> {
     heldOutImages: number('HELD_OUT_IMAGES', DEFAULTS.heldOutImages),
     initialSteps: number('INITIAL_STEPS', DEFAULTS.initialSteps),
     fineTuneSteps: number('FINETUNE_STEPS', DEFAULTS.fineTuneSteps),
+    strategies: env.KFASHION_AL_CONTROL === '1' ? (['uncertainty', 'random', 'none'] as const) : (['uncertainty', 'random'] as const),
   };
   const started = new Date();
   const loadBefore = loadAverage();

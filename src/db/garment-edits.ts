@@ -2,9 +2,9 @@
  * Garment edits by people (migration GarmentEdits): change, add, delete, accept a prediction,
  * revert a change, and mark an image reviewed.
  *
- * Every edit is one transaction that locks the garment row (`FOR UPDATE`) and its image
- * (`FOR KEY SHARE`, which the importer's `FOR UPDATE` of a changed image waits for, so an import
- * never replaces an image's garments while an edit of them is under way), compares the revision
+ * Every edit is one transaction that locks the garment's image (`FOR KEY SHARE`, which the
+ * importer's `FOR UPDATE` of a changed image waits for, so an import never replaces an image's
+ * garments while an edit of them is under way) and then the garment row (`FOR UPDATE`), compares the revision
  * the editor read, writes the garment, its `garment_attributes` and its `search_terms` (the same
  * terms the importer writes: category, attribute values, the image's styles), bumps `revision`,
  * sets `edited_at` and records the change in `garment_edits` with the garment as it was before
@@ -98,9 +98,16 @@ type LockedGarment = GarmentRow & { width: number; height: number };
 const LOCK_GARMENT = `SELECT ${GARMENT_COLUMNS}, i.width, i.height
   FROM garments g JOIN images i ON i.id = g.image_id LEFT JOIN vocabulary c ON c.id = g.category_id
  WHERE g.id = $1
-   FOR UPDATE OF g FOR KEY SHARE OF i`;
+   FOR UPDATE OF g`;
 
+/**
+ * Locks a garment for an edit, its image first: the importer and stored predictions lock an image
+ * before the garments they replace, so taking the locks in the same order never deadlocks with them.
+ */
 async function lockGarment(manager: EntityManager, garmentId: string): Promise<LockedGarment | null> {
+  const owners: { image_id: string }[] = await manager.query(`SELECT image_id FROM garments WHERE id = $1`, [garmentId]);
+  if (owners.length === 0) return null;
+  await lockImage(manager, owners[0].image_id);
   const rows: LockedGarment[] = await manager.query(LOCK_GARMENT, [garmentId]);
   return rows[0] ?? null;
 }

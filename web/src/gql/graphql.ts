@@ -255,6 +255,8 @@ export type ActivateModelVersionMutationVariables = Exact<{
 
 export type ActivateModelVersionMutation = { activateModelVersion: { id: string, isActive: boolean } };
 
+export type GarmentCropFragment = { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } };
+
 export type SearchResultsQueryVariables = Exact<{
   where: GarmentWhere;
   first: number;
@@ -289,6 +291,28 @@ export type ModelVersionChoicesQueryVariables = Exact<{ [key: string]: never; }>
 
 
 export type ModelVersionChoicesQuery = { modelVersions: { edges: Array<{ node: { id: string, databaseId: string, name: string, isActive: boolean } }> } };
+
+export type SimilarGarmentsQueryVariables = Exact<{
+  garmentId: string | number;
+  modelVersionId?: string | number | null | undefined;
+  where?: GarmentWhere | null | undefined;
+  first: number;
+  after?: string | null | undefined;
+  withGarment: boolean;
+}>;
+
+
+export type SimilarGarmentsQuery = { garment?: { source: LabelSource, id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } } | null, similarGarments: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ similarity: number, node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } } }> } };
+
+export type ShopTheLookQueryVariables = Exact<{
+  imageId: string | number;
+  modelVersionId?: string | number | null | undefined;
+  where?: GarmentWhere | null | undefined;
+  first: number;
+}>;
+
+
+export type ShopTheLookQuery = { image: { id: string, externalId: string | null, fileName: string } | null, shopTheLook: Array<{ garment: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } }, matches: Array<{ similarity: number, node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } } }> }> };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -460,6 +484,27 @@ export const TrainingRunWithMetricsFragmentDoc = new TypedDocumentString(`
     initWeights
   }
 }`, {"fragmentName":"TrainingRunWithMetrics"}) as unknown as TypedDocumentString<TrainingRunWithMetricsFragment, unknown>;
+export const GarmentCropFragmentDoc = new TypedDocumentString(`
+    fragment GarmentCrop on Garment {
+  id
+  superCategory
+  category
+  categoryEn
+  score
+  box {
+    x1
+    y1
+    x2
+    y2
+  }
+  crop: cropUrl(size: 192)
+  crop2x: cropUrl(size: 384)
+  image {
+    id
+    externalId
+  }
+}
+    `, {"fragmentName":"GarmentCrop"}) as unknown as TypedDocumentString<GarmentCropFragment, unknown>;
 export const StartTrainingDocument = new TypedDocumentString(`
     mutation StartTraining($input: StartTrainingInput!) {
   startTraining(input: $input) {
@@ -803,28 +848,30 @@ export const SearchResultsDocument = new TypedDocumentString(`
     }
     edges {
       node {
-        id
-        superCategory
-        category
-        categoryEn
-        score
-        box {
-          x1
-          y1
-          x2
-          y2
-        }
-        crop: cropUrl(size: 192)
-        crop2x: cropUrl(size: 384)
-        image {
-          id
-          externalId
-        }
+        ...GarmentCrop
       }
     }
   }
 }
-    `) as unknown as TypedDocumentString<SearchResultsQuery, SearchResultsQueryVariables>;
+    fragment GarmentCrop on Garment {
+  id
+  superCategory
+  category
+  categoryEn
+  score
+  box {
+    x1
+    y1
+    x2
+    y2
+  }
+  crop: cropUrl(size: 192)
+  crop2x: cropUrl(size: 384)
+  image {
+    id
+    externalId
+  }
+}`) as unknown as TypedDocumentString<SearchResultsQuery, SearchResultsQueryVariables>;
 export const FacetsAndSlotCountsDocument = new TypedDocumentString(`
     query FacetsAndSlotCounts($where: GarmentWhere, $kinds: [AttributeKind!]!, $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!) {
   garmentFacets(where: $where, kinds: $kinds) {
@@ -875,3 +922,90 @@ export const ModelVersionChoicesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ModelVersionChoicesQuery, ModelVersionChoicesQueryVariables>;
+export const SimilarGarmentsDocument = new TypedDocumentString(`
+    query SimilarGarments($garmentId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!, $after: String, $withGarment: Boolean!) {
+  garment(id: $garmentId) @include(if: $withGarment) {
+    ...GarmentCrop
+    source
+  }
+  similarGarments(
+    garmentId: $garmentId
+    modelVersionId: $modelVersionId
+    where: $where
+    first: $first
+    after: $after
+  ) {
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    edges {
+      similarity
+      node {
+        ...GarmentCrop
+      }
+    }
+  }
+}
+    fragment GarmentCrop on Garment {
+  id
+  superCategory
+  category
+  categoryEn
+  score
+  box {
+    x1
+    y1
+    x2
+    y2
+  }
+  crop: cropUrl(size: 192)
+  crop2x: cropUrl(size: 384)
+  image {
+    id
+    externalId
+  }
+}`) as unknown as TypedDocumentString<SimilarGarmentsQuery, SimilarGarmentsQueryVariables>;
+export const ShopTheLookDocument = new TypedDocumentString(`
+    query ShopTheLook($imageId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!) {
+  image(id: $imageId) {
+    id
+    externalId
+    fileName
+  }
+  shopTheLook(
+    imageId: $imageId
+    modelVersionId: $modelVersionId
+    where: $where
+    first: $first
+  ) {
+    garment {
+      ...GarmentCrop
+    }
+    matches {
+      similarity
+      node {
+        ...GarmentCrop
+      }
+    }
+  }
+}
+    fragment GarmentCrop on Garment {
+  id
+  superCategory
+  category
+  categoryEn
+  score
+  box {
+    x1
+    y1
+    x2
+    y2
+  }
+  crop: cropUrl(size: 192)
+  crop2x: cropUrl(size: 384)
+  image {
+    id
+    externalId
+  }
+}`) as unknown as TypedDocumentString<ShopTheLookQuery, ShopTheLookQueryVariables>;

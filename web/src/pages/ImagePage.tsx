@@ -1,7 +1,9 @@
 /**
  * One photo: boxes and polygons over it, and per garment its annotated attributes beside the
  * predicted ones (with probabilities) where a model version has predictions, disagreements
- * marked. Hovering or focusing a garment in either place highlights it in both.
+ * marked. Hovering or focusing a garment in either place highlights it in both. Each garment links
+ * to a search for its attributes and to the garments that look like it ("More like this"; a
+ * predicted garment's under the model version that detected it).
  */
 import { useEffect, useMemo, useState } from 'react';
 import { ErrorNote } from '../components/ErrorNote';
@@ -9,6 +11,7 @@ import { GarmentOverlay, SLOT_COLORS } from '../components/GarmentOverlay';
 import { Attribute, attributesByKind, fetchImage, GarmentPair, ImageDetail, KIND_LABELS, KIND_ORDER, pairGarments } from '../image-model';
 import { Link } from '../router';
 import { SUPER_CATEGORIES } from '../search-state';
+import { similarPath } from '../similar-state';
 
 const MULTI_VALUED = new Set(['material', 'print', 'detail']);
 /** A multi-label prediction counts as "predicted" at this probability (sigmoid outputs). */
@@ -140,7 +143,14 @@ function GarmentCard(props: { pair: GarmentPair; highlighted: string | null; onH
         {!prediction && props.pair.annotation && <span className="tag muted">annotation</span>}
         {prediction?.score != null && <span className="tag">box {(prediction.score * 100).toFixed(0)}%</span>}
         <Link className="similar" href={similarSearch(main, annotation ? annotated : predicted)}>
-          similar garments
+          same attributes
+        </Link>
+        <Link
+          className="more-like-this"
+          href={similarPath(main.id, { modelVersionId: main.modelVersion?.id ?? null })}
+          title="garments that look like this one (nearest appearance embeddings)"
+        >
+          More like this
         </Link>
       </h2>
       <table className="attributes">

@@ -5,6 +5,7 @@
  * appearance); similar garments also show their similarity to the garment asked about.
  */
 import { useEffect, useRef } from 'react';
+import { Page, PagedList } from '../paged-list';
 import { Link } from '../router';
 import { similarPath } from '../similar-state';
 import { ResultGarment } from '../search-api';
@@ -49,6 +50,23 @@ export function ResultGrid(props: {
         )}
       </div>
     </>
+  );
+}
+
+/** A paged list's grid: the previous list stays, dimmed, while the current one loads. */
+export function PagedGrid({ list, emptyText }: { list: PagedList<GridGarment, Page<GridGarment>>; emptyText?: string }) {
+  const { current, shown } = list;
+  if (!shown) return null;
+  return (
+    <div className={current ? undefined : 'stale'} aria-busy={!current}>
+      <ResultGrid
+        garments={shown.garments}
+        hasNextPage={shown.hasNextPage}
+        loading={list.loadingMore || !current}
+        onLoadMore={list.loadMore}
+        emptyText={emptyText}
+      />
+    </div>
   );
 }
 

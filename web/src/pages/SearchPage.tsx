@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { FacetSidebar, FacetValue } from '../components/FacetSidebar';
 import { ErrorNote } from '../components/ErrorNote';
-import { ResultGrid } from '../components/ResultGrid';
+import { PagedGrid } from '../components/ResultGrid';
 import { SourceControls } from '../components/SourceControls';
 import { useMediaQuery } from '../hooks';
 import { navigate } from '../router';
@@ -40,7 +40,7 @@ export function SearchPage({ query }: { query: string }) {
     // `key` is the search's canonical text, so `state` is only ever new when `key` is.
   }, [key]);
 
-  const { current, shown } = results;
+  const { current } = results;
   const error = results.error ?? facetError;
 
   const filterCount = selectedCount(state);
@@ -71,16 +71,7 @@ export function SearchPage({ query }: { query: string }) {
           <SourceControls state={state} modelVersions={modelVersions} onChange={update} />
         </div>
         {error && <ErrorNote error={error} />}
-        {shown && (
-          <div className={current ? undefined : 'stale'} aria-busy={!current}>
-            <ResultGrid
-              garments={shown.garments}
-              hasNextPage={shown.hasNextPage}
-              loading={results.loadingMore || !current}
-              onLoadMore={results.loadMore}
-            />
-          </div>
-        )}
+        <PagedGrid list={results} />
       </section>
     </div>
   );

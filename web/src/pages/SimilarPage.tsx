@@ -7,7 +7,8 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { ErrorNote } from '../components/ErrorNote';
-import { GarmentCard, ResultGrid } from '../components/ResultGrid';
+import { modelVersionOptions, OptionalSelect, SPLIT_OPTIONS } from '../components/OptionalSelect';
+import { GarmentCard, PagedGrid } from '../components/ResultGrid';
 import { GraphQLRequestError } from '../graphql';
 import { usePagedList } from '../paged-list';
 import { Link, navigate } from '../router';
@@ -77,21 +78,16 @@ function SimilarList({ state }: { state: SimilarState }) {
           />
         </div>
         {list.error && <SimilarError error={list.error} state={state} />}
-        {shown && (
-          <div className={current ? undefined : 'stale'} aria-busy={!current}>
-            <ResultGrid
-              garments={shown.garments}
-              hasNextPage={shown.hasNextPage}
-              loading={list.loadingMore || !current}
-              onLoadMore={list.loadMore}
-              emptyText="No other garment with an embedding matches these filters."
-            />
-          </div>
-        )}
+        <PagedGrid list={list} emptyText="No other garment with an embedding matches these filters." />
       </section>
     </div>
   );
 }
+
+const SOURCE_OPTIONS = [
+  ['ANNOTATION', 'annotations'],
+  ['PREDICTION', 'predictions'],
+] as const;
 
 function SimilarControls(props: {
   state: SimilarState;
@@ -117,47 +113,31 @@ function SimilarControls(props: {
           {props.categoryEn && category === props.category && <span className="value-en"> {props.categoryEn}</span>}
         </label>
       )}
-      <label>
-        Source{' '}
-        <select
-          name="source"
-          value={state.source ?? ''}
-          onChange={(event) => onChange({ source: (event.target.value || null) as SimilarState['source'] })}
-        >
-          <option value="">annotations and predictions</option>
-          <option value="ANNOTATION">annotations</option>
-          <option value="PREDICTION">predictions</option>
-        </select>
-      </label>
-      <label>
-        Split{' '}
-        <select
-          name="split"
-          value={state.split ?? ''}
-          onChange={(event) => onChange({ split: (event.target.value || null) as SimilarState['split'] })}
-        >
-          <option value="">all</option>
-          <option value="TRAIN">training</option>
-          <option value="VALIDATION">validation</option>
-        </select>
-      </label>
+      <OptionalSelect
+        label="Source"
+        name="source"
+        value={state.source}
+        none="annotations and predictions"
+        options={SOURCE_OPTIONS}
+        onChange={(source) => onChange({ source })}
+      />
+      <OptionalSelect
+        label="Split"
+        name="split"
+        value={state.split}
+        none="all"
+        options={SPLIT_OPTIONS}
+        onChange={(split) => onChange({ split })}
+      />
       {props.modelVersions.length > 0 && (
-        <label>
-          Embeddings of{' '}
-          <select
-            name="model"
-            value={state.modelVersionId ?? ''}
-            onChange={(event) => onChange({ modelVersionId: event.target.value || null })}
-          >
-            <option value="">the active model</option>
-            {props.modelVersions.map((version) => (
-              <option key={version.id} value={version.id}>
-                {version.name}
-                {version.isActive ? ' (active)' : ''}
-              </option>
-            ))}
-          </select>
-        </label>
+        <OptionalSelect
+          label="Embeddings of"
+          name="model"
+          value={state.modelVersionId}
+          none="the active model"
+          options={modelVersionOptions(props.modelVersions)}
+          onChange={(modelVersionId) => onChange({ modelVersionId })}
+        />
       )}
     </div>
   );

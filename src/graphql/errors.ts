@@ -33,6 +33,8 @@ export enum ErrorCode {
   Forbidden = 'FORBIDDEN',
   /** The object a mutation acts on, or its upload, does not exist (reads answer null instead). */
   NotFound = 'NOT_FOUND',
+  /** The garment has no embedding of the model version asked for (similarGarments): embed it first. */
+  EmbeddingNotFound = 'EMBEDDING_NOT_FOUND',
   /** A stored image's file cannot be read on the server, so it cannot be analysed. */
   ImageFileMissing = 'IMAGE_FILE_MISSING',
   /** No model server is configured or it cannot be reached. */

@@ -5,6 +5,7 @@ import { buildSchemaSync, type PubSub } from 'type-graphql';
 import { RESOLVERS } from './resolvers';
 import { TRAINING_RESOLVERS } from './training/resolvers';
 import { NodeResolver } from './node-resolver';
+import { SimilarityResolver } from './similarity/resolvers';
 import { authChecker } from './auth';
 
 /**
@@ -40,7 +41,7 @@ function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
 
 export function buildApiSchema(): GraphQLSchema {
   cached ??= describeRootTypes(
-    buildSchemaSync({ resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, NodeResolver], pubSub: NO_PUBSUB, validate: false, authChecker }),
+    buildSchemaSync({ resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, SimilarityResolver, NodeResolver], pubSub: NO_PUBSUB, validate: false, authChecker }),
   );
   return cached;
 }

@@ -125,6 +125,7 @@ export const LAYERS: Layer[] = [
     why: 'the API reaches model servers over HTTP and the job queue, and of src/ml only the weights catalogue, the label space and the memory budget',
     may: [
       'src/db',
+      'src/similarity',
       'src/jobs',
       'src/images',
       'src/uploads',
@@ -148,6 +149,12 @@ export const LAYERS: Layer[] = [
       'typeorm',
       'sharp',
     ],
+  },
+  {
+    folder: 'src/similarity',
+    why: 'the vector indexes read embeddings and filters through src/db and know nothing of GraphQL or the model',
+    may: ['src/db', 'src/util'],
+    packages: ['usearch', 'typeorm'],
   },
   {
     folder: 'src/model-server',

@@ -41,6 +41,8 @@ let asked: SeededGarment;
 /** The asked garment's planted neighbours, nearest first: three of its category and one of another. */
 let planted: { garment: SeededGarment; cosine: number }[];
 let modelVersionId: string;
+/** A model version with no embeddings at all. */
+let emptyVersionId: string;
 /** Exact cosine of every other garment to the asked one, from the stored vectors; most similar first. */
 let exactOrder: { id: string; similarity: number; category: string }[];
 
@@ -89,6 +91,10 @@ beforeAll(async () => {
      VALUES ('similar-test', 'resnet18', '{}', '/nowhere', true) RETURNING id`,
   );
   modelVersionId = globalId('ModelVersion', version.id);
+  const [empty] = await db.dataSource.query(
+    `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ('no-embeddings', 'resnet18', '{}', '/nowhere') RETURNING id`,
+  );
+  emptyVersionId = globalId('ModelVersion', empty.id);
   const random = seededRandom(5);
   const axis = l2Normalize(Float32Array.from({ length: DIMENSIONS }, () => random() * 2 - 1));
   const stored = new Map<string, Int8Embedding>();
@@ -232,6 +238,39 @@ describe('More like this', () => {
     expect(ids.slice(0, 4)).toEqual(planted.map((entry) => entry.garment.id));
     const similarities = await shownSimilarities(page, grid);
     for (let i = 1; i < similarities.length; i++) expect(similarities[i]).toBeLessThanOrEqual(similarities[i - 1]);
+    await page.close();
+  });
+
+  it('keeps its filters in the URL, fits a phone, and explains a model version without embeddings', async () => {
+    const page = await browser.newPage({ width: 390, height: 844 });
+    await page.goto(url(`/similar/${asked.id}?category=${encodeURIComponent(asked.category)}&split=TRAIN&source=ANNOTATION`));
+    await similarLoaded(page);
+    expect(await page.locator('input[name=sameCategory]').isChecked()).toBe(true);
+    expect(await page.inputValue('select[name=split]')).toBe('TRAIN');
+    expect(await page.inputValue('select[name=source]')).toBe('ANNOTATION');
+    // Asked as the console asks (after: null), one page holding them all.
+    const expected = await api.data(
+      `query($id: ID!, $where: GarmentWhere, $after: String) { similarGarments(garmentId: $id, where: $where, first: 100, after: $after) { edges { node { id } } } }`,
+      { id: asked.id, where: { category: [asked.category], split: 'TRAIN', source: 'ANNOTATION' }, after: null },
+    );
+    const ids = await loadAll(page, '[data-testid=result-grid]');
+    expect(ids).toEqual(expected.similarGarments.edges.map((edge: { node: { id: string } }) => edge.node.id));
+    expect(await page.evaluate('document.scrollingElement.scrollWidth')).toBeLessThanOrEqual(390);
+
+    // The API's own message, as a note, with the way back to the active model version's embeddings.
+    const refused = await api.query(
+      `query($id: ID!, $model: ID, $after: String) { similarGarments(garmentId: $id, modelVersionId: $model, after: $after) { edges { cursor } } }`,
+      { id: asked.id, model: emptyVersionId, after: null },
+    );
+    expect(refused.errors?.[0].extensions?.code).toBe('EMBEDDING_NOT_FOUND');
+    await page.goto(url(`/similar/${asked.id}?model=${emptyVersionId}`));
+    const note = page.locator('[data-testid=no-embedding]');
+    await note.waitFor({ timeout: WAIT_MS });
+    expect(await note.textContent()).toContain(refused.errors![0].message);
+    await note.getByRole('link').click();
+    await similarLoaded(page);
+    expect(new URL(page.url()).search).toBe('');
+    expect((await cardIds(page, '[data-testid=result-grid]')).slice(0, 4)).toEqual(planted.map((entry) => entry.garment.id));
     await page.close();
   });
 });

@@ -143,18 +143,17 @@ function SimilarControls(props: {
   );
 }
 
-/** A garment without an embedding under the version is a state to explain, not a failure. */
+/** A garment without an embedding under the version is a state to explain (the API's message says how to fill it), not a failure. */
 function SimilarError({ error, state }: { error: Error; state: SimilarState }) {
   const missing = error instanceof GraphQLRequestError && error.errors.some((entry) => entry.extensions?.code === 'EMBEDDING_NOT_FOUND');
   if (!missing) return <ErrorNote error={error} />;
   return (
     <p className="note" role="status" data-testid="no-embedding">
-      {error.message}. Garments get an embedding when a model version analyses their photo, or when an analyst runs{' '}
-      <code>embedGarments</code> for their dataset{state.modelVersionId ? '' : ' with the active model version'}.
+      {error.message}.
       {state.modelVersionId && (
         <>
           {' '}
-          <Link href={similarPath(state.garmentId, { ...state, modelVersionId: null })}>Try the active model version</Link>.
+          <Link href={similarPath(state.garmentId, { ...state, modelVersionId: null })}>Compare with the active model version</Link>.
         </>
       )}
     </p>

@@ -127,16 +127,17 @@ export class GarmentVectorIndex {
    * exact cosine similarity.
    */
   nearest(query: Int8Array, k: number): Neighbour[] {
-    const wanted = Math.min(k, this.size);
-    if (wanted <= 0) return [];
-    const found = this.graph.search(query, wanted, 1);
+    if (k <= 0 || !this.size) return [];
+    // usearch's int8 kernel ranks (its cosine is off by up to about 0.01): the margin of extra
+    // candidates keeps a true neighbour it ranks a little low, before the exact re-rank cuts to k.
+    const found = this.graph.search(query, Math.min(this.size, 2 * k + 16), 1);
     const neighbours: Neighbour[] = [];
     for (const key of found.keys) {
       const garmentId = Number(key);
       const slot = this.slotOf.get(garmentId);
       if (slot !== undefined) neighbours.push({ garmentId, similarity: this.similarity(query, slot) });
     }
-    return neighbours.sort(byRank);
+    return neighbours.sort(byRank).slice(0, k);
   }
 
   /** The `k` garments among `garmentIds` nearest to `query`, searched exhaustively; ids without a vector are skipped. */

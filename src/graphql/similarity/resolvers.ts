@@ -38,8 +38,8 @@ async function modelVersionOf(modelVersionId: string | null, ctx: GraphQLContext
 }
 
 /** The rank a cursor stands at (cursors of similarGarments are positions in its ranking). */
-function offsetOf(after: string | null): number {
-  if (after === null) return 0;
+function offsetOf(after: string | null | undefined): number {
+  if (after == null) return 0;
   const offset = Number(decodeCursor('similarGarment', after));
   if (offset > MAX_SIMILAR_DEPTH) throw badInput('after', `"${after}" is not a cursor of this similarGarment connection`);
   return offset;
@@ -127,7 +127,7 @@ export class SimilarityResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<LookMatch[]> {
     const imageKey = keyOf('imageId', imageId, 'Image');
-    const count = first === null ? 5 : pageSize(first, ctx.maxPageSize);
+    const count = first == null ? 5 : pageSize(first, ctx.maxPageSize);
     const request: NearestRequest = {
       modelVersionId: await modelVersionOf(modelVersionId, ctx),
       filter: where ? garmentFilter(where) : null,

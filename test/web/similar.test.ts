@@ -41,8 +41,11 @@ let asked: SeededGarment;
 /** The asked garment's planted neighbours, nearest first: three of its category and one of another. */
 let planted: { garment: SeededGarment; cosine: number }[];
 let modelVersionId: string;
-/** A model version with no embeddings at all. */
-let emptyVersionId: string;
+/** Another detector's version: its embeddings are of one predicted garment and three annotated ones only. */
+let otherVersionId: string;
+/** The other version's predicted garment, and its neighbours under that version, nearest first. */
+let predicted: string;
+let predictedNeighbours: { id: string; cosine: number }[];
 /** Exact cosine of every other garment to the asked one, from the stored vectors; most similar first. */
 let exactOrder: { id: string; similarity: number; category: string }[];
 
@@ -91,10 +94,10 @@ beforeAll(async () => {
      VALUES ('similar-test', 'resnet18', '{}', '/nowhere', true) RETURNING id`,
   );
   modelVersionId = globalId('ModelVersion', version.id);
-  const [empty] = await db.dataSource.query(
-    `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ('no-embeddings', 'resnet18', '{}', '/nowhere') RETURNING id`,
+  const [otherVersion] = await db.dataSource.query(
+    `INSERT INTO model_versions (name, backbone, config, weights_path) VALUES ('other-detector', 'resnet18', '{}', '/nowhere') RETURNING id`,
   );
-  emptyVersionId = globalId('ModelVersion', empty.id);
+  otherVersionId = globalId('ModelVersion', otherVersion.id);
   const random = seededRandom(5);
   const axis = l2Normalize(Float32Array.from({ length: DIMENSIONS }, () => random() * 2 - 1));
   const stored = new Map<string, Int8Embedding>();
@@ -111,6 +114,34 @@ beforeAll(async () => {
       Buffer.from(embedding.vector.buffer, embedding.vector.byteOffset, embedding.vector.byteLength),
     ]);
   }
+  // The other version detected a garment where the nearest planted one is (its box and category).
+  const [prediction] = await db.dataSource.query(
+    `INSERT INTO garments (image_id, super_category, category_id, x1, y1, x2, y2, source, model_version_id, score)
+     SELECT image_id, super_category, category_id, x1, y1, x2, y2, 'prediction', $1, 0.9 FROM garments WHERE id = $2 RETURNING id`,
+    [otherVersion.id, planted[0].garment.key],
+  );
+  predicted = globalId('Garment', prediction.id);
+  const otherAxis = l2Normalize(Float32Array.from({ length: DIMENSIONS }, () => random() * 2 - 1));
+  const otherEmbeddings: [string, Int8Embedding][] = [
+    [String(prediction.id), quantizeInt8(otherAxis)],
+    ...planted
+      .slice(1)
+      .map((entry, i): [string, Int8Embedding] => [entry.garment.key, quantizeInt8(atCosine(otherAxis, [0.9, 0.6, 0.3][i], random))]),
+  ];
+  for (const [key, embedding] of otherEmbeddings) {
+    await db.dataSource.query(`INSERT INTO garment_embeddings (model_version_id, garment_id, scale, vector) VALUES ($1, $2, $3, $4)`, [
+      otherVersion.id,
+      key,
+      embedding.scale,
+      Buffer.from(embedding.vector.buffer, embedding.vector.byteOffset, embedding.vector.byteLength),
+    ]);
+  }
+  const predictedVector = dequantizeInt8(otherEmbeddings[0][1]);
+  predictedNeighbours = otherEmbeddings.slice(1).map(([key, embedding]) => ({
+    id: globalId('Garment', key),
+    cosine: cosineSimilarity(predictedVector, dequantizeInt8(embedding)),
+  }));
+
   const askedVector = dequantizeInt8(stored.get(asked.key)!);
   exactOrder = garments
     .filter((garment) => garment !== asked)
@@ -241,7 +272,7 @@ describe('More like this', () => {
     await page.close();
   });
 
-  it('keeps its filters in the URL, fits a phone, and explains a model version without embeddings', async () => {
+  it('keeps its filters in the URL, fits a phone, and explains a model version the garment has no embedding of', async () => {
     const page = await browser.newPage({ width: 390, height: 844 });
     await page.goto(url(`/similar/${asked.id}?category=${encodeURIComponent(asked.category)}&split=TRAIN&source=ANNOTATION`));
     await similarLoaded(page);
@@ -260,10 +291,10 @@ describe('More like this', () => {
     // The API's own message, as a note, with the way back to the active model version's embeddings.
     const refused = await api.query(
       `query($id: ID!, $model: ID, $after: String) { similarGarments(garmentId: $id, modelVersionId: $model, after: $after) { edges { cursor } } }`,
-      { id: asked.id, model: emptyVersionId, after: null },
+      { id: asked.id, model: otherVersionId, after: null },
     );
     expect(refused.errors?.[0].extensions?.code).toBe('EMBEDDING_NOT_FOUND');
-    await page.goto(url(`/similar/${asked.id}?model=${emptyVersionId}`));
+    await page.goto(url(`/similar/${asked.id}?model=${otherVersionId}`));
     const note = page.locator('[data-testid=no-embedding]');
     await note.waitFor({ timeout: WAIT_MS });
     expect(await note.textContent()).toContain(refused.errors![0].message);
@@ -271,6 +302,25 @@ describe('More like this', () => {
     await similarLoaded(page);
     expect(new URL(page.url()).search).toBe('');
     expect((await cardIds(page, '[data-testid=result-grid]')).slice(0, 4)).toEqual(planted.map((entry) => entry.garment.id));
+    await page.close();
+  });
+
+  it('compares a predicted garment under the model version that detected it', async () => {
+    const page = await browser.newPage();
+    await page.goto(url(`/?source=PREDICTION&model=${otherVersionId}&minScore=0`));
+    await page.locator(`[data-testid=result-grid] > li[data-garment-id="${predicted}"] a.more-like-this`).click();
+    expect(new URL(page.url()).pathname).toBe(`/similar/${predicted}`);
+    expect(new URL(page.url()).searchParams.get('model')).toBe(otherVersionId);
+    await similarLoaded(page);
+    const grid = '[data-testid=result-grid]';
+    expect(await loadAll(page, grid)).toEqual(predictedNeighbours.map((entry) => entry.id));
+    const similarities = await shownSimilarities(page, grid);
+    predictedNeighbours.forEach((entry, i) => expect(Math.abs(similarities[i] - entry.cosine)).toBeLessThan(0.015));
+    await expectCrops(
+      page,
+      grid,
+      predictedNeighbours.map((entry) => entry.id),
+    );
     await page.close();
   });
 });

@@ -20,7 +20,7 @@ graphql(`
   fragment GarmentCrop on Garment {
     id superCategory category categoryEn score box { x1 y1 x2 y2 }
     crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)
-    image { id externalId }
+    image { id externalId } modelVersion { id }
   }
 `);
 

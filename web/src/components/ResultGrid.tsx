@@ -77,13 +77,18 @@ export function CropList(props: { garments: GridGarment[]; testId: string }) {
       {props.garments.map((garment) => (
         <li key={garment.id} className="card" data-garment-id={garment.id}>
           <GarmentCard garment={garment} />
-          <Link href={similarPath(garment.id)} className="more-like-this" aria-label={`More like ${cardLabel(garment)}`}>
+          <Link href={moreLikeThisPath(garment)} className="more-like-this" aria-label={`More like ${cardLabel(garment)}`}>
             More like this
           </Link>
         </li>
       ))}
     </ul>
   );
+}
+
+/** A predicted garment's embedding is its detector's; an annotated one is compared under the active model version. */
+function moreLikeThisPath(garment: ResultGarment): string {
+  return similarPath(garment.id, { modelVersionId: garment.modelVersion?.id ?? null });
 }
 
 function cardLabel(garment: ResultGarment): string {

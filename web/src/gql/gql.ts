@@ -27,7 +27,7 @@ type Documents = {
     "\n  subscription TrainingRunUpdated($id: ID!) {\n    trainingRunUpdated(id: $id) { ...TrainingRunWithMetrics }\n  }\n": typeof types.TrainingRunUpdatedDocument,
     "\n  mutation CancelTraining($id: ID!) {\n    cancelTraining(id: $id) { id status }\n  }\n": typeof types.CancelTrainingDocument,
     "\n  mutation ActivateModelVersion($id: ID!) {\n    activateModelVersion(id: $id) { id isActive }\n  }\n": typeof types.ActivateModelVersionDocument,
-    "\n  fragment GarmentCrop on Garment {\n    id superCategory category categoryEn score box { x1 y1 x2 y2 }\n    crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n    image { id externalId }\n  }\n": typeof types.GarmentCropFragmentDoc,
+    "\n  fragment GarmentCrop on Garment {\n    id superCategory category categoryEn score box { x1 y1 x2 y2 }\n    crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n    image { id externalId } modelVersion { id }\n  }\n": typeof types.GarmentCropFragmentDoc,
     "\n  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {\n    searchGarments(where: $where, first: $first, after: $after) {\n      totalCount @include(if: $withCount)\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...GarmentCrop } }\n    }\n  }\n": typeof types.SearchResultsDocument,
     "\n  query FacetsAndSlotCounts(\n    $where: GarmentWhere, $kinds: [AttributeKind!]!,\n    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!\n  ) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n    TOP: searchGarments(where: $TOP, first: 1) { totalCount }\n    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }\n    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }\n    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }\n  }\n": typeof types.FacetsAndSlotCountsDocument,
     "\n  query Facets($where: GarmentWhere, $kinds: [AttributeKind!]!) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n  }\n": typeof types.FacetsDocument,
@@ -48,7 +48,7 @@ const documents: Documents = {
     "\n  subscription TrainingRunUpdated($id: ID!) {\n    trainingRunUpdated(id: $id) { ...TrainingRunWithMetrics }\n  }\n": types.TrainingRunUpdatedDocument,
     "\n  mutation CancelTraining($id: ID!) {\n    cancelTraining(id: $id) { id status }\n  }\n": types.CancelTrainingDocument,
     "\n  mutation ActivateModelVersion($id: ID!) {\n    activateModelVersion(id: $id) { id isActive }\n  }\n": types.ActivateModelVersionDocument,
-    "\n  fragment GarmentCrop on Garment {\n    id superCategory category categoryEn score box { x1 y1 x2 y2 }\n    crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n    image { id externalId }\n  }\n": types.GarmentCropFragmentDoc,
+    "\n  fragment GarmentCrop on Garment {\n    id superCategory category categoryEn score box { x1 y1 x2 y2 }\n    crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n    image { id externalId } modelVersion { id }\n  }\n": types.GarmentCropFragmentDoc,
     "\n  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {\n    searchGarments(where: $where, first: $first, after: $after) {\n      totalCount @include(if: $withCount)\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...GarmentCrop } }\n    }\n  }\n": types.SearchResultsDocument,
     "\n  query FacetsAndSlotCounts(\n    $where: GarmentWhere, $kinds: [AttributeKind!]!,\n    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!\n  ) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n    TOP: searchGarments(where: $TOP, first: 1) { totalCount }\n    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }\n    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }\n    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }\n  }\n": types.FacetsAndSlotCountsDocument,
     "\n  query Facets($where: GarmentWhere, $kinds: [AttributeKind!]!) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n  }\n": types.FacetsDocument,
@@ -108,7 +108,7 @@ export function graphql(source: "\n  mutation ActivateModelVersion($id: ID!) {\n
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment GarmentCrop on Garment {\n    id superCategory category categoryEn score box { x1 y1 x2 y2 }\n    crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n    image { id externalId }\n  }\n"): typeof import('./graphql').GarmentCropFragmentDoc;
+export function graphql(source: "\n  fragment GarmentCrop on Garment {\n    id superCategory category categoryEn score box { x1 y1 x2 y2 }\n    crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n    image { id externalId } modelVersion { id }\n  }\n"): typeof import('./graphql').GarmentCropFragmentDoc;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -255,7 +255,7 @@ export type ActivateModelVersionMutationVariables = Exact<{
 
 export type ActivateModelVersionMutation = { activateModelVersion: { id: string, isActive: boolean } };
 
-export type GarmentCropFragment = { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } };
+export type GarmentCropFragment = { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null };
 
 export type SearchResultsQueryVariables = Exact<{
   where: GarmentWhere;
@@ -265,7 +265,7 @@ export type SearchResultsQueryVariables = Exact<{
 }>;
 
 
-export type SearchResultsQuery = { searchGarments: { totalCount?: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } } }> } };
+export type SearchResultsQuery = { searchGarments: { totalCount?: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } }> } };
 
 export type FacetsAndSlotCountsQueryVariables = Exact<{
   where?: GarmentWhere | null | undefined;
@@ -302,7 +302,7 @@ export type SimilarGarmentsQueryVariables = Exact<{
 }>;
 
 
-export type SimilarGarmentsQuery = { garment?: { source: LabelSource, id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } } | null, similarGarments: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ similarity: number, node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } } }> } };
+export type SimilarGarmentsQuery = { garment?: { source: LabelSource, id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } | null, similarGarments: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ similarity: number, node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } }> } };
 
 export type ShopTheLookQueryVariables = Exact<{
   imageId: string | number;
@@ -312,7 +312,7 @@ export type ShopTheLookQueryVariables = Exact<{
 }>;
 
 
-export type ShopTheLookQuery = { image: { id: string, externalId: string | null, fileName: string } | null, shopTheLook: Array<{ garment: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } }, matches: Array<{ similarity: number, node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } } }> }> };
+export type ShopTheLookQuery = { image: { id: string, externalId: string | null, fileName: string } | null, shopTheLook: Array<{ garment: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null }, matches: Array<{ similarity: number, node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } }> }> };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -502,6 +502,9 @@ export const GarmentCropFragmentDoc = new TypedDocumentString(`
   image {
     id
     externalId
+  }
+  modelVersion {
+    id
   }
 }
     `, {"fragmentName":"GarmentCrop"}) as unknown as TypedDocumentString<GarmentCropFragment, unknown>;
@@ -871,6 +874,9 @@ export const SearchResultsDocument = new TypedDocumentString(`
     id
     externalId
   }
+  modelVersion {
+    id
+  }
 }`) as unknown as TypedDocumentString<SearchResultsQuery, SearchResultsQueryVariables>;
 export const FacetsAndSlotCountsDocument = new TypedDocumentString(`
     query FacetsAndSlotCounts($where: GarmentWhere, $kinds: [AttributeKind!]!, $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!) {
@@ -965,6 +971,9 @@ export const SimilarGarmentsDocument = new TypedDocumentString(`
     id
     externalId
   }
+  modelVersion {
+    id
+  }
 }`) as unknown as TypedDocumentString<SimilarGarmentsQuery, SimilarGarmentsQueryVariables>;
 export const ShopTheLookDocument = new TypedDocumentString(`
     query ShopTheLook($imageId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!) {
@@ -1007,5 +1016,8 @@ export const ShopTheLookDocument = new TypedDocumentString(`
   image {
     id
     externalId
+  }
+  modelVersion {
+    id
   }
 }`) as unknown as TypedDocumentString<ShopTheLookQuery, ShopTheLookQueryVariables>;

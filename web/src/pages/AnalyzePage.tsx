@@ -160,7 +160,10 @@ function ShopTheLook({ imageId, modelVersionId }: { imageId: string; modelVersio
           {matches.length ? (
             <CropList garments={matches} testId="look-matches" />
           ) : (
-            <p className="muted">No catalogue garment to compare with: the catalogue has no embeddings under this model version.</p>
+            <p className="muted">
+              No match: this garment or the catalogue has no embeddings of this model version (an analyst fills the catalogue's with
+              embedGarments).
+            </p>
           )}
         </article>
       ))}

@@ -59,6 +59,18 @@ function atCosine(axis: Float32Array, cosine: number, random: () => number): Flo
   return l2Normalize(Float32Array.from(axis, (value, i) => cosine * value + Math.sqrt(1 - cosine * cosine) * orthogonal[i]));
 }
 
+/** Rows of garment_embeddings as the contract stores them: int8 bytes and their scale, per (version, garment). */
+async function storeEmbeddings(versionKey: string, embeddings: Iterable<[string, Int8Embedding]>): Promise<void> {
+  for (const [garmentKey, { vector, scale }] of embeddings) {
+    await db.dataSource.query(`INSERT INTO garment_embeddings (model_version_id, garment_id, scale, vector) VALUES ($1, $2, $3, $4)`, [
+      versionKey,
+      garmentKey,
+      scale,
+      Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength),
+    ]);
+  }
+}
+
 beforeAll(async () => {
   assertChromiumInstalled();
   ensureWebConsoleBuilt();
@@ -106,14 +118,7 @@ beforeAll(async () => {
     const vector = garment === asked ? axis : atCosine(axis, plant ? plant.cosine : random() * 0.6 - 0.3, random);
     stored.set(garment.key, quantizeInt8(vector));
   }
-  for (const [key, embedding] of stored) {
-    await db.dataSource.query(`INSERT INTO garment_embeddings (model_version_id, garment_id, scale, vector) VALUES ($1, $2, $3, $4)`, [
-      version.id,
-      key,
-      embedding.scale,
-      Buffer.from(embedding.vector.buffer, embedding.vector.byteOffset, embedding.vector.byteLength),
-    ]);
-  }
+  await storeEmbeddings(version.id, stored);
   // The other version detected a garment where the nearest planted one is (its box and category).
   const [prediction] = await db.dataSource.query(
     `INSERT INTO garments (image_id, super_category, category_id, x1, y1, x2, y2, source, model_version_id, score)
@@ -128,14 +133,7 @@ beforeAll(async () => {
       .slice(1)
       .map((entry, i): [string, Int8Embedding] => [entry.garment.key, quantizeInt8(atCosine(otherAxis, [0.9, 0.6, 0.3][i], random))]),
   ];
-  for (const [key, embedding] of otherEmbeddings) {
-    await db.dataSource.query(`INSERT INTO garment_embeddings (model_version_id, garment_id, scale, vector) VALUES ($1, $2, $3, $4)`, [
-      otherVersion.id,
-      key,
-      embedding.scale,
-      Buffer.from(embedding.vector.buffer, embedding.vector.byteOffset, embedding.vector.byteLength),
-    ]);
-  }
+  await storeEmbeddings(otherVersion.id, otherEmbeddings);
   const predictedVector = dequantizeInt8(otherEmbeddings[0][1]);
   predictedNeighbours = otherEmbeddings.slice(1).map(([key, embedding]) => ({
     id: globalId('Garment', key),

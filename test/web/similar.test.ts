@@ -45,7 +45,7 @@ let modelVersionId: string;
 let otherVersionId: string;
 /** The other version's predicted garment, and its neighbours under that version, nearest first. */
 let predicted: string;
-let predictedNeighbours: { id: string; cosine: number }[];
+let predictedNeighbours: { id: string; imageKey: string; cosine: number }[];
 /** Exact cosine of every other garment to the asked one, from the stored vectors; most similar first. */
 let exactOrder: { id: string; similarity: number; category: string }[];
 
@@ -137,6 +137,7 @@ beforeAll(async () => {
   const predictedVector = dequantizeInt8(otherEmbeddings[0][1]);
   predictedNeighbours = otherEmbeddings.slice(1).map(([key, embedding]) => ({
     id: globalId('Garment', key),
+    imageKey: garments.find((garment) => garment.key === key)!.imageKey,
     cosine: cosineSimilarity(predictedVector, dequantizeInt8(embedding)),
   }));
 
@@ -341,6 +342,30 @@ describe('shop the look', () => {
     expect(shown.slice(0, 4)).toEqual(planted.map((entry) => entry.garment.id));
     await expectCrops(page, matches, shown.slice(0, 4));
     await screenshot(page, 'shop-the-look', { fullPage: true });
+    await page.close();
+  });
+
+  it('puts the garments the chosen version detected in a stored photo first, matched under that version', async () => {
+    const photo = planted[0].garment.imageKey;
+    const page = await browser.newPage();
+    await page.goto(url(`/analyze?image=${globalId('Image', photo)}&model=${otherVersionId}`));
+    await page.locator('[data-testid=look-garment]').first().waitFor({ timeout: WAIT_MS });
+    const annotated = garments.filter((garment) => garment.imageKey === photo).map((garment) => garment.id);
+    const shown = await page
+      .locator('[data-testid=look-garment]')
+      .evaluateAll((items) => items.map((item) => item.getAttribute('data-garment-id')));
+    expect(shown[0]).toBe(predicted);
+    expect(new Set(shown.slice(1))).toEqual(new Set(annotated));
+    // Its matches: the annotated garments embedded under that version, other photos' only, nearest first.
+    const matches = `[data-testid=look-garment][data-garment-id="${predicted}"] [data-testid=look-matches]`;
+    const expected = predictedNeighbours.filter((entry) => entry.imageKey !== photo).map((entry) => entry.id);
+    expect(await cardIds(page, matches)).toEqual(expected);
+    await expectCrops(page, matches, expected);
+    // The detected garment's own More like this compares under the version that detected it.
+    await page.locator(`[data-testid=look-garment][data-garment-id="${predicted}"] [data-testid=look-detected] a.more-like-this`).click();
+    expect(new URL(page.url()).searchParams.get('model')).toBe(otherVersionId);
+    await similarLoaded(page);
+    expect(await cardIds(page, '[data-testid=result-grid]')).toEqual(predictedNeighbours.map((entry) => entry.id));
     await page.close();
   });
 });

@@ -8,13 +8,13 @@
  */
 import { DragEvent, FormEvent, useEffect, useMemo, useState } from 'react';
 import { ErrorNote } from '../components/ErrorNote';
-import { CropList, GarmentCard } from '../components/ResultGrid';
+import { CropList } from '../components/ResultGrid';
 import { graphql } from '../gql';
 import type { AnalyzeImageMutationVariables } from '../gql/graphql';
 import { fetchGraphQL } from '../graphql';
 import { Link, navigate } from '../router';
 import { fetchModelVersions, ModelVersionChoice } from '../search-api';
-import { fetchLook, Look } from '../similar-api';
+import { fetchLook, Look, LookGarment } from '../similar-api';
 import { formatLookQuery, parseLookQuery } from '../similar-state';
 import { uploadPhoto } from '../uploads';
 
@@ -127,6 +127,15 @@ function AnalyzeForms({ versions, active }: { versions: ModelVersionChoice[]; ac
   );
 }
 
+/**
+ * A stored photo has its annotations and other versions' detections too: the garments this
+ * version detected (any version's when it is the active one, unnamed) come first.
+ */
+function detectedFirst(garments: LookGarment[], modelVersionId: string | null): LookGarment[] {
+  const detected = ({ garment }: LookGarment) => (modelVersionId ? garment.modelVersion?.id === modelVersionId : !!garment.modelVersion);
+  return [...garments.filter(detected), ...garments.filter((entry) => !detected(entry))];
+}
+
 /** Every detected garment of the analysed photo beside its nearest catalogue garments. */
 function ShopTheLook({ imageId, modelVersionId }: { imageId: string; modelVersionId: string | null }) {
   const [look, setLook] = useState<Look | null>(null);
@@ -152,11 +161,9 @@ function ShopTheLook({ imageId, modelVersionId }: { imageId: string; modelVersio
         </Link>
       </h2>
       {look.garments.length === 0 && <p className="muted">No garment was detected in this photo.</p>}
-      {look.garments.map(({ garment, matches }) => (
+      {detectedFirst(look.garments, modelVersionId).map(({ garment, matches }) => (
         <article key={garment.id} className="look-garment" data-testid="look-garment" data-garment-id={garment.id}>
-          <div className="card look-detected">
-            <GarmentCard garment={garment} />
-          </div>
+          <CropList garments={[garment]} testId="look-detected" />
           {matches.length ? (
             <CropList garments={matches} testId="look-matches" />
           ) : (

@@ -305,6 +305,7 @@ async function recordEdit(
     revertedEditId?: string | null;
   },
 ): Promise<string> {
+  await countValueChange(manager, edit.before, edit.after);
   const [row]: { id: string }[] = await manager.query(
     `INSERT INTO garment_edits (garment_id, image_id, token_id, action, before, after, revision, reverted_edit_id)
      VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8) RETURNING id`,
@@ -320,6 +321,40 @@ async function recordEdit(
     ],
   );
   return String(row.id);
+}
+
+/**
+ * Keeps `vocabulary.count` (annotated garments with the value, as the importer's
+ * refreshVocabularyCounts computes it) in step with an edit: -1 for each value of the annotation
+ * before, +1 for each value after. The rows are locked in (kind, value) order, the order the
+ * vocabulary upserts lock them in, so concurrent edits and upserts queue instead of deadlocking.
+ */
+async function countValueChange(manager: EntityManager, before: GarmentSnapshot | null, after: GarmentSnapshot | null): Promise<void> {
+  const delta = new Map<string, { kind: string; value: string; delta: number }>();
+  const count = (snapshot: GarmentSnapshot | null, step: number) => {
+    if (snapshot?.source !== 'annotation') return;
+    for (const { kind, value } of snapshot.attributes) {
+      const key = `${kind}\u0000${value}`;
+      const entry = delta.get(key) ?? { kind, value, delta: 0 };
+      entry.delta += step;
+      delta.set(key, entry);
+    }
+  };
+  count(before, -1);
+  count(after, +1);
+  const changed = [...delta.values()].filter((entry) => entry.delta !== 0);
+  if (changed.length === 0) return;
+  const rows: { id: number; delta: number }[] = await manager.query(
+    `SELECT v.id, d.delta FROM vocabulary v JOIN json_to_recordset($1::json) AS d(kind text, value text, delta integer)
+         ON v.kind = d.kind AND v.value = d.value
+      ORDER BY v.kind, v.value FOR UPDATE OF v`,
+    [JSON.stringify(changed)],
+  );
+  await manager.query(
+    `UPDATE vocabulary SET count = count + d.delta
+       FROM json_to_recordset($1::json) AS d(id integer, delta integer) WHERE vocabulary.id = d.id`,
+    [JSON.stringify(rows)],
+  );
 }
 
 /** The locked garment, refused when missing or when `revision` is not its current one. */
@@ -563,24 +598,30 @@ export interface GarmentEditRow {
 
 const EDIT_COLUMNS = `e.id, e.garment_id, e.image_id, e.action, t.name AS editor, e.before, e.after, e.revision, e.reverted_edit_id, e.created_at`;
 
+/** Whose history: a garment's own edits, or the edits of every garment of an image (deleted ones included). */
+export type EditScope = 'garment' | 'image';
+const SCOPE_COLUMN: Record<EditScope, string> = { garment: 'garment_id', image: 'image_id' };
+
 /**
- * The history of each garment, newest first: per garment up to `limit + 1` rows below `beforeId`
- * (so the caller learns whether more follow), in one statement for all of them.
+ * The history of each garment or image, newest first: per owner up to `limit + 1` rows below
+ * `beforeId` (so the caller learns whether more follow), in one statement for all of them.
  */
-export async function garmentHistories(
+export async function editHistories(
   dataSource: DataSource,
-  garmentIds: readonly string[],
+  scope: EditScope,
+  ownerIds: readonly string[],
   page: { beforeId: string | null; limit: number },
-): Promise<GarmentEditRow[]> {
+): Promise<(GarmentEditRow & { owner_id: string })[]> {
+  const column = SCOPE_COLUMN[scope];
   return dataSource.query(
-    `SELECT ${EDIT_COLUMNS}
-       FROM unnest($1::bigint[]) AS wanted(garment_id)
+    `SELECT ${EDIT_COLUMNS}, wanted.owner_id
+       FROM unnest($1::bigint[]) AS wanted(owner_id)
        CROSS JOIN LATERAL (SELECT * FROM garment_edits x
-                            WHERE x.garment_id = wanted.garment_id AND ($2::bigint IS NULL OR x.id < $2)
+                            WHERE x.${column} = wanted.owner_id AND ($2::bigint IS NULL OR x.id < $2)
                             ORDER BY x.id DESC LIMIT $3) e
        LEFT JOIN api_tokens t ON t.id = e.token_id
-      ORDER BY e.garment_id, e.id DESC`,
-    [garmentIds, page.beforeId, page.limit + 1],
+      ORDER BY wanted.owner_id, e.id DESC`,
+    [ownerIds, page.beforeId, page.limit + 1],
   );
 }
 
@@ -609,13 +650,15 @@ export async function imagesWithAnnotationEdits(
   return new Set(rows.map((row) => Number(row.image_id)));
 }
 
-/** How many edits each garment's history holds (garments without any are left out). */
-export async function countGarmentEdits(
+/** How many edits each garment's or image's history holds (owners without any are left out). */
+export async function countEdits(
   dataSource: DataSource,
-  garmentIds: readonly string[],
-): Promise<{ garment_id: string; n: number }[]> {
+  scope: EditScope,
+  ownerIds: readonly string[],
+): Promise<{ owner_id: string; n: number }[]> {
+  const column = SCOPE_COLUMN[scope];
   return dataSource.query(
-    `SELECT garment_id, count(*)::int AS n FROM garment_edits WHERE garment_id = ANY($1::bigint[]) GROUP BY garment_id`,
-    [garmentIds],
+    `SELECT ${column} AS owner_id, count(*)::int AS n FROM garment_edits WHERE ${column} = ANY($1::bigint[]) GROUP BY ${column}`,
+    [ownerIds],
   );
 }

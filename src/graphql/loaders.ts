@@ -20,9 +20,10 @@ import { datasetsByIds } from '../db/datasets';
 import { TRAINING_PHASES } from '../db/training-progress';
 import { LossCurve, PredictionJob } from './training/types';
 import {
-  countGarmentEdits,
+  countEdits,
+  editHistories,
   garmentEditsByIds,
-  garmentHistories,
+  type EditScope,
   type GarmentEditRow,
   type GarmentSnapshot as StoredSnapshot,
 } from '../db/garment-edits';
@@ -108,9 +109,13 @@ export class Loaders {
   readonly predictionJob: DataLoader<number, PredictionJob | null>;
   readonly dataset: DataLoader<number, T.Dataset | null>;
   readonly garmentEdit: DataLoader<string, GarmentEdit | null>;
-  /** History of each garment, one page (`limit` rows below edit `beforeId`, key "limit:beforeId") plus one row. */
-  readonly garmentHistory: (page: string | null | undefined) => DataLoader<string, GarmentEditRow[]>;
-  readonly garmentEditCount: DataLoader<string, number>;
+  /**
+   * History of each garment or image (key "scope:limit:beforeId"): one page, `limit` rows below
+   * edit `beforeId`, plus one row to tell whether more follow.
+   */
+  readonly editHistory: (page: string | null | undefined) => DataLoader<string, GarmentEditRow[]>;
+  /** Number of edits of each garment or image (key: the scope). */
+  readonly editCount: (scope: string | null | undefined) => DataLoader<string, number>;
   /** Log and attempt count of each run (kept out of the run rows: the log can be long). */
   readonly runLog: DataLoader<number, RunLogRow | null>;
   readonly lossCurves: DataLoader<number, LossCurve[]>;
@@ -181,18 +186,23 @@ export class Loaders {
         group[0] ? toGarmentEdit(group[0]) : null,
       ),
     );
-    this.garmentHistory = keyedLoaders((page) => {
-      const [limit, beforeId] = (page ?? '').split(':');
-      return new DataLoader(async (garmentIds) =>
-        groupBy(garmentIds, await garmentHistories(dataSource, garmentIds, { limit: Number(limit), beforeId: beforeId || null }), (row) =>
-          String(row.garment_id),
+    this.editHistory = keyedLoaders((page) => {
+      const [scope, limit, beforeId] = (page ?? '').split(':');
+      return new DataLoader(async (ownerIds) =>
+        groupBy(
+          ownerIds,
+          await editHistories(dataSource, scope as EditScope, ownerIds, { limit: Number(limit), beforeId: beforeId || null }),
+          (row) => String(row.owner_id),
         ),
       );
     });
-    this.garmentEditCount = new DataLoader(async (garmentIds) =>
-      groupBy(garmentIds, await countGarmentEdits(dataSource, garmentIds), (row) => String(row.garment_id)).map(
-        (group) => group[0]?.n ?? 0,
-      ),
+    this.editCount = keyedLoaders(
+      (scope) =>
+        new DataLoader(async (ownerIds) =>
+          groupBy(ownerIds, await countEdits(dataSource, scope as EditScope, ownerIds), (row) => String(row.owner_id)).map(
+            (group) => group[0]?.n ?? 0,
+          ),
+        ),
     );
     this.runLog = new DataLoader(async (ids) =>
       groupBy(ids, await runLogs(dataSource, ids), (row) => row.id).map((group) => group[0] ?? null),

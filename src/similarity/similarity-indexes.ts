@@ -80,11 +80,7 @@ export class SimilarityIndexes {
 
   /** LISTENs for changes, so that indexes catch up between searches too. */
   async start(): Promise<void> {
-    this.listener ??= new EmbeddingChangeListener(
-      databaseUrlOf(this.dataSource),
-      () => this.detach(() => this.catchUpAll()),
-      this.log,
-    );
+    this.listener ??= new EmbeddingChangeListener(databaseUrlOf(this.dataSource), () => this.detach(() => this.catchUpAll()), this.log);
     await this.listener.start();
   }
 
@@ -130,7 +126,7 @@ export class SimilarityIndexes {
       if (Date.now() > waitUntil) throw new Error(`embeddings were still being written after ${this.writerWaitMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const rows = await readEmbeddingsAfterGarment(this.dataSource, modelVersionId, after, this.buildBatch);
       if (!rows.length) break;
       version.index ??= new GarmentVectorIndex(rows[0].vector.length, this.graph);
@@ -160,7 +156,7 @@ export class SimilarityIndexes {
       version.pending = null;
     }
     if (watermark.writers.length) version.pending ??= watermark;
-    for (let more = true, after = version.safeSeq; more; ) {
+    for (let more = true, after = version.safeSeq; more;) {
       const changes = await readEmbeddingChanges(this.dataSource, version.modelVersionId, after, this.changeBatch);
       // In seq order: a removal and a later insert of the same garment end with the garment held.
       const events = [

@@ -282,6 +282,41 @@ describe('similarGarments', () => {
     expect(api.server.similarity.builds).toBe(builds);
   });
 
+  it('does not skip an embedding committed after a later one (its seq is the smaller)', async () => {
+    const garmentId = ids()[80];
+    const query = rows.get(garmentId)!;
+    await similar(api, garmentId, { first: 1 });
+    // The garment first (writing garments locks search_generation until commit); its embedding in an open transaction.
+    const [{ id }] = await db.dataSource.query(
+      `INSERT INTO garments (image_id, super_category, category_id, x1, y1, x2, y2, search_terms)
+       VALUES ($1, 'TOP', $2, 1, 1, 9, 9, $3) RETURNING id`,
+      [
+        query.imageId,
+        termIds.get(`category:${query.category}`),
+        [termIds.get(`category:${query.category}`), termIds.get(`color:${query.color}`)],
+      ],
+    );
+    const runner = db.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      await runner.query(`INSERT INTO garment_embeddings (model_version_id, garment_id, scale, vector) VALUES ($1, $2, 0.01, $3)`, [
+        modelVersionId,
+        id,
+        Buffer.from(query.vector.buffer, query.vector.byteOffset, query.vector.byteLength),
+      ]);
+      // A later seq, committed first: the index reads it while the earlier one is still open.
+      const nearly = Int8Array.from(query.vector, (value, i) => (i === 1 ? value - Math.sign(value || 1) : value));
+      const later = await insertGarment({ ...query, vector: nearly });
+      expect((await similar(api, garmentId, { first: 1 })).ids).toEqual([later]);
+      await runner.commitTransaction();
+      rows.set(Number(id), { ...query, id: Number(id), vector: Int8Array.from(query.vector) });
+      expect((await similar(api, garmentId, { first: 2 })).ids).toEqual([Number(id), later]);
+    } finally {
+      await runner.release();
+    }
+  });
+
   it('keeps a second API process in step with the same changes', async () => {
     const second = await startTestServer(db.dataSource);
     try {
@@ -299,7 +334,11 @@ describe('similarGarments', () => {
     const [a, b, c] = ids().slice(60, 63);
     await writeEmbedding(a, rows.get(a)!.vector, otherModelVersionId);
     await writeEmbedding(b, Int8Array.from(rows.get(a)!.vector), otherModelVersionId);
-    await writeEmbedding(c, Int8Array.from(rows.get(a)!.vector, (v) => -v), otherModelVersionId);
+    await writeEmbedding(
+      c,
+      Int8Array.from(rows.get(a)!.vector, (v) => -v),
+      otherModelVersionId,
+    );
     const page = await similar(api, a, { modelVersionId: globalId('ModelVersion', otherModelVersionId), first: 5 });
     expect(page.ids).toEqual([b, c]);
     expect(page.similarities[0]).toBeCloseTo(1, 9);

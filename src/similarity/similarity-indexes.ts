@@ -58,6 +58,7 @@ export class SimilarityIndexes {
   /** Full builds run by this process (a change is applied without one). */
   builds = 0;
   private readonly versions = new Map<number, Promise<VersionIndex>>();
+  private readonly finished = new Map<number, VersionIndex>();
   private listener?: EmbeddingChangeListener;
   private readonly graph: GraphSettings;
   private readonly buildBatch: number;
@@ -99,6 +100,11 @@ export class SimilarityIndexes {
     return version.index;
   }
 
+  /** A model version's index as it stands (no catch-up), or undefined until it is built. */
+  peek(modelVersionId: number): GarmentVectorIndex | null | undefined {
+    return this.finished.get(modelVersionId)?.index;
+  }
+
   /** Starts building a model version's index without waiting for it (server start). */
   prepare(modelVersionId: number): void {
     this.detach(() => this.built(modelVersionId)).catch((error) =>
@@ -112,7 +118,10 @@ export class SimilarityIndexes {
       version = this.build(modelVersionId);
       this.versions.set(modelVersionId, version);
       // A failed build is tried again by the next search.
-      version.catch(() => this.versions.delete(modelVersionId));
+      version.then(
+        (done) => this.finished.set(modelVersionId, done),
+        () => this.versions.delete(modelVersionId),
+      );
     }
     return version;
   }

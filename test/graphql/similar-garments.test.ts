@@ -3,12 +3,14 @@
  *
  * similarGarments and shopTheLook over real HTTP on a real PostgreSQL database: garments and their
  * int8 embeddings are written with plain SQL, and every answer is checked against an exact
- * reference computed here (cosine of the stored int8 vectors in float64, the filter evaluated on the
+ * reference computed here (cosine of the stored int8 vectors in float64, the codec's cosineSimilarity, not the index's code; the filter evaluated on the
  * rows written). Changes to embeddings and garments must show in the next search without a rebuild.
  * (The host's typed arrays: usearch's native binding makes and checks them in the host realm.)
  */
 import { createApiToken } from '../../src/db/api-tokens';
 import { globalId } from '../../src/graphql/ids';
+import { cosineSimilarity as cosine } from '../../src/ml/embedding/int8';
+import { seededRandom } from '../../src/util/random';
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
 import { ApiClient, startTestServer } from './support';
 
@@ -35,32 +37,10 @@ let otherModelVersionId: number;
 const rows = new Map<number, Row>();
 const termIds = new Map<string, number>();
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = seeded(24);
+const random = seededRandom(24);
 
 function randomVector(): Int8Array {
   return Int8Array.from({ length: DIMENSIONS }, () => Math.round(random() * 254 - 127));
-}
-
-/** The reference: cosine of two int8 vectors in float64. */
-function cosine(a: Int8Array, b: Int8Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 /** Ids of the `count` garments most like `garmentId` among those `admit` accepts, by the reference. */
@@ -315,6 +295,16 @@ describe('similarGarments', () => {
     } finally {
       await runner.release();
     }
+  });
+
+  it('applies a notified change before any search asks for it (LISTEN)', async () => {
+    await similar(api, ids()[3], { first: 1 });
+    const added = await insertGarment({ ...rows.get(ids()[3])!, vector: randomVector() });
+    const deadline = Date.now() + 10_000;
+    while (!api.server.similarity.peek(modelVersionId)?.has(added) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(api.server.similarity.peek(modelVersionId)?.has(added)).toBe(true);
   });
 
   it('keeps a second API process in step with the same changes', async () => {

@@ -80,13 +80,13 @@ export async function readEmbeddingChanges(
   afterSeq: number,
   limit: number,
 ): Promise<EmbeddingChanges> {
-  const [written, removed]: [EmbeddingRow[], { garment_id: string; seq: string }[]] = await Promise.all([
-    dataSource.query(
+  const [written, removed] = await Promise.all([
+    dataSource.query<EmbeddingRow[]>(
       `SELECT garment_id, scale, vector, seq FROM garment_embeddings
         WHERE model_version_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
       [modelVersionId, afterSeq, limit],
     ),
-    dataSource.query(
+    dataSource.query<{ garment_id: string; seq: string }[]>(
       `SELECT garment_id, seq FROM garment_embedding_removals
         WHERE model_version_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
       [modelVersionId, afterSeq, limit],

@@ -41,7 +41,12 @@ function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
 
 export function buildApiSchema(): GraphQLSchema {
   cached ??= describeRootTypes(
-    buildSchemaSync({ resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, SimilarityResolver, NodeResolver], pubSub: NO_PUBSUB, validate: false, authChecker }),
+    buildSchemaSync({
+      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, SimilarityResolver, NodeResolver],
+      pubSub: NO_PUBSUB,
+      validate: false,
+      authChecker,
+    }),
   );
   return cached;
 }

@@ -51,7 +51,10 @@ const databaseUrl = (() => {
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 async function ensureData(): Promise<{ catalogue: Catalogue; seconds: number | null }> {
-  const exists = await withServer(SERVER_URL, async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE])).rowCount);
+  const exists = await withServer(
+    SERVER_URL,
+    async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE])).rowCount,
+  );
   if (exists && !options.rebuild) {
     const dataSource = await openDatabase({ url: databaseUrl });
     try {
@@ -168,7 +171,9 @@ async function main(): Promise<void> {
         recallSum += exact.length ? answer.ids.filter((id) => exact.includes(id)).length / exact.length : 1;
       }
       const recall = recallSum / queryIds.length;
-      log(`${name}: recall@10 ${recall.toFixed(3)}, p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms`);
+      log(
+        `${name}: recall@10 ${recall.toFixed(3)}, p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms`,
+      );
       rows.push(
         `| ${name} | ${queryIds.length} | ${recall.toFixed(3)} | ${percentile(latencies, 50).toFixed(1)} | ${percentile(latencies, 95).toFixed(1)} | ${Math.max(...latencies).toFixed(1)} |`,
       );

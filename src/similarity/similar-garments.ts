@@ -118,7 +118,7 @@ export class SimilarGarments {
       );
     }
     const verdicts = new Map<number, boolean>();
-    for (let k = Math.max(4 * wanted, 64); ; ) {
+    for (let k = Math.max(4 * wanted, 64); ;) {
       const candidates = index.nearest(query, Math.min(k, maxCandidates)).filter((neighbour) => !exclude.has(neighbour.garmentId));
       const unchecked = candidates.map((neighbour) => neighbour.garmentId).filter((id) => !verdicts.has(id));
       const matching = await this.ids.matchingAmong(filter, unchecked);

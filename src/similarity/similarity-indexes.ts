@@ -58,6 +58,7 @@ export class SimilarityIndexes {
   /** Full builds run by this process (a change is applied without one). */
   builds = 0;
   private readonly versions = new Map<number, Promise<VersionIndex>>();
+  private readonly finished = new Map<number, VersionIndex>();
   private listener?: EmbeddingChangeListener;
   private readonly graph: GraphSettings;
   private readonly buildBatch: number;
@@ -80,11 +81,7 @@ export class SimilarityIndexes {
 
   /** LISTENs for changes, so that indexes catch up between searches too. */
   async start(): Promise<void> {
-    this.listener ??= new EmbeddingChangeListener(
-      databaseUrlOf(this.dataSource),
-      () => this.detach(() => this.catchUpAll()),
-      this.log,
-    );
+    this.listener ??= new EmbeddingChangeListener(databaseUrlOf(this.dataSource), () => this.detach(() => this.catchUpAll()), this.log);
     await this.listener.start();
   }
 
@@ -103,6 +100,11 @@ export class SimilarityIndexes {
     return version.index;
   }
 
+  /** A model version's index as it stands (no catch-up), or undefined until it is built. */
+  peek(modelVersionId: number): GarmentVectorIndex | null | undefined {
+    return this.finished.get(modelVersionId)?.index;
+  }
+
   /** Starts building a model version's index without waiting for it (server start). */
   prepare(modelVersionId: number): void {
     this.detach(() => this.built(modelVersionId)).catch((error) =>
@@ -116,7 +118,10 @@ export class SimilarityIndexes {
       version = this.build(modelVersionId);
       this.versions.set(modelVersionId, version);
       // A failed build is tried again by the next search.
-      version.catch(() => this.versions.delete(modelVersionId));
+      version.then(
+        (done) => this.finished.set(modelVersionId, done),
+        () => this.versions.delete(modelVersionId),
+      );
     }
     return version;
   }
@@ -130,7 +135,7 @@ export class SimilarityIndexes {
       if (Date.now() > waitUntil) throw new Error(`embeddings were still being written after ${this.writerWaitMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const rows = await readEmbeddingsAfterGarment(this.dataSource, modelVersionId, after, this.buildBatch);
       if (!rows.length) break;
       version.index ??= new GarmentVectorIndex(rows[0].vector.length, this.graph);
@@ -160,7 +165,7 @@ export class SimilarityIndexes {
       version.pending = null;
     }
     if (watermark.writers.length) version.pending ??= watermark;
-    for (let more = true, after = version.safeSeq; more; ) {
+    for (let more = true, after = version.safeSeq; more;) {
       const changes = await readEmbeddingChanges(this.dataSource, version.modelVersionId, after, this.changeBatch);
       // In seq order: a removal and a later insert of the same garment end with the garment held.
       const events = [

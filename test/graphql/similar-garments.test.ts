@@ -3,12 +3,14 @@
  *
  * similarGarments and shopTheLook over real HTTP on a real PostgreSQL database: garments and their
  * int8 embeddings are written with plain SQL, and every answer is checked against an exact
- * reference computed here (cosine of the stored int8 vectors in float64, the filter evaluated on the
+ * reference computed here (cosine of the stored int8 vectors in float64, the codec's cosineSimilarity, not the index's code; the filter evaluated on the
  * rows written). Changes to embeddings and garments must show in the next search without a rebuild.
  * (The host's typed arrays: usearch's native binding makes and checks them in the host realm.)
  */
 import { createApiToken } from '../../src/db/api-tokens';
 import { globalId } from '../../src/graphql/ids';
+import { cosineSimilarity as cosine } from '../../src/ml/embedding/int8';
+import { seededRandom } from '../../src/util/random';
 import { createPostgresTestDatabase, TestDatabase } from '../support/database';
 import { ApiClient, startTestServer } from './support';
 
@@ -35,32 +37,10 @@ let otherModelVersionId: number;
 const rows = new Map<number, Row>();
 const termIds = new Map<string, number>();
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = seeded(24);
+const random = seededRandom(24);
 
 function randomVector(): Int8Array {
   return Int8Array.from({ length: DIMENSIONS }, () => Math.round(random() * 254 - 127));
-}
-
-/** The reference: cosine of two int8 vectors in float64. */
-function cosine(a: Int8Array, b: Int8Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 /** Ids of the `count` garments most like `garmentId` among those `admit` accepts, by the reference. */
@@ -282,6 +262,51 @@ describe('similarGarments', () => {
     expect(api.server.similarity.builds).toBe(builds);
   });
 
+  it('does not skip an embedding committed after a later one (its seq is the smaller)', async () => {
+    const garmentId = ids()[80];
+    const query = rows.get(garmentId)!;
+    await similar(api, garmentId, { first: 1 });
+    // The garment first (writing garments locks search_generation until commit); its embedding in an open transaction.
+    const [{ id }] = await db.dataSource.query(
+      `INSERT INTO garments (image_id, super_category, category_id, x1, y1, x2, y2, search_terms)
+       VALUES ($1, 'TOP', $2, 1, 1, 9, 9, $3) RETURNING id`,
+      [
+        query.imageId,
+        termIds.get(`category:${query.category}`),
+        [termIds.get(`category:${query.category}`), termIds.get(`color:${query.color}`)],
+      ],
+    );
+    const runner = db.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.startTransaction();
+      await runner.query(`INSERT INTO garment_embeddings (model_version_id, garment_id, scale, vector) VALUES ($1, $2, 0.01, $3)`, [
+        modelVersionId,
+        id,
+        Buffer.from(query.vector.buffer, query.vector.byteOffset, query.vector.byteLength),
+      ]);
+      // A later seq, committed first: the index reads it while the earlier one is still open.
+      const nearly = Int8Array.from(query.vector, (value, i) => (i === 1 ? value - Math.sign(value || 1) : value));
+      const later = await insertGarment({ ...query, vector: nearly });
+      expect((await similar(api, garmentId, { first: 1 })).ids).toEqual([later]);
+      await runner.commitTransaction();
+      rows.set(Number(id), { ...query, id: Number(id), vector: Int8Array.from(query.vector) });
+      expect((await similar(api, garmentId, { first: 2 })).ids).toEqual([Number(id), later]);
+    } finally {
+      await runner.release();
+    }
+  });
+
+  it('applies a notified change before any search asks for it (LISTEN)', async () => {
+    await similar(api, ids()[3], { first: 1 });
+    const added = await insertGarment({ ...rows.get(ids()[3])!, vector: randomVector() });
+    const deadline = Date.now() + 10_000;
+    while (!api.server.similarity.peek(modelVersionId)?.has(added) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(api.server.similarity.peek(modelVersionId)?.has(added)).toBe(true);
+  });
+
   it('keeps a second API process in step with the same changes', async () => {
     const second = await startTestServer(db.dataSource);
     try {
@@ -299,7 +324,11 @@ describe('similarGarments', () => {
     const [a, b, c] = ids().slice(60, 63);
     await writeEmbedding(a, rows.get(a)!.vector, otherModelVersionId);
     await writeEmbedding(b, Int8Array.from(rows.get(a)!.vector), otherModelVersionId);
-    await writeEmbedding(c, Int8Array.from(rows.get(a)!.vector, (v) => -v), otherModelVersionId);
+    await writeEmbedding(
+      c,
+      Int8Array.from(rows.get(a)!.vector, (v) => -v),
+      otherModelVersionId,
+    );
     const page = await similar(api, a, { modelVersionId: globalId('ModelVersion', otherModelVersionId), first: 5 });
     expect(page.ids).toEqual([b, c]);
     expect(page.similarities[0]).toBeCloseTo(1, 9);

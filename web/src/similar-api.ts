@@ -18,7 +18,7 @@ const SIMILAR_GARMENTS = graphql(`
   query SimilarGarments(
     $garmentId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!, $after: String, $withGarment: Boolean!
   ) {
-    garment(id: $garmentId) @include(if: $withGarment) { ...GarmentCrop source }
+    garment(id: $garmentId) @include(if: $withGarment) { ...GarmentCrop }
     similarGarments(garmentId: $garmentId, modelVersionId: $modelVersionId, where: $where, first: $first, after: $after) {
       pageInfo { hasNextPage endCursor }
       edges { similarity node { ...GarmentCrop } }
@@ -28,7 +28,7 @@ const SIMILAR_GARMENTS = graphql(`
 
 export interface SimilarPage {
   /** The garment asked about (first page only); null when no garment has that id. */
-  garment?: (ResultGarment & { source: string }) | null;
+  garment?: ResultGarment | null;
   garments: GridGarment[];
   endCursor: string | null;
   hasNextPage: boolean;

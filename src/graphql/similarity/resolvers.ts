@@ -82,7 +82,10 @@ export class SimilarityResolver {
     const count = pageSize(first, ctx.maxPageSize);
     const offset = offsetOf(after);
     if (offset + count > MAX_SIMILAR_DEPTH) {
-      throw badInput('first', `pages reach at most rank ${MAX_SIMILAR_DEPTH} (after rank ${offset}, ask for at most ${MAX_SIMILAR_DEPTH - offset})`);
+      throw badInput(
+        'first',
+        `pages reach at most rank ${MAX_SIMILAR_DEPTH} (after rank ${offset}, ask for at most ${MAX_SIMILAR_DEPTH - offset})`,
+      );
     }
     const request: NearestRequest = {
       modelVersionId: await modelVersionOf(modelVersionId, ctx),

@@ -487,7 +487,7 @@ export type SimilarGarmentsQueryVariables = Exact<{
 }>;
 
 
-export type SimilarGarmentsQuery = { garment?: { source: LabelSource, id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } | null, similarGarments: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ similarity: number, node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } }> } };
+export type SimilarGarmentsQuery = { garment?: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } | null, similarGarments: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ similarity: number, node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } }> } };
 
 export type ShopTheLookQueryVariables = Exact<{
   imageId: string | number;
@@ -1262,7 +1262,6 @@ export const SimilarGarmentsDocument = new TypedDocumentString(`
     query SimilarGarments($garmentId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!, $after: String, $withGarment: Boolean!) {
   garment(id: $garmentId) @include(if: $withGarment) {
     ...GarmentCrop
-    source
   }
   similarGarments(
     garmentId: $garmentId

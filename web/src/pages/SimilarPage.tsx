@@ -40,8 +40,10 @@ function SimilarList({ state }: { state: SimilarState }) {
 
   const update = (next: Partial<SimilarState>) => navigate(similarPath(state.garmentId, { ...state, ...next }), { replace: true });
   const { current, shown } = list;
-  // The garment asked about comes with the first page; it stays while a filter change reloads.
-  const garment = shown?.first.garment;
+  // The garment asked about comes with the first page; it stays while a filter change reloads
+  // (another garment's, while the list of a newly asked one loads, does not).
+  const first = shown?.first.garment;
+  const garment = first && first.id !== state.garmentId ? undefined : first;
 
   return (
     <div className="similar-page">

@@ -31,7 +31,7 @@ export class GarmentEdits1764910000000 implements MigrationInterface {
          created_at timestamptz NOT NULL DEFAULT now()
        )`,
       `CREATE INDEX garment_edits_garment ON garment_edits (garment_id, id)`,
-      `CREATE INDEX garment_edits_image ON garment_edits (image_id)`,
+      `CREATE INDEX garment_edits_image ON garment_edits (image_id, id)`,
       `ALTER TABLE images ADD COLUMN reviewed_at timestamptz`,
       `ALTER TABLE images ADD COLUMN reviewed_by bigint REFERENCES api_tokens (id) ON DELETE SET NULL`,
       // The review queue and "not reviewed" filters walk images in id order among the unreviewed.

@@ -52,6 +52,9 @@ export class Image {
   @Column('timestamptz', { name: 'annotated_at', nullable: true }) annotatedAt!: Date | null;
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
   @Column('timestamptz', { name: 'updated_at' }) updatedAt!: Date;
+  /** Set by markImageReviewed (src/db/garment-edits.ts): read it, never write it here. */
+  @Column({ type: 'timestamptz', name: 'reviewed_at', nullable: true, insert: false, update: false }) reviewedAt!: Date | null;
+  @Column({ ...bigintId, name: 'reviewed_by', nullable: true, insert: false, update: false }) reviewedBy!: string | null;
   @OneToMany(() => Garment, (garment) => garment.image) garments?: Garment[];
   @OneToMany(() => ImageStyle, (style) => style.image) styles?: ImageStyle[];
 }
@@ -116,6 +119,9 @@ export class Garment {
   @Column('integer', { name: 'search_terms', array: true }) searchTerms!: number[];
   /** Copy of the image's split, kept by triggers (migration GarmentSplit): read it, never write it. */
   @Column({ type: 'text', nullable: true, insert: false, update: false }) split!: Split | null;
+  /** Kept by src/db/garment-edits.ts (migration GarmentEdits): read them, never write them here. */
+  @Column({ type: 'integer', insert: false, update: false }) revision!: number;
+  @Column({ type: 'timestamptz', name: 'edited_at', nullable: true, insert: false, update: false }) editedAt!: Date | null;
   @OneToMany(() => GarmentAttribute, (attribute) => attribute.garment) attributes?: GarmentAttribute[];
 }
 

@@ -2,9 +2,9 @@
  * Garment edits by people (migration GarmentEdits): change, add, delete, accept a prediction,
  * revert a change, and mark an image reviewed.
  *
- * Every edit is one transaction that locks the garment row (`FOR UPDATE`) and its image
- * (`FOR KEY SHARE`, which the importer's `FOR UPDATE` of a changed image waits for, so an import
- * never replaces an image's garments while an edit of them is under way), compares the revision
+ * Every edit is one transaction that locks the garment's image (`FOR KEY SHARE`, which the
+ * importer's `FOR UPDATE` of a changed image waits for, so an import never replaces an image's
+ * garments while an edit of them is under way) and then the garment row (`FOR UPDATE`), compares the revision
  * the editor read, writes the garment, its `garment_attributes` and its `search_terms` (the same
  * terms the importer writes: category, attribute values, the image's styles), bumps `revision`,
  * sets `edited_at` and records the change in `garment_edits` with the garment as it was before
@@ -99,9 +99,16 @@ type LockedGarment = GarmentRow & { width: number; height: number };
 const LOCK_GARMENT = `SELECT ${GARMENT_COLUMNS}, i.width, i.height
   FROM garments g JOIN images i ON i.id = g.image_id LEFT JOIN vocabulary c ON c.id = g.category_id
  WHERE g.id = $1
-   FOR UPDATE OF g FOR KEY SHARE OF i`;
+   FOR UPDATE OF g`;
 
+/**
+ * Locks a garment for an edit, its image first: the importer and stored predictions lock an image
+ * before the garments they replace, so taking the locks in the same order never deadlocks with them.
+ */
 async function lockGarment(manager: EntityManager, garmentId: string): Promise<LockedGarment | null> {
+  const owners: { image_id: string }[] = await manager.query(`SELECT image_id FROM garments WHERE id = $1`, [garmentId]);
+  if (owners.length === 0) return null;
+  await lockImage(manager, owners[0].image_id);
   const rows: LockedGarment[] = await manager.query(LOCK_GARMENT, [garmentId]);
   return rows[0] ?? null;
 }
@@ -299,6 +306,7 @@ async function recordEdit(
     revertedEditId?: string | null;
   },
 ): Promise<string> {
+  await countValueChange(manager, edit.before, edit.after);
   const [row]: { id: string }[] = await manager.query(
     `INSERT INTO garment_edits (garment_id, image_id, token_id, action, before, after, revision, reverted_edit_id)
      VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8) RETURNING id`,
@@ -316,6 +324,40 @@ async function recordEdit(
   // The review queue's disagreement reasons compare annotations with predictions: they change with them.
   await rescoreEditedImage(manager, edit.imageId);
   return String(row.id);
+}
+
+/**
+ * Keeps `vocabulary.count` (annotated garments with the value, as the importer's
+ * refreshVocabularyCounts computes it) in step with an edit: -1 for each value of the annotation
+ * before, +1 for each value after. The rows are locked in (kind, value) order, the order the
+ * vocabulary upserts lock them in, so concurrent edits and upserts queue instead of deadlocking.
+ */
+async function countValueChange(manager: EntityManager, before: GarmentSnapshot | null, after: GarmentSnapshot | null): Promise<void> {
+  const delta = new Map<string, { kind: string; value: string; delta: number }>();
+  const count = (snapshot: GarmentSnapshot | null, step: number) => {
+    if (snapshot?.source !== 'annotation') return;
+    for (const { kind, value } of snapshot.attributes) {
+      const key = `${kind}\u0000${value}`;
+      const entry = delta.get(key) ?? { kind, value, delta: 0 };
+      entry.delta += step;
+      delta.set(key, entry);
+    }
+  };
+  count(before, -1);
+  count(after, +1);
+  const changed = [...delta.values()].filter((entry) => entry.delta !== 0);
+  if (changed.length === 0) return;
+  const rows: { id: number; delta: number }[] = await manager.query(
+    `SELECT v.id, d.delta FROM vocabulary v JOIN json_to_recordset($1::json) AS d(kind text, value text, delta integer)
+         ON v.kind = d.kind AND v.value = d.value
+      ORDER BY v.kind, v.value FOR UPDATE OF v`,
+    [JSON.stringify(changed)],
+  );
+  await manager.query(
+    `UPDATE vocabulary SET count = count + d.delta
+       FROM json_to_recordset($1::json) AS d(id integer, delta integer) WHERE vocabulary.id = d.id`,
+    [JSON.stringify(rows)],
+  );
 }
 
 /** The locked garment, refused when missing or when `revision` is not its current one. */
@@ -559,24 +601,30 @@ export interface GarmentEditRow {
 
 const EDIT_COLUMNS = `e.id, e.garment_id, e.image_id, e.action, t.name AS editor, e.before, e.after, e.revision, e.reverted_edit_id, e.created_at`;
 
+/** Whose history: a garment's own edits, or the edits of every garment of an image (deleted ones included). */
+export type EditScope = 'garment' | 'image';
+const SCOPE_COLUMN: Record<EditScope, string> = { garment: 'garment_id', image: 'image_id' };
+
 /**
- * The history of each garment, newest first: per garment up to `limit + 1` rows below `beforeId`
- * (so the caller learns whether more follow), in one statement for all of them.
+ * The history of each garment or image, newest first: per owner up to `limit + 1` rows below
+ * `beforeId` (so the caller learns whether more follow), in one statement for all of them.
  */
-export async function garmentHistories(
+export async function editHistories(
   dataSource: DataSource,
-  garmentIds: readonly string[],
+  scope: EditScope,
+  ownerIds: readonly string[],
   page: { beforeId: string | null; limit: number },
-): Promise<GarmentEditRow[]> {
+): Promise<(GarmentEditRow & { owner_id: string })[]> {
+  const column = SCOPE_COLUMN[scope];
   return dataSource.query(
-    `SELECT ${EDIT_COLUMNS}
-       FROM unnest($1::bigint[]) AS wanted(garment_id)
+    `SELECT ${EDIT_COLUMNS}, wanted.owner_id
+       FROM unnest($1::bigint[]) AS wanted(owner_id)
        CROSS JOIN LATERAL (SELECT * FROM garment_edits x
-                            WHERE x.garment_id = wanted.garment_id AND ($2::bigint IS NULL OR x.id < $2)
+                            WHERE x.${column} = wanted.owner_id AND ($2::bigint IS NULL OR x.id < $2)
                             ORDER BY x.id DESC LIMIT $3) e
        LEFT JOIN api_tokens t ON t.id = e.token_id
-      ORDER BY e.garment_id, e.id DESC`,
-    [garmentIds, page.beforeId, page.limit + 1],
+      ORDER BY wanted.owner_id, e.id DESC`,
+    [ownerIds, page.beforeId, page.limit + 1],
   );
 }
 
@@ -605,13 +653,15 @@ export async function imagesWithAnnotationEdits(
   return new Set(rows.map((row) => Number(row.image_id)));
 }
 
-/** How many edits each garment's history holds (garments without any are left out). */
-export async function countGarmentEdits(
+/** How many edits each garment's or image's history holds (owners without any are left out). */
+export async function countEdits(
   dataSource: DataSource,
-  garmentIds: readonly string[],
-): Promise<{ garment_id: string; n: number }[]> {
+  scope: EditScope,
+  ownerIds: readonly string[],
+): Promise<{ owner_id: string; n: number }[]> {
+  const column = SCOPE_COLUMN[scope];
   return dataSource.query(
-    `SELECT garment_id, count(*)::int AS n FROM garment_edits WHERE garment_id = ANY($1::bigint[]) GROUP BY garment_id`,
-    [garmentIds],
+    `SELECT ${column} AS owner_id, count(*)::int AS n FROM garment_edits WHERE ${column} = ANY($1::bigint[]) GROUP BY ${column}`,
+    [ownerIds],
   );
 }

@@ -7,7 +7,9 @@ import { TRAINING_RESOLVERS } from './training/resolvers';
 import { REVIEW_RESOLVERS } from './review/resolvers';
 import { EDIT_RESOLVERS } from './edits/resolvers';
 import { NodeResolver } from './node-resolver';
+import { SimilarityResolver } from './similarity/resolvers';
 import { authChecker } from './auth';
+import { ViewerResolver } from './viewer';
 
 /**
  * Subscriptions bring their own event source (training/run-updates.ts: LISTEN on PostgreSQL), so the
@@ -27,7 +29,7 @@ let cached: GraphQLSchema | undefined;
 /** Descriptions of the root types, which type-graphql builds without any. */
 const ROOT_DESCRIPTIONS = {
   Query:
-    'Reads: images and garments (search, facets, vocabulary), the review queue, training runs, model versions, prediction jobs, and any object by its global id (node, nodes).',
+    'Reads: images and garments (search, facets, vocabulary), the review queue, training runs, model versions, prediction jobs, any object by its global id (node, nodes), and the caller (viewer).',
   Mutation:
     'Changes: training (startTraining, cancelTraining, activateModelVersion), prediction (analyzeImage, predictImages, cancelPrediction) and garment edits (updateGarment, addGarment, deleteGarment, acceptPrediction, revertGarmentEdit, markImageReviewed).',
   Subscription: 'Live updates over graphql-ws on /graphql.',
@@ -43,7 +45,7 @@ function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
 export function buildApiSchema(): GraphQLSchema {
   cached ??= describeRootTypes(
     buildSchemaSync({
-      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, ...REVIEW_RESOLVERS, ...EDIT_RESOLVERS, NodeResolver],
+      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, ...REVIEW_RESOLVERS, ...EDIT_RESOLVERS, SimilarityResolver, NodeResolver, ViewerResolver],
       pubSub: NO_PUBSUB,
       validate: false,
       authChecker,

@@ -156,11 +156,16 @@ describe('history and revert', () => {
     });
     expect(deleted.deleteGarment).toBe(bottom.id);
     expect((await editor.data(`query($id: ID!) { garment(id: $id) { id } }`, { id: bottom.id })).garment).toBeNull();
-    const [deletion]: { id: string }[] = await db.dataSource.query(
-      `SELECT id FROM garment_edits WHERE garment_id = $1 AND action = 'delete'`,
-      [bottom.databaseId],
+    // The deleted garment's history is still reachable through its image (what an undo reverts).
+    const image = await editor.data(
+      `query($id: ID!) { image(id: $id) { garmentEdits(first: 1) { totalCount edges { node { id action garmentId } } } } }`,
+      { id: globalId('Image', images['1092253']) },
     );
-    const editId = globalId('GarmentEdit', deletion.id);
+    const [deletion] = image.image.garmentEdits.edges.map((edge: any) => edge.node);
+    expect(deletion).toMatchObject({ action: 'DELETE', garmentId: bottom.id });
+    const [edits] = await db.dataSource.query(`SELECT count(*)::int AS n FROM garment_edits WHERE image_id = $1`, [images['1092253']]);
+    expect(image.image.garmentEdits.totalCount).toBe(edits.n);
+    const editId = deletion.id;
     const node = await editor.data(`query($id: ID!) { node(id: $id) { ... on GarmentEdit { action after { category } } } }`, {
       id: editId,
     });
@@ -432,12 +437,13 @@ describe('bad input', () => {
       ).field,
     ).toBe('input.polygon[2]');
     expect((await refused({ revision: 0 })).field).toBe('input.revision');
+    expect(await refused({})).toEqual({ field: 'input', message: expect.stringContaining('at least one of box') });
     expect((await refused({ id: globalId('Image', images['100026']) })).field).toBe('input.id');
     const added = await editor.query(`mutation($input: AddGarmentInput!) { addGarment(input: $input) { id } }`, {
       input: { imageId: globalId('Image', images['100026']), category: 'shirt', box: { x1: -1, y1: 0, x2: 5, y2: 5 } },
     });
     expect(added.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.box' });
-    const missing = await editor.query(UPDATE, { input: { id: globalId('Garment', 999999), revision: 1 } });
+    const missing = await editor.query(UPDATE, { input: { id: globalId('Garment', 999999), revision: 1, category: 'shirt' } });
     expect(missing.errors![0].extensions).toMatchObject({ code: 'NOT_FOUND', field: 'input.id' });
     expect(await garmentOf('100026', 'TOP')).toEqual(top);
   });
@@ -513,6 +519,19 @@ describe('search after edits', () => {
         WHERE v.kind = 'color' AND v.value = '블랙'`,
     );
     expect({ black: data.black.totalCount, blackTops: data.blackTops.totalCount }).toEqual({ black: black.n, blackTops: black.tops });
+    // vocabulary.count (the `vocabulary` query's counts): annotated garments with the value, as an import recomputes it.
+    const vocabulary = await editor.data(`{ vocabulary { kind value count } }`);
+    const annotated: { kind: string; value: string; n: number }[] = await db.dataSource.query(
+      `SELECT v.kind, v.value, count(g.id)::int AS n FROM vocabulary v
+         LEFT JOIN garment_attributes ga ON ga.vocabulary_id = v.id
+         LEFT JOIN garments g ON g.id = ga.garment_id AND g.source = 'annotation'
+        WHERE v.kind NOT IN ('style', 'subStyle') GROUP BY v.kind, v.value`,
+    );
+    const listed = vocabulary.vocabulary
+      .filter((entry: any) => entry.kind !== 'STYLE' && entry.kind !== 'SUB_STYLE')
+      .map((entry: any) => `${entry.value}=${entry.count}`)
+      .sort();
+    expect(listed).toEqual(annotated.map((row) => `${row.value}=${row.n}`).sort());
   }
 
   const countsAreFresh = async () => {

@@ -13,11 +13,12 @@ import {
   markImageReviewed,
   revertGarmentEdit,
   updateGarment,
+  type EditScope,
   type Editor,
 } from '../../db/garment-edits';
 import { AFTER_DESCRIPTION, connectionOf, newestFirstPage, PAGE_SIZE_DESCRIPTION } from '../connection';
 import type { GraphQLContext } from '../context';
-import { notFound } from '../errors';
+import { badInput, notFound } from '../errors';
 import { keyOf } from '../ids';
 import { refuseNulArguments } from '../input-guards';
 import { toGarmentEdit } from '../loaders';
@@ -50,6 +51,9 @@ export class EditMutationResolver {
   ): Promise<T.Garment> {
     const id = keyOf('input.id', input.id, 'Garment');
     const revision = checkRevision('input.revision', input.revision);
+    if ([input.box, input.polygon, input.category, input.attributes].every((field) => field == null)) {
+      throw badInput('input', 'give at least one of box, polygon, category and attributes to change');
+    }
     const values = await resolveEditValues(ctx.search.vocabulary, input);
     const change = { box: input.box, polygon: input.polygon, category: values.category, attributes: values.attributes };
     await updateGarment(ctx.search.dataSource, id, revision, change, editorOf(ctx));
@@ -134,23 +138,50 @@ export class EditMutationResolver {
   }
 }
 
+/** One page of the edits of a garment or an image, newest first, as a connection. */
+async function editConnection(
+  ctx: GraphQLContext,
+  scope: EditScope,
+  ownerId: string,
+  first: number | null,
+  after: string | null,
+): Promise<GarmentEditConnection> {
+  const page = newestFirstPage('garmentEdit', first, after, ctx.maxPageSize);
+  const rows = await ctx.loaders.editHistory(`${scope}:${page.limit}:${page.beforeId ?? ''}`).load(ownerId);
+  return Object.assign(
+    new GarmentEditConnection(),
+    connectionOf('garmentEdit', rows.slice(0, page.limit), rows.length > page.limit, toGarmentEdit),
+    { countMatches: () => ctx.loaders.editCount(scope).load(ownerId) },
+  );
+}
+
 @Resolver(() => T.Garment)
 export class GarmentHistoryResolver {
   @FieldResolver(() => GarmentEditConnection, { description: 'Every change people made to the garment, newest first.' })
-  async history(
+  history(
     @Root() garment: T.Garment,
     @Arg('first', () => Int, { nullable: true, description: PAGE_SIZE_DESCRIPTION }) first: number | null,
     @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<GarmentEditConnection> {
-    const page = newestFirstPage('garmentEdit', first, after, ctx.maxPageSize);
-    const rows = await ctx.loaders.garmentHistory(`${page.limit}:${page.beforeId ?? ''}`).load(garment.id);
-    return Object.assign(
-      new GarmentEditConnection(),
-      connectionOf('garmentEdit', rows.slice(0, page.limit), rows.length > page.limit, toGarmentEdit),
-      { countMatches: () => ctx.loaders.garmentEditCount.load(garment.id) },
-    );
+    return editConnection(ctx, 'garment', garment.id, first, after);
   }
 }
 
-export const EDIT_RESOLVERS = [EditMutationResolver, GarmentHistoryResolver] as const;
+@Resolver(() => T.Image)
+export class ImageEditsResolver {
+  @FieldResolver(() => GarmentEditConnection, {
+    description:
+      "Every change people made to the image's garments, newest first, deleted garments included (what an undo of a deletion reverts).",
+  })
+  garmentEdits(
+    @Root() image: T.Image,
+    @Arg('first', () => Int, { nullable: true, description: PAGE_SIZE_DESCRIPTION }) first: number | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DESCRIPTION }) after: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<GarmentEditConnection> {
+    return editConnection(ctx, 'image', image.id, first, after);
+  }
+}
+
+export const EDIT_RESOLVERS = [EditMutationResolver, GarmentHistoryResolver, ImageEditsResolver] as const;

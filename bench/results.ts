@@ -34,6 +34,16 @@ export function replaceSection(text: string, title: string, body: string): strin
   return `${text.slice(0, start)}${heading}\n${body}${next < 0 ? '' : text.slice(next + 1)}`;
 }
 
+/** `text` with `body` added at the end of section `## title`, after the runs already there (a new section when missing). */
+export function appendToSection(text: string, title: string, body: string): string {
+  const heading = `## ${title}\n`;
+  const start = text.indexOf(heading);
+  if (start < 0) return `${text.trimEnd()}\n\n${heading}\n${body}`;
+  const next = text.indexOf('\n## ', start + heading.length);
+  if (next < 0) return `${text.trimEnd()}\n\n${body}`;
+  return `${text.slice(0, next).trimEnd()}\n\n${body}${text.slice(next)}`;
+}
+
 export interface BenchDatabase {
   url: string;
   dataSource: DataSource;

@@ -12,6 +12,7 @@ import { EditorRole1764900000000 } from './1764900000000-EditorRole';
 import { GarmentEdits1764910000000 } from './1764910000000-GarmentEdits';
 import { ReviewQueue1764920000000 } from './1764920000000-ReviewQueue';
 import { GarmentEmbeddings1764930000000 } from './1764930000000-GarmentEmbeddings';
+import { EmbeddingJobs1764940000000 } from './1764940000000-EmbeddingJobs';
 
 export const MIGRATIONS = [
   InitialSchema1764201600000,
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   GarmentEdits1764910000000,
   ReviewQueue1764920000000,
   GarmentEmbeddings1764930000000,
+  EmbeddingJobs1764940000000,
 ];

@@ -20,6 +20,7 @@ import { VocabularyIds } from './import/vocabulary-ids';
 import { GARMENT_COLUMNS, type GarmentRow } from './search';
 import { InvalidSearchInput } from './search-filter';
 import { changedRows } from './sql';
+import { rescoreEditedImage } from './review-queue';
 
 export type GarmentEditAction = 'update' | 'create' | 'delete' | 'accept' | 'revert';
 
@@ -320,6 +321,8 @@ async function recordEdit(
       edit.revertedEditId ?? null,
     ],
   );
+  // The review queue's disagreement reasons compare annotations with predictions: they change with them.
+  await rescoreEditedImage(manager, edit.imageId);
   return String(row.id);
 }
 

@@ -8,7 +8,9 @@
  * kind its most probable value, for each multi-label kind every value at or above `multiLabelThreshold`
  * (attribute score = the value's probability). Kinds that are not K-Fashion garment kinds (a model
  * trained elsewhere) are not stored. Storing again for the same image and model version replaces the
- * earlier predictions (a retried batch job does not duplicate garments).
+ * earlier predictions (a retried batch job does not duplicate garments). A detection's appearance embedding, when the
+ * model gave one, is stored with its garment under the same model version, in the same transaction
+ * (garment-embeddings.ts).
  *
  * For the review queue, each single-label kind's second most probable value goes to
  * prediction_runner_ups (not an attribute: no search term, no facet), and the image's review score for
@@ -16,6 +18,7 @@
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { VocabularyIds } from './import/vocabulary-ids';
+import { storeGarmentEmbeddings } from './garment-embeddings';
 import { rescoreImages, storeRunnerUps } from './review-queue';
 import { garmentSearchTerms } from './import/load';
 import { CATEGORY_LABELS_BY_SUPER_CATEGORY } from '../kfashion/vocabulary';
@@ -41,6 +44,8 @@ export interface StoredDetection {
   className: string;
   score: number;
   attributes: Record<string, PredictedAttributeScore[]>;
+  /** The garment's appearance embedding (int8 with its scale); null or absent: none to store. */
+  embedding?: { scale: number; vector: Int8Array } | null;
 }
 
 export interface PredictionModel {
@@ -77,6 +82,7 @@ interface ScoredGarment {
   scores: Map<string, number>;
   /** per single-label kind, the second most probable value (kept for the review queue's margins, not searched) */
   runnerUps: { kind: string; value: string; probability: number }[];
+  embedding: StoredDetection['embedding'];
 }
 
 function toGarments(model: PredictionModel, detections: StoredDetection[], options: StoreOptions): ScoredGarment[] {
@@ -112,6 +118,7 @@ function toGarments(model: PredictionModel, detections: StoredDetection[], optio
       score: detection.score,
       scores,
       runnerUps,
+      embedding: detection.embedding,
     });
   }
   return out;
@@ -283,6 +290,8 @@ async function writeGarments(
      SELECT garment_id, vocabulary_id, score FROM json_to_recordset($1::json) AS t(garment_id bigint, vocabulary_id integer, score real)`,
     [JSON.stringify(attributeRows)],
   );
+  const embeddings = garments.flatMap(({ embedding }, i) => (embedding ? [{ garmentId: ids[i], ...embedding }] : []));
+  await storeGarmentEmbeddings(manager, modelVersionId, embeddings);
   await storeRunnerUps(
     manager,
     garments.flatMap(({ runnerUps }, i) => runnerUps.map((runnerUp) => ({ garmentId: ids[i], ...runnerUp }))),

@@ -4,8 +4,8 @@
  *
  * Scores are computed when predictions are stored (`rescoreImages`, in the transaction that writes
  * them: prediction chunks and analyzeImage both go through src/db/predictions.ts) and kept in
- * `review_scores`, one row per (model version, image); `backfillReviewScores` scores predictions
- * stored before the table existed. The queue in uncertainty order is then a backward scan of the
+ * `review_scores`, one row per (model version, image); a garment edit rescores its image
+ * (`rescoreEditedImage`); `backfillReviewScores` scores predictions stored before the table existed. The queue in uncertainty order is then a backward scan of the
  * partial index `review_scores_queue` (score descending, image id descending, reviewed images not in
  * it), joined to the images for the filter: pages cost what they return, not what the table holds.
  * The random order is one fixed shuffle of the images, the order of a hash of their id (indexed among
@@ -142,6 +142,18 @@ export async function rescoreImages(
        DO UPDATE SET score = EXCLUDED.score, reasons = EXCLUDED.reasons, reviewed = EXCLUDED.reviewed, computed_at = now()`,
     [modelVersionId, JSON.stringify(rows)],
   );
+}
+
+/**
+ * Rescores `imageId` for every model version that has scored it: its annotations or predictions were
+ * edited (src/db/garment-edits.ts calls this in the edit's transaction), so its disagreements changed.
+ */
+export async function rescoreEditedImage(manager: Queryable, imageId: string): Promise<void> {
+  const versions: { model_version_id: number }[] = await manager.query(
+    `SELECT model_version_id FROM review_scores WHERE image_id = $1 ORDER BY model_version_id`,
+    [imageId],
+  );
+  for (const { model_version_id } of versions) await rescoreImages(manager, Number(model_version_id), [imageId]);
 }
 
 /**

@@ -12,7 +12,7 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
 /** The connection a cursor belongs to (a cursor of one is refused by another). */
-export type CursorKind = 'garment' | 'image' | 'trainingRun' | 'modelVersion' | 'predictionJob' | 'garmentEdit';
+export type CursorKind = 'garment' | 'image' | 'trainingRun' | 'modelVersion' | 'predictionJob' | 'garmentEdit' | 'similarGarment';
 
 const CURSOR_VERSION = 'v1';
 

@@ -36,6 +36,8 @@ export enum ErrorCode {
   NotFound = 'NOT_FOUND',
   /** An edit named a garment revision that is no longer current; `extensions.currentRevision` is the current one: read the garment again. */
   EditConflict = 'EDIT_CONFLICT',
+  /** The garment has no embedding of the model version asked for (similarGarments): embed it first. */
+  EmbeddingNotFound = 'EMBEDDING_NOT_FOUND',
   /** A stored image's file cannot be read on the server, so it cannot be analysed. */
   ImageFileMissing = 'IMAGE_FILE_MISSING',
   /** No model server is configured or it cannot be reached. */

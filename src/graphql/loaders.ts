@@ -14,6 +14,8 @@ import type { GarmentRow, ImageRow } from '../db/search';
 import { isAttributeKind } from '../db/search-filter';
 import { runCurves, runLogs, runMetrics, trainingRunsByIds, type RunLogRow, type TrainingRunRow } from '../db/training-runs';
 import { predictionJobsByIds } from '../db/prediction-job-views';
+import { embeddedGarmentKeys } from '../db/garment-embeddings';
+import { activeModelVersionId } from '../db/model-versions';
 import { datasetsByIds } from '../db/datasets';
 import { TRAINING_PHASES } from '../db/training-progress';
 import { LossCurve, PredictionJob } from './training/types';
@@ -92,6 +94,12 @@ function keyedLoaders<Value>(
 }
 
 export class Loaders {
+  /** The active model version's id (null: none), read once per request. */
+  activeModelVersionId(): Promise<number | null> {
+    this.activeVersion ??= activeModelVersionId(this.dataSource);
+    return this.activeVersion;
+  }
+
   readonly image: DataLoader<string, T.Image | null>;
   readonly garment: DataLoader<string, T.Garment | null>;
   readonly attributes: DataLoader<string, T.GarmentAttribute[]>;
@@ -111,12 +119,23 @@ export class Loaders {
   /** Log and attempt count of each run (kept out of the run rows: the log can be long). */
   readonly runLog: DataLoader<number, RunLogRow | null>;
   readonly lossCurves: DataLoader<number, LossCurve[]>;
+  /** Whether a garment has an embedding under a model version, by "versionId:garmentId". */
+  readonly hasEmbedding: DataLoader<string, boolean>;
+  private activeVersion: Promise<number | null> | null = null;
   /** Garments of each image, optionally only annotations or only predictions. */
   readonly garments: (source: string | null | undefined) => DataLoader<string, T.Garment[]>;
   /** Recorded metrics of each run (as `String(run id)`), optionally of one name. */
   readonly metrics: (name: string | null | undefined) => DataLoader<string, T.TrainingMetric[]>;
 
-  constructor(dataSource: DataSource) {
+  constructor(private readonly dataSource: DataSource) {
+    this.hasEmbedding = new DataLoader(async (keys) => {
+      const pairs = keys.map((key) => {
+        const [version, garment] = key.split(':');
+        return { modelVersionId: Number(version), garmentId: garment };
+      });
+      const found = await embeddedGarmentKeys(dataSource, pairs);
+      return keys.map((key) => found.has(key));
+    });
     this.image = new DataLoader(async (ids) =>
       groupBy(ids, await imagesByIds(dataSource, ids), (row) => String(row.id)).map((group) => (group[0] ? toImage(group[0]) : null)),
     );
@@ -302,6 +321,7 @@ export function toPredictionJob(row: Record<string, unknown>): PredictionJob {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     modelVersionId: Number(row.model_version_id),
+    kind: row.kind,
     chunks: row.chunks,
     chunkSize: row.chunk_size,
   });

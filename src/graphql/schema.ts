@@ -7,6 +7,7 @@ import { TRAINING_RESOLVERS } from './training/resolvers';
 import { REVIEW_RESOLVERS } from './review/resolvers';
 import { EDIT_RESOLVERS } from './edits/resolvers';
 import { NodeResolver } from './node-resolver';
+import { SimilarityResolver } from './similarity/resolvers';
 import { authChecker } from './auth';
 import { ViewerResolver } from './viewer';
 
@@ -44,7 +45,7 @@ function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
 export function buildApiSchema(): GraphQLSchema {
   cached ??= describeRootTypes(
     buildSchemaSync({
-      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, ...REVIEW_RESOLVERS, ...EDIT_RESOLVERS, NodeResolver, ViewerResolver],
+      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, ...REVIEW_RESOLVERS, ...EDIT_RESOLVERS, SimilarityResolver, NodeResolver, ViewerResolver],
       pubSub: NO_PUBSUB,
       validate: false,
       authChecker,

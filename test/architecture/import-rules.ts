@@ -122,9 +122,10 @@ export const LAYERS: Layer[] = [
   { folder: 'src/cli', why: 'the commands wire every layer together', may: '*', packages: '*' },
   {
     folder: 'src/graphql',
-    why: 'the API reaches model servers over HTTP and the job queue, and of src/ml only the weights catalogue, the label space and the memory budget',
+    why: "the API reaches model servers over HTTP and the job queue, and of src/ml only the weights catalogue, the label space, the memory budget and the embeddings' wire form",
     may: [
       'src/db',
+      'src/similarity',
       'src/jobs',
       'src/images',
       'src/uploads',
@@ -134,6 +135,7 @@ export const LAYERS: Layer[] = [
       'src/ml/weights',
       'src/ml/data',
       'src/ml/train/step-memory',
+      'src/ml/embedding',
     ],
     packages: [
       '@apollo/server',
@@ -148,6 +150,12 @@ export const LAYERS: Layer[] = [
       'typeorm',
       'sharp',
     ],
+  },
+  {
+    folder: 'src/similarity',
+    why: 'the vector indexes read embeddings and filters through src/db and know nothing of GraphQL or the model',
+    may: ['src/db', 'src/util'],
+    packages: ['usearch', 'typeorm'],
   },
   {
     folder: 'src/model-server',

@@ -230,6 +230,20 @@ describe('the queue over GraphQL', () => {
     expect(noActive.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'modelVersionId' });
   });
 
+  it('rescores an image when its annotations are edited: a corrected category is no disagreement', async () => {
+    const [blouse] = await db.dataSource.query(
+      `SELECT g.id, g.revision FROM garments g JOIN vocabulary c ON c.id = g.category_id
+        WHERE g.image_id = $1 AND g.source = 'annotation' AND c.value = '블라우스'`,
+      [ids['100026']],
+    );
+    await api.data(`mutation($input: UpdateGarmentInput!) { updateGarment(input: $input) { id } }`, {
+      input: { id: globalId('Garment', blouse.id), revision: blouse.revision, category: 'skirt' },
+    });
+    const { edges } = await queue({ where: { externalId: '100026' } });
+    expect(edges[0].reasons.map((r) => r.kind)).not.toContain('DISAGREEMENT');
+    expect(edges[0].score).toBeCloseTo(0.722, 3); // the other annotation, still missed, explains the score now
+  });
+
   it('lets a viewer read the queue of the active model version', async () => {
     await db.dataSource.query(`UPDATE model_versions SET is_active = true WHERE id = $1`, [versionId]);
     const { token } = await createApiToken(db.dataSource, { role: 'viewer', name: 'viewer' });

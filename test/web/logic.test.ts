@@ -1,8 +1,9 @@
 /**
  * The web console's pure logic, without a browser: the search ↔ URL ↔ GarmentWhere mapping, the
- * pairing of predicted with annotated garments, the Start training form's values as a
- * StartTrainingInput, the messages of failed subscriptions, how dates are shown, and the box
- * geometry and keyboard shortcuts of garment editing, and the review queue's options in URLs.
+ * pairing of predicted with annotated garments, the "More like this" and shop-the-look URLs, the Start
+ * training form's values as a StartTrainingInput, the messages of failed subscriptions, how dates are
+ * shown, the box geometry and keyboard shortcuts of garment editing, and the review queue's options in
+ * URLs.
  */
 import type { SuperCategory } from '../../web/src/gql/graphql';
 import { boxFromPoints, dragBox, fitPolygon, shortcutOf } from '../../web/src/box-editing';
@@ -18,6 +19,7 @@ import {
   toggleValue,
   toGarmentWhere,
 } from '../../web/src/search-state';
+import { formatLookQuery, parseLookQuery, parseSimilar, similarPath, similarWhere } from '../../web/src/similar-state';
 import { FieldProblem, startTrainingInput } from '../../web/src/start-training-input';
 import { subscriptionError } from '../../web/src/subscription-error';
 
@@ -70,6 +72,53 @@ describe('search state', () => {
     expect(toGarmentWhere({ ...emptySearch(), source: 'PREDICTION', minScore: 0 })).toEqual({ source: 'PREDICTION' });
     // Unticking the last value removes the kind.
     expect(toggleValue(toggleValue(emptySearch(), 'fit', '루즈'), 'fit', '루즈').selected).toEqual({});
+  });
+});
+
+describe('similar garments state', () => {
+  const garmentId = 'R2FybWVudDo0Mg';
+
+  it('round-trips filters through the URL, Korean category included, and ignores what cannot be a filter', () => {
+    const state = {
+      garmentId,
+      modelVersionId: 'TW9kZWxWZXJzaW9uOjM',
+      source: 'PREDICTION',
+      split: 'VALIDATION',
+      category: '팬츠',
+    } as const;
+    const path = similarPath(garmentId, state);
+    expect(path).toBe(
+      `/similar/${garmentId}?model=TW9kZWxWZXJzaW9uOjM&category=${encodeURIComponent('팬츠')}&split=VALIDATION&source=PREDICTION`,
+    );
+    expect(parseSimilar(garmentId, path.slice(path.indexOf('?')))).toEqual(state);
+    expect(similarPath(garmentId)).toBe(`/similar/${garmentId}`);
+    expect(parseSimilar(garmentId, '?model=%3Cb%3E&source=both&split=test&category=')).toEqual({
+      garmentId,
+      modelVersionId: null,
+      source: null,
+      split: null,
+      category: null,
+    });
+    // A path segment that cannot be a global id names no garment (and is never sent).
+    expect(parseSimilar('42/../x', '')).toBeNull();
+    expect(parseSimilar('<script>', '')).toBeNull();
+  });
+
+  it('asks for every garment with an embedding when no filter is set, and for exactly the filters set otherwise', () => {
+    const none = { garmentId, modelVersionId: 'TW9kZWxWZXJzaW9uOjM', source: null, split: null, category: null };
+    // The model version is an argument of its own, not a filter.
+    expect(similarWhere(none)).toBeNull();
+    expect(similarWhere({ ...none, category: '팬츠', split: 'TRAIN' })).toEqual({ category: ['팬츠'], split: 'TRAIN' });
+    expect(similarWhere({ ...none, source: 'ANNOTATION' })).toEqual({ source: 'ANNOTATION' });
+  });
+
+  it("names an analysed photo's look by image and model version", () => {
+    const target = { imageId: 'SW1hZ2U6Nw', modelVersionId: 'TW9kZWxWZXJzaW9uOjM' };
+    expect(formatLookQuery(target)).toBe('?image=SW1hZ2U6Nw&model=TW9kZWxWZXJzaW9uOjM');
+    expect(parseLookQuery(formatLookQuery(target))).toEqual(target);
+    expect(parseLookQuery('?image=SW1hZ2U6Nw')).toEqual({ imageId: 'SW1hZ2U6Nw', modelVersionId: null });
+    expect(parseLookQuery('')).toBeNull();
+    expect(parseLookQuery('?image=a%20b&model=x')).toBeNull();
   });
 });
 

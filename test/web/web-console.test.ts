@@ -75,6 +75,7 @@ describe('WebConsole', () => {
       '/review?order=RANDOM&seed=3',
       '/image/42',
       '/image/external/100026?garment=3',
+      '/similar/R2FybWVudDoz?category=x',
     ]) {
       const response = await get(route);
       expect({ route, status: response.status, cache: response.headers['cache-control'] }).toEqual({

@@ -1,7 +1,7 @@
 /**
  * The K-Fashion web console: Search (/), Image (/image/:id, /image/external/:kfashionId),
- * Review (/review), Training (/training) and Analyze (/analyze), all over the same GraphQL API as
- * any client.
+ * Review (/review), More like this (/similar/:garmentId), Training (/training) and Analyze (/analyze),
+ * all over the same GraphQL API as any client.
  */
 import { FormEvent, StrictMode, useState } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -10,6 +10,7 @@ import { AnalyzePage } from './pages/AnalyzePage';
 import { ImagePage } from './pages/ImagePage';
 import { ReviewPage } from './pages/ReviewPage';
 import { SearchPage } from './pages/SearchPage';
+import { SimilarPage } from './pages/SimilarPage';
 import { TrainingPage } from './pages/TrainingPage';
 import { Link, Location, navigate, useLocation } from './router';
 import './styles.css';
@@ -19,8 +20,10 @@ function Page({ location }: { location: Location }) {
   const image = /^\/image\/(external\/)?([^/]+)\/?$/.exec(pathname);
   if (image) return <ImagePage id={decodeURIComponent(image[2])} external={!!image[1]} query={search} />;
   if (/^\/review\/?$/.test(pathname)) return <ReviewPage query={search} />;
+  const similar = /^\/similar\/([^/]+)\/?$/.exec(pathname);
+  if (similar) return <SimilarPage garmentId={decodeURIComponent(similar[1])} query={search} />;
   if (/^\/training\/?$/.test(pathname)) return <TrainingPage query={search} />;
-  if (/^\/analyze\/?$/.test(pathname)) return <AnalyzePage />;
+  if (/^\/analyze\/?$/.test(pathname)) return <AnalyzePage query={search} />;
   if (pathname === '/' || pathname === '/index.html') return <SearchPage query={search} />;
   return (
     <p className="error" role="alert">

@@ -61,7 +61,7 @@ export function stepsToReach(run: TargetRun, threshold: number): number | null {
   return run.curve.find(([, ap]) => ap >= threshold)?.[0] ?? null;
 }
 
-function cpuSeconds(since: NodeJS.CpuUsage): number {
+export function cpuSeconds(since: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(since);
   return (used.user + used.system) / 1e6;
 }
@@ -83,22 +83,22 @@ function byColour(samples: TrainingSample[]): TrainingSample[] {
   }));
 }
 
-interface Schedule {
+export interface Schedule {
   baseLr: number;
   iterationsPerEpoch: number;
   milestones: number[];
 }
 
 /** The source: as the learning test, lr 0.01 with the detection reference's warm-up over the first epoch. */
-const SOURCE_SCHEDULE: Schedule = { baseLr: 0.01, iterationsPerEpoch: STEPS_PER_EPOCH, milestones: [1_000_000] };
+export const SOURCE_SCHEDULE: Schedule = { baseLr: 0.01, iterationsPerEpoch: STEPS_PER_EPOCH, milestones: [1_000_000] };
 /**
  * Both target runs: torchvision's fine-tuning tutorial (lr 0.005, ×0.1 after 3 epochs), same warm-up. At the source's
  * lr 0.01 the fine-tuned run first gained and then lost what it had (AP@0.5 0.36 at step 30, 0.01 at step 70).
  */
-const TARGET_SCHEDULE: Schedule = { baseLr: 0.005, iterationsPerEpoch: STEPS_PER_EPOCH, milestones: [3] };
+export const TARGET_SCHEDULE: Schedule = { baseLr: 0.005, iterationsPerEpoch: STEPS_PER_EPOCH, milestones: [3] };
 
 /** SGD with momentum 0.9, weight decay 1e-4 and gradients clipped at norm 10 (untrained-body features are large). */
-async function train(
+export async function train(
   model: AttributeRCNN,
   samples: TrainingSample[],
   steps: number,

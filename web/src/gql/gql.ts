@@ -38,10 +38,13 @@ type Documents = {
     "\n  mutation CancelTraining($id: ID!) {\n    cancelTraining(id: $id) { id status }\n  }\n": typeof types.CancelTrainingDocument,
     "\n  mutation ActivateModelVersion($id: ID!) {\n    activateModelVersion(id: $id) { id isActive }\n  }\n": typeof types.ActivateModelVersionDocument,
     "\n  query ReviewQueue($where: ImageWhere, $modelVersionId: ID, $order: ReviewOrder!, $seed: Int, $first: Int!, $after: String) {\n    reviewQueue(where: $where, modelVersionId: $modelVersionId, order: $order, seed: $seed, first: $first, after: $after) {\n      pageInfo { hasNextPage endCursor }\n      edges {\n        score\n        reasons { kind score detail attributeKind garment { id superCategory category categoryEn } }\n        node { id externalId width height thumbnail: thumbnailUrl(size: 256) }\n      }\n    }\n  }\n": typeof types.ReviewQueueDocument,
-    "\n  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {\n    searchGarments(where: $where, first: $first, after: $after) {\n      totalCount @include(if: $withCount)\n      pageInfo { hasNextPage endCursor }\n      edges { node {\n        id superCategory category categoryEn score box { x1 y1 x2 y2 }\n        crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n        image { id externalId }\n      } }\n    }\n  }\n": typeof types.SearchResultsDocument,
+    "\n  fragment GarmentCrop on Garment {\n    id superCategory category categoryEn score box { x1 y1 x2 y2 }\n    crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n    image { id externalId } modelVersion { id }\n  }\n": typeof types.GarmentCropFragmentDoc,
+    "\n  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {\n    searchGarments(where: $where, first: $first, after: $after) {\n      totalCount @include(if: $withCount)\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...GarmentCrop } }\n    }\n  }\n": typeof types.SearchResultsDocument,
     "\n  query FacetsAndSlotCounts(\n    $where: GarmentWhere, $kinds: [AttributeKind!]!,\n    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!\n  ) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n    TOP: searchGarments(where: $TOP, first: 1) { totalCount }\n    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }\n    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }\n    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }\n  }\n": typeof types.FacetsAndSlotCountsDocument,
     "\n  query Facets($where: GarmentWhere, $kinds: [AttributeKind!]!) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n  }\n": typeof types.FacetsDocument,
     "\n  query ModelVersionChoices {\n    modelVersions(first: 100) { edges { node { id databaseId name isActive } } }\n  }\n": typeof types.ModelVersionChoicesDocument,
+    "\n  query SimilarGarments(\n    $garmentId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!, $after: String, $withGarment: Boolean!\n  ) {\n    garment(id: $garmentId) @include(if: $withGarment) { ...GarmentCrop }\n    similarGarments(garmentId: $garmentId, modelVersionId: $modelVersionId, where: $where, first: $first, after: $after) {\n      pageInfo { hasNextPage endCursor }\n      edges { similarity node { ...GarmentCrop } }\n    }\n  }\n": typeof types.SimilarGarmentsDocument,
+    "\n  query ShopTheLook($imageId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!) {\n    image(id: $imageId) { id externalId fileName }\n    shopTheLook(imageId: $imageId, modelVersionId: $modelVersionId, where: $where, first: $first) {\n      garment { ...GarmentCrop }\n      matches { similarity node { ...GarmentCrop } }\n    }\n  }\n": typeof types.ShopTheLookDocument,
 };
 const documents: Documents = {
     "\n  mutation StartTraining($input: StartTrainingInput!) {\n    startTraining(input: $input) { id }\n  }\n": types.StartTrainingDocument,
@@ -67,10 +70,13 @@ const documents: Documents = {
     "\n  mutation CancelTraining($id: ID!) {\n    cancelTraining(id: $id) { id status }\n  }\n": types.CancelTrainingDocument,
     "\n  mutation ActivateModelVersion($id: ID!) {\n    activateModelVersion(id: $id) { id isActive }\n  }\n": types.ActivateModelVersionDocument,
     "\n  query ReviewQueue($where: ImageWhere, $modelVersionId: ID, $order: ReviewOrder!, $seed: Int, $first: Int!, $after: String) {\n    reviewQueue(where: $where, modelVersionId: $modelVersionId, order: $order, seed: $seed, first: $first, after: $after) {\n      pageInfo { hasNextPage endCursor }\n      edges {\n        score\n        reasons { kind score detail attributeKind garment { id superCategory category categoryEn } }\n        node { id externalId width height thumbnail: thumbnailUrl(size: 256) }\n      }\n    }\n  }\n": types.ReviewQueueDocument,
-    "\n  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {\n    searchGarments(where: $where, first: $first, after: $after) {\n      totalCount @include(if: $withCount)\n      pageInfo { hasNextPage endCursor }\n      edges { node {\n        id superCategory category categoryEn score box { x1 y1 x2 y2 }\n        crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n        image { id externalId }\n      } }\n    }\n  }\n": types.SearchResultsDocument,
+    "\n  fragment GarmentCrop on Garment {\n    id superCategory category categoryEn score box { x1 y1 x2 y2 }\n    crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n    image { id externalId } modelVersion { id }\n  }\n": types.GarmentCropFragmentDoc,
+    "\n  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {\n    searchGarments(where: $where, first: $first, after: $after) {\n      totalCount @include(if: $withCount)\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...GarmentCrop } }\n    }\n  }\n": types.SearchResultsDocument,
     "\n  query FacetsAndSlotCounts(\n    $where: GarmentWhere, $kinds: [AttributeKind!]!,\n    $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!\n  ) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n    TOP: searchGarments(where: $TOP, first: 1) { totalCount }\n    BOTTOM: searchGarments(where: $BOTTOM, first: 1) { totalCount }\n    OUTER: searchGarments(where: $OUTER, first: 1) { totalCount }\n    ONE_PIECE: searchGarments(where: $ONE_PIECE, first: 1) { totalCount }\n  }\n": types.FacetsAndSlotCountsDocument,
     "\n  query Facets($where: GarmentWhere, $kinds: [AttributeKind!]!) {\n    garmentFacets(where: $where, kinds: $kinds) { kind values { value valueEn count } }\n  }\n": types.FacetsDocument,
     "\n  query ModelVersionChoices {\n    modelVersions(first: 100) { edges { node { id databaseId name isActive } } }\n  }\n": types.ModelVersionChoicesDocument,
+    "\n  query SimilarGarments(\n    $garmentId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!, $after: String, $withGarment: Boolean!\n  ) {\n    garment(id: $garmentId) @include(if: $withGarment) { ...GarmentCrop }\n    similarGarments(garmentId: $garmentId, modelVersionId: $modelVersionId, where: $where, first: $first, after: $after) {\n      pageInfo { hasNextPage endCursor }\n      edges { similarity node { ...GarmentCrop } }\n    }\n  }\n": types.SimilarGarmentsDocument,
+    "\n  query ShopTheLook($imageId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!) {\n    image(id: $imageId) { id externalId fileName }\n    shopTheLook(imageId: $imageId, modelVersionId: $modelVersionId, where: $where, first: $first) {\n      garment { ...GarmentCrop }\n      matches { similarity node { ...GarmentCrop } }\n    }\n  }\n": types.ShopTheLookDocument,
 };
 
 /**
@@ -168,7 +174,11 @@ export function graphql(source: "\n  query ReviewQueue($where: ImageWhere, $mode
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {\n    searchGarments(where: $where, first: $first, after: $after) {\n      totalCount @include(if: $withCount)\n      pageInfo { hasNextPage endCursor }\n      edges { node {\n        id superCategory category categoryEn score box { x1 y1 x2 y2 }\n        crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n        image { id externalId }\n      } }\n    }\n  }\n"): typeof import('./graphql').SearchResultsDocument;
+export function graphql(source: "\n  fragment GarmentCrop on Garment {\n    id superCategory category categoryEn score box { x1 y1 x2 y2 }\n    crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)\n    image { id externalId } modelVersion { id }\n  }\n"): typeof import('./graphql').GarmentCropFragmentDoc;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {\n    searchGarments(where: $where, first: $first, after: $after) {\n      totalCount @include(if: $withCount)\n      pageInfo { hasNextPage endCursor }\n      edges { node { ...GarmentCrop } }\n    }\n  }\n"): typeof import('./graphql').SearchResultsDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -181,6 +191,14 @@ export function graphql(source: "\n  query Facets($where: GarmentWhere, $kinds: 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ModelVersionChoices {\n    modelVersions(first: 100) { edges { node { id databaseId name isActive } } }\n  }\n"): typeof import('./graphql').ModelVersionChoicesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SimilarGarments(\n    $garmentId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!, $after: String, $withGarment: Boolean!\n  ) {\n    garment(id: $garmentId) @include(if: $withGarment) { ...GarmentCrop }\n    similarGarments(garmentId: $garmentId, modelVersionId: $modelVersionId, where: $where, first: $first, after: $after) {\n      pageInfo { hasNextPage endCursor }\n      edges { similarity node { ...GarmentCrop } }\n    }\n  }\n"): typeof import('./graphql').SimilarGarmentsDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ShopTheLook($imageId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!) {\n    image(id: $imageId) { id externalId fileName }\n    shopTheLook(imageId: $imageId, modelVersionId: $modelVersionId, where: $where, first: $first) {\n      garment { ...GarmentCrop }\n      matches { similarity node { ...GarmentCrop } }\n    }\n  }\n"): typeof import('./graphql').ShopTheLookDocument;
 
 
 export function graphql(source: string) {

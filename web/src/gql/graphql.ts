@@ -458,6 +458,8 @@ export type ReviewQueueQueryVariables = Exact<{
 
 export type ReviewQueueQuery = { reviewQueue: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ score: number, reasons: Array<{ kind: ReviewReasonKind, score: number, detail: string, attributeKind: AttributeKind | null, garment: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null } | null }>, node: { id: string, externalId: string | null, width: number, height: number, thumbnail: string } }> } };
 
+export type GarmentCropFragment = { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null };
+
 export type SearchResultsQueryVariables = Exact<{
   where: GarmentWhere;
   first: number;
@@ -466,7 +468,7 @@ export type SearchResultsQueryVariables = Exact<{
 }>;
 
 
-export type SearchResultsQuery = { searchGarments: { totalCount?: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } } }> } };
+export type SearchResultsQuery = { searchGarments: { totalCount?: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } }> } };
 
 export type FacetsAndSlotCountsQueryVariables = Exact<{
   where?: GarmentWhere | null | undefined;
@@ -492,6 +494,28 @@ export type ModelVersionChoicesQueryVariables = Exact<{ [key: string]: never; }>
 
 
 export type ModelVersionChoicesQuery = { modelVersions: { edges: Array<{ node: { id: string, databaseId: string, name: string, isActive: boolean } }> } };
+
+export type SimilarGarmentsQueryVariables = Exact<{
+  garmentId: string | number;
+  modelVersionId?: string | number | null | undefined;
+  where?: GarmentWhere | null | undefined;
+  first: number;
+  after?: string | null | undefined;
+  withGarment: boolean;
+}>;
+
+
+export type SimilarGarmentsQuery = { garment?: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } | null, similarGarments: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ similarity: number, node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } }> } };
+
+export type ShopTheLookQueryVariables = Exact<{
+  imageId: string | number;
+  modelVersionId?: string | number | null | undefined;
+  where?: GarmentWhere | null | undefined;
+  first: number;
+}>;
+
+
+export type ShopTheLookQuery = { image: { id: string, externalId: string | null, fileName: string } | null, shopTheLook: Array<{ garment: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null }, matches: Array<{ similarity: number, node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } }> }> };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -678,6 +702,30 @@ export const TrainingRunWithMetricsFragmentDoc = new TypedDocumentString(`
     initWeights
   }
 }`, {"fragmentName":"TrainingRunWithMetrics"}) as unknown as TypedDocumentString<TrainingRunWithMetricsFragment, unknown>;
+export const GarmentCropFragmentDoc = new TypedDocumentString(`
+    fragment GarmentCrop on Garment {
+  id
+  superCategory
+  category
+  categoryEn
+  score
+  box {
+    x1
+    y1
+    x2
+    y2
+  }
+  crop: cropUrl(size: 192)
+  crop2x: cropUrl(size: 384)
+  image {
+    id
+    externalId
+  }
+  modelVersion {
+    id
+  }
+}
+    `, {"fragmentName":"GarmentCrop"}) as unknown as TypedDocumentString<GarmentCropFragment, unknown>;
 export const StartTrainingDocument = new TypedDocumentString(`
     mutation StartTraining($input: StartTrainingInput!) {
   startTraining(input: $input) {
@@ -1166,28 +1214,33 @@ export const SearchResultsDocument = new TypedDocumentString(`
     }
     edges {
       node {
-        id
-        superCategory
-        category
-        categoryEn
-        score
-        box {
-          x1
-          y1
-          x2
-          y2
-        }
-        crop: cropUrl(size: 192)
-        crop2x: cropUrl(size: 384)
-        image {
-          id
-          externalId
-        }
+        ...GarmentCrop
       }
     }
   }
 }
-    `) as unknown as TypedDocumentString<SearchResultsQuery, SearchResultsQueryVariables>;
+    fragment GarmentCrop on Garment {
+  id
+  superCategory
+  category
+  categoryEn
+  score
+  box {
+    x1
+    y1
+    x2
+    y2
+  }
+  crop: cropUrl(size: 192)
+  crop2x: cropUrl(size: 384)
+  image {
+    id
+    externalId
+  }
+  modelVersion {
+    id
+  }
+}`) as unknown as TypedDocumentString<SearchResultsQuery, SearchResultsQueryVariables>;
 export const FacetsAndSlotCountsDocument = new TypedDocumentString(`
     query FacetsAndSlotCounts($where: GarmentWhere, $kinds: [AttributeKind!]!, $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!) {
   garmentFacets(where: $where, kinds: $kinds) {
@@ -1238,3 +1291,95 @@ export const ModelVersionChoicesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ModelVersionChoicesQuery, ModelVersionChoicesQueryVariables>;
+export const SimilarGarmentsDocument = new TypedDocumentString(`
+    query SimilarGarments($garmentId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!, $after: String, $withGarment: Boolean!) {
+  garment(id: $garmentId) @include(if: $withGarment) {
+    ...GarmentCrop
+  }
+  similarGarments(
+    garmentId: $garmentId
+    modelVersionId: $modelVersionId
+    where: $where
+    first: $first
+    after: $after
+  ) {
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    edges {
+      similarity
+      node {
+        ...GarmentCrop
+      }
+    }
+  }
+}
+    fragment GarmentCrop on Garment {
+  id
+  superCategory
+  category
+  categoryEn
+  score
+  box {
+    x1
+    y1
+    x2
+    y2
+  }
+  crop: cropUrl(size: 192)
+  crop2x: cropUrl(size: 384)
+  image {
+    id
+    externalId
+  }
+  modelVersion {
+    id
+  }
+}`) as unknown as TypedDocumentString<SimilarGarmentsQuery, SimilarGarmentsQueryVariables>;
+export const ShopTheLookDocument = new TypedDocumentString(`
+    query ShopTheLook($imageId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!) {
+  image(id: $imageId) {
+    id
+    externalId
+    fileName
+  }
+  shopTheLook(
+    imageId: $imageId
+    modelVersionId: $modelVersionId
+    where: $where
+    first: $first
+  ) {
+    garment {
+      ...GarmentCrop
+    }
+    matches {
+      similarity
+      node {
+        ...GarmentCrop
+      }
+    }
+  }
+}
+    fragment GarmentCrop on Garment {
+  id
+  superCategory
+  category
+  categoryEn
+  score
+  box {
+    x1
+    y1
+    x2
+    y2
+  }
+  crop: cropUrl(size: 192)
+  crop2x: cropUrl(size: 384)
+  image {
+    id
+    externalId
+  }
+  modelVersion {
+    id
+  }
+}`) as unknown as TypedDocumentString<ShopTheLookQuery, ShopTheLookQueryVariables>;

@@ -1,8 +1,10 @@
 /**
  * One photo: boxes and polygons over it, and per garment its annotated attributes beside the
  * predicted ones (with probabilities) where a model version has predictions, disagreements
- * marked. Hovering or focusing a garment in either place highlights it in both. A token with
- * the editor role also edits here (../garment-editing.ts): boxes on the photo, pickers beside it.
+ * marked. Hovering or focusing a garment in either place highlights it in both. Each garment links
+ * to a search for its attributes and to the garments that look like it ("More like this"; a
+ * predicted garment's under the model version that detected it). A token with the editor role also
+ * edits here (../garment-editing.ts): boxes on the photo, pickers beside it.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { EditToolbar } from '../components/EditToolbar';
@@ -26,6 +28,7 @@ import {
 import { formatReviewOptions, reviewOptionsOf } from '../review-api';
 import { Link } from '../router';
 import { SUPER_CATEGORIES } from '../search-state';
+import { similarPath } from '../similar-state';
 
 /** A multi-label prediction counts as "predicted" at this probability (sigmoid outputs). */
 const MULTI_LABEL_THRESHOLD = 0.5;
@@ -257,7 +260,14 @@ function GarmentCard(props: {
           </button>
         )}
         <Link className="similar" href={similarSearch(main, annotation ? annotated : predicted)}>
-          similar garments
+          same attributes
+        </Link>
+        <Link
+          className="more-like-this"
+          href={similarPath(main.id, { modelVersionId: main.modelVersion?.id ?? null })}
+          title="garments that look like this one (nearest appearance embeddings)"
+        >
+          More like this
         </Link>
       </h2>
       <table className="attributes">

@@ -70,6 +70,11 @@ const MUTATIONS: Record<string, { document: string; role: Role; whenAllowed: str
     role: 'analyst',
     whenAllowed: 'NOT_FOUND',
   },
+  embedGarments: {
+    document: `mutation { embedGarments(modelVersionId: "${globalId('ModelVersion', 999)}") { id } }`,
+    role: 'analyst',
+    whenAllowed: 'NOT_FOUND',
+  },
   updateGarment: {
     document: `mutation { updateGarment(input: { id: "${globalId('Garment', 999)}", revision: 1, box: { x1: 1, y1: 1, x2: 2, y2: 2 } }) { id } }`,
     role: 'editor',

@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { Client as PgClient } from 'pg';
 import { RECONNECT_BACKOFF } from '../../src/graphql/training/run-updates';
 import { globalId } from '../../src/graphql/ids';
+import { TRAINING_CHANNEL } from '../../src/jobs/channels';
 import { JobQueue, TRAINING_QUEUE } from '../../src/jobs/queue';
 import { normaliseTrainingParams } from '../../src/jobs/training-params';
 import { startTestServer, type ApiClient } from '../graphql/support';
@@ -227,10 +228,11 @@ describe('when the LISTEN connection drops', () => {
   beforeAll(() => Object.assign(RECONNECT_BACKOFF, { firstMs: 50, maxMs: 200, attempts: 4 }));
   afterAll(() => Object.assign(RECONNECT_BACKOFF, backoff));
 
+  // The training runs' LISTEN connection only: the API keeps others (the similarity indexes' one).
   const terminateListener = () =>
-    db.dataSource.query(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`,
-    );
+    db.dataSource.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = $1`, [
+      `LISTEN ${TRAINING_CHANNEL}`,
+    ]);
 
   /** Subscribes to a new running run; its updates (or errors) as they come, and how it ended. */
   async function follow() {

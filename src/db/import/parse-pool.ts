@@ -1,6 +1,7 @@
 /**
  * Parsing annotation files off the main thread. JSON parsing and validation are most of the
- * importer's CPU; in workers they overlap with building and sending the batches. Files go out in
+ * importer's CPU; in worker processes (parse-worker.ts) they overlap with building and sending the
+ * batches. Files go out in
  * chunks (one message per chunk, not per file) and come back in the order they were walked.
  * Without a compiled worker (ts-jest runs the TypeScript sources) or with `workers: 0`, files
  * are parsed on the main thread, with a macrotask turn now and then so the COPY of the batch
@@ -9,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { ChildProcess, fork } from 'node:child_process';
 import { DEFAULT_MAX_FILE_BYTES, ParsedFile, parseFileAt } from './parse-file';
 import type { ParseRequest } from './parse-worker';
 
@@ -52,30 +53,44 @@ class ParseWorkerDied extends Error {
   }
 }
 
-function deathReason(error: Error & { code?: string }): string {
-  if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') return `it ran out of memory (the worker's heap is ${WORKER_OLD_SPACE_MB} MB)`;
-  return error.message;
+/** V8's last words when a heap limit is reached (`FATAL ERROR: … JavaScript heap out of memory`). */
+const OUT_OF_HEAP = /heap out of memory|Allocation failed/;
+/** Bytes of a worker's stderr kept to tell why it died. */
+const STDERR_TAIL = 4096;
+
+function deathReason(code: number | null, signal: NodeJS.Signals | null, stderr: string): string {
+  if (OUT_OF_HEAP.test(stderr)) return `it ran out of memory (the worker's heap is ${WORKER_OLD_SPACE_MB} MB)`;
+  return signal ? `it was killed by ${signal}` : `it exited with code ${code}`;
 }
 
 class ParseWorker {
   // The worker holds one chunk at a time; a small old generation makes V8 collect the parse
-  // garbage often instead of letting the worker's heap swell to its default limit.
-  private readonly worker = new Worker(WORKER_SCRIPT, { resourceLimits: { maxOldGenerationSizeMb: WORKER_OLD_SPACE_MB } });
+  // garbage often instead of letting the worker's heap swell to its default limit. NODE_OPTIONS is
+  // dropped so that a heap size given to the import does not override the worker's.
+  private readonly worker: ChildProcess = fork(WORKER_SCRIPT, [], {
+    execArgv: [`--max-old-space-size=${WORKER_OLD_SPACE_MB}`],
+    env: { ...process.env, NODE_OPTIONS: '' },
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
   private readonly waiting = new Map<number, { resolve(results: ParsedFile[]): void; reject(error: Error): void }>();
   private failure: ParseWorkerDied | null = null;
+  private stderr = '';
 
   constructor() {
     this.worker.on('message', (message: { id: number; results: ParsedFile[] }) => {
       this.waiting.get(message.id)?.resolve(message.results);
       this.waiting.delete(message.id);
     });
+    this.worker.stderr!.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-STDERR_TAIL)));
     const fail = (error: ParseWorkerDied) => {
       this.failure ??= error;
       for (const pending of this.waiting.values()) pending.reject(this.failure);
       this.waiting.clear();
     };
-    this.worker.on('error', (error) => fail(new ParseWorkerDied(deathReason(error))));
-    this.worker.on('exit', (code) => fail(new ParseWorkerDied(`it exited with code ${code}`)));
+    this.worker.on('error', (error) => fail(new ParseWorkerDied(error.message)));
+    // 'close' comes after the process's stdio ended, so its last words are in `stderr`.
+    this.worker.on('close', (code, signal) => fail(new ParseWorkerDied(deathReason(code, signal, this.stderr))));
   }
 
   get dead(): boolean {
@@ -86,13 +101,18 @@ class ParseWorker {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiting.set(request.id, { resolve, reject });
-      this.worker.postMessage(request);
+      this.worker.send(request, (error) => {
+        if (error) this.worker.kill();
+      });
     });
   }
 
   async stop(): Promise<void> {
-    this.worker.removeAllListeners('exit');
-    await this.worker.terminate();
+    this.worker.removeAllListeners('close');
+    if (this.worker.exitCode !== null || this.worker.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
+    this.worker.kill();
+    await exited;
   }
 }
 

@@ -1,5 +1,9 @@
-/** Worker thread of the import: parses the chunks of annotation files it is sent, in order. */
-import { parentPort } from 'node:worker_threads';
+/**
+ * Child process of the import: parses the chunks of annotation files it is sent over IPC, in order.
+ * A process and not a worker thread, because a worker that exhausts its heap can abort the whole
+ * process (worker resourceLimits are best-effort; seen on Node.js 24.21), and a file that does so
+ * must cost only its own parse.
+ */
 import { parseFileAt } from './parse-file';
 
 export interface ParseRequest {
@@ -9,6 +13,8 @@ export interface ParseRequest {
   maxFileBytes: number;
 }
 
-parentPort!.on('message', (request: ParseRequest) => {
-  parentPort!.postMessage({ id: request.id, results: request.files.map((file) => parseFileAt(request.root, file, request.maxFileBytes)) });
+process.on('message', (request: ParseRequest) => {
+  process.send!({ id: request.id, results: request.files.map((file) => parseFileAt(request.root, file, request.maxFileBytes)) });
 });
+// The import stopping (or dying) closes the IPC channel: nothing is left to parse for.
+process.on('disconnect', () => process.exit(0));

@@ -9,7 +9,10 @@ import { ApiTokens1764750000000 } from './1764750000000-ApiTokens';
 import { ImportRunInterrupted1764800000000 } from './1764800000000-ImportRunInterrupted';
 import { GarmentTermBits1764870000000 } from './1764870000000-GarmentTermBits';
 import { EditorRole1764900000000 } from './1764900000000-EditorRole';
+import { GarmentEdits1764910000000 } from './1764910000000-GarmentEdits';
+import { ReviewQueue1764920000000 } from './1764920000000-ReviewQueue';
 import { GarmentEmbeddings1764930000000 } from './1764930000000-GarmentEmbeddings';
+import { EmbeddingJobs1764940000000 } from './1764940000000-EmbeddingJobs';
 
 export const MIGRATIONS = [
   InitialSchema1764201600000,
@@ -22,5 +25,8 @@ export const MIGRATIONS = [
   ImportRunInterrupted1764800000000,
   GarmentTermBits1764870000000,
   EditorRole1764900000000,
+  GarmentEdits1764910000000,
+  ReviewQueue1764920000000,
   GarmentEmbeddings1764930000000,
+  EmbeddingJobs1764940000000,
 ];

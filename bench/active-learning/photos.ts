@@ -40,7 +40,14 @@ function photoOf(json: string, jpegs: Map<string, string>, size: number): { imag
   const { annotation } = parsed;
   const path = jpegs.get(annotation.externalId);
   if (!path) throw new Error(`no photo for annotation ${annotation.externalId}`);
-  const image: DatasetImage = { imageId: annotation.externalId, path, width: annotation.width, height: annotation.height, garments: [] };
+  const image: DatasetImage = {
+    imageId: annotation.externalId,
+    path,
+    width: annotation.width,
+    height: annotation.height,
+    garments: [],
+    reviewed: false,
+  };
   const truth: GroundTruthGarment[] = [];
   for (const garment of annotation.garments) {
     const label = garment.category === null ? -1 : PHOTO_CLASS_NAMES.indexOf(garment.category);

@@ -61,7 +61,7 @@ async function progressReporter(): Promise<{ onProgress?: ImportOptions['onProgr
 function summary(stats: ImportStats): string {
   return (
     `imported ${stats.imagesImported} images (${stats.garmentsImported} garments), updated ${stats.imagesUpdated}, ` +
-    `unchanged ${stats.imagesUnchanged}; rejected ${stats.filesRejected} files and ${stats.garmentsRejected} garments, ` +
+    `unchanged ${stats.imagesUnchanged}, kept edited ${stats.imagesKeptEdited}; rejected ${stats.filesRejected} files and ${stats.garmentsRejected} garments, ` +
     `repaired ${stats.garmentsRepaired} garments; ${stats.filesSeen} files in ${stats.seconds.toFixed(1)} s`
   );
 }

@@ -1,9 +1,10 @@
 /**
  * `kfashion predict <image…> (--weights W.safetensors --config C.json | --model ID) [--json]`: runs the
  * Attribute R-CNN on each image and prints, with --json, one JSON array with one element per image:
- * {"image", "width", "height", "detections": [{"box", "label", "className", "score", "attributes"}]},
- * each detection's box in the image's pixels (x1, y1, x2, y2), its class label and name, score, and
- * per attribute kind the values with their probabilities, most likely first. The model server's
+ * {"image", "width", "height", "detections": [{"box", "label", "className", "score", "attributes", "embedding"}]},
+ * each detection's box in the image's pixels (x1, y1, x2, y2), its class label and name, score,
+ * per attribute kind the values with their probabilities, most likely first, and its appearance embedding
+ * ({"scale", "vector"}: int8 components in base64, src/ml/embedding; null when it has none). The model server's
  * /predict and the API answer with the same detection objects.
  */
 import { Command, InvalidArgumentError } from 'commander';

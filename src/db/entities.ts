@@ -52,6 +52,9 @@ export class Image {
   @Column('timestamptz', { name: 'annotated_at', nullable: true }) annotatedAt!: Date | null;
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
   @Column('timestamptz', { name: 'updated_at' }) updatedAt!: Date;
+  /** Set by markImageReviewed (src/db/garment-edits.ts): read it, never write it here. */
+  @Column({ type: 'timestamptz', name: 'reviewed_at', nullable: true, insert: false, update: false }) reviewedAt!: Date | null;
+  @Column({ ...bigintId, name: 'reviewed_by', nullable: true, insert: false, update: false }) reviewedBy!: string | null;
   @OneToMany(() => Garment, (garment) => garment.image) garments?: Garment[];
   @OneToMany(() => ImageStyle, (style) => style.image) styles?: ImageStyle[];
 }
@@ -116,6 +119,9 @@ export class Garment {
   @Column('integer', { name: 'search_terms', array: true }) searchTerms!: number[];
   /** Copy of the image's split, kept by triggers (migration GarmentSplit): read it, never write it. */
   @Column({ type: 'text', nullable: true, insert: false, update: false }) split!: Split | null;
+  /** Kept by src/db/garment-edits.ts (migration GarmentEdits): read them, never write them here. */
+  @Column({ type: 'integer', insert: false, update: false }) revision!: number;
+  @Column({ type: 'timestamptz', name: 'edited_at', nullable: true, insert: false, update: false }) editedAt!: Date | null;
   @OneToMany(() => GarmentAttribute, (attribute) => attribute.garment) attributes?: GarmentAttribute[];
 }
 
@@ -138,6 +144,8 @@ export class TrainingRun {
   @Column('text') status!: RunStatus;
   @Column('jsonb') params!: Record<string, unknown>;
   @Column('jsonb', { nullable: true }) progress!: Record<string, unknown> | null;
+  /** How many images and garments of each kind of label the run learns from, recorded when it starts (LabelCounts of src/ml/data). */
+  @Column('jsonb', { name: 'label_counts', nullable: true }) labelCounts!: Record<string, unknown> | null;
   @Column('text', { nullable: true }) error!: string | null;
   @Column('text', { name: 'job_id', nullable: true }) jobId!: string | null;
   @Column('text', { nullable: true }) worker!: string | null;

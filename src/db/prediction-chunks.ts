@@ -6,8 +6,13 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { ImageFilter } from './search-filter';
 import { LeaseLost, type Lease } from './leases';
 
+/** `predict`: detect and store PREDICTION garments with their embeddings; `embed`: embed the stored garments by their boxes. */
+export type PredictionJobKind = 'predict' | 'embed';
+
 export interface PredictionChunkRow {
   prediction_job_id: number;
+  /** What the job does with each image (migration 1764940000000). */
+  kind: PredictionJobKind;
   model_version_id: number;
   filter: ImageFilter;
   first_image_id: string;
@@ -18,7 +23,7 @@ export interface PredictionChunkRow {
 /** The chunk with its job's model version and filter. */
 export async function readPredictionChunk(dataSource: DataSource, id: number): Promise<PredictionChunkRow> {
   const rows: PredictionChunkRow[] = await dataSource.query(
-    `SELECT c.prediction_job_id, j.model_version_id, j.filter, c.first_image_id::text AS first_image_id, c.last_image_id::text AS last_image_id,
+    `SELECT c.prediction_job_id, j.kind, j.model_version_id, j.filter, c.first_image_id::text AS first_image_id, c.last_image_id::text AS last_image_id,
             c.position_image_id::text AS position_image_id
        FROM prediction_chunks c JOIN prediction_jobs j ON j.id = c.prediction_job_id WHERE c.id = $1`,
     [id],

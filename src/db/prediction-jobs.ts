@@ -4,13 +4,15 @@
  * chunk, so every model server takes chunks of the same job. The prediction_jobs row aggregates:
  * `total` is fixed when the job is planned, `done` grows with each chunk's progress, and the status
  * is settled from the chunks once none is queued or running (failed if any failed for good,
- * cancelled if any was cancelled). Running a chunk is prediction-chunk.ts.
+ * cancelled if any was cancelled). Running a chunk is prediction-chunk.ts. An embedGarments job is the same job of
+ * kind `embed`: its chunks embed the stored garments of their images instead of detecting.
  */
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { ImageFilter } from './search-filter';
 import type { SearchService } from './search';
 import { PREDICTION_QUEUE, type JobQueue } from '../jobs/queue';
+import type { PredictionJobKind } from './prediction-chunks';
 import { changedRows } from './sql';
 
 export const DEFAULT_PREDICTION_CHUNK = 256;
@@ -43,6 +45,8 @@ function checkedChunkSize(field: string, value: unknown): number {
 }
 
 export interface NewPredictionJob {
+  /** Default `predict`. */
+  kind?: PredictionJobKind;
   modelVersionId: number;
   filter: ImageFilter | null | undefined;
   chunkSize: number;
@@ -59,8 +63,15 @@ export async function createPredictionJob(
   const chunks = ranges.map((range) => ({ ...range, jobId: randomUUID() }));
   const id = await dataSource.transaction(async (manager) => {
     const [row]: { id: number }[] = await manager.query(
-      `INSERT INTO prediction_jobs (model_version_id, filter, total, chunk_size, chunks) VALUES ($1, $2::jsonb, $3, $4, $5) RETURNING id`,
-      [job.modelVersionId, JSON.stringify(job.filter ?? {}), chunks.reduce((sum, c) => sum + c.count, 0), job.chunkSize, chunks.length],
+      `INSERT INTO prediction_jobs (kind, model_version_id, filter, total, chunk_size, chunks) VALUES ($1, $2, $3::jsonb, $4, $5, $6) RETURNING id`,
+      [
+        job.kind ?? 'predict',
+        job.modelVersionId,
+        JSON.stringify(job.filter ?? {}),
+        chunks.reduce((sum, c) => sum + c.count, 0),
+        job.chunkSize,
+        chunks.length,
+      ],
     );
     await manager.query(
       `INSERT INTO prediction_chunks (prediction_job_id, first_image_id, last_image_id, total, job_id)

@@ -8,12 +8,21 @@
  * kind its most probable value, for each multi-label kind every value at or above `multiLabelThreshold`
  * (attribute score = the value's probability). Kinds that are not K-Fashion garment kinds (a model
  * trained elsewhere) are not stored. Storing again for the same image and model version replaces the
- * earlier predictions (a retried batch job does not duplicate garments).
+ * earlier predictions (a retried batch job does not duplicate garments). A detection's appearance embedding, when the
+ * model gave one, is stored with its garment under the same model version, in the same transaction
+ * (garment-embeddings.ts).
+ *
+ * For the review queue, each single-label kind's second most probable value goes to
+ * prediction_runner_ups (not an attribute: no search term, no facet), and the image's review score for
+ * the model version is recomputed in the same transaction (src/db/review-queue.ts).
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { VocabularyIds } from './import/vocabulary-ids';
+import { storeGarmentEmbeddings } from './garment-embeddings';
+import { rescoreImages, storeRunnerUps } from './review-queue';
 import { garmentSearchTerms } from './import/load';
 import { CATEGORY_LABELS_BY_SUPER_CATEGORY } from '../kfashion/vocabulary';
+import { topTwo } from '../ml/review/uncertainty';
 import {
   GARMENT_ATTRIBUTE_KINDS,
   SuperCategory,
@@ -35,6 +44,8 @@ export interface StoredDetection {
   className: string;
   score: number;
   attributes: Record<string, PredictedAttributeScore[]>;
+  /** The garment's appearance embedding (int8 with its scale); null or absent: none to store. */
+  embedding?: { scale: number; vector: Int8Array } | null;
 }
 
 export interface PredictionModel {
@@ -69,6 +80,9 @@ interface ScoredGarment {
   score: number;
   /** attribute value → probability (category included, with the detection score) */
   scores: Map<string, number>;
+  /** per single-label kind, the second most probable value (kept for the review queue's margins, not searched) */
+  runnerUps: { kind: string; value: string; probability: number }[];
+  embedding: StoredDetection['embedding'];
 }
 
 function toGarments(model: PredictionModel, detections: StoredDetection[], options: StoreOptions): ScoredGarment[] {
@@ -83,12 +97,16 @@ function toGarments(model: PredictionModel, detections: StoredDetection[], optio
     slots.set(superCategory, slotIndex + 1);
     const scores = new Map<string, number>([[`category\u0000${detection.className}`, detection.score]]);
     const attributes: GarmentAttribute[] = [{ kind: 'category', value: detection.className }];
+    const runnerUps: ScoredGarment['runnerUps'] = [];
     for (const [kind, ranked] of Object.entries(detection.attributes)) {
       if (!GARMENT_KINDS.has(kind) || kind === 'category' || ranked.length === 0) continue;
-      const chosen =
-        typeOf.get(kind) === 'multi'
-          ? ranked.filter((r) => r.probability >= threshold)
-          : [ranked.reduce((a, b) => (b.probability > a.probability ? b : a))];
+      let chosen: PredictedAttributeScore[];
+      if (typeOf.get(kind) === 'multi') chosen = ranked.filter((r) => r.probability >= threshold);
+      else {
+        const [first, second] = topTwo(ranked)!;
+        chosen = [first];
+        if (second) runnerUps.push({ kind, value: second.value, probability: second.probability });
+      }
       for (const value of chosen) {
         attributes.push({ kind: kind as GarmentAttributeKind, value: value.value });
         scores.set(`${kind}\u0000${value.value}`, value.probability);
@@ -99,6 +117,8 @@ function toGarments(model: PredictionModel, detections: StoredDetection[], optio
       garment: { superCategory, slotIndex, category: detection.className, box: { x1, y1, x2, y2 }, polygon: [], attributes },
       score: detection.score,
       scores,
+      runnerUps,
+      embedding: detection.embedding,
     });
   }
   return out;
@@ -210,7 +230,10 @@ async function writeGarments(
     imageId,
     modelVersionId,
   ]);
-  if (garments.length === 0) return [];
+  if (garments.length === 0) {
+    await rescoreImages(manager, modelVersionId, [imageId]);
+    return [];
+  }
   const styleRows: { style_id: number; sub_style_id: number | null }[] = await manager.query(
     `SELECT style_id, sub_style_id FROM image_styles WHERE image_id = $1 ORDER BY position`,
     [imageId],
@@ -258,5 +281,12 @@ async function writeGarments(
      SELECT garment_id, vocabulary_id, score FROM json_to_recordset($1::json) AS t(garment_id bigint, vocabulary_id integer, score real)`,
     [JSON.stringify(attributeRows)],
   );
+  const embeddings = garments.flatMap(({ embedding }, i) => (embedding ? [{ garmentId: ids[i], ...embedding }] : []));
+  await storeGarmentEmbeddings(manager, modelVersionId, embeddings);
+  await storeRunnerUps(
+    manager,
+    garments.flatMap(({ runnerUps }, i) => runnerUps.map((runnerUp) => ({ garmentId: ids[i], ...runnerUp }))),
+  );
+  await rescoreImages(manager, modelVersionId, [imageId]);
   return ids;
 }

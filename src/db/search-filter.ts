@@ -58,6 +58,8 @@ export interface ImageFilter {
   styles?: readonly string[] | null;
   externalId?: string | null;
   datasetId?: number | null;
+  /** Reviewed by a person (true) or not (false). */
+  reviewed?: boolean | null;
   /** Images with at least one garment matching this filter. */
   garments?: GarmentFilter | null;
 }
@@ -87,14 +89,14 @@ export class SqlParameters {
   }
 }
 
-interface ValueRef {
+export interface ValueRef {
   field: string;
   kind: AttributeKind;
   input: string;
 }
 
 /** Resolves filter values to vocabulary ids; `undefined` = a published value absent from this database. */
-class ValueResolver {
+export class ValueResolver {
   constructor(private index: VocabularyIndex) {}
 
   static async create(cache: VocabularyCache, refs: readonly ValueRef[]): Promise<ValueResolver> {
@@ -112,6 +114,12 @@ class ValueResolver {
       throw new InvalidSearchInput(ref.field, `unknown ${ref.kind} value "${ref.input}"`);
     }
     return id;
+  }
+
+  /** The value as stored (Korean) that `ref` names: a published value or one this database holds, else InvalidSearchInput. */
+  storedValue(ref: ValueRef): string {
+    this.resolve(ref);
+    return resolveValue(ref.kind, ref.input);
   }
 }
 
@@ -278,6 +286,8 @@ export async function compileImageFilter(
   if (filter.split) clauses.push(`i.split = ${params.add(filter.split)}`);
   if (filter.externalId) clauses.push(`i.external_id = ${params.add(filter.externalId)}`);
   if (filter.datasetId !== undefined && filter.datasetId !== null) clauses.push(`i.dataset_id = ${params.add(filter.datasetId)}`);
+  if (filter.reviewed === true) clauses.push(`i.reviewed_at IS NOT NULL`);
+  if (filter.reviewed === false) clauses.push(`i.reviewed_at IS NULL`);
   if (filter.styles?.length) {
     const refs = filter.styles.map((input, i) => ({ field: `${field}.styles[${i}]`, kind: 'style' as const, input }));
     const resolver = await ValueResolver.create(cache, refs);

@@ -44,6 +44,10 @@ export interface GarmentRow {
   source: LabelSource;
   model_version_id: number | null;
   score: number | null;
+  /** Bumped by every edit (src/db/garment-edits.ts). */
+  revision: number;
+  /** When a person last changed it; null: as imported or predicted. */
+  edited_at: Date | null;
 }
 
 export interface ImageRow {
@@ -55,11 +59,13 @@ export interface ImageRow {
   width: number;
   height: number;
   split: Split | null;
+  /** When a person marked it reviewed; null: not reviewed. */
+  reviewed_at: Date | null;
 }
 
 export const GARMENT_COLUMNS = `g.id, g.image_id, g.super_category, c.value AS category, g.x1, g.y1, g.x2, g.y2,
-  g.polygon, g.source, g.model_version_id, g.score`;
-export const IMAGE_COLUMNS = `i.id, i.dataset_id, i.external_id, i.file_name, i.image_path, i.width, i.height, i.split`;
+  g.polygon, g.source, g.model_version_id, g.score, g.revision, g.edited_at`;
+export const IMAGE_COLUMNS = `i.id, i.dataset_id, i.external_id, i.file_name, i.image_path, i.width, i.height, i.split, i.reviewed_at`;
 
 export interface PageRequest {
   /** Rows wanted (validated by the caller against the page-size limit). */
@@ -129,7 +135,8 @@ export class SearchService {
     const bitmap = requiredTerms.length > 0 && (await this.readPageFromBitmap(requiredTerms, simple, page));
     // A first page read from the bitmap visits every match anyway (to sort them): count them on
     // the way (a window over all matches, evaluated before the LIMIT) instead of a second scan.
-    const countInPage = bitmap && !page.afterId && page.withCount === true;
+    // Not for `first: 0`: the page then keeps no row to carry the count.
+    const countInPage = bitmap && !page.afterId && page.withCount === true && page.first > 0;
     const result = await keysetPage<GarmentRow & { matches?: number }>(
       this.dataSource,
       (after, limit) => `WITH page AS (

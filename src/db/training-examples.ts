@@ -22,17 +22,41 @@ const GARMENT_TERMS_SQL = `(SELECT json_agg(json_build_object('kind', v.kind, 'v
    FROM garment_attributes ga JOIN vocabulary v ON v.id = ga.vocabulary_id
   WHERE ga.garment_id = g.id)`;
 
+/**
+ * The images of the scope as a SQL condition over the images alias `i` (split is `$split`). The
+ * training split's images are chosen by `labels` (DatasetFilter.labels): a reviewed photo without a
+ * split (an upload a person checked) is a training image too; the validation split is read whole.
+ */
+function imageScopeSql(scope: DatasetScope, split: string, i: string): string {
+  if (scope.split !== 'train') return `${i}.split = ${split}`;
+  const reviewed = `${i}.reviewed_at IS NOT NULL`;
+  switch (scope.labels) {
+    case 'ANNOTATIONS':
+      return `(${i}.split = ${split} AND ${i}.reviewed_at IS NULL)`;
+    case 'REVIEWED':
+      return `((${i}.split = ${split} OR ${i}.split IS NULL) AND ${reviewed})`;
+    case 'BOTH':
+      return `(${i}.split = ${split} OR (${i}.split IS NULL AND ${reviewed}))`;
+  }
+}
+
 /** The garments in scope as a SQL condition over `g` (garments); pushes its parameters. */
 function scopeSql(scope: DatasetScope, params: unknown[]): string {
   params.push(scope.split);
-  let sql = `g.source = 'annotation' AND g.split = $${params.length}`;
+  const split = `$${params.length}`;
+  // The validation split and the unreviewed annotations (the default) keep to garments.split, the index the readers use.
+  let images = `EXISTS (SELECT 1 FROM images r WHERE r.id = g.image_id AND ${imageScopeSql(scope, split, 'r')})`;
+  if (scope.split !== 'train') images = `g.split = ${split}`;
+  else if (scope.labels === 'ANNOTATIONS')
+    images = `g.split = ${split} AND NOT EXISTS (SELECT 1 FROM images r WHERE r.id = g.image_id AND r.reviewed_at IS NOT NULL)`;
+  let sql = `g.source = 'annotation' AND ${images}`;
   if (scope.superCategories) {
     params.push(scope.superCategories);
     sql += ` AND g.super_category = ANY($${params.length}::text[])`;
   }
   if (scope.maxImages) {
-    params.push(scope.split, scope.maxImages);
-    sql += ` AND g.image_id IN (SELECT id FROM images WHERE split = $${params.length - 1} ORDER BY id LIMIT $${params.length})`;
+    params.push(scope.maxImages);
+    sql += ` AND g.image_id IN (SELECT id FROM images i WHERE ${imageScopeSql(scope, split, 'i')} ORDER BY id LIMIT $${params.length})`;
   }
   return sql;
 }
@@ -50,6 +74,7 @@ interface GarmentRow {
   x2: number;
   y2: number;
   terms: { kind: string; value: string }[] | null;
+  reviewed?: boolean;
 }
 
 /** The training examples of the database; `uploadsDir` resolves the files of uploaded images. */
@@ -110,7 +135,7 @@ async function annotatedGarments(dataSource: DataSource, scope: DatasetScope, up
   const params: unknown[] = [];
   const rows: GarmentRow[] = await dataSource.query(
     `SELECT g.image_id, i.image_path, d.root_path, i.width, i.height, c.value AS category, g.x1, g.y1, g.x2, g.y2,
-            ${GARMENT_TERMS_SQL} AS terms
+            ${GARMENT_TERMS_SQL} AS terms, i.reviewed_at IS NOT NULL AS reviewed
        FROM garments g
        JOIN images i ON i.id = g.image_id
        LEFT JOIN datasets d ON d.id = i.dataset_id
@@ -127,6 +152,7 @@ async function annotatedGarments(dataSource: DataSource, scope: DatasetScope, up
     category: row.category,
     box: [row.x1, row.y1, row.x2, row.y2],
     terms: row.terms ?? [],
+    reviewed: row.reviewed === true,
   }));
 }
 

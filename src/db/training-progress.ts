@@ -9,6 +9,7 @@
 import type { DataSource } from 'typeorm';
 import { TRAINING_CHANNEL } from '../jobs/channels';
 import { LeaseLost, type Lease } from './leases';
+import { changedRows } from './sql';
 
 /** One value of one step (a loss, the learning rate, images/s), keyed by run, step and name. */
 export interface StepMetric {
@@ -62,6 +63,19 @@ export async function appendRunLog(dataSource: DataSource, runId: number, line: 
     const log = boundRunLog(`${rows[0].log}${new Date().toISOString()} ${line}\n`);
     await manager.query(`UPDATE training_runs SET log = $2 WHERE id = $1`, [runId, log]);
   });
+}
+
+/**
+ * Records what the run learns from (LabelCounts of src/ml/data) when it starts, fenced on the lease;
+ * a resumed run keeps the counts of its start (its images were frozen then, its label space too).
+ */
+export async function recordRunLabelCounts(dataSource: DataSource, lease: Lease, counts: object): Promise<void> {
+  const rows = await changedRows(
+    dataSource,
+    `UPDATE training_runs SET label_counts = coalesce(label_counts, $3::jsonb) WHERE id = $1 AND worker = $2 AND status = 'running' RETURNING id`,
+    [lease.id, lease.worker, JSON.stringify(counts)],
+  );
+  if (rows.length === 0) throw new LeaseLost(`training run ${lease.id} is no longer leased to ${lease.worker}`);
 }
 
 /** What a model server does for a run, as it reports it in `training_runs.progress.phase`. */

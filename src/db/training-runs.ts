@@ -9,7 +9,18 @@ import { pageOfRows, type NewestFirstPage, type RowPage } from './newest-first';
 import { changedRows } from './sql';
 
 /** The columns a run is shown with (the log and the lease stay out: the log can be long). */
-const RUN_FIELDS = ['id', 'status', 'params', 'progress', 'error', 'createdAt', 'startedAt', 'finishedAt', 'modelVersionId'] as const;
+const RUN_FIELDS = [
+  'id',
+  'status',
+  'params',
+  'progress',
+  'labelCounts',
+  'error',
+  'createdAt',
+  'startedAt',
+  'finishedAt',
+  'modelVersionId',
+] as const;
 
 export type TrainingRunRow = Pick<TrainingRun, (typeof RUN_FIELDS)[number]>;
 

@@ -12,7 +12,7 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
 /** The connection a cursor belongs to (a cursor of one is refused by another). */
-export type CursorKind = 'garment' | 'image' | 'trainingRun' | 'modelVersion' | 'predictionJob';
+export type CursorKind = 'garment' | 'image' | 'trainingRun' | 'modelVersion' | 'predictionJob' | 'garmentEdit' | 'similarGarment';
 
 const CURSOR_VERSION = 'v1';
 
@@ -65,14 +65,16 @@ export function connectionOf<Row extends { id: string | number }, Node>(
   toNode: (row: Row) => Node,
 ): { edges: { cursor: string; node: Node }[]; pageInfo: PageInfoShape } {
   const edges = rows.map((row) => ({ cursor: encodeCursor(kind, row.id), node: toNode(row) }));
+  return { edges, pageInfo: pageInfoOf(edges, hasNextPage) };
+}
+
+/** The page info of a forward-only page of `edges`. */
+export function pageInfoOf(edges: readonly { cursor: string }[], hasNextPage: boolean): PageInfoShape {
   return {
-    edges,
-    pageInfo: {
-      hasNextPage,
-      hasPreviousPage: false,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
-    },
+    hasNextPage,
+    hasPreviousPage: false,
+    startCursor: edges[0]?.cursor ?? null,
+    endCursor: edges[edges.length - 1]?.cursor ?? null,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/roles';
 import type { SearchService } from '../db/search';
+import type { SimilarGarments } from '../similarity/similar-garments';
 import type { Loaders } from './loaders';
 import type { ApiServices } from './services';
 
@@ -25,6 +26,8 @@ export class ImageUrls {
 
 export interface GraphQLContext {
   search: SearchService;
+  /** Nearest garments by appearance (similarGarments, shopTheLook). */
+  similar: SimilarGarments;
   /** Training, prediction and analysis, built once per server. */
   services: ApiServices;
   /** Fresh per request: batching and caching never leak between requests. */

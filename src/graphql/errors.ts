@@ -9,6 +9,7 @@ import { InvalidSearchInput } from '../db/search-filter';
 import { isDatabaseUnavailable } from '../db/health';
 import { InvalidId } from './ids';
 import { InvalidTrainingParams } from '../jobs/training-params';
+import { EditConflict, EditTargetMissing } from '../db/garment-edits';
 
 /**
  * Every `extensions.code` a client can see, over HTTP and graphql-ws: formatError answers any other
@@ -33,6 +34,10 @@ export enum ErrorCode {
   Forbidden = 'FORBIDDEN',
   /** The object a mutation acts on, or its upload, does not exist (reads answer null instead). */
   NotFound = 'NOT_FOUND',
+  /** An edit named a garment revision that is no longer current; `extensions.currentRevision` is the current one: read the garment again. */
+  EditConflict = 'EDIT_CONFLICT',
+  /** The garment has no embedding of the model version asked for (similarGarments): embed it first. */
+  EmbeddingNotFound = 'EMBEDDING_NOT_FOUND',
   /** A stored image's file cannot be read on the server, so it cannot be analysed. */
   ImageFileMissing = 'IMAGE_FILE_MISSING',
   /** No model server is configured or it cannot be reached. */
@@ -106,14 +111,17 @@ function isUncodedRequestError(error: unknown, formatted: GraphQLFormattedError)
 export function formatError(formatted: GraphQLFormattedError, error: unknown, options: ErrorFormatOptions = {}): GraphQLFormattedError {
   const log = options.log ?? ((message: string, cause?: unknown) => console.error(message, cause ?? ''));
   const original = unwrapResolverError(error);
+  const coded = (extensions: Record<string, unknown>): GraphQLFormattedError => ({
+    message: (original as Error).message,
+    path: formatted.path,
+    locations: formatted.locations,
+    extensions,
+  });
   if (original instanceof InvalidSearchInput || original instanceof InvalidId || original instanceof InvalidTrainingParams) {
-    return {
-      message: original.message,
-      path: formatted.path,
-      locations: formatted.locations,
-      extensions: { code: ErrorCode.BadUserInput, field: original.field },
-    };
+    return coded({ code: ErrorCode.BadUserInput, field: original.field });
   }
+  if (original instanceof EditConflict) return coded({ code: ErrorCode.EditConflict, currentRevision: original.currentRevision });
+  if (original instanceof EditTargetMissing) return coded({ code: ErrorCode.NotFound, field: original.field });
   if ((original as { code?: unknown } | null)?.code === QUERY_CANCELED) {
     return {
       message: 'the query took longer than the server allows; narrow the filter or ask for fewer rows',

@@ -19,6 +19,7 @@ export const NODE_TYPES = {
   TrainingRun: MAX_INTEGER_ID,
   ModelVersion: MAX_INTEGER_ID,
   PredictionJob: MAX_INTEGER_ID,
+  GarmentEdit: MAX_BIGINT_ID,
 } as const;
 export type NodeTypeName = keyof typeof NODE_TYPES;
 

@@ -14,9 +14,20 @@ import type { GarmentRow, ImageRow } from '../db/search';
 import { isAttributeKind } from '../db/search-filter';
 import { runCurves, runLogs, runMetrics, trainingRunsByIds, type RunLogRow, type TrainingRunRow } from '../db/training-runs';
 import { predictionJobsByIds } from '../db/prediction-job-views';
+import { embeddedGarmentKeys } from '../db/garment-embeddings';
+import { activeModelVersionId } from '../db/model-versions';
 import { datasetsByIds } from '../db/datasets';
 import { TRAINING_PHASES } from '../db/training-progress';
 import { LossCurve, PredictionJob } from './training/types';
+import {
+  countEdits,
+  editHistories,
+  garmentEditsByIds,
+  type EditScope,
+  type GarmentEditRow,
+  type GarmentSnapshot as StoredSnapshot,
+} from '../db/garment-edits';
+import { GarmentEdit, GarmentSnapshot } from './edits/types';
 import * as T from './types';
 
 const KIND_ORDER = new Map<string, number>([...GARMENT_ATTRIBUTE_KINDS, ...IMAGE_ATTRIBUTE_KINDS].map((k, i) => [k, i]));
@@ -29,6 +40,7 @@ export function toImage(row: ImageRow): T.Image {
     width: row.width,
     height: row.height,
     split: row.split as T.Split | null,
+    reviewedAt: row.reviewed_at,
     datasetId: row.dataset_id,
   });
 }
@@ -45,6 +57,8 @@ export function toGarment(row: GarmentRow): T.Garment {
     polygon,
     source: row.source as T.LabelSource,
     score: row.score,
+    revision: row.revision,
+    editedAt: row.edited_at,
     imageId: String(row.image_id),
     modelVersionId: row.model_version_id,
   });
@@ -80,6 +94,12 @@ function keyedLoaders<Value>(
 }
 
 export class Loaders {
+  /** The active model version's id (null: none), read once per request. */
+  activeModelVersionId(): Promise<number | null> {
+    this.activeVersion ??= activeModelVersionId(this.dataSource);
+    return this.activeVersion;
+  }
+
   readonly image: DataLoader<string, T.Image | null>;
   readonly garment: DataLoader<string, T.Garment | null>;
   readonly attributes: DataLoader<string, T.GarmentAttribute[]>;
@@ -88,15 +108,34 @@ export class Loaders {
   readonly trainingRun: DataLoader<number, T.TrainingRun | null>;
   readonly predictionJob: DataLoader<number, PredictionJob | null>;
   readonly dataset: DataLoader<number, T.Dataset | null>;
+  readonly garmentEdit: DataLoader<string, GarmentEdit | null>;
+  /**
+   * History of each garment or image (key "scope:limit:beforeId"): one page, `limit` rows below
+   * edit `beforeId`, plus one row to tell whether more follow.
+   */
+  readonly editHistory: (page: string | null | undefined) => DataLoader<string, GarmentEditRow[]>;
+  /** Number of edits of each garment or image (key: the scope). */
+  readonly editCount: (scope: string | null | undefined) => DataLoader<string, number>;
   /** Log and attempt count of each run (kept out of the run rows: the log can be long). */
   readonly runLog: DataLoader<number, RunLogRow | null>;
   readonly lossCurves: DataLoader<number, LossCurve[]>;
+  /** Whether a garment has an embedding under a model version, by "versionId:garmentId". */
+  readonly hasEmbedding: DataLoader<string, boolean>;
+  private activeVersion: Promise<number | null> | null = null;
   /** Garments of each image, optionally only annotations or only predictions. */
   readonly garments: (source: string | null | undefined) => DataLoader<string, T.Garment[]>;
   /** Recorded metrics of each run (as `String(run id)`), optionally of one name. */
   readonly metrics: (name: string | null | undefined) => DataLoader<string, T.TrainingMetric[]>;
 
-  constructor(dataSource: DataSource) {
+  constructor(private readonly dataSource: DataSource) {
+    this.hasEmbedding = new DataLoader(async (keys) => {
+      const pairs = keys.map((key) => {
+        const [version, garment] = key.split(':');
+        return { modelVersionId: Number(version), garmentId: garment };
+      });
+      const found = await embeddedGarmentKeys(dataSource, pairs);
+      return keys.map((key) => found.has(key));
+    });
     this.image = new DataLoader(async (ids) =>
       groupBy(ids, await imagesByIds(dataSource, ids), (row) => String(row.id)).map((group) => (group[0] ? toImage(group[0]) : null)),
     );
@@ -142,6 +181,29 @@ export class Loaders {
         group[0] ? Object.assign(new T.Dataset(), group[0]) : null,
       ),
     );
+    this.garmentEdit = new DataLoader(async (ids) =>
+      groupBy(ids, await garmentEditsByIds(dataSource, ids), (row) => String(row.id)).map((group) =>
+        group[0] ? toGarmentEdit(group[0]) : null,
+      ),
+    );
+    this.editHistory = keyedLoaders((page) => {
+      const [scope, limit, beforeId] = (page ?? '').split(':');
+      return new DataLoader(async (ownerIds) =>
+        groupBy(
+          ownerIds,
+          await editHistories(dataSource, scope as EditScope, ownerIds, { limit: Number(limit), beforeId: beforeId || null }),
+          (row) => String(row.owner_id),
+        ),
+      );
+    });
+    this.editCount = keyedLoaders(
+      (scope) =>
+        new DataLoader(async (ownerIds) =>
+          groupBy(ownerIds, await countEdits(dataSource, scope as EditScope, ownerIds), (row) => String(row.owner_id)).map(
+            (group) => group[0]?.n ?? 0,
+          ),
+        ),
+    );
     this.runLog = new DataLoader(async (ids) =>
       groupBy(ids, await runLogs(dataSource, ids), (row) => row.id).map((group) => group[0] ?? null),
     );
@@ -169,12 +231,52 @@ export class Loaders {
   }
 }
 
+/** A history row's snapshot as the API shows it (English labels added). */
+function toSnapshot(stored: StoredSnapshot | null): GarmentSnapshot | null {
+  if (stored === null) return null;
+  return Object.assign(new GarmentSnapshot(), {
+    superCategory: stored.superCategory,
+    category: stored.category,
+    categoryEn: stored.category === null ? null : englishLabel('category', stored.category),
+    box: stored.box,
+    polygon: stored.polygon,
+    attributes: stored.attributes.map((a) => ({ kind: a.kind, value: a.value, valueEn: englishLabel(a.kind, a.value), score: a.score })),
+    source: stored.source as T.LabelSource,
+    score: stored.score,
+  });
+}
+
+export function toGarmentEdit(row: GarmentEditRow): GarmentEdit {
+  return Object.assign(new GarmentEdit(), {
+    id: String(row.id),
+    action: row.action,
+    garmentKey: String(row.garment_id),
+    editor: row.editor,
+    createdAt: row.created_at,
+    revision: row.revision,
+    before: toSnapshot(row.before),
+    after: toSnapshot(row.after),
+    revertedEditKey: row.reverted_edit_id === null ? null : String(row.reverted_edit_id),
+  });
+}
+
 export function toModelVersion(row: ModelVersionSummary): T.ModelVersion {
   return Object.assign(new T.ModelVersion(), row);
 }
 
 export function toTrainingRun(row: TrainingRunRow): T.TrainingRun {
-  return Object.assign(new T.TrainingRun(), row, { progress: row.progress === null ? null : toTrainingProgress(row.progress) });
+  return Object.assign(new T.TrainingRun(), row, {
+    progress: row.progress === null ? null : toTrainingProgress(row.progress),
+    labelCounts: toLabelCounts(row.labelCounts),
+  });
+}
+
+const LABEL_COUNT_FIELDS = ['annotatedImages', 'annotatedGarments', 'reviewedImages', 'reviewedGarments'] as const;
+
+/** The typed label counts of a run's stored JSON; null when absent or not four counts (written by another version). */
+function toLabelCounts(stored: Record<string, unknown> | null | undefined): T.TrainingLabelCounts | null {
+  if (!stored || !LABEL_COUNT_FIELDS.every((field) => Number.isInteger(stored[field]))) return null;
+  return Object.assign(new T.TrainingLabelCounts(), Object.fromEntries(LABEL_COUNT_FIELDS.map((field) => [field, stored[field]])));
 }
 
 const PHASES: ReadonlySet<string> = new Set(TRAINING_PHASES);
@@ -219,6 +321,7 @@ export function toPredictionJob(row: Record<string, unknown>): PredictionJob {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     modelVersionId: Number(row.model_version_id),
+    kind: row.kind,
     chunks: row.chunks,
     chunkSize: row.chunk_size,
   });

@@ -27,6 +27,8 @@ function loadNode(ctx: GraphQLContext, field: string, id: string): Promise<T.Nod
       return ctx.loaders.modelVersion.load(Number(key));
     case 'PredictionJob':
       return ctx.loaders.predictionJob.load(Number(key));
+    case 'GarmentEdit':
+      return ctx.loaders.garmentEdit.load(key);
   }
 }
 

@@ -247,6 +247,20 @@ export class GarmentResolver {
   ) {
     return ctx.urls.crop(garment.id, imageSize(size));
   }
+
+  @FieldResolver(() => Boolean, {
+    description: 'Whether the garment has an appearance embedding (embedGarments, analyzeImage, predictImages) from a model version.',
+  })
+  async hasEmbedding(
+    @Root() garment: T.Garment,
+    @Arg('modelVersionId', () => ID, { nullable: true, description: 'The model version (a ModelVersion id); absent: the active one.' })
+    modelVersionId: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<boolean> {
+    const versionId =
+      modelVersionId == null ? await ctx.loaders.activeModelVersionId() : serialKeyOf('modelVersionId', modelVersionId, 'ModelVersion');
+    return versionId !== null && ctx.loaders.hasEmbedding.load(`${versionId}:${garment.id}`);
+  }
 }
 
 @Resolver(() => T.ModelVersion)

@@ -4,8 +4,12 @@ import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchemaSync, type PubSub } from 'type-graphql';
 import { RESOLVERS } from './resolvers';
 import { TRAINING_RESOLVERS } from './training/resolvers';
+import { REVIEW_RESOLVERS } from './review/resolvers';
+import { EDIT_RESOLVERS } from './edits/resolvers';
 import { NodeResolver } from './node-resolver';
+import { SimilarityResolver } from './similarity/resolvers';
 import { authChecker } from './auth';
+import { ViewerResolver } from './viewer';
 
 /**
  * Subscriptions bring their own event source (training/run-updates.ts: LISTEN on PostgreSQL), so the
@@ -25,9 +29,9 @@ let cached: GraphQLSchema | undefined;
 /** Descriptions of the root types, which type-graphql builds without any. */
 const ROOT_DESCRIPTIONS = {
   Query:
-    'Reads: images and garments (search, facets, vocabulary), training runs, model versions, prediction jobs, and any object by its global id (node, nodes).',
+    'Reads: images and garments (search, facets, vocabulary), the review queue, training runs, model versions, prediction jobs, any object by its global id (node, nodes), and the caller (viewer).',
   Mutation:
-    'Changes: training (startTraining, cancelTraining, activateModelVersion) and prediction (analyzeImage, predictImages, cancelPrediction).',
+    'Changes: training (startTraining, cancelTraining, activateModelVersion), prediction (analyzeImage, predictImages, cancelPrediction) and garment edits (updateGarment, addGarment, deleteGarment, acceptPrediction, revertGarmentEdit, markImageReviewed).',
   Subscription: 'Live updates over graphql-ws on /graphql.',
 } as const;
 
@@ -40,7 +44,12 @@ function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
 
 export function buildApiSchema(): GraphQLSchema {
   cached ??= describeRootTypes(
-    buildSchemaSync({ resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, NodeResolver], pubSub: NO_PUBSUB, validate: false, authChecker }),
+    buildSchemaSync({
+      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, ...REVIEW_RESOLVERS, ...EDIT_RESOLVERS, SimilarityResolver, NodeResolver, ViewerResolver],
+      pubSub: NO_PUBSUB,
+      validate: false,
+      authChecker,
+    }),
   );
   return cached;
 }

@@ -14,6 +14,9 @@ import { DataSource } from 'typeorm';
 import { SearchService } from '../db/search';
 import { VocabularyCache } from '../db/search-vocabulary';
 import { FacetCounts } from '../db/search-counts';
+import { GarmentIdFilter } from '../db/garment-id-filter';
+import { SimilarityIndexes } from '../similarity/similarity-indexes';
+import { DEFAULT_SIMILARITY_LIMITS, SimilarGarments, type SimilarityLimits } from '../similarity/similar-garments';
 import { RequestQueryTracker } from '../db/request-queries';
 import { DatabaseProbe, isDatabaseUnavailable } from '../db/health';
 import { MAX_PAGE_SIZE } from './connection';
@@ -102,6 +105,13 @@ export interface ApiServerOptions {
    */
   precomputedCounts?: boolean;
   countsRebuildIntervalMs?: number;
+  /**
+   * Keep the similarity indexes in step with every change as it is notified (LISTEN on
+   * garment_embeddings), not only before each search; default on.
+   */
+  similarityListen?: boolean;
+  /** When a filtered similarity search is exhaustive, and how far its graph search may grow (tests make them small). */
+  similarityLimits?: Partial<SimilarityLimits>;
   /** Largest accepted request body. */
   maxBodyBytes?: number;
   /** Anonymous callers may read (queries, images, subscriptions), never write; default off. */
@@ -115,6 +125,8 @@ export interface RunningApiServer {
   httpServer: http.Server;
   /** The precomputed counts in use (undefined when switched off). */
   facetCounts?: FacetCounts;
+  /** The vector indexes of similarGarments and shopTheLook. */
+  similarity: SimilarityIndexes;
   /** Stops accepting connections, lets in-flight requests finish, then resolves (once, however often called). */
   stop(): Promise<void>;
 }
@@ -172,6 +184,8 @@ interface ServerParts {
   deadlines: RequestDeadlines;
   counts?: FacetCounts;
   search: SearchService;
+  similarity: SimilarityIndexes;
+  similar: SimilarGarments;
   urls: ImageUrls;
   uploads: UploadStore;
   images: ImageRoutes;
@@ -233,6 +247,8 @@ function buildParts(options: ApiServerOptions, settings: Settings): ServerParts 
       ? undefined
       : new DetachedFacetCounts(tracker, dataSource, options.countsRebuildIntervalMs, settings.log);
   const search = new SearchService(dataSource, new VocabularyCache(dataSource), counts);
+  // Builds and catch-ups serve every request alike: none belongs to the request that started it.
+  const similarity = new SimilarityIndexes(dataSource, { detach: (work) => tracker.detached(work), log: settings.log });
   const dataFolder = options.dataDir ?? dataDir();
   const uploads = new UploadStore(dataFolder);
   const services = createApiServices({
@@ -252,6 +268,11 @@ function buildParts(options: ApiServerOptions, settings: Settings): ServerParts 
     deadlines: new RequestDeadlines(tracker, settings.requestTimeoutMs),
     counts,
     search,
+    similarity,
+    similar: new SimilarGarments(similarity, new GarmentIdFilter(dataSource, search.vocabulary), {
+      ...DEFAULT_SIMILARITY_LIMITS,
+      ...options.similarityLimits,
+    }),
     urls: new ImageUrls(options.publicUrl?.replace(/\/$/, '') ?? ''),
     uploads,
     images: new ImageRoutes(dataSource, { uploadsDir: uploads.dir, publicRead: settings.publicRead }),
@@ -496,6 +517,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const apollo = await startApollo(httpServer, parts);
   const context = (principal: Principal): GraphQLContext => ({
     search: parts.search,
+    similar: parts.similar,
     services: parts.services,
     loaders: new Loaders(parts.dataSource),
     urls: parts.urls,
@@ -516,6 +538,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   httpServer.on('request', handleRequests(parts, settings, router(parts, settings, graphqlRoute(apollo, context, parts, settings))));
   const port = await listen(httpServer, options.port ?? 4000, options.host ?? '0.0.0.0');
   if (parts.counts && !(await parts.counts.isFresh())) parts.counts.requestRebuild();
+  if (options.similarityListen !== false) await parts.similarity.start();
   const shownHost = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
   return runningServer(`http://${shownHost}:${port}${GRAPHQL_PATH}`, port, httpServer, parts, apollo, subscriptions);
 }
@@ -534,11 +557,13 @@ function runningServer(
     port,
     httpServer,
     facetCounts: parts.counts,
+    similarity: parts.similarity,
     stop() {
       stopping ??= (async () => {
         await subscriptions.close();
         await apollo.stop();
         await parts.counts?.cancel();
+        await parts.similarity.close();
         await parts.services.close();
         await parts.tracker.close();
         await parts.probe.close();

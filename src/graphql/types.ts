@@ -179,6 +179,11 @@ export class Image extends Node {
   @Field(() => Int, { description: 'Width in pixels.' }) width!: number;
   @Field(() => Int, { description: 'Height in pixels.' }) height!: number;
   @Field(() => Split, { nullable: true, description: 'Dataset split; null for an uploaded photo.' }) split!: Split | null;
+  @Field(() => GraphQLDateTime, {
+    nullable: true,
+    description: 'When an editor marked it reviewed (markImageReviewed); null: not reviewed.',
+  })
+  reviewedAt!: Date | null;
   datasetId!: number | null;
 }
 
@@ -200,6 +205,16 @@ export class Garment extends Node {
   polygon!: Point[];
   @Field(() => LabelSource, { description: 'Annotation or prediction.' }) source!: LabelSource;
   @Field(() => Float, { nullable: true, description: 'Detection score (predictions only).' }) score!: number | null;
+  @Field(() => Int, {
+    description:
+      'Bumped by every edit; an edit (updateGarment, deleteGarment) names the revision it read and is refused as EDIT_CONFLICT when stale.',
+  })
+  revision!: number;
+  @Field(() => GraphQLDateTime, {
+    nullable: true,
+    description: 'When a person last changed or added it; null: as imported or predicted. Re-importing never overwrites such a garment.',
+  })
+  editedAt!: Date | null;
   imageId!: string;
   modelVersionId!: number | null;
 }
@@ -298,6 +313,15 @@ export class TrainingProgress {
   resumedFromStep!: number | null;
 }
 
+@ObjectType({ description: 'How many images and garments of each kind of label a training run learns from (StartTrainingInput.labels).' })
+export class TrainingLabelCounts {
+  @Field(() => Int, { description: 'Training images nobody reviewed, with their annotations.' }) annotatedImages!: number;
+  @Field(() => Int, { description: 'Annotation garments of those images the run learns from.' }) annotatedGarments!: number;
+  @Field(() => Int, { description: 'Images a person marked reviewed.' }) reviewedImages!: number;
+  @Field(() => Int, { description: 'Annotation garments of the reviewed images (after corrections) the run learns from.' })
+  reviewedGarments!: number;
+}
+
 @ObjectType({
   implements: Node,
   description: 'A training run of the model servers: its parameters, progress, metrics and the model version it produced.',
@@ -316,6 +340,11 @@ export class TrainingRun extends Node {
     description: 'Progress as the model server last reported it; null before it took the run.',
   })
   progress!: TrainingProgress | null;
+  @Field(() => TrainingLabelCounts, {
+    nullable: true,
+    description: 'What the run learns from, recorded when a model server starts it; null before that (and for runs older than the count).',
+  })
+  labelCounts!: TrainingLabelCounts | null;
   error!: string | null;
   @Field(() => GraphQLDateTime, { description: 'When the run was queued.' }) createdAt!: Date;
   @Field(() => GraphQLDateTime, { nullable: true, description: 'When a model server first took it.' }) startedAt!: Date | null;
@@ -437,6 +466,8 @@ export class ImageWhere {
   @Field(() => String, { nullable: true, description: 'The image with this K-Fashion 이미지 식별자.' }) externalId?: string | null;
   @Field(() => ID, { nullable: true, description: 'Images of this dataset (a Dataset id, as `Image.dataset { id }` gives it).' })
   datasetId?: string | null;
+  @Field(() => Boolean, { nullable: true, description: 'Only images an editor marked reviewed (true) or only the others (false).' })
+  reviewed?: boolean | null;
   @Field(() => GarmentWhere, { nullable: true, description: 'Images with at least one garment matching this.' })
   garments?: GarmentWhere | null;
 }

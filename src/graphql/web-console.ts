@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { isInside } from './image-routes';
 
 /** Pages the console routes itself (web/src/main.tsx); a reload on any of them gets index.html. */
-const CLIENT_ROUTE = /^\/(?:index\.html|image\/(?:external\/)?[^/]+|training|analyze)?\/?$/;
+const CLIENT_ROUTE = /^\/(?:index\.html|image\/(?:external\/)?[^/]+|similar\/[^/]+|training|analyze)?\/?$/;
 const ASSET_ROUTE = /^\/assets\/[A-Za-z0-9._-]+$/;
 
 const MIME_BY_EXTENSION: Record<string, string> = {

@@ -7,7 +7,7 @@
  */
 import { LABEL_SPACE_KEYS, resolveConfig, type ModelConfig } from '../ml/model/config';
 import { checkStepMemory, type MemoryBudget } from '../ml/train/step-memory';
-import type { DatasetFilter } from '../ml/data/dataset';
+import type { DatasetFilter, TrainingLabels } from '../ml/data/dataset';
 import type { SuperCategory } from '../kfashion/types';
 import { CATALOGUE, isWeightsArgument, resolveWeightsArgument } from '../ml/weights/catalogue';
 import { WEIGHTS_EXTENSIONS } from '../ml/weights/weights-file';
@@ -206,6 +206,7 @@ export function trainingParamsFromInput(input: TrainingParamsInput | Json, optio
       attributeKinds: p.attributeKinds as string[] | null,
       minValueCount: p.minValueCount as number,
       maxImages: p.maxImages as number | null,
+      labels: p.labels as TrainingLabels,
       evalMaxImages: p.evalMaxImages as number | null,
     },
     epochs: p.epochs as number,

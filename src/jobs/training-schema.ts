@@ -6,7 +6,7 @@
  * reads it for `--help`, so it imports nothing heavy.
  */
 import { SuperCategory } from '../kfashion/types';
-import { TRAINABLE_ATTRIBUTE_KINDS } from '../ml/data/dataset';
+import { TRAINABLE_ATTRIBUTE_KINDS, TRAINING_LABELS } from '../ml/data/dataset';
 import { BACKBONES } from '../ml/model/config';
 
 /** Where a value is stored in training_runs.params: at the top, under `data` (the dataset filter) or `model` (a config key). */
@@ -96,6 +96,15 @@ export const TRAINING_PARAMETERS = [
     fallback: null,
     defaultText: 'all',
     description: 'Use at most this many training images',
+  },
+  {
+    name: 'labels',
+    kind: 'string',
+    group: 'data',
+    values: TRAINING_LABELS,
+    fallback: 'ANNOTATIONS',
+    description:
+      'Whose labels to learn from, in this order: the annotations of the training images nobody reviewed, only the images a person marked reviewed (with their corrections; a reviewed upload too), or both',
   },
   {
     name: 'evalMaxImages',

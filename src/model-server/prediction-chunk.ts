@@ -7,6 +7,10 @@
  * transaction fenced on the lease (which also reads the cancel flag), so a chunk taken over after
  * a crash neither skips nor re-counts an image. An image that cannot be read is counted, skipped
  * and named in the chunk's error.
+ *
+ * A chunk of an `embed` job (embedGarments) reads the same pages and, instead of detecting, embeds every stored
+ * garment of each image by its box (scaled from the images row's pixels to the decoded file's), in batches of
+ * KFASHION_MAX_BATCH images, and stores the embeddings with the progress in one transaction likewise.
  */
 import type { DataSource } from 'typeorm';
 import { SearchService } from '../db/search';
@@ -17,6 +21,7 @@ import type { Lease } from '../db/leases';
 import { readImageFile, type RgbImage } from '../images/image-input';
 import type { LoadedModel, ModelRegistry } from './models';
 import { toStoredPixels } from '../images/stored-pixels';
+import { garmentBoxesOfImages, storeEmbeddingPage, type GarmentEmbeddingRow } from '../db/garment-embeddings';
 
 /** Images per page at least; a page is two model batches when KFASHION_MAX_BATCH is larger. */
 export const PREDICTION_PAGE = 16;
@@ -66,7 +71,7 @@ async function predictChunk(
     next = page.more ? reader.read(page.lastId) : Promise.resolve({ images: [], lastId: null, more: false });
     // Left unawaited when this page ends the chunk (cancelled, shutting down): not an unhandled rejection.
     next.catch(() => undefined);
-    const cancelled = await predictPage(options, loaded, page);
+    const cancelled = chunk.kind === 'embed' ? await embedPage(options, loaded, page) : await predictPage(options, loaded, page);
     if (cancelled) return 'cancelled';
     if (options.signal?.aborted) throw new PredictionInterrupted(`prediction chunk ${lease.id} stopped: the worker is shutting down`);
     if (!page.more) return 'succeeded';
@@ -113,18 +118,58 @@ class ChunkReader {
   }
 }
 
+/** The page's unreadable images, each logged. */
+function unreadableImages(options: PredictionChunkOptions, page: DecodedPage): DecodedPage['images'] {
+  const unreadable = page.images.filter((image) => image.error);
+  for (const image of unreadable) options.log?.(`prediction chunk ${options.lease.id}: image ${image.stored.id} skipped: ${image.error}`);
+  return unreadable;
+}
+
 /** Predicts a decoded page, stores it with the progress; returns whether the job was cancelled. */
 async function predictPage(options: PredictionChunkOptions, loaded: LoadedModel, page: DecodedPage): Promise<boolean> {
   const { dataSource, lease } = options;
   const readable = page.images.filter((image) => image.decoded);
   const detections = await Promise.all(readable.map((image) => loaded.batcher.run(image.decoded!)));
-  const unreadable = page.images.filter((image) => image.error);
-  for (const image of unreadable) options.log?.(`prediction chunk ${lease.id}: image ${image.stored.id} skipped: ${image.error}`);
+  const unreadable = unreadableImages(options, page);
   const predictions = readable.map((image, i) => ({
     imageId: image.stored.id,
     detections: toStoredPixels(detections[i], image.decoded!, image.stored),
   }));
   return storePredictionPage(dataSource, loaded.version, predictions, (manager) =>
+    recordChunkProgress(manager, lease, { images: page.images.length, lastImageId: page.lastId!, unreadable: unreadable.length }),
+  );
+}
+
+/** Embeds the stored garments of a decoded page's images, stores them with the progress; returns whether the job was cancelled. */
+async function embedPage(options: PredictionChunkOptions, loaded: LoadedModel, page: DecodedPage): Promise<boolean> {
+  const { dataSource, lease } = options;
+  const readable = page.images.filter((image) => image.decoded);
+  const boxes = await garmentBoxesOfImages(
+    dataSource,
+    readable.map((image) => image.stored.id),
+  );
+  const withGarments = readable
+    .map((image) => ({ image, garments: boxes.filter((b) => b.imageId === image.stored.id) }))
+    .filter((entry) => entry.garments.length > 0);
+  const rows: GarmentEmbeddingRow[] = [];
+  for (let start = 0; start < withGarments.length; start += loaded.batcher.maxBatch) {
+    const batch = withGarments.slice(start, start + loaded.batcher.maxBatch);
+    const embedded = await loaded.model.embedBoxes(
+      batch.map(({ image, garments }) => ({
+        image: image.decoded!,
+        // The rows' boxes are in the images row's pixels; the model reads the decoded file (the inverse of toStoredPixels).
+        boxes: Float32Array.from(toStoredPixels(garments, image.stored, image.decoded!).flatMap((g) => g.box)),
+      })),
+    );
+    batch.forEach(({ garments }, i) =>
+      garments.forEach((garment, k) => {
+        const embedding = embedded[i][k];
+        if (embedding) rows.push({ garmentId: garment.garmentId, scale: embedding.scale, vector: embedding.vector });
+      }),
+    );
+  }
+  const unreadable = unreadableImages(options, page);
+  return storeEmbeddingPage(dataSource, loaded.version.id, rows, (manager) =>
     recordChunkProgress(manager, lease, { images: page.images.length, lastImageId: page.lastId!, unreadable: unreadable.length }),
   );
 }

@@ -122,9 +122,10 @@ export const LAYERS: Layer[] = [
   { folder: 'src/cli', why: 'the commands wire every layer together', may: '*', packages: '*' },
   {
     folder: 'src/graphql',
-    why: 'the API reaches model servers over HTTP and the job queue, and of src/ml only the weights catalogue, the label space and the memory budget',
+    why: "the API reaches model servers over HTTP and the job queue, and of src/ml only the weights catalogue, the label space, the memory budget and the embeddings' wire form",
     may: [
       'src/db',
+      'src/similarity',
       'src/jobs',
       'src/images',
       'src/uploads',
@@ -134,6 +135,7 @@ export const LAYERS: Layer[] = [
       'src/ml/weights',
       'src/ml/data',
       'src/ml/train/step-memory',
+      'src/ml/embedding',
     ],
     packages: [
       '@apollo/server',
@@ -150,6 +152,12 @@ export const LAYERS: Layer[] = [
     ],
   },
   {
+    folder: 'src/similarity',
+    why: 'the vector indexes read embeddings and filters through src/db and know nothing of GraphQL or the model',
+    may: ['src/db', 'src/util'],
+    packages: ['usearch', 'typeorm'],
+  },
+  {
     folder: 'src/model-server',
     why: 'the GPU-side process runs the model on jobs from the database queue',
     may: ['src/db', 'src/jobs', 'src/images', 'src/ml', 'src/util'],
@@ -163,8 +171,8 @@ export const LAYERS: Layer[] = [
   },
   {
     folder: 'src/db',
-    why: 'the database layer depends on no layer above it (src/ml for types only)',
-    may: ['src/kfashion', 'src/jobs', 'src/auth', 'src/images', 'src/util', 'migrations'],
+    why: 'the database layer depends on no layer above it (src/ml for types only, but for the pure review scoring it stores)',
+    may: ['src/kfashion', 'src/jobs', 'src/auth', 'src/images', 'src/util', 'migrations', 'src/ml/review'],
     mayTypesOf: ['src/ml'],
     packages: ['typeorm', 'pg', 'pg-copy-streams', 'reflect-metadata'],
   },

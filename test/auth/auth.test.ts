@@ -113,6 +113,12 @@ describe.each([null, ...ROLES] as (Role | null)[])('as %s', (caller) => {
     if (status !== 201) expect(body.code).toBe(expectedCode(caller, 'analyst', 'CREATED'));
   });
 
+  it('tells the caller its role (viewer), anonymously only with public reads', async () => {
+    const result = await client().query(`{ viewer { role } }`);
+    if (caller === null) expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    else expect(result.data).toEqual({ viewer: { role: caller.toUpperCase() } });
+  });
+
   it('reads queries and image routes with any token, not anonymously', async () => {
     const result = await client().query(`{ vocabulary(kind: COLOR) { value } }`);
     const image = await client().get('/images/1/thumbnail');
@@ -132,6 +138,7 @@ it('opens reads, and only reads, to anonymous callers with publicRead', async ()
   try {
     const anonymous = open.as(undefined);
     expect((await anonymous.query(`{ vocabulary(kind: COLOR) { value } }`)).errors).toBeUndefined();
+    expect((await anonymous.query(`{ viewer { role } }`)).data).toEqual({ viewer: { role: null } });
     expect((await anonymous.get('/images/1')).status).toBe(404);
     expect((await anonymous.query(MUTATIONS.cancelTraining.document)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await anonymous.upload(Buffer.from('x'))).status).toBe(401);

@@ -69,5 +69,5 @@ it('has the names clients and the console rely on', () => {
       .getPossibleTypes(node)
       .map((type) => type.name)
       .sort(),
-  ).toEqual(['Dataset', 'Garment', 'Image', 'ModelVersion', 'PredictionJob', 'TrainingRun']);
+  ).toEqual(['Dataset', 'Garment', 'GarmentEdit', 'Image', 'ModelVersion', 'PredictionJob', 'TrainingRun']);
 });

@@ -31,6 +31,7 @@ const API_INPUT = {
   attributeKinds: ['color', 'print'],
   minValueCount: 3,
   maxImages: 50,
+  labels: 'REVIEWED',
   evalMaxImages: 10,
   epochs: 12,
   batchSize: 4,
@@ -77,6 +78,7 @@ describe('one definition of the training parameters', () => {
       attributeKinds: 'color, print',
       minValueCount: '3',
       maxImages: '50',
+      labels: 'REVIEWED',
       evalMaxImages: '10',
       epochs: '12',
       batchSize: '4',
@@ -100,7 +102,7 @@ describe('one definition of the training parameters', () => {
       weightDecay: 0.001,
       lrGamma: 0.5,
       warmupFactor: 0.01,
-      data: { maxImages: 50 },
+      data: { maxImages: 50, labels: 'REVIEWED' },
       model: { backbone: 'resnet34', min_size: 320 },
     });
     fs.rmSync(modelConfig);

@@ -44,7 +44,10 @@ describe('kfashion predict', () => {
     for (const entry of result) {
       expect(Object.keys(entry).sort()).toEqual(['detections', 'height', 'image', 'width']);
       for (const d of entry.detections) {
-        expect(Object.keys(d).sort()).toEqual(['attributes', 'box', 'className', 'label', 'score']);
+        expect(Object.keys(d).sort()).toEqual(['attributes', 'box', 'className', 'embedding', 'label', 'score']);
+        // The box head's 64 components as int8 in base64, with the scale back to the L2-normed vector.
+        expect(Buffer.from(d.embedding.vector, 'base64')).toHaveLength(trainedFixture.config.representation_size as number);
+        expect(d.embedding.scale).toBeGreaterThan(0);
         const [x1, y1, x2, y2] = d.box;
         expect(0 <= x1 && x1 <= x2 && x2 <= entry.width && 0 <= y1 && y1 <= y2 && y2 <= entry.height).toBe(true);
         expect(d.className).toBe(classNames[d.label]);

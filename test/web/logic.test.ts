@@ -1,10 +1,14 @@
 /**
  * The web console's pure logic, without a browser: the search ↔ URL ↔ GarmentWhere mapping, the
- * pairing of predicted with annotated garments, the Start training form's values as a
- * StartTrainingInput, the messages of failed subscriptions, and how dates are shown.
+ * pairing of predicted with annotated garments, the "More like this" and shop-the-look URLs, the Start
+ * training form's values as a StartTrainingInput, the messages of failed subscriptions, how dates are
+ * shown, the box geometry and keyboard shortcuts of garment editing, and the review queue's options in
+ * URLs.
  */
 import type { SuperCategory } from '../../web/src/gql/graphql';
+import { boxFromPoints, dragBox, shortcutOf } from '../../web/src/box-editing';
 import { iou, ImageGarment, pairGarments } from '../../web/src/image-model';
+import { DEFAULT_REVIEW, formatReviewOptions, parseReviewOptions, reviewImageHref, reviewOptionsOf } from '../../web/src/review-api';
 import { dateTimeText } from '../../web/src/dates';
 import {
   DEFAULT_MIN_SCORE,
@@ -15,6 +19,7 @@ import {
   toggleValue,
   toGarmentWhere,
 } from '../../web/src/search-state';
+import { formatLookQuery, parseLookQuery, parseSimilar, similarPath, similarWhere } from '../../web/src/similar-state';
 import { FieldProblem, startTrainingInput } from '../../web/src/start-training-input';
 import { subscriptionError } from '../../web/src/subscription-error';
 
@@ -70,6 +75,53 @@ describe('search state', () => {
   });
 });
 
+describe('similar garments state', () => {
+  const garmentId = 'R2FybWVudDo0Mg';
+
+  it('round-trips filters through the URL, Korean category included, and ignores what cannot be a filter', () => {
+    const state = {
+      garmentId,
+      modelVersionId: 'TW9kZWxWZXJzaW9uOjM',
+      source: 'PREDICTION',
+      split: 'VALIDATION',
+      category: '팬츠',
+    } as const;
+    const path = similarPath(garmentId, state);
+    expect(path).toBe(
+      `/similar/${garmentId}?model=TW9kZWxWZXJzaW9uOjM&category=${encodeURIComponent('팬츠')}&split=VALIDATION&source=PREDICTION`,
+    );
+    expect(parseSimilar(garmentId, path.slice(path.indexOf('?')))).toEqual(state);
+    expect(similarPath(garmentId)).toBe(`/similar/${garmentId}`);
+    expect(parseSimilar(garmentId, '?model=%3Cb%3E&source=both&split=test&category=')).toEqual({
+      garmentId,
+      modelVersionId: null,
+      source: null,
+      split: null,
+      category: null,
+    });
+    // A path segment that cannot be a global id names no garment (and is never sent).
+    expect(parseSimilar('42/../x', '')).toBeNull();
+    expect(parseSimilar('<script>', '')).toBeNull();
+  });
+
+  it('asks for every garment with an embedding when no filter is set, and for exactly the filters set otherwise', () => {
+    const none = { garmentId, modelVersionId: 'TW9kZWxWZXJzaW9uOjM', source: null, split: null, category: null };
+    // The model version is an argument of its own, not a filter.
+    expect(similarWhere(none)).toBeNull();
+    expect(similarWhere({ ...none, category: '팬츠', split: 'TRAIN' })).toEqual({ category: ['팬츠'], split: 'TRAIN' });
+    expect(similarWhere({ ...none, source: 'ANNOTATION' })).toEqual({ source: 'ANNOTATION' });
+  });
+
+  it("names an analysed photo's look by image and model version", () => {
+    const target = { imageId: 'SW1hZ2U6Nw', modelVersionId: 'TW9kZWxWZXJzaW9uOjM' };
+    expect(formatLookQuery(target)).toBe('?image=SW1hZ2U6Nw&model=TW9kZWxWZXJzaW9uOjM');
+    expect(parseLookQuery(formatLookQuery(target))).toEqual(target);
+    expect(parseLookQuery('?image=SW1hZ2U6Nw')).toEqual({ imageId: 'SW1hZ2U6Nw', modelVersionId: null });
+    expect(parseLookQuery('')).toBeNull();
+    expect(parseLookQuery('?image=a%20b&model=x')).toBeNull();
+  });
+});
+
 describe('dates', () => {
   it('shows a timestamp in ISO order to the minute, in local time', () => {
     // 7 December 2026, 14:03:59 on the test's clock: 07/12/2026 in en-GB, 12/7/2026 in en-US.
@@ -87,6 +139,7 @@ function garment(
   const [x1, y1, x2, y2] = box;
   return {
     id,
+    revision: 1,
     superCategory,
     category: null,
     categoryEn: null,
@@ -165,5 +218,74 @@ describe('subscription errors', () => {
     expect(subscriptionError({ code: 4403, reason: 'Forbidden' }).message).toBe('subscription closed (4403: Forbidden)');
     expect(subscriptionError({ code: 1006 }).message).toBe('subscription closed (1006)');
     expect(subscriptionError(undefined).message).toBe('no subscription connection at /graphql');
+  });
+});
+
+describe('box editing', () => {
+  const image = { width: 200, height: 100 };
+  const box = { x1: 50, y1: 20, x2: 110, y2: 60 };
+
+  it('moves a box by the travel in whole pixels, keeping its size, and stops it at the image edges', () => {
+    expect(dragBox(box, 'move', 10.4, -5.6, image)).toEqual({ x1: 60, y1: 14, x2: 120, y2: 54 });
+    // Fractional stored edges stay fractional: only the travel is rounded.
+    expect(dragBox({ x1: 0.25, y1: 1.5, x2: 10.25, y2: 2.5 }, 'move', 2.6, 0, image)).toEqual({ x1: 3.25, y1: 1.5, x2: 13.25, y2: 2.5 });
+    // 60 px wide: its left edge goes no further right than 200 - 60 = 140, nor above 0.
+    expect(dragBox(box, 'move', 500, -500, image)).toEqual({ x1: 140, y1: 0, x2: 200, y2: 40 });
+    expect(dragBox(box, 'move', -500, 500, image)).toEqual({ x1: 0, y1: 60, x2: 60, y2: 100 });
+  });
+
+  it('resizes from each corner, clamped to the image and never past the opposite corner', () => {
+    expect(dragBox(box, 'se', 15, 7, image)).toEqual({ x1: 50, y1: 20, x2: 125, y2: 67 });
+    expect(dragBox(box, 'nw', -8, 4, image)).toEqual({ x1: 42, y1: 24, x2: 110, y2: 60 });
+    expect(dragBox(box, 'ne', 1000, -1000, image)).toEqual({ x1: 50, y1: 0, x2: 200, y2: 60 });
+    expect(dragBox(box, 'sw', 1000, -1000, image)).toEqual({ x1: 109, y1: 20, x2: 110, y2: 21 });
+    // The edges a corner does not hold are left exactly as stored.
+    expect(dragBox({ x1: 260.144, y1: 59.4236, x2: 555.144, y2: 394.4236 }, 'se', 40.3, 24.6, { width: 800, height: 800 })).toEqual({
+      x1: 260.144,
+      y1: 59.4236,
+      x2: 595.144,
+      y2: 419.4236,
+    });
+  });
+
+  it('draws a box between two points in any order, inside the image, and none without area', () => {
+    expect(boxFromPoints({ x: 150.2, y: 80 }, { x: 30, y: -10 }, image)).toEqual({ x1: 30, y1: 0, x2: 150, y2: 80 });
+    expect(boxFromPoints({ x: 10, y: 10 }, { x: 10.2, y: 50 }, image)).toBeNull();
+  });
+
+  it('maps keys to the shortcuts, ignoring them with modifiers they do not take', () => {
+    const key = (name: string, modifiers: Partial<{ ctrlKey: boolean; metaKey: boolean; shiftKey: boolean; altKey: boolean }> = {}) =>
+      shortcutOf({ key: name, ctrlKey: false, metaKey: false, shiftKey: false, altKey: false, ...modifiers });
+    expect(key('ArrowLeft')).toEqual({ action: 'nudge', dx: -1, dy: 0 });
+    expect(key('ArrowDown', { shiftKey: true })).toEqual({ action: 'nudge', dx: 0, dy: 10 });
+    expect(key('z', { ctrlKey: true })).toEqual({ action: 'undo' });
+    expect(key('z', { metaKey: true })).toEqual({ action: 'undo' });
+    expect(key('Delete')).toEqual({ action: 'delete' });
+    expect(key('a')).toEqual({ action: 'accept' });
+    expect(key('r')).toEqual({ action: 'markReviewed' });
+    expect(key('n')).toEqual({ action: 'next' });
+    expect(key('Escape')).toEqual({ action: 'deselect' });
+    expect(key('a', { ctrlKey: true })).toBeNull();
+    expect(key('r', { shiftKey: true })).toBeNull();
+    expect(key('x')).toBeNull();
+  });
+});
+
+describe('review queue options', () => {
+  it('round-trip through the Review page URL and the image page link that walks the queue', () => {
+    const options = { order: 'RANDOM' as const, seed: 42, split: 'VALIDATION' as const, modelVersionId: 'TW9kZWxWZXJzaW9uOjM' };
+    expect(formatReviewOptions(options)).toBe('?order=RANDOM&seed=42&split=VALIDATION&model=TW9kZWxWZXJzaW9uOjM');
+    expect(parseReviewOptions(formatReviewOptions(options))).toEqual(options);
+    expect(formatReviewOptions(DEFAULT_REVIEW)).toBe('');
+    const href = reviewImageHref('SW1hZ2U6Nw', options);
+    expect(href).toBe(`/image/SW1hZ2U6Nw?review=${encodeURIComponent('?order=RANDOM&seed=42&split=VALIDATION&model=TW9kZWxWZXJzaW9uOjM')}`);
+    expect(reviewOptionsOf(href.slice(href.indexOf('?')))).toEqual(options);
+    expect(reviewOptionsOf('?garment=R2FybWVudDox')).toBeNull();
+  });
+
+  it('ignores unknown orders, splits and seeds outside GraphQL Int from a hand-edited URL', () => {
+    expect(parseReviewOptions('?order=WORST&split=test&seed=99999999999')).toEqual(DEFAULT_REVIEW);
+    expect(parseReviewOptions('?seed=-1').seed).toBeNull();
+    expect(parseReviewOptions(`?seed=${2 ** 31 - 1}`).seed).toBe(2 ** 31 - 1);
   });
 });

@@ -67,7 +67,15 @@ afterAll(async () => {
 
 describe('WebConsole', () => {
   it('answers the client routes with index.html, never cached', async () => {
-    for (const route of ['/', '/index.html', '/training', '/analyze/', '/image/42', '/image/external/100026?garment=3']) {
+    for (const route of [
+      '/',
+      '/index.html',
+      '/training',
+      '/analyze/',
+      '/image/42',
+      '/image/external/100026?garment=3',
+      '/similar/R2FybWVudDoz?category=x',
+    ]) {
       const response = await get(route);
       expect({ route, status: response.status, cache: response.headers['cache-control'] }).toEqual({
         route,

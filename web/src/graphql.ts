@@ -9,7 +9,7 @@ export const GRAPHQL_PATH = '/graphql';
 
 export interface GraphQLErrorEntry {
   message: string;
-  extensions?: { code?: string; field?: string };
+  extensions?: { code?: string; field?: string; currentRevision?: number };
 }
 
 export class GraphQLRequestError extends Error {

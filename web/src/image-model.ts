@@ -14,10 +14,10 @@ export type Box = ImageGarment['box'];
 
 graphql(`
   fragment ImageDetail on Image {
-    id externalId fileName width height split url display: thumbnailUrl(size: 1024)
+    id externalId fileName width height split url display: thumbnailUrl(size: 1024) reviewedAt
     styles { style styleEn subStyle subStyleEn }
     garments {
-      id superCategory category categoryEn source score box { x1 y1 x2 y2 } polygon { x y }
+      id revision superCategory category categoryEn source score box { x1 y1 x2 y2 } polygon { x y }
       attributes { kind value valueEn score } modelVersion { id name }
     }
   }
@@ -96,6 +96,9 @@ export const KIND_ORDER = [
   'print',
   'detail',
 ];
+
+/** Kinds a garment may carry several values of; the others have at most one. */
+export const MULTI_VALUED_KINDS = new Set(['material', 'print', 'detail']);
 
 export const KIND_LABELS: Record<string, string> = {
   category: 'Category',

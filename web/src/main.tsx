@@ -1,13 +1,16 @@
 /**
  * The K-Fashion web console: Search (/), Image (/image/:id, /image/external/:kfashionId),
- * Training (/training) and Analyze (/analyze), all over the same GraphQL API as any client.
+ * Review (/review), More like this (/similar/:garmentId), Training (/training) and Analyze (/analyze),
+ * all over the same GraphQL API as any client.
  */
 import { FormEvent, StrictMode, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { TokenField } from './components/TokenField';
 import { AnalyzePage } from './pages/AnalyzePage';
 import { ImagePage } from './pages/ImagePage';
+import { ReviewPage } from './pages/ReviewPage';
 import { SearchPage } from './pages/SearchPage';
+import { SimilarPage } from './pages/SimilarPage';
 import { TrainingPage } from './pages/TrainingPage';
 import { Link, Location, navigate, useLocation } from './router';
 import './styles.css';
@@ -16,8 +19,11 @@ function Page({ location }: { location: Location }) {
   const { pathname, search } = location;
   const image = /^\/image\/(external\/)?([^/]+)\/?$/.exec(pathname);
   if (image) return <ImagePage id={decodeURIComponent(image[2])} external={!!image[1]} query={search} />;
+  if (/^\/review\/?$/.test(pathname)) return <ReviewPage query={search} />;
+  const similar = /^\/similar\/([^/]+)\/?$/.exec(pathname);
+  if (similar) return <SimilarPage garmentId={decodeURIComponent(similar[1])} query={search} />;
   if (/^\/training\/?$/.test(pathname)) return <TrainingPage query={search} />;
-  if (/^\/analyze\/?$/.test(pathname)) return <AnalyzePage />;
+  if (/^\/analyze\/?$/.test(pathname)) return <AnalyzePage query={search} />;
   if (pathname === '/' || pathname === '/index.html') return <SearchPage query={search} />;
   return (
     <p className="error" role="alert">
@@ -55,11 +61,13 @@ function App() {
   const location = useLocation();
   const section = location.pathname.startsWith('/training')
     ? 'training'
-    : location.pathname.startsWith('/analyze')
-      ? 'analyze'
-      : location.pathname.startsWith('/image')
-        ? 'image'
-        : 'search';
+    : location.pathname.startsWith('/review')
+      ? 'review'
+      : location.pathname.startsWith('/analyze')
+        ? 'analyze'
+        : location.pathname.startsWith('/image')
+          ? 'image'
+          : 'search';
   return (
     <>
       <a className="skip-link" href="#main">
@@ -72,6 +80,9 @@ function App() {
         <nav aria-label="Pages">
           <Link href="/" aria-current={section === 'search' ? 'page' : undefined}>
             Search
+          </Link>
+          <Link href="/review" aria-current={section === 'review' ? 'page' : undefined}>
+            Review
           </Link>
           <Link href="/training" aria-current={section === 'training' ? 'page' : undefined}>
             Training

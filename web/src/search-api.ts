@@ -7,13 +7,22 @@
 import { FacetValue } from './components/FacetSidebar';
 import { fetchGraphQL } from './graphql';
 import { graphql } from './gql';
-import type { GarmentWhere, ModelVersionChoicesQuery, SearchResultsQuery, SuperCategory } from './gql/graphql';
+import type { GarmentCropFragment, GarmentWhere, ModelVersionChoicesQuery, SuperCategory } from './gql/graphql';
 import { FACET_KINDS, SearchState, SUPER_CATEGORIES, SUPER_CATEGORY_KEY, toGarmentWhere } from './search-state';
 import { apiKind, consoleKind } from './attribute-kinds';
 
 export const PAGE_SIZE = 48;
 
-export type ResultGarment = SearchResultsQuery['searchGarments']['edges'][number]['node'];
+/** What a result card shows of a garment: search results, similar garments and shop-the-look matches alike. */
+export type ResultGarment = GarmentCropFragment;
+
+graphql(`
+  fragment GarmentCrop on Garment {
+    id superCategory category categoryEn score box { x1 y1 x2 y2 }
+    crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)
+    image { id externalId } modelVersion { id }
+  }
+`);
 
 export interface ResultPage {
   totalCount: number | null;
@@ -27,11 +36,7 @@ const SEARCH_RESULTS = graphql(`
     searchGarments(where: $where, first: $first, after: $after) {
       totalCount @include(if: $withCount)
       pageInfo { hasNextPage endCursor }
-      edges { node {
-        id superCategory category categoryEn score box { x1 y1 x2 y2 }
-        crop: cropUrl(size: 192) crop2x: cropUrl(size: 384)
-        image { id externalId }
-      } }
+      edges { node { ...GarmentCrop } }
     }
   }
 `);

@@ -56,6 +56,8 @@ export interface ImportStats {
   imagesImported: number;
   imagesUpdated: number;
   imagesUnchanged: number;
+  /** Updated images whose annotations a person had edited: their garments were kept, the file's not loaded (docs/import.md). */
+  imagesKeptEdited: number;
   garmentsImported: number;
   filesRejected: number;
   garmentsRejected: number;
@@ -83,6 +85,7 @@ function emptyStats(): ImportStats {
     imagesImported: 0,
     imagesUpdated: 0,
     imagesUnchanged: 0,
+    imagesKeptEdited: 0,
     garmentsImported: 0,
     filesRejected: 0,
     garmentsRejected: 0,
@@ -158,6 +161,7 @@ function account(stats: ImportStats, batch: ReadOutcome[], outcome: BatchOutcome
   stats.imagesImported += outcome.imported.length;
   stats.imagesUpdated += outcome.updated.length;
   stats.imagesUnchanged += outcome.unchanged.length;
+  stats.imagesKeptEdited += outcome.editedImagesKept;
   stats.garmentsImported += outcome.garmentsWritten;
   stats.filesRejected += rejectedFiles.length;
   for (const file of ready) {

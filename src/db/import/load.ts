@@ -11,6 +11,7 @@ import type { BulkMode } from './bulk-mode';
 import type { ReadyFile, RejectedFile } from './read';
 import { fileRejection } from './report';
 import { VocabularyIds } from './vocabulary-ids';
+import { imagesWithAnnotationEdits } from '../garment-edits';
 
 export const IMAGES: TableSpec = {
   table: 'images',
@@ -78,6 +79,8 @@ export interface BatchOutcome {
   unchanged: ReadyFile[];
   duplicates: RejectedFile[];
   garmentsWritten: number;
+  /** Changed files whose image's annotations a person had edited: their garments were kept, not reloaded. */
+  editedImagesKept: number;
 }
 
 interface ExistingImage {
@@ -109,15 +112,17 @@ export class BatchLoader {
       await queryRunner.query('SELECT pg_advisory_xact_lock($1, $2)', [IMPORT_LOCK_NAMESPACE, this.datasetId]);
       const outcome = this.classify(files, await this.existingImages(queryRunner, files));
       const updatedIds = outcome.updated.map((file) => outcome.idByFile.get(file)!);
-      await this.clearChildren(queryRunner, updatedIds);
+      const edited = await this.lockAndFindEdited(queryRunner, updatedIds);
+      await this.clearChildren(queryRunner, updatedIds, edited);
       await this.updateImages(queryRunner, outcome.updated, outcome.idByFile);
+      await this.refreshKeptSearchTerms(queryRunner, outcome.updated, outcome.idByFile);
       const newIds = await this.allocateIds(queryRunner, 'images', outcome.imported.length);
       outcome.imported.forEach((file, i) => outcome.idByFile.set(file, newIds[i]));
       // Deletes (which cascade) and updates (which fire the split trigger) are done; see bulk-mode.ts.
       if (this.mode.bypassTriggers) await queryRunner.query('SET LOCAL session_replication_role = replica');
-      const garmentsWritten = await this.insertRows(queryRunner, outcome.imported, outcome.updated, outcome.idByFile);
+      const garmentsWritten = await this.insertRows(queryRunner, outcome.imported, outcome.updated, outcome.idByFile, edited);
       await queryRunner.commitTransaction();
-      return { ...outcome, garmentsWritten };
+      return { ...outcome, garmentsWritten, editedImagesKept: edited.size };
     } catch (error) {
       if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined);
       throw error;
@@ -183,15 +188,74 @@ export class BatchLoader {
     return fs.existsSync(path.join(this.root, annotationPath));
   }
 
-  /** A changed image loses its annotated styles and garments (attributes cascade); predictions stay. */
-  private async clearChildren(queryRunner: QueryRunner, imageIds: number[]): Promise<void> {
+  /**
+   * Locks the changed images (an edit of their garments holds a share lock on the image, so this
+   * waits for edits under way and keeps new ones out until the batch commits) and returns those
+   * whose annotations a person edited (src/db/garment-edits.ts).
+   */
+  private async lockAndFindEdited(queryRunner: QueryRunner, imageIds: number[]): Promise<Set<number>> {
+    if (imageIds.length === 0) return new Set();
+    await queryRunner.query(
+      `SELECT id FROM images WHERE id IN (SELECT json_array_elements_text($1::json)::bigint) ORDER BY id FOR UPDATE`,
+      [idList(imageIds)],
+    );
+    return imagesWithAnnotationEdits(queryRunner, imageIds);
+  }
+
+  /**
+   * A changed image loses its annotated styles and garments (attributes cascade); predictions stay,
+   * and so do the annotations of an image a person edited (docs/import.md: the edit wins).
+   */
+  private async clearChildren(queryRunner: QueryRunner, imageIds: number[], edited: Set<number>): Promise<void> {
     if (imageIds.length === 0) return;
-    const ids = idList(imageIds);
-    await queryRunner.query(`DELETE FROM image_styles WHERE image_id IN (SELECT json_array_elements_text($1::json)::bigint)`, [ids]);
+    await queryRunner.query(`DELETE FROM image_styles WHERE image_id IN (SELECT json_array_elements_text($1::json)::bigint)`, [
+      idList(imageIds),
+    ]);
+    const replaced = imageIds.filter((id) => !edited.has(id));
+    if (replaced.length === 0) return;
     await queryRunner.query(
       `DELETE FROM garments WHERE source = 'annotation'
          AND image_id IN (SELECT json_array_elements_text($1::json)::bigint)`,
-      [ids],
+      [idList(replaced)],
+    );
+  }
+
+  /**
+   * The garments a changed image keeps (predictions, edited annotations) carry its styles in their
+   * search_terms: they take the file's new styles.
+   */
+  private async refreshKeptSearchTerms(queryRunner: QueryRunner, files: ReadyFile[], idByFile: Map<ReadyFile, number>) {
+    if (files.length === 0) return;
+    const styleTermsByImage = new Map(files.map((file) => [idByFile.get(file)!, this.styleTerms(file)]));
+    const kept = (await queryRunner.query(
+      `SELECT g.id, g.image_id, g.category_id, array_remove(array_agg(ga.vocabulary_id), NULL) AS value_ids
+         FROM garments g LEFT JOIN garment_attributes ga ON ga.garment_id = g.id
+        WHERE g.image_id IN (SELECT json_array_elements_text($1::json)::bigint)
+        GROUP BY g.id`,
+      [idList([...styleTermsByImage.keys()])],
+    )) as { id: string; image_id: string; category_id: number | null; value_ids: number[] }[];
+    if (kept.length === 0) return;
+    const records = kept.map((row) => ({
+      id: row.id,
+      search_terms: garmentSearchTerms(
+        row.category_id === null ? row.value_ids : [row.category_id, ...row.value_ids],
+        styleTermsByImage.get(Number(row.image_id)) ?? [],
+      ),
+    }));
+    await queryRunner.query(
+      `UPDATE garments SET search_terms = ARRAY(SELECT json_array_elements_text(t.search_terms)::integer)
+         FROM json_to_recordset($1::json) AS t(id bigint, search_terms json)
+        WHERE garments.id = t.id AND garments.search_terms IS DISTINCT FROM ARRAY(SELECT json_array_elements_text(t.search_terms)::integer)`,
+      [JSON.stringify(records)],
+    );
+  }
+
+  /** The vocabulary ids of an image's styles and sub-styles, as its garments' search_terms carry them. */
+  private styleTerms(file: ReadyFile): number[] {
+    return file.annotation.styles.flatMap((style) =>
+      style.subStyle === null
+        ? [this.vocabulary.id('style', style.style)]
+        : [this.vocabulary.id('style', style.style), this.vocabulary.id('subStyle', style.subStyle)],
     );
   }
 
@@ -246,13 +310,15 @@ export class BatchLoader {
     imported: ReadyFile[],
     updated: ReadyFile[],
     idByFile: Map<ReadyFile, number>,
+    edited: Set<number>,
   ): Promise<number> {
     const written = [...imported, ...updated];
-    const garmentCount = written.reduce((sum, file) => sum + file.annotation.garments.length, 0);
+    const loadsGarments = (file: ReadyFile) => !edited.has(idByFile.get(file)!);
+    const garmentCount = written.reduce((sum, file) => sum + (loadsGarments(file) ? file.annotation.garments.length : 0), 0);
     const garmentIds = await this.allocateIds(queryRunner, 'garments', garmentCount);
     const writeSplit = this.mode.bypassTriggers && this.mode.garmentSplitColumn;
     const rows: ChildRows = { styles: [], garments: [], attributes: [] };
-    for (const file of written) this.addChildRows(rows, file, idByFile.get(file)!, garmentIds, writeSplit);
+    for (const file of written) this.addChildRows(rows, file, idByFile.get(file)!, garmentIds, writeSplit, loadsGarments(file));
     const images = imported.map((file) => this.imageRow(file, idByFile.get(file)!));
     await this.writer.insert(queryRunner, IMAGES, images);
     await this.writer.insert(queryRunner, IMAGE_STYLES, rows.styles);
@@ -265,15 +331,21 @@ export class BatchLoader {
    * Style, garment and attribute rows of one image. A garment's search_terms are the ids of its
    * category and attribute values plus its image's styles and sub-styles (migration header).
    */
-  private addChildRows(rows: ChildRows, file: ReadyFile, imageId: number, garmentIds: number[], writeSplit: boolean) {
-    const styleTerms: number[] = [];
+  private addChildRows(
+    rows: ChildRows,
+    file: ReadyFile,
+    imageId: number,
+    garmentIds: number[],
+    writeSplit: boolean,
+    withGarments: boolean,
+  ) {
     file.annotation.styles.forEach((style, position) => {
       const styleId = this.vocabulary.id('style', style.style);
       const subStyleId = style.subStyle === null ? null : this.vocabulary.id('subStyle', style.subStyle);
       rows.styles.push([imageId, position, styleId, subStyleId]);
-      styleTerms.push(styleId);
-      if (subStyleId !== null) styleTerms.push(subStyleId);
     });
+    if (!withGarments) return;
+    const styleTerms = this.styleTerms(file);
     for (const garment of file.annotation.garments) {
       const garmentId = garmentIds[rows.garments.length];
       const categoryId = garment.category === null ? null : this.vocabulary.id('category', garment.category);

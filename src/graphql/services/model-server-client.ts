@@ -11,6 +11,7 @@ import { badInput, ErrorCode } from '../errors';
 import { globalId } from '../ids';
 import { postBytes, PostTimeout } from '../../util/http-post';
 import type { MemoryBudget } from '../../ml/train/step-memory';
+import { GarmentEmbedding, InvalidEmbedding } from '../../ml/embedding/garment-embedding';
 
 export interface ModelServerPrediction {
   width: number;
@@ -61,7 +62,24 @@ export class ModelServerClient {
     }
     const body = parseObject(answer.body);
     if (answer.status < 200 || answer.status > 299) throw this.refusal(answer.status, body, versionId);
-    return body as unknown as ModelServerPrediction;
+    return this.withEmbeddings(body as unknown as ModelServerPrediction);
+  }
+
+  /** The answer's embeddings (JSON: base64 int8) decoded and checked; a malformed one is the model server's failure. */
+  private withEmbeddings(prediction: ModelServerPrediction): ModelServerPrediction {
+    try {
+      const detections = prediction.detections.map((d, i) => ({
+        ...d,
+        embedding: d.embedding == null ? null : GarmentEmbedding.fromJson(d.embedding, `detections[${i}].embedding`),
+      }));
+      return { ...prediction, detections };
+    } catch (error) {
+      if (!(error instanceof InvalidEmbedding)) throw error;
+      this.log('the model server answered a malformed embedding:', error.message);
+      throw new GraphQLError('the model server failed to analyse the photo (malformed answer)', {
+        extensions: { code: ErrorCode.ModelServerError },
+      });
+    }
   }
 
   /**

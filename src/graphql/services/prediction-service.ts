@@ -10,6 +10,7 @@ import type { NewestFirstPage, RowPage } from '../../db/newest-first';
 import { readModelVersion } from '../../db/model-versions';
 import type { SearchService } from '../../db/search';
 import type { ImageFilter } from '../../db/search-filter';
+import type { PredictionJobKind } from '../../db/prediction-chunks';
 import { notFound } from '../errors';
 import { globalId } from '../ids';
 import type { JobQueueHandle } from './job-queue';
@@ -25,13 +26,19 @@ export class PredictionService {
     readonly defaultChunkSize?: number,
   ) {}
 
-  async create(filter: ImageFilter | null, modelVersionId: number, chunkSize: number): Promise<PredictionJobRow> {
+  /** A job of `kind` (default `predict`; `embed`: embedGarments) over the images of `filter`. */
+  async create(
+    filter: ImageFilter | null,
+    modelVersionId: number,
+    chunkSize: number,
+    kind: PredictionJobKind = 'predict',
+  ): Promise<PredictionJobRow> {
     await readModelVersion(this.dataSource, modelVersionId).catch(() => {
       throw notFound(`model version ${globalId('ModelVersion', modelVersionId)}`);
     });
     // Compiles the filter now, so a bad filter is the caller's error and not a failed job.
     await this.search.images(filter, { first: 1 });
-    return createPredictionJob(this.dataSource, await this.queue.get(), this.search, { modelVersionId, filter, chunkSize });
+    return createPredictionJob(this.dataSource, await this.queue.get(), this.search, { kind, modelVersionId, filter, chunkSize });
   }
 
   /** Null when the job does not exist. */

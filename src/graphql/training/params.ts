@@ -5,18 +5,32 @@
  * decorators in a loop; the classes' TypeScript types come from TrainingParamsInput.
  */
 import 'reflect-metadata';
-import { Field, Float, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, Float, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 /** type-graphql's type function (its last overload of Field takes one). */
 type ReturnTypeFunc = NonNullable<Parameters<typeof Field>[0]>;
 type GraphQLTypeOf = ReturnType<ReturnTypeFunc>;
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { SuperCategory } from '../../kfashion/types';
+import { TRAINING_LABELS, type TrainingLabels as TrainingLabelsValue } from '../../ml/data/dataset';
 import { describeParameter, TRAINING_PARAMETERS, type ParamSpec, type TrainingParamsInput } from '../../jobs/training-schema';
 
-/** The GraphQL type of a parameter: its kind, and the SuperCategory enum for the slots. */
+/** Whose labels a run learns from (the `labels` parameter's values, as an enum). */
+export const TrainingLabels = Object.fromEntries(TRAINING_LABELS.map((value) => [value, value])) as { [V in TrainingLabelsValue]: V };
+registerEnumType(TrainingLabels, {
+  name: 'TrainingLabels',
+  description: 'Whose labels a training run learns from.',
+  valuesConfig: {
+    ANNOTATIONS: { description: 'The training images nobody reviewed, with their annotations (as imported, or as edited).' },
+    REVIEWED: { description: 'Only the images a person marked reviewed, with their corrected annotations (reviewed uploads included).' },
+    BOTH: { description: 'Every training image, reviewed or not, and reviewed uploads.' },
+  },
+});
+
+/** The GraphQL type of a parameter: its kind, the SuperCategory enum for the slots and TrainingLabels for the labels. */
 function graphqlType(spec: ParamSpec): ReturnTypeFunc {
   if (spec.name === 'superCategories') return () => [SuperCategory];
+  if (spec.name === 'labels') return () => TrainingLabels;
   const types: Record<ParamSpec['kind'], GraphQLTypeOf> = {
     integer: Int,
     number: Float,

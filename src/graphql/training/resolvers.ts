@@ -126,6 +126,30 @@ export class TrainingResolver {
   @Authorized<Role>('analyst')
   @Mutation(() => PredictionJob, {
     description:
+      "Stores the appearance embedding (the box head's representation of its box) of every garment of the images matching `where` " +
+      'under a model version, as chunks of `chunkSize` images (default KFASHION_PREDICTION_CHUNK or 256) that any model server takes; ' +
+      'a garment embedded before is embedded again (its box may have been edited). Cancelled with cancelPrediction.',
+  })
+  async embedGarments(
+    @Arg('modelVersionId', () => ID, { description: 'The model version to embed with (a ModelVersion id).' }) modelVersionId: string,
+    @Arg('where', () => T.ImageWhere, { nullable: true, description: 'The images whose garments to embed; absent: every image.' })
+    where: T.ImageWhere | null,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('chunkSize', () => Int, {
+      nullable: true,
+      description: 'Images per chunk (1 to the server maximum); absent: KFASHION_PREDICTION_CHUNK or 256.',
+    })
+    chunkSize?: number | null,
+  ): Promise<PredictionJob> {
+    const versionId = serialKeyOf('modelVersionId', modelVersionId, 'ModelVersion');
+    return toPredictionJob(
+      await ctx.services.predictions.create(imageFilter(where), versionId, chunkSizeArgument(chunkSize, ctx), 'embed'),
+    );
+  }
+
+  @Authorized<Role>('analyst')
+  @Mutation(() => PredictionJob, {
+    description:
       'Stops every chunk of a prediction job: queued ones at once, running ones after their current page (analysts, like predictImages).',
   })
   async cancelPrediction(

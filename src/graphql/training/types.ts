@@ -1,6 +1,6 @@
 /** GraphQL types of the training and prediction API (added to the schema by src/graphql/schema.ts). */
 import 'reflect-metadata';
-import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { GraphQLDateTime } from 'graphql-scalars';
 import * as T from '../types';
 
@@ -13,9 +13,22 @@ export class LossCurve {
   @Field(() => [Float], { description: 'The value at each of `steps`.' }) values!: number[];
 }
 
+export enum PredictionJobKind {
+  PREDICT = 'predict',
+  EMBED = 'embed',
+}
+registerEnumType(PredictionJobKind, {
+  name: 'PredictionJobKind',
+  description: 'What a batch job does with each image.',
+  valuesConfig: {
+    PREDICT: { description: 'Detects garments and stores them as PREDICTION garments with their embeddings (predictImages).' },
+    EMBED: { description: 'Stores the appearance embedding of every stored garment of the image, by its box (embedGarments).' },
+  },
+});
+
 @ObjectType({
   implements: T.Node,
-  description: 'A batch prediction over the images matching a filter (predictImages), run as chunks by every model server.',
+  description: 'A batch job over the images matching a filter (predictImages, embedGarments), run as chunks by every model server.',
 })
 export class PredictionJob extends T.Node {
   id!: number;
@@ -23,11 +36,12 @@ export class PredictionJob extends T.Node {
   @Field(() => String, T.DATABASE_ID) get databaseId(): string {
     return String(this.id);
   }
+  @Field(() => PredictionJobKind, { description: 'Whether it predicts or embeds.' }) kind!: PredictionJobKind;
   @Field(() => T.JobStatus, { description: 'Where the job stands (settled from its chunks).' }) status!: T.JobStatus;
   @Field(() => Int, { nullable: true, description: 'Images matching the filter when the job was created.' }) total!: number | null;
   @Field(() => Int, { description: 'Images predicted (or skipped as unreadable) so far, over all chunks.' }) done!: number;
   @Field(() => String, { nullable: true, description: 'Why the job failed; null unless it did.' }) error!: string | null;
-  @Field(() => GraphQLDateTime, { description: 'When predictImages created it.' }) createdAt!: Date;
+  @Field(() => GraphQLDateTime, { description: 'When predictImages or embedGarments created it.' }) createdAt!: Date;
   @Field(() => GraphQLDateTime, { nullable: true, description: 'When a model server took the first chunk.' }) startedAt!: Date | null;
   @Field(() => GraphQLDateTime, { nullable: true, description: 'When its last chunk settled.' }) finishedAt!: Date | null;
   @Field(() => Int, { nullable: true, description: 'Chunks the images were split into (ranges of ids).' }) chunks!: number | null;

@@ -22,6 +22,15 @@ export type SplitName = 'train' | 'validation';
 /** Kinds a model can learn as attribute heads (category is the class, not an attribute). */
 export const TRAINABLE_ATTRIBUTE_KINDS = GARMENT_ATTRIBUTE_KINDS.filter((kind) => kind !== 'category');
 
+/**
+ * Which images' labels a run learns from: ANNOTATIONS, the images nobody reviewed (their annotations
+ * as imported, or as edited without a review); REVIEWED, only images a person marked reviewed (their
+ * annotation garments after the corrections; uploaded photos without a split count as training
+ * images once reviewed); BOTH, all of them.
+ */
+export const TRAINING_LABELS = ['ANNOTATIONS', 'REVIEWED', 'BOTH'] as const;
+export type TrainingLabels = (typeof TRAINING_LABELS)[number];
+
 export interface DatasetFilter {
   /** Only garments of these slots (default: all). */
   superCategories?: SuperCategory[] | null;
@@ -31,6 +40,8 @@ export interface DatasetFilter {
   minValueCount?: number | null;
   /** Use at most this many images of a split (the first by id; default: all). */
   maxImages?: number | null;
+  /** Whose labels (default ANNOTATIONS). */
+  labels?: TrainingLabels | null;
 }
 
 export interface LabelSpaceClass {
@@ -61,6 +72,30 @@ export interface DatasetImage {
   width: number;
   height: number;
   garments: DatasetGarment[];
+  /** A person marked the image reviewed (its labels are checked ones). */
+  reviewed: boolean;
+}
+
+/** How many images and garments of each kind of label a run learns from (TrainingRun.labelCounts). */
+export interface LabelCounts {
+  annotatedImages: number;
+  annotatedGarments: number;
+  reviewedImages: number;
+  reviewedGarments: number;
+}
+
+export function labelCountsOf(images: readonly DatasetImage[]): LabelCounts {
+  const counts: LabelCounts = { annotatedImages: 0, annotatedGarments: 0, reviewedImages: 0, reviewedGarments: 0 };
+  for (const image of images) {
+    if (image.reviewed) {
+      counts.reviewedImages += 1;
+      counts.reviewedGarments += image.garments.length;
+    } else {
+      counts.annotatedImages += 1;
+      counts.annotatedGarments += image.garments.length;
+    }
+  }
+  return counts;
 }
 
 export class DatasetError extends Error {
@@ -97,6 +132,9 @@ function checkFilter(filter: DatasetFilter): DatasetFilter & { minValueCount: nu
   if (filter.maxImages !== undefined && filter.maxImages !== null && !(Number.isInteger(filter.maxImages) && filter.maxImages > 0)) {
     throw new DatasetError('maxImages', `maxImages must be a positive integer, got ${filter.maxImages}`);
   }
+  if (filter.labels != null && !TRAINING_LABELS.includes(filter.labels)) {
+    throw new DatasetError('labels', `labels must be one of ${TRAINING_LABELS.join(', ')}, got "${filter.labels}"`);
+  }
   return { ...filter, minValueCount };
 }
 
@@ -106,6 +144,8 @@ export interface DatasetScope {
   superCategories: SuperCategory[] | null;
   /** Only the first this many images of the split (by id). */
   maxImages: number | null;
+  /** Whose labels, for the training split (the validation split is always read whole). */
+  labels: TrainingLabels;
 }
 
 export interface CategoryCount {
@@ -132,6 +172,8 @@ export interface AnnotatedGarment {
   /** x1, y1, x2, y2 in the stored image's pixels */
   box: [number, number, number, number];
   terms: { kind: string; value: string }[];
+  /** The image is marked reviewed (absent: not). */
+  reviewed?: boolean;
 }
 
 /** Where the annotated garments of a split come from. */
@@ -148,7 +190,7 @@ export interface TrainingExampleSource {
 
 function scopeOf(filter: DatasetFilter, split: SplitName): DatasetScope {
   const superCategories = filter.superCategories && filter.superCategories.length > 0 ? filter.superCategories : null;
-  return { split, superCategories, maxImages: filter.maxImages || null };
+  return { split, superCategories, maxImages: filter.maxImages || null, labels: filter.labels ?? 'ANNOTATIONS' };
 }
 
 /** Reads the label space from the annotations of `split` (normally the training split). */
@@ -224,7 +266,14 @@ export async function loadDatasetImages(
     if (label === undefined) continue;
     let image = images.get(garment.imageId);
     if (!image) {
-      image = { imageId: garment.imageId, path: garment.path, width: garment.width, height: garment.height, garments: [] };
+      image = {
+        imageId: garment.imageId,
+        path: garment.path,
+        width: garment.width,
+        height: garment.height,
+        garments: [],
+        reviewed: garment.reviewed === true,
+      };
       images.set(image.imageId, image);
     }
     image.garments.push({ box: garment.box, label, attributes: garmentTargets(space, valueIndex, garment.terms) });

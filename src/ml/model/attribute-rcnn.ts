@@ -20,6 +20,7 @@ import { AnchorGenerator } from '../ops/anchors';
 import { seededRandom } from '../../util/random';
 import { loadSafetensorsInto, saveSafetensors } from '../weights/state-dict';
 import type { Sgd } from '../train/sgd';
+import { GarmentEmbedding } from '../embedding/garment-embedding';
 
 /** An RGB image: `data` holds height·width·3 bytes, row by row. */
 export interface InputImage {
@@ -43,6 +44,14 @@ export interface Detection {
   score: number;
   /** every value of every kind with its probability, most probable first */
   attributes: Record<string, AttributeScore[]>;
+  /** the garment's appearance embedding (src/ml/embedding), null when the box head's representation is all zeros */
+  embedding: GarmentEmbedding | null;
+}
+
+/** Boxes of one image to embed: x1, y1, x2, y2 [K·4] in the input image's pixels. */
+export interface BoxesOfImage {
+  image: InputImage;
+  boxes: Float32Array;
 }
 
 /** One ground-truth garment, in the input image's pixels. Attribute values are value indices
@@ -147,6 +156,36 @@ export class AttributeRCNN {
       tf.dispose([batch.images, ...features]);
     }
     return raw.map((d, i) => this.toDetections(d, scaleBoxes(d.boxes, batch.imageSizes[i], batch.originalSizes[i])));
+  }
+
+  /**
+   * The appearance embedding of each given box, per image in the boxes' order: each box scaled to the model's input
+   * as the transform scales the image, pooled from the FPN levels and through the box head as a final box is
+   * (RoiHeads.finalBoxOutputs); one backbone pass for the batch.
+   */
+  async embedBoxes(requests: BoxesOfImage[]): Promise<(GarmentEmbedding | null)[][]> {
+    if (requests.length === 0) return [];
+    const batch = this.transform(
+      requests.map((r) => r.image),
+      false,
+    );
+    let outputs: { representations: Float32Array }[];
+    try {
+      const features = tf.tidy(() => backboneForward(this.store, this.config, batch.images));
+      try {
+        outputs = this.modules.roiHeads.finalBoxOutputs(
+          this.store,
+          features,
+          requests.map((r, i) => scaleBoxes(r.boxes, batch.originalSizes[i], batch.imageSizes[i])),
+          batch.imageSizes,
+        );
+      } finally {
+        tf.dispose(features);
+      }
+    } finally {
+      batch.images.dispose();
+    }
+    return outputs.map((o, i) => GarmentEmbedding.ofRows(o.representations, requests[i].boxes.length / 4));
   }
 
   /**
@@ -281,6 +320,7 @@ export function transformInputImages(images: InputImage[], config: ModelConfig, 
 
 /** Raw detections of one image as Detection objects; `boxes` are already in the input image's pixels. */
 export function toDetections(config: ModelConfig, raw: RawDetections, boxes: Float32Array): Detection[] {
+  const width = raw.scores.length === 0 ? 0 : raw.representations.length / raw.scores.length;
   return Array.from(raw.scores, (score, i): Detection => ({
     box: [boxes[i * 4], boxes[i * 4 + 1], boxes[i * 4 + 2], boxes[i * 4 + 3]],
     label: raw.labels[i],
@@ -295,5 +335,6 @@ export function toDetections(config: ModelConfig, raw: RawDetections, boxes: Flo
         return [spec.kind, ranked];
       }),
     ),
+    embedding: GarmentEmbedding.fromRepresentation(raw.representations.subarray(i * width, (i + 1) * width)),
   }));
 }

@@ -5,7 +5,8 @@
  * - training targets (GT added to the proposals, Matcher 0.5/0.5, 512 RoIs at 0.25 positive),
  *   fastrcnn_loss, and the attribute losses,
  * - postprocess_detections, then the attributes of each final box from RoI features pooled again at
- *   that box (as torchvision's mask branch pools at the detections).
+ *   that box (as torchvision's mask branch pools at the detections); that representation is also the garment's
+ *   appearance embedding (src/ml/embedding).
  *
  * Attribute losses: only FOREGROUND sampled RoIs get
  * attribute targets, taken from the GT garment they matched; an attribute that garment has no label
@@ -208,6 +209,11 @@ export interface RawDetections {
   labels: Int32Array;
   /** per kind [D·values] probabilities in value order (softmax for single, sigmoid for multi kinds) */
   attributes: Map<string, Float32Array>;
+  /**
+   * [D·representation] the box head's representation of each final box pooled again at that box: what the attribute
+   * heads read, and the garment's appearance embedding before it is normed (src/ml/embedding).
+   */
+  representations: Float32Array;
 }
 
 /**
@@ -334,42 +340,49 @@ export class RoiHeads {
     const output = tf.tidy(() => this.predictor.forward(store, this.boxFeatures(store, features, proposals, imageSizes)));
     const detections = postprocessDetections(output, proposals, imageSizes, settings);
     tf.dispose([output.classLogits, output.boxRegression]);
-    const attributes = this.detectionAttributes(
+    const outputs = this.finalBoxOutputs(
       store,
       features,
       detections.map((d) => d.boxes),
       imageSizes,
     );
-    return detections.map((d, i) => ({ ...d, attributes: attributes[i] }));
+    return detections.map((d, i) => ({ ...d, ...outputs[i] }));
   }
 
-  /** Attribute probabilities of given final boxes (re-pooled), split per image. */
-  detectionAttributes(
+  /**
+   * The box head's representation [K·representation] of given boxes (pooled from the FPN levels as a final box is)
+   * and the attribute probabilities the heads read from it, split per image.
+   */
+  finalBoxOutputs(
     store: ParameterStore,
     features: tf.Tensor4D[],
     boxesPerImage: Float32Array[],
     imageSizes: [number, number][],
-  ): Map<string, Float32Array>[] {
+  ): { attributes: Map<string, Float32Array>; representations: Float32Array }[] {
     const counts = boxesPerImage.map((b) => b.length / 4);
     const total = counts.reduce((a, b) => a + b, 0);
-    const perImage = counts.map(() => new Map<string, Float32Array>());
-    if (total === 0 || this.attributes.length === 0) {
-      this.attributes.forEach((spec) => perImage.forEach((m) => m.set(spec.kind, new Float32Array(0))));
-      return perImage;
+    const width = this.boxHead.outFeatures;
+    if (total === 0) {
+      return counts.map(() => ({
+        attributes: new Map(this.attributes.map((spec) => [spec.kind, new Float32Array(0)])),
+        representations: new Float32Array(0),
+      }));
     }
-    const probabilities = tf.tidy(() => {
-      const probs = this.predictor.attributeProbabilities(store, this.boxFeatures(store, features, boxesPerImage, imageSizes));
-      return this.attributes.map((spec) => probs[spec.kind].dataSync() as Float32Array);
+    const [representations, probabilities] = tf.tidy(() => {
+      const x = this.boxFeatures(store, features, boxesPerImage, imageSizes);
+      const probs = this.attributes.length === 0 ? {} : this.predictor.attributeProbabilities(store, x);
+      return [x.dataSync() as Float32Array, this.attributes.map((spec) => probs[spec.kind].dataSync() as Float32Array)];
     });
-    this.attributes.forEach((spec, k) => {
-      let row = 0;
-      counts.forEach((count, image) => {
-        const width = spec.values.length;
-        perImage[image].set(spec.kind, probabilities[k].slice(row * width, (row + count) * width));
-        row += count;
-      });
+    let row = 0;
+    return counts.map((count) => {
+      const rows = (values: Float32Array, columns: number) => values.slice(row * columns, (row + count) * columns);
+      const out = {
+        attributes: new Map(this.attributes.map((spec, k) => [spec.kind, rows(probabilities[k], spec.values.length)])),
+        representations: rows(representations, width),
+      };
+      row += count;
+      return out;
     });
-    return perImage;
   }
 
   /** Box-head features of RoIs [R, 4] (with their batch indices [R]) pooled from NCHW FPN levels, as ONNX nodes. */

@@ -37,10 +37,27 @@ export const INPUTS = { images: 'images', imageSizes: 'image_sizes' } as const;
  * padding): boxes [N, D, 4] in the resized image's pixels, scores [N, D], labels [N, D] and, per attribute kind,
  * `attribute_<kind>` [N, D, values].
  */
-export const OUTPUTS = { boxes: 'boxes', scores: 'scores', labels: 'labels', counts: 'detection_counts' } as const;
+export const OUTPUTS = {
+  boxes: 'boxes',
+  scores: 'scores',
+  labels: 'labels',
+  counts: 'detection_counts',
+  /** [N, D, representation]: the box head's representation of each detection, pooled again at its final box */
+  representations: 'representations',
+} as const;
+
+/**
+ * The embedding graph (buildEmbeddingGraph): the transformed batch and given boxes [N, K, 4] in the resized images'
+ * pixels (each image's boxes first, padded to the longest list) → `representations` [N, K, representation].
+ */
+export const EMBEDDING_INPUTS = { images: INPUTS.images, boxes: 'boxes' } as const;
+export const EMBEDDING_OUTPUTS = { representations: OUTPUTS.representations } as const;
+
+/** The graphs the engine builds from one config and weights file. */
+export type GraphKind = 'detect' | 'embed';
 
 /** Bump when the graph changes: cached exports of an older layout are then rebuilt. */
-export const EXPORT_FORMAT = 2;
+export const EXPORT_FORMAT = 3;
 
 /** Output name of an attribute kind's probabilities. */
 export function attributeOutput(kind: string): string {
@@ -55,6 +72,23 @@ function anchors(boxes: BoxGraph, images: string, levels: string[]): string[] {
   );
 }
 
+/** The FPN levels (P2..P6, NCHW) of the transformed batch `images` [N, H, W, 3]. */
+function pyramid(layers: OnnxLayers, modules: DetectorModules, images: string): string[] {
+  const body = exportResnetBody(layers, layers.g.op('Transpose', [images], { perm: [0, 3, 1, 2] }), modules.config.backbone);
+  return modules.fpn.exportOnnx(layers, body);
+}
+
+/** Box-head representations [N·K, representation] of boxes [N, K, 4] pooled from the levels as final boxes are. */
+function representationsOf(boxes: BoxGraph, layers: OnnxLayers, modules: DetectorModules, levels: string[], boxSet: string): string {
+  const { rois, batchIndices } = boxes.rois(boxSet);
+  return modules.roiHeads.exportBoxFeatures(layers, levels, rois, batchIndices);
+}
+
+/** The graph of `kind` (see buildModelGraph and buildEmbeddingGraph). */
+export function buildGraph(kind: GraphKind, config: ModelConfig, weights: WeightSource): Uint8Array {
+  return kind === 'embed' ? buildEmbeddingGraph(config, weights) : buildModelGraph(config, weights);
+}
+
 /** The whole inference graph of the Attribute R-CNN (see the top of this file): the config's modules, each exporting itself. */
 export function buildModelGraph(config: ModelConfig, weights: WeightSource): Uint8Array {
   const modules = new DetectorModules(config);
@@ -63,34 +97,49 @@ export function buildModelGraph(config: ModelConfig, weights: WeightSource): Uin
   const boxes = new BoxGraph(g);
   const images = g.input(INPUTS.images, 'float32', ['batch', 'height', 'width', 3]);
   const imageSizes = g.input(INPUTS.imageSizes, 'float32', ['batch', 2]);
-  const levels = modules.fpn.exportOnnx(
-    layers,
-    exportResnetBody(layers, g.op('Transpose', [images], { perm: [0, 3, 1, 2] }), config.backbone),
-  );
+  const levels = pyramid(layers, modules, images);
   const head = modules.rpn.exportOnnx(layers, levels);
   const upper = g.op('Unsqueeze', [boxes.upperBounds(imageSizes), g.ints([1])]);
   const proposals = boxes.proposals(head.logits, head.deltas, anchors(boxes, images, levels), upper, rpnSettings(config, false));
-  /** Box-head features of boxes [N, K, 4] → [N·K, representation]. */
-  const boxFeatures = (boxSet: string) => {
-    const { rois, batchIndices } = boxes.rois(boxSet);
-    return modules.roiHeads.exportBoxFeatures(layers, levels, rois, batchIndices);
-  };
   const { predictor } = modules.roiHeads;
-  const { classLogits, boxRegression } = predictor.exportBoxes(layers, boxFeatures(proposals.boxes));
+  const { classLogits, boxRegression } = predictor.exportBoxes(layers, representationsOf(boxes, layers, modules, levels, proposals.boxes));
   const detections = boxes.detections(classLogits, boxRegression, proposals, upper, config.num_classes, roiSettings(config));
   g.output(detections.boxes, OUTPUTS.boxes, 'float32', ['batch', 'detections', 4]);
   g.output(detections.scores, OUTPUTS.scores, 'float32', ['batch', 'detections']);
   g.output(detections.labels, OUTPUTS.labels, 'int64', ['batch', 'detections']);
   g.output(detections.counts, OUTPUTS.counts, 'int64', ['batch']);
-  if (predictor.attributes.length > 0) {
-    const perDetection = g.shape(detections.boxes, 0, 2);
-    for (const { spec, probabilities } of predictor.exportAttributes(layers, boxFeatures(detections.boxes))) {
-      g.output(g.reshapeTo(probabilities, perDetection, [spec.values.length]), attributeOutput(spec.kind), 'float32', [
-        'batch',
-        'detections',
-        spec.values.length,
-      ]);
-    }
+  const perDetection = g.shape(detections.boxes, 0, 2);
+  const final = representationsOf(boxes, layers, modules, levels, detections.boxes);
+  const width = modules.roiHeads.boxHead.outFeatures;
+  g.output(g.reshapeTo(final, perDetection, [width]), OUTPUTS.representations, 'float32', ['batch', 'detections', width]);
+  for (const { spec, probabilities } of predictor.exportAttributes(layers, final)) {
+    g.output(g.reshapeTo(probabilities, perDetection, [spec.values.length]), attributeOutput(spec.kind), 'float32', [
+      'batch',
+      'detections',
+      spec.values.length,
+    ]);
   }
   return g.encode('Attribute R-CNN, the whole inference graph after the transform (src/ml/onnx/export.ts)');
+}
+
+/**
+ * The embedding graph: backbone and FPN as in the whole graph, then the given boxes pooled and through the box head
+ * as the whole graph pools its final boxes (no RPN, no predictor).
+ */
+export function buildEmbeddingGraph(config: ModelConfig, weights: WeightSource): Uint8Array {
+  const modules = new DetectorModules(config);
+  const layers = new OnnxLayers(new GraphBuilder('attribute_rcnn_embedding'), weights, BATCH_NORM_EPS);
+  const { g } = layers;
+  const boxes = new BoxGraph(g);
+  const images = g.input(EMBEDDING_INPUTS.images, 'float32', ['batch', 'height', 'width', 3]);
+  const given = g.input(EMBEDDING_INPUTS.boxes, 'float32', ['batch', 'boxes', 4]);
+  const levels = pyramid(layers, modules, images);
+  const width = modules.roiHeads.boxHead.outFeatures;
+  const representations = representationsOf(boxes, layers, modules, levels, given);
+  g.output(g.reshapeTo(representations, g.shape(given, 0, 2), [width]), EMBEDDING_OUTPUTS.representations, 'float32', [
+    'batch',
+    'boxes',
+    width,
+  ]);
+  return g.encode('Attribute R-CNN, box-head representations of given boxes (src/ml/onnx/export.ts)');
 }

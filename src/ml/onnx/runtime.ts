@@ -99,6 +99,16 @@ async function createAll<K extends string>(
   }
 }
 
+/** One more session on the provider another session of the same model was given (a graph created on first use). */
+export async function createSessionOn(
+  runtime: OnnxRuntime,
+  model: Uint8Array,
+  provider: 'cuda' | 'cpu',
+  threads?: number,
+): Promise<OrtSession> {
+  return (await createAll(runtime, { model }, provider, threads)).model;
+}
+
 /**
  * Sessions on CUDA when a GPU is visible and the provider loads, else on the CPU (with the reason). `threads`: the
  * intra-op thread count (default: ONNX Runtime's, one per physical core). `cpuOnly`: the CPU provider whatever the

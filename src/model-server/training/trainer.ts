@@ -25,6 +25,7 @@ import { Sgd, detectionLearningRate } from '../../ml/train/sgd';
 import { saveSafetensors } from '../../ml/weights/state-dict';
 import {
   buildLabelSpace,
+  labelCountsOf,
   labelSpaceConfig,
   loadDatasetImages,
   type DatasetImage,
@@ -38,6 +39,7 @@ import {
   appendRunLog,
   RUN_LOG_DETAIL,
   publishTrainingStep,
+  recordRunLabelCounts,
   readTrainingRunParams,
   recordTrainedModelVersion,
   type StepMetric,
@@ -147,6 +149,7 @@ interface LoopPosition {
 /** Runs (or resumes) the run leased by `options.lease`. Throws on failure; the caller records it. */
 export async function runTraining(options: TrainerOptions): Promise<TrainingOutcome> {
   const setup = await prepareRun(options);
+  await recordRunLabelCounts(options.dataSource, options.lease, labelCountsOf(setup.images));
   const recorder = new RunRecorder(options, initialProgress(setup));
   const model = AttributeRCNN.create(setup.config, setup.params.seed);
   const optimizer = new Sgd({ lr: setup.params.lr, momentum: setup.params.momentum, weightDecay: setup.params.weightDecay });

@@ -80,8 +80,8 @@ describe('training examples from a TrainingExampleSource', () => {
       { kind: 'material', type: 'multi', values: ['우븐'] },
     ]);
     expect(scopes).toEqual([
-      { split: 'train', superCategories: null, maxImages: 5 },
-      { split: 'train', superCategories: null, maxImages: 5 },
+      { split: 'train', superCategories: null, maxImages: 5, labels: 'ANNOTATIONS' },
+      { split: 'train', superCategories: null, maxImages: 5, labels: 'ANNOTATIONS' },
     ]);
   });
 
@@ -90,7 +90,7 @@ describe('training examples from a TrainingExampleSource', () => {
     const source = handMadeSource(scopes);
     const space = await buildLabelSpace(source, { attributeKinds: ['color', 'material'], minValueCount: 2 });
     const images = await loadDatasetImages(source, { superCategories: [SuperCategory.TOP] }, space, 'validation');
-    expect(scopes[2]).toEqual({ split: 'validation', superCategories: [SuperCategory.TOP], maxImages: null });
+    expect(scopes[2]).toEqual({ split: 'validation', superCategories: [SuperCategory.TOP], maxImages: null, labels: 'ANNOTATIONS' });
     expect(images).toEqual([
       {
         imageId: '1',
@@ -98,6 +98,7 @@ describe('training examples from a TrainingExampleSource', () => {
         width: 100,
         height: 80,
         garments: [{ box: [1, 2, 30, 40], label: 1, attributes: { color: 1, material: [0] } }],
+        reviewed: false,
       },
       {
         imageId: '2',
@@ -105,6 +106,7 @@ describe('training examples from a TrainingExampleSource', () => {
         width: 100,
         height: 80,
         garments: [{ box: [1, 2, 30, 40], label: 1, attributes: { color: 0, material: [0] } }],
+        reviewed: false,
       },
     ]);
     expect(await countDatasetImages(source, {}, space, 'train')).toBe(2);

@@ -3,7 +3,8 @@
  * versions, or one) above a minimum detection score; and optionally one dataset split.
  */
 import { ModelVersionChoice } from '../search-api';
-import { isMinScore, SearchState, Source, Split } from '../search-state';
+import { isMinScore, SearchState, Source } from '../search-state';
+import { modelVersionOptions, OptionalSelect, SPLIT_OPTIONS } from './OptionalSelect';
 
 export function SourceControls(props: { state: SearchState; modelVersions: ModelVersionChoice[]; onChange: (state: SearchState) => void }) {
   const { state, onChange } = props;
@@ -30,21 +31,14 @@ export function SourceControls(props: { state: SearchState; modelVersions: Model
       {noModels && state.source === 'ANNOTATION' && <span className="muted small">no model versions yet</span>}
       {state.source === 'PREDICTION' && (
         <>
-          <label>
-            Model{' '}
-            <select
-              value={state.modelVersionId ?? ''}
-              onChange={(event) => onChange({ ...state, modelVersionId: event.target.value || null })}
-            >
-              <option value="">all versions</option>
-              {props.modelVersions.map((version) => (
-                <option key={version.id} value={version.id}>
-                  {version.name}
-                  {version.isActive ? ' (active)' : ''}
-                </option>
-              ))}
-            </select>
-          </label>
+          <OptionalSelect
+            label="Model"
+            name="model"
+            value={state.modelVersionId}
+            none="all versions"
+            options={modelVersionOptions(props.modelVersions)}
+            onChange={(modelVersionId) => onChange({ ...state, modelVersionId })}
+          />
           <label>
             Min. score{' '}
             <input
@@ -63,14 +57,14 @@ export function SourceControls(props: { state: SearchState; modelVersions: Model
           </label>
         </>
       )}
-      <label>
-        Split{' '}
-        <select value={state.split ?? ''} onChange={(event) => onChange({ ...state, split: (event.target.value || null) as Split | null })}>
-          <option value="">all</option>
-          <option value="TRAIN">training</option>
-          <option value="VALIDATION">validation</option>
-        </select>
-      </label>
+      <OptionalSelect
+        label="Split"
+        name="split"
+        value={state.split}
+        none="all"
+        options={SPLIT_OPTIONS}
+        onChange={(split) => onChange({ ...state, split })}
+      />
     </div>
   );
 }

@@ -4,6 +4,31 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** A garment the dataset or the model missed, added as an annotation. */
+export type AddGarmentInput = {
+  /** Its attribute values, per kind. */
+  attributes?: Array<AttributeValuesInput> | null | undefined;
+  /** Its box. */
+  box: BoxInput;
+  /** Its category (Korean or English); the super-category follows it. */
+  category: string;
+  /** The Image it is in. */
+  imageId: string | number;
+  /** Its polygon (at least 3 points), if drawn. */
+  polygon?: Array<PointInput> | null | undefined;
+};
+
+/** The role of an API token; each role may do everything the roles before it may. */
+export type ApiRole =
+  /** Also trains, cancels and activates model versions. */
+  | 'ADMIN'
+  /** Also analyses and uploads photos and starts batch predictions. */
+  | 'ANALYST'
+  /** Also corrects garments and reviews images. */
+  | 'EDITOR'
+  /** Reads: queries, images, subscriptions. */
+  | 'VIEWER';
+
 /** One attribute condition; values in Korean (as stored) or English. */
 export type AttributeConditionInput = {
   /** The garment has all of these values (material, print, detail, style, subStyle). */
@@ -42,6 +67,26 @@ export type AttributeKind =
   | 'SUB_COLOR'
   /** Sub-style of the image (서브스타일). */
   | 'SUB_STYLE';
+
+/** A garment kind's new values: they replace every value of that kind (an empty list clears it). */
+export type AttributeValuesInput = {
+  /** A garment kind other than CATEGORY (the category has its own field). */
+  kind: AttributeKind;
+  /** Values from the vocabulary, Korean or English; one at most for single-valued kinds. */
+  values: Array<string>;
+};
+
+/** A box in image pixels: inside the image, x2 > x1 and y2 > y1 (x2/y2 exclusive edges). */
+export type BoxInput = {
+  /** Left edge, from 0. */
+  x1: number;
+  /** Right edge (exclusive), at most the image width. */
+  x2: number;
+  /** Top edge, from 0. */
+  y1: number;
+  /** Bottom edge (exclusive), at most the image height. */
+  y2: number;
+};
 
 /** Garment filter. Fields combine with AND; values accept Korean or English labels. */
 export type GarmentWhere = {
@@ -89,6 +134,22 @@ export type GarmentWhere = {
   superCategory?: Array<SuperCategory> | null | undefined;
 };
 
+/** Image filter. Fields combine with AND. */
+export type ImageWhere = {
+  /** Images of this dataset (a Dataset id, as `Image.dataset { id }` gives it). */
+  datasetId?: string | number | null | undefined;
+  /** The image with this K-Fashion 이미지 식별자. */
+  externalId?: string | null | undefined;
+  /** Images with at least one garment matching this. */
+  garments?: GarmentWhere | null | undefined;
+  /** Only images an editor marked reviewed (true) or only the others (false). */
+  reviewed?: boolean | null | undefined;
+  /** Images of this split. */
+  split?: Split | null | undefined;
+  /** Any of these styles (Korean or English). */
+  styles?: Array<string> | null | undefined;
+};
+
 /** Status of a training run or prediction job. */
 export type JobStatus =
   /** Stopped on request (cancelTraining, cancelPrediction). */
@@ -108,6 +169,32 @@ export type LabelSource =
   | 'ANNOTATION'
   /** Produced by a model version (analyzeImage, predictImages). */
   | 'PREDICTION';
+
+/** A polygon point in image pixels, inside the image. */
+export type PointInput = {
+  /** Pixels from the left edge. */
+  x: number;
+  /** Pixels from the top edge. */
+  y: number;
+};
+
+/** The order of the review queue. */
+export type ReviewOrder =
+  /** A seeded shuffle: the same seed gives the same order, page after page. */
+  | 'RANDOM'
+  /** The images the model version is least sure about first (score descending, then newest image first). */
+  | 'UNCERTAINTY';
+
+/** Why the queue finds an image doubtful; each reason scores from 0 (sure) to 1 (most doubtful). */
+export type ReviewReasonKind =
+  /** A single-label attribute of a predicted garment whose two most probable values are close: 1 − (p₁ − p₂). */
+  | 'ATTRIBUTE_MARGIN'
+  /** A detection scored near the threshold: 1 − |score − threshold| / max(threshold, 1 − threshold). */
+  | 'DETECTION_SCORE'
+  /** An annotation overlapped (IoU ≥ 0.5) by a confident prediction of another category: its detection score. */
+  | 'DISAGREEMENT'
+  /** An annotation no confident prediction overlaps at IoU ≥ 0.5 (1 − best IoU / 0.5), or a confident prediction no annotation overlaps (its detection score). */
+  | 'MISSED_GARMENT';
 
 /** Dataset split of an imported image. */
 export type Split =
@@ -134,6 +221,8 @@ export type StartTrainingInput = {
   evalMaxImages?: number | null | undefined;
   /** Weights to start from: a catalogue name (`kfashion weights list`) or a .safetensors/.pth/.pt file (for the API, in the weights folder, KFASHION_WEIGHTS_DIR); tensors whose name and shape match are loaded. */
   initWeights?: string | null | undefined;
+  /** Whose labels to learn from, in this order: the annotations of the training images nobody reviewed, only the images a person marked reviewed (with their corrections; a reviewed upload too), or both: ANNOTATIONS, REVIEWED, BOTH (default ANNOTATIONS). */
+  labels?: TrainingLabels | null | undefined;
   /** Base learning rate (SGD) (default 0.02 × batchSize / 16). */
   lr?: number | null | undefined;
   /** Factor of the learning rate at each milestone (default 0.1). */
@@ -173,6 +262,15 @@ export type SuperCategory =
   /** 상의: blouses, shirts, knitwear, … */
   | 'TOP';
 
+/** Whose labels a training run learns from. */
+export type TrainingLabels =
+  /** The training images nobody reviewed, with their annotations (as imported, or as edited). */
+  | 'ANNOTATIONS'
+  /** Every training image, reviewed or not, and reviewed uploads. */
+  | 'BOTH'
+  /** Only the images a person marked reviewed, with their corrected annotations (reviewed uploads included). */
+  | 'REVIEWED';
+
 /** What the model server does for a run. */
 export type TrainingPhase =
   /** Finished. */
@@ -186,6 +284,22 @@ export type TrainingPhase =
   /** Optimiser steps. */
   | 'TRAINING';
 
+/** Changes to an annotation garment; absent fields stay as they are. */
+export type UpdateGarmentInput = {
+  /** New values of these kinds; other kinds keep theirs. */
+  attributes?: Array<AttributeValuesInput> | null | undefined;
+  /** The new box. */
+  box?: BoxInput | null | undefined;
+  /** The new category (Korean or English); the super-category follows it. */
+  category?: string | null | undefined;
+  /** The Garment to change (an annotation). */
+  id: string | number;
+  /** The new polygon (at least 3 points, or empty to remove it). */
+  polygon?: Array<PointInput> | null | undefined;
+  /** The `revision` the change was made on; a stale one is refused with EDIT_CONFLICT. */
+  revision: number;
+};
+
 export type StartTrainingMutationVariables = Exact<{
   input: StartTrainingInput;
 }>;
@@ -193,21 +307,80 @@ export type StartTrainingMutationVariables = Exact<{
 
 export type StartTrainingMutation = { startTraining: { id: string } };
 
-export type ImageDetailFragment = { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> };
+export type ViewerQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ViewerQuery = { viewer: { role: ApiRole | null } };
+
+export type EditedGarmentFragment = { id: string, revision: number, history: { edges: Array<{ node: { id: string } }> } };
+
+export type UpdateGarmentMutationVariables = Exact<{
+  input: UpdateGarmentInput;
+}>;
+
+
+export type UpdateGarmentMutation = { updateGarment: { id: string, revision: number, history: { edges: Array<{ node: { id: string } }> } } };
+
+export type AddGarmentMutationVariables = Exact<{
+  input: AddGarmentInput;
+}>;
+
+
+export type AddGarmentMutation = { addGarment: { id: string, revision: number, history: { edges: Array<{ node: { id: string } }> } } };
+
+export type DeleteGarmentMutationVariables = Exact<{
+  id: string | number;
+  revision: number;
+}>;
+
+
+export type DeleteGarmentMutation = { deleteGarment: string };
+
+export type AcceptPredictionMutationVariables = Exact<{
+  id: string | number;
+  kinds?: Array<AttributeKind> | AttributeKind | null | undefined;
+}>;
+
+
+export type AcceptPredictionMutation = { acceptPrediction: { id: string, revision: number, history: { edges: Array<{ node: { id: string } }> } } };
+
+export type RevertGarmentEditMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type RevertGarmentEditMutation = { revertGarmentEdit: { id: string } | null };
+
+export type MarkImageReviewedMutationVariables = Exact<{
+  id: string | number;
+  reviewed: boolean;
+}>;
+
+
+export type MarkImageReviewedMutation = { markImageReviewed: { id: string, reviewedAt: string | null } };
+
+export type VocabularyQueryVariables = Exact<{
+  kind: AttributeKind;
+}>;
+
+
+export type VocabularyQuery = { vocabulary: Array<{ value: string, valueEn: string | null, count: number }> };
+
+export type ImageDetailFragment = { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, reviewedAt: string | null, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, revision: number, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> };
 
 export type ImageByIdQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type ImageByIdQuery = { image: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
+export type ImageByIdQuery = { image: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, reviewedAt: string | null, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, revision: number, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
 
 export type ImageByExternalIdQueryVariables = Exact<{
   externalId: string;
 }>;
 
 
-export type ImageByExternalIdQuery = { imageByExternalId: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
+export type ImageByExternalIdQuery = { imageByExternalId: { id: string, externalId: string | null, fileName: string, width: number, height: number, split: Split | null, url: string, reviewedAt: string | null, display: string, styles: Array<{ style: string, styleEn: string | null, subStyle: string | null, subStyleEn: string | null }>, garments: Array<{ id: string, revision: number, superCategory: SuperCategory, category: string | null, categoryEn: string | null, source: LabelSource, score: number | null, box: { x1: number, y1: number, x2: number, y2: number }, polygon: Array<{ x: number, y: number }>, attributes: Array<{ kind: AttributeKind, value: string, valueEn: string | null, score: number | null }>, modelVersion: { id: string, name: string } | null }> } | null };
 
 export type AnalyzeImageMutationVariables = Exact<{
   uploadId?: string | number | null | undefined;
@@ -255,6 +428,20 @@ export type ActivateModelVersionMutationVariables = Exact<{
 
 export type ActivateModelVersionMutation = { activateModelVersion: { id: string, isActive: boolean } };
 
+export type ReviewQueueQueryVariables = Exact<{
+  where?: ImageWhere | null | undefined;
+  modelVersionId?: string | number | null | undefined;
+  order: ReviewOrder;
+  seed?: number | null | undefined;
+  first: number;
+  after?: string | null | undefined;
+}>;
+
+
+export type ReviewQueueQuery = { reviewQueue: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ score: number, reasons: Array<{ kind: ReviewReasonKind, score: number, detail: string, attributeKind: AttributeKind | null, garment: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null } | null }>, node: { id: string, externalId: string | null, width: number, height: number, thumbnail: string } }> } };
+
+export type GarmentCropFragment = { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null };
+
 export type SearchResultsQueryVariables = Exact<{
   where: GarmentWhere;
   first: number;
@@ -263,7 +450,7 @@ export type SearchResultsQueryVariables = Exact<{
 }>;
 
 
-export type SearchResultsQuery = { searchGarments: { totalCount?: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null } } }> } };
+export type SearchResultsQuery = { searchGarments: { totalCount?: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } }> } };
 
 export type FacetsAndSlotCountsQueryVariables = Exact<{
   where?: GarmentWhere | null | undefined;
@@ -290,6 +477,28 @@ export type ModelVersionChoicesQueryVariables = Exact<{ [key: string]: never; }>
 
 export type ModelVersionChoicesQuery = { modelVersions: { edges: Array<{ node: { id: string, databaseId: string, name: string, isActive: boolean } }> } };
 
+export type SimilarGarmentsQueryVariables = Exact<{
+  garmentId: string | number;
+  modelVersionId?: string | number | null | undefined;
+  where?: GarmentWhere | null | undefined;
+  first: number;
+  after?: string | null | undefined;
+  withGarment: boolean;
+}>;
+
+
+export type SimilarGarmentsQuery = { garment?: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } | null, similarGarments: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, edges: Array<{ similarity: number, node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } }> } };
+
+export type ShopTheLookQueryVariables = Exact<{
+  imageId: string | number;
+  modelVersionId?: string | number | null | undefined;
+  where?: GarmentWhere | null | undefined;
+  first: number;
+}>;
+
+
+export type ShopTheLookQuery = { image: { id: string, externalId: string | null, fileName: string } | null, shopTheLook: Array<{ garment: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null }, matches: Array<{ similarity: number, node: { id: string, superCategory: SuperCategory, category: string | null, categoryEn: string | null, score: number | null, crop: string, crop2x: string, box: { x1: number, y1: number, x2: number, y2: number }, image: { id: string, externalId: string | null }, modelVersion: { id: string } | null } }> }> };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -308,6 +517,19 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const EditedGarmentFragmentDoc = new TypedDocumentString(`
+    fragment EditedGarment on Garment {
+  id
+  revision
+  history(first: 1) {
+    edges {
+      node {
+        id
+      }
+    }
+  }
+}
+    `, {"fragmentName":"EditedGarment"}) as unknown as TypedDocumentString<EditedGarmentFragment, unknown>;
 export const ImageDetailFragmentDoc = new TypedDocumentString(`
     fragment ImageDetail on Image {
   id
@@ -318,6 +540,7 @@ export const ImageDetailFragmentDoc = new TypedDocumentString(`
   split
   url
   display: thumbnailUrl(size: 1024)
+  reviewedAt
   styles {
     style
     styleEn
@@ -326,6 +549,7 @@ export const ImageDetailFragmentDoc = new TypedDocumentString(`
   }
   garments {
     id
+    revision
     superCategory
     category
     categoryEn
@@ -460,6 +684,30 @@ export const TrainingRunWithMetricsFragmentDoc = new TypedDocumentString(`
     initWeights
   }
 }`, {"fragmentName":"TrainingRunWithMetrics"}) as unknown as TypedDocumentString<TrainingRunWithMetricsFragment, unknown>;
+export const GarmentCropFragmentDoc = new TypedDocumentString(`
+    fragment GarmentCrop on Garment {
+  id
+  superCategory
+  category
+  categoryEn
+  score
+  box {
+    x1
+    y1
+    x2
+    y2
+  }
+  crop: cropUrl(size: 192)
+  crop2x: cropUrl(size: 384)
+  image {
+    id
+    externalId
+  }
+  modelVersion {
+    id
+  }
+}
+    `, {"fragmentName":"GarmentCrop"}) as unknown as TypedDocumentString<GarmentCropFragment, unknown>;
 export const StartTrainingDocument = new TypedDocumentString(`
     mutation StartTraining($input: StartTrainingInput!) {
   startTraining(input: $input) {
@@ -467,6 +715,93 @@ export const StartTrainingDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<StartTrainingMutation, StartTrainingMutationVariables>;
+export const ViewerDocument = new TypedDocumentString(`
+    query Viewer {
+  viewer {
+    role
+  }
+}
+    `) as unknown as TypedDocumentString<ViewerQuery, ViewerQueryVariables>;
+export const UpdateGarmentDocument = new TypedDocumentString(`
+    mutation UpdateGarment($input: UpdateGarmentInput!) {
+  updateGarment(input: $input) {
+    ...EditedGarment
+  }
+}
+    fragment EditedGarment on Garment {
+  id
+  revision
+  history(first: 1) {
+    edges {
+      node {
+        id
+      }
+    }
+  }
+}`) as unknown as TypedDocumentString<UpdateGarmentMutation, UpdateGarmentMutationVariables>;
+export const AddGarmentDocument = new TypedDocumentString(`
+    mutation AddGarment($input: AddGarmentInput!) {
+  addGarment(input: $input) {
+    ...EditedGarment
+  }
+}
+    fragment EditedGarment on Garment {
+  id
+  revision
+  history(first: 1) {
+    edges {
+      node {
+        id
+      }
+    }
+  }
+}`) as unknown as TypedDocumentString<AddGarmentMutation, AddGarmentMutationVariables>;
+export const DeleteGarmentDocument = new TypedDocumentString(`
+    mutation DeleteGarment($id: ID!, $revision: Int!) {
+  deleteGarment(id: $id, revision: $revision)
+}
+    `) as unknown as TypedDocumentString<DeleteGarmentMutation, DeleteGarmentMutationVariables>;
+export const AcceptPredictionDocument = new TypedDocumentString(`
+    mutation AcceptPrediction($id: ID!, $kinds: [AttributeKind!]) {
+  acceptPrediction(input: {id: $id, kinds: $kinds}) {
+    ...EditedGarment
+  }
+}
+    fragment EditedGarment on Garment {
+  id
+  revision
+  history(first: 1) {
+    edges {
+      node {
+        id
+      }
+    }
+  }
+}`) as unknown as TypedDocumentString<AcceptPredictionMutation, AcceptPredictionMutationVariables>;
+export const RevertGarmentEditDocument = new TypedDocumentString(`
+    mutation RevertGarmentEdit($id: ID!) {
+  revertGarmentEdit(id: $id) {
+    id
+  }
+}
+    `) as unknown as TypedDocumentString<RevertGarmentEditMutation, RevertGarmentEditMutationVariables>;
+export const MarkImageReviewedDocument = new TypedDocumentString(`
+    mutation MarkImageReviewed($id: ID!, $reviewed: Boolean!) {
+  markImageReviewed(id: $id, reviewed: $reviewed) {
+    id
+    reviewedAt
+  }
+}
+    `) as unknown as TypedDocumentString<MarkImageReviewedMutation, MarkImageReviewedMutationVariables>;
+export const VocabularyDocument = new TypedDocumentString(`
+    query Vocabulary($kind: AttributeKind!) {
+  vocabulary(kind: $kind) {
+    value
+    valueEn
+    count
+  }
+}
+    `) as unknown as TypedDocumentString<VocabularyQuery, VocabularyQueryVariables>;
 export const ImageByIdDocument = new TypedDocumentString(`
     query ImageById($id: ID!) {
   image(id: $id) {
@@ -482,6 +817,7 @@ export const ImageByIdDocument = new TypedDocumentString(`
   split
   url
   display: thumbnailUrl(size: 1024)
+  reviewedAt
   styles {
     style
     styleEn
@@ -490,6 +826,7 @@ export const ImageByIdDocument = new TypedDocumentString(`
   }
   garments {
     id
+    revision
     superCategory
     category
     categoryEn
@@ -532,6 +869,7 @@ export const ImageByExternalIdDocument = new TypedDocumentString(`
   split
   url
   display: thumbnailUrl(size: 1024)
+  reviewedAt
   styles {
     style
     styleEn
@@ -540,6 +878,7 @@ export const ImageByExternalIdDocument = new TypedDocumentString(`
   }
   garments {
     id
+    revision
     superCategory
     category
     categoryEn
@@ -793,6 +1132,45 @@ export const ActivateModelVersionDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ActivateModelVersionMutation, ActivateModelVersionMutationVariables>;
+export const ReviewQueueDocument = new TypedDocumentString(`
+    query ReviewQueue($where: ImageWhere, $modelVersionId: ID, $order: ReviewOrder!, $seed: Int, $first: Int!, $after: String) {
+  reviewQueue(
+    where: $where
+    modelVersionId: $modelVersionId
+    order: $order
+    seed: $seed
+    first: $first
+    after: $after
+  ) {
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    edges {
+      score
+      reasons {
+        kind
+        score
+        detail
+        attributeKind
+        garment {
+          id
+          superCategory
+          category
+          categoryEn
+        }
+      }
+      node {
+        id
+        externalId
+        width
+        height
+        thumbnail: thumbnailUrl(size: 256)
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ReviewQueueQuery, ReviewQueueQueryVariables>;
 export const SearchResultsDocument = new TypedDocumentString(`
     query SearchResults($where: GarmentWhere!, $first: Int!, $after: String, $withCount: Boolean!) {
   searchGarments(where: $where, first: $first, after: $after) {
@@ -803,28 +1181,33 @@ export const SearchResultsDocument = new TypedDocumentString(`
     }
     edges {
       node {
-        id
-        superCategory
-        category
-        categoryEn
-        score
-        box {
-          x1
-          y1
-          x2
-          y2
-        }
-        crop: cropUrl(size: 192)
-        crop2x: cropUrl(size: 384)
-        image {
-          id
-          externalId
-        }
+        ...GarmentCrop
       }
     }
   }
 }
-    `) as unknown as TypedDocumentString<SearchResultsQuery, SearchResultsQueryVariables>;
+    fragment GarmentCrop on Garment {
+  id
+  superCategory
+  category
+  categoryEn
+  score
+  box {
+    x1
+    y1
+    x2
+    y2
+  }
+  crop: cropUrl(size: 192)
+  crop2x: cropUrl(size: 384)
+  image {
+    id
+    externalId
+  }
+  modelVersion {
+    id
+  }
+}`) as unknown as TypedDocumentString<SearchResultsQuery, SearchResultsQueryVariables>;
 export const FacetsAndSlotCountsDocument = new TypedDocumentString(`
     query FacetsAndSlotCounts($where: GarmentWhere, $kinds: [AttributeKind!]!, $TOP: GarmentWhere!, $BOTTOM: GarmentWhere!, $OUTER: GarmentWhere!, $ONE_PIECE: GarmentWhere!) {
   garmentFacets(where: $where, kinds: $kinds) {
@@ -875,3 +1258,95 @@ export const ModelVersionChoicesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ModelVersionChoicesQuery, ModelVersionChoicesQueryVariables>;
+export const SimilarGarmentsDocument = new TypedDocumentString(`
+    query SimilarGarments($garmentId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!, $after: String, $withGarment: Boolean!) {
+  garment(id: $garmentId) @include(if: $withGarment) {
+    ...GarmentCrop
+  }
+  similarGarments(
+    garmentId: $garmentId
+    modelVersionId: $modelVersionId
+    where: $where
+    first: $first
+    after: $after
+  ) {
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    edges {
+      similarity
+      node {
+        ...GarmentCrop
+      }
+    }
+  }
+}
+    fragment GarmentCrop on Garment {
+  id
+  superCategory
+  category
+  categoryEn
+  score
+  box {
+    x1
+    y1
+    x2
+    y2
+  }
+  crop: cropUrl(size: 192)
+  crop2x: cropUrl(size: 384)
+  image {
+    id
+    externalId
+  }
+  modelVersion {
+    id
+  }
+}`) as unknown as TypedDocumentString<SimilarGarmentsQuery, SimilarGarmentsQueryVariables>;
+export const ShopTheLookDocument = new TypedDocumentString(`
+    query ShopTheLook($imageId: ID!, $modelVersionId: ID, $where: GarmentWhere, $first: Int!) {
+  image(id: $imageId) {
+    id
+    externalId
+    fileName
+  }
+  shopTheLook(
+    imageId: $imageId
+    modelVersionId: $modelVersionId
+    where: $where
+    first: $first
+  ) {
+    garment {
+      ...GarmentCrop
+    }
+    matches {
+      similarity
+      node {
+        ...GarmentCrop
+      }
+    }
+  }
+}
+    fragment GarmentCrop on Garment {
+  id
+  superCategory
+  category
+  categoryEn
+  score
+  box {
+    x1
+    y1
+    x2
+    y2
+  }
+  crop: cropUrl(size: 192)
+  crop2x: cropUrl(size: 384)
+  image {
+    id
+    externalId
+  }
+  modelVersion {
+    id
+  }
+}`) as unknown as TypedDocumentString<ShopTheLookQuery, ShopTheLookQueryVariables>;

@@ -87,6 +87,15 @@ export const startTrainingInputFields: readonly InputFieldShape<keyof StartTrain
     "defaultValue": null
   },
   {
+    "name": "labels",
+    "description": "Whose labels to learn from, in this order: the annotations of the training images nobody reviewed, only the images a person marked reviewed (with their corrections; a reviewed upload too), or both: ANNOTATIONS, REVIEWED, BOTH (default ANNOTATIONS).",
+    "kind": "ENUM",
+    "type": "TrainingLabels",
+    "list": false,
+    "required": false,
+    "defaultValue": null
+  },
+  {
     "name": "lr",
     "description": "Base learning rate (SGD) (default 0.02 × batchSize / 16).",
     "kind": "SCALAR",
@@ -211,5 +220,10 @@ export const inputEnumValues: Readonly<Record<string, readonly string[]>> = {
     "ONE_PIECE",
     "OUTER",
     "TOP"
+  ],
+  "TrainingLabels": [
+    "ANNOTATIONS",
+    "BOTH",
+    "REVIEWED"
   ]
 };

@@ -1,16 +1,21 @@
 /**
  * Analyze a photo with a model version (default: the active one). A dropped or chosen photo is
- * uploaded (POST /uploads) and analysed by its upload id, a stored image by its id; the image page
- * then shows the detections that analyzeImage stored, with links to similar searches. Without an
- * active model version the page says so and offers nothing to run.
+ * uploaded (POST /uploads) and analysed by its upload id, a stored image by its id; the page then
+ * shows, for every garment analyzeImage detected, its nearest catalogue garments (shopTheLook),
+ * with a link to the image page's detections. The analysed image is in the URL
+ * (`/analyze?image=&model=`), so a look can be reloaded and shared. Without an active model
+ * version the page says so and offers nothing to run.
  */
-import { DragEvent, FormEvent, useEffect, useState } from 'react';
+import { DragEvent, FormEvent, useEffect, useMemo, useState } from 'react';
 import { ErrorNote } from '../components/ErrorNote';
+import { CropList } from '../components/ResultGrid';
 import { graphql } from '../gql';
 import type { AnalyzeImageMutationVariables } from '../gql/graphql';
 import { fetchGraphQL } from '../graphql';
 import { Link, navigate } from '../router';
 import { fetchModelVersions, ModelVersionChoice } from '../search-api';
+import { fetchLook, Look, LookGarment } from '../similar-api';
+import { formatLookQuery, parseLookQuery } from '../similar-state';
 import { uploadPhoto } from '../uploads';
 
 const ANALYZE_IMAGE = graphql(`
@@ -21,7 +26,8 @@ const ANALYZE_IMAGE = graphql(`
 
 type AnalysisTarget = Pick<AnalyzeImageMutationVariables, 'uploadId' | 'imageId'>;
 
-export function AnalyzePage() {
+export function AnalyzePage({ query }: { query: string }) {
+  const analysed = useMemo(() => parseLookQuery(query), [query]);
   const [versions, setVersions] = useState<ModelVersionChoice[] | null>(null);
   const [error, setError] = useState<Error | null>(null);
 
@@ -48,6 +54,7 @@ export function AnalyzePage() {
         <AnalyzeForms versions={versions} active={active} />
       )}
       {error && <ErrorNote error={error} />}
+      {analysed && <ShopTheLook key={`${analysed.imageId} ${analysed.modelVersionId}`} {...analysed} />}
     </div>
   );
 }
@@ -63,7 +70,7 @@ function AnalyzeForms({ versions, active }: { versions: ModelVersionChoice[]; ac
     setError(null);
     try {
       const data = await fetchGraphQL(ANALYZE_IMAGE, { ...(await target()), modelVersionId: versionId });
-      navigate(`/image/${data.analyzeImage.image.id}`);
+      navigate(`/analyze${formatLookQuery({ imageId: data.analyzeImage.image.id, modelVersionId: versionId })}`);
     } catch (failure) {
       setError(failure as Error);
     } finally {
@@ -117,5 +124,56 @@ function AnalyzeForms({ versions, active }: { versions: ModelVersionChoice[]; ac
       </form>
       {error && <ErrorNote error={error} />}
     </>
+  );
+}
+
+/**
+ * A stored photo has its annotations and other versions' detections too: the garments this
+ * version detected (any version's when it is the active one, unnamed) come first.
+ */
+function detectedFirst(garments: LookGarment[], modelVersionId: string | null): LookGarment[] {
+  const detected = ({ garment }: LookGarment) => (modelVersionId ? garment.modelVersion?.id === modelVersionId : !!garment.modelVersion);
+  return [...garments.filter(detected), ...garments.filter((entry) => !detected(entry))];
+}
+
+/** Every detected garment of the analysed photo beside its nearest catalogue garments. */
+function ShopTheLook({ imageId, modelVersionId }: { imageId: string; modelVersionId: string | null }) {
+  const [look, setLook] = useState<Look | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    fetchLook(imageId, modelVersionId, controller.signal).then(
+      setLook,
+      (failure: Error) => !controller.signal.aborted && setError(failure),
+    );
+    return () => controller.abort();
+  }, [imageId, modelVersionId]);
+
+  if (error) return <ErrorNote error={error} />;
+  if (!look) return <p className="muted">Finding similar garments…</p>;
+  return (
+    <section className="look" aria-labelledby="look-heading" data-testid="shop-the-look">
+      <h2 id="look-heading">
+        Shop the look{' '}
+        <Link className="small" href={`/image/${imageId}`}>
+          {look.image?.fileName ?? 'the photo'}: all detections
+        </Link>
+      </h2>
+      {look.garments.length === 0 && <p className="muted">No garment was detected in this photo.</p>}
+      {detectedFirst(look.garments, modelVersionId).map(({ garment, matches }) => (
+        <article key={garment.id} className="look-garment" data-testid="look-garment" data-garment-id={garment.id}>
+          <CropList garments={[garment]} testId="look-detected" />
+          {matches.length ? (
+            <CropList garments={matches} testId="look-matches" />
+          ) : (
+            <p className="muted">
+              No match: this garment or the catalogue has no embeddings of this model version (an analyst fills the catalogue's with
+              embedGarments).
+            </p>
+          )}
+        </article>
+      ))}
+    </section>
   );
 }

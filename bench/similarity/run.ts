@@ -1,0 +1,222 @@
+/**
+ * Similarity bench (issue 24): a synthetic catalogue (bench/similarity/data.ts: by default 1,000,000
+ * garments with clustered 1024-dimension int8 embeddings, written with COPY), then in this process:
+ *   1. the API server's similarity index of the model version built from PostgreSQL: seconds, and
+ *      the process's resident memory before and after (RSS delta);
+ *   2. recall@10 of `similarGarments` (over HTTP) against exact search over every vector, without and
+ *      with a filter (exact: every matching garment's vector compared);
+ *   3. latency of `similarGarments` (first 10, over real HTTP, sequential) without a filter, with a
+ *      one-category filter (a few % of the garments) and a category + colour filter (under 1 %):
+ *      p50 / p95 against the 50 ms target.
+ * Results go to bench/RESULTS.md under "## Similarity". The database (kf_bench_similarity) is kept
+ * between runs; `--rebuild` writes it again.
+ *
+ *   npm run bench:similarity [-- --garments 1000000 --clusters 2000 --queries 200 --rebuild --prepare-only]
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openDatabase } from '../../src/db/data-source';
+import { createApiToken } from '../../src/db/api-tokens';
+import { startApiServer } from '../../src/graphql/server';
+import { globalId } from '../../src/graphql/ids';
+import { seededRandom } from '../../src/util/random';
+import { loadAverage, replaceSection, withServer } from '../results';
+import { writeCatalogue, type Catalogue } from './data';
+
+const SERVER_URL = process.env.BENCH_DATABASE_URL || 'postgres://root@127.0.0.1:5432/postgres';
+const DATABASE = 'kf_bench_similarity';
+const RESULTS = path.resolve(__dirname, '../../../bench/RESULTS.md');
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : fallback;
+}
+
+const options = {
+  garments: Number(argument('--garments', '1000000')),
+  clusters: Number(argument('--clusters', '2000')),
+  noise: Number(argument('--noise', '1.5')),
+  queries: Number(argument('--queries', '200')),
+  rebuild: process.argv.includes('--rebuild'),
+  prepareOnly: process.argv.includes('--prepare-only'),
+};
+
+const databaseUrl = (() => {
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${DATABASE}`;
+  return url.toString();
+})();
+
+const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+async function ensureData(): Promise<{ catalogue: Catalogue; seconds: number | null }> {
+  const exists = await withServer(
+    SERVER_URL,
+    async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE])).rowCount,
+  );
+  if (exists && !options.rebuild) {
+    const dataSource = await openDatabase({ url: databaseUrl });
+    try {
+      const [{ garments, embeddings }] = await dataSource.query(
+        `SELECT (SELECT count(*)::int FROM garments) AS garments, (SELECT count(*)::int FROM garment_embeddings) AS embeddings`,
+      );
+      if (garments === options.garments && embeddings === options.garments) {
+        const [{ id }] = await dataSource.query(`SELECT id FROM model_versions WHERE is_active`);
+        const terms: { kind: string; value: string }[] = await dataSource.query(`SELECT kind, value FROM vocabulary ORDER BY id`);
+        log(`reusing ${DATABASE}: ${garments} garments with embeddings`);
+        return {
+          catalogue: {
+            modelVersionId: id,
+            categories: terms.filter((t) => t.kind === 'category').map((t) => t.value),
+            colors: terms.filter((t) => t.kind === 'color').map((t) => t.value),
+          },
+          seconds: null,
+        };
+      }
+    } finally {
+      await dataSource.destroy();
+    }
+  }
+  await withServer(SERVER_URL, (c) => c.query(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`));
+  await withServer(SERVER_URL, (c) => c.query(`CREATE DATABASE ${DATABASE}`));
+  await (await openDatabase({ url: databaseUrl })).destroy(); // runs the migrations
+  const started = Date.now();
+  log(`writing ${options.garments} garments in ${options.clusters} clusters`);
+  const catalogue = await writeCatalogue(
+    databaseUrl,
+    { garments: options.garments, clusters: options.clusters, noise: options.noise, seed: 24 },
+    log,
+  );
+  const seconds = (Date.now() - started) / 1000;
+  log(`catalogue written in ${seconds.toFixed(0)} s`);
+  return { catalogue, seconds };
+}
+
+const SIMILAR = `query Similar($id: ID!, $where: GarmentWhere, $first: Int) {
+  similarGarments(garmentId: $id, where: $where, first: $first) { edges { similarity node { id databaseId } } pageInfo { hasNextPage } }
+}`;
+
+interface Answer {
+  ids: number[];
+  ms: number;
+}
+
+async function ask(url: string, token: string, variables: Record<string, unknown>): Promise<Answer> {
+  const started = process.hrtime.bigint();
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: SIMILAR, variables }),
+  });
+  const body = (await response.json()) as { data?: any; errors?: unknown[] };
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (body.errors) throw new Error(`similarGarments failed: ${JSON.stringify(body.errors)}`);
+  return { ids: body.data.similarGarments.edges.map((edge: any) => Number(edge.node.databaseId)), ms };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
+
+async function main(): Promise<void> {
+  const { catalogue, seconds: writeSeconds } = await ensureData();
+  if (options.prepareOnly) return;
+  const loadBefore = loadAverage();
+  const dataSource = await openDatabase({ url: databaseUrl, poolSize: 10 });
+  const server = await startApiServer({ dataSource, port: 0, host: '127.0.0.1', production: true, log: () => {} });
+  const { token } = await createApiToken(dataSource, { role: 'viewer', name: 'bench' });
+  const url = `http://127.0.0.1:${server.port}`;
+  try {
+    global.gc?.();
+    const rssBefore = rssMiB();
+    log('building the index');
+    const buildStarted = Date.now();
+    const index = await server.similarity.current(catalogue.modelVersionId);
+    const buildSeconds = (Date.now() - buildStarted) / 1000;
+    global.gc?.();
+    const rssAfter = rssMiB();
+    if (!index) throw new Error('no index');
+    log(`built in ${buildSeconds.toFixed(0)} s, RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MiB`);
+
+    const next = seededRandom(7);
+    const queryIds = Array.from({ length: options.queries }, () => 1 + Math.floor(next() * options.garments));
+    const pick = <T>(values: T[]) => values[Math.floor(next() * values.length)];
+    const categoryFilters = queryIds.map(() => ({ category: [pick(catalogue.categories)] }));
+    const narrowFilters = queryIds.map(() => ({ category: [pick(catalogue.categories)], color: [pick(catalogue.colors)] }));
+    const series: { name: string; filters: (Record<string, unknown> | null)[] }[] = [
+      { name: 'no filter', filters: queryIds.map(() => null) },
+      { name: 'one category (a few % of garments)', filters: categoryFilters },
+      { name: 'category + colour (under 1 %)', filters: narrowFilters },
+    ];
+    for (let i = 0; i < 10; i++) await ask(url, token, { id: globalId('Garment', queryIds[i]), first: 10 }); // warm-up
+
+    const rows: string[] = [];
+    for (const { name, filters } of series) {
+      const latencies: number[] = [];
+      let recallSum = 0;
+      for (let i = 0; i < queryIds.length; i++) {
+        const where = filters[i];
+        const answer = await ask(url, token, { id: globalId('Garment', queryIds[i]), first: 10, ...(where ? { where } : {}) });
+        latencies.push(answer.ms);
+        const query = index.vectorOf(queryIds[i])!.slice();
+        const allowed = where ? await matchingIds(dataSource, where) : null;
+        const exact = (allowed ? index.nearestAmong(query, allowed, 11) : index.nearestExhaustive(query, 11))
+          .filter((n) => n.garmentId !== queryIds[i])
+          .slice(0, 10)
+          .map((n) => n.garmentId);
+        recallSum += exact.length ? answer.ids.filter((id) => exact.includes(id)).length / exact.length : 1;
+      }
+      const recall = recallSum / queryIds.length;
+      log(
+        `${name}: recall@10 ${recall.toFixed(3)}, p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms`,
+      );
+      rows.push(
+        `| ${name} | ${queryIds.length} | ${recall.toFixed(3)} | ${percentile(latencies, 50).toFixed(1)} | ${percentile(latencies, 95).toFixed(1)} | ${Math.max(...latencies).toFixed(1)} |`,
+      );
+    }
+    const body = [
+      `Run ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC on ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}. Load average when the measurements started: ${loadBefore}; when they ended: ${loadAverage()} (the machine's 2 cores are shared with other work).`,
+      '',
+      `\`npm run bench:similarity\`: ${options.garments.toLocaleString('en')} garments with 1024-dimension int8 embeddings around ${options.clusters} random centres (noise ${options.noise} per component), written with COPY${writeSeconds === null ? ' (database kept from an earlier run)' : ` in ${writeSeconds.toFixed(0)} s`}. usearch 2.26.2 HNSW (cosine, int8, connectivity 16, expansion 128 add / 128 search), built by the API server's \`SimilarityIndexes\` from PostgreSQL in batches of 2,000 rows.`,
+      '',
+      `| build | seconds | RSS before | RSS after | RSS delta |`,
+      `| --- | ---: | ---: | ---: | ---: |`,
+      `| index of ${index.size.toLocaleString('en')} garments | ${buildSeconds.toFixed(0)} | ${rssBefore.toFixed(0)} MiB | ${rssAfter.toFixed(0)} MiB | ${(rssAfter - rssBefore).toFixed(0)} MiB |`,
+      '',
+      `\`similarGarments(first: 10)\` over HTTP, ${queryIds.length} sequential requests per series (random query garments), after 10 warm-up requests. Recall@10 is against exact search: every vector (no filter) or every garment the filter matches, ranked by exact cosine, the query garment excluded. Target: recall@10 ≥ 0.95, p95 < 50 ms.`,
+      '',
+      `| series | requests | recall@10 | p50 ms | p95 ms | max ms |`,
+      `| --- | ---: | ---: | ---: | ---: | ---: |`,
+      ...rows,
+      '',
+    ].join('\n');
+    const text = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
+    fs.writeFileSync(RESULTS, replaceSection(text, 'Similarity', body));
+    console.log(body);
+  } finally {
+    await server.stop();
+    await dataSource.destroy();
+  }
+}
+
+/** Every garment id matching a bench filter (category, optionally colour), read with plain SQL. */
+async function matchingIds(dataSource: import('typeorm').DataSource, where: Record<string, unknown>): Promise<number[]> {
+  const [category] = where.category as string[];
+  const color = (where.color as string[] | undefined)?.[0] ?? null;
+  const rows: { id: string }[] = await dataSource.query(
+    `SELECT g.id FROM garments g
+      WHERE g.search_terms @> ARRAY[(SELECT id FROM vocabulary WHERE kind = 'category' AND value = $1)]
+        AND ($2::text IS NULL OR g.search_terms @> ARRAY[(SELECT id FROM vocabulary WHERE kind = 'color' AND value = $2)])`,
+    [category, color],
+  );
+  return rows.map((row) => Number(row.id));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

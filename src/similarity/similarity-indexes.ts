@@ -1,0 +1,197 @@
+/**
+ * One in-memory vector index per model version, in each API process: built from PostgreSQL (the
+ * source of truth) on first use, then kept in step by reading the changes past its watermark
+ * (src/db/embedding-changes.ts) before every search and whenever a NOTIFY on `garment_embeddings`
+ * says something changed. Several API processes each keep their own and converge on the same rows.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { DataSource } from 'typeorm';
+import { databaseUrlOf } from '../db/data-source';
+import {
+  anyTransactionRunning,
+  EmbeddingChangeListener,
+  embeddingWatermark,
+  readEmbeddingChanges,
+  readEmbeddingsAfterGarment,
+  type EmbeddingWatermark,
+  type StoredEmbedding,
+} from '../db/embedding-changes';
+import { activeModelVersionId } from '../db/model-versions';
+import { DEFAULT_GRAPH, GarmentVectorIndex, type GraphSettings } from './garment-vector-index';
+
+export interface SimilarityIndexOptions {
+  graph?: GraphSettings;
+  /** Rows read (and inserted into the graph) per statement while building. */
+  buildBatch?: number;
+  /** Changes read per statement while catching up. */
+  changeBatch?: number;
+  /** Longest wait, at build, for the transactions writing embeddings when the build starts. */
+  writerWaitMs?: number;
+  /** Runs shared work outside the request that happened to start it (so cancelling that request does not cancel it). */
+  detach?: <T>(work: () => T) => T;
+  log?: (message: string, error?: unknown) => void;
+}
+
+/** The index of one model version and where it stands in the change sequence. */
+class VersionIndex {
+  /** Null until the model version has its first embedding (its length fixes the dimensions). */
+  index: GarmentVectorIndex | null = null;
+  /** Every change up to this seq is applied and no other can still appear at or below it. */
+  safeSeq = 0;
+  /** The sequence's value at the last catch-up: unchanged (and nothing pending) means nothing to read. */
+  seenSeq = -1;
+  /** A watermark whose writers were still running: it becomes safe once they have ended. */
+  pending: EmbeddingWatermark | null = null;
+  private work: Promise<void> = Promise.resolve();
+
+  constructor(readonly modelVersionId: number) {}
+
+  /** Runs `step` after every step queued before it (catch-ups never overlap). */
+  serially(step: () => Promise<void>): Promise<void> {
+    const next = this.work.then(step);
+    this.work = next.catch(() => undefined);
+    return next;
+  }
+}
+
+export class SimilarityIndexes {
+  /** Full builds run by this process (a change is applied without one). */
+  builds = 0;
+  private readonly versions = new Map<number, Promise<VersionIndex>>();
+  private readonly finished = new Map<number, VersionIndex>();
+  private listener?: EmbeddingChangeListener;
+  private readonly graph: GraphSettings;
+  private readonly buildBatch: number;
+  private readonly changeBatch: number;
+  private readonly writerWaitMs: number;
+  private readonly detach: <T>(work: () => T) => T;
+  private readonly log: (message: string, error?: unknown) => void;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    options: SimilarityIndexOptions = {},
+  ) {
+    this.graph = options.graph ?? DEFAULT_GRAPH;
+    this.buildBatch = options.buildBatch ?? 2_000;
+    this.changeBatch = options.changeBatch ?? 2_000;
+    this.writerWaitMs = options.writerWaitMs ?? 60_000;
+    this.detach = options.detach ?? ((work) => work());
+    this.log = options.log ?? (() => {});
+  }
+
+  /** LISTENs for changes, so that indexes catch up between searches too. */
+  async start(): Promise<void> {
+    this.listener ??= new EmbeddingChangeListener(databaseUrlOf(this.dataSource), () => this.detach(() => this.catchUpAll()), this.log);
+    await this.listener.start();
+  }
+
+  async close(): Promise<void> {
+    await this.listener?.close();
+  }
+
+  activeModelVersionId(): Promise<number | null> {
+    return activeModelVersionId(this.dataSource);
+  }
+
+  /** The index of a model version, built on first use and brought up to date with every change committed before the call. */
+  async current(modelVersionId: number): Promise<GarmentVectorIndex | null> {
+    const version = await this.detach(() => this.built(modelVersionId));
+    await this.detach(() => version.serially(() => this.catchUp(version)));
+    return version.index;
+  }
+
+  /** A model version's index as it stands (no catch-up), or undefined until it is built. */
+  peek(modelVersionId: number): GarmentVectorIndex | null | undefined {
+    return this.finished.get(modelVersionId)?.index;
+  }
+
+  /** Starts building a model version's index without waiting for it (server start). */
+  prepare(modelVersionId: number): void {
+    this.detach(() => this.built(modelVersionId)).catch((error) =>
+      this.log(`building the similarity index of model version ${modelVersionId} failed:`, error),
+    );
+  }
+
+  private built(modelVersionId: number): Promise<VersionIndex> {
+    let version = this.versions.get(modelVersionId);
+    if (!version) {
+      version = this.build(modelVersionId);
+      this.versions.set(modelVersionId, version);
+      // A failed build is tried again by the next search.
+      version.then(
+        (done) => this.finished.set(modelVersionId, done),
+        () => this.versions.delete(modelVersionId),
+      );
+    }
+    return version;
+  }
+
+  private async build(modelVersionId: number): Promise<VersionIndex> {
+    this.builds++;
+    const version = new VersionIndex(modelVersionId);
+    const watermark = await embeddingWatermark(this.dataSource);
+    const waitUntil = Date.now() + this.writerWaitMs;
+    while (await anyTransactionRunning(this.dataSource, watermark.writers)) {
+      if (Date.now() > waitUntil) throw new Error(`embeddings were still being written after ${this.writerWaitMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    for (let after = 0; ;) {
+      const rows = await readEmbeddingsAfterGarment(this.dataSource, modelVersionId, after, this.buildBatch);
+      if (!rows.length) break;
+      version.index ??= new GarmentVectorIndex(rows[0].vector.length, this.graph);
+      version.index.upsert(rows);
+      after = rows[rows.length - 1].garmentId;
+      await yieldToEventLoop(); // inserting is synchronous native work: let requests in between batches
+    }
+    version.safeSeq = watermark.seq;
+    return version;
+  }
+
+  private catchUpAll(): void {
+    for (const pending of this.versions.values()) {
+      pending
+        .then((version) => version.serially(() => this.catchUp(version)))
+        .catch((error) => this.log('catching up a similarity index failed:', error));
+    }
+  }
+
+  /** Applies every change committed since the last catch-up. */
+  private async catchUp(version: VersionIndex): Promise<void> {
+    const watermark = await embeddingWatermark(this.dataSource);
+    if (watermark.seq === version.seenSeq && !version.pending) return;
+    let safe: number | null = watermark.writers.length === 0 ? watermark.seq : null;
+    if (version.pending && !(await anyTransactionRunning(this.dataSource, version.pending.writers))) {
+      safe = Math.max(safe ?? 0, version.pending.seq);
+      version.pending = null;
+    }
+    if (watermark.writers.length) version.pending ??= watermark;
+    for (let more = true, after = version.safeSeq; more;) {
+      const changes = await readEmbeddingChanges(this.dataSource, version.modelVersionId, after, this.changeBatch);
+      // In seq order: a removal and a later insert of the same garment end with the garment held.
+      const events = [
+        ...changes.written.map((row) => ({ seq: row.seq, row })),
+        ...changes.removed.map((removal) => ({ seq: removal.seq, removal })),
+      ].sort((a, b) => a.seq - b.seq);
+      let written: StoredEmbedding[] = [];
+      const flush = () => {
+        if (!written.length) return;
+        version.index ??= new GarmentVectorIndex(written[0].vector.length, this.graph);
+        version.index.upsert(written);
+        written = [];
+      };
+      for (const event of events) {
+        if ('row' in event) written.push(event.row);
+        else {
+          flush();
+          version.index?.remove(event.removal.garmentId, event.removal.seq);
+        }
+      }
+      flush();
+      after = changes.throughSeq;
+      more = changes.more;
+      if (more) await yieldToEventLoop();
+    }
+    if (safe !== null) version.safeSeq = Math.max(version.safeSeq, safe);
+    version.seenSeq = watermark.seq;
+  }
+}

@@ -23,7 +23,7 @@ const SECTION = 'Active learning: does the review queue pay? (`npm run bench:act
 const env = process.env;
 const number = (name: string, fallback: number) => Number(env[`KFASHION_AL_${name}`] ?? fallback);
 
-/** Sizes that keep three seeds within about 40 minutes on 2 shared cores (about 4 CPU minutes per seed). */
+/** Sizes that keep three seeds within about 40 minutes on 2 shared cores (about 3.5 CPU minutes per seed). */
 const DEFAULTS = {
   imageSize: 128,
   initialImages: 12,

@@ -68,6 +68,7 @@ export class SimilarityIndexes {
   private readonly versions = new Map<number, Promise<VersionIndex>>();
   private readonly finished = new Map<number, VersionIndex>();
   private listener?: EmbeddingChangeListener;
+  private closed = false;
   private readonly graph: GraphSettings;
   private readonly buildBatch: number;
   private readonly changeBatch: number;
@@ -93,7 +94,9 @@ export class SimilarityIndexes {
     await this.listener.start();
   }
 
+  /** Stops listening; a build in progress stops at its next batch. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.listener?.close();
   }
 
@@ -157,6 +160,7 @@ export class SimilarityIndexes {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     for (let after = 0; ;) {
+      if (this.closed) throw new Error('the similarity indexes were closed during a build');
       const rows = await readEmbeddingsAfterGarment(this.dataSource, modelVersionId, after, this.buildBatch);
       if (!rows.length) break;
       version.index ??= new GarmentVectorIndex(rows[0].vector.length, this.graph);

@@ -153,7 +153,7 @@ export class SimilarityIndexes {
   private async build(modelVersionId: number): Promise<VersionIndex> {
     this.builds++;
     const version = new VersionIndex(modelVersionId);
-    const watermark = await embeddingWatermark(this.dataSource);
+    const watermark = (await embeddingWatermark(this.dataSource))!;
     const waitUntil = Date.now() + this.writerWaitMs;
     while (await anyTransactionRunning(this.dataSource, watermark.writers)) {
       if (Date.now() > waitUntil) throw new Error(`embeddings were still being written after ${this.writerWaitMs} ms`);
@@ -182,8 +182,9 @@ export class SimilarityIndexes {
 
   /** Applies every change committed since the last catch-up. */
   private async catchUp(version: VersionIndex): Promise<void> {
-    const watermark = await embeddingWatermark(this.dataSource);
-    if (watermark.seq === version.seenSeq && !version.pending) return;
+    // One statement when the sequence has not moved and no writer was left pending.
+    const watermark = await embeddingWatermark(this.dataSource, version.pending ? undefined : version.seenSeq);
+    if (!watermark) return;
     let safe: number | null = watermark.writers.length === 0 ? watermark.seq : null;
     if (version.pending && !(await anyTransactionRunning(this.dataSource, version.pending.writers))) {
       safe = Math.max(safe ?? 0, version.pending.seq);

@@ -110,12 +110,16 @@ export interface EmbeddingWatermark {
   writers: string[];
 }
 
-/** Where the change sequence stands now, with the transactions that may still commit a change at or below it. */
-export async function embeddingWatermark(dataSource: DataSource): Promise<EmbeddingWatermark> {
+/**
+ * Where the change sequence stands now, with the transactions that may still commit a change at or
+ * below it; null (after one statement) when it still stands at `unlessSeq`: nothing changed since.
+ */
+export async function embeddingWatermark(dataSource: DataSource, unlessSeq?: number): Promise<EmbeddingWatermark | null> {
   // The sequence first, the lock holders second: a writer that took a seq up to `seq` holds its lock now or has ended.
   const [{ seq }]: { seq: string }[] = await dataSource.query(
     `SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS seq FROM garment_embedding_seq`,
   );
+  if (Number(seq) === unlessSeq) return null;
   const writers: { vxid: string }[] = await dataSource.query(
     `SELECT DISTINCT virtualtransaction AS vxid FROM pg_locks
       WHERE locktype = 'relation' AND relation = 'garment_embeddings'::regclass

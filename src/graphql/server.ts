@@ -539,6 +539,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const port = await listen(httpServer, options.port ?? 4000, options.host ?? '0.0.0.0');
   if (parts.counts && !(await parts.counts.isFresh())) parts.counts.requestRebuild();
   if (options.similarityListen !== false) await parts.similarity.start();
+  parts.tracker.detached(() => void parts.similarity.prepareActive().catch((error) => settings.log('similarity index:', error)));
   const shownHost = !options.host || options.host === '0.0.0.0' ? 'localhost' : options.host;
   return runningServer(`http://${shownHost}:${port}${GRAPHQL_PATH}`, port, httpServer, parts, apollo, subscriptions);
 }

@@ -130,7 +130,7 @@ export class GarmentVectorIndex {
     if (k <= 0 || !this.size) return [];
     // usearch's int8 kernel ranks (its cosine is off by up to about 0.01): the margin of extra
     // candidates keeps a true neighbour it ranks a little low, before the exact re-rank cuts to k.
-    const found = this.graph.search(query, Math.min(this.size, 2 * k + 16), 1);
+    const found = this.graph.search(query, Math.min(this.size, candidatesFor(k)), 1);
     const neighbours: Neighbour[] = [];
     for (const key of found.keys) {
       const garmentId = Number(key);
@@ -152,7 +152,7 @@ export class GarmentVectorIndex {
     const subset = new Int8Array(slots.length * d);
     slots.forEach((slot, i) => subset.set(this.vectors.subarray(slot * d, (slot + 1) * d), i * d));
     // usearch's kernel ranks; a margin of extra candidates absorbs its rounding before the exact re-rank.
-    const candidates = Math.min(slots.length, 2 * k + 16);
+    const candidates = Math.min(slots.length, candidatesFor(k));
     const found = exactSearch(subset, query, d, candidates, MetricKind.Cos);
     const neighbours: Neighbour[] = [];
     for (const position of found.keys) {
@@ -167,7 +167,7 @@ export class GarmentVectorIndex {
     if (!this.size || k <= 0) return [];
     const d = this.dimensions;
     // Freed slots are still in the slab: ask for that many more and skip them.
-    const candidates = Math.min(this.usedSlots, 2 * k + 16 + this.freeSlots.length);
+    const candidates = Math.min(this.usedSlots, candidatesFor(k) + this.freeSlots.length);
     const found = exactSearch(this.vectors.subarray(0, this.usedSlots * d), query, d, candidates, MetricKind.Cos);
     const neighbours: Neighbour[] = [];
     for (const position of found.keys) {
@@ -204,6 +204,15 @@ export class GarmentVectorIndex {
     this.seqs = grown(this.seqs, slots);
     this.garments = grown(this.garments, slots);
   }
+}
+
+/**
+ * Candidates asked of usearch for `k` results, re-ranked exactly: its int8 cosine is off by up to
+ * about 0.01, so garments ranked a little past k may belong in the k; the margin is what the ranks
+ * near the cut need (k more for small k, at most 64 more), not a multiple of a large k.
+ */
+function candidatesFor(k: number): number {
+  return k + Math.min(k, 64) + 16;
 }
 
 function grown(array: Float64Array, length: number): Float64Array {

@@ -23,13 +23,15 @@ export class EmbeddingNotFound extends Error {
 }
 
 export interface SimilarityLimits {
+  /** Longest a search waits for its index to be built (IndexBuilding after it). */
+  buildWaitMs: number;
   /** Filters matching at most this many garments are searched exhaustively. */
   exactLimit: number;
   /** Most candidates asked of the graph for a filtered search. */
   maxCandidates: number;
 }
 
-export const DEFAULT_SIMILARITY_LIMITS: SimilarityLimits = { exactLimit: 5_000, maxCandidates: 20_000 };
+export const DEFAULT_SIMILARITY_LIMITS: SimilarityLimits = { buildWaitMs: 10_000, exactLimit: 5_000, maxCandidates: 20_000 };
 
 export interface RankedGarments {
   /** The `count` best after `offset`, best first. */
@@ -60,7 +62,7 @@ export class SimilarGarments {
 
   /** The garments most like garment `garmentId` (itself excluded). */
   async similarTo(garmentId: number, request: NearestRequest): Promise<RankedGarments> {
-    const index = await this.indexes.current(request.modelVersionId);
+    const index = await this.indexes.current(request.modelVersionId, this.limits.buildWaitMs);
     const vector = index?.vectorOf(garmentId);
     if (!index || !vector) throw new EmbeddingNotFound(garmentId, request.modelVersionId);
     return this.ranked(index, vector.slice(), request, new Set([garmentId]));
@@ -71,7 +73,7 @@ export class SimilarGarments {
    * outside `garmentIds`; garments without an embedding are absent from the map.
    */
   async lookOf(garmentIds: readonly number[], request: NearestRequest): Promise<Map<number, Neighbour[]>> {
-    const index = await this.indexes.current(request.modelVersionId);
+    const index = await this.indexes.current(request.modelVersionId, this.limits.buildWaitMs);
     const matches = new Map<number, Neighbour[]>();
     if (!index) return matches;
     if (request.filter) await this.ids.check(request.filter);

@@ -32,6 +32,14 @@ export interface SimilarityIndexOptions {
   log?: (message: string, error?: unknown) => void;
 }
 
+/** A search came while its index was still being built and the build outlasted the wait allowed. */
+export class IndexBuilding extends Error {
+  constructor(readonly modelVersionId: number) {
+    super(`the similarity index of model version ${modelVersionId} is being built`);
+    this.name = 'IndexBuilding';
+  }
+}
+
 /** The index of one model version and where it stands in the change sequence. */
 class VersionIndex {
   /** Null until the model version has its first embedding (its length fixes the dimensions). */
@@ -60,6 +68,7 @@ export class SimilarityIndexes {
   private readonly versions = new Map<number, Promise<VersionIndex>>();
   private readonly finished = new Map<number, VersionIndex>();
   private listener?: EmbeddingChangeListener;
+  private closed = false;
   private readonly graph: GraphSettings;
   private readonly buildBatch: number;
   private readonly changeBatch: number;
@@ -85,7 +94,9 @@ export class SimilarityIndexes {
     await this.listener.start();
   }
 
+  /** Stops listening; a build in progress stops at its next batch. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.listener?.close();
   }
 
@@ -93,9 +104,16 @@ export class SimilarityIndexes {
     return activeModelVersionId(this.dataSource);
   }
 
-  /** The index of a model version, built on first use and brought up to date with every change committed before the call. */
-  async current(modelVersionId: number): Promise<GarmentVectorIndex | null> {
-    const version = await this.detach(() => this.built(modelVersionId));
+  /**
+   * The index of a model version, built on first use and brought up to date with every change
+   * committed before the call. IndexBuilding when the build takes longer than `waitMs` (it goes on).
+   */
+  async current(modelVersionId: number, waitMs = Infinity): Promise<GarmentVectorIndex | null> {
+    const version = await withinMs(
+      this.detach(() => this.built(modelVersionId)),
+      waitMs,
+      () => new IndexBuilding(modelVersionId),
+    );
     await this.detach(() => version.serially(() => this.catchUp(version)));
     return version.index;
   }
@@ -110,6 +128,12 @@ export class SimilarityIndexes {
     this.detach(() => this.built(modelVersionId)).catch((error) =>
       this.log(`building the similarity index of model version ${modelVersionId} failed:`, error),
     );
+  }
+
+  /** Starts building the active model version's index (server start), so the first search finds it ready. */
+  async prepareActive(): Promise<void> {
+    const active = await this.activeModelVersionId();
+    if (active !== null) this.prepare(active);
   }
 
   private built(modelVersionId: number): Promise<VersionIndex> {
@@ -129,13 +153,14 @@ export class SimilarityIndexes {
   private async build(modelVersionId: number): Promise<VersionIndex> {
     this.builds++;
     const version = new VersionIndex(modelVersionId);
-    const watermark = await embeddingWatermark(this.dataSource);
+    const watermark = (await embeddingWatermark(this.dataSource))!;
     const waitUntil = Date.now() + this.writerWaitMs;
     while (await anyTransactionRunning(this.dataSource, watermark.writers)) {
       if (Date.now() > waitUntil) throw new Error(`embeddings were still being written after ${this.writerWaitMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     for (let after = 0; ;) {
+      if (this.closed) throw new Error('the similarity indexes were closed during a build');
       const rows = await readEmbeddingsAfterGarment(this.dataSource, modelVersionId, after, this.buildBatch);
       if (!rows.length) break;
       version.index ??= new GarmentVectorIndex(rows[0].vector.length, this.graph);
@@ -157,8 +182,9 @@ export class SimilarityIndexes {
 
   /** Applies every change committed since the last catch-up. */
   private async catchUp(version: VersionIndex): Promise<void> {
-    const watermark = await embeddingWatermark(this.dataSource);
-    if (watermark.seq === version.seenSeq && !version.pending) return;
+    // One statement when the sequence has not moved and no writer was left pending.
+    const watermark = await embeddingWatermark(this.dataSource, version.pending ? undefined : version.seenSeq);
+    if (!watermark) return;
     let safe: number | null = watermark.writers.length === 0 ? watermark.seq : null;
     if (version.pending && !(await anyTransactionRunning(this.dataSource, version.pending.writers))) {
       safe = Math.max(safe ?? 0, version.pending.seq);
@@ -193,5 +219,24 @@ export class SimilarityIndexes {
     }
     if (safe !== null) version.safeSeq = Math.max(version.safeSeq, safe);
     version.seenSeq = watermark.seq;
+  }
+}
+
+/** `promise`, or the error `late()` makes when it has not settled within `ms` (0: unless it already has). */
+async function withinMs<T>(promise: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  if (!Number.isFinite(ms)) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  // Promise.race settles with the first of already-settled promises in order: a finished build wins over `late`.
+  const timeout =
+    ms <= 0
+      ? Promise.reject(late())
+      : new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(late()), ms);
+        });
+  timeout.catch(() => undefined);
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

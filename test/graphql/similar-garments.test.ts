@@ -335,6 +335,20 @@ describe('similarGarments', () => {
     expect(page.similarities[1]).toBeCloseTo(-1, 9);
   });
 
+  it('answers SERVICE_UNAVAILABLE (503) while the index is still being built, and the answer once it is', async () => {
+    const impatient = await startTestServer(db.dataSource, { similarityLimits: { buildWaitMs: 0 } });
+    try {
+      const variables = { id: globalId('Garment', ids()[60]), modelVersionId: globalId('ModelVersion', otherModelVersionId) };
+      const refused = await impatient.query(SIMILAR, variables);
+      expect(refused.status).toBe(503);
+      expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
+      await impatient.server.similarity.current(otherModelVersionId);
+      expect((await similar(impatient, ids()[60], { modelVersionId: variables.modelVersionId })).ids.length).toBeGreaterThan(0);
+    } finally {
+      await impatient.server.stop();
+    }
+  });
+
   it('refuses bad input by field, a garment without an embedding by EMBEDDING_NOT_FOUND, and anonymous callers', async () => {
     const garmentId = globalId('Garment', ids()[0]);
     const refused = async (variables: Record<string, unknown>, client = api) => (await client.query(SIMILAR, variables)).errors?.[0];

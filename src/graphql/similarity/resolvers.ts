@@ -5,7 +5,8 @@
 import { GraphQLError } from 'graphql';
 import { Arg, Authorized, Ctx, ID, Int, Query, Resolver, UseMiddleware } from 'type-graphql';
 import type { Role } from '../../auth/roles';
-import { EmbeddingNotFound, type NearestRequest } from '../../similarity/similar-garments';
+import { EmbeddingNotFound, type NearestRequest, type RankedGarments } from '../../similarity/similar-garments';
+import { IndexBuilding } from '../../similarity/similarity-indexes';
 import type { Neighbour } from '../../similarity/garment-vector-index';
 import { AFTER_DESCRIPTION, decodeCursor, encodeCursor, PAGE_SIZE_DESCRIPTION, pageSize } from '../connection';
 import type { GraphQLContext } from '../context';
@@ -23,6 +24,24 @@ export const MAX_LOOK_GARMENTS = 12;
 
 const MODEL_VERSION_DESCRIPTION = 'The ModelVersion whose embeddings are compared; absent: the active one.';
 const WHERE_DESCRIPTION = 'Only garments matching this filter (applied inside the search); absent: every garment.';
+
+/** What a client sees of a search whose index is still being built: retry later (503). */
+function indexBuilding(): GraphQLError {
+  return new GraphQLError('the similarity index of that model version is being built; retry in a moment', {
+    extensions: { code: ErrorCode.ServiceUnavailable, http: { status: 503 } },
+  });
+}
+
+/** Runs a search, answering its refusals as the API's errors. */
+async function searching<T>(garmentId: string, search: () => Promise<T>): Promise<T> {
+  try {
+    return await search();
+  } catch (error) {
+    if (error instanceof EmbeddingNotFound) throw embeddingNotFound(error, garmentId);
+    if (error instanceof IndexBuilding) throw indexBuilding();
+    throw error;
+  }
+}
 
 function embeddingNotFound(error: EmbeddingNotFound, garmentId: string): GraphQLError {
   return new GraphQLError(`garment ${garmentId} has no embedding of that model version (run embedGarments or analyse its photo with it)`, {
@@ -93,13 +112,7 @@ export class SimilarityResolver {
       offset,
       count,
     };
-    let ranked;
-    try {
-      ranked = await ctx.similar.similarTo(Number(garmentKey), request);
-    } catch (error) {
-      if (error instanceof EmbeddingNotFound) throw embeddingNotFound(error, garmentId);
-      throw error;
-    }
+    const ranked: RankedGarments = await searching(garmentId, () => ctx.similar.similarTo(Number(garmentKey), request));
     const edges = await edgesOf(ranked.neighbours, offset, ctx);
     return {
       edges,
@@ -138,9 +151,11 @@ export class SimilarityResolver {
       count,
     };
     const garments = (await ctx.loaders.garments(null).load(imageKey)).slice(0, MAX_LOOK_GARMENTS);
-    const matches = await ctx.similar.lookOf(
-      garments.map((garment) => Number(garment.id)),
-      request,
+    const matches = await searching(imageId, () =>
+      ctx.similar.lookOf(
+        garments.map((garment) => Number(garment.id)),
+        request,
+      ),
     );
     return Promise.all(
       garments.map(async (garment) => ({ garment, matches: await edgesOf(matches.get(Number(garment.id)) ?? [], 0, ctx) })),

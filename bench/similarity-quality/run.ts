@@ -26,6 +26,7 @@ import { parseAnnotation } from '../../src/kfashion/parse';
 import { readImageFile, type RgbImage } from '../../src/images/image-input';
 import { seededRandom } from '../../src/util/random';
 import { loadAverage, replaceSection, runBench } from '../results';
+import { shapesConfig } from '../../test/ml/train/shapes';
 
 const RESULTS = path.resolve(__dirname, '../../../bench/RESULTS.md');
 const env = process.env;
@@ -138,23 +139,15 @@ async function main(): Promise<void> {
     await synthesize({ outDir: path.join(root, 'eval'), images: setting('EVAL_IMAGES', 80), seed: 12, width: size, height: size });
     const train = (await readPhotos(path.join(root, 'train'))).map(trainingSample);
     const held = await readPhotos(path.join(root, 'eval'));
+    // The learning tests' small model (ResNet-18 body frozen at its random init, 64-channel FPN), a wider box head.
     const config = resolveConfig(
-      {
-        backbone: 'resnet18',
+      shapesConfig({
         class_names: ['__background__', ...CATEGORIES],
         attributes: [{ kind: 'color', type: 'single', values: COLOURS }],
         min_size: size,
         max_size: size,
         representation_size: 128,
-        fpn_out_channels: 64,
-        trainable_backbone_layers: 0,
-        rpn_pre_nms_top_n_train: 600,
-        rpn_post_nms_top_n_train: 200,
-        rpn_pre_nms_top_n_test: 300,
-        rpn_post_nms_top_n_test: 100,
-        box_batch_size_per_image: 64,
-        box_detections_per_img: 20,
-      },
+      }),
       'similarity bench',
     );
     const untrained = AttributeRCNN.create(config, 3);

@@ -12,6 +12,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
 import { resolveConfig } from '../../src/ml/model/config';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
+import { startModelServer, type ModelServerOptions, type RunningModelServer } from '../../src/model-server/server';
 
 export interface SyntheticDatabase extends TestDatabase {
   root: string;
@@ -94,4 +95,18 @@ export async function storeTinyModelVersion(db: SyntheticDatabase, size = 64): P
     ],
   );
   return String(row.id);
+}
+
+/** An in-process model server (wasm, loopback, a free port) on the database, polling the queue every 100 ms. */
+export function startTestModelServer(db: SyntheticDatabase, options: Partial<ModelServerOptions> = {}): Promise<RunningModelServer> {
+  return startModelServer({
+    dataSource: db.dataSource,
+    dataDir: db.dataDir,
+    port: 0,
+    host: '127.0.0.1',
+    backend: 'wasm',
+    pollIntervalMs: 100,
+    log: () => undefined,
+    ...options,
+  });
 }

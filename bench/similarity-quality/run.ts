@@ -10,6 +10,7 @@
  * Each annotated garment is embedded by its annotated box (AttributeRCNN.embedBoxes, as embedGarments does).
  *
  *   npm run bench:similarity-quality   # KFASHION_SIMILARITY_TRAIN_SECONDS (1200) _TRAIN_IMAGES (240) _EVAL_IMAGES (80) _SIZE (160)
+ *                                      # _LR (0.005) _EVAL_EVERY (80 steps: the trained rows are checkpoints along the run)
  *
  * Prints the table and writes it into the "Similarity: embedding quality" section of bench/RESULTS.md.
  */
@@ -26,6 +27,7 @@ import { parseAnnotation } from '../../src/kfashion/parse';
 import { readImageFile, type RgbImage } from '../../src/images/image-input';
 import { seededRandom } from '../../src/util/random';
 import { loadAverage, replaceSection, runBench } from '../results';
+import { shapesConfig } from '../../test/ml/train/shapes';
 
 const RESULTS = path.resolve(__dirname, '../../../bench/RESULTS.md');
 const env = process.env;
@@ -80,6 +82,11 @@ function trainingSample(photo: Photo): TrainingSample {
       attributes: { color: g.colour === null ? null : COLOURS.indexOf(g.colour) },
     })),
   };
+}
+
+/** A share with three decimals; none (no garment had an embedding) as a dash. */
+function share(value: number): string {
+  return Number.isNaN(value) ? '—' : value.toFixed(3);
 }
 
 /** Share of each garment's nearest neighbours (exact cosine, itself excluded) sharing category and colour, and each alone. */
@@ -138,33 +145,38 @@ async function main(): Promise<void> {
     await synthesize({ outDir: path.join(root, 'eval'), images: setting('EVAL_IMAGES', 80), seed: 12, width: size, height: size });
     const train = (await readPhotos(path.join(root, 'train'))).map(trainingSample);
     const held = await readPhotos(path.join(root, 'eval'));
+    // The learning tests' small model (ResNet-18 body frozen at its random init, 64-channel FPN), a wider box head.
     const config = resolveConfig(
-      {
-        backbone: 'resnet18',
+      shapesConfig({
         class_names: ['__background__', ...CATEGORIES],
         attributes: [{ kind: 'color', type: 'single', values: COLOURS }],
         min_size: size,
         max_size: size,
         representation_size: 128,
-        fpn_out_channels: 64,
-        trainable_backbone_layers: 0,
-        rpn_pre_nms_top_n_train: 600,
-        rpn_post_nms_top_n_train: 200,
-        rpn_pre_nms_top_n_test: 300,
-        rpn_post_nms_top_n_test: 100,
-        box_batch_size_per_image: 64,
-        box_detections_per_img: 20,
-      },
+      }),
       'similarity bench',
     );
     const untrained = AttributeRCNN.create(config, 3);
     const before = await embed(untrained, held);
     untrained.dispose();
 
+    const lr = setting('LR', 0.005);
+    const evalEvery = setting('EVAL_EVERY', 80);
     const model = AttributeRCNN.create(config, 3);
-    const sgd = new Sgd({ lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
-    const schedule = { baseLr: 0.01, iterationsPerEpoch: 50, milestones: [1_000_000] };
+    const sgd = new Sgd({ lr, momentum: 0.9, weightDecay: 1e-4 });
+    const schedule = { baseLr: lr, iterationsPerEpoch: 50, milestones: [1_000_000] };
     const trainStart = Date.now();
+    const checkpoints: ({ name: string } & Awaited<ReturnType<typeof embed>>)[] = [];
+    const checkpoint = async (steps: number, loss: number) => {
+      const seconds = (Date.now() - trainStart) / 1000;
+      checkpoints.push({
+        name: `trained, ${steps} steps (${seconds.toFixed(0)} s, loss ${loss.toFixed(2)})`,
+        ...(await embed(model, held)),
+      });
+      console.error(
+        `${checkpoints[checkpoints.length - 1].name}: ${checkpoints[checkpoints.length - 1].missing} garments without embedding`,
+      );
+    };
     let steps = 0;
     let lastLoss = 0;
     while ((Date.now() - trainStart) / 1000 < trainSeconds) {
@@ -173,9 +185,10 @@ async function main(): Promise<void> {
       lastLoss = Object.values(losses).reduce((a, b) => a + b, 0);
       steps++;
       if (steps % 20 === 0) console.error(`step ${steps}: loss ${lastLoss.toFixed(3)}, ${((Date.now() - trainStart) / 1000).toFixed(0)} s`);
+      if (steps % evalEvery === 0) await checkpoint(steps, lastLoss);
     }
+    if (steps % evalEvery !== 0) await checkpoint(steps, lastLoss);
     sgd.dispose();
-    const after = await embed(model, held);
     model.dispose();
 
     const random = seededRandom(5);
@@ -183,7 +196,7 @@ async function main(): Promise<void> {
     const randomVectors = before.garments.map(() => l2Normalize(Float32Array.from({ length: config.representation_size }, gaussian)));
 
     const rows = [
-      { name: `trained (${steps} steps, ${trainSeconds} s, final loss ${lastLoss.toFixed(2)})`, ...after },
+      ...checkpoints,
       { name: 'untrained (the same model before training)', ...before },
       { name: 'random unit vectors', vectors: randomVectors, garments: before.garments, missing: 0 },
     ].map((row) => ({ ...row, shares: neighbourShares(row.vectors, row.garments) }));
@@ -192,21 +205,24 @@ async function main(): Promise<void> {
       `| --- | ---: | ---: | ---: | ---: | ---: |`,
       ...rows.map(
         (r) =>
-          `| ${r.name} | ${r.garments.length} | ${r.missing} | ${r.shares.both.toFixed(3)} | ${r.shares.category.toFixed(3)} | ${r.shares.colour.toFixed(3)} |`,
+          `| ${r.name} | ${r.garments.length} | ${r.missing} | ${share(r.shares.both)} | ${share(r.shares.category)} | ${share(r.shares.colour)} |`,
       ),
     ].join('\n');
-    const ratio = (rows[0].shares.both / rows[1].shares.both).toFixed(2);
+    const last = rows[checkpoints.length - 1];
+    const untrainedRow = rows[checkpoints.length];
+    const ratio = (last.shares.both / untrainedRow.shares.both).toFixed(2);
     const body = [
       `Run ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} shared cores (${cpus()[0]?.model ?? 'unknown CPU'}, no GPU), ` +
         `Node ${process.version}, TensorFlow.js on ${backend.name}; load average ${loadBefore} before, ${loadAverage()} after. ` +
         `Synthetic photos ${size}×${size} (seed 11 to train, ${train.length} photos; seed 12 held out, ${held.length} photos), ` +
         `ResNet-18 body frozen at its random init, 64-channel FPN, TwoMLPHead of ${config.representation_size}, ${CATEGORIES.length} categories, ` +
-        `one 색상 head of ${COLOURS.length} values; SGD lr 0.01 (warm-up over 50 steps), momentum 0.9, batch 2. ` +
+        `one 색상 head of ${COLOURS.length} values; SGD lr ${lr} (warm-up over 50 steps), momentum 0.9, weight decay 1e-4, ` +
+        `gradients clipped at norm 10, batch 2, ${trainSeconds} s of training. ` +
         `Share of each held-out garment's ${NEIGHBOURS} nearest neighbours (exact cosine over the int8 embeddings of the annotated boxes) that share it:`,
       '',
       table,
       '',
-      `Trained against untrained on category and colour together: ×${ratio}.`,
+      `At the end of training against untrained, on category and colour together: ×${ratio}.`,
       '',
     ].join('\n');
     console.log(body);

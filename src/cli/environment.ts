@@ -139,7 +139,7 @@ export const ENVIRONMENT = {
     fallback: '`10000`',
   },
   KFASHION_PREDICTION_CHUNK: {
-    meaning: 'images per chunk of a `predictImages` job when the call gives no `chunkSize`',
+    meaning: 'images per chunk of a `predictImages` or `embedGarments` job when the call gives no `chunkSize`',
     accepted: 'a whole number from 1 to 100000',
     parse: integerIn(1, 100_000),
     fallback: '`256`',

@@ -6,6 +6,9 @@
  *   POST /predict  body = image bytes (JPEG, PNG or WebP, at most `maxBodyBytes`), optional
  *                  ?modelVersionId=N → {"image", "width", "height", "detections", "modelVersion"}
  *                  with detections as `kfashion predict --json` prints them (src/cli/predict.ts).
+ *   POST /embed    body = image bytes as for /predict, ?boxes=x1,y1,x2,y2[,x1,…] (at most MAX_EMBED_BOXES boxes in the
+ *                  image's pixels) and optional ?modelVersionId=N → {"embeddings", "modelVersion"}: each box's
+ *                  appearance embedding ({scale, vector}, src/ml/embedding) or null, in the boxes' order.
  * Concurrent /predict requests for one model are batched into one forward pass (models.ts).
  *
  * It binds to loopback unless told otherwise. Bound anywhere else it needs a token, and /predict and
@@ -105,16 +108,40 @@ function parseVersionId(url: URL): number | null {
   return id;
 }
 
-/** One image through the model's batcher; a backend trap answers 503 (the registry has replaced the backend). */
-async function runBatch(registry: ModelRegistry, loaded: LoadedModel, image: InputImage): Promise<Detection[]> {
+/** Most boxes one /embed request may ask for (a photo holds a handful of garments). */
+export const MAX_EMBED_BOXES = 64;
+
+/** ?boxes= as flat x1, y1, x2, y2 values, each box of positive size inside the image; errors name the box. */
+function parseBoxes(url: URL, image: { width: number; height: number }): Float32Array {
+  const raw = url.searchParams.get('boxes');
+  if (!raw) throw new HttpError(400, 'boxes: give x1,y1,x2,y2 of each box, comma-separated');
+  const values = raw.split(',').map(Number);
+  if (values.length % 4 !== 0 || values.length / 4 > MAX_EMBED_BOXES)
+    throw new HttpError(400, `boxes: expected 4 numbers per box and at most ${MAX_EMBED_BOXES} boxes, got ${values.length} numbers`);
+  for (let k = 0; k < values.length / 4; k++) {
+    const [x1, y1, x2, y2] = values.slice(4 * k, 4 * k + 4);
+    const inside = [x1, y1, x2, y2].every(Number.isFinite) && x1 >= 0 && y1 >= 0 && x2 <= image.width && y2 <= image.height;
+    if (!inside || !(x2 > x1 && y2 > y1))
+      throw new HttpError(400, `boxes[${k}]: expected x1 < x2 and y1 < y2 inside the ${image.width}×${image.height} image`);
+  }
+  return Float32Array.from(values);
+}
+
+/** Work on a loaded model; a backend trap answers 503 (the registry has replaced the backend). */
+async function onBackend<T>(registry: ModelRegistry, work: () => Promise<T>): Promise<T> {
   try {
-    return await loaded.batcher.run(image);
+    return await work();
   } catch (error) {
     const reported = await registry.afterBackendError(error);
     if (reported instanceof BackendAborted)
       throw new HttpError(503, "the model server's backend failed and was restarted; retry the request");
     throw reported;
   }
+}
+
+/** One image through the model's batcher. */
+function runBatch(registry: ModelRegistry, loaded: LoadedModel, image: InputImage): Promise<Detection[]> {
+  return onBackend(registry, () => loaded.batcher.run(image));
 }
 
 /** POST /predict: decodes the body, predicts it with the asked (or active) model version. */
@@ -140,6 +167,26 @@ async function predict(
     detections,
     modelVersion: { id: loaded.version.id, name: loaded.version.name },
   });
+}
+
+/** POST /embed: decodes the body, embeds the given boxes of it with the asked (or active) model version. */
+async function embed(
+  registry: ModelRegistry,
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  url: URL,
+  maxBodyBytes: number,
+): Promise<void> {
+  const versionId = parseVersionId(url);
+  const body = await readImageBody(request, maxBodyBytes);
+  if (body.length === 0) throw new HttpError(400, 'empty body: POST the image bytes');
+  const image = await decodeImage(body, 'request body');
+  const boxes = parseBoxes(url, image);
+  const { loaded, embeddings } = await registry.use(versionId, async (loaded) => ({
+    loaded,
+    embeddings: (await onBackend(registry, () => loaded.model.embedBoxes([{ image, boxes }])))[0],
+  }));
+  sendJson(response, 200, { embeddings, modelVersion: { id: loaded.version.id, name: loaded.version.name } });
 }
 
 /** GET /ready: 200 once the active model version is loaded, else 503 with the reason. */
@@ -197,6 +244,10 @@ export async function startModelHttp(options: ModelHttpOptions): Promise<Running
       if (url.pathname === '/predict') {
         if (request.method !== 'POST') throw new HttpError(405, 'POST the image bytes to /predict');
         return predict(registry, request, response, url, maxBodyBytes);
+      }
+      if (url.pathname === '/embed') {
+        if (request.method !== 'POST') throw new HttpError(405, 'POST the image bytes to /embed');
+        return embed(registry, request, response, url, maxBodyBytes);
       }
       throw new HttpError(404, `no route ${request.method} ${url.pathname}`);
     };

@@ -7,9 +7,9 @@
  */
 import 'reflect-metadata';
 import * as path from 'node:path';
-import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
+import type { RunningModelServer } from '../../src/model-server/server';
 import { startTestServer, type ApiClient } from '../graphql/support';
-import { storeTinyModelVersion, syntheticDatabase, type SyntheticDatabase } from './support';
+import { startWasmModelServer, storeTinyModelVersion, syntheticDatabase, type SyntheticDatabase } from './support';
 import { globalId } from '../../src/graphql/ids';
 import { createApiToken } from '../../src/db/api-tokens';
 import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
@@ -30,16 +30,7 @@ let model: AttributeRCNN;
 
 beforeAll(async () => {
   db = await syntheticDatabase(10, 17, 64);
-  server = await startModelServer({
-    dataSource: db.dataSource,
-    dataDir: db.dataDir,
-    port: 0,
-    host: '127.0.0.1',
-    backend: 'wasm',
-    pollIntervalMs: 100,
-    maxBatch: 3,
-    log: () => undefined,
-  });
+  server = await startWasmModelServer(db, { maxBatch: 3 });
   api = await startTestServer(db.dataSource, { modelServerUrl: server.http.url, dataDir: db.dataDir });
   versionKey = Number(await storeTinyModelVersion(db));
   versionId = globalId('ModelVersion', versionKey);

@@ -1,7 +1,8 @@
 /**
  * The model server's HTTP side on a real (tiny, randomly initialised) Attribute R-CNN stored as a
  * model version: health and readiness, /predict answers what the model itself predicts for the
- * decoded image, bad bodies are refused before decoding, and concurrent requests are batched.
+ * decoded image, bad bodies are refused before decoding, and concurrent requests are batched; /embed gives the
+ * model's embedding of each given box and names a bad box.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -102,6 +103,33 @@ it('predicts exactly what the model predicts for the decoded image', async () =>
     expect(probabilities).toEqual([...probabilities].sort((a: number, b: number) => b - a));
     expect(probabilities.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 4);
   });
+});
+
+it('embeds given boxes as the model does, and names a bad box', async () => {
+  const jpeg = await sharp(SAMPLE).resize(120, 160).jpeg().toBuffer();
+  const embedAt = (query: string) => fetch(`${server.url}/embed${query}`, { method: 'POST', body: jpeg });
+  const response = await embedAt(`?boxes=10,20,90,150,0,0,60,60&modelVersionId=${versionId}`);
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as any;
+  expect(body.modelVersion.id).toBe(versionId);
+  const loaded = await registry.get(versionId);
+  const [expected] = await loaded.model.embedBoxes([
+    { image: await decodeImage(jpeg), boxes: Float32Array.of(10, 20, 90, 150, 0, 0, 60, 60) },
+  ]);
+  expect(body.embeddings).toHaveLength(2);
+  body.embeddings.forEach((e: unknown, k: number) => expect(e).toEqual(JSON.parse(JSON.stringify(expected[k]))));
+  for (const [query, message] of [
+    ['', /^boxes: give x1,y1,x2,y2/],
+    ['?boxes=1,2,3', /^boxes: expected 4 numbers per box/],
+    ['?boxes=0,0,10,10,50,50,40,60', /^boxes\[1\]: expected x1 < x2 and y1 < y2 inside the 120×160 image/],
+    ['?boxes=0,0,121,10', /^boxes\[0\]:/],
+    [`?boxes=${Array.from({ length: 65 }, () => '0,0,1,1').join(',')}`, /at most 64 boxes/],
+  ] as const) {
+    const refused = await embedAt(query);
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as any).error).toMatch(message);
+  }
+  expect((await fetch(`${server.url}/embed`)).status).toBe(405);
 });
 
 it('refuses non-images, oversized bodies, wrong methods and unknown versions with clear errors', async () => {

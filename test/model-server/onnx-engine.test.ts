@@ -4,7 +4,8 @@
 /**
  * The model server on the onnx engine: a stored model version (the trained fixture model) is exported once, cached
  * beside its weights, and /predict answers what the tfjs engine predicts for the decoded image (labels, boxes
- * within 0.5 px, scores within 1e-3).
+ * within 0.5 px, scores within 1e-3, embeddings through their JSON form at cosine ≥ 0.999); the embedding graph is
+ * exported and cached only when boxes are first embedded.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,6 +18,8 @@ import { startModelHttp, type RunningModelHttp } from '../../src/model-server/ht
 import { ModelRegistry } from '../../src/model-server/models';
 import { decodeImage } from '../../src/images/image-input';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
+import { GarmentEmbedding } from '../../src/ml/embedding/garment-embedding';
+import { cosineSimilarity, dequantizeInt8 } from '../../src/ml/embedding/int8';
 import { fixtureImages, writeTrainedModel } from '../ml/model/heads-trained';
 
 let db: TestDatabase;
@@ -51,7 +54,7 @@ it("serves the active version on ONNX Runtime with the tfjs engine's answer, the
     .toBuffer();
   const response = await fetch(`${server.url}/predict`, { method: 'POST', body: png });
   expect(response.status).toBe(200);
-  const body = (await response.json()) as { detections: Detection[] };
+  const body = (await response.json()) as { detections: (Omit<Detection, 'embedding'> & { embedding: unknown })[] };
   expect(fs.readdirSync(dir).filter((f) => f.endsWith('.onnx'))).toHaveLength(1);
   const tfjs = AttributeRCNN.withWeights(readConfigFile(files.config), files.weights);
   try {
@@ -66,7 +69,15 @@ it("serves the active version on ONNX Runtime with the tfjs engine's answer, the
           expect(Math.abs((d.attributes[kind].find((a) => a.value === value)?.probability ?? NaN) - probability)).toBeLessThan(1e-3);
         }
       }
+      const embedding = GarmentEmbedding.fromJson(d.embedding, `detections[${i}].embedding`);
+      expect(cosineSimilarity(dequantizeInt8(embedding), dequantizeInt8(expected[i].embedding!))).toBeGreaterThan(0.999);
     });
+    // Given boxes (annotated garments) go through the embedding graph, exported on first use and cached too.
+    const boxes = Float32Array.from(expected.flatMap((d) => d.box));
+    const decoded = await decodeImage(png);
+    const [embedded] = await registry.use(null, (loaded) => loaded.model.embedBoxes([{ image: decoded, boxes }]));
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.embed.onnx'))).toHaveLength(1);
+    embedded.forEach((e, i) => expect(cosineSimilarity(dequantizeInt8(e!), dequantizeInt8(expected[i].embedding!))).toBeGreaterThan(0.999));
   } finally {
     tfjs.dispose();
   }

@@ -11,8 +11,8 @@ import { importDataset } from '../../src/db/import';
 import '@tensorflow/tfjs-backend-cpu';
 import { AttributeRCNN } from '../../src/ml/model/attribute-rcnn';
 import { resolveConfig } from '../../src/ml/model/config';
-import { startModelServer, type RunningModelServer } from '../../src/model-server/server';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
+import { startModelServer, type ModelServerOptions, type RunningModelServer } from '../../src/model-server/server';
 
 export interface SyntheticDatabase extends TestDatabase {
   root: string;
@@ -97,8 +97,8 @@ export async function storeTinyModelVersion(db: SyntheticDatabase, size = 64): P
   return String(row.id);
 }
 
-/** An in-process model server on the wasm backend over `db`, on a free port, taking jobs every 200 ms (the e2e tests'). */
-export function startWasmModelServer(db: SyntheticDatabase): Promise<RunningModelServer> {
+/** An in-process model server on the wasm backend over `db`, on a free port, taking jobs every 200 ms (`options` override). */
+export function startWasmModelServer(db: SyntheticDatabase, options: Partial<ModelServerOptions> = {}): Promise<RunningModelServer> {
   return startModelServer({
     dataSource: db.dataSource,
     dataDir: db.dataDir,
@@ -108,5 +108,6 @@ export function startWasmModelServer(db: SyntheticDatabase): Promise<RunningMode
     leaseTimeoutSeconds: 120,
     pollIntervalMs: 200,
     log: () => undefined,
+    ...options,
   });
 }

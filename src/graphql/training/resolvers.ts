@@ -28,6 +28,12 @@ async function trainingParams(input: StartTrainingInput, ctx: GraphQLContext): P
   return trainingParamsFromInput({ ...input, initWeights }, { memoryBudget: await ctx.services.training.memoryBudget() });
 }
 
+/** The chunkSize argument of the batch jobs (predictImages, embedGarments). */
+const CHUNK_SIZE_ARGUMENT = {
+  nullable: true,
+  description: 'Images per chunk (1 to the server maximum); absent: KFASHION_PREDICTION_CHUNK or 256.',
+};
+
 function chunkSizeArgument(chunkSize: number | null | undefined, ctx: GraphQLContext): number {
   try {
     return predictionChunkSize(chunkSize, { KFASHION_PREDICTION_CHUNK: ctx.services.predictions.defaultChunkSize });
@@ -113,10 +119,7 @@ export class TrainingResolver {
     where: T.ImageWhere | null,
     @Arg('modelVersionId', () => ID, { description: 'The model version to predict with (a ModelVersion id).' }) modelVersionId: string,
     @Ctx() ctx: GraphQLContext,
-    @Arg('chunkSize', () => Int, {
-      nullable: true,
-      description: 'Images per chunk (1 to the server maximum); absent: KFASHION_PREDICTION_CHUNK or 256.',
-    })
+    @Arg('chunkSize', () => Int, CHUNK_SIZE_ARGUMENT)
     chunkSize?: number | null,
   ): Promise<PredictionJob> {
     const versionId = serialKeyOf('modelVersionId', modelVersionId, 'ModelVersion');
@@ -135,10 +138,7 @@ export class TrainingResolver {
     @Arg('where', () => T.ImageWhere, { nullable: true, description: 'The images whose garments to embed; absent: every image.' })
     where: T.ImageWhere | null,
     @Ctx() ctx: GraphQLContext,
-    @Arg('chunkSize', () => Int, {
-      nullable: true,
-      description: 'Images per chunk (1 to the server maximum); absent: KFASHION_PREDICTION_CHUNK or 256.',
-    })
+    @Arg('chunkSize', () => Int, CHUNK_SIZE_ARGUMENT)
     chunkSize?: number | null,
   ): Promise<PredictionJob> {
     const versionId = serialKeyOf('modelVersionId', modelVersionId, 'ModelVersion');

@@ -72,16 +72,27 @@ function anchors(boxes: BoxGraph, images: string, levels: string[]): string[] {
   );
 }
 
-/** The FPN levels (P2..P6, NCHW) of the transformed batch `images` [N, H, W, 3]. */
-function pyramid(layers: OnnxLayers, modules: DetectorModules, images: string): string[] {
-  const body = exportResnetBody(layers, layers.g.op('Transpose', [images], { perm: [0, 3, 1, 2] }), modules.config.backbone);
-  return modules.fpn.exportOnnx(layers, body);
-}
-
-/** Box-head representations [N·K, representation] of boxes [N, K, 4] pooled from the levels as final boxes are. */
-function representationsOf(boxes: BoxGraph, layers: OnnxLayers, modules: DetectorModules, levels: string[], boxSet: string): string {
-  const { rois, batchIndices } = boxes.rois(boxSet);
-  return modules.roiHeads.exportBoxFeatures(layers, levels, rois, batchIndices);
+/**
+ * What both graphs start with: the config's modules, the `images` input [N, H, W, 3] and its FPN levels (P2..P6,
+ * NCHW); `represent` pools boxes [N, K, 4] from the levels as final boxes are pooled and runs the box head →
+ * [N·K, representation]; `outputRepresentations` writes such rows as an output [N, K, representation].
+ */
+function startGraph(name: string, config: ModelConfig, weights: WeightSource) {
+  const modules = new DetectorModules(config);
+  const layers = new OnnxLayers(new GraphBuilder(name), weights, BATCH_NORM_EPS);
+  const { g } = layers;
+  const boxes = new BoxGraph(g);
+  const images = g.input(INPUTS.images, 'float32', ['batch', 'height', 'width', 3]);
+  const body = exportResnetBody(layers, g.op('Transpose', [images], { perm: [0, 3, 1, 2] }), config.backbone);
+  const levels = modules.fpn.exportOnnx(layers, body);
+  const width = modules.roiHeads.boxHead.outFeatures;
+  const represent = (boxSet: string) => {
+    const { rois, batchIndices } = boxes.rois(boxSet);
+    return modules.roiHeads.exportBoxFeatures(layers, levels, rois, batchIndices);
+  };
+  const outputRepresentations = (rows: string, boxSet: string, rowsName: string) =>
+    g.output(g.reshapeTo(rows, g.shape(boxSet, 0, 2), [width]), OUTPUTS.representations, 'float32', ['batch', rowsName, width]);
+  return { modules, layers, g, boxes, images, levels, represent, outputRepresentations };
 }
 
 /** The graph of `kind` (see buildModelGraph and buildEmbeddingGraph). */
@@ -91,27 +102,21 @@ export function buildGraph(kind: GraphKind, config: ModelConfig, weights: Weight
 
 /** The whole inference graph of the Attribute R-CNN (see the top of this file): the config's modules, each exporting itself. */
 export function buildModelGraph(config: ModelConfig, weights: WeightSource): Uint8Array {
-  const modules = new DetectorModules(config);
-  const layers = new OnnxLayers(new GraphBuilder('attribute_rcnn'), weights, BATCH_NORM_EPS);
-  const { g } = layers;
-  const boxes = new BoxGraph(g);
-  const images = g.input(INPUTS.images, 'float32', ['batch', 'height', 'width', 3]);
+  const { modules, layers, g, boxes, images, levels, represent, outputRepresentations } = startGraph('attribute_rcnn', config, weights);
   const imageSizes = g.input(INPUTS.imageSizes, 'float32', ['batch', 2]);
-  const levels = pyramid(layers, modules, images);
   const head = modules.rpn.exportOnnx(layers, levels);
   const upper = g.op('Unsqueeze', [boxes.upperBounds(imageSizes), g.ints([1])]);
   const proposals = boxes.proposals(head.logits, head.deltas, anchors(boxes, images, levels), upper, rpnSettings(config, false));
   const { predictor } = modules.roiHeads;
-  const { classLogits, boxRegression } = predictor.exportBoxes(layers, representationsOf(boxes, layers, modules, levels, proposals.boxes));
+  const { classLogits, boxRegression } = predictor.exportBoxes(layers, represent(proposals.boxes));
   const detections = boxes.detections(classLogits, boxRegression, proposals, upper, config.num_classes, roiSettings(config));
   g.output(detections.boxes, OUTPUTS.boxes, 'float32', ['batch', 'detections', 4]);
   g.output(detections.scores, OUTPUTS.scores, 'float32', ['batch', 'detections']);
   g.output(detections.labels, OUTPUTS.labels, 'int64', ['batch', 'detections']);
   g.output(detections.counts, OUTPUTS.counts, 'int64', ['batch']);
+  const final = represent(detections.boxes);
+  outputRepresentations(final, detections.boxes, 'detections');
   const perDetection = g.shape(detections.boxes, 0, 2);
-  const final = representationsOf(boxes, layers, modules, levels, detections.boxes);
-  const width = modules.roiHeads.boxHead.outFeatures;
-  g.output(g.reshapeTo(final, perDetection, [width]), OUTPUTS.representations, 'float32', ['batch', 'detections', width]);
   for (const { spec, probabilities } of predictor.exportAttributes(layers, final)) {
     g.output(g.reshapeTo(probabilities, perDetection, [spec.values.length]), attributeOutput(spec.kind), 'float32', [
       'batch',
@@ -127,19 +132,8 @@ export function buildModelGraph(config: ModelConfig, weights: WeightSource): Uin
  * as the whole graph pools its final boxes (no RPN, no predictor).
  */
 export function buildEmbeddingGraph(config: ModelConfig, weights: WeightSource): Uint8Array {
-  const modules = new DetectorModules(config);
-  const layers = new OnnxLayers(new GraphBuilder('attribute_rcnn_embedding'), weights, BATCH_NORM_EPS);
-  const { g } = layers;
-  const boxes = new BoxGraph(g);
-  const images = g.input(EMBEDDING_INPUTS.images, 'float32', ['batch', 'height', 'width', 3]);
+  const { g, represent, outputRepresentations } = startGraph('attribute_rcnn_embedding', config, weights);
   const given = g.input(EMBEDDING_INPUTS.boxes, 'float32', ['batch', 'boxes', 4]);
-  const levels = pyramid(layers, modules, images);
-  const width = modules.roiHeads.boxHead.outFeatures;
-  const representations = representationsOf(boxes, layers, modules, levels, given);
-  g.output(g.reshapeTo(representations, g.shape(given, 0, 2), [width]), EMBEDDING_OUTPUTS.representations, 'float32', [
-    'batch',
-    'boxes',
-    width,
-  ]);
+  outputRepresentations(represent(given), given, 'boxes');
   return g.encode('Attribute R-CNN, box-head representations of given boxes (src/ml/onnx/export.ts)');
 }

@@ -45,7 +45,15 @@ function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
 export function buildApiSchema(): GraphQLSchema {
   cached ??= describeRootTypes(
     buildSchemaSync({
-      resolvers: [...RESOLVERS, ...TRAINING_RESOLVERS, ...REVIEW_RESOLVERS, ...EDIT_RESOLVERS, SimilarityResolver, NodeResolver, ViewerResolver],
+      resolvers: [
+        ...RESOLVERS,
+        ...TRAINING_RESOLVERS,
+        ...REVIEW_RESOLVERS,
+        ...EDIT_RESOLVERS,
+        SimilarityResolver,
+        NodeResolver,
+        ViewerResolver,
+      ],
       pubSub: NO_PUBSUB,
       validate: false,
       authChecker,

@@ -65,11 +65,10 @@ function deathReason(code: number | null, signal: NodeJS.Signals | null, stderr:
 
 class ParseWorker {
   // The worker holds one chunk at a time; a small old generation makes V8 collect the parse
-  // garbage often instead of letting the worker's heap swell to its default limit. NODE_OPTIONS is
-  // dropped so that a heap size given to the import does not override the worker's.
+  // garbage often instead of letting the worker's heap swell to its default limit (a flag on the
+  // command line wins over one in an inherited NODE_OPTIONS).
   private readonly worker: ChildProcess = fork(WORKER_SCRIPT, [], {
     execArgv: [`--max-old-space-size=${WORKER_OLD_SPACE_MB}`],
-    env: { ...process.env, NODE_OPTIONS: '' },
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });

@@ -68,6 +68,7 @@ test('the fixture model (v1, attribute heads) passes check_model(full_check) wit
     { name: 'scores', type: 'FLOAT', rank: 2 },
     { name: 'labels', type: 'INT64', rank: 2 },
     { name: 'detection_counts', type: 'INT64', rank: 1 },
+    { name: 'representations', type: 'FLOAT', rank: 3 },
     ...kinds,
   ]);
   expect(checked.signatures.length).toBeGreaterThan(40);
@@ -81,6 +82,6 @@ test('the v2 checkpoint (BatchNorm FPN, conv box head, no attributes) passes too
   const file = path.join(dir, 'v2.onnx');
   writeFileSync(file, exportFromWeights(resolveConfig(fixture.config, 'v2'), weights));
   const checked = check(file);
-  expect(checked.outputs.map((o) => o.name)).toEqual(['boxes', 'scores', 'labels', 'detection_counts']);
+  expect(checked.outputs.map((o) => o.name)).toEqual(['boxes', 'scores', 'labels', 'detection_counts', 'representations']);
   expect(cudaGaps(checked)).toEqual([]);
 });

@@ -16,8 +16,11 @@ export class VocabularyIndex {
   private readonly ids = new Map<string, number>();
   private readonly byKind = new Map<string, number[]>();
   private readonly rows = new Map<number, VocabularyRow>();
+  /** The highest id in the snapshot: rows are only ever added, so a higher one in the table means new values. */
+  readonly maxId: number;
 
   constructor(rows: readonly VocabularyRow[]) {
+    this.maxId = rows.reduce((max, row) => Math.max(max, Number(row.id)), 0);
     for (const row of rows) {
       this.rows.set(row.id, row);
       this.ids.set(`${row.kind}\u0000${row.value}`, row.id);
@@ -59,9 +62,16 @@ export class VocabularyCache {
     return this.reload();
   }
 
-  /** A fresher snapshot, unless the current one was loaded moments ago. */
+  /**
+   * A fresher snapshot. One loaded moments ago is kept unless the table has gained rows since (one
+   * index probe instead of a reload), so a burst of unknown values costs little, yet a value an
+   * import added just after the last load is found.
+   */
   async refreshed(): Promise<VocabularyIndex> {
-    if (this.snapshot && Date.now() - this.snapshot.loadedAt < this.minReloadMs) return this.snapshot.index;
+    if (this.snapshot && Date.now() - this.snapshot.loadedAt < this.minReloadMs) {
+      const [{ max_id }] = await this.dataSource.query<{ max_id: string | null }[]>(`SELECT max(id) AS max_id FROM vocabulary`);
+      if (Number(max_id ?? 0) <= this.snapshot.index.maxId) return this.snapshot.index;
+    }
     return this.reload();
   }
 

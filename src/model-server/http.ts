@@ -144,6 +144,16 @@ function runBatch(registry: ModelRegistry, loaded: LoadedModel, image: InputImag
   return onBackend(registry, () => loaded.batcher.run(image));
 }
 
+/** The image a POST carries as its body, decoded (400 when the body is empty). */
+async function readPostedImage(request: http.IncomingMessage, maxBodyBytes: number): Promise<InputImage> {
+  const body = await readImageBody(request, maxBodyBytes);
+  if (body.length === 0) throw new HttpError(400, 'empty body: POST the image bytes');
+  return decodeImage(body, 'request body');
+}
+
+/** The model version an answer names. */
+const versionOf = (loaded: LoadedModel) => ({ id: loaded.version.id, name: loaded.version.name });
+
 /** POST /predict: decodes the body, predicts it with the asked (or active) model version. */
 async function predict(
   registry: ModelRegistry,
@@ -153,9 +163,7 @@ async function predict(
   maxBodyBytes: number,
 ): Promise<void> {
   const versionId = parseVersionId(url);
-  const body = await readImageBody(request, maxBodyBytes);
-  if (body.length === 0) throw new HttpError(400, 'empty body: POST the image bytes');
-  const image = await decodeImage(body, 'request body');
+  const image = await readPostedImage(request, maxBodyBytes);
   const { loaded, detections } = await registry.use(versionId, async (loaded) => ({
     loaded,
     detections: await runBatch(registry, loaded, image),
@@ -165,7 +173,7 @@ async function predict(
     width: image.width,
     height: image.height,
     detections,
-    modelVersion: { id: loaded.version.id, name: loaded.version.name },
+    modelVersion: versionOf(loaded),
   });
 }
 
@@ -178,15 +186,13 @@ async function embed(
   maxBodyBytes: number,
 ): Promise<void> {
   const versionId = parseVersionId(url);
-  const body = await readImageBody(request, maxBodyBytes);
-  if (body.length === 0) throw new HttpError(400, 'empty body: POST the image bytes');
-  const image = await decodeImage(body, 'request body');
+  const image = await readPostedImage(request, maxBodyBytes);
   const boxes = parseBoxes(url, image);
   const { loaded, embeddings } = await registry.use(versionId, async (loaded) => ({
     loaded,
     embeddings: (await onBackend(registry, () => loaded.model.embedBoxes([{ image, boxes }])))[0],
   }));
-  sendJson(response, 200, { embeddings, modelVersion: { id: loaded.version.id, name: loaded.version.name } });
+  sendJson(response, 200, { embeddings, modelVersion: versionOf(loaded) });
 }
 
 /** GET /ready: 200 once the active model version is loaded, else 503 with the reason. */

@@ -1,16 +1,25 @@
 /**
  * The garment filter (search-filter.ts, the API's GarmentWhere) as sets of garment ids, for the
- * similarity search: which of some candidate garments match, and all matching garments when there
- * are few of them.
+ * similarity search: which of some candidate garments match, and the matching garments themselves.
+ *
+ * A filter made only of value conditions is answered from the term bit strings when they are
+ * current (search-counts.ts: one statement, about max id / 8 bytes, however many garments match);
+ * any other filter, or stale bits, reads the ids with the filter's SQL condition.
  */
 import { DataSource } from 'typeorm';
-import { compileGarmentFilter, SqlParameters, type GarmentFilter } from './search-filter';
+import type { FacetCounts } from './search-counts';
+import { compileGarmentFilter, compileGarmentFilterWithTerms, SqlParameters, type GarmentFilter } from './search-filter';
 import type { VocabularyCache } from './search-vocabulary';
+
+/** A `limit` of `matching` that every filter stays under (garment ids are below it). */
+export const EVERY_MATCH = 2 ** 31 - 1;
 
 export class GarmentIdFilter {
   constructor(
     private readonly dataSource: DataSource,
     private readonly vocabulary: VocabularyCache,
+    /** The precomputed counts whose term bits answer value-only filters; without them every filter runs as SQL. */
+    private readonly counts?: FacetCounts,
   ) {}
 
   /** Validates the filter (InvalidSearchInput naming the field) without reading a garment. */
@@ -21,7 +30,9 @@ export class GarmentIdFilter {
   /** The ids of up to `limit` garments matching `filter` (all of them when fewer come back). */
   async matching(filter: GarmentFilter, limit: number): Promise<number[]> {
     const params = new SqlParameters();
-    const condition = await compileGarmentFilter(this.vocabulary, filter, params);
+    const { condition, termCondition } = await compileGarmentFilterWithTerms(this.vocabulary, filter, params);
+    const fromBits = termCondition && this.counts ? await this.counts.termMatches(termCondition, 0, limit) : null;
+    if (fromBits) return fromBits.ids;
     const rows: { id: string }[] = await this.dataSource.query(
       `SELECT g.id FROM garments g WHERE ${condition} LIMIT ${params.add(limit)}`,
       params.values,

@@ -152,7 +152,8 @@ export class FacetCounts {
       const window = await this.matchWindow(condition, start, minWindow, limit);
       if (!window) return null;
       count ??= window.count;
-      ids.push(...new GarmentIdSet(window.bytes, start).idsAfter(afterId, limit - ids.length));
+      // One at a time: a spread of a large window's ids would exceed the call's argument limit.
+      for (const id of new GarmentIdSet(window.bytes, start).idsAfter(afterId, limit - ids.length)) ids.push(id);
       if (ids.length >= limit || start + window.bits >= window.length) return { count, ids };
       start += window.bits;
       minWindow = window.bits * 8;

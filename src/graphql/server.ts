@@ -269,7 +269,7 @@ function buildParts(options: ApiServerOptions, settings: Settings): ServerParts 
     counts,
     search,
     similarity,
-    similar: new SimilarGarments(similarity, new GarmentIdFilter(dataSource, search.vocabulary), {
+    similar: new SimilarGarments(similarity, new GarmentIdFilter(dataSource, search.vocabulary, counts), {
       ...DEFAULT_SIMILARITY_LIMITS,
       ...options.similarityLimits,
     }),

@@ -1,8 +1,8 @@
 /**
  * The appearance embeddings of one model version in memory: a usearch HNSW graph over the int8
- * vectors as stored (cosine metric, int8 scalars), and the same vectors in one slab, so that the
+ * vectors as stored (cosine metric, int8 scalars), and the same vectors in chunks of their own, so that the
  * similarity reported is the exact cosine of the stored vectors (usearch's int8 kernel approximates
- * it to about 0.01) and a small set of garments can be searched exhaustively.
+ * it to about 0.01) and the garments a filter matches can be searched exhaustively.
  *
  * Every garment remembers the `seq` of the vector it holds, so replaying changes (the catch-up reads
  * past a watermark, src/db/embedding-changes.ts) is idempotent: an older change never overwrites a
@@ -10,6 +10,7 @@
  */
 import { exactSearch, Index, MetricKind, ScalarKind } from 'usearch';
 import type { StoredEmbedding } from '../db/embedding-changes';
+import { GarmentSlots } from './garment-slots';
 
 export interface Neighbour {
   garmentId: number;
@@ -22,33 +23,48 @@ export interface GraphSettings {
   connectivity: number;
   /** Candidates kept while inserting (efConstruction). */
   expansionAdd: number;
-  /** Candidates kept while searching (ef); a search for k > ef keeps k. */
+  /** Candidates a search keeps (its ef) unless it asks for another width; a search for k > ef keeps k. */
   expansionSearch: number;
   /** Threads of a batch insert (0: all cores). */
   threads: number;
 }
 
-export const DEFAULT_GRAPH: GraphSettings = { connectivity: 16, expansionAdd: 128, expansionSearch: 128, threads: 0 };
+export const DEFAULT_GRAPH: GraphSettings = { connectivity: 16, expansionAdd: 128, expansionSearch: 512, threads: 0 };
 
-const INITIAL_SLOTS = 1024;
+/**
+ * Slots per chunk of vectors and per range of an exhaustive search: the copy block of a search
+ * over chosen garments is one range (8 MiB at 1024 dimensions, allocated once per index), however
+ * many garments a filter matches.
+ */
+const RANGE_SLOTS = 8192;
 
 /** Highest first, then lower garment id first: one order for equal similarities. */
 export const byRank = (a: Neighbour, b: Neighbour) => b.similarity - a.similarity || a.garmentId - b.garmentId;
 
 export class GarmentVectorIndex {
   private readonly graph: Index;
-  private vectors: Int8Array;
+  /**
+   * The vectors, `rangeSlots` per chunk. Each chunk is its own buffer because usearch's exactSearch
+   * reads a typed array from the start of its buffer (it ignores a view's byteOffset): a range can
+   * only be ranked where it lies if it starts its buffer.
+   */
+  private readonly chunks: Int8Array[] = [];
   /** Euclidean norm of each slot's int8 vector. */
   private norms: Float64Array;
   private seqs: Float64Array;
   private garments: Float64Array;
-  private readonly slotOf = new Map<number, number>();
+  private readonly slotOf = new GarmentSlots();
   private readonly freeSlots: number[] = [];
   private usedSlots = 0;
+  private capacity = 0;
+  private scanBlock?: Int8Array;
+  private chosen?: Uint8Array;
 
   constructor(
     readonly dimensions: number,
     private readonly settings: GraphSettings = DEFAULT_GRAPH,
+    /** Slots per chunk, and per range of an exhaustive search (tests make it small to cross ranges). */
+    private readonly rangeSlots = RANGE_SLOTS,
   ) {
     this.graph = new Index({
       dimensions,
@@ -56,13 +72,13 @@ export class GarmentVectorIndex {
       quantization: ScalarKind.I8,
       connectivity: settings.connectivity,
       expansion_add: settings.expansionAdd,
-      expansion_search: settings.expansionSearch,
+      // The width of each search is asked for per query (nearest's count): the graph's own floor is the least there is.
+      expansion_search: 1,
       multi: false,
     });
-    this.vectors = new Int8Array(INITIAL_SLOTS * dimensions);
-    this.norms = new Float64Array(INITIAL_SLOTS);
-    this.seqs = new Float64Array(INITIAL_SLOTS);
-    this.garments = new Float64Array(INITIAL_SLOTS);
+    this.norms = new Float64Array(0);
+    this.seqs = new Float64Array(0);
+    this.garments = new Float64Array(0);
   }
 
   /** Garments held. */
@@ -77,7 +93,13 @@ export class GarmentVectorIndex {
   /** The stored vector of a garment (a view: copy it to keep it across changes), or null. */
   vectorOf(garmentId: number): Int8Array | null {
     const slot = this.slotOf.get(garmentId);
-    return slot === undefined ? null : this.vectors.subarray(slot * this.dimensions, (slot + 1) * this.dimensions);
+    return slot === undefined ? null : this.vectorIn(slot);
+  }
+
+  /** The vector in `slot` (a view into its chunk). */
+  private vectorIn(slot: number): Int8Array {
+    const at = (slot % this.rangeSlots) * this.dimensions;
+    return this.chunks[Math.floor(slot / this.rangeSlots)].subarray(at, at + this.dimensions);
   }
 
   /**
@@ -96,7 +118,7 @@ export class GarmentVectorIndex {
         this.remove(row.garmentId, row.seq);
       }
       const slot = this.takeSlot();
-      this.vectors.set(row.vector, slot * this.dimensions);
+      this.vectorIn(slot).set(row.vector);
       this.norms[slot] = norm(row.vector);
       this.seqs[slot] = row.seq;
       this.garments[slot] = row.garmentId;
@@ -108,7 +130,7 @@ export class GarmentVectorIndex {
     const batch = new Int8Array(fresh.length * this.dimensions);
     fresh.forEach(({ slot, garmentId }, i) => {
       keys[i] = BigInt(garmentId);
-      batch.set(this.vectors.subarray(slot * this.dimensions, (slot + 1) * this.dimensions), i * this.dimensions);
+      batch.set(this.vectorIn(slot), i * this.dimensions);
     });
     this.graph.add(keys, batch, this.settings.threads);
   }
@@ -124,82 +146,125 @@ export class GarmentVectorIndex {
 
   /**
    * About the `k` garments nearest to `query` (the graph's approximate answer), ranked by their
-   * exact cosine similarity.
+   * exact cosine similarity. `width` is the number of candidates the graph search keeps (its ef): a
+   * wider search finds more of the true neighbours and takes longer.
    */
-  nearest(query: Int8Array, k: number): Neighbour[] {
+  nearest(query: Int8Array, k: number, width = this.settings.expansionSearch): Neighbour[] {
     if (k <= 0 || !this.size) return [];
-    // usearch's int8 kernel ranks (its cosine is off by up to about 0.01): the margin of extra
-    // candidates keeps a true neighbour it ranks a little low, before the exact re-rank cuts to k.
-    const found = this.graph.search(query, Math.min(this.size, candidatesFor(k)), 1);
+    query = ownBuffer(query);
+    // usearch keeps max(ef, count) candidates and returns `count`: asking for `width` makes the
+    // search that wide, and every candidate it kept is then ranked exactly (its int8 kernel's cosine
+    // is off by up to about 0.01, so a true neighbour it ranks a little low is not lost).
+    const found = this.graph.search(query, Math.min(this.size, Math.max(candidatesFor(k), width)), 1);
+    const queryNorm = norm(query);
     const neighbours: Neighbour[] = [];
     for (const key of found.keys) {
       const garmentId = Number(key);
       const slot = this.slotOf.get(garmentId);
-      if (slot !== undefined) neighbours.push({ garmentId, similarity: this.similarity(query, slot) });
+      if (slot !== undefined) neighbours.push({ garmentId, similarity: this.similarity(query, queryNorm, slot) });
     }
     return neighbours.sort(byRank).slice(0, k);
   }
 
-  /** The `k` garments among `garmentIds` nearest to `query`, searched exhaustively; ids without a vector are skipped. */
+  /**
+   * The `k` garments among `garmentIds` nearest to `query`, searched exhaustively; ids without a
+   * vector are skipped. The vectors are visited chunk by chunk: a range mostly chosen is
+   * ranked where it lies, the chosen vectors of any other are copied into one block first, so the
+   * memory a search takes is one block however many garments it compares.
+   */
   nearestAmong(query: Int8Array, garmentIds: Iterable<number>, k: number): Neighbour[] {
-    const slots: number[] = [];
+    if (k <= 0 || !this.size) return [];
+    query = ownBuffer(query);
+    const chosen = this.chosenSlots(garmentIds);
+    try {
+      let best: Neighbour[] = [];
+      for (let start = 0; start < this.usedSlots; start += this.rangeSlots) {
+        best = this.nearestInRange(query, chosen, start, Math.min(start + this.rangeSlots, this.usedSlots), k, best);
+      }
+      return best;
+    } finally {
+      chosen.fill(0);
+    }
+  }
+
+  /** One flag per slot, set for the vectors of `garmentIds` (a scratch array: the caller clears it). */
+  private chosenSlots(garmentIds: Iterable<number>): Uint8Array {
+    // Reused, as the scan block is: nearestAmong is synchronous, so no other search holds it meanwhile.
+    if (!this.chosen || this.chosen.length < this.usedSlots) this.chosen = new Uint8Array(this.capacity);
     for (const id of garmentIds) {
       const slot = this.slotOf.get(id);
-      if (slot !== undefined) slots.push(slot);
+      if (slot !== undefined) this.chosen[slot] = 1;
     }
-    if (!slots.length || k <= 0) return [];
+    return this.chosen;
+  }
+
+  /** `best` merged with the nearest chosen vectors of slots `start` to `end` (excluded): the `k` best, ranked. */
+  private nearestInRange(query: Int8Array, chosen: Uint8Array, start: number, end: number, k: number, best: Neighbour[]): Neighbour[] {
     const d = this.dimensions;
-    const subset = new Int8Array(slots.length * d);
-    slots.forEach((slot, i) => subset.set(this.vectors.subarray(slot * d, (slot + 1) * d), i * d));
+    const slots: number[] = [];
+    for (let slot = start; slot < end; slot++) if (chosen[slot]) slots.push(slot);
+    if (!slots.length) return best;
     // usearch's kernel ranks; a margin of extra candidates absorbs its rounding before the exact re-rank.
-    const candidates = Math.min(slots.length, candidatesFor(k));
-    const found = exactSearch(subset, query, d, candidates, MetricKind.Cos);
-    const neighbours: Neighbour[] = [];
-    for (const position of found.keys) {
-      const slot = slots[Number(position)];
-      neighbours.push({ garmentId: this.garments[slot], similarity: this.similarity(query, slot) });
+    const candidates = candidatesFor(k);
+    const found: number[] = [];
+    const unchosen = end - start - slots.length;
+    if (unchosen <= slots.length) {
+      // Ranked in place: asking for as many more as are not chosen keeps every chosen one ranked within `candidates`.
+      const chunk = this.chunks[start / this.rangeSlots];
+      const ranked = exactSearch(
+        end - start === this.rangeSlots ? chunk : chunk.slice(0, (end - start) * d),
+        query,
+        d,
+        Math.min(end - start, candidates + unchosen),
+        MetricKind.Cos,
+      );
+      for (const position of ranked.keys) {
+        const slot = start + Number(position);
+        if (chosen[slot] && found.length < candidates) found.push(slot);
+      }
+    } else {
+      const block = (this.scanBlock ??= new Int8Array(this.rangeSlots * d));
+      slots.forEach((slot, i) => block.set(this.vectorIn(slot), i * d));
+      const ranked = exactSearch(block.subarray(0, slots.length * d), query, d, Math.min(slots.length, candidates), MetricKind.Cos);
+      for (const position of ranked.keys) found.push(slots[Number(position)]);
     }
-    return neighbours.sort(byRank).slice(0, k);
+    const queryNorm = norm(query);
+    const merged = [...best];
+    for (const slot of found) merged.push({ garmentId: this.garments[slot], similarity: this.similarity(query, queryNorm, slot) });
+    return merged.sort(byRank).slice(0, k);
   }
 
   /** The `k` garments nearest to `query` among all, searched exhaustively (the reference of the graph's recall). */
   nearestExhaustive(query: Int8Array, k: number): Neighbour[] {
-    if (!this.size || k <= 0) return [];
-    const d = this.dimensions;
-    // Freed slots are still in the slab: ask for that many more and skip them.
-    const candidates = Math.min(this.usedSlots, candidatesFor(k) + this.freeSlots.length);
-    const found = exactSearch(this.vectors.subarray(0, this.usedSlots * d), query, d, candidates, MetricKind.Cos);
-    const neighbours: Neighbour[] = [];
-    for (const position of found.keys) {
-      const slot = Number(position);
-      const garmentId = this.garments[slot];
-      if (this.slotOf.get(garmentId) === slot) neighbours.push({ garmentId, similarity: this.similarity(query, slot) });
-    }
-    return neighbours.sort(byRank).slice(0, k);
+    const live: number[] = [];
+    for (let slot = 0; slot < this.usedSlots; slot++) if (this.slotOf.get(this.garments[slot]) === slot) live.push(this.garments[slot]);
+    return this.nearestAmong(query, live, k);
   }
 
-  /** Exact cosine of `query` and the vector in `slot`. */
-  private similarity(query: Int8Array, slot: number): number {
+  /** Exact cosine of `query` (whose norm is `queryNorm`) and the vector in `slot`. */
+  private similarity(query: Int8Array, queryNorm: number, slot: number): number {
     const d = this.dimensions;
-    const offset = slot * d;
+    const chunk = this.chunks[Math.floor(slot / this.rangeSlots)];
+    const offset = (slot % this.rangeSlots) * d;
     let dot = 0;
-    for (let i = 0; i < d; i++) dot += query[i] * this.vectors[offset + i];
-    const denominator = norm(query) * this.norms[slot];
+    for (let i = 0; i < d; i++) dot += query[i] * chunk[offset + i];
+    const denominator = queryNorm * this.norms[slot];
     return denominator > 0 ? dot / denominator : 0;
   }
 
   private takeSlot(): number {
     const reused = this.freeSlots.pop();
     if (reused !== undefined) return reused;
-    if (this.usedSlots === this.seqs.length) this.grow();
+    if (this.usedSlots === this.capacity) this.grow();
     return this.usedSlots++;
   }
 
+  /** One more chunk of vectors (the earlier ones stay where they are), and room in the per-slot arrays. */
   private grow(): void {
-    const slots = this.seqs.length * 2;
-    const vectors = new Int8Array(slots * this.dimensions);
-    vectors.set(this.vectors);
-    this.vectors = vectors;
+    this.chunks.push(new Int8Array(this.rangeSlots * this.dimensions));
+    this.capacity += this.rangeSlots;
+    if (this.capacity <= this.seqs.length) return;
+    const slots = Math.max(this.capacity, this.seqs.length * 2);
     this.norms = grown(this.norms, slots);
     this.seqs = grown(this.seqs, slots);
     this.garments = grown(this.garments, slots);
@@ -213,6 +278,11 @@ export class GarmentVectorIndex {
  */
 function candidatesFor(k: number): number {
   return k + Math.min(k, 64) + 16;
+}
+
+/** `vector`, or a copy when it is a view into a larger buffer (usearch reads from the buffer's start). */
+function ownBuffer(vector: Int8Array): Int8Array {
+  return vector.byteOffset === 0 && vector.byteLength === vector.buffer.byteLength ? vector : vector.slice();
 }
 
 function grown(array: Float64Array, length: number): Float64Array {

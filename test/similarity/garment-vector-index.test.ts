@@ -1,0 +1,96 @@
+/**
+ * @jest-environment ./test/support/host-typed-arrays-environment.js
+ *
+ * The in-memory index's exhaustive search over chosen garments, against a float64 reference computed
+ * here (the int8 codec's cosine, not the index's code): ranges mostly chosen (ranked in place),
+ * ranges sparsely chosen (copied first), freed and reused slots, and ids without a vector. Small
+ * ranges (64 slots) make one search cross dozens of them. Also the garment-id → slot table, on both
+ * sides of its dense limit. (The host's typed arrays: usearch's native binding makes them in the host realm.)
+ */
+import { cosineSimilarity } from '../../src/ml/embedding/int8';
+import { DEFAULT_GRAPH, GarmentVectorIndex } from '../../src/similarity/garment-vector-index';
+import { DENSE_IDS, GarmentSlots } from '../../src/similarity/garment-slots';
+import { seededRandom } from '../../src/util/random';
+
+const DIMENSIONS = 24;
+const random = seededRandom(5);
+const randomVector = () => Int8Array.from({ length: DIMENSIONS }, () => Math.round(random() * 254 - 127));
+
+describe('GarmentVectorIndex.nearestAmong', () => {
+  const vectors = new Map<number, Int8Array>();
+  const index = new GarmentVectorIndex(DIMENSIONS, { ...DEFAULT_GRAPH, threads: 1 }, 64);
+  let seq = 0;
+  const put = (garmentId: number) => {
+    const vector = randomVector();
+    vectors.set(garmentId, vector);
+    index.upsert([{ garmentId, seq: ++seq, scale: 0.01, vector }]);
+  };
+
+  beforeAll(() => {
+    for (let id = 1; id <= 1500; id++) put(id);
+    // Freed slots (some reused by later garments) sit among the chosen ones.
+    for (let id = 3; id <= 1500; id += 7) {
+      index.remove(id, ++seq);
+      vectors.delete(id);
+    }
+    for (let id = 2001; id <= 2100; id++) put(id);
+  });
+
+  const reference = (query: Int8Array, ids: Iterable<number>, k: number) =>
+    [...ids]
+      .filter((id) => vectors.has(id))
+      .map((id) => ({ garmentId: id, similarity: cosineSimilarity(query, vectors.get(id)!) }))
+      .sort((a, b) => b.similarity - a.similarity || a.garmentId - b.garmentId)
+      .slice(0, k);
+
+  const all = () => [...vectors.keys()];
+  const choices: [string, () => number[]][] = [
+    ['every garment (every range ranked in place)', all],
+    ['all but every 5th (mostly chosen ranges)', () => all().filter((id) => id % 5 !== 0)],
+    ['every 9th (sparse ranges, copied)', () => all().filter((id) => id % 9 === 0)],
+    ['ranges alternately full and empty', () => all().filter((id) => Math.floor(id / 64) % 2 === 0)],
+    ['ids without a vector mixed in', () => [...all().filter((id) => id % 3 === 0), 3, 10, 999_999]],
+  ];
+
+  it.each(choices)('ranks %s exactly as the reference', (_, chosen) => {
+    for (const queryId of [1, 501, 2050]) {
+      // A view into the index's own chunk, as a search by garment passes it.
+      const query = index.vectorOf(queryId)!;
+      for (const k of [1, 10, 40]) {
+        const found = index.nearestAmong(query, chosen(), k);
+        const expected = reference(query, chosen(), k);
+        expect(found.map((n) => n.garmentId)).toEqual(expected.map((n) => n.garmentId));
+        found.forEach((n, i) => expect(n.similarity).toBeCloseTo(expected[i].similarity, 12));
+      }
+    }
+  });
+
+  it('leaves no choice behind for the next search', () => {
+    const query = vectors.get(1)!;
+    index.nearestAmong(query, all(), 10);
+    expect(index.nearestAmong(query, [2, 4], 10).map((n) => n.garmentId)).toEqual(reference(query, [2, 4], 10).map((n) => n.garmentId));
+    expect(index.nearestAmong(query, [], 10)).toEqual([]);
+  });
+});
+
+describe('GarmentSlots', () => {
+  it('maps ids below and above the dense limit, and forgets deleted ones', () => {
+    const slots = new GarmentSlots();
+    const ids = [1, 5000, DENSE_IDS - 1, DENSE_IDS, DENSE_IDS + 12_345, 2 ** 40];
+    ids.forEach((id, slot) => slots.set(id, slot));
+    expect(ids.map((id) => slots.get(id))).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(slots.size).toBe(6);
+    slots.set(5000, 9);
+    expect([slots.get(5000), slots.size]).toEqual([9, 6]);
+    slots.delete(DENSE_IDS);
+    slots.delete(1);
+    slots.delete(7); // never set
+    expect([slots.has(DENSE_IDS), slots.has(1), slots.get(0), slots.get(4999), slots.size]).toEqual([
+      false,
+      false,
+      undefined,
+      undefined,
+      4,
+    ]);
+  });
+});

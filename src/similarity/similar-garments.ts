@@ -2,11 +2,13 @@
  * Nearest garments by appearance, optionally among the garments a filter (GarmentWhere) admits.
  *
  * The filter applies inside the search, never to a short list cut beforehand: when at most
- * `exactLimit` garments match, those are searched exhaustively (exact ranking); otherwise the graph
- * is asked for k candidates, the filter keeps those that match (one statement over their ids), and k
- * grows (from the share that matched) until enough match, up to `maxCandidates`.
+ * `exactLimit` garments match, every one of them is compared (exhaustive int8 scan, exact ranking);
+ * otherwise the graph is asked for k candidates, the filter keeps those that match (one statement
+ * over their ids), and k grows (from the share that matched) up to `maxCandidates`. When even that
+ * many hold too few matches (the query's neighbourhood is unlike what the filter admits), every
+ * match is compared after all.
  */
-import type { GarmentIdFilter } from '../db/garment-id-filter';
+import { EVERY_MATCH, type GarmentIdFilter } from '../db/garment-id-filter';
 import type { GarmentFilter } from '../db/search-filter';
 import type { GarmentVectorIndex, Neighbour } from './garment-vector-index';
 import type { SimilarityIndexes } from './similarity-indexes';
@@ -25,13 +27,13 @@ export class EmbeddingNotFound extends Error {
 export interface SimilarityLimits {
   /** Longest a search waits for its index to be built (IndexBuilding after it). */
   buildWaitMs: number;
-  /** Filters matching at most this many garments are searched exhaustively. */
+  /** Filters matching at most this many garments are searched exhaustively (in blocks of 8 MiB, however many match). */
   exactLimit: number;
   /** Most candidates asked of the graph for a filtered search. */
   maxCandidates: number;
 }
 
-export const DEFAULT_SIMILARITY_LIMITS: SimilarityLimits = { buildWaitMs: 10_000, exactLimit: 5_000, maxCandidates: 20_000 };
+export const DEFAULT_SIMILARITY_LIMITS: SimilarityLimits = { buildWaitMs: 10_000, exactLimit: 100_000, maxCandidates: 2_048 };
 
 export interface RankedGarments {
   /** The `count` best after `offset`, best first. */
@@ -65,7 +67,7 @@ export class SimilarGarments {
     const index = await this.indexes.current(request.modelVersionId, this.limits.buildWaitMs);
     const vector = index?.vectorOf(garmentId);
     if (!index || !vector) throw new EmbeddingNotFound(garmentId, request.modelVersionId);
-    return this.ranked(index, vector.slice(), request, new Set([garmentId]));
+    return this.ranked(index, vector.slice(), request, this.matchesOf(request), new Set([garmentId]));
   }
 
   /**
@@ -78,21 +80,29 @@ export class SimilarGarments {
     if (!index) return matches;
     if (request.filter) await this.ids.check(request.filter);
     const exclude = new Set(garmentIds);
+    const filterMatches = this.matchesOf(request);
     for (const garmentId of garmentIds) {
       const vector = index.vectorOf(garmentId);
-      if (vector) matches.set(garmentId, (await this.ranked(index, vector.slice(), request, exclude)).neighbours);
+      if (vector) matches.set(garmentId, (await this.ranked(index, vector.slice(), request, filterMatches, exclude)).neighbours);
     }
     return matches;
+  }
+
+  private matchesOf({ filter }: NearestRequest): FilterMatches | null {
+    return filter ? new FilterMatches(this.ids, filter, this.limits.exactLimit) : null;
   }
 
   private async ranked(
     index: GarmentVectorIndex,
     query: Int8Array,
-    { filter, offset, count }: NearestRequest,
+    { offset, count }: NearestRequest,
+    filterMatches: FilterMatches | null,
     exclude: ReadonlySet<number>,
   ): Promise<RankedGarments> {
     const wanted = offset + count + 1; // one more than the page: whether another follows
-    const best = filter ? await this.filtered(index, query, filter, wanted, exclude) : this.unfiltered(index, query, wanted, exclude);
+    const best = filterMatches
+      ? await this.filtered(index, query, filterMatches, wanted, exclude)
+      : this.unfiltered(index, query, wanted, exclude);
     return { neighbours: best.slice(offset, offset + count), hasMore: best.length > offset + count };
   }
 
@@ -106,19 +116,31 @@ export class SimilarGarments {
   private async filtered(
     index: GarmentVectorIndex,
     query: Int8Array,
-    filter: GarmentFilter,
+    filterMatches: FilterMatches,
     wanted: number,
     exclude: ReadonlySet<number>,
   ): Promise<Neighbour[]> {
-    const { exactLimit, maxCandidates } = this.limits;
-    const few = await this.ids.matching(filter, exactLimit + 1);
-    if (few.length <= exactLimit) {
-      return index.nearestAmong(
-        query,
-        few.filter((id) => !exclude.has(id)),
-        wanted,
-      );
-    }
+    const few = await filterMatches.upToExactLimit();
+    if (few.length <= this.limits.exactLimit) return index.nearestAmong(query, without(few, exclude), wanted);
+    const widened = await this.widened(index, query, filterMatches.filter, wanted, exclude);
+    if (widened) return widened;
+    // The graph's neighbourhood of the query holds too few matches (the filter admits garments
+    // unlike it): every match is compared, so the answer is never a short list.
+    return index.nearestAmong(query, without(await filterMatches.every(), exclude), wanted);
+  }
+
+  /**
+   * The `wanted` nearest matches from a graph search asked for more candidates each round (from
+   * the share that matched), or null when `maxCandidates` were not enough.
+   */
+  private async widened(
+    index: GarmentVectorIndex,
+    query: Int8Array,
+    filter: GarmentFilter,
+    wanted: number,
+    exclude: ReadonlySet<number>,
+  ): Promise<Neighbour[] | null> {
+    const { maxCandidates } = this.limits;
     const verdicts = new Map<number, boolean>();
     for (let k = Math.max(4 * wanted, 64); ;) {
       const candidates = index.nearest(query, Math.min(k, maxCandidates)).filter((neighbour) => !exclude.has(neighbour.garmentId));
@@ -126,10 +148,36 @@ export class SimilarGarments {
       const matching = await this.ids.matchingAmong(filter, unchecked);
       for (const id of unchecked) verdicts.set(id, matching.has(id));
       const accepted = candidates.filter((neighbour) => verdicts.get(neighbour.garmentId));
-      if (accepted.length >= wanted || k >= index.size || k >= maxCandidates) return accepted.slice(0, wanted);
+      if (accepted.length >= wanted || k >= index.size) return accepted.slice(0, wanted);
+      if (k >= maxCandidates) return null;
       // Ask for as many as the share that matched says are needed, with a margin, at least twice as many.
       const share = Math.max(accepted.length, 1) / Math.max(candidates.length, 1);
       k = Math.max(2 * k, Math.ceil((1.5 * wanted) / share));
     }
   }
+}
+
+/** The garments one request's filter matches, read at most once however many garments it compares (a photo's). */
+class FilterMatches {
+  private few?: Promise<number[]>;
+  private all?: Promise<number[]>;
+
+  constructor(
+    private readonly ids: GarmentIdFilter,
+    readonly filter: GarmentFilter,
+    private readonly exactLimit: number,
+  ) {}
+
+  /** Every match when there are at most `exactLimit`, else more than that many. */
+  upToExactLimit(): Promise<number[]> {
+    return (this.few ??= this.ids.matching(this.filter, this.exactLimit + 1));
+  }
+
+  every(): Promise<number[]> {
+    return (this.all ??= this.ids.matching(this.filter, EVERY_MATCH));
+  }
+}
+
+function without(ids: readonly number[], exclude: ReadonlySet<number>): readonly number[] {
+  return exclude.size ? ids.filter((id) => !exclude.has(id)) : ids;
 }

@@ -216,6 +216,21 @@ describe('similarGarments', () => {
     }
   });
 
+  it('compares every match when the widest graph search allowed holds too few of them, never answering a short list', async () => {
+    // 32 candidates at most: about a sixth match the filter, fewer than the 21 a page of 20 needs.
+    const narrowGraph = await startTestServer(db.dataSource, { similarityLimits: { exactLimit: 10, maxCandidates: 32 } });
+    try {
+      const admit = (row: Row) => row.category === '스커트' && row.color === '화이트';
+      for (const garmentId of [ids()[7], ids()[123]]) {
+        const page = await similar(narrowGraph, garmentId, { where: { category: ['스커트'], color: ['화이트'] }, first: 20 });
+        expect(page.ids).toEqual(exactNearest(garmentId, 20, admit));
+        expect(page.hasNextPage).toBe(exactNearest(garmentId, 21, admit).length === 21);
+      }
+    } finally {
+      await narrowGraph.server.stop();
+    }
+  });
+
   it('finds a changed, new or deleted embedding and an edited garment in the next search, without rebuilding', async () => {
     const garmentId = ids()[20];
     await similar(api, garmentId, { first: 5 });

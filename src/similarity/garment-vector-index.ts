@@ -37,6 +37,14 @@ export const DEFAULT_GRAPH: GraphSettings = { connectivity: 16, expansionAdd: 12
  * many garments a filter matches.
  */
 const RANGE_SLOTS = 8192;
+/**
+ * Threads of one exhaustive comparison: usearch starts its threads on every call, which cost more
+ * than they saved on a chunk (8,192 × 1024 int8: 297 µs on one thread, 337 µs on two, on this
+ * project's 2-core machine), and other requests want the other core.
+ */
+const KERNEL_THREADS = 1;
+/** Graphs holding fewer vectors than this are inserted into on one thread (see upsert). */
+const SMALL_GRAPH = 10_000;
 
 /** Highest first, then lower garment id first: one order for equal similarities. */
 export const byRank = (a: Neighbour, b: Neighbour) => b.similarity - a.similarity || a.garmentId - b.garmentId;
@@ -79,6 +87,11 @@ export class GarmentVectorIndex {
     this.norms = new Float64Array(0);
     this.seqs = new Float64Array(0);
     this.garments = new Float64Array(0);
+  }
+
+  /** Candidates a search keeps unless it asks for another width. */
+  get searchWidth(): number {
+    return this.settings.expansionSearch;
   }
 
   /** Garments held. */
@@ -132,7 +145,10 @@ export class GarmentVectorIndex {
       keys[i] = BigInt(garmentId);
       batch.set(this.vectorIn(slot), i * this.dimensions);
     });
-    this.graph.add(keys, batch, this.settings.threads);
+    // Into a small graph one at a time: vectors inserted concurrently into a graph of a few hundred
+    // link to each other poorly (240 inserted on two threads: 288 of 480 searches asking for all
+    // 240 came back short; on one thread, none).
+    this.graph.add(keys, batch, this.size - fresh.length < SMALL_GRAPH ? 1 : this.settings.threads);
   }
 
   /** Drops a garment's vector when it holds one older than `seq`. */
@@ -168,77 +184,97 @@ export class GarmentVectorIndex {
 
   /**
    * The `k` garments among `garmentIds` nearest to `query`, searched exhaustively; ids without a
-   * vector are skipped. The vectors are visited chunk by chunk: a range mostly chosen is
-   * ranked where it lies, the chosen vectors of any other are copied into one block first, so the
-   * memory a search takes is one block however many garments it compares.
+   * vector are skipped. A chunk mostly chosen is ranked where it lies; the chosen vectors of the
+   * other chunks are copied into one block, compared a full block at a time, so the memory a search
+   * takes is one block however many garments it compares.
    */
   nearestAmong(query: Int8Array, garmentIds: Iterable<number>, k: number): Neighbour[] {
     if (k <= 0 || !this.size) return [];
-    query = ownBuffer(query);
-    const chosen = this.chosenSlots(garmentIds);
+    const chosen = this.scratchFlags();
+    for (const id of garmentIds) {
+      const slot = this.slotOf.get(id);
+      if (slot !== undefined) chosen[slot] = 1;
+    }
+    return this.nearestChosen(ownBuffer(query), chosen, k);
+  }
+
+  /** The `k` garments nearest to `query` among all, searched exhaustively (exact, however the graph is linked). */
+  nearestExhaustive(query: Int8Array, k: number): Neighbour[] {
+    if (k <= 0 || !this.size) return [];
+    const chosen = this.scratchFlags();
+    for (let slot = 0; slot < this.usedSlots; slot++) if (this.slotOf.get(this.garments[slot]) === slot) chosen[slot] = 1;
+    return this.nearestChosen(ownBuffer(query), chosen, k);
+  }
+
+  /** The nearest of the slots flagged in `chosen`, which it clears. */
+  private nearestChosen(query: Int8Array, chosen: Uint8Array, k: number): Neighbour[] {
     try {
       let best: Neighbour[] = [];
+      // Chosen slots of sparsely chosen chunks, compared a full block at a time.
+      const sparse: number[] = [];
       for (let start = 0; start < this.usedSlots; start += this.rangeSlots) {
-        best = this.nearestInRange(query, chosen, start, Math.min(start + this.rangeSlots, this.usedSlots), k, best);
+        const end = Math.min(start + this.rangeSlots, this.usedSlots);
+        const slots: number[] = [];
+        for (let slot = start; slot < end; slot++) if (chosen[slot]) slots.push(slot);
+        if (2 * slots.length >= end - start) {
+          best = this.merged(query, best, this.nearestInChunk(query, chosen, start, end, slots.length, k), k);
+          continue;
+        }
+        for (const slot of slots) {
+          if (sparse.push(slot) < this.rangeSlots) continue;
+          best = this.merged(query, best, this.nearestCopied(query, sparse, k), k);
+          sparse.length = 0;
+        }
       }
-      return best;
+      return sparse.length ? this.merged(query, best, this.nearestCopied(query, sparse, k), k) : best;
     } finally {
       chosen.fill(0);
     }
   }
 
-  /** One flag per slot, set for the vectors of `garmentIds` (a scratch array: the caller clears it). */
-  private chosenSlots(garmentIds: Iterable<number>): Uint8Array {
-    // Reused, as the scan block is: nearestAmong is synchronous, so no other search holds it meanwhile.
+  /** One flag per slot, all clear (a scratch array: whoever sets flags clears them). */
+  private scratchFlags(): Uint8Array {
+    // Reused, as the copy block is: the searches are synchronous, so no other one holds it meanwhile.
     if (!this.chosen || this.chosen.length < this.usedSlots) this.chosen = new Uint8Array(this.capacity);
-    for (const id of garmentIds) {
-      const slot = this.slotOf.get(id);
-      if (slot !== undefined) this.chosen[slot] = 1;
-    }
     return this.chosen;
   }
 
-  /** `best` merged with the nearest chosen vectors of slots `start` to `end` (excluded): the `k` best, ranked. */
-  private nearestInRange(query: Int8Array, chosen: Uint8Array, start: number, end: number, k: number, best: Neighbour[]): Neighbour[] {
+  /**
+   * The kernel's nearest chosen slots among slots `start` to `end` (excluded) of one chunk, ranked
+   * where they lie: asking for as many more as are not chosen keeps every chosen one it ranks within
+   * the candidates.
+   */
+  private nearestInChunk(query: Int8Array, chosen: Uint8Array, start: number, end: number, chosenCount: number, k: number): number[] {
     const d = this.dimensions;
-    const slots: number[] = [];
-    for (let slot = start; slot < end; slot++) if (chosen[slot]) slots.push(slot);
-    if (!slots.length) return best;
-    // usearch's kernel ranks; a margin of extra candidates absorbs its rounding before the exact re-rank.
     const candidates = candidatesFor(k);
+    const chunk = this.chunks[start / this.rangeSlots];
+    const unchosen = end - start - chosenCount;
+    const vectors = chunk.subarray(0, (end - start) * d); // from the buffer's start: usearch reads it right
+    const ranked = exactSearch(vectors, query, d, Math.min(end - start, candidates + unchosen), MetricKind.Cos, KERNEL_THREADS);
     const found: number[] = [];
-    const unchosen = end - start - slots.length;
-    if (unchosen <= slots.length) {
-      // Ranked in place: asking for as many more as are not chosen keeps every chosen one ranked within `candidates`.
-      const chunk = this.chunks[start / this.rangeSlots];
-      const ranked = exactSearch(
-        end - start === this.rangeSlots ? chunk : chunk.slice(0, (end - start) * d),
-        query,
-        d,
-        Math.min(end - start, candidates + unchosen),
-        MetricKind.Cos,
-      );
-      for (const position of ranked.keys) {
-        const slot = start + Number(position);
-        if (chosen[slot] && found.length < candidates) found.push(slot);
-      }
-    } else {
-      const block = (this.scanBlock ??= new Int8Array(this.rangeSlots * d));
-      slots.forEach((slot, i) => block.set(this.vectorIn(slot), i * d));
-      const ranked = exactSearch(block.subarray(0, slots.length * d), query, d, Math.min(slots.length, candidates), MetricKind.Cos);
-      for (const position of ranked.keys) found.push(slots[Number(position)]);
+    for (const position of ranked.keys) {
+      const slot = start + Number(position);
+      if (chosen[slot] && found.push(slot) === candidates) break;
     }
-    const queryNorm = norm(query);
-    const merged = [...best];
-    for (const slot of found) merged.push({ garmentId: this.garments[slot], similarity: this.similarity(query, queryNorm, slot) });
-    return merged.sort(byRank).slice(0, k);
+    return found;
   }
 
-  /** The `k` garments nearest to `query` among all, searched exhaustively (the reference of the graph's recall). */
-  nearestExhaustive(query: Int8Array, k: number): Neighbour[] {
-    const live: number[] = [];
-    for (let slot = 0; slot < this.usedSlots; slot++) if (this.slotOf.get(this.garments[slot]) === slot) live.push(this.garments[slot]);
-    return this.nearestAmong(query, live, k);
+  /** The kernel's nearest of `slots` (at most one block of them), their vectors copied into the block first. */
+  private nearestCopied(query: Int8Array, slots: readonly number[], k: number): number[] {
+    const d = this.dimensions;
+    const block = (this.scanBlock ??= new Int8Array(this.rangeSlots * d));
+    slots.forEach((slot, i) => block.set(this.vectorIn(slot), i * d));
+    const vectors = block.subarray(0, slots.length * d);
+    const ranked = exactSearch(vectors, query, d, Math.min(slots.length, candidatesFor(k)), MetricKind.Cos, KERNEL_THREADS);
+    return Array.from(ranked.keys, (position) => slots[Number(position)]);
+  }
+
+  /** `best` and the `found` slots, ranked by exact similarity: the `k` best. */
+  private merged(query: Int8Array, best: Neighbour[], found: readonly number[], k: number): Neighbour[] {
+    const queryNorm = norm(query);
+    const neighbours = [...best];
+    for (const slot of found) neighbours.push({ garmentId: this.garments[slot], similarity: this.similarity(query, queryNorm, slot) });
+    return neighbours.sort(byRank).slice(0, k);
   }
 
   /** Exact cosine of `query` (whose norm is `queryNorm`) and the vector in `slot`. */

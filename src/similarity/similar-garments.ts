@@ -1,12 +1,14 @@
 /**
  * Nearest garments by appearance, optionally among the garments a filter (GarmentWhere) admits.
  *
+ * Without a filter, an index of at most `exactLimit` garments is searched exhaustively too (exact,
+ * and about as fast at that size), a larger one through its graph.
+ *
  * The filter applies inside the search, never to a short list cut beforehand: when at most
  * `exactLimit` garments match, every one of them is compared (exhaustive int8 scan, exact ranking);
- * otherwise the graph is asked for k candidates, the filter keeps those that match (one statement
- * over their ids), and k grows (from the share that matched) up to `maxCandidates`. When even that
- * many hold too few matches (the query's neighbourhood is unlike what the filter admits), every
- * match is compared after all.
+ * otherwise the graph search's candidates nearest the query are checked against the filter (one
+ * statement over their ids), and when they hold too few matches (the query's neighbourhood is
+ * unlike what the filter admits), every match is compared after all.
  */
 import { EVERY_MATCH, type GarmentIdFilter } from '../db/garment-id-filter';
 import type { GarmentFilter } from '../db/search-filter';
@@ -29,11 +31,9 @@ export interface SimilarityLimits {
   buildWaitMs: number;
   /** Filters matching at most this many garments are searched exhaustively (in blocks of 8 MiB, however many match). */
   exactLimit: number;
-  /** Most candidates asked of the graph for a filtered search. */
-  maxCandidates: number;
 }
 
-export const DEFAULT_SIMILARITY_LIMITS: SimilarityLimits = { buildWaitMs: 10_000, exactLimit: 100_000, maxCandidates: 2_048 };
+export const DEFAULT_SIMILARITY_LIMITS: SimilarityLimits = { buildWaitMs: 10_000, exactLimit: 100_000 };
 
 export interface RankedGarments {
   /** The `count` best after `offset`, best first. */
@@ -106,9 +106,10 @@ export class SimilarGarments {
     return { neighbours: best.slice(offset, offset + count), hasMore: best.length > offset + count };
   }
 
+  /** Exhaustive (exact) while the index holds no more garments than a filter may match; the graph's answer above. */
   private unfiltered(index: GarmentVectorIndex, query: Int8Array, wanted: number, exclude: ReadonlySet<number>): Neighbour[] {
-    return index
-      .nearest(query, wanted + exclude.size)
+    const k = wanted + exclude.size;
+    return (index.size <= this.limits.exactLimit ? index.nearestExhaustive(query, k) : index.nearest(query, k))
       .filter((neighbour) => !exclude.has(neighbour.garmentId))
       .slice(0, wanted);
   }
@@ -122,38 +123,34 @@ export class SimilarGarments {
   ): Promise<Neighbour[]> {
     const few = await filterMatches.upToExactLimit();
     if (few.length <= this.limits.exactLimit) return index.nearestAmong(query, without(few, exclude), wanted);
-    const widened = await this.widened(index, query, filterMatches.filter, wanted, exclude);
-    if (widened) return widened;
-    // The graph's neighbourhood of the query holds too few matches (the filter admits garments
-    // unlike it): every match is compared, so the answer is never a short list.
+    const near = await this.nearMatches(index, query, filterMatches.filter, wanted, exclude);
+    if (near) return near;
+    // The query's neighbourhood holds too few matches (the filter admits garments unlike it):
+    // every match is compared, so the answer is never a short list.
     return index.nearestAmong(query, without(await filterMatches.every(), exclude), wanted);
   }
 
   /**
-   * The `wanted` nearest matches from a graph search asked for more candidates each round (from
-   * the share that matched), or null when `maxCandidates` were not enough.
+   * The `wanted` nearest matches, when the graph's candidates nearest the query hold that many
+   * (one statement checks them), else null. Only the first quarter of a search's candidates count:
+   * a graph search is reliable near the query and less so at the far end of what it kept, so the
+   * matches found there need not be the nearest ones.
    */
-  private async widened(
+  private async nearMatches(
     index: GarmentVectorIndex,
     query: Int8Array,
     filter: GarmentFilter,
     wanted: number,
     exclude: ReadonlySet<number>,
   ): Promise<Neighbour[] | null> {
-    const { maxCandidates } = this.limits;
-    const verdicts = new Map<number, boolean>();
-    for (let k = Math.max(4 * wanted, 64); ;) {
-      const candidates = index.nearest(query, Math.min(k, maxCandidates)).filter((neighbour) => !exclude.has(neighbour.garmentId));
-      const unchecked = candidates.map((neighbour) => neighbour.garmentId).filter((id) => !verdicts.has(id));
-      const matching = await this.ids.matchingAmong(filter, unchecked);
-      for (const id of unchecked) verdicts.set(id, matching.has(id));
-      const accepted = candidates.filter((neighbour) => verdicts.get(neighbour.garmentId));
-      if (accepted.length >= wanted || k >= index.size) return accepted.slice(0, wanted);
-      if (k >= maxCandidates) return null;
-      // Ask for as many as the share that matched says are needed, with a margin, at least twice as many.
-      const share = Math.max(accepted.length, 1) / Math.max(candidates.length, 1);
-      k = Math.max(2 * k, Math.ceil((1.5 * wanted) / share));
-    }
+    const width = Math.max(index.searchWidth, 8 * wanted);
+    const candidates = index.nearest(query, Math.ceil(width / 4), width).filter((neighbour) => !exclude.has(neighbour.garmentId));
+    const matching = await this.ids.matchingAmong(
+      filter,
+      candidates.map((neighbour) => neighbour.garmentId),
+    );
+    const accepted = candidates.filter((neighbour) => matching.has(neighbour.garmentId));
+    return accepted.length >= wanted ? accepted.slice(0, wanted) : null;
   }
 }
 

@@ -202,32 +202,35 @@ describe('similarGarments', () => {
     }
   });
 
-  it('grows the graph search until enough candidates match when a filter matches too many garments to search them all', async () => {
-    // exactLimit 10: every filter here matches more, so the graph is asked for growing k.
-    const graphOnly = await startTestServer(db.dataSource, { similarityLimits: { exactLimit: 10 } });
+  it("takes the graph search's answer over exactLimit: without a filter, and with one when the candidates nearest the query hold enough matches", async () => {
+    // exactLimit 10: the index and every filter here hold more, so the graph proposes the candidates
+    // (a graph of 240 searched 512 wide: every garment is a candidate, so its answer is exact).
+    const graphFirst = await startTestServer(db.dataSource, { similarityLimits: { exactLimit: 10 } });
     try {
-      const admit = (row: Row) => row.category === '스커트' && row.color === '화이트';
+      const admit = (row: Row) => row.category !== '스커트';
       for (const garmentId of [ids()[5], ids()[99], ids()[200]]) {
-        const page = await similar(graphOnly, garmentId, { where: { category: ['스커트'], color: ['화이트'] }, first: 20 });
+        expect((await similar(graphFirst, garmentId, { first: 25 })).ids).toEqual(exactNearest(garmentId, 25));
+        const page = await similar(graphFirst, garmentId, { where: { category: ['블라우스', '티셔츠'] }, first: 20 });
         expect(page.ids).toEqual(exactNearest(garmentId, 20, admit));
       }
     } finally {
-      await graphOnly.server.stop();
+      await graphFirst.server.stop();
     }
   });
 
-  it('compares every match when the widest graph search allowed holds too few of them, never answering a short list', async () => {
-    // 32 candidates at most: about a sixth match the filter, fewer than the 21 a page of 20 needs.
-    const narrowGraph = await startTestServer(db.dataSource, { similarityLimits: { exactLimit: 10, maxCandidates: 32 } });
+  it('compares every match when the candidates nearest the query hold too few, never answering a short list', async () => {
+    // About a sixth of the garments match; the quarter of the graph's candidates that counts (128
+    // of these 240 garments) holds about 21 of them, under the 31 a page of 30 needs.
+    const graphFirst = await startTestServer(db.dataSource, { similarityLimits: { exactLimit: 10 } });
     try {
       const admit = (row: Row) => row.category === '스커트' && row.color === '화이트';
       for (const garmentId of [ids()[7], ids()[123]]) {
-        const page = await similar(narrowGraph, garmentId, { where: { category: ['스커트'], color: ['화이트'] }, first: 20 });
-        expect(page.ids).toEqual(exactNearest(garmentId, 20, admit));
-        expect(page.hasNextPage).toBe(exactNearest(garmentId, 21, admit).length === 21);
+        const page = await similar(graphFirst, garmentId, { where: { category: ['스커트'], color: ['화이트'] }, first: 30 });
+        expect(page.ids).toEqual(exactNearest(garmentId, 30, admit));
+        expect(page.hasNextPage).toBe(exactNearest(garmentId, 31, admit).length === 31);
       }
     } finally {
-      await narrowGraph.server.stop();
+      await graphFirst.server.stop();
     }
   });
 

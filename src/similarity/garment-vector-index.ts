@@ -145,10 +145,18 @@ export class GarmentVectorIndex {
       keys[i] = BigInt(garmentId);
       batch.set(this.vectorIn(slot), i * this.dimensions);
     });
-    // Into a small graph one at a time: vectors inserted concurrently into a graph of a few hundred
-    // link to each other poorly (240 inserted on two threads: 288 of 480 searches asking for all
-    // 240 came back short; on one thread, none).
-    this.graph.add(keys, batch, this.size - fresh.length < SMALL_GRAPH ? 1 : this.settings.threads);
+    if (this.size - fresh.length >= SMALL_GRAPH) {
+      this.graph.add(keys, batch, this.settings.threads);
+      return;
+    }
+    // Into a small graph one vector per call: vectors inserted concurrently into a graph of a few
+    // hundred link to each other poorly (240 inserted on two threads: 288 of 480 searches asking for
+    // all 240 came back short; one at a time, none). The thread count stays the same on every call:
+    // usearch reserves one context per thread when it grows, and a later call with more threads
+    // than reserved fails. Each call gets its own arrays (usearch reads from a buffer's start).
+    for (let i = 0; i < fresh.length; i++) {
+      this.graph.add(keys.slice(i, i + 1), batch.slice(i * this.dimensions, (i + 1) * this.dimensions), this.settings.threads);
+    }
   }
 
   /** Drops a garment's vector when it holds one older than `seq`. */

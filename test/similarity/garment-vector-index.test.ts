@@ -94,3 +94,27 @@ describe('GarmentSlots', () => {
     ]);
   });
 });
+
+describe('GarmentVectorIndex graph', () => {
+  it('grows from a small graph (one vector per insert) to a large one (batches on every thread) and finds every garment', () => {
+    const dimensions = 8;
+    const index = new GarmentVectorIndex(dimensions, { ...DEFAULT_GRAPH, expansionAdd: 32, threads: 2 });
+    const vectors: Int8Array[] = [];
+    let garmentId = 0;
+    // 10,000 vectors make a graph large; batches of 2,000 cross that size, as a build does.
+    for (const size of [240, 2000, 2000, 2000, 2000, 2000, 2000, 760]) {
+      const rows = Array.from({ length: size }, () => {
+        const vector = Int8Array.from({ length: dimensions }, () => Math.round(random() * 254 - 127));
+        vectors.push(vector);
+        return { garmentId: ++garmentId, seq: garmentId, scale: 0.01, vector };
+      });
+      index.upsert(rows);
+    }
+    expect(index.size).toBe(13_000);
+    for (let id = 1; id <= 13_000; id += 97) {
+      const [nearest] = index.nearest(vectors[id - 1], 1);
+      expect(nearest.garmentId).toBe(id);
+      expect(nearest.similarity).toBeCloseTo(1, 12);
+    }
+  });
+});

@@ -17,11 +17,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openDatabase } from '../../src/db/data-source';
+import { FacetCounts } from '../../src/db/search-counts';
 import { createApiToken } from '../../src/db/api-tokens';
 import { startApiServer } from '../../src/graphql/server';
 import { globalId } from '../../src/graphql/ids';
 import { seededRandom } from '../../src/util/random';
 import { loadAverage, replaceSection, withServer } from '../results';
+import { DEFAULT_GRAPH, type GarmentVectorIndex } from '../../src/similarity/garment-vector-index';
+import { SuperCategory } from '../../src/kfashion/types';
 import { writeCatalogue, type Catalogue } from './data';
 
 const SERVER_URL = process.env.BENCH_DATABASE_URL || 'postgres://root@127.0.0.1:5432/postgres';
@@ -50,6 +53,8 @@ const databaseUrl = (() => {
   url.pathname = `/${DATABASE}`;
   return url.toString();
 })();
+
+const SUPER_CATEGORIES = Object.values(SuperCategory);
 
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
@@ -130,6 +135,10 @@ async function main(): Promise<void> {
   if (options.prepareOnly) return;
   const loadBefore = loadAverage();
   const dataSource = await openDatabase({ url: databaseUrl, poolSize: 10 });
+  // The catalogue is written without the precomputed counts and term bits: build them first, so
+  // value filters read their matches from current bits, as on a server whose bits are current.
+  const counts = new FacetCounts(dataSource);
+  if (!(await counts.isFresh())) log(`term bits built in ${(await counts.rebuild())?.seconds.toFixed(0)} s`);
   const server = await startApiServer({ dataSource, port: 0, host: '127.0.0.1', production: true, log: () => {} });
   const { token } = await createApiToken(dataSource, { role: 'viewer', name: 'bench' });
   const url = `http://127.0.0.1:${server.port}`;
@@ -148,12 +157,15 @@ async function main(): Promise<void> {
     const next = seededRandom(7);
     const queryIds = Array.from({ length: options.queries }, () => 1 + Math.floor(next() * options.garments));
     const pick = <T>(values: T[]) => values[Math.floor(next() * values.length)];
+    const widths = await widthTable(index, queryIds);
     const categoryFilters = queryIds.map(() => ({ category: [pick(catalogue.categories)] }));
+    const superCategoryFilters = queryIds.map(() => ({ superCategory: [pick(SUPER_CATEGORIES)] }));
     const narrowFilters = queryIds.map(() => ({ category: [pick(catalogue.categories)], color: [pick(catalogue.colors)] }));
     const series: { name: string; filters: (Record<string, unknown> | null)[] }[] = [
       { name: 'no filter', filters: queryIds.map(() => null) },
       { name: 'one category (a few % of garments)', filters: categoryFilters },
       { name: 'category + colour (under 1 %)', filters: narrowFilters },
+      { name: 'one super-category (about a quarter; not a value filter, so SQL)', filters: superCategoryFilters },
     ];
     for (let i = 0; i < 10; i++) await ask(url, token, { id: globalId('Garment', queryIds[i]), first: 10 }); // warm-up
 
@@ -188,7 +200,7 @@ async function main(): Promise<void> {
     const body = [
       `Run ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC on ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}. Load average when the measurements started: ${loadBefore}; when they ended: ${loadAverage()} (the machine's 2 cores are shared with other work).`,
       '',
-      `\`npm run bench:similarity\`: ${options.garments.toLocaleString('en')} garments with 1024-dimension int8 embeddings around ${options.clusters} random centres (noise ${options.noise} per component), written with COPY${writeSeconds === null ? ' (database kept from an earlier run)' : ` in ${writeSeconds.toFixed(0)} s`}. usearch 2.26.2 HNSW (cosine, int8, connectivity 16, expansion 128 add / 128 search), built by the API server's \`SimilarityIndexes\` from PostgreSQL in batches of 2,000 rows.`,
+      `\`npm run bench:similarity\`: ${options.garments.toLocaleString('en')} garments with 1024-dimension int8 embeddings around ${options.clusters} random centres (noise ${options.noise} per component), written with COPY${writeSeconds === null ? ' (database kept from an earlier run)' : ` in ${writeSeconds.toFixed(0)} s`}. usearch 2.26.2 HNSW (cosine, int8, connectivity ${DEFAULT_GRAPH.connectivity}, expansion ${DEFAULT_GRAPH.expansionAdd} add / ${DEFAULT_GRAPH.expansionSearch} search), built by the API server's \`SimilarityIndexes\` from PostgreSQL in batches of 2,000 rows.`,
       '',
       `| build | seconds | garments/s | RSS before | RSS after | RSS delta | per garment |`,
       `| --- | ---: | ---: | ---: | ---: | ---: | ---: |`,
@@ -200,6 +212,12 @@ async function main(): Promise<void> {
       `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
       ...rows,
       '',
+      `The graph search alone (\`GarmentVectorIndex.nearest\`, in process, no HTTP or PostgreSQL), by the number of candidates it keeps (its ef; the server's is ${DEFAULT_GRAPH.expansionSearch}), ${queryIds.length} queries without a filter, against the same exact reference:`,
+      '',
+      `| search width | recall@10 | p50 ms | p95 ms | p95 / exact p95 |`,
+      `| ---: | ---: | ---: | ---: | ---: |`,
+      ...widths,
+      '',
     ].join('\n');
     const text = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
     fs.writeFileSync(RESULTS, replaceSection(text, 'Similarity', body));
@@ -210,8 +228,55 @@ async function main(): Promise<void> {
   }
 }
 
-/** Every garment id matching a bench filter (category, optionally colour), read with plain SQL. */
+/**
+ * recall@10 and time of the graph search alone at several widths, against exact search over every
+ * vector (computed once per query), as table rows.
+ */
+async function widthTable(index: GarmentVectorIndex, queryIds: number[]): Promise<string[]> {
+  const exact = queryIds.map((id) => {
+    const started = process.hrtime.bigint();
+    const ids = index
+      .nearestExhaustive(index.vectorOf(id)!.slice(), 11)
+      .map((n) => n.garmentId)
+      .filter((g) => g !== id)
+      .slice(0, 10);
+    return { ids, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+  });
+  const exactP95 = percentile(
+    exact.map((e) => e.ms),
+    95,
+  );
+  const rows: string[] = [];
+  for (const width of [64, 128, 256, 512, 1024]) {
+    const latencies: number[] = [];
+    let recallSum = 0;
+    queryIds.forEach((id, i) => {
+      const started = process.hrtime.bigint();
+      const found = index
+        .nearest(index.vectorOf(id)!.slice(), 11, width)
+        .map((n) => n.garmentId)
+        .filter((g) => g !== id)
+        .slice(0, 10);
+      latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+      recallSum += found.filter((g) => exact[i].ids.includes(g)).length / exact[i].ids.length;
+    });
+    const p95 = percentile(latencies, 95);
+    log(`width ${width}: recall@10 ${(recallSum / queryIds.length).toFixed(3)}, p95 ${p95.toFixed(1)} ms`);
+    rows.push(
+      `| ${width} | ${(recallSum / queryIds.length).toFixed(3)} | ${percentile(latencies, 50).toFixed(1)} | ${p95.toFixed(1)} | ${(p95 / exactP95).toFixed(3)} |`,
+    );
+  }
+  return rows;
+}
+
+/** Every garment id matching a bench filter (one super-category, or a category and optionally a colour), read with plain SQL. */
 async function matchingIds(dataSource: import('typeorm').DataSource, where: Record<string, unknown>): Promise<number[]> {
+  if (where.superCategory) {
+    const rows: { id: string }[] = await dataSource.query(`SELECT id FROM garments WHERE super_category = $1`, [
+      (where.superCategory as string[])[0],
+    ]);
+    return rows.map((row) => Number(row.id));
+  }
   const [category] = where.category as string[];
   const color = (where.color as string[] | undefined)?.[0] ?? null;
   const rows: { id: string }[] = await dataSource.query(

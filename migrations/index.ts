@@ -13,6 +13,7 @@ import { GarmentEdits1764910000000 } from './1764910000000-GarmentEdits';
 import { ReviewQueue1764920000000 } from './1764920000000-ReviewQueue';
 import { GarmentEmbeddings1764930000000 } from './1764930000000-GarmentEmbeddings';
 import { EmbeddingJobs1764940000000 } from './1764940000000-EmbeddingJobs';
+import { TermBitsDimensions1764950000000 } from './1764950000000-TermBitsDimensions';
 
 export const MIGRATIONS = [
   InitialSchema1764201600000,
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   ReviewQueue1764920000000,
   GarmentEmbeddings1764930000000,
   EmbeddingJobs1764940000000,
+  TermBitsDimensions1764950000000,
 ];

@@ -2,9 +2,9 @@
  * The garment filter (search-filter.ts, the API's GarmentWhere) as sets of garment ids, for the
  * similarity search: which of some candidate garments match, and the matching garments themselves.
  *
- * A filter made only of value conditions is answered from the term bit strings when they are
- * current (search-counts.ts: one statement, about max id / 8 bytes, however many garments match);
- * any other filter, or stale bits, reads the ids with the filter's SQL condition.
+ * A filter made only of value, split, source and super-category conditions is answered from the
+ * bit strings when they are current (search-counts.ts: one statement, about max id / 8 bytes,
+ * however many garments match); any other filter, or stale bits, reads the ids with its SQL condition.
  */
 import { DataSource } from 'typeorm';
 import type { FacetCounts } from './search-counts';
@@ -30,8 +30,8 @@ export class GarmentIdFilter {
   /** The ids of up to `limit` garments matching `filter` (all of them when fewer come back). */
   async matching(filter: GarmentFilter, limit: number): Promise<number[]> {
     const params = new SqlParameters();
-    const { condition, termCondition } = await compileGarmentFilterWithTerms(this.vocabulary, filter, params);
-    const fromBits = termCondition && this.counts ? await this.counts.termMatches(termCondition, 0, limit) : null;
+    const { condition, bitsCondition } = await compileGarmentFilterWithTerms(this.vocabulary, filter, params);
+    const fromBits = bitsCondition && this.counts ? await this.counts.termMatches(bitsCondition, 0, limit) : null;
     if (fromBits) return fromBits.ids;
     const rows: { id: string }[] = await this.dataSource.query(
       `SELECT g.id FROM garments g WHERE ${condition} LIMIT ${params.add(limit)}`,

@@ -51,7 +51,28 @@ const BIT_BUILD_CHUNK = 100_000;
  */
 const MIN_WINDOW_BITS = 8_192;
 
-/** Garments carrying every term of `allOf` and at least one term of each `anyOf` group. */
+/**
+ * The garment columns a filter may name beside its values, whose bit strings sit in
+ * garment_term_bits too, under negative keys (vocabulary ids are positive): split, source and
+ * super-category filters are then answered from the bits like values (the similarity search reads
+ * every match of a filter; migration TermBitsDimensions).
+ */
+const DIMENSION_VALUES = {
+  split: ['train', 'validation'] satisfies Split[],
+  source: ['annotation', 'prediction'] satisfies LabelSource[],
+  superCategory: Object.values(SuperCategory),
+} as const;
+export type BitDimension = keyof typeof DIMENSION_VALUES;
+
+/** The bit-string key of a column's value: -101, -102… for split, -201… for source, -301… for super-category. */
+export function dimensionBitKey(dimension: BitDimension, value: string): number {
+  const dimensionIndex = Object.keys(DIMENSION_VALUES).indexOf(dimension);
+  const valueIndex = (DIMENSION_VALUES[dimension] as readonly string[]).indexOf(value);
+  if (valueIndex < 0) throw new Error(`${dimension} has no value "${value}"`);
+  return -(100 * (dimensionIndex + 1) + valueIndex + 1);
+}
+
+/** Garments carrying every term of `allOf` and at least one term of each `anyOf` group (terms or dimension keys). */
 export interface TermCondition {
   allOf: readonly number[];
   anyOf: readonly (readonly number[])[];
@@ -310,8 +331,8 @@ export class FacetCounts {
   }
 
   /**
-   * Writes one bit string per term (bit `id` set when garment `id` carries it), all of the same
-   * length. Runs in the rebuild's transaction, after it read the generation: a garment written
+   * Writes one bit string per term and per dimension value (bit `id` set when garment `id` carries
+   * it), all of the same length. Runs in the rebuild's transaction, after it read the generation: a garment written
    * meanwhile leaves the result stale, never wrongly fresh. False when ids are too large to build.
    */
   private async rebuildTermBits(runner: QueryRunner): Promise<boolean> {
@@ -325,13 +346,17 @@ export class FacetCounts {
     const sets = new Map<number, Buffer>();
     for (let after = 0; ;) {
       const rows = (await runner.query(
-        `SELECT id, search_terms FROM garments WHERE id > $1 AND id <= $2 ORDER BY id LIMIT ${BIT_BUILD_CHUNK}`,
+        `SELECT id, search_terms, split, source, super_category FROM garments WHERE id > $1 AND id <= $2 ORDER BY id LIMIT ${BIT_BUILD_CHUNK}`,
         [after, maxId],
-      )) as { id: string; search_terms: number[] }[];
+      )) as { id: string; search_terms: number[]; split: Split | null; source: LabelSource | null; super_category: SuperCategory | null }[];
       if (!rows.length) break;
       for (const row of rows) {
         const id = Number(row.id);
-        for (const term of row.search_terms) {
+        const dimensions: number[] = [];
+        if (row.split) dimensions.push(dimensionBitKey('split', row.split));
+        if (row.source) dimensions.push(dimensionBitKey('source', row.source));
+        if (row.super_category) dimensions.push(dimensionBitKey('superCategory', row.super_category));
+        for (const term of [...row.search_terms, ...dimensions]) {
           let set = sets.get(term);
           if (!set) sets.set(term, (set = Buffer.alloc(bytes)));
           set[id >> 3] |= 0x80 >> (id & 7);

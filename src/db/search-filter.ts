@@ -11,7 +11,7 @@ import { ATTRIBUTE_KINDS, AttributeKind, GARMENT_ATTRIBUTE_KINDS, MULTI_VALUED_K
 import { isPublishedValue, resolveValue } from '../kfashion/vocabulary';
 import { parsePositiveId } from '../util/ids';
 import type { LabelSource, Split } from './entities';
-import type { SimpleFilter, TermCondition } from './search-counts';
+import { dimensionBitKey, type SimpleFilter, type TermCondition } from './search-counts';
 import type { VocabularyCache, VocabularyIndex } from './search-vocabulary';
 
 /** A request the caller can fix: unknown kind or value, bad cursor, page too large. `field` names the argument. */
@@ -157,6 +157,8 @@ class FilterCompiler {
   requiredTerms: number[] = [];
   /** The whole filter as term conditions, when it is nothing else (then the term bits answer it). */
   termCondition: TermCondition | null = null;
+  /** The whole filter as term and dimension-value conditions (split, source, super-category), when it is nothing else. */
+  bitsCondition: TermCondition | null = null;
 
   constructor(
     private readonly resolver: ValueResolver,
@@ -198,6 +200,7 @@ class FilterCompiler {
       if (isTermsOnly(filter) && (required.length || overlaps.length)) {
         this.termCondition = { allOf: this.requiredTerms, anyOf: overlaps };
       }
+      this.bitsCondition = bitsConditionOf(filter, this.requiredTerms, overlaps);
     }
 
     const clauses: string[] = [];
@@ -227,6 +230,20 @@ class FilterCompiler {
     const ids = values.map((input, i) => this.resolver.resolve({ field: `${at}[${i}]`, kind, input }));
     return [...new Set(ids.filter((id): id is number => id !== undefined))];
   }
+}
+
+/** The filter as terms and dimension keys, when it has value, split, source and super-category conditions only (at least one). */
+function bitsConditionOf(filter: GarmentFilter, required: number[], overlaps: number[][]): TermCondition | null {
+  const others = [filter.modelVersionId, filter.minScore, filter.not];
+  if (filter.and?.length || filter.or?.length || others.some((v) => v !== undefined && v !== null)) return null;
+  const allOf = [...required];
+  const anyOf = [...overlaps];
+  if (filter.split) allOf.push(dimensionBitKey('split', filter.split));
+  if (filter.source) allOf.push(dimensionBitKey('source', filter.source));
+  const superCategories = [...new Set(filter.superCategory ?? [])].map((value) => dimensionBitKey('superCategory', value));
+  if (superCategories.length === 1) allOf.push(superCategories[0]);
+  else if (superCategories.length > 1) anyOf.push(superCategories);
+  return allOf.length || anyOf.length ? { allOf, anyOf } : null;
 }
 
 /** True when `filter` has value conditions only (no super-category, split, source, model, score or nesting). */
@@ -265,14 +282,14 @@ export async function compileGarmentFilterWithTerms(
   params: SqlParameters,
   field = 'where',
   alias = 'g',
-): Promise<{ condition: string; requiredTerms: number[]; termCondition: TermCondition | null }> {
-  if (!filter) return { condition: 'TRUE', requiredTerms: [], termCondition: null };
+): Promise<{ condition: string; requiredTerms: number[]; termCondition: TermCondition | null; bitsCondition: TermCondition | null }> {
+  if (!filter) return { condition: 'TRUE', requiredTerms: [], termCondition: null, bitsCondition: null };
   const refs: ValueRef[] = [];
   collectValueRefs(filter, field, 0, refs);
   const resolver = await ValueResolver.create(cache, refs);
   const compiler = new FilterCompiler(resolver, params, alias);
   const condition = compiler.compile(filter, field);
-  return { condition, requiredTerms: compiler.requiredTerms, termCondition: compiler.termCondition };
+  return { condition, requiredTerms: compiler.requiredTerms, termCondition: compiler.termCondition, bitsCondition: compiler.bitsCondition };
 }
 
 export async function compileImageFilter(

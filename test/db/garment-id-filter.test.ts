@@ -1,12 +1,15 @@
 /**
- * The similarity search's garment filter on a real database: the matching ids come from the term
- * bit strings when they are current (no statement over the garments), from the filter's SQL when
- * they are stale or the filter is more than value conditions, and are the same either way. The
+ * The similarity search's garment filter on a real database: the matching ids come from the bit
+ * strings when they are current (no statement over the garments), from the filter's SQL when they
+ * are stale or the filter is more than value, split, source and super-category conditions, and are
+ * the same either way. The
  * catalogue has 300,000 garments, so one answer carries more ids than one call's arguments may.
  */
 import { EVERY_MATCH, GarmentIdFilter } from '../../src/db/garment-id-filter';
 import { FacetCounts } from '../../src/db/search-counts';
+import type { GarmentFilter } from '../../src/db/search-filter';
 import { VocabularyCache } from '../../src/db/search-vocabulary';
+import { SuperCategory } from '../../src/kfashion/types';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
 const GARMENTS = 300_000;
@@ -28,6 +31,10 @@ describe('GarmentIdFilter', () => {
 
   const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
 
+  /** The reference: ids of the garments meeting a plain SQL condition. */
+  const sql = async (condition: string): Promise<number[]> =>
+    (await db.dataSource.query(`SELECT id FROM garments WHERE ${condition} ORDER BY id`)).map((row: { id: string }) => Number(row.id));
+
   beforeAll(async () => {
     db = await createPostgresTestDatabase();
     const q = db.dataSource.query.bind(db.dataSource);
@@ -35,10 +42,12 @@ describe('GarmentIdFilter', () => {
     const [{ id: imageId }] = await q(
       `INSERT INTO images (file_name, width, height, split) VALUES ('a.jpg', 800, 800, 'train') RETURNING id`,
     );
-    // Skirts are every 4th garment, blouses the rest; every 3rd garment is black.
+    // Skirts (BOTTOM) are every 4th garment, blouses (TOP) the rest; every 3rd garment is black,
+    // every 5th in the validation split.
     await q(
       `INSERT INTO garments (image_id, split, super_category, category_id, x1, y1, x2, y2, source, search_terms)
-       SELECT $1, 'train', 'TOP', c.id, 10, 10, 200, 300, 'annotation',
+       SELECT $1, CASE WHEN i % 5 = 0 THEN 'validation' ELSE 'train' END, CASE WHEN i % 4 = 0 THEN 'BOTTOM' ELSE 'TOP' END,
+              c.id, 10, 10, 200, 300, 'annotation',
               ARRAY[c.id] || CASE WHEN i % 3 = 0 THEN ARRAY[(SELECT id FROM vocabulary WHERE value = '블랙')] ELSE '{}' END
          FROM generate_series(1, ${GARMENTS}) i
          JOIN vocabulary c ON c.value = CASE WHEN i % 4 = 0 THEN '스커트' ELSE '블라우스' END`,
@@ -73,9 +82,25 @@ describe('GarmentIdFilter', () => {
     expect(garmentScans()).toEqual([]);
   });
 
-  it('reads the matches with SQL when the filter is more than value conditions, or the bits are stale, and finds the same', async () => {
+  it('reads split, source and super-category conditions from the bits too, and finds what SQL finds', async () => {
+    const blouse = `search_terms @> ARRAY(SELECT id FROM vocabulary WHERE value = '블라우스')`;
+    const cases: [GarmentFilter, string][] = [
+      [{ split: 'validation' }, `split = 'validation'`],
+      [{ superCategory: [SuperCategory.BOTTOM] }, `super_category = 'BOTTOM'`],
+      [{ superCategory: [SuperCategory.BOTTOM, SuperCategory.OUTER] }, `super_category IN ('BOTTOM', 'OUTER')`],
+      [{ source: 'annotation', split: 'train', category: ['블라우스'] }, `source = 'annotation' AND split = 'train' AND ${blouse}`],
+      [{ source: 'prediction' }, `source = 'prediction'`],
+    ];
     statements.length = 0;
-    expect(sorted(await ids.matching({ category: ['스커트'], split: 'train' }, EVERY_MATCH))).toEqual(await reference('스커트'));
+    for (const [filter, condition] of cases) expect(await ids.matching(filter, EVERY_MATCH)).toEqual(await sql(condition));
+    expect(garmentScans()).toEqual([]);
+  });
+
+  it('reads the matches with SQL when the filter is more than these conditions, or the bits are stale, and finds the same', async () => {
+    statements.length = 0;
+    expect(sorted(await ids.matching({ category: ['스커트'], not: { split: 'validation' } }, EVERY_MATCH))).toEqual(
+      await sql(`split = 'train' AND search_terms @> ARRAY(SELECT id FROM vocabulary WHERE value = '스커트')`),
+    );
     expect(garmentScans()).toHaveLength(1);
 
     const [{ id: imageId }] = await db.dataSource.query(`SELECT id FROM images LIMIT 1`);

@@ -165,7 +165,7 @@ async function main(): Promise<void> {
       { name: 'no filter', filters: queryIds.map(() => null) },
       { name: 'one category (a few % of garments)', filters: categoryFilters },
       { name: 'category + colour (under 1 %)', filters: narrowFilters },
-      { name: 'one super-category (about a quarter; not a value filter, so SQL)', filters: superCategoryFilters },
+      { name: 'one super-category (about a quarter of garments)', filters: superCategoryFilters },
     ];
     for (let i = 0; i < 10; i++) await ask(url, token, { id: globalId('Garment', queryIds[i]), first: 10 }); // warm-up
 

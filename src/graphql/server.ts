@@ -110,7 +110,7 @@ export interface ApiServerOptions {
    * garment_embeddings), not only before each search; default on.
    */
   similarityListen?: boolean;
-  /** When a filtered similarity search is exhaustive, and how far its graph search may grow (tests make them small). */
+  /** Up to how many garments a similarity search compares every one (tests make it small to reach the graph). */
   similarityLimits?: Partial<SimilarityLimits>;
   /** Largest accepted request body. */
   maxBodyBytes?: number;

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import type { DataSource } from 'typeorm';
 import { annotatedSplitImages } from '../db/training-examples';
+import { SPLITS, type Split } from '../db/entities';
 import {
   evaluate,
   evaluationConfigOf,
@@ -34,16 +35,14 @@ export interface EvalRun {
   metrics: EvaluationReport;
 }
 
-type DataSpec = { kind: 'folder'; root: string } | { kind: 'split'; split: 'train' | 'validation' };
-
-const SPLITS = ['train', 'validation'] as const;
+type DataSpec = { kind: 'folder'; root: string } | { kind: 'split'; split: Split };
 
 export function parseDataOption(value: string): DataSpec {
   const forced = /^db:(.*)$/.exec(value)?.[1];
   if (forced === undefined && fs.existsSync(value) && fs.statSync(value).isDirectory())
     return { kind: 'folder', root: path.resolve(value) };
   const split = forced ?? value;
-  if ((SPLITS as readonly string[]).includes(split)) return { kind: 'split', split: split as 'train' | 'validation' };
+  if ((SPLITS as readonly string[]).includes(split)) return { kind: 'split', split: split as Split };
   throw new Error(`--data ${value}: neither a folder nor a database split (${SPLITS.join(', ')}, or db:<split>)`);
 }
 

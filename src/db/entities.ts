@@ -12,8 +12,10 @@ import { SuperCategory } from '../kfashion/types';
 /** bigint ids come back from pg as strings; keep them as strings end to end (no precision loss). */
 const bigintId = { type: 'bigint' as const };
 
-export type Split = 'train' | 'validation';
-export type LabelSource = 'annotation' | 'prediction';
+export const SPLITS = ['train', 'validation'] as const;
+export type Split = (typeof SPLITS)[number];
+export const LABEL_SOURCES = ['annotation', 'prediction'] as const;
+export type LabelSource = (typeof LABEL_SOURCES)[number];
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 @Entity('datasets')

@@ -11,14 +11,14 @@ import type { FacetCounts } from './search-counts';
 import { compileGarmentFilter, compileGarmentFilterWithTerms, SqlParameters, type GarmentFilter } from './search-filter';
 import type { VocabularyCache } from './search-vocabulary';
 
-/** A `limit` of `matching` that every filter stays under (garment ids are below it). */
+/** A `limit` of `matching` no filter reaches: every match (the bit strings' and PostgreSQL's int limit). */
 export const EVERY_MATCH = 2 ** 31 - 1;
 
 export class GarmentIdFilter {
   constructor(
     private readonly dataSource: DataSource,
     private readonly vocabulary: VocabularyCache,
-    /** The precomputed counts whose term bits answer value-only filters; without them every filter runs as SQL. */
+    /** The precomputed counts whose bit strings answer value, split, source and super-category filters; without them every filter runs as SQL. */
     private readonly counts?: FacetCounts,
   ) {}
 

@@ -19,7 +19,7 @@
  */
 import { DataSource, QueryRunner } from 'typeorm';
 import { SuperCategory } from '../kfashion/types';
-import type { LabelSource, Split } from './entities';
+import { LABEL_SOURCES, SPLITS, type LabelSource, type Split } from './entities';
 
 /** The dimensions a precomputed row is keyed by, plus the one term (0 = any garment). */
 export interface SimpleFilter {
@@ -58,8 +58,8 @@ const MIN_WINDOW_BITS = 8_192;
  * every match of a filter; migration TermBitsDimensions).
  */
 const DIMENSION_VALUES = {
-  split: ['train', 'validation'] satisfies Split[],
-  source: ['annotation', 'prediction'] satisfies LabelSource[],
+  split: SPLITS,
+  source: LABEL_SOURCES,
   superCategory: Object.values(SuperCategory),
 } as const;
 export type BitDimension = keyof typeof DIMENSION_VALUES;

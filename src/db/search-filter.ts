@@ -197,10 +197,10 @@ class FilterCompiler {
     if (impossible) return 'FALSE';
     if (field === 'where') {
       this.requiredTerms = [...new Set(required)];
-      if (isTermsOnly(filter) && (required.length || overlaps.length)) {
-        this.termCondition = { allOf: this.requiredTerms, anyOf: overlaps };
-      }
       this.bitsCondition = bitsConditionOf(filter, this.requiredTerms, overlaps);
+      // Search pages and counts by the terms alone: a split, source or super-category keeps to its plans.
+      const namesDimension = filter.split || filter.source || filter.superCategory?.length;
+      this.termCondition = namesDimension ? null : this.bitsCondition;
     }
 
     const clauses: string[] = [];
@@ -244,12 +244,6 @@ function bitsConditionOf(filter: GarmentFilter, required: number[], overlaps: nu
   if (superCategories.length === 1) allOf.push(superCategories[0]);
   else if (superCategories.length > 1) anyOf.push(superCategories);
   return allOf.length || anyOf.length ? { allOf, anyOf } : null;
-}
-
-/** True when `filter` has value conditions only (no super-category, split, source, model, score or nesting). */
-function isTermsOnly(filter: GarmentFilter): boolean {
-  const others = [filter.split, filter.source, filter.modelVersionId, filter.minScore, filter.not];
-  return !filter.superCategory?.length && !filter.and?.length && !filter.or?.length && others.every((v) => v === undefined || v === null);
 }
 
 /** A detection score bound: from 0 to 1, as scores are (the column is a float4, which 1e308 overflows). */

@@ -43,7 +43,7 @@ const RANGE_SLOTS = 8192;
  * project's 2-core machine), and other requests want the other core.
  */
 const KERNEL_THREADS = 1;
-/** Graphs holding fewer vectors than this are inserted into on one thread (see upsert). */
+/** Graphs holding fewer vectors than this are inserted into one vector per call (see upsert). */
 const SMALL_GRAPH = 10_000;
 
 /** Highest first, then lower garment id first: one order for equal similarities. */
@@ -216,6 +216,7 @@ export class GarmentVectorIndex {
 
   /** The nearest of the slots flagged in `chosen`, which it clears. */
   private nearestChosen(query: Int8Array, chosen: Uint8Array, k: number): Neighbour[] {
+    const queryNorm = norm(query);
     try {
       let best: Neighbour[] = [];
       // Chosen slots of sparsely chosen chunks, compared a full block at a time.
@@ -225,16 +226,16 @@ export class GarmentVectorIndex {
         const slots: number[] = [];
         for (let slot = start; slot < end; slot++) if (chosen[slot]) slots.push(slot);
         if (2 * slots.length >= end - start) {
-          best = this.merged(query, best, this.nearestInChunk(query, chosen, start, end, slots.length, k), k);
+          best = this.merged(query, queryNorm, best, this.nearestInChunk(query, chosen, start, end, slots.length, k), k);
           continue;
         }
         for (const slot of slots) {
           if (sparse.push(slot) < this.rangeSlots) continue;
-          best = this.merged(query, best, this.nearestCopied(query, sparse, k), k);
+          best = this.merged(query, queryNorm, best, this.nearestCopied(query, sparse, k), k);
           sparse.length = 0;
         }
       }
-      return sparse.length ? this.merged(query, best, this.nearestCopied(query, sparse, k), k) : best;
+      return sparse.length ? this.merged(query, queryNorm, best, this.nearestCopied(query, sparse, k), k) : best;
     } finally {
       chosen.fill(0);
     }
@@ -278,8 +279,7 @@ export class GarmentVectorIndex {
   }
 
   /** `best` and the `found` slots, ranked by exact similarity: the `k` best. */
-  private merged(query: Int8Array, best: Neighbour[], found: readonly number[], k: number): Neighbour[] {
-    const queryNorm = norm(query);
+  private merged(query: Int8Array, queryNorm: number, best: Neighbour[], found: readonly number[], k: number): Neighbour[] {
     const neighbours = [...best];
     for (const slot of found) neighbours.push({ garmentId: this.garments[slot], similarity: this.similarity(query, queryNorm, slot) });
     return neighbours.sort(byRank).slice(0, k);

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import type { DataSource } from 'typeorm';
 import { annotatedSplitImages } from '../db/training-examples';
-import { SPLITS, type Split } from '../db/entities';
+import { SPLITS, type Split } from '../kfashion/types';
 import {
   evaluate,
   evaluationConfigOf,

@@ -7,13 +7,12 @@
  * Bulk loads (the importer) use COPY / multi-row INSERT.
  */
 import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, OneToMany, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import { SuperCategory } from '../kfashion/types';
+import { SuperCategory, type Split } from '../kfashion/types';
 
 /** bigint ids come back from pg as strings; keep them as strings end to end (no precision loss). */
 const bigintId = { type: 'bigint' as const };
 
-export const SPLITS = ['train', 'validation'] as const;
-export type Split = (typeof SPLITS)[number];
+export { SPLITS, type Split } from '../kfashion/types';
 export const LABEL_SOURCES = ['annotation', 'prediction'] as const;
 export type LabelSource = (typeof LABEL_SOURCES)[number];
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';

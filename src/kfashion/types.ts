@@ -4,6 +4,10 @@
  * live in the vocabulary module, never in these records.
  */
 
+/** The dataset's splits (its Training and Validation folders), as the platform stores them. */
+export const SPLITS = ['train', 'validation'] as const;
+export type Split = (typeof SPLITS)[number];
+
 /** Garment slots of a K-Fashion image, in the API's spelling. */
 export enum SuperCategory {
   TOP = 'TOP',

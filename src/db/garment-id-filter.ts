@@ -14,6 +14,12 @@ import type { VocabularyCache } from './search-vocabulary';
 /** A `limit` of `matching` no filter reaches: every match (the bit strings' and PostgreSQL's int limit). */
 export const EVERY_MATCH = 2 ** 31 - 1;
 
+export interface MatchingGarments {
+  ids: number[];
+  /** `ids` holds every match (else only as many as were asked for were read). */
+  complete: boolean;
+}
+
 export class GarmentIdFilter {
   constructor(
     private readonly dataSource: DataSource,
@@ -29,15 +35,27 @@ export class GarmentIdFilter {
 
   /** The ids of up to `limit` garments matching `filter` (all of them when fewer come back). */
   async matching(filter: GarmentFilter, limit: number): Promise<number[]> {
+    return (await this.read(filter, limit, limit)).ids;
+  }
+
+  /**
+   * The garments matching `filter`, at least `limit` of them when there are more: every one when
+   * the bit strings answer (one statement, whatever their number), else up to `limit` + 1 read with SQL.
+   */
+  matchingAtLeast(filter: GarmentFilter, limit: number): Promise<MatchingGarments> {
+    return this.read(filter, EVERY_MATCH, limit + 1);
+  }
+
+  private async read(filter: GarmentFilter, bitsLimit: number, sqlLimit: number): Promise<MatchingGarments> {
     const params = new SqlParameters();
     const { condition, bitsCondition } = await compileGarmentFilterWithTerms(this.vocabulary, filter, params);
-    const fromBits = bitsCondition && this.counts ? await this.counts.termMatches(bitsCondition, 0, limit) : null;
-    if (fromBits) return fromBits.ids;
+    const fromBits = bitsCondition && this.counts ? await this.counts.termMatches(bitsCondition, 0, bitsLimit) : null;
+    if (fromBits) return { ids: fromBits.ids, complete: fromBits.ids.length >= fromBits.count };
     const rows: { id: string }[] = await this.dataSource.query(
-      `SELECT g.id FROM garments g WHERE ${condition} LIMIT ${params.add(limit)}`,
+      `SELECT g.id FROM garments g WHERE ${condition} LIMIT ${params.add(sqlLimit)}`,
       params.values,
     );
-    return rows.map((row) => Number(row.id));
+    return { ids: rows.map((row) => Number(row.id)), complete: rows.length < sqlLimit };
   }
 
   /** Those of `ids` whose garments match `filter`. */

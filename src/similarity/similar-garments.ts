@@ -2,8 +2,8 @@
  * Nearest garments by appearance, optionally among the garments a filter (GarmentWhere) admits.
  *
  * Without a filter, an index of at most `exactLimit` garments is searched exhaustively too: exact,
- * and about 3.6 ms at 100,000 vectors of 1024 dimensions (reckoned from 297 µs measured per 8,192
- * on one thread), near the graph's 5.1 ms p95 at 1 M (bench/RESULTS.md); a larger one through its graph.
+ * and at 100,000 vectors of 1024 dimensions about a tenth of the exhaustive search of 1 M (126 ms at
+ * p95, bench/RESULTS.md: every vector is read, so it scales with their number); a larger one through its graph.
  *
  * The filter applies inside the search, never to a short list cut beforehand: when at most
  * `exactLimit` garments match, every one of them is compared (exhaustive int8 scan, exact ranking);
@@ -11,7 +11,7 @@
  * statement over their ids), and when they hold too few matches (the query's neighbourhood is
  * unlike what the filter admits), every match is compared after all.
  */
-import { EVERY_MATCH, type GarmentIdFilter } from '../db/garment-id-filter';
+import { EVERY_MATCH, type GarmentIdFilter, type MatchingGarments } from '../db/garment-id-filter';
 import type { GarmentFilter } from '../db/search-filter';
 import type { GarmentVectorIndex, Neighbour } from './garment-vector-index';
 import type { SimilarityIndexes } from './similarity-indexes';
@@ -110,9 +110,11 @@ export class SimilarGarments {
   /** Exhaustive (exact) while the index holds no more garments than a filter may match; the graph's answer above. */
   private unfiltered(index: GarmentVectorIndex, query: Int8Array, wanted: number, exclude: ReadonlySet<number>): Neighbour[] {
     const k = wanted + exclude.size;
-    return (index.size <= this.limits.exactLimit ? index.nearestExhaustive(query, k) : index.nearest(query, k))
-      .filter((neighbour) => !exclude.has(neighbour.garmentId))
-      .slice(0, wanted);
+    return withoutExcluded(
+      index.size <= this.limits.exactLimit ? index.nearestExhaustive(query, k) : index.nearest(query, k),
+      exclude,
+      wanted,
+    );
   }
 
   private async filtered(
@@ -122,13 +124,15 @@ export class SimilarGarments {
     wanted: number,
     exclude: ReadonlySet<number>,
   ): Promise<Neighbour[]> {
-    const few = await filterMatches.upToExactLimit();
-    if (few.length <= this.limits.exactLimit) return index.nearestAmong(query, without(few, exclude), wanted);
+    // The excluded garments are ranked too and dropped after, rather than copying a long list of matches without them.
+    const k = wanted + exclude.size;
+    const { ids: few } = await filterMatches.upToExactLimit();
+    if (few.length <= this.limits.exactLimit) return withoutExcluded(index.nearestAmong(query, few, k), exclude, wanted);
     const near = await this.nearMatches(index, query, filterMatches.filter, wanted, exclude);
     if (near) return near;
     // The query's neighbourhood holds too few matches (the filter admits garments unlike it):
     // every match is compared, so the answer is never a short list.
-    return index.nearestAmong(query, without(await filterMatches.every(), exclude), wanted);
+    return withoutExcluded(index.nearestAmong(query, await filterMatches.every(), k), exclude, wanted);
   }
 
   /**
@@ -157,7 +161,7 @@ export class SimilarGarments {
 
 /** The garments one request's filter matches, read at most once however many garments it compares (a photo's). */
 class FilterMatches {
-  private few?: Promise<number[]>;
+  private first?: Promise<MatchingGarments>;
   private all?: Promise<number[]>;
 
   constructor(
@@ -166,16 +170,18 @@ class FilterMatches {
     private readonly exactLimit: number,
   ) {}
 
-  /** Every match when there are at most `exactLimit`, else more than that many. */
-  upToExactLimit(): Promise<number[]> {
-    return (this.few ??= this.ids.matching(this.filter, this.exactLimit + 1));
+  /** Every match when there are at most `exactLimit` (or when the bit strings answered), else more than that many. */
+  upToExactLimit(): Promise<MatchingGarments> {
+    return (this.first ??= this.ids.matchingAtLeast(this.filter, this.exactLimit));
   }
 
-  every(): Promise<number[]> {
-    return (this.all ??= this.ids.matching(this.filter, EVERY_MATCH));
+  async every(): Promise<number[]> {
+    const first = await this.upToExactLimit();
+    return first.complete ? first.ids : (this.all ??= this.ids.matching(this.filter, EVERY_MATCH));
   }
 }
 
-function without(ids: readonly number[], exclude: ReadonlySet<number>): readonly number[] {
-  return exclude.size ? ids.filter((id) => !exclude.has(id)) : ids;
+/** The first `wanted` of `neighbours` that are not excluded. */
+function withoutExcluded(neighbours: Neighbour[], exclude: ReadonlySet<number>, wanted: number): Neighbour[] {
+  return neighbours.filter((neighbour) => !exclude.has(neighbour.garmentId)).slice(0, wanted);
 }

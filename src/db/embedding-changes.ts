@@ -13,6 +13,7 @@
  */
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import type { SuperCategory } from '../kfashion/types';
 
 /** The NOTIFY channel of the migration's statement trigger (payload empty). */
 export const EMBEDDINGS_CHANNEL = 'garment_embeddings';
@@ -23,6 +24,9 @@ export interface StoredEmbedding {
   scale: number;
   vector: Int8Array;
   seq: number;
+  /** The garment's super-category and category (vocabulary id, null when it has none) as they are now. */
+  superCategory: SuperCategory;
+  categoryId: number | null;
 }
 
 export interface EmbeddingRemoval {
@@ -46,13 +50,20 @@ interface EmbeddingRow {
   scale: number;
   vector: Buffer;
   seq: string;
+  super_category: SuperCategory;
+  category_id: number | null;
 }
+
+/** The columns of an EmbeddingRow, from garment_embeddings `e` joined to its garment `g`. */
+const EMBEDDING_COLUMNS = 'e.garment_id, e.scale, e.vector, e.seq, g.super_category, g.category_id';
 
 const toEmbedding = (row: EmbeddingRow): StoredEmbedding => ({
   garmentId: Number(row.garment_id),
   scale: row.scale,
   vector: new Int8Array(row.vector.buffer, row.vector.byteOffset, row.vector.byteLength),
   seq: Number(row.seq),
+  superCategory: row.super_category,
+  categoryId: row.category_id,
 });
 
 /** Up to `limit` embeddings of the model version with garment id above `afterGarmentId`, in garment order. */
@@ -63,8 +74,8 @@ export async function readEmbeddingsAfterGarment(
   limit: number,
 ): Promise<StoredEmbedding[]> {
   const rows: EmbeddingRow[] = await dataSource.query(
-    `SELECT garment_id, scale, vector, seq FROM garment_embeddings
-      WHERE model_version_id = $1 AND garment_id > $2 ORDER BY garment_id LIMIT $3`,
+    `SELECT ${EMBEDDING_COLUMNS} FROM garment_embeddings e JOIN garments g ON g.id = e.garment_id
+      WHERE e.model_version_id = $1 AND e.garment_id > $2 ORDER BY e.garment_id LIMIT $3`,
     [modelVersionId, afterGarmentId, limit],
   );
   return rows.map(toEmbedding);
@@ -82,8 +93,8 @@ export async function readEmbeddingChanges(
 ): Promise<EmbeddingChanges> {
   const [written, removed] = await Promise.all([
     dataSource.query<EmbeddingRow[]>(
-      `SELECT garment_id, scale, vector, seq FROM garment_embeddings
-        WHERE model_version_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      `SELECT ${EMBEDDING_COLUMNS} FROM garment_embeddings e JOIN garments g ON g.id = e.garment_id
+        WHERE e.model_version_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3`,
       [modelVersionId, afterSeq, limit],
     ),
     dataSource.query<{ garment_id: string; seq: string }[]>(

@@ -9,7 +9,6 @@
  * newer one.
  */
 import { exactSearch, Index, MetricKind, ScalarKind } from 'usearch';
-import type { StoredEmbedding } from '../db/embedding-changes';
 import { GarmentSlots } from './garment-slots';
 
 export interface Neighbour {
@@ -32,15 +31,23 @@ export interface GraphSettings {
 export const DEFAULT_GRAPH: GraphSettings = { connectivity: 16, expansionAdd: 128, expansionSearch: 512, threads: 0 };
 
 /**
- * Slots per chunk of vectors and per range of an exhaustive search: the copy block of a search
- * over chosen garments is one range (8 MiB at 1024 dimensions, allocated once per index), however
- * many garments a filter matches.
+ * Slots per chunk of vectors: the copy block of a search over chosen garments is one chunk's worth
+ * (8 MiB at 1024 dimensions, allocated once per index), however many garments a filter matches.
  */
 const RANGE_SLOTS = 8192;
+/** Vectors a chunk's buffer holds at first; it doubles as it fills, up to RANGE_SLOTS. */
+const FIRST_CHUNK_SLOTS = 64;
 /**
- * Threads of one exhaustive comparison: usearch starts its threads on every call, which cost more
- * than they saved on a chunk (8,192 × 1024 int8: 297 µs on one thread, 337 µs on two, on this
- * project's 2-core machine), and other requests want the other core.
+ * A chunk at least 1/DENSE_SHARE chosen is compared where it lies; the chosen vectors of sparser
+ * chunks are copied first. Both are bound by memory: comparing a chunk in place reads all of it
+ * (8 MiB), copying a vector reads and writes it (about 0.35 µs each on this project's machine,
+ * bench/RESULTS.md), so in place wins above about a quarter.
+ */
+const DENSE_SHARE = 4;
+/**
+ * Threads of one comparison. Each call compares the one query with many vectors, which usearch runs
+ * as a single task, so a second thread would only be started to idle (usearch starts its threads on
+ * every call); the other core serves other requests.
  */
 const KERNEL_THREADS = 1;
 /** Graphs holding fewer vectors than this are inserted into one vector per call (see upsert). */
@@ -49,29 +56,55 @@ const SMALL_GRAPH = 10_000;
 /** Highest first, then lower garment id first: one order for equal similarities. */
 export const byRank = (a: Neighbour, b: Neighbour) => b.similarity - a.similarity || a.garmentId - b.garmentId;
 
+/** A garment's vector as the index takes it. */
+export interface IndexedVector {
+  garmentId: number;
+  vector: Int8Array;
+  /** Order of the changes: a vector never replaces one of a later seq. */
+  seq: number;
+  /**
+   * Vectors of one group share chunks, so a filter matching whole groups compares whole chunks
+   * where they lie instead of copying a scattered share of every chunk (the similarity indexes
+   * group by category). Only where a vector is kept depends on it, never an answer.
+   */
+  group?: string;
+}
+
+/** Where a group's new vectors go: its chunk with slots never handed out, and its freed slots. */
+interface GroupSlots {
+  openChunk: number;
+  freeSlots: number[];
+}
+
 export class GarmentVectorIndex {
   private readonly graph: Index;
   /**
    * The vectors, `rangeSlots` per chunk. Each chunk is its own buffer because usearch's exactSearch
-   * reads a typed array from the start of its buffer (it ignores a view's byteOffset): a range can
-   * only be ranked where it lies if it starts its buffer.
+   * reads a typed array from the start of its buffer (it ignores a view's byteOffset): a chunk can
+   * only be compared where it lies if it starts its buffer.
    */
   private readonly chunks: Int8Array[] = [];
+  /** Slots handed out in each chunk, from its start. */
+  private readonly chunkFill: number[] = [];
+  /** The group each chunk holds. */
+  private readonly chunkGroup: string[] = [];
+  private readonly groups = new Map<string, GroupSlots>();
   /** Euclidean norm of each slot's int8 vector. */
   private norms: Float64Array;
   private seqs: Float64Array;
   private garments: Float64Array;
+  /** 1 where a slot holds a garment's vector, 0 where it is free or never used. */
+  private live: Uint8Array;
   private readonly slotOf = new GarmentSlots();
-  private readonly freeSlots: number[] = [];
-  private usedSlots = 0;
-  private capacity = 0;
   private scanBlock?: Int8Array;
   private chosen?: Uint8Array;
+  /** The chosen slots of one chunk, as a search collects them (scratch, like `chosen`). */
+  private chunkSlots: Int32Array;
 
   constructor(
     readonly dimensions: number,
     private readonly settings: GraphSettings = DEFAULT_GRAPH,
-    /** Slots per chunk, and per range of an exhaustive search (tests make it small to cross ranges). */
+    /** Slots per chunk, and per copy block of an exhaustive search (tests make it small to cross chunks). */
     private readonly rangeSlots = RANGE_SLOTS,
   ) {
     this.graph = new Index({
@@ -87,6 +120,8 @@ export class GarmentVectorIndex {
     this.norms = new Float64Array(0);
     this.seqs = new Float64Array(0);
     this.garments = new Float64Array(0);
+    this.live = new Uint8Array(0);
+    this.chunkSlots = new Int32Array(rangeSlots);
   }
 
   /** Candidates a search keeps unless it asks for another width. */
@@ -119,7 +154,7 @@ export class GarmentVectorIndex {
    * Adds or replaces the vectors of these garments, unless the garment already holds a vector of a
    * later seq. The new ones go into the graph in one multi-threaded insert.
    */
-  upsert(rows: readonly StoredEmbedding[]): void {
+  upsert(rows: readonly IndexedVector[]): void {
     const fresh: { slot: number; garmentId: number }[] = [];
     for (const row of rows) {
       if (row.vector.length !== this.dimensions) {
@@ -130,11 +165,12 @@ export class GarmentVectorIndex {
         if (this.seqs[existing] >= row.seq) continue;
         this.remove(row.garmentId, row.seq);
       }
-      const slot = this.takeSlot();
+      const slot = this.takeSlot(row.group ?? '');
       this.vectorIn(slot).set(row.vector);
       this.norms[slot] = norm(row.vector);
       this.seqs[slot] = row.seq;
       this.garments[slot] = row.garmentId;
+      this.live[slot] = 1;
       this.slotOf.set(row.garmentId, slot);
       fresh.push({ slot, garmentId: row.garmentId });
     }
@@ -165,7 +201,8 @@ export class GarmentVectorIndex {
     if (slot === undefined || this.seqs[slot] >= seq) return;
     this.graph.remove(BigInt(garmentId));
     this.slotOf.delete(garmentId);
-    this.freeSlots.push(slot);
+    this.live[slot] = 0;
+    this.groups.get(this.chunkGroup[Math.floor(slot / this.rangeSlots)])!.freeSlots.push(slot);
   }
 
   /**
@@ -192,9 +229,9 @@ export class GarmentVectorIndex {
 
   /**
    * The `k` garments among `garmentIds` nearest to `query`, searched exhaustively; ids without a
-   * vector are skipped. A chunk mostly chosen is ranked where it lies; the chosen vectors of the
-   * other chunks are copied into one block, compared a full block at a time, so the memory a search
-   * takes is one block however many garments it compares.
+   * vector are skipped. A chunk mostly chosen is compared where it lies; the chosen vectors of the
+   * other chunks are copied into one block first, so the memory a search takes is one block however
+   * many garments it compares.
    */
   nearestAmong(query: Int8Array, garmentIds: Iterable<number>, k: number): Neighbour[] {
     if (k <= 0 || !this.size) return [];
@@ -210,32 +247,35 @@ export class GarmentVectorIndex {
   nearestExhaustive(query: Int8Array, k: number): Neighbour[] {
     if (k <= 0 || !this.size) return [];
     const chosen = this.scratchFlags();
-    for (let slot = 0; slot < this.usedSlots; slot++) if (this.slotOf.get(this.garments[slot]) === slot) chosen[slot] = 1;
+    chosen.set(this.live);
     return this.nearestChosen(ownBuffer(query), chosen, k);
   }
 
   /** The nearest of the slots flagged in `chosen`, which it clears. */
   private nearestChosen(query: Int8Array, chosen: Uint8Array, k: number): Neighbour[] {
     const queryNorm = norm(query);
+    const best = new BestNeighbours(k);
+    const slots = this.chunkSlots;
+    // Chosen slots of sparsely chosen chunks, compared a full block at a time.
+    const sparse: number[] = [];
     try {
-      let best: Neighbour[] = [];
-      // Chosen slots of sparsely chosen chunks, compared a full block at a time.
-      const sparse: number[] = [];
-      for (let start = 0; start < this.usedSlots; start += this.rangeSlots) {
-        const end = Math.min(start + this.rangeSlots, this.usedSlots);
-        const slots: number[] = [];
-        for (let slot = start; slot < end; slot++) if (chosen[slot]) slots.push(slot);
-        if (2 * slots.length >= end - start) {
-          best = this.merged(query, queryNorm, best, this.nearestInChunk(query, chosen, start, end, slots.length, k), k);
+      for (let chunk = 0; chunk < this.chunks.length; chunk++) {
+        const start = chunk * this.rangeSlots;
+        const fill = this.chunkFill[chunk];
+        let count = 0;
+        for (let slot = start; slot < start + fill; slot++) if (chosen[slot]) slots[count++] = slot;
+        if (count * DENSE_SHARE >= fill) {
+          if (count) this.rankInPlace(query, queryNorm, chunk, slots.subarray(0, count), best);
           continue;
         }
-        for (const slot of slots) {
-          if (sparse.push(slot) < this.rangeSlots) continue;
-          best = this.merged(query, queryNorm, best, this.nearestCopied(query, sparse, k), k);
+        for (let i = 0; i < count; i++) {
+          if (sparse.push(slots[i]) < this.rangeSlots) continue;
+          this.rankCopied(query, queryNorm, sparse, best);
           sparse.length = 0;
         }
       }
-      return sparse.length ? this.merged(query, queryNorm, best, this.nearestCopied(query, sparse, k), k) : best;
+      if (sparse.length) this.rankCopied(query, queryNorm, sparse, best);
+      return best.ranked();
     } finally {
       chosen.fill(0);
     }
@@ -244,45 +284,37 @@ export class GarmentVectorIndex {
   /** One flag per slot, all clear (a scratch array: whoever sets flags clears them). */
   private scratchFlags(): Uint8Array {
     // Reused, as the copy block is: the searches are synchronous, so no other one holds it meanwhile.
-    if (!this.chosen || this.chosen.length < this.usedSlots) this.chosen = new Uint8Array(this.capacity);
+    if (!this.chosen || this.chosen.length < this.live.length) this.chosen = new Uint8Array(this.live.length);
     return this.chosen;
   }
 
-  /**
-   * The kernel's nearest chosen slots among slots `start` to `end` (excluded) of one chunk, ranked
-   * where they lie: asking for as many more as are not chosen keeps every chosen one it ranks within
-   * the candidates.
-   */
-  private nearestInChunk(query: Int8Array, chosen: Uint8Array, start: number, end: number, chosenCount: number, k: number): number[] {
-    const d = this.dimensions;
-    const candidates = candidatesFor(k);
-    const chunk = this.chunks[start / this.rangeSlots];
-    const unchosen = end - start - chosenCount;
-    const vectors = chunk.subarray(0, (end - start) * d); // from the buffer's start: usearch reads it right
-    const ranked = exactSearch(vectors, query, d, Math.min(end - start, candidates + unchosen), MetricKind.Cos, KERNEL_THREADS);
-    const found: number[] = [];
-    for (const position of ranked.keys) {
-      const slot = start + Number(position);
-      if (chosen[slot] && found.push(slot) === candidates) break;
-    }
-    return found;
+  /** Offers `slots` of one chunk to `best`, every vector of the chunk compared where it lies. */
+  private rankInPlace(query: Int8Array, queryNorm: number, chunk: number, slots: Int32Array, best: BestNeighbours): void {
+    const start = chunk * this.rangeSlots;
+    // From the buffer's start: usearch reads it right.
+    const dots = this.dotsWith(query, this.chunks[chunk].subarray(0, this.chunkFill[chunk] * this.dimensions));
+    for (const slot of slots) best.offer(this.garments[slot], cosine(dots(slot - start), queryNorm, this.norms[slot]));
   }
 
-  /** The kernel's nearest of `slots` (at most one block of them), their vectors copied into the block first. */
-  private nearestCopied(query: Int8Array, slots: readonly number[], k: number): number[] {
+  /** Offers `slots` (at most one block of them) to `best`, their vectors copied into the block first. */
+  private rankCopied(query: Int8Array, queryNorm: number, slots: readonly number[], best: BestNeighbours): void {
     const d = this.dimensions;
     const block = (this.scanBlock ??= new Int8Array(this.rangeSlots * d));
     slots.forEach((slot, i) => block.set(this.vectorIn(slot), i * d));
-    const vectors = block.subarray(0, slots.length * d);
-    const ranked = exactSearch(vectors, query, d, Math.min(slots.length, candidatesFor(k)), MetricKind.Cos, KERNEL_THREADS);
-    return Array.from(ranked.keys, (position) => slots[Number(position)]);
+    const dots = this.dotsWith(query, block.subarray(0, slots.length * d));
+    slots.forEach((slot, i) => best.offer(this.garments[slot], cosine(dots(i), queryNorm, this.norms[slot])));
   }
 
-  /** `best` and the `found` slots, ranked by exact similarity: the `k` best. */
-  private merged(query: Int8Array, queryNorm: number, best: Neighbour[], found: readonly number[], k: number): Neighbour[] {
-    const neighbours = [...best];
-    for (const slot of found) neighbours.push({ garmentId: this.garments[slot], similarity: this.similarity(query, queryNorm, slot) });
-    return neighbours.sort(byRank).slice(0, k);
+  /**
+   * The dot products of `query` with each vector of `vectors` (which must start its buffer), by
+   * position. usearch's int8 inner-product kernel sums in integers and reports 1 − dot, exact in
+   * float32 (|dot| ≤ 1024 × 127² < 2²⁴); the norms are divided here, with the same stored norms
+   * `similarity` divides by, so both give one value for one pair. Each vector is a query of the
+   * kernel against the one `query`: every distance comes back unsorted.
+   */
+  private dotsWith(query: Int8Array, vectors: Int8Array): (position: number) => number {
+    const { distances } = exactSearch(query, vectors, this.dimensions, 1, MetricKind.IP, KERNEL_THREADS);
+    return (position) => 1 - distances[position];
   }
 
   /** Exact cosine of `query` (whose norm is `queryNorm`) and the vector in `slot`. */
@@ -292,27 +324,82 @@ export class GarmentVectorIndex {
     const offset = (slot % this.rangeSlots) * d;
     let dot = 0;
     for (let i = 0; i < d; i++) dot += query[i] * chunk[offset + i];
-    const denominator = queryNorm * this.norms[slot];
-    return denominator > 0 ? dot / denominator : 0;
+    return cosine(dot, queryNorm, this.norms[slot]);
   }
 
-  private takeSlot(): number {
-    const reused = this.freeSlots.pop();
+  /** A slot for a vector of `group`: one the group freed, else the next never used in its open chunk. */
+  private takeSlot(group: string): number {
+    let slots = this.groups.get(group);
+    if (!slots) this.groups.set(group, (slots = { openChunk: -1, freeSlots: [] }));
+    const reused = slots.freeSlots.pop();
     if (reused !== undefined) return reused;
-    if (this.usedSlots === this.capacity) this.grow();
-    return this.usedSlots++;
+    if (slots.openChunk < 0 || this.chunkFill[slots.openChunk] === this.rangeSlots) slots.openChunk = this.addChunk(group);
+    const chunk = slots.openChunk;
+    if (this.chunkFill[chunk] * this.dimensions === this.chunks[chunk].length) this.growChunk(chunk);
+    return chunk * this.rangeSlots + this.chunkFill[chunk]++;
   }
 
-  /** One more chunk of vectors (the earlier ones stay where they are), and room in the per-slot arrays. */
-  private grow(): void {
-    this.chunks.push(new Int8Array(this.rangeSlots * this.dimensions));
-    this.capacity += this.rangeSlots;
-    if (this.capacity <= this.seqs.length) return;
-    const slots = Math.max(this.capacity, this.seqs.length * 2);
-    this.norms = grown(this.norms, slots);
-    this.seqs = grown(this.seqs, slots);
-    this.garments = grown(this.garments, slots);
+  /**
+   * Doubles a chunk's buffer (up to `rangeSlots` vectors): a chunk starts small, so that the many
+   * groups of a small index (a category each) do not take 8 MiB apiece.
+   */
+  private growChunk(chunk: number): void {
+    const vectors = Math.min(this.rangeSlots, Math.max(FIRST_CHUNK_SLOTS, (2 * this.chunks[chunk].length) / this.dimensions));
+    const larger = new Int8Array(vectors * this.dimensions);
+    larger.set(this.chunks[chunk]);
+    this.chunks[chunk] = larger;
   }
+
+  /** One more chunk of vectors for `group` (the earlier ones stay where they are), and room in the per-slot arrays. */
+  private addChunk(group: string): number {
+    this.chunks.push(new Int8Array(0));
+    this.chunkFill.push(0);
+    this.chunkGroup.push(group);
+    const capacity = this.chunks.length * this.rangeSlots;
+    if (capacity > this.seqs.length) {
+      const slots = Math.max(capacity, this.seqs.length * 2);
+      this.norms = grown(this.norms, slots);
+      this.seqs = grown(this.seqs, slots);
+      this.garments = grown(this.garments, slots);
+      const live = new Uint8Array(slots);
+      live.set(this.live);
+      this.live = live;
+    }
+    return this.chunks.length - 1;
+  }
+}
+
+/**
+ * The `k` best neighbours offered so far, best first (byRank): most offers of a large search fall
+ * below the k-th and are turned away with one comparison.
+ */
+class BestNeighbours {
+  private readonly list: Neighbour[] = [];
+
+  constructor(private readonly k: number) {}
+
+  offer(garmentId: number, similarity: number): void {
+    const list = this.list;
+    if (list.length === this.k) {
+      const last = list[this.k - 1];
+      if (similarity < last.similarity || (similarity === last.similarity && garmentId > last.garmentId)) return;
+      list.pop();
+    }
+    const neighbour = { garmentId, similarity };
+    let at = list.length;
+    while (at > 0 && byRank(neighbour, list[at - 1]) < 0) at--;
+    list.splice(at, 0, neighbour);
+  }
+
+  ranked(): Neighbour[] {
+    return this.list;
+  }
+}
+
+/** The cosine of two int8 vectors from their dot product and norms (0 when either is all zeros). */
+function cosine(dot: number, queryNorm: number, norm: number): number {
+  const denominator = queryNorm * norm;
+  return denominator > 0 ? dot / denominator : 0;
 }
 
 /**

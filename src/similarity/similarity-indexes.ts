@@ -17,7 +17,7 @@ import {
   type StoredEmbedding,
 } from '../db/embedding-changes';
 import { activeModelVersionId } from '../db/model-versions';
-import { DEFAULT_GRAPH, GarmentVectorIndex, type GraphSettings } from './garment-vector-index';
+import { DEFAULT_GRAPH, GarmentVectorIndex, type GraphSettings, type IndexedVector } from './garment-vector-index';
 
 export interface SimilarityIndexOptions {
   graph?: GraphSettings;
@@ -164,7 +164,7 @@ export class SimilarityIndexes {
       const rows = await readEmbeddingsAfterGarment(this.dataSource, modelVersionId, after, this.buildBatch);
       if (!rows.length) break;
       version.index ??= new GarmentVectorIndex(rows[0].vector.length, this.graph);
-      version.index.upsert(rows);
+      version.index.upsert(rows.map(indexed));
       after = rows[rows.length - 1].garmentId;
       await yieldToEventLoop(); // inserting is synchronous native work: let requests in between batches
     }
@@ -202,7 +202,7 @@ export class SimilarityIndexes {
       const flush = () => {
         if (!written.length) return;
         version.index ??= new GarmentVectorIndex(written[0].vector.length, this.graph);
-        version.index.upsert(written);
+        version.index.upsert(written.map(indexed));
         written = [];
       };
       for (const event of events) {
@@ -220,6 +220,15 @@ export class SimilarityIndexes {
     if (safe !== null) version.safeSeq = Math.max(version.safeSeq, safe);
     version.seenSeq = watermark.seq;
   }
+}
+
+/**
+ * A stored embedding as its index keeps it: grouped by category (within its super-category), the
+ * filters a search most often has, so that a category's garments, and so a super-category's, lie in
+ * chunks of their own.
+ */
+function indexed(row: StoredEmbedding): IndexedVector {
+  return { garmentId: row.garmentId, vector: row.vector, seq: row.seq, group: `${row.superCategory}/${row.categoryId ?? ''}` };
 }
 
 /** `promise`, or the error `late()` makes when it has not settled within `ms` (0: unless it already has). */

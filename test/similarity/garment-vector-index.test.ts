@@ -5,7 +5,8 @@
  * here (the int8 codec's cosine, not the index's code): ranges mostly chosen (ranked in place),
  * ranges sparsely chosen (copied first), freed and reused slots, and ids without a vector. Small
  * ranges (64 slots) make one search cross dozens of them. Also the garment-id → slot table, on both
- * sides of its dense limit. (The host's typed arrays: usearch's native binding makes them in the host realm.)
+ * sides of its dense limit, and vectors kept by group (a group's garments in chunks of their own,
+ * which grow as they fill; garments moving between groups). (The host's typed arrays: usearch's native binding makes them in the host realm.)
  */
 import { cosineSimilarity } from '../../src/ml/embedding/int8';
 import { DEFAULT_GRAPH, GarmentVectorIndex } from '../../src/similarity/garment-vector-index';
@@ -23,7 +24,7 @@ describe('GarmentVectorIndex.nearestAmong', () => {
   const put = (garmentId: number) => {
     const vector = randomVector();
     vectors.set(garmentId, vector);
-    index.upsert([{ garmentId, seq: ++seq, scale: 0.01, vector }]);
+    index.upsert([{ garmentId, seq: ++seq, vector }]);
   };
 
   beforeAll(() => {
@@ -73,6 +74,58 @@ describe('GarmentVectorIndex.nearestAmong', () => {
   });
 });
 
+describe('GarmentVectorIndex groups', () => {
+  const groups = ['TOP', 'BOTTOM', 'OUTER', 'ONE_PIECE'];
+  const vectors = new Map<number, Int8Array>();
+  const groupOf = new Map<number, string>();
+  const index = new GarmentVectorIndex(DIMENSIONS, { ...DEFAULT_GRAPH, threads: 1 }, 256); // chunks start at 64 vectors and grow
+  let seq = 0;
+  const put = (garmentId: number, group: string) => {
+    const vector = randomVector();
+    vectors.set(garmentId, vector);
+    groupOf.set(garmentId, group);
+    index.upsert([{ garmentId, seq: ++seq, vector, group }]);
+  };
+
+  beforeAll(() => {
+    for (let id = 1; id <= 1200; id++) put(id, groups[Math.floor(random() * groups.length)]);
+    // Freed slots in every group, garments that move to another group (a new vector), and new ones
+    // taking the freed slots.
+    for (let id = 5; id <= 1200; id += 11) {
+      index.remove(id, ++seq);
+      vectors.delete(id);
+    }
+    for (let id = 2; id <= 1200; id += 13) if (vectors.has(id)) put(id, groups[(groups.indexOf(groupOf.get(id)!) + 1) % groups.length]);
+    for (let id = 3001; id <= 3080; id++) put(id, groups[id % groups.length]);
+  });
+
+  const reference = (query: Int8Array, ids: Iterable<number>, k: number) =>
+    [...ids]
+      .filter((id) => vectors.has(id))
+      .map((id) => ({ garmentId: id, similarity: cosineSimilarity(query, vectors.get(id)!) }))
+      .sort((a, b) => b.similarity - a.similarity || a.garmentId - b.garmentId)
+      .slice(0, k)
+      .map((n) => n.garmentId);
+  const ofGroup = (group: string) => [...vectors.keys()].filter((id) => groupOf.get(id) === group);
+
+  it.each(groups)('ranks the garments of group %s (its own chunks, in place) exactly as the reference', (group) => {
+    for (const queryId of [1, 600, 3050]) {
+      const query = index.vectorOf(queryId)!;
+      expect(index.nearestAmong(query, ofGroup(group), 25).map((n) => n.garmentId)).toEqual(reference(query, ofGroup(group), 25));
+    }
+  });
+
+  it('ranks a group with a few garments of another, and every garment, exactly as the reference', () => {
+    const chosen = [...ofGroup('TOP'), ...ofGroup('OUTER').filter((id) => id % 4 === 0)];
+    for (const queryId of [7, 3001]) {
+      const query = index.vectorOf(queryId)!;
+      expect(index.nearestAmong(query, chosen, 30).map((n) => n.garmentId)).toEqual(reference(query, chosen, 30));
+      expect(index.nearestExhaustive(query, 30).map((n) => n.garmentId)).toEqual(reference(query, vectors.keys(), 30));
+    }
+    expect(index.size).toBe(vectors.size);
+  });
+});
+
 describe('GarmentSlots', () => {
   it('maps ids below and above the dense limit, and forgets deleted ones', () => {
     const slots = new GarmentSlots();
@@ -106,7 +159,7 @@ describe('GarmentVectorIndex graph', () => {
       const rows = Array.from({ length: size }, () => {
         const vector = Int8Array.from({ length: dimensions }, () => Math.round(random() * 254 - 127));
         vectors.push(vector);
-        return { garmentId: ++garmentId, seq: garmentId, scale: 0.01, vector };
+        return { garmentId: ++garmentId, seq: garmentId, vector };
       });
       index.upsert(rows);
     }

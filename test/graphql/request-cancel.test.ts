@@ -2,13 +2,16 @@
  * A request's database work ends with the request: when the client disconnects before the answer,
  * or when the request's deadline passes, its running statements are cancelled at once (not at
  * statement_timeout). A search is made slow for real by another session holding an exclusive lock
- * on `garments`, so its statement waits in PostgreSQL until cancelled (the precomputed facet counts
- * are off: their background rebuild would wait on the same lock, belonging to no request).
+ * on `garments`, so its statement waits in PostgreSQL until cancelled. Background work that reads
+ * garments is kept off that lock, since its statements belong to no request: the precomputed facet
+ * counts are off, and the active model version's similarity index (whose build reads each
+ * embedding's garment) is built before the lock is taken.
  */
 import * as fs from 'node:fs';
 import { Client } from 'pg';
 import { importDataset } from '../../src/db/import';
 import { globalId } from '../../src/graphql/ids';
+import type { ApiServerOptions } from '../../src/graphql/server';
 import { ApiClient, makeSampleTree, startTestServer } from './support';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database';
 
@@ -43,6 +46,14 @@ async function waitingStatements(): Promise<number[]> {
   return rows.map((row) => row.pid);
 }
 
+/** A server whose background work is done or off (see above). */
+async function startQuietServer(options: Partial<ApiServerOptions> = {}): Promise<ApiClient> {
+  const api = await startTestServer(db.dataSource, { precomputedCounts: false, ...options });
+  const active = await api.server.similarity.activeModelVersionId();
+  if (active !== null) await api.server.similarity.current(active);
+  return api;
+}
+
 async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<number> {
   const started = Date.now();
   while (!(await condition())) {
@@ -72,7 +83,7 @@ function post(api: ApiClient, signal?: AbortSignal): Promise<Response> {
 }
 
 it('cancels the statements of a search whose client disconnects, within a second', async () => {
-  const api = await startTestServer(db.dataSource, { precomputedCounts: false });
+  const api = await startQuietServer();
   try {
     await withLocked('garments', async () => {
       const abort = new AbortController();
@@ -96,7 +107,7 @@ it('cancels the statements of a search whose client disconnects, within a second
 });
 
 it('cancels the statements of a request past its deadline and answers QUERY_TIMEOUT', async () => {
-  const api = await startTestServer(db.dataSource, { precomputedCounts: false, requestTimeoutMs: 300 });
+  const api = await startQuietServer({ requestTimeoutMs: 300 });
   try {
     await withLocked('garments', async () => {
       const started = Date.now();
@@ -125,7 +136,7 @@ async function modelVersion(name: string): Promise<string> {
 const ACTIVATE = `mutation($id: ID!) { activateModelVersion(id: $id) { id isActive } }`;
 
 it('lets a cancelled request roll its transaction back, leaving no connection inside a transaction', async () => {
-  const api = await startTestServer(db.dataSource, { precomputedCounts: false });
+  const api = await startQuietServer();
   const id = await modelVersion('cancel-test');
   try {
     await withLocked('model_versions', async () => {
@@ -157,7 +168,7 @@ it('lets a cancelled request roll its transaction back, leaving no connection in
 });
 
 it('gives mutations no deadline: their client waits for work such as an analysis', async () => {
-  const api = await startTestServer(db.dataSource, { precomputedCounts: false, requestTimeoutMs: 300 });
+  const api = await startQuietServer({ requestTimeoutMs: 300 });
   const id = await modelVersion('no-deadline');
   try {
     // Wrapped, so the lock is released before the answer is awaited.
@@ -177,7 +188,7 @@ it('gives mutations no deadline: their client waits for work such as an analysis
 
 describe('over graphql-ws', () => {
   it('cancels the statements of a query whose socket closes, within a second', async () => {
-    const api = await startTestServer(db.dataSource, { precomputedCounts: false });
+    const api = await startQuietServer();
     try {
       await withLocked('garments', async () => {
         const client = api.webSocket();
@@ -197,7 +208,7 @@ describe('over graphql-ws', () => {
   });
 
   it('gives a query the same deadline as over HTTP: QUERY_TIMEOUT, its statements cancelled', async () => {
-    const api = await startTestServer(db.dataSource, { precomputedCounts: false, requestTimeoutMs: 300 });
+    const api = await startQuietServer({ requestTimeoutMs: 300 });
     try {
       await withLocked('garments', async () => {
         const answer = await api.overWebSocket(JSON.parse(SEARCH).query);

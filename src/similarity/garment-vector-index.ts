@@ -39,9 +39,10 @@ const RANGE_SLOTS = 8192;
 const FIRST_CHUNK_SLOTS = 64;
 /**
  * A chunk at least 1/DENSE_SHARE chosen is compared where it lies; the chosen vectors of sparser
- * chunks are copied first. Both are bound by memory: comparing a chunk in place reads all of it
- * (8 MiB), copying a vector reads and writes it (about 0.35 µs each on this project's machine,
- * bench/RESULTS.md), so in place wins above about a quarter.
+ * chunks are copied first. Both are bound by memory: in place reads the whole chunk (111–127 ns per
+ * vector on this project's machine), a copy reads and writes each chosen vector (447 ns per vector
+ * compared, a fifth of every chunk chosen), so they cost the same at about a quarter
+ * (bench/RESULTS.md, the exhaustive search alone: 444 ns per compared vector at a quarter in place).
  */
 const DENSE_SHARE = 4;
 /**

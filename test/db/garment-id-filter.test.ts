@@ -96,6 +96,21 @@ describe('GarmentIdFilter', () => {
     expect(garmentScans()).toEqual([]);
   });
 
+  it('reads every match from the bits for a search that needs at least some, and says when SQL read only part of them', async () => {
+    statements.length = 0;
+    expect(await ids.matchingAtLeast({ category: ['블라우스'] }, 1000)).toEqual({ ids: await reference('블라우스'), complete: true });
+    expect(garmentScans()).toEqual([]);
+    const trainSkirts = { category: ['스커트'], not: { split: 'validation' as const } };
+    const part = await ids.matchingAtLeast(trainSkirts, 1000);
+    expect([part.ids.length, part.complete]).toEqual([1001, false]);
+    const black = await ids.matchingAtLeast({ ...trainSkirts, color: ['블랙'] }, 100_000);
+    expect({ ...black, ids: sorted(black.ids) }).toEqual({
+      ids: await sql(`split = 'train' AND search_terms @> ARRAY(SELECT id FROM vocabulary WHERE value IN ('스커트', '블랙'))`),
+      complete: true,
+    });
+    expect(garmentScans()).toHaveLength(2);
+  });
+
   it('reads the matches with SQL when the filter is more than these conditions, or the bits are stale, and finds the same', async () => {
     statements.length = 0;
     expect(sorted(await ids.matching({ category: ['스커트'], not: { split: 'validation' } }, EVERY_MATCH))).toEqual(

@@ -20,12 +20,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openDatabase } from '../../src/db/data-source';
 import { FacetCounts } from '../../src/db/search-counts';
+import { GarmentIdFilter } from '../../src/db/garment-id-filter';
+import { VocabularyCache } from '../../src/db/search-vocabulary';
 import { createApiToken } from '../../src/db/api-tokens';
 import { startApiServer } from '../../src/graphql/server';
 import { globalId } from '../../src/graphql/ids';
 import { seededRandom } from '../../src/util/random';
 import { loadAverage, replaceSection, withServer } from '../results';
 import { DEFAULT_GRAPH, type GarmentVectorIndex } from '../../src/similarity/garment-vector-index';
+import { DEFAULT_SIMILARITY_LIMITS } from '../../src/similarity/similar-garments';
 import { SuperCategory } from '../../src/kfashion/types';
 import { writeCatalogue, type Catalogue } from './data';
 
@@ -161,6 +164,7 @@ async function main(): Promise<void> {
     const pick = <T>(values: T[]) => values[Math.floor(next() * values.length)];
     const widths = await widthTable(index, queryIds);
     const exhaustive = await exhaustiveTable(index, dataSource, catalogue.categories[0], queryIds.slice(0, 50));
+    const matchReads = await matchReadTable(new GarmentIdFilter(dataSource, new VocabularyCache(dataSource), counts), 50);
     const categoryFilters = queryIds.map(() => ({ category: [pick(catalogue.categories)] }));
     const superCategoryFilters = queryIds.map(() => ({ superCategory: [pick(SUPER_CATEGORIES)] }));
     const narrowFilters = queryIds.map(() => ({ category: [pick(catalogue.categories)], color: [pick(catalogue.colors)] }));
@@ -226,6 +230,12 @@ async function main(): Promise<void> {
       `| garments chosen | compared | p50 ms | p95 ms | p50 ns per garment compared | p95 / super-category p95 |`,
       `| --- | ---: | ---: | ---: | ---: | ---: |`,
       ...exhaustive,
+      '',
+      `Reading the matches of a filter that the index then compares (\`GarmentIdFilter.matchingAtLeast\`, in process, from the bit strings: one statement and the decoding of its bits), 50 times each:`,
+      '',
+      `| filter | matches | p50 ms | p95 ms |`,
+      `| --- | ---: | ---: | ---: |`,
+      ...matchReads,
       '',
     ].join('\n');
     const text = fs.existsSync(RESULTS) ? fs.readFileSync(RESULTS, 'utf8') : '# Benchmark results\n';
@@ -308,6 +318,25 @@ async function exhaustiveTable(
     ({ name, count, p50, p95 }) =>
       `| ${name} | ${count.toLocaleString('en')} | ${p50.toFixed(1)} | ${p95.toFixed(1)} | ${((p50 * 1e6) / count).toFixed(0)} | ${(p95 / timed[0].p95).toFixed(2)} |`,
   );
+}
+
+/** Times of reading every match of each super-category (as a search over exactLimit does), as table rows. */
+async function matchReadTable(ids: GarmentIdFilter, times: number): Promise<string[]> {
+  const rows: string[] = [];
+  for (const superCategory of SUPER_CATEGORIES) {
+    const latencies: number[] = [];
+    let matches = 0;
+    for (let i = 0; i < times; i++) {
+      const started = process.hrtime.bigint();
+      matches = (await ids.matchingAtLeast({ superCategory: [superCategory] }, DEFAULT_SIMILARITY_LIMITS.exactLimit)).ids.length;
+      latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    log(`matches of ${superCategory} (${matches}): p50 ${percentile(latencies, 50).toFixed(1)} ms`);
+    rows.push(
+      `| super-category ${superCategory} | ${matches.toLocaleString('en')} | ${percentile(latencies, 50).toFixed(1)} | ${percentile(latencies, 95).toFixed(1)} |`,
+    );
+  }
+  return rows;
 }
 
 /** Every garment id matching a bench filter (one super-category, or a category and optionally a colour), read with plain SQL. */

@@ -46,11 +46,23 @@ const FIRST_CHUNK_SLOTS = 64;
  */
 const DENSE_SHARE = 4;
 /**
- * Threads of one comparison. Each call compares the one query with many vectors, which usearch runs
- * as a single task, so a second thread would only be started to idle (usearch starts its threads on
- * every call); the other core serves other requests.
+ * Threads of a comparison of every vector of a chunk (`dotsWith`). Each call compares the one query
+ * with many vectors, which usearch runs as a single task, so a second thread would only be started
+ * to idle (usearch starts its threads on every call).
  */
 const KERNEL_THREADS = 1;
+/**
+ * Threads of a chunk's top-k (`topOfChunk`), where usearch shares the chunk's vectors among them.
+ * Bound by memory: over 335,872 vectors in chunks of 8,192 on this project's 2-core machine, one
+ * thread took 35.7 ms and two 28.3 ms; three or four gained nothing more.
+ */
+const SCAN_THREADS = 2;
+/**
+ * Vectors beyond the k asked for that a chunk's first pass returns. The more it returns, the lower
+ * the bound on the others and the fewer chunks are read a second time; returning 16 or 64 cost the
+ * same (the read of the chunk is the cost).
+ */
+const CHUNK_MARGIN = 32;
 /** Graphs holding fewer vectors than this are inserted into one vector per call (see upsert). */
 const SMALL_GRAPH = 10_000;
 
@@ -71,6 +83,21 @@ export interface IndexedVector {
   group?: string;
 }
 
+/** What garments a search has chosen, and the nearest of them (GarmentVectorIndex.withChosen). */
+export interface ChosenGarments {
+  has(garmentId: number): boolean;
+  /** The `k` chosen garments nearest to `query`, searched exhaustively (exact). */
+  nearest(query: Int8Array, k: number): Neighbour[];
+}
+
+/** A chunk whose first pass left vectors unread: their cosine is at most `ceiling`. */
+interface UnsettledChunk {
+  chunk: number;
+  /** The slots its first pass offered. */
+  offered: Set<number>;
+  ceiling: number;
+}
+
 /** Where a group's new vectors go: its chunk with slots never handed out, and its freed slots. */
 interface GroupSlots {
   openChunk: number;
@@ -89,6 +116,11 @@ export class GarmentVectorIndex {
   private readonly chunkFill: number[] = [];
   /** The group each chunk holds. */
   private readonly chunkGroup: string[] = [];
+  /**
+   * The least non-zero norm a vector of each chunk has had: at most that of every vector it holds
+   * (removals do not raise it), which is what the bound of `topOfChunk` needs.
+   */
+  private readonly chunkLeastNorm: number[] = [];
   private readonly groups = new Map<string, GroupSlots>();
   /** Euclidean norm of each slot's int8 vector. */
   private norms: Float64Array;
@@ -169,6 +201,7 @@ export class GarmentVectorIndex {
       const slot = this.takeSlot(row.group ?? '');
       this.vectorIn(slot).set(row.vector);
       this.norms[slot] = norm(row.vector);
+      this.noteNorm(slot);
       this.seqs[slot] = row.seq;
       this.garments[slot] = row.garmentId;
       this.live[slot] = 1;
@@ -230,56 +263,120 @@ export class GarmentVectorIndex {
 
   /**
    * The `k` garments among `garmentIds` nearest to `query`, searched exhaustively; ids without a
-   * vector are skipped. A chunk mostly chosen is compared where it lies; the chosen vectors of the
-   * other chunks are copied into one block first, so the memory a search takes is one block however
-   * many garments it compares.
+   * vector are skipped.
    */
   nearestAmong(query: Int8Array, garmentIds: Iterable<number>, k: number): Neighbour[] {
-    if (k <= 0 || !this.size) return [];
-    const chosen = this.scratchFlags();
-    for (const id of garmentIds) {
-      const slot = this.slotOf.get(id);
-      if (slot !== undefined) chosen[slot] = 1;
-    }
-    return this.nearestChosen(ownBuffer(query), chosen, k);
+    return this.withChosen(garmentIds, (chosen) => chosen.nearest(query, k));
   }
 
   /** The `k` garments nearest to `query` among all, searched exhaustively (exact, however the graph is linked). */
   nearestExhaustive(query: Int8Array, k: number): Neighbour[] {
     if (k <= 0 || !this.size) return [];
-    const chosen = this.scratchFlags();
-    chosen.set(this.live);
-    return this.nearestChosen(ownBuffer(query), chosen, k);
+    const flags = this.scratchFlags();
+    flags.set(this.live);
+    try {
+      return this.nearestFlagged(ownBuffer(query), flags, k);
+    } finally {
+      flags.fill(0);
+    }
   }
 
-  /** The nearest of the slots flagged in `chosen`, which it clears. */
-  private nearestChosen(query: Int8Array, chosen: Uint8Array, k: number): Neighbour[] {
+  /**
+   * Runs `search` with `garmentIds` chosen: it can ask which garments are chosen and search them
+   * exhaustively. The choice is scratch memory of the index, valid only during this synchronous call.
+   */
+  withChosen<T>(garmentIds: Iterable<number>, search: (chosen: ChosenGarments) => T): T {
+    const flags = this.scratchFlags();
+    for (const id of garmentIds) {
+      const slot = this.slotOf.get(id);
+      if (slot !== undefined) flags[slot] = 1;
+    }
+    try {
+      return search({
+        has: (garmentId) => {
+          const slot = this.slotOf.get(garmentId);
+          return slot !== undefined && flags[slot] === 1;
+        },
+        nearest: (query, k) => (k > 0 && this.size ? this.nearestFlagged(ownBuffer(query), flags, k) : []),
+      });
+    } finally {
+      flags.fill(0);
+    }
+  }
+
+  /**
+   * The nearest of the slots flagged in `chosen`. A chunk mostly chosen is compared where it lies,
+   * in two passes: first its `k` + CHUNK_MARGIN vectors of the highest dot product, found on
+   * SCAN_THREADS threads, which bounds the cosine of all its others (`topOfChunk`); then, once every
+   * chunk has offered its first, the rest of each chunk whose bound still reaches the k-th best. The
+   * chosen vectors of the other chunks are copied into one block first, so the memory a search takes
+   * is one block however many garments it compares.
+   */
+  private nearestFlagged(query: Int8Array, chosen: Uint8Array, k: number): Neighbour[] {
     const queryNorm = norm(query);
     const best = new BestNeighbours(k);
-    const slots = this.chunkSlots;
+    const depth = k + CHUNK_MARGIN;
+    const unsettled: UnsettledChunk[] = [];
     // Chosen slots of sparsely chosen chunks, compared a full block at a time.
     const sparse: number[] = [];
-    try {
-      for (let chunk = 0; chunk < this.chunks.length; chunk++) {
-        const start = chunk * this.rangeSlots;
-        const fill = this.chunkFill[chunk];
-        let count = 0;
-        for (let slot = start; slot < start + fill; slot++) if (chosen[slot]) slots[count++] = slot;
-        if (count * DENSE_SHARE >= fill) {
-          if (count) this.rankInPlace(query, queryNorm, chunk, slots.subarray(0, count), best);
-          continue;
-        }
-        for (let i = 0; i < count; i++) {
-          if (sparse.push(slots[i]) < this.rangeSlots) continue;
-          this.rankCopied(query, queryNorm, sparse, best);
-          sparse.length = 0;
-        }
+    for (let chunk = 0; chunk < this.chunks.length; chunk++) {
+      const slots = this.chosenSlots(chunk, chosen);
+      if (slots.length * DENSE_SHARE >= this.chunkFill[chunk]) {
+        if (!slots.length) continue;
+        if (this.chunkFill[chunk] <= depth) this.rankInPlace(query, queryNorm, chunk, slots, best);
+        else unsettled.push(this.topOfChunk(query, queryNorm, chunk, chosen, depth, best));
+        continue;
       }
-      if (sparse.length) this.rankCopied(query, queryNorm, sparse, best);
-      return best.ranked();
-    } finally {
-      chosen.fill(0);
+      for (const slot of slots) {
+        if (sparse.push(slot) < this.rangeSlots) continue;
+        this.rankCopied(query, queryNorm, sparse, best);
+        sparse.length = 0;
+      }
     }
+    if (sparse.length) this.rankCopied(query, queryNorm, sparse, best);
+    for (const { chunk, offered, ceiling } of unsettled) {
+      if (ceiling < best.floor()) continue;
+      const rest = this.chosenSlots(chunk, chosen).filter((slot) => !offered.has(slot));
+      this.rankInPlace(query, queryNorm, chunk, rest, best);
+    }
+    return best.ranked();
+  }
+
+  /** The slots of `chunk` flagged in `chosen` (a view of a scratch array, valid until the next call). */
+  private chosenSlots(chunk: number, chosen: Uint8Array): Int32Array {
+    const start = chunk * this.rangeSlots;
+    let count = 0;
+    for (let slot = start; slot < start + this.chunkFill[chunk]; slot++) if (chosen[slot]) this.chunkSlots[count++] = slot;
+    return this.chunkSlots.subarray(0, count);
+  }
+
+  /**
+   * Offers the chosen among the `depth` vectors of `chunk` with the highest dot product with `query`
+   * (usearch's top-k over the chunk, whose vectors it shares among SCAN_THREADS threads), and bounds
+   * the cosine of every other vector of the chunk: each has a dot product of at most the lowest
+   * returned (`lowest`), and a norm of at least the chunk's least, so its cosine is at most `lowest`
+   * over the two norms (or 0, when `lowest` is not positive).
+   */
+  private topOfChunk(
+    query: Int8Array,
+    queryNorm: number,
+    chunk: number,
+    chosen: Uint8Array,
+    depth: number,
+    best: BestNeighbours,
+  ): UnsettledChunk {
+    const start = chunk * this.rangeSlots;
+    const vectors = this.chunks[chunk].subarray(0, this.chunkFill[chunk] * this.dimensions);
+    const { keys, distances } = exactSearch(vectors, query, this.dimensions, depth, MetricKind.IP, SCAN_THREADS);
+    const offered = new Set<number>();
+    for (let i = 0; i < keys.length; i++) {
+      const slot = start + Number(keys[i]);
+      if (!chosen[slot]) continue;
+      best.offer(this.garments[slot], cosine(1 - distances[i], queryNorm, this.norms[slot]));
+      offered.add(slot);
+    }
+    const lowest = 1 - distances[keys.length - 1];
+    return { chunk, offered, ceiling: lowest > 0 ? lowest / (queryNorm * this.chunkLeastNorm[chunk]) : 0 };
   }
 
   /** One flag per slot, all clear (a scratch array: whoever sets flags clears them). */
@@ -351,11 +448,17 @@ export class GarmentVectorIndex {
     this.chunks[chunk] = larger;
   }
 
+  private noteNorm(slot: number): void {
+    const chunk = Math.floor(slot / this.rangeSlots);
+    if (this.norms[slot] > 0 && this.norms[slot] < this.chunkLeastNorm[chunk]) this.chunkLeastNorm[chunk] = this.norms[slot];
+  }
+
   /** One more chunk of vectors for `group` (the earlier ones stay where they are), and room in the per-slot arrays. */
   private addChunk(group: string): number {
     this.chunks.push(new Int8Array(0));
     this.chunkFill.push(0);
     this.chunkGroup.push(group);
+    this.chunkLeastNorm.push(Infinity);
     const capacity = this.chunks.length * this.rangeSlots;
     if (capacity > this.seqs.length) {
       const slots = Math.max(capacity, this.seqs.length * 2);
@@ -394,6 +497,11 @@ class BestNeighbours {
 
   ranked(): Neighbour[] {
     return this.list;
+  }
+
+  /** The similarity an offer must reach to be kept (the k-th's; -Infinity until k are kept). */
+  floor(): number {
+    return this.list.length === this.k ? this.list[this.k - 1].similarity : -Infinity;
   }
 }
 

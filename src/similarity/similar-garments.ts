@@ -8,9 +8,10 @@
  *
  * The filter applies inside the search, never to a short list cut beforehand: when at most
  * `exactLimit` garments match, every one of them is compared (exhaustive int8 scan, exact ranking);
- * otherwise the graph search's candidates nearest the query are checked against the filter (one
- * statement over their ids), and when they hold too few matches (the query's neighbourhood is
- * unlike what the filter admits), every match is compared after all.
+ * otherwise the graph search's candidates nearest the query are checked against the filter (against
+ * the matches themselves when the bit strings gave them all, else one statement over their ids), and
+ * when they hold too few matches (the query's neighbourhood is unlike what the filter admits), every
+ * match is compared after all.
  */
 import { EVERY_MATCH, type GarmentIdFilter, type MatchingGarments } from '../db/garment-id-filter';
 import type { GarmentFilter } from '../db/search-filter';
@@ -127,37 +128,50 @@ export class SimilarGarments {
   ): Promise<Neighbour[]> {
     // The excluded garments are ranked too and dropped after, rather than copying a long list of matches without them.
     const k = wanted + exclude.size;
-    const { ids: few } = await filterMatches.upToExactLimit();
-    if (few.length <= this.limits.exactLimit) return withoutExcluded(index.nearestAmong(query, few, k), exclude, wanted);
-    const near = await this.nearMatches(index, query, filterMatches.filter, wanted, exclude);
+    const { ids: first, complete } = await filterMatches.upToExactLimit();
+    if (first.length <= this.limits.exactLimit) return withoutExcluded(index.nearestAmong(query, first, k), exclude, wanted);
+    const candidates = nearCandidates(index, query, wanted);
+    if (complete) {
+      // Every match is in memory (the bit strings answered): the candidates are checked against it, not with a statement.
+      return index.withChosen(first, (chosen) => {
+        const near = acceptedNear(candidates, (garmentId) => chosen.has(garmentId), wanted, exclude);
+        return near ?? withoutExcluded(chosen.nearest(query, k), exclude, wanted);
+      });
+    }
+    const matching = await this.ids.matchingAmong(
+      filterMatches.filter,
+      candidates.map((neighbour) => neighbour.garmentId),
+    );
+    const near = acceptedNear(candidates, (garmentId) => matching.has(garmentId), wanted, exclude);
     if (near) return near;
     // The query's neighbourhood holds too few matches (the filter admits garments unlike it):
     // every match is compared, so the answer is never a short list.
     return withoutExcluded(index.nearestAmong(query, await filterMatches.every(), k), exclude, wanted);
   }
+}
 
-  /**
-   * The `wanted` nearest matches, when the graph's candidates nearest the query hold that many
-   * (one statement checks them), else null. Only the first quarter of a search's candidates count:
-   * a graph search is reliable near the query and less so at the far end of what it kept, so the
-   * matches found there need not be the nearest ones.
-   */
-  private async nearMatches(
-    index: GarmentVectorIndex,
-    query: Int8Array,
-    filter: GarmentFilter,
-    wanted: number,
-    exclude: ReadonlySet<number>,
-  ): Promise<Neighbour[] | null> {
-    const width = Math.max(index.searchWidth, 8 * wanted);
-    const candidates = index.nearest(query, Math.ceil(width / 4), width).filter((neighbour) => !exclude.has(neighbour.garmentId));
-    const matching = await this.ids.matchingAmong(
-      filter,
-      candidates.map((neighbour) => neighbour.garmentId),
-    );
-    const accepted = candidates.filter((neighbour) => matching.has(neighbour.garmentId));
-    return accepted.length >= wanted ? accepted.slice(0, wanted) : null;
-  }
+/**
+ * The graph search's candidates nearest the query, of which only the first quarter count: a graph
+ * search is reliable near the query and less so at the far end of what it kept, so the matches
+ * found there need not be the nearest ones.
+ */
+function nearCandidates(index: GarmentVectorIndex, query: Int8Array, wanted: number): Neighbour[] {
+  const width = Math.max(index.searchWidth, 8 * wanted);
+  return index.nearest(query, Math.ceil(width / 4), width);
+}
+
+/**
+ * The `wanted` nearest matches among the candidates (the excluded aside) when they hold that many,
+ * else null: the query's neighbourhood holds too few matches, and every match must be compared.
+ */
+function acceptedNear(
+  candidates: readonly Neighbour[],
+  matches: (garmentId: number) => boolean,
+  wanted: number,
+  exclude: ReadonlySet<number>,
+): Neighbour[] | null {
+  const accepted = candidates.filter((neighbour) => !exclude.has(neighbour.garmentId) && matches(neighbour.garmentId));
+  return accepted.length >= wanted ? accepted.slice(0, wanted) : null;
 }
 
 /** The garments one request's filter matches, read at most once however many garments it compares (a photo's). */

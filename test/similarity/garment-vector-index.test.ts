@@ -126,6 +126,71 @@ describe('GarmentVectorIndex groups', () => {
   });
 });
 
+describe('GarmentVectorIndex chunks read in two passes', () => {
+  // Chunks of 256 vectors: a search for k reads first the k + 32 of the highest dot product of each.
+  const index = new GarmentVectorIndex(DIMENSIONS, { ...DEFAULT_GRAPH, threads: 1 }, 256);
+  const vectors = new Map<number, Int8Array>();
+  const query = randomVector();
+  const scaled = (vector: Int8Array, by: number) => Int8Array.from(vector, (value) => Math.round(value * by));
+  const reference = (q: Int8Array, k: number) =>
+    [...vectors.keys()]
+      .map((id) => ({ garmentId: id, similarity: cosineSimilarity(q, vectors.get(id)!) }))
+      .sort((a, b) => b.similarity - a.similarity || a.garmentId - b.garmentId)
+      .slice(0, k)
+      .map((n) => n.garmentId);
+
+  beforeAll(() => {
+    // Loud vectors, of large norm and near the query by a little (a cosine of about 0.3), whose dot
+    // products with it outrank those of quiet vectors: the query itself, scaled down to a tenth, and
+    // near copies of it, whose cosine is higher.
+    let garmentId = 0;
+    const rows = Array.from({ length: 240 }, () => {
+      const loud = Int8Array.from(randomVector(), (value, i) => Math.max(-127, Math.min(127, value + query[i] * 0.4)));
+      return { garmentId: ++garmentId, seq: garmentId, vector: loud };
+    });
+    for (let i = 0; i < 8; i++) {
+      const quiet = scaled(query, 0.08 + i * 0.002).map((value, d) => (d === i ? value + 1 : value));
+      rows.push({ garmentId: 1000 + i, seq: ++garmentId, vector: Int8Array.from(quiet) });
+    }
+    rows.push({ garmentId: 2000, seq: ++garmentId, vector: new Int8Array(DIMENSIONS) }); // all zeros: cosine 0
+    for (const row of rows) vectors.set(row.garmentId, row.vector);
+    index.upsert(rows);
+  });
+
+  it('reads the rest of a chunk whose first pass leaves a higher cosine possible', () => {
+    for (const k of [1, 5, 10]) {
+      const found = index.nearestAmong(query, vectors.keys(), k).map((n) => n.garmentId);
+      expect(found).toEqual(reference(query, k));
+      expect(found[0]).toBeGreaterThanOrEqual(1000); // a quiet one, which the first pass's top 33 by dot product left out
+    }
+  });
+
+  it('ranks equal similarities by garment id, as a query of all zeros makes every one', () => {
+    // Ids falling as slots rise: the lowest ids lie at the end of the second chunk, past its first pass.
+    const falling = new GarmentVectorIndex(DIMENSIONS, { ...DEFAULT_GRAPH, threads: 1 }, 256);
+    falling.upsert(Array.from({ length: 300 }, (_, i) => ({ garmentId: 300 - i, seq: i + 1, vector: randomVector() })));
+    const zeros = new Int8Array(DIMENSIONS);
+    const ids = Array.from({ length: 300 }, (_, i) => i + 1);
+    expect(falling.nearestAmong(zeros, ids, 5).map((n) => n.garmentId)).toEqual([1, 2, 3, 4, 5]);
+    expect(falling.nearestExhaustive(zeros, 3).map((n) => [n.garmentId, n.similarity])).toEqual([
+      [1, 0],
+      [2, 0],
+      [3, 0],
+    ]);
+  });
+
+  it('tells which garments a search chose, and searches only those', () => {
+    const chosenIds = [3, 1001, 1005, 2000, 99_999];
+    const answer = index.withChosen(chosenIds, (chosen) => ({
+      has: [3, 4, 1001, 2000, 99_999].map((id) => chosen.has(id)),
+      nearest: chosen.nearest(query, 10).map((n) => n.garmentId),
+    }));
+    expect(answer.has).toEqual([true, false, true, true, false]);
+    expect(answer.nearest).toEqual(reference(query, 300).filter((id) => chosenIds.includes(id)));
+    expect(index.withChosen([], (chosen) => chosen.has(3))).toBe(false);
+  });
+});
+
 describe('GarmentSlots', () => {
   it('maps ids below and above the dense limit, and forgets deleted ones', () => {
     const slots = new GarmentSlots();

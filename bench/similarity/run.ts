@@ -29,6 +29,8 @@ import { seededRandom } from '../../src/util/random';
 import { loadAverage, replaceSection, withServer } from '../results';
 import { DEFAULT_GRAPH, type GarmentVectorIndex } from '../../src/similarity/garment-vector-index';
 import { DEFAULT_SIMILARITY_LIMITS } from '../../src/similarity/similar-garments';
+import { DotWorkers } from '../../src/similarity/dot-workers';
+import { exactSearch, MetricKind } from 'usearch';
 import { SuperCategory } from '../../src/kfashion/types';
 import { writeCatalogue, type Catalogue } from './data';
 
@@ -164,6 +166,7 @@ async function main(): Promise<void> {
     const pick = <T>(values: T[]) => values[Math.floor(next() * values.length)];
     const widths = await widthTable(index, queryIds);
     const exhaustive = await exhaustiveTable(index, dataSource, catalogue.categories[0], queryIds.slice(0, 50));
+    const kernel = await kernelTable(41, 50);
     const matchReads = await matchReadTable(new GarmentIdFilter(dataSource, new VocabularyCache(dataSource), counts), 50);
     const categoryFilters = queryIds.map(() => ({ category: [pick(catalogue.categories)] }));
     const superCategoryFilters = queryIds.map(() => ({ superCategory: [pick(SUPER_CATEGORIES)] }));
@@ -188,7 +191,7 @@ async function main(): Promise<void> {
         const exactStarted = process.hrtime.bigint();
         const query = index.vectorOf(queryIds[i])!.slice();
         const allowed = where ? await matchingIds(dataSource, where) : null;
-        const exact = (allowed ? index.nearestAmong(query, allowed, 11) : index.nearestExhaustive(query, 11))
+        const exact = (allowed ? await index.nearestAmong(query, allowed, 11) : await index.nearestExhaustive(query, 11))
           .filter((n) => n.garmentId !== queryIds[i])
           .slice(0, 10)
           .map((n) => n.garmentId);
@@ -231,6 +234,12 @@ async function main(): Promise<void> {
       `| --- | ---: | ---: | ---: | ---: | ---: |`,
       ...exhaustive,
       '',
+      `Whole chunks compared, alone: the inner products of one query with 41 chunks of 8,192 random int8 vectors of 1024 dimensions (335,872 vectors, 336 MB, about one super-category), in shared memory, 50 times each, on the main thread (usearch's kernel, one call per chunk) and on two worker threads (\`DotWorkers\`, each comparing its half of the chunks at once):`,
+      '',
+      `| compared on | p50 ms | p95 ms | p50 ns per vector | p50 / main thread p50 |`,
+      `| --- | ---: | ---: | ---: | ---: |`,
+      ...kernel,
+      '',
       `Reading the matches of a filter that the index then compares (\`GarmentIdFilter.matchingAtLeast\`, in process, from the bit strings: one statement and the decoding of its bits), 50 times each:`,
       '',
       `| filter | matches | p50 ms | p95 ms |`,
@@ -252,15 +261,15 @@ async function main(): Promise<void> {
  * vector (computed once per query), as table rows.
  */
 async function widthTable(index: GarmentVectorIndex, queryIds: number[]): Promise<string[]> {
-  const exact = queryIds.map((id) => {
+  const exact: { ids: number[]; ms: number }[] = [];
+  for (const id of queryIds) {
     const started = process.hrtime.bigint();
-    const ids = index
-      .nearestExhaustive(index.vectorOf(id)!.slice(), 11)
+    const ids = (await index.nearestExhaustive(index.vectorOf(id)!.slice(), 11))
       .map((n) => n.garmentId)
       .filter((g) => g !== id)
       .slice(0, 10);
-    return { ids, ms: Number(process.hrtime.bigint() - started) / 1e6 };
-  });
+    exact.push({ ids, ms: Number(process.hrtime.bigint() - started) / 1e6 });
+  }
   const exactP95 = percentile(
     exact.map((e) => e.ms),
     95,
@@ -303,21 +312,62 @@ async function exhaustiveTable(
     ['every 4th garment id', everyNth(4)],
     ['every 5th garment id', everyNth(5)],
   ];
-  const timed = choices.map(([name, ids]) => {
-    const latencies = queryIds.map((id) => {
+  const timed: { name: string; count: number; p50: number; p95: number }[] = [];
+  for (const [name, ids] of choices) {
+    const latencies: number[] = [];
+    for (const id of queryIds) {
       const started = process.hrtime.bigint();
-      index.nearestAmong(index.vectorOf(id)!.slice(), ids, 11);
-      return Number(process.hrtime.bigint() - started) / 1e6;
-    });
+      await index.nearestAmong(index.vectorOf(id)!.slice(), ids, 11);
+      latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
     log(
       `exhaustive over ${name} (${ids.length}): p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms`,
     );
-    return { name, count: ids.length, p50: percentile(latencies, 50), p95: percentile(latencies, 95) };
-  });
+    timed.push({ name, count: ids.length, p50: percentile(latencies, 50), p95: percentile(latencies, 95) });
+  }
   return timed.map(
     ({ name, count, p50, p95 }) =>
       `| ${name} | ${count.toLocaleString('en')} | ${p50.toFixed(1)} | ${p95.toFixed(1)} | ${((p50 * 1e6) / count).toFixed(0)} | ${(p95 / timed[0].p95).toFixed(2)} |`,
   );
+}
+
+/** Times of comparing one query with `chunks` chunks of 8,192 vectors on the main thread and on two workers, as table rows. */
+async function kernelTable(chunks: number, times: number): Promise<string[]> {
+  const next = seededRandom(11);
+  const vectors = Array.from({ length: chunks }, () => {
+    const chunk = DotWorkers.allocate(8192 * 1024);
+    for (let i = 0; i < chunk.length; i++) chunk[i] = Math.floor(next() * 255) - 127;
+    return chunk;
+  });
+  const query = Int8Array.from({ length: 1024 }, () => Math.floor(next() * 255) - 127);
+  const workers = DotWorkers.open(2);
+  if (!workers) throw new Error('usearch cannot read shared memory on this Node.js');
+  const timings: [string, () => Promise<unknown>][] = [
+    ['main thread', async () => vectors.map((chunk) => exactSearch(query, chunk, 1024, 1, MetricKind.IP, 1))],
+    ['two worker threads', () => workers.distances(query, vectors, 1024)],
+  ];
+  const p50s: number[] = [];
+  const rows: string[] = [];
+  try {
+    for (const [name, compare] of timings) {
+      await compare(); // warm-up (the workers start)
+      const latencies: number[] = [];
+      for (let i = 0; i < times; i++) {
+        const started = process.hrtime.bigint();
+        await compare();
+        latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+      const p50 = percentile(latencies, 50);
+      p50s.push(p50);
+      log(`${name}: p50 ${p50.toFixed(1)} ms`);
+      rows.push(
+        `| ${name} | ${p50.toFixed(1)} | ${percentile(latencies, 95).toFixed(1)} | ${((p50 * 1e6) / (chunks * 8192)).toFixed(0)} | ${(p50 / p50s[0]).toFixed(2)} |`,
+      );
+    }
+  } finally {
+    await workers.close();
+  }
+  return rows;
 }
 
 /** Times of reading every match of each super-category (as a search over exactLimit does), as table rows. */

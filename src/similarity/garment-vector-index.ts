@@ -9,6 +9,7 @@
  * newer one.
  */
 import { exactSearch, Index, MetricKind, ScalarKind } from 'usearch';
+import type { DotWorkers } from './dot-workers';
 import { GarmentSlots } from './garment-slots';
 
 export interface Neighbour {
@@ -46,23 +47,18 @@ const FIRST_CHUNK_SLOTS = 64;
  */
 const DENSE_SHARE = 4;
 /**
- * Threads of a comparison of every vector of a chunk (`dotsWith`). Each call compares the one query
- * with many vectors, which usearch runs as a single task, so a second thread would only be started
- * to idle (usearch starts its threads on every call).
+ * Threads of one comparison on the main thread. Each call compares the one query with many vectors,
+ * which usearch runs as a single task, so a second thread would only be started to idle (usearch
+ * starts its threads on every call). Chunks compared where they lie go to the DotWorkers instead,
+ * when the index has them.
  */
 const KERNEL_THREADS = 1;
 /**
- * Threads of a chunk's top-k (`topOfChunk`), where usearch shares the chunk's vectors among them.
- * Bound by memory: over 335,872 vectors in chunks of 8,192 on this project's 2-core machine, one
- * thread took 35.7 ms and two 28.3 ms; three or four gained nothing more.
+ * Whole chunks holding fewer vectors than this many chunks' worth are compared on the main thread
+ * even when the index has DotWorkers: handing them over costs more than it saves (measured here:
+ * 8,192 vectors took 0.90 ms on two workers and 0.52 ms on the main thread; 24,576 took the same).
  */
-const SCAN_THREADS = 2;
-/**
- * Vectors beyond the k asked for that a chunk's first pass returns. The more it returns, the lower
- * the bound on the others and the fewer chunks are read a second time; returning 16 or 64 cost the
- * same (the read of the chunk is the cost).
- */
-const CHUNK_MARGIN = 32;
+const WORKER_MIN_CHUNKS = 3;
 /** Graphs holding fewer vectors than this are inserted into one vector per call (see upsert). */
 const SMALL_GRAPH = 10_000;
 
@@ -87,15 +83,17 @@ export interface IndexedVector {
 export interface ChosenGarments {
   has(garmentId: number): boolean;
   /** The `k` chosen garments nearest to `query`, searched exhaustively (exact). */
-  nearest(query: Int8Array, k: number): Neighbour[];
+  nearest(query: Int8Array, k: number): Promise<Neighbour[]>;
 }
 
-/** A chunk whose first pass left vectors unread: their cosine is at most `ceiling`. */
-interface UnsettledChunk {
+/** The chosen slots of a chunk compared where it lies, and what they held when the search began. */
+interface ChunkChoice {
   chunk: number;
-  /** The slots its first pass offered. */
-  offered: Set<number>;
-  ceiling: number;
+  /** Slots handed out in the chunk then: its vectors compared. */
+  fill: number;
+  slots: Int32Array;
+  garmentIds: Float64Array;
+  seqs: Float64Array;
 }
 
 /** Where a group's new vectors go: its chunk with slots never handed out, and its freed slots. */
@@ -116,11 +114,6 @@ export class GarmentVectorIndex {
   private readonly chunkFill: number[] = [];
   /** The group each chunk holds. */
   private readonly chunkGroup: string[] = [];
-  /**
-   * The least non-zero norm a vector of each chunk has had: at most that of every vector it holds
-   * (removals do not raise it), which is what the bound of `topOfChunk` needs.
-   */
-  private readonly chunkLeastNorm: number[] = [];
   private readonly groups = new Map<string, GroupSlots>();
   /** Euclidean norm of each slot's int8 vector. */
   private norms: Float64Array;
@@ -130,8 +123,7 @@ export class GarmentVectorIndex {
   private live: Uint8Array;
   private readonly slotOf = new GarmentSlots();
   private scanBlock?: Int8Array;
-  private chosen?: Uint8Array;
-  /** The chosen slots of one chunk, as a search collects them (scratch, like `chosen`). */
+  /** The chosen slots of one chunk, as a search collects them (scratch). */
   private chunkSlots: Int32Array;
 
   constructor(
@@ -139,6 +131,8 @@ export class GarmentVectorIndex {
     private readonly settings: GraphSettings = DEFAULT_GRAPH,
     /** Slots per chunk, and per copy block of an exhaustive search (tests make it small to cross chunks). */
     private readonly rangeSlots = RANGE_SLOTS,
+    /** Threads that compare whole chunks where they lie (the chunks are then shared memory); null: the main thread. */
+    private readonly workers: DotWorkers | null = null,
   ) {
     this.graph = new Index({
       dimensions,
@@ -201,7 +195,6 @@ export class GarmentVectorIndex {
       const slot = this.takeSlot(row.group ?? '');
       this.vectorIn(slot).set(row.vector);
       this.norms[slot] = norm(row.vector);
-      this.noteNorm(slot);
       this.seqs[slot] = row.seq;
       this.garments[slot] = row.garmentId;
       this.live[slot] = 1;
@@ -265,66 +258,54 @@ export class GarmentVectorIndex {
    * The `k` garments among `garmentIds` nearest to `query`, searched exhaustively; ids without a
    * vector are skipped.
    */
-  nearestAmong(query: Int8Array, garmentIds: Iterable<number>, k: number): Neighbour[] {
+  nearestAmong(query: Int8Array, garmentIds: Iterable<number>, k: number): Promise<Neighbour[]> {
     return this.withChosen(garmentIds, (chosen) => chosen.nearest(query, k));
   }
 
   /** The `k` garments nearest to `query` among all, searched exhaustively (exact, however the graph is linked). */
-  nearestExhaustive(query: Int8Array, k: number): Neighbour[] {
-    if (k <= 0 || !this.size) return [];
-    const flags = this.scratchFlags();
-    flags.set(this.live);
-    try {
-      return this.nearestFlagged(ownBuffer(query), flags, k);
-    } finally {
-      flags.fill(0);
-    }
+  nearestExhaustive(query: Int8Array, k: number): Promise<Neighbour[]> {
+    return this.chosenBy(this.live.slice()).nearest(query, k);
   }
 
   /**
    * Runs `search` with `garmentIds` chosen: it can ask which garments are chosen and search them
-   * exhaustively. The choice is scratch memory of the index, valid only during this synchronous call.
+   * exhaustively. Each call has a choice of its own, so searches may overlap.
    */
   withChosen<T>(garmentIds: Iterable<number>, search: (chosen: ChosenGarments) => T): T {
-    const flags = this.scratchFlags();
+    const flags = new Uint8Array(this.live.length);
     for (const id of garmentIds) {
       const slot = this.slotOf.get(id);
       if (slot !== undefined) flags[slot] = 1;
     }
-    try {
-      return search({
-        has: (garmentId) => {
-          const slot = this.slotOf.get(garmentId);
-          return slot !== undefined && flags[slot] === 1;
-        },
-        nearest: (query, k) => (k > 0 && this.size ? this.nearestFlagged(ownBuffer(query), flags, k) : []),
-      });
-    } finally {
-      flags.fill(0);
-    }
+    return search(this.chosenBy(flags));
+  }
+
+  private chosenBy(flags: Uint8Array): ChosenGarments {
+    return {
+      has: (garmentId) => {
+        const slot = this.slotOf.get(garmentId);
+        return slot !== undefined && flags[slot] === 1;
+      },
+      nearest: async (query, k) => (k > 0 && this.size ? this.nearestFlagged(ownBuffer(query), flags, k) : []),
+    };
   }
 
   /**
-   * The nearest of the slots flagged in `chosen`. A chunk mostly chosen is compared where it lies,
-   * in two passes: first its `k` + CHUNK_MARGIN vectors of the highest dot product, found on
-   * SCAN_THREADS threads, which bounds the cosine of all its others (`topOfChunk`); then, once every
-   * chunk has offered its first, the rest of each chunk whose bound still reaches the k-th best. The
-   * chosen vectors of the other chunks are copied into one block first, so the memory a search takes
-   * is one block however many garments it compares.
+   * The nearest of the slots flagged in `chosen` (slots past its end are not chosen). A chunk mostly
+   * chosen is compared where it lies, on the DotWorkers when the index has them; the chosen vectors
+   * of the other chunks are copied into one block first, so the memory a search takes is one block
+   * however many garments it compares.
    */
-  private nearestFlagged(query: Int8Array, chosen: Uint8Array, k: number): Neighbour[] {
+  private async nearestFlagged(query: Int8Array, chosen: Uint8Array, k: number): Promise<Neighbour[]> {
     const queryNorm = norm(query);
     const best = new BestNeighbours(k);
-    const depth = k + CHUNK_MARGIN;
-    const unsettled: UnsettledChunk[] = [];
+    const dense: ChunkChoice[] = [];
     // Chosen slots of sparsely chosen chunks, compared a full block at a time.
     const sparse: number[] = [];
     for (let chunk = 0; chunk < this.chunks.length; chunk++) {
       const slots = this.chosenSlots(chunk, chosen);
       if (slots.length * DENSE_SHARE >= this.chunkFill[chunk]) {
-        if (!slots.length) continue;
-        if (this.chunkFill[chunk] <= depth) this.rankInPlace(query, queryNorm, chunk, slots, best);
-        else unsettled.push(this.topOfChunk(query, queryNorm, chunk, chosen, depth, best));
+        if (slots.length) dense.push(this.choiceIn(chunk, slots));
         continue;
       }
       for (const slot of slots) {
@@ -334,64 +315,66 @@ export class GarmentVectorIndex {
       }
     }
     if (sparse.length) this.rankCopied(query, queryNorm, sparse, best);
-    for (const { chunk, offered, ceiling } of unsettled) {
-      if (ceiling < best.floor()) continue;
-      const rest = this.chosenSlots(chunk, chosen).filter((slot) => !offered.has(slot));
-      this.rankInPlace(query, queryNorm, chunk, rest, best);
-    }
+    const distances = await this.chunkDistances(
+      query,
+      dense.map(({ chunk, fill }) => this.chunks[chunk].subarray(0, fill * this.dimensions)),
+    );
+    dense.forEach((choice, i) => this.offerChoice(query, queryNorm, choice, distances[i], best));
     return best.ranked();
   }
 
   /** The slots of `chunk` flagged in `chosen` (a view of a scratch array, valid until the next call). */
   private chosenSlots(chunk: number, chosen: Uint8Array): Int32Array {
     const start = chunk * this.rangeSlots;
+    const end = Math.min(start + this.chunkFill[chunk], chosen.length);
     let count = 0;
-    for (let slot = start; slot < start + this.chunkFill[chunk]; slot++) if (chosen[slot]) this.chunkSlots[count++] = slot;
+    for (let slot = start; slot < end; slot++) if (chosen[slot]) this.chunkSlots[count++] = slot;
     return this.chunkSlots.subarray(0, count);
   }
 
+  /** What a chunk's chosen slots hold now, to tell afterwards which of them changed meanwhile. */
+  private choiceIn(chunk: number, slots: Int32Array): ChunkChoice {
+    return {
+      chunk,
+      fill: this.chunkFill[chunk],
+      slots: slots.slice(),
+      garmentIds: Float64Array.from(slots, (slot) => this.garments[slot]),
+      seqs: Float64Array.from(slots, (slot) => this.seqs[slot]),
+    };
+  }
+
   /**
-   * Offers the chosen among the `depth` vectors of `chunk` with the highest dot product with `query`
-   * (usearch's top-k over the chunk, whose vectors it shares among SCAN_THREADS threads), and bounds
-   * the cosine of every other vector of the chunk: each has a dot product of at most the lowest
-   * returned (`lowest`), and a norm of at least the chunk's least, so its cosine is at most `lowest`
-   * over the two norms (or 0, when `lowest` is not positive).
+   * usearch's distance (1 − dot product) of `query` with every vector of each chunk: on the
+   * DotWorkers when the index has them (on the main thread if they fail), else here.
    */
-  private topOfChunk(
-    query: Int8Array,
-    queryNorm: number,
-    chunk: number,
-    chosen: Uint8Array,
-    depth: number,
-    best: BestNeighbours,
-  ): UnsettledChunk {
-    const start = chunk * this.rangeSlots;
-    const vectors = this.chunks[chunk].subarray(0, this.chunkFill[chunk] * this.dimensions);
-    const { keys, distances } = exactSearch(vectors, query, this.dimensions, depth, MetricKind.IP, SCAN_THREADS);
-    const offered = new Set<number>();
-    for (let i = 0; i < keys.length; i++) {
-      const slot = start + Number(keys[i]);
-      if (!chosen[slot]) continue;
-      best.offer(this.garments[slot], cosine(1 - distances[i], queryNorm, this.norms[slot]));
-      offered.add(slot);
+  private async chunkDistances(query: Int8Array, vectors: Int8Array[]): Promise<Float32Array[]> {
+    const compared = vectors.reduce((sum, chunk) => sum + chunk.length, 0) / this.dimensions;
+    if (this.workers && compared >= WORKER_MIN_CHUNKS * this.rangeSlots) {
+      try {
+        return await this.workers.distances(query, vectors, this.dimensions);
+      } catch {
+        // A worker died (it is started afresh next time): this search compares here instead.
+      }
     }
-    const lowest = 1 - distances[keys.length - 1];
-    return { chunk, offered, ceiling: lowest > 0 ? lowest / (queryNorm * this.chunkLeastNorm[chunk]) : 0 };
+    return vectors.map((chunk) => exactSearch(query, chunk, this.dimensions, 1, MetricKind.IP, KERNEL_THREADS).distances);
   }
 
-  /** One flag per slot, all clear (a scratch array: whoever sets flags clears them). */
-  private scratchFlags(): Uint8Array {
-    // Reused, as the copy block is: the searches are synchronous, so no other one holds it meanwhile.
-    if (!this.chosen || this.chosen.length < this.live.length) this.chosen = new Uint8Array(this.live.length);
-    return this.chosen;
-  }
-
-  /** Offers `slots` of one chunk to `best`, every vector of the chunk compared where it lies. */
-  private rankInPlace(query: Int8Array, queryNorm: number, chunk: number, slots: Int32Array, best: BestNeighbours): void {
-    const start = chunk * this.rangeSlots;
-    // From the buffer's start: usearch reads it right.
-    const dots = this.dotsWith(query, this.chunks[chunk].subarray(0, this.chunkFill[chunk] * this.dimensions));
-    for (const slot of slots) best.offer(this.garments[slot], cosine(dots(slot - start), queryNorm, this.norms[slot]));
+  /**
+   * Offers a chunk's chosen garments, each with its dot product from `distances`, unless its slot
+   * changed while they were computed (the search awaited them): such a garment is compared with the
+   * vector it holds now, wherever that is, and one removed meanwhile is left out.
+   */
+  private offerChoice(query: Int8Array, queryNorm: number, choice: ChunkChoice, distances: Float32Array, best: BestNeighbours): void {
+    const start = choice.chunk * this.rangeSlots;
+    choice.slots.forEach((slot, i) => {
+      const garmentId = choice.garmentIds[i];
+      if (this.seqs[slot] === choice.seqs[i] && this.live[slot] && this.garments[slot] === garmentId) {
+        best.offer(garmentId, cosine(1 - distances[slot - start], queryNorm, this.norms[slot]));
+        return;
+      }
+      const now = this.slotOf.get(garmentId);
+      if (now !== undefined) best.offer(garmentId, this.similarity(query, queryNorm, now));
+    });
   }
 
   /** Offers `slots` (at most one block of them) to `best`, their vectors copied into the block first. */
@@ -443,22 +426,21 @@ export class GarmentVectorIndex {
    */
   private growChunk(chunk: number): void {
     const vectors = Math.min(this.rangeSlots, Math.max(FIRST_CHUNK_SLOTS, (2 * this.chunks[chunk].length) / this.dimensions));
-    const larger = new Int8Array(vectors * this.dimensions);
+    const larger = this.vectorBuffer(vectors * this.dimensions);
     larger.set(this.chunks[chunk]);
     this.chunks[chunk] = larger;
   }
 
-  private noteNorm(slot: number): void {
-    const chunk = Math.floor(slot / this.rangeSlots);
-    if (this.norms[slot] > 0 && this.norms[slot] < this.chunkLeastNorm[chunk]) this.chunkLeastNorm[chunk] = this.norms[slot];
+  /** Room for vectors: shared memory when DotWorkers read the chunks. */
+  private vectorBuffer(bytes: number): Int8Array {
+    return this.workers ? new Int8Array(new SharedArrayBuffer(bytes)) : new Int8Array(bytes);
   }
 
   /** One more chunk of vectors for `group` (the earlier ones stay where they are), and room in the per-slot arrays. */
   private addChunk(group: string): number {
-    this.chunks.push(new Int8Array(0));
+    this.chunks.push(this.vectorBuffer(0));
     this.chunkFill.push(0);
     this.chunkGroup.push(group);
-    this.chunkLeastNorm.push(Infinity);
     const capacity = this.chunks.length * this.rangeSlots;
     if (capacity > this.seqs.length) {
       const slots = Math.max(capacity, this.seqs.length * 2);
@@ -497,11 +479,6 @@ class BestNeighbours {
 
   ranked(): Neighbour[] {
     return this.list;
-  }
-
-  /** The similarity an offer must reach to be kept (the k-th's; -Infinity until k are kept). */
-  floor(): number {
-    return this.list.length === this.k ? this.list[this.k - 1].similarity : -Infinity;
   }
 }
 

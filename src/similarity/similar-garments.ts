@@ -105,15 +105,20 @@ export class SimilarGarments {
     const wanted = offset + count + 1; // one more than the page: whether another follows
     const best = filterMatches
       ? await this.filtered(index, query, filterMatches, wanted, exclude)
-      : this.unfiltered(index, query, wanted, exclude);
+      : await this.unfiltered(index, query, wanted, exclude);
     return { neighbours: best.slice(offset, offset + count), hasMore: best.length > offset + count };
   }
 
   /** Exhaustive (exact) while the index holds no more garments than a filter may match; the graph's answer above. */
-  private unfiltered(index: GarmentVectorIndex, query: Int8Array, wanted: number, exclude: ReadonlySet<number>): Neighbour[] {
+  private async unfiltered(
+    index: GarmentVectorIndex,
+    query: Int8Array,
+    wanted: number,
+    exclude: ReadonlySet<number>,
+  ): Promise<Neighbour[]> {
     const k = wanted + exclude.size;
     return withoutExcluded(
-      index.size <= this.limits.exactLimit ? index.nearestExhaustive(query, k) : index.nearest(query, k),
+      index.size <= this.limits.exactLimit ? await index.nearestExhaustive(query, k) : index.nearest(query, k),
       exclude,
       wanted,
     );
@@ -129,13 +134,13 @@ export class SimilarGarments {
     // The excluded garments are ranked too and dropped after, rather than copying a long list of matches without them.
     const k = wanted + exclude.size;
     const { ids: first, complete } = await filterMatches.upToExactLimit();
-    if (first.length <= this.limits.exactLimit) return withoutExcluded(index.nearestAmong(query, first, k), exclude, wanted);
+    if (first.length <= this.limits.exactLimit) return withoutExcluded(await index.nearestAmong(query, first, k), exclude, wanted);
     const candidates = nearCandidates(index, query, wanted);
     if (complete) {
       // Every match is in memory (the bit strings answered): the candidates are checked against it, not with a statement.
-      return index.withChosen(first, (chosen) => {
+      return index.withChosen(first, async (chosen) => {
         const near = acceptedNear(candidates, (garmentId) => chosen.has(garmentId), wanted, exclude);
-        return near ?? withoutExcluded(chosen.nearest(query, k), exclude, wanted);
+        return near ?? withoutExcluded(await chosen.nearest(query, k), exclude, wanted);
       });
     }
     const matching = await this.ids.matchingAmong(
@@ -146,7 +151,7 @@ export class SimilarGarments {
     if (near) return near;
     // The query's neighbourhood holds too few matches (the filter admits garments unlike it):
     // every match is compared, so the answer is never a short list.
-    return withoutExcluded(index.nearestAmong(query, await filterMatches.every(), k), exclude, wanted);
+    return withoutExcluded(await index.nearestAmong(query, await filterMatches.every(), k), exclude, wanted);
   }
 }
 

@@ -4,6 +4,7 @@
  * (src/db/embedding-changes.ts) before every search and whenever a NOTIFY on `garment_embeddings`
  * says something changed. Several API processes each keep their own and converge on the same rows.
  */
+import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { DataSource } from 'typeorm';
 import { databaseUrlOf } from '../db/data-source';
@@ -17,6 +18,7 @@ import {
   type StoredEmbedding,
 } from '../db/embedding-changes';
 import { activeModelVersionId } from '../db/model-versions';
+import { DotWorkers } from './dot-workers';
 import { DEFAULT_GRAPH, GarmentVectorIndex, type GraphSettings, type IndexedVector } from './garment-vector-index';
 
 export interface SimilarityIndexOptions {
@@ -25,6 +27,11 @@ export interface SimilarityIndexOptions {
   buildBatch?: number;
   /** Changes read per statement while catching up. */
   changeBatch?: number;
+  /**
+   * Worker threads that compare whole chunks of vectors (bound by memory bandwidth: a second thread
+   * reads at once with the first); below 2, the main thread compares them.
+   */
+  scanThreads?: number;
   /** Longest wait, at build, for the transactions writing embeddings when the build starts. */
   writerWaitMs?: number;
   /** Runs shared work outside the request that happened to start it (so cancelling that request does not cancel it). */
@@ -75,6 +82,7 @@ export class SimilarityIndexes {
   private readonly writerWaitMs: number;
   private readonly detach: <T>(work: () => T) => T;
   private readonly log: (message: string, error?: unknown) => void;
+  private readonly workers: DotWorkers | null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -86,6 +94,7 @@ export class SimilarityIndexes {
     this.writerWaitMs = options.writerWaitMs ?? 60_000;
     this.detach = options.detach ?? ((work) => work());
     this.log = options.log ?? (() => {});
+    this.workers = DotWorkers.open(options.scanThreads ?? Math.min(4, availableParallelism()));
   }
 
   /** LISTENs for changes, so that indexes catch up between searches too. */
@@ -94,10 +103,15 @@ export class SimilarityIndexes {
     await this.listener.start();
   }
 
+  private newIndex(dimensions: number): GarmentVectorIndex {
+    return new GarmentVectorIndex(dimensions, this.graph, undefined, this.workers);
+  }
+
   /** Stops listening; a build in progress stops at its next batch. */
   async close(): Promise<void> {
     this.closed = true;
     await this.listener?.close();
+    await this.workers?.close();
   }
 
   activeModelVersionId(): Promise<number | null> {
@@ -163,7 +177,7 @@ export class SimilarityIndexes {
       if (this.closed) throw new Error('the similarity indexes were closed during a build');
       const rows = await readEmbeddingsAfterGarment(this.dataSource, modelVersionId, after, this.buildBatch);
       if (!rows.length) break;
-      version.index ??= new GarmentVectorIndex(rows[0].vector.length, this.graph);
+      version.index ??= this.newIndex(rows[0].vector.length);
       version.index.upsert(rows.map(indexed));
       after = rows[rows.length - 1].garmentId;
       await yieldToEventLoop(); // inserting is synchronous native work: let requests in between batches
@@ -201,7 +215,7 @@ export class SimilarityIndexes {
       let written: StoredEmbedding[] = [];
       const flush = () => {
         if (!written.length) return;
-        version.index ??= new GarmentVectorIndex(written[0].vector.length, this.graph);
+        version.index ??= this.newIndex(written[0].vector.length);
         version.index.upsert(written.map(indexed));
         written = [];
       };

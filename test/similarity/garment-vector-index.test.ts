@@ -9,6 +9,7 @@
  * which grow as they fill; garments moving between groups). (The host's typed arrays: usearch's native binding makes them in the host realm.)
  */
 import { cosineSimilarity } from '../../src/ml/embedding/int8';
+import { DotWorkers } from '../../src/similarity/dot-workers';
 import { DEFAULT_GRAPH, GarmentVectorIndex } from '../../src/similarity/garment-vector-index';
 import { DENSE_IDS, GarmentSlots } from '../../src/similarity/garment-slots';
 import { seededRandom } from '../../src/util/random';
@@ -17,9 +18,22 @@ const DIMENSIONS = 24;
 const random = seededRandom(5);
 const randomVector = () => Int8Array.from({ length: DIMENSIONS }, () => Math.round(random() * 254 - 127));
 
-describe('GarmentVectorIndex.nearestAmong', () => {
+// Whole chunks compared on the main thread, and on two worker threads reading them in shared memory.
+const workers = DotWorkers.open(2);
+const comparers: [string, DotWorkers | null][] = [
+  ['on the main thread', null],
+  ['on worker threads', workers],
+];
+
+afterAll(() => workers?.close());
+
+it('has worker threads that read shared memory on this Node.js', () => {
+  expect(workers).not.toBeNull();
+});
+
+describe.each(comparers)('GarmentVectorIndex.nearestAmong, whole chunks compared %s', (_, comparer) => {
   const vectors = new Map<number, Int8Array>();
-  const index = new GarmentVectorIndex(DIMENSIONS, { ...DEFAULT_GRAPH, threads: 1 }, 64);
+  const index = new GarmentVectorIndex(DIMENSIONS, { ...DEFAULT_GRAPH, threads: 1 }, 64, comparer);
   let seq = 0;
   const put = (garmentId: number) => {
     const vector = randomVector();
@@ -53,12 +67,12 @@ describe('GarmentVectorIndex.nearestAmong', () => {
     ['ids without a vector mixed in', () => [...all().filter((id) => id % 3 === 0), 3, 10, 999_999]],
   ];
 
-  it.each(choices)('ranks %s exactly as the reference', (_, chosen) => {
+  it.each(choices)('ranks %s exactly as the reference', async (_, chosen) => {
     for (const queryId of [1, 501, 2050]) {
       // A view into the index's own chunk, as a search by garment passes it.
       const query = index.vectorOf(queryId)!;
       for (const k of [1, 10, 40]) {
-        const found = index.nearestAmong(query, chosen(), k);
+        const found = await index.nearestAmong(query, chosen(), k);
         const expected = reference(query, chosen(), k);
         expect(found.map((n) => n.garmentId)).toEqual(expected.map((n) => n.garmentId));
         found.forEach((n, i) => expect(n.similarity).toBeCloseTo(expected[i].similarity, 12));
@@ -66,11 +80,17 @@ describe('GarmentVectorIndex.nearestAmong', () => {
     }
   });
 
-  it('leaves no choice behind for the next search', () => {
+  it('leaves no choice behind for the next search, and keeps overlapping searches apart', async () => {
     const query = vectors.get(1)!;
-    index.nearestAmong(query, all(), 10);
-    expect(index.nearestAmong(query, [2, 4], 10).map((n) => n.garmentId)).toEqual(reference(query, [2, 4], 10).map((n) => n.garmentId));
-    expect(index.nearestAmong(query, [], 10)).toEqual([]);
+    const [every, two, none] = await Promise.all([
+      index.nearestAmong(query, all(), 10),
+      index.nearestAmong(query, [2, 4], 10),
+      index.nearestAmong(query, [], 10),
+    ]);
+    expect(every.map((n) => n.garmentId)).toEqual(reference(query, all(), 10).map((n) => n.garmentId));
+    expect(two.map((n) => n.garmentId)).toEqual(reference(query, [2, 4], 10).map((n) => n.garmentId));
+    expect(none).toEqual([]);
+    expect((await index.nearestAmong(query, [2, 4], 10)).map((n) => n.garmentId)).toEqual(two.map((n) => n.garmentId));
   });
 });
 
@@ -108,27 +128,26 @@ describe('GarmentVectorIndex groups', () => {
       .map((n) => n.garmentId);
   const ofGroup = (group: string) => [...vectors.keys()].filter((id) => groupOf.get(id) === group);
 
-  it.each(groups)('ranks the garments of group %s (its own chunks, in place) exactly as the reference', (group) => {
+  it.each(groups)('ranks the garments of group %s (its own chunks, in place) exactly as the reference', async (group) => {
     for (const queryId of [1, 600, 3050]) {
       const query = index.vectorOf(queryId)!;
-      expect(index.nearestAmong(query, ofGroup(group), 25).map((n) => n.garmentId)).toEqual(reference(query, ofGroup(group), 25));
+      expect((await index.nearestAmong(query, ofGroup(group), 25)).map((n) => n.garmentId)).toEqual(reference(query, ofGroup(group), 25));
     }
   });
 
-  it('ranks a group with a few garments of another, and every garment, exactly as the reference', () => {
+  it('ranks a group with a few garments of another, and every garment, exactly as the reference', async () => {
     const chosen = [...ofGroup('TOP'), ...ofGroup('OUTER').filter((id) => id % 4 === 0)];
     for (const queryId of [7, 3001]) {
       const query = index.vectorOf(queryId)!;
-      expect(index.nearestAmong(query, chosen, 30).map((n) => n.garmentId)).toEqual(reference(query, chosen, 30));
-      expect(index.nearestExhaustive(query, 30).map((n) => n.garmentId)).toEqual(reference(query, vectors.keys(), 30));
+      expect((await index.nearestAmong(query, chosen, 30)).map((n) => n.garmentId)).toEqual(reference(query, chosen, 30));
+      expect((await index.nearestExhaustive(query, 30)).map((n) => n.garmentId)).toEqual(reference(query, vectors.keys(), 30));
     }
     expect(index.size).toBe(vectors.size);
   });
 });
 
-describe('GarmentVectorIndex chunks read in two passes', () => {
-  // Chunks of 256 vectors: a search for k reads first the k + 32 of the highest dot product of each.
-  const index = new GarmentVectorIndex(DIMENSIONS, { ...DEFAULT_GRAPH, threads: 1 }, 256);
+describe.each(comparers)('GarmentVectorIndex ranking, whole chunks compared %s', (_, comparer) => {
+  const index = new GarmentVectorIndex(DIMENSIONS, { ...DEFAULT_GRAPH, threads: 1 }, 256, comparer);
   const vectors = new Map<number, Int8Array>();
   const query = randomVector();
   const scaled = (vector: Int8Array, by: number) => Int8Array.from(vector, (value) => Math.round(value * by));
@@ -157,33 +176,61 @@ describe('GarmentVectorIndex chunks read in two passes', () => {
     index.upsert(rows);
   });
 
-  it('reads the rest of a chunk whose first pass leaves a higher cosine possible', () => {
+  it('ranks by cosine, not by dot product: quiet vectors near the query above loud ones', async () => {
     for (const k of [1, 5, 10]) {
-      const found = index.nearestAmong(query, vectors.keys(), k).map((n) => n.garmentId);
+      const found = (await index.nearestAmong(query, vectors.keys(), k)).map((n) => n.garmentId);
       expect(found).toEqual(reference(query, k));
-      expect(found[0]).toBeGreaterThanOrEqual(1000); // a quiet one, which the first pass's top 33 by dot product left out
+      expect(found[0]).toBeGreaterThanOrEqual(1000);
     }
   });
 
-  it('ranks equal similarities by garment id, as a query of all zeros makes every one', () => {
-    // Ids falling as slots rise: the lowest ids lie at the end of the second chunk, past its first pass.
-    const falling = new GarmentVectorIndex(DIMENSIONS, { ...DEFAULT_GRAPH, threads: 1 }, 256);
+  it('ranks equal similarities by garment id, as a query of all zeros makes every one', async () => {
+    // Ids falling as slots rise: the lowest ids lie at the end of the second chunk.
+    const falling = new GarmentVectorIndex(DIMENSIONS, { ...DEFAULT_GRAPH, threads: 1 }, 256, comparer);
     falling.upsert(Array.from({ length: 300 }, (_, i) => ({ garmentId: 300 - i, seq: i + 1, vector: randomVector() })));
     const zeros = new Int8Array(DIMENSIONS);
     const ids = Array.from({ length: 300 }, (_, i) => i + 1);
-    expect(falling.nearestAmong(zeros, ids, 5).map((n) => n.garmentId)).toEqual([1, 2, 3, 4, 5]);
-    expect(falling.nearestExhaustive(zeros, 3).map((n) => [n.garmentId, n.similarity])).toEqual([
+    expect((await falling.nearestAmong(zeros, ids, 5)).map((n) => n.garmentId)).toEqual([1, 2, 3, 4, 5]);
+    expect((await falling.nearestExhaustive(zeros, 3)).map((n) => [n.garmentId, n.similarity])).toEqual([
       [1, 0],
       [2, 0],
       [3, 0],
     ]);
   });
 
-  it('tells which garments a search chose, and searches only those', () => {
+  it('answers for the vectors as they are when changes land while whole chunks are compared', async () => {
+    const changing = new GarmentVectorIndex(DIMENSIONS, { ...DEFAULT_GRAPH, threads: 1 }, 64, comparer);
+    const now = new Map<number, Int8Array>();
+    let seq = 0;
+    const put = (garmentId: number, vector: Int8Array) => {
+      now.set(garmentId, vector);
+      changing.upsert([{ garmentId, seq: ++seq, vector }]);
+    };
+    for (let id = 1; id <= 300; id++) put(id, randomVector());
+    const chosenIds = Array.from({ length: 300 }, (_, i) => i + 1);
+    const search = changing.nearestAmong(query, chosenIds, 20); // the chunks are being compared
+    put(5, query.slice()); // a new vector, into the slot it freed
+    changing.remove(6, ++seq);
+    now.delete(6);
+    changing.remove(7, ++seq);
+    now.delete(7);
+    put(301, query.slice()); // not chosen, in garment 7's slot
+    const expected = chosenIds
+      .filter((id) => now.has(id))
+      .map((id) => ({ garmentId: id, similarity: cosineSimilarity(query, now.get(id)!) }))
+      .sort((a, b) => b.similarity - a.similarity || a.garmentId - b.garmentId)
+      .slice(0, 20);
+    const found = await search;
+    expect(found.map((n) => n.garmentId)).toEqual(expected.map((n) => n.garmentId));
+    found.forEach((n, i) => expect(n.similarity).toBeCloseTo(expected[i].similarity, 12));
+    expect(found[0]).toEqual({ garmentId: 5, similarity: expect.closeTo(1, 12) });
+  });
+
+  it('tells which garments a search chose, and searches only those', async () => {
     const chosenIds = [3, 1001, 1005, 2000, 99_999];
-    const answer = index.withChosen(chosenIds, (chosen) => ({
+    const answer = await index.withChosen(chosenIds, async (chosen) => ({
       has: [3, 4, 1001, 2000, 99_999].map((id) => chosen.has(id)),
-      nearest: chosen.nearest(query, 10).map((n) => n.garmentId),
+      nearest: (await chosen.nearest(query, 10)).map((n) => n.garmentId),
     }));
     expect(answer.has).toEqual([true, false, true, true, false]);
     expect(answer.nearest).toEqual(reference(query, 300).filter((id) => chosenIds.includes(id)));

@@ -234,7 +234,7 @@ async function main(): Promise<void> {
       `| --- | ---: | ---: | ---: | ---: | ---: |`,
       ...exhaustive,
       '',
-      `Whole chunks compared, alone: the inner products of one query with 41 chunks of 8,192 random int8 vectors of 1024 dimensions (335,872 vectors, 336 MB, about one super-category), in shared memory, 50 times each, on the main thread (usearch's kernel, one call per chunk) and on two worker threads (\`DotWorkers\`, each comparing its half of the chunks at once):`,
+      `Whole chunks compared, alone: the inner products of one query with 41 chunks of 8,192 random int8 vectors of 1024 dimensions (335,872 vectors, 336 MB, about one super-category), in shared memory, 50 times each, on the main thread alone (usearch's kernel, one call per chunk) and shared by the main thread and a worker thread (\`DotWorkers\`, each comparing its half of the chunks at once):`,
       '',
       `| compared on | p50 ms | p95 ms | p50 ns per vector | p50 / main thread p50 |`,
       `| --- | ---: | ---: | ---: | ---: |`,
@@ -331,7 +331,7 @@ async function exhaustiveTable(
   );
 }
 
-/** Times of comparing one query with `chunks` chunks of 8,192 vectors on the main thread and on two workers, as table rows. */
+/** Times of comparing one query with `chunks` chunks of 8,192 vectors on the main thread alone and shared with a worker, as table rows. */
 async function kernelTable(chunks: number, times: number): Promise<string[]> {
   const next = seededRandom(11);
   const vectors = Array.from({ length: chunks }, () => {
@@ -344,7 +344,7 @@ async function kernelTable(chunks: number, times: number): Promise<string[]> {
   if (!workers) throw new Error('usearch cannot read shared memory on this Node.js');
   const timings: [string, () => Promise<unknown>][] = [
     ['main thread', async () => vectors.map((chunk) => exactSearch(query, chunk, 1024, 1, MetricKind.IP, 1))],
-    ['two worker threads', () => workers.distances(query, vectors, 1024)],
+    ['main thread and a worker', () => workers.distances(query, vectors, 1024)],
   ];
   const p50s: number[] = [];
   const rows: string[] = [];

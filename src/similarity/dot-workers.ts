@@ -1,15 +1,16 @@
 /**
- * Dot products of one query with whole chunks of int8 vectors, computed on worker threads that read
- * the chunks where they lie: the chunks live in SharedArrayBuffers, so nothing is copied but the
- * query and the results.
+ * Dot products of one query with whole chunks of int8 vectors, shared between the calling thread and
+ * worker threads that read the chunks where they lie: the chunks live in SharedArrayBuffers, so
+ * nothing is copied but the query and the results.
  *
  * Why: comparing every vector of a chunk is bound by memory bandwidth, and one thread reads about
- * 8 GB/s on this project's 2-core machine. Two threads reading at once took 22.5–25.5 ms for
- * 335,872 vectors of 1024 dimensions, against 40.5 ms for the main thread alone (bench/RESULTS.md,
- * "## Similarity"); meanwhile the main thread serves other requests instead of blocking on the scan.
+ * 8 GB/s on this project's 2-core machine; two threads reading at once read more (bench/RESULTS.md,
+ * "## Similarity", measures both in one run). The calling thread takes a share itself rather than
+ * wait: with two workers and a waiting main thread on two cores, the slower share came back late
+ * more often (p95 25.5 ms against 17.6 for a third of 300,000 vectors, measured here).
  *
- * usearch's binding reads a SharedArrayBuffer on Node.js 24; on a Node.js whose N-API refuses it,
- * `open` answers null and the index compares on the main thread.
+ * usearch's binding reads a SharedArrayBuffer on Node.js 22 and 24; on a Node.js whose N-API
+ * refuses it (20 does), `open` answers null and the index compares on the main thread alone.
  */
 import { Worker } from 'node:worker_threads';
 import { exactSearch, MetricKind } from 'usearch';
@@ -45,7 +46,10 @@ export class DotWorkers {
 
   private constructor(private readonly threads: number) {}
 
-  /** Workers for `threads` threads, started on first use; null when usearch cannot read shared memory here. */
+  /**
+   * Comparisons on `threads` threads: the calling one and `threads` − 1 workers, started on first
+   * use; null for fewer than 2, or when usearch cannot read shared memory here.
+   */
   static open(threads: number): DotWorkers | null {
     return threads >= 2 && readsSharedMemory() ? new DotWorkers(threads) : null;
   }
@@ -58,22 +62,32 @@ export class DotWorkers {
   /**
    * usearch's distance (1 − dot product) of `query` with every vector of each chunk, by position.
    * Each chunk must start its SharedArrayBuffer (usearch reads from a buffer's start). The chunks are
-   * shared among the workers by size, each reading its share at once.
+   * shared by size among the workers and this thread, each reading its share at once.
    */
   async distances(query: Int8Array, chunks: readonly Int8Array[], dimensions: number): Promise<Float32Array[]> {
-    const shares = this.share(chunks);
-    const answers = await Promise.all(
-      shares.map((share, i) =>
-        this.ask(
-          i,
-          query,
-          share.map((c) => chunks[c]),
-          dimensions,
-        ),
+    const [here, ...elsewhere] = this.share(chunks);
+    const asked = Promise.all(
+      elsewhere.map((share, i) =>
+        share.length
+          ? this.ask(
+              i,
+              query,
+              share.map((c) => chunks[c]),
+              dimensions,
+            )
+          : Promise.resolve([]),
       ),
     );
+    let mine: Float32Array[];
+    try {
+      mine = here.map((c) => exactSearch(query, chunks[c], dimensions, 1, MetricKind.IP, 1).distances);
+    } catch (error) {
+      await asked.catch(() => undefined); // nothing is left running, nor rejected unheard
+      throw error;
+    }
+    const answers = [mine, ...(await asked)];
     const distances = new Array<Float32Array>(chunks.length);
-    shares.forEach((share, i) => share.forEach((chunk, j) => (distances[chunk] = answers[i][j])));
+    [here, ...elsewhere].forEach((share, i) => share.forEach((chunk, j) => (distances[chunk] = answers[i][j])));
     return distances;
   }
 
@@ -83,7 +97,7 @@ export class DotWorkers {
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
 
-  /** The chunks' positions, one list per worker, each the next chunk to the least loaded. */
+  /** The chunks' positions, one list per thread (this one's first), each the next chunk to the least loaded. */
   private share(chunks: readonly Int8Array[]): number[][] {
     const shares: number[][] = Array.from({ length: this.threads }, () => []);
     const loads = new Array<number>(this.threads).fill(0);
@@ -92,7 +106,7 @@ export class DotWorkers {
       shares[least].push(position);
       loads[least] += chunk.length;
     });
-    return shares.filter((share) => share.length);
+    return shares;
   }
 
   private ask(worker: number, query: Int8Array, chunks: Int8Array[], dimensions: number): Promise<Float32Array[]> {

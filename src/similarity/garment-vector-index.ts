@@ -55,10 +55,10 @@ const DENSE_SHARE = 4;
 const KERNEL_THREADS = 1;
 /**
  * Whole chunks holding fewer vectors than this many chunks' worth are compared on the main thread
- * even when the index has DotWorkers: handing them over costs more than it saves (measured here:
- * 8,192 vectors took 0.90 ms on two workers and 0.52 ms on the main thread; 24,576 took the same).
+ * alone even when the index has DotWorkers: sharing them gains nothing (measured here: 8,192 vectors
+ * took 0.51 ms shared with a worker and 0.48 ms alone; 24,576 took 1.51 ms against 1.94).
  */
-const WORKER_MIN_CHUNKS = 3;
+const WORKER_MIN_CHUNKS = 2;
 /** Graphs holding fewer vectors than this are inserted into one vector per call (see upsert). */
 const SMALL_GRAPH = 10_000;
 
@@ -84,16 +84,6 @@ export interface ChosenGarments {
   has(garmentId: number): boolean;
   /** The `k` chosen garments nearest to `query`, searched exhaustively (exact). */
   nearest(query: Int8Array, k: number): Promise<Neighbour[]>;
-}
-
-/** The chosen slots of a chunk compared where it lies, and what they held when the search began. */
-interface ChunkChoice {
-  chunk: number;
-  /** Slots handed out in the chunk then: its vectors compared. */
-  fill: number;
-  slots: Int32Array;
-  garmentIds: Float64Array;
-  seqs: Float64Array;
 }
 
 /** Where a group's new vectors go: its chunk with slots never handed out, and its freed slots. */
@@ -122,6 +112,15 @@ export class GarmentVectorIndex {
   /** 1 where a slot holds a garment's vector, 0 where it is free or never used. */
   private live: Uint8Array;
   private readonly slotOf = new GarmentSlots();
+  /** Choices of slots (a flag per slot) that searches have given back, all clear. */
+  private readonly freeChoices: Uint8Array[] = [];
+  /** Searches awaiting their comparisons, while which every garment displaced from a slot is noted. */
+  private searching = 0;
+  /** The garment each slot held before a change, in order, while any search awaits (see `displacedSince`). */
+  private displaced: { slot: number; garmentId: number }[] = [];
+  /** How many notes were dropped before the first of `displaced`: a note's mark is its position counted from the first ever. */
+  private displacedBase = 0;
+  /** The copy block, as the copies are compared before a search first awaits, so no two overlap. */
   private scanBlock?: Int8Array;
   /** The chosen slots of one chunk, as a search collects them (scratch). */
   private chunkSlots: Int32Array;
@@ -227,6 +226,7 @@ export class GarmentVectorIndex {
     const slot = this.slotOf.get(garmentId);
     if (slot === undefined || this.seqs[slot] >= seq) return;
     this.graph.remove(BigInt(garmentId));
+    if (this.searching) this.displaced.push({ slot, garmentId });
     this.slotOf.delete(garmentId);
     this.live[slot] = 0;
     this.groups.get(this.chunkGroup[Math.floor(slot / this.rangeSlots)])!.freeSlots.push(slot);
@@ -263,21 +263,31 @@ export class GarmentVectorIndex {
   }
 
   /** The `k` garments nearest to `query` among all, searched exhaustively (exact, however the graph is linked). */
-  nearestExhaustive(query: Int8Array, k: number): Promise<Neighbour[]> {
-    return this.chosenBy(this.live.slice()).nearest(query, k);
+  async nearestExhaustive(query: Int8Array, k: number): Promise<Neighbour[]> {
+    const flags = this.takeChoice();
+    flags.set(this.live);
+    try {
+      return await this.chosenBy(flags).nearest(query, k);
+    } finally {
+      this.giveBack(flags);
+    }
   }
 
   /**
    * Runs `search` with `garmentIds` chosen: it can ask which garments are chosen and search them
    * exhaustively. Each call has a choice of its own, so searches may overlap.
    */
-  withChosen<T>(garmentIds: Iterable<number>, search: (chosen: ChosenGarments) => T): T {
-    const flags = new Uint8Array(this.live.length);
+  async withChosen<T>(garmentIds: Iterable<number>, search: (chosen: ChosenGarments) => Promise<T>): Promise<T> {
+    const flags = this.takeChoice();
     for (const id of garmentIds) {
       const slot = this.slotOf.get(id);
       if (slot !== undefined) flags[slot] = 1;
     }
-    return search(this.chosenBy(flags));
+    try {
+      return await search(this.chosenBy(flags));
+    } finally {
+      this.giveBack(flags);
+    }
   }
 
   private chosenBy(flags: Uint8Array): ChosenGarments {
@@ -291,36 +301,75 @@ export class GarmentVectorIndex {
   }
 
   /**
+   * A choice of slots, all clear: one given back, else a new one. Reused because a search over a
+   * million slots would otherwise allocate a megabyte each time, and so many short-lived buffers
+   * outside the heap make V8 collect garbage often (the tail of the latencies grew).
+   */
+  private takeChoice(): Uint8Array {
+    const reused = this.freeChoices.pop();
+    return reused && reused.length >= this.live.length ? reused : new Uint8Array(this.live.length);
+  }
+
+  private giveBack(flags: Uint8Array): void {
+    flags.fill(0);
+    if (flags.length >= this.live.length) this.freeChoices.push(flags);
+  }
+
+  /**
    * The nearest of the slots flagged in `chosen` (slots past its end are not chosen). A chunk mostly
    * chosen is compared where it lies, on the DotWorkers when the index has them; the chosen vectors
    * of the other chunks are copied into one block first, so the memory a search takes is one block
-   * however many garments it compares.
+   * however many garments it compares. The search awaits the comparison of the whole chunks; a
+   * garment whose slot changed meanwhile is compared with the vector it holds when they come back,
+   * wherever it now lies, and one removed meanwhile is left out.
    */
   private async nearestFlagged(query: Int8Array, chosen: Uint8Array, k: number): Promise<Neighbour[]> {
-    const queryNorm = norm(query);
-    const best = new BestNeighbours(k);
-    const dense: ChunkChoice[] = [];
-    // Chosen slots of sparsely chosen chunks, compared a full block at a time.
-    const sparse: number[] = [];
-    for (let chunk = 0; chunk < this.chunks.length; chunk++) {
-      const slots = this.chosenSlots(chunk, chosen);
-      if (slots.length * DENSE_SHARE >= this.chunkFill[chunk]) {
-        if (slots.length) dense.push(this.choiceIn(chunk, slots));
-        continue;
-      }
-      for (const slot of slots) {
-        if (sparse.push(slot) < this.rangeSlots) continue;
-        this.rankCopied(query, queryNorm, sparse, best);
-        sparse.length = 0;
+    const dense = this.denseChunks(chosen);
+    const mark = this.displacedBase + this.displaced.length;
+    this.searching++;
+    let distances: Float32Array[];
+    let changed: Map<number, number>;
+    try {
+      distances = await this.chunkDistances(
+        query,
+        dense.map((chunk) => this.chunks[chunk].subarray(0, this.chunkFill[chunk] * this.dimensions)),
+      );
+    } finally {
+      changed = this.displacedSince(mark, chosen);
+      if (--this.searching === 0) {
+        this.displacedBase += this.displaced.length;
+        this.displaced = [];
       }
     }
-    if (sparse.length) this.rankCopied(query, queryNorm, sparse, best);
-    const distances = await this.chunkDistances(
-      query,
-      dense.map(({ chunk, fill }) => this.chunks[chunk].subarray(0, fill * this.dimensions)),
-    );
-    dense.forEach((choice, i) => this.offerChoice(query, queryNorm, choice, distances[i], best));
+    const queryNorm = norm(query);
+    const best = new BestNeighbours(k);
+    dense.forEach((chunk, i) => this.rankInPlace(queryNorm, chunk, chosen, changed, distances[i], best));
+    this.rankSparse(query, queryNorm, new Set(dense), chosen, changed, best);
+    for (const garmentId of new Set(changed.values())) {
+      const now = this.slotOf.get(garmentId);
+      if (now !== undefined) best.offer(garmentId, this.similarity(query, queryNorm, now));
+    }
     return best.ranked();
+  }
+
+  /** The chunks at least 1/DENSE_SHARE chosen, compared where they lie. */
+  private denseChunks(chosen: Uint8Array): number[] {
+    const dense: number[] = [];
+    for (let chunk = 0; chunk < this.chunks.length; chunk++) {
+      const count = this.chosenSlots(chunk, chosen).length;
+      if (count && count * DENSE_SHARE >= this.chunkFill[chunk]) dense.push(chunk);
+    }
+    return dense;
+  }
+
+  /** The chosen slots whose garment was displaced since `mark`, with the garment each held when the search began. */
+  private displacedSince(mark: number, chosen: Uint8Array): Map<number, number> {
+    const changed = new Map<number, number>();
+    for (let i = mark - this.displacedBase; i < this.displaced.length; i++) {
+      const { slot, garmentId } = this.displaced[i];
+      if (chosen[slot] && !changed.has(slot)) changed.set(slot, garmentId);
+    }
+    return changed;
   }
 
   /** The slots of `chunk` flagged in `chosen` (a view of a scratch array, valid until the next call). */
@@ -332,20 +381,10 @@ export class GarmentVectorIndex {
     return this.chunkSlots.subarray(0, count);
   }
 
-  /** What a chunk's chosen slots hold now, to tell afterwards which of them changed meanwhile. */
-  private choiceIn(chunk: number, slots: Int32Array): ChunkChoice {
-    return {
-      chunk,
-      fill: this.chunkFill[chunk],
-      slots: slots.slice(),
-      garmentIds: Float64Array.from(slots, (slot) => this.garments[slot]),
-      seqs: Float64Array.from(slots, (slot) => this.seqs[slot]),
-    };
-  }
-
   /**
    * usearch's distance (1 − dot product) of `query` with every vector of each chunk: on the
-   * DotWorkers when the index has them (on the main thread if they fail), else here.
+   * DotWorkers when the index has them and the chunks are many (on the main thread if they fail),
+   * else here.
    */
   private async chunkDistances(query: Int8Array, vectors: Int8Array[]): Promise<Float32Array[]> {
     const compared = vectors.reduce((sum, chunk) => sum + chunk.length, 0) / this.dimensions;
@@ -359,22 +398,40 @@ export class GarmentVectorIndex {
     return vectors.map((chunk) => exactSearch(query, chunk, this.dimensions, 1, MetricKind.IP, KERNEL_THREADS).distances);
   }
 
-  /**
-   * Offers a chunk's chosen garments, each with its dot product from `distances`, unless its slot
-   * changed while they were computed (the search awaited them): such a garment is compared with the
-   * vector it holds now, wherever that is, and one removed meanwhile is left out.
-   */
-  private offerChoice(query: Int8Array, queryNorm: number, choice: ChunkChoice, distances: Float32Array, best: BestNeighbours): void {
-    const start = choice.chunk * this.rangeSlots;
-    choice.slots.forEach((slot, i) => {
-      const garmentId = choice.garmentIds[i];
-      if (this.seqs[slot] === choice.seqs[i] && this.live[slot] && this.garments[slot] === garmentId) {
-        best.offer(garmentId, cosine(1 - distances[slot - start], queryNorm, this.norms[slot]));
-        return;
+  /** Offers the chosen garments of a chunk compared where it lies, by their `distances`, but those of `changed` slots. */
+  private rankInPlace(
+    queryNorm: number,
+    chunk: number,
+    chosen: Uint8Array,
+    changed: Map<number, number>,
+    distances: Float32Array,
+    best: BestNeighbours,
+  ): void {
+    const start = chunk * this.rangeSlots;
+    for (const slot of this.chosenSlots(chunk, chosen)) {
+      if (!changed.has(slot)) best.offer(this.garments[slot], cosine(1 - distances[slot - start], queryNorm, this.norms[slot]));
+    }
+  }
+
+  /** Offers the chosen garments of the chunks not compared where they lie (but those of `changed` slots), a block of copies at a time. */
+  private rankSparse(
+    query: Int8Array,
+    queryNorm: number,
+    dense: Set<number>,
+    chosen: Uint8Array,
+    changed: Map<number, number>,
+    best: BestNeighbours,
+  ): void {
+    const sparse: number[] = [];
+    for (let chunk = 0; chunk < this.chunks.length; chunk++) {
+      if (dense.has(chunk)) continue;
+      for (const slot of this.chosenSlots(chunk, chosen)) {
+        if (changed.has(slot) || sparse.push(slot) < this.rangeSlots) continue;
+        this.rankCopied(query, queryNorm, sparse, best);
+        sparse.length = 0;
       }
-      const now = this.slotOf.get(garmentId);
-      if (now !== undefined) best.offer(garmentId, this.similarity(query, queryNorm, now));
-    });
+    }
+    if (sparse.length) this.rankCopied(query, queryNorm, sparse, best);
   }
 
   /** Offers `slots` (at most one block of them) to `best`, their vectors copied into the block first. */

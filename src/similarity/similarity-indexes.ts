@@ -28,8 +28,8 @@ export interface SimilarityIndexOptions {
   /** Changes read per statement while catching up. */
   changeBatch?: number;
   /**
-   * Worker threads that compare whole chunks of vectors (bound by memory bandwidth: a second thread
-   * reads at once with the first); below 2, the main thread compares them.
+   * Threads that compare whole chunks of vectors: the main one and the rest workers (bound by memory
+   * bandwidth: a second thread reads at once with the first); below 2, the main thread alone.
    */
   scanThreads?: number;
   /** Longest wait, at build, for the transactions writing embeddings when the build starts. */

@@ -1,9 +1,9 @@
 /**
  * @jest-environment ./test/support/host-typed-arrays-environment.js
  *
- * The worker threads that compare whole chunks in shared memory, against usearch's kernel on this
- * thread: chunks of many sizes shared among the workers come back in their order; a request a
- * worker cannot answer is refused with an error, and the next one is answered.
+ * The comparison of whole chunks in shared memory by this thread and a worker, against usearch's
+ * kernel on this thread: chunks of many sizes shared among the threads come back in their order; a
+ * request a thread cannot answer is refused with an error, and the next one is answered.
  */
 import { exactSearch, MetricKind } from 'usearch';
 import { DotWorkers } from '../../src/similarity/dot-workers';
@@ -37,9 +37,11 @@ it('answers every chunk, in order, as usearch does on this thread', async () => 
   expect(second.map((d) => [...d])).toEqual(chunks.slice(5).map(here));
 });
 
-it('refuses a request a worker cannot answer, and answers the next', async () => {
+it('refuses a request a thread cannot answer, here or in a worker, and answers the next', async () => {
   const ragged = DotWorkers.allocate(DIMENSIONS * 2 + 5); // not a whole number of vectors
-  await expect(workers.distances(query, [ragged], DIMENSIONS)).rejects.toThrow(/dot-product worker/);
-  const chunk = chunkOf(40);
-  expect((await workers.distances(query, [chunk], DIMENSIONS)).map((d) => [...d])).toEqual([here(chunk)]);
+  const good = chunkOf(40);
+  // The first chunk is compared on this thread, the second in a worker.
+  await expect(workers.distances(query, [ragged, good], DIMENSIONS)).rejects.toThrow(/multiple of the dimension/);
+  await expect(workers.distances(query, [good, ragged], DIMENSIONS)).rejects.toThrow(/dot-product worker: .*multiple of the dimension/);
+  expect((await workers.distances(query, [good, good], DIMENSIONS)).map((d) => [...d])).toEqual([here(good), here(good)]);
 });

@@ -234,7 +234,7 @@ describe.each(comparers)('GarmentVectorIndex ranking, whole chunks compared %s',
     }));
     expect(answer.has).toEqual([true, false, true, true, false]);
     expect(answer.nearest).toEqual(reference(query, 300).filter((id) => chosenIds.includes(id)));
-    expect(index.withChosen([], (chosen) => chosen.has(3))).toBe(false);
+    expect(await index.withChosen([], async (chosen) => chosen.has(3))).toBe(false);
   });
 });
 

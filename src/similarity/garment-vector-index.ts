@@ -114,9 +114,9 @@ export class GarmentVectorIndex {
   private readonly slotOf = new GarmentSlots();
   /** Choices of slots (a flag per slot) that searches have given back, all clear. */
   private readonly freeChoices: Uint8Array[] = [];
-  /** Searches awaiting their comparisons, while which every garment displaced from a slot is noted. */
-  private searching = 0;
-  /** The garment each slot held before a change, in order, while any search awaits (see `displacedSince`). */
+  /** The mark of each search awaiting its comparisons: while there is one, every garment displaced from a slot is noted. */
+  private readonly awaitingMarks: number[] = [];
+  /** The garment each slot held before a change, in order, from the oldest awaiting search's mark (see `displacedSince`). */
   private displaced: { slot: number; garmentId: number }[] = [];
   /** How many notes were dropped before the first of `displaced`: a note's mark is its position counted from the first ever. */
   private displacedBase = 0;
@@ -226,7 +226,7 @@ export class GarmentVectorIndex {
     const slot = this.slotOf.get(garmentId);
     if (slot === undefined || this.seqs[slot] >= seq) return;
     this.graph.remove(BigInt(garmentId));
-    if (this.searching) this.displaced.push({ slot, garmentId });
+    if (this.awaitingMarks.length) this.displaced.push({ slot, garmentId });
     this.slotOf.delete(garmentId);
     this.live[slot] = 0;
     this.groups.get(this.chunkGroup[Math.floor(slot / this.rangeSlots)])!.freeSlots.push(slot);
@@ -326,7 +326,7 @@ export class GarmentVectorIndex {
   private async nearestFlagged(query: Int8Array, chosen: Uint8Array, k: number): Promise<Neighbour[]> {
     const dense = this.denseChunks(chosen);
     const mark = this.displacedBase + this.displaced.length;
-    this.searching++;
+    this.awaitingMarks.push(mark);
     let distances: Float32Array[];
     let changed: Map<number, number>;
     try {
@@ -336,10 +336,8 @@ export class GarmentVectorIndex {
       );
     } finally {
       changed = this.displacedSince(mark, chosen);
-      if (--this.searching === 0) {
-        this.displacedBase += this.displaced.length;
-        this.displaced = [];
-      }
+      this.awaitingMarks.splice(this.awaitingMarks.indexOf(mark), 1);
+      this.forgetDisplacedBefore(Math.min(...this.awaitingMarks, this.displacedBase + this.displaced.length));
     }
     const queryNorm = norm(query);
     const best = new BestNeighbours(k);
@@ -370,6 +368,14 @@ export class GarmentVectorIndex {
       if (chosen[slot] && !changed.has(slot)) changed.set(slot, garmentId);
     }
     return changed;
+  }
+
+  /** Drops the notes no awaiting search needs (those before `mark`), so that overlapping searches never let them pile up. */
+  private forgetDisplacedBefore(mark: number): void {
+    const dropped = mark - this.displacedBase;
+    if (dropped <= 0) return;
+    this.displaced = this.displaced.slice(dropped);
+    this.displacedBase = mark;
   }
 
   /** The slots of `chunk` flagged in `chosen` (a view of a scratch array, valid until the next call). */

@@ -40,10 +40,11 @@ const RANGE_SLOTS = 8192;
 const FIRST_CHUNK_SLOTS = 64;
 /**
  * A chunk at least 1/DENSE_SHARE chosen is compared where it lies; the chosen vectors of sparser
- * chunks are copied first. Both are bound by memory: in place reads the whole chunk (111–127 ns per
- * vector on this project's machine), a copy reads and writes each chosen vector (447 ns per vector
- * compared, a fifth of every chunk chosen), so they cost the same at about a quarter
- * (bench/RESULTS.md, the exhaustive search alone: 444 ns per compared vector at a quarter in place).
+ * chunks are copied first. Both are bound by memory: in place reads the whole chunk (86–99 ns per
+ * vector on this project's machine, shared with a worker), a copy reads and writes each chosen
+ * vector on the main thread (438 ns per vector compared, a fifth of every chunk chosen), so they
+ * cost about the same at a quarter (bench/RESULTS.md, the exhaustive search alone: 351 ns per
+ * compared vector at a quarter in place).
  */
 const DENSE_SHARE = 4;
 /**

@@ -2,8 +2,8 @@
  * Nearest garments by appearance, optionally among the garments a filter (GarmentWhere) admits.
  *
  * Without a filter, an index of at most `exactLimit` garments is searched exhaustively too: exact,
- * and since every vector is read, its time scales with their number: 126 ms at p95 for 1 M vectors
- * of 1024 dimensions (bench/RESULTS.md), so about 13 ms at 100,000 (reckoned, not measured). A
+ * and since every vector is read, its time scales with their number: 111 ms at p95 for 1 M vectors
+ * of 1024 dimensions (bench/RESULTS.md), so about 11 ms at 100,000 (reckoned, not measured). A
  * larger index is searched through its graph.
  *
  * The filter applies inside the search, never to a short list cut beforehand: when at most

@@ -29,8 +29,7 @@ import { seededRandom } from '../../src/util/random';
 import { loadAverage, replaceSection, withServer } from '../results';
 import { DEFAULT_GRAPH, type GarmentVectorIndex } from '../../src/similarity/garment-vector-index';
 import { DEFAULT_SIMILARITY_LIMITS } from '../../src/similarity/similar-garments';
-import { DotWorkers } from '../../src/similarity/dot-workers';
-import { exactSearch, MetricKind } from 'usearch';
+import { DotWorkers, innerProductDistances } from '../../src/similarity/dot-workers';
 import { SuperCategory } from '../../src/kfashion/types';
 import { writeCatalogue, type Catalogue } from './data';
 
@@ -343,7 +342,7 @@ async function kernelTable(chunks: number, times: number): Promise<string[]> {
   const workers = DotWorkers.open(2);
   if (!workers) throw new Error('usearch cannot read shared memory on this Node.js');
   const timings: [string, () => Promise<unknown>][] = [
-    ['main thread', async () => vectors.map((chunk) => exactSearch(query, chunk, 1024, 1, MetricKind.IP, 1))],
+    ['main thread', async () => vectors.map((chunk) => innerProductDistances(query, chunk, 1024))],
     ['main thread and a worker', () => workers.distances(query, vectors, 1024)],
   ];
   const p50s: number[] = [];

@@ -15,7 +15,7 @@
 import { Worker } from 'node:worker_threads';
 import { exactSearch, MetricKind } from 'usearch';
 
-/** The worker's whole program: usearch's int8 inner product of the query with each chunk it is sent. */
+/** The worker's whole program: `innerProductDistances` of the query with each chunk it is sent (a worker cannot import this module's TypeScript). */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { exactSearch, MetricKind } = require(workerData.usearch);
@@ -27,6 +27,17 @@ parentPort.on('message', ({ id, query, chunks, dimensions }) => {
     parentPort.postMessage({ id, failed: String(error && error.message) });
   }
 });`;
+
+/**
+ * usearch's distance (1 − dot product) of `query` with each vector of `vectors` (which must start its
+ * buffer), by position. usearch's int8 inner-product kernel sums in integers, so 1 − dot is exact in
+ * float32 (|dot| ≤ 1024 × 127² < 2²⁴). Each vector is a query of the kernel against the one `query`,
+ * so every distance comes back unsorted, in one task on one thread (usearch would start a second
+ * thread on every call only for it to idle). The workers run the same call (WORKER_SOURCE).
+ */
+export function innerProductDistances(query: Int8Array, vectors: Int8Array, dimensions: number): Float32Array {
+  return exactSearch(query, vectors, dimensions, 1, MetricKind.IP, 1).distances;
+}
 
 interface Reply {
   id: number;
@@ -80,7 +91,7 @@ export class DotWorkers {
     );
     let mine: Float32Array[];
     try {
-      mine = here.map((c) => exactSearch(query, chunks[c], dimensions, 1, MetricKind.IP, 1).distances);
+      mine = here.map((c) => innerProductDistances(query, chunks[c], dimensions));
     } catch (error) {
       await asked.catch(() => undefined); // nothing is left running, nor rejected unheard
       throw error;
@@ -156,12 +167,12 @@ export class DotWorkers {
   }
 }
 
-/** Whether usearch's binding reads a typed array over a SharedArrayBuffer (Node.js 24 does; 20 refuses). */
+/** Whether usearch's binding reads a typed array over a SharedArrayBuffer (Node.js 22 and 24 do; 20 refuses). */
 function readsSharedMemory(): boolean {
   try {
     const shared = DotWorkers.allocate(4);
     shared.fill(1);
-    return exactSearch(Int8Array.of(1, 1, 1, 1), shared, 4, 1, MetricKind.IP, 1).distances[0] === 1 - 4;
+    return innerProductDistances(Int8Array.of(1, 1, 1, 1), shared, 4)[0] === 1 - 4;
   } catch {
     return false;
   }

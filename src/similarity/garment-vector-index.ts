@@ -8,8 +8,8 @@
  * past a watermark, src/db/embedding-changes.ts) is idempotent: an older change never overwrites a
  * newer one.
  */
-import { exactSearch, Index, MetricKind, ScalarKind } from 'usearch';
-import type { DotWorkers } from './dot-workers';
+import { Index, MetricKind, ScalarKind } from 'usearch';
+import { DotWorkers, innerProductDistances } from './dot-workers';
 import { GarmentSlots } from './garment-slots';
 
 export interface Neighbour {
@@ -47,13 +47,6 @@ const FIRST_CHUNK_SLOTS = 64;
  * compared vector at a quarter in place).
  */
 const DENSE_SHARE = 4;
-/**
- * Threads of one comparison on the main thread. Each call compares the one query with many vectors,
- * which usearch runs as a single task, so a second thread would only be started to idle (usearch
- * starts its threads on every call). Chunks compared where they lie go to the DotWorkers instead,
- * when the index has them.
- */
-const KERNEL_THREADS = 1;
 /**
  * Whole chunks holding fewer vectors than this many chunks' worth are compared on the main thread
  * alone even when the index has DotWorkers: sharing them gains nothing (measured here: 8,192 vectors
@@ -121,7 +114,7 @@ export class GarmentVectorIndex {
   private displaced: { slot: number; garmentId: number }[] = [];
   /** How many notes were dropped before the first of `displaced`: a note's mark is its position counted from the first ever. */
   private displacedBase = 0;
-  /** The copy block, as the copies are compared before a search first awaits, so no two overlap. */
+  /** The copy block, one per index: the copies are compared synchronously, so no two searches use it at once. */
   private scanBlock?: Int8Array;
   /** The chosen slots of one chunk, as a search collects them (scratch). */
   private chunkSlots: Int32Array;
@@ -402,7 +395,7 @@ export class GarmentVectorIndex {
         // A worker died (it is started afresh next time): this search compares here instead.
       }
     }
-    return vectors.map((chunk) => exactSearch(query, chunk, this.dimensions, 1, MetricKind.IP, KERNEL_THREADS).distances);
+    return vectors.map((chunk) => innerProductDistances(query, chunk, this.dimensions));
   }
 
   /** Offers the chosen garments of a chunk compared where it lies, by their `distances`, but those of `changed` slots. */
@@ -452,13 +445,11 @@ export class GarmentVectorIndex {
 
   /**
    * The dot products of `query` with each vector of `vectors` (which must start its buffer), by
-   * position. usearch's int8 inner-product kernel sums in integers and reports 1 − dot, exact in
-   * float32 (|dot| ≤ 1024 × 127² < 2²⁴); the norms are divided here, with the same stored norms
-   * `similarity` divides by, so both give one value for one pair. Each vector is a query of the
-   * kernel against the one `query`: every distance comes back unsorted.
+   * position. The norms are divided by the caller, with the same stored norms `similarity` divides
+   * by, so both give one value for one pair.
    */
   private dotsWith(query: Int8Array, vectors: Int8Array): (position: number) => number {
-    const { distances } = exactSearch(query, vectors, this.dimensions, 1, MetricKind.IP, KERNEL_THREADS);
+    const distances = innerProductDistances(query, vectors, this.dimensions);
     return (position) => 1 - distances[position];
   }
 
@@ -497,7 +488,7 @@ export class GarmentVectorIndex {
 
   /** Room for vectors: shared memory when DotWorkers read the chunks. */
   private vectorBuffer(bytes: number): Int8Array {
-    return this.workers ? new Int8Array(new SharedArrayBuffer(bytes)) : new Int8Array(bytes);
+    return this.workers ? DotWorkers.allocate(bytes) : new Int8Array(bytes);
   }
 
   /** One more chunk of vectors for `group` (the earlier ones stay where they are), and room in the per-slot arrays. */

@@ -29,7 +29,9 @@ export interface SimilarityIndexOptions {
   changeBatch?: number;
   /**
    * Threads that compare whole chunks of vectors: the main one and the rest workers (bound by memory
-   * bandwidth: a second thread reads at once with the first); below 2, the main thread alone.
+   * bandwidth: a second thread reads at once with the first); below 2, the main thread alone. The
+   * default, 2 where there are two cores, is what was measured (a third or fourth gained nothing on
+   * 2 cores; more cores were not measured).
    */
   scanThreads?: number;
   /** Longest wait, at build, for the transactions writing embeddings when the build starts. */
@@ -94,7 +96,7 @@ export class SimilarityIndexes {
     this.writerWaitMs = options.writerWaitMs ?? 60_000;
     this.detach = options.detach ?? ((work) => work());
     this.log = options.log ?? (() => {});
-    this.workers = DotWorkers.open(options.scanThreads ?? Math.min(4, availableParallelism()));
+    this.workers = DotWorkers.open(options.scanThreads ?? Math.min(2, availableParallelism()));
   }
 
   /** LISTENs for changes, so that indexes catch up between searches too. */
